@@ -1,0 +1,10 @@
+//! vigil: the always-on daemon of a two-NIC LVS load-balancer appliance.
+//!
+//! The library holds every part; `main.rs` only maps argv to a subcommand.
+//! Cores are sans-IO (they take `now` and return actions); sockets, files
+//! and netlink live at thin edges.
+
+pub mod cli;
+pub mod config;
+pub mod store;
+pub mod vrrp;
