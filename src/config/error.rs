@@ -223,7 +223,7 @@ impl<K: fmt::Display> fmt::Display for Diagnostic<K> {
 pub enum WarningKind {
     /// A spelling keepalived does not know at all (the seed's own), read as
     /// the keyword it obviously means.
-    #[error("'{alias}' is not a keepalived keyword; read as '{canonical}'{}", note(.note))]
+    #[error("'{alias}' is not a keepalived keyword; read as '{canonical}'{}", paren(.note))]
     ForeignAlias {
         alias: String,
         canonical: &'static str,
@@ -248,7 +248,7 @@ pub enum WarningKind {
     Note(String),
 }
 
-fn note(n: &Option<&'static str>) -> String {
+fn paren(n: &Option<&'static str>) -> String {
     match n {
         Some(n) => format!(" ({n})"),
         None => String::new(),
