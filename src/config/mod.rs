@@ -5,4 +5,9 @@
 //! typed model) -> [`validate`] (cross-field checks) -> an immutable
 //! [`Config`]. [`export`] writes a model back as canonical text.
 
+pub mod bounds;
 pub mod error;
+pub mod model;
+pub mod wire;
+
+pub use model::Config;

@@ -1,0 +1,250 @@
+//! Bounded value types and the limits of the configuration.
+//!
+//! Owns: every numeric and size bound a config must respect, and the small
+//! newtypes whose constructors enforce them. Must not: know about text
+//! syntax or locations (the parser turns a `BoundError` into a located one).
+//!
+//! Where a protocol fixes the bound (interface names, the VRRPv2 PASS key)
+//! the storage is `heapless`, so an over-long value cannot even be held.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Linux IFNAMSIZ is 16 including the terminating NUL.
+pub const IFNAME_MAX: usize = 15;
+/// RFC 3768 section 5.3.11: the simple text password is 8 octets.
+pub const PASS_KEY_MAX: usize = 8;
+/// Addresses in one VRRP advert. 64 IPv6 addresses make a 1,072-byte
+/// packet, inside IPv6's 1,280-byte minimum MTU, so any link carries it.
+pub const VIPS_MAX: usize = 64;
+pub const VIPS_EXCLUDED_MAX: usize = 256;
+pub const INSTANCES_MAX: usize = 255;
+pub const SYNC_GROUPS_MAX: usize = 64;
+pub const UNICAST_PEERS_MAX: usize = 16;
+pub const TRACK_INTERFACES_MAX: usize = 16;
+pub const VIRTUAL_SERVERS_MAX: usize = 1024;
+pub const REAL_SERVERS_MAX: usize = 1024;
+pub const CHECKERS_MAX: usize = 4;
+pub const URLS_MAX: usize = 16;
+pub const EMAILS_MAX: usize = 16;
+pub const APPLIANCE_INTERFACES_MAX: usize = 2;
+pub const ADDRESSES_PER_INTERFACE_MAX: usize = 8;
+pub const ROUTES_PER_INTERFACE_MAX: usize = 16;
+/// Names of instances, groups, hostnames, router ids, labels of text.
+pub const NAME_MAX: usize = 64;
+/// Script command lines, URL paths, e-mail addresses.
+pub const TEXT_MAX: usize = 1024;
+
+/// Why a value does not fit its type; the parser adds the location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundError {
+    TooLong { max: usize },
+    Empty,
+    BadChar { ch: char },
+}
+
+impl fmt::Display for BoundError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BoundError::TooLong { max } => write!(f, "at most {max} bytes"),
+            BoundError::Empty => f.write_str("a non-empty value"),
+            BoundError::BadChar { ch } => write!(f, "no {ch:?} in it"),
+        }
+    }
+}
+
+/// A Linux interface name: 1..=15 bytes, no '/', ':' allowed only for
+/// labels, no whitespace.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IfName(heapless::String<IFNAME_MAX>);
+
+impl IfName {
+    pub fn new(s: &str) -> Result<Self, BoundError> {
+        if s.is_empty() {
+            return Err(BoundError::Empty);
+        }
+        if let Some(ch) = s
+            .chars()
+            .find(|c| c.is_whitespace() || *c == '/' || c.is_control())
+        {
+            return Err(BoundError::BadChar { ch });
+        }
+        heapless::String::try_from(s)
+            .map(IfName)
+            .map_err(|_| BoundError::TooLong { max: IFNAME_MAX })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for IfName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for IfName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The VRRPv2 simple text password (auth type 1): 1..=8 bytes, sent
+/// zero-padded. keepalived truncates a longer one with a warning; vigil
+/// refuses it, since a silently shortened key is a different key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassKey(heapless::String<PASS_KEY_MAX>);
+
+impl PassKey {
+    pub fn new(s: &str) -> Result<Self, BoundError> {
+        if s.is_empty() {
+            return Err(BoundError::Empty);
+        }
+        heapless::String::try_from(s)
+            .map(PassKey)
+            .map_err(|_| BoundError::TooLong { max: PASS_KEY_MAX })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The 8 octets as they go on the wire.
+    pub fn octets(&self) -> [u8; PASS_KEY_MAX] {
+        let mut out = [0u8; PASS_KEY_MAX];
+        out[..self.0.len()].copy_from_slice(self.0.as_bytes());
+        out
+    }
+}
+
+impl fmt::Debug for PassKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keys are not secrets on the wire, but keep them out of logs.
+        f.write_str("PassKey(..)")
+    }
+}
+
+/// Bounded free text (names, paths, addresses of mail): checked length, no
+/// control characters; stored as a `String` since the bound is ours, not a
+/// protocol's.
+pub fn check_text(s: &str, max: usize) -> Result<(), BoundError> {
+    if s.is_empty() {
+        return Err(BoundError::Empty);
+    }
+    if s.len() > max {
+        return Err(BoundError::TooLong { max });
+    }
+    if let Some(ch) = s.chars().find(|c| c.is_control()) {
+        return Err(BoundError::BadChar { ch });
+    }
+    Ok(())
+}
+
+/// A duration with millisecond resolution, written in configs as decimal
+/// seconds (`1`, `0.05`, `3.5`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Millis(pub u32);
+
+impl Millis {
+    pub const fn secs(s: u32) -> Self {
+        Millis(s * 1000)
+    }
+
+    pub fn as_duration(self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::from(self.0))
+    }
+
+    /// Parse decimal seconds with at most three fractional digits. More
+    /// digits are refused rather than rounded.
+    pub fn parse_secs(s: &str) -> Option<Self> {
+        let (int, frac) = match s.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (s, ""),
+        };
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if frac.len() > 3 || s.ends_with('.') {
+            return None;
+        }
+        let int: u32 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let mut ms = 0u32;
+        for (i, b) in frac.bytes().enumerate() {
+            ms += u32::from(b - b'0') * [100, 10, 1][i];
+        }
+        int.checked_mul(1000)?.checked_add(ms).map(Millis)
+    }
+}
+
+impl fmt::Display for Millis {
+    /// Shortest decimal seconds that parse back to the same value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (s, ms) = (self.0 / 1000, self.0 % 1000);
+        if ms == 0 {
+            write!(f, "{s}")
+        } else {
+            let frac = format!("{ms:03}");
+            write!(f, "{s}.{}", frac.trim_end_matches('0'))
+        }
+    }
+}
+
+impl fmt::Debug for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ifname_bounds() {
+        assert!(IfName::new("eth0").is_ok());
+        assert!(IfName::new("a23456789012345").is_ok());
+        assert_eq!(
+            IfName::new("a234567890123456"),
+            Err(BoundError::TooLong { max: 15 })
+        );
+        assert_eq!(IfName::new(""), Err(BoundError::Empty));
+        assert_eq!(IfName::new("a/b"), Err(BoundError::BadChar { ch: '/' }));
+    }
+
+    #[test]
+    fn pass_key_is_eight_bytes_zero_padded() {
+        let k = PassKey::new("1111").unwrap();
+        assert_eq!(k.octets(), *b"1111\0\0\0\0");
+        assert!(PassKey::new("12345678").is_ok());
+        assert_eq!(
+            PassKey::new("123456789"),
+            Err(BoundError::TooLong { max: 8 })
+        );
+    }
+
+    #[test]
+    fn millis_parse_and_display_round_trip() {
+        for (text, ms) in [
+            ("1", 1000),
+            ("0.05", 50),
+            ("3.5", 3500),
+            ("0.001", 1),
+            (".5", 500),
+            ("40.95", 40950),
+        ] {
+            let m = Millis::parse_secs(text).unwrap();
+            assert_eq!(m, Millis(ms), "{text}");
+            assert_eq!(Millis::parse_secs(&m.to_string()), Some(m));
+        }
+        for bad in ["", ".", "1.", "1.0001", "-1", "1e3", "x", "4294968"] {
+            assert_eq!(Millis::parse_secs(bad), None, "{bad}");
+        }
+        assert_eq!(Millis(50).to_string(), "0.05");
+        assert_eq!(Millis(1000).to_string(), "1");
+    }
+}

@@ -1,0 +1,630 @@
+//! The typed configuration model every other part of vigil reads.
+//!
+//! Owns: the shape of a configuration and its defaults. A model value holds
+//! exactly what the text said, with defaults filled in at parse time, so
+//! `import(export(c)) == c`. Fields that keepalived inherits from
+//! `global_defs` (VRRP version, gratuitous ARP timing) stay `Option` here
+//! and are resolved by the `effective_*` methods, so export writes what the
+//! operator wrote. Must not: parse text, touch the system, or hold
+//! locations (those live only in diagnostics).
+//!
+//! The model is serialised with postcard inside the versioned envelope in
+//! [`super::wire`]; changing a field's type or order changes the format and
+//! needs a new envelope version.
+
+use super::bounds::{IfName, Millis, PassKey};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Config {
+    pub global: GlobalDefs,
+    /// vigil's own block: the box itself. `None` for a plain keepalived
+    /// config used as a drop-in.
+    pub appliance: Option<Appliance>,
+    pub vrrp_sync_groups: Vec<SyncGroup>,
+    pub vrrp_instances: Vec<VrrpInstance>,
+    pub virtual_servers: Vec<VirtualServer>,
+}
+
+impl Config {
+    /// What a box boots with when its flash holds no valid config: the
+    /// serial console only, no address, no VIP, no service.
+    pub fn factory_default() -> Self {
+        Config::default()
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&VrrpInstance> {
+        self.vrrp_instances.iter().find(|i| i.name == name)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// global_defs
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    pub smtp_server: Option<SmtpServer>,
+    pub smtp_connect_timeout: Millis,
+    /// Send mail on every state change (keepalived: `smtp_alert`).
+    pub smtp_alert: Option<bool>,
+    pub vrrp_version: VrrpVersion,
+    pub vrrp_mcast_group4: Ipv4Addr,
+    pub vrrp_mcast_group6: Ipv6Addr,
+    pub garp: Garp,
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    pub lvs_timeouts: LvsTimeouts,
+    pub script_user: Option<ScriptUser>,
+    pub enable_script_security: bool,
+}
+
+pub const DEFAULT_MCAST4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+pub const DEFAULT_MCAST6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_connect_timeout: Millis::secs(30),
+            smtp_alert: None,
+            vrrp_version: VrrpVersion::V2,
+            vrrp_mcast_group4: DEFAULT_MCAST4,
+            vrrp_mcast_group6: DEFAULT_MCAST6,
+            garp: Garp::default(),
+            lvs_sync_daemon: None,
+            lvs_timeouts: LvsTimeouts::default(),
+            script_user: None,
+            enable_script_security: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpServer {
+    pub addr: IpAddr,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptUser {
+    pub user: String,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum VrrpVersion {
+    V2,
+    V3,
+}
+
+impl VrrpVersion {
+    pub fn number(self) -> u8 {
+        match self {
+            VrrpVersion::V2 => 2,
+            VrrpVersion::V3 => 3,
+        }
+    }
+}
+
+/// Gratuitous ARP / unsolicited NA timing (keepalived's `*garp*` keywords).
+/// In `global_defs` every field has its default; in an instance `None`
+/// means "as global_defs says".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Garp {
+    /// Delay of the second burst after becoming MASTER (0 = no second burst).
+    pub master_delay: Millis,
+    /// Packets per burst.
+    pub master_repeat: u32,
+    /// Period of refresh bursts while MASTER (0 = off).
+    pub master_refresh: Millis,
+    pub master_refresh_repeat: u32,
+    /// Gap between gratuitous ARPs inside a burst.
+    pub interval: Millis,
+    /// Gap between unsolicited NAs inside a burst.
+    pub gna_interval: Millis,
+}
+
+impl Default for Garp {
+    fn default() -> Self {
+        Garp {
+            master_delay: Millis::secs(5),
+            master_repeat: 5,
+            master_refresh: Millis(0),
+            master_refresh_repeat: 1,
+            interval: Millis(0),
+            gna_interval: Millis(0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct GarpOverride {
+    pub master_delay: Option<Millis>,
+    pub master_repeat: Option<u32>,
+    pub master_refresh: Option<Millis>,
+    pub master_refresh_repeat: Option<u32>,
+    pub interval: Option<Millis>,
+    pub gna_interval: Option<Millis>,
+}
+
+impl GarpOverride {
+    pub fn over(&self, g: &Garp) -> Garp {
+        Garp {
+            master_delay: self.master_delay.unwrap_or(g.master_delay),
+            master_repeat: self.master_repeat.unwrap_or(g.master_repeat),
+            master_refresh: self.master_refresh.unwrap_or(g.master_refresh),
+            master_refresh_repeat: self
+                .master_refresh_repeat
+                .unwrap_or(g.master_refresh_repeat),
+            interval: self.interval.unwrap_or(g.interval),
+            gna_interval: self.gna_interval.unwrap_or(g.gna_interval),
+        }
+    }
+}
+
+/// `lvs_sync_daemon <INTERFACE> <VRRP_INSTANCE> [id N] [maxlen N] [port N]
+/// [ttl N] [group IP]`: IPVS connection sync, master on the VRRP MASTER.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsSyncDaemon {
+    pub interface: IfName,
+    pub vrrp_instance: String,
+    pub id: Option<u8>,
+    pub maxlen: Option<u16>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+}
+
+/// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`; `None` leaves the kernel's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LvsTimeouts {
+    pub tcp: Option<u32>,
+    pub tcpfin: Option<u32>,
+    pub udp: Option<u32>,
+}
+
+// ---------------------------------------------------------------------------
+// VRRP
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroup {
+    pub name: String,
+    pub group: Vec<String>,
+    pub notify: Notify,
+    pub smtp_alert: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub state: InitialState,
+    pub interface: IfName,
+    pub virtual_router_id: u8,
+    pub priority: u8,
+    pub advert_int: Millis,
+    /// `None`: `global_defs.vrrp_version`.
+    pub version: Option<VrrpVersion>,
+    pub authentication: Option<PassKey>,
+    pub virtual_ipaddress: Vec<Vip>,
+    pub virtual_ipaddress_excluded: Vec<Vip>,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub unicast_peer: Vec<IpAddr>,
+    pub nopreempt: bool,
+    pub preempt_delay: Millis,
+    /// Accept packets to the VIPs when not the address owner (RFC 5798
+    /// Accept_Mode). keepalived's default outside strict mode is on.
+    pub accept: bool,
+    pub track_interface: Vec<TrackInterface>,
+    pub notify: Notify,
+    pub smtp_alert: Option<bool>,
+    pub garp: GarpOverride,
+}
+
+impl VrrpInstance {
+    pub fn effective_version(&self, g: &GlobalDefs) -> VrrpVersion {
+        self.version.unwrap_or(g.vrrp_version)
+    }
+
+    pub fn effective_garp(&self, g: &GlobalDefs) -> Garp {
+        self.garp.over(&g.garp)
+    }
+
+    /// The family the instance runs in: that of its first virtual address.
+    pub fn is_ipv6(&self) -> bool {
+        self.virtual_ipaddress
+            .first()
+            .is_some_and(|v| v.addr.is_ipv6())
+    }
+}
+
+pub const DEFAULT_PRIORITY: u8 = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    pub dev: Option<IfName>,
+    pub label: Option<IfName>,
+}
+
+impl Vip {
+    pub fn host_prefix(addr: &IpAddr) -> u8 {
+        if addr.is_ipv4() {
+            32
+        } else {
+            128
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackInterface {
+    pub name: IfName,
+    /// `None`: the instance goes FAULT while the link is down. `Some(w)`:
+    /// the priority moves by `w` instead (-254..=254).
+    pub weight: Option<i16>,
+}
+
+/// Commands run on state changes, as argv (absolute path first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Notify {
+    pub notify: Option<Script>,
+    pub master: Option<Script>,
+    pub backup: Option<Script>,
+    pub fault: Option<Script>,
+    pub stop: Option<Script>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Script {
+    pub argv: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------
+// IPVS
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ServiceKey {
+    Addr { addr: IpAddr, port: u16 },
+    Fwmark { mark: u32, ipv6: bool },
+}
+
+impl ServiceKey {
+    pub fn is_ipv6(&self) -> bool {
+        match self {
+            ServiceKey::Addr { addr, .. } => addr.is_ipv6(),
+            ServiceKey::Fwmark { ipv6, .. } => *ipv6,
+        }
+    }
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceKey::Addr { addr, port } => write!(f, "{addr} {port}"),
+            ServiceKey::Fwmark { mark, .. } => write!(f, "fwmark {mark}"),
+        }
+    }
+}
+
+macro_rules! keyword_enum {
+    ($(#[$m:meta])* $name:ident { $($var:ident = $kw:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($var),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$var),+];
+            pub fn keyword(self) -> &'static str {
+                match self { $($name::$var => $kw),+ }
+            }
+            /// Case-insensitive, as keepalived reads these.
+            pub fn from_keyword(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.keyword().eq_ignore_ascii_case(s))
+            }
+            pub fn expected() -> String {
+                let names: Vec<&str> = Self::ALL.iter().map(|v| v.keyword()).collect();
+                format!("one of {}", names.join(" "))
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.keyword())
+            }
+        }
+    };
+}
+
+keyword_enum!(
+    /// The kernel's IPVS schedulers (each is its own module, ip_vs_<name>).
+    Scheduler {
+        Rr = "rr", Wrr = "wrr", Lc = "lc", Wlc = "wlc", Lblc = "lblc", Lblcr = "lblcr",
+        Dh = "dh", Sh = "sh", Sed = "sed", Nq = "nq", Fo = "fo", Ovf = "ovf", Mh = "mh",
+        Twos = "twos",
+    }
+);
+
+keyword_enum!(
+    /// Forwarding method (`lvs_method`).
+    Method { Nat = "NAT", Dr = "DR", Tun = "TUN" }
+);
+
+keyword_enum!(
+    Protocol { Tcp = "TCP", Udp = "UDP", Sctp = "SCTP" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServer {
+    pub key: ServiceKey,
+    pub delay_loop: Millis,
+    pub scheduler: Scheduler,
+    pub method: Method,
+    pub protocol: Protocol,
+    /// Seconds; `None`: no persistence.
+    pub persistence_timeout: Option<u32>,
+    /// Prefix length of the client address that makes one persistence
+    /// entry; `None`: the kernel's default (one address).
+    pub persistence_granularity: Option<u8>,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<Script>,
+    pub quorum_down: Option<Script>,
+    pub sorry_server: Option<SorryServer>,
+    pub sorry_server_inhibit: bool,
+    pub inhibit_on_failure: bool,
+    pub alpha: bool,
+    pub omega: bool,
+    pub ha_suspend: bool,
+    pub virtualhost: Option<String>,
+    pub real_servers: Vec<RealServer>,
+}
+
+pub const DEFAULT_DELAY_LOOP: Millis = Millis::secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SorryServer {
+    pub addr: IpAddr,
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealServer {
+    pub addr: IpAddr,
+    /// `None` only for fwmark services (the port comes from the packet).
+    pub port: Option<u16>,
+    pub weight: u32,
+    /// `None`: as the virtual server says.
+    pub inhibit_on_failure: Option<bool>,
+    pub method: Option<Method>,
+    pub uthreshold: Option<u32>,
+    pub lthreshold: Option<u32>,
+    pub notify_up: Option<Script>,
+    pub notify_down: Option<Script>,
+    pub checkers: Vec<Checker>,
+}
+
+pub const WEIGHT_MAX: u32 = 65535;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checker {
+    pub kind: CheckKind,
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<IpAddr>,
+    pub connect_timeout: Millis,
+    pub retry: u32,
+    pub delay_before_retry: Millis,
+    /// `None`: the virtual server's `delay_loop`.
+    pub delay_loop: Option<Millis>,
+    pub warmup: Option<Millis>,
+}
+
+pub const DEFAULT_CONNECT_TIMEOUT: Millis = Millis::secs(5);
+pub const DEFAULT_DELAY_BEFORE_RETRY: Millis = Millis::secs(1);
+
+impl CheckKind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            CheckKind::Tcp => "TCP_CHECK",
+            CheckKind::Http(_) => "HTTP_GET",
+            CheckKind::Ssl(_) => "SSL_GET",
+            CheckKind::Ws(_) => "WS_CHECK",
+        }
+    }
+
+    /// keepalived's default retry count: 1 for TCP_CHECK, 3 otherwise.
+    pub fn default_retry(&self) -> u32 {
+        match self {
+            CheckKind::Tcp => 1,
+            _ => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckKind {
+    Tcp,
+    Http(HttpCheck),
+    Ssl(HttpCheck),
+    Ws(WsCheck),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HttpCheck {
+    pub urls: Vec<Url>,
+    pub virtualhost: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Url {
+    pub path: String,
+    /// Inclusive ranges of acceptable status codes; empty: 200..=299.
+    pub status_code: Vec<(u16, u16)>,
+    /// MD5 of the body, as keepalived's `digest` (genhash).
+    pub digest: Option<[u8; 16]>,
+}
+
+/// vigil's own check: an HTTP/1.1 upgrade to WebSocket that must answer
+/// 101 with the right Sec-WebSocket-Accept, then a clean close.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WsCheck {
+    pub path: String,
+    pub virtualhost: Option<String>,
+    pub origin: Option<String>,
+    pub subprotocol: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// appliance
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appliance {
+    pub hostname: Option<String>,
+    pub interfaces: Vec<ApplianceInterface>,
+    pub ip_forward: bool,
+    pub ipvs: IpvsSysctls,
+    pub watchdog: Watchdog,
+    /// SHA-crypt hash (`$6$...` or `$5$...`) of the console password;
+    /// `None`: the console asks for none (said loudly at boot).
+    pub console_password_hash: Option<String>,
+}
+
+impl Default for Appliance {
+    fn default() -> Self {
+        Appliance {
+            hostname: None,
+            interfaces: Vec::new(),
+            ip_forward: true,
+            ipvs: IpvsSysctls::default(),
+            watchdog: Watchdog::default(),
+            console_password_hash: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplianceInterface {
+    pub name: IfName,
+    pub addresses: Vec<IfAddr>,
+    pub mtu: Option<u32>,
+    pub routes: Vec<Route>,
+    /// net.ipv4.conf.<if>.arp_ignore / arp_announce; `None`: kernel's.
+    pub arp_ignore: Option<u8>,
+    pub arp_announce: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IfAddr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IfAddr {
+    /// Whether `other` lies in this address's subnet.
+    pub fn contains(&self, other: &IpAddr) -> bool {
+        prefix_contains(&self.addr, self.prefix, other)
+    }
+}
+
+/// Whether `b` is inside `a/prefix` (false across families).
+pub fn prefix_contains(a: &IpAddr, prefix: u8, b: &IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(*a) & m == u32::from(*b) & m
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let m = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(*a) & m == u128::from(*b) & m
+        }
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// Destination prefix; `default` is 0.0.0.0/0 or ::/0.
+    pub dest: IfAddr,
+    pub via: IpAddr,
+}
+
+/// IPVS sysctls that decide what happens to long-lived connections. The
+/// defaults favour WebSocket: see each field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsSysctls {
+    /// Drop connection entries whose real server was removed, so clients
+    /// get a reset and reconnect instead of hanging (kernel default 0).
+    pub expire_nodest_conn: bool,
+    /// Expire persistence templates pointing at a quiesced (weight 0)
+    /// server, so new connections of a client go elsewhere (default 0).
+    pub expire_quiescent_template: bool,
+    /// 0..=2; kernel default 1.
+    pub conn_reuse_mode: u8,
+    /// Let the backup create entries from mid-stream packets after a
+    /// failover, so established connections survive it (default 0).
+    pub sloppy_tcp: bool,
+}
+
+impl Default for IpvsSysctls {
+    fn default() -> Self {
+        IpvsSysctls {
+            expire_nodest_conn: true,
+            expire_quiescent_template: true,
+            conn_reuse_mode: 1,
+            sloppy_tcp: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watchdog {
+    pub device: String,
+    /// Seconds until the hardware resets an unpetted box.
+    pub timeout: u32,
+}
+
+impl Default for Watchdog {
+    fn default() -> Self {
+        Watchdog {
+            device: "/dev/watchdog".to_owned(),
+            timeout: 10,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_containment() {
+        let a: IpAddr = "192.168.1.100".parse().unwrap();
+        assert!(prefix_contains(&a, 24, &"192.168.1.200".parse().unwrap()));
+        assert!(!prefix_contains(&a, 24, &"192.168.2.1".parse().unwrap()));
+        assert!(prefix_contains(&a, 0, &"10.0.0.1".parse().unwrap()));
+        assert!(!prefix_contains(&a, 24, &"::1".parse().unwrap()));
+        let b: IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(prefix_contains(&b, 64, &"2001:db8::ffff".parse().unwrap()));
+        assert!(!prefix_contains(&b, 128, &"2001:db8::2".parse().unwrap()));
+    }
+
+    #[test]
+    fn keyword_enums_are_case_insensitive() {
+        assert_eq!(Scheduler::from_keyword("WRR"), Some(Scheduler::Wrr));
+        assert_eq!(Method::from_keyword("dr"), Some(Method::Dr));
+        assert_eq!(Scheduler::from_keyword("nope"), None);
+        assert!(Scheduler::expected().contains("twos"));
+    }
+}
