@@ -1,0 +1,234 @@
+//! `global_defs { ... }`: mail, router id, VRRP defaults, IPVS sync daemon
+//! and timeouts.
+//!
+//! Owns: reading the global block into [`GlobalDefs`]. Must not: check
+//! that `lvs_sync_daemon` names an existing instance (validate does).
+
+use super::{Alias, AliasKind, Reader, Section};
+use crate::config::bounds::{check_text, Millis, EMAILS_MAX, NAME_MAX, TEXT_MAX};
+use crate::config::model::{
+    Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, ScriptUser, SmtpServer,
+    VrrpVersion,
+};
+use crate::config::syntax::Node;
+use std::net::IpAddr;
+
+const GLOBAL: Section = Section {
+    name: "global_defs",
+    keywords: &[
+        "router_id",
+        "notification_email",
+        "notification_email_from",
+        "smtp_server",
+        "smtp_connect_timeout",
+        "smtp_alert",
+        "vrrp_version",
+        "vrrp_mcast_group4",
+        "vrrp_mcast_group6",
+        "vrrp_garp_master_delay",
+        "vrrp_garp_master_repeat",
+        "vrrp_garp_master_refresh",
+        "vrrp_garp_master_refresh_repeat",
+        "vrrp_garp_interval",
+        "vrrp_gna_interval",
+        "lvs_sync_daemon",
+        "lvs_timeouts",
+        "script_user",
+        "enable_script_security",
+    ],
+    repeatable: &[],
+    aliases: &[Alias {
+        alias: "lvs_id",
+        canonical: "router_id",
+        kind: AliasKind::Deprecated,
+    }],
+};
+
+/// The longest duration any timer in a config may have (a day).
+pub(crate) const DAY: Millis = Millis::secs(86_400);
+
+impl Reader<'_> {
+    pub fn global_defs(&mut self, node: &Node) -> Option<GlobalDefs> {
+        let nodes = self.block(node)?;
+        let mut g = GlobalDefs::default();
+        let mut garp = GarpOverride::default();
+        self.walk(nodes, &GLOBAL, |r, kw, n| match kw {
+            "router_id" => g.router_id = r.text(n, NAME_MAX),
+            "notification_email" => g.notification_email = r.emails(n).unwrap_or_default(),
+            "notification_email_from" => g.notification_email_from = r.text(n, TEXT_MAX),
+            "smtp_server" => g.smtp_server = r.smtp_server(n),
+            "smtp_connect_timeout" => {
+                if let Some(t) = r.millis(n, Millis::secs(1), Millis::secs(3600)) {
+                    g.smtp_connect_timeout = t;
+                }
+            }
+            "smtp_alert" => g.smtp_alert = r.flag(n),
+            "vrrp_version" => {
+                if let Some(v) = r.vrrp_version(n) {
+                    g.vrrp_version = v;
+                }
+            }
+            "vrrp_mcast_group4" => match r.ip(n) {
+                Some(IpAddr::V4(a)) if a.is_multicast() => g.vrrp_mcast_group4 = a,
+                Some(_) => r.bad(&n.args[0], kw, "an IPv4 multicast address (224.0.0.0/4)"),
+                None => {}
+            },
+            "vrrp_mcast_group6" => match r.ip(n) {
+                Some(IpAddr::V6(a)) if a.is_multicast() => g.vrrp_mcast_group6 = a,
+                Some(_) => r.bad(&n.args[0], kw, "an IPv6 multicast address (ff00::/8)"),
+                None => {}
+            },
+            "lvs_sync_daemon" => g.lvs_sync_daemon = r.lvs_sync_daemon(n),
+            "lvs_timeouts" => {
+                if let Some(t) = r.lvs_timeouts(n) {
+                    g.lvs_timeouts = t;
+                }
+            }
+            "script_user" => g.script_user = r.script_user(n),
+            "enable_script_security" => {
+                g.enable_script_security = r.flag(n).unwrap_or(false);
+            }
+            garp_kw => {
+                let kw = garp_kw.trim_start_matches("vrrp_");
+                r.garp_setting(n, kw, &mut garp);
+            }
+        });
+        g.garp = garp.over(&Garp::default());
+        Some(g)
+    }
+
+    /// One of the `garp_*` / `gna_interval` settings (without the `vrrp_`
+    /// prefix the global forms carry), into an override.
+    pub fn garp_setting(&mut self, n: &Node, kw: &str, o: &mut GarpOverride) {
+        let secs = |r: &mut Self| r.millis(n, Millis(0), DAY);
+        match kw {
+            "garp_master_delay" => o.master_delay = secs(self),
+            "garp_master_repeat" => o.master_repeat = self.u32_in(n, 1, 100),
+            "garp_master_refresh" => o.master_refresh = secs(self),
+            "garp_master_refresh_repeat" => o.master_refresh_repeat = self.u32_in(n, 1, 100),
+            "garp_interval" => o.interval = self.millis(n, Millis(0), Millis::secs(1)),
+            "gna_interval" => o.gna_interval = self.millis(n, Millis(0), Millis::secs(1)),
+            _ => unreachable!("section tables list only these garp keywords"),
+        }
+    }
+
+    pub fn vrrp_version(&mut self, n: &Node) -> Option<VrrpVersion> {
+        let t = self.one(n, "2 or 3")?;
+        match t.text.as_str() {
+            "2" => Some(VrrpVersion::V2),
+            "3" => Some(VrrpVersion::V3),
+            _ => {
+                self.bad(t, &n.keyword.text, "2 or 3");
+                None
+            }
+        }
+    }
+
+    fn emails(&mut self, n: &Node) -> Option<Vec<String>> {
+        let nodes = self.block(n)?;
+        let mut out = Vec::new();
+        for e in nodes {
+            // Each line of the block is one address (the keyword slot).
+            let t = &e.keyword;
+            if let Some(extra) = e.args.first() {
+                self.bad(extra, "notification_email", "one address per line");
+                continue;
+            }
+            if e.block.is_some() {
+                self.bad(t, "notification_email", "an address, not a block");
+                continue;
+            }
+            if !t.text.contains('@') || check_text(&t.text, TEXT_MAX).is_err() {
+                self.bad(t, "notification_email", "an e-mail address user@domain");
+                continue;
+            }
+            if self.room(&out, EMAILS_MAX, t, "notification_email addresses") {
+                out.push(t.text.clone());
+            }
+        }
+        Some(out)
+    }
+
+    fn smtp_server(&mut self, n: &Node) -> Option<SmtpServer> {
+        let args = self.args_between(n, 1, 2, "an IP address and an optional port")?;
+        let kw = &n.keyword.text;
+        let addr = self.tok_ip(&args[0], kw)?;
+        let port = match args.get(1) {
+            Some(p) => self.tok_u32(p, kw, 1, 65535)? as u16,
+            None => 25,
+        };
+        Some(SmtpServer { addr, port })
+    }
+
+    fn lvs_sync_daemon(&mut self, n: &Node) -> Option<LvsSyncDaemon> {
+        const EXPECTED: &str =
+            "INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]";
+        let args = self.args_between(n, 2, 12, EXPECTED)?;
+        let kw = n.keyword.text.as_str();
+        let mut d = LvsSyncDaemon {
+            interface: self.tok_ifname(&args[0], kw)?,
+            vrrp_instance: self.tok_text(&args[1], kw, NAME_MAX)?,
+            id: None,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        };
+        let mut rest = args[2..].chunks(2);
+        for pair in rest.by_ref() {
+            let [name, value] = pair else {
+                self.bad(&pair[0], kw, format!("a value after '{}'", pair[0].text));
+                return None;
+            };
+            match name.text.as_str() {
+                "id" => d.id = Some(self.tok_u32(value, kw, 0, 255)? as u8),
+                "maxlen" => d.maxlen = Some(self.tok_u32(value, kw, 1, 65535)? as u16),
+                "port" => d.port = Some(self.tok_u32(value, kw, 1, 65535)? as u16),
+                "ttl" => d.ttl = Some(self.tok_u32(value, kw, 1, 255)? as u8),
+                "group" => d.group = Some(self.tok_ip(value, kw)?),
+                _ => {
+                    self.bad(name, kw, "one of id maxlen port ttl group");
+                    return None;
+                }
+            }
+        }
+        Some(d)
+    }
+
+    fn lvs_timeouts(&mut self, n: &Node) -> Option<LvsTimeouts> {
+        let args = self.args_between(n, 2, 6, "[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]")?;
+        let kw = n.keyword.text.as_str();
+        let mut t = LvsTimeouts::default();
+        for pair in args.chunks(2) {
+            let [name, value] = pair else {
+                self.bad(&pair[0], kw, format!("seconds after '{}'", pair[0].text));
+                return None;
+            };
+            // IPVS keeps timeouts in seconds as an int; a day-scale upper
+            // bound keeps them sane (the kernel caps at INT_MAX / HZ).
+            let v = Some(self.tok_u32(value, kw, 1, 31 * 86_400)?);
+            match name.text.as_str() {
+                "tcp" => t.tcp = v,
+                "tcpfin" => t.tcpfin = v,
+                "udp" => t.udp = v,
+                _ => {
+                    self.bad(name, kw, "one of tcp tcpfin udp");
+                    return None;
+                }
+            }
+        }
+        Some(t)
+    }
+
+    fn script_user(&mut self, n: &Node) -> Option<ScriptUser> {
+        let args = self.args_between(n, 1, 2, "a user name and an optional group")?;
+        let kw = n.keyword.text.as_str();
+        Some(ScriptUser {
+            user: self.tok_text(&args[0], kw, NAME_MAX)?,
+            group: match args.get(1) {
+                Some(g) => Some(self.tok_text(g, kw, NAME_MAX)?),
+                None => None,
+            },
+        })
+    }
+}

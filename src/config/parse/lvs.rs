@@ -1,0 +1,580 @@
+//! `virtual_server`, `real_server` and health checker blocks.
+//!
+//! Owns: reading IPVS services, their real servers and checkers, with
+//! keepalived's older names (`lb_algo`, `lb_kind`, `nb_get_retry`) and the
+//! seed's own (`nb_get_replies`, `persistence_granularity SOURCE_IP`).
+//! Must not: check families, duplicates or quorum across servers
+//! (validate does).
+
+use super::global::DAY;
+use super::{Alias, AliasKind, Reader, Section};
+use crate::config::bounds::{
+    Millis, CHECKERS_MAX, NAME_MAX, REAL_SERVERS_MAX, TEXT_MAX, URLS_MAX,
+};
+use crate::config::error::{ErrorKind, WarningKind};
+use crate::config::model::{
+    CheckKind, Checker, HttpCheck, Method, Protocol, RealServer, Scheduler, ServiceKey,
+    SorryServer, Url, VirtualServer, WsCheck, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DELAY_BEFORE_RETRY, DEFAULT_DELAY_LOOP, WEIGHT_MAX,
+};
+use crate::config::syntax::{Node, Token};
+
+const SCHED_ALIAS: Alias = Alias {
+    alias: "lb_algo",
+    canonical: "lvs_sched",
+    kind: AliasKind::Deprecated,
+};
+const METHOD_ALIAS: Alias = Alias {
+    alias: "lb_kind",
+    canonical: "lvs_method",
+    kind: AliasKind::Deprecated,
+};
+
+const SERVICE: Section = Section {
+    name: "virtual_server",
+    keywords: &[
+        "ip_family",
+        "delay_loop",
+        "lvs_sched",
+        "lvs_method",
+        "protocol",
+        "persistence_timeout",
+        "persistence_granularity",
+        "quorum",
+        "hysteresis",
+        "quorum_up",
+        "quorum_down",
+        "sorry_server",
+        "sorry_server_inhibit",
+        "inhibit_on_failure",
+        "alpha",
+        "omega",
+        "ha_suspend",
+        "virtualhost",
+        "real_server",
+    ],
+    repeatable: &["real_server"],
+    aliases: &[SCHED_ALIAS, METHOD_ALIAS],
+};
+
+const REAL: Section = Section {
+    name: "real_server",
+    keywords: &[
+        "weight",
+        "inhibit_on_failure",
+        "lvs_method",
+        "uthreshold",
+        "lthreshold",
+        "notify_up",
+        "notify_down",
+        "TCP_CHECK",
+        "HTTP_GET",
+        "SSL_GET",
+        "WS_CHECK",
+    ],
+    repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK"],
+    aliases: &[METHOD_ALIAS],
+};
+
+const COMMON_CHECK: [&str; 8] = [
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "connect_timeout",
+    "retry",
+    "delay_before_retry",
+    "delay_loop",
+    "warmup",
+];
+
+const RETRY_ALIASES: &[Alias] = &[
+    Alias {
+        alias: "nb_get_retry",
+        canonical: "retry",
+        kind: AliasKind::Deprecated,
+    },
+    Alias {
+        alias: "nb_get_replies",
+        canonical: "retry",
+        kind: AliasKind::Foreign(Some(
+            "a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out",
+        )),
+    },
+];
+
+const TCP_CHECK: Section = Section {
+    name: "TCP_CHECK",
+    keywords: &COMMON_CHECK,
+    repeatable: &[],
+    aliases: RETRY_ALIASES,
+};
+
+const HTTP_CHECK: Section = Section {
+    name: "HTTP_GET/SSL_GET",
+    keywords: &[
+        "connect_ip",
+        "connect_port",
+        "bindto",
+        "connect_timeout",
+        "retry",
+        "delay_before_retry",
+        "delay_loop",
+        "warmup",
+        "url",
+        "virtualhost",
+    ],
+    repeatable: &["url"],
+    aliases: RETRY_ALIASES,
+};
+
+const WS_CHECK: Section = Section {
+    name: "WS_CHECK",
+    keywords: &[
+        "connect_ip",
+        "connect_port",
+        "bindto",
+        "connect_timeout",
+        "retry",
+        "delay_before_retry",
+        "delay_loop",
+        "warmup",
+        "path",
+        "virtualhost",
+        "origin",
+        "subprotocol",
+    ],
+    repeatable: &[],
+    aliases: RETRY_ALIASES,
+};
+
+const URL: Section = Section {
+    name: "url",
+    keywords: &["path", "status_code", "digest"],
+    repeatable: &[],
+    aliases: &[],
+};
+
+impl Reader<'_> {
+    pub fn virtual_server(&mut self, node: &Node) -> Option<VirtualServer> {
+        let key = self.service_key(node)?;
+        let nodes = self.named_block(node)?;
+        let mut v = VirtualServer {
+            key,
+            delay_loop: DEFAULT_DELAY_LOOP,
+            scheduler: Scheduler::Wlc,
+            method: Method::Nat,
+            protocol: Protocol::Tcp,
+            persistence_timeout: None,
+            persistence_granularity: None,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            inhibit_on_failure: false,
+            alpha: false,
+            omega: false,
+            ha_suspend: false,
+            virtualhost: None,
+            real_servers: Vec::new(),
+        };
+        let errors_before = self.d.errors.len();
+        self.walk(nodes, &SERVICE, |r, kw, n| match kw {
+            "ip_family" => r.ip_family(n, &mut v.key),
+            "delay_loop" => {
+                if let Some(d) = r.millis(n, Millis(100), DAY) {
+                    v.delay_loop = d;
+                }
+            }
+            "lvs_sched" => {
+                if let Some(s) = r.keyword_value(n, Scheduler::from_keyword, Scheduler::expected)
+                {
+                    v.scheduler = s;
+                }
+            }
+            "lvs_method" => {
+                if let Some(m) = r.keyword_value(n, Method::from_keyword, Method::expected) {
+                    v.method = m;
+                }
+            }
+            "protocol" => {
+                if let Some(p) = r.keyword_value(n, Protocol::from_keyword, Protocol::expected) {
+                    v.protocol = p;
+                }
+            }
+            "persistence_timeout" => v.persistence_timeout = r.persistence_timeout(n),
+            "persistence_granularity" => {
+                v.persistence_granularity = r.granularity(n, v.key.is_ipv6());
+            }
+            "quorum" => v.quorum = r.u32_in(n, 1, u32::MAX).unwrap_or(1),
+            "hysteresis" => v.hysteresis = r.u32_in(n, 0, u32::MAX).unwrap_or(0),
+            "quorum_up" => v.quorum_up = r.script(n),
+            "quorum_down" => v.quorum_down = r.script(n),
+            "sorry_server" => v.sorry_server = r.sorry_server(n),
+            "sorry_server_inhibit" => v.sorry_server_inhibit = r.flag(n).unwrap_or(false),
+            "inhibit_on_failure" => v.inhibit_on_failure = r.flag(n).unwrap_or(false),
+            "alpha" => v.alpha = r.flag(n).unwrap_or(false),
+            "omega" => v.omega = r.flag(n).unwrap_or(false),
+            "ha_suspend" => v.ha_suspend = r.flag(n).unwrap_or(false),
+            "virtualhost" => v.virtualhost = r.text(n, NAME_MAX * 4),
+            "real_server" => {
+                if let Some(rs) = r.real_server(n) {
+                    if r.room(&v.real_servers, REAL_SERVERS_MAX, &n.keyword, "real servers") {
+                        v.real_servers.push(rs);
+                    }
+                }
+            }
+            _ => unreachable!("SERVICE lists only the keywords matched above"),
+        });
+        (self.d.errors.len() == errors_before).then_some(v)
+    }
+
+    /// `IP PORT` or `fwmark N`.
+    fn service_key(&mut self, node: &Node) -> Option<ServiceKey> {
+        const EXPECTED: &str = "'IP PORT' or 'fwmark N', then '{'";
+        let kw = node.keyword.text.as_str();
+        match node.args.as_slice() {
+            [f, mark] if f.text == "fwmark" => Some(ServiceKey::Fwmark {
+                mark: self.tok_u32(mark, kw, 1, u32::MAX)?,
+                ipv6: false,
+            }),
+            [g, _] if g.text == "group" => {
+                self.d.error(
+                    &g.loc,
+                    ErrorKind::Unsupported {
+                        keyword: "virtual_server group".into(),
+                        why: "virtual_server_group is not implemented; write one virtual_server per address",
+                    },
+                );
+                None
+            }
+            [addr, port] => Some(ServiceKey::Addr {
+                addr: self.tok_ip(addr, kw)?,
+                port: self.tok_u32(port, kw, 1, 65535)? as u16,
+            }),
+            [] | [_] => {
+                self.d.error(
+                    &node.keyword.loc,
+                    ErrorKind::MissingArgument {
+                        keyword: kw.to_owned(),
+                        expected: EXPECTED,
+                    },
+                );
+                None
+            }
+            [_, _, extra, ..] => {
+                self.d.error(
+                    &extra.loc,
+                    ErrorKind::UnexpectedArgument {
+                        keyword: kw.to_owned(),
+                        extra: extra.text.clone(),
+                        expected: EXPECTED,
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// `ip_family inet|inet6`: only meaningful for fwmark services.
+    fn ip_family(&mut self, n: &Node, key: &mut ServiceKey) {
+        let Some(t) = self.one(n, "inet or inet6") else { return };
+        let ipv6 = match t.text.as_str() {
+            "inet" => false,
+            "inet6" => true,
+            _ => return self.bad(t, "ip_family", "inet or inet6"),
+        };
+        match key {
+            ServiceKey::Fwmark { ipv6: f, .. } => *f = ipv6,
+            ServiceKey::Addr { addr, .. } if addr.is_ipv6() == ipv6 => {}
+            ServiceKey::Addr { .. } => {
+                self.bad(t, "ip_family", "the family of the service address")
+            }
+        }
+    }
+
+    fn keyword_value<T>(
+        &mut self,
+        n: &Node,
+        from: fn(&str) -> Option<T>,
+        expected: fn() -> String,
+    ) -> Option<T> {
+        let t = self.one(n, "a keyword")?;
+        let v = from(&t.text);
+        if v.is_none() {
+            self.bad(t, &n.keyword.text, expected());
+        }
+        v
+    }
+
+    fn persistence_timeout(&mut self, n: &Node) -> Option<u32> {
+        // keepalived: the keyword alone means 360 s.
+        let args = self.args_between(n, 0, 1, "seconds")?;
+        match args.first() {
+            None => Some(360),
+            Some(t) => self.tok_u32(t, &n.keyword.text, 1, u32::MAX / 1000),
+        }
+    }
+
+    /// A netmask (IPv4 dotted, or a prefix length), or the seed's
+    /// `SOURCE_IP`: one client address.
+    fn granularity(&mut self, n: &Node, ipv6: bool) -> Option<u8> {
+        let t = self.one(n, "a netmask")?;
+        let kw = n.keyword.text.as_str();
+        if t.text == "SOURCE_IP" {
+            let host = if ipv6 { 128 } else { 32 };
+            self.d.warn(
+                &t.loc,
+                WarningKind::ForeignAlias {
+                    alias: "persistence_granularity SOURCE_IP".into(),
+                    canonical: if ipv6 {
+                        "persistence_granularity 128"
+                    } else {
+                        "persistence_granularity 255.255.255.255"
+                    },
+                    note: Some("one persistence entry per client address"),
+                },
+            );
+            return Some(host);
+        }
+        if let Ok(mask) = t.text.parse::<std::net::Ipv4Addr>() {
+            let m = u32::from(mask);
+            if m.leading_ones() + m.trailing_zeros() == 32 {
+                return Some(m.leading_ones() as u8);
+            }
+            self.bad(t, kw, "a contiguous netmask such as 255.255.255.0");
+            return None;
+        }
+        match t.text.parse::<u8>() {
+            Ok(p) if p <= 128 && t.text.bytes().all(|b| b.is_ascii_digit()) => Some(p),
+            _ => {
+                self.bad(t, kw, "a netmask like 255.255.255.0, or a prefix length");
+                None
+            }
+        }
+    }
+
+    fn sorry_server(&mut self, n: &Node) -> Option<SorryServer> {
+        let args = self.args_between(n, 1, 2, "an IP address and an optional port")?;
+        let kw = n.keyword.text.as_str();
+        Some(SorryServer {
+            addr: self.tok_ip(&args[0], kw)?,
+            port: match args.get(1) {
+                Some(p) => Some(self.tok_port(p, kw)?),
+                None => None,
+            },
+        })
+    }
+
+    fn real_server(&mut self, node: &Node) -> Option<RealServer> {
+        let kw = node.keyword.text.as_str();
+        let (addr, port) = match node.args.as_slice() {
+            [a] => (self.tok_ip(a, kw)?, None),
+            [a, p] => (self.tok_ip(a, kw)?, Some(self.tok_u32(p, kw, 1, 65535)? as u16)),
+            [] => {
+                self.missing(node, "real_server".into(), "an address");
+                return None;
+            }
+            [_, _, extra, ..] => {
+                self.bad(extra, kw, "'IP [PORT]', then '{'");
+                return None;
+            }
+        };
+        let mut rs = RealServer {
+            addr,
+            port,
+            weight: 1,
+            inhibit_on_failure: None,
+            method: None,
+            uthreshold: None,
+            lthreshold: None,
+            notify_up: None,
+            notify_down: None,
+            checkers: Vec::new(),
+        };
+        // `real_server IP PORT` without a block is allowed: no checker.
+        let Some(block) = &node.block else {
+            return Some(rs);
+        };
+        self.walk(&block.nodes, &REAL, |r, kw, n| match kw {
+            "weight" => rs.weight = r.u32_in(n, 0, WEIGHT_MAX).unwrap_or(1),
+            "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(n),
+            "lvs_method" => rs.method = r.keyword_value(n, Method::from_keyword, Method::expected),
+            "uthreshold" => rs.uthreshold = r.u32_in(n, 0, u32::MAX),
+            "lthreshold" => rs.lthreshold = r.u32_in(n, 0, u32::MAX),
+            "notify_up" => rs.notify_up = r.script(n),
+            "notify_down" => rs.notify_down = r.script(n),
+            check => {
+                if let Some(c) = r.checker(n, check) {
+                    if r.room(&rs.checkers, CHECKERS_MAX, &n.keyword, "checkers per real server") {
+                        rs.checkers.push(c);
+                    }
+                }
+            }
+        });
+        Some(rs)
+    }
+
+    fn checker(&mut self, node: &Node, kw: &str) -> Option<Checker> {
+        let nodes = self.block(node)?;
+        let (mut kind, section) = match kw {
+            "TCP_CHECK" => (CheckKind::Tcp, &TCP_CHECK),
+            "HTTP_GET" => (CheckKind::Http(HttpCheck::default()), &HTTP_CHECK),
+            "SSL_GET" => (CheckKind::Ssl(HttpCheck::default()), &HTTP_CHECK),
+            _ => (
+                CheckKind::Ws(WsCheck {
+                    path: String::new(),
+                    virtualhost: None,
+                    origin: None,
+                    subprotocol: None,
+                }),
+                &WS_CHECK,
+            ),
+        };
+        let mut c = Checker {
+            kind: CheckKind::Tcp,
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: kind.default_retry(),
+            delay_before_retry: DEFAULT_DELAY_BEFORE_RETRY,
+            delay_loop: None,
+            warmup: None,
+        };
+        self.walk(nodes, section, |r, kw, n| match kw {
+            "connect_ip" => c.connect_ip = r.ip(n),
+            "connect_port" => c.connect_port = r.int_in::<u16>(n, 1, 65535),
+            "bindto" => c.bindto = r.ip(n),
+            "connect_timeout" => {
+                if let Some(t) = r.millis(n, Millis(1), Millis::secs(3600)) {
+                    c.connect_timeout = t;
+                }
+            }
+            "retry" => {
+                if let Some(v) = r.u32_in(n, 0, 1000) {
+                    c.retry = v;
+                }
+            }
+            "delay_before_retry" => {
+                if let Some(t) = r.millis(n, Millis(0), DAY) {
+                    c.delay_before_retry = t;
+                }
+            }
+            "delay_loop" => c.delay_loop = r.millis(n, Millis(100), DAY),
+            "warmup" => c.warmup = r.millis(n, Millis(0), DAY),
+            other => r.check_specific(n, other, &mut kind),
+        });
+        let has_target = match &kind {
+            CheckKind::Http(h) | CheckKind::Ssl(h) => !h.urls.is_empty(),
+            CheckKind::Ws(w) => !w.path.is_empty(),
+            CheckKind::Tcp => true,
+        };
+        if !has_target {
+            let needed = if matches!(kind, CheckKind::Ws(_)) { "path" } else { "url" };
+            self.missing(node, kw.to_owned(), needed);
+            return None;
+        }
+        c.kind = kind;
+        Some(c)
+    }
+
+    /// Keywords of one checker kind only.
+    fn check_specific(&mut self, n: &Node, kw: &str, kind: &mut CheckKind) {
+        match (kind, kw) {
+            (CheckKind::Http(h) | CheckKind::Ssl(h), "url") => {
+                if let Some(u) = self.url(n) {
+                    if self.room(&h.urls, URLS_MAX, &n.keyword, "urls per checker") {
+                        h.urls.push(u);
+                    }
+                }
+            }
+            (CheckKind::Http(h) | CheckKind::Ssl(h), "virtualhost") => {
+                h.virtualhost = self.text(n, NAME_MAX * 4)
+            }
+            (CheckKind::Ws(w), "path") => {
+                if let Some(p) = self.url_path(n) {
+                    w.path = p;
+                }
+            }
+            (CheckKind::Ws(w), "virtualhost") => w.virtualhost = self.text(n, NAME_MAX * 4),
+            (CheckKind::Ws(w), "origin") => w.origin = self.text(n, TEXT_MAX),
+            (CheckKind::Ws(w), "subprotocol") => w.subprotocol = self.text(n, NAME_MAX),
+            _ => unreachable!("checker sections list only keywords of their kind"),
+        }
+    }
+
+    fn url_path(&mut self, n: &Node) -> Option<String> {
+        let t = self.one(n, "a path starting with '/'")?;
+        let ok = t.text.starts_with('/')
+            && t.text.len() <= TEXT_MAX
+            && t.text.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Some(t.text.clone())
+        } else {
+            self.bad(t, "path", "a path starting with '/' of printable ASCII (percent-encode the rest)");
+            None
+        }
+    }
+
+    fn url(&mut self, node: &Node) -> Option<Url> {
+        let nodes = self.block(node)?;
+        let mut u = Url {
+            path: String::new(),
+            status_code: Vec::new(),
+            digest: None,
+        };
+        self.walk(nodes, &URL, |r, kw, n| match kw {
+            "path" => u.path = r.url_path(n).unwrap_or_default(),
+            "status_code" => u.status_code = r.status_codes(n).unwrap_or_default(),
+            "digest" => u.digest = r.digest(n),
+            _ => unreachable!("URL lists only path, status_code and digest"),
+        });
+        if u.path.is_empty() {
+            self.missing(node, "url".into(), "path");
+            return None;
+        }
+        Some(u)
+    }
+
+    /// `200`, `200-299`, several separated by spaces.
+    fn status_codes(&mut self, n: &Node) -> Option<Vec<(u16, u16)>> {
+        let args = self.args_between(n, 1, 16, "status codes like 200 or 200-299")?;
+        let mut out = Vec::new();
+        for t in args {
+            let (lo, hi) = t.text.split_once('-').unwrap_or((&t.text, &t.text));
+            let code = |s: &str| s.parse::<u16>().ok().filter(|c| (100..=599).contains(c));
+            match (code(lo), code(hi)) {
+                (Some(lo), Some(hi)) if lo <= hi => out.push((lo, hi)),
+                _ => {
+                    self.bad(t, "status_code", "a code 100..599 or a range LOW-HIGH");
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn digest(&mut self, n: &Node) -> Option<[u8; 16]> {
+        let t = self.one(n, "32 hex digits (an MD5 digest)")?;
+        let hex = t.text.as_bytes();
+        let nibble = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 16];
+        if hex.len() == 32 {
+            for (i, pair) in hex.chunks(2).enumerate() {
+                match (nibble(pair[0]), nibble(pair[1])) {
+                    (Some(h), Some(l)) => out[i] = h << 4 | l,
+                    _ => return self.bad_digest(t),
+                }
+            }
+            return Some(out);
+        }
+        self.bad_digest(t)
+    }
+
+    fn bad_digest(&mut self, t: &Token) -> Option<[u8; 16]> {
+        self.bad(t, "digest", "32 hex digits (an MD5 digest)");
+        None
+    }
+}

@@ -1,0 +1,456 @@
+//! `vrrp_sync_group` and `vrrp_instance` blocks.
+//!
+//! Owns: reading VRRP settings, including the seed's spellings
+//! (`advert_interval`, `authentication { type PASS  password 1111 }`).
+//! Must not: check relations to other instances or to the version in
+//! `global_defs` (validate does, once the whole file is read).
+
+use super::{Alias, AliasKind, Reader, Section};
+use crate::config::bounds::{
+    Millis, PassKey, NAME_MAX, TRACK_INTERFACES_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX,
+    VIPS_MAX,
+};
+use crate::config::error::ErrorKind;
+use crate::config::model::{
+    GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, VrrpInstance,
+    DEFAULT_PRIORITY,
+};
+use crate::config::syntax::Node;
+
+const NOTIFY_KEYWORDS: [&str; 5] = [
+    "notify",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+];
+
+const SYNC_GROUP: Section = Section {
+    name: "vrrp_sync_group",
+    keywords: &[
+        "group",
+        "notify",
+        "notify_master",
+        "notify_backup",
+        "notify_fault",
+        "notify_stop",
+        "smtp_alert",
+    ],
+    repeatable: &[],
+    aliases: &[],
+};
+
+const INSTANCE: Section = Section {
+    name: "vrrp_instance",
+    keywords: &[
+        "state",
+        "interface",
+        "virtual_router_id",
+        "priority",
+        "advert_int",
+        "version",
+        "authentication",
+        "virtual_ipaddress",
+        "virtual_ipaddress_excluded",
+        "unicast_src_ip",
+        "unicast_peer",
+        "nopreempt",
+        "preempt",
+        "preempt_delay",
+        "accept",
+        "no_accept",
+        "track_interface",
+        "notify",
+        "notify_master",
+        "notify_backup",
+        "notify_fault",
+        "notify_stop",
+        "smtp_alert",
+        "garp_master_delay",
+        "garp_master_repeat",
+        "garp_master_refresh",
+        "garp_master_refresh_repeat",
+        "garp_interval",
+        "gna_interval",
+    ],
+    repeatable: &[],
+    aliases: &[
+        Alias {
+            alias: "advert_interval",
+            canonical: "advert_int",
+            kind: AliasKind::Foreign(Some("the interval between adverts, in seconds")),
+        },
+        Alias {
+            alias: "mcast_src_ip",
+            canonical: "unicast_src_ip",
+            kind: AliasKind::Deprecated,
+        },
+    ],
+};
+
+const AUTH: Section = Section {
+    name: "authentication",
+    keywords: &["auth_type", "auth_pass"],
+    repeatable: &[],
+    aliases: &[
+        Alias {
+            alias: "type",
+            canonical: "auth_type",
+            kind: AliasKind::Foreign(None),
+        },
+        Alias {
+            alias: "password",
+            canonical: "auth_pass",
+            kind: AliasKind::Foreign(None),
+        },
+    ],
+};
+
+/// VRRPv3 allows 40.95 s; VRRPv2 255 s. The version check is in validate.
+const ADVERT_MAX: Millis = Millis::secs(255);
+
+impl Reader<'_> {
+    pub fn sync_group(&mut self, node: &Node) -> Option<SyncGroup> {
+        let name = self.one_name(node)?;
+        let nodes = self.named_block(node)?;
+        let mut g = SyncGroup {
+            name,
+            group: Vec::new(),
+            notify: Notify::default(),
+            smtp_alert: None,
+        };
+        let mut has_group = false;
+        self.walk(nodes, &SYNC_GROUP, |r, kw, n| match kw {
+            "group" => {
+                has_group = true;
+                g.group = r.name_list(n).unwrap_or_default();
+            }
+            "smtp_alert" => g.smtp_alert = r.flag(n),
+            _ => r.notify_setting(n, kw, &mut g.notify),
+        });
+        if !has_group {
+            self.missing(node, format!("vrrp_sync_group {}", g.name), "group");
+        }
+        Some(g)
+    }
+
+    /// `notify*` keywords shared by instances and sync groups.
+    fn notify_setting(&mut self, n: &Node, kw: &str, notify: &mut Notify) {
+        let s = self.script(n);
+        match kw {
+            "notify" => notify.notify = s,
+            "notify_master" => notify.master = s,
+            "notify_backup" => notify.backup = s,
+            "notify_fault" => notify.fault = s,
+            "notify_stop" => notify.stop = s,
+            _ => unreachable!("section tables list only these notify keywords"),
+        }
+    }
+
+    /// The name after a block keyword (`vrrp_instance VI_1 {`).
+    fn one_name(&mut self, node: &Node) -> Option<String> {
+        let Some(t) = node.args.first() else {
+            self.d.error(
+                &node.keyword.loc,
+                ErrorKind::MissingArgument {
+                    keyword: node.keyword.text.clone(),
+                    expected: "a name",
+                },
+            );
+            return None;
+        };
+        if let Some(extra) = node.args.get(1) {
+            self.d.error(
+                &extra.loc,
+                ErrorKind::UnexpectedArgument {
+                    keyword: node.keyword.text.clone(),
+                    extra: extra.text.clone(),
+                    expected: "a name and '{'",
+                },
+            );
+            return None;
+        }
+        self.name_tok(t, &node.keyword.text)
+    }
+
+    fn name_tok(&mut self, t: &crate::config::syntax::Token, kw: &str) -> Option<String> {
+        let ok = !t.text.is_empty()
+            && t.text.len() <= NAME_MAX
+            && t
+                .text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:@".contains(c));
+        if ok {
+            Some(t.text.clone())
+        } else {
+            self.bad(
+                t,
+                kw,
+                format!("a name of 1..{NAME_MAX} letters, digits and _-.:@"),
+            );
+            None
+        }
+    }
+
+    /// A block listing one name per line (`group { VI_1 VI_2 }`).
+    fn name_list(&mut self, n: &Node) -> Option<Vec<String>> {
+        let nodes = self.block(n)?;
+        let mut out = Vec::new();
+        let kw = n.keyword.text.as_str();
+        for item in nodes {
+            if item.block.is_some() {
+                self.bad(&item.keyword, kw, "a name, not a block");
+                continue;
+            }
+            // Names may share a line: `group { VI_1 VI_2 }`.
+            for t in std::iter::once(&item.keyword).chain(&item.args) {
+                if let Some(name) = self.name_tok(t, kw) {
+                    out.push(name);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    pub fn vrrp_instance(&mut self, node: &Node) -> Option<VrrpInstance> {
+        let name = self.one_name(node)?;
+        let nodes = self.named_block(node)?;
+        let mut i = VrrpInstance {
+            name,
+            state: InitialState::Backup,
+            // Placeholder until `interface` is read; missing is an error.
+            interface: crate::config::bounds::IfName::new("-").ok()?,
+            virtual_router_id: 0,
+            priority: DEFAULT_PRIORITY,
+            advert_int: Millis::secs(1),
+            version: None,
+            authentication: None,
+            virtual_ipaddress: Vec::new(),
+            virtual_ipaddress_excluded: Vec::new(),
+            unicast_src_ip: None,
+            unicast_peer: Vec::new(),
+            nopreempt: false,
+            preempt_delay: Millis(0),
+            accept: true,
+            track_interface: Vec::new(),
+            notify: Notify::default(),
+            smtp_alert: None,
+            garp: GarpOverride::default(),
+        };
+        let (mut has_if, mut has_vrid, mut ok) = (false, false, true);
+        let errors_before = self.d.errors.len();
+        self.walk(nodes, &INSTANCE, |r, kw, n| match kw {
+            "state" => {
+                if let Some(s) = r.initial_state(n) {
+                    i.state = s;
+                }
+            }
+            "interface" => {
+                if let Some(name) = r.ifname(n) {
+                    i.interface = name;
+                    has_if = true;
+                }
+            }
+            "virtual_router_id" => {
+                if let Some(v) = r.int_in::<u8>(n, 1, 255) {
+                    i.virtual_router_id = v;
+                    has_vrid = true;
+                }
+            }
+            "priority" => {
+                if let Some(p) = r.int_in::<u8>(n, 1, 255) {
+                    i.priority = p;
+                }
+            }
+            "advert_int" => {
+                if let Some(a) = r.millis(n, Millis(10), ADVERT_MAX) {
+                    i.advert_int = a;
+                }
+            }
+            "version" => i.version = r.vrrp_version(n),
+            "authentication" => i.authentication = r.authentication(n),
+            "virtual_ipaddress" => {
+                i.virtual_ipaddress = r.vips(n, VIPS_MAX).unwrap_or_default();
+            }
+            "virtual_ipaddress_excluded" => {
+                i.virtual_ipaddress_excluded = r.vips(n, VIPS_EXCLUDED_MAX).unwrap_or_default();
+            }
+            "unicast_src_ip" => i.unicast_src_ip = r.ip(n),
+            "unicast_peer" => i.unicast_peer = r.unicast_peers(n).unwrap_or_default(),
+            "nopreempt" => i.nopreempt = r.flag(n).unwrap_or(false),
+            // The default; accepted so that configs saying it still load.
+            "preempt" => i.nopreempt = !r.flag(n).unwrap_or(true),
+            "preempt_delay" => {
+                if let Some(d) = r.millis(n, Millis(0), Millis::secs(1000)) {
+                    i.preempt_delay = d;
+                }
+            }
+            "accept" => i.accept = r.flag(n).unwrap_or(true),
+            "no_accept" => i.accept = !r.flag(n).unwrap_or(true),
+            "track_interface" => {
+                i.track_interface = r.track_interfaces(n).unwrap_or_default();
+            }
+            "smtp_alert" => i.smtp_alert = r.flag(n),
+            k if NOTIFY_KEYWORDS.contains(&k) => r.notify_setting(n, k, &mut i.notify),
+            garp => r.garp_setting(n, garp, &mut i.garp),
+        });
+        let block = format!("vrrp_instance {}", i.name);
+        if !has_if {
+            self.missing(node, block.clone(), "interface");
+            ok = false;
+        }
+        if !has_vrid {
+            self.missing(node, block, "virtual_router_id");
+            ok = false;
+        }
+        // An instance with errors inside is not handed on: validators would
+        // only repeat its problems in other words.
+        (ok && self.d.errors.len() == errors_before).then_some(i)
+    }
+
+    fn initial_state(&mut self, n: &Node) -> Option<InitialState> {
+        let t = self.one(n, "MASTER or BACKUP")?;
+        match t.text.as_str() {
+            "MASTER" => Some(InitialState::Master),
+            "BACKUP" => Some(InitialState::Backup),
+            _ => {
+                self.bad(t, "state", "MASTER or BACKUP (upper case)");
+                None
+            }
+        }
+    }
+
+    fn authentication(&mut self, n: &Node) -> Option<PassKey> {
+        let nodes = self.block(n)?;
+        let (mut pass_type, mut key) = (None, None);
+        self.walk(nodes, &AUTH, |r, kw, n| match kw {
+            "auth_type" => {
+                let Some(t) = r.one(n, "PASS") else { return };
+                match t.text.as_str() {
+                    "PASS" => pass_type = Some(t.loc.clone()),
+                    "AH" => r.d.error(
+                        &t.loc,
+                        ErrorKind::Unsupported {
+                            keyword: "auth_type AH".into(),
+                            why: "IPsec AH authentication was removed from VRRP (RFC 3768 and 5798); use PASS or none",
+                        },
+                    ),
+                    _ => r.bad(t, kw, "PASS"),
+                }
+            }
+            "auth_pass" => {
+                let Some(t) = r.one(n, "a password of 1..8 bytes") else { return };
+                match PassKey::new(&t.text) {
+                    Ok(k) => key = Some(k),
+                    Err(e) => r.bad(t, kw, format!("a password of {e} (VRRP carries 8 bytes)")),
+                }
+            }
+            _ => unreachable!("AUTH lists only auth_type and auth_pass"),
+        });
+        match (pass_type, key) {
+            (Some(_), Some(k)) => Some(k),
+            (None, Some(_)) => {
+                self.missing(n, "authentication".into(), "auth_type");
+                None
+            }
+            (Some(_), None) => {
+                self.missing(n, "authentication".into(), "auth_pass");
+                None
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn vips(&mut self, n: &Node, max: usize) -> Option<Vec<Vip>> {
+        let nodes = self.block(n)?;
+        let kw = n.keyword.text.as_str();
+        let mut out: Vec<Vip> = Vec::new();
+        for item in nodes {
+            if item.block.is_some() {
+                self.bad(&item.keyword, kw, "an address line, not a block");
+                continue;
+            }
+            let Some(vip) = self.vip(item, kw) else { continue };
+            if out.iter().any(|v| v.addr == vip.addr) {
+                self.bad(&item.keyword, kw, "each address once");
+                continue;
+            }
+            if self.room(&out, max, &item.keyword, "virtual addresses in one instance") {
+                out.push(vip);
+            }
+        }
+        Some(out)
+    }
+
+    /// `ADDR[/PREFIX] [dev IF] [label LABEL]`
+    fn vip(&mut self, item: &Node, kw: &str) -> Option<Vip> {
+        let (addr, prefix) = self.tok_prefixed(&item.keyword, kw)?;
+        let mut vip = Vip {
+            addr,
+            prefix,
+            dev: None,
+            label: None,
+        };
+        for pair in item.args.chunks(2) {
+            let [name, value] = pair else {
+                self.bad(&pair[0], kw, format!("a value after '{}'", pair[0].text));
+                return None;
+            };
+            match name.text.as_str() {
+                "dev" => vip.dev = Some(self.tok_ifname(value, kw)?),
+                "label" => vip.label = Some(self.tok_ifname(value, kw)?),
+                _ => {
+                    self.bad(name, kw, "'dev IFNAME' or 'label LABEL' after the address");
+                    return None;
+                }
+            }
+        }
+        Some(vip)
+    }
+
+    fn unicast_peers(&mut self, n: &Node) -> Option<Vec<std::net::IpAddr>> {
+        let nodes = self.block(n)?;
+        let mut out = Vec::new();
+        for item in nodes {
+            if let Some(extra) = item.args.first() {
+                self.bad(extra, "unicast_peer", "one address per line");
+                continue;
+            }
+            let Some(a) = self.tok_ip(&item.keyword, "unicast_peer") else { continue };
+            if out.contains(&a) {
+                self.bad(&item.keyword, "unicast_peer", "each peer once");
+            } else if self.room(&out, UNICAST_PEERS_MAX, &item.keyword, "unicast peers") {
+                out.push(a);
+            }
+        }
+        Some(out)
+    }
+
+    /// `IFNAME [weight N]` per line.
+    fn track_interfaces(&mut self, n: &Node) -> Option<Vec<TrackInterface>> {
+        let nodes = self.block(n)?;
+        let kw = "track_interface";
+        let mut out: Vec<TrackInterface> = Vec::new();
+        for item in nodes {
+            let Some(name) = self.tok_ifname(&item.keyword, kw) else { continue };
+            let weight = match item.args.as_slice() {
+                [] => None,
+                [w, v] if w.text == "weight" => match self.tok_i32(v, kw, -254, 254) {
+                    Some(v) => Some(v as i16),
+                    None => continue,
+                },
+                [first, ..] => {
+                    self.bad(first, kw, "'weight N' (-254..254) or nothing");
+                    continue;
+                }
+            };
+            if out.iter().any(|t| t.name == name) {
+                self.bad(&item.keyword, kw, "each interface once");
+            } else if self.room(&out, TRACK_INTERFACES_MAX, &item.keyword, "tracked interfaces")
+            {
+                out.push(TrackInterface { name, weight });
+            }
+        }
+        Some(out)
+    }
+}
