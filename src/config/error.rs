@@ -59,6 +59,20 @@ pub enum ErrorKind {
     IncludeMissing { pattern: String },
     #[error("include {pattern}: bad pattern: {reason}")]
     IncludeBadPattern { pattern: String, reason: String },
+    #[error(
+        "line {line} is not valid UTF-8 text: expected a UTF-8 file (convert it, e.g. with iconv)"
+    )]
+    NotUtf8 { line: u32 },
+    #[error("word longer than {max} bytes: expected at most {max} bytes per word")]
+    TokenTooLong { max: usize },
+    #[error(
+        "{path} is larger than {max} bytes: expected a configuration file of at most {max} bytes"
+    )]
+    FileTooLarge { path: PathBuf, max: u64 },
+    #[error("the configuration with its includes is larger than {max} bytes: expected at most {max} bytes in all")]
+    ConfigTooLarge { max: u64 },
+    #[error("blocks nested deeper than {max} levels: expected at most {max} nested '{{'")]
+    NestedTooDeep { max: usize },
 
     // --- keywords and values -----------------------------------------------
     #[error("unknown keyword '{keyword}' in {context}{}", hint(.suggestion))]
@@ -118,7 +132,9 @@ fn hint(s: &Option<&'static str>) -> String {
 pub enum Invalid {
     #[error("vrrp_instance {instance}: priority 255 means the address owner, which must start as MASTER, not BACKUP")]
     OwnerNotMaster { instance: String },
-    #[error("vrrp_instance {instance}: nopreempt needs 'state BACKUP' (a MASTER start always preempts)")]
+    #[error(
+        "vrrp_instance {instance}: nopreempt needs 'state BACKUP' (a MASTER start always preempts)"
+    )]
     NopreemptWithMaster { instance: String },
     #[error("vrrp_instance {instance}: virtual_router_id {vrid} on {interface} is already used by vrrp_instance {other}")]
     VridInUse {
@@ -144,7 +160,9 @@ pub enum Invalid {
     },
     #[error("vrrp_instance {instance}: virtual_ipaddress is empty; an instance needs at least one address")]
     NoVip { instance: String },
-    #[error("vrrp_instance {instance}: {addr} is not inside any subnet of {interface} ({subnets})")]
+    #[error(
+        "vrrp_instance {instance}: {addr} is not inside any subnet of {interface} ({subnets})"
+    )]
     VipOutsideSubnet {
         instance: String,
         addr: String,
@@ -161,7 +179,9 @@ pub enum Invalid {
     UnicastFamily { instance: String, addr: String },
     #[error("vrrp_sync_group {group}: no vrrp_instance named {member}")]
     UnknownSyncMember { group: String, member: String },
-    #[error("vrrp_sync_group {group}: vrrp_instance {member} is already in vrrp_sync_group {other}")]
+    #[error(
+        "vrrp_sync_group {group}: vrrp_instance {member} is already in vrrp_sync_group {other}"
+    )]
     SyncMemberTwice {
         group: String,
         member: String,

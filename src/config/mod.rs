@@ -6,3 +6,4 @@
 //! [`Config`]. [`export`] writes a model back as canonical text.
 
 pub mod error;
+pub mod syntax;
