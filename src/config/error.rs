@@ -59,6 +59,20 @@ pub enum ErrorKind {
     IncludeMissing { pattern: String },
     #[error("include {pattern}: bad pattern: {reason}")]
     IncludeBadPattern { pattern: String, reason: String },
+    #[error(
+        "line {line} is not valid UTF-8 text: expected a UTF-8 file (convert it, e.g. with iconv)"
+    )]
+    NotUtf8 { line: u32 },
+    #[error("word longer than {max} bytes: expected at most {max} bytes per word")]
+    TokenTooLong { max: usize },
+    #[error(
+        "{path} is larger than {max} bytes: expected a configuration file of at most {max} bytes"
+    )]
+    FileTooLarge { path: PathBuf, max: u64 },
+    #[error("the configuration with its includes is larger than {max} bytes: expected at most {max} bytes in all")]
+    ConfigTooLarge { max: u64 },
+    #[error("blocks nested deeper than {max} levels: expected at most {max} nested '{{'")]
+    NestedTooDeep { max: usize },
 
     // --- keywords and values -----------------------------------------------
     #[error("unknown keyword '{keyword}' in {context}{}", hint(.suggestion))]

@@ -1,13 +1,78 @@
 //! The configuration: a typed model, keepalived.conf import and export, and
 //! validation with `file:line:col` errors.
 //!
-//! Text -> [`syntax`] (tokens and a tree of statements) -> [`parse`] (the
+//! Text -> [`syntax`] (tokens and a tree of statements) -> `parse` (the
 //! typed model) -> [`validate`] (cross-field checks) -> an immutable
-//! [`Config`]. [`export`] writes a model back as canonical text.
+//! [`Config`]. [`export`] writes a model back as canonical text; the
+//! round trip `import(export(c)) == c` holds for every valid config.
+//!
+//! Nothing is half-applied: an import either yields a whole valid config
+//! or a list of errors, never a config with the bad settings left out.
 
 pub mod bounds;
 pub mod error;
 pub mod model;
+mod parse;
+pub mod syntax;
+pub mod validate;
 pub mod wire;
 
+pub use error::{Diagnostics, Error, Warning};
 pub use model::Config;
+
+use std::path::Path;
+
+/// A config that imported, with what deserves a word.
+#[derive(Debug)]
+pub struct Imported {
+    pub config: Config,
+    pub warnings: Vec<Warning>,
+}
+
+/// Why a config did not import. `unreadable` is set when the main file
+/// itself could not be read (an I/O problem, not bad input).
+#[derive(Debug)]
+pub struct Rejected {
+    pub errors: Vec<Error>,
+    pub warnings: Vec<Warning>,
+    pub unreadable: Option<std::io::Error>,
+}
+
+/// Import a keepalived.conf (with vigil's `appliance` block) from a file,
+/// following its includes.
+pub fn import_file(path: &Path, lenient: bool) -> Result<Imported, Rejected> {
+    let mut d = Diagnostics::new(lenient);
+    match syntax::read_root(path, &mut d) {
+        Ok(nodes) => finish(&nodes, d),
+        Err(e) => Err(Rejected {
+            errors: d.errors,
+            warnings: d.warnings,
+            unreadable: Some(e),
+        }),
+    }
+}
+
+/// Import from text in memory; `name` is what locations print as the file.
+pub fn import_str(name: &str, text: &str, lenient: bool) -> Result<Imported, Rejected> {
+    let mut d = Diagnostics::new(lenient);
+    let nodes = syntax::read_str(name, text, None, &mut d);
+    finish(&nodes, d)
+}
+
+fn finish(nodes: &[syntax::Node], mut d: Diagnostics) -> Result<Imported, Rejected> {
+    let (config, places) = parse::config(nodes, &mut d);
+    if !d.has_errors() {
+        validate::validate(&config, &places, &mut d);
+    }
+    if d.has_errors() {
+        return Err(Rejected {
+            errors: d.errors,
+            warnings: d.warnings,
+            unreadable: None,
+        });
+    }
+    Ok(Imported {
+        config,
+        warnings: d.warnings,
+    })
+}

@@ -1,0 +1,274 @@
+//! The lexer: one file's text -> words, braces and ends of lines.
+//!
+//! Owns: splitting lines, comments, quoted strings, column counting, the
+//! per-word size bound. Must not: build the tree, read files, or know any
+//! keyword. It never fails: problems are pushed to [`Diagnostics`] and the
+//! lexer carries on, so one run reports every problem.
+
+use std::sync::Arc;
+
+use super::{Token, MAX_TOKEN_BYTES};
+use crate::config::error::{Diagnostics, ErrorKind, Loc};
+
+/// One lexical item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Lexeme {
+    Word(Token),
+    /// `{`, at its place.
+    Open(Loc),
+    /// `}`, at its place.
+    Close(Loc),
+    /// The end of a line: statements end here.
+    Eol,
+}
+
+/// A lexed file: its items and the place just after its last character.
+#[derive(Debug)]
+pub(super) struct Lexed {
+    pub lexemes: Vec<Lexeme>,
+    pub eof: Loc,
+}
+
+/// keepalived splits words with `isspace()`: ASCII whitespace only. A
+/// full-width space (U+3000) is therefore part of a word, as in keepalived.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c')
+}
+
+/// Lexes `text` (a leading UTF-8 BOM and CRLF line ends are accepted) whose
+/// locations print as `file`.
+pub(super) fn lex(file: &Arc<str>, text: &str, diags: &mut Diagnostics) -> Lexed {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lexemes = Vec::new();
+    let mut line_no: u32 = 0;
+    let mut last_len: u32 = 0;
+    for raw in text.split('\n') {
+        line_no = line_no.saturating_add(1);
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        last_len = lex_line(file, line_no, line, &mut lexemes, diags);
+        lexemes.push(Lexeme::Eol);
+    }
+    Lexed {
+        lexemes,
+        eof: Loc::new(file, line_no, last_len.saturating_add(1)),
+    }
+}
+
+/// Lexes one line (without its line end); returns its length in chars.
+fn lex_line(
+    file: &Arc<str>,
+    line_no: u32,
+    line: &str,
+    out: &mut Vec<Lexeme>,
+    diags: &mut Diagnostics,
+) -> u32 {
+    let cs: Vec<char> = line.chars().collect();
+    let loc_at = |i: usize| Loc::new(file, line_no, u32::try_from(i + 1).unwrap_or(u32::MAX));
+    let mut i = 0;
+    while let Some(&c) = cs.get(i) {
+        match c {
+            c if is_space(c) => i += 1,
+            '{' => {
+                out.push(Lexeme::Open(loc_at(i)));
+                i += 1;
+            }
+            '}' => {
+                out.push(Lexeme::Close(loc_at(i)));
+                i += 1;
+            }
+            // A comment only where a word would start.
+            '#' | '!' => break,
+            '"' => {
+                let start = i;
+                i += 1;
+                let mut text = String::new();
+                let mut closed = false;
+                while let Some(&ch) = cs.get(i) {
+                    match ch {
+                        '"' => {
+                            closed = true;
+                            i += 1;
+                            break;
+                        }
+                        '\\' if matches!(cs.get(i + 1), Some('"' | '\\')) => {
+                            text.push(cs[i + 1]);
+                            i += 2;
+                        }
+                        ch => {
+                            text.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                if !closed {
+                    diags.error(&loc_at(start), ErrorKind::UnterminatedQuote);
+                }
+                out.push(word(text, true, loc_at(start), diags));
+            }
+            _ => {
+                let start = i;
+                while cs
+                    .get(i)
+                    .is_some_and(|&ch| !is_space(ch) && ch != '{' && ch != '}')
+                {
+                    i += 1;
+                }
+                let text: String = cs[start..i].iter().collect();
+                out.push(word(text, false, loc_at(start), diags));
+            }
+        }
+    }
+    u32::try_from(cs.len()).unwrap_or(u32::MAX)
+}
+
+/// A word, checked against the size bound. A word that is too long is an
+/// error but is kept whole (never truncated), so that the statement keeps
+/// its shape for the passes after this one.
+fn word(text: String, quoted: bool, loc: Loc, diags: &mut Diagnostics) -> Lexeme {
+    if text.len() > MAX_TOKEN_BYTES {
+        diags.error(
+            &loc,
+            ErrorKind::TokenTooLong {
+                max: MAX_TOKEN_BYTES,
+            },
+        );
+    }
+    Lexeme::Word(Token { text, quoted, loc })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> (Vec<Lexeme>, Loc, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let file: Arc<str> = Arc::from("t.conf");
+        let l = lex(&file, text, &mut d);
+        (l.lexemes, l.eof, d)
+    }
+
+    fn loc(line: u32, col: u32) -> Loc {
+        Loc::new(&Arc::from("t.conf"), line, col)
+    }
+
+    fn w(text: &str, quoted: bool, line: u32, col: u32) -> Lexeme {
+        Lexeme::Word(Token {
+            text: text.into(),
+            quoted,
+            loc: loc(line, col),
+        })
+    }
+
+    /// Compact form for assertions: words as text, `{`, `}`, `;` for EOL.
+    fn shape(ls: &[Lexeme]) -> String {
+        ls.iter()
+            .map(|l| match l {
+                Lexeme::Word(t) if t.quoted => format!("\"{}\"", t.text),
+                Lexeme::Word(t) => t.text.clone(),
+                Lexeme::Open(_) => "{".into(),
+                Lexeme::Close(_) => "}".into(),
+                Lexeme::Eol => ";".into(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn glued_braces_are_their_own_tokens() {
+        let (ls, _, d) = run("a 80{b}}c{{");
+        assert!(d.errors.is_empty());
+        assert_eq!(shape(&ls), "a 80 { b } } c { { ;");
+        assert_eq!(ls[1], w("80", false, 1, 3));
+        assert_eq!(ls[2], Lexeme::Open(loc(1, 5)));
+        assert_eq!(ls[3], w("b", false, 1, 6));
+        assert_eq!(ls[4], Lexeme::Close(loc(1, 7)));
+        assert_eq!(ls[5], Lexeme::Close(loc(1, 8)));
+    }
+
+    #[test]
+    fn comments_at_word_start_only() {
+        let (ls, _, _) = run("# all\n! all\na b # c d\na b ! c\npassword ab#c x!y\n{# c\n}! c");
+        assert_eq!(shape(&ls), "; ; a b ; a b ; password ab#c x!y ; { ; } ;");
+    }
+
+    #[test]
+    fn chinese_comment_vanishes_and_columns_count_chars() {
+        let (ls, _, _) = run("路由 a  # 路由器标识\n");
+        assert_eq!(ls[0], w("路由", false, 1, 1));
+        // '路由' is 6 bytes but 2 chars: 'a' is at column 4.
+        assert_eq!(ls[1], w("a", false, 1, 4));
+        assert_eq!(shape(&ls), "路由 a ; ;");
+    }
+
+    #[test]
+    fn quoted_strings() {
+        let (ls, _, d) = run(r#"a "b c" "{#}" "x\"y\\z\n" "" "p"q"#);
+        assert!(d.errors.is_empty());
+        assert_eq!(ls[1], w("b c", true, 1, 3));
+        assert_eq!(ls[2], w("{#}", true, 1, 9));
+        assert_eq!(ls[3], w(r#"x"y\z\n"#, true, 1, 15));
+        assert_eq!(ls[4], w("", true, 1, 27));
+        // A word ends at a closing quote; a quote inside a bare word is kept.
+        assert_eq!(ls[5], w("p", true, 1, 30));
+        assert_eq!(ls[6], w("q", false, 1, 33));
+        let (ls, _, _) = run(r#"ab"c"#);
+        assert_eq!(ls[0], w(r#"ab"c"#, false, 1, 1));
+    }
+
+    #[test]
+    fn unterminated_quote_is_located_at_the_opening_quote() {
+        let (ls, _, d) = run("a\n  b \"c d\ne");
+        assert_eq!(ls[3], w("c d", true, 2, 5));
+        assert_eq!(shape(&ls), "a ; b \"c d\" ; e ;");
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.errors[0].loc, loc(2, 5));
+        assert_eq!(d.errors[0].kind, ErrorKind::UnterminatedQuote);
+        assert_eq!(
+            d.errors[0].to_string(),
+            "t.conf:2:5: unterminated quoted string: expected a closing '\"' before the end of the line"
+        );
+    }
+
+    #[test]
+    fn crlf_and_bom() {
+        let (ls, eof, d) = run("\u{feff}a b\r\nc {\r\n}\r\n");
+        assert!(d.errors.is_empty());
+        assert_eq!(shape(&ls), "a b ; c { ; } ; ;");
+        assert_eq!(ls[0], w("a", false, 1, 1));
+        assert_eq!(ls[1], w("b", false, 1, 3));
+        assert_eq!(ls[6], Lexeme::Close(loc(3, 1)));
+        assert_eq!(eof, loc(4, 1));
+    }
+
+    #[test]
+    fn eof_location() {
+        assert_eq!(run("").1, loc(1, 1));
+        assert_eq!(run("ab").1, loc(1, 3));
+        assert_eq!(run("a\nbé").1, loc(2, 3));
+    }
+
+    #[test]
+    fn full_width_space_is_part_of_a_word() {
+        let (ls, _, _) = run("a\u{3000}b\tc");
+        assert_eq!(shape(&ls), "a\u{3000}b c ;");
+    }
+
+    #[test]
+    fn long_token_is_an_error_and_kept_whole() {
+        let ok = "x".repeat(MAX_TOKEN_BYTES);
+        let (_, _, d) = run(&ok);
+        assert!(d.errors.is_empty());
+        let long = format!("k \"{}\"", "é".repeat(MAX_TOKEN_BYTES / 2 + 1));
+        let (ls, _, d) = run(&long);
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.errors[0].loc, loc(1, 3));
+        assert_eq!(
+            d.errors[0].to_string(),
+            "t.conf:1:3: word longer than 4096 bytes: expected at most 4096 bytes per word"
+        );
+        let Lexeme::Word(t) = &ls[1] else {
+            panic!("expected a word, got {:?}", ls[1])
+        };
+        assert_eq!(t.text.len(), MAX_TOKEN_BYTES + 2);
+    }
+}

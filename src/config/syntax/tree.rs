@@ -1,0 +1,208 @@
+//! The tree builder: lexemes of one file -> statements and blocks.
+//!
+//! Owns: what a statement is, matching braces, attaching a `{` on the next
+//! line, the nesting bound. Iterative (an explicit stack of open blocks), so
+//! any input is built in bounded stack space. Must not: read files; an
+//! `include` statement is handed to [`Reader::include`] and replaced by what
+//! it returns.
+
+use std::mem;
+
+use super::include::{Reader, Source};
+use super::lexer::{Lexed, Lexeme};
+use super::{Block, Node, Token, MAX_NESTING};
+use crate::config::error::{ErrorKind, Loc};
+
+/// A keyword and its arguments, before we know whether a block follows.
+type Header = (Token, Vec<Token>);
+
+/// An open block.
+struct Frame {
+    /// `None`: a block kept only to match braces (its `{` had no keyword, or
+    /// the keyword takes no block); its contents are dropped.
+    header: Option<Header>,
+    open: Loc,
+    nodes: Vec<Node>,
+}
+
+struct Builder<'a, 'd> {
+    reader: &'a mut Reader<'d>,
+    src: &'a Source,
+    root: Vec<Node>,
+    stack: Vec<Frame>,
+    /// The statement being read.
+    stmt: Option<Header>,
+    /// Levels of `{` beyond [`MAX_NESTING`] still open; their contents are
+    /// dropped.
+    skip: usize,
+    /// Nothing but whitespace and comments since the last line end.
+    line_start: bool,
+    /// The last node of the current block is a statement that ended at its
+    /// line end, so a `{` starting a later line may open its block.
+    attachable: bool,
+}
+
+/// Builds the statements of one file. `src.block_depth` blocks are already
+/// open around it (an include inside blocks), for the nesting bound.
+pub(super) fn build(lexed: Lexed, reader: &mut Reader<'_>, src: &Source) -> Vec<Node> {
+    let mut b = Builder {
+        reader,
+        src,
+        root: Vec::new(),
+        stack: Vec::new(),
+        stmt: None,
+        skip: 0,
+        line_start: true,
+        attachable: false,
+    };
+    for lexeme in lexed.lexemes {
+        match lexeme {
+            Lexeme::Word(t) => b.word(t),
+            Lexeme::Open(loc) => b.open(loc),
+            Lexeme::Close(loc) => b.close(loc),
+            Lexeme::Eol => b.eol(),
+        }
+    }
+    b.finish(lexed.eof)
+}
+
+impl Builder<'_, '_> {
+    fn nodes(&mut self) -> &mut Vec<Node> {
+        match self.stack.last_mut() {
+            Some(f) => &mut f.nodes,
+            None => &mut self.root,
+        }
+    }
+
+    fn word(&mut self, t: Token) {
+        self.line_start = false;
+        self.attachable = false;
+        if self.skip > 0 {
+            return;
+        }
+        match &mut self.stmt {
+            Some((_, args)) => args.push(t),
+            None => self.stmt = Some((t, Vec::new())),
+        }
+    }
+
+    /// Ends the statement being read, without a block. Returns whether it
+    /// became the last node of the current block (an include does not).
+    fn end_statement(&mut self) -> bool {
+        let Some((keyword, args)) = self.stmt.take() else {
+            return false;
+        };
+        if keyword.text == "include" {
+            let nodes = self
+                .reader
+                .include(&keyword, &args, self.src, self.stack.len());
+            self.nodes().extend(nodes);
+            false
+        } else {
+            self.nodes().push(Node {
+                keyword,
+                args,
+                block: None,
+            });
+            true
+        }
+    }
+
+    fn eol(&mut self) {
+        if self.stmt.is_some() {
+            self.attachable = self.end_statement();
+        }
+        self.line_start = true;
+    }
+
+    fn open(&mut self, loc: Loc) {
+        let first_on_line = mem::replace(&mut self.line_start, false);
+        let attachable = mem::replace(&mut self.attachable, false);
+        if self.skip > 0 {
+            self.skip += 1;
+            return;
+        }
+        if self.src.block_depth + self.stack.len() >= MAX_NESTING {
+            self.reader
+                .diags
+                .error(&loc, ErrorKind::NestedTooDeep { max: MAX_NESTING });
+            self.stmt = None;
+            self.skip = 1;
+            return;
+        }
+        let header = match self.stmt.take() {
+            Some(h) => Some(h),
+            None if first_on_line && attachable => self.nodes().pop().map(|n| (n.keyword, n.args)),
+            None => None,
+        };
+        let header = match header {
+            None => {
+                self.reader
+                    .diags
+                    .error(&loc, ErrorKind::BlockWithoutKeyword);
+                None
+            }
+            Some((keyword, _)) if keyword.text == "include" => {
+                self.reader.diags.error(
+                    &keyword.loc,
+                    ErrorKind::UnexpectedBlock {
+                        keyword: keyword.text,
+                    },
+                );
+                None
+            }
+            h => h,
+        };
+        self.stack.push(Frame {
+            header,
+            open: loc,
+            nodes: Vec::new(),
+        });
+    }
+
+    fn close(&mut self, loc: Loc) {
+        self.line_start = false;
+        self.attachable = false;
+        if self.skip > 0 {
+            self.skip -= 1;
+            return;
+        }
+        self.end_statement();
+        match self.stack.pop() {
+            None => self.reader.diags.error(&loc, ErrorKind::UnexpectedClose),
+            Some(frame) => self.close_frame(frame, loc),
+        }
+    }
+
+    fn close_frame(&mut self, frame: Frame, close: Loc) {
+        if let Some((keyword, args)) = frame.header {
+            let block = Block {
+                open: frame.open,
+                close,
+                nodes: frame.nodes,
+            };
+            self.nodes().push(Node {
+                keyword,
+                args,
+                block: Some(block),
+            });
+        }
+    }
+
+    fn finish(mut self, eof: Loc) -> Vec<Node> {
+        self.end_statement();
+        for frame in &self.stack {
+            self.reader.diags.error(
+                &eof,
+                ErrorKind::UnclosedBlock {
+                    opened_at: frame.open.clone(),
+                },
+            );
+        }
+        // Keep what the unclosed blocks hold, closed at the end of the file.
+        while let Some(frame) = self.stack.pop() {
+            self.close_frame(frame, eof.clone());
+        }
+        self.root
+    }
+}
