@@ -1,4 +1,304 @@
-//! placeholder
+//! The command line: argv to a subcommand, results to exit codes.
+//!
+//! Owns: argument parsing, printing diagnostics and results, and the exit
+//! code contract (0 fine, 1 bad input, 2 usage, 3 I/O). Must not: hold any
+//! logic a daemon or test would also need; that lives in the library.
+
+use crate::config::{self, wire, Config, Imported, Rejected};
+use crate::store::{Geometry, Loaded, Store, StoreError};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_BAD_INPUT: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_IO: i32 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vigil",
+    version,
+    about = "Firmware daemon of an LVS load-balancer appliance: VRRP, IPVS, health checks, watchdog, flash config",
+    after_help = "Exit codes: 0 fine, 1 bad input, 2 usage, 3 I/O."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check, import, export and show configurations (keepalived.conf syntax).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check a keepalived.conf: print every error as file:line:col, and the
+    /// warnings (aliases, ignored keywords). Exit 0 if it would import.
+    Check {
+        /// The config file (includes are followed).
+        file: PathBuf,
+        #[command(flatten)]
+        opts: ImportOpts,
+    },
+    /// Check a config and commit it to the flash store (the older of the two
+    /// slots, synced and read back). Nothing is written if it has an error.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        opts: ImportOpts,
+        #[command(flatten)]
+        store: StoreOpts,
+    },
+    /// Print the stored config (or a config file's) as canonical
+    /// keepalived.conf text.
+    Export {
+        #[command(flatten)]
+        source: Source,
+    },
+    /// Print a human summary of the stored config (or a config file's) and of
+    /// the store's two slots.
+    Show {
+        #[command(flatten)]
+        source: Source,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ImportOpts {
+    /// Turn unknown keywords into warnings. The settings they carry are
+    /// LOST; use only to migrate a config vigil does not fully understand.
+    #[arg(long)]
+    lenient: bool,
+}
+
+#[derive(Args, Debug)]
+struct StoreOpts {
+    /// The config store: a block device (the `config` partition) or a file,
+    /// created if missing.
+    #[arg(long, value_name = "PATH")]
+    store: PathBuf,
+    /// Size of each of the two slots, in bytes (a multiple of 512).
+    #[arg(long, value_name = "BYTES", default_value_t = Geometry::default().slot_size)]
+    slot_size: u32,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+struct Source {
+    /// Read the config from this store (block device or file).
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// Read the config from this keepalived.conf instead.
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Slot size of the store, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Geometry::default().slot_size)]
+    slot_size: u32,
+}
+
+/// Run with the process's argv; returns the exit code.
 pub fn main() -> i32 {
-    0
+    run(std::env::args_os())
+}
+
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Config(c) => config_command(c),
+    }
+}
+
+fn config_command(c: ConfigCommand) -> i32 {
+    match c {
+        ConfigCommand::Check { file, opts } => match import(&file, &opts) {
+            Ok(imp) => {
+                let c = &imp.config;
+                eprintln!(
+                    "{}: ok ({} vrrp_instance, {} virtual_server, {} warning{})",
+                    file.display(),
+                    c.vrrp_instances.len(),
+                    c.virtual_servers.len(),
+                    imp.warnings.len(),
+                    if imp.warnings.len() == 1 { "" } else { "s" }
+                );
+                EXIT_OK
+            }
+            Err(code) => code,
+        },
+        ConfigCommand::Import { file, opts, store } => {
+            let imp = match import(&file, &opts) {
+                Ok(imp) => imp,
+                Err(code) => return code,
+            };
+            commit(&imp.config, &store)
+        }
+        ConfigCommand::Export { source } => with_config(&source, |c, _| {
+            print!("{}", config::export::export(c));
+        }),
+        ConfigCommand::Show { source } => with_config(&source, |c, loaded| {
+            if let Some(l) = loaded {
+                println!("{}", store_summary(l));
+            }
+            print!("{}", config::summary::summary(c));
+        }),
+    }
+}
+
+/// Import a file, printing warnings and errors; `Err` is the exit code.
+fn import(file: &Path, opts: &ImportOpts) -> Result<Imported, i32> {
+    match config::import_file(file, opts.lenient) {
+        Ok(imp) => {
+            for w in &imp.warnings {
+                eprintln!("{w}");
+            }
+            Ok(imp)
+        }
+        Err(Rejected {
+            errors,
+            warnings,
+            unreadable,
+        }) => {
+            for w in &warnings {
+                eprintln!("{w}");
+            }
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            if let Some(e) = unreadable {
+                eprintln!("vigil: cannot read {}: {e}", file.display());
+                return Err(EXIT_IO);
+            }
+            let n = errors.len();
+            eprintln!(
+                "{}: {n} error{}; nothing applied",
+                file.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn commit(c: &Config, opts: &StoreOpts) -> i32 {
+    let bytes = match wire::encode(c) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("vigil: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let geometry = Geometry {
+        slot_size: opts.slot_size,
+    };
+    let result = Store::open(&opts.store, geometry, true).and_then(|mut s| s.commit(&bytes));
+    match result {
+        Ok(done) => {
+            eprintln!(
+                "{}: committed seq {} to slot {} ({} bytes)",
+                opts.store.display(),
+                done.seq,
+                done.slot,
+                done.len
+            );
+            EXIT_OK
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+fn store_error(e: &StoreError) -> i32 {
+    eprintln!("vigil: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        eprintln!("  caused by: {s}");
+        source = s.source();
+    }
+    match e {
+        StoreError::TooLarge { .. } | StoreError::BadGeometry { .. } => EXIT_BAD_INPUT,
+        _ => EXIT_IO,
+    }
+}
+
+/// Load a config from the store or a file and hand it to `f`.
+fn with_config(src: &Source, f: impl FnOnce(&Config, Option<&Loaded>)) -> i32 {
+    if let Some(file) = &src.file {
+        let opts = ImportOpts { lenient: false };
+        return match import(file, &opts) {
+            Ok(imp) => finish_output(|| f(&imp.config, None)),
+            Err(code) => code,
+        };
+    }
+    let Some(path) = &src.store else {
+        return EXIT_USAGE;
+    };
+    let geometry = Geometry {
+        slot_size: src.slot_size,
+    };
+    let loaded = match Store::open(path, geometry, false).and_then(|s| s.load()) {
+        Ok(l) => l,
+        Err(e) => return store_error(&e),
+    };
+    let config = match &loaded.newest {
+        Some(n) => match wire::decode(&n.payload) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!(
+                    "vigil: {}: slot {} seq {}: {e}",
+                    path.display(),
+                    n.slot,
+                    n.seq
+                );
+                return EXIT_BAD_INPUT;
+            }
+        },
+        None => {
+            eprintln!(
+                "vigil: WARNING: {}: no valid config in either slot (A: {}; B: {}); this is the FACTORY DEFAULT (console only, no VIP, no service)",
+                path.display(),
+                loaded.a,
+                loaded.b
+            );
+            Config::factory_default()
+        }
+    };
+    finish_output(|| f(&config, Some(&loaded)))
+}
+
+fn finish_output(f: impl FnOnce()) -> i32 {
+    f();
+    match std::io::stdout().flush() {
+        Ok(()) => EXIT_OK,
+        Err(_) => EXIT_IO,
+    }
+}
+
+fn store_summary(l: &Loaded) -> String {
+    match &l.newest {
+        Some(n) => format!(
+            "store: slot {} seq {} ({} bytes); slot A: {}; slot B: {}",
+            n.slot,
+            n.seq,
+            n.payload.len(),
+            l.a,
+            l.b
+        ),
+        None => format!(
+            "store: FACTORY DEFAULT, no valid slot (A: {}; B: {})",
+            l.a, l.b
+        ),
+    }
 }

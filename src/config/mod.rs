@@ -13,6 +13,7 @@ pub mod bounds;
 pub mod error;
 pub mod model;
 mod parse;
+pub mod summary;
 pub mod syntax;
 pub mod validate;
 pub mod wire;

@@ -14,6 +14,7 @@ mod vrrp;
 
 use super::error::{Diagnostics, ErrorKind, Loc, WarningKind};
 use super::model::Config;
+use super::validate::Places;
 use super::syntax::{Node, Token};
 use std::collections::HashMap;
 
@@ -146,34 +147,45 @@ const TOP: Section = Section {
 
 /// Read a whole configuration. Semantic validation is separate
 /// ([`super::validate`]).
-pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> Config {
+pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
     let mut c = Config::default();
+    let mut at = Places::default();
     let mut r = Reader { d };
-    r.walk(nodes, &TOP, |r, kw, node| match kw {
-        "global_defs" => {
-            if let Some(g) = r.global_defs(node) {
-                c.global = g;
+    r.walk(nodes, &TOP, |r, kw, node| {
+        let loc = node.keyword.loc.clone();
+        match kw {
+            "global_defs" => {
+                if let Some(g) = r.global_defs(node) {
+                    c.global = g;
+                    at.global = Some(loc);
+                }
             }
-        }
-        "appliance" => c.appliance = r.appliance(node),
-        "vrrp_sync_group" => {
-            if let Some(g) = r.sync_group(node) {
-                c.vrrp_sync_groups.push(g);
+            "appliance" => {
+                c.appliance = r.appliance(node);
+                at.appliance = Some(loc);
             }
-        }
-        "vrrp_instance" => {
-            if let Some(i) = r.vrrp_instance(node) {
-                c.vrrp_instances.push(i);
+            "vrrp_sync_group" => {
+                if let Some(g) = r.sync_group(node) {
+                    c.vrrp_sync_groups.push(g);
+                    at.sync_groups.push(loc);
+                }
             }
-        }
-        "virtual_server" => {
-            if let Some(v) = r.virtual_server(node) {
-                c.virtual_servers.push(v);
+            "vrrp_instance" => {
+                if let Some(i) = r.vrrp_instance(node) {
+                    c.vrrp_instances.push(i);
+                    at.instances.push(loc);
+                }
             }
+            "virtual_server" => {
+                if let Some(v) = r.virtual_server(node) {
+                    c.virtual_servers.push(v);
+                    at.services.push(loc);
+                }
+            }
+            _ => unreachable!("TOP lists only the keywords matched above"),
         }
-        _ => unreachable!("TOP lists only the keywords matched above"),
     });
-    c
+    (c, at)
 }
 
 #[cfg(test)]
