@@ -7,6 +7,7 @@
 
 pub mod bounds;
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod wire;
 
