@@ -11,6 +11,7 @@
 
 pub mod bounds;
 pub mod error;
+pub mod export;
 pub mod model;
 mod parse;
 pub mod summary;
