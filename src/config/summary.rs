@@ -4,7 +4,9 @@
 //! Owns: wording and layout of the summary. Must not: be parsed back (the
 //! exporter writes the machine form).
 
-use super::model::{CheckKind, Checker, Config, InitialState, RealServer, VirtualServer, VrrpInstance};
+use super::model::{
+    CheckKind, Checker, Config, InitialState, RealServer, VirtualServer, VrrpInstance,
+};
 use std::fmt::Write;
 
 pub fn summary(c: &Config) -> String {
@@ -26,7 +28,11 @@ pub fn summary(c: &Config) -> String {
             "  watchdog {} timeout {} s; console password {}",
             a.watchdog.device,
             a.watchdog.timeout,
-            if a.console_password_hash.is_some() { "set" } else { "NOT SET" }
+            if a.console_password_hash.is_some() {
+                "set"
+            } else {
+                "NOT SET"
+            }
         );
     }
     let _ = writeln!(
@@ -48,7 +54,10 @@ pub fn summary(c: &Config) -> String {
         service_lines(&mut out, v);
     }
     if c.vrrp_instances.is_empty() && c.virtual_servers.is_empty() {
-        let _ = writeln!(out, "no vrrp_instance and no virtual_server: this box serves nothing");
+        let _ = writeln!(
+            out,
+            "no vrrp_instance and no virtual_server: this box serves nothing"
+        );
     }
     out
 }
@@ -123,7 +132,11 @@ fn real_line(out: &mut String, v: &VirtualServer, r: &RealServer) {
         "  real_server {}{port} weight {}: {}",
         r.addr,
         r.weight,
-        if checks.is_empty() { "no check".to_owned() } else { checks.join("; ") }
+        if checks.is_empty() {
+            "no check".to_owned()
+        } else {
+            checks.join("; ")
+        }
     );
 }
 

@@ -67,7 +67,9 @@ impl Reader<'_> {
         self.walk(nodes, &APPLIANCE, |r, kw, n| match kw {
             "hostname" => a.hostname = r.hostname(n),
             "interface" => {
-                let Some(i) = r.appliance_interface(n) else { return };
+                let Some(i) = r.appliance_interface(n) else {
+                    return;
+                };
                 if a.interfaces.iter().any(|x| x.name == i.name) {
                     r.d.error(
                         &n.keyword.loc,
@@ -102,14 +104,17 @@ impl Reader<'_> {
         let ok = !t.text.is_empty()
             && t.text.len() <= NAME_MAX
             && !t.text.starts_with('-')
-            && t
-                .text
+            && t.text
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
         if ok {
             Some(t.text.clone())
         } else {
-            self.bad(t, "hostname", format!("1..{NAME_MAX} letters, digits, '-' and '.'"));
+            self.bad(
+                t,
+                "hostname",
+                format!("1..{NAME_MAX} letters, digits, '-' and '.'"),
+            );
             None
         }
     }
@@ -133,8 +138,12 @@ impl Reader<'_> {
         };
         self.walk(nodes, &INTERFACE, |r, kw, n| match kw {
             "address" => {
-                let Some(t) = r.one(n, "ADDR/PREFIX") else { return };
-                let Some((addr, prefix)) = r.tok_prefixed(t, kw) else { return };
+                let Some(t) = r.one(n, "ADDR/PREFIX") else {
+                    return;
+                };
+                let Some((addr, prefix)) = r.tok_prefixed(t, kw) else {
+                    return;
+                };
                 if i.addresses.iter().any(|x| x.addr == addr) {
                     r.bad(t, kw, "each address once");
                 } else if r.room(&i.addresses, ADDRESSES_PER_INTERFACE_MAX, t, "addresses") {
@@ -215,7 +224,9 @@ impl Reader<'_> {
         let w = &mut a.watchdog;
         self.walk(nodes, &WATCHDOG, |r, kw, n| match kw {
             "device" => {
-                let Some(t) = r.one(n, "a device path") else { return };
+                let Some(t) = r.one(n, "a device path") else {
+                    return;
+                };
                 if t.text.starts_with("/dev/") && t.text.len() <= TEXT_MAX {
                     w.device = t.text.clone();
                 } else {
@@ -235,7 +246,9 @@ impl Reader<'_> {
     fn console(&mut self, n: &Node, a: &mut Appliance) {
         let Some(nodes) = self.block(n) else { return };
         self.walk(nodes, &CONSOLE, |r, kw, n| {
-            let Some(t) = r.one(n, "a SHA-crypt hash") else { return };
+            let Some(t) = r.one(n, "a SHA-crypt hash") else {
+                return;
+            };
             if is_sha_crypt(&t.text) {
                 a.console_password_hash = Some(t.text.clone());
             } else {
@@ -262,7 +275,10 @@ fn is_sha_crypt(s: &str) -> bool {
         },
         None => rest,
     };
-    let b64 = |p: &str| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    let b64 = |p: &str| {
+        p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+    };
     match rest.split_once('$') {
         Some((salt, hash)) => {
             !salt.is_empty() && salt.len() <= 16 && b64(salt) && hash.len() >= 43 && b64(hash)

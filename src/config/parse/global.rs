@@ -7,8 +7,7 @@
 use super::{Alias, AliasKind, Reader, Section};
 use crate::config::bounds::{check_text, Millis, EMAILS_MAX, NAME_MAX, TEXT_MAX};
 use crate::config::model::{
-    Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, ScriptUser, SmtpServer,
-    VrrpVersion,
+    Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, ScriptUser, SmtpServer, VrrpVersion,
 };
 use crate::config::syntax::Node;
 use std::net::IpAddr;

@@ -8,14 +8,12 @@
 
 use super::global::DAY;
 use super::{Alias, AliasKind, Reader, Section};
-use crate::config::bounds::{
-    Millis, CHECKERS_MAX, NAME_MAX, REAL_SERVERS_MAX, TEXT_MAX, URLS_MAX,
-};
+use crate::config::bounds::{Millis, CHECKERS_MAX, NAME_MAX, REAL_SERVERS_MAX, TEXT_MAX, URLS_MAX};
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
     CheckKind, Checker, HttpCheck, Method, Protocol, RealServer, Scheduler, ServiceKey,
-    SorryServer, Url, VirtualServer, WsCheck, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_DELAY_BEFORE_RETRY, DEFAULT_DELAY_LOOP, WEIGHT_MAX,
+    SorryServer, Url, VirtualServer, WsCheck, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_BEFORE_RETRY,
+    DEFAULT_DELAY_LOOP, WEIGHT_MAX,
 };
 use crate::config::syntax::{Node, Token};
 
@@ -188,8 +186,7 @@ impl Reader<'_> {
                 }
             }
             "lvs_sched" => {
-                if let Some(s) = r.keyword_value(n, Scheduler::from_keyword, Scheduler::expected)
-                {
+                if let Some(s) = r.keyword_value(n, Scheduler::from_keyword, Scheduler::expected) {
                     v.scheduler = s;
                 }
             }
@@ -220,7 +217,12 @@ impl Reader<'_> {
             "virtualhost" => v.virtualhost = r.text(n, NAME_MAX * 4),
             "real_server" => {
                 if let Some(rs) = r.real_server(n) {
-                    if r.room(&v.real_servers, REAL_SERVERS_MAX, &n.keyword, "real servers") {
+                    if r.room(
+                        &v.real_servers,
+                        REAL_SERVERS_MAX,
+                        &n.keyword,
+                        "real servers",
+                    ) {
                         v.real_servers.push(rs);
                     }
                 }
@@ -279,7 +281,9 @@ impl Reader<'_> {
 
     /// `ip_family inet|inet6`: only meaningful for fwmark services.
     fn ip_family(&mut self, n: &Node, key: &mut ServiceKey) {
-        let Some(t) = self.one(n, "inet or inet6") else { return };
+        let Some(t) = self.one(n, "inet or inet6") else {
+            return;
+        };
         let ipv6 = match t.text.as_str() {
             "inet" => false,
             "inet6" => true,
@@ -371,7 +375,10 @@ impl Reader<'_> {
         let kw = node.keyword.text.as_str();
         let (addr, port) = match node.args.as_slice() {
             [a] => (self.tok_ip(a, kw)?, None),
-            [a, p] => (self.tok_ip(a, kw)?, Some(self.tok_u32(p, kw, 1, 65535)? as u16)),
+            [a, p] => (
+                self.tok_ip(a, kw)?,
+                Some(self.tok_u32(p, kw, 1, 65535)? as u16),
+            ),
             [] => {
                 self.missing(node, "real_server".into(), "an address");
                 return None;
@@ -407,7 +414,12 @@ impl Reader<'_> {
             "notify_down" => rs.notify_down = r.script(n),
             check => {
                 if let Some(c) = r.checker(n, check) {
-                    if r.room(&rs.checkers, CHECKERS_MAX, &n.keyword, "checkers per real server") {
+                    if r.room(
+                        &rs.checkers,
+                        CHECKERS_MAX,
+                        &n.keyword,
+                        "checkers per real server",
+                    ) {
                         rs.checkers.push(c);
                     }
                 }
@@ -472,7 +484,11 @@ impl Reader<'_> {
             CheckKind::Tcp => true,
         };
         if !has_target {
-            let needed = if matches!(kind, CheckKind::Ws(_)) { "path" } else { "url" };
+            let needed = if matches!(kind, CheckKind::Ws(_)) {
+                "path"
+            } else {
+                "url"
+            };
             self.missing(node, kw.to_owned(), needed);
             return None;
         }
@@ -513,7 +529,11 @@ impl Reader<'_> {
         if ok {
             Some(t.text.clone())
         } else {
-            self.bad(t, "path", "a path starting with '/' of printable ASCII (percent-encode the rest)");
+            self.bad(
+                t,
+                "path",
+                "a path starting with '/' of printable ASCII (percent-encode the rest)",
+            );
             None
         }
     }

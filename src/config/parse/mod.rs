@@ -14,8 +14,8 @@ mod vrrp;
 
 use super::error::{Diagnostics, ErrorKind, Loc, WarningKind};
 use super::model::Config;
-use super::validate::Places;
 use super::syntax::{Node, Token};
+use super::validate::Places;
 use std::collections::HashMap;
 
 /// How a spelling other than the canonical keyword is treated.

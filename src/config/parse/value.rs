@@ -298,7 +298,11 @@ impl Reader<'_> {
         };
         let total: usize = argv.iter().map(|a| a.len() + 1).sum();
         if argv.is_empty() || argv.iter().any(String::is_empty) || !argv[0].starts_with('/') {
-            self.bad(&args[0], kw, "an absolute path to a program, then its arguments");
+            self.bad(
+                &args[0],
+                kw,
+                "an absolute path to a program, then its arguments",
+            );
             return None;
         }
         if total > TEXT_MAX || argv.iter().any(|a| a.chars().any(char::is_control)) {
@@ -324,7 +328,9 @@ impl Reader<'_> {
 
     /// Report a required keyword missing from a block opened by `node`.
     pub fn missing(&mut self, node: &Node, block: String, keyword: &'static str) {
-        self.d
-            .error(&node.keyword.loc, ErrorKind::MissingRequired { block, keyword });
+        self.d.error(
+            &node.keyword.loc,
+            ErrorKind::MissingRequired { block, keyword },
+        );
     }
 }

@@ -7,8 +7,7 @@
 
 use super::{Alias, AliasKind, Reader, Section};
 use crate::config::bounds::{
-    Millis, PassKey, NAME_MAX, TRACK_INTERFACES_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX,
-    VIPS_MAX,
+    Millis, PassKey, NAME_MAX, TRACK_INTERFACES_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX, VIPS_MAX,
 };
 use crate::config::error::ErrorKind;
 use crate::config::model::{
@@ -176,8 +175,7 @@ impl Reader<'_> {
     fn name_tok(&mut self, t: &crate::config::syntax::Token, kw: &str) -> Option<String> {
         let ok = !t.text.is_empty()
             && t.text.len() <= NAME_MAX
-            && t
-                .text
+            && t.text
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_-.:@".contains(c));
         if ok {
@@ -370,12 +368,19 @@ impl Reader<'_> {
                 self.bad(&item.keyword, kw, "an address line, not a block");
                 continue;
             }
-            let Some(vip) = self.vip(item, kw) else { continue };
+            let Some(vip) = self.vip(item, kw) else {
+                continue;
+            };
             if out.iter().any(|v| v.addr == vip.addr) {
                 self.bad(&item.keyword, kw, "each address once");
                 continue;
             }
-            if self.room(&out, max, &item.keyword, "virtual addresses in one instance") {
+            if self.room(
+                &out,
+                max,
+                &item.keyword,
+                "virtual addresses in one instance",
+            ) {
                 out.push(vip);
             }
         }
@@ -416,7 +421,9 @@ impl Reader<'_> {
                 self.bad(extra, "unicast_peer", "one address per line");
                 continue;
             }
-            let Some(a) = self.tok_ip(&item.keyword, "unicast_peer") else { continue };
+            let Some(a) = self.tok_ip(&item.keyword, "unicast_peer") else {
+                continue;
+            };
             if out.contains(&a) {
                 self.bad(&item.keyword, "unicast_peer", "each peer once");
             } else if self.room(&out, UNICAST_PEERS_MAX, &item.keyword, "unicast peers") {
@@ -432,7 +439,9 @@ impl Reader<'_> {
         let kw = "track_interface";
         let mut out: Vec<TrackInterface> = Vec::new();
         for item in nodes {
-            let Some(name) = self.tok_ifname(&item.keyword, kw) else { continue };
+            let Some(name) = self.tok_ifname(&item.keyword, kw) else {
+                continue;
+            };
             let weight = match item.args.as_slice() {
                 [] => None,
                 [w, v] if w.text == "weight" => match self.tok_i32(v, kw, -254, 254) {
@@ -446,8 +455,12 @@ impl Reader<'_> {
             };
             if out.iter().any(|t| t.name == name) {
                 self.bad(&item.keyword, kw, "each interface once");
-            } else if self.room(&out, TRACK_INTERFACES_MAX, &item.keyword, "tracked interfaces")
-            {
+            } else if self.room(
+                &out,
+                TRACK_INTERFACES_MAX,
+                &item.keyword,
+                "tracked interfaces",
+            ) {
                 out.push(TrackInterface { name, weight });
             }
         }
