@@ -7,102 +7,143 @@
 //! the statement that opened the offending block.
 
 use super::error::{Diagnostics, ErrorKind, Invalid, Loc};
-use super::model::{Config, InitialState, ServiceKey, VirtualServer, VrrpInstance, VrrpVersion};
-use std::collections::HashMap;
+use super::model::{
+    Config, InitialState, Protocol, ServiceKey, Vip, VirtualServer, VrrpInstance, VrrpVersion,
+};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-/// Where each top-level block began, by kind and index, so that errors
-/// point at the right `vrrp_instance` or `virtual_server` line.
+/// Where a block and its settings are, so that an error points at the
+/// setting that breaks a rule, not just at the block around it.
+#[derive(Debug, Clone)]
+pub struct At {
+    pub start: Loc,
+    /// First place of each keyword in the block.
+    pub kw: HashMap<&'static str, Loc>,
+    /// Places of the items of list blocks (`virtual_ipaddress` lines,
+    /// `real_server` blocks, `group` members), in model order.
+    pub items: HashMap<&'static str, Vec<Loc>>,
+}
+
+impl At {
+    pub fn new(start: Loc, kw: HashMap<&'static str, Loc>) -> Self {
+        At {
+            start,
+            kw,
+            items: HashMap::new(),
+        }
+    }
+
+    /// Where `keyword` is, or the block's start if it was not written.
+    pub fn of(&self, keyword: &str) -> &Loc {
+        self.kw.get(keyword).unwrap_or(&self.start)
+    }
+
+    /// Where item `n` of list `keyword` is.
+    pub fn item(&self, keyword: &str, n: usize) -> &Loc {
+        self.items
+            .get(keyword)
+            .and_then(|v| v.get(n))
+            .unwrap_or_else(|| self.of(keyword))
+    }
+}
+
+/// Places of the top-level blocks that parsed, parallel to the model's
+/// vectors.
 #[derive(Debug, Default, Clone)]
 pub struct Places {
-    pub global: Option<Loc>,
-    pub appliance: Option<Loc>,
-    pub sync_groups: Vec<Loc>,
-    pub instances: Vec<Loc>,
-    pub services: Vec<Loc>,
+    pub global: Option<At>,
+    pub sync_groups: Vec<At>,
+    pub instances: Vec<At>,
+    pub services: Vec<At>,
 }
 
+/// Run every validator; each problem is reported where it is.
 pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
-    let fallback = Loc::new(&"<config>".into(), 1, 1);
-    let place = |v: &Vec<Loc>, i: usize| v.get(i).cloned().unwrap_or_else(|| fallback.clone());
-    for (n, i) in c.vrrp_instances.iter().enumerate() {
-        let loc = place(&at.instances, n);
-        for e in instance_problems(c, i) {
-            d.error(&loc, ErrorKind::Invalid(e));
+    let mut report = |loc: &Loc, e: Invalid| d.error(loc, ErrorKind::Invalid(e));
+    for (i, a) in c.vrrp_instances.iter().zip(&at.instances) {
+        for (kw, item, e) in instance_problems(c, i) {
+            report(located(a, kw, item), e);
         }
     }
-    for e in vrid_clashes(c) {
-        let n = e.0;
-        d.error(&place(&at.instances, n), ErrorKind::Invalid(e.1));
+    for (n, e) in vrid_clashes(c) {
+        if let Some(a) = at.instances.get(n) {
+            report(a.of("virtual_router_id"), e);
+        }
     }
-    for (n, e) in sync_group_problems(c) {
-        d.error(&place(&at.sync_groups, n), ErrorKind::Invalid(e));
+    for (n, k, e) in sync_group_problems(c) {
+        if let Some(a) = at.sync_groups.get(n) {
+            report(a.item("group", k), e);
+        }
     }
-    if let Some(s) = &c.global.lvs_sync_daemon {
+    if let (Some(s), Some(a)) = (&c.global.lvs_sync_daemon, &at.global) {
         if c.instance(&s.vrrp_instance).is_none() {
-            let loc = at.global.clone().unwrap_or_else(|| fallback.clone());
-            d.error(
-                &loc,
-                ErrorKind::Invalid(Invalid::SyncDaemonInstance {
-                    instance: s.vrrp_instance.clone(),
-                }),
-            );
+            let e = Invalid::SyncDaemonInstance {
+                instance: s.vrrp_instance.clone(),
+            };
+            report(a.of("lvs_sync_daemon"), e);
         }
     }
-    for (n, e) in service_problems(c) {
-        d.error(&place(&at.services, n), ErrorKind::Invalid(e));
-    }
-    if let Some(a) = &c.appliance {
-        let loc = at.appliance.clone().unwrap_or(fallback);
-        for i in &a.interfaces {
-            for r in &i.routes {
-                if !i.addresses.is_empty() && !i.addresses.iter().any(|x| x.contains(&r.via)) {
-                    d.error(
-                        &loc,
-                        ErrorKind::Invalid(Invalid::GatewayUnreachable {
-                            interface: i.name.to_string(),
-                            gateway: r.via.to_string(),
-                        }),
-                    );
-                }
-            }
+    for (n, (kw, item, e)) in service_problems(c) {
+        if let Some(a) = at.services.get(n) {
+            report(located(a, kw, item), e);
         }
     }
 }
 
-fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Invalid> {
-    let mut out = Vec::new();
+fn located<'a>(a: &'a At, kw: &str, item: Option<usize>) -> &'a Loc {
+    match (kw, item) {
+        ("", _) => &a.start,
+        (kw, Some(k)) => a.item(kw, k),
+        (kw, None) => a.of(kw),
+    }
+}
+
+/// A problem, the keyword it is about, and which item of that list.
+type Found = (&'static str, Option<usize>, Invalid);
+
+fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::new();
     let name = || i.name.clone();
     if i.priority == 255 && i.state == InitialState::Backup {
-        out.push(Invalid::OwnerNotMaster { instance: name() });
+        out.push((
+            "priority",
+            None,
+            Invalid::OwnerNotMaster { instance: name() },
+        ));
     }
     if i.nopreempt && i.state == InitialState::Master {
-        out.push(Invalid::NopreemptWithMaster { instance: name() });
+        let e = Invalid::NopreemptWithMaster { instance: name() };
+        out.push(("nopreempt", None, e));
     }
+    let advert = || i.advert_int.to_string();
     match i.effective_version(&c.global) {
         VrrpVersion::V2 => {
             if i.advert_int.0 % 1000 != 0 {
-                out.push(Invalid::V2Interval {
+                let e = Invalid::V2Interval {
                     instance: name(),
-                    advert: i.advert_int.to_string(),
-                });
+                    advert: advert(),
+                };
+                out.push(("advert_int", None, e));
             }
-            if let Some(v6) = i.virtual_ipaddress.iter().find(|v| v.addr.is_ipv6()) {
-                out.push(Invalid::V2Ipv6 {
+            if let Some(k) = i.virtual_ipaddress.iter().position(|v| v.addr.is_ipv6()) {
+                let e = Invalid::V2Ipv6 {
                     instance: name(),
-                    addr: v6.addr.to_string(),
-                });
+                    addr: i.virtual_ipaddress[k].addr.to_string(),
+                };
+                out.push(("virtual_ipaddress", Some(k), e));
             }
         }
         VrrpVersion::V3 => {
             if i.authentication.is_some() {
-                out.push(Invalid::V3Auth { instance: name() });
+                out.push(("authentication", None, Invalid::V3Auth { instance: name() }));
             }
             if i.advert_int.0 % 10 != 0 || i.advert_int.0 > 40_950 {
-                out.push(Invalid::V3Interval {
+                let e = Invalid::V3Interval {
                     instance: name(),
-                    advert: i.advert_int.to_string(),
-                });
+                    advert: advert(),
+                };
+                out.push(("advert_int", None, e));
             }
         }
     }
@@ -118,76 +159,83 @@ fn family(a: &IpAddr) -> u8 {
     }
 }
 
-fn vip_problems(c: &Config, i: &VrrpInstance) -> Vec<Invalid> {
-    let mut out = Vec::new();
+fn vip_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::new();
     let Some(first) = i.virtual_ipaddress.first() else {
-        out.push(Invalid::NoVip {
+        let e = Invalid::NoVip {
             instance: i.name.clone(),
-        });
+        };
+        out.push(("virtual_ipaddress", None, e));
         return out;
     };
     let want = family(&first.addr);
-    for v in &i.virtual_ipaddress {
+    for (k, v) in i.virtual_ipaddress.iter().enumerate() {
         if family(&v.addr) != want {
-            out.push(Invalid::MixedFamily {
+            let e = Invalid::MixedFamily {
                 instance: i.name.clone(),
                 addr: v.addr.to_string(),
                 got: family(&v.addr),
                 want,
-            });
+            };
+            out.push(("virtual_ipaddress", Some(k), e));
         }
     }
     if let Some(src) = i.unicast_src_ip {
         if family(&src) != want {
-            out.push(Invalid::UnicastFamily {
+            let e = Invalid::UnicastFamily {
                 instance: i.name.clone(),
                 addr: src.to_string(),
-            });
+            };
+            out.push(("unicast_src_ip", None, e));
         }
     }
-    for v in i
-        .virtual_ipaddress
-        .iter()
-        .chain(&i.virtual_ipaddress_excluded)
-    {
-        let dev = v.dev.as_ref().unwrap_or(&i.interface);
-        if let Some(label) = &v.label {
-            if !label.as_str().starts_with(dev.as_str()) {
-                out.push(Invalid::LabelNotDevice {
-                    instance: i.name.clone(),
-                    label: label.to_string(),
-                    dev: dev.to_string(),
-                });
-            }
-        }
-        // The subnet rule only applies when the appliance block says what
-        // addresses the interface has.
-        let known = c
-            .appliance
-            .as_ref()
-            .and_then(|a| a.interfaces.iter().find(|x| &x.name == dev))
-            .filter(|x| !x.addresses.is_empty());
-        if let Some(x) = known {
-            let same_family: Vec<_> = x
-                .addresses
-                .iter()
-                .filter(|a| a.addr.is_ipv4() == v.addr.is_ipv4())
-                .collect();
-            if !same_family.is_empty() && !same_family.iter().any(|a| a.contains(&v.addr)) {
-                let subnets: Vec<String> = same_family
-                    .iter()
-                    .map(|a| format!("{}/{}", a.addr, a.prefix))
-                    .collect();
-                out.push(Invalid::VipOutsideSubnet {
-                    instance: i.name.clone(),
-                    addr: v.addr.to_string(),
-                    interface: dev.to_string(),
-                    subnets: subnets.join(", "),
-                });
-            }
+    let lists = [
+        ("virtual_ipaddress", &i.virtual_ipaddress),
+        ("virtual_ipaddress_excluded", &i.virtual_ipaddress_excluded),
+    ];
+    for (kw, list) in lists {
+        for (k, v) in list.iter().enumerate() {
+            out.extend(one_vip(c, i, v).map(|e| (kw, Some(k), e)));
         }
     }
     out
+}
+
+/// Rules for one address: its label, and its subnet when the appliance
+/// block says what addresses the interface has.
+fn one_vip(c: &Config, i: &VrrpInstance, v: &Vip) -> Option<Invalid> {
+    let dev = v.dev.as_ref().unwrap_or(&i.interface);
+    if let Some(label) = &v.label {
+        if !label.as_str().starts_with(dev.as_str()) {
+            return Some(Invalid::LabelNotDevice {
+                instance: i.name.clone(),
+                label: label.to_string(),
+                dev: dev.to_string(),
+            });
+        }
+    }
+    let x = c
+        .appliance
+        .as_ref()
+        .and_then(|a| a.interfaces.iter().find(|x| &x.name == dev))?;
+    let same_family: Vec<_> = x
+        .addresses
+        .iter()
+        .filter(|a| a.addr.is_ipv4() == v.addr.is_ipv4())
+        .collect();
+    if same_family.is_empty() || same_family.iter().any(|a| a.contains(&v.addr)) {
+        return None;
+    }
+    let subnets: Vec<String> = same_family
+        .iter()
+        .map(|a| format!("{}/{}", a.addr, a.prefix))
+        .collect();
+    Some(Invalid::VipOutsideSubnet {
+        instance: i.name.clone(),
+        addr: v.addr.to_string(),
+        interface: dev.to_string(),
+        subnets: subnets.join(", "),
+    })
 }
 
 /// VRIDs must be unique per interface and address family (RFC 5798: the
@@ -215,118 +263,119 @@ fn vrid_clashes(c: &Config) -> Vec<(usize, Invalid)> {
     out
 }
 
-fn sync_group_problems(c: &Config) -> Vec<(usize, Invalid)> {
+/// (group index, member index, problem)
+fn sync_group_problems(c: &Config) -> Vec<(usize, usize, Invalid)> {
     let mut owner: HashMap<&str, &str> = HashMap::new();
     let mut out = Vec::new();
     for (n, g) in c.vrrp_sync_groups.iter().enumerate() {
-        for m in &g.group {
+        for (k, m) in g.group.iter().enumerate() {
             if c.instance(m).is_none() {
-                out.push((
-                    n,
-                    Invalid::UnknownSyncMember {
-                        group: g.name.clone(),
-                        member: m.clone(),
-                    },
-                ));
+                let e = Invalid::UnknownSyncMember {
+                    group: g.name.clone(),
+                    member: m.clone(),
+                };
+                out.push((n, k, e));
             } else if let Some(other) = owner.insert(m, &g.name) {
-                out.push((
-                    n,
-                    Invalid::SyncMemberTwice {
-                        group: g.name.clone(),
-                        member: m.clone(),
-                        other: other.to_owned(),
-                    },
-                ));
+                let e = Invalid::SyncMemberTwice {
+                    group: g.name.clone(),
+                    member: m.clone(),
+                    other: other.to_owned(),
+                };
+                out.push((n, k, e));
             }
         }
     }
     out
 }
 
-fn service_problems(c: &Config) -> Vec<(usize, Invalid)> {
-    let mut keys: HashMap<(ServiceKey, u8), ()> = HashMap::new();
+fn service_problems(c: &Config) -> Vec<(usize, Found)> {
+    let mut keys: HashSet<(ServiceKey, Protocol)> = HashSet::new();
     let mut out = Vec::new();
     for (n, v) in c.virtual_servers.iter().enumerate() {
-        // Fwmark services are told apart by family as well as by mark.
-        let proto = v.protocol as u8;
-        if keys.insert((v.key, proto), ()).is_some() {
-            out.push((
-                n,
-                Invalid::DuplicateService {
-                    service: v.key.to_string(),
-                },
-            ));
+        if !keys.insert((v.key, v.protocol)) {
+            let e = Invalid::DuplicateService {
+                service: v.key.to_string(),
+            };
+            out.push((n, ("", None, e)));
         }
-        out.extend(one_service(v).into_iter().map(|e| (n, e)));
+        out.extend(one_service(v).into_iter().map(|f| (n, f)));
     }
     out
 }
 
-fn one_service(v: &VirtualServer) -> Vec<Invalid> {
-    let mut out = Vec::new();
+fn one_service(v: &VirtualServer) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::new();
     let service = || v.key.to_string();
     let v6 = v.key.is_ipv6();
     let fwmark = matches!(v.key, ServiceKey::Fwmark { .. });
-    let mut seen = Vec::new();
-    for r in &v.real_servers {
+    let mut seen = HashSet::new();
+    for (k, r) in v.real_servers.iter().enumerate() {
+        let at = ("real_server", Some(k));
         let real = match r.port {
             Some(p) => format!("{} {}", r.addr, p),
             None => r.addr.to_string(),
         };
         if r.addr.is_ipv6() != v6 {
-            out.push(Invalid::ServiceFamily {
+            let e = Invalid::ServiceFamily {
                 service: service(),
                 what: "real_server",
                 addr: r.addr.to_string(),
-            });
+            };
+            out.push((at.0, at.1, e));
         }
         if r.port.is_none() && !fwmark {
-            out.push(Invalid::RealServerPort {
+            let e = Invalid::RealServerPort {
                 service: service(),
                 real: real.clone(),
-            });
+            };
+            out.push((at.0, at.1, e));
         }
-        if seen.contains(&(r.addr, r.port)) {
-            out.push(Invalid::DuplicateRealServer {
+        if !seen.insert((r.addr, r.port)) {
+            let e = Invalid::DuplicateRealServer {
                 service: service(),
                 real,
-            });
+            };
+            out.push((at.0, at.1, e));
         }
-        seen.push((r.addr, r.port));
     }
     if let Some(s) = &v.sorry_server {
         if s.addr.is_ipv6() != v6 {
-            out.push(Invalid::ServiceFamily {
+            let e = Invalid::ServiceFamily {
                 service: service(),
                 what: "sorry_server",
                 addr: s.addr.to_string(),
-            });
+            };
+            out.push(("sorry_server", None, e));
         }
     }
     if let Some(p) = v.persistence_granularity {
         let (max, family) = if v6 { (128, 6) } else { (32, 4) };
         if p > max {
-            out.push(Invalid::Granularity {
+            let e = Invalid::Granularity {
                 service: service(),
                 prefix: p,
                 family,
-            });
+            };
+            out.push(("persistence_granularity", None, e));
         }
     }
     let total: u64 = v.real_servers.iter().map(|r| u64::from(r.weight)).sum();
-    if !v.real_servers.is_empty() && u64::from(v.quorum) > total && total > 0 {
-        out.push(Invalid::QuorumUnreachable {
+    // All weights 0 is a deliberate drain, not a typo.
+    if total > 0 && u64::from(v.quorum) > total {
+        let e = Invalid::QuorumUnreachable {
             service: service(),
             quorum: v.quorum,
             total,
-        });
+        };
+        out.push(("quorum", None, e));
     }
-    if v.hysteresis >= v.quorum && v.hysteresis > 0 {
-        out.push(Invalid::Hysteresis {
+    if v.hysteresis > 0 && v.hysteresis >= v.quorum {
+        let e = Invalid::Hysteresis {
             service: service(),
             hysteresis: v.hysteresis,
             quorum: v.quorum,
-        });
+        };
+        out.push(("hysteresis", None, e));
     }
     out
 }

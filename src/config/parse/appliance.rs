@@ -136,6 +136,7 @@ impl Reader<'_> {
             arp_ignore: None,
             arp_announce: None,
         };
+        let mut route_locs = Vec::new();
         self.walk(nodes, &INTERFACE, |r, kw, n| match kw {
             "address" => {
                 let Some(t) = r.one(n, "ADDR/PREFIX") else {
@@ -155,6 +156,7 @@ impl Reader<'_> {
                 let Some(route) = r.route(n) else { return };
                 if r.room(&i.routes, ROUTES_PER_INTERFACE_MAX, &n.keyword, "routes") {
                     i.routes.push(route);
+                    route_locs.push(n.keyword.loc.clone());
                 }
             }
             // net.ipv4.conf.*.arp_ignore accepts 0-3 and 8.
@@ -166,7 +168,25 @@ impl Reader<'_> {
             "arp_announce" => i.arp_announce = r.int_in::<u8>(n, 0, 2),
             _ => unreachable!("INTERFACE lists only the keywords matched above"),
         });
+        self.check_gateways(&i, &route_locs);
         Some(i)
+    }
+
+    /// A gateway must be on a subnet of the interface (when it has any
+    /// address), or the route cannot be installed.
+    fn check_gateways(&mut self, i: &ApplianceInterface, locs: &[crate::config::error::Loc]) {
+        if i.addresses.is_empty() {
+            return;
+        }
+        for (route, loc) in i.routes.iter().zip(locs) {
+            if !i.addresses.iter().any(|a| a.contains(&route.via)) {
+                let e = Invalid::GatewayUnreachable {
+                    interface: i.name.to_string(),
+                    gateway: route.via.to_string(),
+                };
+                self.d.error(loc, ErrorKind::Invalid(e));
+            }
+        }
     }
 
     /// `route default|DEST/PREFIX via GATEWAY`

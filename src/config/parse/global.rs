@@ -10,6 +10,7 @@ use crate::config::model::{
     Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, ScriptUser, SmtpServer, VrrpVersion,
 };
 use crate::config::syntax::Node;
+use crate::config::validate::At;
 use std::net::IpAddr;
 
 const GLOBAL: Section = Section {
@@ -47,11 +48,11 @@ const GLOBAL: Section = Section {
 pub(crate) const DAY: Millis = Millis::secs(86_400);
 
 impl Reader<'_> {
-    pub fn global_defs(&mut self, node: &Node) -> Option<GlobalDefs> {
+    pub fn global_defs(&mut self, node: &Node) -> Option<(GlobalDefs, At)> {
         let nodes = self.block(node)?;
         let mut g = GlobalDefs::default();
         let mut garp = GarpOverride::default();
-        self.walk(nodes, &GLOBAL, |r, kw, n| match kw {
+        let seen = self.walk(nodes, &GLOBAL, |r, kw, n| match kw {
             "router_id" => g.router_id = r.text(n, NAME_MAX),
             "notification_email" => g.notification_email = r.emails(n).unwrap_or_default(),
             "notification_email_from" => g.notification_email_from = r.text(n, TEXT_MAX),
@@ -93,7 +94,7 @@ impl Reader<'_> {
             }
         });
         g.garp = garp.over(&Garp::default());
-        Some(g)
+        Some((g, At::new(node.keyword.loc.clone(), seen)))
     }
 
     /// One of the `garp_*` / `gna_interval` settings (without the `vrrp_`
@@ -173,8 +174,7 @@ impl Reader<'_> {
             ttl: None,
             group: None,
         };
-        let mut rest = args[2..].chunks(2);
-        for pair in rest.by_ref() {
+        for pair in args[2..].chunks(2) {
             let [name, value] = pair else {
                 self.bad(&pair[0], kw, format!("a value after '{}'", pair[0].text));
                 return None;

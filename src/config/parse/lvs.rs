@@ -16,6 +16,7 @@ use crate::config::model::{
     DEFAULT_DELAY_LOOP, WEIGHT_MAX,
 };
 use crate::config::syntax::{Node, Token};
+use crate::config::validate::At;
 
 const SCHED_ALIAS: Alias = Alias {
     alias: "lb_algo",
@@ -153,7 +154,7 @@ const URL: Section = Section {
 };
 
 impl Reader<'_> {
-    pub fn virtual_server(&mut self, node: &Node) -> Option<VirtualServer> {
+    pub fn virtual_server(&mut self, node: &Node) -> Option<(VirtualServer, At)> {
         let key = self.service_key(node)?;
         let nodes = self.named_block(node)?;
         let mut v = VirtualServer {
@@ -178,7 +179,8 @@ impl Reader<'_> {
             real_servers: Vec::new(),
         };
         let errors_before = self.d.errors.len();
-        self.walk(nodes, &SERVICE, |r, kw, n| match kw {
+        let mut reals = Vec::new();
+        let seen = self.walk(nodes, &SERVICE, |r, kw, n| match kw {
             "ip_family" => r.ip_family(n, &mut v.key),
             "delay_loop" => {
                 if let Some(d) = r.millis(n, Millis(100), DAY) {
@@ -224,12 +226,18 @@ impl Reader<'_> {
                         "real servers",
                     ) {
                         v.real_servers.push(rs);
+                        reals.push(n.keyword.loc.clone());
                     }
                 }
             }
             _ => unreachable!("SERVICE lists only the keywords matched above"),
         });
-        (self.d.errors.len() == errors_before).then_some(v)
+        if self.d.errors.len() != errors_before {
+            return None;
+        }
+        let mut at = At::new(node.keyword.loc.clone(), seen);
+        at.items.insert("real_server", reals);
+        Some((v, at))
     }
 
     /// `IP PORT` or `fwmark N`.

@@ -54,19 +54,22 @@ impl Reader<'_> {
     /// warning), refuse unknown keywords (with a suggestion), refuse a
     /// non-repeatable keyword given twice, and hand each statement to `f`
     /// under its canonical name.
+    ///
+    /// Returns where each keyword (first) appeared, for validators that
+    /// point at a setting rather than at its block.
     pub fn walk<'a>(
         &mut self,
         nodes: &'a [Node],
         section: &Section,
         mut f: impl FnMut(&mut Self, &'static str, &'a Node),
-    ) {
+    ) -> HashMap<&'static str, Loc> {
         let mut seen: HashMap<&'static str, Loc> = HashMap::new();
         for node in nodes {
             let Some(kw) = self.resolve(&node.keyword, section) else {
                 continue;
             };
-            if !section.repeatable.contains(&kw) {
-                if let Some(first) = seen.get(kw) {
+            match seen.get(kw) {
+                Some(first) if !section.repeatable.contains(&kw) => {
                     self.d.error(
                         &node.keyword.loc,
                         ErrorKind::Duplicate {
@@ -76,10 +79,14 @@ impl Reader<'_> {
                     );
                     continue;
                 }
-                seen.insert(kw, node.keyword.loc.clone());
+                Some(_) => {}
+                None => {
+                    seen.insert(kw, node.keyword.loc.clone());
+                }
             }
             f(self, kw, node);
         }
+        seen
     }
 
     fn resolve(&mut self, tok: &Token, section: &Section) -> Option<&'static str> {
@@ -151,39 +158,33 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
     let mut c = Config::default();
     let mut at = Places::default();
     let mut r = Reader { d };
-    r.walk(nodes, &TOP, |r, kw, node| {
-        let loc = node.keyword.loc.clone();
-        match kw {
-            "global_defs" => {
-                if let Some(g) = r.global_defs(node) {
-                    c.global = g;
-                    at.global = Some(loc);
-                }
+    r.walk(nodes, &TOP, |r, kw, node| match kw {
+        "global_defs" => {
+            if let Some((g, places)) = r.global_defs(node) {
+                c.global = g;
+                at.global = Some(places);
             }
-            "appliance" => {
-                c.appliance = r.appliance(node);
-                at.appliance = Some(loc);
-            }
-            "vrrp_sync_group" => {
-                if let Some(g) = r.sync_group(node) {
-                    c.vrrp_sync_groups.push(g);
-                    at.sync_groups.push(loc);
-                }
-            }
-            "vrrp_instance" => {
-                if let Some(i) = r.vrrp_instance(node) {
-                    c.vrrp_instances.push(i);
-                    at.instances.push(loc);
-                }
-            }
-            "virtual_server" => {
-                if let Some(v) = r.virtual_server(node) {
-                    c.virtual_servers.push(v);
-                    at.services.push(loc);
-                }
-            }
-            _ => unreachable!("TOP lists only the keywords matched above"),
         }
+        "appliance" => c.appliance = r.appliance(node),
+        "vrrp_sync_group" => {
+            if let Some((g, places)) = r.sync_group(node) {
+                c.vrrp_sync_groups.push(g);
+                at.sync_groups.push(places);
+            }
+        }
+        "vrrp_instance" => {
+            if let Some((i, places)) = r.vrrp_instance(node) {
+                c.vrrp_instances.push(i);
+                at.instances.push(places);
+            }
+        }
+        "virtual_server" => {
+            if let Some((v, places)) = r.virtual_server(node) {
+                c.virtual_servers.push(v);
+                at.services.push(places);
+            }
+        }
+        _ => unreachable!("TOP lists only the keywords matched above"),
     });
     (c, at)
 }

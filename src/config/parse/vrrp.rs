@@ -10,11 +10,13 @@ use crate::config::bounds::{
     Millis, PassKey, NAME_MAX, TRACK_INTERFACES_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX, VIPS_MAX,
 };
 use crate::config::error::ErrorKind;
+use crate::config::error::Loc;
 use crate::config::model::{
     GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, VrrpInstance,
     DEFAULT_PRIORITY,
 };
-use crate::config::syntax::Node;
+use crate::config::syntax::{Node, Token};
+use crate::config::validate::At;
 
 const NOTIFY_KEYWORDS: [&str; 5] = [
     "notify",
@@ -109,7 +111,7 @@ const AUTH: Section = Section {
 const ADVERT_MAX: Millis = Millis::secs(255);
 
 impl Reader<'_> {
-    pub fn sync_group(&mut self, node: &Node) -> Option<SyncGroup> {
+    pub fn sync_group(&mut self, node: &Node) -> Option<(SyncGroup, At)> {
         let name = self.one_name(node)?;
         let nodes = self.named_block(node)?;
         let mut g = SyncGroup {
@@ -118,19 +120,22 @@ impl Reader<'_> {
             notify: Notify::default(),
             smtp_alert: None,
         };
-        let mut has_group = false;
-        self.walk(nodes, &SYNC_GROUP, |r, kw, n| match kw {
+        let mut members = Vec::new();
+        let seen = self.walk(nodes, &SYNC_GROUP, |r, kw, n| match kw {
             "group" => {
-                has_group = true;
-                g.group = r.name_list(n).unwrap_or_default();
+                let (names, locs) = r.name_list(n).unwrap_or_default();
+                g.group = names;
+                members = locs;
             }
             "smtp_alert" => g.smtp_alert = r.flag(n),
             _ => r.notify_setting(n, kw, &mut g.notify),
         });
-        if !has_group {
+        if !seen.contains_key("group") {
             self.missing(node, format!("vrrp_sync_group {}", g.name), "group");
         }
-        Some(g)
+        let mut at = At::new(node.keyword.loc.clone(), seen);
+        at.items.insert("group", members);
+        Some((g, at))
     }
 
     /// `notify*` keywords shared by instances and sync groups.
@@ -172,7 +177,7 @@ impl Reader<'_> {
         self.name_tok(t, &node.keyword.text)
     }
 
-    fn name_tok(&mut self, t: &crate::config::syntax::Token, kw: &str) -> Option<String> {
+    fn name_tok(&mut self, t: &Token, kw: &str) -> Option<String> {
         let ok = !t.text.is_empty()
             && t.text.len() <= NAME_MAX
             && t.text
@@ -191,9 +196,9 @@ impl Reader<'_> {
     }
 
     /// A block listing one name per line (`group { VI_1 VI_2 }`).
-    fn name_list(&mut self, n: &Node) -> Option<Vec<String>> {
+    fn name_list(&mut self, n: &Node) -> Option<(Vec<String>, Vec<Loc>)> {
         let nodes = self.block(n)?;
-        let mut out = Vec::new();
+        let (mut out, mut locs) = (Vec::new(), Vec::new());
         let kw = n.keyword.text.as_str();
         for item in nodes {
             if item.block.is_some() {
@@ -204,13 +209,14 @@ impl Reader<'_> {
             for t in std::iter::once(&item.keyword).chain(&item.args) {
                 if let Some(name) = self.name_tok(t, kw) {
                     out.push(name);
+                    locs.push(t.loc.clone());
                 }
             }
         }
-        Some(out)
+        Some((out, locs))
     }
 
-    pub fn vrrp_instance(&mut self, node: &Node) -> Option<VrrpInstance> {
+    pub fn vrrp_instance(&mut self, node: &Node) -> Option<(VrrpInstance, At)> {
         let name = self.one_name(node)?;
         let nodes = self.named_block(node)?;
         let mut i = VrrpInstance {
@@ -235,9 +241,9 @@ impl Reader<'_> {
             smtp_alert: None,
             garp: GarpOverride::default(),
         };
-        let (mut has_if, mut has_vrid, mut ok) = (false, false, true);
         let errors_before = self.d.errors.len();
-        self.walk(nodes, &INSTANCE, |r, kw, n| match kw {
+        let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
+        let seen = self.walk(nodes, &INSTANCE, |r, kw, n| match kw {
             "state" => {
                 if let Some(s) = r.initial_state(n) {
                     i.state = s;
@@ -246,13 +252,11 @@ impl Reader<'_> {
             "interface" => {
                 if let Some(name) = r.ifname(n) {
                     i.interface = name;
-                    has_if = true;
                 }
             }
             "virtual_router_id" => {
                 if let Some(v) = r.int_in::<u8>(n, 1, 255) {
                     i.virtual_router_id = v;
-                    has_vrid = true;
                 }
             }
             "priority" => {
@@ -268,10 +272,14 @@ impl Reader<'_> {
             "version" => i.version = r.vrrp_version(n),
             "authentication" => i.authentication = r.authentication(n),
             "virtual_ipaddress" => {
-                i.virtual_ipaddress = r.vips(n, VIPS_MAX).unwrap_or_default();
+                let (vips, locs) = r.vips(n, VIPS_MAX).unwrap_or_default();
+                i.virtual_ipaddress = vips;
+                items.push((kw, locs));
             }
             "virtual_ipaddress_excluded" => {
-                i.virtual_ipaddress_excluded = r.vips(n, VIPS_EXCLUDED_MAX).unwrap_or_default();
+                let (vips, locs) = r.vips(n, VIPS_EXCLUDED_MAX).unwrap_or_default();
+                i.virtual_ipaddress_excluded = vips;
+                items.push((kw, locs));
             }
             "unicast_src_ip" => i.unicast_src_ip = r.ip(n),
             "unicast_peer" => i.unicast_peer = r.unicast_peers(n).unwrap_or_default(),
@@ -293,17 +301,19 @@ impl Reader<'_> {
             garp => r.garp_setting(n, garp, &mut i.garp),
         });
         let block = format!("vrrp_instance {}", i.name);
-        if !has_if {
-            self.missing(node, block.clone(), "interface");
-            ok = false;
-        }
-        if !has_vrid {
-            self.missing(node, block, "virtual_router_id");
-            ok = false;
+        for required in ["interface", "virtual_router_id"] {
+            if !seen.contains_key(required) {
+                self.missing(node, block.clone(), required);
+            }
         }
         // An instance with errors inside is not handed on: validators would
         // only repeat its problems in other words.
-        (ok && self.d.errors.len() == errors_before).then_some(i)
+        if self.d.errors.len() != errors_before {
+            return None;
+        }
+        let mut at = At::new(node.keyword.loc.clone(), seen);
+        at.items.extend(items);
+        Some((i, at))
     }
 
     fn initial_state(&mut self, n: &Node) -> Option<InitialState> {
@@ -321,7 +331,7 @@ impl Reader<'_> {
     fn authentication(&mut self, n: &Node) -> Option<PassKey> {
         let nodes = self.block(n)?;
         let (mut pass_type, mut key) = (None, None);
-        self.walk(nodes, &AUTH, |r, kw, n| match kw {
+        let seen = self.walk(nodes, &AUTH, |r, kw, n| match kw {
             "auth_type" => {
                 let Some(t) = r.one(n, "PASS") else { return };
                 match t.text.as_str() {
@@ -345,24 +355,18 @@ impl Reader<'_> {
             }
             _ => unreachable!("AUTH lists only auth_type and auth_pass"),
         });
-        match (pass_type, key) {
-            (Some(_), Some(k)) => Some(k),
-            (None, Some(_)) => {
-                self.missing(n, "authentication".into(), "auth_type");
-                None
+        for required in ["auth_type", "auth_pass"] {
+            if !seen.contains_key(required) {
+                self.missing(n, "authentication".into(), required);
             }
-            (Some(_), None) => {
-                self.missing(n, "authentication".into(), "auth_pass");
-                None
-            }
-            (None, None) => None,
         }
+        pass_type.and(key)
     }
 
-    fn vips(&mut self, n: &Node, max: usize) -> Option<Vec<Vip>> {
+    fn vips(&mut self, n: &Node, max: usize) -> Option<(Vec<Vip>, Vec<Loc>)> {
         let nodes = self.block(n)?;
         let kw = n.keyword.text.as_str();
-        let mut out: Vec<Vip> = Vec::new();
+        let (mut out, mut locs): (Vec<Vip>, Vec<Loc>) = (Vec::new(), Vec::new());
         for item in nodes {
             if item.block.is_some() {
                 self.bad(&item.keyword, kw, "an address line, not a block");
@@ -382,9 +386,10 @@ impl Reader<'_> {
                 "virtual addresses in one instance",
             ) {
                 out.push(vip);
+                locs.push(item.keyword.loc.clone());
             }
         }
-        Some(out)
+        Some((out, locs))
     }
 
     /// `ADDR[/PREFIX] [dev IF] [label LABEL]`

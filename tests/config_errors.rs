@@ -1,0 +1,719 @@
+//! Every error path of config import, with its exact place and message.
+//! Each case is a small config that breaks one rule; the expected lines are
+//! the full `file:line:col: message` output, so a moved caret or a reworded
+//! message fails here.
+
+use vigil::config::import_str;
+
+fn errors(text: &str) -> Vec<String> {
+    match import_str("t.conf", text, false) {
+        Ok(_) => vec![],
+        Err(r) => r.errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn check(name: &str, text: &str, expected: &[&str]) {
+    assert_eq!(errors(text), expected, "case {name}:\n{text}");
+}
+
+#[test]
+fn unterminated_quote() {
+    check(
+        "unterminated_quote",
+        "global_defs {\n    router_id \"LVS1\n}\n",
+        &["t.conf:2:15: unterminated quoted string: expected a closing '\"' before the end of the line"],
+    );
+}
+
+#[test]
+fn stray_close() {
+    check(
+        "stray_close",
+        "}\n",
+        &["t.conf:1:1: unexpected '}': no block is open here"],
+    );
+}
+
+#[test]
+fn unclosed_block() {
+    check(
+        "unclosed_block",
+        "global_defs {\n    router_id LVS1\n",
+        &["t.conf:3:1: block opened with '{' at t.conf:1:13 is never closed: expected '}'"],
+    );
+}
+
+#[test]
+fn unknown_top() {
+    check(
+        "unknown_top",
+        "vrrp_script chk {\n}\n",
+        &["t.conf:1:1: unknown keyword 'vrrp_script' in the top level"],
+    );
+}
+
+#[test]
+fn unknown_in_instance() {
+    check(
+        "unknown_in_instance",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priorty 100\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:5: unknown keyword 'priorty' in vrrp_instance (did you mean 'priority'?)"],
+    );
+}
+
+#[test]
+fn unknown_far() {
+    check(
+        "unknown_far",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    use_vmac\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:5: unknown keyword 'use_vmac' in vrrp_instance"],
+    );
+}
+
+#[test]
+fn vrid_range() {
+    check(
+        "vrid_range",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 256\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:3:23: 'virtual_router_id': invalid value '256', expected an integer 1..255"],
+    );
+}
+
+#[test]
+fn vrid_zero() {
+    check(
+        "vrid_zero",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 0\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:3:23: 'virtual_router_id': invalid value '0', expected an integer 1..255"],
+    );
+}
+
+#[test]
+fn priority_range() {
+    check(
+        "priority_range",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 256\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:14: 'priority': invalid value '256', expected an integer 1..255"],
+    );
+}
+
+#[test]
+fn owner_backup() {
+    check(
+        "owner_backup",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state BACKUP\n    priority 255\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:5:5: vrrp_instance VI_1: priority 255 means the address owner, which must start as MASTER, not BACKUP"],
+    );
+}
+
+#[test]
+fn nopreempt_master() {
+    check(
+        "nopreempt_master",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state MASTER\n    nopreempt\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:5:5: vrrp_instance VI_1: nopreempt needs 'state BACKUP' (a MASTER start always preempts)"],
+    );
+}
+
+#[test]
+fn state_lower() {
+    check(
+        "state_lower",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state master\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:11: 'state': invalid value 'master', expected MASTER or BACKUP (upper case)"],
+    );
+}
+
+#[test]
+fn dup_priority() {
+    check(
+        "dup_priority",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    priority 90\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:5:5: 'priority' is given twice (first at t.conf:4:5)"],
+    );
+}
+
+#[test]
+fn missing_interface() {
+    check(
+        "missing_interface",
+        "vrrp_instance VI_1 {\n    virtual_router_id 51\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n",
+        &["t.conf:1:1: 'interface' is missing from vrrp_instance VI_1"],
+    );
+}
+
+#[test]
+fn missing_vrid() {
+    check(
+        "missing_vrid",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n",
+        &["t.conf:1:1: 'virtual_router_id' is missing from vrrp_instance VI_1"],
+    );
+}
+
+#[test]
+fn no_vip() {
+    check(
+        "no_vip",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n}\n",
+        &["t.conf:1:1: vrrp_instance VI_1: virtual_ipaddress is empty; an instance needs at least one address"],
+    );
+}
+
+#[test]
+fn ifname_long() {
+    check(
+        "ifname_long",
+        "vrrp_instance VI_1 {\n    interface abcdefghijklmnop\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:2:15: 'interface': invalid value 'abcdefghijklmnop', expected an interface name of at most 15 bytes"],
+    );
+}
+
+#[test]
+fn pass_long() {
+    check(
+        "pass_long",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type PASS\n        auth_pass 123456789\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:6:19: 'auth_pass': invalid value '123456789', expected a password of at most 8 bytes (VRRP carries 8 bytes)"],
+    );
+}
+
+#[test]
+fn auth_ah() {
+    check(
+        "auth_ah",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type AH\n        auth_pass 1111\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:5:19: 'auth_type AH' is not supported by vigil: IPsec AH authentication was removed from VRRP (RFC 3768 and 5798); use PASS or none"],
+    );
+}
+
+#[test]
+fn auth_no_pass() {
+    check(
+        "auth_no_pass",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type PASS\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:5: 'auth_pass' is missing from authentication"],
+    );
+}
+
+#[test]
+fn v3_auth() {
+    check(
+        "v3_auth",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:5:5: vrrp_instance VI_1: VRRPv3 has no authentication (RFC 5798 section 9); remove the authentication block or use 'version 2'"],
+    );
+}
+
+#[test]
+fn v2_fraction() {
+    check(
+        "v2_fraction",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    advert_int 0.5\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:5: vrrp_instance VI_1: VRRPv2 carries whole seconds 1..255, advert_int 0.5 is not one (use 'version 3' for sub-second adverts)"],
+    );
+}
+
+#[test]
+fn v3_interval() {
+    check(
+        "v3_interval",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n    advert_int 0.015\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:5:5: vrrp_instance VI_1: advert_int 0.015 is outside VRRPv3's 0.01..40.95 s in steps of 0.01 s"],
+    );
+}
+
+#[test]
+fn advert_too_precise() {
+    check(
+        "advert_too_precise",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    advert_int 0.0001\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:16: 'advert_int': invalid value '0.0001', expected seconds 0.01..255 with at most 3 decimals"],
+    );
+}
+
+#[test]
+fn v2_ipv6() {
+    check(
+        "v2_ipv6",
+        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
+        &["t.conf:5:9: vrrp_instance VI_6: VRRPv2 is IPv4 only; 2001:db8::1 needs 'version 3'"],
+    );
+}
+
+#[test]
+fn mixed_family() {
+    check(
+        "mixed_family",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n\n    virtual_ipaddress {\n        192.168.1.200/24\n        2001:db8::1\n    }\n}\n",
+        &["t.conf:8:9: vrrp_instance VI_1: 2001:db8::1 is IPv6 but the instance's first virtual address is IPv4; an instance carries one family"],
+    );
+}
+
+#[test]
+fn vip_bad() {
+    check(
+        "vip_bad",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.300/24\n    }\n}\n",
+        &["t.conf:6:9: 'virtual_ipaddress': invalid value '192.168.1.300/24', expected an address ADDR or ADDR/PREFIX"],
+    );
+}
+
+#[test]
+fn vip_prefix() {
+    check(
+        "vip_prefix",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/33\n    }\n}\n",
+        &["t.conf:6:9: 'virtual_ipaddress': invalid value '192.168.1.200/33', expected a prefix length 0..32 after '/'"],
+    );
+}
+
+#[test]
+fn vip_dup() {
+    check(
+        "vip_dup",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n        192.168.1.200/32\n    }\n}\n",
+        &["t.conf:7:9: 'virtual_ipaddress': invalid value '192.168.1.200/32', expected each address once"],
+    );
+}
+
+#[test]
+fn vip_label() {
+    check(
+        "vip_label",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24 dev eth1 label eth0:vip\n    }\n}\n",
+        &["t.conf:6:9: vrrp_instance VI_1: label 'eth0:vip' must start with the device name 'eth1' (kernel rule)"],
+    );
+}
+
+#[test]
+fn vip_opt() {
+    check(
+        "vip_opt",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24 scope link\n    }\n}\n",
+        &["t.conf:6:26: 'virtual_ipaddress': invalid value 'scope', expected 'dev IFNAME' or 'label LABEL' after the address"],
+    );
+}
+
+#[test]
+fn vrid_clash() {
+    check(
+        "vrid_clash",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\nvrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:11:5: vrrp_instance VI_2: virtual_router_id 51 on eth0 is already used by vrrp_instance VI_1"],
+    );
+}
+
+#[test]
+fn sync_unknown() {
+    check(
+        "sync_unknown",
+        "vrrp_sync_group G {\n    group {\n        VI_9\n    }\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:3:9: vrrp_sync_group G: no vrrp_instance named VI_9"],
+    );
+}
+
+#[test]
+fn sync_twice() {
+    check(
+        "sync_twice",
+        "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n}\nvrrp_sync_group H {\n    group {\n        VI_1\n    }\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:8:9: vrrp_sync_group H: vrrp_instance VI_1 is already in vrrp_sync_group G"],
+    );
+}
+
+#[test]
+fn sync_no_group() {
+    check(
+        "sync_no_group",
+        "vrrp_sync_group G {\n}\n",
+        &["t.conf:1:1: 'group' is missing from vrrp_sync_group G"],
+    );
+}
+
+#[test]
+fn hostname_smtp() {
+    check(
+        "hostname_smtp",
+        "global_defs {\n    smtp_server mail.example.com\n}\n",
+        &["t.conf:2:17: 'smtp_server': invalid value 'mail.example.com', expected an IPv4 or IPv6 address literal (vigil resolves no names)"],
+    );
+}
+
+#[test]
+fn smtp_port() {
+    check(
+        "smtp_port",
+        "global_defs {\n    smtp_server 127.0.0.1 70000\n}\n",
+        &["t.conf:2:27: 'smtp_server': invalid value '70000', expected an integer 1..65535"],
+    );
+}
+
+#[test]
+fn email_bad() {
+    check(
+        "email_bad",
+        "global_defs {\n    notification_email {\n        not-an-address\n    }\n}\n",
+        &["t.conf:3:9: 'notification_email': invalid value 'not-an-address', expected an e-mail address user@domain"],
+    );
+}
+
+#[test]
+fn sync_daemon_unknown() {
+    check(
+        "sync_daemon_unknown",
+        "global_defs {\n    lvs_sync_daemon eth1 VI_X id 7\n}\n",
+        &["t.conf:2:5: lvs_sync_daemon: no vrrp_instance named VI_X"],
+    );
+}
+
+#[test]
+fn sync_daemon_opt() {
+    check(
+        "sync_daemon_opt",
+        "global_defs {\n    lvs_sync_daemon eth1 VI_1 speed 7\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:2:31: 'lvs_sync_daemon': invalid value 'speed', expected one of id maxlen port ttl group"],
+    );
+}
+
+#[test]
+fn lvs_timeouts_bad() {
+    check(
+        "lvs_timeouts_bad",
+        "global_defs {\n    lvs_timeouts tcp\n}\n",
+        &["t.conf:2:5: 'lvs_timeouts' needs [tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]"],
+    );
+}
+
+#[test]
+fn vrrp_version() {
+    check(
+        "vrrp_version",
+        "global_defs {\n    vrrp_version 4\n}\n",
+        &["t.conf:2:18: 'vrrp_version': invalid value '4', expected 2 or 3"],
+    );
+}
+
+#[test]
+fn mcast4() {
+    check(
+        "mcast4",
+        "global_defs {\n    vrrp_mcast_group4 10.0.0.1\n}\n",
+        &["t.conf:2:23: 'vrrp_mcast_group4': invalid value '10.0.0.1', expected an IPv4 multicast address (224.0.0.0/4)"],
+    );
+}
+
+#[test]
+fn script_relative() {
+    check(
+        "script_relative",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    notify_master \"notify.sh master\"\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:19: 'notify_master': invalid value 'notify.sh master', expected an absolute path to a program, then its arguments"],
+    );
+}
+
+#[test]
+fn track_weight() {
+    check(
+        "track_weight",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    track_interface {\n        eth1 weight 300\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:5:21: 'track_interface': invalid value '300', expected an integer -254..254"],
+    );
+}
+
+#[test]
+fn vs_unknown_sched() {
+    check(
+        "vs_unknown_sched",
+        "virtual_server 10.0.0.1 80 {\n    lvs_sched fastest\n}\n",
+        &["t.conf:2:15: 'lvs_sched': invalid value 'fastest', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos"],
+    );
+}
+
+#[test]
+fn vs_method() {
+    check(
+        "vs_method",
+        "virtual_server 10.0.0.1 80 {\n    lb_kind DIRECT\n}\n",
+        &["t.conf:2:13: 'lb_kind': invalid value 'DIRECT', expected one of NAT DR TUN"],
+    );
+}
+
+#[test]
+fn vs_port() {
+    check(
+        "vs_port",
+        "virtual_server 10.0.0.1 http {\n}\n",
+        &["t.conf:1:25: 'virtual_server': invalid value 'http', expected an integer 1..65535"],
+    );
+}
+
+#[test]
+fn vs_no_port() {
+    check(
+        "vs_no_port",
+        "virtual_server 10.0.0.1 {\n}\n",
+        &["t.conf:1:1: 'virtual_server' needs 'IP PORT' or 'fwmark N', then '{'"],
+    );
+}
+
+#[test]
+fn vs_group() {
+    check(
+        "vs_group",
+        "virtual_server group WEB {\n}\n",
+        &["t.conf:1:16: 'virtual_server group' is not supported by vigil: virtual_server_group is not implemented; write one virtual_server per address"],
+    );
+}
+
+#[test]
+fn vs_dup() {
+    check(
+        "vs_dup",
+        "virtual_server 10.0.0.1 80 {\n}\nvirtual_server 10.0.0.1 80 {\n}\n",
+        &["t.conf:3:1: virtual_server 10.0.0.1 80 is given twice"],
+    );
+}
+
+#[test]
+fn rs_dup() {
+    check(
+        "rs_dup",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 80 {\n    }\n}\n",
+        &["t.conf:4:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80 is given twice"],
+    );
+}
+
+#[test]
+fn rs_family() {
+    check(
+        "rs_family",
+        "virtual_server 10.0.0.1 80 {\n    real_server 2001:db8::2 80 {\n    }\n}\n",
+        &["t.conf:2:5: virtual_server 10.0.0.1 80: real_server 2001:db8::2 is not the family of the service"],
+    );
+}
+
+#[test]
+fn rs_noport() {
+    check(
+        "rs_noport",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 {\n    }\n}\n",
+        &["t.conf:2:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 has no port; only fwmark services may omit it"],
+    );
+}
+
+#[test]
+fn rs_weight() {
+    check(
+        "rs_weight",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        weight 70000\n    }\n}\n",
+        &["t.conf:3:16: 'weight': invalid value '70000', expected an integer 0..65535"],
+    );
+}
+
+#[test]
+fn granularity_bad() {
+    check(
+        "granularity_bad",
+        "virtual_server 10.0.0.1 80 {\n    persistence_granularity 255.0.255.0\n}\n",
+        &["t.conf:2:29: 'persistence_granularity': invalid value '255.0.255.0', expected a contiguous netmask such as 255.255.255.0"],
+    );
+}
+
+#[test]
+fn granularity_v4_long() {
+    check(
+        "granularity_v4_long",
+        "virtual_server 10.0.0.1 80 {\n    persistence_granularity 64\n}\n",
+        &["t.conf:2:5: virtual_server 10.0.0.1 80: persistence_granularity /64 is longer than an IPv4 address"],
+    );
+}
+
+#[test]
+fn quorum() {
+    check(
+        "quorum",
+        "virtual_server 10.0.0.1 80 {\n    quorum 5\n    real_server 10.0.0.2 80 {\n        weight 1\n    }\n}\n",
+        &["t.conf:2:5: virtual_server 10.0.0.1 80: quorum 5 is larger than the total weight 1 of its real servers; the service could never be up"],
+    );
+}
+
+#[test]
+fn hysteresis() {
+    check(
+        "hysteresis",
+        "virtual_server 10.0.0.1 80 {\n    quorum 2\n    hysteresis 2\n}\n",
+        &["t.conf:3:5: virtual_server 10.0.0.1 80: hysteresis 2 must be less than quorum 2"],
+    );
+}
+
+#[test]
+fn http_no_url() {
+    check(
+        "http_no_url",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        HTTP_GET {\n            connect_timeout 3\n        }\n    }\n}\n",
+        &["t.conf:3:9: 'url' is missing from HTTP_GET"],
+    );
+}
+
+#[test]
+fn status_code() {
+    check(
+        "status_code",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        HTTP_GET {\n            url {\n                path /\n                status_code 200-99\n            }\n        }\n    }\n}\n",
+        &["t.conf:6:29: 'status_code': invalid value '200-99', expected a code 100..599 or a range LOW-HIGH"],
+    );
+}
+
+#[test]
+fn digest() {
+    check(
+        "digest",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        SSL_GET {\n            url {\n                path /\n                digest abc\n            }\n        }\n    }\n}\n",
+        &["t.conf:6:24: 'digest': invalid value 'abc', expected 32 hex digits (an MD5 digest)"],
+    );
+}
+
+#[test]
+fn ws_no_path() {
+    check(
+        "ws_no_path",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        WS_CHECK {\n        }\n    }\n}\n",
+        &["t.conf:3:9: 'path' is missing from WS_CHECK"],
+    );
+}
+
+#[test]
+fn tcp_url() {
+    check(
+        "tcp_url",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        TCP_CHECK {\n            url {\n                path /\n            }\n        }\n    }\n}\n",
+        &["t.conf:4:13: unknown keyword 'url' in TCP_CHECK"],
+    );
+}
+
+#[test]
+fn misc_check() {
+    check(
+        "misc_check",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        MISC_CHECK {\n        }\n    }\n}\n",
+        &["t.conf:3:9: unknown keyword 'MISC_CHECK' in real_server"],
+    );
+}
+
+#[test]
+fn connect_timeout() {
+    check(
+        "connect_timeout",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        TCP_CHECK {\n            connect_timeout -1\n        }\n    }\n}\n",
+        &["t.conf:4:29: 'connect_timeout': invalid value '-1', expected seconds 0.001..3600 with at most 3 decimals"],
+    );
+}
+
+#[test]
+fn extra_arg() {
+    check(
+        "extra_arg",
+        "global_defs {\n    router_id LVS1 LVS2\n}\n",
+        &["t.conf:2:20: 'router_id': unexpected 'LVS2', expected one word (quote it if it has spaces)"],
+    );
+}
+
+#[test]
+fn missing_arg() {
+    check(
+        "missing_arg",
+        "global_defs {\n    router_id\n}\n",
+        &["t.conf:2:5: 'router_id' needs one word (quote it if it has spaces)"],
+    );
+}
+
+#[test]
+fn unexpected_block() {
+    check(
+        "unexpected_block",
+        "global_defs {\n    router_id LVS1 {\n    }\n}\n",
+        &["t.conf:2:20: 'router_id' takes no block"],
+    );
+}
+
+#[test]
+fn missing_block() {
+    check(
+        "missing_block",
+        "global_defs\n",
+        &["t.conf:1:1: 'global_defs' needs a block '{ ... }'"],
+    );
+}
+
+#[test]
+fn vip_outside() {
+    check(
+        "vip_outside",
+        "appliance {\n    interface eth0 {\n        address 192.168.1.100/24\n    }\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        10.1.1.1/24\n    }\n}\n",
+        &["t.conf:11:9: vrrp_instance VI_1: 10.1.1.1 is not inside any subnet of eth0 (192.168.1.100/24)"],
+    );
+}
+
+#[test]
+fn gateway() {
+    check(
+        "gateway",
+        "appliance {\n    interface eth0 {\n        address 192.168.1.100/24\n        route default via 10.0.0.1\n    }\n}\n",
+        &["t.conf:4:9: appliance: route via 10.0.0.1 on eth0 is not reachable from any address of eth0"],
+    );
+}
+
+#[test]
+fn appliance_dup_if() {
+    check(
+        "appliance_dup_if",
+        "appliance {\n    interface eth0 {\n    }\n    interface eth0 {\n    }\n}\n",
+        &["t.conf:4:5: appliance: interface eth0 is given twice"],
+    );
+}
+
+#[test]
+fn appliance_three_if() {
+    check(
+        "appliance_three_if",
+        "appliance {\n    interface eth0 {\n    }\n    interface eth1 {\n    }\n    interface eth2 {\n    }\n}\n",
+        &["t.conf:6:5: too many appliance interfaces (the box has two NICs): at most 2"],
+    );
+}
+
+#[test]
+fn arp_ignore() {
+    check(
+        "arp_ignore",
+        "appliance {\n    interface eth0 {\n        arp_ignore 5\n    }\n}\n",
+        &["t.conf:3:20: 'arp_ignore': invalid value '5', expected 0, 1, 2, 3 or 8"],
+    );
+}
+
+#[test]
+fn hash() {
+    check(
+        "hash",
+        "appliance {\n    console {\n        password_hash secret\n    }\n}\n",
+        &["t.conf:3:23: 'password_hash': invalid value 'secret', expected a SHA-crypt hash '$6$salt$hash' or '$5$salt$hash' (mkpasswd -m sha-512)"],
+    );
+}
+
+#[test]
+fn watchdog_timeout() {
+    check(
+        "watchdog_timeout",
+        "appliance {\n    watchdog {\n        timeout 0\n    }\n}\n",
+        &["t.conf:3:17: 'timeout': invalid value '0', expected an integer 1..600"],
+    );
+}
+
+#[test]
+fn ip_forward() {
+    check(
+        "ip_forward",
+        "appliance {\n    ip_forward maybe\n}\n",
+        &["t.conf:2:16: 'ip_forward': invalid value 'maybe', expected one of on off true false yes no"],
+    );
+}
