@@ -15,7 +15,10 @@
 //!   current directory). Tokens of an included file carry that joined path
 //!   as their file (`conf.d/a.conf`, not canonicalized), as the user typed it.
 //! - A pattern with `*`, `?` or `[` is a glob (POSIX rules: `*` does not
-//!   cross `/` nor match a leading `.`). Matched directories are skipped;
+//!   cross `/` nor match a leading `.`; `**` is the glob crate's recursive
+//!   wildcard, which keepalived's glob(3) would read as `*`). The directory
+//!   of the including file is taken literally, even if it holds `[` or `*`.
+//!   Matched directories are skipped;
 //!   files are included in sorted path order. No match is the warning
 //!   [`WarningKind::IncludeEmpty`]; a malformed glob is
 //!   [`ErrorKind::IncludeBadPattern`].
