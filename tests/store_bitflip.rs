@@ -90,7 +90,11 @@ fn flips_in_newest_fall_back_to_older() {
     for case in 0..CASES {
         let (bytes, bits) = flip(&mut rng, &img.bytes, slot_b, img.written_b);
         let loaded = load(img.geometry, bytes);
-        assert!(!loaded.b.is_valid(), "case {case} bits {bits:?}: {:?}", loaded.b);
+        assert!(
+            !loaded.b.is_valid(),
+            "case {case} bits {bits:?}: {:?}",
+            loaded.b
+        );
         let newest = loaded.newest.expect("older copy loads");
         assert_eq!(newest.slot, SlotId::A, "case {case} bits {bits:?}");
         assert_eq!(newest.payload, img.a, "case {case} bits {bits:?}");

@@ -15,7 +15,10 @@ fn create_commit_twice_reopen_loads_newest() {
         assert_eq!(fs::metadata(&path).unwrap().len(), 128 * 1024);
         let loaded = store.load().unwrap();
         assert_eq!(loaded.newest, None);
-        assert_eq!((loaded.a, loaded.b), (SlotStatus::Erased, SlotStatus::Erased));
+        assert_eq!(
+            (loaded.a, loaded.b),
+            (SlotStatus::Erased, SlotStatus::Erased)
+        );
         store.commit(b"first config").unwrap();
         let c = store.commit(b"second config").unwrap();
         assert_eq!((c.slot, c.seq), (SlotId::B, 2));
@@ -52,7 +55,10 @@ fn small_geometry_file() {
         .unwrap()
         .newest
         .unwrap();
-    assert_eq!((newest.slot, newest.seq, newest.payload), (SlotId::A, 5, vec![4; 100]));
+    assert_eq!(
+        (newest.slot, newest.seq, newest.payload),
+        (SlotId::A, 5, vec![4; 100])
+    );
 }
 
 #[test]

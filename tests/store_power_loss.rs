@@ -65,7 +65,12 @@ struct CapturedWrite {
 /// Deterministic, distinct payloads: `tag` selects the sequence.
 fn payload(tag: u8, len: usize) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(tag.wrapping_mul(97)) ^ (i >> 8) as u8)
+        .map(|i| {
+            (i as u8)
+                .wrapping_mul(31)
+                .wrapping_add(tag.wrapping_mul(97))
+                ^ (i >> 8) as u8
+        })
         .collect()
 }
 
@@ -123,7 +128,14 @@ fn capture(geometry: Geometry, history: &[&[u8]], new: &[u8]) -> CapturedWrite {
 
 /// Loads a torn image and checks the result is exactly `old` or exactly
 /// `new`, and `new` only if the target range holds the complete write.
-fn check(image: Vec<u8>, geometry: Geometry, w: &CapturedWrite, old: &[u8], new: &[u8], what: &str) {
+fn check(
+    image: Vec<u8>,
+    geometry: Geometry,
+    w: &CapturedWrite,
+    old: &[u8],
+    new: &[u8],
+    what: &str,
+) {
     let complete = image[w.offset..w.offset + w.data.len()] == w.data[..];
     let store = Store::new(MemFlash::from_bytes(image), geometry).unwrap();
     let loaded = store.load().unwrap();
@@ -205,7 +217,10 @@ fn sweep_torn_sectors(geometry: Geometry, history: &[&[u8]], new: &[u8], seed: u
         if let Some(bytes) = tear {
             apply(order[landed], bytes);
         }
-        let what = format!("seed {seed:#x} case {case}: sectors {:?} then tear {tear:?}", &order[..landed]);
+        let what = format!(
+            "seed {seed:#x} case {case}: sectors {:?} then tear {tear:?}",
+            &order[..landed]
+        );
         check(image, geometry, &w, old, new, &what);
     }
 }
@@ -295,7 +310,9 @@ fn torn_sectors_over_older_c() {
 #[test]
 fn torn_sectors_after_many_commits() {
     // Several rounds: both slots have been rewritten a few times.
-    let history: Vec<Vec<u8>> = (0..5).map(|i| payload(30 + i, 1500 + 700 * i as usize)).collect();
+    let history: Vec<Vec<u8>> = (0..5)
+        .map(|i| payload(30 + i, 1500 + 700 * i as usize))
+        .collect();
     let refs: Vec<&[u8]> = history.iter().map(|p| p.as_slice()).collect();
     let b = payload(40, 4 * SECTOR);
     sweep_torn_sectors(default_geometry(), &refs, &b, 0x5EED_0004, 1000);

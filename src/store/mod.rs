@@ -179,7 +179,11 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("config store {}: device is {len} bytes, needs at least {needed}", path.display())]
-    DeviceTooSmall { path: PathBuf, len: u64, needed: u64 },
+    DeviceTooSmall {
+        path: PathBuf,
+        len: u64,
+        needed: u64,
+    },
     #[error("slot size {slot_size} is not a multiple of 512 of at least 4096 bytes")]
     BadGeometry { slot_size: u32 },
     #[error("payload of {len} bytes does not fit in a slot (max {max})")]
@@ -330,9 +334,7 @@ impl<F: Flash> Store<F> {
             Some((slot, seq)) => {
                 let next = seq
                     .checked_add(1)
-                    .ok_or_else(|| StoreError::SequenceExhausted {
-                        path: self.path(),
-                    })?;
+                    .ok_or_else(|| StoreError::SequenceExhausted { path: self.path() })?;
                 (slot.other(), next)
             }
         };
@@ -379,7 +381,12 @@ impl<F: Flash> Store<F> {
         self.flash.path().to_path_buf()
     }
 
-    fn io_error(&self, op: &'static str, slot: Option<SlotId>, source: std::io::Error) -> StoreError {
+    fn io_error(
+        &self,
+        op: &'static str,
+        slot: Option<SlotId>,
+        source: std::io::Error,
+    ) -> StoreError {
         StoreError::Io {
             path: self.path(),
             op,

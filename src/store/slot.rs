@@ -85,7 +85,10 @@ impl fmt::Display for SlotStatus {
                 write!(f, "bad payload length {len} (max {max})")
             }
             SlotStatus::CrcMismatch { stored, computed } => {
-                write!(f, "crc mismatch (stored {stored:#010x}, computed {computed:#010x})")
+                write!(
+                    f,
+                    "crc mismatch (stored {stored:#010x}, computed {computed:#010x})"
+                )
             }
         }
     }
@@ -127,9 +130,7 @@ pub struct TooLarge {
 /// Largest payload a slot of `slot_len` bytes can hold (also capped to what
 /// the u32 length field can express).
 pub fn max_payload(slot_len: usize) -> usize {
-    slot_len
-        .saturating_sub(HEADER_LEN)
-        .min(u32::MAX as usize)
+    slot_len.saturating_sub(HEADER_LEN).min(u32::MAX as usize)
 }
 
 /// Encodes header + payload: exactly the bytes a commit writes at the start
@@ -287,7 +288,10 @@ mod tests {
         expected.extend_from_slice(b"hi");
         assert_eq!(bytes, expected);
         // Cross-checked with an independent bitwise CRC-32C (poly 0x82F63B78).
-        assert_eq!(crc, 0x507A_60AE, "format pinned: change only with a version bump");
+        assert_eq!(
+            crc, 0x507A_60AE,
+            "format pinned: change only with a version bump"
+        );
     }
 
     #[test]

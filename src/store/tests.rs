@@ -54,14 +54,7 @@ fn seq_increments_and_slots_alternate() {
             }
         );
         let loaded = store.load().unwrap();
-        assert_eq!(
-            loaded.newest,
-            Some(Newest {
-                slot,
-                seq,
-                payload
-            })
-        );
+        assert_eq!(loaded.newest, Some(Newest { slot, seq, payload }));
         if i > 0 {
             assert!(loaded.status(slot.other()).is_valid(), "older copy kept");
         }
@@ -121,7 +114,10 @@ fn first_commit_over_garbage_goes_to_a() {
     let mut store = mem_store();
     store.flash.as_bytes_mut().fill(0x5A);
     let loaded = store.load().unwrap();
-    assert_eq!((loaded.a, loaded.b), (SlotStatus::BadMagic, SlotStatus::BadMagic));
+    assert_eq!(
+        (loaded.a, loaded.b),
+        (SlotStatus::BadMagic, SlotStatus::BadMagic)
+    );
     let c = store.commit(b"x").unwrap();
     assert_eq!((c.slot, c.seq), (SlotId::A, 1));
 }
@@ -136,7 +132,10 @@ fn too_large_writes_nothing() {
         matches!(err, StoreError::TooLarge { len, max: m } if len == max + 1 && m == max),
         "{err:?}"
     );
-    assert_eq!(err.to_string(), "payload of 4073 bytes does not fit in a slot (max 4072)");
+    assert_eq!(
+        err.to_string(),
+        "payload of 4073 bytes does not fit in a slot (max 4072)"
+    );
     assert_eq!(store.flash(), &before, "nothing written");
     // Exactly the maximum fits and fills slot B to its last byte.
     let c = store.commit(&vec![2u8; max]).unwrap();
@@ -148,7 +147,10 @@ fn too_large_writes_nothing() {
 fn sequence_exhausted() {
     let mut store = put(mem_store(), SlotId::B, u64::MAX, b"last");
     let err = store.commit(b"one more").unwrap_err();
-    assert!(matches!(err, StoreError::SequenceExhausted { .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::SequenceExhausted { .. }),
+        "{err:?}"
+    );
     assert_eq!(store.load().unwrap().newest.unwrap().seq, u64::MAX);
 }
 
@@ -172,7 +174,14 @@ fn geometry_rules() {
 fn device_too_small() {
     let err = Store::new(MemFlash::new(2 * 4096 - 1), GEO).unwrap_err();
     assert!(
-        matches!(err, StoreError::DeviceTooSmall { len: 8191, needed: 8192, .. }),
+        matches!(
+            err,
+            StoreError::DeviceTooSmall {
+                len: 8191,
+                needed: 8192,
+                ..
+            }
+        ),
         "{err:?}"
     );
     // A larger device is fine; only the first two slots are used.
@@ -237,7 +246,10 @@ fn verify_failed_on_bad_flash() {
             seq,
             first_mismatch,
             ..
-        } => assert_eq!((*slot, *seq, *first_mismatch), (SlotId::A, 1, HEADER_LEN + 2)),
+        } => assert_eq!(
+            (*slot, *seq, *first_mismatch),
+            (SlotId::A, 1, HEADER_LEN + 2)
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(
@@ -250,9 +262,18 @@ fn verify_failed_on_bad_flash() {
 #[test]
 fn io_errors_name_path_op_slot_and_chain_source() {
     for (op, msg) in [
-        ("read", "config store /dev/mtdblock-test: read slot A failed"),
-        ("write", "config store /dev/mtdblock-test: write slot A failed"),
-        ("sync", "config store /dev/mtdblock-test: sync slot A failed"),
+        (
+            "read",
+            "config store /dev/mtdblock-test: read slot A failed",
+        ),
+        (
+            "write",
+            "config store /dev/mtdblock-test: write slot A failed",
+        ),
+        (
+            "sync",
+            "config store /dev/mtdblock-test: sync slot A failed",
+        ),
     ] {
         let mut store = faulty(false, Some(op));
         let err = store.commit(b"abc").unwrap_err();
@@ -261,7 +282,14 @@ fn io_errors_name_path_op_slot_and_chain_source() {
         assert!(source.to_string().starts_with("injected"), "{source}");
     }
     let err = faulty(false, Some("read")).load().unwrap_err();
-    assert!(matches!(err, StoreError::Io { op: "read", slot: Some(SlotId::A), .. }));
+    assert!(matches!(
+        err,
+        StoreError::Io {
+            op: "read",
+            slot: Some(SlotId::A),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -273,7 +301,10 @@ fn status_display_is_lowercase() {
         SlotStatus::UnsupportedVersion { found: 7 },
         SlotStatus::BadHeaderLength { found: 7 },
         SlotStatus::BadLength { len: 9, max: 8 },
-        SlotStatus::CrcMismatch { stored: 1, computed: 2 },
+        SlotStatus::CrcMismatch {
+            stored: 1,
+            computed: 2,
+        },
     ] {
         let text = s.to_string();
         assert!(text.starts_with(|c: char| c.is_ascii_lowercase()), "{text}");
