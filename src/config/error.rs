@@ -132,7 +132,9 @@ fn hint(s: &Option<&'static str>) -> String {
 pub enum Invalid {
     #[error("vrrp_instance {instance}: priority 255 means the address owner, which must start as MASTER, not BACKUP")]
     OwnerNotMaster { instance: String },
-    #[error("vrrp_instance {instance}: nopreempt needs 'state BACKUP' (a MASTER start always preempts)")]
+    #[error(
+        "vrrp_instance {instance}: nopreempt needs 'state BACKUP' (a MASTER start always preempts)"
+    )]
     NopreemptWithMaster { instance: String },
     #[error("vrrp_instance {instance}: virtual_router_id {vrid} on {interface} is already used by vrrp_instance {other}")]
     VridInUse {
@@ -158,7 +160,9 @@ pub enum Invalid {
     },
     #[error("vrrp_instance {instance}: virtual_ipaddress is empty; an instance needs at least one address")]
     NoVip { instance: String },
-    #[error("vrrp_instance {instance}: {addr} is not inside any subnet of {interface} ({subnets})")]
+    #[error(
+        "vrrp_instance {instance}: {addr} is not inside any subnet of {interface} ({subnets})"
+    )]
     VipOutsideSubnet {
         instance: String,
         addr: String,
@@ -175,7 +179,9 @@ pub enum Invalid {
     UnicastFamily { instance: String, addr: String },
     #[error("vrrp_sync_group {group}: no vrrp_instance named {member}")]
     UnknownSyncMember { group: String, member: String },
-    #[error("vrrp_sync_group {group}: vrrp_instance {member} is already in vrrp_sync_group {other}")]
+    #[error(
+        "vrrp_sync_group {group}: vrrp_instance {member} is already in vrrp_sync_group {other}"
+    )]
     SyncMemberTwice {
         group: String,
         member: String,

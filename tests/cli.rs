@@ -1,0 +1,200 @@
+//! The `vigil config ...` command line as a user runs it: exit codes (0 fine,
+//! 1 bad input, 2 usage, 3 I/O), what goes to stdout and stderr, and the
+//! store it writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .output()
+        .expect("run vigil")
+}
+
+fn seed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/seed")
+        .join(name)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn check_seed_is_fine_and_warns_about_aliases() {
+    let out = vigil(&["config", "check", p(&seed("master.conf"))]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "master.conf:16:5: 'advert_interval' is not a keepalived keyword; read as 'advert_int'"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("ok (1 vrrp_instance, 1 virtual_server, 8 warnings)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_input_is_exit_1_with_location_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("bad.conf");
+    std::fs::write(&conf, "vrrp_instance VI_1 {\n    priorty 100\n}\n").unwrap();
+    let store = dir.path().join("flash.img");
+    let out = vigil(&["config", "import", p(&conf), "--store", p(&store)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "bad.conf:2:5: unknown keyword 'priorty' in vrrp_instance (did you mean 'priority'?)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("nothing applied"), "{err}");
+    assert!(
+        !store.exists(),
+        "a rejected import must not create the store"
+    );
+}
+
+#[test]
+fn lenient_turns_unknown_keywords_into_warnings_that_say_the_setting_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("x.conf");
+    let body = "global_defs {\n    router_id A\n    enable_snmp_vrrp\n}\n";
+    std::fs::write(&conf, body).unwrap();
+    assert_eq!(vigil(&["config", "check", p(&conf)]).status.code(), Some(1));
+    let out = vigil(&["config", "check", "--lenient", p(&conf)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains(
+        "x.conf:3:5: unknown keyword 'enable_snmp_vrrp' in global_defs ignored (--lenient): this setting is lost"
+    ));
+}
+
+#[test]
+fn usage_errors_are_exit_2_and_help_exists_everywhere() {
+    assert_eq!(vigil(&[]).status.code(), Some(2));
+    assert_eq!(vigil(&["config", "frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        vigil(&["config", "import", "x.conf"]).status.code(),
+        Some(2),
+        "--store is required"
+    );
+    assert_eq!(
+        vigil(&["config", "export"]).status.code(),
+        Some(2),
+        "a source is required"
+    );
+    for sub in [
+        &["--help"][..],
+        &["config", "--help"],
+        &["config", "check", "--help"],
+        &["config", "import", "--help"],
+        &["config", "export", "--help"],
+        &["config", "show", "--help"],
+    ] {
+        let out = vigil(sub);
+        assert_eq!(out.status.code(), Some(0), "{sub:?}");
+        assert!(text(&out.stdout).contains("Usage:"), "{sub:?}");
+    }
+}
+
+#[test]
+fn io_errors_are_exit_3() {
+    let out = vigil(&["config", "check", "/nonexistent/vigil.conf"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("cannot read /nonexistent/vigil.conf"));
+    let out = vigil(&["config", "show", "--store", "/nonexistent/flash.img"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/flash.img"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn import_export_show_through_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("flash.img");
+    let s = p(&store);
+    let out = vigil(&["config", "import", p(&seed("master.conf")), "--store", s]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("committed seq 1 to slot A"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::metadata(&store).unwrap().len(), 2 * 64 * 1024);
+
+    let out = vigil(&["config", "import", p(&seed("backup.conf")), "--store", s]);
+    assert!(text(&out.stderr).contains("committed seq 2 to slot B"));
+
+    let exported = vigil(&["config", "export", "--store", s]);
+    assert_eq!(exported.status.code(), Some(0));
+    let from_file = vigil(&["config", "export", "--file", p(&seed("backup.conf"))]);
+    assert_eq!(text(&exported.stdout), text(&from_file.stdout));
+    assert!(text(&exported.stdout).contains("router_id LVS2"));
+
+    let show = vigil(&["config", "show", "--store", s]);
+    assert_eq!(show.status.code(), Some(0));
+    let shown = text(&show.stdout);
+    assert!(shown.contains("store: slot B seq 2"), "{shown}");
+    assert!(shown.contains("slot A: valid (seq 1, "), "{shown}");
+    assert!(shown.contains("vrrp_instance VI_1: BACKUP on eth0, VRID 51, priority 99, VRRPv2 advert 1 s, auth PASS, VIP 192.168.1.200/24"), "{shown}");
+    assert!(shown.contains("virtual_server 192.168.1.200 80 TCP wrr DR, persistence 3600 s per /32: 2 real servers"), "{shown}");
+    assert!(
+        shown.contains(
+            "real_server 192.168.1.102 80 weight 1: TCP_CHECK every 5 s, timeout 3 s, 3 retries"
+        ),
+        "{shown}"
+    );
+}
+
+#[test]
+fn blank_flash_is_factory_default_said_loudly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("flash.img");
+    std::fs::write(&store, vec![0u8; 2 * 64 * 1024]).unwrap();
+    let out = vigil(&["config", "show", "--store", p(&store)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("FACTORY DEFAULT"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("store: FACTORY DEFAULT, no valid slot (A: erased; B: erased)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_corrupted_newest_slot_falls_back_to_the_older_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("flash.img");
+    let s = p(&store);
+    vigil(&["config", "import", p(&seed("master.conf")), "--store", s]);
+    vigil(&["config", "import", p(&seed("backup.conf")), "--store", s]);
+    // Flip one payload byte of slot B (the newest).
+    let mut img = std::fs::read(&store).unwrap();
+    img[64 * 1024 + 40] ^= 0x01;
+    std::fs::write(&store, img).unwrap();
+    let out = vigil(&["config", "show", "--store", s]);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("store: slot A seq 1"), "{shown}");
+    assert!(
+        shown.contains("slot B: crc mismatch") || shown.contains("crc"),
+        "{shown}"
+    );
+    assert!(shown.contains("priority 100"), "the master config: {shown}");
+}
