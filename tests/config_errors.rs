@@ -717,3 +717,29 @@ fn ip_forward() {
         &["t.conf:2:16: 'ip_forward': invalid value 'maybe', expected one of on off true false yes no"],
     );
 }
+
+#[test]
+fn route_with_host_bits() {
+    check(
+        "route_with_host_bits",
+        "appliance {\n    interface eth0 {\n        address 10.0.0.2/24\n        route 10.1.0.5/16 via 10.0.0.1\n    }\n}\n",
+        &["t.conf:4:15: 'route': invalid value '10.1.0.5/16', expected a network address (no host bits set) or 'default'"],
+    );
+}
+
+#[test]
+fn include_missing_literal_path() {
+    check(
+        "include_missing_literal_path",
+        "include /nonexistent/vigil-test.conf\n",
+        &["t.conf:1:9: include /nonexistent/vigil-test.conf: no such file"],
+    );
+}
+
+#[test]
+fn several_errors_are_all_reported_and_nothing_is_applied() {
+    let text = "global_defs {\n    router_id\n}\nvrrp_instance VI_1 {\n    priority 0\n}\nvirtual_server 10.0.0.1 80 {\n    lvs_sched nope\n}\n";
+    let errs = errors(text);
+    assert_eq!(errs.len(), 5, "{errs:#?}");
+    assert!(import_str("t.conf", text, false).is_err());
+}

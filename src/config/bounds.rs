@@ -35,6 +35,35 @@ pub const NAME_MAX: usize = 64;
 /// Script command lines, URL paths, e-mail addresses.
 pub const TEXT_MAX: usize = 1024;
 
+// Ranges of values, shared by the parser and the tests that generate
+// configs, so the two cannot drift apart.
+
+/// The longest any timer in a config may be.
+pub const DAY: Millis = Millis::secs(86_400);
+/// Gratuitous ARPs / NAs per burst.
+pub const GARP_REPEAT_MAX: u32 = 100;
+/// Gap between gratuitous ARPs inside a burst.
+pub const GARP_INTERVAL_MAX: Millis = Millis::secs(1);
+/// `lvs_timeouts`: IPVS keeps them as seconds in an int; a month is plenty.
+pub const LVS_TIMEOUT_MAX: u32 = 31 * 86_400;
+pub const SMTP_TIMEOUT_MAX: Millis = Millis::secs(3600);
+/// VRRPv3 allows 10 ms..40.95 s, VRRPv2 1..255 s (validate checks which).
+pub const ADVERT_MIN: Millis = Millis(10);
+pub const ADVERT_MAX: Millis = Millis::secs(255);
+pub const PREEMPT_DELAY_MAX: Millis = Millis::secs(1000);
+pub const DELAY_LOOP_MIN: Millis = Millis(100);
+pub const CONNECT_TIMEOUT_MAX: Millis = Millis::secs(3600);
+pub const RETRY_MAX: u32 = 1000;
+/// IPVS stores the persistence timeout in jiffies in an unsigned int.
+pub const PERSISTENCE_TIMEOUT_MAX: u32 = u32::MAX / 1000;
+pub const MTU_MIN: u32 = 576;
+pub const MTU_MAX: u32 = 9216;
+/// i6300esb counts up to about 2046 s; a minute-scale bound keeps a typo
+/// from disabling recovery for hours.
+pub const WATCHDOG_TIMEOUT_MAX: u32 = 600;
+pub const TRACK_WEIGHT_MAX: i32 = 254;
+pub const VIRTUALHOST_MAX: usize = 256;
+
 /// Why a value does not fit its type; the parser adds the location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoundError {

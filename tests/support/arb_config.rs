@@ -21,7 +21,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use vigil::config::bounds::{IfName, Millis, PassKey, IFNAME_MAX};
+use vigil::config::bounds::*;
 use vigil::config::model::*;
 
 /// A valid config: at most 4 instances, 3 sync groups, 3 services of 3 real
@@ -103,6 +103,12 @@ fn repair((mut global, members, groups, services, mut appliance, sync): Parts) -
         let mut names = BTreeSet::new();
         a.interfaces.retain(|i| names.insert(i.name.clone()));
         cover_vips(a, &instances);
+        // A gateway must be on a subnet of the interface, if it has any.
+        for ai in &mut a.interfaces {
+            let addrs = ai.addresses.clone();
+            ai.routes
+                .retain(|r| addrs.is_empty() || addrs.iter().any(|ad| ad.contains(&r.via)));
+        }
     }
     Config {
         global,
@@ -259,20 +265,21 @@ fn arb_mcast6() -> impl Strategy<Value = Ipv6Addr> {
     ((0xff00u128 << 112)..=u128::MAX).prop_map(Ipv6Addr::from)
 }
 
-/// Whole seconds, or 1-3 decimals; under 10^6 s.
-pub fn arb_millis() -> impl Strategy<Value = Millis> {
-    prop_oneof![
-        (0..1_000_000u32).prop_map(Millis::secs),
-        (0..1_000_000_000u32).prop_map(Millis),
-    ]
+/// A duration within `lo..=hi`: whole seconds half of the time, else any
+/// millisecond value (1-3 decimals).
+pub fn millis_in(lo: Millis, hi: Millis) -> BoxedStrategy<Millis> {
+    let secs = (lo.0.div_ceil(1000)..=hi.0 / 1000).prop_map(Millis::secs);
+    prop_oneof![secs, (lo.0..=hi.0).prop_map(Millis)].boxed()
 }
 
-/// As [`arb_millis`], but never zero (periods and timeouts).
-fn arb_millis_pos() -> impl Strategy<Value = Millis> {
-    prop_oneof![
-        (1..1_000_000u32).prop_map(Millis::secs),
-        (1..1_000_000_000u32).prop_map(Millis),
-    ]
+/// Any duration a day-bounded timer takes, zero included.
+pub fn arb_millis() -> BoxedStrategy<Millis> {
+    millis_in(Millis(0), DAY)
+}
+
+/// The path of a URL: '/' then printable ASCII without spaces.
+fn arb_url_path() -> impl Strategy<Value = String> {
+    "/[!-~]{0,40}"
 }
 
 /// `d` three times in four, so defaults (which export omits) stay common.
@@ -340,10 +347,13 @@ fn arb_global() -> impl Strategy<Value = GlobalDefs> {
     let d = GlobalDefs::default();
     let text = (
         option::of(arb_text()),
-        vec(arb_text(), 0..=2),
+        vec("[a-z0-9._+-]{1,12}@[a-z0-9.-]{1,12}", 0..=2),
         option::of(arb_text()),
         option::of((arb_ip_any(), or_default(25, 1..=65535u16))),
-        or_default(d.smtp_connect_timeout, arb_millis_pos()),
+        or_default(
+            d.smtp_connect_timeout,
+            millis_in(Millis::secs(1), SMTP_TIMEOUT_MAX),
+        ),
         option::of(any::<bool>()),
     );
     let vrrp = (
@@ -353,9 +363,9 @@ fn arb_global() -> impl Strategy<Value = GlobalDefs> {
         or_default(Garp::default(), arb_garp()),
     );
     let lvs = (
-        option::of(1..=u32::MAX),
-        option::of(1..=u32::MAX),
-        option::of(1..=u32::MAX),
+        option::of(1..=LVS_TIMEOUT_MAX),
+        option::of(1..=LVS_TIMEOUT_MAX),
+        option::of(1..=LVS_TIMEOUT_MAX),
         option::weighted(
             0.2,
             (
@@ -390,11 +400,11 @@ fn arb_global() -> impl Strategy<Value = GlobalDefs> {
 fn arb_garp() -> impl Strategy<Value = Garp> {
     (
         arb_millis(),
-        1..=u32::MAX,
+        1..=GARP_REPEAT_MAX,
         arb_millis(),
-        1..=u32::MAX,
-        arb_millis(),
-        arb_millis(),
+        1..=GARP_REPEAT_MAX,
+        millis_in(Millis(0), GARP_INTERVAL_MAX),
+        millis_in(Millis(0), GARP_INTERVAL_MAX),
     )
         .prop_map(|(md, mr, mf, mfr, i, gi)| Garp {
             master_delay: md,
@@ -482,7 +492,7 @@ fn arb_instance(gv: VrrpVersion) -> impl Strategy<Value = VrrpInstance> {
                 .prop_map(|(name, weight)| TrackInterface { name, weight });
             let rest = (
                 any::<bool>(),
-                or_default(Millis(0), arb_millis()),
+                or_default(Millis(0), millis_in(Millis(0), PREEMPT_DELAY_MAX)),
                 or_default(true, Just(false)),
                 vec(track, 0..=2),
                 arb_notify(),
@@ -512,7 +522,10 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
     let (version, interface) = id;
     let (name, state, vrid, priority, advert_int, authentication) = head;
     let (vips, excluded, unicast_src_ip, unicast_peer) = addrs;
-    let (nopreempt, preempt_delay, accept, track_interface, notify, smtp_alert, garp) = rest;
+    let (nopreempt, preempt_delay, accept, mut track_interface, notify, smtp_alert, garp) = rest;
+    // Each interface is tracked once.
+    let mut seen = std::collections::HashSet::new();
+    track_interface.retain(|t: &TrackInterface| seen.insert(t.name.clone()));
     let master = state == InitialState::Master;
     VrrpInstance {
         name,
@@ -563,8 +576,9 @@ fn arb_vip(v6: bool, ifname: IfName) -> impl Strategy<Value = Vip> {
 
 fn arb_garp_override() -> impl Strategy<Value = GarpOverride> {
     let ms = || option::of(arb_millis());
-    let n = || option::of(1..=u32::MAX);
-    (ms(), n(), ms(), n(), ms(), ms()).prop_map(|(md, mr, mf, mfr, i, gi)| GarpOverride {
+    let n = || option::of(1..=GARP_REPEAT_MAX);
+    let gap = || option::of(millis_in(Millis(0), GARP_INTERVAL_MAX));
+    (ms(), n(), ms(), n(), gap(), gap()).prop_map(|(md, mr, mf, mfr, i, gi)| GarpOverride {
         master_delay: md,
         master_repeat: mr,
         master_refresh: mf,
@@ -589,11 +603,11 @@ fn arb_service() -> impl Strategy<Value = VirtualServer> {
         let v6 = key.is_ipv6();
         let fwmark = matches!(key, ServiceKey::Fwmark { .. });
         let sched = (
-            or_default(DEFAULT_DELAY_LOOP, arb_millis_pos()),
+            or_default(DEFAULT_DELAY_LOOP, millis_in(DELAY_LOOP_MIN, DAY)),
             select(Scheduler::ALL),
             select(Method::ALL),
             select(Protocol::ALL),
-            option::of(1..=u32::MAX),
+            option::of(1..=PERSISTENCE_TIMEOUT_MAX),
             option::of(0..=if v6 { 128u8 } else { 32 }),
         );
         let quorum = (
@@ -724,10 +738,13 @@ fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
         option::weighted(0.3, arb_ip(v6)),
     );
     let timing = (
-        or_default(DEFAULT_CONNECT_TIMEOUT, arb_millis_pos()),
-        option::weighted(0.3, any::<u32>()),
+        or_default(
+            DEFAULT_CONNECT_TIMEOUT,
+            millis_in(Millis(1), CONNECT_TIMEOUT_MAX),
+        ),
+        option::weighted(0.3, 0..=RETRY_MAX),
         or_default(DEFAULT_DELAY_BEFORE_RETRY, arb_millis()),
-        option::weighted(0.3, arb_millis_pos()),
+        option::weighted(0.3, millis_in(DELAY_LOOP_MIN, DAY)),
         option::weighted(0.3, arb_millis()),
     );
     (kind, conn, timing).prop_map(|(kind, (connect_ip, connect_port, bindto), t)| Checker {
@@ -745,20 +762,23 @@ fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
 
 fn arb_http() -> impl Strategy<Value = HttpCheck> {
     let range = (100..=599u16, 0..=99u16).prop_map(|(lo, d)| (lo, (lo + d).min(599)));
-    let url = (arb_text(), vec(range, 0..=2), option::of(any::<[u8; 16]>())).prop_map(
-        |(path, status_code, digest)| Url {
+    let url = (
+        arb_url_path(),
+        vec(range, 0..=2),
+        option::of(any::<[u8; 16]>()),
+    )
+        .prop_map(|(path, status_code, digest)| Url {
             path,
             status_code,
             digest,
-        },
-    );
+        });
     (vec(url, 1..=2), option::of(arb_text()))
         .prop_map(|(urls, virtualhost)| HttpCheck { urls, virtualhost })
 }
 
 fn arb_ws() -> impl Strategy<Value = WsCheck> {
     let o = || option::of(arb_text());
-    (arb_text(), o(), o(), o()).prop_map(|(path, virtualhost, origin, subprotocol)| WsCheck {
+    (arb_url_path(), o(), o(), o()).prop_map(|(path, virtualhost, origin, subprotocol)| WsCheck {
         path,
         virtualhost,
         origin,
@@ -779,14 +799,14 @@ fn arb_appliance() -> impl Strategy<Value = Appliance> {
             sloppy_tcp: s,
         }
     });
-    let watchdog = ("/dev/[a-z0-9]{1,12}", 1..=65535u32)
+    let watchdog = ("/dev/[a-z0-9]{1,12}", 1..=WATCHDOG_TIMEOUT_MAX)
         .prop_map(|(device, timeout)| Watchdog { device, timeout });
     let hash = prop_oneof![
         "\\$6\\$[a-zA-Z0-9./]{8,16}\\$[a-zA-Z0-9./]{86}",
         "\\$5\\$[a-zA-Z0-9./]{8,16}\\$[a-zA-Z0-9./]{43}",
     ];
     (
-        option::of("[a-z0-9-]{1,20}"),
+        option::of("[a-z0-9][a-z0-9.-]{0,19}"),
         vec(arb_appliance_interface(), 0..=2),
         or_default(true, Just(false)),
         or_default(d.ipvs, ipvs),
@@ -813,17 +833,18 @@ fn arb_appliance_interface() -> impl Strategy<Value = ApplianceInterface> {
     (
         arb_ifname(),
         option::weighted(0.3, addr),
-        option::of(68..=65535u32),
+        option::of(MTU_MIN..=MTU_MAX),
         vec(arb_route(), 0..=2),
-        option::of(0..=8u8),
+        option::of(select(&[0u8, 1, 2, 3, 8][..])),
         option::of(0..=2u8),
     )
         .prop_map(|(name, addr, mtu, mut routes, arp_ignore, arp_announce)| {
             let mut seen = BTreeSet::new();
             routes.retain(|r| seen.insert((r.dest.addr, r.dest.prefix)));
+            let addresses: Vec<IfAddr> = addr.into_iter().collect();
             ApplianceInterface {
                 name,
-                addresses: addr.into_iter().collect(),
+                addresses,
                 mtu,
                 routes,
                 arp_ignore,

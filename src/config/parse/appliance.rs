@@ -5,8 +5,8 @@
 
 use super::{Reader, Section};
 use crate::config::bounds::{
-    ADDRESSES_PER_INTERFACE_MAX, APPLIANCE_INTERFACES_MAX, NAME_MAX, ROUTES_PER_INTERFACE_MAX,
-    TEXT_MAX,
+    ADDRESSES_PER_INTERFACE_MAX, APPLIANCE_INTERFACES_MAX, MTU_MAX, MTU_MIN, NAME_MAX,
+    ROUTES_PER_INTERFACE_MAX, TEXT_MAX, WATCHDOG_TIMEOUT_MAX,
 };
 use crate::config::error::{ErrorKind, Invalid};
 use crate::config::model::{Appliance, ApplianceInterface, IfAddr, Route};
@@ -151,7 +151,7 @@ impl Reader<'_> {
                     i.addresses.push(IfAddr { addr, prefix });
                 }
             }
-            "mtu" => i.mtu = r.u32_in(n, 576, 9216),
+            "mtu" => i.mtu = r.u32_in(n, MTU_MIN, MTU_MAX),
             "route" => {
                 let Some(route) = r.route(n) else { return };
                 if r.room(&i.routes, ROUTES_PER_INTERFACE_MAX, &n.keyword, "routes") {
@@ -210,7 +210,17 @@ impl Reader<'_> {
             }
         } else {
             let (addr, prefix) = self.tok_prefixed(&args[0], "route")?;
-            IfAddr { addr, prefix }
+            let network = IfAddr { addr, prefix };
+            // The kernel refuses a destination with host bits set.
+            if !is_network(&network) {
+                self.bad(
+                    &args[0],
+                    "route",
+                    "a network address (no host bits set) or 'default'",
+                );
+                return None;
+            }
+            network
         };
         if dest.addr.is_ipv4() != via.is_ipv4() {
             self.bad(&args[2], "route", "a gateway of the destination's family");
@@ -253,10 +263,8 @@ impl Reader<'_> {
                     r.bad(t, kw, "a path under /dev/");
                 }
             }
-            // i6300esb counts up to about 2046 s; a minute-scale bound
-            // keeps a typo from disabling recovery for hours.
             _ => {
-                if let Some(t) = r.u32_in(n, 1, 600) {
+                if let Some(t) = r.u32_in(n, 1, WATCHDOG_TIMEOUT_MAX) {
                     w.timeout = t;
                 }
             }
@@ -279,6 +287,15 @@ impl Reader<'_> {
                 );
             }
         });
+    }
+}
+
+/// Whether `a` has no bits set beyond its prefix.
+fn is_network(a: &IfAddr) -> bool {
+    let shift = u32::from(a.prefix);
+    match a.addr {
+        IpAddr::V4(v) => u32::from(v) & u32::MAX.checked_shr(shift).unwrap_or(0) == 0,
+        IpAddr::V6(v) => u128::from(v) & u128::MAX.checked_shr(shift).unwrap_or(0) == 0,
     }
 }
 

@@ -5,7 +5,10 @@
 //! that `lvs_sync_daemon` names an existing instance (validate does).
 
 use super::{Alias, AliasKind, Reader, Section};
-use crate::config::bounds::{check_text, Millis, EMAILS_MAX, NAME_MAX, TEXT_MAX};
+use crate::config::bounds::{
+    check_text, Millis, DAY, EMAILS_MAX, GARP_INTERVAL_MAX, GARP_REPEAT_MAX, LVS_TIMEOUT_MAX,
+    NAME_MAX, SMTP_TIMEOUT_MAX, TEXT_MAX,
+};
 use crate::config::model::{
     Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, ScriptUser, SmtpServer, VrrpVersion,
 };
@@ -44,9 +47,6 @@ const GLOBAL: Section = Section {
     }],
 };
 
-/// The longest duration any timer in a config may have (a day).
-pub(crate) const DAY: Millis = Millis::secs(86_400);
-
 impl Reader<'_> {
     pub fn global_defs(&mut self, node: &Node) -> Option<(GlobalDefs, At)> {
         let nodes = self.block(node)?;
@@ -58,7 +58,7 @@ impl Reader<'_> {
             "notification_email_from" => g.notification_email_from = r.text(n, TEXT_MAX),
             "smtp_server" => g.smtp_server = r.smtp_server(n),
             "smtp_connect_timeout" => {
-                if let Some(t) = r.millis(n, Millis::secs(1), Millis::secs(3600)) {
+                if let Some(t) = r.millis(n, Millis::secs(1), SMTP_TIMEOUT_MAX) {
                     g.smtp_connect_timeout = t;
                 }
             }
@@ -103,11 +103,13 @@ impl Reader<'_> {
         let secs = |r: &mut Self| r.millis(n, Millis(0), DAY);
         match kw {
             "garp_master_delay" => o.master_delay = secs(self),
-            "garp_master_repeat" => o.master_repeat = self.u32_in(n, 1, 100),
+            "garp_master_repeat" => o.master_repeat = self.u32_in(n, 1, GARP_REPEAT_MAX),
             "garp_master_refresh" => o.master_refresh = secs(self),
-            "garp_master_refresh_repeat" => o.master_refresh_repeat = self.u32_in(n, 1, 100),
-            "garp_interval" => o.interval = self.millis(n, Millis(0), Millis::secs(1)),
-            "gna_interval" => o.gna_interval = self.millis(n, Millis(0), Millis::secs(1)),
+            "garp_master_refresh_repeat" => {
+                o.master_refresh_repeat = self.u32_in(n, 1, GARP_REPEAT_MAX)
+            }
+            "garp_interval" => o.interval = self.millis(n, Millis(0), GARP_INTERVAL_MAX),
+            "gna_interval" => o.gna_interval = self.millis(n, Millis(0), GARP_INTERVAL_MAX),
             _ => unreachable!("section tables list only these garp keywords"),
         }
     }
@@ -203,9 +205,7 @@ impl Reader<'_> {
                 self.bad(&pair[0], kw, format!("seconds after '{}'", pair[0].text));
                 return None;
             };
-            // IPVS keeps timeouts in seconds as an int; a day-scale upper
-            // bound keeps them sane (the kernel caps at INT_MAX / HZ).
-            let v = Some(self.tok_u32(value, kw, 1, 31 * 86_400)?);
+            let v = Some(self.tok_u32(value, kw, 1, LVS_TIMEOUT_MAX)?);
             match name.text.as_str() {
                 "tcp" => t.tcp = v,
                 "tcpfin" => t.tcpfin = v,

@@ -6,9 +6,11 @@
 //! Must not: check families, duplicates or quorum across servers
 //! (validate does).
 
-use super::global::DAY;
 use super::{Alias, AliasKind, Reader, Section};
-use crate::config::bounds::{Millis, CHECKERS_MAX, NAME_MAX, REAL_SERVERS_MAX, TEXT_MAX, URLS_MAX};
+use crate::config::bounds::{
+    Millis, CHECKERS_MAX, CONNECT_TIMEOUT_MAX, DAY, DELAY_LOOP_MIN, NAME_MAX,
+    PERSISTENCE_TIMEOUT_MAX, REAL_SERVERS_MAX, RETRY_MAX, TEXT_MAX, URLS_MAX, VIRTUALHOST_MAX,
+};
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
     CheckKind, Checker, HttpCheck, Method, Protocol, RealServer, Scheduler, ServiceKey,
@@ -183,7 +185,7 @@ impl Reader<'_> {
         let seen = self.walk(nodes, &SERVICE, |r, kw, n| match kw {
             "ip_family" => r.ip_family(n, &mut v.key),
             "delay_loop" => {
-                if let Some(d) = r.millis(n, Millis(100), DAY) {
+                if let Some(d) = r.millis(n, DELAY_LOOP_MIN, DAY) {
                     v.delay_loop = d;
                 }
             }
@@ -216,7 +218,7 @@ impl Reader<'_> {
             "alpha" => v.alpha = r.flag(n).unwrap_or(false),
             "omega" => v.omega = r.flag(n).unwrap_or(false),
             "ha_suspend" => v.ha_suspend = r.flag(n).unwrap_or(false),
-            "virtualhost" => v.virtualhost = r.text(n, NAME_MAX * 4),
+            "virtualhost" => v.virtualhost = r.text(n, VIRTUALHOST_MAX),
             "real_server" => {
                 if let Some(rs) = r.real_server(n) {
                     if r.room(
@@ -325,7 +327,7 @@ impl Reader<'_> {
         let args = self.args_between(n, 0, 1, "seconds")?;
         match args.first() {
             None => Some(360),
-            Some(t) => self.tok_u32(t, &n.keyword.text, 1, u32::MAX / 1000),
+            Some(t) => self.tok_u32(t, &n.keyword.text, 1, PERSISTENCE_TIMEOUT_MAX),
         }
     }
 
@@ -468,12 +470,12 @@ impl Reader<'_> {
             "connect_port" => c.connect_port = r.int_in::<u16>(n, 1, 65535),
             "bindto" => c.bindto = r.ip(n),
             "connect_timeout" => {
-                if let Some(t) = r.millis(n, Millis(1), Millis::secs(3600)) {
+                if let Some(t) = r.millis(n, Millis(1), CONNECT_TIMEOUT_MAX) {
                     c.connect_timeout = t;
                 }
             }
             "retry" => {
-                if let Some(v) = r.u32_in(n, 0, 1000) {
+                if let Some(v) = r.u32_in(n, 0, RETRY_MAX) {
                     c.retry = v;
                 }
             }
@@ -482,7 +484,7 @@ impl Reader<'_> {
                     c.delay_before_retry = t;
                 }
             }
-            "delay_loop" => c.delay_loop = r.millis(n, Millis(100), DAY),
+            "delay_loop" => c.delay_loop = r.millis(n, DELAY_LOOP_MIN, DAY),
             "warmup" => c.warmup = r.millis(n, Millis(0), DAY),
             other => r.check_specific(n, other, &mut kind),
         });
@@ -515,14 +517,14 @@ impl Reader<'_> {
                 }
             }
             (CheckKind::Http(h) | CheckKind::Ssl(h), "virtualhost") => {
-                h.virtualhost = self.text(n, NAME_MAX * 4)
+                h.virtualhost = self.text(n, VIRTUALHOST_MAX)
             }
             (CheckKind::Ws(w), "path") => {
                 if let Some(p) = self.url_path(n) {
                     w.path = p;
                 }
             }
-            (CheckKind::Ws(w), "virtualhost") => w.virtualhost = self.text(n, NAME_MAX * 4),
+            (CheckKind::Ws(w), "virtualhost") => w.virtualhost = self.text(n, VIRTUALHOST_MAX),
             (CheckKind::Ws(w), "origin") => w.origin = self.text(n, TEXT_MAX),
             (CheckKind::Ws(w), "subprotocol") => w.subprotocol = self.text(n, NAME_MAX),
             _ => unreachable!("checker sections list only keywords of their kind"),

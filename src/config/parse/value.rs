@@ -292,7 +292,11 @@ impl Reader<'_> {
         let args = self.args_between(node, 1, 64, "a command: an absolute path and arguments")?;
         let kw = node.keyword.text.as_str();
         let argv: Vec<String> = if args.len() == 1 {
-            args[0].text.split_whitespace().map(str::to_owned).collect()
+            args[0]
+                .text
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect()
         } else {
             args.iter().map(|t| t.text.clone()).collect()
         };

@@ -7,7 +7,8 @@
 
 use super::{Alias, AliasKind, Reader, Section};
 use crate::config::bounds::{
-    Millis, PassKey, NAME_MAX, TRACK_INTERFACES_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX, VIPS_MAX,
+    Millis, PassKey, ADVERT_MAX, ADVERT_MIN, NAME_MAX, PREEMPT_DELAY_MAX, TRACK_INTERFACES_MAX,
+    TRACK_WEIGHT_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX, VIPS_MAX,
 };
 use crate::config::error::ErrorKind;
 use crate::config::error::Loc;
@@ -106,9 +107,6 @@ const AUTH: Section = Section {
         },
     ],
 };
-
-/// VRRPv3 allows 40.95 s; VRRPv2 255 s. The version check is in validate.
-const ADVERT_MAX: Millis = Millis::secs(255);
 
 impl Reader<'_> {
     pub fn sync_group(&mut self, node: &Node) -> Option<(SyncGroup, At)> {
@@ -265,7 +263,7 @@ impl Reader<'_> {
                 }
             }
             "advert_int" => {
-                if let Some(a) = r.millis(n, Millis(10), ADVERT_MAX) {
+                if let Some(a) = r.millis(n, ADVERT_MIN, ADVERT_MAX) {
                     i.advert_int = a;
                 }
             }
@@ -287,7 +285,7 @@ impl Reader<'_> {
             // The default; accepted so that configs saying it still load.
             "preempt" => i.nopreempt = !r.flag(n).unwrap_or(true),
             "preempt_delay" => {
-                if let Some(d) = r.millis(n, Millis(0), Millis::secs(1000)) {
+                if let Some(d) = r.millis(n, Millis(0), PREEMPT_DELAY_MAX) {
                     i.preempt_delay = d;
                 }
             }
@@ -449,10 +447,12 @@ impl Reader<'_> {
             };
             let weight = match item.args.as_slice() {
                 [] => None,
-                [w, v] if w.text == "weight" => match self.tok_i32(v, kw, -254, 254) {
-                    Some(v) => Some(v as i16),
-                    None => continue,
-                },
+                [w, v] if w.text == "weight" => {
+                    match self.tok_i32(v, kw, -TRACK_WEIGHT_MAX, TRACK_WEIGHT_MAX) {
+                        Some(v) => Some(v as i16),
+                        None => continue,
+                    }
+                }
                 [first, ..] => {
                     self.bad(first, kw, "'weight N' (-254..254) or nothing");
                     continue;
