@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all build test unit fmt-check clippy fuzz-build bench figures clean
+.PHONY: all build test unit fmt-check clippy fuzz-build figures clean
 all: build
 
 # The appliance binary: static-pie, size-tuned release profile.
@@ -24,6 +24,11 @@ fmt-check:
 
 clippy:
 	cargo clippy --locked --all-targets -- -D warnings
+
+# Figures for notes: encoded config sizes, import speed, binary size.
+figures: build
+	cargo run --release --locked --example figures
+	@echo "release binary: $$(stat -c %s $(BIN)) bytes"
 
 # Build every fuzz target (cargo-fuzz, nightly).
 fuzz-build:

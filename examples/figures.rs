@@ -1,0 +1,81 @@
+//! Figures for the config foundation: how compact the flash encoding is
+//! and how fast a large config imports. Run with `make figures`.
+
+use std::time::Instant;
+use vigil::config::{import_file, import_str, wire};
+
+/// The text without comments, trailing blanks or empty lines: what an
+/// operator would call the config's content.
+fn without_comments(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut kept = String::new();
+        for word in line.split_ascii_whitespace() {
+            if word.starts_with('#') || word.starts_with('!') {
+                break;
+            }
+            if !kept.is_empty() {
+                kept.push(' ');
+            }
+            kept.push_str(word);
+        }
+        if !kept.is_empty() {
+            out.push_str(&kept);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn big_config(services: usize, reals: usize) -> String {
+    let mut s = String::from("global_defs {\n    router_id BENCH\n}\n");
+    for v in 0..services {
+        let vip = format!("10.{}.{}.1", 100 + v / 250, v % 250);
+        s += &format!("virtual_server {vip} 80 {{\n    delay_loop 5\n    lvs_sched wrr\n    lvs_method DR\n    persistence_timeout 3600\n");
+        for r in 0..reals {
+            s += &format!(
+                "    real_server 172.16.{}.{} 80 {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 3\n            retry 3\n        }}\n    }}\n",
+                r / 250,
+                r % 250 + 1
+            );
+        }
+        s += "}\n";
+    }
+    s
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/seed/master.conf");
+    let text = std::fs::read_to_string(path).expect("seed master");
+    let imp = import_file(path.as_ref(), false).expect("seed imports");
+    let encoded = wire::encode(&imp.config).expect("encode");
+    println!(
+        "seed master.conf: {} bytes of text, {} without comments, {} encoded ({:.0}%)",
+        text.len(),
+        without_comments(&text).len(),
+        encoded.len(),
+        100.0 * encoded.len() as f64 / without_comments(&text).len() as f64
+    );
+
+    let big = big_config(100, 100);
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let imp = import_str("big.conf", &big, false).expect("big config imports");
+        let bytes = wire::encode(&imp.config).expect("encode");
+        times.push(t.elapsed().as_secs_f64());
+        size = bytes.len();
+    }
+    println!(
+        "100 virtual_server x 100 real_server: {} bytes of text, import + encode {:.1} ms (median of 5), {} bytes encoded",
+        big.len(),
+        median(times) * 1e3,
+        size
+    );
+}
