@@ -32,6 +32,6 @@ pub mod packet;
 pub mod timers;
 pub mod types;
 
-// pub use machine::{Action, Input, InstanceConfig, Machine, Reason, State};
+pub use machine::{Action, Input, InstanceConfig, Machine, Reason, State};
 pub use packet::{decode_ipv4, decode_ipv6, DecodeError, Received, Repr};
 pub use types::{AdverInt, Centiseconds, Priority, Version, Vrid};

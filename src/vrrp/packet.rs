@@ -782,4 +782,4 @@ fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u32 {
 
 #[cfg(test)]
 #[path = "packet_tests.rs"]
-mod tests;
+pub(crate) mod tests;
