@@ -30,9 +30,12 @@ fuzz_target!(|data: &[u8]| {
 
     // IPv6 split: 16 bytes source, 16 bytes destination, 1 byte hop limit,
     // the rest is the VRRP payload the kernel would hand us.
-    if let (Some(src), Some(dst), Some(&hop), Some(payload)) =
-        (data.get(..16), data.get(16..32), data.get(32), data.get(33..))
-    {
+    if let (Some(src), Some(dst), Some(&hop), Some(payload)) = (
+        data.get(..16),
+        data.get(16..32),
+        data.get(32),
+        data.get(33..),
+    ) {
         let mut s = [0u8; 16];
         let mut d = [0u8; 16];
         s.copy_from_slice(src);

@@ -330,3 +330,89 @@ fn max_address_count_round_trips() {
     repr.emit_ipv4(&mut buf, src, dst).expect("emits");
     assert_eq!(decode_ipv4(&buf).map(|r| r.repr), Ok(repr));
 }
+
+mod prop {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn repr_strategy() -> impl Strategy<Value = (Repr, bool)> {
+        let v2 = (
+            1u8..=255,
+            any::<u8>(),
+            1u8..=255,
+            proptest::option::of(any::<[u8; 8]>()),
+            proptest::collection::vec(any::<u32>(), 0..20),
+        )
+            .prop_map(|(vrid, prio, secs, key, addrs)| {
+                let mut v = heapless::Vec::new();
+                for a in addrs {
+                    let _ = v.push(Ipv4Addr::from(a));
+                }
+                let repr = Repr::V2(V2Repr {
+                    vrid: Vrid::new(vrid).unwrap_or(Vrid::new(1).expect("nonzero")),
+                    priority: Priority(prio),
+                    adver_int_secs: std::num::NonZeroU8::new(secs)
+                        .unwrap_or(std::num::NonZeroU8::MIN),
+                    auth: key.map_or(Auth::None, Auth::Simple),
+                    addrs: v,
+                });
+                (repr, false)
+            });
+        let v3 = (
+            1u8..=255,
+            any::<u8>(),
+            1u16..=0x0fff,
+            any::<bool>(),
+            proptest::collection::vec(any::<u128>(), 0..20),
+        )
+            .prop_map(|(vrid, prio, cs, six, addrs)| {
+                let addrs = if six {
+                    let mut v = heapless::Vec::new();
+                    for a in &addrs {
+                        let _ = v.push(Ipv6Addr::from(*a));
+                    }
+                    Addrs::V6(v)
+                } else {
+                    let mut v = heapless::Vec::new();
+                    for a in &addrs {
+                        let _ = v.push(Ipv4Addr::from(*a as u32));
+                    }
+                    Addrs::V4(v)
+                };
+                let repr = Repr::V3(V3Repr {
+                    vrid: Vrid::new(vrid).unwrap_or(Vrid::new(1).expect("nonzero")),
+                    priority: Priority(prio),
+                    max_adver_int: AdverInt::new(cs).unwrap_or(AdverInt::new(1).expect("in range")),
+                    addrs,
+                });
+                (repr, six)
+            });
+        prop_oneof![v2, v3]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn emit_then_decode_is_identity((repr, six) in repr_strategy(), src in any::<u128>(), dst in any::<u128>()) {
+            if six {
+                let (s, d) = (Ipv6Addr::from(src), Ipv6Addr::from(dst));
+                let mut buf = vec![0u8; repr.buffer_len()];
+                repr.emit(&mut buf, IpAddr::V6(s), IpAddr::V6(d)).expect("emits");
+                prop_assert_eq!(decode_ipv6(s, d, 255, &buf).map(|r| r.repr), Ok(repr));
+            } else {
+                let (s, d) = (Ipv4Addr::from(src as u32), Ipv4Addr::from(dst as u32));
+                let mut buf = vec![0u8; repr.ipv4_buffer_len()];
+                repr.emit_ipv4(&mut buf, s, d).expect("emits");
+                prop_assert_eq!(decode_ipv4(&buf).map(|r| r.repr), Ok(repr));
+            }
+        }
+
+        #[test]
+        fn decode_never_panics(raw in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let _ = decode_ipv4(&raw);
+            let _ = decode_ipv6(V6_SRC, V6_DST, 255, &raw);
+        }
+    }
+}
