@@ -718,6 +718,41 @@ fn preempt_delay_defers_preemption_after_startup() {
 }
 
 #[test]
+fn preempt_delay_restarts_for_a_new_lower_priority_master() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 150, 100);
+    c.preempt_delay = Duration::from_secs(10);
+    let mut m = started(c, t0);
+    // A higher-priority master for a minute: the startup delay is spent.
+    let mut t = t0;
+    for _ in 0..60 {
+        t += Duration::from_secs(1);
+        m.handle(advert(200, 100), t);
+    }
+    // Then a lower-priority master appears: its adverts are accepted for
+    // 10 s, so takeover is at (last accepted advert) + Master_Down_Interval.
+    let first_low = t + Duration::from_secs(1);
+    let mut takeover = None;
+    for k in 1..=30u64 {
+        let at = t + Duration::from_secs(k);
+        if let Some(due) = m.poll_timeout().filter(|d| *d <= at) {
+            m.handle(Input::Timeout, due);
+            if m.state() == State::Master {
+                takeover = Some(due);
+                break;
+            }
+        }
+        m.handle(advert(100, 100), at);
+    }
+    // Accepted at first_low + 0..9 s; the one at +10 s is ignored.
+    let takeover = takeover.expect("preempted");
+    assert_eq!(
+        takeover - first_low,
+        Duration::from_secs(9) + ns(3_414_062_500)
+    );
+}
+
+#[test]
 fn master_hint_preempts_a_lower_master_after_skew() {
     let t0 = Instant::now();
     let mut c = cfg(Version::V2, 100, 100);

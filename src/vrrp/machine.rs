@@ -18,7 +18,9 @@
 //! - `preempt_delay` (keepalived: "seconds after startup or seeing a lower
 //!   priority master until preemption"): a deadline armed at startup, on
 //!   leaving FAULT, and, if unarmed, when a backup first sees a
-//!   lower-priority master. Until it passes, lower-priority adverts are
+//!   lower-priority master (a passed deadline is disarmed by an advert from
+//!   a master of equal or higher priority, so every new lower-priority
+//!   master gets the full delay). Until it passes, lower-priority adverts are
 //!   accepted like a higher one's (they reset the master-down timer); after,
 //!   they are ignored and the master-down timer takes over (RFC).
 //! - Leaving FAULT re-runs Initialize (RFC 5798 6.4.1): BACKUP, or MASTER
@@ -530,13 +532,17 @@ impl Machine {
             self.timers.set(Timer::MasterDown, now + self.skew_time());
             return;
         }
-        if a.priority < local
-            && self.cfg.preempt
-            && !self.cfg.preempt_delay.is_zero()
-            && self.preempt_deadline.is_none()
-        {
-            // keepalived: "seconds after ... seeing a lower priority master".
-            self.preempt_deadline = Some(now + self.cfg.preempt_delay);
+        if !self.cfg.preempt_delay.is_zero() {
+            if a.priority >= local {
+                // A legitimate master: a passed deadline is spent, so the
+                // next lower-priority master gets the full delay again.
+                if self.preempt_deadline.is_some_and(|d| d <= now) {
+                    self.preempt_deadline = None;
+                }
+            } else if self.preempt_deadline.is_none() {
+                // keepalived: "seconds after ... seeing a lower priority master".
+                self.preempt_deadline = Some(now + self.cfg.preempt_delay);
+            }
         }
         if a.priority >= local || !self.preempt_allowed(now) {
             if self.cfg.version == Version::V3 {
