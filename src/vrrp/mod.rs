@@ -1,1 +1,37 @@
-//! placeholder
+//! VRRP (RFC 3768 v2, RFC 5798 v3): the sans-IO core of vigil's failover.
+//!
+//! Owns: units and timer maths (`types`), the wire codec (`packet`),
+//! per-instance receive checks and drop counters (`filter`), the timer
+//! table (`timers`), the per-instance state machine (`machine`) and sync
+//! groups (`group`).
+//! Must not: open sockets, read the clock, spawn tasks, or depend on
+//! `crate::config`. The daemon's thin edge fills `machine::InstanceConfig`
+//! from the config, feeds decoded packets, interface events and wakeups in,
+//! and carries the returned actions out (packets, addresses, ARP/NA,
+//! notifications).
+//!
+//! ```text
+//!  raw socket bytes --decode_ipv4/6--> Received --filter::check--> Input::Advert
+//!        (DecodeError -> DropCounters)        (FilterDrop -> DropCounters)
+//!                                                        |
+//!  netlink link events --> Input::InterfaceUp/Down/TrackedInterface
+//!  poll_timeout() ------> edge sleeps --> Input::Timeout  |
+//!                                                        v
+//!                                      Machine::handle(input, now)
+//!                                                        |
+//!                                    poll_action() -> Action (SendAdvert, AddVips,
+//!                                    RemoveVips, SendGratuitous, StateChange)
+//!                                                        |
+//!                          StateChange --> group::SyncGroup --> Inputs to peers
+//! ```
+
+pub mod filter;
+pub mod group;
+pub mod machine;
+pub mod packet;
+pub mod timers;
+pub mod types;
+
+pub use machine::{Action, Input, InstanceConfig, Machine, Reason, State};
+pub use packet::{decode_ipv4, decode_ipv6, DecodeError, Received, Repr};
+pub use types::{AdverInt, Centiseconds, Priority, Version, Vrid};

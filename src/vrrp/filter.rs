@@ -1,0 +1,373 @@
+//! Per-instance receive checks and drop counters.
+//!
+//! Owns: [`FilterConfig`] (what an instance expects of a peer's advert),
+//! [`check`] (decoded packet -> machine input, or the reason to drop it),
+//! [`FilterDrop`] and [`DropCounters`], indexed by [`DropReason`]: one
+//! counter per `DecodeError` variant, per `FilterDrop` variant, plus
+//! `AddressListMismatch`, which is counted but never drops.
+//! Must not: touch bytes (that is `vrrp::packet`), do I/O, or change
+//! machine state.
+//!
+//! RFC 3768 section 7.1 (authentication type and key must match; the
+//! advert interval must equal ours, else discard; the address list MAY be
+//! checked and a mismatch logged) and RFC 5798 section 7.1 (same without
+//! authentication or the interval check: v3 backups learn the interval).
+
+use std::net::IpAddr;
+
+use thiserror::Error;
+
+use super::machine::Advert;
+use super::packet::{Auth, DecodeError, Family, Received, Repr};
+use super::types::{Centiseconds, Version, Vrid};
+
+/// What an instance accepts. Filled by the edge from the same config as
+/// `machine::InstanceConfig`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterConfig {
+    pub vrid: Vrid,
+    pub version: Version,
+    pub family: Family,
+    /// v2 only; v3 instances use `Auth::None`.
+    pub auth: Auth,
+    /// Our advert interval; v2 drops adverts with another one.
+    pub advert_interval: Centiseconds,
+    /// Addresses of this router on the VRRP interface (own-packet check).
+    pub own_addrs: Vec<IpAddr>,
+    /// Unicast peers; empty means multicast (any source accepted).
+    pub unicast_peers: Vec<IpAddr>,
+    /// Configured virtual addresses, compared (as a set) with the advert's.
+    pub vips: Vec<IpAddr>,
+}
+
+/// Why an instance ignored a well-formed advert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum FilterDrop {
+    /// For another virtual router; the demux counts it as unknown VRID if
+    /// no instance takes it.
+    #[error("advert for vrid {vrid}, not ours")]
+    VridMismatch { vrid: Vrid },
+    #[error("advert is vrrp version {got:?}, we run {want:?}")]
+    VersionMismatch { got: Version, want: Version },
+    #[error("advert address family {got:?}, we run {want:?}")]
+    FamilyMismatch { got: Family, want: Family },
+    #[error("authentication type or key mismatch")]
+    AuthMismatch,
+    #[error("advert interval {got} differs from ours, {want}")]
+    IntervalMismatch {
+        got: Centiseconds,
+        want: Centiseconds,
+    },
+    #[error("advert from one of our own addresses, {src}")]
+    OwnPacket { src: IpAddr },
+    #[error("advert from {src}, not a configured unicast peer")]
+    UnknownUnicastPeer { src: IpAddr },
+}
+
+/// An advert the machine should see, and whether its address list differs
+/// from ours (count `AddressListMismatch` and log; do not drop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    pub advert: Advert,
+    pub address_list_mismatch: bool,
+}
+
+/// RFC 3768 / RFC 5798 section 7.1 checks that need the instance's config.
+pub fn check(cfg: &FilterConfig, rx: &Received) -> Result<Accepted, FilterDrop> {
+    let repr = &rx.repr;
+    if repr.vrid() != cfg.vrid {
+        return Err(FilterDrop::VridMismatch { vrid: repr.vrid() });
+    }
+    if repr.version() != cfg.version {
+        return Err(FilterDrop::VersionMismatch {
+            got: repr.version(),
+            want: cfg.version,
+        });
+    }
+    if repr.family() != cfg.family {
+        return Err(FilterDrop::FamilyMismatch {
+            got: repr.family(),
+            want: cfg.family,
+        });
+    }
+    if cfg.own_addrs.contains(&rx.src) {
+        return Err(FilterDrop::OwnPacket { src: rx.src });
+    }
+    if !cfg.unicast_peers.is_empty() && !cfg.unicast_peers.contains(&rx.src) {
+        return Err(FilterDrop::UnknownUnicastPeer { src: rx.src });
+    }
+    if let Repr::V2(_) = repr {
+        if repr.auth() != cfg.auth {
+            return Err(FilterDrop::AuthMismatch);
+        }
+        if repr.interval() != cfg.advert_interval {
+            return Err(FilterDrop::IntervalMismatch {
+                got: repr.interval(),
+                want: cfg.advert_interval,
+            });
+        }
+    }
+    let address_list_mismatch =
+        repr.addr_count() != cfg.vips.len() || repr.addrs().any(|a| !cfg.vips.contains(&a));
+    Ok(Accepted {
+        advert: Advert {
+            src: rx.src,
+            priority: repr.priority(),
+            interval: repr.interval(),
+        },
+        address_list_mismatch,
+    })
+}
+
+macro_rules! drop_reasons {
+    ($($name:ident => $label:literal,)*) => {
+        /// One counter each; `DecodeError`, `FilterDrop` and the address
+        /// list check map onto these.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum DropReason { $($name,)* }
+
+        impl DropReason {
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$name,)*];
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Stable snake_case name for status output and metrics.
+            pub const fn name(self) -> &'static str {
+                match self { $(DropReason::$name => $label,)* }
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    Truncated => "truncated",
+    NotIpv4 => "not_ipv4",
+    BadIpHeaderLength => "bad_ip_header_length",
+    TotalLengthMismatch => "total_length_mismatch",
+    NotVrrpProtocol => "not_vrrp_protocol",
+    TtlNot255 => "ttl_not_255",
+    BadVersion => "bad_version",
+    BadType => "bad_type",
+    V2OverIpv6 => "v2_over_ipv6",
+    AddressCountMismatch => "address_count_mismatch",
+    Checksum => "checksum",
+    ZeroVrid => "zero_vrid",
+    AuthTypeUnsupported => "auth_type_unsupported",
+    BadAdvertInterval => "bad_advert_interval",
+    UnknownVrid => "unknown_vrid",
+    VersionMismatch => "version_mismatch",
+    FamilyMismatch => "family_mismatch",
+    AuthMismatch => "auth_mismatch",
+    IntervalMismatch => "interval_mismatch",
+    OwnPacket => "own_packet",
+    UnknownUnicastPeer => "unknown_unicast_peer",
+    AddressListMismatch => "address_list_mismatch",
+}
+
+impl From<&DecodeError> for DropReason {
+    fn from(e: &DecodeError) -> Self {
+        match e {
+            DecodeError::Truncated { .. } => DropReason::Truncated,
+            DecodeError::NotIpv4 { .. } => DropReason::NotIpv4,
+            DecodeError::BadIpHeaderLength { .. } => DropReason::BadIpHeaderLength,
+            DecodeError::TotalLengthMismatch { .. } => DropReason::TotalLengthMismatch,
+            DecodeError::NotVrrpProtocol { .. } => DropReason::NotVrrpProtocol,
+            DecodeError::TtlNot255 { .. } => DropReason::TtlNot255,
+            DecodeError::BadVersion { .. } => DropReason::BadVersion,
+            DecodeError::BadType { .. } => DropReason::BadType,
+            DecodeError::V2OverIpv6 => DropReason::V2OverIpv6,
+            DecodeError::AddressCountMismatch { .. } => DropReason::AddressCountMismatch,
+            DecodeError::Checksum => DropReason::Checksum,
+            DecodeError::ZeroVrid => DropReason::ZeroVrid,
+            DecodeError::AuthTypeUnsupported { .. } => DropReason::AuthTypeUnsupported,
+            DecodeError::BadAdvertInterval => DropReason::BadAdvertInterval,
+        }
+    }
+}
+
+impl From<&FilterDrop> for DropReason {
+    fn from(e: &FilterDrop) -> Self {
+        match e {
+            FilterDrop::VridMismatch { .. } => DropReason::UnknownVrid,
+            FilterDrop::VersionMismatch { .. } => DropReason::VersionMismatch,
+            FilterDrop::FamilyMismatch { .. } => DropReason::FamilyMismatch,
+            FilterDrop::AuthMismatch => DropReason::AuthMismatch,
+            FilterDrop::IntervalMismatch { .. } => DropReason::IntervalMismatch,
+            FilterDrop::OwnPacket { .. } => DropReason::OwnPacket,
+            FilterDrop::UnknownUnicastPeer { .. } => DropReason::UnknownUnicastPeer,
+        }
+    }
+}
+
+/// Drop counters, one per [`DropReason`]; saturating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropCounters {
+    counts: [u64; DropReason::COUNT],
+}
+
+impl Default for DropCounters {
+    fn default() -> Self {
+        Self {
+            counts: [0; DropReason::COUNT],
+        }
+    }
+}
+
+impl DropCounters {
+    pub fn bump(&mut self, reason: DropReason) {
+        let c = &mut self.counts[reason as usize];
+        *c = c.saturating_add(1);
+    }
+
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.counts[reason as usize]
+    }
+
+    /// `(name, count)` for every reason, in declaration order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        DropReason::ALL.iter().map(|r| (r.name(), self.get(*r)))
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().fold(0u64, |a, b| a.saturating_add(*b))
+    }
+
+    /// Runs the filter on a decode result and counts what it drops (and an
+    /// address-list mismatch); returns the advert the machine should see.
+    pub fn account(
+        &mut self,
+        cfg: &FilterConfig,
+        decoded: &Result<Received, DecodeError>,
+    ) -> Option<Advert> {
+        let rx = match decoded {
+            Ok(rx) => rx,
+            Err(e) => {
+                self.bump(e.into());
+                return None;
+            }
+        };
+        match check(cfg, rx) {
+            Ok(acc) => {
+                if acc.address_list_mismatch {
+                    self.bump(DropReason::AddressListMismatch);
+                }
+                Some(acc.advert)
+            }
+            Err(e) => {
+                self.bump((&e).into());
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::vrrp::packet::{decode_ipv4, V2Repr};
+    use crate::vrrp::types::Priority;
+
+    fn seed_cfg() -> FilterConfig {
+        FilterConfig {
+            vrid: Vrid::new(51).expect("nonzero"),
+            version: Version::V2,
+            family: Family::V4,
+            auth: Auth::simple(b"1111").expect("short"),
+            advert_interval: Centiseconds(100),
+            own_addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 101))],
+            unicast_peers: vec![],
+            vips: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 200))],
+        }
+    }
+
+    fn seed_rx() -> Received {
+        decode_ipv4(&crate::vrrp::packet::tests::V2_SEED).expect("seed decodes")
+    }
+
+    fn with_v2(f: impl FnOnce(&mut V2Repr)) -> Received {
+        let mut rx = seed_rx();
+        if let Repr::V2(r) = &mut rx.repr {
+            f(r);
+        }
+        rx
+    }
+
+    #[test]
+    fn seed_advert_is_accepted() {
+        let acc = check(&seed_cfg(), &seed_rx()).expect("accepted");
+        assert_eq!(acc.advert.priority, Priority(100));
+        assert_eq!(acc.advert.interval, Centiseconds(100));
+        assert!(!acc.address_list_mismatch);
+    }
+
+    /// One input per filter outcome that has a counter.
+    fn filter_cases() -> Vec<(Received, FilterConfig, DropReason)> {
+        let cfg = seed_cfg();
+        let mut cases = Vec::new();
+        let rx = with_v2(|r| r.vrid = Vrid::new(52).expect("nonzero"));
+        cases.push((rx, cfg.clone(), DropReason::UnknownVrid));
+        let mut c = cfg.clone();
+        c.version = Version::V3;
+        cases.push((seed_rx(), c, DropReason::VersionMismatch));
+        let mut c = cfg.clone();
+        c.family = Family::V6;
+        cases.push((seed_rx(), c, DropReason::FamilyMismatch));
+        let rx = with_v2(|r| r.auth = Auth::simple(b"1112").expect("short"));
+        cases.push((rx, cfg.clone(), DropReason::AuthMismatch));
+        let rx = with_v2(|r| r.auth = Auth::None);
+        cases.push((rx, cfg.clone(), DropReason::AuthMismatch));
+        let rx = with_v2(|r| r.adver_int_secs = std::num::NonZeroU8::new(2).expect("nonzero"));
+        cases.push((rx, cfg.clone(), DropReason::IntervalMismatch));
+        let mut c = cfg.clone();
+        c.own_addrs
+            .push(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 100)));
+        cases.push((seed_rx(), c, DropReason::OwnPacket));
+        let mut c = cfg.clone();
+        c.unicast_peers
+            .push(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 99)));
+        cases.push((seed_rx(), c, DropReason::UnknownUnicastPeer));
+        let mut c = cfg;
+        c.vips = vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 201))];
+        cases.push((seed_rx(), c, DropReason::AddressListMismatch));
+        cases
+    }
+
+    #[test]
+    fn each_reason_bumps_its_own_counter() {
+        let mut seen = Vec::new();
+        // Codec errors, one per DecodeError variant.
+        for (name, res) in crate::vrrp::packet::tests::error_cases() {
+            let mut counters = DropCounters::default();
+            let want = DropReason::from(res.as_ref().expect_err(name));
+            assert_eq!(counters.account(&seed_cfg(), &res), None, "{name}");
+            assert_eq!(counters.get(want), 1, "{name}");
+            assert_eq!(counters.total(), 1, "{name}: only its own counter");
+            seen.push(want);
+        }
+        // Filter drops, and the counted-but-accepted address list mismatch.
+        for (rx, cfg, want) in filter_cases() {
+            let mut counters = DropCounters::default();
+            let out = counters.account(&cfg, &Ok(rx));
+            assert_eq!(
+                out.is_some(),
+                want == DropReason::AddressListMismatch,
+                "{want:?}"
+            );
+            assert_eq!(counters.get(want), 1, "{want:?}");
+            assert_eq!(counters.total(), 1, "{want:?}: only its own counter");
+            seen.push(want);
+        }
+        for r in DropReason::ALL {
+            assert!(seen.contains(r), "no test input reaches {r:?}");
+        }
+    }
+
+    #[test]
+    fn reason_names_are_unique() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+    }
+}

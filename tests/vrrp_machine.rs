@@ -1,0 +1,817 @@
+//! RFC 5798 section 6.4 transitions of one `vigil::vrrp::Machine`, in
+//! virtual time, each with its exact timing (nanoseconds; see
+//! `vrrp::types` for the rounding: floor to the nanosecond).
+//!
+//! Must not: sleep or read the clock except once for a base `Instant`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use vigil::vrrp::machine::{
+    Advert, GarpConfig, GroupCommand, InitialState, InstanceConfigError, Track,
+};
+use vigil::vrrp::{
+    Action, Centiseconds, Input, InstanceConfig, Machine, Priority, Reason, State, Version, Vrid,
+};
+
+const OUR_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 101);
+const PEER_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 100);
+
+fn cfg(version: Version, prio: u8, interval_cs: u16) -> InstanceConfig {
+    InstanceConfig::new(
+        version,
+        Vrid::new(51).expect("nonzero"),
+        Priority(prio),
+        Centiseconds(interval_cs),
+        IpAddr::V4(OUR_IP),
+    )
+}
+
+fn started(c: InstanceConfig, t0: Instant) -> Machine {
+    let mut m = Machine::new(c).expect("valid config");
+    m.handle(Input::Startup, t0);
+    drain(&mut m);
+    m
+}
+
+fn drain(m: &mut Machine) -> Vec<Action> {
+    std::iter::from_fn(|| m.poll_action()).collect()
+}
+
+fn advert(prio: u8, interval_cs: u16) -> Input {
+    advert_from(PEER_IP, prio, interval_cs)
+}
+
+fn advert_from(src: Ipv4Addr, prio: u8, interval_cs: u16) -> Input {
+    Input::Advert(Advert {
+        src: IpAddr::V4(src),
+        priority: Priority(prio),
+        interval: Centiseconds(interval_cs),
+    })
+}
+
+fn ns(n: u64) -> Duration {
+    Duration::from_nanos(n)
+}
+
+/// Fires the pending timer, asserting it is at `t0 + after`, and that one
+/// nanosecond earlier nothing happens.
+fn fire_at(m: &mut Machine, t0: Instant, after: Duration) -> Vec<Action> {
+    let at = m.poll_timeout().expect("a timer is armed");
+    assert_eq!(at - t0, after, "timer deadline");
+    m.handle(Input::Timeout, at - ns(1));
+    assert_eq!(drain(m), vec![], "nothing before the deadline");
+    m.handle(Input::Timeout, at);
+    drain(m)
+}
+
+fn became_master(reason: Reason, prio: u8) -> Vec<Action> {
+    vec![
+        Action::StateChange {
+            from: State::Backup,
+            to: State::Master,
+            reason,
+        },
+        Action::AddVips,
+        Action::SendAdvert {
+            priority: Priority(prio),
+        },
+        Action::SendGratuitous { repeat: 5 },
+    ]
+}
+
+// ---- 6.4.1 Initialize ----
+
+#[test]
+fn init_owner_becomes_master_at_once() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(cfg(Version::V3, 255, 100)).expect("valid");
+    m.handle(Input::Startup, t0);
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Initialize,
+                to: State::Master,
+                reason: Reason::Startup
+            },
+            Action::AddVips,
+            Action::SendAdvert {
+                priority: Priority(255)
+            },
+            Action::SendGratuitous { repeat: 5 },
+        ]
+    );
+    assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(1)));
+}
+
+#[test]
+fn init_backup_v2_seed_master_down_is_3_613_28_ms() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(cfg(Version::V2, 99, 100)).expect("valid");
+    m.handle(Input::Startup, t0);
+    assert_eq!(
+        drain(&mut m),
+        vec![Action::StateChange {
+            from: State::Initialize,
+            to: State::Backup,
+            reason: Reason::Startup
+        }]
+    );
+    // 3 s + (256 - 99) / 256 s = 3.61328125 s (keepalived measured 3.614 s).
+    let acts = fire_at(&mut m, t0, ns(3_613_281_250));
+    assert_eq!(acts, became_master(Reason::MasterDown, 99));
+    assert_eq!(m.state(), State::Master);
+}
+
+#[test]
+fn init_state_master_hint_still_waits_master_down_on_a_silent_link() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.initial_state = InitialState::Master;
+    let mut m = started(c, t0);
+    assert_eq!(m.state(), State::Backup);
+    let acts = fire_at(&mut m, t0, ns(3_609_375_000));
+    assert_eq!(acts, became_master(Reason::MasterDown, 100));
+}
+
+#[test]
+fn startup_with_interface_down_goes_to_fault_then_backup() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(cfg(Version::V2, 99, 100)).expect("valid");
+    m.handle(Input::InterfaceDown, t0);
+    assert_eq!(drain(&mut m), vec![Action::OwnFault { faulted: true }]);
+    m.handle(Input::Startup, t0);
+    assert_eq!(
+        drain(&mut m),
+        vec![Action::StateChange {
+            from: State::Initialize,
+            to: State::Fault,
+            reason: Reason::InterfaceDown
+        }]
+    );
+    assert_eq!(m.poll_timeout(), None);
+    let t1 = t0 + Duration::from_secs(7);
+    m.handle(Input::InterfaceUp, t1);
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Fault,
+                to: State::Backup,
+                reason: Reason::InterfaceUp
+            },
+            Action::OwnFault { faulted: false },
+        ]
+    );
+    assert_eq!(m.poll_timeout(), Some(t1 + ns(3_613_281_250)));
+}
+
+// ---- 6.4.2 Backup ----
+
+#[test]
+fn backup_advert_from_higher_priority_resets_master_down() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    let t1 = t0 + Duration::from_millis(2500);
+    m.handle(advert(100, 100), t1);
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.poll_timeout(), Some(t1 + ns(3_613_281_250)));
+}
+
+#[test]
+fn backup_advert_with_priority_0_takes_over_after_skew() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    let t1 = t0 + Duration::from_millis(1000);
+    m.handle(advert(0, 100), t1);
+    // Skew_Time = 157/256 s = 613.28125 ms (keepalived measured 0.613 s).
+    let acts = fire_at(&mut m, t1, ns(613_281_250));
+    assert_eq!(acts, became_master(Reason::MasterDown, 99));
+}
+
+#[test]
+fn backup_ignores_lower_priority_advert_when_preempting() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    for s in 1..=3 {
+        m.handle(advert(50, 100), t0 + Duration::from_secs(s));
+    }
+    // The timer armed at startup still rules: take over, then the lower
+    // master yields (6.4.3 on its side).
+    let acts = fire_at(&mut m, t0, ns(3_613_281_250));
+    assert_eq!(acts, became_master(Reason::MasterDown, 99));
+}
+
+#[test]
+fn backup_with_nopreempt_accepts_lower_priority_master() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 99, 100);
+    c.preempt = false;
+    let mut m = started(c, t0);
+    for s in 1..=30 {
+        let t = t0 + Duration::from_secs(s);
+        m.handle(Input::Timeout, t);
+        m.handle(advert(50, 100), t);
+        assert_eq!(m.poll_timeout(), Some(t + ns(3_613_281_250)));
+    }
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Backup);
+}
+
+#[test]
+fn v3_backup_learns_master_adver_interval() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V3, 99, 100), t0);
+    let t1 = t0 + Duration::from_millis(100);
+    m.handle(advert(100, 5), t1);
+    assert_eq!(m.master_adver_interval(), Centiseconds(5));
+    // 3 * 50 ms + 157 * 5 / 256 cs = 150 ms + 30.6640625 ms, floored.
+    let acts = fire_at(&mut m, t1, ns(180_664_062));
+    assert_eq!(acts, became_master(Reason::MasterDown, 99));
+}
+
+#[test]
+fn v3_at_50_ms_master_down_and_skew() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V3, 99, 5), t0);
+    let t1 = t0 + Duration::from_millis(50);
+    m.handle(advert(100, 5), t1);
+    assert_eq!(m.poll_timeout(), Some(t1 + ns(180_664_062)));
+    assert_eq!((m.poll_timeout().expect("armed") - t1).as_millis(), 180);
+    let t2 = t1 + Duration::from_millis(50);
+    m.handle(advert(0, 5), t2);
+    let acts = fire_at(&mut m, t2, ns(30_664_062));
+    assert_eq!(acts, became_master(Reason::MasterDown, 99));
+    // As master, adverts every 50 ms.
+    let acts = fire_at(&mut m, t2 + ns(30_664_062), Duration::from_millis(50));
+    assert_eq!(
+        acts,
+        vec![Action::SendAdvert {
+            priority: Priority(99)
+        }]
+    );
+}
+
+#[test]
+fn v2_backup_does_not_learn_interval() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    m.handle(advert(100, 300), t0);
+    assert_eq!(m.master_adver_interval(), Centiseconds(100));
+}
+
+#[test]
+fn backup_shutdown_goes_to_initialize_silently() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    m.handle(Input::Shutdown, t0 + Duration::from_secs(1));
+    assert_eq!(
+        drain(&mut m),
+        vec![Action::StateChange {
+            from: State::Backup,
+            to: State::Initialize,
+            reason: Reason::Shutdown
+        }]
+    );
+    assert_eq!(m.poll_timeout(), None);
+}
+
+// ---- 6.4.3 Master ----
+
+fn master_v2(prio: u8, t0: Instant) -> (Machine, Instant) {
+    let mut m = started(cfg(Version::V2, prio, 100), t0);
+    let at = m.poll_timeout().expect("armed");
+    m.handle(Input::Timeout, at);
+    drain(&mut m);
+    assert_eq!(m.state(), State::Master);
+    (m, at)
+}
+
+#[test]
+fn master_sends_advert_every_interval() {
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(100, t0);
+    // (The second GARP burst joins the advert at +5 s; stop before it.)
+    for k in 1..=4u32 {
+        let acts = fire_at(&mut m, tm, Duration::from_secs(1) * k);
+        assert_eq!(
+            acts,
+            vec![Action::SendAdvert {
+                priority: Priority(100)
+            }]
+        );
+    }
+}
+
+#[test]
+fn master_answers_priority_0_with_an_advert_and_resets_the_timer() {
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(100, t0);
+    let t1 = tm + Duration::from_millis(400);
+    m.handle(advert(0, 100), t1);
+    assert_eq!(
+        drain(&mut m),
+        vec![Action::SendAdvert {
+            priority: Priority(100)
+        }]
+    );
+    assert_eq!(m.poll_timeout(), Some(t1 + Duration::from_secs(1)));
+}
+
+#[test]
+fn master_yields_to_higher_priority() {
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(99, t0);
+    let t1 = tm + Duration::from_millis(200);
+    m.handle(advert(100, 100), t1);
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Master,
+                to: State::Backup,
+                reason: Reason::HigherPriorityAdvert
+            },
+            Action::RemoveVips,
+        ]
+    );
+    assert_eq!(m.poll_timeout(), Some(t1 + ns(3_613_281_250)));
+}
+
+#[test]
+fn master_equal_priority_tie_broken_by_primary_address() {
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(100, t0);
+    // Lower address (our .101 > .100): ignored.
+    m.handle(advert_from(Ipv4Addr::new(192, 168, 1, 100), 100, 100), tm);
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Master);
+    // Higher address: yield.
+    m.handle(advert_from(Ipv4Addr::new(192, 168, 1, 102), 100, 100), tm);
+    assert_eq!(m.state(), State::Backup);
+}
+
+#[test]
+fn master_ignores_lower_priority() {
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(100, t0);
+    m.handle(advert_from(Ipv4Addr::new(192, 168, 1, 250), 99, 100), tm);
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Master);
+}
+
+#[test]
+fn v3_master_yielding_learns_the_interval() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V3, 99, 100), t0);
+    let tm = m.poll_timeout().expect("armed");
+    m.handle(Input::Timeout, tm);
+    m.handle(advert(200, 5), tm);
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(m.poll_timeout(), Some(tm + ns(180_664_062)));
+}
+
+#[test]
+fn master_shutdown_removes_vips_and_resigns() {
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(100, t0);
+    m.handle(Input::Shutdown, tm + Duration::from_millis(10));
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Master,
+                to: State::Initialize,
+                reason: Reason::Shutdown
+            },
+            Action::RemoveVips,
+            Action::SendAdvert {
+                priority: Priority(0)
+            },
+        ]
+    );
+    assert_eq!(m.poll_timeout(), None);
+}
+
+// ---- stale timers (holo-vrrp's bug) ----
+
+#[test]
+fn stale_master_down_wakeup_does_not_promote() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    // The edge sleeps until the deadline it was given...
+    let stale = m.poll_timeout().expect("armed");
+    // ...but an advert arrives just before and pushes the timer back.
+    m.handle(advert(100, 100), stale - Duration::from_millis(1));
+    m.handle(Input::Timeout, stale);
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Backup);
+    m.handle(Input::Timeout, stale + Duration::from_millis(500));
+    assert_eq!(m.state(), State::Backup);
+}
+
+#[test]
+fn stale_wakeups_after_leaving_a_state_do_nothing() {
+    let t0 = Instant::now();
+    // Master-down deadline, then the interface fails.
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    let stale = m.poll_timeout().expect("armed");
+    m.handle(Input::InterfaceDown, t0 + Duration::from_secs(1));
+    drain(&mut m);
+    m.handle(Input::Timeout, stale);
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Fault);
+    // Advert and GARP deadlines of a master that then yields.
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(99, t0);
+    m.handle(advert(100, 100), tm + Duration::from_millis(1));
+    drain(&mut m);
+    for d in [1, 2, 3] {
+        m.handle(Input::Timeout, tm + Duration::from_secs(d));
+        assert_eq!(drain(&mut m), vec![], "advert wakeup at +{d} s");
+    }
+    // The new master keeps advertising; the old GARP delay (+5 s) is stale.
+    m.handle(advert(100, 100), tm + Duration::from_secs(3));
+    m.handle(Input::Timeout, tm + Duration::from_secs(5));
+    assert_eq!(drain(&mut m), vec![], "garp wakeup at +5 s");
+    // Shut down: nothing wakes it again.
+    m.handle(Input::Shutdown, tm + Duration::from_secs(2));
+    drain(&mut m);
+    m.handle(Input::Timeout, tm + Duration::from_secs(100));
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Initialize);
+}
+
+#[test]
+fn spurious_timeout_does_nothing() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    m.handle(Input::Timeout, t0 + Duration::from_secs(1));
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.poll_timeout(), Some(t0 + ns(3_613_281_250)));
+}
+
+// ---- gratuitous ARP ----
+
+#[test]
+fn garp_bursts_follow_keepalived_settings() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V3, 255, 100);
+    c.garp = GarpConfig {
+        master_delay: Duration::from_secs(5),
+        master_repeat: 3,
+        master_refresh: Duration::from_secs(60),
+        master_refresh_repeat: 2,
+    };
+    let mut m = Machine::new(c).expect("valid");
+    m.handle(Input::Startup, t0);
+    assert!(drain(&mut m).contains(&Action::SendGratuitous { repeat: 3 }));
+    let mut garps = Vec::new();
+    while let Some(at) = m.poll_timeout() {
+        if at > t0 + Duration::from_secs(130) {
+            break;
+        }
+        m.handle(Input::Timeout, at);
+        for a in drain(&mut m) {
+            if let Action::SendGratuitous { repeat } = a {
+                garps.push(((at - t0).as_secs(), repeat));
+            }
+        }
+    }
+    assert_eq!(garps, vec![(5, 3), (60, 2), (120, 2)]);
+}
+
+#[test]
+fn garp_second_burst_disabled_by_zero_delay() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V3, 255, 100);
+    c.garp.master_delay = Duration::ZERO;
+    let mut m = Machine::new(c).expect("valid");
+    m.handle(Input::Startup, t0);
+    drain(&mut m);
+    m.handle(Input::Timeout, t0 + Duration::from_secs(5));
+    assert!(!drain(&mut m)
+        .iter()
+        .any(|a| matches!(a, Action::SendGratuitous { .. })));
+}
+
+// ---- track_interface, fault ----
+
+#[test]
+fn track_weights_adjust_priority_with_clamping() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.track = vec![
+        Track { weight: 50 },
+        Track { weight: -30 },
+        Track { weight: 200 },
+    ];
+    let mut m = started(c, t0);
+    // All up: +50 +200, clamped to 254.
+    assert_eq!(m.priority(), Priority(254));
+    m.handle(
+        Input::TrackedInterface {
+            index: 2,
+            up: false,
+        },
+        t0,
+    );
+    assert_eq!(m.priority(), Priority(150));
+    m.handle(
+        Input::TrackedInterface {
+            index: 1,
+            up: false,
+        },
+        t0,
+    );
+    assert_eq!(m.priority(), Priority(120));
+    m.handle(
+        Input::TrackedInterface {
+            index: 0,
+            up: false,
+        },
+        t0,
+    );
+    assert_eq!(m.priority(), Priority(70));
+    assert_eq!(m.state(), State::Backup, "weighted tracks never fault");
+    assert_eq!(drain(&mut m), vec![]);
+    // Unknown index: ignored.
+    m.handle(
+        Input::TrackedInterface {
+            index: 9,
+            up: false,
+        },
+        t0,
+    );
+    assert_eq!(m.priority(), Priority(70));
+    // Clamped at 1.
+    let mut c = cfg(Version::V2, 10, 100);
+    c.track = vec![Track { weight: -100 }];
+    let mut m = started(c, t0);
+    m.handle(
+        Input::TrackedInterface {
+            index: 0,
+            up: false,
+        },
+        t0,
+    );
+    assert_eq!(m.priority(), Priority(1));
+    // The owner keeps 255.
+    let mut c = cfg(Version::V2, 255, 100);
+    c.track = vec![Track { weight: -100 }];
+    let mut m = started(c, t0);
+    m.handle(
+        Input::TrackedInterface {
+            index: 0,
+            up: false,
+        },
+        t0,
+    );
+    assert_eq!(m.priority(), Priority(255));
+}
+
+#[test]
+fn weight_lowered_master_advertises_new_priority_and_the_timer_uses_it() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.track = vec![Track { weight: -60 }];
+    let mut m = started(c, t0);
+    let tm = m.poll_timeout().expect("armed");
+    m.handle(Input::Timeout, tm);
+    drain(&mut m);
+    m.handle(
+        Input::TrackedInterface {
+            index: 0,
+            up: false,
+        },
+        tm,
+    );
+    let acts = fire_at(&mut m, tm, Duration::from_secs(1));
+    assert_eq!(
+        acts,
+        vec![Action::SendAdvert {
+            priority: Priority(40)
+        }]
+    );
+}
+
+#[test]
+fn tracked_interface_without_weight_faults_and_recovers() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.track = vec![Track { weight: 0 }];
+    let mut m = started(c, t0);
+    let tm = m.poll_timeout().expect("armed");
+    m.handle(Input::Timeout, tm);
+    drain(&mut m);
+    m.handle(
+        Input::TrackedInterface {
+            index: 0,
+            up: false,
+        },
+        tm,
+    );
+    // The VRRP interface is up: resign with priority 0 for a fast handover.
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Master,
+                to: State::Fault,
+                reason: Reason::TrackedInterfaceDown
+            },
+            Action::RemoveVips,
+            Action::SendAdvert {
+                priority: Priority(0)
+            },
+            Action::OwnFault { faulted: true },
+        ]
+    );
+    assert_eq!(m.poll_timeout(), None);
+    m.handle(advert(50, 100), tm + Duration::from_secs(1));
+    assert_eq!(m.state(), State::Fault, "adverts are ignored in FAULT");
+    let t2 = tm + Duration::from_secs(2);
+    m.handle(Input::TrackedInterface { index: 0, up: true }, t2);
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Fault,
+                to: State::Backup,
+                reason: Reason::TrackedInterfaceUp
+            },
+            Action::OwnFault { faulted: false },
+        ]
+    );
+    assert_eq!(m.poll_timeout(), Some(t2 + ns(3_609_375_000)));
+}
+
+#[test]
+fn interface_down_as_master_removes_vips_without_advert() {
+    let t0 = Instant::now();
+    let (mut m, tm) = master_v2(100, t0);
+    m.handle(Input::InterfaceDown, tm);
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Master,
+                to: State::Fault,
+                reason: Reason::InterfaceDown
+            },
+            Action::RemoveVips,
+            Action::OwnFault { faulted: true },
+        ]
+    );
+}
+
+#[test]
+fn owner_recovering_from_fault_is_master_again() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 255, 100), t0);
+    m.handle(Input::InterfaceDown, t0);
+    m.handle(Input::InterfaceUp, t0 + Duration::from_secs(1));
+    assert_eq!(m.state(), State::Master);
+}
+
+#[test]
+fn group_commands_force_states() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    m.handle(Input::Group(GroupCommand::Master), t0);
+    assert_eq!(drain(&mut m), became_master(Reason::SyncGroup, 99));
+    m.handle(Input::Group(GroupCommand::Backup), t0);
+    assert_eq!(m.state(), State::Backup);
+    m.handle(Input::Group(GroupCommand::Fault(true)), t0);
+    assert_eq!(m.state(), State::Fault);
+    m.handle(Input::Group(GroupCommand::Master), t0);
+    assert_eq!(m.state(), State::Fault, "FAULT does not follow MASTER");
+    m.handle(Input::Group(GroupCommand::Fault(false)), t0);
+    assert_eq!(m.state(), State::Backup);
+}
+
+// ---- preempt_delay, MASTER hint ----
+
+#[test]
+fn preempt_delay_defers_preemption_after_startup() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 150, 100);
+    c.preempt_delay = Duration::from_secs(10);
+    let mut m = started(c, t0);
+    // A lower-priority master advertises every second.
+    let mut t = t0;
+    let takeover = loop {
+        t += Duration::from_secs(1);
+        if let Some(at) = m.poll_timeout().filter(|at| *at <= t) {
+            m.handle(Input::Timeout, at);
+            if m.state() == State::Master {
+                break at;
+            }
+        }
+        m.handle(advert(100, 100), t);
+        assert!(t < t0 + Duration::from_secs(60), "never preempted");
+    };
+    // Adverts until t0+10 s reset the timer (the one at 10 s is ignored):
+    // takeover at 9 s + Master_Down_Interval(150) = 9 s + 3.4140625 s.
+    assert_eq!(takeover - t0, ns(12_414_062_500));
+}
+
+#[test]
+fn preempt_delay_restarts_for_a_new_lower_priority_master() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 150, 100);
+    c.preempt_delay = Duration::from_secs(10);
+    let mut m = started(c, t0);
+    // A higher-priority master for a minute: the startup delay is spent.
+    let mut t = t0;
+    for _ in 0..60 {
+        t += Duration::from_secs(1);
+        m.handle(advert(200, 100), t);
+    }
+    // Then a lower-priority master appears: its adverts are accepted for
+    // 10 s, so takeover is at (last accepted advert) + Master_Down_Interval.
+    let first_low = t + Duration::from_secs(1);
+    let mut takeover = None;
+    for k in 1..=30u64 {
+        let at = t + Duration::from_secs(k);
+        if let Some(due) = m.poll_timeout().filter(|d| *d <= at) {
+            m.handle(Input::Timeout, due);
+            if m.state() == State::Master {
+                takeover = Some(due);
+                break;
+            }
+        }
+        m.handle(advert(100, 100), at);
+    }
+    // Accepted at first_low + 0..9 s; the one at +10 s is ignored.
+    let takeover = takeover.expect("preempted");
+    assert_eq!(
+        takeover - first_low,
+        Duration::from_secs(9) + ns(3_414_062_500)
+    );
+}
+
+#[test]
+fn master_hint_preempts_a_lower_master_after_skew() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.initial_state = InitialState::Master;
+    let mut m = started(c, t0);
+    let t1 = t0 + Duration::from_millis(300);
+    m.handle(advert(50, 100), t1);
+    // Skew_Time(100) = 156/256 s = 609.375 ms after the lower master's advert.
+    let acts = fire_at(&mut m, t1, ns(609_375_000));
+    assert_eq!(acts, became_master(Reason::MasterDown, 100));
+}
+
+#[test]
+fn config_validation() {
+    let ok = cfg(Version::V2, 100, 100);
+    assert_eq!(ok.validate(), Ok(()));
+    let mut c = ok.clone();
+    c.priority = Priority(0);
+    assert_eq!(c.validate(), Err(InstanceConfigError::ZeroPriority));
+    let mut c = ok.clone();
+    c.advert_interval = Centiseconds(150);
+    assert!(matches!(
+        c.validate(),
+        Err(InstanceConfigError::AdvertInterval { .. })
+    ));
+    let mut c = cfg(Version::V3, 100, 4096);
+    assert!(matches!(
+        c.validate(),
+        Err(InstanceConfigError::AdvertInterval { .. })
+    ));
+    c.advert_interval = Centiseconds(4095);
+    assert_eq!(c.validate(), Ok(()));
+    let mut c = ok.clone();
+    c.initial_state = InitialState::Master;
+    c.preempt = false;
+    assert_eq!(
+        c.validate(),
+        Err(InstanceConfigError::NoPreemptWithInitialMaster)
+    );
+    c.preempt = true;
+    c.preempt_delay = Duration::from_secs(1);
+    assert_eq!(
+        c.validate(),
+        Err(InstanceConfigError::PreemptDelayWithInitialMaster)
+    );
+    let mut c = ok.clone();
+    c.preempt_delay = Duration::from_secs(1001);
+    assert!(matches!(
+        c.validate(),
+        Err(InstanceConfigError::PreemptDelayTooLong { .. })
+    ));
+    let mut c = ok;
+    c.track = vec![Track { weight: 255 }];
+    assert_eq!(
+        c.validate(),
+        Err(InstanceConfigError::TrackWeight {
+            index: 0,
+            weight: 255
+        })
+    );
+    assert!(Machine::new(c).is_err());
+}
