@@ -23,6 +23,7 @@ const APPLIANCE: Section = Section {
         "watchdog",
         "console",
     ],
+    shared: &[],
     repeatable: &["interface"],
     aliases: &[],
 };
@@ -30,6 +31,7 @@ const APPLIANCE: Section = Section {
 const INTERFACE: Section = Section {
     name: "appliance interface",
     keywords: &["address", "mtu", "route", "arp_ignore", "arp_announce"],
+    shared: &[],
     repeatable: &["address", "route"],
     aliases: &[],
 };
@@ -42,6 +44,7 @@ const IPVS: Section = Section {
         "conn_reuse_mode",
         "sloppy_tcp",
     ],
+    shared: &[],
     repeatable: &[],
     aliases: &[],
 };
@@ -49,6 +52,7 @@ const IPVS: Section = Section {
 const WATCHDOG: Section = Section {
     name: "appliance watchdog",
     keywords: &["device", "timeout"],
+    shared: &[],
     repeatable: &[],
     aliases: &[],
 };
@@ -56,6 +60,7 @@ const WATCHDOG: Section = Section {
 const CONSOLE: Section = Section {
     name: "appliance console",
     keywords: &["password_hash"],
+    shared: &[],
     repeatable: &[],
     aliases: &[],
 };

@@ -39,6 +39,7 @@ const GLOBAL: Section = Section {
         "script_user",
         "enable_script_security",
     ],
+    shared: &[],
     repeatable: &[],
     aliases: &[Alias {
         alias: "lvs_id",
@@ -176,11 +177,7 @@ impl Reader<'_> {
             ttl: None,
             group: None,
         };
-        for pair in args[2..].chunks(2) {
-            let [name, value] = pair else {
-                self.bad(&pair[0], kw, format!("a value after '{}'", pair[0].text));
-                return None;
-            };
+        for (name, value) in self.pairs(&args[2..], kw)? {
             match name.text.as_str() {
                 "id" => d.id = Some(self.tok_u32(value, kw, 0, 255)? as u8),
                 "maxlen" => d.maxlen = Some(self.tok_u32(value, kw, 1, 65535)? as u16),
@@ -200,11 +197,7 @@ impl Reader<'_> {
         let args = self.args_between(n, 2, 6, "[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]")?;
         let kw = n.keyword.text.as_str();
         let mut t = LvsTimeouts::default();
-        for pair in args.chunks(2) {
-            let [name, value] = pair else {
-                self.bad(&pair[0], kw, format!("seconds after '{}'", pair[0].text));
-                return None;
-            };
+        for (name, value) in self.pairs(args, kw)? {
             let v = Some(self.tok_u32(value, kw, 1, LVS_TIMEOUT_MAX)?);
             match name.text.as_str() {
                 "tcp" => t.tcp = v,

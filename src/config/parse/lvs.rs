@@ -54,6 +54,7 @@ const SERVICE: Section = Section {
         "virtualhost",
         "real_server",
     ],
+    shared: &[],
     repeatable: &["real_server"],
     aliases: &[SCHED_ALIAS, METHOD_ALIAS],
 };
@@ -73,6 +74,7 @@ const REAL: Section = Section {
         "SSL_GET",
         "WS_CHECK",
     ],
+    shared: &[],
     repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK"],
     aliases: &[METHOD_ALIAS],
 };
@@ -105,45 +107,24 @@ const RETRY_ALIASES: &[Alias] = &[
 
 const TCP_CHECK: Section = Section {
     name: "TCP_CHECK",
-    keywords: &COMMON_CHECK,
+    keywords: &[],
+    shared: &COMMON_CHECK,
     repeatable: &[],
     aliases: RETRY_ALIASES,
 };
 
 const HTTP_CHECK: Section = Section {
     name: "HTTP_GET/SSL_GET",
-    keywords: &[
-        "connect_ip",
-        "connect_port",
-        "bindto",
-        "connect_timeout",
-        "retry",
-        "delay_before_retry",
-        "delay_loop",
-        "warmup",
-        "url",
-        "virtualhost",
-    ],
+    keywords: &["url", "virtualhost"],
+    shared: &COMMON_CHECK,
     repeatable: &["url"],
     aliases: RETRY_ALIASES,
 };
 
 const WS_CHECK: Section = Section {
     name: "WS_CHECK",
-    keywords: &[
-        "connect_ip",
-        "connect_port",
-        "bindto",
-        "connect_timeout",
-        "retry",
-        "delay_before_retry",
-        "delay_loop",
-        "warmup",
-        "path",
-        "virtualhost",
-        "origin",
-        "subprotocol",
-    ],
+    keywords: &["path", "virtualhost", "origin", "subprotocol"],
+    shared: &COMMON_CHECK,
     repeatable: &[],
     aliases: RETRY_ALIASES,
 };
@@ -151,6 +132,7 @@ const WS_CHECK: Section = Section {
 const URL: Section = Section {
     name: "url",
     keywords: &["path", "status_code", "digest"],
+    shared: &[],
     repeatable: &[],
     aliases: &[],
 };

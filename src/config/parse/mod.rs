@@ -39,6 +39,9 @@ pub(crate) struct Section {
     /// Used in messages: "unknown keyword 'x' in vrrp_instance".
     pub name: &'static str,
     pub keywords: &'static [&'static str],
+    /// More keywords, shared with other sections (checker options, notify
+    /// scripts).
+    pub shared: &'static [&'static str],
     /// Keywords that may appear more than once.
     pub repeatable: &'static [&'static str],
     pub aliases: &'static [Alias],
@@ -91,7 +94,8 @@ impl Reader<'_> {
 
     fn resolve(&mut self, tok: &Token, section: &Section) -> Option<&'static str> {
         let word = tok.text.as_str();
-        if let Some(kw) = section.keywords.iter().find(|k| **k == word) {
+        let mut known = section.keywords.iter().chain(section.shared);
+        if let Some(kw) = known.find(|k| **k == word) {
             return Some(kw);
         }
         if let Some(a) = section.aliases.iter().find(|a| a.alias == word) {
@@ -109,16 +113,15 @@ impl Reader<'_> {
             self.d.warn(&tok.loc, w);
             return Some(a.canonical);
         }
-        let suggestion = suggest(word, section.keywords);
+        let suggestion = suggest(word, section.keywords.iter().chain(section.shared));
         self.d.unknown(&tok.loc, word, section.name, suggestion);
         None
     }
 }
 
 /// The closest known keyword within two edits, if any.
-fn suggest(word: &str, known: &[&'static str]) -> Option<&'static str> {
+fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a &'static str>) -> Option<&'static str> {
     known
-        .iter()
         .map(|k| (edit_distance(word, k), *k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
@@ -148,6 +151,7 @@ const TOP: Section = Section {
         "vrrp_instance",
         "virtual_server",
     ],
+    shared: &[],
     repeatable: &["vrrp_sync_group", "vrrp_instance", "virtual_server"],
     aliases: &[],
 };
@@ -196,9 +200,9 @@ mod tests {
     #[test]
     fn suggestions_are_close_keywords_only() {
         let known = &["priority", "advert_int", "interface"];
-        assert_eq!(suggest("priorty", known), Some("priority"));
-        assert_eq!(suggest("advert_itn", known), Some("advert_int"));
-        assert_eq!(suggest("completely_else", known), None);
+        assert_eq!(suggest("priorty", known.iter()), Some("priority"));
+        assert_eq!(suggest("advert_itn", known.iter()), Some("advert_int"));
+        assert_eq!(suggest("completely_else", known.iter()), None);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

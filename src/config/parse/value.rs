@@ -320,6 +320,26 @@ impl Reader<'_> {
         Some(Script { argv })
     }
 
+    /// `name value` options after the fixed arguments (`id 7 ttl 255`).
+    pub fn pairs<'a>(
+        &mut self,
+        args: &'a [Token],
+        kw: &str,
+    ) -> Option<Vec<(&'a Token, &'a Token)>> {
+        let mut out = Vec::with_capacity(args.len() / 2);
+        for pair in args.chunks(2) {
+            match pair {
+                [name, value] => out.push((name, value)),
+                [name, ..] => {
+                    self.bad(name, kw, format!("a value after '{}'", name.text));
+                    return None;
+                }
+                [] => {}
+            }
+        }
+        Some(out)
+    }
+
     /// Check a collection has room, reporting at `t` when full.
     pub fn room<T>(&mut self, v: &[T], max: usize, t: &Token, what: &'static str) -> bool {
         if v.len() >= max {

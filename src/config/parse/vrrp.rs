@@ -29,15 +29,8 @@ const NOTIFY_KEYWORDS: [&str; 5] = [
 
 const SYNC_GROUP: Section = Section {
     name: "vrrp_sync_group",
-    keywords: &[
-        "group",
-        "notify",
-        "notify_master",
-        "notify_backup",
-        "notify_fault",
-        "notify_stop",
-        "smtp_alert",
-    ],
+    keywords: &["group", "smtp_alert"],
+    shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
     aliases: &[],
 };
@@ -62,11 +55,6 @@ const INSTANCE: Section = Section {
         "accept",
         "no_accept",
         "track_interface",
-        "notify",
-        "notify_master",
-        "notify_backup",
-        "notify_fault",
-        "notify_stop",
         "smtp_alert",
         "garp_master_delay",
         "garp_master_repeat",
@@ -75,6 +63,7 @@ const INSTANCE: Section = Section {
         "garp_interval",
         "gna_interval",
     ],
+    shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
     aliases: &[
         Alias {
@@ -93,6 +82,7 @@ const INSTANCE: Section = Section {
 const AUTH: Section = Section {
     name: "authentication",
     keywords: &["auth_type", "auth_pass"],
+    shared: &[],
     repeatable: &[],
     aliases: &[
         Alias {
@@ -399,11 +389,7 @@ impl Reader<'_> {
             dev: None,
             label: None,
         };
-        for pair in item.args.chunks(2) {
-            let [name, value] = pair else {
-                self.bad(&pair[0], kw, format!("a value after '{}'", pair[0].text));
-                return None;
-            };
+        for (name, value) in self.pairs(&item.args, kw)? {
             match name.text.as_str() {
                 "dev" => vip.dev = Some(self.tok_ifname(value, kw)?),
                 "label" => vip.label = Some(self.tok_ifname(value, kw)?),
