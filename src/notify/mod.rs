@@ -25,7 +25,8 @@
 //! Edges: `script::run` (a child process), `mailer::deliver` (a socket).
 //!
 //! Every queue is bounded; on overflow the oldest entry goes and a counter
-//! in `Stats` says so.
+//! in `Stats` says so. The SMTP client is our own (see `smtp` for why not
+//! `lettre`): no TLS, no AUTH, like keepalived.
 
 pub mod mail;
 mod mailer;
@@ -428,5 +429,23 @@ async fn work(q: Arc<Queue<Job>>, ctx: Arc<Ctx>) {
             };
             bump(counter);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifier_can_cross_threads_and_tasks() {
+        fn send_sync_clone<T: Send + Sync + Clone>() {}
+        send_sync_clone::<Notifier>();
+    }
+
+    #[test]
+    fn state_spelling() {
+        let all = [State::Master, State::Backup, State::Fault, State::Stop];
+        let s: Vec<_> = all.iter().map(|s| s.as_str()).collect();
+        assert_eq!(s, ["MASTER", "BACKUP", "FAULT", "STOP"]);
     }
 }

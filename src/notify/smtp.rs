@@ -88,8 +88,10 @@ pub enum SmtpError {
     },
     #[error("malformed reply at {stage}: {line:?}")]
     Malformed { stage: Stage, line: String },
-    #[error("every recipient was refused (first: {} {})", refused[0].code, refused[0].rcpt)]
+    #[error("every recipient was refused ({} of them)", refused.len())]
     AllRecipientsRefused { refused: Vec<Refusal> },
+    #[error("no recipient to send to")]
+    NoRecipients,
     #[error("address {addr:?} cannot be put in an SMTP command")]
     BadAddress { addr: String },
 }
@@ -111,7 +113,7 @@ impl SmtpError {
             SmtpError::AllRecipientsRefused { refused } => {
                 refused.iter().any(|r| (400..500).contains(&r.code))
             }
-            SmtpError::BadAddress { .. } => false,
+            SmtpError::BadAddress { .. } | SmtpError::NoRecipients => false,
         }
     }
 }
@@ -188,9 +190,7 @@ impl Dialogue {
             check_address(a)?;
         }
         if rcpts.is_empty() {
-            return Err(SmtpError::AllRecipientsRefused {
-                refused: Vec::new(),
-            });
+            return Err(SmtpError::NoRecipients);
         }
         Ok(Dialogue {
             helo_name: helo_name.to_string(),
@@ -569,6 +569,7 @@ mod tests {
         };
         assert_eq!(refused.len(), 2);
         assert!(e.is_transient(), "a 4xx among them is worth a retry");
+        assert_eq!(e.to_string(), "every recipient was refused (2 of them)");
     }
 
     fn up_to_data(d: &mut Dialogue) {
@@ -711,5 +712,8 @@ mod tests {
             assert!(matches!(e, SmtpError::BadAddress { .. }), "{bad:?}");
         }
         assert!(Dialogue::new("h", "bad from@x", &rcpts(&["a@x"]), "x").is_err());
+        let e = Dialogue::new("h", "vigil@lb1", &[], "x").unwrap_err();
+        assert!(matches!(e, SmtpError::NoRecipients));
+        assert!(!e.is_transient());
     }
 }
