@@ -1,0 +1,272 @@
+//! Pure parts of the state-change mail: the message text, its RFC 2822
+//! `Date:` and the retry schedule.
+//!
+//! Owns: what a notification mail says and when a failed one is tried
+//! again. Must not: read the clock (time is an argument) or do I/O.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{EventKind, State};
+
+/// Everything the text of one mail depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFields<'a> {
+    pub router_id: &'a str,
+    pub from: &'a str,
+    pub to: &'a [String],
+    pub kind: EventKind,
+    pub name: &'a str,
+    pub state: State,
+    pub priority: u8,
+    pub at: SystemTime,
+}
+
+/// The RFC 5322 message, CRLF line endings, headers then a short body.
+/// Control characters in names become '?' so no header can be forged.
+pub fn format_mail(f: &MailFields<'_>) -> String {
+    let kind = match f.kind {
+        EventKind::Instance => "Instance",
+        EventKind::Group => "Group",
+    };
+    let name = clean(f.name);
+    let rid = clean(f.router_id);
+    let state = f.state.as_str();
+    let date = rfc2822(f.at);
+    let mut m = String::with_capacity(512);
+    m.push_str(&format!("Date: {date}\r\n"));
+    m.push_str(&format!("From: {}\r\n", clean(f.from)));
+    // One recipient per line, folded, so a long list never exceeds 998 octets.
+    m.push_str("To: ");
+    for (i, to) in f.to.iter().enumerate() {
+        if i > 0 {
+            m.push_str(",\r\n ");
+        }
+        m.push_str(&clean(to));
+    }
+    m.push_str("\r\n");
+    m.push_str(&format!(
+        "Subject: [{rid}] VRRP {kind} {name} - Entering {state} state\r\n"
+    ));
+    m.push_str("MIME-Version: 1.0\r\n");
+    m.push_str("Content-Type: text/plain; charset=utf-8\r\n");
+    m.push_str("X-Mailer: vigil\r\n");
+    m.push_str("\r\n");
+    let what = match (f.kind, f.state) {
+        (EventKind::Instance, State::Master) => "is now owning its virtual addresses",
+        (EventKind::Instance, _) => "no longer owns its virtual addresses",
+        (EventKind::Group, _) => "moved all its instances together",
+    };
+    m.push_str(&format!("=> VRRP {kind} {name} {what} <=\r\n\r\n"));
+    m.push_str(&format!("router:   {rid}\r\n"));
+    m.push_str(&format!("state:    {state}\r\n"));
+    if f.kind == EventKind::Instance {
+        m.push_str(&format!("priority: {}\r\n", f.priority));
+    }
+    m.push_str(&format!("time:     {date}\r\n"));
+    m
+}
+
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// RFC 2822 3.3 date in UTC, e.g. `Thu, 01 Jan 1970 00:00:00 +0000`. Times
+/// before the epoch are written as the epoch.
+pub fn rfc2822(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
+        DAYS[(days % 7) as usize],
+        d,
+        MONTHS[(m - 1) as usize],
+        y,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 -> (year, month 1..=12, day 1..=31), proleptic
+/// Gregorian (H. Hinnant's `civil_from_days`, unsigned form).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+/// When a failed mail is tried again: `initial`, doubling each time, capped
+/// at `cap`; after `max_attempts` attempts in all it is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub cap: Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+            max_attempts: 8,
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after the `failures`-th failed attempt (1-based), or `None`
+    /// when no attempt is left.
+    pub fn delay_after(&self, failures: u32) -> Option<Duration> {
+        if failures == 0 || failures >= self.max_attempts {
+            return None;
+        }
+        let factor = 1u32.checked_shl(failures - 1).unwrap_or(u32::MAX);
+        Some(self.initial.saturating_mul(factor).min(self.cap))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn rfc2822_dates() {
+        assert_eq!(rfc2822(at(0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+        // `date -u -d @951782400` : leap day of a century leap year.
+        assert_eq!(rfc2822(at(951_782_400)), "Tue, 29 Feb 2000 00:00:00 +0000");
+        assert_eq!(
+            rfc2822(at(1_700_000_000)),
+            "Tue, 14 Nov 2023 22:13:20 +0000"
+        );
+        assert_eq!(
+            rfc2822(at(4_102_444_799)),
+            "Thu, 31 Dec 2099 23:59:59 +0000"
+        );
+        assert_eq!(
+            rfc2822(UNIX_EPOCH - Duration::from_secs(5)),
+            "Thu, 01 Jan 1970 00:00:00 +0000"
+        );
+    }
+
+    #[test]
+    fn civil_dates_agree_day_by_day_with_a_simple_calendar() {
+        let (mut y, mut m, mut d) = (1970u64, 1u64, 1u64);
+        for days in 0..(200 * 366) {
+            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let len = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
+            d += 1;
+            if d > len[(m - 1) as usize] {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_stops() {
+        let b = Backoff::default();
+        let s: Vec<_> = (1..=8).map(|n| b.delay_after(n)).collect();
+        let secs = |n| Some(Duration::from_secs(n));
+        assert_eq!(
+            s,
+            vec![
+                secs(1),
+                secs(2),
+                secs(4),
+                secs(8),
+                secs(16),
+                secs(32),
+                secs(64),
+                None
+            ]
+        );
+        let long = Backoff {
+            max_attempts: 40,
+            ..b
+        };
+        assert_eq!(long.delay_after(9), secs(256));
+        assert_eq!(long.delay_after(10), secs(300));
+        assert_eq!(long.delay_after(39), secs(300));
+        assert_eq!(long.delay_after(40), None);
+        assert_eq!(b.delay_after(0), None);
+    }
+
+    fn fields<'a>(to: &'a [String], name: &'a str, kind: EventKind) -> MailFields<'a> {
+        MailFields {
+            router_id: "lb1",
+            from: "vigil@lb1",
+            to,
+            kind,
+            name,
+            state: State::Master,
+            priority: 100,
+            at: at(1_700_000_000),
+        }
+    }
+
+    #[test]
+    fn mail_headers_and_crlf() {
+        let to = vec!["ops@example.com".to_string(), "noc@example.com".to_string()];
+        let m = format_mail(&fields(&to, "VI_1", EventKind::Instance));
+        let (head, body) = m.split_once("\r\n\r\n").expect("blank line after headers");
+        assert!(head.starts_with("Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nFrom: vigil@lb1\r\n"));
+        assert!(head.contains("\r\nTo: ops@example.com,\r\n noc@example.com\r\n"));
+        assert!(head.contains("\r\nSubject: [lb1] VRRP Instance VI_1 - Entering MASTER state\r\n"));
+        assert!(body.contains("priority: 100\r\n"));
+        assert!(m.ends_with("\r\n"));
+        // No bare LF anywhere.
+        assert!(!m.replace("\r\n", "").contains('\n'));
+        let g = format_mail(&fields(&to, "VG_1", EventKind::Group));
+        assert!(g.contains("Subject: [lb1] VRRP Group VG_1 - Entering MASTER state\r\n"));
+        assert!(!g.contains("priority"));
+    }
+
+    #[test]
+    fn names_cannot_inject_headers() {
+        let to = vec!["ops@example.com".to_string()];
+        let m = format_mail(&fields(&to, "VI_1\r\nBcc: evil@x", EventKind::Instance));
+        assert!(!m.contains("\r\nBcc:"));
+        assert!(m.contains("VI_1??Bcc: evil@x - Entering"));
+    }
+}

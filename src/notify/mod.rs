@@ -1,0 +1,451 @@
+//! Notifications on VRRP state changes: keepalived's notify scripts and
+//! mail through `smtp_server` to `notification_email`.
+//!
+//! Owns: the queues between the VRRP side and the scripts and mail, the
+//! per-instance script order, the mail retry policy, and their counters.
+//! Must not: block, await or slow down the caller. `Notifier::notify` takes
+//! a short lock, pushes, and returns; everything else happens on tasks
+//! spawned here. Nothing in this module feeds back into VRRP.
+//!
+//! ```text
+//!  VRRP task                  dispatcher task            per-instance worker
+//!  notify(ev) --push--> [ingress, drop-oldest] --+--> [VI_1 queue] --> script, script, ...
+//!  (never awaits)                                |--> [VG_1 queue] --> ...   (in event order;
+//!                                                |                           instances run
+//!                                                |                           side by side)
+//!                                                +--> [mail queue] --> mail sender task
+//!                                                     format_mail()    smtp::Dialogue over TCP,
+//!                                                                      Backoff between attempts
+//! ```
+//!
+//! Sans-IO parts: `smtp::Dialogue` (the SMTP conversation fed with reply
+//! lines), `mail::format_mail` / `mail::rfc2822` (the text), `mail::Backoff`
+//! (the retry schedule), `script::commands` (argv per event),
+//! `script::resolve_user` / `script::check_secure` (identity and path checks).
+//! Edges: `script::run` (a child process), `mailer::deliver` (a socket).
+//!
+//! Every queue is bounded; on overflow the oldest entry goes and a counter
+//! in `Stats` says so. The SMTP client is our own (see `smtp` for why not
+//! `lettre`): no TLS, no AUTH, like keepalived.
+
+pub mod mail;
+mod mailer;
+mod queue;
+pub mod script;
+pub mod smtp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+pub use mail::Backoff;
+pub use mailer::deliver;
+
+use crate::config::model::{GlobalDefs, Notify};
+use mailer::Outgoing;
+use queue::Queue;
+use script::{Outcome, RunPolicy};
+
+/// One state change, as the VRRP side reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub name: String,
+    pub state: State,
+    pub priority: u8,
+    pub scripts: Notify,
+    /// Mail this change (the caller resolves instance, group and global).
+    pub smtp_alert: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Instance,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Master,
+    Backup,
+    Fault,
+    Stop,
+}
+
+impl State {
+    /// As scripts and mails spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Master => "MASTER",
+            State::Backup => "BACKUP",
+            State::Fault => "FAULT",
+            State::Stop => "STOP",
+        }
+    }
+}
+
+/// Knobs with production defaults; tests shorten the times.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Events between `notify` and the dispatcher.
+    pub queue_capacity: usize,
+    /// Events waiting for one instance's scripts.
+    pub instance_queue_capacity: usize,
+    /// Mails waiting behind the one being sent.
+    pub mail_queue_capacity: usize,
+    /// A script still running after this is killed with its process group.
+    pub script_timeout: Duration,
+    /// Bytes of a script's stdout, and of its stderr, kept for the log.
+    pub script_output_cap: usize,
+    pub backoff: Backoff,
+    pub passwd_path: PathBuf,
+    pub group_path: PathBuf,
+    /// Used when `router_id` is unset; `None` reads the kernel's hostname.
+    pub hostname: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            queue_capacity: 256,
+            instance_queue_capacity: 64,
+            mail_queue_capacity: 64,
+            script_timeout: Duration::from_secs(30),
+            script_output_cap: 4096,
+            backoff: Backoff::default(),
+            passwd_path: "/etc/passwd".into(),
+            group_path: "/etc/group".into(),
+            hostname: None,
+        }
+    }
+}
+
+/// A snapshot of the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events handed to `notify`.
+    pub events: u64,
+    /// Events dropped (oldest first) because the ingress queue was full.
+    pub events_dropped: u64,
+    /// Events dropped because one instance's script queue was full.
+    pub script_events_dropped: u64,
+    pub scripts_ok: u64,
+    /// Exited non-zero or by a signal.
+    pub scripts_failed: u64,
+    /// Killed at the deadline.
+    pub scripts_timed_out: u64,
+    /// Could not start, unknown `script_user`, or refused by
+    /// `enable_script_security`.
+    pub scripts_not_run: u64,
+    pub mails_queued: u64,
+    /// Dropped (oldest first) because the mail queue was full.
+    pub mails_dropped: u64,
+    pub mails_sent: u64,
+    /// Failed attempts, each logged with its cause.
+    pub mail_failures: u64,
+    /// Of those, connect or reply timeouts.
+    pub mail_timeouts: u64,
+    /// Dropped after the last attempt of the backoff schedule.
+    pub mails_given_up: u64,
+    /// Dropped at once: refused with a 5xx.
+    pub mails_rejected: u64,
+    /// Recipients refused while others took the mail.
+    pub mail_rcpts_refused: u64,
+}
+
+impl Stats {
+    /// Scripts that have finished one way or another.
+    pub fn scripts_done(&self) -> u64 {
+        self.scripts_ok + self.scripts_failed + self.scripts_timed_out + self.scripts_not_run
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    events: AtomicU64,
+    events_dropped: AtomicU64,
+    script_events_dropped: AtomicU64,
+    scripts_ok: AtomicU64,
+    scripts_failed: AtomicU64,
+    scripts_timed_out: AtomicU64,
+    scripts_not_run: AtomicU64,
+    mails_queued: AtomicU64,
+    mails_dropped: AtomicU64,
+    pub(crate) mails_sent: AtomicU64,
+    pub(crate) mail_failures: AtomicU64,
+    pub(crate) mail_timeouts: AtomicU64,
+    pub(crate) mails_given_up: AtomicU64,
+    pub(crate) mails_rejected: AtomicU64,
+    pub(crate) mail_rcpts_refused: AtomicU64,
+}
+
+/// Adds one and returns the new value.
+fn bump(c: &AtomicU64) -> u64 {
+    c.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Hands events to the notification tasks. Cheap to clone; when the last
+/// clone is dropped the tasks finish what is queued and end.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    ingress: Arc<Queue<Envelope>>,
+    counters: Arc<Counters>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.ingress.close();
+    }
+}
+
+#[derive(Debug)]
+struct Envelope {
+    ev: Event,
+    at: SystemTime,
+}
+
+struct MailSetup {
+    queue: Arc<Queue<Outgoing>>,
+    router_id: String,
+    from: String,
+    to: Vec<String>,
+}
+
+struct Ctx {
+    policy: RunPolicy,
+    instance_queue_capacity: usize,
+    mail: Option<MailSetup>,
+    counters: Arc<Counters>,
+}
+
+impl Notifier {
+    /// Spawns the notifier's task(s) on the current tokio runtime (must be
+    /// called from inside one).
+    pub fn spawn(global: &GlobalDefs) -> Notifier {
+        Self::spawn_with(global, Options::default())
+    }
+
+    /// `spawn` with explicit knobs.
+    pub fn spawn_with(global: &GlobalDefs, opts: Options) -> Notifier {
+        let counters = Arc::new(Counters::default());
+        let run_as = match &global.script_user {
+            None => Ok(None),
+            Some(su) => script::resolve_user_from(&opts.passwd_path, &opts.group_path, su)
+                .map(Some)
+                .inspect_err(|e| tracing::error!(error = %e, "notify scripts will not run")),
+        };
+        if global.script_user.is_none() && !global.enable_script_security {
+            tracing::debug!("notify scripts run as root without enable_script_security");
+        }
+        let hostname = opts.hostname.clone().unwrap_or_else(kernel_hostname);
+        let router_id = global.router_id.clone().unwrap_or(hostname);
+        let mail = match (&global.smtp_server, global.notification_email.is_empty()) {
+            (Some(server), false) => {
+                let queue = Arc::new(Queue::new(opts.mail_queue_capacity));
+                let timeout = match global.smtp_connect_timeout.as_duration() {
+                    d if d.is_zero() => Duration::from_secs(30),
+                    d => d,
+                };
+                tokio::spawn(mailer::run(
+                    queue.clone(),
+                    SocketAddr::new(server.addr, server.port),
+                    timeout,
+                    opts.backoff,
+                    counters.clone(),
+                ));
+                Some(MailSetup {
+                    queue,
+                    from: global
+                        .notification_email_from
+                        .clone()
+                        .unwrap_or_else(|| format!("vigil@{router_id}")),
+                    router_id,
+                    to: global.notification_email.clone(),
+                })
+            }
+            _ => None,
+        };
+        let ctx = Arc::new(Ctx {
+            policy: RunPolicy {
+                timeout: opts.script_timeout,
+                output_cap: opts.script_output_cap,
+                run_as,
+                security: global.enable_script_security,
+            },
+            instance_queue_capacity: opts.instance_queue_capacity,
+            mail,
+            counters: counters.clone(),
+        });
+        let ingress = Arc::new(Queue::new(opts.queue_capacity));
+        tokio::spawn(dispatch(ingress.clone(), ctx));
+        Notifier {
+            shared: Arc::new(Shared { ingress, counters }),
+        }
+    }
+
+    /// Never blocks and never awaits: queues the event and returns.
+    pub fn notify(&self, ev: Event) {
+        let c = &self.shared.counters;
+        bump(&c.events);
+        let env = Envelope {
+            ev,
+            at: SystemTime::now(),
+        };
+        if let Some(old) = self.shared.ingress.push(env) {
+            let n = bump(&c.events_dropped);
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, oldest = %old.ev.name, "notification queue full; dropped the oldest event");
+            }
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            events: g(&c.events),
+            events_dropped: g(&c.events_dropped),
+            script_events_dropped: g(&c.script_events_dropped),
+            scripts_ok: g(&c.scripts_ok),
+            scripts_failed: g(&c.scripts_failed),
+            scripts_timed_out: g(&c.scripts_timed_out),
+            scripts_not_run: g(&c.scripts_not_run),
+            mails_queued: g(&c.mails_queued),
+            mails_dropped: g(&c.mails_dropped),
+            mails_sent: g(&c.mails_sent),
+            mail_failures: g(&c.mail_failures),
+            mail_timeouts: g(&c.mail_timeouts),
+            mails_given_up: g(&c.mails_given_up),
+            mails_rejected: g(&c.mails_rejected),
+            mail_rcpts_refused: g(&c.mail_rcpts_refused),
+        }
+    }
+}
+
+fn kernel_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Scripts of one event, for one instance's worker.
+struct Job {
+    name: String,
+    commands: Vec<Vec<String>>,
+}
+
+async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
+    let c = &ctx.counters;
+    // Keyed by (is a group, name): instances and groups may share a name.
+    let mut workers: HashMap<(bool, String), Arc<Queue<Job>>> = HashMap::new();
+    while let Some(Envelope { ev, at }) = ingress.pop().await {
+        if ev.smtp_alert {
+            match &ctx.mail {
+                Some(m) => {
+                    let text = mail::format_mail(&mail::MailFields {
+                        router_id: &m.router_id,
+                        from: &m.from,
+                        to: &m.to,
+                        kind: ev.kind,
+                        name: &ev.name,
+                        state: ev.state,
+                        priority: ev.priority,
+                        at,
+                    });
+                    let kind = match ev.kind {
+                        EventKind::Instance => "Instance",
+                        EventKind::Group => "Group",
+                    };
+                    bump(&c.mails_queued);
+                    let out = Outgoing {
+                        from: m.from.clone(),
+                        to: m.to.clone(),
+                        text,
+                        what: format!("VRRP {kind} {} {}", ev.name, ev.state.as_str()),
+                    };
+                    if let Some(old) = m.queue.push(out) {
+                        let n = bump(&c.mails_dropped);
+                        if n.is_power_of_two() {
+                            tracing::warn!(dropped = n, mail = %old.what, "mail queue full; dropped the oldest mail");
+                        }
+                    }
+                }
+                None => tracing::debug!(
+                    name = %ev.name,
+                    "smtp_alert set but no smtp_server or notification_email"
+                ),
+            }
+        }
+        let commands = script::commands(&ev);
+        if commands.is_empty() {
+            continue;
+        }
+        let q = workers
+            .entry((ev.kind == EventKind::Group, ev.name.clone()))
+            .or_insert_with(|| {
+                let q = Arc::new(Queue::new(ctx.instance_queue_capacity));
+                tokio::spawn(work(q.clone(), ctx.clone()));
+                q
+            });
+        let job = Job {
+            name: ev.name,
+            commands,
+        };
+        if let Some(old) = q.push(job) {
+            let n = bump(&c.script_events_dropped);
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, name = %old.name, "script queue full; dropped the oldest event's scripts");
+            }
+        }
+    }
+    for q in workers.values() {
+        q.close();
+    }
+    if let Some(m) = &ctx.mail {
+        m.queue.close();
+    }
+}
+
+/// One instance's (or group's) scripts, strictly in event order.
+async fn work(q: Arc<Queue<Job>>, ctx: Arc<Ctx>) {
+    let c = &ctx.counters;
+    while let Some(job) = q.pop().await {
+        for argv in &job.commands {
+            let counter = match script::run(argv, &ctx.policy).await {
+                Outcome::Exited(s) if s.success() => &c.scripts_ok,
+                Outcome::Exited(_) => &c.scripts_failed,
+                Outcome::TimedOut => &c.scripts_timed_out,
+                Outcome::NotRun => &c.scripts_not_run,
+            };
+            bump(counter);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifier_can_cross_threads_and_tasks() {
+        fn send_sync_clone<T: Send + Sync + Clone>() {}
+        send_sync_clone::<Notifier>();
+    }
+
+    #[test]
+    fn state_spelling() {
+        let all = [State::Master, State::Backup, State::Fault, State::Stop];
+        let s: Vec<_> = all.iter().map(|s| s.as_str()).collect();
+        assert_eq!(s, ["MASTER", "BACKUP", "FAULT", "STOP"]);
+    }
+}

@@ -1,0 +1,544 @@
+//! Notify scripts: which commands an event runs, with which arguments, as
+//! which user, and running one with a deadline.
+//!
+//! Owns: keepalived's argument conventions, the `/etc/passwd` and
+//! `/etc/group` lookups for `script_user` (parsed here, no NSS: a static
+//! binary has none), the `enable_script_security` path check, and the
+//! child process (no shell, stdin null, output captured and logged with a
+//! bound, killed with its process group at the deadline).
+//! Must not: decide ordering between events (the per-instance worker in
+//! `mod.rs` does), or run anything through `sh -c`.
+
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::{Event, EventKind, State};
+use crate::config::model::ScriptUser;
+
+/// The commands one event runs, in order: the state's own script
+/// (`notify_master` ...) with its configured argv as is, then the generic
+/// `notify` script with `INSTANCE|GROUP name STATE priority` appended.
+/// keepalived passes no priority for a group, and neither does vigil.
+pub fn commands(ev: &Event) -> Vec<Vec<String>> {
+    let s = &ev.scripts;
+    let specific = match ev.state {
+        State::Master => &s.master,
+        State::Backup => &s.backup,
+        State::Fault => &s.fault,
+        State::Stop => &s.stop,
+    };
+    let mut out = Vec::with_capacity(2);
+    if let Some(sc) = specific.as_ref().filter(|sc| !sc.argv.is_empty()) {
+        out.push(sc.argv.clone());
+    }
+    if let Some(sc) = s.notify.as_ref().filter(|sc| !sc.argv.is_empty()) {
+        let mut argv = sc.argv.clone();
+        argv.push(
+            match ev.kind {
+                EventKind::Instance => "INSTANCE",
+                EventKind::Group => "GROUP",
+            }
+            .to_string(),
+        );
+        argv.push(ev.name.clone());
+        argv.push(ev.state.as_str().to_string());
+        if ev.kind == EventKind::Instance {
+            argv.push(ev.priority.to_string());
+        }
+        out.push(argv);
+    }
+    out
+}
+
+/// The identity scripts run under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("script_user {user:?}: no such user in /etc/passwd")]
+    NoUser { user: String },
+    #[error("script_user group {group:?}: no such group in /etc/group")]
+    NoGroup { group: String },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: String, cause: String },
+}
+
+/// `script_user USER [GROUP]` -> uid/gid, from the text of `/etc/passwd`
+/// and `/etc/group`. A numeric name that is not in the file is taken as an
+/// id; without a group, the user's primary group is used.
+pub fn resolve_user(passwd: &str, group: &str, su: &ScriptUser) -> Result<RunAs, LookupError> {
+    let entry = passwd
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() < 4 || l.starts_with('#') {
+                return None;
+            }
+            Some((f[0], f[2].parse::<u32>().ok()?, f[3].parse::<u32>().ok()?))
+        })
+        .find(|(name, _, _)| *name == su.user);
+    let (uid, primary) = match (entry, su.user.parse::<u32>()) {
+        (Some((_, uid, gid)), _) => (uid, Some(gid)),
+        (None, Ok(uid)) => (uid, None),
+        (None, Err(_)) => {
+            return Err(LookupError::NoUser {
+                user: su.user.clone(),
+            })
+        }
+    };
+    let gid = match &su.group {
+        Some(g) => group
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                if f.len() < 3 || l.starts_with('#') {
+                    return None;
+                }
+                Some((f[0], f[2].parse::<u32>().ok()?))
+            })
+            .find(|(name, _)| name == g)
+            .map(|(_, gid)| gid)
+            .or_else(|| g.parse().ok())
+            .ok_or_else(|| LookupError::NoGroup { group: g.clone() })?,
+        None => primary.unwrap_or(uid),
+    };
+    Ok(RunAs { uid, gid })
+}
+
+/// Reads the two files and resolves `su`.
+pub fn resolve_user_from(
+    passwd_path: &Path,
+    group_path: &Path,
+    su: &ScriptUser,
+) -> Result<RunAs, LookupError> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| LookupError::Read {
+            path: p.display().to_string(),
+            cause: e.to_string(),
+        })
+    };
+    resolve_user(&read(passwd_path)?, &read(group_path)?, su)
+}
+
+/// One component of a script's path, as `stat` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathNode {
+    pub path: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+    pub is_dir: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Insecure {
+    #[error("{path} is not an absolute path")]
+    Relative { path: PathBuf },
+    #[error("{path}: {cause}")]
+    Stat { path: PathBuf, cause: String },
+    #[error("{path} is owned by uid {uid}, not root or the script user")]
+    Owner { path: PathBuf, uid: u32 },
+    #[error("{path} is writable by group {gid}")]
+    GroupWritable { path: PathBuf, gid: u32 },
+    #[error("{path} is writable by everyone")]
+    WorldWritable { path: PathBuf },
+}
+
+/// `enable_script_security`: nobody but root and the user the script runs
+/// as may change the script or any directory on its path. A world-writable
+/// directory with the sticky bit (`/tmp`) is fine: others can add entries
+/// but not replace ours, and the next component's owner is checked.
+pub fn check_secure(nodes: &[PathNode], run_as: RunAs) -> Result<(), Insecure> {
+    for n in nodes {
+        let path = n.path.clone();
+        if n.uid != 0 && n.uid != run_as.uid {
+            return Err(Insecure::Owner { path, uid: n.uid });
+        }
+        if n.mode & 0o020 != 0 && n.gid != 0 && n.gid != run_as.gid {
+            return Err(Insecure::GroupWritable { path, gid: n.gid });
+        }
+        let sticky_dir = n.is_dir && n.mode & 0o1000 != 0;
+        if n.mode & 0o002 != 0 && !sticky_dir {
+            return Err(Insecure::WorldWritable { path });
+        }
+    }
+    Ok(())
+}
+
+/// `stat` of the canonical script path and every directory above it.
+pub fn path_nodes(script: &Path) -> Result<Vec<PathNode>, Insecure> {
+    if !script.is_absolute() {
+        return Err(Insecure::Relative {
+            path: script.to_path_buf(),
+        });
+    }
+    let stat_err = |p: &Path, e: std::io::Error| Insecure::Stat {
+        path: p.to_path_buf(),
+        cause: e.to_string(),
+    };
+    let real = std::fs::canonicalize(script).map_err(|e| stat_err(script, e))?;
+    let mut nodes = Vec::new();
+    for p in real.ancestors() {
+        let m = std::fs::metadata(p).map_err(|e| stat_err(p, e))?;
+        nodes.push(PathNode {
+            path: p.to_path_buf(),
+            uid: m.uid(),
+            gid: m.gid(),
+            mode: m.mode(),
+            is_dir: m.is_dir(),
+        });
+    }
+    Ok(nodes)
+}
+
+/// How scripts are run.
+#[derive(Debug, Clone)]
+pub(crate) struct RunPolicy {
+    pub timeout: Duration,
+    /// Bytes of stdout and of stderr kept for the log, each.
+    pub output_cap: usize,
+    /// `Err` when `script_user` could not be resolved: then nothing runs
+    /// rather than running as root.
+    pub run_as: Result<Option<RunAs>, LookupError>,
+    pub security: bool,
+}
+
+/// What became of one script.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Exited(ExitStatus),
+    TimedOut,
+    NotRun,
+}
+
+/// How long to wait for a killed group's leader to be reaped.
+const REAP_WAIT: Duration = Duration::from_secs(5);
+/// How long to wait for output after the script exited (a daemon it
+/// started may hold the pipes open; it is left alone).
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
+
+/// Runs `argv` without a shell and logs what happened. Never longer than
+/// `timeout` plus the reap and output waits.
+pub(crate) async fn run(argv: &[String], policy: &RunPolicy) -> Outcome {
+    let prog = &argv[0];
+    let run_as = match &policy.run_as {
+        Ok(r) => *r,
+        Err(e) => {
+            tracing::error!(script = %prog, error = %e, "notify script not run");
+            return Outcome::NotRun;
+        }
+    };
+    if policy.security {
+        let who = run_as.unwrap_or(RunAs { uid: 0, gid: 0 });
+        if let Err(e) = path_nodes(Path::new(prog)).and_then(|n| check_secure(&n, who)) {
+            tracing::error!(script = %prog, error = %e, "notify script not run: enable_script_security");
+            return Outcome::NotRun;
+        }
+    }
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so the deadline kills what it started too.
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(r) = run_as {
+        // std drops supplementary groups (setgroups(0)) when root sets a uid.
+        cmd.uid(r.uid).gid(r.gid);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(script = %prog, error = %e, "notify script could not be started");
+            return Outcome::NotRun;
+        }
+    };
+    let pid = child.id();
+    let cap = policy.output_cap;
+    let out = child
+        .stdout
+        .take()
+        .map(|s| tokio::spawn(read_capped(s, cap)));
+    let err = child
+        .stderr
+        .take()
+        .map(|s| tokio::spawn(read_capped(s, cap)));
+
+    let outcome = match tokio::time::timeout(policy.timeout, child.wait()).await {
+        Ok(Ok(status)) => Outcome::Exited(status),
+        Ok(Err(e)) => {
+            tracing::warn!(script = %prog, error = %e, "waiting for notify script failed");
+            Outcome::NotRun
+        }
+        Err(_) => {
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            let _ = child.start_kill();
+            let _ = tokio::time::timeout(REAP_WAIT, child.wait()).await;
+            tracing::warn!(
+                script = %prog,
+                timeout_ms = policy.timeout.as_millis() as u64,
+                "notify script timed out; killed it and its process group"
+            );
+            Outcome::TimedOut
+        }
+    };
+    for (stream, handle) in [("stdout", out), ("stderr", err)] {
+        let Some(mut h) = handle else { continue };
+        match tokio::time::timeout(OUTPUT_GRACE, &mut h).await {
+            Ok(Ok((text, total))) if total > 0 => {
+                let text = String::from_utf8_lossy(&text);
+                let text = text.trim_end();
+                if total > cap {
+                    tracing::info!(script = %prog, stream, truncated = total - cap, "{text}");
+                } else {
+                    tracing::info!(script = %prog, stream, "{text}");
+                }
+            }
+            Ok(_) => {}
+            Err(_) => h.abort(),
+        }
+    }
+    if let Outcome::Exited(status) = &outcome {
+        if status.success() {
+            tracing::debug!(script = %prog, "notify script exited 0");
+        } else if let Some(sig) = status.signal() {
+            tracing::warn!(script = %prog, signal = sig, "notify script killed by a signal");
+        } else {
+            tracing::warn!(script = %prog, code = status.code(), "notify script failed");
+        }
+    }
+    outcome
+}
+
+/// Keeps the first `cap` bytes, reads (and counts) the rest so the child
+/// never blocks on a full pipe.
+async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize) -> (Vec<u8>, usize) {
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let mut buf = [0u8; 4096];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                total = total.saturating_add(n);
+            }
+        }
+    }
+    (kept, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::{Notify, Script};
+
+    fn script(argv: &[&str]) -> Option<Script> {
+        Some(Script {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    fn event(kind: EventKind, state: State, scripts: Notify) -> Event {
+        Event {
+            kind,
+            name: "VI_1".into(),
+            state,
+            priority: 100,
+            scripts,
+            smtp_alert: false,
+        }
+    }
+
+    fn all_scripts() -> Notify {
+        Notify {
+            notify: script(&["/etc/vigil/notify.sh", "--verbose"]),
+            master: script(&["/etc/vigil/master.sh", "up", "eth0"]),
+            backup: script(&["/etc/vigil/backup.sh"]),
+            fault: None,
+            stop: script(&["/etc/vigil/stop.sh"]),
+        }
+    }
+
+    #[test]
+    fn notify_master_keeps_its_args_and_notify_gets_keepalived_args() {
+        let c = commands(&event(EventKind::Instance, State::Master, all_scripts()));
+        assert_eq!(
+            c,
+            vec![
+                vec!["/etc/vigil/master.sh", "up", "eth0"],
+                vec![
+                    "/etc/vigil/notify.sh",
+                    "--verbose",
+                    "INSTANCE",
+                    "VI_1",
+                    "MASTER",
+                    "100"
+                ],
+            ]
+        );
+    }
+
+    #[test]
+    fn state_without_its_own_script_runs_only_notify() {
+        let c = commands(&event(EventKind::Instance, State::Fault, all_scripts()));
+        assert_eq!(
+            c,
+            vec![vec![
+                "/etc/vigil/notify.sh",
+                "--verbose",
+                "INSTANCE",
+                "VI_1",
+                "FAULT",
+                "100"
+            ]]
+        );
+        let c = commands(&event(EventKind::Instance, State::Stop, Notify::default()));
+        assert!(c.is_empty());
+        let c = commands(&event(EventKind::Instance, State::Backup, all_scripts()));
+        assert_eq!(c[0], vec!["/etc/vigil/backup.sh"]);
+        assert_eq!(c[1][3..], ["VI_1", "BACKUP", "100"]);
+    }
+
+    #[test]
+    fn group_gets_no_priority() {
+        let c = commands(&event(EventKind::Group, State::Backup, all_scripts()));
+        assert_eq!(
+            c[1],
+            vec![
+                "/etc/vigil/notify.sh",
+                "--verbose",
+                "GROUP",
+                "VI_1",
+                "BACKUP"
+            ]
+        );
+    }
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+        # comment\n\
+        broken line\n\
+        keepalived_script:x:998:997::/nonexistent:/usr/sbin/nologin\n\
+        nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+    const GROUP: &str = "root:x:0:\nnogroup:x:65534:\nscripts:x:997:\nops:x:1200:alice,bob\n";
+
+    fn su(user: &str, group: Option<&str>) -> ScriptUser {
+        ScriptUser {
+            user: user.into(),
+            group: group.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn users_and_groups_from_the_files() {
+        let r = resolve_user(PASSWD, GROUP, &su("keepalived_script", None));
+        assert_eq!(r, Ok(RunAs { uid: 998, gid: 997 }));
+        let r = resolve_user(PASSWD, GROUP, &su("nobody", Some("ops")));
+        assert_eq!(
+            r,
+            Ok(RunAs {
+                uid: 65534,
+                gid: 1200
+            })
+        );
+        let r = resolve_user(PASSWD, GROUP, &su("4242", Some("4343")));
+        assert_eq!(
+            r,
+            Ok(RunAs {
+                uid: 4242,
+                gid: 4343
+            })
+        );
+        let r = resolve_user(PASSWD, GROUP, &su("4242", None));
+        assert_eq!(
+            r,
+            Ok(RunAs {
+                uid: 4242,
+                gid: 4242
+            })
+        );
+        assert_eq!(
+            resolve_user(PASSWD, GROUP, &su("mallory", None)),
+            Err(LookupError::NoUser {
+                user: "mallory".into()
+            })
+        );
+        assert_eq!(
+            resolve_user(PASSWD, GROUP, &su("nobody", Some("wheel"))),
+            Err(LookupError::NoGroup {
+                group: "wheel".into()
+            })
+        );
+    }
+
+    fn node(path: &str, uid: u32, gid: u32, mode: u32, is_dir: bool) -> PathNode {
+        PathNode {
+            path: path.into(),
+            uid,
+            gid,
+            mode,
+            is_dir,
+        }
+    }
+
+    #[test]
+    fn script_security() {
+        let root = RunAs { uid: 0, gid: 0 };
+        let ok = [
+            node("/tmp/d/s.sh", 0, 0, 0o100755, false),
+            node("/tmp/d", 0, 0, 0o40700, true),
+            node("/tmp", 0, 0, 0o41777, true),
+            node("/", 0, 0, 0o40755, true),
+        ];
+        assert_eq!(check_secure(&ok, root), Ok(()));
+        let mut bad = ok.clone();
+        bad[1].mode = 0o40777;
+        assert!(matches!(
+            check_secure(&bad, root),
+            Err(Insecure::WorldWritable { .. })
+        ));
+        let mut bad = ok.clone();
+        bad[0].uid = 1000;
+        assert!(matches!(
+            check_secure(&bad, root),
+            Err(Insecure::Owner { uid: 1000, .. })
+        ));
+        assert_eq!(
+            check_secure(
+                &bad,
+                RunAs {
+                    uid: 1000,
+                    gid: 1000
+                }
+            ),
+            Ok(())
+        );
+        let mut bad = ok.clone();
+        bad[0].gid = 50;
+        bad[0].mode = 0o100775;
+        assert!(matches!(
+            check_secure(&bad, root),
+            Err(Insecure::GroupWritable { gid: 50, .. })
+        ));
+        assert!(matches!(
+            path_nodes(Path::new("relative.sh")),
+            Err(Insecure::Relative { .. })
+        ));
+    }
+}
