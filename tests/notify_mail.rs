@@ -251,7 +251,9 @@ async fn dead_server_never_delays_notify_and_queued_mail_arrives_later() {
         let t = Instant::now();
         n.notify(event("VI_1", st, true));
         let took = t.elapsed();
-        assert!(took < Duration::from_millis(1), "notify() took {took:?}");
+        // Blocking on the dead server would take its connect timeout
+        // (seconds); 50 ms leaves room for a loaded 2-core CI machine.
+        assert!(took < Duration::from_millis(50), "notify() took {took:?}");
     }
     // Refused connections are counted and retried (100, 200, 400 ms ...).
     let s = wait_stats(&n, Duration::from_secs(10), |s| s.mail_failures >= 3).await;

@@ -285,7 +285,9 @@ async fn notify_never_waits_and_overflow_drops_the_oldest() {
     for i in 0..10u8 {
         let t = Instant::now();
         n.notify(event("VI_1", State::Master, i, &scripts));
-        assert!(t.elapsed() < Duration::from_millis(1));
+        // Waiting for a script would take its run time; 50 ms leaves room
+        // for a loaded CI machine.
+        assert!(t.elapsed() < Duration::from_millis(50));
     }
     assert_eq!(n.stats().events_dropped, 8);
     let lines = lab.wait_lines(2, Duration::from_secs(10)).await;
