@@ -359,6 +359,13 @@ fn failover_scenario(lab: &mut Lab, vip: &str, t: &Timing) -> (Duration, Duratio
     // 3. Restart a: stale vip removed at start, then preemption back.
     lab.a.link(true);
     lab.a.start();
+    assert!(
+        wait_for(Duration::from_secs(3), || fs::read_to_string(&lab.a.log)
+            .unwrap_or_default()
+            .contains("removed stale vip"))
+        .is_some(),
+        "a's restart did not remove the vip SIGKILL left behind"
+    );
     let back = t.master_down + Duration::from_secs(3);
     assert!(
         wait_for(back, || lab.a.has_addr(vip) && !lab.b.has_addr(vip)).is_some(),
@@ -491,4 +498,45 @@ fn run_with_bad_config_exits_1_before_touching_anything() {
         !Path::new(&sock).exists(),
         "control socket created for a bad config"
     );
+}
+
+#[test]
+fn store_with_no_valid_slot_runs_the_factory_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("flash.img");
+    // Two zeroed 64 KiB slots: neither is valid.
+    fs::write(&store, vec![0u8; 2 * 64 * 1024]).expect("write store");
+    let sock = dir.path().join("run/vigil/c.sock");
+    let mut child = Command::new(BIN)
+        .args(["run", "--log-to", "stderr", "--store"])
+        .arg(&store)
+        .arg("--control")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let status = || {
+        Command::new(BIN)
+            .args(["status", "--json", "--control"])
+            .arg(&sock)
+            .output()
+            .expect("status")
+    };
+    let up = wait_for(Duration::from_secs(5), || status().status.success());
+    if up.is_none() {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = child.wait();
+        panic!("daemon with a factory default store did not answer");
+    }
+    let json = String::from_utf8_lossy(&status().stdout).into_owned();
+    kill(pid, Signal::SIGTERM).expect("sigterm");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(json.contains("\"instances\":[]"), "{json}");
+    assert!(json.contains("FACTORY DEFAULT"), "{json}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FACTORY DEFAULT"), "not said loudly: {err}");
+    assert!(!sock.exists(), "control socket left behind");
 }
