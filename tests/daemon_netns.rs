@@ -424,6 +424,24 @@ fn v3_pair_fifty_milliseconds() {
     eprintln!(
         "v3 50 ms: dead-master takeover {k:?} (floor <= 180.7 ms), graceful {g:?} (skew 30.7 ms)"
     );
+
+    // b's own link down: FAULT, vip removed; up again: MASTER (alone).
+    lab.b.link(false);
+    assert!(
+        wait_for(Duration::from_secs(2), || state_of(&lab.b.status_json())
+            == "FAULT")
+        .is_some(),
+        "b not in FAULT with its link down: {}",
+        lab.b.status_json()
+    );
+    assert!(!lab.b.has_addr(vip), "b kept the vip in FAULT");
+    lab.b.link(true);
+    assert!(
+        wait_for(Duration::from_secs(2), || lab.b.has_addr(vip)).is_some(),
+        "b did not recover from FAULT to MASTER: {}",
+        lab.b.status_json()
+    );
+    assert_eq!(state_of(&lab.b.status_json()), "MASTER");
 }
 
 #[test]
