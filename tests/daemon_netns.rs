@@ -558,3 +558,39 @@ fn store_with_no_valid_slot_runs_the_factory_default() {
     assert!(err.contains("FACTORY DEFAULT"), "not said loudly: {err}");
     assert!(!sock.exists(), "control socket left behind");
 }
+
+#[test]
+fn v3_unicast_peers() {
+    let mut lab = Lab::new("uc", "10.204.0.1/24", "10.204.0.2/24");
+    let vip = "10.204.0.200";
+    let uc = |state: &str, prio: u8, me: &str, peer: &str| {
+        format!(
+            "global_defs {{\n    vrrp_version 3\n    vrrp_mcast_group4 224.0.0.99\n}}\n\
+             vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 54\n    \
+             priority {prio}\n    advert_int 0.05\n    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n    \
+             virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+        )
+    };
+    lab.write_confs(
+        &uc("MASTER", 100, "10.204.0.1", "10.204.0.2"),
+        &uc("BACKUP", 99, "10.204.0.2", "10.204.0.1"),
+    );
+    lab.a.start();
+    lab.b.start();
+    assert!(
+        wait_for(Duration::from_secs(3), || lab.a.has_addr(vip)).is_some(),
+        "a never took the vip over unicast"
+    );
+    assert_single_master(&lab, &lab.a, vip, Duration::from_millis(500));
+    let jb = lab.b.status_json();
+    assert_eq!(state_of(&jb), "BACKUP", "{jb}");
+    assert!(jb.contains("\"master\":\"10.204.0.1\""), "{jb}");
+    let t0 = Instant::now();
+    lab.a.signal(Signal::SIGTERM);
+    assert!(
+        wait_for(Duration::from_millis(331), || lab.b.has_addr(vip)).is_some(),
+        "b did not take over over unicast"
+    );
+    eprintln!("v3 unicast 50 ms: graceful takeover {:?}", t0.elapsed());
+    assert_eq!(lab.a.wait_exit(Duration::from_secs(3)), Some(0));
+}
