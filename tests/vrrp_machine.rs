@@ -373,7 +373,7 @@ fn v3_master_yielding_learns_the_interval() {
 }
 
 #[test]
-fn master_shutdown_removes_vips_and_resigns() {
+fn master_shutdown_resigns_then_removes_vips() {
     let t0 = Instant::now();
     let (mut m, tm) = master_v2(100, t0);
     m.handle(Input::Shutdown, tm + Duration::from_millis(10));
@@ -385,10 +385,10 @@ fn master_shutdown_removes_vips_and_resigns() {
                 to: State::Initialize,
                 reason: Reason::Shutdown
             },
-            Action::RemoveVips,
             Action::SendAdvert {
                 priority: Priority(0)
             },
+            Action::RemoveVips,
         ]
     );
     assert_eq!(m.poll_timeout(), None);
@@ -621,10 +621,10 @@ fn tracked_interface_without_weight_faults_and_recovers() {
                 to: State::Fault,
                 reason: Reason::TrackedInterfaceDown
             },
-            Action::RemoveVips,
             Action::SendAdvert {
                 priority: Priority(0)
             },
+            Action::RemoveVips,
             Action::OwnFault { faulted: true },
         ]
     );

@@ -652,12 +652,14 @@ impl Machine {
         self.timers.stop_all();
         self.change(State::Fault, reason);
         if was_master {
-            self.actions.push_back(Action::RemoveVips);
+            // The resign advert first: the backup's Skew_Time starts when it
+            // arrives, so it must not wait for the netlink round trips.
             if self.iface_up {
                 self.actions.push_back(Action::SendAdvert {
                     priority: Priority::RESIGN,
                 });
             }
+            self.actions.push_back(Action::RemoveVips);
         }
     }
 
@@ -678,10 +680,11 @@ impl Machine {
         self.preempt_deadline = None;
         self.change(State::Initialize, Reason::Shutdown);
         if was_master {
-            self.actions.push_back(Action::RemoveVips);
+            // Resign first, so the backup's Skew_Time starts at once.
             self.actions.push_back(Action::SendAdvert {
                 priority: Priority::RESIGN,
             });
+            self.actions.push_back(Action::RemoveVips);
         }
     }
 }
