@@ -22,4 +22,8 @@
 //! config names (plus those it just retired); others are reported, never
 //! touched.
 
+pub mod client;
+pub mod desired;
+pub mod kernel;
+pub mod reconcile;
 pub mod wire;
