@@ -34,6 +34,8 @@ use super::wire::{
 };
 
 const ENOENT: i32 = 2;
+/// The end of a dump; its payload is no IPVS message.
+const NLMSG_DONE: u16 = 3;
 
 /// What a request was about, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +204,9 @@ impl Client {
         let mut out = Vec::new();
         for msg in recv {
             let msg = msg.map_err(|e| map_err(e, req, target))?;
+            if *msg.nl_type() == NLMSG_DONE {
+                continue;
+            }
             if let Some(p) = msg.get_payload() {
                 out.push(p.as_ref().to_vec());
             }
