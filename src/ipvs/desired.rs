@@ -1,0 +1,300 @@
+//! The table vigil wants: config + health -> services and destinations.
+//!
+//! Owns: how each virtual_server becomes a kernel service (scheduler,
+//! persistence flag + timeout + netmask) and which real servers it gets at
+//! which weight, with keepalived's meaning of `inhibit_on_failure`,
+//! `quorum` / `hysteresis`, `sorry_server` / `sorry_server_inhibit` and
+//! `alpha` (keepalived.conf(5), checker code `update_quorum_state`). Must
+//! not: read a clock, touch the kernel, or decide when a drain is over
+//! (the caller owns the drain timer and passes the draining set).
+//!
+//! - A real server with no checker is always up (keepalived). Otherwise its
+//!   health comes from the map; with no entry it is up, or down with
+//!   `alpha` (it must pass its first check before it takes traffic).
+//! - A healthy server gets its configured weight. A failed one is removed,
+//!   or kept at weight 0 when `inhibit_on_failure` holds (the real
+//!   server's own setting overrides the service's).
+//! - Quorum: a service that is up goes down when the summed weight of its
+//!   healthy servers is 0 or below `quorum - hysteresis`; a service that is
+//!   down comes up when the sum is at least `quorum + hysteresis` (and not
+//!   0). This is keepalived's code; its man page only says hysteresis is a
+//!   tolerance "when considering quorum gain or loss". A service starts up.
+//! - While a service with a sorry server is down, the sorry server is in at
+//!   weight 1 and every real server is out (or at weight 0 with inhibit).
+//!   While it is up the sorry server is out, or at weight 0 with
+//!   `sorry_server_inhibit`. Without a sorry server, quorum changes only
+//!   the notifications (returned as [`QuorumChange`]s).
+//! - `omega` only decides whether the quorum/real-server down notifiers run
+//!   on shutdown (keepalived.conf(5)); it changes nothing in the table.
+//!   vigil leaves the table in place when it stops, so a restart adopts it.
+//! - Draining: a real server removed from the config keeps its kernel
+//!   entry at weight 0 until the caller drops it from the set; one that is
+//!   in the config again is no longer draining.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::kernel::{Entry, Table};
+use super::wire::{
+    Af, Dest, DestId, FwdMethod, Service, ServiceId, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+    SVC_F_PERSISTENT,
+};
+use crate::config::model::{
+    Config, Method, Protocol, RealServer, ServiceKey, SorryServer, VirtualServer,
+};
+
+/// Result of a real server's checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Up,
+    Down,
+}
+
+/// A real server of a service, as the kernel names both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RealId {
+    pub service: ServiceId,
+    pub dest: DestId,
+}
+
+/// Health of every checked real server, keyed by kernel identity (the
+/// config's `ServiceKey` lacks the protocol, which the kernel's key has).
+pub type HealthMap = BTreeMap<RealId, Health>;
+
+/// Whether each service had quorum at the last evaluation.
+pub type QuorumStates = BTreeMap<ServiceId, bool>;
+
+/// A service gained (`up`) or lost quorum: run quorum_up / quorum_down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuorumChange {
+    pub service: ServiceId,
+    pub up: bool,
+}
+
+/// What the reconcile step works from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Desired {
+    pub table: Table,
+    /// Real servers to keep at weight 0 if present, never to add.
+    pub draining: BTreeSet<RealId>,
+    /// Pass back in at the next [`build`].
+    pub quorum: QuorumStates,
+    pub changes: Vec<QuorumChange>,
+}
+
+pub fn protocol(p: Protocol) -> u16 {
+    match p {
+        Protocol::Tcp => IPPROTO_TCP,
+        Protocol::Udp => IPPROTO_UDP,
+        Protocol::Sctp => IPPROTO_SCTP,
+    }
+}
+
+pub fn fwd_method(m: Method) -> FwdMethod {
+    match m {
+        Method::Nat => FwdMethod::Masq,
+        Method::Dr => FwdMethod::Route,
+        Method::Tun => FwdMethod::Tunnel,
+    }
+}
+
+/// The kernel's key for a virtual server.
+pub fn service_id(vs: &VirtualServer) -> ServiceId {
+    match vs.key {
+        ServiceKey::Addr { addr, port } => ServiceId::Addr {
+            protocol: protocol(vs.protocol),
+            addr,
+            port,
+        },
+        ServiceKey::Fwmark { mark, ipv6 } => ServiceId::Fwmark {
+            af: if ipv6 { Af::V6 } else { Af::V4 },
+            mark,
+        },
+    }
+}
+
+/// The service port (0 for fwmark): a real server without a port uses it.
+fn service_port(vs: &VirtualServer) -> u16 {
+    match vs.key {
+        ServiceKey::Addr { port, .. } => port,
+        ServiceKey::Fwmark { .. } => 0,
+    }
+}
+
+pub fn dest_id(vs: &VirtualServer, rs: &RealServer) -> DestId {
+    DestId {
+        addr: rs.addr,
+        port: rs.port.unwrap_or_else(|| service_port(vs)),
+    }
+}
+
+pub fn real_id(vs: &VirtualServer, rs: &RealServer) -> RealId {
+    RealId {
+        service: service_id(vs),
+        dest: dest_id(vs, rs),
+    }
+}
+
+/// The kernel service for a virtual server. Without persistence the
+/// timeout is 0 and the netmask the host mask (what ipvsadm and keepalived
+/// send); `persistence_timeout 0` means no persistence, as in keepalived.
+pub fn service(vs: &VirtualServer) -> Service {
+    let id = service_id(vs);
+    let af = id.af();
+    let host = match af {
+        Af::V4 => 32,
+        Af::V6 => 128,
+    };
+    let timeout = vs.persistence_timeout.unwrap_or(0);
+    let prefix = match timeout {
+        0 => host,
+        _ => vs.persistence_granularity.unwrap_or(host),
+    };
+    Service {
+        id,
+        scheduler: vs.scheduler.keyword().to_owned(),
+        pe_name: None,
+        flags: if timeout > 0 { SVC_F_PERSISTENT } else { 0 },
+        timeout,
+        netmask: Service::netmask_for(af, prefix),
+        stats: None,
+    }
+}
+
+fn dest(vs: &VirtualServer, rs: &RealServer, weight: u32) -> Dest {
+    Dest {
+        id: dest_id(vs, rs),
+        fwd: fwd_method(rs.method.unwrap_or(vs.method)),
+        weight,
+        u_thresh: rs.uthreshold.unwrap_or(0),
+        l_thresh: rs.lthreshold.unwrap_or(0),
+        tunnel: None,
+        conns: None,
+        stats: None,
+    }
+}
+
+fn sorry_dest(vs: &VirtualServer, s: &SorryServer, weight: u32) -> Dest {
+    Dest {
+        id: DestId {
+            addr: s.addr,
+            port: s.port.unwrap_or_else(|| service_port(vs)),
+        },
+        fwd: fwd_method(vs.method),
+        weight,
+        u_thresh: 0,
+        l_thresh: 0,
+        tunnel: None,
+        conns: None,
+        stats: None,
+    }
+}
+
+/// A real server's health, with keepalived's defaults.
+pub fn health_of(vs: &VirtualServer, rs: &RealServer, health: &HealthMap) -> Health {
+    if rs.checkers.is_empty() {
+        return Health::Up;
+    }
+    let default = if vs.alpha { Health::Down } else { Health::Up };
+    health.get(&real_id(vs, rs)).copied().unwrap_or(default)
+}
+
+/// Quorum after this evaluation, given the last one (`None`: first).
+pub fn quorum_up(vs: &VirtualServer, live_weight: u64, was_up: Option<bool>) -> bool {
+    let (q, h) = (u64::from(vs.quorum), u64::from(vs.hysteresis));
+    match was_up.unwrap_or(true) {
+        true => live_weight != 0 && live_weight >= q.saturating_sub(h),
+        false => live_weight != 0 && live_weight >= q + h,
+    }
+}
+
+/// One virtual server's entry; its quorum state comes back too.
+pub fn entry(vs: &VirtualServer, health: &HealthMap, was_up: Option<bool>) -> (Entry, bool) {
+    let healthy: Vec<(&RealServer, bool)> = vs
+        .real_servers
+        .iter()
+        .map(|rs| (rs, health_of(vs, rs, health) == Health::Up))
+        .collect();
+    let live: u64 = healthy
+        .iter()
+        .filter(|(_, up)| *up)
+        .map(|(rs, _)| u64::from(rs.weight))
+        .sum();
+    let up = quorum_up(vs, live, was_up);
+    let sorry_active = vs.sorry_server.is_some() && !up;
+    let mut e = Entry::new(service(vs));
+    for (rs, healthy) in healthy {
+        let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
+        let weight = match (healthy && !sorry_active, inhibit) {
+            (true, _) => rs.weight,
+            (false, true) => 0,
+            (false, false) => continue,
+        };
+        let d = dest(vs, rs, weight);
+        e.dests.insert(d.id, d);
+    }
+    if let Some(s) = &vs.sorry_server {
+        let weight = match (sorry_active, vs.sorry_server_inhibit) {
+            (true, _) => Some(1),
+            (false, true) => Some(0),
+            (false, false) => None,
+        };
+        if let Some(w) = weight {
+            let d = sorry_dest(vs, s, w);
+            e.dests.insert(d.id, d);
+        }
+    }
+    (e, up)
+}
+
+/// The whole desired table. `draining` holds real servers the config no
+/// longer has (the caller keeps it, from the previous config, until each
+/// drain ends); `quorum` is the previous call's [`Desired::quorum`].
+pub fn build(
+    config: &Config,
+    health: &HealthMap,
+    draining: &BTreeSet<RealId>,
+    quorum: &QuorumStates,
+) -> Desired {
+    let mut d = Desired::default();
+    for vs in &config.virtual_servers {
+        let id = service_id(vs);
+        let was = quorum.get(&id).copied();
+        let (e, up) = entry(vs, health, was);
+        if was.unwrap_or(true) != up {
+            d.changes.push(QuorumChange { service: id, up });
+        }
+        d.quorum.insert(id, up);
+        d.table.services.insert(id, e);
+    }
+    d.draining = draining
+        .iter()
+        .filter(|r| {
+            !d.table
+                .services
+                .get(&r.service)
+                .is_some_and(|e| e.dests.contains_key(&r.dest))
+        })
+        .copied()
+        .collect();
+    d
+}
+
+/// The services a config owns (for computing what a new config retires).
+pub fn owned(config: &Config) -> BTreeSet<ServiceId> {
+    config.virtual_servers.iter().map(service_id).collect()
+}
+
+/// The real servers `old` had and `new` lacks: what a commit drains.
+pub fn removed_reals(old: &Config, new: &Config) -> BTreeSet<RealId> {
+    let all = |c: &Config| -> BTreeSet<RealId> {
+        c.virtual_servers
+            .iter()
+            .flat_map(|vs| vs.real_servers.iter().map(move |rs| real_id(vs, rs)))
+            .collect()
+    };
+    all(old).difference(&all(new)).copied().collect()
+}
+
+#[cfg(test)]
+#[path = "desired_tests.rs"]
+mod tests;

@@ -1,0 +1,278 @@
+use super::*;
+use crate::config::bounds::Millis;
+use crate::config::model::{CheckKind, Checker, Scheduler, DEFAULT_DELAY_LOOP};
+use std::net::IpAddr;
+
+fn checker() -> Checker {
+    Checker {
+        kind: CheckKind::Tcp,
+        connect_ip: None,
+        connect_port: None,
+        bindto: None,
+        connect_timeout: Millis::secs(3),
+        retry: 1,
+        delay_before_retry: Millis::secs(1),
+        delay_loop: None,
+        warmup: None,
+    }
+}
+
+fn rs(last: u8, weight: u32) -> RealServer {
+    RealServer {
+        addr: IpAddr::from([192, 168, 1, last]),
+        port: Some(80),
+        weight,
+        inhibit_on_failure: None,
+        method: None,
+        uthreshold: None,
+        lthreshold: None,
+        notify_up: None,
+        notify_down: None,
+        checkers: vec![checker()],
+    }
+}
+
+/// The seed's service: 192.168.1.200:80 TCP wrr DR, persistence 3600.
+fn seed_vs() -> VirtualServer {
+    VirtualServer {
+        key: ServiceKey::Addr {
+            addr: "192.168.1.200".parse().unwrap(),
+            port: 80,
+        },
+        delay_loop: DEFAULT_DELAY_LOOP,
+        scheduler: Scheduler::Wrr,
+        method: Method::Dr,
+        protocol: Protocol::Tcp,
+        persistence_timeout: Some(3600),
+        persistence_granularity: None,
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        sorry_server: None,
+        sorry_server_inhibit: false,
+        inhibit_on_failure: false,
+        alpha: false,
+        omega: false,
+        ha_suspend: false,
+        virtualhost: None,
+        real_servers: vec![rs(102, 1), rs(103, 1)],
+    }
+}
+
+fn with(vs: VirtualServer) -> Config {
+    Config {
+        virtual_servers: vec![vs],
+        ..Config::default()
+    }
+}
+
+fn health(vs: &VirtualServer, states: &[(u8, Health)]) -> HealthMap {
+    states
+        .iter()
+        .map(|(last, h)| {
+            let r = vs
+                .real_servers
+                .iter()
+                .find(|r| r.addr == IpAddr::from([192, 168, 1, *last]));
+            (real_id(vs, r.expect("real server in test")), *h)
+        })
+        .collect()
+}
+
+/// `(last octet, weight)` of each destination.
+fn weights(e: &Entry) -> Vec<(u8, u32)> {
+    e.dests
+        .values()
+        .map(|d| match d.id.addr {
+            IpAddr::V4(a) => (a.octets()[3], d.weight),
+            IpAddr::V6(_) => (0, d.weight),
+        })
+        .collect()
+}
+
+#[test]
+fn seed_service_and_dests() {
+    let vs = seed_vs();
+    let d = build(
+        &with(vs.clone()),
+        &HealthMap::new(),
+        &BTreeSet::new(),
+        &QuorumStates::new(),
+    );
+    let e = &d.table.services[&service_id(&vs)];
+    assert_eq!(e.service.scheduler, "wrr");
+    assert_eq!(e.service.flags, SVC_F_PERSISTENT);
+    assert_eq!(e.service.timeout, 3600);
+    assert_eq!(e.service.netmask, 0xffff_ffff);
+    assert_eq!(weights(e), vec![(102, 1), (103, 1)]);
+    assert!(e.dests.values().all(|d| d.fwd == FwdMethod::Route));
+    assert!(d.changes.is_empty());
+    assert!(d.quorum[&service_id(&vs)]);
+}
+
+#[test]
+fn persistence_netmask_and_granularity() {
+    let mut vs = seed_vs();
+    vs.persistence_granularity = Some(24);
+    assert_eq!(service(&vs).netmask, 0xffff_ff00);
+    vs.persistence_timeout = None;
+    let s = service(&vs);
+    assert_eq!((s.flags, s.timeout, s.netmask), (0, 0, 0xffff_ffff));
+    vs.persistence_timeout = Some(0);
+    assert_eq!(service(&vs).flags, 0);
+    vs.key = ServiceKey::Fwmark {
+        mark: 5,
+        ipv6: true,
+    };
+    vs.persistence_timeout = Some(300);
+    vs.persistence_granularity = Some(64);
+    let s = service(&vs);
+    assert_eq!(
+        s.id,
+        ServiceId::Fwmark {
+            af: Af::V6,
+            mark: 5
+        }
+    );
+    assert_eq!((s.flags, s.timeout, s.netmask), (SVC_F_PERSISTENT, 300, 64));
+    vs.persistence_granularity = None;
+    assert_eq!(service(&vs).netmask, 128);
+}
+
+#[test]
+fn fwmark_real_server_without_port_gets_port_0() {
+    let mut vs = seed_vs();
+    vs.key = ServiceKey::Fwmark {
+        mark: 1,
+        ipv6: false,
+    };
+    vs.real_servers[0].port = None;
+    assert_eq!(dest_id(&vs, &vs.real_servers[0]).port, 0);
+}
+
+#[test]
+fn failed_server_leaves_or_stays_at_zero_with_inhibit() {
+    let mut vs = seed_vs();
+    let h = health(&vs, &[(102, Health::Down)]);
+    let (e, _) = entry(&vs, &h, None);
+    assert_eq!(weights(&e), vec![(103, 1)]);
+    vs.inhibit_on_failure = true;
+    let (e, _) = entry(&vs, &h, None);
+    assert_eq!(weights(&e), vec![(102, 0), (103, 1)]);
+    // The real server's own setting wins, either way.
+    vs.real_servers[0].inhibit_on_failure = Some(false);
+    let (e, _) = entry(&vs, &h, None);
+    assert_eq!(weights(&e), vec![(103, 1)]);
+    vs.inhibit_on_failure = false;
+    vs.real_servers[0].inhibit_on_failure = Some(true);
+    let (e, _) = entry(&vs, &h, None);
+    assert_eq!(weights(&e), vec![(102, 0), (103, 1)]);
+}
+
+#[test]
+fn alpha_starts_unchecked_servers_down() {
+    let mut vs = seed_vs();
+    vs.alpha = true;
+    vs.quorum = 1;
+    vs.real_servers[1].checkers.clear(); // no checker: always up
+    let (e, _) = entry(&vs, &HealthMap::new(), None);
+    assert_eq!(weights(&e), vec![(103, 1)]);
+    let (e, _) = entry(&vs, &health(&vs, &[(102, Health::Up)]), None);
+    assert_eq!(weights(&e), vec![(102, 1), (103, 1)]);
+    vs.alpha = false;
+    let (e, _) = entry(&vs, &HealthMap::new(), None);
+    assert_eq!(weights(&e), vec![(102, 1), (103, 1)]);
+}
+
+#[test]
+fn quorum_with_hysteresis_is_keepalived_s() {
+    let mut vs = seed_vs();
+    vs.real_servers = (101..=104).map(|n| rs(n, 1)).collect();
+    vs.quorum = 3;
+    vs.hysteresis = 1;
+    // Up: stays up down to quorum - hysteresis = 2, goes down below.
+    assert!(quorum_up(&vs, 2, Some(true)));
+    assert!(!quorum_up(&vs, 1, Some(true)));
+    // Down: needs quorum + hysteresis = 4 to come back.
+    assert!(!quorum_up(&vs, 3, Some(false)));
+    assert!(quorum_up(&vs, 4, Some(false)));
+    // A first evaluation counts as "was up".
+    assert!(quorum_up(&vs, 2, None));
+    // Nothing alive is always down, even at quorum 0.
+    vs.quorum = 0;
+    vs.hysteresis = 0;
+    assert!(!quorum_up(&vs, 0, Some(true)));
+    assert!(!quorum_up(&vs, 0, Some(false)));
+}
+
+#[test]
+fn quorum_changes_are_reported_once() {
+    let mut vs = seed_vs();
+    vs.quorum = 2;
+    let c = with(vs.clone());
+    let id = service_id(&vs);
+    let down = health(&vs, &[(102, Health::Down)]);
+    let d1 = build(&c, &down, &BTreeSet::new(), &QuorumStates::new());
+    assert_eq!(
+        d1.changes,
+        vec![QuorumChange {
+            service: id,
+            up: false
+        }]
+    );
+    let d2 = build(&c, &down, &BTreeSet::new(), &d1.quorum);
+    assert!(d2.changes.is_empty());
+    let d3 = build(&c, &HealthMap::new(), &BTreeSet::new(), &d2.quorum);
+    assert_eq!(
+        d3.changes,
+        vec![QuorumChange {
+            service: id,
+            up: true
+        }]
+    );
+}
+
+#[test]
+fn sorry_server_replaces_the_pool_while_down() {
+    let mut vs = seed_vs();
+    vs.quorum = 2;
+    vs.sorry_server = Some(SorryServer {
+        addr: "192.168.1.250".parse().unwrap(),
+        port: None,
+    });
+    let down = health(&vs, &[(102, Health::Down)]);
+    let (e, up) = entry(&vs, &down, None);
+    assert!(!up);
+    assert_eq!(weights(&e), vec![(250, 1)]);
+    assert_eq!(e.dests.values().next().unwrap().id.port, 80);
+    // With inhibit the real servers stay, at weight 0.
+    vs.inhibit_on_failure = true;
+    let (e, _) = entry(&vs, &down, None);
+    assert_eq!(weights(&e), vec![(102, 0), (103, 0), (250, 1)]);
+    // Up: the sorry server leaves, or stays at 0 with sorry_server_inhibit.
+    vs.inhibit_on_failure = false;
+    let (e, up) = entry(&vs, &HealthMap::new(), Some(false));
+    assert!(up);
+    assert_eq!(weights(&e), vec![(102, 1), (103, 1)]);
+    vs.sorry_server_inhibit = true;
+    let (e, _) = entry(&vs, &HealthMap::new(), Some(false));
+    assert_eq!(weights(&e), vec![(102, 1), (103, 1), (250, 0)]);
+}
+
+#[test]
+fn draining_holds_only_servers_the_config_lacks() {
+    let vs = seed_vs();
+    let old = with(vs.clone());
+    let mut new_vs = vs.clone();
+    new_vs.real_servers.truncate(1);
+    let new = with(new_vs);
+    let gone = removed_reals(&old, &new);
+    assert_eq!(gone.len(), 1);
+    let d = build(&new, &HealthMap::new(), &gone, &QuorumStates::new());
+    assert_eq!(d.draining, gone);
+    // Back in the config: no longer draining.
+    let d = build(&old, &HealthMap::new(), &gone, &QuorumStates::new());
+    assert!(d.draining.is_empty());
+    assert_eq!(owned(&old), BTreeSet::from([service_id(&vs)]));
+}

@@ -1,0 +1,435 @@
+//! What the reconcile loop needs from the kernel, and an in-memory kernel.
+//!
+//! Owns: the [`Kernel`] trait (dump services, dump a service's
+//! destinations, apply one [`Op`]), the [`Table`] both sides of a diff
+//! share, and [`FakeKernel`], which keeps a table with the rules of
+//! `ip_vs_ctl.c` that matter to a diff: EEXIST on a second add, ESRCH for
+//! a missing service, ENOENT for a missing destination or scheduler, the
+//! HASHED flag and counters in dumps. Must not: decide what to change
+//! (that is [`super::reconcile`]) or touch a socket (that is
+//! [`super::client`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::wire::{Cmd, Dest, DestId, Request, Service, ServiceId, SVC_F_HASHED};
+
+/// One service and its destinations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub service: Service,
+    pub dests: BTreeMap<DestId, Dest>,
+}
+
+impl Entry {
+    pub fn new(service: Service) -> Self {
+        Entry {
+            service,
+            dests: BTreeMap::new(),
+        }
+    }
+}
+
+/// An IPVS table: what the kernel holds, or what vigil wants it to hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Table {
+    pub services: BTreeMap<ServiceId, Entry>,
+}
+
+impl Table {
+    pub fn dest_count(&self) -> usize {
+        self.services.values().map(|e| e.dests.len()).sum()
+    }
+
+    /// Connections (active + inactive + persistent) the kernel reports for
+    /// a destination: what a drain waits on. `None` when absent or when the
+    /// table carries no counters (a desired table).
+    pub fn conns(&self, service: &ServiceId, dest: &DestId) -> Option<u64> {
+        let d = self.services.get(service)?.dests.get(dest)?;
+        d.conns.map(|c| c.total())
+    }
+}
+
+/// One change to the kernel table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    NewService(Service),
+    SetService(Service),
+    DelService(ServiceId),
+    NewDest { service: ServiceId, dest: Dest },
+    SetDest { service: ServiceId, dest: Dest },
+    DelDest { service: ServiceId, dest: DestId },
+}
+
+impl Op {
+    pub fn cmd(&self) -> Cmd {
+        match self {
+            Op::NewService(_) => Cmd::NewService,
+            Op::SetService(_) => Cmd::SetService,
+            Op::DelService(_) => Cmd::DelService,
+            Op::NewDest { .. } => Cmd::NewDest,
+            Op::SetDest { .. } => Cmd::SetDest,
+            Op::DelDest { .. } => Cmd::DelDest,
+        }
+    }
+
+    /// The service the op is about.
+    pub fn service(&self) -> &ServiceId {
+        match self {
+            Op::NewService(s) | Op::SetService(s) => &s.id,
+            Op::DelService(id) => id,
+            Op::NewDest { service, .. }
+            | Op::SetDest { service, .. }
+            | Op::DelDest { service, .. } => service,
+        }
+    }
+
+    /// The destination the op is about, if it is a dest op.
+    pub fn dest(&self) -> Option<&DestId> {
+        match self {
+            Op::NewDest { dest, .. } | Op::SetDest { dest, .. } => Some(&dest.id),
+            Op::DelDest { dest, .. } => Some(dest),
+            _ => None,
+        }
+    }
+
+    /// The netlink request that performs it.
+    pub fn request(&self) -> Request {
+        match self {
+            Op::NewService(s) => Request::new_service(s),
+            Op::SetService(s) => Request::set_service(s),
+            Op::DelService(id) => Request::del_service(id),
+            Op::NewDest { service, dest } => Request::new_dest(service, dest),
+            Op::SetDest { service, dest } => Request::set_dest(service, dest),
+            Op::DelDest { service, dest } => Request::del_dest(service, dest),
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::NewService(s) | Op::SetService(s) => write!(
+                f,
+                "{} {} sched {} flags {:#x} timeout {} netmask {:#x}",
+                self.cmd(),
+                s.id,
+                s.scheduler,
+                s.flags,
+                s.timeout,
+                s.netmask
+            ),
+            Op::DelService(id) => write!(f, "{} {id}", self.cmd()),
+            Op::NewDest { service, dest } | Op::SetDest { service, dest } => write!(
+                f,
+                "{} {service} -> {} {:?} weight {}",
+                self.cmd(),
+                dest.id,
+                dest.fwd,
+                dest.weight
+            ),
+            Op::DelDest { service, dest } => write!(f, "{} {service} -> {dest}", self.cmd()),
+        }
+    }
+}
+
+/// The kernel as the reconcile loop sees it.
+pub trait Kernel {
+    type Error: std::error::Error;
+
+    fn services(&mut self) -> Result<Vec<Service>, Self::Error>;
+    fn dests(&mut self, service: &ServiceId) -> Result<Vec<Dest>, Self::Error>;
+    fn apply(&mut self, op: &Op) -> Result<(), Self::Error>;
+}
+
+/// Dump the whole table: one service dump, one dest dump per service.
+pub fn dump<K: Kernel>(k: &mut K) -> Result<Table, K::Error> {
+    let mut t = Table::default();
+    for s in k.services()? {
+        let mut e = Entry::new(s);
+        for d in k.dests(&e.service.id)? {
+            e.dests.insert(d.id, d);
+        }
+        t.services.insert(e.service.id, e);
+    }
+    Ok(t)
+}
+
+/// Apply ops in order. A failure does not stop the rest (one service with
+/// a missing scheduler must not hold up the others); the failures come
+/// back with their ops, and the next reconcile retries them.
+pub fn apply_all<'a, K: Kernel>(k: &mut K, ops: &'a [Op]) -> Vec<(&'a Op, K::Error)> {
+    ops.iter()
+        .filter_map(|op| k.apply(op).err().map(|e| (op, e)))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The fake
+
+/// Why the fake refused an op: the errno the kernel would answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op}: {}", std::io::Error::from_raw_os_error(*.errno))]
+pub struct FakeError {
+    pub op: String,
+    pub errno: i32,
+}
+
+/// The schedulers a stock kernel has (each is module `ip_vs_<name>`).
+pub const KNOWN_SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+];
+
+/// An in-memory IPVS table with the kernel's answers.
+#[derive(Debug, Clone, Default)]
+pub struct FakeKernel {
+    pub table: Table,
+    /// Every op that succeeded, in order.
+    pub log: Vec<Op>,
+    /// Schedulers whose module is "missing": NEW/SET_SERVICE answers ENOENT.
+    pub missing_schedulers: Vec<String>,
+}
+
+const ENOENT: i32 = 2;
+const ESRCH: i32 = 3;
+const EEXIST: i32 = 17;
+const EINVAL: i32 = 22;
+const ERANGE: i32 = 34;
+
+impl FakeKernel {
+    /// A kernel already holding `table` (dump-only fields filled in as the
+    /// kernel would).
+    pub fn with(table: &Table) -> Self {
+        let mut k = FakeKernel::default();
+        for e in table.services.values() {
+            k.table
+                .services
+                .insert(e.service.id, Entry::new(as_kernel_service(&e.service)));
+            for d in e.dests.values() {
+                k.entry_mut(&e.service.id)
+                    .unwrap()
+                    .dests
+                    .insert(d.id, as_kernel_dest(d));
+            }
+        }
+        k
+    }
+
+    fn entry_mut(&mut self, id: &ServiceId) -> Option<&mut Entry> {
+        self.table.services.get_mut(id)
+    }
+
+    fn check_service(&self, s: &Service) -> Result<(), i32> {
+        if self.missing_schedulers.contains(&s.scheduler)
+            || !KNOWN_SCHEDULERS.contains(&s.scheduler.as_str())
+        {
+            return Err(ENOENT);
+        }
+        Ok(())
+    }
+
+    fn check_dest(d: &Dest) -> Result<(), i32> {
+        if d.weight > i32::MAX as u32 {
+            return Err(EINVAL);
+        }
+        if d.l_thresh > d.u_thresh {
+            return Err(ERANGE);
+        }
+        Ok(())
+    }
+
+    fn try_apply(&mut self, op: &Op) -> Result<(), i32> {
+        match op {
+            Op::NewService(s) => {
+                if self.table.services.contains_key(&s.id) {
+                    return Err(EEXIST);
+                }
+                self.check_service(s)?;
+                self.table
+                    .services
+                    .insert(s.id, Entry::new(as_kernel_service(s)));
+            }
+            Op::SetService(s) => {
+                self.check_service(s)?;
+                let e = self.entry_mut(&s.id).ok_or(ESRCH)?;
+                let stats = e.service.stats;
+                e.service = Service {
+                    stats,
+                    ..as_kernel_service(s)
+                };
+            }
+            Op::DelService(id) => {
+                self.table.services.remove(id).ok_or(ESRCH)?;
+            }
+            Op::NewDest { service, dest } => {
+                let e = self.entry_mut(service).ok_or(ESRCH)?;
+                if e.dests.contains_key(&dest.id) {
+                    return Err(EEXIST);
+                }
+                Self::check_dest(dest)?;
+                e.dests.insert(dest.id, as_kernel_dest(dest));
+            }
+            Op::SetDest { service, dest } => {
+                Self::check_dest(dest)?;
+                let e = self.entry_mut(service).ok_or(ESRCH)?;
+                let d = e.dests.get_mut(&dest.id).ok_or(ENOENT)?;
+                let (conns, stats, tunnel) = (d.conns, d.stats, d.tunnel);
+                *d = Dest {
+                    conns,
+                    stats,
+                    tunnel: dest.tunnel.or(tunnel),
+                    ..dest.clone()
+                };
+            }
+            Op::DelDest { service, dest } => {
+                let e = self.entry_mut(service).ok_or(ESRCH)?;
+                e.dests.remove(dest).ok_or(ENOENT)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a dump shows for a service vigil sent: HASHED set, counters.
+fn as_kernel_service(s: &Service) -> Service {
+    Service {
+        flags: s.flags | SVC_F_HASHED,
+        stats: Some(s.stats.unwrap_or_default()),
+        ..s.clone()
+    }
+}
+
+/// What a dump shows for a dest vigil sent: counters and tunnel fields.
+fn as_kernel_dest(d: &Dest) -> Dest {
+    Dest {
+        conns: Some(d.conns.unwrap_or_default()),
+        stats: Some(d.stats.unwrap_or_default()),
+        tunnel: Some(d.tunnel.unwrap_or_default()),
+        ..d.clone()
+    }
+}
+
+impl Kernel for FakeKernel {
+    type Error = FakeError;
+
+    fn services(&mut self) -> Result<Vec<Service>, FakeError> {
+        Ok(self
+            .table
+            .services
+            .values()
+            .map(|e| e.service.clone())
+            .collect())
+    }
+
+    fn dests(&mut self, service: &ServiceId) -> Result<Vec<Dest>, FakeError> {
+        // The kernel ends the dump empty for an unknown service.
+        Ok(self
+            .table
+            .services
+            .get(service)
+            .map(|e| e.dests.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<(), FakeError> {
+        match self.try_apply(op) {
+            Ok(()) => {
+                self.log.push(op.clone());
+                Ok(())
+            }
+            Err(errno) => Err(FakeError {
+                op: op.to_string(),
+                errno,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::wire::{FwdMethod, IPPROTO_TCP};
+
+    fn svc() -> Service {
+        Service {
+            id: ServiceId::Addr {
+                protocol: IPPROTO_TCP,
+                addr: "10.0.0.1".parse().unwrap(),
+                port: 80,
+            },
+            scheduler: "wrr".into(),
+            pe_name: None,
+            flags: 0,
+            timeout: 0,
+            netmask: u32::MAX,
+            stats: None,
+        }
+    }
+
+    fn dest(w: u32) -> Dest {
+        Dest {
+            id: DestId {
+                addr: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
+            fwd: FwdMethod::Route,
+            weight: w,
+            u_thresh: 0,
+            l_thresh: 0,
+            tunnel: None,
+            conns: None,
+            stats: None,
+        }
+    }
+
+    #[test]
+    fn fake_answers_like_the_kernel() {
+        let mut k = FakeKernel::default();
+        let id = svc().id;
+        let nd = Op::NewDest {
+            service: id,
+            dest: dest(1),
+        };
+        assert_eq!(k.apply(&nd).unwrap_err().errno, ESRCH);
+        k.apply(&Op::NewService(svc())).unwrap();
+        assert_eq!(k.apply(&Op::NewService(svc())).unwrap_err().errno, EEXIST);
+        k.apply(&nd).unwrap();
+        assert_eq!(k.apply(&nd).unwrap_err().errno, EEXIST);
+        let del = Op::DelDest {
+            service: id,
+            dest: dest(1).id,
+        };
+        k.apply(&del).unwrap();
+        assert_eq!(k.apply(&del).unwrap_err().errno, ENOENT);
+        let bad = Service {
+            scheduler: "nope".into(),
+            ..svc()
+        };
+        assert_eq!(k.apply(&Op::SetService(bad)).unwrap_err().errno, ENOENT);
+        let t = dump(&mut k).unwrap();
+        assert_eq!(t.services[&id].service.flags, SVC_F_HASHED);
+        assert_eq!(k.log.len(), 3);
+    }
+
+    #[test]
+    fn apply_all_goes_on_after_a_failure() {
+        let mut k = FakeKernel {
+            missing_schedulers: vec!["wrr".into()],
+            ..FakeKernel::default()
+        };
+        let other = Service {
+            id: ServiceId::Addr {
+                protocol: IPPROTO_TCP,
+                addr: "10.0.0.1".parse().unwrap(),
+                port: 443,
+            },
+            scheduler: "rr".into(),
+            ..svc()
+        };
+        let ops = [Op::NewService(svc()), Op::NewService(other.clone())];
+        let failed = apply_all(&mut k, &ops);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].1.errno, ENOENT);
+        assert!(k.table.services.contains_key(&other.id));
+    }
+}

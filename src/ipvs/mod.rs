@@ -1,0 +1,29 @@
+//! IPVS: the kernel's load-balancing table, programmed over generic netlink.
+//!
+//! ```text
+//!   config + health ──> desired::build ──> Desired (table, draining, quorum)
+//!                                              │
+//!   Kernel::services/dests ──> actual Table ──>│ reconcile::diff
+//!                                              ▼
+//!                                  Plan { ops, foreign } ──> Kernel::apply
+//! ```
+//!
+//! - [`wire`]: the pure codec of the IPVS family (every byte lives there).
+//! - [`kernel`]: the [`kernel::Kernel`] trait the reconcile loop drives, its
+//!   operations, the table type, and an in-memory fake with the kernel's
+//!   rules for tests.
+//! - [`client`]: the neli edge implementing `Kernel` on a real socket.
+//! - [`desired`]: config + health -> the table vigil wants (pure).
+//! - [`reconcile`]: desired vs actual -> the fewest operations (pure).
+//!
+//! The kernel is the source of truth: vigil never flushes; it dumps, diffs
+//! and edits in place, so a restart adopts the table as it stands and no
+//! established connection is dropped. vigil owns exactly the services its
+//! config names (plus those it just retired); others are reported, never
+//! touched.
+
+pub mod client;
+pub mod desired;
+pub mod kernel;
+pub mod reconcile;
+pub mod wire;
