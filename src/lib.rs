@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod store;
 pub mod vrrp;
