@@ -223,7 +223,10 @@ async fn send<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8], deadline: Instant)
     }
 }
 
-/// One read within the deadline; `Ok(0)` at EOF.
+/// One read within the deadline; `Ok(0)` at EOF. A TLS peer that closes
+/// TCP without close_notify (rustls: `UnexpectedEof`) is an EOF too: many
+/// servers do it, keepalived accepts it, and HTTP framing still tells a
+/// truncated response.
 async fn recv<S: AsyncRead + Unpin>(
     s: &mut S,
     buf: &mut [u8],
@@ -232,6 +235,7 @@ async fn recv<S: AsyncRead + Unpin>(
 ) -> Result<usize, Failure> {
     match timeout_at(deadline, s.read(buf)).await {
         Err(_) => Err(Failure::Timeout { stage }),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
         Ok(r) => r.map_err(|e| Failure::from_io(stage, &e)),
     }
 }

@@ -49,7 +49,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::model::{Config, ServiceKey};
 
 pub use check::{CheckSpec, Context};
-pub use outcome::{Failure, Outcome, Stage, TlsFailure};
+pub use outcome::{Failure, HttpError, Outcome, Stage, TlsFailure, WsError};
 pub use plan::PlanError;
 pub use scheduler::{CheckId, Scheduler, SchedulerConfig, SchedulerStats, ServerId, Timing};
 
@@ -202,8 +202,9 @@ impl Runner {
     pub fn snapshot(&self) -> Snapshot {
         let now_i = std::time::Instant::now();
         let now_s = SystemTime::now();
-        let wall =
-            |t: Option<std::time::Instant>| t.map(|t| now_s - now_i.saturating_duration_since(t));
+        let wall = |t: Option<std::time::Instant>| {
+            t.and_then(|t| now_s.checked_sub(now_i.saturating_duration_since(t)))
+        };
         let servers = self
             .servers
             .iter()
