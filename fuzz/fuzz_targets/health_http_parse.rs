@@ -20,12 +20,20 @@ use vigil::health::ws::{validate_handshake, CloseWaiter};
 
 const CAP: usize = 4096;
 
-fn feed(pieces: &[&[u8]]) -> (Result<Progress, ()>, Option<vigil::health::http::Head>, Vec<u8>) {
+fn feed(
+    pieces: &[&[u8]],
+) -> (
+    Result<Progress, ()>,
+    Option<vigil::health::http::Head>,
+    Vec<u8>,
+) {
     let mut reader = ResponseReader::new(CAP);
     let mut body = Vec::new();
     let mut last = Ok(Progress::NeedHead);
     for p in pieces {
-        last = reader.push(p, &mut |b| body.extend_from_slice(b)).map_err(drop);
+        last = reader
+            .push(p, &mut |b| body.extend_from_slice(b))
+            .map_err(drop);
         if last.is_err() {
             break;
         }
@@ -40,7 +48,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(r.body.len() <= CAP, "body over the cap");
     }
 
-    let split = data.first().map_or(0, |&b| usize::from(b) % (data.len() + 1));
+    let split = data
+        .first()
+        .map_or(0, |&b| usize::from(b) % (data.len() + 1));
     let (a, head_a, body_a) = feed(&[data]);
     let (b, head_b, body_b) = feed(&[&data[..split], &data[split..]]);
     assert_eq!(a, b, "split at {split}");
