@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod health;
 pub mod ipvs;
 pub mod net;
 pub mod notify;

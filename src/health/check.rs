@@ -1,0 +1,370 @@
+//! The I/O of one check, on tokio: TCP_CHECK, HTTP_GET, SSL_GET, WS_CHECK.
+//!
+//! Owns: [`CheckSpec`] (a checker resolved from the config: address, bind
+//! address, timeout, what to ask) and [`run`], which performs one check
+//! and returns its [`Outcome`].
+//! Must not: decide up/down, retry, or log (the scheduler and the runner
+//! do); parse bytes itself (the pure `http` and `ws` modules do).
+//!
+//! Time bound: `connect_timeout` bounds the WHOLE check (connect, TLS,
+//! request, response, and for WS_CHECK the closing handshake), one
+//! deadline for every step; a timeout names the step it hit
+//! ([`Stage`]). keepalived instead re-arms `connect_timeout` for each
+//! read; one deadline makes "a check ends within connect_timeout" true,
+//! which the down-time formula of the scheduler relies on. HTTP_GET and
+//! SSL_GET with several `url` blocks check them in order, each on its own
+//! connection with its own `connect_timeout` (keepalived checks one URL
+//! per delay_loop); the first failure ends the check.
+//!
+//! Steps: TCP_CHECK connects (binding `bindto` if set) and closes.
+//! HTTP_GET sends `GET path HTTP/1.0` with `Host` and `Connection: close`,
+//! reads the head, fails on a status outside the ranges (default
+//! 200-299), and, with a `digest`, MD5s the body (at most
+//! [`http::BODY_MAX`] bytes) and compares. Without a digest the rest of
+//! the body is drained politely until the deadline but cannot fail the
+//! check. SSL_GET is the same over TLS (see `tls`). WS_CHECK sends the
+//! RFC 6455 upgrade with a random 16-byte key, requires `101` with the
+//! right `Sec-WebSocket-Accept`, sends a masked close frame (1000), and
+//! requires the server's close frame back; then it closes TCP.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use md5::{Digest as _, Md5};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{timeout_at, Instant};
+use tokio_rustls::TlsConnector;
+
+use super::http::{self, HttpError, Progress, ResponseReader};
+use super::outcome::{Failure, Outcome, Stage};
+use super::tls;
+use super::ws::{self, CloseWaiter, WsError};
+
+/// One checker, resolved: what to connect to and what to ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckSpec {
+    pub target: SocketAddr,
+    pub bindto: Option<IpAddr>,
+    /// `connect_timeout`: the bound of the whole check.
+    pub timeout: Duration,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Tcp,
+    Http(HttpSpec),
+    Ssl {
+        http: HttpSpec,
+        server_name: ServerName<'static>,
+    },
+    Ws(WsSpec),
+}
+
+impl Kind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Kind::Tcp => "TCP_CHECK",
+            Kind::Http(_) => "HTTP_GET",
+            Kind::Ssl { .. } => "SSL_GET",
+            Kind::Ws(_) => "WS_CHECK",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSpec {
+    /// The `Host` header.
+    pub host: String,
+    pub urls: Vec<UrlSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlSpec {
+    pub path: String,
+    /// Inclusive ranges; empty: 200..=299.
+    pub status: Vec<(u16, u16)>,
+    pub digest: Option<[u8; 16]>,
+}
+
+impl UrlSpec {
+    pub fn status_ok(&self, code: u16) -> bool {
+        if self.status.is_empty() {
+            (200..=299).contains(&code)
+        } else {
+            self.status
+                .iter()
+                .any(|&(lo, hi)| (lo..=hi).contains(&code))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsSpec {
+    pub path: String,
+    pub host: String,
+    pub origin: Option<String>,
+    pub subprotocol: Option<String>,
+}
+
+/// What every check shares: the TLS client and the random source.
+#[derive(Clone)]
+pub struct Context {
+    provider: Arc<CryptoProvider>,
+    tls: TlsConnector,
+}
+
+impl Context {
+    pub fn new() -> Self {
+        let provider = tls::provider();
+        let tls = TlsConnector::from(tls::client_config(provider.clone()));
+        Context { provider, tls }
+    }
+
+    fn random<const N: usize>(&self) -> Result<[u8; N], Failure> {
+        let mut b = [0u8; N];
+        self.provider
+            .secure_random
+            .fill(&mut b)
+            .map_err(|_| Failure::Io {
+                stage: Stage::Send,
+                kind: std::io::ErrorKind::Other,
+            })?;
+        Ok(b)
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::new()
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Context")
+    }
+}
+
+/// Perform one check.
+pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
+    match &spec.kind {
+        Kind::Tcp => {
+            let deadline = Instant::now() + spec.timeout;
+            connect(spec, deadline).await.map(drop)
+        }
+        Kind::Http(h) => {
+            for url in &h.urls {
+                let deadline = Instant::now() + spec.timeout;
+                let stream = connect(spec, deadline).await?;
+                http_get(stream, &h.host, url, deadline).await?;
+            }
+            Ok(())
+        }
+        Kind::Ssl { http, server_name } => {
+            for url in &http.urls {
+                let deadline = Instant::now() + spec.timeout;
+                let tcp = connect(spec, deadline).await?;
+                let stream =
+                    match timeout_at(deadline, ctx.tls.connect(server_name.clone(), tcp)).await {
+                        Err(_) => return Err(Failure::Timeout { stage: Stage::Tls }),
+                        Ok(Err(e)) => {
+                            return Err(tls::failure_of_io(&e)
+                                .map(Failure::Tls)
+                                .unwrap_or_else(|| Failure::from_io(Stage::Tls, &e)))
+                        }
+                        Ok(Ok(s)) => s,
+                    };
+                http_get(stream, &http.host, url, deadline).await?;
+            }
+            Ok(())
+        }
+        Kind::Ws(w) => {
+            let deadline = Instant::now() + spec.timeout;
+            let stream = connect(spec, deadline).await?;
+            ws_check(stream, w, ctx, deadline).await
+        }
+    }
+}
+
+async fn connect(spec: &CheckSpec, deadline: Instant) -> Result<TcpStream, Failure> {
+    let io = |e: std::io::Error| Failure::from_io(Stage::Connect, &e);
+    let socket = match spec.target {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(io)?;
+    if let Some(ip) = spec.bindto {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| Failure::Bind(e.kind()))?;
+    }
+    match timeout_at(deadline, socket.connect(spec.target)).await {
+        Err(_) => Err(Failure::Timeout {
+            stage: Stage::Connect,
+        }),
+        Ok(r) => r.map_err(io),
+    }
+}
+
+async fn send<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8], deadline: Instant) -> Outcome {
+    match timeout_at(deadline, async {
+        s.write_all(bytes).await?;
+        s.flush().await
+    })
+    .await
+    {
+        Err(_) => Err(Failure::Timeout { stage: Stage::Send }),
+        Ok(r) => r.map_err(|e| Failure::from_io(Stage::Send, &e)),
+    }
+}
+
+/// One read within the deadline; `Ok(0)` at EOF. A TLS peer that closes
+/// TCP without close_notify (rustls: `UnexpectedEof`) is an EOF too: many
+/// servers do it, keepalived accepts it, and HTTP framing still tells a
+/// truncated response.
+async fn recv<S: AsyncRead + Unpin>(
+    s: &mut S,
+    buf: &mut [u8],
+    stage: Stage,
+    deadline: Instant,
+) -> Result<usize, Failure> {
+    match timeout_at(deadline, s.read(buf)).await {
+        Err(_) => Err(Failure::Timeout { stage }),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+        Ok(r) => r.map_err(|e| Failure::from_io(stage, &e)),
+    }
+}
+
+async fn http_get<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    host: &str,
+    url: &UrlSpec,
+    deadline: Instant,
+) -> Outcome {
+    send(&mut s, &http::get_request(&url.path, host), deadline).await?;
+    let mut reader = ResponseReader::new(http::BODY_MAX);
+    let mut md5 = url.digest.map(|_| Md5::new());
+    let mut status_checked = false;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let stage = if reader.head().is_some() {
+            Stage::Body
+        } else {
+            Stage::Head
+        };
+        let read = recv(&mut s, &mut buf, stage, deadline).await;
+        // Without a digest, once the status is good the rest is courtesy.
+        let courtesy = status_checked && md5.is_none();
+        let n = match read {
+            Ok(n) => n,
+            Err(_) if courtesy => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let progress = if n == 0 {
+            reader.eof()
+        } else {
+            reader.push(&buf[..n], &mut |b| {
+                if let Some(h) = md5.as_mut() {
+                    h.update(b);
+                }
+            })
+        };
+        let progress = match progress {
+            Ok(p) => p,
+            Err(_) if courtesy => return Ok(()),
+            Err(HttpError::Truncated) => return Err(Failure::Closed { stage }),
+            Err(e) => return Err(Failure::Http(e)),
+        };
+        if !status_checked {
+            if let Some(head) = reader.head() {
+                if !url.status_ok(head.status) {
+                    return Err(Failure::BadStatus { code: head.status });
+                }
+                status_checked = true;
+            }
+        }
+        if progress == Progress::Complete {
+            return match (md5, url.digest) {
+                (Some(h), Some(want)) => {
+                    if h.finalize().as_slice() == want.as_slice() {
+                        Ok(())
+                    } else {
+                        Err(Failure::DigestMismatch)
+                    }
+                }
+                _ => Ok(()),
+            };
+        }
+    }
+}
+
+async fn ws_check(mut s: TcpStream, w: &WsSpec, ctx: &Context, deadline: Instant) -> Outcome {
+    let key = ws::encode_key(&ctx.random::<16>()?);
+    let request = ws::upgrade_request(
+        &w.path,
+        &w.host,
+        &key,
+        w.origin.as_deref(),
+        w.subprotocol.as_deref(),
+    );
+    send(&mut s, &request, deadline).await?;
+
+    // The 101 head; bytes after it are already frames.
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = vec![0u8; 4096];
+    let (head, len) = loop {
+        let n = recv(&mut s, &mut chunk, Stage::Head, deadline).await?;
+        if n == 0 {
+            return Err(Failure::Closed { stage: Stage::Head });
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(found) = http::parse_head(&buf)? {
+            break found;
+        }
+    };
+    ws::validate_handshake(&head, &key, w.subprotocol.as_deref())?;
+
+    // Closing handshake (RFC 6455 section 7.1.2): our close, then theirs.
+    let frame = ws::close_frame(ctx.random::<4>()?, ws::CLOSE_NORMAL);
+    send(&mut s, &frame, deadline).await?;
+    let mut waiter = CloseWaiter::new();
+    let mut pending = buf.split_off(len);
+    loop {
+        if waiter.push(&pending)?.is_some() {
+            break;
+        }
+        let n = recv(&mut s, &mut chunk, Stage::WsClose, deadline).await?;
+        if n == 0 {
+            return Err(Failure::Ws(WsError::NoCloseFrame));
+        }
+        pending.clear();
+        pending.extend_from_slice(&chunk[..n]);
+    }
+    // The server closes TCP first (section 7.1.1); we do not wait for it.
+    let _ = timeout_at(deadline, s.shutdown()).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_ranges() {
+        let mut u = UrlSpec {
+            path: "/".into(),
+            status: vec![],
+            digest: None,
+        };
+        assert!(u.status_ok(200) && u.status_ok(299));
+        assert!(!u.status_ok(199) && !u.status_ok(300) && !u.status_ok(503));
+        u.status = vec![(200, 200), (400, 499), (503, 503)];
+        assert!(u.status_ok(200) && u.status_ok(404) && u.status_ok(503));
+        assert!(!u.status_ok(201) && !u.status_ok(500));
+    }
+}

@@ -1,0 +1,344 @@
+//! Health checks of the real servers: TCP_CHECK, HTTP_GET, SSL_GET and
+//! WS_CHECK, on the one current-thread runtime, with bounded concurrency.
+//!
+//! Owns: the [`Runner`] task, which ties the sans-IO [`Scheduler`] to the
+//! I/O of [`check::run`], emits [`HealthEvent`]s on a channel when a real
+//! server changes state, and answers [`HealthHandle::snapshot`] for
+//! `vigil status`.
+//! Must not: touch IPVS (the daemon feeds the events to `ipvs`), lock
+//! shared state (one task owns it all), or log anything but state changes
+//! (keepalived logs every check of 10,000; a healthy pool logs nothing
+//! here).
+//!
+//! ```text
+//!   Config --plan::plan--> servers x checkers (Timing, CheckSpec)
+//!                                 |
+//!                                 v
+//!  +--------------------------- Runner task -----------------------------+
+//!  |  Scheduler::poll_start(now) --> check::run(spec) futures (<= N)     |
+//!  |        ^                                  | (FuturesUnordered)      |
+//!  |        +---- handle_result(id, outcome) --+                         |
+//!  |  poll_event() --> log one line --> mpsc::Sender<HealthEvent> -------+--> daemon / ipvs
+//!  |  sleep_until(poll_timeout())                                        |
+//!  |  mpsc::Receiver<Request> <-- HealthHandle::snapshot() (oneshot) <---+--- vigil status
+//!  +---------------------------------------------------------------------+
+//! ```
+//!
+//! Modules: `scheduler` (timing and state, sans-IO), `http` and `ws`
+//! (pure parsers, fuzzed), `check` and `tls` (the I/O), `plan` (config to
+//! specs), `outcome` (typed causes). See `scheduler` for the exact retry
+//! and timing semantics and `check` for the time bound of one check.
+
+pub mod check;
+pub mod http;
+pub mod outcome;
+pub mod plan;
+pub mod scheduler;
+pub mod tls;
+pub mod ws;
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::stream::{FuturesUnordered, StreamExt as _};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::model::{Config, ServiceKey};
+
+pub use check::{CheckSpec, Context};
+pub use outcome::{Failure, HttpError, Outcome, Stage, TlsFailure, WsError};
+pub use plan::PlanError;
+pub use scheduler::{CheckId, Scheduler, SchedulerConfig, SchedulerStats, ServerId, Timing};
+
+/// A real server changed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub service: ServiceKey,
+    pub real: (IpAddr, Option<u16>),
+    pub up: bool,
+    /// The checker whose result caused it: index in the real server's
+    /// `checkers`, and its keyword.
+    pub checker: usize,
+    pub keyword: &'static str,
+    /// That result: `Ok(())` for up, the failure for down.
+    pub cause: Outcome,
+}
+
+/// Runner settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunnerConfig {
+    /// At most this many checks in flight.
+    pub max_in_flight: NonZeroUsize,
+    /// Seed of the warmup spread; `None`: from the clock.
+    pub seed: Option<u64>,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            max_in_flight: SchedulerConfig::default().max_in_flight,
+            seed: None,
+        }
+    }
+}
+
+/// One checker in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckerStatus {
+    pub keyword: &'static str,
+    pub target: SocketAddr,
+    pub up: bool,
+    pub last: Option<Outcome>,
+    pub last_check: Option<SystemTime>,
+    pub consecutive_failures: u32,
+    pub checks_done: u64,
+}
+
+/// One real server in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealStatus {
+    pub service: ServiceKey,
+    pub real: (IpAddr, Option<u16>),
+    pub up: bool,
+    /// The most recent result of any of its checkers, and when.
+    pub last: Option<Outcome>,
+    pub last_check: Option<SystemTime>,
+    /// The longest current failure streak among its checkers.
+    pub consecutive_failures: u32,
+    /// Checks done, all checkers together.
+    pub checks_done: u64,
+    pub checkers: Vec<CheckerStatus>,
+}
+
+/// Everything `vigil status` shows of health checking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub servers: Vec<RealStatus>,
+    pub stats: SchedulerStats,
+    pub in_flight: usize,
+    pub queued: usize,
+}
+
+/// A request to the runner task.
+#[derive(Debug)]
+pub enum Request {
+    Snapshot(oneshot::Sender<Snapshot>),
+}
+
+/// Talks to a running [`Runner`]; the runner stops when every handle is
+/// dropped.
+#[derive(Debug, Clone)]
+pub struct HealthHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+impl HealthHandle {
+    /// The current state; `None` if the runner has stopped.
+    pub async fn snapshot(&self) -> Option<Snapshot> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Request::Snapshot(tx)).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+/// A handle and the request end the runner takes.
+pub fn channel() -> (HealthHandle, mpsc::Receiver<Request>) {
+    let (tx, rx) = mpsc::channel(8);
+    (HealthHandle { tx }, rx)
+}
+
+type CheckFuture = Pin<Box<dyn std::future::Future<Output = (CheckId, Outcome)> + Send>>;
+
+/// The health-check task: owns the scheduler and every check in flight.
+#[derive(Debug)]
+pub struct Runner {
+    servers: Vec<plan::PlannedServer>,
+    sched: Scheduler,
+    /// Per scheduler check: (server index, checker index).
+    owner: Vec<(usize, usize)>,
+    specs: Vec<Arc<CheckSpec>>,
+    ctx: Context,
+}
+
+impl Runner {
+    /// Plan every checker of `config`; first checks are armed from now
+    /// (after their warmup). Initial states: DOWN for `alpha` services,
+    /// else UP; no event is sent for them.
+    pub fn new(config: &Config, rc: RunnerConfig) -> Result<Self, PlanError> {
+        let servers = plan::plan(config)?;
+        let seed = rc.seed.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        let mut sched = Scheduler::new(SchedulerConfig {
+            max_in_flight: rc.max_in_flight,
+            seed,
+        });
+        let now = std::time::Instant::now();
+        let mut owner = Vec::new();
+        let mut specs = Vec::new();
+        for (si, s) in servers.iter().enumerate() {
+            let timings: Vec<Timing> = s.checks.iter().map(|c| c.timing).collect();
+            sched.add_server(s.alpha, &timings, now);
+            for (ci, c) in s.checks.iter().enumerate() {
+                owner.push((si, ci));
+                specs.push(c.spec.clone());
+            }
+        }
+        Ok(Runner {
+            servers,
+            sched,
+            owner,
+            specs,
+            ctx: Context::new(),
+        })
+    }
+
+    /// The state now (also before `run`, for the initial IPVS table).
+    pub fn snapshot(&self) -> Snapshot {
+        let now_i = std::time::Instant::now();
+        let now_s = SystemTime::now();
+        let wall = |t: Option<std::time::Instant>| {
+            t.and_then(|t| now_s.checked_sub(now_i.saturating_duration_since(t)))
+        };
+        let servers = self
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                let sid = ServerId(si as u32);
+                let checkers: Vec<(CheckerStatus, Option<std::time::Instant>)> = self
+                    .sched
+                    .server_checks(sid)
+                    .map(|id| {
+                        let st = self.sched.check_status(id);
+                        let spec = &self.specs[id.0 as usize];
+                        (
+                            CheckerStatus {
+                                keyword: spec.kind.keyword(),
+                                target: spec.target,
+                                up: st.up,
+                                last: st.last,
+                                last_check: wall(st.last_at),
+                                consecutive_failures: st.consecutive_failures,
+                                checks_done: st.checks_done,
+                            },
+                            st.last_at,
+                        )
+                    })
+                    .collect();
+                let latest = checkers
+                    .iter()
+                    .filter(|c| c.1.is_some())
+                    .max_by_key(|c| c.1);
+                RealStatus {
+                    service: s.service,
+                    real: s.real,
+                    up: self.sched.server_up(sid),
+                    last: latest.and_then(|c| c.0.last),
+                    last_check: latest.and_then(|c| c.0.last_check),
+                    consecutive_failures: checkers
+                        .iter()
+                        .map(|c| c.0.consecutive_failures)
+                        .max()
+                        .unwrap_or(0),
+                    checks_done: checkers.iter().map(|c| c.0.checks_done).sum(),
+                    checkers: checkers.into_iter().map(|c| c.0).collect(),
+                }
+            })
+            .collect();
+        Snapshot {
+            servers,
+            stats: self.sched.stats(),
+            in_flight: self.sched.running(),
+            queued: self.sched.queued(),
+        }
+    }
+
+    /// Run until every [`HealthHandle`] is dropped. State changes go to
+    /// `events` (a closed receiver is tolerated: checks go on).
+    pub async fn run(
+        mut self,
+        events: mpsc::Sender<HealthEvent>,
+        mut requests: mpsc::Receiver<Request>,
+    ) {
+        let mut in_flight: FuturesUnordered<CheckFuture> = FuturesUnordered::new();
+        loop {
+            let now = std::time::Instant::now();
+            while let Some(start) = self.sched.poll_start(now) {
+                let spec = self.specs[start.check.0 as usize].clone();
+                let ctx = self.ctx.clone();
+                let id = start.check;
+                in_flight.push(Box::pin(async move { (id, check::run(&spec, &ctx).await) }));
+            }
+            let wake = self.sched.poll_timeout();
+            tokio::select! {
+                Some((id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.sched.handle_result(id, outcome, std::time::Instant::now());
+                    while let Some(change) = self.sched.poll_event() {
+                        let ev = self.event(change);
+                        log_change(&ev);
+                        let _ = events.send(ev).await;
+                    }
+                }
+                () = sleep_until(wake) => {}
+                req = requests.recv() => match req {
+                    Some(Request::Snapshot(tx)) => {
+                        let _ = tx.send(self.snapshot());
+                    }
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn event(&self, c: scheduler::StateChange) -> HealthEvent {
+        let (si, ci) = self.owner[c.check.0 as usize];
+        let s = &self.servers[si];
+        HealthEvent {
+            service: s.service,
+            real: s.real,
+            up: c.up,
+            checker: ci,
+            keyword: self.specs[c.check.0 as usize].kind.keyword(),
+            cause: c.cause,
+        }
+    }
+}
+
+async fn sleep_until(t: Option<std::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The only log lines of health checking: one per real-server change.
+fn log_change(ev: &HealthEvent) {
+    let real = match ev.real {
+        (ip, Some(port)) => SocketAddr::new(ip, port).to_string(),
+        (ip, None) => ip.to_string(),
+    };
+    match ev.cause {
+        Ok(()) => tracing::info!(
+            service = %ev.service, real = %real, checker = ev.keyword,
+            "real server UP"
+        ),
+        Err(f) => tracing::warn!(
+            service = %ev.service, real = %real, checker = ev.keyword, cause = %f,
+            "real server DOWN"
+        ),
+    }
+}
+
+/// How long a dead server takes to be declared DOWN at most, after its
+/// last good check ended, when every failed check runs to its timeout (see
+/// `scheduler`): `delay_loop + (retry + 1) * connect_timeout + retry *
+/// delay_before_retry`.
+pub fn max_down_detection(t: &Timing, connect_timeout: Duration) -> Duration {
+    t.delay_loop + connect_timeout * (t.retry + 1) + t.delay_before_retry * t.retry
+}

@@ -1,0 +1,154 @@
+//! What one health check concluded, as typed data.
+//!
+//! Owns: [`Outcome`] (`Ok(())` or a [`Failure`]) and the vocabulary of
+//! causes: [`Stage`], [`TlsFailure`], plus the parser errors it wraps
+//! ([`HttpError`], [`WsError`]). Every variant is `Copy`, holds no string
+//! and no allocation, so the scheduler can keep the last result of 10,000
+//! checkers and `vigil status` can print them.
+//! Must not: do I/O or decide state (the scheduler does that).
+
+use std::fmt;
+use std::io;
+
+use thiserror::Error;
+
+pub use super::http::HttpError;
+pub use super::ws::WsError;
+
+/// A check's result: success, or why it failed.
+pub type Outcome = Result<(), Failure>;
+
+/// The step of a check a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// TCP connect (SYN to established).
+    Connect,
+    /// TLS handshake (SSL_GET).
+    Tls,
+    /// Writing the request.
+    Send,
+    /// Reading the status line and headers.
+    Head,
+    /// Reading the body (only when a `digest` needs it).
+    Body,
+    /// WS_CHECK: waiting for the server's close frame.
+    WsClose,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Connect => "connect",
+            Stage::Tls => "TLS handshake",
+            Stage::Send => "sending the request",
+            Stage::Head => "reading the response head",
+            Stage::Body => "reading the response body",
+            Stage::WsClose => "waiting for the websocket close frame",
+        })
+    }
+}
+
+/// Why a check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Failure {
+    /// The server answered the SYN with a reset (nothing listens).
+    #[error("connection refused")]
+    Refused,
+    /// `connect_timeout` passed; the whole check shares that one deadline.
+    #[error("timed out ({stage})")]
+    Timeout { stage: Stage },
+    /// Any other socket error (unreachable, reset, ...).
+    #[error("{stage}: {kind}")]
+    Io { stage: Stage, kind: io::ErrorKind },
+    /// `bindto` could not be bound (address not on this box, wrong family).
+    #[error("cannot bind the source address: {0}")]
+    Bind(io::ErrorKind),
+    /// The server closed the connection before a complete answer.
+    #[error("connection closed by the server ({stage})")]
+    Closed { stage: Stage },
+    /// The response is not HTTP/1.x as RFC 9112 describes it.
+    #[error("bad HTTP response: {0}")]
+    Http(#[from] HttpError),
+    /// A status code outside the configured ranges (default 200-299).
+    #[error("bad status {code}")]
+    BadStatus { code: u16 },
+    /// The body's MD5 is not the configured `digest`.
+    #[error("digest mismatch")]
+    DigestMismatch,
+    /// SSL_GET: the TLS layer failed.
+    #[error("TLS: {0}")]
+    Tls(TlsFailure),
+    /// WS_CHECK: the upgrade or the closing handshake failed.
+    #[error("websocket: {0}")]
+    Ws(#[from] WsError),
+}
+
+impl Failure {
+    /// A socket error during `stage`, with refused and timed-out split out.
+    pub fn from_io(stage: Stage, e: &io::Error) -> Failure {
+        match e.kind() {
+            io::ErrorKind::ConnectionRefused if stage == Stage::Connect => Failure::Refused,
+            io::ErrorKind::TimedOut => Failure::Timeout { stage },
+            io::ErrorKind::UnexpectedEof => Failure::Closed { stage },
+            kind => Failure::Io { stage, kind },
+        }
+    }
+}
+
+/// TLS failures without rustls' strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TlsFailure {
+    /// The server sent a fatal alert (the TLS AlertDescription code).
+    #[error("alert {0} from the server")]
+    AlertReceived(u8),
+    /// No protocol version or cipher suite in common.
+    #[error("no common protocol version or cipher suite")]
+    NoCommonParameters,
+    /// Malformed or unexpected TLS messages.
+    #[error("protocol violation by the server")]
+    PeerMisbehaved,
+    /// The server's handshake signature did not verify against its own
+    /// certificate (the certificate itself is not judged: see `tls`).
+    #[error("bad handshake signature")]
+    BadSignature,
+    /// The connection ended in the handshake or something else failed.
+    #[error("handshake failed")]
+    Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_map_to_causes() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(Failure::from_io(Stage::Connect, &refused), Failure::Refused);
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            Failure::from_io(Stage::Head, &reset),
+            Failure::Io {
+                stage: Stage::Head,
+                kind: io::ErrorKind::ConnectionReset
+            }
+        );
+        assert_eq!(
+            Failure::BadStatus { code: 503 }.to_string(),
+            "bad status 503"
+        );
+        assert_eq!(
+            Failure::Timeout {
+                stage: Stage::Connect
+            }
+            .to_string(),
+            "timed out (connect)"
+        );
+    }
+
+    #[test]
+    fn causes_are_small_and_copy() {
+        fn is_copy<T: Copy>() {}
+        is_copy::<Failure>();
+        assert!(std::mem::size_of::<Outcome>() <= 24);
+    }
+}

@@ -1,0 +1,443 @@
+//! The health-check scheduler, sans-IO (quinn-proto style).
+//!
+//! Owns: when each checker runs, its retry counting, each checker's and
+//! each real server's up/down state, the in-flight limit with its FIFO
+//! queue, and the state-change events.
+//! Must not: read the clock (`now` is an argument), open sockets, spawn,
+//! or know what a check does. The edge ([`super::Runner`]) asks
+//! [`Scheduler::poll_start`] what to start, runs it, feeds the result to
+//! [`Scheduler::handle_result`], drains [`Scheduler::poll_event`] and
+//! sleeps until [`Scheduler::poll_timeout`].
+//!
+//! Semantics (keepalived.conf(5) and keepalived's `check_http.c` epilog):
+//! - `retry`: "Retry count to make additional checks if check of an alive
+//!   server fails". An UP checker that fails is checked again
+//!   `delay_before_retry` after the failure, up to `retry` more times; the
+//!   failure of attempt `retry + 1` takes it DOWN. So `retry 0` means the
+//!   first failure is fatal, and `retry 3` means four failed checks in a
+//!   row. A success at any point resets the count.
+//! - A DOWN checker is not retried ("do not retry if server is already
+//!   known as dead"): it is checked every `delay_loop`, and ONE success
+//!   brings it UP. (keepalived's TCP_CHECK also retries a dead server, so a
+//!   dead one costs it `retry + 1` connects per loop; its HTTP_GET does
+//!   not. We follow the manual and HTTP_GET for every kind.)
+//! - Every delay is counted from the END of the previous check, as
+//!   keepalived re-arms its timer in the check's epilog. Hence, for a
+//!   server that dies just after a good check, with checks that time out:
+//!   `down_at - last_ok_end = delay_loop + (retry + 1) * connect_timeout +
+//!   retry * delay_before_retry`. Seed config with `retry 3`
+//!   (TCP_CHECK, delay_loop 5 s, connect_timeout 3 s, delay_before_retry
+//!   1 s): 5 + 4 * 3 + 3 * 1 = 20 s exactly; with an immediate refusal
+//!   instead of a timeout: 5 + 3 * 1 = 8 s. Checks that wait for a free
+//!   slot (see below) are late by that wait.
+//! - The first check of each checker runs after a pseudo-random part of
+//!   `warmup` (keepalived: `warmup * random() / RAND_MAX`, default
+//!   `warmup` = `delay_loop`, `warmup 0` = at once). Here the part is
+//!   `hash(seed, checker index) % (warmup + 1 ms)`, so tests are
+//!   deterministic. keepalived's extra 1 s BOOTSTRAP_DELAY is not copied.
+//! - Initial state: DOWN with `alpha` (until the first success), else UP.
+//!   A real server is UP when ALL its checkers are UP (and always with no
+//!   checker). Events are emitted only for real-server changes, carrying
+//!   the result that caused them; the initial state is no event.
+//! - At most `max_in_flight` checks run at once; the rest wait in FIFO
+//!   order of their due time. A check that had to wait for a slot is
+//!   counted in [`SchedulerStats`] with how late it started.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+use super::outcome::Outcome;
+
+/// Default bound on checks in flight.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
+/// Index of a checker in the scheduler (in order of `add_server`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckId(pub u32);
+
+/// Index of a real server in the scheduler (in order of `add_server`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerId(pub u32);
+
+/// One checker's timing, resolved from the config (checker value, else
+/// the virtual server's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub delay_loop: Duration,
+    pub retry: u32,
+    pub delay_before_retry: Duration,
+    /// Upper bound of the random delay of the first check; zero: at once.
+    pub warmup: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    pub max_in_flight: NonZeroUsize,
+    /// Seeds the warmup spread; the runner takes it from the clock.
+    pub seed: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            max_in_flight: NonZeroUsize::new(DEFAULT_MAX_IN_FLIGHT).expect("non-zero"),
+            seed: 0,
+        }
+    }
+}
+
+/// Start this check now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    pub check: CheckId,
+    /// 0 for a regular check, n for the n-th retry after a failure.
+    pub retry: u32,
+    /// When it was due; `now - due` is how late it starts.
+    pub due: Instant,
+}
+
+/// A real server changed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateChange {
+    pub server: ServerId,
+    pub up: bool,
+    /// The checker whose result caused the change.
+    pub check: CheckId,
+    /// That result.
+    pub cause: Outcome,
+    pub at: Instant,
+}
+
+/// Counters of the scheduler as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchedulerStats {
+    pub started: u64,
+    pub completed: u64,
+    /// Results for a check that was not running (ignored).
+    pub stale_results: u64,
+    /// Checks that had to wait for a free slot.
+    pub throttled: u64,
+    /// Sum and maximum of the lateness of throttled checks.
+    pub throttled_lateness: Duration,
+    pub max_lateness: Duration,
+    /// Most checks seen waiting for a slot at once.
+    pub max_queued: usize,
+}
+
+/// One checker's state, for `vigil status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckStatus {
+    pub server: ServerId,
+    pub up: bool,
+    pub running: bool,
+    pub last: Option<Outcome>,
+    pub last_at: Option<Instant>,
+    pub consecutive_failures: u32,
+    /// Retries spent in the current failure streak of an UP checker.
+    pub retries_used: u32,
+    pub checks_done: u64,
+    pub next_due: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Armed in the timer set.
+    Waiting {
+        due: Instant,
+    },
+    /// Due, waiting for a slot; `epoch` as when queued.
+    Queued {
+        due: Instant,
+        epoch: u64,
+    },
+    Running,
+}
+
+#[derive(Debug, Clone)]
+struct Check {
+    server: ServerId,
+    timing: Timing,
+    phase: Phase,
+    up: bool,
+    retry_it: u32,
+    consecutive_failures: u32,
+    checks_done: u64,
+    last: Option<Outcome>,
+    last_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+struct Server {
+    first: u32,
+    count: u32,
+    /// How many of its checkers are DOWN.
+    down: u32,
+}
+
+impl Server {
+    fn up(&self) -> bool {
+        self.down == 0
+    }
+}
+
+/// The scheduler of every checker of every real server.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    cfg: SchedulerConfig,
+    checks: Vec<Check>,
+    servers: Vec<Server>,
+    timers: BTreeSet<(Instant, u32)>,
+    queue: VecDeque<u32>,
+    running: usize,
+    /// Bumped each time `poll_start` turns a queued check away for lack of
+    /// a slot: a check queued in an older epoch was throttled.
+    epoch: u64,
+    events: VecDeque<StateChange>,
+    stats: SchedulerStats,
+}
+
+impl Scheduler {
+    pub fn new(cfg: SchedulerConfig) -> Self {
+        Scheduler {
+            cfg,
+            checks: Vec::new(),
+            servers: Vec::new(),
+            timers: BTreeSet::new(),
+            queue: VecDeque::new(),
+            running: 0,
+            epoch: 0,
+            events: VecDeque::new(),
+            stats: SchedulerStats::default(),
+        }
+    }
+
+    /// Add a real server with its checkers; first checks are armed at
+    /// `now + warmup part`. `alpha`: start DOWN until each checker's first
+    /// success.
+    pub fn add_server(&mut self, alpha: bool, checkers: &[Timing], now: Instant) -> ServerId {
+        let id = ServerId(u32::try_from(self.servers.len()).expect("fewer than 2^32 servers"));
+        let first = u32::try_from(self.checks.len()).expect("fewer than 2^32 checkers");
+        for (i, timing) in checkers.iter().enumerate() {
+            let index = first + i as u32;
+            let due = now + warmup_part(self.cfg.seed, index, timing.warmup);
+            self.checks.push(Check {
+                server: id,
+                timing: *timing,
+                phase: Phase::Waiting { due },
+                up: !alpha,
+                retry_it: 0,
+                consecutive_failures: 0,
+                checks_done: 0,
+                last: None,
+                last_at: None,
+            });
+            self.timers.insert((due, index));
+        }
+        let count = checkers.len() as u32;
+        self.servers.push(Server {
+            first,
+            count,
+            down: if alpha { count } else { 0 },
+        });
+        id
+    }
+
+    /// The next check to start at `now`, if one is due and a slot is free.
+    /// Call until `None`.
+    pub fn poll_start(&mut self, now: Instant) -> Option<Start> {
+        while let Some(&(due, index)) = self.timers.first() {
+            if due > now {
+                break;
+            }
+            self.timers.pop_first();
+            self.checks[index as usize].phase = Phase::Queued {
+                due,
+                epoch: self.epoch,
+            };
+            self.queue.push_back(index);
+        }
+        if self.queue.is_empty() {
+            return None;
+        }
+        if self.running >= self.cfg.max_in_flight.get() {
+            self.stats.max_queued = self.stats.max_queued.max(self.queue.len());
+            self.epoch += 1;
+            return None;
+        }
+        let index = self.queue.pop_front().expect("non-empty");
+        let check = &mut self.checks[index as usize];
+        let Phase::Queued { due, epoch } = check.phase else {
+            unreachable!("only queued checks are in the queue");
+        };
+        check.phase = Phase::Running;
+        self.running += 1;
+        self.stats.started += 1;
+        if epoch != self.epoch {
+            let late = now.saturating_duration_since(due);
+            self.stats.throttled += 1;
+            self.stats.throttled_lateness += late;
+            self.stats.max_lateness = self.stats.max_lateness.max(late);
+        }
+        Some(Start {
+            check: CheckId(index),
+            retry: check.retry_it,
+            due,
+        })
+    }
+
+    /// The result of a started check, at `now` (its end). A result for a
+    /// check that is not running is ignored and counted.
+    pub fn handle_result(&mut self, id: CheckId, outcome: Outcome, now: Instant) {
+        let Some(check) = self.checks.get_mut(id.0 as usize) else {
+            self.stats.stale_results += 1;
+            return;
+        };
+        if check.phase != Phase::Running {
+            self.stats.stale_results += 1;
+            return;
+        }
+        self.running -= 1;
+        self.stats.completed += 1;
+        check.checks_done += 1;
+        check.last = Some(outcome);
+        check.last_at = Some(now);
+        let was_up = check.up;
+        let delay = match outcome {
+            Ok(()) => {
+                check.consecutive_failures = 0;
+                check.retry_it = 0;
+                check.up = true;
+                check.timing.delay_loop
+            }
+            Err(_) => {
+                check.consecutive_failures = check.consecutive_failures.saturating_add(1);
+                if check.up && check.retry_it < check.timing.retry {
+                    check.retry_it += 1;
+                    check.timing.delay_before_retry
+                } else {
+                    check.retry_it = 0;
+                    check.up = false;
+                    check.timing.delay_loop
+                }
+            }
+        };
+        let due = now + delay;
+        check.phase = Phase::Waiting { due };
+        self.timers.insert((due, id.0));
+        let (is_up, sid) = (check.up, check.server);
+        if was_up != is_up {
+            let server = &mut self.servers[sid.0 as usize];
+            let server_was_up = server.up();
+            if is_up {
+                server.down -= 1;
+            } else {
+                server.down += 1;
+            }
+            if server.up() != server_was_up {
+                self.events.push_back(StateChange {
+                    server: sid,
+                    up: server.up(),
+                    check: id,
+                    cause: outcome,
+                    at: now,
+                });
+            }
+        }
+    }
+
+    /// The next real-server state change, oldest first.
+    pub fn poll_event(&mut self) -> Option<StateChange> {
+        self.events.pop_front()
+    }
+
+    /// When to call `poll_start` next: the oldest queued check's due time
+    /// if a slot is free (already past: at once), else the earliest timer.
+    /// With every slot taken, only a result can start something, but the
+    /// timer is still reported so the edge may keep its queue current.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let timer = self.timers.first().map(|&(due, _)| due);
+        let queued = if self.running < self.cfg.max_in_flight.get() {
+            self.queue
+                .front()
+                .and_then(|&i| match self.checks[i as usize].phase {
+                    Phase::Queued { due, .. } => Some(due),
+                    _ => None,
+                })
+        } else {
+            None
+        };
+        match (timer, queued) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn server_up(&self, id: ServerId) -> bool {
+        self.servers[id.0 as usize].up()
+    }
+
+    /// The checkers of a real server.
+    pub fn server_checks(&self, id: ServerId) -> impl Iterator<Item = CheckId> {
+        let s = &self.servers[id.0 as usize];
+        (s.first..s.first + s.count).map(CheckId)
+    }
+
+    pub fn server_count(&self) -> usize {
+        self.servers.len()
+    }
+
+    pub fn check_status(&self, id: CheckId) -> CheckStatus {
+        let c = &self.checks[id.0 as usize];
+        CheckStatus {
+            server: c.server,
+            up: c.up,
+            running: c.phase == Phase::Running,
+            last: c.last,
+            last_at: c.last_at,
+            consecutive_failures: c.consecutive_failures,
+            retries_used: c.retry_it,
+            checks_done: c.checks_done,
+            next_due: match c.phase {
+                Phase::Waiting { due } | Phase::Queued { due, .. } => Some(due),
+                Phase::Running => None,
+            },
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn stats(&self) -> SchedulerStats {
+        self.stats
+    }
+}
+
+/// The part of `warmup` that delays checker `index`'s first check:
+/// uniform-ish in `0..=warmup`, at millisecond resolution.
+pub fn warmup_part(seed: u64, index: u32, warmup: Duration) -> Duration {
+    let ms = u64::try_from(warmup.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(
+        splitmix64(seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15)) % (ms + 1),
+    )
+}
+
+/// SplitMix64's finaliser: a cheap, well-mixed hash of a 64-bit value.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;
