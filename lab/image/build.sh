@@ -58,13 +58,18 @@ log "$(wc -l < "$WORK/mods") modules from board/modules.list (with deps)"
 
 # 2. Rootfs: mmdebstrap once per package list, then overlay/, post-build, lab.
 tarball=$OUT/cache/rootfs-$(echo "$PKGS" | sha256sum | cut -c1-12).tar
+# The host's own Debian sources (deb822 or one-line), else mmdebstrap's default.
+MIRRORS=()
+for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+  [ -s "$f" ] && { MIRRORS=("$f"); break; }
+done
 if [ ! -f "$tarball" ]; then
   log "mmdebstrap bookworm minbase + $PKGS (a few minutes, once)"
   mmdebstrap --quiet --variant=minbase --include="$PKGS" \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
-    bookworm "$tarball.tmp" /etc/apt/sources.list.d/debian.sources
+    bookworm "$tarball.tmp" "${MIRRORS[@]}"
   mv "$tarball.tmp" "$tarball"
 fi
 R=$WORK/rootfs

@@ -24,8 +24,11 @@ def stop_all():
     net.down()
 
 
-def _raise_exit(signum, _frame):
-    raise SystemExit(128 + signum)
+def _interrupt(signum, _frame):
+    # KeyboardInterrupt, not SystemExit: pytest turns a SystemExit inside a
+    # test into a mere failure and goes on; an interrupt ends the session and
+    # runs the fixtures' teardown.
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 class Lab:
@@ -47,8 +50,8 @@ class Lab:
             raise RuntimeError("no lab image: run `make lab-image`")
         stop_all()
         atexit.register(self.cleanup)
-        for s in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, _raise_exit)
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, _interrupt)
         net.up()
         net.start_servers()
         for name, node in self.nodes.items():

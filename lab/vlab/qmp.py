@@ -35,17 +35,20 @@ class QMP:
 
     def _read(self):
         f = self.sock.makefile("rb")
-        for line in f:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            with self.cond:
-                if "event" in msg:
-                    self.events.append((time.monotonic(), msg))
-                else:
-                    self.replies.append(msg)
-                self.cond.notify_all()
+        try:
+            for line in f:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                with self.cond:
+                    if "event" in msg:
+                        self.events.append((time.monotonic(), msg))
+                    else:
+                        self.replies.append(msg)
+                    self.cond.notify_all()
+        except OSError:
+            pass            # qemu went away (power cut): same as EOF
         with self.cond:
             self.closed = True
             self.cond.notify_all()
