@@ -26,7 +26,8 @@ stop:
 console:
 	@test -S target/lab/run/$(NODE)-console.sock || { echo "no console for $(NODE): is the lab up (make run)?"; exit 1; }
 	@echo "serial console of $(NODE): Ctrl-] to leave"
-	@socat -,raw,echo=0,escape=0x1d UNIX-CONNECT:target/lab/run/$(NODE)-console.sock
+	@if [ -t 0 ]; then stdio='-,raw,echo=0,escape=0x1d'; else stdio=-; fi; \
+	  socat "$$stdio" UNIX-CONNECT:target/lab/run/$(NODE)-console.sock
 
 lab-test: lab-image
 	cd lab && $(LAB_PY) -m pytest -p no:cacheprovider -v --durations=0 tests

@@ -65,12 +65,13 @@ for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
 done
 if [ ! -f "$tarball" ]; then
   log "mmdebstrap bookworm minbase + $PKGS (a few minutes, once)"
-  mmdebstrap --quiet --variant=minbase --include="$PKGS" \
+  rm -rf "$tarball.part.tar"
+  mmdebstrap --quiet --variant=minbase --format=tar --include="$PKGS" \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
-    bookworm "$tarball.tmp" "${MIRRORS[@]}"
-  mv "$tarball.tmp" "$tarball"
+    bookworm "$tarball.part.tar" "${MIRRORS[@]}"
+  mv "$tarball.part.tar" "$tarball"
 fi
 R=$WORK/rootfs
 mkdir "$R"

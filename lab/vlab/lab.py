@@ -125,9 +125,10 @@ class Lab:
     def vip_holders(self, vip: str = net.VIP):
         return [n for n, node in self.nodes.items() if node.running() and node.has_vip(vip)]
 
-    def wait_vip(self, name: str, timeout: float, vip: str = net.VIP):
-        """Poll until `name` alone holds the VIP -> seconds, or None."""
-        t0 = time.monotonic()
+    def wait_vip(self, name: str, timeout: float, vip: str = net.VIP, since=None):
+        """Poll until `name` alone holds the VIP -> seconds since `since` (a
+        time.monotonic(), default now), or None after `timeout`."""
+        t0 = time.monotonic() if since is None else since
         while time.monotonic() - t0 < timeout:
             if self.vip_holders(vip) == [name]:
                 return time.monotonic() - t0

@@ -73,17 +73,19 @@ def play(lab, log=print, daemon="vigil"):
            f"echoed by {r.get('server')}" if r.get("ok") else r.get("error", "no answer"))
 
     was_master = holders == ["lb1"]
+    t0 = time.monotonic()
     lb1.run(f"systemctl stop {daemon}")
-    t = lab.wait_vip("lb2", FAILOVER_TIMEOUT if was_master else 3)
+    t = lab.wait_vip("lb2", FAILOVER_TIMEOUT if was_master else 3, since=t0)
     record(f"stop {daemon} on the MASTER: VIP moves to the BACKUP", t is not None and was_master,
-           f"on lb2 {t:.1f} s after the stop" if t is not None else
+           f"on lb2 {t:.1f} s after `systemctl stop` was typed" if t is not None else
            f"VIP held by {', '.join(lab.vip_holders()) or 'nobody'} "
            f"{FAILOVER_TIMEOUT if was_master else 3:.0f} s after the stop")
     moved = t is not None
+    t0 = time.monotonic()
     lb1.run(f"systemctl start {daemon}")
-    t = lab.wait_vip("lb1", FAILOVER_TIMEOUT if moved else 3)
+    t = lab.wait_vip("lb1", FAILOVER_TIMEOUT if moved else 3, since=t0)
     record(f"start {daemon} on the MASTER: VIP returns (preemption)", t is not None and moved,
-           f"back on lb1 {t:.1f} s after the start" if t is not None else
+           f"back on lb1 {t:.1f} s after `systemctl start` was typed" if t is not None else
            f"VIP held by {', '.join(lab.vip_holders()) or 'nobody'}")
     passed = sum(s.ok for s in steps)
     log(f"seed plan ({daemon}): {passed}/{len(steps)} passed")
