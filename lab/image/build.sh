@@ -12,13 +12,14 @@ HERE=lab/image
 VIGIL=${1:-target/x86_64-unknown-linux-gnu/release/vigil}
 OUT=target/lab
 source "$HERE/kernel.env"
+KERNEL_PKG=${KERNEL%%=*} KERNEL_VER=${KERNEL#*=}
 t0=$(date +%s.%N)
 log() { printf 'lab-image: %s\n' "$*" >&2; }
 [ -x "$VIGIL" ] || { log "no vigil binary at $VIGIL (run: make build)"; exit 1; }
 
 PKGS=$(grep -v '^\s*#' "$HERE/packages.list" | xargs | tr ' ' ,)
 key=$( {
-  echo "$KERNEL_PKG $PKGS"
+  echo "$KERNEL $PKGS"
   find overlay board "$HERE" -type f -print0 | sort -z |
     xargs -0 stat -c '%n %a' ; find overlay board "$HERE" -type f -print0 |
     sort -z | xargs -0 sha256sum
@@ -35,11 +36,11 @@ WORK=$(mktemp -d "$REPO/$OUT/build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 # 1. Kernel: the pinned Debian package, unpacked, modules.dep rebuilt.
-deb=$(ls "$OUT"/cache/"${KERNEL_PKG}"_*.deb 2>/dev/null | head -n1 || true)
-if [ -z "$deb" ]; then
-  log "downloading $KERNEL_PKG"
-  (cd "$OUT/cache" && apt-get download -q "$KERNEL_PKG" 2>&1 | grep -v unsandboxed >&2 || true)
-  deb=$(ls "$OUT"/cache/"${KERNEL_PKG}"_*.deb | head -n1)
+deb=$OUT/cache/${KERNEL_PKG}_${KERNEL_VER}_amd64.deb
+if [ ! -f "$deb" ]; then
+  log "downloading $KERNEL"
+  (cd "$OUT/cache" && apt-get download -q "$KERNEL" 2>&1) | { grep -v unsandboxed >&2 || true; }
+  [ -f "$deb" ] || { log "could not download $KERNEL (apt-get update? a new pin?)"; exit 1; }
 fi
 dpkg -x "$deb" "$WORK/k"
 KVER=${KERNEL_PKG#linux-image-}

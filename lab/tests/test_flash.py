@@ -41,3 +41,13 @@ def test_power_cut_during_boot_is_survived(node_lb2):
     report(f"power cut mid-boot: lb2 booted again in {secs:.1f} s")
     assert node_lb2.check(SHOW) == before
     node_lb2.check("touch /var/tmp/after-power-cut && findmnt -no OPTIONS / | grep -q rw")
+
+
+def test_reset_button_keeps_config(node_lb2):
+    before = node_lb2.check(SHOW)
+    since = node_lb2.console.mark()
+    t0 = time.monotonic()
+    node_lb2.reset()
+    node_lb2.wait_ready(since=since)
+    report(f"reset (QMP system_reset): lb2 back in {time.monotonic() - t0:.1f} s")
+    assert node_lb2.check(SHOW) == before

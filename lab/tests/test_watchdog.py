@@ -20,3 +20,5 @@ def test_i6300esb_resets_when_petting_stops(node_lb2):
     report(f"watchdog: i6300esb (heartbeat 4 s) reset lb2 {fired:.1f} s after the last pet")
     assert fired < 20, f"reset came {fired:.1f} s after the pet (heartbeat 4 s)"
     n.wait_ready(since=since)
+    report(f"watchdog: lb2 back to the ready marker {time.monotonic() - t_event:.1f} s "
+           "after the reset")
