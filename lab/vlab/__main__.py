@@ -40,7 +40,7 @@ def main():
     for n in net.NODES:
         print(f"  serial console of {n}: make console NODE={n}   (leave with Ctrl-])")
     print(f"  console logs: {paths.RUN}/lbN-console.log")
-    print("  client shell: ip netns exec vl-client bash   (VIP 192.168.1.200)")
+    print(f"  client shell: ip netns exec {net.ns('client')} bash   (VIP {net.VIP})")
     print("  stop it all:  make stop")
     if a.cmd == "run":
         passed = sum(s.ok for s in steps)

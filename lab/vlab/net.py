@@ -10,8 +10,13 @@ import sys
 from . import paths
 from .proc import kill_recorded, sh, spawn
 
-PREFIX = "vl-"
-SWITCH = "vl-sw"
+# Every namespace the lab makes is named PREFIX + role. VLAB_PREFIX (which
+# must start with "vl") lets a second lab run beside the first on one
+# machine; `make stop` deletes only namespaces with this lab's prefix.
+PREFIX = os.environ.get("VLAB_PREFIX", "vl-")
+if not PREFIX.startswith("vl"):
+    raise SystemExit(f"VLAB_PREFIX={PREFIX!r} must start with 'vl'")
+SWITCH = PREFIX + "sw"
 LAN = "192.168.1.0/24"
 VIP = "192.168.1.200"
 HOSTS = {"rs1": "192.168.1.102", "rs2": "192.168.1.103", "client": "192.168.1.10"}
