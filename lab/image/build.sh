@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# lab/image/build.sh: builds the lab's appliance image into target/lab/images/
+# <key>/ and points target/lab/image at it; <key> hashes every input (kernel
+# pin, package list, overlay/, board/, lab/image/, the vigil binary), so an
+# unchanged tree costs seconds. Owns: kernel download + module trimming,
+# the mmdebstrap rootfs (cached by package list), the initramfs, the ext4
+# root image. Usage: build.sh [VIGIL_BINARY]
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$REPO"
+HERE=lab/image
+VIGIL=${1:-target/x86_64-unknown-linux-gnu/release/vigil}
+OUT=target/lab
+source "$HERE/kernel.env"
+KERNEL_PKG=${KERNEL%%=*} KERNEL_VER=${KERNEL#*=}
+t0=$(date +%s.%N)
+log() { printf 'lab-image: %s\n' "$*" >&2; }
+[ -x "$VIGIL" ] || { log "no vigil binary at $VIGIL (run: make build)"; exit 1; }
+
+PKGS=$(grep -v '^\s*#' "$HERE/packages.list" | xargs | tr ' ' ,)
+key=$( {
+  echo "$KERNEL $PKGS"
+  find overlay board "$HERE" -type f -print0 | sort -z |
+    xargs -0 stat -c '%n %a' ; find overlay board "$HERE" -type f -print0 |
+    sort -z | xargs -0 sha256sum
+  sha256sum < "$VIGIL"
+} | sha256sum | cut -c1-16)
+IMG=$OUT/images/$key
+if [ -f "$IMG/done" ]; then
+  ln -sfn "images/$key" "$OUT/image"
+  log "cached image $key (up to date)"
+  exit 0
+fi
+mkdir -p "$OUT/cache" "$OUT/images"
+WORK=$(mktemp -d "$REPO/$OUT/build.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# 1. Kernel: the pinned Debian package, unpacked, modules.dep rebuilt.
+deb=$OUT/cache/${KERNEL_PKG}_${KERNEL_VER}_amd64.deb
+if [ ! -f "$deb" ]; then
+  log "downloading $KERNEL"
+  (cd "$OUT/cache" && apt-get download -q "$KERNEL" 2>&1) | { grep -v unsandboxed >&2 || true; }
+  [ -f "$deb" ] || { log "could not download $KERNEL (apt-get update? a new pin?)"; exit 1; }
+fi
+dpkg -x "$deb" "$WORK/k"
+KVER=${KERNEL_PKG#linux-image-}
+depmod -b "$WORK/k" "$KVER"
+
+# Every module in board/modules.list with its dependencies, in load order.
+resolve() {  # module names on stdin -> .ko paths (relative), deps first, unique
+  while read -r m; do
+    modprobe -d "$WORK/k" -S "$KVER" --show-depends "$m" \
+      || { log "module $m not in $KERNEL_PKG"; exit 1; }
+  done | awk '$1 == "insmod" { print $2 }' | sed "s|^$WORK/k/lib/modules/$KVER/||" |
+    awk '!seen[$0]++'
+}
+awk '!/^[[:space:]]*(#|$)/ { print $1 }' board/modules.list | resolve > "$WORK/mods"
+log "$(wc -l < "$WORK/mods") modules from board/modules.list (with deps)"
+
+# 2. Rootfs: mmdebstrap once per package list, then overlay/, post-build, lab.
+tarball=$OUT/cache/rootfs-$(echo "$PKGS" | sha256sum | cut -c1-12).tar
+# The host's own Debian sources (deb822 or one-line), else mmdebstrap's default.
+MIRRORS=()
+for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+  [ -s "$f" ] && { MIRRORS=("$f"); break; }
+done
+if [ ! -f "$tarball" ]; then
+  log "mmdebstrap bookworm minbase + $PKGS (a few minutes, once)"
+  rm -rf "$tarball.part.tar"
+  mmdebstrap --quiet --variant=minbase --format=tar --include="$PKGS" \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    bookworm "$tarball.part.tar" "${MIRRORS[@]}"
+  mv "$tarball.part.tar" "$tarball"
+fi
+R=$WORK/rootfs
+mkdir "$R"
+tar -C "$R" -xpf "$tarball"
+M=$R/lib/modules/$KVER
+while read -r ko; do
+  install -D -m 0644 "$WORK/k/lib/modules/$KVER/$ko" "$M/$ko"
+done < "$WORK/mods"
+cp "$WORK/k/lib/modules/$KVER"/modules.{order,builtin,builtin.modinfo} "$M/"
+depmod -b "$R" "$KVER"
+install -m 0755 "$VIGIL" "$R/usr/bin/vigil"
+cp -a overlay/. "$R/"
+board/post-build.sh "$R"
+"$HERE/lab-rootfs.sh" "$R"      # LAB-ONLY additions (see lab/image/files/)
+
+# 3. Initramfs: busybox + what mounting the root disk needs.
+I=$WORK/initramfs
+mkdir -p "$I"/{bin,proc,sys,dev,newroot,lib/modules}
+cp /bin/busybox "$I/bin/busybox"
+printf '%s\n' virtio_pci virtio_blk ext4 | resolve > "$I/modules"
+while read -r ko; do cp "$WORK/k/lib/modules/$KVER/$ko" "$I/lib/modules/${ko##*/}"; done < "$I/modules"
+sed -i 's|.*/||' "$I/modules"
+install -m 0755 "$HERE/initramfs-init" "$I/init"
+
+mkdir -p "$IMG.tmp"
+(cd "$I" && find . | cpio -o -H newc --quiet | gzip -1) > "$IMG.tmp/initramfs.gz"
+cp "$WORK/k/boot/vmlinuz-$KVER" "$IMG.tmp/vmlinuz"
+mkfs.ext4 -q -F -L vigil-root -d "$R" "$IMG.tmp/rootfs.img" 1G
+chmod a-w "$IMG.tmp/rootfs.img"       # the shared base: VMs write qcow2 overlays
+echo "$KVER" > "$IMG.tmp/kernel-version"
+rm -rf "$IMG"; mv "$IMG.tmp" "$IMG"; touch "$IMG/done"
+ln -sfn "images/$key" "$OUT/image"
+# Keep the newest three images.
+ls -1dt "$OUT"/images/*/ | tail -n +4 | xargs -r rm -rf
+log "built image $key in $(awk -v a="$t0" -v b="$(date +%s.%N)" "BEGIN{printf \"%.1f\", b-a}") s"

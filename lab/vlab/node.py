@@ -1,0 +1,183 @@
+"""lab/vlab/node.py: one appliance VM (lb1, lb2) of the lab.
+Owns: its disks (a qcow2 overlay of the shared read-only root image; a raw
+1 MiB config flash that persists across VM restarts), its qemu process
+(TCG, run inside the switch namespace so it opens its taps), its serial
+console and QMP sockets, booting to the lab's ready marker, running commands,
+and power control: stop, power cut, reset, freeze/thaw."""
+import os
+import time
+
+from . import net, paths
+from .console import Console
+from .proc import kill_recorded, recorded, sh, spawn
+from .qmp import QMP
+
+READY = r"VIGIL-LAB-READY {name}\n"
+FLASH_SIZE = 1 << 20
+NODE_ADDRS = {  # lab-only addresses, given on the kernel command line (lab.ip=)
+    "lb1": ("192.168.1.100/24", "10.255.0.1/30"),
+    "lb2": ("192.168.1.101/24", "10.255.0.2/30"),
+}
+
+
+class Node:
+    def __init__(self, name: str, mem_mb: int = 384):
+        self.name = name
+        self.index = net.NODES.index(name) + 1
+        self.mem_mb = mem_mb
+        self.console = None
+        self.qmp = None
+        self.boot_seconds = None
+        self.started_at = None
+        f = lambda suffix: paths.run_path(f"{name}{suffix}")  # noqa: E731
+        self.root = f("-root.qcow2")
+        self.flash = f("-flash.img")
+        self.console_sock = f("-console.sock")
+        self.qmp_sock = f("-qmp.sock")
+        self.console_log = f("-console.log")
+        self.qemu_log = f("-qemu.log")
+
+    # -- disks ------------------------------------------------------------
+    def fresh_root(self):
+        """A new root overlay on the shared base image (discards guest writes)."""
+        base = os.path.realpath(os.path.join(paths.IMAGE, "rootfs.img"))
+        if os.path.exists(self.root):
+            os.unlink(self.root)
+        sh("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, self.root)
+
+    def write_config(self, conf: str):
+        """Import a keepalived.conf into a blank flash with the host-side CLI."""
+        if os.path.exists(self.flash):
+            os.unlink(self.flash)
+        with open(self.flash, "wb") as fh:
+            fh.truncate(FLASH_SIZE)
+        r = sh(paths.VIGIL, "config", "import", conf, "--store", self.flash, check=False)
+        if r.returncode != 0:
+            raise RuntimeError(f"vigil config import {conf}: exit {r.returncode}: {r.stderr}")
+
+    # -- qemu -------------------------------------------------------------
+    def cmdline(self) -> str:
+        eth0, eth1 = NODE_ADDRS[self.name]
+        return (f"console=ttyS0,115200 quiet loglevel=3 panic=5 net.ifnames=0 "
+                f"mitigations=off systemd.hostname={self.name} "
+                f"lab.ip=eth0={eth0},eth1={eth1}")   # lab.ip: LAB-ONLY (vigil-lab-net)
+
+    def argv(self):
+        img = paths.IMAGE
+        i = self.index
+        a = ["qemu-system-x86_64", "-name", f"vigil-lab-{self.name}",
+             "-accel", "tcg", "-m", str(self.mem_mb), "-smp", "1",
+             "-no-user-config", "-nodefaults", "-display", "none",
+             "-kernel", os.path.join(img, "vmlinuz"),
+             "-initrd", os.path.join(img, "initramfs.gz"),
+             "-append", self.cmdline(),
+             "-drive", f"file={self.root},if=none,id=root,format=qcow2",
+             "-device", "virtio-blk-pci,drive=root,serial=root,addr=0x5",
+             "-drive", f"file={self.flash},if=none,id=flash,format=raw",
+             "-device", "virtio-blk-pci,drive=flash,serial=config,addr=0x6",
+             "-device", "i6300esb,addr=0x7", "-action", "watchdog=reset",
+             "-chardev", f"socket,id=con,path={self.console_sock},server=on,wait=off,"
+                         f"logfile={self.console_log},logappend=on",
+             "-serial", "chardev:con",
+             "-chardev", f"socket,id=qmp,path={self.qmp_sock},server=on,wait=off",
+             "-mon", "chardev=qmp,mode=control"]
+        for nic in (0, 1):
+            a += ["-netdev", f"tap,id=n{nic},ifname={net.tap(self.name, nic)},"
+                             "script=no,downscript=no",
+                  "-device", f"virtio-net-pci,netdev=n{nic},"
+                             f"mac=52:54:00:76:0{i}:0{nic},addr=0x{3 + nic}"]
+        return a
+
+    def pid(self):
+        return recorded(self.name)
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def start(self):
+        """Start qemu (the disks must exist) and attach console and QMP."""
+        if self.running():
+            raise RuntimeError(f"{self.name} already running (pid {self.pid()})")
+        if not os.path.exists(self.flash):
+            with open(self.flash, "wb") as fh:
+                fh.truncate(FLASH_SIZE)
+        for s in (self.console_sock, self.qmp_sock):
+            if os.path.exists(s):
+                os.unlink(s)
+        with open(self.console_log, "a") as fh:
+            fh.write(f"\n===== vigil-lab: {self.name} started {time.ctime()} =====\n")
+        self.started_at = time.monotonic()
+        spawn(self.name, ["ip", "netns", "exec", net.SWITCH] + self.argv(), self.qemu_log,
+              needle=f"vigil-lab-{self.name}")
+        self.attach()
+
+    def attach(self):
+        self.console = Console(self.console_sock)
+        self.qmp = QMP(self.qmp_sock)
+
+    def wait_ready(self, timeout: float = 300, since: int = 0) -> float:
+        """Wait for the serial shell's ready marker -> seconds since start()."""
+        self.console.wait_for(READY.format(name=self.name), timeout, since)
+        self.boot_seconds = time.monotonic() - self.started_at
+        return self.boot_seconds
+
+    def boot(self, timeout: float = 300) -> float:
+        self.start()
+        return self.wait_ready(timeout)
+
+    # -- commands ---------------------------------------------------------
+    def run(self, cmd: str, timeout: float = 30):
+        """(exit status, output) of `cmd` run by the serial console's shell."""
+        return self.console.run(cmd, timeout)
+
+    def check(self, cmd: str, timeout: float = 30) -> str:
+        rc, out = self.run(cmd, timeout)
+        if rc != 0:
+            raise RuntimeError(f"{self.name}: `{cmd}` exited {rc}:\n{out}")
+        return out
+
+    def has_vip(self, vip: str = net.VIP) -> bool:
+        _, out = self.run("ip -br addr show eth0")
+        return f" {vip}/" in f" {out}"
+
+    def reboot(self, timeout: float = 300) -> float:
+        """Clean reboot from inside; -> seconds to the ready marker again."""
+        since = self.console.mark()
+        t0 = time.monotonic()
+        self.console.send("systemctl reboot\n")
+        self.console.wait_for(READY.format(name=self.name), timeout, since)
+        return time.monotonic() - t0
+
+    # -- power ------------------------------------------------------------
+    def power_cut(self):
+        """Pull the plug: qemu quits at once, the guest gets no shutdown."""
+        if self.qmp:
+            try:
+                self.qmp.cmd("quit")
+            except Exception:  # noqa: BLE001 - qemu may already be gone
+                pass
+        deadline = time.monotonic() + 10
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.stop()    # kills by PID if quit did not work, detaches
+
+    def reset(self):
+        """Press the reset button (no shutdown)."""
+        self.qmp.cmd("system_reset")
+
+    def freeze(self):
+        self.qmp.cmd("stop")
+
+    def thaw(self):
+        self.qmp.cmd("cont")
+
+    def detach(self):
+        for c in (self.console, self.qmp):
+            if c:
+                c.close()
+        self.console = self.qmp = None
+
+    def stop(self):
+        """Stop the VM (kill by recorded PID) and detach."""
+        self.detach()
+        kill_recorded(self.name)
