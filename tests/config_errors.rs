@@ -743,3 +743,21 @@ fn several_errors_are_all_reported_and_nothing_is_applied() {
     assert_eq!(errs.len(), 5, "{errs:#?}");
     assert!(import_str("t.conf", text, false).is_err());
 }
+
+#[test]
+fn fwmark_twice_whatever_the_protocol() {
+    check(
+        "fwmark_twice_whatever_the_protocol",
+        "virtual_server fwmark 7 {\n    protocol TCP\n}\nvirtual_server fwmark 7 {\n    protocol UDP\n}\n",
+        &["t.conf:4:1: virtual_server fwmark 7 is given twice"],
+    );
+}
+
+#[test]
+fn lower_threshold_above_upper() {
+    check(
+        "lower_threshold_above_upper",
+        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        lthreshold 10\n    }\n}\n",
+        &["t.conf:2:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80: lthreshold 10 needs an uthreshold of at least 10 (the kernel refuses lower > upper; 0 means no upper limit)"],
+    );
+}

@@ -207,6 +207,13 @@ pub enum Invalid {
     },
     #[error("virtual_server {service}: real_server {real} has no port; only fwmark services may omit it")]
     RealServerPort { service: String, real: String },
+    #[error("virtual_server {service}: real_server {real}: lthreshold {lower} needs an uthreshold of at least {lower} (the kernel refuses lower > upper; 0 means no upper limit)")]
+    Thresholds {
+        service: String,
+        real: String,
+        lower: u32,
+        upper: u32,
+    },
     #[error("virtual_server {service}: quorum {quorum} is larger than the total weight {total} of its real servers; the service could never be up")]
     QuorumUnreachable {
         service: String,

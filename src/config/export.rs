@@ -516,7 +516,7 @@ fn checker(w: &mut Writer, c: &Checker) {
     w.non_default(
         "delay_before_retry",
         c.delay_before_retry,
-        DEFAULT_DELAY_BEFORE_RETRY,
+        c.kind.default_delay_before_retry(),
     );
     w.opt("delay_loop", c.delay_loop);
     w.opt("warmup", c.warmup);

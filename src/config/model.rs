@@ -432,7 +432,6 @@ pub struct Checker {
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Millis = Millis::secs(5);
-pub const DEFAULT_DELAY_BEFORE_RETRY: Millis = Millis::secs(1);
 
 impl CheckKind {
     pub fn keyword(&self) -> &'static str {
@@ -441,6 +440,15 @@ impl CheckKind {
             CheckKind::Http(_) => "HTTP_GET",
             CheckKind::Ssl(_) => "SSL_GET",
             CheckKind::Ws(_) => "WS_CHECK",
+        }
+    }
+
+    /// keepalived's default `delay_before_retry`: 1 s for TCP_CHECK, 3 s
+    /// for the HTTP-based checks (WS_CHECK follows those).
+    pub fn default_delay_before_retry(&self) -> Millis {
+        match self {
+            CheckKind::Tcp => Millis::secs(1),
+            _ => Millis::secs(3),
         }
     }
 

@@ -289,10 +289,16 @@ fn sync_group_problems(c: &Config) -> Vec<(usize, usize, Invalid)> {
 }
 
 fn service_problems(c: &Config) -> Vec<(usize, Found)> {
-    let mut keys: HashSet<(ServiceKey, Protocol)> = HashSet::new();
+    // A fwmark service is one per mark and family whatever its protocol
+    // line says (the kernel ignores the protocol there).
+    let mut keys: HashSet<(ServiceKey, Option<Protocol>)> = HashSet::new();
     let mut out = Vec::new();
     for (n, v) in c.virtual_servers.iter().enumerate() {
-        if !keys.insert((v.key, v.protocol)) {
+        let proto = match v.key {
+            ServiceKey::Addr { .. } => Some(v.protocol),
+            ServiceKey::Fwmark { .. } => None,
+        };
+        if !keys.insert((v.key, proto)) {
             let e = Invalid::DuplicateService {
                 service: v.key.to_string(),
             };
@@ -327,6 +333,16 @@ fn one_service(v: &VirtualServer) -> Vec<Found> {
             let e = Invalid::RealServerPort {
                 service: service(),
                 real: real.clone(),
+            };
+            out.push((at.0, at.1, e));
+        }
+        let (lower, upper) = (r.lthreshold.unwrap_or(0), r.uthreshold.unwrap_or(0));
+        if lower > upper {
+            let e = Invalid::Thresholds {
+                service: service(),
+                real: real.clone(),
+                lower,
+                upper,
             };
             out.push((at.0, at.1, e));
         }

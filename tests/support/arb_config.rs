@@ -704,10 +704,11 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
         vec(arb_checker(v6), 0..=2),
     );
     (head, tail).prop_map(|((addr, port, weight, iof, method, u, l), tail)| {
-        // lthreshold < uthreshold when both are set.
+        // lthreshold <= uthreshold, and no lower limit without an upper.
         let (uthreshold, lthreshold) = match (u, l) {
             (Some(u), Some(l)) if l == u => (Some(u), None),
             (Some(u), Some(l)) => (Some(u.max(l)), Some(u.min(l))),
+            (None, Some(l)) => (Some(l), None),
             other => other,
         };
         RealServer {
@@ -743,18 +744,18 @@ fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
             millis_in(Millis(1), CONNECT_TIMEOUT_MAX),
         ),
         option::weighted(0.3, 0..=RETRY_MAX),
-        or_default(DEFAULT_DELAY_BEFORE_RETRY, arb_millis()),
+        option::weighted(0.3, arb_millis()),
         option::weighted(0.3, millis_in(DELAY_LOOP_MIN, DAY)),
         option::weighted(0.3, arb_millis()),
     );
     (kind, conn, timing).prop_map(|(kind, (connect_ip, connect_port, bindto), t)| Checker {
         retry: t.1.unwrap_or(kind.default_retry()),
+        delay_before_retry: t.2.unwrap_or(kind.default_delay_before_retry()),
         kind,
         connect_ip,
         connect_port,
         bindto,
         connect_timeout: t.0,
-        delay_before_retry: t.2,
         delay_loop: t.3,
         warmup: t.4,
     })

@@ -68,12 +68,12 @@ fn service(key: ServiceKey) -> VirtualServer {
 fn checker(kind: CheckKind) -> Checker {
     Checker {
         retry: kind.default_retry(),
+        delay_before_retry: kind.default_delay_before_retry(),
         kind,
         connect_ip: None,
         connect_port: None,
         bindto: None,
         connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-        delay_before_retry: DEFAULT_DELAY_BEFORE_RETRY,
         delay_loop: None,
         warmup: None,
     }

@@ -14,8 +14,8 @@ use crate::config::bounds::{
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
     CheckKind, Checker, HttpCheck, Method, Protocol, RealServer, Scheduler, ServiceKey,
-    SorryServer, Url, VirtualServer, WsCheck, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_BEFORE_RETRY,
-    DEFAULT_DELAY_LOOP, WEIGHT_MAX,
+    SorryServer, Url, VirtualServer, WsCheck, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP,
+    WEIGHT_MAX,
 };
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
@@ -443,7 +443,7 @@ impl Reader<'_> {
             bindto: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: kind.default_retry(),
-            delay_before_retry: DEFAULT_DELAY_BEFORE_RETRY,
+            delay_before_retry: kind.default_delay_before_retry(),
             delay_loop: None,
             warmup: None,
         };
