@@ -389,7 +389,10 @@ pub struct Lab {
     pub tap: Node,
     pub client: Option<Node>,
     pub bridge: Netns,
-    pub dir: tempfile::TempDir,
+    /// Configs, logs, pid files and control sockets of this lab; removed
+    /// on drop unless VIGIL_NETNS_KEEP is set (then printed).
+    pub dir: PathBuf,
+    _dir_guard: Option<tempfile::TempDir>,
 }
 
 pub const SUBNET_PREFIX: u8 = 24;
@@ -421,10 +424,17 @@ impl Lab {
             "0",
         ]);
         bridge.exec(&["ip", "link", "set", "br0", "up"]);
-        let dir = tempfile::Builder::new()
+        let tmp = tempfile::Builder::new()
             .prefix("vigil-netns-")
             .tempdir()
             .expect("tempdir");
+        let (dir, _dir_guard) = if std::env::var_os("VIGIL_NETNS_KEEP").is_some() {
+            let d = tmp.keep();
+            eprintln!("lab files kept in {}", d.display());
+            (d, None)
+        } else {
+            (tmp.path().to_path_buf(), Some(tmp))
+        };
         let mut nodes = Vec::new();
         for i in 1..=n {
             nodes.push(Self::attach(&bridge, i, i as u8));
@@ -437,6 +447,7 @@ impl Lab {
             client,
             bridge,
             dir,
+            _dir_guard,
         }
     }
 
@@ -491,7 +502,7 @@ impl Lab {
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.dir.join(name)
     }
 
     /// Which nodes hold `vip` right now (indices into `nodes`).
@@ -648,7 +659,7 @@ impl PacketSocket {
 
     /// One frame, or None on the 20 ms receive timeout. The flag tells an
     /// outgoing frame (sent from this interface) from an incoming one.
-    fn recv(&self, buf: &mut [u8]) -> Option<(usize, bool)> {
+    pub fn recv(&self, buf: &mut [u8]) -> Option<(usize, bool)> {
         // SAFETY: zeroed sockaddr_ll is valid for recvfrom to fill.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
@@ -667,6 +678,25 @@ impl PacketSocket {
             return None;
         }
         Some((n as usize, sll.sll_pkttype == libc::PACKET_OUTGOING))
+    }
+}
+
+impl PacketSocket {
+    /// Waits for the next advert for `vrid` from `mac` (a fresh socket
+    /// sees only frames from after its creation). False on timeout.
+    pub fn next_advert(&self, mac: [u8; 6], vrid: u8, timeout: Duration) -> bool {
+        let t0 = Instant::now();
+        let mut buf = vec![0u8; 2048];
+        while t0.elapsed() < timeout {
+            if let Some((n, out)) = self.recv(&mut buf) {
+                if let Some(s) = parse_vrrp_frame(&buf[..n], Instant::now(), out) {
+                    if !out && s.src_mac == mac && s.vrid == vrid {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
     }
 }
 

@@ -169,6 +169,10 @@ pub fn start(lab: &Lab, node: usize, kind: Kind, inst: &Instance, tag: &str) -> 
             n.ns.spawn(
                 &format!("keepalived on node{}", node + 1),
                 &[
+                    // Line-buffered stdout: the log is complete when read.
+                    "stdbuf",
+                    "-oL",
+                    "-eL",
                     "keepalived",
                     "-n",
                     "-l",
