@@ -32,6 +32,58 @@ enum Command {
     /// Check, import, export and show configurations (keepalived.conf syntax).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the daemon: VRRP instances of a keepalived.conf (a drop-in on
+    /// any Linux box) or of the flash store (the appliance). Runs until
+    /// SIGTERM/SIGINT, when every MASTER resigns and removes its VIPs.
+    Run(RunArgs),
+    /// Show the running daemon's VRRP instances (state, priorities, current
+    /// master, drop counters). Exit 3 if the daemon is not reachable.
+    Status {
+        /// The daemon's control socket.
+        #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+        control: PathBuf,
+        /// One line of JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    source: RunSource,
+    /// Slot size of the store, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Geometry::default().slot_size)]
+    slot_size: u32,
+    /// Control socket to listen on (its directory is created; a stale
+    /// socket file is replaced).
+    #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+    control: PathBuf,
+    /// Least severe log level written.
+    #[arg(long, value_name = "LEVEL", default_value = "info",
+          value_parser = ["error", "warn", "info", "debug", "trace"])]
+    log_level: String,
+    /// Where logs go: journald if /run/systemd/journal/socket exists, else
+    /// stderr (auto), or forced.
+    #[arg(long, value_name = "WHERE", default_value = "auto",
+          value_parser = ["auto", "stderr", "journald"])]
+    log_to: String,
+    /// With --config: turn unknown keywords into warnings (their settings
+    /// are LOST).
+    #[arg(long)]
+    lenient: bool,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+struct RunSource {
+    /// Run a keepalived.conf (errors: exit 1 before anything is touched).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run the newest valid config of this store; none valid: the factory
+    /// default (no instance), said loudly.
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +171,110 @@ where
     };
     match cli.command {
         Command::Config(c) => config_command(c),
+        Command::Run(r) => run_command(r),
+        Command::Status { control, json } => status_command(&control, json),
+    }
+}
+
+fn run_command(r: RunArgs) -> i32 {
+    use crate::daemon::{self, LogTo};
+    // Config first: a bad one exits 1 before anything touches the system.
+    let (config, source) = if let Some(file) = &r.source.config {
+        match import(file, &ImportOpts { lenient: r.lenient }) {
+            Ok(imp) => (imp.config, file.display().to_string()),
+            Err(code) => return code,
+        }
+    } else if let Some(path) = &r.source.store {
+        match load_store(path, r.slot_size) {
+            Ok(c) => c,
+            Err(code) => return code,
+        }
+    } else {
+        return EXIT_USAGE;
+    };
+    let level = r.log_level.parse().unwrap_or(tracing::Level::INFO);
+    let to = match r.log_to.as_str() {
+        "stderr" => LogTo::Stderr,
+        "journald" => LogTo::Journald,
+        _ => LogTo::Auto,
+    };
+    daemon::init_logging(level, to);
+    if source.starts_with("FACTORY DEFAULT") {
+        tracing::error!("{source}");
+    }
+    match daemon::run(config, source, &r.control) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            tracing::error!("vigil: {e}");
+            eprintln!("vigil: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            EXIT_IO
+        }
+    }
+}
+
+/// The appliance's config: newest valid slot, else the factory default
+/// (said loudly; the daemon still runs so the console stays usable).
+fn load_store(path: &Path, slot_size: u32) -> Result<(Config, String), i32> {
+    let loaded = Store::open(path, Geometry { slot_size }, false)
+        .and_then(|s| s.load())
+        .map_err(|e| store_error(&e))?;
+    match &loaded.newest {
+        Some(n) => match wire::decode(&n.payload) {
+            Ok(c) => Ok((
+                c,
+                format!("{} slot {} seq {}", path.display(), n.slot, n.seq),
+            )),
+            Err(e) => {
+                eprintln!(
+                    "vigil: {}: slot {} seq {}: {e}",
+                    path.display(),
+                    n.slot,
+                    n.seq
+                );
+                Err(EXIT_BAD_INPUT)
+            }
+        },
+        None => {
+            let msg = format!(
+                "FACTORY DEFAULT: {}: no valid config in either slot (A: {}; B: {}); running with NO VRRP instance, NO VIP",
+                path.display(),
+                loaded.a,
+                loaded.b
+            );
+            eprintln!("vigil: WARNING: {msg}");
+            Ok((Config::factory_default(), msg))
+        }
+    }
+}
+
+fn status_command(control: &Path, json: bool) -> i32 {
+    use crate::control::{query, render, Request, Response};
+    match query(control, &Request::Status, std::time::Duration::from_secs(5)) {
+        Ok(Response::Status(s)) => finish_output(|| {
+            if json {
+                println!("{}", render::json(&s));
+            } else {
+                print!("{}", render::text(&s));
+            }
+        }),
+        Ok(Response::Error(e)) => {
+            eprintln!("vigil: daemon answered: {e}");
+            EXIT_IO
+        }
+        Err(e) => {
+            eprintln!("vigil: daemon not reachable at {}: {e}", control.display());
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            EXIT_IO
+        }
     }
 }
 

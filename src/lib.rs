@@ -6,5 +6,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
+pub mod daemon;
+pub mod net;
+pub mod notify;
 pub mod store;
 pub mod vrrp;

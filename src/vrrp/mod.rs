@@ -4,8 +4,15 @@
 //! per-instance receive checks and drop counters (`filter`), the timer
 //! table (`timers`), the per-instance state machine (`machine`) and sync
 //! groups (`group`).
-//! Must not: open sockets, read the clock, spawn tasks, or depend on
-//! `crate::config`. The daemon's thin edge fills `machine::InstanceConfig`
+//! Must not (the sans-IO core: `types`, `packet`, `filter`, `timers`,
+//! `machine`, `group`): open sockets, read the clock, spawn tasks, or depend
+//! on `crate::config`.
+//!
+//! The edge lives beside the core and is the only part that does I/O or
+//! reads the config: `from_config` (config -> core parameters, in one
+//! place), `socket` (raw protocol-112 sockets, gratuitous ARP / NA),
+//! `receive` (receive tasks, demux by VRID) and `instance` (one task per
+//! sync group driving the machines). The edge fills `machine::InstanceConfig`
 //! from the config, feeds decoded packets, interface events and wakeups in,
 //! and carries the returned actions out (packets, addresses, ARP/NA,
 //! notifications).
@@ -26,9 +33,13 @@
 //! ```
 
 pub mod filter;
+pub mod from_config;
 pub mod group;
+pub mod instance;
 pub mod machine;
 pub mod packet;
+pub mod receive;
+pub mod socket;
 pub mod timers;
 pub mod types;
 

@@ -1,0 +1,359 @@
+//! Control protocol: request/response over a unix stream socket.
+//!
+//! Owns: the wire format of the control socket ([`encode_frame`] /
+//! [`decode_frame`]: one version byte, a big-endian u32 length, then a
+//! postcard payload, at most [`MAX_FRAME`] bytes), the messages
+//! ([`Request`], [`Response`], [`Status`]), the daemon-side server
+//! ([`serve`]) and the blocking client ([`query`]) `vigil status` uses.
+//! Must not: hold protocol state or locks around it: the server reads the
+//! instance tasks' published snapshots (`tokio::sync::watch`), never the
+//! machines.
+//!
+//! postcard is not self-describing: any change to a message's fields
+//! changes the format, so it needs a new [`PROTOCOL_VERSION`]; a peer with
+//! another version gets a clear error, not garbage.
+
+pub mod render;
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+/// Version byte of every frame.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// Header: version byte + u32 length.
+pub const HEADER_LEN: usize = 5;
+/// Largest payload either side accepts.
+pub const MAX_FRAME: usize = 1 << 20;
+/// Where `vigil run` listens and `vigil status` connects by default.
+pub const DEFAULT_PATH: &str = "/run/vigil/control.sock";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    Status(Status),
+    Error(String),
+}
+
+/// What `vigil status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Status {
+    /// Where the config came from (file path or store).
+    pub source: String,
+    pub uptime_ms: u64,
+    pub instances: Vec<InstanceStatus>,
+    /// One per (interface, family) receive socket.
+    pub receivers: Vec<ReceiverStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct InstanceStatus {
+    pub name: String,
+    /// MASTER, BACKUP, FAULT, INIT, or ERROR (could not start, see `error`).
+    pub state: String,
+    pub interface: String,
+    pub vrid: u8,
+    /// 2 or 3.
+    pub version: u8,
+    /// 4 or 6.
+    pub family: u8,
+    pub priority: u8,
+    pub effective_priority: u8,
+    /// "self" when MASTER, the source of the last accepted advert, or "".
+    pub master: String,
+    pub advert_interval_ms: u32,
+    /// Filled by the server at request time.
+    pub in_state_ms: u64,
+    /// Non-zero drop counters, by name.
+    pub drops: Vec<(String, u64)>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReceiverStatus {
+    pub interface: String,
+    pub family: u8,
+    pub unknown_vrid: u64,
+    /// Packets dropped because an instance's queue was full.
+    pub queue_full: u64,
+    /// Times the receive task was restarted after an error or a panic.
+    pub restarts: u64,
+}
+
+/// An instance task's published state; `since` becomes `in_state_ms`.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub status: InstanceStatus,
+    pub since: Instant,
+}
+
+/// Frame errors, each with what was wrong.
+#[derive(Debug, Error)]
+pub enum FrameError {
+    #[error("frame truncated: have {have} bytes, need {need}")]
+    Truncated { have: usize, need: usize },
+    #[error("protocol version {got}, this vigil speaks {want}")]
+    Version { got: u8, want: u8 },
+    #[error("frame of {len} bytes exceeds the {max}-byte limit")]
+    TooLarge { len: usize, max: usize },
+    #[error("bad payload")]
+    Payload(#[source] postcard::Error),
+    #[error("control socket i/o")]
+    Io(#[source] io::Error),
+}
+
+/// Encodes one message as a frame.
+pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
+    let payload = postcard::to_allocvec(msg).map_err(FrameError::Payload)?;
+    if payload.len() > MAX_FRAME {
+        return Err(FrameError::TooLarge {
+            len: payload.len(),
+            max: MAX_FRAME,
+        });
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.push(PROTOCOL_VERSION);
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// Checks a header; returns the payload length.
+pub fn decode_header(h: &[u8]) -> Result<usize, FrameError> {
+    if h.len() < HEADER_LEN {
+        return Err(FrameError::Truncated {
+            have: h.len(),
+            need: HEADER_LEN,
+        });
+    }
+    if h[0] != PROTOCOL_VERSION {
+        return Err(FrameError::Version {
+            got: h[0],
+            want: PROTOCOL_VERSION,
+        });
+    }
+    let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge {
+            len,
+            max: MAX_FRAME,
+        });
+    }
+    Ok(len)
+}
+
+/// Decodes one whole frame; returns the message and the bytes used.
+pub fn decode_frame<T: for<'de> Deserialize<'de>>(buf: &[u8]) -> Result<(T, usize), FrameError> {
+    let len = decode_header(buf)?;
+    let need = HEADER_LEN + len;
+    let Some(payload) = buf.get(HEADER_LEN..need) else {
+        return Err(FrameError::Truncated {
+            have: buf.len(),
+            need,
+        });
+    };
+    let msg = postcard::from_bytes(payload).map_err(FrameError::Payload)?;
+    Ok((msg, need))
+}
+
+fn read_frame_sync<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> Result<T, FrameError> {
+    let mut h = [0u8; HEADER_LEN];
+    r.read_exact(&mut h).map_err(FrameError::Io)?;
+    let len = decode_header(&h)?;
+    let mut buf = vec![0u8; HEADER_LEN + len];
+    buf[..HEADER_LEN].copy_from_slice(&h);
+    r.read_exact(&mut buf[HEADER_LEN..])
+        .map_err(FrameError::Io)?;
+    decode_frame(&buf).map(|(m, _)| m)
+}
+
+/// Blocking client: one request, one response, bounded by `timeout`.
+pub fn query(path: &Path, req: &Request, timeout: Duration) -> Result<Response, FrameError> {
+    let mut s = std::os::unix::net::UnixStream::connect(path).map_err(FrameError::Io)?;
+    s.set_read_timeout(Some(timeout)).map_err(FrameError::Io)?;
+    s.set_write_timeout(Some(timeout)).map_err(FrameError::Io)?;
+    s.write_all(&encode_frame(req)?).map_err(FrameError::Io)?;
+    read_frame_sync(&mut s)
+}
+
+/// What the server answers from.
+pub struct Published {
+    pub source: String,
+    pub started: Instant,
+    pub instances: Vec<watch::Receiver<Snapshot>>,
+    pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
+}
+
+impl Published {
+    pub fn status(&self) -> Status {
+        let now = Instant::now();
+        Status {
+            source: self.source.clone(),
+            uptime_ms: now.duration_since(self.started).as_millis() as u64,
+            instances: self
+                .instances
+                .iter()
+                .map(|r| {
+                    let s = r.borrow();
+                    let mut st = s.status.clone();
+                    st.in_state_ms = now.duration_since(s.since).as_millis() as u64;
+                    st
+                })
+                .collect(),
+            receivers: self.receivers.iter().map(|r| r.borrow().clone()).collect(),
+        }
+    }
+}
+
+/// Binds the control socket: creates the directory, removes a stale
+/// socket file (only a socket, never another kind of file).
+pub fn bind(path: &Path) -> io::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    if let Ok(md) = std::fs::symlink_metadata(path) {
+        if md.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+    }
+    tokio::net::UnixListener::bind(path)
+}
+
+/// Serves requests forever; each connection is its own short task.
+pub async fn serve(listener: tokio::net::UnixListener, published: std::sync::Arc<Published>) {
+    loop {
+        let (mut conn, _) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "control socket accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let published = published.clone();
+        tokio::spawn(async move {
+            let fut = async {
+                let mut h = [0u8; HEADER_LEN];
+                conn.read_exact(&mut h).await.map_err(FrameError::Io)?;
+                let resp = match decode_header(&h) {
+                    Ok(len) => {
+                        let mut buf = vec![0u8; HEADER_LEN + len];
+                        buf[..HEADER_LEN].copy_from_slice(&h);
+                        conn.read_exact(&mut buf[HEADER_LEN..])
+                            .await
+                            .map_err(FrameError::Io)?;
+                        match decode_frame::<Request>(&buf) {
+                            Ok((Request::Status, _)) => Response::Status(published.status()),
+                            Err(e) => Response::Error(e.to_string()),
+                        }
+                    }
+                    Err(e) => Response::Error(e.to_string()),
+                };
+                conn.write_all(&encode_frame(&resp)?)
+                    .await
+                    .map_err(FrameError::Io)
+            };
+            match tokio::time::timeout(Duration::from_secs(5), fut).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "control connection"),
+                Err(_) => tracing::debug!("control connection timed out"),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Status {
+        Status {
+            source: "x.conf".into(),
+            uptime_ms: 5,
+            instances: vec![InstanceStatus {
+                name: "VI_1".into(),
+                state: "MASTER".into(),
+                drops: vec![("ttl_not_255".into(), 3)],
+                ..Default::default()
+            }],
+            receivers: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let resp = Response::Status(sample());
+        let f = encode_frame(&resp).unwrap();
+        assert_eq!(f[0], PROTOCOL_VERSION);
+        let (back, used) = decode_frame::<Response>(&f).unwrap();
+        assert_eq!(back, resp);
+        assert_eq!(used, f.len());
+        let (r, _) = decode_frame::<Request>(&encode_frame(&Request::Status).unwrap()).unwrap();
+        assert_eq!(r, Request::Status);
+    }
+
+    #[test]
+    fn truncated_frame() {
+        let f = encode_frame(&Response::Status(sample())).unwrap();
+        for cut in [0, 3, HEADER_LEN, f.len() - 1] {
+            assert!(
+                matches!(
+                    decode_frame::<Response>(&f[..cut]),
+                    Err(FrameError::Truncated { .. })
+                ),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_version_byte() {
+        let mut f = encode_frame(&Request::Status).unwrap();
+        f[0] = 2;
+        assert!(matches!(
+            decode_frame::<Request>(&f),
+            Err(FrameError::Version { got: 2, want: 1 })
+        ));
+    }
+
+    #[test]
+    fn oversized_frame_refused() {
+        let mut h = vec![PROTOCOL_VERSION];
+        h.extend_from_slice(&((MAX_FRAME as u32) + 1).to_be_bytes());
+        assert!(matches!(
+            decode_header(&h),
+            Err(FrameError::TooLarge { .. })
+        ));
+        let big = Response::Error("x".repeat(MAX_FRAME + 1));
+        assert!(matches!(
+            encode_frame(&big),
+            Err(FrameError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_payload_is_an_error() {
+        let f = [PROTOCOL_VERSION, 0, 0, 0, 1, 0xff];
+        assert!(matches!(
+            decode_frame::<Request>(&f),
+            Err(FrameError::Payload(_))
+        ));
+    }
+}

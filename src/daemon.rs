@@ -1,0 +1,350 @@
+//! `vigil run`: the one place that wires the tasks together.
+//!
+//! Owns: logging setup, the current-thread runtime, resolving instances to
+//! links, removing stale VIPs at start, spawning the tasks below, signal
+//! handling and the bounded shutdown. Must not: hold protocol state (the
+//! instance tasks do) or parse config text (the CLI hands over a `Config`).
+//!
+//! ```text
+//!                        signals (SIGTERM/SIGINT: shutdown, SIGHUP: log)
+//!                               |
+//!                               v
+//!   net::events --NetEvent--> [link dispatcher] --GroupInput::Link--+
+//!   (rtnetlink multicast:                                           |
+//!    LINK, IPV4/6_IFADDR,                                           v
+//!    resync on ENOBUFS)                          +--------------------------------+
+//!                                                | instance task (one per sync    |
+//!   [receive task: (ifindex, family)] ---------->| group; a lone instance is a    |
+//!     raw socket -> decode -> demux by VRID      | group of one): Machines,       |
+//!     GroupInput::Packet (mpsc, try_send)        | FilterConfigs, DropCounters;   |
+//!     (supervised: restarted + counted)          | sleeps until poll_timeout()    |
+//!                                                +--------------------------------+
+//!                                                  |        |        |        |
+//!                           raw socket adverts <---+        |        |        +--> watch<Snapshot>
+//!                       rtnetlink add/del VIPs <------------+        |                  |
+//!              GARP / NA burst (child task, paced) <-----------------+                  v
+//!                       notify::Notifier::notify (non-blocking)          [control server]
+//!                                                                        unix socket, postcard
+//!                                                                        frames <-- vigil status
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::model::{Config, VrrpInstance};
+use crate::control::{self, Published, ReceiverStatus, Snapshot};
+use crate::net::{self, Net, NetEvent};
+use crate::notify::Notifier;
+use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberSpec};
+use crate::vrrp::packet::Family;
+use crate::vrrp::receive::{self, Demux, Route};
+use crate::vrrp::types::Vrid;
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTo {
+    /// journald if its socket exists, else stderr.
+    Auto,
+    Stderr,
+    Journald,
+}
+
+const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
+/// Queue of one instance task; a full queue drops packets (counted).
+const QUEUE: usize = 256;
+/// The whole shutdown (resign adverts, VIP removal) is bounded by this.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
+
+/// Installs the global subscriber. Returns where logs go.
+pub fn init_logging(level: tracing::Level, to: LogTo) -> &'static str {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = LevelFilter::from_level(level);
+    let journald = match to {
+        LogTo::Stderr => false,
+        LogTo::Journald => true,
+        LogTo::Auto => Path::new(JOURNALD_SOCKET).exists(),
+    };
+    if journald {
+        if let Ok(layer) = tracing_journald::layer() {
+            let _ = tracing_subscriber::registry()
+                .with(filter)
+                .with(layer.with_syslog_identifier("vigil".into()))
+                .try_init();
+            return "journald";
+        }
+    }
+    let fmt = tracing_subscriber::fmt::layer()
+        .compact()
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .try_init();
+    "stderr"
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("cannot start the runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("netlink")]
+    Net(#[from] net::NetError),
+    #[error("control socket {path}")]
+    Control {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("signal handler")]
+    Signal(#[source] std::io::Error),
+}
+
+/// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
+pub fn run(config: Config, source: String, control_path: &Path) -> Result<(), DaemonError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    rt.block_on(main(config, source, control_path))
+}
+
+async fn main(config: Config, source: String, control_path: &Path) -> Result<(), DaemonError> {
+    let started = Instant::now();
+    let net = Net::connect()?;
+    let listener = control::bind(control_path).map_err(|source| DaemonError::Control {
+        path: control_path.to_owned(),
+        source,
+    })?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let notifier = Notifier::spawn(&config.global);
+    // Subscribe before reading links, so no change falls in between.
+    let mut events = net::events()?;
+
+    let links = net.links().await?;
+    let index_of = |name: &str| links.iter().find(|l| l.name == name);
+    let mut statuses = Vec::new();
+    let mut resolved: BTreeMap<String, MemberSpec> = BTreeMap::new();
+    for inst in &config.vrrp_instances {
+        let (tx, rx) = watch::channel(Snapshot {
+            status: error_status(inst, &config.global, "starting".into()),
+            since: Instant::now(),
+        });
+        statuses.push(rx);
+        let Some(link) = index_of(inst.interface.as_str()) else {
+            let msg = format!("no interface {}", inst.interface);
+            tracing::error!(instance = %inst.name, "{msg}; instance not started");
+            tx.send_replace(Snapshot {
+                status: error_status(inst, &config.global, msg),
+                since: Instant::now(),
+            });
+            continue;
+        };
+        let vip_ifindex = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded)
+            .map(|v| {
+                v.dev
+                    .as_ref()
+                    .and_then(|d| index_of(d.as_str()))
+                    .map_or(link.index, |l| l.index)
+            })
+            .collect();
+        let track_ifindex = inst
+            .track_interface
+            .iter()
+            .map(|t| index_of(t.name.as_str()).map(|l| l.index))
+            .collect();
+        let spec = MemberSpec {
+            inst: inst.clone(),
+            ifindex: link.index,
+            mac: link.mac,
+            track_ifindex,
+            vip_ifindex,
+            status: tx,
+        };
+        resolved.insert(inst.name.clone(), spec);
+    }
+
+    remove_stale_vips(&net, &resolved).await;
+
+    // Sync groups first, then every other instance as a group of one.
+    let mut groups: Vec<GroupSpec> = Vec::new();
+    for g in &config.vrrp_sync_groups {
+        let members: Vec<MemberSpec> = g.group.iter().filter_map(|n| resolved.remove(n)).collect();
+        if !members.is_empty() {
+            groups.push(GroupSpec {
+                group: Some((
+                    g.name.clone(),
+                    g.notify.clone(),
+                    g.smtp_alert.or(config.global.smtp_alert).unwrap_or(false),
+                )),
+                members,
+                global: config.global.clone(),
+            });
+        }
+    }
+    for inst in &config.vrrp_instances {
+        if let Some(r) = resolved.remove(&inst.name) {
+            groups.push(GroupSpec {
+                group: None,
+                members: vec![r],
+                global: config.global.clone(),
+            });
+        }
+    }
+
+    // Receive sockets, one per (ifindex, family), and the instance tasks.
+    let mut demux: BTreeMap<(u32, u8), Demux> = BTreeMap::new();
+    let mut receivers = Vec::new();
+    let mut senders = Vec::new();
+    let mut tasks = Vec::new();
+    for g in groups {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        for (j, m) in g.members.iter().enumerate() {
+            let inst: &VrrpInstance = &m.inst;
+            let (family, fam_no, group) = if inst.is_ipv6() {
+                (Family::V6, 6, config.global.vrrp_mcast_group6.into())
+            } else {
+                (Family::V4, 4, config.global.vrrp_mcast_group4.into())
+            };
+            let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
+                continue;
+            };
+            let d = demux.entry((m.ifindex, fam_no)).or_insert_with(|| {
+                let (stx, srx) = watch::channel(ReceiverStatus {
+                    interface: inst.interface.to_string(),
+                    family: fam_no,
+                    ..Default::default()
+                });
+                receivers.push(srx);
+                Demux {
+                    ifname: inst.interface.to_string(),
+                    ifindex: m.ifindex,
+                    family,
+                    group,
+                    routes: Vec::new(),
+                    status: stx,
+                }
+            });
+            d.routes.push(Route {
+                vrid,
+                member: j,
+                tx: tx.clone(),
+            });
+        }
+        senders.push(tx);
+        tasks.push(tokio::spawn(instance::run(
+            g,
+            rx,
+            net.clone(),
+            notifier.clone(),
+        )));
+    }
+    for (_, d) in demux {
+        tokio::spawn(receive::supervise(d));
+    }
+
+    // Link events to every instance task (each picks its own links).
+    let link_senders = senders.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                NetEvent::LinkState { index, name, up } => {
+                    tracing::info!(interface = %name, index, up, "link state");
+                    for s in &link_senders {
+                        if s.try_send(GroupInput::Link { index, up }).is_err() && !s.is_closed() {
+                            // A full queue: deliver anyway, awaiting room.
+                            let _ = s.send(GroupInput::Link { index, up }).await;
+                        }
+                    }
+                }
+                NetEvent::LinkGone { index } => {
+                    for s in &link_senders {
+                        let _ = s.send(GroupInput::Link { index, up: false }).await;
+                    }
+                }
+                NetEvent::Resynced => tracing::warn!("links and addresses re-read"),
+                NetEvent::AddressAdded(_) | NetEvent::AddressRemoved(_) => {}
+            }
+        }
+    });
+
+    let published = Arc::new(Published {
+        source,
+        started,
+        instances: statuses,
+        receivers,
+    });
+    tokio::spawn(control::serve(listener, published));
+    tracing::info!(
+        control = %control_path.display(),
+        instances = config.vrrp_instances.len(),
+        "vigil running"
+    );
+
+    loop {
+        tokio::select! {
+            _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+            _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+            _ = sighup.recv() => {
+                tracing::warn!("SIGHUP: reload not implemented yet; restart vigil to apply a new config");
+            }
+        }
+    }
+
+    // Every task resigns (priority 0) and removes its VIPs, bounded.
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
+    let mut acks = Vec::new();
+    for s in &senders {
+        let (atx, arx) = oneshot::channel();
+        if tokio::time::timeout_at(deadline, s.send(GroupInput::Shutdown(atx)))
+            .await
+            .is_ok()
+        {
+            acks.push(arx);
+        }
+    }
+    for a in acks {
+        if tokio::time::timeout_at(deadline, a).await.is_err() {
+            tracing::error!("an instance did not finish its shutdown in {SHUTDOWN_BOUND:?}");
+        }
+    }
+    let _ = std::fs::remove_file(control_path);
+    tracing::info!("vigil stopped");
+    Ok(())
+}
+
+/// At start, no VIP of ours may linger from a previous run (SIGKILL
+/// leaves them): an instance adds them only on becoming MASTER.
+async fn remove_stale_vips(net: &Net, resolved: &BTreeMap<String, MemberSpec>) {
+    for r in resolved.values() {
+        let inst = &r.inst;
+        let vips = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded);
+        for (v, idx) in vips.zip(&r.vip_ifindex) {
+            match net.del_vip(*idx, v).await {
+                Ok(true) => {
+                    tracing::warn!(instance = %inst.name, vip = %v.addr, "removed stale vip")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(instance = %inst.name, vip = %v.addr, error = %e, "cannot remove stale vip")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! rtnetlink edge: links, addresses and their events.
+//!
+//! Owns: [`Net`] (a request connection: link lookups by name and index,
+//! the primary IPv4 address and IPv6 link-local of an interface, adding
+//! virtual addresses with replace semantics and removing them) and
+//! [`events`] (a multicast subscription to RTNLGRP_LINK, IPV4_IFADDR and
+//! IPV6_IFADDR that yields [`NetEvent`]s, with a full re-dump of links and
+//! addresses when the kernel reports an overrun, ENOBUFS).
+//! Must not: decide anything about VRRP (it reports, the instance tasks
+//! decide), flush addresses it did not add, touch routes, or block the
+//! runtime (every call is async over the netlink socket).
+//!
+//! Semantics: a link is "up" when it is administratively up AND has
+//! carrier (IFF_UP and IFF_LOWER_UP), as keepalived reads it: a pulled
+//! cable is a fault. IPv6 VIPs are added with IFA_F_NODAD so they are
+//! usable at once; a second add of the same address is not an error
+//! (NLM_F_REPLACE).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use futures::stream::{StreamExt, TryStreamExt};
+use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::{Handle, MulticastGroup};
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::config::model::Vip;
+
+/// Errors of the netlink edge, with what was being done.
+#[derive(Debug, Error)]
+pub enum NetError {
+    #[error("cannot open a netlink socket")]
+    Socket(#[source] io::Error),
+    #[error("no interface named {name}")]
+    NoSuchLink { name: String },
+    #[error("netlink {op} failed")]
+    Request {
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn req_err(op: &'static str) -> impl FnOnce(rtnetlink::Error) -> NetError {
+    move |e| NetError::Request {
+        op,
+        source: match e {
+            rtnetlink::Error::NetlinkError(m) => m.to_io(),
+            other => io::Error::other(other.to_string()),
+        },
+    }
+}
+
+/// errno of a failed request, if the kernel sent one.
+pub fn errno(e: &NetError) -> Option<i32> {
+    match e {
+        NetError::Request { source, .. } => source.raw_os_error(),
+        _ => None,
+    }
+}
+
+/// What we know of one link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub admin_up: bool,
+    pub lower_up: bool,
+    pub mac: Option<[u8; 6]>,
+}
+
+impl Link {
+    /// Usable for VRRP: administratively up and with carrier.
+    pub fn is_up(&self) -> bool {
+        self.admin_up && self.lower_up
+    }
+
+    fn from_msg(m: &LinkMessage) -> Self {
+        let mut name = String::new();
+        let mut mac = None;
+        for a in &m.attributes {
+            match a {
+                LinkAttribute::IfName(n) => name = n.clone(),
+                LinkAttribute::Address(b) => mac = <[u8; 6]>::try_from(b.as_slice()).ok(),
+                _ => {}
+            }
+        }
+        let f = m.header.flags;
+        Link {
+            index: m.header.index,
+            name,
+            admin_up: f.contains(LinkFlags::Up),
+            lower_up: f.contains(LinkFlags::LowerUp) || f.contains(LinkFlags::Running),
+            mac,
+        }
+    }
+}
+
+/// One address on one link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub index: u32,
+    pub addr: IpAddr,
+    pub prefix: u8,
+    pub secondary: bool,
+    pub tentative: bool,
+    pub link_scope: bool,
+    pub label: Option<String>,
+}
+
+impl Addr {
+    fn from_msg(m: &AddressMessage) -> Option<Self> {
+        let mut local = None;
+        let mut address = None;
+        let mut label = None;
+        let mut flags = AddressFlags::from_bits_truncate(u32::from(m.header.flags.bits()));
+        for a in &m.attributes {
+            match a {
+                AddressAttribute::Local(ip) => local = Some(*ip),
+                AddressAttribute::Address(ip) => address = Some(*ip),
+                AddressAttribute::Label(l) => label = Some(l.clone()),
+                AddressAttribute::Flags(f) => flags |= *f,
+                _ => {}
+            }
+        }
+        Some(Addr {
+            index: m.header.index,
+            addr: local.or(address)?,
+            prefix: m.header.prefix_len,
+            secondary: flags.contains(AddressFlags::Secondary),
+            tentative: flags.contains(AddressFlags::Tentative),
+            link_scope: m.header.scope == AddressScope::Link,
+            label,
+        })
+    }
+}
+
+/// A request connection to rtnetlink. Cheap to clone.
+#[derive(Clone)]
+pub struct Net {
+    handle: Handle,
+}
+
+impl Net {
+    /// Opens the socket and spawns its connection task on the current
+    /// runtime.
+    pub fn connect() -> Result<Net, NetError> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(NetError::Socket)?;
+        tokio::spawn(conn);
+        Ok(Net { handle })
+    }
+
+    pub async fn links(&self) -> Result<Vec<Link>, NetError> {
+        let msgs: Vec<LinkMessage> = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(req_err("link dump"))?;
+        Ok(msgs.iter().map(Link::from_msg).collect())
+    }
+
+    pub async fn link_by_name(&self, name: &str) -> Result<Link, NetError> {
+        let res: Result<Vec<LinkMessage>, _> = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_owned())
+            .execute()
+            .try_collect()
+            .await;
+        match res {
+            Ok(v) if !v.is_empty() => Ok(Link::from_msg(&v[0])),
+            Ok(_) => Err(NetError::NoSuchLink {
+                name: name.to_owned(),
+            }),
+            Err(rtnetlink::Error::NetlinkError(m)) if m.raw_code().abs() == libc_enodev() => {
+                Err(NetError::NoSuchLink {
+                    name: name.to_owned(),
+                })
+            }
+            Err(e) => Err(req_err("link get")(e)),
+        }
+    }
+
+    /// Every address, or those of one link.
+    pub async fn addresses(&self, index: Option<u32>) -> Result<Vec<Addr>, NetError> {
+        let mut req = self.handle.address().get();
+        if let Some(i) = index {
+            req = req.set_link_index_filter(i);
+        }
+        let msgs: Vec<AddressMessage> = req
+            .execute()
+            .try_collect()
+            .await
+            .map_err(req_err("address dump"))?;
+        Ok(msgs.iter().filter_map(Addr::from_msg).collect())
+    }
+
+    /// The interface's primary IPv4 address: its first non-secondary one
+    /// that is not in `exclude` (our own VIPs).
+    pub async fn primary_v4(
+        &self,
+        index: u32,
+        exclude: &[IpAddr],
+    ) -> Result<Option<Ipv4Addr>, NetError> {
+        let addrs = self.addresses(Some(index)).await?;
+        Ok(addrs
+            .iter()
+            .filter(|a| !a.secondary && !exclude.contains(&a.addr))
+            .find_map(|a| match a.addr {
+                IpAddr::V4(v) => Some(v),
+                IpAddr::V6(_) => None,
+            }))
+    }
+
+    /// The interface's IPv6 link-local address, once DAD has finished.
+    pub async fn link_local_v6(&self, index: u32) -> Result<Option<Ipv6Addr>, NetError> {
+        let addrs = self.addresses(Some(index)).await?;
+        Ok(addrs.iter().find_map(|a| match a.addr {
+            IpAddr::V6(v) if a.link_scope && !a.tentative && v.segments()[0] == 0xfe80 => Some(v),
+            _ => None,
+        }))
+    }
+
+    fn vip_msg(index: u32, vip: &Vip) -> AddressMessage {
+        let mut m = AddressMessage::default();
+        m.header.index = index;
+        m.header.prefix_len = vip.prefix;
+        m.attributes.push(AddressAttribute::Local(vip.addr));
+        match vip.addr {
+            IpAddr::V4(v4) => {
+                m.header.family = AddressFamily::Inet;
+                m.attributes.push(AddressAttribute::Address(vip.addr));
+                if vip.prefix < 31 {
+                    let brd = u32::from(v4) | (u32::MAX >> u32::from(vip.prefix));
+                    m.attributes
+                        .push(AddressAttribute::Broadcast(Ipv4Addr::from(brd)));
+                }
+                if let Some(l) = &vip.label {
+                    m.attributes
+                        .push(AddressAttribute::Label(l.as_str().to_owned()));
+                }
+            }
+            IpAddr::V6(_) => {
+                m.header.family = AddressFamily::Inet6;
+                m.header.flags = AddressHeaderFlags::Nodad;
+                m.attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+        }
+        m
+    }
+
+    /// Adds a VIP on link `index` (replace semantics: idempotent).
+    pub async fn add_vip(&self, index: u32, vip: &Vip) -> Result<(), NetError> {
+        let mut req = self
+            .handle
+            .address()
+            .add(index, vip.addr, vip.prefix)
+            .replace();
+        *req.message_mut() = Self::vip_msg(index, vip);
+        req.execute().await.map_err(req_err("address add"))
+    }
+
+    /// Removes a VIP from link `index`; `Ok(false)` if it was not there.
+    pub async fn del_vip(&self, index: u32, vip: &Vip) -> Result<bool, NetError> {
+        let msg = Self::vip_msg(index, vip);
+        match self.handle.address().del(msg).execute().await {
+            Ok(()) => Ok(true),
+            Err(rtnetlink::Error::NetlinkError(m))
+                if m.raw_code().abs() == EADDRNOTAVAIL || m.raw_code().abs() == libc_enodev() =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(req_err("address delete")(e)),
+        }
+    }
+}
+
+const EADDRNOTAVAIL: i32 = 99;
+
+const fn libc_enodev() -> i32 {
+    19
+}
+
+/// What the event stream reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// A link's up/down state changed (or was first seen).
+    LinkState {
+        index: u32,
+        name: String,
+        up: bool,
+    },
+    /// A link disappeared.
+    LinkGone {
+        index: u32,
+    },
+    AddressAdded(Addr),
+    AddressRemoved(Addr),
+    /// The socket overran and everything was re-read; every link's state
+    /// follows as `LinkState` events.
+    Resynced,
+}
+
+/// Subscribes to link and address events and spawns the task that turns
+/// them into [`NetEvent`]s. Only changes of a link's up state are
+/// reported; after an overrun all links are re-dumped and reported.
+pub fn events() -> Result<mpsc::UnboundedReceiver<NetEvent>, NetError> {
+    let (conn, _h, mut messages) = rtnetlink::new_multicast_connection(&[
+        MulticastGroup::Link,
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ])
+    .map_err(NetError::Socket)?;
+    tokio::spawn(conn);
+    let net = Net::connect()?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut known: HashMap<u32, bool> = HashMap::new();
+        // Baseline: the state of every link now.
+        if let Err(e) = resync(&net, &mut known, &tx, false).await {
+            tracing::error!(error = %e, "netlink: initial link dump failed");
+        }
+        while let Some((msg, _)) = messages.next().await {
+            let ev = match msg.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
+                    let link = Link::from_msg(&l);
+                    let up = link.is_up();
+                    if known.insert(link.index, up) == Some(up) {
+                        continue;
+                    }
+                    NetEvent::LinkState {
+                        index: link.index,
+                        name: link.name,
+                        up,
+                    }
+                }
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => {
+                    known.remove(&l.header.index);
+                    NetEvent::LinkGone {
+                        index: l.header.index,
+                    }
+                }
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => {
+                    match Addr::from_msg(&a) {
+                        Some(a) => NetEvent::AddressAdded(a),
+                        None => continue,
+                    }
+                }
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(a)) => {
+                    match Addr::from_msg(&a) {
+                        Some(a) => NetEvent::AddressRemoved(a),
+                        None => continue,
+                    }
+                }
+                NetlinkPayload::Overrun(_) => {
+                    tracing::warn!("netlink event socket overran (ENOBUFS): full resync");
+                    if let Err(e) = resync(&net, &mut known, &tx, true).await {
+                        tracing::error!(error = %e, "netlink resync failed");
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if tx.send(ev).is_err() {
+                return;
+            }
+        }
+        tracing::error!("netlink event socket closed");
+    });
+    Ok(rx)
+}
+
+/// Re-dumps links (and addresses, reported as added) and reports every
+/// link's state.
+async fn resync(
+    net: &Net,
+    known: &mut HashMap<u32, bool>,
+    tx: &mpsc::UnboundedSender<NetEvent>,
+    overrun: bool,
+) -> Result<(), NetError> {
+    let links = net.links().await?;
+    known.clear();
+    for l in &links {
+        known.insert(l.index, l.is_up());
+    }
+    if overrun {
+        let _ = tx.send(NetEvent::Resynced);
+        for a in net.addresses(None).await? {
+            let _ = tx.send(NetEvent::AddressAdded(a));
+        }
+    }
+    for l in links {
+        let _ = tx.send(NetEvent::LinkState {
+            index: l.index,
+            up: l.is_up(),
+            name: l.name,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Receive tasks: one per (interface, family), demultiplexing decoded
+//! packets to the instance tasks by VRID.
+//!
+//! Owns: [`Demux`] (the routing table of one receive socket and its
+//! counters) and [`supervise`], which runs the receive loop and restarts it
+//! (with backoff, counted in `ReceiverStatus::restarts`) when it errors or
+//! panics (STYLE rule 8; note a release build with `panic = "abort"` turns
+//! a panic into a process exit, which systemd restarts instead).
+//! Must not: judge packets beyond finding their VRID (the instance's filter
+//! does), or block on a slow instance: a full instance queue drops the
+//! packet and counts `queue_full`.
+//!
+//! Decode errors carry no trustworthy VRID, so they go to every instance
+//! on the socket, each of which counts them: "a bad packet was seen on my
+//! interface". Well-formed adverts for a VRID no instance runs bump the
+//! socket's `unknown_vrid`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::instance::GroupInput;
+use super::packet::Family;
+use super::socket::{open_rx, recv, RX_BUF};
+use super::types::Vrid;
+use crate::control::ReceiverStatus;
+
+/// Where packets of one VRID go.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub vrid: Vrid,
+    pub member: usize,
+    pub tx: mpsc::Sender<GroupInput>,
+}
+
+/// One receive socket's routing table and counters.
+#[derive(Debug)]
+pub struct Demux {
+    pub ifname: String,
+    pub ifindex: u32,
+    pub family: Family,
+    pub group: std::net::IpAddr,
+    pub routes: Vec<Route>,
+    pub status: watch::Sender<ReceiverStatus>,
+}
+
+impl Demux {
+    fn closed(&self) -> bool {
+        self.routes.iter().all(|r| r.tx.is_closed())
+    }
+
+    fn deliver(&self, route: &Route, input: GroupInput) {
+        if route.tx.try_send(input).is_err() && !route.tx.is_closed() {
+            self.status.send_modify(|s| s.queue_full += 1);
+        }
+    }
+}
+
+async fn receive_loop(d: Arc<Demux>) -> std::io::Result<()> {
+    let fd = open_rx(&d.ifname, d.ifindex, d.family, d.group)?;
+    let mut buf = vec![0u8; RX_BUF];
+    loop {
+        if d.closed() {
+            return Ok(());
+        }
+        let decoded = recv(&fd, d.family, &mut buf).await?;
+        match &decoded {
+            Ok(rx) => {
+                let vrid = rx.repr.vrid();
+                let mut found = false;
+                for r in d.routes.iter().filter(|r| r.vrid == vrid) {
+                    found = true;
+                    d.deliver(
+                        r,
+                        GroupInput::Packet {
+                            member: r.member,
+                            rx: Box::new(decoded.clone()),
+                        },
+                    );
+                }
+                if !found {
+                    d.status.send_modify(|s| s.unknown_vrid += 1);
+                }
+            }
+            Err(_) => {
+                for r in &d.routes {
+                    d.deliver(
+                        r,
+                        GroupInput::Packet {
+                            member: r.member,
+                            rx: Box::new(decoded.clone()),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Runs the receive loop of `d` until every instance it feeds is gone,
+/// restarting it after an error or a panic.
+pub async fn supervise(d: Demux) {
+    let d = Arc::new(d);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let task = tokio::spawn(receive_loop(d.clone()));
+        let why = match task.await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(e) if e.is_panic() => "panic".to_owned(),
+            Err(e) => format!("cancelled: {e}"),
+        };
+        if d.closed() {
+            return;
+        }
+        tracing::error!(
+            interface = %d.ifname,
+            family = ?d.family,
+            "vrrp receive task stopped ({why}); restarting in {backoff:?}"
+        );
+        d.status.send_modify(|s| s.restarts += 1);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}

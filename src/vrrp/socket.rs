@@ -1,0 +1,373 @@
+//! Raw-socket edge of VRRP: protocol 112 in and out, gratuitous ARP and
+//! unsolicited Neighbour Advertisements.
+//!
+//! Owns: opening and configuring the sockets ([`open_rx`], [`TxSocket`],
+//! [`Gratuitous`]), reading one packet into the codec's entry points
+//! ([`recv`]: `decode_ipv4` for IPv4, `recvmsg` with IPV6_PKTINFO and
+//! IPV6_HOPLIMIT cmsgs then `decode_ipv6` for IPv6) and writing adverts
+//! built by `Repr::emit`.
+//! Must not: parse or build VRRP bytes itself (the codec does, including
+//! the v3 IPv6 checksum over the pseudo-header: IPV6_CHECKSUM stays off so
+//! the kernel does not add its own), decide anything about state, or block
+//! the runtime (sockets are non-blocking under `AsyncFd`).
+//!
+//! Socket choices (RFC 5798 section 5.1, RFC 3768 section 5.1):
+//! - IPv4 receive: one raw IPPROTO_VRRP socket per interface, bound with
+//!   SO_BINDTODEVICE, joined to `vrrp_mcast_group4` on that interface.
+//! - IPv4 send: a raw IPPROTO_RAW socket (header included): the codec
+//!   writes the IPv4 header with TTL 255 and the chosen source address.
+//!   IP_MULTICAST_TTL / TTL 255 and IP_MULTICAST_LOOP off are set too.
+//! - IPv6 receive: one raw socket per interface, bound to the device,
+//!   joined to `vrrp_mcast_group6`, IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO
+//!   on; the kernel strips the IPv6 header, so source, destination and hop
+//!   limit come from recvmsg.
+//! - IPv6 send: a raw IPPROTO_VRRP socket bound to the source address
+//!   (the link-local) on the device, IPV6_MULTICAST_HOPS and unicast hops
+//!   255, multicast loop off.
+//! - Gratuitous ARP: AF_PACKET, an ARP request with sender = target = VIP
+//!   to the broadcast address (RFC 5227 announcement form).
+//! - Unsolicited NA (RFC 4861 section 7.2.6): ICMPv6 type 136, Override
+//!   set, Solicited clear, to ff02::1, hop limit 255, target = VIP, with a
+//!   Target Link-Layer Address option; the kernel fills the ICMPv6 checksum.
+
+use std::io::{self, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+
+use super::packet::{decode_ipv4, decode_ipv6, DecodeError, Family, Received, Repr, IPPROTO_VRRP};
+
+/// Largest VRRP packet we read: 64 IPv6 addresses fit in 1,100 bytes.
+pub const RX_BUF: usize = 2048;
+
+const ETH_P_ARP: u16 = 0x0806;
+const ETH_P_IPV6: u16 = 0x86dd;
+const IPPROTO_RAW: i32 = 255;
+const IPPROTO_ICMPV6: i32 = 58;
+
+fn vrrp_proto() -> Protocol {
+    Protocol::from(i32::from(IPPROTO_VRRP))
+}
+
+/// Opens the receive socket of one (interface, family), joined to `group`
+/// (a multicast address; unicast-only setups still join, harmlessly).
+pub fn open_rx(
+    ifname: &str,
+    ifindex: u32,
+    family: Family,
+    group: IpAddr,
+) -> io::Result<AsyncFd<Socket>> {
+    let s = match family {
+        Family::V4 => Socket::new(Domain::IPV4, Type::RAW, Some(vrrp_proto()))?,
+        Family::V6 => Socket::new(Domain::IPV6, Type::RAW, Some(vrrp_proto()))?,
+    };
+    s.bind_device(Some(ifname.as_bytes()))?;
+    match (family, group) {
+        (Family::V4, IpAddr::V4(g)) if g.is_multicast() => {
+            s.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex))?;
+            s.set_multicast_loop_v4(false)?;
+        }
+        (Family::V6, IpAddr::V6(g)) if g.is_multicast() => {
+            s.join_multicast_v6(&g, ifindex)?;
+            s.set_multicast_loop_v6(false)?;
+        }
+        _ => {}
+    }
+    if family == Family::V6 {
+        setsockopt(&s, sockopt::Ipv6RecvHopLimit, &true).map_err(io::Error::from)?;
+        setsockopt(&s, sockopt::Ipv6RecvPacketInfo, &true).map_err(io::Error::from)?;
+    }
+    s.set_nonblocking(true)?;
+    // SAFETY: `Socket` owns its fd and closes it only on drop, which
+    // deregisters it first (the AsyncFd owns the Socket).
+    unsafe { AsyncFd::register(s).map_err(io::Error::from) }
+}
+
+/// Reads one packet and decodes it. The outer error is a socket error; the
+/// inner one is the codec's reason to drop the packet.
+pub async fn recv(
+    fd: &AsyncFd<Socket>,
+    family: Family,
+    buf: &mut [u8],
+) -> io::Result<Result<Received, DecodeError>> {
+    loop {
+        let mut guard = fd.readable().await?;
+        let res = guard.try_io(|inner| match family {
+            Family::V4 => {
+                let n = io::Read::read(&mut inner.get_ref(), buf)?;
+                Ok(decode_ipv4(&buf[..n]))
+            }
+            Family::V6 => recv_v6(inner.get_ref(), buf),
+        });
+        match res {
+            Ok(r) => return r,
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Result<Received, DecodeError>> {
+    let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        .map_err(io::Error::from)?;
+    let n = msg.bytes;
+    let src = msg.address.map(|a| a.ip());
+    let mut dst = None;
+    let mut hop = None;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        match c {
+            ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr))
+            }
+            ControlMessageOwned::Ipv6HopLimit(h) => hop = u8::try_from(h).ok(),
+            _ => {}
+        }
+    }
+    let payload = &buf[..n];
+    Ok(match (src, dst, hop) {
+        (Some(src), Some(dst), Some(hop)) => decode_ipv6(src, dst, hop, payload),
+        // No hop limit reported: treat as not 255 (cannot be trusted).
+        (Some(src), Some(dst), None) => decode_ipv6(src, dst, 0, payload),
+        _ => Err(DecodeError::Truncated { len: n }),
+    })
+}
+
+/// The send side of one instance.
+pub struct TxSocket {
+    sock: Socket,
+    ifindex: u32,
+    src: IpAddr,
+    buf: Vec<u8>,
+}
+
+impl TxSocket {
+    pub fn open(ifname: &str, ifindex: u32, src: IpAddr) -> io::Result<Self> {
+        let sock = match src {
+            IpAddr::V4(_) => {
+                let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_RAW)))?;
+                s.set_header_included_v4(true)?;
+                s.set_ttl_v4(255)?;
+                s.set_multicast_ttl_v4(255)?;
+                s.set_multicast_loop_v4(false)?;
+                s.bind_device(Some(ifname.as_bytes()))?;
+                s
+            }
+            IpAddr::V6(a) => {
+                let s = Socket::new(Domain::IPV6, Type::RAW, Some(vrrp_proto()))?;
+                s.bind_device(Some(ifname.as_bytes()))?;
+                s.set_multicast_hops_v6(255)?;
+                s.set_unicast_hops_v6(255)?;
+                s.set_multicast_loop_v6(false)?;
+                s.set_multicast_if_v6(ifindex)?;
+                let scope = if is_link_local(a) { ifindex } else { 0 };
+                s.bind(&SockAddr::from(SocketAddrV6::new(a, 0, 0, scope)))?;
+                // Send-only: keep what it would queue to the minimum.
+                let _ = s.set_recv_buffer_size(0);
+                s
+            }
+        };
+        sock.set_nonblocking(true)?;
+        Ok(Self {
+            sock,
+            ifindex,
+            src,
+            buf: vec![0; RX_BUF],
+        })
+    }
+
+    /// Emits `repr` to `dst` (checksum over the right pseudo-header) and
+    /// sends it. A full socket buffer is an error the caller logs.
+    pub fn send(&mut self, repr: &Repr, dst: IpAddr) -> io::Result<()> {
+        let emit_err = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
+        match (self.src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(d)) => {
+                let n = repr.emit_ipv4(&mut self.buf, src, d).map_err(emit_err)?;
+                let to = SockAddr::from(SocketAddrV4::new(d, 0));
+                self.sock.send_to(&self.buf[..n], &to)?;
+            }
+            (IpAddr::V6(_), IpAddr::V6(d)) => {
+                let n = repr.emit(&mut self.buf, self.src, dst).map_err(emit_err)?;
+                let scope = if is_link_local(d) || d.is_multicast() {
+                    self.ifindex
+                } else {
+                    0
+                };
+                let to = SockAddr::from(SocketAddrV6::new(d, 0, 0, scope));
+                self.sock.send_to(&self.buf[..n], &to)?;
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "source and destination families differ",
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_link_local(a: Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// Gratuitous ARP / unsolicited NA sender of one interface.
+pub struct Gratuitous {
+    packet: Option<Socket>,
+    icmp6: Option<Socket>,
+    mac: [u8; 6],
+}
+
+impl Gratuitous {
+    /// `v4`/`v6`: whether the interface carries VIPs of that family.
+    /// `ll`: the link-local source of NAs.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        mac: [u8; 6],
+        v4: bool,
+        ll: Option<Ipv6Addr>,
+    ) -> io::Result<Self> {
+        let packet = if v4 {
+            let s = Socket::new(
+                Domain::PACKET,
+                Type::RAW,
+                Some(Protocol::from(i32::from(ETH_P_ARP.to_be()))),
+            )?;
+            s.bind(&sockaddr_ll(ifindex, ETH_P_ARP))?;
+            let _ = s.set_recv_buffer_size(0);
+            s.set_nonblocking(true)?;
+            Some(s)
+        } else {
+            None
+        };
+        let icmp6 = match ll {
+            Some(ll) => {
+                let s = Socket::new(
+                    Domain::IPV6,
+                    Type::RAW,
+                    Some(Protocol::from(IPPROTO_ICMPV6)),
+                )?;
+                s.bind_device(Some(ifname.as_bytes()))?;
+                s.set_multicast_hops_v6(255)?;
+                s.set_unicast_hops_v6(255)?;
+                s.set_multicast_if_v6(ifindex)?;
+                s.set_multicast_loop_v6(false)?;
+                s.bind(&SockAddr::from(SocketAddrV6::new(ll, 0, 0, ifindex)))?;
+                let _ = s.set_recv_buffer_size(0);
+                s.set_nonblocking(true)?;
+                Some(s)
+            }
+            None => None,
+        };
+        let _ = ETH_P_IPV6;
+        Ok(Self { packet, icmp6, mac })
+    }
+
+    /// Sends one gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `vip`.
+    pub fn send(&self, vip: IpAddr, ifindex: u32) -> io::Result<()> {
+        match vip {
+            IpAddr::V4(v) => {
+                let s = self.packet.as_ref().ok_or_else(no_socket)?;
+                s.send(&garp_frame(self.mac, v))?;
+            }
+            IpAddr::V6(v) => {
+                let s = self.icmp6.as_ref().ok_or_else(no_socket)?;
+                let to = SockAddr::from(SocketAddrV6::new(
+                    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+                    0,
+                    0,
+                    ifindex,
+                ));
+                s.send_to(&na_message(self.mac, v), &to)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn no_socket() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "no socket for this family")
+}
+
+fn sockaddr_ll(ifindex: u32, proto: u16) -> SockAddr {
+    let mut ll: nix::libc::sockaddr_ll = unsafe { MaybeUninit::zeroed().assume_init() };
+    ll.sll_family = nix::libc::AF_PACKET as u16;
+    ll.sll_protocol = proto.to_be();
+    ll.sll_ifindex = ifindex as i32;
+    let len = std::mem::size_of::<nix::libc::sockaddr_ll>() as nix::libc::socklen_t;
+    // SAFETY: sockaddr_ll fits in sockaddr_storage; we copy `len` bytes of
+    // a fully initialised value and report that length.
+    unsafe {
+        let (_, addr) = SockAddr::try_init(|storage, l| {
+            std::ptr::copy_nonoverlapping(
+                (&ll as *const nix::libc::sockaddr_ll).cast::<u8>(),
+                storage.cast::<u8>(),
+                len as usize,
+            );
+            *l = len;
+            Ok(())
+        })
+        .expect("infallible");
+        addr
+    }
+}
+
+/// Ethernet + ARP request, sender = target = `vip`, to broadcast.
+pub fn garp_frame(mac: [u8; 6], vip: Ipv4Addr) -> [u8; 42] {
+    let mut f = [0u8; 42];
+    f[0..6].copy_from_slice(&[0xff; 6]);
+    f[6..12].copy_from_slice(&mac);
+    f[12..14].copy_from_slice(&ETH_P_ARP.to_be_bytes());
+    // htype ethernet, ptype IPv4, hlen 6, plen 4, op request.
+    f[14..22].copy_from_slice(&[0, 1, 0x08, 0, 6, 4, 0, 1]);
+    f[22..28].copy_from_slice(&mac);
+    f[28..32].copy_from_slice(&vip.octets());
+    // Target hardware address zero (RFC 5227 announcement).
+    f[38..42].copy_from_slice(&vip.octets());
+    f
+}
+
+/// ICMPv6 Neighbour Advertisement (checksum left zero: the kernel fills
+/// it on a raw ICMPv6 socket), Override flag, with a TLLA option.
+pub fn na_message(mac: [u8; 6], target: Ipv6Addr) -> [u8; 32] {
+    let mut m = [0u8; 32];
+    m[0] = 136;
+    m[4] = 0x20; // R=0 S=0 O=1
+    m[8..24].copy_from_slice(&target.octets());
+    m[24] = 2; // Target Link-Layer Address
+    m[25] = 1; // 8 octets
+    m[26..32].copy_from_slice(&mac);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garp_frame_layout() {
+        let mac = [2, 0, 0, 0, 0, 1];
+        let f = garp_frame(mac, Ipv4Addr::new(10, 9, 0, 200));
+        assert_eq!(&f[0..6], &[0xff; 6]);
+        assert_eq!(&f[12..14], &[0x08, 0x06]);
+        assert_eq!(&f[20..22], &[0, 1], "request");
+        assert_eq!(&f[28..32], &[10, 9, 0, 200], "sender ip");
+        assert_eq!(&f[38..42], &[10, 9, 0, 200], "target ip");
+        assert_eq!(&f[32..38], &[0; 6]);
+    }
+
+    #[test]
+    fn na_layout() {
+        let t: Ipv6Addr = "fd00::200".parse().unwrap();
+        let m = na_message([2, 0, 0, 0, 0, 1], t);
+        assert_eq!(m[0], 136);
+        assert_eq!(m[4], 0x20, "override, not solicited");
+        assert_eq!(&m[8..24], &t.octets());
+        assert_eq!(&m[24..26], &[2, 1]);
+    }
+}
