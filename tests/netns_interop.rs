@@ -310,32 +310,74 @@ fn vigil_pair_v3_ipv6() {
     pair(Proto::V3v6, Kind::Vigil, Kind::Vigil);
 }
 
-/// The never-two-masters check must be able to fail: two keepalived with
-/// different PASS keys each drop the other's adverts and both go master.
+/// A valid VRRPv2 advert (VIP 192.168.1.200) as an IPv4 packet, from vigil's codec.
+fn v2_advert(vrid: u8, priority: u8, key: &[u8], src: std::net::Ipv4Addr) -> Vec<u8> {
+    use vigil::vrrp::packet::{Auth, V2Repr};
+    use vigil::vrrp::{Priority, Repr, Vrid};
+    let mut addrs = heapless::Vec::new();
+    addrs
+        .push(std::net::Ipv4Addr::new(192, 168, 1, 200))
+        .expect("one address");
+    let repr = Repr::V2(V2Repr {
+        vrid: Vrid::new(vrid).expect("vrid"),
+        priority: Priority(priority),
+        adver_int_secs: std::num::NonZeroU8::new(1).expect("1 s"),
+        auth: Auth::simple(key).expect("key"),
+        addrs,
+    });
+    let mut buf = vec![0u8; repr.ipv4_buffer_len()];
+    let n = repr
+        .emit_ipv4(&mut buf, src, std::net::Ipv4Addr::new(224, 0, 0, 18))
+        .expect("emit");
+    buf.truncate(n);
+    buf
+}
+
+/// The never-two-masters check must be able to fail, on either evidence:
+/// a second holder of the VIP, or a second advertiser on the wire (a
+/// third node sends valid lower-priority adverts for the same VRID).
 #[test]
 fn harness_detects_two_masters() {
     let _serial = serial();
-    let lab = Lab::new(2);
+    let lab = Lab::new(3);
     let mut a = Instance::new(Proto::V2, HIGH, 1000);
-    a.auth_pass = Some("aaaa".into());
-    let mut b = Instance::new(Proto::V2, LOW, 1000);
-    b.auth_pass = Some("bbbb".into());
-    let _da = start(&lab, 0, Kind::Keepalived, &a, "a");
-    let _db = start(&lab, 1, Kind::Keepalived, &b, "b");
+    a.state_master = true;
     let vip = a.vip();
-    assert!(
-        netns::wait_for(b.master_down() + SLACK, Duration::from_millis(20), || {
-            lab.holders(vip).len() == 2
-        }),
-        "two keepalived with different keys should both hold the VIP"
-    );
-    for vip_check in [true, false] {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            check_single_master(&lab, 0, &a, "split brain", vip_check)
-        }));
-        assert!(
-            r.is_err(),
-            "the single-master check (vip check: {vip_check}) accepted two masters"
-        );
-    }
+    let _da = start(&lab, 0, Kind::Keepalived, &a, "a");
+    lab.wait_sole_holder(0, vip, a.master_down() + SLACK);
+    // It passes on a healthy domain...
+    check_single_master(&lab, 0, &a, "healthy", true);
+
+    // ...fails on a second holder...
+    let n2 = &lab.nodes[1];
+    n2.ns
+        .exec(&["ip", "addr", "add", "192.168.1.200/24", "dev", "eth0"]);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_single_master(&lab, 0, &a, "second holder", true)
+    }));
+    assert!(r.is_err(), "the VIP check accepted two holders");
+    n2.ns
+        .exec(&["ip", "addr", "del", "192.168.1.200/24", "dev", "eth0"]);
+
+    // ...and on a second advertiser (bounded: 12 adverts, 250 ms apart).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let n3 = &lab.nodes[2];
+    let sock = netns::PacketSocket::open(&n3.ns, "eth0");
+    let frame = netns::eth_ipv4(n3.mac, &v2_advert(51, 50, b"1111", n3.v4));
+    let injector = std::thread::spawn(move || {
+        for _ in 0..12 {
+            if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            sock.send(&frame);
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    });
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_single_master(&lab, 0, &a, "second advertiser", false)
+    }));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = injector.join();
+    assert!(r.is_err(), "the wire check accepted a second advertiser");
 }
