@@ -12,8 +12,7 @@ bench: build
 	mkdir -p target/bench
 	VIGIL_BIN=$(abspath $(BENCH_BIN)) BENCH_OUT=$(abspath target/bench) \
 		cargo test --locked --test netns_bench -- --ignored --nocapture --test-threads=1
-	@$(MAKE) --no-print-directory bench-table
 
-# Reprint the table from the last run's JSON files.
+# Reprint the table from the last run's JSON files (the run prints its own).
 bench-table:
 	@bash bench/table.sh target/bench

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 use netns::{Lab, Netns};
 use peers::{start, Instance, Kind, Proto};
 
+/// Runs per figure (BENCH_RUNS overrides, e.g. 1 for a smoke run).
 const RUNS: usize = 5;
 const PORT: u16 = 9000;
 const PROBE_EVERY: Duration = Duration::from_millis(5);
@@ -176,7 +177,18 @@ enum Event {
 }
 
 /// One failover run on a fresh lab; the gap the client saw.
-fn failover_once(kind: Kind, proto: Proto, advert_ms: u32, event: Event) -> Option<Duration> {
+/// `phase` (0..1) places the event within the master's advert cycle: the
+/// event comes `phase` x advert after an advert seen on the wire. Runs use
+/// the same phases for both daemons, spread over the cycle, so that a
+/// dead master's gap (master-down counted from the last advert) is
+/// compared like for like.
+fn failover_once(
+    kind: Kind,
+    proto: Proto,
+    advert_ms: u32,
+    event: Event,
+    phase: f64,
+) -> Option<Duration> {
     let lab = Lab::with_client(2);
     let client = lab.client.as_ref().expect("client node");
     let _r1 = Responder::start(&lab.nodes[0].ns);
@@ -196,6 +208,12 @@ fn failover_once(kind: Kind, proto: Proto, advert_ms: u32, event: Event) -> Opti
     // Steady state: the backup has heard several adverts.
     std::thread::sleep((hi.advert() * 2).max(Duration::from_millis(500)));
     let before = probe.count();
+    let wire = netns::PacketSocket::open(&client.ns, "eth0");
+    if !wire.next_advert(lab.nodes[0].mac, hi.vrid, hi.advert() * 3) {
+        eprintln!("    no advert from the master to sync on");
+        return None;
+    }
+    std::thread::sleep(hi.advert().mul_f64(phase));
     let t_event = Instant::now();
     match event {
         Event::DeadMaster => dh.kill_with_link(&lab),
@@ -324,6 +342,10 @@ fn bench_vigil_vs_keepalived() {
     netns::require_program("keepalived", "scripts/install-deps-netns");
     let t_bench = Instant::now();
     eprintln!("vigil binary: {}", peers::vigil_bin().display());
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(RUNS);
     let mut figures = Vec::new();
     let over = |t: &Instant| t.elapsed() > BUDGET;
 
@@ -333,7 +355,9 @@ fn bench_vigil_vs_keepalived() {
             Proto::V2,
             1000,
             Event::DeadMaster,
-            Duration::from_micros(3_609_375),
+            // 3 x advert + skew after the last advert, less half an advert:
+            // the median event comes half a cycle after an advert.
+            Duration::from_micros(3_109_375),
         ),
         (
             "failover_v2_1s_graceful",
@@ -347,7 +371,7 @@ fn bench_vigil_vs_keepalived() {
             Proto::V3v4,
             50,
             Event::DeadMaster,
-            Duration::from_micros(180_469),
+            Duration::from_micros(155_469),
         ),
         (
             "failover_v3_50ms_graceful",
@@ -360,15 +384,16 @@ fn bench_vigil_vs_keepalived() {
     for (name, proto, advert, event, floor) in scenarios {
         let mut v = Vec::new();
         let mut k = Vec::new();
-        for run in 0..RUNS {
+        for run in 0..runs {
             if over(&t_bench) {
                 eprintln!("  bench budget spent: {name} stops after {run} runs");
                 break;
             }
+            let phase = (run as f64 + 0.5) / runs as f64;
             for kind in [Kind::Vigil, Kind::Keepalived] {
-                let g = failover_once(kind, proto, advert, event);
+                let g = failover_once(kind, proto, advert, event, phase);
                 eprintln!(
-                    "  {name} run {} {:<10} gap {}",
+                    "  {name} run {} (phase {phase:.1}) {:<10} gap {}",
                     run + 1,
                     kind.name(),
                     g.map_or("none".into(), |d| format!("{:.3} s", d.as_secs_f64()))
@@ -392,7 +417,7 @@ fn bench_vigil_vs_keepalived() {
                 k.len(),
                 floor.as_secs_f64(),
                 if event == Event::DeadMaster {
-                    "3 x advert + skew; the gap also depends on where in the advert cycle the master died"
+                    "3 x advert + skew - advert/2: the median event is half a cycle after an advert"
                 } else {
                     "skew time"
                 }
@@ -402,7 +427,7 @@ fn bench_vigil_vs_keepalived() {
 
     let mut v = Vec::new();
     let mut k = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         if over(&t_bench) {
             break;
         }
@@ -419,7 +444,11 @@ fn bench_vigil_vs_keepalived() {
         vigil: median(&mut v),
         baseline: median(&mut k),
         unit: "s",
-        note: format!("median of {}/{} runs, spawn to VIP", v.len(), k.len()),
+        note: format!(
+            "median of {}/{} runs, spawn to VIP; floor 3.414 s (master down at priority 150)",
+            v.len(),
+            k.len()
+        ),
     });
 
     let rv = rss_once(Kind::Vigil).map(|kb| kb as f64 / 1024.0);

@@ -24,7 +24,7 @@ mod netns;
 #[path = "support/peers.rs"]
 mod peers;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU8;
 use std::time::{Duration, Instant};
 
@@ -103,7 +103,77 @@ fn patch(p: &mut [u8], i: usize, value: u8) {
 struct Case {
     name: &'static str,
     counter: &'static str,
+    /// An IP packet (IPv4, or IPv6 for the v6 cases), header included.
     packet: Vec<u8>,
+}
+
+/// An Ethernet frame to ff02::12's multicast MAC around an IPv6 packet.
+fn eth_ipv6(src_mac: [u8; 6], ip_packet: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x33, 0x33, 0, 0, 0, 0x12];
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&0x86ddu16.to_be_bytes());
+    f.extend_from_slice(ip_packet);
+    f
+}
+
+/// An IPv6 packet (no extension headers) carrying a VRRPv3 advert for
+/// fd00::200, checksum over the pseudo-header from vigil's codec.
+fn build_v6(vrid: u8, priority: u8, cs: u16, src: Ipv6Addr, hop_limit: u8) -> Vec<u8> {
+    let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+    let mut addrs = heapless::Vec::new();
+    addrs
+        .push(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0x200))
+        .expect("one address");
+    let repr = Repr::V3(V3Repr {
+        vrid: Vrid::new(vrid).expect("vrid"),
+        priority: Priority(priority),
+        max_adver_int: AdverInt::new(cs).expect("interval"),
+        addrs: Addrs::V6(addrs),
+    });
+    let mut msg = vec![0u8; repr.buffer_len()];
+    let n = repr
+        .emit(&mut msg, IpAddr::V6(src), IpAddr::V6(group))
+        .expect("emit v6 advert");
+    msg.truncate(n);
+    let mut p = vec![0x6c, 0, 0, 0];
+    p.extend_from_slice(&(n as u16).to_be_bytes());
+    p.push(112);
+    p.push(hop_limit);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&group.octets());
+    p.extend_from_slice(&msg);
+    p
+}
+
+/// Hostile VRRPv3-over-IPv6 cases claiming priority 254 (the v6 receive
+/// path reads the hop limit from a control message, not a header).
+fn cases_v6(vrid: u8, cs: u16, src: Ipv6Addr) -> Vec<Case> {
+    let mut v = vec![Case {
+        name: "v6 hop limit 64",
+        counter: "ttl_not_255",
+        packet: build_v6(vrid, 254, cs, src, 64),
+    }];
+    let mut p = build_v6(vrid, 254, cs, src, 255);
+    p[40 + 6] ^= 0x5a;
+    v.push(Case {
+        name: "v6 bad checksum",
+        counter: "checksum",
+        packet: p,
+    });
+    let mut p = build_v6(vrid, 254, cs, src, 255);
+    p.truncate(40 + 6);
+    p[4..6].copy_from_slice(&6u16.to_be_bytes());
+    v.push(Case {
+        name: "v6 truncated to 6 bytes",
+        counter: "truncated",
+        packet: p,
+    });
+    v.push(Case {
+        name: "v6 wrong vrid (52), otherwise valid",
+        counter: "unknown_vrid",
+        packet: build_v6(vrid + 1, 254, cs, src, 255),
+    });
+    v
 }
 
 /// The hostile cases against an instance `good` describes (what a peer in
@@ -302,7 +372,7 @@ struct Target<'a> {
 
 /// Sends every case at the target, checking after each that nothing moved
 /// and (vigil) that exactly its counter went up by `COPIES`.
-fn run_cases(t: &Target, cases: Vec<Case>) {
+fn run_cases(t: &Target, cases: Vec<Case>, wrap: fn([u8; 6], &[u8]) -> Vec<u8>) {
     let tap = PacketSocket::open(&t.lab.tap.ns, "eth0");
     let vip = t.inst.vip();
     let vigil = t.victim.kind == Kind::Vigil;
@@ -324,7 +394,7 @@ fn run_cases(t: &Target, cases: Vec<Case>) {
         let before = vigil.then(|| t.victim.status_json());
         sync(t, &tap);
         for _ in 0..COPIES {
-            tap.send(&eth_ipv4(t.lab.tap.mac, &c.packet));
+            tap.send(&wrap(t.lab.tap.mac, &c.packet));
             std::thread::sleep(Duration::from_millis(5));
         }
         hold_steady(t.lab, vip, &t.holders, settle, c.name);
@@ -415,7 +485,7 @@ fn against_master(kind: Kind, proto: Proto, advert_ms: u32) {
         sync_after: None,
         inst: inst.clone(),
     };
-    run_cases(&t, cases(good_advert(&inst), 254, src));
+    run_cases(&t, cases(good_advert(&inst), 254, src), eth_ipv4);
 
     // Positive control: a valid higher-priority advert demotes the master.
     let tap = PacketSocket::open(&lab.tap.ns, "eth0");
@@ -461,7 +531,7 @@ fn against_backup(kind: Kind, proto: Proto, advert_ms: u32) {
         sync_after: Some(lab.nodes[0].mac),
         inst: lo.clone(),
     };
-    run_cases(&t, cases(good_advert(&hi), 0, src));
+    run_cases(&t, cases(good_advert(&hi), 0, src), eth_ipv4);
 
     // Positive control: right after a real advert the real master's link
     // goes down and the tap sends a valid priority-0 advert: accepted, the
@@ -507,6 +577,53 @@ fn hostile_v3_to_vigil_master() {
 fn hostile_v3_to_vigil_backup() {
     // 1 s so that the skew time (609 ms) is well inside one interval.
     against_backup(Kind::Vigil, Proto::V3v4, 1000);
+}
+
+/// vigil alone as a VRRPv3 IPv6 master (100 ms); hostile v6 adverts
+/// claim priority 254 from the tap's link-local address.
+#[test]
+fn hostile_v3_ipv6_to_vigil_master() {
+    let _serial = serial();
+    let lab = Lab::new(1);
+    let mut inst = Instance::new(Proto::V3v6, 150, 100);
+    inst.state_master = true;
+    let vip = inst.vip();
+    let d = start(&lab, 0, Kind::Vigil, &inst, "m6");
+    d.wait_ready(Duration::from_secs(5));
+    lab.wait_sole_holder(0, vip, inst.master_down() + Duration::from_secs(3));
+    let src = lab
+        .tap
+        .ns
+        .addrs("eth0")
+        .into_iter()
+        .find_map(|a| match a {
+            IpAddr::V6(a) if a.segments()[0] == 0xfe80 => Some(a),
+            _ => None,
+        })
+        .expect("tap has a link-local address");
+    eprintln!("vigil master alone (V3v6); hostile priority-254 adverts from {src}:");
+    let t = Target {
+        lab: &lab,
+        victim: &d,
+        holders: vec![0],
+        sync_after: None,
+        inst: inst.clone(),
+    };
+    run_cases(&t, cases_v6(inst.vrid, 10, src), eth_ipv6);
+
+    // Positive control: a valid priority-254 v6 advert demotes the master.
+    let tap = PacketSocket::open(&lab.tap.ns, "eth0");
+    tap.send(&eth_ipv6(
+        lab.tap.mac,
+        &build_v6(inst.vrid, 254, 10, src, 255),
+    ));
+    assert!(
+        netns::wait_for(inst.advert() * 2, Duration::from_millis(2), || !lab.nodes
+            [0]
+        .holds(vip)),
+        "control: a valid priority-254 v6 advert did not demote the master"
+    );
+    eprintln!("  control: a valid priority-254 v6 advert demoted the master");
 }
 
 // The harness's control: keepalived drops the same packets (no counters
