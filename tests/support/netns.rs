@@ -10,7 +10,9 @@
 //! host uplink, every link lives between namespaces we own.
 //!
 //! Needs root and iproute2's `ip`; without them every entry point panics
-//! with a clear message (never skips silently).
+//! with a clear message (never skips silently). Set VIGIL_NETNS_KEEP=1 to
+//! keep a lab's configs and daemon logs (the path is printed); while a test
+//! fails, the tail of each daemon's log is printed anyway.
 //!
 //! ```text
 //!   node ns "vn-P-1"        bridge ns "vn-P-0"          node ns "vn-P-2"
