@@ -4,19 +4,24 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all build test unit fmt-check clippy fuzz-build figures clean
+.PHONY: all deps build test unit fmt-check clippy fuzz-build figures clean
 all: build
+
+# What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
+deps:
+	@scripts/install-deps
 
 # The appliance binary: static-pie, size-tuned release profile.
 build: $(BIN)
 $(BIN): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	$(STATIC) cargo build --release --locked --target $(TARGET)
 
-# Everything: unit, integration, namespace and lab tests.
-test: fmt-check clippy unit
+# Everything: unit, integration, namespace and lab tests (needs root).
+test: deps fmt-check clippy unit lab-test
 	@echo "make test: all passed"
 
-unit:
+# Unit and integration tests, namespace tests with keepalived included.
+unit: deps
 	cargo test --locked --all-targets
 
 fmt-check:
@@ -38,3 +43,4 @@ clean:
 	cargo clean
 
 -include lab/lab.mk
+-include bench/bench.mk

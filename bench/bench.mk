@@ -1,5 +1,5 @@
 # `make bench`: vigil against keepalived 2.2.7, side by side, in network
-# namespaces (needs root; scripts/install-deps-netns installs keepalived).
+# namespaces (needs root; scripts/install-deps installs keepalived).
 # Included from the root Makefile, which defines `build` (the static
 # release binary, $(BIN)): that is the vigil measured here.
 # Figures: target/bench/<name>.json, and a table on stdout. Bounded to

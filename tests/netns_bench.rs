@@ -339,7 +339,7 @@ fn fmt(v: Option<f64>) -> String {
 #[ignore = "benchmark: run by `make bench`"]
 fn bench_vigil_vs_keepalived() {
     netns::require_env();
-    netns::require_program("keepalived", "scripts/install-deps-netns");
+    netns::require_program("keepalived", "scripts/install-deps");
     let t_bench = Instant::now();
     eprintln!("vigil binary: {}", peers::vigil_bin().display());
     let runs: usize = std::env::var("BENCH_RUNS")

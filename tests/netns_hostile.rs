@@ -17,7 +17,7 @@
 //! tap closes each test and MUST change the state: the positive control
 //! that proves the injected frames reach the daemon at all. The same
 //! cases run against keepalived (no counters) as the harness's control.
-//! Needs root, iproute2 and keepalived (scripts/install-deps-netns).
+//! Needs root, iproute2 and keepalived (scripts/install-deps).
 
 #[path = "support/netns.rs"]
 mod netns;

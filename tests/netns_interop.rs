@@ -20,7 +20,7 @@
 //! Running H = vigil and H = keepalived covers vigil as master and as
 //! backup, preemption, graceful stop and kill both ways. VRRPv2 runs the
 //! seed's PASS auth at 1 s; VRRPv3 (IPv4, IPv6) runs at 100 ms.
-//! Needs root, iproute2 and keepalived (scripts/install-deps-netns).
+//! Needs root, iproute2 and keepalived (scripts/install-deps).
 
 #[path = "support/netns.rs"]
 mod netns;

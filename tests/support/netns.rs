@@ -58,7 +58,7 @@ pub fn require_env() {
     let ip = Command::new("ip").arg("-V").output();
     assert!(
         matches!(ip, Ok(ref o) if o.status.success()),
-        "netns tests need iproute2's `ip` in PATH (scripts/install-deps-netns)"
+        "netns tests need iproute2's `ip` in PATH (scripts/install-deps)"
     );
 }
 

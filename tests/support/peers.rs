@@ -161,7 +161,7 @@ pub fn start(lab: &Lab, node: usize, kind: Kind, inst: &Instance, tag: &str) -> 
         Kind::Keepalived => {
             require_program(
                 "keepalived",
-                "install Debian's keepalived (scripts/install-deps-netns)",
+                "install Debian's keepalived (scripts/install-deps)",
             );
             let pid = lab.path(&format!("{base}.pid"));
             let vpid = lab.path(&format!("{base}.vrrp.pid"));
