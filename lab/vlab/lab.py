@@ -38,6 +38,7 @@ class Lab:
         self.nodes = {n: Node(n) for n in net.NODES}
         self._cleaned = False
         self._vigil_run = None
+        self._ipvs = None
 
     def __getitem__(self, name) -> Node:
         return self.nodes[name]
@@ -143,3 +144,20 @@ class Lab:
             self._vigil_run = "" if code == "0" else (
                 f"vigil run is not built yet (`vigil run --help` exits {code})")
         return self._vigil_run or None
+
+    def part_missing(self, part):
+        """None if the appliance's vigil has `part` ("vigil": the daemon;
+        "ipvs": it programs IPVS), else the plain reason. Probed on the
+        running lb1, never assumed."""
+        if part == "vigil":
+            return self.vigil_run_missing()
+        if part == "ipvs":
+            if self.vigil_run_missing():
+                return self.vigil_run_missing()
+            if self._ipvs is None:
+                rc, out = self.nodes["lb1"].run("vigil status --json")
+                self._ipvs = "" if rc == 0 and '"ipvs"' in out else (
+                    "vigil does not program IPVS yet (`vigil status --json` "
+                    "has no ipvs section)")
+            return self._ipvs or None
+        return None

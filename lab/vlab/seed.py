@@ -17,6 +17,7 @@ class Step:
     ok: bool
     detail: str
     needs_vigil: bool   # False: the lab itself; True: needs `vigil run`
+    needs: str = "vigil"   # the part it needs: "lab", "vigil" or "ipvs"
 
     def line(self):
         return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
@@ -29,10 +30,11 @@ def play(lab, log=print, daemon="vigil"):
     steps = []
     missing = lab.vigil_run_missing() if daemon == "vigil" else None
 
-    def record(name, ok, detail, needs_vigil=True):
-        if not ok and needs_vigil and missing:
-            detail = f"{detail} [{missing}]"
-        s = Step(name, bool(ok), detail, needs_vigil)
+    def record(name, ok, detail, needs_vigil=True, needs="vigil"):
+        part = lab.part_missing(needs) if daemon == "vigil" and needs_vigil else None
+        if not ok and part:
+            detail = f"{detail} [{part}]"
+        s = Step(name, bool(ok), detail, needs_vigil, needs if needs_vigil else "lab")
         steps.append(s)
         log(s.line())
         return s.ok
@@ -66,11 +68,13 @@ def play(lab, log=print, daemon="vigil"):
     r = net.client("http", VIP)
     record("HTTP through the VIP answered by a real server",
            r.get("server") in net.REAL_SERVERS,
-           f"answered by {r.get('server')}" if r.get("ok") else r.get("error", "no answer"))
+           f"answered by {r.get('server')}" if r.get("ok") else r.get("error", "no answer"),
+           needs="ipvs")
     r = net.client("ws-once", VIP)
     record("WebSocket through the VIP answered by a real server",
            r.get("server") in net.REAL_SERVERS,
-           f"echoed by {r.get('server')}" if r.get("ok") else r.get("error", "no answer"))
+           f"echoed by {r.get('server')}" if r.get("ok") else r.get("error", "no answer"),
+           needs="ipvs")
 
     was_master = holders == ["lb1"]
     t0 = time.monotonic()
