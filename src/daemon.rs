@@ -321,6 +321,10 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
             tracing::error!("an instance did not finish its shutdown in {SHUTDOWN_BOUND:?}");
         }
     }
+    // The STOP notifications' scripts run before we exit (bounded).
+    if !notifier.settle(SHUTDOWN_BOUND).await {
+        tracing::warn!("notify scripts still running after {SHUTDOWN_BOUND:?}; exiting anyway");
+    }
     let _ = std::fs::remove_file(control_path);
     tracing::info!("vigil stopped");
     Ok(())

@@ -165,6 +165,8 @@ impl Stats {
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    /// Events whose scripts have not finished (or been dropped) yet.
+    pending: AtomicU64,
     events: AtomicU64,
     events_dropped: AtomicU64,
     script_events_dropped: AtomicU64,
@@ -295,15 +297,34 @@ impl Notifier {
     pub fn notify(&self, ev: Event) {
         let c = &self.shared.counters;
         bump(&c.events);
+        bump(&c.pending);
         let env = Envelope {
             ev,
             at: SystemTime::now(),
         };
         if let Some(old) = self.shared.ingress.push(env) {
+            settled(c);
             let n = bump(&c.events_dropped);
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, oldest = %old.ev.name, "notification queue full; dropped the oldest event");
             }
+        }
+    }
+
+    /// Waits until every event notified so far has had its scripts run
+    /// (mail is not waited for: it has its own retries), at most `within`.
+    /// Returns whether it settled. The daemon calls this on shutdown so
+    /// that `notify_stop` scripts run before it exits.
+    pub async fn settle(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if self.shared.counters.pending.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -388,6 +409,7 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
         }
         let commands = script::commands(&ev);
         if commands.is_empty() {
+            settled(c);
             continue;
         }
         let q = workers
@@ -402,6 +424,7 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
             commands,
         };
         if let Some(old) = q.push(job) {
+            settled(c);
             let n = bump(&c.script_events_dropped);
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, name = %old.name, "script queue full; dropped the oldest event's scripts");
@@ -429,7 +452,13 @@ async fn work(q: Arc<Queue<Job>>, ctx: Arc<Ctx>) {
             };
             bump(counter);
         }
+        settled(c);
     }
+}
+
+/// One event's scripts are done (run or dropped).
+fn settled(c: &Counters) {
+    c.pending.fetch_sub(1, Ordering::AcqRel);
 }
 
 #[cfg(test)]

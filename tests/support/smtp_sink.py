@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A real SMTP server for vigil's mail tests: aiosmtpd on 127.0.0.1.
 
-    smtp_sink.py PORT DIR
+    smtp_sink.py PORT DIR [--until-killed]
 
 Each message received is written to DIR/NNNN.eml (atomically: written to a
 temporary name, then renamed) as
@@ -11,7 +11,8 @@ temporary name, then renamed) as
     <the message exactly as received>
 
 Prints "READY" on stdout once it accepts connections, then serves until
-stdin is closed (the test's handle dropped) or SIGTERM.
+stdin is closed (the test's handle dropped) or SIGTERM; with
+--until-killed (stdin is /dev/null), until SIGTERM or SIGKILL only.
 """
 
 import os
@@ -55,7 +56,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("READY", flush=True)
     try:
-        sys.stdin.read()
+        if "--until-killed" in sys.argv[3:]:
+            signal.pause()
+        else:
+            sys.stdin.read()
     finally:
         controller.stop()
 
