@@ -219,7 +219,18 @@ impl Core {
             Ok(rep) => {
                 let applied = rep.planned - rep.failed.len();
                 if rep.planned > 0 || self.passes == 1 {
-                    tracing::info!(ops = rep.planned, applied, "ipvs: table reconciled");
+                    // Counts in the text too: journalctl shows only the message.
+                    tracing::info!(
+                        ops = rep.planned,
+                        applied,
+                        "ipvs: table reconciled: {} ops planned, {applied} applied{}",
+                        rep.planned,
+                        if rep.planned == 0 {
+                            " (adopted as it stands)"
+                        } else {
+                            ""
+                        }
+                    );
                 }
                 for f in &rep.failed {
                     tracing::error!(op = %f, "ipvs: kernel refused an op; retried next pass");
