@@ -26,7 +26,23 @@
 //!                       notify::Notifier::notify (non-blocking)          [control server]
 //!                                                                        unix socket, postcard
 //!                                                                        frames <-- vigil status
+//!                                                                                  ^
+//!   [health::Runner: checks of every real server]                                  |
+//!      |  HealthEvent (mpsc)            ^ HealthHandle::snapshot                   |
+//!      v                                |                               watch<IpvsStatus>
+//!   [ipvs::task: Core + blocking Client] ----------------------------------------->+
+//!      spawn_blocking: dump -> diff -> apply (genl IPVS); never flushes
 //! ```
+//!
+//! The IPVS task and the health runner run only when the config has a
+//! virtual_server (or lvs_timeouts); they share nothing with VRRP but the
+//! runtime, and every netlink call of IPVS runs on a blocking thread, so a
+//! slow or missing `ip_vs` never delays an advert.
+//!
+//! Shutdown (SIGTERM/SIGINT): the instances resign and remove their VIPs;
+//! the IPVS table is left in the kernel as it is (connections through a
+//! backup that takes the VIP, or through this box after a restart, keep
+//! their real server), and the next `vigil run` adopts it with zero ops.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,7 +53,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::model::{Config, VrrpInstance};
-use crate::control::{self, Published, ReceiverStatus, Snapshot};
+use crate::control::{self, IpvsStatus, Published, ReceiverStatus, Snapshot};
+use crate::health::{self, RunnerConfig};
+use crate::ipvs::task as ipvs_task;
 use crate::net::{self, Net, NetEvent};
 use crate::notify::Notifier;
 use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberSpec};
@@ -57,6 +75,8 @@ pub enum LogTo {
 const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
 /// Queue of one instance task; a full queue drops packets (counted).
 const QUEUE: usize = 256;
+/// Health events waiting for the IPVS task (the runner awaits room).
+const HEALTH_QUEUE: usize = 1024;
 /// The whole shutdown (resign adverts, VIP removal) is bounded by this.
 const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
 
@@ -281,11 +301,14 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
         }
     });
 
+    let ipvs = start_ipvs(&config);
+
     let published = Arc::new(Published {
         source,
         started,
         instances: statuses,
         receivers,
+        ipvs,
     });
     tokio::spawn(control::serve(listener, published));
     tracing::info!(
@@ -328,6 +351,40 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
     let _ = std::fs::remove_file(control_path);
     tracing::info!("vigil stopped");
     Ok(())
+}
+
+/// The health runner and the IPVS task, when the config has anything for
+/// IPVS; returns the IPVS status for the control server.
+fn start_ipvs(config: &Config) -> Option<watch::Receiver<IpvsStatus>> {
+    if !ipvs_task::wanted(config) {
+        tracing::info!("no virtual_server: IPVS and health checks not started");
+        return None;
+    }
+    let config = Arc::new(config.clone());
+    let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
+    let (checks, initial) = match health::Runner::new(&config, RunnerConfig::default()) {
+        Ok(runner) => {
+            let snap = runner.snapshot();
+            let (handle, requests) = health::channel();
+            tokio::spawn(runner.run(ev_tx, requests));
+            (Some(handle), Some(snap))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "health checks not started; real servers keep their initial state");
+            (None, None)
+        }
+    };
+    let checked = initial.as_ref().map_or(0, |s| s.servers.len());
+    let core = ipvs_task::Core::new(config.clone(), initial.as_ref(), Instant::now());
+    let (tx, rx) = watch::channel(core.status(initial.as_ref()));
+    let timeouts = ipvs_task::timeouts(&config.global.lvs_timeouts);
+    tokio::spawn(ipvs_task::run(core, ev_rx, checks, timeouts, tx));
+    tracing::info!(
+        virtual_servers = config.virtual_servers.len(),
+        checked_real_servers = checked,
+        "ipvs task and health checks started"
+    );
+    Some(rx)
 }
 
 /// At start, no VIP of ours may linger from a previous run (SIGKILL

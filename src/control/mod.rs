@@ -25,7 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -53,6 +53,53 @@ pub struct Status {
     pub instances: Vec<InstanceStatus>,
     /// One per (interface, family) receive socket.
     pub receivers: Vec<ReceiverStatus>,
+    /// The IPVS table; `None` when the IPVS task does not run (a config
+    /// without virtual_server).
+    pub ipvs: Option<IpvsStatus>,
+}
+
+/// The IPVS table as `vigil status` shows it (published by `ipvs::task`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IpvsStatus {
+    /// The services the config owns, in config order.
+    pub services: Vec<IpvsServiceStatus>,
+    /// Services in the kernel that vigil leaves alone.
+    pub foreign: Vec<String>,
+    /// Why the kernel cannot be (fully) programmed, e.g. "ip_vs module not
+    /// loaded"; `None` when the last pass applied everything.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IpvsServiceStatus {
+    /// As the kernel names it: "TCP 192.168.1.200:80", "FWM 1".
+    pub service: String,
+    /// Whether the kernel has it (else: what vigil wants, not yet there).
+    pub in_table: bool,
+    pub scheduler: String,
+    /// Persistence timeout in seconds, when persistent.
+    pub persistent: Option<u32>,
+    /// Persistence mask when persistent and not one client address, as
+    /// ipvsadm prints it ("255.255.255.0"; a prefix length for IPv6).
+    pub mask: Option<String>,
+    pub dests: Vec<IpvsDestStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IpvsDestStatus {
+    pub dest: String,
+    /// ipvsadm's word: Route, Masq, Tunnel.
+    pub method: String,
+    /// `None`: configured but not in the kernel's table (failed, removed).
+    pub weight: Option<u32>,
+    pub active: u32,
+    pub inactive: u32,
+    /// up, down, unchecked (no checker), sorry (the sorry server), unknown.
+    pub health: String,
+    /// The last check result: "ok", the failure, or "none" yet.
+    pub last: String,
+    /// Consecutive failed checks (the longest streak of its checkers).
+    pub failures: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -191,6 +238,8 @@ pub struct Published {
     pub started: Instant,
     pub instances: Vec<watch::Receiver<Snapshot>>,
     pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
+    /// The IPVS task's status, when it runs.
+    pub ipvs: Option<watch::Receiver<IpvsStatus>>,
 }
 
 impl Published {
@@ -210,6 +259,7 @@ impl Published {
                 })
                 .collect(),
             receivers: self.receivers.iter().map(|r| r.borrow().clone()).collect(),
+            ipvs: self.ipvs.as_ref().map(|r| r.borrow().clone()),
         }
     }
 }
@@ -294,6 +344,7 @@ mod tests {
                 ..Default::default()
             }],
             receivers: vec![],
+            ipvs: None,
         }
     }
 
@@ -326,10 +377,10 @@ mod tests {
     #[test]
     fn wrong_version_byte() {
         let mut f = encode_frame(&Request::Status).unwrap();
-        f[0] = 2;
+        f[0] = 1;
         assert!(matches!(
             decode_frame::<Request>(&f),
-            Err(FrameError::Version { got: 2, want: 1 })
+            Err(FrameError::Version { got: 1, want: 2 })
         ));
     }
 

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use super::{InstanceStatus, Status};
+use super::{InstanceStatus, IpvsStatus, Status};
 
 fn secs(ms: u64) -> String {
     if ms % 1000 == 0 {
@@ -57,7 +57,104 @@ pub fn text(s: &Status) -> String {
             );
         }
     }
+    if let Some(ipvs) = &s.ipvs {
+        out.push_str(&ipvs_text(ipvs));
+    }
     out
+}
+
+/// "TCP 1.2.3.4:80" -> "TCP  1.2.3.4:80", as ipvsadm spaces it.
+fn ipvsadm_service(s: &str) -> String {
+    match s.split_once(' ') {
+        Some((proto, rest)) => format!("{proto}  {rest}"),
+        None => s.to_owned(),
+    }
+}
+
+/// The table the way `ipvsadm -Ln` prints it, with three more columns per
+/// real server: health, consecutive failures, last check result. A
+/// configured real server absent from the kernel shows `-` as its weight.
+pub fn ipvs_text(t: &IpvsStatus) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "ipvs:");
+    if let Some(e) = &t.error {
+        let _ = writeln!(out, "  error: {e}");
+    }
+    let _ = writeln!(out, "Prot LocalAddress:Port Scheduler Flags");
+    let _ = writeln!(
+        out,
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn Health Fails Last"
+    );
+    for svc in &t.services {
+        let mut line = format!("{} {}", ipvsadm_service(&svc.service), svc.scheduler);
+        if let Some(p) = svc.persistent {
+            let _ = write!(line, " persistent {p}");
+            if let Some(m) = &svc.mask {
+                let _ = write!(line, " mask {m}");
+            }
+        }
+        if !svc.in_table {
+            line.push_str(" (not in the kernel)");
+        }
+        let _ = writeln!(out, "{line}");
+        for d in &svc.dests {
+            let w = d.weight.map_or("-".to_owned(), |w| w.to_string());
+            let _ = writeln!(
+                out,
+                "  -> {:<28} {:<7} {:<6} {:<10} {:<10} {:<6} {:<5} {}",
+                d.dest, d.method, w, d.active, d.inactive, d.health, d.failures, d.last
+            );
+        }
+    }
+    for f in &t.foreign {
+        let _ = writeln!(out, "not vigil's, left alone: {f}");
+    }
+    out
+}
+
+fn ipvs_json(t: &IpvsStatus) -> String {
+    let opt = |v: Option<u32>| v.map_or("null".to_owned(), |v| v.to_string());
+    let services: Vec<String> = t
+        .services
+        .iter()
+        .map(|s| {
+            let dests: Vec<String> = s
+                .dests
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{{\"dest\":{},\"method\":{},\"weight\":{},\"active\":{},\"inactive\":{},\
+                         \"health\":{},\"last\":{},\"failures\":{}}}",
+                        json_str(&d.dest),
+                        json_str(&d.method),
+                        opt(d.weight),
+                        d.active,
+                        d.inactive,
+                        json_str(&d.health),
+                        json_str(&d.last),
+                        d.failures
+                    )
+                })
+                .collect();
+            format!(
+                "{{\"service\":{},\"in_table\":{},\"scheduler\":{},\"persistent\":{},\"mask\":{},\
+                 \"dests\":[{}]}}",
+                json_str(&s.service),
+                s.in_table,
+                json_str(&s.scheduler),
+                opt(s.persistent),
+                s.mask.as_deref().map_or("null".to_owned(), json_str),
+                dests.join(",")
+            )
+        })
+        .collect();
+    let foreign: Vec<String> = t.foreign.iter().map(|f| json_str(f)).collect();
+    format!(
+        "{{\"services\":[{}],\"foreign\":[{}],\"error\":{}}}",
+        services.join(","),
+        foreign.join(","),
+        t.error.as_deref().map_or("null".to_owned(), json_str)
+    )
 }
 
 /// A JSON string literal.
@@ -124,12 +221,18 @@ pub fn json(s: &Status) -> String {
             )
         })
         .collect();
+    // "ipvs" only when the IPVS task runs: the lab probes for the key.
+    let ipvs = s
+        .ipvs
+        .as_ref()
+        .map_or(String::new(), |t| format!(",\"ipvs\":{}", ipvs_json(t)));
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"instances\":[{}],\"receivers\":[{}]}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"instances\":[{}],\"receivers\":[{}]{}}}",
         json_str(&s.source),
         s.uptime_ms,
         inst.join(","),
-        recv.join(",")
+        recv.join(","),
+        ipvs
     )
 }
 
@@ -164,6 +267,7 @@ mod tests {
                 queue_full: 0,
                 restarts: 0,
             }],
+            ipvs: None,
         }
     }
 
@@ -197,6 +301,79 @@ mod tests {
              \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"drops\":{\"auth_mismatch\":2,\
              \"ttl_not_255\":1},\"error\":null}],\"receivers\":[{\"interface\":\"eth0\",\"family\":4,\
              \"unknown_vrid\":4,\"queue_full\":0,\"restarts\":0}]}"
+        );
+    }
+
+    fn ipvs_sample() -> IpvsStatus {
+        use super::super::{IpvsDestStatus, IpvsServiceStatus};
+        IpvsStatus {
+            services: vec![IpvsServiceStatus {
+                service: "TCP 192.168.1.200:80".into(),
+                in_table: true,
+                scheduler: "wrr".into(),
+                persistent: Some(3600),
+                mask: None,
+                dests: vec![
+                    IpvsDestStatus {
+                        dest: "192.168.1.102:80".into(),
+                        method: "Route".into(),
+                        weight: Some(1),
+                        active: 2,
+                        inactive: 1,
+                        health: "up".into(),
+                        last: "ok".into(),
+                        failures: 0,
+                    },
+                    IpvsDestStatus {
+                        dest: "192.168.1.103:80".into(),
+                        method: "Route".into(),
+                        weight: None,
+                        health: "down".into(),
+                        last: "connection refused".into(),
+                        failures: 4,
+                        ..Default::default()
+                    },
+                ],
+            }],
+            foreign: vec!["UDP 10.0.0.1:53".into()],
+            error: None,
+        }
+    }
+
+    #[test]
+    fn ipvs_text_is_ipvsadm_with_health() {
+        assert_eq!(
+            ipvs_text(&ipvs_sample()),
+            "ipvs:\n\
+             Prot LocalAddress:Port Scheduler Flags\n\
+             \x20 -> RemoteAddress:Port           Forward Weight ActiveConn InActConn Health Fails Last\n\
+             TCP  192.168.1.200:80 wrr persistent 3600\n\
+             \x20 -> 192.168.1.102:80             Route   1      2          1          up     0     ok\n\
+             \x20 -> 192.168.1.103:80             Route   -      0          0          down   4     connection refused\n\
+             not vigil's, left alone: UDP 10.0.0.1:53\n"
+        );
+    }
+
+    #[test]
+    fn ipvs_json_shape() {
+        let mut s = sample();
+        assert!(!json(&s).contains("\"ipvs\""));
+        s.ipvs = Some(IpvsStatus {
+            error: Some("ip_vs module not loaded".into()),
+            ..ipvs_sample()
+        });
+        let j = json(&s);
+        assert!(
+            j.ends_with(
+                ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
+             \"scheduler\":\"wrr\",\"persistent\":3600,\"mask\":null,\"dests\":[\
+             {\"dest\":\"192.168.1.102:80\",\"method\":\"Route\",\"weight\":1,\"active\":2,\
+             \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0},\
+             {\"dest\":\"192.168.1.103:80\",\"method\":\"Route\",\"weight\":null,\"active\":0,\
+             \"inactive\":0,\"health\":\"down\",\"last\":\"connection refused\",\"failures\":4}]}],\
+             \"foreign\":[\"UDP 10.0.0.1:53\"],\"error\":\"ip_vs module not loaded\"}}"
+            ),
+            "{j}"
         );
     }
 

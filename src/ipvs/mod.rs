@@ -15,6 +15,8 @@
 //! - [`client`]: the neli edge implementing `Kernel` on a real socket.
 //! - [`desired`]: config + health -> the table vigil wants (pure).
 //! - [`reconcile`]: desired vs actual -> the fewest operations (pure).
+//! - [`task`]: the daemon's IPVS task: health events in, passes out,
+//!   backoff, `modprobe ip_vs`, the status `vigil status` shows.
 //!
 //! The kernel is the source of truth: vigil never flushes; it dumps, diffs
 //! and edits in place, so a restart adopts the table as it stands and no
@@ -26,4 +28,5 @@ pub mod client;
 pub mod desired;
 pub mod kernel;
 pub mod reconcile;
+pub mod task;
 pub mod wire;

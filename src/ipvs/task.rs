@@ -1,0 +1,629 @@
+//! The IPVS task: keeps the kernel's table equal to config + health.
+//!
+//! Owns: the health map the table is built from, when the next reconcile
+//! pass runs (coalescing, retry backoff), the netlink [`Client`] (used only
+//! from `spawn_blocking`: its calls block), loading `ip_vs` once when the
+//! family is missing, `lvs_timeouts`, and the published [`IpvsStatus`].
+//! Must not: flush the table, touch a service the config does not own
+//! ([`super::reconcile`] leaves those alone and reports them), block the
+//! runtime (VRRP shares it), or crash the daemon on any kernel error.
+//!
+//! ```text
+//!   health::Runner --HealthEvent--> [IPVS task] --spawn_blocking--> Client (genl IPVS)
+//!                                    |  Core (sans-IO): HealthMap, due, backoff
+//!                                    |  pass(): dump -> diff -> apply_all -> dump
+//!                                    +--> watch<IpvsStatus> --> control server
+//!   HealthHandle::snapshot() <------ every STATUS_REFRESH, for `vigil status`
+//! ```
+//!
+//! Timing (all timers are data in [`Core`]; a wakeup re-checks `due`):
+//! - start: one pass at once. An identical kernel table (a restart of
+//!   vigil) gives a plan of zero ops: the table is adopted as it stands.
+//! - a health change: a pass [`COALESCE`] later; changes arriving before
+//!   it are folded into the same pass (a burst of 100 costs one dump).
+//! - an unreachable kernel (no `ip_vs`, socket error): the next pass after
+//!   a backoff doubling from [`BACKOFF_MIN`] to [`BACKOFF_MAX`]; before the
+//!   first retry `modprobe ip_vs` is run once.
+//! - ops the kernel refused: each is logged with its op and errno; the
+//!   next pass ([`BACKOFF_MIN`] later, then backing off) re-diffs and so
+//!   retries exactly what is still missing.
+//!
+//! Shutdown: the task just stops. The table stays in the kernel, so
+//! established connections keep flowing while vigil is down and the next
+//! start adopts the table with zero ops (keepalived removes its services on
+//! SIGTERM unless told otherwise; vigil never does).
+//!
+//! TODO (issue 5, next steps): the connection sync daemon
+//! (`lvs_sync_daemon`, master/backup following the VRRP state); the
+//! sysctls that decide the fate of long connections (expire_nodest_conn,
+//! expire_quiescent_template, conn_reuse_mode) and their defaults; live
+//! config commits (SIGHUP / control socket) feeding `retired` and the
+//! drain set with a drain timeout; quorum_up / quorum_down notify scripts
+//! (quorum changes are only logged here).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::client::{self, Client};
+use super::desired::{self, Desired, Health, HealthMap, QuorumStates, RealId};
+use super::kernel::{apply_all, dump, Kernel, Table};
+use super::reconcile::diff;
+use super::wire::{FwdMethod, ServiceId, Timeouts, SVC_F_PERSISTENT};
+use crate::config::model::{Config, LvsTimeouts};
+use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
+use crate::health::{self, HealthEvent, HealthHandle};
+
+/// Health changes are folded into one pass at most this often.
+pub const COALESCE: Duration = Duration::from_millis(50);
+/// First retry delay after a failed pass; doubles up to [`BACKOFF_MAX`].
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How often the status (counters, health) is refreshed from a dump.
+pub const STATUS_REFRESH: Duration = Duration::from_secs(2);
+
+/// What one pass did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PassReport {
+    /// Ops the plan had.
+    pub planned: usize,
+    /// The refused ones, as "op: error".
+    pub failed: Vec<String>,
+    /// The kernel's table after the pass.
+    pub table: Table,
+    pub foreign: Vec<ServiceId>,
+}
+
+/// Why a pass could not run at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    pub module_missing: bool,
+    pub message: String,
+}
+
+impl Unavailable {
+    pub fn from_client(e: &client::Error) -> Self {
+        let module_missing = matches!(e, client::Error::ModuleNotLoaded);
+        Unavailable {
+            module_missing,
+            message: if module_missing {
+                "ip_vs module not loaded".to_owned()
+            } else {
+                e.to_string()
+            },
+        }
+    }
+}
+
+/// One reconcile pass against a kernel: dump, diff, apply everything the
+/// kernel accepts, dump again if anything changed. Blocking with a real
+/// [`Client`]; call it from `spawn_blocking`.
+pub fn pass<K: Kernel>(
+    k: &mut K,
+    desired: &Desired,
+    retired: &BTreeSet<ServiceId>,
+) -> Result<PassReport, K::Error> {
+    let actual = dump(k)?;
+    let plan = diff(desired, &actual, retired);
+    let failed: Vec<String> = apply_all(k, &plan.ops)
+        .into_iter()
+        .map(|(op, e)| format!("{op}: {e}"))
+        .collect();
+    let table = if plan.ops.is_empty() {
+        actual
+    } else {
+        dump(k)?
+    };
+    Ok(PassReport {
+        planned: plan.ops.len(),
+        failed,
+        table,
+        foreign: plan.foreign,
+    })
+}
+
+/// The task's state and decisions, sans-IO: `now` comes in, the caller
+/// runs the pass it asks for and hands the result back.
+#[derive(Debug)]
+pub struct Core {
+    config: Arc<Config>,
+    health: HealthMap,
+    quorum: QuorumStates,
+    /// Services the previous config had (none until live commits exist).
+    retired: BTreeSet<ServiceId>,
+    /// Real servers removed by config, still draining (idem).
+    draining: BTreeSet<RealId>,
+    /// When the next pass is due; `None`: nothing to do.
+    due: Option<Instant>,
+    backoff: Duration,
+    /// The last table seen, what was left alone, and the current error.
+    table: Option<Table>,
+    foreign: Vec<ServiceId>,
+    error: Option<String>,
+    passes: u64,
+}
+
+impl Core {
+    /// `initial`: the health runner's snapshot before it runs (alpha
+    /// servers start down). The first pass is due at `now`.
+    pub fn new(config: Arc<Config>, initial: Option<&health::Snapshot>, now: Instant) -> Self {
+        let mut health = HealthMap::new();
+        if let Some(s) = initial {
+            for r in &s.servers {
+                for id in reals_of(&config, r.service, r.real) {
+                    health.insert(id, if r.up { Health::Up } else { Health::Down });
+                }
+            }
+        }
+        Core {
+            config,
+            health,
+            quorum: QuorumStates::new(),
+            retired: BTreeSet::new(),
+            draining: BTreeSet::new(),
+            due: Some(now),
+            backoff: BACKOFF_MIN,
+            table: None,
+            foreign: Vec::new(),
+            error: None,
+            passes: 0,
+        }
+    }
+
+    /// A real server changed state: a pass within [`COALESCE`].
+    pub fn handle_health(&mut self, ev: &HealthEvent, now: Instant) {
+        let h = if ev.up { Health::Up } else { Health::Down };
+        let mut changed = false;
+        for id in reals_of(&self.config, ev.service, ev.real) {
+            changed |= self.health.insert(id, h) != Some(h);
+        }
+        if changed {
+            let at = now + COALESCE;
+            // An earlier due (start, a pending coalesce) stays; a retry
+            // backoff is cut short: the table is wrong now.
+            self.due = Some(self.due.map_or(at, |d| d.min(at)));
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// If a pass is due at `now`: what it should make the table.
+    /// Clears `due`; quorum states advance with the build.
+    pub fn poll_pass(&mut self, now: Instant) -> Option<(Desired, BTreeSet<ServiceId>)> {
+        if self.due.is_none_or(|d| d > now) {
+            return None;
+        }
+        self.due = None;
+        let d = desired::build(&self.config, &self.health, &self.draining, &self.quorum);
+        for c in &d.changes {
+            // TODO(issue 5): run quorum_up / quorum_down.
+            if c.up {
+                tracing::info!(service = %c.service, "quorum gained");
+            } else {
+                tracing::warn!(service = %c.service, "quorum lost");
+            }
+        }
+        self.quorum = d.quorum.clone();
+        Some((d, self.retired.clone()))
+    }
+
+    /// The result of the pass [`Core::poll_pass`] asked for.
+    pub fn handle_pass(&mut self, r: Result<PassReport, Unavailable>, now: Instant) {
+        self.passes += 1;
+        match r {
+            Ok(rep) => {
+                let applied = rep.planned - rep.failed.len();
+                if rep.planned > 0 || self.passes == 1 {
+                    // Counts in the text too: journalctl shows only the message.
+                    tracing::info!(
+                        ops = rep.planned,
+                        applied,
+                        "ipvs: table reconciled: {} ops planned, {applied} applied{}",
+                        rep.planned,
+                        if rep.planned == 0 {
+                            " (adopted as it stands)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                for f in &rep.failed {
+                    tracing::error!(op = %f, "ipvs: kernel refused an op; retried next pass");
+                }
+                for s in rep.foreign.iter().filter(|s| !self.foreign.contains(s)) {
+                    tracing::warn!(service = %s, "ipvs: service not in the config left alone");
+                }
+                self.error = (!rep.failed.is_empty()).then(|| {
+                    format!(
+                        "{} of {} ops refused: {}",
+                        rep.failed.len(),
+                        rep.planned,
+                        rep.failed.join("; ")
+                    )
+                });
+                self.table = Some(rep.table);
+                self.foreign = rep.foreign;
+                if rep.failed.is_empty() {
+                    self.backoff = BACKOFF_MIN;
+                } else {
+                    self.retry(now);
+                }
+            }
+            Err(u) => {
+                if self.error.as_ref() != Some(&u.message) {
+                    tracing::error!(error = %u.message, retry_in = ?self.backoff, "ipvs: cannot program the kernel");
+                }
+                self.error = Some(u.message);
+                self.retry(now);
+            }
+        }
+    }
+
+    fn retry(&mut self, now: Instant) {
+        let at = now + self.backoff;
+        self.due = Some(self.due.map_or(at, |d| d.min(at)));
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+
+    /// A status-only dump (no pass) saw this table.
+    pub fn handle_refresh(&mut self, table: Table) {
+        self.table = Some(table);
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn health(&self) -> &HealthMap {
+        &self.health
+    }
+
+    /// What `vigil status` shows: the kernel's table for the services the
+    /// config owns (ipvsadm -Ln order), each real server's health, and
+    /// the configured real servers the table lacks (down, removed).
+    pub fn status(&self, checks: Option<&health::Snapshot>) -> IpvsStatus {
+        let mut detail: BTreeMap<RealId, (String, u32)> = BTreeMap::new();
+        if let Some(s) = checks {
+            for r in &s.servers {
+                let last = match r.last {
+                    None => "none".to_owned(),
+                    Some(Ok(())) => "ok".to_owned(),
+                    Some(Err(f)) => f.to_string(),
+                };
+                for id in reals_of(&self.config, r.service, r.real) {
+                    detail.insert(id, (last.clone(), r.consecutive_failures));
+                }
+            }
+        }
+        let empty = Table::default();
+        let table = self.table.as_ref().unwrap_or(&empty);
+        let mut services = Vec::new();
+        for vs in &self.config.virtual_servers {
+            let id = desired::service_id(vs);
+            let want = desired::service(vs);
+            let have = table.services.get(&id);
+            let svc = have.map_or(&want, |e| &e.service);
+            let mut dests = Vec::new();
+            let mut listed = BTreeSet::new();
+            if let Some(e) = have {
+                for d in e.dests.values() {
+                    listed.insert(d.id);
+                    let c = d.conns.unwrap_or_default();
+                    dests.push(self.dest_status(vs, id, d.id, &detail, |s| {
+                        s.method = method_name(d.fwd).to_owned();
+                        s.weight = Some(d.weight);
+                        s.active = c.active;
+                        s.inactive = c.inactive;
+                    }));
+                }
+            }
+            for rs in &vs.real_servers {
+                let did = desired::dest_id(vs, rs);
+                if listed.insert(did) {
+                    let m = rs.method.unwrap_or(vs.method);
+                    dests.push(self.dest_status(vs, id, did, &detail, |s| {
+                        s.method = method_name(desired::fwd_method(m)).to_owned();
+                    }));
+                }
+            }
+            services.push(IpvsServiceStatus {
+                service: id.to_string(),
+                in_table: have.is_some(),
+                scheduler: svc.scheduler.clone(),
+                persistent: (svc.flags & SVC_F_PERSISTENT != 0).then_some(svc.timeout),
+                mask: mask(svc),
+                dests,
+            });
+        }
+        IpvsStatus {
+            services,
+            foreign: self.foreign.iter().map(|s| s.to_string()).collect(),
+            error: self.error.clone(),
+        }
+    }
+
+    fn dest_status(
+        &self,
+        vs: &crate::config::model::VirtualServer,
+        service: ServiceId,
+        dest: super::wire::DestId,
+        detail: &BTreeMap<RealId, (String, u32)>,
+        fill: impl FnOnce(&mut IpvsDestStatus),
+    ) -> IpvsDestStatus {
+        let id = RealId { service, dest };
+        let rs = vs
+            .real_servers
+            .iter()
+            .find(|rs| desired::dest_id(vs, rs) == dest);
+        let health = match rs {
+            None if vs.sorry_server.is_some() => "sorry",
+            None => "unknown",
+            Some(rs) if rs.checkers.is_empty() => "unchecked",
+            Some(rs) => match desired::health_of(vs, rs, &self.health) {
+                Health::Up => "up",
+                Health::Down => "down",
+            },
+        };
+        let (last, failures) = detail.get(&id).cloned().unwrap_or(("none".into(), 0));
+        let mut s = IpvsDestStatus {
+            dest: dest.to_string(),
+            method: String::new(),
+            weight: None,
+            active: 0,
+            inactive: 0,
+            health: health.to_owned(),
+            last,
+            failures,
+        };
+        fill(&mut s);
+        s
+    }
+}
+
+/// The persistence mask as ipvsadm prints it, when it is not the host's.
+fn mask(s: &super::wire::Service) -> Option<String> {
+    if s.flags & SVC_F_PERSISTENT == 0 {
+        return None;
+    }
+    match s.id.af() {
+        super::wire::Af::V4 if s.netmask != u32::MAX => {
+            Some(std::net::Ipv4Addr::from(s.netmask).to_string())
+        }
+        super::wire::Af::V6 if s.netmask != 128 => Some(s.netmask.to_string()),
+        _ => None,
+    }
+}
+
+/// ipvsadm's name of a forwarding method.
+pub fn method_name(m: FwdMethod) -> &'static str {
+    match m {
+        FwdMethod::Masq => "Masq",
+        FwdMethod::Local => "Local",
+        FwdMethod::Tunnel => "Tunnel",
+        FwdMethod::Route => "Route",
+        FwdMethod::Bypass => "Bypass",
+    }
+}
+
+/// The kernel identities of a real server the health runner names by the
+/// config's key (which lacks the protocol: a key can match several).
+fn reals_of(
+    config: &Config,
+    service: crate::config::model::ServiceKey,
+    real: (std::net::IpAddr, Option<u16>),
+) -> Vec<RealId> {
+    config
+        .virtual_servers
+        .iter()
+        .filter(|vs| vs.key == service)
+        .flat_map(|vs| {
+            vs.real_servers
+                .iter()
+                .filter(move |rs| (rs.addr, rs.port) == real)
+                .map(move |rs| desired::real_id(vs, rs))
+        })
+        .collect()
+}
+
+/// `lvs_timeouts` as the kernel's SET_CONFIG; `None` when nothing is set.
+pub fn timeouts(t: &LvsTimeouts) -> Option<Timeouts> {
+    (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then_some(Timeouts {
+        tcp: t.tcp,
+        tcp_fin: t.tcpfin,
+        udp: t.udp,
+    })
+}
+
+/// Whether the daemon should run the IPVS task for this config.
+pub fn wanted(config: &Config) -> bool {
+    !config.virtual_servers.is_empty() || timeouts(&config.global.lvs_timeouts).is_some()
+}
+
+// ---------------------------------------------------------------------------
+// The edge: channels, clock, the blocking client.
+
+/// The netlink side, moved into `spawn_blocking` and back.
+struct Edge {
+    client: Option<Client>,
+    modprobe_tried: bool,
+    timeouts: Option<Timeouts>,
+}
+
+impl fmt::Debug for Edge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Edge")
+            .field("connected", &self.client.is_some())
+            .finish()
+    }
+}
+
+impl Edge {
+    /// Connect if needed, set the timeouts once. Blocking.
+    fn connect(&mut self) -> Result<&mut Client, client::Error> {
+        if self.client.is_none() {
+            self.client = Some(Client::connect()?);
+            tracing::info!("ipvs: connected to the kernel's IPVS family");
+        }
+        let c = self.client.as_mut().expect("just set");
+        if let Some(t) = self.timeouts {
+            match c.set_timeouts(&t) {
+                Ok(()) => {
+                    tracing::info!(tcp = ?t.tcp, tcpfin = ?t.tcp_fin, udp = ?t.udp, "ipvs: lvs_timeouts set");
+                    self.timeouts = None;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ipvs: cannot set lvs_timeouts; retried next pass")
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// One pass; a failure that is not the kernel refusing an op drops the
+    /// socket so the next pass reconnects. Blocking.
+    fn pass(
+        &mut self,
+        desired: &Desired,
+        retired: &BTreeSet<ServiceId>,
+    ) -> Result<PassReport, Unavailable> {
+        let r = self
+            .connect()
+            .and_then(|c| pass(c, desired, retired))
+            .map_err(|e| Unavailable::from_client(&e));
+        if r.is_err() {
+            self.client = None;
+        }
+        r
+    }
+
+    fn refresh(&mut self) -> Option<Table> {
+        let c = self.client.as_mut()?;
+        match dump(c) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "ipvs: status dump failed; reconnecting next pass");
+                self.client = None;
+                None
+            }
+        }
+    }
+}
+
+/// Run `f` on the edge in a blocking thread; the edge comes back. If `f`
+/// panicked (a bug in the netlink stack), a fresh unconnected edge comes
+/// back with `None`: the task goes on, the daemon never goes down.
+async fn blocking<T: Send + 'static>(
+    edge: Edge,
+    f: impl FnOnce(&mut Edge) -> T + Send + 'static,
+) -> (Edge, Option<T>) {
+    let fresh = Edge {
+        client: None,
+        modprobe_tried: edge.modprobe_tried,
+        timeouts: edge.timeouts,
+    };
+    let h = tokio::task::spawn_blocking(move || {
+        let mut edge = edge;
+        let t = f(&mut edge);
+        (edge, t)
+    });
+    match h.await {
+        Ok((e, t)) => (e, Some(t)),
+        Err(e) => {
+            tracing::error!(error = %e, "ipvs: netlink call panicked; reconnecting");
+            (fresh, None)
+        }
+    }
+}
+
+/// `modprobe ip_vs`, bounded; logs what happened.
+async fn modprobe() {
+    tracing::warn!("ipvs: ip_vs not loaded; running modprobe ip_vs");
+    let child = tokio::process::Command::new("modprobe")
+        .arg("ip_vs")
+        .kill_on_drop(true)
+        .status();
+    match tokio::time::timeout(Duration::from_secs(10), child).await {
+        Ok(Ok(s)) if s.success() => tracing::info!("ipvs: modprobe ip_vs done"),
+        Ok(Ok(s)) => tracing::error!(status = %s, "ipvs: modprobe ip_vs failed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "ipvs: cannot run modprobe"),
+        Err(_) => tracing::error!("ipvs: modprobe ip_vs timed out after 10 s"),
+    }
+}
+
+/// The task. Runs until the event channel and the health runner are gone
+/// and then keeps serving status; the daemon drops it at shutdown, leaving
+/// the kernel table in place.
+pub async fn run(
+    mut core: Core,
+    mut events: mpsc::Receiver<HealthEvent>,
+    checks: Option<HealthHandle>,
+    timeouts: Option<Timeouts>,
+    status: watch::Sender<IpvsStatus>,
+) {
+    let mut edge = Edge {
+        client: None,
+        modprobe_tried: false,
+        timeouts,
+    };
+    let mut next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
+    let mut events_open = true;
+    loop {
+        if let Some((desired, retired)) = core.poll_pass(Instant::now()) {
+            let (e, r) = blocking(edge, move |e| e.pass(&desired, &retired)).await;
+            edge = e;
+            let r = r.unwrap_or_else(|| {
+                Err(Unavailable {
+                    module_missing: false,
+                    message: "netlink call panicked".into(),
+                })
+            });
+            if matches!(&r, Err(u) if u.module_missing) && !edge.modprobe_tried {
+                edge.modprobe_tried = true;
+                modprobe().await;
+            }
+            core.handle_pass(r, Instant::now());
+            publish(&core, checks.as_ref(), &status).await;
+        }
+        let wake = core.poll_timeout();
+        tokio::select! {
+            ev = events.recv(), if events_open => match ev {
+                Some(ev) => core.handle_health(&ev, Instant::now()),
+                None => events_open = false,
+            },
+            () = sleep_until(wake) => {}
+            () = tokio::time::sleep_until(next_refresh) => {
+                next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
+                let (e, t) = blocking(edge, Edge::refresh).await;
+                edge = e;
+                if let Some(t) = t.flatten() {
+                    core.handle_refresh(t);
+                }
+                publish(&core, checks.as_ref(), &status).await;
+            }
+        }
+    }
+}
+
+async fn publish(core: &Core, checks: Option<&HealthHandle>, status: &watch::Sender<IpvsStatus>) {
+    let snap = match checks {
+        Some(h) => h.snapshot().await,
+        None => None,
+    };
+    status.send_replace(core.status(snap.as_ref()));
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;

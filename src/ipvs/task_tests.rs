@@ -1,0 +1,264 @@
+//! The IPVS task's decisions, stepped in virtual time against FakeKernel.
+
+use super::*;
+use crate::config::model::{Config, ServiceKey};
+use crate::health::Failure;
+use crate::ipvs::kernel::{FakeKernel, Op};
+use crate::ipvs::wire::DestId;
+
+fn seed() -> Config {
+    let path = format!("{}/fixtures/seed/master.conf", env!("CARGO_MANIFEST_DIR"));
+    crate::config::import_file(std::path::Path::new(&path), false)
+        .expect("seed imports")
+        .config
+}
+
+fn with_alpha(mut c: Config) -> Config {
+    for vs in &mut c.virtual_servers {
+        vs.alpha = true;
+    }
+    c
+}
+
+fn with_inhibit(mut c: Config) -> Config {
+    for vs in &mut c.virtual_servers {
+        vs.inhibit_on_failure = true;
+    }
+    c
+}
+
+fn vip() -> ServiceKey {
+    ServiceKey::Addr {
+        addr: "192.168.1.200".parse().unwrap(),
+        port: 80,
+    }
+}
+
+fn event(last: u8, up: bool) -> HealthEvent {
+    HealthEvent {
+        service: vip(),
+        real: (std::net::IpAddr::from([192, 168, 1, last]), Some(80)),
+        up,
+        checker: 0,
+        keyword: "TCP_CHECK",
+        cause: if up { Ok(()) } else { Err(Failure::Refused) },
+    }
+}
+
+fn rs(last: u8) -> DestId {
+    DestId {
+        addr: std::net::IpAddr::from([192, 168, 1, last]),
+        port: 80,
+    }
+}
+
+/// Run the pass the core asks for at `now` against `k`; returns its ops.
+fn step(core: &mut Core, k: &mut FakeKernel, now: Instant) -> Option<Vec<Op>> {
+    let (d, retired) = core.poll_pass(now)?;
+    let before = k.log.len();
+    let r = pass(k, &d, &retired).map_err(|e| Unavailable {
+        module_missing: false,
+        message: e.to_string(),
+    });
+    core.handle_pass(r, now);
+    Some(k.log[before..].to_vec())
+}
+
+fn started(config: Config, k: &mut FakeKernel, t0: Instant) -> Core {
+    let mut core = Core::new(Arc::new(config), None, t0);
+    assert_eq!(core.poll_timeout(), Some(t0), "first pass at once");
+    step(&mut core, k, t0).expect("due at start");
+    core
+}
+
+#[test]
+fn cold_start_programs_the_seed_then_a_restart_adopts_it_with_zero_ops() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let core = started(seed(), &mut k, t0);
+    assert_eq!(k.log.len(), 3, "{:?}", k.log);
+    assert_eq!(k.table.dest_count(), 2);
+    assert_eq!(core.poll_timeout(), None, "nothing left to do");
+    assert_eq!(core.error(), None);
+
+    // A restart: a new core against the kernel as it stands.
+    let mut again = Core::new(Arc::new(seed()), None, t0);
+    let ops = step(&mut again, &mut k, t0).unwrap();
+    assert!(ops.is_empty(), "adopted: {ops:?}");
+}
+
+#[test]
+fn a_down_event_removes_the_real_server_and_an_up_event_returns_it() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+
+    core.handle_health(&event(102, false), t0);
+    assert_eq!(core.poll_timeout(), Some(t0 + COALESCE));
+    assert!(core.poll_pass(t0).is_none(), "coalescing: not yet");
+    let ops = step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    let sid = desired::service_id(&seed().virtual_servers[0]);
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid,
+            dest: rs(102)
+        }]
+    );
+
+    core.handle_health(&event(102, true), t0 + COALESCE);
+    let ops = step(&mut core, &mut k, t0 + 2 * COALESCE).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(102) && dest.weight == 1),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn with_inhibit_on_failure_a_down_server_stays_at_weight_zero() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(with_inhibit(seed()), &mut k, t0);
+    core.handle_health(&event(103, false), t0);
+    let ops = step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(103) && dest.weight == 0),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn a_burst_of_events_is_one_pass_and_repeats_are_none() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    core.handle_health(&event(102, false), t0);
+    core.handle_health(&event(103, false), t0 + COALESCE / 2);
+    // The second event does not push the pass later.
+    assert_eq!(core.poll_timeout(), Some(t0 + COALESCE));
+    let ops = step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    // The same state again changes nothing and schedules nothing.
+    core.handle_health(&event(103, false), t0 + COALESCE);
+    assert_eq!(core.poll_timeout(), None);
+}
+
+#[test]
+fn alpha_servers_start_out_of_the_table_from_the_runner_snapshot() {
+    let config = with_alpha(seed());
+    let runner = crate::health::Runner::new(&config, Default::default()).unwrap();
+    let snap = runner.snapshot();
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = Core::new(Arc::new(config), Some(&snap), t0);
+    let ops = step(&mut core, &mut k, t0).unwrap();
+    assert_eq!(ops.len(), 1, "the service only: {ops:?}");
+    core.handle_health(&event(103, true), t0);
+    let ops = step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    assert!(matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(103)));
+    let st = core.status(Some(&snap));
+    let d: Vec<(&str, Option<u32>, &str)> = st.services[0]
+        .dests
+        .iter()
+        .map(|d| (d.dest.as_str(), d.weight, d.health.as_str()))
+        .collect();
+    assert_eq!(
+        d,
+        [
+            ("192.168.1.103:80", Some(1), "up"),
+            ("192.168.1.102:80", None, "down")
+        ]
+    );
+}
+
+#[test]
+fn module_missing_is_an_error_in_status_retried_with_backoff() {
+    let t0 = Instant::now();
+    let mut core = Core::new(Arc::new(seed()), None, t0);
+    let missing = || {
+        Err(Unavailable::from_client(
+            &crate::ipvs::client::Error::ModuleNotLoaded,
+        ))
+    };
+    core.poll_pass(t0).unwrap();
+    core.handle_pass(missing(), t0);
+    assert_eq!(core.error(), Some("ip_vs module not loaded"));
+    assert_eq!(core.poll_timeout(), Some(t0 + BACKOFF_MIN));
+    let st = core.status(None);
+    assert_eq!(st.error.as_deref(), Some("ip_vs module not loaded"));
+    assert!(!st.services[0].in_table);
+    assert_eq!(st.services[0].dests.len(), 2);
+
+    let t1 = t0 + BACKOFF_MIN;
+    core.poll_pass(t1).unwrap();
+    core.handle_pass(missing(), t1);
+    assert_eq!(core.poll_timeout(), Some(t1 + 2 * BACKOFF_MIN), "doubles");
+
+    // The module arrives: the next pass programs it and clears the error.
+    let mut k = FakeKernel::default();
+    let t2 = t1 + 2 * BACKOFF_MIN;
+    let ops = step(&mut core, &mut k, t2).unwrap();
+    assert_eq!(ops.len(), 3);
+    assert_eq!(core.error(), None);
+    assert_eq!(core.poll_timeout(), None);
+}
+
+#[test]
+fn backoff_is_bounded() {
+    let mut core = Core::new(Arc::new(seed()), None, Instant::now());
+    let mut t = Instant::now();
+    for _ in 0..20 {
+        t = core.poll_timeout().unwrap();
+        core.poll_pass(t).unwrap();
+        core.handle_pass(
+            Err(Unavailable {
+                module_missing: false,
+                message: "x".into(),
+            }),
+            t,
+        );
+    }
+    assert_eq!(core.poll_timeout(), Some(t + BACKOFF_MAX));
+}
+
+#[test]
+fn a_refused_op_is_reported_and_retried_next_pass() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel {
+        missing_schedulers: vec!["wrr".into()],
+        ..FakeKernel::default()
+    };
+    let mut core = started(seed(), &mut k, t0);
+    let err = core.error().expect("error surfaced").to_owned();
+    assert!(err.contains("NEW_SERVICE TCP 192.168.1.200:80"), "{err}");
+    assert_eq!(core.poll_timeout(), Some(t0 + BACKOFF_MIN));
+    k.missing_schedulers.clear();
+    let ops = step(&mut core, &mut k, t0 + BACKOFF_MIN).unwrap();
+    assert_eq!(ops.len(), 3, "{ops:?}");
+    assert_eq!(core.error(), None);
+}
+
+#[test]
+fn a_spurious_wakeup_does_nothing() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    assert!(core.poll_pass(t0 + Duration::from_secs(60)).is_none());
+}
+
+#[test]
+fn timeouts_only_when_set() {
+    let mut c = seed();
+    assert_eq!(timeouts(&c.global.lvs_timeouts), None);
+    c.global.lvs_timeouts.tcp = Some(7200);
+    assert_eq!(
+        timeouts(&c.global.lvs_timeouts),
+        Some(Timeouts {
+            tcp: Some(7200),
+            tcp_fin: None,
+            udp: None
+        })
+    );
+    assert!(wanted(&seed()));
+    assert!(!wanted(&Config::default()));
+}
