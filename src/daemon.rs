@@ -152,49 +152,40 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
     let mut events = net::events()?;
 
     let links = net.links().await?;
-    let index_of = |name: &str| links.iter().find(|l| l.name == name);
+    let in_group: Vec<&str> = config
+        .vrrp_sync_groups
+        .iter()
+        .flat_map(|g| g.group.iter().map(String::as_str))
+        .collect();
     let mut statuses = Vec::new();
     let mut resolved: BTreeMap<String, MemberSpec> = BTreeMap::new();
+    let mut late = Vec::new();
     for inst in &config.vrrp_instances {
         let (tx, rx) = watch::channel(Snapshot {
             status: error_status(inst, &config.global, "starting".into()),
             since: Instant::now(),
         });
         statuses.push(rx);
-        let Some(link) = index_of(inst.interface.as_str()) else {
-            let msg = format!("no interface {}", inst.interface);
-            tracing::error!(instance = %inst.name, "{msg}; instance not started");
-            tx.send_replace(Snapshot {
-                status: error_status(inst, &config.global, msg),
-                since: Instant::now(),
-            });
-            continue;
-        };
-        let vip_ifindex = inst
-            .virtual_ipaddress
-            .iter()
-            .chain(&inst.virtual_ipaddress_excluded)
-            .map(|v| {
-                v.dev
-                    .as_ref()
-                    .and_then(|d| index_of(d.as_str()))
-                    .map_or(link.index, |l| l.index)
-            })
-            .collect();
-        let track_ifindex = inst
-            .track_interface
-            .iter()
-            .map(|t| index_of(t.name.as_str()).map(|l| l.index))
-            .collect();
-        let spec = MemberSpec {
-            inst: inst.clone(),
-            ifindex: link.index,
-            mac: link.mac,
-            track_ifindex,
-            vip_ifindex,
-            status: tx,
-        };
-        resolved.insert(inst.name.clone(), spec);
+        match member_spec(inst, &links, tx) {
+            Ok(spec) => {
+                resolved.insert(inst.name.clone(), spec);
+            }
+            Err(tx) => {
+                let msg = format!("no interface {}", inst.interface);
+                tx.send_replace(Snapshot {
+                    status: error_status(inst, &config.global, msg.clone()),
+                    since: Instant::now(),
+                });
+                if in_group.contains(&inst.name.as_str()) {
+                    // A sync group starts with the members it has; one that
+                    // appears later is not added (restart vigil).
+                    tracing::error!(instance = %inst.name, "{msg}; sync group member not started");
+                } else {
+                    tracing::error!(instance = %inst.name, "{msg}; starts when the interface appears");
+                    late.push((inst.clone(), tx));
+                }
+            }
+        }
     }
 
     remove_stale_vips(&net, &resolved).await;
@@ -226,64 +217,28 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
     }
 
     // Receive sockets, one per (ifindex, family), and the instance tasks.
-    let mut demux: BTreeMap<(u32, u8), Demux> = BTreeMap::new();
-    let mut receivers = Vec::new();
-    let mut senders = Vec::new();
-    let mut tasks = Vec::new();
-    for g in groups {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        for (j, m) in g.members.iter().enumerate() {
-            let inst: &VrrpInstance = &m.inst;
-            let (family, fam_no, group) = if inst.is_ipv6() {
-                (Family::V6, 6, config.global.vrrp_mcast_group6.into())
-            } else {
-                (Family::V4, 4, config.global.vrrp_mcast_group4.into())
-            };
-            let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
-                continue;
-            };
-            let d = demux.entry((m.ifindex, fam_no)).or_insert_with(|| {
-                let (stx, srx) = watch::channel(ReceiverStatus {
-                    interface: inst.interface.to_string(),
-                    family: fam_no,
-                    ..Default::default()
-                });
-                receivers.push(srx);
-                Demux {
-                    ifname: inst.interface.to_string(),
-                    ifindex: m.ifindex,
-                    family,
-                    group,
-                    routes: Vec::new(),
-                    status: stx,
-                }
-            });
-            d.routes.push(Route {
-                vrid,
-                member: j,
-                tx: tx.clone(),
-            });
-        }
-        senders.push(tx);
-        tasks.push(tokio::spawn(instance::run(
-            g,
-            rx,
+    let wired = wire_groups(groups, &config.global, &net, &notifier);
+    let receivers = wired.receivers;
+    let senders = Arc::new(std::sync::Mutex::new(wired.senders));
+    if !late.is_empty() {
+        tokio::spawn(late_start(
+            late,
+            config.global.clone(),
             net.clone(),
             notifier.clone(),
-        )));
-    }
-    for (_, d) in demux {
-        tokio::spawn(receive::supervise(d));
+            senders.clone(),
+        ));
     }
 
     // Link events to every instance task (each picks its own links).
     let link_senders = senders.clone();
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
+            let senders = current(&link_senders);
             match ev {
                 NetEvent::LinkState { index, name, up } => {
                     tracing::info!(interface = %name, index, up, "link state");
-                    for s in &link_senders {
+                    for s in &senders {
                         if s.try_send(GroupInput::Link { index, up }).is_err() && !s.is_closed() {
                             // A full queue: deliver anyway, awaiting room.
                             let _ = s.send(GroupInput::Link { index, up }).await;
@@ -291,7 +246,7 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
                     }
                 }
                 NetEvent::LinkGone { index } => {
-                    for s in &link_senders {
+                    for s in &senders {
                         let _ = s.send(GroupInput::Link { index, up: false }).await;
                     }
                 }
@@ -330,7 +285,7 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
     // Every task resigns (priority 0) and removes its VIPs, bounded.
     let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
     let mut acks = Vec::new();
-    for s in &senders {
+    for s in &current(&senders) {
         let (atx, arx) = oneshot::channel();
         if tokio::time::timeout_at(deadline, s.send(GroupInput::Shutdown(atx)))
             .await
@@ -351,6 +306,169 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
     let _ = std::fs::remove_file(control_path);
     tracing::info!("vigil stopped");
     Ok(())
+}
+
+/// The senders of every running instance task, shared with the link
+/// dispatcher, the late starter and shutdown.
+type Senders = Arc<std::sync::Mutex<Vec<mpsc::Sender<GroupInput>>>>;
+
+fn current(s: &Senders) -> Vec<mpsc::Sender<GroupInput>> {
+    s.lock()
+        .map(|v| v.clone())
+        .unwrap_or_else(|p| p.into_inner().clone())
+}
+
+/// An instance's links by name, or `status` back when its interface does
+/// not exist (yet).
+fn member_spec(
+    inst: &VrrpInstance,
+    links: &[net::Link],
+    status: watch::Sender<Snapshot>,
+) -> Result<MemberSpec, watch::Sender<Snapshot>> {
+    let index_of = |name: &str| links.iter().find(|l| l.name == name);
+    let Some(link) = index_of(inst.interface.as_str()) else {
+        return Err(status);
+    };
+    let vip_ifindex = inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded)
+        .map(|v| {
+            v.dev
+                .as_ref()
+                .and_then(|d| index_of(d.as_str()))
+                .map_or(link.index, |l| l.index)
+        })
+        .collect();
+    let track_ifindex = inst
+        .track_interface
+        .iter()
+        .map(|t| index_of(t.name.as_str()).map(|l| l.index))
+        .collect();
+    Ok(MemberSpec {
+        inst: inst.clone(),
+        ifindex: link.index,
+        mac: link.mac,
+        track_ifindex,
+        vip_ifindex,
+        status,
+    })
+}
+
+/// What [`wire_groups`] started.
+struct Wired {
+    senders: Vec<mpsc::Sender<GroupInput>>,
+    receivers: Vec<watch::Receiver<ReceiverStatus>>,
+}
+
+/// One receive socket per (ifindex, family) demultiplexing to the groups'
+/// tasks, and the tasks themselves.
+fn wire_groups(
+    groups: Vec<GroupSpec>,
+    global: &crate::config::model::GlobalDefs,
+    net: &Net,
+    notifier: &Notifier,
+) -> Wired {
+    let mut demux: BTreeMap<(u32, u8), Demux> = BTreeMap::new();
+    let mut receivers = Vec::new();
+    let mut senders = Vec::new();
+    for g in groups {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        for (j, m) in g.members.iter().enumerate() {
+            let inst: &VrrpInstance = &m.inst;
+            let (family, fam_no, group) = if inst.is_ipv6() {
+                (Family::V6, 6, global.vrrp_mcast_group6.into())
+            } else {
+                (Family::V4, 4, global.vrrp_mcast_group4.into())
+            };
+            let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
+                continue;
+            };
+            let d = demux.entry((m.ifindex, fam_no)).or_insert_with(|| {
+                let (stx, srx) = watch::channel(ReceiverStatus {
+                    interface: inst.interface.to_string(),
+                    family: fam_no,
+                    ..Default::default()
+                });
+                receivers.push(srx);
+                Demux {
+                    ifname: inst.interface.to_string(),
+                    ifindex: m.ifindex,
+                    family,
+                    group,
+                    routes: Vec::new(),
+                    status: stx,
+                }
+            });
+            d.routes.push(Route {
+                vrid,
+                member: j,
+                tx: tx.clone(),
+            });
+        }
+        senders.push(tx);
+        tokio::spawn(instance::run(g, rx, net.clone(), notifier.clone()));
+    }
+    for (_, d) in demux {
+        tokio::spawn(receive::supervise(d));
+    }
+    Wired { senders, receivers }
+}
+
+/// How often the late starter looks for interfaces that did not exist at
+/// start (a NIC renamed late by udev, a VLAN created after vigil).
+const LATE_POLL: Duration = Duration::from_secs(1);
+
+/// Starts each lone instance whose interface was missing at start as soon
+/// as the interface exists. Their receive sockets are their own (the
+/// interface is new, so no other socket listens there); their receiver
+/// counters are not in `vigil status`.
+async fn late_start(
+    mut pending: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
+    global: crate::config::model::GlobalDefs,
+    net: Net,
+    notifier: Notifier,
+    senders: Senders,
+) {
+    while !pending.is_empty() {
+        tokio::time::sleep(LATE_POLL).await;
+        let links = match net.links().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading links for late instances");
+                continue;
+            }
+        };
+        let mut ready: BTreeMap<String, MemberSpec> = BTreeMap::new();
+        let mut still = Vec::new();
+        for (inst, tx) in pending {
+            match member_spec(&inst, &links, tx) {
+                Ok(spec) => {
+                    tracing::info!(instance = %inst.name, interface = %inst.interface, "interface appeared; instance starting");
+                    ready.insert(inst.name.clone(), spec);
+                }
+                Err(tx) => still.push((inst, tx)),
+            }
+        }
+        pending = still;
+        if ready.is_empty() {
+            continue;
+        }
+        remove_stale_vips(&net, &ready).await;
+        let groups = ready
+            .into_values()
+            .map(|m| GroupSpec {
+                group: None,
+                members: vec![m],
+                global: global.clone(),
+            })
+            .collect();
+        let wired = wire_groups(groups, &global, &net, &notifier);
+        match senders.lock() {
+            Ok(mut v) => v.extend(wired.senders),
+            Err(p) => p.into_inner().extend(wired.senders),
+        }
+    }
 }
 
 /// The health runner and the IPVS task, when the config has anything for
