@@ -202,7 +202,8 @@ fn run_command(r: RunArgs) -> i32 {
     if source.starts_with("FACTORY DEFAULT") {
         tracing::error!("{source}");
     }
-    match daemon::run(config, source, &r.control) {
+    let from_store = r.source.store.is_some();
+    match daemon::run(config, source, from_store, &r.control) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             tracing::error!("vigil: {e}");

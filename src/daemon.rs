@@ -129,15 +129,25 @@ pub enum DaemonError {
 }
 
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
-pub fn run(config: Config, source: String, control_path: &Path) -> Result<(), DaemonError> {
+pub fn run(
+    config: Config,
+    source: String,
+    from_store: bool,
+    control_path: &Path,
+) -> Result<(), DaemonError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(main(config, source, control_path))
+    rt.block_on(main(config, source, from_store, control_path))
 }
 
-async fn main(config: Config, source: String, control_path: &Path) -> Result<(), DaemonError> {
+async fn main(
+    config: Config,
+    source: String,
+    from_store: bool,
+    control_path: &Path,
+) -> Result<(), DaemonError> {
     let started = Instant::now();
     let net = Net::connect()?;
     let listener = control::bind(control_path).map_err(|source| DaemonError::Control {
@@ -256,7 +266,7 @@ async fn main(config: Config, source: String, control_path: &Path) -> Result<(),
         }
     });
 
-    let ipvs = start_ipvs(&config);
+    let ipvs = start_ipvs(&config, from_store);
 
     let published = Arc::new(Published {
         source,
@@ -473,7 +483,7 @@ async fn late_start(
 
 /// The health runner and the IPVS task, when the config has anything for
 /// IPVS; returns the IPVS status for the control server.
-fn start_ipvs(config: &Config) -> Option<watch::Receiver<IpvsStatus>> {
+fn start_ipvs(config: &Config, from_store: bool) -> Option<watch::Receiver<IpvsStatus>> {
     if !ipvs_task::wanted(config) {
         tracing::info!("no virtual_server: IPVS and health checks not started");
         return None;
@@ -496,7 +506,8 @@ fn start_ipvs(config: &Config) -> Option<watch::Receiver<IpvsStatus>> {
     let core = ipvs_task::Core::new(config.clone(), initial.as_ref(), Instant::now());
     let (tx, rx) = watch::channel(core.status(initial.as_ref()));
     let timeouts = ipvs_task::timeouts(&config.global.lvs_timeouts);
-    tokio::spawn(ipvs_task::run(core, ev_rx, checks, timeouts, tx));
+    let sysctls = crate::ipvs::sysctl::wanted(config.appliance.as_ref(), from_store);
+    tokio::spawn(ipvs_task::run(core, ev_rx, checks, timeouts, sysctls, tx));
     tracing::info!(
         virtual_servers = config.virtual_servers.len(),
         checked_real_servers = checked,

@@ -28,5 +28,6 @@ pub mod client;
 pub mod desired;
 pub mod kernel;
 pub mod reconcile;
+pub mod sysctl;
 pub mod task;
 pub mod wire;

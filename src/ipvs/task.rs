@@ -35,14 +35,15 @@
 //!
 //! TODO (issue 5, next steps): the connection sync daemon
 //! (`lvs_sync_daemon`, master/backup following the VRRP state); the
-//! sysctls that decide the fate of long connections (expire_nodest_conn,
-//! expire_quiescent_template, conn_reuse_mode) and their defaults; live
+//! TCP idle timeout default for WebSocket (lvs_timeouts applies when set;
+//! the sysctls are in [`super::sysctl`]); live
 //! config commits (SIGHUP / control socket) feeding `retired` and the
 //! drain set with a drain timeout; quorum_up / quorum_down notify scripts
 //! (quorum changes are only logged here).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,7 @@ use super::client::{self, Client};
 use super::desired::{self, Desired, Health, HealthMap, QuorumStates, RealId};
 use super::kernel::{apply_all, dump, Kernel, Table};
 use super::reconcile::diff;
+use super::sysctl::{self, Sysctl};
 use super::wire::{FwdMethod, ServiceId, Timeouts, SVC_F_PERSISTENT};
 use crate::config::model::{Config, LvsTimeouts};
 use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
@@ -452,6 +454,8 @@ struct Edge {
     client: Option<Client>,
     modprobe_tried: bool,
     timeouts: Option<Timeouts>,
+    /// Applied once, after the first connect (`ip_vs` loaded).
+    sysctls: Vec<Sysctl>,
 }
 
 impl fmt::Debug for Edge {
@@ -468,6 +472,21 @@ impl Edge {
         if self.client.is_none() {
             self.client = Some(Client::connect()?);
             tracing::info!("ipvs: connected to the kernel's IPVS family");
+        }
+        if !self.sysctls.is_empty() {
+            let failed = sysctl::apply(Path::new(sysctl::DIR), &self.sysctls);
+            for (name, e) in &failed {
+                tracing::error!(sysctl = %name, error = %e, "ipvs: cannot set net.ipv4.vs.{name}");
+            }
+            if failed.is_empty() {
+                let set: Vec<String> = self
+                    .sysctls
+                    .iter()
+                    .map(|s| format!("{}={}", s.name, s.value))
+                    .collect();
+                tracing::info!("ipvs: sysctls set: {}", set.join(" "));
+            }
+            self.sysctls.clear();
         }
         let c = self.client.as_mut().expect("just set");
         if let Some(t) = self.timeouts {
@@ -525,6 +544,7 @@ async fn blocking<T: Send + 'static>(
         client: None,
         modprobe_tried: edge.modprobe_tried,
         timeouts: edge.timeouts,
+        sysctls: edge.sysctls.clone(),
     };
     let h = tokio::task::spawn_blocking(move || {
         let mut edge = edge;
@@ -563,12 +583,14 @@ pub async fn run(
     mut events: mpsc::Receiver<HealthEvent>,
     checks: Option<HealthHandle>,
     timeouts: Option<Timeouts>,
+    sysctls: Vec<Sysctl>,
     status: watch::Sender<IpvsStatus>,
 ) {
     let mut edge = Edge {
         client: None,
         modprobe_tried: false,
         timeouts,
+        sysctls,
     };
     let mut next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
     let mut events_open = true;
