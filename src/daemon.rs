@@ -505,7 +505,11 @@ fn start_ipvs(config: &Config, from_store: bool) -> Option<watch::Receiver<IpvsS
     let checked = initial.as_ref().map_or(0, |s| s.servers.len());
     let core = ipvs_task::Core::new(config.clone(), initial.as_ref(), Instant::now());
     let (tx, rx) = watch::channel(core.status(initial.as_ref()));
-    let timeouts = ipvs_task::timeouts(&config.global.lvs_timeouts);
+    let timeouts = ipvs_task::timeouts(&crate::ipvs::sysctl::timeouts(
+        &config.global.lvs_timeouts,
+        config.appliance.as_ref(),
+        from_store,
+    ));
     let sysctls = crate::ipvs::sysctl::wanted(config.appliance.as_ref(), from_store);
     tokio::spawn(ipvs_task::run(core, ev_rx, checks, timeouts, sysctls, tx));
     tracing::info!(

@@ -25,3 +25,12 @@ def test_long_connection_sysctls_have_appliance_defaults(lab):
     names = ("expire_nodest_conn", "expire_quiescent_template", "conn_reuse_mode", "sloppy_tcp")
     out = lab["lb1"].check("sysctl -n " + " ".join(f"net.ipv4.vs.{n}" for n in names))
     assert out.split() == ["1", "1", "1", "1"], out
+
+
+def test_idle_websockets_outlast_the_kernels_900_s(lab):
+    missing = lab.part_missing("ipvs")
+    if missing:
+        pytest.xfail(missing)
+    ensure_ready(lab, "lb1")
+    out = lab["lb1"].check("ipvsadm -L --timeout")
+    assert "Timeout (tcp tcpfin udp): 7200 " in out, out

@@ -20,10 +20,34 @@
 //! - `conn_reuse_mode = 1`: the kernel's default.
 //! - `sloppy_tcp = 1`: after a failover the new master adopts mid-stream
 //!   TCP flows it has no entry for, so established connections survive.
+//! - the established-TCP idle timeout ([`APPLIANCE_TCP_TIMEOUT`], 7200 s)
+//!   when `lvs_timeouts tcp` is not set: the kernel's 900 s would close an
+//!   idle WebSocket.
 
 use std::path::Path;
 
-use crate::config::model::{Appliance, IpvsSysctls};
+use crate::config::model::{Appliance, IpvsSysctls, LvsTimeouts};
+
+/// The IPVS idle timeout of an established TCP connection on the
+/// appliance when `lvs_timeouts tcp` is not set. The kernel's 900 s closes
+/// an idle WebSocket after 15 minutes; two hours outlasts the seed's
+/// 3600 s persistence and common WebSocket keepalive gaps.
+pub const APPLIANCE_TCP_TIMEOUT: u32 = 7200;
+
+/// `lvs_timeouts` as configured, with the appliance's TCP default filled
+/// in where sysctls apply (see [`wanted`]); a drop-in run without an
+/// `appliance` block keeps the kernel's values for what it does not set.
+pub fn timeouts(
+    configured: &LvsTimeouts,
+    appliance: Option<&Appliance>,
+    on_appliance: bool,
+) -> LvsTimeouts {
+    let ours = appliance.is_some() || on_appliance;
+    LvsTimeouts {
+        tcp: configured.tcp.or(ours.then_some(APPLIANCE_TCP_TIMEOUT)),
+        ..*configured
+    }
+}
 
 /// Where the IPVS sysctls live.
 pub const DIR: &str = "/proc/sys/net/ipv4/vs";
@@ -116,6 +140,21 @@ mod tests {
                 value: "2".into()
             }));
         }
+    }
+
+    #[test]
+    fn the_appliance_keeps_idle_websockets_longer_unless_told() {
+        let none = LvsTimeouts::default();
+        assert_eq!(timeouts(&none, None, false), none, "drop-in: the kernel's");
+        assert_eq!(timeouts(&none, None, true).tcp, Some(APPLIANCE_TCP_TIMEOUT));
+        let set = LvsTimeouts {
+            tcp: Some(600),
+            tcpfin: None,
+            udp: Some(30),
+        };
+        assert_eq!(timeouts(&set, None, true), set, "configured values win");
+        let a = Appliance::default();
+        assert_eq!(timeouts(&none, Some(&a), false).tcp, Some(APPLIANCE_TCP_TIMEOUT));
     }
 
     #[test]
