@@ -462,8 +462,9 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
             w.line(&[&"persistence_granularity", &netmask4(p)]);
         }
     }
-    w.non_default("quorum", vs.quorum, 1);
-    w.non_default("hysteresis", vs.hysteresis, 0);
+    let d = VirtualServer::new(vs.key);
+    w.non_default("quorum", vs.quorum, d.quorum);
+    w.non_default("hysteresis", vs.hysteresis, d.hysteresis);
     w.script("quorum_up", vs.quorum_up.as_ref());
     w.script("quorum_down", vs.quorum_down.as_ref());
     if let Some(s) = &vs.sorry_server {
@@ -489,7 +490,11 @@ fn real_server(w: &mut Writer, rs: &RealServer) {
         Some(p) => w.open(&[&"real_server", &rs.addr, &p]),
         None => w.open(&[&"real_server", &rs.addr]),
     }
-    w.non_default("weight", rs.weight, 1);
+    w.non_default(
+        "weight",
+        rs.weight,
+        RealServer::new(rs.addr, rs.port).weight,
+    );
     w.tri("inhibit_on_failure", rs.inhibit_on_failure);
     w.opt("lvs_method", rs.method);
     w.opt("uthreshold", rs.uthreshold);
@@ -507,16 +512,13 @@ fn checker(w: &mut Writer, c: &Checker) {
     w.opt("connect_ip", c.connect_ip);
     w.opt("connect_port", c.connect_port);
     w.opt("bindto", c.bindto);
-    w.non_default(
-        "connect_timeout",
-        c.connect_timeout,
-        DEFAULT_CONNECT_TIMEOUT,
-    );
-    w.non_default("retry", c.retry, c.kind.default_retry());
+    let d = Checker::new(c.kind.clone());
+    w.non_default("connect_timeout", c.connect_timeout, d.connect_timeout);
+    w.non_default("retry", c.retry, d.retry);
     w.non_default(
         "delay_before_retry",
         c.delay_before_retry,
-        c.kind.default_delay_before_retry(),
+        d.delay_before_retry,
     );
     w.opt("delay_loop", c.delay_loop);
     w.opt("warmup", c.warmup);

@@ -393,6 +393,34 @@ pub struct VirtualServer {
 
 pub const DEFAULT_DELAY_LOOP: Millis = Millis::secs(60);
 
+impl VirtualServer {
+    /// A service with keepalived's defaults and no real server; the parser
+    /// starts from this, and export leaves out what still equals it.
+    pub fn new(key: ServiceKey) -> Self {
+        VirtualServer {
+            key,
+            delay_loop: DEFAULT_DELAY_LOOP,
+            scheduler: Scheduler::Wlc,
+            method: Method::Nat,
+            protocol: Protocol::Tcp,
+            persistence_timeout: None,
+            persistence_granularity: None,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            inhibit_on_failure: false,
+            alpha: false,
+            omega: false,
+            ha_suspend: false,
+            virtualhost: None,
+            real_servers: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SorryServer {
     pub addr: IpAddr,
@@ -417,6 +445,24 @@ pub struct RealServer {
 
 pub const WEIGHT_MAX: u32 = 65535;
 
+impl RealServer {
+    /// Weight 1, nothing overridden, no checker.
+    pub fn new(addr: IpAddr, port: Option<u16>) -> Self {
+        RealServer {
+            addr,
+            port,
+            weight: 1,
+            inhibit_on_failure: None,
+            method: None,
+            uthreshold: None,
+            lthreshold: None,
+            notify_up: None,
+            notify_down: None,
+            checkers: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checker {
     pub kind: CheckKind,
@@ -432,6 +478,23 @@ pub struct Checker {
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Millis = Millis::secs(5);
+
+impl Checker {
+    /// A checker of `kind` with keepalived's defaults for that kind.
+    pub fn new(kind: CheckKind) -> Self {
+        Checker {
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: kind.default_retry(),
+            delay_before_retry: kind.default_delay_before_retry(),
+            delay_loop: None,
+            warmup: None,
+            kind,
+        }
+    }
+}
 
 impl CheckKind {
     pub fn keyword(&self) -> &'static str {

@@ -156,54 +156,28 @@ mod tests {
 
     fn checker(kind: CheckKind) -> Checker {
         Checker {
-            retry: kind.default_retry(),
-            delay_before_retry: kind.default_delay_before_retry(),
-            kind,
-            connect_ip: None,
-            connect_port: None,
-            bindto: None,
             connect_timeout: Millis::secs(3),
-            delay_loop: None,
-            warmup: None,
+            ..Checker::new(kind)
         }
     }
 
     fn config(vhost: Option<&str>, checkers: Vec<Checker>, port: Option<u16>) -> Config {
         let mut c = Config::default();
+        let key = ServiceKey::Addr {
+            addr: "192.168.1.200".parse().unwrap(),
+            port: 80,
+        };
         c.virtual_servers.push(VirtualServer {
-            key: ServiceKey::Addr {
-                addr: "192.168.1.200".parse().unwrap(),
-                port: 80,
-            },
             delay_loop: Millis::secs(5),
             scheduler: Scheduler::Wrr,
             method: Method::Dr,
-            protocol: Protocol::Tcp,
-            persistence_timeout: None,
-            persistence_granularity: None,
-            quorum: 1,
-            hysteresis: 0,
-            quorum_up: None,
-            quorum_down: None,
-            sorry_server: None,
-            sorry_server_inhibit: false,
-            inhibit_on_failure: false,
             alpha: true,
-            omega: false,
-            ha_suspend: false,
             virtualhost: vhost.map(str::to_owned),
             real_servers: vec![RealServer {
-                addr: "192.168.1.102".parse().unwrap(),
-                port,
-                weight: 1,
-                inhibit_on_failure: None,
-                method: None,
-                uthreshold: None,
-                lthreshold: None,
-                notify_up: None,
-                notify_down: None,
                 checkers,
+                ..RealServer::new("192.168.1.102".parse().unwrap(), port)
             }],
+            ..VirtualServer::new(key)
         });
         c
     }

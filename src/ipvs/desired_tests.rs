@@ -1,62 +1,35 @@
 use super::*;
 use crate::config::bounds::Millis;
-use crate::config::model::{CheckKind, Checker, Scheduler, DEFAULT_DELAY_LOOP};
+use crate::config::model::{CheckKind, Checker, Scheduler};
 use std::net::IpAddr;
 
 fn checker() -> Checker {
     Checker {
-        kind: CheckKind::Tcp,
-        connect_ip: None,
-        connect_port: None,
-        bindto: None,
         connect_timeout: Millis::secs(3),
-        retry: 1,
-        delay_before_retry: Millis::secs(1),
-        delay_loop: None,
-        warmup: None,
+        ..Checker::new(CheckKind::Tcp)
     }
 }
 
 fn rs(last: u8, weight: u32) -> RealServer {
     RealServer {
-        addr: IpAddr::from([192, 168, 1, last]),
-        port: Some(80),
         weight,
-        inhibit_on_failure: None,
-        method: None,
-        uthreshold: None,
-        lthreshold: None,
-        notify_up: None,
-        notify_down: None,
         checkers: vec![checker()],
+        ..RealServer::new(IpAddr::from([192, 168, 1, last]), Some(80))
     }
 }
 
 /// The seed's service: 192.168.1.200:80 TCP wrr DR, persistence 3600.
 fn seed_vs() -> VirtualServer {
+    let key = ServiceKey::Addr {
+        addr: "192.168.1.200".parse().unwrap(),
+        port: 80,
+    };
     VirtualServer {
-        key: ServiceKey::Addr {
-            addr: "192.168.1.200".parse().unwrap(),
-            port: 80,
-        },
-        delay_loop: DEFAULT_DELAY_LOOP,
         scheduler: Scheduler::Wrr,
         method: Method::Dr,
-        protocol: Protocol::Tcp,
         persistence_timeout: Some(3600),
-        persistence_granularity: None,
-        quorum: 1,
-        hysteresis: 0,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server: None,
-        sorry_server_inhibit: false,
-        inhibit_on_failure: false,
-        alpha: false,
-        omega: false,
-        ha_suspend: false,
-        virtualhost: None,
         real_servers: vec![rs(102, 1), rs(103, 1)],
+        ..VirtualServer::new(key)
     }
 }
 

@@ -154,7 +154,10 @@ mod tests {
         };
         assert_eq!(timeouts(&set, None, true), set, "configured values win");
         let a = Appliance::default();
-        assert_eq!(timeouts(&none, Some(&a), false).tcp, Some(APPLIANCE_TCP_TIMEOUT));
+        assert_eq!(
+            timeouts(&none, Some(&a), false).tcp,
+            Some(APPLIANCE_TCP_TIMEOUT)
+        );
     }
 
     #[test]

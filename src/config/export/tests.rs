@@ -43,40 +43,14 @@ fn instance() -> VrrpInstance {
 
 fn service(key: ServiceKey) -> VirtualServer {
     VirtualServer {
-        key,
-        delay_loop: DEFAULT_DELAY_LOOP,
         scheduler: Scheduler::Wrr,
         method: Method::Dr,
-        protocol: Protocol::Tcp,
-        persistence_timeout: None,
-        persistence_granularity: None,
-        quorum: 1,
-        hysteresis: 0,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server: None,
-        sorry_server_inhibit: false,
-        inhibit_on_failure: false,
-        alpha: false,
-        omega: false,
-        ha_suspend: false,
-        virtualhost: None,
-        real_servers: vec![],
+        ..VirtualServer::new(key)
     }
 }
 
 fn checker(kind: CheckKind) -> Checker {
-    Checker {
-        retry: kind.default_retry(),
-        delay_before_retry: kind.default_delay_before_retry(),
-        kind,
-        connect_ip: None,
-        connect_port: None,
-        bindto: None,
-        connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-        delay_loop: None,
-        warmup: None,
-    }
+    Checker::new(kind)
 }
 
 /// The trimmed lines of the export of `c`.

@@ -14,8 +14,7 @@ use crate::config::bounds::{
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
     CheckKind, Checker, HttpCheck, Method, Protocol, RealServer, Scheduler, ServiceKey,
-    SorryServer, Url, VirtualServer, WsCheck, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP,
-    WEIGHT_MAX,
+    SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
 };
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
@@ -141,27 +140,7 @@ impl Reader<'_> {
     pub fn virtual_server(&mut self, node: &Node) -> Option<(VirtualServer, At)> {
         let key = self.service_key(node)?;
         let nodes = self.named_block(node)?;
-        let mut v = VirtualServer {
-            key,
-            delay_loop: DEFAULT_DELAY_LOOP,
-            scheduler: Scheduler::Wlc,
-            method: Method::Nat,
-            protocol: Protocol::Tcp,
-            persistence_timeout: None,
-            persistence_granularity: None,
-            quorum: 1,
-            hysteresis: 0,
-            quorum_up: None,
-            quorum_down: None,
-            sorry_server: None,
-            sorry_server_inhibit: false,
-            inhibit_on_failure: false,
-            alpha: false,
-            omega: false,
-            ha_suspend: false,
-            virtualhost: None,
-            real_servers: Vec::new(),
-        };
+        let mut v = VirtualServer::new(key);
         let errors_before = self.d.errors.len();
         let mut reals = Vec::new();
         let seen = self.walk(nodes, &SERVICE, |r, kw, n| match kw {
@@ -380,18 +359,7 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let mut rs = RealServer {
-            addr,
-            port,
-            weight: 1,
-            inhibit_on_failure: None,
-            method: None,
-            uthreshold: None,
-            lthreshold: None,
-            notify_up: None,
-            notify_down: None,
-            checkers: Vec::new(),
-        };
+        let mut rs = RealServer::new(addr, port);
         // `real_server IP PORT` without a block is allowed: no checker.
         let Some(block) = &node.block else {
             return Some(rs);
@@ -436,17 +404,9 @@ impl Reader<'_> {
                 &WS_CHECK,
             ),
         };
-        let mut c = Checker {
-            kind: CheckKind::Tcp,
-            connect_ip: None,
-            connect_port: None,
-            bindto: None,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            retry: kind.default_retry(),
-            delay_before_retry: kind.default_delay_before_retry(),
-            delay_loop: None,
-            warmup: None,
-        };
+        // The defaults of this kind; `kind` itself (urls, path) is filled
+        // in by the walk and set at the end.
+        let mut c = Checker::new(kind.clone());
         self.walk(nodes, section, |r, kw, n| match kw {
             "connect_ip" => c.connect_ip = r.ip(n),
             "connect_port" => c.connect_port = r.int_in::<u16>(n, 1, 65535),
