@@ -15,6 +15,21 @@ source "$HERE/kernel.env"
 KERNEL_PKG=${KERNEL%%=*} KERNEL_VER=${KERNEL#*=}
 t0=$(date +%s.%N)
 log() { printf 'lab-image: %s\n' "$*" >&2; }
+
+# Debian drops old kernel ABIs from the archive at point releases: when the
+# pin is neither cached nor downloadable (even after `apt-get update`), take
+# the newest 6.1 amd64 kernel the archive has, and say so loudly.
+available() { apt-cache show "$1=$2" >/dev/null 2>&1; }
+if [ ! -f "$OUT/cache/${KERNEL_PKG}_${KERNEL_VER}_amd64.deb" ] && ! available "$KERNEL_PKG" "$KERNEL_VER"; then
+  apt-get update -q >/dev/null 2>&1 || true
+  if ! available "$KERNEL_PKG" "$KERNEL_VER"; then
+    pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 | sort -V | tail -1)
+    ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
+    [ -n "$pkg" ] && [ -n "$ver" ] || { log "pinned $KERNEL is gone and no 6.1 kernel is available"; exit 1; }
+    log "WARNING: pinned $KERNEL is no longer in the archive; using $pkg=$ver (update lab/image/kernel.env)"
+    KERNEL=$pkg=$ver KERNEL_PKG=$pkg KERNEL_VER=$ver
+  fi
+fi
 [ -x "$VIGIL" ] || { log "no vigil binary at $VIGIL (run: make build)"; exit 1; }
 
 PKGS=$(grep -v '^\s*#' "$HERE/packages.list" | xargs | tr ' ' ,)
