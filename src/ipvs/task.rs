@@ -344,6 +344,8 @@ impl Core {
             services,
             foreign: self.foreign.iter().map(|s| s.to_string()).collect(),
             error: self.error.clone(),
+            // Filled in by the control server from `super::sync`'s task.
+            sync_daemon: None,
         }
     }
 
