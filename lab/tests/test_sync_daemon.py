@@ -81,6 +81,9 @@ def test_sync_daemon_follows_vrrp(lab):
         out1 = wait_daemons(lb1, [MASTER])
         out2 = wait_daemons(lb2, [BACKUP])
         report(f"sync daemon: lb1 back as MASTER: lb1: {out1!r}; lb2: {out2!r}")
+        _, log = lb1.run("journalctl -b -u vigil --no-pager -o cat | grep -i 'sync'")
+        for x in log.splitlines()[-8:]:
+            report(f"sync daemon: lb1 journal: {x}")
     finally:
         for n in (lb1, lb2):
             restore(n)

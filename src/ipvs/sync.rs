@@ -330,8 +330,22 @@ pub async fn run(
                     vrrp_open = false;
                 } else {
                     // A change of the instance's state, not of its counters.
-                    let want = wanted(&vrrp.borrow().status.state, Some(&cfg));
-                    due = want != applied;
+                    let vrrp_state = vrrp.borrow().status.state.clone();
+                    due = wanted(&vrrp_state, Some(&cfg)) != applied;
+                    if !due {
+                        // Same daemon (BACKUP -> FAULT): the line only.
+                        status.send_if_modified(|line| {
+                            let new = status_line(
+                                &cfg,
+                                &vrrp_state,
+                                running.as_deref(),
+                                last_error.as_deref(),
+                            );
+                            let changed = *line != new;
+                            *line = new;
+                            changed
+                        });
+                    }
                 }
             }
             () = sleep_until(retry_at) => { due = true; }
