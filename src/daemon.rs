@@ -39,7 +39,12 @@
 //! runtime, and every netlink call of IPVS runs on a blocking thread, so a
 //! slow or missing `ip_vs` never delays an advert.
 //!
+//! With `lvs_sync_daemon`, a sync task (`ipvs::sync`) follows the named
+//! instance's `watch<Snapshot>` and runs the kernel's master or backup
+//! sync daemon; its line joins the IPVS status.
+//!
 //! Shutdown (SIGTERM/SIGINT): the instances resign and remove their VIPs;
+//! the master sync daemon is stopped and the backup one kept;
 //! the IPVS table is left in the kernel as it is (connections through a
 //! backup that takes the VIP, or through this box after a restart, keep
 //! their real server), and the next `vigil run` adopts it with zero ops.
@@ -55,6 +60,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::model::{Config, VrrpInstance};
 use crate::control::{self, IpvsStatus, Published, ReceiverStatus, Snapshot};
 use crate::health::{self, RunnerConfig};
+use crate::ipvs::sync;
 use crate::ipvs::task as ipvs_task;
 use crate::net::{self, Net, NetEvent};
 use crate::notify::Notifier;
@@ -267,6 +273,7 @@ async fn main(
     });
 
     let ipvs = start_ipvs(&config, from_store);
+    let sync = start_sync_daemon(&config, &statuses);
 
     let published = Arc::new(Published {
         source,
@@ -274,6 +281,7 @@ async fn main(
         instances: statuses,
         receivers,
         ipvs,
+        sync_daemon: sync.as_ref().map(|(rx, _)| rx.clone()),
     });
     tokio::spawn(control::serve(listener, published));
     tracing::info!(
@@ -307,6 +315,18 @@ async fn main(
     for a in acks {
         if tokio::time::timeout_at(deadline, a).await.is_err() {
             tracing::error!("an instance did not finish its shutdown in {SHUTDOWN_BOUND:?}");
+        }
+    }
+    // The sync daemon: master stopped, backup kept (bounded).
+    if let Some((_, tx)) = &sync {
+        let (atx, arx) = oneshot::channel();
+        let sent = tokio::time::timeout_at(deadline, tx.send(atx)).await;
+        if !matches!(sent, Ok(Ok(())))
+            || !matches!(tokio::time::timeout_at(deadline, arx).await, Ok(Ok(())))
+        {
+            tracing::error!(
+                "the sync daemon task did not finish its shutdown in {SHUTDOWN_BOUND:?}"
+            );
         }
     }
     // The STOP notifications' scripts run before we exit (bounded).
@@ -518,6 +538,32 @@ fn start_ipvs(config: &Config, from_store: bool) -> Option<watch::Receiver<IpvsS
         "ipvs task and health checks started"
     );
     Some(rx)
+}
+
+/// The sync daemon task when `lvs_sync_daemon` is configured: its status
+/// line and where to ask it to shut down.
+type SyncHandle = (watch::Receiver<String>, mpsc::Sender<oneshot::Sender<()>>);
+
+fn start_sync_daemon(
+    config: &Config,
+    statuses: &[watch::Receiver<Snapshot>],
+) -> Option<SyncHandle> {
+    let cfg = config.global.lvs_sync_daemon.clone()?;
+    // The config's validation guarantees the instance exists.
+    let Some(i) = config
+        .vrrp_instances
+        .iter()
+        .position(|v| v.name == cfg.vrrp_instance)
+    else {
+        tracing::error!(instance = %cfg.vrrp_instance, "lvs_sync_daemon: no such vrrp_instance; sync daemon not started");
+        return None;
+    };
+    let vrrp = statuses[i].clone();
+    let (tx, rx) = watch::channel(sync::status_line(&cfg, "INIT", None, None));
+    let (stx, srx) = mpsc::channel(1);
+    tracing::info!(interface = %cfg.interface, instance = %cfg.vrrp_instance, "ipvs sync daemon task started");
+    tokio::spawn(sync::run(cfg, vrrp, tx, srx));
+    Some((rx, stx))
 }
 
 /// At start, no VIP of ours may linger from a previous run (SIGKILL

@@ -68,6 +68,9 @@ pub struct IpvsStatus {
     /// Why the kernel cannot be (fully) programmed, e.g. "ip_vs module not
     /// loaded"; `None` when the last pass applied everything.
     pub error: Option<String>,
+    /// The connection sync daemon in one line (`ipvs::sync::status_line`);
+    /// `None` without `lvs_sync_daemon`.
+    pub sync_daemon: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -240,6 +243,8 @@ pub struct Published {
     pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
     /// The IPVS task's status, when it runs.
     pub ipvs: Option<watch::Receiver<IpvsStatus>>,
+    /// The sync daemon task's line, when `lvs_sync_daemon` is configured.
+    pub sync_daemon: Option<watch::Receiver<String>>,
 }
 
 impl Published {
@@ -259,8 +264,20 @@ impl Published {
                 })
                 .collect(),
             receivers: self.receivers.iter().map(|r| r.borrow().clone()).collect(),
-            ipvs: self.ipvs.as_ref().map(|r| r.borrow().clone()),
+            ipvs: self.ipvs_status(),
         }
+    }
+}
+
+impl Published {
+    /// The IPVS task's status with the sync daemon's line; the line alone
+    /// when only `lvs_sync_daemon` is configured.
+    fn ipvs_status(&self) -> Option<IpvsStatus> {
+        let mut t = self.ipvs.as_ref().map(|r| r.borrow().clone());
+        if let Some(line) = &self.sync_daemon {
+            t.get_or_insert_with(IpvsStatus::default).sync_daemon = Some(line.borrow().clone());
+        }
+        t
     }
 }
 

@@ -80,6 +80,9 @@ pub fn ipvs_text(t: &IpvsStatus) -> String {
     if let Some(e) = &t.error {
         let _ = writeln!(out, "  error: {e}");
     }
+    if let Some(d) = &t.sync_daemon {
+        let _ = writeln!(out, "sync daemon: {d}");
+    }
     let _ = writeln!(out, "Prot LocalAddress:Port Scheduler Flags");
     let _ = writeln!(
         out,
@@ -150,10 +153,11 @@ fn ipvs_json(t: &IpvsStatus) -> String {
         .collect();
     let foreign: Vec<String> = t.foreign.iter().map(|f| json_str(f)).collect();
     format!(
-        "{{\"services\":[{}],\"foreign\":[{}],\"error\":{}}}",
+        "{{\"services\":[{}],\"foreign\":[{}],\"error\":{},\"sync_daemon\":{}}}",
         services.join(","),
         foreign.join(","),
-        t.error.as_deref().map_or("null".to_owned(), json_str)
+        t.error.as_deref().map_or("null".to_owned(), json_str),
+        t.sync_daemon.as_deref().map_or("null".to_owned(), json_str)
     )
 }
 
@@ -337,6 +341,7 @@ mod tests {
             }],
             foreign: vec!["UDP 10.0.0.1:53".into()],
             error: None,
+            sync_daemon: None,
         }
     }
 
@@ -360,6 +365,9 @@ mod tests {
         assert!(!json(&s).contains("\"ipvs\""));
         s.ipvs = Some(IpvsStatus {
             error: Some("ip_vs module not loaded".into()),
+            sync_daemon: Some(
+                "master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)".into(),
+            ),
             ..ipvs_sample()
         });
         let j = json(&s);
@@ -371,10 +379,24 @@ mod tests {
              \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0},\
              {\"dest\":\"192.168.1.103:80\",\"method\":\"Route\",\"weight\":null,\"active\":0,\
              \"inactive\":0,\"health\":\"down\",\"last\":\"connection refused\",\"failures\":4}]}],\
-             \"foreign\":[\"UDP 10.0.0.1:53\"],\"error\":\"ip_vs module not loaded\"}}"
+             \"foreign\":[\"UDP 10.0.0.1:53\"],\"error\":\"ip_vs module not loaded\",\
+             \"sync_daemon\":\"master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)\"}}"
             ),
             "{j}"
         );
+    }
+
+    #[test]
+    fn ipvs_text_shows_the_sync_daemon() {
+        let t = IpvsStatus {
+            sync_daemon: Some(
+                "backup sync daemon (mcast=eth1, syncid=51); follows VI_1 (BACKUP)".into(),
+            ),
+            ..Default::default()
+        };
+        assert!(ipvs_text(&t).starts_with(
+            "ipvs:\nsync daemon: backup sync daemon (mcast=eth1, syncid=51); follows VI_1 (BACKUP)\n"
+        ));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! - [`client`]: the neli edge implementing `Kernel` on a real socket.
 //! - [`desired`]: config + health -> the table vigil wants (pure).
 //! - [`reconcile`]: desired vs actual -> the fewest operations (pure).
+//! - [`sync`]: the connection sync daemon following a VRRP instance.
 //! - [`task`]: the daemon's IPVS task: health events in, passes out,
 //!   backoff, `modprobe ip_vs`, the status `vigil status` shows.
 //!
@@ -28,6 +29,7 @@ pub mod client;
 pub mod desired;
 pub mod kernel;
 pub mod reconcile;
+pub mod sync;
 pub mod sysctl;
 pub mod task;
 pub mod wire;

@@ -33,13 +33,14 @@
 //! start adopts the table with zero ops (keepalived removes its services on
 //! SIGTERM unless told otherwise; vigil never does).
 //!
-//! TODO (issue 5, next steps): the connection sync daemon
-//! (`lvs_sync_daemon`, master/backup following the VRRP state); the
-//! TCP idle timeout default for WebSocket (lvs_timeouts applies when set;
-//! the sysctls are in [`super::sysctl`]); live
-//! config commits (SIGHUP / control socket) feeding `retired` and the
-//! drain set with a drain timeout; quorum_up / quorum_down notify scripts
-//! (quorum changes are only logged here).
+//! Neighbours: the long-connection sysctls and the appliance's TCP idle
+//! timeout are decided in [`super::sysctl`] and set here once connected;
+//! the connection sync daemon has its own task ([`super::sync`]).
+//!
+//! TODO (issue 5, next steps): live config commits (SIGHUP / control
+//! socket) feeding `retired` and the drain set with a drain timeout;
+//! quorum_up / quorum_down notify scripts (quorum changes are only logged
+//! here).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -346,6 +347,8 @@ impl Core {
             services,
             foreign: self.foreign.iter().map(|s| s.to_string()).collect(),
             error: self.error.clone(),
+            // Filled in by the control server from `super::sync`'s task.
+            sync_daemon: None,
         }
     }
 

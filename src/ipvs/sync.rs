@@ -1,0 +1,384 @@
+//! The connection sync daemon (`lvs_sync_daemon`): the kernel's master
+//! daemon multicasts connection state on the sync link, a backup daemon
+//! receives it, so a failover keeps established connections (and their
+//! persistence templates) on the new MASTER.
+//!
+//! Owns: the decision which daemon runs ([`wanted`], pure), the diff
+//! against the kernel's daemons ([`diff`], pure), and the task applying it
+//! ([`run`]): its own netlink [`Client`] used only from `spawn_blocking`.
+//! Must not: touch the table (that is [`super::task`]'s), or block the
+//! runtime (VRRP shares it).
+//!
+//! ```text
+//!   instance task --watch<Snapshot> (the named vrrp_instance)--+
+//!                                                              v
+//!   [sync task]: wanted(state) -> spawn_blocking: daemons() -> diff -> del/new -> daemons()
+//!        +--> watch<String> (one line) --> control server --> `vigil status` ("sync_daemon")
+//!   daemon shutdown --oneshot--> stop master, keep (or start) backup --ack-->
+//! ```
+//!
+//! Decisions (following keepalived's `ipvs_syncd_master/backup`):
+//! - the named instance MASTER: a master daemon, and no backup daemon;
+//! - any other state (BACKUP, FAULT, INIT, not started): a backup daemon,
+//!   and no master daemon. The kernel runs at most one of each; vigil owns
+//!   both slots when `lvs_sync_daemon` is configured (a daemon started by
+//!   hand with other parameters is replaced).
+//! - a running daemon of the wanted state is kept when its interface and
+//!   sync id equal the config's and every parameter the config sets
+//!   (maxlen, group, port, ttl) equals the kernel's (the kernel fills the
+//!   unset ones with its defaults: those are not compared). Otherwise it
+//!   is stopped and started again (stops always come before starts).
+//! - without `lvs_sync_daemon` vigil does not touch the sync daemons.
+//!
+//! Timing: a pass at start and at each change of the instance's state; a
+//! pass that failed (no `ip_vs`: `modprobe ip_vs` once; a refused op) is
+//! retried after a backoff from [`BACKOFF_MIN`] doubling to [`BACKOFF_MAX`].
+//! There is no periodic re-check: the kernel may clamp a configured maxlen
+//! (to its minimum or to the MTU), and re-checking would restart such a
+//! daemon over and over; a clamp costs one restart per VRRP transition.
+//!
+//! Shutdown (SIGTERM): the master daemon is stopped (this box no longer
+//! forwards, so it has nothing to send, and the new MASTER starts its own)
+//! and the backup daemon is started / left running: while vigil is down
+//! the box keeps learning the new MASTER's connections, so when it takes
+//! over again (after a restart) they survive. keepalived stops both daemons
+//! on exit; keeping the backup is harmless (it only receives) and better.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+
+use super::client::{self, Client};
+use super::wire::{DaemonState, SyncDaemon};
+use crate::config::model::LvsSyncDaemon;
+use crate::control::Snapshot;
+
+/// First retry delay after a failed pass; doubles up to [`BACKOFF_MAX`].
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Which daemon the config wants given the named instance's state (as the
+/// instance task publishes it: "MASTER", "BACKUP", "FAULT", "INIT",
+/// "ERROR"); `None` without `lvs_sync_daemon`.
+pub fn wanted(vrrp_state: &str, cfg: Option<&LvsSyncDaemon>) -> Option<DaemonState> {
+    cfg?;
+    Some(if vrrp_state == "MASTER" {
+        DaemonState::Master
+    } else {
+        DaemonState::Backup
+    })
+}
+
+/// The daemon to ask the kernel for. No `id`: sync id 0 (keepalived's and
+/// ipvsadm's default).
+pub fn daemon(cfg: &LvsSyncDaemon, state: DaemonState) -> SyncDaemon {
+    SyncDaemon {
+        state,
+        ifname: cfg.interface.to_string(),
+        sync_id: cfg.id.map_or(0, u32::from),
+        maxlen: cfg.maxlen,
+        group: cfg.group,
+        port: cfg.port,
+        ttl: cfg.ttl,
+    }
+}
+
+/// Whether a running daemon `have` serves for `want` (see the header).
+pub fn matches(have: &SyncDaemon, want: &SyncDaemon) -> bool {
+    fn set_eq<T: PartialEq>(want: Option<T>, have: Option<T>) -> bool {
+        want.is_none() || want == have
+    }
+    have.state == want.state
+        && have.ifname == want.ifname
+        && have.sync_id == want.sync_id
+        && set_eq(want.maxlen, have.maxlen)
+        && set_eq(want.group, have.group)
+        && set_eq(want.port, have.port)
+        && set_eq(want.ttl, have.ttl)
+}
+
+/// One change to the kernel's sync daemons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncOp {
+    Start(SyncDaemon),
+    Stop(DaemonState),
+}
+
+impl fmt::Display for SyncOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncOp::Start(d) => write!(f, "start {}", describe(d)),
+            SyncOp::Stop(s) => write!(f, "stop {} sync daemon", state_name(*s)),
+        }
+    }
+}
+
+/// `want` (the one daemon that should run; `None`: leave the kernel
+/// alone) against the kernel's daemons: stops first, then starts.
+pub fn diff(want: Option<&SyncDaemon>, have: &[SyncDaemon]) -> Vec<SyncOp> {
+    let Some(want) = want else {
+        return Vec::new();
+    };
+    let mut stops = Vec::new();
+    let mut starts = Vec::new();
+    for state in [DaemonState::Master, DaemonState::Backup] {
+        let running = have.iter().find(|d| d.state == state);
+        if state == want.state {
+            match running {
+                Some(h) if matches(h, want) => {}
+                Some(_) => {
+                    stops.push(SyncOp::Stop(state));
+                    starts.push(SyncOp::Start(want.clone()));
+                }
+                None => starts.push(SyncOp::Start(want.clone())),
+            }
+        } else if running.is_some() {
+            stops.push(SyncOp::Stop(state));
+        }
+    }
+    stops.extend(starts);
+    stops
+}
+
+/// What shutdown leaves: no master; the backup kept, or started with the
+/// config's parameters.
+pub fn shutdown_ops(cfg: &LvsSyncDaemon, have: &[SyncDaemon]) -> Vec<SyncOp> {
+    diff(Some(&daemon(cfg, DaemonState::Backup)), have)
+}
+
+fn state_name(s: DaemonState) -> &'static str {
+    match s {
+        DaemonState::Master => "master",
+        DaemonState::Backup => "backup",
+    }
+}
+
+/// As `ipvsadm -L --daemon` prints a daemon.
+pub fn describe(d: &SyncDaemon) -> String {
+    format!(
+        "{} sync daemon (mcast={}, syncid={})",
+        state_name(d.state),
+        d.ifname,
+        d.sync_id
+    )
+}
+
+/// The one line `vigil status` shows.
+pub fn status_line(
+    cfg: &LvsSyncDaemon,
+    vrrp_state: &str,
+    running: Option<&[SyncDaemon]>,
+    error: Option<&str>,
+) -> String {
+    let kernel = match running {
+        None => "unknown".to_owned(),
+        Some([]) => "none running".to_owned(),
+        Some(ds) => ds.iter().map(describe).collect::<Vec<_>>().join(", "),
+    };
+    let mut s = format!("{kernel}; follows {} ({vrrp_state})", cfg.vrrp_instance);
+    if let Some(e) = error {
+        s.push_str("; error: ");
+        s.push_str(e);
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------
+// The edge.
+
+/// The result of one pass: the daemons after it, and the refused ops.
+type PassResult = Result<(Vec<SyncDaemon>, Vec<String>), client::Error>;
+
+/// Blocking: dump, diff with `ops_for`, apply what the kernel accepts,
+/// dump again if anything was tried.
+fn pass(
+    client: &mut Option<Client>,
+    ops_for: impl FnOnce(&[SyncDaemon]) -> Vec<SyncOp>,
+) -> PassResult {
+    if client.is_none() {
+        *client = Some(Client::connect()?);
+    }
+    let c = client.as_ref().expect("just set");
+    let r = (|| {
+        let have = c.daemons()?;
+        let ops = ops_for(&have);
+        if ops.is_empty() {
+            return Ok((have, Vec::new()));
+        }
+        let mut failed = Vec::new();
+        for op in &ops {
+            let r = match op {
+                SyncOp::Start(d) => c.new_daemon(d),
+                SyncOp::Stop(s) => c.del_daemon(*s),
+            };
+            match r {
+                Ok(()) => tracing::info!(op = %op, "ipvs: {op}"),
+                Err(e) => failed.push(format!("{op}: {e}")),
+            }
+        }
+        Ok((c.daemons()?, failed))
+    })();
+    if r.is_err() {
+        *client = None;
+    }
+    r
+}
+
+/// Runs `f` on the client in a blocking thread; a panic comes back as a
+/// message and a fresh (unconnected) client.
+async fn blocking<T: Send + 'static>(
+    client: Option<Client>,
+    f: impl FnOnce(&mut Option<Client>) -> T + Send + 'static,
+) -> (Option<Client>, Result<T, String>) {
+    let h = tokio::task::spawn_blocking(move || {
+        let mut client = client;
+        let t = f(&mut client);
+        (client, t)
+    });
+    match h.await {
+        Ok((c, t)) => (c, Ok(t)),
+        Err(e) => (None, Err(format!("netlink call panicked: {e}"))),
+    }
+}
+
+/// `modprobe ip_vs`, bounded.
+async fn modprobe() {
+    tracing::warn!("ipvs sync: ip_vs not loaded; running modprobe ip_vs");
+    let child = tokio::process::Command::new("modprobe")
+        .arg("ip_vs")
+        .kill_on_drop(true)
+        .status();
+    match tokio::time::timeout(Duration::from_secs(10), child).await {
+        Ok(Ok(s)) if s.success() => {}
+        Ok(Ok(s)) => tracing::error!(status = %s, "ipvs sync: modprobe ip_vs failed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "ipvs sync: cannot run modprobe"),
+        Err(_) => tracing::error!("ipvs sync: modprobe ip_vs timed out after 10 s"),
+    }
+}
+
+/// The task: follows `vrrp` (the named instance's snapshots) until a
+/// shutdown request, which it answers after leaving only the backup
+/// daemon (see the header).
+pub async fn run(
+    cfg: LvsSyncDaemon,
+    mut vrrp: watch::Receiver<Snapshot>,
+    status: watch::Sender<String>,
+    mut shutdown: tokio::sync::mpsc::Receiver<oneshot::Sender<()>>,
+) {
+    let mut client: Option<Client> = None;
+    let mut modprobe_tried = false;
+    let mut backoff = BACKOFF_MIN;
+    let mut retry_at: Option<tokio::time::Instant> = None;
+    let mut running: Option<Vec<SyncDaemon>> = None;
+    let mut vrrp_open = true;
+    let mut due = true;
+    let mut last_error: Option<String> = None;
+    // The daemon state the last successful pass set up.
+    let mut applied: Option<DaemonState> = None;
+    loop {
+        if due {
+            due = false;
+            let vrrp_state = vrrp.borrow_and_update().status.state.clone();
+            let want = wanted(&vrrp_state, Some(&cfg)).map(|s| daemon(&cfg, s));
+            let (c, r) = blocking(client, move |c| pass(c, |have| diff(want.as_ref(), have))).await;
+            client = c;
+            let error = match r {
+                Ok(Ok((have, failed))) => {
+                    running = Some(have);
+                    applied = wanted(&vrrp_state, Some(&cfg)).filter(|_| failed.is_empty());
+                    (!failed.is_empty()).then(|| failed.join("; "))
+                }
+                Ok(Err(e)) => {
+                    if matches!(e, client::Error::ModuleNotLoaded) && !modprobe_tried {
+                        modprobe_tried = true;
+                        modprobe().await;
+                    }
+                    running = None;
+                    applied = None;
+                    Some(e.to_string())
+                }
+                Err(p) => {
+                    applied = None;
+                    Some(p)
+                }
+            };
+            match &error {
+                Some(e) => {
+                    if last_error.as_ref() != Some(e) {
+                        tracing::error!(error = %e, instance = %cfg.vrrp_instance, state = %vrrp_state, retry_in = ?backoff, "ipvs sync: cannot set the sync daemon; retrying");
+                    }
+                    retry_at = Some(tokio::time::Instant::now() + backoff);
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                None => {
+                    retry_at = None;
+                    backoff = BACKOFF_MIN;
+                }
+            }
+            last_error = error;
+            status.send_replace(status_line(
+                &cfg,
+                &vrrp_state,
+                running.as_deref(),
+                last_error.as_deref(),
+            ));
+        }
+        tokio::select! {
+            r = vrrp.changed(), if vrrp_open => {
+                if r.is_err() {
+                    vrrp_open = false;
+                } else {
+                    // A change of the instance's state, not of its counters.
+                    let vrrp_state = vrrp.borrow().status.state.clone();
+                    due = wanted(&vrrp_state, Some(&cfg)) != applied;
+                    if !due {
+                        // Same daemon (BACKUP -> FAULT): the line only.
+                        status.send_if_modified(|line| {
+                            let new = status_line(
+                                &cfg,
+                                &vrrp_state,
+                                running.as_deref(),
+                                last_error.as_deref(),
+                            );
+                            let changed = *line != new;
+                            *line = new;
+                            changed
+                        });
+                    }
+                }
+            }
+            () = sleep_until(retry_at) => { due = true; }
+            ack = shutdown.recv() => {
+                let (c, r) = blocking(client, {
+                    let cfg = cfg.clone();
+                    move |c| pass(c, |have| shutdown_ops(&cfg, have))
+                }).await;
+                drop(c);
+                match r {
+                    Ok(Ok((have, failed))) if failed.is_empty() => {
+                        tracing::info!(daemons = %have.iter().map(describe).collect::<Vec<_>>().join(", "), "ipvs sync: shutdown: master stopped, backup kept");
+                    }
+                    Ok(Ok((_, failed))) => tracing::error!(error = %failed.join("; "), "ipvs sync: shutdown"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "ipvs sync: shutdown"),
+                    Err(e) => tracing::error!(error = %e, "ipvs sync: shutdown"),
+                }
+                if let Some(ack) = ack {
+                    let _ = ack.send(());
+                }
+                return;
+            }
+        }
+    }
+}
+
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod tests;
