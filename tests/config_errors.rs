@@ -761,3 +761,12 @@ fn lower_threshold_above_upper() {
         &["t.conf:2:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80: lthreshold 10 needs an uthreshold of at least 10 (the kernel refuses lower > upper; 0 means no upper limit)"],
     );
 }
+
+#[test]
+fn no_accept_is_refused_until_vigil_filters() {
+    check(
+        "no_accept_is_refused_until_vigil_filters",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    no_accept\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:5: 'no_accept' is not supported by vigil: refusing traffic to the VIPs on a non-owner master needs a packet filter vigil does not manage yet; remove it (the VIPs accept traffic, keepalived's default outside vrrp_strict)"],
+    );
+}

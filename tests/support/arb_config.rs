@@ -522,7 +522,8 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
     let (version, interface) = id;
     let (name, state, vrid, priority, advert_int, authentication) = head;
     let (vips, excluded, unicast_src_ip, unicast_peer) = addrs;
-    let (nopreempt, preempt_delay, accept, mut track_interface, notify, smtp_alert, garp) = rest;
+    // no_accept is refused until vigil manages a packet filter: always accept.
+    let (nopreempt, preempt_delay, _accept, mut track_interface, notify, smtp_alert, garp) = rest;
     // Each interface is tracked once.
     let mut seen = std::collections::HashSet::new();
     track_interface.retain(|t: &TrackInterface| seen.insert(t.name.clone()));
@@ -542,7 +543,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         unicast_peer,
         nopreempt: nopreempt && !master,
         preempt_delay,
-        accept,
+        accept: true,
         track_interface,
         notify,
         smtp_alert,

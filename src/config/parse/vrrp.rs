@@ -288,6 +288,22 @@ impl Reader<'_> {
             k if NOTIFY_KEYWORDS.contains(&k) => r.notify_setting(n, k, &mut i.notify),
             garp => r.garp_setting(n, garp, &mut i.garp),
         });
+        if !i.accept {
+            // Refusing traffic to the VIPs takes a packet filter (keepalived
+            // uses nftables); until vigil has one, say so rather than run
+            // with the VIPs accepting anyway.
+            let at = seen
+                .get("no_accept")
+                .or(seen.get("accept"))
+                .unwrap_or(&node.keyword.loc);
+            self.d.error(
+                at,
+                ErrorKind::Unsupported {
+                    keyword: "no_accept".into(),
+                    why: "refusing traffic to the VIPs on a non-owner master needs a packet filter vigil does not manage yet; remove it (the VIPs accept traffic, keepalived's default outside vrrp_strict)",
+                },
+            );
+        }
         let block = format!("vrrp_instance {}", i.name);
         for required in ["interface", "virtual_router_id"] {
             if !seen.contains_key(required) {
