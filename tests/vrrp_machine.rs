@@ -82,6 +82,11 @@ fn became_master(reason: Reason, prio: u8) -> Vec<Action> {
 
 // ---- 6.4.1 Initialize ----
 
+/// The `StateChange` action, shorter to read in the expected lists.
+fn change(from: State, to: State, reason: Reason) -> Action {
+    Action::StateChange { from, to, reason }
+}
+
 #[test]
 fn init_owner_becomes_master_at_once() {
     let t0 = Instant::now();
@@ -90,11 +95,7 @@ fn init_owner_becomes_master_at_once() {
     assert_eq!(
         drain(&mut m),
         vec![
-            Action::StateChange {
-                from: State::Initialize,
-                to: State::Master,
-                reason: Reason::Startup
-            },
+            change(State::Initialize, State::Master, Reason::Startup),
             Action::AddVips,
             Action::SendAdvert {
                 priority: Priority(255)
@@ -112,11 +113,7 @@ fn init_backup_v2_seed_master_down_is_3_613_28_ms() {
     m.handle(Input::Startup, t0);
     assert_eq!(
         drain(&mut m),
-        vec![Action::StateChange {
-            from: State::Initialize,
-            to: State::Backup,
-            reason: Reason::Startup
-        }]
+        vec![change(State::Initialize, State::Backup, Reason::Startup)]
     );
     // 3 s + (256 - 99) / 256 s = 3.61328125 s (keepalived measured 3.614 s).
     let acts = fire_at(&mut m, t0, ns(3_613_281_250));
@@ -144,11 +141,11 @@ fn startup_with_interface_down_goes_to_fault_then_backup() {
     m.handle(Input::Startup, t0);
     assert_eq!(
         drain(&mut m),
-        vec![Action::StateChange {
-            from: State::Initialize,
-            to: State::Fault,
-            reason: Reason::InterfaceDown
-        }]
+        vec![change(
+            State::Initialize,
+            State::Fault,
+            Reason::InterfaceDown
+        )]
     );
     assert_eq!(m.poll_timeout(), None);
     let t1 = t0 + Duration::from_secs(7);
@@ -156,11 +153,7 @@ fn startup_with_interface_down_goes_to_fault_then_backup() {
     assert_eq!(
         drain(&mut m),
         vec![
-            Action::StateChange {
-                from: State::Fault,
-                to: State::Backup,
-                reason: Reason::InterfaceUp
-            },
+            change(State::Fault, State::Backup, Reason::InterfaceUp),
             Action::OwnFault { faulted: false },
         ]
     );
@@ -268,11 +261,7 @@ fn backup_shutdown_goes_to_initialize_silently() {
     m.handle(Input::Shutdown, t0 + Duration::from_secs(1));
     assert_eq!(
         drain(&mut m),
-        vec![Action::StateChange {
-            from: State::Backup,
-            to: State::Initialize,
-            reason: Reason::Shutdown
-        }]
+        vec![change(State::Backup, State::Initialize, Reason::Shutdown)]
     );
     assert_eq!(m.poll_timeout(), None);
 }
@@ -328,11 +317,7 @@ fn master_yields_to_higher_priority() {
     assert_eq!(
         drain(&mut m),
         vec![
-            Action::StateChange {
-                from: State::Master,
-                to: State::Backup,
-                reason: Reason::HigherPriorityAdvert
-            },
+            change(State::Master, State::Backup, Reason::HigherPriorityAdvert),
             Action::RemoveVips,
         ]
     );
@@ -380,11 +365,7 @@ fn master_shutdown_resigns_then_removes_vips() {
     assert_eq!(
         drain(&mut m),
         vec![
-            Action::StateChange {
-                from: State::Master,
-                to: State::Initialize,
-                reason: Reason::Shutdown
-            },
+            change(State::Master, State::Initialize, Reason::Shutdown),
             Action::SendAdvert {
                 priority: Priority(0)
             },
@@ -616,11 +597,7 @@ fn tracked_interface_without_weight_faults_and_recovers() {
     assert_eq!(
         drain(&mut m),
         vec![
-            Action::StateChange {
-                from: State::Master,
-                to: State::Fault,
-                reason: Reason::TrackedInterfaceDown
-            },
+            change(State::Master, State::Fault, Reason::TrackedInterfaceDown),
             Action::SendAdvert {
                 priority: Priority(0)
             },
@@ -636,11 +613,7 @@ fn tracked_interface_without_weight_faults_and_recovers() {
     assert_eq!(
         drain(&mut m),
         vec![
-            Action::StateChange {
-                from: State::Fault,
-                to: State::Backup,
-                reason: Reason::TrackedInterfaceUp
-            },
+            change(State::Fault, State::Backup, Reason::TrackedInterfaceUp),
             Action::OwnFault { faulted: false },
         ]
     );
@@ -655,11 +628,7 @@ fn interface_down_as_master_removes_vips_without_advert() {
     assert_eq!(
         drain(&mut m),
         vec![
-            Action::StateChange {
-                from: State::Master,
-                to: State::Fault,
-                reason: Reason::InterfaceDown
-            },
+            change(State::Master, State::Fault, Reason::InterfaceDown),
             Action::RemoveVips,
             Action::OwnFault { faulted: true },
         ]

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from . import unixsock
 
 
 class ConsoleError(RuntimeError):
@@ -20,17 +21,7 @@ class Console:
         self.buf = ""
         self.cond = threading.Condition()
         self.closed = False
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError as e:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise ConsoleError(f"cannot connect to {path}: {e}") from e
-                time.sleep(0.05)
+        self.sock = unixsock.connect(path, connect_timeout, ConsoleError)
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 

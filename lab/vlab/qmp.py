@@ -5,6 +5,7 @@ import json
 import socket
 import threading
 import time
+from . import unixsock
 
 
 class QMPError(RuntimeError):
@@ -13,17 +14,7 @@ class QMPError(RuntimeError):
 
 class QMP:
     def __init__(self, path: str, connect_timeout: float = 20.0):
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError as e:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise QMPError(f"cannot connect to {path}: {e}") from e
-                time.sleep(0.05)
+        self.sock = unixsock.connect(path, connect_timeout, QMPError)
         self.events = []          # (monotonic time, event dict)
         self.replies = []
         self.cond = threading.Condition()
