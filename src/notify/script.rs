@@ -26,6 +26,12 @@ use crate::config::model::ScriptUser;
 /// keepalived passes no priority for a group, and neither does vigil.
 pub fn commands(ev: &Event) -> Vec<Vec<String>> {
     let s = &ev.scripts;
+    let kind = match ev.kind {
+        EventKind::Instance => "INSTANCE",
+        EventKind::Group => "GROUP",
+        // quorum_up / quorum_down only, as configured.
+        EventKind::VirtualServer => "",
+    };
     let specific = match ev.state {
         State::Master => &s.master,
         State::Backup => &s.backup,
@@ -38,13 +44,10 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
     }
     if let Some(sc) = s.notify.as_ref().filter(|sc| !sc.argv.is_empty()) {
         let mut argv = sc.argv.clone();
-        argv.push(
-            match ev.kind {
-                EventKind::Instance => "INSTANCE",
-                EventKind::Group => "GROUP",
-            }
-            .to_string(),
-        );
+        if kind.is_empty() {
+            return out;
+        }
+        argv.push(kind.to_string());
         argv.push(ev.name.clone());
         argv.push(ev.state.as_str().to_string());
         if ev.kind == EventKind::Instance {
