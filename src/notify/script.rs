@@ -420,6 +420,22 @@ mod tests {
     }
 
     #[test]
+    fn a_virtual_servers_quorum_runs_its_own_script_only() {
+        let up = commands(&event(
+            EventKind::VirtualServer,
+            State::Master,
+            all_scripts(),
+        ));
+        assert_eq!(up, vec![vec!["/etc/vigil/master.sh", "up", "eth0"]]);
+        let down = commands(&event(
+            EventKind::VirtualServer,
+            State::Backup,
+            all_scripts(),
+        ));
+        assert_eq!(down, vec![vec!["/etc/vigil/backup.sh"]]);
+    }
+
+    #[test]
     fn group_gets_no_priority() {
         let c = commands(&event(EventKind::Group, State::Backup, all_scripts()));
         assert_eq!(
