@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use netns::{serial, Lab};
-use peers::{vigil_bin, Daemon, Kind};
+use peers::{start_vigil_with, vigil_bin, Daemon};
 
 fn conf(priority: u8) -> String {
     format!(
@@ -74,33 +74,8 @@ fn reload_refuses_errors_reports_vrrp_changes_as_pending_and_never_moves_the_vip
     let _g = serial();
     let lab = Lab::new(1);
     let node = &lab.nodes[0];
-    let conf_path = lab.path("reload.conf");
-    std::fs::write(&conf_path, conf(100)).unwrap();
-    let control = lab.path("reload.sock");
-    let bin = vigil_bin();
-    let proc = node.ns.spawn(
-        "vigil",
-        &[
-            bin.to_str().unwrap(),
-            "run",
-            "--config",
-            conf_path.to_str().unwrap(),
-            "--control",
-            control.to_str().unwrap(),
-            "--log-to",
-            "stderr",
-        ],
-        &lab.path("reload.log"),
-    );
-    let d = Daemon {
-        kind: Kind::Vigil,
-        node: 0,
-        proc,
-        control,
-        conf: conf_path.clone(),
-        started: Instant::now(),
-    };
-    d.wait_ready(Duration::from_secs(10));
+    let d = start_vigil_with(&lab, 0, &conf(100), "reload");
+    let conf_path = d.conf.clone();
     wait_for(&d, "MASTER", Duration::from_secs(5), |v| {
         state(v) == "MASTER"
     });
