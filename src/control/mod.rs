@@ -127,7 +127,8 @@ pub struct IpvsDestStatus {
     pub weight: Option<u32>,
     pub active: u32,
     pub inactive: u32,
-    /// up, down, unchecked (no checker), sorry (the sorry server), unknown.
+    /// up, down, unchecked (no checker), sorry (the sorry server),
+    /// draining (removed by config, see `ipvs::task`), removed, unknown.
     pub health: String,
     /// The last check result: "ok", the failure, or "none" yet.
     pub last: String,

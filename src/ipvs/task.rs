@@ -534,6 +534,7 @@ impl Core {
                 dests,
             });
         }
+        services.extend(self.retired_status(table));
         IpvsStatus {
             services,
             foreign: self.foreign.iter().map(|s| s.to_string()).collect(),
@@ -541,6 +542,48 @@ impl Core {
             // Filled in by the control server from `super::sync`'s task.
             sync_daemon: None,
         }
+    }
+
+    /// Services an earlier config had that the kernel still holds while
+    /// their real servers drain.
+    fn retired_status(&self, table: &Table) -> Vec<IpvsServiceStatus> {
+        self.retired
+            .iter()
+            .filter_map(|id| table.services.get(id).map(|e| (id, e)))
+            .map(|(id, e)| IpvsServiceStatus {
+                service: id.to_string(),
+                in_table: true,
+                scheduler: e.service.scheduler.clone(),
+                persistent: (e.service.flags & SVC_F_PERSISTENT != 0).then_some(e.service.timeout),
+                mask: mask(&e.service),
+                dests: e
+                    .dests
+                    .values()
+                    .map(|d| {
+                        let c = d.conns.unwrap_or_default();
+                        let real = RealId {
+                            service: *id,
+                            dest: d.id,
+                        };
+                        IpvsDestStatus {
+                            dest: d.id.to_string(),
+                            method: method_name(d.fwd).to_owned(),
+                            weight: Some(d.weight),
+                            active: c.active,
+                            inactive: c.inactive,
+                            health: if self.draining.contains_key(&real) {
+                                "draining"
+                            } else {
+                                "removed"
+                            }
+                            .to_owned(),
+                            last: "none".to_owned(),
+                            failures: 0,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     fn dest_status(

@@ -442,6 +442,9 @@ fn a_removed_service_drains_then_is_deleted() {
         k.table.services.contains_key(&sid()),
         "kept while one drains"
     );
+    let shown = core.status(None);
+    assert_eq!(shown.services.len(), 1, "the retired service is shown");
+    assert_eq!(shown.services[0].dests[0].health, "draining");
     let t1 = t0 + STATUS_REFRESH;
     core.handle_refresh(dump(&mut k).unwrap(), t1);
     assert!(core.poll_pass(t1).is_none(), "102 still has connections");
