@@ -64,7 +64,7 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::config::model::{Config, VrrpInstance};
+use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{
     self, ConfigState, IpvsStatus, Published, ReceiverStatus, ReloadOutcome, ReloadReport,
     ReloadRequest, Snapshot,
@@ -74,7 +74,7 @@ use crate::ipvs::sync;
 use crate::ipvs::task as ipvs_task;
 use crate::net::{self, Net, NetEvent};
 use crate::notify::Notifier;
-use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberSpec};
+use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberLinks, MemberSpec};
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
 use crate::vrrp::types::Vrid;
@@ -316,6 +316,8 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         notifier: notifier.clone(),
         drain_timeout: opts.drain_timeout,
         published: config_tx,
+        senders: senders.clone(),
+        net: net.clone(),
     };
     tokio::spawn(control::serve(listener, published));
     tracing::info!(
@@ -377,14 +379,26 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
     Ok(())
 }
 
-/// The senders of every running instance task, shared with the link
-/// dispatcher, the late starter and shutdown.
-type Senders = Arc<std::sync::Mutex<Vec<mpsc::Sender<GroupInput>>>>;
+/// A running instance task: the names of its members, in order, and its
+/// input.
+#[derive(Debug, Clone)]
+struct RunningGroup {
+    members: Vec<String>,
+    tx: mpsc::Sender<GroupInput>,
+}
 
-fn current(s: &Senders) -> Vec<mpsc::Sender<GroupInput>> {
+/// Every running instance task, shared with the link dispatcher, the late
+/// starter, reloads and shutdown.
+type Senders = Arc<std::sync::Mutex<Vec<RunningGroup>>>;
+
+fn running(s: &Senders) -> Vec<RunningGroup> {
     s.lock()
         .map(|v| v.clone())
         .unwrap_or_else(|p| p.into_inner().clone())
+}
+
+fn current(s: &Senders) -> Vec<mpsc::Sender<GroupInput>> {
+    running(s).into_iter().map(|g| g.tx).collect()
 }
 
 /// An instance's links by name, or `status` back when its interface does
@@ -394,10 +408,20 @@ fn member_spec(
     links: &[net::Link],
     status: watch::Sender<Snapshot>,
 ) -> Result<MemberSpec, watch::Sender<Snapshot>> {
+    match member_links(inst, links) {
+        Some(l) => Ok(MemberSpec {
+            inst: inst.clone(),
+            links: l,
+            status,
+        }),
+        None => Err(status),
+    }
+}
+
+/// The links an instance names, or `None` when its interface is missing.
+fn member_links(inst: &VrrpInstance, links: &[net::Link]) -> Option<MemberLinks> {
     let index_of = |name: &str| links.iter().find(|l| l.name == name);
-    let Some(link) = index_of(inst.interface.as_str()) else {
-        return Err(status);
-    };
+    let link = index_of(inst.interface.as_str())?;
     let vip_ifindex = inst
         .virtual_ipaddress
         .iter()
@@ -414,19 +438,17 @@ fn member_spec(
         .iter()
         .map(|t| index_of(t.name.as_str()).map(|l| l.index))
         .collect();
-    Ok(MemberSpec {
-        inst: inst.clone(),
+    Some(MemberLinks {
         ifindex: link.index,
         mac: link.mac,
         track_ifindex,
         vip_ifindex,
-        status,
     })
 }
 
 /// What [`wire_groups`] started.
 struct Wired {
-    senders: Vec<mpsc::Sender<GroupInput>>,
+    senders: Vec<RunningGroup>,
     receivers: Vec<watch::Receiver<ReceiverStatus>>,
 }
 
@@ -453,7 +475,7 @@ fn wire_groups(
             let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
                 continue;
             };
-            let d = demux.entry((m.ifindex, fam_no)).or_insert_with(|| {
+            let d = demux.entry((m.links.ifindex, fam_no)).or_insert_with(|| {
                 let (stx, srx) = watch::channel(ReceiverStatus {
                     interface: inst.interface.to_string(),
                     family: fam_no,
@@ -462,7 +484,7 @@ fn wire_groups(
                 receivers.push(srx);
                 Demux {
                     ifname: inst.interface.to_string(),
-                    ifindex: m.ifindex,
+                    ifindex: m.links.ifindex,
                     family,
                     group,
                     routes: Vec::new(),
@@ -475,7 +497,10 @@ fn wire_groups(
                 tx: tx.clone(),
             });
         }
-        senders.push(tx);
+        senders.push(RunningGroup {
+            members: g.members.iter().map(|m| m.inst.name.clone()).collect(),
+            tx,
+        });
         tokio::spawn(instance::run(g, rx, net.clone(), notifier.clone()));
     }
     for (_, d) in demux {
@@ -627,6 +652,18 @@ fn kernel_settings(
     (timeouts, sysctls)
 }
 
+/// Whether two `global_defs` set up notifications (scripts and mail) alike.
+fn same_notifier_settings(a: &GlobalDefs, b: &GlobalDefs) -> bool {
+    a.router_id == b.router_id
+        && a.notification_email == b.notification_email
+        && a.notification_email_from == b.notification_email_from
+        && a.smtp_server == b.smtp_server
+        && a.smtp_connect_timeout == b.smtp_connect_timeout
+        && a.smtp_alert == b.smtp_alert
+        && a.script_user == b.script_user
+        && a.enable_script_security == b.enable_script_security
+}
+
 /// How long a reload waits for the IPVS task's first pass.
 const APPLY_BOUND: Duration = Duration::from_secs(30);
 
@@ -634,7 +671,8 @@ const APPLY_BOUND: Duration = Duration::from_secs(30);
 /// result is published.
 struct Reloader {
     source: ConfigSource,
-    /// The config the VRRP side started with (pending is measured on it).
+    /// What the VRRP side runs: the config it started with, with every
+    /// change applied in place since (pending is measured on it).
     running_vrrp: Config,
     /// The config the IPVS side runs.
     current: Config,
@@ -642,6 +680,8 @@ struct Reloader {
     notifier: Notifier,
     drain_timeout: Duration,
     published: watch::Sender<ConfigState>,
+    senders: Senders,
+    net: Net,
 }
 
 impl Reloader {
@@ -699,13 +739,11 @@ impl Reloader {
             };
         }
         let changes = reload::changes(&self.running_vrrp, &self.current, &new);
-        let pending = (!changes.pending.is_empty()).then(|| changes.pending.join("; "));
-        self.published.send_modify(|c| {
-            c.source = loaded.describe.clone();
-            c.pending = pending.clone();
-        });
         let mut lines = loaded.warnings;
+        self.published
+            .send_modify(|c| c.source = loaded.describe.clone());
         if changes.is_empty() {
+            self.published.send_modify(|c| c.pending = None);
             lines.insert(0, "no change".into());
             return ReloadReport {
                 outcome: ReloadOutcome::Unchanged,
@@ -713,7 +751,8 @@ impl Reloader {
             };
         }
         let mut outcome = ReloadOutcome::Applied;
-        if !changes.live.is_empty() {
+        let mut applied = changes.live;
+        if !applied.is_empty() {
             match self.apply_ipvs(&new).await {
                 Ok(line) => lines.push(line),
                 Err(line) => {
@@ -722,28 +761,192 @@ impl Reloader {
                 }
             }
         }
-        let n = changes.live.len();
+        if !changes.pending.is_empty() {
+            applied.extend(self.apply_vrrp(&new).await);
+        }
+        let mut pending = Vec::new();
+        reload::pending(&self.running_vrrp, &new, &mut pending);
+        let joined = (!pending.is_empty()).then(|| pending.join("; "));
+        self.published.send_modify(|c| c.pending = joined.clone());
+        let n = applied.len();
         lines.splice(
             0..0,
             std::iter::once(format!(
                 "{n} change{} applied live{}",
                 if n == 1 { "" } else { "s" },
-                if pending.is_some() {
-                    ", others PENDING A RESTART"
-                } else {
+                if pending.is_empty() {
                     ""
+                } else {
+                    ", others PENDING A RESTART"
                 }
             ))
-            .chain(changes.live),
+            .chain(applied),
         );
         lines.extend(
-            changes
-                .pending
+            pending
                 .into_iter()
                 .map(|p| format!("pending a restart: {p}")),
         );
         self.current = new;
         ReloadReport { outcome, lines }
+    }
+
+    /// The VRRP and notification settings, in place: each running task
+    /// whose members and sync group are still configured as one gets the
+    /// new settings; what it applies becomes part of `running_vrrp`.
+    /// Returns a line per instance applied.
+    async fn apply_vrrp(&mut self, new: &Config) -> Vec<String> {
+        let mut lines = Vec::new();
+        if !same_notifier_settings(&self.running_vrrp.global, &new.global) {
+            self.notifier.reconfigure(&new.global);
+            let (g, n) = (&mut self.running_vrrp.global, &new.global);
+            g.router_id.clone_from(&n.router_id);
+            g.notification_email.clone_from(&n.notification_email);
+            g.notification_email_from
+                .clone_from(&n.notification_email_from);
+            g.smtp_server.clone_from(&n.smtp_server);
+            g.smtp_connect_timeout = n.smtp_connect_timeout;
+            g.smtp_alert = n.smtp_alert;
+            g.script_user.clone_from(&n.script_user);
+            g.enable_script_security = n.enable_script_security;
+            lines.push("notification and script settings applied".to_owned());
+        }
+        let links = match self.net.links().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "reload: cannot read links; vrrp settings not applied");
+                return lines;
+            }
+        };
+        let globals_changed =
+            reload::vrrp_globals(&self.running_vrrp.global) != reload::vrrp_globals(&new.global);
+        let mut all_applied = true;
+        for g in running(&self.senders) {
+            match self
+                .reconfigure_group(&g, new, &links, globals_changed)
+                .await
+            {
+                Some((done, ok)) => {
+                    all_applied &= ok;
+                    lines.extend(done);
+                }
+                None => all_applied = false,
+            }
+        }
+        if globals_changed && all_applied {
+            let g = &mut self.running_vrrp.global;
+            g.vrrp_version = new.global.vrrp_version;
+            g.vrrp_mcast_group4 = new.global.vrrp_mcast_group4;
+            g.vrrp_mcast_group6 = new.global.vrrp_mcast_group6;
+            g.garp = new.global.garp;
+        }
+        lines
+    }
+
+    /// One running task: `None` when the new config does not keep it as
+    /// one (an instance removed, its sync group changed: pending), else
+    /// the lines of what applied and whether all of it did.
+    async fn reconfigure_group(
+        &mut self,
+        g: &RunningGroup,
+        new: &Config,
+        links: &[net::Link],
+        globals_changed: bool,
+    ) -> Option<(Vec<String>, bool)> {
+        let first = g.members.first()?;
+        let insts: Vec<&VrrpInstance> = g
+            .members
+            .iter()
+            .map(|n| new.vrrp_instances.iter().find(|i| &i.name == n))
+            .collect::<Option<_>>()?;
+        let sync_of = |c: &Config| {
+            c.vrrp_sync_groups
+                .iter()
+                .find(|s| s.group.contains(first))
+                .cloned()
+        };
+        let (old_group, new_group) = (sync_of(&self.running_vrrp), sync_of(new));
+        let members = |s: &Option<crate::config::model::SyncGroup>| {
+            s.as_ref().map(|s| (s.name.clone(), s.group.clone()))
+        };
+        if members(&old_group) != members(&new_group)
+            || new_group.as_ref().is_some_and(|s| s.group != g.members)
+        {
+            return None;
+        }
+        let same = insts
+            .iter()
+            .all(|i| self.running_vrrp.vrrp_instances.iter().any(|r| r == *i));
+        if same && old_group == new_group && !globals_changed {
+            return Some((Vec::new(), true));
+        }
+        let mut resolved = Vec::new();
+        for i in &insts {
+            let Some(l) = member_links(i, links) else {
+                let line = format!(
+                    "vrrp_instance {} NOT applied (no interface {}): it runs as before until a restart",
+                    i.name, i.interface
+                );
+                return Some((vec![line], false));
+            };
+            resolved.push(((*i).clone(), l));
+        }
+        let (tx, rx) = oneshot::channel();
+        let r = instance::Reconfig {
+            members: resolved,
+            group: new_group.as_ref().map(|s| {
+                (
+                    s.name.clone(),
+                    s.notify.clone(),
+                    s.smtp_alert.or(new.global.smtp_alert).unwrap_or(false),
+                )
+            }),
+            global: new.global.clone(),
+            done: tx,
+        };
+        g.tx.send(GroupInput::Reconfigure(Box::new(r))).await.ok()?;
+        let results = tokio::time::timeout(APPLY_BOUND, rx).await.ok()?.ok()?;
+        let mut lines = Vec::new();
+        let mut ok = true;
+        for (inst, r) in insts.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    if let Some(slot) = self
+                        .running_vrrp
+                        .vrrp_instances
+                        .iter_mut()
+                        .find(|x| x.name == inst.name)
+                    {
+                        if *slot != **inst {
+                            lines.push(format!("vrrp_instance {} applied in place", inst.name));
+                        }
+                        *slot = (*inst).clone();
+                    }
+                }
+                Err(e) => {
+                    ok = false;
+                    lines.push(format!(
+                        "vrrp_instance {} NOT applied ({e}): it runs as before until a restart",
+                        inst.name
+                    ));
+                }
+            }
+        }
+        if ok {
+            if let (Some(new_g), Some(slot)) = (
+                new_group,
+                self.running_vrrp
+                    .vrrp_sync_groups
+                    .iter_mut()
+                    .find(|s| old_group.as_ref().is_some_and(|o| o.name == s.name)),
+            ) {
+                if *slot != new_g {
+                    lines.push(format!("vrrp_sync_group {} applied in place", new_g.name));
+                }
+                *slot = new_g;
+            }
+        }
+        Some((lines, ok))
     }
 
     /// The IPVS task first (its first pass with the new config is
@@ -857,7 +1060,7 @@ async fn remove_stale_vips(net: &Net, resolved: &BTreeMap<String, MemberSpec>) {
             .virtual_ipaddress
             .iter()
             .chain(&inst.virtual_ipaddress_excluded);
-        for (v, idx) in vips.zip(&r.vip_ifindex) {
+        for (v, idx) in vips.zip(&r.links.vip_ifindex) {
             match net.del_vip(*idx, v).await {
                 Ok(true) => {
                     tracing::warn!(instance = %inst.name, vip = %v.addr, "removed stale vip")
