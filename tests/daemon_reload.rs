@@ -155,6 +155,38 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     assert_eq!(state(&v), "MASTER");
     assert!(vip_held() && node.ns.addrs("eth0").contains(&vip2));
 
+    // An instance added by a commit starts; removed again, it stops (as
+    // on shutdown: resign, VIP removed). The other one is not disturbed.
+    let second = "vrrp_instance VI_S {
+    interface eth0
+    virtual_router_id 11
+    priority 100
+    advert_int 0.1
+    version 3
+    virtual_ipaddress {
+        192.168.1.202/24
+    }
+}
+";
+    let vip3: IpAddr = "192.168.1.202".parse().unwrap();
+    std::fs::write(&conf_path, format!("{two_vips}{second}")).unwrap();
+    let (code, out) = reload(&d);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("vrrp_instance VI_S added: started"), "{out}");
+    wait_for(&d, "VI_S MASTER", Duration::from_secs(5), |v| {
+        v["instances"][1]["name"] == "VI_S" && v["instances"][1]["state"] == "MASTER"
+    });
+    assert!(node.ns.addrs("eth0").contains(&vip3));
+    std::fs::write(&conf_path, &two_vips).unwrap();
+    let (code, out) = reload(&d);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("vrrp_instance VI_S removed: stopped"), "{out}");
+    let v = d.status_json();
+    assert_eq!(v["instances"].as_array().map(Vec::len), Some(1), "{v}");
+    assert!(!node.ns.addrs("eth0").contains(&vip3));
+    assert_eq!(state(&v), "MASTER");
+    assert!(vip_held() && node.ns.addrs("eth0").contains(&vip2));
+
     // SIGHUP with the running settings back: nothing pending any more.
     std::fs::write(&conf_path, conf(100)).unwrap();
     let pid = d.proc.pid().to_string();

@@ -45,10 +45,12 @@
 //!
 //! Reload (SIGHUP, or `vigil reload` over the control socket): the source
 //! is read again; a config with errors changes nothing. [`reload`] says
-//! what changed and what is applied live (the IPVS side: the IPVS task
+//! what changed and what is applied live: the IPVS side (the IPVS task
 //! first, so events of new real servers find them, then the health
-//! runner, carrying each kept server's state over); the rest waits for a
-//! restart and is shown as pending in `vigil status`.
+//! runner, carrying each kept server's state over) and the VRRP side
+//! (each running task reconfigures its instances in place; added
+//! instances start, removed ones stop). The rest waits for a restart and
+//! is shown as pending in `vigil status`.
 //!
 //! Shutdown (SIGTERM/SIGINT): the instances resign and remove their VIPs;
 //! the master sync daemon is stopped and the backup one kept;
@@ -78,6 +80,7 @@ use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberLin
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
 use crate::vrrp::types::Vrid;
+use tokio::task::JoinHandle;
 
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,81 +189,31 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
     let mut events = net::events()?;
 
     let links = net.links().await?;
-    let in_group: Vec<&str> = config
-        .vrrp_sync_groups
-        .iter()
-        .flat_map(|g| g.group.iter().map(String::as_str))
-        .collect();
-    let mut statuses = Vec::new();
-    let mut resolved: BTreeMap<String, MemberSpec> = BTreeMap::new();
-    let mut late = Vec::new();
-    for inst in &config.vrrp_instances {
-        let (tx, rx) = watch::channel(Snapshot {
-            status: error_status(inst, &config.global, "starting".into()),
-            since: Instant::now(),
-        });
-        statuses.push(rx);
-        match member_spec(inst, &links, tx) {
-            Ok(spec) => {
-                resolved.insert(inst.name.clone(), spec);
-            }
-            Err(tx) => {
-                let msg = format!("no interface {}", inst.interface);
-                tx.send_replace(Snapshot {
-                    status: error_status(inst, &config.global, msg.clone()),
-                    since: Instant::now(),
-                });
-                if in_group.contains(&inst.name.as_str()) {
-                    // A sync group starts with the members it has; one that
-                    // appears later is not added (restart vigil).
-                    tracing::error!(instance = %inst.name, "{msg}; sync group member not started");
-                } else {
-                    tracing::error!(instance = %inst.name, "{msg}; starts when the interface appears");
-                    late.push((inst.clone(), tx));
-                }
-            }
-        }
-    }
-
-    remove_stale_vips(&net, &resolved).await;
-
-    // Sync groups first, then every other instance as a group of one.
-    let mut groups: Vec<GroupSpec> = Vec::new();
-    for g in &config.vrrp_sync_groups {
-        let members: Vec<MemberSpec> = g.group.iter().filter_map(|n| resolved.remove(n)).collect();
-        if !members.is_empty() {
-            groups.push(GroupSpec {
-                group: Some((
-                    g.name.clone(),
-                    g.notify.clone(),
-                    g.smtp_alert.or(config.global.smtp_alert).unwrap_or(false),
-                )),
-                members,
-                global: config.global.clone(),
-            });
-        }
-    }
-    for inst in &config.vrrp_instances {
-        if let Some(r) = resolved.remove(&inst.name) {
-            groups.push(GroupSpec {
-                group: None,
-                members: vec![r],
-                global: config.global.clone(),
-            });
-        }
-    }
+    let planned = plan_groups(&config, |_| true, &links);
+    remove_stale_vips(&net, &planned.groups).await;
+    let statuses = planned.statuses;
 
     // Receive sockets, one per (ifindex, family), and the instance tasks.
-    let wired = wire_groups(groups, &config.global, &net, &notifier);
-    let receivers = wired.receivers;
+    let demux = DemuxRegistry::default();
+    let wired = wire_groups(planned.groups, &config.global, &net, &notifier, &demux);
     let senders = Arc::new(std::sync::Mutex::new(wired.senders));
-    if !late.is_empty() {
+    let (config_tx, config_rx) = watch::channel(ConfigState {
+        source: describe,
+        instances: statuses.clone(),
+        receivers: wired.receivers,
+        ..Default::default()
+    });
+    if !planned.late.is_empty() {
         tokio::spawn(late_start(
-            late,
+            planned.late,
             config.global.clone(),
-            net.clone(),
-            notifier.clone(),
-            senders.clone(),
+            Vrrp {
+                net: net.clone(),
+                notifier: notifier.clone(),
+                senders: senders.clone(),
+                demux: demux.clone(),
+                published: config_tx.clone(),
+            },
         ));
     }
 
@@ -292,18 +245,12 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
 
     let ipvs = start_ipvs(&config, from_store, &notifier, opts.drain_timeout);
     let sync = start_sync_daemon(&config, &statuses);
+    let ipvs_status = ipvs.as_ref().map(|s| s.status.clone());
+    config_tx.send_modify(|c| c.ipvs = ipvs_status);
 
-    let (config_tx, config_rx) = watch::channel(ConfigState {
-        source: describe,
-        ipvs: ipvs.as_ref().map(|s| s.status.clone()),
-        reload: None,
-        pending: None,
-    });
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let published = Arc::new(Published {
         started,
-        instances: statuses,
-        receivers,
         sync_daemon: sync.as_ref().map(|(rx, _)| rx.clone()),
         config: config_rx,
         reload: reload_tx,
@@ -313,11 +260,14 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         running_vrrp: config.clone(),
         current: config.clone(),
         ipvs,
-        notifier: notifier.clone(),
         drain_timeout: opts.drain_timeout,
-        published: config_tx,
-        senders: senders.clone(),
-        net: net.clone(),
+        vrrp: Vrrp {
+            net: net.clone(),
+            notifier: notifier.clone(),
+            senders: senders.clone(),
+            demux,
+            published: config_tx,
+        },
     };
     tokio::spawn(control::serve(listener, published));
     tracing::info!(
@@ -449,18 +399,28 @@ fn member_links(inst: &VrrpInstance, links: &[net::Link]) -> Option<MemberLinks>
 /// What [`wire_groups`] started.
 struct Wired {
     senders: Vec<RunningGroup>,
+    /// Statuses of the receive sockets it opened.
     receivers: Vec<watch::Receiver<ReceiverStatus>>,
 }
 
-/// One receive socket per (ifindex, family) demultiplexing to the groups'
-/// tasks, and the tasks themselves.
+/// The receive sockets by (ifindex, family), each with its task: a task
+/// that ended (every instance it fed is gone) is replaced by a new socket.
+type DemuxRegistry = Arc<std::sync::Mutex<BTreeMap<(u32, u8), (Arc<Demux>, JoinHandle<()>)>>>;
+
+/// The tasks of `groups`, each member routed from the receive socket of
+/// its (interface, family), opened here when none runs yet.
 fn wire_groups(
     groups: Vec<GroupSpec>,
-    global: &crate::config::model::GlobalDefs,
+    global: &GlobalDefs,
     net: &Net,
     notifier: &Notifier,
+    registry: &DemuxRegistry,
 ) -> Wired {
-    let mut demux: BTreeMap<(u32, u8), Demux> = BTreeMap::new();
+    let mut reg = match registry.lock() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    let mut opened: Vec<((u32, u8), Arc<Demux>)> = Vec::new();
     let mut receivers = Vec::new();
     let mut senders = Vec::new();
     for g in groups {
@@ -475,23 +435,33 @@ fn wire_groups(
             let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
                 continue;
             };
-            let d = demux.entry((m.links.ifindex, fam_no)).or_insert_with(|| {
-                let (stx, srx) = watch::channel(ReceiverStatus {
-                    interface: inst.interface.to_string(),
-                    family: fam_no,
-                    ..Default::default()
-                });
-                receivers.push(srx);
-                Demux {
-                    ifname: inst.interface.to_string(),
-                    ifindex: m.links.ifindex,
-                    family,
-                    group,
-                    routes: Vec::new(),
-                    status: stx,
-                }
-            });
-            d.routes.push(Route {
+            let key = (m.links.ifindex, fam_no);
+            let running = reg
+                .get(&key)
+                .filter(|(_, h)| !h.is_finished())
+                .map(|(d, _)| d.clone());
+            let d =
+                match running.or_else(|| opened.iter().find(|o| o.0 == key).map(|o| o.1.clone())) {
+                    Some(d) => d,
+                    None => {
+                        let (stx, srx) = watch::channel(ReceiverStatus {
+                            interface: inst.interface.to_string(),
+                            family: fam_no,
+                            ..Default::default()
+                        });
+                        receivers.push(srx);
+                        let d = Arc::new(Demux::new(
+                            inst.interface.to_string(),
+                            m.links.ifindex,
+                            family,
+                            group,
+                            stx,
+                        ));
+                        opened.push((key, d.clone()));
+                        d
+                    }
+                };
+            d.add_route(Route {
                 vrid,
                 member: j,
                 tx: tx.clone(),
@@ -503,10 +473,113 @@ fn wire_groups(
         });
         tokio::spawn(instance::run(g, rx, net.clone(), notifier.clone()));
     }
-    for (_, d) in demux {
-        tokio::spawn(receive::supervise(d));
+    for (key, d) in opened {
+        let h = tokio::spawn(receive::supervise(d.clone()));
+        reg.insert(key, (d, h));
     }
     Wired { senders, receivers }
+}
+
+/// The instance tasks to start for the instances of `config` that `want`
+/// names: sync groups first, then lone instances, each member resolved to
+/// its links.
+struct Planned {
+    groups: Vec<GroupSpec>,
+    /// One per wanted instance, in config order.
+    statuses: Vec<watch::Receiver<Snapshot>>,
+    /// Lone instances whose interface is missing: the late starter's.
+    late: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
+}
+
+fn plan_groups(config: &Config, want: impl Fn(&str) -> bool, links: &[net::Link]) -> Planned {
+    let in_group: Vec<&str> = config
+        .vrrp_sync_groups
+        .iter()
+        .flat_map(|g| g.group.iter().map(String::as_str))
+        .collect();
+    let mut statuses = Vec::new();
+    let mut resolved: BTreeMap<String, MemberSpec> = BTreeMap::new();
+    let mut late = Vec::new();
+    for inst in config.vrrp_instances.iter().filter(|i| want(&i.name)) {
+        let (tx, rx) = watch::channel(Snapshot {
+            status: error_status(inst, &config.global, "starting".into()),
+            since: Instant::now(),
+        });
+        statuses.push(rx);
+        match member_spec(inst, links, tx) {
+            Ok(spec) => {
+                resolved.insert(inst.name.clone(), spec);
+            }
+            Err(tx) => {
+                let msg = format!("no interface {}", inst.interface);
+                tx.send_replace(Snapshot {
+                    status: error_status(inst, &config.global, msg.clone()),
+                    since: Instant::now(),
+                });
+                if in_group.contains(&inst.name.as_str()) {
+                    // A sync group starts with the members it has; one that
+                    // appears later is not added (restart vigil).
+                    tracing::error!(instance = %inst.name, "{msg}; sync group member not started");
+                } else {
+                    tracing::error!(instance = %inst.name, "{msg}; starts when the interface appears");
+                    late.push((inst.clone(), tx));
+                }
+            }
+        }
+    }
+    let mut groups: Vec<GroupSpec> = Vec::new();
+    for g in &config.vrrp_sync_groups {
+        let members: Vec<MemberSpec> = g.group.iter().filter_map(|n| resolved.remove(n)).collect();
+        if !members.is_empty() {
+            groups.push(GroupSpec {
+                group: Some((
+                    g.name.clone(),
+                    g.notify.clone(),
+                    g.smtp_alert.or(config.global.smtp_alert).unwrap_or(false),
+                )),
+                members,
+                global: config.global.clone(),
+            });
+        }
+    }
+    for inst in &config.vrrp_instances {
+        if let Some(r) = resolved.remove(&inst.name) {
+            groups.push(GroupSpec {
+                group: None,
+                members: vec![r],
+                global: config.global.clone(),
+            });
+        }
+    }
+    Planned {
+        groups,
+        statuses,
+        late,
+    }
+}
+
+/// What starts, stops and publishes instance tasks after the start: the
+/// late starter and reloads.
+#[derive(Clone)]
+struct Vrrp {
+    net: Net,
+    notifier: Notifier,
+    senders: Senders,
+    demux: DemuxRegistry,
+    published: watch::Sender<ConfigState>,
+}
+
+impl Vrrp {
+    /// Starts `groups` and publishes what they add to `vigil status`.
+    fn start(&self, groups: Vec<GroupSpec>, global: &GlobalDefs) {
+        let wired = wire_groups(groups, global, &self.net, &self.notifier, &self.demux);
+        match self.senders.lock() {
+            Ok(mut v) => v.extend(wired.senders),
+            Err(p) => p.into_inner().extend(wired.senders),
+        }
+        self.published
+            .send_modify(|c| c.receivers.extend(wired.receivers));
+    }
 }
 
 /// How often the late starter looks for interfaces that did not exist at
@@ -514,16 +587,13 @@ fn wire_groups(
 const LATE_POLL: Duration = Duration::from_secs(1);
 
 /// Starts each lone instance whose interface was missing at start as soon
-/// as the interface exists. Their receive sockets are their own (the
-/// interface is new, so no other socket listens there); their receiver
-/// counters are not in `vigil status`.
+/// as the interface exists.
 async fn late_start(
     mut pending: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
-    global: crate::config::model::GlobalDefs,
-    net: Net,
-    notifier: Notifier,
-    senders: Senders,
+    global: GlobalDefs,
+    vrrp: Vrrp,
 ) {
+    let net = vrrp.net.clone();
     while !pending.is_empty() {
         tokio::time::sleep(LATE_POLL).await;
         let links = match net.links().await {
@@ -548,8 +618,7 @@ async fn late_start(
         if ready.is_empty() {
             continue;
         }
-        remove_stale_vips(&net, &ready).await;
-        let groups = ready
+        let groups: Vec<GroupSpec> = ready
             .into_values()
             .map(|m| GroupSpec {
                 group: None,
@@ -557,11 +626,8 @@ async fn late_start(
                 global: global.clone(),
             })
             .collect();
-        let wired = wire_groups(groups, &global, &net, &notifier);
-        match senders.lock() {
-            Ok(mut v) => v.extend(wired.senders),
-            Err(p) => p.into_inner().extend(wired.senders),
-        }
+        remove_stale_vips(&net, &groups).await;
+        vrrp.start(groups, &global);
     }
 }
 
@@ -677,11 +743,8 @@ struct Reloader {
     /// The config the IPVS side runs.
     current: Config,
     ipvs: Option<IpvsSide>,
-    notifier: Notifier,
     drain_timeout: Duration,
-    published: watch::Sender<ConfigState>,
-    senders: Senders,
-    net: Net,
+    vrrp: Vrrp,
 }
 
 impl Reloader {
@@ -709,7 +772,9 @@ impl Reloader {
             crate::notify::mail::rfc2822(std::time::SystemTime::now()),
             report.lines.first().map_or("", String::as_str)
         );
-        self.published.send_modify(|c| c.reload = Some(summary));
+        self.vrrp
+            .published
+            .send_modify(|c| c.reload = Some(summary));
         report
     }
 
@@ -740,10 +805,11 @@ impl Reloader {
         }
         let changes = reload::changes(&self.running_vrrp, &self.current, &new);
         let mut lines = loaded.warnings;
-        self.published
+        self.vrrp
+            .published
             .send_modify(|c| c.source = loaded.describe.clone());
         if changes.is_empty() {
-            self.published.send_modify(|c| c.pending = None);
+            self.vrrp.published.send_modify(|c| c.pending = None);
             lines.insert(0, "no change".into());
             return ReloadReport {
                 outcome: ReloadOutcome::Unchanged,
@@ -767,7 +833,9 @@ impl Reloader {
         let mut pending = Vec::new();
         reload::pending(&self.running_vrrp, &new, &mut pending);
         let joined = (!pending.is_empty()).then(|| pending.join("; "));
-        self.published.send_modify(|c| c.pending = joined.clone());
+        self.vrrp
+            .published
+            .send_modify(|c| c.pending = joined.clone());
         let n = applied.len();
         lines.splice(
             0..0,
@@ -798,7 +866,7 @@ impl Reloader {
     async fn apply_vrrp(&mut self, new: &Config) -> Vec<String> {
         let mut lines = Vec::new();
         if !same_notifier_settings(&self.running_vrrp.global, &new.global) {
-            self.notifier.reconfigure(&new.global);
+            self.vrrp.notifier.reconfigure(&new.global);
             let (g, n) = (&mut self.running_vrrp.global, &new.global);
             g.router_id.clone_from(&n.router_id);
             g.notification_email.clone_from(&n.notification_email);
@@ -811,17 +879,18 @@ impl Reloader {
             g.enable_script_security = n.enable_script_security;
             lines.push("notification and script settings applied".to_owned());
         }
-        let links = match self.net.links().await {
+        let links = match self.vrrp.net.links().await {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(error = %e, "reload: cannot read links; vrrp settings not applied");
                 return lines;
             }
         };
+        lines.extend(self.stop_removed(new).await);
         let globals_changed =
             reload::vrrp_globals(&self.running_vrrp.global) != reload::vrrp_globals(&new.global);
         let mut all_applied = true;
-        for g in running(&self.senders) {
+        for g in running(&self.vrrp.senders) {
             match self
                 .reconfigure_group(&g, new, &links, globals_changed)
                 .await
@@ -840,7 +909,95 @@ impl Reloader {
             g.vrrp_mcast_group6 = new.global.vrrp_mcast_group6;
             g.garp = new.global.garp;
         }
+        lines.extend(self.start_added(new, &links).await);
         lines
+    }
+
+    /// Running tasks all of whose instances the new config removed (a
+    /// lone instance, or a whole sync group) stop as on shutdown: a master
+    /// resigns and removes its VIPs. Bounded; returns a line per instance.
+    async fn stop_removed(&mut self, new: &Config) -> Vec<String> {
+        let kept = |n: &String| new.vrrp_instances.iter().any(|i| &i.name == n);
+        let in_new_group = |n: &String| new.vrrp_sync_groups.iter().any(|g| g.group.contains(n));
+        let mut lines = Vec::new();
+        for g in running(&self.vrrp.senders) {
+            if g.members.iter().any(kept) || g.members.iter().any(in_new_group) {
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            let stopped = g.tx.send(GroupInput::Shutdown(tx)).await.is_ok()
+                && tokio::time::timeout(SHUTDOWN_BOUND, rx).await.is_ok();
+            if !stopped {
+                tracing::error!(instances = ?g.members, "reload: an instance task did not stop in {SHUTDOWN_BOUND:?}");
+            }
+            if let Ok(mut v) = self.vrrp.senders.lock() {
+                v.retain(|r| !r.tx.same_channel(&g.tx));
+            }
+            self.vrrp.published.send_modify(|c| {
+                c.instances
+                    .retain(|s| !g.members.contains(&s.borrow().status.name))
+            });
+            let r = &mut self.running_vrrp;
+            r.vrrp_instances.retain(|i| !g.members.contains(&i.name));
+            r.vrrp_sync_groups
+                .retain(|s| !s.group.iter().any(|m| g.members.contains(m)));
+            lines.extend(
+                g.members.iter().map(|n| {
+                    format!("vrrp_instance {n} removed: stopped (a master resigned first)")
+                }),
+            );
+        }
+        lines
+    }
+
+    /// Instances the new config adds that can start on their own: lone
+    /// ones, and sync groups all of whose members are new. One that joins
+    /// a running sync group waits for a restart (pending).
+    async fn start_added(&mut self, new: &Config, links: &[net::Link]) -> Vec<String> {
+        let known = |n: &str| self.running_vrrp.vrrp_instances.iter().any(|i| i.name == n);
+        let group_of = |n: &str| {
+            new.vrrp_sync_groups
+                .iter()
+                .find(|g| g.group.iter().any(|m| m == n))
+        };
+        let startable: Vec<String> = new
+            .vrrp_instances
+            .iter()
+            .map(|i| i.name.clone())
+            .filter(|n| !known(n))
+            .filter(|n| group_of(n).is_none_or(|g| g.group.iter().all(|m| !known(m))))
+            .collect();
+        if startable.is_empty() {
+            return Vec::new();
+        }
+        let planned = plan_groups(new, |n| startable.iter().any(|s| s == n), links);
+        remove_stale_vips(&self.vrrp.net, &planned.groups).await;
+        self.vrrp.start(planned.groups, &new.global);
+        self.vrrp
+            .published
+            .send_modify(|c| c.instances.extend(planned.statuses));
+        if !planned.late.is_empty() {
+            tokio::spawn(late_start(
+                planned.late,
+                new.global.clone(),
+                self.vrrp.clone(),
+            ));
+        }
+        let r = &mut self.running_vrrp;
+        for n in &startable {
+            if let Some(i) = new.vrrp_instances.iter().find(|i| &i.name == n) {
+                r.vrrp_instances.push(i.clone());
+            }
+            if let Some(g) = group_of(n) {
+                if !r.vrrp_sync_groups.iter().any(|x| x.name == g.name) {
+                    r.vrrp_sync_groups.push(g.clone());
+                }
+            }
+        }
+        startable
+            .iter()
+            .map(|n| format!("vrrp_instance {n} added: started"))
+            .collect()
     }
 
     /// One running task: `None` when the new config does not keep it as
@@ -955,9 +1112,9 @@ impl Reloader {
     async fn apply_ipvs(&mut self, new: &Config) -> Result<String, String> {
         let Some(side) = &mut self.ipvs else {
             let from_store = self.source.is_store();
-            self.ipvs = start_ipvs(new, from_store, &self.notifier, self.drain_timeout);
+            self.ipvs = start_ipvs(new, from_store, &self.vrrp.notifier, self.drain_timeout);
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
-            self.published.send_modify(|c| c.ipvs = status);
+            self.vrrp.published.send_modify(|c| c.ipvs = status);
             return Ok("ipvs task and health checks started".into());
         };
         let previous = match &side.health {
@@ -1053,8 +1210,8 @@ fn start_sync_daemon(
 
 /// At start, no VIP of ours may linger from a previous run (SIGKILL
 /// leaves them): an instance adds them only on becoming MASTER.
-async fn remove_stale_vips(net: &Net, resolved: &BTreeMap<String, MemberSpec>) {
-    for r in resolved.values() {
+async fn remove_stale_vips(net: &Net, groups: &[GroupSpec]) {
+    for r in groups.iter().flat_map(|g| &g.members) {
         let inst = &r.inst;
         let vips = inst
             .virtual_ipaddress

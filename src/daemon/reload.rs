@@ -10,8 +10,10 @@
 //! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied in place by
 //! each running VRRP task (`vrrp::instance::Reconfig`): the settings of
 //! its instances and sync group, and the VRRP and notification parts of
-//! `global_defs`. Pending a restart (listed by [`pending`], and shown by
-//! `vigil status`): instances added or removed, a sync group's membership,
+//! `global_defs`; instances added alone or as a new sync group start, and
+//! instances removed alone or as a whole sync group stop (the daemon's
+//! `Reloader`). Pending a restart (listed by [`pending`], and shown by
+//! `vigil status`): a running sync group's membership,
 //! what an instance cannot change in place (interface, VRID, version,
 //! family, source or multicast address), `lvs_sync_daemon`, and the rest
 //! of the `appliance` block. A reload never makes a master resign: what
@@ -66,8 +68,17 @@ pub fn pending(running: &Config, new: &Config, out: &mut Vec<String>) {
     for n in names(running).iter().filter(|n| !kept.contains(n)) {
         out.push(format!("vrrp_instance {n} removed"));
     }
-    if running.vrrp_sync_groups != new.vrrp_sync_groups {
-        out.push("vrrp_sync_group changed".into());
+    for g in &new.vrrp_sync_groups {
+        match running.vrrp_sync_groups.iter().find(|r| r.name == g.name) {
+            None => out.push(format!("vrrp_sync_group {} added", g.name)),
+            Some(r) if r != g => out.push(format!("vrrp_sync_group {} changed", g.name)),
+            Some(_) => {}
+        }
+    }
+    for r in &running.vrrp_sync_groups {
+        if !new.vrrp_sync_groups.iter().any(|g| g.name == r.name) {
+            out.push(format!("vrrp_sync_group {} removed", r.name));
+        }
     }
     if vrrp_globals(&running.global) != vrrp_globals(&new.global) {
         out.push("global_defs (VRRP, notification or script settings) changed".into());
