@@ -123,7 +123,7 @@ def node(lab):
             stop(n, d)
         n.run("ipvsadm -C; ipvsadm --set " + " ".join(timeouts))
         n.run("systemctl start vigil")
-        lab.wait_vip(NODE, 30)
+        assert lab.wait_vip(NODE, 30) is not None, f"VIP on {lab.vip_holders()} after restore"
 
 
 def put_config(node, name, text):
