@@ -65,6 +65,23 @@ pub struct Event {
 pub enum EventKind {
     Instance,
     Group,
+    /// A virtual server gained (`State::Master`) or lost (`State::Backup`)
+    /// quorum. Its `quorum_up` rides in `scripts.master` and its
+    /// `quorum_down` in `scripts.backup`; the script gets no arguments
+    /// beyond its own (as in keepalived). `name` is the service as ipvsadm
+    /// prints it.
+    VirtualServer,
+}
+
+impl EventKind {
+    /// As mails and logs spell it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Instance => "VRRP Instance",
+            EventKind::Group => "VRRP Group",
+            EventKind::VirtualServer => "Virtual Server",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,13 +215,24 @@ pub struct Notifier {
 
 #[derive(Debug)]
 struct Shared {
-    ingress: Arc<Queue<Envelope>>,
+    /// The current dispatcher's queue; replaced by [`Notifier::reconfigure`].
+    ingress: std::sync::RwLock<Arc<Queue<Envelope>>>,
     counters: Arc<Counters>,
+    opts: Options,
+}
+
+impl Shared {
+    fn ingress(&self) -> Arc<Queue<Envelope>> {
+        match self.ingress.read() {
+            Ok(q) => q.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        self.ingress.close();
+        self.ingress().close();
     }
 }
 
@@ -238,59 +266,27 @@ impl Notifier {
     /// `spawn` with explicit knobs.
     pub fn spawn_with(global: &GlobalDefs, opts: Options) -> Notifier {
         let counters = Arc::new(Counters::default());
-        let run_as = match &global.script_user {
-            None => Ok(None),
-            Some(su) => script::resolve_user_from(&opts.passwd_path, &opts.group_path, su)
-                .map(Some)
-                .inspect_err(|e| tracing::error!(error = %e, "notify scripts will not run")),
-        };
-        if global.script_user.is_none() && !global.enable_script_security {
-            tracing::debug!("notify scripts run as root without enable_script_security");
-        }
-        let hostname = opts.hostname.clone().unwrap_or_else(kernel_hostname);
-        let router_id = global.router_id.clone().unwrap_or(hostname);
-        let mail = match (&global.smtp_server, global.notification_email.is_empty()) {
-            (Some(server), false) => {
-                let queue = Arc::new(Queue::new(opts.mail_queue_capacity));
-                let timeout = match global.smtp_connect_timeout.as_duration() {
-                    d if d.is_zero() => Duration::from_secs(30),
-                    d => d,
-                };
-                tokio::spawn(mailer::run(
-                    queue.clone(),
-                    SocketAddr::new(server.addr, server.port),
-                    timeout,
-                    opts.backoff,
-                    counters.clone(),
-                ));
-                Some(MailSetup {
-                    queue,
-                    from: global
-                        .notification_email_from
-                        .clone()
-                        .unwrap_or_else(|| format!("vigil@{router_id}")),
-                    router_id,
-                    to: global.notification_email.clone(),
-                })
-            }
-            _ => None,
-        };
-        let ctx = Arc::new(Ctx {
-            policy: RunPolicy {
-                timeout: opts.script_timeout,
-                output_cap: opts.script_output_cap,
-                run_as,
-                security: global.enable_script_security,
-            },
-            instance_queue_capacity: opts.instance_queue_capacity,
-            mail,
-            counters: counters.clone(),
-        });
-        let ingress = Arc::new(Queue::new(opts.queue_capacity));
-        tokio::spawn(dispatch(ingress.clone(), ctx));
+        let ingress = start(global, &opts, &counters);
         Notifier {
-            shared: Arc::new(Shared { ingress, counters }),
+            shared: Arc::new(Shared {
+                ingress: std::sync::RwLock::new(ingress),
+                counters,
+                opts,
+            }),
         }
+    }
+
+    /// New settings (a config commit: script user and security, mail
+    /// server and addresses, router id): events from now on go to a new
+    /// dispatcher; the old one finishes what it has queued, then ends.
+    /// Counters carry on.
+    pub fn reconfigure(&self, global: &GlobalDefs) {
+        let fresh = start(global, &self.shared.opts, &self.shared.counters);
+        let old = match self.shared.ingress.write() {
+            Ok(mut q) => std::mem::replace(&mut *q, fresh),
+            Err(p) => std::mem::replace(&mut *p.into_inner(), fresh),
+        };
+        old.close();
     }
 
     /// Never blocks and never awaits: queues the event and returns.
@@ -302,7 +298,7 @@ impl Notifier {
             ev,
             at: SystemTime::now(),
         };
-        if let Some(old) = self.shared.ingress.push(env) {
+        if let Some(old) = self.shared.ingress().push(env) {
             settled(c);
             let n = bump(&c.events_dropped);
             if n.is_power_of_two() {
@@ -351,6 +347,61 @@ impl Notifier {
     }
 }
 
+/// Spawns a dispatcher (and a mail sender) for `global`; returns its queue.
+fn start(global: &GlobalDefs, opts: &Options, counters: &Arc<Counters>) -> Arc<Queue<Envelope>> {
+    let run_as = match &global.script_user {
+        None => Ok(None),
+        Some(su) => script::resolve_user_from(&opts.passwd_path, &opts.group_path, su)
+            .map(Some)
+            .inspect_err(|e| tracing::error!(error = %e, "notify scripts will not run")),
+    };
+    if global.script_user.is_none() && !global.enable_script_security {
+        tracing::debug!("notify scripts run as root without enable_script_security");
+    }
+    let hostname = opts.hostname.clone().unwrap_or_else(kernel_hostname);
+    let router_id = global.router_id.clone().unwrap_or(hostname);
+    let mail = match (&global.smtp_server, global.notification_email.is_empty()) {
+        (Some(server), false) => {
+            let queue = Arc::new(Queue::new(opts.mail_queue_capacity));
+            let timeout = match global.smtp_connect_timeout.as_duration() {
+                d if d.is_zero() => Duration::from_secs(30),
+                d => d,
+            };
+            tokio::spawn(mailer::run(
+                queue.clone(),
+                SocketAddr::new(server.addr, server.port),
+                timeout,
+                opts.backoff,
+                counters.clone(),
+            ));
+            Some(MailSetup {
+                queue,
+                from: global
+                    .notification_email_from
+                    .clone()
+                    .unwrap_or_else(|| format!("vigil@{router_id}")),
+                router_id,
+                to: global.notification_email.clone(),
+            })
+        }
+        _ => None,
+    };
+    let ctx = Arc::new(Ctx {
+        policy: RunPolicy {
+            timeout: opts.script_timeout,
+            output_cap: opts.script_output_cap,
+            run_as,
+            security: global.enable_script_security,
+        },
+        instance_queue_capacity: opts.instance_queue_capacity,
+        mail,
+        counters: counters.clone(),
+    });
+    let ingress = Arc::new(Queue::new(opts.queue_capacity));
+    tokio::spawn(dispatch(ingress.clone(), ctx));
+    ingress
+}
+
 fn kernel_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -367,8 +418,8 @@ struct Job {
 
 async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
     let c = &ctx.counters;
-    // Keyed by (is a group, name): instances and groups may share a name.
-    let mut workers: HashMap<(bool, String), Arc<Queue<Job>>> = HashMap::new();
+    // Keyed by (kind, name): instances, groups and services may share a name.
+    let mut workers: HashMap<(&'static str, String), Arc<Queue<Job>>> = HashMap::new();
     while let Some(Envelope { ev, at }) = ingress.pop().await {
         if ev.smtp_alert {
             match &ctx.mail {
@@ -383,16 +434,12 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
                         priority: ev.priority,
                         at,
                     });
-                    let kind = match ev.kind {
-                        EventKind::Instance => "Instance",
-                        EventKind::Group => "Group",
-                    };
                     bump(&c.mails_queued);
                     let out = Outgoing {
                         from: m.from.clone(),
                         to: m.to.clone(),
                         text,
-                        what: format!("VRRP {kind} {} {}", ev.name, ev.state.as_str()),
+                        what: format!("{} {} {}", ev.kind.label(), ev.name, ev.state.as_str()),
                     };
                     if let Some(old) = m.queue.push(out) {
                         let n = bump(&c.mails_dropped);
@@ -413,7 +460,7 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
             continue;
         }
         let q = workers
-            .entry((ev.kind == EventKind::Group, ev.name.clone()))
+            .entry((ev.kind.label(), ev.name.clone()))
             .or_insert_with(|| {
                 let q = Arc::new(Queue::new(ctx.instance_queue_capacity));
                 tokio::spawn(work(q.clone(), ctx.clone()));
