@@ -2,7 +2,8 @@
 Owns: the switch namespace (bridge `lan` for the seed's 192.168.1.0/24,
 bridge `sync` for the appliances' eth1 link, the VMs' taps), the real servers'
 and the client's namespaces wired to `lan` by veths, the real servers' DR
-setup, their echo servers, links up/down, and deleting it all. Nothing is
+setup, their echo servers, the optional LVS-NAT real servers behind the
+appliances' eth1, links up/down, and deleting it all. Nothing is
 connected to the host's own network."""
 import os
 import sys
@@ -22,6 +23,12 @@ VIP = "192.168.1.200"
 HOSTS = {"rs1": "192.168.1.102", "rs2": "192.168.1.103", "client": "192.168.1.10"}
 REAL_SERVERS = ("rs1", "rs2")
 NODES = ("lb1", "lb2")
+# LVS-NAT (lab/tests/test_nat.py only, made by nat_up()): real servers on the
+# `sync` bridge beside the appliances' eth1, on their own subnet, whose
+# default gateway is the internal VIP the VRRP master holds on eth1.
+NAT_NET_PREFIX = 24
+NAT_GW = "10.10.0.254"
+NAT_SERVERS = {"nat1": "10.10.0.11", "nat2": "10.10.0.12"}
 
 
 def ns(host: str) -> str:
@@ -89,6 +96,29 @@ def stop_server(rs):
     return kill_recorded(rs)
 
 
+def nat_up():
+    """The NAT real servers: a namespace each, a veth to `sync`, the
+    internal VIP as default route, an echo server on :80. Nothing on the
+    seed's LAN changes."""
+    for h, addr in NAT_SERVERS.items():
+        sh("ip", "netns", "add", ns(h))
+        sh("ip", "-n", ns(h), "link", "set", "lo", "up")
+        sh("ip", "-n", SWITCH, "link", "add", h, "type", "veth", "peer", "name", "eth0",
+           "netns", ns(h))
+        sh("ip", "-n", SWITCH, "link", "set", h, "master", "sync", "up")
+        sh("ip", "-n", ns(h), "addr", "add", f"{addr}/{NAT_NET_PREFIX}", "dev", "eth0")
+        sh("ip", "-n", ns(h), "link", "set", "eth0", "up")
+        sh("ip", "-n", ns(h), "route", "add", "default", "via", NAT_GW)
+        start_server(h)
+
+
+def nat_down():
+    for h in NAT_SERVERS:
+        stop_server(h)
+        sh("ip", "-n", SWITCH, "link", "del", h, check=False)
+        sh("ip", "netns", "delete", ns(h), check=False)
+
+
 def link(node: str, nic: int, state: str):
     """Take an appliance's NIC (its tap on the switch) 'down' or 'up'."""
     sh("ip", "-n", SWITCH, "link", "set", tap(node, nic), state)
@@ -97,7 +127,7 @@ def link(node: str, nic: int, state: str):
 def down():
     """Kill the real servers and delete every vl-* namespace (with everything
     in it). qemu must be gone first: see lab.stop_all()."""
-    for rs in REAL_SERVERS:
+    for rs in REAL_SERVERS + tuple(NAT_SERVERS):
         kill_recorded(rs)
     for name in existing():
         sh("ip", "netns", "delete", name, check=False)
