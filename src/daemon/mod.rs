@@ -58,7 +58,8 @@
 //! backup that takes the VIP, or through this box after a restart, keep
 //! their real server), and the next `vigil run` adopts it with zero ops.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -217,10 +218,39 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         ));
     }
 
+    // The box's addresses, for `ha_suspend`.
+    let mut addrs: BTreeSet<(u32, IpAddr)> = net
+        .addresses(None)
+        .await
+        .map(|v| v.into_iter().map(|a| (a.index, a.addr)).collect())
+        .unwrap_or_default();
+    let (local_tx, local_rx) = watch::channel(local_set(&addrs));
+
     // Link events to every instance task (each picks its own links).
     let link_senders = senders.clone();
+    let resync_net = net.clone();
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
+            match &ev {
+                NetEvent::AddressAdded(a) => {
+                    addrs.insert((a.index, a.addr));
+                }
+                NetEvent::AddressRemoved(a) => {
+                    addrs.remove(&(a.index, a.addr));
+                }
+                NetEvent::Resynced => {
+                    if let Ok(v) = resync_net.addresses(None).await {
+                        addrs = v.into_iter().map(|a| (a.index, a.addr)).collect();
+                    }
+                }
+                _ => {}
+            }
+            local_tx.send_if_modified(|l| {
+                let now = local_set(&addrs);
+                let changed = *l != now;
+                *l = now;
+                changed
+            });
             let senders = current(&link_senders);
             match ev {
                 NetEvent::LinkState { index, name, up } => {
@@ -243,7 +273,13 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         }
     });
 
-    let ipvs = start_ipvs(&config, from_store, &notifier, opts.drain_timeout);
+    let ipvs = start_ipvs(
+        &config,
+        from_store,
+        &notifier,
+        opts.drain_timeout,
+        &local_rx,
+    );
     let sync = start_sync_daemon(&config, &statuses);
     let ipvs_status = ipvs.as_ref().map(|s| s.status.clone());
     config_tx.send_modify(|c| c.ipvs = ipvs_status);
@@ -261,6 +297,7 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         current: config.clone(),
         ipvs,
         drain_timeout: opts.drain_timeout,
+        local: local_rx,
         vrrp: Vrrp {
             net: net.clone(),
             notifier: notifier.clone(),
@@ -649,6 +686,7 @@ fn start_ipvs(
     from_store: bool,
     notifier: &Notifier,
     drain_timeout: Duration,
+    local: &watch::Receiver<BTreeSet<IpAddr>>,
 ) -> Option<IpvsSide> {
     if !ipvs_task::wanted(config) {
         tracing::info!("no virtual_server: IPVS and health checks not started");
@@ -656,7 +694,9 @@ fn start_ipvs(
     }
     let config = Arc::new(config.clone());
     let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
-    let (checks, initial) = match health::Runner::new(&config, RunnerConfig::default()) {
+    let runner = health::Runner::new(&config, RunnerConfig::default())
+        .map(|r| r.with_local_addresses(local.clone()));
+    let (checks, initial) = match runner {
         Ok(runner) => {
             let snap = runner.snapshot();
             (Some(spawn_runner(runner, ev_tx.clone())), Some(snap))
@@ -730,6 +770,11 @@ fn same_notifier_settings(a: &GlobalDefs, b: &GlobalDefs) -> bool {
         && a.enable_script_security == b.enable_script_security
 }
 
+/// The addresses of (ifindex, address) pairs.
+fn local_set(addrs: &BTreeSet<(u32, IpAddr)>) -> BTreeSet<IpAddr> {
+    addrs.iter().map(|(_, a)| *a).collect()
+}
+
 /// How long a reload waits for the IPVS task's first pass.
 const APPLY_BOUND: Duration = Duration::from_secs(30);
 
@@ -744,6 +789,8 @@ struct Reloader {
     current: Config,
     ipvs: Option<IpvsSide>,
     drain_timeout: Duration,
+    /// The box's addresses, for the health runner (`ha_suspend`).
+    local: watch::Receiver<BTreeSet<IpAddr>>,
     vrrp: Vrrp,
 }
 
@@ -1112,7 +1159,13 @@ impl Reloader {
     async fn apply_ipvs(&mut self, new: &Config) -> Result<String, String> {
         let Some(side) = &mut self.ipvs else {
             let from_store = self.source.is_store();
-            self.ipvs = start_ipvs(new, from_store, &self.vrrp.notifier, self.drain_timeout);
+            self.ipvs = start_ipvs(
+                new,
+                from_store,
+                &self.vrrp.notifier,
+                self.drain_timeout,
+                &self.local,
+            );
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
             self.vrrp.published.send_modify(|c| c.ipvs = status);
             return Ok("ipvs task and health checks started".into());
@@ -1123,7 +1176,8 @@ impl Reloader {
         };
         // Validated by the caller: planning cannot fail here.
         let runner = health::Runner::carrying_over(new, RunnerConfig::default(), previous.as_ref())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .with_local_addresses(self.local.clone());
         // No runner yet (its plan failed at start): one starts after the
         // IPVS task has the config its events name.
         let fresh = side.health.is_none().then(health::channel);
