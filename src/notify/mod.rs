@@ -71,6 +71,11 @@ pub enum EventKind {
     /// beyond its own (as in keepalived). `name` is the service as ipvsadm
     /// prints it.
     VirtualServer,
+    /// A real server went up (`State::Master`: its `notify_up` in
+    /// `scripts.master`) or down (`State::Backup`: `notify_down` in
+    /// `scripts.backup`), as its checkers decided. `name` is
+    /// "SERVICE -> REAL".
+    RealServer,
 }
 
 impl EventKind {
@@ -80,6 +85,7 @@ impl EventKind {
             EventKind::Instance => "VRRP Instance",
             EventKind::Group => "VRRP Group",
             EventKind::VirtualServer => "Virtual Server",
+            EventKind::RealServer => "Real Server",
         }
     }
 }
