@@ -3,8 +3,11 @@ Owns: its disks (a qcow2 overlay of the shared read-only root image; a raw
 1 MiB config flash that persists across VM restarts), its qemu process
 (TCG, run inside the switch namespace so it opens its taps), its serial
 console and QMP sockets, booting to the lab's ready marker, running commands,
-and power control: stop, power cut, reset, freeze/thaw."""
+and power control: stop, power cut, reset, freeze/thaw; putting a file on
+it through the console."""
+import base64
 import os
+import shlex
 import time
 
 from . import net, paths
@@ -135,6 +138,16 @@ class Node:
         if rc != 0:
             raise RuntimeError(f"{self.name}: `{cmd}` exited {rc}:\n{out}")
         return out
+
+    def put(self, path: str, data: bytes, chunk: int = 1500):
+        """Write `data` to `path` on the guest through the serial console
+        (base64 in chunks: one command line is at most 4 KiB on a tty)."""
+        b64 = base64.b64encode(data).decode()
+        tmp = shlex.quote(path + ".b64")
+        self.check(f": > {tmp}")
+        for i in range(0, len(b64), chunk):
+            self.check(f"printf %s {b64[i:i + chunk]} >> {tmp}")
+        self.check(f"base64 -d {tmp} > {shlex.quote(path)} && rm -f {tmp}")
 
     def has_vip(self, vip: str = net.VIP) -> bool:
         _, out = self.run("ip -br addr show eth0")
