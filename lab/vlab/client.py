@@ -93,6 +93,7 @@ class Run:
         self.servers = collections.Counter()
         self.per_server = {}          # name -> {"messages", "first", "last"} (epoch s)
         self.at_end = collections.Counter()
+        self.connected = collections.Counter()   # live connections by server
         self.errors = []
         self.latency_max = 0.0
         self.first_done = 0
@@ -127,7 +128,8 @@ class Run:
         out = {k: self.st[k] for k in keys}
         out.update(clients=self.clients, duration=round(duration, 2),
                    latency_max=round(self.latency_max, 3), servers=dict(self.servers),
-                   per_server=self.per_server, at_end=dict(self.at_end), errors=self.errors)
+                   per_server=self.per_server, connected=+self.connected,
+                   at_end=dict(self.at_end), errors=self.errors)
         return out
 
 
@@ -175,13 +177,19 @@ async def ws_many(host, port, clients, duration, interval, sources=(), timeout=T
                 run.note("drops", e)
                 conn[1].close()
                 conn = None
+                if server is not None:
+                    run.connected[server] -= 1
                 continue
             finally:
                 if first:
                     first = False
                     run.first_attempt_done()
-            if server is not None and name != server:
+            if server is None:
+                run.connected[name] += 1
+            elif name != server:
                 run.st["switched"] += 1
+                run.connected[server] -= 1
+                run.connected[name] += 1
             server = name
             run.answered(name, time.monotonic() - t)
             try:

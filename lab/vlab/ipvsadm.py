@@ -1,6 +1,7 @@
-"""lab/vlab/ipvsadm.py: the kernel's IPVS table as a test reads it on a
-node: `ipvsadm -Ln` parsed, and polling it until a condition holds.
-Owns: the parsing and the bounded poll. Must not: change the table."""
+"""lab/vlab/ipvsadm.py: the kernel's IPVS state as a test reads it on a
+node: `ipvsadm -Ln` parsed, polling it until a condition holds, and the
+connection sync daemons (`ipvsadm -L --daemon`). Owns: the parsing and the
+bounded polls. Must not: change the table or the daemons."""
 import time
 from dataclasses import dataclass
 
@@ -41,3 +42,23 @@ def wait(node, pred, timeout, period=0.5, since=None):
         if time.monotonic() - t0 > timeout:
             return None, t
         time.sleep(period)
+
+
+# `ipvsadm -L --daemon` lines start so (then ", maxlen=..., group=..., ...)").
+def sync_daemon(state, ifname, syncid):
+    return f"{state} sync daemon (mcast={ifname}, syncid={syncid}"
+
+
+def wait_daemons(node, want, timeout=30):
+    """Poll `ipvsadm -L --daemon` until its lines start with `want`'s, one
+    each -> output."""
+    t0 = time.monotonic()
+    out = ""
+    while time.monotonic() - t0 < timeout:
+        out = node.check("ipvsadm -L --daemon").strip()
+        lines = sorted(x.strip() for x in out.splitlines() if x.strip())
+        if len(lines) == len(want) and all(
+                x.startswith(w) for x, w in zip(lines, sorted(want))):
+            return out
+        time.sleep(0.5)
+    raise AssertionError(f"{node.name}: ipvsadm -L --daemon = {out!r}, want {want!r}")
