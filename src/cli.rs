@@ -35,7 +35,19 @@ enum Command {
     /// Run the daemon: VRRP instances of a keepalived.conf (a drop-in on
     /// any Linux box) or of the flash store (the appliance). Runs until
     /// SIGTERM/SIGINT, when every MASTER resigns and removes its VIPs.
+    /// SIGHUP reloads the config, as `vigil reload` does.
     Run(RunArgs),
+    /// Make the running daemon read its config source again (the file, or
+    /// the store after `vigil config import`) and apply what changed:
+    /// virtual servers live (a removed real server drains); the rest is
+    /// listed as pending a restart. Prints what changed. Exit 1 if the new
+    /// config has errors (nothing applied), 3 if the daemon is not
+    /// reachable or could not apply it.
+    Reload {
+        /// The daemon's control socket.
+        #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
     /// Show the running daemon's VRRP instances (state, priorities, current
     /// master, drop counters). Exit 3 if the daemon is not reachable.
     Status {
@@ -72,6 +84,12 @@ struct RunArgs {
     /// are LOST).
     #[arg(long)]
     lenient: bool,
+    /// Seconds a real server removed by a reload keeps its connections
+    /// (at weight 0, no new ones) before it is deleted, unless they end
+    /// sooner.
+    #[arg(long, value_name = "SECONDS",
+          default_value_t = crate::ipvs::task::DRAIN_TIMEOUT.as_secs())]
+    drain_timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -173,24 +191,49 @@ where
         Command::Config(c) => config_command(c),
         Command::Run(r) => run_command(r),
         Command::Status { control, json } => status_command(&control, json),
+        Command::Reload { control } => reload_command(&control),
     }
 }
 
 fn run_command(r: RunArgs) -> i32 {
-    use crate::daemon::{self, LogTo};
-    // Config first: a bad one exits 1 before anything touches the system.
-    let (config, source) = if let Some(file) = &r.source.config {
-        match import(file, &ImportOpts { lenient: r.lenient }) {
-            Ok(imp) => (imp.config, file.display().to_string()),
-            Err(code) => return code,
+    use crate::daemon::{self, ConfigSource, LoadError, LogTo};
+    let source = if let Some(file) = &r.source.config {
+        ConfigSource::File {
+            path: file.clone(),
+            lenient: r.lenient,
         }
     } else if let Some(path) = &r.source.store {
-        match load_store(path, r.slot_size) {
-            Ok(c) => c,
-            Err(code) => return code,
+        ConfigSource::Store {
+            path: path.clone(),
+            slot_size: r.slot_size,
         }
     } else {
         return EXIT_USAGE;
+    };
+    // Config first: a bad one exits 1 before anything touches the system.
+    let (config, describe) = match source.load() {
+        Ok(l) => {
+            for w in &l.warnings {
+                eprintln!("{w}");
+            }
+            (l.config, l.describe)
+        }
+        // The appliance boots without a config: the console stays usable.
+        Err(e @ LoadError::NoValidSlot { .. }) => {
+            let msg = format!("FACTORY DEFAULT: {e}; running with NO VRRP instance, NO VIP");
+            eprintln!("vigil: WARNING: {msg}");
+            (Config::factory_default(), msg)
+        }
+        Err(e) => {
+            for line in e.lines() {
+                eprintln!("vigil: {line}");
+            }
+            return if e.is_bad_input() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_IO
+            };
+        }
     };
     let level = r.log_level.parse().unwrap_or(tracing::Level::INFO);
     let to = match r.log_to.as_str() {
@@ -199,11 +242,15 @@ fn run_command(r: RunArgs) -> i32 {
         _ => LogTo::Auto,
     };
     daemon::init_logging(level, to);
-    if source.starts_with("FACTORY DEFAULT") {
-        tracing::error!("{source}");
+    if describe.starts_with("FACTORY DEFAULT") {
+        tracing::error!("{describe}");
     }
-    let from_store = r.source.store.is_some();
-    match daemon::run(config, source, from_store, &r.control) {
+    let opts = daemon::Options {
+        source,
+        control: r.control.clone(),
+        drain_timeout: std::time::Duration::from_secs(r.drain_timeout),
+    };
+    match daemon::run(config, describe, opts) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             tracing::error!("vigil: {e}");
@@ -218,39 +265,50 @@ fn run_command(r: RunArgs) -> i32 {
     }
 }
 
-/// The appliance's config: newest valid slot, else the factory default
-/// (said loudly; the daemon still runs so the console stays usable).
-fn load_store(path: &Path, slot_size: u32) -> Result<(Config, String), i32> {
-    let loaded = Store::open(path, Geometry { slot_size }, false)
-        .and_then(|s| s.load())
-        .map_err(|e| store_error(&e))?;
-    match &loaded.newest {
-        Some(n) => match wire::decode(&n.payload) {
-            Ok(c) => Ok((
-                c,
-                format!("{} slot {} seq {}", path.display(), n.slot, n.seq),
-            )),
-            Err(e) => {
-                eprintln!(
-                    "vigil: {}: slot {} seq {}: {e}",
-                    path.display(),
-                    n.slot,
-                    n.seq
-                );
-                Err(EXIT_BAD_INPUT)
+fn reload_command(control: &Path) -> i32 {
+    use crate::control::{query, ReloadOutcome, Request, Response, RELOAD_BOUND};
+    let bound = RELOAD_BOUND + std::time::Duration::from_secs(5);
+    match query(control, &Request::Reload, bound) {
+        Ok(Response::Reloaded(r)) => {
+            let code = match r.outcome {
+                ReloadOutcome::Applied | ReloadOutcome::Unchanged => EXIT_OK,
+                ReloadOutcome::Invalid => EXIT_BAD_INPUT,
+                ReloadOutcome::Failed => EXIT_IO,
+            };
+            let out = finish_output(|| {
+                for line in &r.lines {
+                    println!("{line}");
+                }
+            });
+            if code == EXIT_OK {
+                out
+            } else {
+                eprintln!("vigil: reload not applied; the daemon runs its previous config");
+                code
             }
-        },
-        None => {
-            let msg = format!(
-                "FACTORY DEFAULT: {}: no valid config in either slot (A: {}; B: {}); running with NO VRRP instance, NO VIP",
-                path.display(),
-                loaded.a,
-                loaded.b
-            );
-            eprintln!("vigil: WARNING: {msg}");
-            Ok((Config::factory_default(), msg))
+        }
+        other => daemon_answer_error(control, other),
+    }
+}
+
+/// Exit code and message for a control answer that is not the one asked.
+fn daemon_answer_error(
+    control: &Path,
+    r: Result<crate::control::Response, crate::control::FrameError>,
+) -> i32 {
+    match r {
+        Ok(crate::control::Response::Error(e)) => eprintln!("vigil: daemon answered: {e}"),
+        Ok(other) => eprintln!("vigil: unexpected answer from the daemon: {other:?}"),
+        Err(e) => {
+            eprintln!("vigil: daemon not reachable at {}: {e}", control.display());
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
         }
     }
+    EXIT_IO
 }
 
 fn status_command(control: &Path, json: bool) -> i32 {
@@ -263,19 +321,7 @@ fn status_command(control: &Path, json: bool) -> i32 {
                 print!("{}", render::text(&s));
             }
         }),
-        Ok(Response::Error(e)) => {
-            eprintln!("vigil: daemon answered: {e}");
-            EXIT_IO
-        }
-        Err(e) => {
-            eprintln!("vigil: daemon not reachable at {}: {e}", control.display());
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                eprintln!("  caused by: {s}");
-                source = s.source();
-            }
-            EXIT_IO
-        }
+        other => daemon_answer_error(control, other),
     }
 }
 

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use netns::{serial, Lab};
-use peers::{vigil_bin, Daemon, Kind};
+use peers::{start_vigil_with, Daemon};
 
 const CONF: &str = "vrrp_instance LATE {
     interface eth1
@@ -73,33 +73,7 @@ fn an_instance_starts_when_its_interface_appears() {
     let _g = serial();
     let lab = Lab::new(1);
     let node = &lab.nodes[0];
-    let conf = lab.path("late.conf");
-    std::fs::write(&conf, CONF).unwrap();
-    let control = lab.path("late.sock");
-    let bin = vigil_bin();
-    let proc = node.ns.spawn(
-        "vigil",
-        &[
-            bin.to_str().unwrap(),
-            "run",
-            "--config",
-            conf.to_str().unwrap(),
-            "--control",
-            control.to_str().unwrap(),
-            "--log-to",
-            "stderr",
-        ],
-        &lab.path("late.log"),
-    );
-    let d = Daemon {
-        kind: Kind::Vigil,
-        node: 0,
-        proc,
-        control,
-        conf,
-        started: Instant::now(),
-    };
-    d.wait_ready(Duration::from_secs(10));
+    let d = start_vigil_with(&lab, 0, CONF, "late");
 
     // The instance on eth0 runs; the one on eth1 waits, saying why.
     wait_state(&d, "NOW", "MASTER", Duration::from_secs(5));

@@ -259,3 +259,56 @@ async fn alpha_server_starts_down_and_comes_up_at_the_first_success() {
     assert!(started.elapsed() <= CONNECT_TIMEOUT + SLACK);
     drop(handle);
 }
+
+/// A commit hands the runner a new plan: a kept server keeps its state
+/// (DOWN stays DOWN with no event, until a check succeeds), a new one
+/// starts as a fresh runner starts it, and checks go on with the new plan.
+#[tokio::test]
+async fn a_replaced_plan_carries_each_kept_servers_state_over() {
+    // Nothing listens on `dead`: its server goes DOWN.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let runner = Runner::new(
+        &config(dead.port(), "TCP_CHECK", false),
+        RunnerConfig::default(),
+    )
+    .unwrap();
+    let (handle, requests) = channel();
+    let (tx, mut rx) = mpsc::channel(16);
+    tokio::spawn(runner.run(tx, requests));
+    let bound = max_down_detection(&TIMING, CONNECT_TIMEOUT) + SLACK;
+    let ev = next_event(&mut rx, bound).await;
+    assert!(!ev.up, "{ev:?}");
+
+    // The same server under a new plan: DOWN carried over, no event.
+    let before = handle.snapshot().await.unwrap();
+    let again = config(dead.port(), "TCP_CHECK", false);
+    let replaced = Runner::carrying_over(&again, RunnerConfig::default(), Some(&before)).unwrap();
+    assert!(!replaced.snapshot().servers[0].up, "carried over DOWN");
+    assert!(handle.replace(replaced).await);
+    assert!(!handle.snapshot().await.unwrap().servers[0].up);
+    assert!(
+        tokio::time::timeout(bound, rx.recv()).await.is_err(),
+        "no event for a server that stays down"
+    );
+
+    // Something listens now: one good check brings it back, as always.
+    let l = std::net::TcpListener::bind(dead).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let _server = tcp_server(TcpListener::from_std(l).unwrap());
+    let ev = next_event(&mut rx, DELAY_LOOP + CONNECT_TIMEOUT + SLACK).await;
+    assert!(ev.up, "{ev:?}");
+
+    // A server the previous snapshot lacks starts as new ones do (alpha:
+    // DOWN; not alpha: UP).
+    let other = Runner::carrying_over(
+        &config(dead.port() ^ 1, "TCP_CHECK", true),
+        RunnerConfig::default(),
+        Some(&before),
+    )
+    .unwrap();
+    assert!(!other.snapshot().servers[0].up);
+    drop(handle);
+}

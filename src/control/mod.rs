@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -36,12 +36,37 @@ pub const DEFAULT_PATH: &str = "/run/vigil/control.sock";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     Status,
+    /// Re-read the config source and apply what changed (`vigil reload`).
+    Reload,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
     Status(Status),
+    Reloaded(ReloadReport),
     Error(String),
+}
+
+/// What a reload did, line by line, for `vigil reload` and the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReloadReport {
+    pub outcome: ReloadOutcome,
+    /// What changed and how it was applied; or every error of a refused
+    /// config (file:line:col).
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ReloadOutcome {
+    /// Applied (possibly with parts pending a restart, said in `lines`).
+    #[default]
+    Applied,
+    /// The source is the running config: nothing to do.
+    Unchanged,
+    /// The new config has errors: nothing applied, the running one stays.
+    Invalid,
+    /// The source could not be read, or applying failed.
+    Failed,
 }
 
 /// What `vigil status` shows.
@@ -56,6 +81,11 @@ pub struct Status {
     /// The IPVS table; `None` when the IPVS task does not run (a config
     /// without virtual_server).
     pub ipvs: Option<IpvsStatus>,
+    /// The last reload, in one line; `None` before the first.
+    pub reload: Option<String>,
+    /// Settings of the loaded config the running daemon has not applied
+    /// (they need a restart), in one line; `None`: everything applies.
+    pub pending: Option<String>,
 }
 
 /// The IPVS table as `vigil status` shows it (published by `ipvs::task`).
@@ -97,7 +127,8 @@ pub struct IpvsDestStatus {
     pub weight: Option<u32>,
     pub active: u32,
     pub inactive: u32,
-    /// up, down, unchecked (no checker), sorry (the sorry server), unknown.
+    /// up, down, unchecked (no checker), sorry (the sorry server),
+    /// draining (removed by config, see `ipvs::task`), removed, unknown.
     pub health: String,
     /// The last check result: "ok", the failure, or "none" yet.
     pub last: String,
@@ -235,23 +266,42 @@ pub fn query(path: &Path, req: &Request, timeout: Duration) -> Result<Response, 
     read_frame_sync(&mut s)
 }
 
+/// A reload asked for over the socket, and where its report goes.
+pub type ReloadRequest = oneshot::Sender<ReloadReport>;
+
 /// What the server answers from.
 pub struct Published {
-    pub source: String,
     pub started: Instant,
     pub instances: Vec<watch::Receiver<Snapshot>>,
     pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
-    /// The IPVS task's status, when it runs.
-    pub ipvs: Option<watch::Receiver<IpvsStatus>>,
     /// The sync daemon task's line, when `lvs_sync_daemon` is configured.
     pub sync_daemon: Option<watch::Receiver<String>>,
+    /// What a reload changes: source, IPVS task, last reload, pending.
+    pub config: watch::Receiver<ConfigState>,
+    /// Where `Request::Reload` goes (the daemon's main loop).
+    pub reload: mpsc::Sender<ReloadRequest>,
 }
+
+/// The part of [`Published`] a reload replaces.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigState {
+    /// Where the config came from (file path or store slot).
+    pub source: String,
+    /// The IPVS task's status, when it runs.
+    pub ipvs: Option<watch::Receiver<IpvsStatus>>,
+    pub reload: Option<String>,
+    pub pending: Option<String>,
+}
+
+/// How long the server waits for the daemon to finish a reload.
+pub const RELOAD_BOUND: Duration = Duration::from_secs(60);
 
 impl Published {
     pub fn status(&self) -> Status {
         let now = Instant::now();
+        let config = self.config.borrow().clone();
         Status {
-            source: self.source.clone(),
+            source: config.source.clone(),
             uptime_ms: now.duration_since(self.started).as_millis() as u64,
             instances: self
                 .instances
@@ -264,7 +314,24 @@ impl Published {
                 })
                 .collect(),
             receivers: self.receivers.iter().map(|r| r.borrow().clone()).collect(),
-            ipvs: self.ipvs_status(),
+            ipvs: self.ipvs_status(config.ipvs.as_ref()),
+            reload: config.reload,
+            pending: config.pending,
+        }
+    }
+
+    /// Hands a reload to the daemon and waits for its report.
+    async fn reload(&self) -> Response {
+        let (tx, rx) = oneshot::channel();
+        if self.reload.send(tx).await.is_err() {
+            return Response::Error("the daemon is shutting down".into());
+        }
+        match tokio::time::timeout(RELOAD_BOUND, rx).await {
+            Ok(Ok(r)) => Response::Reloaded(r),
+            Ok(Err(_)) => Response::Error("the reload was dropped".into()),
+            Err(_) => Response::Error(format!(
+                "no reload report within {RELOAD_BOUND:?}; see the journal"
+            )),
         }
     }
 }
@@ -272,8 +339,8 @@ impl Published {
 impl Published {
     /// The IPVS task's status with the sync daemon's line; the line alone
     /// when only `lvs_sync_daemon` is configured.
-    fn ipvs_status(&self) -> Option<IpvsStatus> {
-        let mut t = self.ipvs.as_ref().map(|r| r.borrow().clone());
+    fn ipvs_status(&self, ipvs: Option<&watch::Receiver<IpvsStatus>>) -> Option<IpvsStatus> {
+        let mut t = ipvs.map(|r| r.borrow().clone());
         if let Some(line) = &self.sync_daemon {
             t.get_or_insert_with(IpvsStatus::default).sync_daemon = Some(line.borrow().clone());
         }
@@ -316,34 +383,48 @@ pub async fn serve(listener: tokio::net::UnixListener, published: std::sync::Arc
         };
         let published = published.clone();
         tokio::spawn(async move {
-            let fut = async {
-                let mut h = [0u8; HEADER_LEN];
-                conn.read_exact(&mut h).await.map_err(FrameError::Io)?;
-                let resp = match decode_header(&h) {
-                    Ok(len) => {
-                        let mut buf = vec![0u8; HEADER_LEN + len];
-                        buf[..HEADER_LEN].copy_from_slice(&h);
-                        conn.read_exact(&mut buf[HEADER_LEN..])
-                            .await
-                            .map_err(FrameError::Io)?;
-                        match decode_frame::<Request>(&buf) {
-                            Ok((Request::Status, _)) => Response::Status(published.status()),
-                            Err(e) => Response::Error(e.to_string()),
-                        }
-                    }
-                    Err(e) => Response::Error(e.to_string()),
-                };
+            let read = tokio::time::timeout(REQUEST_BOUND, read_request(&mut conn)).await;
+            let resp = match read {
+                Ok(Ok(Ok(Request::Status))) => Response::Status(published.status()),
+                Ok(Ok(Ok(Request::Reload))) => published.reload().await,
+                Ok(Ok(Err(e))) => Response::Error(e.to_string()),
+                Ok(Err(e)) => return tracing::debug!(error = %e, "control connection"),
+                Err(_) => return tracing::debug!("control connection timed out"),
+            };
+            let write = async {
                 conn.write_all(&encode_frame(&resp)?)
                     .await
                     .map_err(FrameError::Io)
             };
-            match tokio::time::timeout(Duration::from_secs(5), fut).await {
+            match tokio::time::timeout(REQUEST_BOUND, write).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::debug!(error = %e, "control connection"),
                 Err(_) => tracing::debug!("control connection timed out"),
             }
         });
     }
+}
+
+/// Reading a request and writing a response are each bounded by this.
+const REQUEST_BOUND: Duration = Duration::from_secs(5);
+
+/// One request: `Err` when the connection failed, `Ok(Err)` when the
+/// frame was bad (answered with an error).
+async fn read_request(
+    conn: &mut tokio::net::UnixStream,
+) -> Result<Result<Request, FrameError>, FrameError> {
+    let mut h = [0u8; HEADER_LEN];
+    conn.read_exact(&mut h).await.map_err(FrameError::Io)?;
+    let len = match decode_header(&h) {
+        Ok(len) => len,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut buf = vec![0u8; HEADER_LEN + len];
+    buf[..HEADER_LEN].copy_from_slice(&h);
+    conn.read_exact(&mut buf[HEADER_LEN..])
+        .await
+        .map_err(FrameError::Io)?;
+    Ok(decode_frame::<Request>(&buf).map(|(r, _)| r))
 }
 
 #[cfg(test)]
@@ -362,6 +443,8 @@ mod tests {
             }],
             receivers: vec![],
             ipvs: None,
+            reload: Some("applied".into()),
+            pending: None,
         }
     }
 
@@ -397,7 +480,10 @@ mod tests {
         f[0] = 1;
         assert!(matches!(
             decode_frame::<Request>(&f),
-            Err(FrameError::Version { got: 1, want: 2 })
+            Err(FrameError::Version {
+                got: 1,
+                want: PROTOCOL_VERSION
+            })
         ));
     }
 

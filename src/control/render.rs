@@ -21,6 +21,12 @@ fn secs(ms: u64) -> String {
 pub fn text(s: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "vigil: config {}, up {}", s.source, secs(s.uptime_ms));
+    if let Some(r) = &s.reload {
+        let _ = writeln!(out, "last reload: {r}");
+    }
+    if let Some(p) = &s.pending {
+        let _ = writeln!(out, "PENDING A RESTART: {p}");
+    }
     if s.instances.is_empty() {
         let _ = writeln!(out, "no vrrp instance");
     }
@@ -230,10 +236,13 @@ pub fn json(s: &Status) -> String {
         .ipvs
         .as_ref()
         .map_or(String::new(), |t| format!(",\"ipvs\":{}", ipvs_json(t)));
+    let opt = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"instances\":[{}],\"receivers\":[{}]{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"instances\":[{}],\"receivers\":[{}]{}}}",
         json_str(&s.source),
         s.uptime_ms,
+        opt(&s.reload),
+        opt(&s.pending),
         inst.join(","),
         recv.join(","),
         ipvs
@@ -272,6 +281,8 @@ mod tests {
                 restarts: 0,
             }],
             ipvs: None,
+            reload: None,
+            pending: None,
         }
     }
 
@@ -299,7 +310,7 @@ mod tests {
     fn json_shape() {
         assert_eq!(
             json(&sample()),
-            "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"instances\":[\
+            "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"instances\":[\
              {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
              \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
              \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"drops\":{\"auth_mismatch\":2,\

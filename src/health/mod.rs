@@ -126,6 +126,9 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub enum Request {
     Snapshot(oneshot::Sender<Snapshot>),
+    /// Replace every check by the new runner's (a config commit); checks
+    /// in flight are dropped. Answered once replaced.
+    Replace(Box<Runner>, oneshot::Sender<()>),
 }
 
 /// Talks to a running [`Runner`]; the runner stops when every handle is
@@ -141,6 +144,21 @@ impl HealthHandle {
         let (tx, rx) = oneshot::channel();
         self.tx.send(Request::Snapshot(tx)).await.ok()?;
         rx.await.ok()
+    }
+
+    /// Hands the runner a new plan (see [`Runner::carrying_over`]).
+    /// `false` if the runner has stopped.
+    pub async fn replace(&self, runner: Runner) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Request::Replace(Box::new(runner), tx))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        rx.await.is_ok()
     }
 }
 
@@ -168,6 +186,19 @@ impl Runner {
     /// (after their warmup). Initial states: DOWN for `alpha` services,
     /// else UP; no event is sent for them.
     pub fn new(config: &Config, rc: RunnerConfig) -> Result<Self, PlanError> {
+        Self::carrying_over(config, rc, None)
+    }
+
+    /// A runner for a committed config: a real server `previous` also has
+    /// (same service and address) starts in the state it had, UP or DOWN,
+    /// so a commit moves no server in or out of the table by itself; a new
+    /// one starts as [`Runner::new`] starts it. A DOWN server comes back
+    /// on its first good check, as always.
+    pub fn carrying_over(
+        config: &Config,
+        rc: RunnerConfig,
+        previous: Option<&Snapshot>,
+    ) -> Result<Self, PlanError> {
         let servers = plan::plan(config)?;
         let seed = rc.seed.unwrap_or_else(|| {
             SystemTime::now()
@@ -183,7 +214,13 @@ impl Runner {
         let mut specs = Vec::new();
         for (si, s) in servers.iter().enumerate() {
             let timings: Vec<Timing> = s.checks.iter().map(|c| c.timing).collect();
-            sched.add_server(s.alpha, &timings, now);
+            let was_up = previous.and_then(|p| {
+                p.servers
+                    .iter()
+                    .find(|r| r.service == s.service && r.real == s.real)
+                    .map(|r| r.up)
+            });
+            sched.add_server(was_up.map_or(s.alpha, |up| !up), &timings, now);
             for (ci, c) in s.checks.iter().enumerate() {
                 owner.push((si, ci));
                 specs.push(c.spec.clone());
@@ -289,6 +326,12 @@ impl Runner {
                 req = requests.recv() => match req {
                     Some(Request::Snapshot(tx)) => {
                         let _ = tx.send(self.snapshot());
+                    }
+                    Some(Request::Replace(new, done)) => {
+                        self = *new;
+                        // Results of the old plan's checks mean nothing now.
+                        in_flight = FuturesUnordered::new();
+                        let _ = done.send(());
                     }
                     None => return,
                 },

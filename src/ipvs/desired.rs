@@ -284,6 +284,23 @@ pub fn owned(config: &Config) -> BTreeSet<ServiceId> {
     config.virtual_servers.iter().map(service_id).collect()
 }
 
+/// Every destination the config can put in the kernel: its real servers
+/// and sorry servers. A destination of an owned service outside this set
+/// was left by an earlier config (found at start: drained, not cut).
+pub fn config_dests(config: &Config) -> BTreeSet<RealId> {
+    let mut all = BTreeSet::new();
+    for vs in &config.virtual_servers {
+        all.extend(vs.real_servers.iter().map(|rs| real_id(vs, rs)));
+        if let Some(s) = &vs.sorry_server {
+            all.insert(RealId {
+                service: service_id(vs),
+                dest: sorry_dest(vs, s, 0).id,
+            });
+        }
+    }
+    all
+}
+
 /// The real servers `old` had and `new` lacks: what a commit drains.
 pub fn removed_reals(old: &Config, new: &Config) -> BTreeSet<RealId> {
     let all = |c: &Config| -> BTreeSet<RealId> {

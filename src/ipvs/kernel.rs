@@ -41,12 +41,14 @@ impl Table {
         self.services.values().map(|e| e.dests.len()).sum()
     }
 
-    /// Connections (active + inactive + persistent) the kernel reports for
-    /// a destination: what a drain waits on. `None` when absent or when the
-    /// table carries no counters (a desired table).
+    /// Connections (active + inactive) the kernel reports for a
+    /// destination: what a drain waits on. Persistence templates do not
+    /// count: with `expire_quiescent_template` a client's next connection
+    /// goes to a live server anyway. `None` when absent or when the table
+    /// carries no counters (a desired table).
     pub fn conns(&self, service: &ServiceId, dest: &DestId) -> Option<u64> {
         let d = self.services.get(service)?.dests.get(dest)?;
-        d.conns.map(|c| c.total())
+        d.conns.map(|c| u64::from(c.active) + u64::from(c.inactive))
     }
 }
 

@@ -37,10 +37,26 @@
 //! timeout are decided in [`super::sysctl`] and set here once connected;
 //! the connection sync daemon has its own task ([`super::sync`]).
 //!
-//! TODO (issue 5, next steps): live config commits (SIGHUP / control
-//! socket) feeding `retired` and the drain set with a drain timeout;
-//! quorum_up / quorum_down notify scripts (quorum changes are only logged
-//! here).
+//! Config commits ([`Core::reconfigure`], from `vigil reload` or SIGHUP):
+//! the next pass runs at once. What the new config lacks is not cut:
+//! - a real server it removed is *drained*: kept at weight 0 (no new
+//!   connections; with `expire_quiescent_template` no new ones through a
+//!   persistence template either) until the kernel reports no active or
+//!   inactive connection for it, or until the drain timeout
+//!   ([`DRAIN_TIMEOUT`] by default, `vigil run --drain-timeout`), and only
+//!   then deleted;
+//! - a virtual server it removed is *retired*: its real servers drain the
+//!   same way, and the service is deleted when the last one is gone;
+//! - a real server or service it brings back stops draining.
+//!
+//! A drain's end is seen on the dump after a pass or on the status dump
+//! every [`STATUS_REFRESH`]. At start, a destination of an owned service
+//! that the config does not have (an earlier config's, left while vigil was
+//! stopped) is adopted as draining too, not deleted. Drains live in memory:
+//! a restart during one starts a new drain timeout for it.
+//!
+//! Quorum changes are handed to the caller ([`Core::take_quorum_changes`])
+//! to run `quorum_up` / `quorum_down`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -48,17 +64,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::client::{self, Client};
-use super::desired::{self, Desired, Health, HealthMap, QuorumStates, RealId};
+use super::desired::{self, Desired, Health, HealthMap, QuorumChange, QuorumStates, RealId};
 use super::kernel::{apply_all, dump, Kernel, Table};
 use super::reconcile::diff;
 use super::sysctl::{self, Sysctl};
 use super::wire::{FwdMethod, ServiceId, Timeouts, SVC_F_PERSISTENT};
-use crate::config::model::{Config, LvsTimeouts};
+use crate::config::model::{Config, LvsTimeouts, Notify, VirtualServer};
 use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health::{self, HealthEvent, HealthHandle};
+use crate::notify::{self, Notifier};
 
 /// Health changes are folded into one pass at most this often.
 pub const COALESCE: Duration = Duration::from_millis(50);
@@ -67,6 +84,24 @@ pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// How often the status (counters, health) is refreshed from a dump.
 pub const STATUS_REFRESH: Duration = Duration::from_secs(2);
+/// How long a real server removed by config keeps its established
+/// connections (at weight 0) before it is deleted, unless they end
+/// sooner. An hour lets WebSocket sessions end or move on their own terms
+/// (most clients reconnect well within it) while bounding how long a
+/// removed server stays reachable; a deleted server's remaining
+/// connections are reset (`expire_nodest_conn`).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// What one pass is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassRequest {
+    pub desired: Desired,
+    /// Services an earlier config had and this one lacks.
+    pub retired: BTreeSet<ServiceId>,
+    /// On the first pass: every destination the config may hold. Any other
+    /// destination found in an owned service is drained, not deleted.
+    pub adopt: Option<BTreeSet<RealId>>,
+}
 
 /// What one pass did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,6 +113,9 @@ pub struct PassReport {
     /// The kernel's table after the pass.
     pub table: Table,
     pub foreign: Vec<ServiceId>,
+    /// Destinations found in owned services that the config lacks (only on
+    /// an adopting pass); they were set to drain.
+    pub adopted: BTreeSet<RealId>,
 }
 
 /// Why a pass could not run at all.
@@ -104,13 +142,19 @@ impl Unavailable {
 /// One reconcile pass against a kernel: dump, diff, apply everything the
 /// kernel accepts, dump again if anything changed. Blocking with a real
 /// [`Client`]; call it from `spawn_blocking`.
-pub fn pass<K: Kernel>(
-    k: &mut K,
-    desired: &Desired,
-    retired: &BTreeSet<ServiceId>,
-) -> Result<PassReport, K::Error> {
+pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Error> {
     let actual = dump(k)?;
-    let plan = diff(desired, &actual, retired);
+    let adopted = req
+        .adopt
+        .as_ref()
+        .map_or_else(BTreeSet::new, |known| strays(&req.desired, &actual, known));
+    let plan = if adopted.is_empty() {
+        diff(&req.desired, &actual, &req.retired)
+    } else {
+        let mut desired = req.desired.clone();
+        desired.draining.extend(adopted.iter().copied());
+        diff(&desired, &actual, &req.retired)
+    };
     let failed: Vec<String> = apply_all(k, &plan.ops)
         .into_iter()
         .map(|(op, e)| format!("{op}: {e}"))
@@ -125,7 +169,21 @@ pub fn pass<K: Kernel>(
         failed,
         table,
         foreign: plan.foreign,
+        adopted,
     })
+}
+
+/// Destinations the kernel has in services vigil wants that are not in
+/// `known` (the config's real and sorry servers).
+fn strays(desired: &Desired, actual: &Table, known: &BTreeSet<RealId>) -> BTreeSet<RealId> {
+    desired
+        .table
+        .services
+        .keys()
+        .filter_map(|id| actual.services.get(id).map(|e| (*id, e)))
+        .flat_map(|(service, e)| e.dests.keys().map(move |&dest| RealId { service, dest }))
+        .filter(|r| !known.contains(r))
+        .collect()
 }
 
 /// The task's state and decisions, sans-IO: `now` comes in, the caller
@@ -135,10 +193,16 @@ pub struct Core {
     config: Arc<Config>,
     health: HealthMap,
     quorum: QuorumStates,
-    /// Services the previous config had (none until live commits exist).
+    /// Services an earlier config had, until the kernel no longer has them.
     retired: BTreeSet<ServiceId>,
-    /// Real servers removed by config, still draining (idem).
-    draining: BTreeSet<RealId>,
+    /// Real servers removed by config, still draining, and when their
+    /// drain times out.
+    draining: BTreeMap<RealId, Instant>,
+    drain_timeout: Duration,
+    /// Whether a pass has seen the kernel's table (strays adopted).
+    adopted: bool,
+    /// Quorum changes not yet taken by the caller.
+    quorum_changes: Vec<QuorumChange>,
     /// When the next pass is due; `None`: nothing to do.
     due: Option<Instant>,
     backoff: Duration,
@@ -166,7 +230,10 @@ impl Core {
             health,
             quorum: QuorumStates::new(),
             retired: BTreeSet::new(),
-            draining: BTreeSet::new(),
+            draining: BTreeMap::new(),
+            drain_timeout: DRAIN_TIMEOUT,
+            adopted: false,
+            quorum_changes: Vec::new(),
             due: Some(now),
             backoff: BACKOFF_MIN,
             table: None,
@@ -191,28 +258,140 @@ impl Core {
         }
     }
 
+    /// Replaces [`DRAIN_TIMEOUT`].
+    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// A committed config replaces the current one; a pass runs at once.
+    /// Real servers it removed start draining, services it removed are
+    /// retired, and health and quorum of what it kept carry over.
+    pub fn reconfigure(&mut self, config: Arc<Config>, now: Instant) {
+        let old = std::mem::replace(&mut self.config, config);
+        let new = &self.config;
+        let owned = desired::owned(new);
+        let known = desired::config_dests(new);
+        self.retired
+            .extend(desired::owned(&old).difference(&owned).copied());
+        self.retired.retain(|s| !owned.contains(s));
+        self.draining.retain(|r, _| !known.contains(r));
+        let deadline = now + self.drain_timeout;
+        for r in desired::removed_reals(&old, new) {
+            if self.table.as_ref().is_none_or(|t| has_dest(t, &r)) {
+                tracing::info!(
+                    service = %r.service, real = %r.dest,
+                    "ipvs: real server removed by config: draining at weight 0 for at most {:?}",
+                    self.drain_timeout
+                );
+                self.draining.entry(r).or_insert(deadline);
+            }
+        }
+        self.health.retain(|r, _| known.contains(r));
+        self.quorum.retain(|s, _| owned.contains(s));
+        self.due = Some(now);
+    }
+
+    /// The earliest of the next pass and the next drain timeout.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.due
+        let drain = self.draining.values().min().copied();
+        match (self.due, drain) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// If a pass is due at `now`: what it should make the table.
     /// Clears `due`; quorum states advance with the build.
-    pub fn poll_pass(&mut self, now: Instant) -> Option<(Desired, BTreeSet<ServiceId>)> {
+    pub fn poll_pass(&mut self, now: Instant) -> Option<PassRequest> {
+        self.expire_drains(now);
         if self.due.is_none_or(|d| d > now) {
             return None;
         }
         self.due = None;
-        let d = desired::build(&self.config, &self.health, &self.draining, &self.quorum);
+        let draining = self.draining.keys().copied().collect();
+        let d = desired::build(&self.config, &self.health, &draining, &self.quorum);
         for c in &d.changes {
-            // TODO(issue 5): run quorum_up / quorum_down.
             if c.up {
-                tracing::info!(service = %c.service, "quorum gained");
+                tracing::info!(service = %c.service, "ipvs: quorum gained");
             } else {
-                tracing::warn!(service = %c.service, "quorum lost");
+                tracing::warn!(service = %c.service, "ipvs: quorum lost");
             }
         }
+        self.quorum_changes.extend(d.changes.iter().copied());
         self.quorum = d.quorum.clone();
-        Some((d, self.retired.clone()))
+        Some(PassRequest {
+            desired: d,
+            retired: self.retired.clone(),
+            adopt: (!self.adopted).then(|| desired::config_dests(&self.config)),
+        })
+    }
+
+    /// Quorum changes since the last call, oldest first.
+    pub fn take_quorum_changes(&mut self) -> Vec<QuorumChange> {
+        std::mem::take(&mut self.quorum_changes)
+    }
+
+    /// The virtual server a kernel service id belongs to, if configured.
+    pub fn virtual_server(&self, id: &ServiceId) -> Option<&VirtualServer> {
+        self.config
+            .virtual_servers
+            .iter()
+            .find(|vs| desired::service_id(vs) == *id)
+    }
+
+    /// Real servers still draining, with the time their drain ends at the
+    /// latest.
+    pub fn draining(&self) -> &BTreeMap<RealId, Instant> {
+        &self.draining
+    }
+
+    /// Drains past their timeout end now: the next pass deletes them.
+    fn expire_drains(&mut self, now: Instant) {
+        let expired: Vec<RealId> = self
+            .draining
+            .iter()
+            .filter(|(_, &at)| at <= now)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in expired {
+            self.draining.remove(&r);
+            let left = self
+                .table
+                .as_ref()
+                .and_then(|t| t.conns(&r.service, &r.dest));
+            tracing::warn!(
+                service = %r.service, real = %r.dest, connections = ?left,
+                "ipvs: drain timeout: removing the real server with its remaining connections"
+            );
+            self.due = Some(self.due.map_or(now, |d| d.min(now)));
+        }
+    }
+
+    /// Drains whose server has no connection left, or is gone, end.
+    fn end_drains(&mut self, table: &Table, now: Instant) {
+        let ended: Vec<RealId> = self
+            .draining
+            .keys()
+            .filter(|r| {
+                let d = table
+                    .services
+                    .get(&r.service)
+                    .and_then(|e| e.dests.get(&r.dest));
+                d.is_none_or(|d| d.weight == 0 && table.conns(&r.service, &r.dest) == Some(0))
+            })
+            .copied()
+            .collect();
+        for r in ended {
+            self.draining.remove(&r);
+            if has_dest(table, &r) {
+                tracing::info!(
+                    service = %r.service, real = %r.dest,
+                    "ipvs: real server drained: no connection left; removing it"
+                );
+                self.due = Some(self.due.map_or(now, |d| d.min(now)));
+            }
+        }
     }
 
     /// The result of the pass [`Core::poll_pass`] asked for.
@@ -220,6 +399,17 @@ impl Core {
         self.passes += 1;
         match r {
             Ok(rep) => {
+                self.adopted = true;
+                for r in &rep.adopted {
+                    tracing::warn!(
+                        service = %r.service, real = %r.dest,
+                        "ipvs: real server in the kernel but not in the config: draining at weight 0 for at most {:?}",
+                        self.drain_timeout
+                    );
+                    self.draining.entry(*r).or_insert(now + self.drain_timeout);
+                }
+                self.retired.retain(|s| rep.table.services.contains_key(s));
+                self.end_drains(&rep.table, now);
                 let applied = rep.planned - rep.failed.len();
                 if rep.planned > 0 || self.passes == 1 {
                     // Counts in the text too: journalctl shows only the message.
@@ -274,7 +464,8 @@ impl Core {
     }
 
     /// A status-only dump (no pass) saw this table.
-    pub fn handle_refresh(&mut self, table: Table) {
+    pub fn handle_refresh(&mut self, table: Table, now: Instant) {
+        self.end_drains(&table, now);
         self.table = Some(table);
     }
 
@@ -343,6 +534,7 @@ impl Core {
                 dests,
             });
         }
+        services.extend(self.retired_status(table));
         IpvsStatus {
             services,
             foreign: self.foreign.iter().map(|s| s.to_string()).collect(),
@@ -350,6 +542,48 @@ impl Core {
             // Filled in by the control server from `super::sync`'s task.
             sync_daemon: None,
         }
+    }
+
+    /// Services an earlier config had that the kernel still holds while
+    /// their real servers drain.
+    fn retired_status(&self, table: &Table) -> Vec<IpvsServiceStatus> {
+        self.retired
+            .iter()
+            .filter_map(|id| table.services.get(id).map(|e| (id, e)))
+            .map(|(id, e)| IpvsServiceStatus {
+                service: id.to_string(),
+                in_table: true,
+                scheduler: e.service.scheduler.clone(),
+                persistent: (e.service.flags & SVC_F_PERSISTENT != 0).then_some(e.service.timeout),
+                mask: mask(&e.service),
+                dests: e
+                    .dests
+                    .values()
+                    .map(|d| {
+                        let c = d.conns.unwrap_or_default();
+                        let real = RealId {
+                            service: *id,
+                            dest: d.id,
+                        };
+                        IpvsDestStatus {
+                            dest: d.id.to_string(),
+                            method: method_name(d.fwd).to_owned(),
+                            weight: Some(d.weight),
+                            active: c.active,
+                            inactive: c.inactive,
+                            health: if self.draining.contains_key(&real) {
+                                "draining"
+                            } else {
+                                "removed"
+                            }
+                            .to_owned(),
+                            last: "none".to_owned(),
+                            failures: 0,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     fn dest_status(
@@ -366,6 +600,7 @@ impl Core {
             .iter()
             .find(|rs| desired::dest_id(vs, rs) == dest);
         let health = match rs {
+            None if self.draining.contains_key(&id) => "draining",
             None if vs.sorry_server.is_some() => "sorry",
             None => "unknown",
             Some(rs) if rs.checkers.is_empty() => "unchecked",
@@ -388,6 +623,12 @@ impl Core {
         fill(&mut s);
         s
     }
+}
+
+fn has_dest(t: &Table, r: &RealId) -> bool {
+    t.services
+        .get(&r.service)
+        .is_some_and(|e| e.dests.contains_key(&r.dest))
 }
 
 /// The persistence mask as ipvsadm prints it, when it is not the host's.
@@ -508,14 +749,10 @@ impl Edge {
 
     /// One pass; a failure that is not the kernel refusing an op drops the
     /// socket so the next pass reconnects. Blocking.
-    fn pass(
-        &mut self,
-        desired: &Desired,
-        retired: &BTreeSet<ServiceId>,
-    ) -> Result<PassReport, Unavailable> {
+    fn pass(&mut self, req: &PassRequest) -> Result<PassReport, Unavailable> {
         let r = self
             .connect()
-            .and_then(|c| pass(c, desired, retired))
+            .and_then(|c| pass(c, req))
             .map_err(|e| Unavailable::from_client(&e));
         if r.is_err() {
             self.client = None;
@@ -578,17 +815,45 @@ async fn modprobe() {
     }
 }
 
-/// The task. Runs until the event channel and the health runner are gone
-/// and then keeps serving status; the daemon drops it at shutdown, leaving
-/// the kernel table in place.
-pub async fn run(
-    mut core: Core,
-    mut events: mpsc::Receiver<HealthEvent>,
-    checks: Option<HealthHandle>,
-    timeouts: Option<Timeouts>,
-    sysctls: Vec<Sysctl>,
-    status: watch::Sender<IpvsStatus>,
-) {
+/// What the daemon tells the IPVS task besides health events.
+#[derive(Debug)]
+pub enum Command {
+    /// A committed config (already validated), with the timeouts and
+    /// sysctls it asks for. Answered after the first pass with it.
+    Reconfigure {
+        config: Arc<Config>,
+        timeouts: Option<Timeouts>,
+        sysctls: Vec<Sysctl>,
+        /// A health runner started with this commit (none ran before).
+        checks: Option<HealthHandle>,
+        done: oneshot::Sender<Result<Applied, String>>,
+    },
+}
+
+/// What the first pass after a commit did, for `vigil reload`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub ops: usize,
+    /// Ops the kernel refused, as "op: error" (retried later).
+    pub failed: Vec<String>,
+    /// Real servers draining after the pass.
+    pub draining: usize,
+}
+
+/// The task's channels.
+#[derive(Debug)]
+pub struct Io {
+    pub events: mpsc::Receiver<HealthEvent>,
+    pub commands: mpsc::Receiver<Command>,
+    pub checks: Option<HealthHandle>,
+    /// Runs `quorum_up` / `quorum_down`.
+    pub notifier: Notifier,
+    pub status: watch::Sender<IpvsStatus>,
+}
+
+/// The task. Runs until the daemon drops it (at shutdown), leaving the
+/// kernel table in place.
+pub async fn run(mut core: Core, mut io: Io, timeouts: Option<Timeouts>, sysctls: Vec<Sysctl>) {
     let mut edge = Edge {
         client: None,
         modprobe_tried: false,
@@ -597,9 +862,11 @@ pub async fn run(
     };
     let mut next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
     let mut events_open = true;
+    let mut commands_open = true;
+    let mut waiting: Vec<oneshot::Sender<Result<Applied, String>>> = Vec::new();
     loop {
-        if let Some((desired, retired)) = core.poll_pass(Instant::now()) {
-            let (e, r) = blocking(edge, move |e| e.pass(&desired, &retired)).await;
+        if let Some(req) = core.poll_pass(Instant::now()) {
+            let (e, r) = blocking(edge, move |e| e.pass(&req)).await;
             edge = e;
             let r = r.unwrap_or_else(|| {
                 Err(Unavailable {
@@ -611,14 +878,41 @@ pub async fn run(
                 edge.modprobe_tried = true;
                 modprobe().await;
             }
+            let answer = match &r {
+                Ok(rep) => Ok(Applied {
+                    ops: rep.planned,
+                    failed: rep.failed.clone(),
+                    draining: 0,
+                }),
+                Err(u) => Err(u.message.clone()),
+            };
             core.handle_pass(r, Instant::now());
-            publish(&core, checks.as_ref(), &status).await;
+            for tx in waiting.drain(..) {
+                let _ = tx.send(answer.clone().map(|a| Applied {
+                    draining: core.draining().len(),
+                    ..a
+                }));
+            }
+            run_quorum_scripts(&mut core, &io.notifier);
+            publish(&core, io.checks.as_ref(), &io.status).await;
         }
         let wake = core.poll_timeout();
         tokio::select! {
-            ev = events.recv(), if events_open => match ev {
+            ev = io.events.recv(), if events_open => match ev {
                 Some(ev) => core.handle_health(&ev, Instant::now()),
                 None => events_open = false,
+            },
+            cmd = io.commands.recv(), if commands_open => match cmd {
+                Some(Command::Reconfigure { config, timeouts, sysctls, checks, done }) => {
+                    if checks.is_some() {
+                        io.checks = checks;
+                    }
+                    edge.timeouts = timeouts;
+                    edge.sysctls = sysctls;
+                    core.reconfigure(config, Instant::now());
+                    waiting.push(done);
+                }
+                None => commands_open = false,
             },
             () = sleep_until(wake) => {}
             () = tokio::time::sleep_until(next_refresh) => {
@@ -626,11 +920,39 @@ pub async fn run(
                 let (e, t) = blocking(edge, Edge::refresh).await;
                 edge = e;
                 if let Some(t) = t.flatten() {
-                    core.handle_refresh(t);
+                    core.handle_refresh(t, Instant::now());
                 }
-                publish(&core, checks.as_ref(), &status).await;
+                publish(&core, io.checks.as_ref(), &io.status).await;
             }
         }
+    }
+}
+
+/// `quorum_up` / `quorum_down` of each service whose quorum changed.
+fn run_quorum_scripts(core: &mut Core, notifier: &Notifier) {
+    for c in core.take_quorum_changes() {
+        let Some(vs) = core.virtual_server(&c.service) else {
+            continue;
+        };
+        if vs.quorum_up.is_none() && vs.quorum_down.is_none() {
+            continue;
+        }
+        notifier.notify(notify::Event {
+            kind: notify::EventKind::VirtualServer,
+            name: c.service.to_string(),
+            state: if c.up {
+                notify::State::Master
+            } else {
+                notify::State::Backup
+            },
+            priority: 0,
+            scripts: Notify {
+                master: vs.quorum_up.clone(),
+                backup: vs.quorum_down.clone(),
+                ..Notify::default()
+            },
+            smtp_alert: false,
+        });
     }
 }
 

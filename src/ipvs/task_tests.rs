@@ -54,9 +54,9 @@ fn rs(last: u8) -> DestId {
 
 /// Run the pass the core asks for at `now` against `k`; returns its ops.
 fn step(core: &mut Core, k: &mut FakeKernel, now: Instant) -> Option<Vec<Op>> {
-    let (d, retired) = core.poll_pass(now)?;
+    let req = core.poll_pass(now)?;
     let before = k.log.len();
-    let r = pass(k, &d, &retired).map_err(|e| Unavailable {
+    let r = pass(k, &req).map_err(|e| Unavailable {
         module_missing: false,
         message: e.to_string(),
     });
@@ -261,4 +261,261 @@ fn timeouts_only_when_set() {
     );
     assert!(wanted(&seed()));
     assert!(!wanted(&Config::default()));
+}
+
+// ---------------------------------------------------------------------------
+// Config commits: drains, retired services, adoption.
+
+fn sid() -> ServiceId {
+    desired::service_id(&seed().virtual_servers[0])
+}
+
+fn without(mut c: Config, last: u8) -> Config {
+    c.virtual_servers[0]
+        .real_servers
+        .retain(|r| r.addr != std::net::IpAddr::from([192, 168, 1, last]));
+    c
+}
+
+fn with_rs(mut c: Config, last: u8) -> Config {
+    let mut r = c.virtual_servers[0].real_servers[0].clone();
+    r.addr = std::net::IpAddr::from([192, 168, 1, last]);
+    c.virtual_servers[0].real_servers.push(r);
+    c
+}
+
+/// The kernel reports `active` connections on a destination.
+fn set_conns(k: &mut FakeKernel, service: ServiceId, last: u8, active: u32) {
+    let d = k
+        .table
+        .services
+        .get_mut(&service)
+        .and_then(|e| e.dests.get_mut(&rs(last)))
+        .expect("dest in the kernel");
+    d.conns = Some(crate::ipvs::wire::ConnCounts {
+        active,
+        inactive: 0,
+        persistent: 3,
+    });
+}
+
+fn weight(k: &FakeKernel, service: ServiceId, last: u8) -> Option<u32> {
+    k.table.services[&service]
+        .dests
+        .get(&rs(last))
+        .map(|d| d.weight)
+}
+
+#[test]
+fn a_commit_adding_a_real_server_adds_it_at_once() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    core.reconfigure(Arc::new(with_rs(seed(), 104)), t0);
+    assert_eq!(core.poll_timeout(), Some(t0), "a commit passes at once");
+    let ops = step(&mut core, &mut k, t0).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(104) && dest.weight == 1),
+        "{ops:?}"
+    );
+    assert!(core.draining().is_empty());
+}
+
+#[test]
+fn a_removed_real_server_drains_at_weight_zero_until_its_connections_end() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    set_conns(&mut k, sid(), 103, 5);
+
+    core.reconfigure(Arc::new(without(seed(), 103)), t0);
+    let ops = step(&mut core, &mut k, t0).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(103) && dest.weight == 0),
+        "quiesced, not deleted: {ops:?}"
+    );
+    assert_eq!(weight(&k, sid(), 103), Some(0));
+    assert_eq!(core.draining().len(), 1);
+    assert_eq!(
+        core.status(None).services[0]
+            .dests
+            .iter()
+            .find(|d| d.dest == "192.168.1.103:80")
+            .map(|d| d.health.as_str()),
+        Some("draining")
+    );
+    assert_eq!(
+        core.poll_timeout(),
+        Some(t0 + DRAIN_TIMEOUT),
+        "only the drain timer"
+    );
+
+    // Connections still open at a status refresh: nothing happens.
+    let t1 = t0 + STATUS_REFRESH;
+    core.handle_refresh(dump(&mut k).unwrap(), t1);
+    assert!(core.poll_pass(t1).is_none());
+    // The last one ends (persistence templates do not count): deleted.
+    set_conns(&mut k, sid(), 103, 0);
+    let t2 = t1 + STATUS_REFRESH;
+    core.handle_refresh(dump(&mut k).unwrap(), t2);
+    assert!(core.draining().is_empty());
+    let ops = step(&mut core, &mut k, t2).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(103)
+        }]
+    );
+    assert_eq!(weight(&k, sid(), 102), Some(1), "the other one untouched");
+}
+
+#[test]
+fn a_drain_ends_at_its_timeout_with_connections_left() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    core = core.with_drain_timeout(Duration::from_secs(60));
+    set_conns(&mut k, sid(), 103, 5);
+    core.reconfigure(Arc::new(without(seed(), 103)), t0);
+    step(&mut core, &mut k, t0).unwrap();
+    let t1 = t0 + Duration::from_secs(59);
+    core.handle_refresh(dump(&mut k).unwrap(), t1);
+    assert!(core.poll_pass(t1).is_none());
+    let t2 = t0 + Duration::from_secs(60);
+    assert_eq!(core.poll_timeout(), Some(t2));
+    let ops = step(&mut core, &mut k, t2).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(103)
+        }]
+    );
+    assert_eq!(core.poll_timeout(), None);
+}
+
+#[test]
+fn a_real_server_committed_back_stops_draining_and_gets_its_weight() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    set_conns(&mut k, sid(), 103, 5);
+    core.reconfigure(Arc::new(without(seed(), 103)), t0);
+    step(&mut core, &mut k, t0).unwrap();
+    core.reconfigure(Arc::new(seed()), t0);
+    assert!(core.draining().is_empty());
+    let ops = step(&mut core, &mut k, t0).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(103) && dest.weight == 1),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn a_removed_service_drains_then_is_deleted() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    set_conns(&mut k, sid(), 102, 2);
+    let mut empty = seed();
+    empty.virtual_servers.clear();
+    core.reconfigure(Arc::new(empty), t0);
+    let ops = step(&mut core, &mut k, t0).unwrap();
+    // Both quiesced; the idle one's drain ends on the dump after the pass.
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert_eq!(weight(&k, sid(), 102), Some(0));
+    assert_eq!(
+        core.draining().keys().map(|r| r.dest).collect::<Vec<_>>(),
+        [rs(102)]
+    );
+    assert_eq!(core.poll_timeout(), Some(t0), "the idle one goes at once");
+    let ops = step(&mut core, &mut k, t0).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(103)
+        }]
+    );
+    assert!(
+        k.table.services.contains_key(&sid()),
+        "kept while one drains"
+    );
+    let shown = core.status(None);
+    assert_eq!(shown.services.len(), 1, "the retired service is shown");
+    assert_eq!(shown.services[0].dests[0].health, "draining");
+    let t1 = t0 + STATUS_REFRESH;
+    core.handle_refresh(dump(&mut k).unwrap(), t1);
+    assert!(core.poll_pass(t1).is_none(), "102 still has connections");
+    set_conns(&mut k, sid(), 102, 0);
+    let t2 = t1 + STATUS_REFRESH;
+    core.handle_refresh(dump(&mut k).unwrap(), t2);
+    let ops = step(&mut core, &mut k, t2).unwrap();
+    assert_eq!(ops, vec![Op::DelService(sid())]);
+    // Nothing more: the retired service is forgotten once gone.
+    assert_eq!(core.poll_timeout(), None);
+    assert!(step(&mut core, &mut k, t2 + STATUS_REFRESH).is_none());
+}
+
+#[test]
+fn at_start_a_stray_real_server_of_an_owned_service_is_drained_not_cut() {
+    // The kernel holds an earlier config's table (rs 104 included); the
+    // config vigil starts with lacks rs 104.
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    started(with_rs(seed(), 104), &mut k, t0);
+    set_conns(&mut k, sid(), 104, 7);
+    let mut core = Core::new(Arc::new(seed()), None, t0);
+    let ops = step(&mut core, &mut k, t0).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(104) && dest.weight == 0),
+        "{ops:?}"
+    );
+    assert_eq!(core.draining().len(), 1);
+    // Later passes do not adopt again: a server whose drain ended goes.
+    set_conns(&mut k, sid(), 104, 0);
+    core.handle_refresh(dump(&mut k).unwrap(), t0 + STATUS_REFRESH);
+    let ops = step(&mut core, &mut k, t0 + STATUS_REFRESH).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(104)
+        }]
+    );
+}
+
+#[test]
+fn health_of_kept_servers_carries_over_a_commit() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(seed(), &mut k, t0);
+    core.handle_health(&event(102, false), t0);
+    step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    assert_eq!(weight(&k, sid(), 102), None);
+    // A commit that only adds a server: 102 stays out (still down).
+    core.reconfigure(Arc::new(with_rs(seed(), 104)), t0 + COALESCE);
+    let ops = step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(104)),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn quorum_changes_are_handed_out_once() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut c = seed();
+    c.virtual_servers[0].quorum = 2;
+    let mut core = started(c, &mut k, t0);
+    assert!(core.take_quorum_changes().is_empty());
+    core.handle_health(&event(102, false), t0);
+    step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    let q = core.take_quorum_changes();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(!q[0].up);
+    assert!(core.take_quorum_changes().is_empty());
+    assert!(core.virtual_server(&q[0].service).is_some());
 }

@@ -24,10 +24,7 @@ pub struct MailFields<'a> {
 /// The RFC 5322 message, CRLF line endings, headers then a short body.
 /// Control characters in names become '?' so no header can be forged.
 pub fn format_mail(f: &MailFields<'_>) -> String {
-    let kind = match f.kind {
-        EventKind::Instance => "Instance",
-        EventKind::Group => "Group",
-    };
+    let kind = f.kind.label();
     let name = clean(f.name);
     let rid = clean(f.router_id);
     let state = f.state.as_str();
@@ -44,9 +41,12 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
         m.push_str(&clean(to));
     }
     m.push_str("\r\n");
-    m.push_str(&format!(
-        "Subject: [{rid}] VRRP {kind} {name} - Entering {state} state\r\n"
-    ));
+    let change = match (f.kind, f.state) {
+        (EventKind::VirtualServer, State::Master) => "Quorum gained".to_owned(),
+        (EventKind::VirtualServer, _) => "Quorum lost".to_owned(),
+        _ => format!("Entering {state} state"),
+    };
+    m.push_str(&format!("Subject: [{rid}] {kind} {name} - {change}\r\n"));
     m.push_str("MIME-Version: 1.0\r\n");
     m.push_str("Content-Type: text/plain; charset=utf-8\r\n");
     m.push_str("X-Mailer: vigil\r\n");
@@ -55,8 +55,10 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
         (EventKind::Instance, State::Master) => "is now owning its virtual addresses",
         (EventKind::Instance, _) => "no longer owns its virtual addresses",
         (EventKind::Group, _) => "moved all its instances together",
+        (EventKind::VirtualServer, State::Master) => "has gained quorum",
+        (EventKind::VirtualServer, _) => "has lost quorum",
     };
-    m.push_str(&format!("=> VRRP {kind} {name} {what} <=\r\n\r\n"));
+    m.push_str(&format!("=> {kind} {name} {what} <=\r\n\r\n"));
     m.push_str(&format!("router:   {rid}\r\n"));
     m.push_str(&format!("state:    {state}\r\n"));
     if f.kind == EventKind::Instance {

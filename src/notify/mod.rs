@@ -65,6 +65,23 @@ pub struct Event {
 pub enum EventKind {
     Instance,
     Group,
+    /// A virtual server gained (`State::Master`) or lost (`State::Backup`)
+    /// quorum. Its `quorum_up` rides in `scripts.master` and its
+    /// `quorum_down` in `scripts.backup`; the script gets no arguments
+    /// beyond its own (as in keepalived). `name` is the service as ipvsadm
+    /// prints it.
+    VirtualServer,
+}
+
+impl EventKind {
+    /// As mails and logs spell it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Instance => "VRRP Instance",
+            EventKind::Group => "VRRP Group",
+            EventKind::VirtualServer => "Virtual Server",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,8 +384,8 @@ struct Job {
 
 async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
     let c = &ctx.counters;
-    // Keyed by (is a group, name): instances and groups may share a name.
-    let mut workers: HashMap<(bool, String), Arc<Queue<Job>>> = HashMap::new();
+    // Keyed by (kind, name): instances, groups and services may share a name.
+    let mut workers: HashMap<(&'static str, String), Arc<Queue<Job>>> = HashMap::new();
     while let Some(Envelope { ev, at }) = ingress.pop().await {
         if ev.smtp_alert {
             match &ctx.mail {
@@ -383,16 +400,12 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
                         priority: ev.priority,
                         at,
                     });
-                    let kind = match ev.kind {
-                        EventKind::Instance => "Instance",
-                        EventKind::Group => "Group",
-                    };
                     bump(&c.mails_queued);
                     let out = Outgoing {
                         from: m.from.clone(),
                         to: m.to.clone(),
                         text,
-                        what: format!("VRRP {kind} {} {}", ev.name, ev.state.as_str()),
+                        what: format!("{} {} {}", ev.kind.label(), ev.name, ev.state.as_str()),
                     };
                     if let Some(old) = m.queue.push(out) {
                         let n = bump(&c.mails_dropped);
@@ -413,7 +426,7 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
             continue;
         }
         let q = workers
-            .entry((ev.kind == EventKind::Group, ev.name.clone()))
+            .entry((ev.kind.label(), ev.name.clone()))
             .or_insert_with(|| {
                 let q = Arc::new(Queue::new(ctx.instance_queue_capacity));
                 tokio::spawn(work(q.clone(), ctx.clone()));

@@ -26,6 +26,12 @@ use crate::config::model::ScriptUser;
 /// keepalived passes no priority for a group, and neither does vigil.
 pub fn commands(ev: &Event) -> Vec<Vec<String>> {
     let s = &ev.scripts;
+    let kind = match ev.kind {
+        EventKind::Instance => "INSTANCE",
+        EventKind::Group => "GROUP",
+        // quorum_up / quorum_down only, as configured.
+        EventKind::VirtualServer => "",
+    };
     let specific = match ev.state {
         State::Master => &s.master,
         State::Backup => &s.backup,
@@ -38,13 +44,10 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
     }
     if let Some(sc) = s.notify.as_ref().filter(|sc| !sc.argv.is_empty()) {
         let mut argv = sc.argv.clone();
-        argv.push(
-            match ev.kind {
-                EventKind::Instance => "INSTANCE",
-                EventKind::Group => "GROUP",
-            }
-            .to_string(),
-        );
+        if kind.is_empty() {
+            return out;
+        }
+        argv.push(kind.to_string());
         argv.push(ev.name.clone());
         argv.push(ev.state.as_str().to_string());
         if ev.kind == EventKind::Instance {
@@ -414,6 +417,22 @@ mod tests {
         let c = commands(&event(EventKind::Instance, State::Backup, all_scripts()));
         assert_eq!(c[0], vec!["/etc/vigil/backup.sh"]);
         assert_eq!(c[1][3..], ["VI_1", "BACKUP", "100"]);
+    }
+
+    #[test]
+    fn a_virtual_servers_quorum_runs_its_own_script_only() {
+        let up = commands(&event(
+            EventKind::VirtualServer,
+            State::Master,
+            all_scripts(),
+        ));
+        assert_eq!(up, vec![vec!["/etc/vigil/master.sh", "up", "eth0"]]);
+        let down = commands(&event(
+            EventKind::VirtualServer,
+            State::Backup,
+            all_scripts(),
+        ));
+        assert_eq!(down, vec![vec!["/etc/vigil/backup.sh"]]);
     }
 
     #[test]

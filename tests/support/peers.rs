@@ -217,6 +217,40 @@ pub fn start(lab: &Lab, node: usize, kind: Kind, inst: &Instance, tag: &str) -> 
     }
 }
 
+/// Starts vigil on `lab.nodes[node]` with the config text `conf`, logging
+/// to stderr (into the log file), and waits until it answers.
+#[allow(dead_code)] // not every test binary that includes this uses it
+pub fn start_vigil_with(lab: &Lab, node: usize, conf: &str, tag: &str) -> Daemon {
+    let conf_path = lab.path(&format!("{tag}.conf"));
+    std::fs::write(&conf_path, conf).expect("write conf");
+    let control = lab.path(&format!("{tag}.sock"));
+    let bin = vigil_bin();
+    let proc = lab.nodes[node].ns.spawn(
+        &format!("vigil ({tag}) on node{}", node + 1),
+        &[
+            bin.to_str().expect("utf-8 path"),
+            "run",
+            "--config",
+            conf_path.to_str().expect("utf-8 path"),
+            "--control",
+            control.to_str().expect("utf-8 path"),
+            "--log-to",
+            "stderr",
+        ],
+        &lab.path(&format!("{tag}.log")),
+    );
+    let d = Daemon {
+        kind: Kind::Vigil,
+        node,
+        proc,
+        control,
+        conf: conf_path,
+        started: Instant::now(),
+    };
+    d.wait_ready(Duration::from_secs(10));
+    d
+}
+
 impl Daemon {
     /// `vigil status --json` over this daemon's control socket.
     pub fn status_json(&self) -> serde_json::Value {

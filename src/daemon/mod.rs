@@ -6,7 +6,7 @@
 //! instance tasks do) or parse config text (the CLI hands over a `Config`).
 //!
 //! ```text
-//!                        signals (SIGTERM/SIGINT: shutdown, SIGHUP: log)
+//!     signals (SIGTERM/SIGINT: shutdown, SIGHUP: reload) + `vigil reload`
 //!                               |
 //!                               v
 //!   net::events --NetEvent--> [link dispatcher] --GroupInput::Link--+
@@ -43,6 +43,13 @@
 //! instance's `watch<Snapshot>` and runs the kernel's master or backup
 //! sync daemon; its line joins the IPVS status.
 //!
+//! Reload (SIGHUP, or `vigil reload` over the control socket): the source
+//! is read again; a config with errors changes nothing. [`reload`] says
+//! what changed and what is applied live (the IPVS side: the IPVS task
+//! first, so events of new real servers find them, then the health
+//! runner, carrying each kept server's state over); the rest waits for a
+//! restart and is shown as pending in `vigil status`.
+//!
 //! Shutdown (SIGTERM/SIGINT): the instances resign and remove their VIPs;
 //! the master sync daemon is stopped and the backup one kept;
 //! the IPVS table is left in the kernel as it is (connections through a
@@ -58,8 +65,11 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::model::{Config, VrrpInstance};
-use crate::control::{self, IpvsStatus, Published, ReceiverStatus, Snapshot};
-use crate::health::{self, RunnerConfig};
+use crate::control::{
+    self, ConfigState, IpvsStatus, Published, ReceiverStatus, ReloadOutcome, ReloadReport,
+    ReloadRequest, Snapshot,
+};
+use crate::health::{self, HealthEvent, HealthHandle, RunnerConfig};
 use crate::ipvs::sync;
 use crate::ipvs::task as ipvs_task;
 use crate::net::{self, Net, NetEvent};
@@ -134,26 +144,34 @@ pub enum DaemonError {
     Signal(#[source] std::io::Error),
 }
 
+pub mod reload;
+pub mod source;
+
+pub use source::{ConfigSource, LoadError, Loaded};
+
+/// How the daemon runs, besides its config.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where the config came from; read again on reload.
+    pub source: ConfigSource,
+    pub control: PathBuf,
+    /// How long a real server removed by config drains.
+    pub drain_timeout: Duration,
+}
+
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
-pub fn run(
-    config: Config,
-    source: String,
-    from_store: bool,
-    control_path: &Path,
-) -> Result<(), DaemonError> {
+/// `config`: what the source held at start (or the factory default).
+pub fn run(config: Config, describe: String, opts: Options) -> Result<(), DaemonError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(main(config, source, from_store, control_path))
+    rt.block_on(main(config, describe, opts))
 }
 
-async fn main(
-    config: Config,
-    source: String,
-    from_store: bool,
-    control_path: &Path,
-) -> Result<(), DaemonError> {
+async fn main(config: Config, describe: String, opts: Options) -> Result<(), DaemonError> {
+    let control_path = opts.control.as_path();
+    let from_store = opts.source.is_store();
     let started = Instant::now();
     let net = Net::connect()?;
     let listener = control::bind(control_path).map_err(|source| DaemonError::Control {
@@ -272,17 +290,33 @@ async fn main(
         }
     });
 
-    let ipvs = start_ipvs(&config, from_store);
+    let ipvs = start_ipvs(&config, from_store, &notifier, opts.drain_timeout);
     let sync = start_sync_daemon(&config, &statuses);
 
+    let (config_tx, config_rx) = watch::channel(ConfigState {
+        source: describe,
+        ipvs: ipvs.as_ref().map(|s| s.status.clone()),
+        reload: None,
+        pending: None,
+    });
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let published = Arc::new(Published {
-        source,
         started,
         instances: statuses,
         receivers,
-        ipvs,
         sync_daemon: sync.as_ref().map(|(rx, _)| rx.clone()),
+        config: config_rx,
+        reload: reload_tx,
     });
+    let mut reloader = Reloader {
+        source: opts.source.clone(),
+        running_vrrp: config.clone(),
+        current: config.clone(),
+        ipvs,
+        notifier: notifier.clone(),
+        drain_timeout: opts.drain_timeout,
+        published: config_tx,
+    };
     tokio::spawn(control::serve(listener, published));
     tracing::info!(
         control = %control_path.display(),
@@ -295,7 +329,12 @@ async fn main(
             _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
             _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = sighup.recv() => {
-                tracing::warn!("SIGHUP: reload not implemented yet; restart vigil to apply a new config");
+                tracing::info!("SIGHUP: reloading the config");
+                reloader.reload().await;
+            }
+            Some(reply) = reload_rx.recv() => {
+                tracing::info!("reload asked on the control socket");
+                let _ = reply.send(reloader.reload().await);
             }
         }
     }
@@ -501,9 +540,25 @@ async fn late_start(
     }
 }
 
+/// The IPVS side of the daemon: the IPVS task and the health runner.
+struct IpvsSide {
+    commands: mpsc::Sender<ipvs_task::Command>,
+    /// `None` when the checks could not be planned at start.
+    health: Option<HealthHandle>,
+    /// For a health runner started later.
+    events: mpsc::Sender<HealthEvent>,
+    status: watch::Receiver<IpvsStatus>,
+    from_store: bool,
+}
+
 /// The health runner and the IPVS task, when the config has anything for
-/// IPVS; returns the IPVS status for the control server.
-fn start_ipvs(config: &Config, from_store: bool) -> Option<watch::Receiver<IpvsStatus>> {
+/// IPVS.
+fn start_ipvs(
+    config: &Config,
+    from_store: bool,
+    notifier: &Notifier,
+    drain_timeout: Duration,
+) -> Option<IpvsSide> {
     if !ipvs_task::wanted(config) {
         tracing::info!("no virtual_server: IPVS and health checks not started");
         return None;
@@ -513,9 +568,7 @@ fn start_ipvs(config: &Config, from_store: bool) -> Option<watch::Receiver<IpvsS
     let (checks, initial) = match health::Runner::new(&config, RunnerConfig::default()) {
         Ok(runner) => {
             let snap = runner.snapshot();
-            let (handle, requests) = health::channel();
-            tokio::spawn(runner.run(ev_tx, requests));
-            (Some(handle), Some(snap))
+            (Some(spawn_runner(runner, ev_tx.clone())), Some(snap))
         }
         Err(e) => {
             tracing::error!(error = %e, "health checks not started; real servers keep their initial state");
@@ -523,21 +576,250 @@ fn start_ipvs(config: &Config, from_store: bool) -> Option<watch::Receiver<IpvsS
         }
     };
     let checked = initial.as_ref().map_or(0, |s| s.servers.len());
-    let core = ipvs_task::Core::new(config.clone(), initial.as_ref(), Instant::now());
+    let core = ipvs_task::Core::new(config.clone(), initial.as_ref(), Instant::now())
+        .with_drain_timeout(drain_timeout);
     let (tx, rx) = watch::channel(core.status(initial.as_ref()));
+    let (timeouts, sysctls) = kernel_settings(&config, from_store);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let io = ipvs_task::Io {
+        events: ev_rx,
+        commands: cmd_rx,
+        checks: checks.clone(),
+        notifier: notifier.clone(),
+        status: tx,
+    };
+    tokio::spawn(ipvs_task::run(core, io, timeouts, sysctls));
+    tracing::info!(
+        virtual_servers = config.virtual_servers.len(),
+        checked_real_servers = checked,
+        "ipvs task and health checks started"
+    );
+    Some(IpvsSide {
+        commands: cmd_tx,
+        health: checks,
+        events: ev_tx,
+        status: rx,
+        from_store,
+    })
+}
+
+fn spawn_runner(runner: health::Runner, events: mpsc::Sender<HealthEvent>) -> HealthHandle {
+    let (handle, requests) = health::channel();
+    tokio::spawn(runner.run(events, requests));
+    handle
+}
+
+/// `lvs_timeouts` (with the appliance's idle default) and the sysctls a
+/// config asks of the kernel.
+fn kernel_settings(
+    config: &Config,
+    from_store: bool,
+) -> (
+    Option<crate::ipvs::wire::Timeouts>,
+    Vec<crate::ipvs::sysctl::Sysctl>,
+) {
     let timeouts = ipvs_task::timeouts(&crate::ipvs::sysctl::timeouts(
         &config.global.lvs_timeouts,
         config.appliance.as_ref(),
         from_store,
     ));
     let sysctls = crate::ipvs::sysctl::wanted(config.appliance.as_ref(), from_store);
-    tokio::spawn(ipvs_task::run(core, ev_rx, checks, timeouts, sysctls, tx));
-    tracing::info!(
-        virtual_servers = config.virtual_servers.len(),
-        checked_real_servers = checked,
-        "ipvs task and health checks started"
-    );
-    Some(rx)
+    (timeouts, sysctls)
+}
+
+/// How long a reload waits for the IPVS task's first pass.
+const APPLY_BOUND: Duration = Duration::from_secs(30);
+
+/// The reload side of the main loop: the source, what runs, and where the
+/// result is published.
+struct Reloader {
+    source: ConfigSource,
+    /// The config the VRRP side started with (pending is measured on it).
+    running_vrrp: Config,
+    /// The config the IPVS side runs.
+    current: Config,
+    ipvs: Option<IpvsSide>,
+    notifier: Notifier,
+    drain_timeout: Duration,
+    published: watch::Sender<ConfigState>,
+}
+
+impl Reloader {
+    /// Reads the source again and applies what changed; never panics or
+    /// fails the daemon. The report is also logged, line by line.
+    async fn reload(&mut self) -> ReloadReport {
+        let report = self.reload_inner().await;
+        let lines = report.lines.join("; ");
+        match report.outcome {
+            ReloadOutcome::Applied | ReloadOutcome::Unchanged => {
+                tracing::info!(outcome = ?report.outcome, "reload: {lines}")
+            }
+            ReloadOutcome::Invalid | ReloadOutcome::Failed => {
+                tracing::error!(outcome = ?report.outcome, "reload refused, running config kept: {lines}")
+            }
+        }
+        let summary = format!(
+            "{} at {}: {}",
+            match report.outcome {
+                ReloadOutcome::Applied => "applied",
+                ReloadOutcome::Unchanged => "unchanged",
+                ReloadOutcome::Invalid => "REFUSED (invalid config)",
+                ReloadOutcome::Failed => "FAILED",
+            },
+            crate::notify::mail::rfc2822(std::time::SystemTime::now()),
+            report.lines.first().map_or("", String::as_str)
+        );
+        self.published.send_modify(|c| c.reload = Some(summary));
+        report
+    }
+
+    async fn reload_inner(&mut self) -> ReloadReport {
+        let src = self.source.clone();
+        let loaded = match tokio::task::spawn_blocking(move || src.load()).await {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => {
+                let outcome = if e.is_bad_input() {
+                    ReloadOutcome::Invalid
+                } else {
+                    ReloadOutcome::Failed
+                };
+                return ReloadReport {
+                    outcome,
+                    lines: e.lines(),
+                };
+            }
+            Err(e) => return failed(format!("reading the config failed: {e}")),
+        };
+        let new = loaded.config;
+        // Everything that can refuse the config, before anything applies.
+        if let Err(e) = health::plan::plan(&new) {
+            return ReloadReport {
+                outcome: ReloadOutcome::Invalid,
+                lines: vec![e.to_string()],
+            };
+        }
+        let changes = reload::changes(&self.running_vrrp, &self.current, &new);
+        let pending = (!changes.pending.is_empty()).then(|| changes.pending.join("; "));
+        self.published.send_modify(|c| {
+            c.source = loaded.describe.clone();
+            c.pending = pending.clone();
+        });
+        let mut lines = loaded.warnings;
+        if changes.is_empty() {
+            lines.insert(0, "no change".into());
+            return ReloadReport {
+                outcome: ReloadOutcome::Unchanged,
+                lines,
+            };
+        }
+        let mut outcome = ReloadOutcome::Applied;
+        if !changes.live.is_empty() {
+            match self.apply_ipvs(&new).await {
+                Ok(line) => lines.push(line),
+                Err(line) => {
+                    outcome = ReloadOutcome::Failed;
+                    lines.push(line);
+                }
+            }
+        }
+        let n = changes.live.len();
+        lines.splice(
+            0..0,
+            std::iter::once(format!(
+                "{n} change{} applied live{}",
+                if n == 1 { "" } else { "s" },
+                if pending.is_some() {
+                    ", others PENDING A RESTART"
+                } else {
+                    ""
+                }
+            ))
+            .chain(changes.live),
+        );
+        lines.extend(
+            changes
+                .pending
+                .into_iter()
+                .map(|p| format!("pending a restart: {p}")),
+        );
+        self.current = new;
+        ReloadReport { outcome, lines }
+    }
+
+    /// The IPVS task first (its first pass with the new config is
+    /// awaited), then the health runner. Starts both when the running
+    /// config had no virtual server.
+    async fn apply_ipvs(&mut self, new: &Config) -> Result<String, String> {
+        let Some(side) = &mut self.ipvs else {
+            let from_store = self.source.is_store();
+            self.ipvs = start_ipvs(new, from_store, &self.notifier, self.drain_timeout);
+            let status = self.ipvs.as_ref().map(|s| s.status.clone());
+            self.published.send_modify(|c| c.ipvs = status);
+            return Ok("ipvs task and health checks started".into());
+        };
+        let previous = match &side.health {
+            Some(h) => h.snapshot().await,
+            None => None,
+        };
+        // Validated by the caller: planning cannot fail here.
+        let runner = health::Runner::carrying_over(new, RunnerConfig::default(), previous.as_ref())
+            .map_err(|e| e.to_string())?;
+        // No runner yet (its plan failed at start): one starts after the
+        // IPVS task has the config its events name.
+        let fresh = side.health.is_none().then(health::channel);
+        let (timeouts, sysctls) = kernel_settings(new, side.from_store);
+        let (tx, rx) = oneshot::channel();
+        let cmd = ipvs_task::Command::Reconfigure {
+            config: Arc::new(new.clone()),
+            timeouts,
+            sysctls,
+            checks: fresh.as_ref().map(|(h, _)| h.clone()),
+            done: tx,
+        };
+        if side.commands.send(cmd).await.is_err() {
+            return Err("ipvs task is gone".into());
+        }
+        let applied = tokio::time::timeout(APPLY_BOUND, rx).await;
+        match (fresh, &side.health) {
+            (Some((handle, requests)), _) => {
+                tokio::spawn(runner.run(side.events.clone(), requests));
+                side.health = Some(handle);
+            }
+            (None, Some(h)) => {
+                if !h.replace(runner).await {
+                    tracing::error!("health runner gone; checks not replaced");
+                }
+            }
+            (None, None) => {}
+        }
+        match applied {
+            Ok(Ok(Ok(a))) if a.failed.is_empty() => Ok(format!(
+                "ipvs: {} op{} applied, {} real server{} draining",
+                a.ops,
+                if a.ops == 1 { "" } else { "s" },
+                a.draining,
+                if a.draining == 1 { "" } else { "s" }
+            )),
+            Ok(Ok(Ok(a))) => Err(format!(
+                "ipvs: {} of {} ops refused (retried): {}",
+                a.failed.len(),
+                a.ops,
+                a.failed.join("; ")
+            )),
+            Ok(Ok(Err(e))) => Err(format!("ipvs: cannot program the kernel (retried): {e}")),
+            Ok(Err(_)) => Err("ipvs task dropped the commit".into()),
+            Err(_) => Err(format!(
+                "ipvs: first pass not done within {APPLY_BOUND:?}; it goes on"
+            )),
+        }
+    }
+}
+
+fn failed(line: String) -> ReloadReport {
+    ReloadReport {
+        outcome: ReloadOutcome::Failed,
+        lines: vec![line],
+    }
 }
 
 /// The sync daemon task when `lvs_sync_daemon` is configured: its status
