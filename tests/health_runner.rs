@@ -312,3 +312,37 @@ async fn a_replaced_plan_carries_each_kept_servers_state_over() {
     assert!(!other.snapshot().servers[0].up);
     drop(handle);
 }
+
+/// `ha_suspend`: while the service address is not on the box the checks
+/// pause and a dead server keeps its state; once it is, they run again.
+#[tokio::test]
+async fn ha_suspend_pauses_checks_while_the_service_address_is_away() {
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let text = config(dead.port(), "TCP_CHECK", false);
+    let mut c = text.clone();
+    c.virtual_servers[0].ha_suspend = true;
+    let (local_tx, local_rx) =
+        tokio::sync::watch::channel(std::collections::BTreeSet::<std::net::IpAddr>::new());
+    let runner = Runner::new(&c, RunnerConfig::default())
+        .unwrap()
+        .with_local_addresses(local_rx);
+    let (handle, requests) = channel();
+    let (tx, mut rx) = mpsc::channel(16);
+    tokio::spawn(runner.run(tx, requests));
+    let bound = max_down_detection(&TIMING, CONNECT_TIMEOUT) + SLACK;
+    assert!(
+        tokio::time::timeout(bound, rx.recv()).await.is_err(),
+        "suspended: no check, no event"
+    );
+    let snap = handle.snapshot().await.unwrap();
+    assert!(snap.servers[0].up);
+    assert_eq!(snap.servers[0].checks_done, 0);
+    // The address arrives (this box became master): checks resume.
+    local_tx.send_replace(["127.0.0.1".parse().unwrap()].into_iter().collect());
+    let ev = next_event(&mut rx, bound + DELAY_LOOP).await;
+    assert!(!ev.up, "{ev:?}");
+    drop(handle);
+}

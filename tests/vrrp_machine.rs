@@ -784,3 +784,106 @@ fn config_validation() {
     );
     assert!(Machine::new(c).is_err());
 }
+
+// ---- reconfigure (a config commit, applied in place) ----
+
+#[test]
+fn reconfigure_keeps_a_master_and_advertises_the_new_priority_at_once() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V3, 255, 100), t0);
+    assert_eq!(m.state(), State::Master);
+    let t1 = t0 + Duration::from_millis(300);
+    m.reconfigure(cfg(Version::V3, 150, 50), t1).expect("valid");
+    assert_eq!(m.state(), State::Master, "a reload never resigns");
+    assert_eq!(
+        drain(&mut m),
+        vec![Action::SendAdvert {
+            priority: Priority(150)
+        }]
+    );
+    // The next advert at the new interval.
+    let acts = fire_at(&mut m, t1, Duration::from_millis(500));
+    assert_eq!(
+        acts,
+        vec![Action::SendAdvert {
+            priority: Priority(150)
+        }]
+    );
+    // A peer that now outranks it takes over, as the RFC has it.
+    m.handle(advert(200, 100), t1 + Duration::from_secs(1));
+    assert_eq!(m.state(), State::Backup);
+}
+
+#[test]
+fn reconfigure_of_a_backup_restarts_its_wait_and_never_promotes_early() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V2, 99, 100), t0);
+    let t1 = t0 + Duration::from_secs(3);
+    m.reconfigure(cfg(Version::V2, 200, 100), t1)
+        .expect("valid");
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Backup);
+    // 3 s + (256 - 200) / 256 s from the reload, not from startup.
+    let acts = fire_at(&mut m, t1, ns(3_218_750_000));
+    assert_eq!(acts, became_master(Reason::MasterDown, 200));
+}
+
+#[test]
+fn reconfigure_to_the_address_owner_takes_over_at_once() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V3, 100, 100), t0);
+    let t1 = t0 + Duration::from_millis(10);
+    m.reconfigure(cfg(Version::V3, 255, 100), t1)
+        .expect("valid");
+    assert_eq!(
+        drain(&mut m),
+        became_master(Reason::Reconfigured, 255),
+        "the owner does not wait"
+    );
+}
+
+#[test]
+fn reconfigure_refuses_a_new_identity_or_an_invalid_config_and_changes_nothing() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V3, 100, 100), t0);
+    let before = m.poll_timeout();
+    let mut other = cfg(Version::V3, 120, 100);
+    other.vrid = Vrid::new(52).expect("nonzero");
+    assert!(matches!(
+        m.reconfigure(other, t0),
+        Err(InstanceConfigError::Identity)
+    ));
+    assert!(matches!(
+        m.reconfigure(cfg(Version::V2, 100, 100), t0),
+        Err(InstanceConfigError::Identity)
+    ));
+    let mut bad = cfg(Version::V3, 100, 100);
+    bad.preempt = false;
+    bad.initial_state = InitialState::Master;
+    assert!(m.reconfigure(bad, t0).is_err());
+    assert_eq!(m.config().priority, Priority(100));
+    assert_eq!(m.poll_timeout(), before);
+    assert_eq!(drain(&mut m), vec![]);
+}
+
+#[test]
+fn reconfigure_keeps_tracked_states_by_position() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V3, 100, 100);
+    c.track = vec![Track { weight: -30 }];
+    let mut m = started(c.clone(), t0);
+    m.handle(
+        Input::TrackedInterface {
+            index: 0,
+            up: false,
+        },
+        t0,
+    );
+    drain(&mut m);
+    assert_eq!(m.priority(), Priority(70));
+    c.priority = Priority(110);
+    c.track.push(Track { weight: 20 });
+    m.reconfigure(c, t0).expect("valid");
+    // The first still down, the new one counted up until told otherwise.
+    assert_eq!(m.priority(), Priority(100));
+}

@@ -123,15 +123,17 @@ class Lab:
             node.check("systemctl stop keepalived; ipvsadm -C; systemctl start vigil")
 
     # -- questions --------------------------------------------------------
-    def vip_holders(self, vip: str = net.VIP):
-        return [n for n, node in self.nodes.items() if node.running() and node.has_vip(vip)]
+    def vip_holders(self, vip: str = net.VIP, dev: str = "eth0"):
+        return [n for n, node in self.nodes.items()
+                if node.running() and node.has_vip(vip, dev)]
 
-    def wait_vip(self, name: str, timeout: float, vip: str = net.VIP, since=None):
-        """Poll until `name` alone holds the VIP -> seconds since `since` (a
-        time.monotonic(), default now), or None after `timeout`."""
+    def wait_vip(self, name: str, timeout: float, vip: str = net.VIP, since=None,
+                 dev: str = "eth0"):
+        """Poll until `name` alone holds the VIP (on `dev`) -> seconds since
+        `since` (a time.monotonic(), default now), or None after `timeout`."""
         t0 = time.monotonic() if since is None else since
         while time.monotonic() - t0 < timeout:
-            if self.vip_holders(vip) == [name]:
+            if self.vip_holders(vip, dev) == [name]:
                 return time.monotonic() - t0
             time.sleep(0.2)
         return None

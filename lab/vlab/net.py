@@ -2,8 +2,10 @@
 Owns: the switch namespace (bridge `lan` for the seed's 192.168.1.0/24,
 bridge `sync` for the appliances' eth1 link, the VMs' taps), the real servers'
 and the client's namespaces wired to `lan` by veths, the real servers' DR
-setup, their echo servers, links up/down, and deleting it all. Nothing is
-connected to the host's own network."""
+setup, their echo servers, the optional LVS-NAT real servers behind the
+appliances' eth1, an optional third DR real server, extra client addresses,
+WebSocket clients run in the background, links up/down, and deleting it
+all. Nothing is connected to the host's own network."""
 import json
 import os
 import subprocess
@@ -30,6 +32,12 @@ OPTIONAL = {"rs3": "192.168.1.104"}
 # persistence, one client address means one real server for every client.
 CLIENT_SOURCES = ("192.168.1", 11, 90)   # .11 .. .90
 NODES = ("lb1", "lb2")
+# LVS-NAT (lab/tests/test_nat.py only, made by nat_up()): real servers on the
+# `sync` bridge beside the appliances' eth1, on their own subnet, whose
+# default gateway is the internal VIP the VRRP master holds on eth1.
+NAT_NET_PREFIX = 24
+NAT_GW = "10.10.0.254"
+NAT_SERVERS = {"nat1": "10.10.0.11", "nat2": "10.10.0.12"}
 
 
 def ns(host: str) -> str:
@@ -69,22 +77,27 @@ def up():
         setup_real_server(rs)
 
 
-def wire_host(h, addr):
-    """A namespace's eth0 on the `lan` bridge with `addr`/24."""
+def wire_host(h, addr, bridge="lan", prefix=24):
+    """A namespace's eth0 on `bridge` with addr/prefix."""
     sh("ip", "-n", SWITCH, "link", "add", h, "type", "veth", "peer", "name", "eth0",
        "netns", ns(h))
-    sh("ip", "-n", SWITCH, "link", "set", h, "master", "lan", "up")
-    sh("ip", "-n", ns(h), "addr", "add", f"{addr}/24", "dev", "eth0")
+    sh("ip", "-n", SWITCH, "link", "set", h, "master", bridge, "up")
+    sh("ip", "-n", ns(h), "addr", "add", f"{addr}/{prefix}", "dev", "eth0")
     sh("ip", "-n", ns(h), "link", "set", "eth0", "up")
+
+
+def add_host(h, addr, bridge="lan", prefix=24):
+    """A namespace of its own (lo up), wired to `bridge` (wire_host)."""
+    sh("ip", "netns", "add", ns(h))
+    sh("ip", "-n", ns(h), "link", "set", "lo", "up")
+    wire_host(h, addr, bridge, prefix)
 
 
 def add_real_server(rs):
     """An OPTIONAL real server (rs3): namespace, DR setup, echo server; a
     no-op if it is already there."""
     if ns(rs) not in existing():
-        sh("ip", "netns", "add", ns(rs))
-        sh("ip", "-n", ns(rs), "link", "set", "lo", "up")
-        wire_host(rs, OPTIONAL[rs])
+        add_host(rs, OPTIONAL[rs])
         setup_real_server(rs)
     if not recorded(rs):
         start_server(rs)
@@ -146,6 +159,23 @@ def stop_server(rs, port=80):
 EXTRA_PORTS = (8080,)
 
 
+def nat_up():
+    """The NAT real servers: a namespace each, a veth to `sync`, the
+    internal VIP as default route, an echo server on :80. Nothing on the
+    seed's LAN changes."""
+    for h, addr in NAT_SERVERS.items():
+        add_host(h, addr, "sync", NAT_NET_PREFIX)
+        sh("ip", "-n", ns(h), "route", "add", "default", "via", NAT_GW)
+        start_server(h)
+
+
+def nat_down():
+    for h in NAT_SERVERS:
+        stop_server(h)
+        sh("ip", "-n", SWITCH, "link", "del", h, check=False)
+        sh("ip", "netns", "delete", ns(h), check=False)
+
+
 def link(node: str, nic: int, state: str):
     """Take an appliance's NIC (its tap on the switch) 'down' or 'up'."""
     sh("ip", "-n", SWITCH, "link", "set", tap(node, nic), state)
@@ -154,7 +184,7 @@ def link(node: str, nic: int, state: str):
 def down():
     """Kill the real servers and delete every vl-* namespace (with everything
     in it). qemu must be gone first: see lab.stop_all()."""
-    for rs in REAL_SERVERS + tuple(OPTIONAL):
+    for rs in REAL_SERVERS + tuple(OPTIONAL) + tuple(NAT_SERVERS):
         kill_recorded(rs)
         for port in EXTRA_PORTS:
             kill_recorded(server_name(rs, port))

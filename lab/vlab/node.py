@@ -149,8 +149,8 @@ class Node:
             self.check(f"printf %s {b64[i:i + chunk]} >> {tmp}")
         self.check(f"base64 -d {tmp} > {shlex.quote(path)} && rm -f {tmp}")
 
-    def has_vip(self, vip: str = net.VIP) -> bool:
-        _, out = self.run("ip -br addr show eth0")
+    def has_vip(self, vip: str = net.VIP, dev: str = "eth0") -> bool:
+        _, out = self.run(f"ip -br addr show {dev}")
         return f" {vip}/" in f" {out}"
 
     def reboot(self, timeout: float = 300) -> float:

@@ -272,11 +272,10 @@ pub type ReloadRequest = oneshot::Sender<ReloadReport>;
 /// What the server answers from.
 pub struct Published {
     pub started: Instant,
-    pub instances: Vec<watch::Receiver<Snapshot>>,
-    pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
     /// The sync daemon task's line, when `lvs_sync_daemon` is configured.
     pub sync_daemon: Option<watch::Receiver<String>>,
-    /// What a reload changes: source, IPVS task, last reload, pending.
+    /// What a reload changes: source, instances, IPVS task, last reload,
+    /// pending.
     pub config: watch::Receiver<ConfigState>,
     /// Where `Request::Reload` goes (the daemon's main loop).
     pub reload: mpsc::Sender<ReloadRequest>,
@@ -287,6 +286,10 @@ pub struct Published {
 pub struct ConfigState {
     /// Where the config came from (file path or store slot).
     pub source: String,
+    /// Every configured VRRP instance, in config order.
+    pub instances: Vec<watch::Receiver<Snapshot>>,
+    /// One per (interface, family) receive socket.
+    pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
     /// The IPVS task's status, when it runs.
     pub ipvs: Option<watch::Receiver<IpvsStatus>>,
     pub reload: Option<String>,
@@ -303,7 +306,7 @@ impl Published {
         Status {
             source: config.source.clone(),
             uptime_ms: now.duration_since(self.started).as_millis() as u64,
-            instances: self
+            instances: config
                 .instances
                 .iter()
                 .map(|r| {
@@ -313,7 +316,11 @@ impl Published {
                     st
                 })
                 .collect(),
-            receivers: self.receivers.iter().map(|r| r.borrow().clone()).collect(),
+            receivers: config
+                .receivers
+                .iter()
+                .map(|r| r.borrow().clone())
+                .collect(),
             ipvs: self.ipvs_status(config.ipvs.as_ref()),
             reload: config.reload,
             pending: config.pending,

@@ -45,10 +45,12 @@
 //!
 //! Reload (SIGHUP, or `vigil reload` over the control socket): the source
 //! is read again; a config with errors changes nothing. [`reload`] says
-//! what changed and what is applied live (the IPVS side: the IPVS task
+//! what changed and what is applied live: the IPVS side (the IPVS task
 //! first, so events of new real servers find them, then the health
-//! runner, carrying each kept server's state over); the rest waits for a
-//! restart and is shown as pending in `vigil status`.
+//! runner, carrying each kept server's state over) and the VRRP side
+//! (each running task reconfigures its instances in place; added
+//! instances start, removed ones stop). The rest waits for a restart and
+//! is shown as pending in `vigil status`.
 //!
 //! Shutdown (SIGTERM/SIGINT): the instances resign and remove their VIPs;
 //! the master sync daemon is stopped and the backup one kept;
@@ -56,7 +58,8 @@
 //! backup that takes the VIP, or through this box after a restart, keep
 //! their real server), and the next `vigil run` adopts it with zero ops.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,7 +67,7 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::config::model::{Config, VrrpInstance};
+use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{
     self, ConfigState, IpvsStatus, Published, ReceiverStatus, ReloadOutcome, ReloadReport,
     ReloadRequest, Snapshot,
@@ -74,10 +77,11 @@ use crate::ipvs::sync;
 use crate::ipvs::task as ipvs_task;
 use crate::net::{self, Net, NetEvent};
 use crate::notify::Notifier;
-use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberSpec};
+use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberLinks, MemberSpec};
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
 use crate::vrrp::types::Vrid;
+use tokio::task::JoinHandle;
 
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,88 +190,67 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
     let mut events = net::events()?;
 
     let links = net.links().await?;
-    let in_group: Vec<&str> = config
-        .vrrp_sync_groups
-        .iter()
-        .flat_map(|g| g.group.iter().map(String::as_str))
-        .collect();
-    let mut statuses = Vec::new();
-    let mut resolved: BTreeMap<String, MemberSpec> = BTreeMap::new();
-    let mut late = Vec::new();
-    for inst in &config.vrrp_instances {
-        let (tx, rx) = watch::channel(Snapshot {
-            status: error_status(inst, &config.global, "starting".into()),
-            since: Instant::now(),
-        });
-        statuses.push(rx);
-        match member_spec(inst, &links, tx) {
-            Ok(spec) => {
-                resolved.insert(inst.name.clone(), spec);
-            }
-            Err(tx) => {
-                let msg = format!("no interface {}", inst.interface);
-                tx.send_replace(Snapshot {
-                    status: error_status(inst, &config.global, msg.clone()),
-                    since: Instant::now(),
-                });
-                if in_group.contains(&inst.name.as_str()) {
-                    // A sync group starts with the members it has; one that
-                    // appears later is not added (restart vigil).
-                    tracing::error!(instance = %inst.name, "{msg}; sync group member not started");
-                } else {
-                    tracing::error!(instance = %inst.name, "{msg}; starts when the interface appears");
-                    late.push((inst.clone(), tx));
-                }
-            }
-        }
-    }
-
-    remove_stale_vips(&net, &resolved).await;
-
-    // Sync groups first, then every other instance as a group of one.
-    let mut groups: Vec<GroupSpec> = Vec::new();
-    for g in &config.vrrp_sync_groups {
-        let members: Vec<MemberSpec> = g.group.iter().filter_map(|n| resolved.remove(n)).collect();
-        if !members.is_empty() {
-            groups.push(GroupSpec {
-                group: Some((
-                    g.name.clone(),
-                    g.notify.clone(),
-                    g.smtp_alert.or(config.global.smtp_alert).unwrap_or(false),
-                )),
-                members,
-                global: config.global.clone(),
-            });
-        }
-    }
-    for inst in &config.vrrp_instances {
-        if let Some(r) = resolved.remove(&inst.name) {
-            groups.push(GroupSpec {
-                group: None,
-                members: vec![r],
-                global: config.global.clone(),
-            });
-        }
-    }
+    let planned = plan_groups(&config, |_| true, &links);
+    remove_stale_vips(&net, &planned.groups).await;
+    let statuses = planned.statuses;
 
     // Receive sockets, one per (ifindex, family), and the instance tasks.
-    let wired = wire_groups(groups, &config.global, &net, &notifier);
-    let receivers = wired.receivers;
+    let demux = DemuxRegistry::default();
+    let wired = wire_groups(planned.groups, &config.global, &net, &notifier, &demux);
     let senders = Arc::new(std::sync::Mutex::new(wired.senders));
-    if !late.is_empty() {
+    let (config_tx, config_rx) = watch::channel(ConfigState {
+        source: describe,
+        instances: statuses.clone(),
+        receivers: wired.receivers,
+        ..Default::default()
+    });
+    if !planned.late.is_empty() {
         tokio::spawn(late_start(
-            late,
+            planned.late,
             config.global.clone(),
-            net.clone(),
-            notifier.clone(),
-            senders.clone(),
+            Vrrp {
+                net: net.clone(),
+                notifier: notifier.clone(),
+                senders: senders.clone(),
+                demux: demux.clone(),
+                published: config_tx.clone(),
+            },
         ));
     }
 
+    // The box's addresses, for `ha_suspend`.
+    let mut addrs: BTreeSet<(u32, IpAddr)> = net
+        .addresses(None)
+        .await
+        .map(|v| v.into_iter().map(|a| (a.index, a.addr)).collect())
+        .unwrap_or_default();
+    let (local_tx, local_rx) = watch::channel(local_set(&addrs));
+
     // Link events to every instance task (each picks its own links).
     let link_senders = senders.clone();
+    let resync_net = net.clone();
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
+            match &ev {
+                NetEvent::AddressAdded(a) => {
+                    addrs.insert((a.index, a.addr));
+                }
+                NetEvent::AddressRemoved(a) => {
+                    addrs.remove(&(a.index, a.addr));
+                }
+                NetEvent::Resynced => {
+                    if let Ok(v) = resync_net.addresses(None).await {
+                        addrs = v.into_iter().map(|a| (a.index, a.addr)).collect();
+                    }
+                }
+                _ => {}
+            }
+            local_tx.send_if_modified(|l| {
+                let now = local_set(&addrs);
+                let changed = *l != now;
+                *l = now;
+                changed
+            });
             let senders = current(&link_senders);
             match ev {
                 NetEvent::LinkState { index, name, up } => {
@@ -290,20 +273,20 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         }
     });
 
-    let ipvs = start_ipvs(&config, from_store, &notifier, opts.drain_timeout);
+    let ipvs = start_ipvs(
+        &config,
+        from_store,
+        &notifier,
+        opts.drain_timeout,
+        &local_rx,
+    );
     let sync = start_sync_daemon(&config, &statuses);
+    let ipvs_status = ipvs.as_ref().map(|s| s.status.clone());
+    config_tx.send_modify(|c| c.ipvs = ipvs_status);
 
-    let (config_tx, config_rx) = watch::channel(ConfigState {
-        source: describe,
-        ipvs: ipvs.as_ref().map(|s| s.status.clone()),
-        reload: None,
-        pending: None,
-    });
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let published = Arc::new(Published {
         started,
-        instances: statuses,
-        receivers,
         sync_daemon: sync.as_ref().map(|(rx, _)| rx.clone()),
         config: config_rx,
         reload: reload_tx,
@@ -313,9 +296,15 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         running_vrrp: config.clone(),
         current: config.clone(),
         ipvs,
-        notifier: notifier.clone(),
         drain_timeout: opts.drain_timeout,
-        published: config_tx,
+        local: local_rx,
+        vrrp: Vrrp {
+            net: net.clone(),
+            notifier: notifier.clone(),
+            senders: senders.clone(),
+            demux,
+            published: config_tx,
+        },
     };
     tokio::spawn(control::serve(listener, published));
     tracing::info!(
@@ -377,14 +366,26 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
     Ok(())
 }
 
-/// The senders of every running instance task, shared with the link
-/// dispatcher, the late starter and shutdown.
-type Senders = Arc<std::sync::Mutex<Vec<mpsc::Sender<GroupInput>>>>;
+/// A running instance task: the names of its members, in order, and its
+/// input.
+#[derive(Debug, Clone)]
+struct RunningGroup {
+    members: Vec<String>,
+    tx: mpsc::Sender<GroupInput>,
+}
 
-fn current(s: &Senders) -> Vec<mpsc::Sender<GroupInput>> {
+/// Every running instance task, shared with the link dispatcher, the late
+/// starter, reloads and shutdown.
+type Senders = Arc<std::sync::Mutex<Vec<RunningGroup>>>;
+
+fn running(s: &Senders) -> Vec<RunningGroup> {
     s.lock()
         .map(|v| v.clone())
         .unwrap_or_else(|p| p.into_inner().clone())
+}
+
+fn current(s: &Senders) -> Vec<mpsc::Sender<GroupInput>> {
+    running(s).into_iter().map(|g| g.tx).collect()
 }
 
 /// An instance's links by name, or `status` back when its interface does
@@ -394,10 +395,20 @@ fn member_spec(
     links: &[net::Link],
     status: watch::Sender<Snapshot>,
 ) -> Result<MemberSpec, watch::Sender<Snapshot>> {
+    match member_links(inst, links) {
+        Some(l) => Ok(MemberSpec {
+            inst: inst.clone(),
+            links: l,
+            status,
+        }),
+        None => Err(status),
+    }
+}
+
+/// The links an instance names, or `None` when its interface is missing.
+fn member_links(inst: &VrrpInstance, links: &[net::Link]) -> Option<MemberLinks> {
     let index_of = |name: &str| links.iter().find(|l| l.name == name);
-    let Some(link) = index_of(inst.interface.as_str()) else {
-        return Err(status);
-    };
+    let link = index_of(inst.interface.as_str())?;
     let vip_ifindex = inst
         .virtual_ipaddress
         .iter()
@@ -414,31 +425,39 @@ fn member_spec(
         .iter()
         .map(|t| index_of(t.name.as_str()).map(|l| l.index))
         .collect();
-    Ok(MemberSpec {
-        inst: inst.clone(),
+    Some(MemberLinks {
         ifindex: link.index,
         mac: link.mac,
         track_ifindex,
         vip_ifindex,
-        status,
     })
 }
 
 /// What [`wire_groups`] started.
 struct Wired {
-    senders: Vec<mpsc::Sender<GroupInput>>,
+    senders: Vec<RunningGroup>,
+    /// Statuses of the receive sockets it opened.
     receivers: Vec<watch::Receiver<ReceiverStatus>>,
 }
 
-/// One receive socket per (ifindex, family) demultiplexing to the groups'
-/// tasks, and the tasks themselves.
+/// The receive sockets by (ifindex, family), each with its task: a task
+/// that ended (every instance it fed is gone) is replaced by a new socket.
+type DemuxRegistry = Arc<std::sync::Mutex<BTreeMap<(u32, u8), (Arc<Demux>, JoinHandle<()>)>>>;
+
+/// The tasks of `groups`, each member routed from the receive socket of
+/// its (interface, family), opened here when none runs yet.
 fn wire_groups(
     groups: Vec<GroupSpec>,
-    global: &crate::config::model::GlobalDefs,
+    global: &GlobalDefs,
     net: &Net,
     notifier: &Notifier,
+    registry: &DemuxRegistry,
 ) -> Wired {
-    let mut demux: BTreeMap<(u32, u8), Demux> = BTreeMap::new();
+    let mut reg = match registry.lock() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    let mut opened: Vec<((u32, u8), Arc<Demux>)> = Vec::new();
     let mut receivers = Vec::new();
     let mut senders = Vec::new();
     for g in groups {
@@ -453,35 +472,151 @@ fn wire_groups(
             let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
                 continue;
             };
-            let d = demux.entry((m.ifindex, fam_no)).or_insert_with(|| {
-                let (stx, srx) = watch::channel(ReceiverStatus {
-                    interface: inst.interface.to_string(),
-                    family: fam_no,
-                    ..Default::default()
-                });
-                receivers.push(srx);
-                Demux {
-                    ifname: inst.interface.to_string(),
-                    ifindex: m.ifindex,
-                    family,
-                    group,
-                    routes: Vec::new(),
-                    status: stx,
-                }
-            });
-            d.routes.push(Route {
+            let key = (m.links.ifindex, fam_no);
+            let running = reg
+                .get(&key)
+                .filter(|(_, h)| !h.is_finished())
+                .map(|(d, _)| d.clone());
+            let d =
+                match running.or_else(|| opened.iter().find(|o| o.0 == key).map(|o| o.1.clone())) {
+                    Some(d) => d,
+                    None => {
+                        let (stx, srx) = watch::channel(ReceiverStatus {
+                            interface: inst.interface.to_string(),
+                            family: fam_no,
+                            ..Default::default()
+                        });
+                        receivers.push(srx);
+                        let d = Arc::new(Demux::new(
+                            inst.interface.to_string(),
+                            m.links.ifindex,
+                            family,
+                            group,
+                            stx,
+                        ));
+                        opened.push((key, d.clone()));
+                        d
+                    }
+                };
+            d.add_route(Route {
                 vrid,
                 member: j,
                 tx: tx.clone(),
             });
         }
-        senders.push(tx);
+        senders.push(RunningGroup {
+            members: g.members.iter().map(|m| m.inst.name.clone()).collect(),
+            tx,
+        });
         tokio::spawn(instance::run(g, rx, net.clone(), notifier.clone()));
     }
-    for (_, d) in demux {
-        tokio::spawn(receive::supervise(d));
+    for (key, d) in opened {
+        let h = tokio::spawn(receive::supervise(d.clone()));
+        reg.insert(key, (d, h));
     }
     Wired { senders, receivers }
+}
+
+/// The instance tasks to start for the instances of `config` that `want`
+/// names: sync groups first, then lone instances, each member resolved to
+/// its links.
+struct Planned {
+    groups: Vec<GroupSpec>,
+    /// One per wanted instance, in config order.
+    statuses: Vec<watch::Receiver<Snapshot>>,
+    /// Lone instances whose interface is missing: the late starter's.
+    late: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
+}
+
+fn plan_groups(config: &Config, want: impl Fn(&str) -> bool, links: &[net::Link]) -> Planned {
+    let in_group: Vec<&str> = config
+        .vrrp_sync_groups
+        .iter()
+        .flat_map(|g| g.group.iter().map(String::as_str))
+        .collect();
+    let mut statuses = Vec::new();
+    let mut resolved: BTreeMap<String, MemberSpec> = BTreeMap::new();
+    let mut late = Vec::new();
+    for inst in config.vrrp_instances.iter().filter(|i| want(&i.name)) {
+        let (tx, rx) = watch::channel(Snapshot {
+            status: error_status(inst, &config.global, "starting".into()),
+            since: Instant::now(),
+        });
+        statuses.push(rx);
+        match member_spec(inst, links, tx) {
+            Ok(spec) => {
+                resolved.insert(inst.name.clone(), spec);
+            }
+            Err(tx) => {
+                let msg = format!("no interface {}", inst.interface);
+                tx.send_replace(Snapshot {
+                    status: error_status(inst, &config.global, msg.clone()),
+                    since: Instant::now(),
+                });
+                if in_group.contains(&inst.name.as_str()) {
+                    // A sync group starts with the members it has; one that
+                    // appears later is not added (restart vigil).
+                    tracing::error!(instance = %inst.name, "{msg}; sync group member not started");
+                } else {
+                    tracing::error!(instance = %inst.name, "{msg}; starts when the interface appears");
+                    late.push((inst.clone(), tx));
+                }
+            }
+        }
+    }
+    let mut groups: Vec<GroupSpec> = Vec::new();
+    for g in &config.vrrp_sync_groups {
+        let members: Vec<MemberSpec> = g.group.iter().filter_map(|n| resolved.remove(n)).collect();
+        if !members.is_empty() {
+            groups.push(GroupSpec {
+                group: Some((
+                    g.name.clone(),
+                    g.notify.clone(),
+                    g.smtp_alert.or(config.global.smtp_alert).unwrap_or(false),
+                )),
+                members,
+                global: config.global.clone(),
+            });
+        }
+    }
+    for inst in &config.vrrp_instances {
+        if let Some(r) = resolved.remove(&inst.name) {
+            groups.push(GroupSpec {
+                group: None,
+                members: vec![r],
+                global: config.global.clone(),
+            });
+        }
+    }
+    Planned {
+        groups,
+        statuses,
+        late,
+    }
+}
+
+/// What starts, stops and publishes instance tasks after the start: the
+/// late starter and reloads.
+#[derive(Clone)]
+struct Vrrp {
+    net: Net,
+    notifier: Notifier,
+    senders: Senders,
+    demux: DemuxRegistry,
+    published: watch::Sender<ConfigState>,
+}
+
+impl Vrrp {
+    /// Starts `groups` and publishes what they add to `vigil status`.
+    fn start(&self, groups: Vec<GroupSpec>, global: &GlobalDefs) {
+        let wired = wire_groups(groups, global, &self.net, &self.notifier, &self.demux);
+        match self.senders.lock() {
+            Ok(mut v) => v.extend(wired.senders),
+            Err(p) => p.into_inner().extend(wired.senders),
+        }
+        self.published
+            .send_modify(|c| c.receivers.extend(wired.receivers));
+    }
 }
 
 /// How often the late starter looks for interfaces that did not exist at
@@ -489,16 +624,13 @@ fn wire_groups(
 const LATE_POLL: Duration = Duration::from_secs(1);
 
 /// Starts each lone instance whose interface was missing at start as soon
-/// as the interface exists. Their receive sockets are their own (the
-/// interface is new, so no other socket listens there); their receiver
-/// counters are not in `vigil status`.
+/// as the interface exists.
 async fn late_start(
     mut pending: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
-    global: crate::config::model::GlobalDefs,
-    net: Net,
-    notifier: Notifier,
-    senders: Senders,
+    global: GlobalDefs,
+    vrrp: Vrrp,
 ) {
+    let net = vrrp.net.clone();
     while !pending.is_empty() {
         tokio::time::sleep(LATE_POLL).await;
         let links = match net.links().await {
@@ -523,8 +655,7 @@ async fn late_start(
         if ready.is_empty() {
             continue;
         }
-        remove_stale_vips(&net, &ready).await;
-        let groups = ready
+        let groups: Vec<GroupSpec> = ready
             .into_values()
             .map(|m| GroupSpec {
                 group: None,
@@ -532,11 +663,8 @@ async fn late_start(
                 global: global.clone(),
             })
             .collect();
-        let wired = wire_groups(groups, &global, &net, &notifier);
-        match senders.lock() {
-            Ok(mut v) => v.extend(wired.senders),
-            Err(p) => p.into_inner().extend(wired.senders),
-        }
+        remove_stale_vips(&net, &groups).await;
+        vrrp.start(groups, &global);
     }
 }
 
@@ -558,6 +686,7 @@ fn start_ipvs(
     from_store: bool,
     notifier: &Notifier,
     drain_timeout: Duration,
+    local: &watch::Receiver<BTreeSet<IpAddr>>,
 ) -> Option<IpvsSide> {
     if !ipvs_task::wanted(config) {
         tracing::info!("no virtual_server: IPVS and health checks not started");
@@ -565,7 +694,9 @@ fn start_ipvs(
     }
     let config = Arc::new(config.clone());
     let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
-    let (checks, initial) = match health::Runner::new(&config, RunnerConfig::default()) {
+    let runner = health::Runner::new(&config, RunnerConfig::default())
+        .map(|r| r.with_local_addresses(local.clone()));
+    let (checks, initial) = match runner {
         Ok(runner) => {
             let snap = runner.snapshot();
             (Some(spawn_runner(runner, ev_tx.clone())), Some(snap))
@@ -627,6 +758,23 @@ fn kernel_settings(
     (timeouts, sysctls)
 }
 
+/// Whether two `global_defs` set up notifications (scripts and mail) alike.
+fn same_notifier_settings(a: &GlobalDefs, b: &GlobalDefs) -> bool {
+    a.router_id == b.router_id
+        && a.notification_email == b.notification_email
+        && a.notification_email_from == b.notification_email_from
+        && a.smtp_server == b.smtp_server
+        && a.smtp_connect_timeout == b.smtp_connect_timeout
+        && a.smtp_alert == b.smtp_alert
+        && a.script_user == b.script_user
+        && a.enable_script_security == b.enable_script_security
+}
+
+/// The addresses of (ifindex, address) pairs.
+fn local_set(addrs: &BTreeSet<(u32, IpAddr)>) -> BTreeSet<IpAddr> {
+    addrs.iter().map(|(_, a)| *a).collect()
+}
+
 /// How long a reload waits for the IPVS task's first pass.
 const APPLY_BOUND: Duration = Duration::from_secs(30);
 
@@ -634,14 +782,16 @@ const APPLY_BOUND: Duration = Duration::from_secs(30);
 /// result is published.
 struct Reloader {
     source: ConfigSource,
-    /// The config the VRRP side started with (pending is measured on it).
+    /// What the VRRP side runs: the config it started with, with every
+    /// change applied in place since (pending is measured on it).
     running_vrrp: Config,
     /// The config the IPVS side runs.
     current: Config,
     ipvs: Option<IpvsSide>,
-    notifier: Notifier,
     drain_timeout: Duration,
-    published: watch::Sender<ConfigState>,
+    /// The box's addresses, for the health runner (`ha_suspend`).
+    local: watch::Receiver<BTreeSet<IpAddr>>,
+    vrrp: Vrrp,
 }
 
 impl Reloader {
@@ -669,7 +819,9 @@ impl Reloader {
             crate::notify::mail::rfc2822(std::time::SystemTime::now()),
             report.lines.first().map_or("", String::as_str)
         );
-        self.published.send_modify(|c| c.reload = Some(summary));
+        self.vrrp
+            .published
+            .send_modify(|c| c.reload = Some(summary));
         report
     }
 
@@ -699,13 +851,12 @@ impl Reloader {
             };
         }
         let changes = reload::changes(&self.running_vrrp, &self.current, &new);
-        let pending = (!changes.pending.is_empty()).then(|| changes.pending.join("; "));
-        self.published.send_modify(|c| {
-            c.source = loaded.describe.clone();
-            c.pending = pending.clone();
-        });
         let mut lines = loaded.warnings;
+        self.vrrp
+            .published
+            .send_modify(|c| c.source = loaded.describe.clone());
         if changes.is_empty() {
+            self.vrrp.published.send_modify(|c| c.pending = None);
             lines.insert(0, "no change".into());
             return ReloadReport {
                 outcome: ReloadOutcome::Unchanged,
@@ -713,7 +864,8 @@ impl Reloader {
             };
         }
         let mut outcome = ReloadOutcome::Applied;
-        if !changes.live.is_empty() {
+        let mut applied = changes.live;
+        if !applied.is_empty() {
             match self.apply_ipvs(&new).await {
                 Ok(line) => lines.push(line),
                 Err(line) => {
@@ -722,28 +874,283 @@ impl Reloader {
                 }
             }
         }
-        let n = changes.live.len();
+        if !changes.pending.is_empty() {
+            applied.extend(self.apply_vrrp(&new).await);
+        }
+        let mut pending = Vec::new();
+        reload::pending(&self.running_vrrp, &new, &mut pending);
+        let joined = (!pending.is_empty()).then(|| pending.join("; "));
+        self.vrrp
+            .published
+            .send_modify(|c| c.pending = joined.clone());
+        let n = applied.len();
         lines.splice(
             0..0,
             std::iter::once(format!(
                 "{n} change{} applied live{}",
                 if n == 1 { "" } else { "s" },
-                if pending.is_some() {
-                    ", others PENDING A RESTART"
-                } else {
+                if pending.is_empty() {
                     ""
+                } else {
+                    ", others PENDING A RESTART"
                 }
             ))
-            .chain(changes.live),
+            .chain(applied),
         );
         lines.extend(
-            changes
-                .pending
+            pending
                 .into_iter()
                 .map(|p| format!("pending a restart: {p}")),
         );
         self.current = new;
         ReloadReport { outcome, lines }
+    }
+
+    /// The VRRP and notification settings, in place: each running task
+    /// whose members and sync group are still configured as one gets the
+    /// new settings; what it applies becomes part of `running_vrrp`.
+    /// Returns a line per instance applied.
+    async fn apply_vrrp(&mut self, new: &Config) -> Vec<String> {
+        let mut lines = Vec::new();
+        if !same_notifier_settings(&self.running_vrrp.global, &new.global) {
+            self.vrrp.notifier.reconfigure(&new.global);
+            let (g, n) = (&mut self.running_vrrp.global, &new.global);
+            g.router_id.clone_from(&n.router_id);
+            g.notification_email.clone_from(&n.notification_email);
+            g.notification_email_from
+                .clone_from(&n.notification_email_from);
+            g.smtp_server.clone_from(&n.smtp_server);
+            g.smtp_connect_timeout = n.smtp_connect_timeout;
+            g.smtp_alert = n.smtp_alert;
+            g.script_user.clone_from(&n.script_user);
+            g.enable_script_security = n.enable_script_security;
+            lines.push("notification and script settings applied".to_owned());
+        }
+        let links = match self.vrrp.net.links().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "reload: cannot read links; vrrp settings not applied");
+                return lines;
+            }
+        };
+        lines.extend(self.stop_removed(new).await);
+        let globals_changed =
+            reload::vrrp_globals(&self.running_vrrp.global) != reload::vrrp_globals(&new.global);
+        let mut all_applied = true;
+        for g in running(&self.vrrp.senders) {
+            match self
+                .reconfigure_group(&g, new, &links, globals_changed)
+                .await
+            {
+                Some((done, ok)) => {
+                    all_applied &= ok;
+                    lines.extend(done);
+                }
+                None => all_applied = false,
+            }
+        }
+        if globals_changed && all_applied {
+            let g = &mut self.running_vrrp.global;
+            g.vrrp_version = new.global.vrrp_version;
+            g.vrrp_mcast_group4 = new.global.vrrp_mcast_group4;
+            g.vrrp_mcast_group6 = new.global.vrrp_mcast_group6;
+            g.garp = new.global.garp;
+        }
+        lines.extend(self.start_added(new, &links).await);
+        lines
+    }
+
+    /// Running tasks all of whose instances the new config removed (a
+    /// lone instance, or a whole sync group) stop as on shutdown: a master
+    /// resigns and removes its VIPs. Bounded; returns a line per instance.
+    async fn stop_removed(&mut self, new: &Config) -> Vec<String> {
+        let kept = |n: &String| new.vrrp_instances.iter().any(|i| &i.name == n);
+        let in_new_group = |n: &String| new.vrrp_sync_groups.iter().any(|g| g.group.contains(n));
+        let mut lines = Vec::new();
+        for g in running(&self.vrrp.senders) {
+            if g.members.iter().any(kept) || g.members.iter().any(in_new_group) {
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            let stopped = g.tx.send(GroupInput::Shutdown(tx)).await.is_ok()
+                && tokio::time::timeout(SHUTDOWN_BOUND, rx).await.is_ok();
+            if !stopped {
+                tracing::error!(instances = ?g.members, "reload: an instance task did not stop in {SHUTDOWN_BOUND:?}");
+            }
+            if let Ok(mut v) = self.vrrp.senders.lock() {
+                v.retain(|r| !r.tx.same_channel(&g.tx));
+            }
+            self.vrrp.published.send_modify(|c| {
+                c.instances
+                    .retain(|s| !g.members.contains(&s.borrow().status.name))
+            });
+            let r = &mut self.running_vrrp;
+            r.vrrp_instances.retain(|i| !g.members.contains(&i.name));
+            r.vrrp_sync_groups
+                .retain(|s| !s.group.iter().any(|m| g.members.contains(m)));
+            lines.extend(
+                g.members.iter().map(|n| {
+                    format!("vrrp_instance {n} removed: stopped (a master resigned first)")
+                }),
+            );
+        }
+        lines
+    }
+
+    /// Instances the new config adds that can start on their own: lone
+    /// ones, and sync groups all of whose members are new. One that joins
+    /// a running sync group waits for a restart (pending).
+    async fn start_added(&mut self, new: &Config, links: &[net::Link]) -> Vec<String> {
+        let known = |n: &str| self.running_vrrp.vrrp_instances.iter().any(|i| i.name == n);
+        let group_of = |n: &str| {
+            new.vrrp_sync_groups
+                .iter()
+                .find(|g| g.group.iter().any(|m| m == n))
+        };
+        let startable: Vec<String> = new
+            .vrrp_instances
+            .iter()
+            .map(|i| i.name.clone())
+            .filter(|n| !known(n))
+            .filter(|n| group_of(n).is_none_or(|g| g.group.iter().all(|m| !known(m))))
+            .collect();
+        if startable.is_empty() {
+            return Vec::new();
+        }
+        let planned = plan_groups(new, |n| startable.iter().any(|s| s == n), links);
+        remove_stale_vips(&self.vrrp.net, &planned.groups).await;
+        self.vrrp.start(planned.groups, &new.global);
+        self.vrrp
+            .published
+            .send_modify(|c| c.instances.extend(planned.statuses));
+        if !planned.late.is_empty() {
+            tokio::spawn(late_start(
+                planned.late,
+                new.global.clone(),
+                self.vrrp.clone(),
+            ));
+        }
+        let r = &mut self.running_vrrp;
+        for n in &startable {
+            if let Some(i) = new.vrrp_instances.iter().find(|i| &i.name == n) {
+                r.vrrp_instances.push(i.clone());
+            }
+            if let Some(g) = group_of(n) {
+                if !r.vrrp_sync_groups.iter().any(|x| x.name == g.name) {
+                    r.vrrp_sync_groups.push(g.clone());
+                }
+            }
+        }
+        startable
+            .iter()
+            .map(|n| format!("vrrp_instance {n} added: started"))
+            .collect()
+    }
+
+    /// One running task: `None` when the new config does not keep it as
+    /// one (an instance removed, its sync group changed: pending), else
+    /// the lines of what applied and whether all of it did.
+    async fn reconfigure_group(
+        &mut self,
+        g: &RunningGroup,
+        new: &Config,
+        links: &[net::Link],
+        globals_changed: bool,
+    ) -> Option<(Vec<String>, bool)> {
+        let first = g.members.first()?;
+        let insts: Vec<&VrrpInstance> = g
+            .members
+            .iter()
+            .map(|n| new.vrrp_instances.iter().find(|i| &i.name == n))
+            .collect::<Option<_>>()?;
+        let sync_of = |c: &Config| {
+            c.vrrp_sync_groups
+                .iter()
+                .find(|s| s.group.contains(first))
+                .cloned()
+        };
+        let (old_group, new_group) = (sync_of(&self.running_vrrp), sync_of(new));
+        let members = |s: &Option<crate::config::model::SyncGroup>| {
+            s.as_ref().map(|s| (s.name.clone(), s.group.clone()))
+        };
+        if members(&old_group) != members(&new_group)
+            || new_group.as_ref().is_some_and(|s| s.group != g.members)
+        {
+            return None;
+        }
+        let same = insts
+            .iter()
+            .all(|i| self.running_vrrp.vrrp_instances.iter().any(|r| r == *i));
+        if same && old_group == new_group && !globals_changed {
+            return Some((Vec::new(), true));
+        }
+        let mut resolved = Vec::new();
+        for i in &insts {
+            let Some(l) = member_links(i, links) else {
+                let line = format!(
+                    "vrrp_instance {} NOT applied (no interface {}): it runs as before until a restart",
+                    i.name, i.interface
+                );
+                return Some((vec![line], false));
+            };
+            resolved.push(((*i).clone(), l));
+        }
+        let (tx, rx) = oneshot::channel();
+        let r = instance::Reconfig {
+            members: resolved,
+            group: new_group.as_ref().map(|s| {
+                (
+                    s.name.clone(),
+                    s.notify.clone(),
+                    s.smtp_alert.or(new.global.smtp_alert).unwrap_or(false),
+                )
+            }),
+            global: new.global.clone(),
+            done: tx,
+        };
+        g.tx.send(GroupInput::Reconfigure(Box::new(r))).await.ok()?;
+        let results = tokio::time::timeout(APPLY_BOUND, rx).await.ok()?.ok()?;
+        let mut lines = Vec::new();
+        let mut ok = true;
+        for (inst, r) in insts.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    if let Some(slot) = self
+                        .running_vrrp
+                        .vrrp_instances
+                        .iter_mut()
+                        .find(|x| x.name == inst.name)
+                    {
+                        if *slot != **inst {
+                            lines.push(format!("vrrp_instance {} applied in place", inst.name));
+                        }
+                        *slot = (*inst).clone();
+                    }
+                }
+                Err(e) => {
+                    ok = false;
+                    lines.push(format!(
+                        "vrrp_instance {} NOT applied ({e}): it runs as before until a restart",
+                        inst.name
+                    ));
+                }
+            }
+        }
+        if ok {
+            if let (Some(new_g), Some(slot)) = (
+                new_group,
+                self.running_vrrp
+                    .vrrp_sync_groups
+                    .iter_mut()
+                    .find(|s| old_group.as_ref().is_some_and(|o| o.name == s.name)),
+            ) {
+                if *slot != new_g {
+                    lines.push(format!("vrrp_sync_group {} applied in place", new_g.name));
+                }
+                *slot = new_g;
+            }
+        }
+        Some((lines, ok))
     }
 
     /// The IPVS task first (its first pass with the new config is
@@ -752,9 +1159,15 @@ impl Reloader {
     async fn apply_ipvs(&mut self, new: &Config) -> Result<String, String> {
         let Some(side) = &mut self.ipvs else {
             let from_store = self.source.is_store();
-            self.ipvs = start_ipvs(new, from_store, &self.notifier, self.drain_timeout);
+            self.ipvs = start_ipvs(
+                new,
+                from_store,
+                &self.vrrp.notifier,
+                self.drain_timeout,
+                &self.local,
+            );
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
-            self.published.send_modify(|c| c.ipvs = status);
+            self.vrrp.published.send_modify(|c| c.ipvs = status);
             return Ok("ipvs task and health checks started".into());
         };
         let previous = match &side.health {
@@ -763,7 +1176,8 @@ impl Reloader {
         };
         // Validated by the caller: planning cannot fail here.
         let runner = health::Runner::carrying_over(new, RunnerConfig::default(), previous.as_ref())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .with_local_addresses(self.local.clone());
         // No runner yet (its plan failed at start): one starts after the
         // IPVS task has the config its events name.
         let fresh = side.health.is_none().then(health::channel);
@@ -850,14 +1264,14 @@ fn start_sync_daemon(
 
 /// At start, no VIP of ours may linger from a previous run (SIGKILL
 /// leaves them): an instance adds them only on becoming MASTER.
-async fn remove_stale_vips(net: &Net, resolved: &BTreeMap<String, MemberSpec>) {
-    for r in resolved.values() {
+async fn remove_stale_vips(net: &Net, groups: &[GroupSpec]) {
+    for r in groups.iter().flat_map(|g| &g.members) {
         let inst = &r.inst;
         let vips = inst
             .virtual_ipaddress
             .iter()
             .chain(&inst.virtual_ipaddress_excluded);
-        for (v, idx) in vips.zip(&r.vip_ifindex) {
+        for (v, idx) in vips.zip(&r.links.vip_ifindex) {
             match net.del_vip(*idx, v).await {
                 Ok(true) => {
                     tracing::warn!(instance = %inst.name, vip = %v.addr, "removed stale vip")

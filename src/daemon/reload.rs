@@ -5,13 +5,19 @@
 //! lines `vigil reload` prints. Must not: apply anything (the daemon does,
 //! through the IPVS task and the health runner) or read a clock.
 //!
-//! Applied live: `virtual_server` blocks (services, real servers, checkers;
-//! a removed real server drains, see `ipvs::task`), `lvs_timeouts`, and the
-//! appliance's IPVS sysctls. Not yet applied live, reported as pending a
-//! restart (and in `vigil status`): VRRP instances and sync groups, the
-//! VRRP and notification parts of `global_defs`, `lvs_sync_daemon`, and
-//! the rest of the `appliance` block. Until then, the running VRRP side
-//! keeps the config it started with: a reload never moves a VIP.
+//! Applied live by the IPVS side: `virtual_server` blocks (services, real
+//! servers, checkers; a removed real server drains, see `ipvs::task`),
+//! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied in place by
+//! each running VRRP task (`vrrp::instance::Reconfig`): the settings of
+//! its instances and sync group, and the VRRP and notification parts of
+//! `global_defs`; instances added alone or as a new sync group start, and
+//! instances removed alone or as a whole sync group stop (the daemon's
+//! `Reloader`). Pending a restart (listed by [`pending`], and shown by
+//! `vigil status`): a running sync group's membership,
+//! what an instance cannot change in place (interface, VRID, version,
+//! family, source or multicast address), `lvs_sync_daemon`, and the rest
+//! of the `appliance` block. A reload never makes a master resign: what
+//! cannot change in place keeps running as it was.
 
 use crate::config::model::{Config, GlobalDefs, RealServer, VirtualServer};
 use crate::ipvs::desired;
@@ -48,7 +54,7 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
 }
 
 /// Sections of `new` that differ from what the VRRP side runs.
-fn pending(running: &Config, new: &Config, out: &mut Vec<String>) {
+pub fn pending(running: &Config, new: &Config, out: &mut Vec<String>) {
     let names =
         |c: &Config| -> Vec<String> { c.vrrp_instances.iter().map(|i| i.name.clone()).collect() };
     for i in &new.vrrp_instances {
@@ -62,8 +68,17 @@ fn pending(running: &Config, new: &Config, out: &mut Vec<String>) {
     for n in names(running).iter().filter(|n| !kept.contains(n)) {
         out.push(format!("vrrp_instance {n} removed"));
     }
-    if running.vrrp_sync_groups != new.vrrp_sync_groups {
-        out.push("vrrp_sync_group changed".into());
+    for g in &new.vrrp_sync_groups {
+        match running.vrrp_sync_groups.iter().find(|r| r.name == g.name) {
+            None => out.push(format!("vrrp_sync_group {} added", g.name)),
+            Some(r) if r != g => out.push(format!("vrrp_sync_group {} changed", g.name)),
+            Some(_) => {}
+        }
+    }
+    for r in &running.vrrp_sync_groups {
+        if !new.vrrp_sync_groups.iter().any(|g| g.name == r.name) {
+            out.push(format!("vrrp_sync_group {} removed", r.name));
+        }
     }
     if vrrp_globals(&running.global) != vrrp_globals(&new.global) {
         out.push("global_defs (VRRP, notification or script settings) changed".into());
@@ -84,7 +99,7 @@ fn pending(running: &Config, new: &Config, out: &mut Vec<String>) {
 }
 
 /// `global_defs` without what the IPVS side applies live.
-fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
+pub fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
     GlobalDefs {
         lvs_timeouts: Default::default(),
         lvs_sync_daemon: None,

@@ -37,6 +37,7 @@ pub mod scheduler;
 pub mod tls;
 pub mod ws;
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::pin::Pin;
@@ -44,7 +45,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::stream::{FuturesUnordered, StreamExt as _};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::model::{Config, ServiceKey};
 
@@ -174,6 +175,8 @@ type CheckFuture = Pin<Box<dyn std::future::Future<Output = (CheckId, Outcome)> 
 #[derive(Debug)]
 pub struct Runner {
     servers: Vec<plan::PlannedServer>,
+    /// The box's addresses, for `ha_suspend`; `None`: never suspend.
+    local: Option<watch::Receiver<BTreeSet<IpAddr>>>,
     sched: Scheduler,
     /// Per scheduler check: (server index, checker index).
     owner: Vec<(usize, usize)>,
@@ -228,11 +231,48 @@ impl Runner {
         }
         Ok(Runner {
             servers,
+            local: None,
             sched,
             owner,
             specs,
             ctx: Context::new(),
         })
+    }
+
+    /// Follow the box's addresses: the checks of an `ha_suspend` service
+    /// pause while its address is not among them (keepalived: on the
+    /// backup, which does not hold the VIP), keeping its servers' states.
+    pub fn with_local_addresses(mut self, local: watch::Receiver<BTreeSet<IpAddr>>) -> Self {
+        self.local = Some(local);
+        self.apply_local();
+        self
+    }
+
+    /// Pauses or resumes each `ha_suspend` server by the current addresses.
+    fn apply_local(&mut self) {
+        let Some(local) = &self.local else { return };
+        let local = local.borrow().clone();
+        let mut changed: Vec<(ServiceKey, bool)> = Vec::new();
+        for (si, s) in self.servers.iter_mut().enumerate() {
+            let ServiceKey::Addr { addr, .. } = s.service else {
+                continue;
+            };
+            let paused = s.ha_suspend && !local.contains(&addr);
+            if s.suspended != paused {
+                s.suspended = paused;
+                self.sched.set_paused(ServerId(si as u32), paused);
+                if !changed.contains(&(s.service, paused)) {
+                    changed.push((s.service, paused));
+                }
+            }
+        }
+        for (service, paused) in changed {
+            if paused {
+                tracing::info!(service = %service, "ha_suspend: service address not on this box; checks suspended");
+            } else {
+                tracing::info!(service = %service, "ha_suspend: service address on this box; checks resumed");
+            }
+        }
     }
 
     /// The state now (also before `run`, for the initial IPVS table).
@@ -323,12 +363,18 @@ impl Runner {
                     }
                 }
                 () = sleep_until(wake) => {}
+                () = local_changed(&mut self.local) => self.apply_local(),
                 req = requests.recv() => match req {
                     Some(Request::Snapshot(tx)) => {
                         let _ = tx.send(self.snapshot());
                     }
                     Some(Request::Replace(new, done)) => {
+                        let local = self.local.take();
                         self = *new;
+                        if self.local.is_none() {
+                            self.local = local;
+                        }
+                        self.apply_local();
                         // Results of the old plan's checks mean nothing now.
                         in_flight = FuturesUnordered::new();
                         let _ = done.send(());
@@ -351,6 +397,17 @@ impl Runner {
             cause: c.cause,
         }
     }
+}
+
+/// The next change of the watched addresses; pending forever without one
+/// (or once the daemon's side is gone).
+async fn local_changed(local: &mut Option<watch::Receiver<BTreeSet<IpAddr>>>) {
+    if let Some(rx) = local {
+        if rx.changed().await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
 }
 
 async fn sleep_until(t: Option<std::time::Instant>) {

@@ -31,6 +31,10 @@ pub struct PlannedServer {
     pub service: ServiceKey,
     pub real: (IpAddr, Option<u16>),
     pub alpha: bool,
+    /// `ha_suspend`: no checks while the service address is not local.
+    pub ha_suspend: bool,
+    /// Whether its checks are suspended now (set by the runner).
+    pub suspended: bool,
     pub checks: Vec<PlannedCheck>,
 }
 
@@ -66,6 +70,8 @@ pub fn plan(config: &Config) -> Result<Vec<PlannedServer>, PlanError> {
                 service: vs.key,
                 real: (rs.addr, rs.port),
                 alpha: vs.alpha,
+                ha_suspend: vs.ha_suspend,
+                suspended: false,
                 checks,
             });
         }

@@ -173,6 +173,10 @@ struct Server {
     count: u32,
     /// How many of its checkers are DOWN.
     down: u32,
+    /// `ha_suspend` while the service address is not on this box: its
+    /// checks are skipped (each due check re-armed a `delay_loop` later),
+    /// so its state stays as it was.
+    paused: bool,
 }
 
 impl Server {
@@ -239,8 +243,17 @@ impl Scheduler {
             first,
             count,
             down: if alpha { count } else { 0 },
+            paused: false,
         });
         id
+    }
+
+    /// Suspends (or resumes) a real server's checks; a suspended server
+    /// keeps its state. Resumed checks run at their next due time.
+    pub fn set_paused(&mut self, id: ServerId, paused: bool) {
+        if let Some(s) = self.servers.get_mut(id.0 as usize) {
+            s.paused = paused;
+        }
     }
 
     /// The next check to start at `now`, if one is due and a slot is free.
@@ -251,6 +264,13 @@ impl Scheduler {
                 break;
             }
             self.timers.pop_first();
+            let check = &mut self.checks[index as usize];
+            if self.servers[check.server.0 as usize].paused {
+                let next = now + check.timing.delay_loop;
+                check.phase = Phase::Waiting { due: next };
+                self.timers.insert((next, index));
+                continue;
+            }
             self.checks[index as usize].phase = Phase::Queued {
                 due,
                 epoch: self.epoch,

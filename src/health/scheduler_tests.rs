@@ -560,3 +560,26 @@ fn poll_timeout_is_the_next_due_check() {
     assert_eq!(s.poll_start(now + ms(5_029)), None, "not due yet");
     assert_eq!(s.check_status(st.check).next_due, Some(now + ms(5_030)));
 }
+
+/// `ha_suspend` away from the VIP: a dead server's checks are skipped, so
+/// it keeps its state; resumed, the checks go on at their next due time.
+#[test]
+fn a_paused_server_is_not_checked_and_keeps_its_state() {
+    let mut sim = Sim::new(16, 1);
+    let id = sim.add(
+        false,
+        &[(
+            timing(secs(5), 0, secs(1)),
+            Life::dead_from(0, Death::Refused),
+        )],
+    );
+    sim.s.set_paused(id, true);
+    sim.run_until(12_000);
+    assert!(sim.starts_of(0).is_empty(), "{:?}", sim.starts_of(0));
+    assert!(sim.changes().is_empty(), "still UP: no check ran");
+    sim.s.set_paused(id, false);
+    sim.run_until(30_000);
+    // Skipped at 0, 5 and 10 s; the next due time is 15 s.
+    assert_eq!(sim.starts_of(0).first(), Some(&(15_000, 0)));
+    assert_eq!(sim.changes(), vec![(15_000, 0, false)]);
+}

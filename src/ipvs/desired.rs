@@ -18,7 +18,9 @@
 //!   healthy servers is 0 or below `quorum - hysteresis`; a service that is
 //!   down comes up when the sum is at least `quorum + hysteresis` (and not
 //!   0). This is keepalived's code; its man page only says hysteresis is a
-//!   tolerance "when considering quorum gain or loss". A service starts up.
+//!   tolerance "when considering quorum gain or loss". The first
+//!   evaluation is a "was down" one, as in keepalived 2.2.7: a service
+//!   starts up only at `quorum + hysteresis`.
 //! - While a service with a sorry server is down, the sorry server is in at
 //!   weight 1 and every real server is out (or at weight 0 with inhibit).
 //!   While it is up the sorry server is out, or at weight 0 with
@@ -27,6 +29,13 @@
 //! - `omega` only decides whether the quorum/real-server down notifiers run
 //!   on shutdown (keepalived.conf(5)); it changes nothing in the table.
 //!   vigil leaves the table in place when it stops, so a restart adopts it.
+//! - Ports: only NAT rewrites a port, so a DR or TUN destination (real or
+//!   sorry server) gets the service's port, 0 for fwmark, whatever the
+//!   config says (ipvsadm and keepalived do the same). A NAT real server
+//!   without a port gets the service's; a NAT sorry server without one
+//!   gets 0 as in keepalived (the kernel then uses the client's port).
+//!   The lab's differential test (lab/tests/test_ipvs_differential.py)
+//!   holds all of this to keepalived 2.2.7's table.
 //! - Draining: a real server removed from the config keeps its kernel
 //!   entry at weight 0 until the caller drops it from the set; one that is
 //!   in the config again is no longer draining.
@@ -120,10 +129,24 @@ fn service_port(vs: &VirtualServer) -> u16 {
     }
 }
 
+/// The kernel's port for a destination forwarded by `method`. Only NAT
+/// rewrites the port: a DR or TUN destination takes the service's (0 for
+/// fwmark), whatever the config says, as ipvsadm and keepalived set it. A
+/// NAT one without a port takes the service's, except a sorry server
+/// (`sorry`), which keepalived sends as 0: the kernel then forwards to the
+/// port the client asked for, and the same table is adopted unchanged.
+fn dest_port(vs: &VirtualServer, method: Method, port: Option<u16>, sorry: bool) -> u16 {
+    match (method, port) {
+        (Method::Nat, Some(p)) => p,
+        (Method::Nat, None) if sorry => 0,
+        _ => service_port(vs),
+    }
+}
+
 pub fn dest_id(vs: &VirtualServer, rs: &RealServer) -> DestId {
     DestId {
         addr: rs.addr,
-        port: rs.port.unwrap_or_else(|| service_port(vs)),
+        port: dest_port(vs, rs.method.unwrap_or(vs.method), rs.port, false),
     }
 }
 
@@ -177,7 +200,7 @@ fn sorry_dest(vs: &VirtualServer, s: &SorryServer, weight: u32) -> Dest {
     Dest {
         id: DestId {
             addr: s.addr,
-            port: s.port.unwrap_or_else(|| service_port(vs)),
+            port: dest_port(vs, vs.method, s.port, true),
         },
         fwd: fwd_method(vs.method),
         weight,
@@ -198,10 +221,13 @@ pub fn health_of(vs: &VirtualServer, rs: &RealServer, health: &HealthMap) -> Hea
     health.get(&real_id(vs, rs)).copied().unwrap_or(default)
 }
 
-/// Quorum after this evaluation, given the last one (`None`: first).
+/// Quorum after this evaluation, given the last one (`None`: first). The
+/// first evaluation counts as "was down" (keepalived 2.2.7 starts every
+/// service with quorum down and evaluates it once its servers are in): a
+/// service starts up only with `quorum + hysteresis` of live weight.
 pub fn quorum_up(vs: &VirtualServer, live_weight: u64, was_up: Option<bool>) -> bool {
     let (q, h) = (u64::from(vs.quorum), u64::from(vs.hysteresis));
-    match was_up.unwrap_or(true) {
+    match was_up.unwrap_or(false) {
         true => live_weight != 0 && live_weight >= q.saturating_sub(h),
         false => live_weight != 0 && live_weight >= q + h,
     }

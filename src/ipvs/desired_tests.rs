@@ -125,6 +125,92 @@ fn fwmark_real_server_without_port_gets_port_0() {
 }
 
 #[test]
+fn only_nat_keeps_a_real_servers_own_port() {
+    // keepalived 2.2.7 in the lab: DR and TUN destinations listed with the
+    // service's port (fwmark: 0), NAT ones with their own.
+    let mut vs = seed_vs();
+    vs.real_servers[0].port = Some(8080);
+    vs.real_servers[1].port = Some(8081);
+    vs.real_servers[1].method = Some(Method::Nat);
+    assert_eq!(dest_id(&vs, &vs.real_servers[0]).port, 80);
+    assert_eq!(dest_id(&vs, &vs.real_servers[1]).port, 8081);
+    vs.real_servers[0].method = Some(Method::Tun);
+    assert_eq!(dest_id(&vs, &vs.real_servers[0]).port, 80);
+    vs.real_servers[1].port = None;
+    assert_eq!(dest_id(&vs, &vs.real_servers[1]).port, 80);
+    vs.key = ServiceKey::Fwmark {
+        mark: 1,
+        ipv6: false,
+    };
+    assert_eq!(dest_id(&vs, &vs.real_servers[0]).port, 0);
+    // The health map and the drain set key on the same port.
+    let (e, _) = entry(&vs, &HealthMap::new(), None);
+    let ports: Vec<u16> = e.dests.keys().map(|d| d.port).collect();
+    assert_eq!(ports, vec![0, 0]);
+}
+
+#[test]
+fn sorry_server_port_is_keepalived_s() {
+    let mut vs = seed_vs();
+    vs.quorum = 2;
+    vs.real_servers[0].checkers.clear();
+    vs.real_servers.truncate(1);
+    vs.real_servers.push(rs(103, 1));
+    let down = health(&vs, &[(103, Health::Down)]);
+    let sorry_port = |vs: &VirtualServer| {
+        let (e, up) = entry(vs, &down, None);
+        assert!(!up);
+        e.dests.keys().map(|d| d.port).collect::<Vec<_>>()
+    };
+    // DR: the service's port, whatever the config says.
+    vs.sorry_server = Some(SorryServer {
+        addr: "192.168.1.250".parse().unwrap(),
+        port: Some(8080),
+    });
+    assert_eq!(sorry_port(&vs), vec![80]);
+    // NAT: its own port, or 0 (the client's port) without one.
+    vs.method = Method::Nat;
+    assert_eq!(sorry_port(&vs), vec![8080]);
+    vs.sorry_server = Some(SorryServer {
+        addr: "192.168.1.250".parse().unwrap(),
+        port: None,
+    });
+    assert_eq!(sorry_port(&vs), vec![0]);
+}
+
+#[test]
+fn a_service_starts_down_below_quorum_plus_hysteresis() {
+    // keepalived 2.2.7 in the lab: quorum 2, hysteresis 1, two servers of
+    // weight 1 up: the sorry server is in, the real servers out.
+    let mut vs = seed_vs();
+    vs.quorum = 2;
+    vs.hysteresis = 1;
+    for r in &mut vs.real_servers {
+        r.checkers.clear();
+    }
+    vs.sorry_server = Some(SorryServer {
+        addr: "192.168.1.250".parse().unwrap(),
+        port: None,
+    });
+    let d = build(
+        &with(vs.clone()),
+        &HealthMap::new(),
+        &BTreeSet::new(),
+        &QuorumStates::new(),
+    );
+    assert_eq!(weights(&d.table.services[&service_id(&vs)]), vec![(250, 1)]);
+    assert!(!d.quorum[&service_id(&vs)]);
+    // Once down, it stays down at 2 (it needs 3): no flap.
+    let d2 = build(
+        &with(vs.clone()),
+        &HealthMap::new(),
+        &BTreeSet::new(),
+        &d.quorum,
+    );
+    assert!(!d2.quorum[&service_id(&vs)] && d2.changes.is_empty());
+}
+
+#[test]
 fn failed_server_leaves_or_stays_at_zero_with_inhibit() {
     let mut vs = seed_vs();
     let h = health(&vs, &[(102, Health::Down)]);
@@ -170,8 +256,10 @@ fn quorum_with_hysteresis_is_keepalived_s() {
     // Down: needs quorum + hysteresis = 4 to come back.
     assert!(!quorum_up(&vs, 3, Some(false)));
     assert!(quorum_up(&vs, 4, Some(false)));
-    // A first evaluation counts as "was up".
-    assert!(quorum_up(&vs, 2, None));
+    // A first evaluation counts as "was down" (keepalived 2.2.7 starts
+    // every service with quorum down).
+    assert!(!quorum_up(&vs, 3, None));
+    assert!(quorum_up(&vs, 4, None));
     // Nothing alive is always down, even at quorum 0.
     vs.quorum = 0;
     vs.hysteresis = 0;

@@ -72,7 +72,7 @@ use super::kernel::{apply_all, dump, Kernel, Table};
 use super::reconcile::diff;
 use super::sysctl::{self, Sysctl};
 use super::wire::{FwdMethod, ServiceId, Timeouts, SVC_F_PERSISTENT};
-use crate::config::model::{Config, LvsTimeouts, Notify, VirtualServer};
+use crate::config::model::{Config, LvsTimeouts, Notify, Script, VirtualServer};
 use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health::{self, HealthEvent, HealthHandle};
 use crate::notify::{self, Notifier};
@@ -899,7 +899,10 @@ pub async fn run(mut core: Core, mut io: Io, timeouts: Option<Timeouts>, sysctls
         let wake = core.poll_timeout();
         tokio::select! {
             ev = io.events.recv(), if events_open => match ev {
-                Some(ev) => core.handle_health(&ev, Instant::now()),
+                Some(ev) => {
+                    core.handle_health(&ev, Instant::now());
+                    run_real_server_script(&core, &ev, &io.notifier);
+                }
                 None => events_open = false,
             },
             cmd = io.commands.recv(), if commands_open => match cmd {
@@ -928,6 +931,38 @@ pub async fn run(mut core: Core, mut io: Io, timeouts: Option<Timeouts>, sysctls
     }
 }
 
+/// `notify_up` / `notify_down` of the real server a health event is about
+/// (the runner sends events only on changes).
+fn run_real_server_script(core: &Core, ev: &HealthEvent, notifier: &Notifier) {
+    for vs in core
+        .config
+        .virtual_servers
+        .iter()
+        .filter(|vs| vs.key == ev.service)
+    {
+        for rs in vs
+            .real_servers
+            .iter()
+            .filter(|rs| (rs.addr, rs.port) == ev.real)
+        {
+            if rs.notify_up.is_none() && rs.notify_down.is_none() {
+                continue;
+            }
+            let name = format!(
+                "{} -> {}",
+                desired::service_id(vs),
+                desired::dest_id(vs, rs)
+            );
+            notifier.notify(script_event(
+                notify::EventKind::RealServer,
+                name,
+                ev.up,
+                (&rs.notify_up, &rs.notify_down),
+            ));
+        }
+    }
+}
+
 /// `quorum_up` / `quorum_down` of each service whose quorum changed.
 fn run_quorum_scripts(core: &mut Core, notifier: &Notifier) {
     for c in core.take_quorum_changes() {
@@ -937,22 +972,38 @@ fn run_quorum_scripts(core: &mut Core, notifier: &Notifier) {
         if vs.quorum_up.is_none() && vs.quorum_down.is_none() {
             continue;
         }
-        notifier.notify(notify::Event {
-            kind: notify::EventKind::VirtualServer,
-            name: c.service.to_string(),
-            state: if c.up {
-                notify::State::Master
-            } else {
-                notify::State::Backup
-            },
-            priority: 0,
-            scripts: Notify {
-                master: vs.quorum_up.clone(),
-                backup: vs.quorum_down.clone(),
-                ..Notify::default()
-            },
-            smtp_alert: false,
-        });
+        notifier.notify(script_event(
+            notify::EventKind::VirtualServer,
+            c.service.to_string(),
+            c.up,
+            (&vs.quorum_up, &vs.quorum_down),
+        ));
+    }
+}
+
+/// An IPVS-side event for the notifier: the up script or the down one
+/// (see `notify::EventKind`), no mail.
+fn script_event(
+    kind: notify::EventKind,
+    name: String,
+    up: bool,
+    (up_script, down_script): (&Option<Script>, &Option<Script>),
+) -> notify::Event {
+    notify::Event {
+        kind,
+        name,
+        state: if up {
+            notify::State::Master
+        } else {
+            notify::State::Backup
+        },
+        priority: 0,
+        scripts: Notify {
+            master: up_script.clone(),
+            backup: down_script.clone(),
+            ..Notify::default()
+        },
+        smtp_alert: false,
     }
 }
 

@@ -519,3 +519,41 @@ fn quorum_changes_are_handed_out_once() {
     assert!(core.take_quorum_changes().is_empty());
     assert!(core.virtual_server(&q[0].service).is_some());
 }
+
+/// notify_up / notify_down of a real server and quorum_up / quorum_down
+/// of its service run through the notifier, with their own arguments.
+#[tokio::test]
+async fn real_server_and_quorum_scripts_run() {
+    let dir = std::env::temp_dir().join(format!("vigil-task-scripts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("log");
+    let script = |word: &str| {
+        Some(Script {
+            argv: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                format!("echo {word} >> {}", log.display()),
+            ],
+        })
+    };
+    let mut c = seed();
+    c.virtual_servers[0].quorum = 2;
+    c.virtual_servers[0].quorum_down = script("quorum-down");
+    c.virtual_servers[0].real_servers[0].notify_down = script("rs1-down");
+    let notifier = Notifier::spawn(&c.global);
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut core = started(c, &mut k, t0);
+    let ev = event(102, false);
+    core.handle_health(&ev, t0);
+    run_real_server_script(&core, &ev, &notifier);
+    step(&mut core, &mut k, t0 + COALESCE).unwrap();
+    run_quorum_scripts(&mut core, &notifier);
+    assert!(notifier.settle(Duration::from_secs(10)).await);
+    let got = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    // Different names run side by side: the order between them is free.
+    let mut lines: Vec<&str> = got.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["quorum-down", "rs1-down"]);
+}

@@ -44,6 +44,8 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
     let change = match (f.kind, f.state) {
         (EventKind::VirtualServer, State::Master) => "Quorum gained".to_owned(),
         (EventKind::VirtualServer, _) => "Quorum lost".to_owned(),
+        (EventKind::RealServer, State::Master) => "UP".to_owned(),
+        (EventKind::RealServer, _) => "DOWN".to_owned(),
         _ => format!("Entering {state} state"),
     };
     m.push_str(&format!("Subject: [{rid}] {kind} {name} - {change}\r\n"));
@@ -57,6 +59,8 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
         (EventKind::Group, _) => "moved all its instances together",
         (EventKind::VirtualServer, State::Master) => "has gained quorum",
         (EventKind::VirtualServer, _) => "has lost quorum",
+        (EventKind::RealServer, State::Master) => "is up",
+        (EventKind::RealServer, _) => "is down",
     };
     m.push_str(&format!("=> {kind} {name} {what} <=\r\n\r\n"));
     m.push_str(&format!("router:   {rid}\r\n"));

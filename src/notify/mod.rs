@@ -71,6 +71,11 @@ pub enum EventKind {
     /// beyond its own (as in keepalived). `name` is the service as ipvsadm
     /// prints it.
     VirtualServer,
+    /// A real server went up (`State::Master`: its `notify_up` in
+    /// `scripts.master`) or down (`State::Backup`: `notify_down` in
+    /// `scripts.backup`), as its checkers decided. `name` is
+    /// "SERVICE -> REAL".
+    RealServer,
 }
 
 impl EventKind {
@@ -80,6 +85,7 @@ impl EventKind {
             EventKind::Instance => "VRRP Instance",
             EventKind::Group => "VRRP Group",
             EventKind::VirtualServer => "Virtual Server",
+            EventKind::RealServer => "Real Server",
         }
     }
 }
@@ -215,13 +221,24 @@ pub struct Notifier {
 
 #[derive(Debug)]
 struct Shared {
-    ingress: Arc<Queue<Envelope>>,
+    /// The current dispatcher's queue; replaced by [`Notifier::reconfigure`].
+    ingress: std::sync::RwLock<Arc<Queue<Envelope>>>,
     counters: Arc<Counters>,
+    opts: Options,
+}
+
+impl Shared {
+    fn ingress(&self) -> Arc<Queue<Envelope>> {
+        match self.ingress.read() {
+            Ok(q) => q.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        self.ingress.close();
+        self.ingress().close();
     }
 }
 
@@ -255,59 +272,27 @@ impl Notifier {
     /// `spawn` with explicit knobs.
     pub fn spawn_with(global: &GlobalDefs, opts: Options) -> Notifier {
         let counters = Arc::new(Counters::default());
-        let run_as = match &global.script_user {
-            None => Ok(None),
-            Some(su) => script::resolve_user_from(&opts.passwd_path, &opts.group_path, su)
-                .map(Some)
-                .inspect_err(|e| tracing::error!(error = %e, "notify scripts will not run")),
-        };
-        if global.script_user.is_none() && !global.enable_script_security {
-            tracing::debug!("notify scripts run as root without enable_script_security");
-        }
-        let hostname = opts.hostname.clone().unwrap_or_else(kernel_hostname);
-        let router_id = global.router_id.clone().unwrap_or(hostname);
-        let mail = match (&global.smtp_server, global.notification_email.is_empty()) {
-            (Some(server), false) => {
-                let queue = Arc::new(Queue::new(opts.mail_queue_capacity));
-                let timeout = match global.smtp_connect_timeout.as_duration() {
-                    d if d.is_zero() => Duration::from_secs(30),
-                    d => d,
-                };
-                tokio::spawn(mailer::run(
-                    queue.clone(),
-                    SocketAddr::new(server.addr, server.port),
-                    timeout,
-                    opts.backoff,
-                    counters.clone(),
-                ));
-                Some(MailSetup {
-                    queue,
-                    from: global
-                        .notification_email_from
-                        .clone()
-                        .unwrap_or_else(|| format!("vigil@{router_id}")),
-                    router_id,
-                    to: global.notification_email.clone(),
-                })
-            }
-            _ => None,
-        };
-        let ctx = Arc::new(Ctx {
-            policy: RunPolicy {
-                timeout: opts.script_timeout,
-                output_cap: opts.script_output_cap,
-                run_as,
-                security: global.enable_script_security,
-            },
-            instance_queue_capacity: opts.instance_queue_capacity,
-            mail,
-            counters: counters.clone(),
-        });
-        let ingress = Arc::new(Queue::new(opts.queue_capacity));
-        tokio::spawn(dispatch(ingress.clone(), ctx));
+        let ingress = start(global, &opts, &counters);
         Notifier {
-            shared: Arc::new(Shared { ingress, counters }),
+            shared: Arc::new(Shared {
+                ingress: std::sync::RwLock::new(ingress),
+                counters,
+                opts,
+            }),
         }
+    }
+
+    /// New settings (a config commit: script user and security, mail
+    /// server and addresses, router id): events from now on go to a new
+    /// dispatcher; the old one finishes what it has queued, then ends.
+    /// Counters carry on.
+    pub fn reconfigure(&self, global: &GlobalDefs) {
+        let fresh = start(global, &self.shared.opts, &self.shared.counters);
+        let old = match self.shared.ingress.write() {
+            Ok(mut q) => std::mem::replace(&mut *q, fresh),
+            Err(p) => std::mem::replace(&mut *p.into_inner(), fresh),
+        };
+        old.close();
     }
 
     /// Never blocks and never awaits: queues the event and returns.
@@ -319,7 +304,7 @@ impl Notifier {
             ev,
             at: SystemTime::now(),
         };
-        if let Some(old) = self.shared.ingress.push(env) {
+        if let Some(old) = self.shared.ingress().push(env) {
             settled(c);
             let n = bump(&c.events_dropped);
             if n.is_power_of_two() {
@@ -366,6 +351,61 @@ impl Notifier {
             mail_rcpts_refused: g(&c.mail_rcpts_refused),
         }
     }
+}
+
+/// Spawns a dispatcher (and a mail sender) for `global`; returns its queue.
+fn start(global: &GlobalDefs, opts: &Options, counters: &Arc<Counters>) -> Arc<Queue<Envelope>> {
+    let run_as = match &global.script_user {
+        None => Ok(None),
+        Some(su) => script::resolve_user_from(&opts.passwd_path, &opts.group_path, su)
+            .map(Some)
+            .inspect_err(|e| tracing::error!(error = %e, "notify scripts will not run")),
+    };
+    if global.script_user.is_none() && !global.enable_script_security {
+        tracing::debug!("notify scripts run as root without enable_script_security");
+    }
+    let hostname = opts.hostname.clone().unwrap_or_else(kernel_hostname);
+    let router_id = global.router_id.clone().unwrap_or(hostname);
+    let mail = match (&global.smtp_server, global.notification_email.is_empty()) {
+        (Some(server), false) => {
+            let queue = Arc::new(Queue::new(opts.mail_queue_capacity));
+            let timeout = match global.smtp_connect_timeout.as_duration() {
+                d if d.is_zero() => Duration::from_secs(30),
+                d => d,
+            };
+            tokio::spawn(mailer::run(
+                queue.clone(),
+                SocketAddr::new(server.addr, server.port),
+                timeout,
+                opts.backoff,
+                counters.clone(),
+            ));
+            Some(MailSetup {
+                queue,
+                from: global
+                    .notification_email_from
+                    .clone()
+                    .unwrap_or_else(|| format!("vigil@{router_id}")),
+                router_id,
+                to: global.notification_email.clone(),
+            })
+        }
+        _ => None,
+    };
+    let ctx = Arc::new(Ctx {
+        policy: RunPolicy {
+            timeout: opts.script_timeout,
+            output_cap: opts.script_output_cap,
+            run_as,
+            security: global.enable_script_security,
+        },
+        instance_queue_capacity: opts.instance_queue_capacity,
+        mail,
+        counters: counters.clone(),
+    });
+    let ingress = Arc::new(Queue::new(opts.queue_capacity));
+    tokio::spawn(dispatch(ingress.clone(), ctx));
+    ingress
 }
 
 fn kernel_hostname() -> String {

@@ -29,8 +29,8 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
     let kind = match ev.kind {
         EventKind::Instance => "INSTANCE",
         EventKind::Group => "GROUP",
-        // quorum_up / quorum_down only, as configured.
-        EventKind::VirtualServer => "",
+        // quorum_up / quorum_down, notify_up / notify_down: as configured.
+        EventKind::VirtualServer | EventKind::RealServer => "",
     };
     let specific = match ev.state {
         State::Master => &s.master,

@@ -46,11 +46,35 @@ pub enum GroupInput {
     /// Stop: masters resign (priority 0) and remove their VIPs; the sender
     /// is answered when done.
     Shutdown(oneshot::Sender<()>),
+    /// A committed config for this task's members, applied in place (see
+    /// [`Reconfig`]).
+    Reconfigure(Box<Reconfig>),
+}
+
+/// A config commit for a running task: the same members, in order, with
+/// their new settings. Each member applies what it can in place (priority,
+/// advert interval, preemption, VIPs, tracking, scripts, garp, auth); the
+/// answer has one result per member: `Err` says what needs a restart
+/// instead (another interface, VRID, version, family, source or multicast
+/// address), and that member keeps its running settings.
+#[derive(Debug)]
+pub struct Reconfig {
+    pub members: Vec<(VrrpInstance, MemberLinks)>,
+    pub group: Option<(String, Notify, bool)>,
+    pub global: GlobalDefs,
+    pub done: oneshot::Sender<Vec<Result<(), String>>>,
 }
 
 /// One instance, as resolved by the daemon.
 pub struct MemberSpec {
     pub inst: VrrpInstance,
+    pub links: MemberLinks,
+    pub status: watch::Sender<Snapshot>,
+}
+
+/// The links an instance's config names, resolved to indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberLinks {
     pub ifindex: u32,
     pub mac: Option<[u8; 6]>,
     /// Per `track_interface`; `None`: no such link (counted as down).
@@ -58,7 +82,6 @@ pub struct MemberSpec {
     /// Per VIP then per excluded VIP: the link it goes on (its `dev`, or
     /// the instance's interface).
     pub vip_ifindex: Vec<u32>,
-    pub status: watch::Sender<Snapshot>,
 }
 
 /// A task's members and, for a real sync group, its name and scripts.
@@ -133,8 +156,11 @@ pub fn error_status(inst: &VrrpInstance, global: &GlobalDefs, error: String) -> 
 }
 
 /// The advert template of an instance (priority set per send).
-fn advert_template(m: &Machine, vips: &[Vip], auth: super::packet::Auth) -> Option<Repr> {
-    let cfg = m.config();
+fn advert_template(
+    cfg: &super::machine::InstanceConfig,
+    vips: &[Vip],
+    auth: super::packet::Auth,
+) -> Option<Repr> {
     match cfg.version {
         Version::V2 => {
             let mut addrs = heapless::Vec::new();
@@ -274,6 +300,56 @@ impl Member {
         }
     }
 
+    /// Applies a committed config in place; `Err` says why it needs a
+    /// restart instead, and then nothing changed.
+    async fn reconfigure(
+        &mut self,
+        inst: &VrrpInstance,
+        links: &MemberLinks,
+        global: &GlobalDefs,
+        net: &Net,
+        now: Instant,
+    ) -> Result<(), String> {
+        if links.ifindex != self.ifindex {
+            return Err("its interface changed".into());
+        }
+        let primary = self.machine.config().primary_ip;
+        let mapped = from_config(inst, global, primary).map_err(|e| e.to_string())?;
+        let e = &mapped.edge;
+        if (e.family, e.src, e.mcast_group)
+            != (self.edge.family, self.edge.src, self.edge.mcast_group)
+        {
+            return Err("its family, source or multicast address changed".into());
+        }
+        let advert = advert_template(&mapped.machine, &e.vips, mapped.filter.auth)
+            .ok_or_else(|| "cannot build the advert".to_owned())?;
+        self.machine
+            .reconfigure(mapped.machine, now)
+            .map_err(|e| e.to_string())?;
+        let old: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
+        self.filter = mapped.filter;
+        self.edge = mapped.edge;
+        self.advert = advert;
+        self.vip_ifindex = links.vip_ifindex.clone();
+        self.track_ifindex = links.track_ifindex.clone();
+        let new: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
+        if self.machine.state() == State::Master && old != new {
+            for (v, idx) in old.iter().filter(|x| !new.contains(x)) {
+                if let Err(e) = net.del_vip(*idx, v).await {
+                    tracing::error!(instance = %self.name, vip = %v.addr, error = %e, "cannot remove vip");
+                }
+            }
+            for (v, idx) in new.iter().filter(|x| !old.contains(x)) {
+                if let Err(e) = net.add_vip(*idx, v).await {
+                    tracing::error!(instance = %self.name, vip = %v.addr, error = %e, "cannot add vip");
+                }
+            }
+            self.gratuitous(self.machine.config().garp.master_repeat);
+        }
+        tracing::info!(instance = %self.name, "config applied in place");
+        Ok(())
+    }
+
     fn gratuitous(&mut self, repeat: u8) {
         let Some(g) = self.grat.clone() else {
             return;
@@ -321,11 +397,11 @@ async fn setup(
     let deadline = Instant::now() + PRIMARY_WAIT;
     let primary = loop {
         let found = if inst.is_ipv6() {
-            net.link_local_v6(spec.ifindex)
+            net.link_local_v6(spec.links.ifindex)
                 .await
                 .map(|a| a.map(IpAddr::V6))
         } else {
-            net.primary_v4(spec.ifindex, &vip_addrs)
+            net.primary_v4(spec.links.ifindex, &vip_addrs)
                 .await
                 .map(|a| a.map(IpAddr::V4))
         };
@@ -355,27 +431,29 @@ async fn setup(
     };
     let mapped = from_config(inst, global, primary).map_err(|e| e.to_string())?;
     let machine = Machine::new(mapped.machine).map_err(|e| e.to_string())?;
-    let tx = TxSocket::open(inst.interface.as_str(), spec.ifindex, mapped.edge.src)
+    let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, mapped.edge.src)
         .map_err(|e| format!("advert socket on {}: {e}", inst.interface))?;
-    let advert = advert_template(&machine, &mapped.edge.vips, mapped.filter.auth)
+    let advert = advert_template(machine.config(), &mapped.edge.vips, mapped.filter.auth)
         .ok_or_else(|| "cannot build the advert".to_owned())?;
     let v4 = vip_addrs.iter().any(IpAddr::is_ipv4);
     let ll = if vip_addrs.iter().any(IpAddr::is_ipv6) {
         match primary {
             IpAddr::V6(a) => Some(a),
-            IpAddr::V4(_) => net.link_local_v6(spec.ifindex).await.ok().flatten(),
+            IpAddr::V4(_) => net.link_local_v6(spec.links.ifindex).await.ok().flatten(),
         }
     } else {
         None
     };
-    let grat = match spec.mac {
-        Some(mac) => match Gratuitous::open(inst.interface.as_str(), spec.ifindex, mac, v4, ll) {
-            Ok(g) => Some(Arc::new(g)),
-            Err(e) => {
-                tracing::warn!(instance = %inst.name, error = %e, "no gratuitous arp/na socket");
-                None
+    let grat = match spec.links.mac {
+        Some(mac) => {
+            match Gratuitous::open(inst.interface.as_str(), spec.links.ifindex, mac, v4, ll) {
+                Ok(g) => Some(Arc::new(g)),
+                Err(e) => {
+                    tracing::warn!(instance = %inst.name, error = %e, "no gratuitous arp/na socket");
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
     tracing::info!(
@@ -391,9 +469,9 @@ async fn setup(
         filter: mapped.filter,
         counters: DropCounters::default(),
         edge: mapped.edge,
-        ifindex: spec.ifindex,
-        track_ifindex: spec.track_ifindex.clone(),
-        vip_ifindex: spec.vip_ifindex.clone(),
+        ifindex: spec.links.ifindex,
+        track_ifindex: spec.links.track_ifindex.clone(),
+        vip_ifindex: spec.links.vip_ifindex.clone(),
         tx,
         advert,
         grat,
@@ -443,7 +521,13 @@ impl Task {
     /// Feeds `input` to member `i`, then executes every resulting action,
     /// delivering sync-group commands as further inputs.
     async fn input(&mut self, i: usize, input: Input, now: Instant) {
-        let mut queue = VecDeque::from([(i, input)]);
+        self.cascade(i, Some(input), now).await;
+    }
+
+    /// [`Task::input`], or with `None` only the actions member `i` already
+    /// has pending.
+    async fn cascade(&mut self, i: usize, first: Option<Input>, now: Instant) {
+        let mut queue = VecDeque::from([(i, first)]);
         let mut rounds = 0;
         while let Some((i, input)) = queue.pop_front() {
             rounds += 1;
@@ -452,11 +536,13 @@ impl Task {
                 break;
             }
             let Some(m) = self.member(i) else { continue };
-            m.machine.handle(input, now);
+            if let Some(input) = input {
+                m.machine.handle(input, now);
+            }
             let mut changed = false;
             while let Some(a) = self.member(i).and_then(|m| m.machine.poll_action()) {
                 for (o, cmd) in self.sync.on_action(i, &a) {
-                    queue.push_back((o, Input::Group(cmd)));
+                    queue.push_back((o, Some(Input::Group(cmd))));
                 }
                 changed |= matches!(a, Action::StateChange { .. });
                 self.execute(i, a).await;
@@ -577,6 +663,39 @@ impl Task {
         }
     }
 
+    /// A config commit: each member in place; returns what needs a restart.
+    async fn reconfigure(
+        &mut self,
+        members: &[(VrrpInstance, MemberLinks)],
+        group: Option<(String, Notify, bool)>,
+        global: &GlobalDefs,
+        now: Instant,
+    ) -> Vec<Result<(), String>> {
+        if members.len() != self.slots.len() {
+            return vec![Err("its sync group's members changed".to_owned()); members.len()];
+        }
+        let net = self.net.clone();
+        let mut results = Vec::with_capacity(members.len());
+        for (i, (inst, links)) in members.iter().enumerate() {
+            let applied = match self.member(i) {
+                Some(m) => m.reconfigure(inst, links, global, &net, now).await,
+                None => Err("it did not start".into()),
+            };
+            if let Err(e) = &applied {
+                tracing::warn!(instance = %inst.name, "config not applied in place: {e}; restart vigil to apply it");
+            }
+            results.push(applied);
+            self.cascade(i, None, now).await;
+        }
+        self.group = group;
+        // Tracked interfaces may have changed: feed their current states.
+        let links = self.net.links().await.unwrap_or_default();
+        for (i, input) in link_inputs(self, &links, true) {
+            self.input(i, input, now).await;
+        }
+        results
+    }
+
     async fn shutdown(&mut self) {
         let now = Instant::now();
         let n = self.slots.len();
@@ -589,6 +708,29 @@ impl Task {
             }
         }
     }
+}
+
+/// Link-state inputs for every running member: its interface when down,
+/// and each tracked interface when down (or, with `all`, also when up:
+/// after a commit changed the tracked list).
+fn link_inputs(task: &mut Task, links: &[crate::net::Link], all: bool) -> Vec<(usize, Input)> {
+    let is_up = |idx: Option<u32>| {
+        idx.and_then(|i| links.iter().find(|l| l.index == i))
+            .is_some_and(|l| l.is_up())
+    };
+    let mut inputs = Vec::new();
+    for (i, m) in task.live() {
+        if !is_up(Some(m.ifindex)) {
+            inputs.push((i, Input::InterfaceDown));
+        }
+        for (t, idx) in m.track_ifindex.iter().enumerate() {
+            let up = is_up(*idx);
+            if all || !up {
+                inputs.push((i, Input::TrackedInterface { index: t, up }));
+            }
+        }
+    }
+    inputs
 }
 
 /// The instance task. Returns after a shutdown, or when every input
@@ -624,28 +766,8 @@ pub async fn run(
 
     // Initial link states, then Startup (RFC 5798 6.4.1).
     let links = net.links().await.unwrap_or_default();
-    let is_up = |idx: Option<u32>| {
-        idx.and_then(|i| links.iter().find(|l| l.index == i))
-            .is_some_and(|l| l.is_up())
-    };
     let now = Instant::now();
-    let mut initial = Vec::new();
-    for (i, m) in task.live() {
-        if !is_up(Some(m.ifindex)) {
-            initial.push((i, Input::InterfaceDown));
-        }
-        for (t, idx) in m.track_ifindex.iter().enumerate() {
-            if !is_up(*idx) {
-                initial.push((
-                    i,
-                    Input::TrackedInterface {
-                        index: t,
-                        up: false,
-                    },
-                ));
-            }
-        }
-    }
+    let initial = link_inputs(&mut task, &links, false);
     for (i, input) in initial {
         task.input(i, input, now).await;
     }
@@ -673,6 +795,11 @@ pub async fn run(
                     task.shutdown().await;
                     let _ = ack.send(());
                     return;
+                }
+                Some(GroupInput::Reconfigure(r)) => {
+                    let Reconfig { members, group, global, done } = *r;
+                    let problems = task.reconfigure(&members, group, &global, Instant::now()).await;
+                    let _ = done.send(problems);
                 }
                 None => {
                     task.shutdown().await;

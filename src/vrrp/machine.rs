@@ -200,6 +200,9 @@ pub enum InstanceConfigError {
     PreemptDelayTooLong { delay: Duration },
     #[error("track_interface #{index}: weight {weight} outside -254..=254")]
     TrackWeight { index: usize, weight: i16 },
+    /// A reconfiguration may not change version, VRID or primary address.
+    #[error("version, VRID or primary address changed")]
+    Identity,
 }
 
 /// A received advertisement that passed `vrrp::filter`.
@@ -267,6 +270,8 @@ pub enum Reason {
     /// Forced by a sync group.
     SyncGroup,
     Shutdown,
+    /// A committed config made this backup the address owner.
+    Reconfigured,
 }
 
 /// What the edge must do, in order.
@@ -408,6 +413,68 @@ impl Machine {
             Input::Group(cmd) => self.on_group(cmd, now),
             Input::Shutdown => self.on_shutdown(),
         }
+    }
+
+    /// A committed config for this running instance (`vigil reload`),
+    /// applied in place so that a reload never makes a master resign.
+    /// Identity must not change (version, VRID, primary address: the edge
+    /// restarts the instance for those and says so); `Err` leaves the
+    /// machine as it was.
+    ///
+    /// - MASTER stays MASTER and advertises its new priority and interval
+    ///   at once (a backup that now outranks it takes over, RFC 5798 6.4.2).
+    /// - BACKUP re-arms Master_Down_Timer for the new priority from `now`
+    ///   (never sooner than a fresh wait: a reload cannot cause a takeover
+    ///   by itself), and becomes MASTER if it is now the address owner.
+    /// - FAULT / INITIALIZE only take the new parameters.
+    /// - Tracked interfaces: their up/down state is kept by position; the
+    ///   edge re-feeds the states of a changed list.
+    /// - preempt_delay: re-armed from `now` when it changed.
+    pub fn reconfigure(
+        &mut self,
+        cfg: InstanceConfig,
+        now: Instant,
+    ) -> Result<(), InstanceConfigError> {
+        cfg.validate()?;
+        if (cfg.version, cfg.vrid, cfg.primary_ip)
+            != (self.cfg.version, self.cfg.vrid, self.cfg.primary_ip)
+        {
+            return Err(InstanceConfigError::Identity);
+        }
+        let delay_changed = cfg.preempt_delay != self.cfg.preempt_delay;
+        self.track_up.resize(cfg.track.len(), true);
+        self.cfg = cfg;
+        if delay_changed {
+            self.preempt_deadline =
+                (!self.cfg.preempt_delay.is_zero()).then(|| now + self.cfg.preempt_delay);
+        }
+        match self.state {
+            State::Master => {
+                self.master_adver_interval = self.cfg.advert_interval;
+                self.actions.push_back(Action::SendAdvert {
+                    priority: self.priority(),
+                });
+                self.timers
+                    .set(Timer::Advert, now + self.cfg.advert_interval.as_duration());
+                self.timers.stop(Timer::GarpRefresh);
+                if !self.cfg.garp.master_refresh.is_zero() {
+                    self.timers
+                        .set(Timer::GarpRefresh, now + self.cfg.garp.master_refresh);
+                }
+            }
+            State::Backup if self.priority().is_owner() => {
+                self.become_master(now, Reason::Reconfigured)
+            }
+            State::Backup => {
+                if self.cfg.version == Version::V2 {
+                    self.master_adver_interval = self.cfg.advert_interval;
+                }
+                self.timers
+                    .set(Timer::MasterDown, now + self.master_down_interval());
+            }
+            State::Fault | State::Initialize => {}
+        }
+        Ok(())
     }
 
     /// Fault of this instance's own (not its sync group's).

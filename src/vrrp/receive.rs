@@ -2,7 +2,9 @@
 //! packets to the instance tasks by VRID.
 //!
 //! Owns: [`Demux`] (the routing table of one receive socket and its
-//! counters) and [`supervise`], which runs the receive loop and restarts it
+//! counters; routes are added when an instance starts later, on a reload
+//! or when its interface appears, and a closed instance's route is
+//! dropped) and [`supervise`], which runs the receive loop and restarts it
 //! (with backoff, counted in `ReceiverStatus::restarts`) when it errors or
 //! panics (STYLE rule 8; note a release build with `panic = "abort"` turns
 //! a panic into a process exit, which systemd restarts instead).
@@ -41,13 +43,48 @@ pub struct Demux {
     pub ifindex: u32,
     pub family: Family,
     pub group: std::net::IpAddr,
-    pub routes: Vec<Route>,
+    routes: std::sync::RwLock<Vec<Route>>,
     pub status: watch::Sender<ReceiverStatus>,
 }
 
 impl Demux {
-    fn closed(&self) -> bool {
-        self.routes.iter().all(|r| r.tx.is_closed())
+    pub fn new(
+        ifname: String,
+        ifindex: u32,
+        family: Family,
+        group: std::net::IpAddr,
+        status: watch::Sender<ReceiverStatus>,
+    ) -> Self {
+        Demux {
+            ifname,
+            ifindex,
+            family,
+            group,
+            routes: std::sync::RwLock::new(Vec::new()),
+            status,
+        }
+    }
+
+    /// Routes one more instance; routes of instances gone are dropped.
+    pub fn add_route(&self, route: Route) {
+        let mut v = match self.routes.write() {
+            Ok(v) => v,
+            Err(p) => p.into_inner(),
+        };
+        v.retain(|r| !r.tx.is_closed());
+        v.push(route);
+    }
+
+    fn routes(&self) -> std::sync::RwLockReadGuard<'_, Vec<Route>> {
+        match self.routes.read() {
+            Ok(v) => v,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Every instance it feeds is gone: the socket can close.
+    pub fn closed(&self) -> bool {
+        self.routes().iter().all(|r| r.tx.is_closed())
     }
 
     fn deliver(&self, route: &Route, input: GroupInput) {
@@ -69,7 +106,7 @@ async fn receive_loop(d: Arc<Demux>) -> std::io::Result<()> {
             Ok(rx) => {
                 let vrid = rx.repr.vrid();
                 let mut found = false;
-                for r in d.routes.iter().filter(|r| r.vrid == vrid) {
+                for r in d.routes().iter().filter(|r| r.vrid == vrid) {
                     found = true;
                     d.deliver(
                         r,
@@ -84,7 +121,7 @@ async fn receive_loop(d: Arc<Demux>) -> std::io::Result<()> {
                 }
             }
             Err(_) => {
-                for r in &d.routes {
+                for r in d.routes().iter() {
                     d.deliver(
                         r,
                         GroupInput::Packet {
@@ -100,8 +137,7 @@ async fn receive_loop(d: Arc<Demux>) -> std::io::Result<()> {
 
 /// Runs the receive loop of `d` until every instance it feeds is gone,
 /// restarting it after an error or a panic.
-pub async fn supervise(d: Demux) {
-    let d = Arc::new(d);
+pub async fn supervise(d: Arc<Demux>) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let task = tokio::spawn(receive_loop(d.clone()));

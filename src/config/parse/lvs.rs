@@ -198,6 +198,16 @@ impl Reader<'_> {
         if self.d.errors.len() != errors_before {
             return None;
         }
+        if matches!(v.key, ServiceKey::Addr { .. }) && !seen.contains_key("protocol") {
+            // Found by the lab's differential test: the same file gives a
+            // UDP service under keepalived 2.2.7 and a TCP one under vigil.
+            let note = format!(
+                "virtual_server {}: no 'protocol': vigil uses TCP, keepalived 2.2.7 uses UDP \
+                 (write 'protocol TCP' to mean the same to both)",
+                v.key
+            );
+            self.d.warn(&node.keyword.loc, WarningKind::Note(note));
+        }
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
