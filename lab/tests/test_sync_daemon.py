@@ -6,31 +6,12 @@ daemon and keeps a backup one on shutdown)."""
 import time
 
 from conftest import report
+from vlab.ipvsadm import sync_daemon, wait_daemons
 
 STORE = "/dev/disk/by-id/virtio-config"
 LINE = "lvs_sync_daemon eth1 VI_1 id 51"
-# ipvsadm may go on with ", maxlen=..., group=..., port=..., ttl=...)".
-MASTER = "master sync daemon (mcast=eth1, syncid=51"
-BACKUP = "backup sync daemon (mcast=eth1, syncid=51"
-
-
-def daemons(node):
-    return node.check("ipvsadm -L --daemon").strip()
-
-
-def wait_daemons(node, want, timeout=30):
-    """Poll `ipvsadm -L --daemon` until its lines start with `want`'s, one
-    each -> output."""
-    t0 = time.monotonic()
-    out = ""
-    while time.monotonic() - t0 < timeout:
-        out = daemons(node)
-        lines = sorted(x.strip() for x in out.splitlines() if x.strip())
-        if len(lines) == len(want) and all(
-                x.startswith(w) for x, w in zip(lines, sorted(want))):
-            return out
-        time.sleep(0.5)
-    raise AssertionError(f"{node.name}: ipvsadm -L --daemon = {out!r}, want {want!r}")
+MASTER = sync_daemon("master", "eth1", 51)
+BACKUP = sync_daemon("backup", "eth1", 51)
 
 
 def with_sync_daemon(node):

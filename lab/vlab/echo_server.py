@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """lab/vlab/echo_server.py: a real server of the lab (run inside rs1/rs2's
 namespace). Owns: HTTP on :80 answering "<name>\n", and a WebSocket echo on
-the same port answering every message with "<name>: <message>". Stdlib only.
-Usage: echo_server.py NAME [--port 80]"""
+the same port answering every message with "<name>: <message>"; with
+--no-upgrade, a plain HTTP server that ignores the Upgrade header (answers
+200, never 101: TCP and HTTP checks pass, a WebSocket check fails). Stdlib only.
+Usage: echo_server.py NAME [--port 80] [--no-upgrade]"""
 import argparse
 import asyncio
 import os
@@ -12,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wsproto  # noqa: E402
 
 NAME = "rs?"
+UPGRADE = True
 
 
 async def handle(reader, writer):
@@ -24,7 +27,7 @@ async def handle(reader, writer):
             if ":" in line:
                 k, v = line.split(":", 1)
                 hdrs[k.strip().lower()] = v.strip()
-        if "websocket" in hdrs.get("upgrade", "").lower():
+        if UPGRADE and "websocket" in hdrs.get("upgrade", "").lower():
             await websocket(reader, writer, hdrs)
             return
         body = f"{NAME}\n".encode()
@@ -66,15 +69,17 @@ async def websocket(reader, writer, hdrs):
 
 
 async def main():
-    global NAME
+    global NAME, UPGRADE
     ap = argparse.ArgumentParser()
     ap.add_argument("name")
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--no-upgrade", action="store_true")
     a = ap.parse_args()
-    NAME = a.name
+    NAME, UPGRADE = a.name, not a.no_upgrade
     server = await asyncio.start_server(handle, a.bind, a.port, reuse_address=True, backlog=1024)
-    print(f"echo_server {NAME} listening on {a.bind}:{a.port}", flush=True)
+    print(f"echo_server {NAME} listening on {a.bind}:{a.port}"
+          + ("" if UPGRADE else " (no WebSocket upgrade)"), flush=True)
     async with server:
         await server.serve_forever()
 

@@ -37,8 +37,8 @@ class Lab:
         self.log = log
         self.nodes = {n: Node(n) for n in net.NODES}
         self._cleaned = False
-        self._vigil_run = None
         self._ipvs = None
+        self._subcommands = {}
 
     def __getitem__(self, name) -> Node:
         return self.nodes[name]
@@ -140,19 +140,27 @@ class Lab:
 
     def vigil_run_missing(self):
         """None if `vigil run` exists on the appliance, else the plain reason."""
-        if self._vigil_run is None:
-            rc, out = self.nodes["lb1"].run("vigil run --help >/dev/null 2>&1; echo rc=$?")
+        return self.subcommand_missing("run")
+
+    def subcommand_missing(self, sub):
+        """None if `vigil SUB` exists on the appliance (lb1), else the plain
+        reason."""
+        if sub not in self._subcommands:
+            rc, out = self.nodes["lb1"].run(f"vigil {sub} --help >/dev/null 2>&1; echo rc=$?")
             code = out.strip().rpartition("rc=")[2]
-            self._vigil_run = "" if code == "0" else (
-                f"vigil run is not built yet (`vigil run --help` exits {code})")
-        return self._vigil_run or None
+            self._subcommands[sub] = "" if code == "0" else (
+                f"vigil {sub} is not built yet (`vigil {sub} --help` exits {code})")
+        return self._subcommands[sub] or None
 
     def part_missing(self, part):
         """None if the appliance's vigil has `part` ("vigil": the daemon;
-        "ipvs": it programs IPVS), else the plain reason. Probed on the
-        running lb1, never assumed."""
+        "ipvs": it programs IPVS; "reload": live config reload, `vigil
+        reload`), else the plain reason. Probed on the running lb1, never
+        assumed."""
         if part == "vigil":
             return self.vigil_run_missing()
+        if part == "reload":
+            return self.subcommand_missing("run") or self.subcommand_missing("reload")
         if part == "ipvs":
             if self.vigil_run_missing():
                 return self.vigil_run_missing()

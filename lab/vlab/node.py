@@ -3,8 +3,8 @@ Owns: its disks (a qcow2 overlay of the shared read-only root image; a raw
 1 MiB config flash that persists across VM restarts), its qemu process
 (TCG, run inside the switch namespace so it opens its taps), its serial
 console and QMP sockets, booting to the lab's ready marker, running commands,
-and power control: stop, power cut, reset, freeze/thaw; putting a file on
-it through the console."""
+and power control: stop, power cut, reset, freeze/thaw; cables; putting a
+file on it through the console."""
 import base64
 import os
 import shlex
@@ -177,6 +177,11 @@ class Node:
     def reset(self):
         """Press the reset button (no shutdown)."""
         self.qmp.cmd("system_reset")
+
+    def cable(self, nic: int, plugged: bool):
+        """Pull or plug eth<nic>'s cable: the guest sees the carrier go (QMP
+        set_link; net.link() instead downs the switch port, unseen by it)."""
+        self.qmp.cmd("set_link", name=f"n{nic}", up=plugged)
 
     def freeze(self):
         self.qmp.cmd("stop")

@@ -56,17 +56,17 @@ class QMP:
                     raise QMPError("no QMP reply" + (" (qemu gone)" if self.closed else ""))
                 self.cond.wait(min(left, 1.0))
 
-    def cmd(self, name: str, timeout: float = 10.0, **args):
-        ident = f"{name}-{time.monotonic_ns()}"
-        msg = {"execute": name, "id": ident}
+    def cmd(self, command: str, timeout: float = 10.0, **args):
+        ident = f"{command}-{time.monotonic_ns()}"
+        msg = {"execute": command, "id": ident}
         if args:
             msg["arguments"] = args
         self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        if name == "quit":
+        if command == "quit":
             return None   # qemu may close the socket before answering
         r = self._wait_reply(lambda m: m.get("id") == ident, timeout)
         if "error" in r:
-            raise QMPError(f"{name}: {r['error']}")
+            raise QMPError(f"{command}: {r['error']}")
         return r.get("return")
 
     def wait_event(self, name: str, timeout: float, since: float = 0.0):
