@@ -328,22 +328,41 @@ fn master_yields_to_higher_priority() {
 fn master_equal_priority_tie_broken_by_primary_address() {
     let t0 = Instant::now();
     let (mut m, tm) = master_v2(100, t0);
-    // Lower address (our .101 > .100): ignored.
+    // Lower address (our .101 > .100): we stay, and answer it.
     m.handle(advert_from(Ipv4Addr::new(192, 168, 1, 100), 100, 100), tm);
-    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(drain(&mut m), reannounce(100));
     assert_eq!(m.state(), State::Master);
     // Higher address: yield.
     m.handle(advert_from(Ipv4Addr::new(192, 168, 1, 102), 100, 100), tm);
     assert_eq!(m.state(), State::Backup);
 }
 
+/// What a master answers a lower-priority master with (keepalived's
+/// default): its own advert at once, and a gratuitous ARP burst.
+fn reannounce(prio: u8) -> Vec<Action> {
+    vec![
+        Action::SendAdvert {
+            priority: Priority(prio),
+        },
+        Action::SendGratuitous { repeat: 5 },
+    ]
+}
+
+/// A split brain heals: the other master (lower priority) is told at
+/// once, and hosts that learned its MAC get ours back; at most once per
+/// advert interval.
 #[test]
-fn master_ignores_lower_priority() {
+fn master_stays_and_reannounces_to_a_lower_priority_master() {
     let t0 = Instant::now();
     let (mut m, tm) = master_v2(100, t0);
-    m.handle(advert_from(Ipv4Addr::new(192, 168, 1, 250), 99, 100), tm);
-    assert_eq!(drain(&mut m), vec![]);
+    let other = Ipv4Addr::new(192, 168, 1, 250);
+    m.handle(advert_from(other, 99, 100), tm);
+    assert_eq!(drain(&mut m), reannounce(100));
     assert_eq!(m.state(), State::Master);
+    m.handle(advert_from(other, 99, 100), tm + Duration::from_millis(999));
+    assert_eq!(drain(&mut m), vec![], "not twice within an interval");
+    m.handle(advert_from(other, 99, 100), tm + Duration::from_secs(1));
+    assert_eq!(drain(&mut m), reannounce(100));
 }
 
 #[test]

@@ -311,6 +311,8 @@ pub struct Machine {
     group_fault: bool,
     /// Lower-priority masters are not pre-empted before this instant.
     preempt_deadline: Option<Instant>,
+    /// When a lower-priority advert last made this master re-announce.
+    lower_prio_answered: Option<Instant>,
 }
 
 impl Machine {
@@ -326,6 +328,7 @@ impl Machine {
             iface_up: true,
             group_fault: false,
             preempt_deadline: None,
+            lower_prio_answered: None,
         })
     }
 
@@ -644,7 +647,33 @@ impl Machine {
                 self.master_adver_interval = a.interval;
             }
             self.become_backup(now, Reason::HigherPriorityAdvert);
+        } else {
+            self.answer_lower_priority(now);
         }
+    }
+
+    /// Another router is MASTER too, with a lower priority (a split brain
+    /// healing: a link came back). The RFC has us discard its advert; as
+    /// keepalived does by default, this master also advertises at once (so
+    /// the other steps down now, not at our next advert) and sends a
+    /// gratuitous ARP / NA burst, so that hosts which learned the other
+    /// router's MAC for the VIPs come back. At most once per advert
+    /// interval, so a misconfigured peer cannot make us flood.
+    fn answer_lower_priority(&mut self, now: Instant) {
+        let interval = self.cfg.advert_interval.as_duration();
+        if self
+            .lower_prio_answered
+            .is_some_and(|t| now.saturating_duration_since(t) < interval)
+        {
+            return;
+        }
+        self.lower_prio_answered = Some(now);
+        self.actions.push_back(Action::SendAdvert {
+            priority: self.priority(),
+        });
+        self.actions.push_back(Action::SendGratuitous {
+            repeat: self.cfg.garp.master_repeat,
+        });
     }
 
     /// Every expired timer, each re-checked against the current state.
