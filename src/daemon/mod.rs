@@ -1182,6 +1182,8 @@ impl Reloader {
         // IPVS task has the config its events name.
         let fresh = side.health.is_none().then(health::channel);
         let (timeouts, sysctls) = kernel_settings(new, side.from_store);
+        let (was, _) = kernel_settings(&self.current, side.from_store);
+        let timeouts = ipvs_task::timeouts_after_commit(was, timeouts);
         let (tx, rx) = oneshot::channel();
         let cmd = ipvs_task::Command::Reconfigure {
             config: Arc::new(new.clone()),

@@ -685,6 +685,28 @@ pub fn timeouts(t: &LvsTimeouts) -> Option<Timeouts> {
     })
 }
 
+/// The kernel's own timeouts (`ip_vs_proto_tcp.c`, `ip_vs_proto_udp.c`):
+/// established TCP 900 s, FIN_WAIT 120 s, UDP 300 s.
+pub const KERNEL_TIMEOUTS: Timeouts = Timeouts {
+    tcp: Some(900),
+    tcp_fin: Some(120),
+    udp: Some(300),
+};
+
+/// The timeouts to set after a commit: the new config's, and the kernel's
+/// own for each one the previous config set and the new one no longer
+/// does (the kernel would otherwise keep the old value).
+pub fn timeouts_after_commit(old: Option<Timeouts>, new: Option<Timeouts>) -> Option<Timeouts> {
+    let (o, n) = (old.unwrap_or_default(), new.unwrap_or_default());
+    let pick = |o: Option<u32>, n: Option<u32>, k: Option<u32>| n.or(o.and(k));
+    let t = Timeouts {
+        tcp: pick(o.tcp, n.tcp, KERNEL_TIMEOUTS.tcp),
+        tcp_fin: pick(o.tcp_fin, n.tcp_fin, KERNEL_TIMEOUTS.tcp_fin),
+        udp: pick(o.udp, n.udp, KERNEL_TIMEOUTS.udp),
+    };
+    (t != Timeouts::default()).then_some(t)
+}
+
 /// Whether the daemon should run the IPVS task for this config.
 pub fn wanted(config: &Config) -> bool {
     !config.virtual_servers.is_empty() || timeouts(&config.global.lvs_timeouts).is_some()

@@ -247,6 +247,23 @@ fn a_spurious_wakeup_does_nothing() {
 }
 
 #[test]
+fn a_timeout_the_commit_drops_goes_back_to_the_kernels() {
+    let t = |tcp, tcp_fin, udp| Timeouts { tcp, tcp_fin, udp };
+    let old = Some(t(Some(7200), Some(5), None));
+    let new = Some(t(Some(3600), None, None));
+    assert_eq!(
+        timeouts_after_commit(old, new),
+        Some(t(Some(3600), Some(120), None))
+    );
+    assert_eq!(
+        timeouts_after_commit(old, None),
+        Some(t(Some(900), Some(120), None))
+    );
+    assert_eq!(timeouts_after_commit(None, None), None);
+    assert_eq!(timeouts_after_commit(None, new), new);
+}
+
+#[test]
 fn timeouts_only_when_set() {
     let mut c = seed();
     assert_eq!(timeouts(&c.global.lvs_timeouts), None);
