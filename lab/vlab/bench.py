@@ -32,19 +32,22 @@ every contender):
   accept-and-close server in the rs1 namespace). After a warm-up, CPU
   (utime + stime of every process in the daemon's process group, from
   /proc/PID/stat) over a fixed window, and RSS (sum of VmRSS) at its end.
-  The server counts accepted connections: checks/s per daemon is reported
-  so a daemon that checks less is seen doing so.
+  The checks done in the window are the VM's TCP ActiveOpens (only the
+  daemon opens connections there): checks/s and CPU per check are
+  reported, so a daemon that checks less, or a saturated VM, is seen.
+  Runs start with no TIME_WAIT socket left by the previous contender.
 
 Run: `make bench` (after the netns benches), or from lab/:
 `python3 -m vlab.bench --probe PATH [--runs N] [--only cold,noop,checks]`."""
 import argparse
+import atexit
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 from . import net, paths
@@ -52,15 +55,16 @@ from .lab import _interrupt, stop_all
 from .node import Node
 from .proc import kill_recorded, spawn
 
-import signal
-import atexit
-
 COLD_SERVICES, COLD_DESTS = 100, 100
 CHECK_SERVICES, CHECK_DESTS = 10, 100
 TARGET_PORT0 = 20000
 TARGET_ADDR = net.HOSTS["rs1"]
-WARMUP_S = 12
-WINDOW_S = 30
+# The window starts in steady state: TIME_WAIT sockets of the daemon's own
+# checks (60 s in Linux) are being reaped, a cost a FIN-closing checker pays
+# and one that closes with RST does not.
+WARMUP_S = 65
+WINDOW_S = 25
+TIME_WAIT_S = 60
 BASELINE = "keepalived 2.2.7"
 FILE_PORT = 8765
 PROBE = "/root/bench_probe"
@@ -308,21 +312,26 @@ def wait_reconciled(b, pid, since):
 
 
 def group_usage(b, pgid):
-    """(uptime s, CPU ticks, RSS kB, processes) over the process group."""
-    out = b.sh(f"cat /proc/uptime; for p in $(ps -e -o pid=,pgid= | awk '$2 == {pgid} "
+    """(uptime s, [user, sys] CPU ticks, RSS kB, processes, TCP active opens) over the
+    process group; the VM's TCP ActiveOpens counter (only the daemon under
+    test opens TCP connections in the VM) counts its checks."""
+    out = b.sh(f"cat /proc/uptime; grep '^Tcp:' /proc/net/snmp | tail -1; for p in $(ps -e -o pid=,pgid= | awk '$2 == {pgid} "
                "{print $1}'); do echo \"S $(cat /proc/$p/stat)\"; "
                "echo \"R $(grep VmRSS /proc/$p/status)\"; done")
     lines = out.splitlines()
     up = float(lines[0].split()[0])
-    ticks = rss = procs = 0
-    for line in lines[1:]:
+    opens = int(lines[1].split()[5])      # Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens
+    ticks = [0, 0]
+    rss = procs = 0
+    for line in lines[2:]:
         if line.startswith("S "):
             f = line.rsplit(")", 1)[1].split()
-            ticks += int(f[11]) + int(f[12])   # utime, stime (fields 14, 15)
+            ticks[0] += int(f[11])   # utime (field 14)
+            ticks[1] += int(f[12])   # stime (field 15)
             procs += 1
         elif line.startswith("R ") and "VmRSS" in line:
             rss += int(line.split()[2])
-    return up, ticks, rss, procs
+    return up, ticks, rss, procs, opens
 
 
 def start_targets():
@@ -351,15 +360,30 @@ def read_count(path):
         return None
 
 
-def checks(b: Bench, runs: int):
+def wait_time_wait_drained(b):
+    """No run pays for the previous one's TIME_WAIT sockets: wait (at most
+    a TIME_WAIT period and a bit) until the VM holds none."""
+    deadline = time.monotonic() + TIME_WAIT_S + 15
+    while time.monotonic() < deadline:
+        n = int(b.sh("ss -tanH state time-wait | wc -l").strip())
+        if n == 0:
+            return
+        time.sleep(5)
+    log(f"still {n} TIME_WAIT sockets after {TIME_WAIT_S + 15} s; going on")
+
+
+def checks(b: Bench, runs: int, daemons=None):
+    """{daemon: {"cpu", "rss", "rate", "ms", "procs"}: lists, one per run}."""
+    daemons = daemons or {k: f("/root/checks.conf") for k, f in DAEMONS.items()}
     count_file = start_targets()
     want = CHECK_SERVICES * CHECK_DESTS
-    res = {k: {"cpu": [], "rss": [], "rate": [], "procs": []} for k in DAEMONS}
+    res = {k: {"cpu": [], "rss": [], "rate": [], "ms": [], "procs": []} for k in daemons}
     hz = int(b.sh("getconf CLK_TCK").strip())
     for run in range(runs):
-        for name in (list(DAEMONS) if run % 2 == 0 else list(DAEMONS)[::-1]):
+        for name in (list(daemons) if run % 2 == 0 else list(daemons)[::-1]):
             b.flush()
-            s = b.probe_json(f"spawn -- {DAEMONS[name]('/root/checks.conf')}")
+            wait_time_wait_drained(b)
+            s = b.probe_json(f"spawn -- {daemons[name]}")
             pgid = s["pid"]
             try:
                 time.sleep(WARMUP_S)
@@ -367,21 +391,29 @@ def checks(b: Bench, runs: int):
                 if c["dests"] != want:
                     raise RuntimeError(f"{name}: {c['dests']} of {want} real servers in the "
                                        "table after the warm-up: checks are failing")
-                up0, t0, _, _ = group_usage(b, pgid)
-                n0 = read_count(count_file)
+                up0, t0, _, _, n0 = group_usage(b, pgid)
+                a0 = read_count(count_file)
                 time.sleep(WINDOW_S)
-                up1, t1, rss, procs = group_usage(b, pgid)
-                n1 = read_count(count_file)
+                up1, t1, rss, procs, n1 = group_usage(b, pgid)
+                a1 = read_count(count_file)
             finally:
                 b.stop_group(pgid)
-            cpu = (t1 - t0) / hz / (up1 - up0) * 100
-            rate = (n1 - n0) / (up1 - up0)
+            dt = up1 - up0
+            user, system = ((t1[i] - t0[i]) / hz / dt * 100 for i in (0, 1))
+            cpu = user + system
+            rate = (n1 - n0) / dt
+            accepts = (a1 - a0) / dt
+            ms = (sum(t1) - sum(t0)) / hz * 1000 / max(1, n1 - n0)
             res[name]["cpu"].append(cpu)
+            res[name]["ms"].append(ms)
             res[name]["rss"].append(rss / 1024)
             res[name]["rate"].append(rate)
             res[name]["procs"].append(procs)
-            log(f"checks run {run + 1}/{runs} {name:<10} CPU {cpu:.2f} % over {up1 - up0:.1f} s, "
-                f"RSS {rss / 1024:.1f} MiB in {procs} processes, {rate:.0f} accepts/s at the targets")
+            res[name].setdefault("user", []).append(user)
+            log(f"checks run {run + 1}/{runs} {name:<10} CPU {cpu:.2f} % (user {user:.1f}, "
+                f"sys {system:.1f}) over {dt:.1f} s, "
+                f"RSS {rss / 1024:.1f} MiB in {procs} processes, {rate:.0f} checks/s "
+                f"({accepts:.0f} accepts/s at the targets), {ms:.3f} ms CPU per check")
     b.flush()
     kill_recorded(TARGETS)
     return res
@@ -450,8 +482,17 @@ def main():
                 med(r["keepalived"]["cpu"]), BASELINE, "%cpu",
                 f"1,000 TCP_CHECK at delay_loop 1 s; user+sys of all the daemon's processes "
                 f"over {WINDOW_S} s after a {WARMUP_S} s warm-up, % of the VM's one CPU; "
-                f"accepts/s at the targets: {rates}",
+                f"checks/s done (TCP active opens): {rates} (below 1,000: the VM's CPU "
+                "is saturated, see checks_1000_tcp_cpu_per_check)",
                 {k: [round(x, 2) for x in v["cpu"]] for k, v in r.items()}))
+            figs.append(figure(
+                a.out, "checks_1000_tcp_cpu_per_check", med(r["vigil"]["ms"]),
+                med(r["keepalived"]["ms"]), BASELINE, "ms",
+                "CPU (user+sys) per check over the same window: CPU seconds / TCP active "
+                "opens; comparable when a daemon cannot keep up with 1,000 checks/s; "
+                "user part of the CPU (%): " + str({k: [round(x, 1) for x in v["user"]]
+                                                      for k, v in r.items()}),
+                {k: [round(x, 3) for x in v["ms"]] for k, v in r.items()}))
             figs.append(figure(
                 a.out, "checks_1000_tcp_rss", med(r["vigil"]["rss"]),
                 med(r["keepalived"]["rss"]), BASELINE, "MiB",
