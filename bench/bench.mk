@@ -1,18 +1,41 @@
-# `make bench`: vigil against keepalived 2.2.7, side by side, in network
-# namespaces (needs root; scripts/install-deps installs keepalived).
+# `make bench`: vigil against keepalived 2.2.7, side by side (needs root;
+# scripts/install-deps installs keepalived).
 # Included from the root Makefile, which defines `build` (the static
 # release binary, $(BIN)): that is the vigil measured here.
-# Figures: target/bench/<name>.json, and a table on stdout. Bounded to
-# about 13 minutes by the driver (tests/netns_bench.rs); informative only.
+# 1. tests/netns_bench.rs: VRRP failover, start to MASTER, RSS, in network
+#    namespaces on the host (bounded to about 13 minutes by the driver).
+# 2. lab/vlab/bench.py: IPVS (cold programming of 10,000 destinations vs
+#    keepalived and ipvsadm-restore, no-op reconcile) and 1,000 TCP checks
+#    (CPU, RSS), in one lab VM booted from the lab image (the host kernel
+#    has no IPVS); the in-VM timing is examples/bench_probe.rs, built
+#    static and copied in. About 3-5 minutes; the VM is torn down on exit.
+#    BENCH_VLAB_PREFIX (default vlb-) names its namespaces, so a lab left
+#    up by `make run` is not touched.
+# Figures: target/bench/<name>.json, and a table on stdout (bench-table
+# prints all of them again). Informative only: no pass/fail threshold.
 
 BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
+BENCH_PROBE := target/x86_64-unknown-linux-gnu/release/examples/bench_probe
+BENCH_VLAB_PREFIX ?= vlb-
 
-.PHONY: bench bench-table
-bench: build
+.PHONY: bench bench-netns bench-ipvs bench-probe bench-table
+bench: bench-netns bench-ipvs
+	@bash bench/table.sh target/bench
+
+bench-netns: build
 	mkdir -p target/bench
 	VIGIL_BIN=$(abspath $(BENCH_BIN)) BENCH_OUT=$(abspath target/bench) \
 		cargo test --locked --test netns_bench -- --ignored --nocapture --test-threads=1
 
-# Reprint the table from the last run's JSON files (the run prints its own).
+# The probe runs inside the VM: static, like the appliance's vigil.
+bench-probe:
+	$(STATIC) cargo build --release --locked --target $(TARGET) --example bench_probe
+
+bench-ipvs: lab-image bench-probe
+	mkdir -p target/bench
+	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench \
+		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
+
+# Reprint the table from the last run's JSON files (the runs print their own).
 bench-table:
 	@bash bench/table.sh target/bench

@@ -3,7 +3,8 @@
 //! Owns: the properties every input must satisfy: the service, destination
 //! and sync-daemon decoders (whole genl messages as dumps arrive, and bare
 //! nested attribute sets) never panic, and whatever decodes re-encodes to
-//! bytes that decode to an equal value.
+//! bytes that decode to an equal value; the netlink framing of a receive
+//! buffer (`vigil::ipvs::netlink`) never panics either.
 //! Must not: do anything but call the codec.
 //!
 //! Formats: include/uapi/linux/ip_vs.h, via the codec.
@@ -11,6 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use vigil::ipvs::netlink;
 use vigil::ipvs::wire::{
     decode_daemon_msg, decode_dest_msg, decode_service_msg, emit_attrs, Af, Dest, Info, Service,
     SyncDaemon, Timeouts,
@@ -51,5 +53,20 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(i) = Info::decode(data) {
         assert_eq!(Info::decode(&emit_attrs(&i.encode())), Ok(i));
+    }
+
+    // The netlink framing around them (a whole receive buffer): parsing
+    // never panics, every message lies inside the buffer, and a batch's
+    // ack bookkeeping never counts below zero.
+    if let Ok(msgs) = netlink::parse(data) {
+        let mut acks = netlink::Acks::new(1, 64);
+        for m in &msgs {
+            if let netlink::Reply::Data(p) = m.reply {
+                assert!(p.len() + netlink::NLMSG_HDRLEN <= data.len());
+            }
+            acks.record(m);
+        }
+        let answered = acks.results().iter().filter(|r| r.is_some()).count();
+        assert_eq!(acks.waiting() + answered, 64);
     }
 });

@@ -1,7 +1,9 @@
 """lab/tests/test_ipvs.py: what vigil programs into the real kernel on the
 appliance: the seed's service in the IPVS table as `ipvsadm -Ln` shows it,
 the long-connection sysctls at their documented appliance defaults, and the
-established-TCP idle timeout that keeps idle WebSockets alive."""
+established-TCP idle timeout that keeps idle WebSockets alive, and a pass
+over two pipelined batches where the kernel refuses some ops: each refusal
+reported with its own op and errno, everything else applied."""
 import pytest
 
 from conftest import ensure_ready
@@ -34,3 +36,64 @@ def test_long_connection_sysctls_have_appliance_defaults(lb1):
 def test_idle_websockets_outlast_the_kernels_900_s(lb1):
     out = lb1.check("ipvsadm -L --timeout")
     assert "Timeout (tcp tcpfin udp): 7200 " in out, out
+
+
+# A second vigil on lb1, beside the seed's: its own config (VIPs the seed
+# does not use, so each leaves the other's services alone) and control socket.
+BATCH_CONF = "/tmp/batch.conf"
+BATCH_SOCK = "/run/vigil-batch.sock"
+BATCH_VIPS = ("10.99.0.1", "10.99.0.2", "10.99.0.3")
+
+
+def batch_conf_cmd():
+    """One shell line writing the config: 70 + 3 + 2 real servers; the
+    second service's scheduler (twos) has no module in the image."""
+    def vs(vip, sched, n, net):
+        return (f"printf 'virtual_server {vip} 80 {{\\nlvs_sched {sched}\\nlvs_method DR\\n"
+                f"protocol TCP\\n'; for i in $(seq {n}); do "
+                f"printf 'real_server 10.98.{net}.%d 80 {{\\nweight 1\\n}}\\n' $i; done; echo '}}'")
+    parts = [vs(BATCH_VIPS[0], "wrr", 70, 0), vs(BATCH_VIPS[1], "twos", 3, 1),
+             vs(BATCH_VIPS[2], "rr", 2, 2)]
+    return "{ " + "; ".join(parts) + "; } > " + BATCH_CONF
+
+
+def test_refused_ops_are_reported_one_by_one_and_the_rest_applied(lb1):
+    """vigil pipelines table changes (64 per send, acks matched by sequence
+    number). 78 ops in two batches, the second holding a service whose
+    scheduler module is missing: that service and each of its three
+    destinations are refused with their own error, every other op is
+    applied, on the real kernel."""
+    if "ip_vs_twos" in lb1.check("find /lib/modules -name 'ip_vs_*'"):
+        pytest.skip("this kernel has ip_vs_twos: no missing scheduler to provoke")
+    import json
+    import time
+    lb1.check(batch_conf_cmd())
+    pid = lb1.check(f"vigil run --config {BATCH_CONF} --control {BATCH_SOCK} "
+                    ">/dev/null 2>&1 & echo $!").strip()
+    try:
+        err, deadline = None, time.monotonic() + 30
+        while err is None and time.monotonic() < deadline:
+            rc, out = lb1.run(f"vigil status --json --control {BATCH_SOCK}")
+            if rc == 0:
+                err = json.loads(out.strip().splitlines()[-1])["ipvs"]["error"]
+            time.sleep(0.5)
+        assert err, "no refused op reported within 30 s"
+        assert err.startswith("4 of 78 ops refused: "), err
+        assert f"NEW_SERVICE TCP {BATCH_VIPS[1]}:80: scheduler twos unavailable" in err, err
+        for i in (1, 2, 3):
+            assert (f"NEW_DEST TCP {BATCH_VIPS[1]}:80 -> 10.98.1.{i}:80: No such process"
+                    in err), err
+        table = lb1.check("ipvsadm -Ln")
+        dests = {vip: 0 for vip in BATCH_VIPS}
+        svc = None
+        for line in table.splitlines():
+            f = line.split()
+            if f and f[0] == "TCP":
+                svc = f[1].rsplit(":", 1)[0]
+            elif f and f[0] == "->" and svc in dests:
+                dests[svc] += 1
+        assert dests == {BATCH_VIPS[0]: 70, BATCH_VIPS[1]: 0, BATCH_VIPS[2]: 2}, table
+        assert f"TCP  {BATCH_VIPS[1]}:80" not in table, table
+    finally:
+        lb1.run(f"kill {pid}; sleep 0.5; " + "; ".join(
+            f"ipvsadm -D -t {vip}:80" for vip in BATCH_VIPS) + f"; rm -f {BATCH_CONF}")

@@ -1,14 +1,21 @@
 //! The netlink edge: [`Client`] sends IPVS requests on a generic-netlink
-//! socket (neli's blocking router) and returns typed replies.
+//! socket and returns typed replies.
 //!
-//! Owns: the socket, the family id, acks, and mapping kernel errnos to
-//! [`Error`]s with their context (the command, the service or destination,
-//! the errno). Must not: build or parse a byte of the IPVS payload (every
-//! byte is [`super::wire`]'s; neli only frames the netlink header), or
-//! decide anything (it implements [`Kernel`] for the reconcile loop).
+//! Owns: the socket (a plain blocking netlink socket; neli's router is
+//! used once, at connect, to resolve the family id, and dropped: its
+//! background thread would cost two thread switches per request), sequence
+//! numbers, waiting for acks, and mapping kernel errnos to [`Error`]s with
+//! their context (the command, the service or destination, the errno).
+//! Must not: build or parse a byte of a message (the netlink header is
+//! [`super::netlink`]'s, the IPVS payload [`super::wire`]'s), or decide
+//! anything (it implements [`Kernel`] for the reconcile loop).
 //!
-//! Calls block for one request/reply exchange; the daemon's single
-//! current-thread runtime calls them from `spawn_blocking`.
+//! Calls block: one request and its replies, or one pipelined batch
+//! ([`Client::apply_batch`]: up to [`BATCH`] table changes per `send`,
+//! acks matched by sequence number, each op keeping its own errno). The
+//! daemon's single current-thread runtime calls them from
+//! `spawn_blocking`. No call waits longer than [`RECV_TIMEOUT`] for the
+//! kernel.
 //!
 //! Two errnos get their own variant because an operator acts on them:
 //! - resolving the family "IPVS" fails with ENOENT while the `ip_vs` module
@@ -16,26 +23,41 @@
 //! - NEW/SET_SERVICE answer ENOENT when the scheduler's module
 //!   (`ip_vs_<sched>`) cannot be loaded: [`Error::SchedulerMissing`].
 
+use std::cell::Cell;
 use std::fmt;
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
 
-use neli::consts::nl::NlmF;
 use neli::consts::socket::NlFamily;
 use neli::err::RouterError;
-use neli::nl::NlPayload;
 use neli::router::synchronous::NlRouter;
-use neli::types::Buffer;
 use neli::utils::Groups;
+use nix::sys::socket::{self as sock, sockopt, MsgFlags, NetlinkAddr};
+use nix::sys::time::TimeVal;
 
 use super::kernel::{Kernel, Op};
+use super::netlink::{self, Acks, Reply, NLM_F_ACK, NLM_F_DUMP};
 use super::wire::{
     self, Cmd, DaemonState, DecodeError, Dest, DestId, Info, Request, Service, ServiceId,
     SyncDaemon, Timeouts,
 };
 
 const ENOENT: i32 = 2;
-/// The end of a dump; its payload is no IPVS message.
-const NLMSG_DONE: u16 = 3;
+
+/// Table changes sent in one `send`. Their acks must fit the socket's
+/// receive buffer (each is an skb of about 1 KiB truesize; the default
+/// buffer is 208 KiB, and [`RCVBUF`] is asked for): an ack the buffer
+/// cannot take is dropped by the kernel, and the op reported unanswered.
+pub const BATCH: usize = 64;
+/// The receive buffer asked for (capped by `net.core.rmem_max` unless the
+/// process may force it).
+const RCVBUF: usize = 1 << 20;
+/// The longest wait for the kernel's next message.
+pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
+/// One `recv`: large enough for any netlink message the kernel sends
+/// (dump skbs are at most 32 KiB).
+const RECV_BUF: usize = 64 * 1024;
 
 /// What a request was about, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,24 +137,6 @@ impl Error {
     }
 }
 
-/// Map a neli error on `req` to ours.
-fn map_err<T, P>(e: RouterError<T, P>, req: &Request, target: &Target) -> Error
-where
-    RouterError<T, P>: fmt::Display,
-{
-    let errno = match &e {
-        RouterError::Nlmsgerr(m) => Some(-*m.error()),
-        _ => None,
-    };
-    match errno {
-        Some(errno) => refused(req, target, errno),
-        None => Error::Transport {
-            what: format!("{}{target}", req.cmd),
-            detail: e.to_string(),
-        },
-    }
-}
-
 /// The kernel said `errno` to `req`.
 pub fn refused(req: &Request, target: &Target, errno: i32) -> Error {
     if errno == ENOENT && matches!(req.cmd, Cmd::NewService | Cmd::SetService) {
@@ -166,52 +170,155 @@ fn scheduler_of(req: &Request) -> Option<String> {
 
 /// A connected IPVS client.
 pub struct Client {
-    router: NlRouter,
+    fd: OwnedFd,
     family: u16,
+    /// The next sequence number.
+    seq: Cell<u32>,
+}
+
+fn transport(what: impl fmt::Display, detail: impl fmt::Display) -> Error {
+    Error::Transport {
+        what: what.to_string(),
+        detail: detail.to_string(),
+    }
 }
 
 impl Client {
-    /// Open a generic netlink socket and resolve the IPVS family.
+    /// Resolve the IPVS family, then open the socket requests go on.
     pub fn connect() -> Result<Client, Error> {
-        let (router, _multicast) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
-            .map_err(|e| Error::Transport {
-                what: "connect".into(),
-                detail: e.to_string(),
-            })?;
-        let family = match router.resolve_genl_family(wire::GENL_NAME) {
-            Ok(id) => id,
-            Err(RouterError::Nlmsgerr(m)) if -*m.error() == ENOENT => {
-                return Err(Error::ModuleNotLoaded)
-            }
-            Err(e) => {
-                return Err(Error::Transport {
-                    what: "resolve family IPVS".into(),
-                    detail: e.to_string(),
-                })
+        let family = {
+            let (router, _multicast) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
+                .map_err(|e| transport("connect", e))?;
+            match router.resolve_genl_family(wire::GENL_NAME) {
+                Ok(id) => id,
+                Err(RouterError::Nlmsgerr(m)) if -*m.error() == ENOENT => {
+                    return Err(Error::ModuleNotLoaded)
+                }
+                Err(e) => return Err(transport("resolve family IPVS", e)),
             }
         };
-        Ok(Client { router, family })
+        let fd = sock::socket(
+            sock::AddressFamily::Netlink,
+            sock::SockType::Raw,
+            sock::SockFlag::SOCK_CLOEXEC,
+            sock::SockProtocol::NetlinkGeneric,
+        )
+        .map_err(|e| transport("netlink socket", e))?;
+        sock::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))
+            .map_err(|e| transport("netlink bind", e))?;
+        let timeout = TimeVal::new(RECV_TIMEOUT.as_secs() as _, 0);
+        sock::setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
+            .map_err(|e| transport("netlink SO_RCVTIMEO", e))?;
+        // A bigger buffer only widens the margin for a batch's acks.
+        if sock::setsockopt(&fd, sockopt::RcvBufForce, &RCVBUF).is_err() {
+            let _ = sock::setsockopt(&fd, sockopt::RcvBuf, &RCVBUF);
+        }
+        Ok(Client {
+            fd,
+            family,
+            seq: Cell::new(1),
+        })
+    }
+
+    /// `n` fresh sequence numbers; the first.
+    fn take_seq(&self, n: usize) -> u32 {
+        let first = self.seq.get();
+        self.seq.set(first.wrapping_add(n as u32));
+        first
+    }
+
+    fn send(&self, buf: &[u8], what: &dyn fmt::Display) -> Result<(), Error> {
+        match sock::send(self.fd.as_raw_fd(), buf, MsgFlags::empty()) {
+            Ok(n) if n == buf.len() => Ok(()),
+            Ok(n) => Err(transport(what, format!("sent {n} of {} bytes", buf.len()))),
+            Err(e) => Err(transport(what, e)),
+        }
+    }
+
+    /// One `recv` into `buf`; its length.
+    fn recv(&self, buf: &mut [u8], what: &dyn fmt::Display) -> Result<usize, Error> {
+        match sock::recv(self.fd.as_raw_fd(), buf, MsgFlags::empty()) {
+            Ok(n) => Ok(n),
+            Err(nix::errno::Errno::EAGAIN) => Err(transport(
+                what,
+                format!("no answer within {} s", RECV_TIMEOUT.as_secs()),
+            )),
+            Err(e) => Err(transport(what, e)),
+        }
     }
 
     /// Send `req`; the genl payloads of the replies (none for a plain ack).
     fn exchange(&self, req: &Request, target: &Target) -> Result<Vec<Vec<u8>>, Error> {
-        let flags = if req.dump { NlmF::DUMP } else { NlmF::ACK };
-        let payload = NlPayload::Payload(Buffer::from(req.emit()));
-        let recv = self
-            .router
-            .send::<u16, Buffer, u16, Buffer>(self.family, flags, payload)
-            .map_err(|e| map_err(e, req, target))?;
+        let what = format!("{}{target}", req.cmd);
+        let flags = if req.dump { NLM_F_DUMP } else { NLM_F_ACK };
+        let seq = self.take_seq(1);
         let mut out = Vec::new();
-        for msg in recv {
-            let msg = msg.map_err(|e| map_err(e, req, target))?;
-            if *msg.nl_type() == NLMSG_DONE {
-                continue;
-            }
-            if let Some(p) = msg.get_payload() {
-                out.push(p.as_ref().to_vec());
+        netlink::frame(&mut out, self.family, flags, seq, &req.emit());
+        self.send(&out, &what)?;
+        let mut buf = vec![0u8; RECV_BUF];
+        let mut replies = Vec::new();
+        loop {
+            let n = self.recv(&mut buf, &what)?;
+            let msgs = netlink::parse(&buf[..n]).map_err(|e| transport(&what, e))?;
+            for m in msgs.iter().filter(|m| m.seq == seq) {
+                match m.reply {
+                    Reply::Data(p) => replies.push(p.to_vec()),
+                    Reply::Ack | Reply::Done(0) => return Ok(replies),
+                    Reply::Error(errno) | Reply::Done(errno) => {
+                        return Err(refused(req, target, errno))
+                    }
+                    Reply::Other(_) => {}
+                }
             }
         }
-        Ok(out)
+    }
+
+    /// Table changes, pipelined: up to [`BATCH`] requests per `send`, then
+    /// their acks. One result per op, in order: the kernel's errno for
+    /// each refused op (the kernel goes on after a refusal, as one op at a
+    /// time would), a transport error for an op whose ack never came.
+    pub fn apply_batch(&self, ops: &[Op]) -> Vec<Result<(), Error>> {
+        let mut results = Vec::with_capacity(ops.len());
+        let mut buf = vec![0u8; RECV_BUF];
+        let mut out = Vec::new();
+        for chunk in ops.chunks(BATCH) {
+            let first = self.take_seq(chunk.len());
+            out.clear();
+            for (i, op) in chunk.iter().enumerate() {
+                let seq = first.wrapping_add(i as u32);
+                netlink::frame(&mut out, self.family, NLM_F_ACK, seq, &op.request().emit());
+            }
+            let what = format!("batch of {} ops from {}", chunk.len(), chunk[0].cmd());
+            let mut acks = Acks::new(first, chunk.len());
+            let mut lost = self.send(&out, &what).err();
+            while lost.is_none() && acks.waiting() > 0 {
+                match self
+                    .recv(&mut buf, &what)
+                    .and_then(|n| netlink::parse(&buf[..n]).map_err(|e| transport(&what, e)))
+                {
+                    Ok(msgs) => {
+                        for m in &msgs {
+                            acks.record(m);
+                        }
+                    }
+                    Err(e) => lost = Some(e),
+                }
+            }
+            for (op, r) in chunk.iter().zip(acks.results()) {
+                results.push(match r {
+                    Some(0) => Ok(()),
+                    Some(errno) => Err(refused(&op.request(), &Target::from(op), *errno)),
+                    None => Err(transport(
+                        format!("{}{}", op.cmd(), Target::from(op)),
+                        match &lost {
+                            Some(e) => format!("no ack: {e}"),
+                            None => "no ack".to_owned(),
+                        },
+                    )),
+                });
+            }
+        }
+        results
     }
 
     fn decode<T>(req: &Request, target: &Target, r: Result<T, DecodeError>) -> Result<T, Error> {
@@ -332,6 +439,9 @@ impl Kernel for Client {
     }
     fn apply(&mut self, op: &Op) -> Result<(), Error> {
         Client::apply(self, op)
+    }
+    fn apply_batch(&mut self, ops: &[Op]) -> Vec<Result<(), Error>> {
+        Client::apply_batch(self, ops)
     }
 }
 

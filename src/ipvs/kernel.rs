@@ -1,7 +1,7 @@
 //! What the reconcile loop needs from the kernel, and an in-memory kernel.
 //!
 //! Owns: the [`Kernel`] trait (dump services, dump a service's
-//! destinations, apply one [`Op`]), the [`Table`] both sides of a diff
+//! destinations, apply one [`Op`] or a batch), the [`Table`] both sides of a diff
 //! share, and [`FakeKernel`], which keeps a table with the rules of
 //! `ip_vs_ctl.c` that matter to a diff: EEXIST on a second add, ESRCH for
 //! a missing service, ENOENT for a missing destination or scheduler, the
@@ -142,6 +142,13 @@ pub trait Kernel {
     fn services(&mut self) -> Result<Vec<Service>, Self::Error>;
     fn dests(&mut self, service: &ServiceId) -> Result<Vec<Dest>, Self::Error>;
     fn apply(&mut self, op: &Op) -> Result<(), Self::Error>;
+
+    /// Several ops in order, one result each. The same as `apply` on each
+    /// in turn (a refusal does not stop the rest); a real kernel may
+    /// pipeline them.
+    fn apply_batch(&mut self, ops: &[Op]) -> Vec<Result<(), Self::Error>> {
+        ops.iter().map(|op| self.apply(op)).collect()
+    }
 }
 
 /// Dump the whole table: one service dump, one dest dump per service.
@@ -161,8 +168,11 @@ pub fn dump<K: Kernel>(k: &mut K) -> Result<Table, K::Error> {
 /// a missing scheduler must not hold up the others); the failures come
 /// back with their ops, and the next reconcile retries them.
 pub fn apply_all<'a, K: Kernel>(k: &mut K, ops: &'a [Op]) -> Vec<(&'a Op, K::Error)> {
+    let results = k.apply_batch(ops);
+    debug_assert_eq!(results.len(), ops.len(), "one result per op");
     ops.iter()
-        .filter_map(|op| k.apply(op).err().map(|e| (op, e)))
+        .zip(results)
+        .filter_map(|(op, r)| r.err().map(|e| (op, e)))
         .collect()
 }
 

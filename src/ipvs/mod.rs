@@ -12,7 +12,8 @@
 //! - [`kernel`]: the [`kernel::Kernel`] trait the reconcile loop drives, its
 //!   operations, the table type, and an in-memory fake with the kernel's
 //!   rules for tests.
-//! - [`client`]: the neli edge implementing `Kernel` on a real socket.
+//! - [`netlink`]: the netlink header, acks and pipelined batches (pure).
+//! - [`client`]: the socket edge implementing `Kernel` (pipelined applies).
 //! - [`desired`]: config + health -> the table vigil wants (pure).
 //! - [`reconcile`]: desired vs actual -> the fewest operations (pure).
 //! - [`sync`]: the connection sync daemon following a VRRP instance.
@@ -28,6 +29,7 @@
 pub mod client;
 pub mod desired;
 pub mod kernel;
+pub mod netlink;
 pub mod reconcile;
 pub mod sync;
 pub mod sysctl;

@@ -1,0 +1,517 @@
+"""lab/vlab/bench.py: the IPVS and health-check benchmarks of `make bench`
+(issue 5), run in one lab VM (the host kernel has no IPVS): vigil against
+keepalived 2.2.7 (and ipvsadm-restore) in the same VM, same run.
+Owns: booting lb1 alone (blank flash, vigil.service stopped), copying the
+probe and the generated configs in, the three measures below, the JSON
+figures in target/bench/, and tearing everything down (VM, namespaces, the
+TCP target server) on any exit. Must not: leave a process, namespace or VM
+behind, or change anything outside its VLAB_PREFIX namespaces.
+
+Measures (the in-VM timing is examples/bench_probe.rs, the same code for
+every contender):
+- cold: 100 virtual servers x 100 real servers (no checkers: the table is
+  deterministic). Per run: table flushed, `bench_probe cold 100 10000 --
+  CMD`: t0 just before CMD is spawned, t1 the first 5 ms poll of the
+  kernel's sockopt counters that sees 100 services and 10,000
+  destinations. CMD: `vigil run --config`, `keepalived -n -f` (same
+  file), `ipvsadm-restore` of the same table. Contenders rotate within a
+  run; the figure is the median over runs. Between runs the daemon is
+  SIGKILLed (keepalived would delete its 10,000 entries on SIGTERM) and
+  the table flushed; ip_vs and ip_vs_wlc stay loaded throughout (loaded by
+  a warm-up before the first run), so every run starts from the same
+  module state.
+- noop: the table in place (after a vigil cold run), vigil restarted: (a)
+  the pass time vigil logs for its first reconcile pass (dump of 10,000
+  destinations + diff, zero ops; absolute, there is no keepalived
+  equivalent); (b) restart to "table reconciled: 0 ops" (exec to that
+  journal line) against keepalived's no-change reload (SIGHUP: from its
+  "Reloading ..." line to "Reload complete"): both re-read the config and
+  leave the table as it is.
+- checks: 10 virtual servers x 100 real servers with TCP_CHECK, delay_loop
+  1 s, against 1,000 listening ports (192.168.1.102:20000-20999, one
+  accept-and-close server in the rs1 namespace). After a warm-up, CPU
+  (utime + stime of every process in the daemon's process group, from
+  /proc/PID/stat) over a fixed window, and RSS (sum of VmRSS) at its end.
+  The checks done in the window are the VM's TCP ActiveOpens (only the
+  daemon opens connections there): checks/s and CPU per check are
+  reported, so a daemon that checks less, or a saturated VM, is seen.
+  Runs start with no TIME_WAIT socket left by the previous contender.
+
+Run: `make bench` (after the netns benches), or from lab/:
+`python3 -m vlab.bench --probe PATH [--runs N] [--only cold,noop,checks]`."""
+import argparse
+import atexit
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+from . import net, paths
+from .lab import _interrupt, stop_all
+from .node import Node
+from .proc import kill_recorded, spawn
+
+COLD_SERVICES, COLD_DESTS = 100, 100
+CHECK_SERVICES, CHECK_DESTS = 10, 100
+TARGET_PORT0 = 20000
+TARGET_ADDR = net.HOSTS["rs1"]
+# The window starts in steady state: TIME_WAIT sockets of the daemon's own
+# checks (60 s in Linux) are being reaped, a cost a FIN-closing checker pays
+# and one that closes with RST does not.
+WARMUP_S = 65
+WINDOW_S = 25
+TIME_WAIT_S = 60
+BASELINE = "keepalived 2.2.7"
+FILE_PORT = 8765
+PROBE = "/root/bench_probe"
+VIGIL_CONTROL = "/run/vigil-bench.sock"
+# The bench's own pid-file name for the TCP target server (see proc.py).
+TARGETS = "bench-targets"
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# -- configs (the same text for vigil and keepalived) ------------------------
+def cold_conf():
+    out = ["global_defs {\n  router_id bench\n}\n"]
+    for s in range(COLD_SERVICES):
+        out.append(f"virtual_server 10.10.0.{s + 1} 80 {{\n  delay_loop 60\n"
+                   "  lvs_sched wlc\n  lvs_method DR\n  protocol TCP\n")
+        for d in range(COLD_DESTS):
+            out.append(f"  real_server 10.20.{s}.{d + 1} 80 {{\n    weight 1\n  }}\n")
+        out.append("}\n")
+    return "".join(out)
+
+
+def cold_rules():
+    """The same table as cold_conf(), as `ipvsadm-save -n` would print it."""
+    out = []
+    for s in range(COLD_SERVICES):
+        v = f"10.10.0.{s + 1}:80"
+        out.append(f"-A -t {v} -s wlc\n")
+        for d in range(COLD_DESTS):
+            out.append(f"-a -t {v} -r 10.20.{s}.{d + 1}:80 -g -w 1\n")
+    return "".join(out)
+
+
+def checks_conf():
+    out = ["global_defs {\n  router_id bench\n}\n"]
+    for s in range(CHECK_SERVICES):
+        out.append(f"virtual_server 10.30.0.{s + 1} 80 {{\n  delay_loop 1\n"
+                   "  lvs_sched wlc\n  lvs_method NAT\n  protocol TCP\n")
+        for d in range(CHECK_DESTS):
+            port = TARGET_PORT0 + s * CHECK_DESTS + d
+            out.append(f"  real_server {TARGET_ADDR} {port} {{\n    weight 1\n"
+                       "    TCP_CHECK {\n      connect_timeout 2\n    }\n  }\n")
+        out.append("}\n")
+    return "".join(out)
+
+
+DAEMONS = {
+    "vigil": lambda conf: f"vigil run --config {conf} --control {VIGIL_CONTROL}",
+    "keepalived": lambda conf: f"keepalived -n -f {conf}",
+}
+
+
+# -- the VM ------------------------------------------------------------------
+class Bench:
+    def __init__(self, probe: str):
+        self.probe = probe
+        self.node = Node("lb1")
+        self.cleaned = False
+
+    def up(self):
+        if not os.path.exists(os.path.join(paths.IMAGE, "done")):
+            raise RuntimeError("no lab image: run `make lab-image`")
+        stop_all()
+        kill_recorded(TARGETS)
+        atexit.register(self.cleanup)
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, _interrupt)
+        net.up()
+        self.node.fresh_root()
+        if os.path.exists(self.node.flash):
+            os.unlink(self.node.flash)     # blank flash: vigil.service runs no config
+        self.node.start()
+        log(f"lb1 booted in {self.node.wait_ready(300):.0f} s")
+        self.sh("systemctl stop vigil; ipvsadm -C; modprobe ip_vs; modprobe ip_vs_wlc")
+        self.put(PROBE, open(self.probe, "rb").read(), mode="755")
+        self.put("/root/cold.conf", cold_conf().encode())
+        self.put("/root/cold.rules", cold_rules().encode())
+        self.put("/root/checks.conf", checks_conf().encode())
+        # Warm-up: every module a contender needs is loaded before run 1.
+        self.sh("echo '-A -t 10.10.0.1:80 -s wlc' | ipvsadm-restore && ipvsadm -C")
+
+    def cleanup(self):
+        if self.cleaned:
+            return
+        self.cleaned = True
+        kill_recorded(TARGETS)
+        self.node.stop()
+        stop_all()
+
+    def sh(self, cmd, timeout=60):
+        return self.node.check(cmd, timeout)
+
+    def put(self, path, data: bytes, mode="644"):
+        """Copy `data` to `path` in the VM: a one-shot TCP server in the
+        client namespace, read by the guest's bash (/dev/tcp)."""
+        src = paths.run_path("bench-put.bin")
+        with open(src, "wb") as f:
+            f.write(data)
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", net.ns("client"), sys.executable, "-c",
+             "import socket,sys\n"
+             "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             f"s.bind(('{net.HOSTS['client']}', {FILE_PORT})); s.listen(1); s.settimeout(30)\n"
+             "c,_=s.accept(); c.sendall(open(sys.argv[1],'rb').read()); c.close()\n",
+             src])
+        try:
+            out = ""
+            for _ in range(50):   # the server binds within a moment
+                rc, out = self.node.run(
+                    f"cat < /dev/tcp/{net.HOSTS['client']}/{FILE_PORT} > {path} && "
+                    f"chmod {mode} {path} && stat -c %s {path}", 60)
+                if rc == 0:
+                    break
+                time.sleep(0.1)
+            if out.strip() != str(len(data)):
+                raise RuntimeError(f"copy to {path}: {out.strip()!r}, want {len(data)} bytes")
+            server.wait(10)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            os.unlink(src)
+
+    def probe_json(self, args, timeout=150):
+        out = self.sh(f"{PROBE} {args}", timeout)
+        return json.loads(out.strip().splitlines()[-1])
+
+    def stop_group(self, pid):
+        """SIGKILL the process group `pid` leads (the daemon and its children)
+        and wait until it is gone."""
+        self.sh(f"kill -KILL -- -{pid} 2>/dev/null; for i in $(seq 100); do "
+                f"kill -0 -- -{pid} 2>/dev/null || exit 0; sleep 0.1; done; exit 1")
+
+    def flush(self):
+        self.sh("ipvsadm -C")
+        if self.probe_json("count") != {"services": 0, "dests": 0}:
+            raise RuntimeError("ipvsadm -C left entries behind")
+
+    def journal(self, since_us, text, ident=None, pid=None):
+        """Journal entries containing `text` from CLOCK_MONOTONIC `since_us`
+        on, of one PID or one syslog identifier: [(mono_us, message)]."""
+        sel = f"_PID={pid}" if pid else f"SYSLOG_IDENTIFIER={ident}"
+        out = self.sh(f"journalctl --no-pager -o json --output-fields=MESSAGE {sel} "
+                      f"| grep -F '{text}' || true", 60)
+        rows = []
+        for line in out.splitlines():
+            try:
+                j = json.loads(line)
+            except ValueError:
+                continue
+            t = int(j.get("__MONOTONIC_TIMESTAMP", 0))
+            msg = j.get("MESSAGE")
+            if t >= since_us and isinstance(msg, str) and text in msg:
+                rows.append((t, msg))
+        return rows
+
+    def now_us(self):
+        """The VM's CLOCK_MONOTONIC (the journal's clock), in microseconds."""
+        return self.probe_json("now")["mono_us"]
+
+
+# -- measures ----------------------------------------------------------------
+def cold(b: Bench, runs: int):
+    """Cold programming; also leaves data for the no-op pass (see noop())."""
+    cmds = {
+        "vigil": ("", DAEMONS["vigil"]("/root/cold.conf")),
+        "keepalived": ("", DAEMONS["keepalived"]("/root/cold.conf")),
+        "ipvsadm-restore": ("--stdin /root/cold.rules", "ipvsadm-restore"),
+    }
+    order = list(cmds)
+    times = {k: [] for k in cmds}
+    want = COLD_SERVICES * COLD_DESTS
+    for run in range(runs):
+        for name in order[run % 3:] + order[:run % 3]:
+            opt, cmd = cmds[name]
+            b.flush()
+            r = b.probe_json(f"cold {COLD_SERVICES} {want} {opt} -- {cmd}")
+            b.stop_group(r["pid"])
+            times[name].append(r["ms"] / 1000)
+            log(f"cold run {run + 1}/{runs} {name:<16} {r['ms'] / 1000:.3f} s ({r['polls']} polls)")
+    b.flush()
+    return times
+
+
+def noop(b: Bench, runs: int):
+    """The table in place; vigil restarted `runs` times, keepalived reloaded
+    `runs` times."""
+    want = COLD_SERVICES * COLD_DESTS
+    b.flush()
+    r = b.probe_json(f"cold {COLD_SERVICES} {want} -- {DAEMONS['vigil']('/root/cold.conf')}")
+    pid = r["pid"]
+    wait_reconciled(b, pid, 0)
+    passes, restarts = [], []
+    rx = re.compile(r"table reconciled: 0 ops planned.* \((\d+) services, (\d+) destinations; "
+                    r"pass ([0-9.]+) ms\)")
+    for run in range(runs):
+        b.stop_group(pid)
+        s = b.probe_json(f"spawn -- {DAEMONS['vigil']('/root/cold.conf')}")
+        pid = s["pid"]
+        t, msg = wait_reconciled(b, pid, s["mono_us"])
+        m = rx.search(msg)
+        if not m or int(m.group(2)) != want:
+            raise RuntimeError(f"vigil restart: not a no-op pass over {want} dests: {msg!r}")
+        passes.append(float(m.group(3)) / 1000)
+        restarts.append((t - s["mono_us"]) / 1e6)
+        log(f"noop run {run + 1}/{runs} vigil: pass {passes[-1] * 1000:.1f} ms, "
+            f"restart to adopted {restarts[-1]:.3f} s")
+    b.stop_group(pid)
+    # keepalived: started on the table it will own, then reloaded.
+    b.flush()
+    started = b.now_us()
+    r = b.probe_json(f"cold {COLD_SERVICES} {want} -- {DAEMONS['keepalived']('/root/cold.conf')}")
+    pid = r["pid"]
+    wait_line(b, "Startup complete", since=started, ident="Keepalived", timeout=60)
+    reloads = []
+    for run in range(runs):
+        since = b.now_us()
+        b.sh(f"kill -HUP {pid}")
+        t_end, _ = wait_line(b, "Reload complete", since, ident="Keepalived", timeout=60)
+        start = [t for t, m in b.journal(since, "Reloading", ident="Keepalived")]
+        if not start:
+            raise RuntimeError("keepalived: no 'Reloading' line before 'Reload complete'")
+        if b.probe_json("count")["dests"] != want:
+            raise RuntimeError("keepalived's reload changed the table")
+        reloads.append((t_end - start[0]) / 1e6)
+        log(f"noop run {run + 1}/{runs} keepalived: reload {reloads[-1]:.3f} s")
+    b.stop_group(pid)
+    b.flush()
+    return passes, restarts, reloads
+
+
+def wait_line(b, text, since, ident=None, pid=None, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for t, m in b.journal(since, text, ident=ident, pid=pid):
+            return t, m
+        time.sleep(0.5)
+    raise RuntimeError(f"no journal line {text!r} within {timeout} s")
+
+
+def wait_reconciled(b, pid, since):
+    return wait_line(b, "table reconciled", since, pid=pid, timeout=90)
+
+
+def group_usage(b, pgid):
+    """(uptime s, [user, sys] CPU ticks, RSS kB, processes, TCP active opens) over the
+    process group; the VM's TCP ActiveOpens counter (only the daemon under
+    test opens TCP connections in the VM) counts its checks."""
+    out = b.sh(f"cat /proc/uptime; grep '^Tcp:' /proc/net/snmp | tail -1; for p in $(ps -e -o pid=,pgid= | awk '$2 == {pgid} "
+               "{print $1}'); do echo \"S $(cat /proc/$p/stat)\"; "
+               "echo \"R $(grep VmRSS /proc/$p/status)\"; done")
+    lines = out.splitlines()
+    up = float(lines[0].split()[0])
+    opens = int(lines[1].split()[5])      # Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens
+    ticks = [0, 0]
+    rss = procs = 0
+    for line in lines[2:]:
+        if line.startswith("S "):
+            f = line.rsplit(")", 1)[1].split()
+            ticks[0] += int(f[11])   # utime (field 14)
+            ticks[1] += int(f[12])   # stime (field 15)
+            procs += 1
+        elif line.startswith("R ") and "VmRSS" in line:
+            rss += int(line.split()[2])
+    return up, ticks, rss, procs, opens
+
+
+def start_targets():
+    """The 1,000 TCP targets: one accept-and-close server in rs1's
+    namespace, counting accepts into a file once a second."""
+    count = paths.run_path("bench-targets.count")
+    if os.path.exists(count):
+        os.unlink(count)
+    spawn(TARGETS, ["ip", "netns", "exec", net.ns("rs1"), sys.executable,
+                    os.path.join(paths.VLAB, "bench_targets.py"), TARGET_ADDR,
+                    str(TARGET_PORT0), str(CHECK_SERVICES * CHECK_DESTS), count],
+          paths.run_path("bench-targets.log"), needle="bench_targets.py")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if read_count(count) is not None:
+            return count
+        time.sleep(0.2)
+    raise RuntimeError("bench_targets.py did not start (see target/lab/run/bench-targets.log)")
+
+
+def read_count(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_time_wait_drained(b):
+    """No run pays for the previous one's TIME_WAIT sockets: wait (at most
+    a TIME_WAIT period and a bit) until the VM holds none."""
+    deadline = time.monotonic() + TIME_WAIT_S + 15
+    while time.monotonic() < deadline:
+        n = int(b.sh("ss -tanH state time-wait | wc -l").strip())
+        if n == 0:
+            return
+        time.sleep(5)
+    log(f"still {n} TIME_WAIT sockets after {TIME_WAIT_S + 15} s; going on")
+
+
+def checks(b: Bench, runs: int, daemons=None):
+    """{daemon: {"cpu", "rss", "rate", "ms", "procs"}: lists, one per run}."""
+    daemons = daemons or {k: f("/root/checks.conf") for k, f in DAEMONS.items()}
+    count_file = start_targets()
+    want = CHECK_SERVICES * CHECK_DESTS
+    res = {k: {"cpu": [], "rss": [], "rate": [], "ms": [], "procs": []} for k in daemons}
+    hz = int(b.sh("getconf CLK_TCK").strip())
+    for run in range(runs):
+        for name in (list(daemons) if run % 2 == 0 else list(daemons)[::-1]):
+            b.flush()
+            wait_time_wait_drained(b)
+            s = b.probe_json(f"spawn -- {daemons[name]}")
+            pgid = s["pid"]
+            try:
+                time.sleep(WARMUP_S)
+                c = b.probe_json("count")
+                if c["dests"] != want:
+                    raise RuntimeError(f"{name}: {c['dests']} of {want} real servers in the "
+                                       "table after the warm-up: checks are failing")
+                up0, t0, _, _, n0 = group_usage(b, pgid)
+                a0 = read_count(count_file)
+                time.sleep(WINDOW_S)
+                up1, t1, rss, procs, n1 = group_usage(b, pgid)
+                a1 = read_count(count_file)
+            finally:
+                b.stop_group(pgid)
+            dt = up1 - up0
+            user, system = ((t1[i] - t0[i]) / hz / dt * 100 for i in (0, 1))
+            cpu = user + system
+            rate = (n1 - n0) / dt
+            accepts = (a1 - a0) / dt
+            ms = (sum(t1) - sum(t0)) / hz * 1000 / max(1, n1 - n0)
+            res[name]["cpu"].append(cpu)
+            res[name]["ms"].append(ms)
+            res[name]["rss"].append(rss / 1024)
+            res[name]["rate"].append(rate)
+            res[name]["procs"].append(procs)
+            res[name].setdefault("user", []).append(user)
+            log(f"checks run {run + 1}/{runs} {name:<10} CPU {cpu:.2f} % (user {user:.1f}, "
+                f"sys {system:.1f}) over {dt:.1f} s, "
+                f"RSS {rss / 1024:.1f} MiB in {procs} processes, {rate:.0f} checks/s "
+                f"({accepts:.0f} accepts/s at the targets), {ms:.3f} ms CPU per check")
+    b.flush()
+    kill_recorded(TARGETS)
+    return res
+
+
+# -- figures -----------------------------------------------------------------
+def figure(out_dir, name, vigil, baseline, baseline_name, unit, note, samples=None):
+    ratio = vigil / baseline if vigil is not None and baseline else None
+    j = {"name": name, "vigil": vigil, "baseline": baseline, "baseline_name": baseline_name,
+         "unit": unit, "ratio": ratio, "note": note}
+    if samples:
+        j["samples"] = samples
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+        json.dump(j, f, indent=2, sort_keys=True)
+        f.write("\n")
+    return j
+
+
+def med(v):
+    return statistics.median(v) if v else None
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="vlab.bench")
+    ap.add_argument("--probe", required=True, help="static bench_probe binary (examples/)")
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 5)))
+    ap.add_argument("--check-runs", type=int, default=1)
+    ap.add_argument("--out", default=os.path.join(paths.REPO, "target", "bench"))
+    ap.add_argument("--only", default="cold,noop,checks")
+    a = ap.parse_args()
+    parts = a.only.split(",")
+    t0 = time.monotonic()
+    figs = []
+    b = Bench(a.probe)
+    try:
+        b.up()
+        if "cold" in parts:
+            t = cold(b, a.runs)
+            note = (f"median of {a.runs} runs, 100 x 100 = 10,000 destinations, process spawn "
+                    "to the first 5 ms poll of the kernel's counters showing all (bench_probe cold)")
+            samples = {k: [round(x, 3) for x in v] for k, v in t.items()}
+            figs.append(figure(a.out, "ipvs_cold_10k", med(t["vigil"]), med(t["keepalived"]),
+                               BASELINE, "s", note, samples))
+            figs.append(figure(a.out, "ipvs_cold_10k_vs_restore", med(t["vigil"]),
+                               med(t["ipvsadm-restore"]), "ipvsadm-restore 1.31", "s", note,
+                               samples))
+        if "noop" in parts:
+            passes, restarts, reloads = noop(b, max(1, a.runs // 2 + 1))
+            figs.append(figure(
+                a.out, "ipvs_noop_pass_10k", med(passes), None, "none (absolute)", "s",
+                "vigil's reconcile pass over 10,000 destinations in place: dump + diff, "
+                "0 ops (the pass time vigil logs), median", {"vigil": passes}))
+            figs.append(figure(
+                a.out, "ipvs_noop_reload_10k", med(restarts), med(reloads),
+                BASELINE + " (SIGHUP reload)", "s",
+                "vigil: restart (exec) to its 'table reconciled: 0 ops' log line; "
+                "keepalived: SIGHUP reload, 'Reloading' to 'Reload complete'; both re-read "
+                "the config and leave the 10,000 entries in place; median",
+                {"vigil": restarts, "keepalived": reloads}))
+        if "checks" in parts:
+            r = checks(b, a.check_runs)
+            rates = {k: [round(x) for x in v["rate"]] for k, v in r.items()}
+            figs.append(figure(
+                a.out, "checks_1000_tcp_cpu", med(r["vigil"]["cpu"]),
+                med(r["keepalived"]["cpu"]), BASELINE, "%cpu",
+                f"1,000 TCP_CHECK at delay_loop 1 s; user+sys of all the daemon's processes "
+                f"over {WINDOW_S} s after a {WARMUP_S} s warm-up, % of the VM's one CPU; "
+                f"checks/s done (TCP active opens): {rates} (below 1,000: the VM's CPU "
+                "is saturated, see checks_1000_tcp_cpu_per_check)",
+                {k: [round(x, 2) for x in v["cpu"]] for k, v in r.items()}))
+            figs.append(figure(
+                a.out, "checks_1000_tcp_cpu_per_check", med(r["vigil"]["ms"]),
+                med(r["keepalived"]["ms"]), BASELINE, "ms",
+                "CPU (user+sys) per check over the same window: CPU seconds / TCP active "
+                "opens; comparable when a daemon cannot keep up with 1,000 checks/s; "
+                "user part of the CPU (%): " + str({k: [round(x, 1) for x in v["user"]]
+                                                      for k, v in r.items()}),
+                {k: [round(x, 3) for x in v["ms"]] for k, v in r.items()}))
+            figs.append(figure(
+                a.out, "checks_1000_tcp_rss", med(r["vigil"]["rss"]),
+                med(r["keepalived"]["rss"]), BASELINE, "MiB",
+                "sum of VmRSS over the daemon's processes "
+                f"(vigil {r['vigil']['procs']}, keepalived {r['keepalived']['procs']}) "
+                "at the end of the window",
+                {k: [round(x, 2) for x in v["rss"]] for k, v in r.items()}))
+    finally:
+        b.cleanup()
+    print()
+    print(f"{'figure':<28} {'vigil':>9} {'baseline':>9} {'ratio':>6} {'unit':>5}  baseline")
+    for f in figs:
+        fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+        ratio = "-" if f["ratio"] is None else f"{f['ratio']:.2f}"
+        print(f"{f['name']:<28} {fmt(f['vigil']):>9} {fmt(f['baseline']):>9} {ratio:>6} "
+              f"{f['unit']:>5}  {f['baseline_name']}")
+    print(f"\nIPVS bench took {time.monotonic() - t0:.0f} s; figures in {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
