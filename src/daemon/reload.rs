@@ -19,8 +19,11 @@
 //! of the `appliance` block. A reload never makes a master resign: what
 //! cannot change in place keeps running as it was.
 
+use std::collections::BTreeMap;
+
 use crate::config::model::{Config, GlobalDefs, RealServer, VirtualServer};
 use crate::ipvs::desired;
+use crate::ipvs::wire::{DestId, ServiceId};
 
 /// A commit, compared with the running config.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -108,24 +111,26 @@ pub fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
 }
 
 fn ipvs_lines(old: &Config, new: &Config, out: &mut Vec<String>) {
-    let name = |vs: &VirtualServer| desired::service_id(vs).to_string();
-    let find = |c: &'_ Config, id: &str| -> Option<VirtualServer> {
-        c.virtual_servers.iter().find(|v| name(v) == id).cloned()
-    };
+    if old.virtual_servers == new.virtual_servers {
+        return;
+    }
+    // Keyed by kernel identity: a 100 x 100 config compares in a few ms.
+    let (was, now) = (services_by_id(old), services_by_id(new));
     for vs in &new.virtual_servers {
-        let id = name(vs);
-        match find(old, &id) {
+        let id = desired::service_id(vs);
+        match was.get(&id) {
             None => out.push(format!(
                 "virtual server {id} added with {} real server{}",
                 vs.real_servers.len(),
                 plural(vs.real_servers.len())
             )),
-            Some(was) => service_lines(&id, &was, vs, out),
+            Some(w) if *w != vs => service_lines(&id, w, vs, out),
+            Some(_) => {}
         }
     }
     for vs in &old.virtual_servers {
-        let id = name(vs);
-        if find(new, &id).is_none() {
+        let id = desired::service_id(vs);
+        if !now.contains_key(&id) {
             out.push(format!(
                 "virtual server {id} removed: its real servers drain, then it is deleted"
             ));
@@ -133,33 +138,50 @@ fn ipvs_lines(old: &Config, new: &Config, out: &mut Vec<String>) {
     }
 }
 
-fn service_lines(id: &str, old: &VirtualServer, new: &VirtualServer, out: &mut Vec<String>) {
-    let bare = |vs: &VirtualServer| VirtualServer {
+fn service_lines(id: &ServiceId, old: &VirtualServer, new: &VirtualServer, out: &mut Vec<String>) {
+    let same_settings = VirtualServer {
         real_servers: Vec::new(),
-        ..vs.clone()
+        ..old.clone()
+    } == VirtualServer {
+        real_servers: Vec::new(),
+        ..new.clone()
     };
-    if bare(old) != bare(new) {
+    if !same_settings {
         out.push(format!("virtual server {id}: settings changed"));
     }
-    let key = |vs: &VirtualServer, rs: &RealServer| desired::dest_id(vs, rs).to_string();
+    let (was, now) = (reals_by_dest(old), reals_by_dest(new));
     for rs in &new.real_servers {
-        let k = key(new, rs);
-        match old.real_servers.iter().find(|r| key(old, r) == k) {
+        let k = desired::dest_id(new, rs);
+        match was.get(&k) {
             None => out.push(format!("virtual server {id}: real server {k} added")),
-            Some(was) if was != rs => {
+            Some(w) if *w != rs => {
                 out.push(format!("virtual server {id}: real server {k} changed"))
             }
             Some(_) => {}
         }
     }
     for rs in &old.real_servers {
-        let k = key(old, rs);
-        if !new.real_servers.iter().any(|r| key(new, r) == k) {
+        let k = desired::dest_id(old, rs);
+        if !now.contains_key(&k) {
             out.push(format!(
                 "virtual server {id}: real server {k} removed: draining (weight 0) until its connections end"
             ));
         }
     }
+}
+
+fn services_by_id(c: &Config) -> BTreeMap<ServiceId, &VirtualServer> {
+    c.virtual_servers
+        .iter()
+        .map(|vs| (desired::service_id(vs), vs))
+        .collect()
+}
+
+fn reals_by_dest(vs: &VirtualServer) -> BTreeMap<DestId, &RealServer> {
+    vs.real_servers
+        .iter()
+        .map(|rs| (desired::dest_id(vs, rs), rs))
+        .collect()
 }
 
 fn plural(n: usize) -> &'static str {
