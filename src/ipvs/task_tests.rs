@@ -52,6 +52,22 @@ fn rs(last: u8) -> DestId {
     }
 }
 
+/// `ops` is exactly one SET_DEST of 192.168.1.`last` at `weight`.
+fn only_set(ops: &[Op], last: u8, weight: u32) {
+    assert!(
+        matches!(ops, [Op::SetDest { dest, .. }] if dest.id == rs(last) && dest.weight == weight),
+        "{ops:?}"
+    );
+}
+
+/// `ops` is exactly one NEW_DEST of 192.168.1.`last` at `weight`.
+fn only_new(ops: &[Op], last: u8, weight: u32) {
+    assert!(
+        matches!(ops, [Op::NewDest { dest, .. }] if dest.id == rs(last) && dest.weight == weight),
+        "{ops:?}"
+    );
+}
+
 /// Run the pass the core asks for at `now` against `k`; returns its ops.
 fn step(core: &mut Core, k: &mut FakeKernel, now: Instant) -> Option<Vec<Op>> {
     let req = core.poll_pass(now)?;
@@ -108,10 +124,7 @@ fn a_down_event_removes_the_real_server_and_an_up_event_returns_it() {
 
     core.handle_health(&event(102, true), t0 + COALESCE);
     let ops = step(&mut core, &mut k, t0 + 2 * COALESCE).unwrap();
-    assert!(
-        matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(102) && dest.weight == 1),
-        "{ops:?}"
-    );
+    only_new(&ops, 102, 1);
 }
 
 #[test]
@@ -121,10 +134,7 @@ fn with_inhibit_on_failure_a_down_server_stays_at_weight_zero() {
     let mut core = started(with_inhibit(seed()), &mut k, t0);
     core.handle_health(&event(103, false), t0);
     let ops = step(&mut core, &mut k, t0 + COALESCE).unwrap();
-    assert!(
-        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(103) && dest.weight == 0),
-        "{ops:?}"
-    );
+    only_set(&ops, 103, 0);
 }
 
 #[test]
@@ -331,10 +341,7 @@ fn a_commit_adding_a_real_server_adds_it_at_once() {
     core.reconfigure(Arc::new(with_rs(seed(), 104)), t0);
     assert_eq!(core.poll_timeout(), Some(t0), "a commit passes at once");
     let ops = step(&mut core, &mut k, t0).unwrap();
-    assert!(
-        matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(104) && dest.weight == 1),
-        "{ops:?}"
-    );
+    only_new(&ops, 104, 1);
     assert!(core.draining().is_empty());
 }
 
@@ -347,10 +354,7 @@ fn a_removed_real_server_drains_at_weight_zero_until_its_connections_end() {
 
     core.reconfigure(Arc::new(without(seed(), 103)), t0);
     let ops = step(&mut core, &mut k, t0).unwrap();
-    assert!(
-        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(103) && dest.weight == 0),
-        "quiesced, not deleted: {ops:?}"
-    );
+    only_set(&ops, 103, 0);
     assert_eq!(weight(&k, sid(), 103), Some(0));
     assert_eq!(core.draining().len(), 1);
     assert_eq!(
@@ -423,10 +427,7 @@ fn a_real_server_committed_back_stops_draining_and_gets_its_weight() {
     core.reconfigure(Arc::new(seed()), t0);
     assert!(core.draining().is_empty());
     let ops = step(&mut core, &mut k, t0).unwrap();
-    assert!(
-        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(103) && dest.weight == 1),
-        "{ops:?}"
-    );
+    only_set(&ops, 103, 1);
 }
 
 #[test]
@@ -485,10 +486,7 @@ fn at_start_a_stray_real_server_of_an_owned_service_is_drained_not_cut() {
     set_conns(&mut k, sid(), 104, 7);
     let mut core = Core::new(Arc::new(seed()), None, t0);
     let ops = step(&mut core, &mut k, t0).unwrap();
-    assert!(
-        matches!(&ops[..], [Op::SetDest { dest, .. }] if dest.id == rs(104) && dest.weight == 0),
-        "{ops:?}"
-    );
+    only_set(&ops, 104, 0);
     assert_eq!(core.draining().len(), 1);
     // Later passes do not adopt again: a server whose drain ended goes.
     set_conns(&mut k, sid(), 104, 0);
