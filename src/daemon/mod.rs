@@ -1167,8 +1167,13 @@ impl Reloader {
                 &self.local,
             );
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
+            let started = status.is_some();
             self.vrrp.published.send_modify(|c| c.ipvs = status);
-            return Ok("ipvs task and health checks started".into());
+            return Ok(if started {
+                "ipvs task and health checks started".into()
+            } else {
+                "ipvs: nothing to program (no virtual_server, no lvs_timeouts)".into()
+            });
         };
         let previous = match &side.health {
             Some(h) => h.snapshot().await,
