@@ -13,8 +13,9 @@ every contender):
   deterministic). Per run: table flushed, `bench_probe cold 100 10000 --
   CMD`: t0 just before CMD is spawned, t1 the first 5 ms poll of the
   kernel's sockopt counters that sees 100 services and 10,000
-  destinations. CMD: `vigil run --config`, `keepalived -n -f` (same
-  file), `ipvsadm-restore` of the same table. Contenders rotate within a
+  destinations. CMD: `vigil run --config`, `vigil run --store` (the same
+  config imported into a store file: the appliance's path), `keepalived
+  -n -f` (same file), `ipvsadm-restore` of the same table. Contenders rotate within a
   run; the figure is the median over runs. Between runs the daemon is
   SIGKILLed (keepalived would delete its 10,000 entries on SIGTERM) and
   the table flushed; ip_vs and ip_vs_wlc stay loaded throughout (loaded by
@@ -146,6 +147,7 @@ class Bench:
         self.put("/root/cold.conf", cold_conf().encode())
         self.put("/root/cold.rules", cold_rules().encode())
         self.put("/root/checks.conf", checks_conf().encode())
+        self.sh("vigil config import /root/cold.conf --store /root/cold.store", timeout=120)
         # Warm-up: every module a contender needs is loaded before run 1.
         self.sh("echo '-A -t 10.10.0.1:80 -s wlc' | ipvsadm-restore && ipvsadm -C")
 
@@ -234,6 +236,8 @@ def cold(b: Bench, runs: int):
     """Cold programming; also leaves data for the no-op pass (see noop())."""
     cmds = {
         "vigil": ("", DAEMONS["vigil"]("/root/cold.conf")),
+        # The appliance's own path: the config from flash (postcard).
+        "vigil-store": ("", f"vigil run --store /root/cold.store --control {VIGIL_CONTROL}"),
         "keepalived": ("", DAEMONS["keepalived"]("/root/cold.conf")),
         "ipvsadm-restore": ("--stdin /root/cold.rules", "ipvsadm-restore"),
     }
@@ -241,7 +245,7 @@ def cold(b: Bench, runs: int):
     times = {k: [] for k in cmds}
     want = COLD_SERVICES * COLD_DESTS
     for run in range(runs):
-        for name in order[run % 3:] + order[:run % 3]:
+        for name in order[run % len(order):] + order[:run % len(order)]:
             opt, cmd = cmds[name]
             b.flush()
             r = b.probe_json(f"cold {COLD_SERVICES} {want} {opt} -- {cmd}")
@@ -472,6 +476,10 @@ def main():
             samples = {k: [round(x, 3) for x in v] for k, v in t.items()}
             figs.append(figure(a.out, "ipvs_cold_10k", med(t["vigil"]), med(t["keepalived"]),
                                BASELINE, "s", note, samples))
+            figs.append(figure(a.out, "ipvs_cold_10k_store", med(t["vigil-store"]),
+                               med(t["keepalived"]), BASELINE, "s",
+                               note + "; vigil from its flash store (vigil run --store), "
+                               "the appliance's path", samples))
             figs.append(figure(a.out, "ipvs_cold_10k_vs_restore", med(t["vigil"]),
                                med(t["ipvsadm-restore"]), "ipvsadm-restore 1.31", "s", note,
                                samples))
