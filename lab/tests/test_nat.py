@@ -91,41 +91,41 @@ def test_http_through_the_front_vip_reaches_a_nat_real_server(nat):
     assert set(got) == set(net.NAT_SERVERS), got
 
 
-def test_failover_moves_both_vips_and_nat_still_answers(nat):
-    lb1 = nat["lb1"]
+def away_and_back(lab, break_cmd, mend_cmd):
+    """Runs `break_cmd` on lb1: both VIPs must reach lb2 and NAT must still
+    answer; then `mend_cmd`: both VIPs must come back to lb1. Returns
+    (front, internal, answers) for the way there and for the way back."""
+    lb1 = lab["lb1"]
     t0 = time.monotonic()
-    lb1.check("systemctl stop vigil")
+    lb1.check(break_cmd)
     try:
-        front, internal = wait_both(nat, "lb2", t0)
+        front, internal = wait_both(lab, "lb2", t0)
         got = answers()
-        report(f"nat: `systemctl stop vigil` on lb1: front VIP on lb2 after {front:.1f} s, "
-               f"internal VIP after {internal:.1f} s; {net.VIP}:{PORT} answered by {got}")
         assert set(got) == set(net.NAT_SERVERS), got
     finally:
         t0 = time.monotonic()
-        lb1.check("systemctl start vigil")
-    front, internal = wait_both(nat, "lb1", t0)
-    got = answers()
-    report(f"nat: vigil back on lb1: both VIPs back after {max(front, internal):.1f} s; "
-           f"answered by {got}")
-    assert set(got) == set(net.NAT_SERVERS), got
+        lb1.check(mend_cmd)
+    front_back, internal_back = wait_both(lab, "lb1", t0)
+    got_back = answers()
+    assert set(got_back) == set(net.NAT_SERVERS), got_back
+    return (front, internal, got), (front_back, internal_back, got_back)
+
+
+def test_failover_moves_both_vips_and_nat_still_answers(nat):
+    (front, internal, got), (fb, ib, got_back) = away_and_back(
+        nat, "systemctl stop vigil", "systemctl start vigil")
+    report(f"nat: `systemctl stop vigil` on lb1: front VIP on lb2 after {front:.1f} s, "
+           f"internal VIP after {internal:.1f} s; {net.VIP}:{PORT} answered by {got}")
+    report(f"nat: vigil back on lb1: both VIPs back after {max(fb, ib):.1f} s; "
+           f"answered by {got_back}")
 
 
 def test_sync_group_takes_the_internal_vip_along(nat):
     """lb1's eth0 goes down (inside the guest): VI_1 faults and the sync
     group takes VI_2 down with it, although eth1 is fine and lb1 has the
     higher priority there. lb2 takes both VIPs; NAT flows through lb2."""
-    lb1 = nat["lb1"]
-    t0 = time.monotonic()
-    lb1.check("ip link set eth0 down")
-    try:
-        front, internal = wait_both(nat, "lb2", t0)
-        got = answers()
-        report(f"nat: lb1 eth0 down: front VIP on lb2 after {front:.1f} s, internal VIP "
-               f"after {internal:.1f} s (sync group); answered by {got}")
-        assert set(got) == set(net.NAT_SERVERS), got
-    finally:
-        t0 = time.monotonic()
-        lb1.check("ip link set eth0 up")
-    front, internal = wait_both(nat, "lb1", t0)
-    report(f"nat: lb1 eth0 up: both VIPs back on lb1 after {max(front, internal):.1f} s")
+    (front, internal, got), (fb, ib, _) = away_and_back(
+        nat, "ip link set eth0 down", "ip link set eth0 up")
+    report(f"nat: lb1 eth0 down: front VIP on lb2 after {front:.1f} s, internal VIP "
+           f"after {internal:.1f} s (sync group); answered by {got}")
+    report(f"nat: lb1 eth0 up: both VIPs back on lb1 after {max(fb, ib):.1f} s")

@@ -76,16 +76,8 @@ fn golden_small_config() {
     let mut tcp = checker(CheckKind::Tcp);
     tcp.connect_timeout = Millis(2500);
     vs.real_servers.push(RealServer {
-        addr: ip("10.0.0.2"),
-        port: Some(8080),
-        weight: 1,
-        inhibit_on_failure: None,
-        method: None,
-        uthreshold: None,
-        lthreshold: None,
-        notify_up: None,
-        notify_down: None,
         checkers: vec![tcp],
+        ..RealServer::new(ip("10.0.0.2"), Some(8080))
     });
     let c = Config {
         global: GlobalDefs {
