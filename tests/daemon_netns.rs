@@ -287,6 +287,35 @@ fn assert_single_master(lab: &Lab, master: &Node, vip: &str, during: Duration) {
     }
 }
 
+/// Starts a (state MASTER, priority 100), waits until it holds `vip`,
+/// then starts b and waits until b reports BACKUP; then neither may change
+/// for a while. Started one after the other so that a slow start of a on a
+/// loaded machine cannot let b's master-down timer (180 ms at 50 ms
+/// adverts) fire first and make the pair converge through a moment of two
+/// masters, which is not what these tests are about.
+fn converge(lab: &mut Lab, vip: &str, within: Duration) {
+    lab.a.start();
+    assert!(
+        wait_for(within, || lab.a.has_addr(vip)).is_some(),
+        "a never took the vip {vip}"
+    );
+    lab.b.start();
+    let backup = || {
+        let out = Command::new(BIN)
+            .args(["status", "--json", "--control"])
+            .arg(&lab.b.sock)
+            .output()
+            .expect("vigil status");
+        out.status.success() && state_of(&String::from_utf8_lossy(&out.stdout)) == "BACKUP"
+    };
+    assert!(
+        wait_for(within, backup).is_some(),
+        "b never reported BACKUP: {}",
+        lab.logs()
+    );
+    assert_single_master(lab, &lab.a, vip, Duration::from_millis(500));
+}
+
 fn state_of(json: &str) -> &str {
     let key = "\"state\":\"";
     let at = json.find(key).expect("state in status") + key.len();
@@ -328,13 +357,7 @@ struct Timing {
 /// takeover) as measured from the signal.
 fn failover_scenario(lab: &mut Lab, vip: &str, t: &Timing) -> (Duration, Duration) {
     // 1. Converge: a (priority 100, state MASTER) wins, b is BACKUP.
-    lab.a.start();
-    lab.b.start();
-    let conv = t.master_down + Duration::from_secs(2);
-    assert!(
-        wait_for(conv, || lab.a.has_addr(vip)).is_some(),
-        "a never took the vip"
-    );
+    converge(lab, vip, t.master_down + Duration::from_secs(2));
     assert_single_master(
         lab,
         &lab.a,
@@ -452,14 +475,8 @@ fn v3_ipv6_pair() {
         &conf(3, "MASTER", 100, "0.05", false, "fd00:203::200/64", 53),
         &conf(3, "BACKUP", 99, "0.05", false, "fd00:203::200/64", 53),
     );
-    lab.a.start();
-    lab.b.start();
     // Link-locals first (DAD is off here), then master down.
-    assert!(
-        wait_for(Duration::from_secs(5), || lab.a.has_addr(vip)).is_some(),
-        "a never took the ipv6 vip"
-    );
-    assert_single_master(&lab, &lab.a, vip, Duration::from_millis(500));
+    converge(&mut lab, vip, Duration::from_secs(5));
     let (ja, jb) = (lab.a.status_json(), lab.b.status_json());
     assert_eq!(state_of(&ja), "MASTER", "{ja}");
     assert_eq!(state_of(&jb), "BACKUP", "{jb}");
@@ -575,13 +592,7 @@ fn v3_unicast_peers() {
         &uc("MASTER", 100, "10.204.0.1", "10.204.0.2"),
         &uc("BACKUP", 99, "10.204.0.2", "10.204.0.1"),
     );
-    lab.a.start();
-    lab.b.start();
-    assert!(
-        wait_for(Duration::from_secs(3), || lab.a.has_addr(vip)).is_some(),
-        "a never took the vip over unicast"
-    );
-    assert_single_master(&lab, &lab.a, vip, Duration::from_millis(500));
+    converge(&mut lab, vip, Duration::from_secs(3));
     let jb = lab.b.status_json();
     assert_eq!(state_of(&jb), "BACKUP", "{jb}");
     assert!(jb.contains("\"master\":\"10.204.0.1\""), "{jb}");
