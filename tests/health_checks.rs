@@ -158,6 +158,41 @@ async fn tcp_timeout_when_the_accept_queue_is_full() {
     assert!(took >= TIMEOUT && took < TIMEOUT + SLACK, "{took:?}");
 }
 
+/// What the server reads on a connection the check has closed: a reset
+/// for TCP_CHECK (no FIN handshake, no TIME_WAIT on the checker's side).
+async fn read_after_check(l: &TcpListener) -> std::io::Result<usize> {
+    let (mut s, _) = tokio::time::timeout(TIMEOUT, l.accept())
+        .await
+        .expect("the check connected")
+        .unwrap();
+    let mut b = [0u8; 16];
+    tokio::time::timeout(TIMEOUT, s.read(&mut b))
+        .await
+        .expect("the check closed its connection")
+}
+
+#[tokio::test]
+async fn tcp_check_closes_with_a_reset_both_ways_of_running_it() {
+    let (l, addr) = listener().await;
+    let s = spec(addr, Kind::Tcp);
+    assert_eq!(run(&s).await.0, Ok(()));
+    let r = read_after_check(&l).await;
+    assert_eq!(
+        r.as_ref().map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionReset),
+        "{r:?}"
+    );
+    // The runner's way: a tagged future.
+    let (tag, outcome) = check::start(7u32, &Arc::new(s), &Context::new()).await;
+    assert_eq!((tag, outcome), (7, Ok(())));
+    let r = read_after_check(&l).await;
+    assert_eq!(
+        r.as_ref().map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionReset),
+        "{r:?}"
+    );
+}
+
 #[tokio::test]
 async fn tcp_bindto_sets_the_source_address() {
     let (l, addr) = listener().await;
