@@ -15,11 +15,11 @@
 //!                                 |
 //!                                 v
 //!  +--------------------------- Runner task -----------------------------+
-//!  |  Scheduler::poll_start(now) --> check::run(spec) futures (<= N)     |
+//!  |  Scheduler::poll_start(now) --> check::start(spec) futures (<= N)   |
 //!  |        ^                                  | (FuturesUnordered)      |
-//!  |        +---- handle_result(id, outcome) --+                         |
+//!  |        +---- handle_result(id, outcome) --+ (all ready, one pass)   |
 //!  |  poll_event() --> log one line --> mpsc::Sender<HealthEvent> -------+--> daemon / ipvs
-//!  |  sleep_until(poll_timeout())                                        |
+//!  |  one Sleep, reset to poll_timeout() when that changes               |
 //!  |  mpsc::Receiver<Request> <-- HealthHandle::snapshot() (oneshot) <---+--- vigil status
 //!  +---------------------------------------------------------------------+
 //! ```
@@ -40,11 +40,11 @@ pub mod ws;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::stream::{FuturesUnordered, StreamExt as _};
+use futures::FutureExt as _;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::model::{Config, ServiceKey};
@@ -168,8 +168,6 @@ pub fn channel() -> (HealthHandle, mpsc::Receiver<Request>) {
     let (tx, rx) = mpsc::channel(8);
     (HealthHandle { tx }, rx)
 }
-
-type CheckFuture = Pin<Box<dyn std::future::Future<Output = (CheckId, Outcome)> + Send>>;
 
 /// The health-check task: owns the scheduler and every check in flight.
 #[derive(Debug)]
@@ -343,27 +341,29 @@ impl Runner {
         events: mpsc::Sender<HealthEvent>,
         mut requests: mpsc::Receiver<Request>,
     ) {
-        let mut in_flight: FuturesUnordered<CheckFuture> = FuturesUnordered::new();
+        let mut in_flight: FuturesUnordered<check::Started<CheckId>> = FuturesUnordered::new();
+        // One timer for the task, moved to the scheduler's next wakeup only
+        // when that changes (a `Sleep` made per loop would be registered
+        // and removed again for every result).
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(sleep);
+        let mut armed = None;
         loop {
             let now = std::time::Instant::now();
             while let Some(start) = self.sched.poll_start(now) {
-                let spec = self.specs[start.check.0 as usize].clone();
-                let ctx = self.ctx.clone();
-                let id = start.check;
-                in_flight.push(Box::pin(async move { (id, check::run(&spec, &ctx).await) }));
+                let spec = &self.specs[start.check.0 as usize];
+                in_flight.push(check::start(start.check, spec, &self.ctx));
             }
             let wake = self.sched.poll_timeout();
-            tokio::select! {
-                Some((id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
-                    self.sched.handle_result(id, outcome, std::time::Instant::now());
-                    while let Some(change) = self.sched.poll_event() {
-                        let ev = self.event(change);
-                        log_change(&ev);
-                        let _ = events.send(ev).await;
-                    }
+            if wake != armed {
+                if let Some(t) = wake {
+                    sleep.as_mut().reset(t.into());
                 }
-                () = sleep_until(wake) => {}
-                () = local_changed(&mut self.local) => self.apply_local(),
+                armed = wake;
+            }
+            tokio::select! {
+                // Requests first: a busy checker still answers them.
+                biased;
                 req = requests.recv() => match req {
                     Some(Request::Snapshot(tx)) => {
                         let _ = tx.send(self.snapshot());
@@ -377,10 +377,30 @@ impl Runner {
                         self.apply_local();
                         // Results of the old plan's checks mean nothing now.
                         in_flight = FuturesUnordered::new();
+                        armed = None;
                         let _ = done.send(());
                     }
                     None => return,
                 },
+                () = local_changed(&mut self.local) => self.apply_local(),
+                Some(first) = in_flight.next(), if !in_flight.is_empty() => {
+                    // Every result ready now, in one pass: the loop above
+                    // then runs once per wakeup, not once per result.
+                    let mut next = Some(first);
+                    while let Some((id, outcome)) = next {
+                        self.sched.handle_result(id, outcome, std::time::Instant::now());
+                        next = in_flight.next().now_or_never().flatten();
+                    }
+                    while let Some(change) = self.sched.poll_event() {
+                        let ev = self.event(change);
+                        log_change(&ev);
+                        let _ = events.send(ev).await;
+                    }
+                }
+                () = &mut sleep, if armed.is_some() => {
+                    // Fired: not armed until the scheduler names a time.
+                    armed = None;
+                }
             }
         }
     }
@@ -408,13 +428,6 @@ async fn local_changed(local: &mut Option<watch::Receiver<BTreeSet<IpAddr>>>) {
         }
     }
     std::future::pending().await
-}
-
-async fn sleep_until(t: Option<std::time::Instant>) {
-    match t {
-        Some(t) => tokio::time::sleep_until(t.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// The only log lines of health checking: one per real-server change.
