@@ -210,6 +210,8 @@ fn run_command(r: RunArgs) -> i32 {
     } else {
         return EXIT_USAGE;
     };
+    // Before the first big allocation (the parse): one arena (see `mem`).
+    crate::mem::init();
     // Config first: a bad one exits 1 before anything touches the system.
     let (config, describe) = match source.load() {
         Ok(l) => {

@@ -10,6 +10,7 @@ pub mod control;
 pub mod daemon;
 pub mod health;
 pub mod ipvs;
+pub mod mem;
 pub mod net;
 pub mod notify;
 pub mod store;

@@ -174,6 +174,7 @@ pub fn run(config: Config, describe: String, opts: Options) -> Result<(), Daemon
 }
 
 async fn main(config: Config, describe: String, opts: Options) -> Result<(), DaemonError> {
+    let config = shared(config);
     let control_path = opts.control.as_path();
     let from_store = opts.source.is_store();
     let started = Instant::now();
@@ -293,7 +294,7 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
     });
     let mut reloader = Reloader {
         source: opts.source.clone(),
-        running_vrrp: config.clone(),
+        running_vrrp: vrrp_side(&config),
         current: config.clone(),
         ipvs,
         drain_timeout: opts.drain_timeout,
@@ -679,10 +680,34 @@ struct IpvsSide {
     from_store: bool,
 }
 
+/// The config as the daemon keeps it: one copy, shared by the reloader and
+/// the IPVS task. A clone is tight (`Vec::clone` allocates the length):
+/// the parser's copy carries the growth slack of its vectors, two thirds
+/// of it for 1,000 real servers with one checker each (measured: 808 KB
+/// against 282 KB), and the peak of parsing is returned to the system.
+fn shared(parsed: Config) -> Arc<Config> {
+    let config = Arc::new(parsed.clone());
+    drop(parsed);
+    crate::mem::trim();
+    config
+}
+
+/// What the VRRP side's reload bookkeeping keeps of a config: all but the
+/// virtual servers (the IPVS side's, applied from `current`).
+fn vrrp_side(config: &Config) -> Config {
+    Config {
+        global: config.global.clone(),
+        appliance: config.appliance.clone(),
+        vrrp_sync_groups: config.vrrp_sync_groups.clone(),
+        vrrp_instances: config.vrrp_instances.clone(),
+        virtual_servers: Vec::new(),
+    }
+}
+
 /// The health runner and the IPVS task, when the config has anything for
 /// IPVS.
 fn start_ipvs(
-    config: &Config,
+    config: &Arc<Config>,
     from_store: bool,
     notifier: &Notifier,
     drain_timeout: Duration,
@@ -692,9 +717,8 @@ fn start_ipvs(
         tracing::info!("no virtual_server: IPVS and health checks not started");
         return None;
     }
-    let config = Arc::new(config.clone());
     let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
-    let runner = health::Runner::new(&config, RunnerConfig::default())
+    let runner = health::Runner::new(config, RunnerConfig::default())
         .map(|r| r.with_local_addresses(local.clone()));
     let (checks, initial) = match runner {
         Ok(runner) => {
@@ -710,7 +734,7 @@ fn start_ipvs(
     let core = ipvs_task::Core::new(config.clone(), initial.as_ref(), Instant::now())
         .with_drain_timeout(drain_timeout);
     let (tx, rx) = watch::channel(core.status(initial.as_ref()));
-    let (timeouts, sysctls) = kernel_settings(&config, from_store);
+    let (timeouts, sysctls) = kernel_settings(config, from_store);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let io = ipvs_task::Io {
         events: ev_rx,
@@ -784,9 +808,10 @@ struct Reloader {
     source: ConfigSource,
     /// What the VRRP side runs: the config it started with, with every
     /// change applied in place since (pending is measured on it).
+    /// Its `virtual_servers` stay empty: nothing here reads them.
     running_vrrp: Config,
-    /// The config the IPVS side runs.
-    current: Config,
+    /// The config the IPVS side runs (the IPVS task holds the same).
+    current: Arc<Config>,
     ipvs: Option<IpvsSide>,
     drain_timeout: Duration,
     /// The box's addresses, for the health runner (`ha_suspend`).
@@ -842,7 +867,7 @@ impl Reloader {
             }
             Err(e) => return failed(format!("reading the config failed: {e}")),
         };
-        let new = loaded.config;
+        let new = shared(loaded.config);
         // Everything that can refuse the config, before anything applies.
         if let Err(e) = health::plan::plan(&new) {
             return ReloadReport {
@@ -1156,7 +1181,7 @@ impl Reloader {
     /// The IPVS task first (its first pass with the new config is
     /// awaited), then the health runner. Starts both when the running
     /// config had no virtual server.
-    async fn apply_ipvs(&mut self, new: &Config) -> Result<String, String> {
+    async fn apply_ipvs(&mut self, new: &Arc<Config>) -> Result<String, String> {
         let Some(side) = &mut self.ipvs else {
             let from_store = self.source.is_store();
             self.ipvs = start_ipvs(
@@ -1191,7 +1216,7 @@ impl Reloader {
         let timeouts = ipvs_task::timeouts_after_commit(was, timeouts);
         let (tx, rx) = oneshot::channel();
         let cmd = ipvs_task::Command::Reconfigure {
-            config: Arc::new(new.clone()),
+            config: new.clone(),
             timeouts,
             sysctls,
             checks: fresh.as_ref().map(|(h, _)| h.clone()),

@@ -61,11 +61,12 @@ pub fn plan(config: &Config) -> Result<Vec<PlannedServer>, PlanError> {
     let mut out = Vec::new();
     for vs in &config.virtual_servers {
         for rs in &vs.real_servers {
-            let checks = rs
-                .checkers
-                .iter()
-                .map(|c| plan_check(vs, rs, c))
-                .collect::<Result<Vec<_>, _>>()?;
+            // Sized exactly: collecting through `Result` would start at
+            // four slots, for one checker in most real servers.
+            let mut checks = Vec::with_capacity(rs.checkers.len());
+            for c in &rs.checkers {
+                checks.push(plan_check(vs, rs, c)?);
+            }
             out.push(PlannedServer {
                 service: vs.key,
                 real: (rs.addr, rs.port),

@@ -830,7 +830,10 @@ async fn blocking<T: Send + 'static>(
         let t = f(&mut edge);
         (edge, t)
     });
-    match h.await {
+    let r = h.await;
+    // A dump of thousands of destinations was allocated and freed there.
+    crate::mem::trim();
+    match r {
         Ok((e, t)) => (e, Some(t)),
         Err(e) => {
             tracing::error!(error = %e, "ipvs: netlink call panicked; reconnecting");
