@@ -536,6 +536,11 @@ impl Machine {
         }
         if self.faulted() {
             self.change(State::Fault, self.fault_reason());
+            if resume {
+                // The VIPs the previous process left must not stay on a
+                // box that cannot be MASTER.
+                self.actions.push_back(Action::RemoveVips);
+            }
             return;
         }
         if resume {
