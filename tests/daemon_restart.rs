@@ -228,6 +228,7 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
     eprintln!("vigil restart said:\n{out}");
     assert!(out.contains("handing over to"), "{out}");
     assert!(out.contains("resumed MASTER: VI_1"), "{out}");
+    assert!(!out.contains("differs"), "the same config: {out}");
     assert!(wrong.is_empty(), "VIP not on node 0 alone: {wrong:?}");
     assert_restarted_in_place(&d, pid, asked);
     // Handed over, not re-learnt: still DOWN although no check has run
@@ -272,6 +273,19 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
     assert!(wrong.is_empty(), "VIP not on node 0 alone: {wrong:?}");
     assert_restarted_in_place(&d, pid, asked);
 
+    // 4. A changed config is said, and the new process runs it (priority
+    //    150 -> 140, still above the backup's 100: resumed).
+    std::fs::write(&d.conf, good.replace("priority 150", "priority 140")).unwrap();
+    let asked = Instant::now();
+    let child = restart(&d);
+    let wrong = watch_vip(&lab, Duration::from_secs(5));
+    let (code, out) = finish(child);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("differs from the running config"), "{out}");
+    assert!(wrong.is_empty(), "VIP not on node 0 alone: {wrong:?}");
+    assert_restarted_in_place(&d, pid, asked);
+    assert_eq!(d.status_json()["instances"][0]["priority"], 140);
+
     // The backup never took over, all along.
     let peer_log = std::fs::read_to_string(peer.proc.log()).unwrap_or_default();
     assert!(
@@ -280,7 +294,7 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
     );
     assert_eq!(state(&peer.status_json()), "BACKUP");
 
-    // 4. The restarted process still resigns on SIGTERM: the backup takes
+    // 5. The restarted process still resigns on SIGTERM: the backup takes
     //    over after its skew, not its master-down interval.
     let t0 = Instant::now();
     d.stop();
@@ -292,6 +306,6 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
     );
     assert_eq!(
         lines(&notify).last().map(String::as_str),
-        Some("INSTANCE VI_1 STOP 150")
+        Some("INSTANCE VI_1 STOP 140")
     );
 }

@@ -127,7 +127,7 @@ async fn check(
         exe.display(),
         std::process::id()
     )];
-    if loaded.config != r.current || loaded.config != r.running_vrrp {
+    if !super::reload::changes(&r.running_vrrp, &r.current, &loaded.config).is_empty() {
         lines.push(format!(
             "{} differs from the running config: the new process starts with it",
             loaded.describe
