@@ -48,6 +48,20 @@ enum Command {
         #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
         control: PathBuf,
     },
+    /// Restart the running daemon without a trace on the network: it execs
+    /// its binary again in place (same PID; an upgraded binary if it was
+    /// replaced), and the new process resumes MASTER at once, keeping VIPs,
+    /// the IPVS table and every real server's health state. Backups never
+    /// take over, connections never notice. Refused, with nothing stopped,
+    /// when the config source has errors or the binary does not run (exit
+    /// 1). Exit 3 if the daemon is not reachable or does not come back.
+    /// (`systemctl restart vigil` is a stop and a start: the peer takes
+    /// over.)
+    Restart {
+        /// The daemon's control socket.
+        #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
     /// Show the running daemon's VRRP instances (state, priorities, current
     /// master, drop counters). Exit 3 if the daemon is not reachable.
     Status {
@@ -192,6 +206,7 @@ where
         Command::Run(r) => run_command(r),
         Command::Status { control, json } => status_command(&control, json),
         Command::Reload { control } => reload_command(&control),
+        Command::Restart { control } => restart_command(&control),
     }
 }
 
@@ -291,6 +306,57 @@ fn reload_command(control: &Path) -> i32 {
         }
         other => daemon_answer_error(control, other),
     }
+}
+
+fn restart_command(control: &Path) -> i32 {
+    use crate::control::{query, Request, Response, RELOAD_BOUND};
+    let asked = std::time::Instant::now();
+    let bound = RELOAD_BOUND + std::time::Duration::from_secs(5);
+    match query(control, &Request::Restart, bound) {
+        Ok(Response::Restarting(r)) => {
+            for line in &r.lines {
+                println!("{line}");
+            }
+            if !r.accepted {
+                eprintln!("vigil: restart refused; the daemon runs on as it was");
+                return EXIT_BAD_INPUT;
+            }
+            match wait_restarted(control, asked) {
+                Some(resumed) => finish_output(|| println!("{resumed}")),
+                None => {
+                    eprintln!(
+                        "vigil: the daemon did not answer on {} within {RESTART_BOUND:?} of the handover; see the journal",
+                        control.display()
+                    );
+                    EXIT_IO
+                }
+            }
+        }
+        other => daemon_answer_error(control, other),
+    }
+}
+
+/// How long `vigil restart` waits for the new process to answer.
+const RESTART_BOUND: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Polls the control socket until a process started after `asked` answers;
+/// its `resumed` line.
+fn wait_restarted(control: &Path, asked: std::time::Instant) -> Option<String> {
+    use crate::control::{query, Request, Response};
+    let step = std::time::Duration::from_millis(20);
+    while asked.elapsed() < RESTART_BOUND {
+        if let Ok(Response::Status(s)) = query(control, &Request::Status, step * 50) {
+            let age = std::time::Duration::from_millis(s.uptime_ms);
+            if age < asked.elapsed() {
+                return Some(
+                    s.resumed
+                        .unwrap_or_else(|| "restarted (nothing resumed)".into()),
+                );
+            }
+        }
+        std::thread::sleep(step);
+    }
+    None
 }
 
 /// Exit code and message for a control answer that is not the one asked.

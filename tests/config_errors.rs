@@ -485,6 +485,22 @@ fn rs_dup() {
 }
 
 #[test]
+fn rs_same_dr_destination() {
+    // DR forwards to the service's port: 8080 and 80 are one destination
+    // in the kernel. NAT (the default) keeps each real server's port.
+    check(
+        "rs_same_dr_destination",
+        "virtual_server 10.0.0.1 80 {\n    lvs_method DR\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 8080 {\n    }\n}\n",
+        &["t.conf:5:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 8080 is the same kernel destination as real_server 10.0.0.2 80: lvs_method DR forwards to the service's port, whatever the real server's"],
+    );
+    let nat = "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 8080 {\n    }\n}\n";
+    assert!(
+        vigil::config::import_str("t.conf", nat, false).is_ok(),
+        "NAT keeps each real server's port"
+    );
+}
+
+#[test]
 fn rs_family() {
     check(
         "rs_family",

@@ -906,3 +906,71 @@ fn reconfigure_keeps_tracked_states_by_position() {
     // The first still down, the new one counted up until told otherwise.
     assert_eq!(m.priority(), Priority(100));
 }
+
+// ---------------------------------------------------------------------------
+// Resume: a hitless restart (`vigil restart`)
+
+#[test]
+fn resume_is_master_at_once_with_an_advert_and_a_timer() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(cfg(Version::V3, 100, 100)).expect("valid config");
+    m.handle(Input::Resume, t0);
+    assert_eq!(m.state(), State::Master);
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Initialize,
+                to: State::Master,
+                reason: Reason::Resumed,
+            },
+            Action::AddVips,
+            Action::SendAdvert {
+                priority: Priority(100),
+            },
+            Action::SendGratuitous { repeat: 5 },
+        ]
+    );
+    // Then it advertises every interval, as any master.
+    assert_eq!(
+        fire_at(&mut m, t0, Duration::from_secs(1)),
+        vec![Action::SendAdvert {
+            priority: Priority(100)
+        }]
+    );
+    // A higher-priority master met after the resume wins, as usual.
+    m.handle(advert(150, 100), t0 + Duration::from_millis(1500));
+    assert_eq!(m.state(), State::Backup);
+}
+
+#[test]
+fn resume_with_the_interface_down_is_fault_without_vips() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(cfg(Version::V3, 100, 100)).expect("valid config");
+    m.handle(Input::InterfaceDown, t0);
+    drain(&mut m);
+    m.handle(Input::Resume, t0);
+    assert_eq!(m.state(), State::Fault);
+    // The VIPs the previous process kept go: a FAULT box must not hold them.
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Initialize,
+                to: State::Fault,
+                reason: Reason::InterfaceDown,
+            },
+            Action::RemoveVips,
+        ]
+    );
+}
+
+#[test]
+fn resume_after_startup_changes_nothing() {
+    let t0 = Instant::now();
+    let mut m = started(cfg(Version::V3, 100, 100), t0);
+    assert_eq!(m.state(), State::Backup);
+    m.handle(Input::Resume, t0);
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(drain(&mut m), vec![]);
+}

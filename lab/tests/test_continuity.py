@@ -17,6 +17,8 @@ tcpfin 5`, see FIN) on both nodes (the module fixture adds them, and puts
 the configs back after): without the sync daemon the
 backup has no connection table, and each of (a) and (b) resets every
 connection (measured: 200 of 200 for (a)).
+(0) comes first, without the sync daemon: `vigil restart` on the master is
+hitless (same PID, MASTER resumed at once, lb2 never takes over).
 The clients come from addresses of their own (net.client_sources): with the
 seed's source-IP persistence one address means one real server."""
 import contextlib
@@ -51,6 +53,42 @@ LONG = (0, 40)       # the 200 long-lived clients of every test
 FRESH_C = (40, 20)   # (c): new clients after rs3 was added
 FRESH_D = (60, 20)   # (d): new clients after rs2 was removed
 RS3 = net.OPTIONAL["rs3"]
+
+
+def test_hitless_restart_without_the_sync_daemon(lab):
+    """(0) `vigil restart` on the master, with the seed's configs (no sync
+    daemon): vigil execs itself in place (same PID), resumes MASTER at once
+    and leaves VIPs and table alone; lb2 never takes over, no connection
+    notices. Runs before the module fixture turns the sync daemon on."""
+    missing = lab.part_missing("restart") or lab.part_missing("ipvs")
+    if missing:
+        pytest.xfail(missing)
+    lb1, lb2 = lab["lb1"], lab["lb2"]
+    for n in ("lb1", "lb2"):
+        ensure_ready(lab, n)
+    assert lab.wait_vip("lb1", 30) is not None, lab.vip_holders()
+    for n in (lb1, lb2):
+        assert "sync" not in n.check("ipvsadm -L --daemon").lower(), \
+            f"{n.name}: a sync daemon runs; this test is about doing without"
+    pid = main_pid(lb1)
+    marker = lb2.check("date +%s.%N").strip()
+    with clients(LONG) as (c, ready):
+        assert set(ready["servers"]) == {"rs1", "rs2"}, ready
+        time.sleep(2)
+        out = lb1.check("vigil restart", timeout=60)
+        after = time.time()
+        # Past lb2's master-down interval (3 x 1 s + skew) after the handover.
+        time.sleep(HOLD)
+        r = c.finish()
+    report(f"continuity (0) hitless `vigil restart` on lb1 without the sync daemon, "
+           f"{CLIENTS} clients: {summary(r)}; vigil said: {' / '.join(out.split(chr(10)))}")
+    assert "resumed MASTER: VI_1" in out, out
+    assert main_pid(lb1) == pid, "not restarted in place"
+    _, took_over = lb2.run(f"journalctl -u vigil --since @{marker} --no-pager -o cat "
+                           "| grep 'to=\"MASTER\"'")
+    assert not took_over.strip(), f"lb2 became MASTER: {took_over}"
+    assert lab.vip_holders() == ["lb1"], lab.vip_holders()
+    assert_kept(r, "vigil restart on the master", after)
 
 
 @pytest.fixture(scope="module")

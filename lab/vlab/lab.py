@@ -155,12 +155,14 @@ class Lab:
     def part_missing(self, part):
         """None if the appliance's vigil has `part` ("vigil": the daemon;
         "ipvs": it programs IPVS; "reload": live config reload, `vigil
-        reload`), else the plain reason. Probed on the running lb1, never
+        reload`; "restart": the hitless `vigil restart`), else the plain reason. Probed on the running lb1, never
         assumed."""
         if part == "vigil":
             return self.vigil_run_missing()
         if part == "reload":
             return self.subcommand_missing("run") or self.subcommand_missing("reload")
+        if part == "restart":
+            return self.subcommand_missing("run") or self.subcommand_missing("restart")
         if part == "ipvs":
             if self.vigil_run_missing():
                 return self.vigil_run_missing()

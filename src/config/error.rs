@@ -191,6 +191,13 @@ pub enum Invalid {
     SyncDaemonInstance { instance: String },
     #[error("virtual_server {service}: real_server {real} is given twice")]
     DuplicateRealServer { service: String, real: String },
+    #[error("virtual_server {service}: real_server {real} is the same kernel destination as real_server {other}: lvs_method {method} forwards to the service's port, whatever the real server's")]
+    SameDestination {
+        service: String,
+        real: String,
+        other: String,
+        method: &'static str,
+    },
     #[error("virtual_server {service} is given twice")]
     DuplicateService { service: String },
     #[error("virtual_server {service}: {what} {addr} is not the family of the service")]

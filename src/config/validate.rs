@@ -8,7 +8,8 @@
 
 use super::error::{Diagnostics, ErrorKind, Invalid, Loc};
 use super::model::{
-    Config, InitialState, Protocol, ServiceKey, Vip, VirtualServer, VrrpInstance, VrrpVersion,
+    Config, InitialState, Method, Protocol, ServiceKey, Vip, VirtualServer, VrrpInstance,
+    VrrpVersion,
 };
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -315,6 +316,9 @@ fn one_service(v: &VirtualServer) -> Vec<Found> {
     let v6 = v.key.is_ipv6();
     let fwmark = matches!(v.key, ServiceKey::Fwmark { .. });
     let mut seen = HashSet::new();
+    // The kernel's destination: only NAT keeps a real server's own port;
+    // DR and TUN forward to the service's (`None` here).
+    let mut dests: HashMap<(IpAddr, Option<u16>), String> = HashMap::new();
     for (k, r) in v.real_servers.iter().enumerate() {
         let at = ("real_server", Some(k));
         let real = match r.port {
@@ -346,12 +350,24 @@ fn one_service(v: &VirtualServer) -> Vec<Found> {
             };
             out.push((at.0, at.1, e));
         }
+        let method = r.method.unwrap_or(v.method);
+        let kernel_port = r.port.filter(|_| method == Method::Nat);
         if !seen.insert((r.addr, r.port)) {
             let e = Invalid::DuplicateRealServer {
                 service: service(),
                 real,
             };
             out.push((at.0, at.1, e));
+        } else if let Some(other) = dests.get(&(r.addr, kernel_port)) {
+            let e = Invalid::SameDestination {
+                service: service(),
+                real,
+                other: other.clone(),
+                method: method.keyword(),
+            };
+            out.push((at.0, at.1, e));
+        } else {
+            dests.insert((r.addr, kernel_port), real);
         }
     }
     if let Some(s) = &v.sorry_server {

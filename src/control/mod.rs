@@ -25,7 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 3;
+pub const PROTOCOL_VERSION: u8 = 4;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -38,13 +38,25 @@ pub enum Request {
     Status,
     /// Re-read the config source and apply what changed (`vigil reload`).
     Reload,
+    /// A hitless restart (`vigil restart`): exec the binary again in place,
+    /// handing over VRRP and health states.
+    Restart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    Status(Status),
+    Status(Box<Status>),
     Reloaded(ReloadReport),
+    Restarting(RestartReport),
     Error(String),
+}
+
+/// The answer to [`Request::Restart`], sent before the exec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RestartReport {
+    /// `false`: refused, nothing stopped (the reasons are in `lines`).
+    pub accepted: bool,
+    pub lines: Vec<String>,
 }
 
 /// What a reload did, line by line, for `vigil reload` and the journal.
@@ -86,6 +98,9 @@ pub struct Status {
     /// Settings of the loaded config the running daemon has not applied
     /// (they need a restart), in one line; `None`: everything applies.
     pub pending: Option<String>,
+    /// What this process took over from the one before it (a hitless
+    /// restart), in one line; `None` after a plain start.
+    pub resumed: Option<String>,
 }
 
 /// The IPVS table as `vigil status` shows it (published by `ipvs::task`).
@@ -269,6 +284,14 @@ pub fn query(path: &Path, req: &Request, timeout: Duration) -> Result<Response, 
 /// A reload asked for over the socket, and where its report goes.
 pub type ReloadRequest = oneshot::Sender<ReloadReport>;
 
+/// A restart asked for over the socket: where its report goes, and the
+/// signal that the report was written to the client (the daemon execs only
+/// after it, or after a bound).
+pub struct RestartRequest {
+    pub reply: oneshot::Sender<RestartReport>,
+    pub written: oneshot::Receiver<()>,
+}
+
 /// What the server answers from.
 pub struct Published {
     pub started: Instant,
@@ -279,6 +302,10 @@ pub struct Published {
     pub config: watch::Receiver<ConfigState>,
     /// Where `Request::Reload` goes (the daemon's main loop).
     pub reload: mpsc::Sender<ReloadRequest>,
+    /// Where `Request::Restart` goes (the daemon's main loop).
+    pub restart: mpsc::Sender<RestartRequest>,
+    /// See [`Status::resumed`].
+    pub resumed: Option<String>,
 }
 
 /// The part of [`Published`] a reload replaces.
@@ -324,6 +351,7 @@ impl Published {
             ipvs: self.ipvs_status(config.ipvs.as_ref()),
             reload: config.reload,
             pending: config.pending,
+            resumed: self.resumed.clone(),
         }
     }
 
@@ -339,6 +367,30 @@ impl Published {
             Err(_) => Response::Error(format!(
                 "no reload report within {RELOAD_BOUND:?}; see the journal"
             )),
+        }
+    }
+
+    /// Hands a restart to the daemon; with its report, the sender to
+    /// answer once the report is written.
+    async fn restart(&self) -> (Response, Option<oneshot::Sender<()>>) {
+        let (tx, rx) = oneshot::channel();
+        let (written, wrx) = oneshot::channel();
+        let req = RestartRequest {
+            reply: tx,
+            written: wrx,
+        };
+        if self.restart.send(req).await.is_err() {
+            return (Response::Error("the daemon is shutting down".into()), None);
+        }
+        match tokio::time::timeout(RELOAD_BOUND, rx).await {
+            Ok(Ok(r)) => (Response::Restarting(r), Some(written)),
+            Ok(Err(_)) => (Response::Error("the restart was dropped".into()), None),
+            Err(_) => (
+                Response::Error(format!(
+                    "no restart report within {RELOAD_BOUND:?}; see the journal"
+                )),
+                None,
+            ),
         }
     }
 }
@@ -391,9 +443,15 @@ pub async fn serve(listener: tokio::net::UnixListener, published: std::sync::Arc
         let published = published.clone();
         tokio::spawn(async move {
             let read = tokio::time::timeout(REQUEST_BOUND, read_request(&mut conn)).await;
+            let mut after = None;
             let resp = match read {
-                Ok(Ok(Ok(Request::Status))) => Response::Status(published.status()),
+                Ok(Ok(Ok(Request::Status))) => Response::Status(Box::new(published.status())),
                 Ok(Ok(Ok(Request::Reload))) => published.reload().await,
+                Ok(Ok(Ok(Request::Restart))) => {
+                    let (resp, written) = published.restart().await;
+                    after = written;
+                    resp
+                }
                 Ok(Ok(Err(e))) => Response::Error(e.to_string()),
                 Ok(Err(e)) => return tracing::debug!(error = %e, "control connection"),
                 Err(_) => return tracing::debug!("control connection timed out"),
@@ -407,6 +465,10 @@ pub async fn serve(listener: tokio::net::UnixListener, published: std::sync::Arc
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::debug!(error = %e, "control connection"),
                 Err(_) => tracing::debug!("control connection timed out"),
+            }
+            // Written or not: the daemon need not wait any longer.
+            if let Some(w) = after {
+                let _ = w.send(());
             }
         });
     }
@@ -452,12 +514,13 @@ mod tests {
             ipvs: None,
             reload: Some("applied".into()),
             pending: None,
+            resumed: None,
         }
     }
 
     #[test]
     fn round_trip() {
-        let resp = Response::Status(sample());
+        let resp = Response::Status(Box::new(sample()));
         let f = encode_frame(&resp).unwrap();
         assert_eq!(f[0], PROTOCOL_VERSION);
         let (back, used) = decode_frame::<Response>(&f).unwrap();
@@ -469,7 +532,7 @@ mod tests {
 
     #[test]
     fn truncated_frame() {
-        let f = encode_frame(&Response::Status(sample())).unwrap();
+        let f = encode_frame(&Response::Status(Box::new(sample()))).unwrap();
         for cut in [0, 3, HEADER_LEN, f.len() - 1] {
             assert!(
                 matches!(

@@ -24,6 +24,9 @@ pub fn text(s: &Status) -> String {
     if let Some(r) = &s.reload {
         let _ = writeln!(out, "last reload: {r}");
     }
+    if let Some(r) = &s.resumed {
+        let _ = writeln!(out, "{r}");
+    }
     if let Some(p) = &s.pending {
         let _ = writeln!(out, "PENDING A RESTART: {p}");
     }
@@ -238,11 +241,12 @@ pub fn json(s: &Status) -> String {
         .map_or(String::new(), |t| format!(",\"ipvs\":{}", ipvs_json(t)));
     let opt = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"instances\":[{}],\"receivers\":[{}]{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(&s.reload),
         opt(&s.pending),
+        opt(&s.resumed),
         inst.join(","),
         recv.join(","),
         ipvs
@@ -283,6 +287,7 @@ mod tests {
             ipvs: None,
             reload: None,
             pending: None,
+            resumed: None,
         }
     }
 
@@ -310,7 +315,7 @@ mod tests {
     fn json_shape() {
         assert_eq!(
             json(&sample()),
-            "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"instances\":[\
+            "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"resumed\":null,\"instances\":[\
              {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
              \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
              \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"drops\":{\"auth_mismatch\":2,\

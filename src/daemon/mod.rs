@@ -70,7 +70,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{
     self, ConfigState, IpvsStatus, Published, ReceiverStatus, ReloadOutcome, ReloadReport,
-    ReloadRequest, Snapshot,
+    ReloadRequest, RestartRequest, Snapshot,
 };
 use crate::health::{self, HealthEvent, HealthHandle, RunnerConfig};
 use crate::ipvs::sync;
@@ -146,10 +146,18 @@ pub enum DaemonError {
     },
     #[error("signal handler")]
     Signal(#[source] std::io::Error),
+    /// The exec of a hitless restart failed after the instance tasks had
+    /// handed over: the daemon exits (systemd starts it again).
+    #[error("hitless restart")]
+    Restart(#[source] handoff::ExecError),
 }
 
+pub mod handoff;
 pub mod reload;
+mod restart;
 pub mod source;
+
+use restart::{mark_resumed, restart};
 
 pub use source::{ConfigSource, LoadError, Loaded};
 
@@ -166,14 +174,34 @@ pub struct Options {
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
 /// `config`: what the source held at start (or the factory default).
 pub fn run(config: Config, describe: String, opts: Options) -> Result<(), DaemonError> {
+    // Before any thread starts: what a hitless restart handed over, if
+    // this process is one.
+    let start = Start {
+        handoff: handoff::take(),
+        exe: std::env::current_exe().ok(),
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(main(config, describe, opts))
+    rt.block_on(main(config, describe, opts, start))
 }
 
-async fn main(config: Config, describe: String, opts: Options) -> Result<(), DaemonError> {
+/// How this process came to run.
+struct Start {
+    /// The record of the process that handed over to this one.
+    handoff: Option<handoff::Record>,
+    /// This binary's path, read at start (a restart execs what is there
+    /// then: an upgraded binary, if it was replaced).
+    exe: Option<PathBuf>,
+}
+
+async fn main(
+    config: Config,
+    describe: String,
+    opts: Options,
+    start: Start,
+) -> Result<(), DaemonError> {
     let config = shared(config);
     let control_path = opts.control.as_path();
     let from_store = opts.source.is_store();
@@ -186,12 +214,24 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
     let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let mut sigusr2 = signal(SignalKind::user_defined2()).map_err(DaemonError::Signal)?;
     let notifier = Notifier::spawn(&config.global);
     // Subscribe before reading links, so no change falls in between.
     let mut events = net::events()?;
 
     let links = net.links().await?;
-    let planned = plan_groups(&config, |_| true, &links);
+    let mut planned = plan_groups(&config, |_| true, &links);
+    let resumed = start
+        .handoff
+        .as_ref()
+        .map(|h| mark_resumed(h, &mut planned.groups));
+    let planned_resume: Vec<String> = planned
+        .groups
+        .iter()
+        .flat_map(|g| &g.members)
+        .filter(|m| m.resume)
+        .map(|m| m.inst.name.clone())
+        .collect();
     remove_stale_vips(&net, &planned.groups).await;
     let statuses = planned.statuses;
 
@@ -280,17 +320,23 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
         &notifier,
         opts.drain_timeout,
         &local_rx,
+        start.handoff.as_ref().map(|h| h.health.as_slice()),
     );
-    let sync = start_sync_daemon(&config, &statuses);
+    let sync = start_sync_daemon(&config, &statuses, |name| {
+        planned_resume.iter().any(|n| n == name)
+    });
     let ipvs_status = ipvs.as_ref().map(|s| s.status.clone());
     config_tx.send_modify(|c| c.ipvs = ipvs_status);
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let (restart_tx, mut restart_rx) = mpsc::channel::<RestartRequest>(1);
     let published = Arc::new(Published {
         started,
         sync_daemon: sync.as_ref().map(|(rx, _)| rx.clone()),
         config: config_rx,
         reload: reload_tx,
+        restart: restart_tx,
+        resumed,
     });
     let mut reloader = Reloader {
         source: opts.source.clone(),
@@ -325,6 +371,14 @@ async fn main(config: Config, describe: String, opts: Options) -> Result<(), Dae
             Some(reply) = reload_rx.recv() => {
                 tracing::info!("reload asked on the control socket");
                 let _ = reply.send(reloader.reload().await);
+            }
+            _ = sigusr2.recv() => {
+                tracing::info!("SIGUSR2: hitless restart");
+                restart(&reloader, start.exe.as_deref(), control_path, None).await?;
+            }
+            Some(req) = restart_rx.recv() => {
+                tracing::info!("hitless restart asked on the control socket");
+                restart(&reloader, start.exe.as_deref(), control_path, Some(req)).await?;
             }
         }
     }
@@ -401,6 +455,7 @@ fn member_spec(
             inst: inst.clone(),
             links: l,
             status,
+            resume: false,
         }),
         None => Err(status),
     }
@@ -712,14 +767,18 @@ fn start_ipvs(
     notifier: &Notifier,
     drain_timeout: Duration,
     local: &watch::Receiver<BTreeSet<IpAddr>>,
+    handed_over: Option<&[health::KnownState]>,
 ) -> Option<IpvsSide> {
     if !ipvs_task::wanted(config) {
         tracing::info!("no virtual_server: IPVS and health checks not started");
         return None;
     }
     let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
-    let runner = health::Runner::new(config, RunnerConfig::default())
-        .map(|r| r.with_local_addresses(local.clone()));
+    let runner = match handed_over {
+        Some(states) => health::Runner::resuming(config, RunnerConfig::default(), states),
+        None => health::Runner::new(config, RunnerConfig::default()),
+    }
+    .map(|r| r.with_local_addresses(local.clone()));
     let (checks, initial) = match runner {
         Ok(runner) => {
             let snap = runner.snapshot();
@@ -1190,6 +1249,7 @@ impl Reloader {
                 &self.vrrp.notifier,
                 self.drain_timeout,
                 &self.local,
+                None,
             );
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
             let started = status.is_some();
@@ -1275,6 +1335,7 @@ type SyncHandle = (watch::Receiver<String>, mpsc::Sender<oneshot::Sender<()>>);
 fn start_sync_daemon(
     config: &Config,
     statuses: &[watch::Receiver<Snapshot>],
+    resuming: impl Fn(&str) -> bool,
 ) -> Option<SyncHandle> {
     let cfg = config.global.lvs_sync_daemon.clone()?;
     // The config's validation guarantees the instance exists.
@@ -1290,14 +1351,16 @@ fn start_sync_daemon(
     let (tx, rx) = watch::channel(sync::status_line(&cfg, "INIT", None, None));
     let (stx, srx) = mpsc::channel(1);
     tracing::info!(interface = %cfg.interface, instance = %cfg.vrrp_instance, "ipvs sync daemon task started");
-    tokio::spawn(sync::run(cfg, vrrp, tx, srx));
+    let resuming = resuming(&cfg.vrrp_instance);
+    tokio::spawn(sync::run(cfg, vrrp, tx, srx, resuming));
     Some((rx, stx))
 }
 
 /// At start, no VIP of ours may linger from a previous run (SIGKILL
-/// leaves them): an instance adds them only on becoming MASTER.
+/// leaves them): an instance adds them only on becoming MASTER. A resumed
+/// MASTER keeps them (a hitless restart).
 async fn remove_stale_vips(net: &Net, groups: &[GroupSpec]) {
-    for r in groups.iter().flat_map(|g| &g.members) {
+    for r in groups.iter().flat_map(|g| &g.members).filter(|r| !r.resume) {
         let inst = &r.inst;
         let vips = inst
             .virtual_ipaddress

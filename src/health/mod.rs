@@ -114,6 +114,10 @@ pub struct RealStatus {
     pub checkers: Vec<CheckerStatus>,
 }
 
+/// A real server's state known from elsewhere (a hitless restart): its
+/// service, address and port, and whether it is UP.
+pub type KnownState = (ServiceKey, IpAddr, Option<u16>, bool);
+
 /// Everything `vigil status` shows of health checking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -200,6 +204,36 @@ impl Runner {
         rc: RunnerConfig,
         previous: Option<&Snapshot>,
     ) -> Result<Self, PlanError> {
+        Self::with_states(config, rc, |service, real| {
+            previous?
+                .servers
+                .iter()
+                .find(|r| r.service == *service && r.real == real)
+                .map(|r| r.up)
+        })
+    }
+
+    /// [`Runner::carrying_over`] from a list of (service, address, port,
+    /// UP): the states a hitless restart handed over.
+    pub fn resuming(
+        config: &Config,
+        rc: RunnerConfig,
+        states: &[KnownState],
+    ) -> Result<Self, PlanError> {
+        Self::with_states(config, rc, |service, real| {
+            states
+                .iter()
+                .find(|(s, a, p, _)| s == service && (*a, *p) == real)
+                .map(|(.., up)| *up)
+        })
+    }
+
+    /// Plans `config`; `was_up` gives a server's earlier state, if known.
+    fn with_states(
+        config: &Config,
+        rc: RunnerConfig,
+        was_up: impl Fn(&ServiceKey, (IpAddr, Option<u16>)) -> Option<bool>,
+    ) -> Result<Self, PlanError> {
         let servers = plan::plan(config)?;
         let seed = rc.seed.unwrap_or_else(|| {
             SystemTime::now()
@@ -215,12 +249,7 @@ impl Runner {
         let mut specs = Vec::new();
         for (si, s) in servers.iter().enumerate() {
             let timings: Vec<Timing> = s.checks.iter().map(|c| c.timing).collect();
-            let was_up = previous.and_then(|p| {
-                p.servers
-                    .iter()
-                    .find(|r| r.service == s.service && r.real == s.real)
-                    .map(|r| r.up)
-            });
+            let was_up = was_up(&s.service, s.real);
             sched.add_server(was_up.map_or(s.alpha, |up| !up), &timings, now);
             for (ci, c) in s.checks.iter().enumerate() {
                 owner.push((si, ci));

@@ -57,6 +57,8 @@ use crate::control::Snapshot;
 /// First retry delay after a failed pass; doubles up to [`BACKOFF_MAX`].
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// See [`run`]'s `resuming`.
+pub const RESUME_WAIT: Duration = Duration::from_secs(2);
 
 /// Which daemon the config wants given the named instance's state (as the
 /// instance task publishes it: "MASTER", "BACKUP", "FAULT", "INIT",
@@ -260,12 +262,21 @@ async fn modprobe() {
 /// The task: follows `vrrp` (the named instance's snapshots) until a
 /// shutdown request, which it answers after leaving only the backup
 /// daemon (see the header).
+///
+/// `resuming`: the named instance resumes MASTER (a hitless restart): the
+/// first pass waits (at most [`RESUME_WAIT`]) for its first state, so the
+/// master daemon the previous process left running is kept rather than
+/// swapped for a backup daemon and back.
 pub async fn run(
     cfg: LvsSyncDaemon,
     mut vrrp: watch::Receiver<Snapshot>,
     status: watch::Sender<String>,
     mut shutdown: tokio::sync::mpsc::Receiver<oneshot::Sender<()>>,
+    resuming: bool,
 ) {
+    if resuming {
+        let _ = tokio::time::timeout(RESUME_WAIT, vrrp.changed()).await;
+    }
     let mut client: Option<Client> = None;
     let mut modprobe_tried = false;
     let mut backoff = BACKOFF_MIN;

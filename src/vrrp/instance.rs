@@ -46,6 +46,11 @@ pub enum GroupInput {
     /// Stop: masters resign (priority 0) and remove their VIPs; the sender
     /// is answered when done.
     Shutdown(oneshot::Sender<()>),
+    /// Stop for a hitless restart (`vigil restart`): masters send one last
+    /// advert (re-arming the backups' Master_Down_Timer) and keep their
+    /// VIPs; nothing is notified. Answered with each running member's name
+    /// and state; the task is gone after.
+    Handoff(oneshot::Sender<Vec<(String, State)>>),
     /// A committed config for this task's members, applied in place (see
     /// [`Reconfig`]).
     Reconfigure(Box<Reconfig>),
@@ -70,6 +75,9 @@ pub struct MemberSpec {
     pub inst: VrrpInstance,
     pub links: MemberLinks,
     pub status: watch::Sender<Snapshot>,
+    /// Start with [`Input::Resume`]: this instance was MASTER in the
+    /// process that handed over to this one a moment ago.
+    pub resume: bool,
 }
 
 /// The links an instance's config names, resolved to indexes.
@@ -424,9 +432,16 @@ async fn setup(
         }
         tokio::time::sleep(PRIMARY_POLL).await;
         // Stay responsive to shutdown while waiting.
-        if let Ok(GroupInput::Shutdown(ack)) = rx.try_recv() {
-            let _ = ack.send(());
-            return Err("shut down during startup".into());
+        match rx.try_recv() {
+            Ok(GroupInput::Shutdown(ack)) => {
+                let _ = ack.send(());
+                return Err("shut down during startup".into());
+            }
+            Ok(GroupInput::Handoff(ack)) => {
+                let _ = ack.send(Vec::new());
+                return Err("handed over during startup".into());
+            }
+            _ => {}
         }
     };
     let mapped = from_config(inst, global, primary).map_err(|e| e.to_string())?;
@@ -574,14 +589,18 @@ impl Task {
                     priority = m.machine.priority().get(),
                     "vrrp state change"
                 );
-                notifier.notify(Event {
-                    kind: EventKind::Instance,
-                    name: m.name.clone(),
-                    state: notify_state(to),
-                    priority: m.machine.priority().get(),
-                    scripts: m.edge.notify.clone(),
-                    smtp_alert: m.edge.smtp_alert,
-                });
+                // A resumed MASTER changed nothing the world sees: no
+                // scripts, no mail (the last ones said MASTER already).
+                if reason != Reason::Resumed {
+                    notifier.notify(Event {
+                        kind: EventKind::Instance,
+                        name: m.name.clone(),
+                        state: notify_state(to),
+                        priority: m.machine.priority().get(),
+                        scripts: m.edge.notify.clone(),
+                        smtp_alert: m.edge.smtp_alert,
+                    });
+                }
                 self.group_change(reason);
             }
             Action::OwnFault { .. } => {}
@@ -590,7 +609,7 @@ impl Task {
 
     /// A sync group notifies when all its running members agree on a new
     /// state.
-    fn group_change(&mut self, _reason: Reason) {
+    fn group_change(&mut self, reason: Reason) {
         let Some((name, scripts, smtp)) = self.group.clone() else {
             return;
         };
@@ -605,6 +624,9 @@ impl Task {
             return;
         }
         self.group_state = Some(first);
+        if reason == Reason::Resumed {
+            return;
+        }
         tracing::info!(group = %name, state = state_name(first), "sync group state change");
         self.notifier.notify(Event {
             kind: EventKind::Group,
@@ -696,6 +718,22 @@ impl Task {
         results
     }
 
+    /// See [`GroupInput::Handoff`].
+    fn handoff(&mut self) -> Vec<(String, State)> {
+        let mut states = Vec::new();
+        for (_, m) in self.live() {
+            if let Some(t) = m.garp_task.take() {
+                t.abort();
+            }
+            let state = m.machine.state();
+            if state == State::Master {
+                m.send_advert(m.machine.priority());
+            }
+            states.push((m.name.clone(), state));
+        }
+        states
+    }
+
     async fn shutdown(&mut self) {
         let now = Instant::now();
         let n = self.slots.len();
@@ -764,15 +802,21 @@ pub async fn run(
         notifier,
     };
 
-    // Initial link states, then Startup (RFC 5798 6.4.1).
+    let resume: Vec<bool> = spec.members.iter().map(|m| m.resume).collect();
+    // Initial link states, then Startup (RFC 5798 6.4.1) or Resume.
     let links = net.links().await.unwrap_or_default();
     let now = Instant::now();
     let initial = link_inputs(&mut task, &links, false);
     for (i, input) in initial {
         task.input(i, input, now).await;
     }
-    for i in 0..task.slots.len() {
-        task.input(i, Input::Startup, now).await;
+    for (i, resume) in resume.into_iter().enumerate() {
+        let input = if resume {
+            Input::Resume
+        } else {
+            Input::Startup
+        };
+        task.input(i, input, now).await;
     }
 
     loop {
@@ -794,6 +838,10 @@ pub async fn run(
                 Some(GroupInput::Shutdown(ack)) => {
                     task.shutdown().await;
                     let _ = ack.send(());
+                    return;
+                }
+                Some(GroupInput::Handoff(ack)) => {
+                    let _ = ack.send(task.handoff());
                     return;
                 }
                 Some(GroupInput::Reconfigure(r)) => {

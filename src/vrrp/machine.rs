@@ -230,6 +230,12 @@ pub enum GroupCommand {
 pub enum Input {
     /// Leave Initialize (RFC 5798 6.4.1).
     Startup,
+    /// Leave Initialize as the MASTER this router was a moment ago: the
+    /// process that ran it handed over without resigning (`vigil restart`),
+    /// inside the backups' Master_Down_Interval. MASTER at once (advert,
+    /// VIPs kept, gratuitous ARP), unless faulted; a peer that took over
+    /// meanwhile is met by the usual advert arbitration.
+    Resume,
     Advert(Advert),
     /// A wakeup; spurious or stale ones are harmless.
     Timeout,
@@ -272,6 +278,9 @@ pub enum Reason {
     Shutdown,
     /// A committed config made this backup the address owner.
     Reconfigured,
+    /// Still MASTER across a hitless restart ([`Input::Resume`]): no change
+    /// the network sees.
+    Resumed,
 }
 
 /// What the edge must do, in order.
@@ -393,7 +402,8 @@ impl Machine {
 
     pub fn handle(&mut self, input: Input, now: Instant) {
         match input {
-            Input::Startup => self.on_startup(now),
+            Input::Startup => self.on_startup(now, false),
+            Input::Resume => self.on_startup(now, true),
             Input::Advert(a) => self.on_advert(a, now),
             Input::Timeout => self.on_timeout(now),
             Input::InterfaceUp => {
@@ -519,16 +529,25 @@ impl Machine {
             .push_back(Action::StateChange { from, to, reason });
     }
 
-    /// RFC 5798 6.4.1.
-    fn on_startup(&mut self, now: Instant) {
+    /// RFC 5798 6.4.1; `resume`: see [`Input::Resume`].
+    fn on_startup(&mut self, now: Instant, resume: bool) {
         if self.state != State::Initialize {
             return;
         }
         if self.faulted() {
             self.change(State::Fault, self.fault_reason());
+            if resume {
+                // The VIPs the previous process left must not stay on a
+                // box that cannot be MASTER.
+                self.actions.push_back(Action::RemoveVips);
+            }
             return;
         }
-        self.initialize(now, Reason::Startup);
+        if resume {
+            self.become_master(now, Reason::Resumed);
+        } else {
+            self.initialize(now, Reason::Startup);
+        }
     }
 
     /// RFC 5798 6.4.1: the owner becomes MASTER at once, others BACKUP with

@@ -648,8 +648,12 @@ type ServiceParts = (
 fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) -> VirtualServer {
     let (delay_loop, scheduler, method, protocol, persistence_timeout, granularity) = sched;
     let (quorum_up, quorum_down, sorry_server, [ssi, iof, alpha, omega, ha], virtualhost) = flags;
+    // One real server per kernel destination: only NAT keeps the port.
     let mut seen = BTreeSet::new();
-    real_servers.retain(|rs| seen.insert((rs.addr, rs.port)));
+    real_servers.retain(|rs| {
+        let nat = rs.method.unwrap_or(method) == Method::Nat;
+        seen.insert((rs.addr, rs.port.filter(|_| nat)))
+    });
     // 1 <= quorum <= sum of weights (when there are real servers), mostly 1.
     let sum: u64 = real_servers.iter().map(|rs| u64::from(rs.weight)).sum();
     if let (Some(first), 0) = (real_servers.first_mut(), sum) {

@@ -1,0 +1,343 @@
+//! A hitless restart (`vigil restart`, or SIGUSR2): the running daemon
+//! stops without resigning and execs its binary again in the same process
+//! (same PID, so systemd sees nothing). This record tells the new image
+//! which instances were MASTER and which real servers were UP or DOWN, so
+//! it resumes MASTER at once (VIPs and the IPVS table untouched, the
+//! backups' Master_Down_Timer never fires) and moves no server in or out
+//! of the table. Established connections never notice, with or without
+//! the connection sync daemon.
+//!
+//! Owns: the record (postcard, in a file beside the control socket), how
+//! it reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
+//! image only, so an ordinary start never reads a stale one), its
+//! freshness rule ([`Record::resumes`]) and the exec. Must not: decide
+//! VRRP (the machine's `Input::Resume` does), or hand over anything the
+//! new image cannot check against its own config (instances are matched
+//! by name, interface, VRID and family; servers by service and address).
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::model::VrrpInstance;
+
+/// The environment variable naming the record, set for the exec'd image
+/// only.
+pub const ENV: &str = "VIGIL_HANDOFF";
+/// Format of [`Record`]; a record of another format is ignored (a plain
+/// start: correct, only not hitless).
+pub const FORMAT: u8 = 1;
+/// Largest record read back (10,000 real servers take about 300 KiB).
+const MAX_RECORD: u64 = 8 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub format: u8,
+    /// CLOCK_MONOTONIC at the handoff, in ns (the same clock across exec).
+    pub at_ns: u64,
+    /// The instances that were MASTER and sent their last advert at
+    /// `at_ns`.
+    pub masters: Vec<Master>,
+    /// Every checked real server's state.
+    pub health: Vec<crate::health::KnownState>,
+}
+
+/// What identifies an instance on the wire, by its config name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Master {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub ipv6: bool,
+}
+
+impl Master {
+    pub fn of(inst: &VrrpInstance) -> Self {
+        Master {
+            name: inst.name.clone(),
+            interface: inst.interface.as_str().to_owned(),
+            vrid: inst.virtual_router_id,
+            ipv6: inst.is_ipv6(),
+        }
+    }
+}
+
+impl Record {
+    /// Whether `inst` resumes MASTER `now_ns` (CLOCK_MONOTONIC): it was
+    /// MASTER with the same identity, and less than three of its advert
+    /// intervals have passed since its last advert. A backup's
+    /// Master_Down_Interval is three intervals plus its skew, so within
+    /// that no backup has taken over (unless adverts were lost, which the
+    /// usual arbitration settles). Later, it starts as any instance does.
+    pub fn resumes(&self, inst: &VrrpInstance, now_ns: u64) -> bool {
+        let window = 3 * u64::from(inst.advert_int.0) * 1_000_000;
+        let fresh = now_ns.saturating_sub(self.at_ns) < window;
+        fresh && self.masters.contains(&Master::of(inst))
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
+        postcard::to_allocvec(self)
+    }
+
+    /// `None` for bytes of another format or that do not decode.
+    pub fn decode(bytes: &[u8]) -> Option<Record> {
+        let r: Record = postcard::from_bytes(bytes).ok()?;
+        (r.format == FORMAT).then_some(r)
+    }
+}
+
+/// CLOCK_MONOTONIC in ns.
+pub fn monotonic_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|t| {
+            u64::try_from(t.tv_sec()).unwrap_or(0) * 1_000_000_000
+                + u64::try_from(t.tv_nsec()).unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+/// Where the record of the daemon controlled at `control` goes.
+pub fn path_for(control: &Path) -> PathBuf {
+    control.with_extension("handoff")
+}
+
+/// The record handed to this image, if any: reads and deletes the file
+/// [`ENV`] names and removes the variable (so notify scripts do not
+/// inherit it). Call before any thread starts. A missing, unreadable or
+/// foreign record is logged and ignored: this is then a plain start.
+pub fn take() -> Option<Record> {
+    let path = PathBuf::from(std::env::var_os(ENV)?);
+    std::env::remove_var(ENV);
+    let bytes = read_bounded(&path);
+    let _ = std::fs::remove_file(&path);
+    match bytes.as_deref().map(Record::decode) {
+        Ok(Some(r)) => Some(r),
+        Ok(None) => {
+            tracing::error!(path = %path.display(), "handoff record of another format; a plain start");
+            None
+        }
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "handoff record unreadable; a plain start");
+            None
+        }
+    }
+}
+
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_RECORD)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Why a restart was refused before anything stopped, or why the exec
+/// failed after.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("cannot write the handoff record {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode the handoff record: {0}")]
+    Encode(#[from] postcard::Error),
+    #[error("{path} cannot be executed: {reason}")]
+    Binary { path: PathBuf, reason: String },
+    #[error("exec {path}: {source}")]
+    Exec { path: PathBuf, source: nix::Error },
+}
+
+/// Checks that `exe` runs at all (`exe --version` exits 0 within
+/// `bound`): a restart into a binary that cannot start would leave the box
+/// without its daemon until systemd's next try. Blocking: call from
+/// `spawn_blocking`.
+pub fn preflight(exe: &Path, bound: Duration) -> Result<(), ExecError> {
+    let fail = |reason: String| ExecError::Binary {
+        path: exe.to_owned(),
+        reason,
+    };
+    let mut child = std::process::Command::new(exe)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    let t0 = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) if s.success() => return Ok(()),
+            Ok(Some(s)) => return Err(fail(format!("`--version` exited with {s}"))),
+            Ok(None) if t0.elapsed() < bound => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!("`--version` did not finish in {bound:?}")));
+            }
+            Err(e) => return Err(fail(e.to_string())),
+        }
+    }
+}
+
+/// Writes `record` to `path` and execs `exe` with this process's
+/// arguments and environment plus [`ENV`]. Returns only on failure (the
+/// record is then removed).
+pub fn exec(exe: &Path, record: &Record, path: &Path) -> ExecError {
+    let bytes = match record.encode() {
+        Ok(b) => b,
+        Err(e) => return e.into(),
+    };
+    if let Err(source) = write_private(path, &bytes) {
+        return ExecError::Write {
+            path: path.to_owned(),
+            source,
+        };
+    }
+    let err = exec_with(exe, path);
+    let _ = std::fs::remove_file(path);
+    err
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+fn exec_with(exe: &Path, record: &Path) -> ExecError {
+    let binary = |reason: &str| ExecError::Binary {
+        path: exe.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let Some(prog) = cstring(exe.as_os_str().to_owned()) else {
+        return binary("a NUL byte in its path");
+    };
+    let Some(args) = std::env::args_os().map(cstring).collect::<Option<Vec<_>>>() else {
+        return binary("a NUL byte in an argument");
+    };
+    let mut env: Vec<CString> = std::env::vars_os()
+        .filter(|(k, _)| k != ENV)
+        .filter_map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            cstring(kv)
+        })
+        .collect();
+    let mut kv = OsString::from(format!("{ENV}="));
+    kv.push(record.as_os_str());
+    match cstring(kv) {
+        Some(c) => env.push(c),
+        None => return binary("a NUL byte in the record's path"),
+    }
+    match nix::unistd::execve(&prog, &args, &env) {
+        Ok(never) => match never {},
+        Err(source) => ExecError::Exec {
+            path: exe.to_owned(),
+            source,
+        },
+    }
+}
+
+fn cstring(s: OsString) -> Option<CString> {
+    CString::new(s.as_bytes()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::bounds::Millis;
+    use crate::config::model::ServiceKey;
+
+    fn inst(name: &str, advert_ms: u32) -> VrrpInstance {
+        let text = format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id 51\n priority 100\n \
+             advert_int 1\n virtual_ipaddress {{\n 192.168.1.200/24\n }}\n}}\n"
+        );
+        let mut cfg = crate::config::import_str("t.conf", &text, false)
+            .expect("parses")
+            .config;
+        let mut i = cfg.vrrp_instances.remove(0);
+        i.advert_int = Millis(advert_ms);
+        i
+    }
+
+    fn record(masters: Vec<Master>, at_ns: u64) -> Record {
+        Record {
+            format: FORMAT,
+            at_ns,
+            masters,
+            health: vec![(
+                ServiceKey::Addr {
+                    addr: "192.168.1.200".parse().unwrap(),
+                    port: 80,
+                },
+                "192.168.1.102".parse().unwrap(),
+                Some(80),
+                false,
+            )],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_rejects_other_formats() {
+        let r = record(vec![Master::of(&inst("VI_1", 1000))], 5);
+        let bytes = r.encode().unwrap();
+        assert_eq!(Record::decode(&bytes), Some(r.clone()));
+        let other = Record { format: 2, ..r };
+        assert_eq!(Record::decode(&other.encode().unwrap()), None);
+        assert_eq!(Record::decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(Record::decode(b""), None);
+    }
+
+    #[test]
+    fn resumes_only_the_same_instance_within_three_intervals() {
+        let i = inst("VI_1", 100);
+        let at = 1_000_000_000;
+        let r = record(vec![Master::of(&i)], at);
+        assert!(r.resumes(&i, at));
+        assert!(r.resumes(&i, at + 299_000_000));
+        assert!(
+            !r.resumes(&i, at + 300_000_000),
+            "a backup may have taken over"
+        );
+        // A clock read before the record (it cannot be) is not stale.
+        assert!(r.resumes(&i, at - 1));
+
+        let mut other_vrid = i.clone();
+        other_vrid.virtual_router_id = 52;
+        assert!(!r.resumes(&other_vrid, at));
+        let mut renamed = i.clone();
+        renamed.name = "VI_2".into();
+        assert!(!r.resumes(&renamed, at));
+        assert!(!record(vec![], at).resumes(&i, at));
+    }
+
+    #[test]
+    fn path_sits_beside_the_control_socket() {
+        assert_eq!(
+            path_for(Path::new("/run/vigil/control.sock")),
+            PathBuf::from("/run/vigil/control.handoff")
+        );
+    }
+
+    #[test]
+    fn preflight_names_a_binary_that_does_not_run() {
+        let e = preflight(Path::new("/nonexistent/vigil"), Duration::from_secs(1)).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/vigil"), "{e}");
+        let e = preflight(Path::new("/bin/false"), Duration::from_secs(5)).unwrap_err();
+        assert!(e.to_string().contains("exited"), "{e}");
+        preflight(Path::new("/bin/true"), Duration::from_secs(5)).unwrap();
+    }
+}

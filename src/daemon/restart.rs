@@ -1,0 +1,220 @@
+//! The daemon's side of a hitless restart (see [`super::handoff`] for the
+//! record and the exec): what is refused before anything stops, the order
+//! of the handover, and what the new process takes from the record.
+//!
+//! Owns: the checks before a restart, collecting the instance tasks' and
+//! the health runner's states, and marking what resumes at start. Must
+//! not: write or read the record itself, or touch VIPs and the IPVS table
+//! (a restart leaves both exactly as they are).
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::handoff::{self, Master, Record};
+use super::{current, DaemonError, Reloader, SHUTDOWN_BOUND};
+use crate::control::{RestartReport, RestartRequest};
+use crate::health;
+use crate::vrrp::instance::{GroupInput, GroupSpec};
+use crate::vrrp::machine::State;
+
+/// How long `<binary> --version` may take before a restart is refused.
+const PREFLIGHT_BOUND: Duration = Duration::from_secs(10);
+/// How long the handover waits for the report to reach the client, for
+/// the health snapshot, and for notify scripts in flight.
+const HANDOVER_STEP: Duration = Duration::from_secs(2);
+
+/// Sets `resume` on every member `record` lets resume MASTER, and says so;
+/// the line for `vigil status`.
+pub(super) fn mark_resumed(record: &Record, groups: &mut [GroupSpec]) -> String {
+    let now = handoff::monotonic_ns();
+    let ago_ms = now.saturating_sub(record.at_ns) / 1_000_000;
+    let mut resumed = Vec::new();
+    for m in groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
+        m.resume = record.resumes(&m.inst, now);
+        if m.resume {
+            resumed.push(m.inst.name.clone());
+        } else if record.masters.iter().any(|r| r.name == m.inst.name) {
+            tracing::warn!(
+                instance = %m.inst.name,
+                handed_over_ms_ago = ago_ms,
+                "was MASTER, but too long ago or as another instance: starts as any instance"
+            );
+        }
+    }
+    tracing::info!(
+        resumed = ?resumed,
+        handed_over_ms_ago = ago_ms,
+        health_states = record.health.len(),
+        "hitless restart: taking over from the previous process"
+    );
+    format!(
+        "hitless restart at {} ({ago_ms} ms after the handover): resumed MASTER: {}; {} real server states carried",
+        crate::notify::mail::rfc2822(std::time::SystemTime::now()),
+        if resumed.is_empty() {
+            "none".to_owned()
+        } else {
+            resumed.join(", ")
+        },
+        record.health.len()
+    )
+}
+
+/// A hitless restart, asked for by `req` (or SIGUSR2). Refused, with the
+/// reasons and nothing stopped, unless the config source loads and plans
+/// and the binary runs. Else the report goes out, the instance tasks hand
+/// over (masters keep their VIPs), and this process execs the binary
+/// again. Returns `Ok` when refused; `Err` when the exec failed (the
+/// instance tasks are gone: the daemon must exit).
+pub(super) async fn restart(
+    r: &Reloader,
+    exe: Option<&Path>,
+    control: &Path,
+    req: Option<RestartRequest>,
+) -> Result<(), DaemonError> {
+    let (reply, written) = match req {
+        Some(q) => (Some(q.reply), Some(q.written)),
+        None => (None, None),
+    };
+    let exe = match check(r, exe).await {
+        Ok((exe, lines)) => {
+            tracing::info!(binary = %exe.display(), "hitless restart: {}", lines.join("; "));
+            answer(reply, written, true, lines).await;
+            exe
+        }
+        Err(lines) => {
+            tracing::error!(
+                "hitless restart refused, nothing stopped: {}",
+                lines.join("; ")
+            );
+            answer(reply, written, false, lines).await;
+            return Ok(());
+        }
+    };
+    let record = hand_over(r).await;
+    let path = handoff::path_for(control);
+    Err(DaemonError::Restart(handoff::exec(&exe, &record, &path)))
+}
+
+/// Everything that can refuse a restart: the binary's path and that it
+/// runs, and a source that loads and plans (the new process reads it).
+/// `Ok`: the binary and what the report says.
+async fn check(
+    r: &Reloader,
+    exe: Option<&Path>,
+) -> Result<(std::path::PathBuf, Vec<String>), Vec<String>> {
+    let exe = exe
+        .map(Path::to_owned)
+        .ok_or_else(|| vec!["this binary's path is unknown (/proc/self/exe)".to_owned()])?;
+    let src = r.source.clone();
+    let loaded = match tokio::task::spawn_blocking(move || src.load()).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => return Err(e.lines()),
+        Err(e) => return Err(vec![format!("reading the config failed: {e}")]),
+    };
+    if let Err(e) = health::plan::plan(&loaded.config) {
+        return Err(vec![e.to_string()]);
+    }
+    let bin = exe.clone();
+    match tokio::task::spawn_blocking(move || handoff::preflight(&bin, PREFLIGHT_BOUND)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(vec![e.to_string()]),
+        Err(e) => return Err(vec![format!("checking the binary failed: {e}")]),
+    }
+    let mut lines = vec![format!(
+        "handing over to {} (pid {})",
+        exe.display(),
+        std::process::id()
+    )];
+    if !super::reload::changes(&r.running_vrrp, &r.current, &loaded.config).is_empty() {
+        lines.push(format!(
+            "{} differs from the running config: the new process starts with it",
+            loaded.describe
+        ));
+    }
+    Ok((exe, lines))
+}
+
+/// Sends the report; once accepted, waits (bounded) until the client has
+/// it, since the exec closes the connection.
+async fn answer(
+    reply: Option<oneshot::Sender<RestartReport>>,
+    written: Option<oneshot::Receiver<()>>,
+    accepted: bool,
+    lines: Vec<String>,
+) {
+    let Some(reply) = reply else { return };
+    if reply.send(RestartReport { accepted, lines }).is_err() || !accepted {
+        return;
+    }
+    if let Some(w) = written {
+        let _ = tokio::time::timeout(HANDOVER_STEP, w).await;
+    }
+}
+
+/// Health states and notify scripts first (while VRRP still runs), then
+/// the instance tasks: each master's last advert re-arms the backups'
+/// timers at the record's time.
+async fn hand_over(r: &Reloader) -> Record {
+    let snapshot = match r.ipvs.as_ref().and_then(|s| s.health.as_ref()) {
+        Some(h) => tokio::time::timeout(HANDOVER_STEP, h.snapshot())
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let health = snapshot
+        .map(|s| {
+            s.servers
+                .into_iter()
+                .map(|x| (x.service, x.real.0, x.real.1, x.up))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !r.vrrp.notifier.settle(HANDOVER_STEP).await {
+        tracing::warn!("notify scripts still running after {HANDOVER_STEP:?}; handing over anyway");
+    }
+    // Taken before the last adverts go out: the window it opens is never
+    // longer than the backups' timers.
+    let at_ns = handoff::monotonic_ns();
+    let states = stop_tasks(r).await;
+    let masters = states
+        .iter()
+        .filter(|(_, s)| *s == State::Master)
+        .filter_map(|(name, _)| {
+            r.running_vrrp
+                .vrrp_instances
+                .iter()
+                .find(|i| i.name == *name)
+        })
+        .map(Master::of)
+        .collect();
+    Record {
+        format: handoff::FORMAT,
+        at_ns,
+        masters,
+        health,
+    }
+}
+
+/// Every instance task's members and states, each task gone after.
+async fn stop_tasks(r: &Reloader) -> Vec<(String, State)> {
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
+    let mut acks = Vec::new();
+    for s in &current(&r.vrrp.senders) {
+        let (tx, rx) = oneshot::channel();
+        let sent = tokio::time::timeout_at(deadline, s.send(GroupInput::Handoff(tx))).await;
+        if matches!(sent, Ok(Ok(()))) {
+            acks.push(rx);
+        }
+    }
+    let mut states = Vec::new();
+    for a in acks {
+        match tokio::time::timeout_at(deadline, a).await {
+            Ok(Ok(s)) => states.extend(s),
+            _ => tracing::error!("an instance task did not hand over in {SHUTDOWN_BOUND:?}"),
+        }
+    }
+    states
+}
