@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 from . import paths
 from .proc import kill_recorded, recorded, sh, spawn
@@ -135,11 +136,32 @@ def start_servers():
 
 def start_server(rs, port=80, *extra):
     """The echo server of `rs` on `port` (recorded as rs, or rs-PORT for
-    another port); `extra`: more echo_server.py arguments."""
+    another port); `extra`: more echo_server.py arguments. Returns once it
+    listens (its log says so; at most LISTEN_WAIT_S): a caller that
+    connects right away is not refused by a server still starting."""
+    log = paths.run_path(f"{server_name(rs, port)}.log")
+    before = _listening_lines(log)
     spawn(server_name(rs, port), ["ip", "netns", "exec", ns(rs), sys.executable,
                                   os.path.join(paths.VLAB, "echo_server.py"), rs,
                                   "--port", str(port), *extra],
-          paths.run_path(f"{server_name(rs, port)}.log"), needle="echo_server.py")
+          log, needle="echo_server.py")
+    deadline = time.monotonic() + LISTEN_WAIT_S
+    while _listening_lines(log) <= before:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"echo server of {rs} on port {port} not listening after "
+                               f"{LISTEN_WAIT_S} s (see {log})")
+        time.sleep(0.05)
+
+
+LISTEN_WAIT_S = 20
+
+
+def _listening_lines(log):
+    try:
+        with open(log, errors="replace") as f:
+            return sum(" listening on " in line for line in f)
+    except OSError:
+        return 0
 
 
 def server_name(rs, port=80):
