@@ -15,10 +15,10 @@ mod peers;
 
 use std::net::IpAddr;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netns::{serial, Lab};
-use peers::{start_vigil_with, vigil_bin, Daemon};
+use peers::{first_state, start_vigil_with, vigil_bin, Daemon};
 
 fn conf(priority: u8) -> String {
     format!(
@@ -50,26 +50,6 @@ fn reload(d: &Daemon) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-fn wait_for(d: &Daemon, what: &str, within: Duration, ok: impl Fn(&serde_json::Value) -> bool) {
-    let t0 = Instant::now();
-    loop {
-        let v = d.status_json();
-        if ok(&v) {
-            return;
-        }
-        assert!(
-            t0.elapsed() < within,
-            "{what} not seen within {within:?}: {v}\n{}",
-            d.proc.log_tail(20)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn state(v: &serde_json::Value) -> &str {
-    v["instances"][0]["state"].as_str().unwrap_or("")
-}
-
 #[test]
 fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_pending() {
     let _g = serial();
@@ -77,8 +57,8 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     let node = &lab.nodes[0];
     let d = start_vigil_with(&lab, 0, &conf(100), "reload");
     let conf_path = d.conf.clone();
-    wait_for(&d, "MASTER", Duration::from_secs(5), |v| {
-        state(v) == "MASTER"
+    d.wait_status("MASTER", Duration::from_secs(5), |v| {
+        first_state(v) == "MASTER"
     });
     let vip: IpAddr = "192.168.1.200".parse().unwrap();
     let vip_held = || node.ns.addrs("eth0").contains(&vip);
@@ -107,7 +87,7 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
         v["reload"].as_str().unwrap_or("").starts_with("REFUSED"),
         "{v}"
     );
-    assert_eq!(state(&v), "MASTER");
+    assert_eq!(first_state(&v), "MASTER");
 
     // VRRP changes apply in place: the master stays master, with its
     // new priority, and a VIP added by the commit appears at once.
@@ -122,7 +102,7 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     assert!(!out.contains("pending"), "{out}");
     let v = d.status_json();
     assert!(v["pending"].is_null(), "{v}");
-    assert_eq!(state(&v), "MASTER");
+    assert_eq!(first_state(&v), "MASTER");
     assert_eq!(v["instances"][0]["priority"], 150, "{v}");
     assert!(vip_held());
     let vip2: IpAddr = "192.168.1.201".parse().unwrap();
@@ -152,7 +132,7 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     let v = d.status_json();
     assert_eq!(v["pending"], "vrrp_instance VI_R changed", "{v}");
     assert_eq!(v["instances"][0]["vrid"], 9, "{v}");
-    assert_eq!(state(&v), "MASTER");
+    assert_eq!(first_state(&v), "MASTER");
     assert!(vip_held() && node.ns.addrs("eth0").contains(&vip2));
 
     // An instance added by a commit starts; removed again, it stops (as
@@ -173,7 +153,7 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     let (code, out) = reload(&d);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("vrrp_instance VI_S added: started"), "{out}");
-    wait_for(&d, "VI_S MASTER", Duration::from_secs(5), |v| {
+    d.wait_status("VI_S MASTER", Duration::from_secs(5), |v| {
         v["instances"][1]["name"] == "VI_S" && v["instances"][1]["state"] == "MASTER"
     });
     assert!(node.ns.addrs("eth0").contains(&vip3));
@@ -184,7 +164,7 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     let v = d.status_json();
     assert_eq!(v["instances"].as_array().map(Vec::len), Some(1), "{v}");
     assert!(!node.ns.addrs("eth0").contains(&vip3));
-    assert_eq!(state(&v), "MASTER");
+    assert_eq!(first_state(&v), "MASTER");
     assert!(vip_held() && node.ns.addrs("eth0").contains(&vip2));
 
     // SIGHUP with the running settings back: nothing pending any more.
@@ -193,10 +173,10 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     let hup = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     assert!(hup.success());
     // The VIP the last applied commit added goes again.
-    wait_for(&d, "pending cleared", Duration::from_secs(5), |v| {
+    d.wait_status("pending cleared", Duration::from_secs(5), |v| {
         v["pending"].is_null() && v["instances"][0]["priority"] == 100
     });
-    assert_eq!(state(&d.status_json()), "MASTER");
+    assert_eq!(first_state(&d.status_json()), "MASTER");
     assert!(vip_held());
     assert!(!node.ns.addrs("eth0").contains(&vip2));
 }

@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use netns::{serial, Lab};
-use peers::{start_vigil_with, vigil_bin, Daemon, Instance, Kind, Proto};
+use peers::{first_state, start_vigil_with, vigil_bin, Daemon, Instance, Kind, Proto};
 
 const VIP: &str = "192.168.1.200";
 /// On the LAN, but no host answers ARP for it: a check there times out.
@@ -128,26 +128,6 @@ fn health(v: &serde_json::Value) -> String {
         .to_owned()
 }
 
-fn wait_status(d: &Daemon, what: &str, within: Duration, ok: impl Fn(&serde_json::Value) -> bool) {
-    let t0 = Instant::now();
-    loop {
-        let v = d.status_json();
-        if ok(&v) {
-            return;
-        }
-        assert!(
-            t0.elapsed() < within,
-            "{what} not seen within {within:?}: {v}\n{}",
-            d.proc.log_tail(30)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn state(v: &serde_json::Value) -> &str {
-    v["instances"][0]["state"].as_str().unwrap_or("")
-}
-
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -167,7 +147,7 @@ fn assert_restarted_in_place(d: &Daemon, pid: i32, asked: Instant) {
     let v = d.status_json();
     let uptime = Duration::from_millis(v["uptime_ms"].as_u64().unwrap_or(u64::MAX));
     assert!(uptime < asked.elapsed(), "not a new process: {v}");
-    assert_eq!(state(&v), "MASTER", "{v}");
+    assert_eq!(first_state(&v), "MASTER", "{v}");
     assert!(
         v["resumed"]
             .as_str()
@@ -203,11 +183,11 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
         "peer",
     );
     peer.wait_ready(Duration::from_secs(10));
-    wait_status(&peer, "peer BACKUP", Duration::from_secs(8), |v| {
-        state(v) == "BACKUP"
+    peer.wait_status("peer BACKUP", Duration::from_secs(8), |v| {
+        first_state(v) == "BACKUP"
     });
     // The dead real server's first check fails: DOWN.
-    wait_status(&d, "real server down", Duration::from_secs(10), |v| {
+    d.wait_status("real server down", Duration::from_secs(10), |v| {
         health(v) == "down"
     });
     let pid = d.proc.pid();
@@ -263,7 +243,7 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
     let v = d.status_json();
     let uptime = Duration::from_millis(v["uptime_ms"].as_u64().unwrap_or(0));
     assert!(uptime > since.elapsed(), "it restarted anyway: {v}");
-    assert_eq!(state(&v), "MASTER");
+    assert_eq!(first_state(&v), "MASTER");
 
     // 3. SIGUSR2 does the same as `vigil restart`.
     std::fs::write(&d.conf, &good).unwrap();
@@ -292,7 +272,7 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
         !peer_log.contains("to=\"MASTER\""),
         "the backup became MASTER:\n{peer_log}"
     );
-    assert_eq!(state(&peer.status_json()), "BACKUP");
+    assert_eq!(first_state(&peer.status_json()), "BACKUP");
 
     // 5. The restarted process still resigns on SIGTERM: the backup takes
     //    over after its skew, not its master-down interval.

@@ -274,6 +274,30 @@ impl Daemon {
         })
     }
 
+    /// Polls `vigil status --json` until `ok` holds; fails with `what`,
+    /// the last status and the log's tail after `within`.
+    #[allow(dead_code)] // not every test binary that includes this uses it
+    pub fn wait_status(
+        &self,
+        what: &str,
+        within: Duration,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) {
+        let t0 = Instant::now();
+        loop {
+            let v = self.status_json();
+            if ok(&v) {
+                return;
+            }
+            assert!(
+                t0.elapsed() < within,
+                "{what} not seen within {within:?}: {v}\n{}",
+                self.proc.log_tail(30)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until the control socket answers (vigil) or just returns
     /// (keepalived has none).
     pub fn wait_ready(&self, timeout: Duration) {
@@ -436,4 +460,10 @@ pub fn json_str<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
         serde_json::Value::Array(a) => a.iter().find_map(|x| json_str(x, key)),
         _ => None,
     }
+}
+
+/// The first instance's state in a `vigil status --json`.
+#[allow(dead_code)] // not every test binary that includes this uses it
+pub fn first_state(v: &serde_json::Value) -> &str {
+    v["instances"][0]["state"].as_str().unwrap_or("")
 }
