@@ -11,7 +11,8 @@
 //!   destinations, so the probe costs the measured process almost nothing).
 //!   t1 is the first poll that sees at least N services and M destinations
 //!   in total. Prints one JSON line {"ms", "polls", "pid", "services",
-//!   "dests"} and exits, leaving CMD running in its own process group
+//!   "dests", "t0_unix_us" (the wall clock at t0, to line up CMD's own
+//!   log timestamps)} and exits, leaving CMD running in its own process group
 //!   (the driver stops it by that group's id, CMD's PID).
 //!   `--stdin FILE` feeds CMD's stdin from FILE (ipvsadm-restore).
 //! - `spawn -- CMD ARGS..`: start CMD in its own process group and print
@@ -187,6 +188,9 @@ fn cold(args: &[String]) -> Result<String, String> {
         ));
     }
     let mut c = command(cmd, stdin.as_deref())?;
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
     let t0 = Instant::now();
     let child = c.spawn().map_err(|e| format!("{}: {e}", cmd[0]))?;
     let mut polls = 0u64;
@@ -196,7 +200,7 @@ fn cold(args: &[String]) -> Result<String, String> {
         if u64::from(svc) >= want_svc && dests >= want_dests {
             let ms = t0.elapsed().as_secs_f64() * 1000.0;
             return Ok(format!(
-                "{{\"ms\": {ms:.1}, \"polls\": {polls}, \"pid\": {}, \"services\": {svc}, \"dests\": {dests}}}",
+                "{{\"ms\": {ms:.1}, \"polls\": {polls}, \"pid\": {}, \"services\": {svc}, \"dests\": {dests}, \"t0_unix_us\": {wall}}}",
                 child.id()
             ));
         }

@@ -228,6 +228,7 @@ fn run_command(r: RunArgs) -> i32 {
     // Before the first big allocation (the parse): one arena (see `mem`).
     crate::mem::init();
     // Config first: a bad one exits 1 before anything touches the system.
+    let t0 = std::time::Instant::now();
     let (config, describe) = match source.load() {
         Ok(l) => {
             for w in &l.warnings {
@@ -259,6 +260,10 @@ fn run_command(r: RunArgs) -> i32 {
         _ => LogTo::Auto,
     };
     daemon::init_logging(level, to);
+    tracing::debug!(
+        "config read from {describe} in {:.1} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
     if describe.starts_with("FACTORY DEFAULT") {
         tracing::error!("{describe}");
     }

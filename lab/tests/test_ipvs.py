@@ -58,8 +58,8 @@ def batch_conf_cmd():
 
 
 def test_refused_ops_are_reported_one_by_one_and_the_rest_applied(lb1):
-    """vigil pipelines table changes (64 per send, acks matched by sequence
-    number). 78 ops in two batches, the second holding a service whose
+    """vigil pipelines table changes (up to 1,024 per send, only the last
+    acked; refusals matched by sequence number). 78 ops in one send, holding a service whose
     scheduler module is missing: that service and each of its three
     destinations are refused with their own error, every other op is
     applied, on the real kernel."""

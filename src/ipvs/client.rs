@@ -45,14 +45,26 @@ use super::wire::{
 
 const ENOENT: i32 = 2;
 
-/// Table changes sent in one `send`. Their acks must fit the socket's
-/// receive buffer (each is an skb of about 1 KiB truesize; the default
-/// buffer is 208 KiB, and [`RCVBUF`] is asked for): an ack the buffer
-/// cannot take is dropped by the kernel, and the op reported unanswered.
-pub const BATCH: usize = 64;
+/// Table changes sent in one `send`, at most. Only the last asks for an
+/// ack; the others are answered only when refused, and those answers must
+/// fit the socket's receive buffer even if every op of the batch is
+/// refused: the batch is cut to `receive buffer / ERROR_TRUESIZE` ops (an
+/// answer the buffer cannot take is dropped by the kernel, and ops left
+/// without one are reported with an unknown outcome).
+pub const BATCH: usize = 1024;
+/// The fewest ops per `send`, whatever the receive buffer.
+const BATCH_MIN: usize = 16;
+/// A bound on the receive-buffer charge of one refusal (an skb with the
+/// error and the echoed request: about 1 KiB truesize).
+const ERROR_TRUESIZE: usize = 2048;
 /// The receive buffer asked for (capped by `net.core.rmem_max` unless the
-/// process may force it).
+/// process may force it; the kernel doubles it).
 const RCVBUF: usize = 1 << 20;
+/// The send buffer asked for: a `send` larger than it fails (EMSGSIZE).
+const SNDBUF: usize = 1 << 20;
+/// Bytes of requests per `send`, at most (a batch is cut below both this
+/// and the send buffer the kernel granted).
+const SEND_BYTES: usize = 256 * 1024;
 /// The longest wait for the kernel's next message.
 pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 /// One `recv`: large enough for any netlink message the kernel sends
@@ -174,6 +186,20 @@ pub struct Client {
     family: u16,
     /// The next sequence number.
     seq: Cell<u32>,
+    /// Ops per `send` and bytes per `send`, from the buffers granted.
+    batch: usize,
+    send_bytes: usize,
+}
+
+/// A failed `recv`: the timeout says so.
+fn recv_error(what: impl fmt::Display, e: nix::errno::Errno) -> Error {
+    match e {
+        nix::errno::Errno::EAGAIN => transport(
+            what,
+            format!("no answer within {} s", RECV_TIMEOUT.as_secs()),
+        ),
+        e => transport(what, e),
+    }
 }
 
 fn transport(what: impl fmt::Display, detail: impl fmt::Display) -> Error {
@@ -209,14 +235,26 @@ impl Client {
         let timeout = TimeVal::new(RECV_TIMEOUT.as_secs() as _, 0);
         sock::setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
             .map_err(|e| transport("netlink SO_RCVTIMEO", e))?;
-        // A bigger buffer only widens the margin for a batch's acks.
+        // Bigger buffers mean fewer, larger sends; what the kernel grants
+        // (read back) sizes the batches.
         if sock::setsockopt(&fd, sockopt::RcvBufForce, &RCVBUF).is_err() {
             let _ = sock::setsockopt(&fd, sockopt::RcvBuf, &RCVBUF);
         }
+        if sock::setsockopt(&fd, sockopt::SndBufForce, &SNDBUF).is_err() {
+            let _ = sock::setsockopt(&fd, sockopt::SndBuf, &SNDBUF);
+        }
+        let rcvbuf = sock::getsockopt(&fd, sockopt::RcvBuf)
+            .map_err(|e| transport("netlink SO_RCVBUF", e))?;
+        let sndbuf = sock::getsockopt(&fd, sockopt::SndBuf)
+            .map_err(|e| transport("netlink SO_SNDBUF", e))?;
+        let batch = (rcvbuf / ERROR_TRUESIZE).clamp(BATCH_MIN, BATCH);
+        tracing::debug!(rcvbuf, sndbuf, batch, "ipvs: netlink socket");
         Ok(Client {
             fd,
             family,
             seq: Cell::new(1),
+            batch,
+            send_bytes: SEND_BYTES.min(sndbuf / 2),
         })
     }
 
@@ -237,14 +275,7 @@ impl Client {
 
     /// One `recv` into `buf`; its length.
     fn recv(&self, buf: &mut [u8], what: &dyn fmt::Display) -> Result<usize, Error> {
-        match sock::recv(self.fd.as_raw_fd(), buf, MsgFlags::empty()) {
-            Ok(n) => Ok(n),
-            Err(nix::errno::Errno::EAGAIN) => Err(transport(
-                what,
-                format!("no answer within {} s", RECV_TIMEOUT.as_secs()),
-            )),
-            Err(e) => Err(transport(what, e)),
-        }
+        sock::recv(self.fd.as_raw_fd(), buf, MsgFlags::empty()).map_err(|e| recv_error(what, e))
     }
 
     /// Send `req`; the genl payloads of the replies (none for a plain ack).
@@ -273,52 +304,86 @@ impl Client {
         }
     }
 
-    /// Table changes, pipelined: up to [`BATCH`] requests per `send`, then
-    /// their acks. One result per op, in order: the kernel's errno for
+    /// Table changes, pipelined: up to [`BATCH`] requests per `send`, only
+    /// the last of them asking for an ack (see [`Acks::errors_only`]), then
+    /// the answers. One result per op, in order: the kernel's errno for
     /// each refused op (the kernel goes on after a refusal, as one op at a
-    /// time would), a transport error for an op whose ack never came.
+    /// time would), a transport error for an op whose outcome is unknown
+    /// (no answer in time, or answers lost to a receive buffer overrun).
     pub fn apply_batch(&self, ops: &[Op]) -> Vec<Result<(), Error>> {
         let mut results = Vec::with_capacity(ops.len());
         let mut buf = vec![0u8; RECV_BUF];
-        let mut out = Vec::new();
-        for chunk in ops.chunks(BATCH) {
-            let first = self.take_seq(chunk.len());
+        let mut out = Vec::with_capacity(self.send_bytes.min(ops.len() * 128) + 512);
+        let mut rest = ops;
+        while !rest.is_empty() {
+            let first = self.seq.get();
             out.clear();
-            for (i, op) in chunk.iter().enumerate() {
-                let seq = first.wrapping_add(i as u32);
-                netlink::frame(&mut out, self.family, NLM_F_ACK, seq, &op.request().emit());
-            }
-            let what = format!("batch of {} ops from {}", chunk.len(), chunk[0].cmd());
-            let mut acks = Acks::new(first, chunk.len());
-            let mut lost = self.send(&out, &what).err();
-            while lost.is_none() && acks.waiting() > 0 {
-                match self
-                    .recv(&mut buf, &what)
-                    .and_then(|n| netlink::parse(&buf[..n]).map_err(|e| transport(&what, e)))
-                {
-                    Ok(msgs) => {
-                        for m in &msgs {
-                            acks.record(m);
-                        }
-                    }
-                    Err(e) => lost = Some(e),
+            let mut n = 0;
+            let mut last = 0;
+            for op in rest {
+                if n == self.batch || (n > 0 && out.len() >= self.send_bytes) {
+                    break;
                 }
+                last = out.len();
+                let seq = first.wrapping_add(n as u32);
+                netlink::frame(&mut out, self.family, 0, seq, &op.request().emit());
+                n += 1;
             }
-            for (op, r) in chunk.iter().zip(acks.results()) {
+            netlink::add_flags(&mut out[last..], NLM_F_ACK);
+            self.seq.set(first.wrapping_add(n as u32));
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            let what = format!("batch of {n} ops from {}", chunk[0].cmd());
+            let mut acks = Acks::errors_only(first, n);
+            let lost = self
+                .send(&out, &what)
+                .err()
+                .or_else(|| self.answers(&mut acks, &mut buf, &what));
+            for (op, r) in chunk.iter().zip(acks.outcomes()) {
                 results.push(match r {
                     Some(0) => Ok(()),
-                    Some(errno) => Err(refused(&op.request(), &Target::from(op), *errno)),
+                    Some(errno) => Err(refused(&op.request(), &Target::from(op), errno)),
                     None => Err(transport(
                         format!("{}{}", op.cmd(), Target::from(op)),
                         match &lost {
-                            Some(e) => format!("no ack: {e}"),
-                            None => "no ack".to_owned(),
+                            Some(e) => format!("outcome unknown: {e}"),
+                            None => "outcome unknown".to_owned(),
                         },
                     )),
                 });
             }
         }
         results
+    }
+
+    /// Receive a batch's answers until it is complete. An overrun (answers
+    /// dropped by the kernel) marks the batch lossy and takes what is still
+    /// queued; the error that ended the wait, if any, comes back.
+    fn answers(&self, acks: &mut Acks, buf: &mut [u8], what: &str) -> Option<Error> {
+        let mut flags = MsgFlags::empty();
+        let mut ended = None;
+        while !acks.complete() {
+            match sock::recv(self.fd.as_raw_fd(), buf, flags) {
+                Ok(n) => match netlink::parse(&buf[..n]) {
+                    Ok(msgs) => {
+                        for m in &msgs {
+                            acks.record(m);
+                        }
+                    }
+                    Err(e) => return Some(transport(what, e)),
+                },
+                Err(nix::errno::Errno::ENOBUFS) if ended.is_none() => {
+                    // The kernel handled the whole send before `send`
+                    // returned: what it did not drop is queued already.
+                    acks.lost_some();
+                    flags = MsgFlags::MSG_DONTWAIT;
+                    ended = Some(transport(what, "receive buffer overrun: answers lost"));
+                }
+                Err(nix::errno::Errno::EAGAIN) if ended.is_some() => break,
+                Err(e) => return Some(recv_error(what, e)),
+            }
+        }
+        ended
     }
 
     fn decode<T>(req: &Request, target: &Target, r: Result<T, DecodeError>) -> Result<T, Error> {

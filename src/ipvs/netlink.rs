@@ -9,10 +9,11 @@
 //! [`super::wire`]).
 //!
 //! Pipelining (what [`super::client::Client::apply_batch`] does with it):
-//! several requests with `NLM_F_ACK`, each with its own sequence number,
-//! go out in one `send`; the kernel handles them in order and answers each
-//! with an `NLMSG_ERROR` carrying 0 (done) or -errno, also when an earlier
-//! one failed (`netlink_rcv_skb` goes on after an error). The acks are
+//! several requests, each with its own sequence number, go out in one
+//! `send`, only the last with `NLM_F_ACK`; the kernel handles them in order
+//! and answers a refused one with an `NLMSG_ERROR` carrying -errno, also
+//! when an earlier one failed (`netlink_rcv_skb` goes on after an error),
+//! and the last with 0 or -errno (see [`Acks::errors_only`]). The acks are
 //! matched back to their request by sequence number, so every op keeps its
 //! own errno. Messages with a sequence number outside the batch (late
 //! answers to an earlier, abandoned exchange) are ignored.
@@ -148,23 +149,82 @@ pub fn parse(buf: &[u8]) -> Result<Vec<Message<'_>>, FrameError> {
     Ok(out)
 }
 
-/// The acks of a batch of `n` requests numbered `first`, `first + 1`, ..
-/// (wrapping): which have been answered, and how.
+/// OR `flags` into the header of the request framed at the start of
+/// `frame` (the last request of a batch gets `NLM_F_ACK` once the batch
+/// is known to end there). A buffer too short for a header is left alone.
+pub fn add_flags(frame: &mut [u8], flags: u16) {
+    if frame.len() >= NLMSG_HDRLEN {
+        let f = u16_at(frame, 6) | flags;
+        frame[6..8].copy_from_slice(&f.to_ne_bytes());
+    }
+}
+
+/// The answers to a batch of `n` requests numbered `first`, `first + 1`,
+/// .. (wrapping): which have been answered, and how.
+///
+/// Two kinds of batch:
+/// - [`Acks::new`]: every request carries `NLM_F_ACK`; each is answered.
+/// - [`Acks::errors_only`]: only the last carries `NLM_F_ACK` (the
+///   barrier); the kernel answers the others only when it refuses them
+///   (`netlink_rcv_skb` acks an op without the flag only on error) and
+///   handles the requests of a `send` in order, so every refusal is queued
+///   before the barrier's answer: once the barrier is answered, a request
+///   without an answer was carried out. Unless an answer was lost
+///   ([`Acks::lost_some`], a receive buffer overrun): then silence proves
+///   nothing and such a request's outcome is unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acks {
     first: u32,
     /// Per request: `None` until answered, then 0 (done) or a positive errno.
     results: Vec<Option<i32>>,
     waiting: usize,
+    errors_only: bool,
+    lost: bool,
 }
 
 impl Acks {
+    /// Every request asks for an ack.
     pub fn new(first: u32, n: usize) -> Self {
         Acks {
             first,
             results: vec![None; n],
             waiting: n,
+            errors_only: false,
+            lost: false,
         }
+    }
+
+    /// Only the last request asks for an ack (see the type's doc).
+    pub fn errors_only(first: u32, n: usize) -> Self {
+        Acks {
+            errors_only: true,
+            ..Acks::new(first, n)
+        }
+    }
+
+    /// An answer to this batch may have been dropped (ENOBUFS).
+    pub fn lost_some(&mut self) {
+        self.lost = true;
+    }
+
+    /// Nothing more to wait for: every request answered, or the barrier
+    /// of an errors-only batch.
+    pub fn complete(&self) -> bool {
+        if self.errors_only {
+            self.results.last().is_none_or(Option::is_some)
+        } else {
+            self.waiting == 0
+        }
+    }
+
+    /// Per request, in order: `Some(0)` done, `Some(errno)` refused, `None`
+    /// outcome unknown (no answer, and silence does not prove success).
+    pub fn outcomes(&self) -> Vec<Option<i32>> {
+        let silence_is_done = self.errors_only && self.complete() && !self.lost;
+        self.results
+            .iter()
+            .map(|r| r.or(silence_is_done.then_some(0)))
+            .collect()
     }
 
     /// Record a message. Returns the request's index if it answered one
@@ -348,5 +408,54 @@ mod tests {
         }
         assert_eq!(acks.results(), &[Some(22), Some(0)]);
         assert_eq!(acks.waiting(), 0);
+    }
+
+    #[test]
+    fn add_flags_marks_only_the_given_frame() {
+        let mut out = Vec::new();
+        frame(&mut out, 0x1d, 0, 1, &[1, 1, 0, 0]);
+        let last = out.len();
+        frame(&mut out, 0x1d, 0, 2, &[1, 1, 0, 0]);
+        add_flags(&mut out[last..], NLM_F_ACK);
+        let m = parse(&out).unwrap();
+        assert_eq!(m[0].flags, NLM_F_REQUEST);
+        assert_eq!(m[1].flags, NLM_F_REQUEST | NLM_F_ACK);
+        add_flags(&mut [0u8; 4], NLM_F_ACK); // too short: left alone, no panic
+    }
+
+    #[test]
+    fn errors_only_batch_ends_at_the_barrier_and_silence_is_success() {
+        let mut acks = Acks::errors_only(10, 4);
+        assert!(!acks.complete());
+        for m in parse(&[err(11, 17), err(9, 0)].concat()).unwrap() {
+            acks.record(&m);
+        }
+        assert!(
+            !acks.complete(),
+            "an error before the barrier does not end the wait"
+        );
+        assert_eq!(acks.outcomes(), vec![None, Some(17), None, None]);
+        acks.record(&parse(&err(13, 0)).unwrap()[0]);
+        assert!(acks.complete());
+        assert_eq!(acks.outcomes(), vec![Some(0), Some(17), Some(0), Some(0)]);
+        // A refused barrier ends the batch too.
+        let mut acks = Acks::errors_only(1, 2);
+        acks.record(&parse(&err(2, 22)).unwrap()[0]);
+        assert_eq!(acks.outcomes(), vec![Some(0), Some(22)]);
+    }
+
+    #[test]
+    fn lost_answers_leave_silent_ops_unknown() {
+        let mut acks = Acks::errors_only(1, 3);
+        acks.record(&parse(&err(1, 2)).unwrap()[0]);
+        acks.lost_some();
+        acks.record(&parse(&err(3, 0)).unwrap()[0]);
+        assert!(acks.complete());
+        assert_eq!(acks.outcomes(), vec![Some(2), None, Some(0)]);
+        // Every op acked: outcomes are exactly the answers.
+        let mut acks = Acks::new(1, 2);
+        acks.record(&parse(&err(2, 0)).unwrap()[0]);
+        assert!(!acks.complete());
+        assert_eq!(acks.outcomes(), vec![None, Some(0)]);
     }
 }

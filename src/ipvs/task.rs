@@ -146,7 +146,9 @@ impl Unavailable {
 /// kernel accepts, dump again if anything changed. Blocking with a real
 /// [`Client`]; call it from `spawn_blocking`.
 pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Error> {
+    let t0 = Instant::now();
     let actual = dump(k)?;
+    let dumped = t0.elapsed();
     let adopted = req
         .adopt
         .as_ref()
@@ -158,15 +160,26 @@ pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Er
         desired.draining.extend(adopted.iter().copied());
         diff(&desired, &actual, &req.retired)
     };
+    let planned = t0.elapsed();
     let failed: Vec<String> = apply_all(k, &plan.ops)
         .into_iter()
         .map(|(op, e)| format!("{op}: {e}"))
         .collect();
+    let applied = t0.elapsed();
     let table = if plan.ops.is_empty() {
         actual
     } else {
         dump(k)?
     };
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    tracing::debug!(
+        "ipvs: pass phases: dump {:.1} ms, plan {:.1} ms, apply {:.1} ms ({} ops), dump again {:.1} ms",
+        ms(dumped),
+        ms(planned - dumped),
+        ms(applied - planned),
+        plan.ops.len(),
+        ms(t0.elapsed() - applied),
+    );
     Ok(PassReport {
         planned: plan.ops.len(),
         failed,
@@ -746,8 +759,12 @@ impl Edge {
     /// Connect if needed, set the timeouts once. Blocking.
     fn connect(&mut self) -> Result<&mut Client, client::Error> {
         if self.client.is_none() {
+            let t0 = Instant::now();
             self.client = Some(Client::connect()?);
-            tracing::info!("ipvs: connected to the kernel's IPVS family");
+            tracing::info!(
+                "ipvs: connected to the kernel's IPVS family ({:.1} ms)",
+                t0.elapsed().as_secs_f64() * 1000.0
+            );
         }
         if !self.sysctls.is_empty() {
             let failed = sysctl::apply(Path::new(sysctl::DIR), &self.sysctls);
