@@ -11,7 +11,7 @@ mod netns;
 mod peers;
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netns::{serial, Lab};
 use peers::{start_vigil_with, Daemon};
@@ -52,20 +52,15 @@ fn state_of(d: &Daemon, name: &str) -> (String, String) {
     )
 }
 
+/// Waits until instance `name` reports `want` (the failure shows the whole
+/// status, the instance's error included).
 fn wait_state(d: &Daemon, name: &str, want: &str, within: Duration) {
-    let t0 = Instant::now();
-    loop {
-        let (state, error) = state_of(d, name);
-        if state == want {
-            return;
-        }
-        assert!(
-            t0.elapsed() < within,
-            "{name}: state {state:?} (error {error:?}), want {want} within {within:?}\n{}",
-            d.proc.log_tail(20)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    d.wait_status(&format!("{name} {want}"), within, |v| {
+        v["instances"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["name"] == name))
+            .is_some_and(|i| i["state"] == want)
+    });
 }
 
 #[test]
