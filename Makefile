@@ -22,13 +22,13 @@ test: deps fmt-check clippy unit lab-test
 
 # Unit and integration tests, namespace tests with keepalived included.
 unit: deps
-	cargo test --locked --all-targets
+	cargo test --locked --all-targets --features fault-hooks
 
 fmt-check:
 	cargo fmt --all -- --check
 
 clippy:
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --all-targets --features fault-hooks -- -D warnings
 
 # Figures for notes: encoded config sizes, import speed, binary size.
 figures: build

@@ -156,6 +156,7 @@ pub mod handoff;
 pub mod reload;
 mod restart;
 pub mod source;
+pub mod supervisor;
 
 use restart::{mark_resumed, restart};
 

@@ -1,0 +1,149 @@
+//! The check-in a supervised task makes from the place that proves its
+//! loop turns.
+//!
+//! Owns: [`Pulse`] (the cell a task writes and the registry reads: the
+//! milliseconds since the supervisor's epoch of the last check-in, one
+//! atomic store per beat, no channel send, no lock) and [`Heartbeat`], the
+//! task's handle to it. With the `fault-hooks` feature, also the fault a
+//! test asked of the task, acted on inside the task at its next check-in:
+//! a panic, a stall (the loop stops there for good) or an end.
+//! Must not: read anything but the clock, or await anything but a fault.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "fault-hooks")]
+use std::sync::atomic::AtomicU8;
+
+/// A fault a test asks of a task (`fault-hooks` builds only act on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Fault {
+    /// Panic at the next check-in.
+    Panic,
+    /// Stop at the next check-in forever: the loop stops turning.
+    Stall,
+    /// Return at the next check-in, as if the loop had ended.
+    End,
+}
+
+/// The shared cell of one task: when it last checked in.
+#[derive(Debug)]
+pub struct Pulse {
+    epoch: Instant,
+    /// Milliseconds since `epoch` of the last check-in, plus one; 0: never.
+    last: AtomicU64,
+    #[cfg(feature = "fault-hooks")]
+    fault: AtomicU8,
+    #[cfg(feature = "fault-hooks")]
+    end: tokio::sync::Notify,
+}
+
+impl Pulse {
+    pub fn new(epoch: Instant) -> Self {
+        Pulse {
+            epoch,
+            last: AtomicU64::new(0),
+            #[cfg(feature = "fault-hooks")]
+            fault: AtomicU8::new(0),
+            #[cfg(feature = "fault-hooks")]
+            end: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Records a check-in at `at` (the time is an argument for tests).
+    pub fn beat_at(&self, at: Instant) {
+        let ms = at.saturating_duration_since(self.epoch).as_millis() as u64;
+        self.last.store(ms + 1, Ordering::Relaxed);
+    }
+
+    /// The last check-in, `None` before the first.
+    pub fn last(&self) -> Option<Instant> {
+        match self.last.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(self.epoch + Duration::from_millis(ms - 1)),
+        }
+    }
+
+    /// Asks the task for `fault` at its next check-in.
+    #[cfg(feature = "fault-hooks")]
+    pub fn inject(&self, fault: Fault) {
+        let code = match fault {
+            Fault::Panic => 1,
+            Fault::Stall => 2,
+            Fault::End => 3,
+        };
+        self.fault.store(code, Ordering::Relaxed);
+    }
+
+    #[cfg(feature = "fault-hooks")]
+    fn take_fault(&self) -> Option<Fault> {
+        match self.fault.swap(0, Ordering::Relaxed) {
+            1 => Some(Fault::Panic),
+            2 => Some(Fault::Stall),
+            3 => Some(Fault::End),
+            _ => None,
+        }
+    }
+
+    /// Resolves once the task took an `End` fault (the wrapper the
+    /// supervisor spawns around the task then returns).
+    #[cfg(feature = "fault-hooks")]
+    pub async fn ended(&self) {
+        self.end.notified().await;
+    }
+}
+
+/// What a supervised task keeps and checks in with.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    name: Arc<str>,
+    pulse: Arc<Pulse>,
+    tick: Duration,
+}
+
+impl Heartbeat {
+    /// `deadline`: the task's; an idle task wakes every quarter of it.
+    pub fn new(name: &str, pulse: Arc<Pulse>, deadline: Option<Duration>) -> Self {
+        Heartbeat {
+            name: name.into(),
+            pulse,
+            tick: deadline.map_or(Duration::from_secs(3600), |d| d / 4),
+        }
+    }
+
+    /// How often a task with nothing to do must still wake and check in.
+    pub fn tick(&self) -> Duration {
+        self.tick
+    }
+
+    /// The task's loop turned. Cheap: a clock read and an atomic store.
+    /// In a `fault-hooks` build, this is where an injected fault happens.
+    pub async fn check_in(&self) {
+        self.pulse.beat_at(Instant::now());
+        #[cfg(feature = "fault-hooks")]
+        self.fault().await;
+    }
+
+    #[cfg(feature = "fault-hooks")]
+    async fn fault(&self) {
+        match self.pulse.take_fault() {
+            None => {}
+            Some(Fault::Panic) => panic!("fault hook: task {} told to panic", self.name),
+            Some(Fault::Stall) => {
+                tracing::warn!(task = %self.name, "fault hook: stalled for good");
+                std::future::pending::<()>().await;
+            }
+            Some(Fault::End) => {
+                tracing::warn!(task = %self.name, "fault hook: ending");
+                self.pulse.end.notify_one();
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// The task's name, as registered.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,314 @@
+//! The supervisor: one task that knows every long-lived task of the daemon
+//! and whether it is alive.
+//!
+//! Owns: the owner task ([`run`], spawned by [`Supervisor::start`]) and
+//! its handle [`Supervisor`]. The owner alone holds the [registry]
+//! (`registry::Machine`) and every task's join handle; everything else
+//! talks to it over one command channel: register (spawn) a task, let one
+//! end as told, ask for the status or the liveness. It notices a task that
+//! returns, panics, or misses its deadline (then aborts it), and reports
+//! each to the daemon's main loop as an [`Event`]; the main loop applies
+//! the written [policy] (restart, remove an instance's VIPs first, or exit
+//! non-zero). Must not: restart anything itself (it does not know how to
+//! build a task), or share the registry behind a lock.
+//!
+//! ```text
+//!   main loop --spawn/deregister--> [supervisor owner] --Event--> main loop
+//!   control server --status------->   registry::Machine
+//!   watchdog ------liveness------->   join handles, abort handles
+//!                                        ^ reads
+//!   task --Heartbeat::check_in--> Pulse (an atomic: ms since the epoch)
+//! ```
+//!
+//! Panics are caught, not aborted on (Cargo.toml keeps `panic = "unwind"`):
+//! with `panic = "abort"` a panicking instance task would end the process
+//! at once, leaving its VIPs on the interface with no adverts until
+//! systemd starts vigil again and it removes them as stale; with unwind,
+//! tokio hands the panic to the task's join handle, the supervisor reports
+//! it, and the main loop removes that instance's VIPs first, while every
+//! other instance and the IPVS table carry on. A panic in the main loop
+//! or in the supervisor itself still ends the process (exit 101).
+//!
+//! For the hardware watchdog: [`Supervisor::liveness`] answers "is every
+//! task alive within its deadline, and if not, who?". The query goes
+//! through the owner, so a watchdog must bound it: no answer in time means
+//! the supervisor itself is stuck, which is as bad as a late task.
+
+pub mod heartbeat;
+pub mod policy;
+pub mod registry;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinError, JoinHandle};
+
+pub use heartbeat::{Fault, Heartbeat, Pulse};
+pub use policy::{Kind, Policy, Remedy};
+pub use registry::{Event, How, Late, State, TaskId, TaskView, Verdict};
+
+/// Why a fault could not be injected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error("no running task named {0:?}")]
+    NoSuchTask(String),
+    #[error("the supervisor is gone")]
+    Gone,
+}
+
+/// A command to the owner task.
+enum Command {
+    Register {
+        name: String,
+        kind: Kind,
+        deadline: Option<Duration>,
+        pulse: Arc<Pulse>,
+        id: TaskId,
+        handle: JoinHandle<()>,
+    },
+    Deregister(TaskId),
+    DeregisterAll,
+    Status(oneshot::Sender<Vec<TaskView>>),
+    Liveness(oneshot::Sender<Result<(), Vec<Late>>>),
+    #[cfg_attr(not(feature = "fault-hooks"), allow(dead_code))]
+    Inject {
+        name: String,
+        fault: Fault,
+        done: oneshot::Sender<Result<(), FaultError>>,
+    },
+}
+
+/// The handle to the owner task: cheap to clone, every call is a message.
+#[derive(Debug, Clone)]
+pub struct Supervisor {
+    commands: mpsc::UnboundedSender<Command>,
+    epoch: Instant,
+    next_id: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("supervisor command")
+    }
+}
+
+impl Supervisor {
+    /// Spawns the owner task; its events come out of the receiver.
+    pub fn start() -> (Supervisor, mpsc::UnboundedReceiver<Event>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (etx, erx) = mpsc::unbounded_channel();
+        tokio::spawn(run(registry::Machine::default(), rx, etx));
+        let sup = Supervisor {
+            commands: tx,
+            epoch: Instant::now(),
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        (sup, erx)
+    }
+
+    /// Spawns `task` under `name` with the deadline of its kind and
+    /// registers it; the task gets its [`Heartbeat`].
+    pub fn spawn<F, Fut>(&self, name: &str, kind: Kind, task: F) -> TaskId
+    where
+        F: FnOnce(Heartbeat) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.spawn_with_deadline(name, kind, kind.policy().deadline, task)
+    }
+
+    /// [`Supervisor::spawn`] with another deadline than its kind's.
+    pub fn spawn_with_deadline<F, Fut>(
+        &self,
+        name: &str,
+        kind: Kind,
+        deadline: Option<Duration>,
+        task: F,
+    ) -> TaskId
+    where
+        F: FnOnce(Heartbeat) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let pulse = Arc::new(Pulse::new(self.epoch));
+        let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let fut = task(Heartbeat::new(name, pulse.clone(), deadline));
+        let handle = tokio::spawn(with_fault_hooks(fut, pulse.clone()));
+        let _ = self.commands.send(Command::Register {
+            name: name.to_owned(),
+            kind,
+            deadline,
+            pulse,
+            id,
+            handle,
+        });
+        id
+    }
+
+    /// The task `id` is ending as told: its end is nobody's concern.
+    pub fn deregister(&self, id: TaskId) {
+        let _ = self.commands.send(Command::Deregister(id));
+    }
+
+    /// Every task is ending as told (the shutdown).
+    pub fn deregister_all(&self) {
+        let _ = self.commands.send(Command::DeregisterAll);
+    }
+
+    /// Every task, for `vigil status`; empty when the owner is gone.
+    pub async fn status(&self) -> Vec<TaskView> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.commands.send(Command::Status(tx));
+        rx.await.unwrap_or_default()
+    }
+
+    /// Is every task alive within its deadline, and if not, who is late?
+    /// `None`: the owner is gone (treat as not alive). Bound the wait.
+    pub async fn liveness(&self) -> Option<Result<(), Vec<Late>>> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.commands.send(Command::Liveness(tx));
+        rx.await.ok()
+    }
+
+    /// Makes the running task `name` panic, stall or end at its next
+    /// check-in.
+    #[cfg(feature = "fault-hooks")]
+    pub async fn inject(&self, name: &str, fault: Fault) -> Result<(), FaultError> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Inject {
+            name: name.to_owned(),
+            fault,
+            done: tx,
+        };
+        if self.commands.send(cmd).is_err() {
+            return Err(FaultError::Gone);
+        }
+        rx.await.unwrap_or(Err(FaultError::Gone))
+    }
+}
+
+/// In a `fault-hooks` build, a task that took an `End` fault returns here.
+#[cfg(feature = "fault-hooks")]
+async fn with_fault_hooks(task: impl Future<Output = ()>, pulse: Arc<Pulse>) {
+    tokio::select! {
+        () = task => {}
+        () = pulse.ended() => {}
+    }
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+fn with_fault_hooks<F: Future<Output = ()>>(task: F, _pulse: Arc<Pulse>) -> F {
+    task
+}
+
+/// How a join handle resolved.
+fn how(r: Result<(), JoinError>) -> How {
+    match r {
+        Ok(()) => How::Returned,
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string payload".to_owned());
+            How::Panicked(msg)
+        }
+        Err(_) => How::Cancelled,
+    }
+}
+
+/// The owner task: runs until every [`Supervisor`] handle is dropped.
+async fn run(
+    mut machine: registry::Machine,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut joins = FuturesUnordered::new();
+    let mut aborts: BTreeMap<TaskId, AbortHandle> = BTreeMap::new();
+    loop {
+        while let Some(action) = machine.poll_action() {
+            match action {
+                registry::Action::Abort(id) => {
+                    if let Some(a) = aborts.get(&id) {
+                        a.abort();
+                    }
+                }
+                registry::Action::Report(ev) => {
+                    log_event(&ev);
+                    let _ = events.send(ev);
+                }
+            }
+        }
+        let wake = machine.poll_timeout();
+        tokio::select! {
+            cmd = commands.recv() => match cmd {
+                None => return,
+                Some(Command::Register { name, kind, deadline, pulse, id, handle }) => {
+                    aborts.insert(id, handle.abort_handle());
+                    joins.push(async move { (id, handle.await) });
+                    machine.register(&name, kind, deadline, pulse, id, Instant::now());
+                }
+                Some(Command::Deregister(id)) => machine.deregister(id),
+                Some(Command::DeregisterAll) => machine.deregister_all(),
+                Some(Command::Status(tx)) => { let _ = tx.send(machine.status(Instant::now())); }
+                Some(Command::Liveness(tx)) => { let _ = tx.send(machine.liveness(Instant::now())); }
+                Some(Command::Inject { name, fault, done }) => {
+                    let _ = done.send(inject(&machine, &name, fault));
+                }
+            },
+            Some((id, r)) = joins.next(), if !joins.is_empty() => {
+                aborts.remove(&id);
+                machine.handle_stop(id, how(r), Instant::now());
+            }
+            () = sleep_until(wake) => machine.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+#[cfg(feature = "fault-hooks")]
+fn inject(machine: &registry::Machine, name: &str, fault: Fault) -> Result<(), FaultError> {
+    let pulse = machine
+        .pulse(name)
+        .ok_or_else(|| FaultError::NoSuchTask(name.to_owned()))?;
+    tracing::warn!(task = %name, ?fault, "fault hook armed");
+    pulse.inject(fault);
+    Ok(())
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+fn inject(_: &registry::Machine, name: &str, _: Fault) -> Result<(), FaultError> {
+    Err(FaultError::NoSuchTask(name.to_owned()))
+}
+
+fn log_event(ev: &Event) {
+    match ev {
+        Event::Stopped {
+            name,
+            how,
+            verdict: Verdict::Restart,
+            ..
+        } => tracing::error!(task = %name, "task {how}; restarting it"),
+        Event::Stopped {
+            name,
+            how,
+            verdict: Verdict::Exit,
+            ..
+        } => tracing::error!(task = %name, "task {how}; no restart left: vigil exits"),
+        Event::RestartDue { name, .. } => tracing::info!(task = %name, "restarting task"),
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+#[path = "mod_tests.rs"]
+mod tests;
