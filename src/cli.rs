@@ -72,6 +72,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Test builds only (feature `fault-hooks`): make a supervised task
+    /// (a name `vigil status` lists) panic, stall or end at its next
+    /// check-in, to see the supervisor's policy happen.
+    #[cfg(feature = "fault-hooks")]
+    #[command(hide = true)]
+    Fault {
+        /// The daemon's control socket.
+        #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+        control: PathBuf,
+        /// The task's name, e.g. "instance VI_1".
+        task: String,
+        #[arg(value_parser = ["panic", "stall", "end"])]
+        fault: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -207,6 +221,12 @@ where
         Command::Status { control, json } => status_command(&control, json),
         Command::Reload { control } => reload_command(&control),
         Command::Restart { control } => restart_command(&control),
+        #[cfg(feature = "fault-hooks")]
+        Command::Fault {
+            control,
+            task,
+            fault,
+        } => fault_command(&control, task, &fault),
     }
 }
 
@@ -382,6 +402,22 @@ fn daemon_answer_error(
         }
     }
     EXIT_IO
+}
+
+#[cfg(feature = "fault-hooks")]
+fn fault_command(control: &Path, task: String, fault: &str) -> i32 {
+    use crate::control::{query, Request, Response};
+    use crate::daemon::supervisor::Fault;
+    let fault = match fault {
+        "panic" => Fault::Panic,
+        "stall" => Fault::Stall,
+        _ => Fault::End,
+    };
+    let req = Request::Fault { task, fault };
+    match query(control, &req, std::time::Duration::from_secs(5)) {
+        Ok(Response::FaultArmed) => EXIT_OK,
+        other => daemon_answer_error(control, other),
+    }
 }
 
 fn status_command(control: &Path, json: bool) -> i32 {

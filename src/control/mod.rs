@@ -24,8 +24,12 @@ use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
+#[cfg(feature = "fault-hooks")]
+use crate::daemon::supervisor::Fault;
+use crate::daemon::supervisor::{Supervisor, TaskView};
+
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 4;
+pub const PROTOCOL_VERSION: u8 = 5;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -41,6 +45,13 @@ pub enum Request {
     /// A hitless restart (`vigil restart`): exec the binary again in place,
     /// handing over VRRP and health states.
     Restart,
+    /// Test builds only (`fault-hooks`): make a supervised task panic,
+    /// stall or end at its next check-in.
+    #[cfg(feature = "fault-hooks")]
+    Fault {
+        task: String,
+        fault: Fault,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +60,9 @@ pub enum Response {
     Reloaded(ReloadReport),
     Restarting(RestartReport),
     Error(String),
+    /// A [`Request::Fault`] was armed.
+    #[cfg(feature = "fault-hooks")]
+    FaultArmed,
 }
 
 /// The answer to [`Request::Restart`], sent before the exec.
@@ -101,6 +115,42 @@ pub struct Status {
     /// What this process took over from the one before it (a hitless
     /// restart), in one line; `None` after a plain start.
     pub resumed: Option<String>,
+    /// Every supervised task, by name.
+    pub tasks: Vec<TaskStatus>,
+}
+
+/// A supervised task as `vigil status` shows it (`daemon::supervisor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TaskStatus {
+    /// "instance VI_1", "receive eth0 v4", "ipvs", ...
+    pub name: String,
+    /// instance, receive, link dispatcher, netlink monitor, ipvs, ipvs
+    /// sync, health, control, main.
+    pub kind: String,
+    /// running, stalled (missed its deadline), restarting, ended.
+    pub state: String,
+    /// Since its last check-in.
+    pub check_in_age_ms: u64,
+    /// `None`: only its end is watched.
+    pub deadline_ms: Option<u64>,
+    /// Restarts since the daemon started.
+    pub restarts: u32,
+    /// How its last incarnation stopped, in words.
+    pub last_stop: Option<String>,
+}
+
+impl From<&TaskView> for TaskStatus {
+    fn from(v: &TaskView) -> Self {
+        TaskStatus {
+            name: v.name.clone(),
+            kind: v.kind.name().to_owned(),
+            state: v.state.name().to_owned(),
+            check_in_age_ms: v.check_in_age.as_millis() as u64,
+            deadline_ms: v.deadline.map(|d| d.as_millis() as u64),
+            restarts: v.restarts,
+            last_stop: v.last_stop.as_ref().map(ToString::to_string),
+        }
+    }
 }
 
 /// The IPVS table as `vigil status` shows it (published by `ipvs::task`).
@@ -306,6 +356,8 @@ pub struct Published {
     pub restart: mpsc::Sender<RestartRequest>,
     /// See [`Status::resumed`].
     pub resumed: Option<String>,
+    /// The supervisor, asked for [`Status::tasks`] at request time.
+    pub tasks: Option<Supervisor>,
 }
 
 /// The part of [`Published`] a reload replaces.
@@ -352,6 +404,28 @@ impl Published {
             reload: config.reload,
             pending: config.pending,
             resumed: self.resumed.clone(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// [`Published::status`] with the supervised tasks.
+    async fn status_with_tasks(&self) -> Status {
+        let mut s = self.status();
+        if let Some(sup) = &self.tasks {
+            s.tasks = sup.status().await.iter().map(TaskStatus::from).collect();
+        }
+        s
+    }
+
+    /// Arms a fault in a supervised task.
+    #[cfg(feature = "fault-hooks")]
+    async fn fault(&self, task: &str, fault: Fault) -> Response {
+        let Some(sup) = &self.tasks else {
+            return Response::Error("no supervisor".into());
+        };
+        match sup.inject(task, fault).await {
+            Ok(()) => Response::FaultArmed,
+            Err(e) => Response::Error(e.to_string()),
         }
     }
 
@@ -445,7 +519,11 @@ pub async fn serve(listener: tokio::net::UnixListener, published: std::sync::Arc
             let read = tokio::time::timeout(REQUEST_BOUND, read_request(&mut conn)).await;
             let mut after = None;
             let resp = match read {
-                Ok(Ok(Ok(Request::Status))) => Response::Status(Box::new(published.status())),
+                Ok(Ok(Ok(Request::Status))) => {
+                    Response::Status(Box::new(published.status_with_tasks().await))
+                }
+                #[cfg(feature = "fault-hooks")]
+                Ok(Ok(Ok(Request::Fault { task, fault }))) => published.fault(&task, fault).await,
                 Ok(Ok(Ok(Request::Reload))) => published.reload().await,
                 Ok(Ok(Ok(Request::Restart))) => {
                     let (resp, written) = published.restart().await;
@@ -515,6 +593,15 @@ mod tests {
             reload: Some("applied".into()),
             pending: None,
             resumed: None,
+            tasks: vec![TaskStatus {
+                name: "instance VI_1".into(),
+                kind: "instance".into(),
+                state: "stalled".into(),
+                check_in_age_ms: 2500,
+                deadline_ms: Some(2000),
+                restarts: 1,
+                last_stop: Some("panicked: boom".into()),
+            }],
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use super::{InstanceStatus, IpvsStatus, Status};
+use super::{InstanceStatus, IpvsStatus, Status, TaskStatus};
 
 fn secs(ms: u64) -> String {
     if ms % 1000 == 0 {
@@ -69,7 +69,47 @@ pub fn text(s: &Status) -> String {
     if let Some(ipvs) = &s.ipvs {
         out.push_str(&ipvs_text(ipvs));
     }
+    for t in &s.tasks {
+        let _ = writeln!(out, "{}", task_text(t));
+    }
     out
+}
+
+/// One supervised task in one line; a stalled one says so in capitals.
+fn task_text(t: &TaskStatus) -> String {
+    let state = if t.state == "stalled" {
+        "STALLED".to_owned()
+    } else {
+        t.state.clone()
+    };
+    let deadline = t.deadline_ms.map_or("no deadline".to_owned(), |d| {
+        format!("deadline {}", secs(d))
+    });
+    let mut line = format!(
+        "task {}: {state}, checked in {} ago ({deadline}), {} restart{}",
+        t.name,
+        secs(t.check_in_age_ms),
+        t.restarts,
+        if t.restarts == 1 { "" } else { "s" }
+    );
+    if let Some(l) = &t.last_stop {
+        let _ = write!(line, ", last stop: {l}");
+    }
+    line
+}
+
+fn task_json(t: &TaskStatus) -> String {
+    format!(
+        "{{\"name\":{},\"kind\":{},\"state\":{},\"check_in_age_ms\":{},\"deadline_ms\":{},\
+         \"restarts\":{},\"last_stop\":{}}}",
+        json_str(&t.name),
+        json_str(&t.kind),
+        json_str(&t.state),
+        t.check_in_age_ms,
+        t.deadline_ms.map_or("null".to_owned(), |d| d.to_string()),
+        t.restarts,
+        t.last_stop.as_deref().map_or("null".to_owned(), json_str),
+    )
 }
 
 /// "TCP 1.2.3.4:80" -> "TCP  1.2.3.4:80", as ipvsadm spaces it.
@@ -239,9 +279,16 @@ pub fn json(s: &Status) -> String {
         .ipvs
         .as_ref()
         .map_or(String::new(), |t| format!(",\"ipvs\":{}", ipvs_json(t)));
+    // "tasks" only when the daemon has a supervisor (it always does).
+    let tasks = if s.tasks.is_empty() {
+        String::new()
+    } else {
+        let t: Vec<String> = s.tasks.iter().map(task_json).collect();
+        format!(",\"tasks\":[{}]", t.join(","))
+    };
     let opt = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(&s.reload),
@@ -249,7 +296,8 @@ pub fn json(s: &Status) -> String {
         opt(&s.resumed),
         inst.join(","),
         recv.join(","),
-        ipvs
+        ipvs,
+        tasks
     )
 }
 
@@ -288,7 +336,67 @@ mod tests {
             reload: None,
             pending: None,
             resumed: None,
+            tasks: vec![],
         }
+    }
+
+    fn tasks() -> Vec<TaskStatus> {
+        vec![
+            TaskStatus {
+                name: "control".into(),
+                kind: "control".into(),
+                state: "running".into(),
+                check_in_age_ms: 120,
+                deadline_ms: Some(10_000),
+                restarts: 0,
+                last_stop: None,
+            },
+            TaskStatus {
+                name: "instance VI_1".into(),
+                kind: "instance".into(),
+                state: "stalled".into(),
+                check_in_age_ms: 2500,
+                deadline_ms: Some(2000),
+                restarts: 1,
+                last_stop: Some("panicked: boom".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn text_lists_tasks_and_shouts_a_stalled_one() {
+        let s = Status {
+            tasks: tasks(),
+            ..sample()
+        };
+        assert!(
+            text(&s).ends_with(
+                "task control: running, checked in 0.120s ago (deadline 10s), 0 restarts\n\
+                 task instance VI_1: STALLED, checked in 2.500s ago (deadline 2s), 1 restart, \
+                 last stop: panicked: boom\n"
+            ),
+            "{}",
+            text(&s)
+        );
+    }
+
+    #[test]
+    fn json_lists_tasks() {
+        let s = Status {
+            tasks: tasks(),
+            ..sample()
+        };
+        let j = json(&s);
+        assert!(
+            j.ends_with(
+                ",\"tasks\":[{\"name\":\"control\",\"kind\":\"control\",\"state\":\"running\",\
+                 \"check_in_age_ms\":120,\"deadline_ms\":10000,\"restarts\":0,\"last_stop\":null},\
+                 {\"name\":\"instance VI_1\",\"kind\":\"instance\",\"state\":\"stalled\",\
+                 \"check_in_age_ms\":2500,\"deadline_ms\":2000,\"restarts\":1,\
+                 \"last_stop\":\"panicked: boom\"}]}"
+            ),
+            "{j}"
+        );
     }
 
     #[test]

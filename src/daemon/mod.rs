@@ -338,6 +338,7 @@ async fn main(
         reload: reload_tx,
         restart: restart_tx,
         resumed,
+        tasks: None,
     });
     let mut reloader = Reloader {
         source: opts.source.clone(),
