@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 #[cfg(feature = "fault-hooks")]
 use crate::daemon::supervisor::Fault;
-use crate::daemon::supervisor::{Supervisor, TaskView};
+use crate::daemon::supervisor::{Heartbeat, Supervisor, TaskView};
 
 /// Version byte of every frame.
 pub const PROTOCOL_VERSION: u8 = 5;
@@ -504,9 +504,20 @@ pub fn bind(path: &Path) -> io::Result<tokio::net::UnixListener> {
 }
 
 /// Serves requests forever; each connection is its own short task.
-pub async fn serve(listener: tokio::net::UnixListener, published: std::sync::Arc<Published>) {
+/// Checks in with `hb` on every turn of its accept loop and idle tick.
+pub async fn serve(
+    listener: tokio::net::UnixListener,
+    published: std::sync::Arc<Published>,
+    hb: Heartbeat,
+) {
+    let mut idle = hb.ticker();
     loop {
-        let (mut conn, _) = match listener.accept().await {
+        hb.check_in().await;
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = idle.tick() => continue,
+        };
+        let (mut conn, _) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "control socket accept failed");

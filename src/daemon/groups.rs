@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
+use super::supervisor::{Kind, Supervisor, TaskId};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{ConfigState, ReceiverStatus, Snapshot};
 use crate::net::{self, Net};
@@ -34,6 +34,21 @@ const QUEUE: usize = 256;
 pub(super) struct RunningGroup {
     pub(super) members: Vec<String>,
     pub(super) tx: mpsc::Sender<GroupInput>,
+    /// Its name with the supervisor ("instance VI_1", "sync group G1").
+    pub(super) task: String,
+    pub(super) id: TaskId,
+    /// Where each member publishes its state: kept across a restart, so
+    /// `vigil status` and the sync daemon task follow the new task.
+    pub(super) statuses: Vec<watch::Sender<Snapshot>>,
+}
+
+/// The supervisor's name of the task of `g`.
+pub(super) fn task_name(g: &GroupSpec) -> String {
+    match (&g.group, g.members.first()) {
+        (Some((name, _, _)), _) => format!("sync group {name}"),
+        (None, Some(m)) => format!("instance {}", m.inst.name),
+        (None, None) => "instance (none)".to_owned(),
+    }
 }
 
 /// Every running instance task, shared with the link dispatcher, the late
@@ -103,10 +118,25 @@ pub(super) struct Started {
     pub(super) receivers: Vec<watch::Receiver<ReceiverStatus>>,
 }
 
-/// The receive sockets by (ifindex, family), each with its task: a task
-/// that ended (every instance it fed is gone) is replaced by a new socket.
-pub(super) type DemuxRegistry =
-    Arc<std::sync::Mutex<BTreeMap<(u32, u8), (Arc<Demux>, JoinHandle<()>)>>>;
+/// The receive sockets by (ifindex, family): one whose task retired
+/// (every instance it fed is gone) is replaced by a new socket.
+pub(super) type DemuxRegistry = Arc<std::sync::Mutex<BTreeMap<(u32, u8), Arc<Demux>>>>;
+
+/// The supervisor's name of a receive socket's task.
+pub(super) fn receive_name(d: &Demux) -> String {
+    let v = match d.family {
+        Family::V4 => 4,
+        Family::V6 => 6,
+    };
+    format!("receive {} v{v}", d.ifname)
+}
+
+/// Starts (or starts again) the task of a receive socket.
+pub(super) fn spawn_receive(sup: &Supervisor, d: Arc<Demux>) {
+    sup.spawn(&receive_name(&d), Kind::Receive, |hb| {
+        receive::supervise(d, hb)
+    });
+}
 
 /// The tasks of `groups`, each member routed from the receive socket of
 /// its (interface, family), opened here when none runs yet.
@@ -116,6 +146,7 @@ pub(super) fn start_groups(
     net: &Net,
     notifier: &Notifier,
     registry: &DemuxRegistry,
+    sup: &Supervisor,
 ) -> Started {
     let mut reg = match registry.lock() {
         Ok(r) => r,
@@ -137,10 +168,7 @@ pub(super) fn start_groups(
                 continue;
             };
             let key = (m.links.ifindex, fam_no);
-            let running = reg
-                .get(&key)
-                .filter(|(_, h)| !h.is_finished())
-                .map(|(d, _)| d.clone());
+            let running = reg.get(&key).filter(|d| !d.retired()).cloned();
             let d =
                 match running.or_else(|| opened.iter().find(|o| o.0 == key).map(|o| o.1.clone())) {
                     Some(d) => d,
@@ -168,15 +196,24 @@ pub(super) fn start_groups(
                 tx: tx.clone(),
             });
         }
-        senders.push(RunningGroup {
-            members: g.members.iter().map(|m| m.inst.name.clone()).collect(),
-            tx,
+        let task = task_name(&g);
+        let members = g.members.iter().map(|m| m.inst.name.clone()).collect();
+        let statuses = g.members.iter().map(|m| m.status.clone()).collect();
+        let (net, notifier) = (net.clone(), notifier.clone());
+        let id = sup.spawn(&task, Kind::Instance, |hb| {
+            instance::run(g, rx, net, notifier, hb)
         });
-        tokio::spawn(instance::run(g, rx, net.clone(), notifier.clone()));
+        senders.push(RunningGroup {
+            members,
+            tx,
+            task,
+            id,
+            statuses,
+        });
     }
     for (key, d) in opened {
-        let h = tokio::spawn(receive::supervise(d.clone()));
-        reg.insert(key, (d, h));
+        spawn_receive(sup, d.clone());
+        reg.insert(key, d);
     }
     Started { senders, receivers }
 }
@@ -272,12 +309,20 @@ pub(super) struct VrrpSide {
     pub(super) senders: Senders,
     pub(super) demux: DemuxRegistry,
     pub(super) published: watch::Sender<ConfigState>,
+    pub(super) supervisor: Supervisor,
 }
 
 impl VrrpSide {
     /// Starts `groups` and publishes what they add to `vigil status`.
     pub(super) fn start(&self, groups: Vec<GroupSpec>, global: &GlobalDefs) {
-        let started = start_groups(groups, global, &self.net, &self.notifier, &self.demux);
+        let started = start_groups(
+            groups,
+            global,
+            &self.net,
+            &self.notifier,
+            &self.demux,
+            &self.supervisor,
+        );
         match self.senders.lock() {
             Ok(mut v) => v.extend(started.senders),
             Err(p) => p.into_inner().extend(started.senders),

@@ -22,6 +22,8 @@ use crate::ipvs::sync;
 use crate::ipvs::task as ipvs_task;
 use crate::notify::Notifier;
 
+use super::supervisor::{Kind, Supervisor, TaskId};
+
 /// Health events waiting for the IPVS task (the runner awaits room).
 const HEALTH_QUEUE: usize = 1024;
 
@@ -34,6 +36,8 @@ pub(super) struct IpvsSide {
     pub(super) events: mpsc::Sender<HealthEvent>,
     pub(super) status: watch::Receiver<IpvsStatus>,
     pub(super) from_store: bool,
+    /// The IPVS task's and the health runner's, with the supervisor.
+    pub(super) tasks: Vec<TaskId>,
 }
 
 /// The health runner and the IPVS task, when the config has anything for
@@ -45,6 +49,7 @@ pub(super) fn start_ipvs(
     drain_timeout: Duration,
     local: &watch::Receiver<BTreeSet<IpAddr>>,
     handed_over: Option<&[health::KnownState]>,
+    sup: &Supervisor,
 ) -> Option<IpvsSide> {
     if !ipvs_task::wanted(config) {
         tracing::info!("no virtual_server: IPVS and health checks not started");
@@ -56,10 +61,13 @@ pub(super) fn start_ipvs(
         None => health::Runner::new(config, RunnerConfig::default()),
     }
     .map(|r| r.with_local_addresses(local.clone()));
+    let mut tasks = Vec::new();
     let (checks, initial) = match runner {
         Ok(runner) => {
             let snap = runner.snapshot();
-            (Some(spawn_runner(runner, ev_tx.clone())), Some(snap))
+            let (handle, id) = spawn_runner(sup, runner, ev_tx.clone());
+            tasks.push(id);
+            (Some(handle), Some(snap))
         }
         Err(e) => {
             tracing::error!(error = %e, "health checks not started; real servers keep their initial state");
@@ -79,7 +87,9 @@ pub(super) fn start_ipvs(
         notifier: notifier.clone(),
         status: tx,
     };
-    tokio::spawn(ipvs_task::run(core, io, timeouts, sysctls));
+    tasks.push(sup.spawn("ipvs", Kind::Ipvs, |hb| {
+        ipvs_task::run(core, io, timeouts, sysctls, hb)
+    }));
     tracing::info!(
         virtual_servers = config.virtual_servers.len(),
         checked_real_servers = checked,
@@ -91,13 +101,21 @@ pub(super) fn start_ipvs(
         events: ev_tx,
         status: rx,
         from_store,
+        tasks,
     })
 }
 
-fn spawn_runner(runner: health::Runner, events: mpsc::Sender<HealthEvent>) -> HealthHandle {
+/// Starts the health runner under the supervisor: its handle and task.
+pub(super) fn spawn_runner(
+    sup: &Supervisor,
+    runner: health::Runner,
+    events: mpsc::Sender<HealthEvent>,
+) -> (HealthHandle, TaskId) {
     let (handle, requests) = health::channel();
-    tokio::spawn(runner.run(events, requests));
-    handle
+    let id = sup.spawn("health", Kind::Health, |hb| {
+        runner.run_with(events, requests, hb)
+    });
+    (handle, id)
 }
 
 /// `lvs_timeouts` (with the appliance's idle default) and the sysctls a
@@ -122,11 +140,33 @@ pub(super) fn kernel_settings(
 /// line and where to ask it to shut down.
 pub(super) type SyncHandle = (watch::Receiver<String>, mpsc::Sender<oneshot::Sender<()>>);
 
+/// What starts the sync daemon task again after it stopped: its config,
+/// the instance it follows, where its line goes, and its shutdown queue.
+pub(super) struct SyncSide {
+    pub(super) cfg: crate::config::model::LvsSyncDaemon,
+    pub(super) vrrp: watch::Receiver<Snapshot>,
+    pub(super) status: watch::Sender<String>,
+    pub(super) handle: SyncHandle,
+}
+
+impl SyncSide {
+    /// Starts its task (again): a new shutdown queue, the same line.
+    pub(super) fn spawn(&mut self, sup: &Supervisor, resuming: bool) {
+        let (stx, srx) = mpsc::channel(1);
+        let (cfg, vrrp, status) = (self.cfg.clone(), self.vrrp.clone(), self.status.clone());
+        sup.spawn("ipvs sync", Kind::IpvsSync, |hb| {
+            sync::run(cfg, vrrp, status, srx, resuming, hb)
+        });
+        self.handle.1 = stx;
+    }
+}
+
 pub(super) fn start_sync_daemon(
     config: &Config,
     statuses: &[watch::Receiver<Snapshot>],
     resuming: impl Fn(&str) -> bool,
-) -> Option<SyncHandle> {
+    sup: &Supervisor,
+) -> Option<SyncSide> {
     let cfg = config.global.lvs_sync_daemon.clone()?;
     // The config's validation guarantees the instance exists.
     let Some(i) = config
@@ -139,9 +179,14 @@ pub(super) fn start_sync_daemon(
     };
     let vrrp = statuses[i].clone();
     let (tx, rx) = watch::channel(sync::status_line(&cfg, "INIT", None, None));
-    let (stx, srx) = mpsc::channel(1);
     tracing::info!(interface = %cfg.interface, instance = %cfg.vrrp_instance, "ipvs sync daemon task started");
     let resuming = resuming(&cfg.vrrp_instance);
-    tokio::spawn(sync::run(cfg, vrrp, tx, srx, resuming));
-    Some((rx, stx))
+    let mut side = SyncSide {
+        cfg,
+        vrrp,
+        status: tx,
+        handle: (rx, mpsc::channel(1).0),
+    };
+    side.spawn(sup, resuming);
+    Some(side)
 }

@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use tokio::sync::{mpsc, watch};
 
 use super::groups::{current, Senders};
+use super::supervisor::Heartbeat;
 use crate::net::{Net, NetEvent};
 use crate::vrrp::instance::GroupInput;
 
@@ -41,8 +42,21 @@ pub(super) async fn dispatch_links(
     senders: Senders,
     mut addrs: BTreeSet<(u32, IpAddr)>,
     local: watch::Sender<BTreeSet<IpAddr>>,
+    hb: Heartbeat,
 ) {
-    while let Some(ev) = events.recv().await {
+    let mut idle = hb.ticker();
+    loop {
+        hb.check_in().await;
+        let ev = tokio::select! {
+            ev = events.recv() => ev,
+            _ = idle.tick() => continue,
+        };
+        let Some(ev) = ev else {
+            // The monitor ended: its end is the one reported, and both
+            // start again together.
+            hb.retire();
+            return;
+        };
         match &ev {
             NetEvent::AddressAdded(a) => {
                 addrs.insert((a.index, a.addr));

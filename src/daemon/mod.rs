@@ -84,12 +84,15 @@ mod restart;
 mod shutdown;
 pub mod source;
 pub mod supervisor;
+mod tasks;
 
 use groups::{late_start, plan_groups, remove_stale_vips, start_groups, DemuxRegistry, VrrpSide};
 use ipvs_side::{start_ipvs, start_sync_daemon};
 use reload::Reloader;
 use restart::{mark_resumed, restart};
 use shutdown::shutdown;
+use supervisor::{Event, Supervisor};
+use tasks::{LinkSide, Tasks};
 
 pub use logging::{init_logging, LogTo};
 pub use source::{ConfigSource, LoadError, Loaded};
@@ -113,6 +116,11 @@ pub enum DaemonError {
     /// handed over: the daemon exits (systemd starts it again).
     #[error("hitless restart")]
     Restart(#[source] handoff::ExecError),
+    /// A supervised task stopped and its restart budget is spent (or it
+    /// cannot restart): the daemon exits after its shutdown, and systemd
+    /// starts it again.
+    #[error("task {task} {how}, and its restart budget is spent")]
+    TaskFailed { task: String, how: String },
 }
 
 /// How the daemon runs, besides its config.
@@ -160,6 +168,7 @@ async fn main(
     let control_path = opts.control.as_path();
     let from_store = opts.source.is_store();
     let started = Instant::now();
+    let (sup, sup_events) = Supervisor::start();
     let net = Net::connect()?;
     let listener = control::bind(control_path).map_err(|source| DaemonError::Control {
         path: control_path.to_owned(),
@@ -167,9 +176,6 @@ async fn main(
     })?;
     let signals = Signals::install()?;
     let notifier = Notifier::spawn(&config.global);
-    // Subscribe before reading links, so no change falls in between.
-    let events = net::events()?;
-
     let links = net.links().await?;
     let mut planned = plan_groups(&config, |_| true, &links);
     let resumed = start
@@ -188,7 +194,14 @@ async fn main(
 
     // Receive sockets, one per (ifindex, family), and the instance tasks.
     let demux = DemuxRegistry::default();
-    let first = start_groups(planned.groups, &config.global, &net, &notifier, &demux);
+    let first = start_groups(
+        planned.groups,
+        &config.global,
+        &net,
+        &notifier,
+        &demux,
+        &sup,
+    );
     let senders = Arc::new(std::sync::Mutex::new(first.senders));
     let (config_tx, config_rx) = watch::channel(ConfigState {
         source: describe,
@@ -202,6 +215,7 @@ async fn main(
         senders: senders.clone(),
         demux,
         published: config_tx,
+        supervisor: sup.clone(),
     };
     if !planned.late.is_empty() {
         tokio::spawn(late_start(
@@ -214,14 +228,14 @@ async fn main(
     // The box's addresses, for `ha_suspend`.
     let addrs = links::box_addresses(&net).await;
     let (local_tx, local_rx) = watch::channel(links::local_set(&addrs));
-    // Link events to every instance task (each picks its own links).
-    tokio::spawn(links::dispatch_links(
-        events,
-        net.clone(),
-        senders.clone(),
-        addrs,
-        local_tx,
-    ));
+    // Link events to every instance task (each picks its own links); the
+    // monitor's first dump gives every task each link's state.
+    let link_side = LinkSide {
+        net: net.clone(),
+        senders: senders.clone(),
+        local: local_tx,
+    };
+    link_side.start(&sup).await?;
 
     let ipvs = start_ipvs(
         &config,
@@ -230,10 +244,14 @@ async fn main(
         opts.drain_timeout,
         &local_rx,
         start.handoff.as_ref().map(|h| h.health.as_slice()),
+        &sup,
     );
-    let sync = start_sync_daemon(&config, &statuses, |name| {
-        planned_resume.iter().any(|n| n == name)
-    });
+    let sync = start_sync_daemon(
+        &config,
+        &statuses,
+        |name| planned_resume.iter().any(|n| n == name),
+        &sup,
+    );
     let ipvs_status = ipvs.as_ref().map(|s| s.status.clone());
     vrrp.published.send_modify(|c| c.ipvs = ipvs_status);
 
@@ -241,12 +259,12 @@ async fn main(
     let (restart_tx, restart_rx) = mpsc::channel::<RestartRequest>(1);
     let published = Arc::new(Published {
         started,
-        sync_daemon: sync.as_ref().map(|(rx, _)| rx.clone()),
+        sync_daemon: sync.as_ref().map(|s| s.handle.0.clone()),
         config: config_rx,
         reload: reload_tx,
         restart: restart_tx,
         resumed,
-        tasks: None,
+        tasks: Some(sup.clone()),
     });
     let mut reloader = Reloader {
         source: opts.source.clone(),
@@ -257,7 +275,14 @@ async fn main(
         local: local_rx,
         vrrp,
     };
-    tokio::spawn(control::serve(listener, published));
+    let mut tasks = Tasks {
+        sup: sup.clone(),
+        control: control_path.to_owned(),
+        published,
+        links: link_side,
+        sync,
+    };
+    tasks.start_control(listener);
     tracing::info!(
         control = %control_path.display(),
         instances = config.vrrp_instances.len(),
@@ -268,13 +293,26 @@ async fn main(
         signals,
         reload: reload_rx,
         restart: restart_rx,
+        supervisor: sup_events,
     };
-    requests
-        .serve(&mut reloader, start.exe.as_deref(), control_path)
-        .await?;
-    shutdown(&senders, sync.as_ref(), &notifier, control_path).await;
-    tracing::info!("vigil stopped");
-    Ok(())
+    let served = requests
+        .serve(
+            &mut reloader,
+            &mut tasks,
+            start.exe.as_deref(),
+            control_path,
+        )
+        .await;
+    if let Err(DaemonError::Restart(_)) = served {
+        return served;
+    }
+    let sync = tasks.sync.as_ref().map(|s| &s.handle);
+    shutdown(&senders, sync, &notifier, control_path, &sup).await;
+    match &served {
+        Ok(()) => tracing::info!("vigil stopped"),
+        Err(e) => tracing::error!("vigil stopped: {e}"),
+    }
+    served
 }
 
 /// The signals the daemon answers, installed before any task starts.
@@ -303,14 +341,18 @@ struct Requests {
     signals: Signals,
     reload: mpsc::Receiver<ReloadRequest>,
     restart: mpsc::Receiver<RestartRequest>,
+    /// What the supervisor reports: tasks that stopped, restarts due.
+    supervisor: mpsc::UnboundedReceiver<Event>,
 }
 
 impl Requests {
-    /// Answers reloads and hitless restarts until SIGTERM or SIGINT.
-    /// `Err` when a restart's exec failed (the instance tasks are gone).
+    /// Answers reloads, hitless restarts and the supervisor until SIGTERM
+    /// or SIGINT. `Err` when a restart's exec failed (the instance tasks
+    /// are gone) or a task's restart budget is spent.
     async fn serve(
         mut self,
         reloader: &mut Reloader,
+        tasks: &mut Tasks,
         exe: Option<&Path>,
         control_path: &Path,
     ) -> Result<(), DaemonError> {
@@ -335,6 +377,7 @@ impl Requests {
                     tracing::info!("hitless restart asked on the control socket");
                     restart(reloader, exe, control_path, Some(req)).await?;
                 }
+                Some(ev) = self.supervisor.recv() => tasks.handle(ev, reloader).await?,
             }
         }
         Ok(())

@@ -181,6 +181,8 @@ async fn hand_over(r: &Reloader) -> Record {
     // Taken before the last adverts go out: the window it opens is never
     // longer than the backups' timers.
     let at_ns = handoff::monotonic_ns();
+    // The instance tasks end as told: nothing for the supervisor to do.
+    r.vrrp.supervisor.deregister_all();
     let states = stop_tasks(r).await;
     let masters = states
         .iter()

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 
 use super::groups::{current, Senders};
 use super::ipvs_side::SyncHandle;
+use super::supervisor::Supervisor;
 use crate::notify::Notifier;
 use crate::vrrp::instance::GroupInput;
 
@@ -26,7 +27,10 @@ pub(super) async fn shutdown(
     sync: Option<&SyncHandle>,
     notifier: &Notifier,
     control_path: &Path,
+    sup: &Supervisor,
 ) {
+    // Every task ends as told from here on.
+    sup.deregister_all();
     // Every task resigns (priority 0) and removes its VIPs, bounded.
     let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
     let mut acks = Vec::new();

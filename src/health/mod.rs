@@ -37,6 +37,7 @@ pub mod scheduler;
 pub mod tls;
 pub mod ws;
 
+use crate::daemon::supervisor::Heartbeat;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
@@ -365,11 +366,20 @@ impl Runner {
 
     /// Run until every [`HealthHandle`] is dropped. State changes go to
     /// `events` (a closed receiver is tolerated: checks go on).
-    pub async fn run(
+    pub async fn run(self, events: mpsc::Sender<HealthEvent>, requests: mpsc::Receiver<Request>) {
+        self.run_with(events, requests, Heartbeat::detached("health"))
+            .await
+    }
+
+    /// [`Runner::run`], checking in with `hb` once per scheduling round
+    /// and on an idle tick.
+    pub async fn run_with(
         mut self,
         events: mpsc::Sender<HealthEvent>,
         mut requests: mpsc::Receiver<Request>,
+        hb: Heartbeat,
     ) {
+        let mut idle = hb.ticker();
         let mut in_flight: FuturesUnordered<check::Started<CheckId>> = FuturesUnordered::new();
         // One timer for the task, moved to the scheduler's next wakeup only
         // when that changes (a `Sleep` made per loop would be registered
@@ -378,6 +388,7 @@ impl Runner {
         tokio::pin!(sleep);
         let mut armed = None;
         loop {
+            hb.check_in().await;
             let now = std::time::Instant::now();
             while let Some(start) = self.sched.poll_start(now) {
                 let spec = &self.specs[start.check.0 as usize];
@@ -430,6 +441,7 @@ impl Runner {
                     // Fired: not armed until the scheduler names a time.
                     armed = None;
                 }
+                _ = idle.tick() => {}
             }
         }
     }

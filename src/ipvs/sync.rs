@@ -44,6 +44,7 @@
 //! over again (after a restart) they survive. keepalived stops both daemons
 //! on exit; keeping the backup is harmless (it only receives) and better.
 
+use crate::daemon::supervisor::Heartbeat;
 use std::fmt;
 use std::time::Duration;
 
@@ -273,7 +274,9 @@ pub async fn run(
     status: watch::Sender<String>,
     mut shutdown: tokio::sync::mpsc::Receiver<oneshot::Sender<()>>,
     resuming: bool,
+    hb: Heartbeat,
 ) {
+    let mut idle = hb.ticker();
     if resuming {
         let _ = tokio::time::timeout(RESUME_WAIT, vrrp.changed()).await;
     }
@@ -288,6 +291,7 @@ pub async fn run(
     // The daemon state the last successful pass set up.
     let mut applied: Option<DaemonState> = None;
     loop {
+        hb.check_in().await;
         if due {
             due = false;
             let vrrp_state = vrrp.borrow_and_update().status.state.clone();
@@ -360,6 +364,7 @@ pub async fn run(
                 }
             }
             () = sleep_until(retry_at) => { due = true; }
+            _ = idle.tick() => {}
             ack = shutdown.recv() => {
                 let (c, r) = blocking(client, {
                     let cfg = cfg.clone();

@@ -58,6 +58,7 @@
 //! Quorum changes are handed to the caller ([`Core::take_quorum_changes`])
 //! to run `quorum_up` / `quorum_down`.
 
+use crate::daemon::supervisor::Heartbeat;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
@@ -912,7 +913,15 @@ pub struct Io {
 
 /// The task. Runs until the daemon drops it (at shutdown), leaving the
 /// kernel table in place.
-pub async fn run(mut core: Core, mut io: Io, timeouts: Option<Timeouts>, sysctls: Vec<Sysctl>) {
+/// Checks in with `hb` on every pass, event, command or idle tick.
+pub async fn run(
+    mut core: Core,
+    mut io: Io,
+    timeouts: Option<Timeouts>,
+    sysctls: Vec<Sysctl>,
+    hb: Heartbeat,
+) {
+    let mut idle = hb.ticker();
     let mut edge = Edge {
         client: None,
         modprobe_tried: false,
@@ -924,6 +933,7 @@ pub async fn run(mut core: Core, mut io: Io, timeouts: Option<Timeouts>, sysctls
     let mut commands_open = true;
     let mut waiting: Vec<oneshot::Sender<Result<Applied, String>>> = Vec::new();
     loop {
+        hb.check_in().await;
         if let Some(req) = core.poll_pass(Instant::now()) {
             let (e, r) = blocking(edge, move |e| e.pass(&req)).await;
             edge = e;
@@ -986,6 +996,7 @@ pub async fn run(mut core: Core, mut io: Io, timeouts: Option<Timeouts>, sysctls
                 }
                 publish(&core, io.checks.as_ref(), &io.status).await;
             }
+            _ = idle.tick() => {}
         }
     }
 }

@@ -16,6 +16,7 @@
 //! usable at once; a second add of the same address is not an error
 //! (NLM_F_REPLACE).
 
+use crate::daemon::supervisor::Heartbeat;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -313,11 +314,25 @@ pub enum NetEvent {
     Resynced,
 }
 
-/// Subscribes to link and address events and spawns the task that turns
-/// them into [`NetEvent`]s. Only changes of a link's up state are
+/// The task that turns the event socket's messages into [`NetEvent`]s
+/// (see [`events`]); run it with [`Monitor::run`].
+pub struct Monitor {
+    net: Net,
+    tx: mpsc::UnboundedSender<NetEvent>,
+    messages: futures::stream::BoxStream<
+        'static,
+        (
+            netlink_packet_core::NetlinkMessage<RouteNetlinkMessage>,
+            rtnetlink::sys::SocketAddr,
+        ),
+    >,
+}
+
+/// Subscribes to link and address events: their receiver, and the
+/// monitor task that fills it. Only changes of a link's up state are
 /// reported; after an overrun all links are re-dumped and reported.
-pub fn events() -> Result<mpsc::UnboundedReceiver<NetEvent>, NetError> {
-    let (conn, _h, mut messages) = rtnetlink::new_multicast_connection(&[
+pub fn events() -> Result<(mpsc::UnboundedReceiver<NetEvent>, Monitor), NetError> {
+    let (conn, _h, messages) = rtnetlink::new_multicast_connection(&[
         MulticastGroup::Link,
         MulticastGroup::Ipv4Ifaddr,
         MulticastGroup::Ipv6Ifaddr,
@@ -326,13 +341,32 @@ pub fn events() -> Result<mpsc::UnboundedReceiver<NetEvent>, NetError> {
     tokio::spawn(conn);
     let net = Net::connect()?;
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
+    let messages = messages.boxed();
+    Ok((rx, Monitor { net, tx, messages }))
+}
+
+impl Monitor {
+    /// Runs until the socket closes or the receiver is dropped; checks in
+    /// with `hb` per message and on an idle tick.
+    pub async fn run(self, hb: Heartbeat) {
+        let Monitor {
+            net,
+            tx,
+            mut messages,
+        } = self;
         let mut known: HashMap<u32, bool> = HashMap::new();
         // Baseline: the state of every link now.
         if let Err(e) = resync(&net, &mut known, &tx, false).await {
             tracing::error!(error = %e, "netlink: initial link dump failed");
         }
-        while let Some((msg, _)) = messages.next().await {
+        let mut idle = hb.ticker();
+        loop {
+            hb.check_in().await;
+            let next = tokio::select! {
+                m = messages.next() => m,
+                _ = idle.tick() => continue,
+            };
+            let Some((msg, _)) = next else { break };
             let ev = match msg.payload {
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
                     let link = Link::from_msg(&l);
@@ -374,12 +408,13 @@ pub fn events() -> Result<mpsc::UnboundedReceiver<NetEvent>, NetError> {
                 _ => continue,
             };
             if tx.send(ev).is_err() {
+                // The dispatcher is gone (told to end, or restarting).
+                hb.retire();
                 return;
             }
         }
         tracing::error!("netlink event socket closed");
-    });
-    Ok(rx)
+    }
 }
 
 /// Re-dumps links (and addresses, reported as added) and reports every

@@ -12,6 +12,7 @@
 //! Must not: decide protocol behaviour (the machine does), block (netlink
 //! calls are awaited, sockets are non-blocking), or hold locks.
 
+use crate::daemon::supervisor::Heartbeat;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::num::NonZeroU8;
@@ -772,12 +773,15 @@ fn link_inputs(task: &mut Task, links: &[crate::net::Link], all: bool) -> Vec<(u
 }
 
 /// The instance task. Returns after a shutdown, or when every input
-/// sender is gone.
+/// sender is gone. Checks in with `hb` on every turn of its loop (each
+/// timer, packet or message) and on an idle tick: a BACKUP may sleep for
+/// long between timers.
 pub async fn run(
     spec: GroupSpec,
     mut rx: mpsc::Receiver<GroupInput>,
     net: Net,
     notifier: Notifier,
+    hb: Heartbeat,
 ) {
     let mut slots = Vec::with_capacity(spec.members.len());
     for ms in &spec.members {
@@ -819,7 +823,9 @@ pub async fn run(
         task.input(i, input, now).await;
     }
 
+    let mut idle = hb.ticker();
     loop {
+        hb.check_in().await;
         let wake = task.next_wakeup();
         let sleep = async {
             match wake {
@@ -860,6 +866,7 @@ pub async fn run(
                     task.input(i, Input::Timeout, now).await;
                 }
             }
+            _ = idle.tick() => {}
         }
     }
 }

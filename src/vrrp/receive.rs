@@ -6,8 +6,12 @@
 //! or when its interface appears, and a closed instance's route is
 //! dropped) and [`supervise`], which runs the receive loop and restarts it
 //! (with backoff, counted in `ReceiverStatus::restarts`) when it errors or
-//! panics (STYLE rule 8; note a release build with `panic = "abort"` turns
-//! a panic into a process exit, which systemd restarts instead).
+//! panics (STYLE rule 8). `supervise` is itself a task of the daemon's
+//! supervisor (`daemon::supervisor`, kind receive): the loop checks in
+//! per packet and on an idle tick, so a loop stuck for good is aborted
+//! and started again by the daemon; socket errors and panics stay this
+//! module's to restart (an interface that vanishes is not a fault of the
+//! daemon and must not spend its restart budget).
 //! Must not: judge packets beyond finding their VRID (the instance's filter
 //! does), or block on a slow instance: a full instance queue drops the
 //! packet and counts `queue_full`.
@@ -17,6 +21,7 @@
 //! interface". Well-formed adverts for a VRID no instance runs bump the
 //! socket's `unknown_vrid`.
 
+use crate::daemon::supervisor::Heartbeat;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +50,8 @@ pub struct Demux {
     pub group: std::net::IpAddr,
     routes: std::sync::RwLock<Vec<Route>>,
     pub status: watch::Sender<ReceiverStatus>,
+    /// Set when its task ended because every instance it fed is gone.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 impl Demux {
@@ -62,6 +69,7 @@ impl Demux {
             group,
             routes: std::sync::RwLock::new(Vec::new()),
             status,
+            retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -82,6 +90,11 @@ impl Demux {
         }
     }
 
+    /// Its task ended for good: a new instance needs a new socket.
+    pub fn retired(&self) -> bool {
+        self.retired.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Every instance it feeds is gone: the socket can close.
     pub fn closed(&self) -> bool {
         self.routes().iter().all(|r| r.tx.is_closed())
@@ -94,14 +107,19 @@ impl Demux {
     }
 }
 
-async fn receive_loop(d: Arc<Demux>) -> std::io::Result<()> {
+async fn receive_loop(d: Arc<Demux>, hb: Heartbeat) -> std::io::Result<()> {
     let fd = open_rx(&d.ifname, d.ifindex, d.family, d.group)?;
     let mut buf = vec![0u8; RX_BUF];
+    let mut idle = hb.ticker();
     loop {
+        hb.check_in().await;
         if d.closed() {
             return Ok(());
         }
-        let decoded = recv(&fd, d.family, &mut buf).await?;
+        let decoded = tokio::select! {
+            r = recv(&fd, d.family, &mut buf) => r?,
+            _ = idle.tick() => continue,
+        };
         match &decoded {
             Ok(rx) => {
                 let vrid = rx.repr.vrid();
@@ -135,19 +153,35 @@ async fn receive_loop(d: Arc<Demux>) -> std::io::Result<()> {
     }
 }
 
+/// Aborts the receive loop when [`supervise`] is dropped (aborted).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs the receive loop of `d` until every instance it feeds is gone,
 /// restarting it after an error or a panic.
-pub async fn supervise(d: Arc<Demux>) {
+pub async fn supervise(d: Arc<Demux>, hb: Heartbeat) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let task = tokio::spawn(receive_loop(d.clone()));
+        let task = tokio::spawn(receive_loop(d.clone(), hb.clone()));
+        let _abort = AbortOnDrop(task.abort_handle());
         let why = match task.await {
-            Ok(Ok(())) => return,
+            Ok(Ok(())) => {
+                d.retired.store(true, std::sync::atomic::Ordering::Relaxed);
+                hb.retire();
+                return;
+            }
             Ok(Err(e)) => format!("error: {e}"),
             Err(e) if e.is_panic() => "panic".to_owned(),
             Err(e) => format!("cancelled: {e}"),
         };
         if d.closed() {
+            d.retired.store(true, std::sync::atomic::Ordering::Relaxed);
+            hb.retire();
             return;
         }
         tracing::error!(

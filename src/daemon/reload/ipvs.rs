@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use super::{Reloader, APPLY_BOUND};
 use crate::config::model::Config;
 use crate::daemon::ipvs_side::{kernel_settings, start_ipvs};
+use crate::daemon::supervisor::Kind;
 use crate::health::{self, RunnerConfig};
 use crate::ipvs::task as ipvs_task;
 
@@ -29,6 +30,7 @@ impl Reloader {
                 self.drain_timeout,
                 &self.local,
                 None,
+                &self.vrrp.supervisor,
             );
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
             let started = status.is_some();
@@ -67,7 +69,11 @@ impl Reloader {
         let applied = tokio::time::timeout(APPLY_BOUND, rx).await;
         match (fresh, &side.health) {
             (Some((handle, requests)), _) => {
-                tokio::spawn(runner.run(side.events.clone(), requests));
+                let events = side.events.clone();
+                let id = self.vrrp.supervisor.spawn("health", Kind::Health, |hb| {
+                    runner.run_with(events, requests, hb)
+                });
+                side.tasks.push(id);
                 side.health = Some(handle);
             }
             (None, Some(h)) => {

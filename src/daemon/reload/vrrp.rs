@@ -84,6 +84,8 @@ impl Reloader {
             if g.members.iter().any(kept) || g.members.iter().any(in_new_group) {
                 continue;
             }
+            // Its end is expected: not the supervisor's to act on.
+            self.vrrp.supervisor.deregister(g.id);
             let (tx, rx) = oneshot::channel();
             let stopped = g.tx.send(GroupInput::Shutdown(tx)).await.is_ok()
                 && tokio::time::timeout(SHUTDOWN_BOUND, rx).await.is_ok();

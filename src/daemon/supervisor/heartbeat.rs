@@ -33,6 +33,8 @@ pub struct Pulse {
     epoch: Instant,
     /// Milliseconds since `epoch` of the last check-in, plus one; 0: never.
     last: AtomicU64,
+    /// Set by [`Heartbeat::retire`].
+    retired: std::sync::atomic::AtomicBool,
     #[cfg(feature = "fault-hooks")]
     fault: AtomicU8,
     #[cfg(feature = "fault-hooks")]
@@ -44,6 +46,7 @@ impl Pulse {
         Pulse {
             epoch,
             last: AtomicU64::new(0),
+            retired: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "fault-hooks")]
             fault: AtomicU8::new(0),
             #[cfg(feature = "fault-hooks")]
@@ -63,6 +66,11 @@ impl Pulse {
             0 => None,
             ms => Some(self.epoch + Duration::from_millis(ms - 1)),
         }
+    }
+
+    /// Whether the task said its end is as it should be.
+    pub fn retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed)
     }
 
     /// Asks the task for `fault` at its next check-in.
@@ -112,9 +120,30 @@ impl Heartbeat {
         }
     }
 
+    /// A heartbeat no supervisor reads: for a task run on its own (tests,
+    /// tools).
+    pub fn detached(name: &str) -> Self {
+        Heartbeat::new(name, Arc::new(Pulse::new(Instant::now())), None)
+    }
+
     /// How often a task with nothing to do must still wake and check in.
     pub fn tick(&self) -> Duration {
         self.tick
+    }
+
+    /// A timer that fires every [`Heartbeat::tick`], for an idle task's
+    /// `select!` (made once per task, not once per turn).
+    pub fn ticker(&self) -> tokio::time::Interval {
+        let start = tokio::time::Instant::now() + self.tick;
+        let mut i = tokio::time::interval_at(start, self.tick);
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    }
+
+    /// The task ends as it should (say, a receive socket whose instances
+    /// are all gone): its return is not a failure.
+    pub fn retire(&self) {
+        self.pulse.retired.store(true, Ordering::Relaxed);
     }
 
     /// The task's loop turned. Cheap: a clock read and an atomic store.

@@ -72,6 +72,7 @@ enum Command {
         handle: JoinHandle<()>,
     },
     Deregister(TaskId),
+    Stop(TaskId),
     DeregisterAll,
     Status(oneshot::Sender<Vec<TaskView>>),
     Liveness(oneshot::Sender<Result<(), Vec<Late>>>),
@@ -151,6 +152,12 @@ impl Supervisor {
     /// The task `id` is ending as told: its end is nobody's concern.
     pub fn deregister(&self, id: TaskId) {
         let _ = self.commands.send(Command::Deregister(id));
+    }
+
+    /// Ends the task `id` (aborts it) without reporting it: the daemon
+    /// replaces it (the IPVS task and health runner start again as one).
+    pub fn stop(&self, id: TaskId) {
+        let _ = self.commands.send(Command::Stop(id));
     }
 
     /// Every task is ending as told (the shutdown).
@@ -245,6 +252,9 @@ async fn run(
         }
         let wake = machine.poll_timeout();
         tokio::select! {
+            // Commands first: a deregistration sent before a task was told
+            // to end is seen before that end.
+            biased;
             cmd = commands.recv() => match cmd {
                 None => return,
                 Some(Command::Register { name, kind, deadline, pulse, id, handle }) => {
@@ -253,6 +263,12 @@ async fn run(
                     machine.register(&name, kind, deadline, pulse, id, Instant::now());
                 }
                 Some(Command::Deregister(id)) => machine.deregister(id),
+                Some(Command::Stop(id)) => {
+                    machine.deregister(id);
+                    if let Some(a) = aborts.get(&id) {
+                        a.abort();
+                    }
+                }
                 Some(Command::DeregisterAll) => machine.deregister_all(),
                 Some(Command::Status(tx)) => { let _ = tx.send(machine.status(Instant::now())); }
                 Some(Command::Liveness(tx)) => { let _ = tx.send(machine.liveness(Instant::now())); }

@@ -254,6 +254,11 @@ impl Machine {
         if e.state != State::Running {
             return;
         }
+        if how == How::Returned && e.pulse.retired() {
+            let name = name.clone();
+            self.tasks.remove(&name);
+            return;
+        }
         let how = match (e.late_by, how) {
             (Some(late_by), How::Cancelled) => How::Stalled { late_by },
             (_, how) => how,
