@@ -293,6 +293,22 @@ impl Proc {
         None
     }
 
+    /// Waits up to `timeout` for the process to exit by itself; its exit
+    /// code (-1 for a signal), or `None` if it still runs.
+    #[allow(dead_code)] // not every test binary that includes this uses it
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            let c = self.child.as_mut()?;
+            if let Ok(Some(status)) = c.try_wait() {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
     /// Still running (not exited)?
     pub fn alive(&mut self) -> bool {
         match self.child.as_mut() {

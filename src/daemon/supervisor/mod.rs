@@ -156,6 +156,7 @@ impl Supervisor {
 
     /// Ends the task `id` (aborts it) without reporting it: the daemon
     /// replaces it (the IPVS task and health runner start again as one).
+    /// A task that already stopped keeps its restart history.
     pub fn stop(&self, id: TaskId) {
         let _ = self.commands.send(Command::Stop(id));
     }
@@ -264,7 +265,7 @@ async fn run(
                 }
                 Some(Command::Deregister(id)) => machine.deregister(id),
                 Some(Command::Stop(id)) => {
-                    machine.deregister(id);
+                    machine.replace(id);
                     if let Some(a) = aborts.get(&id) {
                         a.abort();
                     }

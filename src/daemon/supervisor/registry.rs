@@ -235,6 +235,14 @@ impl Machine {
         self.tasks.retain(|_, e| e.id != id);
     }
 
+    /// The task of `id` is being replaced: a running incarnation is
+    /// forgotten (the owner aborts it); one that already stopped keeps its
+    /// entry, and its restart history, for the replacement.
+    pub fn replace(&mut self, id: TaskId) {
+        self.tasks
+            .retain(|_, e| e.id != id || e.state != State::Running);
+    }
+
     /// Everything is ending as told (the shutdown).
     pub fn deregister_all(&mut self) {
         self.tasks.clear();

@@ -229,6 +229,22 @@ fn a_task_told_to_end_is_forgotten() {
 }
 
 #[test]
+fn a_replaced_task_keeps_its_history_only_once_stopped() {
+    let mut f = Fixture::new();
+    let (ipvs, _) = f.start("ipvs", Kind::Ipvs, 0.0);
+    let (health, _) = f.start("health", Kind::Health, 0.0);
+    f.m.handle_stop(health, How::Returned, f.at(1.0));
+    f.actions();
+    // Both replaced as one: the running IPVS task forgotten, the stopped
+    // runner's entry kept for its restart.
+    f.m.replace(ipvs);
+    f.m.replace(health);
+    let v = f.m.status(f.at(2.0));
+    assert_eq!(v.len(), 1);
+    assert_eq!((v[0].name.as_str(), v[0].restarts), ("health", 1));
+}
+
+#[test]
 fn a_stale_incarnation_is_ignored() {
     let mut f = Fixture::new();
     let (old, _) = f.start("control", Kind::Control, 0.0);
