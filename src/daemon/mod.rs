@@ -176,6 +176,8 @@ async fn main(
     })?;
     let signals = Signals::install()?;
     let notifier = Notifier::spawn(&config.global);
+    // Subscribe before reading links, so no change falls in between.
+    let events = net::events()?;
     let links = net.links().await?;
     let mut planned = plan_groups(&config, |_| true, &links);
     let resumed = start
@@ -235,7 +237,7 @@ async fn main(
         senders: senders.clone(),
         local: local_tx,
     };
-    link_side.start(&sup).await?;
+    link_side.start(&sup, events, addrs);
 
     let ipvs = start_ipvs(
         &config,

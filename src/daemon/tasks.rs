@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::groups::{
     plan_groups, receive_name, remove_stale_vips, running, spawn_receive, Senders,
@@ -28,7 +28,7 @@ use super::supervisor::{Event, Kind, Supervisor, Verdict};
 use super::DaemonError;
 use crate::control::{self, Published};
 use crate::health;
-use crate::net::{self, Net, NetError};
+use crate::net::{self, Net, NetError, NetEvent};
 use crate::vrrp::instance::error_status;
 
 /// How long an IPVS restart waits for the live health runner's states.
@@ -43,19 +43,32 @@ pub(super) struct LinkSide {
 }
 
 impl LinkSide {
-    /// Subscribes to link and address events and starts both tasks; the
-    /// monitor's first dump hands every link's state to every instance.
-    pub(super) async fn start(&self, sup: &Supervisor) -> Result<(), NetError> {
-        let (events, monitor) = net::events()?;
+    /// Subscribes to link and address events again and starts both
+    /// tasks; the monitor's first dump hands every link's state to every
+    /// instance.
+    async fn restart(&self, sup: &Supervisor) -> Result<(), NetError> {
+        let events = net::events()?;
+        let addrs = links::box_addresses(&self.net).await;
+        self.start(sup, events, addrs);
+        Ok(())
+    }
+
+    /// Starts both tasks on a subscription made earlier (at start: before
+    /// the links were read, so no change falls in between) and the box's
+    /// addresses read after it.
+    pub(super) fn start(
+        &self,
+        sup: &Supervisor,
+        (events, monitor): (mpsc::UnboundedReceiver<NetEvent>, net::Monitor),
+        addrs: BTreeSet<(u32, IpAddr)>,
+    ) {
         sup.spawn("netlink monitor", Kind::NetlinkMonitor, |hb| {
             monitor.run(hb)
         });
-        let addrs = links::box_addresses(&self.net).await;
         let (net, senders, local) = (self.net.clone(), self.senders.clone(), self.local.clone());
         sup.spawn("link dispatcher", Kind::LinkDispatcher, |hb| {
             links::dispatch_links(events, net, senders, addrs, local, hb)
         });
-        Ok(())
     }
 }
 
@@ -122,7 +135,7 @@ impl Tasks {
                 }
             }
             Kind::LinkDispatcher | Kind::NetlinkMonitor => {
-                if let Err(e) = self.links.start(&self.sup).await {
+                if let Err(e) = self.links.restart(&self.sup).await {
                     tracing::error!(error = %e, "cannot subscribe to link events again");
                 }
             }

@@ -808,7 +808,10 @@ pub async fn run(
 
     let resume: Vec<bool> = spec.members.iter().map(|m| m.resume).collect();
     // Initial link states, then Startup (RFC 5798 6.4.1) or Resume.
-    let links = net.links().await.unwrap_or_default();
+    let links = net.links().await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read links at start: every link taken as down");
+        Vec::new()
+    });
     let now = Instant::now();
     let initial = link_inputs(&mut task, &links, false);
     for (i, input) in initial {
