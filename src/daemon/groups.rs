@@ -2,12 +2,13 @@
 //!
 //! Owns: planning instance tasks from a config (sync groups first, then
 //! lone instances, each member resolved to its links), starting them with
-//! the receive socket of each (interface, family), the registry of running
-//! tasks and of receive sockets, the late starter for interfaces that
-//! appear after start, and removing stale VIPs before a task starts.
+//! the receive socket of each (interface, family) under the supervisor
+//! (which keeps the table of running instance tasks), the registry of
+//! receive sockets, the late starter for interfaces that appear after
+//! start, and removing stale VIPs before a task starts.
 //! Must not: hold protocol state (the instance tasks do), decide what a
 //! reload changes (that is [`super::reload`]) or stop tasks (shutdown and
-//! reload do, through [`Senders`]).
+//! reload do, through the supervisor's table).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,32 +16,18 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use super::supervisor::{Kind, Supervisor, TaskId};
+use super::supervisor::{Kind, RunningGroup, Supervisor};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{ConfigState, ReceiverStatus, Snapshot};
 use crate::net::{self, Net};
 use crate::notify::Notifier;
-use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberLinks, MemberSpec};
+use crate::vrrp::instance::{self, error_status, GroupSpec, MemberLinks, MemberSpec};
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
 use crate::vrrp::types::Vrid;
 
 /// Queue of one instance task; a full queue drops packets (counted).
 const QUEUE: usize = 256;
-
-/// A running instance task: the names of its members, in order, and its
-/// input.
-#[derive(Debug, Clone)]
-pub(super) struct RunningGroup {
-    pub(super) members: Vec<String>,
-    pub(super) tx: mpsc::Sender<GroupInput>,
-    /// Its name with the supervisor ("instance VI_1", "sync group G1").
-    pub(super) task: String,
-    pub(super) id: TaskId,
-    /// Where each member publishes its state: kept across a restart, so
-    /// `vigil status` and the sync daemon task follow the new task.
-    pub(super) statuses: Vec<watch::Sender<Snapshot>>,
-}
 
 /// The supervisor's name of the task of `g`.
 pub(super) fn task_name(g: &GroupSpec) -> String {
@@ -49,20 +36,6 @@ pub(super) fn task_name(g: &GroupSpec) -> String {
         (None, Some(m)) => format!("instance {}", m.inst.name),
         (None, None) => "instance (none)".to_owned(),
     }
-}
-
-/// Every running instance task, shared with the link dispatcher, the late
-/// starter, reloads and shutdown.
-pub(super) type Senders = Arc<std::sync::Mutex<Vec<RunningGroup>>>;
-
-pub(super) fn running(s: &Senders) -> Vec<RunningGroup> {
-    s.lock()
-        .map(|v| v.clone())
-        .unwrap_or_else(|p| p.into_inner().clone())
-}
-
-pub(super) fn current(s: &Senders) -> Vec<mpsc::Sender<GroupInput>> {
-    running(s).into_iter().map(|g| g.tx).collect()
 }
 
 /// An instance's links by name, or `status` back when its interface does
@@ -113,7 +86,6 @@ pub(super) fn member_links(inst: &VrrpInstance, links: &[net::Link]) -> Option<M
 
 /// What [`start_groups`] started.
 pub(super) struct Started {
-    pub(super) senders: Vec<RunningGroup>,
     /// Statuses of the receive sockets it opened.
     pub(super) receivers: Vec<watch::Receiver<ReceiverStatus>>,
 }
@@ -154,7 +126,6 @@ pub(super) fn start_groups(
     };
     let mut opened: Vec<((u32, u8), Arc<Demux>)> = Vec::new();
     let mut receivers = Vec::new();
-    let mut senders = Vec::new();
     for g in groups {
         let (tx, rx) = mpsc::channel(QUEUE);
         for (j, m) in g.members.iter().enumerate() {
@@ -200,22 +171,20 @@ pub(super) fn start_groups(
         let members = g.members.iter().map(|m| m.inst.name.clone()).collect();
         let statuses = g.members.iter().map(|m| m.status.clone()).collect();
         let (net, notifier) = (net.clone(), notifier.clone());
-        let id = sup.spawn(&task, Kind::Instance, |hb| {
-            instance::run(g, rx, net, notifier, hb)
-        });
-        senders.push(RunningGroup {
+        let group = |id| RunningGroup {
             members,
             tx,
             task,
             id,
             statuses,
-        });
+        };
+        sup.spawn_instance(group, |hb| instance::run(g, rx, net, notifier, hb));
     }
     for (key, d) in opened {
         spawn_receive(sup, d.clone());
         reg.insert(key, d);
     }
-    Started { senders, receivers }
+    Started { receivers }
 }
 
 /// The instance tasks to start for the instances of `config` that `want`
@@ -306,7 +275,6 @@ pub(super) fn plan_groups(
 pub(super) struct VrrpSide {
     pub(super) net: Net,
     pub(super) notifier: Notifier,
-    pub(super) senders: Senders,
     pub(super) demux: DemuxRegistry,
     pub(super) published: watch::Sender<ConfigState>,
     pub(super) supervisor: Supervisor,
@@ -323,10 +291,6 @@ impl VrrpSide {
             &self.demux,
             &self.supervisor,
         );
-        match self.senders.lock() {
-            Ok(mut v) => v.extend(started.senders),
-            Err(p) => p.into_inner().extend(started.senders),
-        }
         self.published
             .send_modify(|c| c.receivers.extend(started.receivers));
     }

@@ -14,10 +14,8 @@ use std::net::IpAddr;
 
 use tokio::sync::{mpsc, watch};
 
-use super::groups::{current, Senders};
-use super::supervisor::Heartbeat;
+use super::supervisor::{Heartbeat, Supervisor};
 use crate::net::{Net, NetEvent};
-use crate::vrrp::instance::GroupInput;
 
 /// The box's addresses as (ifindex, address) pairs; empty when they
 /// cannot be read.
@@ -34,12 +32,12 @@ pub(super) fn local_set(addrs: &BTreeSet<(u32, IpAddr)>) -> BTreeSet<IpAddr> {
 }
 
 /// Runs until the event stream ends: keeps `addrs` (published on `local`
-/// when the set of addresses changes) and hands link changes to every
-/// task in `senders`.
+/// when the set of addresses changes) and hands link changes to the
+/// supervisor, which fans them out to every instance task.
 pub(super) async fn dispatch_links(
     mut events: mpsc::UnboundedReceiver<NetEvent>,
     net: Net,
-    senders: Senders,
+    sup: Supervisor,
     mut addrs: BTreeSet<(u32, IpAddr)>,
     local: watch::Sender<BTreeSet<IpAddr>>,
     hb: Heartbeat,
@@ -77,22 +75,12 @@ pub(super) async fn dispatch_links(
             *l = now;
             changed
         });
-        let tasks = current(&senders);
         match ev {
             NetEvent::LinkState { index, name, up } => {
                 tracing::info!(interface = %name, index, up, "link state");
-                for s in &tasks {
-                    if s.try_send(GroupInput::Link { index, up }).is_err() && !s.is_closed() {
-                        // A full queue: deliver anyway, awaiting room.
-                        let _ = s.send(GroupInput::Link { index, up }).await;
-                    }
-                }
+                sup.link(index, up);
             }
-            NetEvent::LinkGone { index } => {
-                for s in &tasks {
-                    let _ = s.send(GroupInput::Link { index, up: false }).await;
-                }
-            }
+            NetEvent::LinkGone { index } => sup.link(index, false),
             NetEvent::Resynced => tracing::warn!("links and addresses re-read"),
             NetEvent::AddressAdded(_) | NetEvent::AddressRemoved(_) => {}
         }

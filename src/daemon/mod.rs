@@ -204,7 +204,6 @@ async fn main(
         &demux,
         &sup,
     );
-    let senders = Arc::new(std::sync::Mutex::new(first.senders));
     let (config_tx, config_rx) = watch::channel(ConfigState {
         source: describe,
         instances: statuses.clone(),
@@ -214,7 +213,6 @@ async fn main(
     let vrrp = VrrpSide {
         net: net.clone(),
         notifier: notifier.clone(),
-        senders: senders.clone(),
         demux,
         published: config_tx,
         supervisor: sup.clone(),
@@ -234,7 +232,6 @@ async fn main(
     // monitor's first dump gives every task each link's state.
     let link_side = LinkSide {
         net: net.clone(),
-        senders: senders.clone(),
         local: local_tx,
     };
     link_side.start(&sup, events, addrs);
@@ -309,7 +306,7 @@ async fn main(
         return served;
     }
     let sync = tasks.sync.as_ref().map(|s| &s.handle);
-    shutdown(&senders, sync, &notifier, control_path, &sup).await;
+    shutdown(sync, &notifier, control_path, &sup).await;
     match &served {
         Ok(()) => tracing::info!("vigil stopped"),
         Err(e) => tracing::error!("vigil stopped: {e}"),

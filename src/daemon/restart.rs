@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::groups::current;
 use super::handoff::{self, Master, Record};
 use super::reload::Reloader;
 use super::shutdown::SHUTDOWN_BOUND;
@@ -181,8 +180,6 @@ async fn hand_over(r: &Reloader) -> Record {
     // Taken before the last adverts go out: the window it opens is never
     // longer than the backups' timers.
     let at_ns = handoff::monotonic_ns();
-    // The instance tasks end as told: nothing for the supervisor to do.
-    r.vrrp.supervisor.deregister_all();
     let states = stop_tasks(r).await;
     let masters = states
         .iter()
@@ -207,9 +204,12 @@ async fn hand_over(r: &Reloader) -> Record {
 async fn stop_tasks(r: &Reloader) -> Vec<(String, State)> {
     let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
     let mut acks = Vec::new();
-    for s in &current(&r.vrrp.senders) {
+    let instances = r.vrrp.supervisor.instances().await;
+    // The instance tasks end as told: nothing for the supervisor to do.
+    r.vrrp.supervisor.deregister_all();
+    for g in instances {
         let (tx, rx) = oneshot::channel();
-        let sent = tokio::time::timeout_at(deadline, s.send(GroupInput::Handoff(tx))).await;
+        let sent = tokio::time::timeout_at(deadline, g.tx.send(GroupInput::Handoff(tx))).await;
         if matches!(sent, Ok(Ok(()))) {
             acks.push(rx);
         }

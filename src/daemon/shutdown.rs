@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::groups::{current, Senders};
 use super::ipvs_side::SyncHandle;
 use super::supervisor::Supervisor;
 use crate::notify::Notifier;
@@ -23,20 +22,20 @@ pub(super) const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
 
 /// Runs the shutdown sequence; each step waits at most until the bound.
 pub(super) async fn shutdown(
-    senders: &Senders,
     sync: Option<&SyncHandle>,
     notifier: &Notifier,
     control_path: &Path,
     sup: &Supervisor,
 ) {
-    // Every task ends as told from here on.
-    sup.deregister_all();
     // Every task resigns (priority 0) and removes its VIPs, bounded.
     let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
     let mut acks = Vec::new();
-    for s in &current(senders) {
+    let instances = sup.instances().await;
+    // Every task ends as told from here on.
+    sup.deregister_all();
+    for g in instances {
         let (atx, arx) = oneshot::channel();
-        if tokio::time::timeout_at(deadline, s.send(GroupInput::Shutdown(atx)))
+        if tokio::time::timeout_at(deadline, g.tx.send(GroupInput::Shutdown(atx)))
             .await
             .is_ok()
         {

@@ -18,13 +18,11 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::groups::{
-    plan_groups, receive_name, remove_stale_vips, running, spawn_receive, Senders,
-};
+use super::groups::{plan_groups, receive_name, remove_stale_vips, spawn_receive, Planned};
 use super::ipvs_side::{start_ipvs, SyncSide};
 use super::links;
 use super::reload::Reloader;
-use super::supervisor::{Event, Kind, Supervisor, Verdict};
+use super::supervisor::{Event, Kind, RunningGroup, Supervisor, Verdict};
 use super::DaemonError;
 use crate::control::{self, Published};
 use crate::health;
@@ -38,7 +36,6 @@ const STATES_BOUND: Duration = Duration::from_secs(1);
 /// and start again, as a pair (a new event subscription each time).
 pub(super) struct LinkSide {
     pub(super) net: Net,
-    pub(super) senders: Senders,
     pub(super) local: watch::Sender<BTreeSet<IpAddr>>,
 }
 
@@ -65,9 +62,9 @@ impl LinkSide {
         sup.spawn("netlink monitor", Kind::NetlinkMonitor, |hb| {
             monitor.run(hb)
         });
-        let (net, senders, local) = (self.net.clone(), self.senders.clone(), self.local.clone());
+        let (net, local, to) = (self.net.clone(), self.local.clone(), sup.clone());
         sup.spawn("link dispatcher", Kind::LinkDispatcher, |hb| {
-            links::dispatch_links(events, net, senders, addrs, local, hb)
+            links::dispatch_links(events, net, to, addrs, local, hb)
         });
     }
 }
@@ -156,11 +153,12 @@ impl Tasks {
 }
 
 /// The members' configs of the instance task `name`, planned afresh.
-async fn plan_again(
-    name: &str,
-    r: &Reloader,
-) -> Option<(super::groups::RunningGroup, super::groups::Planned)> {
-    let g = running(&r.vrrp.senders)
+async fn plan_again(name: &str, r: &Reloader) -> Option<(RunningGroup, Planned)> {
+    let g = r
+        .vrrp
+        .supervisor
+        .instances()
+        .await
         .into_iter()
         .find(|g| g.task == name)?;
     let links = match r.vrrp.net.links().await {
@@ -219,9 +217,6 @@ async fn restart_instance(name: &str, r: &Reloader) {
         tracing::error!(task = %name, instance = %inst.name, "interface gone; instance not restarted");
     }
     remove_stale_vips(&r.vrrp.net, &planned.groups).await;
-    if let Ok(mut v) = r.vrrp.senders.lock() {
-        v.retain(|x| x.id != g.id);
-    }
     r.vrrp.start(planned.groups, &r.running_vrrp.global);
 }
 

@@ -11,10 +11,9 @@ use tokio::sync::oneshot;
 
 use super::{Reloader, APPLY_BOUND};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
-use crate::daemon::groups::{
-    late_start, member_links, plan_groups, remove_stale_vips, running, RunningGroup,
-};
+use crate::daemon::groups::{late_start, member_links, plan_groups, remove_stale_vips};
 use crate::daemon::shutdown::SHUTDOWN_BOUND;
+use crate::daemon::supervisor::RunningGroup;
 use crate::net;
 use crate::vrrp::instance::{self, GroupInput};
 
@@ -50,7 +49,7 @@ impl Reloader {
         let globals_changed =
             super::vrrp_globals(&self.running_vrrp.global) != super::vrrp_globals(&new.global);
         let mut all_applied = true;
-        for g in running(&self.vrrp.senders) {
+        for g in self.vrrp.supervisor.instances().await {
             match self
                 .reconfigure_group(&g, new, &links, globals_changed)
                 .await
@@ -80,7 +79,7 @@ impl Reloader {
         let kept = |n: &String| new.vrrp_instances.iter().any(|i| &i.name == n);
         let in_new_group = |n: &String| new.vrrp_sync_groups.iter().any(|g| g.group.contains(n));
         let mut lines = Vec::new();
-        for g in running(&self.vrrp.senders) {
+        for g in self.vrrp.supervisor.instances().await {
             if g.members.iter().any(kept) || g.members.iter().any(in_new_group) {
                 continue;
             }
@@ -91,9 +90,6 @@ impl Reloader {
                 && tokio::time::timeout(SHUTDOWN_BOUND, rx).await.is_ok();
             if !stopped {
                 tracing::error!(instances = ?g.members, "reload: an instance task did not stop in {SHUTDOWN_BOUND:?}");
-            }
-            if let Ok(mut v) = self.vrrp.senders.lock() {
-                v.retain(|r| !r.tx.same_channel(&g.tx));
             }
             self.vrrp.published.send_modify(|c| {
                 c.instances

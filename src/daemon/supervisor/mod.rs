@@ -3,9 +3,11 @@
 //!
 //! Owns: the owner task ([`run`], spawned by [`Supervisor::start`]) and
 //! its handle [`Supervisor`]. The owner alone holds the [registry]
-//! (`registry::Machine`) and every task's join handle; everything else
-//! talks to it over one command channel: register (spawn) a task, let one
-//! end as told, ask for the status or the liveness. It notices a task that
+//! (`registry::Machine`), every task's join handle and the table of
+//! running instance tasks ([`instances`]); everything else talks to it
+//! over one command channel: register (spawn) a task, let one end as
+//! told, ask for the status, the liveness or the instance tasks, and hand
+//! a link event to every instance task (the owner fans it out). It notices a task that
 //! returns, panics, or misses its deadline (then aborts it), and reports
 //! each to the daemon's main loop as an [`Event`]; the main loop applies
 //! the written [policy] (restart, remove an instance's VIPs first, or exit
@@ -35,6 +37,7 @@
 //! the supervisor itself is stuck, which is as bad as a late task.
 
 pub mod heartbeat;
+pub mod instances;
 pub mod policy;
 pub mod registry;
 
@@ -49,6 +52,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinError, JoinHandle};
 
 pub use heartbeat::{Fault, Heartbeat, Pulse};
+pub use instances::RunningGroup;
 pub use policy::{Kind, Policy, Remedy};
 pub use registry::{Event, How, Late, State, TaskId, TaskView, Verdict};
 
@@ -70,6 +74,13 @@ enum Command {
         pulse: Arc<Pulse>,
         id: TaskId,
         handle: JoinHandle<()>,
+        /// Set for an instance task.
+        instance: Option<Box<RunningGroup>>,
+    },
+    Instances(oneshot::Sender<Vec<RunningGroup>>),
+    Link {
+        index: u32,
+        up: bool,
     },
     Deregister(TaskId),
     Stop(TaskId),
@@ -134,19 +145,86 @@ impl Supervisor {
         F: FnOnce(Heartbeat) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let pulse = Arc::new(Pulse::new(self.epoch));
+        self.spawn_inner(name, kind, deadline, |_| None, task)
+    }
+
+    /// Spawns an instance task and enters it in the table of instance
+    /// tasks (its link events, [`Supervisor::instances`]); `group` gets
+    /// the task's id.
+    pub fn spawn_instance<F, Fut>(
+        &self,
+        group: impl FnOnce(TaskId) -> RunningGroup,
+        task: F,
+    ) -> TaskId
+    where
+        F: FnOnce(Heartbeat) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let group = group(id);
+        let name = group.task.clone();
+        let kind = Kind::Instance;
+        let deadline = kind.policy().deadline;
+        let pulse = Arc::new(Pulse::new(self.epoch));
+        let fut = task(Heartbeat::new(&name, pulse.clone(), deadline));
+        self.register(name, kind, deadline, pulse, id, fut, Some(Box::new(group)));
+        id
+    }
+
+    fn spawn_inner<F, Fut>(
+        &self,
+        name: &str,
+        kind: Kind,
+        deadline: Option<Duration>,
+        group: impl FnOnce(TaskId) -> Option<RunningGroup>,
+        task: F,
+    ) -> TaskId
+    where
+        F: FnOnce(Heartbeat) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let pulse = Arc::new(Pulse::new(self.epoch));
         let fut = task(Heartbeat::new(name, pulse.clone(), deadline));
+        let group = group(id).map(Box::new);
+        self.register(name.to_owned(), kind, deadline, pulse, id, fut, group);
+        id
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn register(
+        &self,
+        name: String,
+        kind: Kind,
+        deadline: Option<Duration>,
+        pulse: Arc<Pulse>,
+        id: TaskId,
+        fut: impl Future<Output = ()> + Send + 'static,
+        instance: Option<Box<RunningGroup>>,
+    ) {
         let handle = tokio::spawn(with_fault_hooks(fut, pulse.clone()));
         let _ = self.commands.send(Command::Register {
-            name: name.to_owned(),
+            name,
             kind,
             deadline,
             pulse,
             id,
             handle,
+            instance,
         });
-        id
+    }
+
+    /// Every instance task in the table (running, or awaiting its
+    /// restart); empty when the owner is gone.
+    pub async fn instances(&self) -> Vec<RunningGroup> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.commands.send(Command::Instances(tx));
+        rx.await.unwrap_or_default()
+    }
+
+    /// A link's state, for every instance task (each picks its own).
+    pub fn link(&self, index: u32, up: bool) {
+        let _ = self.commands.send(Command::Link { index, up });
     }
 
     /// The task `id` is ending as told: its end is nobody's concern.
@@ -237,6 +315,7 @@ async fn run(
 ) {
     let mut joins = FuturesUnordered::new();
     let mut aborts: BTreeMap<TaskId, AbortHandle> = BTreeMap::new();
+    let mut table = instances::Instances::default();
     loop {
         while let Some(action) = machine.poll_action() {
             match action {
@@ -258,19 +337,30 @@ async fn run(
             biased;
             cmd = commands.recv() => match cmd {
                 None => return,
-                Some(Command::Register { name, kind, deadline, pulse, id, handle }) => {
+                Some(Command::Register { name, kind, deadline, pulse, id, handle, instance }) => {
                     aborts.insert(id, handle.abort_handle());
                     joins.push(async move { (id, handle.await) });
                     machine.register(&name, kind, deadline, pulse, id, Instant::now());
+                    if let Some(g) = instance {
+                        table.insert(*g);
+                    }
                 }
-                Some(Command::Deregister(id)) => machine.deregister(id),
+                Some(Command::Instances(tx)) => { let _ = tx.send(table.list()); }
+                Some(Command::Link { index, up }) => table.link(index, up),
+                Some(Command::Deregister(id)) => {
+                    machine.deregister(id);
+                    table.remove(id);
+                }
                 Some(Command::Stop(id)) => {
                     machine.replace(id);
                     if let Some(a) = aborts.get(&id) {
                         a.abort();
                     }
                 }
-                Some(Command::DeregisterAll) => machine.deregister_all(),
+                Some(Command::DeregisterAll) => {
+                    machine.deregister_all();
+                    table.clear();
+                }
                 Some(Command::Status(tx)) => { let _ = tx.send(machine.status(Instant::now())); }
                 Some(Command::Liveness(tx)) => { let _ = tx.send(machine.liveness(Instant::now())); }
                 Some(Command::Inject { name, fault, done }) => {
