@@ -185,6 +185,7 @@ virtual_server {VIP} 80 {{
             "ipvs sync",
             "health",
             "control",
+            "main",
         ];
         wait_for(
             &d,

@@ -356,8 +356,12 @@ impl Requests {
         control_path: &Path,
     ) -> Result<(), DaemonError> {
         let s = &mut self.signals;
+        let hb = tasks.sup.watch("main", supervisor::Kind::Main);
+        let mut idle = hb.ticker();
         loop {
+            hb.check_in().await;
             tokio::select! {
+                _ = idle.tick() => {}
                 _ = s.term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
                 _ = s.int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
                 _ = s.hup.recv() => {

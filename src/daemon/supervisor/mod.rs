@@ -77,6 +77,14 @@ enum Command {
         /// Set for an instance task.
         instance: Option<Box<RunningGroup>>,
     },
+    /// A loop that is no spawned task (the main loop): its deadline is
+    /// watched, its end is not.
+    Watch {
+        name: String,
+        kind: Kind,
+        pulse: Arc<Pulse>,
+        id: TaskId,
+    },
     Instances(oneshot::Sender<Vec<RunningGroup>>),
     Link {
         index: u32,
@@ -214,6 +222,22 @@ impl Supervisor {
         });
     }
 
+    /// Watches a loop that is not a spawned task (the daemon's main loop)
+    /// for its deadline: the heartbeat it checks in with. Nothing can
+    /// restart it; a late one shows in [`Supervisor::liveness`].
+    pub fn watch(&self, name: &str, kind: Kind) -> Heartbeat {
+        let deadline = kind.policy().deadline;
+        let pulse = Arc::new(Pulse::new(self.epoch));
+        let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let _ = self.commands.send(Command::Watch {
+            name: name.to_owned(),
+            kind,
+            pulse: pulse.clone(),
+            id,
+        });
+        Heartbeat::new(name, pulse, deadline)
+    }
+
     /// Every instance task in the table (running, or awaiting its
     /// restart); empty when the owner is gone.
     pub async fn instances(&self) -> Vec<RunningGroup> {
@@ -344,6 +368,10 @@ async fn run(
                     if let Some(g) = instance {
                         table.insert(*g);
                     }
+                }
+                Some(Command::Watch { name, kind, pulse, id }) => {
+                    let deadline = kind.policy().deadline;
+                    machine.register(&name, kind, deadline, pulse, id, Instant::now());
                 }
                 Some(Command::Instances(tx)) => { let _ = tx.send(table.list()); }
                 Some(Command::Link { index, up }) => table.link(index, up),

@@ -15,7 +15,7 @@
 //! | ipvs sync       | 60 s     | restarted (follows its instance again)              |
 //! | health          | 10 s     | restarted from the states the IPVS task holds       |
 //! | control         | 10 s     | restarted (the socket bound again)                  |
-//! | main            | 10 s     | none possible: liveness fails, the watchdog acts    |
+//! | main            | 90 s     | none possible: liveness fails, the watchdog acts    |
 //!
 //! Every restart counts against the task's [`BUDGET`] (3 in 5 minutes): the
 //! one past it ends the daemon non-zero after the bounded shutdown, and
@@ -33,7 +33,9 @@
 //! on an idle tick of a quarter of its deadline, so 2 s leaves a loaded box
 //! room while the VIPs go well before a peer with the default advert takes
 //! over. The IPVS and sync tasks wait on blocking netlink calls (a full
-//! pass of 10,000 ops takes seconds in a TCG VM), hence 60 s.
+//! pass of 10,000 ops takes seconds in a TCG VM), hence 60 s. The main
+//! loop waits for a reload to apply (the IPVS task's first pass up to
+//! 30 s, each instance task's reconfiguration), hence 90 s.
 
 use std::time::Duration;
 
@@ -112,7 +114,7 @@ impl Kind {
             | Kind::Health
             | Kind::Control => (Remedy::Restart, secs(10)),
             Kind::Ipvs | Kind::IpvsSync => (Remedy::Restart, secs(60)),
-            Kind::Main => (Remedy::Exit, secs(10)),
+            Kind::Main => (Remedy::Exit, secs(90)),
         };
         Policy {
             remedy,
