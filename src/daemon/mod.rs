@@ -4,24 +4,26 @@
 //! start, and the loop that answers signals and control requests until
 //! shutdown. Each concern lives in its own module: `logging`, instance
 //! tasks (`groups`), the link dispatcher (`links`), the IPVS side
-//! (`ipvs_side`), [`reload`], `shutdown`, and the hitless restart
-//! ([`handoff`], `restart`). Must not: hold protocol state (the instance
-//! tasks do) or parse config text (the CLI hands over a `Config`).
+//! (`ipvs_side`), [`reload`], `shutdown`, the hitless restart
+//! ([`handoff`], `restart`), and the [`supervisor`] every long-lived task
+//! runs under, whose events the main loop answers by its policy (`tasks`).
+//! Must not: hold protocol state (the instance tasks do) or parse config
+//! text (the CLI hands over a `Config`).
 //!
 //! ```text
 //!     signals (SIGTERM/SIGINT: shutdown, SIGHUP: reload, SIGUSR2: restart)
 //!       + `vigil reload` / `vigil restart` on the control socket
 //!                               |
 //!                               v
-//!   net::events --NetEvent--> [link dispatcher] --GroupInput::Link--+
-//!   (rtnetlink multicast:                                           |
+//!   net::Monitor --NetEvent--> [link dispatcher] --link--> [supervisor] --GroupInput::Link--+
+//!   (rtnetlink multicast:     (the owner fans link events out to every instance task)     |
 //!    LINK, IPV4/6_IFADDR,                                           v
 //!    resync on ENOBUFS)                          +--------------------------------+
 //!                                                | instance task (one per sync    |
 //!   [receive task: (ifindex, family)] ---------->| group; a lone instance is a    |
 //!     raw socket -> decode -> demux by VRID      | group of one): Machines,       |
 //!     GroupInput::Packet (mpsc, try_send)        | FilterConfigs, DropCounters;   |
-//!     (supervised: restarted + counted)          | sleeps until poll_timeout()    |
+//!     (restarted + counted on error)             | sleeps until poll_timeout()    |
 //!                                                +--------------------------------+
 //!                                                  |        |        |        |
 //!                           raw socket adverts <---+        |        |        +--> watch<Snapshot>
@@ -37,6 +39,12 @@
 //!   [ipvs::task: Core + blocking Client] ----------------------------------------->+
 //!      spawn_blocking: dump -> diff -> apply (genl IPVS); never flushes
 //! ```
+//!
+//! Every task in the diagram, and the main loop, checks in with the
+//! supervisor (`supervisor::Heartbeat`); one that ends, panics or misses
+//! its deadline is reported to the main loop, which applies the policy of
+//! `supervisor::policy` (see `tasks`): restart, a dead instance's VIPs
+//! removed first, or the daemon ended non-zero once the budget is spent.
 //!
 //! The IPVS task and the health runner run only when the config has a
 //! virtual_server (or lvs_timeouts); they share nothing with VRRP but the
