@@ -22,7 +22,7 @@ use super::groups::{plan_groups, receive_name, remove_stale_vips, spawn_receive,
 use super::ipvs_side::{start_ipvs, SyncSide};
 use super::links;
 use super::reload::Reloader;
-use super::supervisor::{Event, Kind, RunningGroup, Supervisor, Verdict};
+use super::supervisor::{Event, Kind, Remedy, RunningGroup, Supervisor, Verdict};
 use super::DaemonError;
 use crate::control::{self, Published};
 use crate::health;
@@ -107,7 +107,7 @@ impl Tasks {
                 how,
                 verdict,
             } => {
-                if kind == Kind::Instance {
+                if kind.policy().remedy == Remedy::WithdrawThenRestart {
                     withdraw(&name, &how.to_string(), r).await;
                 }
                 if verdict == Verdict::Exit {

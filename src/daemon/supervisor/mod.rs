@@ -153,7 +153,11 @@ impl Supervisor {
         F: FnOnce(Heartbeat) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.spawn_inner(name, kind, deadline, |_| None, task)
+        let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let pulse = Arc::new(Pulse::new(self.epoch));
+        let fut = task(Heartbeat::new(name, pulse.clone(), deadline));
+        self.register(name.to_owned(), kind, deadline, pulse, id, fut, None);
+        id
     }
 
     /// Spawns an instance task and enters it in the table of instance
@@ -176,26 +180,6 @@ impl Supervisor {
         let pulse = Arc::new(Pulse::new(self.epoch));
         let fut = task(Heartbeat::new(&name, pulse.clone(), deadline));
         self.register(name, kind, deadline, pulse, id, fut, Some(Box::new(group)));
-        id
-    }
-
-    fn spawn_inner<F, Fut>(
-        &self,
-        name: &str,
-        kind: Kind,
-        deadline: Option<Duration>,
-        group: impl FnOnce(TaskId) -> Option<RunningGroup>,
-        task: F,
-    ) -> TaskId
-    where
-        F: FnOnce(Heartbeat) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let pulse = Arc::new(Pulse::new(self.epoch));
-        let fut = task(Heartbeat::new(name, pulse.clone(), deadline));
-        let group = group(id).map(Box::new);
-        self.register(name.to_owned(), kind, deadline, pulse, id, fut, group);
         id
     }
 

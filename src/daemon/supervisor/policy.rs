@@ -11,11 +11,16 @@
 //! | receive         | 10 s     | restarted (the socket is opened again, routes kept) |
 //! | link dispatcher | 10 s     | restarted (links and addresses re-read)             |
 //! | netlink monitor | 10 s     | restarted (subscribed again, everything re-read)    |
-//! | ipvs            | 60 s     | restarted, adopting the kernel's table              |
+//! | ipvs            | 60 s     | restarted with the health runner, adopting the      |
+//! |                 |          | kernel's table; the live runner's states carry over |
 //! | ipvs sync       | 60 s     | restarted (follows its instance again)              |
-//! | health          | 10 s     | restarted from the states the IPVS task holds       |
+//! | health          | 10 s     | restarted with the IPVS task, as at start: table    |
+//! |                 |          | adopted, checks from their initial states           |
 //! | control         | 10 s     | restarted (the socket bound again)                  |
 //! | main            | 90 s     | none possible: liveness fails, the watchdog acts    |
+//!
+//! The IPVS task and the health runner hold each other's channel, so
+//! either one's stop starts both again (the survivor is stopped quietly).
 //!
 //! Every restart counts against the task's [`BUDGET`] (3 in 5 minutes): the
 //! one past it ends the daemon non-zero after the bounded shutdown, and
