@@ -322,6 +322,7 @@ virtual_server {VIP} 80 {{
             "node 0 kept the VIP {gone:?} after its instance task's {what} (bound {bound:?})"
         );
         assert!(peer_took.is_some(), "the peer never took the VIP over");
+        eprintln!("instance task {what}: VIP gone from node 0 after {gone:?}, peer MASTER after {peer_took:?}");
         if what == "stall" {
             assert!(stalled_seen, "the instance task never shown stalled");
         }
