@@ -1,8 +1,7 @@
 //! import(export(c)) == c for generated valid configs, and the wire
 //! envelope round-trips them too.
 
-#[path = "support/arb_config.rs"]
-mod arb_config;
+use crate::support::arb_config;
 
 use proptest::prelude::*;
 use vigil::config::{export::export, import_str, wire};

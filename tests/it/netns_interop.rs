@@ -22,10 +22,7 @@
 //! seed's PASS auth at 1 s; VRRPv3 (IPv4, IPv6) runs at 100 ms.
 //! Needs root, iproute2 and keepalived (scripts/install-deps).
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/peers.rs"]
-mod peers;
+use crate::support::{netns, peers};
 
 use std::time::{Duration, Instant};
 

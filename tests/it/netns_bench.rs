@@ -2,7 +2,7 @@
 //! side in one run, in network namespaces. Ignored by `cargo test`: the
 //! figures are informative, there is no pass/fail threshold, and they only
 //! mean something on a quiet machine. Run with
-//! `cargo test --test netns_bench -- --ignored --nocapture` (VIGIL_BIN may
+//! `cargo test --test it -- netns_bench:: --ignored --nocapture` (VIGIL_BIN may
 //! point at the static release build; `make bench` does that).
 //!
 //! Failover gap: a client namespace sends a sequence-numbered UDP datagram
@@ -22,10 +22,7 @@
 //! "baseline", "baseline_name", "unit", "ratio"} (ratio = vigil /
 //! baseline; lower is better) and a table is printed at the end.
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/peers.rs"]
-mod peers;
+use crate::support::{netns, peers};
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;

@@ -19,10 +19,7 @@
 //! cases run against keepalived (no counters) as the harness's control.
 //! Needs root, iproute2 and keepalived (scripts/install-deps).
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/peers.rs"]
-mod peers;
+use crate::support::{netns, peers};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU8;

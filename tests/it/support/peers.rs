@@ -6,8 +6,6 @@
 //! `auth_pass`: it ignores the seed's aliases), runs in the foreground,
 //! VRRP only, logging to its own file, with pid files of its own.
 
-#![allow(dead_code)]
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::Command;
@@ -219,7 +217,6 @@ pub fn start(lab: &Lab, node: usize, kind: Kind, inst: &Instance, tag: &str) -> 
 
 /// Starts vigil on `lab.nodes[node]` with the config text `conf`, logging
 /// to stderr (into the log file), and waits until it answers.
-#[allow(dead_code)] // not every test binary that includes this uses it
 pub fn start_vigil_with(lab: &Lab, node: usize, conf: &str, tag: &str) -> Daemon {
     let conf_path = lab.path(&format!("{tag}.conf"));
     std::fs::write(&conf_path, conf).expect("write conf");
@@ -276,7 +273,6 @@ impl Daemon {
 
     /// Polls `vigil status --json` until `ok` holds; fails with `what`,
     /// the last status and the log's tail after `within`.
-    #[allow(dead_code)] // not every test binary that includes this uses it
     pub fn wait_status(
         &self,
         what: &str,
@@ -342,6 +338,7 @@ impl Daemon {
     }
 
     /// SIGKILL only (the link stays up, so the VIP stays configured).
+    #[allow(dead_code)] // for a test that kills a daemon and checks its VIPs
     pub fn kill(&mut self) {
         for pid in self.pids().iter().rev() {
             // SAFETY: as above.
@@ -463,7 +460,6 @@ pub fn json_str<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
 }
 
 /// The first instance's state in a `vigil status --json`.
-#[allow(dead_code)] // not every test binary that includes this uses it
 pub fn first_state(v: &serde_json::Value) -> &str {
     v["instances"][0]["state"].as_str().unwrap_or("")
 }

@@ -6,10 +6,7 @@
 //!
 //! Needs root, iproute2, and python3 with aiosmtpd (scripts/install-deps).
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/peers.rs"]
-mod peers;
+use crate::support::{netns, peers};
 
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -138,7 +135,7 @@ fn wait_last(file: &Path, want: &str, within: Duration) -> usize {
 /// aiosmtpd in the node's namespace, writing each message to `dir`.
 fn smtp_sink(lab: &Lab, node: usize, port: u16, dir: &Path) -> netns::Proc {
     let python = std::env::var("VIGIL_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/smtp_sink.py");
     let log = lab.path("smtp.log");
     let p = lab.nodes[node].ns.spawn(
         "smtp sink",

@@ -48,7 +48,7 @@ impl Sink {
     async fn start(port: u16) -> Sink {
         require_aiosmtpd();
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/smtp_sink.py");
         let mut child = Command::new(python())
             .arg(&script)
             .arg(port.to_string())
@@ -56,7 +56,7 @@ impl Sink {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("start python3 tests/support/smtp_sink.py");
+            .expect("start python3 tests/it/support/smtp_sink.py");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

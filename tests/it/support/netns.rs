@@ -22,8 +22,6 @@
 //!                           (AF_PACKET capture + hostile injection)
 //! ```
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
@@ -39,7 +37,8 @@ use std::time::{Duration, Instant};
 
 static NEXT_NS: AtomicUsize = AtomicUsize::new(0);
 
-/// Serialises the namespace tests of one test binary: failover timing at
+/// Serialises the namespace tests that take it (across every module of the
+/// `it` binary): failover timing at
 /// 100 ms adverts is only meaningful when the two cores are not also
 /// running five other labs.
 pub fn serial() -> MutexGuard<'static, ()> {
@@ -186,12 +185,6 @@ impl Netns {
             }
             v
         })
-    }
-
-    /// `ip -j addr show dev IF` parsed, for messages and cross-checks.
-    pub fn addrs_json(&self, ifname: &str) -> serde_json::Value {
-        let out = self.exec(&["ip", "-j", "addr", "show", "dev", ifname]);
-        serde_json::from_slice(&out.stdout).expect("ip -j addr output is json")
     }
 
     pub fn mac(&self, ifname: &str) -> [u8; 6] {
@@ -359,8 +352,10 @@ pub struct Node {
     pub ns: Netns,
     pub ifname: String,
     pub v4: Ipv4Addr,
+    #[allow(dead_code)] // the node's plan, whole: tests read what they need
     pub v6: Ipv6Addr,
     pub mac: [u8; 6],
+    #[allow(dead_code)]
     pub index: usize,
 }
 
@@ -369,16 +364,14 @@ impl Node {
         self.ns.addrs(&self.ifname).contains(&vip)
     }
 
+    #[allow(dead_code)] // failover harness: no test takes a link down today
     pub fn link_down(&self) {
         self.ns.exec(&["ip", "link", "set", &self.ifname, "down"]);
     }
 
+    #[allow(dead_code)] // failover harness: no test takes a link down today
     pub fn link_up(&self) {
         self.ns.exec(&["ip", "link", "set", &self.ifname, "up"]);
-    }
-
-    pub fn ns_name(&self) -> &str {
-        self.ns.name()
     }
 }
 
@@ -390,6 +383,7 @@ pub struct Lab {
     pub nodes: Vec<Node>,
     pub tap: Node,
     pub client: Option<Node>,
+    #[allow(dead_code)] // held for its Drop: deleted after the nodes
     pub bridge: Netns,
     /// Configs, logs, pid files and control sockets of this lab; removed
     /// on drop unless VIGIL_NETNS_KEEP is set (then printed).
@@ -544,6 +538,7 @@ impl Lab {
     }
 
     /// Waits until no node holds `vip`.
+    #[allow(dead_code)] // failover harness: for a test that stops a MASTER
     pub fn wait_no_holder(&self, vip: IpAddr, timeout: Duration) -> Duration {
         let t0 = Instant::now();
         loop {
@@ -582,7 +577,6 @@ const IPPROTO_VRRP: u8 = 112;
 /// A packet socket bound to one interface of a namespace.
 pub struct PacketSocket {
     fd: OwnedFd,
-    ifindex: i32,
 }
 
 impl PacketSocket {
@@ -636,7 +630,7 @@ impl PacketSocket {
                     std::mem::size_of::<libc::timeval>() as u32,
                 )
             };
-            PacketSocket { fd, ifindex }
+            PacketSocket { fd }
         })
     }
 
@@ -705,8 +699,10 @@ impl PacketSocket {
 /// A VRRP frame seen on the wire.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    #[allow(dead_code)] // the frame's record, whole: tests read what they need
     pub at: Instant,
     pub src_mac: [u8; 6],
+    #[allow(dead_code)]
     pub src: IpAddr,
     pub ttl: u8,
     pub version: u8,

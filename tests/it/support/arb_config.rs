@@ -11,9 +11,7 @@
 //! shrunk cases (where strings and addresses collapse to the same small
 //! value) stay valid too.
 //!
-//! Use from a test file with
-//! `#[path = "support/arb_config.rs"] mod arb_config;`.
-#![allow(dead_code)]
+//! Use from a test module with `use crate::support::arb_config;`.
 
 use proptest::collection::vec;
 use proptest::option;

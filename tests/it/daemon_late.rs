@@ -5,10 +5,7 @@
 //!
 //! Needs root and iproute2 (scripts/install-deps).
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/peers.rs"]
-mod peers;
+use crate::support::{netns, peers};
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -3,8 +3,7 @@
 //! Also checks the generator against the validity rules it promises, so
 //! the round-trip test built on it starts from valid input.
 
-#[path = "support/arb_config.rs"]
-mod arb_config;
+use crate::support::arb_config;
 
 use arb_config::arb_config;
 use proptest::prelude::*;
