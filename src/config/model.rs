@@ -9,7 +9,7 @@
 //! locations (those live only in diagnostics).
 //!
 //! The model is serialised with postcard inside the versioned envelope in
-//! [`super::wire`]; changing a field's type or order changes the format and
+//! [`super::envelope`]; changing a field's type or order changes the format and
 //! needs a new envelope version.
 
 use super::bounds::{IfName, Millis, PassKey};

@@ -1,10 +1,10 @@
-//! import(export(c)) == c for generated valid configs, and the wire
-//! envelope round-trips them too.
+//! import(export(c)) == c for generated valid configs, and the config
+//! envelope (flash and control socket) round-trips them too.
 
 use crate::support::arb_config;
 
 use proptest::prelude::*;
-use vigil::config::{export::export, import_str, wire};
+use vigil::config::{envelope, export::export, import_str};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
@@ -21,7 +21,7 @@ proptest! {
         };
         prop_assert!(imp.warnings.is_empty(), "canonical text warns: {:?}", imp.warnings);
         prop_assert_eq!(&imp.config, &c, "\n{}", text);
-        let bytes = wire::encode(&c).unwrap();
-        prop_assert_eq!(wire::decode(&bytes).unwrap(), c);
+        let bytes = envelope::encode(&c).unwrap();
+        prop_assert_eq!(envelope::decode(&bytes).unwrap(), c);
     }
 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use vigil::config::bounds::Millis;
 use vigil::config::model::{CheckKind, InitialState, Method, Scheduler, ServiceKey, VrrpVersion};
-use vigil::config::{export::export, import_file, import_str, wire, Config};
+use vigil::config::{envelope, export::export, import_file, import_str, Config};
 
 fn seed(name: &str) -> (Config, Vec<String>) {
     let path = format!("{}/fixtures/seed/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -131,7 +131,7 @@ fn seed_configs_export_and_reimport_identically() {
         );
         assert_eq!(again.config, c, "{name}");
         assert_eq!(export(&again.config), text, "export is a fixed point");
-        let bytes = wire::encode(&c).unwrap();
-        assert_eq!(wire::decode(&bytes).unwrap(), c);
+        let bytes = envelope::encode(&c).unwrap();
+        assert_eq!(envelope::decode(&bytes).unwrap(), c);
     }
 }

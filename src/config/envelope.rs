@@ -35,7 +35,7 @@ const DEFLATE: u8 = 1;
 pub const INFLATED_MAX: usize = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum WireError {
+pub enum EnvelopeError {
     #[error("config payload is empty")]
     Empty,
     #[error("config payload packing {0} is unknown (0 plain, 1 deflate)")]
@@ -52,8 +52,9 @@ pub enum WireError {
     Encode(#[source] postcard::Error),
 }
 
-pub fn encode(config: &Config) -> Result<Vec<u8>, WireError> {
-    let plain = postcard::to_allocvec(&Stored::V1(config.clone())).map_err(WireError::Encode)?;
+pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
+    let plain =
+        postcard::to_allocvec(&Stored::V1(config.clone())).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
     let (tag, body) = if packed.len() < plain.len() {
         (DEFLATE, packed)
@@ -67,8 +68,8 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, WireError> {
 }
 
 /// Decode any known version and bring it to the current model.
-pub fn decode(bytes: &[u8]) -> Result<Config, WireError> {
-    let (&tag, body) = bytes.split_first().ok_or(WireError::Empty)?;
+pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
+    let (&tag, body) = bytes.split_first().ok_or(EnvelopeError::Empty)?;
     let inflated;
     let plain = match tag {
         PLAIN => body,
@@ -77,21 +78,22 @@ pub fn decode(bytes: &[u8]) -> Result<Config, WireError> {
                 .map_err(inflate_error)?;
             &inflated[..]
         }
-        other => return Err(WireError::Packing(other)),
+        other => return Err(EnvelopeError::Packing(other)),
     };
-    let (stored, rest) = postcard::take_from_bytes::<Stored>(plain).map_err(WireError::Decode)?;
+    let (stored, rest) =
+        postcard::take_from_bytes::<Stored>(plain).map_err(EnvelopeError::Decode)?;
     if !rest.is_empty() {
-        return Err(WireError::Trailing(rest.len()));
+        return Err(EnvelopeError::Trailing(rest.len()));
     }
     match stored {
         Stored::V1(c) => Ok(c),
     }
 }
 
-fn inflate_error(e: DecompressError) -> WireError {
+fn inflate_error(e: DecompressError) -> EnvelopeError {
     match e.status {
-        miniz_oxide::inflate::TINFLStatus::HasMoreOutput => WireError::TooLarge,
-        status => WireError::Inflate(status),
+        miniz_oxide::inflate::TINFLStatus::HasMoreOutput => EnvelopeError::TooLarge,
+        status => EnvelopeError::Inflate(status),
     }
 }
 
@@ -132,19 +134,19 @@ mod tests {
 
     #[test]
     fn garbage_trailing_bytes_and_unknown_packing_are_refused() {
-        assert!(matches!(decode(&[]), Err(WireError::Empty)));
+        assert!(matches!(decode(&[]), Err(EnvelopeError::Empty)));
         assert!(matches!(
             decode(&[PLAIN, 7, 1, 2]),
-            Err(WireError::Decode(_))
+            Err(EnvelopeError::Decode(_))
         ));
-        assert!(matches!(decode(&[9, 0]), Err(WireError::Packing(9))));
+        assert!(matches!(decode(&[9, 0]), Err(EnvelopeError::Packing(9))));
         assert!(matches!(
             decode(&[DEFLATE, 1, 2, 3]),
-            Err(WireError::Inflate(_))
+            Err(EnvelopeError::Inflate(_))
         ));
         let mut bytes = plain(&Config::default());
         bytes.push(0);
-        assert!(matches!(decode(&bytes), Err(WireError::Trailing(1))));
+        assert!(matches!(decode(&bytes), Err(EnvelopeError::Trailing(1))));
     }
 
     #[test]
@@ -153,6 +155,6 @@ mod tests {
         let mut bomb = vec![DEFLATE];
         bomb.extend(miniz_oxide::deflate::compress_to_vec_zlib(&zeros, 9));
         assert!(bomb.len() < 64 * 1024, "fits a slot: {}", bomb.len());
-        assert!(matches!(decode(&bomb), Err(WireError::TooLarge)));
+        assert!(matches!(decode(&bomb), Err(EnvelopeError::TooLarge)));
     }
 }

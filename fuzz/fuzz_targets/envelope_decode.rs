@@ -4,11 +4,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil::config::wire;
+use vigil::config::envelope;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(config) = wire::decode(data) {
-        let again = wire::encode(&config).expect("a decoded config encodes");
-        assert_eq!(wire::decode(&again).expect("re-decode"), config);
+    if let Ok(config) = envelope::decode(data) {
+        let again = envelope::encode(&config).expect("a decoded config encodes");
+        assert_eq!(envelope::decode(&again).expect("re-decode"), config);
     }
 });
