@@ -1,6 +1,6 @@
 //! Unit tests of `Store` on `MemFlash`: slot choice, sequence numbers,
 //! TooLarge, verify and error context. Byte-level codec tests live in
-//! `slot.rs`; tear and bit-flip sweeps in `tests/store_*.rs`.
+//! `slot_tests.rs`; tear and bit-flip sweeps in `tests/it/store_*.rs`.
 
 use std::error::Error as _;
 use std::io;
