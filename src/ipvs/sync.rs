@@ -51,6 +51,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::client::{self, Client};
 use super::wire::{DaemonState, SyncDaemon};
+use crate::backoff::Backoff;
 use crate::config::model::LvsSyncDaemon;
 use crate::control::Snapshot;
 
@@ -279,7 +280,7 @@ pub async fn run(
     }
     let mut client: Option<Client> = None;
     let mut modprobe_tried = false;
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
     let mut retry_at: Option<tokio::time::Instant> = None;
     let mut running: Option<Vec<SyncDaemon>> = None;
     let mut vrrp_open = true;
@@ -317,14 +318,13 @@ pub async fn run(
             match &error {
                 Some(e) => {
                     if last_error.as_ref() != Some(e) {
-                        tracing::error!(error = %e, instance = %cfg.vrrp_instance, state = %vrrp_state, retry_in = ?backoff, "ipvs sync: cannot set the sync daemon; retrying");
+                        tracing::error!(error = %e, instance = %cfg.vrrp_instance, state = %vrrp_state, retry_in = ?backoff.peek(), "ipvs sync: cannot set the sync daemon; retrying");
                     }
-                    retry_at = Some(tokio::time::Instant::now() + backoff);
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    retry_at = Some(tokio::time::Instant::now() + backoff.next());
                 }
                 None => {
                     retry_at = None;
-                    backoff = BACKOFF_MIN;
+                    backoff.reset();
                 }
             }
             last_error = error;

@@ -72,6 +72,7 @@ use super::kernel::{apply_all, dump, Kernel, Table};
 use super::reconcile::diff;
 use super::sysctl::{self, Sysctl};
 use super::wire::{FwdMethod, ServiceId, Timeouts, SVC_F_PERSISTENT};
+use crate::backoff::Backoff;
 use crate::config::model::{Config, LvsTimeouts, Notify, Script, VirtualServer};
 use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health::{self, HealthEvent, HealthHandle};
@@ -222,7 +223,7 @@ pub struct Core {
     quorum_changes: Vec<QuorumChange>,
     /// When the next pass is due; `None`: nothing to do.
     due: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
     /// The last table seen, what was left alone, and the current error.
     table: Option<Table>,
     foreign: Vec<ServiceId>,
@@ -252,7 +253,7 @@ impl Core {
             adopted: false,
             quorum_changes: Vec::new(),
             due: Some(now),
-            backoff: BACKOFF_MIN,
+            backoff: Backoff::new(BACKOFF_MIN, BACKOFF_MAX),
             table: None,
             foreign: Vec::new(),
             error: None,
@@ -465,14 +466,14 @@ impl Core {
                 self.table = Some(rep.table);
                 self.foreign = rep.foreign;
                 if rep.failed.is_empty() {
-                    self.backoff = BACKOFF_MIN;
+                    self.backoff.reset();
                 } else {
                     self.retry(now);
                 }
             }
             Err(u) => {
                 if self.error.as_ref() != Some(&u.message) {
-                    tracing::error!(error = %u.message, retry_in = ?self.backoff, "ipvs: cannot program the kernel");
+                    tracing::error!(error = %u.message, retry_in = ?self.backoff.peek(), "ipvs: cannot program the kernel");
                 }
                 self.error = Some(u.message);
                 self.retry(now);
@@ -481,9 +482,8 @@ impl Core {
     }
 
     fn retry(&mut self, now: Instant) {
-        let at = now + self.backoff;
+        let at = now + self.backoff.next();
         self.due = Some(self.due.map_or(at, |d| d.min(at)));
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
     }
 
     /// A status-only dump (no pass) saw this table.
