@@ -120,7 +120,7 @@ pub type KnownState = (ServiceKey, IpAddr, Option<u16>, bool);
 
 /// Everything `vigil status` shows of health checking.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
+pub struct States {
     pub servers: Vec<RealStatus>,
     pub stats: SchedulerStats,
     pub in_flight: usize,
@@ -130,7 +130,7 @@ pub struct Snapshot {
 /// A request to the runner task.
 #[derive(Debug)]
 pub enum Request {
-    Snapshot(oneshot::Sender<Snapshot>),
+    States(oneshot::Sender<States>),
     /// Replace every check by the new runner's (a config commit); checks
     /// in flight are dropped. Answered once replaced.
     Replace(Box<Runner>, oneshot::Sender<()>),
@@ -145,9 +145,9 @@ pub struct HealthHandle {
 
 impl HealthHandle {
     /// The current state; `None` if the runner has stopped.
-    pub async fn snapshot(&self) -> Option<Snapshot> {
+    pub async fn snapshot(&self) -> Option<States> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Request::Snapshot(tx)).await.ok()?;
+        self.tx.send(Request::States(tx)).await.ok()?;
         rx.await.ok()
     }
 
@@ -202,7 +202,7 @@ impl Runner {
     pub fn carrying_over(
         config: &Config,
         rc: RunnerConfig,
-        previous: Option<&Snapshot>,
+        previous: Option<&States>,
     ) -> Result<Self, PlanError> {
         Self::with_states(config, rc, |service, real| {
             previous?
@@ -303,7 +303,7 @@ impl Runner {
     }
 
     /// The state now (also before `run`, for the initial IPVS table).
-    pub fn snapshot(&self) -> Snapshot {
+    pub fn snapshot(&self) -> States {
         let now_i = std::time::Instant::now();
         let now_s = SystemTime::now();
         let wall = |t: Option<std::time::Instant>| {
@@ -355,7 +355,7 @@ impl Runner {
                 }
             })
             .collect();
-        Snapshot {
+        States {
             servers,
             stats: self.sched.stats(),
             in_flight: self.sched.running(),
@@ -394,7 +394,7 @@ impl Runner {
                 // Requests first: a busy checker still answers them.
                 biased;
                 req = requests.recv() => match req {
-                    Some(Request::Snapshot(tx)) => {
+                    Some(Request::States(tx)) => {
                         let _ = tx.send(self.snapshot());
                     }
                     Some(Request::Replace(new, done)) => {
