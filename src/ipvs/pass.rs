@@ -3,8 +3,9 @@
 //! Owns: [`pass`] (dump, diff, apply everything the kernel accepts, dump
 //! again if anything changed), its input [`PassRequest`] and output
 //! [`PassReport`], and the typed errors a pass and a commit report: a
-//! [`RefusedOp`] (the op and the kernel's errno) and [`Unavailable`] (the
-//! kernel cannot be programmed at all). Must not: decide when a pass runs
+//! [`RefusedOp`] (the op and the kernel's errno; the sync task's refused
+//! daemon ops too) and [`Unavailable`] (the kernel cannot be programmed
+//! at all). Must not: decide when a pass runs
 //! or what the table should be (that is [`super::machine`]), or know the
 //! socket: it drives any [`Kernel`], the netlink client or the fake.
 
@@ -50,19 +51,20 @@ pub struct PassReport {
     pub took: Duration,
 }
 
-/// An op the kernel refused. Retried by the next pass, which diffs again.
+/// An op the kernel refused: a table [`Op`] (retried by the next pass,
+/// which diffs again) or a sync-daemon op (`super::sync::SyncOp`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{op}: {reason}")]
-pub struct RefusedOp {
-    pub op: Op,
+pub struct RefusedOp<O = Op> {
+    pub op: O,
     /// The kernel's errno (positive); `None` when no answer came for it.
     pub errno: Option<i32>,
     /// The refusal as the kernel call reported it.
     pub reason: String,
 }
 
-impl RefusedOp {
-    pub fn new<E: KernelError>(op: &Op, e: &E) -> Self {
+impl<O: Clone> RefusedOp<O> {
+    pub fn new<E: KernelError>(op: &O, e: &E) -> Self {
         RefusedOp {
             op: op.clone(),
             errno: e.errno(),
@@ -73,10 +75,16 @@ impl RefusedOp {
 
 /// The ops one pass had refused, in plan order. Shown as "op: reason"
 /// lines joined by "; ".
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Refusals(pub Vec<RefusedOp>);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusals<O = Op>(pub Vec<RefusedOp<O>>);
 
-impl Refusals {
+impl<O> Default for Refusals<O> {
+    fn default() -> Self {
+        Refusals(Vec::new())
+    }
+}
+
+impl<O: fmt::Display> Refusals<O> {
     /// Each refusal as "op: reason", joined by `sep` (the line `vigil
     /// reload` prints).
     pub fn join(&self, sep: &str) -> String {
@@ -85,14 +93,14 @@ impl Refusals {
     }
 }
 
-impl Deref for Refusals {
-    type Target = [RefusedOp];
-    fn deref(&self) -> &[RefusedOp] {
+impl<O> Deref for Refusals<O> {
+    type Target = [RefusedOp<O>];
+    fn deref(&self) -> &[RefusedOp<O>] {
         &self.0
     }
 }
 
-impl fmt::Display for Refusals {
+impl<O: fmt::Display> fmt::Display for Refusals<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.join("; "))
     }

@@ -52,6 +52,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::client::{self, Client};
 use super::edge::Edge;
+use super::pass::{Refusals, RefusedOp};
 use super::wire::{DaemonState, SyncDaemon};
 use crate::backoff::Backoff;
 use crate::config::model::LvsSyncDaemon;
@@ -193,7 +194,7 @@ pub fn status_line(
 // The edge.
 
 /// The result of one pass: the daemons after it, and the refused ops.
-type PassResult = Result<(Vec<SyncDaemon>, Vec<String>), client::Error>;
+type PassResult = Result<(Vec<SyncDaemon>, Refusals<SyncOp>), client::Error>;
 
 /// Blocking: dump, diff with `ops_for`, apply what the kernel accepts,
 /// dump again if anything was tried.
@@ -201,9 +202,9 @@ fn pass(c: &mut Client, ops_for: impl FnOnce(&[SyncDaemon]) -> Vec<SyncOp>) -> P
     let have = c.daemons()?;
     let ops = ops_for(&have);
     if ops.is_empty() {
-        return Ok((have, Vec::new()));
+        return Ok((have, Refusals::default()));
     }
-    let mut failed = Vec::new();
+    let mut failed = Refusals::default();
     for op in &ops {
         let r = match op {
             SyncOp::Start(d) => c.new_daemon(d),
@@ -211,7 +212,7 @@ fn pass(c: &mut Client, ops_for: impl FnOnce(&[SyncDaemon]) -> Vec<SyncOp>) -> P
         };
         match r {
             Ok(()) => tracing::info!(op = %op, "ipvs: {op}"),
-            Err(e) => failed.push(format!("{op}: {e}")),
+            Err(e) => failed.0.push(RefusedOp::new(op, &e)),
         }
     }
     Ok((c.daemons()?, failed))
