@@ -299,67 +299,51 @@ impl Machine {
     pub fn handle_pass(&mut self, r: Result<PassReport, Unavailable>, now: Instant) {
         self.passes += 1;
         match r {
-            Ok(rep) => {
-                self.adopted = true;
-                for r in &rep.adopted {
-                    tracing::warn!(
-                        service = %r.service, real = %r.dest,
-                        "ipvs: real server in the kernel but not in the config: draining at weight 0 for at most {:?}",
-                        self.drain_timeout
-                    );
-                    self.draining.entry(*r).or_insert(now + self.drain_timeout);
-                }
-                self.retired.retain(|s| rep.table.services.contains_key(s));
-                self.end_drains(&rep.table, now);
-                let applied = rep.planned - rep.failed.len();
-                if rep.planned > 0 || self.passes == 1 {
-                    // Counts in the text too: journalctl shows only the message.
-                    // The pass time is what `make bench` reads for the
-                    // no-op reconcile at 10,000 destinations.
-                    tracing::info!(
-                        ops = rep.planned,
-                        applied,
-                        "ipvs: table reconciled: {} ops planned, {applied} applied{} \
-                         ({} services, {} destinations; pass {:.1} ms)",
-                        rep.planned,
-                        if rep.planned == 0 {
-                            " (adopted as it stands)"
-                        } else {
-                            ""
-                        },
-                        rep.table.services.len(),
-                        rep.table.dest_count(),
-                        rep.took.as_secs_f64() * 1000.0,
-                    );
-                }
-                for f in rep.failed.iter() {
-                    tracing::error!(op = %f, "ipvs: kernel refused an op; retried next pass");
-                }
-                for s in rep.foreign.iter().filter(|s| !self.foreign.contains(s)) {
-                    tracing::warn!(service = %s, "ipvs: service not in the config left alone");
-                }
-                self.error = (!rep.failed.is_empty()).then(|| TableError::Refused {
-                    planned: rep.planned,
-                    refused: rep.failed.clone(),
-                });
-                self.table = Some(rep.table);
-                self.foreign = rep.foreign;
-                if rep.failed.is_empty() {
-                    self.backoff.reset();
-                } else {
-                    self.retry(now);
-                }
-            }
-            Err(u) => {
-                // Logged once per cause, not on every retry.
-                let text = u.to_string();
-                if self.error.as_ref().map(ToString::to_string) != Some(text) {
-                    tracing::error!(error = %u, retry_in = ?self.backoff.peek(), "ipvs: cannot program the kernel");
-                }
-                self.error = Some(u.into());
-                self.retry(now);
-            }
+            Ok(rep) => self.handle_report(rep, now),
+            Err(u) => self.handle_unavailable(u, now),
         }
+    }
+
+    /// A pass ran: adopt strays, end drains, keep the table; refused ops
+    /// are retried after a backoff.
+    fn handle_report(&mut self, rep: PassReport, now: Instant) {
+        self.adopted = true;
+        for r in &rep.adopted {
+            tracing::warn!(
+                service = %r.service, real = %r.dest,
+                "ipvs: real server in the kernel but not in the config: draining at weight 0 for at most {:?}",
+                self.drain_timeout
+            );
+            self.draining.entry(*r).or_insert(now + self.drain_timeout);
+        }
+        self.retired.retain(|s| rep.table.services.contains_key(s));
+        self.end_drains(&rep.table, now);
+        log_report(&rep, self.passes == 1);
+        for s in rep.foreign.iter().filter(|s| !self.foreign.contains(s)) {
+            tracing::warn!(service = %s, "ipvs: service not in the config left alone");
+        }
+        let refused = !rep.failed.is_empty();
+        self.error = refused.then(|| TableError::Refused {
+            planned: rep.planned,
+            refused: rep.failed,
+        });
+        self.table = Some(rep.table);
+        self.foreign = rep.foreign;
+        if refused {
+            self.retry(now);
+        } else {
+            self.backoff.reset();
+        }
+    }
+
+    /// No pass could run: retried after a backoff.
+    fn handle_unavailable(&mut self, u: Unavailable, now: Instant) {
+        // Logged once per cause, not on every retry.
+        if self.error.as_ref().map(ToString::to_string) != Some(u.to_string()) {
+            tracing::error!(error = %u, retry_in = ?self.backoff.peek(), "ipvs: cannot program the kernel");
+        }
+        self.error = Some(u.into());
+        self.retry(now);
     }
 
     fn retry(&mut self, now: Instant) {
@@ -405,6 +389,35 @@ impl Machine {
     /// What `vigil status` shows (see [`super::status`]).
     pub fn status(&self, checks: Option<&health::States>) -> IpvsStatus {
         super::status::view(self, checks)
+    }
+}
+
+/// The pass in the log: its counts when it changed anything (or on the
+/// first pass), and each refused op.
+fn log_report(rep: &PassReport, first: bool) {
+    let applied = rep.planned - rep.failed.len();
+    if rep.planned > 0 || first {
+        // Counts in the text too: journalctl shows only the message.
+        // The pass time is what `make bench` reads for the no-op
+        // reconcile at 10,000 destinations.
+        tracing::info!(
+            ops = rep.planned,
+            applied,
+            "ipvs: table reconciled: {} ops planned, {applied} applied{} \
+             ({} services, {} destinations; pass {:.1} ms)",
+            rep.planned,
+            if rep.planned == 0 {
+                " (adopted as it stands)"
+            } else {
+                ""
+            },
+            rep.table.services.len(),
+            rep.table.dest_count(),
+            rep.took.as_secs_f64() * 1000.0,
+        );
+    }
+    for f in rep.failed.iter() {
+        tracing::error!(op = %f, "ipvs: kernel refused an op; retried next pass");
     }
 }
 
