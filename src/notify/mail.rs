@@ -1,10 +1,9 @@
-//! Pure parts of the state-change mail: the message text, its RFC 2822
-//! `Date:` and the retry schedule.
+//! Pure parts of the state-change mail: the message text and its RFC 2822
+//! `Date:` (the retry schedule is a [`crate::backoff::Backoff`]).
 //!
-//! Owns: what a notification mail says and when a failed one is tried
-//! again. Must not: read the clock (time is an argument) or do I/O.
+//! Owns: what a notification mail says. Must not: read the clock (time is an argument) or do I/O.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{EventKind, State};
 
@@ -119,40 +118,10 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (y, m, d)
 }
 
-/// When a failed mail is tried again: `initial`, doubling each time, capped
-/// at `cap`; after `max_attempts` attempts in all it is dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub cap: Duration,
-    pub max_attempts: u32,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            initial: Duration::from_secs(1),
-            cap: Duration::from_secs(300),
-            max_attempts: 8,
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after the `failures`-th failed attempt (1-based), or `None`
-    /// when no attempt is left.
-    pub fn delay_after(&self, failures: u32) -> Option<Duration> {
-        if failures == 0 || failures >= self.max_attempts {
-            return None;
-        }
-        let factor = 1u32.checked_shl(failures - 1).unwrap_or(u32::MAX);
-        Some(self.initial.saturating_mul(factor).min(self.cap))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -207,35 +176,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn backoff_doubles_caps_and_stops() {
-        let b = Backoff::default();
-        let s: Vec<_> = (1..=8).map(|n| b.delay_after(n)).collect();
-        let secs = |n| Some(Duration::from_secs(n));
-        assert_eq!(
-            s,
-            vec![
-                secs(1),
-                secs(2),
-                secs(4),
-                secs(8),
-                secs(16),
-                secs(32),
-                secs(64),
-                None
-            ]
-        );
-        let long = Backoff {
-            max_attempts: 40,
-            ..b
-        };
-        assert_eq!(long.delay_after(9), secs(256));
-        assert_eq!(long.delay_after(10), secs(300));
-        assert_eq!(long.delay_after(39), secs(300));
-        assert_eq!(long.delay_after(40), None);
-        assert_eq!(b.delay_after(0), None);
     }
 
     fn fields<'a>(to: &'a [String], name: &'a str, kind: EventKind) -> MailFields<'a> {
