@@ -226,12 +226,12 @@ pub enum ReconfigureError {
 /// Which members are in FAULT for a reason of their own, and the group
 /// commands a member's action calls for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Faults {
+struct Faults {
     own: Vec<bool>,
 }
 
 impl Faults {
-    pub(crate) fn new(members: usize) -> Self {
+    fn new(members: usize) -> Self {
         Self {
             own: vec![false; members],
         }
@@ -242,7 +242,7 @@ impl Faults {
     }
 
     /// True while some member has a fault of its own.
-    pub(crate) fn any(&self) -> bool {
+    fn any(&self) -> bool {
         self.own.iter().any(|f| *f)
     }
 
@@ -250,7 +250,7 @@ impl Faults {
     /// pairs to deliver as `Input::Group`, in order. Only `OwnFault` and
     /// `StateChange` matter; unknown members and group-forced changes
     /// (`Reason::SyncGroup`) yield nothing.
-    pub(crate) fn on_action(
+    fn on_action(
         &mut self,
         member: usize,
         action: &machine::Action,
