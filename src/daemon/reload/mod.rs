@@ -22,7 +22,7 @@ use super::ipvs_side::IpvsSide;
 use super::source::ConfigSource;
 use crate::config::model::Config;
 use crate::control::render::lines_joined;
-use crate::control::{IpvsApply, LastReload, Line, ReloadOutcome, ReloadReport};
+use crate::control::{LastReload, Line, ReloadOutcome, ReloadReport};
 use crate::health;
 
 mod changes;
@@ -148,7 +148,7 @@ impl Reloader {
         let mut outcome = ReloadOutcome::Applied;
         let mut applied = changes.live;
         if !applied.is_empty() {
-            let ipvs: IpvsApply = self.apply_ipvs(&new).await;
+            let ipvs = self.apply_ipvs(&new).await;
             if ipvs.failed() {
                 outcome = ReloadOutcome::Failed;
             }
