@@ -102,7 +102,7 @@ struct RunArgs {
     /// (at weight 0, no new ones) before it is deleted, unless they end
     /// sooner.
     #[arg(long, value_name = "SECONDS",
-          default_value_t = crate::ipvs::task::DRAIN_TIMEOUT.as_secs())]
+          default_value_t = crate::ipvs::machine::DRAIN_TIMEOUT.as_secs())]
     drain_timeout: u64,
 }
 

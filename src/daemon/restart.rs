@@ -12,8 +12,11 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::groups::current;
 use super::handoff::{self, Master, Record};
-use super::{current, DaemonError, Reloader, SHUTDOWN_BOUND};
+use super::reload::Reloader;
+use super::shutdown::SHUTDOWN_BOUND;
+use super::DaemonError;
 use crate::control::{RestartReport, RestartRequest};
 use crate::health;
 use crate::vrrp::instance::{GroupInput, GroupSpec};

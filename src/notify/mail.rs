@@ -1,10 +1,9 @@
-//! Pure parts of the state-change mail: the message text, its RFC 2822
-//! `Date:` and the retry schedule.
+//! Pure parts of the state-change mail: the message text and its RFC 2822
+//! `Date:` (the retry schedule is a [`crate::backoff::Backoff`]).
 //!
-//! Owns: what a notification mail says and when a failed one is tried
-//! again. Must not: read the clock (time is an argument) or do I/O.
+//! Owns: what a notification mail says. Must not: read the clock (time is an argument) or do I/O.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{EventKind, State};
 
@@ -117,37 +116,6 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + u64::from(m <= 2);
     (y, m, d)
-}
-
-/// When a failed mail is tried again: `initial`, doubling each time, capped
-/// at `cap`; after `max_attempts` attempts in all it is dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub cap: Duration,
-    pub max_attempts: u32,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            initial: Duration::from_secs(1),
-            cap: Duration::from_secs(300),
-            max_attempts: 8,
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after the `failures`-th failed attempt (1-based), or `None`
-    /// when no attempt is left.
-    pub fn delay_after(&self, failures: u32) -> Option<Duration> {
-        if failures == 0 || failures >= self.max_attempts {
-            return None;
-        }
-        let factor = 1u32.checked_shl(failures - 1).unwrap_or(u32::MAX);
-        Some(self.initial.saturating_mul(factor).min(self.cap))
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Unit tests of `mail.rs`.
 
 use super::*;
+use std::time::Duration;
 
 fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
@@ -55,35 +56,6 @@ fn civil_dates_agree_day_by_day_with_a_simple_calendar() {
             }
         }
     }
-}
-
-#[test]
-fn backoff_doubles_caps_and_stops() {
-    let b = Backoff::default();
-    let s: Vec<_> = (1..=8).map(|n| b.delay_after(n)).collect();
-    let secs = |n| Some(Duration::from_secs(n));
-    assert_eq!(
-        s,
-        vec![
-            secs(1),
-            secs(2),
-            secs(4),
-            secs(8),
-            secs(16),
-            secs(32),
-            secs(64),
-            None
-        ]
-    );
-    let long = Backoff {
-        max_attempts: 40,
-        ..b
-    };
-    assert_eq!(long.delay_after(9), secs(256));
-    assert_eq!(long.delay_after(10), secs(300));
-    assert_eq!(long.delay_after(39), secs(300));
-    assert_eq!(long.delay_after(40), None);
-    assert_eq!(b.delay_after(0), None);
 }
 
 fn fields<'a>(to: &'a [String], name: &'a str, kind: EventKind) -> MailFields<'a> {

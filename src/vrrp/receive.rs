@@ -26,6 +26,7 @@ use super::instance::GroupInput;
 use super::packet::Family;
 use super::socket::{open_rx, recv, RX_BUF};
 use super::types::Vrid;
+use crate::backoff::Backoff;
 use crate::control::ReceiverStatus;
 
 /// Where packets of one VRID go.
@@ -138,7 +139,7 @@ async fn receive_loop(d: Arc<Demux>) -> std::io::Result<()> {
 /// Runs the receive loop of `d` until every instance it feeds is gone,
 /// restarting it after an error or a panic.
 pub async fn supervise(d: Arc<Demux>) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let task = tokio::spawn(receive_loop(d.clone()));
         let why = match task.await {
@@ -150,13 +151,13 @@ pub async fn supervise(d: Arc<Demux>) {
         if d.closed() {
             return;
         }
+        let wait = backoff.next();
         tracing::error!(
             interface = %d.ifname,
             family = ?d.family,
-            "vrrp receive task stopped ({why}); restarting in {backoff:?}"
+            "vrrp receive task stopped ({why}); restarting in {wait:?}"
         );
         d.status.send_modify(|s| s.restarts += 1);
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        tokio::time::sleep(wait).await;
     }
 }

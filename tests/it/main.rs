@@ -32,5 +32,7 @@ mod notify_scripts;
 mod store_bitflip;
 mod store_file;
 mod store_power_loss;
+mod vrrp_groups;
+mod vrrp_hostile;
 mod vrrp_machine;
 mod vrrp_scenarios;

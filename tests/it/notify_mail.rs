@@ -146,11 +146,8 @@ fn event(name: &str, state: State, smtp_alert: bool) -> Event {
 
 fn fast_backoff(max_attempts: u32) -> Options {
     Options {
-        backoff: Backoff {
-            initial: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
-            max_attempts,
-        },
+        backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(1))
+            .give_up_after(max_attempts),
         ..Options::default()
     }
 }

@@ -1,0 +1,361 @@
+//! Instance tasks: which to start for a config, and starting them.
+//!
+//! Owns: planning instance tasks from a config (sync groups first, then
+//! lone instances, each member resolved to its links), starting them with
+//! the receive socket of each (interface, family), the registry of running
+//! tasks and of receive sockets, the late starter for interfaces that
+//! appear after start, and removing stale VIPs before a task starts.
+//! Must not: hold protocol state (the instance tasks do), decide what a
+//! reload changes (that is [`super::reload`]) or stop tasks (shutdown and
+//! reload do, through [`Senders`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::model::{Config, GlobalDefs, VrrpInstance};
+use crate::control::{ConfigState, ReceiverStatus, Snapshot};
+use crate::net::{self, Net};
+use crate::notify::Notifier;
+use crate::vrrp::instance::{self, error_status, GroupInput, GroupSpec, MemberLinks, MemberSpec};
+use crate::vrrp::packet::Family;
+use crate::vrrp::receive::{self, Demux, Route};
+use crate::vrrp::types::Vrid;
+
+/// Queue of one instance task; a full queue drops packets (counted).
+const QUEUE: usize = 256;
+
+/// A running instance task: the names of its members, in order, and its
+/// input.
+#[derive(Debug, Clone)]
+pub(super) struct RunningGroup {
+    pub(super) members: Vec<String>,
+    pub(super) tx: mpsc::Sender<GroupInput>,
+}
+
+/// Every running instance task, shared with the link dispatcher, the late
+/// starter, reloads and shutdown.
+pub(super) type Senders = Arc<std::sync::Mutex<Vec<RunningGroup>>>;
+
+pub(super) fn running(s: &Senders) -> Vec<RunningGroup> {
+    s.lock()
+        .map(|v| v.clone())
+        .unwrap_or_else(|p| p.into_inner().clone())
+}
+
+pub(super) fn current(s: &Senders) -> Vec<mpsc::Sender<GroupInput>> {
+    running(s).into_iter().map(|g| g.tx).collect()
+}
+
+/// An instance's links by name, or `status` back when its interface does
+/// not exist (yet).
+pub(super) fn member_spec(
+    inst: &VrrpInstance,
+    links: &[net::Link],
+    status: watch::Sender<Snapshot>,
+) -> Result<MemberSpec, watch::Sender<Snapshot>> {
+    match member_links(inst, links) {
+        Some(l) => Ok(MemberSpec {
+            inst: inst.clone(),
+            links: l,
+            status,
+            resume: false,
+        }),
+        None => Err(status),
+    }
+}
+
+/// The links an instance names, or `None` when its interface is missing.
+pub(super) fn member_links(inst: &VrrpInstance, links: &[net::Link]) -> Option<MemberLinks> {
+    let index_of = |name: &str| links.iter().find(|l| l.name == name);
+    let link = index_of(inst.interface.as_str())?;
+    let vip_ifindex = inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded)
+        .map(|v| {
+            v.dev
+                .as_ref()
+                .and_then(|d| index_of(d.as_str()))
+                .map_or(link.index, |l| l.index)
+        })
+        .collect();
+    let track_ifindex = inst
+        .track_interface
+        .iter()
+        .map(|t| index_of(t.name.as_str()).map(|l| l.index))
+        .collect();
+    Some(MemberLinks {
+        ifindex: link.index,
+        mac: link.mac,
+        track_ifindex,
+        vip_ifindex,
+    })
+}
+
+/// What [`start_groups`] started.
+pub(super) struct Started {
+    pub(super) senders: Vec<RunningGroup>,
+    /// Statuses of the receive sockets it opened.
+    pub(super) receivers: Vec<watch::Receiver<ReceiverStatus>>,
+}
+
+/// The receive sockets by (ifindex, family), each with its task: a task
+/// that ended (every instance it fed is gone) is replaced by a new socket.
+pub(super) type DemuxRegistry =
+    Arc<std::sync::Mutex<BTreeMap<(u32, u8), (Arc<Demux>, JoinHandle<()>)>>>;
+
+/// The tasks of `groups`, each member routed from the receive socket of
+/// its (interface, family), opened here when none runs yet.
+pub(super) fn start_groups(
+    groups: Vec<GroupSpec>,
+    global: &GlobalDefs,
+    net: &Net,
+    notifier: &Notifier,
+    registry: &DemuxRegistry,
+) -> Started {
+    let mut reg = match registry.lock() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    let mut opened: Vec<((u32, u8), Arc<Demux>)> = Vec::new();
+    let mut receivers = Vec::new();
+    let mut senders = Vec::new();
+    for g in groups {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        for (j, m) in g.members.iter().enumerate() {
+            let inst: &VrrpInstance = &m.inst;
+            let (family, fam_no, group) = if inst.is_ipv6() {
+                (Family::V6, 6, global.vrrp_mcast_group6.into())
+            } else {
+                (Family::V4, 4, global.vrrp_mcast_group4.into())
+            };
+            let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
+                continue;
+            };
+            let key = (m.links.ifindex, fam_no);
+            let running = reg
+                .get(&key)
+                .filter(|(_, h)| !h.is_finished())
+                .map(|(d, _)| d.clone());
+            let d =
+                match running.or_else(|| opened.iter().find(|o| o.0 == key).map(|o| o.1.clone())) {
+                    Some(d) => d,
+                    None => {
+                        let (stx, srx) = watch::channel(ReceiverStatus {
+                            interface: inst.interface.to_string(),
+                            family: fam_no,
+                            ..Default::default()
+                        });
+                        receivers.push(srx);
+                        let d = Arc::new(Demux::new(
+                            inst.interface.to_string(),
+                            m.links.ifindex,
+                            family,
+                            group,
+                            stx,
+                        ));
+                        opened.push((key, d.clone()));
+                        d
+                    }
+                };
+            d.add_route(Route {
+                vrid,
+                member: j,
+                tx: tx.clone(),
+            });
+        }
+        senders.push(RunningGroup {
+            members: g.members.iter().map(|m| m.inst.name.clone()).collect(),
+            tx,
+        });
+        tokio::spawn(instance::run(g, rx, net.clone(), notifier.clone()));
+    }
+    for (key, d) in opened {
+        let h = tokio::spawn(receive::supervise(d.clone()));
+        reg.insert(key, (d, h));
+    }
+    Started { senders, receivers }
+}
+
+/// The instance tasks to start for the instances of `config` that `want`
+/// names: sync groups first, then lone instances, each member resolved to
+/// its links.
+pub(super) struct Planned {
+    pub(super) groups: Vec<GroupSpec>,
+    /// One per wanted instance, in config order.
+    pub(super) statuses: Vec<watch::Receiver<Snapshot>>,
+    /// Lone instances whose interface is missing: the late starter's.
+    pub(super) late: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
+}
+
+pub(super) fn plan_groups(
+    config: &Config,
+    want: impl Fn(&str) -> bool,
+    links: &[net::Link],
+) -> Planned {
+    let in_group: Vec<&str> = config
+        .vrrp_sync_groups
+        .iter()
+        .flat_map(|g| g.group.iter().map(String::as_str))
+        .collect();
+    let mut statuses = Vec::new();
+    let mut resolved: BTreeMap<String, MemberSpec> = BTreeMap::new();
+    let mut late = Vec::new();
+    for inst in config.vrrp_instances.iter().filter(|i| want(&i.name)) {
+        let (tx, rx) = watch::channel(Snapshot {
+            status: error_status(inst, &config.global, "starting".into()),
+            since: Instant::now(),
+        });
+        statuses.push(rx);
+        match member_spec(inst, links, tx) {
+            Ok(spec) => {
+                resolved.insert(inst.name.clone(), spec);
+            }
+            Err(tx) => {
+                let msg = format!("no interface {}", inst.interface);
+                tx.send_replace(Snapshot {
+                    status: error_status(inst, &config.global, msg.clone()),
+                    since: Instant::now(),
+                });
+                if in_group.contains(&inst.name.as_str()) {
+                    // A sync group starts with the members it has; one that
+                    // appears later is not added (restart vigil).
+                    tracing::error!(instance = %inst.name, "{msg}; sync group member not started");
+                } else {
+                    tracing::error!(instance = %inst.name, "{msg}; starts when the interface appears");
+                    late.push((inst.clone(), tx));
+                }
+            }
+        }
+    }
+    let mut groups: Vec<GroupSpec> = Vec::new();
+    for g in &config.vrrp_sync_groups {
+        let members: Vec<MemberSpec> = g.group.iter().filter_map(|n| resolved.remove(n)).collect();
+        if !members.is_empty() {
+            groups.push(GroupSpec {
+                group: Some((
+                    g.name.clone(),
+                    g.notify.clone(),
+                    g.smtp_alert.or(config.global.smtp_alert).unwrap_or(false),
+                )),
+                members,
+                global: config.global.clone(),
+            });
+        }
+    }
+    for inst in &config.vrrp_instances {
+        if let Some(r) = resolved.remove(&inst.name) {
+            groups.push(GroupSpec {
+                group: None,
+                members: vec![r],
+                global: config.global.clone(),
+            });
+        }
+    }
+    Planned {
+        groups,
+        statuses,
+        late,
+    }
+}
+
+/// What starts, stops and publishes instance tasks after the start: the
+/// late starter and reloads.
+#[derive(Clone)]
+pub(super) struct VrrpSide {
+    pub(super) net: Net,
+    pub(super) notifier: Notifier,
+    pub(super) senders: Senders,
+    pub(super) demux: DemuxRegistry,
+    pub(super) published: watch::Sender<ConfigState>,
+}
+
+impl VrrpSide {
+    /// Starts `groups` and publishes what they add to `vigil status`.
+    pub(super) fn start(&self, groups: Vec<GroupSpec>, global: &GlobalDefs) {
+        let started = start_groups(groups, global, &self.net, &self.notifier, &self.demux);
+        match self.senders.lock() {
+            Ok(mut v) => v.extend(started.senders),
+            Err(p) => p.into_inner().extend(started.senders),
+        }
+        self.published
+            .send_modify(|c| c.receivers.extend(started.receivers));
+    }
+}
+
+/// How often the late starter looks for interfaces that did not exist at
+/// start (a NIC renamed late by udev, a VLAN created after vigil).
+const LATE_POLL: Duration = Duration::from_secs(1);
+
+/// Starts each lone instance whose interface was missing at start as soon
+/// as the interface exists.
+pub(super) async fn late_start(
+    mut pending: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
+    global: GlobalDefs,
+    vrrp: VrrpSide,
+) {
+    let net = vrrp.net.clone();
+    while !pending.is_empty() {
+        tokio::time::sleep(LATE_POLL).await;
+        let links = match net.links().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading links for late instances");
+                continue;
+            }
+        };
+        let mut ready: BTreeMap<String, MemberSpec> = BTreeMap::new();
+        let mut still = Vec::new();
+        for (inst, tx) in pending {
+            match member_spec(&inst, &links, tx) {
+                Ok(spec) => {
+                    tracing::info!(instance = %inst.name, interface = %inst.interface, "interface appeared; instance starting");
+                    ready.insert(inst.name.clone(), spec);
+                }
+                Err(tx) => still.push((inst, tx)),
+            }
+        }
+        pending = still;
+        if ready.is_empty() {
+            continue;
+        }
+        let groups: Vec<GroupSpec> = ready
+            .into_values()
+            .map(|m| GroupSpec {
+                group: None,
+                members: vec![m],
+                global: global.clone(),
+            })
+            .collect();
+        remove_stale_vips(&net, &groups).await;
+        vrrp.start(groups, &global);
+    }
+}
+
+/// At start, no VIP of ours may linger from a previous run (SIGKILL
+/// leaves them): an instance adds them only on becoming MASTER. A resumed
+/// MASTER keeps them (a hitless restart).
+pub(super) async fn remove_stale_vips(net: &Net, groups: &[GroupSpec]) {
+    for r in groups.iter().flat_map(|g| &g.members).filter(|r| !r.resume) {
+        let inst = &r.inst;
+        let vips = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded);
+        for (v, idx) in vips.zip(&r.links.vip_ifindex) {
+            match net.del_vip(*idx, v).await {
+                Ok(true) => {
+                    tracing::warn!(instance = %inst.name, vip = %v.addr, "removed stale vip")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(instance = %inst.name, vip = %v.addr, error = %e, "cannot remove stale vip")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The IPVS side of the daemon: starting the IPVS task, the health runner
+//! and the connection sync daemon task, and the kernel settings a config
+//! asks for.
+//!
+//! Owns: [`IpvsSide`] (the handles the reloader applies a new config
+//! through), the health event queue between the runner and the IPVS task,
+//! and [`SyncHandle`]. Must not: touch VRRP (it shares nothing with it but
+//! the runtime), talk netlink itself (the IPVS task does, on blocking
+//! threads) or decide what a reload changes.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::model::Config;
+use crate::control::{IpvsStatus, Snapshot};
+use crate::health::{self, HealthEvent, HealthHandle, RunnerConfig};
+use crate::ipvs::sync;
+use crate::ipvs::task as ipvs_task;
+use crate::notify::Notifier;
+
+/// Health events waiting for the IPVS task (the runner awaits room).
+const HEALTH_QUEUE: usize = 1024;
+
+/// The IPVS side of the daemon: the IPVS task and the health runner.
+pub(super) struct IpvsSide {
+    pub(super) commands: mpsc::Sender<ipvs_task::Command>,
+    /// `None` when the checks could not be planned at start.
+    pub(super) health: Option<HealthHandle>,
+    /// For a health runner started later.
+    pub(super) events: mpsc::Sender<HealthEvent>,
+    pub(super) status: watch::Receiver<IpvsStatus>,
+    pub(super) from_store: bool,
+}
+
+/// The health runner and the IPVS task, when the config has anything for
+/// IPVS.
+pub(super) fn start_ipvs(
+    config: &Arc<Config>,
+    from_store: bool,
+    notifier: &Notifier,
+    drain_timeout: Duration,
+    local: &watch::Receiver<BTreeSet<IpAddr>>,
+    handed_over: Option<&[health::KnownState]>,
+) -> Option<IpvsSide> {
+    if !ipvs_task::wanted(config) {
+        tracing::info!("no virtual_server: IPVS and health checks not started");
+        return None;
+    }
+    let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
+    let runner = match handed_over {
+        Some(states) => health::Runner::resuming(config, RunnerConfig::default(), states),
+        None => health::Runner::new(config, RunnerConfig::default()),
+    }
+    .map(|r| r.with_local_addresses(local.clone()));
+    let (checks, initial) = match runner {
+        Ok(runner) => {
+            let snap = runner.snapshot();
+            (Some(spawn_runner(runner, ev_tx.clone())), Some(snap))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "health checks not started; real servers keep their initial state");
+            (None, None)
+        }
+    };
+    let checked = initial.as_ref().map_or(0, |s| s.servers.len());
+    let core = crate::ipvs::machine::Machine::new(config.clone(), initial.as_ref(), Instant::now())
+        .with_drain_timeout(drain_timeout);
+    let (tx, rx) = watch::channel(core.status(initial.as_ref()));
+    let (timeouts, sysctls) = kernel_settings(config, from_store);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let io = ipvs_task::Io {
+        events: ev_rx,
+        commands: cmd_rx,
+        checks: checks.clone(),
+        notifier: notifier.clone(),
+        status: tx,
+    };
+    tokio::spawn(ipvs_task::run(core, io, timeouts, sysctls));
+    tracing::info!(
+        virtual_servers = config.virtual_servers.len(),
+        checked_real_servers = checked,
+        "ipvs task and health checks started"
+    );
+    Some(IpvsSide {
+        commands: cmd_tx,
+        health: checks,
+        events: ev_tx,
+        status: rx,
+        from_store,
+    })
+}
+
+fn spawn_runner(runner: health::Runner, events: mpsc::Sender<HealthEvent>) -> HealthHandle {
+    let (handle, requests) = health::channel();
+    tokio::spawn(runner.run(events, requests));
+    handle
+}
+
+/// `lvs_timeouts` (with the appliance's idle default) and the sysctls a
+/// config asks of the kernel.
+pub(super) fn kernel_settings(
+    config: &Config,
+    from_store: bool,
+) -> (
+    Option<crate::ipvs::wire::Timeouts>,
+    Vec<crate::ipvs::sysctl::Sysctl>,
+) {
+    let timeouts = ipvs_task::timeouts(&crate::ipvs::sysctl::timeouts(
+        &config.global.lvs_timeouts,
+        config.appliance.as_ref(),
+        from_store,
+    ));
+    let sysctls = crate::ipvs::sysctl::wanted(config.appliance.as_ref(), from_store);
+    (timeouts, sysctls)
+}
+
+/// The sync daemon task when `lvs_sync_daemon` is configured: its status
+/// line and where to ask it to shut down.
+pub(super) type SyncHandle = (watch::Receiver<String>, mpsc::Sender<oneshot::Sender<()>>);
+
+pub(super) fn start_sync_daemon(
+    config: &Config,
+    statuses: &[watch::Receiver<Snapshot>],
+    resuming: impl Fn(&str) -> bool,
+) -> Option<SyncHandle> {
+    let cfg = config.global.lvs_sync_daemon.clone()?;
+    // The config's validation guarantees the instance exists.
+    let Some(i) = config
+        .vrrp_instances
+        .iter()
+        .position(|v| v.name == cfg.vrrp_instance)
+    else {
+        tracing::error!(instance = %cfg.vrrp_instance, "lvs_sync_daemon: no such vrrp_instance; sync daemon not started");
+        return None;
+    };
+    let vrrp = statuses[i].clone();
+    let (tx, rx) = watch::channel(sync::status_line(&cfg, "INIT", None, None));
+    let (stx, srx) = mpsc::channel(1);
+    tracing::info!(interface = %cfg.interface, instance = %cfg.vrrp_instance, "ipvs sync daemon task started");
+    let resuming = resuming(&cfg.vrrp_instance);
+    tokio::spawn(sync::run(cfg, vrrp, tx, srx, resuming));
+    Some((rx, stx))
+}
