@@ -28,6 +28,8 @@
 //! ([`machine::pet_interval`]), then the hardware timeout.
 
 pub mod device;
+pub mod machine;
+pub mod task;
 
 use std::fmt;
 use std::io;
@@ -35,6 +37,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use device::{Hardware, Info};
+pub use task::run;
 
 /// Something that resets the box (or restarts vigil) unless it is petted
 /// in time: the hardware watchdog, or systemd's service watchdog.
