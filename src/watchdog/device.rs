@@ -134,6 +134,12 @@ impl Hardware {
         }
     }
 
+    /// A "device" on any open file, for tests of what holds one.
+    #[cfg(test)]
+    pub(crate) fn from_parts(file: File, path: PathBuf, info: Info) -> Hardware {
+        Hardware { file, path, info }
+    }
+
     pub fn info(&self) -> &Info {
         &self.info
     }

@@ -29,6 +29,8 @@
 
 pub mod device;
 pub mod machine;
+pub mod start;
+pub mod systemd;
 pub mod task;
 
 use std::fmt;
@@ -37,6 +39,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use device::{Hardware, Info};
+pub use start::{open, Found, HardwareState};
 pub use task::run;
 
 /// Something that resets the box (or restarts vigil) unless it is petted
