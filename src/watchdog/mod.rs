@@ -39,7 +39,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use device::{Hardware, Info};
-pub use start::{open, Found, HardwareState};
+pub use start::{open, wanted, Found, HardwareState};
 pub use task::run;
 
 /// Something that resets the box (or restarts vigil) unless it is petted

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::device::{Hardware, Opened};
 use super::systemd::{self, EnvError, Service};
 use super::{BootStatus, Device, Error};
-use crate::config::model::Watchdog as WatchdogConfig;
+use crate::config::model::{Appliance, Watchdog as WatchdogConfig};
 
 /// The hardware watchdog as the box has it.
 #[derive(Debug)]
@@ -49,6 +49,19 @@ impl Found {
             _ => None,
         }
     }
+}
+
+/// The hardware watchdog to open: the `appliance` block's (or the
+/// default, `/dev/watchdog` with 10 s) on the appliance (`--store`, or a
+/// drop-in asked to act as one); none on a drop-in host, whatever its
+/// config says, since an armed watchdog would reset a host whose vigil
+/// stops without the magic close. systemd's watchdog is separate: the
+/// unit's `WatchdogSec=` alone turns it on.
+pub fn wanted(appliance: Option<&Appliance>, on_appliance: bool) -> Option<WatchdogConfig> {
+    if !on_appliance {
+        return None;
+    }
+    Some(appliance.map(|a| a.watchdog.clone()).unwrap_or_default())
 }
 
 /// Opens the configured device and reads systemd's watchdog settings,

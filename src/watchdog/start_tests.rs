@@ -7,6 +7,18 @@ use crate::watchdog::{flags, Ioctl};
 
 const S: Duration = Duration::from_secs(1);
 
+#[test]
+fn only_the_appliance_opens_a_hardware_watchdog() {
+    let mut a = Appliance::default();
+    a.watchdog.timeout = 30;
+    assert_eq!(wanted(Some(&a), true).map(|w| w.timeout), Some(30));
+    // The factory default (no appliance block) still has one.
+    assert_eq!(wanted(None, true), Some(WatchdogConfig::default()));
+    // A drop-in host: never, even with the block.
+    assert_eq!(wanted(Some(&a), false), None);
+    assert_eq!(wanted(None, false), None);
+}
+
 fn cfg() -> WatchdogConfig {
     WatchdogConfig::default()
 }
