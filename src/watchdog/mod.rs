@@ -8,8 +8,9 @@
 //! the watchdog", [`BootStatus`]), and the service manager's notify
 //! protocol ([`systemd`]). Must not: decide which task is alive (the
 //! supervisor's liveness query answers that; this module only reads it),
-//! word `vigil status` (the control module maps [`BootStatus`]), or
-//! disarm a watchdog on any path but a deliberate stop.
+//! build `vigil status` (the control module maps [`Found`] and
+//! [`BootStatus`] into its own types), or disarm a watchdog on any path
+//! but a deliberate stop.
 //!
 //! ```text
 //!   supervisor.liveness(now) --Ok / Err(late)--> [task::run] ----------------+
