@@ -97,7 +97,7 @@ pub enum Opened {
     /// The box has no watchdog at that path (ENOENT, or ENODEV: a node
     /// without a driver). A drop-in host or a board without one: say so
     /// once and run on.
-    Absent,
+    Absent { device: PathBuf },
 }
 
 /// The open hardware watchdog.
@@ -117,7 +117,7 @@ impl Hardware {
         let path = PathBuf::from(&cfg.device);
         let file = match OpenOptions::new().write(true).open(&path) {
             Ok(f) => f,
-            Err(e) if is_absent(&e) => return Ok(Opened::Absent),
+            Err(e) if is_absent(&e) => return Ok(Opened::Absent { device: path }),
             Err(source) => {
                 return Err(Error::Open {
                     device: path,

@@ -74,7 +74,7 @@ fn a_missing_device_is_absent_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("watchdog");
     let opened = Hardware::open(&cfg(path.to_str().unwrap())).unwrap();
-    assert!(matches!(opened, Opened::Absent));
+    assert!(matches!(opened, Opened::Absent { device } if device == path));
 }
 
 #[test]

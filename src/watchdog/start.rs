@@ -28,6 +28,8 @@ pub enum HardwareState {
     Absent { device: PathBuf },
     /// There, but vigil cannot drive it; it runs without it.
     Failed(Error),
+    /// Not the appliance (a drop-in host): not opened ([`wanted`]).
+    Unused,
 }
 
 /// What [`open`] found.
@@ -64,32 +66,35 @@ pub fn wanted(appliance: Option<&Appliance>, on_appliance: bool) -> Option<Watch
     Some(appliance.map(|a| a.watchdog.clone()).unwrap_or_default())
 }
 
-/// Opens the configured device and reads systemd's watchdog settings,
-/// saying in the log what there is (once: call it once per process).
-pub fn open(cfg: &WatchdogConfig) -> Found {
-    found(cfg, Hardware::open(cfg), systemd::watchdog_from_env())
+/// Opens the device [`wanted`] names (`None`: leaves the hardware alone)
+/// and reads systemd's watchdog settings, saying in the log what there is
+/// (once: call it once per process).
+pub fn open(hardware: Option<&WatchdogConfig>) -> Found {
+    found(hardware.map(Hardware::open), systemd::watchdog_from_env())
 }
 
-/// [`open`] on results the caller already has.
+/// [`open`] on results the caller already has; `hardware` is `None` when
+/// none is wanted.
 pub fn found(
-    cfg: &WatchdogConfig,
-    hardware: Result<Opened, Error>,
+    hardware: Option<Result<Opened, Error>>,
     service: Result<Option<Service>, EnvError>,
 ) -> Found {
     let mut devices: Vec<Box<dyn Device>> = Vec::new();
     let hardware = match hardware {
-        Ok(Opened::Armed(hw)) => {
+        None => {
+            tracing::info!("not the appliance: the hardware watchdog is left alone");
+            HardwareState::Unused
+        }
+        Some(Ok(Opened::Armed(hw))) => {
             let state = armed(&hw);
             devices.push(Box::new(hw));
             state
         }
-        Ok(Opened::Absent) => {
-            tracing::warn!(device = %cfg.device, "no watchdog device: running without one");
-            HardwareState::Absent {
-                device: PathBuf::from(&cfg.device),
-            }
+        Some(Ok(Opened::Absent { device })) => {
+            tracing::warn!(device = %device.display(), "no watchdog device: running without one");
+            HardwareState::Absent { device }
         }
-        Err(e) => {
+        Some(Err(e)) => {
             tracing::error!("{e}; running without the hardware watchdog");
             HardwareState::Failed(e)
         }

@@ -19,10 +19,6 @@ fn only_the_appliance_opens_a_hardware_watchdog() {
     assert_eq!(wanted(None, false), None);
 }
 
-fn cfg() -> WatchdogConfig {
-    WatchdogConfig::default()
-}
-
 /// A hardware watchdog on a plain file: its disarm writes the 'V' there.
 fn hardware(dir: &tempfile::TempDir, boot: u32) -> (Hardware, PathBuf) {
     let path = dir.path().join("watchdog");
@@ -43,7 +39,7 @@ fn an_armed_device_and_systemd_are_both_petted_and_the_boot_status_kept() {
     let dir = tempfile::tempdir().unwrap();
     let (hw, path) = hardware(&dir, flags::CARDRESET);
     let service = Service { timeout: 3 * S };
-    let f = found(&cfg(), Ok(Opened::Armed(hw)), Ok(Some(service)));
+    let f = found(Some(Ok(Opened::Armed(hw))), Ok(Some(service)));
     let names: Vec<String> = f.devices.iter().map(|d| d.name()).collect();
     assert_eq!(names, [path.display().to_string(), "systemd".to_owned()]);
     assert_eq!(f.systemd, Some(3 * S));
@@ -85,7 +81,10 @@ fn a_dropped_hardware_device_closes_without_the_magic_character() {
 
 #[test]
 fn no_device_and_no_systemd_leaves_nothing_to_pet() {
-    let f = found(&cfg(), Ok(Opened::Absent), Ok(None));
+    let absent = Opened::Absent {
+        device: "/dev/watchdog".into(),
+    };
+    let f = found(Some(Ok(absent)), Ok(None));
     assert!(f.devices.is_empty());
     assert!(f.boot().is_none());
     assert!(
@@ -99,7 +98,7 @@ fn a_device_that_fails_is_kept_as_the_error_and_systemd_still_petted() {
         device: "/dev/watchdog".into(),
         source: io::Error::from_raw_os_error(16),
     };
-    let f = found(&cfg(), Err(e), Ok(Some(Service { timeout: 3 * S })));
+    let f = found(Some(Err(e)), Ok(Some(Service { timeout: 3 * S })));
     assert_eq!(f.devices.len(), 1);
     assert!(matches!(
         &f.hardware,
@@ -109,7 +108,15 @@ fn a_device_that_fails_is_kept_as_the_error_and_systemd_still_petted() {
 
 #[test]
 fn a_malformed_systemd_environment_pets_no_systemd_watchdog() {
-    let f = found(&cfg(), Ok(Opened::Absent), Err(EnvError::Usec("x".into())));
+    let f = found(None, Err(EnvError::Usec("x".into())));
     assert!(f.devices.is_empty());
     assert_eq!(f.systemd, None);
+    assert!(matches!(f.hardware, HardwareState::Unused));
+}
+
+#[test]
+fn a_drop_in_host_pets_only_systemd() {
+    let f = found(None, Ok(Some(Service { timeout: 3 * S })));
+    assert_eq!(f.devices.len(), 1);
+    assert!(matches!(f.hardware, HardwareState::Unused));
 }
