@@ -2,7 +2,7 @@
 # scripts/install-deps installs keepalived).
 # Included from the root Makefile, which defines `build` (the static
 # release binary, $(BIN)): that is the vigil measured here.
-# 1. tests/netns_bench.rs: VRRP failover, start to MASTER, RSS, in network
+# 1. tests/it/netns_bench.rs: VRRP failover, start to MASTER, RSS, in network
 #    namespaces on the host (bounded to about 13 minutes by the driver).
 # 2. lab/vlab/bench.py: IPVS (cold programming of 10,000 destinations vs
 #    keepalived and ipvsadm-restore, no-op reconcile) and 1,000 TCP checks
@@ -25,7 +25,7 @@ bench: bench-netns bench-ipvs
 bench-netns: build
 	mkdir -p target/bench
 	VIGIL_BIN=$(abspath $(BENCH_BIN)) BENCH_OUT=$(abspath target/bench) \
-		cargo test --locked --test netns_bench -- --ignored --nocapture --test-threads=1
+		cargo test --locked --test it -- netns_bench:: --ignored --nocapture --test-threads=1
 
 # The probe runs inside the VM: static, like the appliance's vigil.
 bench-probe:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints target/bench/*.json (written by tests/netns_bench.rs) as a table.
+# Prints target/bench/*.json (written by tests/it/netns_bench.rs) as a table.
 set -euo pipefail
 dir=${1:-target/bench}
 shopt -s nullglob

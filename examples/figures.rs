@@ -2,7 +2,7 @@
 //! and how fast a large config imports. Run with `make figures`.
 
 use std::time::Instant;
-use vigil::config::{import_file, import_str, wire};
+use vigil::config::{envelope, import_file, import_str};
 
 /// The text without comments, trailing blanks or empty lines: what an
 /// operator would call the config's content.
@@ -53,7 +53,7 @@ fn main() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/seed/master.conf");
     let text = std::fs::read_to_string(path).expect("seed master");
     let imp = import_file(path.as_ref(), false).expect("seed imports");
-    let encoded = wire::encode(&imp.config).expect("encode");
+    let encoded = envelope::encode(&imp.config).expect("encode");
     println!(
         "seed master.conf: {} bytes of text, {} without comments, {} encoded ({:.0}%)",
         text.len(),
@@ -68,7 +68,7 @@ fn main() {
     for _ in 0..5 {
         let t = Instant::now();
         let imp = import_str("big.conf", &big, false).expect("big config imports");
-        let bytes = wire::encode(&imp.config).expect("encode");
+        let bytes = envelope::encode(&imp.config).expect("encode");
         times.push(t.elapsed().as_secs_f64());
         size = bytes.len();
     }

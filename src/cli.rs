@@ -4,7 +4,7 @@
 //! code contract (0 fine, 1 bad input, 2 usage, 3 I/O). Must not: hold any
 //! logic a daemon or test would also need; that lives in the library.
 
-use crate::config::{self, wire, Config, Imported, Rejected};
+use crate::config::{self, envelope, Config, Imported, Rejected};
 use crate::store::{Geometry, Loaded, Store, StoreError};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
@@ -116,7 +116,7 @@ struct RunArgs {
     /// (at weight 0, no new ones) before it is deleted, unless they end
     /// sooner.
     #[arg(long, value_name = "SECONDS",
-          default_value_t = crate::ipvs::task::DRAIN_TIMEOUT.as_secs())]
+          default_value_t = crate::ipvs::machine::DRAIN_TIMEOUT.as_secs())]
     drain_timeout: u64,
 }
 
@@ -506,7 +506,7 @@ fn import(file: &Path, opts: &ImportOpts) -> Result<Imported, i32> {
 }
 
 fn commit(c: &Config, opts: &StoreOpts) -> i32 {
-    let bytes = match wire::encode(c) {
+    let bytes = match envelope::encode(c) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("vigil: {e}");
@@ -565,7 +565,7 @@ fn with_config(src: &Source, f: impl FnOnce(&Config, Option<&Loaded>)) -> i32 {
         Err(e) => return store_error(&e),
     };
     let config = match &loaded.newest {
-        Some(n) => match wire::decode(&n.payload) {
+        Some(n) => match envelope::decode(&n.payload) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!(

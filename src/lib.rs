@@ -4,6 +4,7 @@
 //! Cores are sans-IO (they take `now` and return actions); sockets, files
 //! and netlink live at thin edges.
 
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -15,3 +16,4 @@ pub mod net;
 pub mod notify;
 pub mod store;
 pub mod vrrp;
+pub mod watchdog;

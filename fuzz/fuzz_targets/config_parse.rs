@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil::config::{export::export, import_str, wire};
+use vigil::config::{export::export, import_str, envelope};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -19,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
         Err(r) => panic!("canonical text does not import: {:?}\n{canonical}", r.errors),
     };
     assert_eq!(again.config, imp.config, "round trip changed the config:\n{canonical}");
-    let bytes = wire::encode(&imp.config).expect("encode");
-    assert_eq!(wire::decode(&bytes).expect("decode"), imp.config);
+    let bytes = envelope::encode(&imp.config).expect("encode");
+    assert_eq!(envelope::decode(&bytes).expect("decode"), imp.config);
 });

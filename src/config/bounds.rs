@@ -230,50 +230,5 @@ impl fmt::Debug for Millis {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ifname_bounds() {
-        assert!(IfName::new("eth0").is_ok());
-        assert!(IfName::new("a23456789012345").is_ok());
-        assert_eq!(
-            IfName::new("a234567890123456"),
-            Err(BoundError::TooLong { max: 15 })
-        );
-        assert_eq!(IfName::new(""), Err(BoundError::Empty));
-        assert_eq!(IfName::new("a/b"), Err(BoundError::BadChar { ch: '/' }));
-    }
-
-    #[test]
-    fn pass_key_is_eight_bytes_zero_padded() {
-        let k = PassKey::new("1111").unwrap();
-        assert_eq!(k.octets(), *b"1111\0\0\0\0");
-        assert!(PassKey::new("12345678").is_ok());
-        assert_eq!(
-            PassKey::new("123456789"),
-            Err(BoundError::TooLong { max: 8 })
-        );
-    }
-
-    #[test]
-    fn millis_parse_and_display_round_trip() {
-        for (text, ms) in [
-            ("1", 1000),
-            ("0.05", 50),
-            ("3.5", 3500),
-            ("0.001", 1),
-            (".5", 500),
-            ("40.95", 40950),
-        ] {
-            let m = Millis::parse_secs(text).unwrap();
-            assert_eq!(m, Millis(ms), "{text}");
-            assert_eq!(Millis::parse_secs(&m.to_string()), Some(m));
-        }
-        for bad in ["", ".", "1.", "1.0001", "-1", "1e3", "x", "4294968"] {
-            assert_eq!(Millis::parse_secs(bad), None, "{bad}");
-        }
-        assert_eq!(Millis(50).to_string(), "0.05");
-        assert_eq!(Millis(1000).to_string(), "1");
-    }
-}
+#[path = "bounds_tests.rs"]
+mod tests;

@@ -599,4 +599,5 @@ fn appliance(w: &mut Writer, a: &Appliance) {
 }
 
 #[cfg(test)]
+#[path = "export_tests.rs"]
 mod tests;

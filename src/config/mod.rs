@@ -10,6 +10,7 @@
 //! or a list of errors, never a config with the bad settings left out.
 
 pub mod bounds;
+pub mod envelope;
 pub mod error;
 pub mod export;
 pub mod model;
@@ -17,7 +18,6 @@ mod parse;
 pub mod summary;
 pub mod syntax;
 pub mod validate;
-pub mod wire;
 
 pub use error::{Diagnostics, Error, Warning};
 pub use model::Config;

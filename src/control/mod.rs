@@ -13,6 +13,7 @@
 //! changes the format, so it needs a new [`PROTOCOL_VERSION`]; a peer with
 //! another version gets a clear error, not garbage.
 
+pub mod reload;
 pub mod render;
 
 use std::io::{self, Read, Write};
@@ -27,9 +28,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 #[cfg(feature = "fault-hooks")]
 use crate::daemon::supervisor::Fault;
 use crate::daemon::supervisor::{Heartbeat, Supervisor, TaskView};
+pub use reload::{
+    Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome, ReloadReport,
+};
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 5;
+pub const PROTOCOL_VERSION: u8 = 6;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -73,28 +77,6 @@ pub struct RestartReport {
     pub lines: Vec<String>,
 }
 
-/// What a reload did, line by line, for `vigil reload` and the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ReloadReport {
-    pub outcome: ReloadOutcome,
-    /// What changed and how it was applied; or every error of a refused
-    /// config (file:line:col).
-    pub lines: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum ReloadOutcome {
-    /// Applied (possibly with parts pending a restart, said in `lines`).
-    #[default]
-    Applied,
-    /// The source is the running config: nothing to do.
-    Unchanged,
-    /// The new config has errors: nothing applied, the running one stays.
-    Invalid,
-    /// The source could not be read, or applying failed.
-    Failed,
-}
-
 /// What `vigil status` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Status {
@@ -107,11 +89,11 @@ pub struct Status {
     /// The IPVS table; `None` when the IPVS task does not run (a config
     /// without virtual_server).
     pub ipvs: Option<IpvsStatus>,
-    /// The last reload, in one line; `None` before the first.
-    pub reload: Option<String>,
+    /// The last reload; `None` before the first.
+    pub reload: Option<LastReload>,
     /// Settings of the loaded config the running daemon has not applied
-    /// (they need a restart), in one line; `None`: everything applies.
-    pub pending: Option<String>,
+    /// (they need a restart); empty: everything applies.
+    pub pending: Vec<Pending>,
     /// What this process took over from the one before it (a hitless
     /// restart), in one line; `None` after a plain start.
     pub resumed: Option<String>,
@@ -371,8 +353,8 @@ pub struct ConfigState {
     pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
     /// The IPVS task's status, when it runs.
     pub ipvs: Option<watch::Receiver<IpvsStatus>>,
-    pub reload: Option<String>,
-    pub pending: Option<String>,
+    pub reload: Option<LastReload>,
+    pub pending: Vec<Pending>,
 }
 
 /// How long the server waits for the daemon to finish a reload.
@@ -601,8 +583,18 @@ mod tests {
             }],
             receivers: vec![],
             ipvs: None,
-            reload: Some("applied".into()),
-            pending: None,
+            reload: Some(LastReload {
+                outcome: ReloadOutcome::Applied,
+                at_unix_secs: 1_700_000_000,
+                first: Some(Line::Applied {
+                    changes: 1,
+                    pending: true,
+                }),
+            }),
+            pending: vec![Pending::Instance {
+                name: "VI_1".into(),
+                diff: Diff::Changed,
+            }],
             resumed: None,
             tasks: vec![TaskStatus {
                 name: "instance VI_1".into(),

@@ -1,12 +1,19 @@
-//! Rendering of `vigil status`: a human table and JSON.
+//! Rendering of `vigil status` (a human table and JSON) and of what a
+//! reload says (`vigil reload`, the status' last reload and pending list,
+//! the journal).
 //!
-//! Owns: wording, layout and the JSON shape of the status. The JSON is
+//! Owns: wording, layout and the JSON shape of the status, and the text of
+//! every reload line ([`super::reload`]'s types, through `Display`). The JSON is
 //! written by hand (serde_json is not a dependency; the shape is small and
 //! flat): strings are escaped per RFC 8259, numbers are integers.
 //! Must not: talk to the daemon.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
+use std::time::{Duration, UNIX_EPOCH};
 
+use super::reload::{
+    Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome,
+};
 use super::{InstanceStatus, IpvsStatus, Status, TaskStatus};
 
 fn secs(ms: u64) -> String {
@@ -27,7 +34,7 @@ pub fn text(s: &Status) -> String {
     if let Some(r) = &s.resumed {
         let _ = writeln!(out, "{r}");
     }
-    if let Some(p) = &s.pending {
+    if let Some(p) = pending_line(&s.pending) {
         let _ = writeln!(out, "PENDING A RESTART: {p}");
     }
     if s.instances.is_empty() {
@@ -286,19 +293,205 @@ pub fn json(s: &Status) -> String {
         let t: Vec<String> = s.tasks.iter().map(task_json).collect();
         format!(",\"tasks\":[{}]", t.join(","))
     };
-    let opt = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
+    let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
         "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}}}",
         json_str(&s.source),
         s.uptime_ms,
-        opt(&s.reload),
-        opt(&s.pending),
-        opt(&s.resumed),
+        opt(s.reload.as_ref().map(ToString::to_string)),
+        opt(pending_line(&s.pending)),
+        opt(s.resumed.clone()),
         inst.join(","),
         recv.join(","),
         ipvs,
         tasks
     )
+}
+
+/// The pending list in one line ("a; b"); `None` when nothing waits.
+pub fn pending_line(pending: &[Pending]) -> Option<String> {
+    (!pending.is_empty()).then(|| {
+        let parts: Vec<String> = pending.iter().map(ToString::to_string).collect();
+        parts.join("; ")
+    })
+}
+
+/// A report's lines in one line ("a; b"), as the journal has them.
+pub fn lines_joined(lines: &[Line]) -> String {
+    let parts: Vec<String> = lines.iter().map(ToString::to_string).collect();
+    parts.join("; ")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+impl fmt::Display for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Line::NoChange => f.write_str("no change"),
+            Line::Applied { changes, pending } => write!(
+                f,
+                "{changes} change{} applied live{}",
+                plural(*changes),
+                if *pending {
+                    ", others PENDING A RESTART"
+                } else {
+                    ""
+                }
+            ),
+            Line::Change(c) => c.fmt(f),
+            Line::Ipvs(i) => i.fmt(f),
+            Line::Pending(p) => write!(f, "pending a restart: {p}"),
+            Line::Warning(w) | Line::Refused(w) => f.write_str(w),
+            Line::ReadAborted(e) => write!(f, "reading the config failed: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::ServiceAdded {
+                service,
+                real_servers: n,
+            } => write!(
+                f,
+                "virtual server {service} added with {n} real server{}",
+                plural(*n)
+            ),
+            Change::ServiceRemoved { service } => write!(
+                f,
+                "virtual server {service} removed: its real servers drain, then it is deleted"
+            ),
+            Change::ServiceSettings { service } => {
+                write!(f, "virtual server {service}: settings changed")
+            }
+            Change::RealServerAdded { service, real } => {
+                write!(f, "virtual server {service}: real server {real} added")
+            }
+            Change::RealServerChanged { service, real } => {
+                write!(f, "virtual server {service}: real server {real} changed")
+            }
+            Change::RealServerRemoved { service, real } => write!(
+                f,
+                "virtual server {service}: real server {real} removed: draining (weight 0) until its connections end"
+            ),
+            Change::LvsTimeouts => f.write_str("lvs_timeouts changed"),
+            Change::ApplianceIpvs => f.write_str("appliance ipvs settings changed"),
+            Change::Notifier => f.write_str("notification and script settings applied"),
+            Change::InstanceStarted { name } => write!(f, "vrrp_instance {name} added: started"),
+            Change::InstanceStopped { name } => write!(
+                f,
+                "vrrp_instance {name} removed: stopped (a master resigned first)"
+            ),
+            Change::InstanceApplied { name } => write!(f, "vrrp_instance {name} applied in place"),
+            Change::InstanceNotApplied { name, why } => write!(
+                f,
+                "vrrp_instance {name} NOT applied ({why}): it runs as before until a restart"
+            ),
+            Change::SyncGroupApplied { name } => {
+                write!(f, "vrrp_sync_group {name} applied in place")
+            }
+        }
+    }
+}
+
+impl fmt::Display for NotApplied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotApplied::NoInterface { interface } => write!(f, "no interface {interface}"),
+            NotApplied::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
+impl fmt::Display for IpvsApply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpvsApply::Started => f.write_str("ipvs task and health checks started"),
+            IpvsApply::NothingToProgram => {
+                f.write_str("ipvs: nothing to program (no virtual_server, no lvs_timeouts)")
+            }
+            IpvsApply::Applied { ops, draining } => write!(
+                f,
+                "ipvs: {ops} op{} applied, {draining} real server{} draining",
+                plural(*ops),
+                plural(*draining)
+            ),
+            IpvsApply::Refused { ops, refused } => write!(
+                f,
+                "ipvs: {} of {ops} ops refused (retried): {}",
+                refused.len(),
+                refused.join("; ")
+            ),
+            IpvsApply::Unreachable(e) => {
+                write!(f, "ipvs: cannot program the kernel (retried): {e}")
+            }
+            IpvsApply::Unplannable(e) => f.write_str(e),
+            IpvsApply::Slow { bound } => {
+                write!(f, "ipvs: first pass not done within {bound:?}; it goes on")
+            }
+            IpvsApply::Dropped => f.write_str("ipvs task dropped the commit"),
+            IpvsApply::Gone => f.write_str("ipvs task is gone"),
+        }
+    }
+}
+
+impl fmt::Display for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pending::Instance { name, diff } => write!(f, "vrrp_instance {name} {diff}"),
+            Pending::SyncGroup { name, diff } => write!(f, "vrrp_sync_group {name} {diff}"),
+            Pending::VrrpGlobals => {
+                f.write_str("global_defs (VRRP, notification or script settings) changed")
+            }
+            Pending::LvsSyncDaemon => f.write_str("lvs_sync_daemon changed"),
+            Pending::Appliance => f.write_str("appliance block (other than ipvs) changed"),
+        }
+    }
+}
+
+impl fmt::Display for Diff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Diff::Added => "added",
+            Diff::Changed => "changed",
+            Diff::Removed => "removed",
+        })
+    }
+}
+
+impl fmt::Display for ReloadOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReloadOutcome::Applied => "applied",
+            ReloadOutcome::Unchanged => "unchanged",
+            ReloadOutcome::Invalid => "REFUSED (invalid config)",
+            ReloadOutcome::Failed => "FAILED",
+        })
+    }
+}
+
+/// "applied at Tue, 01 Dec 2026 10:00:00 +0000: 2 changes applied live".
+impl fmt::Display for LastReload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = UNIX_EPOCH + Duration::from_secs(self.at_unix_secs);
+        write!(
+            f,
+            "{} at {}: ",
+            self.outcome,
+            crate::notify::mail::rfc2822(at)
+        )?;
+        match &self.first {
+            Some(l) => l.fmt(f),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -334,7 +527,7 @@ mod tests {
             }],
             ipvs: None,
             reload: None,
-            pending: None,
+            pending: Vec::new(),
             resumed: None,
             tasks: vec![],
         }

@@ -75,7 +75,7 @@ pub(super) fn start_ipvs(
         }
     };
     let checked = initial.as_ref().map_or(0, |s| s.servers.len());
-    let core = ipvs_task::Core::new(config.clone(), initial.as_ref(), Instant::now())
+    let core = crate::ipvs::machine::Machine::new(config.clone(), initial.as_ref(), Instant::now())
         .with_drain_timeout(drain_timeout);
     let (tx, rx) = watch::channel(core.status(initial.as_ref()));
     let (timeouts, sysctls) = kernel_settings(config, from_store);

@@ -36,7 +36,7 @@
 //!   [health::Runner: checks of every real server]                                  |
 //!      |  HealthEvent (mpsc)            ^ HealthHandle::snapshot                   |
 //!      v                                |                               watch<IpvsStatus>
-//!   [ipvs::task: Core + blocking Client] ----------------------------------------->+
+//!   [ipvs::task: Machine + Edge]     ----------------------------------------->+
 //!      spawn_blocking: dump -> diff -> apply (genl IPVS); never flushes
 //! ```
 //!

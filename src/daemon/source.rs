@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, wire, Config, Rejected};
+use crate::config::{self, envelope, Config, Rejected};
 use crate::store::{Geometry, Store, StoreError};
 
 /// The daemon's config source.
@@ -62,7 +62,7 @@ pub enum LoadError {
         slot: String,
         seq: u64,
         #[source]
-        source: wire::WireError,
+        source: envelope::EnvelopeError,
     },
     /// Neither slot holds a valid config.
     #[error("{path}: no valid config in either slot (A: {a}; B: {b})")]
@@ -152,7 +152,7 @@ fn load_store(path: &Path, slot_size: u32) -> Result<Loaded, LoadError> {
             b: loaded.b.to_string(),
         });
     };
-    match wire::decode(&n.payload) {
+    match envelope::decode(&n.payload) {
         Ok(config) => Ok(Loaded {
             config,
             describe: format!("{} slot {} seq {}", path.display(), n.slot, n.seq),

@@ -1,7 +1,7 @@
 //! Health checks of the real servers: TCP_CHECK, HTTP_GET, SSL_GET and
 //! WS_CHECK, on the one current-thread runtime, with bounded concurrency.
 //!
-//! Owns: the [`Runner`] task, which ties the sans-IO [`Scheduler`] to the
+//! Owns: the [`Runner`] task, which ties the sans-IO [`scheduler::Machine`] to the
 //! I/O of [`check::run`], emits [`HealthEvent`]s on a channel when a real
 //! server changes state, and answers [`HealthHandle::snapshot`] for
 //! `vigil status`.
@@ -15,7 +15,7 @@
 //!                                 |
 //!                                 v
 //!  +--------------------------- Runner task -----------------------------+
-//!  |  Scheduler::poll_start(now) --> check::start(spec) futures (<= N)   |
+//!  |  Machine::poll_start(now)   --> check::start(spec) futures (<= N)   |
 //!  |        ^                                  | (FuturesUnordered)      |
 //!  |        +---- handle_result(id, outcome) --+ (all ready, one pass)   |
 //!  |  poll_event() --> log one line --> mpsc::Sender<HealthEvent> -------+--> daemon / ipvs
@@ -53,7 +53,7 @@ use crate::config::model::{Config, ServiceKey};
 pub use check::{CheckSpec, Context};
 pub use outcome::{Failure, HttpError, Outcome, Stage, TlsFailure, WsError};
 pub use plan::PlanError;
-pub use scheduler::{CheckId, Scheduler, SchedulerConfig, SchedulerStats, ServerId, Timing};
+pub use scheduler::{CheckId, ServerId, Timing};
 
 /// A real server changed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub struct RunnerConfig {
 impl Default for RunnerConfig {
     fn default() -> Self {
         RunnerConfig {
-            max_in_flight: SchedulerConfig::default().max_in_flight,
+            max_in_flight: scheduler::Config::default().max_in_flight,
             seed: None,
         }
     }
@@ -121,9 +121,9 @@ pub type KnownState = (ServiceKey, IpAddr, Option<u16>, bool);
 
 /// Everything `vigil status` shows of health checking.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
+pub struct States {
     pub servers: Vec<RealStatus>,
-    pub stats: SchedulerStats,
+    pub stats: scheduler::Stats,
     pub in_flight: usize,
     pub queued: usize,
 }
@@ -131,7 +131,7 @@ pub struct Snapshot {
 /// A request to the runner task.
 #[derive(Debug)]
 pub enum Request {
-    Snapshot(oneshot::Sender<Snapshot>),
+    States(oneshot::Sender<States>),
     /// Replace every check by the new runner's (a config commit); checks
     /// in flight are dropped. Answered once replaced.
     Replace(Box<Runner>, oneshot::Sender<()>),
@@ -146,9 +146,9 @@ pub struct HealthHandle {
 
 impl HealthHandle {
     /// The current state; `None` if the runner has stopped.
-    pub async fn snapshot(&self) -> Option<Snapshot> {
+    pub async fn snapshot(&self) -> Option<States> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Request::Snapshot(tx)).await.ok()?;
+        self.tx.send(Request::States(tx)).await.ok()?;
         rx.await.ok()
     }
 
@@ -180,7 +180,7 @@ pub struct Runner {
     servers: Vec<plan::PlannedServer>,
     /// The box's addresses, for `ha_suspend`; `None`: never suspend.
     local: Option<watch::Receiver<BTreeSet<IpAddr>>>,
-    sched: Scheduler,
+    sched: scheduler::Machine,
     /// Per scheduler check: (server index, checker index).
     owner: Vec<(usize, usize)>,
     specs: Vec<Arc<CheckSpec>>,
@@ -203,7 +203,7 @@ impl Runner {
     pub fn carrying_over(
         config: &Config,
         rc: RunnerConfig,
-        previous: Option<&Snapshot>,
+        previous: Option<&States>,
     ) -> Result<Self, PlanError> {
         Self::with_states(config, rc, |service, real| {
             previous?
@@ -241,7 +241,7 @@ impl Runner {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64)
         });
-        let mut sched = Scheduler::new(SchedulerConfig {
+        let mut sched = scheduler::Machine::new(scheduler::Config {
             max_in_flight: rc.max_in_flight,
             seed,
         });
@@ -304,7 +304,7 @@ impl Runner {
     }
 
     /// The state now (also before `run`, for the initial IPVS table).
-    pub fn snapshot(&self) -> Snapshot {
+    pub fn snapshot(&self) -> States {
         let now_i = std::time::Instant::now();
         let now_s = SystemTime::now();
         let wall = |t: Option<std::time::Instant>| {
@@ -356,7 +356,7 @@ impl Runner {
                 }
             })
             .collect();
-        Snapshot {
+        States {
             servers,
             stats: self.sched.stats(),
             in_flight: self.sched.running(),
@@ -405,7 +405,7 @@ impl Runner {
                 // Requests first: a busy checker still answers them.
                 biased;
                 req = requests.recv() => match req {
-                    Some(Request::Snapshot(tx)) => {
+                    Some(Request::States(tx)) => {
                         let _ = tx.send(self.snapshot());
                     }
                     Some(Request::Replace(new, done)) => {

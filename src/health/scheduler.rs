@@ -5,9 +5,9 @@
 //! queue, and the state-change events.
 //! Must not: read the clock (`now` is an argument), open sockets, spawn,
 //! or know what a check does. The edge ([`super::Runner`]) asks
-//! [`Scheduler::poll_start`] what to start, runs it, feeds the result to
-//! [`Scheduler::handle_result`], drains [`Scheduler::poll_event`] and
-//! sleeps until [`Scheduler::poll_timeout`].
+//! [`Machine::poll_start`] what to start, runs it, feeds the result to
+//! [`Machine::handle_result`], drains [`Machine::poll_event`] and
+//! sleeps until [`Machine::poll_timeout`].
 //!
 //! Semantics (keepalived.conf(5) and keepalived's `check_http.c` epilog):
 //! - `retry`: "Retry count to make additional checks if check of an alive
@@ -41,7 +41,7 @@
 //!   the result that caused them; the initial state is no event.
 //! - At most `max_in_flight` checks run at once; the rest wait in FIFO
 //!   order of their due time. A check that had to wait for a slot is
-//!   counted in [`SchedulerStats`] with how late it started.
+//!   counted in [`Stats`] with how late it started.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::num::NonZeroUsize;
@@ -72,15 +72,15 @@ pub struct Timing {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchedulerConfig {
+pub struct Config {
     pub max_in_flight: NonZeroUsize,
     /// Seeds the warmup spread; the runner takes it from the clock.
     pub seed: u64,
 }
 
-impl Default for SchedulerConfig {
+impl Default for Config {
     fn default() -> Self {
-        SchedulerConfig {
+        Config {
             max_in_flight: NonZeroUsize::new(DEFAULT_MAX_IN_FLIGHT).expect("non-zero"),
             seed: 0,
         }
@@ -111,7 +111,7 @@ pub struct StateChange {
 
 /// Counters of the scheduler as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SchedulerStats {
+pub struct Stats {
     pub started: u64,
     pub completed: u64,
     /// Results for a check that was not running (ignored).
@@ -187,8 +187,8 @@ impl Server {
 
 /// The scheduler of every checker of every real server.
 #[derive(Debug, Clone)]
-pub struct Scheduler {
-    cfg: SchedulerConfig,
+pub struct Machine {
+    cfg: Config,
     checks: Vec<Check>,
     servers: Vec<Server>,
     timers: BTreeSet<(Instant, u32)>,
@@ -198,12 +198,12 @@ pub struct Scheduler {
     /// a slot: a check queued in an older epoch was throttled.
     epoch: u64,
     events: VecDeque<StateChange>,
-    stats: SchedulerStats,
+    stats: Stats,
 }
 
-impl Scheduler {
-    pub fn new(cfg: SchedulerConfig) -> Self {
-        Scheduler {
+impl Machine {
+    pub fn new(cfg: Config) -> Self {
+        Machine {
             cfg,
             checks: Vec::new(),
             servers: Vec::new(),
@@ -212,7 +212,7 @@ impl Scheduler {
             running: 0,
             epoch: 0,
             events: VecDeque::new(),
-            stats: SchedulerStats::default(),
+            stats: Stats::default(),
         }
     }
 
@@ -433,7 +433,7 @@ impl Scheduler {
         self.queue.len()
     }
 
-    pub fn stats(&self) -> SchedulerStats {
+    pub fn stats(&self) -> Stats {
         self.stats
     }
 }

@@ -79,7 +79,7 @@ impl Life {
 struct Sim {
     t0: Instant,
     now: Instant,
-    s: Scheduler,
+    s: Machine,
     /// One life per checker (a checker sees "its" port of the server).
     lives: Vec<Life>,
     running: Vec<(Instant, CheckId, Outcome)>,
@@ -95,7 +95,7 @@ impl Sim {
         Sim {
             t0,
             now: t0,
-            s: Scheduler::new(SchedulerConfig {
+            s: Machine::new(Config {
                 max_in_flight: NonZeroUsize::new(max_in_flight).unwrap(),
                 seed,
             }),
@@ -539,7 +539,7 @@ fn stale_and_unknown_results_are_ignored() {
 
 #[test]
 fn server_without_checkers_is_always_up_and_idle() {
-    let mut s = Scheduler::new(SchedulerConfig::default());
+    let mut s = Machine::new(Config::default());
     let now = Instant::now();
     let id = s.add_server(true, &[], now);
     assert!(s.server_up(id));
@@ -549,7 +549,7 @@ fn server_without_checkers_is_always_up_and_idle() {
 
 #[test]
 fn poll_timeout_is_the_next_due_check() {
-    let mut s = Scheduler::new(SchedulerConfig::default());
+    let mut s = Machine::new(Config::default());
     let now = Instant::now();
     s.add_server(false, &[timing(secs(5), 1, secs(1))], now);
     assert_eq!(s.poll_timeout(), Some(now));

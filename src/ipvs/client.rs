@@ -36,7 +36,7 @@ use neli::utils::Groups;
 use nix::sys::socket::{self as sock, sockopt, MsgFlags, NetlinkAddr};
 use nix::sys::time::TimeVal;
 
-use super::kernel::{Kernel, Op};
+use super::kernel::{Kernel, KernelError, Op};
 use super::netlink::{self, Acks, Reply, NLM_F_ACK, NLM_F_DUMP};
 use super::wire::{
     self, Cmd, DaemonState, DecodeError, Dest, DestId, Info, Request, Service, ServiceId,
@@ -146,6 +146,12 @@ impl Error {
             Error::SchedulerMissing { .. } | Error::ModuleNotLoaded => Some(ENOENT),
             _ => None,
         }
+    }
+}
+
+impl KernelError for Error {
+    fn errno(&self) -> Option<i32> {
+        Error::errno(self)
     }
 }
 

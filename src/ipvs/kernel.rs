@@ -135,9 +135,16 @@ impl fmt::Display for Op {
     }
 }
 
+/// An error of a [`Kernel`] call.
+pub trait KernelError: std::error::Error {
+    /// The errno the kernel answered with (positive); `None` when no
+    /// answer came (the socket failed, a reply did not decode).
+    fn errno(&self) -> Option<i32>;
+}
+
 /// The kernel as the reconcile loop sees it.
 pub trait Kernel {
-    type Error: std::error::Error;
+    type Error: KernelError;
 
     fn services(&mut self) -> Result<Vec<Service>, Self::Error>;
     fn dests(&mut self, service: &ServiceId) -> Result<Vec<Dest>, Self::Error>;
@@ -185,6 +192,12 @@ pub fn apply_all<'a, K: Kernel>(k: &mut K, ops: &'a [Op]) -> Vec<(&'a Op, K::Err
 pub struct FakeError {
     pub op: String,
     pub errno: i32,
+}
+
+impl KernelError for FakeError {
+    fn errno(&self) -> Option<i32> {
+        Some(self.errno)
+    }
 }
 
 /// The schedulers a stock kernel has (each is module `ip_vs_<name>`).

@@ -16,9 +16,17 @@
 //! - [`client`]: the socket edge implementing `Kernel` (pipelined applies).
 //! - [`desired`]: config + health -> the table vigil wants (pure).
 //! - [`reconcile`]: desired vs actual -> the fewest operations (pure).
+//! - [`pass`]: one reconcile pass (dump, diff, apply, dump) against any
+//!   `Kernel`, and its typed errors ([`pass::RefusedOp`],
+//!   [`pass::Unavailable`]).
+//! - [`machine`]: the IPVS task's sans-IO core: health and commits in,
+//!   when to pass and what for, drains, retry backoff.
+//! - [`status`]: the machine's state as `vigil status` shows it.
+//! - [`edge`]: the netlink edge both tasks share: lazy connect, a
+//!   panic-safe blocking call, `modprobe ip_vs` once.
+//! - [`task`]: the daemon's IPVS task: runs what the machine decides,
+//!   sets the kernel settings, runs the quorum and real-server scripts.
 //! - [`sync`]: the connection sync daemon following a VRRP instance.
-//! - [`task`]: the daemon's IPVS task: health events in, passes out,
-//!   backoff, `modprobe ip_vs`, the status `vigil status` shows.
 //!
 //! The kernel is the source of truth: vigil never flushes; it dumps, diffs
 //! and edits in place, so a restart adopts the table as it stands and no
@@ -28,9 +36,13 @@
 
 pub mod client;
 pub mod desired;
+pub mod edge;
 pub mod kernel;
+pub mod machine;
 pub mod netlink;
+pub mod pass;
 pub mod reconcile;
+pub mod status;
 pub mod sync;
 pub mod sysctl;
 pub mod task;

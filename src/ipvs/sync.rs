@@ -5,14 +5,15 @@
 //!
 //! Owns: the decision which daemon runs ([`wanted`], pure), the diff
 //! against the kernel's daemons ([`diff`], pure), and the task applying it
-//! ([`run`]): its own netlink [`Client`] used only from `spawn_blocking`.
+//! ([`run`]): its own [`Edge`] to the kernel (a netlink [`Client`] used
+//! only on the blocking pool).
 //! Must not: touch the table (that is [`super::task`]'s), or block the
 //! runtime (VRRP shares it).
 //!
 //! ```text
 //!   instance task --watch<Snapshot> (the named vrrp_instance)--+
 //!                                                              v
-//!   [sync task]: wanted(state) -> spawn_blocking: daemons() -> diff -> del/new -> daemons()
+//!   [sync task]: wanted(state) -> Edge::call: daemons() -> diff -> del/new -> daemons()
 //!        +--> watch<String> (one line) --> control server --> `vigil status` ("sync_daemon")
 //!   daemon shutdown --oneshot--> stop master, keep (or start) backup --ack-->
 //! ```
@@ -51,7 +52,10 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use super::client::{self, Client};
+use super::edge::Edge;
+use super::pass::{Refusals, RefusedOp};
 use super::wire::{DaemonState, SyncDaemon};
+use crate::backoff::Backoff;
 use crate::config::model::LvsSyncDaemon;
 use crate::control::Snapshot;
 
@@ -191,73 +195,28 @@ pub fn status_line(
 // The edge.
 
 /// The result of one pass: the daemons after it, and the refused ops.
-type PassResult = Result<(Vec<SyncDaemon>, Vec<String>), client::Error>;
+type PassResult = Result<(Vec<SyncDaemon>, Refusals<SyncOp>), client::Error>;
 
 /// Blocking: dump, diff with `ops_for`, apply what the kernel accepts,
 /// dump again if anything was tried.
-fn pass(
-    client: &mut Option<Client>,
-    ops_for: impl FnOnce(&[SyncDaemon]) -> Vec<SyncOp>,
-) -> PassResult {
-    if client.is_none() {
-        *client = Some(Client::connect()?);
+fn pass(c: &mut Client, ops_for: impl FnOnce(&[SyncDaemon]) -> Vec<SyncOp>) -> PassResult {
+    let have = c.daemons()?;
+    let ops = ops_for(&have);
+    if ops.is_empty() {
+        return Ok((have, Refusals::default()));
     }
-    let c = client.as_ref().expect("just set");
-    let r = (|| {
-        let have = c.daemons()?;
-        let ops = ops_for(&have);
-        if ops.is_empty() {
-            return Ok((have, Vec::new()));
+    let mut failed = Refusals::default();
+    for op in &ops {
+        let r = match op {
+            SyncOp::Start(d) => c.new_daemon(d),
+            SyncOp::Stop(s) => c.del_daemon(*s),
+        };
+        match r {
+            Ok(()) => tracing::info!(op = %op, "ipvs: {op}"),
+            Err(e) => failed.0.push(RefusedOp::new(op, &e)),
         }
-        let mut failed = Vec::new();
-        for op in &ops {
-            let r = match op {
-                SyncOp::Start(d) => c.new_daemon(d),
-                SyncOp::Stop(s) => c.del_daemon(*s),
-            };
-            match r {
-                Ok(()) => tracing::info!(op = %op, "ipvs: {op}"),
-                Err(e) => failed.push(format!("{op}: {e}")),
-            }
-        }
-        Ok((c.daemons()?, failed))
-    })();
-    if r.is_err() {
-        *client = None;
     }
-    r
-}
-
-/// Runs `f` on the client in a blocking thread; a panic comes back as a
-/// message and a fresh (unconnected) client.
-async fn blocking<T: Send + 'static>(
-    client: Option<Client>,
-    f: impl FnOnce(&mut Option<Client>) -> T + Send + 'static,
-) -> (Option<Client>, Result<T, String>) {
-    let h = tokio::task::spawn_blocking(move || {
-        let mut client = client;
-        let t = f(&mut client);
-        (client, t)
-    });
-    match h.await {
-        Ok((c, t)) => (c, Ok(t)),
-        Err(e) => (None, Err(format!("netlink call panicked: {e}"))),
-    }
-}
-
-/// `modprobe ip_vs`, bounded.
-async fn modprobe() {
-    tracing::warn!("ipvs sync: ip_vs not loaded; running modprobe ip_vs");
-    let child = tokio::process::Command::new("modprobe")
-        .arg("ip_vs")
-        .kill_on_drop(true)
-        .status();
-    match tokio::time::timeout(Duration::from_secs(10), child).await {
-        Ok(Ok(s)) if s.success() => {}
-        Ok(Ok(s)) => tracing::error!(status = %s, "ipvs sync: modprobe ip_vs failed"),
-        Ok(Err(e)) => tracing::error!(error = %e, "ipvs sync: cannot run modprobe"),
-        Err(_) => tracing::error!("ipvs sync: modprobe ip_vs timed out after 10 s"),
-    }
+    Ok((c.daemons()?, failed))
 }
 
 /// The task: follows `vrrp` (the named instance's snapshots) until a
@@ -280,9 +239,8 @@ pub async fn run(
     if resuming {
         let _ = tokio::time::timeout(RESUME_WAIT, vrrp.changed()).await;
     }
-    let mut client: Option<Client> = None;
-    let mut modprobe_tried = false;
-    let mut backoff = BACKOFF_MIN;
+    let mut edge = Edge::new("ipvs sync");
+    let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
     let mut retry_at: Option<tokio::time::Instant> = None;
     let mut running: Option<Vec<SyncDaemon>> = None;
     let mut vrrp_open = true;
@@ -296,8 +254,9 @@ pub async fn run(
             due = false;
             let vrrp_state = vrrp.borrow_and_update().status.state.clone();
             let want = wanted(&vrrp_state, Some(&cfg)).map(|s| daemon(&cfg, s));
-            let (c, r) = blocking(client, move |c| pass(c, |have| diff(want.as_ref(), have))).await;
-            client = c;
+            let r = edge
+                .call(move |link| link.with(|c| pass(c, |have| diff(want.as_ref(), have))))
+                .await;
             let error = match r {
                 Ok(Ok((have, failed))) => {
                     running = Some(have);
@@ -305,9 +264,8 @@ pub async fn run(
                     (!failed.is_empty()).then(|| failed.join("; "))
                 }
                 Ok(Err(e)) => {
-                    if matches!(e, client::Error::ModuleNotLoaded) && !modprobe_tried {
-                        modprobe_tried = true;
-                        modprobe().await;
+                    if matches!(e, client::Error::ModuleNotLoaded) {
+                        edge.modprobe_once().await;
                     }
                     running = None;
                     applied = None;
@@ -315,20 +273,19 @@ pub async fn run(
                 }
                 Err(p) => {
                     applied = None;
-                    Some(p)
+                    Some(p.to_string())
                 }
             };
             match &error {
                 Some(e) => {
                     if last_error.as_ref() != Some(e) {
-                        tracing::error!(error = %e, instance = %cfg.vrrp_instance, state = %vrrp_state, retry_in = ?backoff, "ipvs sync: cannot set the sync daemon; retrying");
+                        tracing::error!(error = %e, instance = %cfg.vrrp_instance, state = %vrrp_state, retry_in = ?backoff.peek(), "ipvs sync: cannot set the sync daemon; retrying");
                     }
-                    retry_at = Some(tokio::time::Instant::now() + backoff);
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    retry_at = Some(tokio::time::Instant::now() + backoff.next());
                 }
                 None => {
                     retry_at = None;
-                    backoff = BACKOFF_MIN;
+                    backoff.reset();
                 }
             }
             last_error = error;
@@ -366,11 +323,10 @@ pub async fn run(
             () = sleep_until(retry_at) => { due = true; }
             _ = idle.tick() => {}
             ack = shutdown.recv() => {
-                let (c, r) = blocking(client, {
-                    let cfg = cfg.clone();
-                    move |c| pass(c, |have| shutdown_ops(&cfg, have))
-                }).await;
-                drop(c);
+                let cfg = cfg.clone();
+                let r = edge
+                    .call(move |link| link.with(|c| pass(c, |have| shutdown_ops(&cfg, have))))
+                    .await;
                 match r {
                     Ok(Ok((have, failed))) if failed.is_empty() => {
                         tracing::info!(daemons = %have.iter().map(describe).collect::<Vec<_>>().join(", "), "ipvs sync: shutdown: master stopped, backup kept");

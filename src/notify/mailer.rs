@@ -14,10 +14,10 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::mail::Backoff;
 use super::queue::Queue;
 use super::smtp::{Delivery, Dialogue, SmtpError, Stage, Step, MAX_REPLY_LINE};
 use super::Counters;
+use crate::backoff::Backoff;
 
 /// One formatted mail waiting to be sent.
 #[derive(Debug, Clone)]
@@ -109,7 +109,8 @@ pub(crate) async fn run(
     counters: Arc<Counters>,
 ) {
     while let Some(mail) = queue.pop().await {
-        let mut failures = 0u32;
+        let mut retries = backoff;
+        retries.reset();
         loop {
             match deliver(server, timeout, &mail.from, &mail.to, &mail.text).await {
                 Ok(d) => {
@@ -125,7 +126,8 @@ pub(crate) async fn run(
                     break;
                 }
                 Err(e) => {
-                    failures += 1;
+                    let wait = retries.retry();
+                    let failures = retries.failures();
                     counters.mail_failures.fetch_add(1, Ordering::Relaxed);
                     if matches!(e, SmtpError::Timeout { .. }) {
                         counters.mail_timeouts.fetch_add(1, Ordering::Relaxed);
@@ -136,7 +138,7 @@ pub(crate) async fn run(
                         tracing::error!(mail = %mail.what, %server, error = %cause, "mail refused; dropped");
                         break;
                     }
-                    match backoff.delay_after(failures) {
+                    match wait {
                         Some(wait) => {
                             tracing::warn!(
                                 mail = %mail.what, %server, attempt = failures,

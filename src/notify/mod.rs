@@ -19,8 +19,8 @@
 //! ```
 //!
 //! Sans-IO parts: `smtp::Dialogue` (the SMTP conversation fed with reply
-//! lines), `mail::format_mail` / `mail::rfc2822` (the text), `mail::Backoff`
-//! (the retry schedule), `script::commands` (argv per event),
+//! lines), `mail::format_mail` / `mail::rfc2822` (the text), `Backoff`
+//! (the retry schedule, `crate::backoff`), `script::commands` (argv per event),
 //! `script::resolve_user` / `script::check_secure` (identity and path checks).
 //! Edges: `script::run` (a child process), `mailer::deliver` (a socket).
 //!
@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use mail::Backoff;
+pub use crate::backoff::Backoff;
 pub use mailer::deliver;
 
 use crate::config::model::{GlobalDefs, Notify};
@@ -138,7 +138,8 @@ impl Default for Options {
             mail_queue_capacity: 64,
             script_timeout: Duration::from_secs(30),
             script_output_cap: 4096,
-            backoff: Backoff::default(),
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300))
+                .give_up_after(8),
             passwd_path: "/etc/passwd".into(),
             group_path: "/etc/group".into(),
             hostname: None,
@@ -515,19 +516,5 @@ fn settled(c: &Counters) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notifier_can_cross_threads_and_tasks() {
-        fn send_sync_clone<T: Send + Sync + Clone>() {}
-        send_sync_clone::<Notifier>();
-    }
-
-    #[test]
-    fn state_spelling() {
-        let all = [State::Master, State::Backup, State::Fault, State::Stop];
-        let s: Vec<_> = all.iter().map(|s| s.as_str()).collect();
-        assert_eq!(s, ["MASTER", "BACKUP", "FAULT", "STOP"]);
-    }
-}
+#[path = "mod_tests.rs"]
+mod tests;

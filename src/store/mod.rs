@@ -413,4 +413,5 @@ fn newest(a: SlotStatus, b: SlotStatus) -> Option<(SlotId, u64)> {
 }
 
 #[cfg(test)]
+#[path = "mod_tests.rs"]
 mod tests;

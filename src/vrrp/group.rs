@@ -1,78 +1,282 @@
-//! VRRP sync groups (keepalived `vrrp_sync_group`), sans-IO.
+//! VRRP sync groups (keepalived `vrrp_sync_group`), sans-IO: [`Machine`],
+//! the core of one instance task. A lone instance is a group of one and
+//! runs through the same code.
 //!
-//! Owns: [`SyncGroup`], which turns one member's `Action::OwnFault` and
-//! `Action::StateChange` into `GroupCommand`s for the other members, so the
-//! group moves together:
-//! one member in FAULT puts all in FAULT (until no member has a fault of
-//! its own); one member becoming MASTER makes the BACKUP members MASTER;
-//! one member falling from MASTER to BACKUP makes the MASTER members BACKUP.
-//! Must not: hold machines, read the clock or do I/O. The edge feeds each
-//! member's actions here and hands the returned commands to the named
-//! members as `Input::Group`; state changes those commands cause carry
-//! `Reason::SyncGroup` and are not propagated again, so nothing loops.
+//! Owns: the members' `vrrp::machine::Machine`s, the group's fault
+//! bookkeeping and the cascade that delivers group commands. The group
+//! moves together: one member in FAULT puts all in FAULT (until no member
+//! has a fault of its own); one member becoming MASTER makes the BACKUP
+//! members MASTER; one member falling from MASTER to BACKUP makes the
+//! MASTER members BACKUP. State changes forced by the group carry
+//! `Reason::SyncGroup` and are not propagated again, so nothing loops; a
+//! cascade is still capped at [`MAX_CASCADE`] deliveries per input.
+//! Must not: read the clock (`now` is an argument), do I/O, spawn or depend
+//! on `crate::config`. The edge (`vrrp::instance`) feeds inputs with
+//! [`Machine::handle`], executes what [`Machine::poll_action`] hands out, in
+//! order, and sleeps until [`Machine::poll_timeout`].
+//!
+//! Order (quinn's Endpoint/Connection split): `handle(member, input, now)`
+//! feeds the input to that member, then takes its actions one by one; the
+//! group commands an action causes are queued (FIFO) for the other
+//! members, and each action is queued for the edge as it is taken. After
+//! each delivery the member's [`Action::Status`] follows its actions, and
+//! a change every running member agrees on follows the state change that
+//! completed it.
 //!
 //! Not in the RFCs; follows keepalived's sync group behaviour.
 
-use super::machine::{Action, GroupCommand, Reason, State};
+use std::collections::VecDeque;
+use std::time::Instant;
 
-/// Membership and fault bookkeeping of one sync group. Members are indexes
-/// `0..len`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncGroup {
-    /// Members in FAULT for a reason of their own (not forced by the group).
-    own_fault: Vec<bool>,
+use super::machine::{
+    self, GroupCommand, Input, InstanceConfig, InstanceConfigError, Reason, State,
+};
+use super::types::Priority;
+
+/// Bound on group-command deliveries per input (the input itself counts
+/// as the first): a bug that made members bounce commands forever stops
+/// here instead of hanging the task.
+pub const MAX_CASCADE: usize = 64;
+
+/// What the edge must do, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// One action of member `member`'s machine.
+    Member {
+        member: usize,
+        action: machine::Action,
+    },
+    /// Member `member` took an input (or a group command) and its actions
+    /// are above: publish its status; `changed` if its state changed.
+    Status { member: usize, changed: bool },
+    /// Every running member is now in `state` (a new agreement; not after
+    /// a hitless-restart resume, which the network never saw). `priority`
+    /// is the first running member's. A named sync group notifies on it.
+    Group { state: State, priority: Priority },
 }
 
-impl SyncGroup {
-    pub fn new(members: usize) -> Self {
+/// One sync group (or a lone instance) of running machines. Members are
+/// indexes `0..len`; a member that never started is `None` and takes no
+/// input.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    members: Vec<Option<machine::Machine>>,
+    faults: Faults,
+    /// The last state all running members agreed on.
+    agreed: Option<State>,
+    actions: VecDeque<Action>,
+}
+
+impl Machine {
+    pub fn new(members: Vec<Option<machine::Machine>>) -> Self {
         Self {
-            own_fault: vec![false; members],
+            faults: Faults::new(members.len()),
+            members,
+            agreed: None,
+            actions: VecDeque::new(),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.own_fault.len()
+        self.members.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.own_fault.is_empty()
+        self.members.is_empty()
+    }
+
+    /// Member `i`'s machine, if it runs.
+    pub fn member(&self, i: usize) -> Option<&machine::Machine> {
+        self.members.get(i).and_then(Option::as_ref)
+    }
+
+    /// The running members' machines, with their indexes.
+    pub fn running(&self) -> impl Iterator<Item = (usize, &machine::Machine)> {
+        self.members
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.as_ref().map(|m| (i, m)))
     }
 
     /// True while some member has a fault of its own.
     pub fn faulted(&self) -> bool {
-        self.own_fault.iter().any(|f| *f)
+        self.faults.any()
     }
 
-    /// Feed one action of member `member`; returns `(member, command)`
+    /// The last state every running member agreed on.
+    pub fn agreed(&self) -> Option<State> {
+        self.agreed
+    }
+
+    /// Feeds `input` to member `member` and runs the cascade it causes.
+    /// Unknown or stopped members take nothing (and yield nothing).
+    pub fn handle(&mut self, member: usize, input: Input, now: Instant) {
+        self.cascade(member, Some(input), now);
+    }
+
+    /// A wakeup: `Input::Timeout` to every member in turn, each with its
+    /// own cascade. Spurious wakeups are harmless (the machines re-check
+    /// their timers).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for i in 0..self.len() {
+            self.handle(i, Input::Timeout, now);
+        }
+    }
+
+    /// A committed config for member `member`, applied in place by its
+    /// machine (see `machine::Machine::reconfigure`), then the actions it
+    /// caused, cascaded like an input's. `Err` changed nothing.
+    pub fn reconfigure(
+        &mut self,
+        member: usize,
+        cfg: InstanceConfig,
+        now: Instant,
+    ) -> Result<(), ReconfigureError> {
+        let m = self
+            .members
+            .get_mut(member)
+            .and_then(Option::as_mut)
+            .ok_or(ReconfigureError::NotRunning)?;
+        let applied = m.reconfigure(cfg, now);
+        self.cascade(member, None, now);
+        Ok(applied?)
+    }
+
+    /// The next action, in the order the edge must perform them.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When the edge must next call [`Machine::handle_timeout`].
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.running().filter_map(|(_, m)| m.poll_timeout()).min()
+    }
+
+    /// Feeds `first` (or, with `None`, nothing: only the actions already
+    /// pending) to `member`, then delivers the group commands its actions
+    /// cause, breadth first, at most [`MAX_CASCADE`] deliveries in all.
+    fn cascade(&mut self, member: usize, first: Option<Input>, now: Instant) {
+        let mut queue = VecDeque::from([(member, first)]);
+        let mut rounds = 0;
+        while let Some((i, input)) = queue.pop_front() {
+            rounds += 1;
+            if rounds > MAX_CASCADE {
+                tracing::error!("sync group command cascade exceeded {MAX_CASCADE}; stopped");
+                break;
+            }
+            let Some(m) = self.members.get_mut(i).and_then(Option::as_mut) else {
+                continue;
+            };
+            if let Some(input) = input {
+                m.handle(input, now);
+            }
+            let mut changed = false;
+            while let Some(action) = self.members[i].as_mut().and_then(|m| m.poll_action()) {
+                for (o, cmd) in self.faults.on_action(i, &action) {
+                    queue.push_back((o, Some(Input::Group(cmd))));
+                }
+                self.actions.push_back(Action::Member { member: i, action });
+                if let machine::Action::StateChange { reason, .. } = action {
+                    changed = true;
+                    self.check_agreement(reason);
+                }
+            }
+            self.actions
+                .push_back(Action::Status { member: i, changed });
+        }
+    }
+
+    /// The state every running member is in, with the first one's
+    /// priority; `None` while they differ (or none runs).
+    fn agreement(&self) -> Option<(State, Priority)> {
+        let mut states = self.running().map(|(_, m)| (m.state(), m.priority()));
+        let (first, priority) = states.next()?;
+        states.all(|(s, _)| s == first).then_some((first, priority))
+    }
+
+    /// After a state change: when every running member is now in the same
+    /// state, and that is news, queue [`Action::Group`].
+    fn check_agreement(&mut self, reason: Reason) {
+        let Some((first, priority)) = self.agreement() else {
+            return;
+        };
+        if self.agreed == Some(first) {
+            return;
+        }
+        self.agreed = Some(first);
+        // A resumed MASTER changed nothing the world sees.
+        if reason != Reason::Resumed {
+            self.actions.push_back(Action::Group {
+                state: first,
+                priority,
+            });
+        }
+    }
+}
+
+/// Why [`Machine::reconfigure`] changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReconfigureError {
+    #[error("it did not start")]
+    NotRunning,
+    #[error(transparent)]
+    Refused(#[from] InstanceConfigError),
+}
+
+/// Which members are in FAULT for a reason of their own, and the group
+/// commands a member's action calls for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Faults {
+    own: Vec<bool>,
+}
+
+impl Faults {
+    fn new(members: usize) -> Self {
+        Self {
+            own: vec![false; members],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.own.len()
+    }
+
+    /// True while some member has a fault of its own.
+    fn any(&self) -> bool {
+        self.own.iter().any(|f| *f)
+    }
+
+    /// Takes one action of member `member`; returns `(member, command)`
     /// pairs to deliver as `Input::Group`, in order. Only `OwnFault` and
     /// `StateChange` matter; unknown members and group-forced changes
     /// (`Reason::SyncGroup`) yield nothing.
-    pub fn on_action(&mut self, member: usize, action: &Action) -> Vec<(usize, GroupCommand)> {
+    fn on_action(&mut self, member: usize, action: &machine::Action) -> Vec<(usize, GroupCommand)> {
+        use machine::Action as A;
         if member >= self.len() {
             return Vec::new();
         }
         let others = (0..self.len()).filter(move |m| *m != member);
         let to_others = |cmd| others.clone().map(|m| (m, cmd)).collect();
         match *action {
-            Action::OwnFault { faulted } => {
-                let was = self.faulted();
-                self.own_fault[member] = faulted;
-                if was == self.faulted() {
+            A::OwnFault { faulted } => {
+                let was = self.any();
+                self.own[member] = faulted;
+                if was == self.any() {
                     return Vec::new();
                 }
                 // To every member, the reporter included: a member whose
                 // own fault clears stays in FAULT while the group is.
-                let cmd = GroupCommand::Fault(self.faulted());
+                let cmd = GroupCommand::Fault(self.any());
                 (0..self.len()).map(|m| (m, cmd)).collect()
             }
-            Action::StateChange {
+            A::StateChange {
                 reason: Reason::SyncGroup,
                 ..
             } => Vec::new(),
-            Action::StateChange {
+            A::StateChange {
                 to: State::Master, ..
             } => to_others(GroupCommand::Master),
-            Action::StateChange {
+            A::StateChange {
                 from: State::Master,
                 to: State::Backup,
                 ..
@@ -83,156 +287,5 @@ impl SyncGroup {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-    use std::time::{Duration, Instant};
-
-    use super::*;
-    use crate::vrrp::machine::{Action, Input, InstanceConfig, Machine};
-    use crate::vrrp::types::{Centiseconds, Priority, Version, Vrid};
-
-    /// A group of machines on one box, driven like the edge would.
-    struct Box_ {
-        group: SyncGroup,
-        members: Vec<Machine>,
-        log: Vec<(usize, Action)>,
-    }
-
-    impl Box_ {
-        fn new(prios: &[u8]) -> Self {
-            let members = prios
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let vrid = Vrid::new(u8::try_from(i + 1).expect("small")).expect("nonzero");
-                    let cfg = InstanceConfig::new(
-                        Version::V3,
-                        vrid,
-                        Priority(*p),
-                        Centiseconds(100),
-                        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
-                    );
-                    Machine::new(cfg).expect("valid")
-                })
-                .collect::<Vec<_>>();
-            Self {
-                group: SyncGroup::new(members.len()),
-                members,
-                log: Vec::new(),
-            }
-        }
-
-        fn input(&mut self, member: usize, input: Input, now: Instant) {
-            let mut queue = vec![(member, input)];
-            while let Some((m, input)) = queue.pop() {
-                self.members[m].handle(input, now);
-                while let Some(a) = self.members[m].poll_action() {
-                    for (o, cmd) in self.group.on_action(m, &a) {
-                        queue.push((o, Input::Group(cmd)));
-                    }
-                    self.log.push((m, a));
-                }
-            }
-        }
-
-        fn states(&self) -> Vec<State> {
-            self.members.iter().map(Machine::state).collect()
-        }
-
-        fn start(&mut self, now: Instant) {
-            for m in 0..self.members.len() {
-                self.input(m, Input::Startup, now);
-            }
-        }
-    }
-
-    #[test]
-    fn one_master_pulls_the_others() {
-        let t0 = Instant::now();
-        // Member 0 has the shortest master-down interval.
-        let mut b = Box_::new(&[200, 100, 100]);
-        b.start(t0);
-        assert_eq!(b.states(), vec![State::Backup; 3]);
-        let t = b.members[0].poll_timeout().expect("master down armed");
-        b.input(0, Input::Timeout, t);
-        assert_eq!(b.states(), vec![State::Master; 3]);
-        // The followers became MASTER at the same instant, not at their own
-        // master-down, and a later stale wakeup changes nothing.
-        let later = t0 + Duration::from_secs(10);
-        for m in 1..3 {
-            b.input(m, Input::Timeout, later);
-        }
-        assert_eq!(b.states(), vec![State::Master; 3]);
-    }
-
-    #[test]
-    fn one_master_falling_back_pulls_the_others() {
-        let t0 = Instant::now();
-        let mut b = Box_::new(&[200, 100]);
-        b.start(t0);
-        let t = b.members[0].poll_timeout().expect("armed");
-        b.input(0, Input::Timeout, t);
-        assert_eq!(b.states(), vec![State::Master; 2]);
-        let peer = crate::vrrp::machine::Advert {
-            src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
-            priority: Priority(250),
-            interval: Centiseconds(100),
-        };
-        b.input(1, Input::Advert(peer), t + Duration::from_millis(10));
-        assert_eq!(b.states(), vec![State::Backup; 2]);
-    }
-
-    #[test]
-    fn one_fault_faults_all_until_it_recovers() {
-        let t0 = Instant::now();
-        let mut b = Box_::new(&[100, 100, 100]);
-        b.start(t0);
-        b.input(1, Input::InterfaceDown, t0);
-        assert_eq!(b.states(), vec![State::Fault; 3]);
-        // A second member faults on its own, then the first recovers: the
-        // group stays in FAULT until the last own fault clears.
-        b.input(2, Input::InterfaceDown, t0);
-        b.input(1, Input::InterfaceUp, t0);
-        assert_eq!(b.states(), vec![State::Fault; 3]);
-        b.input(2, Input::InterfaceUp, t0);
-        assert_eq!(b.states(), vec![State::Backup; 3]);
-        assert!(!b.group.faulted());
-    }
-
-    #[test]
-    fn forced_changes_are_not_propagated_again() {
-        let mut g = SyncGroup::new(3);
-        let forced = Action::StateChange {
-            from: State::Backup,
-            to: State::Master,
-            reason: Reason::SyncGroup,
-        };
-        assert!(g.on_action(0, &forced).is_empty());
-        let own = Action::StateChange {
-            from: State::Backup,
-            to: State::Master,
-            reason: Reason::MasterDown,
-        };
-        assert!(g.on_action(7, &own).is_empty());
-        assert_eq!(
-            g.on_action(2, &own),
-            vec![(0, GroupCommand::Master), (1, GroupCommand::Master)]
-        );
-        let cmds = g.on_action(0, &Action::OwnFault { faulted: true });
-        let all = |f| {
-            (0..3)
-                .map(|m| (m, GroupCommand::Fault(f)))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(cmds, all(true));
-        // Already faulted: no second broadcast; cleared only by the last.
-        assert!(g
-            .on_action(1, &Action::OwnFault { faulted: true })
-            .is_empty());
-        assert!(g
-            .on_action(0, &Action::OwnFault { faulted: false })
-            .is_empty());
-        let cmds = g.on_action(1, &Action::OwnFault { faulted: false });
-        assert_eq!(cmds, all(false));
-    }
-}
+#[path = "group_tests.rs"]
+mod tests;

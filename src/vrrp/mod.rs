@@ -2,8 +2,8 @@
 //!
 //! Owns: units and timer maths (`types`), the wire codec (`packet`),
 //! per-instance receive checks and drop counters (`filter`), the timer
-//! table (`timers`), the per-instance state machine (`machine`) and sync
-//! groups (`group`).
+//! table (`timers`), the per-instance state machine (`machine`) and the
+//! sync-group core that owns an instance task's machines (`group`).
 //! Must not (the sans-IO core: `types`, `packet`, `filter`, `timers`,
 //! `machine`, `group`): open sockets, read the clock, spawn tasks, or depend
 //! on `crate::config`.
@@ -11,25 +11,28 @@
 //! The edge lives beside the core and is the only part that does I/O or
 //! reads the config: `from_config` (config -> core parameters, in one
 //! place), `socket` (raw protocol-112 sockets, gratuitous ARP / NA),
-//! `receive` (receive tasks, demux by VRID) and `instance` (one task per
-//! sync group driving the machines). The edge fills `machine::InstanceConfig`
-//! from the config, feeds decoded packets, interface events and wakeups in,
-//! and carries the returned actions out (packets, addresses, ARP/NA,
-//! notifications).
+//! `receive` (receive tasks, demux by VRID), `member` (one member's
+//! sockets, VIPs, status and setup) and `instance` (one task per sync
+//! group executing what its `group::Machine` hands out). The edge fills
+//! `machine::InstanceConfig` from the config, feeds decoded packets,
+//! interface events and wakeups in, and carries the returned actions out
+//! (packets, addresses, ARP/NA, notifications, status).
 //!
 //! ```text
 //!  raw socket bytes --decode_ipv4/6--> Received --filter::check--> Input::Advert
 //!        (DecodeError -> DropCounters)        (FilterDrop -> DropCounters)
 //!                                                        |
 //!  netlink link events --> Input::InterfaceUp/Down/TrackedInterface
-//!  poll_timeout() ------> edge sleeps --> Input::Timeout  |
+//!  group::Machine::poll_timeout() --> edge sleeps --> Input::Timeout
 //!                                                        v
-//!                                      Machine::handle(input, now)
-//!                                                        |
-//!                                    poll_action() -> Action (SendAdvert, AddVips,
-//!                                    RemoveVips, SendGratuitous, StateChange)
-//!                                                        |
-//!                          StateChange --> group::SyncGroup --> Inputs to peers
+//!                             group::Machine::handle(member, input, now)
+//!                                   |   machine::Machine::handle(input, now)
+//!                                   |   its actions; OwnFault / StateChange
+//!                                   |   --> Input::Group to the other members
+//!                                   |   (FIFO, at most MAX_CASCADE deliveries)
+//!                                                        v
+//!                 group::Machine::poll_action() -> Member { member, Action (SendAdvert,
+//!                 AddVips, RemoveVips, SendGratuitous, StateChange) } | Status | Group
 //! ```
 
 pub mod filter;
@@ -37,6 +40,7 @@ pub mod from_config;
 pub mod group;
 pub mod instance;
 pub mod machine;
+pub mod member;
 pub mod packet;
 pub mod receive;
 pub mod socket;

@@ -31,6 +31,7 @@ use super::instance::GroupInput;
 use super::packet::Family;
 use super::socket::{open_rx, recv, RX_BUF};
 use super::types::Vrid;
+use crate::backoff::Backoff;
 use crate::control::ReceiverStatus;
 
 /// Where packets of one VRID go.
@@ -165,7 +166,7 @@ impl Drop for AbortOnDrop {
 /// Runs the receive loop of `d` until every instance it feeds is gone,
 /// restarting it after an error or a panic.
 pub async fn supervise(d: Arc<Demux>, hb: Heartbeat) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let task = tokio::spawn(receive_loop(d.clone(), hb.clone()));
         let _abort = AbortOnDrop(task.abort_handle());
@@ -184,13 +185,13 @@ pub async fn supervise(d: Arc<Demux>, hb: Heartbeat) {
             hb.retire();
             return;
         }
+        let wait = backoff.next();
         tracing::error!(
             interface = %d.ifname,
             family = ?d.family,
-            "vrrp receive task stopped ({why}); restarting in {backoff:?}"
+            "vrrp receive task stopped ({why}); restarting in {wait:?}"
         );
         d.status.send_modify(|s| s.restarts += 1);
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        tokio::time::sleep(wait).await;
     }
 }

@@ -149,4 +149,5 @@ pub fn read_str(
 }
 
 #[cfg(test)]
+#[path = "mod_tests.rs"]
 mod tests;

@@ -2,8 +2,9 @@
 //! pass awaited, bounded), then the health runner's checks replaced, each
 //! kept server's state carried over; both started when none ran.
 //!
-//! Owns: the order of that hand-over and the line it reports. Must not:
-//! program the kernel itself (the IPVS task does) or touch VRRP.
+//! Owns: the order of that hand-over and what it reports
+//! ([`IpvsApply`]). Must not: program the kernel itself (the IPVS task
+//! does) or touch VRRP.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 
 use super::{Reloader, APPLY_BOUND};
 use crate::config::model::Config;
+use crate::control::IpvsApply;
 use crate::daemon::ipvs_side::{kernel_settings, start_ipvs};
 use crate::daemon::supervisor::Kind;
 use crate::health::{self, RunnerConfig};
@@ -19,8 +21,9 @@ use crate::ipvs::task as ipvs_task;
 impl Reloader {
     /// The IPVS task first (its first pass with the new config is
     /// awaited), then the health runner. Starts both when the running
-    /// config had no virtual server.
-    pub(super) async fn apply_ipvs(&mut self, new: &Arc<Config>) -> Result<String, String> {
+    /// config had no virtual server. The reload failed when the answer
+    /// says so ([`IpvsApply::failed`]).
+    pub(super) async fn apply_ipvs(&mut self, new: &Arc<Config>) -> IpvsApply {
         let Some(side) = &mut self.ipvs else {
             let from_store = self.source.is_store();
             self.ipvs = start_ipvs(
@@ -35,20 +38,22 @@ impl Reloader {
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
             let started = status.is_some();
             self.vrrp.published.send_modify(|c| c.ipvs = status);
-            return Ok(if started {
-                "ipvs task and health checks started".into()
+            return if started {
+                IpvsApply::Started
             } else {
-                "ipvs: nothing to program (no virtual_server, no lvs_timeouts)".into()
-            });
+                IpvsApply::NothingToProgram
+            };
         };
         let previous = match &side.health {
             Some(h) => h.snapshot().await,
             None => None,
         };
         // Validated by the caller: planning cannot fail here.
-        let runner = health::Runner::carrying_over(new, RunnerConfig::default(), previous.as_ref())
-            .map_err(|e| e.to_string())?
-            .with_local_addresses(self.local.clone());
+        let runner =
+            match health::Runner::carrying_over(new, RunnerConfig::default(), previous.as_ref()) {
+                Ok(r) => r.with_local_addresses(self.local.clone()),
+                Err(e) => return IpvsApply::Unplannable(e.to_string()),
+            };
         // No runner yet (its plan failed at start): one starts after the
         // IPVS task has the config its events name.
         let fresh = side.health.is_none().then(health::channel);
@@ -64,7 +69,7 @@ impl Reloader {
             done: tx,
         };
         if side.commands.send(cmd).await.is_err() {
-            return Err("ipvs task is gone".into());
+            return IpvsApply::Gone;
         }
         let applied = tokio::time::timeout(APPLY_BOUND, rx).await;
         match (fresh, &side.health) {
@@ -84,24 +89,17 @@ impl Reloader {
             (None, None) => {}
         }
         match applied {
-            Ok(Ok(Ok(a))) if a.failed.is_empty() => Ok(format!(
-                "ipvs: {} op{} applied, {} real server{} draining",
-                a.ops,
-                if a.ops == 1 { "" } else { "s" },
-                a.draining,
-                if a.draining == 1 { "" } else { "s" }
-            )),
-            Ok(Ok(Ok(a))) => Err(format!(
-                "ipvs: {} of {} ops refused (retried): {}",
-                a.failed.len(),
-                a.ops,
-                a.failed.join("; ")
-            )),
-            Ok(Ok(Err(e))) => Err(format!("ipvs: cannot program the kernel (retried): {e}")),
-            Ok(Err(_)) => Err("ipvs task dropped the commit".into()),
-            Err(_) => Err(format!(
-                "ipvs: first pass not done within {APPLY_BOUND:?}; it goes on"
-            )),
+            Ok(Ok(Ok(a))) if a.failed.is_empty() => IpvsApply::Applied {
+                ops: a.ops,
+                draining: a.draining,
+            },
+            Ok(Ok(Ok(a))) => IpvsApply::Refused {
+                ops: a.ops,
+                refused: a.failed.iter().map(ToString::to_string).collect(),
+            },
+            Ok(Ok(Err(e))) => IpvsApply::Unreachable(e.to_string()),
+            Ok(Err(_)) => IpvsApply::Dropped,
+            Err(_) => IpvsApply::Slow { bound: APPLY_BOUND },
         }
     }
 }

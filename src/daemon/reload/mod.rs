@@ -6,8 +6,9 @@
 //! the daemon keeps it (`shared`). The pure comparison is `changes`;
 //! the VRRP side applies in `vrrp`, the IPVS side in `ipvs`. Must not:
 //! fail the daemon (a config it cannot use changes nothing), make a
-//! master resign for what cannot change in place, or render reports to
-//! text beyond the lines it returns.
+//! master resign for what cannot change in place, or word what it did: it
+//! reports typed lines (`control::Line`), and `control::render` words
+//! them.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -20,7 +21,8 @@ use super::groups::VrrpSide;
 use super::ipvs_side::IpvsSide;
 use super::source::ConfigSource;
 use crate::config::model::Config;
-use crate::control::{ReloadOutcome, ReloadReport};
+use crate::control::render::lines_joined;
+use crate::control::{LastReload, Line, ReloadOutcome, ReloadReport};
 use crate::health;
 
 mod changes;
@@ -78,7 +80,7 @@ impl Reloader {
     /// fails the daemon. The report is also logged, line by line.
     pub(super) async fn reload(&mut self) -> ReloadReport {
         let report = self.reload_inner().await;
-        let lines = report.lines.join("; ");
+        let lines = lines_joined(&report.lines);
         match report.outcome {
             ReloadOutcome::Applied | ReloadOutcome::Unchanged => {
                 tracing::info!(outcome = ?report.outcome, "reload: {lines}")
@@ -87,17 +89,13 @@ impl Reloader {
                 tracing::error!(outcome = ?report.outcome, "reload refused, running config kept: {lines}")
             }
         }
-        let summary = format!(
-            "{} at {}: {}",
-            match report.outcome {
-                ReloadOutcome::Applied => "applied",
-                ReloadOutcome::Unchanged => "unchanged",
-                ReloadOutcome::Invalid => "REFUSED (invalid config)",
-                ReloadOutcome::Failed => "FAILED",
-            },
-            crate::notify::mail::rfc2822(std::time::SystemTime::now()),
-            report.lines.first().map_or("", String::as_str)
-        );
+        let summary = LastReload {
+            outcome: report.outcome,
+            at_unix_secs: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            first: report.lines.first().cloned(),
+        };
         self.vrrp
             .published
             .send_modify(|c| c.reload = Some(summary));
@@ -116,27 +114,32 @@ impl Reloader {
                 };
                 return ReloadReport {
                     outcome,
-                    lines: e.lines(),
+                    lines: e.lines().into_iter().map(Line::Refused).collect(),
                 };
             }
-            Err(e) => return failed(format!("reading the config failed: {e}")),
+            Err(e) => {
+                return ReloadReport {
+                    outcome: ReloadOutcome::Failed,
+                    lines: vec![Line::ReadAborted(e.to_string())],
+                }
+            }
         };
         let new = shared(loaded.config);
         // Everything that can refuse the config, before anything applies.
         if let Err(e) = health::plan::plan(&new) {
             return ReloadReport {
                 outcome: ReloadOutcome::Invalid,
-                lines: vec![e.to_string()],
+                lines: vec![Line::Refused(e.to_string())],
             };
         }
         let changes = changes::changes(&self.running_vrrp, &self.current, &new);
-        let mut lines = loaded.warnings;
+        let mut lines: Vec<Line> = loaded.warnings.into_iter().map(Line::Warning).collect();
         self.vrrp
             .published
             .send_modify(|c| c.source = loaded.describe.clone());
         if changes.is_empty() {
-            self.vrrp.published.send_modify(|c| c.pending = None);
-            lines.insert(0, "no change".into());
+            self.vrrp.published.send_modify(|c| c.pending.clear());
+            lines.insert(0, Line::NoChange);
             return ReloadReport {
                 outcome: ReloadOutcome::Unchanged,
                 lines,
@@ -145,50 +148,29 @@ impl Reloader {
         let mut outcome = ReloadOutcome::Applied;
         let mut applied = changes.live;
         if !applied.is_empty() {
-            match self.apply_ipvs(&new).await {
-                Ok(line) => lines.push(line),
-                Err(line) => {
-                    outcome = ReloadOutcome::Failed;
-                    lines.push(line);
-                }
+            let ipvs = self.apply_ipvs(&new).await;
+            if ipvs.failed() {
+                outcome = ReloadOutcome::Failed;
             }
+            lines.push(Line::Ipvs(ipvs));
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);
         }
-        let mut pending = Vec::new();
-        changes::pending(&self.running_vrrp, &new, &mut pending);
-        let joined = (!pending.is_empty()).then(|| pending.join("; "));
+        let pending = changes::pending(&self.running_vrrp, &new);
         self.vrrp
             .published
-            .send_modify(|c| c.pending = joined.clone());
-        let n = applied.len();
+            .send_modify(|c| c.pending.clone_from(&pending));
+        let head = Line::Applied {
+            changes: applied.len(),
+            pending: !pending.is_empty(),
+        };
         lines.splice(
             0..0,
-            std::iter::once(format!(
-                "{n} change{} applied live{}",
-                if n == 1 { "" } else { "s" },
-                if pending.is_empty() {
-                    ""
-                } else {
-                    ", others PENDING A RESTART"
-                }
-            ))
-            .chain(applied),
+            std::iter::once(head).chain(applied.into_iter().map(Line::Change)),
         );
-        lines.extend(
-            pending
-                .into_iter()
-                .map(|p| format!("pending a restart: {p}")),
-        );
+        lines.extend(pending.into_iter().map(Line::Pending));
         self.current = new;
         ReloadReport { outcome, lines }
-    }
-}
-
-fn failed(line: String) -> ReloadReport {
-    ReloadReport {
-        outcome: ReloadOutcome::Failed,
-        lines: vec![line],
     }
 }

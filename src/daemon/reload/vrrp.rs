@@ -2,8 +2,8 @@
 //! added instances started, removed ones stopped, and the notification
 //! settings handed to the notifier.
 //!
-//! Owns: what of `running_vrrp` a reload updates, and the line per
-//! instance it reports. Must not: restart a task to apply a change (what
+//! Owns: what of `running_vrrp` a reload updates, and the change per
+//! instance it reports ([`Change`]). Must not: restart a task to apply a change (what
 //! cannot change in place is pending, see [`super::pending`]), make a kept
 //! master resign, or wait on a task longer than its bound.
 
@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::{Reloader, APPLY_BOUND};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
+use crate::control::{Change, NotApplied};
 use crate::daemon::groups::{late_start, member_links, plan_groups, remove_stale_vips};
 use crate::daemon::shutdown::SHUTDOWN_BOUND;
 use crate::daemon::supervisor::RunningGroup;
@@ -21,8 +22,8 @@ impl Reloader {
     /// The VRRP and notification settings, in place: each running task
     /// whose members and sync group are still configured as one gets the
     /// new settings; what it applies becomes part of `running_vrrp`.
-    /// Returns a line per instance applied.
-    pub(super) async fn apply_vrrp(&mut self, new: &Config) -> Vec<String> {
+    /// Returns a change per instance applied (or not).
+    pub(super) async fn apply_vrrp(&mut self, new: &Config) -> Vec<Change> {
         let mut lines = Vec::new();
         if !same_notifier_settings(&self.running_vrrp.global, &new.global) {
             self.vrrp.notifier.reconfigure(&new.global);
@@ -36,7 +37,7 @@ impl Reloader {
             g.smtp_alert = n.smtp_alert;
             g.script_user.clone_from(&n.script_user);
             g.enable_script_security = n.enable_script_security;
-            lines.push("notification and script settings applied".to_owned());
+            lines.push(Change::Notifier);
         }
         let links = match self.vrrp.net.links().await {
             Ok(l) => l,
@@ -74,8 +75,8 @@ impl Reloader {
 
     /// Running tasks all of whose instances the new config removed (a
     /// lone instance, or a whole sync group) stop as on shutdown: a master
-    /// resigns and removes its VIPs. Bounded; returns a line per instance.
-    async fn stop_removed(&mut self, new: &Config) -> Vec<String> {
+    /// resigns and removes its VIPs. Bounded; returns a change per instance.
+    async fn stop_removed(&mut self, new: &Config) -> Vec<Change> {
         let kept = |n: &String| new.vrrp_instances.iter().any(|i| &i.name == n);
         let in_new_group = |n: &String| new.vrrp_sync_groups.iter().any(|g| g.group.contains(n));
         let mut lines = Vec::new();
@@ -100,9 +101,9 @@ impl Reloader {
             r.vrrp_sync_groups
                 .retain(|s| !s.group.iter().any(|m| g.members.contains(m)));
             lines.extend(
-                g.members.iter().map(|n| {
-                    format!("vrrp_instance {n} removed: stopped (a master resigned first)")
-                }),
+                g.members
+                    .iter()
+                    .map(|n| Change::InstanceStopped { name: n.clone() }),
             );
         }
         lines
@@ -111,7 +112,7 @@ impl Reloader {
     /// Instances the new config adds that can start on their own: lone
     /// ones, and sync groups all of whose members are new. One that joins
     /// a running sync group waits for a restart (pending).
-    async fn start_added(&mut self, new: &Config, links: &[net::Link]) -> Vec<String> {
+    async fn start_added(&mut self, new: &Config, links: &[net::Link]) -> Vec<Change> {
         let known = |n: &str| self.running_vrrp.vrrp_instances.iter().any(|i| i.name == n);
         let group_of = |n: &str| {
             new.vrrp_sync_groups
@@ -153,21 +154,21 @@ impl Reloader {
             }
         }
         startable
-            .iter()
-            .map(|n| format!("vrrp_instance {n} added: started"))
+            .into_iter()
+            .map(|name| Change::InstanceStarted { name })
             .collect()
     }
 
     /// One running task: `None` when the new config does not keep it as
     /// one (an instance removed, its sync group changed: pending), else
-    /// the lines of what applied and whether all of it did.
+    /// the changes it applied (or not) and whether all of it did.
     async fn reconfigure_group(
         &mut self,
         g: &RunningGroup,
         new: &Config,
         links: &[net::Link],
         globals_changed: bool,
-    ) -> Option<(Vec<String>, bool)> {
+    ) -> Option<(Vec<Change>, bool)> {
         let first = g.members.first()?;
         let insts: Vec<&VrrpInstance> = g
             .members
@@ -198,11 +199,10 @@ impl Reloader {
         let mut resolved = Vec::new();
         for i in &insts {
             let Some(l) = member_links(i, links) else {
-                let line = format!(
-                    "vrrp_instance {} NOT applied (no interface {}): it runs as before until a restart",
-                    i.name, i.interface
-                );
-                return Some((vec![line], false));
+                let why = NotApplied::NoInterface {
+                    interface: i.interface.to_string(),
+                };
+                return Some((vec![not_applied(i, why)], false));
             };
             resolved.push(((*i).clone(), l));
         }
@@ -233,17 +233,16 @@ impl Reloader {
                         .find(|x| x.name == inst.name)
                     {
                         if *slot != **inst {
-                            lines.push(format!("vrrp_instance {} applied in place", inst.name));
+                            lines.push(Change::InstanceApplied {
+                                name: inst.name.clone(),
+                            });
                         }
                         *slot = (*inst).clone();
                     }
                 }
                 Err(e) => {
                     ok = false;
-                    lines.push(format!(
-                        "vrrp_instance {} NOT applied ({e}): it runs as before until a restart",
-                        inst.name
-                    ));
+                    lines.push(not_applied(inst, NotApplied::Refused(e.to_string())));
                 }
             }
         }
@@ -256,12 +255,21 @@ impl Reloader {
                     .find(|s| old_group.as_ref().is_some_and(|o| o.name == s.name)),
             ) {
                 if *slot != new_g {
-                    lines.push(format!("vrrp_sync_group {} applied in place", new_g.name));
+                    lines.push(Change::SyncGroupApplied {
+                        name: new_g.name.clone(),
+                    });
                 }
                 *slot = new_g;
             }
         }
         Some((lines, ok))
+    }
+}
+
+fn not_applied(i: &VrrpInstance, why: NotApplied) -> Change {
+    Change::InstanceNotApplied {
+        name: i.name.clone(),
+        why,
     }
 }
 

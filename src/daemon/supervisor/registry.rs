@@ -115,6 +115,12 @@ pub struct Late {
     pub late_by: Duration,
 }
 
+impl std::fmt::Display for Late {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (late by {:?})", self.task, self.late_by)
+    }
+}
+
 /// One task as `vigil status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskView {

@@ -1,0 +1,452 @@
+//! The IPVS task's core, sans-IO: keeps the kernel's table equal to
+//! config + health by deciding when a reconcile pass runs and what it asks
+//! for.
+//!
+//! Owns: the health map the table is built from, quorum states, the
+//! drains and retired services of config commits, when the next pass is
+//! due (coalescing, retry [`Backoff`]), and why the table is not what the
+//! config wants ([`TableError`]). Must not: read a clock, touch a socket,
+//! spawn or log-and-forget an error: `now` comes in, [`Machine::poll_pass`]
+//! hands out a [`PassRequest`], the caller runs it ([`super::pass`] over
+//! [`super::edge`]) and feeds the [`PassReport`] back to
+//! [`Machine::handle_pass`].
+//!
+//! ```text
+//!   handle_health(ev, now) / reconfigure(config, now) / handle_refresh(table, now)
+//!        |                                   ^
+//!        v                                   | handle_pass(Result<PassReport, Unavailable>, now)
+//!   poll_timeout() -> poll_pass(now) -> PassRequest --> [edge: pass()]
+//!   take_quorum_changes() -> quorum_up / quorum_down scripts (the task runs them)
+//! ```
+//!
+//! Timing (all timers are data; a wakeup re-checks `due`):
+//! - start: one pass at once. An identical kernel table (a restart of
+//!   vigil) gives a plan of zero ops: the table is adopted as it stands.
+//! - a health change: a pass [`COALESCE`] later; changes arriving before
+//!   it are folded into the same pass (a burst of 100 costs one dump).
+//! - an unreachable kernel (no `ip_vs`, socket error): the next pass after
+//!   a backoff doubling from [`BACKOFF_MIN`] to [`BACKOFF_MAX`] (the task
+//!   runs `modprobe ip_vs` once before the first retry).
+//! - ops the kernel refused: each is logged with its op and errno; the
+//!   next pass ([`BACKOFF_MIN`] later, then backing off) re-diffs and so
+//!   retries exactly what is still missing.
+//!
+//! Config commits ([`Machine::reconfigure`], from `vigil reload` or
+//! SIGHUP): the next pass runs at once. What the new config lacks is not
+//! cut:
+//! - a real server it removed is *drained*: kept at weight 0 (no new
+//!   connections; with `expire_quiescent_template` no new ones through a
+//!   persistence template either) until the kernel reports no active or
+//!   inactive connection for it, or until the drain timeout
+//!   ([`DRAIN_TIMEOUT`] by default, `vigil run --drain-timeout`), and only
+//!   then deleted;
+//! - a virtual server it removed is *retired*: its real servers drain the
+//!   same way, and the service is deleted when the last one is gone;
+//! - a real server or service it brings back stops draining.
+//!
+//! A drain's end is seen on the dump after a pass or on the status dump
+//! the task runs every few seconds. At start, a destination of an owned
+//! service that the config does not have (an earlier config's, left while
+//! vigil was stopped) is adopted as draining too, not deleted. Drains live
+//! in memory: a restart during one starts a new drain timeout for it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::desired::{self, Health, HealthMap, QuorumChange, QuorumStates, RealId};
+use super::kernel::Table;
+use super::pass::{PassReport, PassRequest, Refusals, Unavailable};
+use super::wire::ServiceId;
+use crate::backoff::Backoff;
+use crate::config::model::{Config, VirtualServer};
+use crate::control::IpvsStatus;
+use crate::health::{self, HealthEvent};
+
+/// Health changes are folded into one pass at most this often.
+pub const COALESCE: Duration = Duration::from_millis(50);
+/// First retry delay after a failed pass; doubles up to [`BACKOFF_MAX`].
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How long a real server removed by config keeps its established
+/// connections (at weight 0) before it is deleted, unless they end
+/// sooner. An hour lets WebSocket sessions end or move on their own terms
+/// (most clients reconnect well within it) while bounding how long a
+/// removed server stays reachable; a deleted server's remaining
+/// connections are reset (`expire_nodest_conn`).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Why the kernel's table is not (fully) what the config wants, as of the
+/// last pass; `vigil status` shows it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TableError {
+    /// The pass could not run: the kernel cannot be programmed.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    /// The pass ran and the kernel refused some of its ops.
+    #[error("{} of {planned} ops refused: {refused}", refused.len())]
+    Refused { planned: usize, refused: Refusals },
+}
+
+/// The IPVS task's state and decisions (see the module header).
+#[derive(Debug)]
+pub struct Machine {
+    config: Arc<Config>,
+    health: HealthMap,
+    quorum: QuorumStates,
+    /// Services an earlier config had, until the kernel no longer has them.
+    retired: BTreeSet<ServiceId>,
+    /// Real servers removed by config, still draining, and when their
+    /// drain times out.
+    draining: BTreeMap<RealId, Instant>,
+    drain_timeout: Duration,
+    /// Whether a pass has seen the kernel's table (strays adopted).
+    adopted: bool,
+    /// Quorum changes not yet taken by the caller.
+    quorum_changes: Vec<QuorumChange>,
+    /// When the next pass is due; `None`: nothing to do.
+    due: Option<Instant>,
+    backoff: Backoff,
+    /// The last table seen, what was left alone, and the current error.
+    table: Option<Table>,
+    foreign: Vec<ServiceId>,
+    error: Option<TableError>,
+    passes: u64,
+}
+
+impl Machine {
+    /// `initial`: the health runner's snapshot before it runs (alpha
+    /// servers start down). The first pass is due at `now`.
+    pub fn new(config: Arc<Config>, initial: Option<&health::States>, now: Instant) -> Self {
+        let mut health = HealthMap::new();
+        if let Some(s) = initial {
+            for r in &s.servers {
+                for id in reals_of(&config, r.service, r.real) {
+                    health.insert(id, if r.up { Health::Up } else { Health::Down });
+                }
+            }
+        }
+        Machine {
+            config,
+            health,
+            quorum: QuorumStates::new(),
+            retired: BTreeSet::new(),
+            draining: BTreeMap::new(),
+            drain_timeout: DRAIN_TIMEOUT,
+            adopted: false,
+            quorum_changes: Vec::new(),
+            due: Some(now),
+            backoff: Backoff::new(BACKOFF_MIN, BACKOFF_MAX),
+            table: None,
+            foreign: Vec::new(),
+            error: None,
+            passes: 0,
+        }
+    }
+
+    /// A real server changed state: a pass within [`COALESCE`].
+    pub fn handle_health(&mut self, ev: &HealthEvent, now: Instant) {
+        let h = if ev.up { Health::Up } else { Health::Down };
+        let mut changed = false;
+        for id in reals_of(&self.config, ev.service, ev.real) {
+            changed |= self.health.insert(id, h) != Some(h);
+        }
+        if changed {
+            let at = now + COALESCE;
+            // An earlier due (start, a pending coalesce) stays; a retry
+            // backoff is cut short: the table is wrong now.
+            self.due = Some(self.due.map_or(at, |d| d.min(at)));
+        }
+    }
+
+    /// Replaces [`DRAIN_TIMEOUT`].
+    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// A committed config replaces the current one; a pass runs at once.
+    /// Real servers it removed start draining, services it removed are
+    /// retired, and health and quorum of what it kept carry over.
+    pub fn reconfigure(&mut self, config: Arc<Config>, now: Instant) {
+        let old = std::mem::replace(&mut self.config, config);
+        let new = &self.config;
+        let owned = desired::owned(new);
+        let known = desired::config_dests(new);
+        self.retired
+            .extend(desired::owned(&old).difference(&owned).copied());
+        self.retired.retain(|s| !owned.contains(s));
+        self.draining.retain(|r, _| !known.contains(r));
+        let deadline = now + self.drain_timeout;
+        for r in desired::removed_reals(&old, new) {
+            if self.table.as_ref().is_none_or(|t| has_dest(t, &r)) {
+                tracing::info!(
+                    service = %r.service, real = %r.dest,
+                    "ipvs: real server removed by config: draining at weight 0 for at most {:?}",
+                    self.drain_timeout
+                );
+                self.draining.entry(r).or_insert(deadline);
+            }
+        }
+        self.health.retain(|r, _| known.contains(r));
+        self.quorum.retain(|s, _| owned.contains(s));
+        self.due = Some(now);
+    }
+
+    /// The earliest of the next pass and the next drain timeout.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let drain = self.draining.values().min().copied();
+        match (self.due, drain) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// If a pass is due at `now`: what it should make the table.
+    /// Clears `due`; quorum states advance with the build.
+    pub fn poll_pass(&mut self, now: Instant) -> Option<PassRequest> {
+        self.expire_drains(now);
+        if self.due.is_none_or(|d| d > now) {
+            return None;
+        }
+        self.due = None;
+        let draining = self.draining.keys().copied().collect();
+        let d = desired::build(&self.config, &self.health, &draining, &self.quorum);
+        for c in &d.changes {
+            if c.up {
+                tracing::info!(service = %c.service, "ipvs: quorum gained");
+            } else {
+                tracing::warn!(service = %c.service, "ipvs: quorum lost");
+            }
+        }
+        self.quorum_changes.extend(d.changes.iter().copied());
+        self.quorum = d.quorum.clone();
+        Some(PassRequest {
+            desired: d,
+            retired: self.retired.clone(),
+            adopt: (!self.adopted).then(|| desired::config_dests(&self.config)),
+        })
+    }
+
+    /// Quorum changes since the last call, oldest first.
+    pub fn take_quorum_changes(&mut self) -> Vec<QuorumChange> {
+        std::mem::take(&mut self.quorum_changes)
+    }
+
+    /// The virtual server a kernel service id belongs to, if configured.
+    pub fn virtual_server(&self, id: &ServiceId) -> Option<&VirtualServer> {
+        self.config
+            .virtual_servers
+            .iter()
+            .find(|vs| desired::service_id(vs) == *id)
+    }
+
+    /// Real servers still draining, with the time their drain ends at the
+    /// latest.
+    pub fn draining(&self) -> &BTreeMap<RealId, Instant> {
+        &self.draining
+    }
+
+    /// Drains past their timeout end now: the next pass deletes them.
+    fn expire_drains(&mut self, now: Instant) {
+        let expired: Vec<RealId> = self
+            .draining
+            .iter()
+            .filter(|(_, &at)| at <= now)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in expired {
+            self.draining.remove(&r);
+            let left = self
+                .table
+                .as_ref()
+                .and_then(|t| t.conns(&r.service, &r.dest));
+            tracing::warn!(
+                service = %r.service, real = %r.dest, connections = ?left,
+                "ipvs: drain timeout: removing the real server with its remaining connections"
+            );
+            self.due = Some(self.due.map_or(now, |d| d.min(now)));
+        }
+    }
+
+    /// Drains whose server has no connection left, or is gone, end.
+    fn end_drains(&mut self, table: &Table, now: Instant) {
+        let ended: Vec<RealId> = self
+            .draining
+            .keys()
+            .filter(|r| {
+                let d = table
+                    .services
+                    .get(&r.service)
+                    .and_then(|e| e.dests.get(&r.dest));
+                d.is_none_or(|d| d.weight == 0 && table.conns(&r.service, &r.dest) == Some(0))
+            })
+            .copied()
+            .collect();
+        for r in ended {
+            self.draining.remove(&r);
+            if has_dest(table, &r) {
+                tracing::info!(
+                    service = %r.service, real = %r.dest,
+                    "ipvs: real server drained: no connection left; removing it"
+                );
+                self.due = Some(self.due.map_or(now, |d| d.min(now)));
+            }
+        }
+    }
+
+    /// The result of the pass [`Machine::poll_pass`] asked for.
+    pub fn handle_pass(&mut self, r: Result<PassReport, Unavailable>, now: Instant) {
+        self.passes += 1;
+        match r {
+            Ok(rep) => self.handle_report(rep, now),
+            Err(u) => self.handle_unavailable(u, now),
+        }
+    }
+
+    /// A pass ran: adopt strays, end drains, keep the table; refused ops
+    /// are retried after a backoff.
+    fn handle_report(&mut self, rep: PassReport, now: Instant) {
+        self.adopted = true;
+        for r in &rep.adopted {
+            tracing::warn!(
+                service = %r.service, real = %r.dest,
+                "ipvs: real server in the kernel but not in the config: draining at weight 0 for at most {:?}",
+                self.drain_timeout
+            );
+            self.draining.entry(*r).or_insert(now + self.drain_timeout);
+        }
+        self.retired.retain(|s| rep.table.services.contains_key(s));
+        self.end_drains(&rep.table, now);
+        log_report(&rep, self.passes == 1);
+        for s in rep.foreign.iter().filter(|s| !self.foreign.contains(s)) {
+            tracing::warn!(service = %s, "ipvs: service not in the config left alone");
+        }
+        let refused = !rep.failed.is_empty();
+        self.error = refused.then(|| TableError::Refused {
+            planned: rep.planned,
+            refused: rep.failed,
+        });
+        self.table = Some(rep.table);
+        self.foreign = rep.foreign;
+        if refused {
+            self.retry(now);
+        } else {
+            self.backoff.reset();
+        }
+    }
+
+    /// No pass could run: retried after a backoff.
+    fn handle_unavailable(&mut self, u: Unavailable, now: Instant) {
+        // Logged once per cause, not on every retry.
+        if self.error.as_ref().map(ToString::to_string) != Some(u.to_string()) {
+            tracing::error!(error = %u, retry_in = ?self.backoff.peek(), "ipvs: cannot program the kernel");
+        }
+        self.error = Some(u.into());
+        self.retry(now);
+    }
+
+    fn retry(&mut self, now: Instant) {
+        let at = now + self.backoff.next();
+        self.due = Some(self.due.map_or(at, |d| d.min(at)));
+    }
+
+    /// A status-only dump (no pass) saw this table.
+    pub fn handle_refresh(&mut self, table: Table, now: Instant) {
+        self.end_drains(&table, now);
+        self.table = Some(table);
+    }
+
+    /// Why the table is not what the config wants, as of the last pass.
+    pub fn error(&self) -> Option<&TableError> {
+        self.error.as_ref()
+    }
+
+    pub fn health(&self) -> &HealthMap {
+        &self.health
+    }
+
+    /// The config the table is built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The last table a dump saw; `None` before the first pass.
+    pub fn table(&self) -> Option<&Table> {
+        self.table.as_ref()
+    }
+
+    /// Services an earlier config had that the kernel may still hold.
+    pub fn retired(&self) -> &BTreeSet<ServiceId> {
+        &self.retired
+    }
+
+    /// Services in the kernel that the config does not own (left alone).
+    pub fn foreign(&self) -> &[ServiceId] {
+        &self.foreign
+    }
+
+    /// What `vigil status` shows (see [`super::status`]).
+    pub fn status(&self, checks: Option<&health::States>) -> IpvsStatus {
+        super::status::view(self, checks)
+    }
+}
+
+/// The pass in the log: its counts when it changed anything (or on the
+/// first pass), and each refused op.
+fn log_report(rep: &PassReport, first: bool) {
+    let applied = rep.planned - rep.failed.len();
+    if rep.planned > 0 || first {
+        // Counts in the text too: journalctl shows only the message.
+        // The pass time is what `make bench` reads for the no-op
+        // reconcile at 10,000 destinations.
+        tracing::info!(
+            ops = rep.planned,
+            applied,
+            "ipvs: table reconciled: {} ops planned, {applied} applied{} \
+             ({} services, {} destinations; pass {:.1} ms)",
+            rep.planned,
+            if rep.planned == 0 {
+                " (adopted as it stands)"
+            } else {
+                ""
+            },
+            rep.table.services.len(),
+            rep.table.dest_count(),
+            rep.took.as_secs_f64() * 1000.0,
+        );
+    }
+    for f in rep.failed.iter() {
+        tracing::error!(op = %f, "ipvs: kernel refused an op; retried next pass");
+    }
+}
+
+fn has_dest(t: &Table, r: &RealId) -> bool {
+    t.services
+        .get(&r.service)
+        .is_some_and(|e| e.dests.contains_key(&r.dest))
+}
+
+/// The kernel identities of a real server the health runner names by the
+/// config's key (which lacks the protocol: a key can match several).
+pub(super) fn reals_of(
+    config: &Config,
+    service: crate::config::model::ServiceKey,
+    real: (std::net::IpAddr, Option<u16>),
+) -> Vec<RealId> {
+    config
+        .virtual_servers
+        .iter()
+        .filter(|vs| vs.key == service)
+        .flat_map(|vs| {
+            vs.real_servers
+                .iter()
+                .filter(move |rs| (rs.addr, rs.port) == real)
+                .map(move |rs| desired::real_id(vs, rs))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+pub(super) mod tests;

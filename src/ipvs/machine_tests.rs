@@ -1,0 +1,512 @@
+//! The IPVS task's decisions, stepped in virtual time against FakeKernel.
+
+use super::*;
+use crate::config::model::{Config, ServiceKey};
+use crate::health::Failure;
+use crate::ipvs::kernel::{dump, FakeKernel, Op};
+use crate::ipvs::pass::pass;
+use crate::ipvs::task::STATUS_REFRESH;
+use crate::ipvs::wire::DestId;
+
+pub(crate) fn seed() -> Config {
+    let path = format!("{}/fixtures/seed/master.conf", env!("CARGO_MANIFEST_DIR"));
+    crate::config::import_file(std::path::Path::new(&path), false)
+        .expect("seed imports")
+        .config
+}
+
+fn with_alpha(mut c: Config) -> Config {
+    for vs in &mut c.virtual_servers {
+        vs.alpha = true;
+    }
+    c
+}
+
+fn with_inhibit(mut c: Config) -> Config {
+    for vs in &mut c.virtual_servers {
+        vs.inhibit_on_failure = true;
+    }
+    c
+}
+
+fn vip() -> ServiceKey {
+    ServiceKey::Addr {
+        addr: "192.168.1.200".parse().unwrap(),
+        port: 80,
+    }
+}
+
+pub(crate) fn event(last: u8, up: bool) -> HealthEvent {
+    HealthEvent {
+        service: vip(),
+        real: (std::net::IpAddr::from([192, 168, 1, last]), Some(80)),
+        up,
+        checker: 0,
+        keyword: "TCP_CHECK",
+        cause: if up { Ok(()) } else { Err(Failure::Refused) },
+    }
+}
+
+fn rs(last: u8) -> DestId {
+    DestId {
+        addr: std::net::IpAddr::from([192, 168, 1, last]),
+        port: 80,
+    }
+}
+
+/// `ops` is exactly one SET_DEST of 192.168.1.`last` at `weight`.
+fn only_set(ops: &[Op], last: u8, weight: u32) {
+    assert!(
+        matches!(ops, [Op::SetDest { dest, .. }] if dest.id == rs(last) && dest.weight == weight),
+        "{ops:?}"
+    );
+}
+
+/// `ops` is exactly one NEW_DEST of 192.168.1.`last` at `weight`.
+fn only_new(ops: &[Op], last: u8, weight: u32) {
+    assert!(
+        matches!(ops, [Op::NewDest { dest, .. }] if dest.id == rs(last) && dest.weight == weight),
+        "{ops:?}"
+    );
+}
+
+/// Run the pass the machine asks for at `now` against `k`; returns its ops.
+pub(crate) fn step(machine: &mut Machine, k: &mut FakeKernel, now: Instant) -> Option<Vec<Op>> {
+    let req = machine.poll_pass(now)?;
+    let before = k.log.len();
+    let r = pass(k, &req).map_err(Unavailable::kernel);
+    machine.handle_pass(r, now);
+    Some(k.log[before..].to_vec())
+}
+
+/// The machine's error as `vigil status` shows it.
+fn error(machine: &Machine) -> Option<String> {
+    machine.error().map(ToString::to_string)
+}
+
+pub(crate) fn started(config: Config, k: &mut FakeKernel, t0: Instant) -> Machine {
+    let mut machine = Machine::new(Arc::new(config), None, t0);
+    assert_eq!(machine.poll_timeout(), Some(t0), "first pass at once");
+    step(&mut machine, k, t0).expect("due at start");
+    machine
+}
+
+#[test]
+fn cold_start_programs_the_seed_then_a_restart_adopts_it_with_zero_ops() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let machine = started(seed(), &mut k, t0);
+    assert_eq!(k.log.len(), 3, "{:?}", k.log);
+    assert_eq!(k.table.dest_count(), 2);
+    assert_eq!(machine.poll_timeout(), None, "nothing left to do");
+    assert_eq!(error(&machine), None);
+
+    // A restart: a new machine against the kernel as it stands.
+    let mut again = Machine::new(Arc::new(seed()), None, t0);
+    let ops = step(&mut again, &mut k, t0).unwrap();
+    assert!(ops.is_empty(), "adopted: {ops:?}");
+}
+
+#[test]
+fn a_down_event_removes_the_real_server_and_an_up_event_returns_it() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+
+    machine.handle_health(&event(102, false), t0);
+    assert_eq!(machine.poll_timeout(), Some(t0 + COALESCE));
+    assert!(machine.poll_pass(t0).is_none(), "coalescing: not yet");
+    let ops = step(&mut machine, &mut k, t0 + COALESCE).unwrap();
+    let sid = desired::service_id(&seed().virtual_servers[0]);
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid,
+            dest: rs(102)
+        }]
+    );
+
+    machine.handle_health(&event(102, true), t0 + COALESCE);
+    let ops = step(&mut machine, &mut k, t0 + 2 * COALESCE).unwrap();
+    only_new(&ops, 102, 1);
+}
+
+#[test]
+fn with_inhibit_on_failure_a_down_server_stays_at_weight_zero() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(with_inhibit(seed()), &mut k, t0);
+    machine.handle_health(&event(103, false), t0);
+    let ops = step(&mut machine, &mut k, t0 + COALESCE).unwrap();
+    only_set(&ops, 103, 0);
+}
+
+#[test]
+fn a_burst_of_events_is_one_pass_and_repeats_are_none() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    machine.handle_health(&event(102, false), t0);
+    machine.handle_health(&event(103, false), t0 + COALESCE / 2);
+    // The second event does not push the pass later.
+    assert_eq!(machine.poll_timeout(), Some(t0 + COALESCE));
+    let ops = step(&mut machine, &mut k, t0 + COALESCE).unwrap();
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    // The same state again changes nothing and schedules nothing.
+    machine.handle_health(&event(103, false), t0 + COALESCE);
+    assert_eq!(machine.poll_timeout(), None);
+}
+
+#[test]
+fn alpha_servers_start_out_of_the_table_from_the_runner_snapshot() {
+    let config = with_alpha(seed());
+    let runner = crate::health::Runner::new(&config, Default::default()).unwrap();
+    let snap = runner.snapshot();
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = Machine::new(Arc::new(config), Some(&snap), t0);
+    let ops = step(&mut machine, &mut k, t0).unwrap();
+    assert_eq!(ops.len(), 1, "the service only: {ops:?}");
+    machine.handle_health(&event(103, true), t0);
+    let ops = step(&mut machine, &mut k, t0 + COALESCE).unwrap();
+    assert!(matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(103)));
+    let st = machine.status(Some(&snap));
+    let d: Vec<(&str, Option<u32>, &str)> = st.services[0]
+        .dests
+        .iter()
+        .map(|d| (d.dest.as_str(), d.weight, d.health.as_str()))
+        .collect();
+    assert_eq!(
+        d,
+        [
+            ("192.168.1.103:80", Some(1), "up"),
+            ("192.168.1.102:80", None, "down")
+        ]
+    );
+}
+
+#[test]
+fn module_missing_is_an_error_in_status_retried_with_backoff() {
+    let t0 = Instant::now();
+    let mut machine = Machine::new(Arc::new(seed()), None, t0);
+    let missing = || {
+        Err(Unavailable::from_client(
+            crate::ipvs::client::Error::ModuleNotLoaded,
+        ))
+    };
+    machine.poll_pass(t0).unwrap();
+    machine.handle_pass(missing(), t0);
+    assert_eq!(error(&machine).as_deref(), Some("ip_vs module not loaded"));
+    assert_eq!(machine.poll_timeout(), Some(t0 + BACKOFF_MIN));
+    let st = machine.status(None);
+    assert_eq!(st.error.as_deref(), Some("ip_vs module not loaded"));
+    assert!(!st.services[0].in_table);
+    assert_eq!(st.services[0].dests.len(), 2);
+
+    let t1 = t0 + BACKOFF_MIN;
+    machine.poll_pass(t1).unwrap();
+    machine.handle_pass(missing(), t1);
+    assert_eq!(
+        machine.poll_timeout(),
+        Some(t1 + 2 * BACKOFF_MIN),
+        "doubles"
+    );
+
+    // The module arrives: the next pass programs it and clears the error.
+    let mut k = FakeKernel::default();
+    let t2 = t1 + 2 * BACKOFF_MIN;
+    let ops = step(&mut machine, &mut k, t2).unwrap();
+    assert_eq!(ops.len(), 3);
+    assert_eq!(error(&machine), None);
+    assert_eq!(machine.poll_timeout(), None);
+}
+
+#[test]
+fn backoff_is_bounded() {
+    let mut machine = Machine::new(Arc::new(seed()), None, Instant::now());
+    let mut t = Instant::now();
+    for _ in 0..20 {
+        t = machine.poll_timeout().unwrap();
+        machine.poll_pass(t).unwrap();
+        machine.handle_pass(Err(Unavailable::kernel(std::io::Error::other("x"))), t);
+    }
+    assert_eq!(machine.poll_timeout(), Some(t + BACKOFF_MAX));
+}
+
+#[test]
+fn a_refused_op_is_reported_and_retried_next_pass() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel {
+        missing_schedulers: vec!["wrr".into()],
+        ..FakeKernel::default()
+    };
+    let mut machine = started(seed(), &mut k, t0);
+    let err = error(&machine).expect("error surfaced");
+    assert!(err.contains("NEW_SERVICE TCP 192.168.1.200:80"), "{err}");
+    assert_eq!(machine.poll_timeout(), Some(t0 + BACKOFF_MIN));
+    k.missing_schedulers.clear();
+    let ops = step(&mut machine, &mut k, t0 + BACKOFF_MIN).unwrap();
+    assert_eq!(ops.len(), 3, "{ops:?}");
+    assert_eq!(error(&machine), None);
+}
+
+#[test]
+fn a_spurious_wakeup_does_nothing() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    assert!(machine.poll_pass(t0 + Duration::from_secs(60)).is_none());
+}
+
+// ---------------------------------------------------------------------------
+// Config commits: drains, retired services, adoption.
+
+fn sid() -> ServiceId {
+    desired::service_id(&seed().virtual_servers[0])
+}
+
+fn without(mut c: Config, last: u8) -> Config {
+    c.virtual_servers[0]
+        .real_servers
+        .retain(|r| r.addr != std::net::IpAddr::from([192, 168, 1, last]));
+    c
+}
+
+fn with_rs(mut c: Config, last: u8) -> Config {
+    let mut r = c.virtual_servers[0].real_servers[0].clone();
+    r.addr = std::net::IpAddr::from([192, 168, 1, last]);
+    c.virtual_servers[0].real_servers.push(r);
+    c
+}
+
+/// The kernel reports `active` connections on a destination.
+fn set_conns(k: &mut FakeKernel, service: ServiceId, last: u8, active: u32) {
+    let d = k
+        .table
+        .services
+        .get_mut(&service)
+        .and_then(|e| e.dests.get_mut(&rs(last)))
+        .expect("dest in the kernel");
+    d.conns = Some(crate::ipvs::wire::ConnCounts {
+        active,
+        inactive: 0,
+        persistent: 3,
+    });
+}
+
+fn weight(k: &FakeKernel, service: ServiceId, last: u8) -> Option<u32> {
+    k.table.services[&service]
+        .dests
+        .get(&rs(last))
+        .map(|d| d.weight)
+}
+
+#[test]
+fn a_commit_adding_a_real_server_adds_it_at_once() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    machine.reconfigure(Arc::new(with_rs(seed(), 104)), t0);
+    assert_eq!(machine.poll_timeout(), Some(t0), "a commit passes at once");
+    let ops = step(&mut machine, &mut k, t0).unwrap();
+    only_new(&ops, 104, 1);
+    assert!(machine.draining().is_empty());
+}
+
+#[test]
+fn a_removed_real_server_drains_at_weight_zero_until_its_connections_end() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    set_conns(&mut k, sid(), 103, 5);
+
+    machine.reconfigure(Arc::new(without(seed(), 103)), t0);
+    let ops = step(&mut machine, &mut k, t0).unwrap();
+    only_set(&ops, 103, 0);
+    assert_eq!(weight(&k, sid(), 103), Some(0));
+    assert_eq!(machine.draining().len(), 1);
+    assert_eq!(
+        machine.status(None).services[0]
+            .dests
+            .iter()
+            .find(|d| d.dest == "192.168.1.103:80")
+            .map(|d| d.health.as_str()),
+        Some("draining")
+    );
+    assert_eq!(
+        machine.poll_timeout(),
+        Some(t0 + DRAIN_TIMEOUT),
+        "only the drain timer"
+    );
+
+    // Connections still open at a status refresh: nothing happens.
+    let t1 = t0 + STATUS_REFRESH;
+    machine.handle_refresh(dump(&mut k).unwrap(), t1);
+    assert!(machine.poll_pass(t1).is_none());
+    // The last one ends (persistence templates do not count): deleted.
+    set_conns(&mut k, sid(), 103, 0);
+    let t2 = t1 + STATUS_REFRESH;
+    machine.handle_refresh(dump(&mut k).unwrap(), t2);
+    assert!(machine.draining().is_empty());
+    let ops = step(&mut machine, &mut k, t2).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(103)
+        }]
+    );
+    assert_eq!(weight(&k, sid(), 102), Some(1), "the other one untouched");
+}
+
+#[test]
+fn a_drain_ends_at_its_timeout_with_connections_left() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    machine = machine.with_drain_timeout(Duration::from_secs(60));
+    set_conns(&mut k, sid(), 103, 5);
+    machine.reconfigure(Arc::new(without(seed(), 103)), t0);
+    step(&mut machine, &mut k, t0).unwrap();
+    let t1 = t0 + Duration::from_secs(59);
+    machine.handle_refresh(dump(&mut k).unwrap(), t1);
+    assert!(machine.poll_pass(t1).is_none());
+    let t2 = t0 + Duration::from_secs(60);
+    assert_eq!(machine.poll_timeout(), Some(t2));
+    let ops = step(&mut machine, &mut k, t2).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(103)
+        }]
+    );
+    assert_eq!(machine.poll_timeout(), None);
+}
+
+#[test]
+fn a_real_server_committed_back_stops_draining_and_gets_its_weight() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    set_conns(&mut k, sid(), 103, 5);
+    machine.reconfigure(Arc::new(without(seed(), 103)), t0);
+    step(&mut machine, &mut k, t0).unwrap();
+    machine.reconfigure(Arc::new(seed()), t0);
+    assert!(machine.draining().is_empty());
+    let ops = step(&mut machine, &mut k, t0).unwrap();
+    only_set(&ops, 103, 1);
+}
+
+#[test]
+fn a_removed_service_drains_then_is_deleted() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    set_conns(&mut k, sid(), 102, 2);
+    let mut empty = seed();
+    empty.virtual_servers.clear();
+    machine.reconfigure(Arc::new(empty), t0);
+    let ops = step(&mut machine, &mut k, t0).unwrap();
+    // Both quiesced; the idle one's drain ends on the dump after the pass.
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert_eq!(weight(&k, sid(), 102), Some(0));
+    assert_eq!(
+        machine
+            .draining()
+            .keys()
+            .map(|r| r.dest)
+            .collect::<Vec<_>>(),
+        [rs(102)]
+    );
+    assert_eq!(
+        machine.poll_timeout(),
+        Some(t0),
+        "the idle one goes at once"
+    );
+    let ops = step(&mut machine, &mut k, t0).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(103)
+        }]
+    );
+    assert!(
+        k.table.services.contains_key(&sid()),
+        "kept while one drains"
+    );
+    let shown = machine.status(None);
+    assert_eq!(shown.services.len(), 1, "the retired service is shown");
+    assert_eq!(shown.services[0].dests[0].health, "draining");
+    let t1 = t0 + STATUS_REFRESH;
+    machine.handle_refresh(dump(&mut k).unwrap(), t1);
+    assert!(machine.poll_pass(t1).is_none(), "102 still has connections");
+    set_conns(&mut k, sid(), 102, 0);
+    let t2 = t1 + STATUS_REFRESH;
+    machine.handle_refresh(dump(&mut k).unwrap(), t2);
+    let ops = step(&mut machine, &mut k, t2).unwrap();
+    assert_eq!(ops, vec![Op::DelService(sid())]);
+    // Nothing more: the retired service is forgotten once gone.
+    assert_eq!(machine.poll_timeout(), None);
+    assert!(step(&mut machine, &mut k, t2 + STATUS_REFRESH).is_none());
+}
+
+#[test]
+fn at_start_a_stray_real_server_of_an_owned_service_is_drained_not_cut() {
+    // The kernel holds an earlier config's table (rs 104 included); the
+    // config vigil starts with lacks rs 104.
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    started(with_rs(seed(), 104), &mut k, t0);
+    set_conns(&mut k, sid(), 104, 7);
+    let mut machine = Machine::new(Arc::new(seed()), None, t0);
+    let ops = step(&mut machine, &mut k, t0).unwrap();
+    only_set(&ops, 104, 0);
+    assert_eq!(machine.draining().len(), 1);
+    // Later passes do not adopt again: a server whose drain ended goes.
+    set_conns(&mut k, sid(), 104, 0);
+    machine.handle_refresh(dump(&mut k).unwrap(), t0 + STATUS_REFRESH);
+    let ops = step(&mut machine, &mut k, t0 + STATUS_REFRESH).unwrap();
+    assert_eq!(
+        ops,
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(104)
+        }]
+    );
+}
+
+#[test]
+fn health_of_kept_servers_carries_over_a_commit() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    machine.handle_health(&event(102, false), t0);
+    step(&mut machine, &mut k, t0 + COALESCE).unwrap();
+    assert_eq!(weight(&k, sid(), 102), None);
+    // A commit that only adds a server: 102 stays out (still down).
+    machine.reconfigure(Arc::new(with_rs(seed(), 104)), t0 + COALESCE);
+    let ops = step(&mut machine, &mut k, t0 + COALESCE).unwrap();
+    assert!(
+        matches!(&ops[..], [Op::NewDest { dest, .. }] if dest.id == rs(104)),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn quorum_changes_are_handed_out_once() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut c = seed();
+    c.virtual_servers[0].quorum = 2;
+    let mut machine = started(c, &mut k, t0);
+    assert!(machine.take_quorum_changes().is_empty());
+    machine.handle_health(&event(102, false), t0);
+    step(&mut machine, &mut k, t0 + COALESCE).unwrap();
+    let q = machine.take_quorum_changes();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(!q[0].up);
+    assert!(machine.take_quorum_changes().is_empty());
+    assert!(machine.virtual_server(&q[0].service).is_some());
+}

@@ -1,0 +1,203 @@
+//! One reconcile pass against a kernel, and what can go wrong with it.
+//!
+//! Owns: [`pass`] (dump, diff, apply everything the kernel accepts, dump
+//! again if anything changed), its input [`PassRequest`] and output
+//! [`PassReport`], and the typed errors a pass and a commit report: a
+//! [`RefusedOp`] (the op and the kernel's errno; the sync task's refused
+//! daemon ops too) and [`Unavailable`] (the kernel cannot be programmed
+//! at all). Must not: decide when a pass runs
+//! or what the table should be (that is [`super::machine`]), or know the
+//! socket: it drives any [`Kernel`], the netlink client or the fake.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::client;
+use super::desired::{Desired, RealId};
+use super::edge::Panicked;
+use super::kernel::{apply_all, dump, Kernel, KernelError, Op, Table};
+use super::reconcile::diff;
+use super::wire::ServiceId;
+
+/// What one pass is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassRequest {
+    pub desired: Desired,
+    /// Services an earlier config had and this one lacks.
+    pub retired: BTreeSet<ServiceId>,
+    /// On the first pass: every destination the config may hold. Any other
+    /// destination found in an owned service is drained, not deleted.
+    pub adopt: Option<BTreeSet<RealId>>,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PassReport {
+    /// Ops the plan had.
+    pub planned: usize,
+    /// The refused ones.
+    pub failed: Refusals,
+    /// The kernel's table after the pass.
+    pub table: Table,
+    pub foreign: Vec<ServiceId>,
+    /// Destinations found in owned services that the config lacks (only on
+    /// an adopting pass); they were set to drain.
+    pub adopted: BTreeSet<RealId>,
+    /// Wall time of the pass (dump, diff, apply, and the dump after
+    /// changes), measured by the edge; zero when nobody timed it.
+    pub took: Duration,
+}
+
+/// An op the kernel refused: a table [`Op`] (retried by the next pass,
+/// which diffs again) or a sync-daemon op (`super::sync::SyncOp`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op}: {reason}")]
+pub struct RefusedOp<O = Op> {
+    pub op: O,
+    /// The kernel's errno (positive); `None` when no answer came for it.
+    pub errno: Option<i32>,
+    /// The refusal as the kernel call reported it.
+    pub reason: String,
+}
+
+impl<O: Clone> RefusedOp<O> {
+    pub fn new<E: KernelError>(op: &O, e: &E) -> Self {
+        RefusedOp {
+            op: op.clone(),
+            errno: e.errno(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The ops one pass had refused, in plan order. Shown as "op: reason"
+/// lines joined by "; ".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusals<O = Op>(pub Vec<RefusedOp<O>>);
+
+impl<O> Default for Refusals<O> {
+    fn default() -> Self {
+        Refusals(Vec::new())
+    }
+}
+
+impl<O: fmt::Display> Refusals<O> {
+    /// Each refusal as "op: reason", joined by `sep` (the line `vigil
+    /// reload` prints).
+    pub fn join(&self, sep: &str) -> String {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        lines.join(sep)
+    }
+}
+
+impl<O> Deref for Refusals<O> {
+    type Target = [RefusedOp<O>];
+    fn deref(&self) -> &[RefusedOp<O>] {
+        &self.0
+    }
+}
+
+impl<O: fmt::Display> fmt::Display for Refusals<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.join("; "))
+    }
+}
+
+/// Why a pass could not run at all: the kernel cannot be programmed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unavailable {
+    /// The generic netlink family IPVS is missing: `ip_vs` is not loaded.
+    #[error("ip_vs module not loaded")]
+    ModuleMissing,
+    /// Connecting or a dump failed; the socket is dropped and the next
+    /// pass reconnects.
+    #[error(transparent)]
+    Kernel(Arc<dyn std::error::Error + Send + Sync>),
+    /// The blocking netlink call panicked (a bug in the netlink stack).
+    #[error("netlink call panicked")]
+    Panicked(#[source] Panicked),
+}
+
+impl Unavailable {
+    pub fn from_client(e: client::Error) -> Self {
+        match e {
+            client::Error::ModuleNotLoaded => Unavailable::ModuleMissing,
+            e => Unavailable::kernel(e),
+        }
+    }
+
+    /// Any other kernel error (a fake's in tests).
+    pub fn kernel(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Unavailable::Kernel(Arc::new(e))
+    }
+}
+
+/// One reconcile pass against a kernel: dump, diff, apply everything the
+/// kernel accepts, dump again if anything changed. Blocking with a real
+/// client; call it from the blocking pool ([`super::edge`]).
+pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Error> {
+    let t0 = Instant::now();
+    let actual = dump(k)?;
+    let dumped = t0.elapsed();
+    let adopted = req
+        .adopt
+        .as_ref()
+        .map_or_else(BTreeSet::new, |known| strays(&req.desired, &actual, known));
+    let plan = if adopted.is_empty() {
+        diff(&req.desired, &actual, &req.retired)
+    } else {
+        let mut desired = req.desired.clone();
+        desired.draining.extend(adopted.iter().copied());
+        diff(&desired, &actual, &req.retired)
+    };
+    let planned = t0.elapsed();
+    let failed = Refusals(
+        apply_all(k, &plan.ops)
+            .into_iter()
+            .map(|(op, e)| RefusedOp::new(op, &e))
+            .collect(),
+    );
+    let applied = t0.elapsed();
+    let table = if plan.ops.is_empty() {
+        actual
+    } else {
+        dump(k)?
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    tracing::debug!(
+        "ipvs: pass phases: dump {:.1} ms, plan {:.1} ms, apply {:.1} ms ({} ops), dump again {:.1} ms",
+        ms(dumped),
+        ms(planned - dumped),
+        ms(applied - planned),
+        plan.ops.len(),
+        ms(t0.elapsed() - applied),
+    );
+    Ok(PassReport {
+        planned: plan.ops.len(),
+        failed,
+        table,
+        foreign: plan.foreign,
+        adopted,
+        took: Duration::ZERO,
+    })
+}
+
+/// Destinations the kernel has in services vigil wants that are not in
+/// `known` (the config's real and sorry servers).
+fn strays(desired: &Desired, actual: &Table, known: &BTreeSet<RealId>) -> BTreeSet<RealId> {
+    desired
+        .table
+        .services
+        .keys()
+        .filter_map(|id| actual.services.get(id).map(|e| (*id, e)))
+        .flat_map(|(service, e)| e.dests.keys().map(move |&dest| RealId { service, dest }))
+        .filter(|r| !known.contains(r))
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "pass_tests.rs"]
+mod tests;

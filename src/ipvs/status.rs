@@ -1,0 +1,197 @@
+//! The IPVS table as `vigil status` shows it.
+//!
+//! Owns: [`view`], which renders a [`Machine`]'s state (the last table
+//! the kernel dumped, drains, retired and foreign services, the current
+//! error) and the health runner's [`health::States`] into the
+//! [`IpvsStatus`] the control server publishes, with ipvsadm's words
+//! ([`method_name`], the persistence mask). Must not: change the machine
+//! or reach the kernel: it reads what the last dump saw.
+//!
+//! The status structs are still `crate::control`'s (the protocol's), not
+//! this module's own.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::desired::{self, Health, RealId};
+use super::kernel::Table;
+use super::machine::{reals_of, Machine};
+use super::wire::{DestId, FwdMethod, ServiceId, SVC_F_PERSISTENT};
+use crate::config::model::VirtualServer;
+use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
+use crate::health;
+
+/// What `vigil status` shows: the kernel's table for the services the
+/// config owns (ipvsadm -Ln order), each real server's health, and
+/// the configured real servers the table lacks (down, removed).
+pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
+    let mut detail: BTreeMap<RealId, (String, u32)> = BTreeMap::new();
+    if let Some(s) = checks {
+        for r in &s.servers {
+            let last = match r.last {
+                None => "none".to_owned(),
+                Some(Ok(())) => "ok".to_owned(),
+                Some(Err(f)) => f.to_string(),
+            };
+            for id in reals_of(m.config(), r.service, r.real) {
+                detail.insert(id, (last.clone(), r.consecutive_failures));
+            }
+        }
+    }
+    let empty = Table::default();
+    let table = m.table().unwrap_or(&empty);
+    let mut services = Vec::new();
+    for vs in &m.config().virtual_servers {
+        let id = desired::service_id(vs);
+        let want = desired::service(vs);
+        let have = table.services.get(&id);
+        let svc = have.map_or(&want, |e| &e.service);
+        let mut dests = Vec::new();
+        let mut listed = BTreeSet::new();
+        if let Some(e) = have {
+            for d in e.dests.values() {
+                listed.insert(d.id);
+                let c = d.conns.unwrap_or_default();
+                dests.push(dest_status(m, vs, id, d.id, &detail, |s| {
+                    s.method = method_name(d.fwd).to_owned();
+                    s.weight = Some(d.weight);
+                    s.active = c.active;
+                    s.inactive = c.inactive;
+                }));
+            }
+        }
+        for rs in &vs.real_servers {
+            let did = desired::dest_id(vs, rs);
+            if listed.insert(did) {
+                let method = rs.method.unwrap_or(vs.method);
+                dests.push(dest_status(m, vs, id, did, &detail, |s| {
+                    s.method = method_name(desired::fwd_method(method)).to_owned();
+                }));
+            }
+        }
+        services.push(IpvsServiceStatus {
+            service: id.to_string(),
+            in_table: have.is_some(),
+            scheduler: svc.scheduler.clone(),
+            persistent: (svc.flags & SVC_F_PERSISTENT != 0).then_some(svc.timeout),
+            mask: mask(svc),
+            dests,
+        });
+    }
+    services.extend(retired_status(m, table));
+    IpvsStatus {
+        services,
+        foreign: m.foreign().iter().map(|s| s.to_string()).collect(),
+        error: m.error().map(ToString::to_string),
+        // Filled in by the control server from `super::sync`'s task.
+        sync_daemon: None,
+    }
+}
+
+/// Services an earlier config had that the kernel still holds while
+/// their real servers drain.
+fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
+    m.retired()
+        .iter()
+        .filter_map(|id| table.services.get(id).map(|e| (id, e)))
+        .map(|(id, e)| IpvsServiceStatus {
+            service: id.to_string(),
+            in_table: true,
+            scheduler: e.service.scheduler.clone(),
+            persistent: (e.service.flags & SVC_F_PERSISTENT != 0).then_some(e.service.timeout),
+            mask: mask(&e.service),
+            dests: e
+                .dests
+                .values()
+                .map(|d| {
+                    let c = d.conns.unwrap_or_default();
+                    let real = RealId {
+                        service: *id,
+                        dest: d.id,
+                    };
+                    IpvsDestStatus {
+                        dest: d.id.to_string(),
+                        method: method_name(d.fwd).to_owned(),
+                        weight: Some(d.weight),
+                        active: c.active,
+                        inactive: c.inactive,
+                        health: if m.draining().contains_key(&real) {
+                            "draining"
+                        } else {
+                            "removed"
+                        }
+                        .to_owned(),
+                        last: "none".to_owned(),
+                        failures: 0,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn dest_status(
+    m: &Machine,
+    vs: &VirtualServer,
+    service: ServiceId,
+    dest: DestId,
+    detail: &BTreeMap<RealId, (String, u32)>,
+    fill: impl FnOnce(&mut IpvsDestStatus),
+) -> IpvsDestStatus {
+    let id = RealId { service, dest };
+    let rs = vs
+        .real_servers
+        .iter()
+        .find(|rs| desired::dest_id(vs, rs) == dest);
+    let health = match rs {
+        None if m.draining().contains_key(&id) => "draining",
+        None if vs.sorry_server.is_some() => "sorry",
+        None => "unknown",
+        Some(rs) if rs.checkers.is_empty() => "unchecked",
+        Some(rs) => match desired::health_of(vs, rs, m.health()) {
+            Health::Up => "up",
+            Health::Down => "down",
+        },
+    };
+    let (last, failures) = detail.get(&id).cloned().unwrap_or(("none".into(), 0));
+    let mut s = IpvsDestStatus {
+        dest: dest.to_string(),
+        method: String::new(),
+        weight: None,
+        active: 0,
+        inactive: 0,
+        health: health.to_owned(),
+        last,
+        failures,
+    };
+    fill(&mut s);
+    s
+}
+
+/// The persistence mask as ipvsadm prints it, when it is not the host's.
+fn mask(s: &super::wire::Service) -> Option<String> {
+    if s.flags & SVC_F_PERSISTENT == 0 {
+        return None;
+    }
+    match s.id.af() {
+        super::wire::Af::V4 if s.netmask != u32::MAX => {
+            Some(std::net::Ipv4Addr::from(s.netmask).to_string())
+        }
+        super::wire::Af::V6 if s.netmask != 128 => Some(s.netmask.to_string()),
+        _ => None,
+    }
+}
+
+/// ipvsadm's name of a forwarding method.
+pub fn method_name(m: FwdMethod) -> &'static str {
+    match m {
+        FwdMethod::Masq => "Masq",
+        FwdMethod::Local => "Local",
+        FwdMethod::Tunnel => "Tunnel",
+        FwdMethod::Route => "Route",
+        FwdMethod::Bypass => "Bypass",
+    }
+}
+
+#[cfg(test)]
+#[path = "status_tests.rs"]
+mod tests;

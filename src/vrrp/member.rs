@@ -1,0 +1,552 @@
+//! The I/O edge of one instance task member: everything a member needs
+//! besides its `vrrp::machine::Machine` (which `vrrp::group::Machine`
+//! owns).
+//!
+//! Owns: [`Member`] (its advert socket and template, gratuitous ARP / NA
+//! socket and pacing task, receive filter and drop counters, link indexes
+//! and status channel), [`setup`] (wait for the interface's address, map
+//! the config, open the sockets), the in-place half of a reconfiguration,
+//! status snapshots, and the typed errors of both: [`SetupError`] and
+//! [`ReconfigError`] (why a commit needs a restart instead).
+//! Must not: decide protocol behaviour (the machines do), or hold locks.
+
+use std::net::IpAddr;
+use std::num::NonZeroU8;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::filter::{DropCounters, FilterConfig};
+use super::from_config::{from_config, EdgeConfig, FromConfigError};
+use super::group;
+use super::instance::{GroupInput, MemberLinks, MemberSpec};
+use super::machine::{InstanceConfig, InstanceConfigError, Machine, State};
+use super::packet::{Addrs, Auth, Family, Repr, V2Repr, V3Repr};
+use super::socket::{Gratuitous, TxSocket};
+use super::types::{AdverInt, Priority, Version};
+use crate::config::bounds::IfName;
+use crate::config::model::{GlobalDefs, Vip, VrrpInstance};
+use crate::control::{InstanceStatus, Snapshot};
+use crate::net::{Net, NetError};
+use crate::notify;
+
+/// How long a member waits for its interface's primary address (an IPv6
+/// link-local is usable only after DAD).
+const PRIMARY_WAIT: Duration = Duration::from_secs(15);
+const PRIMARY_POLL: Duration = Duration::from_millis(100);
+
+/// Why a member did not start (its status shows it as ERROR).
+#[derive(Debug, Error)]
+pub enum SetupError {
+    #[error("no {wanted} address on {interface} after {waited:?}")]
+    NoAddress {
+        wanted: Wanted,
+        interface: IfName,
+        waited: Duration,
+    },
+    #[error("address lookup on {interface}: {source}")]
+    AddressLookup {
+        interface: IfName,
+        #[source]
+        source: NetError,
+    },
+    #[error("shut down during startup")]
+    ShutDown,
+    #[error("handed over during startup")]
+    HandedOver,
+    #[error(transparent)]
+    Config(#[from] FromConfigError),
+    #[error(transparent)]
+    Machine(#[from] InstanceConfigError),
+    #[error("advert socket on {interface}: {source}")]
+    AdvertSocket {
+        interface: IfName,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot build the advert")]
+    Advert,
+}
+
+/// The address a member waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    PrimaryV4,
+    LinkLocalV6,
+}
+
+impl std::fmt::Display for Wanted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::PrimaryV4 => "primary ipv4",
+            Self::LinkLocalV6 => "ipv6 link-local",
+        })
+    }
+}
+
+/// Why a committed config was not applied in place to a running member:
+/// it needs a restart instead, and the member keeps its running settings.
+#[derive(Debug, Error)]
+pub enum ReconfigError {
+    #[error("its sync group's members changed")]
+    GroupMembersChanged,
+    #[error("its interface changed")]
+    InterfaceChanged,
+    #[error("its family, source or multicast address changed")]
+    AddressChanged,
+    #[error("cannot build the advert")]
+    Advert,
+    #[error(transparent)]
+    Config(#[from] FromConfigError),
+    /// Refused by the machine (version, VRID or primary address changed,
+    /// or an invalid config), or the member never started.
+    #[error(transparent)]
+    Machine(#[from] group::ReconfigureError),
+}
+
+pub(crate) struct Member {
+    pub(crate) name: String,
+    pub(crate) filter: FilterConfig,
+    pub(crate) counters: DropCounters,
+    edge: EdgeConfig,
+    pub(crate) ifindex: u32,
+    pub(crate) track_ifindex: Vec<Option<u32>>,
+    vip_ifindex: Vec<u32>,
+    tx: TxSocket,
+    advert: Repr,
+    grat: Option<Arc<Gratuitous>>,
+    garp_task: Option<JoinHandle<()>>,
+    status: watch::Sender<Snapshot>,
+    /// The current master's address, as last heard while BACKUP.
+    pub(crate) master: Option<IpAddr>,
+}
+
+/// The checked parts of a commit, ready to take over (see
+/// [`Member::check`]).
+pub(crate) struct Checked {
+    pub(crate) machine: InstanceConfig,
+    filter: FilterConfig,
+    edge: EdgeConfig,
+    advert: Repr,
+}
+
+pub(crate) fn state_name(s: State) -> &'static str {
+    match s {
+        State::Initialize => "INIT",
+        State::Backup => "BACKUP",
+        State::Master => "MASTER",
+        State::Fault => "FAULT",
+    }
+}
+
+pub(crate) fn notify_state(s: State) -> notify::State {
+    match s {
+        State::Initialize => notify::State::Stop,
+        State::Backup => notify::State::Backup,
+        State::Master => notify::State::Master,
+        State::Fault => notify::State::Fault,
+    }
+}
+
+/// A status for a member that never started.
+pub fn error_status(inst: &VrrpInstance, global: &GlobalDefs, error: String) -> InstanceStatus {
+    InstanceStatus {
+        name: inst.name.clone(),
+        state: "ERROR".into(),
+        interface: inst.interface.to_string(),
+        vrid: inst.virtual_router_id,
+        version: inst.effective_version(global).number(),
+        family: if inst.is_ipv6() { 6 } else { 4 },
+        priority: inst.priority,
+        effective_priority: inst.priority,
+        advert_interval_ms: inst.advert_int.0,
+        error: Some(error),
+        ..Default::default()
+    }
+}
+
+/// The VIPs of one family, as the advert's address list holds them.
+fn addrs_of<A, const N: usize>(
+    vips: &[Vip],
+    pick: impl Fn(IpAddr) -> Option<A>,
+) -> Option<heapless::Vec<A, N>> {
+    let mut out = heapless::Vec::new();
+    for a in vips.iter().filter_map(|v| pick(v.addr)) {
+        out.push(a).ok()?;
+    }
+    Some(out)
+}
+
+fn v4(a: IpAddr) -> Option<std::net::Ipv4Addr> {
+    match a {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn v6(a: IpAddr) -> Option<std::net::Ipv6Addr> {
+    match a {
+        IpAddr::V6(a) => Some(a),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// The advert template of an instance (priority set per send).
+fn advert_template(cfg: &InstanceConfig, vips: &[Vip], auth: Auth) -> Option<Repr> {
+    match cfg.version {
+        Version::V2 => Some(Repr::V2(V2Repr {
+            vrid: cfg.vrid,
+            priority: cfg.priority,
+            adver_int_secs: NonZeroU8::new(cfg.advert_interval.as_v2_secs()?)?,
+            auth,
+            addrs: addrs_of(vips, v4)?,
+        })),
+        Version::V3 => {
+            let addrs = match vips.first().map(|v| v.addr) {
+                Some(IpAddr::V6(_)) => Addrs::V6(addrs_of(vips, v6)?),
+                _ => Addrs::V4(addrs_of(vips, v4)?),
+            };
+            Some(Repr::V3(V3Repr {
+                vrid: cfg.vrid,
+                priority: cfg.priority,
+                max_adver_int: AdverInt::new(cfg.advert_interval.get())?,
+                addrs,
+            }))
+        }
+    }
+}
+
+impl Member {
+    fn snapshot(&self, m: &Machine, since: Instant) -> Snapshot {
+        let cfg = m.config();
+        let state = m.state();
+        Snapshot {
+            status: InstanceStatus {
+                name: self.name.clone(),
+                state: state_name(state).into(),
+                interface: self.edge.interface.to_string(),
+                vrid: cfg.vrid.get(),
+                version: cfg.version.number(),
+                family: match self.edge.family {
+                    Family::V4 => 4,
+                    Family::V6 => 6,
+                },
+                priority: cfg.priority.get(),
+                effective_priority: m.priority().get(),
+                master: match (state, self.master) {
+                    (State::Master, _) => "self".into(),
+                    (_, Some(a)) => a.to_string(),
+                    _ => String::new(),
+                },
+                advert_interval_ms: u32::from(cfg.advert_interval.get()) * 10,
+                in_state_ms: 0,
+                drops: self
+                    .counters
+                    .iter()
+                    .filter(|(_, c)| *c > 0)
+                    .map(|(n, c)| (n.to_owned(), c))
+                    .collect(),
+                error: None,
+            },
+            since,
+        }
+    }
+
+    /// Publishes the snapshot of `m` (this member's machine), keeping the
+    /// time of the last state change.
+    pub(crate) fn publish(&self, m: &Machine, changed: bool) {
+        let since = if changed {
+            Instant::now()
+        } else {
+            self.status.borrow().since
+        };
+        let snap = self.snapshot(m, since);
+        self.status.send_replace(snap);
+    }
+
+    pub(crate) fn notify_scripts(&self) -> (crate::config::model::Notify, bool) {
+        (self.edge.notify.clone(), self.edge.smtp_alert)
+    }
+
+    fn all_vips(&self) -> impl Iterator<Item = (&Vip, u32)> {
+        self.edge
+            .vips
+            .iter()
+            .chain(self.edge.vips_excluded.iter())
+            .zip(self.vip_ifindex.iter().copied())
+    }
+
+    pub(crate) fn send_advert(&mut self, priority: Priority) {
+        match &mut self.advert {
+            Repr::V2(r) => r.priority = priority,
+            Repr::V3(r) => r.priority = priority,
+        }
+        let dsts: Vec<IpAddr> = if self.edge.unicast_peers.is_empty() {
+            vec![self.edge.mcast_group]
+        } else {
+            self.edge.unicast_peers.clone()
+        };
+        for d in dsts {
+            if let Err(e) = self.tx.send(&self.advert, d) {
+                tracing::warn!(instance = %self.name, dst = %d, error = %e, "advert not sent");
+            }
+        }
+    }
+
+    async fn add_vip(&self, net: &Net, v: &Vip, idx: u32) {
+        if let Err(e) = net.add_vip(idx, v).await {
+            tracing::error!(instance = %self.name, vip = %v.addr, error = %e, "cannot add vip");
+        }
+    }
+
+    async fn del_vip(&self, net: &Net, v: &Vip, idx: u32) {
+        if let Err(e) = net.del_vip(idx, v).await {
+            tracing::error!(instance = %self.name, vip = %v.addr, error = %e, "cannot remove vip");
+        }
+    }
+
+    pub(crate) async fn add_vips(&self, net: &Net) {
+        for (v, idx) in self.all_vips() {
+            self.add_vip(net, v, idx).await;
+        }
+    }
+
+    pub(crate) async fn remove_vips(&mut self, net: &Net) {
+        self.stop_gratuitous();
+        for (v, idx) in self.all_vips() {
+            self.del_vip(net, v, idx).await;
+        }
+    }
+
+    /// Checks a committed config against the running one: `Err` says why
+    /// it needs a restart instead. `primary` is the machine's primary
+    /// address.
+    pub(crate) fn check(
+        &self,
+        inst: &VrrpInstance,
+        links: &MemberLinks,
+        global: &GlobalDefs,
+        primary: IpAddr,
+    ) -> Result<Checked, ReconfigError> {
+        if links.ifindex != self.ifindex {
+            return Err(ReconfigError::InterfaceChanged);
+        }
+        let mapped = from_config(inst, global, primary)?;
+        let e = &mapped.edge;
+        if (e.family, e.src, e.mcast_group)
+            != (self.edge.family, self.edge.src, self.edge.mcast_group)
+        {
+            return Err(ReconfigError::AddressChanged);
+        }
+        let advert = advert_template(&mapped.machine, &e.vips, mapped.filter.auth)
+            .ok_or(ReconfigError::Advert)?;
+        Ok(Checked {
+            machine: mapped.machine,
+            filter: mapped.filter,
+            edge: mapped.edge,
+            advert,
+        })
+    }
+
+    /// Takes a commit the machine accepted: the new edge settings, and on
+    /// a MASTER (`master_repeat`: its burst size) the VIPs that changed,
+    /// announced by a gratuitous burst.
+    pub(crate) async fn take(
+        &mut self,
+        c: Checked,
+        links: &MemberLinks,
+        master_repeat: Option<u8>,
+        net: &Net,
+    ) {
+        let old: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
+        self.filter = c.filter;
+        self.edge = c.edge;
+        self.advert = c.advert;
+        self.vip_ifindex = links.vip_ifindex.clone();
+        self.track_ifindex = links.track_ifindex.clone();
+        let new: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
+        if let Some(repeat) = master_repeat.filter(|_| old != new) {
+            for (v, idx) in old.iter().filter(|x| !new.contains(x)) {
+                self.del_vip(net, v, *idx).await;
+            }
+            for (v, idx) in new.iter().filter(|x| !old.contains(x)) {
+                self.add_vip(net, v, *idx).await;
+            }
+            self.gratuitous(repeat);
+        }
+        tracing::info!(instance = %self.name, "config applied in place");
+    }
+
+    pub(crate) fn stop_gratuitous(&mut self) {
+        if let Some(t) = self.garp_task.take() {
+            t.abort();
+        }
+    }
+
+    pub(crate) fn gratuitous(&mut self, repeat: u8) {
+        let Some(g) = self.grat.clone() else {
+            return;
+        };
+        let vips: Vec<(IpAddr, u32)> = self.all_vips().map(|(v, i)| (v.addr, i)).collect();
+        let (gi, ni) = (self.edge.garp_interval, self.edge.gna_interval);
+        let name = self.name.clone();
+        self.stop_gratuitous();
+        // keepalived: each burst sends `repeat` rounds over the VIPs;
+        // garp_interval / gna_interval pace consecutive packets of a family.
+        self.garp_task = Some(tokio::spawn(async move {
+            let mut first = true;
+            for _ in 0..repeat {
+                for (vip, idx) in &vips {
+                    let gap = if vip.is_ipv4() { gi } else { ni };
+                    if !first && !gap.is_zero() {
+                        tokio::time::sleep(gap).await;
+                    }
+                    first = false;
+                    if let Err(e) = g.send(*vip, *idx) {
+                        tracing::warn!(instance = %name, vip = %vip, error = %e, "gratuitous arp/na not sent");
+                    }
+                }
+            }
+        }));
+    }
+}
+
+/// Waits for the interface's address of the instance's family (an IPv4
+/// primary, or an IPv6 link-local), staying responsive to a shutdown or
+/// handoff meanwhile.
+async fn wait_primary(
+    spec: &MemberSpec,
+    net: &Net,
+    vip_addrs: &[IpAddr],
+    rx: &mut mpsc::Receiver<GroupInput>,
+) -> Result<IpAddr, SetupError> {
+    let inst = &spec.inst;
+    let deadline = Instant::now() + PRIMARY_WAIT;
+    loop {
+        let found = if inst.is_ipv6() {
+            net.link_local_v6(spec.links.ifindex)
+                .await
+                .map(|a| a.map(IpAddr::V6))
+        } else {
+            net.primary_v4(spec.links.ifindex, vip_addrs)
+                .await
+                .map(|a| a.map(IpAddr::V4))
+        };
+        match found {
+            Ok(Some(a)) => return Ok(a),
+            Ok(None) if Instant::now() < deadline => {}
+            Ok(None) => {
+                return Err(SetupError::NoAddress {
+                    wanted: if inst.is_ipv6() {
+                        Wanted::LinkLocalV6
+                    } else {
+                        Wanted::PrimaryV4
+                    },
+                    interface: inst.interface.clone(),
+                    waited: PRIMARY_WAIT,
+                })
+            }
+            Err(source) => {
+                return Err(SetupError::AddressLookup {
+                    interface: inst.interface.clone(),
+                    source,
+                })
+            }
+        }
+        tokio::time::sleep(PRIMARY_POLL).await;
+        match rx.try_recv() {
+            Ok(GroupInput::Shutdown(ack)) => {
+                let _ = ack.send(());
+                return Err(SetupError::ShutDown);
+            }
+            Ok(GroupInput::Handoff(ack)) => {
+                let _ = ack.send(Vec::new());
+                return Err(SetupError::HandedOver);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The gratuitous ARP / NA socket of a member whose link has a MAC, if it
+/// opens (adverts still go out without it).
+async fn open_gratuitous(
+    spec: &MemberSpec,
+    net: &Net,
+    vip_addrs: &[IpAddr],
+    primary: IpAddr,
+) -> Option<Arc<Gratuitous>> {
+    let inst = &spec.inst;
+    let mac = spec.links.mac?;
+    let v4 = vip_addrs.iter().any(IpAddr::is_ipv4);
+    let ll = if vip_addrs.iter().any(IpAddr::is_ipv6) {
+        match primary {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => net.link_local_v6(spec.links.ifindex).await.ok().flatten(),
+        }
+    } else {
+        None
+    };
+    match Gratuitous::open(inst.interface.as_str(), spec.links.ifindex, mac, v4, ll) {
+        Ok(g) => Some(Arc::new(g)),
+        Err(e) => {
+            tracing::warn!(instance = %inst.name, error = %e, "no gratuitous arp/na socket");
+            None
+        }
+    }
+}
+
+/// Waits for the member's source address and builds its edge and its
+/// machine (not yet started).
+pub(crate) async fn setup(
+    spec: &MemberSpec,
+    global: &GlobalDefs,
+    net: &Net,
+    rx: &mut mpsc::Receiver<GroupInput>,
+) -> Result<(Member, Machine), SetupError> {
+    let inst = &spec.inst;
+    let vip_addrs: Vec<IpAddr> = inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded)
+        .map(|v| v.addr)
+        .collect();
+    let primary = wait_primary(spec, net, &vip_addrs, rx).await?;
+    let mapped = from_config(inst, global, primary)?;
+    let machine = Machine::new(mapped.machine)?;
+    let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, mapped.edge.src).map_err(
+        |source| SetupError::AdvertSocket {
+            interface: inst.interface.clone(),
+            source,
+        },
+    )?;
+    let advert = advert_template(machine.config(), &mapped.edge.vips, mapped.filter.auth)
+        .ok_or(SetupError::Advert)?;
+    let grat = open_gratuitous(spec, net, &vip_addrs, primary).await;
+    tracing::info!(
+        instance = %inst.name,
+        interface = %inst.interface,
+        vrid = inst.virtual_router_id,
+        src = %mapped.edge.src,
+        "instance ready"
+    );
+    let member = Member {
+        name: inst.name.clone(),
+        filter: mapped.filter,
+        counters: DropCounters::default(),
+        edge: mapped.edge,
+        ifindex: spec.links.ifindex,
+        track_ifindex: spec.links.track_ifindex.clone(),
+        vip_ifindex: spec.links.vip_ifindex.clone(),
+        tx,
+        advert,
+        grat,
+        garp_task: None,
+        status: spec.status.clone(),
+        master: None,
+    };
+    Ok((member, machine))
+}

@@ -1,0 +1,39 @@
+//! Every integration test of vigil in one test binary, so the shared
+//! harness in `support/` is compiled once per run instead of once per file.
+//!
+//! One module per area (the former `tests/<name>.rs` files); run one area
+//! with a filter: `cargo test --test it config_` or `cargo test --test it
+//! netns_interop::`. The namespace tests need root (see `support::netns`).
+//! The benchmark is `#[ignore]`d and run by `make bench`
+//! (`cargo test --test it netns_bench:: -- --ignored`).
+
+mod support;
+
+mod cli;
+mod config_errors;
+mod config_export;
+mod config_include;
+mod config_roundtrip;
+mod config_seed;
+mod daemon_late;
+mod daemon_netns;
+mod daemon_notify;
+mod daemon_reload;
+mod daemon_restart;
+mod daemon_supervisor;
+mod health_checks;
+mod health_runner;
+mod ipvs_reconcile;
+mod ipvs_wire;
+mod netns_bench;
+mod netns_hostile;
+mod netns_interop;
+mod notify_mail;
+mod notify_scripts;
+mod store_bitflip;
+mod store_file;
+mod store_power_loss;
+mod vrrp_groups;
+mod vrrp_hostile;
+mod vrrp_machine;
+mod vrrp_scenarios;
