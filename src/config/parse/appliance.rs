@@ -25,6 +25,9 @@ const APPLIANCE: Section = Section {
     ],
     shared: &[],
     repeatable: &["interface"],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -33,6 +36,9 @@ const INTERFACE: Section = Section {
     keywords: &["address", "mtu", "route", "arp_ignore", "arp_announce"],
     shared: &[],
     repeatable: &["address", "route"],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -46,6 +52,9 @@ const IPVS: Section = Section {
     ],
     shared: &[],
     repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -54,6 +63,9 @@ const WATCHDOG: Section = Section {
     keywords: &["device", "timeout"],
     shared: &[],
     repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -62,6 +74,9 @@ const CONSOLE: Section = Section {
     keywords: &["password_hash"],
     shared: &[],
     repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
