@@ -193,7 +193,7 @@ struct Source {
 #[derive(Args, Debug)]
 struct SlotSize {
     /// Slot size of the store, in bytes (as given to `config import`).
-    #[arg(long, value_name = "BYTES", requires = "store",
+    #[arg(long, value_name = "BYTES", conflicts_with = "file",
           default_value_t = Geometry::default().slot_size)]
     slot_size: u32,
 }

@@ -457,3 +457,7 @@ impl Diagnostics {
         !self.errors.is_empty()
     }
 }
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

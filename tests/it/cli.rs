@@ -204,3 +204,93 @@ fn a_corrupted_newest_slot_falls_back_to_the_older_config() {
     );
     assert!(shown.contains("priority 100"), "the master config: {shown}");
 }
+
+/// Run vigil with `input` on its standard input.
+fn vigil_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vigil");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("vigil output")
+}
+
+#[test]
+fn dash_reads_the_config_from_standard_input() {
+    let seed_text = std::fs::read(seed("master.conf")).unwrap();
+    let out = vigil_stdin(&["config", "check", "-"], &seed_text);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("<stdin>:16:5: warning: 'advert_interval' is not a keepalived keyword"),
+        "{err}"
+    );
+    assert!(
+        err.contains("<stdin>: ok (1 vrrp_instance, 1 virtual_server, 8 warnings)"),
+        "{err}"
+    );
+
+    // Errors point into standard input, in line order, and nothing is
+    // written.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("flash.img");
+    let bad = b"vrrp_instance VI_1 {\n    priorty 100\n    nopreempt\n    state MASTER\n    interface eth0\n    virtual_router_id 5\n    virtual_ipaddress {\n        10.0.0.1/24\n    }\n}\n";
+    let out = vigil_stdin(&["config", "import", "-", "--store", p(&store)], bad);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "<stdin>:2:5: error: unknown keyword 'priorty' in vrrp_instance (did you mean 'priority'?)\n\
+         <stdin>:3:5: warning: vrrp_instance VI_1: nopreempt does not work with 'state MASTER': cleared, as keepalived does (this instance preempts)\n\
+         <stdin>: 1 error; nothing applied\n"
+    );
+    assert!(!store.exists());
+
+    // Import from standard input, export with --file -.
+    let out = vigil_stdin(&["config", "import", "-", "--store", p(&store)], &seed_text);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = vigil_stdin(&["config", "export", "--file", "-"], &seed_text);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stored = vigil(&["config", "export", "--store", p(&store)]);
+    assert_eq!(text(&out.stdout), text(&stored.stdout));
+}
+
+#[test]
+fn slot_size_goes_with_the_store_for_import_show_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("flash.img");
+    let conf = seed("master.conf");
+    let s = p(&store);
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&conf),
+        "--store",
+        s,
+        "--slot-size",
+        "4096",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for sub in ["show", "export"] {
+        let out = vigil(&["config", sub, "--store", s, "--slot-size", "4096"]);
+        assert_eq!(out.status.code(), Some(0), "{sub}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("VI_1"), "{sub}");
+    }
+    // Alone it names the missing source instead of exiting silently.
+    let out = vigil(&["config", "export", "--slot-size", "4096"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("<--store <PATH>|--file <FILE>>"),
+        "{}",
+        text(&out.stderr)
+    );
+    // It means nothing for a file.
+    let out = vigil(&["config", "show", "--file", p(&conf), "--slot-size", "4096"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

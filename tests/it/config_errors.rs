@@ -798,3 +798,219 @@ fn no_accept_is_refused_until_vigil_filters() {
         &["t.conf:4:5: error: 'no_accept' is not supported by vigil: refusing traffic to the VIPs on a non-owner master needs a packet filter vigil does not manage yet; remove it (the VIPs accept traffic, keepalived's default outside vrrp_strict)"],
     );
 }
+
+// --- issue 13 item 2: what keepalived tolerates, with a warning each -----
+
+const VI: &str = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n";
+const VIP: &str = "    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n";
+
+fn imported(text: &str) -> vigil::config::Imported {
+    import_str("t.conf", text, false)
+        .unwrap_or_else(|r| panic!("does not import: {:#?}", r.lines()))
+}
+
+#[test]
+fn long_auth_pass_keeps_its_first_8_bytes() {
+    let text = format!(
+        "{VI}    authentication {{\n        auth_type PASS\n        auth_pass abcdefghijkl\n    }}\n{VIP}"
+    );
+    let imp = imported(&text);
+    let key = imp.config.vrrp_instances[0].authentication.as_ref();
+    assert_eq!(key.map(|k| k.octets()), Some(*b"abcdefgh"));
+    check_warns(
+        "long_auth_pass",
+        &text,
+        &["t.conf:6:19: warning: 'auth_pass' has 12 bytes: only the first 8 are used, as keepalived does (VRRP carries 8)"],
+    );
+}
+
+#[test]
+fn auth_pass_cut_inside_a_character_is_refused() {
+    let text = format!(
+        "{VI}    authentication {{\n        auth_type PASS\n        auth_pass abcdefg\u{e9}\n    }}\n{VIP}"
+    );
+    check(
+        "auth_pass_cut_inside_a_character",
+        &text,
+        &["t.conf:6:19: error: 'auth_pass': invalid value 'abcdefg\u{e9}', expected a password of at most 8 bytes (VRRP carries 8 bytes; a longer one must not cut a character at byte 8)"],
+    );
+}
+
+#[test]
+fn obsolete_keywords_are_ignored_with_a_warning() {
+    let text = "global_defs {\n    vrrp_skip_check_adv_addr\n    max_auto_priority 10\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    skip_check_adv_addr\n\
+                \x20   virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n\
+                virtual_server 10.0.0.1 80 {\n    protocol TCP\n    nat_mask 255.255.255.0\n}\n";
+    check_warns(
+        "obsolete",
+        text,
+        &[
+            "t.conf:2:5: warning: 'vrrp_skip_check_adv_addr' is obsolete: vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+            "t.conf:3:5: warning: 'max_auto_priority' is obsolete: it bounds the realtime scheduling priority keepalived gives itself; vigil does not raise its own, so it is ignored",
+            "t.conf:8:5: warning: 'skip_check_adv_addr' is obsolete: vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+            "t.conf:15:5: warning: 'nat_mask' is obsolete: keepalived 2.2.7 ignores it (as a word it no longer knows), and so does vigil",
+        ],
+    );
+}
+
+#[test]
+fn lvs_sync_daemon_interface_in_an_instance_is_the_global_lvs_sync_daemon() {
+    let text = format!("{VI}    lvs_sync_daemon_interface eth1\n{VIP}");
+    let imp = imported(&text);
+    let d = imp.config.global.lvs_sync_daemon.expect("read as global");
+    assert_eq!(
+        (d.interface.as_str(), d.vrrp_instance.as_str()),
+        ("eth1", "VI_1")
+    );
+    check_warns(
+        "lvs_sync_daemon_interface",
+        &text,
+        &["t.conf:4:5: warning: 'lvs_sync_daemon_interface' is obsolete: keepalived's old form, read as keepalived does: global_defs { lvs_sync_daemon eth1 VI_1 }"],
+    );
+}
+
+#[test]
+fn lvs_sync_daemon_interface_is_ignored_when_the_global_one_is_set() {
+    let text = format!(
+        "global_defs {{\n    lvs_sync_daemon eth2 VI_1\n}}\n{VI}    lvs_sync_daemon_interface eth1\n{VIP}"
+    );
+    let imp = imported(&text);
+    let d = imp.config.global.lvs_sync_daemon.expect("global");
+    assert_eq!(d.interface.as_str(), "eth2");
+    check_warns(
+        "lvs_sync_daemon_interface_ignored",
+        &text,
+        &["t.conf:7:5: warning: 'lvs_sync_daemon_interface' is obsolete: keepalived's old form of lvs_sync_daemon, ignored as keepalived does: lvs_sync_daemon is already eth2 VI_1"],
+    );
+}
+
+#[test]
+fn other_family_vip_is_left_out_and_nopreempt_cleared_in_the_model() {
+    let text = format!(
+        "{VI}    state MASTER\n    nopreempt\n    virtual_ipaddress {{\n        10.0.0.1/24\n        fd00::1/64\n        10.0.0.2/24\n    }}\n}}\n"
+    );
+    let imp = imported(&text);
+    let i = &imp.config.vrrp_instances[0];
+    assert!(!i.nopreempt);
+    let vips: Vec<String> = i
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(vips, ["10.0.0.1", "10.0.0.2"]);
+    assert!(i.virtual_ipaddress_excluded.is_empty());
+    assert_eq!(imp.warnings.len(), 2, "{:?}", imp.warnings);
+    assert_eq!(imp.warnings[1].loc.line, 8);
+}
+
+#[test]
+fn repeated_notify_keeps_the_first_like_keepalived() {
+    let text = format!(
+        "{VI}    notify_master /bin/first\n    notify_master /bin/second\n{VIP}\
+         vrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n    notify /bin/a\n    notify /bin/b\n}}\n"
+    );
+    let imp = imported(&text);
+    let master = imp.config.vrrp_instances[0].notify.master.as_ref();
+    assert_eq!(
+        master.map(|s| s.argv.clone()),
+        Some(vec!["/bin/first".to_owned()])
+    );
+    let group = imp.config.vrrp_sync_groups[0].notify.notify.as_ref();
+    assert_eq!(
+        group.map(|s| s.argv.clone()),
+        Some(vec!["/bin/a".to_owned()])
+    );
+    check_warns(
+        "repeated_notify",
+        &text,
+        &[
+            "t.conf:5:5: warning: 'notify_master' is given twice (first at t.conf:4:5): the first is used, as keepalived does, and this one is ignored",
+            "t.conf:15:5: warning: 'notify' is given twice (first at t.conf:14:5): the first is used, as keepalived does, and this one is ignored",
+        ],
+    );
+}
+
+// --- issue 13 item 3: errors people can act on ---------------------------
+
+#[test]
+fn keepalived_keywords_are_named_not_guessed() {
+    // Each used to be "unknown keyword" (some with a guess at a vigil
+    // keyword); now each is named for what it is.
+    let text = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_script {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
+         virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            http_protocol 1.1\n        }}\n    }}\n}}\n"
+    );
+    check(
+        "keepalived_keywords",
+        &text,
+        &[
+            "t.conf:2:5: error: keepalived's 'vrrp_strict' is not supported by vigil (in global_defs)",
+            "t.conf:7:5: error: keepalived's 'track_script' is not supported by vigil (in vrrp_instance)",
+            "t.conf:10:5: error: keepalived's 'unicast_ttl' is not supported by vigil (in vrrp_instance)",
+            "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",
+            "t.conf:23:13: error: keepalived's 'http_protocol' is not supported by vigil (in HTTP_GET/SSL_GET)",
+        ],
+    );
+}
+
+#[test]
+fn errors_inside_a_block_with_a_bad_header_are_reported_too() {
+    let text = "vrrp_instance {\n    priority 300\n}\n\
+                vrrp_instance A B {\n    virtual_router_id 0\n}\n\
+                vrrp_sync_group {\n    group {\n        bad/name\n    }\n}\n\
+                virtual_server 10.0.0.1 99999 {\n    lvs_sched nope\n    real_server 10.0.0.2 foo {\n        weight -1\n    }\n}\n\
+                global_defs extra {\n    router_id\n}\n";
+    check(
+        "bad_headers",
+        text,
+        &[
+            "t.conf:1:1: error: 'vrrp_instance' needs a name",
+            "t.conf:1:1: error: 'interface' is missing from vrrp_instance (unnamed)",
+            "t.conf:1:1: error: 'virtual_router_id' is missing from vrrp_instance (unnamed)",
+            "t.conf:2:14: error: 'priority': invalid value '300', expected an integer 1..255",
+            "t.conf:4:1: error: 'interface' is missing from vrrp_instance (unnamed)",
+            "t.conf:4:17: error: 'vrrp_instance': unexpected 'B', expected a name and '{'",
+            "t.conf:5:23: error: 'virtual_router_id': invalid value '0', expected an integer 1..255",
+            "t.conf:7:1: error: 'vrrp_sync_group' needs a name",
+            "t.conf:9:9: error: 'group': invalid value 'bad/name', expected a name of 1..64 letters, digits and _-.:@",
+            "t.conf:12:25: error: 'virtual_server': invalid value '99999', expected an integer 1..65535",
+            "t.conf:13:15: error: 'lvs_sched': invalid value 'nope', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos",
+            "t.conf:14:26: error: 'real_server': invalid value 'foo', expected an integer 1..65535",
+            "t.conf:15:16: error: 'weight': invalid value '-1', expected an integer 0..65535",
+            "t.conf:18:13: error: 'global_defs': unexpected 'extra', expected '{' and a block",
+            "t.conf:19:5: error: 'router_id' needs one word (quote it if it has spaces)",
+        ],
+    );
+}
+
+#[test]
+fn errors_and_warnings_print_in_file_and_line_order() {
+    // The validator's error (owner not master) is found after the parser's
+    // warnings but prints at its line; files print in the order they were
+    // first read (the main file, then what it includes), each by line.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inc.conf"),
+        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    protocol TCP\n}\n",
+    )
+    .unwrap();
+    let main = dir.path().join("main.conf");
+    std::fs::write(
+        &main,
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state BACKUP\n    priority 255\n    advert_interval 1\n    virtual_ipaddress {\n        10.0.0.1/24\n    }\n}\ninclude inc.conf\nglobal_defs {\n    lvs_id X\n}\n",
+    )
+    .unwrap();
+    let r = vigil::config::import_file(&main, false).expect_err("owner must be MASTER");
+    let m = main.display().to_string();
+    let inc = dir.path().join("inc.conf").display().to_string();
+    assert_eq!(
+        r.lines(),
+        [
+            format!("{m}:5:5: error: vrrp_instance VI_1: priority 255 means the address owner, which must start as MASTER, not BACKUP"),
+            format!("{m}:6:5: warning: 'advert_interval' is not a keepalived keyword; read as 'advert_int' (the interval between adverts, in seconds)"),
+            format!("{m}:13:5: warning: 'lvs_id' is keepalived's deprecated name for 'router_id'"),
+            format!("{inc}:2:5: warning: 'lb_algo' is keepalived's deprecated name for 'lvs_sched'"),
+        ]
+    );
+}
