@@ -2,6 +2,10 @@
 //! keywords of keepalived.conf(5) vigil lacks, and the ones keepalived
 //! accepts that change nothing here (obsolete).
 //!
+//! Each keyword here is registered by keepalived 2.2.7's own parsers
+//! (`install_keyword` in vrrp_parser.c, global_parser.c, check_*.c,
+//! track_file.c) in that block.
+//!
 //! Owns: these tables, so that a real keepalived keyword is reported as
 //! "keepalived's 'X' is not supported by vigil" rather than as an unknown
 //! word with a wrong "did you mean". Must not: hold keywords vigil reads
@@ -30,6 +34,8 @@ pub(super) const TOP: &[&str] = &[
     "use_pid_dir",
     "linkbeat_use_polling",
     "child_wait_time",
+    "interface_up_down_delays",
+    "track_group",
     "SSL",
 ];
 
@@ -139,6 +145,13 @@ pub(super) const GLOBAL: &[&str] = &[
     "use_pid_dir",
     "linkbeat_use_polling",
     "child_wait_time",
+    "bfd_rlimit_rtime",
+    "checker_rlimit_rtime",
+    "vrrp_rlimit_rtime",
+    "disable_local_igmp",
+    "lvs_flush_onstop",
+    "lvs_process_name",
+    "vrrp_vmac_garp_intvl",
 ];
 
 /// Read by keepalived 2.2.7, of no effect in vigil.
@@ -160,6 +173,7 @@ pub(super) const SYNC_GROUP: &[&str] = &[
     "track_file",
     "track_bfd",
     "notify_deleted",
+    "notify_priority_changes",
     "global_tracking",
     "sync_group_tracking_weight",
 ];
@@ -198,6 +212,7 @@ pub(super) const INSTANCE: &[&str] = &[
     "notify_priority_changes",
     "kernel_rx_buf_size",
     "linkbeat_use_polling",
+    "vmac_garp_intvl",
 ];
 
 pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[Obsolete {
@@ -206,6 +221,8 @@ pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[Obsolete {
 }];
 
 pub(super) const SERVICE: &[&str] = &[
+    "hashed",
+    "weight",
     "flag-1",
     "flag-2",
     "flag-3",
@@ -236,6 +253,9 @@ pub(super) const REAL: &[&str] = &[
     "warmup",
     "delay_loop",
     "smtp_alert",
+    "alpha",
+    "virtualhost",
+    "snmp_name",
     "MISC_CHECK",
     "SMTP_CHECK",
     "DNS_CHECK",
