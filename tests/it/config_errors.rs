@@ -1014,3 +1014,15 @@ fn errors_and_warnings_print_in_file_and_line_order() {
         ]
     );
 }
+
+#[test]
+fn appliance_interface_with_a_bad_name_still_has_its_block_checked() {
+    check(
+        "appliance_bad_if_name",
+        "appliance {\n    interface a/b {\n        mtu 10\n    }\n}\n",
+        &[
+            "t.conf:2:15: error: 'interface': invalid value 'a/b', expected an interface name of no '/' in it",
+            "t.conf:3:13: error: 'mtu': invalid value '10', expected an integer 576..9216",
+        ],
+    );
+}
