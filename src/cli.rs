@@ -4,7 +4,7 @@
 //! code contract (0 fine, 1 bad input, 2 usage, 3 I/O). Must not: hold any
 //! logic a daemon or test would also need; that lives in the library.
 
-use crate::config::{self, envelope, Config, Imported, Rejected};
+use crate::config::{self, envelope, Config, Imported};
 use crate::store::{Geometry, Loaded, Store, StoreError};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
@@ -134,10 +134,11 @@ struct RunSource {
 
 #[derive(Subcommand, Debug)]
 enum ConfigCommand {
-    /// Check a keepalived.conf: print every error as file:line:col, and the
-    /// warnings (aliases, ignored keywords). Exit 0 if it would import.
+    /// Check a keepalived.conf: print every error and warning as
+    /// `file:line:col: error: ...` / `warning: ...`, in file and line
+    /// order. Exit 0 if it would import.
     Check {
-        /// The config file (includes are followed).
+        /// The config file (includes are followed); `-` reads standard input.
         file: PathBuf,
         #[command(flatten)]
         opts: ImportOpts,
@@ -145,6 +146,7 @@ enum ConfigCommand {
     /// Check a config and commit it to the flash store (the older of the two
     /// slots, synced and read back). Nothing is written if it has an error.
     Import {
+        /// The config file (includes are followed); `-` reads standard input.
         file: PathBuf,
         #[command(flatten)]
         opts: ImportOpts,
@@ -156,12 +158,16 @@ enum ConfigCommand {
     Export {
         #[command(flatten)]
         source: Source,
+        #[command(flatten)]
+        geometry: SlotSize,
     },
     /// Print a human summary of the stored config (or a config file's) and of
     /// the store's two slots.
     Show {
         #[command(flatten)]
         source: Source,
+        #[command(flatten)]
+        geometry: SlotSize,
     },
 }
 
@@ -190,11 +196,19 @@ struct Source {
     /// Read the config from this store (block device or file).
     #[arg(long, value_name = "PATH")]
     store: Option<PathBuf>,
-    /// Read the config from this keepalived.conf instead.
+    /// Read the config from this keepalived.conf instead (`-`: standard
+    /// input).
     #[arg(long, value_name = "FILE")]
     file: Option<PathBuf>,
-    /// Slot size of the store, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Geometry::default().slot_size)]
+}
+
+/// The store's slot size, beside the choice of source (not one of its
+/// alternatives): a store made with `--slot-size` is read with the same.
+#[derive(Args, Debug)]
+struct SlotSize {
+    /// Slot size of the store, in bytes (as given to `config import`).
+    #[arg(long, value_name = "BYTES", conflicts_with = "file",
+          default_value_t = Geometry::default().slot_size)]
     slot_size: u32,
 }
 
@@ -441,7 +455,7 @@ fn config_command(c: ConfigCommand) -> i32 {
                 let c = &imp.config;
                 eprintln!(
                     "{}: ok ({} vrrp_instance, {} virtual_server, {} warning{})",
-                    file.display(),
+                    shown_name(&file),
                     c.vrrp_instances.len(),
                     c.virtual_servers.len(),
                     imp.warnings.len(),
@@ -458,10 +472,10 @@ fn config_command(c: ConfigCommand) -> i32 {
             };
             commit(&imp.config, &store)
         }
-        ConfigCommand::Export { source } => with_config(&source, |c, _| {
+        ConfigCommand::Export { source, geometry } => with_config(&source, &geometry, |c, _| {
             print!("{}", config::export::export(c));
         }),
-        ConfigCommand::Show { source } => with_config(&source, |c, loaded| {
+        ConfigCommand::Show { source, geometry } => with_config(&source, &geometry, |c, loaded| {
             if let Some(l) = loaded {
                 println!("{}", store_summary(l));
             }
@@ -470,38 +484,47 @@ fn config_command(c: ConfigCommand) -> i32 {
     }
 }
 
-/// Import a file, printing warnings and errors; `Err` is the exit code.
+/// Import a file (`-`: standard input), printing warnings and errors in
+/// file and line order; `Err` is the exit code.
 fn import(file: &Path, opts: &ImportOpts) -> Result<Imported, i32> {
-    match config::import_file(file, opts.lenient) {
+    let from_stdin = file == Path::new("-");
+    let result = if from_stdin {
+        config::import_stdin(opts.lenient)
+    } else {
+        config::import_file(file, opts.lenient)
+    };
+    let shown = shown_name(file);
+    match result {
         Ok(imp) => {
             for w in &imp.warnings {
                 eprintln!("{w}");
             }
             Ok(imp)
         }
-        Err(Rejected {
-            errors,
-            warnings,
-            unreadable,
-        }) => {
-            for w in &warnings {
-                eprintln!("{w}");
+        Err(r) => {
+            for line in r.lines() {
+                eprintln!("{line}");
             }
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            if let Some(e) = unreadable {
-                eprintln!("vigil: cannot read {}: {e}", file.display());
+            if let Some(e) = &r.unreadable {
+                eprintln!("vigil: cannot read {shown}: {e}");
                 return Err(EXIT_IO);
             }
-            let n = errors.len();
+            let n = r.errors.len();
             eprintln!(
-                "{}: {n} error{}; nothing applied",
-                file.display(),
+                "{shown}: {n} error{}; nothing applied",
                 if n == 1 { "" } else { "s" }
             );
             Err(EXIT_BAD_INPUT)
         }
+    }
+}
+
+/// How a config path prints: `-` is standard input.
+fn shown_name(file: &Path) -> String {
+    if file == Path::new("-") {
+        config::STDIN_NAME.to_owned()
+    } else {
+        file.display().to_string()
     }
 }
 
@@ -546,7 +569,7 @@ fn store_error(e: &StoreError) -> i32 {
 }
 
 /// Load a config from the store or a file and hand it to `f`.
-fn with_config(src: &Source, f: impl FnOnce(&Config, Option<&Loaded>)) -> i32 {
+fn with_config(src: &Source, slots: &SlotSize, f: impl FnOnce(&Config, Option<&Loaded>)) -> i32 {
     if let Some(file) = &src.file {
         let opts = ImportOpts { lenient: false };
         return match import(file, &opts) {
@@ -558,7 +581,7 @@ fn with_config(src: &Source, f: impl FnOnce(&Config, Option<&Loaded>)) -> i32 {
         return EXIT_USAGE;
     };
     let geometry = Geometry {
-        slot_size: src.slot_size,
+        slot_size: slots.slot_size,
     };
     let loaded = match Store::open(path, geometry, false).and_then(|s| s.load()) {
         Ok(l) => l,

@@ -103,6 +103,19 @@ impl IfName {
             .map_err(|_| BoundError::TooLong { max: IFNAME_MAX })
     }
 
+    /// The key keepalived makes of `s`: its first 8 bytes. Also returns
+    /// whether anything was cut. A cut inside a multi-byte character is
+    /// refused (the key is text), as too long.
+    pub fn first_bytes(s: &str) -> Result<(Self, bool), BoundError> {
+        if s.len() <= PASS_KEY_MAX {
+            return Self::new(s).map(|k| (k, false));
+        }
+        match s.get(..PASS_KEY_MAX) {
+            Some(head) => Self::new(head).map(|k| (k, true)),
+            None => Err(BoundError::TooLong { max: PASS_KEY_MAX }),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -121,8 +134,10 @@ impl fmt::Display for IfName {
 }
 
 /// The VRRPv2 simple text password (auth type 1): 1..=8 bytes, sent
-/// zero-padded. keepalived truncates a longer one with a warning; vigil
-/// refuses it, since a silently shortened key is a different key.
+/// zero-padded. [`PassKey::new`] refuses a longer one;
+/// [`PassKey::first_bytes`] keeps its first 8 bytes, as keepalived does
+/// (the config reader warns), so both ends of a mixed pair send and expect
+/// the same 8 octets.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassKey(heapless::String<PASS_KEY_MAX>);
 
@@ -134,6 +149,19 @@ impl PassKey {
         heapless::String::try_from(s)
             .map(PassKey)
             .map_err(|_| BoundError::TooLong { max: PASS_KEY_MAX })
+    }
+
+    /// The key keepalived makes of `s`: its first 8 bytes. Also returns
+    /// whether anything was cut. A cut inside a multi-byte character is
+    /// refused (the key is text), as too long.
+    pub fn first_bytes(s: &str) -> Result<(Self, bool), BoundError> {
+        if s.len() <= PASS_KEY_MAX {
+            return Self::new(s).map(|k| (k, false));
+        }
+        match s.get(..PASS_KEY_MAX) {
+            Some(head) => Self::new(head).map(|k| (k, true)),
+            None => Err(BoundError::TooLong { max: PASS_KEY_MAX }),
+        }
     }
 
     pub fn as_str(&self) -> &str {

@@ -45,3 +45,21 @@ fn millis_parse_and_display_round_trip() {
     assert_eq!(Millis(50).to_string(), "0.05");
     assert_eq!(Millis(1000).to_string(), "1");
 }
+
+#[test]
+fn pass_key_first_bytes_cuts_at_eight_as_keepalived() {
+    let (k, cut) = PassKey::first_bytes("123456789012").unwrap();
+    assert!(cut);
+    assert_eq!(k.octets(), *b"12345678");
+    let (k, cut) = PassKey::first_bytes("1111").unwrap();
+    assert!(!cut);
+    assert_eq!(k.octets(), *b"1111\0\0\0\0");
+    // Exactly 8 bytes is not a cut.
+    assert!(!PassKey::first_bytes("abcdefgh").unwrap().1);
+    // A cut inside a character cannot be text.
+    assert_eq!(
+        PassKey::first_bytes("abcdefg\u{e9}x"),
+        Err(BoundError::TooLong { max: 8 })
+    );
+    assert_eq!(PassKey::first_bytes(""), Err(BoundError::Empty));
+}

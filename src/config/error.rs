@@ -83,6 +83,12 @@ pub enum ErrorKind {
     },
     #[error("'{keyword}' is not supported by vigil: {why}")]
     Unsupported { keyword: String, why: &'static str },
+    /// A keyword keepalived reads in this block and vigil does not (yet).
+    #[error("keepalived's '{keyword}' is not supported by vigil (in {context})")]
+    NotInVigil {
+        keyword: String,
+        context: &'static str,
+    },
     #[error("'{keyword}' needs {expected}")]
     MissingArgument {
         keyword: String,
@@ -132,10 +138,6 @@ fn hint(s: &Option<&'static str>) -> String {
 pub enum Invalid {
     #[error("vrrp_instance {instance}: priority 255 means the address owner, which must start as MASTER, not BACKUP")]
     OwnerNotMaster { instance: String },
-    #[error(
-        "vrrp_instance {instance}: nopreempt needs 'state BACKUP' (a MASTER start always preempts)"
-    )]
-    NopreemptWithMaster { instance: String },
     #[error("vrrp_instance {instance}: virtual_router_id {vrid} on {interface} is already used by vrrp_instance {other}")]
     VridInUse {
         instance: String,
@@ -151,13 +153,6 @@ pub enum Invalid {
     V3Auth { instance: String },
     #[error("vrrp_instance {instance}: advert_int {advert} is outside VRRPv3's 0.01..40.95 s in steps of 0.01 s")]
     V3Interval { instance: String, advert: String },
-    #[error("vrrp_instance {instance}: {addr} is IPv{got} but the instance's first virtual address is IPv{want}; an instance carries one family")]
-    MixedFamily {
-        instance: String,
-        addr: String,
-        got: u8,
-        want: u8,
-    },
     #[error("vrrp_instance {instance}: virtual_ipaddress is empty; an instance needs at least one address")]
     NoVip { instance: String },
     #[error(
@@ -246,9 +241,23 @@ pub struct Diagnostic<K> {
     pub kind: K,
 }
 
-impl<K: fmt::Display> fmt::Display for Diagnostic<K> {
+/// How bad a kind of diagnostic is: the word printed after the location.
+pub trait Severity {
+    const LABEL: &'static str;
+}
+
+impl Severity for ErrorKind {
+    const LABEL: &'static str = "error";
+}
+
+impl Severity for WarningKind {
+    const LABEL: &'static str = "warning";
+}
+
+/// `file:line:col: error: what` or `file:line:col: warning: what`.
+impl<K: fmt::Display + Severity> fmt::Display for Diagnostic<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.loc, self.kind)
+        write!(f, "{}: {}: {}", self.loc, K::LABEL, self.kind)
     }
 }
 
@@ -276,6 +285,35 @@ pub enum WarningKind {
         keyword: String,
         context: &'static str,
     },
+    /// `--lenient` turned a keepalived keyword vigil lacks into this
+    /// warning; the setting is NOT applied.
+    #[error("keepalived's '{keyword}' is not supported by vigil (in {context}); ignored (--lenient): this setting is lost")]
+    IgnoredKeepalived {
+        keyword: String,
+        context: &'static str,
+    },
+    /// keepalived reads only the first 8 bytes of a longer `auth_pass`;
+    /// vigil does the same, so a mixed pair agrees on the key.
+    #[error("'auth_pass' has {len} bytes: only the first {max} are used, as keepalived does (VRRP carries {max})")]
+    PassTruncated { len: usize, max: usize },
+    /// A keyword keepalived still accepts that has no effect in vigil, or
+    /// an old spelling read as its current form; `what` says which.
+    #[error("'{keyword}' is obsolete: {what}")]
+    Obsolete { keyword: String, what: String },
+    /// A virtual address of the other family than the instance's first:
+    /// keepalived leaves it out, and so does vigil.
+    #[error("vrrp_instance {instance}: {addr} is IPv{got} but the instance's first virtual address is IPv{want}: left out, as keepalived does (list it in virtual_ipaddress_excluded to have it added)")]
+    OtherFamilyVip {
+        instance: String,
+        addr: String,
+        got: u8,
+        want: u8,
+    },
+    #[error("vrrp_instance {instance}: nopreempt does not work with 'state MASTER': cleared, as keepalived does (this instance preempts)")]
+    NopreemptCleared { instance: String },
+    /// keepalived keeps the first script of a notify keyword given twice.
+    #[error("'{keyword}' is given twice (first at {first}): the first is used, as keepalived does, and this one is ignored")]
+    RepeatIgnored { keyword: String, first: Loc },
     #[error("include {pattern}: the pattern matched no file")]
     IncludeEmpty { pattern: String },
     #[error("{0}")]
@@ -292,6 +330,47 @@ fn paren(n: &Option<&'static str>) -> String {
 pub type Error = Diagnostic<ErrorKind>;
 pub type Warning = Diagnostic<WarningKind>;
 
+/// The files of one read, in the order they were first read (the main file,
+/// then each include where it appears), so that diagnostics print in file
+/// and line order rather than in the order the passes found them.
+#[derive(Debug, Default, Clone)]
+pub struct FileOrder(Vec<Arc<str>>);
+
+impl FileOrder {
+    /// Record that `file` is being read (again is fine).
+    pub fn note(&mut self, file: &Arc<str>) {
+        if !self.0.contains(file) {
+            self.0.push(Arc::clone(file));
+        }
+    }
+
+    /// The sort key of a place: file rank, line, column. A file never
+    /// noted sorts after all the others.
+    pub fn key(&self, loc: &Loc) -> (usize, u32, u32) {
+        let rank = self.0.iter().position(|f| *f == loc.file);
+        (rank.unwrap_or(usize::MAX), loc.line, loc.col)
+    }
+
+    /// Errors and warnings merged into printed lines, in file and line
+    /// order (at one place, the error first). Each list must be sorted.
+    pub fn lines(&self, errors: &[Error], warnings: &[Warning]) -> Vec<String> {
+        let (mut e, mut w) = (errors.iter().peekable(), warnings.iter().peekable());
+        let mut out = Vec::with_capacity(errors.len() + warnings.len());
+        loop {
+            let line = match (e.peek(), w.peek()) {
+                (Some(x), Some(y)) if self.key(&y.loc) < self.key(&x.loc) => {
+                    w.next().map(ToString::to_string)
+                }
+                (Some(_), _) => e.next().map(ToString::to_string),
+                (None, Some(_)) => w.next().map(ToString::to_string),
+                (None, None) => break,
+            };
+            out.extend(line);
+        }
+        out
+    }
+}
+
 /// Collects everything found in one pass, so that one run reports every
 /// problem rather than the first.
 #[derive(Debug, Default)]
@@ -300,6 +379,8 @@ pub struct Diagnostics {
     pub warnings: Vec<Warning>,
     /// Turn unknown keywords into warnings (`--lenient`).
     pub lenient: bool,
+    /// The files read so far, for [`Diagnostics::sort`].
+    pub files: FileOrder,
 }
 
 impl Diagnostics {
@@ -353,7 +434,30 @@ impl Diagnostics {
         }
     }
 
+    /// A keyword keepalived reads in `context` and vigil does not: an
+    /// error, or with `--lenient` a warning that says the setting is lost.
+    pub fn not_in_vigil(&mut self, loc: &Loc, keyword: &str, context: &'static str) {
+        let keyword = keyword.to_owned();
+        if self.lenient {
+            self.warn(loc, WarningKind::IgnoredKeepalived { keyword, context });
+        } else {
+            self.error(loc, ErrorKind::NotInVigil { keyword, context });
+        }
+    }
+
+    /// Put errors and warnings in file and line order (stable: two at one
+    /// place keep the order they were found in).
+    pub fn sort(&mut self) {
+        let files = &self.files;
+        self.errors.sort_by_key(|e| files.key(&e.loc));
+        self.warnings.sort_by_key(|w| files.key(&w.loc));
+    }
+
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
 }
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

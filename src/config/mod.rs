@@ -19,12 +19,13 @@ pub mod summary;
 pub mod syntax;
 pub mod validate;
 
-pub use error::{Diagnostics, Error, Warning};
+pub use error::{Diagnostics, Error, FileOrder, Warning};
 pub use model::Config;
 
 use std::path::Path;
 
-/// A config that imported, with what deserves a word.
+/// A config that imported, with what deserves a word (in file and line
+/// order).
 #[derive(Debug)]
 pub struct Imported {
     pub config: Config,
@@ -32,13 +33,26 @@ pub struct Imported {
 }
 
 /// Why a config did not import. `unreadable` is set when the main file
-/// itself could not be read (an I/O problem, not bad input).
+/// itself could not be read (an I/O problem, not bad input). Errors and
+/// warnings are each in file and line order.
 #[derive(Debug)]
 pub struct Rejected {
     pub errors: Vec<Error>,
     pub warnings: Vec<Warning>,
     pub unreadable: Option<std::io::Error>,
+    files: FileOrder,
 }
+
+impl Rejected {
+    /// Every error and warning as printed, merged in file and line order.
+    pub fn lines(&self) -> Vec<String> {
+        self.files.lines(&self.errors, &self.warnings)
+    }
+}
+
+/// Name of the config read from standard input in locations (`-` on the
+/// command line).
+pub const STDIN_NAME: &str = "<stdin>";
 
 /// Import a keepalived.conf (with vigil's `appliance` block) from a file,
 /// following its includes.
@@ -46,11 +60,15 @@ pub fn import_file(path: &Path, lenient: bool) -> Result<Imported, Rejected> {
     let mut d = Diagnostics::new(lenient);
     match syntax::read_root(path, &mut d) {
         Ok(nodes) => finish(&nodes, d),
-        Err(e) => Err(Rejected {
-            errors: d.errors,
-            warnings: d.warnings,
-            unreadable: Some(e),
-        }),
+        Err(e) => {
+            d.sort();
+            Err(Rejected {
+                errors: d.errors,
+                warnings: d.warnings,
+                unreadable: Some(e),
+                files: d.files,
+            })
+        }
     }
 }
 
@@ -61,16 +79,42 @@ pub fn import_str(name: &str, text: &str, lenient: bool) -> Result<Imported, Rej
     finish(&nodes, d)
 }
 
+/// Import a config read from standard input (`-`): up to
+/// [`syntax::MAX_FILE_BYTES`] are read, and more is the same error as a file
+/// too large. Locations print [`STDIN_NAME`]; relative includes resolve
+/// against the current directory.
+pub fn import_stdin(lenient: bool) -> Result<Imported, Rejected> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(syntax::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes);
+    let mut d = Diagnostics::new(lenient);
+    if let Err(e) = read {
+        return Err(Rejected {
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            unreadable: Some(e),
+            files: d.files,
+        });
+    }
+    let nodes = syntax::read_bytes(STDIN_NAME, bytes, None, &mut d);
+    finish(&nodes, d)
+}
+
 fn finish(nodes: &[syntax::Node], mut d: Diagnostics) -> Result<Imported, Rejected> {
     let (config, places) = parse::config(nodes, &mut d);
     if !d.has_errors() {
         validate::validate(&config, &places, &mut d);
     }
+    d.sort();
     if d.has_errors() {
         return Err(Rejected {
             errors: d.errors,
             warnings: d.warnings,
             unreadable: None,
+            files: d.files,
         });
     }
     Ok(Imported {

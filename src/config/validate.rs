@@ -113,10 +113,6 @@ fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
             Invalid::OwnerNotMaster { instance: name() },
         ));
     }
-    if i.nopreempt && i.state == InitialState::Master {
-        let e = Invalid::NopreemptWithMaster { instance: name() };
-        out.push(("nopreempt", None, e));
-    }
     let advert = || i.advert_int.to_string();
     match i.effective_version(&c.global) {
         VrrpVersion::V2 => {
@@ -169,18 +165,8 @@ fn vip_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
         out.push(("virtual_ipaddress", None, e));
         return out;
     };
+    // The parser has already left out addresses of the other family.
     let want = family(&first.addr);
-    for (k, v) in i.virtual_ipaddress.iter().enumerate() {
-        if family(&v.addr) != want {
-            let e = Invalid::MixedFamily {
-                instance: i.name.clone(),
-                addr: v.addr.to_string(),
-                got: family(&v.addr),
-                want,
-            };
-            out.push(("virtual_ipaddress", Some(k), e));
-        }
-    }
     if let Some(src) = i.unicast_src_ip {
         if family(&src) != want {
             let e = Invalid::UnicastFamily {

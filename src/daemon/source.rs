@@ -41,7 +41,8 @@ pub enum LoadError {
     Invalid {
         path: PathBuf,
         errors: Vec<String>,
-        warnings: Vec<String>,
+        /// Errors and warnings together, in file and line order.
+        report: Vec<String>,
     },
     #[error("cannot read {path}")]
     Unreadable {
@@ -70,16 +71,12 @@ pub enum LoadError {
 }
 
 impl LoadError {
-    /// Every line to show: errors (and warnings) of the config, then the
-    /// summary with its causes.
+    /// Every line to show: errors and warnings of the config in file and
+    /// line order, then the summary with its causes.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let LoadError::Invalid {
-            errors, warnings, ..
-        } = self
-        {
-            out.extend(warnings.iter().cloned());
-            out.extend(errors.iter().cloned());
+        if let LoadError::Invalid { report, .. } = self {
+            out.extend(report.iter().cloned());
         }
         out.push(self.to_string());
         let mut cause = std::error::Error::source(self);
@@ -127,12 +124,10 @@ fn load_file(path: &Path, lenient: bool) -> Result<Loaded, LoadError> {
             path: path.to_owned(),
             source,
         }),
-        Err(Rejected {
-            errors, warnings, ..
-        }) => Err(LoadError::Invalid {
+        Err(r) => Err(LoadError::Invalid {
             path: path.to_owned(),
-            errors: errors.iter().map(ToString::to_string).collect(),
-            warnings: warnings.iter().map(ToString::to_string).collect(),
+            errors: r.errors.iter().map(ToString::to_string).collect(),
+            report: r.lines(),
         }),
     }
 }

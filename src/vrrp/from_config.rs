@@ -288,6 +288,16 @@ mod tests {
     }
 
     #[test]
+    fn a_long_auth_pass_goes_on_the_wire_as_its_first_8_bytes_like_keepalived() {
+        // keepalived 2.2.7: "Truncating auth_pass to 8 characters"; both
+        // ends of a mixed pair must send and expect the same octets.
+        let m = map(&inst(
+            "authentication {\n auth_type PASS\n auth_pass 123456789012\n }",
+        ));
+        assert_eq!(m.filter.auth, Auth::Simple(*b"12345678"));
+    }
+
+    #[test]
     fn v2_interval_is_whole_seconds() {
         assert_eq!(
             advert_interval("x", Version::V2, Millis(3000)),

@@ -16,12 +16,23 @@ fn check(name: &str, text: &str, expected: &[&str]) {
     assert_eq!(errors(text), expected, "case {name}:\n{text}");
 }
 
+/// The config imports, with exactly these warnings.
+fn check_warns(name: &str, text: &str, expected: &[&str]) {
+    match import_str("t.conf", text, false) {
+        Ok(imp) => {
+            let got: Vec<String> = imp.warnings.iter().map(|w| w.to_string()).collect();
+            assert_eq!(got, expected, "case {name}:\n{text}");
+        }
+        Err(r) => panic!("case {name} does not import: {:#?}", r.lines()),
+    }
+}
+
 #[test]
 fn unterminated_quote() {
     check(
         "unterminated_quote",
         "global_defs {\n    router_id \"LVS1\n}\n",
-        &["t.conf:2:15: unterminated quoted string: expected a closing '\"' before the end of the line"],
+        &["t.conf:2:15: error: unterminated quoted string: expected a closing '\"' before the end of the line"],
     );
 }
 
@@ -30,7 +41,7 @@ fn stray_close() {
     check(
         "stray_close",
         "}\n",
-        &["t.conf:1:1: unexpected '}': no block is open here"],
+        &["t.conf:1:1: error: unexpected '}': no block is open here"],
     );
 }
 
@@ -39,7 +50,7 @@ fn unclosed_block() {
     check(
         "unclosed_block",
         "global_defs {\n    router_id LVS1\n",
-        &["t.conf:3:1: block opened with '{' at t.conf:1:13 is never closed: expected '}'"],
+        &["t.conf:3:1: error: block opened with '{' at t.conf:1:13 is never closed: expected '}'"],
     );
 }
 
@@ -48,7 +59,7 @@ fn unknown_top() {
     check(
         "unknown_top",
         "vrrp_script chk {\n}\n",
-        &["t.conf:1:1: unknown keyword 'vrrp_script' in the top level"],
+        &["t.conf:1:1: error: keepalived's 'vrrp_script' is not supported by vigil (in the top level)"],
     );
 }
 
@@ -57,7 +68,7 @@ fn unknown_in_instance() {
     check(
         "unknown_in_instance",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priorty 100\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:5: unknown keyword 'priorty' in vrrp_instance (did you mean 'priority'?)"],
+        &["t.conf:4:5: error: unknown keyword 'priorty' in vrrp_instance (did you mean 'priority'?)"],
     );
 }
 
@@ -66,7 +77,7 @@ fn unknown_far() {
     check(
         "unknown_far",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    use_vmac\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:5: unknown keyword 'use_vmac' in vrrp_instance"],
+        &["t.conf:4:5: error: keepalived's 'use_vmac' is not supported by vigil (in vrrp_instance)"],
     );
 }
 
@@ -75,7 +86,7 @@ fn vrid_range() {
     check(
         "vrid_range",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 256\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:3:23: 'virtual_router_id': invalid value '256', expected an integer 1..255"],
+        &["t.conf:3:23: error: 'virtual_router_id': invalid value '256', expected an integer 1..255"],
     );
 }
 
@@ -84,7 +95,7 @@ fn vrid_zero() {
     check(
         "vrid_zero",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 0\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:3:23: 'virtual_router_id': invalid value '0', expected an integer 1..255"],
+        &["t.conf:3:23: error: 'virtual_router_id': invalid value '0', expected an integer 1..255"],
     );
 }
 
@@ -93,7 +104,7 @@ fn priority_range() {
     check(
         "priority_range",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 256\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:14: 'priority': invalid value '256', expected an integer 1..255"],
+        &["t.conf:4:14: error: 'priority': invalid value '256', expected an integer 1..255"],
     );
 }
 
@@ -102,16 +113,16 @@ fn owner_backup() {
     check(
         "owner_backup",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state BACKUP\n    priority 255\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: vrrp_instance VI_1: priority 255 means the address owner, which must start as MASTER, not BACKUP"],
+        &["t.conf:5:5: error: vrrp_instance VI_1: priority 255 means the address owner, which must start as MASTER, not BACKUP"],
     );
 }
 
 #[test]
 fn nopreempt_master() {
-    check(
+    check_warns(
         "nopreempt_master",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state MASTER\n    nopreempt\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: vrrp_instance VI_1: nopreempt needs 'state BACKUP' (a MASTER start always preempts)"],
+        &["t.conf:5:5: warning: vrrp_instance VI_1: nopreempt does not work with 'state MASTER': cleared, as keepalived does (this instance preempts)"],
     );
 }
 
@@ -120,7 +131,7 @@ fn state_lower() {
     check(
         "state_lower",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state master\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:11: 'state': invalid value 'master', expected MASTER or BACKUP (upper case)"],
+        &["t.conf:4:11: error: 'state': invalid value 'master', expected MASTER or BACKUP (upper case)"],
     );
 }
 
@@ -129,7 +140,7 @@ fn dup_priority() {
     check(
         "dup_priority",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    priority 90\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: 'priority' is given twice (first at t.conf:4:5)"],
+        &["t.conf:5:5: error: 'priority' is given twice (first at t.conf:4:5)"],
     );
 }
 
@@ -138,7 +149,7 @@ fn missing_interface() {
     check(
         "missing_interface",
         "vrrp_instance VI_1 {\n    virtual_router_id 51\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n",
-        &["t.conf:1:1: 'interface' is missing from vrrp_instance VI_1"],
+        &["t.conf:1:1: error: 'interface' is missing from vrrp_instance VI_1"],
     );
 }
 
@@ -147,7 +158,7 @@ fn missing_vrid() {
     check(
         "missing_vrid",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n",
-        &["t.conf:1:1: 'virtual_router_id' is missing from vrrp_instance VI_1"],
+        &["t.conf:1:1: error: 'virtual_router_id' is missing from vrrp_instance VI_1"],
     );
 }
 
@@ -156,7 +167,7 @@ fn no_vip() {
     check(
         "no_vip",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n}\n",
-        &["t.conf:1:1: vrrp_instance VI_1: virtual_ipaddress is empty; an instance needs at least one address"],
+        &["t.conf:1:1: error: vrrp_instance VI_1: virtual_ipaddress is empty; an instance needs at least one address"],
     );
 }
 
@@ -165,16 +176,17 @@ fn ifname_long() {
     check(
         "ifname_long",
         "vrrp_instance VI_1 {\n    interface abcdefghijklmnop\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:2:15: 'interface': invalid value 'abcdefghijklmnop', expected an interface name of at most 15 bytes"],
+        &["t.conf:2:15: error: 'interface': invalid value 'abcdefghijklmnop', expected an interface name of at most 15 bytes"],
     );
 }
 
 #[test]
 fn pass_long() {
-    check(
+    // keepalived uses the first 8 bytes; so does vigil, with a warning.
+    check_warns(
         "pass_long",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type PASS\n        auth_pass 123456789\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:6:19: 'auth_pass': invalid value '123456789', expected a password of at most 8 bytes (VRRP carries 8 bytes)"],
+        &["t.conf:6:19: warning: 'auth_pass' has 9 bytes: only the first 8 are used, as keepalived does (VRRP carries 8)"],
     );
 }
 
@@ -183,7 +195,7 @@ fn auth_ah() {
     check(
         "auth_ah",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type AH\n        auth_pass 1111\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:19: 'auth_type AH' is not supported by vigil: IPsec AH authentication was removed from VRRP (RFC 3768 and 5798); use PASS or none"],
+        &["t.conf:5:19: error: 'auth_type AH' is not supported by vigil: IPsec AH authentication was removed from VRRP (RFC 3768 and 5798); use PASS or none"],
     );
 }
 
@@ -192,7 +204,7 @@ fn auth_no_pass() {
     check(
         "auth_no_pass",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    authentication {\n        auth_type PASS\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:5: 'auth_pass' is missing from authentication"],
+        &["t.conf:4:5: error: 'auth_pass' is missing from authentication"],
     );
 }
 
@@ -201,7 +213,7 @@ fn v3_auth() {
     check(
         "v3_auth",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: vrrp_instance VI_1: VRRPv3 has no authentication (RFC 5798 section 9); remove the authentication block or use 'version 2'"],
+        &["t.conf:5:5: error: vrrp_instance VI_1: VRRPv3 has no authentication (RFC 5798 section 9); remove the authentication block or use 'version 2'"],
     );
 }
 
@@ -210,7 +222,7 @@ fn v2_fraction() {
     check(
         "v2_fraction",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    advert_int 0.5\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:5: vrrp_instance VI_1: VRRPv2 carries whole seconds 1..255, advert_int 0.5 is not one (use 'version 3' for sub-second adverts)"],
+        &["t.conf:4:5: error: vrrp_instance VI_1: VRRPv2 carries whole seconds 1..255, advert_int 0.5 is not one (use 'version 3' for sub-second adverts)"],
     );
 }
 
@@ -219,7 +231,7 @@ fn v3_interval() {
     check(
         "v3_interval",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n    advert_int 0.015\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: vrrp_instance VI_1: advert_int 0.015 is outside VRRPv3's 0.01..40.95 s in steps of 0.01 s"],
+        &["t.conf:5:5: error: vrrp_instance VI_1: advert_int 0.015 is outside VRRPv3's 0.01..40.95 s in steps of 0.01 s"],
     );
 }
 
@@ -228,7 +240,7 @@ fn advert_too_precise() {
     check(
         "advert_too_precise",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    advert_int 0.0001\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:16: 'advert_int': invalid value '0.0001', expected seconds 0.01..255 with at most 3 decimals"],
+        &["t.conf:4:16: error: 'advert_int': invalid value '0.0001', expected seconds 0.01..255 with at most 3 decimals"],
     );
 }
 
@@ -237,16 +249,16 @@ fn v2_ipv6() {
     check(
         "v2_ipv6",
         "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
-        &["t.conf:5:9: vrrp_instance VI_6: VRRPv2 is IPv4 only; 2001:db8::1 needs 'version 3'"],
+        &["t.conf:5:9: error: vrrp_instance VI_6: VRRPv2 is IPv4 only; 2001:db8::1 needs 'version 3'"],
     );
 }
 
 #[test]
 fn mixed_family() {
-    check(
+    check_warns(
         "mixed_family",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n\n    virtual_ipaddress {\n        192.168.1.200/24\n        2001:db8::1\n    }\n}\n",
-        &["t.conf:8:9: vrrp_instance VI_1: 2001:db8::1 is IPv6 but the instance's first virtual address is IPv4; an instance carries one family"],
+        &["t.conf:8:9: warning: vrrp_instance VI_1: 2001:db8::1 is IPv6 but the instance's first virtual address is IPv4: left out, as keepalived does (list it in virtual_ipaddress_excluded to have it added)"],
     );
 }
 
@@ -255,7 +267,7 @@ fn vip_bad() {
     check(
         "vip_bad",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.300/24\n    }\n}\n",
-        &["t.conf:6:9: 'virtual_ipaddress': invalid value '192.168.1.300/24', expected an address ADDR or ADDR/PREFIX"],
+        &["t.conf:6:9: error: 'virtual_ipaddress': invalid value '192.168.1.300/24', expected an address ADDR or ADDR/PREFIX"],
     );
 }
 
@@ -264,7 +276,7 @@ fn vip_prefix() {
     check(
         "vip_prefix",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/33\n    }\n}\n",
-        &["t.conf:6:9: 'virtual_ipaddress': invalid value '192.168.1.200/33', expected a prefix length 0..32 after '/'"],
+        &["t.conf:6:9: error: 'virtual_ipaddress': invalid value '192.168.1.200/33', expected a prefix length 0..32 after '/'"],
     );
 }
 
@@ -273,7 +285,7 @@ fn vip_dup() {
     check(
         "vip_dup",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n        192.168.1.200/32\n    }\n}\n",
-        &["t.conf:7:9: 'virtual_ipaddress': invalid value '192.168.1.200/32', expected each address once"],
+        &["t.conf:7:9: error: 'virtual_ipaddress': invalid value '192.168.1.200/32', expected each address once"],
     );
 }
 
@@ -282,7 +294,7 @@ fn vip_label() {
     check(
         "vip_label",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24 dev eth1 label eth0:vip\n    }\n}\n",
-        &["t.conf:6:9: vrrp_instance VI_1: label 'eth0:vip' must start with the device name 'eth1' (kernel rule)"],
+        &["t.conf:6:9: error: vrrp_instance VI_1: label 'eth0:vip' must start with the device name 'eth1' (kernel rule)"],
     );
 }
 
@@ -291,7 +303,7 @@ fn vip_opt() {
     check(
         "vip_opt",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24 scope link\n    }\n}\n",
-        &["t.conf:6:26: 'virtual_ipaddress': invalid value 'scope', expected 'dev IFNAME' or 'label LABEL' after the address"],
+        &["t.conf:6:26: error: 'virtual_ipaddress': invalid value 'scope', expected 'dev IFNAME' or 'label LABEL' after the address"],
     );
 }
 
@@ -300,7 +312,7 @@ fn vrid_clash() {
     check(
         "vrid_clash",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\nvrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:11:5: vrrp_instance VI_2: virtual_router_id 51 on eth0 is already used by vrrp_instance VI_1"],
+        &["t.conf:11:5: error: vrrp_instance VI_2: virtual_router_id 51 on eth0 is already used by vrrp_instance VI_1"],
     );
 }
 
@@ -309,7 +321,7 @@ fn sync_unknown() {
     check(
         "sync_unknown",
         "vrrp_sync_group G {\n    group {\n        VI_9\n    }\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:3:9: vrrp_sync_group G: no vrrp_instance named VI_9"],
+        &["t.conf:3:9: error: vrrp_sync_group G: no vrrp_instance named VI_9"],
     );
 }
 
@@ -318,7 +330,7 @@ fn sync_twice() {
     check(
         "sync_twice",
         "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n}\nvrrp_sync_group H {\n    group {\n        VI_1\n    }\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:8:9: vrrp_sync_group H: vrrp_instance VI_1 is already in vrrp_sync_group G"],
+        &["t.conf:8:9: error: vrrp_sync_group H: vrrp_instance VI_1 is already in vrrp_sync_group G"],
     );
 }
 
@@ -327,7 +339,7 @@ fn sync_no_group() {
     check(
         "sync_no_group",
         "vrrp_sync_group G {\n}\n",
-        &["t.conf:1:1: 'group' is missing from vrrp_sync_group G"],
+        &["t.conf:1:1: error: 'group' is missing from vrrp_sync_group G"],
     );
 }
 
@@ -336,7 +348,7 @@ fn hostname_smtp() {
     check(
         "hostname_smtp",
         "global_defs {\n    smtp_server mail.example.com\n}\n",
-        &["t.conf:2:17: 'smtp_server': invalid value 'mail.example.com', expected an IPv4 or IPv6 address literal (vigil resolves no names)"],
+        &["t.conf:2:17: error: 'smtp_server': invalid value 'mail.example.com', expected an IPv4 or IPv6 address literal (vigil resolves no names)"],
     );
 }
 
@@ -345,7 +357,7 @@ fn smtp_port() {
     check(
         "smtp_port",
         "global_defs {\n    smtp_server 127.0.0.1 70000\n}\n",
-        &["t.conf:2:27: 'smtp_server': invalid value '70000', expected an integer 1..65535"],
+        &["t.conf:2:27: error: 'smtp_server': invalid value '70000', expected an integer 1..65535"],
     );
 }
 
@@ -354,7 +366,7 @@ fn email_bad() {
     check(
         "email_bad",
         "global_defs {\n    notification_email {\n        not-an-address\n    }\n}\n",
-        &["t.conf:3:9: 'notification_email': invalid value 'not-an-address', expected an e-mail address user@domain"],
+        &["t.conf:3:9: error: 'notification_email': invalid value 'not-an-address', expected an e-mail address user@domain"],
     );
 }
 
@@ -363,7 +375,7 @@ fn sync_daemon_unknown() {
     check(
         "sync_daemon_unknown",
         "global_defs {\n    lvs_sync_daemon eth1 VI_X id 7\n}\n",
-        &["t.conf:2:5: lvs_sync_daemon: no vrrp_instance named VI_X"],
+        &["t.conf:2:5: error: lvs_sync_daemon: no vrrp_instance named VI_X"],
     );
 }
 
@@ -372,7 +384,7 @@ fn sync_daemon_opt() {
     check(
         "sync_daemon_opt",
         "global_defs {\n    lvs_sync_daemon eth1 VI_1 speed 7\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:2:31: 'lvs_sync_daemon': invalid value 'speed', expected one of id maxlen port ttl group"],
+        &["t.conf:2:31: error: 'lvs_sync_daemon': invalid value 'speed', expected one of id maxlen port ttl group"],
     );
 }
 
@@ -381,7 +393,7 @@ fn lvs_timeouts_bad() {
     check(
         "lvs_timeouts_bad",
         "global_defs {\n    lvs_timeouts tcp\n}\n",
-        &["t.conf:2:5: 'lvs_timeouts' needs [tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]"],
+        &["t.conf:2:5: error: 'lvs_timeouts' needs [tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]"],
     );
 }
 
@@ -390,7 +402,7 @@ fn vrrp_version() {
     check(
         "vrrp_version",
         "global_defs {\n    vrrp_version 4\n}\n",
-        &["t.conf:2:18: 'vrrp_version': invalid value '4', expected 2 or 3"],
+        &["t.conf:2:18: error: 'vrrp_version': invalid value '4', expected 2 or 3"],
     );
 }
 
@@ -399,7 +411,7 @@ fn mcast4() {
     check(
         "mcast4",
         "global_defs {\n    vrrp_mcast_group4 10.0.0.1\n}\n",
-        &["t.conf:2:23: 'vrrp_mcast_group4': invalid value '10.0.0.1', expected an IPv4 multicast address (224.0.0.0/4)"],
+        &["t.conf:2:23: error: 'vrrp_mcast_group4': invalid value '10.0.0.1', expected an IPv4 multicast address (224.0.0.0/4)"],
     );
 }
 
@@ -408,7 +420,7 @@ fn script_relative() {
     check(
         "script_relative",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    notify_master \"notify.sh master\"\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:19: 'notify_master': invalid value 'notify.sh master', expected an absolute path to a program, then its arguments"],
+        &["t.conf:4:19: error: 'notify_master': invalid value 'notify.sh master', expected an absolute path to a program, then its arguments"],
     );
 }
 
@@ -417,7 +429,7 @@ fn track_weight() {
     check(
         "track_weight",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    track_interface {\n        eth1 weight 300\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:21: 'track_interface': invalid value '300', expected an integer -254..254"],
+        &["t.conf:5:21: error: 'track_interface': invalid value '300', expected an integer -254..254"],
     );
 }
 
@@ -426,7 +438,7 @@ fn vs_unknown_sched() {
     check(
         "vs_unknown_sched",
         "virtual_server 10.0.0.1 80 {\n    lvs_sched fastest\n}\n",
-        &["t.conf:2:15: 'lvs_sched': invalid value 'fastest', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos"],
+        &["t.conf:2:15: error: 'lvs_sched': invalid value 'fastest', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos"],
     );
 }
 
@@ -435,7 +447,7 @@ fn vs_method() {
     check(
         "vs_method",
         "virtual_server 10.0.0.1 80 {\n    lb_kind DIRECT\n}\n",
-        &["t.conf:2:13: 'lb_kind': invalid value 'DIRECT', expected one of NAT DR TUN"],
+        &["t.conf:2:13: error: 'lb_kind': invalid value 'DIRECT', expected one of NAT DR TUN"],
     );
 }
 
@@ -444,7 +456,7 @@ fn vs_port() {
     check(
         "vs_port",
         "virtual_server 10.0.0.1 http {\n}\n",
-        &["t.conf:1:25: 'virtual_server': invalid value 'http', expected an integer 1..65535"],
+        &["t.conf:1:25: error: 'virtual_server': invalid value 'http', expected an integer 1..65535"],
     );
 }
 
@@ -453,7 +465,7 @@ fn vs_no_port() {
     check(
         "vs_no_port",
         "virtual_server 10.0.0.1 {\n}\n",
-        &["t.conf:1:1: 'virtual_server' needs 'IP PORT' or 'fwmark N', then '{'"],
+        &["t.conf:1:1: error: 'virtual_server' needs 'IP PORT' or 'fwmark N', then '{'"],
     );
 }
 
@@ -462,7 +474,7 @@ fn vs_group() {
     check(
         "vs_group",
         "virtual_server group WEB {\n}\n",
-        &["t.conf:1:16: 'virtual_server group' is not supported by vigil: virtual_server_group is not implemented; write one virtual_server per address"],
+        &["t.conf:1:16: error: 'virtual_server group' is not supported by vigil: virtual_server_group is not implemented; write one virtual_server per address"],
     );
 }
 
@@ -471,7 +483,7 @@ fn vs_dup() {
     check(
         "vs_dup",
         "virtual_server 10.0.0.1 80 {\n}\nvirtual_server 10.0.0.1 80 {\n}\n",
-        &["t.conf:3:1: virtual_server 10.0.0.1 80 is given twice"],
+        &["t.conf:3:1: error: virtual_server 10.0.0.1 80 is given twice"],
     );
 }
 
@@ -480,7 +492,7 @@ fn rs_dup() {
     check(
         "rs_dup",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 80 {\n    }\n}\n",
-        &["t.conf:4:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80 is given twice"],
+        &["t.conf:4:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80 is given twice"],
     );
 }
 
@@ -491,7 +503,7 @@ fn rs_same_dr_destination() {
     check(
         "rs_same_dr_destination",
         "virtual_server 10.0.0.1 80 {\n    lvs_method DR\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 8080 {\n    }\n}\n",
-        &["t.conf:5:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 8080 is the same kernel destination as real_server 10.0.0.2 80: lvs_method DR forwards to the service's port, whatever the real server's"],
+        &["t.conf:5:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 8080 is the same kernel destination as real_server 10.0.0.2 80: lvs_method DR forwards to the service's port, whatever the real server's"],
     );
     let nat = "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n    }\n    real_server 10.0.0.2 8080 {\n    }\n}\n";
     assert!(
@@ -505,7 +517,7 @@ fn rs_family() {
     check(
         "rs_family",
         "virtual_server 10.0.0.1 80 {\n    real_server 2001:db8::2 80 {\n    }\n}\n",
-        &["t.conf:2:5: virtual_server 10.0.0.1 80: real_server 2001:db8::2 is not the family of the service"],
+        &["t.conf:2:5: error: virtual_server 10.0.0.1 80: real_server 2001:db8::2 is not the family of the service"],
     );
 }
 
@@ -514,7 +526,7 @@ fn rs_noport() {
     check(
         "rs_noport",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 {\n    }\n}\n",
-        &["t.conf:2:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 has no port; only fwmark services may omit it"],
+        &["t.conf:2:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 has no port; only fwmark services may omit it"],
     );
 }
 
@@ -523,7 +535,7 @@ fn rs_weight() {
     check(
         "rs_weight",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        weight 70000\n    }\n}\n",
-        &["t.conf:3:16: 'weight': invalid value '70000', expected an integer 0..65535"],
+        &["t.conf:3:16: error: 'weight': invalid value '70000', expected an integer 0..65535"],
     );
 }
 
@@ -532,7 +544,7 @@ fn granularity_bad() {
     check(
         "granularity_bad",
         "virtual_server 10.0.0.1 80 {\n    persistence_granularity 255.0.255.0\n}\n",
-        &["t.conf:2:29: 'persistence_granularity': invalid value '255.0.255.0', expected a contiguous netmask such as 255.255.255.0"],
+        &["t.conf:2:29: error: 'persistence_granularity': invalid value '255.0.255.0', expected a contiguous netmask such as 255.255.255.0"],
     );
 }
 
@@ -541,7 +553,7 @@ fn granularity_v4_long() {
     check(
         "granularity_v4_long",
         "virtual_server 10.0.0.1 80 {\n    persistence_granularity 64\n}\n",
-        &["t.conf:2:5: virtual_server 10.0.0.1 80: persistence_granularity /64 is longer than an IPv4 address"],
+        &["t.conf:2:5: error: virtual_server 10.0.0.1 80: persistence_granularity /64 is longer than an IPv4 address"],
     );
 }
 
@@ -550,7 +562,7 @@ fn quorum() {
     check(
         "quorum",
         "virtual_server 10.0.0.1 80 {\n    quorum 5\n    real_server 10.0.0.2 80 {\n        weight 1\n    }\n}\n",
-        &["t.conf:2:5: virtual_server 10.0.0.1 80: quorum 5 is larger than the total weight 1 of its real servers; the service could never be up"],
+        &["t.conf:2:5: error: virtual_server 10.0.0.1 80: quorum 5 is larger than the total weight 1 of its real servers; the service could never be up"],
     );
 }
 
@@ -559,7 +571,7 @@ fn hysteresis() {
     check(
         "hysteresis",
         "virtual_server 10.0.0.1 80 {\n    quorum 2\n    hysteresis 2\n}\n",
-        &["t.conf:3:5: virtual_server 10.0.0.1 80: hysteresis 2 must be less than quorum 2"],
+        &["t.conf:3:5: error: virtual_server 10.0.0.1 80: hysteresis 2 must be less than quorum 2"],
     );
 }
 
@@ -568,7 +580,7 @@ fn http_no_url() {
     check(
         "http_no_url",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        HTTP_GET {\n            connect_timeout 3\n        }\n    }\n}\n",
-        &["t.conf:3:9: 'url' is missing from HTTP_GET"],
+        &["t.conf:3:9: error: 'url' is missing from HTTP_GET"],
     );
 }
 
@@ -577,7 +589,7 @@ fn status_code() {
     check(
         "status_code",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        HTTP_GET {\n            url {\n                path /\n                status_code 200-99\n            }\n        }\n    }\n}\n",
-        &["t.conf:6:29: 'status_code': invalid value '200-99', expected a code 100..599 or a range LOW-HIGH"],
+        &["t.conf:6:29: error: 'status_code': invalid value '200-99', expected a code 100..599 or a range LOW-HIGH"],
     );
 }
 
@@ -586,7 +598,7 @@ fn digest() {
     check(
         "digest",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        SSL_GET {\n            url {\n                path /\n                digest abc\n            }\n        }\n    }\n}\n",
-        &["t.conf:6:24: 'digest': invalid value 'abc', expected 32 hex digits (an MD5 digest)"],
+        &["t.conf:6:24: error: 'digest': invalid value 'abc', expected 32 hex digits (an MD5 digest)"],
     );
 }
 
@@ -595,7 +607,7 @@ fn ws_no_path() {
     check(
         "ws_no_path",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        WS_CHECK {\n        }\n    }\n}\n",
-        &["t.conf:3:9: 'path' is missing from WS_CHECK"],
+        &["t.conf:3:9: error: 'path' is missing from WS_CHECK"],
     );
 }
 
@@ -604,7 +616,7 @@ fn tcp_url() {
     check(
         "tcp_url",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        TCP_CHECK {\n            url {\n                path /\n            }\n        }\n    }\n}\n",
-        &["t.conf:4:13: unknown keyword 'url' in TCP_CHECK"],
+        &["t.conf:4:13: error: unknown keyword 'url' in TCP_CHECK"],
     );
 }
 
@@ -613,7 +625,7 @@ fn misc_check() {
     check(
         "misc_check",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        MISC_CHECK {\n        }\n    }\n}\n",
-        &["t.conf:3:9: unknown keyword 'MISC_CHECK' in real_server"],
+        &["t.conf:3:9: error: keepalived's 'MISC_CHECK' is not supported by vigil (in real_server)"],
     );
 }
 
@@ -622,7 +634,7 @@ fn connect_timeout() {
     check(
         "connect_timeout",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        TCP_CHECK {\n            connect_timeout -1\n        }\n    }\n}\n",
-        &["t.conf:4:29: 'connect_timeout': invalid value '-1', expected seconds 0.001..3600 with at most 3 decimals"],
+        &["t.conf:4:29: error: 'connect_timeout': invalid value '-1', expected seconds 0.001..3600 with at most 3 decimals"],
     );
 }
 
@@ -631,7 +643,7 @@ fn extra_arg() {
     check(
         "extra_arg",
         "global_defs {\n    router_id LVS1 LVS2\n}\n",
-        &["t.conf:2:20: 'router_id': unexpected 'LVS2', expected one word (quote it if it has spaces)"],
+        &["t.conf:2:20: error: 'router_id': unexpected 'LVS2', expected one word (quote it if it has spaces)"],
     );
 }
 
@@ -640,7 +652,7 @@ fn missing_arg() {
     check(
         "missing_arg",
         "global_defs {\n    router_id\n}\n",
-        &["t.conf:2:5: 'router_id' needs one word (quote it if it has spaces)"],
+        &["t.conf:2:5: error: 'router_id' needs one word (quote it if it has spaces)"],
     );
 }
 
@@ -649,7 +661,7 @@ fn unexpected_block() {
     check(
         "unexpected_block",
         "global_defs {\n    router_id LVS1 {\n    }\n}\n",
-        &["t.conf:2:20: 'router_id' takes no block"],
+        &["t.conf:2:20: error: 'router_id' takes no block"],
     );
 }
 
@@ -658,7 +670,7 @@ fn missing_block() {
     check(
         "missing_block",
         "global_defs\n",
-        &["t.conf:1:1: 'global_defs' needs a block '{ ... }'"],
+        &["t.conf:1:1: error: 'global_defs' needs a block '{ ... }'"],
     );
 }
 
@@ -667,7 +679,7 @@ fn vip_outside() {
     check(
         "vip_outside",
         "appliance {\n    interface eth0 {\n        address 192.168.1.100/24\n    }\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        10.1.1.1/24\n    }\n}\n",
-        &["t.conf:11:9: vrrp_instance VI_1: 10.1.1.1 is not inside any subnet of eth0 (192.168.1.100/24)"],
+        &["t.conf:11:9: error: vrrp_instance VI_1: 10.1.1.1 is not inside any subnet of eth0 (192.168.1.100/24)"],
     );
 }
 
@@ -676,7 +688,7 @@ fn gateway() {
     check(
         "gateway",
         "appliance {\n    interface eth0 {\n        address 192.168.1.100/24\n        route default via 10.0.0.1\n    }\n}\n",
-        &["t.conf:4:9: appliance: route via 10.0.0.1 on eth0 is not reachable from any address of eth0"],
+        &["t.conf:4:9: error: appliance: route via 10.0.0.1 on eth0 is not reachable from any address of eth0"],
     );
 }
 
@@ -685,7 +697,7 @@ fn appliance_dup_if() {
     check(
         "appliance_dup_if",
         "appliance {\n    interface eth0 {\n    }\n    interface eth0 {\n    }\n}\n",
-        &["t.conf:4:5: appliance: interface eth0 is given twice"],
+        &["t.conf:4:5: error: appliance: interface eth0 is given twice"],
     );
 }
 
@@ -694,7 +706,7 @@ fn appliance_three_if() {
     check(
         "appliance_three_if",
         "appliance {\n    interface eth0 {\n    }\n    interface eth1 {\n    }\n    interface eth2 {\n    }\n}\n",
-        &["t.conf:6:5: too many appliance interfaces (the box has two NICs): at most 2"],
+        &["t.conf:6:5: error: too many appliance interfaces (the box has two NICs): at most 2"],
     );
 }
 
@@ -703,7 +715,7 @@ fn arp_ignore() {
     check(
         "arp_ignore",
         "appliance {\n    interface eth0 {\n        arp_ignore 5\n    }\n}\n",
-        &["t.conf:3:20: 'arp_ignore': invalid value '5', expected 0, 1, 2, 3 or 8"],
+        &["t.conf:3:20: error: 'arp_ignore': invalid value '5', expected 0, 1, 2, 3 or 8"],
     );
 }
 
@@ -712,7 +724,7 @@ fn hash() {
     check(
         "hash",
         "appliance {\n    console {\n        password_hash secret\n    }\n}\n",
-        &["t.conf:3:23: 'password_hash': invalid value 'secret', expected a SHA-crypt hash '$6$salt$hash' or '$5$salt$hash' (mkpasswd -m sha-512)"],
+        &["t.conf:3:23: error: 'password_hash': invalid value 'secret', expected a SHA-crypt hash '$6$salt$hash' or '$5$salt$hash' (mkpasswd -m sha-512)"],
     );
 }
 
@@ -721,7 +733,7 @@ fn watchdog_timeout() {
     check(
         "watchdog_timeout",
         "appliance {\n    watchdog {\n        timeout 0\n    }\n}\n",
-        &["t.conf:3:17: 'timeout': invalid value '0', expected an integer 1..600"],
+        &["t.conf:3:17: error: 'timeout': invalid value '0', expected an integer 1..600"],
     );
 }
 
@@ -730,7 +742,7 @@ fn ip_forward() {
     check(
         "ip_forward",
         "appliance {\n    ip_forward maybe\n}\n",
-        &["t.conf:2:16: 'ip_forward': invalid value 'maybe', expected one of on off true false yes no"],
+        &["t.conf:2:16: error: 'ip_forward': invalid value 'maybe', expected one of on off true false yes no"],
     );
 }
 
@@ -739,7 +751,7 @@ fn route_with_host_bits() {
     check(
         "route_with_host_bits",
         "appliance {\n    interface eth0 {\n        address 10.0.0.2/24\n        route 10.1.0.5/16 via 10.0.0.1\n    }\n}\n",
-        &["t.conf:4:15: 'route': invalid value '10.1.0.5/16', expected a network address (no host bits set) or 'default'"],
+        &["t.conf:4:15: error: 'route': invalid value '10.1.0.5/16', expected a network address (no host bits set) or 'default'"],
     );
 }
 
@@ -748,7 +760,7 @@ fn include_missing_literal_path() {
     check(
         "include_missing_literal_path",
         "include /nonexistent/vigil-test.conf\n",
-        &["t.conf:1:9: include /nonexistent/vigil-test.conf: no such file"],
+        &["t.conf:1:9: error: include /nonexistent/vigil-test.conf: no such file"],
     );
 }
 
@@ -765,7 +777,7 @@ fn fwmark_twice_whatever_the_protocol() {
     check(
         "fwmark_twice_whatever_the_protocol",
         "virtual_server fwmark 7 {\n    protocol TCP\n}\nvirtual_server fwmark 7 {\n    protocol UDP\n}\n",
-        &["t.conf:4:1: virtual_server fwmark 7 is given twice"],
+        &["t.conf:4:1: error: virtual_server fwmark 7 is given twice"],
     );
 }
 
@@ -774,7 +786,7 @@ fn lower_threshold_above_upper() {
     check(
         "lower_threshold_above_upper",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        lthreshold 10\n    }\n}\n",
-        &["t.conf:2:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80: lthreshold 10 needs an uthreshold of at least 10 (the kernel refuses lower > upper; 0 means no upper limit)"],
+        &["t.conf:2:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80: lthreshold 10 needs an uthreshold of at least 10 (the kernel refuses lower > upper; 0 means no upper limit)"],
     );
 }
 
@@ -783,6 +795,234 @@ fn no_accept_is_refused_until_vigil_filters() {
     check(
         "no_accept_is_refused_until_vigil_filters",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    no_accept\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:5: 'no_accept' is not supported by vigil: refusing traffic to the VIPs on a non-owner master needs a packet filter vigil does not manage yet; remove it (the VIPs accept traffic, keepalived's default outside vrrp_strict)"],
+        &["t.conf:4:5: error: 'no_accept' is not supported by vigil: refusing traffic to the VIPs on a non-owner master needs a packet filter vigil does not manage yet; remove it (the VIPs accept traffic, keepalived's default outside vrrp_strict)"],
+    );
+}
+
+// --- issue 13 item 2: what keepalived tolerates, with a warning each -----
+
+const VI: &str = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n";
+const VIP: &str = "    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n";
+
+fn imported(text: &str) -> vigil::config::Imported {
+    import_str("t.conf", text, false)
+        .unwrap_or_else(|r| panic!("does not import: {:#?}", r.lines()))
+}
+
+#[test]
+fn long_auth_pass_keeps_its_first_8_bytes() {
+    let text = format!(
+        "{VI}    authentication {{\n        auth_type PASS\n        auth_pass abcdefghijkl\n    }}\n{VIP}"
+    );
+    let imp = imported(&text);
+    let key = imp.config.vrrp_instances[0].authentication.as_ref();
+    assert_eq!(key.map(|k| k.octets()), Some(*b"abcdefgh"));
+    check_warns(
+        "long_auth_pass",
+        &text,
+        &["t.conf:6:19: warning: 'auth_pass' has 12 bytes: only the first 8 are used, as keepalived does (VRRP carries 8)"],
+    );
+}
+
+#[test]
+fn auth_pass_cut_inside_a_character_is_refused() {
+    let text = format!(
+        "{VI}    authentication {{\n        auth_type PASS\n        auth_pass abcdefg\u{e9}\n    }}\n{VIP}"
+    );
+    check(
+        "auth_pass_cut_inside_a_character",
+        &text,
+        &["t.conf:6:19: error: 'auth_pass': invalid value 'abcdefg\u{e9}', expected a password of at most 8 bytes (VRRP carries 8 bytes; a longer one must not cut a character at byte 8)"],
+    );
+}
+
+#[test]
+fn obsolete_keywords_are_ignored_with_a_warning() {
+    let text = "global_defs {\n    vrrp_skip_check_adv_addr\n    max_auto_priority 10\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    skip_check_adv_addr\n\
+                \x20   virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n\
+                virtual_server 10.0.0.1 80 {\n    protocol TCP\n    nat_mask 255.255.255.0\n}\n";
+    check_warns(
+        "obsolete",
+        text,
+        &[
+            "t.conf:2:5: warning: 'vrrp_skip_check_adv_addr' is obsolete: vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+            "t.conf:3:5: warning: 'max_auto_priority' is obsolete: it bounds the realtime scheduling priority keepalived gives itself; vigil does not raise its own, so it is ignored",
+            "t.conf:8:5: warning: 'skip_check_adv_addr' is obsolete: vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+            "t.conf:15:5: warning: 'nat_mask' is obsolete: keepalived 2.2.7 ignores it (as a word it no longer knows), and so does vigil",
+        ],
+    );
+}
+
+#[test]
+fn lvs_sync_daemon_interface_in_an_instance_is_the_global_lvs_sync_daemon() {
+    let text = format!("{VI}    lvs_sync_daemon_interface eth1\n{VIP}");
+    let imp = imported(&text);
+    let d = imp.config.global.lvs_sync_daemon.expect("read as global");
+    assert_eq!(
+        (d.interface.as_str(), d.vrrp_instance.as_str()),
+        ("eth1", "VI_1")
+    );
+    check_warns(
+        "lvs_sync_daemon_interface",
+        &text,
+        &["t.conf:4:5: warning: 'lvs_sync_daemon_interface' is obsolete: keepalived's old form, read as keepalived does: global_defs { lvs_sync_daemon eth1 VI_1 }"],
+    );
+}
+
+#[test]
+fn lvs_sync_daemon_interface_is_ignored_when_the_global_one_is_set() {
+    let text = format!(
+        "global_defs {{\n    lvs_sync_daemon eth2 VI_1\n}}\n{VI}    lvs_sync_daemon_interface eth1\n{VIP}"
+    );
+    let imp = imported(&text);
+    let d = imp.config.global.lvs_sync_daemon.expect("global");
+    assert_eq!(d.interface.as_str(), "eth2");
+    check_warns(
+        "lvs_sync_daemon_interface_ignored",
+        &text,
+        &["t.conf:7:5: warning: 'lvs_sync_daemon_interface' is obsolete: keepalived's old form of lvs_sync_daemon, ignored as keepalived does: lvs_sync_daemon is already eth2 VI_1"],
+    );
+}
+
+#[test]
+fn other_family_vip_is_left_out_and_nopreempt_cleared_in_the_model() {
+    let text = format!(
+        "{VI}    state MASTER\n    nopreempt\n    virtual_ipaddress {{\n        10.0.0.1/24\n        fd00::1/64\n        10.0.0.2/24\n    }}\n}}\n"
+    );
+    let imp = imported(&text);
+    let i = &imp.config.vrrp_instances[0];
+    assert!(!i.nopreempt);
+    let vips: Vec<String> = i
+        .virtual_ipaddress
+        .iter()
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(vips, ["10.0.0.1", "10.0.0.2"]);
+    assert!(i.virtual_ipaddress_excluded.is_empty());
+    assert_eq!(imp.warnings.len(), 2, "{:?}", imp.warnings);
+    assert_eq!(imp.warnings[1].loc.line, 8);
+}
+
+#[test]
+fn repeated_notify_keeps_the_first_like_keepalived() {
+    let text = format!(
+        "{VI}    notify_master /bin/first\n    notify_master /bin/second\n{VIP}\
+         vrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n    notify /bin/a\n    notify /bin/b\n}}\n"
+    );
+    let imp = imported(&text);
+    let master = imp.config.vrrp_instances[0].notify.master.as_ref();
+    assert_eq!(
+        master.map(|s| s.argv.clone()),
+        Some(vec!["/bin/first".to_owned()])
+    );
+    let group = imp.config.vrrp_sync_groups[0].notify.notify.as_ref();
+    assert_eq!(
+        group.map(|s| s.argv.clone()),
+        Some(vec!["/bin/a".to_owned()])
+    );
+    check_warns(
+        "repeated_notify",
+        &text,
+        &[
+            "t.conf:5:5: warning: 'notify_master' is given twice (first at t.conf:4:5): the first is used, as keepalived does, and this one is ignored",
+            "t.conf:15:5: warning: 'notify' is given twice (first at t.conf:14:5): the first is used, as keepalived does, and this one is ignored",
+        ],
+    );
+}
+
+// --- issue 13 item 3: errors people can act on ---------------------------
+
+#[test]
+fn keepalived_keywords_are_named_not_guessed() {
+    // Each used to be "unknown keyword" (some with a guess at a vigil
+    // keyword); now each is named for what it is.
+    let text = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_script {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
+         virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            http_protocol 1.1\n        }}\n    }}\n}}\n"
+    );
+    check(
+        "keepalived_keywords",
+        &text,
+        &[
+            "t.conf:2:5: error: keepalived's 'vrrp_strict' is not supported by vigil (in global_defs)",
+            "t.conf:7:5: error: keepalived's 'track_script' is not supported by vigil (in vrrp_instance)",
+            "t.conf:10:5: error: keepalived's 'unicast_ttl' is not supported by vigil (in vrrp_instance)",
+            "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",
+            "t.conf:23:13: error: keepalived's 'http_protocol' is not supported by vigil (in HTTP_GET/SSL_GET)",
+        ],
+    );
+}
+
+#[test]
+fn errors_inside_a_block_with_a_bad_header_are_reported_too() {
+    let text = "vrrp_instance {\n    priority 300\n}\n\
+                vrrp_instance A B {\n    virtual_router_id 0\n}\n\
+                vrrp_sync_group {\n    group {\n        bad/name\n    }\n}\n\
+                virtual_server 10.0.0.1 99999 {\n    lvs_sched nope\n    real_server 10.0.0.2 foo {\n        weight -1\n    }\n}\n\
+                global_defs extra {\n    router_id\n}\n";
+    check(
+        "bad_headers",
+        text,
+        &[
+            "t.conf:1:1: error: 'vrrp_instance' needs a name",
+            "t.conf:1:1: error: 'interface' is missing from vrrp_instance (unnamed)",
+            "t.conf:1:1: error: 'virtual_router_id' is missing from vrrp_instance (unnamed)",
+            "t.conf:2:14: error: 'priority': invalid value '300', expected an integer 1..255",
+            "t.conf:4:1: error: 'interface' is missing from vrrp_instance (unnamed)",
+            "t.conf:4:17: error: 'vrrp_instance': unexpected 'B', expected a name and '{'",
+            "t.conf:5:23: error: 'virtual_router_id': invalid value '0', expected an integer 1..255",
+            "t.conf:7:1: error: 'vrrp_sync_group' needs a name",
+            "t.conf:9:9: error: 'group': invalid value 'bad/name', expected a name of 1..64 letters, digits and _-.:@",
+            "t.conf:12:25: error: 'virtual_server': invalid value '99999', expected an integer 1..65535",
+            "t.conf:13:15: error: 'lvs_sched': invalid value 'nope', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos",
+            "t.conf:14:26: error: 'real_server': invalid value 'foo', expected an integer 1..65535",
+            "t.conf:15:16: error: 'weight': invalid value '-1', expected an integer 0..65535",
+            "t.conf:18:13: error: 'global_defs': unexpected 'extra', expected '{' and a block",
+            "t.conf:19:5: error: 'router_id' needs one word (quote it if it has spaces)",
+        ],
+    );
+}
+
+#[test]
+fn errors_and_warnings_print_in_file_and_line_order() {
+    // The validator's error (owner not master) is found after the parser's
+    // warnings but prints at its line; files print in the order they were
+    // first read (the main file, then what it includes), each by line.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inc.conf"),
+        "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    protocol TCP\n}\n",
+    )
+    .unwrap();
+    let main = dir.path().join("main.conf");
+    std::fs::write(
+        &main,
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state BACKUP\n    priority 255\n    advert_interval 1\n    virtual_ipaddress {\n        10.0.0.1/24\n    }\n}\ninclude inc.conf\nglobal_defs {\n    lvs_id X\n}\n",
+    )
+    .unwrap();
+    let r = vigil::config::import_file(&main, false).expect_err("owner must be MASTER");
+    let m = main.display().to_string();
+    let inc = dir.path().join("inc.conf").display().to_string();
+    assert_eq!(
+        r.lines(),
+        [
+            format!("{m}:5:5: error: vrrp_instance VI_1: priority 255 means the address owner, which must start as MASTER, not BACKUP"),
+            format!("{m}:6:5: warning: 'advert_interval' is not a keepalived keyword; read as 'advert_int' (the interval between adverts, in seconds)"),
+            format!("{m}:13:5: warning: 'lvs_id' is keepalived's deprecated name for 'router_id'"),
+            format!("{inc}:2:5: warning: 'lb_algo' is keepalived's deprecated name for 'lvs_sched'"),
+        ]
+    );
+}
+
+#[test]
+fn appliance_interface_with_a_bad_name_still_has_its_block_checked() {
+    check(
+        "appliance_bad_if_name",
+        "appliance {\n    interface a/b {\n        mtu 10\n    }\n}\n",
+        &[
+            "t.conf:2:15: error: 'interface': invalid value 'a/b', expected an interface name of no '/' in it",
+            "t.conf:3:13: error: 'mtu': invalid value '10', expected an integer 576..9216",
+        ],
     );
 }

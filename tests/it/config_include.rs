@@ -43,7 +43,7 @@ fn errors_in_an_included_file_point_into_that_file() {
     assert_eq!(
         msgs,
         [format!(
-            "{}:2:5: unknown keyword 'router_idd' in global_defs (did you mean 'router_id'?)",
+            "{}:2:5: error: unknown keyword 'router_idd' in global_defs (did you mean 'router_id'?)",
             part.display()
         )]
     );

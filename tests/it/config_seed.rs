@@ -19,14 +19,14 @@ fn seed(name: &str) -> (Config, Vec<String>) {
 }
 
 const SEED_WARNINGS: [&str; 8] = [
-    "16:5: 'advert_interval' is not a keepalived keyword; read as 'advert_int' (the interval between adverts, in seconds)",
-    "18:9: 'type' is not a keepalived keyword; read as 'auth_type'",
-    "19:9: 'password' is not a keepalived keyword; read as 'auth_pass'",
-    "27:5: 'lb_algo' is keepalived's deprecated name for 'lvs_sched'",
-    "28:5: 'lb_kind' is keepalived's deprecated name for 'lvs_method'",
-    "30:29: 'persistence_granularity SOURCE_IP' is not a keepalived keyword; read as 'persistence_granularity 255.255.255.255' (one persistence entry per client address)",
-    "37:13: 'nb_get_replies' is not a keepalived keyword; read as 'retry' (a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out)",
-    "45:13: 'nb_get_replies' is not a keepalived keyword; read as 'retry' (a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out)",
+    "16:5: warning: 'advert_interval' is not a keepalived keyword; read as 'advert_int' (the interval between adverts, in seconds)",
+    "18:9: warning: 'type' is not a keepalived keyword; read as 'auth_type'",
+    "19:9: warning: 'password' is not a keepalived keyword; read as 'auth_pass'",
+    "27:5: warning: 'lb_algo' is keepalived's deprecated name for 'lvs_sched'",
+    "28:5: warning: 'lb_kind' is keepalived's deprecated name for 'lvs_method'",
+    "30:29: warning: 'persistence_granularity SOURCE_IP' is not a keepalived keyword; read as 'persistence_granularity 255.255.255.255' (one persistence entry per client address)",
+    "37:13: warning: 'nb_get_replies' is not a keepalived keyword; read as 'retry' (a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out)",
+    "45:13: warning: 'nb_get_replies' is not a keepalived keyword; read as 'retry' (a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out)",
 ];
 
 #[test]

@@ -5,7 +5,7 @@
 
 use super::{Reader, Section};
 use crate::config::bounds::{
-    ADDRESSES_PER_INTERFACE_MAX, APPLIANCE_INTERFACES_MAX, MTU_MAX, MTU_MIN, NAME_MAX,
+    IfName, ADDRESSES_PER_INTERFACE_MAX, APPLIANCE_INTERFACES_MAX, MTU_MAX, MTU_MIN, NAME_MAX,
     ROUTES_PER_INTERFACE_MAX, TEXT_MAX, WATCHDOG_TIMEOUT_MAX,
 };
 use crate::config::error::{ErrorKind, Invalid};
@@ -25,6 +25,9 @@ const APPLIANCE: Section = Section {
     ],
     shared: &[],
     repeatable: &["interface"],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -33,6 +36,9 @@ const INTERFACE: Section = Section {
     keywords: &["address", "mtu", "route", "arp_ignore", "arp_announce"],
     shared: &[],
     repeatable: &["address", "route"],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -46,6 +52,9 @@ const IPVS: Section = Section {
     ],
     shared: &[],
     repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -54,6 +63,9 @@ const WATCHDOG: Section = Section {
     keywords: &["device", "timeout"],
     shared: &[],
     repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -62,6 +74,9 @@ const CONSOLE: Section = Section {
     keywords: &["password_hash"],
     shared: &[],
     repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -126,15 +141,16 @@ impl Reader<'_> {
 
     fn appliance_interface(&mut self, node: &Node) -> Option<ApplianceInterface> {
         let name = match node.args.as_slice() {
-            [t] => self.tok_ifname(t, "interface")?,
+            [t] => self.tok_ifname(t, "interface"),
             _ => {
                 self.missing(node, "appliance interface".into(), "an interface name");
-                return None;
+                None
             }
         };
+        // A bad name still has its block read, so its errors show too.
         let nodes = self.named_block(node)?;
         let mut i = ApplianceInterface {
-            name,
+            name: name.clone().or_else(|| IfName::new("-").ok())?,
             addresses: Vec::new(),
             mtu: None,
             routes: Vec::new(),
@@ -173,6 +189,7 @@ impl Reader<'_> {
             "arp_announce" => i.arp_announce = r.int_in::<u8>(n, 0, 2),
             _ => unreachable!("INTERFACE lists only the keywords matched above"),
         });
+        name.as_ref()?;
         self.check_gateways(&i, &route_locs);
         Some(i)
     }

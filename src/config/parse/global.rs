@@ -4,7 +4,7 @@
 //! Owns: reading the global block into [`GlobalDefs`]. Must not: check
 //! that `lvs_sync_daemon` names an existing instance (validate does).
 
-use super::{Alias, AliasKind, Reader, Section};
+use super::{keepalived, Alias, AliasKind, Reader, Section};
 use crate::config::bounds::{
     check_text, Millis, DAY, EMAILS_MAX, GARP_INTERVAL_MAX, GARP_REPEAT_MAX, LVS_TIMEOUT_MAX,
     NAME_MAX, SMTP_TIMEOUT_MAX, TEXT_MAX,
@@ -41,6 +41,9 @@ const GLOBAL: Section = Section {
     ],
     shared: &[],
     repeatable: &[],
+    keepalived: keepalived::GLOBAL,
+    obsolete: keepalived::GLOBAL_OBSOLETE,
+    first_wins: &[],
     aliases: &[Alias {
         alias: "lvs_id",
         canonical: "router_id",

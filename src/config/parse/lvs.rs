@@ -6,7 +6,7 @@
 //! Must not: check families, duplicates or quorum across servers
 //! (validate does).
 
-use super::{Alias, AliasKind, Reader, Section};
+use super::{keepalived, Alias, AliasKind, Reader, Section};
 use crate::config::bounds::{
     Millis, CHECKERS_MAX, CONNECT_TIMEOUT_MAX, DAY, DELAY_LOOP_MIN, NAME_MAX,
     PERSISTENCE_TIMEOUT_MAX, REAL_SERVERS_MAX, RETRY_MAX, TEXT_MAX, URLS_MAX, VIRTUALHOST_MAX,
@@ -55,6 +55,9 @@ const SERVICE: Section = Section {
     ],
     shared: &[],
     repeatable: &["real_server"],
+    keepalived: keepalived::SERVICE,
+    obsolete: keepalived::SERVICE_OBSOLETE,
+    first_wins: &[],
     aliases: &[SCHED_ALIAS, METHOD_ALIAS],
 };
 
@@ -75,6 +78,9 @@ const REAL: Section = Section {
     ],
     shared: &[],
     repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK"],
+    keepalived: keepalived::REAL,
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[METHOD_ALIAS],
 };
 
@@ -109,6 +115,9 @@ const TCP_CHECK: Section = Section {
     keywords: &[],
     shared: &COMMON_CHECK,
     repeatable: &[],
+    keepalived: keepalived::CHECK,
+    obsolete: &[],
+    first_wins: &[],
     aliases: RETRY_ALIASES,
 };
 
@@ -117,6 +126,9 @@ const HTTP_CHECK: Section = Section {
     keywords: &["url", "virtualhost"],
     shared: &COMMON_CHECK,
     repeatable: &["url"],
+    keepalived: keepalived::HTTP_CHECK,
+    obsolete: &[],
+    first_wins: &[],
     aliases: RETRY_ALIASES,
 };
 
@@ -125,6 +137,9 @@ const WS_CHECK: Section = Section {
     keywords: &["path", "virtualhost", "origin", "subprotocol"],
     shared: &COMMON_CHECK,
     repeatable: &[],
+    keepalived: keepalived::CHECK,
+    obsolete: &[],
+    first_wins: &[],
     aliases: RETRY_ALIASES,
 };
 
@@ -133,15 +148,23 @@ const URL: Section = Section {
     keywords: &["path", "status_code", "digest"],
     shared: &[],
     repeatable: &[],
+    keepalived: keepalived::URL,
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
 impl Reader<'_> {
     pub fn virtual_server(&mut self, node: &Node) -> Option<(VirtualServer, At)> {
-        let key = self.service_key(node)?;
-        let nodes = self.named_block(node)?;
-        let mut v = VirtualServer::new(key);
         let errors_before = self.d.errors.len();
+        // A bad header still has its block read, so its errors show too;
+        // the placeholder key never leaves this function.
+        let key = self.service_key(node);
+        let nodes = self.named_block(node)?;
+        let mut v = VirtualServer::new(key.unwrap_or(ServiceKey::Fwmark {
+            mark: 0,
+            ipv6: false,
+        }));
         let mut reals = Vec::new();
         let seen = self.walk(nodes, &SERVICE, |r, kw, n| match kw {
             "ip_family" => r.ip_family(n, &mut v.key),
@@ -353,26 +376,13 @@ impl Reader<'_> {
     }
 
     fn real_server(&mut self, node: &Node) -> Option<RealServer> {
-        let kw = node.keyword.text.as_str();
-        let (addr, port) = match node.args.as_slice() {
-            [a] => (self.tok_ip(a, kw)?, None),
-            [a, p] => (
-                self.tok_ip(a, kw)?,
-                Some(self.tok_u32(p, kw, 1, 65535)? as u16),
-            ),
-            [] => {
-                self.missing(node, "real_server".into(), "an address");
-                return None;
-            }
-            [_, _, extra, ..] => {
-                self.bad(extra, kw, "'IP [PORT]', then '{'");
-                return None;
-            }
-        };
+        let header = self.real_server_header(node);
+        // A bad header still has its block read, so its errors show too.
+        let (addr, port) = header.unwrap_or((std::net::Ipv4Addr::UNSPECIFIED.into(), None));
         let mut rs = RealServer::new(addr, port);
         // `real_server IP PORT` without a block is allowed: no checker.
         let Some(block) = &node.block else {
-            return Some(rs);
+            return header.map(|_| rs);
         };
         self.walk(&block.nodes, &REAL, |r, kw, n| match kw {
             "weight" => rs.weight = r.u32_in(n, 0, WEIGHT_MAX).unwrap_or(1),
@@ -395,7 +405,27 @@ impl Reader<'_> {
                 }
             }
         });
-        Some(rs)
+        header.map(|_| rs)
+    }
+
+    /// `IP [PORT]` after `real_server`.
+    fn real_server_header(&mut self, node: &Node) -> Option<(std::net::IpAddr, Option<u16>)> {
+        let kw = node.keyword.text.as_str();
+        match node.args.as_slice() {
+            [a] => Some((self.tok_ip(a, kw)?, None)),
+            [a, p] => Some((
+                self.tok_ip(a, kw)?,
+                Some(self.tok_u32(p, kw, 1, 65535)? as u16),
+            )),
+            [] => {
+                self.missing(node, "real_server".into(), "an address");
+                None
+            }
+            [_, _, extra, ..] => {
+                self.bad(extra, kw, "'IP [PORT]', then '{'");
+                None
+            }
+        }
     }
 
     fn checker(&mut self, node: &Node, kw: &str) -> Option<Checker> {

@@ -8,12 +8,14 @@
 
 mod appliance;
 mod global;
+mod keepalived;
 mod lvs;
 mod value;
 mod vrrp;
 
+use super::bounds::IfName;
 use super::error::{Diagnostics, ErrorKind, Loc, WarningKind};
-use super::model::Config;
+use super::model::{Config, LvsSyncDaemon};
 use super::syntax::{Node, Token};
 use super::validate::Places;
 use std::collections::HashMap;
@@ -44,12 +46,37 @@ pub(crate) struct Section {
     pub shared: &'static [&'static str],
     /// Keywords that may appear more than once.
     pub repeatable: &'static [&'static str],
+    /// keepalived keywords of this block that vigil does not read (see
+    /// [`super::keepalived`]): refused as such, not as unknown words.
+    pub keepalived: &'static [&'static str],
+    /// Keywords keepalived accepts that change nothing in vigil, each with
+    /// what happens: skipped with a warning.
+    pub obsolete: &'static [Obsolete],
+    /// Keywords of which keepalived keeps the first and ignores a repeat
+    /// (notify scripts): a repeat is a warning, not an error.
+    pub first_wins: &'static [&'static str],
     pub aliases: &'static [Alias],
+}
+
+/// A keyword read and dropped, and the warning's account of why.
+pub(crate) struct Obsolete {
+    pub keyword: &'static str,
+    pub what: &'static str,
 }
 
 /// The reader: diagnostics plus the shared walking logic.
 pub(crate) struct Reader<'d> {
     pub d: &'d mut Diagnostics,
+    /// `lvs_sync_daemon_interface` found inside instances, settled against
+    /// `global_defs` once the whole file is read.
+    pub legacy_syncd: Vec<LegacySyncd>,
+}
+
+/// keepalived's old `lvs_sync_daemon_interface IF` inside an instance.
+pub(crate) struct LegacySyncd {
+    pub loc: Loc,
+    pub interface: IfName,
+    pub instance: String,
 }
 
 impl Reader<'_> {
@@ -72,6 +99,16 @@ impl Reader<'_> {
                 continue;
             };
             match seen.get(kw) {
+                Some(first) if section.first_wins.contains(&kw) => {
+                    self.d.warn(
+                        &node.keyword.loc,
+                        WarningKind::RepeatIgnored {
+                            keyword: kw.to_owned(),
+                            first: first.clone(),
+                        },
+                    );
+                    continue;
+                }
                 Some(first) if !section.repeatable.contains(&kw) => {
                     self.d.error(
                         &node.keyword.loc,
@@ -113,6 +150,18 @@ impl Reader<'_> {
             self.d.warn(&tok.loc, w);
             return Some(a.canonical);
         }
+        if let Some(o) = section.obsolete.iter().find(|o| o.keyword == word) {
+            let w = WarningKind::Obsolete {
+                keyword: word.to_owned(),
+                what: o.what.to_owned(),
+            };
+            self.d.warn(&tok.loc, w);
+            return None;
+        }
+        if section.keepalived.contains(&word) {
+            self.d.not_in_vigil(&tok.loc, word, section.name);
+            return None;
+        }
         let suggestion = suggest(word, section.keywords.iter().chain(section.shared));
         self.d.unknown(&tok.loc, word, section.name, suggestion);
         None
@@ -153,6 +202,9 @@ const TOP: Section = Section {
     ],
     shared: &[],
     repeatable: &["vrrp_sync_group", "vrrp_instance", "virtual_server"],
+    keepalived: keepalived::TOP,
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[],
 };
 
@@ -161,7 +213,10 @@ const TOP: Section = Section {
 pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
     let mut c = Config::default();
     let mut at = Places::default();
-    let mut r = Reader { d };
+    let mut r = Reader {
+        d,
+        legacy_syncd: Vec::new(),
+    };
     r.walk(nodes, &TOP, |r, kw, node| match kw {
         "global_defs" => {
             if let Some((g, places)) = r.global_defs(node) {
@@ -190,7 +245,47 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
         }
         _ => unreachable!("TOP lists only the keywords matched above"),
     });
+    for old in std::mem::take(&mut r.legacy_syncd) {
+        r.legacy_sync_daemon(old, &mut c);
+    }
     (c, at)
+}
+
+impl Reader<'_> {
+    /// keepalived reads the first `lvs_sync_daemon_interface` of an
+    /// instance as the global `lvs_sync_daemon IF INSTANCE` and ignores it
+    /// when that is already set; vigil does the same, each with a warning.
+    fn legacy_sync_daemon(&mut self, old: LegacySyncd, c: &mut Config) {
+        let what = match &c.global.lvs_sync_daemon {
+            Some(d) => format!(
+                "keepalived's old form of lvs_sync_daemon, ignored as keepalived does: \
+                 lvs_sync_daemon is already {} {}",
+                d.interface, d.vrrp_instance
+            ),
+            None => {
+                let what = format!(
+                    "keepalived's old form, read as keepalived does: \
+                     global_defs {{ lvs_sync_daemon {} {} }}",
+                    old.interface, old.instance
+                );
+                c.global.lvs_sync_daemon = Some(LvsSyncDaemon {
+                    interface: old.interface,
+                    vrrp_instance: old.instance,
+                    id: None,
+                    maxlen: None,
+                    port: None,
+                    ttl: None,
+                    group: None,
+                });
+                what
+            }
+        };
+        let w = WarningKind::Obsolete {
+            keyword: "lvs_sync_daemon_interface".into(),
+            what,
+        };
+        self.d.warn(&old.loc, w);
+    }
 }
 
 #[cfg(test)]

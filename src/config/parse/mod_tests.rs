@@ -20,7 +20,7 @@ fn a_service_without_protocol_warns_keepalived_would_use_udp() {
     let w: Vec<String> = imp.warnings.iter().map(|w| w.to_string()).collect();
     // One for the address service; a fwmark service has no protocol.
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].starts_with("t.conf:1:1: virtual_server 10.0.0.1 80: no 'protocol': vigil uses TCP, keepalived 2.2.7 uses UDP"), "{w:?}");
+    assert!(w[0].starts_with("t.conf:1:1: warning: virtual_server 10.0.0.1 80: no 'protocol': vigil uses TCP, keepalived 2.2.7 uses UDP"), "{w:?}");
     let with = text.replacen("80 {\n", "80 {\n protocol TCP\n", 1);
     let imp = crate::config::import_str("t.conf", &with, false).expect("valid");
     assert!(imp.warnings.is_empty(), "{:?}", imp.warnings);

@@ -92,7 +92,9 @@ impl Reader<'_> {
         self.args(node, 1, expected).map(|a| &a[0])
     }
 
-    /// A block with no arguments before it.
+    /// A block with no arguments before it. An argument is an error, and
+    /// the block is still handed back, so that what is wrong inside it is
+    /// reported in the same run (the whole config is rejected anyway).
     pub fn block<'a>(&mut self, node: &'a Node) -> Option<&'a [Node]> {
         let kw = &node.keyword;
         if let Some(extra) = node.args.first() {
@@ -104,7 +106,7 @@ impl Reader<'_> {
                     expected: "'{' and a block",
                 },
             );
-            return None;
+            return node.block.as_ref().map(|b| b.nodes.as_slice());
         }
         self.named_block(node)
     }

@@ -5,19 +5,19 @@
 //! Must not: check relations to other instances or to the version in
 //! `global_defs` (validate does, once the whole file is read).
 
-use super::{Alias, AliasKind, Reader, Section};
+use super::{keepalived, Alias, AliasKind, LegacySyncd, Reader, Section};
 use crate::config::bounds::{
-    Millis, PassKey, ADVERT_MAX, ADVERT_MIN, NAME_MAX, PREEMPT_DELAY_MAX, TRACK_INTERFACES_MAX,
-    TRACK_WEIGHT_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX, VIPS_MAX,
+    Millis, PassKey, ADVERT_MAX, ADVERT_MIN, NAME_MAX, PASS_KEY_MAX, PREEMPT_DELAY_MAX,
+    TRACK_INTERFACES_MAX, TRACK_WEIGHT_MAX, UNICAST_PEERS_MAX, VIPS_EXCLUDED_MAX, VIPS_MAX,
 };
-use crate::config::error::ErrorKind;
-use crate::config::error::Loc;
+use crate::config::error::{ErrorKind, Loc, WarningKind};
 use crate::config::model::{
     GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, VrrpInstance,
     DEFAULT_PRIORITY,
 };
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
+use std::collections::HashMap;
 
 const NOTIFY_KEYWORDS: [&str; 5] = [
     "notify",
@@ -27,11 +27,18 @@ const NOTIFY_KEYWORDS: [&str; 5] = [
     "notify_stop",
 ];
 
+/// The name messages use for a block whose own name is bad (already an
+/// error), while its contents are still read.
+const UNNAMED: &str = "(unnamed)";
+
 const SYNC_GROUP: Section = Section {
     name: "vrrp_sync_group",
     keywords: &["group", "smtp_alert"],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
+    keepalived: keepalived::SYNC_GROUP,
+    obsolete: &[],
+    first_wins: &NOTIFY_KEYWORDS,
     aliases: &[],
 };
 
@@ -62,9 +69,13 @@ const INSTANCE: Section = Section {
         "garp_master_refresh_repeat",
         "garp_interval",
         "gna_interval",
+        "lvs_sync_daemon_interface",
     ],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
+    keepalived: keepalived::INSTANCE,
+    obsolete: keepalived::INSTANCE_OBSOLETE,
+    first_wins: &NOTIFY_KEYWORDS,
     aliases: &[
         Alias {
             alias: "advert_interval",
@@ -84,6 +95,9 @@ const AUTH: Section = Section {
     keywords: &["auth_type", "auth_pass"],
     shared: &[],
     repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
     aliases: &[
         Alias {
             alias: "type",
@@ -100,10 +114,11 @@ const AUTH: Section = Section {
 
 impl Reader<'_> {
     pub fn sync_group(&mut self, node: &Node) -> Option<(SyncGroup, At)> {
-        let name = self.one_name(node)?;
+        // A bad name still has its block read, so its errors show too.
+        let name = self.one_name(node);
         let nodes = self.named_block(node)?;
         let mut g = SyncGroup {
-            name,
+            name: name.clone().unwrap_or_else(|| UNNAMED.into()),
             group: Vec::new(),
             notify: Notify::default(),
             smtp_alert: None,
@@ -121,6 +136,7 @@ impl Reader<'_> {
         if !seen.contains_key("group") {
             self.missing(node, format!("vrrp_sync_group {}", g.name), "group");
         }
+        name.as_ref()?;
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("group", members);
         Some((g, at))
@@ -205,10 +221,11 @@ impl Reader<'_> {
     }
 
     pub fn vrrp_instance(&mut self, node: &Node) -> Option<(VrrpInstance, At)> {
-        let name = self.one_name(node)?;
+        // A bad name still has its block read, so its errors show too.
+        let name = self.one_name(node);
         let nodes = self.named_block(node)?;
         let mut i = VrrpInstance {
-            name,
+            name: name.clone().unwrap_or_else(|| UNNAMED.into()),
             state: InitialState::Backup,
             // Placeholder until `interface` is read; missing is an error.
             interface: crate::config::bounds::IfName::new("-").ok()?,
@@ -231,6 +248,7 @@ impl Reader<'_> {
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
+        let mut syncd = None;
         let seen = self.walk(nodes, &INSTANCE, |r, kw, n| match kw {
             "state" => {
                 if let Some(s) = r.initial_state(n) {
@@ -285,9 +303,13 @@ impl Reader<'_> {
                 i.track_interface = r.track_interfaces(n).unwrap_or_default();
             }
             "smtp_alert" => i.smtp_alert = r.flag(n),
+            "lvs_sync_daemon_interface" => {
+                syncd = r.ifname(n).map(|name| (n.keyword.loc.clone(), name));
+            }
             k if NOTIFY_KEYWORDS.contains(&k) => r.notify_setting(n, k, &mut i.notify),
             garp => r.garp_setting(n, garp, &mut i.garp),
         });
+        self.settle(&mut i, &seen, &mut items);
         if !i.accept {
             // Refusing traffic to the VIPs takes a packet filter (keepalived
             // uses nftables); until vigil has one, say so rather than run
@@ -312,12 +334,65 @@ impl Reader<'_> {
         }
         // An instance with errors inside is not handed on: validators would
         // only repeat its problems in other words.
-        if self.d.errors.len() != errors_before {
+        if self.d.errors.len() != errors_before || name.is_none() {
             return None;
+        }
+        if let Some((loc, interface)) = syncd {
+            self.legacy_syncd.push(LegacySyncd {
+                loc,
+                interface,
+                instance: i.name.clone(),
+            });
         }
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.extend(items);
         Some((i, at))
+    }
+
+    /// What keepalived changes in an instance after reading it, done the
+    /// same way with a warning each: `nopreempt` is cleared when the
+    /// instance starts as MASTER, and virtual addresses of the other
+    /// family than the first are left out.
+    fn settle(
+        &mut self,
+        i: &mut VrrpInstance,
+        seen: &HashMap<&'static str, Loc>,
+        items: &mut [(&'static str, Vec<Loc>)],
+    ) {
+        if i.nopreempt && i.state == InitialState::Master {
+            i.nopreempt = false;
+            // `nopreempt`, or `preempt off`, set it.
+            if let Some(at) = seen.get("nopreempt").or(seen.get("preempt")) {
+                let w = WarningKind::NopreemptCleared {
+                    instance: i.name.clone(),
+                };
+                self.d.warn(at, w);
+            }
+        }
+        let Some(want) = i.virtual_ipaddress.first().map(|v| v.addr.is_ipv4()) else {
+            return;
+        };
+        let Some((_, locs)) = items.iter_mut().find(|(k, _)| *k == "virtual_ipaddress") else {
+            return;
+        };
+        let family = |ipv4: bool| if ipv4 { 4 } else { 6 };
+        let mut k = 0;
+        while k < i.virtual_ipaddress.len() {
+            let addr = i.virtual_ipaddress[k].addr;
+            if addr.is_ipv4() == want {
+                k += 1;
+                continue;
+            }
+            i.virtual_ipaddress.remove(k);
+            let loc = locs.remove(k);
+            let w = WarningKind::OtherFamilyVip {
+                instance: i.name.clone(),
+                addr: addr.to_string(),
+                got: family(addr.is_ipv4()),
+                want: family(want),
+            };
+            self.d.warn(&loc, w);
+        }
     }
 
     fn initial_state(&mut self, n: &Node) -> Option<InitialState> {
@@ -352,9 +427,22 @@ impl Reader<'_> {
             }
             "auth_pass" => {
                 let Some(t) = r.one(n, "a password of 1..8 bytes") else { return };
-                match PassKey::new(&t.text) {
-                    Ok(k) => key = Some(k),
-                    Err(e) => r.bad(t, kw, format!("a password of {e} (VRRP carries 8 bytes)")),
+                match PassKey::first_bytes(&t.text) {
+                    Ok((k, cut)) => {
+                        if cut {
+                            let w = WarningKind::PassTruncated {
+                                len: t.text.len(),
+                                max: PASS_KEY_MAX,
+                            };
+                            r.d.warn(&t.loc, w);
+                        }
+                        key = Some(k);
+                    }
+                    Err(e) => r.bad(
+                        t,
+                        kw,
+                        format!("a password of {e} (VRRP carries 8 bytes; a longer one must not cut a character at byte 8)"),
+                    ),
                 }
             }
             _ => unreachable!("AUTH lists only auth_type and auth_pass"),

@@ -131,8 +131,36 @@ pub(super) fn read_str(
     reader.parse(text, &src)
 }
 
+/// Bytes read elsewhere (standard input) as the main file `name`: checked
+/// against the size bounds and decoded as a file is.
+pub(super) fn read_bytes_named(
+    name: &str,
+    bytes: Vec<u8>,
+    base_dir: Option<&Path>,
+    diags: &mut Diagnostics,
+) -> Vec<Node> {
+    let file: Arc<str> = Arc::from(name);
+    let mut reader = Reader {
+        diags,
+        reading: Vec::new(),
+        total: 0,
+    };
+    if !reader.admit(Path::new(name), bytes.len(), &Loc::new(&file, 1, 1)) {
+        return Vec::new();
+    }
+    let text = reader.decode(&file, bytes);
+    let src = Source {
+        file,
+        base_dir: base_dir.map(Path::to_owned),
+        include_depth: 0,
+        block_depth: 0,
+    };
+    reader.parse(&text, &src)
+}
+
 impl Reader<'_> {
     fn parse(&mut self, text: &str, src: &Source) -> Vec<Node> {
+        self.diags.files.note(&src.file);
         let lexed = lex(&src.file, text, self.diags);
         build(lexed, self, src)
     }

@@ -87,7 +87,7 @@ fn unterminated_quote_is_located_at_the_opening_quote() {
     assert_eq!(d.errors[0].kind, ErrorKind::UnterminatedQuote);
     assert_eq!(
         d.errors[0].to_string(),
-        "t.conf:2:5: unterminated quoted string: expected a closing '\"' before the end of the line"
+        "t.conf:2:5: error: unterminated quoted string: expected a closing '\"' before the end of the line"
     );
 }
 
@@ -126,7 +126,7 @@ fn long_token_is_an_error_and_kept_whole() {
     assert_eq!(d.errors[0].loc, loc(1, 3));
     assert_eq!(
         d.errors[0].to_string(),
-        "t.conf:1:3: word longer than 4096 bytes: expected at most 4096 bytes per word"
+        "t.conf:1:3: error: word longer than 4096 bytes: expected at most 4096 bytes per word"
     );
     let Lexeme::Word(t) = &ls[1] else {
         panic!("expected a word, got {:?}", ls[1])

@@ -148,6 +148,18 @@ pub fn read_str(
     include::read_str(name, text, base_dir, diags)
 }
 
+/// The same for bytes read elsewhere (standard input): bounded and decoded
+/// as a file's, with `name` as the file in locations. Relative includes
+/// resolve against `base_dir` (None: the current directory).
+pub fn read_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+    base_dir: Option<&Path>,
+    diags: &mut Diagnostics,
+) -> Vec<Node> {
+    include::read_bytes_named(name, bytes, base_dir, diags)
+}
+
 #[cfg(test)]
 #[path = "mod_tests.rs"]
 mod tests;

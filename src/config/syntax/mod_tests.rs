@@ -220,7 +220,7 @@ fn glued_braces_and_statements_after_close() {
     let (nodes, d) = parse("a 80{b 1}c{d{e}}} f\ng");
     assert_eq!(
         errors(&d),
-        ["t.conf:1:17: unexpected '}': no block is open here"]
+        ["t.conf:1:17: error: unexpected '}': no block is open here"]
     );
     assert_eq!(shape(&nodes), "a 80 { b 1 }; c { d { e } }; f; g");
     assert_eq!(nodes[2].keyword, tok("t.conf", "f", 1, 19));
@@ -250,7 +250,7 @@ fn block_without_keyword() {
     let (nodes, d) = parse("a {\n}\n{ x }\nb");
     assert_eq!(
         errors(&d),
-        ["t.conf:3:1: '{' must follow a keyword on the same line"]
+        ["t.conf:3:1: error: '{' must follow a keyword on the same line"]
     );
     assert_eq!(
         shape(&nodes),
@@ -262,8 +262,8 @@ fn block_without_keyword() {
     assert_eq!(
         errors(&d),
         [
-            "t.conf:1:1: '{' must follow a keyword on the same line",
-            "t.conf:3:7: '{' must follow a keyword on the same line"
+            "t.conf:1:1: error: '{' must follow a keyword on the same line",
+            "t.conf:3:7: error: '{' must follow a keyword on the same line"
         ]
     );
     let (_, d) = parse("x\n y {\n}\n");
@@ -319,7 +319,7 @@ fn unterminated_quote() {
     assert_eq!(d.errors[0].kind, ErrorKind::UnterminatedQuote);
     assert_eq!(
         errors(&d),
-        ["t.conf:2:5: unterminated quoted string: expected a closing '\"' before the end of the line"]
+        ["t.conf:2:5: error: unterminated quoted string: expected a closing '\"' before the end of the line"]
     );
     assert_eq!(shape(&nodes), "a { b \"c d\" }");
 }
@@ -331,7 +331,7 @@ fn unexpected_close() {
     assert_eq!(d.errors[0].kind, ErrorKind::UnexpectedClose);
     assert_eq!(
         errors(&d),
-        ["t.conf:2:3: unexpected '}': no block is open here"]
+        ["t.conf:2:3: error: unexpected '}': no block is open here"]
     );
     assert_eq!(shape(&nodes), "a; b");
 }
@@ -348,8 +348,8 @@ fn unclosed_blocks_are_reported_at_eof_and_kept() {
     assert_eq!(
         errors(&d),
         [
-            "t.conf:4:1: block opened with '{' at t.conf:1:3 is never closed: expected '}'",
-            "t.conf:4:1: block opened with '{' at t.conf:2:4 is never closed: expected '}'"
+            "t.conf:4:1: error: block opened with '{' at t.conf:1:3 is never closed: expected '}'",
+            "t.conf:4:1: error: block opened with '{' at t.conf:2:4 is never closed: expected '}'"
         ]
     );
     assert_eq!(shape(&nodes), "a { b { c } }");
@@ -363,7 +363,7 @@ fn token_too_long() {
     assert_eq!(d.errors[0].loc, at("t.conf", 2, 10));
     assert_eq!(
         errors(&d),
-        ["t.conf:2:10: word longer than 4096 bytes: expected at most 4096 bytes per word"]
+        ["t.conf:2:10: error: word longer than 4096 bytes: expected at most 4096 bytes per word"]
     );
     assert_eq!(
         nodes[1].args[0].text.len(),
@@ -379,7 +379,7 @@ fn text_too_large() {
     assert!(nodes.is_empty());
     assert_eq!(
         errors(&d),
-        ["t.conf:1:1: t.conf is larger than 4194304 bytes: expected a configuration file of at most 4194304 bytes"]
+        ["t.conf:1:1: error: t.conf is larger than 4194304 bytes: expected a configuration file of at most 4194304 bytes"]
     );
 }
 
@@ -390,7 +390,7 @@ fn deep_nesting_is_bounded_and_does_not_overflow() {
     let (nodes, d) = parse(&text);
     assert_eq!(
         errors(&d),
-        ["t.conf:65:3: blocks nested deeper than 64 levels: expected at most 64 nested '{'"]
+        ["t.conf:65:3: error: blocks nested deeper than 64 levels: expected at most 64 nested '{'"]
     );
     assert_eq!(depth(&nodes), MAX_NESTING);
 
@@ -421,7 +421,7 @@ fn not_utf8() {
     assert_eq!(
         errors(&d),
         [format!(
-            "{f}:2:3: line 2 is not valid UTF-8 text: expected a UTF-8 file (convert it, e.g. with iconv)"
+            "{f}:2:3: error: line 2 is not valid UTF-8 text: expected a UTF-8 file (convert it, e.g. with iconv)"
         )]
     );
     assert_eq!(shape(&nodes), "a b; c \u{fffd} \u{fffd} d", "read on");
@@ -443,7 +443,7 @@ fn root_that_cannot_be_read() {
     assert_eq!(
         errors(&d),
         [format!(
-            "{f}:1:1: cannot read {f}: No such file or directory (os error 2)"
+            "{f}:1:1: error: cannot read {f}: No such file or directory (os error 2)"
         )]
     );
 }
@@ -541,7 +541,7 @@ fn include_glob_matching_nothing_is_a_warning() {
     assert_eq!(
         warnings(&d),
         [format!(
-            "{f}:2:10: include none/*.conf: the pattern matched no file"
+            "{f}:2:10: warning: include none/*.conf: the pattern matched no file"
         )]
     );
     assert_eq!(shape(&nodes), "a; b");
@@ -554,7 +554,7 @@ fn include_bad_glob() {
     assert_eq!(
         errors(&d),
         [format!(
-            "{f}:1:9: include conf.d/[a.conf: bad pattern: invalid range pattern"
+            "{f}:1:9: error: include conf.d/[a.conf: bad pattern: invalid range pattern"
         )]
     );
 }
@@ -572,7 +572,7 @@ fn include_missing_literal_is_an_error() {
     assert_eq!(d.errors[0].loc, at(&f, 2, 13));
     assert_eq!(
         errors(&d),
-        [format!("{f}:2:13: include nope.conf: no such file")]
+        [format!("{f}:2:13: error: include nope.conf: no such file")]
     );
     assert_eq!(shape(&nodes), "a {  }");
 }
@@ -585,7 +585,7 @@ fn include_of_a_directory_is_a_read_error() {
     assert_eq!(
         errors(&d),
         [format!(
-            "{f}:1:9: cannot read {sub}: Is a directory (os error 21)"
+            "{f}:1:9: error: cannot read {sub}: Is a directory (os error 21)"
         )]
     );
 }
@@ -608,8 +608,8 @@ fn include_cycle() {
     assert_eq!(
         errors(&d),
         [
-            format!("{fb}:2:9: include of {a_again} would include itself (cycle)"),
-            format!("{fb}:3:9: include of {fb} would include itself (cycle)"),
+            format!("{fb}:2:9: error: include of {a_again} would include itself (cycle)"),
+            format!("{fb}:3:9: error: include of {fb} would include itself (cycle)"),
         ]
     );
     assert_eq!(shape(&nodes), "a; b");
@@ -646,7 +646,9 @@ fn include_depth_is_bounded() {
     assert_eq!(d.errors[0].kind, ErrorKind::IncludeTooDeep { max: 8 });
     assert_eq!(
         errors(&d),
-        [format!("{f8}:2:9: include nested deeper than 8 levels")]
+        [format!(
+            "{f8}:2:9: error: include nested deeper than 8 levels"
+        )]
     );
     assert_eq!(shape(&nodes), "n0; n1; n2; n3; n4; n5; n6; n7; n8");
 }
@@ -657,9 +659,9 @@ fn include_statement_shape_errors() {
     assert_eq!(
         errors(&d),
         [
-            "t.conf:1:1: 'include' needs a file path or glob pattern",
-            "t.conf:2:11: 'include': unexpected 'b', expected one file path or glob pattern",
-            "t.conf:3:1: 'include' takes no block",
+            "t.conf:1:1: error: 'include' needs a file path or glob pattern",
+            "t.conf:2:11: error: 'include': unexpected 'b', expected one file path or glob pattern",
+            "t.conf:3:1: error: 'include' takes no block",
         ]
     );
     assert_eq!(shape(&nodes), "k");
@@ -676,8 +678,8 @@ fn braces_do_not_cross_files_and_nesting_counts_across_includes() {
     assert_eq!(
         errors(&d),
         [
-            format!("{fx}:1:3: unexpected '}}': no block is open here"),
-            format!("{fx}:2:4: block opened with '{{' at {fx}:2:3 is never closed: expected '}}'"),
+            format!("{fx}:1:3: error: unexpected '}}': no block is open here"),
+            format!("{fx}:2:4: error: block opened with '{{' at {fx}:2:3 is never closed: expected '}}'"),
         ]
     );
     assert_eq!(shape(&nodes), "a { b; c {  } }");
@@ -692,7 +694,7 @@ fn braces_do_not_cross_files_and_nesting_counts_across_includes() {
     let fin = dir.path().join("in.conf").display().to_string();
     assert_eq!(
         d.errors[0].to_string(),
-        format!("{fin}:5:3: blocks nested deeper than 64 levels: expected at most 64 nested '{{'")
+        format!("{fin}:5:3: error: blocks nested deeper than 64 levels: expected at most 64 nested '{{'")
     );
 }
 
@@ -712,10 +714,10 @@ fn included_files_are_bounded() {
         errors(&d),
         [
             format!(
-                "{f}:6:9: the configuration with its includes is larger than 16777216 bytes: expected at most 16777216 bytes in all"
+                "{f}:6:9: error: the configuration with its includes is larger than 16777216 bytes: expected at most 16777216 bytes in all"
             ),
             format!(
-                "{f}:7:9: {fh} is larger than 4194304 bytes: expected a configuration file of at most 4194304 bytes"
+                "{f}:7:9: error: {fh} is larger than 4194304 bytes: expected a configuration file of at most 4194304 bytes"
             ),
         ]
     );
