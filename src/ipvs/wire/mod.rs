@@ -576,4 +576,5 @@ impl Af {
 }
 
 #[cfg(test)]
+#[path = "mod_tests.rs"]
 mod tests;

@@ -1,0 +1,103 @@
+//! Unit tests of `mod.rs`.
+
+use super::*;
+
+fn sample() -> Status {
+    Status {
+        source: "x.conf".into(),
+        uptime_ms: 5,
+        instances: vec![InstanceStatus {
+            name: "VI_1".into(),
+            state: "MASTER".into(),
+            drops: vec![("ttl_not_255".into(), 3)],
+            ..Default::default()
+        }],
+        receivers: vec![],
+        ipvs: None,
+        reload: Some(LastReload {
+            outcome: ReloadOutcome::Applied,
+            at_unix_secs: 1_700_000_000,
+            first: Some(Line::Applied {
+                changes: 1,
+                pending: true,
+            }),
+        }),
+        pending: vec![Pending::Instance {
+            name: "VI_1".into(),
+            diff: Diff::Changed,
+        }],
+        resumed: None,
+        tasks: vec![TaskStatus {
+            name: "instance VI_1".into(),
+            kind: "instance".into(),
+            state: "stalled".into(),
+            check_in_age_ms: 2500,
+            deadline_ms: Some(2000),
+            restarts: 1,
+            last_stop: Some("panicked: boom".into()),
+        }],
+    }
+}
+
+#[test]
+fn round_trip() {
+    let resp = Response::Status(Box::new(sample()));
+    let f = encode_frame(&resp).unwrap();
+    assert_eq!(f[0], PROTOCOL_VERSION);
+    let (back, used) = decode_frame::<Response>(&f).unwrap();
+    assert_eq!(back, resp);
+    assert_eq!(used, f.len());
+    let (r, _) = decode_frame::<Request>(&encode_frame(&Request::Status).unwrap()).unwrap();
+    assert_eq!(r, Request::Status);
+}
+
+#[test]
+fn truncated_frame() {
+    let f = encode_frame(&Response::Status(Box::new(sample()))).unwrap();
+    for cut in [0, 3, HEADER_LEN, f.len() - 1] {
+        assert!(
+            matches!(
+                decode_frame::<Response>(&f[..cut]),
+                Err(FrameError::Truncated { .. })
+            ),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn wrong_version_byte() {
+    let mut f = encode_frame(&Request::Status).unwrap();
+    f[0] = 1;
+    assert!(matches!(
+        decode_frame::<Request>(&f),
+        Err(FrameError::Version {
+            got: 1,
+            want: PROTOCOL_VERSION
+        })
+    ));
+}
+
+#[test]
+fn oversized_frame_refused() {
+    let mut h = vec![PROTOCOL_VERSION];
+    h.extend_from_slice(&((MAX_FRAME as u32) + 1).to_be_bytes());
+    assert!(matches!(
+        decode_header(&h),
+        Err(FrameError::TooLarge { .. })
+    ));
+    let big = Response::Error("x".repeat(MAX_FRAME + 1));
+    assert!(matches!(
+        encode_frame(&big),
+        Err(FrameError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn garbage_payload_is_an_error() {
+    let f = [PROTOCOL_VERSION, 0, 0, 0, 1, 0xff];
+    assert!(matches!(
+        decode_frame::<Request>(&f),
+        Err(FrameError::Payload(_))
+    ));
+}

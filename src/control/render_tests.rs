@@ -1,0 +1,226 @@
+//! Unit tests of `render.rs`.
+
+use super::super::ReceiverStatus;
+use super::*;
+
+fn sample() -> Status {
+    Status {
+        source: "/etc/keepalived/keepalived.conf".into(),
+        uptime_ms: 12_345,
+        instances: vec![InstanceStatus {
+            name: "VI_1".into(),
+            state: "BACKUP".into(),
+            interface: "eth0".into(),
+            vrid: 51,
+            version: 2,
+            family: 4,
+            priority: 99,
+            effective_priority: 99,
+            master: "10.9.0.1".into(),
+            advert_interval_ms: 1000,
+            in_state_ms: 1500,
+            drops: vec![("auth_mismatch".into(), 2), ("ttl_not_255".into(), 1)],
+            error: None,
+        }],
+        receivers: vec![ReceiverStatus {
+            interface: "eth0".into(),
+            family: 4,
+            unknown_vrid: 4,
+            queue_full: 0,
+            restarts: 0,
+        }],
+        ipvs: None,
+        reload: None,
+        pending: Vec::new(),
+        resumed: None,
+        tasks: vec![],
+    }
+}
+
+fn tasks() -> Vec<TaskStatus> {
+    vec![
+        TaskStatus {
+            name: "control".into(),
+            kind: "control".into(),
+            state: "running".into(),
+            check_in_age_ms: 120,
+            deadline_ms: Some(10_000),
+            restarts: 0,
+            last_stop: None,
+        },
+        TaskStatus {
+            name: "instance VI_1".into(),
+            kind: "instance".into(),
+            state: "stalled".into(),
+            check_in_age_ms: 2500,
+            deadline_ms: Some(2000),
+            restarts: 1,
+            last_stop: Some("panicked: boom".into()),
+        },
+    ]
+}
+
+#[test]
+fn text_lists_tasks_and_shouts_a_stalled_one() {
+    let s = Status {
+        tasks: tasks(),
+        ..sample()
+    };
+    assert!(
+        text(&s).ends_with(
+            "task control: running, checked in 0.120s ago (deadline 10s), 0 restarts\n\
+                 task instance VI_1: STALLED, checked in 2.500s ago (deadline 2s), 1 restart, \
+                 last stop: panicked: boom\n"
+        ),
+        "{}",
+        text(&s)
+    );
+}
+
+#[test]
+fn json_lists_tasks() {
+    let s = Status {
+        tasks: tasks(),
+        ..sample()
+    };
+    let j = json(&s);
+    assert!(
+        j.ends_with(
+            ",\"tasks\":[{\"name\":\"control\",\"kind\":\"control\",\"state\":\"running\",\
+                 \"check_in_age_ms\":120,\"deadline_ms\":10000,\"restarts\":0,\"last_stop\":null},\
+                 {\"name\":\"instance VI_1\",\"kind\":\"instance\",\"state\":\"stalled\",\
+                 \"check_in_age_ms\":2500,\"deadline_ms\":2000,\"restarts\":1,\
+                 \"last_stop\":\"panicked: boom\"}]}"
+        ),
+        "{j}"
+    );
+}
+
+#[test]
+fn text_layout() {
+    assert_eq!(
+        text(&sample()),
+        "vigil: config /etc/keepalived/keepalived.conf, up 12.345s\n\
+             VI_1 BACKUP on eth0 vrid 51 v2 ipv4: priority 99 (effective 99), master 10.9.0.1, advert 1s, 1.500s in state\n\
+             \x20 dropped: auth_mismatch 2, ttl_not_255 1\n\
+             receiver eth0 ipv4: unknown_vrid 4, queue_full 0, restarts 0\n"
+    );
+}
+
+#[test]
+fn text_without_instances() {
+    let s = Status {
+        source: "factory default".into(),
+        ..Default::default()
+    };
+    assert!(text(&s).contains("no vrrp instance"));
+}
+
+#[test]
+fn json_shape() {
+    assert_eq!(
+        json(&sample()),
+        "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"resumed\":null,\"instances\":[\
+             {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
+             \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
+             \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"drops\":{\"auth_mismatch\":2,\
+             \"ttl_not_255\":1},\"error\":null}],\"receivers\":[{\"interface\":\"eth0\",\"family\":4,\
+             \"unknown_vrid\":4,\"queue_full\":0,\"restarts\":0}]}"
+    );
+}
+
+fn ipvs_sample() -> IpvsStatus {
+    use super::super::{IpvsDestStatus, IpvsServiceStatus};
+    IpvsStatus {
+        services: vec![IpvsServiceStatus {
+            service: "TCP 192.168.1.200:80".into(),
+            in_table: true,
+            scheduler: "wrr".into(),
+            persistent: Some(3600),
+            mask: None,
+            dests: vec![
+                IpvsDestStatus {
+                    dest: "192.168.1.102:80".into(),
+                    method: "Route".into(),
+                    weight: Some(1),
+                    active: 2,
+                    inactive: 1,
+                    health: "up".into(),
+                    last: "ok".into(),
+                    failures: 0,
+                },
+                IpvsDestStatus {
+                    dest: "192.168.1.103:80".into(),
+                    method: "Route".into(),
+                    weight: None,
+                    health: "down".into(),
+                    last: "connection refused".into(),
+                    failures: 4,
+                    ..Default::default()
+                },
+            ],
+        }],
+        foreign: vec!["UDP 10.0.0.1:53".into()],
+        error: None,
+        sync_daemon: None,
+    }
+}
+
+#[test]
+fn ipvs_text_is_ipvsadm_with_health() {
+    assert_eq!(
+        ipvs_text(&ipvs_sample()),
+        "ipvs:\n\
+             Prot LocalAddress:Port Scheduler Flags\n\
+             \x20 -> RemoteAddress:Port           Forward Weight ActiveConn InActConn Health Fails Last\n\
+             TCP  192.168.1.200:80 wrr persistent 3600\n\
+             \x20 -> 192.168.1.102:80             Route   1      2          1          up     0     ok\n\
+             \x20 -> 192.168.1.103:80             Route   -      0          0          down   4     connection refused\n\
+             not vigil's, left alone: UDP 10.0.0.1:53\n"
+    );
+}
+
+#[test]
+fn ipvs_json_shape() {
+    let mut s = sample();
+    assert!(!json(&s).contains("\"ipvs\""));
+    s.ipvs = Some(IpvsStatus {
+        error: Some("ip_vs module not loaded".into()),
+        sync_daemon: Some(
+            "master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)".into(),
+        ),
+        ..ipvs_sample()
+    });
+    let j = json(&s);
+    assert!(
+        j.ends_with(
+            ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
+             \"scheduler\":\"wrr\",\"persistent\":3600,\"mask\":null,\"dests\":[\
+             {\"dest\":\"192.168.1.102:80\",\"method\":\"Route\",\"weight\":1,\"active\":2,\
+             \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0},\
+             {\"dest\":\"192.168.1.103:80\",\"method\":\"Route\",\"weight\":null,\"active\":0,\
+             \"inactive\":0,\"health\":\"down\",\"last\":\"connection refused\",\"failures\":4}]}],\
+             \"foreign\":[\"UDP 10.0.0.1:53\"],\"error\":\"ip_vs module not loaded\",\
+             \"sync_daemon\":\"master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)\"}}"
+        ),
+        "{j}"
+    );
+}
+
+#[test]
+fn ipvs_text_shows_the_sync_daemon() {
+    let t = IpvsStatus {
+        sync_daemon: Some(
+            "backup sync daemon (mcast=eth1, syncid=51); follows VI_1 (BACKUP)".into(),
+        ),
+        ..Default::default()
+    };
+    assert!(ipvs_text(&t).starts_with(
+        "ipvs:\nsync daemon: backup sync daemon (mcast=eth1, syncid=51); follows VI_1 (BACKUP)\n"
+    ));
+}
+
+#[test]
+fn json_escapes() {
+    assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+}

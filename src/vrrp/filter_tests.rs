@@ -1,0 +1,110 @@
+//! Unit tests of `filter.rs`.
+
+use std::net::Ipv4Addr;
+
+use super::*;
+use crate::vrrp::packet::{decode_ipv4, V2Repr};
+use crate::vrrp::types::Priority;
+
+fn seed_cfg() -> FilterConfig {
+    FilterConfig {
+        vrid: Vrid::new(51).expect("nonzero"),
+        version: Version::V2,
+        family: Family::V4,
+        auth: Auth::simple(b"1111").expect("short"),
+        advert_interval: Centiseconds(100),
+        own_addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 101))],
+        unicast_peers: vec![],
+        vips: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 200))],
+    }
+}
+
+fn seed_rx() -> Received {
+    decode_ipv4(&crate::vrrp::packet::tests::V2_SEED).expect("seed decodes")
+}
+
+fn with_v2(f: impl FnOnce(&mut V2Repr)) -> Received {
+    let mut rx = seed_rx();
+    if let Repr::V2(r) = &mut rx.repr {
+        f(r);
+    }
+    rx
+}
+
+#[test]
+fn seed_advert_is_accepted() {
+    let acc = check(&seed_cfg(), &seed_rx()).expect("accepted");
+    assert_eq!(acc.advert.priority, Priority(100));
+    assert_eq!(acc.advert.interval, Centiseconds(100));
+    assert!(!acc.address_list_mismatch);
+}
+
+/// One input per filter outcome that has a counter.
+fn filter_cases() -> Vec<(Received, FilterConfig, DropReason)> {
+    let cfg = seed_cfg();
+    let mut cases = Vec::new();
+    let rx = with_v2(|r| r.vrid = Vrid::new(52).expect("nonzero"));
+    cases.push((rx, cfg.clone(), DropReason::UnknownVrid));
+    let mut c = cfg.clone();
+    c.version = Version::V3;
+    cases.push((seed_rx(), c, DropReason::VersionMismatch));
+    let mut c = cfg.clone();
+    c.family = Family::V6;
+    cases.push((seed_rx(), c, DropReason::FamilyMismatch));
+    let rx = with_v2(|r| r.auth = Auth::simple(b"1112").expect("short"));
+    cases.push((rx, cfg.clone(), DropReason::AuthMismatch));
+    let rx = with_v2(|r| r.auth = Auth::None);
+    cases.push((rx, cfg.clone(), DropReason::AuthMismatch));
+    let rx = with_v2(|r| r.adver_int_secs = std::num::NonZeroU8::new(2).expect("nonzero"));
+    cases.push((rx, cfg.clone(), DropReason::IntervalMismatch));
+    let mut c = cfg.clone();
+    c.own_addrs
+        .push(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 100)));
+    cases.push((seed_rx(), c, DropReason::OwnPacket));
+    let mut c = cfg.clone();
+    c.unicast_peers
+        .push(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 99)));
+    cases.push((seed_rx(), c, DropReason::UnknownUnicastPeer));
+    let mut c = cfg;
+    c.vips = vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 201))];
+    cases.push((seed_rx(), c, DropReason::AddressListMismatch));
+    cases
+}
+
+#[test]
+fn each_reason_bumps_its_own_counter() {
+    let mut seen = Vec::new();
+    // Codec errors, one per DecodeError variant.
+    for (name, res) in crate::vrrp::packet::tests::error_cases() {
+        let mut counters = DropCounters::default();
+        let want = DropReason::from(res.as_ref().expect_err(name));
+        assert_eq!(counters.account(&seed_cfg(), &res), None, "{name}");
+        assert_eq!(counters.get(want), 1, "{name}");
+        assert_eq!(counters.total(), 1, "{name}: only its own counter");
+        seen.push(want);
+    }
+    // Filter drops, and the counted-but-accepted address list mismatch.
+    for (rx, cfg, want) in filter_cases() {
+        let mut counters = DropCounters::default();
+        let out = counters.account(&cfg, &Ok(rx));
+        assert_eq!(
+            out.is_some(),
+            want == DropReason::AddressListMismatch,
+            "{want:?}"
+        );
+        assert_eq!(counters.get(want), 1, "{want:?}");
+        assert_eq!(counters.total(), 1, "{want:?}: only its own counter");
+        seen.push(want);
+    }
+    for r in DropReason::ALL {
+        assert!(seen.contains(r), "no test input reaches {r:?}");
+    }
+}
+
+#[test]
+fn reason_names_are_unique() {
+    let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), DropReason::COUNT);
+}
