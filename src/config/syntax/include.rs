@@ -34,6 +34,7 @@
 //!   they are located at `file:1:1`.
 //! - Braces do not cross files: an included file's blocks must close in it.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -113,22 +114,9 @@ pub(super) fn read_str(
     base_dir: Option<&Path>,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    let file: Arc<str> = Arc::from(name);
-    let mut reader = Reader {
-        diags,
-        reading: Vec::new(),
-        total: 0,
-    };
-    if !reader.admit(Path::new(name), text.len(), &Loc::new(&file, 1, 1)) {
-        return Vec::new();
-    }
-    let src = Source {
-        file,
-        base_dir: base_dir.map(Path::to_owned),
-        include_depth: 0,
-        block_depth: 0,
-    };
-    reader.parse(text, &src)
+    read_main(name, text.len(), base_dir, diags, |_, _| {
+        Cow::Borrowed(text)
+    })
 }
 
 /// Bytes read elsewhere (standard input) as the main file `name`: checked
@@ -139,16 +127,30 @@ pub(super) fn read_bytes_named(
     base_dir: Option<&Path>,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
+    read_main(name, bytes.len(), base_dir, diags, |reader, file| {
+        Cow::Owned(reader.decode(file, bytes))
+    })
+}
+
+/// A main file of `len` bytes not read from a path: admitted against the
+/// size bounds, then its text (from `text`) parsed as the top level.
+fn read_main<'t>(
+    name: &str,
+    len: usize,
+    base_dir: Option<&Path>,
+    diags: &mut Diagnostics,
+    text: impl FnOnce(&mut Reader<'_>, &Arc<str>) -> Cow<'t, str>,
+) -> Vec<Node> {
     let file: Arc<str> = Arc::from(name);
     let mut reader = Reader {
         diags,
         reading: Vec::new(),
         total: 0,
     };
-    if !reader.admit(Path::new(name), bytes.len(), &Loc::new(&file, 1, 1)) {
+    if !reader.admit(Path::new(name), len, &Loc::new(&file, 1, 1)) {
         return Vec::new();
     }
-    let text = reader.decode(&file, bytes);
+    let text = text(&mut reader, &file);
     let src = Source {
         file,
         base_dir: base_dir.map(Path::to_owned),
