@@ -1,0 +1,32 @@
+//! The box's own set-up from the `appliance { }` block: hostname, each
+//! NIC's addresses, MTU, routes and ARP sysctls, and `ip_forward`.
+//!
+//! Owns: [`plan`] (the pure core: desired block + the kernel's state →
+//! the fewest [`plan::Op`]s) and [`edge`] (reading the kernel's state and
+//! applying ops through rtnetlink, `/proc/sys` and `sethostname`).
+//! Must not: touch what vigil does not own (see below), the IPVS sysctls
+//! (`ipvs::sysctl`, applied by the IPVS task once `ip_vs` is loaded), the
+//! watchdog or the console.
+//!
+//! What vigil owns, and how it knows:
+//! - routes: those of the main table with protocol [`RTPROT_VIGIL`] (86,
+//!   'V'; unused in iproute2's `rt_protos` and in `linux/rtnetlink.h`).
+//!   The mark lives in the kernel, so it survives a daemon restart.
+//! - addresses: the ones the block names now or the previously applied
+//!   block named. The kernel keeps no owner for an address (IFA_PROTO only
+//!   exists from Linux 6.3 and is not in the box's 6.1), and the
+//!   addresses die with the kernel, so "what we applied last" is exact
+//!   across reloads; after a daemon restart the first apply only adds.
+//!
+//! Never touched, whatever the blocks say: VRRP's VIPs (passed in by the
+//! caller), link-local addresses (fe80::/10, 169.254.0.0/16, which the
+//! kernel makes), routes of protocol `kernel`, and links that are not
+//! named in the block. MTUs are set, never restored: with `mtu` removed
+//! from the block the link keeps the last one.
+
+pub mod plan;
+
+pub use plan::{plan, Actual, Desired, Op, Plan, Refusal};
+
+/// The route protocol number of vigil's routes (`ip route ... proto 86`).
+pub const RTPROT_VIGIL: u8 = 86;
