@@ -24,8 +24,10 @@
 //! named in the block. MTUs are set, never restored: with `mtu` removed
 //! from the block the link keeps the last one.
 
+pub mod edge;
 pub mod plan;
 
+pub use edge::{apply, ApplyError, Host, Report};
 pub use plan::{plan, Actual, Desired, Op, Plan, Refusal};
 
 /// The route protocol number of vigil's routes (`ip route ... proto 86`).
