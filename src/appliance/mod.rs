@@ -2,8 +2,9 @@
 //! NIC's addresses, MTU, routes and ARP sysctls, and `ip_forward`.
 //!
 //! Owns: [`plan`] (the pure core: desired block + the kernel's state →
-//! the fewest [`plan::Op`]s) and [`edge`] (reading the kernel's state and
-//! applying ops through rtnetlink, `/proc/sys` and `sethostname`).
+//! the fewest [`plan::Op`]s), [`edge`] (reading the kernel's state and
+//! applying ops through rtnetlink, `/proc/sys` and `sethostname`) and
+//! [`live`] (when the daemon applies, and the block it applied last).
 //! Must not: touch what vigil does not own (see below), the IPVS sysctls
 //! (`ipvs::sysctl`, applied by the IPVS task once `ip_vs` is loaded), the
 //! watchdog or the console.
@@ -25,9 +26,11 @@
 //! from the block the link keeps the last one.
 
 pub mod edge;
+pub mod live;
 pub mod plan;
 
 pub use edge::{apply, ApplyError, Host, Report};
+pub use live::{Live, Mode};
 pub use plan::{plan, Actual, Desired, Op, Plan, Refusal};
 
 /// The route protocol number of vigil's routes (`ip route ... proto 86`).

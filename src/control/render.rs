@@ -335,6 +335,10 @@ impl fmt::Display for Change {
             ),
             Change::LvsTimeouts => f.write_str("lvs_timeouts changed"),
             Change::ApplianceIpvs => f.write_str("appliance ipvs settings changed"),
+            Change::ApplianceSetup { ops } => {
+                write!(f, "appliance set-up applied ({ops} kernel changes)")
+            }
+            Change::ApplianceFailed { error } => f.write_str(error),
             Change::Notifier => f.write_str("notification and script settings applied"),
             Change::InstanceStarted { name } => write!(f, "vrrp_instance {name} added: started"),
             Change::InstanceStopped { name } => write!(
@@ -403,7 +407,7 @@ impl fmt::Display for Pending {
                 f.write_str("global_defs (VRRP, notification or script settings) changed")
             }
             Pending::LvsSyncDaemon => f.write_str("lvs_sync_daemon changed"),
-            Pending::Appliance => f.write_str("appliance block (other than ipvs) changed"),
+            Pending::Appliance => f.write_str("appliance watchdog or console changed"),
         }
     }
 }

@@ -122,6 +122,8 @@ pub struct Options {
     pub control: PathBuf,
     /// How long a real server removed by config drains.
     pub drain_timeout: Duration,
+    /// Whether the `appliance` block's set-up applies (see `appliance::live`).
+    pub appliance: crate::appliance::Mode,
 }
 
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
@@ -168,6 +170,10 @@ async fn main(
     let notifier = Notifier::spawn(&config.global);
     // Subscribe before reading links, so no change falls in between.
     let events = net::events()?;
+
+    // The box's own set-up (`appliance { }`), before VRRP reads the links.
+    let mut appliance = crate::appliance::Live::new(net.clone(), opts.appliance);
+    appliance.apply(&config).await;
 
     let links = net.links().await?;
     let mut planned = plan_groups(&config, |_| true, &links);
@@ -254,6 +260,7 @@ async fn main(
         drain_timeout: opts.drain_timeout,
         local: local_rx,
         vrrp,
+        appliance,
     };
     tokio::spawn(control::serve(listener, published));
     tracing::info!(
