@@ -3,7 +3,9 @@
 //! address and route, a second apply of each that does nothing, and what
 //! vigil does not own (a VIP added by hand, a hand route, the kernel's
 //! routes and link-locals) left as it was. A block naming a missing NIC
-//! reports that NIC and applies the rest.
+//! reports that NIC and applies the rest. And the daemon: `vigil run
+//! --config` leaves the host's network alone, `--apply-appliance` sets it
+//! up before VRRP, and `vigil reload` applies a changed eth1 live.
 //!
 //! Topology: namespace "box" (eth0, eth1) with each veth's peer in
 //! namespace "wire" (p0, p1), up, so the links have carrier. The library
@@ -26,14 +28,19 @@ use vigil::config::bounds::IfName;
 use vigil::config::model::Appliance;
 use vigil::net::Net;
 
-use crate::support::netns::{run, serial, Netns};
+use crate::support::netns::{run, serial, wait_for, Netns};
 
 const VIP: &str = "192.168.50.100";
 
-fn block(eth1: &str, route_via: &str) -> Appliance {
-    let text = format!(
+/// The block as text; `hostname` only where sethostname cannot reach the
+/// machine's own name (and /etc/hostname is a temporary file).
+fn block_text(eth1: &str, route_via: &str, hostname: Option<&str>) -> String {
+    let hostname = hostname
+        .map(|h| format!("hostname {h}"))
+        .unwrap_or_default();
+    format!(
         "appliance {{
-            hostname lb-test
+            {hostname}
             ip_forward yes
             interface eth0 {{
                 address 192.168.50.10/24
@@ -46,8 +53,13 @@ fn block(eth1: &str, route_via: &str) -> Appliance {
                 address {eth1}
                 route 10.60.0.0/16 via {route_via}
             }}
-        }}"
-    );
+        }}
+"
+    )
+}
+
+fn block(eth1: &str, route_via: &str) -> Appliance {
+    let text = block_text(eth1, route_via, Some("lb-test"));
     let imported = vigil::config::import_str("appliance.conf", &text, false)
         .unwrap_or_else(|r| panic!("test block does not import: {:?}", r.errors));
     imported.config.appliance.expect("an appliance block")
@@ -343,4 +355,89 @@ fn a_missing_nic_is_named_and_the_rest_applies() {
     assert!(addrs(boxed.name(), "eth0").contains("192.168.50.10/24"));
     assert!(!addrs(boxed.name(), "eth1").contains("10.50.0.10/24"));
     assert_eq!(inside.hostname(), "lb-test");
+}
+
+fn vigil(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .output()
+        .expect("run vigil")
+}
+
+#[test]
+fn the_daemon_sets_the_box_up_only_when_asked_and_reloads_it_live() {
+    let _serial = serial();
+    let boxed = Netns::new();
+    let wire = Netns::new();
+    veth(&boxed, &wire, "eth0", "p0");
+    veth(&boxed, &wire, "eth1", "p1");
+    let ns = boxed.name().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("vigil.conf");
+    let sock = dir.path().join("vigil.sock");
+    std::fs::write(&conf, block_text("10.50.0.10/24", "10.50.0.1", None)).unwrap();
+    let (conf_s, sock_s) = (conf.to_str().unwrap(), sock.to_str().unwrap());
+    // Its own UTS namespace too, though the block names no hostname.
+    let run_args = |extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = ["unshare", "--uts", env!("CARGO_BIN_EXE_vigil"), "run"]
+            .map(String::from)
+            .into();
+        v.extend(
+            [
+                "--config",
+                conf_s,
+                "--control",
+                sock_s,
+                "--log-to",
+                "stderr",
+            ]
+            .map(String::from),
+        );
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let running = || vigil(&["status", "--control", sock_s]).status.success();
+    let long = std::time::Duration::from_secs(10);
+    let step = std::time::Duration::from_millis(20);
+
+    // A drop-in: the block is there, nobody asked, nothing changes.
+    let args = run_args(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut d = boxed.spawn("vigil drop-in", &args, &dir.path().join("drop-in.log"));
+    assert!(wait_for(long, step, running), "the drop-in daemon answers");
+    assert!(!addrs(&ns, "eth1").contains("10.50.0.10/24"));
+    assert_eq!(
+        ip_json(&ns, &["link", "show", "dev", "eth0"])[0]["mtu"],
+        1500
+    );
+    d.terminate(long);
+
+    // Asked: set up before it runs, and live on reload.
+    let args = run_args(&["--apply-appliance"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let _d = boxed.spawn("vigil", &args, &dir.path().join("vigil.log"));
+    assert!(wait_for(long, step, running), "the daemon answers");
+    assert!(addrs(&ns, "eth1").contains("10.50.0.10/24"));
+    let want = format!("10.60.0.0/16 via 10.50.0.1 dev eth1 proto {RTPROT_VIGIL}");
+    assert!(routes(&ns).contains(&want), "{:#?}", routes(&ns));
+    std::fs::write(&conf, block_text("10.51.0.10/24", "10.51.0.1", None)).unwrap();
+    let out = vigil(&["reload", "--control", sock_s]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "reload: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("appliance set-up applied (3 kernel changes)"),
+        "{said}"
+    );
+    assert!(!said.contains("pending"), "{said}");
+    let eth1 = addrs(&ns, "eth1");
+    assert!(
+        eth1.contains("10.51.0.10/24") && !eth1.contains("10.50.0.10/24"),
+        "{eth1:?}"
+    );
+    let want = format!("10.60.0.0/16 via 10.51.0.1 dev eth1 proto {RTPROT_VIGIL}");
+    assert!(routes(&ns).contains(&want), "{:#?}", routes(&ns));
 }
