@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all deps build test unit fmt-check clippy fuzz-build figures clean
+.PHONY: all deps build test unit fmt-check clippy fuzz-build figures clean image image-check image-lint
 all: build
 
 # What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
@@ -18,7 +18,7 @@ $(BIN): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	$(STATIC) cargo build --release --locked --target $(TARGET)
 
 # Everything: unit, integration, namespace and lab tests (needs root).
-test: deps fmt-check clippy unit lab-test
+test: deps fmt-check clippy unit image-lint lab-test
 	@echo "make test: all passed"
 
 # Unit and integration tests, namespace tests with keepalived included.
@@ -30,6 +30,23 @@ fmt-check:
 
 clippy:
 	cargo clippy --locked --all-targets -- -D warnings
+
+# The firmware image (README, "The firmware image"). `image` needs a
+# Buildroot tree and a host that reaches the download sites; `image-check`
+# runs Buildroot's own checks of buildroot/ offline; `image-lint` (part of
+# `test`) needs no Buildroot: kernel fragments against the lab's kernel,
+# genimage.cfg against vigil's store, shellcheck.
+BOARD ?= x86_64
+image:
+	@test -n "$(BUILDROOT)" || { echo "usage: make image BUILDROOT=path/to/buildroot [BOARD=x86_64|nanopi-r3s]"; exit 2; }
+	scripts/image-build "$(BUILDROOT)" "$(BOARD)"
+
+image-check:
+	@test -n "$(BUILDROOT)" || { echo "usage: make image-check BUILDROOT=path/to/buildroot"; exit 2; }
+	scripts/image-check "$(BUILDROOT)"
+
+image-lint: deps
+	scripts/image-lint
 
 # Figures for notes: encoded config sizes, import speed, binary size.
 figures: build

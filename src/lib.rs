@@ -17,3 +17,4 @@ pub mod net;
 pub mod notify;
 pub mod store;
 pub mod vrrp;
+pub mod watchdog;
