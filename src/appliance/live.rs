@@ -34,6 +34,8 @@ pub struct Live {
     mode: Mode,
     /// The block applied last and the VIPs of its config.
     applied: Option<(Appliance, Vec<IpAddr>)>,
+    /// The failures of the last apply, for `vigil status`.
+    errors: Vec<String>,
 }
 
 impl Live {
@@ -43,6 +45,7 @@ impl Live {
             host: Host::system(),
             mode,
             applied: None,
+            errors: Vec::new(),
         }
     }
 
@@ -68,8 +71,14 @@ impl Live {
         };
         let report = apply(&self.net, &self.host, &desired).await;
         report.log();
+        self.errors = report.errors.iter().map(|e| error_chain(e)).collect();
         self.applied = Some((block, self::vips(config)));
         Some(report)
+    }
+
+    /// The failures of the last apply, each with its causes on one line.
+    pub fn errors(&self) -> Vec<String> {
+        self.errors.clone()
     }
 
     /// A reload's apply, as the lines it reports: one change, then each

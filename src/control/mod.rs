@@ -84,6 +84,10 @@ pub struct Status {
     /// What this process took over from the one before it (a hitless
     /// restart), in one line; `None` after a plain start.
     pub resumed: Option<String>,
+    /// What of the `appliance` block's set-up failed at its last apply
+    /// (a missing NIC, a refused address or route, an unwritable sysctl),
+    /// one line each; empty: all of it applied (or it does not apply).
+    pub appliance: Vec<String>,
 }
 
 /// The IPVS table as `vigil status` shows it (published by `ipvs::task`).
@@ -304,6 +308,8 @@ pub struct ConfigState {
     pub ipvs: Option<watch::Receiver<IpvsStatus>>,
     pub reload: Option<LastReload>,
     pub pending: Vec<Pending>,
+    /// The appliance set-up's failures at its last apply.
+    pub appliance: Vec<String>,
 }
 
 /// How long the server waits for the daemon to finish a reload.
@@ -335,6 +341,7 @@ impl Published {
             reload: config.reload,
             pending: config.pending,
             resumed: self.resumed.clone(),
+            appliance: config.appliance,
         }
     }
 
@@ -508,6 +515,7 @@ mod tests {
                 diff: Diff::Changed,
             }],
             resumed: None,
+            appliance: Vec::new(),
         }
     }
 

@@ -37,6 +37,9 @@ pub fn text(s: &Status) -> String {
     if let Some(p) = pending_line(&s.pending) {
         let _ = writeln!(out, "PENDING A RESTART: {p}");
     }
+    for e in &s.appliance {
+        let _ = writeln!(out, "APPLIANCE ERROR: {e}");
+    }
     if s.instances.is_empty() {
         let _ = writeln!(out, "no vrrp instance");
     }
@@ -246,9 +249,16 @@ pub fn json(s: &Status) -> String {
         .ipvs
         .as_ref()
         .map_or(String::new(), |t| format!(",\"ipvs\":{}", ipvs_json(t)));
+    // "appliance" only when something of the set-up failed.
+    let appliance: Vec<String> = s.appliance.iter().map(|e| json_str(e)).collect();
+    let appliance = if appliance.is_empty() {
+        String::new()
+    } else {
+        format!(",\"appliance\":[{}]", appliance.join(","))
+    };
     let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -256,7 +266,8 @@ pub fn json(s: &Status) -> String {
         opt(s.resumed.clone()),
         inst.join(","),
         recv.join(","),
-        ipvs
+        ipvs,
+        appliance
     )
 }
 
@@ -485,7 +496,22 @@ mod tests {
             reload: None,
             pending: Vec::new(),
             resumed: None,
+            appliance: Vec::new(),
         }
+    }
+
+    #[test]
+    fn appliance_failures_show_in_text_and_json() {
+        let mut s = sample();
+        assert!(!json(&s).contains("appliance"), "absent when all applied");
+        s.appliance =
+            vec!["appliance: no interface eth1: its addresses, routes and sysctls wait".into()];
+        assert!(text(&s).contains(
+            "APPLIANCE ERROR: appliance: no interface eth1: its addresses, routes and sysctls wait\n"
+        ));
+        assert!(json(&s).ends_with(
+            ",\"appliance\":[\"appliance: no interface eth1: its addresses, routes and sysctls wait\"]}"
+        ));
     }
 
     #[test]

@@ -199,6 +199,7 @@ async fn main(
         source: describe,
         instances: statuses.clone(),
         receivers: first.receivers,
+        appliance: appliance.errors(),
         ..Default::default()
     });
     let vrrp = VrrpSide {

@@ -440,4 +440,24 @@ fn the_daemon_sets_the_box_up_only_when_asked_and_reloads_it_live() {
     );
     let want = format!("10.60.0.0/16 via 10.51.0.1 dev eth1 proto {RTPROT_VIGIL}");
     assert!(routes(&ns).contains(&want), "{:#?}", routes(&ns));
+
+    // A NIC the box lacks: the reload fails naming it, `vigil status`
+    // says it, and the rest (eth0) still runs as configured.
+    let eth9 = block_text("10.51.0.10/24", "10.51.0.1", None).replace("eth1", "eth9");
+    std::fs::write(&conf, eth9).unwrap();
+    let out = vigil(&["reload", "--control", sock_s]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !out.status.success(),
+        "a missing NIC fails the reload: {said}"
+    );
+    let missing = "appliance: no interface eth9: its addresses, routes and sysctls wait";
+    assert!(said.contains(missing), "{said}");
+    let status = vigil(&["status", "--control", sock_s]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.contains(&format!("APPLIANCE ERROR: {missing}")),
+        "{status}"
+    );
+    assert!(addrs(&ns, "eth0").contains("192.168.50.10/24"));
 }

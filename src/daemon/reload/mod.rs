@@ -161,6 +161,8 @@ impl Reloader {
             let (done, ok) = self.appliance.reload(&new).await;
             outcome = if ok { outcome } else { ReloadOutcome::Failed };
             applied.extend(done);
+            let errors = self.appliance.errors();
+            self.vrrp.published.send_modify(|c| c.appliance = errors);
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);
