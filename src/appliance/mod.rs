@@ -12,12 +12,17 @@
 //! What vigil owns, and how it knows:
 //! - routes: those of the main table with protocol [`RTPROT_VIGIL`] (86,
 //!   'V'; unused in iproute2's `rt_protos` and in `linux/rtnetlink.h`).
-//!   The mark lives in the kernel, so it survives a daemon restart.
+//!   The mark lives in the kernel, so it survives a daemon restart. A
+//!   route of another protocol (boot, static: an installer's, an
+//!   operator's) to a destination the block routes is replaced by vigil's
+//!   (the block is the box's word on it); a `kernel` route never is.
 //! - addresses: the ones the block names now or the previously applied
-//!   block named. The kernel keeps no owner for an address (IFA_PROTO only
-//!   exists from Linux 6.3 and is not in the box's 6.1), and the
-//!   addresses die with the kernel, so "what we applied last" is exact
-//!   across reloads; after a daemon restart the first apply only adds.
+//!   block named. The kernel keeps no owner for an address (IFA_PROTO
+//!   exists only from Linux 6.3; Debian 12's 6.1, which the lab boots,
+//!   lacks it), and the addresses die with the kernel, so "what we
+//!   applied last" is exact across reloads; after a daemon restart the
+//!   first apply only adds and changes (an address a restart's new config
+//!   dropped stays until the next reboot).
 //!
 //! Never touched, whatever the blocks say: VRRP's VIPs (passed in by the
 //! caller), link-local addresses (fe80::/10, 169.254.0.0/16, which the
