@@ -112,6 +112,12 @@ struct RunArgs {
     /// are LOST).
     #[arg(long)]
     lenient: bool,
+    /// With --config: apply the file's `appliance` block to this host
+    /// (hostname, addresses, MTU, routes, ip_forward, ARP sysctls) before
+    /// VRRP starts and on every reload. Without it a drop-in leaves the
+    /// host's network alone; with --store (the box) it always applies.
+    #[arg(long)]
+    apply_appliance: bool,
     /// Seconds a real server removed by a reload keeps its connections
     /// (at weight 0, no new ones) before it is deleted, unless they end
     /// sooner.
@@ -305,6 +311,13 @@ fn run_command(r: RunArgs) -> i32 {
         source,
         control: r.control.clone(),
         drain_timeout: std::time::Duration::from_secs(r.drain_timeout),
+        appliance: if r.source.store.is_some() {
+            crate::appliance::Mode::Box
+        } else if r.apply_appliance {
+            crate::appliance::Mode::Asked
+        } else {
+            crate::appliance::Mode::Off
+        },
     };
     match daemon::run(config, describe, opts) {
         Ok(()) => EXIT_OK,

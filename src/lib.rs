@@ -4,6 +4,7 @@
 //! Cores are sans-IO (they take `now` and return actions); sockets, files
 //! and netlink live at thin edges.
 
+pub mod appliance;
 pub mod backoff;
 pub mod cli;
 pub mod config;

@@ -33,7 +33,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 6;
+pub const PROTOCOL_VERSION: u8 = 7;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -99,6 +99,10 @@ pub struct Status {
     pub resumed: Option<String>,
     /// Every supervised task, by name.
     pub tasks: Vec<TaskStatus>,
+    /// What of the `appliance` block's set-up failed at its last apply
+    /// (a missing NIC, a refused address or route, an unwritable sysctl),
+    /// one line each; empty: all of it applied (or it does not apply).
+    pub appliance: Vec<String>,
 }
 
 /// A supervised task as `vigil status` shows it (`daemon::supervisor`).
@@ -355,6 +359,8 @@ pub struct ConfigState {
     pub ipvs: Option<watch::Receiver<IpvsStatus>>,
     pub reload: Option<LastReload>,
     pub pending: Vec<Pending>,
+    /// The appliance set-up's failures at its last apply.
+    pub appliance: Vec<String>,
 }
 
 /// How long the server waits for the daemon to finish a reload.
@@ -387,6 +393,7 @@ impl Published {
             pending: config.pending,
             resumed: self.resumed.clone(),
             tasks: Vec::new(),
+            appliance: config.appliance,
         }
     }
 

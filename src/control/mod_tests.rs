@@ -36,6 +36,7 @@ fn sample() -> Status {
             restarts: 1,
             last_stop: Some("panicked: boom".into()),
         }],
+        appliance: vec!["appliance: no interface eth1".into()],
     }
 }
 

@@ -119,6 +119,16 @@ pub enum Change {
     SyncGroupApplied {
         name: String,
     },
+    /// The appliance's set-up (hostname, interfaces, `ip_forward`) was
+    /// applied live: `ops` changes made.
+    ApplianceSetup {
+        ops: usize,
+    },
+    /// One item of that set-up failed, as `appliance::ApplyError` words it
+    /// with its causes.
+    ApplianceFailed {
+        error: String,
+    },
 }
 
 /// Why an instance's new settings were not applied in place.
@@ -188,7 +198,7 @@ pub enum Pending {
     /// The VRRP, notification or script settings of `global_defs`.
     VrrpGlobals,
     LvsSyncDaemon,
-    /// The `appliance` block, other than its IPVS settings.
+    /// The `appliance` block's watchdog or console (the rest applies live).
     Appliance,
 }
 

@@ -37,6 +37,9 @@ pub fn text(s: &Status) -> String {
     if let Some(p) = pending_line(&s.pending) {
         let _ = writeln!(out, "PENDING A RESTART: {p}");
     }
+    for e in &s.appliance {
+        let _ = writeln!(out, "APPLIANCE ERROR: {e}");
+    }
     if s.instances.is_empty() {
         let _ = writeln!(out, "no vrrp instance");
     }
@@ -293,9 +296,16 @@ pub fn json(s: &Status) -> String {
         let t: Vec<String> = s.tasks.iter().map(task_json).collect();
         format!(",\"tasks\":[{}]", t.join(","))
     };
+    // "appliance" only when something of the set-up failed.
+    let appliance: Vec<String> = s.appliance.iter().map(|e| json_str(e)).collect();
+    let appliance = if appliance.is_empty() {
+        String::new()
+    } else {
+        format!(",\"appliance\":[{}]", appliance.join(","))
+    };
     let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -304,7 +314,8 @@ pub fn json(s: &Status) -> String {
         inst.join(","),
         recv.join(","),
         ipvs,
-        tasks
+        tasks,
+        appliance
     )
 }
 
@@ -383,6 +394,10 @@ impl fmt::Display for Change {
             ),
             Change::LvsTimeouts => f.write_str("lvs_timeouts changed"),
             Change::ApplianceIpvs => f.write_str("appliance ipvs settings changed"),
+            Change::ApplianceSetup { ops } => {
+                write!(f, "appliance set-up applied ({ops} kernel changes)")
+            }
+            Change::ApplianceFailed { error } => f.write_str(error),
             Change::Notifier => f.write_str("notification and script settings applied"),
             Change::InstanceStarted { name } => write!(f, "vrrp_instance {name} added: started"),
             Change::InstanceStopped { name } => write!(
@@ -451,7 +466,7 @@ impl fmt::Display for Pending {
                 f.write_str("global_defs (VRRP, notification or script settings) changed")
             }
             Pending::LvsSyncDaemon => f.write_str("lvs_sync_daemon changed"),
-            Pending::Appliance => f.write_str("appliance block (other than ipvs) changed"),
+            Pending::Appliance => f.write_str("appliance watchdog or console changed"),
         }
     }
 }

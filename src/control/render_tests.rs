@@ -34,6 +34,7 @@ fn sample() -> Status {
         pending: Vec::new(),
         resumed: None,
         tasks: vec![],
+        appliance: Vec::new(),
     }
 }
 
@@ -94,6 +95,20 @@ fn json_lists_tasks() {
         ),
         "{j}"
     );
+}
+
+#[test]
+fn appliance_failures_show_in_text_and_json() {
+    let mut s = sample();
+    assert!(!json(&s).contains("appliance"), "absent when all applied");
+    s.appliance =
+        vec!["appliance: no interface eth1: its addresses, routes and sysctls wait".into()];
+    assert!(text(&s).contains(
+        "APPLIANCE ERROR: appliance: no interface eth1: its addresses, routes and sysctls wait\n"
+    ));
+    assert!(json(&s).ends_with(
+        ",\"appliance\":[\"appliance: no interface eth1: its addresses, routes and sysctls wait\"]}"
+    ));
 }
 
 #[test]

@@ -139,6 +139,8 @@ pub struct Options {
     pub control: PathBuf,
     /// How long a real server removed by config drains.
     pub drain_timeout: Duration,
+    /// Whether the `appliance` block's set-up applies (see `appliance::live`).
+    pub appliance: crate::appliance::Mode,
 }
 
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
@@ -186,6 +188,11 @@ async fn main(
     let notifier = Notifier::spawn(&config.global);
     // Subscribe before reading links, so no change falls in between.
     let events = net::events()?;
+
+    // The box's own set-up (`appliance { }`), before VRRP reads the links.
+    let mut appliance = crate::appliance::Live::new(net.clone(), opts.appliance);
+    appliance.apply(&config).await;
+
     let links = net.links().await?;
     let mut planned = plan_groups(&config, |_| true, &links);
     let resumed = start
@@ -216,6 +223,7 @@ async fn main(
         source: describe,
         instances: statuses.clone(),
         receivers: first.receivers,
+        appliance: appliance.errors(),
         ..Default::default()
     });
     let vrrp = VrrpSide {
@@ -281,6 +289,7 @@ async fn main(
         drain_timeout: opts.drain_timeout,
         local: local_rx,
         vrrp,
+        appliance,
     };
     let mut tasks = Tasks {
         sup: sup.clone(),

@@ -6,9 +6,12 @@
 //! [`events`] (a multicast subscription to RTNLGRP_LINK, IPV4_IFADDR and
 //! IPV6_IFADDR that yields [`NetEvent`]s, with a full re-dump of links and
 //! addresses when the kernel reports an overrun, ENOBUFS).
+//! [`setup`] adds the requests of the appliance's own set-up (main-table
+//! routes, MTU, link up, the box's addresses) for `appliance::edge`.
 //! Must not: decide anything about VRRP (it reports, the instance tasks
-//! decide), flush addresses it did not add, touch routes, or block the
-//! runtime (every call is async over the netlink socket).
+//! decide) or about the box's set-up (`appliance::plan` does), flush
+//! addresses it was not asked to remove, or block the runtime (every
+//! call is async over the netlink socket).
 //!
 //! Semantics: a link is "up" when it is administratively up AND has
 //! carrier (IFF_UP and IFF_LOWER_UP), as keepalived reads it: a pulled
@@ -33,6 +36,8 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 
 use crate::config::model::Vip;
+
+pub mod setup;
 
 /// Errors of the netlink edge, with what was being done.
 #[derive(Debug, Error)]
@@ -75,6 +80,7 @@ pub struct Link {
     pub admin_up: bool,
     pub lower_up: bool,
     pub mac: Option<[u8; 6]>,
+    pub mtu: Option<u32>,
 }
 
 impl Link {
@@ -86,9 +92,11 @@ impl Link {
     fn from_msg(m: &LinkMessage) -> Self {
         let mut name = String::new();
         let mut mac = None;
+        let mut mtu = None;
         for a in &m.attributes {
             match a {
                 LinkAttribute::IfName(n) => name = n.clone(),
+                LinkAttribute::Mtu(m) => mtu = Some(*m),
                 LinkAttribute::Address(b) => mac = <[u8; 6]>::try_from(b.as_slice()).ok(),
                 _ => {}
             }
@@ -100,6 +108,7 @@ impl Link {
             admin_up: f.contains(LinkFlags::Up),
             lower_up: f.contains(LinkFlags::LowerUp) || f.contains(LinkFlags::Running),
             mac,
+            mtu,
         }
     }
 }
@@ -233,27 +242,38 @@ impl Net {
         }))
     }
 
-    fn vip_msg(index: u32, vip: &Vip) -> AddressMessage {
+    /// An address message: IPv4 with its broadcast address (below /31).
+    fn addr_msg(index: u32, addr: IpAddr, prefix: u8) -> AddressMessage {
         let mut m = AddressMessage::default();
         m.header.index = index;
-        m.header.prefix_len = vip.prefix;
-        m.attributes.push(AddressAttribute::Local(vip.addr));
-        match vip.addr {
+        m.header.prefix_len = prefix;
+        m.attributes.push(AddressAttribute::Local(addr));
+        match addr {
             IpAddr::V4(v4) => {
                 m.header.family = AddressFamily::Inet;
-                m.attributes.push(AddressAttribute::Address(vip.addr));
-                if vip.prefix < 31 {
-                    let brd = u32::from(v4) | (u32::MAX >> u32::from(vip.prefix));
+                m.attributes.push(AddressAttribute::Address(addr));
+                if prefix < 31 {
+                    let brd = u32::from(v4) | (u32::MAX >> u32::from(prefix));
                     m.attributes
                         .push(AddressAttribute::Broadcast(Ipv4Addr::from(brd)));
                 }
+            }
+            IpAddr::V6(_) => m.header.family = AddressFamily::Inet6,
+        }
+        m
+    }
+
+    /// A VIP's message: its label (IPv4), and NODAD (IPv6).
+    fn vip_msg(index: u32, vip: &Vip) -> AddressMessage {
+        let mut m = Self::addr_msg(index, vip.addr, vip.prefix);
+        match vip.addr {
+            IpAddr::V4(_) => {
                 if let Some(l) = &vip.label {
                     m.attributes
                         .push(AddressAttribute::Label(l.as_str().to_owned()));
                 }
             }
             IpAddr::V6(_) => {
-                m.header.family = AddressFamily::Inet6;
                 m.header.flags = AddressHeaderFlags::Nodad;
                 m.attributes
                     .push(AddressAttribute::Flags(AddressFlags::Nodad));
@@ -275,7 +295,10 @@ impl Net {
 
     /// Removes a VIP from link `index`; `Ok(false)` if it was not there.
     pub async fn del_vip(&self, index: u32, vip: &Vip) -> Result<bool, NetError> {
-        let msg = Self::vip_msg(index, vip);
+        self.del_addr_msg(Self::vip_msg(index, vip)).await
+    }
+
+    async fn del_addr_msg(&self, msg: AddressMessage) -> Result<bool, NetError> {
         match self.handle.address().del(msg).execute().await {
             Ok(()) => Ok(true),
             Err(rtnetlink::Error::NetlinkError(m))

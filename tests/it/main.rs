@@ -9,6 +9,7 @@
 
 mod support;
 
+mod appliance_netns;
 mod cli;
 mod config_errors;
 mod config_export;

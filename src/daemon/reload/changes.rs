@@ -9,7 +9,9 @@
 //!
 //! Applied live by the IPVS side: `virtual_server` blocks (services, real
 //! servers, checkers; a removed real server drains, see `ipvs::task`),
-//! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied in place by
+//! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied live by the
+//! appliance set-up (`appliance::Live`): the block's hostname, interfaces
+//! and `ip_forward` ([`Changes::setup`]). Applied in place by
 //! each running VRRP task (`vrrp::instance::Reconfig`): the settings of
 //! its instances and sync group, and the VRRP and notification parts of
 //! `global_defs`; instances added alone or as a new sync group start, and
@@ -17,8 +19,10 @@
 //! `Reloader`). Pending a restart (listed by [`pending`], and shown by
 //! `vigil status`): a running sync group's membership,
 //! what an instance cannot change in place (interface, VRID, version,
-//! family, source or multicast address), `lvs_sync_daemon`, and the rest
-//! of the `appliance` block. A reload never makes a master resign: what
+//! family, source or multicast address), `lvs_sync_daemon`, and the
+//! appliance's `watchdog` and `console` (nothing in the daemon holds them
+//! yet: the watchdog module will own the device). A reload never makes a
+//! master resign: what
 //! cannot change in place keeps running as it was.
 
 use std::collections::BTreeMap;
@@ -35,11 +39,13 @@ pub struct Changes {
     pub live: Vec<Change>,
     /// Sections that differ from what is running and wait for a restart.
     pub pending: Vec<Pending>,
+    /// The appliance's set-up part differs (applied by `appliance::Live`).
+    pub setup: bool,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty() && self.pending.is_empty()
+        self.live.is_empty() && self.pending.is_empty() && !self.setup
     }
 }
 
@@ -56,6 +62,7 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
         c.live.push(Change::ApplianceIpvs);
     }
     c.pending = pending(running_vrrp, new);
+    c.setup = crate::appliance::live::setup_changed(old, new);
     c
 }
 
@@ -100,12 +107,10 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
     if running.global.lvs_sync_daemon != new.global.lvs_sync_daemon {
         out.push(Pending::LvsSyncDaemon);
     }
+    // No block means the defaults (a new block with them changes nothing).
     let rest = |c: &Config| {
-        c.appliance.as_ref().map(|a| {
-            let mut a = a.clone();
-            a.ipvs = Default::default();
-            a
-        })
+        let a = c.appliance.clone().unwrap_or_default();
+        (a.watchdog, a.console_password_hash)
     };
     if rest(running) != rest(new) {
         out.push(Pending::Appliance);

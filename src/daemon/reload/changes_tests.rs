@@ -141,3 +141,24 @@ fn instances_and_groups_added_and_removed_are_pending_in_order() {
     let removed = format!("vrrp_instance {} removed", running.vrrp_instances[0].name);
     assert!(text(&p).contains(&removed), "{p:?}");
 }
+
+#[test]
+fn the_appliance_set_up_is_live_and_only_watchdog_and_console_wait() {
+    let mut old = seed();
+    old.appliance.get_or_insert_with(Default::default);
+    let mut new = old.clone();
+    let a = new.appliance.as_mut().unwrap();
+    a.hostname = Some("lb2".into());
+    a.ip_forward = !a.ip_forward;
+    let c = changes(&old, &old, &new);
+    assert!(c.setup && !c.is_empty());
+    assert!(c.pending.is_empty(), "{:?}", c.pending);
+    assert!(c.live.is_empty(), "{:?}", c.live);
+    let mut watched = new.clone();
+    if let Some(a) = watched.appliance.as_mut() {
+        a.watchdog.timeout += 1;
+    }
+    let c = changes(&new, &new, &watched);
+    assert!(!c.setup);
+    assert_eq!(c.pending, [Pending::Appliance]);
+}

@@ -73,6 +73,8 @@ pub(super) struct Reloader {
     /// The box's addresses, for the health runner (`ha_suspend`).
     pub(super) local: watch::Receiver<BTreeSet<IpAddr>>,
     pub(super) vrrp: VrrpSide,
+    /// The box's own set-up, applied live when its part of the block changes.
+    pub(super) appliance: crate::appliance::Live,
 }
 
 impl Reloader {
@@ -153,6 +155,14 @@ impl Reloader {
                 outcome = ReloadOutcome::Failed;
             }
             lines.push(Line::Ipvs(ipvs));
+        }
+        // The box's set-up before VRRP: an instance may need a new address.
+        if changes.setup {
+            let (done, ok) = self.appliance.reload(&new).await;
+            outcome = if ok { outcome } else { ReloadOutcome::Failed };
+            applied.extend(done);
+            let errors = self.appliance.errors();
+            self.vrrp.published.send_modify(|c| c.appliance = errors);
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);

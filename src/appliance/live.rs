@@ -1,0 +1,139 @@
+//! The daemon's use of the set-up: whether it applies, and the block it
+//! applied last (what vigil owns of the addresses).
+//!
+//! Owns: [`Live`] and [`Mode`]. Must not: apply anything on an ordinary
+//! host that did not ask (`--config` without `--apply-appliance`: a
+//! drop-in must not rewrite a host's network), or fail the daemon (every
+//! failure is logged and reported; the rest of the block and of vigil
+//! still run).
+
+use std::net::IpAddr;
+
+use super::edge::{apply, Host, Report};
+use super::plan::Desired;
+use crate::config::model::{Appliance, Config};
+use crate::control::Change;
+use crate::net::Net;
+
+/// When the daemon applies the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `--config` on an ordinary host: never.
+    Off,
+    /// `--config --apply-appliance`: the block, when the config has one.
+    Asked,
+    /// `--store`, the box: the block, or the defaults without one (the box
+    /// forwards: `ip_forward` is on by default).
+    Box,
+}
+
+/// The set-up as the daemon runs it, from start through every reload.
+pub struct Live {
+    net: Net,
+    host: Host,
+    mode: Mode,
+    /// The block applied last and the VIPs of its config.
+    applied: Option<(Appliance, Vec<IpAddr>)>,
+    /// The failures of the last apply, for `vigil status`.
+    errors: Vec<String>,
+}
+
+impl Live {
+    pub fn new(net: Net, mode: Mode) -> Self {
+        Live {
+            net,
+            host: Host::system(),
+            mode,
+            applied: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Applies `config`'s block (at start, before VRRP; or on a reload)
+    /// and logs what it did. `None` when there was nothing to apply.
+    pub async fn apply(&mut self, config: &Config) -> Option<Report> {
+        let block = match (self.mode, &config.appliance) {
+            (Mode::Off, _) => return None,
+            (_, Some(b)) => b.clone(),
+            (Mode::Box, None) => Appliance::default(),
+            // Asked, and no block (or no longer one): the host's network
+            // is left as it is.
+            (Mode::Asked, None) => return None,
+        };
+        let mut vips = vips(config);
+        if let Some((_, before)) = &self.applied {
+            vips.extend(before);
+        }
+        let desired = Desired {
+            block: &block,
+            previous: self.applied.as_ref().map(|(b, _)| b),
+            vips: &vips,
+        };
+        let report = apply(&self.net, &self.host, &desired).await;
+        report.log();
+        self.errors = report.errors.iter().map(|e| error_chain(e)).collect();
+        self.applied = Some((block, self::vips(config)));
+        Some(report)
+    }
+
+    /// The failures of the last apply, each with its causes on one line.
+    pub fn errors(&self) -> Vec<String> {
+        self.errors.clone()
+    }
+
+    /// A reload's apply, as the lines it reports: one change, then each
+    /// failure. The flag says whether everything applied.
+    pub async fn reload(&mut self, config: &Config) -> (Vec<Change>, bool) {
+        let Some(report) = self.apply(config).await else {
+            return (Vec::new(), true);
+        };
+        let ok = report.errors.is_empty();
+        let mut out = vec![Change::ApplianceSetup {
+            ops: report.done.len(),
+        }];
+        out.extend(report.errors.iter().map(|e| Change::ApplianceFailed {
+            error: error_chain(e),
+        }));
+        (out, ok)
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s += &format!(": {c}");
+        cause = c.source();
+    }
+    s
+}
+
+/// Every address VRRP may hold (VIPs and excluded VIPs of every instance).
+pub fn vips(config: &Config) -> Vec<IpAddr> {
+    config
+        .vrrp_instances
+        .iter()
+        .flat_map(|i| {
+            i.virtual_ipaddress
+                .iter()
+                .chain(&i.virtual_ipaddress_excluded)
+        })
+        .map(|v| v.addr)
+        .collect()
+}
+
+/// Whether the part of the block the set-up applies (hostname, interfaces,
+/// `ip_forward`) differs between two configs.
+pub fn setup_changed(old: &Config, new: &Config) -> bool {
+    let part = |c: &Config| {
+        c.appliance
+            .as_ref()
+            .map(|a| (a.hostname.clone(), a.interfaces.clone(), a.ip_forward))
+    };
+    part(old) != part(new)
+}
+
+#[cfg(test)]
+#[path = "live_tests.rs"]
+mod tests;
