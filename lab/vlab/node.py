@@ -140,6 +140,9 @@ class Node:
              "-serial", "chardev:con",
              "-chardev", f"socket,id=qmp,path={self.qmp_sock},server=on,wait=off",
              "-mon", "chardev=qmp,mode=control"]
+        if os.path.exists(paths.FAULT_VIGIL):
+            a += ["-drive", f"file={paths.FAULT_VIGIL},if=none,id=tools,format=raw,readonly=on",
+                  "-device", "virtio-blk-pci,drive=tools,serial=tools,addr=0x8"]
         for nic in (0, 1):
             a += ["-netdev", f"tap,id=n{nic},ifname={net.tap(self.name, nic)},"
                              "script=no,downscript=no",
