@@ -53,6 +53,8 @@ def test_both_boxes_come_up_from_flash_alone(lab):
         assert addrs(n, "eth1") == {eth1}, n.check("ip -br addr")
         assert n.check("sysctl -n net.ipv4.ip_forward").strip() == "1"
     assert lab.wait_vip("lb1", 30) is not None, f"VIP on {lab.vip_holders()}"
+    rss = lab["lb1"].check("grep VmRSS /proc/$(systemctl show -p MainPID --value vigil)/status")
+    report(f"appliance: vigil on lb1 (seed config, MASTER): {' '.join(rss.split()[1:])} RSS")
     boots = ", ".join(f"{k} {v.boot_seconds:.0f} s" for k, v in lab.nodes.items()
                       if v.boot_seconds)
     report(f"appliance: both boxes named and addressed by vigil from their flash "
