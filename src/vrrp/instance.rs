@@ -366,11 +366,12 @@ async fn start(
     rx: &mut mpsc::Receiver<GroupInput>,
     net: Net,
     notifier: Notifier,
+    hb: &Heartbeat,
 ) -> Task {
     let mut members = Vec::with_capacity(spec.members.len());
     let mut machines = Vec::with_capacity(spec.members.len());
     for ms in &spec.members {
-        match setup(ms, &spec.global, &net, rx).await {
+        match setup(ms, &spec.global, &net, rx, hb).await {
             Ok((member, machine)) => {
                 members.push(Some(member));
                 machines.push(Some(machine));
@@ -406,7 +407,7 @@ pub async fn run(
     notifier: Notifier,
     hb: Heartbeat,
 ) {
-    let mut task = start(&spec, &mut rx, net.clone(), notifier).await;
+    let mut task = start(&spec, &mut rx, net.clone(), notifier, &hb).await;
 
     // Initial link states, then Startup (RFC 5798 6.4.1) or Resume.
     let links = net.links().await.unwrap_or_else(|e| {

@@ -30,6 +30,7 @@ use super::types::{AdverInt, Priority, Version};
 use crate::config::bounds::IfName;
 use crate::config::model::{GlobalDefs, Vip, VrrpInstance};
 use crate::control::{InstanceStatus, Snapshot};
+use crate::daemon::supervisor::Heartbeat;
 use crate::net::{Net, NetError};
 use crate::notify;
 
@@ -416,16 +417,19 @@ impl Member {
 
 /// Waits for the interface's address of the instance's family (an IPv4
 /// primary, or an IPv6 link-local), staying responsive to a shutdown or
-/// handoff meanwhile.
+/// handoff meanwhile, and checking in with the supervisor at every poll:
+/// the wait (up to [`PRIMARY_WAIT`]) is longer than the task's deadline.
 async fn wait_primary(
     spec: &MemberSpec,
     net: &Net,
     vip_addrs: &[IpAddr],
     rx: &mut mpsc::Receiver<GroupInput>,
+    hb: &Heartbeat,
 ) -> Result<IpAddr, SetupError> {
     let inst = &spec.inst;
     let deadline = Instant::now() + PRIMARY_WAIT;
     loop {
+        hb.check_in().await;
         let found = if inst.is_ipv6() {
             net.link_local_v6(spec.links.ifindex)
                 .await
@@ -506,6 +510,7 @@ pub(crate) async fn setup(
     global: &GlobalDefs,
     net: &Net,
     rx: &mut mpsc::Receiver<GroupInput>,
+    hb: &Heartbeat,
 ) -> Result<(Member, Machine), SetupError> {
     let inst = &spec.inst;
     let vip_addrs: Vec<IpAddr> = inst
@@ -514,7 +519,7 @@ pub(crate) async fn setup(
         .chain(&inst.virtual_ipaddress_excluded)
         .map(|v| v.addr)
         .collect();
-    let primary = wait_primary(spec, net, &vip_addrs, rx).await?;
+    let primary = wait_primary(spec, net, &vip_addrs, rx, hb).await?;
     let mapped = from_config(inst, global, primary)?;
     let machine = Machine::new(mapped.machine)?;
     let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, mapped.edge.src).map_err(

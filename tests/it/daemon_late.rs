@@ -91,3 +91,35 @@ fn an_instance_starts_when_its_interface_appears() {
     // The other instance was not disturbed.
     assert_eq!(state_of(&d, "NOW").0, "MASTER");
 }
+
+/// The restarts of the supervised task `task`, from `vigil status --json`.
+fn restarts(d: &Daemon, task: &str) -> u64 {
+    let v = d.status_json();
+    v["tasks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["name"] == task))
+        .and_then(|t| t["restarts"].as_u64())
+        .unwrap_or_else(|| panic!("no task {task:?} in {v}"))
+}
+
+#[test]
+fn an_instance_waiting_for_its_address_keeps_checking_in() {
+    // At boot a NIC can appear before anything has given it an address:
+    // the instance waits for its primary address (up to 15 s), longer
+    // than its task's 2 s deadline, and must not be taken for stalled.
+    let _g = serial();
+    let lab = Lab::new(1);
+    let node = &lab.nodes[0];
+    let d = start_vigil_with(&lab, 0, CONF, "noaddr");
+    wait_state(&d, "NOW", "MASTER", Duration::from_secs(5));
+    let ip = |args: &[&str]| node.ns.exec(args);
+    ip(&[
+        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    ip(&["ip", "link", "set", "eth1p", "up"]);
+    ip(&["ip", "link", "set", "eth1", "up"]);
+    std::thread::sleep(Duration::from_secs(4));
+    ip(&["ip", "addr", "add", "10.77.0.1/24", "dev", "eth1"]);
+    wait_state(&d, "LATE", "MASTER", Duration::from_secs(5));
+    assert_eq!(restarts(&d, "instance LATE"), 0, "{}", d.status_json());
+}
