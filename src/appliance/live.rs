@@ -7,9 +7,10 @@
 //! failure is logged and reported; the rest of the block and of vigil
 //! still run).
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use super::edge::{apply, Host, Report};
+use super::edge::{apply, ApplyError, Host, Report};
 use super::plan::Desired;
 use crate::config::model::{Appliance, Config};
 use crate::control::Change;
@@ -36,6 +37,11 @@ pub struct Live {
     applied: Option<(Appliance, Vec<IpAddr>)>,
     /// The failures of the last apply, for `vigil status`.
     errors: Vec<String>,
+    /// The NICs the last apply found missing: their part is applied again
+    /// when one appears ([`Live::link_appeared`]).
+    missing: BTreeSet<String>,
+    /// The config of the last apply, to apply again for a NIC that appears.
+    config: Option<Config>,
 }
 
 impl Live {
@@ -46,7 +52,24 @@ impl Live {
             mode,
             applied: None,
             errors: Vec::new(),
+            missing: BTreeSet::new(),
+            config: None,
         }
+    }
+
+    /// A link named `name` exists now (a NIC whose driver loaded after
+    /// vigil started, a USB NIC plugged in): when the last apply found it
+    /// missing, the block is applied again. `None` when it was not waited
+    /// for.
+    pub async fn link_appeared(&mut self, name: &str) -> Option<Report> {
+        if !self.missing.contains(name) {
+            return None;
+        }
+        let config = self.config.take()?;
+        tracing::info!(interface = %name, "appliance: interface appeared; applying its set-up");
+        // The same block again: "previous" is the block itself, so nothing
+        // of its own is taken for stale.
+        self.apply(&config).await
     }
 
     /// Applies `config`'s block (at start, before VRRP; or on a reload)
@@ -72,6 +95,8 @@ impl Live {
         let report = apply(&self.net, &self.host, &desired).await;
         report.log();
         self.errors = report.errors.iter().map(|e| error_chain(e)).collect();
+        self.missing = missing(&report.errors);
+        self.config = (!self.missing.is_empty()).then(|| config.clone());
         self.applied = Some((block, self::vips(config)));
         Some(report)
     }
@@ -96,6 +121,17 @@ impl Live {
         }));
         (out, ok)
     }
+}
+
+/// The NICs an apply found missing.
+fn missing(errors: &[ApplyError]) -> BTreeSet<String> {
+    errors
+        .iter()
+        .filter_map(|e| match e {
+            ApplyError::NoSuchInterface { interface } => Some(interface.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An error and its causes on one line.

@@ -32,14 +32,16 @@ pub(super) fn local_set(addrs: &BTreeSet<(u32, IpAddr)>) -> BTreeSet<IpAddr> {
 }
 
 /// Runs until the event stream ends: keeps `addrs` (published on `local`
-/// when the set of addresses changes) and hands link changes to the
-/// supervisor, which fans them out to every instance task.
+/// when the set of addresses changes), hands link changes to the
+/// supervisor, which fans them out to every instance task, and the name of
+/// every link it hears of to `seen` (the main loop applies the appliance
+/// block again for a NIC it was waiting for).
 pub(super) async fn dispatch_links(
     mut events: mpsc::UnboundedReceiver<NetEvent>,
     net: Net,
     sup: Supervisor,
-    mut addrs: BTreeSet<(u32, IpAddr)>,
-    local: watch::Sender<BTreeSet<IpAddr>>,
+    (mut addrs, local): (BTreeSet<(u32, IpAddr)>, watch::Sender<BTreeSet<IpAddr>>),
+    seen: mpsc::UnboundedSender<String>,
     hb: Heartbeat,
 ) {
     let mut idle = hb.ticker();
@@ -79,6 +81,7 @@ pub(super) async fn dispatch_links(
             NetEvent::LinkState { index, name, up } => {
                 tracing::info!(interface = %name, index, up, "link state");
                 sup.link(index, up);
+                let _ = seen.send(name);
             }
             NetEvent::LinkGone { index } => sup.link(index, false),
             NetEvent::Resynced => tracing::warn!("links and addresses re-read"),

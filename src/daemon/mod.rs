@@ -246,9 +246,11 @@ async fn main(
     let (local_tx, local_rx) = watch::channel(links::local_set(&addrs));
     // Link events to every instance task (each picks its own links); the
     // monitor's first dump gives every task each link's state.
+    let (seen_tx, seen_rx) = mpsc::unbounded_channel();
     let link_side = LinkSide {
         net: net.clone(),
         local: local_tx,
+        seen: seen_tx,
     };
     link_side.start(&sup, events, addrs);
 
@@ -310,6 +312,7 @@ async fn main(
         reload: reload_rx,
         restart: restart_rx,
         supervisor: sup_events,
+        links_seen: seen_rx,
     };
     let served = requests
         .serve(
@@ -359,6 +362,8 @@ struct Requests {
     restart: mpsc::Receiver<RestartRequest>,
     /// What the supervisor reports: tasks that stopped, restarts due.
     supervisor: mpsc::UnboundedReceiver<Event>,
+    /// Names of links the link dispatcher hears of.
+    links_seen: mpsc::UnboundedReceiver<String>,
 }
 
 impl Requests {
@@ -398,6 +403,7 @@ impl Requests {
                     restart(reloader, exe, control_path, Some(req)).await?;
                 }
                 Some(ev) = self.supervisor.recv() => tasks.handle(ev, reloader).await?,
+                Some(name) = self.links_seen.recv() => reloader.link_appeared(&name).await,
             }
         }
         Ok(())

@@ -37,6 +37,8 @@ const STATES_BOUND: Duration = Duration::from_secs(1);
 pub(super) struct LinkSide {
     pub(super) net: Net,
     pub(super) local: watch::Sender<BTreeSet<IpAddr>>,
+    /// Every link name the dispatcher hears of, to the main loop.
+    pub(super) seen: mpsc::UnboundedSender<String>,
 }
 
 impl LinkSide {
@@ -63,8 +65,9 @@ impl LinkSide {
             monitor.run(hb)
         });
         let (net, local, to) = (self.net.clone(), self.local.clone(), sup.clone());
+        let seen = self.seen.clone();
         sup.spawn("link dispatcher", Kind::LinkDispatcher, |hb| {
-            links::dispatch_links(events, net, to, addrs, local, hb)
+            links::dispatch_links(events, net, to, (addrs, local), seen, hb)
         });
     }
 }

@@ -460,4 +460,16 @@ fn the_daemon_sets_the_box_up_only_when_asked_and_reloads_it_live() {
         "{status}"
     );
     assert!(addrs(&ns, "eth0").contains("192.168.50.10/24"));
+
+    // The NIC appears (a driver loaded late): its part applies by itself,
+    // without a reload, and the error goes from `vigil status`.
+    veth(&boxed, &wire, "eth9", "p9");
+    assert!(
+        wait_for(long, step, || addrs(&ns, "eth9").contains("10.51.0.10/24")),
+        "eth9's address once it appears: {:?}",
+        addrs(&ns, "eth9")
+    );
+    let status = vigil(&["status", "--control", sock_s]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(!status.contains("APPLIANCE ERROR"), "{status}");
 }

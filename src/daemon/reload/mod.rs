@@ -78,6 +78,15 @@ pub(super) struct Reloader {
 }
 
 impl Reloader {
+    /// A link named `name` exists: the appliance block is applied again if
+    /// its last apply was waiting for that NIC.
+    pub(super) async fn link_appeared(&mut self, name: &str) {
+        if self.appliance.link_appeared(name).await.is_some() {
+            let errors = self.appliance.errors();
+            self.vrrp.published.send_modify(|c| c.appliance = errors);
+        }
+    }
+
     /// Reads the source again and applies what changed; never panics or
     /// fails the daemon. The report is also logged, line by line.
     pub(super) async fn reload(&mut self) -> ReloadReport {
