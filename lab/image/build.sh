@@ -4,7 +4,10 @@
 # pin, package list, overlay/, board/, lab/image/, the vigil binary), so an
 # unchanged tree costs seconds. Owns: kernel download + module trimming,
 # the mmdebstrap rootfs (cached by package list), the initramfs, the ext4
-# root image. Usage: build.sh [VIGIL_BINARY]
+# root image, and the disk the VMs boot: the image's own GPT layout from
+# board/x86_64/genimage.cfg (Debian's genimage), with grub (Debian's EFI
+# build) and board/x86_64/grub.cfg on its EFI partition, booted by OVMF.
+# Usage: build.sh [VIGIL_BINARY]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$REPO"
@@ -112,11 +115,37 @@ while read -r ko; do cp "$WORK/k/lib/modules/$KVER/$ko" "$I/lib/modules/${ko##*/
 sed -i 's|.*/||' "$I/modules"
 install -m 0755 "$HERE/initramfs-init" "$I/init"
 
-mkdir -p "$IMG.tmp"
-(cd "$I" && find . | cpio -o -H newc --quiet | gzip -1) > "$IMG.tmp/initramfs.gz"
-cp "$WORK/k/boot/vmlinuz-$KVER" "$IMG.tmp/vmlinuz"
-mkfs.ext4 -q -F -L vigil-root -d "$R" "$IMG.tmp/rootfs.img" 1G
-chmod a-w "$IMG.tmp/rootfs.img"       # the shared base: VMs write qcow2 overlays
+# 4. The disk: the box's layout, made by genimage from the board's own
+#    genimage.cfg and booted through OVMF and grub. What is lab-only: Debian's
+#    kernel as bzImage with the initramfs beside grub (Debian's kernel has
+#    virtio and ext4 as modules), a 1 GiB root partition for Debian's
+#    userland, and the kernel command line's lab edits (lab_grub_cfg).
+G=$WORK/genimage
+EFI=$G/in/efi-part/EFI/BOOT
+mkdir -p "$EFI" "$G/root" "$G/tmp" "$G/out" "$IMG.tmp"
+(cd "$I" && find . | cpio -o -H newc --quiet | gzip -1) > "$EFI/initramfs.gz"
+cp "$WORK/k/boot/vmlinuz-$KVER" "$G/in/bzImage"
+# grub's EFI image with its prefix on the EFI partition, where grub.cfg is
+# (the removable-media path every UEFI firmware boots).
+grub-mkimage -O x86_64-efi -p /EFI/BOOT -o "$EFI/bootx64.efi" \
+  part_gpt fat ext2 normal linux serial terminal configfile echo test search gzio
+lab_grub_cfg() {  # board grub.cfg -> the lab's: no menu wait, the initramfs,
+  # a read-write root (the tests write to it), quiet and fast under TCG.
+  sed -e 's/^set timeout=.*/set timeout=0/' \
+      -e '/^[[:space:]]*linux /{s/ ro / rw /;s/$/ quiet loglevel=3 mitigations=off/}' \
+      -e '/^[[:space:]]*linux /a\	initrd /EFI/BOOT/initramfs.gz' "$1"
+}
+lab_grub_cfg board/x86_64/grub.cfg > "$EFI/grub.cfg"
+grep -q 'initrd /EFI/BOOT/initramfs.gz' "$EFI/grub.cfg" || { log "grub.cfg: no linux line to boot"; exit 1; }
+dd if=/dev/zero of="$G/in/config-blank.img" bs=1M count=4 status=none
+mkfs.ext4 -q -F -L vigil-root -d "$R" "$G/in/rootfs.ext4" 1G
+sed 's/^\([[:space:]]*size = \)256M$/\11G/' board/x86_64/genimage.cfg > "$G/genimage.cfg"
+grep -q 'size = 1G' "$G/genimage.cfg" || { log "genimage.cfg: no 256M rootfs size to grow"; exit 1; }
+genimage --config "$G/genimage.cfg" --rootpath "$G/root" --tmppath "$G/tmp" \
+  --inputpath "$G/in" --outputpath "$G/out" >"$WORK/genimage.log" 2>&1 ||
+  { cat "$WORK/genimage.log" >&2; log "genimage failed"; exit 1; }
+mv "$G/out/disk.img" "$IMG.tmp/disk.img"
+chmod a-w "$IMG.tmp/disk.img"         # the shared base: VMs write qcow2 overlays
 echo "$KVER" > "$IMG.tmp/kernel-version"
 rm -rf "$IMG"; mv "$IMG.tmp" "$IMG"; touch "$IMG/done"
 ln -sfn "images/$key" "$OUT/image"

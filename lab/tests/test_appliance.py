@@ -2,14 +2,15 @@
 Nothing in the lab image configures a NIC or names the box: each node's
 flash holds the seed config plus its `appliance` block (lab/vlab/node.py),
 and vigil applies it at start and live on a reload. Also: a blank config
-partition and a flash without one both run the factory default, and say so."""
+partition and a disk without one both run the factory default, and say so."""
+import json
 import os
-import shutil
 import time
 
 from conftest import ensure_ready, report
 from vlab import flashconf
-from vlab.node import FLASH_SIZE, NODE_ADDRS, STORE
+from vlab.node import NODE_ADDRS, STORE, base_disk
+from vlab.proc import sh
 
 NEW_ETH1 = "10.255.1.1/30"
 ROUTE = "10.20.0.0/24"
@@ -20,6 +21,15 @@ def addrs(node, dev):
     """The IPv4 addresses (with prefix) on `dev`, from `ip -br -4 addr`."""
     out = node.check(f"ip -br -4 addr show dev {dev}")
     return set(out.split()[2:]) if out.split() else set()
+
+
+def partition_number(disk, name):
+    """The number of the GPT partition named `name` of a raw disk image."""
+    table = json.loads(sh("sfdisk", "-J", disk).stdout)["partitiontable"]
+    for i, p in enumerate(table["partitions"], 1):
+        if p.get("name") == name:
+            return i
+    raise AssertionError(f"{disk}: no partition named {name!r}")
 
 
 def status_of(node):
@@ -103,26 +113,33 @@ def test_a_blank_config_partition_runs_the_factory_default(node_lb2):
     assert "FACTORY DEFAULT" not in status, status
 
 
-def test_a_flash_without_a_config_partition_runs_the_factory_default(lab, tmp_path):
+def test_a_disk_without_a_config_partition_runs_the_factory_default(lab, tmp_path):
+    """lb2 boots a copy of the image disk whose `config` partition has
+    another label: no store for vigil to find."""
     n = lab["lb2"]
-    keep = str(tmp_path / "lb2-flash.img")
+    keep = str(tmp_path / "lb2-disk.qcow2")
+    unlabelled = str(tmp_path / "disk-unlabelled.img")
     n.power_cut()
-    shutil.copyfile(n.flash, keep)
+    os.replace(n.root, keep)
     try:
-        with open(n.flash, "wb") as fh:      # no partition table at all
-            fh.truncate(FLASH_SIZE)
+        sh("cp", "--sparse=always", base_disk(), unlabelled)
+        os.chmod(unlabelled, 0o644)
+        num = partition_number(unlabelled, "config")
+        sh("sfdisk", "--quiet", "--part-label", unlabelled, str(num), "spare")
+        sh("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", unlabelled, n.root)
         n.start()
         n.wait_ready()
+        n.check(f"test ! -e {STORE}")
         status = wait_until("vigil status without a config partition",
                             lambda: status_of(n), 60)
         assert "FACTORY DEFAULT" in status and "no config store" in status, status
         # Nobody else addresses the NICs: without its config the box is bare.
         assert addrs(n, "eth0") == set(), n.check("ip -br addr")
-        report("appliance: a flash with no `config` partition: lb2 runs the factory "
+        report("appliance: a disk with no `config` partition: lb2 runs the factory "
                "default (vigil waited for the partition, then said so)")
     finally:
         n.power_cut()
-        os.replace(keep, n.flash)
+        os.replace(keep, n.root)
         ensure_ready(lab, "lb2")
     assert n.check("hostname").strip() == "lb2"
     assert lab.wait_vip("lb1", 30) is not None and not n.has_vip()

@@ -1,15 +1,20 @@
 """lab/vlab/node.py: one appliance VM (lb1, lb2) of the lab.
-Owns: its disks (a qcow2 overlay of the shared read-only root image; a GPT
-flash disk whose 4 MiB partition labelled `config` is vigil's store, as on
-the image, and persists across VM restarts), its `appliance` block (the
-box's hostname and addresses: vigil sets the box up from it), its qemu process
-(TCG, run inside the switch namespace so it opens its taps), its serial
+Owns: its disk (a qcow2 overlay of the shared read-only image disk, which
+has the box's own GPT layout: EFI partition with grub and the kernel, the
+4 MiB `config` partition vigil finds by its label, the root; it persists
+across VM restarts) and its UEFI variables, writing a config into its
+`config` partition from the host, its `appliance` block (the box's hostname
+and addresses: vigil sets the box up from it), its qemu process (TCG,
+booted through OVMF and grub, run inside the switch namespace so it opens
+its taps), its serial
 console and QMP sockets, booting to the lab's ready marker, running commands,
 and power control: stop, power cut, reset, freeze/thaw; cables; putting a
 file on it through the console."""
 import base64
+import json
 import os
 import shlex
+import shutil
 import time
 
 from . import net, paths
@@ -18,13 +23,12 @@ from .proc import kill_recorded, recorded, sh, spawn
 from .qmp import QMP
 
 READY = r"VIGIL-LAB-READY {name}\n"
-# The flash disk: a GPT whose one partition, labelled `config`, has the
-# image's size (board/*/genimage.cfg) and is found by vigil the same way
-# (/dev/disk/by-partlabel/config).
+# vigil's store: the image disk's partition labelled `config`
+# (board/x86_64/genimage.cfg), found by vigil without a path in its unit.
 STORE = "/dev/disk/by-partlabel/config"
-PART_START = 1 << 20
-PART_SIZE = 4 << 20
-FLASH_SIZE = PART_START + PART_SIZE + (1 << 20)   # room for the backup GPT
+# UEFI firmware (Debian's ovmf): code shared read-only, variables per VM.
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 # Each box's own addresses: written into its `appliance` block on flash,
 # applied by vigil (nothing else in the lab image configures a NIC).
 NODE_ADDRS = {
@@ -43,16 +47,19 @@ def appliance_block(name: str, eth1_extra=()) -> str:
             f"    interface eth1 {{\n{eth1_lines}    }}\n}}\n")
 
 
-def blank_flash(path: str):
-    """A flash disk with its partition table and an erased (all-zero)
-    `config` partition: what a freshly flashed box has."""
-    if os.path.exists(path):
-        os.unlink(path)
-    with open(path, "wb") as fh:
-        fh.truncate(FLASH_SIZE)
-    table = (f"label: gpt\nstart={PART_START // 512}, size={PART_SIZE // 512}, "
-             "name=config\n")
-    sh("sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", path, input=table)
+def partition(disk: str, name: str):
+    """(offset, size) in bytes of the GPT partition named `name` of a raw
+    disk image, from its partition table (sfdisk -J)."""
+    table = json.loads(sh("sfdisk", "-J", disk).stdout)["partitiontable"]
+    sector = table.get("sectorsize", 512)
+    for p in table["partitions"]:
+        if p.get("name") == name:
+            return p["start"] * sector, p["size"] * sector
+    raise RuntimeError(f"{disk}: no partition named {name!r}")
+
+
+def base_disk() -> str:
+    return os.path.realpath(os.path.join(paths.IMAGE, "disk.img"))
 
 
 class Node:
@@ -65,8 +72,8 @@ class Node:
         self.boot_seconds = None
         self.started_at = None
         f = lambda suffix: paths.run_path(f"{name}{suffix}")  # noqa: E731
-        self.root = f("-root.qcow2")
-        self.flash = f("-flash.img")
+        self.root = f("-disk.qcow2")
+        self.vars = f("-ovmf-vars.fd")
         self.console_sock = f("-console.sock")
         self.qmp_sock = f("-qmp.sock")
         self.console_log = f("-console.log")
@@ -74,11 +81,18 @@ class Node:
 
     # -- disks ------------------------------------------------------------
     def fresh_root(self):
-        """A new root overlay on the shared base image (discards guest writes)."""
-        base = os.path.realpath(os.path.join(paths.IMAGE, "rootfs.img"))
+        """A new disk overlay on the shared base image and fresh UEFI
+        variables (discards guest writes; the `config` partition is erased,
+        as on a freshly flashed box)."""
         if os.path.exists(self.root):
             os.unlink(self.root)
-        sh("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, self.root)
+        sh("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base_disk(), self.root)
+        shutil.copyfile(OVMF_VARS, self.vars)
+
+    def erase_config(self):
+        """Zeros over the `config` partition (the VM must be off)."""
+        offset, size = partition(base_disk(), "config")
+        sh("qemu-io", "-f", "qcow2", "-c", f"write -z {offset} {size}", self.root)
 
     def write_config(self, conf: str, appliance: bool = True):
         """A blank flash with keepalived.conf `conf` imported into its
@@ -92,13 +106,14 @@ class Node:
         self.write_text(text, conf)
 
     def write_text(self, text: str, what: str = "the config"):
-        """A blank flash with keepalived.conf text `text` imported into its
-        `config` partition by the host-side CLI."""
-        blank_flash(self.flash)
-        part = self.flash + ".part"
-        src = self.flash + ".conf"
+        """keepalived.conf text `text` imported by the host-side CLI into an
+        erased partition-sized file, written over the disk's `config`
+        partition (the VM must be off)."""
+        offset, size = partition(base_disk(), "config")
+        part = self.root + ".config"
+        src = self.root + ".conf"
         with open(part, "wb") as fh:
-            fh.truncate(PART_SIZE)
+            fh.truncate(size)
         with open(src, "w") as fh:
             fh.write(text)
         try:
@@ -106,34 +121,26 @@ class Node:
             if r.returncode != 0:
                 raise RuntimeError(f"vigil config import of {what} for {self.name}: "
                                    f"exit {r.returncode}: {r.stderr}")
-            with open(part, "rb") as fin, open(self.flash, "r+b") as fout:
-                fout.seek(PART_START)
-                fout.write(fin.read())
+            sh("qemu-io", "-f", "qcow2", "-c", f"write -s {part} {offset} {size}", self.root)
         finally:
             for f in (part, src):
                 if os.path.exists(f):
                     os.unlink(f)
 
     # -- qemu -------------------------------------------------------------
-    def cmdline(self) -> str:
-        # vlab.node: the name in the ready marker (LAB-ONLY: the hostname
-        # is vigil's to set, and a blank flash leaves the factory one).
-        return (f"console=ttyS0,115200 quiet loglevel=3 panic=5 net.ifnames=0 "
-                f"mitigations=off vlab.node={self.name}")
-
     def argv(self):
-        img = paths.IMAGE
         i = self.index
+        # The kernel command line is grub's (board/x86_64/grub.cfg), the same
+        # on both nodes; the ready marker names the node from the SMBIOS
+        # serial number.
         a = ["qemu-system-x86_64", "-name", f"vigil-lab-{self.name}",
              "-accel", "tcg", "-m", str(self.mem_mb), "-smp", "1",
              "-no-user-config", "-nodefaults", "-display", "none",
-             "-kernel", os.path.join(img, "vmlinuz"),
-             "-initrd", os.path.join(img, "initramfs.gz"),
-             "-append", self.cmdline(),
+             "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+             "-drive", f"if=pflash,format=raw,unit=1,file={self.vars}",
+             "-smbios", f"type=1,serial={self.name}",
              "-drive", f"file={self.root},if=none,id=root,format=qcow2",
-             "-device", "virtio-blk-pci,drive=root,serial=root,addr=0x5",
-             "-drive", f"file={self.flash},if=none,id=flash,format=raw",
-             "-device", "virtio-blk-pci,drive=flash,serial=config,addr=0x6",
+             "-device", "virtio-blk-pci,drive=root,serial=root,addr=0x5,bootindex=0",
              "-device", "i6300esb,addr=0x7", "-action", "watchdog=reset",
              "-chardev", f"socket,id=con,path={self.console_sock},server=on,wait=off,"
                          f"logfile={self.console_log},logappend=on",
@@ -160,8 +167,8 @@ class Node:
         """Start qemu (the disks must exist) and attach console and QMP."""
         if self.running():
             raise RuntimeError(f"{self.name} already running (pid {self.pid()})")
-        if not os.path.exists(self.flash):
-            blank_flash(self.flash)
+        if not os.path.exists(self.root):
+            self.fresh_root()
         for s in (self.console_sock, self.qmp_sock):
             if os.path.exists(s):
                 os.unlink(s)

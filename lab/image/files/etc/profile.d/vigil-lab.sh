@@ -7,8 +7,8 @@ if [ "$(tty)" = /dev/ttyS0 ]; then
   export PAGER=cat SYSTEMD_PAGER=cat SYSTEMD_COLORS=0 TERM=dumb
   bind 'set enable-bracketed-paste off' 2>/dev/null
   PS1='\h# '
-  # The node's name from the kernel command line (vlab.node=), not the
-  # hostname: vigil sets that from flash, and a blank flash keeps the
-  # factory one.
-  echo "VIGIL-LAB-READY $(sed -n 's/.*vlab\.node=\([^ ]*\).*/\1/p' /proc/cmdline)"
+  # The node's name from the VM's SMBIOS serial number (qemu -smbios; the
+  # disk, and so the kernel command line, is the same on every node), not
+  # the hostname: vigil sets that from flash, and a blank flash does not.
+  echo "VIGIL-LAB-READY $(cat /sys/class/dmi/id/product_serial 2>/dev/null)"
 fi
