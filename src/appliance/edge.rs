@@ -150,14 +150,14 @@ impl Report {
     pub fn log(&self) {
         for op in &self.done {
             tracing::info!(
-                interface = op.interface(),
+                interface = op.interface().map(tracing::field::display),
                 change = %describe(op),
                 "appliance: applied"
             );
         }
         for e in &self.errors {
             tracing::error!(
-                interface = e.interface(),
+                interface = e.interface().map(tracing::field::display),
                 error = %logfields::Chain(e),
                 "appliance: not applied"
             );

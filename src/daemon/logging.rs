@@ -35,6 +35,10 @@
 //! | `op` | an IPVS or sync-daemon operation | `add dest ...` |
 //! | `error` | what went wrong, as text with its causes | |
 //!
+//! Write a text value with `%` (its `Display`): the stderr layer prints a
+//! plain `&str` field quoted (`state="MASTER"`), a `%` one as it is
+//! (`state=MASTER`); journald gets the bare text either way.
+//!
 //! Never name a field `priority`, `message`, `target`, `errno`, `unit`,
 //! `tid`, `code_file`, `code_line`, `code_func`, `syslog_*`,
 //! `documentation`, `message_id` or `invocation_id`: without a prefix they

@@ -482,11 +482,11 @@ fn log_change(ev: &HealthEvent) {
     let rs = logfields::RealServer::config(ev.real.0, ev.real.1);
     match ev.cause {
         Ok(()) => tracing::info!(
-            virtual_server = %vs, real_server = %rs, checker = ev.keyword, state = "UP",
+            virtual_server = %vs, real_server = %rs, checker = %ev.keyword, state = %"UP",
             "real server UP"
         ),
         Err(f) => tracing::warn!(
-            virtual_server = %vs, real_server = %rs, checker = ev.keyword, state = "DOWN",
+            virtual_server = %vs, real_server = %rs, checker = %ev.keyword, state = %"DOWN",
             error = %f,
             "real server DOWN"
         ),

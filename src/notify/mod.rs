@@ -432,10 +432,10 @@ impl Job {
     fn span(&self) -> tracing::Span {
         let name = self.name.as_str();
         match self.kind {
-            EventKind::Instance => tracing::info_span!("notify", instance = name),
-            EventKind::Group => tracing::info_span!("notify", group = name),
+            EventKind::Instance => tracing::info_span!("notify", instance = %name),
+            EventKind::Group => tracing::info_span!("notify", group = %name),
             EventKind::VirtualServer | EventKind::RealServer => {
-                tracing::info_span!("notify", event = name)
+                tracing::info_span!("notify", event = %name)
             }
         }
     }

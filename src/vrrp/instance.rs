@@ -168,10 +168,10 @@ impl Task {
                 tracing::info!(
                     instance = %m.name,
                     vrid = %m.filter.vrid,
-                    interface = m.interface(),
-                    family = m.family(),
-                    state = state_name(to),
-                    from = state_name(from),
+                    interface = %m.interface(),
+                    family = %m.family(),
+                    state = %state_name(to),
+                    from = %state_name(from),
                     ?reason,
                     vrrp_priority = priority.get(),
                     "vrrp state change"
@@ -200,7 +200,7 @@ impl Task {
         let Some((name, scripts, smtp)) = self.group.clone() else {
             return;
         };
-        tracing::info!(group = %name, state = state_name(state), "sync group state change");
+        tracing::info!(group = %name, state = %state_name(state), "sync group state change");
         self.notifier.notify(Event {
             kind: EventKind::Group,
             name,

@@ -305,7 +305,7 @@ impl Member {
                 tracing::warn!(
                     instance = %self.name,
                     vrid = %self.filter.vrid,
-                    interface = self.interface(),
+                    interface = %self.interface(),
                     dst = %d,
                     error = %e,
                     "advert not sent"
@@ -319,7 +319,7 @@ impl Member {
             tracing::error!(
                 instance = %self.name,
                 vrid = %self.filter.vrid,
-                interface = self.interface(),
+                interface = %self.interface(),
                 vip = %v.addr,
                 error = %e,
                 "cannot add vip"
@@ -332,7 +332,7 @@ impl Member {
             tracing::error!(
                 instance = %self.name,
                 vrid = %self.filter.vrid,
-                interface = self.interface(),
+                interface = %self.interface(),
                 vip = %v.addr,
                 error = %e,
                 "cannot remove vip"
@@ -575,7 +575,7 @@ pub(crate) async fn setup(
         instance = %inst.name,
         interface = %inst.interface,
         vrid = inst.virtual_router_id,
-        family = logfields::family(mapped.edge.family),
+        family = %logfields::family(mapped.edge.family),
         src = %mapped.edge.src,
         "instance ready"
     );

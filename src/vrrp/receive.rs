@@ -189,7 +189,7 @@ pub async fn supervise(d: Arc<Demux>, hb: Heartbeat) {
         let wait = backoff.next();
         tracing::error!(
             interface = %d.ifname,
-            family = logfields::family(d.family),
+            family = %logfields::family(d.family),
             error = %why,
             retry_in = ?wait,
             "vrrp receive socket failed; reopening it"

@@ -101,13 +101,13 @@ pub fn found(
     };
     let systemd = match service {
         Ok(Some(s)) => {
-            tracing::info!(device = "systemd", timeout = ?s.timeout, "systemd watches vigil (WatchdogSec)");
+            tracing::info!(device = %"systemd", timeout = ?s.timeout, "systemd watches vigil (WatchdogSec)");
             devices.push(Box::new(s));
             Some(s.timeout)
         }
         Ok(None) => None,
         Err(e) => {
-            tracing::warn!(device = "systemd", error = %e, "systemd's watchdog is not petted");
+            tracing::warn!(device = %"systemd", error = %e, "systemd's watchdog is not petted");
             None
         }
     };
