@@ -120,29 +120,12 @@ fn call_sites(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// The length up to the parenthesis closing an opened one, strings skipped.
+/// The length up to the bracket closing one opened before `s`.
 fn closing(s: &str) -> Option<usize> {
-    let mut depth = 1;
-    let mut in_str = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        match (in_str, c) {
-            (true, _) if escaped => escaped = false,
-            (true, '\\') => escaped = true,
-            (true, '"') => in_str = false,
-            (true, _) => {}
-            (false, '"') => in_str = true,
-            (false, '(' | '[' | '{') => depth += 1,
-            (false, ')' | ']' | '}') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    outside_strings(s)
+        .into_iter()
+        .find(|&(_, c, depth)| depth == 0 && matches!(c, ')' | ']' | '}'))
+        .map(|(i, _, _)| i)
 }
 
 /// The field names of a call's arguments: those before the message
@@ -173,23 +156,39 @@ fn field_names(args: &str) -> Vec<String> {
 /// The arguments split at commas outside brackets and strings.
 fn top_level(args: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let (mut depth, mut in_str, mut escaped, mut start) = (0, false, false, 0);
-    for (i, c) in args.char_indices() {
-        match (in_str, c) {
-            (true, _) if escaped => escaped = false,
-            (true, '\\') => escaped = true,
-            (true, '"') => in_str = false,
-            (true, _) => {}
-            (false, '"') => in_str = true,
-            (false, '(' | '[' | '{') => depth += 1,
-            (false, ')' | ']' | '}') => depth -= 1,
-            (false, ',') if depth == 0 => {
-                out.push(&args[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+    let mut start = 0;
+    for (i, c, depth) in outside_strings(args) {
+        if c == ',' && depth == 0 {
+            out.push(&args[start..i]);
+            start = i + 1;
         }
     }
     out.push(&args[start..]);
+    out
+}
+
+/// The characters of `s` outside string literals (a literal's quotes
+/// included), each with its byte offset and the bracket depth before it.
+fn outside_strings(s: &str) -> Vec<(usize, char, i32)> {
+    let mut out = Vec::new();
+    let (mut depth, mut in_str, mut escaped) = (0, false, false);
+    for (i, c) in s.char_indices() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        out.push((i, c, depth));
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+    }
     out
 }

@@ -316,28 +316,26 @@ impl Member {
 
     async fn add_vip(&self, net: &Net, v: &Vip, idx: u32) {
         if let Err(e) = net.add_vip(idx, v).await {
-            tracing::error!(
-                instance = %self.name,
-                vrid = %self.filter.vrid,
-                interface = %self.interface(),
-                vip = %v.addr,
-                error = %e,
-                "cannot add vip"
-            );
+            self.vip_failed(v, &e, "cannot add vip");
         }
     }
 
     async fn del_vip(&self, net: &Net, v: &Vip, idx: u32) {
         if let Err(e) = net.del_vip(idx, v).await {
-            tracing::error!(
-                instance = %self.name,
-                vrid = %self.filter.vrid,
-                interface = %self.interface(),
-                vip = %v.addr,
-                error = %e,
-                "cannot remove vip"
-            );
+            self.vip_failed(v, &e, "cannot remove vip");
         }
+    }
+
+    /// `what` is the line's fixed message.
+    fn vip_failed(&self, v: &Vip, e: &NetError, what: &'static str) {
+        tracing::error!(
+            instance = %self.name,
+            vrid = %self.filter.vrid,
+            interface = %self.interface(),
+            vip = %v.addr,
+            error = %e,
+            "{what}"
+        );
     }
 
     pub(crate) async fn add_vips(&self, net: &Net) {
