@@ -326,7 +326,7 @@ async fn main(
     shutdown(sync, &notifier, control_path, &sup).await;
     match &served {
         Ok(()) => tracing::info!("vigil stopped"),
-        Err(e) => tracing::error!(error = %e, "vigil stopped"),
+        Err(e) => tracing::error!("vigil stopped: {e}"),
     }
     served
 }

@@ -107,14 +107,12 @@ async fn sleep_until(due: Option<Instant>) {
 
 fn withhold<L: fmt::Display>(held: &[Held], late: &[L]) {
     let late: Vec<String> = late.iter().map(ToString::to_string).collect();
-    // One line per watchdog, so each device's lines carry its `device`.
-    for h in held {
-        tracing::error!(
-            device = %h.device.name(),
-            task = %late.join(", "),
-            "tasks are late: pets stop, the watchdog will act"
-        );
-    }
+    let watchdogs: Vec<String> = held.iter().map(|h| h.device.name()).collect();
+    tracing::error!(
+        task = %late.join(", "),
+        device = %watchdogs.join(", "),
+        "tasks are late: pets stop, the watchdog will act"
+    );
 }
 
 #[cfg(test)]
