@@ -32,8 +32,12 @@
 //! | `task` | a supervised task's name | `instance VI_1`, `receive eth0 v4` |
 //! | `device` | a watchdog: its device, or `systemd` | `/dev/watchdog` |
 //! | `script` | a notify or quorum script | `/etc/vigil/notify.sh` |
+//! | `event` | a notify event that is not an instance's or group's (ipvsadm's words) | `TCP 192.168.1.200:80 -> 10.0.0.2:80` |
 //! | `op` | an IPVS or sync-daemon operation | `add dest ...` |
 //! | `error` | what went wrong, as text with its causes | |
+//!
+//! Notify scripts run in a span carrying their `instance`, `group` or
+//! `event`, so their lines carry it too (journald also gets `SPAN_NAME`).
 //!
 //! Write a text value with `%` (its `Display`): the stderr layer prints a
 //! plain `&str` field quoted (`state="MASTER"`), a `%` one as it is
@@ -57,7 +61,9 @@
 //! vigil turns that off (`with_field_prefix(None)`), so the names above
 //! are what `journalctl` filters on. Values are the fields' `Display` (or
 //! `Debug` for `?` fields); journald adds its trusted `_PID`,
-//! `_SYSTEMD_UNIT` and the rest itself. No span is used, so no `SPAN_*`.
+//! `_SYSTEMD_UNIT` and the rest itself. A line inside a span (only the
+//! notify scripts') also gets the span's fields and `SPAN_NAME`,
+//! `SPAN_TARGET`, `SPAN_CODE_FILE`, `SPAN_CODE_LINE`.
 
 use std::path::Path;
 
