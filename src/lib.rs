@@ -12,6 +12,7 @@ pub mod control;
 pub mod daemon;
 pub mod health;
 pub mod ipvs;
+pub mod logfields;
 pub mod mem;
 pub mod net;
 pub mod notify;

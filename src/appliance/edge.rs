@@ -20,6 +20,7 @@ use thiserror::Error;
 
 use super::plan::{self, Actual, AddrState, Desired, LinkState, Op, Refusal, RouteState};
 use crate::config::model::{IfAddr, Route};
+use crate::logfields;
 use crate::net::setup::RouteEntry;
 use crate::net::{Net, NetError};
 
@@ -106,6 +107,24 @@ pub enum ApplyError {
     },
 }
 
+impl ApplyError {
+    /// The interface it is about, if one (the `interface` log field).
+    pub fn interface(&self) -> Option<&str> {
+        match self {
+            ApplyError::NoSuchInterface { interface }
+            | ApplyError::KernelRoute { interface, .. }
+            | ApplyError::Address { interface, .. }
+            | ApplyError::Mtu { interface, .. }
+            | ApplyError::LinkUp { interface, .. } => Some(interface),
+            ApplyError::Read { .. }
+            | ApplyError::Route { .. }
+            | ApplyError::Sysctl { .. }
+            | ApplyError::Hostname { .. }
+            | ApplyError::HostnameFile { .. } => None,
+        }
+    }
+}
+
 impl From<Refusal> for ApplyError {
     fn from(r: Refusal) -> Self {
         match r {
@@ -130,13 +149,18 @@ impl Report {
     /// Every op done, at info; every failure, at error with its cause.
     pub fn log(&self) {
         for op in &self.done {
-            tracing::info!("appliance: {}", describe(op));
+            tracing::info!(
+                interface = op.interface().map(tracing::field::display),
+                change = %describe(op),
+                "appliance: applied"
+            );
         }
         for e in &self.errors {
-            match std::error::Error::source(e) {
-                Some(cause) => tracing::error!(error = %cause, "{e}"),
-                None => tracing::error!("{e}"),
-            }
+            tracing::error!(
+                interface = e.interface().map(tracing::field::display),
+                error = %logfields::Chain(e),
+                "appliance: not applied"
+            );
         }
     }
 }

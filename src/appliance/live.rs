@@ -136,13 +136,7 @@ fn missing(errors: &[ApplyError]) -> BTreeSet<String> {
 
 /// An error and its causes on one line.
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s += &format!(": {c}");
-        cause = c.source();
-    }
-    s
+    crate::logfields::Chain(e).to_string()
 }
 
 /// Every address VRRP may hold (VIPs and excluded VIPs of every instance).

@@ -128,6 +128,21 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// The interface it changes, if one (the `interface` log field).
+    pub fn interface(&self) -> Option<&str> {
+        match self {
+            Op::SetMtu { interface, .. }
+            | Op::LinkUp { interface, .. }
+            | Op::AddAddress { interface, .. }
+            | Op::RemoveAddress { interface, .. }
+            | Op::AddRoute { interface, .. }
+            | Op::ChangeRoute { interface, .. } => Some(interface),
+            Op::WriteSysctl { .. } | Op::RemoveRoute { .. } | Op::SetHostname { .. } => None,
+        }
+    }
+}
+
 /// What the block asks for that the planner will not do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {

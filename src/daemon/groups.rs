@@ -230,9 +230,17 @@ pub(super) fn plan_groups(
                 if in_group.contains(&inst.name.as_str()) {
                     // A sync group starts with the members it has; one that
                     // appears later is not added (restart vigil).
-                    tracing::error!(instance = %inst.name, "{msg}; sync group member not started");
+                    tracing::error!(
+                        instance = %inst.name,
+                        interface = %inst.interface,
+                        "no such interface; sync group member not started"
+                    );
                 } else {
-                    tracing::error!(instance = %inst.name, "{msg}; starts when the interface appears");
+                    tracing::error!(
+                        instance = %inst.name,
+                        interface = %inst.interface,
+                        "no such interface; the instance starts when it appears"
+                    );
                     late.push((inst.clone(), tx));
                 }
             }

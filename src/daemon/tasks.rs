@@ -217,7 +217,12 @@ async fn restart_instance(name: &str, r: &Reloader) {
         }
     }
     for (inst, _) in &planned.late {
-        tracing::error!(task = %name, instance = %inst.name, "interface gone; instance not restarted");
+        tracing::error!(
+            task = %name,
+            instance = %inst.name,
+            interface = %inst.interface,
+            "interface gone; instance not restarted"
+        );
     }
     remove_stale_vips(&r.vrrp.net, &planned.groups).await;
     r.vrrp.start(planned.groups, &r.running_vrrp.global);

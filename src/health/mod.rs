@@ -48,7 +48,8 @@ use futures::stream::{FuturesUnordered, StreamExt as _};
 use futures::FutureExt as _;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::config::model::{Config, ServiceKey};
+use crate::config::model::{Config, Protocol, ServiceKey};
+use crate::logfields;
 
 pub use check::{CheckSpec, Context};
 pub use outcome::{Failure, HttpError, Outcome, Stage, TlsFailure, WsError};
@@ -59,6 +60,8 @@ pub use scheduler::{CheckId, ServerId, Timing};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HealthEvent {
     pub service: ServiceKey,
+    /// The virtual server's protocol (for its log line's `virtual_server`).
+    pub protocol: Protocol,
     pub real: (IpAddr, Option<u16>),
     pub up: bool,
     /// The checker whose result caused it: index in the real server's
@@ -280,7 +283,7 @@ impl Runner {
     fn apply_local(&mut self) {
         let Some(local) = &self.local else { return };
         let local = local.borrow().clone();
-        let mut changed: Vec<(ServiceKey, bool)> = Vec::new();
+        let mut changed: Vec<(logfields::VirtualServer, bool)> = Vec::new();
         for (si, s) in self.servers.iter_mut().enumerate() {
             let ServiceKey::Addr { addr, .. } = s.service else {
                 continue;
@@ -289,16 +292,17 @@ impl Runner {
             if s.suspended != paused {
                 s.suspended = paused;
                 self.sched.set_paused(ServerId(si as u32), paused);
-                if !changed.contains(&(s.service, paused)) {
-                    changed.push((s.service, paused));
+                let vs = logfields::VirtualServer::config(s.service, s.protocol);
+                if !changed.contains(&(vs, paused)) {
+                    changed.push((vs, paused));
                 }
             }
         }
-        for (service, paused) in changed {
+        for (vs, paused) in changed {
             if paused {
-                tracing::info!(service = %service, "ha_suspend: service address not on this box; checks suspended");
+                tracing::info!(virtual_server = %vs, "ha_suspend: service address not on this box; checks suspended");
             } else {
-                tracing::info!(service = %service, "ha_suspend: service address on this box; checks resumed");
+                tracing::info!(virtual_server = %vs, "ha_suspend: service address on this box; checks resumed");
             }
         }
     }
@@ -451,6 +455,7 @@ impl Runner {
         let s = &self.servers[si];
         HealthEvent {
             service: s.service,
+            protocol: s.protocol,
             real: s.real,
             up: c.up,
             checker: ci,
@@ -473,17 +478,16 @@ async fn local_changed(local: &mut Option<watch::Receiver<BTreeSet<IpAddr>>>) {
 
 /// The only log lines of health checking: one per real-server change.
 fn log_change(ev: &HealthEvent) {
-    let real = match ev.real {
-        (ip, Some(port)) => SocketAddr::new(ip, port).to_string(),
-        (ip, None) => ip.to_string(),
-    };
+    let vs = logfields::VirtualServer::config(ev.service, ev.protocol);
+    let rs = logfields::RealServer::config(ev.real.0, ev.real.1);
     match ev.cause {
         Ok(()) => tracing::info!(
-            service = %ev.service, real = %real, checker = ev.keyword,
+            virtual_server = %vs, real_server = %rs, checker = %ev.keyword, state = %"UP",
             "real server UP"
         ),
         Err(f) => tracing::warn!(
-            service = %ev.service, real = %real, checker = ev.keyword, cause = %f,
+            virtual_server = %vs, real_server = %rs, checker = %ev.keyword, state = %"DOWN",
+            error = %f,
             "real server DOWN"
         ),
     }

@@ -23,12 +23,17 @@ use thiserror::Error;
 use super::check::{CheckSpec, HttpSpec, Kind, UrlSpec, WsSpec};
 use super::scheduler::Timing;
 use super::tls;
-use crate::config::model::{CheckKind, Checker, Config, RealServer, ServiceKey, VirtualServer};
+use crate::config::model::{
+    CheckKind, Checker, Config, Protocol, RealServer, ServiceKey, VirtualServer,
+};
 
 /// One real server and its checkers.
 #[derive(Debug, Clone)]
 pub struct PlannedServer {
     pub service: ServiceKey,
+    /// Its virtual server's protocol: with `service`, the `virtual_server`
+    /// of its log lines.
+    pub protocol: Protocol,
     pub real: (IpAddr, Option<u16>),
     pub alpha: bool,
     /// `ha_suspend`: no checks while the service address is not local.
@@ -69,6 +74,7 @@ pub fn plan(config: &Config) -> Result<Vec<PlannedServer>, PlanError> {
             }
             out.push(PlannedServer {
                 service: vs.key,
+                protocol: vs.protocol,
                 real: (rs.addr, rs.port),
                 alpha: vs.alpha,
                 ha_suspend: vs.ha_suspend,

@@ -67,9 +67,9 @@ impl Link {
             let t0 = Instant::now();
             self.client = Some(Client::connect()?);
             tracing::info!(
-                "{}: connected to the kernel's IPVS family ({:.1} ms)",
-                self.name,
-                t0.elapsed().as_secs_f64() * 1000.0
+                task = %self.name,
+                took_ms = format_args!("{:.1}", t0.elapsed().as_secs_f64() * 1000.0),
+                "connected to the kernel's IPVS family"
             );
         }
         self.if_connected(f).expect("connected above")
@@ -127,7 +127,7 @@ impl Edge {
                 Ok(t)
             }
             Err(e) => {
-                tracing::error!(error = %e, "{}: netlink call panicked; reconnecting", self.name);
+                tracing::error!(task = %self.name, error = %e, "netlink call panicked; reconnecting");
                 Err(Panicked(e.to_string()))
             }
         }
@@ -140,16 +140,16 @@ impl Edge {
             return;
         }
         let name = self.name;
-        tracing::warn!("{name}: ip_vs not loaded; running modprobe ip_vs");
+        tracing::warn!(task = %name, "ip_vs not loaded; running modprobe ip_vs");
         let child = tokio::process::Command::new("modprobe")
             .arg("ip_vs")
             .kill_on_drop(true)
             .status();
         match tokio::time::timeout(MODPROBE_TIMEOUT, child).await {
-            Ok(Ok(s)) if s.success() => tracing::info!("{name}: modprobe ip_vs done"),
-            Ok(Ok(s)) => tracing::error!(status = %s, "{name}: modprobe ip_vs failed"),
-            Ok(Err(e)) => tracing::error!(error = %e, "{name}: cannot run modprobe"),
-            Err(_) => tracing::error!("{name}: modprobe ip_vs timed out after 10 s"),
+            Ok(Ok(s)) if s.success() => tracing::info!(task = %name, "modprobe ip_vs done"),
+            Ok(Ok(s)) => tracing::error!(task = %name, status = %s, "modprobe ip_vs failed"),
+            Ok(Err(e)) => tracing::error!(task = %name, error = %e, "cannot run modprobe"),
+            Err(_) => tracing::error!(task = %name, "modprobe ip_vs timed out after 10 s"),
         }
     }
 }

@@ -62,6 +62,7 @@ use crate::backoff::Backoff;
 use crate::config::model::{Config, VirtualServer};
 use crate::control::IpvsStatus;
 use crate::health::{self, HealthEvent};
+use crate::logfields::{self, RealServer};
 
 /// Health changes are folded into one pass at most this often.
 pub const COALESCE: Duration = Duration::from_millis(50);
@@ -181,9 +182,10 @@ impl Machine {
         for r in desired::removed_reals(&old, new) {
             if self.table.as_ref().is_none_or(|t| has_dest(t, &r)) {
                 tracing::info!(
-                    service = %r.service, real = %r.dest,
-                    "ipvs: real server removed by config: draining at weight 0 for at most {:?}",
-                    self.drain_timeout
+                    virtual_server = %logfields::VirtualServer::kernel(&r.service),
+                    real_server = %RealServer::kernel(&r.dest),
+                    drain_timeout = ?self.drain_timeout,
+                    "ipvs: real server removed by config: draining at weight 0"
                 );
                 self.draining.entry(r).or_insert(deadline);
             }
@@ -214,9 +216,9 @@ impl Machine {
         let d = desired::build(&self.config, &self.health, &draining, &self.quorum);
         for c in &d.changes {
             if c.up {
-                tracing::info!(service = %c.service, "ipvs: quorum gained");
+                tracing::info!(virtual_server = %logfields::VirtualServer::kernel(&c.service), "ipvs: quorum gained");
             } else {
-                tracing::warn!(service = %c.service, "ipvs: quorum lost");
+                tracing::warn!(virtual_server = %logfields::VirtualServer::kernel(&c.service), "ipvs: quorum lost");
             }
         }
         self.quorum_changes.extend(d.changes.iter().copied());
@@ -262,7 +264,9 @@ impl Machine {
                 .as_ref()
                 .and_then(|t| t.conns(&r.service, &r.dest));
             tracing::warn!(
-                service = %r.service, real = %r.dest, connections = ?left,
+                virtual_server = %logfields::VirtualServer::kernel(&r.service),
+                real_server = %RealServer::kernel(&r.dest),
+                connections = ?left,
                 "ipvs: drain timeout: removing the real server with its remaining connections"
             );
             self.due = Some(self.due.map_or(now, |d| d.min(now)));
@@ -287,7 +291,8 @@ impl Machine {
             self.draining.remove(&r);
             if has_dest(table, &r) {
                 tracing::info!(
-                    service = %r.service, real = %r.dest,
+                    virtual_server = %logfields::VirtualServer::kernel(&r.service),
+                    real_server = %RealServer::kernel(&r.dest),
                     "ipvs: real server drained: no connection left; removing it"
                 );
                 self.due = Some(self.due.map_or(now, |d| d.min(now)));
@@ -310,9 +315,10 @@ impl Machine {
         self.adopted = true;
         for r in &rep.adopted {
             tracing::warn!(
-                service = %r.service, real = %r.dest,
-                "ipvs: real server in the kernel but not in the config: draining at weight 0 for at most {:?}",
-                self.drain_timeout
+                virtual_server = %logfields::VirtualServer::kernel(&r.service),
+                real_server = %RealServer::kernel(&r.dest),
+                drain_timeout = ?self.drain_timeout,
+                "ipvs: real server in the kernel but not in the config: draining at weight 0"
             );
             self.draining.entry(*r).or_insert(now + self.drain_timeout);
         }
@@ -320,7 +326,10 @@ impl Machine {
         self.end_drains(&rep.table, now);
         log_report(&rep, self.passes == 1);
         for s in rep.foreign.iter().filter(|s| !self.foreign.contains(s)) {
-            tracing::warn!(service = %s, "ipvs: service not in the config left alone");
+            tracing::warn!(
+                virtual_server = %logfields::VirtualServer::kernel(s),
+                "ipvs: service not in the config left alone"
+            );
         }
         let refused = !rep.failed.is_empty();
         self.error = refused.then(|| TableError::Refused {
@@ -417,7 +426,14 @@ fn log_report(rep: &PassReport, first: bool) {
         );
     }
     for f in rep.failed.iter() {
-        tracing::error!(op = %f, "ipvs: kernel refused an op; retried next pass");
+        let (vs, rs) = logfields::op_subject(&f.op);
+        tracing::error!(
+            virtual_server = %vs,
+            real_server = rs.as_ref().map(tracing::field::display),
+            op = %f.op,
+            error = %f.reason,
+            "ipvs: kernel refused an op; retried next pass"
+        );
     }
 }
 

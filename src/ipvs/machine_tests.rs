@@ -39,6 +39,7 @@ fn vip() -> ServiceKey {
 pub(crate) fn event(last: u8, up: bool) -> HealthEvent {
     HealthEvent {
         service: vip(),
+        protocol: crate::config::model::Protocol::Tcp,
         real: (std::net::IpAddr::from([192, 168, 1, last]), Some(80)),
         up,
         checker: 0,

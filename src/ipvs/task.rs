@@ -137,7 +137,7 @@ impl Settings {
         if !self.sysctls.is_empty() {
             let failed = sysctl::apply(Path::new(sysctl::DIR), &self.sysctls);
             for (name, e) in &failed {
-                tracing::error!(sysctl = %name, error = %e, "ipvs: cannot set net.ipv4.vs.{name}");
+                tracing::error!(sysctl = %format_args!("net.ipv4.vs.{name}"), error = %e, "ipvs: cannot set a sysctl");
             }
             if failed.is_empty() {
                 let set: Vec<String> = self

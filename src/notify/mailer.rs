@@ -122,7 +122,7 @@ pub(crate) async fn run(
                             "mail server refused a recipient"
                         );
                     }
-                    tracing::info!(mail = %mail.what, %server, to = d.accepted.len(), "mail sent");
+                    tracing::info!(mail = %mail.what, %server, recipients = d.accepted.len(), "mail sent");
                     break;
                 }
                 Err(e) => {
@@ -163,12 +163,5 @@ pub(crate) async fn run(
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+    crate::logfields::Chain(e).to_string()
 }

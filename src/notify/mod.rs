@@ -48,6 +48,7 @@ use crate::config::model::{GlobalDefs, Notify};
 use mailer::Outgoing;
 use queue::Queue;
 use script::{Outcome, RunPolicy};
+use tracing::Instrument as _;
 
 /// One state change, as the VRRP side reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,7 +310,7 @@ impl Notifier {
             settled(c);
             let n = bump(&c.events_dropped);
             if n.is_power_of_two() {
-                tracing::warn!(dropped = n, oldest = %old.ev.name, "notification queue full; dropped the oldest event");
+                tracing::warn!(dropped = n, event = %old.ev.name, "notification queue full; dropped the oldest event");
             }
         }
     }
@@ -419,8 +420,25 @@ fn kernel_hostname() -> String {
 
 /// Scripts of one event, for one instance's worker.
 struct Job {
+    kind: EventKind,
     name: String,
     commands: Vec<Vec<String>>,
+}
+
+impl Job {
+    /// The span its scripts' log lines run in: the field of the thing the
+    /// event is about (`instance`, `group`), or `event` with the name an
+    /// IPVS-side event carries (ipvsadm's words).
+    fn span(&self) -> tracing::Span {
+        let name = self.name.as_str();
+        match self.kind {
+            EventKind::Instance => tracing::info_span!("notify", instance = %name),
+            EventKind::Group => tracing::info_span!("notify", group = %name),
+            EventKind::VirtualServer | EventKind::RealServer => {
+                tracing::info_span!("notify", event = %name)
+            }
+        }
+    }
 }
 
 async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
@@ -456,7 +474,7 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
                     }
                 }
                 None => tracing::debug!(
-                    name = %ev.name,
+                    event = %ev.name,
                     "smtp_alert set but no smtp_server or notification_email"
                 ),
             }
@@ -474,6 +492,7 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
                 q
             });
         let job = Job {
+            kind: ev.kind,
             name: ev.name,
             commands,
         };
@@ -481,7 +500,7 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
             settled(c);
             let n = bump(&c.script_events_dropped);
             if n.is_power_of_two() {
-                tracing::warn!(dropped = n, name = %old.name, "script queue full; dropped the oldest event's scripts");
+                tracing::warn!(dropped = n, event = %old.name, "script queue full; dropped the oldest event's scripts");
             }
         }
     }
@@ -497,8 +516,10 @@ async fn dispatch(ingress: Arc<Queue<Envelope>>, ctx: Arc<Ctx>) {
 async fn work(q: Arc<Queue<Job>>, ctx: Arc<Ctx>) {
     let c = &ctx.counters;
     while let Some(job) = q.pop().await {
+        let span = job.span();
         for argv in &job.commands {
-            let counter = match script::run(argv, &ctx.policy).await {
+            let run = script::run(argv, &ctx.policy).instrument(span.clone());
+            let counter = match run.await {
                 Outcome::Exited(s) if s.success() => &c.scripts_ok,
                 Outcome::Exited(_) => &c.scripts_failed,
                 Outcome::TimedOut => &c.scripts_timed_out,

@@ -167,10 +167,13 @@ impl Task {
                 }
                 tracing::info!(
                     instance = %m.name,
-                    from = state_name(from),
-                    to = state_name(to),
+                    vrid = %m.filter.vrid,
+                    interface = %m.interface(),
+                    family = %m.family(),
+                    state = %state_name(to),
+                    from = %state_name(from),
                     ?reason,
-                    priority = priority.get(),
+                    vrrp_priority = priority.get(),
                     "vrrp state change"
                 );
                 // A resumed MASTER changed nothing the world sees: no
@@ -197,7 +200,7 @@ impl Task {
         let Some((name, scripts, smtp)) = self.group.clone() else {
             return;
         };
-        tracing::info!(group = %name, state = state_name(state), "sync group state change");
+        tracing::info!(group = %name, state = %state_name(state), "sync group state change");
         self.notifier.notify(Event {
             kind: EventKind::Group,
             name,
@@ -214,7 +217,7 @@ impl Task {
         let advert = m.counters.account(&m.filter, rx);
         if m.counters.total() != before {
             if let Err(e) = rx {
-                tracing::debug!(instance = %m.name, error = %e, "packet dropped");
+                tracing::debug!(instance = %m.name, vrid = %m.filter.vrid, error = %e, "packet dropped");
             }
         }
         if let Some(a) = advert {
@@ -273,7 +276,12 @@ impl Task {
         for (i, (inst, links)) in members.iter().enumerate() {
             let applied = self.reconfigure_member(i, inst, links, global, now).await;
             if let Err(e) = &applied {
-                tracing::warn!(instance = %inst.name, "config not applied in place: {e}; restart vigil to apply it");
+                tracing::warn!(
+                    instance = %inst.name,
+                    vrid = inst.virtual_router_id,
+                    error = %e,
+                    "config not applied in place; restart vigil to apply it"
+                );
             }
             results.push(applied);
             self.execute_all().await;
@@ -377,7 +385,13 @@ async fn start(
                 machines.push(Some(machine));
             }
             Err(e) => {
-                tracing::error!(instance = %ms.inst.name, error = %e, "instance not started");
+                tracing::error!(
+                    instance = %ms.inst.name,
+                    vrid = ms.inst.virtual_router_id,
+                    interface = %ms.inst.interface,
+                    error = %e,
+                    "instance not started"
+                );
                 ms.status.send_replace(Snapshot {
                     status: error_status(&ms.inst, &spec.global, e.to_string()),
                     since: Instant::now(),

@@ -31,6 +31,7 @@ use crate::config::bounds::IfName;
 use crate::config::model::{GlobalDefs, Vip, VrrpInstance};
 use crate::control::{InstanceStatus, Snapshot};
 use crate::daemon::supervisor::Heartbeat;
+use crate::logfields;
 use crate::net::{Net, NetError};
 use crate::notify;
 
@@ -221,6 +222,16 @@ fn advert_template(cfg: &InstanceConfig, vips: &[Vip], auth: Auth) -> Option<Rep
 }
 
 impl Member {
+    /// Its interface, for the `interface` log field.
+    pub(crate) fn interface(&self) -> &str {
+        self.edge.interface.as_str()
+    }
+
+    /// Its address family, for the `family` log field.
+    pub(crate) fn family(&self) -> &'static str {
+        logfields::family(self.edge.family)
+    }
+
     fn snapshot(&self, m: &Machine, since: Instant) -> Snapshot {
         let cfg = m.config();
         let state = m.state();
@@ -292,21 +303,40 @@ impl Member {
         };
         for d in dsts {
             if let Err(e) = self.tx.send(&self.advert, d) {
-                tracing::warn!(instance = %self.name, dst = %d, error = %e, "advert not sent");
+                tracing::warn!(
+                    instance = %self.name,
+                    vrid = %self.filter.vrid,
+                    interface = %self.interface(),
+                    dst = %d,
+                    error = %e,
+                    "advert not sent"
+                );
             }
         }
     }
 
     async fn add_vip(&self, net: &Net, v: &Vip, idx: u32) {
         if let Err(e) = net.add_vip(idx, v).await {
-            tracing::error!(instance = %self.name, vip = %v.addr, error = %e, "cannot add vip");
+            self.vip_failed(v, &e, "cannot add vip");
         }
     }
 
     async fn del_vip(&self, net: &Net, v: &Vip, idx: u32) {
         if let Err(e) = net.del_vip(idx, v).await {
-            tracing::error!(instance = %self.name, vip = %v.addr, error = %e, "cannot remove vip");
+            self.vip_failed(v, &e, "cannot remove vip");
         }
+    }
+
+    /// `what` is the line's fixed message.
+    fn vip_failed(&self, v: &Vip, e: &NetError, what: &'static str) {
+        tracing::error!(
+            instance = %self.name,
+            vrid = %self.filter.vrid,
+            interface = %self.interface(),
+            vip = %v.addr,
+            error = %e,
+            "{what}"
+        );
     }
 
     pub(crate) async fn add_vips(&self, net: &Net) {
@@ -378,7 +408,7 @@ impl Member {
             }
             self.gratuitous(repeat);
         }
-        tracing::info!(instance = %self.name, "config applied in place");
+        tracing::info!(instance = %self.name, vrid = %self.filter.vrid, "config applied in place");
     }
 
     pub(crate) fn stop_gratuitous(&mut self) {
@@ -394,6 +424,7 @@ impl Member {
         let vips: Vec<(IpAddr, u32)> = self.all_vips().map(|(v, i)| (v.addr, i)).collect();
         let (gi, ni) = (self.edge.garp_interval, self.edge.gna_interval);
         let name = self.name.clone();
+        let vrid = self.filter.vrid;
         self.stop_gratuitous();
         // keepalived: each burst sends `repeat` rounds over the VIPs;
         // garp_interval / gna_interval pace consecutive packets of a family.
@@ -407,7 +438,13 @@ impl Member {
                     }
                     first = false;
                     if let Err(e) = g.send(*vip, *idx) {
-                        tracing::warn!(instance = %name, vip = %vip, error = %e, "gratuitous arp/na not sent");
+                        tracing::warn!(
+                            instance = %name,
+                            vrid = %vrid,
+                            vip = %vip,
+                            error = %e,
+                            "gratuitous arp/na not sent"
+                        );
                     }
                 }
             }
@@ -497,7 +534,13 @@ async fn open_gratuitous(
     match Gratuitous::open(inst.interface.as_str(), spec.links.ifindex, mac, v4, ll) {
         Ok(g) => Some(Arc::new(g)),
         Err(e) => {
-            tracing::warn!(instance = %inst.name, error = %e, "no gratuitous arp/na socket");
+            tracing::warn!(
+                instance = %inst.name,
+                vrid = inst.virtual_router_id,
+                interface = %inst.interface,
+                error = %e,
+                "no gratuitous arp/na socket"
+            );
             None
         }
     }
@@ -535,6 +578,7 @@ pub(crate) async fn setup(
         instance = %inst.name,
         interface = %inst.interface,
         vrid = inst.virtual_router_id,
+        family = %logfields::family(mapped.edge.family),
         src = %mapped.edge.src,
         "instance ready"
     );

@@ -33,6 +33,7 @@ use super::socket::{open_rx, recv, RX_BUF};
 use super::types::Vrid;
 use crate::backoff::Backoff;
 use crate::control::ReceiverStatus;
+use crate::logfields;
 
 /// Where packets of one VRID go.
 #[derive(Debug, Clone)]
@@ -188,8 +189,10 @@ pub async fn supervise(d: Arc<Demux>, hb: Heartbeat) {
         let wait = backoff.next();
         tracing::error!(
             interface = %d.ifname,
-            family = ?d.family,
-            "vrrp receive task stopped ({why}); restarting in {wait:?}"
+            family = %logfields::family(d.family),
+            error = %why,
+            retry_in = ?wait,
+            "vrrp receive socket failed; reopening it"
         );
         d.status.send_modify(|s| s.restarts += 1);
         tokio::time::sleep(wait).await;

@@ -95,19 +95,19 @@ pub fn found(
             HardwareState::Absent { device }
         }
         Some(Err(e)) => {
-            tracing::error!("{e}; running without the hardware watchdog");
+            tracing::error!(error = %e, "running without the hardware watchdog");
             HardwareState::Failed(e)
         }
     };
     let systemd = match service {
         Ok(Some(s)) => {
-            tracing::info!(timeout = ?s.timeout, "systemd watches vigil (WatchdogSec)");
+            tracing::info!(device = %"systemd", timeout = ?s.timeout, "systemd watches vigil (WatchdogSec)");
             devices.push(Box::new(s));
             Some(s.timeout)
         }
         Ok(None) => None,
         Err(e) => {
-            tracing::warn!("{e}: systemd's watchdog is not petted");
+            tracing::warn!(device = %"systemd", error = %e, "systemd's watchdog is not petted");
             None
         }
     };

@@ -32,12 +32,12 @@ impl Held {
         match self.device.keepalive() {
             Ok(()) if self.failing => {
                 self.failing = false;
-                tracing::info!(watchdog = %self.device.name(), "watchdog pets again");
+                tracing::info!(device = %self.device.name(), "watchdog pets again");
             }
             Ok(()) => {}
             Err(e) if !self.failing => {
                 self.failing = true;
-                tracing::error!(watchdog = %self.device.name(), "{e}");
+                tracing::error!(device = %self.device.name(), error = %e, "watchdog not petted");
             }
             Err(_) => {}
         }
@@ -46,8 +46,12 @@ impl Held {
     fn disarm(self) {
         let name = self.device.name();
         match self.device.disarm() {
-            Ok(()) => tracing::info!(watchdog = %name, "watchdog disarmed (deliberate stop)"),
-            Err(e) => tracing::error!(watchdog = %name, "{e}; it may still reset the box"),
+            Ok(()) => tracing::info!(device = %name, "watchdog disarmed (deliberate stop)"),
+            Err(e) => tracing::error!(
+                device = %name,
+                error = %e,
+                "watchdog not disarmed: it may still reset the box"
+            ),
         }
     }
 }
@@ -105,8 +109,8 @@ fn withhold<L: fmt::Display>(held: &[Held], late: &[L]) {
     let late: Vec<String> = late.iter().map(ToString::to_string).collect();
     let watchdogs: Vec<String> = held.iter().map(|h| h.device.name()).collect();
     tracing::error!(
-        late = %late.join(", "),
-        watchdogs = %watchdogs.join(", "),
+        task = %late.join(", "),
+        device = %watchdogs.join(", "),
         "tasks are late: pets stop, the watchdog will act"
     );
 }

@@ -410,13 +410,15 @@ fn log_event(ev: &Event) {
             how,
             verdict: Verdict::Restart,
             ..
-        } => tracing::error!(task = %name, "task {how}; restarting it"),
+        } => tracing::error!(task = %name, how = %how, "task stopped; restarting it"),
         Event::Stopped {
             name,
             how,
             verdict: Verdict::Exit,
             ..
-        } => tracing::error!(task = %name, "task {how}; no restart left: vigil exits"),
+        } => {
+            tracing::error!(task = %name, how = %how, "task stopped; no restart left: vigil exits")
+        }
         Event::RestartDue { name, .. } => tracing::info!(task = %name, "restarting task"),
     }
 }

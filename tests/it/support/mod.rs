@@ -6,6 +6,7 @@
 //! python SMTP sink for the mail tests) lives beside these files.
 
 pub mod arb_config;
+pub mod journal;
 pub mod netns;
 pub mod peers;
 pub mod vlan;
