@@ -46,12 +46,17 @@
 //! resolved in favour of slot A.
 
 mod flash;
+pub mod history;
+pub mod listing;
+pub mod record;
 pub mod slot;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use flash::{FileFlash, Flash, MemFlash};
+pub use history::{Entry, History, Location, Meta, Recorded, Ring, Running};
+pub use record::{RecordStatus, Source};
 pub use slot::SlotStatus;
 
 /// Size of the two slots. `slot_size` must be a multiple of 512 and at
@@ -200,6 +205,53 @@ pub enum StoreError {
     },
     #[error("config store {}: sequence number exhausted", path.display())]
     SequenceExhausted { path: PathBuf },
+    #[error("config store {}: {op} record {record} failed", path.display())]
+    RecordIo {
+        path: PathBuf,
+        op: &'static str,
+        record: u32,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "config store {}: record {record} read back different bytes after writing seq {seq} (first at record byte {first_mismatch})",
+        path.display()
+    )]
+    RecordVerifyFailed {
+        path: PathBuf,
+        record: u32,
+        seq: u64,
+        first_mismatch: usize,
+    },
+    #[error("config store {}: record {record} changed while read ({status})", path.display())]
+    RecordChanged {
+        path: PathBuf,
+        record: u32,
+        status: RecordStatus,
+    },
+    #[error(
+        "config of {len} bytes does not fit in a record of {record_size} bytes (max {max} beside this user name and comment)"
+    )]
+    RecordTooLarge {
+        len: usize,
+        max: usize,
+        record_size: u32,
+    },
+    #[error("user name of {len} bytes is longer than {max}")]
+    UserTooLong { len: usize, max: usize },
+    #[error("comment of {len} bytes is longer than {max}")]
+    CommentTooLong { len: usize, max: usize },
+    #[error("config store {}: no commit {seq} in the history", path.display())]
+    NoSuchCommit { path: PathBuf, seq: u64 },
+    #[error("config store {}: commit {seq} is not the newest unconfirmed commit", path.display())]
+    NotPending { path: PathBuf, seq: u64 },
+    #[error(
+        "config store {}: unconfirmed commit {unconfirmed} has no confirmed commit before it to roll back to",
+        path.display()
+    )]
+    NothingToRollBackTo { path: PathBuf, unconfirmed: u64 },
+    #[error("config store {}: every record is in use", path.display())]
+    NoFreeRecord { path: PathBuf },
 }
 
 fn on_slot(slot: Option<SlotId>) -> String {
