@@ -577,6 +577,65 @@ fn store_with_no_valid_slot_runs_the_factory_default() {
 }
 
 #[test]
+fn store_with_an_unconfirmed_commit_boots_the_confirmed_one_and_records_it() {
+    use vigil::store::{Geometry, History, Meta, Source};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("flash.img");
+    let encode = |id: &str| {
+        let conf = dir.path().join(format!("{id}.conf"));
+        fs::write(&conf, format!("global_defs {{\n    router_id {id}\n}}\n")).expect("conf");
+        let imp = vigil::config::import_file(&conf, false).expect("import");
+        vigil::config::envelope::encode(&imp.config).expect("encode")
+    };
+    {
+        let mut h = History::open(&store, Geometry::default(), true).expect("create");
+        let meta = Meta::default();
+        h.commit(&encode("GOOD"), Source::Import, &meta)
+            .expect("commit");
+        h.commit_unconfirmed(&encode("RISKY"), Source::Console, &meta, 1)
+            .expect("commit confirmed");
+    }
+    let sock = dir.path().join("run/vigil/c.sock");
+    let mut child = Command::new(BIN)
+        .args(["run", "--log-to", "stderr", "--store"])
+        .arg(&store)
+        .arg("--control")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let status = || {
+        Command::new(BIN)
+            .args(["status", "--json", "--control"])
+            .arg(&sock)
+            .output()
+            .expect("status")
+    };
+    let up = wait_for(Duration::from_secs(5), || status().status.success());
+    if up.is_none() {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = child.wait();
+        panic!("daemon did not answer");
+    }
+    let json = String::from_utf8_lossy(&status().stdout).into_owned();
+    kill(pid, Signal::SIGTERM).expect("sigterm");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(json.contains("flash.img seq 3"), "{json}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("commit 2 was not confirmed before this boot: rolled back to the config of the last confirmed commit, now seq 3"),
+        "not said: {err}"
+    );
+    let h = History::open(&store, Geometry::default(), false).expect("open");
+    let top = &h.history().expect("history")[0];
+    assert_eq!(top.head.source, Source::ConfirmedRollback { of: 2 });
+    assert_eq!(h.get(3).expect("seq 3"), encode("GOOD"));
+}
+
+#[test]
 fn v3_unicast_peers() {
     let mut lab = Lab::new("uc", "10.204.0.1/24", "10.204.0.2/24");
     let vip = "10.204.0.200";
