@@ -265,7 +265,7 @@ impl Scan {
                 })
                 .collect()
         };
-        out.sort_by(|a, b| b.head.seq.cmp(&a.head.seq));
+        out.sort_by_key(|e| std::cmp::Reverse(e.head.seq));
         out
     }
 }
@@ -750,7 +750,7 @@ impl<F: Flash> History<F> {
                 });
             }
         }
-        out.sort_by(|a, b| b.seq.cmp(&a.seq));
+        out.sort_by_key(|l| std::cmp::Reverse(l.seq));
         Ok(out)
     }
 

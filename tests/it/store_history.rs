@@ -246,9 +246,8 @@ fn soak(seed: u64, device: usize, legacy_start: bool, max_payload: usize) {
             written: Vec::new(),
             cut: false,
         };
-        let mut h = History::new(&mut full, legacy).unwrap();
-        assert!(run_op(&mut h, &op, i), "step {i}: {op:?} failed uncut");
-        drop(h);
+        let done = run_op(&mut History::new(&mut full, legacy).unwrap(), &op, i);
+        assert!(done, "step {i}: {op:?} failed uncut");
         let total: usize = full.written.iter().map(|(_, d)| d.len()).sum();
 
         // The same operation cut after `k` bytes, in a shuffled order.
@@ -264,9 +263,7 @@ fn soak(seed: u64, device: usize, legacy_start: bool, max_payload: usize) {
             written: Vec::new(),
             cut: false,
         };
-        let mut h = History::new(&mut cut, legacy).unwrap();
-        let ok = run_op(&mut h, &op, i);
-        drop(h);
+        let ok = run_op(&mut History::new(&mut cut, legacy).unwrap(), &op, i);
         let torn = cut.inner.into_bytes();
         let landed = full
             .written
