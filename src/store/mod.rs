@@ -1,4 +1,14 @@
-//! Power-loss-safe config store: two slots on a raw partition or a file.
+//! Power-loss-safe config store on a raw partition or a file.
+//!
+//! Two formats. [`History`] (format 2, `history.rs`) is what vigil reads
+//! and writes: the commit history, a ring of records with commit
+//! confirmed; its header comment has the layout and the power-loss
+//! argument. [`Store`] below is format 1, the two-slot store of earlier
+//! releases: `History` reads its slots until the first commit carries its
+//! config over, and tests use its writer to build old stores. Nothing else
+//! should write format 1 any more.
+//!
+//! # Format 1: two slots
 //!
 //! Owns: choosing which slot to read (newest valid) and which to write (the
 //! other one), sequence numbers, write-sync-verify, and the errors of all
@@ -258,7 +268,7 @@ fn on_slot(slot: Option<SlotId>) -> String {
     slot.map(|s| format!(" slot {s}")).unwrap_or_default()
 }
 
-/// The two-slot store on a [`Flash`] device.
+/// The two-slot store (format 1) on a [`Flash`] device.
 #[derive(Debug)]
 pub struct Store<F: Flash = FileFlash> {
     flash: F,
