@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all deps build test unit fmt-check clippy fuzz-build figures clean image image-check image-lint
+.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak clean image image-check image-lint
 all: build
 
 # What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
@@ -52,6 +52,12 @@ image-lint: deps
 figures: build
 	cargo run --release --locked --example figures
 	@echo "release binary: $$(stat -c %s $(BIN)) bytes"
+
+# Long runs of the power-cut tests of the flash store's commit history
+# (`cargo test` runs 150 operations per run; this 20,000).
+SOAK_OPS ?= 20000
+soak:
+	VIGIL_SOAK_OPS=$(SOAK_OPS) cargo test --release --locked --features fault-hooks --test it store_history
 
 # Build every fuzz target (cargo-fuzz, nightly).
 fuzz-build:

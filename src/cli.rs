@@ -5,7 +5,7 @@
 //! logic a daemon or test would also need; that lives in the library.
 
 use crate::config::{self, envelope, Config, Imported};
-use crate::store::{Geometry, Loaded, Store, StoreError};
+use crate::store::{listing, Geometry, History, Meta, StoreError};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,8 @@ enum Command {
 struct RunArgs {
     #[command(flatten)]
     source: RunSource,
-    /// Slot size of the store, in bytes.
+    /// Slot size of a two-slot (format 1) store, in bytes: where its slots
+    /// are, to read it until its first commit in the history format.
     #[arg(long, value_name = "BYTES", default_value_t = Geometry::default().slot_size)]
     slot_size: u32,
     /// Control socket to listen on (its directory is created; a stale
@@ -151,8 +152,9 @@ enum ConfigCommand {
         #[command(flatten)]
         opts: ImportOpts,
     },
-    /// Check a config and commit it to the flash store (the older of the two
-    /// slots, synced and read back). Nothing is written if it has an error.
+    /// Check a config and commit it to the flash store's history (a new
+    /// record, synced and read back; the oldest records are recycled).
+    /// Nothing is written if it has an error.
     Import {
         /// The config file (includes are followed); `-` reads standard input.
         file: PathBuf,
@@ -160,17 +162,24 @@ enum ConfigCommand {
         opts: ImportOpts,
         #[command(flatten)]
         store: StoreOpts,
+        /// A comment kept with the commit (at most 256 bytes).
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
     },
-    /// Print the stored config (or a config file's) as canonical
-    /// keepalived.conf text.
+    /// Print the stored config (the newest commit, or commit N), or a config
+    /// file's, as canonical keepalived.conf text.
     Export {
         #[command(flatten)]
         source: Source,
         #[command(flatten)]
         geometry: SlotSize,
+        /// Export this commit of the history (see `vigil config show`).
+        #[arg(long, value_name = "N", conflicts_with = "file")]
+        commit: Option<u64>,
     },
-    /// Print a human summary of the stored config (or a config file's) and of
-    /// the store's two slots.
+    /// Print the store's commit history (which commit boots, unconfirmed
+    /// ones and their deadline) and a human summary of the newest commit's
+    /// config (or a config file's).
     Show {
         #[command(flatten)]
         source: Source,
@@ -190,10 +199,11 @@ struct ImportOpts {
 #[derive(Args, Debug)]
 struct StoreOpts {
     /// The config store: a block device (the `config` partition) or a file,
-    /// created if missing.
+    /// created (1 MiB) if missing.
     #[arg(long, value_name = "PATH")]
     store: PathBuf,
-    /// Size of each of the two slots, in bytes (a multiple of 512).
+    /// Slot size of a two-slot (format 1) store, in bytes (a multiple of
+    /// 512): where its slots are, to carry its config into the history.
     #[arg(long, value_name = "BYTES", default_value_t = Geometry::default().slot_size)]
     slot_size: u32,
 }
@@ -214,7 +224,8 @@ struct Source {
 /// alternatives): a store made with `--slot-size` is read with the same.
 #[derive(Args, Debug)]
 struct SlotSize {
-    /// Slot size of the store, in bytes (as given to `config import`).
+    /// Slot size of a two-slot (format 1) store, in bytes (as given to
+    /// `config import`); the history's geometry comes from the device size.
     #[arg(long, value_name = "BYTES", conflicts_with = "file",
           default_value_t = Geometry::default().slot_size)]
     slot_size: u32,
@@ -265,7 +276,13 @@ fn load_at_start(
             return Err(LoadError::NoStore { path: path.clone() });
         }
     }
-    source.load()
+    // A hitless restart (exec in place) is not a boot: the running config
+    // goes on, unconfirmed or not.
+    if std::env::var_os(crate::daemon::handoff::ENV).is_some() {
+        source.load()
+    } else {
+        source.load_at_boot(unix_now())
+    }
 }
 
 /// How long `vigil run --store` waits for a store under `/dev` to appear.
@@ -306,18 +323,21 @@ fn run_command(r: RunArgs) -> i32 {
     crate::mem::init();
     // Config first: a bad one exits 1 before anything touches the system.
     let t0 = std::time::Instant::now();
-    let (config, describe) = match load_at_start(&source) {
+    let (config, describe, rolled_back) = match load_at_start(&source) {
         Ok(l) => {
             for w in &l.warnings {
                 eprintln!("{w}");
             }
-            (l.config, l.describe)
+            if let Some(n) = &l.rolled_back {
+                eprintln!("vigil: WARNING: {n}");
+            }
+            (l.config, l.describe, l.rolled_back)
         }
         // The appliance boots without a config: the console stays usable.
-        Err(e @ (LoadError::NoValidSlot { .. } | LoadError::NoStore { .. })) => {
+        Err(e @ (LoadError::NoValidCommit { .. } | LoadError::NoStore { .. })) => {
             let msg = format!("FACTORY DEFAULT: {e}; running with NO VRRP instance, NO VIP");
             eprintln!("vigil: WARNING: {msg}");
-            (Config::factory_default(), msg)
+            (Config::factory_default(), msg, None)
         }
         Err(e) => {
             for line in e.lines() {
@@ -343,6 +363,9 @@ fn run_command(r: RunArgs) -> i32 {
     );
     if describe.starts_with("FACTORY DEFAULT") {
         tracing::error!("{describe}");
+    }
+    if let Some(n) = rolled_back {
+        tracing::warn!("{n}");
     }
     let opts = daemon::Options {
         source,
@@ -515,22 +538,33 @@ fn config_command(c: ConfigCommand) -> i32 {
             }
             Err(code) => code,
         },
-        ConfigCommand::Import { file, opts, store } => {
+        ConfigCommand::Import {
+            file,
+            opts,
+            store,
+            comment,
+        } => {
             let imp = match import(&file, &opts) {
                 Ok(imp) => imp,
                 Err(code) => return code,
             };
-            commit(&imp.config, &store)
+            commit(&imp.config, &store, comment.unwrap_or_default())
         }
-        ConfigCommand::Export { source, geometry } => with_config(&source, &geometry, |c, _| {
+        ConfigCommand::Export {
+            source,
+            geometry,
+            commit,
+        } => with_config(&source, &geometry, commit, |c, _| {
             print!("{}", config::export::export(c));
         }),
-        ConfigCommand::Show { source, geometry } => with_config(&source, &geometry, |c, loaded| {
-            if let Some(l) = loaded {
-                println!("{}", store_summary(l));
-            }
-            print!("{}", config::summary::summary(c));
-        }),
+        ConfigCommand::Show { source, geometry } => {
+            with_config(&source, &geometry, None, |c, lines| {
+                for l in lines {
+                    println!("{l}");
+                }
+                print!("{}", config::summary::summary(c));
+            })
+        }
     }
 }
 
@@ -578,7 +612,7 @@ fn shown_name(file: &Path) -> String {
     }
 }
 
-fn commit(c: &Config, opts: &StoreOpts) -> i32 {
+fn commit(c: &Config, opts: &StoreOpts, comment: String) -> i32 {
     let bytes = match envelope::encode(c) {
         Ok(b) => b,
         Err(e) => {
@@ -589,20 +623,34 @@ fn commit(c: &Config, opts: &StoreOpts) -> i32 {
     let geometry = Geometry {
         slot_size: opts.slot_size,
     };
-    let result = Store::open(&opts.store, geometry, true).and_then(|mut s| s.commit(&bytes));
+    let meta = Meta {
+        time: unix_now(),
+        user: String::new(),
+        comment,
+    };
+    let result = History::open(&opts.store, geometry, true)
+        .and_then(|mut h| h.commit(&bytes, crate::store::Source::Import, &meta));
     match result {
         Ok(done) => {
+            let store = opts.store.display();
+            if let Some(seq) = done.migrated {
+                eprintln!("{store}: carried the two-slot store's seq {seq} into the history");
+            }
             eprintln!(
-                "{}: committed seq {} to slot {} ({} bytes)",
-                opts.store.display(),
-                done.seq,
-                done.slot,
-                done.len
+                "{store}: committed seq {} to record {} ({} bytes)",
+                done.seq, done.record, done.len
             );
             EXIT_OK
         }
         Err(e) => store_error(&e),
     }
+}
+
+/// Seconds since the epoch; 0 (shown as unknown) if the clock is before it.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn store_error(e: &StoreError) -> i32 {
@@ -613,17 +661,28 @@ fn store_error(e: &StoreError) -> i32 {
         source = s.source();
     }
     match e {
-        StoreError::TooLarge { .. } | StoreError::BadGeometry { .. } => EXIT_BAD_INPUT,
+        StoreError::TooLarge { .. }
+        | StoreError::RecordTooLarge { .. }
+        | StoreError::CommentTooLong { .. }
+        | StoreError::UserTooLong { .. }
+        | StoreError::NoSuchCommit { .. }
+        | StoreError::BadGeometry { .. } => EXIT_BAD_INPUT,
         _ => EXIT_IO,
     }
 }
 
-/// Load a config from the store or a file and hand it to `f`.
-fn with_config(src: &Source, slots: &SlotSize, f: impl FnOnce(&Config, Option<&Loaded>)) -> i32 {
+/// Load a config from a file or the store (the newest commit, or commit
+/// `seq`) and hand it to `f` with the store's history lines.
+fn with_config(
+    src: &Source,
+    slots: &SlotSize,
+    seq: Option<u64>,
+    f: impl FnOnce(&Config, &[String]),
+) -> i32 {
     if let Some(file) = &src.file {
         let opts = ImportOpts { lenient: false };
         return match import(file, &opts) {
-            Ok(imp) => finish_output(|| f(&imp.config, None)),
+            Ok(imp) => finish_output(|| f(&imp.config, &[])),
             Err(code) => code,
         };
     }
@@ -633,34 +692,34 @@ fn with_config(src: &Source, slots: &SlotSize, f: impl FnOnce(&Config, Option<&L
     let geometry = Geometry {
         slot_size: slots.slot_size,
     };
-    let loaded = match Store::open(path, geometry, false).and_then(|s| s.load()) {
-        Ok(l) => l,
+    let read = History::open(path, geometry, false).and_then(|h| {
+        let payload = match seq {
+            Some(seq) => Some((seq, h.get(seq)?)),
+            None => h.newest()?.map(|(e, p)| (e.seq(), p)),
+        };
+        Ok((store_lines(&h)?, payload))
+    });
+    let (lines, payload) = match read {
+        Ok(r) => r,
         Err(e) => return store_error(&e),
     };
-    let config = match &loaded.newest {
-        Some(n) => match envelope::decode(&n.payload) {
+    let config = match payload {
+        Some((seq, p)) => match envelope::decode(&p) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!(
-                    "vigil: {}: slot {} seq {}: {e}",
-                    path.display(),
-                    n.slot,
-                    n.seq
-                );
+                eprintln!("vigil: {}: commit {seq}: {e}", path.display());
                 return EXIT_BAD_INPUT;
             }
         },
         None => {
             eprintln!(
-                "vigil: WARNING: {}: no valid config in either slot (A: {}; B: {}); this is the FACTORY DEFAULT (console only, no VIP, no service)",
-                path.display(),
-                loaded.a,
-                loaded.b
+                "vigil: WARNING: {}: no valid commit in the store; this is the FACTORY DEFAULT (console only, no VIP, no service)",
+                path.display()
             );
             Config::factory_default()
         }
     };
-    finish_output(|| f(&config, Some(&loaded)))
+    finish_output(|| f(&config, &lines))
 }
 
 fn finish_output(f: impl FnOnce()) -> i32 {
@@ -671,19 +730,46 @@ fn finish_output(f: impl FnOnce()) -> i32 {
     }
 }
 
-fn store_summary(l: &Loaded) -> String {
-    match &l.newest {
-        Some(n) => format!(
-            "store: slot {} seq {} ({} bytes); slot A: {}; slot B: {}",
-            n.slot,
-            n.seq,
-            n.payload.len(),
-            l.a,
-            l.b
+/// The store's geometry, which commit boots, and the history, newest first.
+fn store_lines<F: crate::store::Flash>(h: &History<F>) -> Result<Vec<String>, StoreError> {
+    let list = h.history()?;
+    let running = h.running()?;
+    let ring = h.ring();
+    let mut out = vec![format!(
+        "store: {} records of {} bytes (a config of at most {} bytes)",
+        ring.records,
+        ring.record_size,
+        ring.max_payload()
+    )];
+    let boots = running.as_ref().map(|r| r.entry.seq());
+    out.push(match (&running, list.first()) {
+        (_, None) => "store: FACTORY DEFAULT, no commit in the history".to_owned(),
+        (None, Some(n)) => format!(
+            "store: newest seq {} is unconfirmed with nothing confirmed before it: boots the FACTORY DEFAULT",
+            n.seq()
         ),
-        None => format!(
-            "store: FACTORY DEFAULT, no valid slot (A: {}; B: {})",
-            l.a, l.b
+        (Some(r), Some(n)) if r.rolled_back_from.is_some() => format!(
+            "store: newest seq {} is UNCONFIRMED; a reset before it is confirmed boots seq {}",
+            n.seq(),
+            r.entry.seq()
         ),
+        (Some(r), Some(_)) => format!("store: boots seq {}", r.entry.seq()),
+    });
+    if list
+        .iter()
+        .any(|e| matches!(e.location, crate::store::Location::Slot(_)))
+    {
+        out.push(
+            "store: a two-slot (format 1) store: carried into the history on the next commit"
+                .to_owned(),
+        );
     }
+    if !list.is_empty() {
+        out.push(listing::HEADING.to_owned());
+    }
+    out.extend(
+        list.iter()
+            .map(|e| listing::line(e, Some(e.seq()) == boots)),
+    );
+    Ok(out)
 }

@@ -1,24 +1,29 @@
 //! Where the running daemon's config comes from, read at start and again
 //! on every reload (SIGHUP, `vigil reload`).
 //!
-//! Owns: reading a keepalived.conf (with its includes) or the flash
-//! store's newest valid slot into a [`Config`], and saying precisely why
-//! that failed. Must not: print (the CLI prints at start, the reload report
-//! carries the lines to `vigil reload`) or fall back to the factory default
-//! on its own: at start the CLI decides that, and a reload never does (a
-//! store with no valid slot leaves the running config in place).
+//! Owns: reading a keepalived.conf (with its includes) or a commit of the
+//! flash store's history into a [`Config`], and saying precisely why that
+//! failed. At boot the store's boot rule applies (an unconfirmed newest
+//! commit is rolled back, and that is recorded); a reload or a restart's
+//! check reads the newest commit, confirmed or not (a `commit confirmed`
+//! is applied by a reload). Must not: print (the CLI prints at start, the
+//! reload report carries the lines to `vigil reload`) or fall back to the
+//! factory default on its own: at start the CLI decides that, and a reload
+//! never does (a store with no valid commit leaves the running config in
+//! place).
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, envelope, Config, Rejected};
-use crate::store::{Geometry, Store, StoreError};
+use crate::store::{Entry, Geometry, History, StoreError};
 
 /// The daemon's config source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
     /// A keepalived.conf; `lenient` turns unknown keywords into warnings.
     File { path: PathBuf, lenient: bool },
-    /// The flash store (the appliance).
+    /// The flash store (the appliance); `slot_size` locates the slots of a
+    /// two-slot (format 1) store not yet carried into the history.
     Store { path: PathBuf, slot_size: u32 },
 }
 
@@ -26,8 +31,10 @@ pub enum ConfigSource {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub config: Config,
-    /// Where it came from, for `vigil status` ("FILE", "STORE slot A seq 4").
+    /// Where it came from, for `vigil status` ("FILE", "STORE seq 4").
     pub describe: String,
+    /// At boot: the unconfirmed commit that was rolled back, said loudly.
+    pub rolled_back: Option<String>,
     /// Warnings of the import (aliases, ignored keywords), one per line.
     pub warnings: Vec<String>,
 }
@@ -56,11 +63,10 @@ pub enum LoadError {
         #[source]
         source: StoreError,
     },
-    /// A valid slot whose payload does not decode (a newer format?).
-    #[error("{path}: slot {slot} seq {seq}: {source}")]
+    /// A valid commit whose payload does not decode (a newer format?).
+    #[error("{path}: commit {seq}: {source}")]
     Undecodable {
         path: PathBuf,
-        slot: String,
         seq: u64,
         #[source]
         source: envelope::EnvelopeError,
@@ -69,9 +75,9 @@ pub enum LoadError {
     /// path that does not exist).
     #[error("no config store at {path} (no partition labelled `config`?)")]
     NoStore { path: PathBuf },
-    /// Neither slot holds a valid config.
-    #[error("{path}: no valid config in either slot (A: {a}; B: {b})")]
-    NoValidSlot { path: PathBuf, a: String, b: String },
+    /// No commit to run: a blank store, or only an unconfirmed one.
+    #[error("{path}: {why}")]
+    NoValidCommit { path: PathBuf, why: String },
 }
 
 impl LoadError {
@@ -101,11 +107,20 @@ impl LoadError {
 }
 
 impl ConfigSource {
-    /// Reads the config as it is now.
+    /// Reads the config as it is now (a store: its newest commit).
     pub fn load(&self) -> Result<Loaded, LoadError> {
         match self {
             ConfigSource::File { path, lenient } => load_file(path, *lenient),
             ConfigSource::Store { path, slot_size } => load_store(path, *slot_size),
+        }
+    }
+
+    /// Reads the config to boot with: a store applies its boot rule and
+    /// records the rollback of an unconfirmed commit (`now`: unix seconds).
+    pub fn load_at_boot(&self, now: u64) -> Result<Loaded, LoadError> {
+        match self {
+            ConfigSource::File { .. } => self.load(),
+            ConfigSource::Store { path, slot_size } => boot_store(path, *slot_size, now),
         }
     }
 
@@ -120,6 +135,7 @@ fn load_file(path: &Path, lenient: bool) -> Result<Loaded, LoadError> {
             config: imp.config,
             describe: path.display().to_string(),
             warnings: imp.warnings.iter().map(ToString::to_string).collect(),
+            rolled_back: None,
         }),
         Err(Rejected {
             unreadable: Some(source),
@@ -136,31 +152,82 @@ fn load_file(path: &Path, lenient: bool) -> Result<Loaded, LoadError> {
     }
 }
 
+fn open_store(path: &Path, slot_size: u32) -> Result<History, LoadError> {
+    History::open(path, Geometry { slot_size }, false).map_err(|source| LoadError::Store {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 fn load_store(path: &Path, slot_size: u32) -> Result<Loaded, LoadError> {
     let store_err = |source| LoadError::Store {
         path: path.to_owned(),
         source,
     };
-    let loaded = Store::open(path, Geometry { slot_size }, false)
-        .and_then(|s| s.load())
-        .map_err(store_err)?;
-    let Some(n) = &loaded.newest else {
-        return Err(LoadError::NoValidSlot {
+    let newest = open_store(path, slot_size)?.newest().map_err(store_err)?;
+    let Some((entry, payload)) = newest else {
+        return Err(LoadError::NoValidCommit {
             path: path.to_owned(),
-            a: loaded.a.to_string(),
-            b: loaded.b.to_string(),
+            why: "no valid commit in the store".to_owned(),
         });
     };
-    match envelope::decode(&n.payload) {
+    decoded(path, &entry, &payload, None)
+}
+
+/// The boot rule. When recording the rollback fails, the fallback still
+/// boots (read without writing) and the failure is part of the notice.
+fn boot_store(path: &Path, slot_size: u32, now: u64) -> Result<Loaded, LoadError> {
+    let store_err = |source| LoadError::Store {
+        path: path.to_owned(),
+        source,
+    };
+    let mut store = open_store(path, slot_size)?;
+    let (running, write_error) = match store.settle_at_boot(now) {
+        Ok(r) => (r, None),
+        Err(e) => (store.running().map_err(store_err)?, Some(e)),
+    };
+    let Some(r) = running else {
+        let why = match store.pending().map_err(store_err)? {
+            Some((e, _)) => format!(
+                "the newest commit, seq {}, is unconfirmed and no confirmed commit precedes it",
+                e.seq()
+            ),
+            None => "no valid commit in the store".to_owned(),
+        };
+        return Err(LoadError::NoValidCommit {
+            path: path.to_owned(),
+            why,
+        });
+    };
+    let notice = r.rolled_back_from.map(|of| {
+        let mut text = format!(
+            "commit {of} was not confirmed before this boot: rolled back to the config of the last confirmed commit, now seq {}",
+            r.entry.seq()
+        );
+        if let Some(e) = &write_error {
+            text = format!("{text} (recording the rollback failed: {e})");
+        }
+        text
+    });
+    decoded(path, &r.entry, &r.payload, notice)
+}
+
+fn decoded(
+    path: &Path,
+    entry: &Entry,
+    payload: &[u8],
+    rolled_back: Option<String>,
+) -> Result<Loaded, LoadError> {
+    match envelope::decode(payload) {
         Ok(config) => Ok(Loaded {
             config,
-            describe: format!("{} slot {} seq {}", path.display(), n.slot, n.seq),
+            describe: format!("{} seq {}", path.display(), entry.seq()),
             warnings: Vec::new(),
+            rolled_back,
         }),
         Err(source) => Err(LoadError::Undecodable {
             path: path.to_owned(),
-            slot: n.slot.to_string(),
-            seq: n.seq,
+            seq: entry.seq(),
             source,
         }),
     }

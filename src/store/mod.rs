@@ -1,4 +1,14 @@
-//! Power-loss-safe config store: two slots on a raw partition or a file.
+//! Power-loss-safe config store on a raw partition or a file.
+//!
+//! Two formats. [`History`] (format 2, `history.rs`) is what vigil reads
+//! and writes: the commit history, a ring of records with commit
+//! confirmed; its header comment has the layout and the power-loss
+//! argument. [`Store`] below is format 1, the two-slot store of earlier
+//! releases: `History` reads its slots until the first commit carries its
+//! config over, and tests use its writer to build old stores. Nothing else
+//! should write format 1 any more.
+//!
+//! # Format 1: two slots
 //!
 //! Owns: choosing which slot to read (newest valid) and which to write (the
 //! other one), sequence numbers, write-sync-verify, and the errors of all
@@ -46,6 +56,9 @@
 //! resolved in favour of slot A.
 
 mod flash;
+pub mod history;
+pub mod listing;
+pub mod record;
 pub mod slot;
 
 use std::fmt;
@@ -56,6 +69,8 @@ pub use flash::{FileFlash, Flash, MemFlash};
 /// The box's store: the partition labelled `config` (udev's name for it),
 /// what `vigil run --store` reads when given no path.
 pub const DEFAULT_PATH: &str = "/dev/disk/by-partlabel/config";
+pub use history::{Entry, History, Location, Meta, Recorded, Ring, Running};
+pub use record::{RecordStatus, Source};
 pub use slot::SlotStatus;
 
 /// Size of the two slots. `slot_size` must be a multiple of 512 and at
@@ -204,13 +219,60 @@ pub enum StoreError {
     },
     #[error("config store {}: sequence number exhausted", path.display())]
     SequenceExhausted { path: PathBuf },
+    #[error("config store {}: {op} record {record} failed", path.display())]
+    RecordIo {
+        path: PathBuf,
+        op: &'static str,
+        record: u32,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "config store {}: record {record} read back different bytes after writing seq {seq} (first at record byte {first_mismatch})",
+        path.display()
+    )]
+    RecordVerifyFailed {
+        path: PathBuf,
+        record: u32,
+        seq: u64,
+        first_mismatch: usize,
+    },
+    #[error("config store {}: record {record} changed while read ({status})", path.display())]
+    RecordChanged {
+        path: PathBuf,
+        record: u32,
+        status: RecordStatus,
+    },
+    #[error(
+        "config of {len} bytes does not fit in a record of {record_size} bytes (max {max} beside this user name and comment)"
+    )]
+    RecordTooLarge {
+        len: usize,
+        max: usize,
+        record_size: u32,
+    },
+    #[error("user name of {len} bytes is longer than {max}")]
+    UserTooLong { len: usize, max: usize },
+    #[error("comment of {len} bytes is longer than {max}")]
+    CommentTooLong { len: usize, max: usize },
+    #[error("config store {}: no commit {seq} in the history", path.display())]
+    NoSuchCommit { path: PathBuf, seq: u64 },
+    #[error("config store {}: commit {seq} is not the newest unconfirmed commit", path.display())]
+    NotPending { path: PathBuf, seq: u64 },
+    #[error(
+        "config store {}: unconfirmed commit {unconfirmed} has no confirmed commit before it to roll back to",
+        path.display()
+    )]
+    NothingToRollBackTo { path: PathBuf, unconfirmed: u64 },
+    #[error("config store {}: every record is in use", path.display())]
+    NoFreeRecord { path: PathBuf },
 }
 
 fn on_slot(slot: Option<SlotId>) -> String {
     slot.map(|s| format!(" slot {s}")).unwrap_or_default()
 }
 
-/// The two-slot store on a [`Flash`] device.
+/// The two-slot store (format 1) on a [`Flash`] device.
 #[derive(Debug)]
 pub struct Store<F: Flash = FileFlash> {
     flash: F,

@@ -135,26 +135,51 @@ fn import_export_show_through_the_store() {
     let out = vigil(&["config", "import", p(&seed("master.conf")), "--store", s]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("committed seq 1 to slot A"),
+        text(&out.stderr).contains("committed seq 1 to record 0 ("),
         "{}",
         text(&out.stderr)
     );
-    assert_eq!(std::fs::metadata(&store).unwrap().len(), 2 * 64 * 1024);
+    assert_eq!(std::fs::metadata(&store).unwrap().len(), 1 << 20);
 
-    let out = vigil(&["config", "import", p(&seed("backup.conf")), "--store", s]);
-    assert!(text(&out.stderr).contains("committed seq 2 to slot B"));
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&seed("backup.conf")),
+        "--store",
+        s,
+        "--comment",
+        "the backup's config",
+    ]);
+    assert!(text(&out.stderr).contains("committed seq 2 to record 1"));
 
     let exported = vigil(&["config", "export", "--store", s]);
     assert_eq!(exported.status.code(), Some(0));
     let from_file = vigil(&["config", "export", "--file", p(&seed("backup.conf"))]);
     assert_eq!(text(&exported.stdout), text(&from_file.stdout));
     assert!(text(&exported.stdout).contains("router_id LVS2"));
+    // Any commit of the history exports.
+    let first = vigil(&["config", "export", "--store", s, "--commit", "1"]);
+    let master = vigil(&["config", "export", "--file", p(&seed("master.conf"))]);
+    assert_eq!(text(&first.stdout), text(&master.stdout));
+    let none = vigil(&["config", "export", "--store", s, "--commit", "9"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(text(&none.stderr).contains("no commit 9 in the history"));
 
     let show = vigil(&["config", "show", "--store", s]);
     assert_eq!(show.status.code(), Some(0));
     let shown = text(&show.stdout);
-    assert!(shown.contains("store: slot B seq 2"), "{shown}");
-    assert!(shown.contains("slot A: valid (seq 1, "), "{shown}");
+    assert!(
+        shown.contains("store: 64 records of 16384 bytes (a config of at most 16320 bytes)"),
+        "{shown}"
+    );
+    assert!(shown.contains("store: boots seq 2\n"), "{shown}");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(lines[3].starts_with("*      2  20"), "{shown}");
+    assert!(
+        lines[3].ends_with("import                        175  \"the backup's config\""),
+        "{shown}"
+    );
+    assert!(lines[4].starts_with("       1  20"), "{shown}");
     assert!(shown.contains("vrrp_instance VI_1: BACKUP on eth0, VRID 51, priority 99, VRRPv2 advert 1 s, auth PASS, VIP 192.168.1.200/24"), "{shown}");
     assert!(shown.contains("virtual_server 192.168.1.200 80 TCP wrr DR, persistence 3600 s per /32: 2 real servers"), "{shown}");
     assert!(
@@ -163,6 +188,18 @@ fn import_export_show_through_the_store() {
         ),
         "{shown}"
     );
+    let long = "x".repeat(257);
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&seed("master.conf")),
+        "--store",
+        s,
+        "--comment",
+        &long,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("comment of 257 bytes is longer than 256"));
 }
 
 #[test]
@@ -178,31 +215,80 @@ fn blank_flash_is_factory_default_said_loudly() {
         text(&out.stderr)
     );
     assert!(
-        text(&out.stdout).contains("store: FACTORY DEFAULT, no valid slot (A: erased; B: erased)"),
+        text(&out.stdout).contains("store: FACTORY DEFAULT, no commit in the history"),
         "{}",
         text(&out.stdout)
     );
 }
 
 #[test]
-fn a_corrupted_newest_slot_falls_back_to_the_older_config() {
+fn a_corrupted_newest_commit_falls_back_to_the_older_config() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("flash.img");
     let s = p(&store);
     vigil(&["config", "import", p(&seed("master.conf")), "--store", s]);
     vigil(&["config", "import", p(&seed("backup.conf")), "--store", s]);
-    // Flip one payload byte of slot B (the newest).
+    // Flip one payload byte of record 1 (the newest, 16 KiB records).
     let mut img = std::fs::read(&store).unwrap();
-    img[64 * 1024 + 40] ^= 0x01;
+    img[16 * 1024 + 80] ^= 0x01;
     std::fs::write(&store, img).unwrap();
     let out = vigil(&["config", "show", "--store", s]);
     let shown = text(&out.stdout);
-    assert!(shown.contains("store: slot A seq 1"), "{shown}");
+    assert!(shown.contains("store: boots seq 1"), "{shown}");
+    assert!(!shown.contains("      2  "), "{shown}");
+    assert!(shown.contains("priority 100"), "the master config: {shown}");
+}
+
+#[test]
+fn a_two_slot_store_is_read_then_carried_into_the_history() {
+    use vigil::store::{Geometry, MemFlash, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("flash.img");
+    let s = p(&store);
+    // A 1 MiB lab flash as the format 1 import left it: master (seq 1,
+    // slot A), then backup (seq 2, slot B).
+    let encode = |name: &str| {
+        let imp = vigil::config::import_file(&seed(name), false).unwrap();
+        vigil::config::envelope::encode(&imp.config).unwrap()
+    };
+    let mut old = Store::new(MemFlash::new(1 << 20), Geometry::default()).unwrap();
+    old.commit(&encode("master.conf")).unwrap();
+    old.commit(&encode("backup.conf")).unwrap();
+    std::fs::write(&store, old.into_flash().into_bytes()).unwrap();
+
+    let backup = text(&vigil(&["config", "export", "--file", p(&seed("backup.conf"))]).stdout);
+    let exported = vigil(&["config", "export", "--store", s]);
+    assert_eq!(text(&exported.stdout), backup, "read as before");
+    let shown = text(&vigil(&["config", "show", "--store", s]).stdout);
     assert!(
-        shown.contains("slot B: crc mismatch") || shown.contains("crc"),
+        shown.contains("carried into the history on the next commit"),
         "{shown}"
     );
-    assert!(shown.contains("priority 100"), "the master config: {shown}");
+    assert!(
+        shown.contains("*      2  -                    two-slot store"),
+        "{shown}"
+    );
+
+    let out = vigil(&["config", "import", p(&seed("master.conf")), "--store", s]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("carried the two-slot store's seq 2 into the history"),
+        "{err}"
+    );
+    assert!(err.contains("committed seq 3 to record"), "{err}");
+    let shown = text(&vigil(&["config", "show", "--store", s]).stdout);
+    assert!(shown.contains("store: boots seq 3"), "{shown}");
+    assert!(
+        shown.contains("       2  -                    two-slot store"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("carried into the history on the next"),
+        "{shown}"
+    );
+    let two = vigil(&["config", "export", "--store", s, "--commit", "2"]);
+    assert_eq!(text(&two.stdout), backup);
 }
 
 /// Run vigil with `input` on its standard input.

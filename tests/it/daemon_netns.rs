@@ -543,8 +543,8 @@ fn store_with_no_valid_slot_runs_the_factory_default() {
     // Two zeroed 64 KiB slots: neither is valid.
     fs::write(&store, vec![0u8; 2 * 64 * 1024]).expect("write store");
     let (json, err) = run_factory_default(dir.path(), &store);
-    assert!(json.contains("no valid config in either slot"), "{json}");
-    assert!(err.contains("no valid config in either slot"), "{err}");
+    assert!(json.contains("no valid commit in the store"), "{json}");
+    assert!(err.contains("no valid commit in the store"), "{err}");
 }
 
 #[test]
@@ -598,6 +598,65 @@ fn run_factory_default(dir: &Path, store: &Path) -> (String, String) {
     assert!(err.contains("FACTORY DEFAULT"), "not said loudly: {err}");
     assert!(!sock.exists(), "control socket left behind");
     (json, err.into_owned())
+}
+
+#[test]
+fn store_with_an_unconfirmed_commit_boots_the_confirmed_one_and_records_it() {
+    use vigil::store::{Geometry, History, Meta, Source};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("flash.img");
+    let encode = |id: &str| {
+        let conf = dir.path().join(format!("{id}.conf"));
+        fs::write(&conf, format!("global_defs {{\n    router_id {id}\n}}\n")).expect("conf");
+        let imp = vigil::config::import_file(&conf, false).expect("import");
+        vigil::config::envelope::encode(&imp.config).expect("encode")
+    };
+    {
+        let mut h = History::open(&store, Geometry::default(), true).expect("create");
+        let meta = Meta::default();
+        h.commit(&encode("GOOD"), Source::Import, &meta)
+            .expect("commit");
+        h.commit_unconfirmed(&encode("RISKY"), Source::Console, &meta, 1)
+            .expect("commit confirmed");
+    }
+    let sock = dir.path().join("run/vigil/c.sock");
+    let mut child = Command::new(BIN)
+        .args(["run", "--log-to", "stderr", "--store"])
+        .arg(&store)
+        .arg("--control")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let status = || {
+        Command::new(BIN)
+            .args(["status", "--json", "--control"])
+            .arg(&sock)
+            .output()
+            .expect("status")
+    };
+    let up = wait_for(Duration::from_secs(5), || status().status.success());
+    if up.is_none() {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = child.wait();
+        panic!("daemon did not answer");
+    }
+    let json = String::from_utf8_lossy(&status().stdout).into_owned();
+    kill(pid, Signal::SIGTERM).expect("sigterm");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(json.contains("flash.img seq 3"), "{json}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("commit 2 was not confirmed before this boot: rolled back to the config of the last confirmed commit, now seq 3"),
+        "not said: {err}"
+    );
+    let h = History::open(&store, Geometry::default(), false).expect("open");
+    let top = &h.history().expect("history")[0];
+    assert_eq!(top.head.source, Source::ConfirmedRollback { of: 2 });
+    assert_eq!(h.get(3).expect("seq 3"), encode("GOOD"));
 }
 
 #[test]

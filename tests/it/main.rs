@@ -34,6 +34,7 @@ mod notify_mail;
 mod notify_scripts;
 mod store_bitflip;
 mod store_file;
+mod store_history;
 mod store_power_loss;
 mod vrrp_groups;
 mod vrrp_hostile;

@@ -1,0 +1,421 @@
+//! Unit tests of `History` on `MemFlash`: geometry, sequence numbers,
+//! recycling, commit confirmed and the boot rule, rollback, migration from
+//! a two-slot store, and errors. Power cuts: `tests/it/store_history.rs`.
+
+use std::io;
+
+use super::*;
+use crate::store::{MemFlash, Store};
+
+const SMALL: usize = 128 * 1024; // 32 records of 4 KiB
+const LAB: usize = 1 << 20;
+
+fn mem(len: usize) -> History<MemFlash> {
+    History::new(MemFlash::new(len), Geometry::default()).unwrap()
+}
+
+fn meta(time: u64) -> Meta {
+    Meta {
+        time,
+        ..Meta::default()
+    }
+}
+
+fn by(user: &str, time: u64, comment: &str) -> Meta {
+    Meta {
+        time,
+        user: user.into(),
+        comment: comment.into(),
+    }
+}
+
+fn boots(h: &History<MemFlash>) -> Option<(u64, Vec<u8>, Option<u64>)> {
+    h.running()
+        .unwrap()
+        .map(|r| (r.entry.seq(), r.payload, r.rolled_back_from))
+}
+
+#[test]
+fn geometry_from_device_size() {
+    let ring = |len| Ring::for_device(len).map(|r| (r.record_size, r.records));
+    assert_eq!(ring(1 << 20), Some((16 * 1024, 64)), "the lab's flash");
+    assert_eq!(
+        ring(4 << 20),
+        Some((64 * 1024, 64)),
+        "the image's partition"
+    );
+    assert_eq!(
+        ring(128 * 1024),
+        Some((4096, 32)),
+        "a format 1 default file"
+    );
+    assert_eq!(ring(80 * 1024), Some((4096, 20)));
+    assert_eq!(ring(80 * 1024 - 1), None);
+    assert_eq!(ring(64 << 20), Some((64 * 1024, 1024)));
+    assert_eq!(
+        ring(3 << 20),
+        Some((32 * 1024, 96)),
+        "rounded down to a power of two"
+    );
+    assert_eq!(Ring::min_device_len(), 80 * 1024);
+    let err = History::new(MemFlash::new(8192), Geometry::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "config store <memory>: device is 8192 bytes, needs at least 81920"
+    );
+}
+
+#[test]
+fn empty_device_has_no_history_and_boots_nothing() {
+    let h = mem(SMALL);
+    assert_eq!(h.history().unwrap(), vec![]);
+    assert_eq!(h.running().unwrap(), None);
+    assert_eq!(h.newest().unwrap(), None);
+}
+
+#[test]
+fn commits_number_from_one_and_list_newest_first() {
+    let mut h = mem(SMALL);
+    let a = h
+        .commit(b"config a", Source::Import, &by("", 100, "first"))
+        .unwrap();
+    let b = h
+        .commit(b"config b", Source::Console, &by("alice", 200, "second"))
+        .unwrap();
+    assert_eq!((a.seq, a.record, a.len, a.migrated), (1, 0, 8, None));
+    assert_eq!((b.seq, b.record), (2, 1));
+    let list = h.history().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list[0].head,
+        Head {
+            seq: 2,
+            time: 200,
+            deadline: None,
+            source: Source::Console,
+            user: "alice".into(),
+            comment: "second".into(),
+            len: 8
+        }
+    );
+    assert_eq!(list[1].location, Location::Record(0));
+    assert_eq!(h.get(1).unwrap(), b"config a");
+    assert_eq!(boots(&h), Some((2, b"config b".to_vec(), None)));
+    assert!(matches!(
+        h.get(3),
+        Err(StoreError::NoSuchCommit { seq: 3, .. })
+    ));
+}
+
+#[test]
+fn the_ring_keeps_the_last_records_and_recycles_the_oldest() {
+    let mut h = mem(SMALL);
+    let n = h.ring().records as u64;
+    for i in 1..=3 * n + 5 {
+        let c = h
+            .commit(format!("c{i}").as_bytes(), Source::Import, &meta(i))
+            .unwrap();
+        assert_eq!(c.seq, i);
+        assert_eq!(u64::from(c.record), (i - 1) % n, "round robin");
+    }
+    let list = h.history().unwrap();
+    assert_eq!(list.len() as u64, n, "every record holds a commit");
+    assert_eq!(list[0].seq(), 3 * n + 5);
+    assert_eq!(list.last().unwrap().seq(), 2 * n + 6);
+    assert!(list.len() >= 16);
+}
+
+#[test]
+fn a_config_that_does_not_fit_writes_nothing() {
+    let mut h = mem(SMALL);
+    h.commit(b"keep", Source::Import, &meta(1)).unwrap();
+    let before = h.flash().clone();
+    let max = 4096 - record::HEADER_LEN - 5;
+    let err = h
+        .commit(&vec![0; max + 1], Source::Import, &by("", 2, "hello"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "config of 4028 bytes does not fit in a record of 4096 bytes (max 4027 beside this user name and comment)"
+    );
+    let err = h
+        .commit(b"x", Source::Import, &by("", 2, &"c".repeat(257)))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "comment of 257 bytes is longer than 256");
+    let err = h
+        .commit(b"x", Source::Console, &by(&"u".repeat(33), 2, ""))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "user name of 33 bytes is longer than 32");
+    assert_eq!(h.flash(), &before, "nothing written");
+    h.commit(&vec![1; max], Source::Import, &by("", 2, "hello"))
+        .unwrap();
+}
+
+#[test]
+fn unconfirmed_newest_boots_the_previous_confirmed() {
+    let mut h = mem(SMALL);
+    h.commit(b"good", Source::Import, &meta(1)).unwrap();
+    let u = h
+        .commit_unconfirmed(b"risky", Source::Console, &by("bob", 2, "try"), 62)
+        .unwrap();
+    assert_eq!(u.seq, 2);
+    // A reload applies the newest; a boot the confirmed one.
+    let (newest, payload) = h.newest().unwrap().unwrap();
+    assert_eq!((newest.seq(), newest.head.deadline), (2, Some(62)));
+    assert_eq!(payload, b"risky");
+    assert_eq!(boots(&h), Some((1, b"good".to_vec(), Some(2))));
+    let (pending, fallback) = h.pending().unwrap().unwrap();
+    assert_eq!((pending.seq(), fallback), (2, Some(1)));
+    // Booting records the rollback once; then the rollback runs.
+    let r = h.settle_at_boot(100).unwrap().unwrap();
+    assert_eq!((r.entry.seq(), r.rolled_back_from), (3, Some(2)));
+    assert_eq!(r.entry.head.source, Source::ConfirmedRollback { of: 2 });
+    assert_eq!(
+        (r.entry.head.time, r.payload.as_slice()),
+        (100, &b"good"[..])
+    );
+    assert_eq!(boots(&h), Some((3, b"good".to_vec(), None)));
+    let again = h.settle_at_boot(200).unwrap().unwrap();
+    assert_eq!(again.entry.seq(), 3, "nothing more written");
+    assert_eq!(h.history().unwrap().len(), 3);
+    assert_eq!(h.pending().unwrap(), None);
+}
+
+#[test]
+fn several_unconfirmed_commits_fall_back_to_the_last_confirmed() {
+    let mut h = mem(SMALL);
+    h.commit(b"base", Source::Import, &meta(1)).unwrap();
+    let n = u64::from(h.ring().records);
+    // More unconfirmed commits than records: the confirmed one survives.
+    for i in 0..n + 3 {
+        h.commit_unconfirmed(
+            format!("u{i}").as_bytes(),
+            Source::Console,
+            &meta(2 + i),
+            999,
+        )
+        .unwrap();
+        assert_eq!(boots(&h).map(|b| (b.0, b.1)), Some((1, b"base".to_vec())));
+    }
+    let c = h.rollback_unconfirmed(&meta(5000)).unwrap();
+    assert_eq!(h.get(c.seq).unwrap(), b"base");
+    assert_eq!(
+        h.history().unwrap()[0].head.source,
+        Source::ConfirmedRollback { of: n + 4 }
+    );
+    assert_eq!(boots(&h), Some((c.seq, b"base".to_vec(), None)));
+}
+
+#[test]
+fn an_unconfirmed_first_commit_boots_the_factory_default() {
+    let mut h = mem(SMALL);
+    h.commit_unconfirmed(b"new box", Source::Console, &meta(1), 61)
+        .unwrap();
+    assert_eq!(h.running().unwrap(), None);
+    assert_eq!(h.settle_at_boot(5).unwrap(), None);
+    assert_eq!(h.history().unwrap().len(), 1, "nothing to record");
+    assert!(matches!(
+        h.rollback_unconfirmed(&meta(70)),
+        Err(StoreError::NothingToRollBackTo { unconfirmed: 1, .. })
+    ));
+}
+
+#[test]
+fn confirm_is_a_new_commit_of_the_same_config() {
+    let mut h = mem(SMALL);
+    h.commit(b"one", Source::Import, &meta(1)).unwrap();
+    assert!(matches!(
+        h.confirm(1, &meta(2)),
+        Err(StoreError::NotPending { seq: 1, .. })
+    ));
+    h.commit_unconfirmed(b"two", Source::Console, &meta(3), 63)
+        .unwrap();
+    assert!(matches!(
+        h.confirm(1, &meta(4)),
+        Err(StoreError::NotPending { seq: 1, .. })
+    ));
+    let c = h.confirm(2, &by("carol", 5, "")).unwrap();
+    assert_eq!(c.seq, 3);
+    assert_eq!(boots(&h), Some((3, b"two".to_vec(), None)));
+    let top = &h.history().unwrap()[0];
+    assert_eq!(top.head.source, Source::Confirm { of: 2 });
+    assert_eq!(top.head.user, "carol");
+    assert!(top.is_confirmed());
+    assert!(matches!(
+        h.rollback_unconfirmed(&meta(6)),
+        Err(StoreError::NotPending { seq: 3, .. })
+    ));
+}
+
+#[test]
+fn rollback_to_recommits_an_old_config() {
+    let mut h = mem(SMALL);
+    for (i, p) in [&b"v1"[..], b"v2", b"v3"].iter().enumerate() {
+        h.commit(p, Source::Import, &meta(i as u64)).unwrap();
+    }
+    let c = h.rollback_to(1, &by("dave", 10, "undo")).unwrap();
+    assert_eq!(c.seq, 4);
+    assert_eq!(boots(&h), Some((4, b"v1".to_vec(), None)));
+    assert_eq!(
+        h.history().unwrap()[0].head.source,
+        Source::Rollback { of: 1 }
+    );
+    assert!(matches!(
+        h.rollback_to(99, &meta(11)),
+        Err(StoreError::NoSuchCommit { seq: 99, .. })
+    ));
+}
+
+#[test]
+fn an_invalid_newest_record_is_skipped_and_its_seq_reused() {
+    let mut h = mem(SMALL);
+    h.commit(b"a", Source::Import, &meta(1)).unwrap();
+    let b = h.commit(b"b", Source::Import, &meta(2)).unwrap();
+    let at = h.ring().range(b.record).start as usize + record::HEADER_LEN;
+    let mut flash = h.into_flash();
+    flash.as_bytes_mut()[at] ^= 1;
+    let mut h = History::new(flash, Geometry::default()).unwrap();
+    assert_eq!(boots(&h), Some((1, b"a".to_vec(), None)));
+    // The damaged record is free: the next commit reuses it and seq 2.
+    let c = h.commit(b"c", Source::Import, &meta(3)).unwrap();
+    assert_eq!((c.seq, c.record), (2, b.record));
+}
+
+/// A two-slot store written by the format 1 writer, on a `len`-byte device.
+fn format_one(len: usize, slot_size: u32, payloads: &[&[u8]]) -> MemFlash {
+    let geometry = Geometry { slot_size };
+    let mut old = Store::new(MemFlash::new(len), geometry).unwrap();
+    for p in payloads {
+        old.commit(p).unwrap();
+    }
+    old.into_flash()
+}
+
+#[test]
+fn a_two_slot_store_reads_as_before_and_is_carried_over_on_the_first_commit() {
+    let flash = format_one(LAB, 64 * 1024, &[b"old one", b"old two", b"old three"]);
+    let mut h = History::new(flash, Geometry::default()).unwrap();
+    // Read as format 1 did: the newest valid slot (seq 3 in slot A).
+    let list = h.history().unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|e| (e.seq(), e.location))
+            .collect::<Vec<_>>(),
+        [
+            (3, Location::Slot(SlotId::A)),
+            (2, Location::Slot(SlotId::B))
+        ]
+    );
+    assert_eq!(list[0].head.source, Source::FormatOne);
+    assert_eq!(boots(&h), Some((3, b"old three".to_vec(), None)));
+    assert_eq!(h.get(2).unwrap(), b"old two");
+
+    let c = h.commit(b"new", Source::Import, &meta(50)).unwrap();
+    assert_eq!((c.seq, c.migrated), (4, Some(3)));
+    let list = h.history().unwrap();
+    assert_eq!(
+        list.len(),
+        2,
+        "the newest slot carried over, then the commit"
+    );
+    assert_eq!((list[1].seq(), list[1].head.source), (3, Source::FormatOne));
+    assert_eq!(list[1].head.time, 0, "time unknown");
+    assert_eq!(h.get(3).unwrap(), b"old three");
+    assert_eq!(boots(&h), Some((4, b"new".to_vec(), None)));
+    // The copy went to a record outside slot A's written bytes (record 0
+    // holds slot A's header), the commit next to it.
+    let Location::Record(copy) = list[1].location else {
+        panic!("{:?}", list[1].location)
+    };
+    assert_ne!(copy, 0);
+    // Later commits are plain.
+    assert_eq!(
+        h.commit(b"x", Source::Import, &meta(51)).unwrap().migrated,
+        None
+    );
+}
+
+#[test]
+fn a_small_slot_two_slot_store_is_carried_over_too() {
+    let flash = format_one(SMALL, 4096, &[b"first", b"second"]);
+    let mut h = History::new(flash, Geometry { slot_size: 4096 }).unwrap();
+    assert_eq!(boots(&h), Some((2, b"second".to_vec(), None)));
+    let c = h
+        .commit_unconfirmed(b"third", Source::Console, &meta(9), 99)
+        .unwrap();
+    assert_eq!((c.seq, c.migrated), (3, Some(2)));
+    // The carried-over config is the confirmed fallback.
+    assert_eq!(boots(&h), Some((2, b"second".to_vec(), Some(3))));
+}
+
+#[test]
+fn a_two_slot_config_too_large_for_a_record_is_refused_untouched() {
+    let big = vec![7u8; 20_000];
+    let flash = format_one(LAB, 64 * 1024, &[&big]);
+    let mut h = History::new(flash, Geometry::default()).unwrap();
+    let before = h.flash().clone();
+    let err = h.commit(b"small", Source::Import, &meta(1)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::RecordTooLarge { len: 20_000, .. }),
+        "{err}"
+    );
+    assert_eq!(h.flash(), &before);
+    assert_eq!(boots(&h).unwrap().1, big);
+}
+
+/// A device whose writes or syncs fail, or that flips a bit on write.
+struct Faulty {
+    inner: MemFlash,
+    fail: Option<&'static str>,
+    flip: bool,
+}
+
+impl Flash for Faulty {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_at(offset, buf)
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        if self.fail == Some("write") {
+            return Err(io::Error::other("injected"));
+        }
+        self.inner.write_at(offset, data)?;
+        if self.flip {
+            self.inner.as_bytes_mut()[offset as usize + 70] ^= 4;
+        }
+        Ok(())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        match self.fail {
+            Some("sync") => Err(io::Error::other("injected")),
+            _ => Ok(()),
+        }
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+    fn path(&self) -> &std::path::Path {
+        std::path::Path::new("/dev/test")
+    }
+}
+
+#[test]
+fn write_errors_name_the_record() {
+    for (fail, flip, msg) in [
+        (Some("write"), false, "config store /dev/test: write record 0 failed"),
+        (Some("sync"), false, "config store /dev/test: sync record 0 failed"),
+        (
+            None,
+            true,
+            "config store /dev/test: record 0 read back different bytes after writing seq 1 (first at record byte 70)",
+        ),
+    ] {
+        let flash = Faulty {
+            inner: MemFlash::new(SMALL),
+            fail,
+            flip,
+        };
+        let mut h = History::new(flash, Geometry::default()).unwrap();
+        let err = h.commit(&[1; 100], Source::Import, &meta(1)).unwrap_err();
+        assert_eq!(err.to_string(), msg);
+    }
+}
