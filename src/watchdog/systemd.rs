@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sd_notify::NotifyState;
 
-use super::{Device, Error};
+use super::{Device, Error, Follows};
 
 /// Why `WATCHDOG_USEC` / `WATCHDOG_PID` do not enable a watchdog.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +74,10 @@ impl Device for Service {
 
     fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    fn follows(&self) -> Follows {
+        Follows::Runtime
     }
 
     fn keepalive(&mut self) -> Result<(), Error> {
