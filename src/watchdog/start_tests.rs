@@ -41,6 +41,7 @@ fn a_missing_device_is_absent_and_said_so() {
     let cfg = WatchdogConfig {
         device: device.to_str().unwrap().to_owned(),
         timeout: 20,
+        notify_reset: None,
     };
     let a = attempt(&cfg);
     assert!(matches!(&a, Attempt::Absent { device: d } if *d == device));
@@ -55,6 +56,7 @@ fn a_file_that_is_no_watchdog_is_a_failure_kept_for_the_status() {
     let cfg = WatchdogConfig {
         device: device.to_str().unwrap().to_owned(),
         timeout: 20,
+        notify_reset: None,
     };
     let state = said(&attempt(&cfg));
     let HardwareState::Failed(e) = state else {

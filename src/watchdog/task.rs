@@ -132,6 +132,8 @@ where
         .flatten()
         .min();
         tokio::select! {
+            // A stop due with a pet wins: the stop disarms.
+            biased;
             () = &mut shutdown => break,
             () = sleep_until(due) => {}
         }

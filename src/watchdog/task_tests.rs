@@ -341,7 +341,7 @@ async fn no_device_after_the_patience_is_said_once_and_systemd_still_petted() {
     // Every second from 0 to 30 s inclusive, then never again.
     assert_eq!(*tries.lock().unwrap(), 31);
     assert!(matches!(rx.borrow().hardware, HardwareState::Absent { .. }));
-    assert_eq!(log.of("systemd", Seen::Pet).len(), 41);
+    assert_eq!(log.of("systemd", Seen::Pet).len(), 40);
 }
 
 #[tokio::test(start_paused = true)]
