@@ -100,6 +100,15 @@ pub fn status(line: &str) -> Result<(), Error> {
     send(&[NotifyState::Status(&one_line(line))])
 }
 
+/// RELOADING=1 (with MONOTONIC_USEC, which systemd wants with it): a
+/// reload has begun; [`ready`] ends it.
+pub fn reloading() -> Result<(), Error> {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(source) => Err(Error::Notify { source }),
+    }
+}
+
 /// STOPPING=1: a deliberate stop has begun.
 pub fn stopping() -> Result<(), Error> {
     send(&[NotifyState::Stopping])
