@@ -116,7 +116,10 @@ pub fn watchdog_line(w: &WatchdogStatus) -> String {
         WatchdogState::Unused => "watchdog: not the appliance, hardware watchdog unused".to_owned(),
         WatchdogState::Opening => format!("watchdog {}: waiting for the device", w.device),
         WatchdogState::Absent => {
-            format!("watchdog: no watchdog device ({}): running without one", w.device)
+            format!(
+                "watchdog: no watchdog device ({}): running without one",
+                w.device
+            )
         }
         WatchdogState::Failed => format!(
             "watchdog {}: FAILED ({}): running without it",
@@ -133,7 +136,11 @@ pub fn watchdog_line(w: &WatchdogStatus) -> String {
             }
             match w.state {
                 WatchdogState::Withheld => {
-                    let _ = write!(s, ": WITHHELD, the box resets (late: {})", w.late.join(", "));
+                    let _ = write!(
+                        s,
+                        ": WITHHELD, the box resets (late: {})",
+                        w.late.join(", ")
+                    );
                 }
                 st => {
                     let _ = write!(s, ": {}", st.name());

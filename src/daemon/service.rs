@@ -52,7 +52,10 @@ impl Service {
     /// the line changed.
     pub(super) fn tick(&mut self, status: &Status, now: Instant) {
         if !self.ipvs_passed {
-            self.ipvs_passed = self.ipvs.as_ref().is_none_or(|r| r.has_changed().unwrap_or(true));
+            self.ipvs_passed = self
+                .ipvs
+                .as_ref()
+                .is_none_or(|r| r.has_changed().unwrap_or(true));
         }
         let text = line(status);
         if !self.ready {
@@ -119,7 +122,10 @@ pub fn line(s: &Status) -> String {
     if let Some(t) = &s.ipvs {
         let dests = t.services.iter().flat_map(|v| &v.dests);
         let (up, all) = dests.fold((0, 0), |(up, all), d| {
-            (up + usize::from(d.health == "up" || d.health == "unchecked"), all + 1)
+            (
+                up + usize::from(d.health == "up" || d.health == "unchecked"),
+                all + 1,
+            )
         });
         let n = t.services.len();
         let _ = write!(

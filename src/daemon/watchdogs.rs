@@ -61,10 +61,7 @@ pub(super) fn start(
         tracing::info!("not the appliance: the hardware watchdog is left alone");
     }
     let service = start::service();
-    let (tx, rx) = watch::channel(Status::new(
-        wanted.as_ref(),
-        service.map(|s| s.timeout),
-    ));
+    let (tx, rx) = watch::channel(Status::new(wanted.as_ref(), service.map(|s| s.timeout)));
     let script = wanted.as_ref().and_then(|w| w.notify_reset.clone());
     let notifier = notifier.clone();
     let setup = Setup {

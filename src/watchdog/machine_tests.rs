@@ -111,7 +111,10 @@ fn a_deliberate_stop_ends_petting_withheld_or_not() {
     assert!(m.stop());
     assert!(!m.stop());
     assert_eq!(m.poll_timeout(), None);
-    assert_eq!(m.handle_timeout::<&str>(t0 + S, Answer::Alive), Action::Wait);
+    assert_eq!(
+        m.handle_timeout::<&str>(t0 + S, Answer::Alive),
+        Action::Wait
+    );
 
     let mut m = Machine::new(t0, S);
     m.handle_timeout(t0, Answer::Late(vec!["vrrp"]));

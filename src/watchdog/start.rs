@@ -107,7 +107,9 @@ fn service_from(env: Result<Option<Service>, EnvError>) -> Option<Service> {
 pub enum Pets {
     Petting,
     /// Stopped for good because of these late tasks: the box resets.
-    Withheld { late: Vec<String> },
+    Withheld {
+        late: Vec<String>,
+    },
     /// Disarmed by a deliberate stop.
     Disarmed,
 }

@@ -158,4 +158,3 @@ fn a_dropped_hardware_device_closes_without_the_magic_character() {
     drop(hw);
     assert_eq!(std::fs::read(&path).unwrap(), b"");
 }
-

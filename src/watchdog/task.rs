@@ -154,7 +154,10 @@ where
                 }
             }
         }
-        if let Some(m) = machine.as_mut().filter(|m| m.poll_timeout().is_some_and(|d| d <= t)) {
+        if let Some(m) = machine
+            .as_mut()
+            .filter(|m| m.poll_timeout().is_some_and(|d| d <= t))
+        {
             let answer = ask(&mut liveness).await;
             match m.handle_timeout(now(), answer) {
                 Action::Pet(due) => pet(&mut held, due),

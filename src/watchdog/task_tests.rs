@@ -319,7 +319,10 @@ async fn a_device_that_appears_late_is_opened_and_petted_without_delaying_system
     // pace becomes a third of its 3 s).
     assert_eq!(*tries.lock().unwrap(), 6);
     assert_eq!(log.of("hw", Seen::Pet), vec![5 * S, 6 * S]);
-    assert_eq!(log.of("systemd", Seen::Pet), vec![ZERO, 2 * S, 4 * S, 5 * S, 6 * S]);
+    assert_eq!(
+        log.of("systemd", Seen::Pet),
+        vec![ZERO, 2 * S, 4 * S, 5 * S, 6 * S]
+    );
     assert!(matches!(rx.borrow().hardware, HardwareState::Armed { .. }));
 }
 
@@ -348,15 +351,17 @@ async fn no_device_after_the_patience_is_said_once_and_systemd_still_petted() {
 async fn a_box_reset_by_its_watchdog_is_told_once() {
     let log = Log::new();
     let mut hw = Some(log.device("hw", 3 * S));
-    let open: Opener = Box::new(move || {
-        Attempt::Armed(hw.take().expect("opened once"), armed(flags::CARDRESET))
-    });
+    let open: Opener =
+        Box::new(move || Attempt::Armed(hw.take().expect("opened once"), armed(flags::CARDRESET)));
     let told = Arc::new(Mutex::new(Vec::new()));
     let t = told.clone();
     let (mut s, rx) = setup(Some(open), None);
     s.on_reset = Box::new(move |a: &Armed| t.lock().unwrap().push(a.device.clone()));
     run(s, alive(), tokio::time::sleep(2 * S)).await;
-    assert_eq!(*told.lock().unwrap(), vec![std::path::PathBuf::from("/dev/watchdog")]);
+    assert_eq!(
+        *told.lock().unwrap(),
+        vec![std::path::PathBuf::from("/dev/watchdog")]
+    );
     assert!(rx.borrow().boot().unwrap().reset_by_watchdog());
 }
 
