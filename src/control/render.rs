@@ -374,18 +374,19 @@ pub fn json(s: &Status) -> String {
     };
     let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"watchdog\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{},\"watchdog\":{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
         opt(pending_line(&s.pending)),
         opt(s.resumed.clone()),
-        watchdog_json(&s.watchdog),
         inst.join(","),
         recv.join(","),
         ipvs,
         tasks,
-        appliance
+        appliance,
+        // Last: tools that look for the first "state" find an instance's.
+        watchdog_json(&s.watchdog)
     )
 }
 

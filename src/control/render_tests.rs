@@ -39,6 +39,12 @@ fn sample() -> Status {
     }
 }
 
+/// The JSON without its last key, the watchdog (tested on its own).
+fn without_watchdog(j: &str) -> String {
+    let i = j.rfind(",\"watchdog\":").expect("the watchdog key");
+    format!("{}}}", &j[..i])
+}
+
 fn tasks() -> Vec<TaskStatus> {
     vec![
         TaskStatus {
@@ -85,7 +91,7 @@ fn json_lists_tasks() {
         tasks: tasks(),
         ..sample()
     };
-    let j = json(&s);
+    let j = without_watchdog(&json(&s));
     assert!(
         j.ends_with(
             ",\"tasks\":[{\"name\":\"control\",\"kind\":\"control\",\"state\":\"running\",\
@@ -107,7 +113,7 @@ fn appliance_failures_show_in_text_and_json() {
     assert!(text(&s).contains(
         "APPLIANCE ERROR: appliance: no interface eth1: its addresses, routes and sysctls wait\n"
     ));
-    assert!(json(&s).ends_with(
+    assert!(without_watchdog(&json(&s)).ends_with(
         ",\"appliance\":[\"appliance: no interface eth1: its addresses, routes and sysctls wait\"]}"
     ));
 }
@@ -136,11 +142,8 @@ fn text_without_instances() {
 #[test]
 fn json_shape() {
     assert_eq!(
-        json(&sample()),
-        "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"resumed\":null,\
-             \"watchdog\":{\"state\":\"unused\",\"device\":\"\",\"identity\":null,\"timeout_s\":null,\
-             \"late\":[],\"error\":null,\"reset_by_watchdog\":false,\"boot\":null,\"systemd_ms\":null},\
-             \"instances\":[\
+        without_watchdog(&json(&sample())),
+        "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"resumed\":null,\"instances\":[\
              {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
              \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
              \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"drops\":{\"auth_mismatch\":2,\
@@ -211,7 +214,7 @@ fn ipvs_json_shape() {
         ),
         ..ipvs_sample()
     });
-    let j = json(&s);
+    let j = without_watchdog(&json(&s));
     assert!(
         j.ends_with(
             ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
@@ -303,10 +306,10 @@ fn json_carries_the_watchdog() {
     };
     let j = json(&s);
     assert!(
-        j.contains(
+        j.ends_with(
             ",\"watchdog\":{\"state\":\"petting\",\"device\":\"/dev/watchdog\",\
              \"identity\":\"i6300ESB timer\",\"timeout_s\":20,\"late\":[],\"error\":null,\
-             \"reset_by_watchdog\":true,\"boot\":\"last reset by the watchdog\",\"systemd_ms\":5000},\"instances\""
+             \"reset_by_watchdog\":true,\"boot\":\"last reset by the watchdog\",\"systemd_ms\":5000}}"
         ),
         "{j}"
     );
