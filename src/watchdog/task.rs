@@ -35,6 +35,9 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// Called once when the box was last reset by its watchdog.
+pub type OnReset = Box<dyn FnOnce(&Armed) + Send>;
+
 /// What the task starts with.
 pub struct Setup<O> {
     /// One attempt at opening the hardware watchdog ([`start::attempt`]);
@@ -46,7 +49,7 @@ pub struct Setup<O> {
     pub status: watch::Sender<Status>,
     /// Called once when the opened device says the box was last reset by
     /// its watchdog (the daemon runs the notify script and the mail).
-    pub on_reset: Box<dyn FnOnce(&Armed) + Send>,
+    pub on_reset: OnReset,
 }
 
 /// A watchdog with whether its last pet failed (said once per streak).
@@ -188,7 +191,7 @@ fn try_open<O: FnMut() -> Attempt>(
     o: &mut Opening<O>,
     t: Instant,
     status: &watch::Sender<Status>,
-    on_reset: &mut Option<Box<dyn FnOnce(&Armed) + Send>>,
+    on_reset: &mut Option<OnReset>,
     withheld: Option<&Vec<String>>,
 ) -> Option<Option<Box<dyn Device>>> {
     let attempt = (o.open)();
