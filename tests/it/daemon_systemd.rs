@@ -6,7 +6,8 @@
 //! that says so; STATUS= follows a state change; WATCHDOG=1 comes every
 //! third of the timeout, and keeps coming while a task is stalled (the
 //! runtime is alive: that is the hardware watchdog's business, not
-//! systemd's); SIGTERM brings STOPPING=1 and a clean exit. `vigil status
+//! systemd's) and across the exec of a hitless restart; SIGTERM brings
+//! STOPPING=1 and a clean exit. `vigil status
 //! --json` carries the watchdogs (no hardware on this host: "unused").
 //!
 //! Needs root and iproute2, and `--features fault-hooks` for the stall.
@@ -259,6 +260,26 @@ virtual_server {VIP} 80 {{
             },
         );
         assert!(told, "{}", proc.log_tail(30));
+
+        // A hitless restart (SIGUSR2: an exec in place, same PID): the
+        // pings go on across the exec, and the new image says READY=1.
+        let from = Instant::now();
+        let readies = with(&heard, "READY=1").len();
+        proc.signal(libc::SIGUSR2);
+        let again = crate::support::netns::wait_for(
+            Duration::from_secs(20),
+            Duration::from_millis(50),
+            || with(&heard, "READY=1").len() > readies,
+        );
+        assert!(
+            again,
+            "no READY=1 after the hitless restart\n{}",
+            proc.log_tail(30)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+        let (n, gap) = longest_gap(&heard, from, Instant::now());
+        eprintln!("across the hitless restart: {n} pings, longest gap {gap:?}");
+        assert!(gap < WATCHDOG, "gap {gap:?} across the exec");
 
         // SIGTERM: STOPPING=1, then a clean exit.
         proc.signal(libc::SIGTERM);
