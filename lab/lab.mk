@@ -8,7 +8,7 @@ LAB_PY := /usr/bin/python3
 LAB_VIGIL := target/x86_64-unknown-linux-gnu/release/vigil
 NODE ?= lb1
 
-.PHONY: lab-deps lab-image run stop console lab-test
+.PHONY: lab-deps lab-image lab-fault run stop console lab-test
 
 lab-deps:
 	@scripts/install-deps
@@ -29,5 +29,15 @@ console:
 	@if [ -t 0 ]; then stdio='-,raw,echo=0,escape=0x1d'; else stdio=-; fi; \
 	  socat "$$stdio" UNIX-CONNECT:target/lab/run/$(NODE)-console.sock
 
-lab-test: lab-image
+# The fault-hooks build (`vigil fault`, never shipped): the test build
+# `make unit` already made, stripped and padded to whole sectors, handed to
+# the VMs as a read-only disk (serial `tools`) for the watchdog tests.
+LAB_FAULT := target/lab/vigil-fault.img
+lab-fault:
+	cargo build --locked --features fault-hooks
+	@mkdir -p target/lab
+	objcopy --strip-debug target/debug/vigil $(LAB_FAULT).tmp
+	truncate -s %512 $(LAB_FAULT).tmp && mv $(LAB_FAULT).tmp $(LAB_FAULT)
+
+lab-test: lab-image lab-fault
 	cd lab && $(LAB_PY) -m pytest -p no:cacheprovider -v --durations=0 tests

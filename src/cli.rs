@@ -132,9 +132,11 @@ struct RunSource {
     /// Run a keepalived.conf (errors: exit 1 before anything is touched).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Run the newest valid config of this store; none valid: the factory
-    /// default (no instance), said loudly.
-    #[arg(long, value_name = "PATH")]
+    /// Run the newest valid config of this store (the box: its partition
+    /// labelled `config` when no PATH is given); no valid config, or no
+    /// such partition: the factory default (no instance), said loudly.
+    #[arg(long, value_name = "PATH", num_args = 0..=1,
+          default_missing_value = crate::store::DEFAULT_PATH)]
     store: Option<PathBuf>,
 }
 
@@ -250,6 +252,41 @@ where
     }
 }
 
+/// The config to start with. A store that is a device node the kernel or
+/// udev has not made yet (early in boot) is waited for, at most
+/// [`STORE_WAIT`]; one that never appears is [`LoadError::NoStore`], which
+/// the caller turns into the factory default.
+fn load_at_start(
+    source: &crate::daemon::ConfigSource,
+) -> Result<crate::daemon::Loaded, crate::daemon::LoadError> {
+    use crate::daemon::{ConfigSource, LoadError};
+    if let ConfigSource::Store { path, .. } = source {
+        if !wait_for(path, STORE_WAIT) {
+            return Err(LoadError::NoStore { path: path.clone() });
+        }
+    }
+    source.load()
+}
+
+/// How long `vigil run --store` waits for a store under `/dev` to appear.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `path` exists, polling for at most `limit` when it is under
+/// `/dev` (a device node or udev's symlink to it, which may come late);
+/// any other path is looked at once.
+fn wait_for(path: &std::path::Path, limit: std::time::Duration) -> bool {
+    let t0 = std::time::Instant::now();
+    loop {
+        if path.exists() {
+            return true;
+        }
+        if !path.starts_with("/dev") || t0.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 fn run_command(r: RunArgs) -> i32 {
     use crate::daemon::{self, ConfigSource, LoadError, LogTo};
     let source = if let Some(file) = &r.source.config {
@@ -269,7 +306,7 @@ fn run_command(r: RunArgs) -> i32 {
     crate::mem::init();
     // Config first: a bad one exits 1 before anything touches the system.
     let t0 = std::time::Instant::now();
-    let (config, describe) = match source.load() {
+    let (config, describe) = match load_at_start(&source) {
         Ok(l) => {
             for w in &l.warnings {
                 eprintln!("{w}");
@@ -277,7 +314,7 @@ fn run_command(r: RunArgs) -> i32 {
             (l.config, l.describe)
         }
         // The appliance boots without a config: the console stays usable.
-        Err(e @ LoadError::NoValidSlot { .. }) => {
+        Err(e @ (LoadError::NoValidSlot { .. } | LoadError::NoStore { .. })) => {
             let msg = format!("FACTORY DEFAULT: {e}; running with NO VRRP instance, NO VIP");
             eprintln!("vigil: WARNING: {msg}");
             (Config::factory_default(), msg)

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # lab/image/lab-rootfs.sh: LAB-ONLY changes to the rootfs dir ($1), applied
 # after overlay/ and board/post-build.sh. Owns: copying lab/image/files,
-# enabling the lab units, disabling keepalived (installed for baselines only),
+# disabling keepalived (installed for baselines only),
 # masking timers that only cost CPU under TCG.
 set -euo pipefail
 ROOT=${1:?usage: lab-rootfs.sh ROOTFS_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-cp -a "$HERE/files/etc" "$HERE/files/usr" "$ROOT/"
-ln -sfn /etc/systemd/system/vigil-lab-net.service \
-  "$ROOT/etc/systemd/system/multi-user.target.wants/vigil-lab-net.service"
+cp -a "$HERE/files/etc" "$ROOT/"
 
 # keepalived: present for baselines, never started by default.
 rm -f "$ROOT"/etc/systemd/system/*.wants/keepalived.service

@@ -1,10 +1,11 @@
-"""lab/tests/test_flash.py: the config flash (a raw virtio disk,
-/dev/disk/by-id/virtio-config) survives a reboot and a power cut mid-boot."""
+"""lab/tests/test_flash.py: the config flash (the partition labelled
+`config` on the flash disk) survives a reboot and a power cut mid-boot."""
 import time
 
 from conftest import report
+from vlab.node import STORE
 
-SHOW = "vigil config show --store /dev/disk/by-id/virtio-config"
+SHOW = f"vigil config show --store {STORE}"
 
 
 def root_writes(node):

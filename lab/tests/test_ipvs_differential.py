@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ensure_ready, report
 from vlab import paths
+from vlab.flashconf import FOR_KEEPALIVED, STORE
 
 NODE = "lb1"
 DIR = "/run/vigil-diff"
@@ -139,7 +140,7 @@ def seed_conf(node):
     keepalived without VRRP authentication (it drops the seed's `type` and
     `password`) against lb2's vigil: two masters for the test's duration."""
     path = f"{DIR}/seed.conf"
-    node.check(f"vigil config export --store /dev/disk/by-id/virtio-config > {path}")
+    node.check(f"vigil config export --store {STORE} | {FOR_KEEPALIVED} > {path}")
     return path
 
 

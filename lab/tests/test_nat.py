@@ -3,8 +3,9 @@ front VIP. Real servers nat1/nat2 (10.10.0.11/.12) sit behind the
 appliances' eth1 with the internal VIP 10.10.0.254 as their default
 gateway; fixtures/nat/ gives each appliance a second VRRP instance for it,
 in a sync group with the front one, and a NAT service 192.168.1.200:8080.
-Each node's flash config, eth1 addresses and table are restored after the
-module, and the NAT namespaces deleted (the seed plan never sees them)."""
+Each node's NAT-side address on eth1 comes from the appliance block of
+its NAT config. Each node's flash config, eth1 addresses and table are
+restored after the module, and the NAT namespaces deleted (the seed plan never sees them)."""
 import os
 import time
 
@@ -13,7 +14,7 @@ import pytest
 from conftest import ensure_ready, report
 from vlab import net, paths
 
-STORE = "/dev/disk/by-id/virtio-config"
+from vlab.node import STORE, appliance_block
 DIR = "/run/vigil-nat"
 FIXTURES = os.path.join(paths.REPO, "fixtures", "nat")
 # Each node's config, and its own address on the NAT subnet (health checks
@@ -56,11 +57,14 @@ def nat(lab):
             node = lab[name]
             node.check("systemctl stop vigil")
             node.check(f"mkdir -p {DIR} && vigil config export --store {STORE} > {DIR}/orig.conf")
-            for f in (conf, "services.conf"):
-                with open(os.path.join(FIXTURES, f), "rb") as fh:
-                    node.put(f"{DIR}/{f}", fh.read())
+            with open(os.path.join(FIXTURES, "services.conf"), "rb") as fh:
+                node.put(f"{DIR}/services.conf", fh.read())
+            # The node's appliance block with its NAT-side address on eth1:
+            # vigil adds it (and the VIP check wants eth1 to hold the subnet).
+            with open(os.path.join(FIXTURES, conf)) as fh:
+                text = fh.read() + "\n" + appliance_block(name, eth1_extra=[addr])
+            node.put(f"{DIR}/{conf}", text.encode())
             node.check(f"vigil config import {DIR}/{conf} --store {STORE}")
-            node.check(f"ip addr add {addr} dev eth1")
         t0 = time.monotonic()
         lab["lb2"].check("systemctl start vigil")
         lab["lb1"].check("systemctl start vigil")
@@ -75,6 +79,8 @@ def nat(lab):
                      f"--store {STORE}")
             # vigil leaves services its config does not name alone.
             node.run(f"ipvsadm -D -t {net.VIP}:{PORT}")
+            # vigil removes an address its block dropped on a reload; across a
+            # restart it has forgotten the old block, so the test does it.
             node.run(f"ip addr del {addr} dev eth1")
         for name in ("lb2", "lb1"):
             lab[name].run("systemctl start vigil")

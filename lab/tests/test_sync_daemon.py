@@ -7,8 +7,8 @@ import time
 
 from conftest import report
 from vlab.ipvsadm import sync_daemon, wait_daemons
+from vlab.node import STORE
 
-STORE = "/dev/disk/by-id/virtio-config"
 LINE = "lvs_sync_daemon eth1 VI_1 id 51"
 MASTER = sync_daemon("master", "eth1", 51)
 BACKUP = sync_daemon("backup", "eth1", 51)

@@ -1,7 +1,7 @@
 """lab/vlab/bench.py: the IPVS and health-check benchmarks of `make bench`
 (issue 5), run in one lab VM (the host kernel has no IPVS): vigil against
 keepalived 2.2.7 (and ipvsadm-restore) in the same VM, same run.
-Owns: booting lb1 alone (blank flash, vigil.service stopped), copying the
+Owns: booting lb1 alone (a flash with its appliance block only, vigil.service stopped), copying the
 probe and the generated configs in, the three measures below, the JSON
 figures in target/bench/, and tearing everything down (VM, namespaces, the
 TCP target server) on any exit. Must not: leave a process, namespace or VM
@@ -54,7 +54,7 @@ import time
 
 from . import net, paths
 from .lab import _interrupt, stop_all
-from .node import Node
+from .node import Node, appliance_block
 from .proc import kill_recorded, spawn
 
 COLD_SERVICES, COLD_DESTS = 100, 100
@@ -138,8 +138,10 @@ class Bench:
             signal.signal(s, _interrupt)
         net.up()
         self.node.fresh_root()
-        if os.path.exists(self.node.flash):
-            os.unlink(self.node.flash)     # blank flash: vigil.service runs no config
+        # A flash with lb1's appliance block alone: vigil sets eth0's address
+        # up at boot and runs no instance; the address stays when the bench
+        # stops vigil.service.
+        self.node.write_text(appliance_block("lb1"), "lb1's appliance block")
         self.node.start()
         log(f"lb1 booted in {self.node.wait_ready(300):.0f} s")
         self.sh("systemctl stop vigil; ipvsadm -C; modprobe ip_vs; modprobe ip_vs_wlc")

@@ -4,7 +4,12 @@ text edits of it, committing a config (copied to the node, `vigil config
 import` into the flash store, then vigil restarted or `vigil reload`ed), and
 restoring what was saved. Must not: boot or stop VMs, or leave a node with a
 config other than the one it found (restore() runs in the tests' finally)."""
-STORE = "/dev/disk/by-id/virtio-config"
+from .node import STORE  # noqa: F401 - the store path, for the tests
+
+# A shell filter from the canonical export to what keepalived reads: the
+# `appliance` block is vigil's (keepalived would warn about each of its
+# lines). The export writes the block from column 0 to a lone `}`.
+FOR_KEEPALIVED = "sed '/^appliance {/,/^}$/d'"
 
 
 def stored(node) -> str:

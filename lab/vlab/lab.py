@@ -11,7 +11,8 @@ import threading
 import time
 
 from . import net, paths
-from .node import Node
+from .flashconf import FOR_KEEPALIVED
+from .node import STORE, Node
 from .proc import kill_recorded
 
 SEED_CONFIGS = {"lb1": "master.conf", "lb2": "backup.conf"}
@@ -106,15 +107,14 @@ class Lab:
         stop_all()
 
     # -- baseline ---------------------------------------------------------
-    STORE = "/dev/disk/by-id/virtio-config"
-
     def use_keepalived(self):
         """Baseline: stop vigil, run keepalived (installed in the lab image,
         disabled) on each node with the config on its flash, as exported by
         `vigil config export`."""
         for node in self.nodes.values():
-            node.check(f"systemctl stop vigil; vigil config export --store {self.STORE} "
-                       "> /etc/keepalived/keepalived.conf && systemctl start keepalived")
+            node.check(f"systemctl stop vigil; vigil config export --store {STORE} "
+                       f"| {FOR_KEEPALIVED} > /etc/keepalived/keepalived.conf "
+                       "&& systemctl start keepalived")
 
     def use_vigil(self):
         """Back from the baseline: keepalived stopped (it releases the VIP and

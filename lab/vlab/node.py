@@ -1,6 +1,8 @@
 """lab/vlab/node.py: one appliance VM (lb1, lb2) of the lab.
-Owns: its disks (a qcow2 overlay of the shared read-only root image; a raw
-1 MiB config flash that persists across VM restarts), its qemu process
+Owns: its disks (a qcow2 overlay of the shared read-only root image; a GPT
+flash disk whose 4 MiB partition labelled `config` is vigil's store, as on
+the image, and persists across VM restarts), its `appliance` block (the
+box's hostname and addresses: vigil sets the box up from it), its qemu process
 (TCG, run inside the switch namespace so it opens its taps), its serial
 console and QMP sockets, booting to the lab's ready marker, running commands,
 and power control: stop, power cut, reset, freeze/thaw; cables; putting a
@@ -16,11 +18,41 @@ from .proc import kill_recorded, recorded, sh, spawn
 from .qmp import QMP
 
 READY = r"VIGIL-LAB-READY {name}\n"
-FLASH_SIZE = 1 << 20
-NODE_ADDRS = {  # lab-only addresses, given on the kernel command line (lab.ip=)
+# The flash disk: a GPT whose one partition, labelled `config`, has the
+# image's size (board/*/genimage.cfg) and is found by vigil the same way
+# (/dev/disk/by-partlabel/config).
+STORE = "/dev/disk/by-partlabel/config"
+PART_START = 1 << 20
+PART_SIZE = 4 << 20
+FLASH_SIZE = PART_START + PART_SIZE + (1 << 20)   # room for the backup GPT
+# Each box's own addresses: written into its `appliance` block on flash,
+# applied by vigil (nothing else in the lab image configures a NIC).
+NODE_ADDRS = {
     "lb1": ("192.168.1.100/24", "10.255.0.1/30"),
     "lb2": ("192.168.1.101/24", "10.255.0.2/30"),
 }
+
+
+def appliance_block(name: str, eth1_extra=()) -> str:
+    """The `appliance` block of node `name`: its hostname, eth0's and eth1's
+    addresses (plus `eth1_extra` on eth1)."""
+    eth0, eth1 = NODE_ADDRS[name]
+    eth1_lines = "".join(f"        address {a}\n" for a in (eth1, *eth1_extra))
+    return (f"appliance {{\n    hostname {name}\n"
+            f"    interface eth0 {{\n        address {eth0}\n    }}\n"
+            f"    interface eth1 {{\n{eth1_lines}    }}\n}}\n")
+
+
+def blank_flash(path: str):
+    """A flash disk with its partition table and an erased (all-zero)
+    `config` partition: what a freshly flashed box has."""
+    if os.path.exists(path):
+        os.unlink(path)
+    with open(path, "wb") as fh:
+        fh.truncate(FLASH_SIZE)
+    table = (f"label: gpt\nstart={PART_START // 512}, size={PART_SIZE // 512}, "
+             "name=config\n")
+    sh("sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", path, input=table)
 
 
 class Node:
@@ -48,22 +80,46 @@ class Node:
             os.unlink(self.root)
         sh("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, self.root)
 
-    def write_config(self, conf: str):
-        """Import a keepalived.conf into a blank flash with the host-side CLI."""
-        if os.path.exists(self.flash):
-            os.unlink(self.flash)
-        with open(self.flash, "wb") as fh:
-            fh.truncate(FLASH_SIZE)
-        r = sh(paths.VIGIL, "config", "import", conf, "--store", self.flash, check=False)
-        if r.returncode != 0:
-            raise RuntimeError(f"vigil config import {conf}: exit {r.returncode}: {r.stderr}")
+    def write_config(self, conf: str, appliance: bool = True):
+        """A blank flash with keepalived.conf `conf` imported into its
+        `config` partition by the host-side CLI; with `appliance`, the
+        node's `appliance` block is added to the config first (the seed
+        files have none: they are the tutorial's, verbatim)."""
+        with open(conf) as fh:
+            text = fh.read()
+        if appliance:
+            text = text.rstrip("\n") + "\n\n" + appliance_block(self.name)
+        self.write_text(text, conf)
+
+    def write_text(self, text: str, what: str = "the config"):
+        """A blank flash with keepalived.conf text `text` imported into its
+        `config` partition by the host-side CLI."""
+        blank_flash(self.flash)
+        part = self.flash + ".part"
+        src = self.flash + ".conf"
+        with open(part, "wb") as fh:
+            fh.truncate(PART_SIZE)
+        with open(src, "w") as fh:
+            fh.write(text)
+        try:
+            r = sh(paths.VIGIL, "config", "import", src, "--store", part, check=False)
+            if r.returncode != 0:
+                raise RuntimeError(f"vigil config import of {what} for {self.name}: "
+                                   f"exit {r.returncode}: {r.stderr}")
+            with open(part, "rb") as fin, open(self.flash, "r+b") as fout:
+                fout.seek(PART_START)
+                fout.write(fin.read())
+        finally:
+            for f in (part, src):
+                if os.path.exists(f):
+                    os.unlink(f)
 
     # -- qemu -------------------------------------------------------------
     def cmdline(self) -> str:
-        eth0, eth1 = NODE_ADDRS[self.name]
+        # vlab.node: the name in the ready marker (LAB-ONLY: the hostname
+        # is vigil's to set, and a blank flash leaves the factory one).
         return (f"console=ttyS0,115200 quiet loglevel=3 panic=5 net.ifnames=0 "
-                f"mitigations=off systemd.hostname={self.name} "
-                f"lab.ip=eth0={eth0},eth1={eth1}")   # lab.ip: LAB-ONLY (vigil-lab-net)
+                f"mitigations=off vlab.node={self.name}")
 
     def argv(self):
         img = paths.IMAGE
@@ -84,6 +140,9 @@ class Node:
              "-serial", "chardev:con",
              "-chardev", f"socket,id=qmp,path={self.qmp_sock},server=on,wait=off",
              "-mon", "chardev=qmp,mode=control"]
+        if os.path.exists(paths.FAULT_VIGIL):
+            a += ["-drive", f"file={paths.FAULT_VIGIL},if=none,id=tools,format=raw,readonly=on",
+                  "-device", "virtio-blk-pci,drive=tools,serial=tools,addr=0x8"]
         for nic in (0, 1):
             a += ["-netdev", f"tap,id=n{nic},ifname={net.tap(self.name, nic)},"
                              "script=no,downscript=no",
@@ -102,8 +161,7 @@ class Node:
         if self.running():
             raise RuntimeError(f"{self.name} already running (pid {self.pid()})")
         if not os.path.exists(self.flash):
-            with open(self.flash, "wb") as fh:
-                fh.truncate(FLASH_SIZE)
+            blank_flash(self.flash)
         for s in (self.console_sock, self.qmp_sock):
             if os.path.exists(s):
                 os.unlink(s)

@@ -8,6 +8,9 @@ RUN = os.path.join(LAB, "run")       # per-VM disks, sockets, logs, pid files
 VLAB = os.path.dirname(os.path.abspath(__file__))
 VIGIL = os.path.join(REPO, "target", "x86_64-unknown-linux-gnu", "release", "vigil")
 FIXTURES = os.path.join(REPO, "fixtures", "seed")
+# The fault-hooks build of vigil (`make lab-fault`), a VM's read-only disk
+# with serial `tools` when it exists: only tests run it.
+FAULT_VIGIL = os.path.join(LAB, "vigil-fault.img")
 
 
 def run_path(name: str) -> str:

@@ -10,8 +10,9 @@ import time
 from . import paths
 
 
-def sh(*args, check=True, timeout=60, capture=True):
-    r = subprocess.run(list(args), capture_output=capture, text=True, timeout=timeout)
+def sh(*args, check=True, timeout=60, capture=True, input=None):
+    r = subprocess.run(list(args), capture_output=capture, text=True, timeout=timeout,
+                       input=input)
     if check and r.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} -> {r.returncode}: {(r.stderr or '').strip()}")
     return r

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from . import net
+from .node import STORE
 
 VIP = net.VIP
 FAILOVER_TIMEOUT = 15.0   # seed: advert 1 s -> ~3.6 s master-down interval
@@ -52,7 +53,7 @@ def play(lab, log=print, daemon="vigil"):
         record(f"{node.name} pings the real servers", not bad,
                f"no reply from {', '.join(bad)}" if bad else "rs1 and rs2 reply",
                needs_vigil=False)
-        rc, out = node.run("vigil config show --store /dev/disk/by-id/virtio-config")
+        rc, out = node.run(f"vigil config show --store {STORE}")
         record(f"{node.name} has its config on flash", rc == 0,
                "vigil config show reads it" if rc == 0 else f"exit {rc}: {out[-200:]}",
                needs_vigil=False)

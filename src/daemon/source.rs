@@ -65,6 +65,10 @@ pub enum LoadError {
         #[source]
         source: envelope::EnvelopeError,
     },
+    /// The store itself is missing (no partition labelled `config`, a
+    /// path that does not exist).
+    #[error("no config store at {path} (no partition labelled `config`?)")]
+    NoStore { path: PathBuf },
     /// Neither slot holds a valid config.
     #[error("{path}: no valid config in either slot (A: {a}; B: {b})")]
     NoValidSlot { path: PathBuf, a: String, b: String },

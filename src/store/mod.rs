@@ -52,6 +52,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use flash::{FileFlash, Flash, MemFlash};
+
+/// The box's store: the partition labelled `config` (udev's name for it),
+/// what `vigil run --store` reads when given no path.
+pub const DEFAULT_PATH: &str = "/dev/disk/by-partlabel/config";
 pub use slot::SlotStatus;
 
 /// Size of the two slots. `slot_size` must be a multiple of 512 and at

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::netns::Netns;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -541,12 +542,34 @@ fn store_with_no_valid_slot_runs_the_factory_default() {
     let store = dir.path().join("flash.img");
     // Two zeroed 64 KiB slots: neither is valid.
     fs::write(&store, vec![0u8; 2 * 64 * 1024]).expect("write store");
-    let sock = dir.path().join("run/vigil/c.sock");
-    let mut child = Command::new(BIN)
-        .args(["run", "--log-to", "stderr", "--store"])
-        .arg(&store)
-        .arg("--control")
-        .arg(&sock)
+    let (json, err) = run_factory_default(dir.path(), &store);
+    assert!(json.contains("no valid config in either slot"), "{json}");
+    assert!(err.contains("no valid config in either slot"), "{err}");
+}
+
+#[test]
+fn a_missing_store_runs_the_factory_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Not under /dev: looked at once, not waited for.
+    let store = dir.path().join("no-such-partition");
+    let (json, err) = run_factory_default(dir.path(), &store);
+    assert!(json.contains("no config store at"), "{json}");
+    assert!(err.contains("no config store at"), "{err}");
+    assert!(!store.exists(), "a missing store must not be created");
+}
+
+/// Runs the daemon on `store`, which holds no config, and returns its
+/// `vigil status --json` and its stderr after a SIGTERM, having checked
+/// that it ran the factory default, said so loudly and exited 0.
+fn run_factory_default(dir: &Path, store: &Path) -> (String, String) {
+    let sock = dir.join("run/vigil/c.sock");
+    // In a namespace of its own: `--store` is the box, whose default
+    // appliance block turns ip_forward on, and that is not the host's.
+    let ns = Netns::new();
+    let (store_arg, sock_arg) = (store.display().to_string(), sock.display().to_string());
+    let mut child = ns
+        .command(&[BIN, "run", "--log-to", "stderr", "--store", &store_arg])
+        .args(["--control", &sock_arg])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -574,6 +597,7 @@ fn store_with_no_valid_slot_runs_the_factory_default() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("FACTORY DEFAULT"), "not said loudly: {err}");
     assert!(!sock.exists(), "control socket left behind");
+    (json, err.into_owned())
 }
 
 #[test]

@@ -7,5 +7,8 @@ if [ "$(tty)" = /dev/ttyS0 ]; then
   export PAGER=cat SYSTEMD_PAGER=cat SYSTEMD_COLORS=0 TERM=dumb
   bind 'set enable-bracketed-paste off' 2>/dev/null
   PS1='\h# '
-  echo "VIGIL-LAB-READY $(hostname)"
+  # The node's name from the kernel command line (vlab.node=), not the
+  # hostname: vigil sets that from flash, and a blank flash keeps the
+  # factory one.
+  echo "VIGIL-LAB-READY $(sed -n 's/.*vlab\.node=\([^ ]*\).*/\1/p' /proc/cmdline)"
 fi
