@@ -588,6 +588,7 @@ fn appliance(w: &mut Writer, a: &Appliance) {
         w.open(&[&"watchdog"]);
         w.line(&[&"device", &Q(&a.watchdog.device)]);
         w.line(&[&"timeout", &a.watchdog.timeout]);
+        w.script("notify_reset", a.watchdog.notify_reset.as_ref());
         w.close();
     }
     if let Some(h) = &a.console_password_hash {

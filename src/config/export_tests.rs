@@ -396,6 +396,7 @@ fn appliance_values() {
     a.ip_forward = false;
     a.ipvs.sloppy_tcp = false;
     a.watchdog.timeout = 30;
+    a.watchdog.notify_reset = script(&["/usr/libexec/reset-alert", "--mail"]);
     a.console_password_hash = Some("$6$salt$hash".into());
     c.appliance = Some(a);
     for l in [
@@ -406,6 +407,7 @@ fn appliance_values() {
         "sloppy_tcp off",
         "device /dev/watchdog",
         "timeout 30",
+        "notify_reset /usr/libexec/reset-alert --mail",
         "password_hash $6$salt$hash",
     ] {
         assert_has(&c, l);

@@ -662,15 +662,22 @@ impl Default for IpvsSysctls {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Watchdog {
     pub device: String,
-    /// Seconds until the hardware resets an unpetted box.
+    /// Seconds until the hardware resets an unpetted box. The default, 20,
+    /// leaves systemd's `WatchdogSec=5s` room to kill and restart a hung
+    /// vigil before the hardware fires (see overlay/'s vigil.service).
     pub timeout: u32,
+    /// `notify_reset`: run at start when the hardware says the last reset
+    /// was its own (with `WATCHDOG <device> RESET` appended); the mail to
+    /// `notification_email` goes whenever `smtp_server` is set.
+    pub notify_reset: Option<Script>,
 }
 
 impl Default for Watchdog {
     fn default() -> Self {
         Watchdog {
             device: "/dev/watchdog".to_owned(),
-            timeout: 10,
+            timeout: 20,
+            notify_reset: None,
         }
     }
 }

@@ -25,9 +25,14 @@ pub fn summary(c: &Config) -> String {
         }
         let _ = writeln!(
             out,
-            "  watchdog {} timeout {} s; console password {}",
+            "  watchdog {} timeout {} s{}; console password {}",
             a.watchdog.device,
             a.watchdog.timeout,
+            if a.watchdog.notify_reset.is_some() {
+                ", notify_reset set"
+            } else {
+                ""
+            },
             if a.console_password_hash.is_some() {
                 "set"
             } else {

@@ -28,12 +28,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 #[cfg(feature = "fault-hooks")]
 use crate::daemon::supervisor::Fault;
 use crate::daemon::supervisor::{Heartbeat, Supervisor, TaskView};
+use crate::watchdog;
 pub use reload::{
     Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome, ReloadReport,
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 7;
+pub const PROTOCOL_VERSION: u8 = 8;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -103,6 +104,113 @@ pub struct Status {
     /// (a missing NIC, a refused address or route, an unwritable sysctl),
     /// one line each; empty: all of it applied (or it does not apply).
     pub appliance: Vec<String>,
+    /// The hardware watchdog and systemd's.
+    pub watchdog: WatchdogStatus,
+}
+
+/// The box's watchdogs as `vigil status` shows them (from
+/// `watchdog::Status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WatchdogStatus {
+    pub state: WatchdogState,
+    /// The device path; empty when unused.
+    pub device: String,
+    /// The driver's name for itself, once open ("i6300ESB timer").
+    pub identity: Option<String>,
+    /// The timeout the hardware runs with, once open.
+    pub timeout_s: Option<u64>,
+    /// Withheld: the tasks that were late.
+    pub late: Vec<String>,
+    /// Failed: why.
+    pub error: Option<String>,
+    /// The hardware said at start that the last reset was its own
+    /// (WDIOF_CARDRESET).
+    pub reset_by_watchdog: bool,
+    /// The boot status in words, once open ("last reset by the watchdog").
+    pub boot: Option<String>,
+    /// systemd's `WatchdogSec`, when it watches vigil.
+    pub systemd_ms: Option<u64>,
+}
+
+/// Where the hardware watchdog stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum WatchdogState {
+    /// Not the appliance: left alone.
+    #[default]
+    Unused,
+    /// Waiting for the device to appear (a driver loading late).
+    Opening,
+    /// No device: vigil runs without one.
+    Absent,
+    /// There, but vigil cannot drive it.
+    Failed,
+    /// Open and petted while every task is alive.
+    Petting,
+    /// A task was late: no more pets, the box resets.
+    Withheld,
+    /// Disarmed by a deliberate stop.
+    Disarmed,
+}
+
+impl WatchdogState {
+    pub const fn name(self) -> &'static str {
+        match self {
+            WatchdogState::Unused => "unused",
+            WatchdogState::Opening => "opening",
+            WatchdogState::Absent => "absent",
+            WatchdogState::Failed => "failed",
+            WatchdogState::Petting => "petting",
+            WatchdogState::Withheld => "withheld",
+            WatchdogState::Disarmed => "disarmed",
+        }
+    }
+}
+
+impl From<&watchdog::Status> for WatchdogStatus {
+    fn from(w: &watchdog::Status) -> Self {
+        use watchdog::{HardwareState as H, Pets};
+        let mut out = WatchdogStatus {
+            systemd_ms: w.systemd.map(|d| d.as_millis() as u64),
+            ..WatchdogStatus::default()
+        };
+        match &w.hardware {
+            H::Unused => {}
+            H::Opening { device } => {
+                out.state = WatchdogState::Opening;
+                out.device = device.display().to_string();
+            }
+            H::Absent { device } => {
+                out.state = WatchdogState::Absent;
+                out.device = device.display().to_string();
+            }
+            H::Failed(e) => {
+                out.state = WatchdogState::Failed;
+                out.device = match &**e {
+                    watchdog::Error::Open { device, .. }
+                    | watchdog::Error::Ioctl { device, .. }
+                    | watchdog::Error::MagicClose { device, .. } => device.display().to_string(),
+                    watchdog::Error::Notify { .. } => String::new(),
+                };
+                out.error = Some(e.to_string());
+            }
+            H::Armed { armed, pets } => {
+                out.state = match pets {
+                    Pets::Petting => WatchdogState::Petting,
+                    Pets::Withheld { late } => {
+                        out.late = late.clone();
+                        WatchdogState::Withheld
+                    }
+                    Pets::Disarmed => WatchdogState::Disarmed,
+                };
+                out.device = armed.device.display().to_string();
+                out.identity = Some(armed.identity.clone());
+                out.timeout_s = Some(armed.timeout.as_secs());
+                out.reset_by_watchdog = armed.boot.reset_by_watchdog();
+                out.boot = Some(armed.boot.to_string());
+            }
+        }
+        out
+    }
 }
 
 /// A supervised task as `vigil status` shows it (`daemon::supervisor`).
@@ -344,6 +452,8 @@ pub struct Published {
     pub resumed: Option<String>,
     /// The supervisor, asked for [`Status::tasks`] at request time.
     pub tasks: Option<Supervisor>,
+    /// The watchdog task's state; `None`: no watchdog task.
+    pub watchdog: Option<watch::Receiver<watchdog::Status>>,
 }
 
 /// The part of [`Published`] a reload replaces.
@@ -394,6 +504,11 @@ impl Published {
             resumed: self.resumed.clone(),
             tasks: Vec::new(),
             appliance: config.appliance,
+            watchdog: self
+                .watchdog
+                .as_ref()
+                .map(|w| WatchdogStatus::from(&*w.borrow()))
+                .unwrap_or_default(),
         }
     }
 

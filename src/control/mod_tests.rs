@@ -37,6 +37,15 @@ fn sample() -> Status {
             last_stop: Some("panicked: boom".into()),
         }],
         appliance: vec!["appliance: no interface eth1".into()],
+        watchdog: WatchdogStatus {
+            state: WatchdogState::Withheld,
+            device: "/dev/watchdog".into(),
+            late: vec!["health (late by 1s)".into()],
+            reset_by_watchdog: true,
+            boot: Some("last reset by the watchdog".into()),
+            systemd_ms: Some(5000),
+            ..Default::default()
+        },
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::reload::{
     Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome,
 };
-use super::{InstanceStatus, IpvsStatus, Status, TaskStatus};
+use super::{InstanceStatus, IpvsStatus, Status, TaskStatus, WatchdogState, WatchdogStatus};
 
 fn secs(ms: u64) -> String {
     if ms % 1000 == 0 {
@@ -40,6 +40,7 @@ pub fn text(s: &Status) -> String {
     for e in &s.appliance {
         let _ = writeln!(out, "APPLIANCE ERROR: {e}");
     }
+    let _ = writeln!(out, "{}", watchdog_line(&s.watchdog));
     if s.instances.is_empty() {
         let _ = writeln!(out, "no vrrp instance");
     }
@@ -106,6 +107,74 @@ fn task_text(t: &TaskStatus) -> String {
         let _ = write!(line, ", last stop: {l}");
     }
     line
+}
+
+/// The watchdogs in one line: "watchdog /dev/watchdog (i6300ESB timer)
+/// 20s: petting; last reset by the watchdog; systemd WatchdogSec 5s".
+pub fn watchdog_line(w: &WatchdogStatus) -> String {
+    let mut out = match w.state {
+        WatchdogState::Unused => "watchdog: not the appliance, hardware watchdog unused".to_owned(),
+        WatchdogState::Opening => format!("watchdog {}: waiting for the device", w.device),
+        WatchdogState::Absent => {
+            format!(
+                "watchdog: no watchdog device ({}): running without one",
+                w.device
+            )
+        }
+        WatchdogState::Failed => format!(
+            "watchdog {}: FAILED ({}): running without it",
+            w.device,
+            w.error.as_deref().unwrap_or("unknown error")
+        ),
+        WatchdogState::Petting | WatchdogState::Withheld | WatchdogState::Disarmed => {
+            let mut s = format!("watchdog {}", w.device);
+            if let Some(id) = &w.identity {
+                let _ = write!(s, " ({id})");
+            }
+            if let Some(t) = w.timeout_s {
+                let _ = write!(s, " {t}s");
+            }
+            match w.state {
+                WatchdogState::Withheld => {
+                    let _ = write!(
+                        s,
+                        ": WITHHELD, the box resets (late: {})",
+                        w.late.join(", ")
+                    );
+                }
+                st => {
+                    let _ = write!(s, ": {}", st.name());
+                }
+            }
+            s
+        }
+    };
+    if let Some(b) = &w.boot {
+        let _ = write!(out, "; {b}");
+    }
+    if let Some(ms) = w.systemd_ms {
+        let _ = write!(out, "; systemd WatchdogSec {}", secs(ms));
+    }
+    out
+}
+
+fn watchdog_json(w: &WatchdogStatus) -> String {
+    let opt = |v: Option<&str>| v.map_or("null".to_owned(), json_str);
+    let num = |v: Option<u64>| v.map_or("null".to_owned(), |n| n.to_string());
+    let late: Vec<String> = w.late.iter().map(|l| json_str(l)).collect();
+    format!(
+        "{{\"state\":{},\"device\":{},\"identity\":{},\"timeout_s\":{},\"late\":[{}],\
+         \"error\":{},\"reset_by_watchdog\":{},\"boot\":{},\"systemd_ms\":{}}}",
+        json_str(w.state.name()),
+        json_str(&w.device),
+        opt(w.identity.as_deref()),
+        num(w.timeout_s),
+        late.join(","),
+        opt(w.error.as_deref()),
+        w.reset_by_watchdog,
+        opt(w.boot.as_deref()),
+        num(w.systemd_ms),
+    )
 }
 
 fn task_json(t: &TaskStatus) -> String {
@@ -305,7 +374,7 @@ pub fn json(s: &Status) -> String {
     };
     let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{},\"watchdog\":{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -315,7 +384,9 @@ pub fn json(s: &Status) -> String {
         recv.join(","),
         ipvs,
         tasks,
-        appliance
+        appliance,
+        // Last: tools that look for the first "state" find an instance's.
+        watchdog_json(&s.watchdog)
     )
 }
 

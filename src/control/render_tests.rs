@@ -35,7 +35,14 @@ fn sample() -> Status {
         resumed: None,
         tasks: vec![],
         appliance: Vec::new(),
+        watchdog: WatchdogStatus::default(),
     }
+}
+
+/// The JSON without its last key, the watchdog (tested on its own).
+fn without_watchdog(j: &str) -> String {
+    let i = j.rfind(",\"watchdog\":").expect("the watchdog key");
+    format!("{}}}", &j[..i])
 }
 
 fn tasks() -> Vec<TaskStatus> {
@@ -84,7 +91,7 @@ fn json_lists_tasks() {
         tasks: tasks(),
         ..sample()
     };
-    let j = json(&s);
+    let j = without_watchdog(&json(&s));
     assert!(
         j.ends_with(
             ",\"tasks\":[{\"name\":\"control\",\"kind\":\"control\",\"state\":\"running\",\
@@ -106,7 +113,7 @@ fn appliance_failures_show_in_text_and_json() {
     assert!(text(&s).contains(
         "APPLIANCE ERROR: appliance: no interface eth1: its addresses, routes and sysctls wait\n"
     ));
-    assert!(json(&s).ends_with(
+    assert!(without_watchdog(&json(&s)).ends_with(
         ",\"appliance\":[\"appliance: no interface eth1: its addresses, routes and sysctls wait\"]}"
     ));
 }
@@ -116,6 +123,7 @@ fn text_layout() {
     assert_eq!(
         text(&sample()),
         "vigil: config /etc/keepalived/keepalived.conf, up 12.345s\n\
+             watchdog: not the appliance, hardware watchdog unused\n\
              VI_1 BACKUP on eth0 vrid 51 v2 ipv4: priority 99 (effective 99), master 10.9.0.1, advert 1s, 1.500s in state\n\
              \x20 dropped: auth_mismatch 2, ttl_not_255 1\n\
              receiver eth0 ipv4: unknown_vrid 4, queue_full 0, restarts 0\n"
@@ -134,7 +142,7 @@ fn text_without_instances() {
 #[test]
 fn json_shape() {
     assert_eq!(
-        json(&sample()),
+        without_watchdog(&json(&sample())),
         "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"resumed\":null,\"instances\":[\
              {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
              \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
@@ -206,7 +214,7 @@ fn ipvs_json_shape() {
         ),
         ..ipvs_sample()
     });
-    let j = json(&s);
+    let j = without_watchdog(&json(&s));
     assert!(
         j.ends_with(
             ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
@@ -238,4 +246,71 @@ fn ipvs_text_shows_the_sync_daemon() {
 #[test]
 fn json_escapes() {
     assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+}
+
+fn armed(state: WatchdogState) -> WatchdogStatus {
+    WatchdogStatus {
+        state,
+        device: "/dev/watchdog".into(),
+        identity: Some("i6300ESB timer".into()),
+        timeout_s: Some(20),
+        reset_by_watchdog: true,
+        boot: Some("last reset by the watchdog".into()),
+        systemd_ms: Some(5000),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_watchdog_line_says_the_last_reset_and_each_state() {
+    let s = Status {
+        watchdog: armed(WatchdogState::Petting),
+        ..sample()
+    };
+    assert!(
+        text(&s).contains(
+            "watchdog /dev/watchdog (i6300ESB timer) 20s: petting; last reset by the watchdog; \
+             systemd WatchdogSec 5s\n"
+        ),
+        "{}",
+        text(&s)
+    );
+    let absent = WatchdogStatus {
+        state: WatchdogState::Absent,
+        device: "/dev/watchdog".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        watchdog_line(&absent),
+        "watchdog: no watchdog device (/dev/watchdog): running without one"
+    );
+    assert_eq!(
+        watchdog_line(&WatchdogStatus::default()),
+        "watchdog: not the appliance, hardware watchdog unused"
+    );
+    let failed = WatchdogStatus {
+        state: WatchdogState::Failed,
+        device: "/dev/watchdog".into(),
+        error: Some("cannot open watchdog /dev/watchdog: busy".into()),
+        ..Default::default()
+    };
+    assert!(watchdog_line(&failed).contains("FAILED (cannot open watchdog /dev/watchdog: busy)"));
+    assert!(watchdog_line(&armed(WatchdogState::Disarmed)).contains("20s: disarmed"));
+}
+
+#[test]
+fn json_carries_the_watchdog() {
+    let s = Status {
+        watchdog: armed(WatchdogState::Petting),
+        ..sample()
+    };
+    let j = json(&s);
+    assert!(
+        j.ends_with(
+            ",\"watchdog\":{\"state\":\"petting\",\"device\":\"/dev/watchdog\",\
+             \"identity\":\"i6300ESB timer\",\"timeout_s\":20,\"late\":[],\"error\":null,\
+             \"reset_by_watchdog\":true,\"boot\":\"last reset by the watchdog\",\"systemd_ms\":5000}}"
+        ),
+        "{j}"
+    );
 }

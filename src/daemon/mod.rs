@@ -89,10 +89,12 @@ mod links;
 mod logging;
 pub mod reload;
 mod restart;
+mod service;
 mod shutdown;
 pub mod source;
 pub mod supervisor;
 mod tasks;
+mod watchdogs;
 
 use groups::{late_start, plan_groups, remove_stale_vips, start_groups, DemuxRegistry, VrrpSide};
 use ipvs_side::{start_ipvs, start_sync_daemon};
@@ -186,6 +188,9 @@ async fn main(
     })?;
     let signals = Signals::install()?;
     let notifier = Notifier::spawn(&config.global);
+    // The watchdogs first: systemd's is petted from here on, and the
+    // hardware one is opened (or waited for) without delaying anything.
+    let watchdogs = watchdogs::start(&config, opts.appliance, &sup, &notifier);
     // Subscribe before reading links, so no change falls in between.
     let events = net::events()?;
 
@@ -270,6 +275,7 @@ async fn main(
         &sup,
     );
     let ipvs_status = ipvs.as_ref().map(|s| s.status.clone());
+    let ipvs_status_at_start = ipvs_status.clone();
     vrrp.published.send_modify(|c| c.ipvs = ipvs_status);
 
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
@@ -282,6 +288,7 @@ async fn main(
         restart: restart_tx,
         resumed,
         tasks: Some(sup.clone()),
+        watchdog: Some(watchdogs.status.clone()),
     });
     let mut reloader = Reloader {
         source: opts.source.clone(),
@@ -313,6 +320,7 @@ async fn main(
         restart: restart_rx,
         supervisor: sup_events,
         links_seen: seen_rx,
+        service: service::Service::new(started, ipvs_status_at_start),
     };
     let served = requests
         .serve(
@@ -322,14 +330,25 @@ async fn main(
             control_path,
         )
         .await;
+    // An exec that failed: the instance tasks are gone; the hardware
+    // stays armed (the watchdogs are dropped, not disarmed).
     if let Err(DaemonError::Restart(_)) = served {
         return served;
+    }
+    if served.is_ok() {
+        service::stopping();
     }
     let sync = tasks.sync.as_ref().map(|s| &s.handle);
     shutdown(sync, &notifier, control_path, &sup).await;
     match &served {
-        Ok(()) => tracing::info!("vigil stopped"),
-        Err(e) => tracing::error!("vigil stopped: {e}"),
+        // A deliberate stop (SIGTERM, SIGINT): the one path that disarms.
+        Ok(()) => {
+            watchdogs.disarm().await;
+            tracing::info!("vigil stopped");
+        }
+        // A task's budget is spent: exit armed, so a daemon that keeps
+        // failing ends in a reset unless systemd's restart comes in time.
+        Err(e) => tracing::error!("vigil stopped: {e}; the hardware watchdog stays armed"),
     }
     served
 }
@@ -364,6 +383,8 @@ struct Requests {
     supervisor: mpsc::UnboundedReceiver<Event>,
     /// Names of links the link dispatcher hears of.
     links_seen: mpsc::UnboundedReceiver<String>,
+    /// READY=1 and STATUS= for systemd.
+    service: service::Service,
 }
 
 impl Requests {
@@ -380,19 +401,26 @@ impl Requests {
         let s = &mut self.signals;
         let hb = tasks.sup.watch("main", supervisor::Kind::Main);
         let mut idle = hb.ticker();
+        let mut look = tokio::time::interval(service::TICK);
+        look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             hb.check_in().await;
             tokio::select! {
                 _ = idle.tick() => {}
+                _ = look.tick() => self.service.tick(&tasks.published.status(), Instant::now()),
                 _ = s.term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
                 _ = s.int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
                 _ = s.hup.recv() => {
                     tracing::info!("SIGHUP: reloading the config");
+                    self.service.reloading();
                     reloader.reload().await;
+                    self.service.reloaded();
                 }
                 Some(reply) = self.reload.recv() => {
                     tracing::info!("reload asked on the control socket");
+                    self.service.reloading();
                     let _ = reply.send(reloader.reload().await);
+                    self.service.reloaded();
                 }
                 _ = s.usr2.recv() => {
                     tracing::info!("SIGUSR2: hitless restart");

@@ -45,6 +45,7 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
         (EventKind::VirtualServer, _) => "Quorum lost".to_owned(),
         (EventKind::RealServer, State::Master) => "UP".to_owned(),
         (EventKind::RealServer, _) => "DOWN".to_owned(),
+        (EventKind::Watchdog, _) => "Last reset by the watchdog".to_owned(),
         _ => format!("Entering {state} state"),
     };
     m.push_str(&format!("Subject: [{rid}] {kind} {name} - {change}\r\n"));
@@ -60,6 +61,7 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
         (EventKind::VirtualServer, _) => "has lost quorum",
         (EventKind::RealServer, State::Master) => "is up",
         (EventKind::RealServer, _) => "is down",
+        (EventKind::Watchdog, _) => "reset the box: vigil or the kernel hung, or a task stalled",
     };
     m.push_str(&format!("=> {kind} {name} {what} <=\r\n\r\n"));
     m.push_str(&format!("router:   {rid}\r\n"));

@@ -95,3 +95,25 @@ fn names_cannot_inject_headers() {
     assert!(!m.contains("\r\nBcc:"));
     assert!(m.contains("VI_1??Bcc: evil@x - Entering"));
 }
+
+#[test]
+fn a_watchdog_reset_mail_names_the_router_and_the_reset() {
+    let to = ["ops@example.com".to_owned()];
+    let m = format_mail(&MailFields {
+        router_id: "lb-1",
+        from: "vigil@lb-1",
+        to: &to,
+        kind: EventKind::Watchdog,
+        name: "/dev/watchdog",
+        state: State::Reset,
+        priority: 0,
+        at: at(0),
+    });
+    assert!(
+        m.contains("Subject: [lb-1] Watchdog /dev/watchdog - Last reset by the watchdog\r\n"),
+        "{m}"
+    );
+    assert!(m.contains("=> Watchdog /dev/watchdog reset the box"), "{m}");
+    assert!(m.contains("state:    RESET\r\n"), "{m}");
+    assert!(!m.contains("priority:"), "{m}");
+}

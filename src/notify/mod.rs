@@ -77,6 +77,11 @@ pub enum EventKind {
     /// `scripts.backup`), as its checkers decided. `name` is
     /// "SERVICE -> REAL".
     RealServer,
+    /// The box was last reset by its hardware watchdog (said once, at
+    /// start; `state` is [`State::Reset`], `name` the device). keepalived
+    /// has no such event: the `watchdog` block's `notify_reset` rides in
+    /// `scripts.notify` and gets `WATCHDOG <device> RESET` appended.
+    Watchdog,
 }
 
 impl EventKind {
@@ -87,6 +92,7 @@ impl EventKind {
             EventKind::Group => "VRRP Group",
             EventKind::VirtualServer => "Virtual Server",
             EventKind::RealServer => "Real Server",
+            EventKind::Watchdog => "Watchdog",
         }
     }
 }
@@ -97,6 +103,8 @@ pub enum State {
     Backup,
     Fault,
     Stop,
+    /// The hardware watchdog reset the box ([`EventKind::Watchdog`]).
+    Reset,
 }
 
 impl State {
@@ -107,6 +115,7 @@ impl State {
             State::Backup => "BACKUP",
             State::Fault => "FAULT",
             State::Stop => "STOP",
+            State::Reset => "RESET",
         }
     }
 }
@@ -437,6 +446,7 @@ impl Job {
             EventKind::VirtualServer | EventKind::RealServer => {
                 tracing::info_span!("notify", event = %name)
             }
+            EventKind::Watchdog => tracing::info_span!("notify", device = %name),
         }
     }
 }

@@ -31,12 +31,14 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
         EventKind::Group => "GROUP",
         // quorum_up / quorum_down, notify_up / notify_down: as configured.
         EventKind::VirtualServer | EventKind::RealServer => "",
+        EventKind::Watchdog => "WATCHDOG",
     };
     let specific = match ev.state {
         State::Master => &s.master,
         State::Backup => &s.backup,
         State::Fault => &s.fault,
         State::Stop => &s.stop,
+        State::Reset => &None,
     };
     let mut out = Vec::with_capacity(2);
     if let Some(sc) = specific.as_ref().filter(|sc| !sc.argv.is_empty()) {

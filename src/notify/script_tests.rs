@@ -211,3 +211,23 @@ fn script_security() {
         Err(Insecure::Relative { .. })
     ));
 }
+
+#[test]
+fn a_watchdog_reset_runs_notify_reset_with_watchdog_device_reset() {
+    let scripts = Notify {
+        notify: script(&["/usr/libexec/reset-alert", "--page"]),
+        ..Notify::default()
+    };
+    let mut ev = event(EventKind::Watchdog, State::Reset, scripts);
+    ev.name = "/dev/watchdog".into();
+    assert_eq!(
+        commands(&ev),
+        vec![vec![
+            "/usr/libexec/reset-alert",
+            "--page",
+            "WATCHDOG",
+            "/dev/watchdog",
+            "RESET"
+        ]]
+    );
+}

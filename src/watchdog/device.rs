@@ -22,7 +22,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::ioctl::ioctl_num_type;
 
-use super::{flags, BootStatus, Device, Error, Ioctl};
+use super::{flags, BootStatus, Device, Error, Follows, Ioctl};
 use crate::config::model::Watchdog as WatchdogConfig;
 
 /// `struct watchdog_info` of linux/watchdog.h.
@@ -156,6 +156,10 @@ impl Device for Hardware {
 
     fn timeout(&self) -> Duration {
         self.info.timeout
+    }
+
+    fn follows(&self) -> Follows {
+        Follows::Tasks
     }
 
     fn keepalive(&mut self) -> Result<(), Error> {

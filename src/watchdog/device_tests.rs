@@ -66,6 +66,7 @@ fn cfg(device: &str) -> WatchdogConfig {
     WatchdogConfig {
         device: device.to_owned(),
         timeout: 10,
+        notify_reset: None,
     }
 }
 

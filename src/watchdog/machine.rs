@@ -1,17 +1,36 @@
-//! The pet policy, sans-IO: when to pet, and when to stop petting for good.
+//! The pet policy, sans-IO: when to pet which watchdog, and when to stop
+//! petting the hardware for good.
 //!
-//! Owns: the pet interval ([`pet_interval`]), the one decision to withhold
-//! pets once a supervised task is late (reported once, with the late
-//! tasks), and the deliberate stop. Must not: read a clock, touch a device
-//! or log: `now` and the liveness answer are arguments, actions are the
-//! answer.
+//! Owns: the pet interval ([`pet_interval`]), the two signals the
+//! liveness answer gives (see below), the one decision to withhold the
+//! hardware's pets once a supervised task is late (reported once, with the
+//! late tasks), and the deliberate stop. Must not: read a clock, touch a
+//! device or log: `now` and the liveness answer are arguments, actions are
+//! the answer.
+//!
+//! Two signals from one query, because one would defeat itself: if systemd
+//! and the hardware both followed "every task within its deadline", the
+//! shorter `WatchdogSec` would restart vigil first and the new process
+//! would pet the hardware again, so a stalled task would never reset the
+//! box. So:
+//! - the watchdogs that follow the **runtime** ([`super::Follows::Runtime`],
+//!   systemd's) are petted whenever the supervisor answered the query in
+//!   time, late tasks or not: a frozen process (SIGSTOP, a blocked runtime
+//!   thread, a dead supervisor) stops them, and systemd restarts vigil;
+//! - the watchdogs that follow **every task** ([`super::Follows::Tasks`],
+//!   the hardware) are petted only while no task is late: the first late
+//!   answer withholds them for good, and the box resets.
+//!
+//! An answer that does not come in time ([`Answer::Silent`]) pets neither
+//! that round, but withholds nothing for good: a process stuck that long
+//! is systemd's to restart (which it does before the hardware fires), and
+//! one that recovers has lost nothing but a pet.
 //!
 //! Withholding is final. The supervisor's deadline is already the grace a
 //! task gets; petting again when a late task comes back would add a second
 //! grace of up to one hardware timeout and make the time to the reset
-//! depend on when the task recovers. Once withheld, the watchdogs act:
-//! systemd restarts vigil (if its WatchdogSec is the shorter), the
-//! hardware resets the box otherwise.
+//! depend on when the task recovers. The service carries on meanwhile (the
+//! supervisor restarts the task) until the hardware resets the box.
 //!
 //! Timers are data: [`Machine::poll_timeout`] says when the next check is
 //! due; a wakeup before it does nothing.
@@ -37,30 +56,58 @@ pub fn pet_interval(timeouts: impl IntoIterator<Item = Duration>) -> Option<Dura
     )
 }
 
+/// The supervisor's answer to one liveness query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<L> {
+    /// Every task within its deadline.
+    Alive,
+    /// These are late (or stalled since the last query): the runtime
+    /// answered, so it is alive.
+    Late(Vec<L>),
+    /// No answer within the bound, or the supervisor is gone.
+    Silent,
+}
+
+impl<L> From<Option<Result<(), Vec<L>>>> for Answer<L> {
+    fn from(a: Option<Result<(), Vec<L>>>) -> Self {
+        match a {
+            Some(Ok(())) => Answer::Alive,
+            Some(Err(late)) => Answer::Late(late),
+            None => Answer::Silent,
+        }
+    }
+}
+
+/// Which watchdogs to pet this round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pets {
+    /// Those following the runtime (systemd's).
+    pub runtime: bool,
+    /// Those following every task (the hardware).
+    pub tasks: bool,
+}
+
 /// What to do now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action<L> {
-    /// Pet every watchdog.
-    Pet,
-    /// Stop petting from now on, because of these late tasks (given once:
-    /// log them).
+    /// Pet these.
+    Pet(Pets),
+    /// Stop petting the hardware from now on, because of these late tasks
+    /// (given once: log them); the runtime's watchdogs are petted.
     Withhold(Vec<L>),
-    /// Nothing: not due yet, already withheld, or stopped.
+    /// The supervisor did not answer in time: no pet this round (log it).
+    Silent,
+    /// Nothing: not due yet, or stopped.
     Wait,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Petting { next: Instant },
-    Withheld,
-    Stopped,
 }
 
 /// The pet policy of one run.
 #[derive(Debug, Clone)]
 pub struct Machine {
     interval: Duration,
-    state: State,
+    /// The next check; `None` once stopped.
+    next: Option<Instant>,
+    withheld: bool,
 }
 
 impl Machine {
@@ -68,7 +115,8 @@ impl Machine {
     pub fn new(now: Instant, interval: Duration) -> Machine {
         Machine {
             interval,
-            state: State::Petting { next: now },
+            next: Some(now),
+            withheld: false,
         }
     }
 
@@ -76,35 +124,43 @@ impl Machine {
         self.interval
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) is next due; `None`
-    /// once petting has stopped (withheld or stopped).
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.state {
-            State::Petting { next } => Some(next),
-            State::Withheld | State::Stopped => None,
+    /// A watchdog joined (the hardware, opened after the start): checks
+    /// come every `interval` from now on, and the next one at once, so the
+    /// new device is petted (unless withheld) without waiting.
+    pub fn joined(&mut self, now: Instant, interval: Duration) {
+        self.interval = interval;
+        if let Some(next) = &mut self.next {
+            *next = (*next).min(now);
         }
     }
 
-    /// A check at `now` with the supervisor's answer: every task alive
-    /// (`Ok`), or these are late. Before it is due, does nothing.
-    pub fn handle_timeout<L>(&mut self, now: Instant, liveness: Result<(), Vec<L>>) -> Action<L> {
-        let State::Petting { next } = self.state else {
-            return Action::Wait;
-        };
-        if now < next {
-            return Action::Wait;
+    /// When [`handle_timeout`](Self::handle_timeout) is next due; `None`
+    /// once stopped.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next
+    }
+
+    /// A check at `now` with the supervisor's answer. Before it is due, or
+    /// once stopped, does nothing.
+    pub fn handle_timeout<L>(&mut self, now: Instant, answer: Answer<L>) -> Action<L> {
+        match self.next {
+            Some(next) if now >= next => self.next = Some(now + self.interval),
+            _ => return Action::Wait,
         }
-        match liveness {
-            Ok(()) => {
-                self.state = State::Petting {
-                    next: now + self.interval,
-                };
-                Action::Pet
-            }
-            Err(late) => {
-                self.state = State::Withheld;
+        match answer {
+            Answer::Alive => Action::Pet(Pets {
+                runtime: true,
+                tasks: !self.withheld,
+            }),
+            Answer::Late(late) if !self.withheld => {
+                self.withheld = true;
                 Action::Withhold(late)
             }
+            Answer::Late(_) => Action::Pet(Pets {
+                runtime: true,
+                tasks: false,
+            }),
+            Answer::Silent => Action::Silent,
         }
     }
 
@@ -112,14 +168,12 @@ impl Machine {
     /// every watchdog, whether petting had stopped or not (the operator
     /// asked for the stop). `false` when already stopped.
     pub fn stop(&mut self) -> bool {
-        let first = self.state != State::Stopped;
-        self.state = State::Stopped;
-        first
+        self.next.take().is_some()
     }
 
-    /// Whether a task was found late and pets stopped for it.
+    /// Whether a task was found late and the hardware's pets stopped.
     pub fn withheld(&self) -> bool {
-        self.state == State::Withheld
+        self.withheld
     }
 }
 

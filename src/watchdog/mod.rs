@@ -1,32 +1,47 @@
 //! The box's watchdogs: the hardware one (`/dev/watchdog`) and systemd's
-//! (`WatchdogSec=`), petted only while every supervised task is alive.
+//! (`WatchdogSec=`), each petted on its own signal from one liveness query.
 //!
 //! Owns: opening the device the config's `watchdog` block names and its
-//! ioctls ([`device`]), what there is to pet, said once at start
-//! ([`start::open`]), the pet policy ([`machine::Machine`], sans-IO), the
-//! task that drives both ([`task::run`]), the boot status ("last reset by
-//! the watchdog", [`BootStatus`]), and the service manager's notify
-//! protocol ([`systemd`]). Must not: decide which task is alive (the
-//! supervisor's liveness query answers that; this module only reads it),
-//! build `vigil status` (the control module maps [`Found`] and
-//! [`BootStatus`] into its own types), or disarm a watchdog on any path
-//! but a deliberate stop.
+//! ioctls ([`device`]), what there is to pet and what it says at start
+//! ([`start`]: which device, whether it is there, the boot status, the
+//! state `vigil status` shows), the pet policy ([`machine::Machine`],
+//! sans-IO), the task that drives both and retries opening a device whose
+//! driver loads late ([`task::run`]), the boot status ("last reset by the
+//! watchdog", [`BootStatus`]), and the service manager's notify protocol
+//! ([`systemd`]). Must not: decide which task is alive (the supervisor's
+//! answer to [`Liveness::ask`] says; the daemon implements it, so this
+//! module knows nothing of the daemon), build `vigil status` (the control
+//! module maps [`Status`] into its own types), or disarm a watchdog on any
+//! path but a deliberate stop.
 //!
 //! ```text
-//!   supervisor.liveness(now) --Ok / Err(late)--> [task::run] ----------------+
+//!   Liveness::ask() (bounded: QUERY_BOUND) --Alive / Late / Silent--> [task::run]
 //!                                                   | machine::Machine       |
-//!                                                   | (pet every interval,   |
-//!                                                   |  withhold for good     |
-//!                                                   |  once a task is late)  |
-//!                                                   v                        v
+//!      answered in time ------------------------------------------------+    |
+//!      and every task within its deadline (withheld for good once not) |    |
+//!                                                   v                  v
 //!                        device::Hardware: WDIOC_KEEPALIVE      systemd::Service: WATCHDOG=1
 //!   shutdown (a deliberate stop) --> magic close ('V', close): disarmed
-//!   crash / exec / abort         --> plain close by the kernel: stays armed
+//!   crash / exec / abort / exit   --> plain close by the kernel: stays armed
 //! ```
 //!
-//! The reset comes at most `deadline + interval + timeout` after a task
-//! stalls: the supervisor's deadline, one pet interval
-//! ([`machine::pet_interval`]), then the hardware timeout.
+//! Two signals (see [`machine`] for why): systemd's watchdog follows "the
+//! runtime answers", so a frozen vigil is restarted by systemd within
+//! `WatchdogSec` (5 s in the unit); the hardware follows "every task within
+//! its deadline", so a stalled task resets the box: the reset comes at
+//! most `deadline + interval + timeout` after a task stalls (the
+//! supervisor's deadline, one pet interval, then the hardware timeout,
+//! 20 s by default). The unit's `WatchdogSec` is shorter than the hardware
+//! timeout with room for systemd's kill, its restart and the new process
+//! opening the device (the arithmetic is in the unit file), so a hung
+//! vigil is restarted, not reset; the hardware catches what systemd
+//! cannot (a hung kernel, a hung systemd, a stalled task).
+//!
+//! The device is opened close-on-exec (std's default): the exec of a
+//! hitless restart closes it without the magic character, so it stays
+//! armed and the new image opens it again within seconds. A driver that
+//! loads after vigil starts is waited for ([`start::OPEN_PATIENCE`])
+//! without delaying anything else.
 
 pub mod device;
 pub mod machine;
@@ -35,13 +50,32 @@ pub mod systemd;
 pub mod task;
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use device::{Hardware, Info};
-pub use start::{open, wanted, Found, HardwareState};
-pub use task::run;
+pub use start::{wanted, Armed, Attempt, HardwareState, Pets, Status};
+pub use task::{run, Setup, QUERY_BOUND};
+
+/// Which signal a watchdog follows (see [`machine`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follows {
+    /// The runtime answers the liveness query in time (systemd's).
+    Runtime,
+    /// Every supervised task is within its deadline (the hardware).
+    Tasks,
+}
+
+/// The supervisor, as the watchdog task sees it: one query, "is every
+/// task alive within its deadline, and if not, who is late?". `None`: it
+/// cannot answer (gone). The task bounds the wait itself.
+pub trait Liveness: Send {
+    /// A late task, as the log names it.
+    type Late: fmt::Display + Send;
+    fn ask(&mut self) -> impl Future<Output = Option<Result<(), Vec<Self::Late>>>> + Send;
+}
 
 /// Something that resets the box (or restarts vigil) unless it is petted
 /// in time: the hardware watchdog, or systemd's service watchdog.
@@ -50,6 +84,8 @@ pub trait Device: Send + fmt::Debug {
     fn name(&self) -> String;
     /// How long it waits for a pet before it acts.
     fn timeout(&self) -> Duration;
+    /// Which signal it is petted on.
+    fn follows(&self) -> Follows;
     /// One pet.
     fn keepalive(&mut self) -> Result<(), Error>;
     /// A deliberate stop: it will not act any more (the hardware's magic

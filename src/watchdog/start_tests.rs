@@ -35,19 +35,99 @@ fn hardware(dir: &tempfile::TempDir, boot: u32) -> (Hardware, PathBuf) {
 }
 
 #[test]
-fn an_armed_device_and_systemd_are_both_petted_and_the_boot_status_kept() {
+fn a_missing_device_is_absent_and_said_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (hw, path) = hardware(&dir, flags::CARDRESET);
-    let service = Service { timeout: 3 * S };
-    let f = found(Some(Ok(Opened::Armed(hw))), Ok(Some(service)));
-    let names: Vec<String> = f.devices.iter().map(|d| d.name()).collect();
-    assert_eq!(names, [path.display().to_string(), "systemd".to_owned()]);
-    assert_eq!(f.systemd, Some(3 * S));
-    assert!(f.boot().unwrap().reset_by_watchdog());
+    let device = dir.path().join("watchdog");
+    let cfg = WatchdogConfig {
+        device: device.to_str().unwrap().to_owned(),
+        timeout: 20,
+        notify_reset: None,
+    };
+    let a = attempt(&cfg);
+    assert!(matches!(&a, Attempt::Absent { device: d } if *d == device));
+    assert!(matches!(said(&a), HardwareState::Absent { device: d } if d == device));
+}
+
+#[test]
+fn a_file_that_is_no_watchdog_is_a_failure_kept_for_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("watchdog");
+    std::fs::write(&device, b"").unwrap();
+    let cfg = WatchdogConfig {
+        device: device.to_str().unwrap().to_owned(),
+        timeout: 20,
+        notify_reset: None,
+    };
+    let state = said(&attempt(&cfg));
+    let HardwareState::Failed(e) = state else {
+        panic!("expected a failure, got {state:?}");
+    };
     assert!(matches!(
-        &f.hardware,
-        HardwareState::Armed { identity, timeout, .. } if identity == "i6300ESB timer" && *timeout == 10 * S
+        *e,
+        Error::Ioctl {
+            ioctl: Ioctl::GetSupport,
+            ..
+        }
     ));
+}
+
+#[test]
+fn an_open_error_keeps_its_text_in_the_status() {
+    let e = Error::Open {
+        device: "/dev/watchdog".into(),
+        source: io::Error::from_raw_os_error(16),
+    };
+    let text = e.to_string();
+    let HardwareState::Failed(kept) = said(&Attempt::Failed(e)) else {
+        panic!("expected a failure");
+    };
+    assert_eq!(kept.to_string(), text);
+}
+
+#[test]
+fn an_armed_device_is_petting_with_its_boot_status() {
+    let armed = Armed {
+        device: "/dev/watchdog".into(),
+        identity: "i6300ESB timer".into(),
+        timeout: 20 * S,
+        timeout_set: true,
+        closes_unarmed: false,
+        boot: BootStatus::from_flags(flags::CARDRESET),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (hw, _) = hardware(&dir, flags::CARDRESET);
+    let state = said(&Attempt::Armed(Box::new(hw), armed.clone()));
+    let status = Status {
+        hardware: state,
+        systemd: Some(5 * S),
+    };
+    assert!(status.boot().unwrap().reset_by_watchdog());
+    assert!(matches!(
+        &status.hardware,
+        HardwareState::Armed { armed: a, pets: Pets::Petting } if *a == armed
+    ));
+}
+
+#[test]
+fn before_the_first_attempt_the_device_is_being_opened_or_unused() {
+    let cfg = WatchdogConfig::default();
+    assert!(matches!(
+        Status::new(Some(&cfg), None).hardware,
+        HardwareState::Opening { device } if device.to_str() == Some("/dev/watchdog")
+    ));
+    assert!(matches!(
+        Status::new(None, None).hardware,
+        HardwareState::Unused
+    ));
+    assert!(Status::new(None, None).boot().is_none());
+}
+
+#[test]
+fn a_malformed_systemd_environment_pets_no_systemd_watchdog() {
+    assert_eq!(service_from(Err(EnvError::Usec("x".into()))), None);
+    let s = Service { timeout: 3 * S };
+    assert_eq!(service_from(Ok(Some(s))), Some(s));
+    assert_eq!(service_from(Ok(None)), None);
 }
 
 #[test]
@@ -77,46 +157,4 @@ fn a_dropped_hardware_device_closes_without_the_magic_character() {
     let (hw, path) = hardware(&dir, 0);
     drop(hw);
     assert_eq!(std::fs::read(&path).unwrap(), b"");
-}
-
-#[test]
-fn no_device_and_no_systemd_leaves_nothing_to_pet() {
-    let absent = Opened::Absent {
-        device: "/dev/watchdog".into(),
-    };
-    let f = found(Some(Ok(absent)), Ok(None));
-    assert!(f.devices.is_empty());
-    assert!(f.boot().is_none());
-    assert!(
-        matches!(&f.hardware, HardwareState::Absent { device } if device.to_str() == Some("/dev/watchdog"))
-    );
-}
-
-#[test]
-fn a_device_that_fails_is_kept_as_the_error_and_systemd_still_petted() {
-    let e = Error::Open {
-        device: "/dev/watchdog".into(),
-        source: io::Error::from_raw_os_error(16),
-    };
-    let f = found(Some(Err(e)), Ok(Some(Service { timeout: 3 * S })));
-    assert_eq!(f.devices.len(), 1);
-    assert!(matches!(
-        &f.hardware,
-        HardwareState::Failed(Error::Open { .. })
-    ));
-}
-
-#[test]
-fn a_malformed_systemd_environment_pets_no_systemd_watchdog() {
-    let f = found(None, Err(EnvError::Usec("x".into())));
-    assert!(f.devices.is_empty());
-    assert_eq!(f.systemd, None);
-    assert!(matches!(f.hardware, HardwareState::Unused));
-}
-
-#[test]
-fn a_drop_in_host_pets_only_systemd() {
-    let f = found(None, Ok(Some(Service { timeout: 3 * S })));
-    assert_eq!(f.devices.len(), 1);
-    assert!(matches!(f.hardware, HardwareState::Unused));
 }

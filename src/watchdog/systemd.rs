@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sd_notify::NotifyState;
 
-use super::{Device, Error};
+use super::{Device, Error, Follows};
 
 /// Why `WATCHDOG_USEC` / `WATCHDOG_PID` do not enable a watchdog.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +76,10 @@ impl Device for Service {
         self.timeout
     }
 
+    fn follows(&self) -> Follows {
+        Follows::Runtime
+    }
+
     fn keepalive(&mut self) -> Result<(), Error> {
         send(&[NotifyState::Watchdog])
     }
@@ -94,6 +98,15 @@ pub fn ready(status: &str) -> Result<(), Error> {
 /// STATUS=: one line of state for `systemctl status`.
 pub fn status(line: &str) -> Result<(), Error> {
     send(&[NotifyState::Status(&one_line(line))])
+}
+
+/// RELOADING=1 (with MONOTONIC_USEC, which systemd wants with it): a
+/// reload has begun; [`ready`] ends it.
+pub fn reloading() -> Result<(), Error> {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(source) => Err(Error::Notify { source }),
+    }
 }
 
 /// STOPPING=1: a deliberate stop has begun.

@@ -738,6 +738,15 @@ fn watchdog_timeout() {
 }
 
 #[test]
+fn watchdog_notify_reset_relative() {
+    check(
+        "watchdog_notify_reset_relative",
+        "appliance {\n    watchdog {\n        notify_reset reset-alert.sh\n    }\n}\n",
+        &["t.conf:3:22: error: 'notify_reset': invalid value 'reset-alert.sh', expected an absolute path to a program, then its arguments"],
+    );
+}
+
+#[test]
 fn ip_forward() {
     check(
         "ip_forward",

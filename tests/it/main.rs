@@ -23,6 +23,7 @@ mod daemon_notify;
 mod daemon_reload;
 mod daemon_restart;
 mod daemon_supervisor;
+mod daemon_systemd;
 mod health_checks;
 mod health_runner;
 mod ipvs_reconcile;

@@ -60,7 +60,7 @@ const IPVS: Section = Section {
 
 const WATCHDOG: Section = Section {
     name: "appliance watchdog",
-    keywords: &["device", "timeout"],
+    keywords: &["device", "timeout", "notify_reset"],
     shared: &[],
     repeatable: &[],
     keepalived: &[],
@@ -283,6 +283,11 @@ impl Reader<'_> {
                     w.device = t.text.clone();
                 } else {
                     r.bad(t, kw, "a path under /dev/");
+                }
+            }
+            "notify_reset" => {
+                if let Some(s) = r.script(n) {
+                    w.notify_reset = Some(s);
                 }
             }
             _ => {

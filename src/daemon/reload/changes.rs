@@ -20,8 +20,10 @@
 //! `vigil status`): a running sync group's membership,
 //! what an instance cannot change in place (interface, VRID, version,
 //! family, source or multicast address), `lvs_sync_daemon`, and the
-//! appliance's `watchdog` and `console` (nothing in the daemon holds them
-//! yet: the watchdog module will own the device). A reload never makes a
+//! appliance's `watchdog` (the device is opened, its timeout set and its
+//! boot status read once at start; closing it to apply a new device or
+//! timeout would need the magic close, a gap, or both) and `console`
+//! (nothing in the daemon holds it). A reload never makes a
 //! master resign: what
 //! cannot change in place keeps running as it was.
 

@@ -5,6 +5,12 @@
 //! late (stalled), what an end means under the [`policy`](super::policy)
 //! and when its restart is due; the answers to "is everyone alive?"
 //! ([`Machine::liveness`]) and `vigil status` ([`Machine::status`]).
+//!
+//! A stall is remembered: the scan that finds a task past its deadline
+//! records it, and the next liveness answer reports it even though the
+//! task has been aborted and restarted since (then it is forgotten). So the
+//! hardware watchdog sees every stall, however its query falls between the
+//! scan and the restart, while the service carries on until the reset.
 //! Must not: spawn, abort, sleep or read the clock: time is an argument,
 //! and what to do comes out of [`Machine::poll_action`]; the owner task
 //! (`supervisor::run`) executes it.
@@ -186,6 +192,8 @@ pub struct Machine {
     tasks: BTreeMap<String, Entry>,
     budget: Budget,
     actions: VecDeque<Action>,
+    /// Stalls found by a scan since the last liveness answer.
+    stalls: Vec<Late>,
 }
 
 impl Default for Machine {
@@ -200,6 +208,7 @@ impl Machine {
             tasks: BTreeMap::new(),
             budget,
             actions: VecDeque::new(),
+            stalls: Vec::new(),
         }
     }
 
@@ -298,6 +307,10 @@ impl Machine {
                     if let Some(late_by) = e.late_by(now) {
                         e.late_by = Some(late_by);
                         self.actions.push_back(Action::Abort(e.id));
+                        self.stalls.push(Late {
+                            task: name.clone(),
+                            late_by,
+                        });
                         tracing::error!(task = %name, ?late_by, "task missed its deadline; aborting it");
                     }
                 }
@@ -333,24 +346,28 @@ impl Machine {
     }
 
     /// Is every task alive within its deadline? If not, who is late and by
-    /// how much. A task waiting for its restart counts from when the
-    /// restart was due; one that ended for good is late at once (the
-    /// daemon is exiting). This is what the hardware watchdog asks.
-    pub fn liveness(&self, now: Instant) -> Result<(), Vec<Late>> {
-        let late: Vec<Late> = self
-            .tasks
-            .iter()
-            .filter_map(|(name, e)| {
-                let late_by = match e.state {
-                    State::Ended => Some(Duration::ZERO),
-                    _ => e.late_by(now),
-                }?;
-                Some(Late {
-                    task: name.clone(),
-                    late_by,
-                })
-            })
-            .collect();
+    /// how much: every stall a scan found since the last answer (reported
+    /// once, even if the task was restarted since), then every task late
+    /// now that is not among them. A task waiting for its restart counts
+    /// from when the restart was due; one that ended for good is late at
+    /// once (the daemon is exiting). This is what the hardware watchdog
+    /// asks.
+    pub fn liveness(&mut self, now: Instant) -> Result<(), Vec<Late>> {
+        let mut late = std::mem::take(&mut self.stalls);
+        for (name, e) in &self.tasks {
+            let late_by = match e.state {
+                State::Ended => Some(Duration::ZERO),
+                _ => e.late_by(now),
+            };
+            if let Some(late_by) = late_by {
+                if !late.iter().any(|l| l.task == *name) {
+                    late.push(Late {
+                        task: name.clone(),
+                        late_by,
+                    });
+                }
+            }
+        }
         if late.is_empty() {
             Ok(())
         } else {

@@ -123,6 +123,8 @@ fn a_late_task_is_shown_stalled_then_aborted_then_restarted() {
     f.start("health", Kind::Health, 12.7);
     let v = &f.m.status(f.at(13.0))[0];
     assert_eq!((v.state, v.restarts), (State::Running, 1));
+    // The first answer since the scan names the stall; then all is well.
+    assert!(f.m.liveness(f.at(13.0)).is_err());
     assert_eq!(f.m.liveness(f.at(13.0)), Ok(()));
 }
 
@@ -268,4 +270,45 @@ fn a_task_without_a_deadline_is_only_watched_for_its_end() {
     );
     assert_eq!(f.m.poll_timeout(), None);
     assert_eq!(f.m.liveness(f.at(1e6)), Ok(()));
+}
+
+#[test]
+fn a_stall_is_reported_by_the_next_liveness_answer_even_after_its_restart() {
+    let mut f = Fixture::new();
+    let (id, p) = f.start("health", Kind::Health, 0.0);
+    let (_, q) = f.start("ipvs", Kind::Ipvs, 0.0);
+    p.beat_at(f.at(1.0));
+    q.beat_at(f.at(1.0));
+    // The scan finds it late, the abort lands, the restart comes: all
+    // before the watchdog asks.
+    f.m.handle_timeout(f.at(11.5));
+    f.m.handle_stop(id, How::Cancelled, f.at(11.6));
+    f.m.handle_timeout(f.at(12.6));
+    let (_, p2) = f.start("health", Kind::Health, 12.6);
+    p2.beat_at(f.at(12.7));
+    q.beat_at(f.at(12.7));
+    let stall = Late {
+        task: "health".into(),
+        late_by: Duration::from_millis(500),
+    };
+    assert_eq!(f.m.liveness(f.at(13.0)), Err(vec![stall]));
+    // Reported once: the restarted task is alive.
+    assert_eq!(f.m.liveness(f.at(13.1)), Ok(()));
+}
+
+#[test]
+fn a_stall_still_late_when_asked_is_named_once() {
+    let mut f = Fixture::new();
+    let (_, p) = f.start("health", Kind::Health, 0.0);
+    p.beat_at(f.at(1.0));
+    f.m.handle_timeout(f.at(11.5));
+    // Not yet aborted: remembered and late now, one line for it, with the
+    // lateness the scan saw.
+    assert_eq!(
+        f.m.liveness(f.at(11.8)),
+        Err(vec![Late {
+            task: "health".into(),
+            late_by: Duration::from_millis(500),
+        }])
+    );
 }

@@ -803,8 +803,16 @@ fn arb_appliance() -> impl Strategy<Value = Appliance> {
             sloppy_tcp: s,
         }
     });
-    let watchdog = ("/dev/[a-z0-9]{1,12}", 1..=WATCHDOG_TIMEOUT_MAX)
-        .prop_map(|(device, timeout)| Watchdog { device, timeout });
+    let watchdog = (
+        "/dev/[a-z0-9]{1,12}",
+        1..=WATCHDOG_TIMEOUT_MAX,
+        option::of(arb_script()),
+    )
+        .prop_map(|(device, timeout, notify_reset)| Watchdog {
+            device,
+            timeout,
+            notify_reset,
+        });
     let hash = prop_oneof![
         "\\$6\\$[a-zA-Z0-9./]{8,16}\\$[a-zA-Z0-9./]{86}",
         "\\$5\\$[a-zA-Z0-9./]{8,16}\\$[a-zA-Z0-9./]{43}",
