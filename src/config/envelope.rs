@@ -16,8 +16,14 @@
 //!
 //! `encode` picks whichever is smaller. Inflating is bounded
 //! ([`INFLATED_MAX`]), so a hostile payload cannot exhaust memory.
+//!
+//! Versions: V1 is the model as first shipped. V2 adds `vrrp_script` and
+//! `track_script` as a side table after the V1-shaped config (the model
+//! skips those fields in serde, see [`super::model`]), so one model type
+//! decodes both. A config that uses nothing of V2 is still written as V1,
+//! so a vigil that knows only V1 can read it back after a downgrade.
 
-use super::model::Config;
+use super::model::{Config, TrackScript, VrrpScript};
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +31,61 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stored {
     V1(Config),
+    /// `Config`'s V1 shape, then what V2 added.
+    V2(Config, TrackingV2),
+}
+
+/// What envelope V2 adds to V1: the scripts, and each instance's and sync
+/// group's `track_script` list by position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TrackingV2 {
+    pub scripts: Vec<VrrpScript>,
+    pub instances: Vec<Vec<TrackScript>>,
+    pub sync_groups: Vec<Vec<TrackScript>>,
+}
+
+impl TrackingV2 {
+    fn of(c: &Config) -> Self {
+        TrackingV2 {
+            scripts: c.vrrp_scripts.clone(),
+            instances: c
+                .vrrp_instances
+                .iter()
+                .map(|i| i.track_script.clone())
+                .collect(),
+            sync_groups: c
+                .vrrp_sync_groups
+                .iter()
+                .map(|g| g.track_script.clone())
+                .collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+            && self.instances.iter().all(Vec::is_empty)
+            && self.sync_groups.iter().all(Vec::is_empty)
+    }
+
+    /// Puts the side table back into `c`; its lists must match `c`'s.
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.instances.len() != c.vrrp_instances.len()
+            || self.sync_groups.len() != c.vrrp_sync_groups.len()
+        {
+            return Err(EnvelopeError::SideTable {
+                instances: self.instances.len(),
+                sync_groups: self.sync_groups.len(),
+            });
+        }
+        for (i, t) in c.vrrp_instances.iter_mut().zip(self.instances) {
+            i.track_script = t;
+        }
+        for (g, t) in c.vrrp_sync_groups.iter_mut().zip(self.sync_groups) {
+            g.track_script = t;
+        }
+        c.vrrp_scripts = self.scripts;
+        Ok(c)
+    }
 }
 
 const PLAIN: u8 = 0;
@@ -48,13 +109,23 @@ pub enum EnvelopeError {
     Decode(#[source] postcard::Error),
     #[error("config payload has {0} trailing bytes after the config")]
     Trailing(usize),
+    #[error("config payload's V2 table has {instances} instances and {sync_groups} sync groups, not those of its config")]
+    SideTable {
+        instances: usize,
+        sync_groups: usize,
+    },
     #[error("config does not encode: {0}")]
     Encode(#[source] postcard::Error),
 }
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
-    let plain =
-        postcard::to_allocvec(&Stored::V1(config.clone())).map_err(EnvelopeError::Encode)?;
+    let side = TrackingV2::of(config);
+    let stored = if side.is_empty() {
+        Stored::V1(config.clone())
+    } else {
+        Stored::V2(config.clone(), side)
+    };
+    let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
     let (tag, body) = if packed.len() < plain.len() {
         (DEFLATE, packed)
@@ -87,6 +158,7 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
     }
     match stored {
         Stored::V1(c) => Ok(c),
+        Stored::V2(c, side) => side.attach(c),
     }
 }
 

@@ -52,6 +52,7 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         vrrp_sync_groups: config.vrrp_sync_groups.clone(),
         vrrp_instances: config.vrrp_instances.clone(),
         virtual_servers: Vec::new(),
+        vrrp_scripts: config.vrrp_scripts.clone(),
     }
 }
 
