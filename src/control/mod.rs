@@ -33,7 +33,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 7;
+pub const PROTOCOL_VERSION: u8 = 8;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -103,6 +103,39 @@ pub struct Status {
     /// (a missing NIC, a refused address or route, an unwritable sysctl),
     /// one line each; empty: all of it applied (or it does not apply).
     pub appliance: Vec<String>,
+    /// Every tracked script (`vrrp_script` some instance tracks).
+    pub scripts: Vec<ScriptStatus>,
+}
+
+/// A tracked script as `vigil status` shows it (`track::Status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScriptStatus {
+    pub name: String,
+    /// INIT (no result yet), OK or FAIL.
+    pub state: String,
+    /// How its last run ended ("exit 0", "signal 9", "timed out", "not
+    /// run"); empty before the first.
+    pub last: String,
+    pub runs: u64,
+}
+
+impl From<&crate::track::Status> for ScriptStatus {
+    fn from(s: &crate::track::Status) -> Self {
+        use crate::track::Run;
+        let last = match s.last {
+            None => String::new(),
+            Some(Run::Exited(c)) => format!("exit {c}"),
+            Some(Run::Signaled(sig)) => format!("signal {sig}"),
+            Some(Run::TimedOut) => "timed out".into(),
+            Some(Run::NotRun) => "not run".into(),
+        };
+        ScriptStatus {
+            name: s.name.clone(),
+            state: s.state.as_str().into(),
+            last,
+            runs: s.runs,
+        }
+    }
 }
 
 /// A supervised task as `vigil status` shows it (`daemon::supervisor`).
@@ -344,6 +377,8 @@ pub struct Published {
     pub resumed: Option<String>,
     /// The supervisor, asked for [`Status::tasks`] at request time.
     pub tasks: Option<Supervisor>,
+    /// The tracked scripts' table (`daemon::scripts`).
+    pub scripts: Option<watch::Receiver<crate::track::Table>>,
 }
 
 /// The part of [`Published`] a reload replaces.
@@ -394,6 +429,11 @@ impl Published {
             resumed: self.resumed.clone(),
             tasks: Vec::new(),
             appliance: config.appliance,
+            scripts: self
+                .scripts
+                .as_ref()
+                .map(|t| t.borrow().iter().map(ScriptStatus::from).collect())
+                .unwrap_or_default(),
         }
     }
 

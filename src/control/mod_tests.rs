@@ -37,6 +37,12 @@ fn sample() -> Status {
             last_stop: Some("panicked: boom".into()),
         }],
         appliance: vec!["appliance: no interface eth1".into()],
+        scripts: vec![ScriptStatus {
+            name: "chk".into(),
+            state: "OK".into(),
+            last: "exit 0".into(),
+            runs: 3,
+        }],
     }
 }
 

@@ -35,6 +35,7 @@ fn sample() -> Status {
         resumed: None,
         tasks: vec![],
         appliance: Vec::new(),
+        scripts: Vec::new(),
     }
 }
 
@@ -238,4 +239,37 @@ fn ipvs_text_shows_the_sync_daemon() {
 #[test]
 fn json_escapes() {
     assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+}
+
+#[test]
+fn tracked_scripts_show_state_last_run_and_runs() {
+    let mut s = sample();
+    s.scripts = vec![
+        ScriptStatus {
+            name: "chk_haproxy".into(),
+            state: "FAIL".into(),
+            last: "exit 1".into(),
+            runs: 12,
+        },
+        ScriptStatus {
+            name: "chk_new".into(),
+            state: "INIT".into(),
+            last: String::new(),
+            runs: 0,
+        },
+    ];
+    let t = text(&s);
+    assert!(
+        t.contains("script chk_haproxy: FAIL, last exit 1, 12 runs\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("script chk_new: INIT, no run yet, 0 runs\n"),
+        "{t}"
+    );
+    let j = json(&s);
+    assert!(
+        j.contains(",\"scripts\":[{\"name\":\"chk_haproxy\",\"state\":\"FAIL\",\"last\":\"exit 1\",\"runs\":12},"),
+        "{j}"
+    );
 }

@@ -90,7 +90,7 @@ impl Reader<'_> {
 
     /// Whole seconds, 1..=`max` (keepalived reads these as integers).
     fn whole_secs(&mut self, n: &Node, max: Millis) -> Option<Millis> {
-        let secs = self.u32_in(n, 1, (max.0 / 1000) as u32)?;
+        let secs = self.u32_in(n, 1, max.0 / 1000)?;
         Some(Millis::secs(secs))
     }
 

@@ -76,6 +76,8 @@ pub(super) struct Reloader {
     pub(super) vrrp: VrrpSide,
     /// The box's own set-up, applied live when its part of the block changes.
     pub(super) appliance: crate::appliance::Live,
+    /// The tracked-script task and its table.
+    pub(super) scripts: super::scripts::ScriptSide,
 }
 
 impl Reloader {
