@@ -9,6 +9,7 @@
 //!      50 (below L's), and L takes over (once H's next advert carries 50,
 //!      L's master-down timer runs out).
 //!   3. The file comes back: H's priority is 150 again and H preempts.
+//!
 //! Run with H = vigil (keepalived peer) and H = keepalived (vigil peer).
 //! Needs root, iproute2 and keepalived (scripts/install-deps).
 
