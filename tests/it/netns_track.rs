@@ -82,7 +82,7 @@ fn tracked_failover(high: Kind, low: Kind) {
             "{st}"
         );
     }
-    let mut ds = vec![dh, dl];
+    let mut ds = [dh, dl];
     for d in ds.iter_mut() {
         assert!(d.alive(), "{} on node{} exited", d.kind.name(), d.node + 1);
         d.stop();
