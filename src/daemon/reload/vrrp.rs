@@ -47,9 +47,11 @@ impl Reloader {
             }
         };
         lines.extend(self.stop_removed(new).await);
+        // The scripts to run follow the blocks and who tracks them (a
+        // script an instance starts tracking starts running).
+        let restarted = self.scripts.reload(new, &self.vrrp.supervisor);
         let scripts_changed = self.running_vrrp.vrrp_scripts != new.vrrp_scripts;
-        if scripts_changed {
-            let restarted = self.scripts.reload(new, &self.vrrp.supervisor);
+        if scripts_changed || restarted {
             self.running_vrrp.vrrp_scripts.clone_from(&new.vrrp_scripts);
             lines.push(Change::VrrpScripts { restarted });
         }
