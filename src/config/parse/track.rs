@@ -6,14 +6,13 @@
 //! Must not: resolve names (validate checks that each tracked name is a
 //! script and warns of unused scripts) or touch the script's file.
 
-use super::{keepalived, Alias, AliasKind, Reader, Section};
+use super::{keepalived, Reader, Section};
 use crate::config::bounds::{Millis, NAME_MAX};
 use crate::config::model::{ScriptUser, TrackScript, VrrpScript, SCRIPT_WEIGHT_MAX};
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
 
-/// keepalived's own upper bound for `interval` (one day would do; it
-/// allows more, and so does vigil up to an hour).
+/// vigil's bound for `interval` and `timeout`: an hour.
 const INTERVAL_MAX: Millis = Millis::secs(3600);
 /// Consecutive results a state change may wait for.
 const RISE_FALL_MAX: u32 = 1000;
@@ -37,11 +36,7 @@ const SCRIPT: Section = Section {
     keepalived: keepalived::SCRIPT,
     obsolete: &[],
     first_wins: &[],
-    aliases: &[Alias {
-        alias: "user_name",
-        canonical: "user",
-        kind: AliasKind::Foreign(None),
-    }],
+    aliases: &[],
 };
 
 impl Reader<'_> {
