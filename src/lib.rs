@@ -17,5 +17,6 @@ pub mod mem;
 pub mod net;
 pub mod notify;
 pub mod store;
+pub mod track;
 pub mod vrrp;
 pub mod watchdog;

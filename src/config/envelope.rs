@@ -16,8 +16,14 @@
 //!
 //! `encode` picks whichever is smaller. Inflating is bounded
 //! ([`INFLATED_MAX`]), so a hostile payload cannot exhaust memory.
+//!
+//! Versions: V1 is the model as first shipped. V2 adds `vrrp_script` and
+//! `track_script` as a side table after the V1-shaped config (the model
+//! skips those fields in serde, see [`super::model`]), so one model type
+//! decodes both. A config that uses nothing of V2 is still written as V1,
+//! so a vigil that knows only V1 can read it back after a downgrade.
 
-use super::model::Config;
+use super::model::{Config, Script, TrackScript, VrrpScript};
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +31,74 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stored {
     V1(Config),
+    /// `Config`'s V1 shape, then what V2 added.
+    V2(Config, SideV2),
+}
+
+/// What envelope V2 adds to V1 (the model fields newer than V1, which the
+/// model marks `#[serde(skip)]`): the scripts, each instance's and sync
+/// group's `track_script` list by position, and the watchdog's
+/// `notify_reset`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV2 {
+    pub scripts: Vec<VrrpScript>,
+    pub instances: Vec<Vec<TrackScript>>,
+    pub sync_groups: Vec<Vec<TrackScript>>,
+    pub watchdog_notify_reset: Option<Script>,
+}
+
+impl SideV2 {
+    fn of(c: &Config) -> Self {
+        SideV2 {
+            scripts: c.vrrp_scripts.clone(),
+            instances: c
+                .vrrp_instances
+                .iter()
+                .map(|i| i.track_script.clone())
+                .collect(),
+            sync_groups: c
+                .vrrp_sync_groups
+                .iter()
+                .map(|g| g.track_script.clone())
+                .collect(),
+            watchdog_notify_reset: c
+                .appliance
+                .as_ref()
+                .and_then(|a| a.watchdog.notify_reset.clone()),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+            && self.instances.iter().all(Vec::is_empty)
+            && self.sync_groups.iter().all(Vec::is_empty)
+            && self.watchdog_notify_reset.is_none()
+    }
+
+    /// Puts the side table back into `c`; its lists must match `c`'s.
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.instances.len() != c.vrrp_instances.len()
+            || self.sync_groups.len() != c.vrrp_sync_groups.len()
+        {
+            return Err(EnvelopeError::SideTable {
+                instances: self.instances.len(),
+                sync_groups: self.sync_groups.len(),
+            });
+        }
+        for (i, t) in c.vrrp_instances.iter_mut().zip(self.instances) {
+            i.track_script = t;
+        }
+        for (g, t) in c.vrrp_sync_groups.iter_mut().zip(self.sync_groups) {
+            g.track_script = t;
+        }
+        c.vrrp_scripts = self.scripts;
+        match (c.appliance.as_mut(), self.watchdog_notify_reset) {
+            (Some(a), reset) => a.watchdog.notify_reset = reset,
+            (None, None) => {}
+            (None, Some(_)) => return Err(EnvelopeError::SideWithoutAppliance),
+        }
+        Ok(c)
+    }
 }
 
 const PLAIN: u8 = 0;
@@ -48,13 +122,27 @@ pub enum EnvelopeError {
     Decode(#[source] postcard::Error),
     #[error("config payload has {0} trailing bytes after the config")]
     Trailing(usize),
+    #[error("config payload's V2 table has {instances} instances and {sync_groups} sync groups, not those of its config")]
+    SideTable {
+        instances: usize,
+        sync_groups: usize,
+    },
+    /// V2's side table has a watchdog `notify_reset` but the config has no
+    /// `appliance` block to put it in.
+    #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
+    SideWithoutAppliance,
     #[error("config does not encode: {0}")]
     Encode(#[source] postcard::Error),
 }
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
-    let plain =
-        postcard::to_allocvec(&Stored::V1(config.clone())).map_err(EnvelopeError::Encode)?;
+    let side = SideV2::of(config);
+    let stored = if side.is_empty() {
+        Stored::V1(config.clone())
+    } else {
+        Stored::V2(config.clone(), side)
+    };
+    let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
     let (tag, body) = if packed.len() < plain.len() {
         (DEFLATE, packed)
@@ -87,6 +175,7 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
     }
     match stored {
         Stored::V1(c) => Ok(c),
+        Stored::V2(c, side) => side.attach(c),
     }
 }
 

@@ -58,3 +58,112 @@ fn an_inflation_bomb_is_refused() {
     assert!(bomb.len() < 64 * 1024, "fits a slot: {}", bomb.len());
     assert!(matches!(decode(&bomb), Err(EnvelopeError::TooLarge)));
 }
+
+fn tracked() -> Config {
+    use crate::config::model::{Script, TrackScript, VrrpScript};
+    let mut c: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    c.vrrp_scripts = vec![VrrpScript::new(
+        "chk".into(),
+        Script {
+            argv: vec!["/bin/true".into()],
+        },
+    )];
+    c.vrrp_instances[0].track_script = vec![TrackScript {
+        name: "chk".into(),
+        weight: Some(-20),
+        reverse: None,
+    }];
+    c
+}
+
+const SEED_LIKE: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+
+/// The `Stored` variant index of an encoded payload.
+fn variant(bytes: &[u8]) -> u8 {
+    if bytes[0] == DEFLATE {
+        miniz_oxide::inflate::decompress_to_vec_zlib(&bytes[1..]).unwrap()[0]
+    } else {
+        bytes[1]
+    }
+}
+
+#[test]
+fn a_config_without_scripts_is_still_written_as_v1() {
+    let c: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 0, "variant index 0 is V1");
+    assert_eq!(decode(&bytes).unwrap(), c);
+}
+
+#[test]
+fn scripts_travel_in_v2_and_come_back() {
+    let c = tracked();
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 1, "variant index 1 is V2");
+    assert_eq!(decode(&bytes).unwrap(), c);
+}
+
+#[test]
+fn a_v1_payload_decodes_with_nothing_tracked() {
+    // The V1 bytes of a tracked config are those of the same config
+    // without its scripts: the model's serde shape is V1's.
+    let c = tracked();
+    let v1 = plain(&c);
+    let back = decode(&v1).unwrap();
+    assert!(back.vrrp_scripts.is_empty());
+    assert!(back.vrrp_instances[0].track_script.is_empty());
+    assert_eq!(back.vrrp_instances[0].name, "VI_1");
+}
+
+#[test]
+fn a_v2_side_table_that_does_not_fit_is_refused() {
+    let c = tracked();
+    let mut side = SideV2::of(&c);
+    side.instances.push(Vec::new());
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&Stored::V2(c, side)).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideTable { instances: 2, .. })
+    ));
+}
+
+fn with_reset_script() -> Config {
+    let mut c: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    let a = c.appliance.get_or_insert_with(Default::default);
+    a.watchdog.notify_reset = Some(crate::config::model::Script {
+        argv: vec!["/usr/local/bin/reset-alert".into(), "now".into()],
+    });
+    c
+}
+
+#[test]
+fn the_watchdog_reset_script_travels_in_v2_and_v1_bytes_ignore_it() {
+    let c = with_reset_script();
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 1, "variant index 1 is V2");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // What an older vigil wrote (V1) decodes, with no reset script.
+    let back = decode(&plain(&c)).unwrap();
+    assert_eq!(back.appliance.unwrap().watchdog.notify_reset, None);
+}
+
+#[test]
+fn a_reset_script_without_an_appliance_block_is_refused() {
+    let c = with_reset_script();
+    let side = SideV2::of(&c);
+    let mut bare = c.clone();
+    bare.appliance = None;
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&Stored::V2(bare, side)).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideWithoutAppliance)
+    ));
+}

@@ -136,6 +136,8 @@ fn hint(s: &Option<&'static str>) -> String {
 /// tests and tools can match on them.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum Invalid {
+    #[error("{block}: track_script {script} names no vrrp_script")]
+    UnknownTrackScript { block: String, script: String },
     #[error("vrrp_instance {instance}: priority 255 means the address owner, which must start as MASTER, not BACKUP")]
     OwnerNotMaster { instance: String },
     #[error("vrrp_instance {instance}: virtual_router_id {vrid} on {interface} is already used by vrrp_instance {other}")]
@@ -311,6 +313,16 @@ pub enum WarningKind {
     },
     #[error("vrrp_instance {instance}: nopreempt does not work with 'state MASTER': cleared, as keepalived does (this instance preempts)")]
     NopreemptCleared { instance: String },
+    #[error("'{program}' is looked up in PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) each time it runs, as keepalived does; write its full path")]
+    PathSearch { program: String },
+    #[error("vrrp_script {script} is not tracked by any vrrp_instance or vrrp_sync_group: it never runs")]
+    ScriptUnused { script: String },
+    #[error("{block}: the weight of track_script {script} is cleared ({why}), as keepalived does: a failing script puts the instance in FAULT")]
+    TrackWeightCleared {
+        block: String,
+        script: String,
+        why: &'static str,
+    },
     /// keepalived keeps the first script of a notify keyword given twice.
     #[error("'{keyword}' is given twice (first at {first}): the first is used, as keepalived does, and this one is ignored")]
     RepeatIgnored { keyword: String, first: Loc },

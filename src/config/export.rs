@@ -32,6 +32,10 @@ pub fn export(c: &Config) -> String {
         w.blank();
         appliance(&mut w, a);
     }
+    for s in &c.vrrp_scripts {
+        w.blank();
+        vrrp_script(&mut w, s);
+    }
     for g in &c.vrrp_sync_groups {
         w.blank();
         sync_group(&mut w, g);
@@ -297,12 +301,7 @@ fn global_defs(w: &mut Writer, g: &GlobalDefs) {
     if words.len() > 1 {
         w.line(&words);
     }
-    if let Some(u) = &g.script_user {
-        match &u.group {
-            Some(grp) => w.line(&[&"script_user", &Q(&u.user), &Q(grp)]),
-            None => w.line(&[&"script_user", &Q(&u.user)]),
-        }
-    }
+    run_as(w, "script_user", g.script_user.as_ref());
     w.flag("enable_script_security", g.enable_script_security);
     w.close();
 }
@@ -370,8 +369,52 @@ fn sync_group(w: &mut Writer, g: &SyncGroup) {
         w.line(&[&Q(name)]);
     }
     w.close();
+    track_scripts(w, &g.track_script);
     notify(w, &g.notify);
     w.tri("smtp_alert", g.smtp_alert);
+    w.close();
+}
+
+fn vrrp_script(w: &mut Writer, s: &VrrpScript) {
+    w.open(&[&"vrrp_script", &Q(&s.name)]);
+    w.line(&[&"script", &ScriptArgs(&s.script)]);
+    w.line(&[&"interval", &s.interval]);
+    w.opt("timeout", s.timeout);
+    match (s.weight, s.reverse) {
+        (0, false) => {}
+        (wt, false) => w.line(&[&"weight", &wt]),
+        (wt, true) => w.line(&[&"weight", &wt, &"reverse"]),
+    }
+    w.non_default("rise", s.rise, 1);
+    w.non_default("fall", s.fall, 1);
+    run_as(w, "user", s.user.as_ref());
+    w.flag("init_fail", s.init_fail);
+    w.close();
+}
+
+/// `kw USER [GROUP]`.
+fn run_as(w: &mut Writer, kw: &str, u: Option<&ScriptUser>) {
+    let Some(u) = u else { return };
+    match &u.group {
+        Some(g) => w.line(&[&kw, &Q(&u.user), &Q(g)]),
+        None => w.line(&[&kw, &Q(&u.user)]),
+    }
+}
+
+fn track_scripts(w: &mut Writer, list: &[TrackScript]) {
+    if list.is_empty() {
+        return;
+    }
+    w.open(&[&"track_script"]);
+    for t in list {
+        let name = Q(&t.name);
+        match (t.weight, t.reverse) {
+            (None, _) => w.line(&[&name]),
+            (Some(wt), None) => w.line(&[&name, &"weight", &wt]),
+            (Some(wt), Some(true)) => w.line(&[&name, &"weight", &wt, &"reverse"]),
+            (Some(wt), Some(false)) => w.line(&[&name, &"weight", &wt, &"noreverse"]),
+        }
+    }
     w.close();
 }
 
@@ -414,6 +457,7 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
         }
         w.close();
     }
+    track_scripts(w, &i.track_script);
     notify(w, &i.notify);
     w.tri("smtp_alert", i.smtp_alert);
     garp(w, "", &i.garp);

@@ -38,6 +38,7 @@ fn instance() -> VrrpInstance {
         notify: Notify::default(),
         smtp_alert: None,
         garp: GarpOverride::default(),
+        track_script: vec![],
     }
 }
 
@@ -424,6 +425,7 @@ fn sync_group_block() {
             ..Default::default()
         },
         smtp_alert: Some(true),
+        track_script: vec![],
     };
     let c = Config {
         vrrp_sync_groups: vec![g],
@@ -432,4 +434,42 @@ fn sync_group_block() {
     let want = "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n    \
                 notify_fault /bin/f\n    smtp_alert\n}\n";
     assert!(export(&c).ends_with(want), "{}", export(&c));
+}
+
+#[test]
+fn vrrp_script_and_track_script_blocks() {
+    let mut s = VrrpScript::new(
+        "chk".into(),
+        Script {
+            argv: vec!["killall".into(), "-0".into(), "haproxy".into()],
+        },
+    );
+    s.weight = -20;
+    s.fall = 3;
+    s.init_fail = true;
+    let mut i = instance();
+    i.track_script = vec![
+        TrackScript {
+            name: "chk".into(),
+            weight: None,
+            reverse: None,
+        },
+        TrackScript {
+            name: "other".into(),
+            weight: Some(5),
+            reverse: Some(true),
+        },
+    ];
+    let c = Config {
+        vrrp_scripts: vec![s],
+        vrrp_instances: vec![i],
+        ..Default::default()
+    };
+    let text = export(&c);
+    let want = "vrrp_script chk {\n    script killall -0 haproxy\n    interval 1\n    weight -20\n    fall 3\n    init_fail\n}\n";
+    assert!(text.contains(want), "{text}");
+    assert!(
+        text.contains("    track_script {\n        chk\n        other weight 5 reverse\n    }\n"),
+        "{text}"
+    );
 }

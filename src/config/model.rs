@@ -10,7 +10,11 @@
 //!
 //! The model is serialised with postcard inside the versioned envelope in
 //! [`super::envelope`]; changing a field's type or order changes the format and
-//! needs a new envelope version.
+//! needs a new envelope version. The serde shape of these types is frozen
+//! at envelope V1: a field added since is `#[serde(skip)]` here and travels
+//! in its version's side table (`envelope::SideV2` for `vrrp_script`
+//! and `track_script`), so V1 payloads keep decoding with no copy of the
+//! old model. Nothing but the envelope may serialise a `Config`.
 
 use super::bounds::{IfName, Millis, PassKey};
 use serde::{Deserialize, Serialize};
@@ -26,6 +30,9 @@ pub struct Config {
     pub vrrp_sync_groups: Vec<SyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_servers: Vec<VirtualServer>,
+    /// `vrrp_script` blocks, in file order (envelope V2 side table).
+    #[serde(skip)]
+    pub vrrp_scripts: Vec<VrrpScript>,
 }
 
 impl Config {
@@ -37,6 +44,53 @@ impl Config {
 
     pub fn instance(&self, name: &str) -> Option<&VrrpInstance> {
         self.vrrp_instances.iter().find(|i| i.name == name)
+    }
+
+    pub fn vrrp_script(&self, name: &str) -> Option<&VrrpScript> {
+        self.vrrp_scripts.iter().find(|s| s.name == name)
+    }
+
+    /// What `inst` tracks, with keepalived's effective weights: its own
+    /// `track_script` lines, then its sync group's; a line without weight
+    /// takes the script's. The weight is cleared (a failure means FAULT)
+    /// for a sync-group member (keepalived: a group must not have members
+    /// of different priorities) and for the address owner (its priority
+    /// never moves); [`Cleared`] says which. Names that are no script are
+    /// left out (validate refuses them).
+    pub fn tracked_scripts<'a>(&'a self, inst: &VrrpInstance) -> Vec<Tracked<'a>> {
+        let group = self.sync_group_of(&inst.name);
+        let own = inst.track_script.iter();
+        let lines = own.chain(group.into_iter().flat_map(|g| &g.track_script));
+        let mut out: Vec<Tracked<'a>> = Vec::new();
+        for t in lines {
+            let Some(script) = self.vrrp_script(&t.name) else {
+                continue;
+            };
+            if out.iter().any(|o| o.script.name == t.name) {
+                continue;
+            }
+            let weight = t.weight.unwrap_or(script.weight);
+            let cleared = match (weight, group.is_some(), inst.priority) {
+                (0, _, _) => None,
+                (_, true, _) => Some(Cleared::SyncGroup),
+                (_, false, 255) => Some(Cleared::Owner),
+                _ => None,
+            };
+            out.push(Tracked {
+                script,
+                weight: if cleared.is_some() { 0 } else { weight },
+                reverse: t.reverse.unwrap_or(script.reverse),
+                cleared,
+            });
+        }
+        out
+    }
+
+    /// The sync group `instance` belongs to, if any.
+    pub fn sync_group_of(&self, instance: &str) -> Option<&SyncGroup> {
+        self.vrrp_sync_groups
+            .iter()
+            .find(|g| g.group.iter().any(|m| m == instance))
     }
 }
 
@@ -199,6 +253,9 @@ pub struct SyncGroup {
     pub group: Vec<String>,
     pub notify: Notify,
     pub smtp_alert: Option<bool>,
+    /// Scripts every member tracks (envelope V2 side table).
+    #[serde(skip)]
+    pub track_script: Vec<TrackScript>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +288,9 @@ pub struct VrrpInstance {
     pub notify: Notify,
     pub smtp_alert: Option<bool>,
     pub garp: GarpOverride,
+    /// (envelope V2 side table)
+    #[serde(skip)]
+    pub track_script: Vec<TrackScript>,
 }
 
 impl VrrpInstance {
@@ -276,6 +336,90 @@ pub struct TrackInterface {
     /// `None`: the instance goes FAULT while the link is down. `Some(w)`:
     /// the priority moves by `w` instead (-254..=254).
     pub weight: Option<i16>,
+}
+
+/// `vrrp_script NAME { .. }`: a command run every `interval`, whose exit
+/// status (0: success) moves the instances tracking it, through `rise` /
+/// `fall` consecutive results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpScript {
+    pub name: String,
+    /// argv; the program is an absolute path or a bare name looked up in
+    /// the standard PATH when it runs (keepalived searches PATH too).
+    pub script: Script,
+    /// Whole seconds, 1.. (default 1).
+    pub interval: Millis,
+    /// Whole seconds; `None`: the interval.
+    pub timeout: Option<Millis>,
+    /// -253..=253 (default 0: a failure is a FAULT).
+    pub weight: i16,
+    pub reverse: bool,
+    /// Consecutive successes to turn OK, failures to turn FAIL (default 1).
+    pub rise: u32,
+    pub fall: u32,
+    /// Run as this user (default `global_defs.script_user`).
+    pub user: Option<ScriptUser>,
+    /// Start as failed rather than unknown.
+    pub init_fail: bool,
+}
+
+pub const SCRIPT_WEIGHT_MAX: i16 = 253;
+
+impl VrrpScript {
+    /// keepalived's defaults around `script`.
+    pub fn new(name: String, script: Script) -> Self {
+        VrrpScript {
+            name,
+            script,
+            interval: Millis::secs(1),
+            timeout: None,
+            weight: 0,
+            reverse: false,
+            rise: 1,
+            fall: 1,
+            user: None,
+            init_fail: false,
+        }
+    }
+
+    pub fn effective_timeout(&self) -> Millis {
+        self.timeout.unwrap_or(self.interval)
+    }
+}
+
+/// A script as one instance tracks it (see [`Config::tracked_scripts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracked<'a> {
+    pub script: &'a VrrpScript,
+    /// -253..=253; 0: a failure (or, reversed, a success) is a FAULT.
+    pub weight: i16,
+    pub reverse: bool,
+    /// Why a weight the config gave was set to 0.
+    pub cleared: Option<Cleared>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleared {
+    SyncGroup,
+    Owner,
+}
+
+impl Cleared {
+    pub fn why(self) -> &'static str {
+        match self {
+            Cleared::SyncGroup => "a sync group's members must not differ in priority",
+            Cleared::Owner => "the address owner's priority never changes",
+        }
+    }
+}
+
+/// One line of `track_script { NAME [weight W [reverse|noreverse]] }`;
+/// `None` takes the script's own setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackScript {
+    pub name: String,
+    pub weight: Option<i16>,
+    pub reverse: Option<bool>,
 }
 
 /// Commands run on state changes, as argv (absolute path first).
@@ -668,7 +812,9 @@ pub struct Watchdog {
     pub timeout: u32,
     /// `notify_reset`: run at start when the hardware says the last reset
     /// was its own (with `WATCHDOG <device> RESET` appended); the mail to
-    /// `notification_email` goes whenever `smtp_server` is set.
+    /// `notification_email` goes whenever `smtp_server` is set. Newer than
+    /// envelope V1: stored in V2's side table (`config::envelope`).
+    #[serde(skip)]
     pub notify_reset: Option<Script>,
 }
 

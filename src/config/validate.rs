@@ -6,7 +6,7 @@
 //! Must not: read text or change the config; each problem is reported at
 //! the statement that opened the offending block.
 
-use super::error::{Diagnostics, ErrorKind, Invalid, Loc};
+use super::error::{Diagnostics, ErrorKind, Invalid, Loc, WarningKind};
 use super::model::{
     Config, InitialState, Method, Protocol, ServiceKey, Vip, VirtualServer, VrrpInstance,
     VrrpVersion,
@@ -57,11 +57,13 @@ pub struct Places {
     pub sync_groups: Vec<At>,
     pub instances: Vec<At>,
     pub services: Vec<At>,
+    pub scripts: Vec<At>,
 }
 
 /// Run every validator; each problem is reported where it is.
 pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
-    let mut report = |loc: &Loc, e: Invalid| d.error(loc, ErrorKind::Invalid(e));
+    let mut errors = Vec::new();
+    let mut report = |loc: &Loc, e: Invalid| errors.push((loc.clone(), e));
     for (i, a) in c.vrrp_instances.iter().zip(&at.instances) {
         for (kw, item, e) in instance_problems(c, i) {
             report(located(a, kw, item), e);
@@ -85,9 +87,61 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
             report(a.of("lvs_sync_daemon"), e);
         }
     }
+    track_script_problems(c, at, d);
     for (n, (kw, item, e)) in service_problems(c) {
         if let Some(a) = at.services.get(n) {
             report(located(a, kw, item), e);
+        }
+    }
+    for (loc, e) in errors {
+        d.error(&loc, ErrorKind::Invalid(e));
+    }
+}
+
+/// `track_script` names that are no `vrrp_script` (errors), scripts
+/// nothing tracks, and weights cleared as keepalived clears them
+/// (warnings).
+fn track_script_problems(c: &Config, at: &Places, d: &mut Diagnostics) {
+    let blocks = c
+        .vrrp_instances
+        .iter()
+        .zip(&at.instances)
+        .map(|(i, a)| (format!("vrrp_instance {}", i.name), &i.track_script, a));
+    let groups = c
+        .vrrp_sync_groups
+        .iter()
+        .zip(&at.sync_groups)
+        .map(|(g, a)| (format!("vrrp_sync_group {}", g.name), &g.track_script, a));
+    let mut used = HashSet::new();
+    for (block, list, a) in blocks.chain(groups) {
+        for (k, t) in list.iter().enumerate() {
+            used.insert(t.name.as_str());
+            if c.vrrp_script(&t.name).is_none() {
+                let e = Invalid::UnknownTrackScript {
+                    block: block.clone(),
+                    script: t.name.clone(),
+                };
+                d.error(a.item("track_script", k), ErrorKind::Invalid(e));
+            }
+        }
+    }
+    for (s, a) in c.vrrp_scripts.iter().zip(&at.scripts) {
+        if !used.contains(s.name.as_str()) {
+            let w = WarningKind::ScriptUnused {
+                script: s.name.clone(),
+            };
+            d.warn(&a.start, w);
+        }
+    }
+    for (i, a) in c.vrrp_instances.iter().zip(&at.instances) {
+        for t in c.tracked_scripts(i) {
+            let Some(why) = t.cleared else { continue };
+            let w = WarningKind::TrackWeightCleared {
+                block: format!("vrrp_instance {}", i.name),
+                script: t.script.name.clone(),
+                why: why.why(),
+            };
+            d.warn(a.of("track_script"), w);
         }
     }
 }

@@ -34,7 +34,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 8;
+pub const PROTOCOL_VERSION: u8 = 9;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -106,6 +106,8 @@ pub struct Status {
     pub appliance: Vec<String>,
     /// The hardware watchdog and systemd's.
     pub watchdog: WatchdogStatus,
+    /// Every tracked script (`vrrp_script` some instance tracks).
+    pub scripts: Vec<ScriptStatus>,
 }
 
 /// The box's watchdogs as `vigil status` shows them (from
@@ -210,6 +212,37 @@ impl From<&watchdog::Status> for WatchdogStatus {
             }
         }
         out
+    }
+}
+
+/// A tracked script as `vigil status` shows it (`track::Status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScriptStatus {
+    pub name: String,
+    /// INIT (no result yet), OK or FAIL.
+    pub state: String,
+    /// How its last run ended ("exit 0", "signal 9", "timed out", "not
+    /// run"); empty before the first.
+    pub last: String,
+    pub runs: u64,
+}
+
+impl From<&crate::track::Status> for ScriptStatus {
+    fn from(s: &crate::track::Status) -> Self {
+        use crate::track::Run;
+        let last = match s.last {
+            None => String::new(),
+            Some(Run::Exited(c)) => format!("exit {c}"),
+            Some(Run::Signaled(sig)) => format!("signal {sig}"),
+            Some(Run::TimedOut) => "timed out".into(),
+            Some(Run::NotRun) => "not run".into(),
+        };
+        ScriptStatus {
+            name: s.name.clone(),
+            state: s.state.as_str().into(),
+            last,
+            runs: s.runs,
+        }
     }
 }
 
@@ -454,6 +487,8 @@ pub struct Published {
     pub tasks: Option<Supervisor>,
     /// The watchdog task's state; `None`: no watchdog task.
     pub watchdog: Option<watch::Receiver<watchdog::Status>>,
+    /// The tracked scripts' table (`daemon::scripts`).
+    pub scripts: Option<watch::Receiver<crate::track::Table>>,
 }
 
 /// The part of [`Published`] a reload replaces.
@@ -508,6 +543,11 @@ impl Published {
                 .watchdog
                 .as_ref()
                 .map(|w| WatchdogStatus::from(&*w.borrow()))
+                .unwrap_or_default(),
+            scripts: self
+                .scripts
+                .as_ref()
+                .map(|t| t.borrow().iter().map(ScriptStatus::from).collect())
                 .unwrap_or_default(),
         }
     }

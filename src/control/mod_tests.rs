@@ -46,6 +46,12 @@ fn sample() -> Status {
             systemd_ms: Some(5000),
             ..Default::default()
         },
+        scripts: vec![ScriptStatus {
+            name: "chk".into(),
+            state: "OK".into(),
+            last: "exit 0".into(),
+            runs: 3,
+        }],
     }
 }
 

@@ -99,6 +99,12 @@ pub enum Change {
     /// Notification and script settings of `global_defs`, handed to the
     /// notifier.
     Notifier,
+    /// The tracked-script task started again with the new `vrrp_script`
+    /// set (unchanged scripts kept their states); `false`: it runs as
+    /// before (nothing it runs changed).
+    VrrpScripts {
+        restarted: bool,
+    },
     /// Started on its own (alone, or with a new sync group).
     InstanceStarted {
         name: String,
@@ -200,6 +206,8 @@ pub enum Pending {
     LvsSyncDaemon,
     /// The `appliance` block's watchdog or console (the rest applies live).
     Appliance,
+    /// The `vrrp_script` blocks.
+    VrrpScripts,
 }
 
 /// How a section differs from the running one.

@@ -14,7 +14,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::reload::{
     Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome,
 };
-use super::{InstanceStatus, IpvsStatus, Status, TaskStatus, WatchdogState, WatchdogStatus};
+use super::{
+    InstanceStatus, IpvsStatus, ScriptStatus, Status, TaskStatus, WatchdogState, WatchdogStatus,
+};
 
 fn secs(ms: u64) -> String {
     if ms % 1000 == 0 {
@@ -67,6 +69,9 @@ pub fn text(s: &Status) -> String {
             let d: Vec<String> = i.drops.iter().map(|(n, c)| format!("{n} {c}")).collect();
             let _ = writeln!(out, "  dropped: {}", d.join(", "));
         }
+    }
+    for sc in &s.scripts {
+        let _ = writeln!(out, "{}", script_text(sc));
     }
     for r in &s.receivers {
         if r.unknown_vrid + r.queue_full + r.restarts > 0 {
@@ -365,6 +370,13 @@ pub fn json(s: &Status) -> String {
         let t: Vec<String> = s.tasks.iter().map(task_json).collect();
         format!(",\"tasks\":[{}]", t.join(","))
     };
+    // "scripts" only when some script is tracked.
+    let scripts = if s.scripts.is_empty() {
+        String::new()
+    } else {
+        let t: Vec<String> = s.scripts.iter().map(script_json).collect();
+        format!(",\"scripts\":[{}]", t.join(","))
+    };
     // "appliance" only when something of the set-up failed.
     let appliance: Vec<String> = s.appliance.iter().map(|e| json_str(e)).collect();
     let appliance = if appliance.is_empty() {
@@ -374,7 +386,7 @@ pub fn json(s: &Status) -> String {
     };
     let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{},\"watchdog\":{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{},\"watchdog\":{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -385,8 +397,29 @@ pub fn json(s: &Status) -> String {
         ipvs,
         tasks,
         appliance,
+        scripts,
         // Last: tools that look for the first "state" find an instance's.
         watchdog_json(&s.watchdog)
+    )
+}
+
+/// `script chk_haproxy: OK, last exit 0, 12 runs`.
+fn script_text(sc: &ScriptStatus) -> String {
+    let last = if sc.last.is_empty() {
+        "no run yet".to_owned()
+    } else {
+        format!("last {}", sc.last)
+    };
+    format!("script {}: {}, {last}, {} runs", sc.name, sc.state, sc.runs)
+}
+
+fn script_json(sc: &ScriptStatus) -> String {
+    format!(
+        "{{\"name\":{},\"state\":{},\"last\":{},\"runs\":{}}}",
+        json_str(&sc.name),
+        json_str(&sc.state),
+        json_str(&sc.last),
+        sc.runs
     )
 }
 
@@ -470,6 +503,10 @@ impl fmt::Display for Change {
             }
             Change::ApplianceFailed { error } => f.write_str(error),
             Change::Notifier => f.write_str("notification and script settings applied"),
+            Change::VrrpScripts { restarted: true } => {
+                f.write_str("vrrp_script set applied: tracked scripts started again (unchanged ones kept their states)")
+            }
+            Change::VrrpScripts { restarted: false } => f.write_str("vrrp_script settings applied"),
             Change::InstanceStarted { name } => write!(f, "vrrp_instance {name} added: started"),
             Change::InstanceStopped { name } => write!(
                 f,
@@ -537,6 +574,7 @@ impl fmt::Display for Pending {
                 f.write_str("global_defs (VRRP, notification or script settings) changed")
             }
             Pending::LvsSyncDaemon => f.write_str("lvs_sync_daemon changed"),
+            Pending::VrrpScripts => f.write_str("vrrp_script blocks changed"),
             Pending::Appliance => f.write_str("appliance watchdog or console changed"),
         }
     }

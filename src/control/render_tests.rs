@@ -36,6 +36,7 @@ fn sample() -> Status {
         tasks: vec![],
         appliance: Vec::new(),
         watchdog: WatchdogStatus::default(),
+        scripts: Vec::new(),
     }
 }
 
@@ -311,6 +312,39 @@ fn json_carries_the_watchdog() {
              \"identity\":\"i6300ESB timer\",\"timeout_s\":20,\"late\":[],\"error\":null,\
              \"reset_by_watchdog\":true,\"boot\":\"last reset by the watchdog\",\"systemd_ms\":5000}}"
         ),
+        "{j}"
+    );
+}
+
+#[test]
+fn tracked_scripts_show_state_last_run_and_runs() {
+    let mut s = sample();
+    s.scripts = vec![
+        ScriptStatus {
+            name: "chk_haproxy".into(),
+            state: "FAIL".into(),
+            last: "exit 1".into(),
+            runs: 12,
+        },
+        ScriptStatus {
+            name: "chk_new".into(),
+            state: "INIT".into(),
+            last: String::new(),
+            runs: 0,
+        },
+    ];
+    let t = text(&s);
+    assert!(
+        t.contains("script chk_haproxy: FAIL, last exit 1, 12 runs\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("script chk_new: INIT, no run yet, 0 runs\n"),
+        "{t}"
+    );
+    let j = json(&s);
+    assert!(
+        j.contains(",\"scripts\":[{\"name\":\"chk_haproxy\",\"state\":\"FAIL\",\"last\":\"exit 1\",\"runs\":12},"),
         "{j}"
     );
 }

@@ -21,7 +21,9 @@ use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{ConfigState, ReceiverStatus, Snapshot};
 use crate::net::{self, Net};
 use crate::notify::Notifier;
+use crate::track::Table;
 use crate::vrrp::instance::{self, error_status, GroupSpec, MemberLinks, MemberSpec};
+use crate::vrrp::machine::Track;
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
 use crate::vrrp::types::Vrid;
@@ -38,14 +40,31 @@ pub(super) fn task_name(g: &GroupSpec) -> String {
     }
 }
 
+/// The scripts `inst` tracks, by name, as its machine takes them: its own
+/// and its sync group's, with keepalived's effective weights.
+pub(super) fn script_tracks(config: &Config, inst: &VrrpInstance) -> Vec<(String, Track)> {
+    config
+        .tracked_scripts(inst)
+        .into_iter()
+        .map(|t| {
+            let track = Track {
+                weight: t.weight,
+                reverse: t.reverse,
+            };
+            (t.script.name.clone(), track)
+        })
+        .collect()
+}
+
 /// An instance's links by name, or `status` back when its interface does
 /// not exist (yet).
 pub(super) fn member_spec(
     inst: &VrrpInstance,
+    scripts: Vec<(String, Track)>,
     links: &[net::Link],
     status: watch::Sender<Snapshot>,
 ) -> Result<MemberSpec, watch::Sender<Snapshot>> {
-    match member_links(inst, links) {
+    match member_links(inst, scripts, links) {
         Some(l) => Ok(MemberSpec {
             inst: inst.clone(),
             links: l,
@@ -57,7 +76,11 @@ pub(super) fn member_spec(
 }
 
 /// The links an instance names, or `None` when its interface is missing.
-pub(super) fn member_links(inst: &VrrpInstance, links: &[net::Link]) -> Option<MemberLinks> {
+pub(super) fn member_links(
+    inst: &VrrpInstance,
+    scripts: Vec<(String, Track)>,
+    links: &[net::Link],
+) -> Option<MemberLinks> {
     let index_of = |name: &str| links.iter().find(|l| l.name == name);
     let link = index_of(inst.interface.as_str())?;
     let vip_ifindex = inst
@@ -81,6 +104,7 @@ pub(super) fn member_links(inst: &VrrpInstance, links: &[net::Link]) -> Option<M
         mac: link.mac,
         track_ifindex,
         vip_ifindex,
+        scripts,
     })
 }
 
@@ -117,6 +141,7 @@ pub(super) fn start_groups(
     global: &GlobalDefs,
     net: &Net,
     notifier: &Notifier,
+    scripts: &watch::Receiver<Table>,
     registry: &DemuxRegistry,
     sup: &Supervisor,
 ) -> Started {
@@ -170,7 +195,7 @@ pub(super) fn start_groups(
         let task = task_name(&g);
         let members = g.members.iter().map(|m| m.inst.name.clone()).collect();
         let statuses = g.members.iter().map(|m| m.status.clone()).collect();
-        let (net, notifier) = (net.clone(), notifier.clone());
+        let (net, notifier, scripts) = (net.clone(), notifier.clone(), scripts.clone());
         let group = |id| RunningGroup {
             members,
             tx,
@@ -178,7 +203,7 @@ pub(super) fn start_groups(
             id,
             statuses,
         };
-        sup.spawn_instance(group, |hb| instance::run(g, rx, net, notifier, hb));
+        sup.spawn_instance(group, |hb| instance::run(g, rx, net, notifier, scripts, hb));
     }
     for (key, d) in opened {
         spawn_receive(sup, d.clone());
@@ -194,8 +219,9 @@ pub(super) struct Planned {
     pub(super) groups: Vec<GroupSpec>,
     /// One per wanted instance, in config order.
     pub(super) statuses: Vec<watch::Receiver<Snapshot>>,
-    /// Lone instances whose interface is missing: the late starter's.
-    pub(super) late: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
+    /// Lone instances whose interface is missing (with their tracked
+    /// scripts): the late starter's.
+    pub(super) late: Vec<Late>,
 }
 
 pub(super) fn plan_groups(
@@ -217,7 +243,8 @@ pub(super) fn plan_groups(
             since: Instant::now(),
         });
         statuses.push(rx);
-        match member_spec(inst, links, tx) {
+        let scripts = script_tracks(config, inst);
+        match member_spec(inst, scripts.clone(), links, tx) {
             Ok(spec) => {
                 resolved.insert(inst.name.clone(), spec);
             }
@@ -241,7 +268,7 @@ pub(super) fn plan_groups(
                         interface = %inst.interface,
                         "no such interface; the instance starts when it appears"
                     );
-                    late.push((inst.clone(), tx));
+                    late.push((inst.clone(), scripts, tx));
                 }
             }
         }
@@ -286,6 +313,8 @@ pub(super) struct VrrpSide {
     pub(super) demux: DemuxRegistry,
     pub(super) published: watch::Sender<ConfigState>,
     pub(super) supervisor: Supervisor,
+    /// The tracked scripts' states, for every instance task.
+    pub(super) scripts: watch::Receiver<Table>,
 }
 
 impl VrrpSide {
@@ -296,6 +325,7 @@ impl VrrpSide {
             global,
             &self.net,
             &self.notifier,
+            &self.scripts,
             &self.demux,
             &self.supervisor,
         );
@@ -310,11 +340,11 @@ const LATE_POLL: Duration = Duration::from_secs(1);
 
 /// Starts each lone instance whose interface was missing at start as soon
 /// as the interface exists.
-pub(super) async fn late_start(
-    mut pending: Vec<(VrrpInstance, watch::Sender<Snapshot>)>,
-    global: GlobalDefs,
-    vrrp: VrrpSide,
-) {
+/// A lone instance waiting for its interface, its tracked scripts, and
+/// where it publishes.
+pub(super) type Late = (VrrpInstance, Vec<(String, Track)>, watch::Sender<Snapshot>);
+
+pub(super) async fn late_start(mut pending: Vec<Late>, global: GlobalDefs, vrrp: VrrpSide) {
     let net = vrrp.net.clone();
     while !pending.is_empty() {
         tokio::time::sleep(LATE_POLL).await;
@@ -327,13 +357,13 @@ pub(super) async fn late_start(
         };
         let mut ready: BTreeMap<String, MemberSpec> = BTreeMap::new();
         let mut still = Vec::new();
-        for (inst, tx) in pending {
-            match member_spec(&inst, &links, tx) {
+        for (inst, scripts, tx) in pending {
+            match member_spec(&inst, scripts.clone(), &links, tx) {
                 Ok(spec) => {
                     tracing::info!(instance = %inst.name, interface = %inst.interface, "interface appeared; instance starting");
                     ready.insert(inst.name.clone(), spec);
                 }
-                Err(tx) => still.push((inst, tx)),
+                Err(tx) => still.push((inst, scripts, tx)),
             }
         }
         pending = still;

@@ -89,6 +89,7 @@ mod links;
 mod logging;
 pub mod reload;
 mod restart;
+mod scripts;
 mod service;
 mod shutdown;
 pub mod source;
@@ -213,6 +214,8 @@ async fn main(
         .collect();
     remove_stale_vips(&net, &planned.groups).await;
     let statuses = planned.statuses;
+    // Tracked scripts first: instance tasks read their table from the start.
+    let script_side = scripts::ScriptSide::start(&config, &sup);
 
     // Receive sockets, one per (ifindex, family), and the instance tasks.
     let demux = DemuxRegistry::default();
@@ -221,6 +224,7 @@ async fn main(
         &config.global,
         &net,
         &notifier,
+        &script_side.receiver(),
         &demux,
         &sup,
     );
@@ -237,6 +241,7 @@ async fn main(
         demux,
         published: config_tx,
         supervisor: sup.clone(),
+        scripts: script_side.receiver(),
     };
     if !planned.late.is_empty() {
         tokio::spawn(late_start(
@@ -289,6 +294,7 @@ async fn main(
         resumed,
         tasks: Some(sup.clone()),
         watchdog: Some(watchdogs.status.clone()),
+        scripts: Some(script_side.receiver()),
     });
     let mut reloader = Reloader {
         source: opts.source.clone(),
@@ -299,6 +305,7 @@ async fn main(
         local: local_rx,
         vrrp,
         appliance,
+        scripts: script_side,
     };
     let mut tasks = Tasks {
         sup: sup.clone(),

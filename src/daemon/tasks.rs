@@ -150,6 +150,7 @@ impl Tasks {
                     tracing::error!(error = %e, "cannot bind the control socket again");
                 }
             }
+            Kind::Track => r.scripts.restart(&self.sup),
             Kind::Main => {}
         }
     }
@@ -216,7 +217,7 @@ async fn restart_instance(name: &str, r: &Reloader) {
             m.status = g.statuses[i].clone();
         }
     }
-    for (inst, _) in &planned.late {
+    for (inst, _, _) in &planned.late {
         tracing::error!(
             task = %name,
             instance = %inst.name,

@@ -409,6 +409,7 @@ fn start(global: &GlobalDefs, opts: &Options, counters: &Arc<Counters>) -> Arc<Q
             output_cap: opts.script_output_cap,
             run_as,
             security: global.enable_script_security,
+            quiet: false,
         },
         instance_queue_capacity: opts.instance_queue_capacity,
         mail,

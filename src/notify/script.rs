@@ -207,7 +207,7 @@ pub fn path_nodes(script: &Path) -> Result<Vec<PathNode>, Insecure> {
 
 /// How scripts are run.
 #[derive(Debug, Clone)]
-pub(crate) struct RunPolicy {
+pub struct RunPolicy {
     pub timeout: Duration,
     /// Bytes of stdout and of stderr kept for the log, each.
     pub output_cap: usize,
@@ -215,11 +215,15 @@ pub(crate) struct RunPolicy {
     /// rather than running as root.
     pub run_as: Result<Option<RunAs>, LookupError>,
     pub security: bool,
+    /// A tracked script (`vrrp_script`), run every few seconds: its
+    /// failures and output are logged at debug level only (the track task
+    /// logs its state changes).
+    pub quiet: bool,
 }
 
 /// What became of one script.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     Exited(ExitStatus),
     TimedOut,
     NotRun,
@@ -233,7 +237,7 @@ const OUTPUT_GRACE: Duration = Duration::from_millis(200);
 
 /// Runs `argv` without a shell and logs what happened. Never longer than
 /// `timeout` plus the reap and output waits.
-pub(crate) async fn run(argv: &[String], policy: &RunPolicy) -> Outcome {
+pub async fn run(argv: &[String], policy: &RunPolicy) -> Outcome {
     let prog = &argv[0];
     let run_as = match &policy.run_as {
         Ok(r) => *r,
@@ -305,6 +309,10 @@ pub(crate) async fn run(argv: &[String], policy: &RunPolicy) -> Outcome {
     for (stream, handle) in [("stdout", out), ("stderr", err)] {
         let Some(mut h) = handle else { continue };
         match tokio::time::timeout(OUTPUT_GRACE, &mut h).await {
+            Ok(Ok((text, total))) if total > 0 && policy.quiet => {
+                let text = String::from_utf8_lossy(&text);
+                tracing::debug!(script = %prog, stream, "{}", text.trim_end());
+            }
             Ok(Ok((text, total))) if total > 0 => {
                 let text = String::from_utf8_lossy(&text);
                 let text = text.trim_end();
@@ -319,8 +327,8 @@ pub(crate) async fn run(argv: &[String], policy: &RunPolicy) -> Outcome {
         }
     }
     if let Outcome::Exited(status) = &outcome {
-        if status.success() {
-            tracing::debug!(script = %prog, "notify script exited 0");
+        if status.success() || policy.quiet {
+            tracing::debug!(script = %prog, code = status.code(), "script exited");
         } else if let Some(sig) = status.signal() {
             tracing::warn!(script = %prog, signal = sig, "notify script killed by a signal");
         } else {

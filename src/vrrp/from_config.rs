@@ -193,9 +193,7 @@ pub fn from_config(
     mc.track = i
         .track_interface
         .iter()
-        .map(|t| Track {
-            weight: t.weight.unwrap_or(0),
-        })
+        .map(|t| Track::weighted(t.weight.unwrap_or(0)))
         .collect();
     mc.validate().map_err(|source| FromConfigError::Machine {
         name: name.to_owned(),

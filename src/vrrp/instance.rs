@@ -21,7 +21,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::group;
-use super::machine::{Action, Input, Reason, State};
+use super::machine::{Action, Input, Reason, State, Track};
 use super::member::{notify_state, setup, state_name, Member};
 use super::packet::{DecodeError, Received};
 use crate::config::model::{GlobalDefs, Notify, VrrpInstance};
@@ -29,6 +29,7 @@ use crate::control::Snapshot;
 use crate::daemon::supervisor::Heartbeat;
 use crate::net::Net;
 use crate::notify::{Event, EventKind, Notifier};
+use crate::track::Table;
 
 pub use super::member::{error_status, ReconfigError, SetupError};
 
@@ -89,6 +90,10 @@ pub struct MemberLinks {
     /// Per VIP then per excluded VIP: the link it goes on (its `dev`, or
     /// the instance's interface).
     pub vip_ifindex: Vec<u32>,
+    /// The scripts it tracks by name, with their effective weights (its
+    /// own `track_script` and its sync group's), in
+    /// `InstanceConfig::scripts` order.
+    pub scripts: Vec<(String, Track)>,
 }
 
 /// A task's members and, for a real sync group, its name and scripts.
@@ -258,6 +263,32 @@ impl Task {
         }
     }
 
+    /// Tracked scripts' states from the track task's table: each member
+    /// gets the states of its scripts that differ from its machine's.
+    async fn scripts(&mut self, table: &Table, now: Instant) {
+        let mut inputs = Vec::new();
+        for (i, m) in self.live() {
+            for (k, name) in m.scripts.iter().enumerate() {
+                if let Some(ok) = table
+                    .iter()
+                    .find(|s| &s.name == name)
+                    .and_then(|s| s.state.ok())
+                {
+                    inputs.push((i, k, ok));
+                }
+            }
+        }
+        for (i, index, ok) in inputs {
+            let known = self
+                .core
+                .member(i)
+                .and_then(|m| m.script_states().get(index).copied().flatten());
+            if known != Some(ok) {
+                self.input(i, Input::TrackedScript { index, ok }, now).await;
+            }
+        }
+    }
+
     /// A config commit: each member in place; returns what needs a restart.
     async fn reconfigure(
         &mut self,
@@ -419,6 +450,7 @@ pub async fn run(
     mut rx: mpsc::Receiver<GroupInput>,
     net: Net,
     notifier: Notifier,
+    mut scripts: watch::Receiver<Table>,
     hb: Heartbeat,
 ) {
     let mut task = start(&spec, &mut rx, net.clone(), notifier, &hb).await;
@@ -433,6 +465,10 @@ pub async fn run(
     for (i, input) in initial {
         task.input(i, input, now).await;
     }
+    // Scripts' states known already (a restart, a reload) apply before
+    // Startup; weight-0 scripts with no result yet hold it back.
+    let table = scripts.borrow_and_update().clone();
+    task.scripts(&table, now).await;
     for (i, ms) in spec.members.iter().enumerate() {
         let input = if ms.resume {
             Input::Resume
@@ -473,12 +509,18 @@ pub async fn run(
                     let Reconfig { members, group, global, done } = *r;
                     let problems = task.reconfigure(&members, group, &global, Instant::now()).await;
                     let _ = done.send(problems);
+                    let table = scripts.borrow().clone();
+                    task.scripts(&table, Instant::now()).await;
                 }
                 None => {
                     task.shutdown().await;
                     return;
                 }
             },
+            Ok(()) = scripts.changed() => {
+                let table = scripts.borrow_and_update().clone();
+                task.scripts(&table, Instant::now()).await;
+            }
             () = sleep => task.timeout(Instant::now()).await,
             _ = idle.tick() => {}
         }

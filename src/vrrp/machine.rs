@@ -81,13 +81,46 @@ impl Default for GarpConfig {
     }
 }
 
-/// One tracked interface (keepalived `track_interface`), addressed by its
-/// index in [`InstanceConfig::track`].
+/// One tracked thing: an interface (keepalived `track_interface`, up or
+/// down) or a script (`track_script`, OK or FAIL), addressed by its index
+/// in [`InstanceConfig::track`] or [`InstanceConfig::scripts`].
+///
+/// keepalived's arithmetic, here and nowhere else: with weight 0 the
+/// instance is in FAULT while the thing is down (with `reverse`: while it
+/// is up). A positive weight is added while up, a negative one added
+/// (so |W| subtracted) while down; `reverse` flips the sign of what is
+/// added, not when. A script with no result yet adds nothing. The sum is
+/// clamped to 1..=254 by [`Machine::priority`]; the owner's (255) never
+/// moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Track {
-    /// 0: down means FAULT. > 0: added to the priority while up. < 0:
-    /// subtracted while down. Range -254..=254. Ignored for the owner.
+    /// Range -254..=254 (scripts: -253..=253).
     pub weight: i16,
+    pub reverse: bool,
+}
+
+impl Track {
+    pub const fn weighted(weight: i16) -> Self {
+        Track {
+            weight,
+            reverse: false,
+        }
+    }
+
+    /// What it adds to the priority; `up`: `None` before a first result.
+    pub fn adjust(&self, up: Option<bool>) -> i32 {
+        let w = i32::from(self.weight);
+        let sign = if self.reverse { -1 } else { 1 };
+        match up {
+            Some(up) if w != 0 && up == (w > 0) => w * sign,
+            _ => 0,
+        }
+    }
+
+    /// Whether it puts the instance in FAULT.
+    pub fn faults(&self, up: Option<bool>) -> bool {
+        self.weight == 0 && up == Some(self.reverse)
+    }
 }
 
 /// Parameters of one VRRP instance. The daemon fills this from the config.
@@ -112,6 +145,8 @@ pub struct InstanceConfig {
     pub accept: bool,
     pub garp: GarpConfig,
     pub track: Vec<Track>,
+    /// Tracked scripts (`track_script`), by position.
+    pub scripts: Vec<Track>,
 }
 
 impl InstanceConfig {
@@ -136,6 +171,7 @@ impl InstanceConfig {
             accept: false,
             garp: GarpConfig::default(),
             track: Vec::new(),
+            scripts: Vec::new(),
         }
     }
 
@@ -167,7 +203,7 @@ impl InstanceConfig {
                 });
             }
         }
-        for (index, t) in self.track.iter().enumerate() {
+        for (index, t) in self.track.iter().chain(&self.scripts).enumerate() {
             if !(-254..=254).contains(&t.weight) {
                 return Err(InstanceConfigError::TrackWeight {
                     index,
@@ -198,7 +234,7 @@ pub enum InstanceConfigError {
     PreemptDelayWithInitialMaster,
     #[error("preempt_delay {delay:?} exceeds 1000 s")]
     PreemptDelayTooLong { delay: Duration },
-    #[error("track_interface #{index}: weight {weight} outside -254..=254")]
+    #[error("tracked item #{index}: weight {weight} outside -254..=254")]
     TrackWeight { index: usize, weight: i16 },
     /// A reconfiguration may not change version, VRID or primary address.
     #[error("version, VRID or primary address changed")]
@@ -246,6 +282,12 @@ pub enum Input {
         index: usize,
         up: bool,
     },
+    /// A tracked script's state (`index` into `InstanceConfig::scripts`);
+    /// unknown indexes are ignored.
+    TrackedScript {
+        index: usize,
+        ok: bool,
+    },
     Group(GroupCommand),
     /// Stop: back to Initialize (RFC 5798 6.4.2 / 6.4.3 Shutdown event).
     Shutdown,
@@ -273,6 +315,8 @@ pub enum Reason {
     InterfaceUp,
     TrackedInterfaceDown,
     TrackedInterfaceUp,
+    /// A tracked script's state changed.
+    TrackedScript,
     /// Forced by a sync group.
     SyncGroup,
     Shutdown,
@@ -317,6 +361,11 @@ pub struct Machine {
     master_adver_interval: Centiseconds,
     iface_up: bool,
     track_up: Vec<bool>,
+    /// Per tracked script: `None` until its first result.
+    script_ok: Vec<Option<bool>>,
+    /// Startup waits for the first result of every weight-0 script (as
+    /// keepalived keeps such an instance in INIT).
+    startup_pending: bool,
     group_fault: bool,
     /// Lower-priority masters are not pre-empted before this instant.
     preempt_deadline: Option<Instant>,
@@ -330,6 +379,8 @@ impl Machine {
         Ok(Self {
             master_adver_interval: cfg.advert_interval,
             track_up: vec![true; cfg.track.len()],
+            script_ok: vec![None; cfg.scripts.len()],
+            startup_pending: false,
             cfg,
             state: State::Initialize,
             timers: TimerTable::default(),
@@ -361,15 +412,32 @@ impl Machine {
         if base.is_owner() {
             return base;
         }
-        let mut p = i32::from(base.get());
-        for (t, up) in self.cfg.track.iter().zip(&self.track_up) {
-            match (t.weight, *up) {
-                (w, true) if w > 0 => p += i32::from(w),
-                (w, false) if w < 0 => p += i32::from(w),
-                _ => {}
-            }
-        }
+        let p = i32::from(base.get()) + self.tracked().map(|(t, up)| t.adjust(up)).sum::<i32>();
         Priority(p.clamp(1, 254) as u8)
+    }
+
+    /// Every tracked interface then script, with its state.
+    fn tracked(&self) -> impl Iterator<Item = (&Track, Option<bool>)> {
+        let ifs = self
+            .cfg
+            .track
+            .iter()
+            .zip(self.track_up.iter().map(|u| Some(*u)));
+        ifs.chain(self.cfg.scripts.iter().zip(self.script_ok.iter().copied()))
+    }
+
+    /// A weight-0 script has no result yet: startup waits for it.
+    fn awaiting_scripts(&self) -> bool {
+        self.cfg
+            .scripts
+            .iter()
+            .zip(&self.script_ok)
+            .any(|(t, ok)| t.weight == 0 && ok.is_none())
+    }
+
+    /// Tracked scripts' states, by position (`None`: no result yet).
+    pub fn script_states(&self) -> &[Option<bool>] {
+        &self.script_ok
     }
 
     /// Skew_Time for our current priority and Master_Adver_Interval.
@@ -423,6 +491,11 @@ impl Machine {
                 self.on_track(index, up, now);
                 self.report_own_fault(before);
             }
+            Input::TrackedScript { index, ok } => {
+                let before = self.own_fault();
+                self.on_script(index, ok, now);
+                self.report_own_fault(before);
+            }
             Input::Group(cmd) => self.on_group(cmd, now),
             Input::Shutdown => self.on_shutdown(),
         }
@@ -456,6 +529,7 @@ impl Machine {
         }
         let delay_changed = cfg.preempt_delay != self.cfg.preempt_delay;
         self.track_up.resize(cfg.track.len(), true);
+        self.script_ok.resize(cfg.scripts.len(), None);
         self.cfg = cfg;
         if delay_changed {
             self.preempt_deadline =
@@ -492,13 +566,7 @@ impl Machine {
 
     /// Fault of this instance's own (not its sync group's).
     pub fn own_fault(&self) -> bool {
-        !self.iface_up
-            || self
-                .cfg
-                .track
-                .iter()
-                .zip(&self.track_up)
-                .any(|(t, up)| t.weight == 0 && !up)
+        !self.iface_up || self.tracked().any(|(t, up)| t.faults(up))
     }
 
     fn faulted(&self) -> bool {
@@ -517,8 +585,10 @@ impl Machine {
             Reason::InterfaceDown
         } else if self.group_fault {
             Reason::SyncGroup
-        } else {
+        } else if (self.cfg.track.iter().zip(&self.track_up)).any(|(t, up)| t.faults(Some(*up))) {
             Reason::TrackedInterfaceDown
+        } else {
+            Reason::TrackedScript
         }
     }
 
@@ -532,6 +602,12 @@ impl Machine {
     /// RFC 5798 6.4.1; `resume`: see [`Input::Resume`].
     fn on_startup(&mut self, now: Instant, resume: bool) {
         if self.state != State::Initialize {
+            return;
+        }
+        // A resumed MASTER does not wait: its scripts' first results
+        // follow within an interval, and a failure moves it then.
+        self.startup_pending = !resume && self.awaiting_scripts();
+        if self.startup_pending {
             return;
         }
         if self.faulted() {
@@ -739,6 +815,28 @@ impl Machine {
         // next Master_Down_Timer reset (Backup), as in keepalived.
     }
 
+    fn on_script(&mut self, index: usize, ok: bool, now: Instant) {
+        let Some(slot) = self.script_ok.get_mut(index) else {
+            return;
+        };
+        if *slot == Some(ok) {
+            return;
+        }
+        *slot = Some(ok);
+        if self.startup_pending {
+            if !self.awaiting_scripts() {
+                self.on_startup(now, false);
+            }
+            return;
+        }
+        if self.faulted() {
+            self.maybe_enter_fault(Reason::TrackedScript);
+        } else {
+            self.maybe_leave_fault(now, Reason::TrackedScript);
+        }
+        // A weight change takes effect as an interface's does (below).
+    }
+
     fn on_group(&mut self, cmd: GroupCommand, now: Instant) {
         match cmd {
             GroupCommand::Fault(true) => {
@@ -787,6 +885,7 @@ impl Machine {
     /// RFC 5798 6.4.2 / 6.4.3 Shutdown: a master removes its VIPs and sends
     /// a priority-0 advert; every state goes to Initialize.
     fn on_shutdown(&mut self) {
+        self.startup_pending = false;
         if self.state == State::Initialize {
             return;
         }

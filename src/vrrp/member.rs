@@ -116,6 +116,8 @@ pub(crate) struct Member {
     edge: EdgeConfig,
     pub(crate) ifindex: u32,
     pub(crate) track_ifindex: Vec<Option<u32>>,
+    /// Names of the tracked scripts, in `InstanceConfig::scripts` order.
+    pub(crate) scripts: Vec<String>,
     vip_ifindex: Vec<u32>,
     tx: TxSocket,
     advert: Repr,
@@ -365,7 +367,8 @@ impl Member {
         if links.ifindex != self.ifindex {
             return Err(ReconfigError::InterfaceChanged);
         }
-        let mapped = from_config(inst, global, primary)?;
+        let mut mapped = from_config(inst, global, primary)?;
+        mapped.machine.scripts = links.scripts.iter().map(|(_, t)| *t).collect();
         let e = &mapped.edge;
         if (e.family, e.src, e.mcast_group)
             != (self.edge.family, self.edge.src, self.edge.mcast_group)
@@ -398,6 +401,7 @@ impl Member {
         self.advert = c.advert;
         self.vip_ifindex = links.vip_ifindex.clone();
         self.track_ifindex = links.track_ifindex.clone();
+        self.scripts = links.scripts.iter().map(|(n, _)| n.clone()).collect();
         let new: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
         if let Some(repeat) = master_repeat.filter(|_| old != new) {
             for (v, idx) in old.iter().filter(|x| !new.contains(x)) {
@@ -563,7 +567,8 @@ pub(crate) async fn setup(
         .map(|v| v.addr)
         .collect();
     let primary = wait_primary(spec, net, &vip_addrs, rx, hb).await?;
-    let mapped = from_config(inst, global, primary)?;
+    let mut mapped = from_config(inst, global, primary)?;
+    mapped.machine.scripts = spec.links.scripts.iter().map(|(_, t)| *t).collect();
     let machine = Machine::new(mapped.machine)?;
     let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, mapped.edge.src).map_err(
         |source| SetupError::AdvertSocket {
@@ -589,6 +594,7 @@ pub(crate) async fn setup(
         edge: mapped.edge,
         ifindex: spec.links.ifindex,
         track_ifindex: spec.links.track_ifindex.clone(),
+        scripts: spec.links.scripts.iter().map(|(n, _)| n.clone()).collect(),
         vip_ifindex: spec.links.vip_ifindex.clone(),
         tx,
         advert,

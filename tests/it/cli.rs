@@ -380,3 +380,22 @@ fn slot_size_goes_with_the_store_for_import_show_and_export() {
     let out = vigil(&["config", "show", "--file", p(&conf), "--slot-size", "4096"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+fn track_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/track")
+        .join(name)
+}
+
+#[test]
+fn config_check_accepts_vrrp_script_pairs_as_people_write_them() {
+    let out = vigil(&["config", "check", p(&track_fixture("k8s-apiserver.conf"))]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = vigil(&["config", "check", p(&track_fixture("haproxy-pair.conf"))]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("haproxy-pair.conf:5:12: warning: 'killall' is looked up in PATH"),
+        "{err}"
+    );
+}

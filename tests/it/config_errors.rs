@@ -58,8 +58,8 @@ fn unclosed_block() {
 fn unknown_top() {
     check(
         "unknown_top",
-        "vrrp_script chk {\n}\n",
-        &["t.conf:1:1: error: keepalived's 'vrrp_script' is not supported by vigil (in the top level)"],
+        "vrrp_track_process chk {\n}\n",
+        &["t.conf:1:1: error: keepalived's 'vrrp_track_process' is not supported by vigil (in the top level)"],
     );
 }
 
@@ -947,7 +947,7 @@ fn keepalived_keywords_are_named_not_guessed() {
     // Each used to be "unknown keyword" (some with a guess at a vigil
     // keyword); now each is named for what it is.
     let text = format!(
-        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_script {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
+        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_process {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
          virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            http_protocol 1.1\n        }}\n    }}\n}}\n"
     );
     check(
@@ -955,7 +955,7 @@ fn keepalived_keywords_are_named_not_guessed() {
         &text,
         &[
             "t.conf:2:5: error: keepalived's 'vrrp_strict' is not supported by vigil (in global_defs)",
-            "t.conf:7:5: error: keepalived's 'track_script' is not supported by vigil (in vrrp_instance)",
+            "t.conf:7:5: error: keepalived's 'track_process' is not supported by vigil (in vrrp_instance)",
             "t.conf:10:5: error: keepalived's 'unicast_ttl' is not supported by vigil (in vrrp_instance)",
             "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",
             "t.conf:23:13: error: keepalived's 'http_protocol' is not supported by vigil (in HTTP_GET/SSL_GET)",
@@ -1032,6 +1032,59 @@ fn appliance_interface_with_a_bad_name_still_has_its_block_checked() {
         &[
             "t.conf:2:15: error: 'interface': invalid value 'a/b', expected an interface name of no '/' in it",
             "t.conf:3:13: error: 'mtu': invalid value '10', expected an integer 576..9216",
+        ],
+    );
+}
+
+const TRACKED_VI: &str = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        10.0.0.1\n    }\n";
+
+#[test]
+fn track_script_errors_are_located() {
+    let text = format!(
+        "vrrp_script chk {{\n    script \"/bin/true\"\n    weight 300\n    rise 0\n}}\n\
+         vrrp_script ok {{\n    script \"</dev/tcp/127.0.0.1/80\"\n}}\n\
+         {TRACKED_VI}    track_script {{\n        nosuch\n        chk weight 5 sideways\n        chk\n        chk\n    }}\n}}\n"
+    );
+    check(
+        "track_script",
+        &text,
+        &[
+            "t.conf:3:12: error: 'weight': invalid value '300', expected an integer -253..253",
+            "t.conf:4:10: error: 'rise': invalid value '0', expected an integer 1..1000",
+            "t.conf:7:12: error: 'script': invalid value '</dev/tcp/127.0.0.1/80', expected an absolute path to a program (or a program name found in PATH), then its arguments; no shell syntax",
+            "t.conf:17:22: error: 'track_script': invalid value 'sideways', expected 'reverse' or 'noreverse' after the weight",
+            "t.conf:19:9: error: 'track_script': invalid value 'chk', expected each script once",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_tracked_script_is_an_error_at_its_line() {
+    let text = format!(
+        "vrrp_script chk {{\n    script /bin/true\n}}\n{TRACKED_VI}    track_script {{\n        chk\n        chk_haproxy\n    }}\n}}\n"
+    );
+    check(
+        "unknown_track_script",
+        &text,
+        &["t.conf:12:9: error: vrrp_instance VI_1: track_script chk_haproxy names no vrrp_script"],
+    );
+}
+
+#[test]
+fn scripts_warn_when_unused_searched_or_unweighted() {
+    let text = format!(
+        "vrrp_script unused {{\n    script /bin/true\n}}\n\
+         vrrp_script chk {{\n    script \"killall -0 haproxy\"\n    weight -20\n}}\n\
+         vrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n}}\n\
+         {TRACKED_VI}    track_script {{\n        chk\n    }}\n}}\n"
+    );
+    check_warns(
+        "script_warnings",
+        &text,
+        &[
+            "t.conf:1:1: warning: vrrp_script unused is not tracked by any vrrp_instance or vrrp_sync_group: it never runs",
+            "t.conf:5:12: warning: 'killall' is looked up in PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) each time it runs, as keepalived does; write its full path",
+            "t.conf:19:5: warning: vrrp_instance VI_1: the weight of track_script chk is cleared (a sync group's members must not differ in priority), as keepalived does: a failing script puts the instance in FAULT",
         ],
     );
 }

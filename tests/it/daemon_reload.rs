@@ -177,3 +177,69 @@ fn reload_refuses_errors_applies_vrrp_changes_in_place_and_reports_the_rest_as_p
     assert!(vip_held());
     assert!(!node.ns.addrs("eth0").contains(&vip2));
 }
+
+/// VI_R at priority 100 tracking `chk` (a file test) with `weight`.
+fn tracked_conf(flag: &std::path::Path, weight: i16, tracked: bool) -> String {
+    let base = conf(100);
+    let track = if tracked {
+        "    track_script {\n        chk\n    }\n}\n"
+    } else {
+        "}\n"
+    };
+    format!(
+        "vrrp_script chk {{\n    script \"/usr/bin/test -e {}\"\n    weight {weight}\n}}\n\n{}{track}",
+        flag.display(),
+        base.trim_end().trim_end_matches('}')
+    )
+}
+
+/// A changed `vrrp_script` set applies live: the new weight moves the
+/// effective priority at once (the script keeps its FAIL state), and an
+/// instance that stops tracking it is back at its base priority.
+#[test]
+fn reload_applies_a_changed_vrrp_script_live() {
+    let _g = serial();
+    let lab = Lab::new(1);
+    let flag = lab.path("absent-flag");
+    let d = start_vigil_with(&lab, 0, &tracked_conf(&flag, -20, true), "reload-track");
+    let conf_path = d.conf.clone();
+    let prio = |v: &serde_json::Value| v["instances"][0]["effective_priority"].as_u64();
+    d.wait_status("priority 80", Duration::from_secs(5), |v| {
+        prio(v) == Some(80) && v["scripts"][0]["state"] == "FAIL"
+    });
+    std::fs::write(&conf_path, tracked_conf(&flag, -50, true)).expect("write");
+    let (code, text) = reload(&d);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("vrrp_script settings applied"), "{text}");
+    d.wait_status("priority 50", Duration::from_secs(5), |v| {
+        prio(v) == Some(50)
+    });
+    std::fs::write(&conf_path, tracked_conf(&flag, -50, false)).expect("write");
+    let (code, text) = reload(&d);
+    assert_eq!(code, 0, "{text}");
+    d.wait_status("priority 100", Duration::from_secs(5), |v| {
+        prio(v) == Some(100)
+    });
+    let v = d.status_json();
+    assert_eq!(v["pending"], serde_json::Value::Null, "{v}");
+}
+
+/// A script no instance tracked does not run; once a reload makes an
+/// instance track it, it runs (the task starts again with it).
+#[test]
+fn reload_starts_a_script_an_instance_begins_to_track() {
+    let _g = serial();
+    let lab = Lab::new(1);
+    let flag = lab.path("absent-flag");
+    let d = start_vigil_with(&lab, 0, &tracked_conf(&flag, -20, false), "reload-track2");
+    let v = d.status_json();
+    assert_eq!(v["scripts"], serde_json::Value::Null, "unused: not run {v}");
+    std::fs::write(&d.conf, tracked_conf(&flag, -20, true)).expect("write");
+    let (code, text) = reload(&d);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("vrrp_script set applied"), "{text}");
+    d.wait_status("script FAIL, priority 80", Duration::from_secs(5), |v| {
+        v["scripts"][0]["state"] == "FAIL"
+            && v["instances"][0]["effective_priority"].as_u64() == Some(80)
+    });
+}

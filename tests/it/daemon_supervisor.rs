@@ -36,14 +36,18 @@ mod with_hooks {
     /// On the LAN, but no host answers ARP for it: a check there times out.
     const DEAD_REAL: &str = "192.168.1.240";
 
-    /// VI_1 (MASTER at priority 150 against a peer at 100), a virtual
-    /// server with a health check, and the sync daemon following VI_1:
-    /// every kind of task runs.
+    /// VI_1 (MASTER at priority 150 against a peer at 100) tracking a
+    /// script, a virtual server with a health check, and the sync daemon
+    /// following VI_1: every kind of task runs.
     fn conf() -> String {
         format!(
             "global_defs {{
     router_id lb1
     lvs_sync_daemon eth0 VI_1
+}}
+
+vrrp_script chk_true {{
+    script /bin/true
 }}
 
 vrrp_instance VI_1 {{
@@ -55,6 +59,9 @@ vrrp_instance VI_1 {{
     version 3
     virtual_ipaddress {{
         {VIP}/24
+    }}
+    track_script {{
+        chk_true
     }}
 }}
 
@@ -182,6 +189,7 @@ virtual_server {VIP} 80 {{
             "ipvs sync",
             "health",
             "control",
+            "track scripts",
             "main",
         ];
         wait_for(
@@ -238,6 +246,34 @@ virtual_server {VIP} 80 {{
     #[test]
     fn control_server_that_panics_is_restarted() {
         restarts_after("control", "panic");
+    }
+
+    /// The tracked-script task is restarted, and its script keeps its
+    /// state across it (no FAULT, no INIT in between).
+    #[test]
+    fn track_task_that_panics_is_restarted_with_its_states() {
+        let _g = serial();
+        let lab = Lab::new(1);
+        let d = start(&lab, "track");
+        let ok = |v: &serde_json::Value| v["scripts"][0]["state"] == "OK";
+        wait_for(
+            &d,
+            "track scripts",
+            "script OK",
+            Duration::from_secs(10),
+            ok,
+        );
+        fault(&d, "track scripts", "panic");
+        wait_for(
+            &d,
+            "track scripts",
+            "restarted once",
+            Duration::from_secs(15),
+            |v| restarted_once(v, "track scripts"),
+        );
+        let v = try_status(&d).expect("status");
+        assert!(ok(&v), "state after the restart: {}", v["scripts"]);
+        assert_ne!(first_state(&v), "FAULT", "{v}");
     }
 
     /// A stall is found by the deadline (10 s for the runner): shown as

@@ -31,6 +31,7 @@ mod ipvs_wire;
 mod netns_bench;
 mod netns_hostile;
 mod netns_interop;
+mod netns_track;
 mod notify_mail;
 mod notify_scripts;
 mod store_bitflip;

@@ -503,9 +503,9 @@ fn track_weights_adjust_priority_with_clamping() {
     let t0 = Instant::now();
     let mut c = cfg(Version::V2, 100, 100);
     c.track = vec![
-        Track { weight: 50 },
-        Track { weight: -30 },
-        Track { weight: 200 },
+        Track::weighted(50),
+        Track::weighted(-30),
+        Track::weighted(200),
     ];
     let mut m = started(c, t0);
     // All up: +50 +200, clamped to 254.
@@ -547,7 +547,7 @@ fn track_weights_adjust_priority_with_clamping() {
     assert_eq!(m.priority(), Priority(70));
     // Clamped at 1.
     let mut c = cfg(Version::V2, 10, 100);
-    c.track = vec![Track { weight: -100 }];
+    c.track = vec![Track::weighted(-100)];
     let mut m = started(c, t0);
     m.handle(
         Input::TrackedInterface {
@@ -559,7 +559,7 @@ fn track_weights_adjust_priority_with_clamping() {
     assert_eq!(m.priority(), Priority(1));
     // The owner keeps 255.
     let mut c = cfg(Version::V2, 255, 100);
-    c.track = vec![Track { weight: -100 }];
+    c.track = vec![Track::weighted(-100)];
     let mut m = started(c, t0);
     m.handle(
         Input::TrackedInterface {
@@ -575,7 +575,7 @@ fn track_weights_adjust_priority_with_clamping() {
 fn weight_lowered_master_advertises_new_priority_and_the_timer_uses_it() {
     let t0 = Instant::now();
     let mut c = cfg(Version::V2, 100, 100);
-    c.track = vec![Track { weight: -60 }];
+    c.track = vec![Track::weighted(-60)];
     let mut m = started(c, t0);
     let tm = m.poll_timeout().expect("armed");
     m.handle(Input::Timeout, tm);
@@ -600,7 +600,7 @@ fn weight_lowered_master_advertises_new_priority_and_the_timer_uses_it() {
 fn tracked_interface_without_weight_faults_and_recovers() {
     let t0 = Instant::now();
     let mut c = cfg(Version::V2, 100, 100);
-    c.track = vec![Track { weight: 0 }];
+    c.track = vec![Track::weighted(0)];
     let mut m = started(c, t0);
     let tm = m.poll_timeout().expect("armed");
     m.handle(Input::Timeout, tm);
@@ -793,7 +793,7 @@ fn config_validation() {
         Err(InstanceConfigError::PreemptDelayTooLong { .. })
     ));
     let mut c = ok;
-    c.track = vec![Track { weight: 255 }];
+    c.track = vec![Track::weighted(255)];
     assert_eq!(
         c.validate(),
         Err(InstanceConfigError::TrackWeight {
@@ -889,7 +889,7 @@ fn reconfigure_refuses_a_new_identity_or_an_invalid_config_and_changes_nothing()
 fn reconfigure_keeps_tracked_states_by_position() {
     let t0 = Instant::now();
     let mut c = cfg(Version::V3, 100, 100);
-    c.track = vec![Track { weight: -30 }];
+    c.track = vec![Track::weighted(-30)];
     let mut m = started(c.clone(), t0);
     m.handle(
         Input::TrackedInterface {
@@ -901,7 +901,7 @@ fn reconfigure_keeps_tracked_states_by_position() {
     drain(&mut m);
     assert_eq!(m.priority(), Priority(70));
     c.priority = Priority(110);
-    c.track.push(Track { weight: 20 });
+    c.track.push(Track::weighted(20));
     m.reconfigure(c, t0).expect("valid");
     // The first still down, the new one counted up until told otherwise.
     assert_eq!(m.priority(), Priority(100));
@@ -973,4 +973,138 @@ fn resume_after_startup_changes_nothing() {
     m.handle(Input::Resume, t0);
     assert_eq!(m.state(), State::Backup);
     assert_eq!(drain(&mut m), vec![]);
+}
+
+// ---- track_script: keepalived's weights, reverse, FAULT, clamping, owner ----
+
+fn script(m: &mut Machine, index: usize, ok: bool, t: Instant) -> Vec<Action> {
+    m.handle(Input::TrackedScript { index, ok }, t);
+    drain(m)
+}
+
+fn scripted(prio: u8, scripts: Vec<Track>, t0: Instant) -> Machine {
+    let mut c = cfg(Version::V2, prio, 100);
+    c.scripts = scripts;
+    started(c, t0)
+}
+
+#[test]
+fn script_weights_follow_keepalived_signs_and_reverse() {
+    let t0 = Instant::now();
+    let rev = |weight| Track {
+        weight,
+        reverse: true,
+    };
+    let mut m = scripted(
+        100,
+        vec![Track::weighted(10), Track::weighted(-20), rev(5), rev(-7)],
+        t0,
+    );
+    // No result yet: nothing added.
+    assert_eq!(m.priority(), Priority(100));
+    // All OK: +10, and +5 reversed is -5.
+    for i in 0..4 {
+        script(&mut m, i, true, t0);
+    }
+    assert_eq!(m.priority(), Priority(105));
+    // All failing: -20, and -7 reversed is +7.
+    for i in 0..4 {
+        script(&mut m, i, false, t0);
+    }
+    assert_eq!(m.priority(), Priority(87));
+    assert_eq!(m.state(), State::Backup, "weighted scripts never fault");
+}
+
+#[test]
+fn script_priority_is_clamped_and_the_owner_never_moves() {
+    let t0 = Instant::now();
+    let mut m = scripted(20, vec![Track::weighted(-100)], t0);
+    script(&mut m, 0, false, t0);
+    assert_eq!(m.priority(), Priority(1));
+    let mut m = scripted(200, vec![Track::weighted(100)], t0);
+    script(&mut m, 0, true, t0);
+    assert_eq!(m.priority(), Priority(254));
+    let mut c = cfg(Version::V2, 255, 100);
+    c.initial_state = InitialState::Master;
+    c.scripts = vec![Track::weighted(-100)];
+    let mut m = Machine::new(c).expect("valid");
+    m.handle(
+        Input::TrackedScript {
+            index: 0,
+            ok: false,
+        },
+        t0,
+    );
+    m.handle(Input::Startup, t0);
+    assert_eq!(m.priority(), Priority(255));
+}
+
+#[test]
+fn a_failing_weight_zero_script_is_a_fault_and_a_master_resigns() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.scripts = vec![Track::weighted(0)];
+    let mut m = Machine::new(c).expect("valid");
+    // Startup waits for the script's first result, as keepalived's INIT.
+    m.handle(Input::Startup, t0);
+    assert_eq!(drain(&mut m), vec![]);
+    assert_eq!(m.state(), State::Initialize);
+    let acts = script(&mut m, 0, true, t0);
+    assert_eq!(m.state(), State::Backup, "{acts:?}");
+    // Becomes MASTER, then the script fails: resign, VIPs go, FAULT.
+    let down = t0 + m.master_down_interval();
+    m.handle(Input::Timeout, down);
+    assert_eq!(m.state(), State::Master);
+    drain(&mut m);
+    let acts = script(&mut m, 0, false, down);
+    assert_eq!(
+        acts,
+        vec![
+            Action::StateChange {
+                from: State::Master,
+                to: State::Fault,
+                reason: Reason::TrackedScript,
+            },
+            Action::SendAdvert {
+                priority: Priority::RESIGN
+            },
+            Action::RemoveVips,
+            Action::OwnFault { faulted: true },
+        ]
+    );
+    // OK again: Initialize re-runs, BACKUP.
+    let acts = script(&mut m, 0, true, down);
+    assert_eq!(m.state(), State::Backup, "{acts:?}");
+    assert!(acts.contains(&Action::OwnFault { faulted: false }));
+}
+
+#[test]
+fn weight_zero_reverse_faults_while_the_script_succeeds() {
+    let t0 = Instant::now();
+    let mut m = scripted(
+        100,
+        vec![Track {
+            weight: 0,
+            reverse: true,
+        }],
+        t0,
+    );
+    script(&mut m, 0, false, t0);
+    assert_eq!(m.state(), State::Backup);
+    script(&mut m, 0, true, t0);
+    assert_eq!(m.state(), State::Fault);
+}
+
+#[test]
+fn a_failed_first_result_starts_in_fault_and_resume_does_not_wait() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.scripts = vec![Track::weighted(0)];
+    let mut m = Machine::new(c.clone()).expect("valid");
+    m.handle(Input::Startup, t0);
+    script(&mut m, 0, false, t0);
+    assert_eq!(m.state(), State::Fault);
+    let mut m = Machine::new(c).expect("valid");
+    m.handle(Input::Resume, t0);
+    assert_eq!(m.state(), State::Master);
 }

@@ -10,7 +10,7 @@ use crate::config::bounds::{
     NAME_MAX, SMTP_TIMEOUT_MAX, TEXT_MAX,
 };
 use crate::config::model::{
-    Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, ScriptUser, SmtpServer, VrrpVersion,
+    Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, SmtpServer, VrrpVersion,
 };
 use crate::config::syntax::Node;
 use crate::config::validate::At;
@@ -88,7 +88,7 @@ impl Reader<'_> {
                     g.lvs_timeouts = t;
                 }
             }
-            "script_user" => g.script_user = r.script_user(n),
+            "script_user" => g.script_user = r.run_as(n),
             "enable_script_security" => {
                 g.enable_script_security = r.flag(n).unwrap_or(false);
             }
@@ -213,17 +213,5 @@ impl Reader<'_> {
             }
         }
         Some(t)
-    }
-
-    fn script_user(&mut self, n: &Node) -> Option<ScriptUser> {
-        let args = self.args_between(n, 1, 2, "a user name and an optional group")?;
-        let kw = n.keyword.text.as_str();
-        Some(ScriptUser {
-            user: self.tok_text(&args[0], kw, NAME_MAX)?,
-            group: match args.get(1) {
-                Some(g) => Some(self.tok_text(g, kw, NAME_MAX)?),
-                None => None,
-            },
-        })
     }
 }

@@ -16,7 +16,6 @@ use super::Obsolete;
 
 /// Top-level blocks and statements.
 pub(super) const TOP: &[&str] = &[
-    "vrrp_script",
     "vrrp_track_process",
     "vrrp_track_file",
     "track_file",
@@ -168,7 +167,6 @@ pub(super) const GLOBAL_OBSOLETE: &[Obsolete] = &[
 
 pub(super) const SYNC_GROUP: &[&str] = &[
     "track_interface",
-    "track_script",
     "track_process",
     "track_file",
     "track_bfd",
@@ -178,8 +176,10 @@ pub(super) const SYNC_GROUP: &[&str] = &[
     "sync_group_tracking_weight",
 ];
 
+/// `vrrp_script`: vigil reads every keyword keepalived 2.2.7 has there.
+pub(super) const SCRIPT: &[&str] = &[];
+
 pub(super) const INSTANCE: &[&str] = &[
-    "track_script",
     "track_process",
     "track_file",
     "track_bfd",

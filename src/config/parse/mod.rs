@@ -10,6 +10,7 @@ mod appliance;
 mod global;
 mod keepalived;
 mod lvs;
+mod track;
 mod value;
 mod vrrp;
 
@@ -196,12 +197,18 @@ const TOP: Section = Section {
     keywords: &[
         "global_defs",
         "appliance",
+        "vrrp_script",
         "vrrp_sync_group",
         "vrrp_instance",
         "virtual_server",
     ],
     shared: &[],
-    repeatable: &["vrrp_sync_group", "vrrp_instance", "virtual_server"],
+    repeatable: &[
+        "vrrp_script",
+        "vrrp_sync_group",
+        "vrrp_instance",
+        "virtual_server",
+    ],
     keepalived: keepalived::TOP,
     obsolete: &[],
     first_wins: &[],
@@ -225,6 +232,12 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
             }
         }
         "appliance" => c.appliance = r.appliance(node),
+        "vrrp_script" => {
+            if let Some((s, places)) = r.vrrp_script(node) {
+                c.vrrp_scripts.push(s);
+                at.scripts.push(places);
+            }
+        }
         "vrrp_sync_group" => {
             if let Some((g, places)) = r.sync_group(node) {
                 c.vrrp_sync_groups.push(g);

@@ -7,7 +7,7 @@
 
 use super::Reader;
 use crate::config::bounds::{check_text, BoundError, IfName, Millis, TEXT_MAX};
-use crate::config::error::ErrorKind;
+use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::Script;
 use crate::config::syntax::{Node, Token};
 use std::net::IpAddr;
@@ -291,6 +291,24 @@ impl Reader<'_> {
     /// separate words or as one quoted string (split at whitespace, as
     /// keepalived does).
     pub fn script(&mut self, node: &Node) -> Option<Script> {
+        self.command(node, false)
+    }
+
+    /// A command whose program may also be a bare name (`killall`), looked
+    /// up in the standard PATH when it runs, as keepalived does for
+    /// `vrrp_script`; a warning says so.
+    pub fn searched_script(&mut self, node: &Node) -> Option<Script> {
+        let s = self.command(node, true)?;
+        if !s.argv[0].starts_with('/') {
+            let w = WarningKind::PathSearch {
+                program: s.argv[0].clone(),
+            };
+            self.d.warn(&node.args[0].loc, w);
+        }
+        Some(s)
+    }
+
+    fn command(&mut self, node: &Node, bare_ok: bool) -> Option<Script> {
         let args = self.args_between(node, 1, 64, "a command: an absolute path and arguments")?;
         let kw = node.keyword.text.as_str();
         let argv: Vec<String> = if args.len() == 1 {
@@ -303,12 +321,21 @@ impl Reader<'_> {
             args.iter().map(|t| t.text.clone()).collect()
         };
         let total: usize = argv.iter().map(|a| a.len() + 1).sum();
-        if argv.is_empty() || argv.iter().any(String::is_empty) || !argv[0].starts_with('/') {
-            self.bad(
-                &args[0],
-                kw,
-                "an absolute path to a program, then its arguments",
-            );
+        let bare = |p: &str| {
+            bare_ok
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+        };
+        if argv.is_empty()
+            || argv.iter().any(String::is_empty)
+            || !(argv[0].starts_with('/') || bare(&argv[0]))
+        {
+            let expected = if bare_ok {
+                "an absolute path to a program (or a program name found in PATH), then its arguments; no shell syntax"
+            } else {
+                "an absolute path to a program, then its arguments"
+            };
+            self.bad(&args[0], kw, expected);
             return None;
         }
         if total > TEXT_MAX || argv.iter().any(|a| a.chars().any(char::is_control)) {

@@ -33,7 +33,7 @@ const UNNAMED: &str = "(unnamed)";
 
 const SYNC_GROUP: Section = Section {
     name: "vrrp_sync_group",
-    keywords: &["group", "smtp_alert"],
+    keywords: &["group", "smtp_alert", "track_script"],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
     keepalived: keepalived::SYNC_GROUP,
@@ -62,6 +62,7 @@ const INSTANCE: Section = Section {
         "accept",
         "no_accept",
         "track_interface",
+        "track_script",
         "smtp_alert",
         "garp_master_delay",
         "garp_master_repeat",
@@ -122,8 +123,10 @@ impl Reader<'_> {
             group: Vec::new(),
             notify: Notify::default(),
             smtp_alert: None,
+            track_script: Vec::new(),
         };
         let mut members = Vec::new();
+        let mut tracked = Vec::new();
         let seen = self.walk(nodes, &SYNC_GROUP, |r, kw, n| match kw {
             "group" => {
                 let (names, locs) = r.name_list(n).unwrap_or_default();
@@ -131,6 +134,11 @@ impl Reader<'_> {
                 members = locs;
             }
             "smtp_alert" => g.smtp_alert = r.flag(n),
+            "track_script" => {
+                let (list, locs) = r.track_scripts(n).unwrap_or_default();
+                g.track_script = list;
+                tracked = locs;
+            }
             _ => r.notify_setting(n, kw, &mut g.notify),
         });
         if !seen.contains_key("group") {
@@ -139,6 +147,7 @@ impl Reader<'_> {
         name.as_ref()?;
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("group", members);
+        at.items.insert("track_script", tracked);
         Some((g, at))
     }
 
@@ -156,7 +165,7 @@ impl Reader<'_> {
     }
 
     /// The name after a block keyword (`vrrp_instance VI_1 {`).
-    fn one_name(&mut self, node: &Node) -> Option<String> {
+    pub(super) fn one_name(&mut self, node: &Node) -> Option<String> {
         let Some(t) = node.args.first() else {
             self.d.error(
                 &node.keyword.loc,
@@ -181,7 +190,7 @@ impl Reader<'_> {
         self.name_tok(t, &node.keyword.text)
     }
 
-    fn name_tok(&mut self, t: &Token, kw: &str) -> Option<String> {
+    pub(super) fn name_tok(&mut self, t: &Token, kw: &str) -> Option<String> {
         let ok = !t.text.is_empty()
             && t.text.len() <= NAME_MAX
             && t.text
@@ -245,6 +254,7 @@ impl Reader<'_> {
             notify: Notify::default(),
             smtp_alert: None,
             garp: GarpOverride::default(),
+            track_script: Vec::new(),
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
@@ -301,6 +311,11 @@ impl Reader<'_> {
             "no_accept" => i.accept = !r.flag(n).unwrap_or(true),
             "track_interface" => {
                 i.track_interface = r.track_interfaces(n).unwrap_or_default();
+            }
+            "track_script" => {
+                let (list, locs) = r.track_scripts(n).unwrap_or_default();
+                i.track_script = list;
+                items.push((kw, locs));
             }
             "smtp_alert" => i.smtp_alert = r.flag(n),
             "lvs_sync_daemon_interface" => {

@@ -16,7 +16,8 @@
 //! its instances and sync group, and the VRRP and notification parts of
 //! `global_defs`; instances added alone or as a new sync group start, and
 //! instances removed alone or as a whole sync group stop (the daemon's
-//! `Reloader`). Pending a restart (listed by [`pending`], and shown by
+//! `Reloader`); `vrrp_script` blocks (the tracked-script task starts
+//! again with them, see `daemon::scripts`). Pending a restart (listed by [`pending`], and shown by
 //! `vigil status`): a running sync group's membership,
 //! what an instance cannot change in place (interface, VRID, version,
 //! family, source or multicast address), `lvs_sync_daemon`, and the
@@ -105,6 +106,9 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
     }
     if vrrp_globals(&running.global) != vrrp_globals(&new.global) {
         out.push(Pending::VrrpGlobals);
+    }
+    if running.vrrp_scripts != new.vrrp_scripts {
+        out.push(Pending::VrrpScripts);
     }
     if running.global.lvs_sync_daemon != new.global.lvs_sync_daemon {
         out.push(Pending::LvsSyncDaemon);

@@ -52,6 +52,7 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         vrrp_sync_groups: config.vrrp_sync_groups.clone(),
         vrrp_instances: config.vrrp_instances.clone(),
         virtual_servers: Vec::new(),
+        vrrp_scripts: config.vrrp_scripts.clone(),
     }
 }
 
@@ -75,6 +76,8 @@ pub(super) struct Reloader {
     pub(super) vrrp: VrrpSide,
     /// The box's own set-up, applied live when its part of the block changes.
     pub(super) appliance: crate::appliance::Live,
+    /// The tracked-script task and its table.
+    pub(super) scripts: super::scripts::ScriptSide,
 }
 
 impl Reloader {

@@ -47,12 +47,20 @@ impl Reloader {
             }
         };
         lines.extend(self.stop_removed(new).await);
+        // The scripts to run follow the blocks and who tracks them (a
+        // script an instance starts tracking starts running).
+        let restarted = self.scripts.reload(new, &self.vrrp.supervisor);
+        let scripts_changed = self.running_vrrp.vrrp_scripts != new.vrrp_scripts;
+        if scripts_changed || restarted {
+            self.running_vrrp.vrrp_scripts.clone_from(&new.vrrp_scripts);
+            lines.push(Change::VrrpScripts { restarted });
+        }
         let globals_changed =
             super::vrrp_globals(&self.running_vrrp.global) != super::vrrp_globals(&new.global);
         let mut all_applied = true;
         for g in self.vrrp.supervisor.instances().await {
             match self
-                .reconfigure_group(&g, new, &links, globals_changed)
+                .reconfigure_group(&g, new, &links, globals_changed || scripts_changed)
                 .await
             {
                 Some((done, ok)) => {
@@ -198,7 +206,8 @@ impl Reloader {
         }
         let mut resolved = Vec::new();
         for i in &insts {
-            let Some(l) = member_links(i, links) else {
+            let scripts = crate::daemon::groups::script_tracks(new, i);
+            let Some(l) = member_links(i, scripts, links) else {
                 let why = NotApplied::NoInterface {
                     interface: i.interface.to_string(),
                 };

@@ -17,6 +17,7 @@
 //! | health          | 10 s     | restarted with the IPVS task, as at start: table    |
 //! |                 |          | adopted, checks from their initial states           |
 //! | control         | 10 s     | restarted (the socket bound again)                  |
+//! | track           | 10 s     | restarted; every script keeps its state             |
 //! | main            | 90 s     | none possible: liveness fails, the watchdog acts    |
 //!
 //! The IPVS task and the health runner hold each other's channel, so
@@ -63,6 +64,8 @@ pub enum Kind {
     Health,
     /// The control socket server.
     Control,
+    /// The tracked-script runner (`vrrp_script`).
+    Track,
     /// The daemon's main loop (signals, reloads, supervisor events).
     Main,
 }
@@ -117,7 +120,8 @@ impl Kind {
             | Kind::LinkDispatcher
             | Kind::NetlinkMonitor
             | Kind::Health
-            | Kind::Control => (Remedy::Restart, secs(10)),
+            | Kind::Control
+            | Kind::Track => (Remedy::Restart, secs(10)),
             Kind::Ipvs | Kind::IpvsSync => (Remedy::Restart, secs(60)),
             Kind::Main => (Remedy::Exit, secs(90)),
         };
@@ -139,6 +143,7 @@ impl Kind {
             Kind::IpvsSync => "ipvs sync",
             Kind::Health => "health",
             Kind::Control => "control",
+            Kind::Track => "track",
             Kind::Main => "main",
         }
     }

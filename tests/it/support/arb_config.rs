@@ -35,9 +35,106 @@ pub fn arb_config() -> impl Strategy<Value = Config> {
                 vec(arb_service(), 0..=3),
                 option::weighted(0.6, arb_appliance()),
                 option::weighted(0.3, (arb_lvs_sync_daemon(), any::<Index>())),
+                arb_tracking(),
             )
         })
         .prop_map(repair)
+}
+
+/// A `track_script` line before its name is picked from the scripts:
+/// which one, and its optional `weight W [reverse|noreverse]`.
+type TrackLine = (Index, Option<(i16, Option<bool>)>);
+
+/// Scripts, and per instance (by position) and per sync group the lines
+/// that track them.
+type Tracking = (Vec<VrrpScript>, Vec<Vec<TrackLine>>, Vec<Vec<TrackLine>>);
+
+fn arb_tracking() -> impl Strategy<Value = Tracking> {
+    let line = (
+        any::<Index>(),
+        option::of((-253..=253i16, option::of(any::<bool>()))),
+    );
+    (
+        vec(arb_vrrp_script(), 0..=3),
+        vec(vec(line.clone(), 0..=2), 4),
+        vec(vec(line, 0..=2), 3),
+    )
+}
+
+fn arb_vrrp_script() -> impl Strategy<Value = VrrpScript> {
+    // A bare program name imports with a warning: absolute paths only here.
+    let program = arb_script();
+    let secs = |max: u32| (1..=max).prop_map(Millis::secs);
+    (
+        (arb_name(), program, or_default(Millis::secs(1), secs(3600))),
+        (
+            option::of(secs(3600)),
+            or_default(0, -253..=253i16),
+            any::<bool>(),
+        ),
+        (or_default(1, 1..=1000u32), or_default(1, 1..=1000u32)),
+        (option::weighted(0.3, arb_run_as()), any::<bool>()),
+    )
+        .prop_map(
+            |(
+                (name, script, interval),
+                (timeout, weight, reverse),
+                (rise, fall),
+                (user, init_fail),
+            )| {
+                VrrpScript {
+                    name,
+                    script,
+                    interval,
+                    timeout,
+                    weight,
+                    // `reverse` is written after a weight only.
+                    reverse: reverse && weight != 0,
+                    rise,
+                    fall,
+                    user,
+                    init_fail,
+                }
+            },
+        )
+}
+
+/// `user USER [GROUP]` / `script_user USER [GROUP]`.
+fn arb_run_as() -> impl Strategy<Value = ScriptUser> {
+    (arb_name(), option::of(arb_name())).prop_map(|(user, group)| ScriptUser { user, group })
+}
+
+/// Lines whose effective weight is not 0 get an explicit `weight 0`.
+fn unweight(scripts: &[VrrpScript], lines: &mut [TrackScript]) {
+    for t in lines {
+        let own = scripts
+            .iter()
+            .find(|s| s.name == t.name)
+            .map_or(0, |s| s.weight);
+        if t.weight.unwrap_or(own) != 0 {
+            t.weight = Some(0);
+        }
+    }
+}
+
+/// `track_script` lines naming `scripts`, each script once per list.
+fn pick_tracks(scripts: &[VrrpScript], lines: Vec<TrackLine>) -> Vec<TrackScript> {
+    let mut out: Vec<TrackScript> = Vec::new();
+    if scripts.is_empty() {
+        return out;
+    }
+    for (idx, weight) in lines {
+        let name = scripts[idx.index(scripts.len())].name.clone();
+        if out.iter().any(|t| t.name == name) {
+            continue;
+        }
+        out.push(TrackScript {
+            name,
+            weight: weight.map(|(w, _)| w),
+            reverse: weight.and_then(|(_, r)| r),
+        });
+    }
+    out
 }
 
 type Parts = (
@@ -47,10 +144,11 @@ type Parts = (
     Vec<VirtualServer>,
     Option<Appliance>,
     Option<(LvsSyncDaemon, Index)>,
+    Tracking,
 );
 
 /// Restores the rules that span several generated values.
-fn repair((mut global, members, groups, services, mut appliance, sync): Parts) -> Config {
+fn repair((mut global, members, groups, services, mut appliance, sync, tracking): Parts) -> Config {
     let (mut instances, member_of): (Vec<_>, Vec<_>) = members.into_iter().unzip();
     uniquify(instances.iter_mut().map(|i| &mut i.name), "vi");
     // VRIDs unique per interface.
@@ -73,9 +171,21 @@ fn repair((mut global, members, groups, services, mut appliance, sync): Parts) -
             }
         }
     }
+    let (mut scripts, instance_lines, group_lines) = tracking;
+    uniquify(scripts.iter_mut().map(|s| &mut s.name), "chk");
+    for ((i, lines), m) in instances.iter_mut().zip(instance_lines).zip(&member_of) {
+        i.track_script = pick_tracks(&scripts, lines);
+        // keepalived clears (with a warning) the weights of an owner's and
+        // a sync-group member's scripts: write them as 0.
+        if i.priority == 255 || m.is_some() {
+            unweight(&scripts, &mut i.track_script);
+        }
+    }
     // Sync groups: each instance in at most one; empty groups dropped.
     let mut vrrp_sync_groups = Vec::new();
-    for (g, mut group) in groups.into_iter().enumerate() {
+    for ((g, mut group), lines) in groups.into_iter().enumerate().zip(group_lines) {
+        group.track_script = pick_tracks(&scripts, lines);
+        unweight(&scripts, &mut group.track_script);
         group.group = (instances.iter().zip(&member_of))
             .filter(|(_, m)| **m == Some(g))
             .map(|(i, _)| i.name.clone())
@@ -85,6 +195,12 @@ fn repair((mut global, members, groups, services, mut appliance, sync): Parts) -
         }
     }
     uniquify(vrrp_sync_groups.iter_mut().map(|g| &mut g.name), "sg");
+    // A script nothing tracks imports with a warning.
+    let tracked: BTreeSet<String> = (instances.iter().flat_map(|i| &i.track_script))
+        .chain(vrrp_sync_groups.iter().flat_map(|g| &g.track_script))
+        .map(|t| t.name.clone())
+        .collect();
+    scripts.retain(|s| tracked.contains(&s.name));
     global.lvs_sync_daemon = sync.and_then(|(mut s, idx)| {
         s.vrrp_instance = instances
             .get(idx.index(instances.len().max(1)))?
@@ -114,6 +230,7 @@ fn repair((mut global, members, groups, services, mut appliance, sync): Parts) -
         vrrp_sync_groups,
         vrrp_instances: instances,
         virtual_servers,
+        vrrp_scripts: scripts,
     }
 }
 
@@ -444,6 +561,7 @@ fn arb_sync_group() -> impl Strategy<Value = SyncGroup> {
             group: Vec::new(),
             notify,
             smtp_alert,
+            track_script: Vec::new(), // set by `repair`
         }
     })
 }
@@ -546,6 +664,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         notify,
         smtp_alert,
         garp,
+        track_script: Vec::new(), // set by `repair`
     }
 }
 

@@ -64,6 +64,9 @@ pub struct Instance {
     pub advert_ms: u32,
     pub auth_pass: Option<String>,
     pub nopreempt: bool,
+    /// A tracked script that succeeds while this file exists, and its
+    /// weight (`vrrp_script chk_file`, checked every second).
+    pub track_file: Option<(PathBuf, i16)>,
 }
 
 impl Instance {
@@ -78,6 +81,7 @@ impl Instance {
             advert_ms,
             auth_pass: (proto == Proto::V2).then(|| "1111".to_string()),
             nopreempt: false,
+            track_file: None,
         }
     }
 
@@ -105,13 +109,23 @@ impl Instance {
             IpAddr::V4(a) => format!("{a}/24"),
             IpAddr::V6(a) => format!("{a}/64"),
         };
-        let mut s = format!(
-            "global_defs {{\n    router_id {router_id}\n}}\n\nvrrp_instance VI_1 {{\n    state {}\n    interface {ifname}\n    virtual_router_id {}\n    priority {}\n    advert_int {advert}\n    version {}\n",
+        let mut s = format!("global_defs {{\n    router_id {router_id}\n}}\n\n");
+        if let Some((file, weight)) = &self.track_file {
+            s.push_str(&format!(
+                "vrrp_script chk_file {{\n    script \"/usr/bin/test -e {}\"\n    interval 1\n    weight {weight}\n}}\n\n",
+                file.display()
+            ));
+        }
+        s.push_str(&format!(
+            "vrrp_instance VI_1 {{\n    state {}\n    interface {ifname}\n    virtual_router_id {}\n    priority {}\n    advert_int {advert}\n    version {}\n",
             if self.state_master { "MASTER" } else { "BACKUP" },
             self.vrid,
             self.priority,
             self.proto.version(),
-        );
+        ));
+        if self.track_file.is_some() {
+            s.push_str("    track_script {\n        chk_file\n    }\n");
+        }
         if self.nopreempt {
             s.push_str("    nopreempt\n");
         }
