@@ -167,3 +167,28 @@ fn a_reset_script_without_an_appliance_block_is_refused() {
         Err(EnvelopeError::SideWithoutAppliance)
     ));
 }
+
+/// A V1 payload an older vigil wrote (fixtures/envelope/) decodes with
+/// today's to the same model as its source text imported today: the V1
+/// shape has not moved.
+fn old_payload_matches(bin: &[u8], conf: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(conf);
+    let now = crate::config::import_file(&path, false)
+        .unwrap_or_else(|r| panic!("{conf}: {:?}", r.lines()))
+        .config;
+    assert_eq!(decode(bin).expect("an old V1 payload decodes"), now);
+}
+
+#[test]
+fn payloads_written_by_the_v1_only_vigil_still_decode() {
+    old_payload_matches(
+        include_bytes!("../../fixtures/envelope/v1-box.bin"),
+        "fixtures/envelope/v1-box.conf",
+    );
+    // The lab's every-IPVS-feature config (its fixture must not change
+    // without regenerating this payload with that older vigil).
+    old_payload_matches(
+        include_bytes!("../../fixtures/envelope/v1-all-features.bin"),
+        "fixtures/ipvs/all-features.conf",
+    );
+}
