@@ -32,6 +32,20 @@ def partition_number(disk, name):
     raise AssertionError(f"{disk}: no partition named {name!r}")
 
 
+def power_on_to_state(node, state):
+    """Seconds from qemu's start to the node's first VRRP change to `state`:
+    the firmware and grub's time (the host's clock since start, less the
+    guest's uptime, both read now) plus the journal's monotonic time of the
+    change (since the kernel started)."""
+    host = time.monotonic() - node.started_at
+    uptime = float(node.check("cut -d' ' -f1 /proc/uptime").split()[0])
+    line = node.check(f"journalctl -b -u vigil -o json 'MESSAGE=vrrp state change' "
+                      f"STATE={state} | head -n 1")
+    assert line.strip(), f"{node.name}: no change to {state} in the journal"
+    at = int(json.loads(line)["__MONOTONIC_TIMESTAMP"]) / 1e6
+    return host - uptime + at
+
+
 def status_of(node):
     """`vigil status`, or None while the daemon does not answer."""
     rc, out = node.run("vigil status")
@@ -63,6 +77,9 @@ def test_both_boxes_come_up_from_flash_alone(lab):
         assert addrs(n, "eth1") == {eth1}, n.check("ip -br addr")
         assert n.check("sysctl -n net.ipv4.ip_forward").strip() == "1"
     assert lab.wait_vip("lb1", 30) is not None, f"VIP on {lab.vip_holders()}"
+    for name, want in (("lb1", "MASTER"), ("lb2", "BACKUP")):
+        report(f"appliance: {name}: power-on to {want} "
+               f"{power_on_to_state(lab[name], want):.1f} s (TCG, both booting together)")
     rss = lab["lb1"].check("grep VmRSS /proc/$(systemctl show -p MainPID --value vigil)/status")
     report(f"appliance: vigil on lb1 (seed config, MASTER): {' '.join(rss.split()[1:])} RSS")
     boots = ", ".join(f"{k} {v.boot_seconds:.0f} s" for k, v in lab.nodes.items()
