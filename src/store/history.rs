@@ -307,27 +307,8 @@ impl History<FileFlash> {
         legacy: Geometry,
         create: bool,
     ) -> Result<Self, StoreError> {
-        let path = path.as_ref();
         let legacy = legacy.validate()?;
-        let io = |op| {
-            move |source| StoreError::Io {
-                path: path.to_path_buf(),
-                op,
-                slot: None,
-                source,
-            }
-        };
-        let flash = if create {
-            match FileFlash::create_new(path, Ring::DEFAULT_DEVICE_LEN) {
-                Ok(flash) => flash,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    FileFlash::open(path).map_err(io("open"))?
-                }
-                Err(e) => return Err(io("create")(e)),
-            }
-        } else {
-            FileFlash::open(path).map_err(io("open"))?
-        };
+        let flash = super::open_flash(path.as_ref(), create.then_some(Ring::DEFAULT_DEVICE_LEN))?;
         History::new(flash, legacy)
     }
 }

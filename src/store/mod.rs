@@ -288,28 +288,27 @@ impl Store<FileFlash> {
         geometry: Geometry,
         create: bool,
     ) -> Result<Self, StoreError> {
-        let path = path.as_ref();
         let geometry = geometry.validate()?;
-        let io = |op| {
-            move |source| StoreError::Io {
-                path: path.to_path_buf(),
-                op,
-                slot: None,
-                source,
-            }
-        };
-        let flash = if create {
-            match FileFlash::create_new(path, geometry.total_len()) {
-                Ok(flash) => flash,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    FileFlash::open(path).map_err(io("open"))?
-                }
-                Err(e) => return Err(io("create")(e)),
-            }
-        } else {
-            FileFlash::open(path).map_err(io("open"))?
-        };
+        let flash = open_flash(path.as_ref(), create.then(|| geometry.total_len()))?;
         Store::new(flash, geometry)
+    }
+}
+
+/// Opens the store's device or file; with `create_len`, a missing file is
+/// first made that many zero bytes long.
+pub(crate) fn open_flash(path: &Path, create_len: Option<u64>) -> Result<FileFlash, StoreError> {
+    let io = |op| {
+        move |source| StoreError::Io {
+            path: path.to_path_buf(),
+            op,
+            slot: None,
+            source,
+        }
+    };
+    match create_len.map(|len| FileFlash::create_new(path, len)) {
+        Some(Ok(flash)) => Ok(flash),
+        Some(Err(e)) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(io("create")(e)),
+        _ => FileFlash::open(path).map_err(io("open")),
     }
 }
 

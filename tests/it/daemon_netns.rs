@@ -560,11 +560,22 @@ fn a_missing_store_runs_the_factory_default() {
 
 /// Runs the daemon on `store`, which holds no config, and returns its
 /// `vigil status --json` and its stderr after a SIGTERM, having checked
-/// that it ran the factory default, said so loudly and exited 0.
+/// that it ran the factory default and said so loudly.
 fn run_factory_default(dir: &Path, store: &Path) -> (String, String) {
+    let (json, err) = run_store_once(dir, store);
+    assert!(json.contains("\"instances\":[]"), "{json}");
+    assert!(json.contains("FACTORY DEFAULT"), "{json}");
+    assert!(err.contains("FACTORY DEFAULT"), "not said loudly: {err}");
+    (json, err)
+}
+
+/// Starts the daemon on `store`, reads its `vigil status --json` once it
+/// answers, stops it with SIGTERM (it must exit 0 and remove its control
+/// socket) and returns that status and its stderr. In a namespace of its
+/// own: `--store` is the box, whose default appliance block turns
+/// ip_forward on, and that is not the host's.
+fn run_store_once(dir: &Path, store: &Path) -> (String, String) {
     let sock = dir.join("run/vigil/c.sock");
-    // In a namespace of its own: `--store` is the box, whose default
-    // appliance block turns ip_forward on, and that is not the host's.
     let ns = Netns::new();
     let (store_arg, sock_arg) = (store.display().to_string(), sock.display().to_string());
     let mut child = ns
@@ -586,18 +597,14 @@ fn run_factory_default(dir: &Path, store: &Path) -> (String, String) {
     if up.is_none() {
         let _ = kill(pid, Signal::SIGKILL);
         let _ = child.wait();
-        panic!("daemon with a factory default store did not answer");
+        panic!("daemon on {} did not answer", store.display());
     }
     let json = String::from_utf8_lossy(&status().stdout).into_owned();
     kill(pid, Signal::SIGTERM).expect("sigterm");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0));
-    assert!(json.contains("\"instances\":[]"), "{json}");
-    assert!(json.contains("FACTORY DEFAULT"), "{json}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("FACTORY DEFAULT"), "not said loudly: {err}");
     assert!(!sock.exists(), "control socket left behind");
-    (json, err.into_owned())
+    (json, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
@@ -619,36 +626,8 @@ fn store_with_an_unconfirmed_commit_boots_the_confirmed_one_and_records_it() {
         h.commit_unconfirmed(&encode("RISKY"), Source::Console, &meta, 1)
             .expect("commit confirmed");
     }
-    let sock = dir.path().join("run/vigil/c.sock");
-    let mut child = Command::new(BIN)
-        .args(["run", "--log-to", "stderr", "--store"])
-        .arg(&store)
-        .arg("--control")
-        .arg(&sock)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
-    let status = || {
-        Command::new(BIN)
-            .args(["status", "--json", "--control"])
-            .arg(&sock)
-            .output()
-            .expect("status")
-    };
-    let up = wait_for(Duration::from_secs(5), || status().status.success());
-    if up.is_none() {
-        let _ = kill(pid, Signal::SIGKILL);
-        let _ = child.wait();
-        panic!("daemon did not answer");
-    }
-    let json = String::from_utf8_lossy(&status().stdout).into_owned();
-    kill(pid, Signal::SIGTERM).expect("sigterm");
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(0));
+    let (json, err) = run_store_once(dir.path(), &store);
     assert!(json.contains("flash.img seq 3"), "{json}");
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("commit 2 was not confirmed before this boot: rolled back to the config of the last confirmed commit, now seq 3"),
         "not said: {err}"

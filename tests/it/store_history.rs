@@ -20,23 +20,9 @@ use std::path::Path;
 
 use vigil::store::{Flash, Geometry, History, Location, MemFlash, Meta, Source, Store};
 
+use crate::support::rng::Rng;
+
 const SECTOR: usize = 512;
-
-/// splitmix64: seeded, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A device that loses power after `budget` bytes: each write lands sector
 /// by sector in a shuffled order; the sector in flight when the budget
