@@ -67,10 +67,11 @@ impl Commits {
         }
     }
 
-    /// At start: a commit confirmed the store still holds (a hitless
-    /// restart inside its window; a boot has rolled it back already) keeps
-    /// its deadline.
-    pub(super) async fn start(&mut self, reloader: &Reloader) {
+    /// Reads the store's pending commit again: at start (a hitless restart
+    /// inside a window keeps its deadline; a boot has rolled it back
+    /// already) and after a reload (`vigil config import` may have written
+    /// a commit behind the timer's back).
+    pub(super) async fn resync(&mut self, reloader: &Reloader) {
         if self.store.is_none() {
             return;
         }

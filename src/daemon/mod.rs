@@ -318,7 +318,7 @@ async fn main(
         scripts: script_side,
     };
     let mut commits = Commits::new(&opts.source, opts.confirm_unit);
-    commits.start(&reloader).await;
+    commits.resync(&reloader).await;
     let mut tasks = Tasks {
         sup: sup.clone(),
         control: control_path.to_owned(),
@@ -443,12 +443,14 @@ impl Requests {
                     tracing::info!("SIGHUP: reloading the config");
                     self.service.reloading();
                     reloader.reload().await;
+                    self.commits.resync(reloader).await;
                     self.service.reloaded();
                 }
                 Some(reply) = self.reload.recv() => {
                     tracing::info!("reload asked on the control socket");
                     self.service.reloading();
                     let _ = reply.send(reloader.reload().await);
+                    self.commits.resync(reloader).await;
                     self.service.reloaded();
                 }
                 Some(job) = self.commit.recv() => {

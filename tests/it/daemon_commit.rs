@@ -320,3 +320,48 @@ fn a_daemon_running_a_config_file_refuses_commits_clearly() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("--store"), "{}", text(&out));
 }
+
+#[test]
+fn a_hitless_restart_inside_the_window_keeps_the_deadline_and_an_import_disarms_it() {
+    let _g = serial();
+    let lab = Lab::new(1);
+    let b = Boxed::start(&lab, &conf(100, VIP_A));
+
+    let out = b.commit("b.conf", &conf(100, VIP_B), &["--confirm", "6"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let before = b.status_text();
+    let pending = before
+        .lines()
+        .find(|l| l.starts_with("COMMIT CONFIRMED pending"))
+        .unwrap_or_else(|| panic!("{before}"))
+        .to_owned();
+    // The new process reads the same deadline from the store.
+    let out = b.ask(&["restart"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let after = b.status_text();
+    assert!(after.contains(&pending), "{pending:?} lost: {after}");
+    let s = b.wait_status_text(
+        "last automatic rollback: commit 2 not confirmed in time",
+        Duration::from_secs(12),
+    );
+    assert!(s.contains("(now seq 3)"), "{s}");
+    b.wait_vip(&lab, VIP_A, Duration::from_secs(5));
+
+    // A commit written behind the daemon's back (config import) and
+    // reloaded: the pending one is gone, the timer with it.
+    let out = b.commit("c.conf", &conf(100, VIP_B), &["--confirm", "3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let file = b.dir.join("d.conf");
+    std::fs::write(&file, conf(90, VIP_B)).unwrap();
+    let out = vigil(&["config", "import", p(&file), "--store", p(&b.store)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = b.ask(&["reload"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!b.status_text().contains("COMMIT CONFIRMED pending"));
+    std::thread::sleep(Duration::from_secs(4));
+    let h = b.history();
+    assert!(
+        history_line(&h, 6).is_none(),
+        "rolled back after an import: {h}"
+    );
+}
