@@ -164,7 +164,11 @@ impl Commits {
             .await;
         match written {
             Ok(((seq, warnings), pending)) => {
-                tracing::info!(seq, confirm_by = deadline, "commit written; applying it");
+                tracing::info!(
+                    commit = seq,
+                    confirm_by = deadline,
+                    "commit written; applying it"
+                );
                 let mut report = self.applied(seq, pending, reloader).await;
                 report.confirm_by = deadline;
                 report.lines = warnings.into_iter().map(Line::Warning).collect();
@@ -194,7 +198,7 @@ impl Commits {
             .await;
         match written {
             Ok((seq, pending)) => {
-                tracing::info!(seq, "commit confirmed: confirmed");
+                tracing::info!(commit = seq, "commit confirmed: confirmed");
                 self.applied(seq, pending, reloader).await
             }
             Err(r) => r,
@@ -220,7 +224,7 @@ impl Commits {
             .await;
         match written {
             Ok((seq, pending)) => {
-                tracing::info!(seq, of, "rollback written; applying it");
+                tracing::info!(commit = seq, of, "rollback written; applying it");
                 self.applied(seq, pending, reloader).await
             }
             Err(r) => r,
@@ -254,7 +258,7 @@ impl Commits {
                 self.follow(pending, reloader);
                 tracing::warn!(
                     of,
-                    seq,
+                    commit = seq,
                     "commit confirmed: not confirmed in time, rolled back to the last confirmed config"
                 );
                 let report = reloader.reload().await;
