@@ -72,6 +72,58 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Commit a config to the running daemon's flash store and apply it
+    /// live (the daemon must run with --store): it is checked exactly as
+    /// `vigil config check` does (errors as file:line:col, nothing written
+    /// if any), written as a new commit of the history, and applied as
+    /// `vigil reload` does; prints what changed. With --confirm, it rolls
+    /// back by itself after MINUTES unless `vigil confirm` comes first.
+    /// Exit 1 for a config with errors, 3 if the daemon is not reachable
+    /// or could not write or apply it.
+    Commit {
+        /// The config file; `-` reads standard input.
+        file: PathBuf,
+        /// Only check it (with the daemon's own checks); write nothing.
+        #[arg(long, conflicts_with_all = ["comment", "confirm"])]
+        check: bool,
+        /// A comment kept with the commit (at most 256 bytes).
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+        /// Commit confirmed: roll back to the previous config after this
+        /// many minutes (1 to 1440) unless confirmed. A reset inside the
+        /// window also boots the previous config.
+        #[arg(long, value_name = "MINUTES")]
+        confirm: Option<u16>,
+        /// Refuse the commit unless the store's newest commit is still
+        /// this seq (the one the file was made from; 0: none).
+        #[arg(long, value_name = "SEQ")]
+        base: Option<u64>,
+        #[command(flatten)]
+        control: ControlPath,
+    },
+    /// Confirm the pending commit confirmed (it stays, as a new commit).
+    /// Exit 1 if no commit waits for a confirm.
+    Confirm {
+        #[command(flatten)]
+        control: ControlPath,
+    },
+    /// Commit the config of commit N again (a new commit, "rollback of
+    /// N") and apply it. See `vigil history` for the numbers.
+    Rollback {
+        /// The seq of the commit whose config comes back.
+        seq: u64,
+        /// A comment kept with the commit.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+        #[command(flatten)]
+        control: ControlPath,
+    },
+    /// The running daemon's commit history, newest first (`*`: the
+    /// commit a reset would boot).
+    History {
+        #[command(flatten)]
+        control: ControlPath,
+    },
     /// Test builds only (feature `fault-hooks`): make a supervised task
     /// (a name `vigil status` lists) panic, stall or end at its next
     /// check-in, to see the supervisor's policy happen.
@@ -86,6 +138,13 @@ enum Command {
         #[arg(value_parser = ["panic", "stall", "end"])]
         fault: String,
     },
+}
+
+#[derive(Args, Debug)]
+struct ControlPath {
+    /// The daemon's control socket.
+    #[arg(long = "control", value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+    path: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -125,6 +184,10 @@ struct RunArgs {
     #[arg(long, value_name = "SECONDS",
           default_value_t = crate::ipvs::machine::DRAIN_TIMEOUT.as_secs())]
     drain_timeout: u64,
+    /// Seconds a `commit confirmed` minute lasts (tests make it short).
+    #[arg(long, value_name = "SECONDS", hide = true,
+          default_value_t = crate::daemon::CONFIRM_MINUTE.as_secs())]
+    confirm_unit_secs: u64,
 }
 
 #[derive(Args, Debug)]
@@ -254,6 +317,43 @@ where
         Command::Status { control, json } => status_command(&control, json),
         Command::Reload { control } => reload_command(&control),
         Command::Restart { control } => restart_command(&control),
+        Command::Commit {
+            file,
+            check,
+            comment,
+            confirm,
+            base,
+            control,
+        } => {
+            let text = match read_candidate(&file) {
+                Ok(t) => t,
+                Err(code) => return code,
+            };
+            let req = if check {
+                crate::control::Request::CommitCheck { config_text: text }
+            } else {
+                crate::control::Request::Commit(crate::control::CommitAsk {
+                    config_text: text,
+                    comment,
+                    user: commit_user(),
+                    confirm_minutes: confirm,
+                    base_seq: base,
+                })
+            };
+            commit_command(&control.path, &req)
+        }
+        Command::Confirm { control } => {
+            commit_command(&control.path, &crate::control::Request::Confirm)
+        }
+        Command::Rollback {
+            seq,
+            comment,
+            control,
+        } => commit_command(
+            &control.path,
+            &crate::control::Request::Rollback { seq, comment },
+        ),
+        Command::History { control } => history_command(&control.path),
         #[cfg(feature = "fault-hooks")]
         Command::Fault {
             control,
@@ -371,6 +471,7 @@ fn run_command(r: RunArgs) -> i32 {
         source,
         control: r.control.clone(),
         drain_timeout: std::time::Duration::from_secs(r.drain_timeout),
+        confirm_unit: std::time::Duration::from_secs(r.confirm_unit_secs.max(1)),
         appliance: if r.source.store.is_some() {
             crate::appliance::Mode::Box
         } else if r.apply_appliance {
@@ -489,6 +590,108 @@ fn daemon_answer_error(
         }
     }
     EXIT_IO
+}
+
+/// A candidate's text from a file or standard input (`-`), at most
+/// the size a config file may have; `Err` is the exit code.
+fn read_candidate(file: &Path) -> Result<String, i32> {
+    use std::io::Read;
+    // What one control frame carries, short of a config file's own bound.
+    let limit = config::syntax::MAX_FILE_BYTES.min(crate::control::MAX_FRAME as u64 - 4096);
+    let mut bytes = Vec::new();
+    let read = if file == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+    };
+    let shown = shown_name(file);
+    if let Err(e) = read {
+        eprintln!("vigil: cannot read {shown}: {e}");
+        return Err(EXIT_IO);
+    }
+    if bytes.len() as u64 > limit {
+        eprintln!("vigil: {shown}: larger than {limit} bytes");
+        return Err(EXIT_BAD_INPUT);
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        eprintln!("vigil: {shown}: not UTF-8 text");
+        EXIT_BAD_INPUT
+    })
+}
+
+/// Who commits: the login name, when it fits the store's bound.
+fn commit_user() -> Option<String> {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .ok()?;
+    (!user.is_empty() && user.len() <= crate::store::record::MAX_USER).then_some(user)
+}
+
+/// Sends a commit-family request; prints the report (errors and
+/// warnings on stderr, what was applied on stdout).
+fn commit_command(control: &Path, req: &crate::control::Request) -> i32 {
+    use crate::control::{query, render, Response, RELOAD_BOUND};
+    let bound = RELOAD_BOUND + std::time::Duration::from_secs(5);
+    match query(control, req, bound) {
+        Ok(Response::Committed(r)) => {
+            let (out, err) = render::commit_report(&r);
+            for line in &err {
+                eprintln!("{line}");
+            }
+            let code = commit_exit(&r);
+            let printed = finish_output(|| {
+                for line in &out {
+                    println!("{line}");
+                }
+            });
+            if code == EXIT_OK {
+                printed
+            } else {
+                code
+            }
+        }
+        other => daemon_answer_error(control, other),
+    }
+}
+
+/// A commit report's exit code: 1 for what the user can fix (errors, a
+/// stale base, nothing to confirm), 3 for a store or apply failure.
+fn commit_exit(r: &crate::control::CommitReport) -> i32 {
+    use crate::control::{CommitOutcome as C, ReloadOutcome as R};
+    match r.outcome {
+        C::Committed => match r.reload.as_ref().map(|l| l.outcome) {
+            None | Some(R::Applied | R::Unchanged) => EXIT_OK,
+            Some(R::Invalid) => EXIT_BAD_INPUT,
+            Some(R::Failed) => EXIT_IO,
+        },
+        C::Valid => EXIT_OK,
+        C::Invalid | C::Stale { .. } | C::NothingPending => EXIT_BAD_INPUT,
+        C::Failed => EXIT_IO,
+    }
+}
+
+fn history_command(control: &Path) -> i32 {
+    use crate::control::{query, Request, Response};
+    match query(
+        control,
+        &Request::History,
+        std::time::Duration::from_secs(10),
+    ) {
+        Ok(Response::History(list)) => finish_output(|| {
+            if list.is_empty() {
+                println!("no commit in the history (the factory default runs)");
+                return;
+            }
+            println!("{}", listing::HEADING);
+            for e in &list {
+                println!("{}", listing::head_line(&e.head(), e.boots));
+            }
+        }),
+        other => daemon_answer_error(control, other),
+    }
 }
 
 #[cfg(feature = "fault-hooks")]

@@ -13,6 +13,7 @@
 //! changes the format, so it needs a new [`PROTOCOL_VERSION`]; a peer with
 //! another version gets a clear error, not garbage.
 
+pub mod commit;
 pub mod reload;
 pub mod render;
 
@@ -29,12 +30,16 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::daemon::supervisor::Fault;
 use crate::daemon::supervisor::{Heartbeat, Supervisor, TaskView};
 use crate::watchdog;
+pub use commit::{
+    AutoRollback, CommitOutcome, CommitReport, CommitSource, CommitStatus, HistoryEntry,
+    PendingCommit,
+};
 pub use reload::{
     Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome, ReloadReport,
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 9;
+pub const PROTOCOL_VERSION: u8 = 10;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -50,6 +55,23 @@ pub enum Request {
     /// A hitless restart (`vigil restart`): exec the binary again in place,
     /// handing over VRRP and health states.
     Restart,
+    /// Validate `config_text` as `vigil config check` does, write it to
+    /// the store as a new commit and apply it as a reload does (`vigil
+    /// commit`). Only a daemon run with `--store`.
+    Commit(CommitAsk),
+    /// Validate `config_text` only; nothing is written.
+    CommitCheck {
+        config_text: String,
+    },
+    /// Confirm the pending commit confirmed.
+    Confirm,
+    /// A new commit of commit `seq`'s config, applied.
+    Rollback {
+        seq: u64,
+        comment: Option<String>,
+    },
+    /// The store's commit history, newest first.
+    History,
     /// Test builds only (`fault-hooks`): make a supervised task panic,
     /// stall or end at its next check-in.
     #[cfg(feature = "fault-hooks")]
@@ -64,10 +86,30 @@ pub enum Response {
     Status(Box<Status>),
     Reloaded(ReloadReport),
     Restarting(RestartReport),
+    /// The answer to `Commit`, `CommitCheck`, `Confirm` and `Rollback`.
+    Committed(CommitReport),
+    History(Vec<HistoryEntry>),
     Error(String),
     /// A [`Request::Fault`] was armed.
     #[cfg(feature = "fault-hooks")]
     FaultArmed,
+}
+
+/// A commit asked for ([`Request::Commit`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CommitAsk {
+    /// The whole config, keepalived.conf syntax.
+    pub config_text: String,
+    /// Kept with the commit (at most 256 bytes).
+    pub comment: Option<String>,
+    /// Who commits (at most 32 bytes).
+    pub user: Option<String>,
+    /// A commit confirmed: rolled back unless confirmed within this many
+    /// minutes.
+    pub confirm_minutes: Option<u16>,
+    /// The newest seq the candidate was made from: refused when the store
+    /// has moved on since.
+    pub base_seq: Option<u64>,
 }
 
 /// The answer to [`Request::Restart`], sent before the exec.
@@ -108,6 +150,8 @@ pub struct Status {
     pub watchdog: WatchdogStatus,
     /// Every tracked script (`vrrp_script` some instance tracks).
     pub scripts: Vec<ScriptStatus>,
+    /// A commit confirmed waiting, and the last automatic rollback.
+    pub commit: CommitStatus,
 }
 
 /// The box's watchdogs as `vigil status` shows them (from
@@ -461,6 +505,13 @@ pub fn query(path: &Path, req: &Request, timeout: Duration) -> Result<Response, 
 /// A reload asked for over the socket, and where its report goes.
 pub type ReloadRequest = oneshot::Sender<ReloadReport>;
 
+/// A commit-family request handed to the main loop, and where its answer
+/// goes (one at a time: the main loop serializes them).
+pub struct CommitJob {
+    pub request: Request,
+    pub reply: oneshot::Sender<Response>,
+}
+
 /// A restart asked for over the socket: where its report goes, and the
 /// signal that the report was written to the client (the daemon execs only
 /// after it, or after a bound).
@@ -481,6 +532,8 @@ pub struct Published {
     pub reload: mpsc::Sender<ReloadRequest>,
     /// Where `Request::Restart` goes (the daemon's main loop).
     pub restart: mpsc::Sender<RestartRequest>,
+    /// Where the commit-family requests go (the daemon's main loop).
+    pub commit: mpsc::Sender<CommitJob>,
     /// See [`Status::resumed`].
     pub resumed: Option<String>,
     /// The supervisor, asked for [`Status::tasks`] at request time.
@@ -506,6 +559,8 @@ pub struct ConfigState {
     pub pending: Vec<Pending>,
     /// The appliance set-up's failures at its last apply.
     pub appliance: Vec<String>,
+    /// A commit confirmed waiting, and the last automatic rollback.
+    pub commit: CommitStatus,
 }
 
 /// How long the server waits for the daemon to finish a reload.
@@ -539,6 +594,7 @@ impl Published {
             resumed: self.resumed.clone(),
             tasks: Vec::new(),
             appliance: config.appliance,
+            commit: config.commit,
             watchdog: self
                 .watchdog
                 .as_ref()
@@ -584,6 +640,27 @@ impl Published {
             Ok(Err(_)) => Response::Error("the reload was dropped".into()),
             Err(_) => Response::Error(format!(
                 "no reload report within {RELOAD_BOUND:?}; see the journal"
+            )),
+        }
+    }
+
+    /// Hands a commit-family request to the daemon and waits for its
+    /// answer.
+    async fn commit(&self, request: Request) -> Response {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .commit
+            .send(CommitJob { request, reply })
+            .await
+            .is_err()
+        {
+            return Response::Error("the daemon is shutting down".into());
+        }
+        match tokio::time::timeout(RELOAD_BOUND, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Response::Error("the commit was dropped".into()),
+            Err(_) => Response::Error(format!(
+                "no commit report within {RELOAD_BOUND:?}; see the journal"
             )),
         }
     }
@@ -680,6 +757,13 @@ pub async fn serve(
                 #[cfg(feature = "fault-hooks")]
                 Ok(Ok(Ok(Request::Fault { task, fault }))) => published.fault(&task, fault).await,
                 Ok(Ok(Ok(Request::Reload))) => published.reload().await,
+                Ok(Ok(Ok(
+                    r @ (Request::Commit(_)
+                    | Request::CommitCheck { .. }
+                    | Request::Confirm
+                    | Request::Rollback { .. }
+                    | Request::History),
+                ))) => published.commit(r).await,
                 Ok(Ok(Ok(Request::Restart))) => {
                     let (resp, written) = published.restart().await;
                     after = written;

@@ -52,6 +52,18 @@ fn sample() -> Status {
             last: "exit 0".into(),
             runs: 3,
         }],
+        commit: CommitStatus {
+            pending: Some(PendingCommit {
+                seq: 7,
+                deadline: 1_700_000_000,
+            }),
+            last_rollback: Some(AutoRollback {
+                of: 5,
+                seq: Some(6),
+                at: 1_699_999_000,
+                error: None,
+            }),
+        },
     }
 }
 
@@ -116,4 +128,74 @@ fn garbage_payload_is_an_error() {
         decode_frame::<Request>(&f),
         Err(FrameError::Payload(_))
     ));
+}
+
+#[test]
+fn commit_requests_and_answers_round_trip() {
+    let requests = [
+        Request::Commit(CommitAsk {
+            config_text: "global_defs {\n}\n".into(),
+            comment: Some("new VIP".into()),
+            user: Some("tech".into()),
+            confirm_minutes: Some(5),
+            base_seq: Some(3),
+        }),
+        Request::CommitCheck {
+            config_text: "x".into(),
+        },
+        Request::Confirm,
+        Request::Rollback {
+            seq: 2,
+            comment: None,
+        },
+        Request::History,
+    ];
+    for req in requests {
+        let (back, _) = decode_frame::<Request>(&encode_frame(&req).unwrap()).unwrap();
+        assert_eq!(back, req);
+    }
+    let answers = [
+        Response::Committed(CommitReport {
+            outcome: CommitOutcome::Stale { base: 3, newest: 4 },
+            ..CommitReport::default()
+        }),
+        Response::History(vec![HistoryEntry {
+            seq: 4,
+            time: 1_700_000_000,
+            deadline: Some(1_700_000_060),
+            source: CommitSource::Rollback { of: 2 },
+            user: "tech".into(),
+            comment: "back".into(),
+            len: 175,
+            boots: false,
+        }]),
+    ];
+    for resp in answers {
+        let (back, _) = decode_frame::<Response>(&encode_frame(&resp).unwrap()).unwrap();
+        assert_eq!(back, resp);
+    }
+}
+
+#[test]
+fn a_history_entry_gives_back_the_stores_head() {
+    let e = HistoryEntry {
+        seq: 9,
+        time: 5,
+        deadline: None,
+        source: CommitSource::ConfirmedRollback { of: 8 },
+        user: String::new(),
+        comment: "c".into(),
+        len: 10,
+        boots: true,
+    };
+    let head = e.head();
+    assert_eq!(
+        head.source,
+        crate::store::Source::ConfirmedRollback { of: 8 }
+    );
+    let entry = crate::store::Entry {
+        head,
+        location: crate::store::Location::Record(0),
+    };
+    assert_eq!(HistoryEntry::new(&entry, true), e);
 }

@@ -11,6 +11,7 @@
 use std::fmt::{self, Write};
 use std::time::{Duration, UNIX_EPOCH};
 
+use super::commit::{CommitOutcome, CommitReport, CommitStatus};
 use super::reload::{
     Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome,
 };
@@ -38,6 +39,9 @@ pub fn text(s: &Status) -> String {
     }
     if let Some(p) = pending_line(&s.pending) {
         let _ = writeln!(out, "PENDING A RESTART: {p}");
+    }
+    for l in commit_lines(&s.commit) {
+        let _ = writeln!(out, "{l}");
     }
     for e in &s.appliance {
         let _ = writeln!(out, "APPLIANCE ERROR: {e}");
@@ -385,8 +389,31 @@ pub fn json(s: &Status) -> String {
         format!(",\"appliance\":[{}]", appliance.join(","))
     };
     let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
+    // "commit" only when a commit confirmed waits or was rolled back.
+    let commit = commit_lines(&s.commit);
+    let commit = if commit.is_empty() {
+        String::new()
+    } else {
+        let pending = s.commit.pending.map_or("null".to_owned(), |p| {
+            format!("{{\"seq\":{},\"deadline\":{}}}", p.seq, p.deadline)
+        });
+        let rollback = s
+            .commit
+            .last_rollback
+            .as_ref()
+            .map_or("null".to_owned(), |r| {
+                format!(
+                    "{{\"of\":{},\"seq\":{},\"at\":{},\"error\":{}}}",
+                    r.of,
+                    r.seq.map_or("null".to_owned(), |s| s.to_string()),
+                    r.at,
+                    opt(r.error.clone())
+                )
+            });
+        format!(",\"commit\":{{\"pending\":{pending},\"last_rollback\":{rollback}}}")
+    };
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{},\"watchdog\":{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{}{},\"watchdog\":{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -398,6 +425,7 @@ pub fn json(s: &Status) -> String {
         tasks,
         appliance,
         scripts,
+        commit,
         // Last: tools that look for the first "state" find an instance's.
         watchdog_json(&s.watchdog)
     )
@@ -421,6 +449,84 @@ fn script_json(sc: &ScriptStatus) -> String {
         json_str(&sc.last),
         sc.runs
     )
+}
+
+/// `HH:MM:SS UTC` of unix seconds (the date too when not today's is
+/// beside the point: a window is at most a day).
+fn clock(unix: u64) -> String {
+    let full = crate::store::listing::utc(unix);
+    match full.split_once(' ') {
+        Some((_, time)) => format!("{time} UTC"),
+        None => full,
+    }
+}
+
+/// What `vigil status` says of a commit confirmed: the one waiting, the
+/// last automatic rollback.
+pub fn commit_lines(c: &CommitStatus) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = &c.pending {
+        out.push(format!(
+            "COMMIT CONFIRMED pending: seq {} rolls back at {} unless confirmed",
+            p.seq,
+            clock(p.deadline)
+        ));
+    }
+    if let Some(r) = &c.last_rollback {
+        out.push(match (&r.seq, &r.error) {
+            (Some(seq), _) => format!(
+                "last automatic rollback: commit {} not confirmed in time, rolled back at {} (now seq {seq})",
+                r.of,
+                crate::store::listing::utc(r.at)
+            ),
+            (None, e) => format!(
+                "last automatic rollback: commit {} not confirmed in time, rollback FAILED at {}: {}; a reset boots the last confirmed config",
+                r.of,
+                crate::store::listing::utc(r.at),
+                e.as_deref().unwrap_or("unknown")
+            ),
+        });
+    }
+    out
+}
+
+/// A commit report as lines for standard output (what was committed and
+/// applied) and standard error (warnings, errors, why nothing was
+/// written).
+pub fn commit_report(r: &CommitReport) -> (Vec<String>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut err: Vec<String> = r.lines.iter().map(ToString::to_string).collect();
+    match r.outcome {
+        CommitOutcome::Committed => {
+            let seq = r.seq.map_or_else(|| "?".to_owned(), |s| s.to_string());
+            out.push(match r.confirm_by {
+                Some(d) => format!(
+                    "committed seq {seq}, CONFIRMED COMMIT: rolls back at {} unless `vigil confirm` comes first",
+                    clock(d)
+                ),
+                None => format!("committed seq {seq}"),
+            });
+            if let Some(reload) = &r.reload {
+                out.extend(reload.lines.iter().map(ToString::to_string));
+                if matches!(reload.outcome, ReloadOutcome::Failed | ReloadOutcome::Invalid) {
+                    err.push(format!(
+                        "vigil: commit {seq} is written but did not apply fully ({}); see the journal",
+                        reload.outcome
+                    ));
+                }
+            }
+        }
+        CommitOutcome::Valid => err.push(format!("{}: ok, nothing written", "candidate")),
+        CommitOutcome::Invalid => err.push("vigil: nothing committed".to_owned()),
+        CommitOutcome::Stale { base, newest } => err.push(format!(
+            "vigil: the running config changed since your candidate was made (seq {base}, now {newest}): reload it; nothing committed"
+        )),
+        CommitOutcome::NothingPending => {
+            err.push("vigil: no commit confirmed waits for a confirm".to_owned());
+        }
+        CommitOutcome::Failed => err.push("vigil: nothing committed".to_owned()),
+    }
+    (out, err)
 }
 
 /// The pending list in one line ("a; b"); `None` when nothing waits.

@@ -37,6 +37,7 @@ fn sample() -> Status {
         appliance: Vec::new(),
         watchdog: WatchdogStatus::default(),
         scripts: Vec::new(),
+        commit: CommitStatus::default(),
     }
 }
 
@@ -347,4 +348,62 @@ fn tracked_scripts_show_state_last_run_and_runs() {
         j.contains(",\"scripts\":[{\"name\":\"chk_haproxy\",\"state\":\"FAIL\",\"last\":\"exit 1\",\"runs\":12},"),
         "{j}"
     );
+}
+
+#[test]
+fn status_says_a_pending_commit_confirmed_and_the_last_automatic_rollback() {
+    let mut s = sample();
+    assert!(commit_lines(&s.commit).is_empty());
+    assert!(!json(&s).contains("\"commit\""));
+    // 2023-11-14 22:13:20 UTC
+    s.commit.pending = Some(crate::control::PendingCommit {
+        seq: 7,
+        deadline: 1_700_000_000,
+    });
+    s.commit.last_rollback = Some(crate::control::AutoRollback {
+        of: 5,
+        seq: Some(6),
+        at: 1_699_999_000,
+        error: None,
+    });
+    let t = text(&s);
+    assert!(
+        t.contains("COMMIT CONFIRMED pending: seq 7 rolls back at 22:13:20 UTC unless confirmed"),
+        "{t}"
+    );
+    assert!(
+        t.contains("last automatic rollback: commit 5 not confirmed in time, rolled back at 2023-11-14 21:56:40 (now seq 6)"),
+        "{t}"
+    );
+    let j = json(&s);
+    assert!(
+        j.contains("\"commit\":{\"pending\":{\"seq\":7,\"deadline\":1700000000},\"last_rollback\":{\"of\":5,\"seq\":6,\"at\":1699999000,\"error\":null}}"),
+        "{j}"
+    );
+}
+
+#[test]
+fn a_commit_report_says_what_was_written_or_why_not() {
+    let stale = CommitReport {
+        outcome: CommitOutcome::Stale { base: 3, newest: 4 },
+        ..CommitReport::default()
+    };
+    let (out, err) = commit_report(&stale);
+    assert!(out.is_empty());
+    assert_eq!(
+        err,
+        ["vigil: the running config changed since your candidate was made (seq 3, now 4): reload it; nothing committed"]
+    );
+    let done = CommitReport {
+        outcome: CommitOutcome::Committed,
+        seq: Some(5),
+        reload: Some(crate::control::ReloadReport {
+            outcome: ReloadOutcome::Unchanged,
+            lines: vec![Line::NoChange],
+        }),
+        ..CommitReport::default()
+    };
+    let (out, err) = commit_report(&done);
+    assert_eq!(out, ["committed seq 5", "no change"]);
+    assert!(err.is_empty());
 }

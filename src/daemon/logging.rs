@@ -35,6 +35,8 @@
 //! | `event` | a notify event that is not an instance's or group's (ipvsadm's words) | `TCP 192.168.1.200:80 -> 10.0.0.2:80` |
 //! | `op` | an IPVS or sync-daemon operation | `add dest ...` |
 //! | `error` | what went wrong, as text with its causes | |
+//! | `commit`, `of` | a commit of the store's history (its seq), the commit a confirm or rollback names | `4`, `3` |
+//! | `confirm_by` | a commit confirmed's deadline, unix seconds | `1700000060` |
 //!
 //! Notify scripts run in a span carrying their `instance`, `group` or
 //! `event`, so their lines carry it too (journald also gets `SPAN_NAME`).

@@ -78,10 +78,12 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::model::Config;
-use crate::control::{self, ConfigState, Published, ReloadRequest, RestartRequest};
+use crate::control::{self, CommitJob, ConfigState, Published, ReloadRequest, RestartRequest};
 use crate::net::{self, Net};
 use crate::notify::Notifier;
 
+mod commit;
+mod confirm;
 mod groups;
 pub mod handoff;
 mod ipvs_side;
@@ -97,6 +99,7 @@ pub mod supervisor;
 mod tasks;
 mod watchdogs;
 
+use commit::Commits;
 use groups::{late_start, plan_groups, remove_stale_vips, start_groups, DemuxRegistry, VrrpSide};
 use ipvs_side::{start_ipvs, start_sync_daemon};
 use reload::Reloader;
@@ -144,7 +147,12 @@ pub struct Options {
     pub drain_timeout: Duration,
     /// Whether the `appliance` block's set-up applies (see `appliance::live`).
     pub appliance: crate::appliance::Mode,
+    /// How long a `commit confirmed` minute lasts ([`commit::MINUTE`];
+    /// shorter only in tests).
+    pub confirm_unit: Duration,
 }
+
+pub use commit::MINUTE as CONFIRM_MINUTE;
 
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
 /// `config`: what the source held at start (or the factory default).
@@ -285,12 +293,14 @@ async fn main(
 
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let (restart_tx, restart_rx) = mpsc::channel::<RestartRequest>(1);
+    let (commit_tx, commit_rx) = mpsc::channel::<CommitJob>(4);
     let published = Arc::new(Published {
         started,
         sync_daemon: sync.as_ref().map(|s| s.handle.0.clone()),
         config: config_rx,
         reload: reload_tx,
         restart: restart_tx,
+        commit: commit_tx,
         resumed,
         tasks: Some(sup.clone()),
         watchdog: Some(watchdogs.status.clone()),
@@ -307,6 +317,8 @@ async fn main(
         appliance,
         scripts: script_side,
     };
+    let mut commits = Commits::new(&opts.source, opts.confirm_unit);
+    commits.resync(&reloader).await;
     let mut tasks = Tasks {
         sup: sup.clone(),
         control: control_path.to_owned(),
@@ -325,6 +337,8 @@ async fn main(
         signals,
         reload: reload_rx,
         restart: restart_rx,
+        commit: commit_rx,
+        commits,
         supervisor: sup_events,
         links_seen: seen_rx,
         service: service::Service::new(started, ipvs_status_at_start),
@@ -386,6 +400,10 @@ struct Requests {
     signals: Signals,
     reload: mpsc::Receiver<ReloadRequest>,
     restart: mpsc::Receiver<RestartRequest>,
+    /// Commit-family requests from the control socket, one at a time.
+    commit: mpsc::Receiver<CommitJob>,
+    /// The commit path and the commit-confirmed timer.
+    commits: Commits,
     /// What the supervisor reports: tasks that stopped, restarts due.
     supervisor: mpsc::UnboundedReceiver<Event>,
     /// Names of links the link dispatcher hears of.
@@ -412,6 +430,10 @@ impl Requests {
         look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             hb.check_in().await;
+            let confirm_due = self.commits.deadline();
+            let confirm_timer = tokio::time::sleep_until(
+                confirm_due.map_or_else(far_future, tokio::time::Instant::from_std),
+            );
             tokio::select! {
                 _ = idle.tick() => {}
                 _ = look.tick() => self.service.tick(&tasks.published.status(), Instant::now()),
@@ -421,12 +443,26 @@ impl Requests {
                     tracing::info!("SIGHUP: reloading the config");
                     self.service.reloading();
                     reloader.reload().await;
+                    self.commits.resync(reloader).await;
                     self.service.reloaded();
                 }
                 Some(reply) = self.reload.recv() => {
                     tracing::info!("reload asked on the control socket");
                     self.service.reloading();
                     let _ = reply.send(reloader.reload().await);
+                    self.commits.resync(reloader).await;
+                    self.service.reloaded();
+                }
+                Some(job) = self.commit.recv() => {
+                    let applies = Commits::applies(&job.request);
+                    if applies { self.service.reloading(); }
+                    let answer = self.commits.handle(job.request, reloader).await;
+                    if applies { self.service.reloaded(); }
+                    let _ = job.reply.send(answer);
+                }
+                _ = confirm_timer, if confirm_due.is_some() => {
+                    self.service.reloading();
+                    self.commits.expired(reloader).await;
                     self.service.reloaded();
                 }
                 _ = s.usr2.recv() => {
@@ -443,4 +479,9 @@ impl Requests {
         }
         Ok(())
     }
+}
+
+/// A deadline that never comes, for a disabled `select!` branch.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
 }

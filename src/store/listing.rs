@@ -5,6 +5,7 @@
 //! read the device or a clock (the caller passes what it read).
 
 use super::history::Entry;
+use super::record::Head;
 
 /// The heading of [`line`]'s columns.
 pub const HEADING: &str =
@@ -13,7 +14,11 @@ pub const HEADING: &str =
 /// One commit: `*` marks the one that boots; an unconfirmed commit says by
 /// when it must be confirmed.
 pub fn line(entry: &Entry, boots: bool) -> String {
-    let h = &entry.head;
+    head_line(&entry.head, boots)
+}
+
+/// [`line`] from a commit's head alone (what the control protocol carries).
+pub fn head_line(h: &Head, boots: bool) -> String {
     let source = if h.user.is_empty() {
         h.source.to_string()
     } else {

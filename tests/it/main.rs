@@ -16,6 +16,7 @@ mod config_export;
 mod config_include;
 mod config_roundtrip;
 mod config_seed;
+mod daemon_commit;
 mod daemon_journal;
 mod daemon_late;
 mod daemon_netns;
