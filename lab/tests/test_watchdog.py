@@ -158,7 +158,7 @@ def wait_for_status(n, timeout=60):
 
 def test_a_hung_kernel_is_reset_and_the_box_serves_again(lab):
     lb1 = lab["lb1"]
-    assert lab.wait_vip("lb1", 30) is not None, f"VIP on {lab.vip_holders()}"
+    assert lab.wait_vip("lb1", 60) is not None, f"VIP on {lab.vip_holders()}"
     # panic=0: the kernel waits for ever after the crash; only the hardware
     # can bring the box back.
     lb1.check("sysctl -qw kernel.panic=0 kernel.sysrq=1")
@@ -172,10 +172,12 @@ def test_a_hung_kernel_is_reset_and_the_box_serves_again(lab):
     served = net.client("http", net.VIP)
     assert served.get("ok"), f"the VIP did not answer while lb1 hung: {served}"
     lb1.wait_ready(since=since)
-    back = lab.wait_vip("lb1", 120, since=t_event)
+    ready = time.monotonic() - t_event
+    back = lab.wait_vip("lb1", 60)
     assert back is not None, f"lb1 did not serve the VIP again: {lab.vip_holders()}"
     report(f"watchdog: kernel crash with panic=0 on lb1: the i6300esb reset it "
-           f"{t_event - t:.1f} s later; VIP served by lb1 again {back:.1f} s after the reset")
+           f"{t_event - t:.1f} s later; ready marker {ready:.1f} s after the reset, "
+           f"the VIP on lb1 again {back:.1f} s after that")
 
 
 def test_i6300esb_resets_when_a_shell_stops_petting(node_lb2):
