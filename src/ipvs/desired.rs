@@ -11,7 +11,9 @@
 //! - A real server with no checker is always up (keepalived). Otherwise its
 //!   health comes from the map; with no entry it is up, or down with
 //!   `alpha` (it must pass its first check before it takes traffic).
-//! - A healthy server gets its configured weight. A failed one is removed,
+//! - A healthy server gets its configured weight, or the one a
+//!   `misc_dynamic` MISC_CHECK set ([`Weights`], which quorum counts too:
+//!   keepalived updates its quorum on such a change). A failed one is removed,
 //!   or kept at weight 0 when `inhibit_on_failure` holds (the real
 //!   server's own setting overrides the service's).
 //! - Quorum: a service that is up goes down when the summed weight of its
@@ -68,6 +70,10 @@ pub struct RealId {
 /// Health of every checked real server, keyed by kernel identity (the
 /// config's `ServiceKey` lacks the protocol, which the kernel's key has).
 pub type HealthMap = BTreeMap<RealId, Health>;
+
+/// Weights set at run time (`misc_dynamic`) in place of the configured
+/// ones; a real server without an entry has its configured weight.
+pub type Weights = BTreeMap<RealId, u32>;
 
 /// Whether each service had quorum at the last evaluation.
 pub type QuorumStates = BTreeMap<ServiceId, bool>;
@@ -233,25 +239,46 @@ pub fn quorum_up(vs: &VirtualServer, live_weight: u64, was_up: Option<bool>) -> 
     }
 }
 
+/// A real server's weight now: a dynamic one, else the configured one.
+fn weight_of(vs: &VirtualServer, rs: &RealServer, weights: &Weights) -> u32 {
+    if weights.is_empty() {
+        return rs.weight;
+    }
+    weights.get(&real_id(vs, rs)).copied().unwrap_or(rs.weight)
+}
+
 /// One virtual server's entry; its quorum state comes back too.
 pub fn entry(vs: &VirtualServer, health: &HealthMap, was_up: Option<bool>) -> (Entry, bool) {
-    let healthy: Vec<(&RealServer, bool)> = vs
+    entry_weighted(vs, health, &Weights::new(), was_up)
+}
+
+/// [`entry`] with the weights `misc_dynamic` checks set.
+pub fn entry_weighted(
+    vs: &VirtualServer,
+    health: &HealthMap,
+    weights: &Weights,
+    was_up: Option<bool>,
+) -> (Entry, bool) {
+    let healthy: Vec<(&RealServer, u32, bool)> = vs
         .real_servers
         .iter()
-        .map(|rs| (rs, health_of(vs, rs, health) == Health::Up))
+        .map(|rs| {
+            let up = health_of(vs, rs, health) == Health::Up;
+            (rs, weight_of(vs, rs, weights), up)
+        })
         .collect();
     let live: u64 = healthy
         .iter()
-        .filter(|(_, up)| *up)
-        .map(|(rs, _)| u64::from(rs.weight))
+        .filter(|(_, _, up)| *up)
+        .map(|(_, w, _)| u64::from(*w))
         .sum();
     let up = quorum_up(vs, live, was_up);
     let sorry_active = vs.sorry_server.is_some() && !up;
     let mut e = Entry::new(service(vs));
-    for (rs, healthy) in healthy {
+    for (rs, live_weight, healthy) in healthy {
         let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
         let weight = match (healthy && !sorry_active, inhibit) {
-            (true, _) => rs.weight,
+            (true, _) => live_weight,
             (false, true) => 0,
             (false, false) => continue,
         };
@@ -281,11 +308,22 @@ pub fn build(
     draining: &BTreeSet<RealId>,
     quorum: &QuorumStates,
 ) -> Desired {
+    build_weighted(config, health, &Weights::new(), draining, quorum)
+}
+
+/// [`build`] with the weights `misc_dynamic` checks set.
+pub fn build_weighted(
+    config: &Config,
+    health: &HealthMap,
+    weights: &Weights,
+    draining: &BTreeSet<RealId>,
+    quorum: &QuorumStates,
+) -> Desired {
     let mut d = Desired::default();
     for vs in &config.virtual_servers {
         let id = service_id(vs);
         let was = quorum.get(&id).copied();
-        let (e, up) = entry(vs, health, was);
+        let (e, up) = entry_weighted(vs, health, weights, was);
         if was.unwrap_or(true) != up {
             d.changes.push(QuorumChange { service: id, up });
         }

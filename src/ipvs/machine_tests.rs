@@ -45,6 +45,8 @@ pub(crate) fn event(last: u8, up: bool) -> HealthEvent {
         checker: 0,
         keyword: "TCP_CHECK",
         cause: if up { Ok(()) } else { Err(Failure::Refused) },
+        state_changed: true,
+        weight: None,
     }
 }
 

@@ -13,9 +13,12 @@ use crate::config::bounds::{
 };
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
-    CheckKind, Checker, HttpCheck, Method, Protocol, RealServer, Scheduler, ServiceKey,
-    SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
+    CheckKind, Checker, HttpCheck, Method, MiscCheck, Protocol, RealServer, Scheduler, Script,
+    ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
 };
+
+/// vigil's bound for `misc_timeout`: an hour, as a `vrrp_script`'s.
+const MISC_TIMEOUT_MAX: Millis = Millis::secs(3600);
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
 
@@ -75,9 +78,10 @@ const REAL: Section = Section {
         "HTTP_GET",
         "SSL_GET",
         "WS_CHECK",
+        "MISC_CHECK",
     ],
     shared: &[],
-    repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK"],
+    repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK", "MISC_CHECK"],
     keepalived: keepalived::REAL,
     obsolete: &[],
     first_wins: &[],
@@ -94,6 +98,10 @@ const COMMON_CHECK: [&str; 8] = [
     "delay_loop",
     "warmup",
 ];
+
+/// MISC_CHECK runs a program: keepalived gives it only the checker
+/// options that do not connect.
+const MISC_COMMON: [&str; 4] = ["retry", "delay_before_retry", "delay_loop", "warmup"];
 
 const RETRY_ALIASES: &[Alias] = &[
     Alias {
@@ -127,6 +135,17 @@ const HTTP_CHECK: Section = Section {
     shared: &COMMON_CHECK,
     repeatable: &["url"],
     keepalived: keepalived::HTTP_CHECK,
+    obsolete: &[],
+    first_wins: &[],
+    aliases: RETRY_ALIASES,
+};
+
+const MISC_CHECK: Section = Section {
+    name: "MISC_CHECK",
+    keywords: &["misc_path", "misc_timeout", "misc_dynamic", "user"],
+    shared: &MISC_COMMON,
+    repeatable: &[],
+    keepalived: keepalived::CHECK,
     obsolete: &[],
     first_wins: &[],
     aliases: RETRY_ALIASES,
@@ -434,6 +453,15 @@ impl Reader<'_> {
             "TCP_CHECK" => (CheckKind::Tcp, &TCP_CHECK),
             "HTTP_GET" => (CheckKind::Http(HttpCheck::default()), &HTTP_CHECK),
             "SSL_GET" => (CheckKind::Ssl(HttpCheck::default()), &HTTP_CHECK),
+            "MISC_CHECK" => (
+                CheckKind::Misc(MiscCheck {
+                    path: Script { argv: Vec::new() },
+                    timeout: None,
+                    dynamic: false,
+                    user: None,
+                }),
+                &MISC_CHECK,
+            ),
             _ => (
                 CheckKind::Ws(WsCheck {
                     path: String::new(),
@@ -473,13 +501,14 @@ impl Reader<'_> {
         let has_target = match &kind {
             CheckKind::Http(h) | CheckKind::Ssl(h) => !h.urls.is_empty(),
             CheckKind::Ws(w) => !w.path.is_empty(),
+            CheckKind::Misc(m) => !m.path.argv.is_empty(),
             CheckKind::Tcp => true,
         };
         if !has_target {
-            let needed = if matches!(kind, CheckKind::Ws(_)) {
-                "path"
-            } else {
-                "url"
+            let needed = match kind {
+                CheckKind::Ws(_) => "path",
+                CheckKind::Misc(_) => "misc_path",
+                _ => "url",
             };
             self.missing(node, kw.to_owned(), needed);
             return None;
@@ -509,6 +538,18 @@ impl Reader<'_> {
             (CheckKind::Ws(w), "virtualhost") => w.virtualhost = self.text(n, VIRTUALHOST_MAX),
             (CheckKind::Ws(w), "origin") => w.origin = self.text(n, TEXT_MAX),
             (CheckKind::Ws(w), "subprotocol") => w.subprotocol = self.text(n, NAME_MAX),
+            (CheckKind::Misc(m), "misc_path") => {
+                if let Some(s) = self.searched_script(n) {
+                    m.path = s;
+                }
+            }
+            (CheckKind::Misc(m), "misc_timeout") => {
+                m.timeout = self
+                    .u32_in(n, 1, MISC_TIMEOUT_MAX.0 / 1000)
+                    .map(Millis::secs)
+            }
+            (CheckKind::Misc(m), "misc_dynamic") => m.dynamic = self.flag(n).unwrap_or(true),
+            (CheckKind::Misc(m), "user") => m.user = self.run_as(n),
             _ => unreachable!("checker sections list only keywords of their kind"),
         }
     }
