@@ -315,6 +315,8 @@ pub enum WarningKind {
     NopreemptCleared { instance: String },
     #[error("'{program}' is looked up in PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) each time it runs, as keepalived does; write its full path")]
     PathSearch { program: String },
+    #[error("real_server {real} has {count} MISC_CHECKs with misc_dynamic: the weight is whichever ran last (keepalived warns that this causes problems)")]
+    SeveralDynamicMisc { real: String, count: usize },
     #[error("vrrp_script {script} is not tracked by any vrrp_instance or vrrp_sync_group: it never runs")]
     ScriptUnused { script: String },
     #[error("{block}: the weight of track_script {script} is cleared ({why}), as keepalived does: a failing script puts the instance in FAULT")]

@@ -424,6 +424,22 @@ impl Reader<'_> {
                 }
             }
         });
+        let dynamic = rs
+            .checkers
+            .iter()
+            .filter(|c| matches!(&c.kind, CheckKind::Misc(m) if m.dynamic))
+            .count();
+        if dynamic > 1 {
+            let real = match rs.port {
+                Some(p) => format!("{} {p}", rs.addr),
+                None => rs.addr.to_string(),
+            };
+            let w = WarningKind::SeveralDynamicMisc {
+                real,
+                count: dynamic,
+            };
+            self.d.warn(&node.keyword.loc, w);
+        }
         header.map(|_| rs)
     }
 
