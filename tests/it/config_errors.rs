@@ -621,11 +621,11 @@ fn tcp_url() {
 }
 
 #[test]
-fn misc_check() {
+fn misc_check_without_misc_path() {
     check(
         "misc_check",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        MISC_CHECK {\n        }\n    }\n}\n",
-        &["t.conf:3:9: error: keepalived's 'MISC_CHECK' is not supported by vigil (in real_server)"],
+        &["t.conf:3:9: error: 'misc_path' is missing from MISC_CHECK"],
     );
 }
 

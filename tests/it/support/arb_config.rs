@@ -825,7 +825,15 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
         arb_opt_script(),
         vec(arb_checker(v6), 0..=2),
     );
-    (head, tail).prop_map(|((addr, port, weight, iof, method, u, l), tail)| {
+    (head, tail).prop_map(|((addr, port, weight, iof, method, u, l), mut tail)| {
+        // One misc_dynamic check per real server (more is a warning).
+        let mut dynamic = false;
+        for c in &mut tail.2 {
+            if let CheckKind::Misc(m) = &mut c.kind {
+                m.dynamic &= !dynamic;
+                dynamic |= m.dynamic;
+            }
+        }
         // lthreshold <= uthreshold, and no lower limit without an upper.
         let (uthreshold, lthreshold) = match (u, l) {
             (Some(u), Some(l)) if l == u => (Some(u), None),
@@ -854,6 +862,7 @@ fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
         arb_http().prop_map(CheckKind::Http),
         arb_http().prop_map(CheckKind::Ssl),
         arb_ws().prop_map(CheckKind::Ws),
+        arb_misc().prop_map(CheckKind::Misc),
     ];
     let conn = (
         option::weighted(0.3, arb_ip(v6)),
@@ -870,17 +879,40 @@ fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
         option::weighted(0.3, millis_in(DELAY_LOOP_MIN, DAY)),
         option::weighted(0.3, arb_millis()),
     );
-    (kind, conn, timing).prop_map(|(kind, (connect_ip, connect_port, bindto), t)| Checker {
-        retry: t.1.unwrap_or(kind.default_retry()),
-        delay_before_retry: t.2.unwrap_or(kind.default_delay_before_retry()),
-        kind,
-        connect_ip,
-        connect_port,
-        bindto,
-        connect_timeout: t.0,
-        delay_loop: t.3,
-        warmup: t.4,
+    (kind, conn, timing).prop_map(|(kind, (connect_ip, connect_port, bindto), t)| {
+        // MISC_CHECK connects nowhere: no connect options.
+        let connects = kind.connects();
+        Checker {
+            retry: t.1.unwrap_or(kind.default_retry()),
+            delay_before_retry: t.2.unwrap_or(kind.default_delay_before_retry()),
+            connect_ip: connect_ip.filter(|_| connects),
+            connect_port: connect_port.filter(|_| connects),
+            bindto: bindto.filter(|_| connects),
+            connect_timeout: if connects {
+                t.0
+            } else {
+                DEFAULT_CONNECT_TIMEOUT
+            },
+            kind,
+            delay_loop: t.3,
+            warmup: t.4,
+        }
     })
+}
+
+fn arb_misc() -> impl Strategy<Value = MiscCheck> {
+    (
+        arb_script(),
+        option::of((1..=3600u32).prop_map(Millis::secs)),
+        any::<bool>(),
+        option::of(arb_run_as()),
+    )
+        .prop_map(|(path, timeout, dynamic, user)| MiscCheck {
+            path,
+            timeout,
+            dynamic,
+            user,
+        })
 }
 
 fn arb_http() -> impl Strategy<Value = HttpCheck> {
