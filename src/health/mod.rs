@@ -222,6 +222,7 @@ impl Runner {
 
     /// A runner for a committed config: a real server `previous` also has
     /// (same service and address) starts in the state it had, UP or DOWN,
+    /// and with the weight a `misc_dynamic` check set if it still has one,
     /// so a commit moves no server in or out of the table by itself; a new
     /// one starts as [`Runner::new`] starts it. A DOWN server comes back
     /// on its first good check, as always.
@@ -230,13 +231,24 @@ impl Runner {
         rc: RunnerConfig,
         previous: Option<&States>,
     ) -> Result<Self, PlanError> {
-        Self::with_states(config, rc, |service, real| {
+        let find = |service: &ServiceKey, real| {
             previous?
                 .servers
                 .iter()
                 .find(|r| r.service == *service && r.real == real)
-                .map(|r| r.up)
-        })
+        };
+        let mut runner = Self::with_states(config, rc, |s, real| find(s, real).map(|r| r.up))?;
+        // A weight `misc_dynamic` set stays while a dynamic check remains.
+        for (si, s) in runner.servers.iter().enumerate() {
+            let dynamic = s
+                .checks
+                .iter()
+                .any(|c| matches!(&c.spec.kind, check::Kind::Misc(m) if m.dynamic));
+            if dynamic {
+                runner.weights[si] = find(&s.service, s.real).and_then(|r| r.weight);
+            }
+        }
+        Ok(runner)
     }
 
     /// [`Runner::carrying_over`] from a list of (service, address, port,

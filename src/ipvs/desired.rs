@@ -50,7 +50,7 @@ use super::wire::{
     SVC_F_PERSISTENT,
 };
 use crate::config::model::{
-    Config, Method, Protocol, RealServer, ServiceKey, SorryServer, VirtualServer,
+    CheckKind, Config, Method, Protocol, RealServer, ServiceKey, SorryServer, VirtualServer,
 };
 
 /// Result of a real server's checks.
@@ -361,6 +361,26 @@ pub fn config_dests(config: &Config) -> BTreeSet<RealId> {
                 dest: sorry_dest(vs, s, 0).id,
             });
         }
+    }
+    all
+}
+
+/// The real servers with a `misc_dynamic` MISC_CHECK: the only ones a
+/// weight set at run time may stay on across a commit.
+pub fn dynamic_reals(config: &Config) -> BTreeSet<RealId> {
+    let dynamic = |rs: &RealServer| {
+        rs.checkers
+            .iter()
+            .any(|c| matches!(&c.kind, CheckKind::Misc(m) if m.dynamic))
+    };
+    let mut all = BTreeSet::new();
+    for vs in &config.virtual_servers {
+        all.extend(
+            vs.real_servers
+                .iter()
+                .filter(|rs| dynamic(rs))
+                .map(|rs| real_id(vs, rs)),
+        );
     }
     all
 }

@@ -203,7 +203,8 @@ impl Machine {
             }
         }
         self.health.retain(|r, _| known.contains(r));
-        self.weights.retain(|r, _| known.contains(r));
+        let dynamic = desired::dynamic_reals(new);
+        self.weights.retain(|r, _| dynamic.contains(r));
         self.quorum.retain(|s, _| owned.contains(s));
         self.due = Some(now);
     }

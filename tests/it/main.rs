@@ -25,6 +25,7 @@ mod daemon_restart;
 mod daemon_supervisor;
 mod daemon_systemd;
 mod health_checks;
+mod health_misc;
 mod health_runner;
 mod ipvs_reconcile;
 mod ipvs_wire;
