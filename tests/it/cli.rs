@@ -399,3 +399,15 @@ fn config_check_accepts_vrrp_script_pairs_as_people_write_them() {
         "{err}"
     );
 }
+
+#[test]
+fn config_check_accepts_misc_checks_as_people_write_them() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/misc/lvs-dr-mysql.conf");
+    let out = vigil(&["config", "check", p(&conf)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ok (1 vrrp_instance, 2 virtual_server, 2 warnings)"),
+        "{err}"
+    );
+}
