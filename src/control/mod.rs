@@ -34,7 +34,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 9;
+pub const PROTOCOL_VERSION: u8 = 10;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -326,6 +326,10 @@ pub struct IpvsDestStatus {
     pub last: String,
     /// Consecutive failed checks (the longest streak of its checkers).
     pub failures: u32,
+    /// The weight a `misc_dynamic` MISC_CHECK set (exit status - 2), which
+    /// vigil puts in the table in place of the configured one; `None`:
+    /// none set.
+    pub dynamic_weight: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -260,7 +260,7 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                 .map(|d| {
                     format!(
                         "{{\"dest\":{},\"method\":{},\"weight\":{},\"active\":{},\"inactive\":{},\
-                         \"health\":{},\"last\":{},\"failures\":{}}}",
+                         \"health\":{},\"last\":{},\"failures\":{},\"dynamic_weight\":{}}}",
                         json_str(&d.dest),
                         json_str(&d.method),
                         opt(d.weight),
@@ -268,7 +268,8 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                         d.inactive,
                         json_str(&d.health),
                         json_str(&d.last),
-                        d.failures
+                        d.failures,
+                        opt(d.dynamic_weight)
                     )
                 })
                 .collect();

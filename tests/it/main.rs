@@ -18,6 +18,7 @@ mod config_roundtrip;
 mod config_seed;
 mod daemon_journal;
 mod daemon_late;
+mod daemon_misc;
 mod daemon_netns;
 mod daemon_notify;
 mod daemon_reload;
