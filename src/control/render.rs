@@ -503,6 +503,9 @@ impl fmt::Display for Change {
                 write!(f, "appliance set-up applied ({ops} kernel changes)")
             }
             Change::ApplianceFailed { error } => f.write_str(error),
+            Change::MiscCheckScripts => f.write_str(
+                "script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)",
+            ),
             Change::Notifier => f.write_str("notification and script settings applied"),
             Change::VrrpScripts { restarted: true } => {
                 f.write_str("vrrp_script set applied: tracked scripts started again (unchanged ones kept their states)")
