@@ -209,8 +209,12 @@ pub enum Invalid {
         prefix: u8,
         family: u8,
     },
-    #[error("virtual_server {service}: real_server {real} has no port; only fwmark services may omit it")]
-    RealServerPort { service: String, real: String },
+    #[error("virtual_server {service}: real_server {real} has no port, so its {checker} has nothing to connect to: set connect_port")]
+    CheckerPort {
+        service: String,
+        real: String,
+        checker: &'static str,
+    },
     #[error("virtual_server {service}: real_server {real}: lthreshold {lower} needs an uthreshold of at least {lower} (the kernel refuses lower > upper; 0 means no upper limit)")]
     Thresholds {
         service: String,

@@ -32,10 +32,13 @@
 //!   on shutdown (keepalived.conf(5)); it changes nothing in the table.
 //!   vigil leaves the table in place when it stops, so a restart adopts it.
 //! - Ports: only NAT rewrites a port, so a DR or TUN destination (real or
-//!   sorry server) gets the service's port, 0 for fwmark, whatever the
-//!   config says (ipvsadm and keepalived do the same). A NAT real server
-//!   without a port gets the service's; a NAT sorry server without one
-//!   gets 0 as in keepalived (the kernel then uses the client's port).
+//!   sorry server) gets the service's port, 0 for fwmark and every-port
+//!   (port 0) services, whatever the config says (ipvsadm and keepalived
+//!   do the same). A NAT real or sorry server without a port gets 0 as in
+//!   keepalived (the kernel then uses the port the client asked for).
+//! - A service of every port (`virtual_server IP` or `IP 0`) is the
+//!   kernel's port-0 service: it catches what no service of a specific
+//!   port does, and the kernel schedules it only when persistent.
 //!   The lab's differential test (lab/tests/test_ipvs_differential.py)
 //!   holds all of this to keepalived 2.2.7's table.
 //! - Draining: a real server removed from the config keeps its kernel
@@ -137,14 +140,14 @@ fn service_port(vs: &VirtualServer) -> u16 {
 
 /// The kernel's port for a destination forwarded by `method`. Only NAT
 /// rewrites the port: a DR or TUN destination takes the service's (0 for
-/// fwmark), whatever the config says, as ipvsadm and keepalived set it. A
-/// NAT one without a port takes the service's, except a sorry server
-/// (`sorry`), which keepalived sends as 0: the kernel then forwards to the
+/// fwmark or every-port services), whatever the config says, as ipvsadm
+/// and keepalived set it. A NAT one without a port (real or sorry server)
+/// goes in as 0, as keepalived sends it: the kernel then forwards to the
 /// port the client asked for, and the same table is adopted unchanged.
-fn dest_port(vs: &VirtualServer, method: Method, port: Option<u16>, sorry: bool) -> u16 {
+fn dest_port(vs: &VirtualServer, method: Method, port: Option<u16>) -> u16 {
     match (method, port) {
         (Method::Nat, Some(p)) => p,
-        (Method::Nat, None) if sorry => 0,
+        (Method::Nat, None) => 0,
         _ => service_port(vs),
     }
 }
@@ -152,7 +155,7 @@ fn dest_port(vs: &VirtualServer, method: Method, port: Option<u16>, sorry: bool)
 pub fn dest_id(vs: &VirtualServer, rs: &RealServer) -> DestId {
     DestId {
         addr: rs.addr,
-        port: dest_port(vs, rs.method.unwrap_or(vs.method), rs.port, false),
+        port: dest_port(vs, rs.method.unwrap_or(vs.method), rs.port),
     }
 }
 
@@ -206,7 +209,7 @@ fn sorry_dest(vs: &VirtualServer, s: &SorryServer, weight: u32) -> Dest {
     Dest {
         id: DestId {
             addr: s.addr,
-            port: dest_port(vs, vs.method, s.port, true),
+            port: dest_port(vs, vs.method, s.port),
         },
         fwd: fwd_method(vs.method),
         weight,

@@ -250,14 +250,28 @@ impl Reader<'_> {
             );
             self.d.warn(&node.keyword.loc, WarningKind::Note(note));
         }
+        if matches!(v.key, ServiceKey::Addr { port: 0, .. })
+            && v.persistence_timeout.unwrap_or(0) == 0
+        {
+            // The kernel takes it (as keepalived sends it) but schedules
+            // no connection to it; ipvsadm refuses to make one.
+            let note = format!(
+                "virtual_server {}: a service of every port (port 0) needs persistence_timeout: \
+                 without it the kernel accepts the service but forwards no connection \
+                 (\"port zero only supported in persistent services\")",
+                v.key
+            );
+            self.d.warn(&node.keyword.loc, WarningKind::Note(note));
+        }
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
     }
 
-    /// `IP PORT` or `fwmark N`.
+    /// `IP [PORT]` or `fwmark N`; no port, or port 0, is a service of
+    /// every port of its protocol (keepalived reads a missing port as 0).
     fn service_key(&mut self, node: &Node) -> Option<ServiceKey> {
-        const EXPECTED: &str = "'IP PORT' or 'fwmark N', then '{'";
+        const EXPECTED: &str = "'IP [PORT]' or 'fwmark N', then '{'";
         let kw = node.keyword.text.as_str();
         match node.args.as_slice() {
             [f, mark] if f.text == "fwmark" => Some(ServiceKey::Fwmark {
@@ -276,7 +290,11 @@ impl Reader<'_> {
             }
             [addr, port] => Some(ServiceKey::Addr {
                 addr: self.tok_ip(addr, kw)?,
-                port: self.tok_u32(port, kw, 1, 65535)? as u16,
+                port: self.tok_u32(port, kw, 0, 65535)? as u16,
+            }),
+            [addr] if addr.text != "fwmark" && addr.text != "group" => Some(ServiceKey::Addr {
+                addr: self.tok_ip(addr, kw)?,
+                port: 0,
             }),
             [] | [_] => {
                 self.d.error(
@@ -443,14 +461,15 @@ impl Reader<'_> {
         header.map(|_| rs)
     }
 
-    /// `IP [PORT]` after `real_server`.
+    /// `IP [PORT]` after `real_server`; port 0 is no port (keepalived
+    /// reads a missing one as 0).
     fn real_server_header(&mut self, node: &Node) -> Option<(std::net::IpAddr, Option<u16>)> {
         let kw = node.keyword.text.as_str();
         match node.args.as_slice() {
             [a] => Some((self.tok_ip(a, kw)?, None)),
             [a, p] => Some((
                 self.tok_ip(a, kw)?,
-                Some(self.tok_u32(p, kw, 1, 65535)? as u16),
+                Some(self.tok_u32(p, kw, 0, 65535)? as u16).filter(|&p| p != 0),
             )),
             [] => {
                 self.missing(node, "real_server".into(), "an address");
