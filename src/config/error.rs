@@ -209,8 +209,12 @@ pub enum Invalid {
         prefix: u8,
         family: u8,
     },
-    #[error("virtual_server {service}: real_server {real} has no port; only fwmark services may omit it")]
-    RealServerPort { service: String, real: String },
+    #[error("virtual_server {service}: real_server {real} has no port, so its {checker} has nothing to connect to: set connect_port")]
+    CheckerPort {
+        service: String,
+        real: String,
+        checker: &'static str,
+    },
     #[error("virtual_server {service}: real_server {real}: lthreshold {lower} needs an uthreshold of at least {lower} (the kernel refuses lower > upper; 0 means no upper limit)")]
     Thresholds {
         service: String,
@@ -315,6 +319,8 @@ pub enum WarningKind {
     NopreemptCleared { instance: String },
     #[error("'{program}' is looked up in PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) each time it runs, as keepalived does; write its full path")]
     PathSearch { program: String },
+    #[error("real_server {real} has {count} MISC_CHECKs with misc_dynamic: the weight is whichever ran last (keepalived warns that this causes problems)")]
+    SeveralDynamicMisc { real: String, count: usize },
     #[error("vrrp_script {script} is not tracked by any vrrp_instance or vrrp_sync_group: it never runs")]
     ScriptUnused { script: String },
     #[error("{block}: the weight of track_script {script} is cleared ({why}), as keepalived does: a failing script puts the instance in FAULT")]

@@ -586,6 +586,12 @@ fn checker(w: &mut Writer, c: &Checker) {
             w.text("origin", ws.origin.as_ref());
             w.text("subprotocol", ws.subprotocol.as_ref());
         }
+        CheckKind::Misc(m) => {
+            w.line(&[&"misc_path", &ScriptArgs(&m.path)]);
+            w.opt("misc_timeout", m.timeout);
+            w.flag("misc_dynamic", m.dynamic);
+            run_as(w, "user", m.user.as_ref());
+        }
     }
     w.close();
 }

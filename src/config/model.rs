@@ -647,24 +647,33 @@ impl CheckKind {
             CheckKind::Http(_) => "HTTP_GET",
             CheckKind::Ssl(_) => "SSL_GET",
             CheckKind::Ws(_) => "WS_CHECK",
+            CheckKind::Misc(_) => "MISC_CHECK",
         }
     }
 
-    /// keepalived's default `delay_before_retry`: 1 s for TCP_CHECK, 3 s
-    /// for the HTTP-based checks (WS_CHECK follows those).
+    /// keepalived's default `delay_before_retry`: 1 s for TCP_CHECK and
+    /// MISC_CHECK, 3 s for the HTTP-based checks (WS_CHECK follows those).
     pub fn default_delay_before_retry(&self) -> Millis {
         match self {
-            CheckKind::Tcp => Millis::secs(1),
+            CheckKind::Tcp | CheckKind::Misc(_) => Millis::secs(1),
             _ => Millis::secs(3),
         }
     }
 
-    /// keepalived's default retry count: 1 for TCP_CHECK, 3 otherwise.
+    /// keepalived's default retry count: 1 for TCP_CHECK, 0 for
+    /// MISC_CHECK (its checker sets that default itself), 3 otherwise.
     pub fn default_retry(&self) -> u32 {
         match self {
             CheckKind::Tcp => 1,
+            CheckKind::Misc(_) => 0,
             _ => 3,
         }
+    }
+
+    /// Whether the check connects somewhere (MISC_CHECK runs a program:
+    /// no address, port or connect_timeout of its own).
+    pub fn connects(&self) -> bool {
+        !matches!(self, CheckKind::Misc(_))
     }
 }
 
@@ -674,6 +683,26 @@ pub enum CheckKind {
     Http(HttpCheck),
     Ssl(HttpCheck),
     Ws(WsCheck),
+    /// Added after envelope V1: postcard writes a variant's index, so a
+    /// variant added LAST leaves every older payload decodable (it never
+    /// holds the new index). Keep new variants at the end.
+    Misc(MiscCheck),
+}
+
+/// `MISC_CHECK`: a program the box runs; its exit status is the verdict
+/// (see `health::misc` for the rule and `misc_dynamic`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MiscCheck {
+    /// `misc_path`: argv, an absolute path or a bare name looked up in the
+    /// standard PATH when it runs (as `vrrp_script`'s `script`).
+    pub path: Script,
+    /// `misc_timeout`, whole seconds; `None`: the virtual server's
+    /// `delay_loop` (keepalived's default).
+    pub timeout: Option<Millis>,
+    /// `misc_dynamic`: exit codes 2..=255 set the real server's weight.
+    pub dynamic: bool,
+    /// `user USER [GROUP]`; `None`: `global_defs.script_user`.
+    pub user: Option<ScriptUser>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

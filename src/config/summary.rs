@@ -153,12 +153,20 @@ fn check_text(v: &VirtualServer, c: &Checker) -> String {
             format!(" {}", paths.join(","))
         }
         CheckKind::Ws(w) => format!(" {}", w.path),
+        CheckKind::Misc(m) => format!(
+            " {}{}",
+            m.path.argv.join(" "),
+            if m.dynamic { " (dynamic weight)" } else { "" }
+        ),
     };
     format!(
         "{}{what} every {} s, timeout {} s, {} retr{}",
         c.kind.keyword(),
         c.delay_loop.unwrap_or(v.delay_loop),
-        c.connect_timeout,
+        match &c.kind {
+            CheckKind::Misc(m) => m.timeout.unwrap_or(v.delay_loop),
+            _ => c.connect_timeout,
+        },
         c.retry,
         if c.retry == 1 { "y" } else { "ies" }
     )

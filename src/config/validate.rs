@@ -354,7 +354,6 @@ fn one_service(v: &VirtualServer) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
     let service = || v.key.to_string();
     let v6 = v.key.is_ipv6();
-    let fwmark = matches!(v.key, ServiceKey::Fwmark { .. });
     let mut seen = HashSet::new();
     // The kernel's destination: only NAT keeps a real server's own port;
     // DR and TUN forward to the service's (`None` here).
@@ -373,12 +372,19 @@ fn one_service(v: &VirtualServer) -> Vec<Found> {
             };
             out.push((at.0, at.1, e));
         }
-        if r.port.is_none() && !fwmark {
-            let e = Invalid::RealServerPort {
-                service: service(),
-                real: real.clone(),
-            };
-            out.push((at.0, at.1, e));
+        // No port (a fwmark or every-port service's, or left out as
+        // keepalived allows): a checker that connects must say where.
+        if r.port.is_none() {
+            for c in &r.checkers {
+                if c.kind.connects() && c.connect_port.is_none() {
+                    let e = Invalid::CheckerPort {
+                        service: service(),
+                        real: real.clone(),
+                        checker: c.kind.keyword(),
+                    };
+                    out.push((at.0, at.1, e));
+                }
+            }
         }
         let (lower, upper) = (r.lthreshold.unwrap_or(0), r.uthreshold.unwrap_or(0));
         if lower > upper {

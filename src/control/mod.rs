@@ -370,6 +370,10 @@ pub struct IpvsDestStatus {
     pub last: String,
     /// Consecutive failed checks (the longest streak of its checkers).
     pub failures: u32,
+    /// The weight a `misc_dynamic` MISC_CHECK set (exit status - 2), which
+    /// vigil puts in the table in place of the configured one; `None`:
+    /// none set.
+    pub dynamic_weight: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

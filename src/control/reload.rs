@@ -135,6 +135,9 @@ pub enum Change {
     ApplianceFailed {
         error: String,
     },
+    /// `script_user` or `enable_script_security` changed and the config
+    /// has MISC_CHECKs: the health checks were replaced to run them so.
+    MiscCheckScripts,
 }
 
 /// Why an instance's new settings were not applied in place.

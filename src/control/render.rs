@@ -264,7 +264,7 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                 .map(|d| {
                     format!(
                         "{{\"dest\":{},\"method\":{},\"weight\":{},\"active\":{},\"inactive\":{},\
-                         \"health\":{},\"last\":{},\"failures\":{}}}",
+                         \"health\":{},\"last\":{},\"failures\":{},\"dynamic_weight\":{}}}",
                         json_str(&d.dest),
                         json_str(&d.method),
                         opt(d.weight),
@@ -272,7 +272,8 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                         d.inactive,
                         json_str(&d.health),
                         json_str(&d.last),
-                        d.failures
+                        d.failures,
+                        opt(d.dynamic_weight)
                     )
                 })
                 .collect();
@@ -608,6 +609,9 @@ impl fmt::Display for Change {
                 write!(f, "appliance set-up applied ({ops} kernel changes)")
             }
             Change::ApplianceFailed { error } => f.write_str(error),
+            Change::MiscCheckScripts => f.write_str(
+                "script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)",
+            ),
             Change::Notifier => f.write_str("notification and script settings applied"),
             Change::VrrpScripts { restarted: true } => {
                 f.write_str("vrrp_script set applied: tracked scripts started again (unchanged ones kept their states)")

@@ -173,6 +173,7 @@ fn ipvs_sample() -> IpvsStatus {
                     health: "up".into(),
                     last: "ok".into(),
                     failures: 0,
+                    dynamic_weight: Some(1),
                 },
                 IpvsDestStatus {
                     dest: "192.168.1.103:80".into(),
@@ -222,9 +223,10 @@ fn ipvs_json_shape() {
             ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
              \"scheduler\":\"wrr\",\"persistent\":3600,\"mask\":null,\"dests\":[\
              {\"dest\":\"192.168.1.102:80\",\"method\":\"Route\",\"weight\":1,\"active\":2,\
-             \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0},\
+             \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0,\"dynamic_weight\":1},\
              {\"dest\":\"192.168.1.103:80\",\"method\":\"Route\",\"weight\":null,\"active\":0,\
-             \"inactive\":0,\"health\":\"down\",\"last\":\"connection refused\",\"failures\":4}]}],\
+             \"inactive\":0,\"health\":\"down\",\"last\":\"connection refused\",\"failures\":4,\
+             \"dynamic_weight\":null}]}],\
              \"foreign\":[\"UDP 10.0.0.1:53\"],\"error\":\"ip_vs module not loaded\",\
              \"sync_daemon\":\"master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)\"}}"
         ),

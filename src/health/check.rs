@@ -1,4 +1,5 @@
-//! The I/O of one check, on tokio: TCP_CHECK, HTTP_GET, SSL_GET, WS_CHECK.
+//! The I/O of one check, on tokio: TCP_CHECK, HTTP_GET, SSL_GET, WS_CHECK,
+//! and MISC_CHECK through `misc`.
 //!
 //! Owns: [`CheckSpec`] (a checker resolved from the config: address, bind
 //! address, timeout, what to ask), [`run`], which performs one check
@@ -58,6 +59,7 @@ use tokio::time::{timeout_at, Instant};
 use tokio_rustls::TlsConnector;
 
 use super::http::{self, HttpError, Progress, ResponseReader};
+use super::misc::{self, MiscSpec, Verdict};
 use super::outcome::{Failure, Outcome, Stage};
 use super::tls;
 use super::ws::{self, CloseWaiter, WsError};
@@ -65,9 +67,12 @@ use super::ws::{self, CloseWaiter, WsError};
 /// One checker, resolved: what to connect to and what to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckSpec {
+    /// Where it connects; for MISC_CHECK, the real server it speaks for
+    /// (port 0 without one), shown in `vigil status`.
     pub target: SocketAddr,
     pub bindto: Option<IpAddr>,
-    /// `connect_timeout`: the bound of the whole check.
+    /// `connect_timeout` (`misc_timeout` for MISC_CHECK): the bound of
+    /// the whole check.
     pub timeout: Duration,
     pub kind: Kind,
 }
@@ -81,6 +86,7 @@ pub enum Kind {
         server_name: ServerName<'static>,
     },
     Ws(WsSpec),
+    Misc(MiscSpec),
 }
 
 impl Kind {
@@ -90,6 +96,7 @@ impl Kind {
             Kind::Http(_) => "HTTP_GET",
             Kind::Ssl { .. } => "SSL_GET",
             Kind::Ws(_) => "WS_CHECK",
+            Kind::Misc(_) => "MISC_CHECK",
         }
     }
 }
@@ -168,8 +175,16 @@ impl std::fmt::Debug for Context {
     }
 }
 
-/// A started check, tagged with `T` (the runner's check id).
-pub type Started<T> = Pin<Box<dyn Future<Output = (T, Outcome)> + Send>>;
+/// A started check, tagged with `T` (the runner's check id); its
+/// [`Verdict`] carries a weight only from a `misc_dynamic` MISC_CHECK.
+pub type Started<T> = Pin<Box<dyn Future<Output = (T, Verdict)> + Send>>;
+
+fn verdict(outcome: Outcome) -> Verdict {
+    Verdict {
+        outcome,
+        weight: None,
+    }
+}
 
 /// Start one check, to be polled by the runner. TCP_CHECK, most checks of
 /// a large pool, gets a future of its own of a few hundred bytes that
@@ -179,18 +194,29 @@ pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) ->
     match spec.kind {
         Kind::Tcp => {
             let (target, bindto, timeout) = (spec.target, spec.bindto, spec.timeout);
-            Box::pin(async move { (tag, tcp_check(target, bindto, timeout).await) })
+            Box::pin(async move { (tag, verdict(tcp_check(target, bindto, timeout).await)) })
+        }
+        Kind::Misc(_) => {
+            let spec = spec.clone();
+            Box::pin(async move {
+                let Kind::Misc(m) = &spec.kind else {
+                    unreachable!("matched above")
+                };
+                (tag, misc::run(m, spec.timeout).await)
+            })
         }
         _ => {
             let (spec, ctx) = (spec.clone(), ctx.clone());
-            Box::pin(async move { (tag, run(&spec, &ctx).await) })
+            Box::pin(async move { (tag, verdict(run(&spec, &ctx).await)) })
         }
     }
 }
 
-/// Perform one check.
+/// Perform one check (a dynamic MISC_CHECK's weight is left out: see
+/// [`start`]).
 pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
     match &spec.kind {
+        Kind::Misc(m) => misc::run(m, spec.timeout).await.outcome,
         Kind::Tcp => tcp_check(spec.target, spec.bindto, spec.timeout).await,
         Kind::Http(h) => {
             for url in &h.urls {

@@ -1,5 +1,6 @@
-//! Health checks of the real servers: TCP_CHECK, HTTP_GET, SSL_GET and
-//! WS_CHECK, on the one current-thread runtime, with bounded concurrency.
+//! Health checks of the real servers: TCP_CHECK, HTTP_GET, SSL_GET,
+//! WS_CHECK and MISC_CHECK, on the one current-thread runtime, with
+//! bounded concurrency.
 //!
 //! Owns: the [`Runner`] task, which ties the sans-IO [`scheduler::Machine`] to the
 //! I/O of [`check::run`], emits [`HealthEvent`]s on a channel when a real
@@ -25,12 +26,19 @@
 //! ```
 //!
 //! Modules: `scheduler` (timing and state, sans-IO), `http` and `ws`
-//! (pure parsers, fuzzed), `check` and `tls` (the I/O), `plan` (config to
-//! specs), `outcome` (typed causes). See `scheduler` for the exact retry
+//! (pure parsers, fuzzed), `check` and `tls` (the I/O), `misc` (MISC_CHECK:
+//! a program through the notify runner, and keepalived's exit-status
+//! rule), `plan` (config to specs), `outcome` (typed causes).
+//!
+//! `misc_dynamic`: a result that sets a new weight on a real server sends
+//! a [`HealthEvent`] with `state_changed: false` (unless the same pass
+//! changed its state: that event carries the weight too), so the IPVS
+//! table takes the weight in place. See `scheduler` for the exact retry
 //! and timing semantics and `check` for the time bound of one check.
 
 pub mod check;
 pub mod http;
+pub mod misc;
 pub mod outcome;
 pub mod plan;
 pub mod scheduler;
@@ -56,7 +64,8 @@ pub use outcome::{Failure, HttpError, Outcome, Stage, TlsFailure, WsError};
 pub use plan::PlanError;
 pub use scheduler::{CheckId, ServerId, Timing};
 
-/// A real server changed state.
+/// A real server changed state, or a `misc_dynamic` MISC_CHECK changed
+/// its weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HealthEvent {
     pub service: ServiceKey,
@@ -70,6 +79,11 @@ pub struct HealthEvent {
     pub keyword: &'static str,
     /// That result: `Ok(())` for up, the failure for down.
     pub cause: Outcome,
+    /// `false`: only the weight changed (`up` is the state it keeps).
+    pub state_changed: bool,
+    /// The weight a `misc_dynamic` MISC_CHECK set (exit status - 2);
+    /// `None`: the configured weight.
+    pub weight: Option<u32>,
 }
 
 /// Runner settings.
@@ -79,6 +93,8 @@ pub struct RunnerConfig {
     pub max_in_flight: NonZeroUsize,
     /// Seed of the warmup spread; `None`: from the clock.
     pub seed: Option<u64>,
+    /// Where MISC_CHECK users are looked up.
+    pub users: plan::Users,
 }
 
 impl Default for RunnerConfig {
@@ -86,6 +102,7 @@ impl Default for RunnerConfig {
         RunnerConfig {
             max_in_flight: scheduler::Config::default().max_in_flight,
             seed: None,
+            users: plan::Users::system(),
         }
     }
 }
@@ -115,6 +132,8 @@ pub struct RealStatus {
     pub consecutive_failures: u32,
     /// Checks done, all checkers together.
     pub checks_done: u64,
+    /// The weight a `misc_dynamic` MISC_CHECK set; `None`: configured.
+    pub weight: Option<u32>,
     pub checkers: Vec<CheckerStatus>,
 }
 
@@ -187,6 +206,9 @@ pub struct Runner {
     /// Per scheduler check: (server index, checker index).
     owner: Vec<(usize, usize)>,
     specs: Vec<Arc<CheckSpec>>,
+    /// Per server: the weight a `misc_dynamic` checker set last (keepalived
+    /// keeps one weight per real server, whichever checker set it).
+    weights: Vec<Option<u32>>,
     ctx: Context,
 }
 
@@ -200,6 +222,7 @@ impl Runner {
 
     /// A runner for a committed config: a real server `previous` also has
     /// (same service and address) starts in the state it had, UP or DOWN,
+    /// and with the weight a `misc_dynamic` check set if it still has one,
     /// so a commit moves no server in or out of the table by itself; a new
     /// one starts as [`Runner::new`] starts it. A DOWN server comes back
     /// on its first good check, as always.
@@ -208,13 +231,24 @@ impl Runner {
         rc: RunnerConfig,
         previous: Option<&States>,
     ) -> Result<Self, PlanError> {
-        Self::with_states(config, rc, |service, real| {
+        let find = |service: &ServiceKey, real| {
             previous?
                 .servers
                 .iter()
                 .find(|r| r.service == *service && r.real == real)
-                .map(|r| r.up)
-        })
+        };
+        let mut runner = Self::with_states(config, rc, |s, real| find(s, real).map(|r| r.up))?;
+        // A weight `misc_dynamic` set stays while a dynamic check remains.
+        for (si, s) in runner.servers.iter().enumerate() {
+            let dynamic = s
+                .checks
+                .iter()
+                .any(|c| matches!(&c.spec.kind, check::Kind::Misc(m) if m.dynamic));
+            if dynamic {
+                runner.weights[si] = find(&s.service, s.real).and_then(|r| r.weight);
+            }
+        }
+        Ok(runner)
     }
 
     /// [`Runner::carrying_over`] from a list of (service, address, port,
@@ -238,7 +272,7 @@ impl Runner {
         rc: RunnerConfig,
         was_up: impl Fn(&ServiceKey, (IpAddr, Option<u16>)) -> Option<bool>,
     ) -> Result<Self, PlanError> {
-        let servers = plan::plan(config)?;
+        let servers = plan::plan_with(config, rc.users)?;
         let seed = rc.seed.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -261,6 +295,7 @@ impl Runner {
             }
         }
         Ok(Runner {
+            weights: vec![None; servers.len()],
             servers,
             local: None,
             sched,
@@ -356,6 +391,7 @@ impl Runner {
                         .max()
                         .unwrap_or(0),
                     checks_done: checkers.iter().map(|c| c.0.checks_done).sum(),
+                    weight: self.weights[si],
                     checkers: checkers.into_iter().map(|c| c.0).collect(),
                 }
             })
@@ -431,13 +467,23 @@ impl Runner {
                     // Every result ready now, in one pass: the loop above
                     // then runs once per wakeup, not once per result.
                     let mut next = Some(first);
-                    while let Some((id, outcome)) = next {
-                        self.sched.handle_result(id, outcome, std::time::Instant::now());
+                    let mut reweighed = Vec::new();
+                    while let Some((id, verdict)) = next {
+                        self.sched.handle_result(id, verdict.outcome, std::time::Instant::now());
+                        if let Some(si) = self.set_weight(id, verdict.weight) {
+                            reweighed.push((si, id));
+                        }
                         next = in_flight.next().now_or_never().flatten();
                     }
                     while let Some(change) = self.sched.poll_event() {
                         let ev = self.event(change);
+                        reweighed.retain(|&(si, _)| si != self.owner[change.check.0 as usize].0);
                         log_change(&ev);
+                        let _ = events.send(ev).await;
+                    }
+                    for (_, id) in reweighed {
+                        let ev = self.weight_event(id);
+                        log_weight(&ev);
                         let _ = events.send(ev).await;
                     }
                 }
@@ -461,6 +507,36 @@ impl Runner {
             checker: ci,
             keyword: self.specs[c.check.0 as usize].kind.keyword(),
             cause: c.cause,
+            state_changed: true,
+            weight: self.weights[si],
+        }
+    }
+
+    /// Records the weight a dynamic check's result set; its server's
+    /// index when that changed the weight.
+    fn set_weight(&mut self, id: CheckId, weight: Option<u32>) -> Option<usize> {
+        let w = weight?;
+        let (si, _) = *self.owner.get(id.0 as usize)?;
+        (self.weights[si] != Some(w)).then(|| {
+            self.weights[si] = Some(w);
+            si
+        })
+    }
+
+    /// Only the weight of check `id`'s server changed.
+    fn weight_event(&self, id: CheckId) -> HealthEvent {
+        let (si, ci) = self.owner[id.0 as usize];
+        let s = &self.servers[si];
+        HealthEvent {
+            service: s.service,
+            protocol: s.protocol,
+            real: s.real,
+            up: self.sched.server_up(ServerId(si as u32)),
+            checker: ci,
+            keyword: self.specs[id.0 as usize].kind.keyword(),
+            cause: Ok(()),
+            state_changed: false,
+            weight: self.weights[si],
         }
     }
 }
@@ -491,6 +567,17 @@ fn log_change(ev: &HealthEvent) {
             "real server DOWN"
         ),
     }
+}
+
+/// A `misc_dynamic` weight change: one line, as a state change has.
+fn log_weight(ev: &HealthEvent) {
+    let vs = logfields::VirtualServer::config(ev.service, ev.protocol);
+    let rs = logfields::RealServer::config(ev.real.0, ev.real.1);
+    tracing::info!(
+        virtual_server = %vs, real_server = %rs, checker = %ev.keyword,
+        weight = ev.weight,
+        "real server weight set by misc_dynamic"
+    );
 }
 
 /// How long a dead server takes to be declared DOWN at most, after its

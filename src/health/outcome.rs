@@ -81,6 +81,20 @@ pub enum Failure {
     /// WS_CHECK: the upgrade or the closing handshake failed.
     #[error("websocket: {0}")]
     Ws(#[from] WsError),
+    /// MISC_CHECK: the program exited with a status that means down.
+    #[error("program exited with status {code}")]
+    Exit { code: u8 },
+    /// MISC_CHECK: the program was killed by a signal (not vigil's).
+    #[error("program killed by signal {signal}")]
+    Signal { signal: i32 },
+    /// MISC_CHECK: `misc_timeout` passed; the program and its process
+    /// group were killed.
+    #[error("program timed out (killed)")]
+    ScriptTimeout,
+    /// MISC_CHECK: the program could not be run (not found, not
+    /// executable, its user unknown, refused by enable_script_security).
+    #[error("program could not be run")]
+    NotRun,
 }
 
 impl Failure {

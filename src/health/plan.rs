@@ -14,18 +14,45 @@
 //! [`PlanError::NoPort`]); `Host` = the checker's `virtualhost`, else the
 //! virtual server's, else the address, with `:port` unless the port is
 //! the scheme's default (80, or 443 for SSL_GET).
+//!
+//! MISC_CHECK connects nowhere: it needs no port (a real server of a
+//! fwmark service is fine), its target is the real server (port 0
+//! without one), its bound is `misc_timeout`, else the virtual server's
+//! `delay_loop` (keepalived's default), and it runs as its `user`, else
+//! `script_user`, resolved here from the `/etc/passwd` and `/etc/group`
+//! of [`Users`] (an unknown user: the program never runs, a failure).
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 
 use thiserror::Error;
 
 use super::check::{CheckSpec, HttpSpec, Kind, UrlSpec, WsSpec};
+use super::misc::MiscSpec;
 use super::scheduler::Timing;
 use super::tls;
 use crate::config::model::{
-    CheckKind, Checker, Config, Protocol, RealServer, ServiceKey, VirtualServer,
+    CheckKind, Checker, Config, MiscCheck, Protocol, RealServer, ServiceKey, VirtualServer,
 };
+use crate::notify::script;
+
+/// Where MISC_CHECK users are looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Users {
+    pub passwd: &'static Path,
+    pub group: &'static Path,
+}
+
+impl Users {
+    /// The box's own files.
+    pub fn system() -> Self {
+        Users {
+            passwd: Path::new("/etc/passwd"),
+            group: Path::new("/etc/group"),
+        }
+    }
+}
 
 /// One real server and its checkers.
 #[derive(Debug, Clone)]
@@ -61,8 +88,14 @@ pub enum PlanError {
     },
 }
 
-/// Every real server of every virtual server, in config order.
+/// Every real server of every virtual server, in config order, with
+/// MISC_CHECK users from the system's files.
 pub fn plan(config: &Config) -> Result<Vec<PlannedServer>, PlanError> {
+    plan_with(config, Users::system())
+}
+
+/// [`plan`] with MISC_CHECK users from `users`.
+pub fn plan_with(config: &Config, users: Users) -> Result<Vec<PlannedServer>, PlanError> {
     let mut out = Vec::new();
     for vs in &config.virtual_servers {
         for rs in &vs.real_servers {
@@ -70,7 +103,7 @@ pub fn plan(config: &Config) -> Result<Vec<PlannedServer>, PlanError> {
             // four slots, for one checker in most real servers.
             let mut checks = Vec::with_capacity(rs.checkers.len());
             for c in &rs.checkers {
-                checks.push(plan_check(vs, rs, c)?);
+                checks.push(plan_check(config, users, vs, rs, c)?);
             }
             out.push(PlannedServer {
                 service: vs.key,
@@ -86,7 +119,13 @@ pub fn plan(config: &Config) -> Result<Vec<PlannedServer>, PlanError> {
     Ok(out)
 }
 
-fn plan_check(vs: &VirtualServer, rs: &RealServer, c: &Checker) -> Result<PlannedCheck, PlanError> {
+fn plan_check(
+    config: &Config,
+    users: Users,
+    vs: &VirtualServer,
+    rs: &RealServer,
+    c: &Checker,
+) -> Result<PlannedCheck, PlanError> {
     let delay_loop = c.delay_loop.unwrap_or(vs.delay_loop);
     let timing = Timing {
         delay_loop: delay_loop.as_duration(),
@@ -94,6 +133,12 @@ fn plan_check(vs: &VirtualServer, rs: &RealServer, c: &Checker) -> Result<Planne
         delay_before_retry: c.delay_before_retry.as_duration(),
         warmup: c.warmup.unwrap_or(delay_loop).as_duration(),
     };
+    if let CheckKind::Misc(m) = &c.kind {
+        return Ok(PlannedCheck {
+            timing,
+            spec: Arc::new(misc_spec(config, users, vs, rs, m)),
+        });
+    }
     let ip = c.connect_ip.unwrap_or(rs.addr);
     let port = c.connect_port.or(rs.port).ok_or(PlanError::NoPort {
         service: vs.key,
@@ -134,6 +179,7 @@ fn plan_check(vs: &VirtualServer, rs: &RealServer, c: &Checker) -> Result<Planne
             origin: w.origin.clone(),
             subprotocol: w.subprotocol.clone(),
         }),
+        CheckKind::Misc(_) => unreachable!("planned above"),
     };
     Ok(PlannedCheck {
         timing,
@@ -144,6 +190,29 @@ fn plan_check(vs: &VirtualServer, rs: &RealServer, c: &Checker) -> Result<Planne
             kind,
         }),
     })
+}
+
+fn misc_spec(
+    config: &Config,
+    users: Users,
+    vs: &VirtualServer,
+    rs: &RealServer,
+    m: &MiscCheck,
+) -> CheckSpec {
+    let user = m.user.as_ref().or(config.global.script_user.as_ref());
+    CheckSpec {
+        target: SocketAddr::new(rs.addr, rs.port.unwrap_or(0)),
+        bindto: None,
+        timeout: m.timeout.unwrap_or(vs.delay_loop).as_duration(),
+        kind: Kind::Misc(MiscSpec {
+            argv: m.path.argv.clone(),
+            dynamic: m.dynamic,
+            run_as: user
+                .map(|u| script::resolve_user_from(users.passwd, users.group, u))
+                .transpose(),
+            security: config.global.enable_script_security,
+        }),
+    }
 }
 
 /// `Host` for an address: `192.0.2.1`, `[2001:db8::1]`, with `:port`

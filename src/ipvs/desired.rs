@@ -11,7 +11,9 @@
 //! - A real server with no checker is always up (keepalived). Otherwise its
 //!   health comes from the map; with no entry it is up, or down with
 //!   `alpha` (it must pass its first check before it takes traffic).
-//! - A healthy server gets its configured weight. A failed one is removed,
+//! - A healthy server gets its configured weight, or the one a
+//!   `misc_dynamic` MISC_CHECK set ([`Weights`], which quorum counts too:
+//!   keepalived updates its quorum on such a change). A failed one is removed,
 //!   or kept at weight 0 when `inhibit_on_failure` holds (the real
 //!   server's own setting overrides the service's).
 //! - Quorum: a service that is up goes down when the summed weight of its
@@ -30,10 +32,13 @@
 //!   on shutdown (keepalived.conf(5)); it changes nothing in the table.
 //!   vigil leaves the table in place when it stops, so a restart adopts it.
 //! - Ports: only NAT rewrites a port, so a DR or TUN destination (real or
-//!   sorry server) gets the service's port, 0 for fwmark, whatever the
-//!   config says (ipvsadm and keepalived do the same). A NAT real server
-//!   without a port gets the service's; a NAT sorry server without one
-//!   gets 0 as in keepalived (the kernel then uses the client's port).
+//!   sorry server) gets the service's port, 0 for fwmark and every-port
+//!   (port 0) services, whatever the config says (ipvsadm and keepalived
+//!   do the same). A NAT real or sorry server without a port gets 0 as in
+//!   keepalived (the kernel then uses the port the client asked for).
+//! - A service of every port (`virtual_server IP` or `IP 0`) is the
+//!   kernel's port-0 service: it catches what no service of a specific
+//!   port does, and the kernel schedules it only when persistent.
 //!   The lab's differential test (lab/tests/test_ipvs_differential.py)
 //!   holds all of this to keepalived 2.2.7's table.
 //! - Draining: a real server removed from the config keeps its kernel
@@ -48,7 +53,7 @@ use super::wire::{
     SVC_F_PERSISTENT,
 };
 use crate::config::model::{
-    Config, Method, Protocol, RealServer, ServiceKey, SorryServer, VirtualServer,
+    CheckKind, Config, Method, Protocol, RealServer, ServiceKey, SorryServer, VirtualServer,
 };
 
 /// Result of a real server's checks.
@@ -68,6 +73,10 @@ pub struct RealId {
 /// Health of every checked real server, keyed by kernel identity (the
 /// config's `ServiceKey` lacks the protocol, which the kernel's key has).
 pub type HealthMap = BTreeMap<RealId, Health>;
+
+/// Weights set at run time (`misc_dynamic`) in place of the configured
+/// ones; a real server without an entry has its configured weight.
+pub type Weights = BTreeMap<RealId, u32>;
 
 /// Whether each service had quorum at the last evaluation.
 pub type QuorumStates = BTreeMap<ServiceId, bool>;
@@ -131,14 +140,14 @@ fn service_port(vs: &VirtualServer) -> u16 {
 
 /// The kernel's port for a destination forwarded by `method`. Only NAT
 /// rewrites the port: a DR or TUN destination takes the service's (0 for
-/// fwmark), whatever the config says, as ipvsadm and keepalived set it. A
-/// NAT one without a port takes the service's, except a sorry server
-/// (`sorry`), which keepalived sends as 0: the kernel then forwards to the
+/// fwmark or every-port services), whatever the config says, as ipvsadm
+/// and keepalived set it. A NAT one without a port (real or sorry server)
+/// goes in as 0, as keepalived sends it: the kernel then forwards to the
 /// port the client asked for, and the same table is adopted unchanged.
-fn dest_port(vs: &VirtualServer, method: Method, port: Option<u16>, sorry: bool) -> u16 {
+fn dest_port(vs: &VirtualServer, method: Method, port: Option<u16>) -> u16 {
     match (method, port) {
         (Method::Nat, Some(p)) => p,
-        (Method::Nat, None) if sorry => 0,
+        (Method::Nat, None) => 0,
         _ => service_port(vs),
     }
 }
@@ -146,7 +155,7 @@ fn dest_port(vs: &VirtualServer, method: Method, port: Option<u16>, sorry: bool)
 pub fn dest_id(vs: &VirtualServer, rs: &RealServer) -> DestId {
     DestId {
         addr: rs.addr,
-        port: dest_port(vs, rs.method.unwrap_or(vs.method), rs.port, false),
+        port: dest_port(vs, rs.method.unwrap_or(vs.method), rs.port),
     }
 }
 
@@ -200,7 +209,7 @@ fn sorry_dest(vs: &VirtualServer, s: &SorryServer, weight: u32) -> Dest {
     Dest {
         id: DestId {
             addr: s.addr,
-            port: dest_port(vs, vs.method, s.port, true),
+            port: dest_port(vs, vs.method, s.port),
         },
         fwd: fwd_method(vs.method),
         weight,
@@ -233,25 +242,46 @@ pub fn quorum_up(vs: &VirtualServer, live_weight: u64, was_up: Option<bool>) -> 
     }
 }
 
+/// A real server's weight now: a dynamic one, else the configured one.
+fn weight_of(vs: &VirtualServer, rs: &RealServer, weights: &Weights) -> u32 {
+    if weights.is_empty() {
+        return rs.weight;
+    }
+    weights.get(&real_id(vs, rs)).copied().unwrap_or(rs.weight)
+}
+
 /// One virtual server's entry; its quorum state comes back too.
 pub fn entry(vs: &VirtualServer, health: &HealthMap, was_up: Option<bool>) -> (Entry, bool) {
-    let healthy: Vec<(&RealServer, bool)> = vs
+    entry_weighted(vs, health, &Weights::new(), was_up)
+}
+
+/// [`entry`] with the weights `misc_dynamic` checks set.
+pub fn entry_weighted(
+    vs: &VirtualServer,
+    health: &HealthMap,
+    weights: &Weights,
+    was_up: Option<bool>,
+) -> (Entry, bool) {
+    let healthy: Vec<(&RealServer, u32, bool)> = vs
         .real_servers
         .iter()
-        .map(|rs| (rs, health_of(vs, rs, health) == Health::Up))
+        .map(|rs| {
+            let up = health_of(vs, rs, health) == Health::Up;
+            (rs, weight_of(vs, rs, weights), up)
+        })
         .collect();
     let live: u64 = healthy
         .iter()
-        .filter(|(_, up)| *up)
-        .map(|(rs, _)| u64::from(rs.weight))
+        .filter(|(_, _, up)| *up)
+        .map(|(_, w, _)| u64::from(*w))
         .sum();
     let up = quorum_up(vs, live, was_up);
     let sorry_active = vs.sorry_server.is_some() && !up;
     let mut e = Entry::new(service(vs));
-    for (rs, healthy) in healthy {
+    for (rs, live_weight, healthy) in healthy {
         let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
         let weight = match (healthy && !sorry_active, inhibit) {
-            (true, _) => rs.weight,
+            (true, _) => live_weight,
             (false, true) => 0,
             (false, false) => continue,
         };
@@ -281,11 +311,22 @@ pub fn build(
     draining: &BTreeSet<RealId>,
     quorum: &QuorumStates,
 ) -> Desired {
+    build_weighted(config, health, &Weights::new(), draining, quorum)
+}
+
+/// [`build`] with the weights `misc_dynamic` checks set.
+pub fn build_weighted(
+    config: &Config,
+    health: &HealthMap,
+    weights: &Weights,
+    draining: &BTreeSet<RealId>,
+    quorum: &QuorumStates,
+) -> Desired {
     let mut d = Desired::default();
     for vs in &config.virtual_servers {
         let id = service_id(vs);
         let was = quorum.get(&id).copied();
-        let (e, up) = entry(vs, health, was);
+        let (e, up) = entry_weighted(vs, health, weights, was);
         if was.unwrap_or(true) != up {
             d.changes.push(QuorumChange { service: id, up });
         }
@@ -323,6 +364,26 @@ pub fn config_dests(config: &Config) -> BTreeSet<RealId> {
                 dest: sorry_dest(vs, s, 0).id,
             });
         }
+    }
+    all
+}
+
+/// The real servers with a `misc_dynamic` MISC_CHECK: the only ones a
+/// weight set at run time may stay on across a commit.
+pub fn dynamic_reals(config: &Config) -> BTreeSet<RealId> {
+    let dynamic = |rs: &RealServer| {
+        rs.checkers
+            .iter()
+            .any(|c| matches!(&c.kind, CheckKind::Misc(m) if m.dynamic))
+    };
+    let mut all = BTreeSet::new();
+    for vs in &config.virtual_servers {
+        all.extend(
+            vs.real_servers
+                .iter()
+                .filter(|rs| dynamic(rs))
+                .map(|rs| real_id(vs, rs)),
+        );
     }
     all
 }

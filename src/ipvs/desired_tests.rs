@@ -136,8 +136,10 @@ fn only_nat_keeps_a_real_servers_own_port() {
     assert_eq!(dest_id(&vs, &vs.real_servers[1]).port, 8081);
     vs.real_servers[0].method = Some(Method::Tun);
     assert_eq!(dest_id(&vs, &vs.real_servers[0]).port, 80);
+    // NAT without a port: 0, as keepalived sends it (the kernel forwards
+    // to the port the client asked for).
     vs.real_servers[1].port = None;
-    assert_eq!(dest_id(&vs, &vs.real_servers[1]).port, 80);
+    assert_eq!(dest_id(&vs, &vs.real_servers[1]).port, 0);
     vs.key = ServiceKey::Fwmark {
         mark: 1,
         ipv6: false,
@@ -336,4 +338,30 @@ fn draining_holds_only_servers_the_config_lacks() {
     let d = build(&old, &HealthMap::new(), &gone, &QuorumStates::new());
     assert!(d.draining.is_empty());
     assert_eq!(owned(&old), BTreeSet::from([service_id(&vs)]));
+}
+
+#[test]
+fn a_service_of_every_port_is_the_kernels_port_0_service() {
+    // `virtual_server 10.0.0.1 { persistence_timeout 300 ... }`, as
+    // keepalived programs it: service port 0, DR destinations at 0 (the
+    // service's), a NAT one without a port at 0 (the client's port).
+    let text =
+        "virtual_server 10.0.0.1 {\n protocol TCP\n lvs_method DR\n persistence_timeout 300\n\
+                real_server 10.0.0.2 {\n }\n real_server 10.0.0.3 8080 {\n }\n\
+                real_server 10.0.0.4 {\n  lvs_method NAT\n }\n}\n";
+    let c = crate::config::import_str("t.conf", text, false)
+        .expect("valid")
+        .config;
+    let vs = &c.virtual_servers[0];
+    assert!(matches!(service_id(vs), ServiceId::Addr { port: 0, .. }));
+    let ports: Vec<u16> = vs
+        .real_servers
+        .iter()
+        .map(|rs| dest_id(vs, rs).port)
+        .collect();
+    assert_eq!(ports, [0, 0, 0]);
+    let (e, up) = entry(vs, &HealthMap::new(), None);
+    assert!(up);
+    assert_eq!(e.dests.len(), 3);
+    assert_eq!(e.service.flags & SVC_F_PERSISTENT, SVC_F_PERSISTENT);
 }

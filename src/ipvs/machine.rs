@@ -54,7 +54,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::desired::{self, Health, HealthMap, QuorumChange, QuorumStates, RealId};
+use super::desired::{self, Health, HealthMap, QuorumChange, QuorumStates, RealId, Weights};
 use super::kernel::Table;
 use super::pass::{PassReport, PassRequest, Refusals, Unavailable};
 use super::wire::ServiceId;
@@ -94,6 +94,8 @@ pub enum TableError {
 pub struct Machine {
     config: Arc<Config>,
     health: HealthMap,
+    /// Weights `misc_dynamic` checks set, replacing the configured ones.
+    weights: Weights,
     quorum: QuorumStates,
     /// Services an earlier config had, until the kernel no longer has them.
     retired: BTreeSet<ServiceId>,
@@ -120,16 +122,21 @@ impl Machine {
     /// servers start down). The first pass is due at `now`.
     pub fn new(config: Arc<Config>, initial: Option<&health::States>, now: Instant) -> Self {
         let mut health = HealthMap::new();
+        let mut weights = Weights::new();
         if let Some(s) = initial {
             for r in &s.servers {
                 for id in reals_of(&config, r.service, r.real) {
                     health.insert(id, if r.up { Health::Up } else { Health::Down });
+                    if let Some(w) = r.weight {
+                        weights.insert(id, w);
+                    }
                 }
             }
         }
         Machine {
             config,
             health,
+            weights,
             quorum: QuorumStates::new(),
             retired: BTreeSet::new(),
             draining: BTreeMap::new(),
@@ -145,12 +152,17 @@ impl Machine {
         }
     }
 
-    /// A real server changed state: a pass within [`COALESCE`].
+    /// A real server changed state or (`misc_dynamic`) weight: a pass
+    /// within [`COALESCE`]. A weight changes the destination in place.
     pub fn handle_health(&mut self, ev: &HealthEvent, now: Instant) {
         let h = if ev.up { Health::Up } else { Health::Down };
         let mut changed = false;
         for id in reals_of(&self.config, ev.service, ev.real) {
             changed |= self.health.insert(id, h) != Some(h);
+            changed |= match ev.weight {
+                Some(w) => self.weights.insert(id, w) != Some(w),
+                None => self.weights.remove(&id).is_some(),
+            };
         }
         if changed {
             let at = now + COALESCE;
@@ -191,6 +203,8 @@ impl Machine {
             }
         }
         self.health.retain(|r, _| known.contains(r));
+        let dynamic = desired::dynamic_reals(new);
+        self.weights.retain(|r, _| dynamic.contains(r));
         self.quorum.retain(|s, _| owned.contains(s));
         self.due = Some(now);
     }
@@ -213,7 +227,13 @@ impl Machine {
         }
         self.due = None;
         let draining = self.draining.keys().copied().collect();
-        let d = desired::build(&self.config, &self.health, &draining, &self.quorum);
+        let d = desired::build_weighted(
+            &self.config,
+            &self.health,
+            &self.weights,
+            &draining,
+            &self.quorum,
+        );
         for c in &d.changes {
             if c.up {
                 tracing::info!(virtual_server = %logfields::VirtualServer::kernel(&c.service), "ipvs: quorum gained");

@@ -45,6 +45,8 @@ pub(crate) fn event(last: u8, up: bool) -> HealthEvent {
         checker: 0,
         keyword: "TCP_CHECK",
         cause: if up { Ok(()) } else { Err(Failure::Refused) },
+        state_changed: true,
+        weight: None,
     }
 }
 
@@ -510,4 +512,42 @@ fn quorum_changes_are_handed_out_once() {
     assert!(!q[0].up);
     assert!(machine.take_quorum_changes().is_empty());
     assert!(machine.virtual_server(&q[0].service).is_some());
+}
+
+#[test]
+fn a_misc_dynamic_weight_is_set_in_place_and_kept_until_the_event_says_otherwise() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(seed(), &mut k, t0);
+    let configured = k.table.services.values().next().unwrap().dests[&rs(102)].weight;
+
+    // Exit 12 of a dynamic MISC_CHECK: weight 10, no state change.
+    let mut ev = event(102, true);
+    ev.state_changed = false;
+    ev.weight = Some(10);
+    machine.handle_health(&ev, t0);
+    let t1 = t0 + COALESCE;
+    let ops = step(&mut machine, &mut k, t1).expect("due");
+    only_set(&ops, 102, 10);
+    assert!(k.log.iter().all(|o| !matches!(o, Op::DelDest { .. })));
+
+    // Down, then up again with the weight it last set: back at 10.
+    let mut down = event(102, false);
+    down.weight = Some(10);
+    machine.handle_health(&down, t1);
+    let t2 = t1 + COALESCE;
+    let ops = step(&mut machine, &mut k, t2).expect("due");
+    assert!(matches!(ops.as_slice(), [Op::DelDest { .. }]), "{ops:?}");
+    let mut up = event(102, true);
+    up.weight = Some(10);
+    machine.handle_health(&up, t2);
+    let t3 = t2 + COALESCE;
+    only_new(&step(&mut machine, &mut k, t3).expect("due"), 102, 10);
+
+    // The same weight again costs nothing; no weight: the configured one.
+    machine.handle_health(&up, t3);
+    assert_eq!(machine.poll_timeout(), None);
+    machine.handle_health(&event(102, true), t3);
+    let ops = step(&mut machine, &mut k, t3 + COALESCE).expect("due");
+    only_set(&ops, 102, configured);
 }

@@ -20,11 +20,15 @@ use crate::config::model::VirtualServer;
 use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health;
 
+/// A checked real server's last result, failure streak and `misc_dynamic`
+/// weight.
+type Detail = (String, u32, Option<u32>);
+
 /// What `vigil status` shows: the kernel's table for the services the
 /// config owns (ipvsadm -Ln order), each real server's health, and
 /// the configured real servers the table lacks (down, removed).
 pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
-    let mut detail: BTreeMap<RealId, (String, u32)> = BTreeMap::new();
+    let mut detail: BTreeMap<RealId, Detail> = BTreeMap::new();
     if let Some(s) = checks {
         for r in &s.servers {
             let last = match r.last {
@@ -33,7 +37,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
                 Some(Err(f)) => f.to_string(),
             };
             for id in reals_of(m.config(), r.service, r.real) {
-                detail.insert(id, (last.clone(), r.consecutive_failures));
+                detail.insert(id, (last.clone(), r.consecutive_failures, r.weight));
             }
         }
     }
@@ -122,6 +126,7 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
                         .to_owned(),
                         last: "none".to_owned(),
                         failures: 0,
+                        dynamic_weight: None,
                     }
                 })
                 .collect(),
@@ -134,7 +139,7 @@ fn dest_status(
     vs: &VirtualServer,
     service: ServiceId,
     dest: DestId,
-    detail: &BTreeMap<RealId, (String, u32)>,
+    detail: &BTreeMap<RealId, Detail>,
     fill: impl FnOnce(&mut IpvsDestStatus),
 ) -> IpvsDestStatus {
     let id = RealId { service, dest };
@@ -152,7 +157,8 @@ fn dest_status(
             Health::Down => "down",
         },
     };
-    let (last, failures) = detail.get(&id).cloned().unwrap_or(("none".into(), 0));
+    let (last, failures, dynamic_weight) =
+        detail.get(&id).cloned().unwrap_or(("none".into(), 0, None));
     let mut s = IpvsDestStatus {
         dest: dest.to_string(),
         method: String::new(),
@@ -162,6 +168,7 @@ fn dest_status(
         health: health.to_owned(),
         last,
         failures,
+        dynamic_weight,
     };
     fill(&mut s);
     s

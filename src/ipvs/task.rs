@@ -287,6 +287,9 @@ async fn refresh(edge: &mut Edge) -> Option<Table> {
 /// `notify_up` / `notify_down` of the real server a health event is about
 /// (the runner sends events only on changes).
 fn run_real_server_script(machine: &Machine, ev: &HealthEvent, notifier: &Notifier) {
+    if !ev.state_changed {
+        return;
+    }
     for vs in machine
         .config()
         .virtual_servers

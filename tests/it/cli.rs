@@ -399,3 +399,37 @@ fn config_check_accepts_vrrp_script_pairs_as_people_write_them() {
         "{err}"
     );
 }
+
+#[test]
+fn config_check_accepts_misc_checks_as_people_write_them() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/misc/lvs-dr-mysql.conf");
+    let out = vigil(&["config", "check", p(&conf)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ok (1 vrrp_instance, 2 virtual_server, 2 warnings)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_check_accepts_services_and_real_servers_without_a_port() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ipvs/every-port.conf");
+    let out = vigil(&["config", "check", p(&conf)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("ok (0 vrrp_instance, 3 virtual_server, 6 warnings)"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Every checker has somewhere to connect: the daemon can plan it.
+    let c = vigil::config::import_file(&conf, false).unwrap().config;
+    let plan = vigil::health::plan::plan(&c).expect("plans");
+    assert_eq!(plan[0].checks[0].spec.target.port(), 22);
+    assert_eq!(
+        plan[2].checks[0].spec.target.port(),
+        0,
+        "MISC_CHECK: no port"
+    );
+    assert_eq!(plan[3].checks[0].spec.target.port(), 8080);
+}

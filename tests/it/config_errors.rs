@@ -456,7 +456,7 @@ fn vs_port() {
     check(
         "vs_port",
         "virtual_server 10.0.0.1 http {\n}\n",
-        &["t.conf:1:25: error: 'virtual_server': invalid value 'http', expected an integer 1..65535"],
+        &["t.conf:1:25: error: 'virtual_server': invalid value 'http', expected an integer 0..65535"],
     );
 }
 
@@ -464,8 +464,30 @@ fn vs_port() {
 fn vs_no_port() {
     check(
         "vs_no_port",
-        "virtual_server 10.0.0.1 {\n}\n",
-        &["t.conf:1:1: error: 'virtual_server' needs 'IP PORT' or 'fwmark N', then '{'"],
+        "virtual_server {\n}\n",
+        &["t.conf:1:1: error: 'virtual_server' needs 'IP [PORT]' or 'fwmark N', then '{'"],
+    );
+    check(
+        "vs_fwmark_alone",
+        "virtual_server fwmark {\n}\n",
+        &["t.conf:1:1: error: 'virtual_server' needs 'IP [PORT]' or 'fwmark N', then '{'"],
+    );
+}
+
+#[test]
+fn vs_every_port_without_persistence_warns() {
+    let warning = "t.conf:1:1: warning: virtual_server 10.0.0.1 0: a service of every port (port 0) needs persistence_timeout: without it the kernel accepts the service but forwards no connection (\"port zero only supported in persistent services\")";
+    for header in ["virtual_server 10.0.0.1 {", "virtual_server 10.0.0.1 0 {"] {
+        check_warns(
+            "vs_every_port",
+            &format!("{header}\n    protocol TCP\n    lvs_method DR\n    real_server 10.0.0.2 {{\n    }}\n}}\n"),
+            &[warning],
+        );
+    }
+    check_warns(
+        "vs_every_port_persistent",
+        "virtual_server 10.0.0.1 {\n    protocol TCP\n    persistence_timeout 300\n    real_server 10.0.0.2 {\n    }\n}\n",
+        &[],
     );
 }
 
@@ -523,10 +545,22 @@ fn rs_family() {
 
 #[test]
 fn rs_noport() {
-    check(
+    // keepalived reads a missing port (or 0) as 0: the service's port for
+    // DR and TUN, the client's for NAT. A checker then needs connect_port.
+    check_warns(
         "rs_noport",
-        "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 {\n    }\n}\n",
-        &["t.conf:2:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 has no port; only fwmark services may omit it"],
+        "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    real_server 10.0.0.2 {\n    }\n    real_server 10.0.0.3 0 {\n    }\n}\n",
+        &[],
+    );
+    check(
+        "rs_noport_checker",
+        "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    real_server 10.0.0.2 {\n        TCP_CHECK {\n        }\n        MISC_CHECK {\n            misc_path /bin/true\n        }\n    }\n}\n",
+        &["t.conf:3:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 has no port, so its TCP_CHECK has nothing to connect to: set connect_port"],
+    );
+    check_warns(
+        "rs_noport_connect_port",
+        "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    real_server 10.0.0.2 {\n        TCP_CHECK {\n            connect_port 80\n        }\n    }\n}\n",
+        &[],
     );
 }
 
@@ -621,11 +655,11 @@ fn tcp_url() {
 }
 
 #[test]
-fn misc_check() {
+fn misc_check_without_misc_path() {
     check(
         "misc_check",
         "virtual_server 10.0.0.1 80 {\n    real_server 10.0.0.2 80 {\n        MISC_CHECK {\n        }\n    }\n}\n",
-        &["t.conf:3:9: error: keepalived's 'MISC_CHECK' is not supported by vigil (in real_server)"],
+        &["t.conf:3:9: error: 'misc_path' is missing from MISC_CHECK"],
     );
 }
 
@@ -983,9 +1017,9 @@ fn errors_inside_a_block_with_a_bad_header_are_reported_too() {
             "t.conf:5:23: error: 'virtual_router_id': invalid value '0', expected an integer 1..255",
             "t.conf:7:1: error: 'vrrp_sync_group' needs a name",
             "t.conf:9:9: error: 'group': invalid value 'bad/name', expected a name of 1..64 letters, digits and _-.:@",
-            "t.conf:12:25: error: 'virtual_server': invalid value '99999', expected an integer 1..65535",
+            "t.conf:12:25: error: 'virtual_server': invalid value '99999', expected an integer 0..65535",
             "t.conf:13:15: error: 'lvs_sched': invalid value 'nope', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos",
-            "t.conf:14:26: error: 'real_server': invalid value 'foo', expected an integer 1..65535",
+            "t.conf:14:26: error: 'real_server': invalid value 'foo', expected an integer 0..65535",
             "t.conf:15:16: error: 'weight': invalid value '-1', expected an integer 0..65535",
             "t.conf:18:13: error: 'global_defs': unexpected 'extra', expected '{' and a block",
             "t.conf:19:5: error: 'router_id' needs one word (quote it if it has spaces)",

@@ -97,7 +97,6 @@ fn check_valid(c: &Config) -> Result<(), String> {
     let mut keys = BTreeSet::new();
     for vs in &c.virtual_servers {
         let v6 = vs.key.is_ipv6();
-        let fw = matches!(vs.key, ServiceKey::Fwmark { .. });
         let mut reals = BTreeSet::new();
         let sum: u64 = vs.real_servers.iter().map(|r| u64::from(r.weight)).sum();
         let ok = keys.insert(vs.key)
@@ -110,8 +109,11 @@ fn check_valid(c: &Config) -> Result<(), String> {
             && vs.real_servers.iter().all(|r| {
                 reals.insert((r.addr, r.port))
                     && r.addr.is_ipv6() == v6
-                    && (fw || r.port.is_some())
                     && r.weight <= WEIGHT_MAX
+                    && (r.port.is_some()
+                        || r.checkers
+                            .iter()
+                            .all(|c| !c.kind.connects() || c.connect_port.is_some()))
             });
         if !ok {
             return Err(format!("virtual_server {}", vs.key));

@@ -183,8 +183,8 @@ async fn tcp_check_closes_with_a_reset_both_ways_of_running_it() {
         "{r:?}"
     );
     // The runner's way: a tagged future.
-    let (tag, outcome) = check::start(7u32, &Arc::new(s), &Context::new()).await;
-    assert_eq!((tag, outcome), (7, Ok(())));
+    let (tag, verdict) = check::start(7u32, &Arc::new(s), &Context::new()).await;
+    assert_eq!((tag, verdict.outcome, verdict.weight), (7, Ok(()), None));
     let r = read_after_check(&l).await;
     assert_eq!(
         r.as_ref().map_err(|e| e.kind()),

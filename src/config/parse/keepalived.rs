@@ -256,7 +256,6 @@ pub(super) const REAL: &[&str] = &[
     "alpha",
     "virtualhost",
     "snmp_name",
-    "MISC_CHECK",
     "SMTP_CHECK",
     "DNS_CHECK",
     "BFD_CHECK",

@@ -13,9 +13,12 @@ use crate::config::bounds::{
 };
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
-    CheckKind, Checker, HttpCheck, Method, Protocol, RealServer, Scheduler, ServiceKey,
-    SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
+    CheckKind, Checker, HttpCheck, Method, MiscCheck, Protocol, RealServer, Scheduler, Script,
+    ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
 };
+
+/// vigil's bound for `misc_timeout`: an hour, as a `vrrp_script`'s.
+const MISC_TIMEOUT_MAX: Millis = Millis::secs(3600);
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
 
@@ -75,9 +78,10 @@ const REAL: Section = Section {
         "HTTP_GET",
         "SSL_GET",
         "WS_CHECK",
+        "MISC_CHECK",
     ],
     shared: &[],
-    repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK"],
+    repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK", "MISC_CHECK"],
     keepalived: keepalived::REAL,
     obsolete: &[],
     first_wins: &[],
@@ -94,6 +98,10 @@ const COMMON_CHECK: [&str; 8] = [
     "delay_loop",
     "warmup",
 ];
+
+/// MISC_CHECK runs a program: keepalived gives it only the checker
+/// options that do not connect.
+const MISC_COMMON: [&str; 4] = ["retry", "delay_before_retry", "delay_loop", "warmup"];
 
 const RETRY_ALIASES: &[Alias] = &[
     Alias {
@@ -127,6 +135,17 @@ const HTTP_CHECK: Section = Section {
     shared: &COMMON_CHECK,
     repeatable: &["url"],
     keepalived: keepalived::HTTP_CHECK,
+    obsolete: &[],
+    first_wins: &[],
+    aliases: RETRY_ALIASES,
+};
+
+const MISC_CHECK: Section = Section {
+    name: "MISC_CHECK",
+    keywords: &["misc_path", "misc_timeout", "misc_dynamic", "user"],
+    shared: &MISC_COMMON,
+    repeatable: &[],
+    keepalived: keepalived::CHECK,
     obsolete: &[],
     first_wins: &[],
     aliases: RETRY_ALIASES,
@@ -231,14 +250,28 @@ impl Reader<'_> {
             );
             self.d.warn(&node.keyword.loc, WarningKind::Note(note));
         }
+        if matches!(v.key, ServiceKey::Addr { port: 0, .. })
+            && v.persistence_timeout.unwrap_or(0) == 0
+        {
+            // The kernel takes it (as keepalived sends it) but schedules
+            // no connection to it; ipvsadm refuses to make one.
+            let note = format!(
+                "virtual_server {}: a service of every port (port 0) needs persistence_timeout: \
+                 without it the kernel accepts the service but forwards no connection \
+                 (\"port zero only supported in persistent services\")",
+                v.key
+            );
+            self.d.warn(&node.keyword.loc, WarningKind::Note(note));
+        }
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
     }
 
-    /// `IP PORT` or `fwmark N`.
+    /// `IP [PORT]` or `fwmark N`; no port, or port 0, is a service of
+    /// every port of its protocol (keepalived reads a missing port as 0).
     fn service_key(&mut self, node: &Node) -> Option<ServiceKey> {
-        const EXPECTED: &str = "'IP PORT' or 'fwmark N', then '{'";
+        const EXPECTED: &str = "'IP [PORT]' or 'fwmark N', then '{'";
         let kw = node.keyword.text.as_str();
         match node.args.as_slice() {
             [f, mark] if f.text == "fwmark" => Some(ServiceKey::Fwmark {
@@ -257,7 +290,11 @@ impl Reader<'_> {
             }
             [addr, port] => Some(ServiceKey::Addr {
                 addr: self.tok_ip(addr, kw)?,
-                port: self.tok_u32(port, kw, 1, 65535)? as u16,
+                port: self.tok_u32(port, kw, 0, 65535)? as u16,
+            }),
+            [addr] if addr.text != "fwmark" && addr.text != "group" => Some(ServiceKey::Addr {
+                addr: self.tok_ip(addr, kw)?,
+                port: 0,
             }),
             [] | [_] => {
                 self.d.error(
@@ -405,17 +442,34 @@ impl Reader<'_> {
                 }
             }
         });
+        let dynamic = rs
+            .checkers
+            .iter()
+            .filter(|c| matches!(&c.kind, CheckKind::Misc(m) if m.dynamic))
+            .count();
+        if dynamic > 1 {
+            let real = match rs.port {
+                Some(p) => format!("{} {p}", rs.addr),
+                None => rs.addr.to_string(),
+            };
+            let w = WarningKind::SeveralDynamicMisc {
+                real,
+                count: dynamic,
+            };
+            self.d.warn(&node.keyword.loc, w);
+        }
         header.map(|_| rs)
     }
 
-    /// `IP [PORT]` after `real_server`.
+    /// `IP [PORT]` after `real_server`; port 0 is no port (keepalived
+    /// reads a missing one as 0).
     fn real_server_header(&mut self, node: &Node) -> Option<(std::net::IpAddr, Option<u16>)> {
         let kw = node.keyword.text.as_str();
         match node.args.as_slice() {
             [a] => Some((self.tok_ip(a, kw)?, None)),
             [a, p] => Some((
                 self.tok_ip(a, kw)?,
-                Some(self.tok_u32(p, kw, 1, 65535)? as u16),
+                Some(self.tok_u32(p, kw, 0, 65535)? as u16).filter(|&p| p != 0),
             )),
             [] => {
                 self.missing(node, "real_server".into(), "an address");
@@ -434,6 +488,15 @@ impl Reader<'_> {
             "TCP_CHECK" => (CheckKind::Tcp, &TCP_CHECK),
             "HTTP_GET" => (CheckKind::Http(HttpCheck::default()), &HTTP_CHECK),
             "SSL_GET" => (CheckKind::Ssl(HttpCheck::default()), &HTTP_CHECK),
+            "MISC_CHECK" => (
+                CheckKind::Misc(MiscCheck {
+                    path: Script { argv: Vec::new() },
+                    timeout: None,
+                    dynamic: false,
+                    user: None,
+                }),
+                &MISC_CHECK,
+            ),
             _ => (
                 CheckKind::Ws(WsCheck {
                     path: String::new(),
@@ -473,13 +536,14 @@ impl Reader<'_> {
         let has_target = match &kind {
             CheckKind::Http(h) | CheckKind::Ssl(h) => !h.urls.is_empty(),
             CheckKind::Ws(w) => !w.path.is_empty(),
+            CheckKind::Misc(m) => !m.path.argv.is_empty(),
             CheckKind::Tcp => true,
         };
         if !has_target {
-            let needed = if matches!(kind, CheckKind::Ws(_)) {
-                "path"
-            } else {
-                "url"
+            let needed = match kind {
+                CheckKind::Ws(_) => "path",
+                CheckKind::Misc(_) => "misc_path",
+                _ => "url",
             };
             self.missing(node, kw.to_owned(), needed);
             return None;
@@ -509,6 +573,18 @@ impl Reader<'_> {
             (CheckKind::Ws(w), "virtualhost") => w.virtualhost = self.text(n, VIRTUALHOST_MAX),
             (CheckKind::Ws(w), "origin") => w.origin = self.text(n, TEXT_MAX),
             (CheckKind::Ws(w), "subprotocol") => w.subprotocol = self.text(n, NAME_MAX),
+            (CheckKind::Misc(m), "misc_path") => {
+                if let Some(s) = self.searched_script(n) {
+                    m.path = s;
+                }
+            }
+            (CheckKind::Misc(m), "misc_timeout") => {
+                m.timeout = self
+                    .u32_in(n, 1, MISC_TIMEOUT_MAX.0 / 1000)
+                    .map(Millis::secs)
+            }
+            (CheckKind::Misc(m), "misc_dynamic") => m.dynamic = self.flag(n).unwrap_or(true),
+            (CheckKind::Misc(m), "user") => m.user = self.run_as(n),
             _ => unreachable!("checker sections list only keywords of their kind"),
         }
     }

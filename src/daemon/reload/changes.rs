@@ -9,6 +9,8 @@
 //!
 //! Applied live by the IPVS side: `virtual_server` blocks (services, real
 //! servers, checkers; a removed real server drains, see `ipvs::task`),
+//! `script_user` / `enable_script_security` when there are MISC_CHECKs
+//! (the health checks are replaced),
 //! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied live by the
 //! appliance set-up (`appliance::Live`): the block's hostname, interfaces
 //! and `ip_forward` ([`Changes::setup`]). Applied in place by
@@ -60,6 +62,9 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     if old.global.lvs_timeouts != new.global.lvs_timeouts {
         c.live.push(Change::LvsTimeouts);
     }
+    if misc_scripts_changed(old, new) {
+        c.live.push(Change::MiscCheckScripts);
+    }
     let sysctls = |c: &Config| c.appliance.as_ref().map(|a| a.ipvs);
     if sysctls(old) != sysctls(new) {
         c.live.push(Change::ApplianceIpvs);
@@ -67,6 +72,25 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     c.pending = pending(running_vrrp, new);
     c.setup = crate::appliance::live::setup_changed(old, new);
     c
+}
+
+/// Whether MISC_CHECKs must run under other script settings: the health
+/// checks plan `script_user` and `enable_script_security` into them.
+fn misc_scripts_changed(old: &Config, new: &Config) -> bool {
+    let settings = |c: &Config| {
+        (
+            c.global.script_user.clone(),
+            c.global.enable_script_security,
+        )
+    };
+    let has_misc = new.virtual_servers.iter().any(|vs| {
+        vs.real_servers.iter().any(|rs| {
+            rs.checkers
+                .iter()
+                .any(|ch| matches!(ch.kind, crate::config::model::CheckKind::Misc(_)))
+        })
+    });
+    has_misc && settings(old) != settings(new)
 }
 
 /// Sections of `new` that differ from what the VRRP side runs.

@@ -162,3 +162,39 @@ fn the_appliance_set_up_is_live_and_only_watchdog_and_console_wait() {
     assert!(!c.setup);
     assert_eq!(c.pending, [Pending::Appliance]);
 }
+
+#[test]
+fn script_user_reaches_misc_checks_live_and_nothing_else_without_them() {
+    use crate::config::model::{CheckKind, Checker, MiscCheck, Script, ScriptUser};
+    let old = seed();
+    let mut new = old.clone();
+    new.global.script_user = Some(ScriptUser {
+        user: "nobody".into(),
+        group: None,
+    });
+    assert!(
+        !changes(&old, &old, &new)
+            .live
+            .contains(&Change::MiscCheckScripts),
+        "no MISC_CHECK: nothing to replace"
+    );
+    let mut with_misc = old.clone();
+    with_misc.virtual_servers[0].real_servers[0]
+        .checkers
+        .push(Checker::new(CheckKind::Misc(MiscCheck {
+            path: Script {
+                argv: vec!["/bin/true".into()],
+            },
+            timeout: None,
+            dynamic: false,
+            user: None,
+        })));
+    let mut new = with_misc.clone();
+    new.global.enable_script_security = true;
+    let c = changes(&with_misc, &with_misc, &new);
+    assert_eq!(c.live, vec![Change::MiscCheckScripts]);
+    assert_eq!(
+        text(&c.live),
+        ["script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)"]
+    );
+}

@@ -712,6 +712,8 @@ fn arb_garp_override() -> impl Strategy<Value = GarpOverride> {
 fn arb_service_key() -> impl Strategy<Value = ServiceKey> {
     prop_oneof![
         3 => (arb_ip_any(), 1..=u16::MAX).prop_map(|(addr, port)| ServiceKey::Addr { addr, port }),
+        // Every port (`virtual_server IP` or `IP 0`).
+        1 => arb_ip_any().prop_map(|addr| ServiceKey::Addr { addr, port: 0 }),
         1 => (1..=u32::MAX, any::<bool>()).prop_map(|(mark, ipv6)| ServiceKey::Fwmark { mark, ipv6 }),
     ]
 }
@@ -763,7 +765,11 @@ type ServiceParts = (
 );
 
 fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) -> VirtualServer {
-    let (delay_loop, scheduler, method, protocol, persistence_timeout, granularity) = sched;
+    let (delay_loop, scheduler, method, protocol, mut persistence_timeout, granularity) = sched;
+    // An every-port service without persistence is a warning.
+    if matches!(key, ServiceKey::Addr { port: 0, .. }) && persistence_timeout.unwrap_or(0) == 0 {
+        persistence_timeout = Some(300);
+    }
     let (quorum_up, quorum_down, sorry_server, [ssi, iof, alpha, omega, ha], virtualhost) = flags;
     // One real server per kernel destination: only NAT keeps the port.
     let mut seen = BTreeSet::new();
@@ -806,10 +812,12 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
 }
 
 fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> {
+    // keepalived allows leaving the port out anywhere; fwmark services
+    // mostly do.
     let port = if fwmark {
         option::of(1..=u16::MAX).boxed()
     } else {
-        (1..=u16::MAX).prop_map(Some).boxed()
+        option::weighted(0.9, 1..=u16::MAX).boxed()
     };
     let head = (
         arb_ip(v6),
@@ -825,7 +833,19 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
         arb_opt_script(),
         vec(arb_checker(v6), 0..=2),
     );
-    (head, tail).prop_map(|((addr, port, weight, iof, method, u, l), tail)| {
+    (head, tail).prop_map(|((addr, port, weight, iof, method, u, l), mut tail)| {
+        // One misc_dynamic check per real server (more is a warning); with
+        // no port, a connecting checker says where (else an error).
+        let mut dynamic = false;
+        for c in &mut tail.2 {
+            if port.is_none() && c.kind.connects() && c.connect_port.is_none() {
+                c.connect_port = Some(80);
+            }
+            if let CheckKind::Misc(m) = &mut c.kind {
+                m.dynamic &= !dynamic;
+                dynamic |= m.dynamic;
+            }
+        }
         // lthreshold <= uthreshold, and no lower limit without an upper.
         let (uthreshold, lthreshold) = match (u, l) {
             (Some(u), Some(l)) if l == u => (Some(u), None),
@@ -854,6 +874,7 @@ fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
         arb_http().prop_map(CheckKind::Http),
         arb_http().prop_map(CheckKind::Ssl),
         arb_ws().prop_map(CheckKind::Ws),
+        arb_misc().prop_map(CheckKind::Misc),
     ];
     let conn = (
         option::weighted(0.3, arb_ip(v6)),
@@ -870,17 +891,40 @@ fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
         option::weighted(0.3, millis_in(DELAY_LOOP_MIN, DAY)),
         option::weighted(0.3, arb_millis()),
     );
-    (kind, conn, timing).prop_map(|(kind, (connect_ip, connect_port, bindto), t)| Checker {
-        retry: t.1.unwrap_or(kind.default_retry()),
-        delay_before_retry: t.2.unwrap_or(kind.default_delay_before_retry()),
-        kind,
-        connect_ip,
-        connect_port,
-        bindto,
-        connect_timeout: t.0,
-        delay_loop: t.3,
-        warmup: t.4,
+    (kind, conn, timing).prop_map(|(kind, (connect_ip, connect_port, bindto), t)| {
+        // MISC_CHECK connects nowhere: no connect options.
+        let connects = kind.connects();
+        Checker {
+            retry: t.1.unwrap_or(kind.default_retry()),
+            delay_before_retry: t.2.unwrap_or(kind.default_delay_before_retry()),
+            connect_ip: connect_ip.filter(|_| connects),
+            connect_port: connect_port.filter(|_| connects),
+            bindto: bindto.filter(|_| connects),
+            connect_timeout: if connects {
+                t.0
+            } else {
+                DEFAULT_CONNECT_TIMEOUT
+            },
+            kind,
+            delay_loop: t.3,
+            warmup: t.4,
+        }
     })
+}
+
+fn arb_misc() -> impl Strategy<Value = MiscCheck> {
+    (
+        arb_script(),
+        option::of((1..=3600u32).prop_map(Millis::secs)),
+        any::<bool>(),
+        option::of(arb_run_as()),
+    )
+        .prop_map(|(path, timeout, dynamic, user)| MiscCheck {
+            path,
+            timeout,
+            dynamic,
+            user,
+        })
 }
 
 fn arb_http() -> impl Strategy<Value = HttpCheck> {
