@@ -423,7 +423,7 @@ fn run_command(r: RunArgs) -> i32 {
     crate::mem::init();
     // Config first: a bad one exits 1 before anything touches the system.
     let t0 = std::time::Instant::now();
-    let (config, describe, rolled_back) = match load_at_start(&source) {
+    let (config, origin, rolled_back) = match load_at_start(&source) {
         Ok(l) => {
             for w in &l.warnings {
                 eprintln!("{w}");
@@ -431,13 +431,21 @@ fn run_command(r: RunArgs) -> i32 {
             if let Some(n) = &l.rolled_back {
                 eprintln!("vigil: WARNING: {n}");
             }
-            (l.config, l.describe, l.rolled_back)
+            let origin = daemon::Origin {
+                describe: l.describe,
+                seq: l.seq,
+            };
+            (l.config, origin, l.rolled_back)
         }
         // The appliance boots without a config: the console stays usable.
         Err(e @ (LoadError::NoValidCommit { .. } | LoadError::NoStore { .. })) => {
             let msg = format!("FACTORY DEFAULT: {e}; running with NO VRRP instance, NO VIP");
             eprintln!("vigil: WARNING: {msg}");
-            (Config::factory_default(), msg, None)
+            let origin = daemon::Origin {
+                describe: msg,
+                seq: None,
+            };
+            (Config::factory_default(), origin, None)
         }
         Err(e) => {
             for line in e.lines() {
@@ -458,11 +466,12 @@ fn run_command(r: RunArgs) -> i32 {
     };
     daemon::init_logging(level, to);
     tracing::debug!(
-        "config read from {describe} in {:.1} ms",
+        "config read from {} in {:.1} ms",
+        origin.describe,
         t0.elapsed().as_secs_f64() * 1000.0
     );
-    if describe.starts_with("FACTORY DEFAULT") {
-        tracing::error!("{describe}");
+    if origin.seq.is_none() && origin.describe.starts_with("FACTORY DEFAULT") {
+        tracing::error!("{}", origin.describe);
     }
     if let Some(n) = rolled_back {
         tracing::warn!("{n}");
@@ -480,7 +489,7 @@ fn run_command(r: RunArgs) -> i32 {
             crate::appliance::Mode::Off
         },
     };
-    match daemon::run(config, describe, opts) {
+    match daemon::run(config, origin, opts) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             tracing::error!("vigil: {e}");

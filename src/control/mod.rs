@@ -39,7 +39,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 11;
+pub const PROTOCOL_VERSION: u8 = 12;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -72,6 +72,9 @@ pub enum Request {
     },
     /// The store's commit history, newest first.
     History,
+    /// The config the daemon runs, as text, and the commit it is (the
+    /// console's candidate starts from it).
+    Running,
     /// Test builds only (`fault-hooks`): make a supervised task panic,
     /// stall or end at its next check-in.
     #[cfg(feature = "fault-hooks")]
@@ -89,6 +92,7 @@ pub enum Response {
     /// The answer to `Commit`, `CommitCheck`, `Confirm` and `Rollback`.
     Committed(CommitReport),
     History(Vec<HistoryEntry>),
+    Running(RunningConfig),
     Error(String),
     /// A [`Request::Fault`] was armed.
     #[cfg(feature = "fault-hooks")]
@@ -110,6 +114,18 @@ pub struct CommitAsk {
     /// The newest seq the candidate was made from: refused when the store
     /// has moved on since.
     pub base_seq: Option<u64>,
+}
+
+/// The answer to [`Request::Running`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RunningConfig {
+    /// keepalived.conf syntax, as `vigil config export` writes it.
+    pub text: String,
+    /// The store's commit it is; `None`: a file or the factory default.
+    /// A commit based on it sends this (0 for none) as its base.
+    pub seq: Option<u64>,
+    /// Where it came from, as `vigil status` says it.
+    pub source: String,
 }
 
 /// The answer to [`Request::Restart`], sent before the exec.
@@ -766,7 +782,8 @@ pub async fn serve(
                     | Request::CommitCheck { .. }
                     | Request::Confirm
                     | Request::Rollback { .. }
-                    | Request::History),
+                    | Request::History
+                    | Request::Running),
                 ))) => published.commit(r).await,
                 Ok(Ok(Ok(Request::Restart))) => {
                     let (resp, written) = published.restart().await;

@@ -24,7 +24,7 @@ use super::source::ConfigSource;
 use crate::config::{self, envelope};
 use crate::control::{
     AutoRollback, CommitAsk, CommitOutcome, CommitReport, CommitStatus, HistoryEntry, Line,
-    PendingCommit, Request, Response,
+    PendingCommit, Request, Response, RunningConfig,
 };
 use crate::health;
 use crate::store::{Geometry, History, Meta, Source, StoreError};
@@ -99,6 +99,9 @@ impl Commits {
 
     /// Answers one commit-family request.
     pub(super) async fn handle(&mut self, request: Request, reloader: &mut Reloader) -> Response {
+        if request == Request::Running {
+            return Response::Running(running(reloader));
+        }
         if self.store.is_none() {
             return Response::Error(
                 "this daemon runs a config file (--config): commits need the flash store (vigil run --store); edit the file and run vigil reload".into(),
@@ -344,6 +347,15 @@ impl Commits {
                 vec![Line::ReadAborted(e.to_string())],
             )),
         }
+    }
+}
+
+/// What the daemon runs, as a candidate starts from it.
+fn running(reloader: &Reloader) -> RunningConfig {
+    RunningConfig {
+        text: config::export::export(&reloader.current),
+        seq: reloader.running_seq,
+        source: reloader.vrrp.published.borrow().source.clone(),
     }
 }
 

@@ -155,8 +155,9 @@ pub struct Options {
 pub use commit::MINUTE as CONFIRM_MINUTE;
 
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
-/// `config`: what the source held at start (or the factory default).
-pub fn run(config: Config, describe: String, opts: Options) -> Result<(), DaemonError> {
+/// `config`: what the source held at start (or the factory default), and
+/// `origin` where it came from.
+pub fn run(config: Config, origin: Origin, opts: Options) -> Result<(), DaemonError> {
     // Before any thread starts: what a hitless restart handed over, if
     // this process is one.
     let start = Start {
@@ -167,7 +168,16 @@ pub fn run(config: Config, describe: String, opts: Options) -> Result<(), Daemon
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(main(config, describe, opts, start))
+    rt.block_on(main(config, origin, opts, start))
+}
+
+/// Where the config a daemon starts with came from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// For `vigil status` ("FILE", "STORE seq 4", "FACTORY DEFAULT: ...").
+    pub describe: String,
+    /// The store's commit it is; `None`: a file or the factory default.
+    pub seq: Option<u64>,
 }
 
 /// How this process came to run.
@@ -181,7 +191,7 @@ struct Start {
 
 async fn main(
     config: Config,
-    describe: String,
+    origin: Origin,
     opts: Options,
     start: Start,
 ) -> Result<(), DaemonError> {
@@ -237,7 +247,7 @@ async fn main(
         &sup,
     );
     let (config_tx, config_rx) = watch::channel(ConfigState {
-        source: describe,
+        source: origin.describe,
         instances: statuses.clone(),
         receivers: first.receivers,
         appliance: appliance.errors(),
@@ -310,6 +320,7 @@ async fn main(
         source: opts.source.clone(),
         running_vrrp: reload::vrrp_part(&config),
         current: config.clone(),
+        running_seq: origin.seq,
         ipvs,
         drain_timeout: opts.drain_timeout,
         local: local_rx,

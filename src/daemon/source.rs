@@ -33,6 +33,8 @@ pub struct Loaded {
     pub config: Config,
     /// Where it came from, for `vigil status` ("FILE", "STORE seq 4").
     pub describe: String,
+    /// The store's commit it is; `None`: a file.
+    pub seq: Option<u64>,
     /// At boot: the unconfirmed commit that was rolled back, said loudly.
     pub rolled_back: Option<String>,
     /// Warnings of the import (aliases, ignored keywords), one per line.
@@ -134,6 +136,7 @@ fn load_file(path: &Path, lenient: bool) -> Result<Loaded, LoadError> {
         Ok(imp) => Ok(Loaded {
             config: imp.config,
             describe: path.display().to_string(),
+            seq: None,
             warnings: imp.warnings.iter().map(ToString::to_string).collect(),
             rolled_back: None,
         }),
@@ -222,6 +225,7 @@ fn decoded(
         Ok(config) => Ok(Loaded {
             config,
             describe: format!("{} seq {}", path.display(), entry.seq()),
+            seq: Some(entry.seq()),
             warnings: Vec::new(),
             rolled_back,
         }),

@@ -69,6 +69,9 @@ pub(super) struct Reloader {
     pub(super) running_vrrp: Config,
     /// The config the IPVS side runs (the IPVS task holds the same).
     pub(super) current: Arc<Config>,
+    /// The store's commit `current` is; `None`: a file or the factory
+    /// default. What the console bases a candidate on.
+    pub(super) running_seq: Option<u64>,
     pub(super) ipvs: Option<IpvsSide>,
     pub(super) drain_timeout: Duration,
     /// The box's addresses, for the health runner (`ha_suspend`).
@@ -146,6 +149,7 @@ impl Reloader {
                 lines: vec![Line::Refused(e.to_string())],
             };
         }
+        self.running_seq = loaded.seq;
         let changes = changes::changes(&self.running_vrrp, &self.current, &new);
         let mut lines: Vec<Line> = loaded.warnings.into_iter().map(Line::Warning).collect();
         self.vrrp
