@@ -19,6 +19,8 @@ class Console:
     def __init__(self, path: str, connect_timeout: float = 20.0):
         self.path = path
         self.buf = ""
+        # Every byte as the guest sent it (escape sequences, CRs).
+        self.raw = b""
         self.cond = threading.Condition()
         self.closed = False
         self.sock = unixsock.connect(path, connect_timeout, ConsoleError)
@@ -36,6 +38,7 @@ class Console:
                     self.closed = True
                     self.cond.notify_all()
                     return
+                self.raw += data
                 self.buf += data.decode("utf-8", "replace").replace("\r", "")
                 self.cond.notify_all()
 

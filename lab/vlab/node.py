@@ -68,6 +68,10 @@ class Node:
         self.index = net.NODES.index(name) + 1
         self.mem_mb = mem_mb
         self.console = None
+        # vigil's own console (`vigil console --login`, as on ttyS0 of a
+        # shipped box) on the second UART: the lab keeps ttyS0 for its
+        # root shell.
+        self.serial = None
         self.qmp = None
         self.boot_seconds = None
         self.started_at = None
@@ -75,6 +79,8 @@ class Node:
         self.root = f("-disk.qcow2")
         self.vars = f("-ovmf-vars.fd")
         self.console_sock = f("-console.sock")
+        self.serial_sock = f("-serial.sock")
+        self.serial_log = f("-serial.log")
         self.qmp_sock = f("-qmp.sock")
         self.console_log = f("-console.log")
         self.qemu_log = f("-qemu.log")
@@ -145,6 +151,9 @@ class Node:
              "-chardev", f"socket,id=con,path={self.console_sock},server=on,wait=off,"
                          f"logfile={self.console_log},logappend=on",
              "-serial", "chardev:con",
+             "-chardev", f"socket,id=ser,path={self.serial_sock},server=on,wait=off,"
+                         f"logfile={self.serial_log},logappend=on",
+             "-serial", "chardev:ser",
              "-chardev", f"socket,id=qmp,path={self.qmp_sock},server=on,wait=off",
              "-mon", "chardev=qmp,mode=control"]
         if os.path.exists(paths.FAULT_VIGIL):
@@ -169,7 +178,7 @@ class Node:
             raise RuntimeError(f"{self.name} already running (pid {self.pid()})")
         if not os.path.exists(self.root):
             self.fresh_root()
-        for s in (self.console_sock, self.qmp_sock):
+        for s in (self.console_sock, self.serial_sock, self.qmp_sock):
             if os.path.exists(s):
                 os.unlink(s)
         with open(self.console_log, "a") as fh:
@@ -181,6 +190,7 @@ class Node:
 
     def attach(self):
         self.console = Console(self.console_sock)
+        self.serial = Console(self.serial_sock)
         self.qmp = QMP(self.qmp_sock)
 
     def wait_ready(self, timeout: float = 300, since: int = 0) -> float:
@@ -255,10 +265,10 @@ class Node:
         self.qmp.cmd("cont")
 
     def detach(self):
-        for c in (self.console, self.qmp):
+        for c in (self.console, self.serial, self.qmp):
             if c:
                 c.close()
-        self.console = self.qmp = None
+        self.console = self.serial = self.qmp = None
 
     def stop(self):
         """Stop the VM (kill by recorded PID) and detach."""

@@ -75,6 +75,11 @@ pub enum Request {
     /// The config the daemon runs, as text, and the commit it is (the
     /// console's candidate starts from it).
     Running,
+    /// The config of commit `seq` of the store's history, as text (the
+    /// console's `rollback N`).
+    ConfigOf {
+        seq: u64,
+    },
     /// Test builds only (`fault-hooks`): make a supervised task panic,
     /// stall or end at its next check-in.
     #[cfg(feature = "fault-hooks")]
@@ -92,7 +97,8 @@ pub enum Response {
     /// The answer to `Commit`, `CommitCheck`, `Confirm` and `Rollback`.
     Committed(CommitReport),
     History(Vec<HistoryEntry>),
-    Running(RunningConfig),
+    /// The answer to `Running` and `ConfigOf`.
+    Config(ConfigText),
     Error(String),
     /// A [`Request::Fault`] was armed.
     #[cfg(feature = "fault-hooks")]
@@ -116,13 +122,15 @@ pub struct CommitAsk {
     pub base_seq: Option<u64>,
 }
 
-/// The answer to [`Request::Running`].
+/// A config as text: the answer to [`Request::Running`] and
+/// [`Request::ConfigOf`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct RunningConfig {
+pub struct ConfigText {
     /// keepalived.conf syntax, as `vigil config export` writes it.
     pub text: String,
     /// The store's commit it is; `None`: a file or the factory default.
-    /// A commit based on it sends this (0 for none) as its base.
+    /// A commit based on the running one sends this (0 for none) as its
+    /// base.
     pub seq: Option<u64>,
     /// Where it came from, as `vigil status` says it.
     pub source: String,
@@ -783,7 +791,8 @@ pub async fn serve(
                     | Request::Confirm
                     | Request::Rollback { .. }
                     | Request::History
-                    | Request::Running),
+                    | Request::Running
+                    | Request::ConfigOf { .. }),
                 ))) => published.commit(r).await,
                 Ok(Ok(Ok(Request::Restart))) => {
                     let (resp, written) = published.restart().await;

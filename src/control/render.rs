@@ -47,6 +47,20 @@ pub fn text(s: &Status) -> String {
         let _ = writeln!(out, "APPLIANCE ERROR: {e}");
     }
     let _ = writeln!(out, "{}", watchdog_line(&s.watchdog));
+    out.push_str(&vrrp_text(s));
+    if let Some(ipvs) = &s.ipvs {
+        out.push_str(&ipvs_text(ipvs));
+    }
+    for t in &s.tasks {
+        let _ = writeln!(out, "{}", task_text(t));
+    }
+    out
+}
+
+/// The VRRP part of the status: one block per instance, the tracked
+/// scripts, and receive sockets that dropped anything.
+pub fn vrrp_text(s: &Status) -> String {
+    let mut out = String::new();
     if s.instances.is_empty() {
         let _ = writeln!(out, "no vrrp instance");
     }
@@ -85,12 +99,6 @@ pub fn text(s: &Status) -> String {
                 r.interface, r.family, r.unknown_vrid, r.queue_full, r.restarts
             );
         }
-    }
-    if let Some(ipvs) = &s.ipvs {
-        out.push_str(&ipvs_text(ipvs));
-    }
-    for t in &s.tasks {
-        let _ = writeln!(out, "{}", task_text(t));
     }
     out
 }
@@ -433,7 +441,7 @@ pub fn json(s: &Status) -> String {
 }
 
 /// `script chk_haproxy: OK, last exit 0, 12 runs`.
-fn script_text(sc: &ScriptStatus) -> String {
+pub fn script_text(sc: &ScriptStatus) -> String {
     let last = if sc.last.is_empty() {
         "no run yet".to_owned()
     } else {

@@ -23,8 +23,8 @@ use super::reload::Reloader;
 use super::source::ConfigSource;
 use crate::config::{self, envelope};
 use crate::control::{
-    AutoRollback, CommitAsk, CommitOutcome, CommitReport, CommitStatus, HistoryEntry, Line,
-    PendingCommit, Request, Response, RunningConfig,
+    AutoRollback, CommitAsk, CommitOutcome, CommitReport, CommitStatus, ConfigText, HistoryEntry,
+    Line, PendingCommit, Request, Response,
 };
 use crate::health;
 use crate::store::{Geometry, History, Meta, Source, StoreError};
@@ -100,7 +100,7 @@ impl Commits {
     /// Answers one commit-family request.
     pub(super) async fn handle(&mut self, request: Request, reloader: &mut Reloader) -> Response {
         if request == Request::Running {
-            return Response::Running(running(reloader));
+            return Response::Config(running(reloader));
         }
         if self.store.is_none() {
             return Response::Error(
@@ -114,6 +114,13 @@ impl Commits {
             Request::Rollback { seq, comment } => {
                 Response::Committed(self.rollback(seq, comment, reloader).await)
             }
+            Request::ConfigOf { seq } => match self.job(move |h| config_of(h, seq)).await {
+                Ok((text, pending)) => {
+                    self.follow(pending, reloader);
+                    Response::Config(text)
+                }
+                Err(r) => Response::Error(crate::control::render::lines_joined(&r.lines)),
+            },
             Request::History => match self.job(history).await {
                 Ok((list, pending)) => {
                     self.follow(pending, reloader);
@@ -351,8 +358,8 @@ impl Commits {
 }
 
 /// What the daemon runs, as a candidate starts from it.
-fn running(reloader: &Reloader) -> RunningConfig {
-    RunningConfig {
+fn running(reloader: &Reloader) -> ConfigText {
+    ConfigText {
         text: config::export::export(&reloader.current),
         seq: reloader.running_seq,
         source: reloader.vrrp.published.borrow().source.clone(),
@@ -402,6 +409,22 @@ fn history(h: &mut History) -> Result<Vec<HistoryEntry>, CommitReport> {
         .iter()
         .map(|e| HistoryEntry::new(e, Some(e.seq()) == boots))
         .collect())
+}
+
+/// Commit `seq`'s config as text.
+fn config_of(h: &mut History, seq: u64) -> Result<ConfigText, CommitReport> {
+    let payload = h.get(seq).map_err(|e| store_refusal(&e))?;
+    let config = envelope::decode(&payload).map_err(|e| {
+        CommitReport::refused(
+            CommitOutcome::Failed,
+            vec![Line::Refused(format!("commit {seq}: {e}"))],
+        )
+    })?;
+    Ok(ConfigText {
+        text: config::export::export(&config),
+        seq: Some(seq),
+        source: format!("commit {seq}"),
+    })
 }
 
 /// A store error as a report: bad input (too large, no such commit) or a
