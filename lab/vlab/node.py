@@ -37,14 +37,22 @@ NODE_ADDRS = {
 }
 
 
+# The lab boxes' console password (`vigil console --login` on ttyS1) and its
+# SHA-512-crypt hash (`openssl passwd -6 -salt vigillab vigil-lab-console`).
+CONSOLE_PASSWORD = "vigil-lab-console"
+CONSOLE_HASH = ("$6$vigillab$CF0C3fOpSIvSJtl/DXJwmRpxbwQwWsy6x8F4XdloSVVgEr.ktKiSQdytEW"
+                ".EKfJbg9FSUfncDc2rFvEARopDY1")
+
+
 def appliance_block(name: str, eth1_extra=()) -> str:
     """The `appliance` block of node `name`: its hostname, eth0's and eth1's
-    addresses (plus `eth1_extra` on eth1)."""
+    addresses (plus `eth1_extra` on eth1), the lab's console password."""
     eth0, eth1 = NODE_ADDRS[name]
     eth1_lines = "".join(f"        address {a}\n" for a in (eth1, *eth1_extra))
     return (f"appliance {{\n    hostname {name}\n"
             f"    interface eth0 {{\n        address {eth0}\n    }}\n"
-            f"    interface eth1 {{\n{eth1_lines}    }}\n}}\n")
+            f"    interface eth1 {{\n{eth1_lines}    }}\n"
+            f"    console {{\n        password_hash \"{CONSOLE_HASH}\"\n    }}\n}}\n")
 
 
 def partition(disk: str, name: str):
