@@ -587,3 +587,38 @@ fn help_says_what_each_next_word_is() {
     assert_eq!(help.len(), 1);
     assert!(help[0].starts_with("unknown keyword 'prio'"), "{help:?}");
 }
+
+#[test]
+fn urls_are_named_by_their_path_and_lists_complete_with_config_names() {
+    let mut c = with_box();
+    let rs = "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80";
+    c.set(&w(&format!("{rs} HTTP_GET url /health status_code 200")))
+        .unwrap();
+    c.set(&w(&format!("{rs} HTTP_GET url /ready"))).unwrap();
+    c.set(&w("vrrp_script chk script /bin/true")).unwrap();
+    c.set(&w("vrrp_sync_group G group VI_1")).unwrap();
+    assert_eq!(
+        c.complete(Verb::Delete, &w(&format!("{rs} HTTP_GET url")), ""),
+        ["/health", "/ready"]
+    );
+    assert_eq!(
+        c.complete(Verb::Set, &w("vrrp_instance VI_1 track_script"), ""),
+        ["chk"]
+    );
+    assert_eq!(
+        c.complete(Verb::Set, &w("vrrp_sync_group G group"), ""),
+        ["VI_1"]
+    );
+    c.delete(&w(&format!("{rs} HTTP_GET url /health"))).unwrap();
+    let v = &config_of(&c).virtual_servers[0];
+    let crate::config::model::CheckKind::Http(h) = &v.real_servers[0].checkers[1].kind else {
+        panic!("an HTTP_GET after the TCP_CHECK");
+    };
+    assert_eq!(h.urls.len(), 1);
+    assert_eq!(h.urls[0].path, "/ready");
+    // A track_script naming no vrrp_script is refused where it is set.
+    assert!(matches!(
+        cause(c.set(&w("vrrp_instance VI_1 track_script nope"))),
+        Cause::Config(_)
+    ));
+}

@@ -6,6 +6,35 @@
 //! keyword by its value words. Keywords are resolved against the parser's
 //! tables, aliases to their canonical name. Must not: look at the
 //! candidate (the caller finds or creates what the path names).
+//!
+//! # The grammar
+//!
+//! A path is the words of keepalived.conf statements from the top level
+//! down: `BLOCK NAME... BLOCK NAME... KEYWORD VALUE...`.
+//!
+//! | block | named by | e.g. |
+//! |---|---|---|
+//! | `global_defs`, `appliance` | nothing | `global_defs router_id lb1` |
+//! | `vrrp_instance`, `vrrp_script`, `vrrp_sync_group` | one name | `vrrp_instance VI_1 priority 150` |
+//! | `virtual_server` | `IP PORT`, `IP` (port 0), `fwmark N` (`group NAME` is refused by the parser) | `virtual_server 192.168.1.10 80 lb_algo wrr` |
+//! | `real_server` | `IP PORT` or `IP` (no port; port 0 is no port) | `... real_server 10.0.1.2 80 weight 2` |
+//! | `authentication`, `TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `WS_CHECK`, `MISC_CHECK`, appliance `ipvs`, `watchdog`, `console` | nothing: the first of that keyword | `... real_server 10.0.1.2 80 TCP_CHECK connect_timeout 3` |
+//! | appliance `interface` | its name | `appliance interface eth0 address 10.0.0.1/24` |
+//! | `url` (in HTTP_GET/SSL_GET) | its `path` (a new one is created with that `path`) | `... HTTP_GET url /health status_code 200` |
+//!
+//! List blocks (`virtual_ipaddress`, `virtual_ipaddress_excluded`,
+//! `unicast_peer`, `track_interface`, `track_script`, a sync group's
+//! `group`, `notification_email`) take one entry: `set` adds it, or
+//! replaces the entry of the same first word (an address whatever its
+//! prefix); `delete` names the entry by its first word, or the whole list
+//! with no entry. Every other keyword takes its value words: `set`
+//! replaces a single-valued keyword's statement, adds a line of a
+//! repeatable one (appliance `address`, `route`) unless it is there;
+//! `delete KEYWORD [WORDS]` removes every such statement whose arguments
+//! begin with WORDS. A path that ends on a block deletes the block (and
+//! `set` makes it, empty). Keywords may be given under keepalived's older
+//! names (`lb_algo`); the candidate holds the canonical one. Addresses in
+//! names compare as addresses (`2001:DB8::1` is `2001:db8::1`).
 
 use super::error::Cause;
 use super::schema::{self, Naming, Shape, Word};
