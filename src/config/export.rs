@@ -148,7 +148,7 @@ impl Writer {
 /// A free-text token, quoted when it would not read back as one bare token.
 struct Q<'a>(&'a str);
 
-fn needs_quotes(s: &str) -> bool {
+pub(crate) fn needs_quotes(s: &str) -> bool {
     s.is_empty()
         || s.starts_with(['#', '!'])
         || s.chars()

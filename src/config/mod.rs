@@ -14,7 +14,7 @@ pub mod envelope;
 pub mod error;
 pub mod export;
 pub mod model;
-mod parse;
+pub(crate) mod parse;
 pub mod summary;
 pub mod syntax;
 pub mod validate;

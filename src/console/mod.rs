@@ -6,5 +6,6 @@
 //! config file or the store behind the daemon's back: every change is a
 //! commit request on the control socket.
 
+pub mod candidate;
 pub mod login;
 pub mod words;

@@ -13,7 +13,7 @@ use crate::config::model::{Appliance, ApplianceInterface, IfAddr, Route};
 use crate::config::syntax::Node;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-const APPLIANCE: Section = Section {
+pub(crate) const APPLIANCE: Section = Section {
     name: "appliance",
     keywords: &[
         "hostname",
@@ -31,7 +31,7 @@ const APPLIANCE: Section = Section {
     aliases: &[],
 };
 
-const INTERFACE: Section = Section {
+pub(crate) const INTERFACE: Section = Section {
     name: "appliance interface",
     keywords: &["address", "mtu", "route", "arp_ignore", "arp_announce"],
     shared: &[],
@@ -42,7 +42,7 @@ const INTERFACE: Section = Section {
     aliases: &[],
 };
 
-const IPVS: Section = Section {
+pub(crate) const IPVS: Section = Section {
     name: "appliance ipvs",
     keywords: &[
         "expire_nodest_conn",
@@ -58,7 +58,7 @@ const IPVS: Section = Section {
     aliases: &[],
 };
 
-const WATCHDOG: Section = Section {
+pub(crate) const WATCHDOG: Section = Section {
     name: "appliance watchdog",
     keywords: &["device", "timeout", "notify_reset"],
     shared: &[],
@@ -69,7 +69,7 @@ const WATCHDOG: Section = Section {
     aliases: &[],
 };
 
-const CONSOLE: Section = Section {
+pub(crate) const CONSOLE: Section = Section {
     name: "appliance console",
     keywords: &["password_hash"],
     shared: &[],

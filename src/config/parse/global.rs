@@ -16,7 +16,7 @@ use crate::config::syntax::Node;
 use crate::config::validate::At;
 use std::net::IpAddr;
 
-const GLOBAL: Section = Section {
+pub(crate) const GLOBAL: Section = Section {
     name: "global_defs",
     keywords: &[
         "router_id",

@@ -33,7 +33,7 @@ const METHOD_ALIAS: Alias = Alias {
     kind: AliasKind::Deprecated,
 };
 
-const SERVICE: Section = Section {
+pub(crate) const SERVICE: Section = Section {
     name: "virtual_server",
     keywords: &[
         "ip_family",
@@ -64,7 +64,7 @@ const SERVICE: Section = Section {
     aliases: &[SCHED_ALIAS, METHOD_ALIAS],
 };
 
-const REAL: Section = Section {
+pub(crate) const REAL: Section = Section {
     name: "real_server",
     keywords: &[
         "weight",
@@ -118,7 +118,7 @@ const RETRY_ALIASES: &[Alias] = &[
     },
 ];
 
-const TCP_CHECK: Section = Section {
+pub(crate) const TCP_CHECK: Section = Section {
     name: "TCP_CHECK",
     keywords: &[],
     shared: &COMMON_CHECK,
@@ -129,7 +129,7 @@ const TCP_CHECK: Section = Section {
     aliases: RETRY_ALIASES,
 };
 
-const HTTP_CHECK: Section = Section {
+pub(crate) const HTTP_CHECK: Section = Section {
     name: "HTTP_GET/SSL_GET",
     keywords: &["url", "virtualhost"],
     shared: &COMMON_CHECK,
@@ -140,7 +140,7 @@ const HTTP_CHECK: Section = Section {
     aliases: RETRY_ALIASES,
 };
 
-const MISC_CHECK: Section = Section {
+pub(crate) const MISC_CHECK: Section = Section {
     name: "MISC_CHECK",
     keywords: &["misc_path", "misc_timeout", "misc_dynamic", "user"],
     shared: &MISC_COMMON,
@@ -151,7 +151,7 @@ const MISC_CHECK: Section = Section {
     aliases: RETRY_ALIASES,
 };
 
-const WS_CHECK: Section = Section {
+pub(crate) const WS_CHECK: Section = Section {
     name: "WS_CHECK",
     keywords: &["path", "virtualhost", "origin", "subprotocol"],
     shared: &COMMON_CHECK,
@@ -162,7 +162,7 @@ const WS_CHECK: Section = Section {
     aliases: RETRY_ALIASES,
 };
 
-const URL: Section = Section {
+pub(crate) const URL: Section = Section {
     name: "url",
     keywords: &["path", "status_code", "digest"],
     shared: &[],

@@ -14,6 +14,18 @@ mod track;
 mod value;
 mod vrrp;
 
+/// Every block's keyword table, for the console's candidate (path
+/// walking, completion and `?`): the same tables the reader walks, so a
+/// keyword added here is known there too.
+pub(crate) mod tables {
+    pub(crate) use super::appliance::{APPLIANCE, CONSOLE, INTERFACE, IPVS, WATCHDOG};
+    pub(crate) use super::global::GLOBAL;
+    pub(crate) use super::lvs::{HTTP_CHECK, MISC_CHECK, REAL, SERVICE, TCP_CHECK, URL, WS_CHECK};
+    pub(crate) use super::track::SCRIPT;
+    pub(crate) use super::vrrp::{AUTH, INSTANCE, SYNC_GROUP};
+    pub(crate) use super::TOP;
+}
+
 use super::bounds::IfName;
 use super::error::{Diagnostics, ErrorKind, Loc, WarningKind};
 use super::model::{Config, LvsSyncDaemon};
@@ -170,7 +182,10 @@ impl Reader<'_> {
 }
 
 /// The closest known keyword within two edits, if any.
-fn suggest<'a>(word: &str, known: impl Iterator<Item = &'a &'static str>) -> Option<&'static str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    known: impl Iterator<Item = &'a &'static str>,
+) -> Option<&'static str> {
     known
         .map(|k| (edit_distance(word, k), *k))
         .filter(|(d, _)| *d <= 2)
@@ -192,7 +207,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-const TOP: Section = Section {
+pub(crate) const TOP: Section = Section {
     name: "the top level",
     keywords: &[
         "global_defs",

@@ -19,7 +19,7 @@ const RISE_FALL_MAX: u32 = 1000;
 /// Scripts one instance or group may track.
 pub(crate) const TRACK_SCRIPTS_MAX: usize = 64;
 
-const SCRIPT: Section = Section {
+pub(crate) const SCRIPT: Section = Section {
     name: "vrrp_script",
     keywords: &[
         "script",

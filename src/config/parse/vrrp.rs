@@ -31,7 +31,7 @@ const NOTIFY_KEYWORDS: [&str; 5] = [
 /// error), while its contents are still read.
 const UNNAMED: &str = "(unnamed)";
 
-const SYNC_GROUP: Section = Section {
+pub(crate) const SYNC_GROUP: Section = Section {
     name: "vrrp_sync_group",
     keywords: &["group", "smtp_alert", "track_script"],
     shared: &NOTIFY_KEYWORDS,
@@ -42,7 +42,7 @@ const SYNC_GROUP: Section = Section {
     aliases: &[],
 };
 
-const INSTANCE: Section = Section {
+pub(crate) const INSTANCE: Section = Section {
     name: "vrrp_instance",
     keywords: &[
         "state",
@@ -91,7 +91,7 @@ const INSTANCE: Section = Section {
     ],
 };
 
-const AUTH: Section = Section {
+pub(crate) const AUTH: Section = Section {
     name: "authentication",
     keywords: &["auth_type", "auth_pass"],
     shared: &[],
