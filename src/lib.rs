@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod daemon;
 pub mod health;
