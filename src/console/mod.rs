@@ -7,5 +7,6 @@
 //! commit request on the control socket.
 
 pub mod candidate;
+pub mod line;
 pub mod login;
 pub mod words;
