@@ -124,6 +124,19 @@ enum Command {
         #[command(flatten)]
         control: ControlPath,
     },
+    /// The box's command line: show its state (`show vrrp`, `show ipvs`,
+    /// `show system commit`, ...) and configure it (`configure`, then
+    /// `set`/`delete` on a candidate, `show | compare`, `commit`, `commit
+    /// confirmed`, `rollback`). Runs on the serial console with --login
+    /// (the shipped serial-getty drop-in); `?` lists what can come next.
+    Console {
+        /// Ask for the console password of the running config first (a
+        /// factory-fresh box asks to choose one).
+        #[arg(long)]
+        login: bool,
+        #[command(flatten)]
+        control: ControlPath,
+    },
     /// Test builds only (feature `fault-hooks`): make a supervised task
     /// (a name `vigil status` lists) panic, stall or end at its next
     /// check-in, to see the supervisor's policy happen.
@@ -354,6 +367,10 @@ where
             &crate::control::Request::Rollback { seq, comment },
         ),
         Command::History { control } => history_command(&control.path),
+        Command::Console { login, control } => crate::console::run(&crate::console::Options {
+            control: control.path,
+            login,
+        }),
         #[cfg(feature = "fault-hooks")]
         Command::Fault {
             control,

@@ -33,7 +33,13 @@ impl Backend for Local {
 
     fn journal(&mut self, lines: usize) -> Vec<String> {
         let out = Command::new("journalctl")
-            .args(["--unit", "vigil.service", "--no-pager", "--output", "short-iso"])
+            .args([
+                "--unit",
+                "vigil.service",
+                "--no-pager",
+                "--output",
+                "short-iso",
+            ])
             .args(["--lines", &lines.to_string()])
             .output();
         match out {

@@ -57,10 +57,16 @@ pub fn choose(new: &str, again: &str) -> Result<String, LoginError> {
     hash(new)
 }
 
-/// SHA-512-crypt of `password`, with a random salt.
+/// SHA-512-crypt of `password`, with a random salt of 16 characters
+/// (12 bytes from the kernel's random pool, in crypt's base-64): the most
+/// crypt(3) reads, so the hash checks the same under glibc.
 pub fn hash(password: &str) -> Result<String, LoginError> {
+    let mut salt = [0u8; 12];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut salt))
+        .map_err(|e| LoginError::Hash(format!("no random salt: {e}")))?;
     ShaCrypt::default()
-        .hash_password(password.as_bytes())
+        .hash_password_with_salt(password.as_bytes(), &salt)
         .map(|h| h.as_str().to_owned())
         .map_err(|e| LoginError::Hash(e.to_string()))
 }

@@ -13,6 +13,14 @@ fn a_hash_checks_its_password_only() {
     assert!(!verify("", &h));
     // A second hash of the same password has another salt.
     assert_ne!(hash("correct horse").expect("hashes"), h);
+    // What glibc reads: 16 characters of salt at most.
+    let salt = h
+        .trim_start_matches("$6$")
+        .trim_start_matches("rounds=5000$");
+    assert_eq!(salt.split('$').next().map(str::len), Some(16), "{h}");
+    // And what the config's parser takes.
+    let text = with_hash("", &h).expect("a made hash is a valid config value");
+    assert!(text.contains(&h), "{text}");
 }
 
 #[test]

@@ -8,10 +8,10 @@
 
 pub mod candidate;
 pub mod line;
-pub mod login;
-pub mod words;
 pub mod local;
+pub mod login;
 pub mod shell;
+pub mod words;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -170,7 +170,11 @@ fn check_password(reader: &mut Reader, hash: &str) -> io::Result<bool> {
 
 /// A factory-fresh box: the password is chosen (typed twice) and
 /// committed with the running config, before anything else.
-fn choose_password(reader: &mut Reader, backend: &mut Local, running: &ConfigText) -> io::Result<bool> {
+fn choose_password(
+    reader: &mut Reader,
+    backend: &mut Local,
+    running: &ConfigText,
+) -> io::Result<bool> {
     say(&format!(
         "This box has no console password yet. Choose one now (at least {} characters); it is kept in the config on flash.\n",
         login::MIN_LEN
@@ -191,13 +195,14 @@ fn choose_password(reader: &mut Reader, backend: &mut Local, running: &ConfigTex
             return Ok(false);
         };
         say("\n");
-        let text = match login::choose(&new, &again).and_then(|h| login::with_hash(&running.text, &h)) {
-            Ok(t) => t,
-            Err(e) => {
-                say(&format!("{e}\n"));
-                continue;
-            }
-        };
+        let text =
+            match login::choose(&new, &again).and_then(|h| login::with_hash(&running.text, &h)) {
+                Ok(t) => t,
+                Err(e) => {
+                    say(&format!("{e}\n"));
+                    continue;
+                }
+            };
         return commit_password(backend, running, text);
     }
 }
@@ -224,11 +229,15 @@ fn commit_password(backend: &mut Local, running: &ConfigText, text: String) -> i
             Ok(false)
         }
         Ok(Response::Error(e)) => {
-            say(&format!("the password was not set: the daemon answered: {e}\n"));
+            say(&format!(
+                "the password was not set: the daemon answered: {e}\n"
+            ));
             Ok(false)
         }
         Ok(other) => {
-            say(&format!("the password was not set: unexpected answer {other:?}\n"));
+            say(&format!(
+                "the password was not set: unexpected answer {other:?}\n"
+            ));
             Ok(false)
         }
         Err(e) => {

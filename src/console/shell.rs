@@ -16,8 +16,8 @@ use super::line::{Assist, Completion};
 use super::words;
 use crate::config::{self, Config};
 use crate::control::{
-    render, CommitAsk, CommitOutcome, CommitReport, ConfigText, FrameError, HistoryEntry,
-    Request, Response, Status,
+    render, CommitAsk, CommitOutcome, CommitReport, ConfigText, FrameError, HistoryEntry, Request,
+    Response, Status,
 };
 use crate::store::listing;
 
@@ -91,7 +91,11 @@ const fn w(word: &'static str, help: &'static str, next: &'static [Word]) -> Wor
 const SHOW: &[Word] = &[
     w("vrrp", "VRRP instances: state, priorities, master", &[]),
     w("ipvs", "the IPVS table as ipvsadm -Ln, with health", &[]),
-    w("health", "every real server's and tracked script's health", &[]),
+    w(
+        "health",
+        "every real server's and tracked script's health",
+        &[],
+    ),
     w("config", "the running config (keepalived.conf syntax)", &[]),
     w("log", "vigil's journal: show log [LINES]", &[]),
     w(
@@ -103,31 +107,71 @@ const SHOW: &[Word] = &[
 
 const OPERATIONAL: &[Word] = &[
     w("show", "show the box's state", SHOW),
-    w("configure", "enter configuration mode (a candidate copy of the running config)", &[]),
+    w(
+        "configure",
+        "enter configuration mode (a candidate copy of the running config)",
+        &[],
+    ),
     w("help", "what each command does", &[]),
     w("exit", "leave the console", &[]),
 ];
 
 const COMMIT: &[Word] = &[
     w("check", "validate the candidate; change nothing", &[]),
-    w("confirmed", "commit confirmed MINUTES: rolled back unless confirmed in time", &[]),
+    w(
+        "confirmed",
+        "commit confirmed MINUTES: rolled back unless confirmed in time",
+        &[],
+    ),
     w("comment", "comment TEXT: kept with the commit", &[]),
 ];
 
 const CONFIGURATION: &[Word] = &[
     w("set", "set PATH VALUE: change the candidate", &[]),
-    w("delete", "delete PATH: remove a statement, an entry or a block", &[]),
+    w(
+        "delete",
+        "delete PATH: remove a statement, an entry or a block",
+        &[],
+    ),
     w(
         "show",
         "the candidate; show | compare: its difference from the running config",
-        &[w("|", "", &[w("compare", "a unified diff, running -> candidate", &[])])],
+        &[w(
+            "|",
+            "",
+            &[w("compare", "a unified diff, running -> candidate", &[])],
+        )],
     ),
-    w("load", "load keepalived: paste a keepalived.conf, end with Ctrl-D", &[w("keepalived", "replace the candidate with a pasted keepalived.conf", &[])]),
-    w("commit", "validate, write to flash and apply the candidate", COMMIT),
-    w("rollback", "rollback SEQ: load commit SEQ's config into the candidate", &[]),
-    w("run", "run an operational command: run show vrrp", OPERATIONAL),
+    w(
+        "load",
+        "load keepalived: paste a keepalived.conf, end with Ctrl-D",
+        &[w(
+            "keepalived",
+            "replace the candidate with a pasted keepalived.conf",
+            &[],
+        )],
+    ),
+    w(
+        "commit",
+        "validate, write to flash and apply the candidate",
+        COMMIT,
+    ),
+    w(
+        "rollback",
+        "rollback SEQ: load commit SEQ's config into the candidate",
+        &[],
+    ),
+    w(
+        "run",
+        "run an operational command: run show vrrp",
+        OPERATIONAL,
+    ),
     w("help", "what each command does", &[]),
-    w("exit", "leave configuration mode; exit discard: drop the candidate", &[w("discard", "drop the candidate's changes", &[])]),
+    w(
+        "exit",
+        "leave configuration mode; exit discard: drop the candidate",
+        &[w("discard", "drop the candidate's changes", &[])],
+    ),
 ];
 
 impl<B: Backend> Shell<B> {
@@ -268,7 +312,10 @@ impl<B: Backend> Shell<B> {
             ["log", n] => match n.parse::<usize>() {
                 Ok(n) if (1..=10_000).contains(&n) => self.log(n, out),
                 _ => {
-                    let _ = writeln!(out, "error: show log {n}: expected a number of lines from 1 to 10000");
+                    let _ = writeln!(
+                        out,
+                        "error: show log {n}: expected a number of lines from 1 to 10000"
+                    );
                 }
             },
             ["system"] => self.system(out),
@@ -392,7 +439,11 @@ impl<B: Backend> Shell<B> {
 
     // -- configuration -------------------------------------------------
 
-    fn with_session(&mut self, f: impl FnOnce(&mut Session, &mut String) -> String, out: &mut String) {
+    fn with_session(
+        &mut self,
+        f: impl FnOnce(&mut Session, &mut String) -> String,
+        out: &mut String,
+    ) {
         if let Some(s) = self.session.as_mut() {
             let text = f(s, out);
             out.push_str(&text);
@@ -405,7 +456,10 @@ impl<B: Backend> Shell<B> {
             return;
         };
         if path.is_empty() {
-            let _ = writeln!(out, "error: {verb}: expected a path (? lists what can come next)");
+            let _ = writeln!(
+                out,
+                "error: {verb}: expected a path (? lists what can come next)"
+            );
             return;
         }
         let path: Vec<String> = path.iter().map(|p| (*p).to_owned()).collect();
@@ -473,7 +527,10 @@ impl<B: Backend> Shell<B> {
 
     fn rollback(&mut self, seq: &str, out: &mut String) {
         let Ok(seq) = seq.parse::<u64>() else {
-            let _ = writeln!(out, "error: rollback {seq}: expected a commit's seq (show system commit lists them)");
+            let _ = writeln!(
+                out,
+                "error: rollback {seq}: expected a commit's seq (show system commit lists them)"
+            );
             return;
         };
         let text = match self.backend.query(&Request::ConfigOf { seq }) {
@@ -523,10 +580,7 @@ impl<B: Backend> Shell<B> {
                 }
                 let s = self.session.as_ref().expect("checked above");
                 match (s.rolled_from, confirm) {
-                    (Some(of), None) => Request::Rollback {
-                        seq: of,
-                        comment,
-                    },
+                    (Some(of), None) => Request::Rollback { seq: of, comment },
                     _ => Request::Commit(CommitAsk {
                         config_text: text,
                         comment,

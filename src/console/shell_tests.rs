@@ -44,7 +44,8 @@ impl Fake {
     fn write(&mut self, text: String, comment: Option<String>) -> CommitReport {
         self.seq += 1;
         self.running = text.clone();
-        self.history.push((self.seq, text, comment.unwrap_or_default()));
+        self.history
+            .push((self.seq, text, comment.unwrap_or_default()));
         CommitReport {
             seq: Some(self.seq),
             ..CommitReport::default()
@@ -97,8 +98,10 @@ impl Backend for Fake {
                     })
                     .collect(),
             ),
-            Request::CommitCheck { config_text } => Response::Committed(judge(config_text)
-                .unwrap_or(CommitReport::refused(CommitOutcome::Valid, Vec::new()))),
+            Request::CommitCheck { config_text } => Response::Committed(
+                judge(config_text)
+                    .unwrap_or(CommitReport::refused(CommitOutcome::Valid, Vec::new())),
+            ),
             Request::Commit(ask) => {
                 if let Some(r) = judge(&ask.config_text) {
                     return Ok(Response::Committed(r));
@@ -106,7 +109,10 @@ impl Backend for Fake {
                 if ask.base_seq != Some(self.seq) {
                     let base = ask.base_seq.unwrap_or(0);
                     let r = CommitReport::refused(
-                        CommitOutcome::Stale { base, newest: self.seq },
+                        CommitOutcome::Stale {
+                            base,
+                            newest: self.seq,
+                        },
                         Vec::new(),
                     );
                     return Ok(Response::Committed(r));
@@ -120,7 +126,11 @@ impl Backend for Fake {
                 Response::Committed(self.write(text, None))
             }
             Request::Rollback { seq, comment } => {
-                let text = self.history.iter().find(|h| h.0 == *seq).map(|h| h.1.clone());
+                let text = self
+                    .history
+                    .iter()
+                    .find(|h| h.0 == *seq)
+                    .map(|h| h.1.clone());
                 Response::Committed(self.write(text.unwrap_or_default(), comment.clone()))
             }
             other => Response::Error(format!("not in the fake: {other:?}")),
@@ -175,7 +185,10 @@ fn operational_commands() {
     let out = type_lines(&mut sh, &["show log 3"]);
     assert_eq!(out, "log line 0\nlog line 1\nlog line 2\n");
     let out = type_lines(&mut sh, &["show log 0"]);
-    assert!(out.contains("expected a number of lines from 1 to 10000"), "{out}");
+    assert!(
+        out.contains("expected a number of lines from 1 to 10000"),
+        "{out}"
+    );
     let out = type_lines(&mut sh, &["show system"]);
     assert!(out.contains("uptime: 1h 02m"), "{out}");
     assert!(out.contains("flash: 1 commits kept"), "{out}");
@@ -192,7 +205,10 @@ fn an_unknown_command_says_where_and_what_was_expected() {
         "error: `show vrp`: unknown word `vrp` at word 2: expected one of vrrp, ipvs, health, config, log, system\n"
     );
     let out = type_lines(&mut sh, &["set x 1"]);
-    assert!(out.contains("unknown word `set` at word 1: expected one of show, configure"), "{out}");
+    assert!(
+        out.contains("unknown word `set` at word 1: expected one of show, configure"),
+        "{out}"
+    );
     let out = type_lines(&mut sh, &["show"]);
     assert!(out.contains("`show` is incomplete"), "{out}");
     let out = type_lines(&mut sh, &[r#"show "vrrp"#]);
@@ -202,7 +218,10 @@ fn an_unknown_command_says_where_and_what_was_expected() {
 #[test]
 fn set_compare_commit_and_the_candidate_starts_again() {
     let mut sh = shell();
-    let out = type_lines(&mut sh, &["configure", "set vrrp_instance VI_1 priority 150"]);
+    let out = type_lines(
+        &mut sh,
+        &["configure", "set vrrp_instance VI_1 priority 150"],
+    );
     assert!(!out.contains("error"), "{out}");
     assert_eq!(sh.prompt(), "lb1# ");
     let diff = type_lines(&mut sh, &["show | compare"]);
@@ -247,22 +266,48 @@ fn a_bad_set_changes_nothing() {
 }
 
 #[test]
-fn a_commit_with_errors_writes_nothing_and_prints_every_error() {
+fn a_vip_outside_every_subnet_is_refused_at_once() {
     let mut sh = shell();
     let out = type_lines(
         &mut sh,
-        &["configure", "set vrrp_instance VI_1 virtual_ipaddress 10.9.9.9", "commit"],
+        &[
+            "configure",
+            "set vrrp_instance VI_1 virtual_ipaddress 10.9.9.9",
+        ],
     );
-    assert!(out.contains("10.9.9.9 is not inside any subnet of eth0"), "{out}");
+    assert!(
+        out.contains("10.9.9.9 is not inside any subnet of eth0"),
+        "{out}"
+    );
+    assert_eq!(type_lines(&mut sh, &["show | compare"]), "");
+}
+
+#[test]
+fn a_commit_with_errors_writes_nothing_and_prints_every_error() {
+    let mut sh = shell();
+    // A new instance being built: what it still lacks is for the commit
+    // to say.
+    let out = type_lines(
+        &mut sh,
+        &["configure", "set vrrp_instance VI_2 priority 50"],
+    );
+    assert!(!out.contains("error"), "{out}");
+    let out = type_lines(&mut sh, &["commit"]);
+    assert!(out.contains("interface"), "{out}");
+    assert!(out.contains("virtual_router_id"), "{out}");
     assert_eq!(sh.backend().seq, 1);
     // Still in configuration mode with the change kept.
-    assert!(type_lines(&mut sh, &["show | compare"]).contains("+        10.9.9.9"));
+    assert_eq!(sh.prompt(), "lb1# ");
+    assert!(type_lines(&mut sh, &["show | compare"]).contains("+vrrp_instance VI_2"));
 }
 
 #[test]
 fn a_stale_candidate_is_refused_and_kept() {
     let mut sh = shell();
-    type_lines(&mut sh, &["configure", "set vrrp_instance VI_1 priority 120"]);
+    type_lines(
+        &mut sh,
+        &["configure", "set vrrp_instance VI_1 priority 120"],
+    );
     // Another operator commits meanwhile.
     let other = BOX.replace("priority 100", "priority 90");
     sh.backend().write(other, None);
@@ -275,7 +320,10 @@ fn a_stale_candidate_is_refused_and_kept() {
 #[test]
 fn exit_refuses_to_drop_changes_unless_discarded() {
     let mut sh = shell();
-    let out = type_lines(&mut sh, &["configure", "set vrrp_instance VI_1 priority 120", "exit"]);
+    let out = type_lines(
+        &mut sh,
+        &["configure", "set vrrp_instance VI_1 priority 120", "exit"],
+    );
     assert!(out.contains("uncommitted changes"), "{out}");
     assert_eq!(sh.prompt(), "lb1# ");
     let out = type_lines(&mut sh, &["exit discard"]);
@@ -289,16 +337,34 @@ fn commit_confirmed_then_a_plain_commit_confirms_it() {
     let mut sh = shell();
     type_lines(
         &mut sh,
-        &["configure", "set vrrp_instance VI_1 priority 120", "commit confirmed 5"],
+        &[
+            "configure",
+            "set vrrp_instance VI_1 priority 120",
+            "commit confirmed 5",
+        ],
     );
     assert_eq!(sh.backend().pending, Some(2));
     let out = type_lines(&mut sh, &["commit"]);
     assert!(!out.contains("error"), "{out}");
-    assert_eq!(sh.backend().asked.iter().filter(|r| **r == Request::Confirm).count(), 1);
+    assert_eq!(
+        sh.backend()
+            .asked
+            .iter()
+            .filter(|r| **r == Request::Confirm)
+            .count(),
+        1
+    );
     assert_eq!(sh.backend().pending, None);
-    for bad in ["commit confirmed", "commit confirmed 0", "commit confirmed 1441"] {
+    for bad in [
+        "commit confirmed",
+        "commit confirmed 0",
+        "commit confirmed 1441",
+    ] {
         let out = type_lines(&mut sh, &[bad]);
-        assert!(out.contains("expected a number of minutes from 1 to 1440"), "{bad}: {out}");
+        assert!(
+            out.contains("expected a number of minutes from 1 to 1440"),
+            "{bad}: {out}"
+        );
     }
     let out = type_lines(&mut sh, &["commit check now"]);
     assert!(out.contains("expected nothing after it"), "{out}");
@@ -307,15 +373,18 @@ fn commit_confirmed_then_a_plain_commit_confirms_it() {
 #[test]
 fn rollback_loads_a_commit_and_commits_it_as_a_rollback() {
     let mut sh = shell();
-    type_lines(&mut sh, &["configure", "set vrrp_instance VI_1 priority 120", "commit"]);
+    type_lines(
+        &mut sh,
+        &["configure", "set vrrp_instance VI_1 priority 120", "commit"],
+    );
     let out = type_lines(&mut sh, &["rollback 1"]);
     assert!(out.contains("commit 1 loaded"), "{out}");
     assert!(type_lines(&mut sh, &["show | compare"]).contains("+    priority 100"));
     type_lines(&mut sh, &["commit"]);
-    assert!(sh
-        .backend()
-        .asked
-        .contains(&Request::Rollback { seq: 1, comment: None }));
+    assert!(sh.backend().asked.contains(&Request::Rollback {
+        seq: 1,
+        comment: None
+    }));
     assert_eq!(sh.backend().running, BOX);
     let out = type_lines(&mut sh, &["rollback 99", "rollback x"]);
     assert!(out.contains("no commit 99"), "{out}");
@@ -352,7 +421,11 @@ fn a_daemon_that_does_not_answer_is_said_plainly() {
     let mut sh = shell();
     sh.backend().down = true;
     let out = type_lines(&mut sh, &["show vrrp", "configure"]);
-    assert_eq!(out.matches("the daemon is not reachable").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("the daemon is not reachable").count(),
+        2,
+        "{out}"
+    );
     assert_eq!(sh.prompt(), "lb1> ");
 }
 
@@ -364,7 +437,11 @@ fn completion_and_help_follow_the_grammar() {
     assert_eq!(sh.complete("show sys").start, 5);
     assert!(sh.complete("show x").candidates.is_empty());
     let help = sh.help("show ");
-    assert!(help.iter().any(|l| l.contains("vrrp") && l.contains("VRRP instances")), "{help:?}");
+    assert!(
+        help.iter()
+            .any(|l| l.contains("vrrp") && l.contains("VRRP instances")),
+        "{help:?}"
+    );
     assert_eq!(sh.help("show vrrp "), ["  <Enter>"]);
     type_lines(&mut sh, &["configure"]);
     assert_eq!(sh.complete("comm").candidates, ["commit"]);
@@ -372,7 +449,10 @@ fn completion_and_help_follow_the_grammar() {
     assert_eq!(sh.complete("show | c").candidates, ["compare"]);
     assert_eq!(sh.complete("run show v").candidates, ["vrrp"]);
     // set/delete paths come from the candidate: keywords and names.
-    assert!(sh.complete("set vrrp_i").candidates.contains(&"vrrp_instance".to_owned()));
+    assert!(sh
+        .complete("set vrrp_i")
+        .candidates
+        .contains(&"vrrp_instance".to_owned()));
     assert_eq!(sh.complete("set vrrp_instance ").candidates, ["VI_1"]);
     assert!(!sh.help("set vrrp_instance VI_1 ").is_empty());
     // Inside quotes nothing completes.
@@ -382,7 +462,10 @@ fn completion_and_help_follow_the_grammar() {
 #[test]
 fn the_end_of_input_drops_the_candidate_and_says_so() {
     let mut sh = shell();
-    type_lines(&mut sh, &["configure", "set vrrp_instance VI_1 priority 120"]);
+    type_lines(
+        &mut sh,
+        &["configure", "set vrrp_instance VI_1 priority 120"],
+    );
     let mut out = String::new();
     sh.hang_up(&mut out);
     assert_eq!(out, "uncommitted changes discarded\n");

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use netns::{serial, Lab, Proc};
 use peers::{first_state, vigil_bin, Daemon, Kind};
 
-fn conf(priority: u8, vip: &str) -> String {
+pub(crate) fn conf(priority: u8, vip: &str) -> String {
     format!(
         "vrrp_instance VI_C {{
     interface eth0
@@ -37,10 +37,10 @@ fn conf(priority: u8, vip: &str) -> String {
     )
 }
 
-const VIP_A: &str = "192.168.1.200";
-const VIP_B: &str = "192.168.1.201";
+pub(crate) const VIP_A: &str = "192.168.1.200";
+pub(crate) const VIP_B: &str = "192.168.1.201";
 
-fn vigil(args: &[&str]) -> Output {
+pub(crate) fn vigil(args: &[&str]) -> Output {
     Command::new(vigil_bin())
         .args(args)
         .stdin(Stdio::null())
@@ -48,7 +48,7 @@ fn vigil(args: &[&str]) -> Output {
         .expect("run vigil")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -56,25 +56,39 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn p(path: &Path) -> &str {
+pub(crate) fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
 /// A daemon on `lab.nodes[0]` running the store `store`, seeded with
 /// `first` as commit 1.
-struct Boxed {
-    d: Daemon,
-    store: PathBuf,
+pub(crate) struct Boxed {
+    pub(crate) d: Daemon,
+    pub(crate) store: PathBuf,
     dir: PathBuf,
 }
 
 impl Boxed {
-    fn start(lab: &Lab, first: &str) -> Boxed {
+    pub(crate) fn start(lab: &Lab, first: &str) -> Boxed {
+        let b = Boxed::start_blank(lab, Some(first));
+        b.d.wait_status("MASTER", Duration::from_secs(5), |v| {
+            first_state(v) == "MASTER"
+        });
+        b
+    }
+
+    /// `first` imported as commit 1 first, or a blank store (the factory
+    /// default runs).
+    pub(crate) fn start_blank(lab: &Lab, first: Option<&str>) -> Boxed {
         let store = lab.path("flash.img");
         let seed = lab.path("first.conf");
-        std::fs::write(&seed, first).expect("write conf");
-        let out = vigil(&["config", "import", p(&seed), "--store", p(&store)]);
-        assert!(out.status.success(), "{}", text(&out));
+        std::fs::write(&seed, first.unwrap_or("")).expect("write conf");
+        if first.is_some() {
+            let out = vigil(&["config", "import", p(&seed), "--store", p(&store)]);
+            assert!(out.status.success(), "{}", text(&out));
+        } else {
+            std::fs::write(&store, vec![0_u8; 1 << 20]).expect("blank store");
+        }
         let control = lab.path("commit.sock");
         let proc: Proc = lab.nodes[0].ns.spawn(
             "vigil (commit) on node1",
@@ -101,9 +115,6 @@ impl Boxed {
             started: Instant::now(),
         };
         d.wait_ready(Duration::from_secs(10));
-        d.wait_status("MASTER", Duration::from_secs(5), |v| {
-            first_state(v) == "MASTER"
-        });
         Boxed {
             d,
             store,
@@ -127,14 +138,14 @@ impl Boxed {
         self.ask(&args)
     }
 
-    fn history(&self) -> String {
+    pub(crate) fn history(&self) -> String {
         let out = self.ask(&["history"]);
         assert!(out.status.success(), "{}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// The newest commit's config (or commit `seq`'s), exported.
-    fn export(&self, seq: Option<u64>) -> String {
+    pub(crate) fn export(&self, seq: Option<u64>) -> String {
         let n = seq.map(|s| s.to_string());
         let mut args = vec!["config", "export", "--store", p(&self.store)];
         if let Some(n) = &n {
@@ -149,7 +160,7 @@ impl Boxed {
         text(&self.ask(&["status"]))
     }
 
-    fn wait_vip(&self, lab: &Lab, vip: &str, within: Duration) {
+    pub(crate) fn wait_vip(&self, lab: &Lab, vip: &str, within: Duration) {
         let vip: IpAddr = vip.parse().unwrap();
         let t0 = Instant::now();
         while !lab.nodes[0].ns.addrs("eth0").contains(&vip) {

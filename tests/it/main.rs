@@ -17,6 +17,7 @@ mod config_include;
 mod config_roundtrip;
 mod config_seed;
 mod daemon_commit;
+mod daemon_console;
 mod daemon_journal;
 mod daemon_late;
 mod daemon_misc;
