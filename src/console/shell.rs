@@ -626,6 +626,9 @@ impl<B: Backend> Shell<B> {
         for line in errors.iter().chain(&shown) {
             let _ = writeln!(out, "{line}");
         }
+        if r.confirm_by.is_some() {
+            let _ = writeln!(out, "(here, a plain `commit` confirms it)");
+        }
         if let CommitOutcome::Stale { .. } = r.outcome {
             let _ = writeln!(
                 out,
