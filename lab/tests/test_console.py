@@ -113,8 +113,7 @@ def test_a_bad_set_or_paste_changes_nothing_on_screen_or_flash(lab):
         out = vc.cmd(cmd)
         assert re.search(why, out), f"{cmd}: {out}"
         assert vc.cmd("show | compare").strip() == "", cmd
-    assert vc.cmd("load keepalived").startswith("paste")
-    out = vc.paste("vrrp_instance VI_1 {\n    priority 999\n    bogus_word 1\n")
+    out = vc.load("vrrp_instance VI_1 {\n    priority 999\n    bogus_word 1\n")
     assert "the candidate is unchanged" in out, out
     assert re.search(r"candidate:\d+:\d+", out) or "line" in out, out
     assert vc.cmd("show | compare").strip() == ""
@@ -175,8 +174,7 @@ def test_rollback_then_commit_restores_a_commit_exactly(lab):
         assert "priority 111" in vc.cmd("show | compare")
         no_errors(vc.cmd("commit"))
         exported = lb1.check(f"vigil config export --store {STORE} --commit {seq}")
-        assert vc.cmd("load keepalived").startswith("paste")
-        no_errors(vc.paste(exported))
+        no_errors(vc.load(exported))
         assert vc.cmd("show | compare").strip() == "", "running differs from commit"
         assert "rollback" in vc.cmd("run show system commit").lower()
         vc.cmd("exit discard")
