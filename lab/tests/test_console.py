@@ -73,7 +73,10 @@ def test_a_factory_fresh_box_is_configured_from_its_serial_console(lab):
             no_errors(vc.cmd(c))
         diff = vc.cmd("show | compare")
         assert f"+        {net.VIP}/24" in diff, diff
+        t1 = time.monotonic()
         out = no_errors(vc.cmd('commit comment "first config from the serial console"'))
+        report(f"console: commit of the seed config, typed to its answer (written, applied): "
+               f"{time.monotonic() - t1:.2f} s")
         report(f"console: factory-fresh lb1 configured over its serial line in "
                f"{time.monotonic() - t0:.1f} s ({len(cmds)} "
                f"set commands); commit said: {out.strip().splitlines()[-1] if out.strip() else ''}")
@@ -165,8 +168,9 @@ def test_rollback_then_commit_restores_a_commit_exactly(lab):
         no_errors(vc.cmd("configure"))
         no_errors(vc.cmd("set vrrp_instance VI_1 priority 110"))
         no_errors(vc.cmd('commit comment "priority 110"'))
-        seq = int(re.search(r"^\s*\*?\s*(\d+)", vc.cmd("run show system commit")
-                            .split("\n", 1)[1], re.M).group(1))
+        listing = vc.cmd("run show system commit").split("\n", 1)[1]
+        seq = int(re.search(r"^\s*\*?\s*(\d+)", listing, re.M).group(1))
+        report(f"console: a seed-sized commit on flash: {listing.splitlines()[0].strip()}")
         no_errors(vc.cmd("set vrrp_instance VI_1 priority 111"))
         no_errors(vc.cmd("set vrrp_instance VI_1 advert_interval 2"))
         no_errors(vc.cmd('commit comment "priority 111"'))
@@ -223,6 +227,7 @@ def test_power_cuts_in_a_loop_of_console_commits_always_boot_a_whole_commit(lab)
     saved = flashconf.stored(lb2)
     rng = random.Random(1103)
     seen = {}
+    done = []
     try:
         for cut in range(CUTS):
             vc = logged_in(lb2)
@@ -242,6 +247,7 @@ def test_power_cuts_in_a_loop_of_console_commits_always_boot_a_whole_commit(lab)
                 except Exception:  # noqa: BLE001 - the cut comes mid-commit
                     break
                 k += 1
+            done.append(k)
             lb2.power_cut()
             lb2.start()
             lb2.wait_ready()
@@ -253,8 +259,8 @@ def test_power_cuts_in_a_loop_of_console_commits_always_boot_a_whole_commit(lab)
             # Never a mix: the config reads back whole (its VS and RS too).
             assert f"virtual_server {net.VIP} 80" in cfg, cfg
             assert cfg.count("real_server") == 2, cfg
-        report(f"console: {CUTS} power cuts in a loop of console commits: every boot "
-               "ran one whole committed config")
+        report(f"console: {CUTS} power cuts in a loop of console commits ({sum(done)} commits "
+               f"answered before the cuts, {done}): every boot ran one whole committed config")
     finally:
         ensure_ready(lab, "lb2")
         flashconf.commit(lb2, saved, apply="restart")

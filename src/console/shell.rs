@@ -51,6 +51,8 @@ pub enum Next {
     Paste,
     /// Leave the console.
     Exit,
+    /// Run a root shell on the terminal, then come back (`start shell`).
+    Shell,
 }
 
 /// How long `commit confirmed` may wait, in minutes (the store's bound).
@@ -227,6 +229,7 @@ impl<B: Backend> Shell<B> {
         match words {
             ["show", rest @ ..] => self.show(rest, out),
             ["configure"] => self.configure(out),
+            ["start", "shell"] => return Next::Shell,
             ["help"] => help_table(OPERATIONAL, out),
             ["exit" | "quit" | "logout"] => return Next::Exit,
             _ => unknown(words, OPERATIONAL, out),
@@ -254,8 +257,12 @@ impl<B: Backend> Shell<B> {
                 let session = self.session.take();
                 let next = self.operational(rest, out);
                 self.session = session;
-                if next == Next::Exit {
-                    let _ = writeln!(out, "error: `run exit`: leave configuration mode first");
+                if next != Next::Command {
+                    let _ = writeln!(
+                        out,
+                        "error: `run {}`: leave configuration mode first",
+                        rest.join(" ")
+                    );
                 }
             }
             ["help"] => help_table(CONFIGURATION, out),

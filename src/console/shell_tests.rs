@@ -193,7 +193,9 @@ fn operational_commands() {
     assert!(out.contains("uptime: 1h 02m"), "{out}");
     assert!(out.contains("flash: 1 commits kept"), "{out}");
     let mut out = String::new();
+    assert_eq!(sh.execute("start shell", &mut out), Next::Shell);
     assert_eq!(sh.execute("exit", &mut out), Next::Exit);
+    assert_eq!(out, "");
 }
 
 #[test]
@@ -413,6 +415,8 @@ fn run_reaches_operational_commands_from_configuration_mode() {
     let mut sh = shell();
     let out = type_lines(&mut sh, &["configure", "run show log 1", "show log 1"]);
     assert_eq!(out.matches("log line 0").count(), 2, "{out}");
+    let out = type_lines(&mut sh, &["run start shell", "run exit"]);
+    assert_eq!(out.matches("leave configuration mode first").count(), 2, "{out}");
     assert_eq!(sh.prompt(), "lb1# ");
 }
 
