@@ -264,3 +264,55 @@ def test_power_cuts_in_a_loop_of_console_commits_always_boot_a_whole_commit(lab)
     finally:
         ensure_ready(lab, "lb2")
         flashconf.commit(lb2, saved, apply="restart")
+
+
+BIG = 100   # virtual servers x real servers of the big-config figure
+
+# A 100 x 100 LVS-NAT config written on the guest (1.2 MB of text would
+# take minutes through the serial line): lb2's own config (appliance block,
+# instance, the seed's service) and BIG more virtual servers of BIG real
+# servers each, on rs1's closed ports (every check fails at once with a
+# reset; no address is invented).
+BIG_AWK = (
+    "{ vigil config export --store %s; awk -v n=%d -v rs=%s 'BEGIN {"
+    " for (v = 0; v < n; v++) {"
+    "  printf \"virtual_server 10.1.%%d.1 80 {\\n    lvs_sched wrr\\n"
+    "    lvs_method NAT\\n    protocol TCP\\n    delay_loop 60\\n\", v;"
+    "  for (r = 0; r < n; r++)"
+    "   printf \"    real_server %%s %%d {\\n        TCP_CHECK {\\n"
+    "            connect_timeout 3\\n        }\\n    }\\n\", rs, 1000 + v * n + r;"
+    "  print \"}\" } }'; } > /tmp/big.conf"
+)
+
+
+def test_a_100x100_config_commits_from_the_console(lab):
+    """The figure: a commit of a 100 x 100 config, then a one-line change
+    to it committed from the console, each timed to its answer (written
+    to flash and applied to the kernel)."""
+    lb2 = lab["lb2"]
+    saved = flashconf.stored(lb2)
+    try:
+        lb2.check(BIG_AWK % (STORE, BIG, net.HOSTS["rs1"]))
+        t0 = time.monotonic()
+        lb2.check("vigil commit /tmp/big.conf --comment 100x100", timeout=300)
+        whole = time.monotonic() - t0
+        dests = int(lb2.check("ipvsadm -Ln | grep -c -- '->  *[0-9]'").strip())
+        assert dests >= BIG * BIG, dests
+        vc = logged_in(lb2)
+        t0 = time.monotonic()
+        no_errors(vc.cmd("configure", timeout=300))
+        enter = time.monotonic() - t0
+        t0 = time.monotonic()
+        no_errors(vc.cmd("set virtual_server 10.1.7.1 80 lvs_sched rr", timeout=300))
+        edit = time.monotonic() - t0
+        t0 = time.monotonic()
+        out = no_errors(vc.cmd('commit comment "rr on one of 100"', timeout=300))
+        change = time.monotonic() - t0
+        assert "committed seq" in out, out
+        assert " rr" in lb2.check("ipvsadm -Ln -t 10.1.7.1:80 | sed -n 4p")
+        vc.cmd("exit")
+        report(f"console: {BIG}x{BIG} config: vigil commit of all of it {whole:.1f} s; "
+               f"in the console: configure {enter:.1f} s, one set {edit:.1f} s, "
+               f"commit of the change {change:.1f} s (written and applied)")
+    finally:
+        flashconf.commit(lb2, saved, apply="restart", timeout=120)
