@@ -55,7 +55,7 @@ figures: build
 
 # Long runs of the power-cut tests of the flash store's commit history
 # (`cargo test` runs 150 operations per run; this 20,000), then the lab's
-# power cuts in a loop of serial-console commits (`make test` cuts 3 times;
+# power cuts in a loop of serial-console commits (`make test` cuts twice;
 # this 50: about 45 minutes).
 SOAK_OPS ?= 20000
 CONSOLE_CUTS ?= 50

@@ -18,7 +18,7 @@ from vlab.vconsole import VigilConsole
 
 # Power cuts in the middle of console commits: a few in `make test`, at
 # least 50 in `make soak` (VIGIL_CONSOLE_CUTS=50).
-CUTS = int(os.environ.get("VIGIL_CONSOLE_CUTS", "3"))
+CUTS = int(os.environ.get("VIGIL_CONSOLE_CUTS", "2"))
 
 
 def fresh_box_commands():

@@ -576,7 +576,7 @@ impl<B: Backend> Shell<B> {
         let Some(s) = self.session.as_ref() else {
             return;
         };
-        let text = s.candidate.text();
+        let (text, base, rolled_from) = (s.candidate.text(), s.base, s.rolled_from);
         let req = match ask {
             CommitWords::Check => Request::CommitCheck { config_text: text },
             CommitWords::Commit { confirm, comment } => {
@@ -585,15 +585,21 @@ impl<B: Backend> Shell<B> {
                     Some(false) => {}
                     None => return,
                 }
-                let s = self.session.as_ref().expect("checked above");
-                match (s.rolled_from, confirm) {
-                    (Some(of), None) => Request::Rollback { seq: of, comment },
+                // An untouched `rollback N` is written as a rollback, when
+                // nobody has committed since the candidate was made (else
+                // the commit below is refused as stale).
+                let mut unmoved = || {
+                    let mut sink = String::new();
+                    self.running(&mut sink).map(|r| r.seq.unwrap_or(0)) == Some(base)
+                };
+                match (rolled_from, confirm) {
+                    (Some(of), None) if unmoved() => Request::Rollback { seq: of, comment },
                     _ => Request::Commit(CommitAsk {
                         config_text: text,
                         comment,
                         user: Some(self.user.clone()),
                         confirm_minutes: confirm,
-                        base_seq: Some(s.base),
+                        base_seq: Some(base),
                     }),
                 }
             }
