@@ -197,6 +197,11 @@ pub enum Invalid {
     },
     #[error("virtual_server {service} is given twice")]
     DuplicateService { service: String },
+    /// `virtual_server group G` names no group, or an empty one.
+    #[error("virtual_server group {group}: {}", if *known { "the virtual_server_group has no member" } else { "no virtual_server_group of that name" })]
+    ServiceGroup { group: String, known: bool },
+    #[error("the virtual servers make {services} IPVS services (groups expanded): at most {max} (VIRTUAL_SERVERS_MAX)")]
+    TooManyServices { services: usize, max: usize },
     #[error("virtual_server {service}: {what} {addr} is not the family of the service")]
     ServiceFamily {
         service: String,

@@ -44,6 +44,10 @@ pub fn export(c: &Config) -> String {
         w.blank();
         vrrp_instance(&mut w, i);
     }
+    for g in &c.virtual_server_groups {
+        w.blank();
+        virtual_server_group(&mut w, g);
+    }
     for vs in &c.virtual_servers {
         w.blank();
         virtual_server(&mut w, vs);
@@ -489,8 +493,29 @@ fn vips(w: &mut Writer, kw: &str, vips: &[Vip]) {
 // ---------------------------------------------------------------------------
 // IPVS
 
+fn virtual_server_group(w: &mut Writer, g: &VirtualServerGroup) {
+    w.open(&[&"virtual_server_group", &Q(&g.name)]);
+    for m in &g.members {
+        match *m {
+            GroupMember::Fwmark(mark) => w.line(&[&"fwmark", &mark]),
+            GroupMember::Addr { first, last, port } => {
+                let addr = match (first, last) {
+                    (_, None) => first.to_string(),
+                    (IpAddr::V4(_), Some(l)) => format!("{first}-{l}"),
+                    (IpAddr::V6(_), Some(l)) => format!("{first}-{l:x}"),
+                };
+                w.line(&[&addr, &port]);
+            }
+        }
+    }
+    w.close();
+}
+
 fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
-    w.open(&[&"virtual_server", &vs.key]);
+    match &vs.group {
+        Some(g) => w.open(&[&"virtual_server", &"group", &Q(g)]),
+        None => w.open(&[&"virtual_server", &vs.key]),
+    }
     if let ServiceKey::Fwmark { ipv6: true, .. } = vs.key {
         w.line(&[&"ip_family", &"inet6"]);
     }

@@ -33,6 +33,10 @@ pub struct Config {
     /// `vrrp_script` blocks, in file order (envelope V2 side table).
     #[serde(skip)]
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// `virtual_server_group` blocks, in file order (envelope V3 side
+    /// table).
+    #[serde(skip)]
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
 }
 
 impl Config {
@@ -84,6 +88,52 @@ impl Config {
             });
         }
         out
+    }
+
+    pub fn virtual_server_group(&self, name: &str) -> Option<&VirtualServerGroup> {
+        self.virtual_server_groups.iter().find(|g| g.name == name)
+    }
+
+    /// The kernel services `vs` stands for: its own key, or one per member
+    /// of its `virtual_server_group` (none when the group is unknown:
+    /// validate refuses that). A fwmark member takes the virtual server's
+    /// `ip_family`, as a fwmark `virtual_server` does.
+    pub fn keys_of(&self, vs: &VirtualServer) -> Vec<ServiceKey> {
+        let Some(name) = &vs.group else {
+            return vec![vs.key];
+        };
+        self.virtual_server_group(name)
+            .map(|g| g.keys(vs.key.is_ipv6()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every IPVS service, as the IPVS side and the reload's comparison
+    /// see them: a plain virtual server as written, a group's once per
+    /// member (its `key` set to the member, its `group` kept). Borrowed
+    /// when the config has no group.
+    pub fn services(&self) -> std::borrow::Cow<'_, [VirtualServer]> {
+        if self.virtual_servers.iter().all(|vs| vs.group.is_none()) {
+            return std::borrow::Cow::Borrowed(&self.virtual_servers);
+        }
+        let mut out = Vec::new();
+        for vs in &self.virtual_servers {
+            for key in self.keys_of(vs) {
+                out.push(VirtualServer { key, ..vs.clone() });
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// This config with every group expanded into plain services (see
+    /// [`Config::services`]): what the IPVS side works from.
+    pub fn with_services_expanded(&self) -> Config {
+        match self.services() {
+            std::borrow::Cow::Borrowed(_) => self.clone(),
+            std::borrow::Cow::Owned(v) => Config {
+                virtual_servers: v,
+                ..self.clone()
+            },
+        }
     }
 
     /// The sync group `instance` belongs to, if any.
@@ -533,6 +583,11 @@ pub struct VirtualServer {
     pub ha_suspend: bool,
     pub virtualhost: Option<String>,
     pub real_servers: Vec<RealServer>,
+    /// `virtual_server group NAME`: the services are the group's members
+    /// (see [`Config::keys_of`]) and `key` is only a placeholder (fwmark
+    /// 0, of the `ip_family` given). Envelope V3 side table.
+    #[serde(skip)]
+    pub group: Option<String>,
 }
 
 pub const DEFAULT_DELAY_LOOP: Millis = Millis::secs(60);
@@ -561,7 +616,111 @@ impl VirtualServer {
             ha_suspend: false,
             virtualhost: None,
             real_servers: Vec::new(),
+            group: None,
         }
+    }
+
+    /// The placeholder key of a `virtual_server group` (never a service:
+    /// fwmark 0 is no mark).
+    pub fn group_placeholder(ipv6: bool) -> ServiceKey {
+        ServiceKey::Fwmark { mark: 0, ipv6 }
+    }
+}
+
+/// `virtual_server_group NAME { .. }`: services that share one
+/// `virtual_server`'s settings and real servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    pub members: Vec<GroupMember>,
+}
+
+/// One line of a `virtual_server_group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupMember {
+    /// `IP [PORT]` or `IP-LAST [PORT]`: the addresses from `first` to
+    /// `first` with its last byte (IPv4) or last 16-bit group (IPv6) set
+    /// to `last`, inclusive; `last` is `None` for a single address. No
+    /// port, or 0: every port.
+    Addr {
+        first: IpAddr,
+        last: Option<u16>,
+        port: u16,
+    },
+    /// `fwmark N`.
+    Fwmark(u32),
+}
+
+impl GroupMember {
+    /// How many services this line stands for.
+    pub fn len(&self) -> usize {
+        match *self {
+            GroupMember::Addr {
+                first,
+                last: Some(l),
+                ..
+            } => usize::from(l).saturating_sub(usize::from(range_tail(&first))) + 1,
+            _ => 1,
+        }
+    }
+
+    /// Never empty (a range ends at or after its start: the parser checks).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Its services; a fwmark takes the family `ipv6`.
+    pub fn keys(self, ipv6: bool) -> impl Iterator<Item = ServiceKey> {
+        let n = self.len();
+        (0..n).map(move |i| match self {
+            GroupMember::Fwmark(mark) => ServiceKey::Fwmark { mark, ipv6 },
+            GroupMember::Addr { first, port, .. } => ServiceKey::Addr {
+                addr: range_nth(&first, i),
+                port,
+            },
+        })
+    }
+}
+
+/// The part of an address a range runs over: the last byte of an IPv4
+/// address, the last 16-bit group of an IPv6 one.
+pub fn range_tail(a: &IpAddr) -> u16 {
+    match a {
+        IpAddr::V4(a) => u16::from(a.octets()[3]),
+        IpAddr::V6(a) => a.segments()[7],
+    }
+}
+
+/// `first` with its range part advanced by `i` (within bounds: see
+/// [`GroupMember::len`]).
+fn range_nth(first: &IpAddr, i: usize) -> IpAddr {
+    let step = u16::try_from(i).unwrap_or(u16::MAX);
+    match first {
+        IpAddr::V4(a) => {
+            let mut o = a.octets();
+            o[3] = o[3].saturating_add(u8::try_from(step).unwrap_or(u8::MAX));
+            IpAddr::V4(Ipv4Addr::from(o))
+        }
+        IpAddr::V6(a) => {
+            let mut s = a.segments();
+            s[7] = s[7].saturating_add(step);
+            IpAddr::V6(Ipv6Addr::from(s))
+        }
+    }
+}
+
+impl VirtualServerGroup {
+    /// Every service of the group, in line order.
+    pub fn keys(&self, ipv6: bool) -> impl Iterator<Item = ServiceKey> + '_ {
+        self.members.iter().flat_map(move |m| m.keys(ipv6))
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.iter().map(GroupMember::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
     }
 }
 

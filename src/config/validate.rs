@@ -6,6 +6,7 @@
 //! Must not: read text or change the config; each problem is reported at
 //! the statement that opened the offending block.
 
+use super::bounds::VIRTUAL_SERVERS_MAX;
 use super::error::{Diagnostics, ErrorKind, Invalid, Loc, WarningKind};
 use super::model::{
     Config, InitialState, Method, Protocol, ServiceKey, Vip, VirtualServer, VrrpInstance,
@@ -58,6 +59,7 @@ pub struct Places {
     pub instances: Vec<At>,
     pub services: Vec<At>,
     pub scripts: Vec<At>,
+    pub groups: Vec<At>,
 }
 
 /// Run every validator; each problem is reported where it is.
@@ -334,25 +336,68 @@ fn service_problems(c: &Config) -> Vec<(usize, Found)> {
     // line says (the kernel ignores the protocol there).
     let mut keys: HashSet<(ServiceKey, Option<Protocol>)> = HashSet::new();
     let mut out = Vec::new();
+    let mut total = 0usize;
     for (n, v) in c.virtual_servers.iter().enumerate() {
-        let proto = match v.key {
-            ServiceKey::Addr { .. } => Some(v.protocol),
-            ServiceKey::Fwmark { .. } => None,
-        };
-        if !keys.insert((v.key, proto)) {
-            let e = Invalid::DuplicateService {
-                service: v.key.to_string(),
+        let all = c.keys_of(v);
+        total += all.len();
+        for key in &all {
+            let proto = match key {
+                ServiceKey::Addr { .. } => Some(v.protocol),
+                ServiceKey::Fwmark { .. } => None,
             };
-            out.push((n, ("", None, e)));
+            if !keys.insert((*key, proto)) {
+                let e = Invalid::DuplicateService {
+                    service: key.to_string(),
+                };
+                out.push((n, ("", None, e)));
+            }
         }
-        out.extend(one_service(v).into_iter().map(|f| (n, f)));
+        match (&v.group, all.first()) {
+            (None, _) => out.extend(
+                one_service(v, &v.key.to_string())
+                    .into_iter()
+                    .map(|f| (n, f)),
+            ),
+            (Some(g), Some(first)) => {
+                // Checked as its first service; the group's other members
+                // must be of that one's family.
+                let name = format!("group {g}");
+                let as_first = VirtualServer {
+                    key: *first,
+                    ..v.clone()
+                };
+                out.extend(one_service(&as_first, &name).into_iter().map(|f| (n, f)));
+                if let Some(other) = all.iter().find(|k| k.is_ipv6() != first.is_ipv6()) {
+                    let e = Invalid::ServiceFamily {
+                        service: name,
+                        what: "member",
+                        addr: other.to_string(),
+                    };
+                    out.push((n, ("", None, e)));
+                }
+            }
+            (Some(g), None) => {
+                let e = Invalid::ServiceGroup {
+                    group: g.clone(),
+                    known: c.virtual_server_group(g).is_some(),
+                };
+                out.push((n, ("", None, e)));
+            }
+        }
+    }
+    if total > VIRTUAL_SERVERS_MAX {
+        let e = Invalid::TooManyServices {
+            services: total,
+            max: VIRTUAL_SERVERS_MAX,
+        };
+        out.push((c.virtual_servers.len().saturating_sub(1), ("", None, e)));
     }
     out
 }
 
-fn one_service(v: &VirtualServer) -> Vec<Found> {
+fn one_service(v: &VirtualServer, name: &str) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
-    let service = || v.key.to_string();
+    let service = || name.to_owned();
     let v6 = v.key.is_ipv6();
     let mut seen = HashSet::new();
     // The kernel's destination: only NAT keeps a real server's own port;

@@ -19,7 +19,6 @@ pub(super) const TOP: &[&str] = &[
     "vrrp_track_process",
     "vrrp_track_file",
     "track_file",
-    "virtual_server_group",
     "static_ipaddress",
     "static_routes",
     "static_rules",

@@ -8,6 +8,7 @@
 
 mod appliance;
 mod global;
+mod group;
 mod keepalived;
 mod lvs;
 mod track;
@@ -215,6 +216,7 @@ pub(crate) const TOP: Section = Section {
         "vrrp_script",
         "vrrp_sync_group",
         "vrrp_instance",
+        "virtual_server_group",
         "virtual_server",
     ],
     shared: &[],
@@ -222,6 +224,7 @@ pub(crate) const TOP: Section = Section {
         "vrrp_script",
         "vrrp_sync_group",
         "vrrp_instance",
+        "virtual_server_group",
         "virtual_server",
     ],
     keepalived: keepalived::TOP,
@@ -263,6 +266,12 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
             if let Some((i, places)) = r.vrrp_instance(node) {
                 c.vrrp_instances.push(i);
                 at.instances.push(places);
+            }
+        }
+        "virtual_server_group" => {
+            if let Some((g, places)) = r.virtual_server_group(node) {
+                c.virtual_server_groups.push(g);
+                at.groups.push(places);
             }
         }
         "virtual_server" => {

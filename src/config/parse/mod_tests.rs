@@ -157,3 +157,123 @@ fn misc_check_exports_and_reads_back_the_same() {
         .config;
     assert_eq!(back, c);
 }
+
+const GROUPS: &str = concat!(
+    "virtual_server_group WEB {\n",
+    " 10.0.0.10-12 80\n",
+    " 10.0.0.20\n",
+    " fwmark 9\n",
+    "}\n",
+    "virtual_server group WEB {\n",
+    " protocol TCP\n",
+    " lvs_method DR\n",
+    " persistence_timeout 60\n",
+    " real_server 10.0.1.1 {\n",
+    "  TCP_CHECK {\n",
+    "   connect_port 80\n",
+    "  }\n",
+    " }\n",
+    "}\n",
+);
+
+fn errors_of(text: &str) -> Vec<String> {
+    match crate::config::import_str("t.conf", text, false) {
+        Ok(i) => panic!("accepted: {:?}", i.warnings),
+        Err(e) => e.errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_group_reads_addresses_ranges_and_marks_and_expands_in_line_order() {
+    use crate::config::model::{GroupMember, ServiceKey};
+    let c = crate::config::import_str("t.conf", GROUPS, false)
+        .expect("valid")
+        .config;
+    let g = &c.virtual_server_groups[0];
+    assert_eq!(g.name, "WEB");
+    assert_eq!(
+        g.members[0],
+        GroupMember::Addr {
+            first: "10.0.0.10".parse().unwrap(),
+            last: Some(12),
+            port: 80
+        }
+    );
+    assert_eq!(c.virtual_servers[0].group.as_deref(), Some("WEB"));
+    let keys: Vec<String> = c
+        .keys_of(&c.virtual_servers[0])
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "10.0.0.10 80",
+            "10.0.0.11 80",
+            "10.0.0.12 80",
+            "10.0.0.20 0",
+            "fwmark 9"
+        ]
+    );
+    assert!(matches!(
+        c.services()[4].key,
+        ServiceKey::Fwmark {
+            mark: 9,
+            ipv6: false
+        }
+    ));
+    let again = crate::config::import_str("x", &crate::config::export::export(&c), false)
+        .expect("export reads back")
+        .config;
+    assert_eq!(again, c);
+}
+
+#[test]
+fn ipv6_ranges_run_over_the_last_group_in_hex() {
+    let text = GROUPS
+        .replace("10.0.0.10-12 80", "2001:db8::a-f 80")
+        .replace(" 10.0.0.20\n fwmark 9\n", "")
+        .replace("10.0.1.1", "2001:db8:1::1");
+    let c = crate::config::import_str("t.conf", &text, false)
+        .expect("valid")
+        .config;
+    let keys = c.keys_of(&c.virtual_servers[0]);
+    assert_eq!(keys.len(), 6);
+    assert_eq!(keys[5].to_string(), "2001:db8::f 80");
+    let again = crate::config::import_str("x", &crate::config::export::export(&c), false)
+        .expect("export reads back")
+        .config;
+    assert_eq!(again, c);
+}
+
+#[test]
+fn group_errors_name_the_line_and_the_bound() {
+    let e = errors_of(&GROUPS.replace("10-12", "12-10"));
+    assert!(e[0].starts_with("t.conf:2:2: error:"), "{e:?}");
+    assert!(e[0].contains("the range's last byte"), "{e:?}");
+    let e = errors_of(&GROUPS.replace("virtual_server group WEB", "virtual_server group WBE"));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("virtual_server group WBE: no virtual_server_group of that name")),
+        "{e:?}"
+    );
+    let e = errors_of(&GROUPS.replace(" fwmark 9\n", " fwmark 9\n 10.0.0.11 80\n"));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("virtual_server 10.0.0.11 80 is given twice")),
+        "{e:?}"
+    );
+    // 1024 services is the bound, ranges expanded.
+    let many: String = (0..5).map(|b| format!(" 10.0.{b}.0-255 80\n")).collect();
+    let e = errors_of(&GROUPS.replace(" 10.0.0.20\n", &many));
+    assert!(
+        e.iter().any(|e| e.starts_with("t.conf:6:2: error:")
+            && e.contains("ranges expanded (VIRTUAL_SERVERS_MAX): at most 1024")),
+        "{e:?}"
+    );
+    let e = errors_of(&GROUPS.replace(
+        "virtual_server_group WEB {\n",
+        "virtual_server_group WEB {\n 10.0.0.1 80 90\n",
+    ));
+    assert!(e[0].starts_with("t.conf:2:14: error:"), "{e:?}");
+}

@@ -158,6 +158,9 @@ pub fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
 }
 
 fn ipvs_lines(old: &Config, new: &Config, out: &mut Vec<Change>) {
+    // Groups expanded: a change of a group's members is a change of
+    // services.
+    let (old, new) = (&old.with_services_expanded(), &new.with_services_expanded());
     if old.virtual_servers == new.virtual_servers {
         return;
     }
