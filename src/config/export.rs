@@ -36,6 +36,10 @@ pub fn export(c: &Config) -> String {
         w.blank();
         vrrp_script(&mut w, s);
     }
+    for f in &c.track_files {
+        w.blank();
+        track_file(&mut w, f);
+    }
     for g in &c.vrrp_sync_groups {
         w.blank();
         sync_group(&mut w, g);
@@ -374,6 +378,7 @@ fn sync_group(w: &mut Writer, g: &SyncGroup) {
     }
     w.close();
     track_scripts(w, &g.track_script);
+    track_lines(w, "track_file", &g.track_file);
     notify(w, &g.notify);
     w.tri("smtp_alert", g.smtp_alert);
     w.close();
@@ -405,11 +410,34 @@ fn run_as(w: &mut Writer, kw: &str, u: Option<&ScriptUser>) {
     }
 }
 
+fn track_file(w: &mut Writer, f: &TrackFile) {
+    w.open(&[&"track_file", &Q(&f.name)]);
+    w.line(&[&"file", &Q(&f.file)]);
+    match f.reverse {
+        true => w.line(&[&"weight", &f.weight, &"reverse"]),
+        false if f.weight != 1 => w.line(&[&"weight", &f.weight]),
+        false => {}
+    }
+    match f.init {
+        Some(InitFile {
+            value,
+            overwrite: true,
+        }) => w.line(&[&"init_file", &value, &"overwrite"]),
+        Some(InitFile { value, .. }) => w.line(&[&"init_file", &value]),
+        None => {}
+    }
+    w.close();
+}
+
 fn track_scripts(w: &mut Writer, list: &[TrackScript]) {
+    track_lines(w, "track_script", list);
+}
+
+fn track_lines(w: &mut Writer, kw: &str, list: &[TrackScript]) {
     if list.is_empty() {
         return;
     }
-    w.open(&[&"track_script"]);
+    w.open(&[&kw]);
     for t in list {
         let name = Q(&t.name);
         match (t.weight, t.reverse) {
@@ -462,6 +490,7 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
         w.close();
     }
     track_scripts(w, &i.track_script);
+    track_lines(w, "track_file", &i.track_file);
     notify(w, &i.notify);
     w.tri("smtp_alert", i.smtp_alert);
     garp(w, "", &i.garp);

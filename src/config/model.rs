@@ -37,6 +37,9 @@ pub struct Config {
     /// table).
     #[serde(skip)]
     pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// `track_file` blocks, in file order (envelope V3 side table).
+    #[serde(skip)]
+    pub track_files: Vec<TrackFile>,
 }
 
 impl Config {
@@ -63,31 +66,31 @@ impl Config {
     /// left out (validate refuses them).
     pub fn tracked_scripts<'a>(&'a self, inst: &VrrpInstance) -> Vec<Tracked<'a>> {
         let group = self.sync_group_of(&inst.name);
-        let own = inst.track_script.iter();
-        let lines = own.chain(group.into_iter().flat_map(|g| &g.track_script));
-        let mut out: Vec<Tracked<'a>> = Vec::new();
-        for t in lines {
-            let Some(script) = self.vrrp_script(&t.name) else {
-                continue;
-            };
-            if out.iter().any(|o| o.script.name == t.name) {
-                continue;
-            }
-            let weight = t.weight.unwrap_or(script.weight);
-            let cleared = match (weight, group.is_some(), inst.priority) {
-                (0, _, _) => None,
-                (_, true, _) => Some(Cleared::SyncGroup),
-                (_, false, 255) => Some(Cleared::Owner),
-                _ => None,
-            };
-            out.push(Tracked {
-                script,
-                weight: if cleared.is_some() { 0 } else { weight },
-                reverse: t.reverse.unwrap_or(script.reverse),
-                cleared,
-            });
-        }
-        out
+        let lines = inst
+            .track_script
+            .iter()
+            .chain(group.into_iter().flat_map(|g| &g.track_script));
+        effective(lines, group.is_some(), inst.priority, |name| {
+            self.vrrp_script(name).map(|s| (s, s.weight, s.reverse))
+        })
+    }
+
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|f| f.name == name)
+    }
+
+    /// What `inst` tracks of `track_file`s, by the rules of
+    /// [`Config::tracked_scripts`] (a line without weight takes the
+    /// file's; cleared for a sync group's member and for the owner).
+    pub fn tracked_files<'a>(&'a self, inst: &VrrpInstance) -> Vec<Tracked<'a, TrackFile>> {
+        let group = self.sync_group_of(&inst.name);
+        let lines = inst
+            .track_file
+            .iter()
+            .chain(group.into_iter().flat_map(|g| &g.track_file));
+        effective(lines, group.is_some(), inst.priority, |name| {
+            self.track_file(name).map(|f| (f, f.weight, f.reverse))
+        })
     }
 
     pub fn virtual_server_group(&self, name: &str) -> Option<&VirtualServerGroup> {
@@ -142,6 +145,43 @@ impl Config {
             .iter()
             .find(|g| g.group.iter().any(|m| m == instance))
     }
+}
+
+/// keepalived's effective weights of tracking `lines` (instance's, then
+/// its sync group's; a name seen again is skipped, an unknown one left
+/// out): `lookup` gives the tracked thing with its own weight and
+/// reverse.
+fn effective<'a, 'l, T: 'a>(
+    lines: impl Iterator<Item = &'l TrackScript>,
+    in_group: bool,
+    priority: u8,
+    lookup: impl Fn(&str) -> Option<(&'a T, i16, bool)>,
+) -> Vec<Tracked<'a, T>> {
+    let mut out: Vec<Tracked<'a, T>> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for t in lines {
+        let Some((thing, own_weight, own_reverse)) = lookup(&t.name) else {
+            continue;
+        };
+        if seen.contains(&t.name.as_str()) {
+            continue;
+        }
+        seen.push(&t.name);
+        let weight = t.weight.unwrap_or(own_weight);
+        let cleared = match (weight, in_group, priority) {
+            (0, _, _) => None,
+            (_, true, _) => Some(Cleared::SyncGroup),
+            (_, false, 255) => Some(Cleared::Owner),
+            _ => None,
+        };
+        out.push(Tracked {
+            script: thing,
+            weight: if cleared.is_some() { 0 } else { weight },
+            reverse: t.reverse.unwrap_or(own_reverse),
+            cleared,
+        });
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -306,6 +346,9 @@ pub struct SyncGroup {
     /// Scripts every member tracks (envelope V2 side table).
     #[serde(skip)]
     pub track_script: Vec<TrackScript>,
+    /// `track_file` lines every member tracks (envelope V3 side table).
+    #[serde(skip)]
+    pub track_file: Vec<TrackScript>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,6 +384,10 @@ pub struct VrrpInstance {
     /// (envelope V2 side table)
     #[serde(skip)]
     pub track_script: Vec<TrackScript>,
+    /// `track_file` lines, with `track_script`'s shape (envelope V3 side
+    /// table).
+    #[serde(skip)]
+    pub track_file: Vec<TrackScript>,
 }
 
 impl VrrpInstance {
@@ -437,11 +484,13 @@ impl VrrpScript {
     }
 }
 
-/// A script as one instance tracks it (see [`Config::tracked_scripts`]).
+/// A script (or a `track_file`) as one instance tracks it (see
+/// [`Config::tracked_scripts`], [`Config::tracked_files`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tracked<'a> {
-    pub script: &'a VrrpScript,
-    /// -253..=253; 0: a failure (or, reversed, a success) is a FAULT.
+pub struct Tracked<'a, T = VrrpScript> {
+    pub script: &'a T,
+    /// Scripts -253..=253, files -254..=254; 0: a failure (or, reversed, a
+    /// success; for a file a non-zero value, reversed zero) is a FAULT.
     pub weight: i16,
     pub reverse: bool,
     /// Why a weight the config gave was set to 0.
@@ -461,6 +510,34 @@ impl Cleared {
             Cleared::Owner => "the address owner's priority never changes",
         }
     }
+}
+
+/// `track_file NAME { file PATH weight W [reverse] init_file [V] [overwrite] }`:
+/// a file holding a number (keepalived's maintenance switch). With weight
+/// 0 a non-zero number (reversed: zero) puts the trackers in FAULT;
+/// otherwise number x weight (negated when reversed) is added to their
+/// priority, and -254 or below is a FAULT. `vrrp_track_file` is the old
+/// name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    pub name: String,
+    /// Absolute path.
+    pub file: String,
+    /// -254..=254, default 1.
+    pub weight: i16,
+    pub reverse: bool,
+    /// `init_file`: write `value` at start when the file is missing (or
+    /// always, with `overwrite`).
+    pub init: Option<InitFile>,
+}
+
+pub const FILE_WEIGHT_MAX: i16 = 254;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitFile {
+    /// -254..=254 (keepalived's sensible range), default 0.
+    pub value: i16,
+    pub overwrite: bool,
 }
 
 /// One line of `track_script { NAME [weight W [reverse|noreverse]] }`;

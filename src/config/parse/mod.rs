@@ -214,6 +214,7 @@ pub(crate) const TOP: Section = Section {
         "global_defs",
         "appliance",
         "vrrp_script",
+        "track_file",
         "vrrp_sync_group",
         "vrrp_instance",
         "virtual_server_group",
@@ -222,6 +223,7 @@ pub(crate) const TOP: Section = Section {
     shared: &[],
     repeatable: &[
         "vrrp_script",
+        "track_file",
         "vrrp_sync_group",
         "vrrp_instance",
         "virtual_server_group",
@@ -230,7 +232,11 @@ pub(crate) const TOP: Section = Section {
     keepalived: keepalived::TOP,
     obsolete: &[],
     first_wins: &[],
-    aliases: &[],
+    aliases: &[Alias {
+        alias: "vrrp_track_file",
+        canonical: "track_file",
+        kind: AliasKind::Deprecated,
+    }],
 };
 
 /// Read a whole configuration. Semantic validation is separate
@@ -254,6 +260,12 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
             if let Some((s, places)) = r.vrrp_script(node) {
                 c.vrrp_scripts.push(s);
                 at.scripts.push(places);
+            }
+        }
+        "track_file" => {
+            if let Some((f, places)) = r.track_file(node) {
+                c.track_files.push(f);
+                at.files.push(places);
             }
         }
         "vrrp_sync_group" => {

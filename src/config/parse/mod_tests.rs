@@ -277,3 +277,86 @@ fn group_errors_name_the_line_and_the_bound() {
     ));
     assert!(e[0].starts_with("t.conf:2:14: error:"), "{e:?}");
 }
+
+const FILES: &str = concat!(
+    "vrrp_track_file maint {\n",
+    " file /run/maint\n",
+    " weight 0\n",
+    "}\n",
+    "track_file drain {\n",
+    " file /run/drain\n",
+    " weight -10 reverse\n",
+    " init_file 2 overwrite\n",
+    "}\n",
+    "vrrp_sync_group G {\n",
+    " group {\n  VI_1\n }\n",
+    " track_file {\n  drain\n }\n",
+    "}\n",
+    "vrrp_instance VI_1 {\n",
+    " interface eth0\n",
+    " virtual_router_id 1\n",
+    " virtual_ipaddress {\n  10.0.0.1\n }\n",
+    " track_file {\n  maint\n }\n",
+    "}\n",
+);
+
+#[test]
+fn track_file_reads_keepalived_s_keywords_and_clears_a_group_member_s_weight() {
+    use crate::config::model::InitFile;
+    let imp = crate::config::import_str("t.conf", FILES, false).expect("valid");
+    let c = &imp.config;
+    assert_eq!(c.track_files.len(), 2);
+    let d = &c.track_files[1];
+    assert_eq!((d.weight, d.reverse), (-10, true));
+    assert_eq!(
+        d.init,
+        Some(InitFile {
+            value: 2,
+            overwrite: true
+        })
+    );
+    assert_eq!(c.track_files[0].weight, 0);
+    let t = c.tracked_files(&c.vrrp_instances[0]);
+    let names: Vec<(&str, i16)> = t
+        .iter()
+        .map(|t| (t.script.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(
+        names,
+        [("maint", 0), ("drain", 0)],
+        "the group's weight is cleared"
+    );
+    let w: Vec<String> = imp.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        w.iter().any(|w| w.contains(
+            "vrrp_instance VI_1: the weight of track_file drain is cleared (a sync group's members must not differ in priority), as keepalived does: a non-zero value puts the instance in FAULT"
+        )),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("'vrrp_track_file' is keepalived's deprecated name")),
+        "{w:?}"
+    );
+    let again = crate::config::import_str("x", &crate::config::export::export(c), false)
+        .expect("export reads back")
+        .config;
+    assert_eq!(&again, c);
+    let bytes = crate::config::envelope::encode(c).unwrap();
+    assert_eq!(crate::config::envelope::decode(&bytes).unwrap(), *c);
+}
+
+#[test]
+fn track_file_errors_are_located() {
+    let e = errors_of(&FILES.replace("  maint\n", "  mantain\n"));
+    assert!(
+        e.iter().any(|e| e.contains("vrrp_instance VI_1: track_file mantain names no track_file block")),
+        "{e:?}"
+    );
+    let e = errors_of(&FILES.replace("file /run/maint", "file run/maint"));
+    assert!(e[0].starts_with("t.conf:2:7: error:"), "{e:?}");
+    let e = errors_of(&FILES.replace("weight -10", "weight -255"));
+    assert!(e[0].starts_with("t.conf:7:9: error:"), "{e:?}");
+    let e = errors_of(&FILES.replace(" file /run/drain\n", ""));
+    assert!(e[0].contains("'file'"), "{e:?}");
+}

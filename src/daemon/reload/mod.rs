@@ -54,6 +54,7 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         virtual_servers: Vec::new(),
         vrrp_scripts: config.vrrp_scripts.clone(),
         virtual_server_groups: Vec::new(),
+        track_files: config.track_files.clone(),
     }
 }
 

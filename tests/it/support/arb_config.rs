@@ -214,6 +214,7 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         .filter(|vs| keys.insert(vs.key))
         .collect();
     let virtual_server_groups = group_some(&mut virtual_servers, &keys);
+    let track_files = file_some(&mut instances);
     if let Some(a) = &mut appliance {
         let mut names = BTreeSet::new();
         a.interfaces.retain(|i| names.insert(i.name.clone()));
@@ -233,7 +234,35 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         virtual_servers,
         vrrp_scripts: scripts,
         virtual_server_groups,
+        track_files,
     }
+}
+
+/// The first instance tracks a maintenance file (weight 0, never
+/// cleared), the second one a weighted, reversed one with init_file.
+fn file_some(instances: &mut [VrrpInstance]) -> Vec<TrackFile> {
+    let mut files = Vec::new();
+    for (n, i) in instances.iter_mut().take(2).enumerate() {
+        let name = format!("file.{n}");
+        files.push(TrackFile {
+            name: name.clone(),
+            file: format!("/run/vigil-test/{n}"),
+            weight: if n == 0 { 0 } else { -20 },
+            reverse: n == 1,
+            init: (n == 1).then_some(InitFile {
+                value: 3,
+                overwrite: true,
+            }),
+        });
+        // The line's weight 0: never cleared (a sync group's member, an
+        // owner), so the canonical text never warns.
+        i.track_file.push(TrackScript {
+            name,
+            weight: (n == 1).then_some(0),
+            reverse: None,
+        });
+    }
+    files
 }
 
 /// Every third IPv4 service of one port becomes `virtual_server group`
@@ -606,6 +635,7 @@ fn arb_sync_group() -> impl Strategy<Value = SyncGroup> {
             notify,
             smtp_alert,
             track_script: Vec::new(), // set by `repair`
+            track_file: Vec::new(),
         }
     })
 }
@@ -709,6 +739,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         smtp_alert,
         garp,
         track_script: Vec::new(), // set by `repair`
+        track_file: Vec::new(),
     }
 }
 
