@@ -440,7 +440,7 @@ fn config_check_accepts_virtual_server_groups_and_exports_them_back() {
     let out = vigil(&["config", "check", p(&conf)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("ok (1 vrrp_instance, 3 virtual_server, 1 warning)"),
+        text(&out.stderr).contains("ok (1 vrrp_instance, 3 virtual_server, 0 warnings)"),
         "{}",
         text(&out.stderr)
     );

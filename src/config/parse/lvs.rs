@@ -244,19 +244,10 @@ impl Reader<'_> {
         if self.d.errors.len() != errors_before {
             return None;
         }
-        let by_address = matches!(v.key, ServiceKey::Addr { .. }) || v.group.is_some();
-        if by_address && !seen.contains_key("protocol") {
+        if matches!(v.key, ServiceKey::Addr { .. }) && !seen.contains_key("protocol") {
             // Found by the lab's differential test: the same file gives a
             // UDP service under keepalived 2.2.7 and a TCP one under vigil.
-            let name = match &v.group {
-                Some(g) => format!("group {g}"),
-                None => v.key.to_string(),
-            };
-            let note = format!(
-                "virtual_server {name}: no 'protocol': vigil uses TCP, keepalived 2.2.7 uses UDP \
-                 (write 'protocol TCP' to mean the same to both)"
-            );
-            self.d.warn(&node.keyword.loc, WarningKind::Note(note));
+            self.no_protocol(&node.keyword.loc, &v.key.to_string());
         }
         if matches!(v.key, ServiceKey::Addr { port: 0, .. })
             && v.persistence_timeout.unwrap_or(0) == 0
@@ -274,6 +265,16 @@ impl Reader<'_> {
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
+    }
+
+    /// The warning for an address service without `protocol` (`name`:
+    /// its key, or `group NAME` when the group has addresses).
+    pub(super) fn no_protocol(&mut self, at: &crate::config::error::Loc, name: &str) {
+        let note = format!(
+            "virtual_server {name}: no 'protocol': vigil uses TCP, keepalived 2.2.7 uses UDP \
+             (write 'protocol TCP' to mean the same to both)"
+        );
+        self.d.warn(at, WarningKind::Note(note));
     }
 
     /// `IP [PORT]` or `fwmark N`; no port, or port 0, is a service of

@@ -297,6 +297,20 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
     for old in std::mem::take(&mut r.legacy_syncd) {
         r.legacy_sync_daemon(old, &mut c);
     }
+    // A group's services are known once every group is read: only one
+    // with addresses has a protocol that matters.
+    for (v, a) in c.virtual_servers.iter().zip(&at.services) {
+        let by_address = |g: &str| {
+            c.virtual_server_group(g).is_some_and(|g| {
+                (g.members.iter()).any(|m| matches!(m, super::model::GroupMember::Addr { .. }))
+            })
+        };
+        if let Some(g) = v.group.as_deref().filter(|g| by_address(g)) {
+            if !a.kw.contains_key("protocol") {
+                r.no_protocol(&a.start, &format!("group {g}"));
+            }
+        }
+    }
     (c, at)
 }
 

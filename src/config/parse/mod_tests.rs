@@ -360,3 +360,18 @@ fn track_file_errors_are_located() {
     let e = errors_of(&FILES.replace(" file /run/drain\n", ""));
     assert!(e[0].contains("'file'"), "{e:?}");
 }
+
+#[test]
+fn a_group_with_addresses_and_no_protocol_warns_a_fwmark_only_one_does_not() {
+    let text =
+        "virtual_server_group G {\n 10.0.0.1 80\n}\nvirtual_server_group M {\n fwmark 3\n}\n\
+                virtual_server group G {\n real_server 10.0.1.1 80 {\n }\n}\n\
+                virtual_server group M {\n real_server 10.0.1.1 {\n }\n}\n";
+    let imp = crate::config::import_str("t.conf", text, false).expect("valid");
+    let w: Vec<String> = imp.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("t.conf:7:1: warning: virtual_server group G: no 'protocol'"),
+        "{w:?}"
+    );
+}
