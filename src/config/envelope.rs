@@ -22,8 +22,12 @@
 //! skips those fields in serde, see [`super::model`]), so one model type
 //! decodes both. A config that uses nothing of V2 is still written as V1,
 //! so a vigil that knows only V1 can read it back after a downgrade.
+//! V3 adds `virtual_server_group`, the `group` of each virtual server and
+//! `track_file` ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
+//! before it keep decoding). A config is written in the oldest version
+//! that holds all of it.
 
-use super::model::{Config, Script, TrackScript, VrrpScript};
+use super::model::{Config, Script, TrackFile, TrackScript, VirtualServerGroup, VrrpScript};
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +37,69 @@ pub enum Stored {
     V1(Config),
     /// `Config`'s V1 shape, then what V2 added.
     V2(Config, SideV2),
+    /// V2, then what V3 added.
+    V3(Config, SideV2, SideV3),
+}
+
+/// What envelope V3 adds: the `virtual_server_group` blocks and each
+/// virtual server's `group` by position; the `track_file` blocks and each
+/// instance's and sync group's `track_file` list by position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV3 {
+    pub groups: Vec<VirtualServerGroup>,
+    pub services: Vec<Option<String>>,
+    pub files: Vec<TrackFile>,
+    pub instance_files: Vec<Vec<TrackScript>>,
+    pub sync_group_files: Vec<Vec<TrackScript>>,
+}
+
+impl SideV3 {
+    fn of(c: &Config) -> Self {
+        SideV3 {
+            groups: c.virtual_server_groups.clone(),
+            services: c.virtual_servers.iter().map(|v| v.group.clone()).collect(),
+            files: c.track_files.clone(),
+            instance_files: c
+                .vrrp_instances
+                .iter()
+                .map(|i| i.track_file.clone())
+                .collect(),
+            sync_group_files: (c.vrrp_sync_groups.iter())
+                .map(|g| g.track_file.clone())
+                .collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+            && self.services.iter().all(Option::is_none)
+            && self.files.is_empty()
+            && self.instance_files.iter().all(Vec::is_empty)
+            && self.sync_group_files.iter().all(Vec::is_empty)
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.services.len() != c.virtual_servers.len()
+            || self.instance_files.len() != c.vrrp_instances.len()
+            || self.sync_group_files.len() != c.vrrp_sync_groups.len()
+        {
+            return Err(EnvelopeError::SideServices {
+                services: self.services.len(),
+            });
+        }
+        for (v, g) in c.virtual_servers.iter_mut().zip(self.services) {
+            v.group = g;
+        }
+        for (i, f) in c.vrrp_instances.iter_mut().zip(self.instance_files) {
+            i.track_file = f;
+        }
+        for (g, f) in c.vrrp_sync_groups.iter_mut().zip(self.sync_group_files) {
+            g.track_file = f;
+        }
+        c.virtual_server_groups = self.groups;
+        c.track_files = self.files;
+        Ok(c)
+    }
 }
 
 /// What envelope V2 adds to V1 (the model fields newer than V1, which the
@@ -127,6 +194,8 @@ pub enum EnvelopeError {
         instances: usize,
         sync_groups: usize,
     },
+    #[error("config payload's V3 table has {services} virtual servers (or its instances and sync groups differ), not those of its config")]
+    SideServices { services: usize },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -136,11 +205,11 @@ pub enum EnvelopeError {
 }
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
-    let side = SideV2::of(config);
-    let stored = if side.is_empty() {
-        Stored::V1(config.clone())
-    } else {
-        Stored::V2(config.clone(), side)
+    let (side, side3) = (SideV2::of(config), SideV3::of(config));
+    let stored = match (side.is_empty(), side3.is_empty()) {
+        (true, true) => Stored::V1(config.clone()),
+        (false, true) => Stored::V2(config.clone(), side),
+        (_, false) => Stored::V3(config.clone(), side, side3),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -176,6 +245,7 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
     match stored {
         Stored::V1(c) => Ok(c),
         Stored::V2(c, side) => side.attach(c),
+        Stored::V3(c, side, side3) => side3.attach(side.attach(c)?),
     }
 }
 

@@ -217,3 +217,38 @@ fn misc_check_is_the_last_checker_variant_and_travels_in_v1() {
     assert_eq!(variant(&bytes), 0, "nothing of V2: still V1");
     assert_eq!(decode(&bytes).unwrap(), c);
 }
+
+const GROUPED: &str = "virtual_server_group G {\n 10.0.0.1-3 80\n}\nvirtual_server group G {\n protocol TCP\n real_server 10.0.1.1 80 {\n }\n}\n";
+
+#[test]
+fn groups_travel_in_v3_and_v2_payloads_are_unchanged() {
+    let c: Config = crate::config::import_str("t", GROUPED, false)
+        .expect("parses")
+        .config;
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 2, "variant index 2 is V3");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // Scripts and groups together: both side tables come back.
+    let mut both = tracked();
+    both.virtual_server_groups = c.virtual_server_groups.clone();
+    both.virtual_servers = c.virtual_servers.clone();
+    assert_eq!(decode(&encode(&both).unwrap()).unwrap(), both);
+    // Scripts alone are still V2, in V2's shape.
+    assert_eq!(variant(&encode(&tracked()).unwrap()), 1);
+}
+
+#[test]
+fn a_v3_side_table_that_does_not_fit_is_refused() {
+    let c: Config = crate::config::import_str("t", GROUPED, false)
+        .expect("parses")
+        .config;
+    let mut side3 = SideV3::of(&c);
+    side3.services.push(None);
+    let mut bytes = vec![PLAIN];
+    let side = SideV2::of(&c);
+    bytes.extend(postcard::to_allocvec(&Stored::V3(c, side, side3)).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideServices { services: 2 })
+    ));
+}

@@ -138,6 +138,11 @@ fn hint(s: &Option<&'static str>) -> String {
 pub enum Invalid {
     #[error("{block}: track_script {script} names no vrrp_script")]
     UnknownTrackScript { block: String, script: String },
+    #[error("{block}: track_file {file} names no track_file block")]
+    UnknownTrackFile { block: String, file: String },
+    /// vigil keeps scripts and files in one table of tracked things.
+    #[error("track_file {name} has the name of a vrrp_script: vigil needs the names apart")]
+    TrackFileName { name: String },
     #[error("vrrp_instance {instance}: priority 255 means the address owner, which must start as MASTER, not BACKUP")]
     OwnerNotMaster { instance: String },
     #[error("vrrp_instance {instance}: virtual_router_id {vrid} on {interface} is already used by vrrp_instance {other}")]
@@ -197,6 +202,11 @@ pub enum Invalid {
     },
     #[error("virtual_server {service} is given twice")]
     DuplicateService { service: String },
+    /// `virtual_server group G` names no group, or an empty one.
+    #[error("virtual_server group {group}: {}", if *known { "the virtual_server_group has no member" } else { "no virtual_server_group of that name" })]
+    ServiceGroup { group: String, known: bool },
+    #[error("the virtual servers make {services} IPVS services (groups expanded): at most {max} (VIRTUAL_SERVERS_MAX)")]
+    TooManyServices { services: usize, max: usize },
     #[error("virtual_server {service}: {what} {addr} is not the family of the service")]
     ServiceFamily {
         service: String,
@@ -323,11 +333,15 @@ pub enum WarningKind {
     SeveralDynamicMisc { real: String, count: usize },
     #[error("vrrp_script {script} is not tracked by any vrrp_instance or vrrp_sync_group: it never runs")]
     ScriptUnused { script: String },
-    #[error("{block}: the weight of track_script {script} is cleared ({why}), as keepalived does: a failing script puts the instance in FAULT")]
+    #[error("{block}: the weight of {kind} {script} is cleared ({why}), as keepalived does: {effect} puts the instance in FAULT")]
     TrackWeightCleared {
         block: String,
+        /// `track_script` or `track_file`.
+        kind: &'static str,
         script: String,
         why: &'static str,
+        /// "a failing script" or "a non-zero value".
+        effect: &'static str,
     },
     /// keepalived keeps the first script of a notify keyword given twice.
     #[error("'{keyword}' is given twice (first at {first}): the first is used, as keepalived does, and this one is ignored")]

@@ -36,6 +36,10 @@ pub fn export(c: &Config) -> String {
         w.blank();
         vrrp_script(&mut w, s);
     }
+    for f in &c.track_files {
+        w.blank();
+        track_file(&mut w, f);
+    }
     for g in &c.vrrp_sync_groups {
         w.blank();
         sync_group(&mut w, g);
@@ -43,6 +47,10 @@ pub fn export(c: &Config) -> String {
     for i in &c.vrrp_instances {
         w.blank();
         vrrp_instance(&mut w, i);
+    }
+    for g in &c.virtual_server_groups {
+        w.blank();
+        virtual_server_group(&mut w, g);
     }
     for vs in &c.virtual_servers {
         w.blank();
@@ -370,6 +378,7 @@ fn sync_group(w: &mut Writer, g: &SyncGroup) {
     }
     w.close();
     track_scripts(w, &g.track_script);
+    track_lines(w, "track_file", &g.track_file);
     notify(w, &g.notify);
     w.tri("smtp_alert", g.smtp_alert);
     w.close();
@@ -401,11 +410,34 @@ fn run_as(w: &mut Writer, kw: &str, u: Option<&ScriptUser>) {
     }
 }
 
+fn track_file(w: &mut Writer, f: &TrackFile) {
+    w.open(&[&"track_file", &Q(&f.name)]);
+    w.line(&[&"file", &Q(&f.file)]);
+    match f.reverse {
+        true => w.line(&[&"weight", &f.weight, &"reverse"]),
+        false if f.weight != 1 => w.line(&[&"weight", &f.weight]),
+        false => {}
+    }
+    match f.init {
+        Some(InitFile {
+            value,
+            overwrite: true,
+        }) => w.line(&[&"init_file", &value, &"overwrite"]),
+        Some(InitFile { value, .. }) => w.line(&[&"init_file", &value]),
+        None => {}
+    }
+    w.close();
+}
+
 fn track_scripts(w: &mut Writer, list: &[TrackScript]) {
+    track_lines(w, "track_script", list);
+}
+
+fn track_lines(w: &mut Writer, kw: &str, list: &[TrackScript]) {
     if list.is_empty() {
         return;
     }
-    w.open(&[&"track_script"]);
+    w.open(&[&kw]);
     for t in list {
         let name = Q(&t.name);
         match (t.weight, t.reverse) {
@@ -458,6 +490,7 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
         w.close();
     }
     track_scripts(w, &i.track_script);
+    track_lines(w, "track_file", &i.track_file);
     notify(w, &i.notify);
     w.tri("smtp_alert", i.smtp_alert);
     garp(w, "", &i.garp);
@@ -489,8 +522,29 @@ fn vips(w: &mut Writer, kw: &str, vips: &[Vip]) {
 // ---------------------------------------------------------------------------
 // IPVS
 
+fn virtual_server_group(w: &mut Writer, g: &VirtualServerGroup) {
+    w.open(&[&"virtual_server_group", &Q(&g.name)]);
+    for m in &g.members {
+        match *m {
+            GroupMember::Fwmark(mark) => w.line(&[&"fwmark", &mark]),
+            GroupMember::Addr { first, last, port } => {
+                let addr = match (first, last) {
+                    (_, None) => first.to_string(),
+                    (IpAddr::V4(_), Some(l)) => format!("{first}-{l}"),
+                    (IpAddr::V6(_), Some(l)) => format!("{first}-{l:x}"),
+                };
+                w.line(&[&addr, &port]);
+            }
+        }
+    }
+    w.close();
+}
+
 fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
-    w.open(&[&"virtual_server", &vs.key]);
+    match &vs.group {
+        Some(g) => w.open(&[&"virtual_server", &"group", &Q(g)]),
+        None => w.open(&[&"virtual_server", &vs.key]),
+    }
     if let ServiceKey::Fwmark { ipv6: true, .. } = vs.key {
         w.line(&[&"ip_family", &"inet6"]);
     }

@@ -39,6 +39,7 @@ fn instance() -> VrrpInstance {
         smtp_alert: None,
         garp: GarpOverride::default(),
         track_script: vec![],
+        track_file: Vec::new(),
     }
 }
 
@@ -426,6 +427,7 @@ fn sync_group_block() {
         },
         smtp_alert: Some(true),
         track_script: vec![],
+        track_file: Vec::new(),
     };
     let c = Config {
         vrrp_sync_groups: vec![g],

@@ -33,6 +33,13 @@ pub struct Config {
     /// `vrrp_script` blocks, in file order (envelope V2 side table).
     #[serde(skip)]
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// `virtual_server_group` blocks, in file order (envelope V3 side
+    /// table).
+    #[serde(skip)]
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// `track_file` blocks, in file order (envelope V3 side table).
+    #[serde(skip)]
+    pub track_files: Vec<TrackFile>,
 }
 
 impl Config {
@@ -59,31 +66,77 @@ impl Config {
     /// left out (validate refuses them).
     pub fn tracked_scripts<'a>(&'a self, inst: &VrrpInstance) -> Vec<Tracked<'a>> {
         let group = self.sync_group_of(&inst.name);
-        let own = inst.track_script.iter();
-        let lines = own.chain(group.into_iter().flat_map(|g| &g.track_script));
-        let mut out: Vec<Tracked<'a>> = Vec::new();
-        for t in lines {
-            let Some(script) = self.vrrp_script(&t.name) else {
-                continue;
-            };
-            if out.iter().any(|o| o.script.name == t.name) {
-                continue;
-            }
-            let weight = t.weight.unwrap_or(script.weight);
-            let cleared = match (weight, group.is_some(), inst.priority) {
-                (0, _, _) => None,
-                (_, true, _) => Some(Cleared::SyncGroup),
-                (_, false, 255) => Some(Cleared::Owner),
-                _ => None,
-            };
-            out.push(Tracked {
-                script,
-                weight: if cleared.is_some() { 0 } else { weight },
-                reverse: t.reverse.unwrap_or(script.reverse),
-                cleared,
-            });
+        let lines = inst
+            .track_script
+            .iter()
+            .chain(group.into_iter().flat_map(|g| &g.track_script));
+        effective(lines, group.is_some(), inst.priority, |name| {
+            self.vrrp_script(name).map(|s| (s, s.weight, s.reverse))
+        })
+    }
+
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|f| f.name == name)
+    }
+
+    /// What `inst` tracks of `track_file`s, by the rules of
+    /// [`Config::tracked_scripts`] (a line without weight takes the
+    /// file's; cleared for a sync group's member and for the owner).
+    pub fn tracked_files<'a>(&'a self, inst: &VrrpInstance) -> Vec<Tracked<'a, TrackFile>> {
+        let group = self.sync_group_of(&inst.name);
+        let lines = inst
+            .track_file
+            .iter()
+            .chain(group.into_iter().flat_map(|g| &g.track_file));
+        effective(lines, group.is_some(), inst.priority, |name| {
+            self.track_file(name).map(|f| (f, f.weight, f.reverse))
+        })
+    }
+
+    pub fn virtual_server_group(&self, name: &str) -> Option<&VirtualServerGroup> {
+        self.virtual_server_groups.iter().find(|g| g.name == name)
+    }
+
+    /// The kernel services `vs` stands for: its own key, or one per member
+    /// of its `virtual_server_group` (none when the group is unknown:
+    /// validate refuses that). A fwmark member takes the virtual server's
+    /// `ip_family`, as a fwmark `virtual_server` does.
+    pub fn keys_of(&self, vs: &VirtualServer) -> Vec<ServiceKey> {
+        let Some(name) = &vs.group else {
+            return vec![vs.key];
+        };
+        self.virtual_server_group(name)
+            .map(|g| g.keys(vs.key.is_ipv6()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every IPVS service, as the IPVS side and the reload's comparison
+    /// see them: a plain virtual server as written, a group's once per
+    /// member (its `key` set to the member, its `group` kept). Borrowed
+    /// when the config has no group.
+    pub fn services(&self) -> std::borrow::Cow<'_, [VirtualServer]> {
+        if self.virtual_servers.iter().all(|vs| vs.group.is_none()) {
+            return std::borrow::Cow::Borrowed(&self.virtual_servers);
         }
-        out
+        let mut out = Vec::new();
+        for vs in &self.virtual_servers {
+            for key in self.keys_of(vs) {
+                out.push(VirtualServer { key, ..vs.clone() });
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// This config with every group expanded into plain services (see
+    /// [`Config::services`]): what the IPVS side works from.
+    pub fn with_services_expanded(&self) -> Config {
+        match self.services() {
+            std::borrow::Cow::Borrowed(_) => self.clone(),
+            std::borrow::Cow::Owned(v) => Config {
+                virtual_servers: v,
+                ..self.clone()
+            },
+        }
     }
 
     /// The sync group `instance` belongs to, if any.
@@ -92,6 +145,43 @@ impl Config {
             .iter()
             .find(|g| g.group.iter().any(|m| m == instance))
     }
+}
+
+/// keepalived's effective weights of tracking `lines` (instance's, then
+/// its sync group's; a name seen again is skipped, an unknown one left
+/// out): `lookup` gives the tracked thing with its own weight and
+/// reverse.
+fn effective<'a, 'l, T: 'a>(
+    lines: impl Iterator<Item = &'l TrackScript>,
+    in_group: bool,
+    priority: u8,
+    lookup: impl Fn(&str) -> Option<(&'a T, i16, bool)>,
+) -> Vec<Tracked<'a, T>> {
+    let mut out: Vec<Tracked<'a, T>> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for t in lines {
+        let Some((thing, own_weight, own_reverse)) = lookup(&t.name) else {
+            continue;
+        };
+        if seen.contains(&t.name.as_str()) {
+            continue;
+        }
+        seen.push(&t.name);
+        let weight = t.weight.unwrap_or(own_weight);
+        let cleared = match (weight, in_group, priority) {
+            (0, _, _) => None,
+            (_, true, _) => Some(Cleared::SyncGroup),
+            (_, false, 255) => Some(Cleared::Owner),
+            _ => None,
+        };
+        out.push(Tracked {
+            script: thing,
+            weight: if cleared.is_some() { 0 } else { weight },
+            reverse: t.reverse.unwrap_or(own_reverse),
+            cleared,
+        });
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -256,6 +346,9 @@ pub struct SyncGroup {
     /// Scripts every member tracks (envelope V2 side table).
     #[serde(skip)]
     pub track_script: Vec<TrackScript>,
+    /// `track_file` lines every member tracks (envelope V3 side table).
+    #[serde(skip)]
+    pub track_file: Vec<TrackScript>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,6 +384,10 @@ pub struct VrrpInstance {
     /// (envelope V2 side table)
     #[serde(skip)]
     pub track_script: Vec<TrackScript>,
+    /// `track_file` lines, with `track_script`'s shape (envelope V3 side
+    /// table).
+    #[serde(skip)]
+    pub track_file: Vec<TrackScript>,
 }
 
 impl VrrpInstance {
@@ -387,11 +484,13 @@ impl VrrpScript {
     }
 }
 
-/// A script as one instance tracks it (see [`Config::tracked_scripts`]).
+/// A script (or a `track_file`) as one instance tracks it (see
+/// [`Config::tracked_scripts`], [`Config::tracked_files`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tracked<'a> {
-    pub script: &'a VrrpScript,
-    /// -253..=253; 0: a failure (or, reversed, a success) is a FAULT.
+pub struct Tracked<'a, T = VrrpScript> {
+    pub script: &'a T,
+    /// Scripts -253..=253, files -254..=254; 0: a failure (or, reversed, a
+    /// success; for a file a non-zero value, reversed zero) is a FAULT.
     pub weight: i16,
     pub reverse: bool,
     /// Why a weight the config gave was set to 0.
@@ -411,6 +510,34 @@ impl Cleared {
             Cleared::Owner => "the address owner's priority never changes",
         }
     }
+}
+
+/// `track_file NAME { file PATH weight W [reverse] init_file [V] [overwrite] }`:
+/// a file holding a number (keepalived's maintenance switch). With weight
+/// 0 a non-zero number (reversed: zero) puts the trackers in FAULT;
+/// otherwise number x weight (negated when reversed) is added to their
+/// priority, and -254 or below is a FAULT. `vrrp_track_file` is the old
+/// name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    pub name: String,
+    /// Absolute path.
+    pub file: String,
+    /// -254..=254, default 1.
+    pub weight: i16,
+    pub reverse: bool,
+    /// `init_file`: write `value` at start when the file is missing (or
+    /// always, with `overwrite`).
+    pub init: Option<InitFile>,
+}
+
+pub const FILE_WEIGHT_MAX: i16 = 254;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitFile {
+    /// -254..=254 (keepalived's sensible range), default 0.
+    pub value: i16,
+    pub overwrite: bool,
 }
 
 /// One line of `track_script { NAME [weight W [reverse|noreverse]] }`;
@@ -533,6 +660,11 @@ pub struct VirtualServer {
     pub ha_suspend: bool,
     pub virtualhost: Option<String>,
     pub real_servers: Vec<RealServer>,
+    /// `virtual_server group NAME`: the services are the group's members
+    /// (see [`Config::keys_of`]) and `key` is only a placeholder (fwmark
+    /// 0, of the `ip_family` given). Envelope V3 side table.
+    #[serde(skip)]
+    pub group: Option<String>,
 }
 
 pub const DEFAULT_DELAY_LOOP: Millis = Millis::secs(60);
@@ -561,7 +693,111 @@ impl VirtualServer {
             ha_suspend: false,
             virtualhost: None,
             real_servers: Vec::new(),
+            group: None,
         }
+    }
+
+    /// The placeholder key of a `virtual_server group` (never a service:
+    /// fwmark 0 is no mark).
+    pub fn group_placeholder(ipv6: bool) -> ServiceKey {
+        ServiceKey::Fwmark { mark: 0, ipv6 }
+    }
+}
+
+/// `virtual_server_group NAME { .. }`: services that share one
+/// `virtual_server`'s settings and real servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    pub members: Vec<GroupMember>,
+}
+
+/// One line of a `virtual_server_group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupMember {
+    /// `IP [PORT]` or `IP-LAST [PORT]`: the addresses from `first` to
+    /// `first` with its last byte (IPv4) or last 16-bit group (IPv6) set
+    /// to `last`, inclusive; `last` is `None` for a single address. No
+    /// port, or 0: every port.
+    Addr {
+        first: IpAddr,
+        last: Option<u16>,
+        port: u16,
+    },
+    /// `fwmark N`.
+    Fwmark(u32),
+}
+
+impl GroupMember {
+    /// How many services this line stands for.
+    pub fn len(&self) -> usize {
+        match *self {
+            GroupMember::Addr {
+                first,
+                last: Some(l),
+                ..
+            } => usize::from(l).saturating_sub(usize::from(range_tail(&first))) + 1,
+            _ => 1,
+        }
+    }
+
+    /// Never empty (a range ends at or after its start: the parser checks).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Its services; a fwmark takes the family `ipv6`.
+    pub fn keys(self, ipv6: bool) -> impl Iterator<Item = ServiceKey> {
+        let n = self.len();
+        (0..n).map(move |i| match self {
+            GroupMember::Fwmark(mark) => ServiceKey::Fwmark { mark, ipv6 },
+            GroupMember::Addr { first, port, .. } => ServiceKey::Addr {
+                addr: range_nth(&first, i),
+                port,
+            },
+        })
+    }
+}
+
+/// The part of an address a range runs over: the last byte of an IPv4
+/// address, the last 16-bit group of an IPv6 one.
+pub fn range_tail(a: &IpAddr) -> u16 {
+    match a {
+        IpAddr::V4(a) => u16::from(a.octets()[3]),
+        IpAddr::V6(a) => a.segments()[7],
+    }
+}
+
+/// `first` with its range part advanced by `i` (within bounds: see
+/// [`GroupMember::len`]).
+fn range_nth(first: &IpAddr, i: usize) -> IpAddr {
+    let step = u16::try_from(i).unwrap_or(u16::MAX);
+    match first {
+        IpAddr::V4(a) => {
+            let mut o = a.octets();
+            o[3] = o[3].saturating_add(u8::try_from(step).unwrap_or(u8::MAX));
+            IpAddr::V4(Ipv4Addr::from(o))
+        }
+        IpAddr::V6(a) => {
+            let mut s = a.segments();
+            s[7] = s[7].saturating_add(step);
+            IpAddr::V6(Ipv6Addr::from(s))
+        }
+    }
+}
+
+impl VirtualServerGroup {
+    /// Every service of the group, in line order.
+    pub fn keys(&self, ipv6: bool) -> impl Iterator<Item = ServiceKey> + '_ {
+        self.members.iter().flat_map(move |m| m.keys(ipv6))
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.iter().map(GroupMember::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
     }
 }
 

@@ -56,7 +56,7 @@ pub fn summary(c: &Config) -> String {
         let _ = writeln!(out, "vrrp_sync_group {}: {}", s.name, s.group.join(" "));
     }
     for v in &c.virtual_servers {
-        service_lines(&mut out, v);
+        service_lines(&mut out, c, v);
     }
     if c.vrrp_instances.is_empty() && c.virtual_servers.is_empty() {
         let _ = writeln!(
@@ -108,7 +108,11 @@ fn instance_line(out: &mut String, c: &Config, i: &VrrpInstance) {
     );
 }
 
-fn service_lines(out: &mut String, v: &VirtualServer) {
+fn service_lines(out: &mut String, c: &Config, v: &VirtualServer) {
+    let name = match &v.group {
+        Some(g) => format!("group {g} ({} services)", c.keys_of(v).len()),
+        None => v.key.to_string(),
+    };
     let persistence = match (v.persistence_timeout, v.persistence_granularity) {
         (Some(t), Some(g)) => format!(", persistence {t} s per /{g}"),
         (Some(t), None) => format!(", persistence {t} s"),
@@ -117,7 +121,7 @@ fn service_lines(out: &mut String, v: &VirtualServer) {
     let _ = writeln!(
         out,
         "virtual_server {} {} {} {}{persistence}: {} real server{}",
-        v.key,
+        name,
         v.protocol,
         v.scheduler,
         v.method,

@@ -6,10 +6,11 @@
 //! Must not: read text or change the config; each problem is reported at
 //! the statement that opened the offending block.
 
+use super::bounds::VIRTUAL_SERVERS_MAX;
 use super::error::{Diagnostics, ErrorKind, Invalid, Loc, WarningKind};
 use super::model::{
-    Config, InitialState, Method, Protocol, ServiceKey, Vip, VirtualServer, VrrpInstance,
-    VrrpVersion,
+    Config, InitialState, Method, Protocol, ServiceKey, SyncGroup, TrackScript, Vip, VirtualServer,
+    VrrpInstance, VrrpVersion,
 };
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -58,6 +59,8 @@ pub struct Places {
     pub instances: Vec<At>,
     pub services: Vec<At>,
     pub scripts: Vec<At>,
+    pub groups: Vec<At>,
+    pub files: Vec<At>,
 }
 
 /// Run every validator; each problem is reported where it is.
@@ -98,52 +101,92 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
     }
 }
 
-/// `track_script` names that are no `vrrp_script` (errors), scripts
-/// nothing tracks, and weights cleared as keepalived clears them
-/// (warnings).
+/// `track_script` names that are no `vrrp_script` and `track_file` names
+/// that are no `track_file` (errors), scripts nothing tracks, and weights
+/// cleared as keepalived clears them (warnings).
 fn track_script_problems(c: &Config, at: &Places, d: &mut Diagnostics) {
-    let blocks = c
-        .vrrp_instances
-        .iter()
-        .zip(&at.instances)
-        .map(|(i, a)| (format!("vrrp_instance {}", i.name), &i.track_script, a));
-    let groups = c
-        .vrrp_sync_groups
-        .iter()
-        .zip(&at.sync_groups)
-        .map(|(g, a)| (format!("vrrp_sync_group {}", g.name), &g.track_script, a));
-    let mut used = HashSet::new();
-    for (block, list, a) in blocks.chain(groups) {
-        for (k, t) in list.iter().enumerate() {
-            used.insert(t.name.as_str());
-            if c.vrrp_script(&t.name).is_none() {
-                let e = Invalid::UnknownTrackScript {
-                    block: block.clone(),
-                    script: t.name.clone(),
-                };
-                d.error(a.item("track_script", k), ErrorKind::Invalid(e));
-            }
-        }
-    }
+    let used = unknown_tracked(
+        c,
+        at,
+        d,
+        "track_script",
+        |i| &i.track_script,
+        |g| &g.track_script,
+    );
+    unknown_tracked(c, at, d, "track_file", |i| &i.track_file, |g| &g.track_file);
     for (s, a) in c.vrrp_scripts.iter().zip(&at.scripts) {
-        if !used.contains(s.name.as_str()) {
+        if !used.contains(&s.name) {
             let w = WarningKind::ScriptUnused {
                 script: s.name.clone(),
             };
             d.warn(&a.start, w);
         }
     }
-    for (i, a) in c.vrrp_instances.iter().zip(&at.instances) {
-        for t in c.tracked_scripts(i) {
-            let Some(why) = t.cleared else { continue };
-            let w = WarningKind::TrackWeightCleared {
-                block: format!("vrrp_instance {}", i.name),
-                script: t.script.name.clone(),
-                why: why.why(),
+    for (f, a) in c.track_files.iter().zip(&at.files) {
+        if c.vrrp_script(&f.name).is_some() {
+            let e = Invalid::TrackFileName {
+                name: f.name.clone(),
             };
-            d.warn(a.of("track_script"), w);
+            d.error(&a.start, ErrorKind::Invalid(e));
         }
     }
+    for (i, a) in c.vrrp_instances.iter().zip(&at.instances) {
+        let scripts = c.tracked_scripts(i).into_iter().map(|t| {
+            let what = ("track_script", "a failing script");
+            (t.cleared, t.script.name.clone(), what)
+        });
+        let files = c.tracked_files(i).into_iter().map(|t| {
+            let what = ("track_file", "a non-zero value");
+            (t.cleared, t.script.name.clone(), what)
+        });
+        for (cleared, name, (kind, effect)) in scripts.chain(files) {
+            let Some(why) = cleared else { continue };
+            let w = WarningKind::TrackWeightCleared {
+                block: format!("vrrp_instance {}", i.name),
+                kind,
+                script: name,
+                why: why.why(),
+                effect,
+            };
+            d.warn(a.of(kind), w);
+        }
+    }
+}
+
+/// The names instances and sync groups list under `kind` (errors for
+/// those that name nothing); returns every name listed.
+fn unknown_tracked(
+    c: &Config,
+    at: &Places,
+    d: &mut Diagnostics,
+    kind: &'static str,
+    of_instance: fn(&VrrpInstance) -> &Vec<TrackScript>,
+    of_group: fn(&SyncGroup) -> &Vec<TrackScript>,
+) -> HashSet<String> {
+    let instances = c.vrrp_instances.iter().zip(&at.instances);
+    let groups = c.vrrp_sync_groups.iter().zip(&at.sync_groups);
+    let blocks = instances
+        .map(|(i, a)| (format!("vrrp_instance {}", i.name), of_instance(i), a))
+        .chain(groups.map(|(g, a)| (format!("vrrp_sync_group {}", g.name), of_group(g), a)));
+    let mut used = HashSet::new();
+    for (block, list, a) in blocks {
+        for (k, t) in list.iter().enumerate() {
+            used.insert(t.name.clone());
+            let e = match kind {
+                "track_script" if c.vrrp_script(&t.name).is_none() => Invalid::UnknownTrackScript {
+                    block: block.clone(),
+                    script: t.name.clone(),
+                },
+                "track_file" if c.track_file(&t.name).is_none() => Invalid::UnknownTrackFile {
+                    block: block.clone(),
+                    file: t.name.clone(),
+                },
+                _ => continue,
+            };
+            d.error(a.item(kind, k), ErrorKind::Invalid(e));
+        }
+    }
+    used
 }
 
 fn located<'a>(a: &'a At, kw: &str, item: Option<usize>) -> &'a Loc {
@@ -334,25 +377,68 @@ fn service_problems(c: &Config) -> Vec<(usize, Found)> {
     // line says (the kernel ignores the protocol there).
     let mut keys: HashSet<(ServiceKey, Option<Protocol>)> = HashSet::new();
     let mut out = Vec::new();
+    let mut total = 0usize;
     for (n, v) in c.virtual_servers.iter().enumerate() {
-        let proto = match v.key {
-            ServiceKey::Addr { .. } => Some(v.protocol),
-            ServiceKey::Fwmark { .. } => None,
-        };
-        if !keys.insert((v.key, proto)) {
-            let e = Invalid::DuplicateService {
-                service: v.key.to_string(),
+        let all = c.keys_of(v);
+        total += all.len();
+        for key in &all {
+            let proto = match key {
+                ServiceKey::Addr { .. } => Some(v.protocol),
+                ServiceKey::Fwmark { .. } => None,
             };
-            out.push((n, ("", None, e)));
+            if !keys.insert((*key, proto)) {
+                let e = Invalid::DuplicateService {
+                    service: key.to_string(),
+                };
+                out.push((n, ("", None, e)));
+            }
         }
-        out.extend(one_service(v).into_iter().map(|f| (n, f)));
+        match (&v.group, all.first()) {
+            (None, _) => out.extend(
+                one_service(v, &v.key.to_string())
+                    .into_iter()
+                    .map(|f| (n, f)),
+            ),
+            (Some(g), Some(first)) => {
+                // Checked as its first service; the group's other members
+                // must be of that one's family.
+                let name = format!("group {g}");
+                let as_first = VirtualServer {
+                    key: *first,
+                    ..v.clone()
+                };
+                out.extend(one_service(&as_first, &name).into_iter().map(|f| (n, f)));
+                if let Some(other) = all.iter().find(|k| k.is_ipv6() != first.is_ipv6()) {
+                    let e = Invalid::ServiceFamily {
+                        service: name,
+                        what: "member",
+                        addr: other.to_string(),
+                    };
+                    out.push((n, ("", None, e)));
+                }
+            }
+            (Some(g), None) => {
+                let e = Invalid::ServiceGroup {
+                    group: g.clone(),
+                    known: c.virtual_server_group(g).is_some(),
+                };
+                out.push((n, ("", None, e)));
+            }
+        }
+    }
+    if total > VIRTUAL_SERVERS_MAX {
+        let e = Invalid::TooManyServices {
+            services: total,
+            max: VIRTUAL_SERVERS_MAX,
+        };
+        out.push((c.virtual_servers.len().saturating_sub(1), ("", None, e)));
     }
     out
 }
 
-fn one_service(v: &VirtualServer) -> Vec<Found> {
+fn one_service(v: &VirtualServer, name: &str) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
-    let service = || v.key.to_string();
+    let service = || name.to_owned();
     let v6 = v.key.is_ipv6();
     let mut seen = HashSet::new();
     // The kernel's destination: only NAT keeps a real server's own port;

@@ -39,7 +39,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 13;
+pub const PROTOCOL_VERSION: u8 = 14;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -292,7 +292,11 @@ pub struct ScriptStatus {
     /// How its last run ended ("exit 0", "signal 9", "timed out", "not
     /// run"); empty before the first.
     pub last: String,
+    /// Runs of a script, reads of a file.
     pub runs: u64,
+    /// A `track_file`'s number (its `state` is OK at 0, else FAIL);
+    /// `None` for a script. Since protocol 13.
+    pub value: Option<i64>,
 }
 
 impl From<&crate::track::Status> for ScriptStatus {
@@ -310,6 +314,7 @@ impl From<&crate::track::Status> for ScriptStatus {
             state: s.state.as_str().into(),
             last,
             runs: s.runs,
+            value: s.value,
         }
     }
 }

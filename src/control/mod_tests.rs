@@ -51,6 +51,7 @@ fn sample() -> Status {
             state: "OK".into(),
             last: "exit 0".into(),
             runs: 3,
+            value: None,
         }],
         commit: CommitStatus {
             pending: Some(PendingCommit {

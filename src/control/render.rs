@@ -442,6 +442,9 @@ pub fn json(s: &Status) -> String {
 
 /// `script chk_haproxy: OK, last exit 0, 12 runs`.
 pub fn script_text(sc: &ScriptStatus) -> String {
+    if let Some(v) = sc.value {
+        return format!("track_file {}: value {v}, {} reads", sc.name, sc.runs);
+    }
     let last = if sc.last.is_empty() {
         "no run yet".to_owned()
     } else {
@@ -451,8 +454,12 @@ pub fn script_text(sc: &ScriptStatus) -> String {
 }
 
 fn script_json(sc: &ScriptStatus) -> String {
+    let value = sc
+        .value
+        .map(|v| format!(",\"value\":{v}"))
+        .unwrap_or_default();
     format!(
-        "{{\"name\":{},\"state\":{},\"last\":{},\"runs\":{}}}",
+        "{{\"name\":{},\"state\":{},\"last\":{},\"runs\":{}{value}}}",
         json_str(&sc.name),
         json_str(&sc.state),
         json_str(&sc.last),

@@ -328,15 +328,25 @@ fn tracked_scripts_show_state_last_run_and_runs() {
             state: "FAIL".into(),
             last: "exit 1".into(),
             runs: 12,
+            value: None,
         },
         ScriptStatus {
             name: "chk_new".into(),
             state: "INIT".into(),
             last: String::new(),
             runs: 0,
+            value: None,
         },
     ];
+    s.scripts.push(ScriptStatus {
+        name: "maint".into(),
+        state: "FAIL".into(),
+        last: String::new(),
+        runs: 40,
+        value: Some(1),
+    });
     let t = text(&s);
+    assert!(t.contains("track_file maint: value 1, 40 reads\n"), "{t}");
     assert!(
         t.contains("script chk_haproxy: FAIL, last exit 1, 12 runs\n"),
         "{t}"

@@ -22,7 +22,7 @@ use crate::control::{ConfigState, ReceiverStatus, Snapshot};
 use crate::net::{self, Net};
 use crate::notify::Notifier;
 use crate::track::Table;
-use crate::vrrp::instance::{self, error_status, GroupSpec, MemberLinks, MemberSpec};
+use crate::vrrp::instance::{self, error_status, GroupSpec, MemberLinks, MemberSpec, Tracks};
 use crate::vrrp::machine::Track;
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
@@ -40,27 +40,26 @@ pub(super) fn task_name(g: &GroupSpec) -> String {
     }
 }
 
-/// The scripts `inst` tracks, by name, as its machine takes them: its own
-/// and its sync group's, with keepalived's effective weights.
-pub(super) fn script_tracks(config: &Config, inst: &VrrpInstance) -> Vec<(String, Track)> {
-    config
-        .tracked_scripts(inst)
-        .into_iter()
-        .map(|t| {
-            let track = Track {
-                weight: t.weight,
-                reverse: t.reverse,
-            };
-            (t.script.name.clone(), track)
-        })
-        .collect()
+/// The scripts and files `inst` tracks, by name, as its machine takes
+/// them: its own and its sync group's, with keepalived's effective
+/// weights.
+pub(super) fn script_tracks(config: &Config, inst: &VrrpInstance) -> Tracks {
+    let track = |weight, reverse| Track { weight, reverse };
+    Tracks {
+        scripts: (config.tracked_scripts(inst).into_iter())
+            .map(|t| (t.script.name.clone(), track(t.weight, t.reverse)))
+            .collect(),
+        files: (config.tracked_files(inst).into_iter())
+            .map(|t| (t.script.name.clone(), track(t.weight, t.reverse)))
+            .collect(),
+    }
 }
 
 /// An instance's links by name, or `status` back when its interface does
 /// not exist (yet).
 pub(super) fn member_spec(
     inst: &VrrpInstance,
-    scripts: Vec<(String, Track)>,
+    scripts: Tracks,
     links: &[net::Link],
     status: watch::Sender<Snapshot>,
 ) -> Result<MemberSpec, watch::Sender<Snapshot>> {
@@ -78,7 +77,7 @@ pub(super) fn member_spec(
 /// The links an instance names, or `None` when its interface is missing.
 pub(super) fn member_links(
     inst: &VrrpInstance,
-    scripts: Vec<(String, Track)>,
+    tracks: Tracks,
     links: &[net::Link],
 ) -> Option<MemberLinks> {
     let index_of = |name: &str| links.iter().find(|l| l.name == name);
@@ -104,7 +103,8 @@ pub(super) fn member_links(
         mac: link.mac,
         track_ifindex,
         vip_ifindex,
-        scripts,
+        scripts: tracks.scripts,
+        files: tracks.files,
     })
 }
 
@@ -342,7 +342,7 @@ const LATE_POLL: Duration = Duration::from_secs(1);
 /// as the interface exists.
 /// A lone instance waiting for its interface, its tracked scripts, and
 /// where it publishes.
-pub(super) type Late = (VrrpInstance, Vec<(String, Track)>, watch::Sender<Snapshot>);
+pub(super) type Late = (VrrpInstance, Tracks, watch::Sender<Snapshot>);
 
 pub(super) async fn late_start(mut pending: Vec<Late>, global: GlobalDefs, vrrp: VrrpSide) {
     let net = vrrp.net.clone();

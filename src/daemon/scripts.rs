@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::supervisor::{Kind, Supervisor, TaskId};
 use crate::config::model::Config;
+use crate::track::file;
 use crate::track::task::{self, Planned};
 use crate::track::{State, Table};
 
@@ -21,6 +22,7 @@ pub(super) const TASK: &str = "track scripts";
 
 pub(super) struct ScriptSide {
     plan: Vec<Planned>,
+    files: Vec<file::Planned>,
     security: bool,
     table: watch::Sender<Table>,
     id: Option<TaskId>,
@@ -35,9 +37,12 @@ impl ScriptSide {
     /// nothing is tracked).
     pub(super) fn start(config: &Config, sup: &Supervisor) -> Self {
         let plan = plan(config);
-        let table = watch::channel(task::initial_table(&plan, &HashMap::new())).0;
+        let files = file::plan(config);
+        init_files(&files);
+        let table = watch::channel(task::initial_table(&plan, &files, &HashMap::new())).0;
         let mut side = ScriptSide {
             plan,
+            files,
             security: config.global.enable_script_security,
             table,
             id: None,
@@ -63,10 +68,15 @@ impl ScriptSide {
     /// definition is unchanged keeps its state. Returns whether it did.
     pub(super) fn reload(&mut self, config: &Config, sup: &Supervisor) -> bool {
         let new = plan(config);
+        let files = file::plan(config);
         let security = config.global.enable_script_security;
-        if same(&new, &self.plan) && security == self.security {
+        if same(&new, &self.plan) && security == self.security && files == self.files {
             return false;
         }
+        if files != self.files {
+            init_files(&files);
+        }
+        self.files = files;
         let old = std::mem::replace(&mut self.plan, new);
         let kept = |name: &str| {
             let find = |p: &[Planned]| p.iter().find(|s| s.name == name).map(key);
@@ -92,15 +102,26 @@ impl ScriptSide {
 
     fn spawn(&mut self, sup: &Supervisor, carried: HashMap<String, State>) {
         self.table
-            .send_replace(task::initial_table(&self.plan, &carried));
-        if self.plan.is_empty() {
+            .send_replace(task::initial_table(&self.plan, &self.files, &carried));
+        if self.plan.is_empty() && self.files.is_empty() {
             return;
         }
         let (plan, security, table) = (self.plan.clone(), self.security, self.table.clone());
+        let files = self.files.clone();
         let id = sup.spawn(TASK, Kind::Track, move |hb| {
-            task::run(plan, security, carried, table, hb)
+            task::run(plan, files, security, carried, table, hb)
         });
         self.id = Some(id);
+    }
+}
+
+/// `init_file` of each tracked file (a failure is logged: the file then
+/// reads as missing, 0).
+fn init_files(files: &[file::Planned]) {
+    for f in files {
+        if let Err(e) = file::init(f) {
+            tracing::warn!(track_file = %f.name, file = %f.path.display(), error = %e, "init_file: cannot write the file");
+        }
     }
 }
 

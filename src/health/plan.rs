@@ -15,6 +15,11 @@
 //! virtual server's, else the address, with `:port` unless the port is
 //! the scheme's default (80, or 443 for SSL_GET).
 //!
+//! A `virtual_server group`'s real servers are planned once, under the
+//! group's first service: the IPVS side applies their health to every
+//! service of the group (keepalived runs one checker per real server of
+//! a group too).
+//!
 //! MISC_CHECK connects nowhere: it needs no port (a real server of a
 //! fwmark service is fine), its target is the real server (port 0
 //! without one), its bound is `misc_timeout`, else the virtual server's
@@ -97,7 +102,11 @@ pub fn plan(config: &Config) -> Result<Vec<PlannedServer>, PlanError> {
 /// [`plan`] with MISC_CHECK users from `users`.
 pub fn plan_with(config: &Config, users: Users) -> Result<Vec<PlannedServer>, PlanError> {
     let mut out = Vec::new();
-    for vs in &config.virtual_servers {
+    for written in &config.virtual_servers {
+        let Some(vs) = checked_as(config, written) else {
+            continue;
+        };
+        let vs = vs.as_ref();
         for rs in &vs.real_servers {
             // Sized exactly: collecting through `Result` would start at
             // four slots, for one checker in most real servers.
@@ -117,6 +126,21 @@ pub fn plan_with(config: &Config, users: Users) -> Result<Vec<PlannedServer>, Pl
         }
     }
     Ok(out)
+}
+
+/// The virtual server whose real servers are checked: itself, or, for a
+/// `virtual_server group`, itself as the group's first service (checked
+/// once, their result feeds every service of the group: the IPVS side
+/// fans it out). `None`: a group with no service (validate refuses it).
+fn checked_as<'a>(
+    config: &Config,
+    vs: &'a VirtualServer,
+) -> Option<std::borrow::Cow<'a, VirtualServer>> {
+    if vs.group.is_none() {
+        return Some(std::borrow::Cow::Borrowed(vs));
+    }
+    let key = *config.keys_of(vs).first()?;
+    Some(std::borrow::Cow::Owned(VirtualServer { key, ..vs.clone() }))
 }
 
 fn plan_check(

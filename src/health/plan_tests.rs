@@ -136,3 +136,15 @@ fn fwmark_real_server_needs_connect_port() {
     c.virtual_servers[0].real_servers[0].checkers[0].connect_port = Some(80);
     assert!(plan(&c).is_ok());
 }
+
+#[test]
+fn a_group_s_real_servers_are_planned_once_under_its_first_service() {
+    let text = "virtual_server_group G {\n 10.0.0.1-3 80\n fwmark 4\n}\nvirtual_server group G {\n protocol TCP\n lvs_method DR\n real_server 10.0.1.1 {\n  TCP_CHECK {\n   connect_port 8080\n  }\n }\n}\n";
+    let c = crate::config::import_str("t", text, false)
+        .expect("valid")
+        .config;
+    let p = plan(&c).unwrap();
+    assert_eq!(p.len(), 1, "one real server, one plan");
+    assert_eq!(p[0].service.to_string(), "10.0.0.1 80");
+    assert_eq!(p[0].checks[0].spec.target.port(), 8080);
+}

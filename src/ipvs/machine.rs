@@ -121,6 +121,7 @@ impl Machine {
     /// `initial`: the health runner's snapshot before it runs (alpha
     /// servers start down). The first pass is due at `now`.
     pub fn new(config: Arc<Config>, initial: Option<&health::States>, now: Instant) -> Self {
+        let config = expanded(config);
         let mut health = HealthMap::new();
         let mut weights = Weights::new();
         if let Some(s) = initial {
@@ -182,7 +183,7 @@ impl Machine {
     /// Real servers it removed start draining, services it removed are
     /// retired, and health and quorum of what it kept carry over.
     pub fn reconfigure(&mut self, config: Arc<Config>, now: Instant) {
-        let old = std::mem::replace(&mut self.config, config);
+        let old = std::mem::replace(&mut self.config, expanded(config));
         let new = &self.config;
         let owned = desired::owned(new);
         let known = desired::config_dests(new);
@@ -463,17 +464,41 @@ fn has_dest(t: &Table, r: &RealId) -> bool {
         .is_some_and(|e| e.dests.contains_key(&r.dest))
 }
 
+/// `config` with its `virtual_server group`s expanded into one virtual
+/// server per member ([`Config::services`]): the machine plans, drains
+/// and adopts kernel services, which is what a group stands for.
+fn expanded(config: Arc<Config>) -> Arc<Config> {
+    if config.virtual_servers.iter().all(|vs| vs.group.is_none()) {
+        return config;
+    }
+    Arc::new(config.with_services_expanded())
+}
+
 /// The kernel identities of a real server the health runner names by the
-/// config's key (which lacks the protocol: a key can match several).
+/// config's key (which lacks the protocol: a key can match several). A
+/// group's real servers are checked once, named by the group's first
+/// service (`health::plan`): their result feeds every service of the
+/// group. `config` is expanded ([`expanded`]).
 pub(super) fn reals_of(
     config: &Config,
     service: crate::config::model::ServiceKey,
     real: (std::net::IpAddr, Option<u16>),
 ) -> Vec<RealId> {
-    config
+    let named: Vec<&VirtualServer> = config
         .virtual_servers
         .iter()
         .filter(|vs| vs.key == service)
+        .collect();
+    let of_group = |vs: &VirtualServer| {
+        vs.group.is_some()
+            && named
+                .iter()
+                .any(|n| n.group == vs.group && n.protocol == vs.protocol)
+    };
+    config
+        .virtual_servers
+        .iter()
+        .filter(|vs| vs.key == service || of_group(vs))
         .flat_map(|vs| {
             vs.real_servers
                 .iter()

@@ -551,3 +551,30 @@ fn a_misc_dynamic_weight_is_set_in_place_and_kept_until_the_event_says_otherwise
     let ops = step(&mut machine, &mut k, t3 + COALESCE).expect("due");
     only_set(&ops, 102, configured);
 }
+
+#[test]
+fn one_health_event_of_a_group_s_real_server_moves_it_in_every_service_of_the_group() {
+    let text = "virtual_server_group G {\n 10.0.0.1-3 80\n fwmark 4\n}\nvirtual_server group G {\n protocol TCP\n lvs_method DR\n real_server 192.168.1.5 {\n  TCP_CHECK {\n   connect_port 80\n  }\n }\n real_server 192.168.1.6 {\n }\n}\n";
+    let c = crate::config::import_str("t", text, false)
+        .expect("valid")
+        .config;
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(c, &mut k, t0);
+    let table = dump(&mut k).expect("dumps");
+    assert_eq!(table.services.len(), 4, "three addresses and a mark");
+    assert!(table.services.values().all(|e| e.dests.len() == 2));
+    let mut ev = event(5, false);
+    ev.service = ServiceKey::Addr {
+        addr: "10.0.0.1".parse().unwrap(),
+        port: 80,
+    };
+    ev.real = ("192.168.1.5".parse().unwrap(), None);
+    machine.handle_health(&ev, t0);
+    let ops = step(&mut machine, &mut k, t0 + Duration::from_secs(1)).expect("a pass");
+    assert_eq!(ops.len(), 4, "one removal per service: {ops:?}");
+    assert!(
+        ops.iter().all(|o| matches!(o, Op::DelDest { .. })),
+        "{ops:?}"
+    );
+}

@@ -149,6 +149,7 @@ impl Machine {
                 state: s.state,
                 last: s.last,
                 runs: s.runs,
+                value: None,
             })
             .collect()
     }

@@ -1,5 +1,7 @@
 //! Tracked scripts (`vrrp_script`): run each on its interval and turn exit
-//! statuses into OK / FAIL states the VRRP instances track.
+//! statuses into OK / FAIL states the VRRP instances track; and tracked
+//! files (`track_file`): read each every second ([`file`]) and publish
+//! its number in the same table.
 //!
 //! ```text
 //!  [track task] --runs--> script (notify::script::run: no shell, deadline,
@@ -15,6 +17,7 @@
 //! VRRP side reads the table and applies weights in `vrrp::machine`), or
 //! block VRRP: instance tasks only read a `watch`.
 
+pub mod file;
 pub mod machine;
 pub mod task;
 
@@ -68,14 +71,19 @@ impl Run {
     }
 }
 
-/// One script's published state.
+/// One script's (or file's) published state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub name: String,
+    /// A file's: OK while its number is 0, else FAIL (for `vigil status`;
+    /// instances weigh `value`).
     pub state: State,
     pub last: Option<Run>,
+    /// Runs of a script, reads of a file.
     pub runs: u64,
+    /// A `track_file`'s number; `None` for a script.
+    pub value: Option<i64>,
 }
 
-/// Every script's state, in config order.
+/// Every script's state, in config order, then every file's.
 pub type Table = Arc<Vec<Status>>;

@@ -4,7 +4,9 @@
 //! `enable_script_security`), and publishes every state.
 //!
 //! Owns: [`Planned`] (a script resolved from the config: argv, user,
-//! timeout), [`plan`], and [`run`], the loop. Must not: decide states (the
+//! timeout), [`plan`], and [`run`], the loop, which also reads each
+//! tracked file (`super::file`) every [`FILE_POLL`] and publishes its
+//! number after the scripts' states. Must not: decide states (the
 //! core does) or wait on a script inline: each run is its own tokio task,
 //! so a slow script never holds up the others or the check-ins.
 
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::machine::{Machine, Spec};
-use super::{Run, State, Table};
+use super::{file, Run, State, Status, Table};
 use crate::config::model::{Config, VrrpScript};
 use crate::daemon::supervisor::Heartbeat;
 use crate::notify::script::{self, LookupError, Outcome, RunAs, RunPolicy};
@@ -33,6 +35,9 @@ pub const SEARCH_PATH: &[&str] = &[
 
 /// Bytes of a script's stdout and stderr kept for the debug log, each.
 const OUTPUT_CAP: usize = 1024;
+
+/// How often tracked files are read.
+pub const FILE_POLL: Duration = Duration::from_secs(1);
 
 /// One script as the task runs it.
 #[derive(Debug, Clone)]
@@ -92,9 +97,73 @@ pub fn resolve_program(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The table of `plan`'s scripts before anything ran.
-pub fn initial_table(plan: &[Planned], carried: &HashMap<String, State>) -> Table {
-    machine(plan, carried, Instant::now()).statuses().into()
+/// The table of `plan`'s scripts before anything ran, and of `files` as
+/// they read now (so an instance starts with their numbers).
+pub fn initial_table(
+    plan: &[Planned],
+    files: &[file::Planned],
+    carried: &HashMap<String, State>,
+) -> Table {
+    let mut files = Files::new(files);
+    files.poll();
+    table_of(&machine(plan, carried, Instant::now()), &files)
+}
+
+/// The tracked files, their last numbers and read counts.
+struct Files {
+    planned: Vec<file::Planned>,
+    values: Vec<Option<i64>>,
+    reads: u64,
+}
+
+impl Files {
+    fn new(planned: &[file::Planned]) -> Self {
+        Files {
+            planned: planned.to_vec(),
+            values: vec![None; planned.len()],
+            reads: 0,
+        }
+    }
+
+    /// Reads every file; returns whether a number changed. A text that
+    /// is no number keeps the last one.
+    fn poll(&mut self) -> bool {
+        self.reads += 1;
+        let mut changed = false;
+        for (p, v) in self.planned.iter().zip(&mut self.values) {
+            let Some(now) = file::read(&p.path) else {
+                continue;
+            };
+            if *v != Some(now) {
+                if v.is_some() {
+                    tracing::info!(track_file = %p.name, file = %p.path.display(), value = now, "tracked file changed");
+                }
+                *v = Some(now);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    fn statuses(&self) -> impl Iterator<Item = Status> + '_ {
+        self.planned.iter().zip(&self.values).map(|(p, v)| Status {
+            name: p.name.clone(),
+            state: match v {
+                None => State::Init,
+                Some(0) => State::Ok,
+                Some(_) => State::Fail,
+            },
+            last: None,
+            runs: self.reads,
+            value: *v,
+        })
+    }
+}
+
+fn table_of(core: &Machine, files: &Files) -> Table {
+    let mut all = core.statuses();
+    all.extend(files.statuses());
+    all.into()
 }
 
 fn machine(plan: &[Planned], carried: &HashMap<String, State>, now: Instant) -> Machine {
@@ -109,15 +178,20 @@ fn machine(plan: &[Planned], carried: &HashMap<String, State>, now: Instant) -> 
 /// (a restart of this task, or scripts a reload left unchanged).
 pub async fn run(
     plan: Vec<Planned>,
+    files: Vec<file::Planned>,
     security: bool,
     carried: HashMap<String, State>,
     table: watch::Sender<Table>,
     hb: Heartbeat,
 ) {
     let mut core = machine(&plan, &carried, Instant::now());
-    table.send_replace(core.statuses().into());
+    let mut files = Files::new(&files);
+    files.poll();
+    table.send_replace(table_of(&core, &files));
     let (done_tx, mut done) = mpsc::channel::<(usize, Run)>(plan.len().max(1));
     let mut idle = hb.ticker();
+    let mut file_poll = tokio::time::interval(FILE_POLL);
+    file_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         hb.check_in().await;
         let now = Instant::now();
@@ -136,7 +210,12 @@ pub async fn run(
                 if let Some(state) = core.handle_result(i, run, Instant::now()) {
                     log_change(&plan[i].name, state, run);
                 }
-                table.send_replace(core.statuses().into());
+                table.send_replace(table_of(&core, &files));
+            }
+            _ = file_poll.tick(), if !files.planned.is_empty() => {
+                if files.poll() {
+                    table.send_replace(table_of(&core, &files));
+                }
             }
             () = sleep => {}
             _ = idle.tick() => {}

@@ -94,6 +94,16 @@ pub struct MemberLinks {
     /// own `track_script` and its sync group's), in
     /// `InstanceConfig::scripts` order.
     pub scripts: Vec<(String, Track)>,
+    /// Likewise its `track_file`s, in `InstanceConfig::files` order.
+    pub files: Vec<(String, Track)>,
+}
+
+/// What an instance tracks in the track task's table, by name, with
+/// effective weights: its scripts, then its files.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tracks {
+    pub scripts: Vec<(String, Track)>,
+    pub files: Vec<(String, Track)>,
 }
 
 /// A task's members and, for a real sync group, its name and scripts.
@@ -285,6 +295,31 @@ impl Task {
                 .and_then(|m| m.script_states().get(index).copied().flatten());
             if known != Some(ok) {
                 self.input(i, Input::TrackedScript { index, ok }, now).await;
+            }
+        }
+        self.files(table, now).await;
+    }
+
+    /// Tracked files' numbers from the same table: each member gets those
+    /// that differ from its machine's.
+    async fn files(&mut self, table: &Table, now: Instant) {
+        let mut inputs = Vec::new();
+        for (i, m) in self.live() {
+            for (index, name) in m.files.iter().enumerate() {
+                let value = table.iter().find(|s| &s.name == name).and_then(|s| s.value);
+                if let Some(value) = value {
+                    inputs.push((i, index, value));
+                }
+            }
+        }
+        for (i, index, value) in inputs {
+            let known = self
+                .core
+                .member(i)
+                .and_then(|c| c.file_values().get(index).copied().flatten());
+            if known != Some(value) {
+                self.input(i, Input::TrackedFile { index, value }, now)
+                    .await;
             }
         }
     }

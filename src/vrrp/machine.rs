@@ -121,6 +121,33 @@ impl Track {
     pub fn faults(&self, up: Option<bool>) -> bool {
         self.weight == 0 && up == Some(self.reverse)
     }
+
+    /// A `track_file`'s number times the weight (negated with `reverse`),
+    /// kept to -254..=253 as keepalived keeps it; -254 is a FAULT. With
+    /// weight 0: -254 (FAULT) for a non-zero number, with `reverse` for
+    /// zero, else 0. `None` before the file was read: 0.
+    fn file_status(&self, value: Option<i64>) -> i64 {
+        let Some(v) = value else { return 0 };
+        if self.weight == 0 {
+            return if (v != 0) != self.reverse { -254 } else { 0 };
+        }
+        let sign = if self.reverse { -1 } else { 1 };
+        v.saturating_mul(i64::from(self.weight) * sign)
+            .clamp(-254, 253)
+    }
+
+    /// What a tracked file adds to the priority (0 while it faults).
+    pub fn file_adjust(&self, value: Option<i64>) -> i32 {
+        match self.file_status(value) {
+            -254 => 0,
+            s => s as i32,
+        }
+    }
+
+    /// Whether a tracked file's number puts the instance in FAULT.
+    pub fn file_faults(&self, value: Option<i64>) -> bool {
+        self.file_status(value) == -254
+    }
 }
 
 /// Parameters of one VRRP instance. The daemon fills this from the config.
@@ -147,6 +174,9 @@ pub struct InstanceConfig {
     pub track: Vec<Track>,
     /// Tracked scripts (`track_script`), by position.
     pub scripts: Vec<Track>,
+    /// Tracked files (`track_file`), by position: see
+    /// [`Track::file_adjust`].
+    pub files: Vec<Track>,
 }
 
 impl InstanceConfig {
@@ -172,6 +202,7 @@ impl InstanceConfig {
             garp: GarpConfig::default(),
             track: Vec::new(),
             scripts: Vec::new(),
+            files: Vec::new(),
         }
     }
 
@@ -203,7 +234,8 @@ impl InstanceConfig {
                 });
             }
         }
-        for (index, t) in self.track.iter().chain(&self.scripts).enumerate() {
+        let all = self.track.iter().chain(&self.scripts).chain(&self.files);
+        for (index, t) in all.enumerate() {
             if !(-254..=254).contains(&t.weight) {
                 return Err(InstanceConfigError::TrackWeight {
                     index,
@@ -288,6 +320,12 @@ pub enum Input {
         index: usize,
         ok: bool,
     },
+    /// A tracked file's number (`index` into `InstanceConfig::files`);
+    /// unknown indexes are ignored.
+    TrackedFile {
+        index: usize,
+        value: i64,
+    },
     Group(GroupCommand),
     /// Stop: back to Initialize (RFC 5798 6.4.2 / 6.4.3 Shutdown event).
     Shutdown,
@@ -363,6 +401,8 @@ pub struct Machine {
     track_up: Vec<bool>,
     /// Per tracked script: `None` until its first result.
     script_ok: Vec<Option<bool>>,
+    /// Tracked files' numbers (`None`: not read yet).
+    file_value: Vec<Option<i64>>,
     /// Startup waits for the first result of every weight-0 script (as
     /// keepalived keeps such an instance in INIT).
     startup_pending: bool,
@@ -380,6 +420,7 @@ impl Machine {
             master_adver_interval: cfg.advert_interval,
             track_up: vec![true; cfg.track.len()],
             script_ok: vec![None; cfg.scripts.len()],
+            file_value: vec![None; cfg.files.len()],
             startup_pending: false,
             cfg,
             state: State::Initialize,
@@ -412,7 +453,9 @@ impl Machine {
         if base.is_owner() {
             return base;
         }
-        let p = i32::from(base.get()) + self.tracked().map(|(t, up)| t.adjust(up)).sum::<i32>();
+        let files: i32 = self.files().map(|(t, v)| t.file_adjust(v)).sum();
+        let p =
+            i32::from(base.get()) + self.tracked().map(|(t, up)| t.adjust(up)).sum::<i32>() + files;
         Priority(p.clamp(1, 254) as u8)
     }
 
@@ -426,13 +469,22 @@ impl Machine {
         ifs.chain(self.cfg.scripts.iter().zip(self.script_ok.iter().copied()))
     }
 
-    /// A weight-0 script has no result yet: startup waits for it.
+    /// Every tracked file with its last number.
+    fn files(&self) -> impl Iterator<Item = (&Track, Option<i64>)> {
+        self.cfg.files.iter().zip(self.file_value.iter().copied())
+    }
+
+    /// A weight-0 script has no result yet, or a weight-0 file was not
+    /// read yet: startup waits for it.
     fn awaiting_scripts(&self) -> bool {
-        self.cfg
-            .scripts
-            .iter()
-            .zip(&self.script_ok)
-            .any(|(t, ok)| t.weight == 0 && ok.is_none())
+        let scripts = (self.cfg.scripts.iter().zip(&self.script_ok))
+            .any(|(t, ok)| t.weight == 0 && ok.is_none());
+        scripts || self.files().any(|(t, v)| t.weight == 0 && v.is_none())
+    }
+
+    /// Tracked files' numbers, by position (`None`: not read yet).
+    pub fn file_values(&self) -> &[Option<i64>] {
+        &self.file_value
     }
 
     /// Tracked scripts' states, by position (`None`: no result yet).
@@ -496,6 +548,11 @@ impl Machine {
                 self.on_script(index, ok, now);
                 self.report_own_fault(before);
             }
+            Input::TrackedFile { index, value } => {
+                let before = self.own_fault();
+                self.on_file(index, value, now);
+                self.report_own_fault(before);
+            }
             Input::Group(cmd) => self.on_group(cmd, now),
             Input::Shutdown => self.on_shutdown(),
         }
@@ -530,6 +587,7 @@ impl Machine {
         let delay_changed = cfg.preempt_delay != self.cfg.preempt_delay;
         self.track_up.resize(cfg.track.len(), true);
         self.script_ok.resize(cfg.scripts.len(), None);
+        self.file_value.resize(cfg.files.len(), None);
         self.cfg = cfg;
         if delay_changed {
             self.preempt_deadline =
@@ -566,7 +624,9 @@ impl Machine {
 
     /// Fault of this instance's own (not its sync group's).
     pub fn own_fault(&self) -> bool {
-        !self.iface_up || self.tracked().any(|(t, up)| t.faults(up))
+        !self.iface_up
+            || self.tracked().any(|(t, up)| t.faults(up))
+            || self.files().any(|(t, v)| t.file_faults(v))
     }
 
     fn faulted(&self) -> bool {
@@ -823,6 +883,23 @@ impl Machine {
             return;
         }
         *slot = Some(ok);
+        self.on_tracked_change(now);
+    }
+
+    fn on_file(&mut self, index: usize, value: i64, now: Instant) {
+        let Some(slot) = self.file_value.get_mut(index) else {
+            return;
+        };
+        if *slot == Some(value) {
+            return;
+        }
+        *slot = Some(value);
+        self.on_tracked_change(now);
+    }
+
+    /// A tracked script's or file's state changed: startup, FAULT or a
+    /// new priority follow.
+    fn on_tracked_change(&mut self, now: Instant) {
         if self.startup_pending {
             if !self.awaiting_scripts() {
                 self.on_startup(now, false);

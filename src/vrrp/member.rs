@@ -118,6 +118,8 @@ pub(crate) struct Member {
     pub(crate) track_ifindex: Vec<Option<u32>>,
     /// Names of the tracked scripts, in `InstanceConfig::scripts` order.
     pub(crate) scripts: Vec<String>,
+    /// Names of the tracked files, in `InstanceConfig::files` order.
+    pub(crate) files: Vec<String>,
     vip_ifindex: Vec<u32>,
     tx: TxSocket,
     advert: Repr,
@@ -369,6 +371,7 @@ impl Member {
         }
         let mut mapped = from_config(inst, global, primary)?;
         mapped.machine.scripts = links.scripts.iter().map(|(_, t)| *t).collect();
+        mapped.machine.files = links.files.iter().map(|(_, t)| *t).collect();
         let e = &mapped.edge;
         if (e.family, e.src, e.mcast_group)
             != (self.edge.family, self.edge.src, self.edge.mcast_group)
@@ -402,6 +405,7 @@ impl Member {
         self.vip_ifindex = links.vip_ifindex.clone();
         self.track_ifindex = links.track_ifindex.clone();
         self.scripts = links.scripts.iter().map(|(n, _)| n.clone()).collect();
+        self.files = links.files.iter().map(|(n, _)| n.clone()).collect();
         let new: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
         if let Some(repeat) = master_repeat.filter(|_| old != new) {
             for (v, idx) in old.iter().filter(|x| !new.contains(x)) {
@@ -569,6 +573,7 @@ pub(crate) async fn setup(
     let primary = wait_primary(spec, net, &vip_addrs, rx, hb).await?;
     let mut mapped = from_config(inst, global, primary)?;
     mapped.machine.scripts = spec.links.scripts.iter().map(|(_, t)| *t).collect();
+    mapped.machine.files = spec.links.files.iter().map(|(_, t)| *t).collect();
     let machine = Machine::new(mapped.machine)?;
     let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, mapped.edge.src).map_err(
         |source| SetupError::AdvertSocket {
@@ -595,6 +600,7 @@ pub(crate) async fn setup(
         ifindex: spec.links.ifindex,
         track_ifindex: spec.links.track_ifindex.clone(),
         scripts: spec.links.scripts.iter().map(|(n, _)| n.clone()).collect(),
+        files: spec.links.files.iter().map(|(n, _)| n.clone()).collect(),
         vip_ifindex: spec.links.vip_ifindex.clone(),
         tx,
         advert,

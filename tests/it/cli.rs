@@ -433,3 +433,27 @@ fn config_check_accepts_services_and_real_servers_without_a_port() {
     );
     assert_eq!(plan[3].checks[0].spec.target.port(), 8080);
 }
+
+#[test]
+fn config_check_accepts_virtual_server_groups_and_exports_them_back() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/groups/web-farm.conf");
+    let out = vigil(&["config", "check", p(&conf)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("ok (1 vrrp_instance, 3 virtual_server, 0 warnings)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let c = vigil::config::import_file(&conf, false).unwrap().config;
+    assert_eq!(c.services().len(), 11, "7 + 1 + 3 services");
+    let back = vigil::config::import_str("x", &vigil::config::export::export(&c), false)
+        .unwrap()
+        .config;
+    assert_eq!(back, c);
+    let plan = vigil::health::plan::plan(&c).expect("plans");
+    assert_eq!(
+        plan.len(),
+        5,
+        "each real server of each virtual_server once"
+    );
+}

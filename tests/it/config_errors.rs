@@ -465,12 +465,12 @@ fn vs_no_port() {
     check(
         "vs_no_port",
         "virtual_server {\n}\n",
-        &["t.conf:1:1: error: 'virtual_server' needs 'IP [PORT]' or 'fwmark N', then '{'"],
+        &["t.conf:1:1: error: 'virtual_server' needs 'IP [PORT]', 'fwmark N' or 'group NAME', then '{'"],
     );
     check(
         "vs_fwmark_alone",
         "virtual_server fwmark {\n}\n",
-        &["t.conf:1:1: error: 'virtual_server' needs 'IP [PORT]' or 'fwmark N', then '{'"],
+        &["t.conf:1:1: error: 'virtual_server' needs 'IP [PORT]', 'fwmark N' or 'group NAME', then '{'"],
     );
 }
 
@@ -496,7 +496,12 @@ fn vs_group() {
     check(
         "vs_group",
         "virtual_server group WEB {\n}\n",
-        &["t.conf:1:16: error: 'virtual_server group' is not supported by vigil: virtual_server_group is not implemented; write one virtual_server per address"],
+        &["t.conf:1:1: error: virtual_server group WEB: no virtual_server_group of that name"],
+    );
+    check(
+        "vs_group_empty",
+        "virtual_server_group WEB {\n}\nvirtual_server group WEB {\n}\n",
+        &["t.conf:3:1: error: virtual_server group WEB: the virtual_server_group has no member"],
     );
 }
 

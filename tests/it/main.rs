@@ -36,6 +36,7 @@ mod netns_bench;
 mod netns_hostile;
 mod netns_interop;
 mod netns_track;
+mod netns_track_file;
 mod notify_mail;
 mod notify_scripts;
 mod store_bitflip;

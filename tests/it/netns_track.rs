@@ -11,10 +11,13 @@
 //!   3. The file comes back: H's priority is 150 again and H preempts.
 //!
 //! Run with H = vigil (keepalived peer) and H = keepalived (vigil peer).
-//! Needs root, iproute2 and keepalived (scripts/install-deps).
+//! [`failover`] is the same three steps for any tracked thing
+//! (`netns_track_file` uses it). Needs root, iproute2 and keepalived
+//! (scripts/install-deps).
 
 use crate::support::{netns, peers};
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netns::{serial, Lab};
@@ -25,62 +28,78 @@ const LOW: u8 = 100;
 const WEIGHT: i16 = -100;
 const SLACK: Duration = Duration::from_secs(4);
 
-fn tracked_failover(high: Kind, low: Kind) {
+/// One kind of tracked thing, driven through a file.
+pub(crate) struct Tracked {
+    pub what: &'static str,
+    /// The weight H tracks it with (H's priority drops below L's).
+    pub weight: i16,
+    /// The file's content while it is fine (`None`: no file).
+    pub fine: Option<&'static [u8]>,
+    /// The file's content while it fails H (`None`: no file).
+    pub failing: Option<&'static [u8]>,
+    /// Sets H up to track `file` with `weight`.
+    pub track: fn(&mut peers::Instance, &Path, i16),
+    /// Checks vigil's status of the thing while (not) failing.
+    pub status: fn(&serde_json::Value, bool),
+}
+
+fn put(file: &Path, content: Option<&[u8]>) {
+    match content {
+        Some(c) => std::fs::write(file, c).expect("write the tracked file"),
+        None => std::fs::remove_file(file).expect("remove the tracked file"),
+    }
+}
+
+/// H tracks `t`; it fails (L takes over) and comes back (H preempts).
+pub(crate) fn failover(high: Kind, low: Kind, t: &Tracked) {
     let _serial = serial();
     let lab = Lab::new(2);
     let (h, l) = (0usize, 1usize);
-    let flag = lab.path("chk-file-flag");
-    std::fs::write(&flag, b"ok").expect("write flag");
+    let file = lab.path("tracked");
+    put(&file, t.fine);
     let mut hi = peers::Instance::new(Proto::V2, HIGH, 1000);
-    hi.track_file = Some((flag.clone(), WEIGHT));
+    (t.track)(&mut hi, &file, t.weight);
     let lo = peers::Instance::new(Proto::V2, LOW, 1000);
     let vip = hi.vip();
     eprintln!(
-        "track_script: node1 = {} prio {HIGH} tracking {}, node2 = {} prio {LOW}",
+        "{}: node1 = {} prio {HIGH} tracking {}, node2 = {} prio {LOW}",
+        t.what,
         high.name(),
-        flag.display(),
+        file.display(),
         low.name()
     );
 
-    // 1. L first, then H preempts with its script OK.
+    // 1. L first, then H preempts with its tracked thing fine.
     let dl = start(&lab, l, low, &lo, "1");
     lab.wait_sole_holder(l, vip, lo.master_down() + SLACK);
     let dh = start(&lab, h, high, &hi, "1");
-    let t = lab.wait_sole_holder(h, vip, hi.master_down() + SLACK);
-    eprintln!("  1. node1 ({}) master after {t:?}", high.name());
+    let at = lab.wait_sole_holder(h, vip, hi.master_down() + SLACK);
+    eprintln!("  1. node1 ({}) master after {at:?}", high.name());
 
-    // 2. The script starts failing: L takes over.
+    // 2. It fails: L takes over. One failing run or read (up to a
+    // second), one advert at the lower priority, then L's master-down
+    // interval.
     let t0 = Instant::now();
-    std::fs::remove_file(&flag).expect("remove flag");
-    // One failing run (up to an interval), one advert at 50, then L's
-    // master-down interval.
+    put(&file, t.failing);
     let bound = Duration::from_secs(2) + lo.master_down() + SLACK;
-    let t = lab.wait_sole_holder(l, vip, bound);
-    eprintln!("  2. flag removed: node2 sole holder after {t:?}");
+    let at = lab.wait_sole_holder(l, vip, bound);
+    eprintln!("  2. failing: node2 sole holder after {at:?}");
+    let priority = |st: &serde_json::Value| st["instances"][0]["effective_priority"].clone();
     if high == Kind::Vigil {
         let st = dh.status_json();
-        assert_eq!(st["scripts"][0]["name"], "chk_file", "{st}");
-        assert_eq!(st["scripts"][0]["state"], "FAIL", "{st}");
-        assert_eq!(
-            st["instances"][0]["effective_priority"],
-            i64::from(HIGH) + i64::from(WEIGHT),
-            "{st}"
-        );
+        (t.status)(&st, true);
+        assert_eq!(priority(&st), i64::from(HIGH) + i64::from(t.weight), "{st}");
     }
     assert!(t0.elapsed() < bound);
 
-    // 3. The file comes back: H preempts.
-    std::fs::write(&flag, b"ok").expect("write flag");
-    let t = lab.wait_sole_holder(h, vip, Duration::from_secs(2) + hi.master_down() + SLACK);
-    eprintln!("  3. flag back: node1 preempts after {t:?}");
+    // 3. Fine again: H preempts.
+    put(&file, t.fine);
+    let at = lab.wait_sole_holder(h, vip, Duration::from_secs(2) + hi.master_down() + SLACK);
+    eprintln!("  3. fine again: node1 preempts after {at:?}");
     if high == Kind::Vigil {
         let st = dh.status_json();
-        assert_eq!(st["scripts"][0]["state"], "OK", "{st}");
-        assert_eq!(
-            st["instances"][0]["effective_priority"],
-            i64::from(HIGH),
-            "{st}"
-        );
+        (t.status)(&st, false);
+        assert_eq!(priority(&st), i64::from(HIGH), "{st}");
     }
     let mut ds = [dh, dl];
     for d in ds.iter_mut() {
@@ -89,12 +108,25 @@ fn tracked_failover(high: Kind, low: Kind) {
     }
 }
 
+const SCRIPT: Tracked = Tracked {
+    what: "track_script",
+    weight: WEIGHT,
+    fine: Some(b"ok"),
+    failing: None,
+    track: |i, file, weight| i.track_file = Some((file.to_path_buf(), weight)),
+    status: |st, failing| {
+        assert_eq!(st["scripts"][0]["name"], "chk_file", "{st}");
+        let state = if failing { "FAIL" } else { "OK" };
+        assert_eq!(st["scripts"][0]["state"], state, "{st}");
+    },
+};
+
 #[test]
 fn vigil_tracked_script_fails_over_to_keepalived_and_back() {
-    tracked_failover(Kind::Vigil, Kind::Keepalived);
+    failover(Kind::Vigil, Kind::Keepalived, &SCRIPT);
 }
 
 #[test]
 fn keepalived_tracked_script_fails_over_to_vigil_and_back() {
-    tracked_failover(Kind::Keepalived, Kind::Vigil);
+    failover(Kind::Keepalived, Kind::Vigil, &SCRIPT);
 }

@@ -1108,3 +1108,69 @@ fn a_failed_first_result_starts_in_fault_and_resume_does_not_wait() {
     m.handle(Input::Resume, t0);
     assert_eq!(m.state(), State::Master);
 }
+
+// ---- track_file: the number times the weight, FAULT at -254, weight 0 ----
+
+fn file(m: &mut Machine, index: usize, value: i64, t: Instant) -> Vec<Action> {
+    m.handle(Input::TrackedFile { index, value }, t);
+    drain(m)
+}
+
+#[test]
+fn a_tracked_file_s_number_times_its_weight_moves_the_priority() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.files = vec![
+        Track::weighted(-10),
+        Track {
+            weight: 3,
+            reverse: true,
+        },
+    ];
+    let mut m = started(c, t0);
+    assert_eq!(m.priority(), Priority(100), "not read yet");
+    file(&mut m, 0, 2, t0);
+    assert_eq!(m.priority(), Priority(80));
+    file(&mut m, 1, -4, t0);
+    assert_eq!(m.priority(), Priority(92), "-4 x 3, reversed: +12");
+    file(&mut m, 1, 0, t0);
+    // Clamped to 253 each, then the sum to 1..=254.
+    file(&mut m, 0, -1000, t0);
+    assert_eq!(m.priority(), Priority(254));
+    assert_eq!(m.state(), State::Backup);
+    // -254 or below is a FAULT, as keepalived's file tracking.
+    let acts = file(&mut m, 0, 26, t0);
+    assert_eq!(m.state(), State::Fault, "{acts:?}");
+    assert!(acts.contains(&Action::OwnFault { faulted: true }));
+    let acts = file(&mut m, 0, 1, t0);
+    assert_eq!(m.state(), State::Backup, "{acts:?}");
+    assert_eq!(m.priority(), Priority(90));
+}
+
+#[test]
+fn a_weight_zero_file_faults_on_non_zero_and_reversed_on_zero() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 100, 100);
+    c.files = vec![Track::weighted(0)];
+    let mut m = Machine::new(c.clone()).expect("valid");
+    // Startup waits for the first reading, as for a weight-0 script.
+    m.handle(Input::Startup, t0);
+    assert_eq!(m.state(), State::Initialize);
+    file(&mut m, 0, 0, t0);
+    assert_eq!(m.state(), State::Backup);
+    file(&mut m, 0, 1, t0);
+    assert_eq!(m.state(), State::Fault);
+    assert_eq!(m.priority(), Priority(100), "weight 0 never moves it");
+    file(&mut m, 0, 0, t0);
+    assert_eq!(m.state(), State::Backup);
+    c.files = vec![Track {
+        weight: 0,
+        reverse: true,
+    }];
+    let mut m = Machine::new(c).expect("valid");
+    m.handle(Input::Startup, t0);
+    file(&mut m, 0, 0, t0);
+    assert_eq!(m.state(), State::Fault, "reversed: zero is the failure");
+    file(&mut m, 0, 5, t0);
+    assert_eq!(m.state(), State::Backup);
+}

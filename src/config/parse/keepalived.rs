@@ -17,9 +17,6 @@ use super::Obsolete;
 /// Top-level blocks and statements.
 pub(super) const TOP: &[&str] = &[
     "vrrp_track_process",
-    "vrrp_track_file",
-    "track_file",
-    "virtual_server_group",
     "static_ipaddress",
     "static_routes",
     "static_rules",
@@ -168,7 +165,6 @@ pub(super) const GLOBAL_OBSOLETE: &[Obsolete] = &[
 pub(super) const SYNC_GROUP: &[&str] = &[
     "track_interface",
     "track_process",
-    "track_file",
     "track_bfd",
     "notify_deleted",
     "notify_priority_changes",
@@ -179,9 +175,11 @@ pub(super) const SYNC_GROUP: &[&str] = &[
 /// `vrrp_script`: vigil reads every keyword keepalived 2.2.7 has there.
 pub(super) const SCRIPT: &[&str] = &[];
 
+/// `track_file`: likewise.
+pub(super) const TRACK_FILE: &[&str] = &[];
+
 pub(super) const INSTANCE: &[&str] = &[
     "track_process",
-    "track_file",
     "track_bfd",
     "vrf",
     "use_vmac",

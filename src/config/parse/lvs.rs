@@ -178,12 +178,16 @@ impl Reader<'_> {
         let errors_before = self.d.errors.len();
         // A bad header still has its block read, so its errors show too;
         // the placeholder key never leaves this function.
-        let key = self.service_key(node);
+        let (key, group) = match node.args.as_slice() {
+            [g, name] if g.text == "group" => (
+                Some(VirtualServer::group_placeholder(false)),
+                self.name_tok(name, "virtual_server group"),
+            ),
+            _ => (self.service_key(node), None),
+        };
         let nodes = self.named_block(node)?;
-        let mut v = VirtualServer::new(key.unwrap_or(ServiceKey::Fwmark {
-            mark: 0,
-            ipv6: false,
-        }));
+        let mut v = VirtualServer::new(key.unwrap_or(VirtualServer::group_placeholder(false)));
+        v.group = group;
         let mut reals = Vec::new();
         let seen = self.walk(nodes, &SERVICE, |r, kw, n| match kw {
             "ip_family" => r.ip_family(n, &mut v.key),
@@ -243,12 +247,7 @@ impl Reader<'_> {
         if matches!(v.key, ServiceKey::Addr { .. }) && !seen.contains_key("protocol") {
             // Found by the lab's differential test: the same file gives a
             // UDP service under keepalived 2.2.7 and a TCP one under vigil.
-            let note = format!(
-                "virtual_server {}: no 'protocol': vigil uses TCP, keepalived 2.2.7 uses UDP \
-                 (write 'protocol TCP' to mean the same to both)",
-                v.key
-            );
-            self.d.warn(&node.keyword.loc, WarningKind::Note(note));
+            self.no_protocol(&node.keyword.loc, &v.key.to_string());
         }
         if matches!(v.key, ServiceKey::Addr { port: 0, .. })
             && v.persistence_timeout.unwrap_or(0) == 0
@@ -268,26 +267,26 @@ impl Reader<'_> {
         Some((v, at))
     }
 
+    /// The warning for an address service without `protocol` (`name`:
+    /// its key, or `group NAME` when the group has addresses).
+    pub(super) fn no_protocol(&mut self, at: &crate::config::error::Loc, name: &str) {
+        let note = format!(
+            "virtual_server {name}: no 'protocol': vigil uses TCP, keepalived 2.2.7 uses UDP \
+             (write 'protocol TCP' to mean the same to both)"
+        );
+        self.d.warn(at, WarningKind::Note(note));
+    }
+
     /// `IP [PORT]` or `fwmark N`; no port, or port 0, is a service of
     /// every port of its protocol (keepalived reads a missing port as 0).
     fn service_key(&mut self, node: &Node) -> Option<ServiceKey> {
-        const EXPECTED: &str = "'IP [PORT]' or 'fwmark N', then '{'";
+        const EXPECTED: &str = "'IP [PORT]', 'fwmark N' or 'group NAME', then '{'";
         let kw = node.keyword.text.as_str();
         match node.args.as_slice() {
             [f, mark] if f.text == "fwmark" => Some(ServiceKey::Fwmark {
                 mark: self.tok_u32(mark, kw, 1, u32::MAX)?,
                 ipv6: false,
             }),
-            [g, _] if g.text == "group" => {
-                self.d.error(
-                    &g.loc,
-                    ErrorKind::Unsupported {
-                        keyword: "virtual_server group".into(),
-                        why: "virtual_server_group is not implemented; write one virtual_server per address",
-                    },
-                );
-                None
-            }
             [addr, port] => Some(ServiceKey::Addr {
                 addr: self.tok_ip(addr, kw)?,
                 port: self.tok_u32(port, kw, 0, 65535)? as u16,

@@ -8,6 +8,7 @@
 
 mod appliance;
 mod global;
+mod group;
 mod keepalived;
 mod lvs;
 mod track;
@@ -213,21 +214,29 @@ pub(crate) const TOP: Section = Section {
         "global_defs",
         "appliance",
         "vrrp_script",
+        "track_file",
         "vrrp_sync_group",
         "vrrp_instance",
+        "virtual_server_group",
         "virtual_server",
     ],
     shared: &[],
     repeatable: &[
         "vrrp_script",
+        "track_file",
         "vrrp_sync_group",
         "vrrp_instance",
+        "virtual_server_group",
         "virtual_server",
     ],
     keepalived: keepalived::TOP,
     obsolete: &[],
     first_wins: &[],
-    aliases: &[],
+    aliases: &[Alias {
+        alias: "vrrp_track_file",
+        canonical: "track_file",
+        kind: AliasKind::Deprecated,
+    }],
 };
 
 /// Read a whole configuration. Semantic validation is separate
@@ -253,6 +262,12 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
                 at.scripts.push(places);
             }
         }
+        "track_file" => {
+            if let Some((f, places)) = r.track_file(node) {
+                c.track_files.push(f);
+                at.files.push(places);
+            }
+        }
         "vrrp_sync_group" => {
             if let Some((g, places)) = r.sync_group(node) {
                 c.vrrp_sync_groups.push(g);
@@ -265,6 +280,12 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
                 at.instances.push(places);
             }
         }
+        "virtual_server_group" => {
+            if let Some((g, places)) = r.virtual_server_group(node) {
+                c.virtual_server_groups.push(g);
+                at.groups.push(places);
+            }
+        }
         "virtual_server" => {
             if let Some((v, places)) = r.virtual_server(node) {
                 c.virtual_servers.push(v);
@@ -275,6 +296,20 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
     });
     for old in std::mem::take(&mut r.legacy_syncd) {
         r.legacy_sync_daemon(old, &mut c);
+    }
+    // A group's services are known once every group is read: only one
+    // with addresses has a protocol that matters.
+    for (v, a) in c.virtual_servers.iter().zip(&at.services) {
+        let by_address = |g: &str| {
+            c.virtual_server_group(g).is_some_and(|g| {
+                (g.members.iter()).any(|m| matches!(m, super::model::GroupMember::Addr { .. }))
+            })
+        };
+        if let Some(g) = v.group.as_deref().filter(|g| by_address(g)) {
+            if !a.kw.contains_key("protocol") {
+                r.no_protocol(&a.start, &format!("group {g}"));
+            }
+        }
     }
     (c, at)
 }

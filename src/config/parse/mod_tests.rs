@@ -157,3 +157,221 @@ fn misc_check_exports_and_reads_back_the_same() {
         .config;
     assert_eq!(back, c);
 }
+
+const GROUPS: &str = concat!(
+    "virtual_server_group WEB {\n",
+    " 10.0.0.10-12 80\n",
+    " 10.0.0.20\n",
+    " fwmark 9\n",
+    "}\n",
+    "virtual_server group WEB {\n",
+    " protocol TCP\n",
+    " lvs_method DR\n",
+    " persistence_timeout 60\n",
+    " real_server 10.0.1.1 {\n",
+    "  TCP_CHECK {\n",
+    "   connect_port 80\n",
+    "  }\n",
+    " }\n",
+    "}\n",
+);
+
+fn errors_of(text: &str) -> Vec<String> {
+    match crate::config::import_str("t.conf", text, false) {
+        Ok(i) => panic!("accepted: {:?}", i.warnings),
+        Err(e) => e.errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_group_reads_addresses_ranges_and_marks_and_expands_in_line_order() {
+    use crate::config::model::{GroupMember, ServiceKey};
+    let c = crate::config::import_str("t.conf", GROUPS, false)
+        .expect("valid")
+        .config;
+    let g = &c.virtual_server_groups[0];
+    assert_eq!(g.name, "WEB");
+    assert_eq!(
+        g.members[0],
+        GroupMember::Addr {
+            first: "10.0.0.10".parse().unwrap(),
+            last: Some(12),
+            port: 80
+        }
+    );
+    assert_eq!(c.virtual_servers[0].group.as_deref(), Some("WEB"));
+    let keys: Vec<String> = c
+        .keys_of(&c.virtual_servers[0])
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "10.0.0.10 80",
+            "10.0.0.11 80",
+            "10.0.0.12 80",
+            "10.0.0.20 0",
+            "fwmark 9"
+        ]
+    );
+    assert!(matches!(
+        c.services()[4].key,
+        ServiceKey::Fwmark {
+            mark: 9,
+            ipv6: false
+        }
+    ));
+    let again = crate::config::import_str("x", &crate::config::export::export(&c), false)
+        .expect("export reads back")
+        .config;
+    assert_eq!(again, c);
+}
+
+#[test]
+fn ipv6_ranges_run_over_the_last_group_in_hex() {
+    let text = GROUPS
+        .replace("10.0.0.10-12 80", "2001:db8::a-f 80")
+        .replace(" 10.0.0.20\n fwmark 9\n", "")
+        .replace("10.0.1.1", "2001:db8:1::1");
+    let c = crate::config::import_str("t.conf", &text, false)
+        .expect("valid")
+        .config;
+    let keys = c.keys_of(&c.virtual_servers[0]);
+    assert_eq!(keys.len(), 6);
+    assert_eq!(keys[5].to_string(), "2001:db8::f 80");
+    let again = crate::config::import_str("x", &crate::config::export::export(&c), false)
+        .expect("export reads back")
+        .config;
+    assert_eq!(again, c);
+}
+
+#[test]
+fn group_errors_name_the_line_and_the_bound() {
+    let e = errors_of(&GROUPS.replace("10-12", "12-10"));
+    assert!(e[0].starts_with("t.conf:2:2: error:"), "{e:?}");
+    assert!(e[0].contains("the range's last byte"), "{e:?}");
+    let e = errors_of(&GROUPS.replace("virtual_server group WEB", "virtual_server group WBE"));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("virtual_server group WBE: no virtual_server_group of that name")),
+        "{e:?}"
+    );
+    let e = errors_of(&GROUPS.replace(" fwmark 9\n", " fwmark 9\n 10.0.0.11 80\n"));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("virtual_server 10.0.0.11 80 is given twice")),
+        "{e:?}"
+    );
+    // 1024 services is the bound, ranges expanded.
+    let many: String = (0..5).map(|b| format!(" 10.0.{b}.0-255 80\n")).collect();
+    let e = errors_of(&GROUPS.replace(" 10.0.0.20\n", &many));
+    assert!(
+        e.iter().any(|e| e.starts_with("t.conf:6:2: error:")
+            && e.contains("ranges expanded (VIRTUAL_SERVERS_MAX): at most 1024")),
+        "{e:?}"
+    );
+    let e = errors_of(&GROUPS.replace(
+        "virtual_server_group WEB {\n",
+        "virtual_server_group WEB {\n 10.0.0.1 80 90\n",
+    ));
+    assert!(e[0].starts_with("t.conf:2:14: error:"), "{e:?}");
+}
+
+const FILES: &str = concat!(
+    "vrrp_track_file maint {\n",
+    " file /run/maint\n",
+    " weight 0\n",
+    "}\n",
+    "track_file drain {\n",
+    " file /run/drain\n",
+    " weight -10 reverse\n",
+    " init_file 2 overwrite\n",
+    "}\n",
+    "vrrp_sync_group G {\n",
+    " group {\n  VI_1\n }\n",
+    " track_file {\n  drain\n }\n",
+    "}\n",
+    "vrrp_instance VI_1 {\n",
+    " interface eth0\n",
+    " virtual_router_id 1\n",
+    " virtual_ipaddress {\n  10.0.0.1\n }\n",
+    " track_file {\n  maint\n }\n",
+    "}\n",
+);
+
+#[test]
+fn track_file_reads_keepalived_s_keywords_and_clears_a_group_member_s_weight() {
+    use crate::config::model::InitFile;
+    let imp = crate::config::import_str("t.conf", FILES, false).expect("valid");
+    let c = &imp.config;
+    assert_eq!(c.track_files.len(), 2);
+    let d = &c.track_files[1];
+    assert_eq!((d.weight, d.reverse), (-10, true));
+    assert_eq!(
+        d.init,
+        Some(InitFile {
+            value: 2,
+            overwrite: true
+        })
+    );
+    assert_eq!(c.track_files[0].weight, 0);
+    let t = c.tracked_files(&c.vrrp_instances[0]);
+    let names: Vec<(&str, i16)> = t
+        .iter()
+        .map(|t| (t.script.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(
+        names,
+        [("maint", 0), ("drain", 0)],
+        "the group's weight is cleared"
+    );
+    let w: Vec<String> = imp.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        w.iter().any(|w| w.contains(
+            "vrrp_instance VI_1: the weight of track_file drain is cleared (a sync group's members must not differ in priority), as keepalived does: a non-zero value puts the instance in FAULT"
+        )),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("'vrrp_track_file' is keepalived's deprecated name")),
+        "{w:?}"
+    );
+    let again = crate::config::import_str("x", &crate::config::export::export(c), false)
+        .expect("export reads back")
+        .config;
+    assert_eq!(&again, c);
+    let bytes = crate::config::envelope::encode(c).unwrap();
+    assert_eq!(crate::config::envelope::decode(&bytes).unwrap(), *c);
+}
+
+#[test]
+fn track_file_errors_are_located() {
+    let e = errors_of(&FILES.replace("  maint\n", "  mantain\n"));
+    assert!(
+        e.iter().any(|e| e.contains("vrrp_instance VI_1: track_file mantain names no track_file block")),
+        "{e:?}"
+    );
+    let e = errors_of(&FILES.replace("file /run/maint", "file run/maint"));
+    assert!(e[0].starts_with("t.conf:2:7: error:"), "{e:?}");
+    let e = errors_of(&FILES.replace("weight -10", "weight -255"));
+    assert!(e[0].starts_with("t.conf:7:9: error:"), "{e:?}");
+    let e = errors_of(&FILES.replace(" file /run/drain\n", ""));
+    assert!(e[0].contains("'file'"), "{e:?}");
+}
+
+#[test]
+fn a_group_with_addresses_and_no_protocol_warns_a_fwmark_only_one_does_not() {
+    let text =
+        "virtual_server_group G {\n 10.0.0.1 80\n}\nvirtual_server_group M {\n fwmark 3\n}\n\
+                virtual_server group G {\n real_server 10.0.1.1 80 {\n }\n}\n\
+                virtual_server group M {\n real_server 10.0.1.1 {\n }\n}\n";
+    let imp = crate::config::import_str("t.conf", text, false).expect("valid");
+    let w: Vec<String> = imp.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("t.conf:7:1: warning: virtual_server group G: no 'protocol'"),
+        "{w:?}"
+    );
+}

@@ -1,5 +1,5 @@
-//! `vrrp_script` blocks and the `track_script` lists of instances and sync
-//! groups.
+//! `vrrp_script` and `track_file` blocks and the `track_script` and
+//! `track_file` lists of instances and sync groups.
 //!
 //! Owns: reading a script's settings with keepalived's defaults and
 //! bounds, and a `track_script` line (`NAME [weight W [reverse|noreverse]]`).
@@ -8,7 +8,9 @@
 
 use super::{keepalived, Reader, Section};
 use crate::config::bounds::{Millis, NAME_MAX};
-use crate::config::model::{ScriptUser, TrackScript, VrrpScript, SCRIPT_WEIGHT_MAX};
+use crate::config::model::{
+    InitFile, ScriptUser, TrackFile, TrackScript, VrrpScript, FILE_WEIGHT_MAX, SCRIPT_WEIGHT_MAX,
+};
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
 
@@ -39,7 +41,83 @@ pub(crate) const SCRIPT: Section = Section {
     aliases: &[],
 };
 
+pub(crate) const TRACK_FILE: Section = Section {
+    name: "track_file",
+    keywords: &["file", "weight", "init_file"],
+    shared: &[],
+    repeatable: &[],
+    keepalived: keepalived::TRACK_FILE,
+    obsolete: &[],
+    first_wins: &[],
+    aliases: &[],
+};
+
 impl Reader<'_> {
+    /// `track_file NAME { file PATH weight W [reverse] init_file [V] [overwrite] }`.
+    pub fn track_file(&mut self, node: &Node) -> Option<(TrackFile, At)> {
+        let name = self.one_name(node);
+        let nodes = self.named_block(node)?;
+        let errors_before = self.d.errors.len();
+        let mut f = TrackFile {
+            name: String::new(),
+            file: String::new(),
+            weight: 1,
+            reverse: false,
+            init: None,
+        };
+        let seen = self.walk(nodes, &TRACK_FILE, |r, kw, n| match kw {
+            "file" => {
+                if let Some(t) = r.one(n, "an absolute path") {
+                    if t.text.starts_with('/') && !t.text.contains('\0') {
+                        f.file = t.text.clone();
+                    } else {
+                        r.bad(t, kw, "an absolute path");
+                    }
+                }
+            }
+            "weight" => {
+                let max = i32::from(FILE_WEIGHT_MAX);
+                if let Some((w, rev)) = r.track_weight("weight", &n.keyword, &n.args, max) {
+                    f.weight = w;
+                    f.reverse = rev.unwrap_or(false);
+                }
+            }
+            "init_file" => f.init = r.init_file(n),
+            _ => unreachable!("TRACK_FILE lists only the keywords matched above"),
+        });
+        let block = format!("track_file {}", name.as_deref().unwrap_or("(unnamed)"));
+        if !seen.contains_key("file") {
+            self.missing(node, block, "file");
+        }
+        if self.d.errors.len() != errors_before {
+            return None;
+        }
+        f.name = name?;
+        Some((f, At::new(node.keyword.loc.clone(), seen)))
+    }
+
+    /// `init_file [VALUE] [overwrite]`.
+    fn init_file(&mut self, n: &Node) -> Option<InitFile> {
+        let mut init = InitFile {
+            value: 0,
+            overwrite: false,
+        };
+        let max = i32::from(FILE_WEIGHT_MAX);
+        for t in &n.args {
+            match t.text.as_str() {
+                "overwrite" if !init.overwrite => init.overwrite = true,
+                _ if t.text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => {
+                    init.value = self.tok_i32(t, "init_file", -max, max)? as i16;
+                }
+                _ => {
+                    self.bad(t, "init_file", "a value and/or 'overwrite'");
+                    return None;
+                }
+            }
+        }
+        Some(init)
+    }
+
     pub fn vrrp_script(&mut self, node: &Node) -> Option<(VrrpScript, At)> {
         let name = self.one_name(node);
         let nodes = self.named_block(node)?;
@@ -61,7 +139,8 @@ impl Reader<'_> {
             }
             "timeout" => s.timeout = r.whole_secs(n, INTERVAL_MAX),
             "weight" => {
-                if let Some((w, rev)) = r.script_weight("weight", &n.keyword, &n.args) {
+                let max = i32::from(SCRIPT_WEIGHT_MAX);
+                if let Some((w, rev)) = r.track_weight("weight", &n.keyword, &n.args, max) {
                     s.weight = w;
                     s.reverse = rev.unwrap_or(false);
                 }
@@ -89,14 +168,15 @@ impl Reader<'_> {
         Some(Millis::secs(secs))
     }
 
-    /// `W [reverse|noreverse]` from `args`; reverse is `None` when unsaid.
-    fn script_weight(
+    /// `W [reverse|noreverse]` from `args`, W in -max..=max; reverse is
+    /// `None` when unsaid.
+    fn track_weight(
         &mut self,
         kw: &str,
         at: &Token,
         args: &[Token],
+        max: i32,
     ) -> Option<(i16, Option<bool>)> {
-        let max = i32::from(SCRIPT_WEIGHT_MAX);
         let (w, rest) = match args {
             [] => {
                 self.bad(at, kw, format!("a weight {}..{max}", -max));
@@ -136,16 +216,21 @@ impl Reader<'_> {
 
     /// `track_script { NAME [weight W [reverse|noreverse]] ... }`, with the
     /// place of each line for validate.
-    pub(super) fn track_scripts(
-        &mut self,
-        n: &Node,
-    ) -> Option<(Vec<TrackScript>, Vec<crate::config::error::Loc>)> {
+    pub(super) fn track_scripts(&mut self, n: &Node) -> Option<TrackLines> {
+        self.track_lines(n, "track_script", i32::from(SCRIPT_WEIGHT_MAX))
+    }
+
+    /// `track_file { NAME [weight W [reverse|noreverse]] ... }`.
+    pub(super) fn track_files(&mut self, n: &Node) -> Option<TrackLines> {
+        self.track_lines(n, "track_file", i32::from(FILE_WEIGHT_MAX))
+    }
+
+    fn track_lines(&mut self, n: &Node, kw: &'static str, max: i32) -> Option<TrackLines> {
         let nodes = self.block(n)?;
-        let kw = "track_script";
         let (mut out, mut locs): (Vec<TrackScript>, Vec<_>) = (Vec::new(), Vec::new());
         for item in nodes {
             if item.block.is_some() {
-                self.bad(&item.keyword, kw, "a script name, not a block");
+                self.bad(&item.keyword, kw, "a name, not a block");
                 continue;
             }
             let Some(name) = self.name_tok(&item.keyword, kw) else {
@@ -153,18 +238,24 @@ impl Reader<'_> {
             };
             let (weight, reverse) = match item.args.split_first() {
                 None => (None, None),
-                Some((t, rest)) if t.text == "weight" => match self.script_weight(kw, t, rest) {
-                    Some((w, r)) => (Some(w), r),
-                    None => continue,
-                },
+                Some((t, rest)) if t.text == "weight" => {
+                    match self.track_weight(kw, t, rest, max) {
+                        Some((w, r)) => (Some(w), r),
+                        None => continue,
+                    }
+                }
                 Some((t, _)) => {
                     self.bad(t, kw, "'weight W [reverse]' or nothing after the name");
                     continue;
                 }
             };
             if out.iter().any(|t| t.name == name) {
-                self.bad(&item.keyword, kw, "each script once");
-            } else if self.room(&out, TRACK_SCRIPTS_MAX, &item.keyword, "tracked scripts") {
+                let once = match kw {
+                    "track_script" => "each script once",
+                    _ => "each file once",
+                };
+                self.bad(&item.keyword, kw, once);
+            } else if self.room(&out, TRACK_SCRIPTS_MAX, &item.keyword, "tracked names") {
                 out.push(TrackScript {
                     name,
                     weight,
@@ -176,3 +267,6 @@ impl Reader<'_> {
         Some((out, locs))
     }
 }
+
+/// A `track_script` or `track_file` list and the place of each line.
+pub(super) type TrackLines = (Vec<TrackScript>, Vec<crate::config::error::Loc>);

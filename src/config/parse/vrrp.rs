@@ -33,7 +33,7 @@ const UNNAMED: &str = "(unnamed)";
 
 pub(crate) const SYNC_GROUP: Section = Section {
     name: "vrrp_sync_group",
-    keywords: &["group", "smtp_alert", "track_script"],
+    keywords: &["group", "smtp_alert", "track_script", "track_file"],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
     keepalived: keepalived::SYNC_GROUP,
@@ -63,6 +63,7 @@ pub(crate) const INSTANCE: Section = Section {
         "no_accept",
         "track_interface",
         "track_script",
+        "track_file",
         "smtp_alert",
         "garp_master_delay",
         "garp_master_repeat",
@@ -124,9 +125,11 @@ impl Reader<'_> {
             notify: Notify::default(),
             smtp_alert: None,
             track_script: Vec::new(),
+            track_file: Vec::new(),
         };
         let mut members = Vec::new();
         let mut tracked = Vec::new();
+        let mut files = Vec::new();
         let seen = self.walk(nodes, &SYNC_GROUP, |r, kw, n| match kw {
             "group" => {
                 let (names, locs) = r.name_list(n).unwrap_or_default();
@@ -139,6 +142,11 @@ impl Reader<'_> {
                 g.track_script = list;
                 tracked = locs;
             }
+            "track_file" => {
+                let (list, locs) = r.track_files(n).unwrap_or_default();
+                g.track_file = list;
+                files = locs;
+            }
             _ => r.notify_setting(n, kw, &mut g.notify),
         });
         if !seen.contains_key("group") {
@@ -148,6 +156,7 @@ impl Reader<'_> {
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("group", members);
         at.items.insert("track_script", tracked);
+        at.items.insert("track_file", files);
         Some((g, at))
     }
 
@@ -255,6 +264,7 @@ impl Reader<'_> {
             smtp_alert: None,
             garp: GarpOverride::default(),
             track_script: Vec::new(),
+            track_file: Vec::new(),
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
@@ -315,6 +325,11 @@ impl Reader<'_> {
             "track_script" => {
                 let (list, locs) = r.track_scripts(n).unwrap_or_default();
                 i.track_script = list;
+                items.push((kw, locs));
+            }
+            "track_file" => {
+                let (list, locs) = r.track_files(n).unwrap_or_default();
+                i.track_file = list;
                 items.push((kw, locs));
             }
             "smtp_alert" => i.smtp_alert = r.flag(n),

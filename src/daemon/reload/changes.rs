@@ -135,7 +135,7 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
     if vrrp_globals(&running.global) != vrrp_globals(&new.global) {
         out.push(Pending::VrrpGlobals);
     }
-    if running.vrrp_scripts != new.vrrp_scripts {
+    if running.vrrp_scripts != new.vrrp_scripts || running.track_files != new.track_files {
         out.push(Pending::VrrpScripts);
     }
     if running.global.lvs_sync_daemon != new.global.lvs_sync_daemon {
@@ -160,6 +160,9 @@ pub fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
 }
 
 fn ipvs_lines(old: &Config, new: &Config, out: &mut Vec<Change>) {
+    // Groups expanded: a change of a group's members is a change of
+    // services.
+    let (old, new) = (&old.with_services_expanded(), &new.with_services_expanded());
     if old.virtual_servers == new.virtual_servers {
         return;
     }

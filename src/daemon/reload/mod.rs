@@ -53,6 +53,8 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         vrrp_instances: config.vrrp_instances.clone(),
         virtual_servers: Vec::new(),
         vrrp_scripts: config.vrrp_scripts.clone(),
+        virtual_server_groups: Vec::new(),
+        track_files: config.track_files.clone(),
     }
 }
 

@@ -50,9 +50,13 @@ impl Reloader {
         // The scripts to run follow the blocks and who tracks them (a
         // script an instance starts tracking starts running).
         let restarted = self.scripts.reload(new, &self.vrrp.supervisor);
-        let scripts_changed = self.running_vrrp.vrrp_scripts != new.vrrp_scripts;
+        // A `track_file` block is one more tracked thing: its weight
+        // reaches the instances as a script's does.
+        let scripts_changed = self.running_vrrp.vrrp_scripts != new.vrrp_scripts
+            || self.running_vrrp.track_files != new.track_files;
         if scripts_changed || restarted {
             self.running_vrrp.vrrp_scripts.clone_from(&new.vrrp_scripts);
+            self.running_vrrp.track_files.clone_from(&new.track_files);
             lines.push(Change::VrrpScripts { restarted });
         }
         let globals_changed =

@@ -209,10 +209,12 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         Some(s)
     });
     let mut keys = BTreeSet::new();
-    let virtual_servers = services
+    let mut virtual_servers: Vec<VirtualServer> = services
         .into_iter()
         .filter(|vs| keys.insert(vs.key))
         .collect();
+    let virtual_server_groups = group_some(&mut virtual_servers, &keys);
+    let track_files = file_some(&mut instances);
     if let Some(a) = &mut appliance {
         let mut names = BTreeSet::new();
         a.interfaces.retain(|i| names.insert(i.name.clone()));
@@ -231,7 +233,78 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         vrrp_instances: instances,
         virtual_servers,
         vrrp_scripts: scripts,
+        virtual_server_groups,
+        track_files,
     }
+}
+
+/// The first instance tracks a maintenance file (weight 0, never
+/// cleared), the second one a weighted, reversed one with init_file.
+fn file_some(instances: &mut [VrrpInstance]) -> Vec<TrackFile> {
+    let mut files = Vec::new();
+    for (n, i) in instances.iter_mut().take(2).enumerate() {
+        let name = format!("file.{n}");
+        files.push(TrackFile {
+            name: name.clone(),
+            file: format!("/run/vigil-test/{n}"),
+            weight: if n == 0 { 0 } else { -20 },
+            reverse: n == 1,
+            init: (n == 1).then_some(InitFile {
+                value: 3,
+                overwrite: true,
+            }),
+        });
+        // The line's weight 0: never cleared (a sync group's member, an
+        // owner), so the canonical text never warns.
+        i.track_file.push(TrackScript {
+            name,
+            weight: (n == 1).then_some(0),
+            reverse: None,
+        });
+    }
+    files
+}
+
+/// Every third IPv4 service of one port becomes `virtual_server group`
+/// of a range from its address (up to three addresses) and a mark, when
+/// no other service has those keys.
+fn group_some(
+    services: &mut [VirtualServer],
+    keys: &BTreeSet<ServiceKey>,
+) -> Vec<VirtualServerGroup> {
+    let mut groups = Vec::new();
+    for (n, vs) in services.iter_mut().enumerate().filter(|(n, _)| n % 3 == 2) {
+        let ServiceKey::Addr {
+            addr: first @ std::net::IpAddr::V4(a),
+            port,
+        } = vs.key
+        else {
+            continue;
+        };
+        if port == 0 {
+            continue;
+        }
+        let mark = 0x7000_0000 + n as u32;
+        let g = VirtualServerGroup {
+            name: format!("vsg{n}"),
+            members: vec![
+                GroupMember::Addr {
+                    first,
+                    last: Some(u16::from(a.octets()[3].saturating_add(2))),
+                    port,
+                },
+                GroupMember::Fwmark(mark),
+            ],
+        };
+        let clash = g.keys(false).any(|k| k != vs.key && keys.contains(&k));
+        if clash {
+            continue;
+        }
+        vs.key = VirtualServer::group_placeholder(false);
+        vs.group = Some(g.name.clone());
+        groups.push(g);
+    }
+    groups
 }
 
 /// Renames duplicates to `{prefix}{n}` (still `[A-Za-z0-9_-]{1,16}`).
@@ -562,6 +635,7 @@ fn arb_sync_group() -> impl Strategy<Value = SyncGroup> {
             notify,
             smtp_alert,
             track_script: Vec::new(), // set by `repair`
+            track_file: Vec::new(),
         }
     })
 }
@@ -665,6 +739,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         smtp_alert,
         garp,
         track_script: Vec::new(), // set by `repair`
+        track_file: Vec::new(),
     }
 }
 
@@ -808,6 +883,7 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
         ha_suspend: ha,
         virtualhost,
         real_servers,
+        group: None,
     }
 }
 

@@ -67,6 +67,9 @@ pub struct Instance {
     /// A tracked script that succeeds while this file exists, and its
     /// weight (`vrrp_script chk_file`, checked every second).
     pub track_file: Option<(PathBuf, i16)>,
+    /// A `track_file num` (the file's number times the weight moves the
+    /// priority), and its weight.
+    pub tracked_number: Option<(PathBuf, i16)>,
 }
 
 impl Instance {
@@ -82,6 +85,7 @@ impl Instance {
             auth_pass: (proto == Proto::V2).then(|| "1111".to_string()),
             nopreempt: false,
             track_file: None,
+            tracked_number: None,
         }
     }
 
@@ -116,6 +120,12 @@ impl Instance {
                 file.display()
             ));
         }
+        if let Some((file, weight)) = &self.tracked_number {
+            s.push_str(&format!(
+                "track_file num {{\n    file {}\n    weight {weight}\n}}\n\n",
+                file.display()
+            ));
+        }
         s.push_str(&format!(
             "vrrp_instance VI_1 {{\n    state {}\n    interface {ifname}\n    virtual_router_id {}\n    priority {}\n    advert_int {advert}\n    version {}\n",
             if self.state_master { "MASTER" } else { "BACKUP" },
@@ -125,6 +135,9 @@ impl Instance {
         ));
         if self.track_file.is_some() {
             s.push_str("    track_script {\n        chk_file\n    }\n");
+        }
+        if self.tracked_number.is_some() {
+            s.push_str("    track_file {\n        num\n    }\n");
         }
         if self.nopreempt {
             s.push_str("    nopreempt\n");
