@@ -22,12 +22,14 @@
 //! skips those fields in serde, see [`super::model`]), so one model type
 //! decodes both. A config that uses nothing of V2 is still written as V1,
 //! so a vigil that knows only V1 can read it back after a downgrade.
-//! V3 adds `virtual_server_group`, the `group` of each virtual server and
-//! `track_file` ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
+//! V3 adds `virtual_server_group`, the `group` of each virtual server,
+//! `track_file` and `vrrp_track_process` ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
 //! before it keep decoding). A config is written in the oldest version
 //! that holds all of it.
 
-use super::model::{Config, Script, TrackFile, TrackScript, VirtualServerGroup, VrrpScript};
+use super::model::{
+    Config, Script, TrackFile, TrackProcess, TrackScript, VirtualServerGroup, VrrpScript,
+};
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +53,9 @@ pub struct SideV3 {
     pub files: Vec<TrackFile>,
     pub instance_files: Vec<Vec<TrackScript>>,
     pub sync_group_files: Vec<Vec<TrackScript>>,
+    pub processes: Vec<TrackProcess>,
+    pub instance_processes: Vec<Vec<TrackScript>>,
+    pub sync_group_processes: Vec<Vec<TrackScript>>,
 }
 
 impl SideV3 {
@@ -67,6 +72,13 @@ impl SideV3 {
             sync_group_files: (c.vrrp_sync_groups.iter())
                 .map(|g| g.track_file.clone())
                 .collect(),
+            processes: c.track_processes.clone(),
+            instance_processes: (c.vrrp_instances.iter())
+                .map(|i| i.track_process.clone())
+                .collect(),
+            sync_group_processes: (c.vrrp_sync_groups.iter())
+                .map(|g| g.track_process.clone())
+                .collect(),
         }
     }
 
@@ -76,12 +88,17 @@ impl SideV3 {
             && self.files.is_empty()
             && self.instance_files.iter().all(Vec::is_empty)
             && self.sync_group_files.iter().all(Vec::is_empty)
+            && self.processes.is_empty()
+            && self.instance_processes.iter().all(Vec::is_empty)
+            && self.sync_group_processes.iter().all(Vec::is_empty)
     }
 
     fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
         if self.services.len() != c.virtual_servers.len()
             || self.instance_files.len() != c.vrrp_instances.len()
             || self.sync_group_files.len() != c.vrrp_sync_groups.len()
+            || self.instance_processes.len() != c.vrrp_instances.len()
+            || self.sync_group_processes.len() != c.vrrp_sync_groups.len()
         {
             return Err(EnvelopeError::SideServices {
                 services: self.services.len(),
@@ -96,6 +113,13 @@ impl SideV3 {
         for (g, f) in c.vrrp_sync_groups.iter_mut().zip(self.sync_group_files) {
             g.track_file = f;
         }
+        for (i, p) in c.vrrp_instances.iter_mut().zip(self.instance_processes) {
+            i.track_process = p;
+        }
+        for (g, p) in c.vrrp_sync_groups.iter_mut().zip(self.sync_group_processes) {
+            g.track_process = p;
+        }
+        c.track_processes = self.processes;
         c.virtual_server_groups = self.groups;
         c.track_files = self.files;
         Ok(c)

@@ -140,8 +140,11 @@ pub enum Invalid {
     UnknownTrackScript { block: String, script: String },
     #[error("{block}: track_file {file} names no track_file block")]
     UnknownTrackFile { block: String, file: String },
-    /// vigil keeps scripts and files in one table of tracked things.
-    #[error("track_file {name} has the name of a vrrp_script: vigil needs the names apart")]
+    #[error("{block}: track_process {process} names no vrrp_track_process")]
+    UnknownTrackProcess { block: String, process: String },
+    /// vigil keeps scripts, files and processes in one table of tracked
+    /// things.
+    #[error("{name} is already the name of a vrrp_script, track_file or vrrp_track_process: vigil needs the names apart")]
     TrackFileName { name: String },
     #[error("vrrp_instance {instance}: priority 255 means the address owner, which must start as MASTER, not BACKUP")]
     OwnerNotMaster { instance: String },

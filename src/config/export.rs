@@ -40,6 +40,10 @@ pub fn export(c: &Config) -> String {
         w.blank();
         track_file(&mut w, f);
     }
+    for p in &c.track_processes {
+        w.blank();
+        track_process(&mut w, p);
+    }
     for g in &c.vrrp_sync_groups {
         w.blank();
         sync_group(&mut w, g);
@@ -379,6 +383,7 @@ fn sync_group(w: &mut Writer, g: &SyncGroup) {
     w.close();
     track_scripts(w, &g.track_script);
     track_lines(w, "track_file", &g.track_file);
+    track_lines(w, "track_process", &g.track_process);
     notify(w, &g.notify);
     w.tri("smtp_alert", g.smtp_alert);
     w.close();
@@ -426,6 +431,31 @@ fn track_file(w: &mut Writer, f: &TrackFile) {
         Some(InitFile { value, .. }) => w.line(&[&"init_file", &value]),
         None => {}
     }
+    w.close();
+}
+
+fn track_process(w: &mut Writer, p: &TrackProcess) {
+    w.open(&[&"vrrp_track_process", &Q(&p.name)]);
+    let words: Vec<Q> = p.process.iter().map(|s| Q(s)).collect();
+    let mut line: Vec<&dyn Display> = vec![&"process"];
+    line.extend(words.iter().map(|q| q as &dyn Display));
+    w.line(&line);
+    match p.param_match {
+        Some(ParamMatch::Exact) => w.line(&[&"param_match"]),
+        Some(ParamMatch::Partial) => w.line(&[&"param_match", &"partial"]),
+        Some(ParamMatch::Initial) => w.line(&[&"param_match", &"initial"]),
+        None => {}
+    }
+    match p.reverse {
+        true => w.line(&[&"weight", &p.weight, &"reverse"]),
+        false if p.weight != 0 => w.line(&[&"weight", &p.weight]),
+        false => {}
+    }
+    w.non_default("quorum", p.quorum, 1);
+    w.opt("quorum_max", p.quorum_max);
+    w.opt("fork_delay", p.fork_delay);
+    w.opt("terminate_delay", p.terminate_delay);
+    w.flag("full_command", p.full_command);
     w.close();
 }
 
@@ -491,6 +521,7 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
     }
     track_scripts(w, &i.track_script);
     track_lines(w, "track_file", &i.track_file);
+    track_lines(w, "track_process", &i.track_process);
     notify(w, &i.notify);
     w.tri("smtp_alert", i.smtp_alert);
     garp(w, "", &i.garp);

@@ -40,6 +40,7 @@ fn instance() -> VrrpInstance {
         garp: GarpOverride::default(),
         track_script: vec![],
         track_file: Vec::new(),
+        track_process: Vec::new(),
     }
 }
 
@@ -428,6 +429,7 @@ fn sync_group_block() {
         smtp_alert: Some(true),
         track_script: vec![],
         track_file: Vec::new(),
+        track_process: Vec::new(),
     };
     let c = Config {
         vrrp_sync_groups: vec![g],

@@ -40,6 +40,10 @@ pub struct Config {
     /// `track_file` blocks, in file order (envelope V3 side table).
     #[serde(skip)]
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks, in file order (envelope V3 side
+    /// table).
+    #[serde(skip)]
+    pub track_processes: Vec<TrackProcess>,
 }
 
 impl Config {
@@ -64,14 +68,47 @@ impl Config {
     /// of different priorities) and for the address owner (its priority
     /// never moves); [`Cleared`] says which. Names that are no script are
     /// left out (validate refuses them).
-    pub fn tracked_scripts<'a>(&'a self, inst: &VrrpInstance) -> Vec<Tracked<'a>> {
-        let group = self.sync_group_of(&inst.name);
-        let lines = inst
-            .track_script
-            .iter()
-            .chain(group.into_iter().flat_map(|g| &g.track_script));
-        effective(lines, group.is_some(), inst.priority, |name| {
+    pub fn tracked_scripts<'a>(&'a self, inst: &'a VrrpInstance) -> Vec<Tracked<'a>> {
+        let lines = |i: &'a VrrpInstance, g: Option<&'a SyncGroup>| {
+            i.track_script
+                .iter()
+                .chain(g.into_iter().flat_map(|g| &g.track_script))
+        };
+        self.tracked(inst, lines, |name| {
             self.vrrp_script(name).map(|s| (s, s.weight, s.reverse))
+        })
+    }
+
+    /// keepalived's effective weights of what `inst` and its sync group
+    /// track (`lines`), each looked up by name with its own weight and
+    /// reverse (see [`effective`]).
+    fn tracked<'a, T: 'a, L: Iterator<Item = &'a TrackScript>>(
+        &'a self,
+        inst: &'a VrrpInstance,
+        lines: impl Fn(&'a VrrpInstance, Option<&'a SyncGroup>) -> L,
+        lookup: impl Fn(&str) -> Option<(&'a T, i16, bool)>,
+    ) -> Vec<Tracked<'a, T>> {
+        let group = self.sync_group_of(&inst.name);
+        effective(lines(inst, group), group.is_some(), inst.priority, lookup)
+    }
+
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|p| p.name == name)
+    }
+
+    /// What `inst` tracks of `vrrp_track_process`es, by the rules of
+    /// [`Config::tracked_scripts`].
+    pub fn tracked_processes<'a>(
+        &'a self,
+        inst: &'a VrrpInstance,
+    ) -> Vec<Tracked<'a, TrackProcess>> {
+        let lines = |i: &'a VrrpInstance, g: Option<&'a SyncGroup>| {
+            i.track_process
+                .iter()
+                .chain(g.into_iter().flat_map(|g| &g.track_process))
+        };
+        self.tracked(inst, lines, |name| {
+            self.track_process(name).map(|p| (p, p.weight, p.reverse))
         })
     }
 
@@ -82,13 +119,13 @@ impl Config {
     /// What `inst` tracks of `track_file`s, by the rules of
     /// [`Config::tracked_scripts`] (a line without weight takes the
     /// file's; cleared for a sync group's member and for the owner).
-    pub fn tracked_files<'a>(&'a self, inst: &VrrpInstance) -> Vec<Tracked<'a, TrackFile>> {
-        let group = self.sync_group_of(&inst.name);
-        let lines = inst
-            .track_file
-            .iter()
-            .chain(group.into_iter().flat_map(|g| &g.track_file));
-        effective(lines, group.is_some(), inst.priority, |name| {
+    pub fn tracked_files<'a>(&'a self, inst: &'a VrrpInstance) -> Vec<Tracked<'a, TrackFile>> {
+        let lines = |i: &'a VrrpInstance, g: Option<&'a SyncGroup>| {
+            i.track_file
+                .iter()
+                .chain(g.into_iter().flat_map(|g| &g.track_file))
+        };
+        self.tracked(inst, lines, |name| {
             self.track_file(name).map(|f| (f, f.weight, f.reverse))
         })
     }
@@ -349,6 +386,9 @@ pub struct SyncGroup {
     /// `track_file` lines every member tracks (envelope V3 side table).
     #[serde(skip)]
     pub track_file: Vec<TrackScript>,
+    /// `track_process` lines every member tracks (envelope V3 side table).
+    #[serde(skip)]
+    pub track_process: Vec<TrackScript>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,6 +428,9 @@ pub struct VrrpInstance {
     /// table).
     #[serde(skip)]
     pub track_file: Vec<TrackScript>,
+    /// `track_process` lines (envelope V3 side table).
+    #[serde(skip)]
+    pub track_process: Vec<TrackScript>,
 }
 
 impl VrrpInstance {
@@ -532,6 +575,62 @@ pub struct TrackFile {
 }
 
 pub const FILE_WEIGHT_MAX: i16 = 254;
+
+/// `vrrp_track_process NAME { process NAME [PARAM..] .. }`: OK while the
+/// number of matching processes is within `quorum..=quorum_max`; tracked
+/// as a script is (weight 0: FAULT while not OK; `reverse` as a script's).
+/// The match: without parameters, `param_match` or `full_command`, the
+/// process name (`/proc/PID/comm`); otherwise the command line's words
+/// (`/proc/PID/cmdline`) against `process` by `param_match`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackProcess {
+    pub name: String,
+    /// The name (or program), then the parameters.
+    pub process: Vec<String>,
+    /// `None`: no `param_match` (exact when there are parameters).
+    pub param_match: Option<ParamMatch>,
+    /// -254..=254, default 0.
+    pub weight: i16,
+    pub reverse: bool,
+    /// Default 1.
+    pub quorum: u32,
+    /// `None`: unlimited.
+    pub quorum_max: Option<u32>,
+    /// Quorum gained must hold this long before it counts.
+    pub fork_delay: Option<Millis>,
+    /// Quorum lost must hold this long before it counts.
+    pub terminate_delay: Option<Millis>,
+    pub full_command: bool,
+}
+
+/// `param_match`: bare is exact (the parameters, and no more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParamMatch {
+    Exact,
+    /// The first parameters match exactly, more may follow.
+    Partial,
+    /// As partial, and the last one given may be a prefix of the
+    /// process's.
+    Initial,
+}
+
+impl TrackProcess {
+    /// keepalived's defaults around `process`.
+    pub fn new(name: String, process: Vec<String>) -> Self {
+        TrackProcess {
+            name,
+            process,
+            param_match: None,
+            weight: 0,
+            reverse: false,
+            quorum: 1,
+            quorum_max: None,
+            fork_delay: None,
+            terminate_delay: None,
+            full_command: false,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitFile {

@@ -61,6 +61,7 @@ pub struct Places {
     pub scripts: Vec<At>,
     pub groups: Vec<At>,
     pub files: Vec<At>,
+    pub processes: Vec<At>,
 }
 
 /// Run every validator; each problem is reported where it is.
@@ -114,6 +115,14 @@ fn track_script_problems(c: &Config, at: &Places, d: &mut Diagnostics) {
         |g| &g.track_script,
     );
     unknown_tracked(c, at, d, "track_file", |i| &i.track_file, |g| &g.track_file);
+    unknown_tracked(
+        c,
+        at,
+        d,
+        "track_process",
+        |i| &i.track_process,
+        |g| &g.track_process,
+    );
     for (s, a) in c.vrrp_scripts.iter().zip(&at.scripts) {
         if !used.contains(&s.name) {
             let w = WarningKind::ScriptUnused {
@@ -122,11 +131,15 @@ fn track_script_problems(c: &Config, at: &Places, d: &mut Diagnostics) {
             d.warn(&a.start, w);
         }
     }
-    for (f, a) in c.track_files.iter().zip(&at.files) {
-        if c.vrrp_script(&f.name).is_some() {
-            let e = Invalid::TrackFileName {
-                name: f.name.clone(),
-            };
+    let files = c.track_files.iter().map(|f| &f.name).zip(&at.files);
+    let processes = c.track_processes.iter().map(|p| &p.name).zip(&at.processes);
+    for (n, (name, a)) in files.chain(processes).enumerate() {
+        let earlier = |k: usize| match c.track_files.get(k) {
+            Some(f) => &f.name,
+            None => &c.track_processes[k - c.track_files.len()].name,
+        };
+        if c.vrrp_script(name).is_some() || (0..n).any(|k| earlier(k) == name) {
+            let e = Invalid::TrackFileName { name: name.clone() };
             d.error(&a.start, ErrorKind::Invalid(e));
         }
     }
@@ -139,7 +152,11 @@ fn track_script_problems(c: &Config, at: &Places, d: &mut Diagnostics) {
             let what = ("track_file", "a non-zero value");
             (t.cleared, t.script.name.clone(), what)
         });
-        for (cleared, name, (kind, effect)) in scripts.chain(files) {
+        let processes = c.tracked_processes(i).into_iter().map(|t| {
+            let what = ("track_process", "a process count out of quorum");
+            (t.cleared, t.script.name.clone(), what)
+        });
+        for (cleared, name, (kind, effect)) in scripts.chain(files).chain(processes) {
             let Some(why) = cleared else { continue };
             let w = WarningKind::TrackWeightCleared {
                 block: format!("vrrp_instance {}", i.name),
@@ -181,6 +198,12 @@ fn unknown_tracked(
                     block: block.clone(),
                     file: t.name.clone(),
                 },
+                "track_process" if c.track_process(&t.name).is_none() => {
+                    Invalid::UnknownTrackProcess {
+                        block: block.clone(),
+                        process: t.name.clone(),
+                    }
+                }
                 _ => continue,
             };
             d.error(a.item(kind, k), ErrorKind::Invalid(e));

@@ -46,8 +46,14 @@ pub(super) fn task_name(g: &GroupSpec) -> String {
 pub(super) fn script_tracks(config: &Config, inst: &VrrpInstance) -> Tracks {
     let track = |weight, reverse| Track { weight, reverse };
     Tracks {
+        // A tracked process is OK / FAIL as a script is: it rides in the
+        // scripts' list (the track table has both, by name).
         scripts: (config.tracked_scripts(inst).into_iter())
             .map(|t| (t.script.name.clone(), track(t.weight, t.reverse)))
+            .chain(
+                (config.tracked_processes(inst).into_iter())
+                    .map(|t| (t.script.name.clone(), track(t.weight, t.reverse))),
+            )
             .collect(),
         files: (config.tracked_files(inst).into_iter())
             .map(|t| (t.script.name.clone(), track(t.weight, t.reverse)))

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::supervisor::{Kind, Supervisor, TaskId};
 use crate::config::model::Config;
 use crate::track::file;
-use crate::track::task::{self, Planned};
+use crate::track::task::{self, Planned, Polled};
 use crate::track::{State, Table};
 
 /// The task's name with the supervisor.
@@ -22,7 +22,7 @@ pub(super) const TASK: &str = "track scripts";
 
 pub(super) struct ScriptSide {
     plan: Vec<Planned>,
-    files: Vec<file::Planned>,
+    polled: Polled,
     security: bool,
     table: watch::Sender<Table>,
     id: Option<TaskId>,
@@ -37,12 +37,12 @@ impl ScriptSide {
     /// nothing is tracked).
     pub(super) fn start(config: &Config, sup: &Supervisor) -> Self {
         let plan = plan(config);
-        let files = file::plan(config);
-        init_files(&files);
-        let table = watch::channel(task::initial_table(&plan, &files, &HashMap::new())).0;
+        let polled = Polled::of(config);
+        init_files(polled.files());
+        let table = watch::channel(task::initial_table(&plan, &polled, &HashMap::new())).0;
         let mut side = ScriptSide {
             plan,
-            files,
+            polled,
             security: config.global.enable_script_security,
             table,
             id: None,
@@ -68,15 +68,15 @@ impl ScriptSide {
     /// definition is unchanged keeps its state. Returns whether it did.
     pub(super) fn reload(&mut self, config: &Config, sup: &Supervisor) -> bool {
         let new = plan(config);
-        let files = file::plan(config);
+        let polled = Polled::of(config);
         let security = config.global.enable_script_security;
-        if same(&new, &self.plan) && security == self.security && files == self.files {
+        if same(&new, &self.plan) && security == self.security && polled.same(&self.polled) {
             return false;
         }
-        if files != self.files {
-            init_files(&files);
+        if polled.files() != self.polled.files() {
+            init_files(polled.files());
         }
-        self.files = files;
+        self.polled = polled;
         let old = std::mem::replace(&mut self.plan, new);
         let kept = |name: &str| {
             let find = |p: &[Planned]| p.iter().find(|s| s.name == name).map(key);
@@ -102,14 +102,14 @@ impl ScriptSide {
 
     fn spawn(&mut self, sup: &Supervisor, carried: HashMap<String, State>) {
         self.table
-            .send_replace(task::initial_table(&self.plan, &self.files, &carried));
-        if self.plan.is_empty() && self.files.is_empty() {
+            .send_replace(task::initial_table(&self.plan, &self.polled, &carried));
+        if self.plan.is_empty() && self.polled.is_empty() {
             return;
         }
         let (plan, security, table) = (self.plan.clone(), self.security, self.table.clone());
-        let files = self.files.clone();
+        let polled = self.polled.clone();
         let id = sup.spawn(TASK, Kind::Track, move |hb| {
-            task::run(plan, files, security, carried, table, hb)
+            task::run(plan, polled, security, carried, table, hb)
         });
         self.id = Some(id);
     }

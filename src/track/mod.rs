@@ -1,7 +1,9 @@
 //! Tracked scripts (`vrrp_script`): run each on its interval and turn exit
 //! statuses into OK / FAIL states the VRRP instances track; and tracked
 //! files (`track_file`): read each every second ([`file`]) and publish
-//! its number in the same table.
+//! its number in the same table; and tracked processes
+//! (`vrrp_track_process`): count the matching processes every second
+//! ([`process`]) and publish OK / FAIL there too, as a script's.
 //!
 //! ```text
 //!  [track task] --runs--> script (notify::script::run: no shell, deadline,
@@ -19,6 +21,7 @@
 
 pub mod file;
 pub mod machine;
+pub mod process;
 pub mod task;
 
 use std::sync::Arc;

@@ -5,8 +5,9 @@
 //!
 //! Owns: [`Planned`] (a script resolved from the config: argv, user,
 //! timeout), [`plan`], and [`run`], the loop, which also reads each
-//! tracked file (`super::file`) every [`FILE_POLL`] and publishes its
-//! number after the scripts' states. Must not: decide states (the
+//! tracked file (`super::file`) and counts each tracked process
+//! (`super::process`) every [`FILE_POLL`] ([`Polled`]) and publishes
+//! them after the scripts' states. Must not: decide states (the
 //! core does) or wait on a script inline: each run is its own tokio task,
 //! so a slow script never holds up the others or the check-ins.
 
@@ -17,8 +18,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::machine::{Machine, Spec};
+use super::process::{self, Quorum};
 use super::{file, Run, State, Status, Table};
-use crate::config::model::{Config, VrrpScript};
+use crate::config::model::{Config, TrackProcess, VrrpScript};
 use crate::daemon::supervisor::Heartbeat;
 use crate::notify::script::{self, LookupError, Outcome, RunAs, RunPolicy};
 
@@ -97,48 +99,79 @@ pub fn resolve_program(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The table of `plan`'s scripts before anything ran, and of `files` as
-/// they read now (so an instance starts with their numbers).
-pub fn initial_table(
-    plan: &[Planned],
-    files: &[file::Planned],
-    carried: &HashMap<String, State>,
-) -> Table {
-    let mut files = Files::new(files);
-    files.poll();
-    table_of(&machine(plan, carried, Instant::now()), &files)
+/// The table of `plan`'s scripts before anything ran, and of `polled`'s
+/// files and processes as they are now (so an instance starts with them).
+pub fn initial_table(plan: &[Planned], polled: &Polled, carried: &HashMap<String, State>) -> Table {
+    let mut polled = polled.clone();
+    polled.poll(Instant::now());
+    table_of(&machine(plan, carried, Instant::now()), &polled)
 }
 
-/// The tracked files, their last numbers and read counts.
-struct Files {
-    planned: Vec<file::Planned>,
+/// What the task polls every [`FILE_POLL`]: the tracked files (their
+/// last numbers) and processes (their quorum states).
+#[derive(Debug, Clone, Default)]
+pub struct Polled {
+    files: Vec<file::Planned>,
     values: Vec<Option<i64>>,
-    reads: u64,
+    processes: Vec<TrackProcess>,
+    quorum: Vec<Quorum>,
+    polls: u64,
 }
 
-impl Files {
-    fn new(planned: &[file::Planned]) -> Self {
-        Files {
-            planned: planned.to_vec(),
-            values: vec![None; planned.len()],
-            reads: 0,
+impl Polled {
+    pub fn new(files: Vec<file::Planned>, processes: Vec<TrackProcess>) -> Self {
+        Polled {
+            values: vec![None; files.len()],
+            quorum: vec![Quorum::new(); processes.len()],
+            files,
+            processes,
+            polls: 0,
         }
     }
 
-    /// Reads every file; returns whether a number changed. A text that
-    /// is no number keeps the last one.
-    fn poll(&mut self) -> bool {
-        self.reads += 1;
+    /// From a config: what some instance tracks.
+    pub fn of(config: &Config) -> Self {
+        Polled::new(file::plan(config), process::plan(config))
+    }
+
+    pub fn files(&self) -> &[file::Planned] {
+        &self.files
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.processes.is_empty()
+    }
+
+    /// Whether both track the same things the same way.
+    pub fn same(&self, other: &Polled) -> bool {
+        self.files == other.files && self.processes == other.processes
+    }
+
+    /// Reads every file, counts every process; returns whether anything
+    /// published changed. A text that is no number keeps the last one.
+    fn poll(&mut self, now: Instant) -> bool {
+        self.polls += 1;
         let mut changed = false;
-        for (p, v) in self.planned.iter().zip(&mut self.values) {
-            let Some(now) = file::read(&p.path) else {
+        for (p, v) in self.files.iter().zip(&mut self.values) {
+            let Some(read) = file::read(&p.path) else {
                 continue;
             };
-            if *v != Some(now) {
+            if *v != Some(read) {
                 if v.is_some() {
-                    tracing::info!(track_file = %p.name, file = %p.path.display(), value = now, "tracked file changed");
+                    tracing::info!(track_file = %p.name, file = %p.path.display(), value = read, "tracked file changed");
                 }
-                *v = Some(now);
+                *v = Some(read);
+                changed = true;
+            }
+        }
+        if self.processes.is_empty() {
+            return changed;
+        }
+        let all = process::scan();
+        for (t, q) in self.processes.iter().zip(&mut self.quorum) {
+            let count = all.iter().filter(|p| process::matches(t, p)).count();
+            if let Some(state) = q.handle(t, count, now) {
+                tracing::info!(track_process = %t.name, state = state.as_str(), processes = count, "tracked process state change");
                 changed = true;
             }
         }
@@ -146,7 +179,7 @@ impl Files {
     }
 
     fn statuses(&self) -> impl Iterator<Item = Status> + '_ {
-        self.planned.iter().zip(&self.values).map(|(p, v)| Status {
+        let files = self.files.iter().zip(&self.values).map(|(p, v)| Status {
             name: p.name.clone(),
             state: match v {
                 None => State::Init,
@@ -154,15 +187,27 @@ impl Files {
                 Some(_) => State::Fail,
             },
             last: None,
-            runs: self.reads,
+            runs: self.polls,
             value: *v,
-        })
+        });
+        let processes = self
+            .processes
+            .iter()
+            .zip(&self.quorum)
+            .map(|(t, q)| Status {
+                name: t.name.clone(),
+                state: q.state,
+                last: None,
+                runs: self.polls,
+                value: None,
+            });
+        files.chain(processes)
     }
 }
 
-fn table_of(core: &Machine, files: &Files) -> Table {
+fn table_of(core: &Machine, polled: &Polled) -> Table {
     let mut all = core.statuses();
-    all.extend(files.statuses());
+    all.extend(polled.statuses());
     all.into()
 }
 
@@ -178,16 +223,15 @@ fn machine(plan: &[Planned], carried: &HashMap<String, State>, now: Instant) -> 
 /// (a restart of this task, or scripts a reload left unchanged).
 pub async fn run(
     plan: Vec<Planned>,
-    files: Vec<file::Planned>,
+    mut polled: Polled,
     security: bool,
     carried: HashMap<String, State>,
     table: watch::Sender<Table>,
     hb: Heartbeat,
 ) {
     let mut core = machine(&plan, &carried, Instant::now());
-    let mut files = Files::new(&files);
-    files.poll();
-    table.send_replace(table_of(&core, &files));
+    polled.poll(Instant::now());
+    table.send_replace(table_of(&core, &polled));
     let (done_tx, mut done) = mpsc::channel::<(usize, Run)>(plan.len().max(1));
     let mut idle = hb.ticker();
     let mut file_poll = tokio::time::interval(FILE_POLL);
@@ -210,11 +254,11 @@ pub async fn run(
                 if let Some(state) = core.handle_result(i, run, Instant::now()) {
                     log_change(&plan[i].name, state, run);
                 }
-                table.send_replace(table_of(&core, &files));
+                table.send_replace(table_of(&core, &polled));
             }
-            _ = file_poll.tick(), if !files.planned.is_empty() => {
-                if files.poll() {
-                    table.send_replace(table_of(&core, &files));
+            _ = file_poll.tick(), if !polled.is_empty() => {
+                if polled.poll(Instant::now()) {
+                    table.send_replace(table_of(&core, &polled));
                 }
             }
             () = sleep => {}

@@ -58,8 +58,8 @@ fn unclosed_block() {
 fn unknown_top() {
     check(
         "unknown_top",
-        "vrrp_track_process chk {\n}\n",
-        &["t.conf:1:1: error: keepalived's 'vrrp_track_process' is not supported by vigil (in the top level)"],
+        "bfd_instance chk {\n}\n",
+        &["t.conf:1:1: error: keepalived's 'bfd_instance' is not supported by vigil (in the top level)"],
     );
 }
 
@@ -986,7 +986,7 @@ fn keepalived_keywords_are_named_not_guessed() {
     // Each used to be "unknown keyword" (some with a guess at a vigil
     // keyword); now each is named for what it is.
     let text = format!(
-        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_process {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
+        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
          virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            http_protocol 1.1\n        }}\n    }}\n}}\n"
     );
     check(
@@ -994,7 +994,7 @@ fn keepalived_keywords_are_named_not_guessed() {
         &text,
         &[
             "t.conf:2:5: error: keepalived's 'vrrp_strict' is not supported by vigil (in global_defs)",
-            "t.conf:7:5: error: keepalived's 'track_process' is not supported by vigil (in vrrp_instance)",
+            "t.conf:7:5: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)",
             "t.conf:10:5: error: keepalived's 'unicast_ttl' is not supported by vigil (in vrrp_instance)",
             "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",
             "t.conf:23:13: error: keepalived's 'http_protocol' is not supported by vigil (in HTTP_GET/SSL_GET)",

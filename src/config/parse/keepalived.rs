@@ -16,7 +16,6 @@ use super::Obsolete;
 
 /// Top-level blocks and statements.
 pub(super) const TOP: &[&str] = &[
-    "vrrp_track_process",
     "static_ipaddress",
     "static_routes",
     "static_rules",
@@ -164,7 +163,6 @@ pub(super) const GLOBAL_OBSOLETE: &[Obsolete] = &[
 
 pub(super) const SYNC_GROUP: &[&str] = &[
     "track_interface",
-    "track_process",
     "track_bfd",
     "notify_deleted",
     "notify_priority_changes",
@@ -178,8 +176,10 @@ pub(super) const SCRIPT: &[&str] = &[];
 /// `track_file`: likewise.
 pub(super) const TRACK_FILE: &[&str] = &[];
 
+/// `vrrp_track_process`: likewise.
+pub(super) const TRACK_PROCESS: &[&str] = &[];
+
 pub(super) const INSTANCE: &[&str] = &[
-    "track_process",
     "track_bfd",
     "vrf",
     "use_vmac",

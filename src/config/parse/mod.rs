@@ -215,6 +215,7 @@ pub(crate) const TOP: Section = Section {
         "appliance",
         "vrrp_script",
         "track_file",
+        "vrrp_track_process",
         "vrrp_sync_group",
         "vrrp_instance",
         "virtual_server_group",
@@ -224,6 +225,7 @@ pub(crate) const TOP: Section = Section {
     repeatable: &[
         "vrrp_script",
         "track_file",
+        "vrrp_track_process",
         "vrrp_sync_group",
         "vrrp_instance",
         "virtual_server_group",
@@ -266,6 +268,12 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
             if let Some((f, places)) = r.track_file(node) {
                 c.track_files.push(f);
                 at.files.push(places);
+            }
+        }
+        "vrrp_track_process" => {
+            if let Some((p, places)) = r.track_process(node) {
+                c.track_processes.push(p);
+                at.processes.push(places);
             }
         }
         "vrrp_sync_group" => {

@@ -375,3 +375,45 @@ fn a_group_with_addresses_and_no_protocol_warns_a_fwmark_only_one_does_not() {
         "{w:?}"
     );
 }
+
+#[test]
+fn vrrp_track_process_reads_keepalived_s_keywords_and_rides_as_a_script() {
+    use crate::config::model::ParamMatch;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/track/process-pair.conf"
+    ))
+    .unwrap();
+    let imp = crate::config::import_str("t.conf", &text, false).expect("valid");
+    let c = &imp.config;
+    let h = &c.track_processes[0];
+    assert_eq!(h.process, ["haproxy"]);
+    assert_eq!(h.fork_delay, Some(crate::config::bounds::Millis::secs(2)));
+    assert_eq!(h.terminate_delay, h.fork_delay, "delay sets both");
+    let n = &c.track_processes[1];
+    assert_eq!(n.process, ["nginx", "worker process"]);
+    assert_eq!(n.param_match, Some(ParamMatch::Partial));
+    assert_eq!((n.quorum, n.quorum_max, n.weight), (2, Some(64), -30));
+    let t = c.tracked_processes(&c.vrrp_instances[0]);
+    assert_eq!(t.len(), 2);
+    let again = crate::config::import_str("x", &crate::config::export::export(c), false)
+        .expect("export reads back")
+        .config;
+    assert_eq!(&again, c);
+    let bytes = crate::config::envelope::encode(c).unwrap();
+    assert_eq!(crate::config::envelope::decode(&bytes).unwrap(), *c);
+    let e = errors_of(&text.replace("        nginx_workers\n", "        nginx_worker\n"));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("track_process nginx_worker names no vrrp_track_process")),
+        "{e:?}"
+    );
+    let e = errors_of(&text.replace(
+        "vrrp_track_process nginx_workers",
+        "vrrp_track_process haproxy",
+    ));
+    assert!(
+        e.iter().any(|e| e.contains("haproxy is already the name")),
+        "{e:?}"
+    );
+}

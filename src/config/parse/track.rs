@@ -9,7 +9,8 @@
 use super::{keepalived, Reader, Section};
 use crate::config::bounds::{Millis, NAME_MAX};
 use crate::config::model::{
-    InitFile, ScriptUser, TrackFile, TrackScript, VrrpScript, FILE_WEIGHT_MAX, SCRIPT_WEIGHT_MAX,
+    InitFile, ParamMatch, ScriptUser, TrackFile, TrackProcess, TrackScript, VrrpScript,
+    FILE_WEIGHT_MAX, SCRIPT_WEIGHT_MAX,
 };
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
@@ -52,7 +53,92 @@ pub(crate) const TRACK_FILE: Section = Section {
     aliases: &[],
 };
 
+pub(crate) const TRACK_PROCESS: Section = Section {
+    name: "vrrp_track_process",
+    keywords: &[
+        "process",
+        "param_match",
+        "weight",
+        "quorum",
+        "quorum_max",
+        "fork_delay",
+        "terminate_delay",
+        "delay",
+        "full_command",
+    ],
+    shared: &[],
+    repeatable: &[],
+    keepalived: keepalived::TRACK_PROCESS,
+    obsolete: &[],
+    first_wins: &[],
+    aliases: &[],
+};
+
+/// Words of `process` (the name and its parameters).
+const PROCESS_WORDS_MAX: usize = 32;
+/// vigil's bound for the delays: an hour.
+const PROCESS_DELAY_MAX: Millis = Millis::secs(3600);
+
 impl Reader<'_> {
+    /// `vrrp_track_process NAME { process NAME [PARAM..] param_match
+    /// [initial|partial] weight W [reverse] quorum N quorum_max N
+    /// fork_delay S terminate_delay S delay S full_command }`.
+    pub fn track_process(&mut self, node: &Node) -> Option<(TrackProcess, At)> {
+        let name = self.one_name(node);
+        let nodes = self.named_block(node)?;
+        let errors_before = self.d.errors.len();
+        let mut p = TrackProcess::new(String::new(), Vec::new());
+        let seen = self.walk(nodes, &TRACK_PROCESS, |r, kw, n| match kw {
+            "process" => {
+                if let Some(args) =
+                    r.args_between(n, 1, PROCESS_WORDS_MAX, "a process name and its parameters")
+                {
+                    p.process = args.iter().map(|t| t.text.clone()).collect();
+                }
+            }
+            "param_match" => {
+                p.param_match = match n.args.as_slice() {
+                    [] => Some(ParamMatch::Exact),
+                    [t] if t.text == "partial" => Some(ParamMatch::Partial),
+                    [t] if t.text == "initial" => Some(ParamMatch::Initial),
+                    [t, ..] => {
+                        r.bad(t, kw, "nothing, 'partial' or 'initial'");
+                        None
+                    }
+                }
+            }
+            "weight" => {
+                let max = i32::from(FILE_WEIGHT_MAX);
+                if let Some((w, rev)) = r.track_weight("weight", &n.keyword, &n.args, max) {
+                    p.weight = w;
+                    p.reverse = rev.unwrap_or(false);
+                }
+            }
+            "quorum" => p.quorum = r.u32_in(n, 0, u32::MAX).unwrap_or(1),
+            "quorum_max" => p.quorum_max = r.u32_in(n, 0, u32::MAX),
+            "fork_delay" => p.fork_delay = r.millis(n, Millis(0), PROCESS_DELAY_MAX),
+            "terminate_delay" => p.terminate_delay = r.millis(n, Millis(0), PROCESS_DELAY_MAX),
+            "delay" => {
+                let d = r.millis(n, Millis(0), PROCESS_DELAY_MAX);
+                (p.fork_delay, p.terminate_delay) = (d, d);
+            }
+            "full_command" => p.full_command = r.flag(n).unwrap_or(true),
+            _ => unreachable!("TRACK_PROCESS lists only the keywords matched above"),
+        });
+        let block = format!(
+            "vrrp_track_process {}",
+            name.as_deref().unwrap_or("(unnamed)")
+        );
+        if !seen.contains_key("process") {
+            self.missing(node, block, "process");
+        }
+        if self.d.errors.len() != errors_before {
+            return None;
+        }
+        p.name = name?;
+        Some((p, At::new(node.keyword.loc.clone(), seen)))
+    }
+
     /// `track_file NAME { file PATH weight W [reverse] init_file [V] [overwrite] }`.
     pub fn track_file(&mut self, node: &Node) -> Option<(TrackFile, At)> {
         let name = self.one_name(node);
@@ -225,6 +311,11 @@ impl Reader<'_> {
         self.track_lines(n, "track_file", i32::from(FILE_WEIGHT_MAX))
     }
 
+    /// `track_process { NAME [weight W [reverse|noreverse]] ... }`.
+    pub(super) fn track_processes(&mut self, n: &Node) -> Option<TrackLines> {
+        self.track_lines(n, "track_process", i32::from(FILE_WEIGHT_MAX))
+    }
+
     fn track_lines(&mut self, n: &Node, kw: &'static str, max: i32) -> Option<TrackLines> {
         let nodes = self.block(n)?;
         let (mut out, mut locs): (Vec<TrackScript>, Vec<_>) = (Vec::new(), Vec::new());
@@ -252,6 +343,7 @@ impl Reader<'_> {
             if out.iter().any(|t| t.name == name) {
                 let once = match kw {
                     "track_script" => "each script once",
+                    "track_process" => "each process once",
                     _ => "each file once",
                 };
                 self.bad(&item.keyword, kw, once);

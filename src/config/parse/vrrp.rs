@@ -33,7 +33,13 @@ const UNNAMED: &str = "(unnamed)";
 
 pub(crate) const SYNC_GROUP: Section = Section {
     name: "vrrp_sync_group",
-    keywords: &["group", "smtp_alert", "track_script", "track_file"],
+    keywords: &[
+        "group",
+        "smtp_alert",
+        "track_script",
+        "track_file",
+        "track_process",
+    ],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
     keepalived: keepalived::SYNC_GROUP,
@@ -64,6 +70,7 @@ pub(crate) const INSTANCE: Section = Section {
         "track_interface",
         "track_script",
         "track_file",
+        "track_process",
         "smtp_alert",
         "garp_master_delay",
         "garp_master_repeat",
@@ -126,10 +133,12 @@ impl Reader<'_> {
             smtp_alert: None,
             track_script: Vec::new(),
             track_file: Vec::new(),
+            track_process: Vec::new(),
         };
         let mut members = Vec::new();
         let mut tracked = Vec::new();
         let mut files = Vec::new();
+        let mut processes = Vec::new();
         let seen = self.walk(nodes, &SYNC_GROUP, |r, kw, n| match kw {
             "group" => {
                 let (names, locs) = r.name_list(n).unwrap_or_default();
@@ -147,6 +156,11 @@ impl Reader<'_> {
                 g.track_file = list;
                 files = locs;
             }
+            "track_process" => {
+                let (list, locs) = r.track_processes(n).unwrap_or_default();
+                g.track_process = list;
+                processes = locs;
+            }
             _ => r.notify_setting(n, kw, &mut g.notify),
         });
         if !seen.contains_key("group") {
@@ -157,6 +171,7 @@ impl Reader<'_> {
         at.items.insert("group", members);
         at.items.insert("track_script", tracked);
         at.items.insert("track_file", files);
+        at.items.insert("track_process", processes);
         Some((g, at))
     }
 
@@ -265,6 +280,7 @@ impl Reader<'_> {
             garp: GarpOverride::default(),
             track_script: Vec::new(),
             track_file: Vec::new(),
+            track_process: Vec::new(),
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
@@ -330,6 +346,11 @@ impl Reader<'_> {
             "track_file" => {
                 let (list, locs) = r.track_files(n).unwrap_or_default();
                 i.track_file = list;
+                items.push((kw, locs));
+            }
+            "track_process" => {
+                let (list, locs) = r.track_processes(n).unwrap_or_default();
+                i.track_process = list;
                 items.push((kw, locs));
             }
             "smtp_alert" => i.smtp_alert = r.flag(n),

@@ -135,7 +135,10 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
     if vrrp_globals(&running.global) != vrrp_globals(&new.global) {
         out.push(Pending::VrrpGlobals);
     }
-    if running.vrrp_scripts != new.vrrp_scripts || running.track_files != new.track_files {
+    if running.vrrp_scripts != new.vrrp_scripts
+        || running.track_files != new.track_files
+        || running.track_processes != new.track_processes
+    {
         out.push(Pending::VrrpScripts);
     }
     if running.global.lvs_sync_daemon != new.global.lvs_sync_daemon {

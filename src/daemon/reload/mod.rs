@@ -55,6 +55,7 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         vrrp_scripts: config.vrrp_scripts.clone(),
         virtual_server_groups: Vec::new(),
         track_files: config.track_files.clone(),
+        track_processes: config.track_processes.clone(),
     }
 }
 

@@ -53,10 +53,12 @@ impl Reloader {
         // A `track_file` block is one more tracked thing: its weight
         // reaches the instances as a script's does.
         let scripts_changed = self.running_vrrp.vrrp_scripts != new.vrrp_scripts
-            || self.running_vrrp.track_files != new.track_files;
+            || self.running_vrrp.track_files != new.track_files
+            || self.running_vrrp.track_processes != new.track_processes;
         if scripts_changed || restarted {
             self.running_vrrp.vrrp_scripts.clone_from(&new.vrrp_scripts);
             self.running_vrrp.track_files.clone_from(&new.track_files);
+            (self.running_vrrp.track_processes).clone_from(&new.track_processes);
             lines.push(Change::VrrpScripts { restarted });
         }
         let globals_changed =

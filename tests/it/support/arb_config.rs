@@ -215,6 +215,7 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         .collect();
     let virtual_server_groups = group_some(&mut virtual_servers, &keys);
     let track_files = file_some(&mut instances);
+    let track_processes = process_some(&mut instances);
     if let Some(a) = &mut appliance {
         let mut names = BTreeSet::new();
         a.interfaces.retain(|i| names.insert(i.name.clone()));
@@ -235,6 +236,7 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         vrrp_scripts: scripts,
         virtual_server_groups,
         track_files,
+        track_processes,
     }
 }
 
@@ -263,6 +265,34 @@ fn file_some(instances: &mut [VrrpInstance]) -> Vec<TrackFile> {
         });
     }
     files
+}
+
+/// The first instance tracks a process by name (weight 0), the second
+/// one by its command line with every setting.
+fn process_some(instances: &mut [VrrpInstance]) -> Vec<TrackProcess> {
+    let mut out = Vec::new();
+    for (n, i) in instances.iter_mut().take(2).enumerate() {
+        let name = format!("proc.{n}");
+        let mut p = TrackProcess::new(name.clone(), vec!["haproxy".into()]);
+        if n == 1 {
+            p.process = vec!["/usr/sbin/nginx".into(), "-c".into(), "a b".into()];
+            p.param_match = Some(ParamMatch::Initial);
+            p.weight = -30;
+            p.reverse = true;
+            p.quorum = 2;
+            p.quorum_max = Some(4);
+            p.fork_delay = Some(Millis(1500));
+            p.terminate_delay = Some(Millis::secs(3));
+            p.full_command = true;
+        }
+        out.push(p);
+        i.track_process.push(TrackScript {
+            name,
+            weight: Some(0),
+            reverse: None,
+        });
+    }
+    out
 }
 
 /// Every third IPv4 service of one port becomes `virtual_server group`
@@ -636,6 +666,7 @@ fn arb_sync_group() -> impl Strategy<Value = SyncGroup> {
             smtp_alert,
             track_script: Vec::new(), // set by `repair`
             track_file: Vec::new(),
+            track_process: Vec::new(),
         }
     })
 }
@@ -740,6 +771,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         garp,
         track_script: Vec::new(), // set by `repair`
         track_file: Vec::new(),
+        track_process: Vec::new(),
     }
 }
 
