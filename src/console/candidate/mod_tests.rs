@@ -522,9 +522,31 @@ fn completion_offers_keywords_names_and_choices() {
     let set = |words: &str, partial: &str| c.complete(Verb::Set, &w(words), partial);
     assert_eq!(
         set("", "vrrp_"),
-        ["vrrp_script", "vrrp_sync_group", "vrrp_instance"]
+        [
+            "vrrp_script",
+            "vrrp_track_process",
+            "vrrp_sync_group",
+            "vrrp_instance"
+        ]
     );
     assert_eq!(set("vrrp_instance", ""), ["VI_1"]);
+    // The tracked things are named blocks, their lists lists.
+    let mut c2 = with_box();
+    for line in [
+        "set track_file maint file /run/maint",
+        "set track_file maint weight -20",
+        "set vrrp_instance VI_1 track_file maint",
+    ] {
+        let words = w(line);
+        c2.set(&words[1..])
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+    let text = c2.text();
+    assert!(text.contains("track_file maint {"), "{text}");
+    assert!(
+        text.contains("    track_file {\n        maint\n    }"),
+        "{text}"
+    );
     assert_eq!(set("vrrp_instance VI_1", "pri"), ["priority"]);
     assert_eq!(set("vrrp_instance VI_1 state", ""), ["MASTER", "BACKUP"]);
     assert_eq!(set("vrrp_instance VI_1 interface", ""), ["eth0"]);

@@ -50,6 +50,8 @@ pub fn shape(section: &Section, kw: &str) -> Shape {
         ("the top level", "global_defs") => Block(&GLOBAL, Single),
         ("the top level", "appliance") => Block(&APPLIANCE, Single),
         ("the top level", "vrrp_script") => Block(&SCRIPT, One),
+        ("the top level", "track_file") => Block(&TRACK_FILE, One),
+        ("the top level", "vrrp_track_process") => Block(&TRACK_PROCESS, One),
         ("the top level", "vrrp_sync_group") => Block(&SYNC_GROUP, One),
         ("the top level", "vrrp_instance") => Block(&INSTANCE, One),
         ("the top level", "virtual_server") => Block(&SERVICE, Service),
@@ -70,9 +72,11 @@ pub fn shape(section: &Section, kw: &str) -> Shape {
             | "virtual_ipaddress_excluded"
             | "unicast_peer"
             | "track_interface"
-            | "track_script",
+            | "track_script"
+            | "track_file"
+            | "track_process",
         )
-        | ("vrrp_sync_group", "group" | "track_script")
+        | ("vrrp_sync_group", "group" | "track_script" | "track_file" | "track_process")
         | ("global_defs", "notification_email") => List,
         _ => Leaf,
     }
