@@ -20,10 +20,12 @@
 //! Versions: V1 is the model as first shipped. V2 adds `vrrp_script` and
 //! `track_script` as a side table after the V1-shaped config (the model
 //! skips those fields in serde, see [`super::model`]), so one model type
-//! decodes both. A config that uses nothing of V2 is still written as V1,
-//! so a vigil that knows only V1 can read it back after a downgrade.
+//! decodes both. V3 adds `global_defs { metrics }` in a second side table
+//! after V2's (V2's shape is left as shipped). A config is written in the
+//! oldest version that holds all of it (V1 when it uses nothing newer), so
+//! an older vigil can read it back after a downgrade.
 
-use super::model::{Config, Script, TrackScript, VrrpScript};
+use super::model::{Config, Metrics, Script, TrackScript, VrrpScript};
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,31 @@ pub enum Stored {
     V1(Config),
     /// `Config`'s V1 shape, then what V2 added.
     V2(Config, SideV2),
+    /// V2's shape, then what V3 added.
+    V3(Config, SideV2, SideV3),
+}
+
+/// What envelope V3 adds to V2: the metrics endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV3 {
+    pub metrics: Option<Metrics>,
+}
+
+impl SideV3 {
+    fn of(c: &Config) -> Self {
+        SideV3 {
+            metrics: c.global.metrics,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.metrics.is_none()
+    }
+
+    fn attach(self, mut c: Config) -> Config {
+        c.global.metrics = self.metrics;
+        c
+    }
 }
 
 /// What envelope V2 adds to V1 (the model fields newer than V1, which the
@@ -136,11 +163,13 @@ pub enum EnvelopeError {
 }
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
-    let side = SideV2::of(config);
-    let stored = if side.is_empty() {
-        Stored::V1(config.clone())
-    } else {
+    let (side, side3) = (SideV2::of(config), SideV3::of(config));
+    let stored = if !side3.is_empty() {
+        Stored::V3(config.clone(), side, side3)
+    } else if !side.is_empty() {
         Stored::V2(config.clone(), side)
+    } else {
+        Stored::V1(config.clone())
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -176,6 +205,7 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
     match stored {
         Stored::V1(c) => Ok(c),
         Stored::V2(c, side) => side.attach(c),
+        Stored::V3(c, side, side3) => side.attach(c).map(|c| side3.attach(c)),
     }
 }
 

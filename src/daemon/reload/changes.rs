@@ -148,11 +148,13 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
     out
 }
 
-/// `global_defs` without what the IPVS side applies live.
+/// `global_defs` without what the IPVS side and the metrics endpoint apply
+/// live.
 pub fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
     GlobalDefs {
         lvs_timeouts: Default::default(),
         lvs_sync_daemon: None,
+        metrics: None,
         ..g.clone()
     }
 }
