@@ -39,7 +39,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 12;
+pub const PROTOCOL_VERSION: u8 = 13;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -636,8 +636,9 @@ impl Published {
         }
     }
 
-    /// [`Published::status`] with the supervised tasks.
-    async fn status_with_tasks(&self) -> Status {
+    /// [`Published::status`] with the supervised tasks (also what the
+    /// metrics endpoint renders).
+    pub async fn status_with_tasks(&self) -> Status {
         let mut s = self.status();
         if let Some(sup) = &self.tasks {
             s.tasks = sup.status().await.iter().map(TaskStatus::from).collect();

@@ -138,6 +138,10 @@ pub enum Change {
     /// `script_user` or `enable_script_security` changed and the config
     /// has MISC_CHECKs: the health checks were replaced to run them so.
     MiscCheckScripts,
+    /// The metrics endpoint was bound again on `listen` (`None`: stopped).
+    Metrics {
+        listen: Option<String>,
+    },
 }
 
 /// Why an instance's new settings were not applied in place.
