@@ -46,11 +46,13 @@ pub struct Changes {
     pub pending: Vec<Pending>,
     /// The appliance's set-up part differs (applied by `appliance::Live`).
     pub setup: bool,
+    /// `global_defs { metrics }` differs (the endpoint binds again).
+    pub metrics: bool,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty() && self.pending.is_empty() && !self.setup
+        self.live.is_empty() && self.pending.is_empty() && !self.setup && !self.metrics
     }
 }
 
@@ -71,6 +73,7 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     }
     c.pending = pending(running_vrrp, new);
     c.setup = crate::appliance::live::setup_changed(old, new);
+    c.metrics = old.global.metrics != new.global.metrics;
     c
 }
 

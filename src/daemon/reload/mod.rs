@@ -81,6 +81,8 @@ pub(super) struct Reloader {
     pub(super) appliance: crate::appliance::Live,
     /// The tracked-script task and its table.
     pub(super) scripts: super::scripts::ScriptSide,
+    /// The metrics endpoint, bound again when `listen` changes.
+    pub(super) metrics: super::metrics::MetricsSide,
 }
 
 impl Reloader {
@@ -182,6 +184,9 @@ impl Reloader {
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);
+        }
+        if changes.metrics {
+            applied.extend(self.metrics.reload(&new, &self.vrrp.supervisor));
         }
         let pending = changes::pending(&self.running_vrrp, &new);
         self.vrrp
