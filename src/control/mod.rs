@@ -421,6 +421,11 @@ pub struct InstanceStatus {
     /// Non-zero drop counters, by name.
     pub drops: Vec<(String, u64)>,
     pub error: Option<String>,
+    /// Adverts this instance's task sent, accepted (past the receive
+    /// checks), and its state changes, since the task started.
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub transitions: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

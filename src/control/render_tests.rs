@@ -21,6 +21,7 @@ fn sample() -> Status {
             in_state_ms: 1500,
             drops: vec![("auth_mismatch".into(), 2), ("ttl_not_255".into(), 1)],
             error: None,
+            ..Default::default()
         }],
         receivers: vec![ReceiverStatus {
             interface: "eth0".into(),

@@ -254,6 +254,30 @@ fn vrrp(o: &mut Out, instances: &[InstanceStatus]) {
         let v = f64::from(i.advert_interval_ms) / 1000.0;
         o.sample("vigil_vrrp_advert_interval_seconds", &labels(n), v);
     }
+    type Count = fn(&InstanceStatus) -> u64;
+    let counters: [(&str, &str, Count); 3] = [
+        (
+            "vigil_vrrp_adverts_sent_total",
+            "Adverts sent by the instance (since its task started).",
+            |i| i.adverts_sent,
+        ),
+        (
+            "vigil_vrrp_adverts_received_total",
+            "Adverts received and accepted by the instance's receive checks.",
+            |i| i.adverts_received,
+        ),
+        (
+            "vigil_vrrp_transitions_total",
+            "State changes of the instance (INIT to BACKUP counts).",
+            |i| i.transitions,
+        ),
+    ];
+    for (name, help, get) in counters {
+        o.family(name, Type::Counter, help);
+        for (n, i) in instances.iter().enumerate() {
+            o.sample(name, &labels(n), get(i));
+        }
+    }
     o.family(
         "vigil_vrrp_dropped_adverts_total",
         Type::Counter,

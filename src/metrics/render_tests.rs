@@ -20,6 +20,9 @@ fn instance(name: &str, state: &str) -> InstanceStatus {
         advert_interval_ms: 1000,
         in_state_ms: 2500,
         drops: vec![("ttl_not_255".into(), 7)],
+        adverts_sent: 40,
+        adverts_received: 3,
+        transitions: 2,
         ..Default::default()
     }
 }

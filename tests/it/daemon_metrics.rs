@@ -210,8 +210,22 @@ fn metrics_parse_and_follow_a_failed_script_the_failover_and_a_reload() {
             && sample(v, "vigil_vrrp_effective_priority", &VI) == Some(50.0)
     });
     assert!(sample(&v1, "vigil_script_runs_total", &[("script", "chk_flag")]).unwrap() >= 2.0);
-    wait_scrape(&lab, m2, "node2 MASTER", &d2, |v| state(v) == Some(2.0));
-    wait_scrape(&lab, m1, "node1 BACKUP", &d1, |v| state(v) == Some(1.0));
+    let sent = |v: &serde_json::Value| sample(v, "vigil_vrrp_adverts_sent_total", &VI);
+    let transitions = |v: &serde_json::Value| sample(v, "vigil_vrrp_transitions_total", &VI);
+    let received = |v: &serde_json::Value| sample(v, "vigil_vrrp_adverts_received_total", &VI);
+    let was = scrape(&lab, m2);
+    assert!(received(&was).unwrap() > 5.0, "node2 heard node1: {was}");
+    let v2 = wait_scrape(&lab, m2, "node2 MASTER", &d2, |v| state(v) == Some(2.0));
+    // INIT -> BACKUP -> MASTER.
+    assert!(transitions(&v2) >= Some(2.0), "{v2}");
+    let v1 = wait_scrape(&lab, m1, "node1 BACKUP", &d1, |v| state(v) == Some(1.0));
+    assert!(sent(&v1).unwrap() > 5.0, "node1 sent as master: {v1}");
+    // INIT -> BACKUP -> MASTER -> BACKUP.
+    assert!(transitions(&v1) >= Some(3.0), "{v1}");
+    // node2, now master, sends.
+    wait_scrape(&lab, m2, "node2's adverts counted", &d2, |v| {
+        sent(v) > sent(&v2)
+    });
 
     // A reload that moves node2's endpoint: bound again on the new port.
     let before = scrape(&lab, m2);
