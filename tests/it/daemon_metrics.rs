@@ -73,6 +73,11 @@ fn scrape_text(lab: &Lab, addr: SocketAddr) -> String {
     let req = "GET /metrics HTTP/1.1\r\nHost: lb\r\nAccept: text/plain\r\n\r\n";
     let (status, body) = get(lab, addr, req).unwrap_or_else(|e| panic!("scrape {addr}: {e}"));
     assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    eprintln!(
+        "scrape of {addr}: {} bytes, {} lines",
+        body.len(),
+        body.lines().count()
+    );
     body
 }
 
