@@ -33,7 +33,7 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
         stime: at(15)?,
         starttime: at(22)?,
         vsize: at(23)?,
-        rss_pages: at(24)?.max(0),
+        rss_pages: at(24)?,
     })
 }
 

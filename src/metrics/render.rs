@@ -303,7 +303,8 @@ fn receivers(o: &mut Out, s: &Status) {
         .iter()
         .map(|r| format!("ipv{}", r.family))
         .collect();
-    let families: [(&str, &str, fn(&crate::control::ReceiverStatus) -> u64); 3] = [
+    type Get = fn(&crate::control::ReceiverStatus) -> u64;
+    let families: [(&str, &str, Get); 3] = [
         (
             "vigil_vrrp_receive_unknown_vrid_total",
             "Adverts received for a VRID no instance on that interface has.",
