@@ -376,6 +376,19 @@ pub struct IpvsServiceStatus {
     /// ipvsadm prints it ("255.255.255.0"; a prefix length for IPv6).
     pub mask: Option<String>,
     pub dests: Vec<IpvsDestStatus>,
+    /// The kernel's counters of the service (`ipvsadm -Ln --stats`), as of
+    /// the IPVS task's last dump; `None`: not in the table.
+    pub counters: Option<IpvsCounters>,
+}
+
+/// The kernel's cumulative counters of a service or destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IpvsCounters {
+    pub connections: u64,
+    pub in_packets: u64,
+    pub out_packets: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -398,6 +411,8 @@ pub struct IpvsDestStatus {
     /// vigil puts in the table in place of the configured one; `None`:
     /// none set.
     pub dynamic_weight: Option<u32>,
+    /// The kernel's counters of the destination; `None`: not in the table.
+    pub counters: Option<IpvsCounters>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -175,6 +175,7 @@ fn ipvs_sample() -> IpvsStatus {
                     last: "ok".into(),
                     failures: 0,
                     dynamic_weight: Some(1),
+                    counters: None,
                 },
                 IpvsDestStatus {
                     dest: "192.168.1.103:80".into(),
@@ -186,6 +187,7 @@ fn ipvs_sample() -> IpvsStatus {
                     ..Default::default()
                 },
             ],
+            counters: None,
         }],
         foreign: vec!["UDP 10.0.0.1:53".into()],
         error: None,

@@ -23,7 +23,8 @@
 use std::fmt::{Display, Write};
 
 use crate::control::{
-    InstanceStatus, IpvsDestStatus, IpvsServiceStatus, ReloadOutcome, Status, WatchdogState,
+    InstanceStatus, IpvsCounters, IpvsDestStatus, IpvsServiceStatus, ReloadOutcome, Status,
+    WatchdogState,
 };
 use crate::vrrp::filter::DropReason;
 
@@ -352,7 +353,93 @@ fn ipvs(o: &mut Out, s: &Status) {
         t.foreign.len(),
     );
     services(o, &t.services);
+    service_counters(o, &t.services);
     destinations(o, &t.services);
+    destination_counters(o, &t.services);
+}
+
+/// The kernel's counters of each service that has them (`ipvsadm -Ln
+/// --stats`, as of the IPVS task's last dump, every 2 s).
+fn service_counters(o: &mut Out, services: &[IpvsServiceStatus]) {
+    let with = || {
+        services
+            .iter()
+            .filter_map(|v| Some((v.service.as_str(), v.counters?)))
+    };
+    let name = "vigil_ipvs_service_connections_total";
+    o.family(
+        name,
+        Type::Counter,
+        "Connections the kernel scheduled to the service.",
+    );
+    for (v, c) in with() {
+        o.sample(name, &[("virtual_server", v)], c.connections);
+    }
+    let pairs = [
+        (
+            "vigil_ipvs_service_packets_total",
+            "Packets of the service, by direction (in: from clients).",
+            (|c| (c.in_packets, c.out_packets)) as fn(&IpvsCounters) -> (u64, u64),
+        ),
+        (
+            "vigil_ipvs_service_bytes_total",
+            "Bytes of the service, by direction (in: from clients).",
+            |c| (c.in_bytes, c.out_bytes),
+        ),
+    ];
+    for (name, help, get) in pairs {
+        o.family(name, Type::Counter, help);
+        for (v, c) in with() {
+            let (i, out) = get(&c);
+            o.sample(name, &[("virtual_server", v), ("direction", "in")], i);
+            o.sample(name, &[("virtual_server", v), ("direction", "out")], out);
+        }
+    }
+}
+
+/// The kernel's counters of each destination with series of its own
+/// (packets are left to the services: bytes tell the same story).
+fn destination_counters(o: &mut Out, services: &[IpvsServiceStatus]) {
+    let with = || dests(services).filter_map(|(v, d)| Some((v, d.dest.as_str(), d.counters?)));
+    let name = "vigil_ipvs_destination_connections_total";
+    o.family(
+        name,
+        Type::Counter,
+        "Connections the kernel scheduled to the real server.",
+    );
+    for (v, d, c) in with() {
+        o.sample(
+            name,
+            &[("virtual_server", v), ("real_server", d)],
+            c.connections,
+        );
+    }
+    let name = "vigil_ipvs_destination_bytes_total";
+    o.family(
+        name,
+        Type::Counter,
+        "Bytes to and from the real server, by direction (in: from clients).",
+    );
+    for (v, d, c) in with() {
+        let l = |dir| {
+            [
+                ("virtual_server", v),
+                ("real_server", d),
+                ("direction", dir),
+            ]
+        };
+        o.sample(name, &l("in"), c.in_bytes);
+        o.sample(name, &l("out"), c.out_bytes);
+    }
+}
+
+/// The destinations with series of their own: the first
+/// [`DEST_SERIES_MAX`] in config order, with their service's name.
+fn dests(services: &[IpvsServiceStatus]) -> impl Iterator<Item = (&str, &IpvsDestStatus)> {
+    services
+        .iter()
+        .flat_map(|v| v.dests.iter().map(move |d| (v.service.as_str(), d)))
+        .take(DEST_SERIES_MAX)
 }
 
 fn services(o: &mut Out, services: &[IpvsServiceStatus]) {
@@ -402,12 +489,6 @@ fn services(o: &mut Out, services: &[IpvsServiceStatus]) {
 }
 
 fn destinations(o: &mut Out, services: &[IpvsServiceStatus]) {
-    let all = || {
-        services
-            .iter()
-            .flat_map(|v| v.dests.iter().map(move |d| (v.service.as_str(), d)))
-            .take(DEST_SERIES_MAX)
-    };
     let total: usize = services.iter().map(|v| v.dests.len()).sum();
     type Get = fn(&IpvsDestStatus) -> i64;
     let families: [(&str, &str, Get); 6] = [
@@ -444,7 +525,7 @@ fn destinations(o: &mut Out, services: &[IpvsServiceStatus]) {
     ];
     for (name, help, get) in families {
         o.family(name, Type::Gauge, help);
-        for (service, d) in all() {
+        for (service, d) in dests(services) {
             let l = [
                 ("virtual_server", service),
                 ("real_server", d.dest.as_str()),

@@ -54,6 +54,13 @@ vrrp_instance VI_M {{
 
 /// One HTTP/1.1 request from the client namespace: (status line, body).
 fn get(lab: &Lab, addr: SocketAddr, request: &str) -> std::io::Result<(String, String)> {
+    let (head, body) = get_raw(lab, addr, request)?;
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// One request: (response head, body bytes).
+fn get_raw(lab: &Lab, addr: SocketAddr, request: &str) -> std::io::Result<(String, Vec<u8>)> {
     let request = request.to_owned();
     let client = lab.client.as_ref().expect("a client node");
     client.ns.enter(move || {
@@ -62,10 +69,12 @@ fn get(lab: &Lab, addr: SocketAddr, request: &str) -> std::io::Result<(String, S
         s.write_all(request.as_bytes())?;
         let mut all = Vec::new();
         s.read_to_end(&mut all)?;
-        let text = String::from_utf8_lossy(&all).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head.lines().next().unwrap_or_default().to_owned();
-        Ok((status, body.to_owned()))
+        let end = all
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(all.len());
+        let head = String::from_utf8_lossy(&all[..end]).into_owned();
+        Ok((head, all.get(end + 4..).unwrap_or_default().to_vec()))
     })
 }
 
@@ -83,26 +92,27 @@ fn scrape_text(lab: &Lab, addr: SocketAddr) -> String {
 
 /// The families of a scrape, as the real parser reads them.
 fn scrape(lab: &Lab, addr: SocketAddr) -> serde_json::Value {
-    let body = scrape_text(lab, addr);
+    parse(scrape_text(lab, addr).as_bytes(), false)
+}
+
+/// `body` (gzipped with `gzip`) through prometheus_client's parser.
+fn parse(body: &[u8], gzip: bool) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/prom_parse.py");
     let mut child = Command::new("/usr/bin/python3")
         .arg(&script)
+        .args(gzip.then_some("--gzip"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "prometheus_client refuses the scrape: {}\n{body}",
-        String::from_utf8_lossy(&out.stderr)
+        "prometheus_client refuses the scrape: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(body)
     );
     serde_json::from_slice(&out.stdout).expect("json")
 }
@@ -204,6 +214,12 @@ fn metrics_parse_and_follow_a_failed_script_the_failover_and_a_reload() {
         );
     }
     assert!(sample(&v1, "process_resident_memory_bytes", &[]).unwrap() > 1e6);
+    // As Prometheus asks: gzipped.
+    let req = "GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n";
+    let (head, body) = get_raw(&lab, m1, req).unwrap();
+    assert!(head.contains("\r\nContent-Encoding: gzip"), "{head}");
+    let z = parse(&body, true);
+    assert_eq!(state(&z), Some(2.0), "{z}");
     let metrics_task = [("task", "metrics"), ("kind", "metrics")];
     assert_eq!(sample(&v1, "vigil_task_running", &metrics_task), Some(1.0));
 

@@ -3,7 +3,9 @@
 library's own parser (prometheus_client, Debian's python3-prometheus-client)
 and prints its families as JSON: [{name, type, help, samples: [[name,
 labels, value]]}]. Exits non-zero, saying why, when the text does not parse
-or a family lacks its HELP or TYPE. Used by tests/it/daemon_metrics.rs."""
+or a family lacks its HELP or TYPE. With --gzip, the input is gunzipped
+first (Python's own gzip module). Used by tests/it/daemon_metrics.rs."""
+import gzip
 import json
 import sys
 
@@ -11,7 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 
 def main():
-    text = sys.stdin.read()
+    raw = sys.stdin.buffer.read()
+    # --gzip: the body is a gzip member (Content-Encoding: gzip).
+    text = (gzip.decompress(raw) if "--gzip" in sys.argv[1:] else raw).decode()
     out = []
     try:
         for f in text_string_to_metric_families(text):
