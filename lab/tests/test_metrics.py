@@ -82,7 +82,7 @@ def test_lb1_serves_metrics_on_its_management_address(lab, lb1):
                                apply="reload")
         assert f"metrics endpoint bound again on {LB1}:{PORT}" in out, out
         got = wait_for("lb1 MASTER with both real servers up", lambda g: (
-            value(g, "vigil_vrrp_state", instance="VI_1") == 2
+            value(g, "vigil_vrrp_state", vrrp_instance="VI_1") == 2
             and value(g, "vigil_real_server_up", virtual_server=SERVICE, real_server=RS1) == 1
             and value(g, "vigil_real_server_up", virtual_server=SERVICE, real_server=RS2) == 1),
             30)
@@ -95,7 +95,7 @@ def test_lb1_serves_metrics_on_its_management_address(lab, lb1):
             lb1.check("vigil status")
         assert value(got, "vigil_task_running", task="metrics") == 1
         assert value(got, "process_resident_memory_bytes") > 1e6
-        assert value(got, "vigil_vrrp_adverts_sent_total", instance="VI_1") > 0
+        assert value(got, "vigil_vrrp_adverts_sent_total", vrrp_instance="VI_1") > 0
 
         # A failed check: rs1 stops, its series go down.
         net.stop_server("rs1")

@@ -10,7 +10,9 @@
 //! `# TYPE` lines, written once, as the format requires. Enumerations are
 //! numbers explained in HELP (`vigil_vrrp_state`: 0 INIT, 1 BACKUP, 2
 //! MASTER, 3 FAULT, 4 ERROR) so a series never changes its label set when
-//! the state changes.
+//! the state changes. A VRRP instance's label is `vrrp_instance`, not
+//! `instance`: Prometheus gives every target an `instance` label and would
+//! rename ours to `exported_instance`.
 //!
 //! Cardinality: every per-service family is written for every service
 //! (at most 1,024); per-destination families for the first
@@ -204,7 +206,7 @@ fn vrrp(o: &mut Out, instances: &[InstanceStatus]) {
     let labels = |n: usize| {
         let i = &instances[n];
         [
-            ("instance", i.name.as_str()),
+            ("vrrp_instance", i.name.as_str()),
             ("vrid", vrid[n].as_str()),
             ("interface", i.interface.as_str()),
         ]

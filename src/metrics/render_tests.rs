@@ -195,7 +195,7 @@ fn label_values_are_escaped() {
     let text = render(&status(), None);
     assert!(
         text.contains(
-            "vigil_vrrp_state{instance=\"VI_\\\"2\\\"\\\\\\n\",vrid=\"51\",interface=\"eth0\"} 1\n"
+            "vigil_vrrp_state{vrrp_instance=\"VI_\\\"2\\\"\\\\\\n\",vrid=\"51\",interface=\"eth0\"} 1\n"
         ),
         "{text}"
     );
@@ -204,7 +204,7 @@ fn label_values_are_escaped() {
 #[test]
 fn values_follow_the_status() {
     let text = render(&status(), None);
-    let l = "{instance=\"VI_1\",vrid=\"51\",interface=\"eth0\"";
+    let l = "{vrrp_instance=\"VI_1\",vrid=\"51\",interface=\"eth0\"";
     assert_eq!(value(&text, &format!("vigil_vrrp_state{l}}}")), "2");
     assert_eq!(
         value(&text, &format!("vigil_vrrp_state_seconds{l}}}")),

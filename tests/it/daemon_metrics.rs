@@ -154,7 +154,11 @@ fn wait_scrape(
     }
 }
 
-const VI: [(&str, &str); 3] = [("instance", "VI_M"), ("vrid", "77"), ("interface", "eth0")];
+const VI: [(&str, &str); 3] = [
+    ("vrrp_instance", "VI_M"),
+    ("vrid", "77"),
+    ("interface", "eth0"),
+];
 
 fn state(v: &serde_json::Value) -> Option<f64> {
     sample(v, "vigil_vrrp_state", &VI)
