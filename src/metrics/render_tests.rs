@@ -391,3 +391,24 @@ fn a_scrape_at_the_config_bounds_is_bounded_in_size_and_time() {
     assert_eq!(per_dest, DEST_SERIES_MAX);
     families(&text);
 }
+
+#[test]
+fn every_metric_the_grafana_dashboard_asks_for_is_rendered() {
+    let dash = include_str!("../../contrib/grafana-vigil.json");
+    let p = Process::default();
+    let text = render(&status(), Some(&p));
+    let families = families(&text);
+    let mut asked = 0;
+    for (at, _) in dash.match_indices("vigil_").chain(dash.match_indices("process_")) {
+        let name: String = dash[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if families.contains(&name) {
+            asked += 1;
+            continue;
+        }
+        panic!("the dashboard asks for {name}, which is not rendered");
+    }
+    assert!(asked > 10, "{asked}");
+}
