@@ -14,7 +14,10 @@
 //!
 //! Hand-written rather than a crate: the tree has no HTTP stack, the
 //! endpoint needs one request line and one response per connection, and
-//! `route` (the only parse of outside bytes) is pure and tested.
+//! `route` (the only parse of outside bytes) is pure and tested. Measured
+//! (release build, one instance, in a namespace): the endpoint costs about
+//! 0.15 MB of RSS idle and 0.5 MB after 50 scrapes (the blocking thread
+//! that renders), on a daemon of 6.6 MB; a scrape takes 0.5 ms.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
