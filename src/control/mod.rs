@@ -35,7 +35,8 @@ pub use commit::{
     PendingCommit,
 };
 pub use reload::{
-    Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome, ReloadReport,
+    Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadCounts, ReloadOutcome,
+    ReloadReport,
 };
 
 /// Version byte of every frame.
@@ -158,6 +159,8 @@ pub struct Status {
     pub ipvs: Option<IpvsStatus>,
     /// The last reload; `None` before the first.
     pub reload: Option<LastReload>,
+    /// Reloads since the daemon started, by outcome.
+    pub reloads: ReloadCounts,
     /// Settings of the loaded config the running daemon has not applied
     /// (they need a restart); empty: everything applies.
     pub pending: Vec<Pending>,
@@ -604,6 +607,7 @@ pub struct ConfigState {
     /// The IPVS task's status, when it runs.
     pub ipvs: Option<watch::Receiver<IpvsStatus>>,
     pub reload: Option<LastReload>,
+    pub reloads: ReloadCounts,
     pub pending: Vec<Pending>,
     /// The appliance set-up's failures at its last apply.
     pub appliance: Vec<String>,
@@ -638,6 +642,7 @@ impl Published {
                 .collect(),
             ipvs: self.ipvs_status(config.ipvs.as_ref()),
             reload: config.reload,
+            reloads: config.reloads,
             pending: config.pending,
             resumed: self.resumed.clone(),
             tasks: Vec::new(),

@@ -225,6 +225,28 @@ pub enum Diff {
     Removed,
 }
 
+/// Reloads (and commits, which reload) since the daemon started, by
+/// outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReloadCounts {
+    pub applied: u64,
+    pub unchanged: u64,
+    pub invalid: u64,
+    pub failed: u64,
+}
+
+impl ReloadCounts {
+    pub fn count(&mut self, outcome: ReloadOutcome) {
+        let c = match outcome {
+            ReloadOutcome::Applied => &mut self.applied,
+            ReloadOutcome::Unchanged => &mut self.unchanged,
+            ReloadOutcome::Invalid => &mut self.invalid,
+            ReloadOutcome::Failed => &mut self.failed,
+        };
+        *c += 1;
+    }
+}
+
 /// The last reload, as `vigil status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastReload {

@@ -32,6 +32,7 @@ fn sample() -> Status {
         }],
         ipvs: None,
         reload: None,
+        reloads: Default::default(),
         pending: Vec::new(),
         resumed: None,
         tasks: vec![],

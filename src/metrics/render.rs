@@ -190,6 +190,20 @@ fn daemon(o: &mut Out, s: &Status) {
         "1 when the last reload applied (or had nothing to apply), 0 when it was refused or failed; 1 before any.",
         flag(ok),
     );
+    let r = &s.reloads;
+    o.family(
+        "vigil_reloads_total",
+        Type::Counter,
+        "Reloads (and commits) since the daemon started, by outcome.",
+    );
+    for (outcome, n) in [
+        ("applied", r.applied),
+        ("unchanged", r.unchanged),
+        ("invalid", r.invalid),
+        ("failed", r.failed),
+    ] {
+        o.sample("vigil_reloads_total", &[("outcome", outcome)], n);
+    }
     o.single(
         "vigil_reload_last_timestamp_seconds",
         Type::Gauge,

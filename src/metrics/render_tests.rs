@@ -89,6 +89,10 @@ fn status() -> Status {
             at_unix_secs: 1_700_000_000,
             first: None,
         }),
+        reloads: crate::control::ReloadCounts {
+            invalid: 2,
+            ..Default::default()
+        },
         tasks: vec![TaskStatus {
             name: "instance VI_1".into(),
             kind: "instance".into(),
@@ -301,6 +305,14 @@ fn values_follow_the_status() {
     );
     assert_eq!(value(&text, "vigil_reload_last_success "), "0");
     assert_eq!(
+        value(&text, "vigil_reloads_total{outcome=\"invalid\"}"),
+        "2"
+    );
+    assert_eq!(
+        value(&text, "vigil_reloads_total{outcome=\"applied\"}"),
+        "0"
+    );
+    assert_eq!(
         value(&text, "vigil_reload_last_timestamp_seconds "),
         "1700000000"
     );
@@ -399,7 +411,10 @@ fn every_metric_the_grafana_dashboard_asks_for_is_rendered() {
     let text = render(&status(), Some(&p));
     let families = families(&text);
     let mut asked = 0;
-    for (at, _) in dash.match_indices("vigil_").chain(dash.match_indices("process_")) {
+    for (at, _) in dash
+        .match_indices("vigil_")
+        .chain(dash.match_indices("process_"))
+    {
         let name: String = dash[at..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')

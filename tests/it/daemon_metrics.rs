@@ -274,6 +274,10 @@ fn metrics_parse_and_follow_a_failed_script_the_failover_and_a_reload() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(sample(&v, "vigil_reload_last_success", &[]), Some(1.0));
+    assert_eq!(
+        sample(&v, "vigil_reloads_total", &[("outcome", "applied")]),
+        Some(1.0)
+    );
     assert!(sample(&v, "vigil_reload_last_timestamp_seconds", &[]).unwrap() > 1.6e9);
     assert_eq!(state(&v), Some(2.0));
     let t0 = Instant::now();

@@ -115,9 +115,10 @@ impl Reloader {
                 .map_or(0, |d| d.as_secs()),
             first: report.lines.first().cloned(),
         };
-        self.vrrp
-            .published
-            .send_modify(|c| c.reload = Some(summary));
+        self.vrrp.published.send_modify(|c| {
+            c.reloads.count(summary.outcome);
+            c.reload = Some(summary);
+        });
         report
     }
 
