@@ -208,136 +208,87 @@ fn label_values_are_escaped() {
 #[test]
 fn values_follow_the_status() {
     let text = render(&status(), None);
-    let l = "{vrrp_instance=\"VI_1\",vrid=\"51\",interface=\"eth0\"";
-    assert_eq!(value(&text, &format!("vigil_vrrp_state{l}}}")), "2");
-    assert_eq!(
-        value(&text, &format!("vigil_vrrp_state_seconds{l}}}")),
-        "2.5"
-    );
-    assert_eq!(
-        value(&text, &format!("vigil_vrrp_effective_priority{l}}}")),
-        "90"
-    );
-    assert_eq!(
-        value(
-            &text,
-            &format!("vigil_vrrp_dropped_adverts_total{l},reason=\"ttl_not_255\"}}")
+    let vi = "{vrrp_instance=\"VI_1\",vrid=\"51\",interface=\"eth0\"";
+    let vs = "{virtual_server=\"TCP 192.168.1.200:80\"";
+    let d = |addr: &str| format!("{vs},real_server=\"{addr}\"");
+    let t = "{task=\"instance VI_1\",kind=\"instance\"}";
+    let rx = "{interface=\"eth0\",family=\"ipv4\"}";
+    let want: Vec<(String, &str)> = vec![
+        (format!("vigil_vrrp_state{vi}}}"), "2"),
+        (format!("vigil_vrrp_state_seconds{vi}}}"), "2.5"),
+        (format!("vigil_vrrp_effective_priority{vi}}}"), "90"),
+        (format!("vigil_vrrp_adverts_sent_total{vi}}}"), "40"),
+        (format!("vigil_vrrp_adverts_received_total{vi}}}"), "3"),
+        (format!("vigil_vrrp_transitions_total{vi}}}"), "2"),
+        (
+            format!("vigil_vrrp_dropped_adverts_total{vi},reason=\"ttl_not_255\"}}"),
+            "7",
         ),
-        "7"
-    );
-    assert_eq!(
-        value(
-            &text,
-            &format!("vigil_vrrp_dropped_adverts_total{l},reason=\"truncated\"}}")
+        (
+            format!("vigil_vrrp_dropped_adverts_total{vi},reason=\"truncated\"}}"),
+            "0",
         ),
-        "0"
-    );
+        (format!("vigil_vrrp_receive_restarts_total{rx}"), "1"),
+        (
+            format!(
+                "vigil_ipvs_destination_active_connections{}}}",
+                d("10.0.0.2:80")
+            ),
+            "5",
+        ),
+        (format!("vigil_real_server_up{}}}", d("10.0.0.2:80")), "1"),
+        (format!("vigil_real_server_up{}}}", d("10.0.0.3:80")), "0"),
+        (
+            format!("vigil_real_server_draining{}}}", d("10.0.0.4:80")),
+            "1",
+        ),
+        (
+            format!("vigil_ipvs_destination_weight{}}}", d("10.0.0.4:80")),
+            "-1",
+        ),
+        (
+            format!(
+                "vigil_ipvs_destination_connections_total{}}}",
+                d("10.0.0.2:80")
+            ),
+            "105",
+        ),
+        (
+            format!(
+                "vigil_ipvs_destination_bytes_total{},direction=\"out\"}}",
+                d("10.0.0.3:80")
+            ),
+            "512000",
+        ),
+        (format!("vigil_ipvs_service_active_connections{vs}}}"), "6"),
+        (format!("vigil_ipvs_service_destinations_up{vs}}}"), "1"),
+        (format!("vigil_ipvs_service_connections_total{vs}}}"), "3"),
+        (
+            format!("vigil_ipvs_service_packets_total{vs},direction=\"in\"}}"),
+            "7",
+        ),
+        ("vigil_ipvs_destinations_omitted ".into(), "0"),
+        ("vigil_reload_last_success ".into(), "0"),
+        ("vigil_reloads_total{outcome=\"invalid\"}".into(), "2"),
+        ("vigil_reloads_total{outcome=\"applied\"}".into(), "0"),
+        ("vigil_reload_last_timestamp_seconds ".into(), "1700000000"),
+        ("vigil_uptime_seconds ".into(), "61"),
+        (format!("vigil_task_restarts_total{t}"), "2"),
+        (format!("vigil_task_check_in_age_seconds{t}"), "0.25"),
+        ("vigil_watchdog_state{state=\"petting\"}".into(), "1"),
+        ("vigil_watchdog_state{state=\"withheld\"}".into(), "0"),
+        ("vigil_watchdog_last_reset_by_watchdog ".into(), "1"),
+        ("vigil_script_ok{script=\"chk\"}".into(), "0"),
+        ("vigil_script_runs_total{script=\"chk\"}".into(), "9"),
+    ];
+    for (prefix, v) in &want {
+        assert_eq!(value(&text, prefix), *v, "{prefix}");
+    }
     let drops = text
         .lines()
         .filter(|x| x.starts_with("vigil_vrrp_dropped_adverts_total{"))
         .count();
     assert_eq!(drops, 2 * DropReason::COUNT);
-    let d =
-        |addr: &str| format!("{{virtual_server=\"TCP 192.168.1.200:80\",real_server=\"{addr}\"}}");
-    let vs = "{virtual_server=\"TCP 192.168.1.200:80\"}";
-    assert_eq!(
-        value(
-            &text,
-            &format!(
-                "vigil_ipvs_destination_active_connections{}",
-                d("10.0.0.2:80")
-            )
-        ),
-        "5"
-    );
-    assert_eq!(
-        value(&text, &format!("vigil_real_server_up{}", d("10.0.0.2:80"))),
-        "1"
-    );
-    assert_eq!(
-        value(&text, &format!("vigil_real_server_up{}", d("10.0.0.3:80"))),
-        "0"
-    );
-    assert_eq!(
-        value(
-            &text,
-            &format!("vigil_real_server_draining{}", d("10.0.0.4:80"))
-        ),
-        "1"
-    );
-    assert_eq!(
-        value(
-            &text,
-            &format!("vigil_ipvs_destination_weight{}", d("10.0.0.4:80"))
-        ),
-        "-1"
-    );
-    assert_eq!(
-        value(&text, &format!("vigil_ipvs_service_active_connections{vs}")),
-        "6"
-    );
-    assert_eq!(
-        value(&text, &format!("vigil_ipvs_service_destinations_up{vs}")),
-        "1"
-    );
-    assert_eq!(value(&text, "vigil_ipvs_destinations_omitted "), "0");
-    assert_eq!(
-        value(
-            &text,
-            &format!(
-                "vigil_ipvs_destination_connections_total{}",
-                d("10.0.0.2:80")
-            )
-        ),
-        "105"
-    );
-    assert_eq!(
-        value(&text, "vigil_ipvs_destination_bytes_total{virtual_server=\"TCP 192.168.1.200:80\",real_server=\"10.0.0.3:80\",direction=\"out\"}"),
-        "512000"
-    );
-    assert_eq!(
-        value(&text, "vigil_ipvs_service_packets_total{virtual_server=\"TCP 192.168.1.200:80\",direction=\"in\"}"),
-        "7"
-    );
-    assert_eq!(
-        value(&text, &format!("vigil_ipvs_service_connections_total{vs}")),
-        "3"
-    );
-    assert_eq!(value(&text, "vigil_reload_last_success "), "0");
-    assert_eq!(
-        value(&text, "vigil_reloads_total{outcome=\"invalid\"}"),
-        "2"
-    );
-    assert_eq!(
-        value(&text, "vigil_reloads_total{outcome=\"applied\"}"),
-        "0"
-    );
-    assert_eq!(
-        value(&text, "vigil_reload_last_timestamp_seconds "),
-        "1700000000"
-    );
-    assert_eq!(value(&text, "vigil_uptime_seconds "), "61");
-    let t = "{task=\"instance VI_1\",kind=\"instance\"}";
-    assert_eq!(value(&text, &format!("vigil_task_restarts_total{t}")), "2");
-    assert_eq!(
-        value(&text, &format!("vigil_task_check_in_age_seconds{t}")),
-        "0.25"
-    );
-    assert_eq!(value(&text, "vigil_watchdog_state{state=\"petting\"}"), "1");
-    assert_eq!(
-        value(&text, "vigil_watchdog_state{state=\"withheld\"}"),
-        "0"
-    );
-    assert_eq!(value(&text, "vigil_watchdog_last_reset_by_watchdog "), "1");
-    assert_eq!(value(&text, "vigil_script_ok{script=\"chk\"}"), "0");
-    assert_eq!(value(&text, "vigil_script_runs_total{script=\"chk\"}"), "9");
-    assert_eq!(
-        value(
-            &text,
-            "vigil_vrrp_receive_restarts_total{interface=\"eth0\",family=\"ipv4\"}"
-        ),
-        "1"
-    );
 }
 
 /// 1,024 services of 1,024 destinations each: the config's bounds.
