@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak clean image image-check image-lint
+.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak soak-store soak-console clean image image-check image-lint
 all: build
 
 # What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
@@ -54,10 +54,17 @@ figures: build
 	@echo "release binary: $$(stat -c %s $(BIN)) bytes"
 
 # Long runs of the power-cut tests of the flash store's commit history
-# (`cargo test` runs 150 operations per run; this 20,000).
+# (`cargo test` runs 150 operations per run; this 20,000), then the lab's
+# power cuts in a loop of serial-console commits (`make test` cuts twice;
+# this 50: about 45 minutes).
 SOAK_OPS ?= 20000
-soak:
+CONSOLE_CUTS ?= 50
+soak: soak-store soak-console
+soak-store:
 	VIGIL_SOAK_OPS=$(SOAK_OPS) cargo test --release --locked --features fault-hooks --test it store_history
+soak-console: lab-image
+	cd lab && VIGIL_CONSOLE_CUTS=$(CONSOLE_CUTS) $(LAB_PY) -m pytest -p no:cacheprovider -v \
+	  tests/test_console.py -k power_cuts
 
 # Build every fuzz target (cargo-fuzz, nightly).
 fuzz-build:

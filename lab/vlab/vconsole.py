@@ -64,6 +64,12 @@ class VigilConsole:
         nl = text.find("\n")
         return "" if nl < 0 else text[nl + 1:]
 
+    def load(self, text: str, timeout: float = 120) -> str:
+        """`load keepalived` (configuration mode), `text` pasted, Ctrl-D ->
+        what the console said about it."""
+        self.keys("load keepalived\r", r"Ctrl-D on a line of its own\n", timeout)
+        return self.paste(text, timeout)
+
     def paste(self, text: str, timeout: float = 120) -> str:
         """After `load keepalived`: the file's lines, then Ctrl-D -> what
         the console said about it."""

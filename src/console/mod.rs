@@ -93,6 +93,7 @@ fn commands<B: Backend>(reader: &mut Reader, shell: &mut Shell<B>) -> io::Result
         match next {
             Next::Command => {}
             Next::Exit => return Ok(()),
+            Next::Shell => root_shell(reader)?,
             Next::Paste => {
                 let mut out = String::new();
                 match reader.read_block("")? {
@@ -103,6 +104,18 @@ fn commands<B: Backend>(reader: &mut Reader, shell: &mut Shell<B>) -> io::Result
             }
         }
     }
+}
+
+/// `start shell`: /bin/sh on this terminal in its saved mode, then the
+/// console again.
+fn root_shell(reader: &mut Reader) -> io::Result<()> {
+    let _paused = reader.pause()?;
+    say("a root shell: `exit` comes back to the console\n");
+    match std::process::Command::new("/bin/sh").arg("-l").status() {
+        Ok(_) => {}
+        Err(e) => say(&format!("error: cannot start /bin/sh: {e}\n")),
+    }
+    Ok(())
 }
 
 fn say(text: &str) {

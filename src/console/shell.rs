@@ -51,6 +51,8 @@ pub enum Next {
     Paste,
     /// Leave the console.
     Exit,
+    /// Run a root shell on the terminal, then come back (`start shell`).
+    Shell,
 }
 
 /// How long `commit confirmed` may wait, in minutes (the store's bound).
@@ -227,6 +229,7 @@ impl<B: Backend> Shell<B> {
         match words {
             ["show", rest @ ..] => self.show(rest, out),
             ["configure"] => self.configure(out),
+            ["start", "shell"] => return Next::Shell,
             ["help"] => help_table(OPERATIONAL, out),
             ["exit" | "quit" | "logout"] => return Next::Exit,
             _ => unknown(words, OPERATIONAL, out),
@@ -254,8 +257,12 @@ impl<B: Backend> Shell<B> {
                 let session = self.session.take();
                 let next = self.operational(rest, out);
                 self.session = session;
-                if next == Next::Exit {
-                    let _ = writeln!(out, "error: `run exit`: leave configuration mode first");
+                if next != Next::Command {
+                    let _ = writeln!(
+                        out,
+                        "error: `run {}`: leave configuration mode first",
+                        rest.join(" ")
+                    );
                 }
             }
             ["help"] => help_table(CONFIGURATION, out),
@@ -569,7 +576,7 @@ impl<B: Backend> Shell<B> {
         let Some(s) = self.session.as_ref() else {
             return;
         };
-        let text = s.candidate.text();
+        let (text, base, rolled_from) = (s.candidate.text(), s.base, s.rolled_from);
         let req = match ask {
             CommitWords::Check => Request::CommitCheck { config_text: text },
             CommitWords::Commit { confirm, comment } => {
@@ -578,15 +585,21 @@ impl<B: Backend> Shell<B> {
                     Some(false) => {}
                     None => return,
                 }
-                let s = self.session.as_ref().expect("checked above");
-                match (s.rolled_from, confirm) {
-                    (Some(of), None) => Request::Rollback { seq: of, comment },
+                // An untouched `rollback N` is written as a rollback, when
+                // nobody has committed since the candidate was made (else
+                // the commit below is refused as stale).
+                let mut unmoved = || {
+                    let mut sink = String::new();
+                    self.running(&mut sink).map(|r| r.seq.unwrap_or(0)) == Some(base)
+                };
+                match (rolled_from, confirm) {
+                    (Some(of), None) if unmoved() => Request::Rollback { seq: of, comment },
                     _ => Request::Commit(CommitAsk {
                         config_text: text,
                         comment,
                         user: Some(self.user.clone()),
                         confirm_minutes: confirm,
-                        base_seq: Some(s.base),
+                        base_seq: Some(base),
                     }),
                 }
             }
@@ -625,6 +638,9 @@ impl<B: Backend> Shell<B> {
         let (shown, errors) = render::commit_report(&r);
         for line in errors.iter().chain(&shown) {
             let _ = writeln!(out, "{line}");
+        }
+        if r.confirm_by.is_some() {
+            let _ = writeln!(out, "(here, a plain `commit` confirms it)");
         }
         if let CommitOutcome::Stale { .. } = r.outcome {
             let _ = writeln!(

@@ -193,7 +193,9 @@ fn operational_commands() {
     assert!(out.contains("uptime: 1h 02m"), "{out}");
     assert!(out.contains("flash: 1 commits kept"), "{out}");
     let mut out = String::new();
+    assert_eq!(sh.execute("start shell", &mut out), Next::Shell);
     assert_eq!(sh.execute("exit", &mut out), Next::Exit);
+    assert_eq!(out, "");
 }
 
 #[test]
@@ -386,6 +388,13 @@ fn rollback_loads_a_commit_and_commits_it_as_a_rollback() {
         comment: None
     }));
     assert_eq!(sh.backend().running, BOX);
+    // Someone commits between the rollback and its commit: refused.
+    type_lines(&mut sh, &["rollback 2"]);
+    let other = BOX.replace("priority 100", "priority 90");
+    sh.backend().write(other, None);
+    let out = type_lines(&mut sh, &["commit"]);
+    assert!(out.contains("your candidate is kept"), "{out}");
+    assert!(sh.backend().running.contains("priority 90"));
     let out = type_lines(&mut sh, &["rollback 99", "rollback x"]);
     assert!(out.contains("no commit 99"), "{out}");
     assert!(out.contains("expected a commit's seq"), "{out}");
@@ -413,6 +422,12 @@ fn run_reaches_operational_commands_from_configuration_mode() {
     let mut sh = shell();
     let out = type_lines(&mut sh, &["configure", "run show log 1", "show log 1"]);
     assert_eq!(out.matches("log line 0").count(), 2, "{out}");
+    let out = type_lines(&mut sh, &["run start shell", "run exit"]);
+    assert_eq!(
+        out.matches("leave configuration mode first").count(),
+        2,
+        "{out}"
+    );
     assert_eq!(sh.prompt(), "lb1# ");
 }
 

@@ -138,6 +138,9 @@ pub enum Change {
     /// `script_user` or `enable_script_security` changed and the config
     /// has MISC_CHECKs: the health checks were replaced to run them so.
     MiscCheckScripts,
+    /// The console password changed: asked at the next console login
+    /// (`vigil console --login` reads it from the running config).
+    ConsolePassword,
     /// The metrics endpoint was bound again on `listen` (`None`: stopped).
     Metrics {
         listen: Option<String>,
@@ -211,7 +214,7 @@ pub enum Pending {
     /// The VRRP, notification or script settings of `global_defs`.
     VrrpGlobals,
     LvsSyncDaemon,
-    /// The `appliance` block's watchdog or console (the rest applies live).
+    /// The `appliance` block's watchdog (the rest applies live).
     Appliance,
     /// The `vrrp_script` blocks.
     VrrpScripts,

@@ -142,7 +142,7 @@ fn the_status_shows_the_last_reload_and_the_pending_list_in_one_line() {
         pending_line(&p).as_deref(),
         Some(
             "vrrp_instance VI_1 added; global_defs (VRRP, notification or script settings) changed; \
-             lvs_sync_daemon changed; appliance watchdog or console changed"
+             lvs_sync_daemon changed; appliance watchdog changed"
         )
     );
 }

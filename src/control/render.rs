@@ -625,6 +625,9 @@ impl fmt::Display for Change {
                 "script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)",
             ),
             Change::Notifier => f.write_str("notification and script settings applied"),
+            Change::ConsolePassword => {
+                f.write_str("console password changed: asked at the next console login")
+            }
             Change::VrrpScripts { restarted: true } => {
                 f.write_str("vrrp_script set applied: tracked scripts started again (unchanged ones kept their states)")
             }
@@ -697,7 +700,7 @@ impl fmt::Display for Pending {
             }
             Pending::LvsSyncDaemon => f.write_str("lvs_sync_daemon changed"),
             Pending::VrrpScripts => f.write_str("vrrp_script blocks changed"),
-            Pending::Appliance => f.write_str("appliance watchdog or console changed"),
+            Pending::Appliance => f.write_str("appliance watchdog changed"),
         }
     }
 }

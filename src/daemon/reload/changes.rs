@@ -71,6 +71,10 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     if sysctls(old) != sysctls(new) {
         c.live.push(Change::ApplianceIpvs);
     }
+    let password = |c: &Config| crate::console::login::hash_of(c).map(str::to_owned);
+    if password(old) != password(new) {
+        c.live.push(Change::ConsolePassword);
+    }
     c.pending = pending(running_vrrp, new);
     c.setup = crate::appliance::live::setup_changed(old, new);
     c.metrics = old.global.metrics != new.global.metrics;
@@ -141,10 +145,8 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
         out.push(Pending::LvsSyncDaemon);
     }
     // No block means the defaults (a new block with them changes nothing).
-    let rest = |c: &Config| {
-        let a = c.appliance.clone().unwrap_or_default();
-        (a.watchdog, a.console_password_hash)
-    };
+    // The console password is live: the console reads it at each login.
+    let rest = |c: &Config| c.appliance.clone().unwrap_or_default().watchdog;
     if rest(running) != rest(new) {
         out.push(Pending::Appliance);
     }

@@ -161,6 +161,14 @@ fn the_appliance_set_up_is_live_and_only_watchdog_and_console_wait() {
     let c = changes(&new, &new, &watched);
     assert!(!c.setup);
     assert_eq!(c.pending, [Pending::Appliance]);
+    // The console password is live: asked at the next login.
+    let mut guarded = new.clone();
+    if let Some(a) = guarded.appliance.as_mut() {
+        a.console_password_hash = Some("$6$x$y".into());
+    }
+    let c = changes(&new, &new, &guarded);
+    assert!(c.pending.is_empty(), "{:?}", c.pending);
+    assert_eq!(c.live, [Change::ConsolePassword]);
 }
 
 #[test]
