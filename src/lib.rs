@@ -16,6 +16,7 @@ pub mod health;
 pub mod ipvs;
 pub mod logfields;
 pub mod mem;
+pub mod metrics;
 pub mod net;
 pub mod notify;
 pub mod store;

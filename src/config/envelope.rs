@@ -23,12 +23,13 @@
 //! decodes both. A config that uses nothing of V2 is still written as V1,
 //! so a vigil that knows only V1 can read it back after a downgrade.
 //! V3 adds `virtual_server_group`, the `group` of each virtual server,
-//! `track_file` and `vrrp_track_process` ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
+//! `track_file`, `vrrp_track_process` and `global_defs { metrics }`
+//! ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
 //! before it keep decoding). A config is written in the oldest version
 //! that holds all of it.
 
 use super::model::{
-    Config, Script, TrackFile, TrackProcess, TrackScript, VirtualServerGroup, VrrpScript,
+    Config, Metrics, Script, TrackFile, TrackProcess, TrackScript, VirtualServerGroup, VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
@@ -45,7 +46,9 @@ pub enum Stored {
 
 /// What envelope V3 adds: the `virtual_server_group` blocks and each
 /// virtual server's `group` by position; the `track_file` blocks and each
-/// instance's and sync group's `track_file` list by position.
+/// instance's and sync group's `track_file` list by position; the
+/// `vrrp_track_process` blocks and the lists that name them; the metrics
+/// endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SideV3 {
     pub groups: Vec<VirtualServerGroup>,
@@ -56,6 +59,7 @@ pub struct SideV3 {
     pub processes: Vec<TrackProcess>,
     pub instance_processes: Vec<Vec<TrackScript>>,
     pub sync_group_processes: Vec<Vec<TrackScript>>,
+    pub metrics: Option<Metrics>,
 }
 
 impl SideV3 {
@@ -79,6 +83,7 @@ impl SideV3 {
             sync_group_processes: (c.vrrp_sync_groups.iter())
                 .map(|g| g.track_process.clone())
                 .collect(),
+            metrics: c.global.metrics,
         }
     }
 
@@ -91,6 +96,7 @@ impl SideV3 {
             && self.processes.is_empty()
             && self.instance_processes.iter().all(Vec::is_empty)
             && self.sync_group_processes.iter().all(Vec::is_empty)
+            && self.metrics.is_none()
     }
 
     fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
@@ -122,6 +128,7 @@ impl SideV3 {
         c.track_processes = self.processes;
         c.virtual_server_groups = self.groups;
         c.track_files = self.files;
+        c.global.metrics = self.metrics;
         Ok(c)
     }
 }

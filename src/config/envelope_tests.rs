@@ -252,3 +252,27 @@ fn a_v3_side_table_that_does_not_fit_is_refused() {
         Err(EnvelopeError::SideServices { services: 2 })
     ));
 }
+
+#[test]
+fn metrics_travel_in_v3_with_v2_left_as_shipped() {
+    use crate::config::model::Metrics;
+    let mut c = tracked();
+    c.global.metrics = Some(Metrics {
+        listen: "192.168.1.100:9100".parse().unwrap(),
+    });
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 2, "variant index 2 is V3");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // Without scripts, metrics alone still need V3.
+    let mut plain_cfg: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    plain_cfg.global.metrics = c.global.metrics;
+    let bytes = encode(&plain_cfg).unwrap();
+    assert_eq!(variant(&bytes), 2);
+    assert_eq!(decode(&bytes).unwrap(), plain_cfg);
+    // The V2 bytes of the same config (an older vigil's) drop the metrics.
+    let mut v2 = vec![PLAIN];
+    v2.extend(postcard::to_allocvec(&Stored::V2(c.clone(), SideV2::of(&c))).unwrap());
+    assert_eq!(decode(&v2).unwrap().global.metrics, None);
+}

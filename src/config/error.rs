@@ -251,6 +251,10 @@ pub enum Invalid {
     DuplicateInterface { interface: String },
     #[error("appliance: route via {gateway} on {interface} is not reachable from any address of {interface}")]
     GatewayUnreachable { interface: String, gateway: String },
+    /// `metrics listen` on an address no appliance interface has: the
+    /// endpoint binds the box's management address only.
+    #[error("global_defs: metrics listen {address} is no address of an appliance interface")]
+    MetricsAddress { address: String },
 }
 
 /// One error or warning with its place.

@@ -315,6 +315,11 @@ fn global_defs(w: &mut Writer, g: &GlobalDefs) {
     }
     run_as(w, "script_user", g.script_user.as_ref());
     w.flag("enable_script_security", g.enable_script_security);
+    if let Some(m) = &g.metrics {
+        w.open(&[&"metrics"]);
+        w.line(&[&"listen", &m.listen]);
+        w.close();
+    }
     w.close();
 }
 

@@ -13,8 +13,9 @@
 //! needs a new envelope version. The serde shape of these types is frozen
 //! at envelope V1: a field added since is `#[serde(skip)]` here and travels
 //! in its version's side table (`envelope::SideV2` for `vrrp_script`
-//! and `track_script`), so V1 payloads keep decoding with no copy of the
-//! old model. Nothing but the envelope may serialise a `Config`.
+//! and `track_script`, `envelope::SideV3` for `metrics`), so V1 payloads
+//! keep decoding with no copy of the old model. Nothing but the envelope
+//! may serialise a `Config`.
 
 use super::bounds::{IfName, Millis, PassKey};
 use serde::{Deserialize, Serialize};
@@ -241,6 +242,18 @@ pub struct GlobalDefs {
     pub lvs_timeouts: LvsTimeouts,
     pub script_user: Option<ScriptUser>,
     pub enable_script_security: bool,
+    /// vigil's `metrics { listen ADDR:PORT }`: where the Prometheus
+    /// endpoint listens; `None` (the default): no endpoint (envelope V3
+    /// side table).
+    #[serde(skip)]
+    pub metrics: Option<Metrics>,
+}
+
+/// `global_defs { metrics { ... } }`: the Prometheus text endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// The one address and port it binds (never a wildcard).
+    pub listen: std::net::SocketAddr,
 }
 
 pub const DEFAULT_MCAST4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -263,6 +276,7 @@ impl Default for GlobalDefs {
             lvs_timeouts: LvsTimeouts::default(),
             script_user: None,
             enable_script_security: false,
+            metrics: None,
         }
     }
 }

@@ -91,6 +91,9 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
             report(a.of("lvs_sync_daemon"), e);
         }
     }
+    if let (Some(e), Some(a)) = (metrics_problem(c), &at.global) {
+        report(a.of("metrics"), e);
+    }
     track_script_problems(c, at, d);
     for (n, (kw, item, e)) in service_problems(c) {
         if let Some(a) = at.services.get(n) {
@@ -100,6 +103,22 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
     for (loc, e) in errors {
         d.error(&loc, ErrorKind::Invalid(e));
     }
+}
+
+/// On a box whose appliance block gives addresses, the metrics endpoint
+/// must listen on one of them (a VIP would fail to bind on the backup, and
+/// the data LAN's side should not serve it).
+fn metrics_problem(c: &Config) -> Option<Invalid> {
+    let listen = c.global.metrics?.listen.ip();
+    let a = c.appliance.as_ref()?;
+    let mut own = a.interfaces.iter().flat_map(|i| &i.addresses).peekable();
+    own.peek()?;
+    if own.any(|x| x.addr == listen) {
+        return None;
+    }
+    Some(Invalid::MetricsAddress {
+        address: listen.to_string(),
+    })
 }
 
 /// `track_script` names that are no `vrrp_script` and `track_file` names

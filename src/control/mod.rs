@@ -35,11 +35,12 @@ pub use commit::{
     PendingCommit,
 };
 pub use reload::{
-    Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome, ReloadReport,
+    Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadCounts, ReloadOutcome,
+    ReloadReport,
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 14;
+pub const PROTOCOL_VERSION: u8 = 15;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -158,6 +159,8 @@ pub struct Status {
     pub ipvs: Option<IpvsStatus>,
     /// The last reload; `None` before the first.
     pub reload: Option<LastReload>,
+    /// Reloads since the daemon started, by outcome.
+    pub reloads: ReloadCounts,
     /// Settings of the loaded config the running daemon has not applied
     /// (they need a restart); empty: everything applies.
     pub pending: Vec<Pending>,
@@ -381,6 +384,19 @@ pub struct IpvsServiceStatus {
     /// ipvsadm prints it ("255.255.255.0"; a prefix length for IPv6).
     pub mask: Option<String>,
     pub dests: Vec<IpvsDestStatus>,
+    /// The kernel's counters of the service (`ipvsadm -Ln --stats`), as of
+    /// the IPVS task's last dump; `None`: not in the table.
+    pub counters: Option<IpvsCounters>,
+}
+
+/// The kernel's cumulative counters of a service or destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IpvsCounters {
+    pub connections: u64,
+    pub in_packets: u64,
+    pub out_packets: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -403,6 +419,8 @@ pub struct IpvsDestStatus {
     /// vigil puts in the table in place of the configured one; `None`:
     /// none set.
     pub dynamic_weight: Option<u32>,
+    /// The kernel's counters of the destination; `None`: not in the table.
+    pub counters: Option<IpvsCounters>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -426,6 +444,11 @@ pub struct InstanceStatus {
     /// Non-zero drop counters, by name.
     pub drops: Vec<(String, u64)>,
     pub error: Option<String>,
+    /// Adverts this instance's task sent, accepted (past the receive
+    /// checks), and its state changes, since the task started.
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub transitions: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -589,6 +612,7 @@ pub struct ConfigState {
     /// The IPVS task's status, when it runs.
     pub ipvs: Option<watch::Receiver<IpvsStatus>>,
     pub reload: Option<LastReload>,
+    pub reloads: ReloadCounts,
     pub pending: Vec<Pending>,
     /// The appliance set-up's failures at its last apply.
     pub appliance: Vec<String>,
@@ -623,6 +647,7 @@ impl Published {
                 .collect(),
             ipvs: self.ipvs_status(config.ipvs.as_ref()),
             reload: config.reload,
+            reloads: config.reloads,
             pending: config.pending,
             resumed: self.resumed.clone(),
             tasks: Vec::new(),
@@ -641,8 +666,9 @@ impl Published {
         }
     }
 
-    /// [`Published::status`] with the supervised tasks.
-    async fn status_with_tasks(&self) -> Status {
+    /// [`Published::status`] with the supervised tasks (also what the
+    /// metrics endpoint renders).
+    pub async fn status_with_tasks(&self) -> Status {
         let mut s = self.status();
         if let Some(sup) = &self.tasks {
             s.tasks = sup.status().await.iter().map(TaskStatus::from).collect();

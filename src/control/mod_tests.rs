@@ -14,6 +14,7 @@ fn sample() -> Status {
         }],
         receivers: vec![],
         ipvs: None,
+        reloads: Default::default(),
         reload: Some(LastReload {
             outcome: ReloadOutcome::Applied,
             at_unix_secs: 1_700_000_000,

@@ -141,6 +141,10 @@ pub enum Change {
     /// The console password changed: asked at the next console login
     /// (`vigil console --login` reads it from the running config).
     ConsolePassword,
+    /// The metrics endpoint was bound again on `listen` (`None`: stopped).
+    Metrics {
+        listen: Option<String>,
+    },
 }
 
 /// Why an instance's new settings were not applied in place.
@@ -222,6 +226,28 @@ pub enum Diff {
     Added,
     Changed,
     Removed,
+}
+
+/// Reloads (and commits, which reload) since the daemon started, by
+/// outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReloadCounts {
+    pub applied: u64,
+    pub unchanged: u64,
+    pub invalid: u64,
+    pub failed: u64,
+}
+
+impl ReloadCounts {
+    pub fn count(&mut self, outcome: ReloadOutcome) {
+        let c = match outcome {
+            ReloadOutcome::Applied => &mut self.applied,
+            ReloadOutcome::Unchanged => &mut self.unchanged,
+            ReloadOutcome::Invalid => &mut self.invalid,
+            ReloadOutcome::Failed => &mut self.failed,
+        };
+        *c += 1;
+    }
 }
 
 /// The last reload, as `vigil status` shows it.

@@ -624,6 +624,10 @@ impl fmt::Display for Change {
                 write!(f, "appliance set-up applied ({ops} kernel changes)")
             }
             Change::ApplianceFailed { error } => f.write_str(error),
+            Change::Metrics { listen: Some(a) } => {
+                write!(f, "metrics endpoint bound again on {a}")
+            }
+            Change::Metrics { listen: None } => f.write_str("metrics endpoint stopped"),
             Change::MiscCheckScripts => f.write_str(
                 "script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)",
             ),

@@ -21,6 +21,7 @@ fn sample() -> Status {
             in_state_ms: 1500,
             drops: vec![("auth_mismatch".into(), 2), ("ttl_not_255".into(), 1)],
             error: None,
+            ..Default::default()
         }],
         receivers: vec![ReceiverStatus {
             interface: "eth0".into(),
@@ -31,6 +32,7 @@ fn sample() -> Status {
         }],
         ipvs: None,
         reload: None,
+        reloads: Default::default(),
         pending: Vec::new(),
         resumed: None,
         tasks: vec![],
@@ -174,6 +176,7 @@ fn ipvs_sample() -> IpvsStatus {
                     last: "ok".into(),
                     failures: 0,
                     dynamic_weight: Some(1),
+                    counters: None,
                 },
                 IpvsDestStatus {
                     dest: "192.168.1.103:80".into(),
@@ -185,6 +188,7 @@ fn ipvs_sample() -> IpvsStatus {
                     ..Default::default()
                 },
             ],
+            counters: None,
         }],
         foreign: vec!["UDP 10.0.0.1:53".into()],
         error: None,

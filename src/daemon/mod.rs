@@ -89,6 +89,7 @@ pub mod handoff;
 mod ipvs_side;
 mod links;
 mod logging;
+mod metrics;
 pub mod reload;
 mod restart;
 mod scripts;
@@ -316,6 +317,7 @@ async fn main(
         watchdog: Some(watchdogs.status.clone()),
         scripts: Some(script_side.receiver()),
     });
+    let metrics = metrics::MetricsSide::start(&config, published.clone(), &sup);
     let mut reloader = Reloader {
         source: opts.source.clone(),
         running_vrrp: reload::vrrp_part(&config),
@@ -327,6 +329,7 @@ async fn main(
         vrrp,
         appliance,
         scripts: script_side,
+        metrics,
     };
     let mut commits = Commits::new(&opts.source, opts.confirm_unit);
     commits.resync(&reloader).await;

@@ -151,6 +151,7 @@ impl Tasks {
                 }
             }
             Kind::Track => r.scripts.restart(&self.sup),
+            Kind::Metrics => r.metrics.restart(&self.sup),
             Kind::Main => {}
         }
     }

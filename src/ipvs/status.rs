@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::desired::{self, Health, RealId};
 use super::kernel::Table;
 use super::machine::{reals_of, Machine};
-use super::wire::{DestId, FwdMethod, ServiceId, SVC_F_PERSISTENT};
+use super::wire::{DestId, FwdMethod, ServiceId, Stats, SVC_F_PERSISTENT};
 use crate::config::model::VirtualServer;
-use crate::control::{IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
+use crate::control::{IpvsCounters, IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health;
 
 /// A checked real server's last result, failure streak and `misc_dynamic`
@@ -60,6 +60,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
                     s.weight = Some(d.weight);
                     s.active = c.active;
                     s.inactive = c.inactive;
+                    s.counters = counters(d.stats.as_ref());
                 }));
             }
         }
@@ -79,6 +80,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             persistent: (svc.flags & SVC_F_PERSISTENT != 0).then_some(svc.timeout),
             mask: mask(svc),
             dests,
+            counters: have.and_then(|e| counters(e.service.stats.as_ref())),
         });
     }
     services.extend(retired_status(m, table));
@@ -89,6 +91,17 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
         // Filled in by the control server from `super::sync`'s task.
         sync_daemon: None,
     }
+}
+
+/// The kernel's counters in the status's words.
+fn counters(s: Option<&Stats>) -> Option<IpvsCounters> {
+    s.map(|s| IpvsCounters {
+        connections: s.conns,
+        in_packets: s.inpkts,
+        out_packets: s.outpkts,
+        in_bytes: s.inbytes,
+        out_bytes: s.outbytes,
+    })
 }
 
 /// Services an earlier config had that the kernel still holds while
@@ -103,6 +116,7 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
             scheduler: e.service.scheduler.clone(),
             persistent: (e.service.flags & SVC_F_PERSISTENT != 0).then_some(e.service.timeout),
             mask: mask(&e.service),
+            counters: counters(e.service.stats.as_ref()),
             dests: e
                 .dests
                 .values()
@@ -127,6 +141,7 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
                         last: "none".to_owned(),
                         failures: 0,
                         dynamic_weight: None,
+                        counters: counters(d.stats.as_ref()),
                     }
                 })
                 .collect(),
@@ -169,6 +184,7 @@ fn dest_status(
         last,
         failures,
         dynamic_weight,
+        counters: None,
     };
     fill(&mut s);
     s

@@ -153,7 +153,7 @@ impl Task {
                 group::Action::Member { member, action } => self.execute(member, action).await,
                 group::Action::Status { member, changed } => {
                     if let (Some(Some(m)), Some(machine)) =
-                        (self.members.get(member), self.core.member(member))
+                        (self.members.get_mut(member), self.core.member(member))
                     {
                         m.publish(machine, changed);
                     }
@@ -242,6 +242,7 @@ impl Task {
             return;
         };
         if let Some(a) = advert {
+            m.received += 1;
             if machine.state() == State::Backup && !a.priority.is_resign() {
                 m.master = Some(a.src);
             }

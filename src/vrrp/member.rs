@@ -128,6 +128,10 @@ pub(crate) struct Member {
     status: watch::Sender<Snapshot>,
     /// The current master's address, as last heard while BACKUP.
     pub(crate) master: Option<IpAddr>,
+    /// Adverts sent and accepted, and state changes, for the status.
+    sent: u64,
+    pub(crate) received: u64,
+    transitions: u64,
 }
 
 /// The checked parts of a commit, ready to take over (see
@@ -266,6 +270,9 @@ impl Member {
                     .map(|(n, c)| (n.to_owned(), c))
                     .collect(),
                 error: None,
+                adverts_sent: self.sent,
+                adverts_received: self.received,
+                transitions: self.transitions,
             },
             since,
         }
@@ -273,8 +280,9 @@ impl Member {
 
     /// Publishes the snapshot of `m` (this member's machine), keeping the
     /// time of the last state change.
-    pub(crate) fn publish(&self, m: &Machine, changed: bool) {
+    pub(crate) fn publish(&mut self, m: &Machine, changed: bool) {
         let since = if changed {
+            self.transitions += 1;
             Instant::now()
         } else {
             self.status.borrow().since
@@ -317,6 +325,10 @@ impl Member {
                 );
             }
         }
+        // Counted in place: a master receives nothing that would publish.
+        self.sent += 1;
+        let sent = self.sent;
+        self.status.send_modify(|s| s.status.adverts_sent = sent);
     }
 
     async fn add_vip(&self, net: &Net, v: &Vip, idx: u32) {
@@ -608,6 +620,9 @@ pub(crate) async fn setup(
         garp_task: None,
         status: spec.status.clone(),
         master: None,
+        sent: 0,
+        received: 0,
+        transitions: 0,
     };
     Ok((member, machine))
 }

@@ -20,6 +20,7 @@ mod daemon_commit;
 mod daemon_console;
 mod daemon_journal;
 mod daemon_late;
+mod daemon_metrics;
 mod daemon_misc;
 mod daemon_netns;
 mod daemon_notify;

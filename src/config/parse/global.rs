@@ -10,11 +10,25 @@ use crate::config::bounds::{
     NAME_MAX, SMTP_TIMEOUT_MAX, TEXT_MAX,
 };
 use crate::config::model::{
-    Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, SmtpServer, VrrpVersion,
+    Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, Metrics, SmtpServer, VrrpVersion,
 };
 use crate::config::syntax::Node;
 use crate::config::validate::At;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+
+/// vigil's `metrics { listen ADDR:PORT }` inside `global_defs` (not in
+/// `appliance`: it serves a drop-in too, where the appliance block is
+/// inert without `--apply-appliance`).
+pub(crate) const METRICS: Section = Section {
+    name: "global_defs metrics",
+    keywords: &["listen"],
+    shared: &[],
+    repeatable: &[],
+    keepalived: &[],
+    obsolete: &[],
+    first_wins: &[],
+    aliases: &[],
+};
 
 pub(crate) const GLOBAL: Section = Section {
     name: "global_defs",
@@ -38,6 +52,7 @@ pub(crate) const GLOBAL: Section = Section {
         "lvs_timeouts",
         "script_user",
         "enable_script_security",
+        "metrics",
     ],
     shared: &[],
     repeatable: &[],
@@ -92,6 +107,7 @@ impl Reader<'_> {
             "enable_script_security" => {
                 g.enable_script_security = r.flag(n).unwrap_or(false);
             }
+            "metrics" => g.metrics = r.metrics(n),
             garp_kw => {
                 let kw = garp_kw.trim_start_matches("vrrp_");
                 r.garp_setting(n, kw, &mut garp);
@@ -155,6 +171,30 @@ impl Reader<'_> {
         Some(out)
     }
 
+    /// `metrics { listen ADDR:PORT }`: one specific address (an IPv6 one
+    /// in brackets) and a port; a wildcard is refused, the endpoint binds
+    /// the management address only.
+    fn metrics(&mut self, n: &Node) -> Option<Metrics> {
+        let nodes = self.block(n)?;
+        let mut listen = None;
+        let seen = self.walk(nodes, &METRICS, |r, kw, n| {
+            let Some(t) = r.one(n, "ADDR:PORT") else {
+                return;
+            };
+            const EXPECTED: &str = "a specific ADDR:PORT ([ADDR]:PORT for IPv6), not a wildcard";
+            match t.text.parse::<SocketAddr>() {
+                Ok(a) if !a.ip().is_unspecified() && !a.ip().is_multicast() && a.port() != 0 => {
+                    listen = Some(a)
+                }
+                _ => r.bad(t, kw, EXPECTED),
+            }
+        });
+        if listen.is_none() && !seen.contains_key("listen") {
+            self.missing(n, "metrics".into(), "listen");
+        }
+        Some(Metrics { listen: listen? })
+    }
+
     fn smtp_server(&mut self, n: &Node) -> Option<SmtpServer> {
         let args = self.args_between(n, 1, 2, "an IP address and an optional port")?;
         let kw = &n.keyword.text;
@@ -215,3 +255,7 @@ impl Reader<'_> {
         Some(t)
     }
 }
+
+#[cfg(test)]
+#[path = "global_tests.rs"]
+mod tests;

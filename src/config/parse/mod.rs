@@ -20,7 +20,7 @@ mod vrrp;
 /// keyword added here is known there too.
 pub(crate) mod tables {
     pub(crate) use super::appliance::{APPLIANCE, CONSOLE, INTERFACE, IPVS, WATCHDOG};
-    pub(crate) use super::global::GLOBAL;
+    pub(crate) use super::global::{GLOBAL, METRICS};
     pub(crate) use super::lvs::{HTTP_CHECK, MISC_CHECK, REAL, SERVICE, TCP_CHECK, URL, WS_CHECK};
     pub(crate) use super::track::{SCRIPT, TRACK_FILE, TRACK_PROCESS};
     pub(crate) use super::vrrp::{AUTH, INSTANCE, SYNC_GROUP};

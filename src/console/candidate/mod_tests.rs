@@ -644,3 +644,14 @@ fn urls_are_named_by_their_path_and_lists_complete_with_config_names() {
         Cause::Config(_)
     ));
 }
+
+#[test]
+fn set_global_defs_metrics_listen_builds_the_endpoint_setting() {
+    let mut c = with_box();
+    c.set(&w("global_defs metrics listen 192.168.1.100:9100"))
+        .unwrap();
+    let m = config_of(&c).global.metrics.expect("metrics");
+    assert_eq!(m.listen, "192.168.1.100:9100".parse().unwrap());
+    c.delete(&w("global_defs metrics")).unwrap();
+    assert_eq!(config_of(&c).global.metrics, None);
+}

@@ -66,6 +66,7 @@ pub fn shape(section: &Section, kw: &str) -> Shape {
         ("appliance", "ipvs") => Block(&IPVS, Single),
         ("appliance", "watchdog") => Block(&WATCHDOG, Single),
         ("appliance", "console") => Block(&CONSOLE, Single),
+        ("global_defs", "metrics") => Block(&METRICS, Single),
         (
             "vrrp_instance",
             "virtual_ipaddress"
@@ -247,6 +248,16 @@ const HELP: &[(&str, &str, &str)] = &[
         "<interface> <instance> [id N ...] connection sync",
     ),
     ("", "smtp_alert", "[on|off] send mail on state changes"),
+    (
+        "global_defs",
+        "metrics",
+        "{ listen <IP>:<port> } Prometheus /metrics endpoint",
+    ),
+    (
+        "global_defs metrics",
+        "listen",
+        "<IP>:<port> a management address ([IPv6]:port)",
+    ),
     ("appliance", "hostname", "<name> the box's host name"),
     (
         "appliance",

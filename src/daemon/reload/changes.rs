@@ -46,11 +46,13 @@ pub struct Changes {
     pub pending: Vec<Pending>,
     /// The appliance's set-up part differs (applied by `appliance::Live`).
     pub setup: bool,
+    /// `global_defs { metrics }` differs (the endpoint binds again).
+    pub metrics: bool,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty() && self.pending.is_empty() && !self.setup
+        self.live.is_empty() && self.pending.is_empty() && !self.setup && !self.metrics
     }
 }
 
@@ -75,6 +77,7 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     }
     c.pending = pending(running_vrrp, new);
     c.setup = crate::appliance::live::setup_changed(old, new);
+    c.metrics = old.global.metrics != new.global.metrics;
     c
 }
 
@@ -153,11 +156,13 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
     out
 }
 
-/// `global_defs` without what the IPVS side applies live.
+/// `global_defs` without what the IPVS side and the metrics endpoint apply
+/// live.
 pub fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
     GlobalDefs {
         lvs_timeouts: Default::default(),
         lvs_sync_daemon: None,
+        metrics: None,
         ..g.clone()
     }
 }

@@ -84,6 +84,8 @@ pub(super) struct Reloader {
     pub(super) appliance: crate::appliance::Live,
     /// The tracked-script task and its table.
     pub(super) scripts: super::scripts::ScriptSide,
+    /// The metrics endpoint, bound again when `listen` changes.
+    pub(super) metrics: super::metrics::MetricsSide,
 }
 
 impl Reloader {
@@ -116,9 +118,10 @@ impl Reloader {
                 .map_or(0, |d| d.as_secs()),
             first: report.lines.first().cloned(),
         };
-        self.vrrp
-            .published
-            .send_modify(|c| c.reload = Some(summary));
+        self.vrrp.published.send_modify(|c| {
+            c.reloads.count(summary.outcome);
+            c.reload = Some(summary);
+        });
         report
     }
 
@@ -185,6 +188,9 @@ impl Reloader {
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);
+        }
+        if changes.metrics {
+            applied.extend(self.metrics.reload(&new, &self.vrrp.supervisor));
         }
         let pending = changes::pending(&self.running_vrrp, &new);
         self.vrrp

@@ -18,6 +18,7 @@
 //! |                 |          | adopted, checks from their initial states           |
 //! | control         | 10 s     | restarted (the socket bound again)                  |
 //! | track           | 10 s     | restarted; every script keeps its state             |
+//! | metrics         | 10 s     | restarted (bound again on the configured address)   |
 //! | main            | 90 s     | none possible: liveness fails, the watchdog acts    |
 //!
 //! The IPVS task and the health runner hold each other's channel, so
@@ -66,6 +67,8 @@ pub enum Kind {
     Control,
     /// The tracked-script runner (`vrrp_script`).
     Track,
+    /// The Prometheus endpoint (`global_defs { metrics }`).
+    Metrics,
     /// The daemon's main loop (signals, reloads, supervisor events).
     Main,
 }
@@ -121,7 +124,8 @@ impl Kind {
             | Kind::NetlinkMonitor
             | Kind::Health
             | Kind::Control
-            | Kind::Track => (Remedy::Restart, secs(10)),
+            | Kind::Track
+            | Kind::Metrics => (Remedy::Restart, secs(10)),
             Kind::Ipvs | Kind::IpvsSync => (Remedy::Restart, secs(60)),
             Kind::Main => (Remedy::Exit, secs(90)),
         };
@@ -144,6 +148,7 @@ impl Kind {
             Kind::Health => "health",
             Kind::Control => "control",
             Kind::Track => "track",
+            Kind::Metrics => "metrics",
             Kind::Main => "main",
         }
     }

@@ -226,6 +226,11 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
             ai.routes
                 .retain(|r| addrs.is_empty() || addrs.iter().any(|ad| ad.contains(&r.via)));
         }
+        // The metrics endpoint listens on one of the box's addresses.
+        let first = a.interfaces.iter().flat_map(|i| &i.addresses).next();
+        if let (Some(m), Some(ad)) = (&mut global.metrics, first) {
+            m.listen.set_ip(ad.addr);
+        }
     }
     Config {
         global,
@@ -593,7 +598,8 @@ fn arb_global() -> impl Strategy<Value = GlobalDefs> {
         ),
         any::<bool>(),
     );
-    (text, vrrp, lvs).prop_map(|(text, vrrp, lvs)| {
+    let metrics = option::weighted(0.3, (arb_ip_any(), 1..=65535u16));
+    (text, vrrp, lvs, metrics).prop_map(|(text, vrrp, lvs, metrics)| {
         let (router_id, notification_email, notification_email_from, smtp, timeout, alert) = text;
         let (tcp, tcpfin, udp, user, enable_script_security) = lvs;
         GlobalDefs {
@@ -611,6 +617,9 @@ fn arb_global() -> impl Strategy<Value = GlobalDefs> {
             lvs_timeouts: LvsTimeouts { tcp, tcpfin, udp },
             script_user: user.map(|(user, group)| ScriptUser { user, group }),
             enable_script_security,
+            metrics: metrics.map(|(ip, port)| Metrics {
+                listen: std::net::SocketAddr::new(ip, port),
+            }),
         }
     })
 }
