@@ -41,7 +41,9 @@ pub enum Stored {
     /// `Config`'s V1 shape, then what V2 added.
     V2(Config, SideV2),
     /// V2, then what V3 added.
-    V3(Config, SideV2, SideV3),
+    /// (Boxed only to keep the enum small: serde and postcard see through
+    /// a box, so the bytes are the same.)
+    V3(Config, SideV2, Box<SideV3>),
 }
 
 /// What envelope V3 adds: the `virtual_server_group` blocks and each
@@ -240,7 +242,7 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let stored = match (side.is_empty(), side3.is_empty()) {
         (true, true) => Stored::V1(config.clone()),
         (false, true) => Stored::V2(config.clone(), side),
-        (_, false) => Stored::V3(config.clone(), side, side3),
+        (_, false) => Stored::V3(config.clone(), side, Box::new(side3)),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);

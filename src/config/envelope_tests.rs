@@ -246,7 +246,7 @@ fn a_v3_side_table_that_does_not_fit_is_refused() {
     side3.services.push(None);
     let mut bytes = vec![PLAIN];
     let side = SideV2::of(&c);
-    bytes.extend(postcard::to_allocvec(&Stored::V3(c, side, side3)).unwrap());
+    bytes.extend(postcard::to_allocvec(&Stored::V3(c, side, Box::new(side3))).unwrap());
     assert!(matches!(
         decode(&bytes),
         Err(EnvelopeError::SideServices { services: 2 })
