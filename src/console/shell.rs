@@ -765,7 +765,15 @@ fn daemon_error(r: Result<Response, FrameError>, out: &mut String) {
     let _ = match r {
         Ok(Response::Error(e)) => writeln!(out, "error: the daemon answered: {e}"),
         Ok(other) => writeln!(out, "error: unexpected answer from the daemon: {other:?}"),
-        Err(e) => writeln!(out, "error: the daemon is not reachable: {e}"),
+        Err(e) => {
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                why.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            writeln!(out, "error: the daemon is not reachable: {why}")
+        }
     };
 }
 
