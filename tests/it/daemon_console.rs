@@ -9,7 +9,7 @@
 //!
 //! Needs root and iproute2 (scripts/install-deps).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -129,10 +129,24 @@ fn the_console_commits_compares_refuses_a_stale_candidate_and_rolls_back() {
         .spawn()
         .expect("run vigil console");
     let mut stdin = first.stdin.take().expect("stdin");
+    let mut stdout = first.stdout.take().expect("stdout");
     stdin
         .write_all(b"configure\nset vrrp_instance VI_C priority 90\n")
         .expect("write");
-    std::thread::sleep(Duration::from_millis(500));
+    // Its candidate exists (and holds the set) once it has prompted in
+    // configuration mode twice: after `configure` and after the set.
+    let mut seen = Vec::new();
+    while String::from_utf8_lossy(&seen).matches("# ").count() < 2 {
+        let mut byte = [0u8; 1];
+        let n = stdout.read(&mut byte).expect("the first console's output");
+        assert_eq!(
+            n,
+            1,
+            "the first console ended: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.push(byte[0]);
+    }
     let (code, out) = console(
         &b,
         false,
@@ -141,8 +155,11 @@ fn the_console_commits_compares_refuses_a_stale_candidate_and_rolls_back() {
     assert_eq!(code, Some(0), "{out}");
     stdin.write_all(b"commit\nexit discard\n").expect("write");
     drop(stdin);
-    let second = first.wait_with_output().expect("ends");
-    let second = text(&second);
+    stdout
+        .read_to_end(&mut seen)
+        .expect("the first console's output");
+    let rest = first.wait_with_output().expect("ends");
+    let second = format!("{}{}", String::from_utf8_lossy(&seen), text(&rest));
     assert!(
         second.contains("the running config changed since your candidate was made"),
         "{second}"
