@@ -325,10 +325,16 @@ impl Member {
                 );
             }
         }
-        // Counted in place: a master receives nothing that would publish.
+        // Counted in place (a master receives nothing that would publish),
+        // without waking the snapshot's watchers: a counter is read when
+        // asked for (status, metrics), and the sync task and the service
+        // line need not turn on every advert.
         self.sent += 1;
         let sent = self.sent;
-        self.status.send_modify(|s| s.status.adverts_sent = sent);
+        self.status.send_if_modified(|s| {
+            s.status.adverts_sent = sent;
+            false
+        });
     }
 
     async fn add_vip(&self, net: &Net, v: &Vip, idx: u32) {
