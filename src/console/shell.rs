@@ -309,7 +309,7 @@ impl<B: Backend> Shell<B> {
                 Some(t) => render::ipvs_text(t),
                 None => "no virtual_server: the IPVS table is not vigil's\n".to_owned(),
             }),
-            ["health"] => self.status(out, health_text),
+            ["health"] => self.status(out, render::health_text),
             ["config"] => {
                 if let Some(r) = self.running(out) {
                     out.push_str(&r.text);
@@ -720,34 +720,6 @@ fn commit_words(rest: &[&str]) -> Result<CommitWords, CommitWordsError> {
         }
     }
     Ok(CommitWords::Commit { confirm, comment })
-}
-
-/// Health of every real server and tracked script, one line each.
-fn health_text(s: &Status) -> String {
-    let mut out = String::new();
-    if let Some(t) = &s.ipvs {
-        for svc in &t.services {
-            for d in &svc.dests {
-                let _ = writeln!(
-                    out,
-                    "{} -> {}: {}, {} consecutive failure{}, last check: {}",
-                    svc.service,
-                    d.dest,
-                    d.health,
-                    d.failures,
-                    if d.failures == 1 { "" } else { "s" },
-                    d.last
-                );
-            }
-        }
-    }
-    for sc in &s.scripts {
-        let _ = writeln!(out, "{}", render::script_text(sc));
-    }
-    if out.is_empty() {
-        out.push_str("nothing is health-checked: no real server, no tracked script\n");
-    }
-    out
 }
 
 fn duration(secs: u64) -> String {

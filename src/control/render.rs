@@ -103,6 +103,34 @@ pub fn vrrp_text(s: &Status) -> String {
     out
 }
 
+/// Health of every real server and tracked script, one line each.
+pub fn health_text(s: &Status) -> String {
+    let mut out = String::new();
+    if let Some(t) = &s.ipvs {
+        for svc in &t.services {
+            for d in &svc.dests {
+                let _ = writeln!(
+                    out,
+                    "{} -> {}: {}, {} consecutive failure{}, last check: {}",
+                    svc.service,
+                    d.dest,
+                    d.health,
+                    d.failures,
+                    if d.failures == 1 { "" } else { "s" },
+                    d.last
+                );
+            }
+        }
+    }
+    for sc in &s.scripts {
+        let _ = writeln!(out, "{}", script_text(sc));
+    }
+    if out.is_empty() {
+        out.push_str("nothing is health-checked: no real server, no tracked script\n");
+    }
+    out
+}
+
 /// One supervised task in one line; a stalled one says so in capitals.
 fn task_text(t: &TaskStatus) -> String {
     let state = if t.state == "stalled" {

@@ -211,6 +211,23 @@ fn ipvs_text_is_ipvsadm_with_health() {
 }
 
 #[test]
+fn health_text_is_a_line_per_real_server_and_says_when_nothing_is_checked() {
+    let s = Status {
+        ipvs: Some(ipvs_sample()),
+        ..Status::default()
+    };
+    assert_eq!(
+        health_text(&s),
+        "TCP 192.168.1.200:80 -> 192.168.1.102:80: up, 0 consecutive failures, last check: ok\n\
+         TCP 192.168.1.200:80 -> 192.168.1.103:80: down, 4 consecutive failures, last check: connection refused\n"
+    );
+    assert_eq!(
+        health_text(&Status::default()),
+        "nothing is health-checked: no real server, no tracked script\n"
+    );
+}
+
+#[test]
 fn ipvs_json_shape() {
     let mut s = sample();
     assert!(!json(&s).contains("\"ipvs\""));
