@@ -233,10 +233,6 @@ pub(super) const SERVICE: &[&str] = &[
     "sorry_server_lvs_method",
     "snmp_name",
     "smtp_alert",
-    "connect_timeout",
-    "retry",
-    "delay_before_retry",
-    "warmup",
 ];
 
 pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[Obsolete {
@@ -245,11 +241,6 @@ pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[Obsolete {
 }];
 
 pub(super) const REAL: &[&str] = &[
-    "connect_timeout",
-    "retry",
-    "delay_before_retry",
-    "warmup",
-    "delay_loop",
     "smtp_alert",
     "alpha",
     "virtualhost",

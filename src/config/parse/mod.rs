@@ -9,6 +9,7 @@
 mod appliance;
 mod global;
 mod group;
+mod inherit;
 mod keepalived;
 mod lvs;
 mod track;
