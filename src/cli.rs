@@ -287,6 +287,7 @@ impl ImportOpts {
         config::ImportOptions {
             lenient: self.lenient,
             config_id: config_id(self.config_id.as_deref()),
+            resolver: Default::default(),
         }
     }
 }
@@ -453,6 +454,7 @@ fn run_command(r: RunArgs) -> i32 {
             options: config::ImportOptions {
                 lenient: r.lenient,
                 config_id: config_id(r.config_id.as_deref()),
+                resolver: Default::default(),
             },
         }
     } else if let Some(path) = &r.source.store {

@@ -40,6 +40,12 @@ impl fmt::Display for Loc {
 /// [`Diagnostic`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum ErrorKind {
+    #[error("cannot resolve '{name}' ({keyword}): {reason}")]
+    NameNotResolved {
+        keyword: String,
+        name: String,
+        reason: crate::resolve::ResolveError,
+    },
     // --- reading and lexing ------------------------------------------------
     #[error("cannot read {path}: {reason}")]
     Read { path: PathBuf, reason: String },

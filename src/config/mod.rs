@@ -62,6 +62,9 @@ pub struct ImportOptions {
     pub lenient: bool,
     /// What `@ID` lines are matched against (`--config-id`).
     pub config_id: ConfigId,
+    /// Where host names (`smtp_server`, `unicast_peer`, `connect_ip`) are
+    /// looked up.
+    pub resolver: crate::resolve::Resolver,
 }
 
 impl ImportOptions {
@@ -70,6 +73,7 @@ impl ImportOptions {
         ImportOptions {
             lenient,
             config_id: ConfigId::of_host(),
+            resolver: crate::resolve::Resolver::default(),
         }
     }
 }
@@ -84,7 +88,7 @@ pub fn import_file(path: &Path, lenient: bool) -> Result<Imported, Rejected> {
 pub fn import_file_with(path: &Path, opts: &ImportOptions) -> Result<Imported, Rejected> {
     let mut d = Diagnostics::new(opts.lenient);
     match syntax::read_root(path, &opts.config_id, &mut d) {
-        Ok(nodes) => finish(&nodes, d),
+        Ok(nodes) => finish(&nodes, d, &opts.resolver),
         Err(e) => {
             d.sort();
             Err(Rejected {
@@ -106,7 +110,7 @@ pub fn import_str(name: &str, text: &str, lenient: bool) -> Result<Imported, Rej
 pub fn import_str_with(name: &str, text: &str, opts: &ImportOptions) -> Result<Imported, Rejected> {
     let mut d = Diagnostics::new(opts.lenient);
     let nodes = syntax::read_str(name, text, None, &opts.config_id, &mut d);
-    finish(&nodes, d)
+    finish(&nodes, d, &opts.resolver)
 }
 
 /// Import a config read from standard input (`-`): up to
@@ -130,11 +134,15 @@ pub fn import_stdin(opts: &ImportOptions) -> Result<Imported, Rejected> {
         });
     }
     let nodes = syntax::read_bytes(STDIN_NAME, bytes, None, &opts.config_id, &mut d);
-    finish(&nodes, d)
+    finish(&nodes, d, &opts.resolver)
 }
 
-fn finish(nodes: &[syntax::Node], mut d: Diagnostics) -> Result<Imported, Rejected> {
-    let (config, places) = parse::config(nodes, &mut d);
+fn finish(
+    nodes: &[syntax::Node],
+    mut d: Diagnostics,
+    resolver: &crate::resolve::Resolver,
+) -> Result<Imported, Rejected> {
+    let (config, places) = parse::config(nodes, &mut d, resolver);
     if !d.has_errors() {
         validate::validate(&config, &places, &mut d);
     }

@@ -6,8 +6,8 @@ use vigil::config::{import_file_with, import_str_with, ConfigId, ImportOptions};
 
 fn opts(id: &str) -> ImportOptions {
     ImportOptions {
-        lenient: false,
         config_id: ConfigId::new(id),
+        ..ImportOptions::new(false)
     }
 }
 

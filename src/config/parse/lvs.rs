@@ -543,7 +543,7 @@ impl Reader<'_> {
         let mut c = Checker::new(kind.clone());
         let mut own = Inherit::default();
         self.walk(nodes, section, |r, kw, n| match kw {
-            "connect_ip" => c.connect_ip = r.ip(n),
+            "connect_ip" => c.connect_ip = r.host(n),
             "connect_port" => c.connect_port = r.int_in::<u16>(n, 1, 65535),
             "bindto" => c.bindto = r.ip(n),
             kw if inherit::KEYWORDS.contains(&kw) => r.inherited(n, kw, &mut own),

@@ -440,7 +440,7 @@ fn problems(top: &[Stmt], focus: Option<&[usize]>) -> (Vec<Error>, Option<u32>) 
     let (text, line) = tree::render(top, focus);
     let mut d = Diagnostics::new(false);
     let nodes = syntax::read_str(NAME, &text, None, &ConfigId::of_host(), &mut d);
-    let (c, places) = config::parse::config(&nodes, &mut d);
+    let (c, places) = config::parse::config(&nodes, &mut d, &crate::resolve::Resolver::default());
     validate::validate(&c, &places, &mut d);
     d.sort();
     (d.errors, line)
