@@ -304,10 +304,14 @@ fn config_id(given: Option<&str>) -> config::ConfigId {
 
 #[derive(Args, Debug)]
 struct StoreOpts {
-    /// The config store: a block device (the `config` partition) or a file,
-    /// created (1 MiB) if missing.
+    /// The config store: a block device (the `config` partition) or a
+    /// file. A path that does not exist is refused unless --create.
     #[arg(long, value_name = "PATH")]
     store: PathBuf,
+    /// Make a store file (1 MiB) at --store if nothing is there (a lab
+    /// or test store; a box's store is its `config` partition).
+    #[arg(long)]
+    create: bool,
     /// Slot size of a two-slot (format 1) store, in bytes (a multiple of
     /// 512): where its slots are, to carry its config into the history.
     #[arg(long, value_name = "BYTES", default_value_t = Geometry::default().slot_size)]
@@ -821,6 +825,15 @@ fn config_command(c: ConfigCommand) -> i32 {
             store,
             comment,
         } => {
+            // Before the config is read: a mistyped device is the first
+            // thing to hear about, and nothing is made by accident.
+            if !store.store.exists() && !store.create {
+                eprintln!(
+                    "vigil: {} does not exist: no such device (give --create to make a store file there)",
+                    store.store.display()
+                );
+                return EXIT_IO;
+            }
             let imp = match import(&file, &opts) {
                 Ok(imp) => imp,
                 Err(code) => return code,
@@ -906,8 +919,16 @@ fn commit(c: &Config, opts: &StoreOpts, comment: String) -> i32 {
         user: String::new(),
         comment,
     };
-    let result = History::open(&opts.store, geometry, true)
+    let missing = !opts.store.exists();
+    let result = History::open(&opts.store, geometry, missing)
         .and_then(|mut h| h.commit(&bytes, crate::store::Source::Import, &meta));
+    if missing && result.is_ok() {
+        eprintln!(
+            "{}: created a store file of {} bytes",
+            opts.store.display(),
+            crate::store::Ring::DEFAULT_DEVICE_LEN
+        );
+    }
     match result {
         Ok(done) => {
             let store = opts.store.display();

@@ -149,7 +149,7 @@ class Bench:
         self.put("/root/cold.conf", cold_conf().encode())
         self.put("/root/cold.rules", cold_rules().encode())
         self.put("/root/checks.conf", checks_conf().encode())
-        self.sh("vigil config import /root/cold.conf --store /root/cold.store", timeout=120)
+        self.sh("vigil config import /root/cold.conf --store /root/cold.store --create", timeout=120)
         # Warm-up: every module a contender needs is loaded before run 1.
         self.sh("echo '-A -t 10.10.0.1:80 -s wlc' | ipvsadm-restore && ipvsadm -C")
 

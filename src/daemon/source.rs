@@ -83,6 +83,14 @@ pub enum LoadError {
     /// No commit to run: a blank store, or only an unconfirmed one.
     #[error("{path}: {why}")]
     NoValidCommit { path: PathBuf, why: String },
+    /// A commit that decodes to a config a text import would refuse (a
+    /// bug, or a downgrade that reads a newer meaning).
+    #[error("{path}: commit {seq} holds a config that does not validate: {}", errors.join("; "))]
+    StoredInvalid {
+        path: PathBuf,
+        seq: u64,
+        errors: Vec<String>,
+    },
 }
 
 impl LoadError {
@@ -106,7 +114,9 @@ impl LoadError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            LoadError::Invalid { .. } | LoadError::Undecodable { .. }
+            LoadError::Invalid { .. }
+                | LoadError::Undecodable { .. }
+                | LoadError::StoredInvalid { .. }
         )
     }
 }
@@ -215,7 +225,50 @@ fn boot_store(path: &Path, slot_size: u32, now: u64) -> Result<Loaded, LoadError
         }
         text
     });
-    decoded(path, &r.entry, &r.payload, notice)
+    match decoded(path, &r.entry, &r.payload, notice.clone()) {
+        Ok(l) => Ok(l),
+        Err(e) => older_usable(path, &store, r.entry.seq(), e, notice),
+    }
+}
+
+/// The boot rule's commit cannot be used (`why`): boot the newest older
+/// confirmed commit that decodes and validates, saying which and why, as
+/// a box must come up with the last config that worked rather than stop
+/// (with `Restart=always` it would loop). None: `NoValidCommit`, which
+/// the caller runs as the factory default.
+fn older_usable(
+    path: &Path,
+    store: &History,
+    bad: u64,
+    why: LoadError,
+    notice: Option<String>,
+) -> Result<Loaded, LoadError> {
+    let store_err = |source| LoadError::Store {
+        path: path.to_owned(),
+        source,
+    };
+    let older = store.history().map_err(store_err)?;
+    for entry in older.iter().filter(|e| e.seq() < bad && e.is_confirmed()) {
+        let Ok(payload) = store.get(entry.seq()) else {
+            continue;
+        };
+        let said = format!(
+            "commit {bad} cannot be used ({why}): booted commit {}, the newest older one that can; `vigil history` lists them, `vigil rollback SEQ` commits one again",
+            entry.seq()
+        );
+        let said = match &notice {
+            Some(n) => format!("{n}; {said}"),
+            None => said,
+        };
+        if let Ok(mut l) = decoded(path, entry, &payload, Some(said.clone())) {
+            l.describe = format!("{} (FALLBACK: commit {bad} cannot be used)", l.describe);
+            return Ok(l);
+        }
+    }
+    Err(LoadError::NoValidCommit {
+        path: path.to_owned(),
+        why: format!("no commit can be used: the newest, commit {bad}: {why}"),
+    })
 }
 
 fn decoded(
@@ -224,18 +277,36 @@ fn decoded(
     payload: &[u8],
     rolled_back: Option<String>,
 ) -> Result<Loaded, LoadError> {
-    match envelope::decode(payload) {
-        Ok(config) => Ok(Loaded {
-            config,
-            describe: format!("{} seq {}", path.display(), entry.seq()),
-            seq: Some(entry.seq()),
-            warnings: Vec::new(),
-            rolled_back,
-        }),
-        Err(source) => Err(LoadError::Undecodable {
-            path: path.to_owned(),
-            seq: entry.seq(),
-            source,
-        }),
+    let config = envelope::decode(payload).map_err(|source| LoadError::Undecodable {
+        path: path.to_owned(),
+        seq: entry.seq(),
+        source,
+    })?;
+    revalidate(&config).map_err(|errors| LoadError::StoredInvalid {
+        path: path.to_owned(),
+        seq: entry.seq(),
+        errors,
+    })?;
+    Ok(Loaded {
+        config,
+        describe: format!("{} seq {}", path.display(), entry.seq()),
+        seq: Some(entry.seq()),
+        warnings: Vec::new(),
+        rolled_back,
+    })
+}
+
+/// A decoded config held to every bound and rule of a text import: its
+/// export read back (names cannot occur in an export, and none is looked
+/// up). `Err`: the errors, one per line.
+pub fn revalidate(config: &Config) -> Result<(), Vec<String>> {
+    let text = config::export::export(config);
+    let opts = config::ImportOptions {
+        resolver: crate::resolve::Resolver::Table(Default::default()),
+        ..config::ImportOptions::new(false)
+    };
+    match config::import_str_with("stored config", &text, &opts) {
+        Ok(_) => Ok(()),
+        Err(r) => Err(r.errors.iter().map(ToString::to_string).collect()),
     }
 }

@@ -10,6 +10,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 /// A byte-addressed device the store writes its slots to.
 // `is_empty` would mean nothing: a device is never empty, only too small.
@@ -22,25 +26,61 @@ pub trait Flash {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Makes everything written so far durable (`fdatasync`).
     fn sync(&mut self) -> io::Result<()>;
+    /// Forgets cached copies of `len` bytes at `offset`, so the next read
+    /// of them comes from the device itself (the read-back after a write
+    /// must see the medium, not the page cache). A device without a cache
+    /// has nothing to forget.
+    fn drop_cached(&self, _offset: u64, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
     /// Size of the device in bytes.
     fn len(&self) -> io::Result<u64>;
     /// Name used in error messages.
     fn path(&self) -> &Path;
 }
 
-/// A file or block device opened read-write.
+/// A file or block device opened read-write, locked (see [`LOCK_WAIT`]).
 #[derive(Debug)]
 pub struct FileFlash {
-    file: File,
+    file: Flock<File>,
     path: PathBuf,
 }
 
+/// How long opening a store waits for another holder of its lock (a
+/// commit takes well under a second) before it says the store is busy.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// `file` with an exclusive `flock`, waited for up to [`LOCK_WAIT`].
+fn locked(mut file: File, path: &Path) -> io::Result<Flock<File>> {
+    let until = Instant::now() + LOCK_WAIT;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(l) => return Ok(l),
+            Err((f, Errno::EWOULDBLOCK)) if Instant::now() < until => {
+                file = f;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err((_, Errno::EWOULDBLOCK)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "{} is busy: another vigil has held it for {} s (a commit in progress?)",
+                        path.display(),
+                        LOCK_WAIT.as_secs()
+                    ),
+                ))
+            }
+            Err((_, e)) => return Err(e.into()),
+        }
+    }
+}
+
 impl FileFlash {
-    /// Opens an existing file or block device read-write.
+    /// Opens an existing file or block device read-write, and locks it.
     pub fn open(path: &Path) -> io::Result<Self> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         Ok(FileFlash {
-            file,
+            file: locked(file, path)?,
             path: path.to_path_buf(),
         })
     }
@@ -60,7 +100,7 @@ impl FileFlash {
             File::open(dir)?.sync_all()?;
         }
         Ok(FileFlash {
-            file,
+            file: locked(file, path)?,
             path: path.to_path_buf(),
         })
     }
@@ -79,9 +119,24 @@ impl Flash for FileFlash {
         self.file.sync_data()
     }
 
+    /// `posix_fadvise(DONTNEED)`: the range's pages are clean after
+    /// `sync`, so the kernel drops them (a block device's and a file's
+    /// page cache alike).
+    fn drop_cached(&self, offset: u64, len: u64) -> io::Result<()> {
+        use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+        let (off, len) = (offset as i64, len as i64);
+        posix_fadvise(
+            &*self.file,
+            off,
+            len,
+            PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        )
+        .map_err(io::Error::from)
+    }
+
     /// Seeks to the end: block devices report a zero size in metadata.
     fn len(&self) -> io::Result<u64> {
-        (&self.file).seek(SeekFrom::End(0))
+        (&*self.file).seek(SeekFrom::End(0))
     }
 
     fn path(&self) -> &Path {

@@ -75,8 +75,13 @@
 //!   the old P2, and both were protected.
 //! * The overwritten record cannot change the choice: it was neither P1 nor
 //!   P2, and any record between P2 and P1 is unconfirmed.
-//! * `fdatasync` and a read-back compare follow every write: a commit
-//!   returns `Ok` only once its record is on the device.
+//! * `fdatasync`, dropping the range from the page cache, and a read-back
+//!   compare follow every write: a commit returns `Ok` only once its
+//!   record reads back from the device itself.
+//! * A [`FileFlash`](super::FileFlash) holds an exclusive `flock` on the
+//!   device while it is open, so two writers (two `vigil config import`,
+//!   or one and the daemon's commit) take turns: neither reads the ring,
+//!   picks the same record and overwrites the other's commit.
 //!
 //! # Migration from the two-slot store (format 1)
 //!
@@ -614,7 +619,10 @@ impl<F: Flash> History<F> {
             .flash
             .write_at(offset, &image)
             .map_err(err("write"))
-            .and_then(|()| self.flash.sync().map_err(err("sync")));
+            .and_then(|()| self.flash.sync().map_err(err("sync")))
+            .and_then(|()| {
+                (self.flash.drop_cached(offset, image.len() as u64)).map_err(err("drop cache"))
+            });
         if let Err((op, source)) = done {
             return Err(self.record_io(op, index, source));
         }

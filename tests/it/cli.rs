@@ -49,7 +49,14 @@ fn bad_input_is_exit_1_with_location_and_nothing_written() {
     let conf = dir.path().join("bad.conf");
     std::fs::write(&conf, "vrrp_instance VI_1 {\n    priorty 100\n}\n").unwrap();
     let store = dir.path().join("flash.img");
-    let out = vigil(&["config", "import", p(&conf), "--store", p(&store)]);
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&conf),
+        "--store",
+        p(&store),
+        "--create",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
@@ -132,7 +139,14 @@ fn import_export_show_through_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("flash.img");
     let s = p(&store);
-    let out = vigil(&["config", "import", p(&seed("master.conf")), "--store", s]);
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&seed("master.conf")),
+        "--store",
+        s,
+        "--create",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("committed seq 1 to record 0 ("),
@@ -226,7 +240,14 @@ fn a_corrupted_newest_commit_falls_back_to_the_older_config() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("flash.img");
     let s = p(&store);
-    vigil(&["config", "import", p(&seed("master.conf")), "--store", s]);
+    vigil(&[
+        "config",
+        "import",
+        p(&seed("master.conf")),
+        "--store",
+        s,
+        "--create",
+    ]);
     vigil(&["config", "import", p(&seed("backup.conf")), "--store", s]);
     // Flip one payload byte of record 1 (the newest, 16 KiB records).
     let mut img = std::fs::read(&store).unwrap();
@@ -328,7 +349,10 @@ fn dash_reads_the_config_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("flash.img");
     let bad = b"vrrp_instance VI_1 {\n    priorty 100\n    nopreempt\n    state MASTER\n    interface eth0\n    virtual_router_id 5\n    virtual_ipaddress {\n        10.0.0.1/24\n    }\n}\n";
-    let out = vigil_stdin(&["config", "import", "-", "--store", p(&store)], bad);
+    let out = vigil_stdin(
+        &["config", "import", "-", "--store", p(&store), "--create"],
+        bad,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
@@ -339,7 +363,10 @@ fn dash_reads_the_config_from_standard_input() {
     assert!(!store.exists());
 
     // Import from standard input, export with --file -.
-    let out = vigil_stdin(&["config", "import", "-", "--store", p(&store)], &seed_text);
+    let out = vigil_stdin(
+        &["config", "import", "-", "--store", p(&store), "--create"],
+        &seed_text,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = vigil_stdin(&["config", "export", "--file", "-"], &seed_text);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -359,6 +386,7 @@ fn slot_size_goes_with_the_store_for_import_show_and_export() {
         p(&conf),
         "--store",
         s,
+        "--create",
         "--slot-size",
         "4096",
     ]);
@@ -455,5 +483,44 @@ fn config_check_accepts_virtual_server_groups_and_exports_them_back() {
         plan.len(),
         5,
         "each real server of each virtual_server once"
+    );
+}
+
+#[test]
+fn a_store_that_does_not_exist_is_refused_unless_create_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("sdz9");
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&seed("master.conf")),
+        "--store",
+        p(&store),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "vigil: {} does not exist: no such device (give --create to make a store file there)\n",
+            store.display()
+        )
+    );
+    assert!(!store.exists(), "nothing made");
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&seed("master.conf")),
+        "--store",
+        p(&store),
+        "--create",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "{}: created a store file of 1048576 bytes",
+            store.display()
+        )),
+        "{}",
+        text(&out.stderr)
     );
 }

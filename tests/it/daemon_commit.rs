@@ -84,7 +84,14 @@ impl Boxed {
         let seed = lab.path("first.conf");
         std::fs::write(&seed, first.unwrap_or("")).expect("write conf");
         if first.is_some() {
-            let out = vigil(&["config", "import", p(&seed), "--store", p(&store)]);
+            let out = vigil(&[
+                "config",
+                "import",
+                p(&seed),
+                "--store",
+                p(&store),
+                "--create",
+            ]);
             assert!(out.status.success(), "{}", text(&out));
         } else {
             std::fs::write(&store, vec![0_u8; 1 << 20]).expect("blank store");

@@ -44,6 +44,7 @@ mod netns_track_file;
 mod notify_mail;
 mod notify_scripts;
 mod store_bitflip;
+mod store_boot_fallback;
 mod store_file;
 mod store_history;
 mod store_power_loss;

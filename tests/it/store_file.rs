@@ -31,6 +31,8 @@ fn create_commit_twice_reopen_loads_newest() {
         (SlotId::B, 2, &b"second config"[..])
     );
     assert_eq!(loaded.a, SlotStatus::Valid { seq: 1, len: 12 });
+    // An open store is locked: let go before opening it again.
+    drop(store);
 
     // Opening with `create` again keeps the existing contents.
     let store = Store::open(&path, Geometry::default(), true).unwrap();
