@@ -25,11 +25,14 @@
 //! V3 adds `virtual_server_group`, the `group` of each virtual server,
 //! `track_file`, `vrrp_track_process` and `global_defs { metrics }`
 //! ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
-//! before it keep decoding). A config is written in the oldest version
-//! that holds all of it.
+//! before it keep decoding). V4 adds the options real-world keepalived
+//! configs use beyond those ([`SideV4`]: the scheduler flags and `ops` of
+//! each virtual server), after V3's table, unchanged. A config is written
+//! in the oldest version that holds all of it.
 
 use super::model::{
-    Config, Metrics, Script, TrackFile, TrackProcess, TrackScript, VirtualServerGroup, VrrpScript,
+    Config, Metrics, Script, ServiceFlags, TrackFile, TrackProcess, TrackScript,
+    VirtualServerGroup, VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
@@ -44,6 +47,41 @@ pub enum Stored {
     /// (Boxed only to keep the enum small: serde and postcard see through
     /// a box, so the bytes are the same.)
     V3(Config, SideV2, Box<SideV3>),
+    /// V3, then what V4 added.
+    V4(Config, SideV2, Box<SideV3>, Box<SideV4>),
+}
+
+/// What envelope V4 adds: each virtual server's scheduler flags and `ops`
+/// by position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV4 {
+    pub service_flags: Vec<ServiceFlags>,
+}
+
+impl SideV4 {
+    fn of(c: &Config) -> Self {
+        SideV4 {
+            service_flags: c.virtual_servers.iter().map(|v| v.flags).collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.service_flags.iter().all(ServiceFlags::is_empty)
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.service_flags.len() != c.virtual_servers.len() {
+            return Err(EnvelopeError::SideV4 {
+                what: "virtual servers",
+                side: self.service_flags.len(),
+                config: c.virtual_servers.len(),
+            });
+        }
+        for (v, f) in c.virtual_servers.iter_mut().zip(self.service_flags) {
+            v.flags = f;
+        }
+        Ok(c)
+    }
 }
 
 /// What envelope V3 adds: the `virtual_server_group` blocks and each
@@ -229,6 +267,12 @@ pub enum EnvelopeError {
     },
     #[error("config payload's V3 table has {services} virtual servers (or its instances and sync groups differ), not those of its config")]
     SideServices { services: usize },
+    #[error("config payload's V4 table has {side} {what}, its config {config}")]
+    SideV4 {
+        what: &'static str,
+        side: usize,
+        config: usize,
+    },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -238,11 +282,13 @@ pub enum EnvelopeError {
 }
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
-    let (side, side3) = (SideV2::of(config), SideV3::of(config));
-    let stored = match (side.is_empty(), side3.is_empty()) {
-        (true, true) => Stored::V1(config.clone()),
-        (false, true) => Stored::V2(config.clone(), side),
-        (_, false) => Stored::V3(config.clone(), side, Box::new(side3)),
+    let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
+    let c = config.clone();
+    let stored = match (side.is_empty(), side3.is_empty(), side4.is_empty()) {
+        (true, true, true) => Stored::V1(c),
+        (false, true, true) => Stored::V2(c, side),
+        (_, false, true) => Stored::V3(c, side, Box::new(side3)),
+        (_, _, false) => Stored::V4(c, side, Box::new(side3), Box::new(side4)),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -279,6 +325,7 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V1(c) => Ok(c),
         Stored::V2(c, side) => side.attach(c),
         Stored::V3(c, side, side3) => side3.attach(side.attach(c)?),
+        Stored::V4(c, side, side3, side4) => side4.attach(side3.attach(side.attach(c)?)?),
     }
 }
 

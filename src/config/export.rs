@@ -586,6 +586,10 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
     }
     w.line(&[&"delay_loop", &vs.delay_loop]);
     w.line(&[&"lvs_sched", &vs.scheduler]);
+    for (n, _) in vs.flags.sched.iter().enumerate().filter(|(_, on)| **on) {
+        w.line(&[&ServiceFlags::keyword(vs.scheduler, n)]);
+    }
+    w.flag("ops", vs.flags.ops);
     w.line(&[&"lvs_method", &vs.method]);
     w.line(&[&"protocol", &vs.protocol]);
     w.opt("persistence_timeout", vs.persistence_timeout);

@@ -13,7 +13,9 @@
 //! needs a new envelope version. The serde shape of these types is frozen
 //! at envelope V1: a field added since is `#[serde(skip)]` here and travels
 //! in its version's side table (`envelope::SideV2` for `vrrp_script`
-//! and `track_script`, `envelope::SideV3` for `metrics`), so V1 payloads
+//! and `track_script`, `envelope::SideV3` for `metrics`, `envelope::SideV4`
+//! for the scheduler flags and the checker, VIP and instance options of
+//! keepalived's real-world configs), so V1 payloads
 //! keep decoding with no copy of the old model. Nothing but the envelope
 //! may serialise a `Config`.
 
@@ -778,6 +780,55 @@ pub struct VirtualServer {
     /// 0, of the `ip_family` given). Envelope V3 side table.
     #[serde(skip)]
     pub group: Option<String>,
+    /// The scheduler flags and `ops` (envelope V4 side table).
+    #[serde(skip)]
+    pub flags: ServiceFlags,
+}
+
+/// The IPVS service flags keepalived sets by keyword (ipvsadm's `-b` and
+/// `-o`): the three a scheduler gives its own meaning (`flag-1`..`flag-3`;
+/// `sh` and `mh` call the first `sh-fallback`/`mh-fallback` and the second
+/// `sh-port`/`mh-port`) and one-packet scheduling (`ops`, UDP only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServiceFlags {
+    /// `flag-1`, `flag-2`, `flag-3` (IP_VS_SVC_F_SCHED1..3).
+    pub sched: [bool; 3],
+    /// `ops` (IP_VS_SVC_F_ONEPACKET).
+    pub ops: bool,
+}
+
+impl ServiceFlags {
+    pub fn is_empty(&self) -> bool {
+        *self == ServiceFlags::default()
+    }
+
+    /// The keepalived keyword of scheduler flag `n` (0..3) under `s`:
+    /// the scheduler's own name where it has one.
+    pub fn keyword(s: Scheduler, n: usize) -> &'static str {
+        const NAMES: [&str; 3] = ["flag-1", "flag-2", "flag-3"];
+        match (s, n) {
+            (Scheduler::Sh, 0) => "sh-fallback",
+            (Scheduler::Sh, 1) => "sh-port",
+            (Scheduler::Mh, 0) => "mh-fallback",
+            (Scheduler::Mh, 1) => "mh-port",
+            _ => NAMES[n.min(2)],
+        }
+    }
+
+    /// The flag a keyword names, and the scheduler it belongs to when it
+    /// is one scheduler's own (`sh-port` is `sh`'s flag 2).
+    pub fn of_keyword(kw: &str) -> Option<(usize, Option<Scheduler>)> {
+        Some(match kw {
+            "flag-1" => (0, None),
+            "flag-2" => (1, None),
+            "flag-3" => (2, None),
+            "sh-fallback" => (0, Some(Scheduler::Sh)),
+            "sh-port" => (1, Some(Scheduler::Sh)),
+            "mh-fallback" => (0, Some(Scheduler::Mh)),
+            "mh-port" => (1, Some(Scheduler::Mh)),
+            _ => return None,
+        })
+    }
 }
 
 pub const DEFAULT_DELAY_LOOP: Millis = Millis::secs(60);
@@ -807,6 +858,7 @@ impl VirtualServer {
             virtualhost: None,
             real_servers: Vec::new(),
             group: None,
+            flags: ServiceFlags::default(),
         }
     }
 

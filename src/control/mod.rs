@@ -387,6 +387,9 @@ pub struct IpvsServiceStatus {
     /// The kernel's counters of the service (`ipvsadm -Ln --stats`), as of
     /// the IPVS task's last dump; `None`: not in the table.
     pub counters: Option<IpvsCounters>,
+    /// The scheduler flags and `ops` set, by keepalived's names
+    /// ("sh-port", "flag-3", "ops").
+    pub flags: Vec<String>,
 }
 
 /// The kernel's cumulative counters of a service or destination.

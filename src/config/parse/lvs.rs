@@ -11,11 +11,13 @@ use crate::config::bounds::{
     Millis, CHECKERS_MAX, CONNECT_TIMEOUT_MAX, DAY, DELAY_LOOP_MIN, NAME_MAX,
     PERSISTENCE_TIMEOUT_MAX, REAL_SERVERS_MAX, RETRY_MAX, TEXT_MAX, URLS_MAX, VIRTUALHOST_MAX,
 };
+use crate::config::error::Loc;
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
     CheckKind, Checker, HttpCheck, Method, MiscCheck, Protocol, RealServer, Scheduler, Script,
-    ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
+    ServiceFlags, ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
 };
+use std::collections::HashMap;
 
 /// vigil's bound for `misc_timeout`: an hour, as a `vrrp_script`'s.
 const MISC_TIMEOUT_MAX: Millis = Millis::secs(3600);
@@ -55,6 +57,14 @@ pub(crate) const SERVICE: Section = Section {
         "ha_suspend",
         "virtualhost",
         "real_server",
+        "flag-1",
+        "flag-2",
+        "flag-3",
+        "sh-fallback",
+        "sh-port",
+        "mh-fallback",
+        "mh-port",
+        "ops",
     ],
     shared: &[],
     repeatable: &["real_server"],
@@ -239,11 +249,16 @@ impl Reader<'_> {
                     }
                 }
             }
+            flag if flag == "ops" || ServiceFlags::of_keyword(flag).is_some() => {
+                // A bare keyword, as keepalived reads it.
+                r.args_between(n, 0, 0, "nothing: the keyword alone sets the flag");
+            }
             _ => unreachable!("SERVICE lists only the keywords matched above"),
         });
         if self.d.errors.len() != errors_before {
             return None;
         }
+        self.service_flags(&seen, &mut v);
         if matches!(v.key, ServiceKey::Addr { .. }) && !seen.contains_key("protocol") {
             // Found by the lab's differential test: the same file gives a
             // UDP service under keepalived 2.2.7 and a TCP one under vigil.
@@ -265,6 +280,43 @@ impl Reader<'_> {
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
+    }
+
+    /// The scheduler flags and `ops` the block set. A flag named for one
+    /// scheduler (`sh-port`) under another is ignored with a warning, as
+    /// keepalived does; vigil judges by the block's `lvs_sched` wherever
+    /// it is written (keepalived by the one read before the flag).
+    fn service_flags(&mut self, seen: &HashMap<&'static str, Loc>, v: &mut VirtualServer) {
+        let mut set: Vec<(&Loc, &'static str)> = seen.iter().map(|(k, l)| (l, *k)).collect();
+        set.sort();
+        for (loc, kw) in set {
+            if kw == "ops" {
+                v.flags.ops = true;
+                if v.protocol != Protocol::Udp {
+                    let note = format!(
+                        "virtual_server {}: 'ops' (one-packet scheduling) acts on UDP only: \
+                         the kernel ignores it for this {} service",
+                        v.key, v.protocol
+                    );
+                    self.d.warn(loc, WarningKind::Note(note));
+                }
+                continue;
+            }
+            let Some((n, owner)) = ServiceFlags::of_keyword(kw) else {
+                continue;
+            };
+            match owner {
+                Some(s) if s != v.scheduler => {
+                    let w = WarningKind::SchedFlagIgnored {
+                        keyword: kw,
+                        owner: s.keyword(),
+                        scheduler: v.scheduler.keyword(),
+                    };
+                    self.d.warn(loc, w);
+                }
+                _ => v.flags.sched[n] = true,
+            }
+        }
     }
 
     /// The warning for an address service without `protocol` (`name`:
@@ -665,3 +717,7 @@ impl Reader<'_> {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "lvs_tests.rs"]
+mod tests;

@@ -851,6 +851,7 @@ fn arb_service() -> impl Strategy<Value = VirtualServer> {
             any::<u32>(),
             prop::bool::weighted(0.25),
             any::<u32>(),
+            any::<[bool; 4]>(),
         );
         let sorry = (option::of(arb_ip(v6)), option::of(1..=u16::MAX))
             .prop_map(|(a, port)| a.map(|addr| SorryServer { addr, port }));
@@ -869,7 +870,7 @@ fn arb_service() -> impl Strategy<Value = VirtualServer> {
 type ServiceParts = (
     ServiceKey,
     (Millis, Scheduler, Method, Protocol, Option<u32>, Option<u8>),
-    (bool, u32, bool, u32),
+    (bool, u32, bool, u32, [bool; 4]),
     (
         Option<Script>,
         Option<Script>,
@@ -898,7 +899,12 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
     if let (Some(first), 0) = (real_servers.first_mut(), sum) {
         first.weight = 1;
     }
-    let (q_custom, q_raw, h_custom, h_raw) = quorum;
+    let (q_custom, q_raw, h_custom, h_raw, [f1, f2, f3, ops]) = quorum;
+    // `ops` outside UDP is a warning (the kernel ignores it there).
+    let flags = ServiceFlags {
+        sched: [f1, f2, f3],
+        ops: ops && protocol == Protocol::Udp,
+    };
     let q = match (q_custom, real_servers.is_empty()) {
         (false, _) => 1,
         (true, true) => q_raw.max(1),
@@ -925,6 +931,7 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
         virtualhost,
         real_servers,
         group: None,
+        flags,
     }
 }
 
