@@ -27,12 +27,14 @@
 //! ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
 //! before it keep decoding). V4 adds the options real-world keepalived
 //! configs use beyond those ([`SideV4`]: the scheduler flags and `ops` of
-//! each virtual server), after V3's table, unchanged. A config is written
+//! each virtual server; the real servers' `virtualhost`; HTTP_GET's and
+//! SSL_GET's `http_protocol`, `enable_sni`, `sni_name` and url
+//! `virtualhost`), after V3's table, unchanged. A config is written
 //! in the oldest version that holds all of it.
 
 use super::model::{
-    Config, Metrics, Script, ServiceFlags, TrackFile, TrackProcess, TrackScript,
-    VirtualServerGroup, VrrpScript,
+    CheckKind, Config, HttpCheck, HttpProtocol, Metrics, RealServer, Script, ServiceFlags,
+    TrackFile, TrackProcess, TrackScript, VirtualServerGroup, VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
@@ -51,34 +53,121 @@ pub enum Stored {
     V4(Config, SideV2, Box<SideV3>, Box<SideV4>),
 }
 
-/// What envelope V4 adds: each virtual server's scheduler flags and `ops`
-/// by position.
+/// What envelope V4 adds, by position: each virtual server's scheduler
+/// flags and `ops`; each real server's `virtualhost` (every real server of
+/// every virtual server, in order); each HTTP_GET/SSL_GET checker's
+/// `http_protocol`, SNI and urls' `virtualhost` (every such checker, in
+/// order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SideV4 {
     pub service_flags: Vec<ServiceFlags>,
+    pub real_hosts: Vec<Option<String>>,
+    pub http: Vec<HttpV4>,
+}
+
+/// V4's part of one HTTP_GET or SSL_GET checker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HttpV4 {
+    pub protocol: HttpProtocol,
+    pub enable_sni: bool,
+    pub sni_name: Option<String>,
+    pub url_hosts: Vec<Option<String>>,
+}
+
+impl HttpV4 {
+    fn of(h: &HttpCheck) -> Self {
+        HttpV4 {
+            protocol: h.protocol,
+            enable_sni: h.enable_sni,
+            sni_name: h.sni_name.clone(),
+            url_hosts: h.urls.iter().map(|u| u.virtualhost.clone()).collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.protocol == HttpProtocol::default()
+            && !self.enable_sni
+            && self.sni_name.is_none()
+            && self.url_hosts.iter().all(Option::is_none)
+    }
+}
+
+/// Every real server, in order.
+fn reals_mut(c: &mut Config) -> impl Iterator<Item = &mut RealServer> {
+    c.virtual_servers
+        .iter_mut()
+        .flat_map(|v| v.real_servers.iter_mut())
+}
+
+/// Every HTTP_GET and SSL_GET checker, in order.
+fn http_checks_mut(c: &mut Config) -> impl Iterator<Item = &mut HttpCheck> {
+    reals_mut(c)
+        .flat_map(|r| r.checkers.iter_mut())
+        .filter_map(|k| match &mut k.kind {
+            CheckKind::Http(h) | CheckKind::Ssl(h) => Some(h),
+            _ => None,
+        })
 }
 
 impl SideV4 {
     fn of(c: &Config) -> Self {
+        let reals = || c.virtual_servers.iter().flat_map(|v| &v.real_servers);
+        let http = reals()
+            .flat_map(|r| &r.checkers)
+            .filter_map(|k| match &k.kind {
+                CheckKind::Http(h) | CheckKind::Ssl(h) => Some(HttpV4::of(h)),
+                _ => None,
+            });
         SideV4 {
             service_flags: c.virtual_servers.iter().map(|v| v.flags).collect(),
+            real_hosts: reals().map(|r| r.virtualhost.clone()).collect(),
+            http: http.collect(),
         }
     }
 
     fn is_empty(&self) -> bool {
         self.service_flags.iter().all(ServiceFlags::is_empty)
+            && self.real_hosts.iter().all(Option::is_none)
+            && self.http.iter().all(HttpV4::is_empty)
     }
 
     fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        let misfit = |what, side, config| Err(EnvelopeError::SideV4 { what, side, config });
         if self.service_flags.len() != c.virtual_servers.len() {
-            return Err(EnvelopeError::SideV4 {
-                what: "virtual servers",
-                side: self.service_flags.len(),
-                config: c.virtual_servers.len(),
-            });
+            return misfit(
+                "virtual servers",
+                self.service_flags.len(),
+                c.virtual_servers.len(),
+            );
+        }
+        let reals = reals_mut(&mut c).count();
+        if self.real_hosts.len() != reals {
+            return misfit("real servers", self.real_hosts.len(), reals);
+        }
+        let checks = http_checks_mut(&mut c).count();
+        if self.http.len() != checks {
+            return misfit("HTTP checkers", self.http.len(), checks);
         }
         for (v, f) in c.virtual_servers.iter_mut().zip(self.service_flags) {
             v.flags = f;
+        }
+        for (r, h) in reals_mut(&mut c).zip(self.real_hosts) {
+            r.virtualhost = h;
+        }
+        for (h, side) in http_checks_mut(&mut c).zip(self.http) {
+            if side.url_hosts.len() != h.urls.len() {
+                return misfit(
+                    "urls of an HTTP checker",
+                    side.url_hosts.len(),
+                    h.urls.len(),
+                );
+            }
+            for (u, host) in h.urls.iter_mut().zip(side.url_hosts) {
+                u.virtualhost = host;
+            }
+            h.protocol = side.protocol;
+            h.enable_sni = side.enable_sni;
+            h.sni_name = side.sni_name;
         }
         Ok(c)
     }

@@ -340,3 +340,50 @@ fn a_v4_side_table_that_does_not_fit_is_refused() {
         })
     ));
 }
+
+#[test]
+fn http_options_and_real_server_hosts_travel_in_v4() {
+    use crate::config::model::{CheckKind, HttpProtocol};
+    let text = format!(
+        "{SEED_LIKE}virtual_server 10.0.0.1 443 {{\n protocol TCP\n real_server 10.0.0.2 443 {{\n  TCP_CHECK {{\n  }}\n  SSL_GET {{\n   url {{\n    path /\n   }}\n  }}\n }}\n}}\n"
+    );
+    let base: Config = crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config;
+    assert_eq!(variant(&encode(&base).unwrap()), 0, "nothing new: V1");
+    let edits: [fn(&mut Config); 4] = [
+        |c| c.virtual_servers[0].real_servers[0].virtualhost = Some("rs.example".into()),
+        |c| http_mut(c).protocol = HttpProtocol::V11,
+        |c| http_mut(c).sni_name = Some("sni.example".into()),
+        |c| http_mut(c).urls[0].virtualhost = Some("u.example".into()),
+    ];
+    for edit in edits {
+        let mut c = base.clone();
+        edit(&mut c);
+        let bytes = encode(&c).unwrap();
+        assert_eq!(variant(&bytes), 3, "variant index 3 is V4");
+        assert_eq!(decode(&bytes).unwrap(), c);
+    }
+    fn http_mut(c: &mut Config) -> &mut crate::config::model::HttpCheck {
+        match &mut c.virtual_servers[0].real_servers[0].checkers[1].kind {
+            CheckKind::Ssl(h) => h,
+            _ => unreachable!(),
+        }
+    }
+    // A table whose urls do not fit its checker is refused.
+    let mut c = base.clone();
+    http_mut(&mut c).enable_sni = true;
+    let mut side4 = SideV4::of(&c);
+    side4.http[0].url_hosts.push(None);
+    let (s2, s3) = (SideV2::of(&c), SideV3::of(&c));
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&Stored::V4(c, s2, Box::new(s3), Box::new(side4))).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideV4 {
+            what: "urls of an HTTP checker",
+            side: 2,
+            config: 1
+        })
+    ));
+}

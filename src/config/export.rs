@@ -639,6 +639,7 @@ fn real_server(w: &mut Writer, rs: &RealServer) {
     w.opt("lthreshold", rs.lthreshold);
     w.script("notify_up", rs.notify_up.as_ref());
     w.script("notify_down", rs.notify_down.as_ref());
+    w.text("virtualhost", rs.virtualhost.as_ref());
     for c in &rs.checkers {
         checker(w, c);
     }
@@ -664,6 +665,15 @@ fn checker(w: &mut Writer, c: &Checker) {
         CheckKind::Tcp => {}
         CheckKind::Http(h) | CheckKind::Ssl(h) => {
             w.text("virtualhost", h.virtualhost.as_ref());
+            w.non_default("http_protocol", h.protocol.keyword(), "1.0");
+            // sni_name turns SNI on when read; `enable_sni off` after it
+            // turns it off again.
+            w.text("sni_name", h.sni_name.as_ref());
+            match (h.enable_sni, h.sni_name.is_some()) {
+                (true, false) => w.line(&[&"enable_sni"]),
+                (false, true) => w.line(&[&"enable_sni", &"off"]),
+                _ => {}
+            }
             for u in &h.urls {
                 w.open(&[&"url"]);
                 w.line(&[&"path", &Q(&u.path)]);
@@ -671,6 +681,7 @@ fn checker(w: &mut Writer, c: &Checker) {
                     w.line(&[&"status_code", &StatusCodes(&u.status_code)]);
                 }
                 w.opt("digest", u.digest.as_ref().map(|d| Hex(d)));
+                w.text("virtualhost", u.virtualhost.as_ref());
                 w.close();
             }
         }

@@ -280,6 +280,7 @@ fn service_values() {
         path: "/health check".into(),
         status_code: vec![(200, 200), (300, 399)],
         digest: Some([0xab; 16]),
+        virtualhost: None,
     });
     let mut ssl = checker(CheckKind::Ssl(http));
     ssl.retry = 1;
@@ -290,6 +291,7 @@ fn service_values() {
         subprotocol: Some("chat".into()),
     };
     v4.real_servers.push(RealServer {
+        virtualhost: None,
         addr: ip("10.0.0.2"),
         port: None,
         weight: 0,

@@ -986,6 +986,11 @@ pub struct RealServer {
     pub notify_up: Option<Script>,
     pub notify_down: Option<Script>,
     pub checkers: Vec<Checker>,
+    /// `virtualhost` of the real server: the `Host` of its HTTP checks
+    /// that set none, before the virtual server's (envelope V4 side
+    /// table).
+    #[serde(skip)]
+    pub virtualhost: Option<String>,
 }
 
 pub const WEIGHT_MAX: u32 = 65535;
@@ -1004,6 +1009,7 @@ impl RealServer {
             notify_up: None,
             notify_down: None,
             checkers: Vec::new(),
+            virtualhost: None,
         }
     }
 }
@@ -1110,6 +1116,51 @@ pub struct MiscCheck {
 pub struct HttpCheck {
     pub urls: Vec<Url>,
     pub virtualhost: Option<String>,
+    /// `http_protocol` (envelope V4 side table).
+    #[serde(skip)]
+    pub protocol: HttpProtocol,
+    /// `enable_sni` (SSL_GET): send SNI, the first of `sni_name`, the
+    /// url's, the checker's and the virtual server's `virtualhost` (not
+    /// the real server's: keepalived's order). `sni_name` sets it too.
+    /// Envelope V4 side table.
+    #[serde(skip)]
+    pub enable_sni: bool,
+    /// `sni_name` (envelope V4 side table).
+    #[serde(skip)]
+    pub sni_name: Option<String>,
+}
+
+/// `http_protocol`: the request's version, and whether it asks the server
+/// to close (keepalived's three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum HttpProtocol {
+    /// `1.0` (the default): `HTTP/1.0`, no `Connection` field.
+    #[default]
+    V10,
+    /// `1.0C`: `HTTP/1.0` with `Connection: close`.
+    V10Close,
+    /// `1.1`: `HTTP/1.1` with `Connection: close`.
+    V11,
+}
+
+impl HttpProtocol {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            HttpProtocol::V10 => "1.0",
+            HttpProtocol::V10Close => "1.0C",
+            HttpProtocol::V11 => "1.1",
+        }
+    }
+
+    /// As keepalived reads it (`1.0c` too).
+    pub fn from_keyword(s: &str) -> Option<Self> {
+        match s {
+            "1.0" => Some(HttpProtocol::V10),
+            "1.0C" | "1.0c" => Some(HttpProtocol::V10Close),
+            "1.1" => Some(HttpProtocol::V11),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1119,6 +1170,10 @@ pub struct Url {
     pub status_code: Vec<(u16, u16)>,
     /// MD5 of the body, as keepalived's `digest` (genhash).
     pub digest: Option<[u8; 16]>,
+    /// `virtualhost` of this url: its `Host` (and SNI), before the
+    /// checker's (envelope V4 side table).
+    #[serde(skip)]
+    pub virtualhost: Option<String>,
 }
 
 /// vigil's own check: an HTTP/1.1 upgrade to WebSocket that must answer

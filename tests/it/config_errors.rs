@@ -987,7 +987,7 @@ fn keepalived_keywords_are_named_not_guessed() {
     // keyword); now each is named for what it is.
     let text = format!(
         "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
-         virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            http_protocol 1.1\n        }}\n    }}\n}}\n"
+         virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            fast_recovery\n        }}\n    }}\n}}\n"
     );
     check(
         "keepalived_keywords",
@@ -997,7 +997,7 @@ fn keepalived_keywords_are_named_not_guessed() {
             "t.conf:7:5: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)",
             "t.conf:10:5: error: keepalived's 'unicast_ttl' is not supported by vigil (in vrrp_instance)",
             "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",
-            "t.conf:23:13: error: keepalived's 'http_protocol' is not supported by vigil (in HTTP_GET/SSL_GET)",
+            "t.conf:23:13: error: keepalived's 'fast_recovery' is not supported by vigil (in HTTP_GET/SSL_GET)",
         ],
     );
 }

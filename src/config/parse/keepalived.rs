@@ -244,7 +244,6 @@ pub(super) const REAL: &[&str] = &[
     "delay_loop",
     "smtp_alert",
     "alpha",
-    "virtualhost",
     "snmp_name",
     "SMTP_CHECK",
     "DNS_CHECK",
@@ -263,13 +262,10 @@ pub(super) const HTTP_CHECK: &[&str] = &[
     "bind_port",
     "log_all_failures",
     "fwmark",
-    "http_protocol",
     "fast_recovery",
-    "enable_sni",
 ];
 
 pub(super) const URL: &[&str] = &[
-    "virtualhost",
     "regex",
     "regex_no_match",
     "regex_options",

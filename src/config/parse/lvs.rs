@@ -14,8 +14,9 @@ use crate::config::bounds::{
 use crate::config::error::Loc;
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
-    CheckKind, Checker, HttpCheck, Method, MiscCheck, Protocol, RealServer, Scheduler, Script,
-    ServiceFlags, ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
+    CheckKind, Checker, HttpCheck, HttpProtocol, Method, MiscCheck, Protocol, RealServer,
+    Scheduler, Script, ServiceFlags, ServiceKey, SorryServer, Url, VirtualServer, WsCheck,
+    WEIGHT_MAX,
 };
 use std::collections::HashMap;
 
@@ -89,6 +90,7 @@ pub(crate) const REAL: Section = Section {
         "SSL_GET",
         "WS_CHECK",
         "MISC_CHECK",
+        "virtualhost",
     ],
     shared: &[],
     repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK", "MISC_CHECK"],
@@ -141,7 +143,13 @@ pub(crate) const TCP_CHECK: Section = Section {
 
 pub(crate) const HTTP_CHECK: Section = Section {
     name: "HTTP_GET/SSL_GET",
-    keywords: &["url", "virtualhost"],
+    keywords: &[
+        "url",
+        "virtualhost",
+        "http_protocol",
+        "enable_sni",
+        "sni_name",
+    ],
     shared: &COMMON_CHECK,
     repeatable: &["url"],
     keepalived: keepalived::HTTP_CHECK,
@@ -174,7 +182,7 @@ pub(crate) const WS_CHECK: Section = Section {
 
 pub(crate) const URL: Section = Section {
     name: "url",
-    keywords: &["path", "status_code", "digest"],
+    keywords: &["path", "status_code", "digest", "virtualhost"],
     shared: &[],
     repeatable: &[],
     keepalived: keepalived::URL,
@@ -480,6 +488,7 @@ impl Reader<'_> {
             "lthreshold" => rs.lthreshold = r.u32_in(n, 0, u32::MAX),
             "notify_up" => rs.notify_up = r.script(n),
             "notify_down" => rs.notify_down = r.script(n),
+            "virtualhost" => rs.virtualhost = r.text(n, VIRTUALHOST_MAX),
             check => {
                 if let Some(c) = r.checker(n, check) {
                     if r.room(
@@ -616,6 +625,32 @@ impl Reader<'_> {
             (CheckKind::Http(h) | CheckKind::Ssl(h), "virtualhost") => {
                 h.virtualhost = self.text(n, VIRTUALHOST_MAX)
             }
+            (CheckKind::Http(h) | CheckKind::Ssl(h), "http_protocol") => {
+                let expected = || "one of 1.0 1.0C 1.1".to_owned();
+                if let Some(p) = self.keyword_value(n, HttpProtocol::from_keyword, expected) {
+                    h.protocol = p;
+                }
+            }
+            // In file order, as keepalived: `sni_name` turns SNI on, a
+            // later `enable_sni off` turns it off again.
+            (CheckKind::Ssl(h), "enable_sni") => {
+                if let Some(on) = self.flag(n) {
+                    h.enable_sni = on;
+                }
+            }
+            (CheckKind::Ssl(h), "sni_name") => {
+                if let Some(name) = self.text(n, VIRTUALHOST_MAX) {
+                    h.sni_name = Some(name);
+                    h.enable_sni = true;
+                }
+            }
+            (CheckKind::Http(_), "enable_sni" | "sni_name") => {
+                let note = format!(
+                    "'{kw}' applies to SSL_GET only: HTTP_GET has no TLS, so it is ignored \
+                     (as keepalived ignores it there)"
+                );
+                self.d.warn(&n.keyword.loc, WarningKind::Note(note));
+            }
             (CheckKind::Ws(w), "path") => {
                 if let Some(p) = self.url_path(n) {
                     w.path = p;
@@ -663,12 +698,14 @@ impl Reader<'_> {
             path: String::new(),
             status_code: Vec::new(),
             digest: None,
+            virtualhost: None,
         };
         self.walk(nodes, &URL, |r, kw, n| match kw {
             "path" => u.path = r.url_path(n).unwrap_or_default(),
             "status_code" => u.status_code = r.status_codes(n).unwrap_or_default(),
             "digest" => u.digest = r.digest(n),
-            _ => unreachable!("URL lists only path, status_code and digest"),
+            "virtualhost" => u.virtualhost = r.text(n, VIRTUALHOST_MAX),
+            _ => unreachable!("URL lists only path, status_code, digest and virtualhost"),
         });
         if u.path.is_empty() {
             self.missing(node, "url".into(), "path");

@@ -83,3 +83,67 @@ fn a_scheduler_flag_takes_no_argument() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].starts_with("t.conf:4:10: error:"), "{e:?}");
 }
+
+fn checker(kind: &str, body: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.1 443 {{\n protocol TCP\n real_server 10.0.0.2 443 {{\n  virtualhost rs.example\n  {kind} {{\n{body}   url {{\n    path /\n    virtualhost url.example\n   }}\n  }}\n }}\n}}\n"
+    )
+}
+
+fn http_of(c: &Config) -> &crate::config::model::HttpCheck {
+    use crate::config::model::CheckKind;
+    match &c.virtual_servers[0].real_servers[0].checkers[0].kind {
+        CheckKind::Http(h) | CheckKind::Ssl(h) => h,
+        k => panic!("{k:?}"),
+    }
+}
+
+#[test]
+fn http_protocol_sni_and_virtualhosts_read_and_write_back() {
+    use crate::config::model::HttpProtocol;
+    let (c, w) = import(&checker(
+        "SSL_GET",
+        "   http_protocol 1.0C\n   sni_name sni.example\n",
+    ));
+    assert!(w.is_empty(), "{w:?}");
+    let h = http_of(&c);
+    assert_eq!(h.protocol, HttpProtocol::V10Close);
+    assert_eq!(
+        (h.enable_sni, h.sni_name.as_deref()),
+        (true, Some("sni.example"))
+    );
+    assert_eq!(h.urls[0].virtualhost.as_deref(), Some("url.example"));
+    let rs = &c.virtual_servers[0].real_servers[0];
+    assert_eq!(rs.virtualhost.as_deref(), Some("rs.example"));
+    round_trip(&c);
+    // keepalived's lower-case spelling; 1.1; enable_sni alone.
+    let (c, _) = import(&checker("SSL_GET", "   http_protocol 1.0c\n"));
+    assert_eq!(http_of(&c).protocol, HttpProtocol::V10Close);
+    let (c, _) = import(&checker("SSL_GET", "   http_protocol 1.1\n   enable_sni\n"));
+    assert_eq!(http_of(&c).protocol, HttpProtocol::V11);
+    assert!(http_of(&c).enable_sni && http_of(&c).sni_name.is_none());
+    round_trip(&c);
+    // In file order: a later `enable_sni off` turns sni_name's SNI off.
+    let (c, _) = import(&checker(
+        "SSL_GET",
+        "   sni_name s.example\n   enable_sni off\n",
+    ));
+    assert!(!http_of(&c).enable_sni);
+    assert!(round_trip(&c).contains("sni_name s.example\n            enable_sni off\n"));
+}
+
+#[test]
+fn http_protocol_errors_and_sni_on_http_get_warn() {
+    let e = errors_of(&checker("HTTP_GET", "   http_protocol 2\n"));
+    assert_eq!(
+        e,
+        ["t.conf:6:18: error: 'http_protocol': invalid value '2', expected one of 1.0 1.0C 1.1"]
+    );
+    let (c, w) = import(&checker("HTTP_GET", "   enable_sni\n"));
+    assert!(!http_of(&c).enable_sni);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("t.conf:6:4: warning: 'enable_sni' applies to SSL_GET only"),
+        "{w:?}"
+    );
+}

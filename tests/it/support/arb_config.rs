@@ -956,6 +956,7 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
         arb_opt_script(),
         arb_opt_script(),
         vec(arb_checker(v6), 0..=2),
+        option::weighted(0.2, arb_text()),
     );
     (head, tail).prop_map(|((addr, port, weight, iof, method, u, l), mut tail)| {
         // One misc_dynamic check per real server (more is a warning); with
@@ -988,6 +989,7 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
             notify_up: tail.0,
             notify_down: tail.1,
             checkers: tail.2,
+            virtualhost: tail.3,
         }
     })
 }
@@ -995,8 +997,8 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
 fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
     let kind = prop_oneof![
         Just(CheckKind::Tcp),
-        arb_http().prop_map(CheckKind::Http),
-        arb_http().prop_map(CheckKind::Ssl),
+        arb_http(false).prop_map(CheckKind::Http),
+        arb_http(true).prop_map(CheckKind::Ssl),
         arb_ws().prop_map(CheckKind::Ws),
         arb_misc().prop_map(CheckKind::Misc),
     ];
@@ -1051,20 +1053,32 @@ fn arb_misc() -> impl Strategy<Value = MiscCheck> {
         })
 }
 
-fn arb_http() -> impl Strategy<Value = HttpCheck> {
+/// SNI only for SSL_GET (on HTTP_GET it is a warning).
+fn arb_http(ssl: bool) -> impl Strategy<Value = HttpCheck> {
     let range = (100..=599u16, 0..=99u16).prop_map(|(lo, d)| (lo, (lo + d).min(599)));
     let url = (
         arb_url_path(),
         vec(range, 0..=2),
         option::of(any::<[u8; 16]>()),
+        option::weighted(0.2, arb_text()),
     )
-        .prop_map(|(path, status_code, digest)| Url {
+        .prop_map(|(path, status_code, digest, virtualhost)| Url {
             path,
             status_code,
             digest,
+            virtualhost,
         });
-    (vec(url, 1..=2), option::of(arb_text()))
-        .prop_map(|(urls, virtualhost)| HttpCheck { urls, virtualhost })
+    let protocol = select(&[HttpProtocol::V10, HttpProtocol::V10Close, HttpProtocol::V11][..]);
+    let sni = (prop::bool::weighted(0.3), option::weighted(0.2, arb_text()));
+    (vec(url, 1..=2), option::of(arb_text()), protocol, sni).prop_map(
+        move |(urls, virtualhost, protocol, (enable_sni, sni_name))| HttpCheck {
+            urls,
+            virtualhost,
+            protocol,
+            enable_sni: enable_sni && ssl,
+            sni_name: sni_name.filter(|_| ssl),
+        },
+    )
 }
 
 fn arb_ws() -> impl Strategy<Value = WsCheck> {
