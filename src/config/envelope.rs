@@ -29,15 +29,19 @@
 //! configs use beyond those ([`SideV4`]: the scheduler flags and `ops` of
 //! each virtual server; the real servers' `virtualhost`; HTTP_GET's and
 //! SSL_GET's `http_protocol`, `enable_sni`, `sni_name` and url
-//! `virtualhost`), after V3's table, unchanged. A config is written
+//! `virtualhost`; each instance's `unicast_ttl` and `dont_track_primary`
+//! and its VIPs' `brd`, `scope` and `no_track`), after V3's table,
+//! unchanged. A config is written
 //! in the oldest version that holds all of it.
 
 use super::model::{
-    CheckKind, Config, HttpCheck, HttpProtocol, Metrics, RealServer, Script, ServiceFlags,
-    TrackFile, TrackProcess, TrackScript, VirtualServerGroup, VrrpScript,
+    AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, Metrics, RealServer, Script,
+    ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, VrrpInstance,
+    VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
 
 /// Every config format vigil has written. Append, never reorder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,12 +61,85 @@ pub enum Stored {
 /// flags and `ops`; each real server's `virtualhost` (every real server of
 /// every virtual server, in order); each HTTP_GET/SSL_GET checker's
 /// `http_protocol`, SNI and urls' `virtualhost` (every such checker, in
-/// order).
+/// order); each instance's own options and its VIPs'.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SideV4 {
     pub service_flags: Vec<ServiceFlags>,
     pub real_hosts: Vec<Option<String>>,
     pub http: Vec<HttpV4>,
+    pub instances: Vec<InstanceV4>,
+}
+
+/// V4's part of one VRRP instance: its own options, then those of each of
+/// its `virtual_ipaddress` and `virtual_ipaddress_excluded` lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct InstanceV4 {
+    pub unicast_ttl: Option<u8>,
+    pub dont_track_primary: bool,
+    pub vips: Vec<VipV4>,
+    pub excluded: Vec<VipV4>,
+}
+
+/// V4's part of one virtual address line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct VipV4 {
+    pub brd: Option<Ipv4Addr>,
+    pub scope: Option<AddrScope>,
+    pub no_track: bool,
+}
+
+impl VipV4 {
+    fn of(v: &Vip) -> Self {
+        VipV4 {
+            brd: v.brd,
+            scope: v.scope,
+            no_track: v.no_track,
+        }
+    }
+
+    fn put(self, v: &mut Vip) {
+        (v.brd, v.scope, v.no_track) = (self.brd, self.scope, self.no_track);
+    }
+}
+
+impl InstanceV4 {
+    fn of(i: &VrrpInstance) -> Self {
+        InstanceV4 {
+            unicast_ttl: i.unicast_ttl,
+            dont_track_primary: i.dont_track_primary,
+            vips: i.virtual_ipaddress.iter().map(VipV4::of).collect(),
+            excluded: i.virtual_ipaddress_excluded.iter().map(VipV4::of).collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        let plain = VipV4::default();
+        self.unicast_ttl.is_none()
+            && !self.dont_track_primary
+            && self.vips.iter().chain(&self.excluded).all(|v| *v == plain)
+    }
+
+    fn attach(self, i: &mut VrrpInstance) -> Result<(), EnvelopeError> {
+        let lists = [
+            (self.vips, &mut i.virtual_ipaddress),
+            (self.excluded, &mut i.virtual_ipaddress_excluded),
+        ];
+        for (side, vips) in lists {
+            if side.len() != vips.len() {
+                return Err(EnvelopeError::SideV4 {
+                    what: "virtual addresses of an instance",
+                    side: side.len(),
+                    config: vips.len(),
+                });
+            }
+            for (s, v) in side.into_iter().zip(vips.iter_mut()) {
+                s.put(v);
+            }
+        }
+        i.unicast_ttl = self.unicast_ttl;
+        i.dont_track_primary = self.dont_track_primary;
+        Ok(())
+    }
 }
 
 /// V4's part of one HTTP_GET or SSL_GET checker.
@@ -122,6 +199,7 @@ impl SideV4 {
             service_flags: c.virtual_servers.iter().map(|v| v.flags).collect(),
             real_hosts: reals().map(|r| r.virtualhost.clone()).collect(),
             http: http.collect(),
+            instances: c.vrrp_instances.iter().map(InstanceV4::of).collect(),
         }
     }
 
@@ -129,6 +207,7 @@ impl SideV4 {
         self.service_flags.iter().all(ServiceFlags::is_empty)
             && self.real_hosts.iter().all(Option::is_none)
             && self.http.iter().all(HttpV4::is_empty)
+            && self.instances.iter().all(InstanceV4::is_empty)
     }
 
     fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
@@ -147,6 +226,12 @@ impl SideV4 {
         let checks = http_checks_mut(&mut c).count();
         if self.http.len() != checks {
             return misfit("HTTP checkers", self.http.len(), checks);
+        }
+        if self.instances.len() != c.vrrp_instances.len() {
+            return misfit("instances", self.instances.len(), c.vrrp_instances.len());
+        }
+        for (i, side) in c.vrrp_instances.iter_mut().zip(self.instances) {
+            side.attach(i)?;
         }
         for (v, f) in c.virtual_servers.iter_mut().zip(self.service_flags) {
             v.flags = f;

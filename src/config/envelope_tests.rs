@@ -387,3 +387,43 @@ fn http_options_and_real_server_hosts_travel_in_v4() {
         })
     ));
 }
+
+#[test]
+fn instance_and_vip_options_travel_in_v4() {
+    use crate::config::model::AddrScope;
+    let base: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    let edits: [fn(&mut Config); 4] = [
+        |c| c.vrrp_instances[0].unicast_ttl = Some(64),
+        |c| c.vrrp_instances[0].dont_track_primary = true,
+        |c| c.vrrp_instances[0].virtual_ipaddress[0].scope = Some(AddrScope::Link),
+        |c| {
+            let v = &mut c.vrrp_instances[0].virtual_ipaddress[0];
+            (v.brd, v.no_track) = (Some("10.0.0.255".parse().unwrap()), true);
+        },
+    ];
+    for edit in edits {
+        let mut c = base.clone();
+        edit(&mut c);
+        let bytes = encode(&c).unwrap();
+        assert_eq!(variant(&bytes), 3, "variant index 3 is V4");
+        assert_eq!(decode(&bytes).unwrap(), c);
+    }
+    // The table's VIPs must fit the instance's.
+    let mut c = base.clone();
+    c.vrrp_instances[0].dont_track_primary = true;
+    let mut side4 = SideV4::of(&c);
+    side4.instances[0].excluded.push(Default::default());
+    let (s2, s3) = (SideV2::of(&c), SideV3::of(&c));
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&Stored::V4(c, s2, Box::new(s3), Box::new(side4))).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideV4 {
+            what: "virtual addresses of an instance",
+            side: 1,
+            config: 0
+        })
+    ));
+}

@@ -511,6 +511,8 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
     );
     w.opt("unicast_src_ip", i.unicast_src_ip);
     w.list("unicast_peer", &i.unicast_peer);
+    w.opt("unicast_ttl", i.unicast_ttl);
+    w.flag("dont_track_primary", i.dont_track_primary);
     w.flag("nopreempt", i.nopreempt);
     w.non_default("preempt_delay", i.preempt_delay, Millis(0));
     w.flag("no_accept", !i.accept);
@@ -548,8 +550,13 @@ fn vips(w: &mut Writer, kw: &str, vips: &[Vip]) {
             [
                 (&"dev", dev.as_ref().map(dyn_ref)),
                 (&"label", label.as_ref().map(dyn_ref)),
+                (&"brd", v.brd.as_ref().map(dyn_ref)),
+                (&"scope", v.scope.as_ref().map(dyn_ref)),
             ],
         );
+        if v.no_track {
+            words.push(&"no_track");
+        }
         w.line(&words);
     }
     w.close();

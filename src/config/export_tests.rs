@@ -22,11 +22,14 @@ fn instance() -> VrrpInstance {
         advert_int: Millis::secs(1),
         version: None,
         authentication: None,
+        unicast_ttl: None,
+        dont_track_primary: false,
         virtual_ipaddress: vec![Vip {
             addr: ip("192.0.2.10"),
             prefix: 24,
             dev: None,
             label: Some(IfName::new("eth0:1").unwrap()),
+            ..Vip::new(ip("192.0.2.10"), 24)
         }],
         virtual_ipaddress_excluded: vec![],
         unicast_src_ip: None,

@@ -447,6 +447,16 @@ pub struct VrrpInstance {
     /// `track_process` lines (envelope V3 side table).
     #[serde(skip)]
     pub track_process: Vec<TrackScript>,
+    /// `unicast_ttl`: the TTL / hop limit of the adverts sent to unicast
+    /// peers, and then received ones need not carry 255 (keepalived checks
+    /// no TTL in unicast mode). `None`: 255 both ways. Envelope V4 side
+    /// table.
+    #[serde(skip)]
+    pub unicast_ttl: Option<u8>,
+    /// `dont_track_primary`: the instance's own interface going down does
+    /// not put it in FAULT (envelope V4 side table).
+    #[serde(skip)]
+    pub dont_track_primary: bool,
 }
 
 impl VrrpInstance {
@@ -474,6 +484,32 @@ pub struct Vip {
     pub prefix: u8,
     pub dev: Option<IfName>,
     pub label: Option<IfName>,
+    /// `brd ADDR` (IPv4): the broadcast address; `None`: the prefix's
+    /// (below /31). Envelope V4 side table, as the two below.
+    #[serde(skip)]
+    pub brd: Option<Ipv4Addr>,
+    /// `scope SCOPE`; `None`: global.
+    #[serde(skip)]
+    pub scope: Option<AddrScope>,
+    /// `no_track`: the address being deleted behind vigil's back does not
+    /// move the instance (vigil follows no VIP's deletion: see the README).
+    #[serde(skip)]
+    pub no_track: bool,
+}
+
+impl Vip {
+    /// An address with nothing else said.
+    pub fn new(addr: IpAddr, prefix: u8) -> Self {
+        Vip {
+            addr,
+            prefix,
+            dev: None,
+            label: None,
+            brd: None,
+            scope: None,
+            no_track: false,
+        }
+    }
 }
 
 impl Vip {
@@ -739,6 +775,13 @@ keyword_enum!(
         Rr = "rr", Wrr = "wrr", Lc = "lc", Wlc = "wlc", Lblc = "lblc", Lblcr = "lblcr",
         Dh = "dh", Sh = "sh", Sed = "sed", Nq = "nq", Fo = "fo", Ovf = "ovf", Mh = "mh",
         Twos = "twos",
+    }
+);
+
+keyword_enum!(
+    /// An address's scope (`ip address add ... scope`), keepalived's names.
+    AddrScope {
+        Global = "global", Site = "site", Link = "link", Host = "host", Nowhere = "nowhere",
     }
 );
 

@@ -717,6 +717,10 @@ fn arb_instance(gv: VrrpVersion) -> impl Strategy<Value = VrrpInstance> {
                 vec(arb_vip(v6, interface.clone()), 0..=2),
                 option::weighted(0.3, arb_ip(v6)),
                 vec(arb_ip(v6), 0..=2),
+                (
+                    option::weighted(0.3, any::<u8>()),
+                    prop::bool::weighted(0.2),
+                ),
             );
             let track = (arb_ifname(), option::of(-254..=254i16))
                 .prop_map(|(name, weight)| TrackInterface { name, weight });
@@ -736,7 +740,13 @@ fn arb_instance(gv: VrrpVersion) -> impl Strategy<Value = VrrpInstance> {
 type InstanceParts = (
     (Option<VrrpVersion>, IfName),
     (String, InitialState, u8, u8, Millis, Option<PassKey>),
-    (Vec<Vip>, Vec<Vip>, Option<IpAddr>, Vec<IpAddr>),
+    (
+        Vec<Vip>,
+        Vec<Vip>,
+        Option<IpAddr>,
+        Vec<IpAddr>,
+        (Option<u8>, bool),
+    ),
     (
         bool,
         Millis,
@@ -751,7 +761,9 @@ type InstanceParts = (
 fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
     let (version, interface) = id;
     let (name, state, vrid, priority, advert_int, authentication) = head;
-    let (vips, excluded, unicast_src_ip, unicast_peer) = addrs;
+    let (vips, excluded, unicast_src_ip, unicast_peer, (ttl, dont_track_primary)) = addrs;
+    // unicast_ttl without peers is cleared with a warning.
+    let unicast_ttl = ttl.filter(|_| !unicast_peer.is_empty());
     // no_accept is refused until vigil manages a packet filter: always accept.
     let (nopreempt, preempt_delay, _accept, mut track_interface, notify, smtp_alert, garp) = rest;
     // Each interface is tracked once.
@@ -781,6 +793,8 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         track_script: Vec::new(), // set by `repair`
         track_file: Vec::new(),
         track_process: Vec::new(),
+        unicast_ttl,
+        dont_track_primary,
     }
 }
 
@@ -792,8 +806,13 @@ fn arb_vip(v6: bool, ifname: IfName) -> impl Strategy<Value = Vip> {
         or_default(max_prefix, 1..=max_prefix),
         option::weighted(0.3, arb_ifname()),
         option::weighted(0.3, "(:[a-z0-9]{1,5})?"),
+        (
+            option::weighted(0.2, any::<[u8; 4]>()),
+            option::weighted(0.2, select(AddrScope::ALL)),
+            prop::bool::weighted(0.2),
+        ),
     )
-        .prop_map(move |(addr, prefix, dev, suffix)| {
+        .prop_map(move |(addr, prefix, dev, suffix, (brd, scope, no_track))| {
             let label = suffix.map(|s| {
                 let mut l = dev.as_ref().unwrap_or(&ifname).as_str().to_owned() + &s;
                 l.truncate(IFNAME_MAX);
@@ -804,6 +823,10 @@ fn arb_vip(v6: bool, ifname: IfName) -> impl Strategy<Value = Vip> {
                 prefix,
                 dev,
                 label,
+                // An IPv6 address has no broadcast address.
+                brd: brd.filter(|_| !v6).map(std::net::Ipv4Addr::from),
+                scope,
+                no_track,
             }
         })
 }
