@@ -28,6 +28,9 @@
 //! - Entering FAULT from MASTER with the VRRP interface still up (tracked
 //!   interface or sync group) sends a priority-0 advert, as on shutdown, so
 //!   the backup takes over after Skew_Time instead of Master_Down_Interval.
+//! - `dont_track_primary` (`InstanceConfig::track_primary` false): the
+//!   own interface going down is no fault, as in keepalived; a reload that
+//!   turns it on or off while the link is down enters or leaves FAULT.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;

@@ -1,8 +1,10 @@
 //! `virtual_server`, `real_server` and health checker blocks.
 //!
-//! Owns: reading IPVS services, their real servers and checkers, with
-//! keepalived's older names (`lb_algo`, `lb_kind`, `nb_get_retry`) and the
-//! seed's own (`nb_get_replies`, `persistence_granularity SOURCE_IP`).
+//! Owns: reading IPVS services (with the scheduler flags and `ops`), their
+//! real servers and checkers (HTTP_GET/SSL_GET's `http_protocol`, SNI and
+//! `virtualhost` at every level), with keepalived's older names (`lb_algo`,
+//! `lb_kind`, `nb_get_retry`) and the seed's own (`nb_get_replies`,
+//! `persistence_granularity SOURCE_IP`).
 //! Must not: check families, duplicates or quorum across servers
 //! (validate does).
 

@@ -1,7 +1,9 @@
 //! `vrrp_sync_group` and `vrrp_instance` blocks.
 //!
 //! Owns: reading VRRP settings, including the seed's spellings
-//! (`advert_interval`, `authentication { type PASS  password 1111 }`).
+//! (`advert_interval`, `authentication { type PASS  password 1111 }`) and
+//! keepalived's VIP options (`dev`, `label`, `brd`, `scope`, `no_track`),
+//! and what keepalived clears after reading an instance (see `settle`).
 //! Must not: check relations to other instances or to the version in
 //! `global_defs` (validate does, once the whole file is read).
 
