@@ -185,6 +185,11 @@ struct RunArgs {
     /// are LOST).
     #[arg(long)]
     lenient: bool,
+    /// With --config: the box the file is read for (`@ID` lines; see
+    /// `vigil config check --config-id`). Default: this host's name up to
+    /// its first dot.
+    #[arg(long, value_name = "ID")]
+    config_id: Option<String>,
     /// With --config: apply the file's `appliance` block to this host
     /// (hostname, addresses, MTU, routes, ip_forward, ARP sysctls) before
     /// VRRP starts and on every reload. Without it a drop-in leaves the
@@ -270,6 +275,26 @@ struct ImportOpts {
     /// LOST; use only to migrate a config vigil does not fully understand.
     #[arg(long)]
     lenient: bool,
+    /// The box this config is read for: `@ID` lines are kept for it and
+    /// `@^ID` lines dropped (keepalived's -i). Default: this host's name up
+    /// to its first dot.
+    #[arg(long, value_name = "ID")]
+    config_id: Option<String>,
+}
+
+impl ImportOpts {
+    fn options(&self) -> config::ImportOptions {
+        config::ImportOptions {
+            lenient: self.lenient,
+            config_id: config_id(self.config_id.as_deref()),
+            resolver: Default::default(),
+        }
+    }
+}
+
+/// `--config-id`, else this host's.
+fn config_id(given: Option<&str>) -> config::ConfigId {
+    given.map_or_else(config::ConfigId::of_host, config::ConfigId::new)
 }
 
 #[derive(Args, Debug)]
@@ -426,7 +451,11 @@ fn run_command(r: RunArgs) -> i32 {
     let source = if let Some(file) = &r.source.config {
         ConfigSource::File {
             path: file.clone(),
-            lenient: r.lenient,
+            options: config::ImportOptions {
+                lenient: r.lenient,
+                config_id: config_id(r.config_id.as_deref()),
+                resolver: Default::default(),
+            },
         }
     } else if let Some(path) = &r.source.store {
         ConfigSource::Store {
@@ -801,10 +830,11 @@ fn config_command(c: ConfigCommand) -> i32 {
 /// file and line order; `Err` is the exit code.
 fn import(file: &Path, opts: &ImportOpts) -> Result<Imported, i32> {
     let from_stdin = file == Path::new("-");
+    let opts = opts.options();
     let result = if from_stdin {
-        config::import_stdin(opts.lenient)
+        config::import_stdin(&opts)
     } else {
-        config::import_file(file, opts.lenient)
+        config::import_file_with(file, &opts)
     };
     let shown = shown_name(file);
     match result {
@@ -909,7 +939,10 @@ fn with_config(
     f: impl FnOnce(&Config, &[String]),
 ) -> i32 {
     if let Some(file) = &src.file {
-        let opts = ImportOpts { lenient: false };
+        let opts = ImportOpts {
+            lenient: false,
+            config_id: None,
+        };
         return match import(file, &opts) {
             Ok(imp) => finish_output(|| f(&imp.config, &[])),
             Err(code) => code,

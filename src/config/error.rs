@@ -40,6 +40,12 @@ impl fmt::Display for Loc {
 /// [`Diagnostic`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum ErrorKind {
+    #[error("cannot resolve '{name}' ({keyword}): {reason}")]
+    NameNotResolved {
+        keyword: String,
+        name: String,
+        reason: crate::resolve::ResolveError,
+    },
     // --- reading and lexing ------------------------------------------------
     #[error("cannot read {path}: {reason}")]
     Read { path: PathBuf, reason: String },
@@ -71,6 +77,16 @@ pub enum ErrorKind {
     FileTooLarge { path: PathBuf, max: u64 },
     #[error("the configuration with its includes is larger than {max} bytes: expected at most {max} bytes in all")]
     ConfigTooLarge { max: u64 },
+    #[error("parameter '${name}' is not defined here: expected a line '${name}=VALUE' before it (keepalived would leave the text as written)")]
+    UndefinedParameter { name: String },
+    #[error("parameter '${name}' has several lines: it may only be named at the end of a line")]
+    MultilineParameterInLine { name: String },
+    #[error("parameter '${name}' does not end: a line may have at most {max_substitutions} substitutions and {max_chars} characters after them")]
+    ParameterLoop {
+        name: String,
+        max_chars: usize,
+        max_substitutions: usize,
+    },
     #[error("blocks nested deeper than {max} levels: expected at most {max} nested '{{'")]
     NestedTooDeep { max: usize },
 
@@ -315,6 +331,9 @@ pub enum WarningKind {
         keyword: String,
         context: &'static str,
     },
+    /// `--lenient` kept a parameter name that is not defined as written.
+    #[error("parameter '${name}' is not defined here; left as written (--lenient)")]
+    UndefinedParameter { name: String },
     /// keepalived reads only the first 8 bytes of a longer `auth_pass`;
     /// vigil does the same, so a mixed pair agrees on the key.
     #[error("'auth_pass' has {len} bytes: only the first {max} are used, as keepalived does (VRRP carries {max})")]

@@ -21,6 +21,7 @@ pub mod validate;
 
 pub use error::{Diagnostics, Error, FileOrder, Warning};
 pub use model::Config;
+pub use syntax::ConfigId;
 
 use std::path::Path;
 
@@ -54,12 +55,40 @@ impl Rejected {
 /// command line).
 pub const STDIN_NAME: &str = "<stdin>";
 
+/// How a config is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Turn unknown keywords (and undefined parameters) into warnings.
+    pub lenient: bool,
+    /// What `@ID` lines are matched against (`--config-id`).
+    pub config_id: ConfigId,
+    /// Where host names (`smtp_server`, `unicast_peer`, `connect_ip`) are
+    /// looked up.
+    pub resolver: crate::resolve::Resolver,
+}
+
+impl ImportOptions {
+    /// `lenient`, for this host's config id ([`ConfigId::of_host`]).
+    pub fn new(lenient: bool) -> Self {
+        ImportOptions {
+            lenient,
+            config_id: ConfigId::of_host(),
+            resolver: crate::resolve::Resolver::default(),
+        }
+    }
+}
+
 /// Import a keepalived.conf (with vigil's `appliance` block) from a file,
-/// following its includes.
+/// following its includes, for this host ([`ImportOptions::new`]).
 pub fn import_file(path: &Path, lenient: bool) -> Result<Imported, Rejected> {
-    let mut d = Diagnostics::new(lenient);
-    match syntax::read_root(path, &mut d) {
-        Ok(nodes) => finish(&nodes, d),
+    import_file_with(path, &ImportOptions::new(lenient))
+}
+
+/// [`import_file`] with every option given.
+pub fn import_file_with(path: &Path, opts: &ImportOptions) -> Result<Imported, Rejected> {
+    let mut d = Diagnostics::new(opts.lenient);
+    match syntax::read_root(path, &opts.config_id, &mut d) {
+        Ok(nodes) => finish(&nodes, d, &opts.resolver),
         Err(e) => {
             d.sort();
             Err(Rejected {
@@ -74,23 +103,28 @@ pub fn import_file(path: &Path, lenient: bool) -> Result<Imported, Rejected> {
 
 /// Import from text in memory; `name` is what locations print as the file.
 pub fn import_str(name: &str, text: &str, lenient: bool) -> Result<Imported, Rejected> {
-    let mut d = Diagnostics::new(lenient);
-    let nodes = syntax::read_str(name, text, None, &mut d);
-    finish(&nodes, d)
+    import_str_with(name, text, &ImportOptions::new(lenient))
+}
+
+/// [`import_str`] with every option given.
+pub fn import_str_with(name: &str, text: &str, opts: &ImportOptions) -> Result<Imported, Rejected> {
+    let mut d = Diagnostics::new(opts.lenient);
+    let nodes = syntax::read_str(name, text, None, &opts.config_id, &mut d);
+    finish(&nodes, d, &opts.resolver)
 }
 
 /// Import a config read from standard input (`-`): up to
 /// [`syntax::MAX_FILE_BYTES`] are read, and more is the same error as a file
 /// too large. Locations print [`STDIN_NAME`]; relative includes resolve
 /// against the current directory.
-pub fn import_stdin(lenient: bool) -> Result<Imported, Rejected> {
+pub fn import_stdin(opts: &ImportOptions) -> Result<Imported, Rejected> {
     use std::io::Read;
     let mut bytes = Vec::new();
     let read = std::io::stdin()
         .lock()
         .take(syntax::MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes);
-    let mut d = Diagnostics::new(lenient);
+    let mut d = Diagnostics::new(opts.lenient);
     if let Err(e) = read {
         return Err(Rejected {
             errors: Vec::new(),
@@ -99,12 +133,16 @@ pub fn import_stdin(lenient: bool) -> Result<Imported, Rejected> {
             files: d.files,
         });
     }
-    let nodes = syntax::read_bytes(STDIN_NAME, bytes, None, &mut d);
-    finish(&nodes, d)
+    let nodes = syntax::read_bytes(STDIN_NAME, bytes, None, &opts.config_id, &mut d);
+    finish(&nodes, d, &opts.resolver)
 }
 
-fn finish(nodes: &[syntax::Node], mut d: Diagnostics) -> Result<Imported, Rejected> {
-    let (config, places) = parse::config(nodes, &mut d);
+fn finish(
+    nodes: &[syntax::Node],
+    mut d: Diagnostics,
+    resolver: &crate::resolve::Resolver,
+) -> Result<Imported, Rejected> {
+    let (config, places) = parse::config(nodes, &mut d, resolver);
     if !d.has_errors() {
         validate::validate(&config, &places, &mut d);
     }

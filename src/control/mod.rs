@@ -40,7 +40,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 15;
+pub const PROTOCOL_VERSION: u8 = 16;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts.
@@ -387,9 +387,28 @@ pub struct IpvsServiceStatus {
     /// The kernel's counters of the service (`ipvsadm -Ln --stats`), as of
     /// the IPVS task's last dump; `None`: not in the table.
     pub counters: Option<IpvsCounters>,
+    /// Its health checks by checker kind (a group's, under its first
+    /// service).
+    pub checks: Vec<IpvsCheckStats>,
     /// The scheduler flags and `ops` set, by keepalived's names
     /// ("sh-port", "flag-3", "ops").
     pub flags: Vec<String>,
+}
+
+/// Health checks of one kind on the real servers of a service, since
+/// the daemon started (commits carry them over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IpvsCheckStats {
+    /// The checker's keyword (TCP_CHECK, HTTP_GET, ...).
+    pub checker: String,
+    /// Checks by latency, not cumulative: one count per bound of
+    /// `health::tally::BOUNDS_US`, then the one above them all.
+    pub latency_buckets: Vec<u64>,
+    pub latency_sum_us: u64,
+    pub count: u64,
+    /// Failed checks by reason (`health::outcome::Reason`'s words), every
+    /// reason the checker can report, 0 included.
+    pub failures: Vec<(String, u64)>,
 }
 
 /// The kernel's cumulative counters of a service or destination.
@@ -424,6 +443,11 @@ pub struct IpvsDestStatus {
     pub dynamic_weight: Option<u32>,
     /// The kernel's counters of the destination; `None`: not in the table.
     pub counters: Option<IpvsCounters>,
+    /// Health checks done, all its checkers together, since the daemon
+    /// started (commits carry them over).
+    pub checks_done: u64,
+    /// Of those, the failed ones.
+    pub checks_failed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -177,6 +177,8 @@ fn ipvs_sample() -> IpvsStatus {
                     failures: 0,
                     dynamic_weight: Some(1),
                     counters: None,
+                    checks_done: 0,
+                    checks_failed: 0,
                 },
                 IpvsDestStatus {
                     dest: "192.168.1.103:80".into(),
@@ -190,6 +192,7 @@ fn ipvs_sample() -> IpvsStatus {
             ],
             counters: None,
             flags: Vec::new(),
+            checks: Vec::new(),
         }],
         foreign: vec!["UDP 10.0.0.1:53".into()],
         error: None,

@@ -20,8 +20,11 @@ use crate::store::{Entry, Geometry, History, StoreError};
 /// The daemon's config source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
-    /// A keepalived.conf; `lenient` turns unknown keywords into warnings.
-    File { path: PathBuf, lenient: bool },
+    /// A keepalived.conf, read with `options` (`--lenient`, `--config-id`).
+    File {
+        path: PathBuf,
+        options: config::ImportOptions,
+    },
     /// The flash store (the appliance); `slot_size` locates the slots of a
     /// two-slot (format 1) store not yet carried into the history.
     Store { path: PathBuf, slot_size: u32 },
@@ -112,7 +115,7 @@ impl ConfigSource {
     /// Reads the config as it is now (a store: its newest commit).
     pub fn load(&self) -> Result<Loaded, LoadError> {
         match self {
-            ConfigSource::File { path, lenient } => load_file(path, *lenient),
+            ConfigSource::File { path, options } => load_file(path, options),
             ConfigSource::Store { path, slot_size } => load_store(path, *slot_size),
         }
     }
@@ -131,8 +134,8 @@ impl ConfigSource {
     }
 }
 
-fn load_file(path: &Path, lenient: bool) -> Result<Loaded, LoadError> {
-    match config::import_file(path, lenient) {
+fn load_file(path: &Path, options: &config::ImportOptions) -> Result<Loaded, LoadError> {
+    match config::import_file_with(path, options) {
         Ok(imp) => Ok(Loaded {
             config: imp.config,
             describe: path.display().to_string(),

@@ -63,7 +63,7 @@ use crate::config::model::HttpProtocol;
 
 use super::http::{self, HttpError, Progress, ResponseReader};
 use super::misc::{self, MiscSpec, Verdict};
-use super::outcome::{Failure, Outcome, Stage};
+use super::outcome::{Failure, Outcome, Reason, Stage};
 use super::tls;
 use super::ws::{self, CloseWaiter, WsError};
 
@@ -106,6 +106,32 @@ impl Kind {
             Kind::Ws(_) => "WS_CHECK",
             Kind::Misc(_) => "MISC_CHECK",
         }
+    }
+
+    /// The failure reasons a checker of this kind can report, so their
+    /// counters exist before the first failure (a counter that appears on
+    /// its first increment hides that increment from `rate()`).
+    pub fn reasons(&self) -> Vec<Reason> {
+        let extra: &[Reason] = match self {
+            Kind::Tcp => &[],
+            Kind::Http(_) => &[Reason::Http, Reason::BadStatus, Reason::DigestMismatch],
+            Kind::Ssl { .. } => &[
+                Reason::Http,
+                Reason::BadStatus,
+                Reason::DigestMismatch,
+                Reason::Tls,
+            ],
+            Kind::Ws(_) => &[Reason::Websocket],
+            Kind::Misc(_) => {
+                return vec![
+                    Reason::Exit,
+                    Reason::Signal,
+                    Reason::ScriptTimeout,
+                    Reason::NotRun,
+                ]
+            }
+        };
+        Reason::SOCKET.iter().chain(extra).copied().collect()
     }
 }
 
@@ -194,14 +220,22 @@ impl std::fmt::Debug for Context {
 }
 
 /// A started check, tagged with `T` (the runner's check id); its
-/// [`Verdict`] carries a weight only from a `misc_dynamic` MISC_CHECK.
-pub type Started<T> = Pin<Box<dyn Future<Output = (T, Verdict)> + Send>>;
+/// [`Verdict`] carries a weight only from a `misc_dynamic` MISC_CHECK,
+/// and the duration is how long the check itself took (see `tally`).
+pub type Started<T> = Pin<Box<dyn Future<Output = (T, Verdict, Duration)> + Send>>;
 
 fn verdict(outcome: Outcome) -> Verdict {
     Verdict {
         outcome,
         weight: None,
     }
+}
+
+/// `f`'s output and the time from its first poll to its end.
+async fn timed<F: Future>(f: F) -> (F::Output, Duration) {
+    let t0 = Instant::now();
+    let out = f.await;
+    (out, t0.elapsed())
 }
 
 /// Start one check, to be polled by the runner. TCP_CHECK, most checks of
@@ -212,7 +246,10 @@ pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) ->
     match spec.kind {
         Kind::Tcp => {
             let (target, bindto, timeout) = (spec.target, spec.bindto, spec.timeout);
-            Box::pin(async move { (tag, verdict(tcp_check(target, bindto, timeout).await)) })
+            Box::pin(async move {
+                let (o, took) = timed(tcp_check(target, bindto, timeout)).await;
+                (tag, verdict(o), took)
+            })
         }
         Kind::Misc(_) => {
             let spec = spec.clone();
@@ -220,12 +257,16 @@ pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) ->
                 let Kind::Misc(m) = &spec.kind else {
                     unreachable!("matched above")
                 };
-                (tag, misc::run(m, spec.timeout).await)
+                let (v, took) = timed(misc::run(m, spec.timeout)).await;
+                (tag, v, took)
             })
         }
         _ => {
             let (spec, ctx) = (spec.clone(), ctx.clone());
-            Box::pin(async move { (tag, verdict(run(&spec, &ctx).await)) })
+            Box::pin(async move {
+                let (o, took) = timed(run(&spec, &ctx)).await;
+                (tag, verdict(o), took)
+            })
         }
     }
 }

@@ -42,11 +42,12 @@ pub mod misc;
 pub mod outcome;
 pub mod plan;
 pub mod scheduler;
+pub mod tally;
 pub mod tls;
 pub mod ws;
 
 use crate::daemon::supervisor::Heartbeat;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -63,6 +64,7 @@ pub use check::{CheckSpec, Context};
 pub use outcome::{Failure, HttpError, Outcome, Stage, TlsFailure, WsError};
 pub use plan::PlanError;
 pub use scheduler::{CheckId, ServerId, Timing};
+pub use tally::{ServiceTally, Tally};
 
 /// A real server changed state, or a `misc_dynamic` MISC_CHECK changed
 /// its weight.
@@ -117,6 +119,8 @@ pub struct CheckerStatus {
     pub last_check: Option<SystemTime>,
     pub consecutive_failures: u32,
     pub checks_done: u64,
+    /// Of those, the failed ones.
+    pub checks_failed: u64,
 }
 
 /// One real server in a snapshot.
@@ -145,6 +149,8 @@ pub type KnownState = (ServiceKey, IpAddr, Option<u16>, bool);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct States {
     pub servers: Vec<RealStatus>,
+    /// Latencies and failures by virtual server and checker kind.
+    pub tallies: Vec<ServiceTally>,
     pub stats: scheduler::Stats,
     pub in_flight: usize,
     pub queued: usize,
@@ -206,6 +212,9 @@ pub struct Runner {
     /// Per scheduler check: (server index, checker index).
     owner: Vec<(usize, usize)>,
     specs: Vec<Arc<CheckSpec>>,
+    /// Per scheduler check: its index in `tallies`.
+    tally_of: Vec<u32>,
+    tallies: Vec<ServiceTally>,
     /// Per server: the weight a `misc_dynamic` checker set last (keepalived
     /// keeps one weight per real server, whichever checker set it).
     weights: Vec<Option<u32>>,
@@ -285,12 +294,14 @@ impl Runner {
         let now = std::time::Instant::now();
         let mut owner = Vec::new();
         let mut specs = Vec::new();
+        let mut tallies = Tallies::default();
         for (si, s) in servers.iter().enumerate() {
             let timings: Vec<Timing> = s.checks.iter().map(|c| c.timing).collect();
             let was_up = was_up(&s.service, s.real);
             sched.add_server(was_up.map_or(s.alpha, |up| !up), &timings, now);
             for (ci, c) in s.checks.iter().enumerate() {
                 owner.push((si, ci));
+                tallies.add(s, &c.spec.kind);
                 specs.push(c.spec.clone());
             }
         }
@@ -301,8 +312,55 @@ impl Runner {
             sched,
             owner,
             specs,
+            tally_of: tallies.of,
+            tallies: tallies.list,
             ctx: Context::new(),
         })
+    }
+
+    /// Continues `old`'s counters where this plan has the same checks: a
+    /// tally of the same virtual server and checker kind, a checker at the
+    /// same place of the same real server (a commit must not reset
+    /// counters that a scrape reads as ever-growing).
+    fn carry_counts_from(&mut self, old: &Runner) {
+        let old_tallies: HashMap<TallyKey, &Tally> = (old.tallies.iter())
+            .map(|t| ((t.service, t.protocol, t.keyword), &t.tally))
+            .collect();
+        for t in &mut self.tallies {
+            if let Some(&was) = old_tallies.get(&(t.service, t.protocol, t.keyword)) {
+                t.tally = *was;
+            }
+        }
+        let old_checks: HashMap<CheckKey, CheckId> = (0..old.owner.len())
+            .map(|i| (old.check_key(CheckId(i as u32)), CheckId(i as u32)))
+            .collect();
+        for i in 0..self.owner.len() {
+            let id = CheckId(i as u32);
+            if let Some(&was) = old_checks.get(&self.check_key(id)) {
+                let st = old.sched.check_status(was);
+                self.sched
+                    .carry_counts(id, st.checks_done, st.checks_failed);
+            }
+        }
+    }
+
+    /// What identifies check `id` across plans.
+    fn check_key(&self, id: CheckId) -> CheckKey {
+        let (si, ci) = self.owner[id.0 as usize];
+        let s = &self.servers[si];
+        (
+            s.service,
+            s.real,
+            ci,
+            self.specs[id.0 as usize].kind.keyword(),
+        )
+    }
+
+    /// Counts one result in its check's tally.
+    fn tally(&mut self, id: CheckId, outcome: &Outcome, took: Duration) {
+        if let Some(&t) = self.tally_of.get(id.0 as usize) {
+            self.tallies[t as usize].tally.record(took, outcome);
+        }
     }
 
     /// Follow the box's addresses: the checks of an `ha_suspend` service
@@ -370,6 +428,7 @@ impl Runner {
                                 last_check: wall(st.last_at),
                                 consecutive_failures: st.consecutive_failures,
                                 checks_done: st.checks_done,
+                                checks_failed: st.checks_failed,
                             },
                             st.last_at,
                         )
@@ -398,6 +457,7 @@ impl Runner {
             .collect();
         States {
             servers,
+            tallies: self.tallies.clone(),
             stats: self.sched.stats(),
             in_flight: self.sched.running(),
             queued: self.sched.queued(),
@@ -449,8 +509,10 @@ impl Runner {
                         let _ = tx.send(self.snapshot());
                     }
                     Some(Request::Replace(new, done)) => {
+                        let mut new = *new;
+                        new.carry_counts_from(&self);
                         let local = self.local.take();
-                        self = *new;
+                        self = new;
                         if self.local.is_none() {
                             self.local = local;
                         }
@@ -468,8 +530,9 @@ impl Runner {
                     // then runs once per wakeup, not once per result.
                     let mut next = Some(first);
                     let mut reweighed = Vec::new();
-                    while let Some((id, verdict)) = next {
+                    while let Some((id, verdict, took)) = next {
                         self.sched.handle_result(id, verdict.outcome, std::time::Instant::now());
+                        self.tally(id, &verdict.outcome, took);
                         if let Some(si) = self.set_weight(id, verdict.weight) {
                             reweighed.push((si, id));
                         }
@@ -538,6 +601,39 @@ impl Runner {
             state_changed: false,
             weight: self.weights[si],
         }
+    }
+}
+
+/// A tally's identity: virtual server, protocol, checker keyword.
+type TallyKey = (ServiceKey, Protocol, &'static str);
+/// A check's identity: virtual server, real server, index among its
+/// checkers, keyword.
+type CheckKey = (ServiceKey, (IpAddr, Option<u16>), usize, &'static str);
+
+/// The tallies of a plan being built, and each check's.
+#[derive(Default)]
+struct Tallies {
+    list: Vec<ServiceTally>,
+    index: HashMap<TallyKey, u32>,
+    of: Vec<u32>,
+}
+
+impl Tallies {
+    /// The next check, of kind `kind` on a real server of `s`.
+    fn add(&mut self, s: &plan::PlannedServer, kind: &check::Kind) {
+        let key = (s.service, s.protocol, kind.keyword());
+        let list = &mut self.list;
+        let t = *self.index.entry(key).or_insert_with(|| {
+            list.push(ServiceTally {
+                service: s.service,
+                protocol: s.protocol,
+                keyword: kind.keyword(),
+                reasons: kind.reasons(),
+                tally: Tally::default(),
+            });
+            (list.len() - 1) as u32
+        });
+        self.of.push(t);
     }
 }
 

@@ -109,6 +109,100 @@ impl Failure {
     }
 }
 
+/// A failure's kind as a metric label: one short word per [`Failure`]
+/// variant, stable across versions (dashboards and alerts select on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    Refused,
+    Timeout,
+    Io,
+    Bind,
+    Closed,
+    Http,
+    BadStatus,
+    DigestMismatch,
+    Tls,
+    Websocket,
+    Exit,
+    Signal,
+    ScriptTimeout,
+    NotRun,
+}
+
+impl Reason {
+    /// Every reason, in the order [`Reason::index`] counts them.
+    pub const ALL: [Reason; 14] = [
+        Reason::Refused,
+        Reason::Timeout,
+        Reason::Io,
+        Reason::Bind,
+        Reason::Closed,
+        Reason::Http,
+        Reason::BadStatus,
+        Reason::DigestMismatch,
+        Reason::Tls,
+        Reason::Websocket,
+        Reason::Exit,
+        Reason::Signal,
+        Reason::ScriptTimeout,
+        Reason::NotRun,
+    ];
+
+    /// What every connection-based checker can fail with.
+    pub const SOCKET: [Reason; 5] = [
+        Reason::Refused,
+        Reason::Timeout,
+        Reason::Io,
+        Reason::Bind,
+        Reason::Closed,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Refused => "refused",
+            Reason::Timeout => "timeout",
+            Reason::Io => "io",
+            Reason::Bind => "bind",
+            Reason::Closed => "closed",
+            Reason::Http => "http",
+            Reason::BadStatus => "bad_status",
+            Reason::DigestMismatch => "digest_mismatch",
+            Reason::Tls => "tls",
+            Reason::Websocket => "websocket",
+            Reason::Exit => "exit",
+            Reason::Signal => "signal",
+            Reason::ScriptTimeout => "script_timeout",
+            Reason::NotRun => "not_run",
+        }
+    }
+}
+
+impl Failure {
+    /// Its [`Reason`].
+    pub fn reason(&self) -> Reason {
+        match self {
+            Failure::Refused => Reason::Refused,
+            Failure::Timeout { .. } => Reason::Timeout,
+            Failure::Io { .. } => Reason::Io,
+            Failure::Bind(_) => Reason::Bind,
+            Failure::Closed { .. } => Reason::Closed,
+            Failure::Http(_) => Reason::Http,
+            Failure::BadStatus { .. } => Reason::BadStatus,
+            Failure::DigestMismatch => Reason::DigestMismatch,
+            Failure::Tls(_) => Reason::Tls,
+            Failure::Ws(_) => Reason::Websocket,
+            Failure::Exit { .. } => Reason::Exit,
+            Failure::Signal { .. } => Reason::Signal,
+            Failure::ScriptTimeout => Reason::ScriptTimeout,
+            Failure::NotRun => Reason::NotRun,
+        }
+    }
+}
+
 /// TLS failures without rustls' strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum TlsFailure {

@@ -33,3 +33,24 @@ fn causes_are_small_and_copy() {
     is_copy::<Failure>();
     assert!(std::mem::size_of::<Outcome>() <= 24);
 }
+
+#[test]
+fn every_reason_has_its_own_index_and_word() {
+    for (i, r) in Reason::ALL.iter().enumerate() {
+        assert_eq!(r.index(), i);
+    }
+    let mut words: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+    words.sort_unstable();
+    words.dedup();
+    assert_eq!(words.len(), Reason::ALL.len());
+    assert_eq!(Failure::Refused.reason().as_str(), "refused");
+    assert_eq!(
+        Failure::Timeout { stage: Stage::Tls }.reason(),
+        Reason::Timeout
+    );
+    assert_eq!(
+        Failure::BadStatus { code: 500 }.reason().as_str(),
+        "bad_status"
+    );
+    assert_eq!(Failure::ScriptTimeout.reason().as_str(), "script_timeout");
+}

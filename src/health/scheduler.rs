@@ -137,6 +137,8 @@ pub struct CheckStatus {
     /// Retries spent in the current failure streak of an UP checker.
     pub retries_used: u32,
     pub checks_done: u64,
+    /// Of those, the failed ones.
+    pub checks_failed: u64,
     pub next_due: Option<Instant>,
 }
 
@@ -163,6 +165,7 @@ struct Check {
     retry_it: u32,
     consecutive_failures: u32,
     checks_done: u64,
+    checks_failed: u64,
     last: Option<Outcome>,
     last_at: Option<Instant>,
 }
@@ -233,6 +236,7 @@ impl Machine {
                 retry_it: 0,
                 consecutive_failures: 0,
                 checks_done: 0,
+                checks_failed: 0,
                 last: None,
                 last_at: None,
             });
@@ -331,6 +335,7 @@ impl Machine {
                 check.timing.delay_loop
             }
             Err(_) => {
+                check.checks_failed += 1;
                 check.consecutive_failures = check.consecutive_failures.saturating_add(1);
                 if check.up && check.retry_it < check.timing.retry {
                     check.retry_it += 1;
@@ -418,10 +423,20 @@ impl Machine {
             consecutive_failures: c.consecutive_failures,
             retries_used: c.retry_it,
             checks_done: c.checks_done,
+            checks_failed: c.checks_failed,
             next_due: match c.phase {
                 Phase::Waiting { due } | Phase::Queued { due, .. } => Some(due),
                 Phase::Running => None,
             },
+        }
+    }
+
+    /// Continue the counts of checks done and failed of an earlier plan's
+    /// same checker (a commit keeps them, as counters must).
+    pub fn carry_counts(&mut self, id: CheckId, done: u64, failed: u64) {
+        if let Some(c) = self.checks.get_mut(id.0 as usize) {
+            c.checks_done += done;
+            c.checks_failed += failed;
         }
     }
 

@@ -20,12 +20,54 @@ use super::wire::{
     SVC_F_SCHED2, SVC_F_SCHED3,
 };
 use crate::config::model::{Scheduler, ServiceFlags, VirtualServer};
-use crate::control::{IpvsCounters, IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
+use crate::control::{IpvsCheckStats, IpvsCounters, IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health;
 
-/// A checked real server's last result, failure streak and `misc_dynamic`
-/// weight.
-type Detail = (String, u32, Option<u32>);
+/// What the health runner knows of a checked real server.
+#[derive(Clone, Default)]
+struct Detail {
+    /// Its last result: "ok", the failure, or "none" yet.
+    last: String,
+    /// Its longest current failure streak.
+    failures: u32,
+    /// The weight a `misc_dynamic` check set.
+    dynamic_weight: Option<u32>,
+    checks_done: u64,
+    checks_failed: u64,
+}
+
+impl Detail {
+    fn of(r: &health::RealStatus) -> Self {
+        Detail {
+            last: match r.last {
+                None => "none".to_owned(),
+                Some(Ok(())) => "ok".to_owned(),
+                Some(Err(f)) => f.to_string(),
+            },
+            failures: r.consecutive_failures,
+            dynamic_weight: r.weight,
+            checks_done: r.checks_done,
+            checks_failed: r.checkers.iter().map(|c| c.checks_failed).sum(),
+        }
+    }
+}
+
+/// A virtual server's health-check tallies in the status's words.
+fn check_stats(vs: &VirtualServer, checks: Option<&health::States>) -> Vec<IpvsCheckStats> {
+    let Some(s) = checks else { return Vec::new() };
+    (s.tallies.iter())
+        .filter(|t| t.service == vs.key && t.protocol == vs.protocol)
+        .map(|t| IpvsCheckStats {
+            checker: t.keyword.to_owned(),
+            latency_buckets: t.tally.buckets.to_vec(),
+            latency_sum_us: u64::try_from(t.tally.sum.as_micros()).unwrap_or(u64::MAX),
+            count: t.tally.count,
+            failures: (t.reasons.iter())
+                .map(|r| (r.as_str().to_owned(), t.tally.failures[r.index()]))
+                .collect(),
+        })
+        .collect()
+}
 
 /// What `vigil status` shows: the kernel's table for the services the
 /// config owns (ipvsadm -Ln order), each real server's health, and
@@ -34,13 +76,9 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
     let mut detail: BTreeMap<RealId, Detail> = BTreeMap::new();
     if let Some(s) = checks {
         for r in &s.servers {
-            let last = match r.last {
-                None => "none".to_owned(),
-                Some(Ok(())) => "ok".to_owned(),
-                Some(Err(f)) => f.to_string(),
-            };
+            let d = Detail::of(r);
             for id in reals_of(m.config(), r.service, r.real) {
-                detail.insert(id, (last.clone(), r.consecutive_failures, r.weight));
+                detail.insert(id, d.clone());
             }
         }
     }
@@ -85,6 +123,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             dests,
             counters: have.and_then(|e| counters(e.service.stats.as_ref())),
             flags: flag_names(svc),
+            checks: check_stats(vs, checks),
         });
     }
     services.extend(retired_status(m, table));
@@ -137,6 +176,7 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
             mask: mask(&e.service),
             counters: counters(e.service.stats.as_ref()),
             flags: flag_names(&e.service),
+            checks: Vec::new(),
             dests: e
                 .dests
                 .values()
@@ -162,6 +202,8 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
                         failures: 0,
                         dynamic_weight: None,
                         counters: counters(d.stats.as_ref()),
+                        checks_done: 0,
+                        checks_failed: 0,
                     }
                 })
                 .collect(),
@@ -192,8 +234,10 @@ fn dest_status(
             Health::Down => "down",
         },
     };
-    let (last, failures, dynamic_weight) =
-        detail.get(&id).cloned().unwrap_or(("none".into(), 0, None));
+    let d = detail.get(&id).cloned().unwrap_or_else(|| Detail {
+        last: "none".into(),
+        ..Detail::default()
+    });
     let mut s = IpvsDestStatus {
         dest: dest.to_string(),
         method: String::new(),
@@ -201,10 +245,12 @@ fn dest_status(
         active: 0,
         inactive: 0,
         health: health.to_owned(),
-        last,
-        failures,
-        dynamic_weight,
+        last: d.last,
+        failures: d.failures,
+        dynamic_weight: d.dynamic_weight,
         counters: None,
+        checks_done: d.checks_done,
+        checks_failed: d.checks_failed,
     };
     fill(&mut s);
     s

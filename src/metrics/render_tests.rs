@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::control::{
-    IpvsCounters, IpvsStatus, LastReload, ReceiverStatus, ScriptStatus, TaskStatus, WatchdogStatus,
+    IpvsCheckStats, IpvsCounters, IpvsStatus, LastReload, ReceiverStatus, ScriptStatus, TaskStatus,
+    WatchdogStatus,
 };
 use std::collections::HashSet;
 
@@ -45,6 +46,24 @@ fn dest(addr: &str, health: &str, active: u32) -> IpvsDestStatus {
             in_bytes: 64_000,
             out_bytes: 512_000,
         }),
+        checks_done: 40 + u64::from(active),
+        checks_failed: u64::from(health == "down") * 4,
+    }
+}
+
+/// One HTTP_GET tally: 3 checks in the first bucket, 1 in the second, 2
+/// above every bound, 2 of them timeouts.
+fn http_tally() -> IpvsCheckStats {
+    let mut latency_buckets = vec![0; crate::health::tally::BUCKETS];
+    latency_buckets[0] = 3;
+    latency_buckets[1] = 1;
+    latency_buckets[crate::health::tally::BUCKETS - 1] = 2;
+    IpvsCheckStats {
+        checker: "HTTP_GET".into(),
+        latency_buckets,
+        latency_sum_us: 61_004_500,
+        count: 6,
+        failures: vec![("refused".into(), 0), ("timeout".into(), 2)],
     }
 }
 
@@ -80,6 +99,7 @@ fn status() -> Status {
                     in_packets: 7,
                     ..Default::default()
                 }),
+                checks: vec![http_tally()],
                 ..Default::default()
             }],
             ..Default::default()
@@ -142,6 +162,7 @@ fn families(text: &str) -> Vec<String> {
     let mut seen = HashSet::new();
     let mut order = Vec::new();
     let mut current: Option<String> = None;
+    let mut histogram = false;
     let mut lines = text.lines().peekable();
     while let Some(l) = lines.next() {
         if let Some(rest) = l.strip_prefix("# HELP ") {
@@ -151,18 +172,25 @@ fn families(text: &str) -> Vec<String> {
             let want = format!("# TYPE {name} ");
             assert!(ty.starts_with(&want), "{ty}");
             let kind = &ty[want.len()..];
-            assert!(kind == "gauge" || kind == "counter", "{ty}");
+            assert!(matches!(kind, "gauge" | "counter" | "histogram"), "{ty}");
             assert_eq!(
                 kind == "counter",
                 name.ends_with("_total"),
                 "{name}: {kind}"
             );
+            histogram = kind == "histogram";
             current = Some(name.clone());
             order.push(name);
             continue;
         }
         assert!(!l.starts_with('#'), "{l}");
-        let name = l.split(['{', ' ']).next().unwrap();
+        let mut name = l.split(['{', ' ']).next().unwrap();
+        if histogram {
+            name = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|x| name.strip_suffix(x))
+                .unwrap_or_else(|| panic!("histogram sample without its suffix: {l}"));
+        }
         assert_eq!(
             Some(name),
             current.as_deref(),
@@ -318,6 +346,7 @@ fn at_bounds() -> Status {
                     )
                 })
                 .collect(),
+            checks: vec![http_tally()],
             ..Default::default()
         })
         .collect();
@@ -331,6 +360,54 @@ fn at_bounds() -> Status {
         }),
         ..Default::default()
     }
+}
+
+#[test]
+fn health_check_latency_is_a_cumulative_histogram_and_failures_count_by_reason() {
+    let text = render(&status(), None);
+    let l = r#"virtual_server="TCP 192.168.1.200:80",checker="HTTP_GET""#;
+    let h = "vigil_health_check_duration_seconds";
+    assert_eq!(
+        value(&text, &format!(r#"{h}_bucket{{{l},le="0.001"}}"#)),
+        "3"
+    );
+    assert_eq!(
+        value(&text, &format!(r#"{h}_bucket{{{l},le="0.0025"}}"#)),
+        "4"
+    );
+    assert_eq!(value(&text, &format!(r#"{h}_bucket{{{l},le="30"}}"#)), "4");
+    assert_eq!(
+        value(&text, &format!(r#"{h}_bucket{{{l},le="+Inf"}}"#)),
+        "6"
+    );
+    assert_eq!(value(&text, &format!("{h}_sum{{{l}}}")), "61.0045");
+    assert_eq!(value(&text, &format!("{h}_count{{{l}}}")), "6");
+    let buckets = text
+        .lines()
+        .filter(|x| x.starts_with(&format!("{h}_bucket{{")))
+        .count();
+    assert_eq!(buckets, crate::health::tally::BUCKETS);
+    let f = "vigil_health_check_failures_total";
+    assert_eq!(
+        value(&text, &format!(r#"{f}{{{l},reason="timeout"}}"#)),
+        "2"
+    );
+    assert_eq!(
+        value(&text, &format!(r#"{f}{{{l},reason="refused"}}"#)),
+        "0"
+    );
+    let rs = r#"virtual_server="TCP 192.168.1.200:80",real_server="10.0.0.3:80""#;
+    assert_eq!(
+        value(&text, &format!("vigil_real_server_checks_total{{{rs}}}")),
+        "40"
+    );
+    assert_eq!(
+        value(
+            &text,
+            &format!("vigil_real_server_check_failures_total{{{rs}}}")
+        ),
+        "4"
+    );
 }
 
 #[test]
@@ -349,7 +426,7 @@ fn a_scrape_at_the_config_bounds_is_bounded_in_size_and_time() {
         text.lines().count()
     );
     assert!(took < std::time::Duration::from_secs(1), "{took:?}");
-    assert!(text.len() < 12 << 20, "{}", text.len());
+    assert!(text.len() < 16 << 20, "{}", text.len());
     let t = std::time::Instant::now();
     let z = crate::metrics::serve::gzip(text.as_bytes());
     eprintln!("gzipped (level 1): {} bytes, {:?}", z.len(), t.elapsed());
@@ -381,7 +458,15 @@ fn every_metric_the_grafana_dashboard_asks_for_is_rendered() {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        if families.contains(&name) {
+        // A histogram's series: its family's name and a suffix.
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|x| {
+                name.strip_suffix(x)
+                    .filter(|f| families.iter().any(|g| g == f))
+            })
+            .unwrap_or(&name);
+        if families.iter().any(|f| f == family) {
             asked += 1;
             continue;
         }

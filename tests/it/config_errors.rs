@@ -351,8 +351,8 @@ fn sync_no_group() {
 fn hostname_smtp() {
     check(
         "hostname_smtp",
-        "global_defs {\n    smtp_server mail.example.com\n}\n",
-        &["t.conf:2:17: error: 'smtp_server': invalid value 'mail.example.com', expected an IPv4 or IPv6 address literal (vigil resolves no names)"],
+        "global_defs {\n    smtp_server mail.example.com:25\n}\n",
+        &["t.conf:2:17: error: 'smtp_server': invalid value 'mail.example.com:25', expected an IPv4 or IPv6 address, or a host name"],
     );
 }
 

@@ -2,9 +2,9 @@
 //! listen } }`), scraped over TCP from another namespace on the LAN and
 //! parsed by the Prometheus client library's own text parser
 //! (`support/prom_parse.py`, Debian's python3-prometheus-client): it is
-//! valid, every family has HELP and TYPE, and a failed tracked script, the
-//! failover it causes and a reload that moves the endpoint change the
-//! right series. Only GET `/metrics` and `/` are served.
+//! valid, every family has HELP and TYPE, and a failed health check, a
+//! failed tracked script, the failover it causes and a reload that moves
+//! the endpoint change the right series. Only GET `/metrics` and `/` are served.
 //!
 //! Needs root, iproute2 and python3-prometheus-client
 //! (scripts/install-deps).
@@ -45,6 +45,17 @@ vrrp_instance VI_M {{
     }}
     track_script {{
         chk_flag
+    }}
+}}
+virtual_server 192.168.1.200 80 {{
+    delay_loop 0.2
+    lvs_method NAT
+    protocol TCP
+    real_server 192.168.1.251 9 {{
+        TCP_CHECK {{
+            connect_timeout 1
+            retry 0
+        }}
     }}
 }}
 ",
@@ -226,6 +237,35 @@ fn metrics_parse_and_follow_a_failed_script_the_failover_and_a_reload() {
     assert_eq!(state(&z), Some(2.0), "{z}");
     let metrics_task = [("task", "metrics"), ("kind", "metrics")];
     assert_eq!(sample(&v1, "vigil_task_running", &metrics_task), Some(1.0));
+
+    // A failed health check: nothing listens on the client's port 9, so
+    // every TCP_CHECK is refused; the histogram and the counters say so.
+    let vs = ("virtual_server", "TCP 192.168.1.200:80");
+    let rs = [vs, ("real_server", "192.168.1.251:9")];
+    let tcp = [vs, ("checker", "TCP_CHECK")];
+    let refused = [vs, ("checker", "TCP_CHECK"), ("reason", "refused")];
+    let failures = "vigil_health_check_failures_total";
+    let v1 = wait_scrape(&lab, m1, "refused checks counted", &d1, |v| {
+        sample(v, failures, &refused) >= Some(2.0)
+    });
+    assert_eq!(sample(&v1, "vigil_real_server_up", &rs), Some(0.0), "{v1}");
+    let count = sample(&v1, "vigil_health_check_duration_seconds_count", &tcp).unwrap();
+    assert!(count >= sample(&v1, failures, &refused).unwrap(), "{v1}");
+    let inf = [vs, ("checker", "TCP_CHECK"), ("le", "+Inf")];
+    let bucket = "vigil_health_check_duration_seconds_bucket";
+    assert_eq!(sample(&v1, bucket, &inf), Some(count), "{v1}");
+    // A refusal on a LAN comes back well inside a second.
+    let le_1 = [vs, ("checker", "TCP_CHECK"), ("le", "1")];
+    assert_eq!(sample(&v1, bucket, &le_1), Some(count), "{v1}");
+    let timeouts = [vs, ("checker", "TCP_CHECK"), ("reason", "timeout")];
+    assert_eq!(sample(&v1, failures, &timeouts), Some(0.0), "{v1}");
+    let rs_failed = sample(&v1, "vigil_real_server_check_failures_total", &rs).unwrap();
+    assert!(rs_failed >= 2.0, "{v1}");
+    assert_eq!(
+        sample(&v1, "vigil_real_server_checks_total", &rs),
+        Some(rs_failed),
+        "every check of it failed: {v1}"
+    );
 
     // A failed check: node1's script fails, its priority drops below
     // node2's, node2 takes over.

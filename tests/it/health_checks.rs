@@ -185,8 +185,9 @@ async fn tcp_check_closes_with_a_reset_both_ways_of_running_it() {
         "{r:?}"
     );
     // The runner's way: a tagged future.
-    let (tag, verdict) = check::start(7u32, &Arc::new(s), &Context::new()).await;
+    let (tag, verdict, took) = check::start(7u32, &Arc::new(s), &Context::new()).await;
     assert_eq!((tag, verdict.outcome, verdict.weight), (7, Ok(()), None));
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
     let r = read_after_check(&l).await;
     assert_eq!(
         r.as_ref().map_err(|e| e.kind()),

@@ -16,8 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use vigil::config::import_str;
+use vigil::health::outcome::Reason;
 use vigil::health::{
-    channel, max_down_detection, Failure, HealthEvent, Runner, RunnerConfig, Stage, Timing,
+    channel, max_down_detection, tally, Failure, HealthEvent, Runner, RunnerConfig, Stage, Timing,
 };
 
 const DELAY_LOOP: Duration = Duration::from_millis(300);
@@ -229,6 +230,25 @@ async fn mute_http_server_goes_down_by_timeouts_within_both_bounds() {
     assert!(took >= floor, "{took:?} < {floor:?}");
     assert!(took <= bound + SLACK, "{took:?}");
 
+    // The metrics' view: each timed-out check counted as a timeout, at no
+    // less than connect_timeout in the latency histogram.
+    let snap = handle.snapshot().await.unwrap();
+    let checker = &snap.servers[0].checkers[0];
+    assert!(checker.checks_failed > u64::from(RETRY), "{checker:?}");
+    assert!(checker.checks_done > checker.checks_failed, "{checker:?}");
+    let [t] = &snap.tallies[..] else {
+        panic!("one tally: {:?}", snap.tallies)
+    };
+    assert_eq!(t.keyword, "HTTP_GET");
+    assert!(t.reasons.contains(&Reason::BadStatus), "{:?}", t.reasons);
+    let timeouts = t.tally.failures[Reason::Timeout.index()];
+    assert_eq!(timeouts, checker.checks_failed);
+    assert_eq!(t.tally.count, checker.checks_done);
+    assert!(t.tally.sum >= CONNECT_TIMEOUT * timeouts as u32, "{t:?}");
+    let at_least_timeout = tally::BOUNDS_US.partition_point(|&b| b < 200_000);
+    let slow: u64 = t.tally.buckets[at_least_timeout..].iter().sum();
+    assert!(slow >= timeouts, "{t:?}");
+
     healthy.store(true, Ordering::SeqCst);
     let ev = next_event(&mut rx, DELAY_LOOP + CONNECT_TIMEOUT + SLACK).await;
     assert!(ev.up);
@@ -288,7 +308,17 @@ async fn a_replaced_plan_carries_each_kept_servers_state_over() {
     let replaced = Runner::carrying_over(&again, RunnerConfig::default(), Some(&before)).unwrap();
     assert!(!replaced.snapshot().servers[0].up, "carried over DOWN");
     assert!(handle.replace(replaced).await);
-    assert!(!handle.snapshot().await.unwrap().servers[0].up);
+    let after = handle.snapshot().await.unwrap();
+    assert!(!after.servers[0].up);
+    // Counters go on from where they were, not from zero.
+    let (was, now) = (
+        &before.servers[0].checkers[0],
+        &after.servers[0].checkers[0],
+    );
+    assert!(was.checks_failed > 0, "{was:?}");
+    assert!(now.checks_failed >= was.checks_failed, "{now:?} < {was:?}");
+    assert!(now.checks_done >= was.checks_done, "{now:?} < {was:?}");
+    assert!(after.tallies[0].tally.count >= before.tallies[0].tally.count);
     assert!(
         tokio::time::timeout(bound, rx.recv()).await.is_err(),
         "no event for a server that stays down"

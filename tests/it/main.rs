@@ -14,6 +14,8 @@ mod cli;
 mod config_errors;
 mod config_export;
 mod config_include;
+mod config_names;
+mod config_pair;
 mod config_roundtrip;
 mod config_seed;
 mod daemon_commit;

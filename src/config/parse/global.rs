@@ -198,7 +198,7 @@ impl Reader<'_> {
     fn smtp_server(&mut self, n: &Node) -> Option<SmtpServer> {
         let args = self.args_between(n, 1, 2, "an IP address and an optional port")?;
         let kw = &n.keyword.text;
-        let addr = self.tok_ip(&args[0], kw)?;
+        let addr = self.tok_host(&args[0], kw)?;
         let port = match args.get(1) {
             Some(p) => self.tok_u32(p, kw, 1, 65535)? as u16,
             None => 25,

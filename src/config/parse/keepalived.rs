@@ -223,10 +223,6 @@ pub(super) const SERVICE: &[&str] = &[
     "sorry_server_lvs_method",
     "snmp_name",
     "smtp_alert",
-    "connect_timeout",
-    "retry",
-    "delay_before_retry",
-    "warmup",
 ];
 
 pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[Obsolete {
@@ -235,11 +231,6 @@ pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[Obsolete {
 }];
 
 pub(super) const REAL: &[&str] = &[
-    "connect_timeout",
-    "retry",
-    "delay_before_retry",
-    "warmup",
-    "delay_loop",
     "smtp_alert",
     "alpha",
     "snmp_name",

@@ -8,10 +8,11 @@
 //! Must not: check families, duplicates or quorum across servers
 //! (validate does).
 
+use super::inherit::{self, Inherit};
 use super::{keepalived, Alias, AliasKind, Reader, Section};
 use crate::config::bounds::{
-    Millis, CHECKERS_MAX, CONNECT_TIMEOUT_MAX, DAY, DELAY_LOOP_MIN, NAME_MAX,
-    PERSISTENCE_TIMEOUT_MAX, REAL_SERVERS_MAX, RETRY_MAX, TEXT_MAX, URLS_MAX, VIRTUALHOST_MAX,
+    Millis, CHECKERS_MAX, DAY, DELAY_LOOP_MIN, NAME_MAX, PERSISTENCE_TIMEOUT_MAX, REAL_SERVERS_MAX,
+    TEXT_MAX, URLS_MAX, VIRTUALHOST_MAX,
 };
 use crate::config::error::Loc;
 use crate::config::error::{ErrorKind, WarningKind};
@@ -68,13 +69,17 @@ pub(crate) const SERVICE: Section = Section {
         "mh-fallback",
         "mh-port",
         "ops",
+        "connect_timeout",
+        "retry",
+        "delay_before_retry",
+        "warmup",
     ],
     shared: &[],
     repeatable: &["real_server"],
     keepalived: keepalived::SERVICE,
     obsolete: keepalived::SERVICE_OBSOLETE,
     first_wins: &[],
-    aliases: &[SCHED_ALIAS, METHOD_ALIAS],
+    aliases: &[SCHED_ALIAS, METHOD_ALIAS, NB_GET_RETRY, NB_GET_REPLIES],
 };
 
 pub(crate) const REAL: Section = Section {
@@ -93,13 +98,18 @@ pub(crate) const REAL: Section = Section {
         "WS_CHECK",
         "MISC_CHECK",
         "virtualhost",
+        "connect_timeout",
+        "retry",
+        "delay_before_retry",
+        "delay_loop",
+        "warmup",
     ],
     shared: &[],
     repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK", "MISC_CHECK"],
     keepalived: keepalived::REAL,
     obsolete: &[],
     first_wins: &[],
-    aliases: &[METHOD_ALIAS],
+    aliases: &[METHOD_ALIAS, NB_GET_RETRY, NB_GET_REPLIES],
 };
 
 const COMMON_CHECK: [&str; 8] = [
@@ -117,20 +127,19 @@ const COMMON_CHECK: [&str; 8] = [
 /// options that do not connect.
 const MISC_COMMON: [&str; 4] = ["retry", "delay_before_retry", "delay_loop", "warmup"];
 
-const RETRY_ALIASES: &[Alias] = &[
-    Alias {
-        alias: "nb_get_retry",
-        canonical: "retry",
-        kind: AliasKind::Deprecated,
-    },
-    Alias {
-        alias: "nb_get_replies",
-        canonical: "retry",
-        kind: AliasKind::Foreign(Some(
-            "a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out",
-        )),
-    },
-];
+const NB_GET_RETRY: Alias = Alias {
+    alias: "nb_get_retry",
+    canonical: "retry",
+    kind: AliasKind::Deprecated,
+};
+const NB_GET_REPLIES: Alias = Alias {
+    alias: "nb_get_replies",
+    canonical: "retry",
+    kind: AliasKind::Foreign(Some(
+        "a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out",
+    )),
+};
+const RETRY_ALIASES: &[Alias] = &[NB_GET_RETRY, NB_GET_REPLIES];
 
 pub(crate) const TCP_CHECK: Section = Section {
     name: "TCP_CHECK",
@@ -209,6 +218,9 @@ impl Reader<'_> {
         let mut v = VirtualServer::new(key.unwrap_or(VirtualServer::group_placeholder(false)));
         v.group = group;
         let mut reals = Vec::new();
+        // What each checker inherits from below the virtual server.
+        let mut inherits: Vec<Vec<Inherit>> = Vec::new();
+        let mut level = Inherit::default();
         let seen = self.walk(nodes, &SERVICE, |r, kw, n| match kw {
             "ip_family" => r.ip_family(n, &mut v.key),
             "delay_loop" => {
@@ -246,8 +258,11 @@ impl Reader<'_> {
             "omega" => v.omega = r.flag(n).unwrap_or(false),
             "ha_suspend" => v.ha_suspend = r.flag(n).unwrap_or(false),
             "virtualhost" => v.virtualhost = r.text(n, VIRTUALHOST_MAX),
+            "connect_timeout" | "retry" | "delay_before_retry" | "warmup" => {
+                r.inherited(n, kw, &mut level);
+            }
             "real_server" => {
-                if let Some(rs) = r.real_server(n) {
+                if let Some((rs, inherit)) = r.real_server(n) {
                     if r.room(
                         &v.real_servers,
                         REAL_SERVERS_MAX,
@@ -255,6 +270,7 @@ impl Reader<'_> {
                         "real servers",
                     ) {
                         v.real_servers.push(rs);
+                        inherits.push(inherit);
                         reals.push(n.keyword.loc.clone());
                     }
                 }
@@ -269,6 +285,13 @@ impl Reader<'_> {
             return None;
         }
         self.service_flags(&seen, &mut v);
+        // The virtual server's delay_loop is its own field: a checker
+        // without one uses it.
+        for (rs, inherit) in v.real_servers.iter_mut().zip(inherits) {
+            for (c, own) in rs.checkers.iter_mut().zip(inherit) {
+                own.or(level).apply(c);
+            }
+        }
         if matches!(v.key, ServiceKey::Addr { .. }) && !seen.contains_key("protocol") {
             // Found by the lab's differential test: the same file gives a
             // UDP service under keepalived 2.2.7 and a TCP one under vigil.
@@ -473,15 +496,19 @@ impl Reader<'_> {
         })
     }
 
-    fn real_server(&mut self, node: &Node) -> Option<RealServer> {
+    /// A real server, with what each of its checkers has of the inherited
+    /// settings (its own, else the real server's).
+    fn real_server(&mut self, node: &Node) -> Option<(RealServer, Vec<Inherit>)> {
         let header = self.real_server_header(node);
         // A bad header still has its block read, so its errors show too.
         let (addr, port) = header.unwrap_or((std::net::Ipv4Addr::UNSPECIFIED.into(), None));
         let mut rs = RealServer::new(addr, port);
         // `real_server IP PORT` without a block is allowed: no checker.
         let Some(block) = &node.block else {
-            return header.map(|_| rs);
+            return header.map(|_| (rs, Vec::new()));
         };
+        let mut level = Inherit::default();
+        let mut own = Vec::new();
         self.walk(&block.nodes, &REAL, |r, kw, n| match kw {
             "weight" => rs.weight = r.u32_in(n, 0, WEIGHT_MAX).unwrap_or(1),
             "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(n),
@@ -491,8 +518,9 @@ impl Reader<'_> {
             "notify_up" => rs.notify_up = r.script(n),
             "notify_down" => rs.notify_down = r.script(n),
             "virtualhost" => rs.virtualhost = r.text(n, VIRTUALHOST_MAX),
+            kw if inherit::KEYWORDS.contains(&kw) => r.inherited(n, kw, &mut level),
             check => {
-                if let Some(c) = r.checker(n, check) {
+                if let Some((c, inherit)) = r.checker(n, check) {
                     if r.room(
                         &rs.checkers,
                         CHECKERS_MAX,
@@ -500,10 +528,12 @@ impl Reader<'_> {
                         "checkers per real server",
                     ) {
                         rs.checkers.push(c);
+                        own.push(inherit);
                     }
                 }
             }
         });
+        let inherit = own.into_iter().map(|o| o.or(level)).collect();
         let dynamic = rs
             .checkers
             .iter()
@@ -520,7 +550,7 @@ impl Reader<'_> {
             };
             self.d.warn(&node.keyword.loc, w);
         }
-        header.map(|_| rs)
+        header.map(|_| (rs, inherit))
     }
 
     /// `IP [PORT]` after `real_server`; port 0 is no port (keepalived
@@ -544,7 +574,9 @@ impl Reader<'_> {
         }
     }
 
-    fn checker(&mut self, node: &Node, kw: &str) -> Option<Checker> {
+    /// A checker with its kind's defaults, and the inheritable settings it
+    /// writes itself (resolved by the virtual server, see [`inherit`]).
+    fn checker(&mut self, node: &Node, kw: &str) -> Option<(Checker, Inherit)> {
         let nodes = self.block(node)?;
         let (mut kind, section) = match kw {
             "TCP_CHECK" => (CheckKind::Tcp, &TCP_CHECK),
@@ -572,27 +604,12 @@ impl Reader<'_> {
         // The defaults of this kind; `kind` itself (urls, path) is filled
         // in by the walk and set at the end.
         let mut c = Checker::new(kind.clone());
+        let mut own = Inherit::default();
         self.walk(nodes, section, |r, kw, n| match kw {
-            "connect_ip" => c.connect_ip = r.ip(n),
+            "connect_ip" => c.connect_ip = r.host(n),
             "connect_port" => c.connect_port = r.int_in::<u16>(n, 1, 65535),
             "bindto" => c.bindto = r.ip(n),
-            "connect_timeout" => {
-                if let Some(t) = r.millis(n, Millis(1), CONNECT_TIMEOUT_MAX) {
-                    c.connect_timeout = t;
-                }
-            }
-            "retry" => {
-                if let Some(v) = r.u32_in(n, 0, RETRY_MAX) {
-                    c.retry = v;
-                }
-            }
-            "delay_before_retry" => {
-                if let Some(t) = r.millis(n, Millis(0), DAY) {
-                    c.delay_before_retry = t;
-                }
-            }
-            "delay_loop" => c.delay_loop = r.millis(n, DELAY_LOOP_MIN, DAY),
-            "warmup" => c.warmup = r.millis(n, Millis(0), DAY),
+            kw if inherit::KEYWORDS.contains(&kw) => r.inherited(n, kw, &mut own),
             other => r.check_specific(n, other, &mut kind),
         });
         let has_target = match &kind {
@@ -611,7 +628,7 @@ impl Reader<'_> {
             return None;
         }
         c.kind = kind;
-        Some(c)
+        Some((c, own))
     }
 
     /// Keywords of one checker kind only.

@@ -9,6 +9,7 @@
 mod appliance;
 mod global;
 mod group;
+mod inherit;
 mod keepalived;
 mod lvs;
 mod track;
@@ -32,6 +33,7 @@ use super::error::{Diagnostics, ErrorKind, Loc, WarningKind};
 use super::model::{Config, LvsSyncDaemon};
 use super::syntax::{Node, Token};
 use super::validate::Places;
+use crate::resolve::{ResolveError, Resolver};
 use std::collections::HashMap;
 
 /// How a spelling other than the canonical keyword is treated.
@@ -81,9 +83,33 @@ pub(crate) struct Obsolete {
 /// The reader: diagnostics plus the shared walking logic.
 pub(crate) struct Reader<'d> {
     pub d: &'d mut Diagnostics,
+    /// Host names, each resolved once per read.
+    pub names: Names<'d>,
     /// `lvs_sync_daemon_interface` found inside instances, settled against
     /// `global_defs` once the whole file is read.
     pub legacy_syncd: Vec<LegacySyncd>,
+}
+
+/// The resolver of a read and what it has answered so far.
+pub(crate) struct Names<'r> {
+    resolver: &'r Resolver,
+    answers: HashMap<String, Result<Vec<std::net::IpAddr>, ResolveError>>,
+}
+
+impl<'r> Names<'r> {
+    pub fn new(resolver: &'r Resolver) -> Self {
+        Names {
+            resolver,
+            answers: HashMap::new(),
+        }
+    }
+
+    pub fn resolve(&mut self, name: &str) -> Result<Vec<std::net::IpAddr>, ResolveError> {
+        let key = name.to_ascii_lowercase();
+        (self.answers.entry(key))
+            .or_insert_with(|| self.resolver.resolve(name))
+            .clone()
+    }
 }
 
 /// keepalived's old `lvs_sync_daemon_interface IF` inside an instance.
@@ -243,11 +269,12 @@ pub(crate) const TOP: Section = Section {
 
 /// Read a whole configuration. Semantic validation is separate
 /// ([`super::validate`]).
-pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics) -> (Config, Places) {
+pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -> (Config, Places) {
     let mut c = Config::default();
     let mut at = Places::default();
     let mut r = Reader {
         d,
+        names: Names::new(resolver),
         legacy_syncd: Vec::new(),
     };
     r.walk(nodes, &TOP, |r, kw, node| match kw {

@@ -220,6 +220,36 @@ impl Reader<'_> {
         }
     }
 
+    /// An address, or a host name where keepalived takes one: resolved
+    /// (see `crate::resolve`) to its first address, IPv4 before IPv6.
+    pub fn tok_host(&mut self, t: &Token, kw: &str) -> Option<IpAddr> {
+        if let Ok(a) = t.text.parse::<IpAddr>() {
+            return Some(a);
+        }
+        if !crate::resolve::is_host_name(&t.text) {
+            self.bad(t, kw, "an IPv4 or IPv6 address, or a host name");
+            return None;
+        }
+        match self.names.resolve(&t.text) {
+            Ok(addrs) => addrs.first().copied(),
+            Err(reason) => {
+                let kind = ErrorKind::NameNotResolved {
+                    keyword: kw.to_owned(),
+                    name: t.text.clone(),
+                    reason,
+                };
+                self.d.error(&t.loc, kind);
+                None
+            }
+        }
+    }
+
+    /// [`Reader::tok_host`] of a statement's one value.
+    pub fn host(&mut self, node: &Node) -> Option<IpAddr> {
+        let t = self.one(node, "an IP address or a host name")?;
+        self.tok_host(t, &node.keyword.text)
+    }
+
     pub fn ip(&mut self, node: &Node) -> Option<IpAddr> {
         let t = self.one(node, "an IP address")?;
         self.tok_ip(t, &node.keyword.text)

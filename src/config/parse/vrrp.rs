@@ -619,7 +619,7 @@ impl Reader<'_> {
                 self.bad(extra, "unicast_peer", "one address per line");
                 continue;
             }
-            let Some(a) = self.tok_ip(&item.keyword, "unicast_peer") else {
+            let Some(a) = self.tok_host(&item.keyword, "unicast_peer") else {
                 continue;
             };
             if out.contains(&a) {

@@ -40,7 +40,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::lexer::lex;
+use super::preproc::{ConfigId, Params};
 use super::tree::build;
 use super::{Node, Token, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
 use crate::config::error::{Diagnostics, ErrorKind, Loc, WarningKind};
@@ -63,6 +63,8 @@ pub(super) struct Reader<'d> {
     /// Canonical paths of the files being read, outermost first.
     reading: Vec<PathBuf>,
     total: u64,
+    /// The parameters defined so far, and the config id.
+    pub params: Params,
 }
 
 /// How a path prints in locations and messages.
@@ -84,14 +86,14 @@ fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
 }
 
-pub(super) fn read_root(path: &Path, diags: &mut Diagnostics) -> io::Result<Vec<Node>> {
+pub(super) fn read_root(
+    path: &Path,
+    id: &ConfigId,
+    diags: &mut Diagnostics,
+) -> io::Result<Vec<Node>> {
     let bytes = read_bytes(path)?;
     let file = display(path);
-    let mut reader = Reader {
-        diags,
-        reading: Vec::new(),
-        total: 0,
-    };
+    let mut reader = Reader::new(diags, id);
     if !reader.admit(path, bytes.len(), &Loc::new(&file, 1, 1)) {
         return Ok(Vec::new());
     }
@@ -105,16 +107,19 @@ pub(super) fn read_root(path: &Path, diags: &mut Diagnostics) -> io::Result<Vec<
         include_depth: 0,
         block_depth: 0,
     };
-    Ok(reader.parse(&text, &src))
+    let nodes = reader.parse(&text, &src);
+    reader.finish();
+    Ok(nodes)
 }
 
 pub(super) fn read_str(
     name: &str,
     text: &str,
     base_dir: Option<&Path>,
+    id: &ConfigId,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    read_main(name, text.len(), base_dir, diags, |_, _| {
+    read_main(name, text.len(), (base_dir, id), diags, |_, _| {
         Cow::Borrowed(text)
     })
 }
@@ -125,9 +130,10 @@ pub(super) fn read_bytes_named(
     name: &str,
     bytes: Vec<u8>,
     base_dir: Option<&Path>,
+    id: &ConfigId,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    read_main(name, bytes.len(), base_dir, diags, |reader, file| {
+    read_main(name, bytes.len(), (base_dir, id), diags, |reader, file| {
         Cow::Owned(reader.decode(file, bytes))
     })
 }
@@ -137,16 +143,12 @@ pub(super) fn read_bytes_named(
 fn read_main<'t>(
     name: &str,
     len: usize,
-    base_dir: Option<&Path>,
+    (base_dir, id): (Option<&Path>, &ConfigId),
     diags: &mut Diagnostics,
     text: impl FnOnce(&mut Reader<'_>, &Arc<str>) -> Cow<'t, str>,
 ) -> Vec<Node> {
     let file: Arc<str> = Arc::from(name);
-    let mut reader = Reader {
-        diags,
-        reading: Vec::new(),
-        total: 0,
-    };
+    let mut reader = Reader::new(diags, id);
     if !reader.admit(Path::new(name), len, &Loc::new(&file, 1, 1)) {
         return Vec::new();
     }
@@ -157,14 +159,31 @@ fn read_main<'t>(
         include_depth: 0,
         block_depth: 0,
     };
-    reader.parse(&text, &src)
+    let nodes = reader.parse(&text, &src);
+    reader.finish();
+    nodes
+}
+
+impl<'d> Reader<'d> {
+    fn new(diags: &'d mut Diagnostics, id: &ConfigId) -> Self {
+        Reader {
+            diags,
+            reading: Vec::new(),
+            total: 0,
+            params: Params::new(id.clone()),
+        }
+    }
+
+    /// The end of a read: what only the whole read can tell.
+    fn finish(self) {
+        self.params.finish(self.diags);
+    }
 }
 
 impl Reader<'_> {
     fn parse(&mut self, text: &str, src: &Source) -> Vec<Node> {
         self.diags.files.note(&src.file);
-        let lexed = lex(&src.file, text, self.diags);
-        build(lexed, self, src)
+        build(text, self, src)
     }
 
     /// Checks a file of `len` bytes against the size bounds and counts it.

@@ -1,9 +1,14 @@
-//! The lexer: one file's text -> words, braces and ends of lines.
+//! The lexer: one logical line -> words and braces.
 //!
-//! Owns: splitting lines, comments, quoted strings, column counting, the
-//! per-word size bound. Must not: build the tree, read files, or know any
-//! keyword. It never fails: problems are pushed to [`Diagnostics`] and the
-//! lexer carries on, so one run reports every problem.
+//! Owns: comments, quoted strings, the column of each word, the per-word
+//! size bound. Must not: build the tree, read files, or know any keyword.
+//! It never fails: problems are pushed to [`Diagnostics`] and the lexer
+//! carries on, so one run reports every problem.
+//!
+//! Its input is a [`Line`] made by [`preproc`](super::preproc): the text of
+//! one line after conditional lines and parameters, each character with
+//! the column it was written at (a character a parameter brought in has
+//! the column of the `$` that named it).
 
 use std::sync::Arc;
 
@@ -22,62 +27,82 @@ pub(super) enum Lexeme {
     Eol,
 }
 
-/// A lexed file: its items and the place just after its last character.
-#[derive(Debug)]
-pub(super) struct Lexed {
-    pub lexemes: Vec<Lexeme>,
-    pub eof: Loc,
+/// One line as the lexer reads it: its characters, each with the 1-based
+/// column it came from, on line `line` of its file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Line {
+    pub line: u32,
+    pub chars: Vec<char>,
+    pub cols: Vec<u32>,
+}
+
+impl Line {
+    /// A line of the file as written: character `i` is at column `i + 1`.
+    pub fn raw(line: u32, text: &str) -> Self {
+        let chars: Vec<char> = text.chars().collect();
+        let cols = (1..=chars.len())
+            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
+            .collect();
+        Line { line, chars, cols }
+    }
+
+    /// An empty line (a dropped one) at `line`.
+    pub fn empty(line: u32) -> Self {
+        Line {
+            line,
+            ..Line::default()
+        }
+    }
+
+    /// The column of character `i`; past the end, one after the last.
+    pub fn col(&self, i: usize) -> u32 {
+        match self.cols.get(i) {
+            Some(&c) => c,
+            None => self.cols.last().map_or(1, |c| c.saturating_add(1)),
+        }
+    }
 }
 
 /// keepalived splits words with `isspace()`: ASCII whitespace only. A
 /// full-width space (U+3000) is therefore part of a word, as in keepalived.
-fn is_space(c: char) -> bool {
+pub(super) fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c')
 }
 
-/// Lexes `text` (a leading UTF-8 BOM and CRLF line ends are accepted) whose
-/// locations print as `file`.
-pub(super) fn lex(file: &Arc<str>, text: &str, diags: &mut Diagnostics) -> Lexed {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lexemes = Vec::new();
-    let mut line_no: u32 = 0;
-    let mut last_len: u32 = 0;
-    for raw in text.split('\n') {
-        line_no = line_no.saturating_add(1);
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        last_len = lex_line(file, line_no, line, &mut lexemes, diags);
-        lexemes.push(Lexeme::Eol);
-    }
-    Lexed {
-        lexemes,
-        eof: Loc::new(file, line_no, last_len.saturating_add(1)),
-    }
+/// What [`scan`] finds, by character index.
+enum Item {
+    Word {
+        start: usize,
+        text: String,
+        quoted: bool,
+        /// A quoted word whose closing quote is missing.
+        open_quote: bool,
+    },
+    Open(usize),
+    Close(usize),
+    /// A comment starts here and runs to the end of the line.
+    Comment(usize),
 }
 
-/// Lexes one line (without its line end); returns its length in chars.
-fn lex_line(
-    file: &Arc<str>,
-    line_no: u32,
-    line: &str,
-    out: &mut Vec<Lexeme>,
-    diags: &mut Diagnostics,
-) -> u32 {
-    let cs: Vec<char> = line.chars().collect();
-    let loc_at = |i: usize| Loc::new(file, line_no, u32::try_from(i + 1).unwrap_or(u32::MAX));
+/// The one scanner of a line's words, braces and comment.
+fn scan(cs: &[char], mut found: impl FnMut(Item)) {
     let mut i = 0;
     while let Some(&c) = cs.get(i) {
         match c {
             c if is_space(c) => i += 1,
             '{' => {
-                out.push(Lexeme::Open(loc_at(i)));
+                found(Item::Open(i));
                 i += 1;
             }
             '}' => {
-                out.push(Lexeme::Close(loc_at(i)));
+                found(Item::Close(i));
                 i += 1;
             }
             // A comment only where a word would start.
-            '#' | '!' => break,
+            '#' | '!' => {
+                found(Item::Comment(i));
+                return;
+            }
             '"' => {
                 let start = i;
                 i += 1;
@@ -100,10 +125,12 @@ fn lex_line(
                         }
                     }
                 }
-                if !closed {
-                    diags.error(&loc_at(start), ErrorKind::UnterminatedQuote);
-                }
-                out.push(word(text, true, loc_at(start), diags));
+                found(Item::Word {
+                    start,
+                    text,
+                    quoted: true,
+                    open_quote: !closed,
+                });
             }
             _ => {
                 let start = i;
@@ -113,12 +140,52 @@ fn lex_line(
                 {
                     i += 1;
                 }
-                let text: String = cs[start..i].iter().collect();
-                out.push(word(text, false, loc_at(start), diags));
+                found(Item::Word {
+                    start,
+                    text: cs[start..i].iter().collect(),
+                    quoted: false,
+                    open_quote: false,
+                });
             }
         }
     }
-    u32::try_from(cs.len()).unwrap_or(u32::MAX)
+}
+
+/// Where the line's comment starts (its length if it has none).
+pub(super) fn comment_start(cs: &[char]) -> usize {
+    let mut at = cs.len();
+    scan(cs, |item| {
+        if let Item::Comment(i) = item {
+            at = i;
+        }
+    });
+    at
+}
+
+/// Lexes one line into `out` (without its end of line).
+pub(super) fn lex_line(
+    file: &Arc<str>,
+    line: &Line,
+    out: &mut Vec<Lexeme>,
+    diags: &mut Diagnostics,
+) {
+    let loc_at = |i: usize| Loc::new(file, line.line, line.col(i));
+    scan(&line.chars, |item| match item {
+        Item::Word {
+            start,
+            text,
+            quoted,
+            open_quote,
+        } => {
+            if open_quote {
+                diags.error(&loc_at(start), ErrorKind::UnterminatedQuote);
+            }
+            out.push(word(text, quoted, loc_at(start), diags));
+        }
+        Item::Open(i) => out.push(Lexeme::Open(loc_at(i))),
+        Item::Close(i) => out.push(Lexeme::Close(loc_at(i))),
+        Item::Comment(_) => {}
+    });
 }
 
 /// A word, checked against the size bound. A word that is too long is an

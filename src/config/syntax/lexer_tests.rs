@@ -2,11 +2,19 @@
 
 use super::*;
 
+/// Lexes `text` line by line as the tree builder does (no parameters).
 fn run(text: &str) -> (Vec<Lexeme>, Loc, Diagnostics) {
+    use super::super::preproc::{ConfigId, Lines, Params};
     let mut d = Diagnostics::default();
     let file: Arc<str> = Arc::from("t.conf");
-    let l = lex(&file, text, &mut d);
-    (l.lexemes, l.eof, d)
+    let mut params = Params::new(ConfigId::new("t"));
+    let mut lines = Lines::new(&file, text, None);
+    let mut out = Vec::new();
+    while let Some(line) = lines.next(&mut params, &mut d) {
+        lex_line(&file, &line, &mut out, &mut d);
+        out.push(Lexeme::Eol);
+    }
+    (out, lines.eof(), d)
 }
 
 fn loc(line: u32, col: u32) -> Loc {

@@ -55,7 +55,10 @@
 
 mod include;
 mod lexer;
+mod preproc;
 mod tree;
+
+pub use preproc::{ConfigId, MAX_LINE_CHARS, MAX_SUBSTITUTIONS};
 
 use std::path::Path;
 
@@ -112,8 +115,8 @@ pub struct Block {
 /// A main file that cannot be opened or read is [`ErrorKind::Read`] located
 /// at `path:1:1` (and nothing is returned). To tell that case apart without
 /// matching on the location, use [`read_root`].
-pub fn read_file(path: &Path, diags: &mut Diagnostics) -> Vec<Node> {
-    match read_root(path, diags) {
+pub fn read_file(path: &Path, id: &ConfigId, diags: &mut Diagnostics) -> Vec<Node> {
+    match read_root(path, id, diags) {
         Ok(nodes) => nodes,
         Err(e) => {
             let file = include::display(path);
@@ -133,8 +136,12 @@ pub fn read_file(path: &Path, diags: &mut Diagnostics) -> Vec<Node> {
 /// returned as `Err` and pushes nothing (the CLI maps it to its own exit
 /// code). Every other problem, including an included file that cannot be
 /// read, goes to `diags` as in [`read_file`].
-pub fn read_root(path: &Path, diags: &mut Diagnostics) -> std::io::Result<Vec<Node>> {
-    include::read_root(path, diags)
+pub fn read_root(
+    path: &Path,
+    id: &ConfigId,
+    diags: &mut Diagnostics,
+) -> std::io::Result<Vec<Node>> {
+    include::read_root(path, id, diags)
 }
 
 /// The same for text in memory; `name` is what locations print as the file.
@@ -143,9 +150,10 @@ pub fn read_str(
     name: &str,
     text: &str,
     base_dir: Option<&Path>,
+    id: &ConfigId,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    include::read_str(name, text, base_dir, diags)
+    include::read_str(name, text, base_dir, id, diags)
 }
 
 /// The same for bytes read elsewhere (standard input): bounded and decoded
@@ -155,9 +163,10 @@ pub fn read_bytes(
     name: &str,
     bytes: Vec<u8>,
     base_dir: Option<&Path>,
+    id: &ConfigId,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    include::read_bytes_named(name, bytes, base_dir, diags)
+    include::read_bytes_named(name, bytes, base_dir, id, diags)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::config::error::WarningKind;
 
 fn parse(text: &str) -> (Vec<Node>, Diagnostics) {
     let mut d = Diagnostics::default();
-    let nodes = read_str("t.conf", text, None, &mut d);
+    let nodes = read_str("t.conf", text, None, &ConfigId::new("t"), &mut d);
     (nodes, d)
 }
 
@@ -96,7 +96,7 @@ fn seed_master() {
     let f = path.display().to_string();
     let f = f.as_str();
     let mut d = Diagnostics::default();
-    let nodes = read_file(&path, &mut d);
+    let nodes = read_file(&path, &ConfigId::new("t"), &mut d);
     assert!(d.errors.is_empty() && d.warnings.is_empty(), "{d:?}");
     assert_eq!(nodes.len(), 3);
 
@@ -194,7 +194,7 @@ fn seed_master() {
 #[test]
 fn seed_backup_reads_cleanly() {
     let mut d = Diagnostics::default();
-    let nodes = read_file(&seed("backup.conf"), &mut d);
+    let nodes = read_file(&seed("backup.conf"), &ConfigId::new("t"), &mut d);
     assert!(d.errors.is_empty() && d.warnings.is_empty(), "{d:?}");
     assert_eq!(nodes.len(), 3);
     let mut toks = Vec::new();
@@ -415,7 +415,7 @@ fn not_utf8() {
     let path = dir.path().join("x.conf");
     fs::write(&path, b"a b\nc \xe8\xb7 \xff d\n").unwrap();
     let mut d = Diagnostics::default();
-    let nodes = read_file(&path, &mut d);
+    let nodes = read_file(&path, &ConfigId::new("t"), &mut d);
     let f = path.display().to_string();
     assert_eq!(d.errors[0].kind, ErrorKind::NotUtf8 { line: 2 });
     assert_eq!(
@@ -433,11 +433,11 @@ fn root_that_cannot_be_read() {
     let path = dir.path().join("nope.conf");
     let f = path.display().to_string();
     let mut d = Diagnostics::default();
-    let err = read_root(&path, &mut d).unwrap_err();
+    let err = read_root(&path, &ConfigId::new("t"), &mut d).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     assert!(d.errors.is_empty());
 
-    let nodes = read_file(&path, &mut d);
+    let nodes = read_file(&path, &ConfigId::new("t"), &mut d);
     assert!(nodes.is_empty());
     assert_eq!(d.errors[0].loc, at(&f, 1, 1));
     assert_eq!(
@@ -464,7 +464,7 @@ fn tree_of(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn read_in(dir: &Path, name: &str) -> (Vec<Node>, Diagnostics, String) {
     let mut d = Diagnostics::default();
     let path = dir.join(name);
-    let nodes = read_file(&path, &mut d);
+    let nodes = read_file(&path, &ConfigId::new("t"), &mut d);
     (nodes, d, path.display().to_string())
 }
 
@@ -487,9 +487,21 @@ fn include_relative_to_the_including_file_at_any_level() {
 
     // In memory: against base_dir, or the current directory.
     let mut d = Diagnostics::default();
-    let nodes = read_str("mem", "include sub/c.conf", Some(dir.path()), &mut d);
+    let nodes = read_str(
+        "mem",
+        "include sub/c.conf",
+        Some(dir.path()),
+        &ConfigId::new("t"),
+        &mut d,
+    );
     assert_eq!(shape(&nodes), "c { d }");
-    let nodes = read_str("mem", "include fixtures/seed/master.conf", None, &mut d);
+    let nodes = read_str(
+        "mem",
+        "include fixtures/seed/master.conf",
+        None,
+        &ConfigId::new("t"),
+        &mut d,
+    );
     assert_eq!(nodes.len(), 3);
     assert_eq!(
         nodes[0].keyword.loc.file.as_ref(),
@@ -762,7 +774,7 @@ proptest! {
         let text = parts.concat() + &noise;
         let lines = u32::try_from(text.split('\n').count()).unwrap();
         let mut d = Diagnostics::default();
-        let nodes = read_str("t.conf", &text, Some(dir.path()), &mut d);
+        let nodes = read_str("t.conf", &text, Some(dir.path()), &ConfigId::new("t"), &mut d);
         prop_assert!(depth(&nodes) <= MAX_NESTING);
         let mut toks = Vec::new();
         all_tokens(&nodes, &mut toks);

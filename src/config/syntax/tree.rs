@@ -9,7 +9,8 @@
 use std::mem;
 
 use super::include::{Reader, Source};
-use super::lexer::{Lexed, Lexeme};
+use super::lexer::{lex_line, Lexeme};
+use super::preproc::Lines;
 use super::{Block, Node, Token, MAX_NESTING};
 use crate::config::error::{ErrorKind, Loc};
 
@@ -42,9 +43,12 @@ struct Builder<'a, 'd> {
     attachable: bool,
 }
 
-/// Builds the statements of one file. `src.block_depth` blocks are already
-/// open around it (an include inside blocks), for the nesting bound.
-pub(super) fn build(lexed: Lexed, reader: &mut Reader<'_>, src: &Source) -> Vec<Node> {
+/// Builds the statements of one file's `text`. `src.block_depth` blocks
+/// are already open around it (an include inside blocks), for the nesting
+/// bound. Lines are lexed one at a time, so that an `include` is read
+/// before the next line (its parameter definitions hold there).
+pub(super) fn build(text: &str, reader: &mut Reader<'_>, src: &Source) -> Vec<Node> {
+    let mut lines = Lines::new(&src.file, text, src.base_dir.as_deref());
     let mut b = Builder {
         reader,
         src,
@@ -55,15 +59,20 @@ pub(super) fn build(lexed: Lexed, reader: &mut Reader<'_>, src: &Source) -> Vec<
         line_start: true,
         attachable: false,
     };
-    for lexeme in lexed.lexemes {
-        match lexeme {
-            Lexeme::Word(t) => b.word(t),
-            Lexeme::Open(loc) => b.open(loc),
-            Lexeme::Close(loc) => b.close(loc),
-            Lexeme::Eol => b.eol(),
+    let mut lexemes = Vec::new();
+    while let Some(line) = lines.next(&mut b.reader.params, b.reader.diags) {
+        lex_line(&src.file, &line, &mut lexemes, b.reader.diags);
+        lexemes.push(Lexeme::Eol);
+        for lexeme in lexemes.drain(..) {
+            match lexeme {
+                Lexeme::Word(t) => b.word(t),
+                Lexeme::Open(loc) => b.open(loc),
+                Lexeme::Close(loc) => b.close(loc),
+                Lexeme::Eol => b.eol(),
+            }
         }
     }
-    b.finish(lexed.eof)
+    b.finish(lines.eof())
 }
 
 impl Builder<'_, '_> {

@@ -40,7 +40,9 @@ mod tree;
 pub use error::{Cause, EditError, Verb};
 
 use crate::config::error::{Diagnostics, Error, ErrorKind};
-use crate::config::{self, export, syntax, validate, Config, Imported, Rejected, Warning};
+use crate::config::{
+    self, export, syntax, validate, Config, ConfigId, Imported, Rejected, Warning,
+};
 use path::{same_entry, starts_with, End, Key, Resolved, Seg};
 use tree::Stmt;
 
@@ -79,7 +81,7 @@ impl Candidate {
     pub fn from_config(running: &Config) -> Candidate {
         let text = export::export(running);
         let mut d = Diagnostics::new(false);
-        let nodes = syntax::read_str(NAME, &text, None, &mut d);
+        let nodes = syntax::read_str(NAME, &text, None, &ConfigId::of_host(), &mut d);
         Candidate {
             top: tree::from_nodes(&nodes),
         }
@@ -437,8 +439,8 @@ fn new_block(seg: &Seg) -> Stmt {
 fn problems(top: &[Stmt], focus: Option<&[usize]>) -> (Vec<Error>, Option<u32>) {
     let (text, line) = tree::render(top, focus);
     let mut d = Diagnostics::new(false);
-    let nodes = syntax::read_str(NAME, &text, None, &mut d);
-    let (c, places) = config::parse::config(&nodes, &mut d);
+    let nodes = syntax::read_str(NAME, &text, None, &ConfigId::of_host(), &mut d);
+    let (c, places) = config::parse::config(&nodes, &mut d, &crate::resolve::Resolver::default());
     validate::validate(&c, &places, &mut d);
     d.sort();
     (d.errors, line)

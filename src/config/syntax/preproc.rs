@@ -1,0 +1,484 @@
+//! The line layer keepalived runs before it splits words: conditional lines
+//! (`@ID`, `@^ID`) and parameters (`$NAME=VALUE`, `$NAME`, `${NAME}`).
+//!
+//! Owns: splitting a file into lines (a UTF-8 BOM and CRLF line ends
+//! accepted), keeping or dropping `@` lines for the [`ConfigId`], parameter
+//! definitions (one line, or several joined by a trailing `\`) and their
+//! substitution, with the column each character was written at. Must not:
+//! split words (the [`lexer`](super::lexer) does, on what this yields),
+//! know any keyword, or read files.
+//!
+//! # keepalived's rules, as vigil reads them
+//!
+//! - A line whose first word (after any whitespace) is `@ID` is kept, with
+//!   `@ID` and the whitespace after it removed, when `ID` is the config id;
+//!   `@^ID` keeps it when `ID` is NOT the config id. A line that is only
+//!   `@ID` is dropped. The config id is `--config-id`, else the host name up
+//!   to its first `.` ([`ConfigId::of_host`]).
+//! - A line (after its `@ID`, if kept) that starts with `$NAME=` defines
+//!   `NAME` (`[A-Za-z_][A-Za-z0-9_]*`, no space before `=`): the value is
+//!   the rest of the line without its comment, trimmed; it may be empty. A
+//!   later definition replaces an earlier one. Definitions hold across files
+//!   from where they are read on (an included file's definitions hold after
+//!   its `include`).
+//! - A value that ends with `\` continues on the next lines, each ending in
+//!   `\` but the last; a line empty once its comment is gone ends it too.
+//!   Such a multi-line parameter may only be named at the end of a line: its
+//!   first line takes the place of the name, its other lines follow as lines
+//!   of their own.
+//! - `$NAME` followed by whitespace, `,`, `)` or the end of the line, and
+//!   `${NAME}` anywhere, are replaced by the value when the line is read
+//!   (not when it was defined), and the result is read again, so values may
+//!   name parameters; inside quotes too, not in comments. `${_INSTANCE}` is
+//!   the config id, `${_PWD}` the directory of the file being read.
+//! - Where keepalived would leave a name it does not know as written, vigil
+//!   does the same only in a config that defines no parameter (a `$` in a
+//!   script keeps working); once one is defined, a name not defined at its
+//!   use is an error at the `$` (a warning with `--lenient`, the text kept).
+//! - A character a parameter brought in is located at the `$` that named
+//!   it, so every error points into the text as written.
+//! - Not supported (an error naming them): `~SEQ(...)` lines and
+//!   `${_RANDOM}`.
+//!
+//! # Bounds
+//!
+//! A line longer than [`MAX_LINE_CHARS`] after substitution, or more than
+//! [`MAX_SUBSTITUTIONS`] substitutions on one line (a parameter that names
+//! itself), is [`ErrorKind::ParameterLoop`] and the line is dropped; all
+//! substitutions of one read bring in at most [`MAX_TOTAL_BYTES`]
+//! characters ([`ErrorKind::ConfigTooLarge`] at the `$`).
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::lexer::{comment_start, is_space, Line};
+use super::MAX_TOTAL_BYTES;
+use crate::config::error::{Diagnostics, ErrorKind, Loc, WarningKind};
+
+/// The longest line after substitution, in characters.
+pub const MAX_LINE_CHARS: usize = 64 * 1024;
+/// The most substitutions on one line.
+pub const MAX_SUBSTITUTIONS: usize = 1024;
+
+/// Which box of a pair a config is read for: the word `@ID` lines are
+/// matched against (keepalived's `--config-id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigId(Arc<str>);
+
+impl ConfigId {
+    pub fn new(id: &str) -> Self {
+        ConfigId(Arc::from(id))
+    }
+
+    /// keepalived's default: this host's name up to its first `.` (from
+    /// `/proc/sys/kernel/hostname`, else `gethostname`); empty if it has none.
+    pub fn of_host() -> Self {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| {
+                nix::unistd::gethostname()
+                    .ok()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default();
+        let name = name.trim();
+        ConfigId::new(name.split('.').next().unwrap_or_default())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ConfigId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A parameter's value: one line, or the lines of a multi-line one.
+#[derive(Debug, Clone)]
+struct Value {
+    lines: Vec<Vec<char>>,
+    multiline: bool,
+}
+
+/// The parameters of one read, shared by every file of it.
+#[derive(Debug)]
+pub(super) struct Params {
+    config_id: ConfigId,
+    defs: HashMap<String, Value>,
+    /// Names used before they were defined, and where.
+    undefined: Vec<(Loc, String)>,
+    /// Characters brought in by substitution so far.
+    brought: usize,
+}
+
+impl Params {
+    pub fn new(config_id: ConfigId) -> Self {
+        Params {
+            config_id,
+            defs: HashMap::new(),
+            undefined: Vec::new(),
+            brought: 0,
+        }
+    }
+
+    /// At the end of a read: names used but not defined are errors (or,
+    /// `--lenient`, warnings) once the config defines any parameter.
+    pub fn finish(self, diags: &mut Diagnostics) {
+        if self.defs.is_empty() {
+            return;
+        }
+        let mut undefined = self.undefined;
+        undefined.sort();
+        undefined.dedup();
+        for (loc, name) in undefined {
+            if diags.lenient {
+                diags.warn(&loc, WarningKind::UndefinedParameter { name });
+            } else {
+                diags.error(&loc, ErrorKind::UndefinedParameter { name });
+            }
+        }
+    }
+
+    /// The value of a built-in name, if `name` is one.
+    fn builtin(&self, name: &str, dir: Option<&Path>) -> Option<Value> {
+        let text = match name {
+            "_INSTANCE" => self.config_id.as_str().to_owned(),
+            "_PWD" => dir
+                .map(Path::to_owned)
+                .or_else(|| std::env::current_dir().ok())
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+            _ => return None,
+        };
+        Some(Value {
+            lines: vec![text.chars().collect()],
+            multiline: false,
+        })
+    }
+}
+
+/// A multi-line definition being read.
+struct Collecting {
+    name: String,
+    lines: Vec<Vec<char>>,
+}
+
+/// The lines of one file, as the lexer is to read them.
+pub(super) struct Lines<'t> {
+    file: Arc<str>,
+    dir: Option<&'t Path>,
+    raw: std::iter::Enumerate<std::str::Split<'t, char>>,
+    /// Lines a multi-line parameter brought in, next first.
+    pending: VecDeque<Line>,
+    collecting: Option<Collecting>,
+    /// The last line of the file and its length in characters.
+    last: (u32, u32),
+}
+
+/// `$NAME=` at the start of `cs`: the name and the index after `=`.
+fn definition(cs: &[char]) -> Option<(String, usize)> {
+    let (&'$', rest) = cs.split_first()? else {
+        return None;
+    };
+    let len = name_len(rest);
+    (len > 0 && rest.get(len) == Some(&'=')).then(|| (rest[..len].iter().collect(), len + 2))
+}
+
+/// The length of the parameter name at the start of `cs` (0: none).
+fn name_len(cs: &[char]) -> usize {
+    match cs.first() {
+        Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
+            1 + cs[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                .count()
+        }
+        _ => 0,
+    }
+}
+
+/// A reference at `cs[i]` (a `$`): the name and the index after it.
+fn reference(cs: &[char], i: usize) -> Option<(String, usize)> {
+    let rest = &cs[i + 1..];
+    if rest.first() == Some(&'{') {
+        let len = name_len(&rest[1..]);
+        return (len > 0 && rest.get(len + 1) == Some(&'}'))
+            .then(|| (rest[1..=len].iter().collect(), i + len + 3));
+    }
+    let len = name_len(rest);
+    let ends = match rest.get(len) {
+        None => true,
+        Some(&c) => is_space(c) || c == ',' || c == ')',
+    };
+    (len > 0 && ends).then(|| (rest[..len].iter().collect(), i + 1 + len))
+}
+
+fn trim(cs: &[char]) -> &[char] {
+    let start = cs.iter().position(|&c| !is_space(c)).unwrap_or(cs.len());
+    let end = cs
+        .iter()
+        .rposition(|&c| !is_space(c))
+        .map_or(start, |e| e + 1);
+    &cs[start..end]
+}
+
+fn first_word_at(line: &Line) -> usize {
+    line.chars
+        .iter()
+        .position(|&c| !is_space(c))
+        .unwrap_or(line.chars.len())
+}
+
+impl<'t> Lines<'t> {
+    pub fn new(file: &Arc<str>, text: &'t str, dir: Option<&'t Path>) -> Self {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        Lines {
+            file: Arc::clone(file),
+            dir,
+            raw: text.split('\n').enumerate(),
+            pending: VecDeque::new(),
+            collecting: None,
+            last: (1, 0),
+        }
+    }
+
+    /// The place just after the file's last character.
+    pub fn eof(&self) -> Loc {
+        Loc::new(&self.file, self.last.0, self.last.1.saturating_add(1))
+    }
+
+    fn loc(&self, line: &Line, i: usize) -> Loc {
+        Loc::new(&self.file, line.line, line.col(i))
+    }
+
+    /// The next line to lex (possibly empty: a dropped line), or `None` at
+    /// the end of the file.
+    pub fn next(&mut self, params: &mut Params, diags: &mut Diagnostics) -> Option<Line> {
+        let line = match self.pending.pop_front() {
+            Some(line) => line,
+            None => {
+                let (n, raw) = self.raw.next()?;
+                let raw = raw.strip_suffix('\r').unwrap_or(raw);
+                let line = Line::raw(u32::try_from(n + 1).unwrap_or(u32::MAX), raw);
+                self.last = (
+                    line.line,
+                    u32::try_from(line.chars.len()).unwrap_or(u32::MAX),
+                );
+                line
+            }
+        };
+        if self.collecting.is_some() {
+            self.collect(&line, params);
+            return Some(Line::empty(line.line));
+        }
+        Some(self.process(line, params, diags))
+    }
+
+    /// One more line of a multi-line definition.
+    fn collect(&mut self, line: &Line, params: &mut Params) {
+        let text = trim(&line.chars[..comment_start(&line.chars)]);
+        let Some(c) = self.collecting.as_mut() else {
+            return;
+        };
+        let (text, more) = match text.split_last() {
+            Some((&'\\', head)) => (trim(head), true),
+            _ => (text, false),
+        };
+        if !text.is_empty() {
+            c.lines.push(text.to_vec());
+        }
+        // A line without a trailing `\` is the last; an empty one ends it.
+        if !more {
+            self.end_collecting(params);
+        }
+    }
+
+    fn end_collecting(&mut self, params: &mut Params) {
+        if let Some(c) = self.collecting.take() {
+            let multiline = c.lines.len() > 1;
+            let lines = if c.lines.is_empty() {
+                vec![Vec::new()]
+            } else {
+                c.lines
+            };
+            params.defs.insert(c.name, Value { lines, multiline });
+        }
+    }
+
+    /// A line after its `@ID`, definition and substitutions.
+    fn process(&mut self, mut line: Line, params: &mut Params, diags: &mut Diagnostics) -> Line {
+        let cut = comment_start(&line.chars);
+        line.chars.truncate(cut);
+        line.cols.truncate(cut);
+        let mut rounds = 0;
+        loop {
+            if !self.conditional(&mut line, params) {
+                return Line::empty(line.line);
+            }
+            let start = first_word_at(&line);
+            if let Some((name, after)) = definition(&line.chars[start..]) {
+                self.define(name, &line.chars[start + after..], params);
+                return Line::empty(line.line);
+            }
+            if line.chars[start..].starts_with(&['~', 'S', 'E', 'Q']) {
+                diags.not_in_vigil(&self.loc(&line, start), "~SEQ", "a config line");
+                return Line::empty(line.line);
+            }
+            match self.substitute(&mut line, params, diags, &mut rounds) {
+                Err(()) => return Line::empty(line.line),
+                Ok(false) => return line,
+                // Something was brought in: it may have made an `@ID` line
+                // or a definition; read it again.
+                Ok(true) => {
+                    let start = first_word_at(&line);
+                    let again = line.chars.get(start) == Some(&'@')
+                        || definition(&line.chars[start..]).is_some();
+                    if !again {
+                        return line;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies an `@ID` / `@^ID` prefix: whether the line is kept (without
+    /// its prefix).
+    fn conditional(&self, line: &mut Line, params: &Params) -> bool {
+        let start = first_word_at(line);
+        if line.chars.get(start) != Some(&'@') {
+            return true;
+        }
+        let negate = line.chars.get(start + 1) == Some(&'^');
+        let id_start = start + 1 + usize::from(negate);
+        let Some(id_len) = line.chars[id_start..].iter().position(|&c| is_space(c)) else {
+            // Nothing after the id: nothing to keep.
+            return false;
+        };
+        let id: String = line.chars[id_start..id_start + id_len].iter().collect();
+        if (id == params.config_id.as_str()) == negate {
+            return false;
+        }
+        let rest = id_start + id_len;
+        let rest = rest
+            + line.chars[rest..]
+                .iter()
+                .take_while(|&&c| is_space(c))
+                .count();
+        line.chars.drain(..rest);
+        line.cols.drain(..rest);
+        true
+    }
+
+    fn define(&mut self, name: String, value: &[char], params: &mut Params) {
+        let value = trim(value);
+        match value.split_last() {
+            Some((&'\\', head)) => {
+                let first = trim(head);
+                self.collecting = Some(Collecting {
+                    name,
+                    lines: if first.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![first.to_vec()]
+                    },
+                });
+            }
+            _ => {
+                params.defs.insert(
+                    name,
+                    Value {
+                        lines: vec![value.to_vec()],
+                        multiline: false,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Replaces every parameter named on the line, again and again until
+    /// none is left. `Ok(true)`: something was replaced; `Err`: a bound was
+    /// hit (reported) and the line is to be dropped.
+    fn substitute(
+        &mut self,
+        line: &mut Line,
+        params: &mut Params,
+        diags: &mut Diagnostics,
+        rounds: &mut usize,
+    ) -> Result<bool, ()> {
+        let mut replaced = false;
+        let mut i = 0;
+        while i < line.chars.len() {
+            let Some((name, end)) = (line.chars[i] == '$')
+                .then(|| reference(&line.chars, i))
+                .flatten()
+            else {
+                i += 1;
+                continue;
+            };
+            let at = self.loc(line, i);
+            if name == "_RANDOM" {
+                diags.not_in_vigil(&at, "${_RANDOM}", "parameter substitution");
+                i = end;
+                continue;
+            }
+            let value = params
+                .builtin(&name, self.dir)
+                .or_else(|| params.defs.get(&name).cloned());
+            let Some(value) = value else {
+                params.undefined.push((at, name));
+                i = end;
+                continue;
+            };
+            if value.multiline && end != line.chars.len() {
+                diags.error(&at, ErrorKind::MultilineParameterInLine { name });
+                i = end;
+                continue;
+            }
+            *rounds += 1;
+            let brought: usize = value.lines.iter().map(Vec::len).sum();
+            params.brought = params.brought.saturating_add(brought);
+            if params.brought as u64 > MAX_TOTAL_BYTES {
+                diags.error(
+                    &at,
+                    ErrorKind::ConfigTooLarge {
+                        max: MAX_TOTAL_BYTES,
+                    },
+                );
+                return Err(());
+            }
+            let col = line.col(i);
+            let first = value.lines.first().cloned().unwrap_or_default();
+            let n = first.len();
+            line.chars.splice(i..end, first);
+            line.cols.splice(i..end, std::iter::repeat_n(col, n));
+            for more in value.lines[1..].iter().rev() {
+                self.pending.push_front(Line {
+                    line: line.line,
+                    chars: more.clone(),
+                    cols: vec![col; more.len()],
+                });
+            }
+            if *rounds > MAX_SUBSTITUTIONS || line.chars.len() > MAX_LINE_CHARS {
+                diags.error(
+                    &at,
+                    ErrorKind::ParameterLoop {
+                        name,
+                        max_chars: MAX_LINE_CHARS,
+                        max_substitutions: MAX_SUBSTITUTIONS,
+                    },
+                );
+                return Err(());
+            }
+            replaced = true;
+        }
+        Ok(replaced)
+    }
+}
+
+#[cfg(test)]
+#[path = "preproc_tests.rs"]
+mod tests;
