@@ -172,6 +172,11 @@ struct RunArgs {
     /// socket file is replaced).
     #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
     control: PathBuf,
+    /// A group (name in /etc/group, or number) whose members may connect
+    /// to the control socket to read (status, history, config); only root
+    /// may change anything. Default: root only (mode 0600).
+    #[arg(long, value_name = "GROUP")]
+    control_group: Option<String>,
     /// Least severe log level written.
     #[arg(long, value_name = "LEVEL", default_value = "info",
           value_parser = ["error", "warn", "info", "debug", "trace"])]
@@ -522,9 +527,23 @@ fn run_command(r: RunArgs) -> i32 {
     if let Some(n) = rolled_back {
         tracing::warn!("{n}");
     }
+    let control_group = match &r.control_group {
+        None => None,
+        Some(g) => {
+            let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+            match crate::control::access::group_id(g, &groups) {
+                Some(gid) => Some(gid),
+                None => {
+                    eprintln!("vigil: --control-group {g}: no such group in /etc/group");
+                    return EXIT_BAD_INPUT;
+                }
+            }
+        }
+    };
     let opts = daemon::Options {
         source,
         control: r.control.clone(),
+        control_group,
         drain_timeout: std::time::Duration::from_secs(r.drain_timeout),
         confirm_unit: std::time::Duration::from_secs(r.confirm_unit_secs.max(1)),
         appliance: if r.source.store.is_some() {
@@ -652,7 +671,7 @@ fn daemon_answer_error(
 fn read_candidate(file: &Path) -> Result<String, i32> {
     use std::io::Read;
     // What one control frame carries, short of a config file's own bound.
-    let limit = config::syntax::MAX_FILE_BYTES.min(crate::control::MAX_FRAME as u64 - 4096);
+    let limit = config::syntax::MAX_FILE_BYTES.min(crate::control::MAX_REQUEST as u64 - 4096);
     let mut bytes = Vec::new();
     let read = if file == Path::new("-") {
         std::io::stdin()

@@ -2,9 +2,13 @@
 //!
 //! Owns: the wire format of the control socket ([`encode_frame`] /
 //! [`decode_frame`]: one version byte, a big-endian u32 length, then a
-//! postcard payload, at most [`MAX_FRAME`] bytes), the messages
-//! ([`Request`], [`Response`], [`Status`]), the daemon-side server
-//! ([`serve`]) and the blocking client ([`query`]) `vigil status` uses.
+//! postcard payload, at most [`MAX_FRAME`] bytes; a request the server
+//! reads at most [`MAX_REQUEST`]), the messages ([`Request`],
+//! [`Response`], [`Status`]), the daemon-side server ([`serve`], at most
+//! [`CONNECTIONS_MAX`] connections at once, each peer's rights from its
+//! credentials: see [`access`]) and the blocking client ([`query`])
+//! `vigil status` uses. A frame's bytes are read as they come, never
+//! allocated ahead from the length a peer claims.
 //! Must not: hold protocol state or locks around it: the server reads the
 //! instance tasks' published snapshots (`tokio::sync::watch`), never the
 //! machines.
@@ -13,6 +17,7 @@
 //! changes the format, so it needs a new [`PROTOCOL_VERSION`]; a peer with
 //! another version gets a clear error, not garbage.
 
+pub mod access;
 pub mod commit;
 pub mod reload;
 pub mod render;
@@ -43,8 +48,14 @@ pub use reload::{
 pub const PROTOCOL_VERSION: u8 = 16;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
-/// Largest payload either side accepts.
-pub const MAX_FRAME: usize = 1 << 20;
+/// Largest payload either side accepts: a status of the largest table
+/// the config bounds allow (1,024 x 1,024 destinations) fits.
+pub const MAX_FRAME: usize = 256 << 20;
+/// Largest request the server reads: a commit of the largest config file
+/// (`config::syntax::MAX_FILE_BYTES`) and its comment fit.
+pub const MAX_REQUEST: usize = 8 << 20;
+/// Connections served at once; more wait in the listen backlog.
+pub const CONNECTIONS_MAX: usize = 16;
 /// Where `vigil run` listens and `vigil status` connects by default.
 pub const DEFAULT_PATH: &str = "/run/vigil/control.sock";
 
@@ -569,9 +580,9 @@ fn read_frame_sync<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> Result<T,
     let mut h = [0u8; HEADER_LEN];
     r.read_exact(&mut h).map_err(FrameError::Io)?;
     let len = decode_header(&h)?;
-    let mut buf = vec![0u8; HEADER_LEN + len];
-    buf[..HEADER_LEN].copy_from_slice(&h);
-    r.read_exact(&mut buf[HEADER_LEN..])
+    let mut buf = h.to_vec();
+    r.take(len as u64)
+        .read_to_end(&mut buf)
         .map_err(FrameError::Io)?;
     decode_frame(&buf).map(|(m, _)| m)
 }
@@ -789,8 +800,10 @@ impl Published {
 }
 
 /// Binds the control socket: creates the directory, removes a stale
-/// socket file (only a socket, never another kind of file).
-pub fn bind(path: &Path) -> io::Result<tokio::net::UnixListener> {
+/// socket file (only a socket, never another kind of file; the caller
+/// holds the [`access::lock`], so it is not another daemon's), and
+/// restricts the file to root or `group` ([`access::restrict`]).
+pub fn bind(path: &Path, group: Option<u32>) -> io::Result<tokio::net::UnixListener> {
     use std::os::unix::fs::FileTypeExt;
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
@@ -807,19 +820,29 @@ pub fn bind(path: &Path) -> io::Result<tokio::net::UnixListener> {
             ));
         }
     }
-    tokio::net::UnixListener::bind(path)
+    let listener = tokio::net::UnixListener::bind(path)?;
+    access::restrict(path, group)?;
+    Ok(listener)
 }
 
-/// Serves requests forever; each connection is its own short task.
-/// Checks in with `hb` on every turn of its accept loop and idle tick.
+/// Serves requests forever; each connection is its own short task, at
+/// most [`CONNECTIONS_MAX`] at once. Checks in with `hb` on every turn of
+/// its accept loop and idle tick.
 pub async fn serve(
     listener: tokio::net::UnixListener,
     published: std::sync::Arc<Published>,
     hb: Heartbeat,
 ) {
     let mut idle = hb.ticker();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTIONS_MAX));
+    let own_uid = access::own_uid();
     loop {
         hb.check_in().await;
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s,
+            _ = idle.tick() => continue,
+        };
+        let Ok(slot) = slot else { return };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = idle.tick() => continue,
@@ -834,29 +857,14 @@ pub async fn serve(
         };
         let published = published.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let read = tokio::time::timeout(REQUEST_BOUND, read_request(&mut conn)).await;
             let mut after = None;
             let resp = match read {
-                Ok(Ok(Ok(Request::Status))) => {
-                    Response::Status(Box::new(published.status_with_tasks().await))
-                }
-                #[cfg(feature = "fault-hooks")]
-                Ok(Ok(Ok(Request::Fault { task, fault }))) => published.fault(&task, fault).await,
-                Ok(Ok(Ok(Request::Reload))) => published.reload().await,
-                Ok(Ok(Ok(
-                    r @ (Request::Commit(_)
-                    | Request::CommitCheck { .. }
-                    | Request::Confirm
-                    | Request::Rollback { .. }
-                    | Request::History
-                    | Request::Running
-                    | Request::ConfigOf { .. }),
-                ))) => published.commit(r).await,
-                Ok(Ok(Ok(Request::Restart))) => {
-                    let (resp, written) = published.restart().await;
-                    after = written;
-                    resp
-                }
+                Ok(Ok(Ok(req))) => match permitted(&conn, &req, own_uid) {
+                    Ok(()) => answer(req, &published, &mut after).await,
+                    Err(denied) => Response::Error(denied),
+                },
                 Ok(Ok(Err(e))) => Response::Error(e.to_string()),
                 Ok(Err(e)) => return tracing::debug!(error = %e, "control connection"),
                 Err(_) => return tracing::debug!("control connection timed out"),
@@ -879,6 +887,47 @@ pub async fn serve(
     }
 }
 
+/// Whether the peer of `conn` may send `req` (see [`access`]); a peer
+/// whose credentials cannot be read may only read.
+fn permitted(conn: &tokio::net::UnixStream, req: &Request, own_uid: u32) -> Result<(), String> {
+    let uid = conn.peer_cred().map_or(u32::MAX, |c| c.uid());
+    let verdict = access::allowed(req, access::access_of(uid, own_uid), uid);
+    if verdict.is_err() {
+        tracing::warn!(
+            peer_uid = uid,
+            "control request refused: only root may change anything"
+        );
+    }
+    verdict
+}
+
+/// The daemon's answer to an allowed request; `after` is set for a
+/// restart (signalled once the answer is written).
+async fn answer(
+    req: Request,
+    published: &Published,
+    after: &mut Option<oneshot::Sender<()>>,
+) -> Response {
+    match req {
+        Request::Status => Response::Status(Box::new(published.status_with_tasks().await)),
+        #[cfg(feature = "fault-hooks")]
+        Request::Fault { task, fault } => published.fault(&task, fault).await,
+        Request::Reload => published.reload().await,
+        r @ (Request::Commit(_)
+        | Request::CommitCheck { .. }
+        | Request::Confirm
+        | Request::Rollback { .. }
+        | Request::History
+        | Request::Running
+        | Request::ConfigOf { .. }) => published.commit(r).await,
+        Request::Restart => {
+            let (resp, written) = published.restart().await;
+            *after = written;
+            resp
+        }
+    }
+}
+
 /// Reading a request and writing a response are each bounded by this.
 const REQUEST_BOUND: Duration = Duration::from_secs(5);
 
@@ -890,14 +939,27 @@ async fn read_request(
     let mut h = [0u8; HEADER_LEN];
     conn.read_exact(&mut h).await.map_err(FrameError::Io)?;
     let len = match decode_header(&h) {
+        Ok(len) if len > MAX_REQUEST => {
+            return Ok(Err(FrameError::TooLarge {
+                len,
+                max: MAX_REQUEST,
+            }))
+        }
         Ok(len) => len,
         Err(e) => return Ok(Err(e)),
     };
-    let mut buf = vec![0u8; HEADER_LEN + len];
-    buf[..HEADER_LEN].copy_from_slice(&h);
-    conn.read_exact(&mut buf[HEADER_LEN..])
+    // Grown as the bytes come: a peer that claims 8 MiB and sends 5 bytes
+    // costs 5 bytes.
+    let mut buf = h.to_vec();
+    (&mut *conn)
+        .take(len as u64)
+        .read_to_end(&mut buf)
         .await
         .map_err(FrameError::Io)?;
+    if buf.len() < HEADER_LEN + len {
+        // The peer went away mid-frame: nobody to answer.
+        return Err(FrameError::Io(io::ErrorKind::UnexpectedEof.into()));
+    }
     Ok(decode_frame::<Request>(&buf).map(|(r, _)| r))
 }
 

@@ -116,11 +116,44 @@ fn oversized_frame_refused() {
         decode_header(&h),
         Err(FrameError::TooLarge { .. })
     ));
-    let big = Response::Error("x".repeat(MAX_FRAME + 1));
-    assert!(matches!(
-        encode_frame(&big),
-        Err(FrameError::TooLarge { .. })
-    ));
+}
+
+/// A request the server reads is bounded well below any frame, and its
+/// bytes are read as they come: a header that claims more than
+/// MAX_REQUEST is refused before anything else is read.
+#[tokio::test]
+async fn a_request_over_its_bound_is_refused_before_its_body_is_read() {
+    let (mut a, mut b) = tokio::net::UnixStream::pair().unwrap();
+    let mut h = vec![PROTOCOL_VERSION];
+    h.extend_from_slice(&((MAX_REQUEST as u32) + 1).to_be_bytes());
+    tokio::io::AsyncWriteExt::write_all(&mut a, &h)
+        .await
+        .unwrap();
+    let got = read_request(&mut b).await.unwrap();
+    assert!(
+        matches!(
+            got,
+            Err(FrameError::TooLarge {
+                max: MAX_REQUEST,
+                ..
+            })
+        ),
+        "{got:?}"
+    );
+    // A claim within the bound whose bytes never come: the read ends with
+    // the connection (nobody to answer), having allocated only what
+    // arrived.
+    let mut h = vec![PROTOCOL_VERSION];
+    h.extend_from_slice(&(MAX_REQUEST as u32).to_be_bytes());
+    tokio::io::AsyncWriteExt::write_all(&mut a, &h)
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut a, &[0u8; 3])
+        .await
+        .unwrap();
+    drop(a);
+    let got = read_request(&mut b).await;
+    assert!(matches!(got, Err(FrameError::Io(_))), "{got:?}");
 }
 
 #[test]
@@ -200,4 +233,53 @@ fn a_history_entry_gives_back_the_stores_head() {
         location: crate::store::Location::Record(0),
     };
     assert_eq!(HistoryEntry::new(&entry, true), e);
+}
+
+/// A status of the largest table the config bounds allow (1,024 virtual
+/// servers of 1,024 real servers, every one checked and in the table)
+/// fits one frame, and decodes back.
+#[test]
+fn a_status_at_the_config_bounds_fits_one_frame() {
+    let dest = |s: u32, d: u32| IpvsDestStatus {
+        dest: format!("10.{}.{}.{}:8080", s % 256, d / 256, d % 256),
+        method: "Masq".into(),
+        weight: Some(1),
+        active: 1000,
+        inactive: 1000,
+        health: "up".into(),
+        last: "ok".into(),
+        failures: 0,
+        dynamic_weight: None,
+        counters: Some(IpvsCounters {
+            connections: u64::MAX,
+            in_packets: u64::MAX,
+            out_packets: u64::MAX,
+            in_bytes: u64::MAX,
+            out_bytes: u64::MAX,
+        }),
+        checks_done: u64::MAX,
+        checks_failed: u64::MAX,
+    };
+    let services = (0..1024u32)
+        .map(|s| IpvsServiceStatus {
+            service: format!("TCP 192.168.{}.{}:80", s / 256, s % 256),
+            in_table: true,
+            scheduler: "wlc".into(),
+            dests: (0..1024).map(|d| dest(s, d)).collect(),
+            ..Default::default()
+        })
+        .collect();
+    let status = Status {
+        ipvs: Some(IpvsStatus {
+            services,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let f = encode_frame(&Response::Status(Box::new(status))).unwrap();
+    eprintln!("status at the bounds: {} bytes", f.len());
+    assert!(f.len() < MAX_FRAME, "{}", f.len());
+    let (back, _) = decode_frame::<Response>(&f).unwrap();
+    let Response::Status(s) = back else { panic!() };
+    assert_eq!(s.ipvs.unwrap().services[1023].dests.len(), 1024);
 }

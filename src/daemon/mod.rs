@@ -127,6 +127,8 @@ pub enum DaemonError {
     },
     #[error("signal handler")]
     Signal(#[source] std::io::Error),
+    #[error(transparent)]
+    Instance(#[from] control::access::LockError),
     /// The exec of a hitless restart failed after the instance tasks had
     /// handed over: the daemon exits (systemd starts it again).
     #[error("hitless restart")]
@@ -144,6 +146,9 @@ pub struct Options {
     /// Where the config came from; read again on reload.
     pub source: ConfigSource,
     pub control: PathBuf,
+    /// The group whose members may read the control socket (status,
+    /// history); `None`: root only.
+    pub control_group: Option<u32>,
     /// How long a real server removed by config drains.
     pub drain_timeout: Duration,
     /// Whether the `appliance` block's set-up applies (see `appliance::live`).
@@ -165,6 +170,9 @@ pub fn run(config: Config, origin: Origin, opts: Options) -> Result<(), DaemonEr
         handoff: handoff::take(),
         exe: std::env::current_exe().ok(),
     };
+    // One daemon per control socket, held until this returns (or the
+    // exec of a hitless restart releases it for the new image).
+    let _instance = control::access::lock(&opts.control)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -202,10 +210,11 @@ async fn main(
     let started = Instant::now();
     let (sup, sup_events) = Supervisor::start();
     let net = Net::connect()?;
-    let listener = control::bind(control_path).map_err(|source| DaemonError::Control {
-        path: control_path.to_owned(),
-        source,
-    })?;
+    let listener =
+        control::bind(control_path, opts.control_group).map_err(|source| DaemonError::Control {
+            path: control_path.to_owned(),
+            source,
+        })?;
     let signals = Signals::install()?;
     let notifier = Notifier::spawn(&config.global);
     // The watchdogs first: systemd's is petted from here on, and the
@@ -336,6 +345,7 @@ async fn main(
     let mut tasks = Tasks {
         sup: sup.clone(),
         control: control_path.to_owned(),
+        control_group: opts.control_group,
         published,
         links: link_side,
         sync,

@@ -76,6 +76,7 @@ impl LinkSide {
 pub(super) struct Tasks {
     pub(super) sup: Supervisor,
     pub(super) control: PathBuf,
+    pub(super) control_group: Option<u32>,
     pub(super) published: Arc<Published>,
     pub(super) links: LinkSide,
     pub(super) sync: Option<SyncSide>,
@@ -84,9 +85,11 @@ pub(super) struct Tasks {
 impl Tasks {
     /// Starts the control server again: binds the socket anew.
     fn restart_control(&self) -> Result<(), DaemonError> {
-        let listener = control::bind(&self.control).map_err(|source| DaemonError::Control {
-            path: self.control.clone(),
-            source,
+        let listener = control::bind(&self.control, self.control_group).map_err(|source| {
+            DaemonError::Control {
+                path: self.control.clone(),
+                source,
+            }
         })?;
         self.start_control(listener);
         Ok(())

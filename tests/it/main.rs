@@ -20,6 +20,7 @@ mod config_roundtrip;
 mod config_seed;
 mod daemon_commit;
 mod daemon_console;
+mod daemon_control_access;
 mod daemon_journal;
 mod daemon_late;
 mod daemon_metrics;

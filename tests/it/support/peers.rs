@@ -245,6 +245,11 @@ pub fn start(lab: &Lab, node: usize, kind: Kind, inst: &Instance, tag: &str) -> 
 /// Starts vigil on `lab.nodes[node]` with the config text `conf`, logging
 /// to stderr (into the log file), and waits until it answers.
 pub fn start_vigil_with(lab: &Lab, node: usize, conf: &str, tag: &str) -> Daemon {
+    start_vigil_args(lab, node, conf, tag, &[])
+}
+
+/// [`start_vigil_with`], with more arguments to `vigil run`.
+pub fn start_vigil_args(lab: &Lab, node: usize, conf: &str, tag: &str, extra: &[&str]) -> Daemon {
     let conf_path = lab.path(&format!("{tag}.conf"));
     std::fs::write(&conf_path, conf).expect("write conf");
     let control = lab.path(&format!("{tag}.sock"));
@@ -260,7 +265,10 @@ pub fn start_vigil_with(lab: &Lab, node: usize, conf: &str, tag: &str) -> Daemon
             control.to_str().expect("utf-8 path"),
             "--log-to",
             "stderr",
-        ],
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect::<Vec<_>>(),
         &lab.path(&format!("{tag}.log")),
     );
     let d = Daemon {
