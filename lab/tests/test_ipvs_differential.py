@@ -6,7 +6,9 @@ scheduler of the 6.1 kernel, NAT/DR/TUN, TCP/UDP/SCTP, IPv6, fwmark,
 persistence with IPv4 masks and IPv6 prefixes, weights, thresholds, sorry
 servers, inhibit_on_failure, quorum, alpha), and for fixtures/ipvs/groups.conf
 (virtual_server_group: addresses, IPv4/IPv6 ranges, every-port members,
-fwmarks, a failing real server out of every service of its group), on lb1
+fwmarks, a failing real server out of every service of its group), and for
+fixtures/ipvs/flags.conf (sh-port, sh-fallback, mh-fallback, flag-N, ops;
+in a group too), on lb1
 with its own vigil
 stopped: keepalived runs the file, its table is captured once stable, it is
 stopped and the table flushed; then `vigil run --config` runs the same file
@@ -157,7 +159,7 @@ def differ(a, b):
     return "\n".join(out)
 
 
-@pytest.mark.parametrize("which", ["seed", "all-features", "groups"])
+@pytest.mark.parametrize("which", ["seed", "all-features", "groups", "flags"])
 def test_vigil_programs_what_keepalived_programs(node, which):
     if which == "seed":
         conf = seed_conf(node)

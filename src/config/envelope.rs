@@ -25,14 +25,23 @@
 //! V3 adds `virtual_server_group`, the `group` of each virtual server,
 //! `track_file`, `vrrp_track_process` and `global_defs { metrics }`
 //! ([`SideV3`], after V2's table, which is unchanged: V2 payloads written
-//! before it keep decoding). A config is written in the oldest version
-//! that holds all of it.
+//! before it keep decoding). V4 adds the options real-world keepalived
+//! configs use beyond those ([`SideV4`]: the scheduler flags and `ops` of
+//! each virtual server; the real servers' `virtualhost`; HTTP_GET's and
+//! SSL_GET's `http_protocol`, `enable_sni`, `sni_name` and url
+//! `virtualhost`; each instance's `unicast_ttl` and `dont_track_primary`
+//! and its VIPs' `brd`, `scope` and `no_track`), after V3's table,
+//! unchanged. A config is written
+//! in the oldest version that holds all of it.
 
 use super::model::{
-    Config, Metrics, Script, TrackFile, TrackProcess, TrackScript, VirtualServerGroup, VrrpScript,
+    AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, Metrics, RealServer, Script,
+    ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, VrrpInstance,
+    VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
 
 /// Every config format vigil has written. Append, never reorder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +53,209 @@ pub enum Stored {
     /// (Boxed only to keep the enum small: serde and postcard see through
     /// a box, so the bytes are the same.)
     V3(Config, SideV2, Box<SideV3>),
+    /// V3, then what V4 added.
+    V4(Config, SideV2, Box<SideV3>, Box<SideV4>),
+}
+
+/// What envelope V4 adds, by position: each virtual server's scheduler
+/// flags and `ops`; each real server's `virtualhost` (every real server of
+/// every virtual server, in order); each HTTP_GET/SSL_GET checker's
+/// `http_protocol`, SNI and urls' `virtualhost` (every such checker, in
+/// order); each instance's own options and its VIPs'.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV4 {
+    pub service_flags: Vec<ServiceFlags>,
+    pub real_hosts: Vec<Option<String>>,
+    pub http: Vec<HttpV4>,
+    pub instances: Vec<InstanceV4>,
+}
+
+/// V4's part of one VRRP instance: its own options, then those of each of
+/// its `virtual_ipaddress` and `virtual_ipaddress_excluded` lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct InstanceV4 {
+    pub unicast_ttl: Option<u8>,
+    pub dont_track_primary: bool,
+    pub vips: Vec<VipV4>,
+    pub excluded: Vec<VipV4>,
+}
+
+/// V4's part of one virtual address line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct VipV4 {
+    pub brd: Option<Ipv4Addr>,
+    pub scope: Option<AddrScope>,
+    pub no_track: bool,
+}
+
+impl VipV4 {
+    fn of(v: &Vip) -> Self {
+        VipV4 {
+            brd: v.brd,
+            scope: v.scope,
+            no_track: v.no_track,
+        }
+    }
+
+    fn put(self, v: &mut Vip) {
+        (v.brd, v.scope, v.no_track) = (self.brd, self.scope, self.no_track);
+    }
+}
+
+impl InstanceV4 {
+    fn of(i: &VrrpInstance) -> Self {
+        InstanceV4 {
+            unicast_ttl: i.unicast_ttl,
+            dont_track_primary: i.dont_track_primary,
+            vips: i.virtual_ipaddress.iter().map(VipV4::of).collect(),
+            excluded: i.virtual_ipaddress_excluded.iter().map(VipV4::of).collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        let plain = VipV4::default();
+        self.unicast_ttl.is_none()
+            && !self.dont_track_primary
+            && self.vips.iter().chain(&self.excluded).all(|v| *v == plain)
+    }
+
+    fn attach(self, i: &mut VrrpInstance) -> Result<(), EnvelopeError> {
+        let lists = [
+            (self.vips, &mut i.virtual_ipaddress),
+            (self.excluded, &mut i.virtual_ipaddress_excluded),
+        ];
+        for (side, vips) in lists {
+            if side.len() != vips.len() {
+                return Err(EnvelopeError::SideV4 {
+                    what: "virtual addresses of an instance",
+                    side: side.len(),
+                    config: vips.len(),
+                });
+            }
+            for (s, v) in side.into_iter().zip(vips.iter_mut()) {
+                s.put(v);
+            }
+        }
+        i.unicast_ttl = self.unicast_ttl;
+        i.dont_track_primary = self.dont_track_primary;
+        Ok(())
+    }
+}
+
+/// V4's part of one HTTP_GET or SSL_GET checker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HttpV4 {
+    pub protocol: HttpProtocol,
+    pub enable_sni: bool,
+    pub sni_name: Option<String>,
+    pub url_hosts: Vec<Option<String>>,
+}
+
+impl HttpV4 {
+    fn of(h: &HttpCheck) -> Self {
+        HttpV4 {
+            protocol: h.protocol,
+            enable_sni: h.enable_sni,
+            sni_name: h.sni_name.clone(),
+            url_hosts: h.urls.iter().map(|u| u.virtualhost.clone()).collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.protocol == HttpProtocol::default()
+            && !self.enable_sni
+            && self.sni_name.is_none()
+            && self.url_hosts.iter().all(Option::is_none)
+    }
+}
+
+/// Every real server, in order.
+fn reals_mut(c: &mut Config) -> impl Iterator<Item = &mut RealServer> {
+    c.virtual_servers
+        .iter_mut()
+        .flat_map(|v| v.real_servers.iter_mut())
+}
+
+/// Every HTTP_GET and SSL_GET checker, in order.
+fn http_checks_mut(c: &mut Config) -> impl Iterator<Item = &mut HttpCheck> {
+    reals_mut(c)
+        .flat_map(|r| r.checkers.iter_mut())
+        .filter_map(|k| match &mut k.kind {
+            CheckKind::Http(h) | CheckKind::Ssl(h) => Some(h),
+            _ => None,
+        })
+}
+
+impl SideV4 {
+    fn of(c: &Config) -> Self {
+        let reals = || c.virtual_servers.iter().flat_map(|v| &v.real_servers);
+        let http = reals()
+            .flat_map(|r| &r.checkers)
+            .filter_map(|k| match &k.kind {
+                CheckKind::Http(h) | CheckKind::Ssl(h) => Some(HttpV4::of(h)),
+                _ => None,
+            });
+        SideV4 {
+            service_flags: c.virtual_servers.iter().map(|v| v.flags).collect(),
+            real_hosts: reals().map(|r| r.virtualhost.clone()).collect(),
+            http: http.collect(),
+            instances: c.vrrp_instances.iter().map(InstanceV4::of).collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.service_flags.iter().all(ServiceFlags::is_empty)
+            && self.real_hosts.iter().all(Option::is_none)
+            && self.http.iter().all(HttpV4::is_empty)
+            && self.instances.iter().all(InstanceV4::is_empty)
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        let misfit = |what, side, config| Err(EnvelopeError::SideV4 { what, side, config });
+        if self.service_flags.len() != c.virtual_servers.len() {
+            return misfit(
+                "virtual servers",
+                self.service_flags.len(),
+                c.virtual_servers.len(),
+            );
+        }
+        let reals = reals_mut(&mut c).count();
+        if self.real_hosts.len() != reals {
+            return misfit("real servers", self.real_hosts.len(), reals);
+        }
+        let checks = http_checks_mut(&mut c).count();
+        if self.http.len() != checks {
+            return misfit("HTTP checkers", self.http.len(), checks);
+        }
+        if self.instances.len() != c.vrrp_instances.len() {
+            return misfit("instances", self.instances.len(), c.vrrp_instances.len());
+        }
+        for (i, side) in c.vrrp_instances.iter_mut().zip(self.instances) {
+            side.attach(i)?;
+        }
+        for (v, f) in c.virtual_servers.iter_mut().zip(self.service_flags) {
+            v.flags = f;
+        }
+        for (r, h) in reals_mut(&mut c).zip(self.real_hosts) {
+            r.virtualhost = h;
+        }
+        for (h, side) in http_checks_mut(&mut c).zip(self.http) {
+            if side.url_hosts.len() != h.urls.len() {
+                return misfit(
+                    "urls of an HTTP checker",
+                    side.url_hosts.len(),
+                    h.urls.len(),
+                );
+            }
+            for (u, host) in h.urls.iter_mut().zip(side.url_hosts) {
+                u.virtualhost = host;
+            }
+            h.protocol = side.protocol;
+            h.enable_sni = side.enable_sni;
+            h.sni_name = side.sni_name;
+        }
+        Ok(c)
+    }
 }
 
 /// What envelope V3 adds: the `virtual_server_group` blocks and each
@@ -229,6 +441,12 @@ pub enum EnvelopeError {
     },
     #[error("config payload's V3 table has {services} virtual servers (or its instances and sync groups differ), not those of its config")]
     SideServices { services: usize },
+    #[error("config payload's V4 table has {side} {what}, its config {config}")]
+    SideV4 {
+        what: &'static str,
+        side: usize,
+        config: usize,
+    },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -238,11 +456,13 @@ pub enum EnvelopeError {
 }
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
-    let (side, side3) = (SideV2::of(config), SideV3::of(config));
-    let stored = match (side.is_empty(), side3.is_empty()) {
-        (true, true) => Stored::V1(config.clone()),
-        (false, true) => Stored::V2(config.clone(), side),
-        (_, false) => Stored::V3(config.clone(), side, Box::new(side3)),
+    let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
+    let c = config.clone();
+    let stored = match (side.is_empty(), side3.is_empty(), side4.is_empty()) {
+        (true, true, true) => Stored::V1(c),
+        (false, true, true) => Stored::V2(c, side),
+        (_, false, true) => Stored::V3(c, side, Box::new(side3)),
+        (_, _, false) => Stored::V4(c, side, Box::new(side3), Box::new(side4)),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -279,6 +499,7 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V1(c) => Ok(c),
         Stored::V2(c, side) => side.attach(c),
         Stored::V3(c, side, side3) => side3.attach(side.attach(c)?),
+        Stored::V4(c, side, side3, side4) => side4.attach(side3.attach(side.attach(c)?)?),
     }
 }
 

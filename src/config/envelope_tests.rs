@@ -276,3 +276,154 @@ fn metrics_travel_in_v3_with_v2_left_as_shipped() {
     v2.extend(postcard::to_allocvec(&Stored::V2(c.clone(), SideV2::of(&c))).unwrap());
     assert_eq!(decode(&v2).unwrap().global.metrics, None);
 }
+
+#[test]
+fn payloads_written_by_the_v3_vigil_still_decode() {
+    // Scripts, a track_file, a group and metrics: V2's and V3's tables,
+    // as the vigil of commit 205cfb4 wrote them (before V4).
+    let bin = include_bytes!("../../fixtures/envelope/v3-box.bin");
+    assert_eq!(variant(bin), 2, "variant index 2 is V3");
+    old_payload_matches(bin, "fixtures/envelope/v3-box.conf");
+}
+
+fn with_service_flags() -> Config {
+    let text = format!(
+        "{SEED_LIKE}virtual_server 10.0.0.1 53 {{\n lvs_sched sh\n sh-port\n ops\n protocol UDP\n real_server 10.0.0.2 53\n}}\n"
+    );
+    crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config
+}
+
+#[test]
+fn service_flags_travel_in_v4_and_a_config_without_them_stays_v3() {
+    let c = with_service_flags();
+    assert!(c.virtual_servers[0].flags.ops);
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 3, "variant index 3 is V4");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // Without the flags: nothing of V2..V4, still V1.
+    let mut plain_cfg = c.clone();
+    plain_cfg.virtual_servers[0].flags = Default::default();
+    assert_eq!(variant(&encode(&plain_cfg).unwrap()), 0);
+    // A V3 config (the old fixture's) is still written as V3, byte for byte.
+    let v3_bin = include_bytes!("../../fixtures/envelope/v3-box.bin");
+    let v3 = decode(v3_bin).unwrap();
+    assert_eq!(encode(&v3).unwrap(), v3_bin.to_vec());
+    // Flags with V2 and V3 content: every table comes back.
+    let mut all = v3.clone();
+    all.virtual_servers[0].flags = c.virtual_servers[0].flags;
+    let bytes = encode(&all).unwrap();
+    assert_eq!(variant(&bytes), 3);
+    assert_eq!(decode(&bytes).unwrap(), all);
+    // The V3 bytes of the same config (an older vigil's) drop the flags.
+    let mut old = vec![PLAIN];
+    let (s2, s3) = (SideV2::of(&all), SideV3::of(&all));
+    old.extend(postcard::to_allocvec(&Stored::V3(all, s2, Box::new(s3))).unwrap());
+    assert!(decode(&old).unwrap().virtual_servers[0].flags.is_empty());
+}
+
+#[test]
+fn a_v4_side_table_that_does_not_fit_is_refused() {
+    let c = with_service_flags();
+    let mut side4 = SideV4::of(&c);
+    side4.service_flags.push(Default::default());
+    let (s2, s3) = (SideV2::of(&c), SideV3::of(&c));
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&Stored::V4(c, s2, Box::new(s3), Box::new(side4))).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideV4 {
+            what: "virtual servers",
+            side: 2,
+            config: 1
+        })
+    ));
+}
+
+#[test]
+fn http_options_and_real_server_hosts_travel_in_v4() {
+    use crate::config::model::{CheckKind, HttpProtocol};
+    let text = format!(
+        "{SEED_LIKE}virtual_server 10.0.0.1 443 {{\n protocol TCP\n real_server 10.0.0.2 443 {{\n  TCP_CHECK {{\n  }}\n  SSL_GET {{\n   url {{\n    path /\n   }}\n  }}\n }}\n}}\n"
+    );
+    let base: Config = crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config;
+    assert_eq!(variant(&encode(&base).unwrap()), 0, "nothing new: V1");
+    let edits: [fn(&mut Config); 4] = [
+        |c| c.virtual_servers[0].real_servers[0].virtualhost = Some("rs.example".into()),
+        |c| http_mut(c).protocol = HttpProtocol::V11,
+        |c| http_mut(c).sni_name = Some("sni.example".into()),
+        |c| http_mut(c).urls[0].virtualhost = Some("u.example".into()),
+    ];
+    for edit in edits {
+        let mut c = base.clone();
+        edit(&mut c);
+        let bytes = encode(&c).unwrap();
+        assert_eq!(variant(&bytes), 3, "variant index 3 is V4");
+        assert_eq!(decode(&bytes).unwrap(), c);
+    }
+    fn http_mut(c: &mut Config) -> &mut crate::config::model::HttpCheck {
+        match &mut c.virtual_servers[0].real_servers[0].checkers[1].kind {
+            CheckKind::Ssl(h) => h,
+            _ => unreachable!(),
+        }
+    }
+    // A table whose urls do not fit its checker is refused.
+    let mut c = base.clone();
+    http_mut(&mut c).enable_sni = true;
+    let mut side4 = SideV4::of(&c);
+    side4.http[0].url_hosts.push(None);
+    let (s2, s3) = (SideV2::of(&c), SideV3::of(&c));
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&Stored::V4(c, s2, Box::new(s3), Box::new(side4))).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideV4 {
+            what: "urls of an HTTP checker",
+            side: 2,
+            config: 1
+        })
+    ));
+}
+
+#[test]
+fn instance_and_vip_options_travel_in_v4() {
+    use crate::config::model::AddrScope;
+    let base: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    let edits: [fn(&mut Config); 4] = [
+        |c| c.vrrp_instances[0].unicast_ttl = Some(64),
+        |c| c.vrrp_instances[0].dont_track_primary = true,
+        |c| c.vrrp_instances[0].virtual_ipaddress[0].scope = Some(AddrScope::Link),
+        |c| {
+            let v = &mut c.vrrp_instances[0].virtual_ipaddress[0];
+            (v.brd, v.no_track) = (Some("10.0.0.255".parse().unwrap()), true);
+        },
+    ];
+    for edit in edits {
+        let mut c = base.clone();
+        edit(&mut c);
+        let bytes = encode(&c).unwrap();
+        assert_eq!(variant(&bytes), 3, "variant index 3 is V4");
+        assert_eq!(decode(&bytes).unwrap(), c);
+    }
+    // The table's VIPs must fit the instance's.
+    let mut c = base.clone();
+    c.vrrp_instances[0].dont_track_primary = true;
+    let mut side4 = SideV4::of(&c);
+    side4.instances[0].excluded.push(Default::default());
+    let (s2, s3) = (SideV2::of(&c), SideV3::of(&c));
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&Stored::V4(c, s2, Box::new(s3), Box::new(side4))).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideV4 {
+            what: "virtual addresses of an instance",
+            side: 1,
+            config: 0
+        })
+    ));
+}

@@ -372,6 +372,13 @@ pub enum WarningKind {
     /// keepalived keeps the first script of a notify keyword given twice.
     #[error("'{keyword}' is given twice (first at {first}): the first is used, as keepalived does, and this one is ignored")]
     RepeatIgnored { keyword: String, first: Loc },
+    /// `sh-port` and the like under a service whose scheduler is not theirs.
+    #[error("'{keyword}' is a flag of the {owner} scheduler and this service's is {scheduler}: ignored, as keepalived does")]
+    SchedFlagIgnored {
+        keyword: &'static str,
+        owner: &'static str,
+        scheduler: &'static str,
+    },
     #[error("include {pattern}: the pattern matched no file")]
     IncludeEmpty { pattern: String },
     #[error("{0}")]

@@ -511,6 +511,8 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
     );
     w.opt("unicast_src_ip", i.unicast_src_ip);
     w.list("unicast_peer", &i.unicast_peer);
+    w.opt("unicast_ttl", i.unicast_ttl);
+    w.flag("dont_track_primary", i.dont_track_primary);
     w.flag("nopreempt", i.nopreempt);
     w.non_default("preempt_delay", i.preempt_delay, Millis(0));
     w.flag("no_accept", !i.accept);
@@ -548,8 +550,13 @@ fn vips(w: &mut Writer, kw: &str, vips: &[Vip]) {
             [
                 (&"dev", dev.as_ref().map(dyn_ref)),
                 (&"label", label.as_ref().map(dyn_ref)),
+                (&"brd", v.brd.as_ref().map(dyn_ref)),
+                (&"scope", v.scope.as_ref().map(dyn_ref)),
             ],
         );
+        if v.no_track {
+            words.push(&"no_track");
+        }
         w.line(&words);
     }
     w.close();
@@ -586,6 +593,10 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
     }
     w.line(&[&"delay_loop", &vs.delay_loop]);
     w.line(&[&"lvs_sched", &vs.scheduler]);
+    for (n, _) in vs.flags.sched.iter().enumerate().filter(|(_, on)| **on) {
+        w.line(&[&ServiceFlags::keyword(vs.scheduler, n)]);
+    }
+    w.flag("ops", vs.flags.ops);
     w.line(&[&"lvs_method", &vs.method]);
     w.line(&[&"protocol", &vs.protocol]);
     w.opt("persistence_timeout", vs.persistence_timeout);
@@ -635,6 +646,7 @@ fn real_server(w: &mut Writer, rs: &RealServer) {
     w.opt("lthreshold", rs.lthreshold);
     w.script("notify_up", rs.notify_up.as_ref());
     w.script("notify_down", rs.notify_down.as_ref());
+    w.text("virtualhost", rs.virtualhost.as_ref());
     for c in &rs.checkers {
         checker(w, c);
     }
@@ -660,6 +672,15 @@ fn checker(w: &mut Writer, c: &Checker) {
         CheckKind::Tcp => {}
         CheckKind::Http(h) | CheckKind::Ssl(h) => {
             w.text("virtualhost", h.virtualhost.as_ref());
+            w.non_default("http_protocol", h.protocol.keyword(), "1.0");
+            // sni_name turns SNI on when read; `enable_sni off` after it
+            // turns it off again.
+            w.text("sni_name", h.sni_name.as_ref());
+            match (h.enable_sni, h.sni_name.is_some()) {
+                (true, false) => w.line(&[&"enable_sni"]),
+                (false, true) => w.line(&[&"enable_sni", &"off"]),
+                _ => {}
+            }
             for u in &h.urls {
                 w.open(&[&"url"]);
                 w.line(&[&"path", &Q(&u.path)]);
@@ -667,6 +688,7 @@ fn checker(w: &mut Writer, c: &Checker) {
                     w.line(&[&"status_code", &StatusCodes(&u.status_code)]);
                 }
                 w.opt("digest", u.digest.as_ref().map(|d| Hex(d)));
+                w.text("virtualhost", u.virtualhost.as_ref());
                 w.close();
             }
         }

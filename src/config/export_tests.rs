@@ -22,11 +22,14 @@ fn instance() -> VrrpInstance {
         advert_int: Millis::secs(1),
         version: None,
         authentication: None,
+        unicast_ttl: None,
+        dont_track_primary: false,
         virtual_ipaddress: vec![Vip {
             addr: ip("192.0.2.10"),
             prefix: 24,
             dev: None,
             label: Some(IfName::new("eth0:1").unwrap()),
+            ..Vip::new(ip("192.0.2.10"), 24)
         }],
         virtual_ipaddress_excluded: vec![],
         unicast_src_ip: None,
@@ -280,6 +283,7 @@ fn service_values() {
         path: "/health check".into(),
         status_code: vec![(200, 200), (300, 399)],
         digest: Some([0xab; 16]),
+        virtualhost: None,
     });
     let mut ssl = checker(CheckKind::Ssl(http));
     ssl.retry = 1;
@@ -290,6 +294,7 @@ fn service_values() {
         subprotocol: Some("chat".into()),
     };
     v4.real_servers.push(RealServer {
+        virtualhost: None,
         addr: ip("10.0.0.2"),
         port: None,
         weight: 0,

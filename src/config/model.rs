@@ -13,7 +13,9 @@
 //! needs a new envelope version. The serde shape of these types is frozen
 //! at envelope V1: a field added since is `#[serde(skip)]` here and travels
 //! in its version's side table (`envelope::SideV2` for `vrrp_script`
-//! and `track_script`, `envelope::SideV3` for `metrics`), so V1 payloads
+//! and `track_script`, `envelope::SideV3` for `metrics`, `envelope::SideV4`
+//! for the scheduler flags and the checker, VIP and instance options of
+//! keepalived's real-world configs), so V1 payloads
 //! keep decoding with no copy of the old model. Nothing but the envelope
 //! may serialise a `Config`.
 
@@ -445,6 +447,16 @@ pub struct VrrpInstance {
     /// `track_process` lines (envelope V3 side table).
     #[serde(skip)]
     pub track_process: Vec<TrackScript>,
+    /// `unicast_ttl`: the TTL / hop limit of the adverts sent to unicast
+    /// peers, and then received ones need not carry 255 (keepalived checks
+    /// no TTL in unicast mode). `None`: 255 both ways. Envelope V4 side
+    /// table.
+    #[serde(skip)]
+    pub unicast_ttl: Option<u8>,
+    /// `dont_track_primary`: the instance's own interface going down does
+    /// not put it in FAULT (envelope V4 side table).
+    #[serde(skip)]
+    pub dont_track_primary: bool,
 }
 
 impl VrrpInstance {
@@ -472,6 +484,32 @@ pub struct Vip {
     pub prefix: u8,
     pub dev: Option<IfName>,
     pub label: Option<IfName>,
+    /// `brd ADDR` (IPv4): the broadcast address; `None`: the prefix's
+    /// (below /31). Envelope V4 side table, as the two below.
+    #[serde(skip)]
+    pub brd: Option<Ipv4Addr>,
+    /// `scope SCOPE`; `None`: global.
+    #[serde(skip)]
+    pub scope: Option<AddrScope>,
+    /// `no_track`: the address being deleted behind vigil's back does not
+    /// move the instance (vigil follows no VIP's deletion: see the README).
+    #[serde(skip)]
+    pub no_track: bool,
+}
+
+impl Vip {
+    /// An address with nothing else said.
+    pub fn new(addr: IpAddr, prefix: u8) -> Self {
+        Vip {
+            addr,
+            prefix,
+            dev: None,
+            label: None,
+            brd: None,
+            scope: None,
+            no_track: false,
+        }
+    }
 }
 
 impl Vip {
@@ -741,6 +779,13 @@ keyword_enum!(
 );
 
 keyword_enum!(
+    /// An address's scope (`ip address add ... scope`), keepalived's names.
+    AddrScope {
+        Global = "global", Site = "site", Link = "link", Host = "host", Nowhere = "nowhere",
+    }
+);
+
+keyword_enum!(
     /// Forwarding method (`lvs_method`).
     Method { Nat = "NAT", Dr = "DR", Tun = "TUN" }
 );
@@ -778,6 +823,55 @@ pub struct VirtualServer {
     /// 0, of the `ip_family` given). Envelope V3 side table.
     #[serde(skip)]
     pub group: Option<String>,
+    /// The scheduler flags and `ops` (envelope V4 side table).
+    #[serde(skip)]
+    pub flags: ServiceFlags,
+}
+
+/// The IPVS service flags keepalived sets by keyword (ipvsadm's `-b` and
+/// `-o`): the three a scheduler gives its own meaning (`flag-1`..`flag-3`;
+/// `sh` and `mh` call the first `sh-fallback`/`mh-fallback` and the second
+/// `sh-port`/`mh-port`) and one-packet scheduling (`ops`, UDP only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServiceFlags {
+    /// `flag-1`, `flag-2`, `flag-3` (IP_VS_SVC_F_SCHED1..3).
+    pub sched: [bool; 3],
+    /// `ops` (IP_VS_SVC_F_ONEPACKET).
+    pub ops: bool,
+}
+
+impl ServiceFlags {
+    pub fn is_empty(&self) -> bool {
+        *self == ServiceFlags::default()
+    }
+
+    /// The keepalived keyword of scheduler flag `n` (0..3) under `s`:
+    /// the scheduler's own name where it has one.
+    pub fn keyword(s: Scheduler, n: usize) -> &'static str {
+        const NAMES: [&str; 3] = ["flag-1", "flag-2", "flag-3"];
+        match (s, n) {
+            (Scheduler::Sh, 0) => "sh-fallback",
+            (Scheduler::Sh, 1) => "sh-port",
+            (Scheduler::Mh, 0) => "mh-fallback",
+            (Scheduler::Mh, 1) => "mh-port",
+            _ => NAMES[n.min(2)],
+        }
+    }
+
+    /// The flag a keyword names, and the scheduler it belongs to when it
+    /// is one scheduler's own (`sh-port` is `sh`'s flag 2).
+    pub fn of_keyword(kw: &str) -> Option<(usize, Option<Scheduler>)> {
+        Some(match kw {
+            "flag-1" => (0, None),
+            "flag-2" => (1, None),
+            "flag-3" => (2, None),
+            "sh-fallback" => (0, Some(Scheduler::Sh)),
+            "sh-port" => (1, Some(Scheduler::Sh)),
+            "mh-fallback" => (0, Some(Scheduler::Mh)),
+            "mh-port" => (1, Some(Scheduler::Mh)),
+            _ => return None,
+        })
+    }
 }
 
 pub const DEFAULT_DELAY_LOOP: Millis = Millis::secs(60);
@@ -807,6 +901,7 @@ impl VirtualServer {
             virtualhost: None,
             real_servers: Vec::new(),
             group: None,
+            flags: ServiceFlags::default(),
         }
     }
 
@@ -934,6 +1029,11 @@ pub struct RealServer {
     pub notify_up: Option<Script>,
     pub notify_down: Option<Script>,
     pub checkers: Vec<Checker>,
+    /// `virtualhost` of the real server: the `Host` of its HTTP checks
+    /// that set none, before the virtual server's (envelope V4 side
+    /// table).
+    #[serde(skip)]
+    pub virtualhost: Option<String>,
 }
 
 pub const WEIGHT_MAX: u32 = 65535;
@@ -952,6 +1052,7 @@ impl RealServer {
             notify_up: None,
             notify_down: None,
             checkers: Vec::new(),
+            virtualhost: None,
         }
     }
 }
@@ -1058,6 +1159,51 @@ pub struct MiscCheck {
 pub struct HttpCheck {
     pub urls: Vec<Url>,
     pub virtualhost: Option<String>,
+    /// `http_protocol` (envelope V4 side table).
+    #[serde(skip)]
+    pub protocol: HttpProtocol,
+    /// `enable_sni` (SSL_GET): send SNI, the first of `sni_name`, the
+    /// url's, the checker's and the virtual server's `virtualhost` (not
+    /// the real server's: keepalived's order). `sni_name` sets it too.
+    /// Envelope V4 side table.
+    #[serde(skip)]
+    pub enable_sni: bool,
+    /// `sni_name` (envelope V4 side table).
+    #[serde(skip)]
+    pub sni_name: Option<String>,
+}
+
+/// `http_protocol`: the request's version, and whether it asks the server
+/// to close (keepalived's three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum HttpProtocol {
+    /// `1.0` (the default): `HTTP/1.0`, no `Connection` field.
+    #[default]
+    V10,
+    /// `1.0C`: `HTTP/1.0` with `Connection: close`.
+    V10Close,
+    /// `1.1`: `HTTP/1.1` with `Connection: close`.
+    V11,
+}
+
+impl HttpProtocol {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            HttpProtocol::V10 => "1.0",
+            HttpProtocol::V10Close => "1.0C",
+            HttpProtocol::V11 => "1.1",
+        }
+    }
+
+    /// As keepalived reads it (`1.0c` too).
+    pub fn from_keyword(s: &str) -> Option<Self> {
+        match s {
+            "1.0" => Some(HttpProtocol::V10),
+            "1.0C" | "1.0c" => Some(HttpProtocol::V10Close),
+            "1.1" => Some(HttpProtocol::V11),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1067,6 +1213,10 @@ pub struct Url {
     pub status_code: Vec<(u16, u16)>,
     /// MD5 of the body, as keepalived's `digest` (genhash).
     pub digest: Option<[u8; 16]>,
+    /// `virtualhost` of this url: its `Host` (and SNI), before the
+    /// checker's (envelope V4 side table).
+    #[serde(skip)]
+    pub virtualhost: Option<String>,
 }
 
 /// vigil's own check: an HTTP/1.1 upgrade to WebSocket that must answer

@@ -401,6 +401,9 @@ pub struct IpvsServiceStatus {
     /// Its health checks by checker kind (a group's, under its first
     /// service).
     pub checks: Vec<IpvsCheckStats>,
+    /// The scheduler flags and `ops` set, by keepalived's names
+    /// ("sh-port", "flag-3", "ops").
+    pub flags: Vec<String>,
 }
 
 /// Health checks of one kind on the real servers of a service, since

@@ -263,6 +263,9 @@ pub fn ipvs_text(t: &IpvsStatus) -> String {
     );
     for svc in &t.services {
         let mut line = format!("{} {}", ipvsadm_service(&svc.service), svc.scheduler);
+        if !svc.flags.is_empty() {
+            let _ = write!(line, " ({})", svc.flags.join(","));
+        }
         if let Some(p) = svc.persistent {
             let _ = write!(line, " persistent {p}");
             if let Some(m) = &svc.mask {
@@ -314,11 +317,16 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                 })
                 .collect();
             format!(
-                "{{\"service\":{},\"in_table\":{},\"scheduler\":{},\"persistent\":{},\"mask\":{},\
-                 \"dests\":[{}]}}",
+                "{{\"service\":{},\"in_table\":{},\"scheduler\":{},\"flags\":[{}],\
+                 \"persistent\":{},\"mask\":{},\"dests\":[{}]}}",
                 json_str(&s.service),
                 s.in_table,
                 json_str(&s.scheduler),
+                s.flags
+                    .iter()
+                    .map(|f| json_str(f))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 opt(s.persistent),
                 s.mask.as_deref().map_or("null".to_owned(), json_str),
                 dests.join(",")

@@ -191,6 +191,7 @@ fn ipvs_sample() -> IpvsStatus {
                 },
             ],
             counters: None,
+            flags: Vec::new(),
             checks: Vec::new(),
         }],
         foreign: vec!["UDP 10.0.0.1:53".into()],
@@ -210,6 +211,23 @@ fn ipvs_text_is_ipvsadm_with_health() {
              \x20 -> 192.168.1.102:80             Route   1      2          1          up     0     ok\n\
              \x20 -> 192.168.1.103:80             Route   -      0          0          down   4     connection refused\n\
              not vigil's, left alone: UDP 10.0.0.1:53\n"
+    );
+}
+
+#[test]
+fn ipvs_text_and_json_show_the_scheduler_flags() {
+    let mut t = ipvs_sample();
+    t.services[0].scheduler = "sh".into();
+    t.services[0].flags = vec!["sh-fallback".into(), "sh-port".into(), "ops".into()];
+    let text = ipvs_text(&t);
+    assert!(
+        text.contains("TCP  192.168.1.200:80 sh (sh-fallback,sh-port,ops) persistent 3600\n"),
+        "{text}"
+    );
+    let json = ipvs_json(&t);
+    assert!(
+        json.contains(r#""scheduler":"sh","flags":["sh-fallback","sh-port","ops"],"#),
+        "{json}"
     );
 }
 
@@ -245,7 +263,7 @@ fn ipvs_json_shape() {
     assert!(
         j.ends_with(
             ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
-             \"scheduler\":\"wrr\",\"persistent\":3600,\"mask\":null,\"dests\":[\
+             \"scheduler\":\"wrr\",\"flags\":[],\"persistent\":3600,\"mask\":null,\"dests\":[\
              {\"dest\":\"192.168.1.102:80\",\"method\":\"Route\",\"weight\":1,\"active\":2,\
              \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0,\"dynamic_weight\":1},\
              {\"dest\":\"192.168.1.103:80\",\"method\":\"Route\",\"weight\":null,\"active\":0,\

@@ -19,8 +19,9 @@
 //! per delay_loop); the first failure ends the check.
 //!
 //! Steps: TCP_CHECK connects (binding `bindto` if set) and closes.
-//! HTTP_GET sends `GET path HTTP/1.0` with `Host` and `Connection: close`,
-//! reads the head, fails on a status outside the ranges (default
+//! HTTP_GET sends `GET path HTTP/1.x` with `Host` (the url's own
+//! `virtualhost`, else the checker's resolved one) as `http_protocol`
+//! says (see `http::get_request`), reads the head, fails on a status outside the ranges (default
 //! 200-299), and, with a `digest`, MD5s the body (at most
 //! [`http::BODY_MAX`] bytes) and compares. Without a digest the rest of
 //! the body is drained politely until the deadline but cannot fail the
@@ -58,6 +59,8 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::TlsConnector;
 
+use crate::config::model::HttpProtocol;
+
 use super::http::{self, HttpError, Progress, ResponseReader};
 use super::misc::{self, MiscSpec, Verdict};
 use super::outcome::{Failure, Outcome, Reason, Stage};
@@ -83,7 +86,12 @@ pub enum Kind {
     Http(HttpSpec),
     Ssl {
         http: HttpSpec,
+        /// The name presented: a DNS name is sent as SNI, an address is
+        /// none.
         server_name: ServerName<'static>,
+        /// SNI is on without `sni_name`: a url's own `virtualhost` is
+        /// that url's SNI, before `server_name` (keepalived's order).
+        url_sni: bool,
     },
     Ws(WsSpec),
     Misc(MiscSpec),
@@ -127,19 +135,29 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpSpec {
-    /// The `Host` header.
+    /// The `Host` header of a url without its own `virtualhost`.
     pub host: String,
+    pub protocol: HttpProtocol,
     pub urls: Vec<UrlSpec>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UrlSpec {
     pub path: String,
     /// Inclusive ranges; empty: 200..=299.
     pub status: Vec<(u16, u16)>,
     pub digest: Option<[u8; 16]>,
+    /// The url's own `virtualhost`: its `Host`, before the checker's.
+    pub virtualhost: Option<String>,
+}
+
+impl HttpSpec {
+    /// The `Host` of `url`.
+    pub fn host_of<'a>(&'a self, url: &'a UrlSpec) -> &'a str {
+        url.virtualhost.as_deref().unwrap_or(&self.host)
+    }
 }
 
 impl UrlSpec {
@@ -263,25 +281,32 @@ pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
             for url in &h.urls {
                 let deadline = Instant::now() + spec.timeout;
                 let stream = connect(spec.target, spec.bindto, deadline).await?;
-                http_get(stream, &h.host, url, deadline).await?;
+                http_get(stream, h, url, deadline).await?;
             }
             Ok(())
         }
-        Kind::Ssl { http, server_name } => {
+        Kind::Ssl {
+            http,
+            server_name,
+            url_sni,
+        } => {
             for url in &http.urls {
                 let deadline = Instant::now() + spec.timeout;
                 let tcp = connect(spec.target, spec.bindto, deadline).await?;
-                let stream =
-                    match timeout_at(deadline, ctx.tls.connect(server_name.clone(), tcp)).await {
-                        Err(_) => return Err(Failure::Timeout { stage: Stage::Tls }),
-                        Ok(Err(e)) => {
-                            return Err(tls::failure_of_io(&e)
-                                .map(Failure::Tls)
-                                .unwrap_or_else(|| Failure::from_io(Stage::Tls, &e)))
-                        }
-                        Ok(Ok(s)) => s,
-                    };
-                http_get(stream, &http.host, url, deadline).await?;
+                let name = match (&url.virtualhost, url_sni) {
+                    (Some(h), true) => tls::server_name(Some(h), spec.target.ip()),
+                    _ => server_name.clone(),
+                };
+                let stream = match timeout_at(deadline, ctx.tls.connect(name, tcp)).await {
+                    Err(_) => return Err(Failure::Timeout { stage: Stage::Tls }),
+                    Ok(Err(e)) => {
+                        return Err(tls::failure_of_io(&e)
+                            .map(Failure::Tls)
+                            .unwrap_or_else(|| Failure::from_io(Stage::Tls, &e)))
+                    }
+                    Ok(Ok(s)) => s,
+                };
+                http_get(stream, http, url, deadline).await?;
             }
             Ok(())
         }
@@ -360,11 +385,12 @@ async fn recv<S: AsyncRead + Unpin>(
 
 async fn http_get<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
-    host: &str,
+    h: &HttpSpec,
     url: &UrlSpec,
     deadline: Instant,
 ) -> Outcome {
-    send(&mut s, &http::get_request(&url.path, host), deadline).await?;
+    let request = http::get_request(&url.path, h.host_of(url), h.protocol);
+    send(&mut s, &request, deadline).await?;
     let mut reader = ResponseReader::new(http::BODY_MAX);
     let mut md5 = url.digest.map(|_| Md5::new());
     let mut status_checked = false;

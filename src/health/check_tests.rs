@@ -8,6 +8,7 @@ fn status_ranges() {
         path: "/".into(),
         status: vec![],
         digest: None,
+        virtualhost: None,
     };
     assert!(u.status_ok(200) && u.status_ok(299));
     assert!(!u.status_ok(199) && !u.status_ok(300) && !u.status_ok(503));

@@ -17,11 +17,12 @@
 //! final coding is `chunked` (chunk extensions skipped, trailers read and
 //! dropped); other transfer codings and no `Content-Length`: until close;
 //! `Content-Length` (identical repeats allowed, differing ones refused).
-//! The checks send HTTP/1.0 with `Connection: close`, so a conforming
-//! server never chunks; the decoder is there for those that do anyway, so
-//! a `digest` is always over the entity body, as keepalived's genhash
-//! (also HTTP/1.0) sees it.
+//! The checks send HTTP/1.0 by default (`http_protocol 1.1` sends
+//! HTTP/1.1 with `Connection: close`), so a conforming server mostly does
+//! not chunk; the decoder is there for those that do, so a `digest` is
+//! always over the entity body, as keepalived's genhash sees it.
 
+use crate::config::model::HttpProtocol;
 use thiserror::Error;
 
 /// Most bytes of a status line plus header fields.
@@ -101,12 +102,20 @@ impl Head {
     }
 }
 
-/// `GET` request bytes: HTTP/1.0, `Connection: close`, the given `Host`.
-/// `path` and `host` come from the validated config (no CR/LF in them).
-pub fn get_request(path: &str, host: &str) -> Vec<u8> {
+/// `GET` request bytes with the given `Host`, in `http_protocol`'s
+/// version: `1.0` is HTTP/1.0 alone (the server closes after the answer
+/// anyway), `1.0C` adds `Connection: close`, `1.1` is HTTP/1.1 with
+/// `Connection: close` (keepalived's three). `path` and `host` come from
+/// the validated config (no CR/LF in them).
+pub fn get_request(path: &str, host: &str, protocol: HttpProtocol) -> Vec<u8> {
+    let (minor, close) = match protocol {
+        HttpProtocol::V10 => (0, ""),
+        HttpProtocol::V10Close => (0, "Connection: close\r\n"),
+        HttpProtocol::V11 => (1, "Connection: close\r\n"),
+    };
     format!(
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: vigil-health\r\n\
-         Accept: */*\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.{minor}\r\nHost: {host}\r\nUser-Agent: vigil-health\r\n\
+         Accept: */*\r\n{close}\r\n"
     )
     .into_bytes()
 }

@@ -288,11 +288,23 @@ fn list_tokens() {
 }
 
 #[test]
-fn request_bytes() {
+fn request_bytes_in_each_http_protocol() {
+    use crate::config::model::HttpProtocol;
+    let req = |p| String::from_utf8(get_request("/health", "www.example.com", p)).unwrap();
+    // keepalived's default, 1.0: no Connection field.
     assert_eq!(
-        get_request("/health", "www.example.com"),
-        b"GET /health HTTP/1.0\r\nHost: www.example.com\r\nUser-Agent: vigil-health\r\n\
-          Accept: */*\r\nConnection: close\r\n\r\n"
-            .to_vec()
+        req(HttpProtocol::V10),
+        "GET /health HTTP/1.0\r\nHost: www.example.com\r\nUser-Agent: vigil-health\r\n\
+         Accept: */*\r\n\r\n"
+    );
+    assert_eq!(
+        req(HttpProtocol::V10Close),
+        "GET /health HTTP/1.0\r\nHost: www.example.com\r\nUser-Agent: vigil-health\r\n\
+         Accept: */*\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(
+        req(HttpProtocol::V11),
+        "GET /health HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: vigil-health\r\n\
+         Accept: */*\r\nConnection: close\r\n\r\n"
     );
 }

@@ -11,9 +11,13 @@
 //! by default, with the maximum at delay_loop"); address = `connect_ip`,
 //! else the real server's; port = `connect_port`, else the real server's
 //! (a fwmark service's real server has none: then the checker must say,
-//! [`PlanError::NoPort`]); `Host` = the checker's `virtualhost`, else the
-//! virtual server's, else the address, with `:port` unless the port is
-//! the scheme's default (80, or 443 for SSL_GET).
+//! [`PlanError::NoPort`]); `Host` = the url's `virtualhost`, else the
+//! checker's, else the real server's, else the virtual server's, else the
+//! address, with `:port` unless the port is the scheme's default (80, or
+//! 443 for SSL_GET); SNI (SSL_GET) only with `enable_sni` or `sni_name`:
+//! `sni_name`, else the url's, the checker's, the virtual server's
+//! `virtualhost` (keepalived's order, which skips the real server's); a
+//! name that is an address is no SNI.
 //!
 //! A `virtual_server group`'s real servers are planned once, under the
 //! group's first service: the IPVS side applies their health to every
@@ -38,7 +42,8 @@ use super::misc::MiscSpec;
 use super::scheduler::Timing;
 use super::tls;
 use crate::config::model::{
-    CheckKind, Checker, Config, MiscCheck, Protocol, RealServer, ServiceKey, VirtualServer,
+    CheckKind, Checker, Config, HttpCheck, MiscCheck, Protocol, RealServer, ServiceKey,
+    VirtualServer,
 };
 use crate::notify::script;
 
@@ -169,14 +174,20 @@ fn plan_check(
         real: rs.addr,
         keyword: c.kind.keyword(),
     })?;
+    // keepalived's order: the checker's, the real server's, the virtual
+    // server's (a url's own comes first, per url).
     let host = |own: &Option<String>, default_port: u16| -> String {
-        match own.as_ref().or(vs.virtualhost.as_ref()) {
+        match (own.as_ref())
+            .or(rs.virtualhost.as_ref())
+            .or(vs.virtualhost.as_ref())
+        {
             Some(h) => h.clone(),
             None => host_literal(ip, port, default_port),
         }
     };
     let http = |h: &crate::config::model::HttpCheck, default_port: u16| HttpSpec {
         host: host(&h.virtualhost, default_port),
+        protocol: h.protocol,
         urls: h
             .urls
             .iter()
@@ -184,6 +195,7 @@ fn plan_check(
                 path: u.path.clone(),
                 status: u.status_code.clone(),
                 digest: u.digest,
+                virtualhost: u.virtualhost.clone(),
             })
             .collect(),
     };
@@ -192,10 +204,8 @@ fn plan_check(
         CheckKind::Http(h) => Kind::Http(http(h, 80)),
         CheckKind::Ssl(h) => Kind::Ssl {
             http: http(h, 443),
-            server_name: tls::server_name(
-                h.virtualhost.as_deref().or(vs.virtualhost.as_deref()),
-                ip,
-            ),
+            server_name: tls::server_name(sni_of(h, vs), ip),
+            url_sni: h.enable_sni && h.sni_name.is_none(),
         },
         CheckKind::Ws(w) => Kind::Ws(WsSpec {
             path: w.path.clone(),
@@ -237,6 +247,19 @@ fn misc_spec(
             security: config.global.enable_script_security,
         }),
     }
+}
+
+/// The SNI of an SSL_GET without a url's own `virtualhost`: none unless
+/// `enable_sni` (or `sni_name`); then `sni_name`, else the checker's
+/// `virtualhost`, else the virtual server's (keepalived skips the real
+/// server's here).
+fn sni_of<'a>(h: &'a HttpCheck, vs: &'a VirtualServer) -> Option<&'a str> {
+    if !h.enable_sni {
+        return None;
+    }
+    (h.sni_name.as_deref())
+        .or(h.virtualhost.as_deref())
+        .or(vs.virtualhost.as_deref())
 }
 
 /// `Host` for an address: `192.0.2.1`, `[2001:db8::1]`, with `:port`

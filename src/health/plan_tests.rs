@@ -70,8 +70,10 @@ fn checker_overrides_and_hosts() {
             path: "/h".into(),
             status_code: vec![(200, 204)],
             digest: None,
+            virtualhost: None,
         }],
         virtualhost: Some("api.example.com".into()),
+        ..Default::default()
     }));
     let p = plan(&config(None, vec![ws, ssl], Some(443))).unwrap();
     let ws = &p[0].checks[0];
@@ -83,9 +85,12 @@ fn checker_overrides_and_hosts() {
         k => panic!("{k:?}"),
     }
     match &p[0].checks[1].spec.kind {
-        Kind::Ssl { http, server_name } => {
+        Kind::Ssl {
+            http, server_name, ..
+        } => {
             assert_eq!(http.host, "api.example.com");
-            assert!(matches!(server_name, ServerName::DnsName(_)));
+            // No enable_sni: no SNI, as keepalived.
+            assert!(matches!(server_name, ServerName::IpAddress(_)));
             assert_eq!(http.urls[0].status, vec![(200, 204)]);
         }
         k => panic!("{k:?}"),
@@ -147,4 +152,73 @@ fn a_group_s_real_servers_are_planned_once_under_its_first_service() {
     assert_eq!(p.len(), 1, "one real server, one plan");
     assert_eq!(p[0].service.to_string(), "10.0.0.1 80");
     assert_eq!(p[0].checks[0].spec.target.port(), 8080);
+}
+
+fn url(path: &str, vhost: Option<&str>) -> Url {
+    Url {
+        path: path.into(),
+        status_code: Vec::new(),
+        digest: None,
+        virtualhost: vhost.map(str::to_owned),
+    }
+}
+
+/// The `Host` and SNI of an SSL_GET, as keepalived resolves them.
+fn ssl_of(c: &Config) -> (HttpSpec, ServerName<'static>, bool) {
+    match &plan(c).unwrap()[0].checks[0].spec.kind {
+        Kind::Ssl {
+            http,
+            server_name,
+            url_sni,
+        } => (http.clone(), server_name.clone(), *url_sni),
+        k => panic!("{k:?}"),
+    }
+}
+
+#[test]
+fn host_order_is_url_checker_real_server_service_and_sni_needs_enable_sni() {
+    let h = HttpCheck {
+        urls: vec![url("/a", Some("a.example")), url("/b", None)],
+        protocol: HttpProtocol::V11,
+        ..Default::default()
+    };
+    let mut c = config(
+        Some("svc.example"),
+        vec![checker(CheckKind::Ssl(h))],
+        Some(443),
+    );
+    c.virtual_servers[0].real_servers[0].virtualhost = Some("rs.example".into());
+    let (http, name, url_sni) = ssl_of(&c);
+    // The real server's before the service's; the url's own before both.
+    assert_eq!(http.host, "rs.example");
+    assert_eq!(http.host_of(&http.urls[0]), "a.example");
+    assert_eq!(http.host_of(&http.urls[1]), "rs.example");
+    assert_eq!(http.protocol, HttpProtocol::V11);
+    // No enable_sni: no SNI at all.
+    assert!(matches!(name, ServerName::IpAddress(_)));
+    assert!(!url_sni);
+
+    // enable_sni: the service's virtualhost (keepalived skips the real
+    // server's for SNI); a url's own first, per url.
+    let set = |c: &mut Config, f: &dyn Fn(&mut HttpCheck)| match &mut c.virtual_servers[0]
+        .real_servers[0]
+        .checkers[0]
+        .kind
+    {
+        CheckKind::Ssl(h) => f(h),
+        _ => unreachable!(),
+    };
+    set(&mut c, &|h| h.enable_sni = true);
+    let (_, name, url_sni) = ssl_of(&c);
+    assert_eq!(name, ServerName::try_from("svc.example").unwrap());
+    assert!(url_sni);
+    set(&mut c, &|h| h.virtualhost = Some("chk.example".into()));
+    let (http, name, _) = ssl_of(&c);
+    assert_eq!(name, ServerName::try_from("chk.example").unwrap());
+    assert_eq!(http.host, "chk.example");
+    // sni_name wins over every virtualhost, the url's too.
+    set(&mut c, &|h| h.sni_name = Some("sni.example".into()));
+    let (_, name, url_sni) = ssl_of(&c);
+    assert_eq!(name, ServerName::try_from("sni.example").unwrap());
+    assert!(!url_sni);
 }

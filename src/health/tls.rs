@@ -12,8 +12,8 @@
 //! question. What rustls still does: the handshake itself, with the
 //! signature over it checked against the public key of the certificate the
 //! server sent (so a server that cannot sign fails), TLS 1.3 or 1.2 only.
-//! SNI: the checker's or service's `virtualhost` when it is a DNS name,
-//! else none (keepalived sends SNI only with `enable_sni`).
+//! SNI: only with `enable_sni` or `sni_name`, as keepalived (the name is
+//! resolved in `plan`); a name that is an address is sent as none.
 
 use std::sync::Arc;
 
@@ -40,8 +40,8 @@ pub fn client_config(provider: Arc<CryptoProvider>) -> Arc<ClientConfig> {
     Arc::new(config)
 }
 
-/// The name to present: a DNS `virtualhost` (sent as SNI), else the IP
-/// (no SNI; rustls never sends an IP address as SNI).
+/// The name to present: a DNS name (sent as SNI), else the IP (no SNI;
+/// rustls never sends an IP address as SNI).
 pub fn server_name(virtualhost: Option<&str>, ip: std::net::IpAddr) -> ServerName<'static> {
     virtualhost
         .and_then(|h| ServerName::try_from(h.to_owned()).ok())

@@ -1,7 +1,8 @@
 //! The table vigil wants: config + health -> services and destinations.
 //!
 //! Owns: how each virtual_server becomes a kernel service (scheduler,
-//! persistence flag + timeout + netmask) and which real servers it gets at
+//! persistence flag + timeout + netmask, the scheduler flags and `ops` as
+//! IP_VS_SVC_F_SCHED1..3 and IP_VS_SVC_F_ONEPACKET) and which real servers it gets at
 //! which weight, with keepalived's meaning of `inhibit_on_failure`,
 //! `quorum` / `hysteresis`, `sorry_server` / `sorry_server_inhibit` and
 //! `alpha` (keepalived.conf(5), checker code `update_quorum_state`). Must
@@ -50,10 +51,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::kernel::{Entry, Table};
 use super::wire::{
     Af, Dest, DestId, FwdMethod, Service, ServiceId, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
-    SVC_F_PERSISTENT,
+    SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3,
 };
 use crate::config::model::{
-    CheckKind, Config, Method, Protocol, RealServer, ServiceKey, SorryServer, VirtualServer,
+    CheckKind, Config, Method, Protocol, RealServer, ServiceFlags, ServiceKey, SorryServer,
+    VirtualServer,
 };
 
 /// Result of a real server's checks.
@@ -185,11 +187,20 @@ pub fn service(vs: &VirtualServer) -> Service {
         id,
         scheduler: vs.scheduler.keyword().to_owned(),
         pe_name: None,
-        flags: if timeout > 0 { SVC_F_PERSISTENT } else { 0 },
+        flags: flag_bits(&vs.flags) | if timeout > 0 { SVC_F_PERSISTENT } else { 0 },
         timeout,
         netmask: Service::netmask_for(af, prefix),
         stats: None,
     }
+}
+
+/// The kernel's IP_VS_SVC_F_* bits for the scheduler flags and `ops`.
+pub fn flag_bits(f: &ServiceFlags) -> u32 {
+    const SCHED: [u32; 3] = [SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3];
+    let sched = (f.sched.iter().zip(SCHED))
+        .filter(|(on, _)| **on)
+        .fold(0, |acc, (_, bit)| acc | bit);
+    sched | if f.ops { SVC_F_ONEPACKET } else { 0 }
 }
 
 fn dest(vs: &VirtualServer, rs: &RealServer, weight: u32) -> Dest {

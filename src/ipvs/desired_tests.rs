@@ -365,3 +365,32 @@ fn a_service_of_every_port_is_the_kernels_port_0_service() {
     assert_eq!(e.dests.len(), 3);
     assert_eq!(e.service.flags & SVC_F_PERSISTENT, SVC_F_PERSISTENT);
 }
+
+#[test]
+fn scheduler_flags_and_ops_are_the_kernels_bits() {
+    use crate::config::model::ServiceFlags;
+    use crate::ipvs::wire::{SVC_F_ONEPACKET, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3};
+    // The kernel's values (include/uapi/linux/ip_vs.h).
+    assert_eq!(
+        (SVC_F_ONEPACKET, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3),
+        (0x4, 0x8, 0x10, 0x20)
+    );
+    let mut vs = seed_vs();
+    assert_eq!(service(&vs).flags, SVC_F_PERSISTENT, "no flag: none set");
+    // sh-fallback + sh-port (flags 1 and 2) on a persistent sh service.
+    vs.scheduler = Scheduler::Sh;
+    vs.flags = ServiceFlags {
+        sched: [true, true, false],
+        ops: false,
+    };
+    let s = service(&vs);
+    assert_eq!(s.flags, SVC_F_PERSISTENT | SVC_F_SCHED1 | SVC_F_SCHED2);
+    assert_eq!(s.scheduler, "sh");
+    // flag-3 and ops without persistence.
+    vs.persistence_timeout = None;
+    vs.flags = ServiceFlags {
+        sched: [false, false, true],
+        ops: true,
+    };
+    assert_eq!(service(&vs).flags, SVC_F_SCHED3 | SVC_F_ONEPACKET);
+}

@@ -215,3 +215,26 @@ fn kernel_only_fields_never_cause_ops() {
     let actual = dump(&mut k).unwrap();
     assert!(diff(&want(t), &actual, &BTreeSet::new()).is_empty());
 }
+
+#[test]
+fn a_flags_change_is_one_set_service_in_place() {
+    use crate::ipvs::wire::{SVC_F_ONEPACKET, SVC_F_SCHED1, SVC_F_SCHED2};
+    let have = table(&[(80, &[(102, 1), (103, 1)])]);
+    // sh-port added, then ops, then both cleared: each one SET_SERVICE,
+    // the destinations untouched (no flush, no delete + add).
+    let mut before = have.clone();
+    for flags in [
+        SVC_F_PERSISTENT | SVC_F_SCHED2,
+        SVC_F_PERSISTENT | SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_ONEPACKET,
+        SVC_F_PERSISTENT,
+    ] {
+        let mut t = have.clone();
+        t.services.get_mut(&sid(80)).unwrap().service.flags = flags;
+        let (p, k) = run(&want(t), &before, &BTreeSet::new());
+        assert_eq!(cmds(&p), ["SET_SERVICE"], "flags {flags:#x}");
+        let e = &k.table.services[&sid(80)];
+        assert_eq!(e.service.flags & !SVC_F_HASHED, flags);
+        assert_eq!(e.dests.len(), 2);
+        before = k.table.clone();
+    }
+}

@@ -15,8 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::desired::{self, Health, RealId};
 use super::kernel::Table;
 use super::machine::{reals_of, Machine};
-use super::wire::{DestId, FwdMethod, ServiceId, Stats, SVC_F_PERSISTENT};
-use crate::config::model::VirtualServer;
+use super::wire::{
+    DestId, FwdMethod, Service, ServiceId, Stats, SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1,
+    SVC_F_SCHED2, SVC_F_SCHED3,
+};
+use crate::config::model::{Scheduler, ServiceFlags, VirtualServer};
 use crate::control::{IpvsCheckStats, IpvsCounters, IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health;
 
@@ -119,6 +122,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             mask: mask(svc),
             dests,
             counters: have.and_then(|e| counters(e.service.stats.as_ref())),
+            flags: flag_names(svc),
             checks: check_stats(vs, checks),
         });
     }
@@ -130,6 +134,21 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
         // Filled in by the control server from `super::sync`'s task.
         sync_daemon: None,
     }
+}
+
+/// The service's scheduler flags and `ops` by keepalived's names (those
+/// of its scheduler where it has its own: `sh-port`, not `flag-2`).
+pub fn flag_names(svc: &Service) -> Vec<String> {
+    let sched = Scheduler::from_keyword(&svc.scheduler).unwrap_or(Scheduler::Wlc);
+    let bits = [SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3];
+    let mut out: Vec<String> = (bits.iter().enumerate())
+        .filter(|(_, b)| svc.flags & **b != 0)
+        .map(|(n, _)| ServiceFlags::keyword(sched, n).to_owned())
+        .collect();
+    if svc.flags & SVC_F_ONEPACKET != 0 {
+        out.push("ops".to_owned());
+    }
+    out
 }
 
 /// The kernel's counters in the status's words.
@@ -156,6 +175,7 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
             persistent: (e.service.flags & SVC_F_PERSISTENT != 0).then_some(e.service.timeout),
             mask: mask(&e.service),
             counters: counters(e.service.stats.as_ref()),
+            flags: flag_names(&e.service),
             checks: Vec::new(),
             dests: e
                 .dests

@@ -53,3 +53,31 @@ fn before_any_pass_the_config_is_shown_as_wanted() {
     assert_eq!(st.error, None);
     assert_eq!(st, machine.status(None));
 }
+
+#[test]
+fn flags_are_named_as_their_scheduler_names_them() {
+    use super::flag_names;
+    use crate::ipvs::wire::{Af, Service, ServiceId, SVC_F_HASHED, SVC_F_ONEPACKET};
+    use crate::ipvs::wire::{SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3};
+    let svc = |sched: &str, flags| Service {
+        id: ServiceId::Fwmark {
+            af: Af::V4,
+            mark: 1,
+        },
+        scheduler: sched.into(),
+        pe_name: None,
+        flags,
+        timeout: 0,
+        netmask: Service::netmask_for(Af::V4, 32),
+        stats: None,
+    };
+    let all = SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3 | SVC_F_ONEPACKET;
+    let kernel = SVC_F_HASHED | SVC_F_PERSISTENT;
+    assert_eq!(
+        flag_names(&svc("sh", all | kernel)),
+        ["sh-fallback", "sh-port", "flag-3", "ops"]
+    );
+    assert_eq!(flag_names(&svc("mh", SVC_F_SCHED2)), ["mh-port"]);
+    assert_eq!(flag_names(&svc("rr", SVC_F_SCHED1)), ["flag-1"]);
+    assert!(flag_names(&svc("wlc", kernel)).is_empty());
+}

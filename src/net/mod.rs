@@ -35,7 +35,7 @@ use rtnetlink::{Handle, MulticastGroup};
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::config::model::Vip;
+use crate::config::model::{AddrScope, Vip};
 
 pub mod setup;
 
@@ -263,14 +263,23 @@ impl Net {
         m
     }
 
-    /// A VIP's message: its label (IPv4), and NODAD (IPv6).
+    /// A VIP's message: its label and `brd` (IPv4), its `scope`, and
+    /// NODAD (IPv6).
     fn vip_msg(index: u32, vip: &Vip) -> AddressMessage {
         let mut m = Self::addr_msg(index, vip.addr, vip.prefix);
+        if let Some(s) = vip.scope {
+            m.header.scope = address_scope(s);
+        }
         match vip.addr {
             IpAddr::V4(_) => {
                 if let Some(l) = &vip.label {
                     m.attributes
                         .push(AddressAttribute::Label(l.as_str().to_owned()));
+                }
+                if let Some(b) = vip.brd {
+                    m.attributes
+                        .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+                    m.attributes.push(AddressAttribute::Broadcast(b));
                 }
             }
             IpAddr::V6(_) => {
@@ -308,6 +317,17 @@ impl Net {
             }
             Err(e) => Err(req_err("address delete")(e)),
         }
+    }
+}
+
+/// The kernel's scope of a config `scope`.
+fn address_scope(s: AddrScope) -> AddressScope {
+    match s {
+        AddrScope::Global => AddressScope::Universe,
+        AddrScope::Site => AddressScope::Site,
+        AddrScope::Link => AddressScope::Link,
+        AddrScope::Host => AddressScope::Host,
+        AddrScope::Nowhere => AddressScope::Nowhere,
     }
 }
 
@@ -468,3 +488,7 @@ async fn resync(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "mod_tests.rs"]
+mod tests;

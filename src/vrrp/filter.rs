@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use thiserror::Error;
 
 use super::machine::Advert;
-use super::packet::{Auth, DecodeError, Family, Received, Repr};
+use super::packet::{Auth, DecodeError, Family, Received, Repr, VRRP_TTL};
 use super::types::{Centiseconds, Version, Vrid};
 
 /// What an instance accepts. Filled by the edge from the same config as
@@ -38,6 +38,9 @@ pub struct FilterConfig {
     pub unicast_peers: Vec<IpAddr>,
     /// Configured virtual addresses, compared (as a set) with the advert's.
     pub vips: Vec<IpAddr>,
+    /// `unicast_ttl` set (with unicast peers): adverts of any TTL / hop
+    /// limit are taken, as keepalived takes unicast ones; else 255 only.
+    pub any_ttl: bool,
 }
 
 /// Why an instance ignored a well-formed advert.
@@ -62,6 +65,9 @@ pub enum FilterDrop {
     OwnPacket { src: IpAddr },
     #[error("advert from {src}, not a configured unicast peer")]
     UnknownUnicastPeer { src: IpAddr },
+    /// RFC 5798 section 7.1, for an instance without `unicast_ttl`.
+    #[error("ttl or hop limit {ttl}, must be 255")]
+    TtlNot255 { ttl: u8 },
 }
 
 /// An advert the machine should see, and whether its address list differs
@@ -77,6 +83,9 @@ pub fn check(cfg: &FilterConfig, rx: &Received) -> Result<Accepted, FilterDrop> 
     let repr = &rx.repr;
     if repr.vrid() != cfg.vrid {
         return Err(FilterDrop::VridMismatch { vrid: repr.vrid() });
+    }
+    if rx.ttl != VRRP_TTL && !cfg.any_ttl {
+        return Err(FilterDrop::TtlNot255 { ttl: rx.ttl });
     }
     if repr.version() != cfg.version {
         return Err(FilterDrop::VersionMismatch {
@@ -194,6 +203,7 @@ impl From<&FilterDrop> for DropReason {
             FilterDrop::IntervalMismatch { .. } => DropReason::IntervalMismatch,
             FilterDrop::OwnPacket { .. } => DropReason::OwnPacket,
             FilterDrop::UnknownUnicastPeer { .. } => DropReason::UnknownUnicastPeer,
+            FilterDrop::TtlNot255 { .. } => DropReason::TtlNot255,
         }
     }
 }

@@ -16,6 +16,7 @@ fn seed_cfg() -> FilterConfig {
         own_addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 101))],
         unicast_peers: vec![],
         vips: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 200))],
+        any_ttl: false,
     }
 }
 
@@ -65,10 +66,53 @@ fn filter_cases() -> Vec<(Received, FilterConfig, DropReason)> {
     c.unicast_peers
         .push(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 99)));
     cases.push((seed_rx(), c, DropReason::UnknownUnicastPeer));
+    // A routed unicast advert (TTL 62) for an instance without unicast_ttl.
+    let mut rx = seed_rx();
+    rx.ttl = 62;
+    cases.push((rx, cfg.clone(), DropReason::TtlNot255));
     let mut c = cfg;
     c.vips = vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 201))];
     cases.push((seed_rx(), c, DropReason::AddressListMismatch));
     cases
+}
+
+#[test]
+fn unicast_ttl_takes_adverts_of_any_ttl() {
+    let mut rx = seed_rx();
+    rx.ttl = 62;
+    assert_eq!(
+        check(&seed_cfg(), &rx).unwrap_err(),
+        FilterDrop::TtlNot255 { ttl: 62 }
+    );
+    let cfg = FilterConfig {
+        any_ttl: true,
+        ..seed_cfg()
+    };
+    assert!(check(&cfg, &rx).is_ok());
+    // The receive socket's decode keeps the TTL; the strict one refuses.
+    let mut raw = crate::vrrp::packet::tests::V2_SEED.to_vec();
+    raw[8] = 62;
+    fix_ipv4_checksum(&mut raw);
+    let any = crate::vrrp::packet::decode_ipv4_any_ttl(&raw).unwrap();
+    assert_eq!(any.ttl, 62);
+    assert!(check(&cfg, &any).is_ok());
+    assert_eq!(
+        crate::vrrp::packet::decode_ipv4(&raw).unwrap_err(),
+        crate::vrrp::packet::DecodeError::TtlNot255 { ttl: 62 }
+    );
+}
+
+/// Recomputes an IPv4 header's checksum after an edit.
+fn fix_ipv4_checksum(raw: &mut [u8]) {
+    raw[10..12].fill(0);
+    let mut sum: u32 = raw[..20]
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    raw[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }
 
 #[test]

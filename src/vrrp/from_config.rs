@@ -19,7 +19,7 @@ use thiserror::Error;
 
 use super::filter::FilterConfig;
 use super::machine::{GarpConfig, InitialState, InstanceConfig, InstanceConfigError, Track};
-use super::packet::{Auth, Family};
+use super::packet::{Auth, Family, VRRP_TTL};
 use super::types::{Centiseconds, Priority, Version, Vrid};
 use crate::config::bounds::{IfName, Millis};
 use crate::config::model::{self, GlobalDefs, Vip, VrrpInstance, VrrpVersion};
@@ -35,6 +35,9 @@ pub struct EdgeConfig {
     /// Source of our adverts: `unicast_src_ip` or the interface's primary.
     pub src: IpAddr,
     pub unicast_peers: Vec<IpAddr>,
+    /// TTL / hop limit of the adverts sent: `unicast_ttl` to unicast
+    /// peers, else 255.
+    pub ttl: u8,
     /// Advertised (in adverts) and installed on MASTER.
     pub vips: Vec<Vip>,
     /// Installed on MASTER, not advertised.
@@ -180,6 +183,7 @@ pub fn from_config(
     mc.preempt = !i.nopreempt;
     mc.preempt_delay = i.preempt_delay.as_duration();
     mc.accept = i.accept;
+    mc.track_primary = !i.dont_track_primary;
     mc.garp = GarpConfig {
         master_delay: garp.master_delay.as_duration(),
         master_repeat: small(name, "garp_master_repeat", garp.master_repeat)?,
@@ -216,6 +220,7 @@ pub fn from_config(
         advert_interval: interval,
         own_addrs,
         unicast_peers: i.unicast_peer.clone(),
+        any_ttl: i.unicast_ttl.is_some() && !i.unicast_peer.is_empty(),
         vips: i.virtual_ipaddress.iter().map(|v| v.addr).collect(),
     };
     let edge = EdgeConfig {
@@ -228,6 +233,9 @@ pub fn from_config(
         },
         src,
         unicast_peers: i.unicast_peer.clone(),
+        ttl: (i.unicast_ttl)
+            .filter(|_| !i.unicast_peer.is_empty())
+            .unwrap_or(VRRP_TTL),
         vips: i.virtual_ipaddress.clone(),
         vips_excluded: i.virtual_ipaddress_excluded.clone(),
         garp_interval: garp.interval.as_duration(),

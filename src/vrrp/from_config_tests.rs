@@ -161,3 +161,18 @@ fn ipv6_v3_uses_group6() {
         Err(FromConfigError::PrimaryFamily { .. })
     ));
 }
+
+#[test]
+fn unicast_ttl_and_dont_track_primary() {
+    let peers = " unicast_peer {\n 10.9.0.2\n }";
+    let m = map(&inst(&format!(
+        "{peers}\n unicast_ttl 5\n dont_track_primary"
+    )));
+    assert_eq!(m.edge.ttl, 5);
+    assert!(m.filter.any_ttl, "adverts of any TTL from the peers");
+    assert!(!m.machine.track_primary);
+    let m = map(&inst(peers));
+    assert_eq!(m.edge.ttl, 255);
+    assert!(!m.filter.any_ttl);
+    assert!(m.machine.track_primary);
+}

@@ -28,6 +28,9 @@
 //! - Entering FAULT from MASTER with the VRRP interface still up (tracked
 //!   interface or sync group) sends a priority-0 advert, as on shutdown, so
 //!   the backup takes over after Skew_Time instead of Master_Down_Interval.
+//! - `dont_track_primary` (`InstanceConfig::track_primary` false): the
+//!   own interface going down is no fault, as in keepalived; a reload that
+//!   turns it on or off while the link is down enters or leaves FAULT.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -177,6 +180,9 @@ pub struct InstanceConfig {
     /// Tracked files (`track_file`), by position: see
     /// [`Track::file_adjust`].
     pub files: Vec<Track>,
+    /// `false` is keepalived `dont_track_primary`: the instance's own
+    /// interface going down is no fault (its adverts just fail to go).
+    pub track_primary: bool,
 }
 
 impl InstanceConfig {
@@ -203,6 +209,7 @@ impl InstanceConfig {
             track: Vec::new(),
             scripts: Vec::new(),
             files: Vec::new(),
+            track_primary: true,
         }
     }
 
@@ -585,6 +592,7 @@ impl Machine {
             return Err(InstanceConfigError::Identity);
         }
         let delay_changed = cfg.preempt_delay != self.cfg.preempt_delay;
+        let (primary_was_down, own_before) = (self.primary_down(), self.own_fault());
         self.track_up.resize(cfg.track.len(), true);
         self.script_ok.resize(cfg.scripts.len(), None);
         self.file_value.resize(cfg.files.len(), None);
@@ -619,12 +627,21 @@ impl Machine {
             }
             State::Fault | State::Initialize => {}
         }
+        // `dont_track_primary` given or taken away while the interface is
+        // down: as if the link had just gone down, or come back.
+        if primary_was_down != self.primary_down() {
+            self.report_own_fault(own_before);
+            match self.primary_down() {
+                true => self.maybe_enter_fault(Reason::InterfaceDown),
+                false => self.maybe_leave_fault(now, Reason::Reconfigured),
+            }
+        }
         Ok(())
     }
 
     /// Fault of this instance's own (not its sync group's).
     pub fn own_fault(&self) -> bool {
-        !self.iface_up
+        self.primary_down()
             || self.tracked().any(|(t, up)| t.faults(up))
             || self.files().any(|(t, v)| t.file_faults(v))
     }
@@ -640,8 +657,13 @@ impl Machine {
         }
     }
 
+    /// The own interface is down and that counts (no `dont_track_primary`).
+    fn primary_down(&self) -> bool {
+        !self.iface_up && self.cfg.track_primary
+    }
+
     fn fault_reason(&self) -> Reason {
-        if !self.iface_up {
+        if self.primary_down() {
             Reason::InterfaceDown
         } else if self.group_fault {
             Reason::SyncGroup

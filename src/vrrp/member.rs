@@ -418,6 +418,11 @@ impl Member {
     ) {
         let old: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
         self.filter = c.filter;
+        if c.edge.ttl != self.edge.ttl {
+            if let Err(e) = self.tx.set_ttl(c.edge.ttl) {
+                tracing::warn!(instance = %self.name, error = %e, "unicast_ttl not applied");
+            }
+        }
         self.edge = c.edge;
         self.advert = c.advert;
         self.vip_ifindex = links.vip_ifindex.clone();
@@ -593,7 +598,8 @@ pub(crate) async fn setup(
     mapped.machine.scripts = spec.links.scripts.iter().map(|(_, t)| *t).collect();
     mapped.machine.files = spec.links.files.iter().map(|(_, t)| *t).collect();
     let machine = Machine::new(mapped.machine)?;
-    let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, mapped.edge.src).map_err(
+    let e = &mapped.edge;
+    let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, e.src, e.ttl).map_err(
         |source| SetupError::AdvertSocket {
             interface: inst.interface.clone(),
             source,

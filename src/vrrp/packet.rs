@@ -649,6 +649,18 @@ impl Repr {
         src: Ipv4Addr,
         dst: Ipv4Addr,
     ) -> Result<usize, EmitError> {
+        self.emit_ipv4_ttl(buf, src, dst, VRRP_TTL)
+    }
+
+    /// [`Repr::emit_ipv4`] with another TTL: `unicast_ttl`'s adverts to
+    /// unicast peers.
+    pub fn emit_ipv4_ttl(
+        &self,
+        buf: &mut [u8],
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+    ) -> Result<usize, EmitError> {
         if self.family() != Family::V4 {
             return Err(EmitError::FamilyMismatch);
         }
@@ -664,7 +676,7 @@ impl Repr {
         ip[0] = 0x45;
         ip[1] = 0xc0;
         ip[2..4].copy_from_slice(&total.to_be_bytes());
-        ip[8] = VRRP_TTL;
+        ip[8] = ttl;
         ip[9] = IPPROTO_VRRP;
         ip[12..16].copy_from_slice(&src.octets());
         ip[16..20].copy_from_slice(&dst.octets());
@@ -674,11 +686,16 @@ impl Repr {
     }
 }
 
-/// A decoded advertisement with the IP addresses it arrived with.
+/// A decoded advertisement with the IP addresses and the TTL / hop limit
+/// it arrived with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     pub src: IpAddr,
     pub dst: IpAddr,
+    /// 255 from [`decode_ipv4`] / [`decode_ipv6`]; any from the `_any_ttl`
+    /// forms, whose caller checks it (the instance's filter: 255 unless
+    /// `unicast_ttl`).
+    pub ttl: u8,
     pub repr: Repr,
 }
 
@@ -687,6 +704,13 @@ pub struct Received {
 /// total length against the buffer, protocol 112 and TTL 255 (RFC 5798
 /// section 7.1), then the message. Bytes past the total length are ignored.
 pub fn decode_ipv4(raw: &[u8]) -> Result<Received, DecodeError> {
+    ttl_255(decode_ipv4_any_ttl(raw)?)
+}
+
+/// [`decode_ipv4`] without the TTL check (the TTL is in [`Received`]):
+/// what the receive sockets use, since only the instance knows whether it
+/// takes unicast adverts of another TTL.
+pub fn decode_ipv4_any_ttl(raw: &[u8]) -> Result<Received, DecodeError> {
     let len = raw.len();
     let Some(hdr) = raw.get(..IPV4_HEADER_LEN) else {
         return Err(DecodeError::Truncated { len });
@@ -712,15 +736,25 @@ pub fn decode_ipv4(raw: &[u8]) -> Result<Received, DecodeError> {
         return Err(DecodeError::NotVrrpProtocol { protocol });
     }
     let ttl = hdr[8];
-    if ttl != VRRP_TTL {
-        return Err(DecodeError::TtlNot255 { ttl });
-    }
     let src = IpAddr::V4(Ipv4Addr::new(hdr[12], hdr[13], hdr[14], hdr[15]));
     let dst = IpAddr::V4(Ipv4Addr::new(hdr[16], hdr[17], hdr[18], hdr[19]));
     let payload = raw.get(hdr_len..usize::from(total_len)).unwrap_or(&[]);
     let packet = Packet::new_checked(payload, Family::V4)?;
     let repr = Repr::parse(&packet, src, dst)?;
-    Ok(Received { src, dst, repr })
+    Ok(Received {
+        src,
+        dst,
+        ttl,
+        repr,
+    })
+}
+
+/// The RFC's TTL / hop limit check of a decoded advert.
+fn ttl_255(rx: Received) -> Result<Received, DecodeError> {
+    match rx.ttl {
+        VRRP_TTL => Ok(rx),
+        ttl => Err(DecodeError::TtlNot255 { ttl }),
+    }
 }
 
 /// Decodes an IPv6 advertisement: the kernel strips the IPv6 header, so the
@@ -731,13 +765,26 @@ pub fn decode_ipv6(
     hop_limit: u8,
     payload: &[u8],
 ) -> Result<Received, DecodeError> {
-    if hop_limit != VRRP_TTL {
-        return Err(DecodeError::TtlNot255 { ttl: hop_limit });
-    }
+    ttl_255(decode_ipv6_any_ttl(src, dst, hop_limit, payload)?)
+}
+
+/// [`decode_ipv6`] without the hop limit check (see
+/// [`decode_ipv4_any_ttl`]).
+pub fn decode_ipv6_any_ttl(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    payload: &[u8],
+) -> Result<Received, DecodeError> {
     let (src, dst) = (IpAddr::V6(src), IpAddr::V6(dst));
     let packet = Packet::new_checked(payload, Family::V6)?;
     let repr = Repr::parse(&packet, src, dst)?;
-    Ok(Received { src, dst, repr })
+    Ok(Received {
+        src,
+        dst,
+        ttl: hop_limit,
+        repr,
+    })
 }
 
 /// One's-complement sum of big-endian 16-bit words (odd byte padded).

@@ -83,6 +83,24 @@ fn v2_seed_fixture_emits_identical_bytes() {
 }
 
 #[test]
+fn unicast_ttl_goes_in_the_ipv4_header_and_comes_back_from_the_any_ttl_decode() {
+    let rx = decode_ipv4(&V2_SEED).expect("decodes");
+    assert_eq!(rx.ttl, 255);
+    let mut buf = [0u8; 64];
+    let (src, dst) = (Ipv4Addr::new(192, 168, 1, 100), Ipv4Addr::new(10, 1, 0, 2));
+    let n = (rx.repr.emit_ipv4_ttl(&mut buf, src, dst, 5)).expect("emits");
+    assert_eq!(buf[8], 5, "the TTL byte");
+    let back = decode_ipv4_any_ttl(&buf[..n]).expect("a valid packet");
+    assert_eq!((back.ttl, back.repr), (5, rx.repr.clone()));
+    assert_eq!(
+        decode_ipv4(&buf[..n]),
+        Err(DecodeError::TtlNot255 { ttl: 5 })
+    );
+    let v6 = decode_ipv6_any_ttl(V6_SRC, V6_DST, 64, &V3_V6).expect("decodes");
+    assert_eq!(v6.ttl, 64);
+}
+
+#[test]
 fn v3_ipv4_fixture_round_trips() {
     let rx = decode_ipv4(&V3_V4).expect("decodes");
     let Repr::V3(r) = &rx.repr else {

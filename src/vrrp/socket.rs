@@ -15,15 +15,17 @@
 //! - IPv4 receive: one raw IPPROTO_VRRP socket per interface, bound with
 //!   SO_BINDTODEVICE, joined to `vrrp_mcast_group4` on that interface.
 //! - IPv4 send: a raw IPPROTO_RAW socket (header included): the codec
-//!   writes the IPv4 header with TTL 255 and the chosen source address.
+//!   writes the IPv4 header with TTL 255 (`unicast_ttl` to a unicast
+//!   peer) and the chosen source address. Received adverts of any TTL are
+//!   decoded; the instance's filter checks it (255 unless `unicast_ttl`).
 //!   IP_MULTICAST_TTL / TTL 255 and IP_MULTICAST_LOOP off are set too.
 //! - IPv6 receive: one raw socket per interface, bound to the device,
 //!   joined to `vrrp_mcast_group6`, IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO
 //!   on; the kernel strips the IPv6 header, so source, destination and hop
 //!   limit come from recvmsg.
 //! - IPv6 send: a raw IPPROTO_VRRP socket bound to the source address
-//!   (the link-local) on the device, IPV6_MULTICAST_HOPS and unicast hops
-//!   255, multicast loop off.
+//!   (the link-local) on the device, IPV6_MULTICAST_HOPS 255 and unicast
+//!   hops 255 (or `unicast_ttl`), multicast loop off.
 //! - Gratuitous ARP: AF_PACKET, an ARP request with sender = target = VIP
 //!   to the broadcast address (RFC 5227 announcement form).
 //! - Unsolicited NA (RFC 4861 section 7.2.6): ICMPv6 type 136, Override
@@ -39,7 +41,10 @@ use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFla
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
-use super::packet::{decode_ipv4, decode_ipv6, DecodeError, Family, Received, Repr, IPPROTO_VRRP};
+use super::packet::{
+    decode_ipv4_any_ttl, decode_ipv6, decode_ipv6_any_ttl, DecodeError, Family, Received, Repr,
+    IPPROTO_VRRP, VRRP_TTL,
+};
 
 /// Largest VRRP packet we read: 64 IPv6 addresses fit in 1,100 bytes.
 pub const RX_BUF: usize = 2048;
@@ -99,7 +104,7 @@ pub async fn recv(
         let res = guard.try_io(|inner| match family {
             Family::V4 => {
                 let n = io::Read::read(&mut inner.get_ref(), buf)?;
-                Ok(decode_ipv4(&buf[..n]))
+                Ok(decode_ipv4_any_ttl(&buf[..n]))
             }
             Family::V6 => recv_v6(inner.get_ref(), buf),
         });
@@ -130,8 +135,9 @@ fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Result<Received, DecodeErro
     }
     let payload = &buf[..n];
     Ok(match (src, dst, hop) {
-        (Some(src), Some(dst), Some(hop)) => decode_ipv6(src, dst, hop, payload),
-        // No hop limit reported: treat as not 255 (cannot be trusted).
+        (Some(src), Some(dst), Some(hop)) => decode_ipv6_any_ttl(src, dst, hop, payload),
+        // No hop limit reported: cannot be trusted, refused whatever the
+        // instance takes.
         (Some(src), Some(dst), None) => decode_ipv6(src, dst, 0, payload),
         _ => Err(DecodeError::Truncated { len: n }),
     })
@@ -142,11 +148,14 @@ pub struct TxSocket {
     sock: Socket,
     ifindex: u32,
     src: IpAddr,
+    /// TTL / hop limit of unicast adverts (`unicast_ttl`, else 255).
+    ttl: u8,
     buf: Vec<u8>,
 }
 
 impl TxSocket {
-    pub fn open(ifname: &str, ifindex: u32, src: IpAddr) -> io::Result<Self> {
+    /// `ttl`: of adverts to unicast peers (multicast ones carry 255).
+    pub fn open(ifname: &str, ifindex: u32, src: IpAddr, ttl: u8) -> io::Result<Self> {
         let sock = match src {
             IpAddr::V4(_) => {
                 let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_RAW)))?;
@@ -161,7 +170,7 @@ impl TxSocket {
                 let s = Socket::new(Domain::IPV6, Type::RAW, Some(vrrp_proto()))?;
                 s.bind_device(Some(ifname.as_bytes()))?;
                 s.set_multicast_hops_v6(255)?;
-                s.set_unicast_hops_v6(255)?;
+                s.set_unicast_hops_v6(u32::from(ttl))?;
                 s.set_multicast_loop_v6(false)?;
                 s.set_multicast_if_v6(ifindex)?;
                 let scope = if is_link_local(a) { ifindex } else { 0 };
@@ -176,8 +185,18 @@ impl TxSocket {
             sock,
             ifindex,
             src,
+            ttl,
             buf: vec![0; RX_BUF],
         })
+    }
+
+    /// A reload's new `unicast_ttl`.
+    pub fn set_ttl(&mut self, ttl: u8) -> io::Result<()> {
+        if self.src.is_ipv6() {
+            self.sock.set_unicast_hops_v6(u32::from(ttl))?;
+        }
+        self.ttl = ttl;
+        Ok(())
     }
 
     /// Emits `repr` to `dst` (checksum over the right pseudo-header) and
@@ -186,7 +205,8 @@ impl TxSocket {
         let emit_err = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
         match (self.src, dst) {
             (IpAddr::V4(src), IpAddr::V4(d)) => {
-                let n = repr.emit_ipv4(&mut self.buf, src, d).map_err(emit_err)?;
+                let ttl = if d.is_multicast() { VRRP_TTL } else { self.ttl };
+                let n = (repr.emit_ipv4_ttl(&mut self.buf, src, d, ttl)).map_err(emit_err)?;
                 let to = SockAddr::from(SocketAddrV4::new(d, 0));
                 self.sock.send_to(&self.buf[..n], &to)?;
             }

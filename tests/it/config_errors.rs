@@ -302,8 +302,12 @@ fn vip_label() {
 fn vip_opt() {
     check(
         "vip_opt",
-        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24 scope link\n    }\n}\n",
-        &["t.conf:6:26: error: 'virtual_ipaddress': invalid value 'scope', expected 'dev IFNAME' or 'label LABEL' after the address"],
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n\n    virtual_ipaddress {\n        192.168.1.200/24 scope galaxy home\n        192.168.1.201/24 brd 2001:db8::1\n        192.168.1.202/24 label\n    }\n}\n",
+        &[
+            "t.conf:6:32: error: 'scope': invalid value 'galaxy', expected one of global site link host nowhere",
+            "t.conf:7:30: error: 'brd': invalid value '2001:db8::1', expected an IPv4 address",
+            "t.conf:8:26: error: 'virtual_ipaddress': invalid value 'label', expected a value after 'label'",
+        ],
     );
 }
 
@@ -986,8 +990,8 @@ fn keepalived_keywords_are_named_not_guessed() {
     // Each used to be "unknown keyword" (some with a guess at a vigil
     // keyword); now each is named for what it is.
     let text = format!(
-        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    unicast_ttl 5\n{VIP}\
-         virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            http_protocol 1.1\n        }}\n    }}\n}}\n"
+        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    track_src_ip\n{VIP}\
+         virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            fast_recovery\n        }}\n    }}\n}}\n"
     );
     check(
         "keepalived_keywords",
@@ -995,9 +999,9 @@ fn keepalived_keywords_are_named_not_guessed() {
         &[
             "t.conf:2:5: error: keepalived's 'vrrp_strict' is not supported by vigil (in global_defs)",
             "t.conf:7:5: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)",
-            "t.conf:10:5: error: keepalived's 'unicast_ttl' is not supported by vigil (in vrrp_instance)",
+            "t.conf:10:5: error: keepalived's 'track_src_ip' is not supported by vigil (in vrrp_instance)",
             "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",
-            "t.conf:23:13: error: keepalived's 'http_protocol' is not supported by vigil (in HTTP_GET/SSL_GET)",
+            "t.conf:23:13: error: keepalived's 'fast_recovery' is not supported by vigil (in HTTP_GET/SSL_GET)",
         ],
     );
 }

@@ -667,3 +667,58 @@ fn v3_unicast_peers() {
     eprintln!("v3 unicast 50 ms: graceful takeover {:?}", t0.elapsed());
     assert_eq!(lab.a.wait_exit(Duration::from_secs(3)), Some(0));
 }
+
+/// `unicast_ttl`: a's unicast adverts carry it, so b without it drops
+/// them as the RFC wants (counted `ttl_not_255`) and takes the VIP too;
+/// with `unicast_ttl` on both, b takes a's adverts and stays BACKUP (as a
+/// keepalived pair whose adverts cross routers).
+#[test]
+fn v3_unicast_ttl() {
+    let mut lab = Lab::new("ut", "10.205.0.1/24", "10.205.0.2/24");
+    let vip = "10.205.0.200";
+    let uc = |state: &str, prio: u8, me: &str, peer: &str, ttl: &str| {
+        format!(
+            "global_defs {{\n    vrrp_version 3\n}}\n\
+             vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 55\n    \
+             priority {prio}\n    advert_int 0.05\n    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n    \
+             {ttl}\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+        )
+    };
+    let (a, b) = ("10.205.0.1", "10.205.0.2");
+    lab.write_confs(
+        &uc("MASTER", 100, a, b, "unicast_ttl 64"),
+        &uc("BACKUP", 99, b, a, ""),
+    );
+    lab.a.start();
+    assert!(
+        wait_for(Duration::from_secs(3), || lab.a.has_addr(vip)).is_some(),
+        "a never took the vip"
+    );
+    lab.b.start();
+    let dropped = wait_for(Duration::from_secs(3), || {
+        let out = Command::new(BIN)
+            .args(["status", "--json", "--control"])
+            .arg(&lab.b.sock)
+            .output()
+            .expect("vigil status");
+        let jb = String::from_utf8_lossy(&out.stdout);
+        out.status.success() && jb.contains("ttl_not_255") && state_of(&jb) == "MASTER"
+    });
+    assert!(
+        dropped.is_some(),
+        "b took a's TTL 64 adverts: {}",
+        lab.b.status_json()
+    );
+    for n in [&mut lab.a, &mut lab.b] {
+        n.signal(Signal::SIGTERM);
+        assert_eq!(n.wait_exit(Duration::from_secs(3)), Some(0));
+    }
+    lab.write_confs(
+        &uc("MASTER", 100, a, b, "unicast_ttl 64"),
+        &uc("BACKUP", 99, b, a, "unicast_ttl 64"),
+    );
+    converge(&mut lab, vip, Duration::from_secs(3));
+    let jb = lab.b.status_json();
+    assert!(jb.contains("\"master\":\"10.205.0.1\""), "{jb}");
+    assert!(!jb.contains("ttl_not_255"), "{jb}");
+}

@@ -35,6 +35,7 @@ fn url(path: &str, status: Vec<(u16, u16)>, digest: Option<[u8; 16]>) -> UrlSpec
         path: path.into(),
         status,
         digest,
+        virtualhost: None,
     }
 }
 
@@ -42,6 +43,7 @@ fn http(urls: Vec<UrlSpec>) -> HttpSpec {
     HttpSpec {
         host: "www.example.com".into(),
         urls,
+        ..Default::default()
     }
 }
 
@@ -226,7 +228,8 @@ async fn http_status_in_and_out_of_range() {
     let req = seen.lock().unwrap()[0].clone();
     assert!(req.starts_with("GET /h HTTP/1.0\r\n"), "{req}");
     assert_eq!(header(&req, "host"), Some("www.example.com"));
-    assert_eq!(header(&req, "connection"), Some("close"));
+    // http_protocol 1.0 (keepalived's default): no Connection field.
+    assert_eq!(header(&req, "connection"), None);
 
     assert_eq!(
         run(&spec(down, Kind::Http(http(vec![url("/", vec![], None)]))))
@@ -385,8 +388,10 @@ fn ssl(addr: SocketAddr, vhost: Option<&str>, u: UrlSpec) -> CheckSpec {
             http: HttpSpec {
                 host: vhost.unwrap_or("127.0.0.1").into(),
                 urls: vec![u],
+                ..Default::default()
             },
             server_name: tls::server_name(vhost, addr.ip()),
+            url_sni: false,
         },
     )
 }
@@ -422,6 +427,79 @@ async fn ssl_get_with_a_self_signed_certificate() {
     let snis = snis.lock().unwrap().clone();
     assert_eq!(snis[0].as_deref(), Some("api.example.com"));
     assert_eq!(snis[1], None);
+}
+
+/// A config's SSL_GET (one real server on `addr`, urls `/a` with its own
+/// virtualhost and `/b` without), planned as the daemon plans it.
+fn planned_ssl(addr: SocketAddr, checker: &str) -> CheckSpec {
+    let text = format!(
+        "virtual_server 10.0.0.1 443 {{\n protocol TCP\n virtualhost svc.example\n \
+         real_server {} {} {{\n  virtualhost rs.example\n  SSL_GET {{\n{checker}   \
+         url {{\n    path /a\n    virtualhost url.example\n   }}\n   url {{\n    path /b\n   }}\n  \
+         }}\n }}\n}}\n",
+        addr.ip(),
+        addr.port()
+    );
+    let c = vigil::config::import_str("t.conf", &text, false)
+        .unwrap_or_else(|r| panic!("{:?}", r.lines()))
+        .config;
+    let p = vigil::health::plan::plan(&c).unwrap();
+    (*p[0].checks[0].spec).clone()
+}
+
+#[tokio::test]
+async fn ssl_get_sends_sni_only_with_enable_sni_in_keepalived_s_order() {
+    let (addr, snis) = tls_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true).await;
+    let cases: [(&str, [Option<&str>; 2]); 4] = [
+        // keepalived sends no SNI without enable_sni.
+        ("", [None, None]),
+        // The url's own virtualhost, then the service's (not the real
+        // server's: keepalived skips it for SNI).
+        (
+            "   enable_sni\n",
+            [Some("url.example"), Some("svc.example")],
+        ),
+        (
+            "   enable_sni\n   virtualhost chk.example\n",
+            [Some("url.example"), Some("chk.example")],
+        ),
+        // sni_name turns SNI on and wins over every virtualhost.
+        ("   sni_name sni.example\n", [Some("sni.example"); 2]),
+    ];
+    for (n, (checker, want)) in cases.iter().enumerate() {
+        let spec = planned_ssl(addr, checker);
+        assert_eq!(run(&spec).await.0, Ok(()), "{checker}");
+        let got = snis.lock().unwrap()[2 * n..].to_vec();
+        let want: Vec<Option<String>> = want.iter().map(|w| w.map(str::to_owned)).collect();
+        assert_eq!(got, want, "{checker}");
+    }
+}
+
+#[tokio::test]
+async fn http_get_host_per_url_and_http_protocol_1_1() {
+    let (addr, seen) = http_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n protocol TCP\n virtualhost svc.example\n \
+         real_server {} {} {{\n  virtualhost rs.example\n  HTTP_GET {{\n   http_protocol 1.1\n   \
+         url {{\n    path /a\n    virtualhost url.example\n   }}\n   url {{\n    path /b\n   }}\n  \
+         }}\n }}\n}}\n",
+        addr.ip(),
+        addr.port()
+    );
+    let c = vigil::config::import_str("t.conf", &text, false)
+        .unwrap_or_else(|r| panic!("{:?}", r.lines()))
+        .config;
+    let spec = vigil::health::plan::plan(&c).unwrap()[0].checks[0]
+        .spec
+        .clone();
+    assert_eq!(run(&spec).await.0, Ok(()));
+    let reqs = seen.lock().unwrap().clone();
+    assert!(reqs[0].starts_with("GET /a HTTP/1.1\r\n"), "{reqs:?}");
+    assert_eq!(header(&reqs[0], "host"), Some("url.example"));
+    assert_eq!(header(&reqs[0], "connection"), Some("close"));
+    // No url virtualhost: the real server's, before the service's.
+    assert!(reqs[1].starts_with("GET /b HTTP/1.1\r\n"), "{reqs:?}");
+    assert_eq!(header(&reqs[1], "host"), Some("rs.example"));
 }
 
 /// A body that ends at close, from a server that closes TCP without a

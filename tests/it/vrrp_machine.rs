@@ -160,6 +160,46 @@ fn startup_with_interface_down_goes_to_fault_then_backup() {
     assert_eq!(m.poll_timeout(), Some(t1 + ns(3_613_281_250)));
 }
 
+/// keepalived's `dont_track_primary`: the own interface going down is no
+/// fault; given back (a reload) while it is down, the instance goes FAULT.
+#[test]
+fn dont_track_primary_ignores_the_own_interface_until_reconfigured() {
+    let t0 = Instant::now();
+    let mut c = cfg(Version::V2, 99, 100);
+    c.track_primary = false;
+    let mut m = started(c.clone(), t0);
+    let acts = fire_at(&mut m, t0, ns(3_613_281_250));
+    assert_eq!(acts, became_master(Reason::MasterDown, 99));
+    let t1 = t0 + Duration::from_secs(5);
+    m.handle(Input::InterfaceDown, t1);
+    assert_eq!(drain(&mut m), vec![], "no fault, no resign");
+    assert_eq!(m.state(), State::Master);
+    assert!(!m.own_fault());
+    // The instance tracks its interface again: FAULT at once, its VIPs
+    // removed; the resign advert is not sent on a link that is down.
+    let t2 = t1 + Duration::from_secs(1);
+    c.track_primary = true;
+    m.reconfigure(c.clone(), t2).expect("same identity");
+    let acts = drain(&mut m);
+    assert!(
+        acts.ends_with(&[
+            Action::OwnFault { faulted: true },
+            change(State::Master, State::Fault, Reason::InterfaceDown),
+            Action::RemoveVips,
+        ]),
+        "{acts:?}"
+    );
+    // And taken away again while the link is still down: out of FAULT.
+    c.track_primary = false;
+    m.reconfigure(c, t2).expect("same identity");
+    let acts = drain(&mut m);
+    assert_eq!(acts[0], Action::OwnFault { faulted: false }, "{acts:?}");
+    assert_eq!(
+        acts[1],
+        change(State::Fault, State::Backup, Reason::Reconfigured)
+    );
+}
+
 // ---- 6.4.2 Backup ----
 
 #[test]

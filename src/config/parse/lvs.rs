@@ -1,8 +1,10 @@
 //! `virtual_server`, `real_server` and health checker blocks.
 //!
-//! Owns: reading IPVS services, their real servers and checkers, with
-//! keepalived's older names (`lb_algo`, `lb_kind`, `nb_get_retry`) and the
-//! seed's own (`nb_get_replies`, `persistence_granularity SOURCE_IP`).
+//! Owns: reading IPVS services (with the scheduler flags and `ops`), their
+//! real servers and checkers (HTTP_GET/SSL_GET's `http_protocol`, SNI and
+//! `virtualhost` at every level), with keepalived's older names (`lb_algo`,
+//! `lb_kind`, `nb_get_retry`) and the seed's own (`nb_get_replies`,
+//! `persistence_granularity SOURCE_IP`).
 //! Must not: check families, duplicates or quorum across servers
 //! (validate does).
 
@@ -12,11 +14,14 @@ use crate::config::bounds::{
     Millis, CHECKERS_MAX, DAY, DELAY_LOOP_MIN, NAME_MAX, PERSISTENCE_TIMEOUT_MAX, REAL_SERVERS_MAX,
     TEXT_MAX, URLS_MAX, VIRTUALHOST_MAX,
 };
+use crate::config::error::Loc;
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
-    CheckKind, Checker, HttpCheck, Method, MiscCheck, Protocol, RealServer, Scheduler, Script,
-    ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
+    CheckKind, Checker, HttpCheck, HttpProtocol, Method, MiscCheck, Protocol, RealServer,
+    Scheduler, Script, ServiceFlags, ServiceKey, SorryServer, Url, VirtualServer, WsCheck,
+    WEIGHT_MAX,
 };
+use std::collections::HashMap;
 
 /// vigil's bound for `misc_timeout`: an hour, as a `vrrp_script`'s.
 const MISC_TIMEOUT_MAX: Millis = Millis::secs(3600);
@@ -56,6 +61,14 @@ pub(crate) const SERVICE: Section = Section {
         "ha_suspend",
         "virtualhost",
         "real_server",
+        "flag-1",
+        "flag-2",
+        "flag-3",
+        "sh-fallback",
+        "sh-port",
+        "mh-fallback",
+        "mh-port",
+        "ops",
         "connect_timeout",
         "retry",
         "delay_before_retry",
@@ -84,6 +97,7 @@ pub(crate) const REAL: Section = Section {
         "SSL_GET",
         "WS_CHECK",
         "MISC_CHECK",
+        "virtualhost",
         "connect_timeout",
         "retry",
         "delay_before_retry",
@@ -140,7 +154,13 @@ pub(crate) const TCP_CHECK: Section = Section {
 
 pub(crate) const HTTP_CHECK: Section = Section {
     name: "HTTP_GET/SSL_GET",
-    keywords: &["url", "virtualhost"],
+    keywords: &[
+        "url",
+        "virtualhost",
+        "http_protocol",
+        "enable_sni",
+        "sni_name",
+    ],
     shared: &COMMON_CHECK,
     repeatable: &["url"],
     keepalived: keepalived::HTTP_CHECK,
@@ -173,7 +193,7 @@ pub(crate) const WS_CHECK: Section = Section {
 
 pub(crate) const URL: Section = Section {
     name: "url",
-    keywords: &["path", "status_code", "digest"],
+    keywords: &["path", "status_code", "digest", "virtualhost"],
     shared: &[],
     repeatable: &[],
     keepalived: keepalived::URL,
@@ -255,11 +275,16 @@ impl Reader<'_> {
                     }
                 }
             }
+            flag if flag == "ops" || ServiceFlags::of_keyword(flag).is_some() => {
+                // A bare keyword, as keepalived reads it.
+                r.args_between(n, 0, 0, "nothing: the keyword alone sets the flag");
+            }
             _ => unreachable!("SERVICE lists only the keywords matched above"),
         });
         if self.d.errors.len() != errors_before {
             return None;
         }
+        self.service_flags(&seen, &mut v);
         // The virtual server's delay_loop is its own field: a checker
         // without one uses it.
         for (rs, inherit) in v.real_servers.iter_mut().zip(inherits) {
@@ -288,6 +313,43 @@ impl Reader<'_> {
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
+    }
+
+    /// The scheduler flags and `ops` the block set. A flag named for one
+    /// scheduler (`sh-port`) under another is ignored with a warning, as
+    /// keepalived does; vigil judges by the block's `lvs_sched` wherever
+    /// it is written (keepalived by the one read before the flag).
+    fn service_flags(&mut self, seen: &HashMap<&'static str, Loc>, v: &mut VirtualServer) {
+        let mut set: Vec<(&Loc, &'static str)> = seen.iter().map(|(k, l)| (l, *k)).collect();
+        set.sort();
+        for (loc, kw) in set {
+            if kw == "ops" {
+                v.flags.ops = true;
+                if v.protocol != Protocol::Udp {
+                    let note = format!(
+                        "virtual_server {}: 'ops' (one-packet scheduling) acts on UDP only: \
+                         the kernel ignores it for this {} service",
+                        v.key, v.protocol
+                    );
+                    self.d.warn(loc, WarningKind::Note(note));
+                }
+                continue;
+            }
+            let Some((n, owner)) = ServiceFlags::of_keyword(kw) else {
+                continue;
+            };
+            match owner {
+                Some(s) if s != v.scheduler => {
+                    let w = WarningKind::SchedFlagIgnored {
+                        keyword: kw,
+                        owner: s.keyword(),
+                        scheduler: v.scheduler.keyword(),
+                    };
+                    self.d.warn(loc, w);
+                }
+                _ => v.flags.sched[n] = true,
+            }
+        }
     }
 
     /// The warning for an address service without `protocol` (`name`:
@@ -455,6 +517,7 @@ impl Reader<'_> {
             "lthreshold" => rs.lthreshold = r.u32_in(n, 0, u32::MAX),
             "notify_up" => rs.notify_up = r.script(n),
             "notify_down" => rs.notify_down = r.script(n),
+            "virtualhost" => rs.virtualhost = r.text(n, VIRTUALHOST_MAX),
             kw if inherit::KEYWORDS.contains(&kw) => r.inherited(n, kw, &mut level),
             check => {
                 if let Some((c, inherit)) = r.checker(n, check) {
@@ -581,6 +644,32 @@ impl Reader<'_> {
             (CheckKind::Http(h) | CheckKind::Ssl(h), "virtualhost") => {
                 h.virtualhost = self.text(n, VIRTUALHOST_MAX)
             }
+            (CheckKind::Http(h) | CheckKind::Ssl(h), "http_protocol") => {
+                let expected = || "one of 1.0 1.0C 1.1".to_owned();
+                if let Some(p) = self.keyword_value(n, HttpProtocol::from_keyword, expected) {
+                    h.protocol = p;
+                }
+            }
+            // In file order, as keepalived: `sni_name` turns SNI on, a
+            // later `enable_sni off` turns it off again.
+            (CheckKind::Ssl(h), "enable_sni") => {
+                if let Some(on) = self.flag(n) {
+                    h.enable_sni = on;
+                }
+            }
+            (CheckKind::Ssl(h), "sni_name") => {
+                if let Some(name) = self.text(n, VIRTUALHOST_MAX) {
+                    h.sni_name = Some(name);
+                    h.enable_sni = true;
+                }
+            }
+            (CheckKind::Http(_), "enable_sni" | "sni_name") => {
+                let note = format!(
+                    "'{kw}' applies to SSL_GET only: HTTP_GET has no TLS, so it is ignored \
+                     (as keepalived ignores it there)"
+                );
+                self.d.warn(&n.keyword.loc, WarningKind::Note(note));
+            }
             (CheckKind::Ws(w), "path") => {
                 if let Some(p) = self.url_path(n) {
                     w.path = p;
@@ -628,12 +717,14 @@ impl Reader<'_> {
             path: String::new(),
             status_code: Vec::new(),
             digest: None,
+            virtualhost: None,
         };
         self.walk(nodes, &URL, |r, kw, n| match kw {
             "path" => u.path = r.url_path(n).unwrap_or_default(),
             "status_code" => u.status_code = r.status_codes(n).unwrap_or_default(),
             "digest" => u.digest = r.digest(n),
-            _ => unreachable!("URL lists only path, status_code and digest"),
+            "virtualhost" => u.virtualhost = r.text(n, VIRTUALHOST_MAX),
+            _ => unreachable!("URL lists only path, status_code, digest and virtualhost"),
         });
         if u.path.is_empty() {
             self.missing(node, "url".into(), "path");
@@ -682,3 +773,7 @@ impl Reader<'_> {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "lvs_tests.rs"]
+mod tests;

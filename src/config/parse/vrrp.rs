@@ -1,7 +1,9 @@
 //! `vrrp_sync_group` and `vrrp_instance` blocks.
 //!
 //! Owns: reading VRRP settings, including the seed's spellings
-//! (`advert_interval`, `authentication { type PASS  password 1111 }`).
+//! (`advert_interval`, `authentication { type PASS  password 1111 }`) and
+//! keepalived's VIP options (`dev`, `label`, `brd`, `scope`, `no_track`),
+//! and what keepalived clears after reading an instance (see `settle`).
 //! Must not: check relations to other instances or to the version in
 //! `global_defs` (validate does, once the whole file is read).
 
@@ -12,7 +14,7 @@ use crate::config::bounds::{
 };
 use crate::config::error::{ErrorKind, Loc, WarningKind};
 use crate::config::model::{
-    GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, VrrpInstance,
+    AddrScope, GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, VrrpInstance,
     DEFAULT_PRIORITY,
 };
 use crate::config::syntax::{Node, Token};
@@ -79,6 +81,8 @@ pub(crate) const INSTANCE: Section = Section {
         "garp_interval",
         "gna_interval",
         "lvs_sync_daemon_interface",
+        "unicast_ttl",
+        "dont_track_primary",
     ],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
@@ -281,6 +285,8 @@ impl Reader<'_> {
             track_script: Vec::new(),
             track_file: Vec::new(),
             track_process: Vec::new(),
+            unicast_ttl: None,
+            dont_track_primary: false,
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
@@ -354,6 +360,8 @@ impl Reader<'_> {
                 items.push((kw, locs));
             }
             "smtp_alert" => i.smtp_alert = r.flag(n),
+            "unicast_ttl" => i.unicast_ttl = r.int_in::<u8>(n, 0, 255),
+            "dont_track_primary" => i.dont_track_primary = r.flag(n).unwrap_or(false),
             "lvs_sync_daemon_interface" => {
                 syncd = r.ifname(n).map(|name| (n.keyword.loc.clone(), name));
             }
@@ -410,6 +418,17 @@ impl Reader<'_> {
         seen: &HashMap<&'static str, Loc>,
         items: &mut [(&'static str, Vec<Loc>)],
     ) {
+        if let (Some(_), true) = (i.unicast_ttl, i.unicast_peer.is_empty()) {
+            i.unicast_ttl = None;
+            if let Some(at) = seen.get("unicast_ttl") {
+                let note = format!(
+                    "vrrp_instance {}: 'unicast_ttl' without 'unicast_peer' is cleared, as \
+                     keepalived does: multicast adverts always carry TTL 255",
+                    i.name
+                );
+                self.d.warn(at, WarningKind::Note(note));
+            }
+        }
         if i.nopreempt && i.state == InitialState::Master {
             i.nopreempt = false;
             // `nopreempt`, or `preempt off`, set it.
@@ -535,26 +554,61 @@ impl Reader<'_> {
         Some((out, locs))
     }
 
-    /// `ADDR[/PREFIX] [dev IF] [label LABEL]`
+    /// `ADDR[/PREFIX] [dev IF] [label LABEL] [brd ADDR] [scope SCOPE]
+    /// [no_track]`, options in any order.
     fn vip(&mut self, item: &Node, kw: &str) -> Option<Vip> {
+        const OPTIONS: &str =
+            "'dev IFNAME', 'label LABEL', 'brd ADDR', 'scope SCOPE' or 'no_track' after the address";
         let (addr, prefix) = self.tok_prefixed(&item.keyword, kw)?;
-        let mut vip = Vip {
-            addr,
-            prefix,
-            dev: None,
-            label: None,
-        };
-        for (name, value) in self.pairs(&item.args, kw)? {
-            match name.text.as_str() {
-                "dev" => vip.dev = Some(self.tok_ifname(value, kw)?),
-                "label" => vip.label = Some(self.tok_ifname(value, kw)?),
+        let mut vip = Vip::new(addr, prefix);
+        let mut args = item.args.iter();
+        while let Some(name) = args.next() {
+            let takes_value = matches!(name.text.as_str(), "dev" | "label" | "brd" | "scope");
+            let value = match (takes_value, takes_value.then(|| args.next()).flatten()) {
+                (true, None) => {
+                    self.bad(name, kw, format!("a value after '{}'", name.text));
+                    return None;
+                }
+                (_, v) => v,
+            };
+            match (name.text.as_str(), value) {
+                ("no_track", _) => vip.no_track = true,
+                ("dev", Some(v)) => vip.dev = Some(self.tok_ifname(v, kw)?),
+                ("label", Some(v)) => vip.label = Some(self.tok_ifname(v, kw)?),
+                ("brd", Some(v)) => vip.brd = Some(self.vip_brd(v, &addr)?),
+                ("scope", Some(v)) => {
+                    let s = AddrScope::from_keyword(&v.text);
+                    if s.is_none() {
+                        self.bad(v, "scope", AddrScope::expected());
+                    }
+                    vip.scope = Some(s?);
+                }
                 _ => {
-                    self.bad(name, kw, "'dev IFNAME' or 'label LABEL' after the address");
+                    self.bad(name, kw, OPTIONS);
                     return None;
                 }
             }
         }
         Some(vip)
+    }
+
+    /// `brd ADDR` of a VIP: an IPv4 address, for an IPv4 VIP.
+    fn vip_brd(&mut self, t: &Token, vip: &std::net::IpAddr) -> Option<std::net::Ipv4Addr> {
+        match (t.text.parse::<std::net::Ipv4Addr>(), vip) {
+            (Ok(b), std::net::IpAddr::V4(_)) => Some(b),
+            (Ok(_), std::net::IpAddr::V6(_)) => {
+                self.bad(
+                    t,
+                    "brd",
+                    "nothing: an IPv6 address has no broadcast address",
+                );
+                None
+            }
+            (Err(_), _) => {
+                self.bad(t, "brd", "an IPv4 address");
+                None
+            }
+        }
     }
 
     fn unicast_peers(&mut self, n: &Node) -> Option<Vec<std::net::IpAddr>> {
@@ -613,3 +667,7 @@ impl Reader<'_> {
         Some(out)
     }
 }
+
+#[cfg(test)]
+#[path = "vrrp_tests.rs"]
+mod tests;

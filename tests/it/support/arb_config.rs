@@ -717,6 +717,10 @@ fn arb_instance(gv: VrrpVersion) -> impl Strategy<Value = VrrpInstance> {
                 vec(arb_vip(v6, interface.clone()), 0..=2),
                 option::weighted(0.3, arb_ip(v6)),
                 vec(arb_ip(v6), 0..=2),
+                (
+                    option::weighted(0.3, any::<u8>()),
+                    prop::bool::weighted(0.2),
+                ),
             );
             let track = (arb_ifname(), option::of(-254..=254i16))
                 .prop_map(|(name, weight)| TrackInterface { name, weight });
@@ -736,7 +740,13 @@ fn arb_instance(gv: VrrpVersion) -> impl Strategy<Value = VrrpInstance> {
 type InstanceParts = (
     (Option<VrrpVersion>, IfName),
     (String, InitialState, u8, u8, Millis, Option<PassKey>),
-    (Vec<Vip>, Vec<Vip>, Option<IpAddr>, Vec<IpAddr>),
+    (
+        Vec<Vip>,
+        Vec<Vip>,
+        Option<IpAddr>,
+        Vec<IpAddr>,
+        (Option<u8>, bool),
+    ),
     (
         bool,
         Millis,
@@ -751,7 +761,9 @@ type InstanceParts = (
 fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
     let (version, interface) = id;
     let (name, state, vrid, priority, advert_int, authentication) = head;
-    let (vips, excluded, unicast_src_ip, unicast_peer) = addrs;
+    let (vips, excluded, unicast_src_ip, unicast_peer, (ttl, dont_track_primary)) = addrs;
+    // unicast_ttl without peers is cleared with a warning.
+    let unicast_ttl = ttl.filter(|_| !unicast_peer.is_empty());
     // no_accept is refused until vigil manages a packet filter: always accept.
     let (nopreempt, preempt_delay, _accept, mut track_interface, notify, smtp_alert, garp) = rest;
     // Each interface is tracked once.
@@ -781,6 +793,8 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         track_script: Vec::new(), // set by `repair`
         track_file: Vec::new(),
         track_process: Vec::new(),
+        unicast_ttl,
+        dont_track_primary,
     }
 }
 
@@ -792,8 +806,13 @@ fn arb_vip(v6: bool, ifname: IfName) -> impl Strategy<Value = Vip> {
         or_default(max_prefix, 1..=max_prefix),
         option::weighted(0.3, arb_ifname()),
         option::weighted(0.3, "(:[a-z0-9]{1,5})?"),
+        (
+            option::weighted(0.2, any::<[u8; 4]>()),
+            option::weighted(0.2, select(AddrScope::ALL)),
+            prop::bool::weighted(0.2),
+        ),
     )
-        .prop_map(move |(addr, prefix, dev, suffix)| {
+        .prop_map(move |(addr, prefix, dev, suffix, (brd, scope, no_track))| {
             let label = suffix.map(|s| {
                 let mut l = dev.as_ref().unwrap_or(&ifname).as_str().to_owned() + &s;
                 l.truncate(IFNAME_MAX);
@@ -804,6 +823,10 @@ fn arb_vip(v6: bool, ifname: IfName) -> impl Strategy<Value = Vip> {
                 prefix,
                 dev,
                 label,
+                // An IPv6 address has no broadcast address.
+                brd: brd.filter(|_| !v6).map(std::net::Ipv4Addr::from),
+                scope,
+                no_track,
             }
         })
 }
@@ -851,6 +874,7 @@ fn arb_service() -> impl Strategy<Value = VirtualServer> {
             any::<u32>(),
             prop::bool::weighted(0.25),
             any::<u32>(),
+            any::<[bool; 4]>(),
         );
         let sorry = (option::of(arb_ip(v6)), option::of(1..=u16::MAX))
             .prop_map(|(a, port)| a.map(|addr| SorryServer { addr, port }));
@@ -869,7 +893,7 @@ fn arb_service() -> impl Strategy<Value = VirtualServer> {
 type ServiceParts = (
     ServiceKey,
     (Millis, Scheduler, Method, Protocol, Option<u32>, Option<u8>),
-    (bool, u32, bool, u32),
+    (bool, u32, bool, u32, [bool; 4]),
     (
         Option<Script>,
         Option<Script>,
@@ -898,7 +922,12 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
     if let (Some(first), 0) = (real_servers.first_mut(), sum) {
         first.weight = 1;
     }
-    let (q_custom, q_raw, h_custom, h_raw) = quorum;
+    let (q_custom, q_raw, h_custom, h_raw, [f1, f2, f3, ops]) = quorum;
+    // `ops` outside UDP is a warning (the kernel ignores it there).
+    let flags = ServiceFlags {
+        sched: [f1, f2, f3],
+        ops: ops && protocol == Protocol::Udp,
+    };
     let q = match (q_custom, real_servers.is_empty()) {
         (false, _) => 1,
         (true, true) => q_raw.max(1),
@@ -925,6 +954,7 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
         virtualhost,
         real_servers,
         group: None,
+        flags,
     }
 }
 
@@ -949,6 +979,7 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
         arb_opt_script(),
         arb_opt_script(),
         vec(arb_checker(v6), 0..=2),
+        option::weighted(0.2, arb_text()),
     );
     (head, tail).prop_map(|((addr, port, weight, iof, method, u, l), mut tail)| {
         // One misc_dynamic check per real server (more is a warning); with
@@ -981,6 +1012,7 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
             notify_up: tail.0,
             notify_down: tail.1,
             checkers: tail.2,
+            virtualhost: tail.3,
         }
     })
 }
@@ -988,8 +1020,8 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
 fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
     let kind = prop_oneof![
         Just(CheckKind::Tcp),
-        arb_http().prop_map(CheckKind::Http),
-        arb_http().prop_map(CheckKind::Ssl),
+        arb_http(false).prop_map(CheckKind::Http),
+        arb_http(true).prop_map(CheckKind::Ssl),
         arb_ws().prop_map(CheckKind::Ws),
         arb_misc().prop_map(CheckKind::Misc),
     ];
@@ -1044,20 +1076,32 @@ fn arb_misc() -> impl Strategy<Value = MiscCheck> {
         })
 }
 
-fn arb_http() -> impl Strategy<Value = HttpCheck> {
+/// SNI only for SSL_GET (on HTTP_GET it is a warning).
+fn arb_http(ssl: bool) -> impl Strategy<Value = HttpCheck> {
     let range = (100..=599u16, 0..=99u16).prop_map(|(lo, d)| (lo, (lo + d).min(599)));
     let url = (
         arb_url_path(),
         vec(range, 0..=2),
         option::of(any::<[u8; 16]>()),
+        option::weighted(0.2, arb_text()),
     )
-        .prop_map(|(path, status_code, digest)| Url {
+        .prop_map(|(path, status_code, digest, virtualhost)| Url {
             path,
             status_code,
             digest,
+            virtualhost,
         });
-    (vec(url, 1..=2), option::of(arb_text()))
-        .prop_map(|(urls, virtualhost)| HttpCheck { urls, virtualhost })
+    let protocol = select(&[HttpProtocol::V10, HttpProtocol::V10Close, HttpProtocol::V11][..]);
+    let sni = (prop::bool::weighted(0.3), option::weighted(0.2, arb_text()));
+    (vec(url, 1..=2), option::of(arb_text()), protocol, sni).prop_map(
+        move |(urls, virtualhost, protocol, (enable_sni, sni_name))| HttpCheck {
+            urls,
+            virtualhost,
+            protocol,
+            enable_sni: enable_sni && ssl,
+            sni_name: sni_name.filter(|_| ssl),
+        },
+    )
 }
 
 fn arb_ws() -> impl Strategy<Value = WsCheck> {

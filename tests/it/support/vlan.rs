@@ -503,5 +503,6 @@ fn filter_for(cfg: &InstanceConfig) -> FilterConfig {
         own_addrs: vec![cfg.primary_ip],
         unicast_peers: vec![],
         vips: vec![IpAddr::V4(VIP)],
+        any_ttl: false,
     }
 }

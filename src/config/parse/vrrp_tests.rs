@@ -1,0 +1,98 @@
+//! Unit tests of `vrrp.rs`: keepalived's real-world instance and VIP
+//! options.
+
+use crate::config::model::{AddrScope, Config, Vip};
+
+fn import(text: &str) -> (Config, Vec<String>) {
+    let imp = crate::config::import_str("t.conf", text, false)
+        .unwrap_or_else(|r| panic!("{:?}", r.lines()));
+    let w = imp.warnings.iter().map(ToString::to_string).collect();
+    (imp.config, w)
+}
+
+fn round_trip(c: &Config) -> String {
+    let text = crate::config::export::export(c);
+    let back = crate::config::import_str("x.conf", &text, false)
+        .unwrap_or_else(|r| panic!("{:?}\n{text}", r.lines()));
+    assert!(back.warnings.is_empty(), "{:?}", back.warnings);
+    assert_eq!(&back.config, c, "\n{text}");
+    text
+}
+
+fn instance(body: &str) -> String {
+    format!("vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{body}}}\n")
+}
+
+#[test]
+fn vip_options_in_any_order_and_written_back() {
+    let (c, w) = import(&instance(
+        " virtual_ipaddress {\n  192.168.1.200/24 no_track scope link brd 192.168.1.127 dev eth0 label eth0:v\n  192.168.1.201/24\n }\n virtual_ipaddress_excluded {\n  10.0.0.1 scope host\n }\n",
+    ));
+    assert!(w.is_empty(), "{w:?}");
+    let i = &c.vrrp_instances[0];
+    let v = &i.virtual_ipaddress[0];
+    assert_eq!(v.brd, Some("192.168.1.127".parse().unwrap()));
+    assert_eq!(v.scope, Some(AddrScope::Link));
+    assert!(v.no_track);
+    assert_eq!(v.label.as_ref().map(|l| l.as_str()), Some("eth0:v"));
+    assert_eq!(
+        i.virtual_ipaddress[1],
+        Vip::new("192.168.1.201".parse().unwrap(), 24)
+    );
+    assert_eq!(i.virtual_ipaddress_excluded[0].scope, Some(AddrScope::Host));
+    let text = round_trip(&c);
+    assert!(
+        text.contains(
+            "192.168.1.200/24 dev eth0 label eth0:v brd 192.168.1.127 scope link no_track\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn unicast_ttl_and_dont_track_primary_read_and_write_back() {
+    let (c, w) = import(&instance(
+        " unicast_src_ip 10.0.0.1\n unicast_peer {\n  10.0.1.1\n }\n unicast_ttl 64\n dont_track_primary\n virtual_ipaddress {\n  192.168.1.200\n }\n",
+    ));
+    assert!(w.is_empty(), "{w:?}");
+    let i = &c.vrrp_instances[0];
+    assert_eq!((i.unicast_ttl, i.dont_track_primary), (Some(64), true));
+    let text = round_trip(&c);
+    assert!(text.contains("unicast_ttl 64\n") && text.contains("dont_track_primary\n"));
+}
+
+#[test]
+fn unicast_ttl_without_peers_is_cleared_with_a_warning() {
+    let (c, w) = import(&instance(
+        " unicast_ttl 5\n virtual_ipaddress {\n  192.168.1.200\n }\n",
+    ));
+    assert_eq!(c.vrrp_instances[0].unicast_ttl, None);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("t.conf:4:2: warning: vrrp_instance VI_1: 'unicast_ttl' without 'unicast_peer' is cleared"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn brd_is_for_ipv4_and_unicast_ttl_a_byte() {
+    let errors = |text: &str| match crate::config::import_str("t.conf", text, false) {
+        Ok(i) => panic!("accepted: {:?}", i.warnings),
+        Err(e) => e.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    };
+    let e = errors(&instance(
+        " virtual_ipaddress {\n  2001:db8::1/64 brd 10.0.0.255\n }\n",
+    ));
+    assert_eq!(
+        e,
+        ["t.conf:5:22: error: 'brd': invalid value '10.0.0.255', expected nothing: an IPv6 address has no broadcast address"]
+    );
+    let e = errors(&instance(
+        " unicast_peer {\n  10.0.1.1\n }\n unicast_ttl 256\n virtual_ipaddress {\n  10.0.0.9\n }\n",
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.conf:7:14: error: 'unicast_ttl': invalid value '256'"),
+        "{e:?}"
+    );
+}

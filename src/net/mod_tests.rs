@@ -1,0 +1,62 @@
+//! Unit tests of `mod.rs`: the address messages the daemon sends.
+
+use super::*;
+use crate::config::bounds::IfName;
+
+fn broadcast(m: &AddressMessage) -> Vec<Ipv4Addr> {
+    (m.attributes.iter())
+        .filter_map(|a| match a {
+            AddressAttribute::Broadcast(b) => Some(*b),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_vip_message_carries_its_label_brd_and_scope() {
+    let mut vip = Vip::new("192.168.1.200".parse().unwrap(), 24);
+    let m = Net::vip_msg(3, &vip);
+    assert_eq!(m.header.index, 3);
+    assert_eq!(m.header.prefix_len, 24);
+    assert_eq!(m.header.scope, AddressScope::Universe);
+    assert_eq!(
+        broadcast(&m),
+        ["192.168.1.255".parse::<Ipv4Addr>().unwrap()]
+    );
+
+    vip.brd = Some("192.168.1.127".parse().unwrap());
+    vip.scope = Some(AddrScope::Link);
+    vip.label = Some(IfName::new("eth0:vip").unwrap());
+    let m = Net::vip_msg(3, &vip);
+    assert_eq!(
+        broadcast(&m),
+        ["192.168.1.127".parse::<Ipv4Addr>().unwrap()],
+        "one, brd's"
+    );
+    assert_eq!(m.header.scope, AddressScope::Link);
+    assert!(m
+        .attributes
+        .contains(&AddressAttribute::Label("eth0:vip".into())));
+    // no_track changes nothing in the message.
+    vip.no_track = true;
+    assert_eq!(Net::vip_msg(3, &vip), m);
+}
+
+#[test]
+fn every_scope_is_the_kernels() {
+    let want = [
+        (AddrScope::Global, 0u8),
+        (AddrScope::Site, 200),
+        (AddrScope::Link, 253),
+        (AddrScope::Host, 254),
+        (AddrScope::Nowhere, 255),
+    ];
+    for (s, n) in want {
+        assert_eq!(u8::from(address_scope(s)), n, "{s}");
+    }
+    let mut v6 = Vip::new("2001:db8::1".parse().unwrap(), 64);
+    v6.scope = Some(AddrScope::Site);
+    let m = Net::vip_msg(1, &v6);
+    assert_eq!(m.header.scope, AddressScope::Site);
+    assert!(broadcast(&m).is_empty());
+}
