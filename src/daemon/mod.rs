@@ -1,6 +1,7 @@
 //! `vigil run`: the one place that wires the tasks together.
 //!
-//! Owns: the current-thread runtime, the order in which the tasks below
+//! Owns: the current-thread runtime (and the VRRP thread's, [`vrrp_thread`],
+//! where the supervisor places instance and receive tasks), the order in which the tasks below
 //! start, and the loop that answers signals and control requests until
 //! shutdown. Each concern lives in its own module: `logging`, instance
 //! tasks (`groups`), the link dispatcher (`links`), the IPVS side
@@ -98,6 +99,7 @@ mod shutdown;
 pub mod source;
 pub mod supervisor;
 mod tasks;
+mod vrrp_thread;
 mod watchdogs;
 
 use commit::Commits;
@@ -165,11 +167,14 @@ pub fn run(config: Config, origin: Origin, opts: Options) -> Result<(), DaemonEr
         handoff: handoff::take(),
         exe: std::env::current_exe().ok(),
     };
+    // VRRP's own thread and runtime: nothing the main runtime does (a
+    // reload, a status dump, a commit) can hold back an advert.
+    let vrrp = vrrp_thread::VrrpThread::start().map_err(DaemonError::Runtime)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(main(config, origin, opts, start))
+    rt.block_on(main(config, origin, opts, start, vrrp.handle().clone()))
 }
 
 /// Where the config a daemon starts with came from.
@@ -195,13 +200,20 @@ async fn main(
     origin: Origin,
     opts: Options,
     start: Start,
+    vrrp_rt: tokio::runtime::Handle,
 ) -> Result<(), DaemonError> {
     let config = reload::shared(config);
     let control_path = opts.control.as_path();
     let from_store = opts.source.is_store();
     let started = Instant::now();
-    let (sup, sup_events) = Supervisor::start();
+    let (sup, sup_events) = Supervisor::start_with_vrrp(vrrp_rt.clone());
     let net = Net::connect()?;
+    // The instance tasks' own rtnetlink connection (VIPs, links), driven
+    // by the VRRP thread: becoming MASTER never waits on the main runtime.
+    let vrrp_net = {
+        let _vrrp = vrrp_rt.enter();
+        Net::connect()?
+    };
     let listener = control::bind(control_path).map_err(|source| DaemonError::Control {
         path: control_path.to_owned(),
         source,
@@ -241,7 +253,7 @@ async fn main(
     let first = start_groups(
         planned.groups,
         &config.global,
-        &net,
+        &vrrp_net,
         &notifier,
         &script_side.receiver(),
         &demux,
@@ -255,7 +267,7 @@ async fn main(
         ..Default::default()
     });
     let vrrp = VrrpSide {
-        net: net.clone(),
+        net: vrrp_net,
         notifier: notifier.clone(),
         demux,
         published: config_tx,
