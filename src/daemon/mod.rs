@@ -48,9 +48,10 @@
 //! removed first, or the daemon ended non-zero once the budget is spent.
 //!
 //! The IPVS task and the health runner run only when the config has a
-//! virtual_server (or lvs_timeouts); they share nothing with VRRP but the
-//! runtime, and every netlink call of IPVS runs on a blocking thread, so a
-//! slow or missing `ip_vs` never delays an advert.
+//! virtual_server (or lvs_timeouts); they share nothing with VRRP, not
+//! even the runtime: instance and receive tasks run on the VRRP thread
+//! ([`vrrp_thread`]), so neither a slow `ip_vs`, a reload's parse and plan
+//! nor a status dump of a big table delays an advert.
 //!
 //! With `lvs_sync_daemon`, a sync task (`ipvs::sync`) follows the named
 //! instance's `watch<Snapshot>` and runs the kernel's master or backup
