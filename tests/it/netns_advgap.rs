@@ -13,9 +13,10 @@
 //!
 //! Then a reload of the big table less one virtual server (every kept
 //! real server's health state carried over) is measured the same way.
-//! Both sizes run in the normal suite: 10,000 destinations (about 5 s),
-//! and 102,400 (the bound's 1,024 virtual servers; about 40 s on a debug
-//! build, most of it parsing while the adverts go on).
+//! 10,000 destinations run in the normal suite (about 10 s; the design
+//! before the VRRP thread failed it: a 439 ms gap, 2 takeovers). 102,400
+//! (the bound's 1,024 virtual servers) take over a minute on a debug
+//! build: `#[ignore]`d, run by `make soak-advgap`.
 //!
 //! Needs root, iproute2 and keepalived (scripts/install-deps).
 
@@ -210,6 +211,7 @@ fn a_reload_to_10_000_destinations_keeps_every_advert_of_the_master() {
 }
 
 #[test]
+#[ignore = "over a minute on a debug build: make soak-advgap"]
 fn a_reload_to_102_400_destinations_keeps_every_advert_of_the_master() {
     reload_to(1024);
 }
