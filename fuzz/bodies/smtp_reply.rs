@@ -34,10 +34,7 @@ pub fn run(data: &[u8]) {
                 over = true;
                 done = true;
             }
-            Err(_) => {
-                over = true;
-                break;
-            }
+            Err(_) => break,
         }
     }
     if done {
