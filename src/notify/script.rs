@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{Event, EventKind, State};
-use crate::config::model::ScriptUser;
+use crate::config::model::{Config, Notify, Script, ScriptUser};
 
 /// The commands one event runs, in order: the state's own script
 /// (`notify_master` ...) with its configured argv as is, then the generic
@@ -66,6 +66,90 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
         out.push(argv);
     }
     out
+}
+
+/// Every script of `config` that would run as root, one line each
+/// (`vrrp_instance VI_1 notify_master /etc/vigil/master.sh`): with no
+/// `global_defs { script_user }`, every notify script, and every
+/// `vrrp_script` and `MISC_CHECK` without a `user` of its own. The daemon
+/// logs them as a warning at start and on each reload and shows them in
+/// `vigil status`.
+pub fn root_scripts(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let global = config.global.script_user.is_some();
+    let mut one = |place: String, sc: &Option<Script>, own_user: bool| {
+        if let Some(argv0) = sc.as_ref().and_then(|sc| sc.argv.first()) {
+            if !global && !own_user {
+                out.push(format!("{place} {argv0}"));
+            }
+        }
+    };
+    let notify = |one: &mut dyn FnMut(String, &Option<Script>, bool), what: &str, n: &Notify| {
+        for (kw, sc) in [
+            ("notify", &n.notify),
+            ("notify_master", &n.master),
+            ("notify_backup", &n.backup),
+            ("notify_fault", &n.fault),
+            ("notify_stop", &n.stop),
+        ] {
+            one(format!("{what} {kw}"), sc, false);
+        }
+    };
+    for i in &config.vrrp_instances {
+        notify(&mut one, &format!("vrrp_instance {}", i.name), &i.notify);
+    }
+    for g in &config.vrrp_sync_groups {
+        notify(&mut one, &format!("vrrp_sync_group {}", g.name), &g.notify);
+    }
+    for t in &config.vrrp_scripts {
+        let sc = Some(t.script.clone());
+        one(format!("vrrp_script {}", t.name), &sc, t.user.is_some());
+    }
+    for vs in &config.virtual_servers {
+        let at = format!("virtual_server {}", vs.key);
+        one(format!("{at} quorum_up"), &vs.quorum_up, false);
+        one(format!("{at} quorum_down"), &vs.quorum_down, false);
+        for rs in &vs.real_servers {
+            let port = rs.port.map_or_else(String::new, |p| format!(" {p}"));
+            let at = format!("{at} real_server {}{port}", rs.addr);
+            one(format!("{at} notify_up"), &rs.notify_up, false);
+            one(format!("{at} notify_down"), &rs.notify_down, false);
+            for c in &rs.checkers {
+                if let crate::config::model::CheckKind::Misc(m) = &c.kind {
+                    let sc = Some(m.path.clone());
+                    one(format!("{at} MISC_CHECK"), &sc, m.user.is_some());
+                }
+            }
+        }
+    }
+    if let Some(a) = &config.appliance {
+        one(
+            "watchdog notify_reset".into(),
+            &a.watchdog.notify_reset,
+            false,
+        );
+    }
+    out
+}
+
+/// Names listed in [`root_warning`] before "and N more".
+const ROOT_LISTED: usize = 8;
+
+/// The warning for [`root_scripts`], one line; `None` when there are none.
+pub fn root_warning(config: &Config) -> Option<String> {
+    let all = root_scripts(config);
+    if all.is_empty() {
+        return None;
+    }
+    let mut line = format!(
+        "{} script(s) will run as root (no script_user in global_defs): {}",
+        all.len(),
+        all[..all.len().min(ROOT_LISTED)].join(", ")
+    );
+    if all.len() > ROOT_LISTED {
+        line.push_str(&format!(", and {} more", all.len() - ROOT_LISTED));
+    }
+    Some(line)
 }
 
 /// The identity scripts run under.

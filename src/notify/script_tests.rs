@@ -384,3 +384,63 @@ async fn a_checked_script_runs_as_the_script_user() {
     );
     assert_eq!(std::fs::read_to_string(&out).expect("output"), "65534\n");
 }
+
+const ROOT_CONF: &str = "\
+vrrp_script chk_own {
+    script \"/usr/local/bin/chk_own\"
+    user nobody
+}
+vrrp_script chk_root {
+    script \"/usr/local/bin/chk_root\"
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.168.1.200/24
+    }
+    notify_master \"/etc/vigil/master.sh arg\"
+    track_script {
+        chk_own
+        chk_root
+    }
+}
+virtual_server 192.168.1.200 80 {
+    real_server 192.168.1.102 80 {
+        notify_down /etc/vigil/down.sh
+        MISC_CHECK {
+            misc_path /usr/local/bin/misc
+        }
+    }
+}
+";
+
+/// Which scripts would run as root: every notify script and the tracked
+/// and MISC_CHECK scripts without a `user`, until `script_user` is set.
+#[test]
+fn scripts_that_run_as_root_are_listed() {
+    let config = crate::config::import_str("t.conf", ROOT_CONF, true)
+        .expect("imports")
+        .config;
+    assert_eq!(
+        root_scripts(&config),
+        [
+            "vrrp_instance VI_1 notify_master /etc/vigil/master.sh",
+            "vrrp_script chk_root /usr/local/bin/chk_root",
+            "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 notify_down /etc/vigil/down.sh",
+            "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 MISC_CHECK /usr/local/bin/misc",
+        ]
+    );
+    let warning = root_warning(&config).expect("a warning");
+    assert!(
+        warning.starts_with("4 script(s) will run as root"),
+        "{warning}"
+    );
+    let text = format!("global_defs {{\n    script_user nobody\n}}\n{ROOT_CONF}");
+    let config = crate::config::import_str("t.conf", &text, true)
+        .expect("imports")
+        .config;
+    assert_eq!(root_scripts(&config), Vec::<String>::new());
+    assert_eq!(root_warning(&config), None);
+}
