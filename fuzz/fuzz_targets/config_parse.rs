@@ -1,31 +1,9 @@
-//! Config import from arbitrary bytes: never panics, and whatever imports
-//! survives export + re-import unchanged (the canonical text is a fixed
-//! point). Seed corpus: fixtures/ (the seed's configs).
+//! libFuzzer entry for `config_parse`; the body, and the properties it checks,
+//! are in `fuzz/bodies/config_parse.rs`, shared with the stable test that runs
+//! it over the seeds and mutations of them (`tests/it/fuzz_bodies.rs`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use vigil::config::{export::export, envelope, import_str_with, ImportOptions};
-use vigil::resolve::Resolver;
+#[path = "../bodies/config_parse.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    // No name reaches DNS from a fuzzer: names resolve against an empty
-    // table (an error, as an unknown name is).
-    let opts = ImportOptions {
-        resolver: Resolver::Table(Default::default()),
-        ..ImportOptions::new(false)
-    };
-    let Ok(imp) = import_str_with("fuzz.conf", text, &opts) else {
-        return;
-    };
-    let canonical = export(&imp.config);
-    let again = match import_str_with("canonical.conf", &canonical, &opts) {
-        Ok(again) => again,
-        Err(r) => panic!("canonical text does not import: {:?}\n{canonical}", r.errors),
-    };
-    assert_eq!(again.config, imp.config, "round trip changed the config:\n{canonical}");
-    let bytes = envelope::encode(&imp.config).expect("encode");
-    assert_eq!(envelope::decode(&bytes).expect("decode"), imp.config);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

@@ -1,14 +1,9 @@
-//! The config payload as read from flash (after the slot's CRC): decoding
-//! arbitrary bytes never panics nor allocates without bound, and whatever
-//! decodes encodes back to something that decodes to the same config.
+//! libFuzzer entry for `envelope_decode`; the body, and the properties it checks,
+//! are in `fuzz/bodies/envelope_decode.rs`, shared with the stable test that runs
+//! it over the seeds and mutations of them (`tests/it/fuzz_bodies.rs`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use vigil::config::envelope;
+#[path = "../bodies/envelope_decode.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(config) = envelope::decode(data) {
-        let again = envelope::encode(&config).expect("a decoded config encodes");
-        assert_eq!(envelope::decode(&again).expect("re-decode"), config);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

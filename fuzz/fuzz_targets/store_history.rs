@@ -1,54 +1,9 @@
-//! Arbitrary bytes as a commit-history device (32 records of 4 KiB, or a
-//! two-slot store under them).
-//!
-//! Properties: reading never panics and never errors on a device of the
-//! right size; every listed commit's payload reads back; `running` picks
-//! a listed commit that is confirmed; a commit on top of any image becomes
-//! the newest and boots, and what booted before it is still in the history
-//! (unless nothing did).
-
+//! libFuzzer entry for `store_history`; the body, and the properties it checks,
+//! are in `fuzz/bodies/store_history.rs`, shared with the stable test that runs
+//! it over the seeds and mutations of them (`tests/it/fuzz_bodies.rs`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use vigil::store::{Geometry, History, MemFlash, Meta, Source};
+#[path = "../bodies/store_history.rs"]
+mod body;
 
-const DEVICE: usize = 128 * 1024;
-
-fuzz_target!(|data: &[u8]| {
-    // Spread the input over the device so record headers are reached.
-    let mut image = vec![0u8; DEVICE];
-    for (i, chunk) in data.chunks(64).enumerate() {
-        let at = (i * 4096) % DEVICE;
-        image[at..at + chunk.len()].copy_from_slice(chunk);
-    }
-    let legacy = Geometry { slot_size: 4096 };
-    let mut h = History::new(MemFlash::from_bytes(image), legacy).expect("device fits");
-    let list = h.history().expect("memory reads do not fail");
-    for e in &list {
-        assert_eq!(h.get(e.seq()).expect("listed").len(), e.head.len as usize);
-    }
-    let before = h.running().expect("memory reads do not fail");
-    if let Some(r) = &before {
-        assert!(r.entry.is_confirmed());
-        assert!(list.iter().any(|e| e.seq() == r.entry.seq()));
-    }
-    let payload = &data[..data.len().min(1000)];
-    let meta = Meta::default();
-    match h.commit(payload, Source::Import, &meta) {
-        Ok(c) => {
-            let r = h.running().expect("reads").expect("just committed");
-            assert_eq!((r.entry.seq(), r.payload.as_slice()), (c.seq, payload));
-            if let Some(b) = before {
-                assert_eq!(h.get(b.entry.seq()).ok(), Some(b.payload));
-            }
-        }
-        Err(e) => assert!(
-            matches!(
-                e,
-                vigil::store::StoreError::SequenceExhausted { .. }
-                    | vigil::store::StoreError::RecordTooLarge { .. }
-            ),
-            "{e}"
-        ),
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

@@ -190,6 +190,9 @@ pub struct Status {
     pub scripts: Vec<ScriptStatus>,
     /// A commit confirmed waiting, and the last automatic rollback.
     pub commit: CommitStatus,
+    /// Warnings about the loaded config, one line each (scripts that run
+    /// as root: `notify::script::root_warning`); empty: none.
+    pub warnings: Vec<String>,
 }
 
 /// The box's watchdogs as `vigil status` shows them (from
@@ -656,6 +659,8 @@ pub struct ConfigState {
     pub appliance: Vec<String>,
     /// A commit confirmed waiting, and the last automatic rollback.
     pub commit: CommitStatus,
+    /// Warnings about the loaded config (see [`Status::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// How long the server waits for the daemon to finish a reload.
@@ -690,6 +695,7 @@ impl Published {
             resumed: self.resumed.clone(),
             tasks: Vec::new(),
             appliance: config.appliance,
+            warnings: config.warnings,
             commit: config.commit,
             watchdog: self
                 .watchdog

@@ -66,6 +66,7 @@ fn sample() -> Status {
                 error: None,
             }),
         },
+        warnings: vec!["1 script(s) will run as root (no script_user in global_defs): vrrp_script chk /bin/true".into()],
     }
 }
 

@@ -46,6 +46,9 @@ pub fn text(s: &Status) -> String {
     for e in &s.appliance {
         let _ = writeln!(out, "APPLIANCE ERROR: {e}");
     }
+    for w in &s.warnings {
+        let _ = writeln!(out, "WARNING: {w}");
+    }
     let _ = writeln!(out, "{}", watchdog_line(&s.watchdog));
     out.push_str(&vrrp_text(s));
     if let Some(ipvs) = &s.ipvs {
@@ -433,6 +436,13 @@ pub fn json(s: &Status) -> String {
     } else {
         format!(",\"appliance\":[{}]", appliance.join(","))
     };
+    // "warnings" only when there are some.
+    let warnings: Vec<String> = s.warnings.iter().map(|w| json_str(w)).collect();
+    let warnings = if warnings.is_empty() {
+        String::new()
+    } else {
+        format!(",\"warnings\":[{}]", warnings.join(","))
+    };
     let opt = |v: Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
     // "commit" only when a commit confirmed waits or was rolled back.
     let commit = commit_lines(&s.commit);
@@ -458,7 +468,7 @@ pub fn json(s: &Status) -> String {
         format!(",\"commit\":{{\"pending\":{pending},\"last_rollback\":{rollback}}}")
     };
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{}{},\"watchdog\":{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{}{}{},\"watchdog\":{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -469,6 +479,7 @@ pub fn json(s: &Status) -> String {
         ipvs,
         tasks,
         appliance,
+        warnings,
         scripts,
         commit,
         // Last: tools that look for the first "state" find an instance's.

@@ -40,6 +40,7 @@ fn sample() -> Status {
         watchdog: WatchdogStatus::default(),
         scripts: Vec::new(),
         commit: CommitStatus::default(),
+        warnings: vec![],
     }
 }
 
@@ -460,4 +461,16 @@ fn a_commit_report_says_what_was_written_or_why_not() {
     let (out, err) = commit_report(&done);
     assert_eq!(out, ["committed seq 5", "no change"]);
     assert!(err.is_empty());
+}
+
+/// A config warning (scripts run as root) shows in the text and the JSON,
+/// and neither has a trace of it when there is none.
+#[test]
+fn warnings_show_when_present() {
+    let mut s = sample();
+    assert!(!text(&s).contains("WARNING"));
+    assert!(!json(&s).contains("\"warnings\""));
+    s.warnings = vec!["2 script(s) will run as root (no script_user in global_defs): a, b".into()];
+    assert!(text(&s).contains("WARNING: 2 script(s) will run as root"));
+    assert!(json(&s).contains("\"warnings\":[\"2 script(s) will run as root"));
 }

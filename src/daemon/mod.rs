@@ -274,6 +274,7 @@ async fn main(
         instances: statuses.clone(),
         receivers: first.receivers,
         appliance: appliance.errors(),
+        warnings: config_warnings(&config),
         ..Default::default()
     });
     let vrrp = VrrpSide {
@@ -519,6 +520,18 @@ impl Requests {
 }
 
 /// A deadline that never comes, for a disabled `select!` branch.
+/// The loaded config's warnings for `vigil status`, each logged as a
+/// warning to the journal (at start and after each reload that applied).
+fn config_warnings(config: &Config) -> Vec<String> {
+    let warnings: Vec<String> = crate::notify::script::root_warning(config)
+        .into_iter()
+        .collect();
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    warnings
+}
+
 fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
 }

@@ -3,22 +3,30 @@
 //!
 //! Owns: keepalived's argument conventions, the `/etc/passwd` and
 //! `/etc/group` lookups for `script_user` (parsed here, no NSS: a static
-//! binary has none), the `enable_script_security` path check, and the
-//! child process (no shell, stdin null, output captured and logged with a
-//! bound, killed with its process group at the deadline).
+//! binary has none), the `enable_script_security` path check (a walk of
+//! the path one component at a time through `O_PATH | O_NOFOLLOW` file
+//! descriptors, symlinks followed by hand, ending in a descriptor of the
+//! file that was checked: [`open_checked`]), and the child process (no
+//! shell, stdin null, the fixed environment [`SCRIPT_ENV`] and nothing of
+//! the daemon's, output captured and logged with a bound, killed with its
+//! process group at the deadline). Under `enable_script_security` the
+//! child executes the checked descriptor (`/proc/self/fd/N`), never the
+//! path again, so a symlink or rename swapped in after the check is not
+//! what runs.
 //! Must not: decide ordering between events (the per-instance worker in
 //! `mod.rs` does), or run anything through `sh -c`.
 
-use std::os::unix::fs::MetadataExt;
+use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{Event, EventKind, State};
-use crate::config::model::ScriptUser;
+use crate::config::model::{Config, Notify, Script, ScriptUser};
 
 /// The commands one event runs, in order: the state's own script
 /// (`notify_master` ...) with its configured argv as is, then the generic
@@ -58,6 +66,90 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
         out.push(argv);
     }
     out
+}
+
+/// Every script of `config` that would run as root, one line each
+/// (`vrrp_instance VI_1 notify_master /etc/vigil/master.sh`): with no
+/// `global_defs { script_user }`, every notify script, and every
+/// `vrrp_script` and `MISC_CHECK` without a `user` of its own. The daemon
+/// logs them as a warning at start and on each reload and shows them in
+/// `vigil status`.
+pub fn root_scripts(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let global = config.global.script_user.is_some();
+    let mut one = |place: String, sc: &Option<Script>, own_user: bool| {
+        if let Some(argv0) = sc.as_ref().and_then(|sc| sc.argv.first()) {
+            if !global && !own_user {
+                out.push(format!("{place} {argv0}"));
+            }
+        }
+    };
+    let notify = |one: &mut dyn FnMut(String, &Option<Script>, bool), what: &str, n: &Notify| {
+        for (kw, sc) in [
+            ("notify", &n.notify),
+            ("notify_master", &n.master),
+            ("notify_backup", &n.backup),
+            ("notify_fault", &n.fault),
+            ("notify_stop", &n.stop),
+        ] {
+            one(format!("{what} {kw}"), sc, false);
+        }
+    };
+    for i in &config.vrrp_instances {
+        notify(&mut one, &format!("vrrp_instance {}", i.name), &i.notify);
+    }
+    for g in &config.vrrp_sync_groups {
+        notify(&mut one, &format!("vrrp_sync_group {}", g.name), &g.notify);
+    }
+    for t in &config.vrrp_scripts {
+        let sc = Some(t.script.clone());
+        one(format!("vrrp_script {}", t.name), &sc, t.user.is_some());
+    }
+    for vs in &config.virtual_servers {
+        let at = format!("virtual_server {}", vs.key);
+        one(format!("{at} quorum_up"), &vs.quorum_up, false);
+        one(format!("{at} quorum_down"), &vs.quorum_down, false);
+        for rs in &vs.real_servers {
+            let port = rs.port.map_or_else(String::new, |p| format!(" {p}"));
+            let at = format!("{at} real_server {}{port}", rs.addr);
+            one(format!("{at} notify_up"), &rs.notify_up, false);
+            one(format!("{at} notify_down"), &rs.notify_down, false);
+            for c in &rs.checkers {
+                if let crate::config::model::CheckKind::Misc(m) = &c.kind {
+                    let sc = Some(m.path.clone());
+                    one(format!("{at} MISC_CHECK"), &sc, m.user.is_some());
+                }
+            }
+        }
+    }
+    if let Some(a) = &config.appliance {
+        one(
+            "watchdog notify_reset".into(),
+            &a.watchdog.notify_reset,
+            false,
+        );
+    }
+    out
+}
+
+/// Names listed in [`root_warning`] before "and N more".
+const ROOT_LISTED: usize = 8;
+
+/// The warning for [`root_scripts`], one line; `None` when there are none.
+pub fn root_warning(config: &Config) -> Option<String> {
+    let all = root_scripts(config);
+    if all.is_empty() {
+        return None;
+    }
+    let mut line = format!(
+        "{} script(s) will run as root (no script_user in global_defs): {}",
+        all.len(),
+        all[..all.len().min(ROOT_LISTED)].join(", ")
+    );
+    if all.len() > ROOT_LISTED {
+        line.push_str(&format!(", and {} more", all.len() - ROOT_LISTED));
+    }
+    Some(line)
 }
 
 /// The identity scripts run under.
@@ -179,30 +271,115 @@ pub fn check_secure(nodes: &[PathNode], run_as: RunAs) -> Result<(), Insecure> {
     Ok(())
 }
 
-/// `stat` of the canonical script path and every directory above it.
-pub fn path_nodes(script: &Path) -> Result<Vec<PathNode>, Insecure> {
+/// The whole environment a script sees: a fixed search path and the C
+/// locale. Nothing of the daemon's own environment (systemd's
+/// `NOTIFY_SOCKET`, `INVOCATION_ID`, whatever a shell exported) reaches a
+/// script; the event's details are in its arguments, as keepalived passes
+/// them, and vigil sets no variables of its own.
+pub const SCRIPT_ENV: &[(&str, &str)] = &[("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C")];
+
+/// Symlinks followed in one path before giving up (the kernel's limit).
+const MAX_LINKS: usize = 40;
+
+/// `enable_script_security` without a window: walks `script` from `/`
+/// one component at a time, each opened `O_PATH | O_NOFOLLOW` relative to
+/// the descriptor of the directory before it and checked ([`check_secure`])
+/// through that descriptor; a symlink is read through its own descriptor
+/// and its target walked the same way (so the directory holding a link is
+/// checked too, which `canonicalize` would skip). Returns a descriptor of
+/// the regular file that passed, for [`execute`] to run.
+pub fn open_checked(script: &Path, run_as: RunAs) -> Result<OwnedFd, Insecure> {
+    use nix::fcntl::{open, openat, readlinkat, OFlag};
+    use nix::sys::stat::{fstat, Mode, SFlag};
+
     if !script.is_absolute() {
         return Err(Insecure::Relative {
             path: script.to_path_buf(),
         });
     }
-    let stat_err = |p: &Path, e: std::io::Error| Insecure::Stat {
+    let err = |p: &Path, e: nix::Error| Insecure::Stat {
         path: p.to_path_buf(),
-        cause: e.to_string(),
+        cause: e.desc().to_string(),
     };
-    let real = std::fs::canonicalize(script).map_err(|e| stat_err(script, e))?;
-    let mut nodes = Vec::new();
-    for p in real.ancestors() {
-        let m = std::fs::metadata(p).map_err(|e| stat_err(p, e))?;
-        nodes.push(PathNode {
-            path: p.to_path_buf(),
-            uid: m.uid(),
-            gid: m.gid(),
-            mode: m.mode(),
-            is_dir: m.is_dir(),
-        });
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let node = |fd: &OwnedFd, path: &Path| -> Result<(PathNode, SFlag), Insecure> {
+        let st = fstat(fd).map_err(|e| err(path, e))?;
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        let n = PathNode {
+            path: path.to_path_buf(),
+            uid: st.st_uid,
+            gid: st.st_gid,
+            mode: st.st_mode,
+            is_dir: kind == SFlag::S_IFDIR,
+        };
+        Ok((n, kind))
+    };
+    let root = Path::new("/");
+    let root_fd =
+        open(root, flags | OFlag::O_DIRECTORY, Mode::empty()).map_err(|e| err(root, e))?;
+    check_secure(&[node(&root_fd, root)?.0], run_as)?;
+    // The directories walked so far (`..` pops one), and what is left.
+    let mut dirs: Vec<(OwnedFd, PathBuf)> = vec![(root_fd, root.to_path_buf())];
+    let mut todo: Vec<OsString> = components(script);
+    let mut links = 0;
+    let mut file: Option<OwnedFd> = None;
+    while let Some(name) = todo.pop() {
+        let (dir_fd, dir_path) = dirs.last().expect("the root is never popped");
+        if file.is_some() {
+            return Err(not(dir_path.join(&name), "a path through a file"));
+        }
+        if name == ".." {
+            if dirs.len() > 1 {
+                dirs.pop();
+            }
+            continue;
+        }
+        let path = dir_path.join(&name);
+        let fd = openat(dir_fd.as_fd(), name.as_os_str(), flags, Mode::empty())
+            .map_err(|e| err(&path, e))?;
+        let (n, kind) = node(&fd, &path)?;
+        if kind == SFlag::S_IFLNK {
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(err(&path, nix::Error::ELOOP));
+            }
+            let target = readlinkat(fd.as_fd(), "").map_err(|e| err(&path, e))?;
+            if Path::new(&target).is_absolute() {
+                dirs.truncate(1);
+            }
+            todo.extend(components(Path::new(&target)));
+            continue;
+        }
+        check_secure(std::slice::from_ref(&n), run_as)?;
+        match kind {
+            SFlag::S_IFDIR => dirs.push((fd, path)),
+            SFlag::S_IFREG => file = Some(fd),
+            _ => return Err(not(path, "not a regular file")),
+        }
     }
-    Ok(nodes)
+    file.ok_or_else(|| not(script.to_path_buf(), "not a regular file"))
+}
+
+fn not(path: PathBuf, cause: &str) -> Insecure {
+    Insecure::Stat {
+        path,
+        cause: cause.to_string(),
+    }
+}
+
+/// The names of `path` in reverse order (a stack: the first is popped
+/// first); `/` and `.` are dropped, `..` kept.
+fn components(path: &Path) -> Vec<OsString> {
+    let mut v: Vec<OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    v.reverse();
+    v
 }
 
 /// How scripts are run.
@@ -238,34 +415,99 @@ const OUTPUT_GRACE: Duration = Duration::from_millis(200);
 /// Runs `argv` without a shell and logs what happened. Never longer than
 /// `timeout` plus the reap and output waits.
 pub async fn run(argv: &[String], policy: &RunPolicy) -> Outcome {
-    let prog = &argv[0];
+    match prepare(argv, policy) {
+        Some(p) => execute(p, policy).await,
+        None => Outcome::NotRun,
+    }
+}
+
+/// A script that may run: who it runs as and, under
+/// `enable_script_security`, the descriptor of the file that was checked.
+#[derive(Debug)]
+pub struct Prepared {
+    argv: Vec<String>,
+    run_as: Option<RunAs>,
+    checked: Option<OwnedFd>,
+}
+
+/// The checks before a run (identity, `enable_script_security`); `None`
+/// (logged) when the script must not run.
+pub fn prepare(argv: &[String], policy: &RunPolicy) -> Option<Prepared> {
+    let prog = argv.first()?;
     let run_as = match &policy.run_as {
         Ok(r) => *r,
         Err(e) => {
             tracing::error!(script = %prog, error = %e, "notify script not run");
-            return Outcome::NotRun;
+            return None;
         }
     };
+    let mut checked = None;
     if policy.security {
         let who = run_as.unwrap_or(RunAs { uid: 0, gid: 0 });
-        if let Err(e) = path_nodes(Path::new(prog)).and_then(|n| check_secure(&n, who)) {
-            tracing::error!(script = %prog, error = %e, "notify script not run: enable_script_security");
-            return Outcome::NotRun;
+        match open_checked(Path::new(prog), who) {
+            Ok(fd) => checked = Some(fd),
+            Err(e) => {
+                tracing::error!(script = %prog, error = %e, "notify script not run: enable_script_security");
+                return None;
+            }
         }
     }
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(&argv[1..])
+    Some(Prepared {
+        argv: argv.to_vec(),
+        run_as,
+        checked,
+    })
+}
+
+/// The child's command: no shell, [`SCRIPT_ENV`] only, its own process
+/// group, and the checked descriptor rather than the path when there is one.
+fn command(p: &Prepared) -> tokio::process::Command {
+    let prog = &p.argv[0];
+    let mut cmd = match &p.checked {
+        Some(fd) => {
+            let raw = fd.as_raw_fd();
+            let mut cmd = tokio::process::Command::new(format!("/proc/self/fd/{raw}"));
+            cmd.arg0(prog);
+            // SAFETY: the closure runs in the forked child before exec and
+            // only calls fcntl(2), which is async-signal-safe; `raw` is open
+            // in the child (fork copies the table and `p` keeps the parent's
+            // open until spawn returns). Clearing close-on-exec keeps the
+            // descriptor across exec so that an interpreter started by a
+            // `#!` line can open the `/proc/self/fd/N` path it is handed.
+            unsafe {
+                cmd.pre_exec(move || {
+                    nix::fcntl::fcntl(
+                        std::os::fd::BorrowedFd::borrow_raw(raw),
+                        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+                    )
+                    .map(drop)
+                    .map_err(std::io::Error::from)
+                });
+            }
+            cmd
+        }
+        None => tokio::process::Command::new(prog),
+    };
+    cmd.args(&p.argv[1..])
+        .env_clear()
+        .envs(SCRIPT_ENV.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so the deadline kills what it started too.
         .process_group(0)
         .kill_on_drop(true);
-    if let Some(r) = run_as {
+    if let Some(r) = p.run_as {
         // std drops supplementary groups (setgroups(0)) when root sets a uid.
         cmd.uid(r.uid).gid(r.gid);
     }
-    let mut child = match cmd.spawn() {
+    cmd
+}
+
+/// Runs a prepared script with its deadline and logs what happened.
+pub async fn execute(p: Prepared, policy: &RunPolicy) -> Outcome {
+    let prog = &p.argv[0];
+    let mut child = match command(&p).spawn() {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(script = %prog, error = %e, "notify script could not be started");

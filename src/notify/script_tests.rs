@@ -207,7 +207,7 @@ fn script_security() {
         Err(Insecure::GroupWritable { gid: 50, .. })
     ));
     assert!(matches!(
-        path_nodes(Path::new("relative.sh")),
+        open_checked(Path::new("relative.sh"), root),
         Err(Insecure::Relative { .. })
     ));
 }
@@ -230,4 +230,217 @@ fn a_watchdog_reset_runs_notify_reset_with_watchdog_device_reset() {
             "RESET"
         ]]
     );
+}
+
+/// Who a test's scripts may belong to: whoever runs the test (its temp
+/// dirs are theirs), so `enable_script_security` passes them.
+fn me() -> (RunAs, Option<RunAs>) {
+    let who = RunAs {
+        uid: nix::unistd::geteuid().as_raw(),
+        gid: nix::unistd::getegid().as_raw(),
+    };
+    (who, (who.uid != 0).then_some(who))
+}
+
+fn secure_policy() -> RunPolicy {
+    RunPolicy {
+        timeout: Duration::from_secs(10),
+        output_cap: 1024,
+        run_as: Ok(me().1),
+        security: true,
+        quiet: true,
+    }
+}
+
+fn write_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).expect("write script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+fn argv(v: &[&Path]) -> Vec<String> {
+    v.iter().map(|p| p.display().to_string()).collect()
+}
+
+/// A symlink swapped between the check and the exec (the attack: point a
+/// checked link at something else once the daemon has looked) does not
+/// change what runs: the file that was checked does.
+#[tokio::test]
+async fn a_symlink_swapped_after_the_check_does_not_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (good, evil) = (dir.path().join("good.sh"), dir.path().join("evil.sh"));
+    let out = dir.path().join("out");
+    write_script(&good, "#!/bin/sh\necho good > \"$1\"\n");
+    write_script(&evil, "#!/bin/sh\necho evil > \"$1\"\n");
+    let link = dir.path().join("notify.sh");
+    std::os::unix::fs::symlink(&good, &link).expect("symlink");
+
+    let policy = secure_policy();
+    let prepared = prepare(&argv(&[&link, &out]), &policy).expect("checks pass");
+    // Swap the link atomically (rename over it), as an attacker would.
+    let tmp = dir.path().join("notify.sh.new");
+    std::os::unix::fs::symlink(&evil, &tmp).expect("symlink");
+    std::fs::rename(&tmp, &link).expect("rename");
+    std::fs::rename(&good, dir.path().join("moved.sh")).expect("rename");
+
+    let outcome = execute(prepared, &policy).await;
+    assert!(
+        matches!(outcome, Outcome::Exited(s) if s.success()),
+        "{outcome:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("output"), "good\n");
+}
+
+/// The walk checks what a link passes through: a link in a directory
+/// others may write is refused even when its target is fine.
+#[test]
+fn a_link_in_a_world_writable_directory_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.sh");
+    write_script(&good, "#!/bin/sh\n");
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let link = open.join("notify.sh");
+    std::os::unix::fs::symlink(&good, &link).expect("symlink");
+    assert!(open_checked(&good, me().0).is_ok());
+    assert_eq!(
+        open_checked(&link, me().0).err(),
+        Some(Insecure::WorldWritable { path: open.clone() })
+    );
+    // A relative link through `..` resolves from the link's directory.
+    let rel = dir.path().join("rel.sh");
+    std::os::unix::fs::symlink("open/../good.sh", &rel).expect("symlink");
+    assert!(matches!(
+        open_checked(&rel, me().0),
+        Err(Insecure::WorldWritable { .. })
+    ));
+    std::os::unix::fs::symlink("./good.sh", dir.path().join("rel2.sh")).expect("symlink");
+    assert!(open_checked(&dir.path().join("rel2.sh"), me().0).is_ok());
+}
+
+/// The environment a script sees is exactly [`SCRIPT_ENV`], whatever the
+/// daemon's holds (read from /proc: what exec handed the interpreter,
+/// before the shell adds its own variables).
+#[tokio::test]
+async fn a_script_sees_only_the_documented_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("env.sh");
+    let out = dir.path().join("env");
+    write_script(&script, "#!/bin/sh\ncat /proc/$$/environ > \"$1\"\n");
+    for security in [false, true] {
+        let policy = RunPolicy {
+            security,
+            ..secure_policy()
+        };
+        let outcome = run(&argv(&[&script, &out]), &policy).await;
+        assert!(
+            matches!(outcome, Outcome::Exited(s) if s.success()),
+            "{outcome:?}"
+        );
+        let text = std::fs::read(&out).expect("output");
+        let mut seen: Vec<String> = text
+            .split(|&b| b == 0)
+            .filter(|v| !v.is_empty())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        seen.sort();
+        let mut want: Vec<String> = SCRIPT_ENV.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        want.sort();
+        assert_eq!(seen, want, "security {security}");
+    }
+}
+
+/// Under `script_user`, the child has changed its uid before it execs
+/// `/proc/self/fd/N` (and its interpreter opens that path): a process
+/// may always use its own fd table, so a checked `#!` script still runs.
+/// Needs root to change uid; skipped otherwise.
+#[tokio::test]
+async fn a_checked_script_runs_as_the_script_user() {
+    use std::os::unix::fs::PermissionsExt;
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let script = dir.path().join("id.sh");
+    let out = dir.path().join("out");
+    write_script(&script, "#!/bin/sh\nid -u > \"$1\"\n");
+    std::fs::write(&out, "").expect("create");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let nobody = RunAs {
+        uid: 65534,
+        gid: 65534,
+    };
+    let policy = RunPolicy {
+        run_as: Ok(Some(nobody)),
+        ..secure_policy()
+    };
+    let outcome = run(&argv(&[&script, &out]), &policy).await;
+    assert!(
+        matches!(outcome, Outcome::Exited(s) if s.success()),
+        "{outcome:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("output"), "65534\n");
+}
+
+const ROOT_CONF: &str = "\
+vrrp_script chk_own {
+    script \"/usr/local/bin/chk_own\"
+    user nobody
+}
+vrrp_script chk_root {
+    script \"/usr/local/bin/chk_root\"
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.168.1.200/24
+    }
+    notify_master \"/etc/vigil/master.sh arg\"
+    track_script {
+        chk_own
+        chk_root
+    }
+}
+virtual_server 192.168.1.200 80 {
+    real_server 192.168.1.102 80 {
+        notify_down /etc/vigil/down.sh
+        MISC_CHECK {
+            misc_path /usr/local/bin/misc
+        }
+    }
+}
+";
+
+/// Which scripts would run as root: every notify script and the tracked
+/// and MISC_CHECK scripts without a `user`, until `script_user` is set.
+#[test]
+fn scripts_that_run_as_root_are_listed() {
+    let config = crate::config::import_str("t.conf", ROOT_CONF, true)
+        .expect("imports")
+        .config;
+    assert_eq!(
+        root_scripts(&config),
+        [
+            "vrrp_instance VI_1 notify_master /etc/vigil/master.sh",
+            "vrrp_script chk_root /usr/local/bin/chk_root",
+            "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 notify_down /etc/vigil/down.sh",
+            "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 MISC_CHECK /usr/local/bin/misc",
+        ]
+    );
+    let warning = root_warning(&config).expect("a warning");
+    assert!(
+        warning.starts_with("4 script(s) will run as root"),
+        "{warning}"
+    );
+    let text = format!("global_defs {{\n    script_user nobody\n}}\n{ROOT_CONF}");
+    let config = crate::config::import_str("t.conf", &text, true)
+        .expect("imports")
+        .config;
+    assert_eq!(root_scripts(&config), Vec::<String>::new());
+    assert_eq!(root_warning(&config), None);
 }

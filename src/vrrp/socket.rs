@@ -315,6 +315,8 @@ fn no_socket() -> io::Error {
 }
 
 fn sockaddr_ll(ifindex: u32, proto: u16) -> SockAddr {
+    // SAFETY: sockaddr_ll is a C struct of integers and a byte array, for
+    // which all-zero bytes are a valid value (and the unset fields' meaning).
     let mut ll: nix::libc::sockaddr_ll = unsafe { MaybeUninit::zeroed().assume_init() };
     ll.sll_family = nix::libc::AF_PACKET as u16;
     ll.sll_protocol = proto.to_be();

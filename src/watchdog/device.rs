@@ -187,19 +187,24 @@ fn is_absent(e: &io::Error) -> bool {
 fn read_info(file: &File, path: &Path, timeout_s: u32) -> Result<Info, Error> {
     let fd = file.as_raw_fd();
     let mut wi = WatchdogInfo::default();
-    // SAFETY (all four calls): `fd` is open while `file` lives; each
-    // pointer is to a live value of the type the request number encodes.
+    // The four ioctls below share one reason: `fd` is open while `file`
+    // lives, and each pointer is to a live value of the type the request
+    // number encodes, which the kernel reads or writes only during the call.
+    // SAFETY: as above; `wi` is a `WatchdogInfo` (struct watchdog_info).
     unsafe { wdioc_getsupport(fd, &mut wi) }
         .map_err(|e| ioctl_error(path, Ioctl::GetSupport, e))?;
     let timeout_set = wi.options & flags::SETTIMEOUT != 0;
     if timeout_set {
         let mut t = CInt::try_from(timeout_s).unwrap_or(CInt::MAX);
+        // SAFETY: as above; `t` is an int.
         unsafe { wdioc_settimeout(fd, &mut t) }
             .map_err(|e| ioctl_error(path, Ioctl::SetTimeout, e))?;
     }
     let mut t: CInt = 0;
+    // SAFETY: as above; `t` is an int.
     unsafe { wdioc_gettimeout(fd, &mut t) }.map_err(|e| ioctl_error(path, Ioctl::GetTimeout, e))?;
     let mut boot: CInt = 0;
+    // SAFETY: as above; `boot` is an int.
     unsafe { wdioc_getbootstatus(fd, &mut boot) }
         .map_err(|e| ioctl_error(path, Ioctl::GetBootStatus, e))?;
     Ok(Info {

@@ -168,6 +168,19 @@ fn journald_gets_a_state_change_with_its_fields() {
         })
         .unwrap_or_else(|| panic!("no debug line:\n{}", show(&seen)));
     assert_eq!(debug.get("PRIORITY"), Some("6"), "{debug:?}");
+    // No script_user: the start warns (4) which scripts run as root.
+    let root = seen
+        .iter()
+        .find(|e| {
+            e.get("MESSAGE")
+                .is_some_and(|m| m.contains("will run as root"))
+        })
+        .unwrap_or_else(|| panic!("no run-as-root warning:\n{}", show(&seen)));
+    assert_eq!(root.get("PRIORITY"), Some("4"), "{root:?}");
+    assert_eq!(
+        root.get("MESSAGE"),
+        Some("1 script(s) will run as root (no script_user in global_defs): vrrp_instance VI_1 notify_master /bin/false"),
+    );
     // Nothing went to stderr but what precedes the subscriber.
     vigil.terminate(Duration::from_secs(5));
     let stderr = std::fs::read_to_string(vigil.log()).unwrap_or_default();

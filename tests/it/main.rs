@@ -31,6 +31,7 @@ mod daemon_reload;
 mod daemon_restart;
 mod daemon_supervisor;
 mod daemon_systemd;
+mod fuzz_bodies;
 mod health_checks;
 mod health_misc;
 mod health_runner;

@@ -194,9 +194,11 @@ impl Reloader {
             applied.extend(self.metrics.reload(&new, &self.vrrp.supervisor));
         }
         let pending = changes::pending(&self.running_vrrp, &new);
-        self.vrrp
-            .published
-            .send_modify(|c| c.pending.clone_from(&pending));
+        let warnings = super::config_warnings(&new);
+        self.vrrp.published.send_modify(|c| {
+            c.pending.clone_from(&pending);
+            c.warnings = warnings;
+        });
         let head = Line::Applied {
             changes: applied.len(),
             pending: !pending.is_empty(),
