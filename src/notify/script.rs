@@ -5,7 +5,8 @@
 //! `/etc/group` lookups for `script_user` (parsed here, no NSS: a static
 //! binary has none), the `enable_script_security` path check, and the
 //! child process (no shell, stdin null, output captured and logged with a
-//! bound, killed with its process group at the deadline).
+//! bound, killed with its process group at the deadline), and the cap on
+//! scripts running at once in the whole daemon ([`SCRIPTS_MAX`]).
 //! Must not: decide ordering between events (the per-instance worker in
 //! `mod.rs` does), or run anything through `sh -c`.
 
@@ -227,6 +228,27 @@ pub enum Outcome {
     Exited(ExitStatus),
     TimedOut,
     NotRun,
+    /// It could not be started for a reason of this box (EMFILE, ENFILE,
+    /// ENOMEM, EAGAIN: a limit of descriptors, memory or processes): the
+    /// error, for a caller that tells that apart (MISC_CHECK).
+    NoResources(std::io::Error),
+}
+
+/// At most this many scripts run at once in the whole daemon (notify,
+/// tracked and MISC_CHECK together); more wait for a slot, outside their
+/// timeout. Each holds about four descriptors (two pipes, a pidfd, the
+/// exec's), so 64 keep scripts under 300 of the unit's `LimitNOFILE`.
+pub const SCRIPTS_MAX: usize = 64;
+
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(SCRIPTS_MAX);
+
+/// Whether a failed spawn is the box's fault rather than the script's.
+fn no_resources(e: &std::io::Error) -> bool {
+    use nix::libc;
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN | libc::ENOBUFS)
+    )
 }
 
 /// How long to wait for a killed group's leader to be reaped.
@@ -265,8 +287,14 @@ pub async fn run(argv: &[String], policy: &RunPolicy) -> Outcome {
         // std drops supplementary groups (setgroups(0)) when root sets a uid.
         cmd.uid(r.uid).gid(r.gid);
     }
+    // The semaphore is never closed: a permit always comes.
+    let _slot = SLOTS.acquire().await.ok();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
+        Err(e) if no_resources(&e) => {
+            tracing::warn!(script = %prog, error = %e, "script could not be started: local resources");
+            return Outcome::NoResources(e);
+        }
         Err(e) => {
             tracing::warn!(script = %prog, error = %e, "notify script could not be started");
             return Outcome::NotRun;
