@@ -370,7 +370,7 @@ impl Runner {
         let s = &self.servers[si];
         let spec = &self.specs[id.0 as usize];
         tracing::warn!(
-            errno = e.word(),
+            local_error = e.word(),
             count,
             checker = spec.kind.keyword(),
             real_server = %spec.target,

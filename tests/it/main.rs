@@ -39,6 +39,7 @@ mod ipvs_wire;
 mod netns_bench;
 mod netns_hostile;
 mod netns_interop;
+mod netns_local_faults;
 mod netns_track;
 mod netns_track_file;
 mod notify_mail;
