@@ -577,7 +577,8 @@ fn run_command(r: RunArgs) -> i32 {
 fn reload_command(control: &Path) -> i32 {
     use crate::control::{query, ReloadOutcome, Request, Response, RELOAD_BOUND};
     let bound = RELOAD_BOUND + std::time::Duration::from_secs(5);
-    match query(control, &Request::Reload, bound) {
+    let answer = saying_still_working("reload", || query(control, &Request::Reload, bound));
+    match answer {
         Ok(Response::Reloaded(r)) => {
             let code = match r.outcome {
                 ReloadOutcome::Applied | ReloadOutcome::Unchanged => EXIT_OK,
@@ -599,6 +600,42 @@ fn reload_command(control: &Path) -> i32 {
         other => daemon_answer_error(control, other),
     }
 }
+
+/// Runs `ask` (a request the daemon may take long to answer) and, past
+/// [`crate::daemon::reload::QUIET`], says on stderr that `what` is still
+/// working, again every [`STILL_EVERY`], instead of waiting silently.
+fn saying_still_working<T: Send>(what: &str, ask: impl FnOnce() -> T + Send) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let asking = s.spawn(move || {
+            let answer = ask();
+            let _ = tx.send(());
+            answer
+        });
+        let asked = std::time::Instant::now();
+        let mut wait = crate::daemon::reload::QUIET;
+        loop {
+            match rx.recv_timeout(wait) {
+                // Answered, or the asking thread panicked: join passes it on.
+                Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return asking
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    eprintln!(
+                        "vigil: {what} still working ({} s; its progress is in the journal)",
+                        asked.elapsed().as_secs()
+                    );
+                    wait = STILL_EVERY;
+                }
+            }
+        }
+    })
+}
+
+/// How often a long request says it is still working, after the first.
+const STILL_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn restart_command(control: &Path) -> i32 {
     use crate::control::{query, Request, Response, RELOAD_BOUND};

@@ -314,6 +314,7 @@ pub(super) fn plan_groups(
 /// late starter and reloads.
 #[derive(Clone)]
 pub(super) struct VrrpSide {
+    /// The instance tasks' rtnetlink connection, driven by the VRRP thread.
     pub(super) net: Net,
     pub(super) notifier: Notifier,
     pub(super) demux: DemuxRegistry,

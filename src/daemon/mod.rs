@@ -1,6 +1,7 @@
 //! `vigil run`: the one place that wires the tasks together.
 //!
-//! Owns: the current-thread runtime, the order in which the tasks below
+//! Owns: the current-thread runtime (and the VRRP thread's, [`vrrp_thread`],
+//! where the supervisor places instance and receive tasks), the order in which the tasks below
 //! start, and the loop that answers signals and control requests until
 //! shutdown. Each concern lives in its own module: `logging`, instance
 //! tasks (`groups`), the link dispatcher (`links`), the IPVS side
@@ -47,9 +48,10 @@
 //! removed first, or the daemon ended non-zero once the budget is spent.
 //!
 //! The IPVS task and the health runner run only when the config has a
-//! virtual_server (or lvs_timeouts); they share nothing with VRRP but the
-//! runtime, and every netlink call of IPVS runs on a blocking thread, so a
-//! slow or missing `ip_vs` never delays an advert.
+//! virtual_server (or lvs_timeouts); they share nothing with VRRP, not
+//! even the runtime: instance and receive tasks run on the VRRP thread
+//! ([`vrrp_thread`]), so neither a slow `ip_vs`, a reload's parse and plan
+//! nor a status dump of a big table delays an advert.
 //!
 //! With `lvs_sync_daemon`, a sync task (`ipvs::sync`) follows the named
 //! instance's `watch<Snapshot>` and runs the kernel's master or backup
@@ -98,6 +100,7 @@ mod shutdown;
 pub mod source;
 pub mod supervisor;
 mod tasks;
+mod vrrp_thread;
 mod watchdogs;
 
 use commit::Commits;
@@ -173,11 +176,14 @@ pub fn run(config: Config, origin: Origin, opts: Options) -> Result<(), DaemonEr
     // One daemon per control socket, held until this returns (or the
     // exec of a hitless restart releases it for the new image).
     let _instance = control::access::lock(&opts.control)?;
+    // VRRP's own thread and runtime: nothing the main runtime does (a
+    // reload, a status dump, a commit) can hold back an advert.
+    let vrrp = vrrp_thread::VrrpThread::start().map_err(DaemonError::Runtime)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(main(config, origin, opts, start))
+    rt.block_on(main(config, origin, opts, start, vrrp.handle().clone()))
 }
 
 /// Where the config a daemon starts with came from.
@@ -203,13 +209,20 @@ async fn main(
     origin: Origin,
     opts: Options,
     start: Start,
+    vrrp_rt: tokio::runtime::Handle,
 ) -> Result<(), DaemonError> {
     let config = reload::shared(config);
     let control_path = opts.control.as_path();
     let from_store = opts.source.is_store();
     let started = Instant::now();
-    let (sup, sup_events) = Supervisor::start();
+    let (sup, sup_events) = Supervisor::start_with_vrrp(vrrp_rt.clone());
     let net = Net::connect()?;
+    // The instance tasks' own rtnetlink connection (VIPs, links), driven
+    // by the VRRP thread: becoming MASTER never waits on the main runtime.
+    let vrrp_net = {
+        let _vrrp = vrrp_rt.enter();
+        Net::connect()?
+    };
     let listener =
         control::bind(control_path, opts.control_group).map_err(|source| DaemonError::Control {
             path: control_path.to_owned(),
@@ -250,7 +263,7 @@ async fn main(
     let first = start_groups(
         planned.groups,
         &config.global,
-        &net,
+        &vrrp_net,
         &notifier,
         &script_side.receiver(),
         &demux,
@@ -264,7 +277,7 @@ async fn main(
         ..Default::default()
     });
     let vrrp = VrrpSide {
-        net: net.clone(),
+        net: vrrp_net,
         notifier: notifier.clone(),
         demux,
         published: config_tx,

@@ -36,6 +36,7 @@ mod health_misc;
 mod health_runner;
 mod ipvs_reconcile;
 mod ipvs_wire;
+mod netns_advgap;
 mod netns_bench;
 mod netns_hostile;
 mod netns_interop;

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use super::groups::VrrpSide;
 use super::ipvs_side::IpvsSide;
-use super::source::ConfigSource;
+use super::source::{ConfigSource, Loaded};
 use crate::config::model::Config;
 use crate::control::render::lines_joined;
 use crate::control::{LastReload, Line, ReloadOutcome, ReloadReport};
@@ -27,7 +27,11 @@ use crate::health;
 
 mod changes;
 mod ipvs;
+mod progress;
 mod vrrp;
+
+use progress::Progress;
+pub(crate) use progress::QUIET;
 
 pub use changes::{changes, pending, vrrp_globals, Changes};
 
@@ -126,20 +130,24 @@ impl Reloader {
     }
 
     async fn reload_inner(&mut self) -> ReloadReport {
-        let src = self.source.clone();
-        let loaded = match tokio::task::spawn_blocking(move || src.load()).await {
-            Ok(Ok(l)) => l,
-            Ok(Err(e)) => {
-                let outcome = if e.is_bad_input() {
-                    ReloadOutcome::Invalid
-                } else {
-                    ReloadOutcome::Failed
-                };
-                return ReloadReport {
-                    outcome,
-                    lines: e.lines().into_iter().map(Line::Refused).collect(),
-                };
-            }
+        let mut progress = Progress::start();
+        // Read, check, plan and compare on the blocking pool: for 100,000
+        // destinations that is seconds of work the main runtime (the
+        // supervisor, the watchdog's query, status) must not wait behind.
+        let (src, running_vrrp, current) = (
+            self.source.clone(),
+            self.running_vrrp.clone(),
+            self.current.clone(),
+        );
+        let prepare = move || prepare(&src, &running_vrrp, &current, &mut progress);
+        let Prepared {
+            loaded,
+            new,
+            changes,
+            mut progress,
+        } = match tokio::task::spawn_blocking(prepare).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(refused)) => return refused,
             Err(e) => {
                 return ReloadReport {
                     outcome: ReloadOutcome::Failed,
@@ -147,16 +155,7 @@ impl Reloader {
                 }
             }
         };
-        let new = shared(loaded.config);
-        // Everything that can refuse the config, before anything applies.
-        if let Err(e) = health::plan::plan(&new) {
-            return ReloadReport {
-                outcome: ReloadOutcome::Invalid,
-                lines: vec![Line::Refused(e.to_string())],
-            };
-        }
         self.running_seq = loaded.seq;
-        let changes = changes::changes(&self.running_vrrp, &self.current, &new);
         let mut lines: Vec<Line> = loaded.warnings.into_iter().map(Line::Warning).collect();
         self.vrrp
             .published
@@ -177,6 +176,7 @@ impl Reloader {
                 outcome = ReloadOutcome::Failed;
             }
             lines.push(Line::Ipvs(ipvs));
+            progress.step("IPVS task and health checks given the new config");
         }
         // The box's set-up before VRRP: an instance may need a new address.
         if changes.setup {
@@ -188,6 +188,7 @@ impl Reloader {
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);
+            progress.step("VRRP side applied");
         }
         if changes.metrics {
             applied.extend(self.metrics.reload(&new, &self.vrrp.supervisor));
@@ -208,4 +209,60 @@ impl Reloader {
         self.current = new;
         ReloadReport { outcome, lines }
     }
+}
+
+/// A config read, checked, planned and compared with what runs: the
+/// blocking part of a reload.
+struct Prepared {
+    loaded: Loaded,
+    new: Arc<Config>,
+    changes: Changes,
+    progress: Progress,
+}
+
+/// Reads the source, refuses a config the health planner cannot plan,
+/// and compares the rest with what runs. Pure but for the read; runs on
+/// the blocking pool. `Err`: the report of a refused or unreadable one.
+fn prepare(
+    src: &ConfigSource,
+    running_vrrp: &Config,
+    current: &Config,
+    progress: &mut Progress,
+) -> Result<Prepared, ReloadReport> {
+    let mut loaded = src.load().map_err(|e| {
+        let outcome = if e.is_bad_input() {
+            ReloadOutcome::Invalid
+        } else {
+            ReloadOutcome::Failed
+        };
+        ReloadReport {
+            outcome,
+            lines: e.lines().into_iter().map(Line::Refused).collect(),
+        }
+    })?;
+    let c = &loaded.config;
+    let reals: usize = c.virtual_servers.iter().map(|v| v.real_servers.len()).sum();
+    progress.step(format_args!(
+        "read and checked {} virtual servers, {reals} real servers,",
+        c.virtual_servers.len()
+    ));
+    let new = shared(std::mem::take(&mut loaded.config));
+    // Everything that can refuse the config, before anything applies.
+    let planned = health::plan::plan(&new).map_err(|e| ReloadReport {
+        outcome: ReloadOutcome::Invalid,
+        lines: vec![Line::Refused(e.to_string())],
+    })?;
+    progress.step(format_args!(
+        "planned {} checked real servers",
+        planned.len()
+    ));
+    drop(planned);
+    let changes = changes::changes(running_vrrp, current, &new);
+    progress.step("compared with the running config");
+    Ok(Prepared {
+        loaded,
+        new,
+        changes,
+        progress: *progress,
+    })
 }

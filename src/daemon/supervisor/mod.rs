@@ -31,6 +31,13 @@
 //! other instance and the IPVS table carry on. A panic in the main loop
 //! or in the supervisor itself still ends the process (exit 101).
 //!
+//! Where a task runs is its kind's ([`Kind::thread`]): given the VRRP
+//! thread's runtime ([`Supervisor::start_with_vrrp`]), instance and
+//! receive tasks are built and spawned there, and their join handles
+//! come back to the owner like any other (a join handle and an abort
+//! handle work across runtimes). Without one (the unit tests), every task
+//! runs on the caller's runtime.
+//!
 //! For the hardware watchdog: [`Supervisor::liveness`] answers "is every
 //! task alive within its deadline, and if not, who?". The query goes
 //! through the owner, so a watchdog must bound it: no answer in time means
@@ -53,7 +60,7 @@ use tokio::task::{AbortHandle, JoinError, JoinHandle};
 
 pub use heartbeat::{Fault, Heartbeat, Pulse};
 pub use instances::RunningGroup;
-pub use policy::{Kind, Policy, Remedy};
+pub use policy::{Kind, Policy, Remedy, Thread};
 pub use registry::{Event, How, Late, State, TaskId, TaskView, Verdict};
 
 /// Why a fault could not be injected.
@@ -109,6 +116,8 @@ pub struct Supervisor {
     commands: mpsc::UnboundedSender<Command>,
     epoch: Instant,
     next_id: Arc<AtomicU64>,
+    /// The VRRP thread's runtime; `None`: every task on the caller's.
+    vrrp: Option<tokio::runtime::Handle>,
 }
 
 impl std::fmt::Debug for Command {
@@ -119,7 +128,22 @@ impl std::fmt::Debug for Command {
 
 impl Supervisor {
     /// Spawns the owner task; its events come out of the receiver.
+    /// Every task runs on the caller's runtime.
     pub fn start() -> (Supervisor, mpsc::UnboundedReceiver<Event>) {
+        Self::start_on(None)
+    }
+
+    /// As [`Supervisor::start`], with the tasks of [`Thread::Vrrp`] kinds
+    /// on `vrrp`'s runtime.
+    pub fn start_with_vrrp(
+        vrrp: tokio::runtime::Handle,
+    ) -> (Supervisor, mpsc::UnboundedReceiver<Event>) {
+        Self::start_on(Some(vrrp))
+    }
+
+    fn start_on(
+        vrrp: Option<tokio::runtime::Handle>,
+    ) -> (Supervisor, mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (etx, erx) = mpsc::unbounded_channel();
         tokio::spawn(run(registry::Machine::default(), rx, etx));
@@ -127,8 +151,24 @@ impl Supervisor {
             commands: tx,
             epoch: Instant::now(),
             next_id: Arc::new(AtomicU64::new(1)),
+            vrrp,
         };
         (sup, erx)
+    }
+
+    /// The runtime a task of `kind` runs on; `None`: the caller's.
+    fn home(&self, kind: Kind) -> Option<&tokio::runtime::Handle> {
+        match kind.thread() {
+            Thread::Vrrp => self.vrrp.as_ref(),
+            Thread::Main => None,
+        }
+    }
+
+    /// Builds a task's future inside its home runtime's context, so what
+    /// it creates before its first poll (a timer, a socket) belongs there.
+    fn build<Fut>(&self, kind: Kind, build: impl FnOnce() -> Fut) -> Fut {
+        let _home = self.home(kind).map(tokio::runtime::Handle::enter);
+        build()
     }
 
     /// Spawns `task` under `name` with the deadline of its kind and
@@ -155,7 +195,8 @@ impl Supervisor {
     {
         let id = TaskId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let pulse = Arc::new(Pulse::new(self.epoch));
-        let fut = task(Heartbeat::new(name, pulse.clone(), deadline));
+        let hb = Heartbeat::new(name, pulse.clone(), deadline);
+        let fut = self.build(kind, || task(hb));
         self.register(name.to_owned(), kind, deadline, pulse, id, fut, None);
         id
     }
@@ -178,7 +219,8 @@ impl Supervisor {
         let kind = Kind::Instance;
         let deadline = kind.policy().deadline;
         let pulse = Arc::new(Pulse::new(self.epoch));
-        let fut = task(Heartbeat::new(&name, pulse.clone(), deadline));
+        let hb = Heartbeat::new(&name, pulse.clone(), deadline);
+        let fut = self.build(kind, || task(hb));
         self.register(name, kind, deadline, pulse, id, fut, Some(Box::new(group)));
         id
     }
@@ -194,7 +236,11 @@ impl Supervisor {
         fut: impl Future<Output = ()> + Send + 'static,
         instance: Option<Box<RunningGroup>>,
     ) {
-        let handle = tokio::spawn(with_fault_hooks(fut, pulse.clone()));
+        let fut = with_fault_hooks(fut, pulse.clone());
+        let handle = match self.home(kind) {
+            Some(rt) => rt.spawn(fut),
+            None => tokio::spawn(fut),
+        };
         let _ = self.commands.send(Command::Register {
             name,
             kind,

@@ -21,6 +21,10 @@
 //! | metrics         | 10 s     | restarted (bound again on the configured address)   |
 //! | main            | 90 s     | none possible: liveness fails, the watchdog acts    |
 //!
+//! Where each kind runs ([`Kind::thread`]): instance and receive tasks on
+//! the VRRP thread (`daemon::vrrp_thread`), everything else on the main
+//! runtime, so no work of the main runtime can delay an advert.
+//!
 //! The IPVS task and the health runner hold each other's channel, so
 //! either one's stop starts both again (the survivor is stopped quietly).
 //!
@@ -71,6 +75,16 @@ pub enum Kind {
     Metrics,
     /// The daemon's main loop (signals, reloads, supervisor events).
     Main,
+}
+
+/// The runtime a kind of task runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thread {
+    /// The daemon's main current-thread runtime.
+    Main,
+    /// The VRRP thread's own small runtime: timers, adverts and receive
+    /// only, so nothing else the daemon does can delay them.
+    Vrrp,
 }
 
 /// What the daemon does when a task of a kind stops unexpectedly.
@@ -133,6 +147,16 @@ impl Kind {
             remedy,
             deadline,
             restart_after,
+        }
+    }
+
+    /// Where a task of this kind runs: VRRP's own tasks on the VRRP
+    /// thread (a reload's parse, a big status or IPVS diff on the main
+    /// runtime cannot hold back their timers), the rest on the main one.
+    pub const fn thread(self) -> Thread {
+        match self {
+            Kind::Instance | Kind::Receive => Thread::Vrrp,
+            _ => Thread::Main,
         }
     }
 
