@@ -296,20 +296,45 @@ impl Monitor {
                 }
                 Read::Nothing => continue,
             };
-            if !told.is_news(&ev) {
-                continue;
-            }
-            match tx.try_send(ev.clone()) {
-                Ok(()) => told.record(&ev),
-                Err(TrySendError::Full(_)) => {
+            match deliver(&tx, &mut told, ev) {
+                Delivery::Sent | Delivery::Old => {}
+                Delivery::Full => {
                     tracing::warn!(queue = QUEUE, "link event queue full: full resync");
                     pending = Some(Why::Behind);
                 }
-                Err(TrySendError::Closed(_)) => break,
+                Delivery::Gone => break,
             }
         }
         // The dispatcher is gone (told to end, or restarting).
         hb.retire();
+    }
+}
+
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Sent,
+    /// Nothing the receiver does not know: not sent.
+    Old,
+    /// The channel was full: not sent, and `told` does not count it, so
+    /// the resync that must follow carries it.
+    Full,
+    /// The receiver is gone.
+    Gone,
+}
+
+/// Sends `ev` if it is news, without waiting, and records what was sent.
+fn deliver(tx: &mpsc::Sender<NetEvent>, told: &mut Told, ev: NetEvent) -> Delivery {
+    if !told.is_news(&ev) {
+        return Delivery::Old;
+    }
+    match tx.try_send(ev.clone()) {
+        Ok(()) => {
+            told.record(&ev);
+            Delivery::Sent
+        }
+        Err(TrySendError::Full(_)) => Delivery::Full,
+        Err(TrySendError::Closed(_)) => Delivery::Gone,
     }
 }
 

@@ -106,3 +106,35 @@ fn only_news_is_sent_again() {
     told.record(&NetEvent::LinkGone { index: 2 });
     assert!(told.is_news(&state(2, "eth0", true)));
 }
+
+/// A full channel drops nothing for good: the event is not counted as
+/// told, so the resync's diff carries it once the receiver catches up.
+#[test]
+fn an_event_that_finds_the_queue_full_comes_with_the_resync() {
+    let (tx, mut rx) = mpsc::channel(1);
+    let mut told = Told::of(&[link(2, "eth0", true), link(3, "eth1", true)], vec![]);
+    let kernel = told.clone();
+    assert_eq!(
+        deliver(&tx, &mut told, state(2, "eth0", false)),
+        Delivery::Sent
+    );
+    assert_eq!(
+        deliver(&tx, &mut told, state(2, "eth0", false)),
+        Delivery::Old
+    );
+    assert_eq!(
+        deliver(&tx, &mut told, state(3, "eth1", false)),
+        Delivery::Full
+    );
+    // The receiver catches up; the resync reads the kernel.
+    assert_eq!(rx.try_recv().unwrap(), state(2, "eth0", false));
+    let mut now = kernel;
+    now.record(&state(2, "eth0", false));
+    now.record(&state(3, "eth1", false));
+    assert_eq!(told.diff(&now), [state(3, "eth1", false)]);
+    drop(rx);
+    assert_eq!(
+        deliver(&tx, &mut told, state(3, "eth1", false)),
+        Delivery::Gone
+    );
+}
