@@ -139,7 +139,8 @@ enum Command {
     },
     /// Test builds only (feature `fault-hooks`): make a supervised task
     /// (a name `vigil status` lists) panic, stall or end at its next
-    /// check-in, to see the supervisor's policy happen.
+    /// check-in, to see the supervisor's policy happen, or break its
+    /// socket (`disconnect`: the netlink monitor).
     #[cfg(feature = "fault-hooks")]
     #[command(hide = true)]
     Fault {
@@ -148,7 +149,7 @@ enum Command {
         control: PathBuf,
         /// The task's name, e.g. "instance VI_1".
         task: String,
-        #[arg(value_parser = ["panic", "stall", "end"])]
+        #[arg(value_parser = ["panic", "stall", "end", "disconnect"])]
         fault: String,
     },
 }
@@ -816,6 +817,7 @@ fn fault_command(control: &Path, task: String, fault: &str) -> i32 {
     let fault = match fault {
         "panic" => Fault::Panic,
         "stall" => Fault::Stall,
+        "disconnect" => Fault::Disconnect,
         _ => Fault::End,
     };
     let req = Request::Fault { task, fault };

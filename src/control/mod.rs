@@ -423,6 +423,11 @@ pub struct IpvsCheckStats {
     /// Failed checks by reason (`health::outcome::Reason`'s words), every
     /// reason the checker can report, 0 included.
     pub failures: Vec<(String, u64)>,
+    /// Checks not made for a reason of this box (no file descriptor, no
+    /// buffer, no local port), by errno (`health::local::LocalError`'s
+    /// words), every one, 0 included: not failures.
+    #[serde(default)]
+    pub local_errors: Vec<(String, u64)>,
 }
 
 /// The kernel's cumulative counters of a service or destination.

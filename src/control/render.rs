@@ -278,6 +278,15 @@ pub fn ipvs_text(t: &IpvsStatus) -> String {
         if !svc.in_table {
             line.push_str(" (not in the kernel)");
         }
+        let local = local_errors(svc);
+        if !local.is_empty() {
+            let words: Vec<String> = local.iter().map(|(e, n)| format!("{e} {n}")).collect();
+            let _ = write!(
+                line,
+                " (checks not made, this box's fault, not counted: {})",
+                words.join(", ")
+            );
+        }
         let _ = writeln!(out, "{line}");
         for d in &svc.dests {
             let w = d.weight.map_or("-".to_owned(), |w| w.to_string());
@@ -292,6 +301,20 @@ pub fn ipvs_text(t: &IpvsStatus) -> String {
         let _ = writeln!(out, "not vigil's, left alone: {f}");
     }
     out
+}
+
+/// A service's local errors by errno, all its checkers together, the
+/// non-zero ones.
+fn local_errors(svc: &super::IpvsServiceStatus) -> Vec<(&str, u64)> {
+    let mut by: Vec<(&str, u64)> = Vec::new();
+    for (e, n) in svc.checks.iter().flat_map(|c| &c.local_errors) {
+        match by.iter_mut().find(|(w, _)| w == e) {
+            Some(p) => p.1 += n,
+            None => by.push((e.as_str(), *n)),
+        }
+    }
+    by.retain(|p| p.1 > 0);
+    by
 }
 
 fn ipvs_json(t: &IpvsStatus) -> String {
@@ -321,7 +344,7 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                 .collect();
             format!(
                 "{{\"service\":{},\"in_table\":{},\"scheduler\":{},\"flags\":[{}],\
-                 \"persistent\":{},\"mask\":{},\"dests\":[{}]}}",
+                 \"persistent\":{},\"mask\":{},\"local_errors\":{{{}}},\"dests\":[{}]}}",
                 json_str(&s.service),
                 s.in_table,
                 json_str(&s.scheduler),
@@ -332,6 +355,11 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                     .join(","),
                 opt(s.persistent),
                 s.mask.as_deref().map_or("null".to_owned(), json_str),
+                local_errors(s)
+                    .iter()
+                    .map(|(e, n)| format!("{}:{n}", json_str(e)))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 dests.join(",")
             )
         })

@@ -1,6 +1,6 @@
 //! Unit tests of `render.rs`.
 
-use super::super::ReceiverStatus;
+use super::super::{IpvsCheckStats, ReceiverStatus};
 use super::*;
 
 fn sample() -> Status {
@@ -249,6 +249,27 @@ fn health_text_is_a_line_per_real_server_and_says_when_nothing_is_checked() {
     );
 }
 
+/// Checks not made for a reason of this box show on the service's line
+/// and in the JSON, all checkers together, the non-zero errnos only.
+#[test]
+fn local_errors_show_by_errno_on_the_service() {
+    let mut t = ipvs_sample();
+    let stats = |n| IpvsCheckStats {
+        checker: "TCP_CHECK".into(),
+        local_errors: vec![("EMFILE".into(), n), ("ENOBUFS".into(), 0)],
+        ..IpvsCheckStats::default()
+    };
+    t.services[0].checks = vec![stats(2), stats(3)];
+    let text = ipvs_text(&t);
+    assert!(
+        text.contains("(checks not made, this box's fault, not counted: EMFILE 5)"),
+        "{text}"
+    );
+    let mut s = sample();
+    s.ipvs = Some(t);
+    assert!(json(&s).contains("\"local_errors\":{\"EMFILE\":5}"));
+}
+
 #[test]
 fn ipvs_json_shape() {
     let mut s = sample();
@@ -264,7 +285,7 @@ fn ipvs_json_shape() {
     assert!(
         j.ends_with(
             ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
-             \"scheduler\":\"wrr\",\"flags\":[],\"persistent\":3600,\"mask\":null,\"dests\":[\
+             \"scheduler\":\"wrr\",\"flags\":[],\"persistent\":3600,\"mask\":null,\"local_errors\":{},\"dests\":[\
              {\"dest\":\"192.168.1.102:80\",\"method\":\"Route\",\"weight\":1,\"active\":2,\
              \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0,\"dynamic_weight\":1},\
              {\"dest\":\"192.168.1.103:80\",\"method\":\"Route\",\"weight\":null,\"active\":0,\

@@ -2,7 +2,7 @@
 //! box's addresses kept for `ha_suspend`.
 //!
 //! Owns: the set of (ifindex, address) pairs of the box, kept current from
-//! the events (re-read whole on a resync), published as a set of addresses
+//! the events (after a resync the monitor sends the differences), published as a set of addresses
 //! to the health runner; the delivery of link state to every running
 //! instance task (each picks its own links). Must not: decide what a link
 //! change means to an instance (the instance task does), drop a link event
@@ -37,8 +37,7 @@ pub(super) fn local_set(addrs: &BTreeSet<(u32, IpAddr)>) -> BTreeSet<IpAddr> {
 /// every link it hears of to `seen` (the main loop applies the appliance
 /// block again for a NIC it was waiting for).
 pub(super) async fn dispatch_links(
-    mut events: mpsc::UnboundedReceiver<NetEvent>,
-    net: Net,
+    mut events: mpsc::Receiver<NetEvent>,
     sup: Supervisor,
     (mut addrs, local): (BTreeSet<(u32, IpAddr)>, watch::Sender<BTreeSet<IpAddr>>),
     seen: mpsc::UnboundedSender<String>,
@@ -64,11 +63,6 @@ pub(super) async fn dispatch_links(
             NetEvent::AddressRemoved(a) => {
                 addrs.remove(&(a.index, a.addr));
             }
-            NetEvent::Resynced => {
-                if let Ok(v) = net.addresses(None).await {
-                    addrs = v.into_iter().map(|a| (a.index, a.addr)).collect();
-                }
-            }
             _ => {}
         }
         local.send_if_modified(|l| {
@@ -84,8 +78,7 @@ pub(super) async fn dispatch_links(
                 let _ = seen.send(name);
             }
             NetEvent::LinkGone { index } => sup.link(index, false),
-            NetEvent::Resynced => tracing::warn!("links and addresses re-read"),
-            NetEvent::AddressAdded(_) | NetEvent::AddressRemoved(_) => {}
+            NetEvent::Resynced | NetEvent::AddressAdded(_) | NetEvent::AddressRemoved(_) => {}
         }
     }
 }

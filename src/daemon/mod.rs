@@ -19,7 +19,7 @@
 //!   net::Monitor --NetEvent--> [link dispatcher] --link--> [supervisor] --GroupInput::Link--+
 //!   (rtnetlink multicast:     (the owner fans link events out to every instance task)     |
 //!    LINK, IPV4/6_IFADDR,                                           v
-//!    resync on ENOBUFS)                          +--------------------------------+
+//!    resync on ENOBUFS,                          +--------------------------------+
 //!                                                | instance task (one per sync    |
 //!   [receive task: (ifindex, family)] ---------->| group; a lone instance is a    |
 //!     raw socket -> decode -> demux by VRID      | group of one): Machines,       |

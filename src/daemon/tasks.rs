@@ -58,16 +58,16 @@ impl LinkSide {
     pub(super) fn start(
         &self,
         sup: &Supervisor,
-        (events, monitor): (mpsc::UnboundedReceiver<NetEvent>, net::Monitor),
+        (events, monitor): (mpsc::Receiver<NetEvent>, net::Monitor),
         addrs: BTreeSet<(u32, IpAddr)>,
     ) {
         sup.spawn("netlink monitor", Kind::NetlinkMonitor, |hb| {
             monitor.run(hb)
         });
-        let (net, local, to) = (self.net.clone(), self.local.clone(), sup.clone());
+        let (local, to) = (self.local.clone(), sup.clone());
         let seen = self.seen.clone();
         sup.spawn("link dispatcher", Kind::LinkDispatcher, |hb| {
-            links::dispatch_links(events, net, to, (addrs, local), seen, hb)
+            links::dispatch_links(events, to, (addrs, local), seen, hb)
         });
     }
 }

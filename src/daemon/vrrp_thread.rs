@@ -72,14 +72,14 @@ impl VrrpThread {
     }
 }
 
-/// Gives the calling thread (only it: Linux takes a thread id here)
-/// [`NICE`]; without the privilege it runs at the daemon's, said once.
+/// Gives the calling thread (only it: on Linux the nice value is per
+/// thread, and `who` 0 is the calling thread) [`NICE`]; without the
+/// privilege it runs at the daemon's, said once. Not through `gettid`:
+/// the static glibc build leaves that symbol weak and unresolved (a call
+/// to address 0, which crashed the appliance's daemon at start).
 fn raise_priority() {
-    // SAFETY: plain syscalls about this thread's own id.
-    let rc = unsafe {
-        let tid = nix::libc::gettid();
-        nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid as nix::libc::id_t, NICE)
-    };
+    // SAFETY: a plain syscall about the calling thread; no pointers.
+    let rc = unsafe { nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, NICE) };
     if rc != 0 {
         tracing::warn!(
             error = %io::Error::last_os_error(),
@@ -105,3 +105,7 @@ impl Drop for VrrpThread {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "vrrp_thread_tests.rs"]
+mod tests;

@@ -19,7 +19,11 @@
 //! - killed by a signal, or past `misc_timeout` (killed then): down;
 //! - not run at all (no such program, an unresolved `user`, a path
 //!   `enable_script_security` refuses): down.
+//! - not started for a reason of this box (EMFILE, ENFILE, ENOMEM, the
+//!   process limit's EAGAIN): a local error (`Failure::Local`), which
+//!   leaves the server's state alone.
 
+use crate::health::local::LocalError;
 use std::time::Duration;
 
 use super::outcome::{Failure, Outcome};
@@ -100,6 +104,13 @@ pub async fn run(spec: &MiscSpec, timeout: Duration) -> Verdict {
             weight: None,
         },
         script::Outcome::NotRun => judge(None, None, spec.dynamic),
+        script::Outcome::NoResources(e) => match LocalError::of_spawn(&e) {
+            Some(l) => Verdict {
+                outcome: Err(Failure::Local(l)),
+                weight: None,
+            },
+            None => judge(None, None, spec.dynamic),
+        },
     }
 }
 

@@ -38,6 +38,7 @@
 
 pub mod check;
 pub mod http;
+pub mod local;
 pub mod misc;
 pub mod outcome;
 pub mod plan;
@@ -219,6 +220,8 @@ pub struct Runner {
     /// keeps one weight per real server, whichever checker set it).
     weights: Vec<Option<u32>>,
     ctx: Context,
+    /// The rate limit of local-error lines.
+    quiet: local::Quiet,
 }
 
 impl Runner {
@@ -317,6 +320,7 @@ impl Runner {
             tally_of: tallies.of,
             tallies: tallies.list,
             ctx: Context::new(),
+            quiet: local::Quiet::default(),
         })
     }
 
@@ -356,6 +360,26 @@ impl Runner {
             ci,
             self.specs[id.0 as usize].kind.keyword(),
         )
+    }
+
+    /// Logs a local error of check `id`, at most once a minute per kind
+    /// (`local::Quiet`), with how many there were since the last line.
+    fn log_local(&mut self, id: CheckId, e: local::LocalError, now: std::time::Instant) {
+        let Some(count) = self.quiet.note(e, now) else {
+            return;
+        };
+        let (si, _) = self.owner[id.0 as usize];
+        let s = &self.servers[si];
+        let spec = &self.specs[id.0 as usize];
+        tracing::warn!(
+            local_error = e.word(),
+            count,
+            checker = spec.kind.keyword(),
+            real_server = %spec.target,
+            virtual_server = %logfields::VirtualServer::config(s.service, s.protocol),
+            error = %e,
+            "health check not made: local error, the real server keeps its state"
+        );
     }
 
     /// Counts one result in its check's tally.
@@ -533,7 +557,11 @@ impl Runner {
                     let mut next = Some(first);
                     let mut reweighed = Vec::new();
                     while let Some((id, verdict, took)) = next {
-                        self.sched.handle_result(id, verdict.outcome, std::time::Instant::now());
+                        let now = std::time::Instant::now();
+                        if let Err(Failure::Local(l)) = verdict.outcome {
+                            self.log_local(id, l, now);
+                        }
+                        self.sched.handle_result(id, verdict.outcome, now);
                         self.tally(id, &verdict.outcome, took);
                         if let Some(si) = self.set_weight(id, verdict.weight) {
                             reweighed.push((si, id));

@@ -13,6 +13,7 @@ use std::io;
 use thiserror::Error;
 
 pub use super::http::HttpError;
+pub use super::local::LocalError;
 pub use super::ws::WsError;
 
 /// A check's result: success, or why it failed.
@@ -95,11 +96,26 @@ pub enum Failure {
     /// executable, its user unknown, refused by enable_script_security).
     #[error("program could not be run")]
     NotRun,
+    /// The check could not be made for a reason of this box (no file
+    /// descriptor, no buffer, no local port): not the server's failure.
+    /// The scheduler keeps the server's state and checks again at the
+    /// next interval.
+    #[error("local error {0}, not the server's")]
+    Local(LocalError),
 }
 
 impl Failure {
-    /// A socket error during `stage`, with refused and timed-out split out.
+    /// Whether the check failed for a reason of this box, not the server's.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Failure::Local(_))
+    }
+
+    /// A socket error during `stage`, with refused and timed-out split out
+    /// and the box's own faults ([`LocalError`]) told apart.
     pub fn from_io(stage: Stage, e: &io::Error) -> Failure {
+        if let Some(l) = LocalError::of(e, stage == Stage::Connect) {
+            return Failure::Local(l);
+        }
         match e.kind() {
             io::ErrorKind::ConnectionRefused if stage == Stage::Connect => Failure::Refused,
             io::ErrorKind::TimedOut => Failure::Timeout { stage },
@@ -127,11 +143,12 @@ pub enum Reason {
     Signal,
     ScriptTimeout,
     NotRun,
+    Local,
 }
 
 impl Reason {
     /// Every reason, in the order [`Reason::index`] counts them.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Refused,
         Reason::Timeout,
         Reason::Io,
@@ -146,6 +163,7 @@ impl Reason {
         Reason::Signal,
         Reason::ScriptTimeout,
         Reason::NotRun,
+        Reason::Local,
     ];
 
     /// What every connection-based checker can fail with.
@@ -177,6 +195,7 @@ impl Reason {
             Reason::Signal => "signal",
             Reason::ScriptTimeout => "script_timeout",
             Reason::NotRun => "not_run",
+            Reason::Local => "local",
         }
     }
 }
@@ -199,6 +218,7 @@ impl Failure {
             Failure::Signal { .. } => Reason::Signal,
             Failure::ScriptTimeout => Reason::ScriptTimeout,
             Failure::NotRun => Reason::NotRun,
+            Failure::Local(_) => Reason::Local,
         }
     }
 }

@@ -39,6 +39,11 @@
 //!   A real server is UP when ALL its checkers are UP (and always with no
 //!   checker). Events are emitted only for real-server changes, carrying
 //!   the result that caused them; the initial state is no event.
+//! - A check that could not be made for a reason of this box
+//!   (`Failure::Local`: EMFILE, ENOBUFS, no local port, ...) is no failure:
+//!   the checker keeps its state, failure streak and retry count, and runs
+//!   again after the delay it was on (`delay_before_retry` within a retry
+//!   streak, else `delay_loop`); [`Stats::local_errors`] counts it.
 //! - At most `max_in_flight` checks run at once; the rest wait in FIFO
 //!   order of their due time. A check that had to wait for a slot is
 //!   counted in [`Stats`] with how late it started.
@@ -123,6 +128,9 @@ pub struct Stats {
     pub max_lateness: Duration,
     /// Most checks seen waiting for a slot at once.
     pub max_queued: usize,
+    /// Checks that could not be made for a reason of this box
+    /// (`Failure::Local`): counted here, not as failures.
+    pub local_errors: u64,
 }
 
 /// One checker's state, for `vigil status`.
@@ -328,6 +336,17 @@ impl Machine {
         check.last_at = Some(now);
         let was_up = check.up;
         let delay = match outcome {
+            Err(f) if f.is_local() => {
+                // The box's fault, not the server's: its state, streak and
+                // retries stay as they were, and it is checked again at
+                // the interval it was on.
+                self.stats.local_errors += 1;
+                if check.retry_it > 0 {
+                    check.timing.delay_before_retry
+                } else {
+                    check.timing.delay_loop
+                }
+            }
             Ok(()) => {
                 check.consecutive_failures = 0;
                 check.retry_it = 0;

@@ -22,6 +22,8 @@ fn secs(n: u64) -> Duration {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Death {
     Refused,
+    /// The box's own fault (EMFILE): not the server's.
+    Local,
     Timeout(Duration),
 }
 
@@ -66,6 +68,10 @@ impl Life {
         }
         match self.death {
             Death::Refused => (Duration::ZERO, Err(Failure::Refused)),
+            Death::Local => (
+                Duration::ZERO,
+                Err(Failure::Local(crate::health::local::LocalError::Emfile)),
+            ),
             Death::Timeout(t) => (
                 t,
                 Err(Failure::Timeout {
@@ -263,6 +269,48 @@ fn retry_one_is_two_failures_and_retry_zero_is_one() {
     );
     sim.run_until(20_000);
     assert_eq!(sim.changes(), vec![(10_000, 1, false), (11_000, 0, false)]);
+}
+
+/// A local error (EMFILE) is not a failure: with `retry 0` (the first
+/// failure is fatal) the server stays UP through ten of them, the checks
+/// keep their delay_loop, and a real failure after them is still the
+/// first of its streak.
+#[test]
+fn a_local_error_keeps_the_server_up_and_is_counted() {
+    let mut sim = Sim::new(256, 0);
+    let life = Life {
+        dead: vec![(5_000, 50_000)],
+        death: Death::Local,
+        rtt: RTT,
+    };
+    sim.add(false, &[(timing(secs(5), 0, secs(1)), life)]);
+    sim.run_until(52_000);
+    assert_eq!(sim.changes(), vec![]);
+    let starts: Vec<u64> = sim.starts_of(0).iter().map(|s| s.0).collect();
+    assert_eq!(&starts[..4], &[0, 5_000, 10_000, 15_000]);
+    assert_eq!(sim.s.stats().local_errors, 9);
+    let st = sim.s.check_status(CheckId(0));
+    assert!(st.up);
+    assert_eq!((st.consecutive_failures, st.checks_failed), (0, 0));
+
+    // An UP checker within a retry streak keeps its retry cadence.
+    let mut sim = Sim::new(256, 0);
+    let life = Life {
+        dead: vec![(5_000, 5_500)],
+        death: Death::Refused,
+        rtt: RTT,
+    };
+    sim.add(false, &[(timing(secs(5), 1, secs(1)), life)]);
+    sim.run_until(5_000);
+    sim.lives[0] = Life {
+        dead: vec![(5_500, 7_000)],
+        death: Death::Local,
+        rtt: RTT,
+    };
+    sim.run_until(9_000);
+    let starts: Vec<(u64, u32)> = sim.starts_of(0);
+    assert_eq!(&starts[1..4], &[(5_000, 0), (6_000, 1), (7_000, 1)]);
+    assert_eq!(sim.changes(), vec![]);
 }
 
 /// One success brings a DOWN server back, at once; retries restart from

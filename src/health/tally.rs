@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use super::outcome::{Outcome, Reason};
+use super::outcome::{Failure, LocalError, Outcome, Reason};
 use crate::config::model::{Protocol, ServiceKey};
 
 /// Upper bounds of the latency buckets, in microseconds, from a fast
@@ -40,11 +40,18 @@ pub struct Tally {
     pub count: u64,
     /// Failed checks by [`Reason::index`].
     pub failures: [u64; Reason::ALL.len()],
+    /// Checks not made for a reason of this box, by
+    /// [`LocalError::index`]: neither failures nor latencies.
+    pub local: [u64; LocalError::ALL.len()],
 }
 
 impl Tally {
     /// One check's result and how long it took.
     pub fn record(&mut self, took: Duration, outcome: &Outcome) {
+        if let Err(Failure::Local(l)) = outcome {
+            self.local[l.index()] += 1;
+            return;
+        }
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         let i = BOUNDS_US.partition_point(|&b| b < us);
         self.buckets[i] += 1;

@@ -10,6 +10,7 @@
 //! The status structs are still `crate::control`'s (the protocol's), not
 //! this module's own.
 
+use crate::health::local::LocalError;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::{self, Health, RealId};
@@ -64,6 +65,9 @@ fn check_stats(vs: &VirtualServer, checks: Option<&health::States>) -> Vec<IpvsC
             count: t.tally.count,
             failures: (t.reasons.iter())
                 .map(|r| (r.as_str().to_owned(), t.tally.failures[r.index()]))
+                .collect(),
+            local_errors: (LocalError::ALL.iter())
+                .map(|l| (l.word().to_owned(), t.tally.local[l.index()]))
                 .collect(),
         })
         .collect()

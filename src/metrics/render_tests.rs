@@ -64,6 +64,7 @@ fn http_tally() -> IpvsCheckStats {
         latency_sum_us: 61_004_500,
         count: 6,
         failures: vec![("refused".into(), 0), ("timeout".into(), 2)],
+        local_errors: vec![("EMFILE".into(), 5), ("ENOBUFS".into(), 0)],
     }
 }
 
@@ -396,6 +397,8 @@ fn health_check_latency_is_a_cumulative_histogram_and_failures_count_by_reason()
         value(&text, &format!(r#"{f}{{{l},reason="refused"}}"#)),
         "0"
     );
+    let le = "vigil_health_check_local_errors_total";
+    assert_eq!(value(&text, &format!(r#"{le}{{{l},errno="EMFILE"}}"#)), "5");
     let rs = r#"virtual_server="TCP 192.168.1.200:80",real_server="10.0.0.3:80""#;
     assert_eq!(
         value(&text, &format!("vigil_real_server_checks_total{{{rs}}}")),

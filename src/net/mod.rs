@@ -2,16 +2,17 @@
 //!
 //! Owns: [`Net`] (a request connection: link lookups by name and index,
 //! the primary IPv4 address and IPv6 link-local of an interface, adding
-//! virtual addresses with replace semantics and removing them) and
-//! [`events`] (a multicast subscription to RTNLGRP_LINK, IPV4_IFADDR and
-//! IPV6_IFADDR that yields [`NetEvent`]s, with a full re-dump of links and
-//! addresses when the kernel reports an overrun, ENOBUFS).
+//! virtual addresses with replace semantics and removing them), every
+//! request bounded by [`CALL_BOUND`] (a timeout is an error naming the
+//! call and the interface), and [`events`] (the subscription to link and
+//! address events: see that module).
 //! [`setup`] adds the requests of the appliance's own set-up (main-table
 //! routes, MTU, link up, the box's addresses) for `appliance::edge`.
 //! Must not: decide anything about VRRP (it reports, the instance tasks
 //! decide) or about the box's set-up (`appliance::plan` does), flush
 //! addresses it was not asked to remove, or block the runtime (every
-//! call is async over the netlink socket).
+//! call is async over the netlink socket, and none waits longer than
+//! [`CALL_BOUND`]).
 //!
 //! Semantics: a link is "up" when it is administratively up AND has
 //! carrier (IFF_UP and IFF_LOWER_UP), as keepalived reads it: a pulled
@@ -19,25 +20,35 @@
 //! usable at once; a second add of the same address is not an error
 //! (NLM_F_REPLACE).
 
-use crate::daemon::supervisor::Heartbeat;
-use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
-use futures::stream::{StreamExt, TryStreamExt};
-use netlink_packet_core::NetlinkPayload;
+use futures::stream::TryStreamExt;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use rtnetlink::{Handle, MulticastGroup};
+use netlink_packet_route::AddressFamily;
+use rtnetlink::Handle;
 use thiserror::Error;
-use tokio::sync::mpsc;
 
 use crate::config::model::{AddrScope, Vip};
 
+pub mod events;
 pub mod setup;
+
+pub use events::{events, Monitor, NetEvent};
+
+/// How long one rtnetlink request may take before it is an error. Below
+/// the instance task's 2 s liveness deadline on purpose: an instance task
+/// awaits these calls, and a bound above its deadline would never fire
+/// there (the supervisor would abort the task first, taking its VIPs
+/// away); at 1.5 s the task gets an error it can report and goes on. A
+/// healthy kernel answers in microseconds.
+pub const CALL_BOUND: Duration = Duration::from_millis(1500);
 
 /// Errors of the netlink edge, with what was being done.
 #[derive(Debug, Error)]
@@ -52,6 +63,54 @@ pub enum NetError {
         #[source]
         source: io::Error,
     },
+    #[error("netlink {op} on {on} timed out after {} ms", after.as_millis())]
+    Timeout {
+        op: &'static str,
+        on: On,
+        after: Duration,
+    },
+}
+
+/// What a request was about, for its timeout's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum On {
+    /// Every link (a dump).
+    All,
+    /// One interface by index.
+    Index(u32),
+    /// One interface by name.
+    Name(String),
+}
+
+impl fmt::Display for On {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            On::All => f.write_str("every interface"),
+            On::Index(i) => write!(f, "interface index {i}"),
+            On::Name(n) => write!(f, "interface {n}"),
+        }
+    }
+}
+
+/// Runs one request with [`CALL_BOUND`]; past it, [`NetError::Timeout`].
+async fn bounded<T>(
+    op: &'static str,
+    on: On,
+    call: impl Future<Output = Result<T, NetError>>,
+) -> Result<T, NetError> {
+    bounded_by(CALL_BOUND, op, on, call).await
+}
+
+/// [`bounded`] with the bound given (tests shorten it).
+async fn bounded_by<T>(
+    after: Duration,
+    op: &'static str,
+    on: On,
+    call: impl Future<Output = Result<T, NetError>>,
+) -> Result<T, NetError> {
+    tokio::time::timeout(after, call)
+        .await
+        .unwrap_or(Err(NetError::Timeout { op, on, after }))
 }
 
 fn req_err(op: &'static str) -> impl FnOnce(rtnetlink::Error) -> NetError {
@@ -168,26 +227,21 @@ impl Net {
     }
 
     pub async fn links(&self) -> Result<Vec<Link>, NetError> {
-        let msgs: Vec<LinkMessage> = self
-            .handle
-            .link()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(req_err("link dump"))?;
+        let dump = self.handle.link().get().execute().try_collect();
+        let msgs: Vec<LinkMessage> = bounded("link dump", On::All, async {
+            dump.await.map_err(req_err("link dump"))
+        })
+        .await?;
         Ok(msgs.iter().map(Link::from_msg).collect())
     }
 
     pub async fn link_by_name(&self, name: &str) -> Result<Link, NetError> {
-        let res: Result<Vec<LinkMessage>, _> = self
-            .handle
-            .link()
-            .get()
-            .match_name(name.to_owned())
-            .execute()
-            .try_collect()
-            .await;
+        let get = self.handle.link().get().match_name(name.to_owned());
+        let call = get.execute().try_collect::<Vec<LinkMessage>>();
+        let res = bounded("link get", On::Name(name.to_owned()), async {
+            Ok(call.await)
+        })
+        .await?;
         match res {
             Ok(v) if !v.is_empty() => Ok(Link::from_msg(&v[0])),
             Ok(_) => Err(NetError::NoSuchLink {
@@ -208,11 +262,12 @@ impl Net {
         if let Some(i) = index {
             req = req.set_link_index_filter(i);
         }
-        let msgs: Vec<AddressMessage> = req
-            .execute()
-            .try_collect()
-            .await
-            .map_err(req_err("address dump"))?;
+        let on = index.map_or(On::All, On::Index);
+        let dump = req.execute().try_collect();
+        let msgs: Vec<AddressMessage> = bounded("address dump", on, async {
+            dump.await.map_err(req_err("address dump"))
+        })
+        .await?;
         Ok(msgs.iter().filter_map(Addr::from_msg).collect())
     }
 
@@ -299,7 +354,11 @@ impl Net {
             .add(index, vip.addr, vip.prefix)
             .replace();
         *req.message_mut() = Self::vip_msg(index, vip);
-        req.execute().await.map_err(req_err("address add"))
+        let call = req.execute();
+        bounded("address add", On::Index(index), async {
+            call.await.map_err(req_err("address add"))
+        })
+        .await
     }
 
     /// Removes a VIP from link `index`; `Ok(false)` if it was not there.
@@ -308,7 +367,9 @@ impl Net {
     }
 
     async fn del_addr_msg(&self, msg: AddressMessage) -> Result<bool, NetError> {
-        match self.handle.address().del(msg).execute().await {
+        let on = On::Index(msg.header.index);
+        let call = self.handle.address().del(msg).execute();
+        match bounded("address delete", on, async { Ok(call.await) }).await? {
             Ok(()) => Ok(true),
             Err(rtnetlink::Error::NetlinkError(m))
                 if m.raw_code().abs() == EADDRNOTAVAIL || m.raw_code().abs() == libc_enodev() =>
@@ -335,158 +396,6 @@ const EADDRNOTAVAIL: i32 = 99;
 
 const fn libc_enodev() -> i32 {
     19
-}
-
-/// What the event stream reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NetEvent {
-    /// A link's up/down state changed (or was first seen).
-    LinkState {
-        index: u32,
-        name: String,
-        up: bool,
-    },
-    /// A link disappeared.
-    LinkGone {
-        index: u32,
-    },
-    AddressAdded(Addr),
-    AddressRemoved(Addr),
-    /// The socket overran and everything was re-read; every link's state
-    /// follows as `LinkState` events.
-    Resynced,
-}
-
-/// The task that turns the event socket's messages into [`NetEvent`]s
-/// (see [`events`]); run it with [`Monitor::run`].
-pub struct Monitor {
-    net: Net,
-    tx: mpsc::UnboundedSender<NetEvent>,
-    messages: futures::stream::BoxStream<
-        'static,
-        (
-            netlink_packet_core::NetlinkMessage<RouteNetlinkMessage>,
-            rtnetlink::sys::SocketAddr,
-        ),
-    >,
-}
-
-/// Subscribes to link and address events: their receiver, and the
-/// monitor task that fills it. Only changes of a link's up state are
-/// reported; after an overrun all links are re-dumped and reported.
-pub fn events() -> Result<(mpsc::UnboundedReceiver<NetEvent>, Monitor), NetError> {
-    let (conn, _h, messages) = rtnetlink::new_multicast_connection(&[
-        MulticastGroup::Link,
-        MulticastGroup::Ipv4Ifaddr,
-        MulticastGroup::Ipv6Ifaddr,
-    ])
-    .map_err(NetError::Socket)?;
-    tokio::spawn(conn);
-    let net = Net::connect()?;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let messages = messages.boxed();
-    Ok((rx, Monitor { net, tx, messages }))
-}
-
-impl Monitor {
-    /// Runs until the socket closes or the receiver is dropped; checks in
-    /// with `hb` per message and on an idle tick.
-    pub async fn run(self, hb: Heartbeat) {
-        let Monitor {
-            net,
-            tx,
-            mut messages,
-        } = self;
-        let mut known: HashMap<u32, bool> = HashMap::new();
-        // Baseline: the state of every link now.
-        if let Err(e) = resync(&net, &mut known, &tx, false).await {
-            tracing::error!(error = %e, "netlink: initial link dump failed");
-        }
-        let mut idle = hb.ticker();
-        loop {
-            hb.check_in().await;
-            let next = tokio::select! {
-                m = messages.next() => m,
-                _ = idle.tick() => continue,
-            };
-            let Some((msg, _)) = next else { break };
-            let ev = match msg.payload {
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
-                    let link = Link::from_msg(&l);
-                    let up = link.is_up();
-                    if known.insert(link.index, up) == Some(up) {
-                        continue;
-                    }
-                    NetEvent::LinkState {
-                        index: link.index,
-                        name: link.name,
-                        up,
-                    }
-                }
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => {
-                    known.remove(&l.header.index);
-                    NetEvent::LinkGone {
-                        index: l.header.index,
-                    }
-                }
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => {
-                    match Addr::from_msg(&a) {
-                        Some(a) => NetEvent::AddressAdded(a),
-                        None => continue,
-                    }
-                }
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(a)) => {
-                    match Addr::from_msg(&a) {
-                        Some(a) => NetEvent::AddressRemoved(a),
-                        None => continue,
-                    }
-                }
-                NetlinkPayload::Overrun(_) => {
-                    tracing::warn!("netlink event socket overran (ENOBUFS): full resync");
-                    if let Err(e) = resync(&net, &mut known, &tx, true).await {
-                        tracing::error!(error = %e, "netlink resync failed");
-                    }
-                    continue;
-                }
-                _ => continue,
-            };
-            if tx.send(ev).is_err() {
-                // The dispatcher is gone (told to end, or restarting).
-                hb.retire();
-                return;
-            }
-        }
-        tracing::error!("netlink event socket closed");
-    }
-}
-
-/// Re-dumps links (and addresses, reported as added) and reports every
-/// link's state.
-async fn resync(
-    net: &Net,
-    known: &mut HashMap<u32, bool>,
-    tx: &mpsc::UnboundedSender<NetEvent>,
-    overrun: bool,
-) -> Result<(), NetError> {
-    let links = net.links().await?;
-    known.clear();
-    for l in &links {
-        known.insert(l.index, l.is_up());
-    }
-    if overrun {
-        let _ = tx.send(NetEvent::Resynced);
-        for a in net.addresses(None).await? {
-            let _ = tx.send(NetEvent::AddressAdded(a));
-        }
-    }
-    for l in links {
-        let _ = tx.send(NetEvent::LinkState {
-            index: l.index,
-            up: l.is_up(),
-            name: l.name,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -60,3 +60,30 @@ fn every_scope_is_the_kernels() {
     assert_eq!(m.header.scope, AddressScope::Site);
     assert!(broadcast(&m).is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_past_its_bound_is_an_error_naming_it_and_the_interface() {
+    let hang = std::future::pending::<Result<(), NetError>>();
+    let e = bounded("address add", On::Index(3), hang)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        NetError::Timeout {
+            op: "address add",
+            ..
+        }
+    ));
+    assert_eq!(
+        e.to_string(),
+        "netlink address add on interface index 3 timed out after 1500 ms"
+    );
+    let quick = async { Ok(7) };
+    let on = On::Name("eth0".into());
+    assert_eq!(
+        bounded_by(Duration::from_millis(1), "link get", on, quick)
+            .await
+            .unwrap(),
+        7
+    );
+}

@@ -14,7 +14,7 @@ use netlink_packet_route::route::{
 };
 use rtnetlink::{LinkUnspec, RouteMessageBuilder};
 
-use super::{req_err, Net, NetError};
+use super::{bounded, req_err, Net, NetError, On};
 use crate::config::model::IfAddr;
 
 const ESRCH: i32 = 3;
@@ -109,14 +109,11 @@ impl Net {
             RouteMessageBuilder::<Ipv6Addr>::new().build(),
         ];
         for m in dumps {
-            let msgs: Vec<RouteMessage> = self
-                .handle
-                .route()
-                .get(m)
-                .execute()
-                .try_collect()
-                .await
-                .map_err(req_err("route dump"))?;
+            let dump = self.handle.route().get(m).execute().try_collect();
+            let msgs: Vec<RouteMessage> = bounded("route dump", On::All, async {
+                dump.await.map_err(req_err("route dump"))
+            })
+            .await?;
             out.extend(msgs.iter().filter_map(RouteEntry::from_msg));
         }
         Ok(out)
@@ -132,19 +129,19 @@ impl Net {
         protocol: u8,
     ) -> Result<(), NetError> {
         let msg = route_msg(dest, Some(via), Some(oif), protocol)?;
-        self.handle
-            .route()
-            .add(msg)
-            .replace()
-            .execute()
-            .await
-            .map_err(req_err("route add"))
+        let call = self.handle.route().add(msg).replace().execute();
+        bounded("route add", On::Index(oif), async {
+            call.await.map_err(req_err("route add"))
+        })
+        .await
     }
 
     /// Deletes a route as dumped; `Ok(false)` if it was gone already.
     pub async fn del_route(&self, r: &RouteEntry) -> Result<bool, NetError> {
         let msg = route_msg(r.dest, r.via, r.oif, r.protocol)?;
-        match self.handle.route().del(msg).execute().await {
+        let on = r.oif.map_or(On::All, On::Index);
+        let call = self.handle.route().del(msg).execute();
+        match bounded("route delete", on, async { Ok(call.await) }).await? {
             Ok(()) => Ok(true),
             Err(rtnetlink::Error::NetlinkError(m)) if m.raw_code().abs() == ESRCH => Ok(false),
             Err(e) => Err(req_err("route delete")(e)),
@@ -153,14 +150,20 @@ impl Net {
 
     pub async fn set_mtu(&self, index: u32, mtu: u32) -> Result<(), NetError> {
         let msg = LinkUnspec::new_with_index(index).mtu(mtu).build();
-        let req = self.handle.link().set(msg);
-        req.execute().await.map_err(req_err("link set mtu"))
+        let call = self.handle.link().set(msg).execute();
+        bounded("link set mtu", On::Index(index), async {
+            call.await.map_err(req_err("link set mtu"))
+        })
+        .await
     }
 
     pub async fn set_up(&self, index: u32) -> Result<(), NetError> {
         let msg = LinkUnspec::new_with_index(index).up().build();
-        let req = self.handle.link().set(msg);
-        req.execute().await.map_err(req_err("link set up"))
+        let call = self.handle.link().set(msg).execute();
+        bounded("link set up", On::Index(index), async {
+            call.await.map_err(req_err("link set up"))
+        })
+        .await
     }
 
     /// Adds one of the box's own addresses (replace semantics; IPv6 goes
@@ -168,7 +171,11 @@ impl Net {
     pub async fn add_address(&self, index: u32, a: IfAddr) -> Result<(), NetError> {
         let mut req = self.handle.address().add(index, a.addr, a.prefix).replace();
         *req.message_mut() = Self::addr_msg(index, a.addr, a.prefix);
-        req.execute().await.map_err(req_err("address add"))
+        let call = req.execute();
+        bounded("address add", On::Index(index), async {
+            call.await.map_err(req_err("address add"))
+        })
+        .await
     }
 
     /// Removes one of the box's own addresses; `Ok(false)` if it was not

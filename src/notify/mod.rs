@@ -534,7 +534,7 @@ async fn work(q: Arc<Queue<Job>>, ctx: Arc<Ctx>) {
                 Outcome::Exited(s) if s.success() => &c.scripts_ok,
                 Outcome::Exited(_) => &c.scripts_failed,
                 Outcome::TimedOut => &c.scripts_timed_out,
-                Outcome::NotRun => &c.scripts_not_run,
+                Outcome::NotRun | Outcome::NoResources(_) => &c.scripts_not_run,
             };
             bump(counter);
         }

@@ -6,13 +6,14 @@
 //! binary has none), the `enable_script_security` path check (a walk of
 //! the path one component at a time through `O_PATH | O_NOFOLLOW` file
 //! descriptors, symlinks followed by hand, ending in a descriptor of the
-//! file that was checked: [`open_checked`]), and the child process (no
+//! file that was checked: [`open_checked`]), the child process (no
 //! shell, stdin null, the fixed environment [`SCRIPT_ENV`] and nothing of
 //! the daemon's, output captured and logged with a bound, killed with its
-//! process group at the deadline). Under `enable_script_security` the
-//! child executes the checked descriptor (`/proc/self/fd/N`), never the
-//! path again, so a symlink or rename swapped in after the check is not
-//! what runs.
+//! process group at the deadline), and the cap on scripts running at once
+//! in the whole daemon ([`SCRIPTS_MAX`]). Under `enable_script_security`
+//! the child executes the checked descriptor (`/proc/self/fd/N`), never
+//! the path again, so a symlink or rename swapped in after the check is
+//! not what runs.
 //! Must not: decide ordering between events (the per-instance worker in
 //! `mod.rs` does), or run anything through `sh -c`.
 
@@ -404,6 +405,27 @@ pub enum Outcome {
     Exited(ExitStatus),
     TimedOut,
     NotRun,
+    /// It could not be started for a reason of this box (EMFILE, ENFILE,
+    /// ENOMEM, EAGAIN: a limit of descriptors, memory or processes): the
+    /// error, for a caller that tells that apart (MISC_CHECK).
+    NoResources(std::io::Error),
+}
+
+/// At most this many scripts run at once in the whole daemon (notify,
+/// tracked and MISC_CHECK together); more wait for a slot, outside their
+/// timeout. Each holds about four descriptors (two pipes, a pidfd, the
+/// exec's), so 64 keep scripts under 300 of the unit's `LimitNOFILE`.
+pub const SCRIPTS_MAX: usize = 64;
+
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(SCRIPTS_MAX);
+
+/// Whether a failed spawn is the box's fault rather than the script's.
+fn no_resources(e: &std::io::Error) -> bool {
+    use nix::libc;
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN | libc::ENOBUFS)
+    )
 }
 
 /// How long to wait for a killed group's leader to be reaped.
@@ -507,8 +529,14 @@ fn command(p: &Prepared) -> tokio::process::Command {
 /// Runs a prepared script with its deadline and logs what happened.
 pub async fn execute(p: Prepared, policy: &RunPolicy) -> Outcome {
     let prog = &p.argv[0];
+    // The semaphore is never closed: a permit always comes.
+    let _slot = SLOTS.acquire().await.ok();
     let mut child = match command(&p).spawn() {
         Ok(c) => c,
+        Err(e) if no_resources(&e) => {
+            tracing::warn!(script = %prog, error = %e, "script could not be started: local resources");
+            return Outcome::NoResources(e);
+        }
         Err(e) => {
             tracing::warn!(script = %prog, error = %e, "notify script could not be started");
             return Outcome::NotRun;

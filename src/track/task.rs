@@ -312,6 +312,6 @@ fn outcome_run(o: Outcome) -> Run {
             (None, None) => Run::NotRun,
         },
         Outcome::TimedOut => Run::TimedOut,
-        Outcome::NotRun => Run::NotRun,
+        Outcome::NotRun | Outcome::NoResources(_) => Run::NotRun,
     }
 }

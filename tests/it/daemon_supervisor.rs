@@ -308,6 +308,48 @@ virtual_server {VIP} 80 {{
         );
     }
 
+    /// The netlink monitor's event socket breaks (`vigil fault ...
+    /// disconnect`, taken at its next check-in) under a MASTER: the
+    /// monitor subscribes again by itself (no restart spent, the link
+    /// state read again) and a link that goes down afterwards still takes
+    /// the instance to FAULT and its VIP away. Before, a closed socket
+    /// ended the monitor and cost a restart of the budget.
+    #[test]
+    fn a_broken_link_event_socket_is_subscribed_again_and_a_dead_link_still_faults() {
+        let _g = serial();
+        let lab = Lab::new(1);
+        let d = start(&lab, "nl-break");
+        lab.wait_sole_holder(0, vip(), Duration::from_secs(8));
+        fault(&d, "netlink monitor", "disconnect");
+        let t0 = Instant::now();
+        let log = || std::fs::read_to_string(d.proc.log()).unwrap_or_default();
+        while !log().contains("links and addresses read again") {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the monitor never subscribed again:\n{}",
+                d.proc.log_tail(30)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        lab.nodes[0].link_down();
+        wait_for(
+            &d,
+            "netlink monitor",
+            "FAULT with the link down",
+            Duration::from_secs(5),
+            |v| first_state(v) == "FAULT",
+        );
+        assert!(!lab.nodes[0].holds(vip()), "the VIP stayed on a dead link");
+        let v = try_status(&d).expect("status");
+        assert_eq!(restarts(&v, "netlink monitor"), 0, "reconnected in place");
+        assert_eq!(state(&v, "netlink monitor"), "running");
+        assert!(
+            log().contains("subscribing again"),
+            "{}",
+            d.proc.log_tail(30)
+        );
+    }
+
     /// The MASTER case: the instance task of a MASTER dies (`what`); its
     /// VIP leaves the interface within `bound` of the fault, the peer
     /// takes over, and the restarted instance (priority 150) takes the

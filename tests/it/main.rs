@@ -41,6 +41,7 @@ mod netns_advgap;
 mod netns_bench;
 mod netns_hostile;
 mod netns_interop;
+mod netns_local_faults;
 mod netns_track;
 mod netns_track_file;
 mod notify_mail;

@@ -6,7 +6,8 @@
 //! atomic store per beat, no channel send, no lock) and [`Heartbeat`], the
 //! task's handle to it. With the `fault-hooks` feature, also the fault a
 //! test asked of the task, acted on inside the task at its next check-in:
-//! a panic, a stall (the loop stops there for good) or an end.
+//! a panic, a stall (the loop stops there for good), an end, or a broken
+//! connection (for a task that owns one: the netlink monitor).
 //! Must not: read anything but the clock, or await anything but a fault.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,10 @@ pub enum Fault {
     Stall,
     /// Return at the next check-in, as if the loop had ended.
     End,
+    /// Break the task's outside connection at the next check-in, as if
+    /// the socket had failed (only a task that asks
+    /// [`Heartbeat::disconnect_asked`] acts on it).
+    Disconnect,
 }
 
 /// The shared cell of one task: when it last checked in.
@@ -39,6 +44,8 @@ pub struct Pulse {
     fault: AtomicU8,
     #[cfg(feature = "fault-hooks")]
     end: tokio::sync::Notify,
+    #[cfg(feature = "fault-hooks")]
+    disconnect: std::sync::atomic::AtomicBool,
 }
 
 impl Pulse {
@@ -51,6 +58,8 @@ impl Pulse {
             fault: AtomicU8::new(0),
             #[cfg(feature = "fault-hooks")]
             end: tokio::sync::Notify::new(),
+            #[cfg(feature = "fault-hooks")]
+            disconnect: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -80,6 +89,7 @@ impl Pulse {
             Fault::Panic => 1,
             Fault::Stall => 2,
             Fault::End => 3,
+            Fault::Disconnect => 4,
         };
         self.fault.store(code, Ordering::Relaxed);
     }
@@ -90,6 +100,7 @@ impl Pulse {
             1 => Some(Fault::Panic),
             2 => Some(Fault::Stall),
             3 => Some(Fault::End),
+            4 => Some(Fault::Disconnect),
             _ => None,
         }
     }
@@ -168,7 +179,15 @@ impl Heartbeat {
                 self.pulse.end.notify_one();
                 std::future::pending::<()>().await;
             }
+            Some(Fault::Disconnect) => self.pulse.disconnect.store(true, Ordering::Relaxed),
         }
+    }
+
+    /// Whether a test asked this task to break its connection (a
+    /// [`Fault::Disconnect`] taken at a check-in); asking clears it.
+    #[cfg(feature = "fault-hooks")]
+    pub fn disconnect_asked(&self) -> bool {
+        self.pulse.disconnect.swap(false, Ordering::Relaxed)
     }
 
     /// The task's name, as registered.

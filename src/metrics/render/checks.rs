@@ -1,5 +1,6 @@
 //! The health-check families: per virtual server and checker kind, a
-//! latency histogram and failures by reason; per real server with series
+//! latency histogram, failures by reason and local errors by errno (checks
+//! not made for a reason of this box); per real server with series
 //! of its own, checks done and failed.
 //!
 //! Owns: those families' names, labels and the histogram's `le` series.
@@ -18,6 +19,7 @@ use crate::health::tally::BOUNDS_US;
 pub(super) fn health_checks(o: &mut Out, services: &[IpvsServiceStatus]) {
     latency(o, services);
     failures(o, services);
+    local_errors(o, services);
     per_real_server(o, services);
 }
 
@@ -69,6 +71,27 @@ fn failures(o: &mut Out, services: &[IpvsServiceStatus]) {
                     ("virtual_server", v.service.as_str()),
                     ("checker", c.checker.as_str()),
                     ("reason", reason.as_str()),
+                ];
+                o.sample(name, &l, n);
+            }
+        }
+    }
+}
+
+fn local_errors(o: &mut Out, services: &[IpvsServiceStatus]) {
+    let name = "vigil_health_check_local_errors_total";
+    o.family(
+        name,
+        Type::Counter,
+        "Health checks not made for a reason of this box (no file descriptor, no buffer, no local port), by virtual server, checker and errno; not failures: the real server keeps its state.",
+    );
+    for v in services {
+        for c in &v.checks {
+            for (errno, n) in &c.local_errors {
+                let l = [
+                    ("virtual_server", v.service.as_str()),
+                    ("checker", c.checker.as_str()),
+                    ("errno", errno.as_str()),
                 ];
                 o.sample(name, &l, n);
             }

@@ -135,10 +135,16 @@ impl Netns {
     /// Spawns a long-running program in the namespace with stdout and
     /// stderr to `log`. The returned [`Proc`] kills it on drop.
     pub fn spawn(&self, label: &str, args: &[&str], log: &Path) -> Proc {
+        self.spawn_command(label, self.command(args), log)
+    }
+
+    /// [`Netns::spawn`] of a command made with [`Netns::command`] (and
+    /// changed: a `pre_exec`, say).
+    pub fn spawn_command(&self, label: &str, mut cmd: Command, log: &Path) -> Proc {
         let f = File::create(log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let f2 = f.try_clone().expect("dup log fd");
-        let child = self
-            .command(args)
+        let args = format!("{cmd:?}");
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(f)
             .stderr(f2)
