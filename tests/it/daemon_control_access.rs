@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use netns::{serial, Lab};
-use peers::{first_state, start_vigil_args, vigil_bin};
+use peers::{first_state, run_argv, start_vigil_args, vigil_bin};
 
 const CONF: &str = "vrrp_instance VI_A {
     interface eth0
@@ -78,20 +78,9 @@ fn only_root_changes_the_group_reads_and_one_daemon_per_socket() {
 
     // A second daemon on the same socket is refused, and says whose it is.
     let log = lab.path("second.log");
-    let mut second = lab.nodes[0].ns.spawn(
-        "second vigil",
-        &[
-            vigil_bin().to_str().unwrap(),
-            "run",
-            "--config",
-            d.conf.to_str().unwrap(),
-            "--control",
-            d.control.to_str().unwrap(),
-            "--log-to",
-            "stderr",
-        ],
-        &log,
-    );
+    let argv = run_argv(&d.conf, &d.control);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut second = lab.nodes[0].ns.spawn("second vigil", &args, &log);
     let code = second.wait_exit(Duration::from_secs(20));
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(matches!(code, Some(c) if c != 0), "{code:?}: {text}");

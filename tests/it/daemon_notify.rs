@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netns::{serial, Lab};
-use peers::{vigil_bin, Daemon, Instance, Kind, Proto};
+use peers::{Daemon, Instance, Kind, Proto};
 
 const ADVERT_MS: u32 = 100;
 const SLACK: Duration = Duration::from_secs(3);
@@ -72,19 +72,11 @@ fn start(lab: &Lab, node: usize, text: &str, tag: &str) -> Daemon {
     let conf = lab.path(&format!("n{node}-{tag}.conf"));
     std::fs::write(&conf, text).unwrap();
     let control = lab.path(&format!("n{node}-{tag}.sock"));
-    let bin = vigil_bin();
+    let argv = peers::run_argv(&conf, &control);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
     let proc = n.ns.spawn(
         &format!("vigil on node{}", node + 1),
-        &[
-            bin.to_str().unwrap(),
-            "run",
-            "--config",
-            conf.to_str().unwrap(),
-            "--control",
-            control.to_str().unwrap(),
-            "--log-to",
-            "stderr",
-        ],
+        &args,
         &lab.path(&format!("n{node}-{tag}.log")),
     );
     let d = Daemon {

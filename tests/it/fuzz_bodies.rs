@@ -165,7 +165,7 @@ fn a_panicking_body_fails() {
 /// `PROTOCOL_VERSION`: after a bump the old seeds stop at the header).
 /// `cargo test --features fault-hooks --test it write_control_frame_seeds -- --ignored`
 #[test]
-#[ignore]
+#[ignore = "writes fuzz/seeds/control_frame: run by hand after a PROTOCOL_VERSION bump"]
 fn write_control_frame_seeds() {
     use vigil::control::{encode_frame, CommitAsk, ConfigText, Request, Response};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/control_frame");

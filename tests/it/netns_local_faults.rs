@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::netns::{serial, Lab, Proc};
-use crate::support::peers::vigil_bin;
+use crate::support::peers::{run_argv, vigil_bin};
 
 const SERVERS: u16 = 40;
 const FIRST_PORT: u16 = 9001;
@@ -82,17 +82,9 @@ fn start(lab: &Lab, conf: &str) -> (Proc, std::path::PathBuf) {
     let conf_path = lab.path("local.conf");
     std::fs::write(&conf_path, conf).expect("write conf");
     let control = lab.path("local.sock");
-    let bin = vigil_bin();
-    let mut cmd = lab.nodes[0].ns.command(&[
-        bin.to_str().expect("utf-8 path"),
-        "run",
-        "--config",
-        conf_path.to_str().expect("utf-8 path"),
-        "--control",
-        control.to_str().expect("utf-8 path"),
-        "--log-to",
-        "stderr",
-    ]);
+    let argv = run_argv(&conf_path, &control);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut cmd = lab.nodes[0].ns.command(&args);
     let lim = libc::rlimit {
         rlim_cur: NOFILE,
         rlim_max: NOFILE,

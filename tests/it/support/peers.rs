@@ -7,7 +7,7 @@
 //! VRRP only, logging to its own file, with pid files of its own.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -248,27 +248,37 @@ pub fn start_vigil_with(lab: &Lab, node: usize, conf: &str, tag: &str) -> Daemon
     start_vigil_args(lab, node, conf, tag, &[])
 }
 
+/// `vigil run --config CONF --control CONTROL --log-to stderr`, the
+/// binary first: the argv every namespace test starts a daemon with.
+pub fn run_argv(conf: &Path, control: &Path) -> Vec<String> {
+    let path = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+    [
+        path(&vigil_bin()),
+        "run".into(),
+        "--config".into(),
+        path(conf),
+        "--control".into(),
+        path(control),
+        "--log-to".into(),
+        "stderr".into(),
+    ]
+    .into()
+}
+
 /// [`start_vigil_with`], with more arguments to `vigil run`.
 pub fn start_vigil_args(lab: &Lab, node: usize, conf: &str, tag: &str, extra: &[&str]) -> Daemon {
     let conf_path = lab.path(&format!("{tag}.conf"));
     std::fs::write(&conf_path, conf).expect("write conf");
     let control = lab.path(&format!("{tag}.sock"));
-    let bin = vigil_bin();
+    let argv = run_argv(&conf_path, &control);
+    let args: Vec<&str> = argv
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+        .collect();
     let proc = lab.nodes[node].ns.spawn(
         &format!("vigil ({tag}) on node{}", node + 1),
-        &[
-            bin.to_str().expect("utf-8 path"),
-            "run",
-            "--config",
-            conf_path.to_str().expect("utf-8 path"),
-            "--control",
-            control.to_str().expect("utf-8 path"),
-            "--log-to",
-            "stderr",
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        .collect::<Vec<_>>(),
+        &args,
         &lab.path(&format!("{tag}.log")),
     );
     let d = Daemon {
