@@ -56,6 +56,7 @@ use std::time::{Duration, Instant};
 
 use super::desired::{self, Health, HealthMap, QuorumChange, QuorumStates, RealId, Weights};
 use super::kernel::Table;
+use super::names::Names;
 use super::pass::{PassReport, PassRequest, Refusals, Unavailable};
 use super::wire::ServiceId;
 use crate::backoff::Backoff;
@@ -93,6 +94,8 @@ pub enum TableError {
 #[derive(Debug)]
 pub struct Machine {
     config: Arc<Config>,
+    /// `config`'s real servers by the health runner's names.
+    names: Names,
     health: HealthMap,
     /// Weights `misc_dynamic` checks set, replacing the configured ones.
     weights: Weights,
@@ -122,11 +125,12 @@ impl Machine {
     /// servers start down). The first pass is due at `now`.
     pub fn new(config: Arc<Config>, initial: Option<&health::States>, now: Instant) -> Self {
         let config = expanded(config);
+        let names = Names::new(&config);
         let mut health = HealthMap::new();
         let mut weights = Weights::new();
         if let Some(s) = initial {
             for r in &s.servers {
-                for id in reals_of(&config, r.service, r.real) {
+                for id in names.reals_of(&config, r.service, r.real) {
                     health.insert(id, if r.up { Health::Up } else { Health::Down });
                     if let Some(w) = r.weight {
                         weights.insert(id, w);
@@ -136,6 +140,7 @@ impl Machine {
         }
         Machine {
             config,
+            names,
             health,
             weights,
             quorum: QuorumStates::new(),
@@ -158,7 +163,7 @@ impl Machine {
     pub fn handle_health(&mut self, ev: &HealthEvent, now: Instant) {
         let h = if ev.up { Health::Up } else { Health::Down };
         let mut changed = false;
-        for id in reals_of(&self.config, ev.service, ev.real) {
+        for id in self.names.reals_of(&self.config, ev.service, ev.real) {
             changed |= self.health.insert(id, h) != Some(h);
             changed |= match ev.weight {
                 Some(w) => self.weights.insert(id, w) != Some(w),
@@ -184,6 +189,7 @@ impl Machine {
     /// retired, and health and quorum of what it kept carry over.
     pub fn reconfigure(&mut self, config: Arc<Config>, now: Instant) {
         let old = std::mem::replace(&mut self.config, expanded(config));
+        self.names = Names::new(&self.config);
         let new = &self.config;
         let owned = desired::owned(new);
         let known = desired::config_dests(new);
@@ -396,6 +402,11 @@ impl Machine {
         &self.health
     }
 
+    /// The index of the config's real servers ([`Names`]).
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
     /// The config the table is built from.
     pub fn config(&self) -> &Config {
         &self.config
@@ -472,40 +483,6 @@ fn expanded(config: Arc<Config>) -> Arc<Config> {
         return config;
     }
     Arc::new(config.with_services_expanded())
-}
-
-/// The kernel identities of a real server the health runner names by the
-/// config's key (which lacks the protocol: a key can match several). A
-/// group's real servers are checked once, named by the group's first
-/// service (`health::plan`): their result feeds every service of the
-/// group. `config` is expanded ([`expanded`]).
-pub(super) fn reals_of(
-    config: &Config,
-    service: crate::config::model::ServiceKey,
-    real: (std::net::IpAddr, Option<u16>),
-) -> Vec<RealId> {
-    let named: Vec<&VirtualServer> = config
-        .virtual_servers
-        .iter()
-        .filter(|vs| vs.key == service)
-        .collect();
-    let of_group = |vs: &VirtualServer| {
-        vs.group.is_some()
-            && named
-                .iter()
-                .any(|n| n.group == vs.group && n.protocol == vs.protocol)
-    };
-    config
-        .virtual_servers
-        .iter()
-        .filter(|vs| vs.key == service || of_group(vs))
-        .flat_map(|vs| {
-            vs.real_servers
-                .iter()
-                .filter(move |rs| (rs.addr, rs.port) == real)
-                .map(move |rs| desired::real_id(vs, rs))
-        })
-        .collect()
 }
 
 #[cfg(test)]

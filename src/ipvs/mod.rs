@@ -21,6 +21,8 @@
 //!   [`pass::Unavailable`]).
 //! - [`machine`]: the IPVS task's sans-IO core: health and commits in,
 //!   when to pass and what for, drains, retry backoff.
+//! - [`names`]: the config's real servers indexed by the health runner's
+//!   names and by kernel dest (lookups in the size of the answer).
 //! - [`status`]: the machine's state as `vigil status` shows it.
 //! - [`edge`]: the netlink edge both tasks share: lazy connect, a
 //!   panic-safe blocking call, `modprobe ip_vs` once.
@@ -39,6 +41,7 @@ pub mod desired;
 pub mod edge;
 pub mod kernel;
 pub mod machine;
+pub mod names;
 pub mod netlink;
 pub mod pass;
 pub mod reconcile;

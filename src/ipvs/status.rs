@@ -11,16 +11,16 @@
 //! this module's own.
 
 use crate::health::local::LocalError;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::desired::{self, Health, RealId};
 use super::kernel::Table;
-use super::machine::{reals_of, Machine};
+use super::machine::Machine;
 use super::wire::{
     DestId, FwdMethod, Service, ServiceId, Stats, SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1,
     SVC_F_SCHED2, SVC_F_SCHED3,
 };
-use crate::config::model::{Scheduler, ServiceFlags, VirtualServer};
+use crate::config::model::{Protocol, Scheduler, ServiceFlags, ServiceKey, VirtualServer};
 use crate::control::{IpvsCheckStats, IpvsCounters, IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
 use crate::health;
 
@@ -53,11 +53,20 @@ impl Detail {
     }
 }
 
+/// The health runner's tallies by the virtual server they count for.
+type Tallies<'s> = HashMap<(ServiceKey, Protocol), Vec<&'s health::tally::ServiceTally>>;
+
+fn tallies_by_service(checks: Option<&health::States>) -> Tallies<'_> {
+    let mut out: Tallies<'_> = HashMap::new();
+    for t in checks.iter().flat_map(|s| &s.tallies) {
+        out.entry((t.service, t.protocol)).or_default().push(t);
+    }
+    out
+}
+
 /// A virtual server's health-check tallies in the status's words.
-fn check_stats(vs: &VirtualServer, checks: Option<&health::States>) -> Vec<IpvsCheckStats> {
-    let Some(s) = checks else { return Vec::new() };
-    (s.tallies.iter())
-        .filter(|t| t.service == vs.key && t.protocol == vs.protocol)
+fn check_stats(vs: &VirtualServer, tallies: &Tallies<'_>) -> Vec<IpvsCheckStats> {
+    (tallies.get(&(vs.key, vs.protocol)).into_iter().flatten())
         .map(|t| IpvsCheckStats {
             checker: t.keyword.to_owned(),
             latency_buckets: t.tally.buckets.to_vec(),
@@ -81,7 +90,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
     if let Some(s) = checks {
         for r in &s.servers {
             let d = Detail::of(r);
-            for id in reals_of(m.config(), r.service, r.real) {
+            for id in m.names().reals_of(m.config(), r.service, r.real) {
                 detail.insert(id, d.clone());
             }
         }
@@ -89,7 +98,8 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
     let empty = Table::default();
     let table = m.table().unwrap_or(&empty);
     let mut services = Vec::new();
-    for vs in &m.config().virtual_servers {
+    let tallies = tallies_by_service(checks);
+    for (i, vs) in m.config().virtual_servers.iter().enumerate() {
         let id = desired::service_id(vs);
         let want = desired::service(vs);
         let have = table.services.get(&id);
@@ -100,7 +110,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             for d in e.dests.values() {
                 listed.insert(d.id);
                 let c = d.conns.unwrap_or_default();
-                dests.push(dest_status(m, vs, id, d.id, &detail, |s| {
+                dests.push(dest_status(m, (vs, i), id, d.id, &detail, |s| {
                     s.method = method_name(d.fwd).to_owned();
                     s.weight = Some(d.weight);
                     s.active = c.active;
@@ -113,7 +123,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             let did = desired::dest_id(vs, rs);
             if listed.insert(did) {
                 let method = rs.method.unwrap_or(vs.method);
-                dests.push(dest_status(m, vs, id, did, &detail, |s| {
+                dests.push(dest_status(m, (vs, i), id, did, &detail, |s| {
                     s.method = method_name(desired::fwd_method(method)).to_owned();
                 }));
             }
@@ -127,7 +137,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             dests,
             counters: have.and_then(|e| counters(e.service.stats.as_ref())),
             flags: flag_names(svc),
-            checks: check_stats(vs, checks),
+            checks: check_stats(vs, &tallies),
         });
     }
     services.extend(retired_status(m, table));
@@ -215,19 +225,17 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
         .collect()
 }
 
+/// `vs`: the virtual server and its index in the machine's config.
 fn dest_status(
     m: &Machine,
-    vs: &VirtualServer,
+    (vs, vs_index): (&VirtualServer, usize),
     service: ServiceId,
     dest: DestId,
     detail: &BTreeMap<RealId, Detail>,
     fill: impl FnOnce(&mut IpvsDestStatus),
 ) -> IpvsDestStatus {
     let id = RealId { service, dest };
-    let rs = vs
-        .real_servers
-        .iter()
-        .find(|rs| desired::dest_id(vs, rs) == dest);
+    let rs = m.names().real_server(vs, vs_index, dest);
     let health = match rs {
         None if m.draining().contains_key(&id) => "draining",
         None if vs.sorry_server.is_some() => "sorry",

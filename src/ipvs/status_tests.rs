@@ -81,3 +81,101 @@ fn flags_are_named_as_their_scheduler_names_them() {
     assert_eq!(flag_names(&svc("rr", SVC_F_SCHED1)), ["flag-1"]);
     assert!(flag_names(&svc("wlc", kernel)).is_empty());
 }
+
+/// `servers` virtual servers of `reals` TCP-checked real servers each.
+fn wide(servers: usize, reals: usize) -> crate::config::model::Config {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    for v in 0..servers {
+        let vip = std::net::Ipv4Addr::from(0x0a00_0001 + v as u32);
+        let _ = writeln!(
+            t,
+            "virtual_server {vip} 80 {{\n lvs_method NAT\n protocol TCP"
+        );
+        for r in 0..reals {
+            let rip = std::net::Ipv4Addr::from(0x0b00_0001 + (v * reals + r) as u32);
+            let _ = writeln!(t, " real_server {rip} 8080 {{ TCP_CHECK {{ }} }}");
+        }
+        t.push_str("}\n");
+    }
+    match crate::config::import_str("wide.conf", &t, false) {
+        Ok(i) => i.config,
+        Err(e) => panic!("wide config: {:?}", e.errors),
+    }
+}
+
+/// A table to time: a machine that has passed once against the fake
+/// kernel (so its status lists the full table), and the health runner's
+/// snapshot of the same config.
+struct Timed {
+    config: std::sync::Arc<crate::config::model::Config>,
+    states: crate::health::States,
+    machine: Machine,
+}
+
+impl Timed {
+    fn new(config: crate::config::model::Config) -> Self {
+        use crate::ipvs::kernel::FakeKernel;
+        let plan = crate::health::Runner::new(&config, crate::health::RunnerConfig::default());
+        let states = plan.expect("plan").snapshot();
+        let config = std::sync::Arc::new(config);
+        let t0 = std::time::Instant::now();
+        let mut machine = Machine::new(config.clone(), Some(&states), t0);
+        crate::ipvs::machine::tests::step(&mut machine, &mut FakeKernel::default(), t0)
+            .expect("a pass is due");
+        Timed {
+            config,
+            states,
+            machine,
+        }
+    }
+
+    /// Once: a new machine from the snapshot, and the full table's status.
+    fn once(&self) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        let fresh = Machine::new(self.config.clone(), Some(&self.states), start);
+        let status = self.machine.status(Some(&self.states));
+        let took = start.elapsed();
+        drop(fresh);
+        let listed: usize = status.services.iter().map(|s| s.dests.len()).sum();
+        let dests = self
+            .config
+            .virtual_servers
+            .iter()
+            .map(|v| v.real_servers.len());
+        assert_eq!(listed, dests.sum::<usize>());
+        assert!(status.services.iter().all(|s| s.in_table));
+        took
+    }
+}
+
+/// Building the machine from the runner's snapshot and rendering its
+/// status look up every checked real server; both must grow with the
+/// table, not its square. Each once scanned every virtual server per
+/// lookup, and the status every real server of its virtual server per
+/// destination: seconds at 100,000 destinations, on the daemon's main
+/// runtime. Eight times the table may cost at most sixteen times the
+/// time (a linear cost is eight times, a quadratic one 64), for many
+/// virtual servers of a few real servers and for a few of many.
+#[test]
+fn machine_and_status_cost_grows_linearly_with_the_table() {
+    for (one, eight) in [((128, 10), (1_024, 10)), ((8, 128), (8, 1_024))] {
+        let (small, large) = (
+            Timed::new(wide(one.0, one.1)),
+            Timed::new(wide(eight.0, eight.1)),
+        );
+        // Interleaved, the fastest of seven each: a busy machine slows
+        // both alike, and the fastest run is the least disturbed.
+        let (mut small_best, mut large_best) = (std::time::Duration::MAX, std::time::Duration::MAX);
+        for _ in 0..7 {
+            small_best = small_best.min(small.once());
+            large_best = large_best.min(large.once());
+        }
+        let (small, large) = (small_best, large_best);
+        let ratio = large.as_secs_f64() / small.as_secs_f64();
+        assert!(
+            ratio < 16.0,
+            "{one:?}: {small:?}; {eight:?}: {large:?} (x{ratio:.1})"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The kernel identities of the real servers the health runner names.
+//!
+//! Owns: [`Names`], an index built once per (expanded) config that turns
+//! the health runner's name of a real server (the config's service key and
+//! the server's address and port, no protocol) into the [`RealId`]s the
+//! kernel knows it by, and a virtual server's real server by its
+//! [`DestId`]. Lookups cost the size of the answer, not of the config: the
+//! IPVS task and `vigil status` look up every checked server, so a scan
+//! per lookup made both quadratic (seconds at 100,000 destinations, on the
+//! runtime that also pets the watchdog).
+//!
+//! Must not: hold state beyond the config it was built from (rebuild it
+//! when the config changes), or reach the kernel.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::desired::{self, RealId};
+use super::wire::DestId;
+use crate::config::model::{Config, Protocol, RealServer, ServiceKey, VirtualServer};
+
+/// A real server as the health runner names it: its address and port.
+type Real = (IpAddr, Option<u16>);
+
+/// The index. `config` must be the machine's expanded config (groups as
+/// one virtual server per member), the one lookups are answered from.
+#[derive(Debug, Default)]
+pub struct Names {
+    /// Virtual servers (index into `config.virtual_servers`) by key.
+    by_key: HashMap<ServiceKey, Vec<usize>>,
+    /// The members of each `virtual_server group`, by group and protocol.
+    by_group: HashMap<(String, Protocol), Vec<usize>>,
+    /// Per virtual server: its real servers (index) by address and port.
+    reals: Vec<HashMap<Real, Vec<usize>>>,
+    /// Per virtual server: its real servers (index) by kernel dest.
+    dests: Vec<HashMap<DestId, usize>>,
+}
+
+impl Names {
+    pub fn new(config: &Config) -> Self {
+        let mut n = Names::default();
+        for (i, vs) in config.virtual_servers.iter().enumerate() {
+            n.by_key.entry(vs.key).or_default().push(i);
+            if let Some(g) = &vs.group {
+                n.by_group
+                    .entry((g.clone(), vs.protocol))
+                    .or_default()
+                    .push(i);
+            }
+            let mut reals: HashMap<Real, Vec<usize>> = HashMap::new();
+            let mut dests = HashMap::new();
+            for (j, rs) in vs.real_servers.iter().enumerate() {
+                reals.entry((rs.addr, rs.port)).or_default().push(j);
+                // The first of two servers with one dest wins, as a
+                // front-to-back search would find it.
+                dests.entry(desired::dest_id(vs, rs)).or_insert(j);
+            }
+            n.reals.push(reals);
+            n.dests.push(dests);
+        }
+        n
+    }
+
+    /// The kernel identities of the real server the health runner names
+    /// `(service, real)`, in config order. The key lacks the protocol, so
+    /// it can match several services. A group's real servers are checked
+    /// once, named by the group's first service (`health::plan`): their
+    /// result feeds every service of the group.
+    pub fn reals_of(&self, config: &Config, service: ServiceKey, real: Real) -> Vec<RealId> {
+        let Some(named) = self.by_key.get(&service) else {
+            return Vec::new();
+        };
+        let mut servers: Vec<usize> = named.clone();
+        for &i in named {
+            let vs = &config.virtual_servers[i];
+            if let Some(g) = &vs.group {
+                if let Some(members) = self.by_group.get(&(g.clone(), vs.protocol)) {
+                    servers.extend(members);
+                }
+            }
+        }
+        servers.sort_unstable();
+        servers.dedup();
+        let mut out = Vec::new();
+        for i in servers {
+            let vs = &config.virtual_servers[i];
+            for &j in self.reals[i].get(&real).into_iter().flatten() {
+                out.push(desired::real_id(vs, &vs.real_servers[j]));
+            }
+        }
+        out
+    }
+
+    /// The real server of virtual server number `vs_index` that the
+    /// kernel knows as `dest`, if the config has one.
+    pub fn real_server<'c>(
+        &self,
+        vs: &'c VirtualServer,
+        vs_index: usize,
+        dest: DestId,
+    ) -> Option<&'c RealServer> {
+        let j = *self.dests.get(vs_index)?.get(&dest)?;
+        vs.real_servers.get(j)
+    }
+}
+
+#[cfg(test)]
+#[path = "names_tests.rs"]
+mod tests;

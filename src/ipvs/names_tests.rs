@@ -1,0 +1,70 @@
+use std::net::IpAddr;
+
+use super::Names;
+use crate::ipvs::desired;
+
+fn config(text: &str) -> crate::config::model::Config {
+    match crate::config::import_str("t.conf", text, false) {
+        Ok(i) => i.config,
+        Err(e) => panic!("config: {e:?}"),
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("address")
+}
+
+#[test]
+fn a_key_without_protocol_names_the_real_server_of_every_service_with_that_key() {
+    let c = config(
+        "virtual_server 10.0.0.1 53 { protocol UDP\n real_server 10.1.0.1 53 { } }\n\
+         virtual_server 10.0.0.1 53 { protocol TCP\n real_server 10.1.0.1 53 { }\n real_server 10.1.0.2 53 { } }\n",
+    );
+    let n = Names::new(&c);
+    let key = c.virtual_servers[0].key;
+    let got = n.reals_of(&c, key, (ip("10.1.0.1"), Some(53)));
+    let want: Vec<_> = c
+        .virtual_servers
+        .iter()
+        .map(|vs| desired::real_id(vs, &vs.real_servers[0]))
+        .collect();
+    assert_eq!(got, want);
+    assert!(n.reals_of(&c, key, (ip("10.1.0.3"), Some(53))).is_empty());
+}
+
+#[test]
+fn a_groups_first_service_names_the_real_server_in_every_member() {
+    let c = config(
+        "virtual_server_group web { 10.0.0.1 80\n 10.0.0.2 80\n 10.0.0.3 80 }\n\
+         virtual_server group web { protocol TCP\n real_server 10.1.0.1 80 { } }\n",
+    )
+    .with_services_expanded();
+    assert_eq!(c.virtual_servers.len(), 3);
+    let n = Names::new(&c);
+    let first = c.virtual_servers[0].key;
+    let got = n.reals_of(&c, first, (ip("10.1.0.1"), Some(80)));
+    assert_eq!(got.len(), 3);
+    let services: Vec<_> = got.iter().map(|r| r.service).collect();
+    let want: Vec<_> = c.virtual_servers.iter().map(desired::service_id).collect();
+    assert_eq!(services, want);
+}
+
+#[test]
+fn a_dest_finds_the_first_real_server_the_kernel_knows_by_it() {
+    let c = config(
+        "virtual_server 10.0.0.1 80 { lb_kind DR\n protocol TCP\n\
+         real_server 10.1.0.1 80 { weight 3 }\n real_server 10.1.0.2 80 { } }\n",
+    );
+    let n = Names::new(&c);
+    let vs = &c.virtual_servers[0];
+    for rs in &vs.real_servers {
+        let got = n.real_server(vs, 0, desired::dest_id(vs, rs));
+        assert_eq!(got.map(|r| r.addr), Some(rs.addr));
+    }
+    let absent = crate::ipvs::wire::DestId {
+        addr: ip("10.1.0.9"),
+        port: 80,
+    };
+    assert!(n.real_server(vs, 0, absent).is_none());
+    assert!(n.real_server(vs, 7, absent).is_none());
+}
