@@ -45,7 +45,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 16;
+pub const PROTOCOL_VERSION: u8 = 17;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts: a status of the largest table
@@ -193,6 +193,20 @@ pub struct Status {
     /// Warnings about the loaded config, one line each (scripts that run
     /// as root: `notify::script::root_warning`); empty: none.
     pub warnings: Vec<String>,
+    /// How late each of the daemon's runtimes ran its timers
+    /// (`daemon::stall`): main, vrrp.
+    pub runtimes: Vec<RuntimeStatus>,
+}
+
+/// One runtime's stalls since the daemon started (`daemon::stall`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeStatus {
+    /// "main" (control, IPVS, health, supervisor) or "vrrp".
+    pub name: String,
+    /// The latest its timers ever ran, in microseconds.
+    pub worst_stall_us: u64,
+    /// Times its timers ran at least 250 ms late.
+    pub stalls: u64,
 }
 
 /// The box's watchdogs as `vigil status` shows them (from
@@ -604,6 +618,16 @@ pub fn query(path: &Path, req: &Request, timeout: Duration) -> Result<Response, 
     read_frame_sync(&mut s)
 }
 
+impl From<crate::daemon::stall::Reading> for RuntimeStatus {
+    fn from(r: crate::daemon::stall::Reading) -> Self {
+        RuntimeStatus {
+            name: r.name.to_owned(),
+            worst_stall_us: r.worst_us,
+            stalls: r.stalls,
+        }
+    }
+}
+
 /// A reload asked for over the socket, and where its report goes.
 pub type ReloadRequest = oneshot::Sender<ReloadReport>;
 
@@ -644,6 +668,8 @@ pub struct Published {
     pub watchdog: Option<watch::Receiver<watchdog::Status>>,
     /// The tracked scripts' table (`daemon::scripts`).
     pub scripts: Option<watch::Receiver<crate::track::Table>>,
+    /// The runtimes' stall meters.
+    pub runtimes: Vec<std::sync::Arc<crate::daemon::stall::Meter>>,
 }
 
 /// The part of [`Published`] a reload replaces.
@@ -712,6 +738,9 @@ impl Published {
                 .as_ref()
                 .map(|t| t.borrow().iter().map(ScriptStatus::from).collect())
                 .unwrap_or_default(),
+            runtimes: (self.runtimes.iter())
+                .map(|m| RuntimeStatus::from(m.reading()))
+                .collect(),
         }
     }
 

@@ -67,6 +67,11 @@ fn sample() -> Status {
             }),
         },
         warnings: vec!["1 script(s) will run as root (no script_user in global_defs): vrrp_script chk /bin/true".into()],
+        runtimes: vec![crate::control::RuntimeStatus {
+            name: "main".into(),
+            worst_stall_us: 12_345,
+            stalls: 1,
+        }],
     }
 }
 

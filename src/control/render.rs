@@ -16,7 +16,8 @@ use super::reload::{
     Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome,
 };
 use super::{
-    InstanceStatus, IpvsStatus, ScriptStatus, Status, TaskStatus, WatchdogState, WatchdogStatus,
+    InstanceStatus, IpvsStatus, RuntimeStatus, ScriptStatus, Status, TaskStatus, WatchdogState,
+    WatchdogStatus,
 };
 
 fn secs(ms: u64) -> String {
@@ -50,6 +51,9 @@ pub fn text(s: &Status) -> String {
         let _ = writeln!(out, "WARNING: {w}");
     }
     let _ = writeln!(out, "{}", watchdog_line(&s.watchdog));
+    for r in &s.runtimes {
+        let _ = writeln!(out, "{}", runtime_text(r));
+    }
     out.push_str(&vrrp_text(s));
     if let Some(ipvs) = &s.ipvs {
         out.push_str(&ipvs_text(ipvs));
@@ -132,6 +136,26 @@ pub fn health_text(s: &Status) -> String {
         out.push_str("nothing is health-checked: no real server, no tracked script\n");
     }
     out
+}
+
+/// `runtime main: worst stall 3.2 ms, 0 stalls over 250 ms`.
+fn runtime_text(r: &RuntimeStatus) -> String {
+    format!(
+        "runtime {}: worst stall {:.1} ms, {} stall{} over 250 ms",
+        r.name,
+        r.worst_stall_us as f64 / 1000.0,
+        r.stalls,
+        if r.stalls == 1 { "" } else { "s" }
+    )
+}
+
+fn runtime_json(r: &RuntimeStatus) -> String {
+    format!(
+        "{{\"name\":{},\"worst_stall_us\":{},\"stalls\":{}}}",
+        json_str(&r.name),
+        r.worst_stall_us,
+        r.stalls
+    )
 }
 
 /// One supervised task in one line; a stalled one says so in capitals.
@@ -464,6 +488,13 @@ pub fn json(s: &Status) -> String {
     } else {
         format!(",\"appliance\":[{}]", appliance.join(","))
     };
+    // "runtimes" only from a daemon (it always has them).
+    let runtimes: Vec<String> = s.runtimes.iter().map(runtime_json).collect();
+    let runtimes = if runtimes.is_empty() {
+        String::new()
+    } else {
+        format!(",\"runtimes\":[{}]", runtimes.join(","))
+    };
     // "warnings" only when there are some.
     let warnings: Vec<String> = s.warnings.iter().map(|w| json_str(w)).collect();
     let warnings = if warnings.is_empty() {
@@ -496,7 +527,7 @@ pub fn json(s: &Status) -> String {
         format!(",\"commit\":{{\"pending\":{pending},\"last_rollback\":{rollback}}}")
     };
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{}{}{},\"watchdog\":{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{}{}{}{},\"watchdog\":{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -510,6 +541,7 @@ pub fn json(s: &Status) -> String {
         warnings,
         scripts,
         commit,
+        runtimes,
         // Last: tools that look for the first "state" find an instance's.
         watchdog_json(&s.watchdog)
     )

@@ -41,6 +41,7 @@ fn sample() -> Status {
         scripts: Vec::new(),
         commit: CommitStatus::default(),
         warnings: vec![],
+        runtimes: vec![],
     }
 }
 
@@ -494,4 +495,39 @@ fn warnings_show_when_present() {
     s.warnings = vec!["2 script(s) will run as root (no script_user in global_defs): a, b".into()];
     assert!(text(&s).contains("WARNING: 2 script(s) will run as root"));
     assert!(json(&s).contains("\"warnings\":[\"2 script(s) will run as root"));
+}
+
+#[test]
+fn runtimes_show_their_worst_stall_and_count_in_text_and_json() {
+    let mut s = sample();
+    s.runtimes = vec![
+        crate::control::RuntimeStatus {
+            name: "main".into(),
+            worst_stall_us: 1_234_567,
+            stalls: 2,
+        },
+        crate::control::RuntimeStatus {
+            name: "vrrp".into(),
+            worst_stall_us: 800,
+            stalls: 0,
+        },
+    ];
+    let t = text(&s);
+    assert!(
+        t.contains("runtime main: worst stall 1234.6 ms, 2 stalls over 250 ms\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("runtime vrrp: worst stall 0.8 ms, 0 stalls over 250 ms\n"),
+        "{t}"
+    );
+    let j = json(&s);
+    assert!(
+        j.contains(
+            ",\"runtimes\":[{\"name\":\"main\",\"worst_stall_us\":1234567,\"stalls\":2},\
+             {\"name\":\"vrrp\",\"worst_stall_us\":800,\"stalls\":0}],\"watchdog\":"
+        ),
+        "{j}"
+    );
+    assert!(!json(&sample()).contains("runtimes"));
 }

@@ -98,6 +98,7 @@ mod scripts;
 mod service;
 mod shutdown;
 pub mod source;
+pub mod stall;
 pub mod supervisor;
 mod tasks;
 mod vrrp_thread;
@@ -339,6 +340,10 @@ async fn main(
         tasks: Some(sup.clone()),
         watchdog: Some(watchdogs.status.clone()),
         scripts: Some(script_side.receiver()),
+        runtimes: vec![
+            stall::spawn("main", &tokio::runtime::Handle::current()),
+            stall::spawn("vrrp", &vrrp_rt),
+        ],
     });
     let metrics = metrics::MetricsSide::start(&config, published.clone(), &sup);
     let mut reloader = Reloader {

@@ -57,6 +57,7 @@ pub fn render(s: &Status, p: Option<&Process>) -> String {
     receivers(&mut o, s);
     ipvs(&mut o, s);
     tasks(&mut o, s);
+    runtimes(&mut o, s);
     watchdog(&mut o, s);
     scripts(&mut o, s);
     if let Some(p) = p {
@@ -591,6 +592,31 @@ fn tasks(o: &mut Out, s: &Status) {
                 _ => o.sample(name, &l, t.restarts),
             }
         }
+    }
+}
+
+fn runtimes(o: &mut Out, s: &Status) {
+    let worst = "vigil_runtime_worst_stall_seconds";
+    o.family(
+        worst,
+        Type::Gauge,
+        "The latest the runtime's timers ran since the daemon started (a long step held its thread).",
+    );
+    for r in &s.runtimes {
+        o.sample(
+            worst,
+            &[("runtime", &r.name)],
+            r.worst_stall_us as f64 / 1e6,
+        );
+    }
+    let stalls = "vigil_runtime_stalls_total";
+    o.family(
+        stalls,
+        Type::Counter,
+        "Times the runtime's timers ran at least 250 ms late.",
+    );
+    for r in &s.runtimes {
+        o.sample(stalls, &[("runtime", &r.name)], r.stalls);
     }
 }
 

@@ -145,6 +145,11 @@ fn status() -> Status {
                 value: Some(3),
             },
         ],
+        runtimes: vec![crate::control::RuntimeStatus {
+            name: "main".into(),
+            worst_stall_us: 1_500_000,
+            stalls: 3,
+        }],
         ..Default::default()
     }
 }
@@ -221,6 +226,7 @@ fn every_family_has_help_and_type_once_and_its_samples_after() {
         "vigil_vrrp_dropped_adverts_total",
         "vigil_ipvs_destination_active_connections",
         "vigil_task_restarts_total",
+        "vigil_runtime_stalls_total",
         "vigil_watchdog_state",
         "process_resident_memory_bytes",
     ] {
@@ -320,6 +326,11 @@ fn values_follow_the_status() {
         ("vigil_script_ok{script=\"chk\"}".into(), "0"),
         ("vigil_script_runs_total{script=\"chk\"}".into(), "9"),
         ("vigil_track_file_value{file=\"maint\"}".into(), "3"),
+        (
+            "vigil_runtime_worst_stall_seconds{runtime=\"main\"}".into(),
+            "1.5",
+        ),
+        ("vigil_runtime_stalls_total{runtime=\"main\"}".into(), "3"),
     ];
     for (prefix, v) in &want {
         assert_eq!(value(&text, prefix), *v, "{prefix}");
