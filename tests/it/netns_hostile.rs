@@ -35,7 +35,7 @@ const VRRP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 const COPIES: u64 = 3;
 
 #[derive(Debug, Clone, Copy)]
-struct Advert {
+pub(crate) struct Advert {
     version: u8,
     vrid: u8,
     priority: u8,
@@ -46,7 +46,7 @@ struct Advert {
 
 /// An IPv4 packet (header included, TTL 255) carrying `a`, sent from `src`
 /// to 224.0.0.18, with the VIP 192.168.1.200, built by vigil's own codec.
-fn build(a: Advert, src: Ipv4Addr) -> Vec<u8> {
+pub(crate) fn build(a: Advert, src: Ipv4Addr) -> Vec<u8> {
     let mut addrs = heapless::Vec::new();
     addrs
         .push(Ipv4Addr::new(192, 168, 1, 200))
@@ -97,11 +97,11 @@ fn patch(p: &mut [u8], i: usize, value: u8) {
 }
 
 /// One hostile case: the packet and the drop counter it must bump.
-struct Case {
-    name: &'static str,
-    counter: &'static str,
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) counter: &'static str,
     /// An IP packet (IPv4, or IPv6 for the v6 cases), header included.
-    packet: Vec<u8>,
+    pub(crate) packet: Vec<u8>,
 }
 
 /// An Ethernet frame to ff02::12's multicast MAC around an IPv6 packet.
@@ -175,7 +175,7 @@ fn cases_v6(vrid: u8, cs: u16, src: Ipv6Addr) -> Vec<Case> {
 
 /// The hostile cases against an instance `good` describes (what a peer in
 /// the domain would send), each claiming `prio`.
-fn cases(good: Advert, prio: u8, src: Ipv4Addr) -> Vec<Case> {
+pub(crate) fn cases(good: Advert, prio: u8, src: Ipv4Addr) -> Vec<Case> {
     let claim = Advert {
         priority: prio,
         ..good
@@ -441,7 +441,7 @@ fn sync(t: &Target, tap: &PacketSocket) {
     }
 }
 
-fn good_advert(inst: &Instance) -> Advert {
+pub(crate) fn good_advert(inst: &Instance) -> Advert {
     Advert {
         version: inst.proto.version(),
         vrid: inst.vrid,
