@@ -290,6 +290,18 @@ impl DropCounters {
         self.counts[reason as usize]
     }
 
+    /// Adds every count of `other` to `drops` (see [`tally`]); false when
+    /// `other` counted nothing.
+    pub fn add_to(&self, drops: &mut Vec<(String, u64)>) -> bool {
+        for r in DropReason::ALL {
+            let n = self.get(*r);
+            if n > 0 {
+                tally(drops, *r, n);
+            }
+        }
+        self.total() > 0
+    }
+
     /// `(name, count)` for every reason, in declaration order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         DropReason::ALL.iter().map(|r| (r.name(), self.get(*r)))
@@ -323,13 +335,13 @@ impl DropCounters {
     }
 }
 
-/// Adds one to `reason`'s entry of a `(name, count)` list (the status's
+/// Adds `n` to `reason`'s entry of a `(name, count)` list (the status's
 /// form of the counters) kept in the order of [`DropReason::ALL`]; an entry
 /// appears at its first count.
-pub fn tally(drops: &mut Vec<(String, u64)>, reason: DropReason) {
+pub fn tally(drops: &mut Vec<(String, u64)>, reason: DropReason, n: u64) {
     let name = reason.name();
-    if let Some((_, c)) = drops.iter_mut().find(|(n, _)| n == name) {
-        *c = c.saturating_add(1);
+    if let Some((_, c)) = drops.iter_mut().find(|(x, _)| x == name) {
+        *c = c.saturating_add(n);
         return;
     }
     let rank = |n: &str| DropReason::ALL.iter().position(|r| r.name() == n);
@@ -337,7 +349,7 @@ pub fn tally(drops: &mut Vec<(String, u64)>, reason: DropReason) {
         .iter()
         .position(|(n, _)| rank(n) > rank(name))
         .unwrap_or(drops.len());
-    drops.insert(at, (name.to_owned(), 1));
+    drops.insert(at, (name.to_owned(), n));
 }
 
 #[cfg(test)]

@@ -239,7 +239,7 @@ fn tally_keeps_the_order_of_the_reasons() {
         DropReason::AuthMismatch,
         DropReason::UnknownVrid,
     ] {
-        tally(&mut drops, r);
+        tally(&mut drops, r, 1);
     }
     let want: Vec<(String, u64)> = vec![
         ("truncated".into(), 1),
@@ -247,4 +247,11 @@ fn tally_keeps_the_order_of_the_reasons() {
         ("auth_mismatch".into(), 2),
     ];
     assert_eq!(drops, want);
+    let mut more = DropCounters::default();
+    assert!(!more.add_to(&mut drops));
+    more.bump(DropReason::Checksum);
+    more.bump(DropReason::Truncated);
+    assert!(more.add_to(&mut drops));
+    assert_eq!(drops[0], ("truncated".into(), 2));
+    assert_eq!(drops[1], ("checksum".into(), 1));
 }

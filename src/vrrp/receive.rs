@@ -33,10 +33,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::filter::{classify, tally, DropReason, FilterConfig};
+use super::filter::{classify, DropCounters, FilterConfig};
 use super::instance::GroupInput;
 use super::packet::{DecodeError, Family, Received};
-use super::socket::{open_rx, recv, RX_BUF};
+use super::socket::{open_rx, recv, try_recv, Datagram, RX_BUF};
 use super::types::Vrid;
 use crate::backoff::Backoff;
 use crate::control::ReceiverStatus;
@@ -113,8 +113,9 @@ impl Demux {
     }
 
     /// Classifies one datagram against the open routes, counts what it
-    /// drops, and hands an accepted advert to its instance's queue.
-    fn judge(&self, decoded: &Result<Received, DecodeError>) {
+    /// drops in `counts`, and hands an accepted advert to its instance's
+    /// queue.
+    fn judge(&self, decoded: &Result<Received, DecodeError>, counts: &mut DropCounters) {
         let routes = self.routes();
         let open: Vec<(&Route, watch::Ref<'_, Option<FilterConfig>>)> = routes
             .iter()
@@ -124,9 +125,7 @@ impl Demux {
         let verdict = classify(decoded, open.iter().map(|(r, f)| (r.vrid, f.as_ref())));
         match &verdict {
             Ok(d) => {
-                if d.accepted.address_list_mismatch {
-                    self.count(DropReason::AddressListMismatch);
-                }
+                counts.count(&verdict);
                 let route = open[d.listener].0;
                 let input = GroupInput::Advert {
                     member: route.member,
@@ -140,15 +139,31 @@ impl Demux {
                 if let Err(e) = decoded {
                     tracing::trace!(interface = %self.ifname, error = %e, "packet dropped");
                 }
-                self.count(*reason);
+                counts.bump(*reason);
             }
         }
     }
 
-    fn count(&self, reason: DropReason) {
-        self.status.send_modify(|s| tally(&mut s.drops, reason));
+    /// Publishes a batch's counts (one update of the status for the lot).
+    fn publish(&self, counts: &DropCounters, kernel_dropped: Option<u32>) {
+        self.status.send_if_modified(|s| {
+            let mut changed = counts.add_to(&mut s.drops);
+            if let Some(k) = kernel_dropped
+                .map(u64::from)
+                .filter(|k| *k > s.kernel_dropped)
+            {
+                s.kernel_dropped = k;
+                changed = true;
+            }
+            changed
+        });
     }
 }
+
+/// Datagrams judged in one turn of the receive loop before its counts are
+/// published and it checks in again (the runtime's own budget makes it
+/// yield to the instance tasks as often).
+const BATCH: usize = 64;
 
 async fn receive_loop(d: Arc<Demux>, hb: Heartbeat) -> std::io::Result<()> {
     let fd = open_rx(&d.ifname, d.ifindex, d.family, d.group)?;
@@ -159,19 +174,29 @@ async fn receive_loop(d: Arc<Demux>, hb: Heartbeat) -> std::io::Result<()> {
         if d.closed() {
             return Ok(());
         }
-        let got = tokio::select! {
+        let first = tokio::select! {
             r = recv(&fd, d.family, &mut buf) => r?,
             _ = idle.tick() => continue,
         };
-        if let Some(n) = got.kernel_dropped {
-            let n = u64::from(n);
-            d.status.send_if_modified(|s| {
-                let newer = n > s.kernel_dropped;
-                s.kernel_dropped = s.kernel_dropped.max(n);
-                newer
-            });
+        let mut counts = DropCounters::default();
+        let mut kernel_dropped = None;
+        let mut next = Some(first);
+        let mut judged = 0;
+        while let Some(Datagram {
+            decoded,
+            kernel_dropped: k,
+        }) = next
+        {
+            kernel_dropped = kernel_dropped.max(k);
+            d.judge(&decoded, &mut counts);
+            judged += 1;
+            next = if judged < BATCH {
+                try_recv(&fd, d.family, &mut buf)?
+            } else {
+                None
+            };
         }
-        d.judge(&got.decoded);
+        d.publish(&counts, kernel_dropped);
     }
 }
 

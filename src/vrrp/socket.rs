@@ -119,6 +119,21 @@ pub async fn recv(fd: &AsyncFd<Socket>, family: Family, buf: &mut [u8]) -> io::R
     }
 }
 
+/// Reads one more datagram if one is waiting (`None`: the socket is
+/// empty), without waiting: the receive task drains a batch this way
+/// after [`recv`] returned.
+pub fn try_recv(
+    fd: &AsyncFd<Socket>,
+    family: Family,
+    buf: &mut [u8],
+) -> io::Result<Option<Datagram>> {
+    match recv_one(fd.get_ref(), family, buf) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn recv_one(s: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Datagram> {
     let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int, u32);
     let mut iov = [IoSliceMut::new(buf)];
