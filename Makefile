@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak soak-store soak-console soak-advgap clean image image-check image-lint
+.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak soak-store soak-console soak-advgap soak-flood clean image image-check image-lint
 all: build
 
 # What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
@@ -59,11 +59,15 @@ figures: build
 # this 50: about 45 minutes).
 SOAK_OPS ?= 20000
 CONSOLE_CUTS ?= 50
-soak: soak-store soak-console soak-advgap
+soak: soak-store soak-console soak-advgap soak-flood
 # A reload of 102,400 destinations (and one less), a status dump of them,
 # against a 50 ms VRRP master beside keepalived (netns, root; issue 20).
 soak-advgap:
 	cargo test --locked --features fault-hooks --test it -- netns_advgap:: --ignored --test-threads=1
+# 30 s of junk VRRP at the highest rate one namespace sends, against a
+# 50 ms v3 vigil pair (netns, root; issue 14 item 5).
+soak-flood:
+	cargo test --locked --features fault-hooks --test it -- netns_flood:: --ignored --test-threads=1
 soak-store:
 	VIGIL_SOAK_OPS=$(SOAK_OPS) cargo test --release --locked --features fault-hooks --test it store_history
 soak-console: lab-image

@@ -501,8 +501,6 @@ pub struct InstanceStatus {
     pub advert_interval_ms: u32,
     /// Filled by the server at request time.
     pub in_state_ms: u64,
-    /// Non-zero drop counters, by name.
-    pub drops: Vec<(String, u64)>,
     pub error: Option<String>,
     /// Adverts this instance's task sent, accepted (past the receive
     /// checks), and its state changes, since the task started.
@@ -515,8 +513,16 @@ pub struct InstanceStatus {
 pub struct ReceiverStatus {
     pub interface: String,
     pub family: u8,
-    pub unknown_vrid: u64,
-    /// Packets dropped because an instance's queue was full.
+    /// Datagrams the receive checks dropped, by `vrrp::filter::DropReason`
+    /// name, non-zero ones only, in that enum's order (plus
+    /// `address_list_mismatch`: adverts taken whose address list differs).
+    /// Each datagram is judged once here, for every instance on the
+    /// socket; the one count of it.
+    pub drops: Vec<(String, u64)>,
+    /// Datagrams the kernel dropped before the checks, the socket's
+    /// buffer being full (SO_RXQ_OVFL).
+    pub kernel_dropped: u64,
+    /// Accepted adverts dropped because their instance's queue was full.
     pub queue_full: u64,
     /// Times the receive task was restarted after an error or a panic.
     pub restarts: u64,

@@ -9,10 +9,14 @@ fn sample() -> Status {
         instances: vec![InstanceStatus {
             name: "VI_1".into(),
             state: "MASTER".into(),
+            ..Default::default()
+        }],
+        receivers: vec![ReceiverStatus {
+            interface: "eth0".into(),
+            family: 4,
             drops: vec![("ttl_not_255".into(), 3)],
             ..Default::default()
         }],
-        receivers: vec![],
         ipvs: None,
         reloads: Default::default(),
         reload: Some(LastReload {

@@ -90,21 +90,21 @@ pub fn vrrp_text(s: &Status) -> String {
         if let Some(e) = &i.error {
             let _ = writeln!(out, "  error: {e}");
         }
-        if !i.drops.is_empty() {
-            let d: Vec<String> = i.drops.iter().map(|(n, c)| format!("{n} {c}")).collect();
-            let _ = writeln!(out, "  dropped: {}", d.join(", "));
-        }
     }
     for sc in &s.scripts {
         let _ = writeln!(out, "{}", script_text(sc));
     }
     for r in &s.receivers {
-        if r.unknown_vrid + r.queue_full + r.restarts > 0 {
+        if !r.drops.is_empty() || r.kernel_dropped + r.queue_full + r.restarts > 0 {
             let _ = writeln!(
                 out,
-                "receiver {} ipv{}: unknown_vrid {}, queue_full {}, restarts {}",
-                r.interface, r.family, r.unknown_vrid, r.queue_full, r.restarts
+                "receiver {} ipv{}: kernel_dropped {}, queue_full {}, restarts {}",
+                r.interface, r.family, r.kernel_dropped, r.queue_full, r.restarts
             );
+        }
+        if !r.drops.is_empty() {
+            let d: Vec<String> = r.drops.iter().map(|(n, c)| format!("{n} {c}")).collect();
+            let _ = writeln!(out, "  dropped: {}", d.join(", "));
         }
     }
     out
@@ -420,15 +420,10 @@ pub fn json_str(s: &str) -> String {
 }
 
 fn instance_json(i: &InstanceStatus) -> String {
-    let drops: Vec<String> = i
-        .drops
-        .iter()
-        .map(|(n, c)| format!("{}:{c}", json_str(n)))
-        .collect();
     format!(
         "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"version\":{},\"family\":{},\
          \"priority\":{},\"effective_priority\":{},\"master\":{},\"advert_interval_ms\":{},\
-         \"in_state_ms\":{},\"drops\":{{{}}},\"error\":{}}}",
+         \"in_state_ms\":{},\"error\":{}}}",
         json_str(&i.name),
         json_str(&i.state),
         json_str(&i.interface),
@@ -440,7 +435,6 @@ fn instance_json(i: &InstanceStatus) -> String {
         json_str(&i.master),
         i.advert_interval_ms,
         i.in_state_ms,
-        drops.join(","),
         i.error.as_deref().map_or("null".to_owned(), json_str),
     )
 }
@@ -452,11 +446,17 @@ pub fn json(s: &Status) -> String {
         .receivers
         .iter()
         .map(|r| {
+            let drops: Vec<String> = r
+                .drops
+                .iter()
+                .map(|(n, c)| format!("{}:{c}", json_str(n)))
+                .collect();
             format!(
-                "{{\"interface\":{},\"family\":{},\"unknown_vrid\":{},\"queue_full\":{},\"restarts\":{}}}",
+                "{{\"interface\":{},\"family\":{},\"drops\":{{{}}},\"kernel_dropped\":{},\"queue_full\":{},\"restarts\":{}}}",
                 json_str(&r.interface),
                 r.family,
-                r.unknown_vrid,
+                drops.join(","),
+                r.kernel_dropped,
                 r.queue_full,
                 r.restarts
             )

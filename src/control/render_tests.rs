@@ -19,14 +19,14 @@ fn sample() -> Status {
             master: "10.9.0.1".into(),
             advert_interval_ms: 1000,
             in_state_ms: 1500,
-            drops: vec![("auth_mismatch".into(), 2), ("ttl_not_255".into(), 1)],
             error: None,
             ..Default::default()
         }],
         receivers: vec![ReceiverStatus {
             interface: "eth0".into(),
             family: 4,
-            unknown_vrid: 4,
+            drops: vec![("ttl_not_255".into(), 1), ("auth_mismatch".into(), 2)],
+            kernel_dropped: 0,
             queue_full: 0,
             restarts: 0,
         }],
@@ -131,8 +131,8 @@ fn text_layout() {
         "vigil: config /etc/keepalived/keepalived.conf, up 12.345s\n\
              watchdog: not the appliance, hardware watchdog unused\n\
              VI_1 BACKUP on eth0 vrid 51 v2 ipv4: priority 99 (effective 99), master 10.9.0.1, advert 1s, 1.500s in state\n\
-             \x20 dropped: auth_mismatch 2, ttl_not_255 1\n\
-             receiver eth0 ipv4: unknown_vrid 4, queue_full 0, restarts 0\n"
+             receiver eth0 ipv4: kernel_dropped 0, queue_full 0, restarts 0\n\
+             \x20 dropped: ttl_not_255 1, auth_mismatch 2\n"
     );
 }
 
@@ -152,9 +152,10 @@ fn json_shape() {
         "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"resumed\":null,\"instances\":[\
              {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
              \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
-             \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"drops\":{\"auth_mismatch\":2,\
-             \"ttl_not_255\":1},\"error\":null}],\"receivers\":[{\"interface\":\"eth0\",\"family\":4,\
-             \"unknown_vrid\":4,\"queue_full\":0,\"restarts\":0}]}"
+             \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"error\":null}],\
+             \"receivers\":[{\"interface\":\"eth0\",\"family\":4,\
+             \"drops\":{\"ttl_not_255\":1,\"auth_mismatch\":2},\"kernel_dropped\":0,\
+             \"queue_full\":0,\"restarts\":0}]}"
     );
 }
 

@@ -74,6 +74,7 @@ pub(super) fn member_spec(
             inst: inst.clone(),
             links: l,
             status,
+            filter: watch::channel(None).0,
             resume: false,
         }),
         None => Err(status),
@@ -196,6 +197,7 @@ pub(super) fn start_groups(
                 vrid,
                 member: j,
                 tx: tx.clone(),
+                filter: m.filter.subscribe(),
             });
         }
         let task = task_name(&g);

@@ -22,8 +22,9 @@
 //!    resync on ENOBUFS,                          +--------------------------------+
 //!                                                | instance task (one per sync    |
 //!   [receive task: (ifindex, family)] ---------->| group; a lone instance is a    |
-//!     raw socket -> decode -> demux by VRID      | group of one): Machines,       |
-//!     GroupInput::Packet (mpsc, try_send)        | FilterConfigs, DropCounters;   |
+//!     raw socket -> decode -> classify once,     | group of one): Machines,       |
+//!     drops counted here; GroupInput::Advert     | FilterConfigs (published to    |
+//!     to the one instance (mpsc, try_send)       | the receive task);             |
 //!     (restarted + counted on error)             | sleeps until poll_timeout()    |
 //!                                                +--------------------------------+
 //!                                                  |        |        |        |

@@ -301,23 +301,6 @@ fn vrrp(o: &mut Out, instances: &[InstanceStatus]) {
             o.sample(name, &labels(n), get(i));
         }
     }
-    o.family(
-        "vigil_vrrp_dropped_adverts_total",
-        Type::Counter,
-        "Received adverts dropped, by reason (RFC 5798 receive checks and decode errors).",
-    );
-    for (n, i) in instances.iter().enumerate() {
-        let [a, b, c] = labels(n);
-        for r in DropReason::ALL {
-            let count = i
-                .drops
-                .iter()
-                .find(|(name, _)| name == r.name())
-                .map_or(0, |(_, c)| *c);
-            let l = [a, b, c, ("reason", r.name())];
-            o.sample("vigil_vrrp_dropped_adverts_total", &l, count);
-        }
-    }
 }
 
 fn receivers(o: &mut Out, s: &Status) {
@@ -326,12 +309,18 @@ fn receivers(o: &mut Out, s: &Status) {
         .iter()
         .map(|r| format!("ipv{}", r.family))
         .collect();
+    receive_drops(o, s, &fam);
     type Get = fn(&crate::control::ReceiverStatus) -> u64;
-    let families: [(&str, &str, Get); 3] = [
+    let families: [(&str, &str, Get); 4] = [
         (
-            "vigil_vrrp_receive_unknown_vrid_total",
-            "Adverts received for a VRID no instance on that interface has.",
-            |r| r.unknown_vrid,
+            "vigil_vrrp_rx_kernel_dropped_total",
+            "Datagrams the kernel dropped before the receive checks, the socket's buffer being full.",
+            |r| r.kernel_dropped,
+        ),
+        (
+            "vigil_vrrp_rx_address_list_mismatch_total",
+            "Adverts accepted whose address list differs from the instance's (RFC 5798 7.1: logged, not dropped).",
+            |r| count_of(&r.drops, DropReason::AddressListMismatch),
         ),
         (
             "vigil_vrrp_receive_queue_full_total",
@@ -351,6 +340,33 @@ fn receivers(o: &mut Out, s: &Status) {
             o.sample(name, &l, get(r));
         }
     }
+}
+
+/// Every drop reason of every receive socket, 0 included.
+fn receive_drops(o: &mut Out, s: &Status, fam: &[String]) {
+    const NAME: &str = "vigil_vrrp_rx_dropped_total";
+    o.family(
+        NAME,
+        Type::Counter,
+        "Received datagrams dropped by the receive socket's checks, by reason (decode errors, RFC 5798 7.1), counted once per interface.",
+    );
+    for (r, f) in s.receivers.iter().zip(fam) {
+        for reason in DropReason::ALL.iter().filter(|x| x.drops()) {
+            let l = [
+                ("interface", r.interface.as_str()),
+                ("family", f.as_str()),
+                ("reason", reason.name()),
+            ];
+            o.sample(NAME, &l, count_of(&r.drops, *reason));
+        }
+    }
+}
+
+fn count_of(drops: &[(String, u64)], reason: DropReason) -> u64 {
+    drops
+        .iter()
+        .find(|(n, _)| n == reason.name())
+        .map_or(0, |(_, c)| *c)
 }
 
 /// How a destination's health reads as a number.

@@ -1,12 +1,20 @@
-//! Per-instance receive checks and drop counters.
+//! The receive checks and their drop counters.
 //!
 //! Owns: [`FilterConfig`] (what an instance expects of a peer's advert),
 //! [`check`] (decoded packet -> machine input, or the reason to drop it),
+//! [`classify`] (one datagram against every instance listening on its
+//! socket: which one gets it, or the one reason it is dropped),
 //! [`FilterDrop`] and [`DropCounters`], indexed by [`DropReason`]: one
-//! counter per `DecodeError` variant, per `FilterDrop` variant, plus
-//! `AddressListMismatch`, which is counted but never drops.
+//! counter per `DecodeError` variant, per `FilterDrop` variant,
+//! `InstanceNotReady`, plus `AddressListMismatch`, which is counted but
+//! never drops.
 //! Must not: touch bytes (that is `vrrp::packet`), do I/O, or change
 //! machine state.
+//!
+//! The receive task of an (interface, family) runs [`classify`] once per
+//! datagram, before any instance queue: junk of every kind is counted
+//! there, once, and only an advert an instance accepts reaches that one
+//! instance's queue (`vrrp::receive`).
 //!
 //! RFC 3768 section 7.1 (authentication type and key must match; the
 //! advert interval must equal ours, else discard; the address list MAY be
@@ -128,6 +136,49 @@ pub fn check(cfg: &FilterConfig, rx: &Received) -> Result<Accepted, FilterDrop> 
     })
 }
 
+/// An advert the socket hands to one listener (its index in the list
+/// [`classify`] was given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub listener: usize,
+    pub accepted: Accepted,
+}
+
+/// Judges one received datagram for a socket whose listeners are
+/// `(VRID, filter)` pairs (`None`: the instance has not finished its setup
+/// and takes nothing yet). The first listener of the advert's VRID whose
+/// filter accepts it gets it; otherwise the reason is the decode error's,
+/// `UnknownVrid` when no listener runs the VRID, or the filter's reason of
+/// the first listener of that VRID. Pure: the caller counts and delivers.
+pub fn classify<'a>(
+    decoded: &Result<Received, DecodeError>,
+    listeners: impl IntoIterator<Item = (Vrid, Option<&'a FilterConfig>)>,
+) -> Result<Delivery, DropReason> {
+    let rx = decoded.as_ref().map_err(DropReason::from)?;
+    let mut first = None;
+    for (n, (vrid, cfg)) in listeners.into_iter().enumerate() {
+        if vrid != rx.repr.vrid() {
+            continue;
+        }
+        let verdict = match cfg {
+            None => Err(DropReason::InstanceNotReady),
+            Some(cfg) => check(cfg, rx).map_err(|e| DropReason::from(&e)),
+        };
+        match verdict {
+            Ok(accepted) => {
+                return Ok(Delivery {
+                    listener: n,
+                    accepted,
+                })
+            }
+            Err(r) => {
+                first.get_or_insert(r);
+            }
+        }
+    }
+    Err(first.unwrap_or(DropReason::UnknownVrid))
+}
+
 macro_rules! drop_reasons {
     ($($name:ident => $label:literal,)*) => {
         /// One counter each; `DecodeError`, `FilterDrop` and the address
@@ -142,6 +193,12 @@ macro_rules! drop_reasons {
             /// Stable snake_case name for status output and metrics.
             pub const fn name(self) -> &'static str {
                 match self { $(DropReason::$name => $label,)* }
+            }
+
+            /// Whether the advert was dropped (every reason but the
+            /// address list mismatch, which is counted and accepted).
+            pub const fn drops(self) -> bool {
+                !matches!(self, DropReason::AddressListMismatch)
             }
         }
     };
@@ -169,6 +226,7 @@ drop_reasons! {
     IntervalMismatch => "interval_mismatch",
     OwnPacket => "own_packet",
     UnknownUnicastPeer => "unknown_unicast_peer",
+    InstanceNotReady => "instance_not_ready",
     AddressListMismatch => "address_list_mismatch",
 }
 
@@ -232,6 +290,18 @@ impl DropCounters {
         self.counts[reason as usize]
     }
 
+    /// Adds every count of `other` to `drops` (see [`tally`]); false when
+    /// `other` counted nothing.
+    pub fn add_to(&self, drops: &mut Vec<(String, u64)>) -> bool {
+        for r in DropReason::ALL {
+            let n = self.get(*r);
+            if n > 0 {
+                tally(drops, *r, n);
+            }
+        }
+        self.total() > 0
+    }
+
     /// `(name, count)` for every reason, in declaration order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         DropReason::ALL.iter().map(|r| (r.name(), self.get(*r)))
@@ -241,33 +311,45 @@ impl DropCounters {
         self.counts.iter().fold(0u64, |a, b| a.saturating_add(*b))
     }
 
-    /// Runs the filter on a decode result and counts what it drops (and an
+    /// Counts what [`classify`] decided (a drop's reason, or an accepted
+    /// advert's address-list mismatch).
+    pub fn count(&mut self, verdict: &Result<Delivery, DropReason>) {
+        match verdict {
+            Ok(d) if d.accepted.address_list_mismatch => self.bump(DropReason::AddressListMismatch),
+            Ok(_) => {}
+            Err(r) => self.bump(*r),
+        }
+    }
+
+    /// Runs the filter of one instance on a decode result (as [`classify`]
+    /// with that instance alone) and counts what it drops (and an
     /// address-list mismatch); returns the advert the machine should see.
     pub fn account(
         &mut self,
         cfg: &FilterConfig,
         decoded: &Result<Received, DecodeError>,
     ) -> Option<Advert> {
-        let rx = match decoded {
-            Ok(rx) => rx,
-            Err(e) => {
-                self.bump(e.into());
-                return None;
-            }
-        };
-        match check(cfg, rx) {
-            Ok(acc) => {
-                if acc.address_list_mismatch {
-                    self.bump(DropReason::AddressListMismatch);
-                }
-                Some(acc.advert)
-            }
-            Err(e) => {
-                self.bump((&e).into());
-                None
-            }
-        }
+        let verdict = classify(decoded, [(cfg.vrid, Some(cfg))]);
+        self.count(&verdict);
+        verdict.ok().map(|d| d.accepted.advert)
     }
+}
+
+/// Adds `n` to `reason`'s entry of a `(name, count)` list (the status's
+/// form of the counters) kept in the order of [`DropReason::ALL`]; an entry
+/// appears at its first count.
+pub fn tally(drops: &mut Vec<(String, u64)>, reason: DropReason, n: u64) {
+    let name = reason.name();
+    if let Some((_, c)) = drops.iter_mut().find(|(x, _)| x == name) {
+        *c = c.saturating_add(n);
+        return;
+    }
+    let rank = |n: &str| DropReason::ALL.iter().position(|r| r.name() == n);
+    let at = drops
+        .iter()
+        .position(|(n, _)| rank(n) > rank(name))
+        .unwrap_or(drops.len());
+    drops.insert(at, (name.to_owned(), n));
 }
 
 #[cfg(test)]

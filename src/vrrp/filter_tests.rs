@@ -140,6 +140,13 @@ fn each_reason_bumps_its_own_counter() {
         assert_eq!(counters.total(), 1, "{want:?}: only its own counter");
         seen.push(want);
     }
+    // An instance that has not finished its setup takes nothing.
+    let mut counters = DropCounters::default();
+    let cfg = seed_cfg();
+    counters.count(&classify(&Ok(seed_rx()), [(cfg.vrid, None)]));
+    assert_eq!(counters.get(DropReason::InstanceNotReady), 1);
+    assert_eq!(counters.total(), 1);
+    seen.push(DropReason::InstanceNotReady);
     for r in DropReason::ALL {
         assert!(seen.contains(r), "no test input reaches {r:?}");
     }
@@ -151,4 +158,100 @@ fn reason_names_are_unique() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), DropReason::COUNT);
+}
+
+fn vrid(n: u8) -> Vrid {
+    Vrid::new(n).expect("nonzero")
+}
+
+#[test]
+fn classify_hands_an_advert_to_the_listener_of_its_vrid_only() {
+    let ours = seed_cfg();
+    let other = FilterConfig {
+        vrid: vrid(52),
+        ..seed_cfg()
+    };
+    let listeners = [(vrid(52), Some(&other)), (vrid(51), Some(&ours))];
+    let d = classify(&Ok(seed_rx()), listeners).expect("delivered");
+    assert_eq!(d.listener, 1);
+    assert_eq!(d.accepted.advert.priority, Priority(100));
+}
+
+#[test]
+fn classify_drops_junk_before_any_listener() {
+    let ours = seed_cfg();
+    let listeners = || [(vrid(51), Some(&ours))];
+    // Undecodable: the codec's reason, whatever listens.
+    for (name, res) in crate::vrrp::packet::tests::error_cases() {
+        let want = DropReason::from(res.as_ref().expect_err(name));
+        assert_eq!(classify(&res, listeners()), Err(want), "{name}");
+    }
+    // No listener of its VRID: unknown, even with another listener on the socket.
+    let rx = with_v2(|r| r.vrid = vrid(52));
+    assert_eq!(classify(&Ok(rx), listeners()), Err(DropReason::UnknownVrid));
+    assert_eq!(
+        classify(&Ok(seed_rx()), std::iter::empty()),
+        Err(DropReason::UnknownVrid)
+    );
+    // Its VRID's listener refuses it: that listener's reason.
+    let rx = with_v2(|r| r.auth = Auth::simple(b"2222").expect("short"));
+    assert_eq!(
+        classify(&Ok(rx), listeners()),
+        Err(DropReason::AuthMismatch)
+    );
+    let mut rx = seed_rx();
+    rx.ttl = 1;
+    assert_eq!(classify(&Ok(rx), listeners()), Err(DropReason::TtlNot255));
+    let v3 = FilterConfig {
+        version: Version::V3,
+        ..seed_cfg()
+    };
+    assert_eq!(
+        classify(&Ok(seed_rx()), [(vrid(51), Some(&v3))]),
+        Err(DropReason::VersionMismatch)
+    );
+}
+
+#[test]
+fn an_address_list_mismatch_is_counted_and_delivered() {
+    let cfg = FilterConfig {
+        vips: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 201))],
+        ..seed_cfg()
+    };
+    let verdict = classify(&Ok(seed_rx()), [(cfg.vrid, Some(&cfg))]);
+    assert!(verdict.expect("delivered").accepted.address_list_mismatch);
+    let mut c = DropCounters::default();
+    c.count(&verdict);
+    assert_eq!(c.get(DropReason::AddressListMismatch), 1);
+    assert!(!DropReason::AddressListMismatch.drops());
+    assert!(DropReason::ALL
+        .iter()
+        .filter(|r| **r != DropReason::AddressListMismatch)
+        .all(|r| r.drops()));
+}
+
+#[test]
+fn tally_keeps_the_order_of_the_reasons() {
+    let mut drops = Vec::new();
+    for r in [
+        DropReason::AuthMismatch,
+        DropReason::Truncated,
+        DropReason::AuthMismatch,
+        DropReason::UnknownVrid,
+    ] {
+        tally(&mut drops, r, 1);
+    }
+    let want: Vec<(String, u64)> = vec![
+        ("truncated".into(), 1),
+        ("unknown_vrid".into(), 1),
+        ("auth_mismatch".into(), 2),
+    ];
+    assert_eq!(drops, want);
+    let mut more = DropCounters::default();
+    assert!(!more.add_to(&mut drops));
+    more.bump(DropReason::Checksum);
+    more.bump(DropReason::Truncated);
+    assert!(more.add_to(&mut drops));
+    assert_eq!(drops[0], ("truncated".into(), 2));
+    assert_eq!(drops[1], ("checksum".into(), 1));
 }

@@ -20,10 +20,10 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::filter::FilterConfig;
 use super::group;
-use super::machine::{Action, Input, Reason, State, Track};
+use super::machine::{Action, Advert, Input, Reason, State, Track};
 use super::member::{notify_state, setup, state_name, Member};
-use super::packet::{DecodeError, Received};
 use crate::config::model::{GlobalDefs, Notify, VrrpInstance};
 use crate::control::Snapshot;
 use crate::daemon::supervisor::Heartbeat;
@@ -36,11 +36,9 @@ pub use super::member::{error_status, ReconfigError, SetupError};
 /// What an instance task reacts to.
 #[derive(Debug)]
 pub enum GroupInput {
-    /// A packet from the receive task of the member's interface.
-    Packet {
-        member: usize,
-        rx: Box<Result<Received, DecodeError>>,
-    },
+    /// An advert the receive task of the member's interface judged, and
+    /// the member's filter accepted (`filter::classify`).
+    Advert { member: usize, advert: Advert },
     /// A link changed (or was re-read after an overrun).
     Link { index: u32, up: bool },
     /// Stop: masters resign (priority 0) and remove their VIPs; the sender
@@ -75,6 +73,9 @@ pub struct MemberSpec {
     pub inst: VrrpInstance,
     pub links: MemberLinks,
     pub status: watch::Sender<Snapshot>,
+    /// Where the member publishes its receive checks for the receive task
+    /// of its interface (set at setup, replaced by a commit).
+    pub filter: watch::Sender<Option<FilterConfig>>,
     /// Start with [`Input::Resume`]: this instance was MASTER in the
     /// process that handed over to this one a moment ago.
     pub resume: bool,
@@ -226,26 +227,17 @@ impl Task {
         });
     }
 
-    async fn packet(&mut self, i: usize, rx: &Result<Received, DecodeError>, now: Instant) {
-        let Some(m) = self.member(i) else { return };
-        let before = m.counters.total();
-        let advert = m.counters.account(&m.filter, rx);
-        if m.counters.total() != before {
-            if let Err(e) = rx {
-                tracing::debug!(instance = %m.name, vrid = %m.filter.vrid, error = %e, "packet dropped");
-            }
+    async fn advert(&mut self, i: usize, advert: Advert, now: Instant) {
+        if self.member(i).is_none() {
+            return;
         }
-        if let Some(a) = advert {
-            self.input(i, Input::Advert(a), now).await;
-        }
+        self.input(i, Input::Advert(advert), now).await;
         let (Some(Some(m)), Some(machine)) = (self.members.get_mut(i), self.core.member(i)) else {
             return;
         };
-        if let Some(a) = advert {
-            m.received += 1;
-            if machine.state() == State::Backup && !a.priority.is_resign() {
-                m.master = Some(a.src);
-            }
+        m.received += 1;
+        if machine.state() == State::Backup && !advert.priority.is_resign() {
+            m.master = Some(advert.src);
         }
         m.publish(machine, false);
     }
@@ -526,8 +518,8 @@ pub async fn run(
         };
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some(GroupInput::Packet { member, rx }) => {
-                    task.packet(member, &rx, Instant::now()).await;
+                Some(GroupInput::Advert { member, advert }) => {
+                    task.advert(member, advert, Instant::now()).await;
                 }
                 Some(GroupInput::Link { index, up }) => {
                     task.link(index, up, Instant::now()).await;

@@ -19,7 +19,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::filter::{DropCounters, FilterConfig};
+use super::filter::FilterConfig;
 use super::from_config::{from_config, EdgeConfig, FromConfigError};
 use super::group;
 use super::instance::{GroupInput, MemberLinks, MemberSpec};
@@ -112,7 +112,8 @@ pub enum ReconfigError {
 pub(crate) struct Member {
     pub(crate) name: String,
     pub(crate) filter: FilterConfig,
-    pub(crate) counters: DropCounters,
+    /// `filter`, published to the receive task of the interface.
+    filter_tx: watch::Sender<Option<FilterConfig>>,
     edge: EdgeConfig,
     pub(crate) ifindex: u32,
     pub(crate) track_ifindex: Vec<Option<u32>>,
@@ -263,12 +264,6 @@ impl Member {
                 },
                 advert_interval_ms: u32::from(cfg.advert_interval.get()) * 10,
                 in_state_ms: 0,
-                drops: self
-                    .counters
-                    .iter()
-                    .filter(|(_, c)| *c > 0)
-                    .map(|(n, c)| (n.to_owned(), c))
-                    .collect(),
                 error: None,
                 adverts_sent: self.sent,
                 adverts_received: self.received,
@@ -417,6 +412,7 @@ impl Member {
         net: &Net,
     ) {
         let old: Vec<(Vip, u32)> = self.all_vips().map(|(v, i)| (v.clone(), i)).collect();
+        self.filter_tx.send_replace(Some(c.filter.clone()));
         self.filter = c.filter;
         if c.edge.ttl != self.edge.ttl {
             if let Err(e) = self.tx.set_ttl(c.edge.ttl) {
@@ -616,10 +612,11 @@ pub(crate) async fn setup(
         src = %mapped.edge.src,
         "instance ready"
     );
+    spec.filter.send_replace(Some(mapped.filter.clone()));
     let member = Member {
         name: inst.name.clone(),
         filter: mapped.filter,
-        counters: DropCounters::default(),
+        filter_tx: spec.filter.clone(),
         edge: mapped.edge,
         ifindex: spec.links.ifindex,
         track_ifindex: spec.links.track_ifindex.clone(),

@@ -1,7 +1,8 @@
 //! VRRP (RFC 3768 v2, RFC 5798 v3): the sans-IO core of vigil's failover.
 //!
 //! Owns: units and timer maths (`types`), the wire codec (`packet`),
-//! per-instance receive checks and drop counters (`filter`), the timer
+//! the receive checks, their once-per-socket classification and drop
+//! counters (`filter`), the timer
 //! table (`timers`), the per-instance state machine (`machine`) and the
 //! sync-group core that owns an instance task's machines (`group`).
 //! Must not (the sans-IO core: `types`, `packet`, `filter`, `timers`,
@@ -11,7 +12,7 @@
 //! The edge lives beside the core and is the only part that does I/O or
 //! reads the config: `from_config` (config -> core parameters, in one
 //! place), `socket` (raw protocol-112 sockets, gratuitous ARP / NA),
-//! `receive` (receive tasks, demux by VRID), `member` (one member's
+//! `receive` (receive tasks: classify once, deliver to one instance), `member` (one member's
 //! sockets, VIPs, status and setup) and `instance` (one task per sync
 //! group executing what its `group::Machine` hands out). The edge fills
 //! `machine::InstanceConfig` from the config, feeds decoded packets,
@@ -19,8 +20,8 @@
 //! (packets, addresses, ARP/NA, notifications, status).
 //!
 //! ```text
-//!  raw socket bytes --decode_ipv4/6--> Received --filter::check--> Input::Advert
-//!        (DecodeError -> DropCounters)        (FilterDrop -> DropCounters)
+//!  raw socket bytes --decode_ipv4/6--> Received --filter::classify--> Input::Advert
+//!        (per socket: DecodeError, unknown VRID, FilterDrop -> its DropCounters)
 //!                                                        |
 //!  netlink link events --> Input::InterfaceUp/Down/TrackedInterface
 //!  group::Machine::poll_timeout() --> edge sleeps --> Input::Timeout

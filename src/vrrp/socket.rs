@@ -3,9 +3,11 @@
 //!
 //! Owns: opening and configuring the sockets ([`open_rx`], [`TxSocket`],
 //! [`Gratuitous`]), reading one packet into the codec's entry points
-//! ([`recv`]: `decode_ipv4` for IPv4, `recvmsg` with IPV6_PKTINFO and
-//! IPV6_HOPLIMIT cmsgs then `decode_ipv6` for IPv6) and writing adverts
-//! built by `Repr::emit`.
+//! ([`recv`]: `recvmsg` then `decode_ipv4` for IPv4, `recvmsg` with
+//! IPV6_PKTINFO and IPV6_HOPLIMIT cmsgs then `decode_ipv6` for IPv6; on
+//! both, SO_RXQ_OVFL's count of datagrams the kernel dropped for want of
+//! buffer room, as [`Datagram::kernel_dropped`]) and writing adverts built
+//! by `Repr::emit`.
 //! Must not: parse or build VRRP bytes itself (the codec does, including
 //! the v3 IPv6 checksum over the pseudo-header: IPV6_CHECKSUM stays off so
 //! the kernel does not add its own), decide anything about state, or block
@@ -37,7 +39,9 @@ use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
-use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
@@ -82,6 +86,7 @@ pub fn open_rx(
         }
         _ => {}
     }
+    setsockopt(&s, sockopt::RxqOvfl, &1).map_err(io::Error::from)?;
     if family == Family::V6 {
         setsockopt(&s, sockopt::Ipv6RecvHopLimit, &true).map_err(io::Error::from)?;
         setsockopt(&s, sockopt::Ipv6RecvPacketInfo, &true).map_err(io::Error::from)?;
@@ -92,54 +97,78 @@ pub fn open_rx(
     unsafe { AsyncFd::register(s).map_err(io::Error::from) }
 }
 
-/// Reads one packet and decodes it. The outer error is a socket error; the
-/// inner one is the codec's reason to drop the packet.
-pub async fn recv(
-    fd: &AsyncFd<Socket>,
-    family: Family,
-    buf: &mut [u8],
-) -> io::Result<Result<Received, DecodeError>> {
+/// One datagram read from a receive socket.
+#[derive(Debug)]
+pub struct Datagram {
+    /// The codec's verdict: the advert, or its reason to drop it.
+    pub decoded: Result<Received, DecodeError>,
+    /// The kernel's running count of datagrams this socket dropped for
+    /// want of buffer room, when it reported one (SO_RXQ_OVFL: from the
+    /// first such drop on).
+    pub kernel_dropped: Option<u32>,
+}
+
+/// Reads one packet and decodes it. The error is a socket error.
+pub async fn recv(fd: &AsyncFd<Socket>, family: Family, buf: &mut [u8]) -> io::Result<Datagram> {
     loop {
         let mut guard = fd.readable().await?;
-        let res = guard.try_io(|inner| match family {
-            Family::V4 => {
-                let n = io::Read::read(&mut inner.get_ref(), buf)?;
-                Ok(decode_ipv4_any_ttl(&buf[..n]))
-            }
-            Family::V6 => recv_v6(inner.get_ref(), buf),
-        });
-        match res {
+        match guard.try_io(|inner| recv_one(inner.get_ref(), family, buf)) {
             Ok(r) => return r,
             Err(_would_block) => continue,
         }
     }
 }
 
-fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Result<Received, DecodeError>> {
-    let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int);
+/// Reads one more datagram if one is waiting (`None`: the socket is
+/// empty), without waiting: the receive task drains a batch this way
+/// after [`recv`] returned.
+pub fn try_recv(
+    fd: &AsyncFd<Socket>,
+    family: Family,
+    buf: &mut [u8],
+) -> io::Result<Option<Datagram>> {
+    match recv_one(fd.get_ref(), family, buf) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn recv_one(s: &Socket, family: Family, buf: &mut [u8]) -> io::Result<Datagram> {
+    let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int, u32);
     let mut iov = [IoSliceMut::new(buf)];
-    let msg = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-        .map_err(io::Error::from)?;
+    let msg =
+        recvmsg::<SockaddrStorage>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+            .map_err(io::Error::from)?;
     let n = msg.bytes;
-    let src = msg.address.map(|a| a.ip());
-    let mut dst = None;
-    let mut hop = None;
+    let src = msg
+        .address
+        .and_then(|a| a.as_sockaddr_in6().map(|a| a.ip()));
+    let (mut dst, mut hop, mut kernel_dropped) = (None, None, None);
     for c in msg.cmsgs().map_err(io::Error::from)? {
         match c {
             ControlMessageOwned::Ipv6PacketInfo(pi) => {
                 dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr))
             }
             ControlMessageOwned::Ipv6HopLimit(h) => hop = u8::try_from(h).ok(),
+            ControlMessageOwned::RxqOvfl(d) => kernel_dropped = Some(d),
             _ => {}
         }
     }
     let payload = &buf[..n];
-    Ok(match (src, dst, hop) {
-        (Some(src), Some(dst), Some(hop)) => decode_ipv6_any_ttl(src, dst, hop, payload),
-        // No hop limit reported: cannot be trusted, refused whatever the
-        // instance takes.
-        (Some(src), Some(dst), None) => decode_ipv6(src, dst, 0, payload),
-        _ => Err(DecodeError::Truncated { len: n }),
+    let decoded = match family {
+        Family::V4 => decode_ipv4_any_ttl(payload),
+        Family::V6 => match (src, dst, hop) {
+            (Some(src), Some(dst), Some(hop)) => decode_ipv6_any_ttl(src, dst, hop, payload),
+            // No hop limit reported: cannot be trusted, refused whatever
+            // the instance takes.
+            (Some(src), Some(dst), None) => decode_ipv6(src, dst, 0, payload),
+            _ => Err(DecodeError::Truncated { len: n }),
+        },
+    };
+    Ok(Datagram {
+        decoded,
+        kernel_dropped,
     })
 }
 

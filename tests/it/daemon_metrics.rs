@@ -218,7 +218,7 @@ fn metrics_parse_and_follow_a_failed_script_the_failover_and_a_reload() {
     let v2 = scrape(&lab, m2);
     assert_eq!(state(&v2), Some(1.0), "node2 BACKUP: {v2}");
     for name in [
-        "vigil_vrrp_dropped_adverts",
+        "vigil_vrrp_rx_dropped",
         "vigil_task_restarts",
         "process_resident_memory_bytes",
         "vigil_watchdog_state",

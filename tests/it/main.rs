@@ -39,6 +39,7 @@ mod ipvs_reconcile;
 mod ipvs_wire;
 mod netns_advgap;
 mod netns_bench;
+mod netns_flood;
 mod netns_hostile;
 mod netns_interop;
 mod netns_local_faults;

@@ -13,6 +13,7 @@ use crate::support::vlan;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use vigil::vrrp::filter::DropReason;
 use vigil::vrrp::packet::{Auth, V2Repr};
 use vigil::vrrp::{Centiseconds, Priority, Repr, State, Version, Vrid};
 use vlan::{Lan, LATENCY};
@@ -122,12 +123,8 @@ fn run_cases(lan: &mut Lan, r: usize, version: Version, prio: u8, after_control:
     let count = |lan: &Lan, counter: Option<&str>| {
         let router = &lan.routers[r];
         match counter {
-            Some(c) => router.members[0]
-                .drops
-                .iter()
-                .find(|(n, _)| *n == c)
-                .map(|(_, v)| v),
-            None => Some(router.unknown_vrid),
+            Some(c) => router.drops.iter().find(|(n, _)| *n == c).map(|(_, v)| v),
+            None => Some(router.drops.get(DropReason::UnknownVrid)),
         }
     };
     for (name, counter, bytes) in cases(version, prio, own) {
@@ -148,7 +145,7 @@ fn run_cases(lan: &mut Lan, r: usize, version: Version, prio: u8, after_control:
         );
         assert_eq!(router.state(0), before, "{name}: no state change");
     }
-    let counted: u64 = lan.routers[r].members[0].drops.total() + lan.routers[r].unknown_vrid;
+    let counted: u64 = lan.routers[r].drops.total();
     assert_eq!(
         counted,
         COPIES * cases(version, prio, own).len() as u64,

@@ -41,7 +41,7 @@ fn seed_pair_converges_to_one_master() {
     );
     assert_eq!(net.changed_at(b, 0, State::Master), None);
     net.run_until(net.at(120.0), |n| assert_eq!(n.masters(), vec![a]));
-    let r = &net.routers[b].members[0];
+    let r = &net.routers[b];
     assert_eq!(
         r.drops.total(),
         0,

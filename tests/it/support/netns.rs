@@ -675,6 +675,78 @@ impl PacketSocket {
         );
     }
 
+    /// Sends one Ethernet frame as is; false when the kernel refused it
+    /// (a full queue under a flood), which the caller counts as not sent.
+    pub fn try_send(&self, frame: &[u8]) -> bool {
+        // SAFETY: frame is a valid buffer of its length.
+        let n = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                frame.as_ptr() as *const libc::c_void,
+                frame.len(),
+                0,
+            )
+        };
+        n == frame.len() as isize
+    }
+
+    /// Keeps only the frames this interface sends (a classic BPF filter on
+    /// the packet type), so a flood arriving on it cannot crowd them out.
+    pub fn outgoing_only(&self) {
+        // Load the packet type (SKF_AD_OFF + SKF_AD_PKTTYPE); accept
+        // PACKET_OUTGOING whole, drop the rest.
+        let code = [
+            libc::sock_filter {
+                code: 0x30,
+                jt: 0,
+                jf: 0,
+                k: 0xffff_f004,
+            },
+            libc::sock_filter {
+                code: 0x15,
+                jt: 0,
+                jf: 1,
+                k: libc::PACKET_OUTGOING as u32,
+            },
+            libc::sock_filter {
+                code: 0x06,
+                jt: 0,
+                jf: 0,
+                k: 0xffff,
+            },
+            libc::sock_filter {
+                code: 0x06,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            },
+        ];
+        let prog = libc::sock_fprog {
+            len: code.len() as u16,
+            filter: code.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: prog points at `code`, alive for the call; the kernel
+        // copies the program.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                &prog as *const libc::sock_fprog as *const libc::c_void,
+                std::mem::size_of::<libc::sock_fprog>() as u32,
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "SO_ATTACH_FILTER: {}",
+            std::io::Error::last_os_error()
+        );
+        // Frames that arrived before the filter: drain them.
+        let mut buf = [0u8; 2048];
+        while self.recv(&mut buf).is_some() {}
+    }
+
     /// One frame, or None on the 20 ms receive timeout. The flag tells an
     /// outgoing frame (sent from this interface) from an incoming one.
     pub fn recv(&self, buf: &mut [u8]) -> Option<(usize, bool)> {
@@ -779,7 +851,18 @@ pub struct Capture {
 
 impl Capture {
     pub fn start(ns: &Netns, ifname: &str) -> Self {
+        Self::on(PacketSocket::open(ns, ifname))
+    }
+
+    /// Captures only what the interface sends (its own adverts), immune
+    /// to whatever arrives on it.
+    pub fn outgoing(ns: &Netns, ifname: &str) -> Self {
         let sock = PacketSocket::open(ns, ifname);
+        sock.outgoing_only();
+        Self::on(sock)
+    }
+
+    fn on(sock: PacketSocket) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use vigil::vrrp::filter::{DropCounters, FilterConfig};
+use vigil::vrrp::filter::{classify, DropCounters, FilterConfig};
 use vigil::vrrp::group;
 use vigil::vrrp::packet::{decode_ipv4, Addrs, Auth, Family, V2Repr, V3Repr};
 use vigil::vrrp::{
@@ -86,7 +86,6 @@ pub fn emit(repr: &Repr, src: Ipv4Addr) -> Vec<u8> {
 /// What the daemon keeps beside one member's machine.
 pub struct Member {
     pub filter: FilterConfig,
-    pub drops: DropCounters,
     pub holds_vip: bool,
     /// When this member last accepted an advert.
     pub last_rx: Option<Instant>,
@@ -98,9 +97,9 @@ pub struct Router {
     pub ip: Ipv4Addr,
     pub alive: bool,
     pub members: Vec<Member>,
-    /// Well-formed adverts for a VRID no member runs (the receive
-    /// socket's counter).
-    pub unknown_vrid: u64,
+    /// The receive socket's counters: every datagram no member took,
+    /// by reason, counted once (`filter::classify`, as the daemon does).
+    pub drops: DropCounters,
     /// `group::Action::Group`: states all members agreed on, in order.
     pub agreed: Vec<(Instant, State)>,
 }
@@ -219,7 +218,6 @@ impl Lan {
                 cfg.primary_ip = IpAddr::V4(ip);
                 let member = Member {
                     filter: filter_for(&cfg),
-                    drops: DropCounters::default(),
                     holds_vip: false,
                     last_rx: None,
                 };
@@ -231,7 +229,7 @@ impl Lan {
             ip,
             alive: false,
             members,
-            unknown_vrid: 0,
+            drops: DropCounters::default(),
             agreed: Vec::new(),
         });
         i
@@ -344,28 +342,22 @@ impl Lan {
         }
     }
 
-    /// What router `r`'s receive socket and members do with one packet:
-    /// decode errors are counted by every member, adverts go to the
-    /// members of their VRID.
+    /// What router `r`'s receive socket does with one packet: classified
+    /// once against its members (`filter::classify`), counted there when
+    /// dropped, handed to the one member that accepts it otherwise.
     fn receive(&mut self, r: usize, bytes: &[u8]) {
         let now = self.now;
         let decoded = decode_ipv4(bytes);
         let router = &mut self.routers[r];
-        let targets: Vec<usize> = match &decoded {
-            Err(_) => (0..router.members.len()).collect(),
-            Ok(rx) => (0..router.members.len())
-                .filter(|m| router.members[*m].filter.vrid == rx.repr.vrid())
-                .collect(),
-        };
-        if targets.is_empty() {
-            router.unknown_vrid += 1;
-        }
-        for m in targets {
-            let member = &mut self.routers[r].members[m];
-            if let Some(adv) = member.drops.account(&member.filter, &decoded) {
-                member.last_rx = Some(now);
-                self.input(r, m, Input::Advert(adv));
-            }
+        let listeners = router
+            .members
+            .iter()
+            .map(|m| (m.filter.vrid, Some(&m.filter)));
+        let verdict = classify(&decoded, listeners);
+        router.drops.count(&verdict);
+        if let Ok(d) = verdict {
+            router.members[d.listener].last_rx = Some(now);
+            self.input(r, d.listener, Input::Advert(d.accepted.advert));
         }
     }
 
