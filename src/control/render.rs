@@ -353,7 +353,8 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                 .map(|d| {
                     format!(
                         "{{\"dest\":{},\"method\":{},\"weight\":{},\"active\":{},\"inactive\":{},\
-                         \"health\":{},\"last\":{},\"failures\":{},\"dynamic_weight\":{}}}",
+                         \"health\":{},\"last\":{},\"failures\":{},\"dynamic_weight\":{},\
+                         \"checks_done\":{},\"checks_failed\":{}}}",
                         json_str(&d.dest),
                         json_str(&d.method),
                         opt(d.weight),
@@ -362,7 +363,9 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                         json_str(&d.health),
                         json_str(&d.last),
                         d.failures,
-                        opt(d.dynamic_weight)
+                        opt(d.dynamic_weight),
+                        d.checks_done,
+                        d.checks_failed
                     )
                 })
                 .collect();

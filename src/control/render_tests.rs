@@ -289,10 +289,11 @@ fn ipvs_json_shape() {
             ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
              \"scheduler\":\"wrr\",\"flags\":[],\"persistent\":3600,\"mask\":null,\"local_errors\":{},\"dests\":[\
              {\"dest\":\"192.168.1.102:80\",\"method\":\"Route\",\"weight\":1,\"active\":2,\
-             \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0,\"dynamic_weight\":1},\
+             \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0,\"dynamic_weight\":1,\
+             \"checks_done\":0,\"checks_failed\":0},\
              {\"dest\":\"192.168.1.103:80\",\"method\":\"Route\",\"weight\":null,\"active\":0,\
              \"inactive\":0,\"health\":\"down\",\"last\":\"connection refused\",\"failures\":4,\
-             \"dynamic_weight\":null}]}],\
+             \"dynamic_weight\":null,\"checks_done\":0,\"checks_failed\":0}]}],\
              \"foreign\":[\"UDP 10.0.0.1:53\"],\"error\":\"ip_vs module not loaded\",\
              \"sync_daemon\":\"master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)\"}}"
         ),

@@ -37,14 +37,14 @@ const PER_FILE: usize = 128;
 const REALS: usize = 100;
 
 /// vigil as MASTER, keepalived as BACKUP, the VIP on vigil's node.
-struct Pair {
-    lab: Lab,
-    master: Daemon,
-    backup: Daemon,
-    base: String,
+pub(crate) struct Pair {
+    pub(crate) lab: Lab,
+    pub(crate) master: Daemon,
+    pub(crate) backup: Daemon,
+    pub(crate) base: String,
 }
 
-fn pair() -> Pair {
+pub(crate) fn pair() -> Pair {
     let lab = Lab::new(2);
     let mut high = Instance::new(Proto::V3v4, 150, ADVERT_MS);
     high.state_master = true;
@@ -66,7 +66,7 @@ fn pair() -> Pair {
 
 /// Writes `virtual_servers` NAT virtual servers of [`REALS`] real servers
 /// into files of the lab dir; returns the `include` lines naming them.
-fn big_table(lab: &Lab, virtual_servers: usize) -> String {
+pub(crate) fn big_table(lab: &Lab, virtual_servers: usize) -> String {
     let mut includes = String::new();
     for (f, chunk) in (0..virtual_servers)
         .collect::<Vec<_>>()
@@ -98,7 +98,7 @@ fn big_table(lab: &Lab, virtual_servers: usize) -> String {
 
 /// What one measured action did to the master's adverts.
 #[derive(Debug)]
-struct Figures {
+pub(crate) struct Figures {
     action: Duration,
     worst_gap: Duration,
     adverts: usize,
@@ -115,7 +115,7 @@ fn masters_entered(backup: &Daemon) -> usize {
 
 /// Runs `action` while capturing the master's adverts on the backup's
 /// interface, plus `after` of quiet.
-fn measure(p: &Pair, what: &str, after: Duration, action: impl FnOnce()) -> Figures {
+pub(crate) fn measure(p: &Pair, what: &str, after: Duration, action: impl FnOnce()) -> Figures {
     let before = masters_entered(&p.backup);
     let cap = Capture::start(&p.lab.nodes[1].ns, "eth0");
     std::thread::sleep(Duration::from_millis(300));
@@ -146,7 +146,7 @@ fn measure(p: &Pair, what: &str, after: Duration, action: impl FnOnce()) -> Figu
     f
 }
 
-fn vigil(p: &Pair, args: &[&str]) -> String {
+pub(crate) fn vigil(p: &Pair, args: &[&str]) -> String {
     let out = Command::new(vigil_bin())
         .args(args)
         .arg("--control")
@@ -160,7 +160,7 @@ fn vigil(p: &Pair, args: &[&str]) -> String {
     )
 }
 
-fn assert_adverts_kept(f: &Figures, what: &str, p: &Pair) {
+pub(crate) fn assert_adverts_kept(f: &Figures, what: &str, p: &Pair) {
     assert!(
         f.takeovers == 0 && f.worst_gap < WORST_GAP,
         "{what} (took {:?}): worst advert gap {:?} over {} adverts (want under {WORST_GAP:?}), {} takeover(s) by the backup\n{}",
