@@ -85,6 +85,16 @@ impl Demux {
         v.push(route);
     }
 
+    /// Stops routing to member `member` of the task behind `tx` (its
+    /// adverts now come through another link).
+    pub fn drop_route(&self, tx: &mpsc::Sender<GroupInput>, member: usize) {
+        let mut v = match self.routes.write() {
+            Ok(v) => v,
+            Err(p) => p.into_inner(),
+        };
+        v.retain(|r| !(r.member == member && r.tx.same_channel(tx)));
+    }
+
     fn routes(&self) -> std::sync::RwLockReadGuard<'_, Vec<Route>> {
         match self.routes.read() {
             Ok(v) => v,
