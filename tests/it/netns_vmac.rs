@@ -265,3 +265,21 @@ fn hitless_restart_keeps_the_vmac_and_its_vip() {
         peers::first_state(v) == "MASTER"
     });
 }
+
+#[test]
+fn parent_down_faults_the_instance_and_up_brings_it_back_on_the_vmac() {
+    let _serial = serial();
+    let lab = Lab::new(1);
+    let n = &lab.nodes[0];
+    let vip = Proto::V2.vip();
+    let d = start_vigil_with(&lab, 0, &vigil_conf(true), "vmac");
+    wait_vmac_holder(&lab, 0, vip, Duration::from_secs(5));
+    n.link_down_fast();
+    d.wait_status("FAULT with eth0 down", Duration::from_secs(3), |v| {
+        peers::first_state(v) == "FAULT"
+    });
+    assert!(!n.ns.addrs(VMAC).contains(&vip), "the VIP stays on the vmac in FAULT");
+    n.link_up_fast();
+    wait_vmac_holder(&lab, 0, vip, Duration::from_secs(6));
+    assert_eq!(peers::first_state(&d.status_json()), "MASTER");
+}
