@@ -6,7 +6,7 @@
 //! socket and pacing task, receive filter and drop counters, link indexes
 //! and status channel), [`setup`] (wait for the interface's address, map
 //! the config, open the sockets), the in-place half of a reconfiguration,
-//! status snapshots, and the typed errors of both: [`SetupError`] and
+//! status snapshots, the move to or from a vmac, and the typed errors of both: [`SetupError`] and
 //! [`ReconfigError`] (why a commit needs a restart instead).
 //! Must not: decide protocol behaviour (the machines do), or hold locks.
 

@@ -278,7 +278,10 @@ fn parent_down_faults_the_instance_and_up_brings_it_back_on_the_vmac() {
     d.wait_status("FAULT with eth0 down", Duration::from_secs(3), |v| {
         peers::first_state(v) == "FAULT"
     });
-    assert!(!n.ns.addrs(VMAC).contains(&vip), "the VIP stays on the vmac in FAULT");
+    assert!(
+        !n.ns.addrs(VMAC).contains(&vip),
+        "the VIP stays on the vmac in FAULT"
+    );
     n.link_up_fast();
     wait_vmac_holder(&lab, 0, vip, Duration::from_secs(6));
     assert_eq!(peers::first_state(&d.status_json()), "MASTER");
