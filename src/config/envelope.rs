@@ -31,13 +31,14 @@
 //! SSL_GET's `http_protocol`, `enable_sni`, `sni_name` and url
 //! `virtualhost`; each instance's `unicast_ttl` and `dont_track_primary`
 //! and its VIPs' `brd`, `scope` and `no_track`), after V3's table,
-//! unchanged. A config is written
+//! unchanged. V5 adds each instance's `use_vmac` and `vmac_xmit_base`
+//! ([`SideV5`]), after V4's table, unchanged. A config is written
 //! in the oldest version that holds all of it.
 
 use super::model::{
     AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, Metrics, RealServer, Script,
-    ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, VrrpInstance,
-    VrrpScript,
+    ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, Vmac,
+    VrrpInstance, VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,44 @@ pub enum Stored {
     V3(Config, SideV2, Box<SideV3>),
     /// V3, then what V4 added.
     V4(Config, SideV2, Box<SideV3>, Box<SideV4>),
+    /// V4, then what V5 added.
+    V5(Config, SideV2, Box<SideV3>, Box<SideV4>, Box<SideV5>),
+}
+
+/// What envelope V5 adds: each instance's `use_vmac` (and
+/// `vmac_xmit_base`), by position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV5 {
+    pub instances: Vec<Option<Vmac>>,
+}
+
+impl SideV5 {
+    fn of(c: &Config) -> Self {
+        SideV5 {
+            instances: c
+                .vrrp_instances
+                .iter()
+                .map(|i| i.use_vmac.clone())
+                .collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.instances.iter().all(Option::is_none)
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.instances.len() != c.vrrp_instances.len() {
+            return Err(EnvelopeError::SideV5 {
+                side: self.instances.len(),
+                config: c.vrrp_instances.len(),
+            });
+        }
+        for (i, v) in c.vrrp_instances.iter_mut().zip(self.instances) {
+            i.use_vmac = v;
+        }
+        Ok(c)
+    }
 }
 
 /// What envelope V4 adds, by position: each virtual server's scheduler
@@ -447,6 +486,8 @@ pub enum EnvelopeError {
         side: usize,
         config: usize,
     },
+    #[error("config payload's V5 table has {side} instances, its config {config}")]
+    SideV5 { side: usize, config: usize },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -457,12 +498,15 @@ pub enum EnvelopeError {
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
+    let side5 = SideV5::of(config);
     let c = config.clone();
-    let stored = match (side.is_empty(), side3.is_empty(), side4.is_empty()) {
-        (true, true, true) => Stored::V1(c),
-        (false, true, true) => Stored::V2(c, side),
-        (_, false, true) => Stored::V3(c, side, Box::new(side3)),
-        (_, _, false) => Stored::V4(c, side, Box::new(side3), Box::new(side4)),
+    let empty = (side.is_empty(), side3.is_empty(), side4.is_empty());
+    let stored = match (empty, side5.is_empty()) {
+        ((true, true, true), true) => Stored::V1(c),
+        ((false, true, true), true) => Stored::V2(c, side),
+        ((_, false, true), true) => Stored::V3(c, side, Box::new(side3)),
+        ((_, _, false), true) => Stored::V4(c, side, Box::new(side3), Box::new(side4)),
+        (_, false) => Stored::V5(c, side, Box::new(side3), Box::new(side4), Box::new(side5)),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -500,6 +544,9 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V2(c, side) => side.attach(c),
         Stored::V3(c, side, side3) => side3.attach(side.attach(c)?),
         Stored::V4(c, side, side3, side4) => side4.attach(side3.attach(side.attach(c)?)?),
+        Stored::V5(c, side, side3, side4, side5) => {
+            side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)
+        }
     }
 }
 

@@ -427,3 +427,32 @@ fn instance_and_vip_options_travel_in_v4() {
         })
     ));
 }
+
+#[test]
+fn use_vmac_travels_in_v5_and_older_payloads_still_decode() {
+    use crate::config::model::Vmac;
+    let base: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    let mut c = base.clone();
+    c.vrrp_instances[0].use_vmac = Some(Vmac {
+        name: Some(crate::config::bounds::IfName::new("vm1").unwrap()),
+        xmit_base: true,
+    });
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 4, "variant index 4 is V5");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // Without it, the oldest version that holds the config is written.
+    assert!(variant(&encode(&base).unwrap()) < 4);
+    // The table must fit the config's instances.
+    let mut side5 = SideV5::of(&c);
+    side5.instances.push(None);
+    let (s2, s3, s4) = (SideV2::of(&c), SideV3::of(&c), SideV4::of(&c));
+    let stored = Stored::V5(c, s2, Box::new(s3), Box::new(s4), Box::new(side5));
+    let mut bytes = vec![PLAIN];
+    bytes.extend(postcard::to_allocvec(&stored).unwrap());
+    assert!(matches!(
+        decode(&bytes),
+        Err(EnvelopeError::SideV5 { side: 2, config: 1 })
+    ));
+}

@@ -171,6 +171,13 @@ pub enum Invalid {
         interface: String,
         other: String,
     },
+    #[error("vrrp_instance {instance}: use_vmac link {name} is also the {what} of vrrp_instance {other}; give it another name ('use_vmac NAME')")]
+    VmacName {
+        instance: String,
+        name: String,
+        other: String,
+        what: &'static str,
+    },
     #[error("vrrp_instance {instance}: VRRPv2 carries whole seconds 1..255, advert_int {advert} is not one (use 'version 3' for sub-second adverts)")]
     V2Interval { instance: String, advert: String },
     #[error("vrrp_instance {instance}: VRRPv2 is IPv4 only; {addr} needs 'version 3'")]

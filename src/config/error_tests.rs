@@ -57,16 +57,16 @@ fn sort_and_merge_go_by_file_read_order_then_line() {
 fn keepalived_keywords_vigil_lacks_are_errors_or_lenient_warnings() {
     let f: Arc<str> = Arc::from("t.conf");
     let mut d = Diagnostics::new(false);
-    d.not_in_vigil(&at(&f, 1, 1), "use_vmac", "vrrp_instance");
+    d.not_in_vigil(&at(&f, 1, 1), "track_bfd", "vrrp_instance");
     assert_eq!(
         d.errors[0].to_string(),
-        "t.conf:1:1: error: keepalived's 'use_vmac' is not supported by vigil (in vrrp_instance)"
+        "t.conf:1:1: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)"
     );
     let mut d = Diagnostics::new(true);
-    d.not_in_vigil(&at(&f, 1, 1), "use_vmac", "vrrp_instance");
+    d.not_in_vigil(&at(&f, 1, 1), "track_bfd", "vrrp_instance");
     assert!(d.errors.is_empty());
     assert_eq!(
         d.warnings[0].to_string(),
-        "t.conf:1:1: warning: keepalived's 'use_vmac' is not supported by vigil (in vrrp_instance); ignored (--lenient): this setting is lost"
+        "t.conf:1:1: warning: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance); ignored (--lenient): this setting is lost"
     );
 }

@@ -513,6 +513,13 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
     w.list("unicast_peer", &i.unicast_peer);
     w.opt("unicast_ttl", i.unicast_ttl);
     w.flag("dont_track_primary", i.dont_track_primary);
+    if let Some(v) = &i.use_vmac {
+        match &v.name {
+            Some(n) => w.line(&[&"use_vmac", &Q(n.as_str())]),
+            None => w.line(&[&"use_vmac"]),
+        }
+        w.flag("vmac_xmit_base", v.xmit_base);
+    }
     w.flag("nopreempt", i.nopreempt);
     w.non_default("preempt_delay", i.preempt_delay, Millis(0));
     w.flag("no_accept", !i.accept);

@@ -24,6 +24,7 @@ fn instance() -> VrrpInstance {
         authentication: None,
         unicast_ttl: None,
         dont_track_primary: false,
+        use_vmac: None,
         virtual_ipaddress: vec![Vip {
             addr: ip("192.0.2.10"),
             prefix: 24,

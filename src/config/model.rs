@@ -457,11 +457,61 @@ pub struct VrrpInstance {
     /// not put it in FAULT (envelope V4 side table).
     #[serde(skip)]
     pub dont_track_primary: bool,
+    /// `use_vmac [NAME]` (with `vmac_xmit_base`): the VIPs live on a
+    /// macvlan of `interface` carrying the VRRP virtual MAC (envelope V5
+    /// side table).
+    #[serde(skip)]
+    pub use_vmac: Option<Vmac>,
+}
+
+/// keepalived's `use_vmac`: a macvlan link on the instance's interface
+/// whose MAC is the VRRP virtual MAC (RFC 5798 section 7.3), holding the
+/// VIPs, so the address's MAC moves with mastership instead of each
+/// box's own MAC being announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Vmac {
+    /// `use_vmac NAME`; `None`: keepalived's default `vrrp.<VRID>`.
+    pub name: Option<IfName>,
+    /// `vmac_xmit_base`: adverts are sent and received on the parent
+    /// interface (its own MAC); only the VIPs and their gratuitous ARP /
+    /// NA use the vmac.
+    pub xmit_base: bool,
+}
+
+/// The VRRP virtual MAC of a VRID: 00-00-5E-00-01-{VRID} for IPv4,
+/// 00-00-5E-00-02-{VRID} for IPv6 (RFC 5798 section 7.3).
+pub fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
+    [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
 }
 
 impl VrrpInstance {
     pub fn effective_version(&self, g: &GlobalDefs) -> VrrpVersion {
         self.version.unwrap_or(g.vrrp_version)
+    }
+
+    /// The vmac link's name, when the instance has `use_vmac`: the name
+    /// given, else `vrrp.<VRID>` as keepalived names it.
+    pub fn vmac_name(&self) -> Option<IfName> {
+        let v = self.use_vmac.as_ref()?;
+        v.name.clone().or_else(|| {
+            let n = format!("vrrp.{}", self.virtual_router_id);
+            IfName::new(&n).ok()
+        })
+    }
+
+    /// The link a VIP goes on: its `dev`, else the vmac (`use_vmac`), else
+    /// the instance's interface.
+    pub fn vip_link(&self, v: &Vip) -> IfName {
+        (v.dev.clone())
+            .or_else(|| self.vmac_name())
+            .unwrap_or_else(|| self.interface.clone())
+    }
+
+    /// The vmac's MAC address, when the instance has `use_vmac`.
+    pub fn vmac_mac(&self) -> Option<[u8; 6]> {
+        self.use_vmac
+            .as_ref()
+            .map(|_| virtual_mac(self.virtual_router_id, self.is_ipv6()))
     }
 
     pub fn effective_garp(&self, g: &GlobalDefs) -> Garp {

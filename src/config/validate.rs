@@ -78,6 +78,11 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
             report(a.of("virtual_router_id"), e);
         }
     }
+    for (n, e) in vmac_clashes(c) {
+        if let Some(a) = at.instances.get(n) {
+            report(a.of("use_vmac"), e);
+        }
+    }
     for (n, k, e) in sync_group_problems(c) {
         if let Some(a) = at.sync_groups.get(n) {
             report(a.item("group", k), e);
@@ -330,16 +335,18 @@ fn vip_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
 /// Rules for one address: its label, and its subnet when the appliance
 /// block says what addresses the interface has.
 fn one_vip(c: &Config, i: &VrrpInstance, v: &Vip) -> Option<Invalid> {
-    let dev = v.dev.as_ref().unwrap_or(&i.interface);
     if let Some(label) = &v.label {
-        if !label.as_str().starts_with(dev.as_str()) {
+        // The link the address goes on: with use_vmac, the vmac.
+        let on = i.vip_link(v);
+        if !label.as_str().starts_with(on.as_str()) {
             return Some(Invalid::LabelNotDevice {
                 instance: i.name.clone(),
                 label: label.to_string(),
-                dev: dev.to_string(),
+                dev: on.to_string(),
             });
         }
     }
+    let dev = v.dev.as_ref().unwrap_or(&i.interface);
     let x = c
         .appliance
         .as_ref()
@@ -384,6 +391,39 @@ fn vrid_clashes(c: &Config) -> Vec<(usize, Invalid)> {
             None => {
                 seen.insert(key, &i.name);
             }
+        }
+    }
+    out
+}
+
+/// A vmac's name must name no other link of the config: not an
+/// instance's interface, not another instance's vmac (keepalived would
+/// take one link for two instances, or delete a real interface).
+fn vmac_clashes(c: &Config) -> Vec<(usize, Invalid)> {
+    let mut out = Vec::new();
+    for (n, i) in c.vrrp_instances.iter().enumerate() {
+        let Some(name) = i.vmac_name() else {
+            continue;
+        };
+        let other = c.vrrp_instances.iter().enumerate().find_map(|(m, o)| {
+            if o.interface == name {
+                Some((o.name.clone(), "interface"))
+            } else if m < n && o.vmac_name().as_ref() == Some(&name) {
+                Some((o.name.clone(), "vmac"))
+            } else {
+                None
+            }
+        });
+        if let Some((other, what)) = other {
+            out.push((
+                n,
+                Invalid::VmacName {
+                    instance: i.name.clone(),
+                    name: name.to_string(),
+                    other,
+                    what,
+                },
+            ));
         }
     }
     out

@@ -19,10 +19,14 @@ use tokio::sync::{mpsc, watch};
 use super::supervisor::{Kind, RunningGroup, Supervisor};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{ConfigState, ReceiverStatus, Snapshot};
+use crate::net::vmac::VmacSpec;
 use crate::net::{self, Net};
 use crate::notify::Notifier;
 use crate::track::Table;
-use crate::vrrp::instance::{self, error_status, GroupSpec, MemberLinks, MemberSpec, Tracks};
+use crate::vrrp::instance::GroupInput;
+use crate::vrrp::instance::{
+    self, error_status, GroupSpec, MemberLinks, MemberSpec, Tracks, VmacLink,
+};
 use crate::vrrp::machine::Track;
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
@@ -89,16 +93,24 @@ pub(super) fn member_links(
 ) -> Option<MemberLinks> {
     let index_of = |name: &str| links.iter().find(|l| l.name == name);
     let link = index_of(inst.interface.as_str())?;
+    // A vmac not made (yet) is a missing interface: the instance waits.
+    let vmac = match (inst.vmac_name(), &inst.use_vmac) {
+        (Some(name), Some(v)) => {
+            let l = index_of(name.as_str()).filter(|l| l.parent == Some(link.index))?;
+            Some(VmacLink {
+                index: l.index,
+                name: l.name.clone(),
+                mac: l.mac?,
+                xmit_base: v.xmit_base,
+            })
+        }
+        _ => None,
+    };
     let vip_ifindex = inst
         .virtual_ipaddress
         .iter()
         .chain(&inst.virtual_ipaddress_excluded)
-        .map(|v| {
-            v.dev
-                .as_ref()
-                .and_then(|d| index_of(d.as_str()))
-                .map_or(link.index, |l| l.index)
-        })
+        .map(|v| index_of(inst.vip_link(v).as_str()).map_or(link.index, |l| l.index))
         .collect();
     let track_ifindex = inst
         .track_interface
@@ -112,7 +124,71 @@ pub(super) fn member_links(
         vip_ifindex,
         scripts: tracks.scripts,
         files: tracks.files,
+        vmac,
     })
+}
+
+/// The vmac of `inst` (`use_vmac`) made, when its interface exists.
+fn vmac_spec(inst: &VrrpInstance, links: &[net::Link]) -> Option<VmacSpec> {
+    let name = inst.vmac_name()?;
+    let parent = links.iter().find(|l| l.name == inst.interface.as_str())?;
+    Some(VmacSpec {
+        name: name.to_string(),
+        parent: parent.index,
+        parent_name: parent.name.clone(),
+        mac: inst.vmac_mac()?,
+        ipv6: inst.is_ipv6(),
+    })
+}
+
+/// Makes the vmacs of the `instances` that `want` names (a
+/// vmac already right is kept as it is, VIPs and all: a hitless restart
+/// or a reload keeps a master's addresses); returns the links as they
+/// are after (the same ones when nothing asked for a vmac). A vmac that
+/// cannot be made is logged and its instance waits as for a missing
+/// interface.
+pub(super) async fn ensure_vmacs(
+    net: &Net,
+    instances: &[VrrpInstance],
+    want: impl Fn(&str) -> bool,
+    links: Vec<net::Link>,
+) -> Vec<net::Link> {
+    let specs: Vec<(&VrrpInstance, VmacSpec)> = (instances.iter())
+        .filter(|i| want(&i.name))
+        .filter_map(|i| vmac_spec(i, &links).map(|s| (i, s)))
+        .collect();
+    if specs.is_empty() {
+        return links;
+    }
+    for (inst, spec) in &specs {
+        if let Err(e) = net.ensure_vmac(spec).await {
+            tracing::error!(instance = %inst.name, interface = %inst.interface, error = %e, "cannot make the vmac");
+        }
+    }
+    match net.links().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "reading links after making vmacs");
+            links
+        }
+    }
+}
+
+/// Deletes the vmacs named, logging what fails (a link of that name that
+/// is no vmac is left alone).
+pub(super) async fn remove_vmacs(net: &Net, names: &[String]) {
+    for n in names {
+        if let Err(e) = net.remove_vmac(n).await {
+            tracing::error!(vmac = %n, error = %e, "cannot remove the vmac");
+        }
+    }
+}
+
+/// The vmac names of a config's instances.
+pub(super) fn vmac_names(instances: &[VrrpInstance]) -> Vec<String> {
+    (instances.iter())
+        .filter_map(|i| i.vmac_name().map(|n| n.to_string()))
+        .collect()
 }
 
 /// What [`start_groups`] started.
@@ -141,8 +217,97 @@ pub(super) fn spawn_receive(sup: &Supervisor, d: Arc<Demux>) {
     });
 }
 
+/// Where one member's adverts are received: its advert link (the vmac,
+/// or the parent) and family.
+struct RxKey<'a> {
+    ifname: &'a str,
+    ifindex: u32,
+    family: Family,
+    group: std::net::IpAddr,
+}
+
+impl<'a> RxKey<'a> {
+    fn of(m: &'a MemberSpec, global: &GlobalDefs) -> Self {
+        Self::new(&m.inst, &m.links, global)
+    }
+
+    fn new(inst: &'a VrrpInstance, links: &'a MemberLinks, global: &GlobalDefs) -> Self {
+        let (ifindex, ifname) = links.advert_link(inst.interface.as_str());
+        let (family, group) = if inst.is_ipv6() {
+            (Family::V6, global.vrrp_mcast_group6.into())
+        } else {
+            (Family::V4, global.vrrp_mcast_group4.into())
+        };
+        RxKey {
+            ifname,
+            ifindex,
+            family,
+            group,
+        }
+    }
+
+    fn key(&self) -> (u32, u8) {
+        (self.ifindex, family_number(self.family))
+    }
+}
+
+fn family_number(f: Family) -> u8 {
+    match f {
+        Family::V4 => 4,
+        Family::V6 => 6,
+    }
+}
+
+/// Receive sockets opened by one start, not yet spawned.
+type Opened = Vec<((u32, u8), Arc<Demux>)>;
+
+/// The running receive socket of `k`, or one opened now (its status
+/// pushed to `receivers`).
+fn demux_for(
+    reg: &BTreeMap<(u32, u8), Arc<Demux>>,
+    opened: &mut Opened,
+    k: &RxKey<'_>,
+    receivers: &mut Vec<watch::Receiver<ReceiverStatus>>,
+) -> Arc<Demux> {
+    let key = k.key();
+    let running = reg.get(&key).filter(|d| !d.retired()).cloned();
+    if let Some(d) = running.or_else(|| opened.iter().find(|o| o.0 == key).map(|o| o.1.clone())) {
+        return d;
+    }
+    let (stx, srx) = watch::channel(ReceiverStatus {
+        interface: k.ifname.to_owned(),
+        family: key.1,
+        ..Default::default()
+    });
+    receivers.push(srx);
+    let d = Arc::new(Demux::new(
+        k.ifname.to_owned(),
+        k.ifindex,
+        k.family,
+        k.group,
+        stx,
+    ));
+    opened.push((key, d.clone()));
+    d
+}
+
+/// Spawns the receive tasks of the sockets `opened` and records them.
+fn spawn_opened(reg: &mut BTreeMap<(u32, u8), Arc<Demux>>, opened: Opened, sup: &Supervisor) {
+    for (key, d) in opened {
+        spawn_receive(sup, d.clone());
+        reg.insert(key, d);
+    }
+}
+
+fn lock(registry: &DemuxRegistry) -> std::sync::MutexGuard<'_, BTreeMap<(u32, u8), Arc<Demux>>> {
+    match registry.lock() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    }
+}
+
 /// The tasks of `groups`, each member routed from the receive socket of
-/// its (interface, family), opened here when none runs yet.
+/// its (advert link, family), opened here when none runs yet.
 pub(super) fn start_groups(
     groups: Vec<GroupSpec>,
     global: &GlobalDefs,
@@ -152,47 +317,16 @@ pub(super) fn start_groups(
     registry: &DemuxRegistry,
     sup: &Supervisor,
 ) -> Started {
-    let mut reg = match registry.lock() {
-        Ok(r) => r,
-        Err(p) => p.into_inner(),
-    };
-    let mut opened: Vec<((u32, u8), Arc<Demux>)> = Vec::new();
+    let mut reg = lock(registry);
+    let mut opened: Opened = Vec::new();
     let mut receivers = Vec::new();
     for g in groups {
         let (tx, rx) = mpsc::channel(QUEUE);
         for (j, m) in g.members.iter().enumerate() {
-            let inst: &VrrpInstance = &m.inst;
-            let (family, fam_no, group) = if inst.is_ipv6() {
-                (Family::V6, 6, global.vrrp_mcast_group6.into())
-            } else {
-                (Family::V4, 4, global.vrrp_mcast_group4.into())
-            };
-            let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
+            let Some(vrid) = Vrid::new(m.inst.virtual_router_id) else {
                 continue;
             };
-            let key = (m.links.ifindex, fam_no);
-            let running = reg.get(&key).filter(|d| !d.retired()).cloned();
-            let d =
-                match running.or_else(|| opened.iter().find(|o| o.0 == key).map(|o| o.1.clone())) {
-                    Some(d) => d,
-                    None => {
-                        let (stx, srx) = watch::channel(ReceiverStatus {
-                            interface: inst.interface.to_string(),
-                            family: fam_no,
-                            ..Default::default()
-                        });
-                        receivers.push(srx);
-                        let d = Arc::new(Demux::new(
-                            inst.interface.to_string(),
-                            m.links.ifindex,
-                            family,
-                            group,
-                            stx,
-                        ));
-                        opened.push((key, d.clone()));
-                        d
-                    }
-                };
+            let d = demux_for(&reg, &mut opened, &RxKey::of(m, global), &mut receivers);
             d.add_route(Route {
                 vrid,
                 member: j,
@@ -213,11 +347,53 @@ pub(super) fn start_groups(
         };
         sup.spawn_instance(group, |hb| instance::run(g, rx, net, notifier, scripts, hb));
     }
-    for (key, d) in opened {
-        spawn_receive(sup, d.clone());
-        reg.insert(key, d);
-    }
+    spawn_opened(&mut reg, opened, sup);
     Started { receivers }
+}
+
+/// Member `member` of the running task `tx` now receives on the advert
+/// link `links` name (a reload gave or took its vmac): routed from that
+/// link's socket (opened when none runs) and no longer from any other.
+pub(super) fn reroute(
+    vrrp: &VrrpSide,
+    tx: &mpsc::Sender<GroupInput>,
+    member: usize,
+    inst: &VrrpInstance,
+    links: &MemberLinks,
+    global: &GlobalDefs,
+) {
+    let Some(vrid) = Vrid::new(inst.virtual_router_id) else {
+        return;
+    };
+    let k = RxKey::new(inst, links, global);
+    let mut reg = lock(&vrrp.demux);
+    // The member's published receive checks travel with its route.
+    let Some(filter) = reg.values().find_map(|d| d.filter_of(tx, member)) else {
+        tracing::warn!(
+            instance = %inst.name,
+            "vrrp: no receive route to move (the instance task is gone); its restart routes it anew"
+        );
+        return;
+    };
+    for (key, d) in reg.iter() {
+        if *key != k.key() {
+            d.drop_route(tx, member);
+        }
+    }
+    let (mut opened, mut receivers) = (Vec::new(), Vec::new());
+    let d = demux_for(&reg, &mut opened, &k, &mut receivers);
+    if d.filter_of(tx, member).is_none() {
+        d.add_route(Route {
+            vrid,
+            member,
+            tx: tx.clone(),
+            filter,
+        });
+    }
+    spawn_opened(&mut reg, opened, &vrrp.supervisor);
+    drop(reg);
+    vrrp.published
+        .send_modify(|c| c.receivers.extend(receivers));
 }
 
 /// The instance tasks to start for the instances of `config` that `want`
@@ -364,6 +540,9 @@ pub(super) async fn late_start(mut pending: Vec<Late>, global: GlobalDefs, vrrp:
                 continue;
             }
         };
+        // The vmacs of those whose interface is there now.
+        let waiting: Vec<VrrpInstance> = pending.iter().map(|p| p.0.clone()).collect();
+        let links = ensure_vmacs(&net, &waiting, |_| true, links).await;
         let mut ready: BTreeMap<String, MemberSpec> = BTreeMap::new();
         let mut still = Vec::new();
         for (inst, scripts, tx) in pending {

@@ -106,7 +106,10 @@ mod vrrp_thread;
 mod watchdogs;
 
 use commit::Commits;
-use groups::{late_start, plan_groups, remove_stale_vips, start_groups, DemuxRegistry, VrrpSide};
+use groups::{
+    ensure_vmacs, late_start, plan_groups, remove_stale_vips, remove_vmacs, start_groups,
+    vmac_names, DemuxRegistry, VrrpSide,
+};
 use ipvs_side::{start_ipvs, start_sync_daemon};
 use reload::Reloader;
 use restart::{mark_resumed, restart};
@@ -242,7 +245,7 @@ async fn main(
     let mut appliance = crate::appliance::Live::new(net.clone(), opts.appliance);
     appliance.apply(&config).await;
 
-    let links = net.links().await?;
+    let links = ensure_vmacs(&net, &config.vrrp_instances, |_| true, net.links().await?).await;
     let mut planned = plan_groups(&config, |_| true, &links);
     let resumed = start
         .handoff
@@ -405,6 +408,13 @@ async fn main(
     }
     let sync = tasks.sync.as_ref().map(|s| &s.handle);
     shutdown(sync, &notifier, control_path, &sup).await;
+    // The instances are gone: so are their vmacs (a hitless restart
+    // returned above and keeps them).
+    remove_vmacs(
+        &reloader.vrrp.net,
+        &vmac_names(&reloader.running_vrrp.vrrp_instances),
+    )
+    .await;
     match &served {
         // A deliberate stop (SIGTERM, SIGINT): the one path that disarms.
         Ok(()) => {

@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::groups::{plan_groups, receive_name, remove_stale_vips, spawn_receive, Planned};
+use super::groups::{
+    ensure_vmacs, plan_groups, receive_name, remove_stale_vips, spawn_receive, Planned,
+};
 use super::ipvs_side::{start_ipvs, SyncSide};
 use super::links;
 use super::reload::Reloader;
@@ -176,11 +178,9 @@ async fn plan_again(name: &str, r: &Reloader) -> Option<(RunningGroup, Planned)>
             Vec::new()
         }
     };
-    let planned = plan_groups(
-        &r.running_vrrp,
-        |n| g.members.iter().any(|m| m == n),
-        &links,
-    );
+    let want = |n: &str| g.members.iter().any(|m| m == n);
+    let links = ensure_vmacs(&r.vrrp.net, &r.running_vrrp.vrrp_instances, want, links).await;
+    let planned = plan_groups(&r.running_vrrp, want, &links);
     Some((g, planned))
 }
 

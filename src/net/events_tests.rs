@@ -11,6 +11,8 @@ fn link(index: u32, name: &str, up: bool) -> Link {
         lower_up: up,
         mac: None,
         mtu: None,
+        parent: None,
+        macvlan: false,
     }
 }
 

@@ -39,6 +39,7 @@ use crate::config::model::{AddrScope, Vip};
 
 pub mod events;
 pub mod setup;
+pub mod vmac;
 
 pub use events::{events, Monitor, NetEvent};
 
@@ -140,6 +141,10 @@ pub struct Link {
     pub lower_up: bool,
     pub mac: Option<[u8; 6]>,
     pub mtu: Option<u32>,
+    /// IFLA_LINK: the parent of a macvlan (or VLAN).
+    pub parent: Option<u32>,
+    /// Its kind is macvlan (a `use_vmac` link is one).
+    pub macvlan: bool,
 }
 
 impl Link {
@@ -161,6 +166,7 @@ impl Link {
             }
         }
         let f = m.header.flags;
+        let (parent, macvlan) = vmac::macvlan_of(m);
         Link {
             index: m.header.index,
             name,
@@ -168,6 +174,8 @@ impl Link {
             lower_up: f.contains(LinkFlags::LowerUp) || f.contains(LinkFlags::Running),
             mac,
             mtu,
+            parent,
+            macvlan,
         }
     }
 }

@@ -97,6 +97,39 @@ pub struct MemberLinks {
     pub scripts: Vec<(String, Track)>,
     /// Likewise its `track_file`s, in `InstanceConfig::files` order.
     pub files: Vec<(String, Track)>,
+    /// Its vmac (`use_vmac`), made before the task starts.
+    pub vmac: Option<VmacLink>,
+}
+
+/// An instance's vmac link: its VIPs (those without a `dev`) and their
+/// gratuitous ARP / NA go through it, and so do its adverts, sent and
+/// received, unless `vmac_xmit_base` keeps those on the parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacLink {
+    pub index: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    pub xmit_base: bool,
+}
+
+impl MemberLinks {
+    /// The link adverts are sent and received on, by index and name
+    /// (`interface` names the parent).
+    pub fn advert_link<'a>(&'a self, interface: &'a str) -> (u32, &'a str) {
+        match &self.vmac {
+            Some(v) if !v.xmit_base => (v.index, v.name.as_str()),
+            _ => (self.ifindex, interface),
+        }
+    }
+
+    /// The link gratuitous ARP / NA go out of, and the MAC they announce:
+    /// the vmac's when there is one.
+    pub fn gratuitous_link<'a>(&'a self, interface: &'a str) -> (u32, &'a str, Option<[u8; 6]>) {
+        match &self.vmac {
+            Some(v) => (v.index, v.name.as_str(), Some(v.mac)),
+            None => (self.ifindex, interface, self.mac),
+        }
+    }
 }
 
 /// What an instance tracks in the track task's table, by name, with

@@ -6,7 +6,7 @@
 //! socket and pacing task, receive filter and drop counters, link indexes
 //! and status channel), [`setup`] (wait for the interface's address, map
 //! the config, open the sockets), the in-place half of a reconfiguration,
-//! status snapshots, and the typed errors of both: [`SetupError`] and
+//! status snapshots, the move to or from a vmac, and the typed errors of both: [`SetupError`] and
 //! [`ReconfigError`] (why a commit needs a restart instead).
 //! Must not: decide protocol behaviour (the machines do), or hold locks.
 
@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use super::filter::FilterConfig;
 use super::from_config::{from_config, EdgeConfig, FromConfigError};
 use super::group;
-use super::instance::{GroupInput, MemberLinks, MemberSpec};
+use super::instance::{GroupInput, MemberLinks, MemberSpec, VmacLink};
 use super::machine::{InstanceConfig, InstanceConfigError, Machine, State};
 use super::packet::{Addrs, Auth, Family, Repr, V2Repr, V3Repr};
 use super::socket::{Gratuitous, TxSocket};
@@ -122,6 +122,9 @@ pub(crate) struct Member {
     /// Names of the tracked files, in `InstanceConfig::files` order.
     pub(crate) files: Vec<String>,
     vip_ifindex: Vec<u32>,
+    /// Its vmac (`use_vmac`): where adverts (unless `vmac_xmit_base`),
+    /// VIPs and gratuitous ARP / NA go.
+    vmac: Option<VmacLink>,
     tx: TxSocket,
     advert: Repr,
     grat: Option<Arc<Gratuitous>>,
@@ -421,6 +424,9 @@ impl Member {
         }
         self.edge = c.edge;
         self.advert = c.advert;
+        if links.vmac != self.vmac {
+            self.move_links(links, net).await;
+        }
         self.vip_ifindex = links.vip_ifindex.clone();
         self.track_ifindex = links.track_ifindex.clone();
         self.scripts = links.scripts.iter().map(|(n, _)| n.clone()).collect();
@@ -436,6 +442,29 @@ impl Member {
             self.gratuitous(repeat);
         }
         tracing::info!(instance = %self.name, vrid = %self.filter.vrid, "config applied in place");
+    }
+
+    /// A reload gave or took the vmac: adverts and gratuitous ARP / NA
+    /// go through the new links from now on (the VIPs move with the
+    /// commit's VIP diff; the daemon reroutes the receive side).
+    async fn move_links(&mut self, links: &MemberLinks, net: &Net) {
+        self.vmac = links.vmac.clone();
+        let (index, name) = links.advert_link(self.edge.interface.as_str());
+        match TxSocket::open(name, index, self.edge.src, self.edge.ttl) {
+            Ok(tx) => self.tx = tx,
+            Err(e) => {
+                tracing::error!(instance = %self.name, interface = %name, error = %e, "advert socket not moved")
+            }
+        }
+        self.stop_gratuitous();
+        let vips: Vec<IpAddr> = self.all_vips().map(|(v, _)| v.addr).collect();
+        let g = links.gratuitous_link(self.edge.interface.as_str());
+        self.grat = open_gratuitous(&self.name, g, net, &vips, self.edge.src).await;
+        tracing::info!(
+            instance = %self.name,
+            vmac = ?self.vmac.as_ref().map(|v| v.name.as_str()),
+            "vmac changed in place"
+        );
     }
 
     pub(crate) fn stop_gratuitous(&mut self) {
@@ -540,31 +569,32 @@ async fn wait_primary(
 }
 
 /// The gratuitous ARP / NA socket of a member whose link has a MAC, if it
-/// opens (adverts still go out without it).
+/// opens (adverts still go out without it). `link`: the link it sends on
+/// (the vmac, or the interface) and the MAC it announces.
 async fn open_gratuitous(
-    spec: &MemberSpec,
+    instance: &str,
+    link: (u32, &str, Option<[u8; 6]>),
     net: &Net,
     vip_addrs: &[IpAddr],
     primary: IpAddr,
 ) -> Option<Arc<Gratuitous>> {
-    let inst = &spec.inst;
-    let mac = spec.links.mac?;
+    let (index, ifname, mac) = link;
+    let mac = mac?;
     let v4 = vip_addrs.iter().any(IpAddr::is_ipv4);
     let ll = if vip_addrs.iter().any(IpAddr::is_ipv6) {
         match primary {
             IpAddr::V6(a) => Some(a),
-            IpAddr::V4(_) => net.link_local_v6(spec.links.ifindex).await.ok().flatten(),
+            IpAddr::V4(_) => net.link_local_v6(index).await.ok().flatten(),
         }
     } else {
         None
     };
-    match Gratuitous::open(inst.interface.as_str(), spec.links.ifindex, mac, v4, ll) {
+    match Gratuitous::open(ifname, index, mac, v4, ll) {
         Ok(g) => Some(Arc::new(g)),
         Err(e) => {
             tracing::warn!(
-                instance = %inst.name,
-                vrid = inst.virtual_router_id,
-                interface = %inst.interface,
+                instance = %instance,
+                interface = %ifname,
                 error = %e,
                 "no gratuitous arp/na socket"
             );
@@ -595,15 +625,16 @@ pub(crate) async fn setup(
     mapped.machine.files = spec.links.files.iter().map(|(_, t)| *t).collect();
     let machine = Machine::new(mapped.machine)?;
     let e = &mapped.edge;
-    let tx = TxSocket::open(inst.interface.as_str(), spec.links.ifindex, e.src, e.ttl).map_err(
-        |source| SetupError::AdvertSocket {
+    let (index, name) = spec.links.advert_link(inst.interface.as_str());
+    let tx =
+        TxSocket::open(name, index, e.src, e.ttl).map_err(|source| SetupError::AdvertSocket {
             interface: inst.interface.clone(),
             source,
-        },
-    )?;
+        })?;
     let advert = advert_template(machine.config(), &mapped.edge.vips, mapped.filter.auth)
         .ok_or(SetupError::Advert)?;
-    let grat = open_gratuitous(spec, net, &vip_addrs, primary).await;
+    let g = spec.links.gratuitous_link(inst.interface.as_str());
+    let grat = open_gratuitous(&inst.name, g, net, &vip_addrs, primary).await;
     tracing::info!(
         instance = %inst.name,
         interface = %inst.interface,
@@ -623,6 +654,7 @@ pub(crate) async fn setup(
         scripts: spec.links.scripts.iter().map(|(n, _)| n.clone()).collect(),
         files: spec.links.files.iter().map(|(n, _)| n.clone()).collect(),
         vip_ifindex: spec.links.vip_ifindex.clone(),
+        vmac: spec.links.vmac.clone(),
         tx,
         advert,
         grat,

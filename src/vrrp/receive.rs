@@ -95,6 +95,28 @@ impl Demux {
         v.push(route);
     }
 
+    /// The receive checks member `member` of the task behind `tx`
+    /// publishes, if this socket routes to it.
+    pub fn filter_of(
+        &self,
+        tx: &mpsc::Sender<GroupInput>,
+        member: usize,
+    ) -> Option<watch::Receiver<Option<FilterConfig>>> {
+        (self.routes().iter())
+            .find(|r| r.member == member && r.tx.same_channel(tx))
+            .map(|r| r.filter.clone())
+    }
+
+    /// Stops routing to member `member` of the task behind `tx` (its
+    /// adverts now come through another link).
+    pub fn drop_route(&self, tx: &mpsc::Sender<GroupInput>, member: usize) {
+        let mut v = match self.routes.write() {
+            Ok(v) => v,
+            Err(p) => p.into_inner(),
+        };
+        v.retain(|r| !(r.member == member && r.tx.same_channel(tx)));
+    }
+
     fn routes(&self) -> std::sync::RwLockReadGuard<'_, Vec<Route>> {
         match self.routes.read() {
             Ok(v) => v,

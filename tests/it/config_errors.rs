@@ -76,8 +76,8 @@ fn unknown_in_instance() {
 fn unknown_far() {
     check(
         "unknown_far",
-        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    use_vmac\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:5: error: keepalived's 'use_vmac' is not supported by vigil (in vrrp_instance)"],
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    track_bfd\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &["t.conf:4:5: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)"],
     );
 }
 

@@ -59,7 +59,10 @@ fn checked_every_second(servers: usize) -> String {
 /// The master's checks done so far, summed over its destinations.
 fn checks_done(p: &Pair) -> u64 {
     let v = p.master.status_json();
-    let services = v["ipvs"]["services"].as_array().cloned().unwrap_or_default();
+    let services = v["ipvs"]["services"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     (services.iter())
         .flat_map(|s| s["dests"].as_array().cloned().unwrap_or_default())
         .filter_map(|d| d["checks_done"].as_u64())
@@ -124,7 +127,10 @@ fn a_master_under_load_keeps_its_adverts_through_a_reload_and_a_restart() {
     std::thread::sleep(Duration::from_secs(4));
     let rate = (checks_done(&p) - done0) as f64 / t0.elapsed().as_secs_f64();
     eprintln!("advgap load: {rate:.0} checks a second");
-    assert!(rate > 800.0, "the load runs {rate:.0} checks a second, not 1,000");
+    assert!(
+        rate > 800.0,
+        "the load runs {rate:.0} checks a second, not 1,000"
+    );
     let includes = big_table(&p.lab, 100);
     std::fs::write(&p.master.conf, format!("{}{load}{includes}", p.base)).expect("write conf");
     let mut said = String::new();

@@ -182,9 +182,7 @@ pub(super) const TRACK_PROCESS: &[&str] = &[];
 pub(super) const INSTANCE: &[&str] = &[
     "track_bfd",
     "vrf",
-    "use_vmac",
     "use_vmac_addr",
-    "vmac_xmit_base",
     "use_ipvlan",
     "native_ipv6",
     "mcast_dst_ip",

@@ -297,6 +297,16 @@ impl Reader<'_> {
         self.tok_ifname(t, &node.keyword.text)
     }
 
+    /// `use_vmac [NAME]`: `Some(None)` without a name (keepalived's
+    /// default), `None` after an error.
+    pub fn vmac_name(&mut self, node: &Node) -> Option<Option<IfName>> {
+        let args = self.args_between(node, 0, 1, "nothing, or the vmac interface's name")?;
+        match args.first() {
+            None => Some(None),
+            Some(t) => self.tok_ifname(t, &node.keyword.text).map(Some),
+        }
+    }
+
     pub fn tok_text(&mut self, t: &Token, kw: &str, max: usize) -> Option<String> {
         match check_text(&t.text, max) {
             Ok(()) => Some(t.text.clone()),

@@ -14,8 +14,8 @@ use crate::config::bounds::{
 };
 use crate::config::error::{ErrorKind, Loc, WarningKind};
 use crate::config::model::{
-    AddrScope, GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, VrrpInstance,
-    DEFAULT_PRIORITY,
+    AddrScope, GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, Vmac,
+    VrrpInstance, DEFAULT_PRIORITY,
 };
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
@@ -83,6 +83,8 @@ pub(crate) const INSTANCE: Section = Section {
         "lvs_sync_daemon_interface",
         "unicast_ttl",
         "dont_track_primary",
+        "use_vmac",
+        "vmac_xmit_base",
     ],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
@@ -287,10 +289,12 @@ impl Reader<'_> {
             track_process: Vec::new(),
             unicast_ttl: None,
             dont_track_primary: false,
+            use_vmac: None,
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
         let mut syncd = None;
+        let (mut vmac, mut xmit_base) = (None, false);
         let seen = self.walk(nodes, &INSTANCE, |r, kw, n| match kw {
             "state" => {
                 if let Some(s) = r.initial_state(n) {
@@ -362,12 +366,19 @@ impl Reader<'_> {
             "smtp_alert" => i.smtp_alert = r.flag(n),
             "unicast_ttl" => i.unicast_ttl = r.int_in::<u8>(n, 0, 255),
             "dont_track_primary" => i.dont_track_primary = r.flag(n).unwrap_or(false),
+            "use_vmac" => {
+                if let Some(name) = r.vmac_name(n) {
+                    vmac = Some(name);
+                }
+            }
+            "vmac_xmit_base" => xmit_base = r.args(n, 0, "nothing").is_some(),
             "lvs_sync_daemon_interface" => {
                 syncd = r.ifname(n).map(|name| (n.keyword.loc.clone(), name));
             }
             k if NOTIFY_KEYWORDS.contains(&k) => r.notify_setting(n, k, &mut i.notify),
             garp => r.garp_setting(n, garp, &mut i.garp),
         });
+        i.use_vmac = vmac.map(|name| Vmac { name, xmit_base });
         self.settle(&mut i, &seen, &mut items);
         if !i.accept {
             // Refusing traffic to the VIPs takes a packet filter (keepalived
@@ -428,6 +439,13 @@ impl Reader<'_> {
                 );
                 self.d.warn(at, WarningKind::Note(note));
             }
+        }
+        if let (None, Some(at)) = (&i.use_vmac, seen.get("vmac_xmit_base")) {
+            let note = format!(
+                "vrrp_instance {}: 'vmac_xmit_base' without 'use_vmac' is ignored, as keepalived does",
+                i.name
+            );
+            self.d.warn(at, WarningKind::Note(note));
         }
         if i.nopreempt && i.state == InitialState::Master {
             i.nopreempt = false;

@@ -96,3 +96,91 @@ fn brd_is_for_ipv4_and_unicast_ttl_a_byte() {
         "{e:?}"
     );
 }
+
+#[test]
+fn use_vmac_takes_an_optional_name_and_keepalived_default() {
+    let (c, w) = import(&instance(
+        " use_vmac\n vmac_xmit_base\n virtual_ipaddress {\n  192.168.1.200/24\n }\n",
+    ));
+    assert!(w.is_empty(), "{w:?}");
+    let i = &c.vrrp_instances[0];
+    let v = i.use_vmac.as_ref().expect("use_vmac");
+    assert_eq!((v.name.as_ref(), v.xmit_base), (None, true));
+    assert_eq!(i.vmac_name().unwrap().as_str(), "vrrp.51");
+    assert_eq!(i.vmac_mac(), Some([0, 0, 0x5e, 0, 1, 51]));
+    assert_eq!(i.vip_link(&i.virtual_ipaddress[0]).as_str(), "vrrp.51");
+    let text = round_trip(&c);
+    assert!(
+        text.contains("use_vmac\n") && text.contains("vmac_xmit_base\n"),
+        "{text}"
+    );
+
+    let (c, _) = import(&instance(
+        " version 3\n use_vmac vm51\n virtual_ipaddress {\n  fe80::51\n  2001:db8::51/64 dev eth1\n }\n",
+    ));
+    let i = &c.vrrp_instances[0];
+    assert_eq!(i.vmac_name().unwrap().as_str(), "vm51");
+    assert_eq!(
+        i.vmac_mac(),
+        Some([0, 0, 0x5e, 0, 2, 51]),
+        "IPv6: 00-00-5E-00-02-XX"
+    );
+    assert_eq!(
+        i.vip_link(&i.virtual_ipaddress[1]).as_str(),
+        "eth1",
+        "a dev wins"
+    );
+    let text = round_trip(&c);
+    assert!(
+        text.contains("use_vmac \"vm51\"\n") || text.contains("use_vmac vm51\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn vmac_errors_are_located() {
+    let e = |body: &str| match crate::config::import_str("t.conf", &instance(body), false) {
+        Ok(_) => panic!("accepted: {body}"),
+        Err(r) => r.lines(),
+    };
+    let lines = e(" use_vmac a b\n virtual_ipaddress {\n  10.0.0.9\n }\n");
+    assert!(lines[0].starts_with("t.conf:4:13: error:"), "{lines:?}");
+    let lines = e(" use_vmac this-name-is-too-long\n virtual_ipaddress {\n  10.0.0.9\n }\n");
+    assert!(lines[0].starts_with("t.conf:4:11: error:"), "{lines:?}");
+    let lines = e(" use_vmac\n vmac_xmit_base yes\n virtual_ipaddress {\n  10.0.0.9\n }\n");
+    assert!(lines[0].starts_with("t.conf:5:17: error:"), "{lines:?}");
+    // A label must name the link the address goes on: the vmac.
+    let lines = e(" use_vmac\n virtual_ipaddress {\n  10.0.0.9/24 label eth0:1\n }\n");
+    assert!(
+        lines[0].starts_with("t.conf:6:3: error:") && lines[0].contains("'vrrp.51'"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn vmac_names_clash_with_other_links() {
+    let two = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n  10.0.0.9\n }\n}\n\
+               vrrp_instance B {\n interface eth1\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n  10.1.0.9\n }\n}\n";
+    let lines = match crate::config::import_str("t.conf", two, false) {
+        Ok(_) => panic!("accepted"),
+        Err(r) => r.lines(),
+    };
+    assert!(
+        lines[0].starts_with("t.conf:12:2: error: vrrp_instance B: use_vmac link vrrp.51 is also the vmac of vrrp_instance A"),
+        "{lines:?}"
+    );
+    let own = instance(" use_vmac eth0\n virtual_ipaddress {\n  10.0.0.9\n }\n");
+    assert!(crate::config::import_str("t.conf", &own, false).is_err());
+}
+
+#[test]
+fn vmac_xmit_base_alone_is_ignored_with_a_warning() {
+    let (c, w) = import(&instance(
+        " vmac_xmit_base\n virtual_ipaddress {\n  10.0.0.9\n }\n",
+    ));
+    assert_eq!(c.vrrp_instances[0].use_vmac, None);
+    assert!(
+        w[0].starts_with("t.conf:4:2: warning:") && w[0].contains("without 'use_vmac'"),
+        "{w:?}"
+    );
+}

@@ -363,7 +363,7 @@ fn an_unknown_keyword_says_what_is_expected() {
         "{e}"
     );
     assert!(matches!(
-        cause(c.set(&w("vrrp_instance VI_1 use_vmac"))),
+        cause(c.set(&w("vrrp_instance VI_1 track_bfd"))),
         Cause::NotInVigil { .. }
     ));
     assert_eq!(c, before);

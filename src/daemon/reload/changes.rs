@@ -15,8 +15,11 @@
 //! appliance set-up (`appliance::Live`): the block's hostname, interfaces
 //! and `ip_forward` ([`Changes::setup`]). Applied in place by
 //! each running VRRP task (`vrrp::instance::Reconfig`): the settings of
-//! its instances and sync group, and the VRRP and notification parts of
-//! `global_defs`; instances added alone or as a new sync group start, and
+//! its instances and sync group (`use_vmac` and `vmac_xmit_base` too: the
+//! vmac is made first, the member moves its VIPs, adverts and gratuitous
+//! ARP / NA to the new link, the daemon reroutes its receive side, and a
+//! vmac no instance uses any more is deleted), and the VRRP and
+//! notification parts of `global_defs`; instances added alone or as a new sync group start, and
 //! instances removed alone or as a whole sync group stop (the daemon's
 //! `Reloader`); `vrrp_script` blocks (the tracked-script task starts
 //! again with them, see `daemon::scripts`). Pending a restart (listed by [`pending`], and shown by

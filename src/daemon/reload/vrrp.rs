@@ -12,7 +12,10 @@ use tokio::sync::oneshot;
 use super::{Reloader, APPLY_BOUND};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{Change, NotApplied};
-use crate::daemon::groups::{late_start, member_links, plan_groups, remove_stale_vips};
+use crate::daemon::groups::{
+    ensure_vmacs, late_start, member_links, plan_groups, remove_stale_vips, remove_vmacs, reroute,
+    vmac_names,
+};
 use crate::daemon::shutdown::SHUTDOWN_BOUND;
 use crate::daemon::supervisor::RunningGroup;
 use crate::net;
@@ -46,6 +49,8 @@ impl Reloader {
                 return lines;
             }
         };
+        let vmacs_before = vmac_names(&self.running_vrrp.vrrp_instances);
+        let links = ensure_vmacs(&self.vrrp.net, &new.vrrp_instances, |_| true, links).await;
         lines.extend(self.stop_removed(new).await);
         // The scripts to run follow the blocks and who tracks them (a
         // script an instance starts tracking starts running).
@@ -84,6 +89,14 @@ impl Reloader {
             g.garp = new.global.garp;
         }
         lines.extend(self.start_added(new, &links).await);
+        // A vmac no running instance uses any more goes (its VIPs moved
+        // to the parent in place, or went with a stopped instance).
+        let kept = vmac_names(&self.running_vrrp.vrrp_instances);
+        let gone: Vec<String> = vmacs_before
+            .into_iter()
+            .filter(|n| !kept.contains(n))
+            .collect();
+        remove_vmacs(&self.vrrp.net, &gone).await;
         lines
     }
 
@@ -221,9 +234,10 @@ impl Reloader {
             };
             resolved.push(((*i).clone(), l));
         }
+        let members = resolved.clone();
         let (tx, rx) = oneshot::channel();
         let r = instance::Reconfig {
-            members: resolved,
+            members,
             group: new_group.as_ref().map(|s| {
                 (
                     s.name.clone(),
@@ -238,7 +252,7 @@ impl Reloader {
         let results = tokio::time::timeout(APPLY_BOUND, rx).await.ok()?.ok()?;
         let mut lines = Vec::new();
         let mut ok = true;
-        for (inst, r) in insts.iter().zip(results) {
+        for (j, (inst, r)) in insts.iter().zip(results).enumerate() {
             match r {
                 Ok(()) => {
                     if let Some(slot) = self
@@ -247,6 +261,11 @@ impl Reloader {
                         .iter_mut()
                         .find(|x| x.name == inst.name)
                     {
+                        if slot.use_vmac != inst.use_vmac {
+                            if let Some((_, l)) = resolved.get(j) {
+                                reroute(&self.vrrp, &g.tx, j, inst, l, &new.global);
+                            }
+                        }
                         if *slot != **inst {
                             lines.push(Change::InstanceApplied {
                                 name: inst.name.clone(),

@@ -795,6 +795,9 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         track_process: Vec::new(),
         unicast_ttl,
         dont_track_primary,
+        // Not generated: a vmac moves labels to its own name and must not
+        // clash with another link; `config::parse::vrrp_tests` round-trips it.
+        use_vmac: None,
     }
 }
 

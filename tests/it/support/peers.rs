@@ -70,6 +70,8 @@ pub struct Instance {
     /// A `track_file num` (the file's number times the weight moves the
     /// priority), and its weight.
     pub tracked_number: Option<(PathBuf, i16)>,
+    /// `use_vmac` (keepalived's default name, `vrrp.<VRID>`).
+    pub use_vmac: bool,
 }
 
 impl Instance {
@@ -86,6 +88,7 @@ impl Instance {
             nopreempt: false,
             track_file: None,
             tracked_number: None,
+            use_vmac: false,
         }
     }
 
@@ -141,6 +144,9 @@ impl Instance {
         }
         if self.nopreempt {
             s.push_str("    nopreempt\n");
+        }
+        if self.use_vmac {
+            s.push_str("    use_vmac\n");
         }
         if let Some(p) = &self.auth_pass {
             s.push_str(&format!(

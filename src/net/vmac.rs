@@ -1,0 +1,230 @@
+//! keepalived's `use_vmac` links: a macvlan on an instance's interface
+//! whose MAC is the VRRP virtual MAC (RFC 5798 section 7.3).
+//!
+//! Owns: creating a vmac link ([`Net::ensure_vmac`]: kept as it is when a
+//! link of that name already is our macvlan on that parent with that MAC,
+//! so a hitless restart keeps it and the VIPs on it; a macvlan of that
+//! name that differs is replaced; any other link of that name is an
+//! error, never deleted), the kernel settings a vmac needs
+//! ([`VMAC_SYSCTLS`], [`PARENT_SYSCTLS`]), bringing it up, giving an
+//! IPv6 vmac the parent's link-local, and deleting one ([`Net::remove_vmac`],
+//! only a macvlan carrying a VRRP virtual MAC).
+//! Must not: decide when a vmac exists (the daemon does: at start and
+//! reload for the instances that ask, removed when an instance goes away
+//! or stops asking, kept across a hitless restart), or touch VIPs.
+//!
+//! Why each setting (as keepalived sets them; written to `/proc/sys` of
+//! the daemon's network namespace, a write of a few bytes):
+//! - on the vmac, `arp_ignore=1`: it answers ARP only for its own
+//!   addresses (the VIPs), never for the parent's, so the parent's
+//!   addresses keep the parent's MAC; `accept_local=1` and `rp_filter=0`:
+//!   the vmac has no address of the parent's subnet, and adverts and
+//!   replies whose source is a local address must still be received on
+//!   it; `promote_secondaries=1`: removing one VIP keeps the others.
+//! - on the parent, `arp_ignore=1` and `arp_filter=1`: the VIPs are on the
+//!   vmac, and the parent must not answer ARP for them with its own MAC
+//!   (Linux answers for any local address by default), which would defeat
+//!   the virtual MAC. They are left set when the vmac goes (another
+//!   instance may still use the parent; keepalived restores them, vigil
+//!   does not track the values it found).
+//! - IPv6: `addr_gen_mode=1` on the vmac before it goes up (no link-local
+//!   of its own, RFC 5798 section 7.4), then the parent's link-local is
+//!   added to it (NODAD), the source of its adverts.
+//!
+//! The vmac is up from creation on, in every state, as keepalived keeps
+//! it; it follows its parent's carrier (macvlan), and the instance reads
+//! its parent's link state for FAULT.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage, MacVlanMode};
+use rtnetlink::LinkMacVlan;
+use thiserror::Error;
+
+use super::{bounded, req_err, Link, Net, NetError, On};
+use crate::config::model::Vip;
+
+/// Settings of the vmac itself (IPv4), as `(name, value)` under
+/// `net/ipv4/conf/<vmac>/`.
+pub const VMAC_SYSCTLS: &[(&str, &str)] = &[
+    ("arp_ignore", "1"),
+    ("accept_local", "1"),
+    ("rp_filter", "0"),
+    ("promote_secondaries", "1"),
+];
+
+/// Settings of the vmac's parent (IPv4), under `net/ipv4/conf/<parent>/`.
+pub const PARENT_SYSCTLS: &[(&str, &str)] = &[("arp_ignore", "1"), ("arp_filter", "1")];
+
+/// Why a vmac could not be made.
+#[derive(Debug, Error)]
+pub enum VmacError {
+    #[error("vmac {name}: a link of that name exists and is not a macvlan vigil made")]
+    NameTaken { name: String },
+    #[error("vmac {name}: {source}")]
+    Net {
+        name: String,
+        #[source]
+        source: NetError,
+    },
+    #[error("vmac {name}: cannot set sysctl {key} to {value}")]
+    Sysctl {
+        name: String,
+        key: String,
+        value: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a vmac should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacSpec {
+    pub name: String,
+    pub parent: u32,
+    pub parent_name: String,
+    pub mac: [u8; 6],
+    pub ipv6: bool,
+}
+
+/// Is `l` a vmac vigil (or keepalived) would have made: a macvlan with a
+/// VRRP virtual MAC.
+pub fn is_vmac(l: &Link) -> bool {
+    l.macvlan
+        && l.mac
+            .is_some_and(|m| m[..4] == [0, 0, 0x5e, 0] && (m[4] == 1 || m[4] == 2))
+}
+
+fn sysctl(
+    name: &str,
+    family: &str,
+    on: &str,
+    key: &str,
+    value: &'static str,
+) -> Result<(), VmacError> {
+    let path = format!("/proc/sys/net/{family}/conf/{on}/{key}");
+    std::fs::write(&path, value).map_err(|source| VmacError::Sysctl {
+        name: name.to_owned(),
+        key: format!("net.{family}.conf.{on}.{key}"),
+        value,
+        source,
+    })
+}
+
+impl Net {
+    /// Makes the vmac `s` exist, set and up; returns its link.
+    pub async fn ensure_vmac(&self, s: &VmacSpec) -> Result<Link, VmacError> {
+        let net_err = |source| VmacError::Net {
+            name: s.name.clone(),
+            source,
+        };
+        match self.link_by_name(&s.name).await {
+            Ok(l) if l.macvlan && l.parent == Some(s.parent) && l.mac == Some(s.mac) => {
+                if l.admin_up {
+                    return Ok(l);
+                }
+            }
+            Ok(l) if is_vmac(&l) => {
+                tracing::warn!(vmac = %s.name, "vmac differs from the config; made again");
+                self.del_link(l.index).await.map_err(net_err)?;
+                self.add_vmac(s).await.map_err(net_err)?;
+            }
+            Ok(_) => {
+                return Err(VmacError::NameTaken {
+                    name: s.name.clone(),
+                })
+            }
+            Err(NetError::NoSuchLink { .. }) => self.add_vmac(s).await.map_err(net_err)?,
+            Err(e) => return Err(net_err(e)),
+        }
+        let l = self.link_by_name(&s.name).await.map_err(net_err)?;
+        if s.ipv6 {
+            sysctl(&s.name, "ipv6", &s.name, "addr_gen_mode", "1")?;
+        } else {
+            for (k, v) in VMAC_SYSCTLS {
+                sysctl(&s.name, "ipv4", &s.name, k, v)?;
+            }
+            for (k, v) in PARENT_SYSCTLS {
+                sysctl(&s.name, "ipv4", &s.parent_name, k, v)?;
+            }
+        }
+        self.set_up(l.index).await.map_err(net_err)?;
+        if s.ipv6 {
+            self.copy_link_local(s.parent, l.index)
+                .await
+                .map_err(net_err)?;
+        }
+        self.link_by_name(&s.name).await.map_err(net_err)
+    }
+
+    async fn add_vmac(&self, s: &VmacSpec) -> Result<(), NetError> {
+        let msg = LinkMacVlan::new(&s.name, s.parent, MacVlanMode::Private)
+            .address(s.mac.to_vec())
+            .build();
+        let call = self.handle.link().add(msg).execute();
+        bounded("link add", On::Name(s.name.clone()), async {
+            call.await.map_err(req_err("link add"))
+        })
+        .await?;
+        tracing::info!(vmac = %s.name, parent = %s.parent_name, "vmac created");
+        Ok(())
+    }
+
+    async fn del_link(&self, index: u32) -> Result<(), NetError> {
+        let call = self.handle.link().del(index).execute();
+        bounded("link delete", On::Index(index), async {
+            call.await.map_err(req_err("link delete"))
+        })
+        .await
+    }
+
+    /// The parent's link-local on the vmac: the source of IPv6 adverts
+    /// sent from it.
+    async fn copy_link_local(&self, parent: u32, vmac: u32) -> Result<(), NetError> {
+        let Some(ll) = self.any_link_local_v6(parent).await? else {
+            return Ok(());
+        };
+        self.add_vip(vmac, &Vip::new(IpAddr::V6(ll), 64)).await
+    }
+
+    async fn any_link_local_v6(&self, index: u32) -> Result<Option<Ipv6Addr>, NetError> {
+        let addrs = self.addresses(Some(index)).await?;
+        Ok(addrs.iter().find_map(|a| match a.addr {
+            IpAddr::V6(v) if a.link_scope && v.segments()[0] == 0xfe80 => Some(v),
+            _ => None,
+        }))
+    }
+
+    /// Deletes the vmac `name` if it is one; `Ok(false)` when there is
+    /// none (or the link of that name is not a vmac: left alone).
+    pub async fn remove_vmac(&self, name: &str) -> Result<bool, NetError> {
+        match self.link_by_name(name).await {
+            Ok(l) if is_vmac(&l) => {
+                self.del_link(l.index).await?;
+                tracing::info!(vmac = %name, "vmac removed");
+                Ok(true)
+            }
+            Ok(_) | Err(NetError::NoSuchLink { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The macvlan facts of a link message: its parent (IFLA_LINK) and
+/// whether its kind is macvlan.
+pub(super) fn macvlan_of(m: &LinkMessage) -> (Option<u32>, bool) {
+    let mut parent = None;
+    let mut macvlan = false;
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::Link(p) => parent = Some(*p),
+            LinkAttribute::LinkInfo(info) => {
+                macvlan |= info
+                    .iter()
+                    .any(|i| matches!(i, LinkInfo::Kind(InfoKind::MacVlan)));
+            }
+            _ => {}
+        }
+    }
+    (parent, macvlan)
+}
