@@ -31,13 +31,15 @@
 //! SSL_GET's `http_protocol`, `enable_sni`, `sni_name` and url
 //! `virtualhost`; each instance's `unicast_ttl` and `dont_track_primary`
 //! and its VIPs' `brd`, `scope` and `no_track`), after V3's table,
-//! unchanged. A config is written
+//! unchanged. V5 adds each instance's `virtual_routes` and
+//! `virtual_rules` and the global `static_routes` and `static_rules`
+//! ([`SideV5`]), after V4's table, unchanged. A config is written
 //! in the oldest version that holds all of it.
 
 use super::model::{
-    AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, Metrics, RealServer, Script,
-    ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, VrrpInstance,
-    VrrpScript,
+    AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, IpRoute, IpRule, Metrics, RealServer,
+    Script, ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup,
+    VrrpInstance, VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
@@ -55,6 +57,59 @@ pub enum Stored {
     V3(Config, SideV2, Box<SideV3>),
     /// V3, then what V4 added.
     V4(Config, SideV2, Box<SideV3>, Box<SideV4>),
+    /// V4, then what V5 added.
+    V5(Config, SideV2, Box<SideV3>, Box<SideV4>, Box<SideV5>),
+}
+
+/// What envelope V5 adds: each instance's `virtual_routes` and
+/// `virtual_rules` (by position), the global `static_routes` and
+/// `static_rules`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV5 {
+    pub instances: Vec<InstanceV5>,
+    pub static_routes: Vec<IpRoute>,
+    pub static_rules: Vec<IpRule>,
+}
+
+/// V5's part of one VRRP instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct InstanceV5 {
+    pub routes: Vec<IpRoute>,
+    pub rules: Vec<IpRule>,
+}
+
+impl SideV5 {
+    fn of(c: &Config) -> Self {
+        let instances = c.vrrp_instances.iter().map(|i| InstanceV5 {
+            routes: i.virtual_routes.clone(),
+            rules: i.virtual_rules.clone(),
+        });
+        SideV5 {
+            instances: instances.collect(),
+            static_routes: c.static_routes.clone(),
+            static_rules: c.static_rules.clone(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.static_routes.is_empty()
+            && self.static_rules.is_empty()
+            && (self.instances.iter()).all(|i| i.routes.is_empty() && i.rules.is_empty())
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.instances.len() != c.vrrp_instances.len() {
+            return Err(EnvelopeError::SideV5 {
+                side: self.instances.len(),
+                config: c.vrrp_instances.len(),
+            });
+        }
+        for (i, side) in c.vrrp_instances.iter_mut().zip(self.instances) {
+            (i.virtual_routes, i.virtual_rules) = (side.routes, side.rules);
+        }
+        (c.static_routes, c.static_rules) = (self.static_routes, self.static_rules);
+        Ok(c)
+    }
 }
 
 /// What envelope V4 adds, by position: each virtual server's scheduler
@@ -441,6 +496,8 @@ pub enum EnvelopeError {
     },
     #[error("config payload's V3 table has {services} virtual servers (or its instances and sync groups differ), not those of its config")]
     SideServices { services: usize },
+    #[error("config payload's V5 table has {side} instances, its config {config}")]
+    SideV5 { side: usize, config: usize },
     #[error("config payload's V4 table has {side} {what}, its config {config}")]
     SideV4 {
         what: &'static str,
@@ -457,12 +514,15 @@ pub enum EnvelopeError {
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
+    let side5 = SideV5::of(config);
     let c = config.clone();
-    let stored = match (side.is_empty(), side3.is_empty(), side4.is_empty()) {
-        (true, true, true) => Stored::V1(c),
-        (false, true, true) => Stored::V2(c, side),
-        (_, false, true) => Stored::V3(c, side, Box::new(side3)),
-        (_, _, false) => Stored::V4(c, side, Box::new(side3), Box::new(side4)),
+    let (s3, s4, s5) = (Box::new(side3), Box::new(side4), Box::new(side5));
+    let stored = match (side.is_empty(), s3.is_empty(), s4.is_empty(), s5.is_empty()) {
+        (true, true, true, true) => Stored::V1(c),
+        (false, true, true, true) => Stored::V2(c, side),
+        (_, false, true, true) => Stored::V3(c, side, s3),
+        (_, _, false, true) => Stored::V4(c, side, s3, s4),
+        (_, _, _, false) => Stored::V5(c, side, s3, s4, s5),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -500,6 +560,9 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V2(c, side) => side.attach(c),
         Stored::V3(c, side, side3) => side3.attach(side.attach(c)?),
         Stored::V4(c, side, side3, side4) => side4.attach(side3.attach(side.attach(c)?)?),
+        Stored::V5(c, side, side3, side4, side5) => {
+            side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)
+        }
     }
 }
 

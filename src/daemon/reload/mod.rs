@@ -60,6 +60,8 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         virtual_server_groups: Vec::new(),
         track_files: config.track_files.clone(),
         track_processes: config.track_processes.clone(),
+        static_routes: config.static_routes.clone(),
+        static_rules: config.static_rules.clone(),
     }
 }
 

@@ -242,6 +242,8 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         virtual_server_groups,
         track_files,
         track_processes,
+        static_routes: Vec::new(),
+        static_rules: Vec::new(),
     }
 }
 
@@ -795,6 +797,8 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         track_process: Vec::new(),
         unicast_ttl,
         dont_track_primary,
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
     }
 }
 
