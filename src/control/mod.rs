@@ -45,7 +45,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 16;
+pub const PROTOCOL_VERSION: u8 = 17;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts: a status of the largest table
@@ -495,6 +495,9 @@ pub struct InstanceStatus {
     pub adverts_sent: u64,
     pub adverts_received: u64,
     pub transitions: u64,
+    /// Netlink calls for its `virtual_routes` and `virtual_rules` that
+    /// failed (each logged), since the task started.
+    pub route_errors: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

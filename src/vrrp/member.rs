@@ -25,6 +25,7 @@ use super::group;
 use super::instance::{GroupInput, MemberLinks, MemberSpec};
 use super::machine::{InstanceConfig, InstanceConfigError, Machine, State};
 use super::packet::{Addrs, Auth, Family, Repr, V2Repr, V3Repr};
+use super::routes::{self, Routes};
 use super::socket::{Gratuitous, TxSocket};
 use super::types::{AdverInt, Priority, Version};
 use crate::config::bounds::IfName;
@@ -121,6 +122,8 @@ pub(crate) struct Member {
     /// Names of the tracked files, in `InstanceConfig::files` order.
     pub(crate) files: Vec<String>,
     vip_ifindex: Vec<u32>,
+    /// `virtual_routes` and `virtual_rules`: installed with the VIPs.
+    routes: Routes,
     tx: TxSocket,
     advert: Repr,
     grat: Option<Arc<Gratuitous>>,
@@ -141,6 +144,7 @@ pub(crate) struct Checked {
     filter: FilterConfig,
     edge: EdgeConfig,
     advert: Repr,
+    routes: Routes,
 }
 
 pub(crate) fn state_name(s: State) -> &'static str {
@@ -273,6 +277,7 @@ impl Member {
                 adverts_sent: self.sent,
                 adverts_received: self.received,
                 transitions: self.transitions,
+                route_errors: self.routes.errors,
             },
             since,
         }
@@ -361,17 +366,44 @@ impl Member {
         );
     }
 
-    pub(crate) async fn add_vips(&self, net: &Net) {
+    /// On becoming MASTER: the VIPs, then the routes, then the rules.
+    pub(crate) async fn add_vips(&mut self, net: &Net) {
         for (v, idx) in self.all_vips() {
             self.add_vip(net, v, idx).await;
         }
+        let (routes, who) = self.routes_and_who();
+        routes.install(net, &who).await;
+        self.publish_route_errors();
     }
 
+    /// On leaving MASTER: the rules, the routes, then the VIPs.
     pub(crate) async fn remove_vips(&mut self, net: &Net) {
         self.stop_gratuitous();
+        let (routes, who) = self.routes_and_who();
+        routes.remove(net, &who).await;
+        self.publish_route_errors();
         for (v, idx) in self.all_vips() {
             self.del_vip(net, v, idx).await;
         }
+    }
+
+    /// The routes, beside what their calls need of the rest.
+    fn routes_and_who(&mut self) -> (&mut Routes, routes::Who<'_>) {
+        let who = routes::Who {
+            instance: Some(&self.name),
+            link: Some((self.edge.interface.as_str(), self.ifindex)),
+        };
+        (&mut self.routes, who)
+    }
+
+    /// The count of failed route and rule calls, in the status without
+    /// waking its watchers (as the advert counters).
+    fn publish_route_errors(&self) {
+        let errors = self.routes.errors;
+        self.status.send_if_modified(|s| {
+            s.status.route_errors = errors;
+            false
+        });
     }
 
     /// Checks a committed config against the running one: `Err` says why
@@ -403,6 +435,7 @@ impl Member {
             filter: mapped.filter,
             edge: mapped.edge,
             advert,
+            routes: Routes::of(inst),
         })
     }
 
@@ -439,6 +472,9 @@ impl Member {
             }
             self.gratuitous(repeat);
         }
+        let (routes, who) = self.routes_and_who();
+        (routes.replace(c.routes, master_repeat.is_some(), net, &who)).await;
+        self.publish_route_errors();
         tracing::info!(instance = %self.name, vrid = %self.filter.vrid, "config applied in place");
     }
 
@@ -626,6 +662,7 @@ pub(crate) async fn setup(
         scripts: spec.links.scripts.iter().map(|(n, _)| n.clone()).collect(),
         files: spec.links.files.iter().map(|(n, _)| n.clone()).collect(),
         vip_ifindex: spec.links.vip_ifindex.clone(),
+        routes: Routes::of(inst),
         tx,
         advert,
         grat,
