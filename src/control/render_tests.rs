@@ -152,7 +152,7 @@ fn json_shape() {
              {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
              \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
              \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"drops\":{\"auth_mismatch\":2,\
-             \"ttl_not_255\":1},\"error\":null}],\"receivers\":[{\"interface\":\"eth0\",\"family\":4,\
+             \"ttl_not_255\":1},\"route_errors\":0,\"error\":null}],\"receivers\":[{\"interface\":\"eth0\",\"family\":4,\
              \"unknown_vrid\":4,\"queue_full\":0,\"restarts\":0}]}"
     );
 }

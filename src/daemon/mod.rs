@@ -98,6 +98,7 @@ mod scripts;
 mod service;
 mod shutdown;
 pub mod source;
+mod static_routes;
 pub mod supervisor;
 mod tasks;
 mod vrrp_thread;
@@ -239,6 +240,8 @@ async fn main(
     // The box's own set-up (`appliance { }`), before VRRP reads the links.
     let mut appliance = crate::appliance::Live::new(net.clone(), opts.appliance);
     appliance.apply(&config).await;
+    // `static_routes` / `static_rules`: the box's, before VRRP.
+    let statics = static_routes::Statics::start(net.clone(), &config).await;
 
     let links = net.links().await?;
     let mut planned = plan_groups(&config, |_| true, &links);
@@ -353,6 +356,7 @@ async fn main(
         appliance,
         scripts: script_side,
         metrics,
+        statics,
     };
     let mut commits = Commits::new(&opts.source, opts.confirm_unit);
     commits.resync(&reloader).await;
@@ -399,6 +403,7 @@ async fn main(
     }
     let sync = tasks.sync.as_ref().map(|s| &s.handle);
     shutdown(sync, &notifier, control_path, &sup).await;
+    reloader.statics.stop().await;
     match &served {
         // A deliberate stop (SIGTERM, SIGINT): the one path that disarms.
         Ok(()) => {

@@ -92,6 +92,8 @@ pub(super) struct Reloader {
     pub(super) scripts: super::scripts::ScriptSide,
     /// The metrics endpoint, bound again when `listen` changes.
     pub(super) metrics: super::metrics::MetricsSide,
+    /// `static_routes` and `static_rules`, changed by the difference.
+    pub(super) statics: super::static_routes::Statics,
 }
 
 impl Reloader {
@@ -187,6 +189,9 @@ impl Reloader {
             applied.extend(done);
             let errors = self.appliance.errors();
             self.vrrp.published.send_modify(|c| c.appliance = errors);
+        }
+        if changes.statics {
+            applied.push(self.statics.reload(&new).await);
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);
