@@ -124,6 +124,8 @@ pub(crate) struct Member {
     vip_ifindex: Vec<u32>,
     /// `virtual_routes` and `virtual_rules`: installed with the VIPs.
     routes: Routes,
+    /// The VIPs were added this turn: the routes follow its advert.
+    routes_due: bool,
     tx: TxSocket,
     advert: Repr,
     grat: Option<Arc<Gratuitous>>,
@@ -366,10 +368,21 @@ impl Member {
         );
     }
 
-    /// On becoming MASTER: the VIPs, then the routes, then the rules.
+    /// On becoming MASTER: the VIPs now; the routes, then the rules, once
+    /// the actions of this turn (the first advert among them) are done
+    /// ([`Member::install_due_routes`]).
     pub(crate) async fn add_vips(&mut self, net: &Net) {
         for (v, idx) in self.all_vips() {
             self.add_vip(net, v, idx).await;
+        }
+        self.routes_due = true;
+    }
+
+    /// The routes and rules [`Member::add_vips`] left for after the
+    /// advert, if any.
+    pub(crate) async fn install_due_routes(&mut self, net: &Net) {
+        if !std::mem::take(&mut self.routes_due) {
+            return;
         }
         let (routes, who) = self.routes_and_who();
         routes.install(net, &who).await;
@@ -379,6 +392,7 @@ impl Member {
     /// On leaving MASTER: the rules, the routes, then the VIPs.
     pub(crate) async fn remove_vips(&mut self, net: &Net) {
         self.stop_gratuitous();
+        self.routes_due = false;
         let (routes, who) = self.routes_and_who();
         routes.remove(net, &who).await;
         self.publish_route_errors();
@@ -663,6 +677,7 @@ pub(crate) async fn setup(
         files: spec.links.files.iter().map(|(n, _)| n.clone()).collect(),
         vip_ifindex: spec.links.vip_ifindex.clone(),
         routes: Routes::of(inst),
+        routes_due: false,
         tx,
         advert,
         grat,

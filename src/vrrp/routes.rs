@@ -5,7 +5,12 @@
 //! MASTER the reverse: rules, then routes, then the VIPs), the difference
 //! a commit makes on a MASTER, and the count of netlink calls that failed.
 //! A failure is logged with the instance and the line, counted, and
-//! otherwise ignored: VRRP goes on.
+//! otherwise ignored: VRRP goes on. After a call that timed out, the rest
+//! of that change is skipped (each call is bounded; a batch must not be
+//! bounded only by its length). The global static lines use it too
+//! (`daemon::static_routes`). vigil follows no route's deletion (as it
+//! follows no VIP's): a line the kernel dropped returns at the next
+//! install.
 //! Must not: decide when (the machine's AddVips / RemoveVips actions do,
 //! through `vrrp::member`), or await anything but bounded netlink calls.
 
@@ -43,7 +48,8 @@ impl Routes {
         }
     }
 
-    /// On becoming MASTER, after the VIPs: routes, then rules.
+    /// On becoming MASTER, after the VIPs and the first advert
+    /// (`vrrp::instance`): routes, then rules.
     pub(crate) async fn install(&mut self, net: &Net, who: &Who<'_>) {
         let (routes, rules) = (self.routes.clone(), self.rules.clone());
         self.add(net, who, &routes, &rules).await;
@@ -102,39 +108,66 @@ impl Routes {
                 Ok(i) => net.add_iproute(r, i).await,
                 Err(e) => Err(e),
             };
-            self.check(res, who, "cannot add route", &r.to_string());
+            if !self.check(res, who, "cannot add route", &r.to_string()) {
+                return;
+            }
         }
         for r in rules {
             let res = net.add_iprule(r).await;
-            self.check(res, who, "cannot add rule", &r.to_string());
+            if !self.check(res, who, "cannot add rule", &r.to_string()) {
+                return;
+            }
         }
     }
 
     async fn del(&mut self, net: &Net, who: &Who<'_>, routes: &[IpRoute], rules: &[IpRule]) {
         for r in rules.iter().rev() {
             let res = net.del_iprule(r).await;
-            self.check(res, who, "cannot remove rule", &r.to_string());
+            if !self.check(res, who, "cannot remove rule", &r.to_string()) {
+                return;
+            }
         }
         for r in routes.iter().rev() {
             let res = match oif(net, who, r).await {
                 Ok(i) => net.del_iproute(r, i).await,
                 Err(e) => Err(e),
             };
-            self.check(res, who, "cannot remove route", &r.to_string());
+            if !self.check(res, who, "cannot remove route", &r.to_string()) {
+                return;
+            }
         }
     }
 
-    /// `what` is the line's fixed message; `line` the route or rule.
-    fn check(&mut self, res: Result<(), NetError>, who: &Who<'_>, what: &'static str, line: &str) {
-        if let Err(e) = res {
-            self.errors += 1;
+    /// Logs and counts a failure (`what`: the line's fixed message, `line`
+    /// the route or rule). `false` after a timeout: a kernel that did not
+    /// answer one call in [`CALL_BOUND`](crate::net::CALL_BOUND) is not
+    /// asked the rest of the batch, which would keep the instance task
+    /// from its adverts for as many bounds again.
+    fn check(
+        &mut self,
+        res: Result<(), NetError>,
+        who: &Who<'_>,
+        what: &'static str,
+        line: &str,
+    ) -> bool {
+        let Err(e) = res else {
+            return true;
+        };
+        self.errors += 1;
+        tracing::error!(
+            instance = who.instance,
+            route = %line,
+            error = %e,
+            "{what}"
+        );
+        if matches!(e, NetError::Timeout { .. }) {
             tracing::error!(
                 instance = who.instance,
-                route = %line,
-                error = %e,
-                "{what}"
+                "the kernel did not answer: the other routes and rules of this change are skipped"
             );
+            return false;
         }
+        true
     }
 }
 

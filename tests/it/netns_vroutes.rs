@@ -3,8 +3,8 @@
 //! the backup's, in keepalived's order (the VIP, then routes, then rules;
 //! the reverse on leaving); they survive `vigil restart` of the master
 //! without a gap; a reload that changes one route deletes and adds that
-//! route alone; after a takeover they are on the new master and gone from
-//! the old one; a deliberate stop removes them. `static_routes` and
+//! route alone; on FAULT they go; after a takeover they are on the new
+//! master and gone from the old one; a deliberate stop removes them. `static_routes` and
 //! `static_rules` are on both boxes whatever their state, installed
 //! before VRRP starts, kept across a restart and removed at a stop (as
 //! keepalived 2.2.7 does).
@@ -244,7 +244,30 @@ fn virtual_routes_and_rules_follow_the_master_across_restart_reload_takeover_and
         "the reload's kernel changes"
     );
 
-    // 3. Takeover: node 1 at 200 preempts; node 0 goes BACKUP and
+    // 3. FAULT: node 0's link goes down; its rules and its blackhole
+    //    route (no device: the kernel keeps it) go. Node 1 takes over,
+    //    and gives them back when node 0 returns and preempts.
+    // (Its IPv6 address stays over the gap, or the IPv6 route's gateway
+    // would be off-link when it returns: a logged, counted error.)
+    n0.sysctl("net.ipv6.conf.eth0.keep_addr_on_down", "1");
+    lab.nodes[0].link_down();
+    d0.wait_status("FAULT", Duration::from_secs(5), |v| {
+        first_state(v) == "FAULT"
+    });
+    let left: Vec<String> = installed(n0)
+        .into_iter()
+        .filter(|l| l.contains("lookup 100") || l.contains("blackhole"))
+        .collect();
+    assert!(left.is_empty(), "left on a FAULT: {left:#?}");
+    lab.wait_sole_holder(1, vip(), Duration::from_secs(10));
+    // (Node 1's config still has the third route as first written.)
+    wait_installed(n1, &expected(THIRD), "routes on node 1");
+    lab.nodes[0].link_up();
+    lab.wait_sole_holder(0, vip(), Duration::from_secs(15));
+    wait_installed(n0, &expected(THIRD_CHANGED), "routes back on node 0");
+    wait_installed(n1, &[], "routes gone from node 1");
+
+    // 4. Takeover: node 1 at 200 preempts; node 0 goes BACKUP and
     //    removes rules, routes, then the VIP.
     let mon = monitor(n0, &lab.path("mon3.log"));
     std::fs::write(&d1.conf, conf(200, THIRD_CHANGED)).unwrap();
@@ -260,9 +283,12 @@ fn virtual_routes_and_rules_follow_the_master_across_restart_reload_takeover_and
         at(&ev, &format!("Deleted 2: eth0 inet {VIP}/24")),
     );
     assert!(rule_at < route_at && route_at < vip_at, "{ev:#?}");
-    assert_eq!(statics(n0), (true, true));
+    // The static rule stays; the static route went with the link in
+    // step 3 (the kernel drops routes through a link set down) and vigil
+    // follows no route's deletion: it is back at the next start.
+    assert_eq!(statics(n0), (false, true));
 
-    // 4. A deliberate stop of the master: its routes and rules go with
+    // 5. A deliberate stop of the master: its routes and rules go with
     //    its VIP; node 0 takes over and installs them.
     d1.stop().expect("node 1 stops");
     assert_eq!(installed(n1), Vec::<String>::new());
