@@ -23,11 +23,16 @@ use peers::{first_state, start_vigil_with, vigil_bin, Daemon};
 
 const VIP: &str = "192.168.1.200";
 
-/// The instance's routes and rules; `extra` replaces the third route.
+/// The instance's routes and rules; `third` is the third route.
 fn conf(priority: u8, third: &str) -> String {
+    conf_static(priority, third, "10.66.0.0/16")
+}
+
+/// [`conf`] with the static route to `static_dest`.
+fn conf_static(priority: u8, third: &str, static_dest: &str) -> String {
     format!(
         "static_routes {{
-    10.66.0.0/16 via 192.168.1.254 dev eth0 table 200
+    {static_dest} via 192.168.1.254 dev eth0 table 200
 }}
 static_rules {{
     from 10.66.0.0/16 table 200 priority 900
@@ -270,9 +275,19 @@ fn virtual_routes_and_rules_follow_the_master_across_restart_reload_takeover_and
     // 4. Takeover: node 1 at 200 preempts; node 0 goes BACKUP and
     //    removes rules, routes, then the VIP.
     let mon = monitor(n0, &lab.path("mon3.log"));
-    std::fs::write(&d1.conf, conf(200, THIRD_CHANGED)).unwrap();
+    // (Its static route changes too: the new one replaces the old.)
+    std::fs::write(&d1.conf, conf_static(200, THIRD_CHANGED, "10.67.0.0/16")).unwrap();
     let (code, out) = vigil(&d1, &["reload"]);
     assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("static_routes / static_rules applied: 1 lines installed, 1 removed"),
+        "{out}"
+    );
+    let table200 = ip_out(n1, &["ip", "-4", "route", "show", "table", "200"]);
+    assert!(
+        table200.contains("10.67.0.0/16") && !table200.contains("10.66.0.0/16"),
+        "{table200}"
+    );
     lab.wait_sole_holder(1, vip(), Duration::from_secs(10));
     wait_installed(n1, &expected(THIRD_CHANGED), "routes on the new master");
     wait_installed(n0, &[], "routes gone from the old master");
@@ -292,7 +307,9 @@ fn virtual_routes_and_rules_follow_the_master_across_restart_reload_takeover_and
     //    its VIP; node 0 takes over and installs them.
     d1.stop().expect("node 1 stops");
     assert_eq!(installed(n1), Vec::<String>::new());
-    assert_eq!(statics(n1), (false, false), "statics go at a stop");
+    let table200 = ip_out(n1, &["ip", "-4", "route", "show", "table", "200"]);
+    assert_eq!(table200, "", "statics go at a stop");
+    assert_eq!(statics(n1), (false, false));
     lab.wait_sole_holder(0, vip(), Duration::from_secs(10));
     wait_installed(n0, &expected(THIRD_CHANGED), "routes back on node 0");
     let v = d0.status_json();
