@@ -130,6 +130,8 @@ impl Routes {
         for r in routes.iter().rev() {
             let res = match oif(net, who, r).await {
                 Ok(i) => net.del_iproute(r, i).await,
+                // Its link is gone, and the kernel took its routes along.
+                Err(NetError::NoSuchLink { .. }) => Ok(()),
                 Err(e) => Err(e),
             };
             if !self.check(res, who, "cannot remove route", &r.to_string()) {
