@@ -18,6 +18,11 @@ pub const PASS_KEY_MAX: usize = 8;
 /// packet, inside IPv6's 1,280-byte minimum MTU, so any link carries it.
 pub const VIPS_MAX: usize = 64;
 pub const VIPS_EXCLUDED_MAX: usize = 256;
+/// Lines of one `virtual_routes` / `virtual_rules` block, and of the
+/// global `static_routes` / `static_rules`: each is a netlink call on a
+/// state change, on the VRRP thread (a bounded one: 256 calls are a few
+/// milliseconds on a healthy kernel).
+pub const ROUTES_MAX: usize = 256;
 pub const INSTANCES_MAX: usize = 255;
 pub const SYNC_GROUPS_MAX: usize = 64;
 pub const UNICAST_PEERS_MAX: usize = 16;

@@ -31,13 +31,15 @@
 //! SSL_GET's `http_protocol`, `enable_sni`, `sni_name` and url
 //! `virtualhost`; each instance's `unicast_ttl` and `dont_track_primary`
 //! and its VIPs' `brd`, `scope` and `no_track`), after V3's table,
-//! unchanged. V5 adds each instance's `use_vmac` and `vmac_xmit_base`
+//! unchanged. V5 adds each instance's `use_vmac` and `vmac_xmit_base`,
+//! its `virtual_routes` and `virtual_rules`, and the global
+//! `static_routes` and `static_rules`
 //! ([`SideV5`]), after V4's table, unchanged. A config is written
 //! in the oldest version that holds all of it.
 
 use super::model::{
-    AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, Metrics, RealServer, Script,
-    ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, Vmac,
+    AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, IpRoute, IpRule, Metrics, RealServer,
+    Script, ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, Vmac,
     VrrpInstance, VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
@@ -60,26 +62,43 @@ pub enum Stored {
     V5(Config, SideV2, Box<SideV3>, Box<SideV4>, Box<SideV5>),
 }
 
-/// What envelope V5 adds: each instance's `use_vmac` (and
-/// `vmac_xmit_base`), by position.
+/// What envelope V5 adds: each instance's `use_vmac`, `virtual_routes`
+/// and `virtual_rules` (by position), the global `static_routes` and
+/// `static_rules`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SideV5 {
-    pub instances: Vec<Option<Vmac>>,
+    pub instances: Vec<InstanceV5>,
+    pub static_routes: Vec<IpRoute>,
+    pub static_rules: Vec<IpRule>,
+}
+
+/// V5's part of one VRRP instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct InstanceV5 {
+    pub vmac: Option<Vmac>,
+    pub routes: Vec<IpRoute>,
+    pub rules: Vec<IpRule>,
 }
 
 impl SideV5 {
     fn of(c: &Config) -> Self {
+        let instances = c.vrrp_instances.iter().map(|i| InstanceV5 {
+            vmac: i.use_vmac.clone(),
+            routes: i.virtual_routes.clone(),
+            rules: i.virtual_rules.clone(),
+        });
         SideV5 {
-            instances: c
-                .vrrp_instances
-                .iter()
-                .map(|i| i.use_vmac.clone())
-                .collect(),
+            instances: instances.collect(),
+            static_routes: c.static_routes.clone(),
+            static_rules: c.static_rules.clone(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.instances.iter().all(Option::is_none)
+        self.static_routes.is_empty()
+            && self.static_rules.is_empty()
+            && (self.instances.iter())
+                .all(|i| i.vmac.is_none() && i.routes.is_empty() && i.rules.is_empty())
     }
 
     fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
@@ -89,9 +108,11 @@ impl SideV5 {
                 config: c.vrrp_instances.len(),
             });
         }
-        for (i, v) in c.vrrp_instances.iter_mut().zip(self.instances) {
-            i.use_vmac = v;
+        for (i, side) in c.vrrp_instances.iter_mut().zip(self.instances) {
+            i.use_vmac = side.vmac;
+            (i.virtual_routes, i.virtual_rules) = (side.routes, side.rules);
         }
+        (c.static_routes, c.static_rules) = (self.static_routes, self.static_rules);
         Ok(c)
     }
 }
@@ -500,13 +521,13 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
     let side5 = SideV5::of(config);
     let c = config.clone();
-    let empty = (side.is_empty(), side3.is_empty(), side4.is_empty());
-    let stored = match (empty, side5.is_empty()) {
-        ((true, true, true), true) => Stored::V1(c),
-        ((false, true, true), true) => Stored::V2(c, side),
-        ((_, false, true), true) => Stored::V3(c, side, Box::new(side3)),
-        ((_, _, false), true) => Stored::V4(c, side, Box::new(side3), Box::new(side4)),
-        (_, false) => Stored::V5(c, side, Box::new(side3), Box::new(side4), Box::new(side5)),
+    let (s3, s4, s5) = (Box::new(side3), Box::new(side4), Box::new(side5));
+    let stored = match (side.is_empty(), s3.is_empty(), s4.is_empty(), s5.is_empty()) {
+        (true, true, true, true) => Stored::V1(c),
+        (false, true, true, true) => Stored::V2(c, side),
+        (_, false, true, true) => Stored::V3(c, side, s3),
+        (_, _, false, true) => Stored::V4(c, side, s3, s4),
+        (_, _, _, false) => Stored::V5(c, side, s3, s4, s5),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);

@@ -446,13 +446,75 @@ fn use_vmac_travels_in_v5_and_older_payloads_still_decode() {
     assert!(variant(&encode(&base).unwrap()) < 4);
     // The table must fit the config's instances.
     let mut side5 = SideV5::of(&c);
-    side5.instances.push(None);
+    side5.instances.push(Default::default());
     let (s2, s3, s4) = (SideV2::of(&c), SideV3::of(&c), SideV4::of(&c));
     let stored = Stored::V5(c, s2, Box::new(s3), Box::new(s4), Box::new(side5));
     let mut bytes = vec![PLAIN];
     bytes.extend(postcard::to_allocvec(&stored).unwrap());
     assert!(matches!(
         decode(&bytes),
+        Err(EnvelopeError::SideV5 { side: 2, config: 1 })
+    ));
+}
+
+#[test]
+fn payloads_written_by_the_v4_vigil_still_decode() {
+    // VIP and instance options, service flags and a script: the tables up
+    // to V4, as the vigil of commit 70cae2d wrote them (before V5).
+    let bin = include_bytes!("../../fixtures/envelope/v4-box.bin");
+    assert_eq!(variant(bin), 3, "variant index 3 is V4");
+    old_payload_matches(bin, "fixtures/envelope/v4-box.conf");
+    assert_eq!(encode(&decode(bin).unwrap()).unwrap(), bin.to_vec());
+}
+
+fn with_routes() -> Config {
+    let text = format!("{SEED_LIKE}static_routes {{\n 10.20.0.0/16 via 10.0.0.1\n}}\n");
+    let mut c: Config = crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config;
+    let i = &mut c.vrrp_instances[0];
+    let dest = crate::config::model::IfAddr {
+        addr: "192.168.109.0".parse().unwrap(),
+        prefix: 24,
+    };
+    i.virtual_routes.push(crate::config::model::IpRoute {
+        table: Some(100),
+        ..crate::config::model::IpRoute::to(dest)
+    });
+    i.virtual_rules
+        .push(crate::config::model::IpRule::lookup(100, false));
+    c
+}
+
+#[test]
+fn routes_and_rules_travel_in_v5_and_older_payloads_stay_as_they_were() {
+    let c = with_routes();
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 4, "variant index 4 is V5");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // Only the static routes: still V5.
+    let mut only_static = c.clone();
+    only_static.vrrp_instances[0].virtual_routes.clear();
+    only_static.vrrp_instances[0].virtual_rules.clear();
+    assert_eq!(variant(&encode(&only_static).unwrap()), 4);
+    // Nothing of V5: the V4 fixture's config is written as it was.
+    let v4_bin = include_bytes!("../../fixtures/envelope/v4-box.bin");
+    let mut v4 = decode(v4_bin).unwrap();
+    assert_eq!(encode(&v4).unwrap(), v4_bin.to_vec());
+    // V4 content with routes: every table comes back.
+    v4.vrrp_instances[0].virtual_routes = c.vrrp_instances[0].virtual_routes.clone();
+    let bytes = encode(&v4).unwrap();
+    assert_eq!(variant(&bytes), 4);
+    assert_eq!(decode(&bytes).unwrap(), v4);
+    // A V5 table that does not fit its config is refused.
+    let mut side5 = SideV5::of(&c);
+    side5.instances.push(Default::default());
+    let (s2, s3, s4) = (SideV2::of(&c), SideV3::of(&c), SideV4::of(&c));
+    let mut bad = vec![PLAIN];
+    let stored = Stored::V5(c, s2, Box::new(s3), Box::new(s4), Box::new(side5));
+    bad.extend(postcard::to_allocvec(&stored).unwrap());
+    assert!(matches!(
+        decode(&bad),
         Err(EnvelopeError::SideV5 { side: 2, config: 1 })
     ));
 }

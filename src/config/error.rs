@@ -105,6 +105,10 @@ pub enum ErrorKind {
         keyword: String,
         context: &'static str,
     },
+    /// An option of a keepalived line vigil reads (a route, a rule) that
+    /// vigil does not install.
+    #[error("keepalived's '{option}' option of {of} is not supported by vigil")]
+    NotInVigilOption { option: String, of: String },
     #[error("'{keyword}' needs {expected}")]
     MissingArgument {
         keyword: String,

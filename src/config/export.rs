@@ -32,6 +32,11 @@ pub fn export(c: &Config) -> String {
         w.blank();
         appliance(&mut w, a);
     }
+    if !c.static_routes.is_empty() || !c.static_rules.is_empty() {
+        w.blank();
+        w.list("static_routes", &c.static_routes);
+        w.list("static_rules", &c.static_rules);
+    }
     for s in &c.vrrp_scripts {
         w.blank();
         vrrp_script(&mut w, s);
@@ -520,6 +525,8 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
         }
         w.flag("vmac_xmit_base", v.xmit_base);
     }
+    w.list("virtual_routes", &i.virtual_routes);
+    w.list("virtual_rules", &i.virtual_rules);
     w.flag("nopreempt", i.nopreempt);
     w.non_default("preempt_delay", i.preempt_delay, Millis(0));
     w.flag("no_accept", !i.accept);

@@ -45,6 +45,8 @@ fn instance() -> VrrpInstance {
         track_script: vec![],
         track_file: Vec::new(),
         track_process: Vec::new(),
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
     }
 }
 

@@ -47,6 +47,12 @@ pub struct Config {
     /// table).
     #[serde(skip)]
     pub track_processes: Vec<TrackProcess>,
+    /// `static_routes`: installed at start whatever the VRRP states
+    /// (envelope V5 side table, as `static_rules`).
+    #[serde(skip)]
+    pub static_routes: Vec<IpRoute>,
+    #[serde(skip)]
+    pub static_rules: Vec<IpRule>,
 }
 
 impl Config {
@@ -462,6 +468,13 @@ pub struct VrrpInstance {
     /// side table).
     #[serde(skip)]
     pub use_vmac: Option<Vmac>,
+    /// `virtual_routes`: installed while MASTER, after the VIPs (envelope
+    /// V5 side table, as `virtual_rules`).
+    #[serde(skip)]
+    pub virtual_routes: Vec<IpRoute>,
+    /// `virtual_rules`: installed while MASTER, after the routes.
+    #[serde(skip)]
+    pub virtual_rules: Vec<IpRule>,
 }
 
 /// keepalived's `use_vmac`: a macvlan link on the instance's interface
@@ -834,6 +847,11 @@ keyword_enum!(
         Global = "global", Site = "site", Link = "link", Host = "host", Nowhere = "nowhere",
     }
 );
+
+// Declared after `keyword_enum!`, which it uses.
+#[path = "iproute.rs"]
+mod iproute;
+pub use iproute::{FwMark, IpRoute, IpRule, RouteKind, RuleAction, TABLE_MAIN, TABLE_NAMES};
 
 keyword_enum!(
     /// Forwarding method (`lvs_method`).

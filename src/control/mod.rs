@@ -507,6 +507,9 @@ pub struct InstanceStatus {
     pub adverts_sent: u64,
     pub adverts_received: u64,
     pub transitions: u64,
+    /// Netlink calls for its `virtual_routes` and `virtual_rules` that
+    /// failed (each logged), since the task started.
+    pub route_errors: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

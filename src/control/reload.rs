@@ -145,6 +145,13 @@ pub enum Change {
     Metrics {
         listen: Option<String>,
     },
+    /// `static_routes` / `static_rules` changed: the lines it dropped were
+    /// removed, the ones it added installed; `failed` calls (logged).
+    StaticRoutes {
+        added: usize,
+        removed: usize,
+        failed: u64,
+    },
 }
 
 /// Why an instance's new settings were not applied in place.

@@ -90,6 +90,13 @@ pub fn vrrp_text(s: &Status) -> String {
         if let Some(e) = &i.error {
             let _ = writeln!(out, "  error: {e}");
         }
+        if i.route_errors > 0 {
+            let _ = writeln!(
+                out,
+                "  virtual route and rule calls failed: {} (see the journal)",
+                i.route_errors
+            );
+        }
     }
     for sc in &s.scripts {
         let _ = writeln!(out, "{}", script_text(sc));
@@ -426,7 +433,7 @@ fn instance_json(i: &InstanceStatus) -> String {
     format!(
         "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"version\":{},\"family\":{},\
          \"priority\":{},\"effective_priority\":{},\"master\":{},\"advert_interval_ms\":{},\
-         \"in_state_ms\":{},\"error\":{}}}",
+         \"in_state_ms\":{},\"route_errors\":{},\"error\":{}}}",
         json_str(&i.name),
         json_str(&i.state),
         json_str(&i.interface),
@@ -438,6 +445,7 @@ fn instance_json(i: &InstanceStatus) -> String {
         json_str(&i.master),
         i.advert_interval_ms,
         i.in_state_ms,
+        i.route_errors,
         i.error.as_deref().map_or("null".to_owned(), json_str),
     )
 }
@@ -738,6 +746,20 @@ impl fmt::Display for Change {
                 write!(f, "metrics endpoint bound again on {a}")
             }
             Change::Metrics { listen: None } => f.write_str("metrics endpoint stopped"),
+            Change::StaticRoutes {
+                added,
+                removed,
+                failed,
+            } => {
+                write!(
+                    f,
+                    "static_routes / static_rules applied: {added} lines installed, {removed} removed"
+                )?;
+                match failed {
+                    0 => Ok(()),
+                    n => write!(f, " ({n} kernel calls FAILED: see the journal)"),
+                }
+            }
             Change::MiscCheckScripts => f.write_str(
                 "script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)",
             ),

@@ -30,6 +30,7 @@ use crate::vrrp::instance::{
 use crate::vrrp::machine::Track;
 use crate::vrrp::packet::Family;
 use crate::vrrp::receive::{self, Demux, Route};
+use crate::vrrp::routes;
 use crate::vrrp::types::Vrid;
 
 /// Queue of one instance task; a full queue drops packets (counted).
@@ -573,10 +574,17 @@ pub(super) async fn late_start(mut pending: Vec<Late>, global: GlobalDefs, vrrp:
 
 /// At start, no VIP of ours may linger from a previous run (SIGKILL
 /// leaves them): an instance adds them only on becoming MASTER. A resumed
-/// MASTER keeps them (a hitless restart).
+/// MASTER keeps them (a hitless restart). Likewise its `virtual_rules` and
+/// `virtual_routes` (removed first, as on leaving MASTER; one already gone
+/// is no error).
 pub(super) async fn remove_stale_vips(net: &Net, groups: &[GroupSpec]) {
     for r in groups.iter().flat_map(|g| &g.members).filter(|r| !r.resume) {
         let inst = &r.inst;
+        let who = routes::Who {
+            instance: Some(&inst.name),
+            link: Some((inst.interface.as_str(), r.links.ifindex)),
+        };
+        routes::Routes::of(inst).remove(net, &who).await;
         let vips = inst
             .virtual_ipaddress
             .iter()

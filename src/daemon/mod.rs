@@ -100,6 +100,7 @@ mod service;
 mod shutdown;
 pub mod source;
 pub mod stall;
+mod static_routes;
 pub mod supervisor;
 mod tasks;
 mod vrrp_thread;
@@ -244,6 +245,8 @@ async fn main(
     // The box's own set-up (`appliance { }`), before VRRP reads the links.
     let mut appliance = crate::appliance::Live::new(net.clone(), opts.appliance);
     appliance.apply(&config).await;
+    // `static_routes` / `static_rules`: the box's, before VRRP.
+    let statics = static_routes::Statics::start(net.clone(), &config).await;
 
     let links = ensure_vmacs(&net, &config.vrrp_instances, |_| true, net.links().await?).await;
     let mut planned = plan_groups(&config, |_| true, &links);
@@ -362,6 +365,7 @@ async fn main(
         appliance,
         scripts: script_side,
         metrics,
+        statics,
     };
     let mut commits = Commits::new(&opts.source, opts.confirm_unit);
     commits.resync(&reloader).await;
@@ -415,6 +419,7 @@ async fn main(
         &vmac_names(&reloader.running_vrrp.vrrp_instances),
     )
     .await;
+    reloader.statics.stop().await;
     match &served {
         // A deliberate stop (SIGTERM, SIGINT): the one path that disarms.
         Ok(()) => {

@@ -278,7 +278,7 @@ fn vrrp(o: &mut Out, instances: &[InstanceStatus]) {
         o.sample("vigil_vrrp_advert_interval_seconds", &labels(n), v);
     }
     type Count = fn(&InstanceStatus) -> u64;
-    let counters: [(&str, &str, Count); 3] = [
+    let counters: [(&str, &str, Count); 4] = [
         (
             "vigil_vrrp_adverts_sent_total",
             "Adverts sent by the instance (since its task started).",
@@ -293,6 +293,11 @@ fn vrrp(o: &mut Out, instances: &[InstanceStatus]) {
             "vigil_vrrp_transitions_total",
             "State changes of the instance (INIT to BACKUP counts).",
             |i| i.transitions,
+        ),
+        (
+            "vigil_vrrp_route_errors_total",
+            "Failed netlink calls for the instance's virtual_routes and virtual_rules.",
+            |i| i.route_errors,
         ),
     ];
     for (name, help, get) in counters {

@@ -6,6 +6,7 @@
 //! request bounded by [`CALL_BOUND`] (a timeout is an error naming the
 //! call and the interface), and [`events`] (the subscription to link and
 //! address events: see that module).
+//! [`iproute`] installs and removes keepalived's route and rule lines.
 //! [`setup`] adds the requests of the appliance's own set-up (main-table
 //! routes, MTU, link up, the box's addresses) for `appliance::edge`.
 //! Must not: decide anything about VRRP (it reports, the instance tasks
@@ -38,6 +39,7 @@ use thiserror::Error;
 use crate::config::model::{AddrScope, Vip};
 
 pub mod events;
+pub mod iproute;
 pub mod setup;
 pub mod vmac;
 
@@ -397,6 +399,18 @@ fn address_scope(s: AddrScope) -> AddressScope {
         AddrScope::Link => AddressScope::Link,
         AddrScope::Host => AddressScope::Host,
         AddrScope::Nowhere => AddressScope::Nowhere,
+    }
+}
+
+/// The kernel's route scope of a config `scope`.
+fn address_scope_route(s: AddrScope) -> netlink_packet_route::route::RouteScope {
+    use netlink_packet_route::route::RouteScope;
+    match s {
+        AddrScope::Global => RouteScope::Universe,
+        AddrScope::Site => RouteScope::Site,
+        AddrScope::Link => RouteScope::Link,
+        AddrScope::Host => RouteScope::Host,
+        AddrScope::Nowhere => RouteScope::NoWhere,
     }
 }
 

@@ -180,8 +180,18 @@ impl Task {
         self.execute_all().await;
     }
 
-    /// Executes what the core hands out, in order.
+    /// Executes what the core hands out, in order; then the routes of a
+    /// member that became MASTER (after its first advert: they are off
+    /// the advert's path).
     async fn execute_all(&mut self) {
+        self.execute_polled().await;
+        let net = self.net.clone();
+        for (_, m) in self.live() {
+            m.install_due_routes(&net).await;
+        }
+    }
+
+    async fn execute_polled(&mut self) {
         while let Some(a) = self.core.poll_action() {
             match a {
                 group::Action::Member { member, action } => self.execute(member, action).await,

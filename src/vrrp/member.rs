@@ -25,6 +25,7 @@ use super::group;
 use super::instance::{GroupInput, MemberLinks, MemberSpec, VmacLink};
 use super::machine::{InstanceConfig, InstanceConfigError, Machine, State};
 use super::packet::{Addrs, Auth, Family, Repr, V2Repr, V3Repr};
+use super::routes::{self, Routes};
 use super::socket::{Gratuitous, TxSocket};
 use super::types::{AdverInt, Priority, Version};
 use crate::config::bounds::IfName;
@@ -125,6 +126,10 @@ pub(crate) struct Member {
     /// Its vmac (`use_vmac`): where adverts (unless `vmac_xmit_base`),
     /// VIPs and gratuitous ARP / NA go.
     vmac: Option<VmacLink>,
+    /// `virtual_routes` and `virtual_rules`: installed with the VIPs.
+    routes: Routes,
+    /// The VIPs were added this turn: the routes follow its advert.
+    routes_due: bool,
     tx: TxSocket,
     advert: Repr,
     grat: Option<Arc<Gratuitous>>,
@@ -145,6 +150,7 @@ pub(crate) struct Checked {
     filter: FilterConfig,
     edge: EdgeConfig,
     advert: Repr,
+    routes: Routes,
 }
 
 pub(crate) fn state_name(s: State) -> &'static str {
@@ -271,6 +277,7 @@ impl Member {
                 adverts_sent: self.sent,
                 adverts_received: self.received,
                 transitions: self.transitions,
+                route_errors: self.routes.errors,
             },
             since,
         }
@@ -359,17 +366,56 @@ impl Member {
         );
     }
 
-    pub(crate) async fn add_vips(&self, net: &Net) {
+    /// On becoming MASTER: the VIPs now; the routes, then the rules, once
+    /// the actions of this turn (the first advert among them) are done
+    /// ([`Member::install_due_routes`]).
+    pub(crate) async fn add_vips(&mut self, net: &Net) {
         for (v, idx) in self.all_vips() {
             self.add_vip(net, v, idx).await;
         }
+        self.routes_due = true;
     }
 
+    /// The routes and rules [`Member::add_vips`] left for after the
+    /// advert, if any.
+    pub(crate) async fn install_due_routes(&mut self, net: &Net) {
+        if !std::mem::take(&mut self.routes_due) {
+            return;
+        }
+        let (routes, who) = self.routes_and_who();
+        routes.install(net, &who).await;
+        self.publish_route_errors();
+    }
+
+    /// On leaving MASTER: the rules, the routes, then the VIPs.
     pub(crate) async fn remove_vips(&mut self, net: &Net) {
         self.stop_gratuitous();
+        self.routes_due = false;
+        let (routes, who) = self.routes_and_who();
+        routes.remove(net, &who).await;
+        self.publish_route_errors();
         for (v, idx) in self.all_vips() {
             self.del_vip(net, v, idx).await;
         }
+    }
+
+    /// The routes, beside what their calls need of the rest.
+    fn routes_and_who(&mut self) -> (&mut Routes, routes::Who<'_>) {
+        let who = routes::Who {
+            instance: Some(&self.name),
+            link: Some((self.edge.interface.as_str(), self.ifindex)),
+        };
+        (&mut self.routes, who)
+    }
+
+    /// The count of failed route and rule calls, in the status without
+    /// waking its watchers (as the advert counters).
+    fn publish_route_errors(&self) {
+        let errors = self.routes.errors;
+        self.status.send_if_modified(|s| {
+            s.status.route_errors = errors;
+            false
+        });
     }
 
     /// Checks a committed config against the running one: `Err` says why
@@ -401,6 +447,7 @@ impl Member {
             filter: mapped.filter,
             edge: mapped.edge,
             advert,
+            routes: Routes::of(inst),
         })
     }
 
@@ -441,6 +488,9 @@ impl Member {
             }
             self.gratuitous(repeat);
         }
+        let (routes, who) = self.routes_and_who();
+        (routes.replace(c.routes, master_repeat.is_some(), net, &who)).await;
+        self.publish_route_errors();
         tracing::info!(instance = %self.name, vrid = %self.filter.vrid, "config applied in place");
     }
 
@@ -655,6 +705,8 @@ pub(crate) async fn setup(
         files: spec.links.files.iter().map(|(n, _)| n.clone()).collect(),
         vip_ifindex: spec.links.vip_ifindex.clone(),
         vmac: spec.links.vmac.clone(),
+        routes: Routes::of(inst),
+        routes_due: false,
         tx,
         advert,
         grat,

@@ -13,7 +13,8 @@
 //! reads the config: `from_config` (config -> core parameters, in one
 //! place), `socket` (raw protocol-112 sockets, gratuitous ARP / NA),
 //! `receive` (receive tasks: classify once, deliver to one instance), `member` (one member's
-//! sockets, VIPs, status and setup) and `instance` (one task per sync
+//! sockets, VIPs, status and setup), `routes` (its `virtual_routes` and
+//! `virtual_rules`, installed with the VIPs) and `instance` (one task per sync
 //! group executing what its `group::Machine` hands out). The edge fills
 //! `machine::InstanceConfig` from the config, feeds decoded packets,
 //! interface events and wakeups in, and carries the returned actions out
@@ -44,6 +45,7 @@ pub mod machine;
 pub mod member;
 pub mod packet;
 pub mod receive;
+pub(crate) mod routes;
 pub mod socket;
 pub mod timers;
 pub mod types;

@@ -47,6 +47,7 @@ mod netns_local_faults;
 mod netns_track;
 mod netns_track_file;
 mod netns_vmac;
+mod netns_vroutes;
 mod notify_mail;
 mod notify_scripts;
 mod store_bitflip;

@@ -17,8 +17,6 @@ use super::Obsolete;
 /// Top-level blocks and statements.
 pub(super) const TOP: &[&str] = &[
     "static_ipaddress",
-    "static_routes",
-    "static_rules",
     "garp_group",
     "bfd_instance",
     "linkbeat_interfaces",
@@ -197,8 +195,6 @@ pub(super) const INSTANCE: &[&str] = &[
     "lower_prio_no_advert",
     "higher_prio_send_advert",
     "promote_secondaries",
-    "virtual_routes",
-    "virtual_rules",
     "strict_mode",
     "debug",
     "notify_master_rx_lower_pri",

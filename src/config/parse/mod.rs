@@ -10,6 +10,7 @@ mod appliance;
 mod global;
 mod group;
 mod inherit;
+mod iproute;
 mod keepalived;
 mod lvs;
 mod track;
@@ -246,6 +247,8 @@ pub(crate) const TOP: Section = Section {
         "vrrp_instance",
         "virtual_server_group",
         "virtual_server",
+        "static_routes",
+        "static_rules",
     ],
     shared: &[],
     repeatable: &[
@@ -327,6 +330,8 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
                 at.services.push(places);
             }
         }
+        "static_routes" => c.static_routes = r.ip_routes(node).unwrap_or_default().0,
+        "static_rules" => c.static_rules = r.ip_rules(node).unwrap_or_default().0,
         _ => unreachable!("TOP lists only the keywords matched above"),
     });
     for old in std::mem::take(&mut r.legacy_syncd) {

@@ -3,6 +3,7 @@
 //! Owns: reading VRRP settings, including the seed's spellings
 //! (`advert_interval`, `authentication { type PASS  password 1111 }`) and
 //! keepalived's VIP options (`dev`, `label`, `brd`, `scope`, `no_track`),
+//! `virtual_routes` and `virtual_rules` (their lines: `parse::iproute`),
 //! and what keepalived clears after reading an instance (see `settle`).
 //! Must not: check relations to other instances or to the version in
 //! `global_defs` (validate does, once the whole file is read).
@@ -85,6 +86,8 @@ pub(crate) const INSTANCE: Section = Section {
         "dont_track_primary",
         "use_vmac",
         "vmac_xmit_base",
+        "virtual_routes",
+        "virtual_rules",
     ],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
@@ -290,6 +293,8 @@ impl Reader<'_> {
             unicast_ttl: None,
             dont_track_primary: false,
             use_vmac: None,
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
@@ -372,6 +377,16 @@ impl Reader<'_> {
                 }
             }
             "vmac_xmit_base" => xmit_base = r.args(n, 0, "nothing").is_some(),
+            "virtual_routes" => {
+                let (list, locs) = r.ip_routes(n).unwrap_or_default();
+                i.virtual_routes = list;
+                items.push((kw, locs));
+            }
+            "virtual_rules" => {
+                let (list, locs) = r.ip_rules(n).unwrap_or_default();
+                i.virtual_rules = list;
+                items.push((kw, locs));
+            }
             "lvs_sync_daemon_interface" => {
                 syncd = r.ifname(n).map(|name| (n.keyword.loc.clone(), name));
             }

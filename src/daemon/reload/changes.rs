@@ -11,7 +11,9 @@
 //! servers, checkers; a removed real server drains, see `ipvs::task`),
 //! `script_user` / `enable_script_security` when there are MISC_CHECKs
 //! (the health checks are replaced),
-//! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied live by the
+//! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied live by
+//! `daemon::static_routes`: `static_routes` and `static_rules` (the
+//! difference). Applied live by the
 //! appliance set-up (`appliance::Live`): the block's hostname, interfaces
 //! and `ip_forward` ([`Changes::setup`]). Applied in place by
 //! each running VRRP task (`vrrp::instance::Reconfig`): the settings of
@@ -51,11 +53,17 @@ pub struct Changes {
     pub setup: bool,
     /// `global_defs { metrics }` differs (the endpoint binds again).
     pub metrics: bool,
+    /// `static_routes` / `static_rules` differ (`daemon::static_routes`).
+    pub statics: bool,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty() && self.pending.is_empty() && !self.setup && !self.metrics
+        self.live.is_empty()
+            && self.pending.is_empty()
+            && !self.setup
+            && !self.metrics
+            && !self.statics
     }
 }
 
@@ -81,6 +89,7 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     c.pending = pending(running_vrrp, new);
     c.setup = crate::appliance::live::setup_changed(old, new);
     c.metrics = old.global.metrics != new.global.metrics;
+    c.statics = super::super::static_routes::Statics::changed(old, new);
     c
 }
 

@@ -206,3 +206,42 @@ fn script_user_reaches_misc_checks_live_and_nothing_else_without_them() {
         ["script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)"]
     );
 }
+
+#[test]
+fn static_routes_and_rules_are_live_and_an_instances_routes_are_its_settings() {
+    use crate::config::model::{IfAddr, IpRoute, IpRule};
+    let old = seed();
+    let mut new = old.clone();
+    new.static_rules.push(IpRule::lookup(200, false));
+    let c = changes(&old, &old, &new);
+    assert!(c.statics && c.live.is_empty() && c.pending.is_empty());
+    assert!(!c.is_empty());
+    // An instance's virtual_routes: its settings, applied in place.
+    let mut new = old.clone();
+    let dest = IfAddr {
+        addr: "10.77.0.0".parse().unwrap(),
+        prefix: 16,
+    };
+    new.vrrp_instances[0].virtual_routes.push(IpRoute::to(dest));
+    let c = changes(&old, &old, &new);
+    assert!(!c.statics);
+    assert_eq!(text(&c.pending), text(&pending(&old, &new)));
+    assert_eq!(c.pending.len(), 1);
+    let line = Change::StaticRoutes {
+        added: 1,
+        removed: 2,
+        failed: 0,
+    };
+    assert_eq!(
+        line.to_string(),
+        "static_routes / static_rules applied: 1 lines installed, 2 removed"
+    );
+    let failed = Change::StaticRoutes {
+        added: 1,
+        removed: 0,
+        failed: 1,
+    };
+    assert!(failed
+        .to_string()
+        .ends_with("(1 kernel calls FAILED: see the journal)"));
+}

@@ -60,6 +60,8 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         virtual_server_groups: Vec::new(),
         track_files: config.track_files.clone(),
         track_processes: config.track_processes.clone(),
+        static_routes: config.static_routes.clone(),
+        static_rules: config.static_rules.clone(),
     }
 }
 
@@ -90,6 +92,8 @@ pub(super) struct Reloader {
     pub(super) scripts: super::scripts::ScriptSide,
     /// The metrics endpoint, bound again when `listen` changes.
     pub(super) metrics: super::metrics::MetricsSide,
+    /// `static_routes` and `static_rules`, changed by the difference.
+    pub(super) statics: super::static_routes::Statics,
 }
 
 impl Reloader {
@@ -185,6 +189,9 @@ impl Reloader {
             applied.extend(done);
             let errors = self.appliance.errors();
             self.vrrp.published.send_modify(|c| c.appliance = errors);
+        }
+        if changes.statics {
+            applied.push(self.statics.reload(&new).await);
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);

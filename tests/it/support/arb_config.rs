@@ -171,6 +171,9 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
             }
         }
     }
+    for i in &mut instances {
+        add_routes(i);
+    }
     let (mut scripts, instance_lines, group_lines) = tracking;
     uniquify(scripts.iter_mut().map(|s| &mut s.name), "chk");
     for ((i, lines), m) in instances.iter_mut().zip(instance_lines).zip(&member_of) {
@@ -242,7 +245,46 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         virtual_server_groups,
         track_files,
         track_processes,
+        static_routes: Vec::new(),
+        static_rules: Vec::new(),
     }
+}
+
+/// Every third instance (by VRID) gets routes and rules derived from its
+/// first VIP: a table route with a metric, a blackhole, a rule to the
+/// table (envelope V5, export of `virtual_routes` / `virtual_rules`).
+fn add_routes(i: &mut VrrpInstance) {
+    let Some(v) = i.virtual_ipaddress.first() else {
+        return;
+    };
+    if i.virtual_router_id % 3 != 0 {
+        return;
+    }
+    let vrid = u32::from(i.virtual_router_id);
+    let (v6, host) = (v.addr.is_ipv6(), if v.addr.is_ipv6() { 128 } else { 32 });
+    let net = IfAddr {
+        addr: v.addr,
+        prefix: host - 8,
+    };
+    i.virtual_routes = vec![
+        IpRoute {
+            table: Some(100 + vrid),
+            metric: Some(vrid),
+            ..IpRoute::to(net)
+        },
+        IpRoute {
+            kind: RouteKind::Blackhole,
+            ..IpRoute::to(IfAddr {
+                addr: v.addr,
+                prefix: host,
+            })
+        },
+    ];
+    i.virtual_rules = vec![IpRule {
+        from: Some(net),
+        priority: Some(1000 + vrid),
+        ..IpRule::lookup(100 + vrid, v6)
+    }];
 }
 
 /// The first instance tracks a maintenance file (weight 0, never
@@ -798,6 +840,8 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         // Not generated: a vmac moves labels to its own name and must not
         // clash with another link; `config::parse::vrrp_tests` round-trips it.
         use_vmac: None,
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
     }
 }
 

@@ -386,12 +386,10 @@ impl Node {
         self.ns.addrs(&self.ifname).contains(&vip)
     }
 
-    #[allow(dead_code)] // failover harness: no test takes a link down today
     pub fn link_down(&self) {
         self.ns.exec(&["ip", "link", "set", &self.ifname, "down"]);
     }
 
-    #[allow(dead_code)] // failover harness: no test takes a link down today
     pub fn link_up(&self) {
         self.ns.exec(&["ip", "link", "set", &self.ifname, "up"]);
     }
