@@ -707,7 +707,16 @@ pub struct ConfigState {
 pub const RELOAD_BOUND: Duration = Duration::from_secs(60);
 
 impl Published {
+    /// The whole status, the IPVS table copied in.
     pub fn status(&self) -> Status {
+        let mut s = self.status_without_ipvs();
+        s.ipvs = self.ipvs_status(self.config.borrow().ipvs.as_ref());
+        s
+    }
+
+    /// The status without the IPVS table (`ipvs: None`): cheap whatever
+    /// the table's size; [`Published::with_ipvs`] reads the table in place.
+    pub fn status_without_ipvs(&self) -> Status {
         let now = Instant::now();
         let config = self.config.borrow().clone();
         Status {
@@ -728,7 +737,7 @@ impl Published {
                 .iter()
                 .map(|r| r.borrow().clone())
                 .collect(),
-            ipvs: self.ipvs_status(config.ipvs.as_ref()),
+            ipvs: None,
             reload: config.reload,
             reloads: config.reloads,
             pending: config.pending,
@@ -753,10 +762,31 @@ impl Published {
         }
     }
 
+    /// `f` of the IPVS task's status as published, without copying it
+    /// (`None`: no IPVS task). Holds the table's read lock while `f` runs.
+    pub fn with_ipvs<R>(&self, f: impl FnOnce(Option<&IpvsStatus>) -> R) -> R {
+        let rx = self.config.borrow().ipvs.clone();
+        match &rx {
+            Some(r) => f(Some(&r.borrow())),
+            None => f(None),
+        }
+    }
+
     /// [`Published::status`] with the supervised tasks (also what the
-    /// metrics endpoint renders).
+    /// metrics endpoint renders). The IPVS table (tens of megabytes at the
+    /// config's bounds) is copied on the blocking pool, not on the
+    /// runtime that runs the daemon's tasks.
     pub async fn status_with_tasks(&self) -> Status {
-        let mut s = self.status();
+        let mut s = self.status_without_ipvs();
+        let (rx, sync) = (self.config.borrow().ipvs.clone(), self.sync_daemon.clone());
+        let copy = move || ipvs_copy(rx.as_ref(), sync.as_ref());
+        s.ipvs = match tokio::task::spawn_blocking(copy).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "status: copying the IPVS table failed");
+                None
+            }
+        };
         if let Some(sup) = &self.tasks {
             s.tasks = sup.status().await.iter().map(TaskStatus::from).collect();
         }
@@ -840,12 +870,20 @@ impl Published {
     /// The IPVS task's status with the sync daemon's line; the line alone
     /// when only `lvs_sync_daemon` is configured.
     fn ipvs_status(&self, ipvs: Option<&watch::Receiver<IpvsStatus>>) -> Option<IpvsStatus> {
-        let mut t = ipvs.map(|r| r.borrow().clone());
-        if let Some(line) = &self.sync_daemon {
-            t.get_or_insert_with(IpvsStatus::default).sync_daemon = Some(line.borrow().clone());
-        }
-        t
+        ipvs_copy(ipvs, self.sync_daemon.as_ref())
     }
+}
+
+/// The IPVS task's status with the sync daemon's line.
+fn ipvs_copy(
+    ipvs: Option<&watch::Receiver<IpvsStatus>>,
+    sync_daemon: Option<&watch::Receiver<String>>,
+) -> Option<IpvsStatus> {
+    let mut t = ipvs.map(|r| r.borrow().clone());
+    if let Some(line) = sync_daemon {
+        t.get_or_insert_with(IpvsStatus::default).sync_daemon = Some(line.borrow().clone());
+    }
+    t
 }
 
 /// Binds the control socket: creates the directory, removes a stale
@@ -918,10 +956,13 @@ pub async fn serve(
                 Ok(Err(e)) => return tracing::debug!(error = %e, "control connection"),
                 Err(_) => return tracing::debug!("control connection timed out"),
             };
+            // A status at the config's bounds is a frame of over 100 MB:
+            // encoded on the blocking pool, not the daemon's runtime.
             let write = async {
-                conn.write_all(&encode_frame(&resp)?)
+                let frame = tokio::task::spawn_blocking(move || encode_frame(&resp))
                     .await
-                    .map_err(FrameError::Io)
+                    .map_err(|e| FrameError::Io(io::Error::other(e)))??;
+                conn.write_all(&frame).await.map_err(FrameError::Io)
             };
             match tokio::time::timeout(REQUEST_BOUND, write).await {
                 Ok(Ok(())) => {}

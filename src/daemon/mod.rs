@@ -495,7 +495,13 @@ impl Requests {
             );
             tokio::select! {
                 _ = idle.tick() => {}
-                _ = look.tick() => self.service.tick(&tasks.published.status(), Instant::now()),
+                _ = look.tick() => {
+                    // The table is read in place: copying it twice a second
+                    // would cost the runtime seconds at the config's bounds.
+                    let p = &tasks.published;
+                    let s = p.status_without_ipvs();
+                    p.with_ipvs(|t| self.service.tick(&s, t, Instant::now()));
+                }
                 _ = s.term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
                 _ = s.int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
                 _ = s.hup.recv() => {

@@ -48,16 +48,17 @@ impl Service {
         }
     }
 
-    /// One look at the state: READY=1 when it is first up, STATUS= when
-    /// the line changed.
-    pub(super) fn tick(&mut self, status: &Status, now: Instant) {
+    /// One look at the state (`ipvs`: the IPVS table, read in place; the
+    /// status's own is not used): READY=1 when it is first up, STATUS=
+    /// when the line changed.
+    pub(super) fn tick(&mut self, status: &Status, ipvs: Option<&IpvsStatus>, now: Instant) {
         if !self.ipvs_passed {
             self.ipvs_passed = self
                 .ipvs
                 .as_ref()
                 .is_none_or(|r| r.has_changed().unwrap_or(true));
         }
-        let text = line(status);
+        let text = line_with(status, ipvs);
         if !self.ready {
             let up = self.ipvs_passed && instances_up(status);
             if !up && now.duration_since(self.started) < READY_BOUND {
@@ -111,6 +112,11 @@ fn instances_up(s: &Status) -> bool {
 /// One line of state: "VI_1 MASTER, VI_2 BACKUP; ipvs 1 service 2/2 up;
 /// watchdog /dev/watchdog 20s: petting".
 pub fn line(s: &Status) -> String {
+    line_with(s, s.ipvs.as_ref())
+}
+
+/// [`line`] with the IPVS table given apart from the status.
+fn line_with(s: &Status, ipvs: Option<&IpvsStatus>) -> String {
     let mut out = String::new();
     if s.instances.is_empty() {
         out.push_str("no vrrp instance");
@@ -119,7 +125,7 @@ pub fn line(s: &Status) -> String {
         let sep = if n == 0 { "" } else { ", " };
         let _ = write!(out, "{sep}{} {}", i.name, i.state);
     }
-    if let Some(t) = &s.ipvs {
+    if let Some(t) = ipvs {
         let dests = t.services.iter().flat_map(|v| &v.dests);
         let (up, all) = dests.fold((0, 0), |(up, all), d| {
             (

@@ -81,21 +81,21 @@ fn ready_waits_for_the_instances_and_the_first_ipvs_pass_within_a_bound() {
     let mut svc = Service::new(t0, Some(rx));
     let mut s = status();
     s.instances[1].state = "INIT".into();
-    svc.tick(&s, t0);
+    svc.tick(&s, s.ipvs.as_ref(), t0);
     assert!(!svc.ready);
     s.instances[1].state = "BACKUP".into();
-    svc.tick(&s, t0 + TICK);
+    svc.tick(&s, s.ipvs.as_ref(), t0 + TICK);
     assert!(!svc.ready, "the first pass has not come");
     tx.send_replace(IpvsStatus::default());
-    svc.tick(&s, t0 + 2 * TICK);
+    svc.tick(&s, s.ipvs.as_ref(), t0 + 2 * TICK);
     assert!(svc.ready);
     assert_eq!(svc.last, line(&s));
 
     // An instance that never leaves INIT: ready at the bound anyway.
     let mut svc = Service::new(t0, None);
     s.instances[0].state = "INIT".into();
-    svc.tick(&s, t0 + READY_BOUND - TICK);
+    svc.tick(&s, s.ipvs.as_ref(), t0 + READY_BOUND - TICK);
     assert!(!svc.ready);
-    svc.tick(&s, t0 + READY_BOUND);
+    svc.tick(&s, s.ipvs.as_ref(), t0 + READY_BOUND);
     assert!(svc.ready);
 }

@@ -203,7 +203,7 @@ pub async fn run(
                 }));
             }
             run_quorum_scripts(&mut machine, &io.notifier);
-            publish(&machine, io.checks.as_ref(), &io.status).await;
+            machine = publish(machine, io.checks.as_ref(), &io.status).await;
         }
         let wake = machine.poll_timeout();
         tokio::select! {
@@ -231,7 +231,7 @@ pub async fn run(
                 if let Some(t) = refresh(&mut edge).await {
                     machine.handle_refresh(t, Instant::now());
                 }
-                publish(&machine, io.checks.as_ref(), &io.status).await;
+                machine = publish(machine, io.checks.as_ref(), &io.status).await;
             }
             _ = idle.tick() => {}
         }
@@ -363,16 +363,34 @@ fn script_event(
     }
 }
 
+/// Builds the status on the blocking pool (a table at the config's
+/// bounds takes a noticeable fraction of a second, on the runtime that
+/// runs the daemon's tasks otherwise): the machine goes there and comes
+/// back. The old status is dropped there too.
 async fn publish(
-    machine: &Machine,
+    machine: Machine,
     checks: Option<&HealthHandle>,
     status: &watch::Sender<IpvsStatus>,
-) {
+) -> Machine {
     let states = match checks {
         Some(h) => h.snapshot().await,
         None => None,
     };
-    status.send_replace(machine.status(states.as_ref()));
+    let status = status.clone();
+    let build = move || {
+        let old = status.send_replace(machine.status(states.as_ref()));
+        drop(old);
+        machine
+    };
+    match tokio::task::spawn_blocking(build).await {
+        Ok(m) => m,
+        // A panic in `Machine::status`: the task ends like any panicking
+        // task, and the supervisor restarts it.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: only when the runtime shuts down, which drops this
+        // task too.
+        Err(_) => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(t: Option<Instant>) {
