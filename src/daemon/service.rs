@@ -58,7 +58,7 @@ impl Service {
                 .as_ref()
                 .is_none_or(|r| r.has_changed().unwrap_or(true));
         }
-        let text = line_with(status, ipvs);
+        let text = line(status, ipvs);
         if !self.ready {
             let up = self.ipvs_passed && instances_up(status);
             if !up && now.duration_since(self.started) < READY_BOUND {
@@ -111,12 +111,8 @@ fn instances_up(s: &Status) -> bool {
 
 /// One line of state: "VI_1 MASTER, VI_2 BACKUP; ipvs 1 service 2/2 up;
 /// watchdog /dev/watchdog 20s: petting".
-pub fn line(s: &Status) -> String {
-    line_with(s, s.ipvs.as_ref())
-}
-
-/// [`line`] with the IPVS table given apart from the status.
-fn line_with(s: &Status, ipvs: Option<&IpvsStatus>) -> String {
+/// The IPVS table is given apart from the status (read in place).
+pub fn line(s: &Status, ipvs: Option<&IpvsStatus>) -> String {
     let mut out = String::new();
     if s.instances.is_empty() {
         out.push_str("no vrrp instance");

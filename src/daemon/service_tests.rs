@@ -44,7 +44,7 @@ fn status() -> Status {
 #[test]
 fn the_line_names_instances_ipvs_and_the_watchdog() {
     assert_eq!(
-        line(&status()),
+        line(&status(), status().ipvs.as_ref()),
         "VI_1 MASTER, VI_2 BACKUP; ipvs 1 service 1/2 up; \
          watchdog /dev/watchdog (i6300ESB timer) 20s: petting; systemd WatchdogSec 5s"
     );
@@ -57,7 +57,7 @@ fn the_line_of_a_drop_in_without_ipvs_or_hardware() {
         ..Default::default()
     };
     assert_eq!(
-        line(&s),
+        line(&s, s.ipvs.as_ref()),
         "VI_1 BACKUP; watchdog: not the appliance, hardware watchdog unused"
     );
 }
@@ -69,7 +69,7 @@ fn a_withheld_watchdog_and_a_reset_say_so() {
     s.watchdog.late = vec!["health (late by 1s)".into()];
     s.watchdog.boot = Some("last reset by the watchdog".into());
     s.watchdog.systemd_ms = None;
-    assert!(line(&s).ends_with(
+    assert!(line(&s, s.ipvs.as_ref()).ends_with(
         "20s: WITHHELD, the box resets (late: health (late by 1s)); last reset by the watchdog"
     ));
 }
@@ -89,7 +89,7 @@ fn ready_waits_for_the_instances_and_the_first_ipvs_pass_within_a_bound() {
     tx.send_replace(IpvsStatus::default());
     svc.tick(&s, s.ipvs.as_ref(), t0 + 2 * TICK);
     assert!(svc.ready);
-    assert_eq!(svc.last, line(&s));
+    assert_eq!(svc.last, line(&s, s.ipvs.as_ref()));
 
     // An instance that never leaves INIT: ready at the bound anyway.
     let mut svc = Service::new(t0, None);
