@@ -219,8 +219,8 @@ pub enum Invalid {
         other: String,
         method: &'static str,
     },
-    #[error("virtual_server {service} is given twice")]
-    DuplicateService { service: String },
+    #[error("virtual_server {service} is given twice (first at {first})")]
+    DuplicateService { service: String, first: Loc },
     /// `virtual_server group G` names no group, or an empty one.
     #[error("virtual_server group {group}: {}", if *known { "the virtual_server_group has no member" } else { "no virtual_server_group of that name" })]
     ServiceGroup { group: String, known: bool },

@@ -12,6 +12,7 @@ use super::model::{
     Config, InitialState, Method, Protocol, ServiceKey, SyncGroup, TrackScript, Vip, VirtualServer,
     VrrpInstance, VrrpVersion,
 };
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
@@ -95,7 +96,7 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
         report(a.of("metrics"), e);
     }
     track_script_problems(c, at, d);
-    for (n, (kw, item, e)) in service_problems(c) {
+    for (n, (kw, item, e)) in service_problems(c, &at.services) {
         if let Some(a) = at.services.get(n) {
             report(located(a, kw, item), e);
         }
@@ -414,10 +415,12 @@ fn sync_group_problems(c: &Config) -> Vec<(usize, usize, Invalid)> {
     out
 }
 
-fn service_problems(c: &Config) -> Vec<(usize, Found)> {
+/// `places` are the services' (parallel to the config's), for naming
+/// where a repeated service was first given.
+fn service_problems(c: &Config, places: &[At]) -> Vec<(usize, Found)> {
     // A fwmark service is one per mark and family whatever its protocol
     // line says (the kernel ignores the protocol there).
-    let mut keys: HashSet<(ServiceKey, Option<Protocol>)> = HashSet::new();
+    let mut keys: HashMap<(ServiceKey, Option<Protocol>), usize> = HashMap::new();
     let mut out = Vec::new();
     let mut total = 0usize;
     for (n, v) in c.virtual_servers.iter().enumerate() {
@@ -428,9 +431,17 @@ fn service_problems(c: &Config) -> Vec<(usize, Found)> {
                 ServiceKey::Addr { .. } => Some(v.protocol),
                 ServiceKey::Fwmark { .. } => None,
             };
-            if !keys.insert((*key, proto)) {
+            let first = match keys.entry((*key, proto)) {
+                Entry::Vacant(e) => {
+                    e.insert(n);
+                    continue;
+                }
+                Entry::Occupied(e) => *e.get(),
+            };
+            if let Some(a) = places.get(first) {
                 let e = Invalid::DuplicateService {
                     service: key.to_string(),
+                    first: a.start.clone(),
                 };
                 out.push((n, ("", None, e)));
             }

@@ -277,6 +277,7 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         names: Names::new(resolver),
         legacy_syncd: Vec::new(),
     };
+    let mut defined = Defined::default();
     r.walk(nodes, &TOP, |r, kw, node| match kw {
         "global_defs" => {
             if let Some((g, places)) = r.global_defs(node) {
@@ -286,7 +287,8 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         }
         "appliance" => c.appliance = r.appliance(node),
         "vrrp_script" => {
-            if let Some((s, places)) = r.vrrp_script(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((s, places)) = r.vrrp_script(node).filter(|_| first) {
                 c.vrrp_scripts.push(s);
                 at.scripts.push(places);
             }
@@ -304,19 +306,22 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
             }
         }
         "vrrp_sync_group" => {
-            if let Some((g, places)) = r.sync_group(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((g, places)) = r.sync_group(node).filter(|_| first) {
                 c.vrrp_sync_groups.push(g);
                 at.sync_groups.push(places);
             }
         }
         "vrrp_instance" => {
-            if let Some((i, places)) = r.vrrp_instance(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((i, places)) = r.vrrp_instance(node).filter(|_| first) {
                 c.vrrp_instances.push(i);
                 at.instances.push(places);
             }
         }
         "virtual_server_group" => {
-            if let Some((g, places)) = r.virtual_server_group(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((g, places)) = r.virtual_server_group(node).filter(|_| first) {
                 c.virtual_server_groups.push(g);
                 at.groups.push(places);
             }
@@ -347,6 +352,39 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         }
     }
     (c, at)
+}
+
+/// The names of the top-level blocks others refer to (`vrrp_script`,
+/// `vrrp_sync_group`, `vrrp_instance`, `virtual_server_group`), each with
+/// where it was first given. keepalived skips a second `vrrp_instance` or
+/// `vrrp_sync_group` of one name with an error and silently keeps both
+/// scripts or groups; which block a reference means is unclear either way,
+/// so vigil refuses the second block, naming the first.
+#[derive(Default)]
+struct Defined(HashMap<(&'static str, String), Loc>);
+
+impl Defined {
+    /// Whether `node` (a `kind NAME { ... }` block) is the first of its
+    /// name; an error at it if not. A block without a name is the
+    /// parser's to report.
+    fn first(&mut self, d: &mut Diagnostics, kind: &'static str, node: &Node) -> bool {
+        use std::collections::hash_map::Entry;
+        let Some(name) = node.args.first() else {
+            return true;
+        };
+        match self.0.entry((kind, name.text.clone())) {
+            Entry::Occupied(e) => {
+                let what = format!("{kind} {}", name.text);
+                let first = e.get().clone();
+                d.error(node.loc(), ErrorKind::Duplicate { what, first });
+                false
+            }
+            Entry::Vacant(v) => {
+                v.insert(node.loc().clone());
+                true
+            }
+        }
+    }
 }
 
 impl Reader<'_> {

@@ -417,3 +417,43 @@ fn vrrp_track_process_reads_keepalived_s_keywords_and_rides_as_a_script() {
         "{e:?}"
     );
 }
+
+/// The error lines of a config that must not import.
+fn rejected(text: &str) -> Vec<String> {
+    let r = crate::config::import_str("t.conf", text, false).expect_err("must be refused");
+    r.errors.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn a_name_given_twice_is_an_error_at_the_second_naming_the_first() {
+    let text = concat!(
+        "vrrp_script s {\n script /bin/true\n}\n",
+        "vrrp_script s {\n script /bin/false\n}\n",
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n",
+        " virtual_ipaddress {\n  10.0.0.1/24\n }\n track_script {\n  s\n }\n}\n",
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 2\n",
+        " virtual_ipaddress {\n  10.0.0.2/24\n }\n}\n",
+        "vrrp_sync_group G {\n group {\n  A\n }\n}\n",
+        "vrrp_sync_group G {\n group {\n  A\n }\n}\n",
+        "virtual_server_group X {\n 10.0.0.5 80\n}\n",
+        "virtual_server_group X {\n 10.0.0.6 80\n}\n",
+    );
+    assert_eq!(
+        rejected(text),
+        [
+            "t.conf:4:1: error: vrrp_script s is given twice (first at t.conf:1:1)",
+            "t.conf:17:1: error: vrrp_instance A is given twice (first at t.conf:7:1)",
+            "t.conf:29:1: error: vrrp_sync_group G is given twice (first at t.conf:24:1)",
+            "t.conf:37:1: error: virtual_server_group X is given twice (first at t.conf:34:1)",
+        ]
+    );
+}
+
+#[test]
+fn a_virtual_server_given_twice_names_the_first() {
+    let vs = "virtual_server 10.0.0.9 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n }\n}\n";
+    assert_eq!(
+        rejected(&format!("{vs}{vs}")),
+        ["t.conf:6:1: error: virtual_server 10.0.0.9 80 is given twice (first at t.conf:1:1)"]
+    );
+}
