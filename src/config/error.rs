@@ -179,8 +179,6 @@ pub enum Invalid {
     V3Auth { instance: String },
     #[error("vrrp_instance {instance}: advert_int {advert} is outside VRRPv3's 0.01..40.95 s in steps of 0.01 s")]
     V3Interval { instance: String, advert: String },
-    #[error("vrrp_instance {instance}: virtual_ipaddress is empty; an instance needs at least one address")]
-    NoVip { instance: String },
     #[error(
         "vrrp_instance {instance}: {addr} is not inside any subnet of {interface} ({subnets})"
     )]
@@ -379,6 +377,17 @@ pub enum WarningKind {
         owner: &'static str,
         scheduler: &'static str,
     },
+    /// A value keepalived does not take as written and still runs with:
+    /// vigil reads it the same way; `what` says how.
+    #[error("'{keyword}': {what}, as keepalived does")]
+    AsKeepalived { keyword: &'static str, what: String },
+    /// An instance without addresses: keepalived runs it (people move an
+    /// address with notify scripts, e.g. on a cloud), and so does vigil.
+    #[error("vrrp_instance {instance}: {}: the instance runs VRRP and its notify scripts but adds no address, as keepalived does", if *empty { "virtual_ipaddress is empty" } else { "no virtual_ipaddress" })]
+    NoVip { instance: String, empty: bool },
+    /// A `track_script` entry naming no `vrrp_script`.
+    #[error("{block}: track_script {script} names no vrrp_script: ignored, as keepalived does")]
+    UnknownTrackScript { block: String, script: String },
     #[error("include {pattern}: the pattern matched no file")]
     IncludeEmpty { pattern: String },
     #[error("{0}")]

@@ -269,6 +269,20 @@ fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
                     addr: i.virtual_ipaddress[k].addr.to_string(),
                 };
                 out.push(("virtual_ipaddress", Some(k), e));
+            } else if i.virtual_ipaddress.is_empty() && i.is_ipv6() {
+                // No address: the unicast ones made it IPv6.
+                let e = Invalid::V2Ipv6 {
+                    instance: name(),
+                    addr: (i.unicast_src_ip.into_iter().chain(i.unicast_peer.clone()))
+                        .find(IpAddr::is_ipv6)
+                        .map_or_else(String::new, |a| a.to_string()),
+                };
+                let kw = if i.unicast_src_ip.is_some() {
+                    "unicast_src_ip"
+                } else {
+                    "unicast_peer"
+                };
+                out.push((kw, None, e));
             }
         }
         VrrpVersion::V3 => {
@@ -298,11 +312,9 @@ fn family(a: &IpAddr) -> u8 {
 
 fn vip_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
+    // No address: the parser has warned; the family is then that of the
+    // unicast addresses (VrrpInstance::is_ipv6).
     let Some(first) = i.virtual_ipaddress.first() else {
-        let e = Invalid::NoVip {
-            instance: i.name.clone(),
-        };
-        out.push(("virtual_ipaddress", None, e));
         return out;
     };
     // The parser has already left out addresses of the other family.

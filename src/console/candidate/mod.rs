@@ -39,7 +39,7 @@ mod tree;
 
 pub use error::{Cause, EditError, Verb};
 
-use crate::config::error::{Diagnostics, Error, ErrorKind};
+use crate::config::error::{Diagnostics, Error, ErrorKind, WarningKind};
 use crate::config::{
     self, export, syntax, validate, Config, ConfigId, Imported, Rejected, Warning,
 };
@@ -432,29 +432,30 @@ fn new_block(seg: &Seg) -> Stmt {
     }
 }
 
-/// The parser's and the validators' errors about `top`'s text, and the
-/// line of the statement at `focus`. Unlike an import, the validators run
-/// even when the parser found errors (on the blocks that did parse), so
-/// that an edit is judged by both at once.
-fn problems(top: &[Stmt], focus: Option<&[usize]>) -> (Vec<Error>, Option<u32>) {
+/// The parser's and the validators' errors about `top`'s text, its
+/// warnings, and the line of the statement at `focus`. Unlike an import,
+/// the validators run even when the parser found errors (on the blocks
+/// that did parse), so that an edit is judged by both at once.
+fn problems(top: &[Stmt], focus: Option<&[usize]>) -> (Vec<Error>, Vec<Warning>, Option<u32>) {
     let (text, line) = tree::render(top, focus);
     let mut d = Diagnostics::new(false);
     let nodes = syntax::read_str(NAME, &text, None, &ConfigId::of_host(), &mut d);
     let (c, places) = config::parse::config(&nodes, &mut d, &crate::resolve::Resolver::default());
     validate::validate(&c, &places, &mut d);
     d.sort();
-    (d.errors, line)
+    (d.errors, d.warnings, line)
 }
 
 /// Refuse `after` when it adds errors `before` did not have (the rules in
-/// this module's header).
+/// this module's header), or when the edited statement is a value an
+/// import would read other than as written (a warning there).
 fn judge(before: &[Stmt], after: &[Stmt], focus: Option<&[usize]>) -> Result<(), Cause> {
     let mut old: Vec<ErrorKind> = problems(before, None)
         .0
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    let (new, line) = problems(after, focus);
+    let (new, warnings, line) = problems(after, focus);
     let mut added = Vec::new();
     for e in new {
         if let Some(k) = old.iter().position(|o| *o == e.kind) {
@@ -470,10 +471,15 @@ fn judge(before: &[Stmt], after: &[Stmt], focus: Option<&[usize]>) -> Result<(),
             added.push(e.kind);
         }
     }
-    if added.is_empty() {
-        Ok(())
-    } else {
-        Err(Cause::Config(added))
+    if !added.is_empty() {
+        return Err(Cause::Config(added));
+    }
+    let tolerated = warnings
+        .into_iter()
+        .find(|w| line == Some(w.loc.line) && matches!(w.kind, WarningKind::AsKeepalived { .. }));
+    match tolerated {
+        Some(w) => Err(Cause::Tolerated(w.kind)),
+        None => Ok(()),
     }
 }
 
