@@ -152,8 +152,6 @@ fn hint(s: &Option<&'static str>) -> String {
 /// tests and tools can match on them.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum Invalid {
-    #[error("{block}: track_script {script} names no vrrp_script")]
-    UnknownTrackScript { block: String, script: String },
     #[error("{block}: track_file {file} names no track_file block")]
     UnknownTrackFile { block: String, file: String },
     #[error("{block}: track_process {process} names no vrrp_track_process")]

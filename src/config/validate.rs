@@ -122,8 +122,8 @@ fn metrics_problem(c: &Config) -> Option<Invalid> {
     })
 }
 
-/// `track_script` names that are no `vrrp_script` and `track_file` names
-/// that are no `track_file` (errors), scripts nothing tracks, and weights
+/// `track_file` and `track_process` names that name nothing (errors; the
+/// parser has dropped `track_script` entries naming no `vrrp_script`), scripts nothing tracks, and weights
 /// cleared as keepalived clears them (warnings).
 fn track_script_problems(c: &Config, at: &Places, d: &mut Diagnostics) {
     let used = unknown_tracked(
@@ -210,10 +210,6 @@ fn unknown_tracked(
         for (k, t) in list.iter().enumerate() {
             used.insert(t.name.clone());
             let e = match kind {
-                "track_script" if c.vrrp_script(&t.name).is_none() => Invalid::UnknownTrackScript {
-                    block: block.clone(),
-                    script: t.name.clone(),
-                },
                 "track_file" if c.track_file(&t.name).is_none() => Invalid::UnknownTrackFile {
                     block: block.clone(),
                     file: t.name.clone(),

@@ -1104,15 +1104,21 @@ fn track_script_errors_are_located() {
 }
 
 #[test]
-fn an_unknown_tracked_script_is_an_error_at_its_line() {
+fn an_unknown_tracked_script_is_ignored_with_a_warning_at_its_line() {
+    // keepalived ignores the entry, with a warning; so does vigil.
     let text = format!(
         "vrrp_script chk {{\n    script /bin/true\n}}\n{TRACKED_VI}    track_script {{\n        chk\n        chk_haproxy\n    }}\n}}\n"
     );
-    check(
+    check_warns(
         "unknown_track_script",
         &text,
-        &["t.conf:12:9: error: vrrp_instance VI_1: track_script chk_haproxy names no vrrp_script"],
+        &["t.conf:12:9: warning: vrrp_instance VI_1: track_script chk_haproxy names no vrrp_script: ignored, as keepalived does"],
     );
+    let imp = import_str("t.conf", &text, false).expect("imports");
+    let names: Vec<&str> = (imp.config.vrrp_instances[0].track_script.iter())
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["chk"]);
 }
 
 #[test]

@@ -334,6 +334,7 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         }
         _ => unreachable!("TOP lists only the keywords matched above"),
     });
+    r.drop_unknown_track_scripts(&mut c, &mut at);
     for old in std::mem::take(&mut r.legacy_syncd) {
         r.legacy_sync_daemon(old, &mut c);
     }

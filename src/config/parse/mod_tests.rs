@@ -457,3 +457,19 @@ fn a_virtual_server_given_twice_names_the_first() {
         ["t.conf:6:1: error: virtual_server 10.0.0.9 80 is given twice (first at t.conf:1:1)"]
     );
 }
+
+#[test]
+fn a_sync_group_s_unknown_track_script_is_dropped_with_a_warning() {
+    let text = concat!(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n",
+        " virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
+        "vrrp_sync_group G {\n group {\n  A\n }\n track_script {\n  nothing\n }\n}\n",
+    );
+    let imp = crate::config::import_str("t.conf", text, false).expect("imports");
+    assert!(imp.config.vrrp_sync_groups[0].track_script.is_empty());
+    let w: Vec<String> = imp.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        ["t.conf:13:3: warning: vrrp_sync_group G: track_script nothing names no vrrp_script: ignored, as keepalived does"]
+    );
+}
