@@ -278,7 +278,8 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         legacy_syncd: Vec::new(),
     };
     let mut defined = Defined::default();
-    r.walk(nodes, &TOP, |r, kw, node| match kw {
+    let nodes = global::merge_blocks(nodes, r.d);
+    r.walk(&nodes, &TOP, |r, kw, node| match kw {
         "global_defs" => {
             if let Some((g, places)) = r.global_defs(node) {
                 c.global = g;
