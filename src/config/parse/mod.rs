@@ -208,13 +208,24 @@ impl Reader<'_> {
     }
 }
 
-/// The closest known keyword within two edits, if any.
+/// The known keyword that is `word` with or without keepalived's `vrrp_`
+/// prefix (`garp_master_delay` in global_defs is `vrrp_garp_master_delay`
+/// there), else the closest within two edits, if any.
 pub(crate) fn suggest<'a>(
     word: &str,
     known: impl Iterator<Item = &'a &'static str>,
 ) -> Option<&'static str> {
+    let known: Vec<&'static str> = known.copied().collect();
+    let other_form = |k: &&'static str| match word.strip_prefix("vrrp_") {
+        Some(bare) => *k == bare,
+        None => k.strip_prefix("vrrp_") == Some(word),
+    };
+    if let Some(k) = known.iter().copied().find(other_form) {
+        return Some(k);
+    }
     known
-        .map(|k| (edit_distance(word, k), *k))
+        .into_iter()
+        .map(|k| (edit_distance(word, k), k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)

@@ -8,6 +8,17 @@ fn suggestions_are_close_keywords_only() {
     assert_eq!(suggest("priorty", known.iter()), Some("priority"));
     assert_eq!(suggest("advert_itn", known.iter()), Some("advert_int"));
     assert_eq!(suggest("completely_else", known.iter()), None);
+    // keepalived's global and instance spellings of one setting.
+    let global = &["vrrp_garp_master_delay", "router_id"];
+    assert_eq!(
+        suggest("garp_master_delay", global.iter()),
+        Some("vrrp_garp_master_delay")
+    );
+    let instance = &["garp_master_delay", "priority"];
+    assert_eq!(
+        suggest("vrrp_garp_master_delay", instance.iter()),
+        Some("garp_master_delay")
+    );
     assert_eq!(edit_distance("", "abc"), 3);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
