@@ -99,7 +99,7 @@ impl Candidate {
     /// caller keeps its candidate. Note: an `include` in `text` reads
     /// files, as it does in `vigil config check`.
     pub fn load(name: &str, text: &str) -> Result<Loaded, Rejected> {
-        let imp = config::import_str(name, text, false)?;
+        let imp = config::import_str_with(name, text, &options())?;
         Ok(Loaded {
             candidate: Candidate::from_config(&imp.config),
             warnings: imp.warnings,
@@ -114,7 +114,7 @@ impl Candidate {
 
     /// The whole config judged as a commit judges it (`commit check`).
     pub fn check(&self) -> Result<Imported, Rejected> {
-        config::import_str(NAME, &self.text(), false)
+        config::import_str_with(NAME, &self.text(), &options())
     }
 
     /// `show | compare`: a unified diff from `running` to the candidate in
@@ -432,6 +432,15 @@ fn new_block(seg: &Seg) -> Stmt {
     }
 }
 
+/// How the console reads: as `vigil config check` does, names resolved
+/// with the deadline of someone waiting at a prompt.
+fn options() -> config::ImportOptions {
+    config::ImportOptions {
+        resolver: crate::resolve::Resolver::interactive(),
+        ..config::ImportOptions::new(false)
+    }
+}
+
 /// The parser's and the validators' errors about `top`'s text, its
 /// warnings, and the line of the statement at `focus`. Unlike an import,
 /// the validators run even when the parser found errors (on the blocks
@@ -440,7 +449,8 @@ fn problems(top: &[Stmt], focus: Option<&[usize]>) -> (Vec<Error>, Vec<Warning>,
     let (text, line) = tree::render(top, focus);
     let mut d = Diagnostics::new(false);
     let nodes = syntax::read_str(NAME, &text, None, &ConfigId::of_host(), &mut d);
-    let (c, places) = config::parse::config(&nodes, &mut d, &crate::resolve::Resolver::default());
+    let (c, places) =
+        config::parse::config(&nodes, &mut d, &crate::resolve::Resolver::interactive());
     validate::validate(&c, &places, &mut d);
     d.sort();
     (d.errors, d.warnings, line)
