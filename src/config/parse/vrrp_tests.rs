@@ -152,3 +152,14 @@ fn nopreempt_with_an_argument_keepalived_ignores_is_set_with_a_warning() {
     assert!(!c.vrrp_instances[0].nopreempt);
     assert!(w.is_empty(), "{w:?}");
 }
+
+#[test]
+fn an_instance_without_addresses_made_ipv6_by_its_peers_needs_version_3() {
+    let text = instance(" unicast_peer {\n  fe80::2\n }\n");
+    let r = crate::config::import_str("t.conf", &text, false).expect_err("VRRPv2 over IPv6");
+    let e: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        e,
+        ["t.conf:4:2: error: vrrp_instance VI_1: VRRPv2 is IPv4 only; fe80::2 needs 'version 3'"]
+    );
+}

@@ -71,7 +71,7 @@ pub enum Cause {
     /// A value keepalived reads other than as written (`state master`
     /// starts as BACKUP): an import warns, the console refuses it.
     #[error("{0}; write what you mean")]
-    Tolerated(WarningKind),
+    Tolerated(Box<WarningKind>),
 }
 
 fn expected_words(suggestion: &Option<&'static str>, expected: &[&'static str]) -> String {

@@ -488,7 +488,7 @@ fn judge(before: &[Stmt], after: &[Stmt], focus: Option<&[usize]>) -> Result<(),
         .into_iter()
         .find(|w| line == Some(w.loc.line) && matches!(w.kind, WarningKind::AsKeepalived { .. }));
     match tolerated {
-        Some(w) => Err(Cause::Tolerated(w.kind)),
+        Some(w) => Err(Cause::Tolerated(Box::new(w.kind))),
         None => Ok(()),
     }
 }
