@@ -21,11 +21,14 @@
 //!   and that is for `commit` to refuse;
 //! - a validator's error located on the very statement the `set` wrote (a
 //!   VIP outside every subnet of the appliance's interfaces, priority 255
-//!   on a BACKUP, a VRID already used on that interface, a track_script
-//!   naming no vrrp_script). Relations a `set` breaks elsewhere, and every
-//!   relation inside a block that still lacks a required setting (the
-//!   parser hands no incomplete block to the validators), are for `check`,
-//!   which judges exactly as a commit does.
+//!   on a BACKUP, a VRID already used on that interface). Relations a
+//!   `set` breaks elsewhere, and every relation inside a block that still
+//!   lacks a required setting (the parser hands no incomplete block to the
+//!   validators), are for `check`, which judges exactly as a commit does;
+//! - a warning on that statement that an import reads it other than as
+//!   written, as keepalived does (`state master` starts as BACKUP,
+//!   `quorum 0` is 1, a track_script naming no vrrp_script is ignored):
+//!   [`Cause::Tolerated`]; the console writes what it means.
 //!
 //! A `delete` is judged the same way, without the validator rule (it
 //! writes no statement): deleting what another setting names is for
@@ -484,9 +487,15 @@ fn judge(before: &[Stmt], after: &[Stmt], focus: Option<&[usize]>) -> Result<(),
     if !added.is_empty() {
         return Err(Cause::Config(added));
     }
-    let tolerated = warnings
-        .into_iter()
-        .find(|w| line == Some(w.loc.line) && matches!(w.kind, WarningKind::AsKeepalived { .. }));
+    // A value read other than as written, or an entry ignored: an import
+    // warns, the console writes what it means.
+    let tolerated = warnings.into_iter().find(|w| {
+        line == Some(w.loc.line)
+            && matches!(
+                w.kind,
+                WarningKind::AsKeepalived { .. } | WarningKind::UnknownTrackScript { .. }
+            )
+    });
     match tolerated {
         Some(w) => Err(Cause::Tolerated(Box::new(w.kind))),
         None => Ok(()),
