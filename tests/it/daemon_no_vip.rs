@@ -71,8 +71,8 @@ fn instances_without_addresses_elect_a_master_and_fail_over() {
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(first_state(&n2.status_json()), "BACKUP");
     assert_eq!(first_state(&n1.status_json()), "MASTER");
-    for n in 0..2 {
-        assert_eq!(lab.nodes[n].ns.addrs("eth0"), before[n], "node {}", n + 1);
+    for (n, addrs) in before.iter().enumerate() {
+        assert_eq!(&lab.nodes[n].ns.addrs("eth0"), addrs, "node {}", n + 1);
     }
 
     n1.stop();
