@@ -293,7 +293,8 @@ impl ImportOpts {
         config::ImportOptions {
             lenient: self.lenient,
             config_id: config_id(self.config_id.as_deref()),
-            resolver: Default::default(),
+            // Someone waits at the prompt: a name fails fast offline.
+            resolver: crate::resolve::Resolver::interactive(),
         }
     }
 }

@@ -23,6 +23,13 @@
 //!    `timeout` seconds (resolv.conf's, at most 5) for `attempts` rounds
 //!    (at most 3) over the servers (at most 3, as glibc reads).
 //!
+//! Someone waiting at a prompt (`vigil config check`/`import`, the
+//! console: [`Resolver::interactive`]) gets a total deadline per name
+//! instead ([`INTERACTIVE_DEADLINE`], shared evenly by the servers, one
+//! attempt each): offline, a name fails in that time, with an error that
+//! says no server answered (which says nothing of the name), not that it
+//! does not exist.
+//!
 //! Addresses are returned IPv4 first, as getaddrinfo sorts them by
 //! default on a box without IPv6 preference rules; the caller takes the
 //! first (keepalived does) or the first of the family it needs.
@@ -46,6 +53,8 @@ const TIMEOUT_MAX: u32 = 5;
 const ATTEMPTS_MAX: u32 = 3;
 /// glibc reads at most three name servers.
 const SERVERS_MAX: usize = 3;
+/// The whole wait for one name when someone waits at a prompt.
+pub const INTERACTIVE_DEADLINE: Duration = Duration::from_secs(2);
 /// The longest DNS name (RFC 1035 2.3.4, without the final dot).
 const NAME_MAX: usize = 253;
 
@@ -57,14 +66,26 @@ pub enum ResolveError {
     /// Every candidate was NXDOMAIN or had no A/AAAA record.
     #[error("not in {hosts}, and DNS server {server} knows no address for it")]
     NoSuchName { hosts: PathBuf, server: IpAddr },
+    /// No server answered (or none could be reached): the name may well
+    /// exist.
     #[error(
-        "not in {hosts}, and no DNS server answered ({servers}; {timeout} s x {attempts} attempts)"
+        "not in {hosts}, and the resolver did not answer: no DNS server replied ({servers}; {}), so whether the name exists is unknown (write its address, or check the box's DNS)",
+        waited(*.timeout, *.attempts, *.deadline_ms)
     )]
     NoAnswer {
         hosts: PathBuf,
         servers: String,
         timeout: u32,
         attempts: u32,
+        /// The total deadline per name, when there was one.
+        deadline_ms: Option<u64>,
+    },
+    /// No query could even be sent (no route, no network).
+    #[error("not in {hosts}, and the resolver did not answer: no DNS server could be reached ({servers}: {reason}), so whether the name exists is unknown (write its address, or check the box's network and DNS)")]
+    Unreachable {
+        hosts: PathBuf,
+        servers: String,
+        reason: io::ErrorKind,
     },
     #[error("not in {hosts}, and DNS server {server} answered {rcode}")]
     Failed {
@@ -78,6 +99,16 @@ pub enum ResolveError {
     /// A name a DNS message cannot carry.
     #[error("not a valid host name")]
     BadName,
+}
+
+fn waited(timeout: u32, attempts: u32, deadline_ms: Option<u64>) -> String {
+    match deadline_ms {
+        Some(ms) => format!(
+            "gave up after {:.1} s, one attempt each",
+            ms as f64 / 1000.0
+        ),
+        None => format!("{timeout} s x {attempts} attempts"),
+    }
 }
 
 /// Where names are looked up.
@@ -96,6 +127,16 @@ impl Default for Resolver {
 }
 
 impl Resolver {
+    /// The box's files and DNS for someone waiting at a prompt: a total
+    /// deadline per name ([`INTERACTIVE_DEADLINE`]), one attempt per
+    /// server.
+    pub fn interactive() -> Self {
+        Resolver::System(System {
+            deadline: Some(INTERACTIVE_DEADLINE),
+            ..System::default()
+        })
+    }
+
     /// The addresses of `name`, IPv4 first; never empty on success.
     pub fn resolve(&self, name: &str) -> Result<Vec<IpAddr>, ResolveError> {
         if !is_host_name(name) {
@@ -111,12 +152,14 @@ impl Resolver {
     }
 }
 
-/// The system's files, and the DNS port (53; another in tests).
+/// The system's files, the DNS port (53; another in tests), and an
+/// optional total deadline per name (then one attempt per server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct System {
     pub hosts: PathBuf,
     pub resolv_conf: PathBuf,
     pub port: u16,
+    pub deadline: Option<Duration>,
 }
 
 impl Default for System {
@@ -125,6 +168,7 @@ impl Default for System {
             hosts: PathBuf::from("/etc/hosts"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
             port: 53,
+            deadline: None,
         }
     }
 }
@@ -160,11 +204,19 @@ impl System {
             .map(|ip| SocketAddr::new(ip.into(), self.port))
             .collect();
         let search: Vec<String> = conf.get_last_search_or_domain().cloned().collect();
-        let dns = Dns {
+        let mut dns = Dns {
             servers,
             timeout: Duration::from_secs(u64::from(conf.timeout.clamp(1, TIMEOUT_MAX))),
             attempts: conf.attempts.clamp(1, ATTEMPTS_MAX),
+            deadline: self.deadline,
         };
+        if let Some(all) = self.deadline {
+            // The deadline shared evenly: a silent first server leaves the
+            // others their turn.
+            let each = all / u32::try_from(dns.servers.len().max(1)).unwrap_or(1);
+            dns.timeout = dns.timeout.min(each);
+            dns.attempts = 1;
+        }
         dns.resolve(&candidates(name, conf.ndots, &search))
             .map_err(|e| e.into_error(&self.hosts, &dns))
     }
@@ -225,12 +277,16 @@ struct Dns {
     servers: Vec<SocketAddr>,
     timeout: Duration,
     attempts: u32,
+    /// The whole wait for one name, if bounded.
+    deadline: Option<Duration>,
 }
 
 /// How a DNS lookup ended without an address.
 enum DnsError {
     NoSuchName(IpAddr),
     NoAnswer,
+    /// Nothing could be sent to any server.
+    Unreachable(io::ErrorKind),
     Failed(IpAddr, RCODE),
     BadName,
 }
@@ -238,6 +294,10 @@ enum DnsError {
 impl DnsError {
     fn into_error(self, hosts: &Path, dns: &Dns) -> ResolveError {
         let hosts = hosts.to_owned();
+        let servers = (dns.servers.iter())
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         match self {
             DnsError::NoSuchName(server) => ResolveError::NoSuchName { hosts, server },
             DnsError::Failed(server, rcode) => ResolveError::Failed {
@@ -246,14 +306,17 @@ impl DnsError {
                 rcode: format!("{rcode:?}"),
             },
             DnsError::BadName => ResolveError::BadName,
+            DnsError::Unreachable(reason) => ResolveError::Unreachable {
+                hosts,
+                servers,
+                reason,
+            },
             DnsError::NoAnswer => ResolveError::NoAnswer {
                 hosts,
-                servers: (dns.servers.iter())
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                servers,
                 timeout: dns.timeout.as_secs() as u32,
                 attempts: dns.attempts,
+                deadline_ms: dns.deadline.map(|d| d.as_millis() as u64),
             },
         }
     }
@@ -270,13 +333,19 @@ enum Reply {
 
 impl Dns {
     fn resolve(&self, candidates: &[String]) -> Result<Vec<IpAddr>, DnsError> {
+        let until = self.deadline.map(|d| Instant::now() + d);
         let mut last = DnsError::NoAnswer;
         for name in candidates {
-            match self.lookup(name) {
+            match self.lookup(name, until) {
                 Ok(a) => return Ok(ipv4_first(a)),
                 // The next candidate may exist; keep the most telling error.
                 Err(e @ (DnsError::NoSuchName(_) | DnsError::Failed(..))) => last = e,
-                Err(DnsError::NoAnswer) => {}
+                // Silence or no route: kept unless something said more.
+                Err(e @ (DnsError::NoAnswer | DnsError::Unreachable(_))) => {
+                    if matches!(last, DnsError::NoAnswer) {
+                        last = e;
+                    }
+                }
                 Err(DnsError::BadName) => return Err(DnsError::BadName),
             }
         }
@@ -284,11 +353,11 @@ impl Dns {
     }
 
     /// A, then AAAA, of one candidate.
-    fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, DnsError> {
+    fn lookup(&self, name: &str, until: Option<Instant>) -> Result<Vec<IpAddr>, DnsError> {
         let mut addrs = Vec::new();
         let mut empty_from = None;
         for qtype in [TYPE::A, TYPE::AAAA] {
-            match self.ask_any(name, qtype)? {
+            match self.ask_any(name, qtype, until)? {
                 (_, Reply::Addrs(a)) => addrs.extend(a),
                 (server, Reply::NoSuchName) => return Err(DnsError::NoSuchName(server)),
                 (server, Reply::NoData) => empty_from = Some(server),
@@ -302,26 +371,47 @@ impl Dns {
         }
     }
 
-    /// The first server's answer to one question, over the attempts.
-    fn ask_any(&self, name: &str, qtype: TYPE) -> Result<(IpAddr, Reply), DnsError> {
+    /// The first server's answer to one question, over the attempts,
+    /// until the deadline if there is one.
+    fn ask_any(
+        &self,
+        name: &str,
+        qtype: TYPE,
+        until: Option<Instant>,
+    ) -> Result<(IpAddr, Reply), DnsError> {
+        // Set when a query went out and timed out, and when one could not
+        // be sent: only the second alone makes the servers unreachable.
+        let (mut waited, mut unreachable) = (false, None);
         for _ in 0..self.attempts {
             for &server in &self.servers {
-                match ask(server, name, qtype, self.timeout) {
+                let wait = match until {
+                    Some(u) => self
+                        .timeout
+                        .min(u.saturating_duration_since(Instant::now())),
+                    None => self.timeout,
+                };
+                if wait.is_zero() {
+                    return Err(DnsError::NoAnswer);
+                }
+                match ask(server, name, qtype, wait) {
                     Ok(Some(r)) => return Ok((server.ip(), r)),
-                    Ok(None) => continue,
+                    Ok(None) => waited = true,
                     Err(AskError::BadName) => return Err(DnsError::BadName),
-                    Err(AskError::Io) => continue,
+                    Err(AskError::Io(kind)) => unreachable = Some(kind),
                 }
             }
         }
-        Err(DnsError::NoAnswer)
+        match unreachable.filter(|_| !waited) {
+            Some(kind) => Err(DnsError::Unreachable(kind)),
+            None => Err(DnsError::NoAnswer),
+        }
     }
 }
 
 enum AskError {
     BadName,
     /// The socket failed (no route, refused): as no answer.
-    Io,
+    Io(io::ErrorKind),
 }
 
 /// One question to one server: its answer, or `None` when none came in
@@ -347,9 +437,9 @@ fn ask(
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
-    let sock = UdpSocket::bind(local).map_err(|_| AskError::Io)?;
-    sock.connect(server).map_err(|_| AskError::Io)?;
-    sock.send(&bytes).map_err(|_| AskError::Io)?;
+    let sock = UdpSocket::bind(local).map_err(|e| AskError::Io(e.kind()))?;
+    sock.connect(server).map_err(|e| AskError::Io(e.kind()))?;
+    sock.send(&bytes).map_err(|e| AskError::Io(e.kind()))?;
     let deadline = Instant::now() + timeout;
     let mut buf = [0u8; 1500];
     loop {
@@ -358,7 +448,7 @@ fn ask(
             return Ok(None);
         }
         sock.set_read_timeout(Some(left))
-            .map_err(|_| AskError::Io)?;
+            .map_err(|e| AskError::Io(e.kind()))?;
         let n = match sock.recv(&mut buf) {
             Ok(n) => n,
             Err(e)
@@ -369,7 +459,7 @@ fn ask(
             {
                 return Ok(None)
             }
-            Err(_) => return Err(AskError::Io),
+            Err(e) => return Err(AskError::Io(e.kind())),
         };
         if let Some(r) = reply(&buf[..n], id, &qname, qtype) {
             return Ok(Some(r));

@@ -128,6 +128,7 @@ fn system(dir: &Path, port: u16, resolv: &str, hosts: &str) -> Resolver {
         hosts: dir.join("hosts"),
         resolv_conf: dir.join("resolv.conf"),
         port,
+        deadline: None,
     })
 }
 
@@ -204,6 +205,97 @@ fn a_silent_server_is_given_up_after_timeout_times_attempts() {
         "{took:?}"
     );
     drop(mute);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A server on `addr` that reads and never answers; counts the queries.
+fn mute(addr: &str) -> (UdpSocket, Arc<AtomicUsize>) {
+    let sock = UdpSocket::bind(addr).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let (reader, seen) = (sock.try_clone().unwrap(), count.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while reader.recv_from(&mut buf).is_ok() {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (sock, count)
+}
+
+#[test]
+fn at_a_prompt_a_silent_resolver_fails_within_the_deadline_each_server_asked_once() {
+    // Two silent servers, a search list, resolv.conf's longest waits:
+    // 3 names x 2 servers x 3 attempts x 5 s without a deadline.
+    let (first, asked_first) = mute("127.0.0.1:0");
+    let port = first.local_addr().unwrap().port();
+    let (_second, asked_second) = mute(&format!("127.0.0.2:{port}"));
+    let dir = tmp("deadline");
+    std::fs::write(
+        dir.join("resolv.conf"),
+        "search a.example b.example\nnameserver 127.0.0.1\nnameserver 127.0.0.2\n\
+         options timeout:5 attempts:3\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("hosts"), "").unwrap();
+    let r = Resolver::System(System {
+        hosts: dir.join("hosts"),
+        resolv_conf: dir.join("resolv.conf"),
+        port,
+        deadline: Some(Duration::from_millis(600)),
+    });
+    let t0 = Instant::now();
+    let e = r.resolve("smtp").unwrap_err();
+    let took = t0.elapsed();
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    // Each server had its half of the deadline for the first name.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(asked_first.load(Ordering::SeqCst), 1);
+    assert_eq!(asked_second.load(Ordering::SeqCst), 1);
+    let text = e.to_string();
+    assert!(
+        text.contains("the resolver did not answer: no DNS server replied (127.0.0.1:")
+            && text.contains(
+                "gave up after 0.6 s, one attempt each), so whether the name exists is unknown"
+            ),
+        "{text}"
+    );
+    assert_eq!(
+        Resolver::interactive(),
+        Resolver::System(System {
+            deadline: Some(INTERACTIVE_DEADLINE),
+            ..System::default()
+        })
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_is_told_from_a_silent_one() {
+    // A port nobody listens on: the kernel refuses at once.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tmp("refused");
+    let r = system(&dir, port, "nameserver 127.0.0.1\noptions timeout:1\n", "");
+    let e = r.resolve("lb2.example.").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ResolveError::Unreachable {
+                reason: io::ErrorKind::ConnectionRefused,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains(&format!(
+            "the resolver did not answer: no DNS server could be reached (127.0.0.1:{port}: connection refused)"
+        )),
+        "{e}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -156,8 +156,6 @@ fn hint(s: &Option<&'static str>) -> String {
 /// tests and tools can match on them.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum Invalid {
-    #[error("{block}: track_script {script} names no vrrp_script")]
-    UnknownTrackScript { block: String, script: String },
     #[error("{block}: track_file {file} names no track_file block")]
     UnknownTrackFile { block: String, file: String },
     #[error("{block}: track_process {process} names no vrrp_track_process")]
@@ -190,8 +188,6 @@ pub enum Invalid {
     V3Auth { instance: String },
     #[error("vrrp_instance {instance}: advert_int {advert} is outside VRRPv3's 0.01..40.95 s in steps of 0.01 s")]
     V3Interval { instance: String, advert: String },
-    #[error("vrrp_instance {instance}: virtual_ipaddress is empty; an instance needs at least one address")]
-    NoVip { instance: String },
     #[error(
         "vrrp_instance {instance}: {addr} is not inside any subnet of {interface} ({subnets})"
     )]
@@ -230,8 +226,8 @@ pub enum Invalid {
         other: String,
         method: &'static str,
     },
-    #[error("virtual_server {service} is given twice")]
-    DuplicateService { service: String },
+    #[error("virtual_server {service} is given twice (first at {first})")]
+    DuplicateService { service: String, first: Loc },
     /// `virtual_server group G` names no group, or an empty one.
     #[error("virtual_server group {group}: {}", if *known { "the virtual_server_group has no member" } else { "no virtual_server_group of that name" })]
     ServiceGroup { group: String, known: bool },
@@ -390,6 +386,17 @@ pub enum WarningKind {
         owner: &'static str,
         scheduler: &'static str,
     },
+    /// A value keepalived does not take as written and still runs with:
+    /// vigil reads it the same way; `what` says how.
+    #[error("'{keyword}': {what}, as keepalived does")]
+    AsKeepalived { keyword: &'static str, what: String },
+    /// An instance without addresses: keepalived runs it (people move an
+    /// address with notify scripts, e.g. on a cloud), and so does vigil.
+    #[error("vrrp_instance {instance}: {}: the instance runs VRRP and its notify scripts but adds no address, as keepalived does", if *empty { "virtual_ipaddress is empty" } else { "no virtual_ipaddress" })]
+    NoVip { instance: String, empty: bool },
+    /// A `track_script` entry naming no `vrrp_script`.
+    #[error("{block}: track_script {script} names no vrrp_script: ignored, as keepalived does")]
+    UnknownTrackScript { block: String, script: String },
     #[error("include {pattern}: the pattern matched no file")]
     IncludeEmpty { pattern: String },
     #[error("{0}")]

@@ -531,11 +531,14 @@ impl VrrpInstance {
         self.garp.over(&g.garp)
     }
 
-    /// The family the instance runs in: that of its first virtual address.
+    /// The family the instance runs in: that of its first virtual address;
+    /// without one (keepalived runs such an instance), that of
+    /// `unicast_src_ip` or the first `unicast_peer`, else IPv4.
     pub fn is_ipv6(&self) -> bool {
-        self.virtual_ipaddress
-            .first()
-            .is_some_and(|v| v.addr.is_ipv6())
+        let first = self.virtual_ipaddress.first().map(|v| v.addr);
+        (first.or(self.unicast_src_ip))
+            .or(self.unicast_peer.first().copied())
+            .is_some_and(|a| a.is_ipv6())
     }
 }
 

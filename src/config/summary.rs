@@ -104,7 +104,7 @@ fn instance_line(out: &mut String, c: &Config, i: &VrrpInstance) {
         i.advert_int,
         if i.authentication.is_some() { "PASS" } else { "none" },
         if i.nopreempt { ", nopreempt" } else { "" },
-        vips.join(" ")
+        if vips.is_empty() { "(none)".to_owned() } else { vips.join(" ") }
     );
 }
 

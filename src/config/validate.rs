@@ -12,6 +12,7 @@ use super::model::{
     Config, InitialState, Method, Protocol, ServiceKey, SyncGroup, TrackScript, Vip, VirtualServer,
     VrrpInstance, VrrpVersion,
 };
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
@@ -100,7 +101,7 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
         report(a.of("metrics"), e);
     }
     track_script_problems(c, at, d);
-    for (n, (kw, item, e)) in service_problems(c) {
+    for (n, (kw, item, e)) in service_problems(c, &at.services) {
         if let Some(a) = at.services.get(n) {
             report(located(a, kw, item), e);
         }
@@ -126,8 +127,8 @@ fn metrics_problem(c: &Config) -> Option<Invalid> {
     })
 }
 
-/// `track_script` names that are no `vrrp_script` and `track_file` names
-/// that are no `track_file` (errors), scripts nothing tracks, and weights
+/// `track_file` and `track_process` names that name nothing (errors; the
+/// parser has dropped `track_script` entries naming no `vrrp_script`), scripts nothing tracks, and weights
 /// cleared as keepalived clears them (warnings).
 fn track_script_problems(c: &Config, at: &Places, d: &mut Diagnostics) {
     let used = unknown_tracked(
@@ -214,10 +215,6 @@ fn unknown_tracked(
         for (k, t) in list.iter().enumerate() {
             used.insert(t.name.clone());
             let e = match kind {
-                "track_script" if c.vrrp_script(&t.name).is_none() => Invalid::UnknownTrackScript {
-                    block: block.clone(),
-                    script: t.name.clone(),
-                },
                 "track_file" if c.track_file(&t.name).is_none() => Invalid::UnknownTrackFile {
                     block: block.clone(),
                     file: t.name.clone(),
@@ -273,6 +270,20 @@ fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
                     addr: i.virtual_ipaddress[k].addr.to_string(),
                 };
                 out.push(("virtual_ipaddress", Some(k), e));
+            } else if i.virtual_ipaddress.is_empty() && i.is_ipv6() {
+                // No address: the unicast ones made it IPv6.
+                let e = Invalid::V2Ipv6 {
+                    instance: name(),
+                    addr: (i.unicast_src_ip.into_iter().chain(i.unicast_peer.clone()))
+                        .find(IpAddr::is_ipv6)
+                        .map_or_else(String::new, |a| a.to_string()),
+                };
+                let kw = if i.unicast_src_ip.is_some() {
+                    "unicast_src_ip"
+                } else {
+                    "unicast_peer"
+                };
+                out.push((kw, None, e));
             }
         }
         VrrpVersion::V3 => {
@@ -302,11 +313,9 @@ fn family(a: &IpAddr) -> u8 {
 
 fn vip_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
+    // No address: the parser has warned; the family is then that of the
+    // unicast addresses (VrrpInstance::is_ipv6).
     let Some(first) = i.virtual_ipaddress.first() else {
-        let e = Invalid::NoVip {
-            instance: i.name.clone(),
-        };
-        out.push(("virtual_ipaddress", None, e));
         return out;
     };
     // The parser has already left out addresses of the other family.
@@ -454,10 +463,12 @@ fn sync_group_problems(c: &Config) -> Vec<(usize, usize, Invalid)> {
     out
 }
 
-fn service_problems(c: &Config) -> Vec<(usize, Found)> {
+/// `places` are the services' (parallel to the config's), for naming
+/// where a repeated service was first given.
+fn service_problems(c: &Config, places: &[At]) -> Vec<(usize, Found)> {
     // A fwmark service is one per mark and family whatever its protocol
     // line says (the kernel ignores the protocol there).
-    let mut keys: HashSet<(ServiceKey, Option<Protocol>)> = HashSet::new();
+    let mut keys: HashMap<(ServiceKey, Option<Protocol>), usize> = HashMap::new();
     let mut out = Vec::new();
     let mut total = 0usize;
     for (n, v) in c.virtual_servers.iter().enumerate() {
@@ -468,9 +479,17 @@ fn service_problems(c: &Config) -> Vec<(usize, Found)> {
                 ServiceKey::Addr { .. } => Some(v.protocol),
                 ServiceKey::Fwmark { .. } => None,
             };
-            if !keys.insert((*key, proto)) {
+            let first = match keys.entry((*key, proto)) {
+                Entry::Vacant(e) => {
+                    e.insert(n);
+                    continue;
+                }
+                Entry::Occupied(e) => *e.get(),
+            };
+            if let Some(a) = places.get(first) {
                 let e = Invalid::DuplicateService {
                     service: key.to_string(),
+                    first: a.start.clone(),
                 };
                 out.push((n, ("", None, e)));
             }

@@ -76,8 +76,6 @@ pub enum FromConfigError {
     },
     #[error("instance {name}: vrrp version 2 cannot run over ipv6")]
     V2OverIpv6 { name: String },
-    #[error("instance {name}: no virtual_ipaddress")]
-    NoVip { name: String },
     #[error("instance {name}: {setting} {value} does not fit")]
     OutOfRange {
         name: String,
@@ -154,13 +152,9 @@ pub fn from_config(
         VrrpVersion::V2 => Version::V2,
         VrrpVersion::V3 => Version::V3,
     };
-    let first = i
-        .virtual_ipaddress
-        .first()
-        .ok_or_else(|| FromConfigError::NoVip {
-            name: name.to_owned(),
-        })?;
-    let family = Family::of(first.addr);
+    // Without an address (keepalived runs such an instance) the family is
+    // the unicast addresses', else IPv4.
+    let family = if i.is_ipv6() { Family::V6 } else { Family::V4 };
     if family == Family::V6 && version == Version::V2 {
         return Err(FromConfigError::V2OverIpv6 {
             name: name.to_owned(),

@@ -176,3 +176,16 @@ fn unicast_ttl_and_dont_track_primary() {
     assert!(!m.filter.any_ttl);
     assert!(m.machine.track_primary);
 }
+
+#[test]
+fn an_instance_without_addresses_maps_in_its_unicast_family() {
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n}\n";
+    let m = map(text);
+    assert!(m.filter.vips.is_empty() && m.edge.vips.is_empty());
+    assert_eq!(m.edge.family, Family::V4);
+    let v6 = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n version 3\n \
+              unicast_peer {\n  fe80::2\n }\n}\n";
+    let (i, g) = one(v6);
+    let m = from_config(&i, &g, "fe80::1".parse().unwrap()).expect("maps");
+    assert_eq!(m.edge.family, Family::V6);
+}

@@ -225,9 +225,11 @@ fn advert_template(cfg: &InstanceConfig, vips: &[Vip], auth: Auth) -> Option<Rep
             addrs: addrs_of(vips, v4)?,
         })),
         Version::V3 => {
-            let addrs = match vips.first().map(|v| v.addr) {
-                Some(IpAddr::V6(_)) => Addrs::V6(addrs_of(vips, v6)?),
-                _ => Addrs::V4(addrs_of(vips, v4)?),
+            // The instance's family is its source address's (also when it
+            // has no virtual address).
+            let addrs = match cfg.primary_ip {
+                IpAddr::V6(_) => Addrs::V6(addrs_of(vips, v6)?),
+                IpAddr::V4(_) => Addrs::V4(addrs_of(vips, v4)?),
             };
             Some(Repr::V3(V3Repr {
                 vrid: cfg.vrid,

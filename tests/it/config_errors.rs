@@ -128,10 +128,12 @@ fn nopreempt_master() {
 
 #[test]
 fn state_lower() {
-    check(
+    // keepalived reads MASTER and BACKUP in upper case only and starts any
+    // other word as BACKUP; so does vigil, with a warning.
+    check_warns(
         "state_lower",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    state master\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:11: error: 'state': invalid value 'master', expected MASTER or BACKUP (upper case)"],
+        &["t.conf:4:11: warning: 'state': unknown state 'master' (MASTER or BACKUP, upper case): the instance starts as BACKUP, as keepalived does"],
     );
 }
 
@@ -164,10 +166,10 @@ fn missing_vrid() {
 
 #[test]
 fn no_vip() {
-    check(
+    check_warns(
         "no_vip",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n}\n",
-        &["t.conf:1:1: error: vrrp_instance VI_1: virtual_ipaddress is empty; an instance needs at least one address"],
+        &["t.conf:1:1: warning: vrrp_instance VI_1: no virtual_ipaddress: the instance runs VRRP and its notify scripts but adds no address, as keepalived does"],
     );
 }
 
@@ -514,7 +516,7 @@ fn vs_dup() {
     check(
         "vs_dup",
         "virtual_server 10.0.0.1 80 {\n}\nvirtual_server 10.0.0.1 80 {\n}\n",
-        &["t.conf:3:1: error: virtual_server 10.0.0.1 80 is given twice"],
+        &["t.conf:3:1: error: virtual_server 10.0.0.1 80 is given twice (first at t.conf:1:1)"],
     );
 }
 
@@ -829,7 +831,7 @@ fn fwmark_twice_whatever_the_protocol() {
     check(
         "fwmark_twice_whatever_the_protocol",
         "virtual_server fwmark 7 {\n    protocol TCP\n}\nvirtual_server fwmark 7 {\n    protocol UDP\n}\n",
-        &["t.conf:4:1: error: virtual_server fwmark 7 is given twice"],
+        &["t.conf:4:1: error: virtual_server fwmark 7 is given twice (first at t.conf:1:1)"],
     );
 }
 
@@ -1102,15 +1104,21 @@ fn track_script_errors_are_located() {
 }
 
 #[test]
-fn an_unknown_tracked_script_is_an_error_at_its_line() {
+fn an_unknown_tracked_script_is_ignored_with_a_warning_at_its_line() {
+    // keepalived ignores the entry, with a warning; so does vigil.
     let text = format!(
         "vrrp_script chk {{\n    script /bin/true\n}}\n{TRACKED_VI}    track_script {{\n        chk\n        chk_haproxy\n    }}\n}}\n"
     );
-    check(
+    check_warns(
         "unknown_track_script",
         &text,
-        &["t.conf:12:9: error: vrrp_instance VI_1: track_script chk_haproxy names no vrrp_script"],
+        &["t.conf:12:9: warning: vrrp_instance VI_1: track_script chk_haproxy names no vrrp_script: ignored, as keepalived does"],
     );
+    let imp = import_str("t.conf", &text, false).expect("imports");
+    let names: Vec<&str> = (imp.config.vrrp_instances[0].track_script.iter())
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["chk"]);
 }
 
 #[test]

@@ -65,6 +65,7 @@ fn names_resolve_through_the_hosts_file_and_are_kept_as_addresses() {
         hosts: dir.join("hosts"),
         resolv_conf: dir.join("resolv.conf"),
         port: 9,
+        deadline: None,
     });
     let c = import_str_with("names.conf", CONF, &opts(resolver))
         .unwrap_or_else(|r| panic!("{:?}", r.lines()))

@@ -26,6 +26,7 @@ mod daemon_late;
 mod daemon_metrics;
 mod daemon_misc;
 mod daemon_netns;
+mod daemon_no_vip;
 mod daemon_notify;
 mod daemon_reload;
 mod daemon_restart;

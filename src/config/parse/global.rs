@@ -1,19 +1,23 @@
 //! `global_defs { ... }`: mail, router id, VRRP defaults, IPVS sync daemon
 //! and timeouts.
 //!
-//! Owns: reading the global block into [`GlobalDefs`]. Must not: check
-//! that `lvs_sync_daemon` names an existing instance (validate does).
+//! Owns: reading the global block into [`GlobalDefs`], and merging
+//! repeated `global_defs` blocks into one as keepalived does
+//! ([`merge_blocks`]). Must not: check that `lvs_sync_daemon` names an
+//! existing instance (validate does).
 
 use super::{keepalived, Alias, AliasKind, Reader, Section};
 use crate::config::bounds::{
     check_text, Millis, DAY, EMAILS_MAX, GARP_INTERVAL_MAX, GARP_REPEAT_MAX, LVS_TIMEOUT_MAX,
     NAME_MAX, SMTP_TIMEOUT_MAX, TEXT_MAX,
 };
+use crate::config::error::{Diagnostics, Loc, WarningKind};
 use crate::config::model::{
     Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, Metrics, SmtpServer, VrrpVersion,
 };
 use crate::config::syntax::Node;
 use crate::config::validate::At;
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 /// vigil's `metrics { listen ADDR:PORT }` inside `global_defs` (not in
@@ -65,6 +69,77 @@ pub(crate) const GLOBAL: Section = Section {
         kind: AliasKind::Deprecated,
     }],
 };
+
+/// keepalived reads every `global_defs` block into one set of globals: a
+/// setting given again replaces the earlier one, and `notification_email`
+/// addresses add up. vigil merges the blocks into the first the same way
+/// before reading it, with a warning at each later block and at each
+/// setting given again. The top level is borrowed as is when there is at
+/// most one block.
+pub(super) fn merge_blocks<'n>(nodes: &'n [Node], d: &mut Diagnostics) -> Cow<'n, [Node]> {
+    let is_block = |n: &Node| n.keyword.text == "global_defs" && n.block.is_some();
+    if nodes.iter().filter(|n| is_block(n)).count() < 2 {
+        return Cow::Borrowed(nodes);
+    }
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    let mut first: Option<usize> = None;
+    for n in nodes {
+        let Some(k) = first.filter(|_| is_block(n)) else {
+            if is_block(n) {
+                first = Some(out.len());
+            }
+            out.push(n.clone());
+            continue;
+        };
+        let into = &mut out[k];
+        let what = format!(
+            "given again (first at {}): its settings are read into the first block, \
+             a setting given in both from the later",
+            into.keyword.loc
+        );
+        d.warn(&n.keyword.loc, as_keepalived(what));
+        let Some(theirs) = into.block.as_mut() else {
+            continue;
+        };
+        for s in n.block.iter().flat_map(|b| &b.nodes) {
+            merge_setting(&mut theirs.nodes, s, d);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One setting of a later `global_defs` block into the first's.
+fn merge_setting(into: &mut Vec<Node>, s: &Node, d: &mut Diagnostics) {
+    let Some(k) = into.iter().position(|e| e.keyword.text == s.keyword.text) else {
+        into.push(s.clone());
+        return;
+    };
+    let earlier: &Loc = &into[k].keyword.loc;
+    let list = s.keyword.text == "notification_email";
+    let what = if list {
+        format!("'notification_email' is also given at {earlier}: the addresses of both are used")
+    } else {
+        format!(
+            "'{}' is also given at {earlier}: this later one is used",
+            s.keyword.text
+        )
+    };
+    d.warn(&s.keyword.loc, as_keepalived(what));
+    match (list, into[k].block.as_mut(), &s.block) {
+        (true, Some(mine), Some(theirs)) => mine.nodes.extend(theirs.nodes.iter().cloned()),
+        _ => {
+            into.remove(k);
+            into.push(s.clone());
+        }
+    }
+}
+
+fn as_keepalived(what: String) -> WarningKind {
+    WarningKind::AsKeepalived {
+        keyword: "global_defs",
+        what,
+    }
+}
 
 impl Reader<'_> {
     pub fn global_defs(&mut self, node: &Node) -> Option<(GlobalDefs, At)> {

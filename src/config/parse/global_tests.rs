@@ -1,4 +1,4 @@
-//! Unit tests of `global.rs`: the `metrics` block.
+//! Unit tests of `global.rs`: the `metrics` block, repeated blocks.
 
 use crate::config::{export, import_str};
 
@@ -78,5 +78,35 @@ fn on_a_box_metrics_listen_on_an_appliance_address_only() {
     assert!(
         e[0].contains("no address of an appliance interface"),
         "{e:?}"
+    );
+}
+
+#[test]
+fn a_second_global_defs_is_merged_into_the_first_as_keepalived_does() {
+    let text = concat!(
+        "global_defs {\n router_id FIRST\n notification_email {\n  a@x.org\n }\n",
+        " vrrp_garp_master_delay 7\n}\n",
+        "global_defs {\n router_id SECOND\n notification_email {\n  b@x.org\n }\n}\n",
+    );
+    let imp = import_str("t.conf", text, false).expect("valid");
+    let g = &imp.config.global;
+    // What keepalived 2.2.7 -d dumps for the same file.
+    assert_eq!(g.router_id.as_deref(), Some("SECOND"));
+    assert_eq!(g.notification_email, ["a@x.org", "b@x.org"]);
+    assert_eq!(g.garp.master_delay.0, 7000);
+    let w: Vec<String> = imp.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "t.conf:8:1: warning: 'global_defs': given again (first at t.conf:1:1): its settings are read into the first block, a setting given in both from the later, as keepalived does",
+            "t.conf:9:2: warning: 'global_defs': 'router_id' is also given at t.conf:2:2: this later one is used, as keepalived does",
+            "t.conf:10:2: warning: 'global_defs': 'notification_email' is also given at t.conf:3:2: the addresses of both are used, as keepalived does",
+        ]
+    );
+    // Within one block a repeat stays an error.
+    let twice = "global_defs {\n router_id A\n router_id B\n}\n";
+    assert_eq!(
+        errors(twice),
+        ["t.conf:3:2: error: 'router_id' is given twice (first at t.conf:2:2)"]
     );
 }

@@ -247,7 +247,7 @@ impl Reader<'_> {
             "persistence_granularity" => {
                 v.persistence_granularity = r.granularity(n, v.key.is_ipv6());
             }
-            "quorum" => v.quorum = r.u32_in(n, 1, u32::MAX).unwrap_or(1),
+            "quorum" => v.quorum = r.quorum(n),
             "hysteresis" => v.hysteresis = r.u32_in(n, 0, u32::MAX).unwrap_or(0),
             "quorum_up" => v.quorum_up = r.script(n),
             "quorum_down" => v.quorum_down = r.script(n),
@@ -442,7 +442,27 @@ impl Reader<'_> {
         let args = self.args_between(n, 0, 1, "seconds")?;
         match args.first() {
             None => Some(360),
-            Some(t) => self.tok_u32(t, &n.keyword.text, 1, PERSISTENCE_TIMEOUT_MAX),
+            Some(t) => match self.tok_u32(t, &n.keyword.text, 0, PERSISTENCE_TIMEOUT_MAX)? {
+                0 => {
+                    let what = "0 is no timeout and is ignored: no persistence".to_owned();
+                    self.as_keepalived(t, "persistence_timeout", what);
+                    None
+                }
+                secs => Some(secs),
+            },
+        }
+    }
+
+    /// keepalived reads `quorum 0` as 1, with a warning; so does vigil.
+    fn quorum(&mut self, n: &Node) -> u32 {
+        match self.u32_in(n, 0, u32::MAX) {
+            Some(0) => {
+                let what = "0 is read as 1 (the least weight a service can be up with)";
+                self.as_keepalived(&n.args[0], "quorum", what.to_owned());
+                1
+            }
+            Some(q) => q,
+            None => 1,
         }
     }
 

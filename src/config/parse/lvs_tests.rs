@@ -147,3 +147,19 @@ fn http_protocol_errors_and_sni_on_http_get_warn() {
         "{w:?}"
     );
 }
+
+#[test]
+fn quorum_0_and_persistence_timeout_0_are_read_as_keepalived_reads_them() {
+    let (c, w) = import(&service("rr", "TCP", " quorum 0\n persistence_timeout 0\n"));
+    let v = &c.virtual_servers[0];
+    assert_eq!(v.quorum, 1);
+    assert_eq!(v.persistence_timeout, None);
+    assert_eq!(
+        w,
+        [
+            "t.conf:4:9: warning: 'quorum': 0 is read as 1 (the least weight a service can be up with), as keepalived does",
+            "t.conf:5:22: warning: 'persistence_timeout': 0 is no timeout and is ignored: no persistence, as keepalived does",
+        ]
+    );
+    round_trip(&c);
+}

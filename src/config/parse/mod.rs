@@ -209,13 +209,24 @@ impl Reader<'_> {
     }
 }
 
-/// The closest known keyword within two edits, if any.
+/// The known keyword that is `word` with or without keepalived's `vrrp_`
+/// prefix (`garp_master_delay` in global_defs is `vrrp_garp_master_delay`
+/// there), else the closest within two edits, if any.
 pub(crate) fn suggest<'a>(
     word: &str,
     known: impl Iterator<Item = &'a &'static str>,
 ) -> Option<&'static str> {
+    let known: Vec<&'static str> = known.copied().collect();
+    let other_form = |k: &&'static str| match word.strip_prefix("vrrp_") {
+        Some(bare) => *k == bare,
+        None => k.strip_prefix("vrrp_") == Some(word),
+    };
+    if let Some(k) = known.iter().copied().find(other_form) {
+        return Some(k);
+    }
     known
-        .map(|k| (edit_distance(word, k), *k))
+        .into_iter()
+        .map(|k| (edit_distance(word, k), k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
@@ -280,7 +291,9 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         names: Names::new(resolver),
         legacy_syncd: Vec::new(),
     };
-    r.walk(nodes, &TOP, |r, kw, node| match kw {
+    let mut defined = Defined::default();
+    let nodes = global::merge_blocks(nodes, r.d);
+    r.walk(&nodes, &TOP, |r, kw, node| match kw {
         "global_defs" => {
             if let Some((g, places)) = r.global_defs(node) {
                 c.global = g;
@@ -289,7 +302,8 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         }
         "appliance" => c.appliance = r.appliance(node),
         "vrrp_script" => {
-            if let Some((s, places)) = r.vrrp_script(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((s, places)) = r.vrrp_script(node).filter(|_| first) {
                 c.vrrp_scripts.push(s);
                 at.scripts.push(places);
             }
@@ -307,19 +321,22 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
             }
         }
         "vrrp_sync_group" => {
-            if let Some((g, places)) = r.sync_group(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((g, places)) = r.sync_group(node).filter(|_| first) {
                 c.vrrp_sync_groups.push(g);
                 at.sync_groups.push(places);
             }
         }
         "vrrp_instance" => {
-            if let Some((i, places)) = r.vrrp_instance(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((i, places)) = r.vrrp_instance(node).filter(|_| first) {
                 c.vrrp_instances.push(i);
                 at.instances.push(places);
             }
         }
         "virtual_server_group" => {
-            if let Some((g, places)) = r.virtual_server_group(node) {
+            let first = defined.first(r.d, kw, node);
+            if let Some((g, places)) = r.virtual_server_group(node).filter(|_| first) {
                 c.virtual_server_groups.push(g);
                 at.groups.push(places);
             }
@@ -334,6 +351,7 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         "static_rules" => c.static_rules = r.ip_rules(node).unwrap_or_default().0,
         _ => unreachable!("TOP lists only the keywords matched above"),
     });
+    r.drop_unknown_track_scripts(&mut c, &mut at);
     for old in std::mem::take(&mut r.legacy_syncd) {
         r.legacy_sync_daemon(old, &mut c);
     }
@@ -352,6 +370,39 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         }
     }
     (c, at)
+}
+
+/// The names of the top-level blocks others refer to (`vrrp_script`,
+/// `vrrp_sync_group`, `vrrp_instance`, `virtual_server_group`), each with
+/// where it was first given. keepalived skips a second `vrrp_instance` or
+/// `vrrp_sync_group` of one name with an error and silently keeps both
+/// scripts or groups; which block a reference means is unclear either way,
+/// so vigil refuses the second block, naming the first.
+#[derive(Default)]
+struct Defined(HashMap<(&'static str, String), Loc>);
+
+impl Defined {
+    /// Whether `node` (a `kind NAME { ... }` block) is the first of its
+    /// name; an error at it if not. A block without a name is the
+    /// parser's to report.
+    fn first(&mut self, d: &mut Diagnostics, kind: &'static str, node: &Node) -> bool {
+        use std::collections::hash_map::Entry;
+        let Some(name) = node.args.first() else {
+            return true;
+        };
+        match self.0.entry((kind, name.text.clone())) {
+            Entry::Occupied(e) => {
+                let what = format!("{kind} {}", name.text);
+                let first = e.get().clone();
+                d.error(node.loc(), ErrorKind::Duplicate { what, first });
+                false
+            }
+            Entry::Vacant(v) => {
+                v.insert(node.loc().clone());
+                true
+            }
+        }
+    }
 }
 
 impl Reader<'_> {

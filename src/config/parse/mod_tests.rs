@@ -8,6 +8,17 @@ fn suggestions_are_close_keywords_only() {
     assert_eq!(suggest("priorty", known.iter()), Some("priority"));
     assert_eq!(suggest("advert_itn", known.iter()), Some("advert_int"));
     assert_eq!(suggest("completely_else", known.iter()), None);
+    // keepalived's global and instance spellings of one setting.
+    let global = &["vrrp_garp_master_delay", "router_id"];
+    assert_eq!(
+        suggest("garp_master_delay", global.iter()),
+        Some("vrrp_garp_master_delay")
+    );
+    let instance = &["garp_master_delay", "priority"];
+    assert_eq!(
+        suggest("vrrp_garp_master_delay", instance.iter()),
+        Some("garp_master_delay")
+    );
     assert_eq!(edit_distance("", "abc"), 3);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
@@ -415,5 +426,61 @@ fn vrrp_track_process_reads_keepalived_s_keywords_and_rides_as_a_script() {
     assert!(
         e.iter().any(|e| e.contains("haproxy is already the name")),
         "{e:?}"
+    );
+}
+
+/// The error lines of a config that must not import.
+fn rejected(text: &str) -> Vec<String> {
+    let r = crate::config::import_str("t.conf", text, false).expect_err("must be refused");
+    r.errors.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn a_name_given_twice_is_an_error_at_the_second_naming_the_first() {
+    let text = concat!(
+        "vrrp_script s {\n script /bin/true\n}\n",
+        "vrrp_script s {\n script /bin/false\n}\n",
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n",
+        " virtual_ipaddress {\n  10.0.0.1/24\n }\n track_script {\n  s\n }\n}\n",
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 2\n",
+        " virtual_ipaddress {\n  10.0.0.2/24\n }\n}\n",
+        "vrrp_sync_group G {\n group {\n  A\n }\n}\n",
+        "vrrp_sync_group G {\n group {\n  A\n }\n}\n",
+        "virtual_server_group X {\n 10.0.0.5 80\n}\n",
+        "virtual_server_group X {\n 10.0.0.6 80\n}\n",
+    );
+    assert_eq!(
+        rejected(text),
+        [
+            "t.conf:4:1: error: vrrp_script s is given twice (first at t.conf:1:1)",
+            "t.conf:17:1: error: vrrp_instance A is given twice (first at t.conf:7:1)",
+            "t.conf:29:1: error: vrrp_sync_group G is given twice (first at t.conf:24:1)",
+            "t.conf:37:1: error: virtual_server_group X is given twice (first at t.conf:34:1)",
+        ]
+    );
+}
+
+#[test]
+fn a_virtual_server_given_twice_names_the_first() {
+    let vs = "virtual_server 10.0.0.9 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n }\n}\n";
+    assert_eq!(
+        rejected(&format!("{vs}{vs}")),
+        ["t.conf:6:1: error: virtual_server 10.0.0.9 80 is given twice (first at t.conf:1:1)"]
+    );
+}
+
+#[test]
+fn a_sync_group_s_unknown_track_script_is_dropped_with_a_warning() {
+    let text = concat!(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n",
+        " virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
+        "vrrp_sync_group G {\n group {\n  A\n }\n track_script {\n  nothing\n }\n}\n",
+    );
+    let imp = crate::config::import_str("t.conf", text, false).expect("imports");
+    assert!(imp.config.vrrp_sync_groups[0].track_script.is_empty());
+    let w: Vec<String> = imp.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        ["t.conf:13:3: warning: vrrp_sync_group G: track_script nothing names no vrrp_script: ignored, as keepalived does"]
     );
 }

@@ -3,17 +3,23 @@
 //!
 //! Owns: reading a script's settings with keepalived's defaults and
 //! bounds, and a `track_script` line (`NAME [weight W [reverse|noreverse]]`).
-//! Must not: resolve names (validate checks that each tracked name is a
-//! script and warns of unused scripts) or touch the script's file.
+//! Once the whole file is read, drops a `track_script` entry naming no
+//! `vrrp_script`, with a warning, as keepalived does
+//! ([`Reader::drop_unknown_track_scripts`]). Must not: resolve other
+//! names (validate checks track_file and track_process names and warns of
+//! unused scripts) or touch the script's file.
 
 use super::{keepalived, Reader, Section};
 use crate::config::bounds::{Millis, NAME_MAX};
+use crate::config::error::WarningKind;
+use crate::config::model::Config;
 use crate::config::model::{
     InitFile, ParamMatch, ScriptUser, TrackFile, TrackProcess, TrackScript, VrrpScript,
     FILE_WEIGHT_MAX, SCRIPT_WEIGHT_MAX,
 };
 use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
+use crate::config::validate::Places;
 
 /// vigil's bound for `interval` and `timeout`: an hour.
 const INTERVAL_MAX: Millis = Millis::secs(3600);
@@ -302,6 +308,47 @@ impl Reader<'_> {
 
     /// `track_script { NAME [weight W [reverse|noreverse]] ... }`, with the
     /// place of each line for validate.
+    /// keepalived ignores a `track_script` entry naming no `vrrp_script`
+    /// (with a warning); vigil drops it from the instance or sync group the
+    /// same way, with its place.
+    pub(super) fn drop_unknown_track_scripts(&mut self, c: &mut Config, at: &mut Places) {
+        let scripts: Vec<String> = c.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
+        let instances = (c.vrrp_instances.iter_mut())
+            .zip(&mut at.instances)
+            .map(|(i, a)| (format!("vrrp_instance {}", i.name), &mut i.track_script, a));
+        let groups = (c.vrrp_sync_groups.iter_mut())
+            .zip(&mut at.sync_groups)
+            .map(|(g, a)| {
+                (
+                    format!("vrrp_sync_group {}", g.name),
+                    &mut g.track_script,
+                    a,
+                )
+            });
+        for (block, list, a) in instances.chain(groups) {
+            let mut locs = a.items.remove("track_script").unwrap_or_default();
+            let mut k = 0;
+            while k < list.len() {
+                if scripts.contains(&list[k].name) {
+                    k += 1;
+                    continue;
+                }
+                let t = list.remove(k);
+                let loc = if k < locs.len() {
+                    locs.remove(k)
+                } else {
+                    a.start.clone()
+                };
+                let w = WarningKind::UnknownTrackScript {
+                    block: block.clone(),
+                    script: t.name,
+                };
+                self.d.warn(&loc, w);
+            }
+            a.items.insert("track_script", locs);
+        }
+    }
+
     pub(super) fn track_scripts(&mut self, n: &Node) -> Option<TrackLines> {
         self.track_lines(n, "track_script", i32::from(SCRIPT_WEIGHT_MAX))
     }

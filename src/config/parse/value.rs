@@ -25,6 +25,12 @@ impl Reader<'_> {
         );
     }
 
+    /// A value read as keepalived reads it, with a warning saying how.
+    pub fn as_keepalived(&mut self, tok: &Token, keyword: &'static str, what: String) {
+        self.d
+            .warn(&tok.loc, WarningKind::AsKeepalived { keyword, what });
+    }
+
     /// A statement that must not have a block.
     fn no_block(&mut self, node: &Node) -> bool {
         match &node.block {

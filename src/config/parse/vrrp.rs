@@ -340,7 +340,7 @@ impl Reader<'_> {
             }
             "unicast_src_ip" => i.unicast_src_ip = r.ip(n),
             "unicast_peer" => i.unicast_peer = r.unicast_peers(n).unwrap_or_default(),
-            "nopreempt" => i.nopreempt = r.flag(n).unwrap_or(false),
+            "nopreempt" => i.nopreempt = r.nopreempt(n),
             // The default; accepted so that configs saying it still load.
             "preempt" => i.nopreempt = !r.flag(n).unwrap_or(true),
             "preempt_delay" => {
@@ -422,6 +422,16 @@ impl Reader<'_> {
         if self.d.errors.len() != errors_before || name.is_none() {
             return None;
         }
+        if i.virtual_ipaddress.is_empty() {
+            let w = WarningKind::NoVip {
+                instance: i.name.clone(),
+                empty: seen.contains_key("virtual_ipaddress"),
+            };
+            self.d.warn(
+                seen.get("virtual_ipaddress").unwrap_or(&node.keyword.loc),
+                w,
+            );
+        }
         if let Some((loc, interface)) = syncd {
             self.legacy_syncd.push(LegacySyncd {
                 loc,
@@ -498,14 +508,48 @@ impl Reader<'_> {
         }
     }
 
+    /// keepalived reads the first word only, and starts any word but
+    /// MASTER and BACKUP (upper case) as BACKUP; vigil too, with a warning.
     fn initial_state(&mut self, n: &Node) -> Option<InitialState> {
-        let t = self.one(n, "MASTER or BACKUP")?;
-        match t.text.as_str() {
-            "MASTER" => Some(InitialState::Master),
-            "BACKUP" => Some(InitialState::Backup),
+        let args = self.args_between(n, 1, usize::MAX, "MASTER or BACKUP")?;
+        let (t, rest) = args.split_first()?;
+        let state = match t.text.as_str() {
+            "MASTER" => InitialState::Master,
+            "BACKUP" => InitialState::Backup,
+            other => {
+                let what = format!(
+                    "unknown state '{other}' (MASTER or BACKUP, upper case): the instance starts as BACKUP"
+                );
+                self.as_keepalived(t, "state", what);
+                InitialState::Backup
+            }
+        };
+        if let Some(extra) = rest.first() {
+            let words: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
+            let what = format!("'{}' after '{}' is ignored", words.join(" "), t.text);
+            self.as_keepalived(extra, "state", what);
+        }
+        Some(state)
+    }
+
+    /// keepalived sets `nopreempt` whatever follows it; vigil also reads
+    /// `nopreempt off` (and the like) as preempting, and any other word
+    /// as keepalived does, with a warning.
+    fn nopreempt(&mut self, n: &Node) -> bool {
+        let known = ["on", "off", "true", "false", "yes", "no"];
+        let words: Vec<&str> = n.args.iter().map(|t| t.text.as_str()).collect();
+        match words.as_slice() {
+            [] => self.flag(n).unwrap_or(false),
+            [w] if known.contains(&w.to_ascii_lowercase().as_str()) => {
+                self.flag(n).unwrap_or(false)
+            }
             _ => {
-                self.bad(t, "state", "MASTER or BACKUP (upper case)");
-                None
+                let what = format!(
+                    "'{}' is ignored: the instance does not preempt",
+                    words.join(" ")
+                );
+                self.as_keepalived(&n.args[0], "nopreempt", what);
+                true
             }
         }
     }

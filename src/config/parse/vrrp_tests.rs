@@ -184,3 +184,70 @@ fn vmac_xmit_base_alone_is_ignored_with_a_warning() {
         "{w:?}"
     );
 }
+
+#[test]
+fn an_instance_without_addresses_runs_with_a_warning_that_says_which() {
+    let (c, w) = import(&instance(" notify_master /usr/local/bin/move-eip\n"));
+    assert!(c.vrrp_instances[0].virtual_ipaddress.is_empty());
+    assert_eq!(
+        w,
+        ["t.conf:1:1: warning: vrrp_instance VI_1: no virtual_ipaddress: the instance runs VRRP and its notify scripts but adds no address, as keepalived does"]
+    );
+    let (_, w) = import(&instance(" virtual_ipaddress {\n }\n"));
+    assert_eq!(
+        w,
+        ["t.conf:4:2: warning: vrrp_instance VI_1: virtual_ipaddress is empty: the instance runs VRRP and its notify scripts but adds no address, as keepalived does"]
+    );
+    // The family then comes from the unicast addresses.
+    let (c, _) = import(&instance(
+        " version 3\n unicast_src_ip fe80::1\n unicast_peer {\n  fe80::2\n }\n",
+    ));
+    assert!(c.vrrp_instances[0].is_ipv6());
+}
+
+#[test]
+fn an_unknown_state_starts_as_backup_as_keepalived_does() {
+    use crate::config::model::InitialState;
+    for (state, warning) in [
+        ("SLAVE", "t.conf:4:8: warning: 'state': unknown state 'SLAVE' (MASTER or BACKUP, upper case): the instance starts as BACKUP, as keepalived does"),
+        ("master", "t.conf:4:8: warning: 'state': unknown state 'master' (MASTER or BACKUP, upper case): the instance starts as BACKUP, as keepalived does"),
+    ] {
+        let (c, w) = import(&instance(&format!(" state {state}\n priority 100\n")));
+        assert_eq!(c.vrrp_instances[0].state, InitialState::Backup);
+        assert!(w.iter().any(|x| x == warning), "{w:?}");
+    }
+    let (c, w) = import(&instance(
+        " state MASTER or BACKUP\n virtual_ipaddress {\n  10.0.0.1\n }\n",
+    ));
+    assert_eq!(c.vrrp_instances[0].state, InitialState::Master);
+    assert_eq!(
+        w,
+        ["t.conf:4:15: warning: 'state': 'or BACKUP' after 'MASTER' is ignored, as keepalived does"]
+    );
+}
+
+#[test]
+fn nopreempt_with_an_argument_keepalived_ignores_is_set_with_a_warning() {
+    let vip = " virtual_ipaddress {\n  10.0.0.1\n }\n";
+    let (c, w) = import(&instance(&format!(" nopreempt 1\n{vip}")));
+    assert!(c.vrrp_instances[0].nopreempt);
+    assert_eq!(
+        w,
+        ["t.conf:4:12: warning: 'nopreempt': '1' is ignored: the instance does not preempt, as keepalived does"]
+    );
+    // vigil's own on/off spelling is read as before.
+    let (c, w) = import(&instance(&format!(" nopreempt off\n{vip}")));
+    assert!(!c.vrrp_instances[0].nopreempt);
+    assert!(w.is_empty(), "{w:?}");
+}
+
+#[test]
+fn an_instance_without_addresses_made_ipv6_by_its_peers_needs_version_3() {
+    let text = instance(" unicast_peer {\n  fe80::2\n }\n");
+    let r = crate::config::import_str("t.conf", &text, false).expect_err("VRRPv2 over IPv6");
+    let e: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        e,
+        ["t.conf:4:2: error: vrrp_instance VI_1: VRRPv2 is IPv4 only; fe80::2 needs 'version 3'"]
+    );
+}

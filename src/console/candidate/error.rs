@@ -3,7 +3,7 @@
 //!
 //! Owns: the refusal types. Must not: print (the console does).
 
-use crate::config::error::ErrorKind;
+use crate::config::error::{ErrorKind, WarningKind};
 use std::fmt;
 
 /// The two edits of the candidate.
@@ -68,6 +68,10 @@ pub enum Cause {
     /// ones the edit added, in file order.
     #[error("{}", join(.0))]
     Config(Vec<ErrorKind>),
+    /// A value keepalived reads other than as written (`state master`
+    /// starts as BACKUP): an import warns, the console refuses it.
+    #[error("{0}; write what you mean")]
+    Tolerated(Box<WarningKind>),
 }
 
 fn expected_words(suggestion: &Option<&'static str>, expected: &[&'static str]) -> String {

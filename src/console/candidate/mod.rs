@@ -21,11 +21,14 @@
 //!   and that is for `commit` to refuse;
 //! - a validator's error located on the very statement the `set` wrote (a
 //!   VIP outside every subnet of the appliance's interfaces, priority 255
-//!   on a BACKUP, a VRID already used on that interface, a track_script
-//!   naming no vrrp_script). Relations a `set` breaks elsewhere, and every
-//!   relation inside a block that still lacks a required setting (the
-//!   parser hands no incomplete block to the validators), are for `check`,
-//!   which judges exactly as a commit does.
+//!   on a BACKUP, a VRID already used on that interface). Relations a
+//!   `set` breaks elsewhere, and every relation inside a block that still
+//!   lacks a required setting (the parser hands no incomplete block to the
+//!   validators), are for `check`, which judges exactly as a commit does;
+//! - a warning on that statement that an import reads it other than as
+//!   written, as keepalived does (`state master` starts as BACKUP,
+//!   `quorum 0` is 1, a track_script naming no vrrp_script is ignored):
+//!   [`Cause::Tolerated`]; the console writes what it means.
 //!
 //! A `delete` is judged the same way, without the validator rule (it
 //! writes no statement): deleting what another setting names is for
@@ -39,7 +42,7 @@ mod tree;
 
 pub use error::{Cause, EditError, Verb};
 
-use crate::config::error::{Diagnostics, Error, ErrorKind};
+use crate::config::error::{Diagnostics, Error, ErrorKind, WarningKind};
 use crate::config::{
     self, export, syntax, validate, Config, ConfigId, Imported, Rejected, Warning,
 };
@@ -99,7 +102,7 @@ impl Candidate {
     /// caller keeps its candidate. Note: an `include` in `text` reads
     /// files, as it does in `vigil config check`.
     pub fn load(name: &str, text: &str) -> Result<Loaded, Rejected> {
-        let imp = config::import_str(name, text, false)?;
+        let imp = config::import_str_with(name, text, &options())?;
         Ok(Loaded {
             candidate: Candidate::from_config(&imp.config),
             warnings: imp.warnings,
@@ -114,7 +117,7 @@ impl Candidate {
 
     /// The whole config judged as a commit judges it (`commit check`).
     pub fn check(&self) -> Result<Imported, Rejected> {
-        config::import_str(NAME, &self.text(), false)
+        config::import_str_with(NAME, &self.text(), &options())
     }
 
     /// `show | compare`: a unified diff from `running` to the candidate in
@@ -432,29 +435,40 @@ fn new_block(seg: &Seg) -> Stmt {
     }
 }
 
-/// The parser's and the validators' errors about `top`'s text, and the
-/// line of the statement at `focus`. Unlike an import, the validators run
-/// even when the parser found errors (on the blocks that did parse), so
-/// that an edit is judged by both at once.
-fn problems(top: &[Stmt], focus: Option<&[usize]>) -> (Vec<Error>, Option<u32>) {
+/// How the console reads: as `vigil config check` does, names resolved
+/// with the deadline of someone waiting at a prompt.
+fn options() -> config::ImportOptions {
+    config::ImportOptions {
+        resolver: crate::resolve::Resolver::interactive(),
+        ..config::ImportOptions::new(false)
+    }
+}
+
+/// The parser's and the validators' errors about `top`'s text, its
+/// warnings, and the line of the statement at `focus`. Unlike an import,
+/// the validators run even when the parser found errors (on the blocks
+/// that did parse), so that an edit is judged by both at once.
+fn problems(top: &[Stmt], focus: Option<&[usize]>) -> (Vec<Error>, Vec<Warning>, Option<u32>) {
     let (text, line) = tree::render(top, focus);
     let mut d = Diagnostics::new(false);
     let nodes = syntax::read_str(NAME, &text, None, &ConfigId::of_host(), &mut d);
-    let (c, places) = config::parse::config(&nodes, &mut d, &crate::resolve::Resolver::default());
+    let (c, places) =
+        config::parse::config(&nodes, &mut d, &crate::resolve::Resolver::interactive());
     validate::validate(&c, &places, &mut d);
     d.sort();
-    (d.errors, line)
+    (d.errors, d.warnings, line)
 }
 
 /// Refuse `after` when it adds errors `before` did not have (the rules in
-/// this module's header).
+/// this module's header), or when the edited statement is a value an
+/// import would read other than as written (a warning there).
 fn judge(before: &[Stmt], after: &[Stmt], focus: Option<&[usize]>) -> Result<(), Cause> {
     let mut old: Vec<ErrorKind> = problems(before, None)
         .0
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    let (new, line) = problems(after, focus);
+    let (new, warnings, line) = problems(after, focus);
     let mut added = Vec::new();
     for e in new {
         if let Some(k) = old.iter().position(|o| *o == e.kind) {
@@ -470,10 +484,21 @@ fn judge(before: &[Stmt], after: &[Stmt], focus: Option<&[usize]>) -> Result<(),
             added.push(e.kind);
         }
     }
-    if added.is_empty() {
-        Ok(())
-    } else {
-        Err(Cause::Config(added))
+    if !added.is_empty() {
+        return Err(Cause::Config(added));
+    }
+    // A value read other than as written, or an entry ignored: an import
+    // warns, the console writes what it means.
+    let tolerated = warnings.into_iter().find(|w| {
+        line == Some(w.loc.line)
+            && matches!(
+                w.kind,
+                WarningKind::AsKeepalived { .. } | WarningKind::UnknownTrackScript { .. }
+            )
+    });
+    match tolerated {
+        Some(w) => Err(Cause::Tolerated(Box::new(w.kind))),
+        None => Ok(()),
     }
 }
 
