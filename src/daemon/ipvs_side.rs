@@ -40,8 +40,45 @@ pub(super) struct IpvsSide {
     pub(super) tasks: Vec<TaskId>,
 }
 
+/// What starting the IPVS side computes before anything runs: the health
+/// runner's plan, its first snapshot, the IPVS machine and its first
+/// status. Growing with the table (seconds at the config's bounds in a
+/// debug build), so a reload builds it on the blocking pool.
+pub(super) struct Prepared {
+    runner: Result<health::Runner, health::PlanError>,
+    initial: Option<health::States>,
+    core: crate::ipvs::machine::Machine,
+    status: IpvsStatus,
+}
+
+/// [`Prepared`] for `config`, when it has anything for IPVS.
+pub(super) fn prepare_ipvs(
+    config: &Arc<Config>,
+    drain_timeout: Duration,
+    handed_over: Option<&[health::KnownState]>,
+) -> Option<Prepared> {
+    if !ipvs_task::wanted(config) {
+        tracing::info!("no virtual_server: IPVS and health checks not started");
+        return None;
+    }
+    let runner = match handed_over {
+        Some(states) => health::Runner::resuming(config, RunnerConfig::default(), states),
+        None => health::Runner::new(config, RunnerConfig::default()),
+    };
+    let initial = runner.as_ref().ok().map(health::Runner::snapshot);
+    let core = crate::ipvs::machine::Machine::new(config.clone(), initial.as_ref(), Instant::now())
+        .with_drain_timeout(drain_timeout);
+    let status = core.status(initial.as_ref());
+    Some(Prepared {
+        runner,
+        initial,
+        core,
+        status,
+    })
+}
+
 /// The health runner and the IPVS task, when the config has anything for
-/// IPVS.
+/// IPVS (at start: built in place).
 pub(super) fn start_ipvs(
     config: &Arc<Config>,
     from_store: bool,
@@ -51,33 +88,43 @@ pub(super) fn start_ipvs(
     handed_over: Option<&[health::KnownState]>,
     sup: &Supervisor,
 ) -> Option<IpvsSide> {
-    if !ipvs_task::wanted(config) {
-        tracing::info!("no virtual_server: IPVS and health checks not started");
-        return None;
-    }
+    let prepared = prepare_ipvs(config, drain_timeout, handed_over)?;
+    Some(spawn_ipvs(
+        prepared, config, from_store, notifier, local, sup,
+    ))
+}
+
+/// Spawns what [`prepare_ipvs`] built under the supervisor.
+pub(super) fn spawn_ipvs(
+    prepared: Prepared,
+    config: &Config,
+    from_store: bool,
+    notifier: &Notifier,
+    local: &watch::Receiver<BTreeSet<IpAddr>>,
+    sup: &Supervisor,
+) -> IpvsSide {
+    let Prepared {
+        runner,
+        initial,
+        core,
+        status,
+    } = prepared;
     let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
-    let runner = match handed_over {
-        Some(states) => health::Runner::resuming(config, RunnerConfig::default(), states),
-        None => health::Runner::new(config, RunnerConfig::default()),
-    }
-    .map(|r| r.with_local_addresses(local.clone()));
     let mut tasks = Vec::new();
-    let (checks, initial) = match runner {
+    let checks = match runner {
         Ok(runner) => {
-            let snap = runner.snapshot();
+            let runner = runner.with_local_addresses(local.clone());
             let (handle, id) = spawn_runner(sup, runner, ev_tx.clone());
             tasks.push(id);
-            (Some(handle), Some(snap))
+            Some(handle)
         }
         Err(e) => {
             tracing::error!(error = %e, "health checks not started; real servers keep their initial state");
-            (None, None)
+            None
         }
     };
     let checked = initial.as_ref().map_or(0, |s| s.servers.len());
-    let core = crate::ipvs::machine::Machine::new(config.clone(), initial.as_ref(), Instant::now())
-        .with_drain_timeout(drain_timeout);
-    let (tx, rx) = watch::channel(core.status(initial.as_ref()));
+    let (tx, rx) = watch::channel(status);
     let (timeouts, sysctls) = kernel_settings(config, from_store);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let io = ipvs_task::Io {
@@ -95,14 +142,14 @@ pub(super) fn start_ipvs(
         checked_real_servers = checked,
         "ipvs task and health checks started"
     );
-    Some(IpvsSide {
+    IpvsSide {
         commands: cmd_tx,
         health: checks,
         events: ev_tx,
         status: rx,
         from_store,
         tasks,
-    })
+    }
 }
 
 /// Starts the health runner under the supervisor: its handle and task.

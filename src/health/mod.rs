@@ -538,7 +538,10 @@ impl Runner {
                         let mut new = *new;
                         new.carry_counts_from(&self);
                         let local = self.local.take();
-                        self = new;
+                        // The old plan (100,000 checks at the bounds) is
+                        // freed on the blocking pool, not on this runtime.
+                        let old = std::mem::replace(&mut self, new);
+                        tokio::task::spawn_blocking(move || drop(old));
                         if self.local.is_none() {
                             self.local = local;
                         }

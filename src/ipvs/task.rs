@@ -182,7 +182,15 @@ pub async fn run(
     let mut waiting: Vec<oneshot::Sender<Result<Applied, Unavailable>>> = Vec::new();
     loop {
         hb.check_in().await;
-        if let Some(req) = machine.poll_pass(Instant::now()) {
+        let now = Instant::now();
+        let req = if machine.poll_timeout().is_some_and(|t| t <= now) {
+            let (m, req) = off_runtime(machine, move |m| m.poll_pass(now)).await;
+            machine = m;
+            req
+        } else {
+            None
+        };
+        if let Some(req) = req {
             let r = run_pass(&mut edge, &mut settings, req).await;
             if matches!(r, Err(Unavailable::ModuleMissing)) {
                 edge.modprobe_once().await;
@@ -195,7 +203,9 @@ pub async fn run(
                 }),
                 Err(u) => Err(u.clone()),
             };
-            machine.handle_pass(r, Instant::now());
+            machine = off_runtime(machine, move |m| m.handle_pass(r, Instant::now()))
+                .await
+                .0;
             for tx in waiting.drain(..) {
                 let _ = tx.send(answer.clone().map(|a| Applied {
                     draining: machine.draining().len(),
@@ -220,7 +230,8 @@ pub async fn run(
                         io.checks = checks;
                     }
                     settings = Settings { timeouts, sysctls };
-                    machine.reconfigure(config, Instant::now());
+                    let now = Instant::now();
+                    machine = off_runtime(machine, move |m| m.reconfigure(config, now)).await.0;
                     waiting.push(done);
                 }
                 None => commands_open = false,
@@ -377,15 +388,27 @@ async fn publish(
         None => None,
     };
     let status = status.clone();
-    let build = move || {
-        let old = status.send_replace(machine.status(states.as_ref()));
-        drop(old);
-        machine
+    let build = move |m: &mut Machine| drop(status.send_replace(m.status(states.as_ref())));
+    off_runtime(machine, build).await.0
+}
+
+/// `f` on the machine, on the blocking pool: its steps that grow with the
+/// table (a pass's plan, a commit, a dump taken in, the status; a
+/// noticeable fraction of a second at the config's bounds) do not hold
+/// the runtime that runs the daemon's other tasks. The machine goes there
+/// and comes back; the task waits meanwhile, as it would have anyway.
+async fn off_runtime<R: Send + 'static>(
+    mut machine: Machine,
+    f: impl FnOnce(&mut Machine) -> R + Send + 'static,
+) -> (Machine, R) {
+    let step = move || {
+        let r = f(&mut machine);
+        (machine, r)
     };
-    match tokio::task::spawn_blocking(build).await {
-        Ok(m) => m,
-        // A panic in `Machine::status`: the task ends like any panicking
-        // task, and the supervisor restarts it.
+    match tokio::task::spawn_blocking(step).await {
+        Ok(done) => done,
+        // A panic in the machine: the task ends like any panicking task,
+        // and the supervisor restarts it.
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Cancelled: only when the runtime shuts down, which drops this
         // task too.

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use super::{Reloader, APPLY_BOUND};
 use crate::config::model::Config;
 use crate::control::IpvsApply;
-use crate::daemon::ipvs_side::{kernel_settings, start_ipvs};
+use crate::daemon::ipvs_side::{kernel_settings, prepare_ipvs, spawn_ipvs};
 use crate::daemon::supervisor::Kind;
 use crate::health::{self, RunnerConfig};
 use crate::ipvs::task as ipvs_task;
@@ -26,15 +26,17 @@ impl Reloader {
     pub(super) async fn apply_ipvs(&mut self, new: &Arc<Config>) -> IpvsApply {
         let Some(side) = &mut self.ipvs else {
             let from_store = self.source.is_store();
-            self.ipvs = start_ipvs(
-                new,
-                from_store,
-                &self.vrrp.notifier,
-                self.drain_timeout,
-                &self.local,
-                None,
-                &self.vrrp.supervisor,
-            );
+            // Planned and built on the blocking pool (see `Prepared`).
+            let (config, drain) = (new.clone(), self.drain_timeout);
+            let prepare = move || prepare_ipvs(&config, drain, None);
+            let prepared = match tokio::task::spawn_blocking(prepare).await {
+                Ok(p) => p,
+                Err(e) => return IpvsApply::Unplannable(format!("planning IPVS failed: {e}")),
+            };
+            self.ipvs = prepared.map(|p| {
+                let n = &self.vrrp.notifier;
+                spawn_ipvs(p, new, from_store, n, &self.local, &self.vrrp.supervisor)
+            });
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
             let started = status.is_some();
             self.vrrp.published.send_modify(|c| c.ipvs = status);
@@ -48,12 +50,18 @@ impl Reloader {
             Some(h) => h.snapshot().await,
             None => None,
         };
-        // Validated by the caller: planning cannot fail here.
-        let runner =
-            match health::Runner::carrying_over(new, RunnerConfig::default(), previous.as_ref()) {
-                Ok(r) => r.with_local_addresses(self.local.clone()),
-                Err(e) => return IpvsApply::Unplannable(e.to_string()),
-            };
+        // Validated by the caller: planning cannot fail here. Planned on
+        // the blocking pool: a plan of 100,000 checks is not the main
+        // runtime's to wait for.
+        let config = new.clone();
+        let plan = move || {
+            health::Runner::carrying_over(&config, RunnerConfig::default(), previous.as_ref())
+        };
+        let runner = match tokio::task::spawn_blocking(plan).await {
+            Ok(Ok(r)) => r.with_local_addresses(self.local.clone()),
+            Ok(Err(e)) => return IpvsApply::Unplannable(e.to_string()),
+            Err(e) => return IpvsApply::Unplannable(format!("planning the checks failed: {e}")),
+        };
         // No runner yet (its plan failed at start): one starts after the
         // IPVS task has the config its events name.
         let fresh = side.health.is_none().then(health::channel);
