@@ -9,7 +9,7 @@
 //! `filter::check`; an advert judged by a config made of its own fields
 //! (a peer of ours speaking our VRID, version, family, key, interval and
 //! addresses) is accepted with no address-list mismatch, unless it comes
-//! from one of our own addresses.
+//! from one of our own addresses or we are the address owner.
 //! Must not: do anything but call the codec and the filter.
 //!
 //! RFC 3768 section 7.1 and RFC 5798 section 7.1, via the filter.
@@ -45,7 +45,7 @@ fn judge(decoded: &Result<Received, DecodeError>) {
         assert_eq!(c.total(), 1, "a decode error counts once");
         return;
     };
-    for shape in 0..8u8 {
+    for shape in 0..16u8 {
         let cfg = own_fields(rx, shape);
         let mut c = DropCounters::default();
         let seen = c.account(&cfg, decoded);
@@ -65,7 +65,11 @@ fn judge(decoded: &Result<Received, DecodeError>) {
                 assert_eq!(c.total(), 1);
                 let own = shape & 1 != 0;
                 let ttl_ok = shape & 4 != 0 || rx.ttl == 255;
-                assert!(own || !ttl_ok, "a peer's own fields dropped: {e}: {rx:?}");
+                let owner = shape & 8 != 0;
+                assert!(
+                    own || !ttl_ok || owner,
+                    "a peer's own fields dropped: {e}: {rx:?}"
+                );
             }
         }
     }
@@ -73,7 +77,7 @@ fn judge(decoded: &Result<Received, DecodeError>) {
 
 /// A config made of the advert's own fields; `shape` bit 0 lists the
 /// source among our addresses, bit 1 names it as the unicast peer, bit 2
-/// takes any TTL.
+/// takes any TTL, bit 3 makes us the address owner.
 fn own_fields(rx: &Received, shape: u8) -> FilterConfig {
     let r = &rx.repr;
     FilterConfig {
@@ -86,6 +90,7 @@ fn own_fields(rx: &Received, shape: u8) -> FilterConfig {
         unicast_peers: if shape & 2 != 0 { vec![rx.src] } else { vec![] },
         vips: r.addrs().collect(),
         any_ttl: shape & 4 != 0,
+        owner: shape & 8 != 0,
     }
 }
 
@@ -101,5 +106,6 @@ fn fallback() -> FilterConfig {
         unicast_peers: vec![],
         vips: vec![],
         any_ttl: false,
+        owner: false,
     }
 }

@@ -17,9 +17,14 @@
 //! instance's queue (`vrrp::receive`).
 //!
 //! RFC 3768 section 7.1 (authentication type and key must match; the
-//! advert interval must equal ours, else discard; the address list MAY be
-//! checked and a mismatch logged) and RFC 5798 section 7.1 (same without
-//! authentication or the interval check: v3 backups learn the interval).
+//! advert interval must equal ours, else discard; an address owner takes
+//! no advert) and RFC 5798 section 7.1 (same without authentication or the
+//! interval check: v3 backups learn the interval). One deliberate
+//! difference: an advert whose address list differs from ours is counted
+//! (`AddressListMismatch`) and taken, where the RFCs drop it unless it
+//! comes from the owner: boxes reloaded one at a time differ in their VIPs
+//! for a while, and dropping the master's adverts then would make a
+//! second master. `vrrp::rfc_tests` lists every rule against the code.
 
 use std::net::IpAddr;
 
@@ -49,6 +54,10 @@ pub struct FilterConfig {
     /// `unicast_ttl` set (with unicast peers): adverts of any TTL / hop
     /// limit are taken, as keepalived takes unicast ones; else 255 only.
     pub any_ttl: bool,
+    /// We are the address owner (configured priority 255): every advert
+    /// that passes the other checks is still dropped (RFC 3768 / RFC 5798
+    /// section 7.1: only a non-owner processes adverts).
+    pub owner: bool,
 }
 
 /// Why an instance ignored a well-formed advert.
@@ -76,6 +85,10 @@ pub enum FilterDrop {
     /// RFC 5798 section 7.1, for an instance without `unicast_ttl`.
     #[error("ttl or hop limit {ttl}, must be 255")]
     TtlNot255 { ttl: u8 },
+    /// RFC 3768 / RFC 5798 section 7.1: the address owner (priority 255)
+    /// is MASTER whatever a peer says, so it takes no advert.
+    #[error("advert from {src} for an instance that owns its addresses")]
+    AddressOwner { src: IpAddr },
 }
 
 /// An advert the machine should see, and whether its address list differs
@@ -123,6 +136,9 @@ pub fn check(cfg: &FilterConfig, rx: &Received) -> Result<Accepted, FilterDrop> 
                 want: cfg.advert_interval,
             });
         }
+    }
+    if cfg.owner {
+        return Err(FilterDrop::AddressOwner { src: rx.src });
     }
     let address_list_mismatch =
         repr.addr_count() != cfg.vips.len() || repr.addrs().any(|a| !cfg.vips.contains(&a));
@@ -227,6 +243,7 @@ drop_reasons! {
     OwnPacket => "own_packet",
     UnknownUnicastPeer => "unknown_unicast_peer",
     InstanceNotReady => "instance_not_ready",
+    AddressOwner => "address_owner",
     AddressListMismatch => "address_list_mismatch",
 }
 
@@ -262,6 +279,7 @@ impl From<&FilterDrop> for DropReason {
             FilterDrop::OwnPacket { .. } => DropReason::OwnPacket,
             FilterDrop::UnknownUnicastPeer { .. } => DropReason::UnknownUnicastPeer,
             FilterDrop::TtlNot255 { .. } => DropReason::TtlNot255,
+            FilterDrop::AddressOwner { .. } => DropReason::AddressOwner,
         }
     }
 }

@@ -17,6 +17,7 @@ fn seed_cfg() -> FilterConfig {
         unicast_peers: vec![],
         vips: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 200))],
         any_ttl: false,
+        owner: false,
     }
 }
 
@@ -70,6 +71,9 @@ fn filter_cases() -> Vec<(Received, FilterConfig, DropReason)> {
     let mut rx = seed_rx();
     rx.ttl = 62;
     cases.push((rx, cfg.clone(), DropReason::TtlNot255));
+    let mut c = cfg.clone();
+    c.owner = true;
+    cases.push((seed_rx(), c, DropReason::AddressOwner));
     let mut c = cfg;
     c.vips = vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 201))];
     cases.push((seed_rx(), c, DropReason::AddressListMismatch));

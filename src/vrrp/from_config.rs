@@ -216,6 +216,7 @@ pub fn from_config(
         unicast_peers: i.unicast_peer.clone(),
         any_ttl: i.unicast_ttl.is_some() && !i.unicast_peer.is_empty(),
         vips: i.virtual_ipaddress.iter().map(|v| v.addr).collect(),
+        owner: mc.priority.is_owner(),
     };
     let edge = EdgeConfig {
         name: name.to_owned(),

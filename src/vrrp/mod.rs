@@ -50,6 +50,9 @@ pub mod socket;
 pub mod timers;
 pub mod types;
 
+#[cfg(test)]
+mod rfc_tests;
+
 pub use machine::{Action, Input, InstanceConfig, Machine, Reason, State};
 pub use packet::{decode_ipv4, decode_ipv6, DecodeError, Received, Repr};
 pub use types::{AdverInt, Centiseconds, Priority, Version, Vrid};

@@ -496,5 +496,6 @@ fn filter_for(cfg: &InstanceConfig) -> FilterConfig {
         unicast_peers: vec![],
         vips: vec![IpAddr::V4(VIP)],
         any_ttl: false,
+        owner: cfg.priority.is_owner(),
     }
 }
