@@ -75,7 +75,7 @@ pub(super) fn member_spec(
             links: l,
             status,
             filter: watch::channel(None).0,
-            resume: false,
+            resume: None,
         }),
         None => Err(status),
     }
@@ -396,7 +396,11 @@ pub(super) async fn late_start(mut pending: Vec<Late>, global: GlobalDefs, vrrp:
 /// leaves them): an instance adds them only on becoming MASTER. A resumed
 /// MASTER keeps them (a hitless restart).
 pub(super) async fn remove_stale_vips(net: &Net, groups: &[GroupSpec]) {
-    for r in groups.iter().flat_map(|g| &g.members).filter(|r| !r.resume) {
+    for r in groups
+        .iter()
+        .flat_map(|g| &g.members)
+        .filter(|r| r.resume.is_none())
+    {
         let inst = &r.inst;
         let vips = inst
             .virtual_ipaddress

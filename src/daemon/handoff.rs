@@ -16,6 +16,7 @@
 //! by name, interface, VRID and family; servers by service and address).
 
 use std::ffi::{CString, OsString};
+use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,13 +24,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::model::VrrpInstance;
+use crate::vrrp::packet::{Family, Packet, Repr};
 
 /// The environment variable naming the record, set for the exec'd image
 /// only.
 pub const ENV: &str = "VIGIL_HANDOFF";
 /// Format of [`Record`]; a record of another format is ignored (a plain
 /// start: correct, only not hitless).
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
 /// Largest record read back (10,000 real servers take about 300 KiB).
 const MAX_RECORD: u64 = 8 << 20;
 
@@ -39,43 +41,99 @@ pub struct Record {
     /// CLOCK_MONOTONIC at the handoff, in ns (the same clock across exec).
     pub at_ns: u64,
     /// The instances that were MASTER and sent their last advert at
-    /// `at_ns`.
+    /// `at_ns`, each with what the new image's [`super::bridge`] needs to
+    /// go on sending it.
     pub masters: Vec<Master>,
     /// Every checked real server's state.
     pub health: Vec<crate::health::KnownState>,
 }
 
-/// What identifies an instance on the wire, by its config name.
+/// A handed-over MASTER: what identifies it on the wire, by its config
+/// name, and its advert as it was last sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Master {
     pub name: String,
     pub interface: String,
     pub vrid: u8,
     pub ipv6: bool,
+    pub advert: Advert,
+}
+
+/// One master's advert, exactly as its instance task sent it, and where:
+/// enough for the bridge to send it on unchanged, with nothing from the
+/// config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advert {
+    pub ifindex: u32,
+    /// The advert's source address.
+    pub src: IpAddr,
+    /// The multicast group, or the unicast peers.
+    pub dsts: Vec<IpAddr>,
+    /// TTL / hop limit of adverts to unicast peers.
+    pub ttl: u8,
+    pub interval_ms: u32,
+    /// The VRRP message (no IP header) emitted for `src` and the first of
+    /// `dsts` (the v3 checksum covers both); [`Advert::repr`] decodes it.
+    pub vrrp: Vec<u8>,
+}
+
+impl Advert {
+    /// The advert, checked again by the codec (`None`: bytes that do not
+    /// decode, or no destination).
+    pub fn repr(&self) -> Option<Repr> {
+        let dst = *self.dsts.first()?;
+        let packet = Packet::new_checked(self.vrrp.as_slice(), Family::of(self.src)).ok()?;
+        Repr::parse(&packet, self.src, dst).ok()
+    }
 }
 
 impl Master {
-    pub fn of(inst: &VrrpInstance) -> Self {
+    pub fn of(inst: &VrrpInstance, advert: Advert) -> Self {
         Master {
             name: inst.name.clone(),
             interface: inst.interface.as_str().to_owned(),
             vrid: inst.virtual_router_id,
             ipv6: inst.is_ipv6(),
+            advert,
         }
+    }
+
+    /// Whether `inst` is this master under the same identity.
+    pub fn is(&self, inst: &VrrpInstance) -> bool {
+        self.name == inst.name
+            && self.interface == inst.interface.as_str()
+            && self.vrid == inst.virtual_router_id
+            && self.ipv6 == inst.is_ipv6()
     }
 }
 
+/// The freshness rule: less than three advert intervals since the last
+/// advert went out (`last_ns`, CLOCK_MONOTONIC). A backup's
+/// Master_Down_Interval is three intervals plus its skew, so within that
+/// no backup has taken over (unless adverts were lost, which the usual
+/// arbitration settles).
+pub fn fresh(last_ns: u64, now_ns: u64, interval_ms: u32) -> bool {
+    let window = 3 * u64::from(interval_ms) * 1_000_000;
+    now_ns.saturating_sub(last_ns) < window
+}
+
 impl Record {
+    /// The handed-over master `inst` is, under the same identity.
+    pub fn master(&self, inst: &VrrpInstance) -> Option<&Master> {
+        self.masters.iter().find(|m| m.is(inst))
+    }
+
     /// Whether `inst` resumes MASTER `now_ns` (CLOCK_MONOTONIC): it was
-    /// MASTER with the same identity, and less than three of its advert
-    /// intervals have passed since its last advert. A backup's
-    /// Master_Down_Interval is three intervals plus its skew, so within
-    /// that no backup has taken over (unless adverts were lost, which the
-    /// usual arbitration settles). Later, it starts as any instance does.
-    pub fn resumes(&self, inst: &VrrpInstance, now_ns: u64) -> bool {
-        let window = 3 * u64::from(inst.advert_int.0) * 1_000_000;
-        let fresh = now_ns.saturating_sub(self.at_ns) < window;
-        fresh && self.masters.contains(&Master::of(inst))
+    /// MASTER with the same identity, and its last advert (`last_ns`: the
+    /// bridge's last, or `at_ns` if the bridge sent none) is [`fresh`] by
+    /// the shorter of its old and new intervals (a v3 backup times out by
+    /// the interval it hears, a v2 one by its own). Later, it starts as
+    /// any instance does.
+    pub fn resumes(&self, inst: &VrrpInstance, last_ns: u64, now_ns: u64) -> bool {
+        self.master(inst).is_some_and(|m| {
+            let interval = m.advert.interval_ms.min(inst.advert_int.0);
+            fresh(last_ns, now_ns, interval)
+        })
     }
 
     pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {

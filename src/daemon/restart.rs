@@ -16,9 +16,10 @@ use super::handoff::{self, Master, Record};
 use super::reload::Reloader;
 use super::shutdown::SHUTDOWN_BOUND;
 use super::DaemonError;
+use super::Handover;
 use crate::control::{RestartReport, RestartRequest};
 use crate::health;
-use crate::vrrp::instance::{GroupInput, GroupSpec};
+use crate::vrrp::instance::{GroupInput, GroupSpec, HandedOver};
 use crate::vrrp::machine::State;
 
 /// How long `<binary> --version` may take before a restart is refused.
@@ -27,15 +28,20 @@ const PREFLIGHT_BOUND: Duration = Duration::from_secs(10);
 /// the health snapshot, and for notify scripts in flight.
 const HANDOVER_STEP: Duration = Duration::from_secs(2);
 
-/// Sets `resume` on every member `record` lets resume MASTER, and says so;
-/// the line for `vigil status`.
-pub(super) fn mark_resumed(record: &Record, groups: &mut [GroupSpec]) -> String {
+/// Hands each member `record` lets resume MASTER its end of the advert
+/// bridge (fresh by the bridge's last advert), stops the bridge of every
+/// other handed-over master, and says so; the line for `vigil status`.
+pub(super) fn mark_resumed(h: &Handover, groups: &mut [GroupSpec]) -> String {
+    let record = &h.record;
     let now = handoff::monotonic_ns();
     let ago_ms = now.saturating_sub(record.at_ns) / 1_000_000;
     let mut resumed = Vec::new();
     for m in groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
-        m.resume = record.resumes(&m.inst, now);
-        if m.resume {
+        let last = h.bridge.last_sent(&m.inst.name).unwrap_or(record.at_ns);
+        if record.resumes(&m.inst, last, now) {
+            m.resume = h.bridge.takeover(&m.inst.name);
+        }
+        if m.resume.is_some() {
             resumed.push(m.inst.name.clone());
         } else if record.masters.iter().any(|r| r.name == m.inst.name) {
             tracing::warn!(
@@ -45,6 +51,8 @@ pub(super) fn mark_resumed(record: &Record, groups: &mut [GroupSpec]) -> String 
             );
         }
     }
+    h.bridge
+        .stop_unless(|name| resumed.iter().any(|r| r == name));
     tracing::info!(
         resumed = ?resumed,
         handed_over_ms_ago = ago_ms,
@@ -182,15 +190,12 @@ async fn hand_over(r: &Reloader) -> Record {
     let at_ns = handoff::monotonic_ns();
     let states = stop_tasks(r).await;
     let masters = states
-        .iter()
-        .filter(|(_, s)| *s == State::Master)
-        .filter_map(|(name, _)| {
-            r.running_vrrp
-                .vrrp_instances
-                .iter()
-                .find(|i| i.name == *name)
+        .into_iter()
+        .filter(|h| h.state == State::Master)
+        .filter_map(|h| {
+            let inst = (r.running_vrrp.vrrp_instances.iter()).find(|i| i.name == h.name)?;
+            Some(Master::of(inst, h.advert?))
         })
-        .map(Master::of)
         .collect();
     Record {
         format: handoff::FORMAT,
@@ -200,8 +205,9 @@ async fn hand_over(r: &Reloader) -> Record {
     }
 }
 
-/// Every instance task's members and states, each task gone after.
-async fn stop_tasks(r: &Reloader) -> Vec<(String, State)> {
+/// Every instance task's members, states and masters' adverts, each task
+/// gone after.
+async fn stop_tasks(r: &Reloader) -> Vec<HandedOver> {
     let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
     let mut acks = Vec::new();
     let instances = r.vrrp.supervisor.instances().await;
