@@ -1,19 +1,24 @@
 //! A hitless restart (`vigil restart`, or SIGUSR2): the running daemon
 //! stops without resigning and execs its binary again in the same process
 //! (same PID, so systemd sees nothing). This record tells the new image
-//! which instances were MASTER and which real servers were UP or DOWN, so
-//! it resumes MASTER at once (VIPs and the IPVS table untouched, the
-//! backups' Master_Down_Timer never fires) and moves no server in or out
-//! of the table. Established connections never notice, with or without
-//! the connection sync daemon.
+//! which instances were MASTER, with each one's advert as last sent and
+//! where it went, and which real servers were UP or DOWN. The new image's
+//! advert bridge ([`super::bridge`]) sends those adverts on before any
+//! config is read; each instance then resumes MASTER (VIPs and the IPVS
+//! table untouched, the backups' Master_Down_Timer never fires) and no
+//! server moves in or out of the table. Established connections never
+//! notice, with or without the connection sync daemon.
 //!
-//! Owns: the record (postcard, in a file beside the control socket), how
-//! it reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
-//! image only, so an ordinary start never reads a stale one), its
-//! freshness rule ([`Record::resumes`]) and the exec. Must not: decide
-//! VRRP (the machine's `Input::Resume` does), or hand over anything the
-//! new image cannot check against its own config (instances are matched
-//! by name, interface, VRID and family; servers by service and address).
+//! Owns: the record (postcard, in a file beside the control socket;
+//! [`FORMAT`] 2, a record of another format is a plain start), how it
+//! reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
+//! image only, so an ordinary start never reads a stale one), the
+//! freshness rule ([`fresh`], [`Record::resumes`]: counted from the
+//! bridge's last advert) and the exec. Must not: decide VRRP (the
+//! machine's `Input::Resume` does), send adverts (the bridge does), or
+//! resume anything the new image cannot check against its own config
+//! (instances are matched by name, interface, VRID and family; servers by
+//! service and address).
 
 use std::ffi::{CString, OsString};
 use std::net::IpAddr;

@@ -6,7 +6,9 @@
 //! shutdown. Each concern lives in its own module: `logging`, instance
 //! tasks (`groups`), the link dispatcher (`links`), the IPVS side
 //! (`ipvs_side`), [`reload`], `shutdown`, the hitless restart
-//! ([`handoff`], `restart`), and the [`supervisor`] every long-lived task
+//! ([`handoff`], `restart`, and the advert [`bridge`] a restarted image
+//! starts before reading its config: [`take_handover`]), and the
+//! [`supervisor`] every long-lived task
 //! runs under, whose events the main loop answers by its policy (`tasks`).
 //! Must not: hold protocol state (the instance tasks do) or parse config
 //! text (the CLI hands over a `Config`).

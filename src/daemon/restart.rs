@@ -2,10 +2,13 @@
 //! record and the exec): what is refused before anything stops, the order
 //! of the handover, and what the new process takes from the record.
 //!
-//! Owns: the checks before a restart, collecting the instance tasks' and
-//! the health runner's states, and marking what resumes at start. Must
-//! not: write or read the record itself, or touch VIPs and the IPVS table
-//! (a restart leaves both exactly as they are).
+//! Owns: the checks before a restart, collecting the instance tasks'
+//! states and masters' adverts and the health runner's states, and, in
+//! the new process, marking what resumes (each resuming member gets its
+//! end of the advert bridge, [`super::bridge::Takeover`]; the bridge of
+//! every other handed-over master stops then). Must not: write or read
+//! the record itself, send adverts, or touch VIPs and the IPVS table (a
+//! restart leaves both exactly as they are).
 
 use std::path::Path;
 use std::time::Duration;
