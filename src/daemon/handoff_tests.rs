@@ -48,20 +48,24 @@ fn master(i: &VrrpInstance) -> Master {
     Master::of(i, advert(i.advert_int.0))
 }
 
+fn states() -> Vec<crate::health::KnownState> {
+    vec![(
+        ServiceKey::Addr {
+            addr: "192.168.1.200".parse().unwrap(),
+            port: 80,
+        },
+        "192.168.1.102".parse().unwrap(),
+        Some(80),
+        false,
+    )]
+}
+
 fn record(masters: Vec<Master>, at_ns: u64) -> Record {
     Record {
         format: FORMAT,
         at_ns,
         masters,
-        health: vec![(
-            ServiceKey::Addr {
-                addr: "192.168.1.200".parse().unwrap(),
-                port: 80,
-            },
-            "192.168.1.102".parse().unwrap(),
-            Some(80),
-            false,
-        )],
+        health: Health::encode(&states()).unwrap(),
     }
 }
 
@@ -70,9 +74,26 @@ fn round_trips_and_rejects_other_formats() {
     let r = record(vec![master(&inst("VI_1", 1000))], 5);
     let bytes = r.encode().unwrap();
     assert_eq!(Record::decode(&bytes), Some(r.clone()));
-    let other = Record { format: 1, ..r };
+    assert_eq!(Record::decode(&bytes).unwrap().health.decode(), states());
+    // No health states (no virtual server): none come back.
+    let bare = Record {
+        health: Health::default(),
+        ..r.clone()
+    };
+    let back = Record::decode(&bare.encode().unwrap()).unwrap();
+    assert_eq!(back.health.decode(), vec![]);
+    assert_eq!(back.masters, r.masters);
+    let other = Record {
+        format: 1,
+        ..r.clone()
+    };
     assert_eq!(Record::decode(&other.encode().unwrap()), None);
-    assert_eq!(Record::decode(&bytes[..bytes.len() - 1]), None);
+    // Cut inside the masters: nothing; inside the health states: the
+    // masters, and no states.
+    let head = bytes.len() - r.health.0.len();
+    assert_eq!(Record::decode(&bytes[..head - 1]), None);
+    let cut = Record::decode(&bytes[..bytes.len() - 1]).expect("the head is whole");
+    assert_eq!(cut.health.decode(), vec![]);
     assert_eq!(Record::decode(b""), None);
 }
 

@@ -267,10 +267,11 @@ async fn main(
 
     let links = net.links().await?;
     let mut planned = plan_groups(&config, |_| true, &links);
-    let resumed = start
-        .handover
-        .as_ref()
-        .map(|h| mark_resumed(h, &mut planned.groups));
+    let carried = start.handover.as_ref().map(|h| h.record.health.decode());
+    let resumed = start.handover.as_ref().map(|h| {
+        let states = carried.as_ref().map_or(0, Vec::len);
+        mark_resumed(h, states, &mut planned.groups)
+    });
     let planned_resume: Vec<String> = planned
         .groups
         .iter()
@@ -337,7 +338,7 @@ async fn main(
         &notifier,
         opts.drain_timeout,
         &local_rx,
-        start.handover.as_ref().map(|h| h.record.health.as_slice()),
+        carried.as_deref(),
         &sup,
     );
     let sync = start_sync_daemon(

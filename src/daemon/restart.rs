@@ -34,7 +34,7 @@ const HANDOVER_STEP: Duration = Duration::from_secs(2);
 /// Hands each member `record` lets resume MASTER its end of the advert
 /// bridge (fresh by the bridge's last advert), stops the bridge of every
 /// other handed-over master, and says so; the line for `vigil status`.
-pub(super) fn mark_resumed(h: &Handover, groups: &mut [GroupSpec]) -> String {
+pub(super) fn mark_resumed(h: &Handover, health_states: usize, groups: &mut [GroupSpec]) -> String {
     let record = &h.record;
     let now = handoff::monotonic_ns();
     let ago_ms = now.saturating_sub(record.at_ns) / 1_000_000;
@@ -59,7 +59,7 @@ pub(super) fn mark_resumed(h: &Handover, groups: &mut [GroupSpec]) -> String {
     tracing::info!(
         resumed = ?resumed,
         handed_over_ms_ago = ago_ms,
-        health_states = record.health.len(),
+        health_states,
         "hitless restart: taking over from the previous process"
     );
     format!(
@@ -70,7 +70,7 @@ pub(super) fn mark_resumed(h: &Handover, groups: &mut [GroupSpec]) -> String {
         } else {
             resumed.join(", ")
         },
-        record.health.len()
+        health_states
     )
 }
 
@@ -177,7 +177,7 @@ async fn hand_over(r: &Reloader) -> Record {
             .flatten(),
         None => None,
     };
-    let health = snapshot
+    let states: Vec<health::KnownState> = snapshot
         .map(|s| {
             s.servers
                 .into_iter()
@@ -185,6 +185,11 @@ async fn hand_over(r: &Reloader) -> Record {
                 .collect()
         })
         .unwrap_or_default();
+    // Encoded now, while the masters still advertise.
+    let health = handoff::Health::encode(&states).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "real server states not handed over");
+        handoff::Health::default()
+    });
     if !r.vrrp.notifier.settle(HANDOVER_STEP).await {
         tracing::warn!("notify scripts still running after {HANDOVER_STEP:?}; handing over anyway");
     }
