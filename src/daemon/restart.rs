@@ -216,23 +216,58 @@ async fn hand_over(r: &Reloader) -> Record {
 /// Every instance task's members, states and masters' adverts, each task
 /// gone after.
 async fn stop_tasks(r: &Reloader) -> Vec<HandedOver> {
-    let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
-    let mut acks = Vec::new();
     let instances = r.vrrp.supervisor.instances().await;
     // The instance tasks end as told: nothing for the supervisor to do.
     r.vrrp.supervisor.deregister_all();
-    for g in instances {
-        let (tx, rx) = oneshot::channel();
-        let sent = tokio::time::timeout_at(deadline, g.tx.send(GroupInput::Handoff(tx))).await;
-        if matches!(sent, Ok(Ok(()))) {
-            acks.push(rx);
+    let txs = instances.into_iter().map(|g| g.tx).collect();
+    hand_over_blocking(txs, std::time::Instant::now() + SHUTDOWN_BOUND)
+}
+
+/// Tells each instance task to hand over and collects their answers
+/// without ever yielding to the main runtime: once the first master has
+/// sent its last advert, the exec (and the new image's advert bridge)
+/// must follow at once, not after whatever else the runtime runs (100,000
+/// health results held it 3 s in a debug build). Blocks at most until
+/// `deadline`; the VRRP thread answers meanwhile.
+fn hand_over_blocking(
+    txs: Vec<tokio::sync::mpsc::Sender<GroupInput>>,
+    deadline: std::time::Instant,
+) -> Vec<HandedOver> {
+    use tokio::sync::mpsc::error::TrySendError;
+    use tokio::sync::oneshot::error::TryRecvError;
+    let pause = || std::thread::sleep(Duration::from_micros(200));
+    let mut acks = Vec::new();
+    for tx in txs {
+        let (ack, rx) = oneshot::channel();
+        let mut input = GroupInput::Handoff(ack);
+        loop {
+            match tx.try_send(input) {
+                Ok(()) => {
+                    acks.push(rx);
+                    break;
+                }
+                Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                    input = back;
+                    pause();
+                }
+                Err(_) => break,
+            }
         }
     }
     let mut states = Vec::new();
-    for a in acks {
-        match tokio::time::timeout_at(deadline, a).await {
-            Ok(Ok(s)) => states.extend(s),
-            _ => tracing::error!("an instance task did not hand over in {SHUTDOWN_BOUND:?}"),
+    for mut rx in acks {
+        loop {
+            match rx.try_recv() {
+                Ok(s) => states.extend(s),
+                Err(TryRecvError::Empty) if std::time::Instant::now() < deadline => {
+                    pause();
+                    continue;
+                }
+                Err(_) => {
+                    tracing::error!("an instance task did not hand over in {SHUTDOWN_BOUND:?}")
+                }
+            }
+            break;
         }
     }
     states
