@@ -422,6 +422,7 @@ where
 /// the caller turns into the factory default.
 fn load_at_start(
     source: &crate::daemon::ConfigSource,
+    restarted: bool,
 ) -> Result<crate::daemon::Loaded, crate::daemon::LoadError> {
     use crate::daemon::{ConfigSource, LoadError};
     if let ConfigSource::Store { path, .. } = source {
@@ -431,7 +432,7 @@ fn load_at_start(
     }
     // A hitless restart (exec in place) is not a boot: the running config
     // goes on, unconfirmed or not.
-    if std::env::var_os(crate::daemon::handoff::ENV).is_some() {
+    if restarted {
         source.load()
     } else {
         source.load_at_boot(unix_now())
@@ -478,9 +479,22 @@ fn run_command(r: RunArgs) -> i32 {
     };
     // Before the first big allocation (the parse): one arena (see `mem`).
     crate::mem::init();
-    // Config first: a bad one exits 1 before anything touches the system.
+    let level = r.log_level.parse().unwrap_or(tracing::Level::INFO);
+    let to = match r.log_to.as_str() {
+        "stderr" => LogTo::Stderr,
+        "journald" => LogTo::Journald,
+        _ => LogTo::Auto,
+    };
+    daemon::init_logging(level, to);
+    // A hitless restart's masters keep advertising (the advert bridge)
+    // before anything else: reading a big config takes seconds, more than
+    // the backups wait.
+    let restarted = std::env::var_os(daemon::handoff::ENV).is_some();
+    let handover = daemon::take_handover();
+    // Config first: a bad one exits 1 before anything touches the system
+    // (and a restart's bridge ends with the process).
     let t0 = std::time::Instant::now();
-    let (config, origin, rolled_back) = match load_at_start(&source) {
+    let (config, origin, rolled_back) = match load_at_start(&source, restarted) {
         Ok(l) => {
             for w in &l.warnings {
                 eprintln!("{w}");
@@ -515,13 +529,6 @@ fn run_command(r: RunArgs) -> i32 {
             };
         }
     };
-    let level = r.log_level.parse().unwrap_or(tracing::Level::INFO);
-    let to = match r.log_to.as_str() {
-        "stderr" => LogTo::Stderr,
-        "journald" => LogTo::Journald,
-        _ => LogTo::Auto,
-    };
-    daemon::init_logging(level, to);
     tracing::debug!(
         "config read from {} in {:.1} ms",
         origin.describe,
@@ -560,7 +567,7 @@ fn run_command(r: RunArgs) -> i32 {
             crate::appliance::Mode::Off
         },
     };
-    match daemon::run(config, origin, opts) {
+    match daemon::run(config, origin, opts, handover) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             tracing::error!("vigil: {e}");

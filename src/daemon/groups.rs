@@ -80,7 +80,7 @@ pub(super) fn member_spec(
             links: l,
             status,
             filter: watch::channel(None).0,
-            resume: false,
+            resume: None,
         }),
         None => Err(status),
     }
@@ -578,7 +578,11 @@ pub(super) async fn late_start(mut pending: Vec<Late>, global: GlobalDefs, vrrp:
 /// `virtual_routes` (removed first, as on leaving MASTER; one already gone
 /// is no error).
 pub(super) async fn remove_stale_vips(net: &Net, groups: &[GroupSpec]) {
-    for r in groups.iter().flat_map(|g| &g.members).filter(|r| !r.resume) {
+    for r in groups
+        .iter()
+        .flat_map(|g| &g.members)
+        .filter(|r| r.resume.is_none())
+    {
         let inst = &r.inst;
         let who = routes::Who {
             instance: Some(&inst.name),

@@ -1,21 +1,27 @@
 //! A hitless restart (`vigil restart`, or SIGUSR2): the running daemon
 //! stops without resigning and execs its binary again in the same process
 //! (same PID, so systemd sees nothing). This record tells the new image
-//! which instances were MASTER and which real servers were UP or DOWN, so
-//! it resumes MASTER at once (VIPs and the IPVS table untouched, the
-//! backups' Master_Down_Timer never fires) and moves no server in or out
-//! of the table. Established connections never notice, with or without
-//! the connection sync daemon.
+//! which instances were MASTER, with each one's advert as last sent and
+//! where it went, and which real servers were UP or DOWN. The new image's
+//! advert bridge ([`super::bridge`]) sends those adverts on before any
+//! config is read; each instance then resumes MASTER (VIPs and the IPVS
+//! table untouched, the backups' Master_Down_Timer never fires) and no
+//! server moves in or out of the table. Established connections never
+//! notice, with or without the connection sync daemon.
 //!
-//! Owns: the record (postcard, in a file beside the control socket), how
-//! it reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
-//! image only, so an ordinary start never reads a stale one), its
-//! freshness rule ([`Record::resumes`]) and the exec. Must not: decide
-//! VRRP (the machine's `Input::Resume` does), or hand over anything the
-//! new image cannot check against its own config (instances are matched
-//! by name, interface, VRID and family; servers by service and address).
+//! Owns: the record (postcard, in a file beside the control socket;
+//! [`FORMAT`] 2, a record of another format is a plain start), how it
+//! reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
+//! image only, so an ordinary start never reads a stale one), the
+//! freshness rule ([`fresh`], [`Record::resumes`]: counted from the
+//! bridge's last advert) and the exec. Must not: decide VRRP (the
+//! machine's `Input::Resume` does), send adverts (the bridge does), or
+//! resume anything the new image cannot check against its own config
+//! (instances are matched by name, interface, VRID and family; servers by
+//! service and address).
 
 use std::ffi::{CString, OsString};
+use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,13 +29,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::model::VrrpInstance;
+use crate::vrrp::packet::{Family, Packet, Repr};
 
 /// The environment variable naming the record, set for the exec'd image
 /// only.
 pub const ENV: &str = "VIGIL_HANDOFF";
 /// Format of [`Record`]; a record of another format is ignored (a plain
 /// start: correct, only not hitless).
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
 /// Largest record read back (10,000 real servers take about 300 KiB).
 const MAX_RECORD: u64 = 8 << 20;
 
@@ -39,52 +46,140 @@ pub struct Record {
     /// CLOCK_MONOTONIC at the handoff, in ns (the same clock across exec).
     pub at_ns: u64,
     /// The instances that were MASTER and sent their last advert at
-    /// `at_ns`.
+    /// `at_ns`, each with what the new image's [`super::bridge`] needs to
+    /// go on sending it.
     pub masters: Vec<Master>,
-    /// Every checked real server's state.
-    pub health: Vec<crate::health::KnownState>,
+    /// Every checked real server's state, encoded apart (after the rest
+    /// in the file): the old image encodes it before its last adverts,
+    /// the new one decodes it after its bridge started.
+    #[serde(skip)]
+    pub health: Health,
 }
 
-/// What identifies an instance on the wire, by its config name.
+/// Real servers' states, as postcard bytes: 100,000 of them take a debug
+/// build some 60 ms to encode and 140 ms to decode, which must fall
+/// neither between the old image's last advert and the exec nor before
+/// the new image's bridge starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Health(Vec<u8>);
+
+impl Health {
+    pub fn encode(states: &[crate::health::KnownState]) -> Result<Self, postcard::Error> {
+        postcard::to_allocvec(states).map(Health)
+    }
+
+    /// The states; none (logged) if they do not decode.
+    pub fn decode(&self) -> Vec<crate::health::KnownState> {
+        if self.0.is_empty() {
+            return Vec::new();
+        }
+        postcard::from_bytes(&self.0).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "handoff record: real server states unreadable; each starts as at any start");
+            Vec::new()
+        })
+    }
+}
+
+/// A handed-over MASTER: what identifies it on the wire, by its config
+/// name, and its advert as it was last sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Master {
     pub name: String,
     pub interface: String,
     pub vrid: u8,
     pub ipv6: bool,
+    pub advert: Advert,
+}
+
+/// One master's advert, exactly as its instance task sent it, and where:
+/// enough for the bridge to send it on unchanged, with nothing from the
+/// config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advert {
+    pub ifindex: u32,
+    /// The advert's source address.
+    pub src: IpAddr,
+    /// The multicast group, or the unicast peers.
+    pub dsts: Vec<IpAddr>,
+    /// TTL / hop limit of adverts to unicast peers.
+    pub ttl: u8,
+    pub interval_ms: u32,
+    /// The VRRP message (no IP header) emitted for `src` and the first of
+    /// `dsts` (the v3 checksum covers both); [`Advert::repr`] decodes it.
+    pub vrrp: Vec<u8>,
+}
+
+impl Advert {
+    /// The advert, checked again by the codec (`None`: bytes that do not
+    /// decode, or no destination).
+    pub fn repr(&self) -> Option<Repr> {
+        let dst = *self.dsts.first()?;
+        let packet = Packet::new_checked(self.vrrp.as_slice(), Family::of(self.src)).ok()?;
+        Repr::parse(&packet, self.src, dst).ok()
+    }
 }
 
 impl Master {
-    pub fn of(inst: &VrrpInstance) -> Self {
+    pub fn of(inst: &VrrpInstance, advert: Advert) -> Self {
         Master {
             name: inst.name.clone(),
             interface: inst.interface.as_str().to_owned(),
             vrid: inst.virtual_router_id,
             ipv6: inst.is_ipv6(),
+            advert,
         }
+    }
+
+    /// Whether `inst` is this master under the same identity.
+    pub fn is(&self, inst: &VrrpInstance) -> bool {
+        self.name == inst.name
+            && self.interface == inst.interface.as_str()
+            && self.vrid == inst.virtual_router_id
+            && self.ipv6 == inst.is_ipv6()
     }
 }
 
+/// The freshness rule: less than three advert intervals since the last
+/// advert went out (`last_ns`, CLOCK_MONOTONIC). A backup's
+/// Master_Down_Interval is three intervals plus its skew, so within that
+/// no backup has taken over (unless adverts were lost, which the usual
+/// arbitration settles).
+pub fn fresh(last_ns: u64, now_ns: u64, interval_ms: u32) -> bool {
+    let window = 3 * u64::from(interval_ms) * 1_000_000;
+    now_ns.saturating_sub(last_ns) < window
+}
+
 impl Record {
+    /// The handed-over master `inst` is, under the same identity.
+    pub fn master(&self, inst: &VrrpInstance) -> Option<&Master> {
+        self.masters.iter().find(|m| m.is(inst))
+    }
+
     /// Whether `inst` resumes MASTER `now_ns` (CLOCK_MONOTONIC): it was
-    /// MASTER with the same identity, and less than three of its advert
-    /// intervals have passed since its last advert. A backup's
-    /// Master_Down_Interval is three intervals plus its skew, so within
-    /// that no backup has taken over (unless adverts were lost, which the
-    /// usual arbitration settles). Later, it starts as any instance does.
-    pub fn resumes(&self, inst: &VrrpInstance, now_ns: u64) -> bool {
-        let window = 3 * u64::from(inst.advert_int.0) * 1_000_000;
-        let fresh = now_ns.saturating_sub(self.at_ns) < window;
-        fresh && self.masters.contains(&Master::of(inst))
+    /// MASTER with the same identity, and its last advert (`last_ns`: the
+    /// bridge's last, or `at_ns` if the bridge sent none) is [`fresh`] by
+    /// the shorter of its old and new intervals (a v3 backup times out by
+    /// the interval it hears, a v2 one by its own). Later, it starts as
+    /// any instance does.
+    pub fn resumes(&self, inst: &VrrpInstance, last_ns: u64, now_ns: u64) -> bool {
+        self.master(inst).is_some_and(|m| {
+            let interval = m.advert.interval_ms.min(inst.advert_int.0);
+            fresh(last_ns, now_ns, interval)
+        })
     }
 
+    /// The record's bytes: the rest, then the health states' bytes.
     pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
-        postcard::to_allocvec(self)
+        let mut bytes = postcard::to_allocvec(self)?;
+        bytes.extend_from_slice(&self.health.0);
+        Ok(bytes)
     }
 
-    /// `None` for bytes of another format or that do not decode.
+    /// `None` for bytes of another format or that do not decode (the
+    /// health states are decoded later, [`Health::decode`]).
     pub fn decode(bytes: &[u8]) -> Option<Record> {
-        let r: Record = postcard::from_bytes(bytes).ok()?;
+        let (mut r, health): (Record, &[u8]) = postcard::take_from_bytes(bytes).ok()?;
+        r.health = Health(health.to_vec());
         (r.format == FORMAT).then_some(r)
     }
 }

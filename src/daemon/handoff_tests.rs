@@ -17,55 +17,156 @@ fn inst(name: &str, advert_ms: u32) -> VrrpInstance {
     i
 }
 
+/// A v3 advert of VRID 51, priority 100, as a member emits it.
+fn advert(interval_ms: u32) -> Advert {
+    use crate::vrrp::packet::{Addrs, V3Repr};
+    use crate::vrrp::types::{AdverInt, Priority, Vrid};
+    let repr = Repr::V3(V3Repr {
+        vrid: Vrid::new(51).unwrap(),
+        priority: Priority(100),
+        max_adver_int: AdverInt::new((interval_ms / 10) as u16).unwrap(),
+        addrs: Addrs::V4(heapless::Vec::from_slice(&["192.168.1.200".parse().unwrap()]).unwrap()),
+    });
+    let (src, dst): (IpAddr, IpAddr) = (
+        "192.168.1.1".parse().unwrap(),
+        "224.0.0.18".parse().unwrap(),
+    );
+    let mut buf = vec![0; 256];
+    let n = repr.emit(&mut buf, src, dst).unwrap();
+    buf.truncate(n);
+    Advert {
+        ifindex: 7,
+        src,
+        dsts: vec![dst],
+        ttl: 255,
+        interval_ms,
+        vrrp: buf,
+    }
+}
+
+fn master(i: &VrrpInstance) -> Master {
+    Master::of(i, advert(i.advert_int.0))
+}
+
+fn states() -> Vec<crate::health::KnownState> {
+    vec![(
+        ServiceKey::Addr {
+            addr: "192.168.1.200".parse().unwrap(),
+            port: 80,
+        },
+        "192.168.1.102".parse().unwrap(),
+        Some(80),
+        false,
+    )]
+}
+
 fn record(masters: Vec<Master>, at_ns: u64) -> Record {
     Record {
         format: FORMAT,
         at_ns,
         masters,
-        health: vec![(
-            ServiceKey::Addr {
-                addr: "192.168.1.200".parse().unwrap(),
-                port: 80,
-            },
-            "192.168.1.102".parse().unwrap(),
-            Some(80),
-            false,
-        )],
+        health: Health::encode(&states()).unwrap(),
     }
 }
 
 #[test]
 fn round_trips_and_rejects_other_formats() {
-    let r = record(vec![Master::of(&inst("VI_1", 1000))], 5);
+    let r = record(vec![master(&inst("VI_1", 1000))], 5);
     let bytes = r.encode().unwrap();
     assert_eq!(Record::decode(&bytes), Some(r.clone()));
-    let other = Record { format: 2, ..r };
+    assert_eq!(Record::decode(&bytes).unwrap().health.decode(), states());
+    // No health states (no virtual server): none come back.
+    let bare = Record {
+        health: Health::default(),
+        ..r.clone()
+    };
+    let back = Record::decode(&bare.encode().unwrap()).unwrap();
+    assert_eq!(back.health.decode(), vec![]);
+    assert_eq!(back.masters, r.masters);
+    let other = Record {
+        format: 1,
+        ..r.clone()
+    };
     assert_eq!(Record::decode(&other.encode().unwrap()), None);
-    assert_eq!(Record::decode(&bytes[..bytes.len() - 1]), None);
+    // Cut inside the masters: nothing; inside the health states: the
+    // masters, and no states.
+    let head = bytes.len() - r.health.0.len();
+    assert_eq!(Record::decode(&bytes[..head - 1]), None);
+    let cut = Record::decode(&bytes[..bytes.len() - 1]).expect("the head is whole");
+    assert_eq!(cut.health.decode(), vec![]);
     assert_eq!(Record::decode(b""), None);
 }
 
 #[test]
-fn resumes_only_the_same_instance_within_three_intervals() {
+fn a_record_of_format_1_is_a_plain_start() {
+    // Format 1 (before the advert bridge): the same fields without the
+    // masters' adverts. Written by hand as postcard lays it out.
+    let mut v1 = vec![1u8, 5, 1];
+    for field in ["VI_1", "eth0"] {
+        v1.push(field.len() as u8);
+        v1.extend_from_slice(field.as_bytes());
+    }
+    v1.extend_from_slice(&[51, 0, 0]);
+    assert_eq!(Record::decode(&v1), None);
+}
+
+#[test]
+fn the_advert_decodes_back_to_what_was_sent() {
+    let a = advert(50);
+    let repr = a.repr().expect("decodes");
+    assert_eq!(repr.vrid().get(), 51);
+    assert_eq!(repr.priority().get(), 100);
+    assert_eq!(repr.interval().get(), 5);
+    // Through the record's encoding too.
+    let r = record(vec![master(&inst("VI_1", 50))], 5);
+    let back = Record::decode(&r.encode().unwrap()).unwrap();
+    assert_eq!(back.masters[0].advert.repr(), Some(repr));
+    // Damaged bytes, or no destination, decode to nothing.
+    let mut bad = a.clone();
+    bad.vrrp[6] ^= 0xff;
+    assert_eq!(bad.repr(), None);
+    assert_eq!(Advert { dsts: vec![], ..a }.repr(), None);
+}
+
+#[test]
+fn resumes_only_the_same_instance_within_three_intervals_of_its_last_advert() {
     let i = inst("VI_1", 100);
     let at = 1_000_000_000;
-    let r = record(vec![Master::of(&i)], at);
-    assert!(r.resumes(&i, at));
-    assert!(r.resumes(&i, at + 299_000_000));
+    let r = record(vec![master(&i)], at);
+    assert!(r.resumes(&i, at, at));
+    assert!(r.resumes(&i, at, at + 299_000_000));
     assert!(
-        !r.resumes(&i, at + 300_000_000),
+        !r.resumes(&i, at, at + 300_000_000),
         "a backup may have taken over"
     );
     // A clock read before the record (it cannot be) is not stale.
-    assert!(r.resumes(&i, at - 1));
+    assert!(r.resumes(&i, at, at - 1));
+    // The bridge's adverts keep it fresh long after the handoff.
+    let bridged = at + 5_000_000_000;
+    assert!(r.resumes(&i, bridged, bridged + 250_000_000));
+    assert!(!r.resumes(&i, bridged, bridged + 300_000_000));
 
     let mut other_vrid = i.clone();
     other_vrid.virtual_router_id = 52;
-    assert!(!r.resumes(&other_vrid, at));
+    assert!(!r.resumes(&other_vrid, at, at));
     let mut renamed = i.clone();
     renamed.name = "VI_2".into();
-    assert!(!r.resumes(&renamed, at));
-    assert!(!record(vec![], at).resumes(&i, at));
+    assert!(!r.resumes(&renamed, at, at));
+    assert!(!record(vec![], at).resumes(&i, at, at));
+}
+
+#[test]
+fn freshness_counts_the_shorter_of_the_old_and_new_intervals() {
+    let at = 1_000_000_000;
+    // Handed over at 100 ms; the new config says 1 s: still 300 ms.
+    let r = record(vec![master(&inst("VI_1", 100))], at);
+    assert!(!r.resumes(&inst("VI_1", 1000), at, at + 300_000_000));
+    // Handed over at 1 s; the new config says 100 ms: 300 ms too.
+    let r = record(vec![master(&inst("VI_1", 1000))], at);
+    assert!(!r.resumes(&inst("VI_1", 100), at, at + 300_000_000));
+    assert!(r.resumes(&inst("VI_1", 100), at, at + 299_000_000));
+    assert!(fresh(at, at + 2_999_999_999, 1000));
+    assert!(!fresh(at, at + 3_000_000_000, 1000));
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //! shutdown. Each concern lives in its own module: `logging`, instance
 //! tasks (`groups`), the link dispatcher (`links`), the IPVS side
 //! (`ipvs_side`), [`reload`], `shutdown`, the hitless restart
-//! ([`handoff`], `restart`), and the [`supervisor`] every long-lived task
+//! ([`handoff`], `restart`, and the advert [`bridge`] a restarted image
+//! starts before reading its config: [`take_handover`]), and the
+//! [`supervisor`] every long-lived task
 //! runs under, whose events the main loop answers by its policy (`tasks`).
 //! Must not: hold protocol state (the instance tasks do) or parse config
 //! text (the CLI hands over a `Config`).
@@ -85,6 +87,7 @@ use crate::control::{self, CommitJob, ConfigState, Published, ReloadRequest, Res
 use crate::net::{self, Net};
 use crate::notify::Notifier;
 
+pub mod bridge;
 mod commit;
 mod confirm;
 mod groups;
@@ -169,14 +172,33 @@ pub struct Options {
 
 pub use commit::MINUTE as CONFIRM_MINUTE;
 
+/// What a hitless restart handed over to this image, and the advert
+/// bridge that keeps its masters advertising meanwhile.
+pub struct Handover {
+    pub record: handoff::Record,
+    pub bridge: bridge::Bridge,
+}
+
+/// The first thing `vigil run` does, before any config is read: the
+/// handoff record, if this process is a hitless restart, and the advert
+/// bridge of its masters started. Call before any other thread starts.
+pub fn take_handover() -> Option<Handover> {
+    let record = handoff::take()?;
+    let bridge = bridge::Bridge::start(&record);
+    Some(Handover { record, bridge })
+}
+
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.
 /// `config`: what the source held at start (or the factory default), and
-/// `origin` where it came from.
-pub fn run(config: Config, origin: Origin, opts: Options) -> Result<(), DaemonError> {
-    // Before any thread starts: what a hitless restart handed over, if
-    // this process is one.
+/// `origin` where it came from; `handover`: see [`take_handover`].
+pub fn run(
+    config: Config,
+    origin: Origin,
+    opts: Options,
+    handover: Option<Handover>,
+) -> Result<(), DaemonError> {
     let start = Start {
-        handoff: handoff::take(),
+        handover,
         exe: std::env::current_exe().ok(),
     };
     // One daemon per control socket, held until this returns (or the
@@ -203,8 +225,9 @@ pub struct Origin {
 
 /// How this process came to run.
 struct Start {
-    /// The record of the process that handed over to this one.
-    handoff: Option<handoff::Record>,
+    /// The record of the process that handed over to this one, and its
+    /// advert bridge.
+    handover: Option<Handover>,
     /// This binary's path, read at start (a restart execs what is there
     /// then: an upgraded binary, if it was replaced).
     exe: Option<PathBuf>,
@@ -250,15 +273,16 @@ async fn main(
 
     let links = ensure_vmacs(&net, &config.vrrp_instances, |_| true, net.links().await?).await;
     let mut planned = plan_groups(&config, |_| true, &links);
-    let resumed = start
-        .handoff
-        .as_ref()
-        .map(|h| mark_resumed(h, &mut planned.groups));
+    let carried = start.handover.as_ref().map(|h| h.record.health.decode());
+    let resumed = start.handover.as_ref().map(|h| {
+        let states = carried.as_ref().map_or(0, Vec::len);
+        mark_resumed(h, states, &mut planned.groups)
+    });
     let planned_resume: Vec<String> = planned
         .groups
         .iter()
         .flat_map(|g| &g.members)
-        .filter(|m| m.resume)
+        .filter(|m| m.resume.is_some())
         .map(|m| m.inst.name.clone())
         .collect();
     remove_stale_vips(&net, &planned.groups).await;
@@ -320,7 +344,7 @@ async fn main(
         &notifier,
         opts.drain_timeout,
         &local_rx,
-        start.handoff.as_ref().map(|h| h.health.as_slice()),
+        carried.as_deref(),
         &sup,
     );
     let sync = start_sync_daemon(

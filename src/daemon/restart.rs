@@ -2,10 +2,13 @@
 //! record and the exec): what is refused before anything stops, the order
 //! of the handover, and what the new process takes from the record.
 //!
-//! Owns: the checks before a restart, collecting the instance tasks' and
-//! the health runner's states, and marking what resumes at start. Must
-//! not: write or read the record itself, or touch VIPs and the IPVS table
-//! (a restart leaves both exactly as they are).
+//! Owns: the checks before a restart, collecting the instance tasks'
+//! states and masters' adverts and the health runner's states, and, in
+//! the new process, marking what resumes (each resuming member gets its
+//! end of the advert bridge, [`super::bridge::Takeover`]; the bridge of
+//! every other handed-over master stops then). Must not: write or read
+//! the record itself, send adverts, or touch VIPs and the IPVS table (a
+//! restart leaves both exactly as they are).
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,9 +19,10 @@ use super::handoff::{self, Master, Record};
 use super::reload::Reloader;
 use super::shutdown::SHUTDOWN_BOUND;
 use super::DaemonError;
+use super::Handover;
 use crate::control::{RestartReport, RestartRequest};
 use crate::health;
-use crate::vrrp::instance::{GroupInput, GroupSpec};
+use crate::vrrp::instance::{GroupInput, GroupSpec, HandedOver};
 use crate::vrrp::machine::State;
 
 /// How long `<binary> --version` may take before a restart is refused.
@@ -27,15 +31,20 @@ const PREFLIGHT_BOUND: Duration = Duration::from_secs(10);
 /// the health snapshot, and for notify scripts in flight.
 const HANDOVER_STEP: Duration = Duration::from_secs(2);
 
-/// Sets `resume` on every member `record` lets resume MASTER, and says so;
-/// the line for `vigil status`.
-pub(super) fn mark_resumed(record: &Record, groups: &mut [GroupSpec]) -> String {
+/// Hands each member `record` lets resume MASTER its end of the advert
+/// bridge (fresh by the bridge's last advert), stops the bridge of every
+/// other handed-over master, and says so; the line for `vigil status`.
+pub(super) fn mark_resumed(h: &Handover, health_states: usize, groups: &mut [GroupSpec]) -> String {
+    let record = &h.record;
     let now = handoff::monotonic_ns();
     let ago_ms = now.saturating_sub(record.at_ns) / 1_000_000;
     let mut resumed = Vec::new();
     for m in groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
-        m.resume = record.resumes(&m.inst, now);
-        if m.resume {
+        let last = h.bridge.last_sent(&m.inst.name).unwrap_or(record.at_ns);
+        if record.resumes(&m.inst, last, now) {
+            m.resume = h.bridge.takeover(&m.inst.name);
+        }
+        if m.resume.is_some() {
             resumed.push(m.inst.name.clone());
         } else if record.masters.iter().any(|r| r.name == m.inst.name) {
             tracing::warn!(
@@ -45,10 +54,12 @@ pub(super) fn mark_resumed(record: &Record, groups: &mut [GroupSpec]) -> String 
             );
         }
     }
+    h.bridge
+        .stop_unless(|name| resumed.iter().any(|r| r == name));
     tracing::info!(
         resumed = ?resumed,
         handed_over_ms_ago = ago_ms,
-        health_states = record.health.len(),
+        health_states,
         "hitless restart: taking over from the previous process"
     );
     format!(
@@ -59,7 +70,7 @@ pub(super) fn mark_resumed(record: &Record, groups: &mut [GroupSpec]) -> String 
         } else {
             resumed.join(", ")
         },
-        record.health.len()
+        health_states
     )
 }
 
@@ -166,7 +177,7 @@ async fn hand_over(r: &Reloader) -> Record {
             .flatten(),
         None => None,
     };
-    let health = snapshot
+    let states: Vec<health::KnownState> = snapshot
         .map(|s| {
             s.servers
                 .into_iter()
@@ -174,6 +185,11 @@ async fn hand_over(r: &Reloader) -> Record {
                 .collect()
         })
         .unwrap_or_default();
+    // Encoded now, while the masters still advertise.
+    let health = handoff::Health::encode(&states).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "real server states not handed over");
+        handoff::Health::default()
+    });
     if !r.vrrp.notifier.settle(HANDOVER_STEP).await {
         tracing::warn!("notify scripts still running after {HANDOVER_STEP:?}; handing over anyway");
     }
@@ -182,15 +198,12 @@ async fn hand_over(r: &Reloader) -> Record {
     let at_ns = handoff::monotonic_ns();
     let states = stop_tasks(r).await;
     let masters = states
-        .iter()
-        .filter(|(_, s)| *s == State::Master)
-        .filter_map(|(name, _)| {
-            r.running_vrrp
-                .vrrp_instances
-                .iter()
-                .find(|i| i.name == *name)
+        .into_iter()
+        .filter(|h| h.state == State::Master)
+        .filter_map(|h| {
+            let inst = (r.running_vrrp.vrrp_instances.iter()).find(|i| i.name == h.name)?;
+            Some(Master::of(inst, h.advert?))
         })
-        .map(Master::of)
         .collect();
     Record {
         format: handoff::FORMAT,
@@ -200,25 +213,61 @@ async fn hand_over(r: &Reloader) -> Record {
     }
 }
 
-/// Every instance task's members and states, each task gone after.
-async fn stop_tasks(r: &Reloader) -> Vec<(String, State)> {
-    let deadline = tokio::time::Instant::now() + SHUTDOWN_BOUND;
-    let mut acks = Vec::new();
+/// Every instance task's members, states and masters' adverts, each task
+/// gone after.
+async fn stop_tasks(r: &Reloader) -> Vec<HandedOver> {
     let instances = r.vrrp.supervisor.instances().await;
     // The instance tasks end as told: nothing for the supervisor to do.
     r.vrrp.supervisor.deregister_all();
-    for g in instances {
-        let (tx, rx) = oneshot::channel();
-        let sent = tokio::time::timeout_at(deadline, g.tx.send(GroupInput::Handoff(tx))).await;
-        if matches!(sent, Ok(Ok(()))) {
-            acks.push(rx);
+    let txs = instances.into_iter().map(|g| g.tx).collect();
+    hand_over_blocking(txs, std::time::Instant::now() + SHUTDOWN_BOUND)
+}
+
+/// Tells each instance task to hand over and collects their answers
+/// without ever yielding to the main runtime: once the first master has
+/// sent its last advert, the exec (and the new image's advert bridge)
+/// must follow at once, not after whatever else the runtime runs (100,000
+/// health results held it 3 s in a debug build). Blocks at most until
+/// `deadline`; the VRRP thread answers meanwhile.
+fn hand_over_blocking(
+    txs: Vec<tokio::sync::mpsc::Sender<GroupInput>>,
+    deadline: std::time::Instant,
+) -> Vec<HandedOver> {
+    use tokio::sync::mpsc::error::TrySendError;
+    use tokio::sync::oneshot::error::TryRecvError;
+    let pause = || std::thread::sleep(Duration::from_micros(200));
+    let mut acks = Vec::new();
+    for tx in txs {
+        let (ack, rx) = oneshot::channel();
+        let mut input = GroupInput::Handoff(ack);
+        loop {
+            match tx.try_send(input) {
+                Ok(()) => {
+                    acks.push(rx);
+                    break;
+                }
+                Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                    input = back;
+                    pause();
+                }
+                Err(_) => break,
+            }
         }
     }
     let mut states = Vec::new();
-    for a in acks {
-        match tokio::time::timeout_at(deadline, a).await {
-            Ok(Ok(s)) => states.extend(s),
-            _ => tracing::error!("an instance task did not hand over in {SHUTDOWN_BOUND:?}"),
+    for mut rx in acks {
+        loop {
+            match rx.try_recv() {
+                Ok(s) => states.extend(s),
+                Err(TryRecvError::Empty) if std::time::Instant::now() < deadline => {
+                    pause();
+                    continue;
+                }
+                Err(_) => {
+                    tracing::error!("an instance task did not hand over in {SHUTDOWN_BOUND:?}")
+                }
+            }
+            break;
         }
     }
     states

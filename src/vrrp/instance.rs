@@ -26,6 +26,8 @@ use super::machine::{Action, Advert, Input, Reason, State, Track};
 use super::member::{notify_state, setup, state_name, Member};
 use crate::config::model::{GlobalDefs, Notify, VrrpInstance};
 use crate::control::Snapshot;
+use crate::daemon::bridge::Takeover;
+use crate::daemon::handoff;
 use crate::daemon::supervisor::Heartbeat;
 use crate::net::Net;
 use crate::notify::{Event, EventKind, Notifier};
@@ -46,9 +48,9 @@ pub enum GroupInput {
     Shutdown(oneshot::Sender<()>),
     /// Stop for a hitless restart (`vigil restart`): masters send one last
     /// advert (re-arming the backups' Master_Down_Timer) and keep their
-    /// VIPs; nothing is notified. Answered with each running member's name
-    /// and state; the task is gone after.
-    Handoff(oneshot::Sender<Vec<(String, State)>>),
+    /// VIPs; nothing is notified. Answered with each running member's
+    /// name, state and (a master's) advert; the task is gone after.
+    Handoff(oneshot::Sender<Vec<HandedOver>>),
     /// A committed config for this task's members, applied in place (see
     /// [`Reconfig`]).
     Reconfigure(Box<Reconfig>),
@@ -77,8 +79,19 @@ pub struct MemberSpec {
     /// of its interface (set at setup, replaced by a commit).
     pub filter: watch::Sender<Option<FilterConfig>>,
     /// Start with [`Input::Resume`]: this instance was MASTER in the
-    /// process that handed over to this one a moment ago.
-    pub resume: bool,
+    /// process that handed over to this one a moment ago, and the advert
+    /// bridge has sent its adverts since; taking over stops the bridge's
+    /// and gives the time of its last advert.
+    pub resume: Option<Takeover>,
+}
+
+/// One member's state at a handoff, with its advert if MASTER (what the
+/// new image's advert bridge sends until the member resumes).
+#[derive(Debug)]
+pub struct HandedOver {
+    pub name: String,
+    pub state: State,
+    pub advert: Option<handoff::Advert>,
 }
 
 /// The links an instance's config names, resolved to indexes.
@@ -420,7 +433,7 @@ impl Task {
     }
 
     /// See [`GroupInput::Handoff`].
-    fn handoff(&mut self) -> Vec<(String, State)> {
+    fn handoff(&mut self) -> Vec<HandedOver> {
         let mut states = Vec::new();
         for (i, m) in self.members.iter_mut().enumerate() {
             let (Some(m), Some(machine)) = (m, self.core.member(i)) else {
@@ -428,10 +441,15 @@ impl Task {
             };
             m.stop_gratuitous();
             let state = machine.state();
-            if state == State::Master {
+            let advert = (state == State::Master).then(|| {
                 m.send_advert(machine.priority());
-            }
-            states.push((m.name.clone(), state));
+                m.handoff_advert(machine.config().advert_interval)
+            });
+            states.push(HandedOver {
+                name: m.name.clone(),
+                state,
+                advert: advert.flatten(),
+            });
         }
         states
     }
@@ -517,7 +535,7 @@ async fn start(
 /// timer, packet or message) and on an idle tick: a BACKUP may sleep for
 /// long between timers.
 pub async fn run(
-    spec: GroupSpec,
+    mut spec: GroupSpec,
     mut rx: mpsc::Receiver<GroupInput>,
     net: Net,
     notifier: Notifier,
@@ -540,13 +558,16 @@ pub async fn run(
     // Startup; weight-0 scripts with no result yet hold it back.
     let table = scripts.borrow_and_update().clone();
     task.scripts(&table, now).await;
-    for (i, ms) in spec.members.iter().enumerate() {
-        let input = if ms.resume {
-            Input::Resume
-        } else {
-            Input::Startup
+    for (i, ms) in spec.members.iter_mut().enumerate() {
+        // The advert bridge stops here; this task's first advert follows
+        // the bridge's last by an interval.
+        let input = match ms.resume.take() {
+            Some(t) => Input::Resume {
+                last_advert: t.take_over(),
+            },
+            None => Input::Startup,
         };
-        task.input(i, input, now).await;
+        task.input(i, input, Instant::now()).await;
     }
 
     let mut idle = hb.ticker();

@@ -307,10 +307,14 @@ pub enum Input {
     Startup,
     /// Leave Initialize as the MASTER this router was a moment ago: the
     /// process that ran it handed over without resigning (`vigil restart`),
-    /// inside the backups' Master_Down_Interval. MASTER at once (advert,
-    /// VIPs kept, gratuitous ARP), unless faulted; a peer that took over
-    /// meanwhile is met by the usual advert arbitration.
-    Resume,
+    /// inside the backups' Master_Down_Interval. MASTER at once (VIPs
+    /// kept, gratuitous ARP), unless faulted; its first advert follows
+    /// `last_advert` (the previous process's, or the advert bridge's) by
+    /// one interval, or goes at once if that is past. A peer that took
+    /// over meanwhile is met by the usual advert arbitration.
+    Resume {
+        last_advert: Instant,
+    },
     Advert(Advert),
     /// A wakeup; spurious or stale ones are harmless.
     Timeout,
@@ -529,8 +533,8 @@ impl Machine {
 
     pub fn handle(&mut self, input: Input, now: Instant) {
         match input {
-            Input::Startup => self.on_startup(now, false),
-            Input::Resume => self.on_startup(now, true),
+            Input::Startup => self.on_startup(now, None),
+            Input::Resume { last_advert } => self.on_startup(now, Some(last_advert)),
             Input::Advert(a) => self.on_advert(a, now),
             Input::Timeout => self.on_timeout(now),
             Input::InterfaceUp => {
@@ -681,11 +685,13 @@ impl Machine {
             .push_back(Action::StateChange { from, to, reason });
     }
 
-    /// RFC 5798 6.4.1; `resume`: see [`Input::Resume`].
-    fn on_startup(&mut self, now: Instant, resume: bool) {
+    /// RFC 5798 6.4.1; `resumed`: the last advert of a resumed MASTER,
+    /// see [`Input::Resume`].
+    fn on_startup(&mut self, now: Instant, resumed: Option<Instant>) {
         if self.state != State::Initialize {
             return;
         }
+        let resume = resumed.is_some();
         // A resumed MASTER does not wait: its scripts' first results
         // follow within an interval, and a failure moves it then.
         self.startup_pending = !resume && self.awaiting_scripts();
@@ -701,8 +707,9 @@ impl Machine {
             }
             return;
         }
-        if resume {
-            self.become_master(now, Reason::Resumed);
+        if let Some(last) = resumed {
+            let due = last + self.cfg.advert_interval.as_duration();
+            self.enter_master(now, Reason::Resumed, due);
         } else {
             self.initialize(now, Reason::Startup);
         }
@@ -724,18 +731,28 @@ impl Machine {
     /// Sends an advert and the first GARP burst, arms Adver_Timer and the
     /// GARP timers (RFC 5798 6.4.1 / 6.4.2 "transition to Master").
     fn become_master(&mut self, now: Instant, reason: Reason) {
+        self.enter_master(now, reason, now);
+    }
+
+    /// [`Self::become_master`] with the first advert at `advert_due` (a
+    /// resumed MASTER's follows its last by an interval): sent now if due.
+    fn enter_master(&mut self, now: Instant, reason: Reason, advert_due: Instant) {
         self.timers.stop_all();
         self.preempt_deadline = None;
         self.change(State::Master, reason);
         self.actions.push_back(Action::AddVips);
-        self.actions.push_back(Action::SendAdvert {
-            priority: self.priority(),
-        });
+        let next_advert = if advert_due <= now {
+            self.actions.push_back(Action::SendAdvert {
+                priority: self.priority(),
+            });
+            now + self.cfg.advert_interval.as_duration()
+        } else {
+            advert_due
+        };
         self.actions.push_back(Action::SendGratuitous {
             repeat: self.cfg.garp.master_repeat,
         });
-        self.timers
-            .set(Timer::Advert, now + self.cfg.advert_interval.as_duration());
+        self.timers.set(Timer::Advert, next_advert);
         let garp = self.cfg.garp;
         if !garp.master_delay.is_zero() {
             self.timers.set(Timer::GarpDelay, now + garp.master_delay);
@@ -924,7 +941,7 @@ impl Machine {
     fn on_tracked_change(&mut self, now: Instant) {
         if self.startup_pending {
             if !self.awaiting_scripts() {
-                self.on_startup(now, false);
+                self.on_startup(now, None);
             }
             return;
         }

@@ -26,11 +26,12 @@ use super::instance::{GroupInput, MemberLinks, MemberSpec, VmacLink};
 use super::machine::{InstanceConfig, InstanceConfigError, Machine, State};
 use super::packet::{Addrs, Auth, Family, Repr, V2Repr, V3Repr};
 use super::routes::{self, Routes};
-use super::socket::{Gratuitous, TxSocket};
-use super::types::{AdverInt, Priority, Version};
+use super::socket::{Gratuitous, TxSocket, RX_BUF};
+use super::types::{AdverInt, Centiseconds, Priority, Version};
 use crate::config::bounds::IfName;
 use crate::config::model::{GlobalDefs, Vip, VrrpInstance};
 use crate::control::{InstanceStatus, Snapshot};
+use crate::daemon::handoff;
 use crate::daemon::supervisor::Heartbeat;
 use crate::logfields;
 use crate::net::{Net, NetError};
@@ -310,17 +311,41 @@ impl Member {
             .zip(self.vip_ifindex.iter().copied())
     }
 
+    /// Where its adverts go: the multicast group, or the unicast peers.
+    fn destinations(&self) -> Vec<IpAddr> {
+        if self.edge.unicast_peers.is_empty() {
+            vec![self.edge.mcast_group]
+        } else {
+            self.edge.unicast_peers.clone()
+        }
+    }
+
+    /// Its advert as last sent, and where, for a handoff record (`None`
+    /// only if the advert no longer emits, which a sent one always does).
+    pub(crate) fn handoff_advert(&self, interval: Centiseconds) -> Option<handoff::Advert> {
+        let dsts = self.destinations();
+        let mut buf = vec![0; RX_BUF];
+        let n = self
+            .advert
+            .emit(&mut buf, self.edge.src, *dsts.first()?)
+            .ok()?;
+        buf.truncate(n);
+        Some(handoff::Advert {
+            ifindex: self.ifindex,
+            src: self.edge.src,
+            dsts,
+            ttl: self.edge.ttl,
+            interval_ms: u32::from(interval.get()) * 10,
+            vrrp: buf,
+        })
+    }
+
     pub(crate) fn send_advert(&mut self, priority: Priority) {
         match &mut self.advert {
             Repr::V2(r) => r.priority = priority,
             Repr::V3(r) => r.priority = priority,
         }
-        let dsts: Vec<IpAddr> = if self.edge.unicast_peers.is_empty() {
-            vec![self.edge.mcast_group]
-        } else {
-            self.edge.unicast_peers.clone()
-        };
-        for d in dsts {
+        for d in self.destinations() {
             if let Err(e) = self.tx.send(&self.advert, d) {
                 tracing::warn!(
                     instance = %self.name,

@@ -208,6 +208,17 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
     assert!(!out.contains("differs"), "the same config: {out}");
     assert!(wrong.is_empty(), "VIP not on node 0 alone: {wrong:?}");
     assert_restarted_in_place(&d, pid, asked);
+    // The advert bridge sent VI_1's adverts from the new image's start
+    // until its instance task took over.
+    let log = d.proc.log_tail(300);
+    for l in log.lines().filter(|l| l.contains("advert bridge")) {
+        eprintln!("{l}");
+    }
+    assert!(
+        log.contains("advert bridge started")
+            && log.contains("advert bridge stopped: the instance task takes over"),
+        "{log}"
+    );
     // Handed over, not re-learnt: still DOWN although no check has run
     // (the first takes connect_timeout, 1 s, to fail).
     assert_eq!(health(&d.status_json()), "down");

@@ -12,7 +12,10 @@
 //! The same for `vigil status --json` on the big table.
 //!
 //! Then a reload of the big table less one virtual server (every kept
-//! real server's health state carried over) is measured the same way.
+//! real server's health state carried over) and a hitless `vigil
+//! restart` on it are measured the same way. After each, the master's
+//! main runtime (control, IPVS, health, supervisor: what pets the
+//! watchdog) must not have stalled for a second (`daemon::stall`).
 //! 10,000 destinations run in the normal suite (about 10 s; the design
 //! before the VRRP thread failed it: a 439 ms gap, 2 takeovers). 102,400
 //! (the bound's 1,024 virtual servers) take over a minute on a debug
@@ -32,6 +35,10 @@ use peers::{start, start_vigil_with, vigil_bin, Daemon, Instance, Kind, Proto};
 const ADVERT_MS: u32 = 50;
 /// What the test allows between two of the master's adverts.
 const WORST_GAP: Duration = Duration::from_millis(2 * ADVERT_MS as u64);
+/// What the test allows the master's main runtime to stall (the
+/// supervisor's shortest task deadline is several seconds; a second is
+/// what `daemon::stall` logs as a warning).
+const WORST_MAIN_STALL: Duration = Duration::from_secs(1);
 /// Virtual servers per included file (a file holds at most 4 MiB).
 const PER_FILE: usize = 128;
 const REALS: usize = 100;
@@ -161,6 +168,13 @@ pub(crate) fn vigil(p: &Pair, args: &[&str]) -> String {
 }
 
 pub(crate) fn assert_adverts_kept(f: &Figures, what: &str, p: &Pair) {
+    let stall = main_stall(p);
+    eprintln!("advgap {what}: main runtime's worst stall {stall:?}");
+    assert!(
+        stall < WORST_MAIN_STALL,
+        "{what}: the master's main runtime stalled {stall:?} (want under {WORST_MAIN_STALL:?})\n{}",
+        p.master.proc.log_tail(20)
+    );
     assert!(
         f.takeovers == 0 && f.worst_gap < WORST_GAP,
         "{what} (took {:?}): worst advert gap {:?} over {} adverts (want under {WORST_GAP:?}), {} takeover(s) by the backup\n{}",
@@ -170,6 +184,29 @@ pub(crate) fn assert_adverts_kept(f: &Figures, what: &str, p: &Pair) {
         f.takeovers,
         p.master.proc.log_tail(20)
     );
+}
+
+/// The master's main runtime's worst stall since it started (a hitless
+/// restart starts the count again).
+fn main_stall(p: &Pair) -> Duration {
+    let v = p.master.status_json();
+    let runtimes = v["runtimes"].as_array().expect("status has runtimes");
+    let main = (runtimes.iter())
+        .find(|r| r["name"] == "main")
+        .expect("the main runtime");
+    Duration::from_micros(main["worst_stall_us"].as_u64().expect("worst_stall_us"))
+}
+
+/// A hitless restart of the master, measured; it has restarted when its
+/// status answers again with a new uptime.
+pub(crate) fn restart(p: &Pair, what: &str) -> Figures {
+    let f = measure(p, "restart", Duration::from_secs(1), || {
+        let said = vigil(p, &["restart"]);
+        assert!(!said.contains("refused"), "restart: {said}");
+        p.master.wait_ready(Duration::from_secs(120));
+    });
+    assert_adverts_kept(&f, what, p);
+    f
 }
 
 /// Reloads the master to `virtual_servers` x 100 destinations, then dumps
@@ -203,6 +240,7 @@ fn reload_to(virtual_servers: usize) {
         &format!("reload of {virtual_servers} x {REALS} - 1"),
         &p,
     );
+    restart(&p, &format!("restart on {virtual_servers} x {REALS} - 1"));
 }
 
 #[test]

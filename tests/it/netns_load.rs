@@ -9,7 +9,7 @@
 //!
 //! Needs root, iproute2, python3 and keepalived (scripts/install-deps).
 
-use crate::netns_advgap::{assert_adverts_kept, big_table, measure, pair, vigil, Pair};
+use crate::netns_advgap::{assert_adverts_kept, big_table, measure, pair, restart, vigil, Pair};
 use crate::support::netns::{serial, Proc};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -145,6 +145,14 @@ fn a_master_under_load_keeps_its_adverts_through_a_reload_and_a_restart() {
     eprintln!("advgap load after the reload: {rate:.0} checks a second");
     // The 10,000 new servers' first checks share the runner's slots.
     assert!(rate > 750.0, "after the reload: {rate:.0} checks a second");
+    restart(&p, "restart under load");
+    // The new image's counts start from its first checks.
+    std::thread::sleep(Duration::from_secs(1));
+    let (t2, done2) = (Instant::now(), checks_done(&p));
+    std::thread::sleep(Duration::from_secs(3));
+    let rate = checks_done(&p).saturating_sub(done2) as f64 / t2.elapsed().as_secs_f64();
+    eprintln!("advgap load after the restart: {rate:.0} checks a second");
+    assert!(rate > 750.0, "after the restart: {rate:.0} checks a second");
     let answered = hammer.answered.load(Ordering::Relaxed);
     let asked_for = t0.elapsed().as_secs_f64() * 50.0;
     eprintln!("advgap load: {answered} status answers ({asked_for:.0} asked for)");

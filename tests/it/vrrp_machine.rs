@@ -954,7 +954,12 @@ fn reconfigure_keeps_tracked_states_by_position() {
 fn resume_is_master_at_once_with_an_advert_and_a_timer() {
     let t0 = Instant::now();
     let mut m = Machine::new(cfg(Version::V3, 100, 100)).expect("valid config");
-    m.handle(Input::Resume, t0);
+    m.handle(
+        Input::Resume {
+            last_advert: t0 - Duration::from_secs(1),
+        },
+        t0,
+    );
     assert_eq!(m.state(), State::Master);
     assert_eq!(
         drain(&mut m),
@@ -984,12 +989,58 @@ fn resume_is_master_at_once_with_an_advert_and_a_timer() {
 }
 
 #[test]
+fn a_resumed_master_s_first_advert_follows_the_bridge_s_last_by_an_interval() {
+    // The advert bridge sent the last advert 300 ms ago (interval 1 s):
+    // no advert now (it would be a double), the next 700 ms from now.
+    let t0 = Instant::now();
+    let mut m = Machine::new(cfg(Version::V3, 100, 100)).expect("valid config");
+    m.handle(
+        Input::Resume {
+            last_advert: t0 - Duration::from_millis(300),
+        },
+        t0,
+    );
+    assert_eq!(m.state(), State::Master);
+    assert_eq!(
+        drain(&mut m),
+        vec![
+            Action::StateChange {
+                from: State::Initialize,
+                to: State::Master,
+                reason: Reason::Resumed,
+            },
+            Action::AddVips,
+            Action::SendGratuitous { repeat: 5 },
+        ]
+    );
+    assert_eq!(
+        fire_at(&mut m, t0, Duration::from_millis(700)),
+        vec![Action::SendAdvert {
+            priority: Priority(100)
+        }]
+    );
+    // Then every interval from there.
+    let t1 = t0 + Duration::from_millis(700);
+    assert_eq!(
+        fire_at(&mut m, t1, Duration::from_secs(1)),
+        vec![Action::SendAdvert {
+            priority: Priority(100)
+        }]
+    );
+}
+
+#[test]
 fn resume_with_the_interface_down_is_fault_without_vips() {
     let t0 = Instant::now();
     let mut m = Machine::new(cfg(Version::V3, 100, 100)).expect("valid config");
     m.handle(Input::InterfaceDown, t0);
     drain(&mut m);
-    m.handle(Input::Resume, t0);
+    m.handle(
+        Input::Resume {
+            last_advert: t0 - Duration::from_secs(1),
+        },
+        t0,
+    );
     assert_eq!(m.state(), State::Fault);
     // The VIPs the previous process kept go: a FAULT box must not hold them.
     assert_eq!(
@@ -1010,7 +1061,12 @@ fn resume_after_startup_changes_nothing() {
     let t0 = Instant::now();
     let mut m = started(cfg(Version::V3, 100, 100), t0);
     assert_eq!(m.state(), State::Backup);
-    m.handle(Input::Resume, t0);
+    m.handle(
+        Input::Resume {
+            last_advert: t0 - Duration::from_secs(1),
+        },
+        t0,
+    );
     assert_eq!(m.state(), State::Backup);
     assert_eq!(drain(&mut m), vec![]);
 }
@@ -1145,7 +1201,12 @@ fn a_failed_first_result_starts_in_fault_and_resume_does_not_wait() {
     script(&mut m, 0, false, t0);
     assert_eq!(m.state(), State::Fault);
     let mut m = Machine::new(c).expect("valid");
-    m.handle(Input::Resume, t0);
+    m.handle(
+        Input::Resume {
+            last_advert: t0 - Duration::from_secs(1),
+        },
+        t0,
+    );
     assert_eq!(m.state(), State::Master);
 }
 
