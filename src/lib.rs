@@ -19,6 +19,7 @@ pub mod mem;
 pub mod metrics;
 pub mod net;
 pub mod notify;
+pub mod offload;
 pub mod resolve;
 pub mod store;
 pub mod track;

@@ -531,15 +531,24 @@ impl Runner {
                 // Requests first: a busy checker still answers them.
                 biased;
                 req = requests.recv() => match req {
+                    // A snapshot and a carry-over grow with the plan
+                    // (100,000 checks at the bounds): both run on the
+                    // blocking pool, the runner going there and back.
                     Some(Request::States(tx)) => {
-                        let _ = tx.send(self.snapshot());
+                        let (runner, snap) = crate::offload::with(self, |r| r.snapshot()).await;
+                        self = runner;
+                        let _ = tx.send(snap);
                     }
                     Some(Request::Replace(new, done)) => {
-                        let mut new = *new;
-                        new.carry_counts_from(&self);
+                        let (runner, new) = crate::offload::with(self, move |old| {
+                            let mut new = *new;
+                            new.carry_counts_from(old);
+                            new
+                        })
+                        .await;
+                        self = runner;
                         let local = self.local.take();
-                        // The old plan (100,000 checks at the bounds) is
-                        // freed on the blocking pool, not on this runtime.
+                        // The old plan is freed there too.
                         let old = std::mem::replace(&mut self, new);
                         tokio::task::spawn_blocking(move || drop(old));
                         if self.local.is_none() {

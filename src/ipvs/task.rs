@@ -184,7 +184,7 @@ pub async fn run(
         hb.check_in().await;
         let now = Instant::now();
         let req = if machine.poll_timeout().is_some_and(|t| t <= now) {
-            let (m, req) = off_runtime(machine, move |m| m.poll_pass(now)).await;
+            let (m, req) = crate::offload::with(machine, move |m| m.poll_pass(now)).await;
             machine = m;
             req
         } else {
@@ -203,7 +203,7 @@ pub async fn run(
                 }),
                 Err(u) => Err(u.clone()),
             };
-            machine = off_runtime(machine, move |m| m.handle_pass(r, Instant::now()))
+            machine = crate::offload::with(machine, move |m| m.handle_pass(r, Instant::now()))
                 .await
                 .0;
             for tx in waiting.drain(..) {
@@ -231,7 +231,7 @@ pub async fn run(
                     }
                     settings = Settings { timeouts, sysctls };
                     let now = Instant::now();
-                    machine = off_runtime(machine, move |m| m.reconfigure(config, now)).await.0;
+                    machine = crate::offload::with(machine, move |m| m.reconfigure(config, now)).await.0;
                     waiting.push(done);
                 }
                 None => commands_open = false,
@@ -389,31 +389,7 @@ async fn publish(
     };
     let status = status.clone();
     let build = move |m: &mut Machine| drop(status.send_replace(m.status(states.as_ref())));
-    off_runtime(machine, build).await.0
-}
-
-/// `f` on the machine, on the blocking pool: its steps that grow with the
-/// table (a pass's plan, a commit, a dump taken in, the status; a
-/// noticeable fraction of a second at the config's bounds) do not hold
-/// the runtime that runs the daemon's other tasks. The machine goes there
-/// and comes back; the task waits meanwhile, as it would have anyway.
-async fn off_runtime<R: Send + 'static>(
-    mut machine: Machine,
-    f: impl FnOnce(&mut Machine) -> R + Send + 'static,
-) -> (Machine, R) {
-    let step = move || {
-        let r = f(&mut machine);
-        (machine, r)
-    };
-    match tokio::task::spawn_blocking(step).await {
-        Ok(done) => done,
-        // A panic in the machine: the task ends like any panicking task,
-        // and the supervisor restarts it.
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // Cancelled: only when the runtime shuts down, which drops this
-        // task too.
-        Err(_) => std::future::pending().await,
-    }
+    crate::offload::with(machine, build).await.0
 }
 
 async fn sleep_until(t: Option<Instant>) {

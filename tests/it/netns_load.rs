@@ -131,7 +131,7 @@ fn a_master_under_load_keeps_its_adverts_through_a_reload_and_a_restart() {
         rate > 800.0,
         "the load runs {rate:.0} checks a second, not 1,000"
     );
-    let includes = big_table(&p.lab, 100);
+    let includes = big_table(&p.lab, 100, 100);
     std::fs::write(&p.master.conf, format!("{}{load}{includes}", p.base)).expect("write conf");
     let mut said = String::new();
     let f = measure(&p, "reload under load", Duration::from_secs(2), || {
