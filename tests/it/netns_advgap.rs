@@ -19,7 +19,8 @@
 //! 10,000 destinations run in the normal suite (about 10 s; the design
 //! before the VRRP thread failed it: a 439 ms gap, 2 takeovers). 102,400
 //! (the bound's 1,024 virtual servers of 100) take over a minute on a
-//! debug build and the bounds themselves (1,024 x 1,024) several:
+//! debug build, and the largest table the text bound allows (1,024 x 200)
+//! a few:
 //! `#[ignore]`d, run by `make soak-advgap`.
 //!
 //! Needs root, iproute2 and keepalived (scripts/install-deps).
@@ -227,7 +228,8 @@ fn reload_to(virtual_servers: usize, reals: usize) {
         said = vigil(&p, &["reload"]);
     });
     eprintln!("vigil reload said: {}", &said[..said.len().min(300)]);
-    assert!(!said.contains("refused"), "reload: {said}");
+    let added = format!("{virtual_servers} changes applied live");
+    assert!(said.contains(&added), "reload to {size}: {said}");
     assert_adverts_kept(&f, &format!("reload to {size}"), &p);
     let f = measure(&p, "status", Duration::from_millis(500), || {
         let out = vigil(&p, &["status", "--json"]);
@@ -257,9 +259,12 @@ fn a_reload_to_102_400_destinations_keeps_every_advert_of_the_master() {
     reload_to(1024, 100);
 }
 
-/// The config's bounds: 1,024 virtual servers of 1,024 real servers.
+/// The largest table the config's bounds let this test write: 1,024
+/// virtual servers (their bound) of 200 real servers, 204,800
+/// destinations in 15.5 MB of text (the bound on a config's text, with its
+/// includes, is 16 MiB; 1,024 real servers each would need 80 MB).
 #[test]
-#[ignore = "many minutes on a debug build: make soak-advgap"]
-fn a_reload_to_the_bounds_keeps_every_advert_of_the_master() {
-    reload_to(1024, 1024);
+#[ignore = "minutes on a debug build: make soak-advgap; fails today (issue 20): the main runtime stalls 5.6 s on the reload less one"]
+fn a_reload_to_the_largest_table_the_bounds_allow_keeps_every_advert_of_the_master() {
+    reload_to(1024, 200);
 }
