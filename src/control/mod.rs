@@ -707,13 +707,6 @@ pub struct ConfigState {
 pub const RELOAD_BOUND: Duration = Duration::from_secs(60);
 
 impl Published {
-    /// The whole status, the IPVS table copied in.
-    pub fn status(&self) -> Status {
-        let mut s = self.status_without_ipvs();
-        s.ipvs = self.ipvs_status(self.config.borrow().ipvs.as_ref());
-        s
-    }
-
     /// The status without the IPVS table (`ipvs: None`): cheap whatever
     /// the table's size; [`Published::with_ipvs`] reads the table in place.
     pub fn status_without_ipvs(&self) -> Status {
@@ -772,8 +765,8 @@ impl Published {
         }
     }
 
-    /// [`Published::status`] with the supervised tasks (also what the
-    /// metrics endpoint renders). The IPVS table (tens of megabytes at the
+    /// The whole status, with the supervised tasks (what `vigil status`
+    /// and the metrics endpoint show). The IPVS table (tens of megabytes at the
     /// config's bounds) is copied on the blocking pool, not on the
     /// runtime that runs the daemon's tasks.
     pub async fn status_with_tasks(&self) -> Status {
@@ -866,15 +859,8 @@ impl Published {
     }
 }
 
-impl Published {
-    /// The IPVS task's status with the sync daemon's line; the line alone
-    /// when only `lvs_sync_daemon` is configured.
-    fn ipvs_status(&self, ipvs: Option<&watch::Receiver<IpvsStatus>>) -> Option<IpvsStatus> {
-        ipvs_copy(ipvs, self.sync_daemon.as_ref())
-    }
-}
-
-/// The IPVS task's status with the sync daemon's line.
+/// The IPVS task's status with the sync daemon's line; the line alone
+/// when only `lvs_sync_daemon` is configured.
 fn ipvs_copy(
     ipvs: Option<&watch::Receiver<IpvsStatus>>,
     sync_daemon: Option<&watch::Receiver<String>>,

@@ -617,27 +617,27 @@ fn tasks(o: &mut Out, s: &Status) {
 }
 
 fn runtimes(o: &mut Out, s: &Status) {
-    let worst = "vigil_runtime_worst_stall_seconds";
-    o.family(
-        worst,
-        Type::Gauge,
-        "The latest the runtime's timers ran since the daemon started (a long step held its thread).",
-    );
-    for r in &s.runtimes {
-        o.sample(
-            worst,
-            &[("runtime", &r.name)],
-            r.worst_stall_us as f64 / 1e6,
-        );
-    }
-    let stalls = "vigil_runtime_stalls_total";
-    o.family(
-        stalls,
-        Type::Counter,
-        "Times the runtime's timers ran at least 250 ms late.",
-    );
-    for r in &s.runtimes {
-        o.sample(stalls, &[("runtime", &r.name)], r.stalls);
+    let families: [(&str, Type, &str); 2] = [
+        (
+            "vigil_runtime_worst_stall_seconds",
+            Type::Gauge,
+            "The latest the runtime's timers ran since the daemon started (a long step held its thread).",
+        ),
+        (
+            "vigil_runtime_stalls_total",
+            Type::Counter,
+            "Times the runtime's timers ran at least 250 ms late.",
+        ),
+    ];
+    for (k, (name, ty, help)) in families.into_iter().enumerate() {
+        o.family(name, ty, help);
+        for r in &s.runtimes {
+            let l = [("runtime", r.name.as_str())];
+            match k {
+                0 => o.sample(name, &l, r.worst_stall_us as f64 / 1e6),
+                _ => o.sample(name, &l, r.stalls),
+            }
+        }
     }
 }
 

@@ -441,7 +441,7 @@ fn health_check_latency_is_a_cumulative_histogram_and_failures_count_by_reason()
 #[test]
 fn a_scrape_at_the_config_bounds_is_bounded_in_size_and_time() {
     let s = at_bounds();
-    // A scrape clones the published status first (`Published::status`).
+    // A scrape clones the published status first (`Published::status_with_tasks`).
     let t = std::time::Instant::now();
     let s = s.clone();
     eprintln!("status cloned in {:?}", t.elapsed());
