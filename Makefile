@@ -60,7 +60,8 @@ figures: build
 SOAK_OPS ?= 20000
 CONSOLE_CUTS ?= 50
 soak: soak-store soak-console soak-advgap soak-flood
-# A reload of 102,400 destinations (and one less), a status dump of them,
+# A reload of 102,400 destinations, and of the largest table the text
+# bound allows (204,800), each with one less, a status dump and a restart,
 # against a 50 ms VRRP master beside keepalived (netns, root; issue 20).
 soak-advgap:
 	cargo test --locked --features fault-hooks --test it -- netns_advgap:: --ignored --test-threads=1

@@ -179,6 +179,7 @@ impl Bridge {
                         vrid = m.vrid,
                         interval_ms = m.advert.interval_ms,
                         dsts = ?m.advert.dsts,
+                        handed_over_ms_ago = monotonic_ns().saturating_sub(record.at_ns) / 1_000_000,
                         "advert bridge started: sending the handed-over advert until the instance task takes over"
                     );
                     senders.push(Sender {

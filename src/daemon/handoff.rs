@@ -293,7 +293,8 @@ pub fn exec(exe: &Path, record: &Record, path: &Path) -> ExecError {
             source,
         };
     }
-    let err = exec_with(exe, path);
+    let holder = super::teardown::hold();
+    let err = exec_with(exe, path, holder);
     let _ = std::fs::remove_file(path);
     err
 }
@@ -310,7 +311,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
-fn exec_with(exe: &Path, record: &Path) -> ExecError {
+fn exec_with(exe: &Path, record: &Path, holder: Option<nix::unistd::Pid>) -> ExecError {
     let binary = |reason: &str| ExecError::Binary {
         path: exe.to_owned(),
         reason: reason.to_owned(),
@@ -322,7 +323,7 @@ fn exec_with(exe: &Path, record: &Path) -> ExecError {
         return binary("a NUL byte in an argument");
     };
     let mut env: Vec<CString> = std::env::vars_os()
-        .filter(|(k, _)| k != ENV)
+        .filter(|(k, _)| k != ENV && k != super::teardown::ENV)
         .filter_map(|(k, v)| {
             let mut kv = k;
             kv.push("=");
@@ -335,6 +336,11 @@ fn exec_with(exe: &Path, record: &Path) -> ExecError {
     match cstring(kv) {
         Some(c) => env.push(c),
         None => return binary("a NUL byte in the record's path"),
+    }
+    if let Some(c) =
+        holder.and_then(|pid| cstring(format!("{}={pid}", super::teardown::ENV).into()))
+    {
+        env.push(c);
     }
     match nix::unistd::execve(&prog, &args, &env) {
         Ok(never) => match never {},

@@ -77,6 +77,19 @@ pub(super) fn prepare_ipvs(
     })
 }
 
+/// [`prepare_ipvs`] on the blocking pool, for a reload or a restart of the
+/// IPVS side while the daemon runs: the runtime's other tasks (control,
+/// the supervisor's checks) go on meanwhile. Errs when the build panicked.
+pub(super) async fn prepare_ipvs_apart(
+    config: &Arc<Config>,
+    drain_timeout: Duration,
+    handed_over: Option<Vec<health::KnownState>>,
+) -> Result<Option<Prepared>, tokio::task::JoinError> {
+    let config = config.clone();
+    let prepare = move || prepare_ipvs(&config, drain_timeout, handed_over.as_deref());
+    tokio::task::spawn_blocking(prepare).await
+}
+
 /// The health runner and the IPVS task, when the config has anything for
 /// IPVS (at start: built in place).
 pub(super) fn start_ipvs(

@@ -106,6 +106,7 @@ pub mod stall;
 mod static_routes;
 pub mod supervisor;
 mod tasks;
+mod teardown;
 mod vrrp_thread;
 mod watchdogs;
 
@@ -183,9 +184,17 @@ pub struct Handover {
 /// handoff record, if this process is a hitless restart, and the advert
 /// bridge of its masters started. Call before any other thread starts.
 pub fn take_handover() -> Option<Handover> {
-    let record = handoff::take()?;
-    let bridge = bridge::Bridge::start(&record);
-    Some(Handover { record, bridge })
+    // Both variables read before the first thread (the bridge's) starts.
+    let holder = teardown::handed_over();
+    let record = handoff::take();
+    let handover = record.map(|record| Handover {
+        bridge: bridge::Bridge::start(&record),
+        record,
+    });
+    if let Some(pid) = holder {
+        teardown::reap(pid);
+    }
+    handover
 }
 
 /// Runs the daemon on a current-thread runtime until SIGTERM/SIGINT.

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 use super::groups::{
     ensure_vmacs, plan_groups, receive_name, remove_stale_vips, spawn_receive, Planned,
 };
-use super::ipvs_side::{start_ipvs, SyncSide};
+use super::ipvs_side::{prepare_ipvs_apart, spawn_ipvs, SyncSide};
 use super::links;
 use super::reload::Reloader;
 use super::supervisor::{Event, Kind, Remedy, RunningGroup, Supervisor, Verdict};
@@ -236,7 +236,9 @@ async fn restart_instance(name: &str, r: &Reloader) {
 /// The IPVS task and the health runner start again as one (each holds
 /// the other's channel): the table adopted from the kernel as at start;
 /// after an IPVS task's stop, the live runner's states carry over, after
-/// the runner's own stop its checks start from their initial states.
+/// the runner's own stop its checks start from their initial states. Built
+/// on the blocking pool: at the config's bounds that takes seconds, which
+/// the main runtime's other tasks must not wait for.
 async fn restart_ipvs(kind: Kind, sup: &Supervisor, r: &mut Reloader) {
     let Some(old) = r.ipvs.take() else {
         return;
@@ -259,15 +261,17 @@ async fn restart_ipvs(kind: Kind, sup: &Supervisor, r: &mut Reloader) {
     }
     let from_store = old.from_store;
     drop(old);
-    r.ipvs = start_ipvs(
-        &r.current,
-        from_store,
-        &r.vrrp.notifier,
-        r.drain_timeout,
-        &r.local,
-        states.as_deref(),
-        sup,
-    );
+    r.ipvs = match prepare_ipvs_apart(&r.current, r.drain_timeout, states).await {
+        Ok(prepared) => prepared.map(|p| {
+            let n = &r.vrrp.notifier;
+            spawn_ipvs(p, &r.current, from_store, n, &r.local, sup)
+        }),
+        // As a panic at start: the main task ends, and with it the daemon
+        // (the policy's remedy for the main task).
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: the runtime is shutting down.
+        Err(_) => None,
+    };
     let status = r.ipvs.as_ref().map(|s| s.status.clone());
     r.vrrp.published.send_modify(|c| c.ipvs = status);
 }

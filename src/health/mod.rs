@@ -19,7 +19,7 @@
 //!  |  Machine::poll_start(now)   --> check::start(spec) futures (<= N)   |
 //!  |        ^                                  | (FuturesUnordered)      |
 //!  |        +---- handle_result(id, outcome) --+ (all ready, one pass)   |
-//!  |  poll_event() --> log one line --> mpsc::Sender<HealthEvent> -------+--> daemon / ipvs
+//!  |  poll_event() --> log one line --> Outbox --> mpsc::Sender ----------+--> daemon / ipvs
 //!  |  one Sleep, reset to poll_timeout() when that changes               |
 //!  |  mpsc::Receiver<Request> <-- HealthHandle::snapshot() (oneshot) <---+--- vigil status
 //!  +---------------------------------------------------------------------+
@@ -28,7 +28,9 @@
 //! Modules: `scheduler` (timing and state, sans-IO), `http` and `ws`
 //! (pure parsers, fuzzed), `check` and `tls` (the I/O), `misc` (MISC_CHECK:
 //! a program through the notify runner, and keepalived's exit-status
-//! rule), `plan` (config to specs), `outcome` (typed causes).
+//! rule), `plan` (config to specs), `outcome` (typed causes), `outbox`
+//! (events held while the IPVS task's queue is full: the loop never waits
+//! for it, so it still answers a busy IPVS task's snapshot request).
 //!
 //! `misc_dynamic`: a result that sets a new weight on a real server sends
 //! a [`HealthEvent`] with `state_changed: false` (unless the same pass
@@ -40,6 +42,7 @@ pub mod check;
 pub mod http;
 pub mod local;
 pub mod misc;
+pub mod outbox;
 pub mod outcome;
 pub mod plan;
 pub mod scheduler;
@@ -506,6 +509,7 @@ impl Runner {
         hb: Heartbeat,
     ) {
         let mut idle = hb.ticker();
+        let mut events = outbox::Outbox::new(events);
         let mut in_flight: FuturesUnordered<check::Started<CheckId>> = FuturesUnordered::new();
         // One timer for the task, moved to the scheduler's next wakeup only
         // when that changes (a `Sleep` made per loop would be registered
@@ -535,17 +539,18 @@ impl Runner {
                     // (100,000 checks at the bounds): both run on the
                     // blocking pool, the runner going there and back.
                     Some(Request::States(tx)) => {
-                        let (runner, snap) = crate::offload::with(self, |r| r.snapshot()).await;
+                        let (runner, snap) = hb.waiting(crate::offload::with(self, |r| r.snapshot())).await;
                         self = runner;
                         let _ = tx.send(snap);
                     }
                     Some(Request::Replace(new, done)) => {
-                        let (runner, new) = crate::offload::with(self, move |old| {
-                            let mut new = *new;
-                            new.carry_counts_from(old);
-                            new
-                        })
-                        .await;
+                        let (runner, new) = hb
+                            .waiting(crate::offload::with(self, move |old| {
+                                let mut new = *new;
+                                new.carry_counts_from(old);
+                                new
+                            }))
+                            .await;
                         self = runner;
                         let local = self.local.take();
                         // The old plan is freed there too.
@@ -562,6 +567,7 @@ impl Runner {
                     }
                     None => return,
                 },
+                () = events.room() => events.flush(),
                 () = local_changed(&mut self.local) => self.apply_local(),
                 Some(first) = in_flight.next(), if !in_flight.is_empty() => {
                     // Every result ready now, in one pass: the loop above
@@ -584,12 +590,12 @@ impl Runner {
                         let ev = self.event(change);
                         reweighed.retain(|&(si, _)| si != self.owner[change.check.0 as usize].0);
                         log_change(&ev);
-                        let _ = events.send(ev).await;
+                        events.push(ev);
                     }
                     for (_, id) in reweighed {
                         let ev = self.weight_event(id);
                         log_weight(&ev);
-                        let _ = events.send(ev).await;
+                        events.push(ev);
                     }
                 }
                 () = &mut sleep, if armed.is_some() => {

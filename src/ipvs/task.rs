@@ -184,14 +184,16 @@ pub async fn run(
         hb.check_in().await;
         let now = Instant::now();
         let req = if machine.poll_timeout().is_some_and(|t| t <= now) {
-            let (m, req) = crate::offload::with(machine, move |m| m.poll_pass(now)).await;
+            let (m, req) = hb
+                .waiting(crate::offload::with(machine, move |m| m.poll_pass(now)))
+                .await;
             machine = m;
             req
         } else {
             None
         };
         if let Some(req) = req {
-            let r = run_pass(&mut edge, &mut settings, req).await;
+            let r = hb.waiting(run_pass(&mut edge, &mut settings, req)).await;
             if matches!(r, Err(Unavailable::ModuleMissing)) {
                 edge.modprobe_once().await;
             }
@@ -203,9 +205,8 @@ pub async fn run(
                 }),
                 Err(u) => Err(u.clone()),
             };
-            machine = crate::offload::with(machine, move |m| m.handle_pass(r, Instant::now()))
-                .await
-                .0;
+            let step = crate::offload::with(machine, move |m| m.handle_pass(r, Instant::now()));
+            machine = hb.waiting(step).await.0;
             for tx in waiting.drain(..) {
                 let _ = tx.send(answer.clone().map(|a| Applied {
                     draining: machine.draining().len(),
@@ -213,7 +214,7 @@ pub async fn run(
                 }));
             }
             run_quorum_scripts(&mut machine, &io.notifier);
-            machine = publish(machine, io.checks.as_ref(), &io.status).await;
+            machine = publish(machine, io.checks.as_ref(), &io.status, &hb).await;
         }
         let wake = machine.poll_timeout();
         tokio::select! {
@@ -231,7 +232,7 @@ pub async fn run(
                     }
                     settings = Settings { timeouts, sysctls };
                     let now = Instant::now();
-                    machine = crate::offload::with(machine, move |m| m.reconfigure(config, now)).await.0;
+                    machine = hb.waiting(crate::offload::with(machine, move |m| m.reconfigure(config, now))).await.0;
                     waiting.push(done);
                 }
                 None => commands_open = false,
@@ -239,10 +240,10 @@ pub async fn run(
             () = sleep_until(wake) => {}
             () = tokio::time::sleep_until(next_refresh) => {
                 next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
-                if let Some(t) = refresh(&mut edge).await {
+                if let Some(t) = hb.waiting(refresh(&mut edge)).await {
                     machine.handle_refresh(t, Instant::now());
                 }
-                machine = publish(machine, io.checks.as_ref(), &io.status).await;
+                machine = publish(machine, io.checks.as_ref(), &io.status, &hb).await;
             }
             _ = idle.tick() => {}
         }
@@ -382,14 +383,15 @@ async fn publish(
     machine: Machine,
     checks: Option<&HealthHandle>,
     status: &watch::Sender<IpvsStatus>,
+    hb: &Heartbeat,
 ) -> Machine {
     let states = match checks {
-        Some(h) => h.snapshot().await,
+        Some(h) => hb.waiting(h.snapshot()).await,
         None => None,
     };
     let status = status.clone();
     let build = move |m: &mut Machine| drop(status.send_replace(m.status(states.as_ref())));
-    crate::offload::with(machine, build).await.0
+    hb.waiting(crate::offload::with(machine, build)).await.0
 }
 
 async fn sleep_until(t: Option<Instant>) {

@@ -264,7 +264,7 @@ fn a_reload_to_102_400_destinations_keeps_every_advert_of_the_master() {
 /// destinations in 15.5 MB of text (the bound on a config's text, with its
 /// includes, is 16 MiB; 1,024 real servers each would need 80 MB).
 #[test]
-#[ignore = "minutes on a debug build: make soak-advgap; fails today (issue 20): the main runtime stalls 5.6 s on the reload less one"]
+#[ignore = "minutes on a debug build: make soak-advgap"]
 fn a_reload_to_the_largest_table_the_bounds_allow_keeps_every_advert_of_the_master() {
     reload_to(1024, 200);
 }

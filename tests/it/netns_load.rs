@@ -69,10 +69,12 @@ fn checks_done(p: &Pair) -> u64 {
         .sum()
 }
 
-/// Asks the master's status over the control socket `per_second` times a
-/// second until dropped; counts the answers.
+/// Asks the master's status over the control socket up to `per_second`
+/// times a second (one at a time: a slower answer delays the next
+/// question) until dropped; counts the questions and the answers.
 struct Hammer {
     stop: Arc<AtomicBool>,
+    asked: Arc<AtomicU64>,
     answered: Arc<AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -80,24 +82,30 @@ struct Hammer {
 impl Hammer {
     fn start(p: &Pair, per_second: u32) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let asked = Arc::new(AtomicU64::new(0));
         let answered = Arc::new(AtomicU64::new(0));
-        let (s, a, path) = (stop.clone(), answered.clone(), p.master.control.clone());
+        let (s, q, a) = (stop.clone(), asked.clone(), answered.clone());
+        let path = p.master.control.clone();
         let every = Duration::from_secs(1) / per_second;
         let thread = std::thread::spawn(move || {
             let mut next = Instant::now();
             while !s.load(Ordering::Relaxed) {
                 let req = vigil::control::Request::Status;
-                if let Ok(vigil::control::Response::Status(_)) =
-                    vigil::control::query(&path, &req, Duration::from_secs(5))
-                {
-                    a.fetch_add(1, Ordering::Relaxed);
+                q.fetch_add(1, Ordering::Relaxed);
+                match vigil::control::query(&path, &req, Duration::from_secs(5)) {
+                    Ok(vigil::control::Response::Status(_)) => {
+                        a.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
                 }
-                next += every;
+                // Behind (a slow answer): no burst to catch up.
+                next = (next + every).max(Instant::now());
                 std::thread::sleep(next.saturating_duration_since(Instant::now()));
             }
         });
         Hammer {
             stop,
+            asked,
             answered,
             thread: Some(thread),
         }
@@ -154,11 +162,15 @@ fn a_master_under_load_keeps_its_adverts_through_a_reload_and_a_restart() {
     eprintln!("advgap load after the restart: {rate:.0} checks a second");
     assert!(rate > 750.0, "after the restart: {rate:.0} checks a second");
     let answered = hammer.answered.load(Ordering::Relaxed);
-    let asked_for = t0.elapsed().as_secs_f64() * 50.0;
-    eprintln!("advgap load: {answered} status answers ({asked_for:.0} asked for)");
+    let asked = hammer.asked.load(Ordering::Relaxed);
+    let per_second = answered as f64 / t0.elapsed().as_secs_f64();
+    eprintln!("advgap load: {answered} status answers of {asked} asked, {per_second:.0} a second");
     drop(hammer);
+    // Unanswered: the ones asked while the restart's exec closed the
+    // socket. A status of 11,000 destinations takes a debug build tens of
+    // ms to encode and decode, which bounds the rate of one asker.
     assert!(
-        answered as f64 > asked_for * 0.5,
-        "{answered} status answers of about {asked_for:.0}"
+        answered as f64 > asked as f64 * 0.75 && per_second > 10.0,
+        "{answered} status answers of {asked} asked, {per_second:.0} a second"
     );
 }

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use super::{Reloader, APPLY_BOUND};
 use crate::config::model::Config;
 use crate::control::IpvsApply;
-use crate::daemon::ipvs_side::{kernel_settings, prepare_ipvs, spawn_ipvs};
+use crate::daemon::ipvs_side::{kernel_settings, prepare_ipvs_apart, spawn_ipvs};
 use crate::daemon::supervisor::Kind;
 use crate::health::{self, RunnerConfig};
 use crate::ipvs::task as ipvs_task;
@@ -26,10 +26,7 @@ impl Reloader {
     pub(super) async fn apply_ipvs(&mut self, new: &Arc<Config>) -> IpvsApply {
         let Some(side) = &mut self.ipvs else {
             let from_store = self.source.is_store();
-            // Planned and built on the blocking pool (see `Prepared`).
-            let (config, drain) = (new.clone(), self.drain_timeout);
-            let prepare = move || prepare_ipvs(&config, drain, None);
-            let prepared = match tokio::task::spawn_blocking(prepare).await {
+            let prepared = match prepare_ipvs_apart(new, self.drain_timeout, None).await {
                 Ok(p) => p,
                 Err(e) => return IpvsApply::Unplannable(format!("planning IPVS failed: {e}")),
             };

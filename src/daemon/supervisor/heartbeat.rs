@@ -8,7 +8,8 @@
 //! test asked of the task, acted on inside the task at its next check-in:
 //! a panic, a stall (the loop stops there for good), an end, or a broken
 //! connection (for a task that owns one: the netlink monitor).
-//! Must not: read anything but the clock, or await anything but a fault.
+//! Must not: read anything but the clock, or await anything but a fault
+//! and the wait [`Heartbeat::waiting`] is handed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -113,6 +114,12 @@ impl Pulse {
     }
 }
 
+/// How long [`Heartbeat::waiting`] checks in for one wait. Past it the
+/// task is left to miss its deadline, so a step that never ends (a bug, a
+/// kernel call that hangs) is still caught. A step at the config's bounds
+/// takes seconds on a debug build, ten times that in a TCG VM.
+pub const WAIT_BOUND: Duration = Duration::from_secs(120);
+
 /// What a supervised task keeps and checks in with.
 #[derive(Debug, Clone)]
 pub struct Heartbeat {
@@ -190,8 +197,33 @@ impl Heartbeat {
         self.pulse.disconnect.swap(false, Ordering::Relaxed)
     }
 
+    /// `wait`, checking in on every tick while it is pending, for at most
+    /// [`WAIT_BOUND`]: for a wait that is the task's work, not a stall (a
+    /// step of its state on the blocking pool, room in the queue of a
+    /// peer task busy with one). The peer answers for its own liveness.
+    pub async fn waiting<F: std::future::Future>(&self, wait: F) -> F::Output {
+        self.waiting_at_most(wait, WAIT_BOUND).await
+    }
+
+    async fn waiting_at_most<F: std::future::Future>(&self, wait: F, bound: Duration) -> F::Output {
+        let until = tokio::time::Instant::now() + bound;
+        let mut tick = self.ticker();
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut wait => return out,
+                _ = tick.tick(), if tokio::time::Instant::now() < until => self.check_in().await,
+            }
+        }
+    }
+
     /// The task's name, as registered.
     pub fn name(&self) -> &str {
         &self.name
     }
 }
+
+#[cfg(test)]
+#[path = "heartbeat_tests.rs"]
+mod tests;

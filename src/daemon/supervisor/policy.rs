@@ -44,7 +44,10 @@
 //! on an idle tick of a quarter of its deadline, so 2 s leaves a loaded box
 //! room while the VIPs go well before a peer with the default advert takes
 //! over. The IPVS and sync tasks wait on blocking netlink calls (a full
-//! pass of 10,000 ops takes seconds in a TCG VM), hence 60 s. The main
+//! pass of 10,000 ops takes seconds in a TCG VM), hence 60 s; the IPVS
+//! task and the health runner check in while a step of theirs runs on the
+//! blocking pool or in the kernel (`Heartbeat::waiting`, for at most
+//! two minutes), so a step at the config's bounds is not a stall. The main
 //! loop waits for a reload to apply (the IPVS task's first pass up to
 //! 30 s, each instance task's reconfiguration), hence 90 s.
 
