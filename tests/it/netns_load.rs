@@ -92,11 +92,10 @@ impl Hammer {
             while !s.load(Ordering::Relaxed) {
                 let req = vigil::control::Request::Status;
                 q.fetch_add(1, Ordering::Relaxed);
-                match vigil::control::query(&path, &req, Duration::from_secs(5)) {
-                    Ok(vigil::control::Response::Status(_)) => {
-                        a.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => {}
+                if let Ok(vigil::control::Response::Status(_)) =
+                    vigil::control::query(&path, &req, Duration::from_secs(5))
+                {
+                    a.fetch_add(1, Ordering::Relaxed);
                 }
                 // Behind (a slow answer): no burst to catch up.
                 next = (next + every).max(Instant::now());
