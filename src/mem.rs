@@ -2,11 +2,13 @@
 //! build; with another libc both calls do nothing).
 //!
 //! Owns: the allocator's settings, set once at start ([`init`]), and giving
-//! freed heap back to the system after the few big, short-lived
-//! allocations ([`trim`]): parsing a config (a peak of about 4 MB for
-//! 1,000 real servers), planning it, IPVS dumps on a blocking thread.
-//! Must not: be called per check or per packet (a trim walks the whole
-//! heap), or change what any allocation holds.
+//! freed heap back to the system after the one big, short-lived peak
+//! ([`trim`]): parsing and planning a config (about 4 MB for 1,000 real
+//! servers). Must not: be called per check, per packet or per IPVS pass or
+//! dump: a trim walks the whole heap holding the one arena's lock (some
+//! 0.5 s at 204,800 real servers, every thread's allocations waiting), and
+//! what a pass or the status dump every 2 s frees, the next one allocates
+//! again; nor change what any allocation holds.
 //!
 //! Why: glibc keeps freed memory for reuse. After the parse peak the heap
 //! stays at its high-water mark, and every thread that allocates gets an

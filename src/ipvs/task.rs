@@ -271,8 +271,7 @@ async fn run_pass(
             (pending, r)
         })
         .await;
-    // A dump of thousands of destinations was allocated and freed there.
-    crate::mem::trim();
+    // No trim here: the next pass allocates the same again (see `mem`).
     match done {
         Ok((left, r)) => {
             *settings = left;
@@ -285,7 +284,6 @@ async fn run_pass(
 /// A status-only dump, when connected (a pass connects; this does not).
 async fn refresh(edge: &mut Edge) -> Option<Table> {
     let done = edge.call(|link| link.if_connected(dump)).await;
-    crate::mem::trim();
     match done {
         Ok(Some(Ok(t))) => Some(t),
         Ok(Some(Err(e))) => {
