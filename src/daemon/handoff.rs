@@ -14,8 +14,9 @@
 //! reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
 //! image only, so an ordinary start never reads a stale one), the
 //! freshness rule ([`fresh`], [`Record::resumes`]: counted from the
-//! bridge's last advert) and the exec. Must not: decide VRRP (the
-//! machine's `Input::Resume` does), send adverts (the bridge does), or
+//! bridge's last advert) and the exec (with `daemon::teardown`'s holder of
+//! the old image's memory, made just before it). Must not: decide VRRP
+//! (the machine's `Input::Resume` does), send adverts (the bridge does), or
 //! resume anything the new image cannot check against its own config
 //! (instances are matched by name, interface, VRID and family; servers by
 //! service and address).

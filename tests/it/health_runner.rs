@@ -376,3 +376,55 @@ async fn ha_suspend_pauses_checks_while_the_service_address_is_away() {
     assert!(!ev.up, "{ev:?}");
     drop(handle);
 }
+
+/// A runner whose events nobody reads (the IPVS task busy with one step of
+/// a big reload, waiting for this very snapshot) still answers: its
+/// events wait in its outbox, not in a send. 200 servers on a closed port
+/// of 127.0.0.1 fail at once, far more events than the queue of 1 holds.
+#[tokio::test]
+async fn a_runner_with_a_full_event_queue_still_answers_snapshots() {
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut text = format!(
+        "virtual_server 127.0.0.1 {port} {{\n delay_loop 0.3\n lb_kind NAT\n protocol TCP\n"
+    );
+    for i in 0..200 {
+        text.push_str(&format!(
+            " real_server 127.0.{}.{} {port} {{\n  TCP_CHECK {{\n   connect_timeout 0.2\n   retry 0\n   warmup 0\n  }}\n }}\n",
+            i / 200 + 1,
+            i % 200 + 1
+        ));
+    }
+    text.push_str("}\n");
+    let c = import_str("full.conf", &text, false)
+        .unwrap_or_else(|r| panic!("{:?}", r.errors))
+        .config;
+    let runner = Runner::new(&c, RunnerConfig::default()).unwrap();
+    let (handle, requests) = channel();
+    let (tx, mut rx) = mpsc::channel(1);
+    let task = tokio::spawn(runner.run(tx, requests));
+    // Every server down, by the runner's own count, while the queue stays
+    // full: the answers come from a runner that is not stuck in a send.
+    let t0 = Instant::now();
+    loop {
+        let snap = tokio::time::timeout(Duration::from_secs(2), handle.snapshot())
+            .await
+            .expect("a runner with a full queue answers")
+            .expect("a snapshot");
+        if snap.servers.iter().all(|s| !s.up) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "not all down yet");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Then every event arrives, once each, when the reader comes back.
+    let mut downs = std::collections::BTreeSet::new();
+    while downs.len() < 200 {
+        let ev = next_event(&mut rx, Duration::from_secs(2)).await;
+        assert!(!ev.up && ev.state_changed, "{ev:?}");
+        assert!(downs.insert(ev.real), "{:?} reported twice", ev.real);
+    }
+    drop(handle);
+    let _ = task.await;
+}
