@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 /// The environment variable naming the holder, for the new image to reap.
@@ -40,14 +41,18 @@ const CLOSE_BOUND: Duration = Duration::from_secs(1);
 /// must not hold the control socket's lock, or any socket, past the
 /// exec), say so through `arg`, sleep, then return (glibc's `clone` then
 /// makes the `exit` system call itself, with no library code between).
+/// If it cannot close them it returns at once: its exit closes them, and
+/// the exec tears down as without it.
 extern "C" fn holder(arg: *mut nix::libc::c_void) -> nix::libc::c_int {
     // SAFETY: raw system calls on valid arguments, nothing else. close_range
-    // (Linux 5.9) fails only on a kernel without it, and nanosleep, with
-    // every signal blocked, not at all: errno, which is the parent
-    // thread's, is not written. `arg` is the leaked flag `hold` made, alive
-    // for good.
+    // (Linux 5.9) fails only on a kernel without it (then errno, which is
+    // the parent thread's, is written once, before the exec), nanosleep,
+    // with every signal blocked, not at all. `arg` is the leaked flag
+    // `hold` made, alive for good.
     unsafe {
-        nix::libc::syscall(nix::libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+        if nix::libc::syscall(nix::libc::SYS_close_range, 0u32, u32::MAX, 0u32) != 0 {
+            return 1;
+        }
         (*(arg as *const AtomicBool)).store(true, Ordering::Release);
         let ts = nix::libc::timespec {
             tv_sec: HOLD.as_secs() as nix::libc::time_t,
@@ -101,17 +106,32 @@ pub fn hold() -> Option<Pid> {
     };
     // The new image takes the control socket's lock at once: the child's
     // copy of its descriptor must be closed before the exec.
+    if closed_in_time(pid, closed) {
+        Some(pid)
+    } else {
+        tracing::warn!("memory not held across the exec: the child did not close its files");
+        None
+    }
+}
+
+/// Whether the child said it closed its files within [`CLOSE_BOUND`].
+/// When not, it is gone (and reaped) on return: it ended by itself (it
+/// could not close them), or it is killed.
+fn closed_in_time(pid: Pid, closed: &AtomicBool) -> bool {
     let until = Instant::now() + CLOSE_BOUND;
     while !closed.load(Ordering::Acquire) {
+        let flags = WaitPidFlag::__WALL | WaitPidFlag::WNOHANG;
+        if !matches!(waitpid(pid, Some(flags)), Ok(WaitStatus::StillAlive)) {
+            return false;
+        }
         if Instant::now() > until {
-            tracing::warn!("memory not held across the exec: the child did not close its files");
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::__WALL));
-            return None;
+            let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
+            return false;
         }
         std::thread::sleep(Duration::from_micros(100));
     }
-    Some(pid)
+    true
 }
 
 /// In the new image, before any thread starts: the holder the old image
@@ -127,8 +147,7 @@ pub fn handed_over() -> Option<Pid> {
 /// [`HOLD`]).
 pub fn reap(pid: Pid) {
     let wait = move || {
-        let flags = nix::sys::wait::WaitPidFlag::__WALL;
-        let _ = nix::sys::wait::waitpid(pid, Some(flags));
+        let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
     };
     if let Err(e) = std::thread::Builder::new()
         .name("vigil-reap".into())

@@ -1,3 +1,4 @@
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -48,4 +49,37 @@ fn the_holder_shares_this_process_and_ends_by_itself() {
         took >= HOLD && took < HOLD + Duration::from_secs(2),
         "held {took:?}"
     );
+}
+
+#[test]
+fn a_child_that_ends_without_closing_is_given_up_at_once() {
+    let mut child = std::process::Command::new("true").spawn().expect("true");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let t0 = Instant::now();
+    assert!(!super::closed_in_time(pid, &AtomicBool::new(false)));
+    assert!(t0.elapsed() < super::CLOSE_BOUND, "{:?}", t0.elapsed());
+    // Reaped there.
+    assert!(waitpid(pid, Some(WaitPidFlag::__WALL)).is_err());
+    assert!(child.wait().is_err(), "nothing left to wait for");
+}
+
+#[test]
+fn a_child_that_never_says_it_closed_is_killed_at_the_bound() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let t0 = Instant::now();
+    assert!(!super::closed_in_time(pid, &AtomicBool::new(false)));
+    let took = t0.elapsed();
+    assert!(
+        took >= super::CLOSE_BOUND && took < super::CLOSE_BOUND * 3,
+        "{took:?}"
+    );
+    assert!(
+        waitpid(pid, Some(WaitPidFlag::__WALL)).is_err(),
+        "killed and reaped"
+    );
+    assert!(child.wait().is_err(), "nothing left to wait for");
 }
