@@ -82,6 +82,13 @@ fn checked_every_second(servers: usize) -> String {
     text
 }
 
+/// Checks a second of the load's servers over the next `window`.
+fn rate_over(count: &Path, window: Duration) -> f64 {
+    let (t, done) = (Instant::now(), accepted(count));
+    std::thread::sleep(window);
+    accepted(count).saturating_sub(done) as f64 / t.elapsed().as_secs_f64()
+}
+
 /// The load's rate, in windows of 3 s until one reaches 750 checks a
 /// second (of 1,000) within `RECOVERY`: a table of 100,000 new servers
 /// has its first checks (each a DOWN line in the journal) to run first.
@@ -89,9 +96,7 @@ fn load_recovers(count: &Path, what: &str) {
     let t0 = Instant::now();
     let mut rates = Vec::new();
     loop {
-        let (t, done) = (Instant::now(), accepted(count));
-        std::thread::sleep(Duration::from_secs(3));
-        let rate = accepted(count).saturating_sub(done) as f64 / t.elapsed().as_secs_f64();
+        let rate = rate_over(count, Duration::from_secs(3));
         rates.push(rate.round());
         if rate > 750.0 {
             eprintln!("advgap load {what}: {rates:?} checks a second, 3 s each");
@@ -187,10 +192,9 @@ fn under_load(virtual_servers: usize, reals: usize) {
     std::fs::write(&p.master.conf, format!("{}{load}", p.base)).expect("write conf");
     let said = vigil(&p, &["reload"]);
     assert!(!said.contains("refused"), "reload to the load: {said}");
-    let (t0, done0) = (Instant::now(), accepted(&count));
+    let t0 = Instant::now();
     let hammer = Hammer::start(&p, 50);
-    std::thread::sleep(Duration::from_secs(4));
-    let rate = accepted(&count).saturating_sub(done0) as f64 / t0.elapsed().as_secs_f64();
+    let rate = rate_over(&count, Duration::from_secs(4));
     eprintln!("advgap load: {rate:.0} checks a second");
     assert!(
         rate > 800.0,
