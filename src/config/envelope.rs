@@ -62,6 +62,20 @@ pub enum Stored {
     V5(Config, SideV2, Box<SideV3>, Box<SideV4>, Box<SideV5>),
 }
 
+/// [`Stored`] as it is written: the same variants in the same order, of
+/// borrowed parts (serde and postcard see through a reference as through a
+/// box, so the bytes are the same), so that writing a config does not copy
+/// it first: at a hundred thousand real servers that copy was the peak of
+/// a commit.
+#[derive(Serialize)]
+enum StoredRef<'c> {
+    V1(&'c Config),
+    V2(&'c Config, &'c SideV2),
+    V3(&'c Config, &'c SideV2, &'c SideV3),
+    V4(&'c Config, &'c SideV2, &'c SideV3, &'c SideV4),
+    V5(&'c Config, &'c SideV2, &'c SideV3, &'c SideV4, &'c SideV5),
+}
+
 /// What envelope V5 adds: each instance's `use_vmac`, `virtual_routes`
 /// and `virtual_rules` (by position), the global `static_routes` and
 /// `static_rules`.
@@ -520,14 +534,13 @@ pub enum EnvelopeError {
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
     let side5 = SideV5::of(config);
-    let c = config.clone();
-    let (s3, s4, s5) = (Box::new(side3), Box::new(side4), Box::new(side5));
+    let (c, s2, s3, s4, s5) = (config, &side, &side3, &side4, &side5);
     let stored = match (side.is_empty(), s3.is_empty(), s4.is_empty(), s5.is_empty()) {
-        (true, true, true, true) => Stored::V1(c),
-        (false, true, true, true) => Stored::V2(c, side),
-        (_, false, true, true) => Stored::V3(c, side, s3),
-        (_, _, false, true) => Stored::V4(c, side, s3, s4),
-        (_, _, _, false) => Stored::V5(c, side, s3, s4, s5),
+        (true, true, true, true) => StoredRef::V1(c),
+        (false, true, true, true) => StoredRef::V2(c, s2),
+        (_, false, true, true) => StoredRef::V3(c, s2, s3),
+        (_, _, false, true) => StoredRef::V4(c, s2, s3, s4),
+        (_, _, _, false) => StoredRef::V5(c, s2, s3, s4, s5),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);

@@ -3,7 +3,10 @@
 //!
 //! Text -> [`syntax`] (tokens and a tree of statements) -> `parse` (the
 //! typed model) -> [`validate`] (cross-field checks) -> an immutable
-//! [`Config`]. [`export`] writes a model back as canonical text; the
+//! [`Config`]. An import streams: each top-level statement becomes model
+//! as soon as the syntax layer has it, so a load holds the model, the text
+//! of one file and the tree of one top-level block, never the whole tree
+//! beside the model. [`export`] writes a model back as canonical text; the
 //! round trip `import(export(c)) == c` holds for every valid config.
 //!
 //! Nothing is half-applied: an import either yields a whole valid config
@@ -87,8 +90,12 @@ pub fn import_file(path: &Path, lenient: bool) -> Result<Imported, Rejected> {
 /// [`import_file`] with every option given.
 pub fn import_file_with(path: &Path, opts: &ImportOptions) -> Result<Imported, Rejected> {
     let mut d = Diagnostics::new(opts.lenient);
-    match syntax::read_root(path, &opts.config_id, &mut d) {
-        Ok(nodes) => finish(&nodes, d, &opts.resolver),
+    let mut top = parse::TopLevel::new(&opts.resolver);
+    let read = syntax::stream_root(path, &opts.config_id, &mut d, &mut |n, d| {
+        top.statement(&n, d)
+    });
+    match read {
+        Ok(()) => finish(top, d),
         Err(e) => {
             d.sort();
             Err(Rejected {
@@ -109,8 +116,10 @@ pub fn import_str(name: &str, text: &str, lenient: bool) -> Result<Imported, Rej
 /// [`import_str`] with every option given.
 pub fn import_str_with(name: &str, text: &str, opts: &ImportOptions) -> Result<Imported, Rejected> {
     let mut d = Diagnostics::new(opts.lenient);
-    let nodes = syntax::read_str(name, text, None, &opts.config_id, &mut d);
-    finish(&nodes, d, &opts.resolver)
+    let mut top = parse::TopLevel::new(&opts.resolver);
+    let sink: syntax::Sink = &mut |n, d| top.statement(&n, d);
+    syntax::stream_str(name, text, None, &opts.config_id, (&mut d, sink));
+    finish(top, d)
 }
 
 /// Import a config read from standard input (`-`): up to
@@ -133,16 +142,14 @@ pub fn import_stdin(opts: &ImportOptions) -> Result<Imported, Rejected> {
             files: d.files,
         });
     }
-    let nodes = syntax::read_bytes(STDIN_NAME, bytes, None, &opts.config_id, &mut d);
-    finish(&nodes, d, &opts.resolver)
+    let mut top = parse::TopLevel::new(&opts.resolver);
+    let sink: syntax::Sink = &mut |n, d| top.statement(&n, d);
+    syntax::stream_bytes(STDIN_NAME, bytes, None, &opts.config_id, (&mut d, sink));
+    finish(top, d)
 }
 
-fn finish(
-    nodes: &[syntax::Node],
-    mut d: Diagnostics,
-    resolver: &crate::resolve::Resolver,
-) -> Result<Imported, Rejected> {
-    let (config, places) = parse::config(nodes, &mut d, resolver);
+fn finish(top: parse::TopLevel, mut d: Diagnostics) -> Result<Imported, Rejected> {
+    let (config, places) = top.finish(&mut d);
     if !d.has_errors() {
         validate::validate(&config, &places, &mut d);
     }

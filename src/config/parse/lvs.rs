@@ -310,6 +310,8 @@ impl Reader<'_> {
             );
             self.d.warn(&node.keyword.loc, WarningKind::Note(note));
         }
+        v.real_servers.shrink_to_fit();
+        reals.shrink_to_fit();
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
@@ -554,6 +556,10 @@ impl Reader<'_> {
             }
         });
         let inherit = own.into_iter().map(|o| o.or(level)).collect();
+        // Growth leaves room for four: a real server is held for as long
+        // as its config, so it keeps what it has (half the model's size at
+        // a hundred thousand real servers).
+        rs.checkers.shrink_to_fit();
         let dynamic = rs
             .checkers
             .iter()

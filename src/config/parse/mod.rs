@@ -85,22 +85,22 @@ pub(crate) struct Obsolete {
 pub(crate) struct Reader<'d> {
     pub d: &'d mut Diagnostics,
     /// Host names, each resolved once per read.
-    pub names: Names<'d>,
+    pub names: &'d mut Names,
     /// `lvs_sync_daemon_interface` found inside instances, settled against
     /// `global_defs` once the whole file is read.
-    pub legacy_syncd: Vec<LegacySyncd>,
+    pub legacy_syncd: &'d mut Vec<LegacySyncd>,
 }
 
 /// The resolver of a read and what it has answered so far.
-pub(crate) struct Names<'r> {
-    resolver: &'r Resolver,
+pub(crate) struct Names {
+    resolver: Resolver,
     answers: HashMap<String, Result<Vec<std::net::IpAddr>, ResolveError>>,
 }
 
-impl<'r> Names<'r> {
-    pub fn new(resolver: &'r Resolver) -> Self {
+impl Names {
+    pub fn new(resolver: &Resolver) -> Self {
         Names {
-            resolver,
+            resolver: resolver.clone(),
             answers: HashMap::new(),
         }
     }
@@ -136,38 +136,50 @@ impl Reader<'_> {
     ) -> HashMap<&'static str, Loc> {
         let mut seen: HashMap<&'static str, Loc> = HashMap::new();
         for node in nodes {
-            let Some(kw) = self.resolve(&node.keyword, section) else {
-                continue;
-            };
-            match seen.get(kw) {
-                Some(first) if section.first_wins.contains(&kw) => {
-                    self.d.warn(
-                        &node.keyword.loc,
-                        WarningKind::RepeatIgnored {
-                            keyword: kw.to_owned(),
-                            first: first.clone(),
-                        },
-                    );
-                    continue;
-                }
-                Some(first) if !section.repeatable.contains(&kw) => {
-                    self.d.error(
-                        &node.keyword.loc,
-                        ErrorKind::Duplicate {
-                            what: format!("'{kw}'"),
-                            first: first.clone(),
-                        },
-                    );
-                    continue;
-                }
-                Some(_) => {}
-                None => {
-                    seen.insert(kw, node.keyword.loc.clone());
-                }
+            if let Some(kw) = self.admit(&mut seen, node, section) {
+                f(self, kw, node);
             }
-            f(self, kw, node);
         }
         seen
+    }
+
+    /// One statement of a walk: its canonical keyword, or `None` (with
+    /// the diagnostic) if it is unknown or a repeat that is not read.
+    /// `seen` is where each keyword of the block first appeared.
+    fn admit(
+        &mut self,
+        seen: &mut HashMap<&'static str, Loc>,
+        node: &Node,
+        section: &Section,
+    ) -> Option<&'static str> {
+        let kw = self.resolve(&node.keyword, section)?;
+        match seen.get(kw) {
+            Some(first) if section.first_wins.contains(&kw) => {
+                self.d.warn(
+                    &node.keyword.loc,
+                    WarningKind::RepeatIgnored {
+                        keyword: kw.to_owned(),
+                        first: first.clone(),
+                    },
+                );
+                None
+            }
+            Some(first) if !section.repeatable.contains(&kw) => {
+                self.d.error(
+                    &node.keyword.loc,
+                    ErrorKind::Duplicate {
+                        what: format!("'{kw}'"),
+                        first: first.clone(),
+                    },
+                );
+                None
+            }
+            Some(_) => Some(kw),
+            None => {
+                seen.insert(kw, node.keyword.loc.clone());
+                Some(kw)
+            }
+        }
     }
 
     fn resolve(&mut self, tok: &Token, section: &Section) -> Option<&'static str> {
@@ -284,16 +296,111 @@ pub(crate) const TOP: Section = Section {
 /// Read a whole configuration. Semantic validation is separate
 /// ([`super::validate`]).
 pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -> (Config, Places) {
-    let mut c = Config::default();
-    let mut at = Places::default();
-    let mut r = Reader {
-        d,
-        names: Names::new(resolver),
-        legacy_syncd: Vec::new(),
-    };
-    let mut defined = Defined::default();
-    let nodes = global::merge_blocks(nodes, r.d);
-    r.walk(&nodes, &TOP, |r, kw, node| match kw {
+    let mut top = TopLevel::new(resolver);
+    for node in nodes {
+        top.statement(node, d);
+    }
+    top.finish(d)
+}
+
+/// A configuration read one top-level statement at a time, as the syntax
+/// layer hands them on: each block becomes model as soon as it is read,
+/// so its tree is dropped before the next is built. `global_defs` blocks
+/// are kept (small) and read at the end, merged as keepalived merges them.
+pub(crate) struct TopLevel {
+    c: Config,
+    at: Places,
+    names: Names,
+    legacy_syncd: Vec<LegacySyncd>,
+    defined: Defined,
+    seen: HashMap<&'static str, Loc>,
+    globals: Vec<Node>,
+}
+
+impl TopLevel {
+    pub fn new(resolver: &Resolver) -> Self {
+        TopLevel {
+            c: Config::default(),
+            at: Places::default(),
+            names: Names::new(resolver),
+            legacy_syncd: Vec::new(),
+            defined: Defined::default(),
+            seen: HashMap::new(),
+            globals: Vec::new(),
+        }
+    }
+
+    /// One statement of the top level, in file order.
+    pub fn statement(&mut self, node: &Node, d: &mut Diagnostics) {
+        if node.keyword.text == "global_defs" {
+            self.globals.push(node.clone());
+            return;
+        }
+        self.read(node, d);
+    }
+
+    /// The model, once every statement is read.
+    pub fn finish(mut self, d: &mut Diagnostics) -> (Config, Places) {
+        let globals = std::mem::take(&mut self.globals);
+        for node in global::merge_blocks(&globals, d).iter() {
+            self.read(node, d);
+        }
+        drop(globals);
+        let TopLevel {
+            mut c,
+            mut at,
+            mut names,
+            mut legacy_syncd,
+            ..
+        } = self;
+        let mut r = Reader {
+            d,
+            names: &mut names,
+            legacy_syncd: &mut Vec::new(),
+        };
+        r.drop_unknown_track_scripts(&mut c, &mut at);
+        for old in std::mem::take(&mut legacy_syncd) {
+            r.legacy_sync_daemon(old, &mut c);
+        }
+        // A group's services are known once every group is read: only one
+        // with addresses has a protocol that matters.
+        for (v, a) in c.virtual_servers.iter().zip(&at.services) {
+            let by_address = |g: &str| {
+                c.virtual_server_group(g).is_some_and(|g| {
+                    (g.members.iter()).any(|m| matches!(m, super::model::GroupMember::Addr { .. }))
+                })
+            };
+            if let Some(g) = v.group.as_deref().filter(|g| by_address(g)) {
+                if !a.kw.contains_key("protocol") {
+                    r.no_protocol(&a.start, &format!("group {g}"));
+                }
+            }
+        }
+        (c, at)
+    }
+
+    /// A statement into the model, now.
+    fn read(&mut self, node: &Node, d: &mut Diagnostics) {
+        let mut r = Reader {
+            d,
+            names: &mut self.names,
+            legacy_syncd: &mut self.legacy_syncd,
+        };
+        if let Some(kw) = r.admit(&mut self.seen, node, &TOP) {
+            let model = (&mut self.c, &mut self.at, &mut self.defined);
+            top_statement(&mut r, kw, node, model);
+        }
+    }
+}
+
+/// One admitted top-level statement into the model.
+fn top_statement(
+    r: &mut Reader<'_>,
+    kw: &'static str,
+    node: &Node,
+    (c, at, defined): (&mut Config, &mut Places, &mut Defined),
+) {
+    match kw {
         "global_defs" => {
             if let Some((g, places)) = r.global_defs(node) {
                 c.global = g;
@@ -350,26 +457,7 @@ pub(crate) fn config(nodes: &[Node], d: &mut Diagnostics, resolver: &Resolver) -
         "static_routes" => c.static_routes = r.ip_routes(node).unwrap_or_default().0,
         "static_rules" => c.static_rules = r.ip_rules(node).unwrap_or_default().0,
         _ => unreachable!("TOP lists only the keywords matched above"),
-    });
-    r.drop_unknown_track_scripts(&mut c, &mut at);
-    for old in std::mem::take(&mut r.legacy_syncd) {
-        r.legacy_sync_daemon(old, &mut c);
     }
-    // A group's services are known once every group is read: only one
-    // with addresses has a protocol that matters.
-    for (v, a) in c.virtual_servers.iter().zip(&at.services) {
-        let by_address = |g: &str| {
-            c.virtual_server_group(g).is_some_and(|g| {
-                (g.members.iter()).any(|m| matches!(m, super::model::GroupMember::Addr { .. }))
-            })
-        };
-        if let Some(g) = v.group.as_deref().filter(|g| by_address(g)) {
-            if !a.kw.contains_key("protocol") {
-                r.no_protocol(&a.start, &format!("group {g}"));
-            }
-        }
-    }
-    (c, at)
 }
 
 /// The names of the top-level blocks others refer to (`vrrp_script`,

@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 use super::preproc::{ConfigId, Params};
 use super::tree::build;
-use super::{Node, Token, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
+use super::{Node, Sink, Token, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
 use crate::config::error::{Diagnostics, ErrorKind, Loc, WarningKind};
 
 /// The file being built: how its locations print and where its includes
@@ -56,10 +56,11 @@ pub(super) struct Source {
     pub block_depth: usize,
 }
 
-/// State of one read: the diagnostics, the files being read and the bytes
-/// read so far.
+/// State of one read: the diagnostics, where top-level statements go, the
+/// files being read and the bytes read so far.
 pub(super) struct Reader<'d> {
     pub diags: &'d mut Diagnostics,
+    pub sink: Sink<'d>,
     /// Canonical paths of the files being read, outermost first.
     reading: Vec<PathBuf>,
     total: u64,
@@ -86,16 +87,17 @@ fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
 }
 
-pub(super) fn read_root(
+pub(super) fn read_root<'d>(
     path: &Path,
     id: &ConfigId,
-    diags: &mut Diagnostics,
-) -> io::Result<Vec<Node>> {
+    diags: &'d mut Diagnostics,
+    sink: Sink<'d>,
+) -> io::Result<()> {
     let bytes = read_bytes(path)?;
     let file = display(path);
-    let mut reader = Reader::new(diags, id);
+    let mut reader = Reader::new(diags, id, sink);
     if !reader.admit(path, bytes.len(), &Loc::new(&file, 1, 1)) {
-        return Ok(Vec::new());
+        return Ok(());
     }
     reader
         .reading
@@ -107,50 +109,54 @@ pub(super) fn read_root(
         include_depth: 0,
         block_depth: 0,
     };
-    let nodes = reader.parse(&text, &src);
+    reader.parse(&text, &src);
     reader.finish();
-    Ok(nodes)
+    Ok(())
 }
 
-pub(super) fn read_str(
+pub(super) fn read_str<'d>(
     name: &str,
     text: &str,
     base_dir: Option<&Path>,
     id: &ConfigId,
-    diags: &mut Diagnostics,
-) -> Vec<Node> {
-    read_main(name, text.len(), (base_dir, id), diags, |_, _| {
+    (diags, sink): (&'d mut Diagnostics, Sink<'d>),
+) {
+    read_main(name, text.len(), (base_dir, id), (diags, sink), |_, _| {
         Cow::Borrowed(text)
     })
 }
 
 /// Bytes read elsewhere (standard input) as the main file `name`: checked
 /// against the size bounds and decoded as a file is.
-pub(super) fn read_bytes_named(
+pub(super) fn read_bytes_named<'d>(
     name: &str,
     bytes: Vec<u8>,
     base_dir: Option<&Path>,
     id: &ConfigId,
-    diags: &mut Diagnostics,
-) -> Vec<Node> {
-    read_main(name, bytes.len(), (base_dir, id), diags, |reader, file| {
-        Cow::Owned(reader.decode(file, bytes))
-    })
+    (diags, sink): (&'d mut Diagnostics, Sink<'d>),
+) {
+    read_main(
+        name,
+        bytes.len(),
+        (base_dir, id),
+        (diags, sink),
+        |reader, file| Cow::Owned(reader.decode(file, bytes)),
+    )
 }
 
 /// A main file of `len` bytes not read from a path: admitted against the
 /// size bounds, then its text (from `text`) parsed as the top level.
-fn read_main<'t>(
+fn read_main<'t, 'd>(
     name: &str,
     len: usize,
     (base_dir, id): (Option<&Path>, &ConfigId),
-    diags: &mut Diagnostics,
+    (diags, sink): (&'d mut Diagnostics, Sink<'d>),
     text: impl FnOnce(&mut Reader<'_>, &Arc<str>) -> Cow<'t, str>,
-) -> Vec<Node> {
+) {
     let file: Arc<str> = Arc::from(name);
-    let mut reader = Reader::new(diags, id);
+    let mut reader = Reader::new(diags, id, sink);
     if !reader.admit(Path::new(name), len, &Loc::new(&file, 1, 1)) {
-        return Vec::new();
+        return;
     }
     let text = text(&mut reader, &file);
     let src = Source {
@@ -159,15 +165,15 @@ fn read_main<'t>(
         include_depth: 0,
         block_depth: 0,
     };
-    let nodes = reader.parse(&text, &src);
+    reader.parse(&text, &src);
     reader.finish();
-    nodes
 }
 
 impl<'d> Reader<'d> {
-    fn new(diags: &'d mut Diagnostics, id: &ConfigId) -> Self {
+    fn new(diags: &'d mut Diagnostics, id: &ConfigId, sink: Sink<'d>) -> Self {
         Reader {
             diags,
+            sink,
             reading: Vec::new(),
             total: 0,
             params: Params::new(id.clone()),

@@ -109,6 +109,11 @@ pub struct Block {
     pub nodes: Vec<Node>,
 }
 
+/// Where a read hands each statement of the top level, once it is
+/// complete, with the read's diagnostics. A read through a sink holds one
+/// top-level block at a time (plus the text of the file being read).
+pub type Sink<'d> = &'d mut dyn FnMut(Node, &mut Diagnostics);
+
 /// Read a file (following includes) into statements. Problems go to `diags`;
 /// what could be read is still returned so that later passes can report more.
 ///
@@ -141,7 +146,19 @@ pub fn read_root(
     id: &ConfigId,
     diags: &mut Diagnostics,
 ) -> std::io::Result<Vec<Node>> {
-    include::read_root(path, id, diags)
+    let mut nodes = Vec::new();
+    stream_root(path, id, diags, &mut |n, _| nodes.push(n))?;
+    Ok(nodes)
+}
+
+/// [`read_root`] through a sink.
+pub fn stream_root<'d>(
+    path: &Path,
+    id: &ConfigId,
+    diags: &'d mut Diagnostics,
+    sink: Sink<'d>,
+) -> std::io::Result<()> {
+    include::read_root(path, id, diags, sink)
 }
 
 /// The same for text in memory; `name` is what locations print as the file.
@@ -153,7 +170,20 @@ pub fn read_str(
     id: &ConfigId,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    include::read_str(name, text, base_dir, id, diags)
+    let mut nodes = Vec::new();
+    stream_str(name, text, base_dir, id, (diags, &mut |n, _| nodes.push(n)));
+    nodes
+}
+
+/// [`read_str`] through a sink.
+pub fn stream_str<'d>(
+    name: &str,
+    text: &str,
+    base_dir: Option<&Path>,
+    id: &ConfigId,
+    to: (&'d mut Diagnostics, Sink<'d>),
+) {
+    include::read_str(name, text, base_dir, id, to);
 }
 
 /// The same for bytes read elsewhere (standard input): bounded and decoded
@@ -166,7 +196,26 @@ pub fn read_bytes(
     id: &ConfigId,
     diags: &mut Diagnostics,
 ) -> Vec<Node> {
-    include::read_bytes_named(name, bytes, base_dir, id, diags)
+    let mut nodes = Vec::new();
+    stream_bytes(
+        name,
+        bytes,
+        base_dir,
+        id,
+        (diags, &mut |n, _| nodes.push(n)),
+    );
+    nodes
+}
+
+/// [`read_bytes`] through a sink.
+pub fn stream_bytes<'d>(
+    name: &str,
+    bytes: Vec<u8>,
+    base_dir: Option<&Path>,
+    id: &ConfigId,
+    to: (&'d mut Diagnostics, Sink<'d>),
+) {
+    include::read_bytes_named(name, bytes, base_dir, id, to);
 }
 
 #[cfg(test)]

@@ -786,3 +786,42 @@ proptest! {
         }
     }
 }
+
+/// A read hands each top-level statement on once it is complete, before
+/// the lines after it are read: here the sink writes the file that the
+/// next statement includes, which a read that built the whole tree first
+/// would find missing. A statement that may still get its block from a
+/// `{` on the next line is held until that line is read.
+#[test]
+fn top_level_statements_go_to_the_sink_before_the_next_lines_are_read() {
+    let dir = tree_of(&[(
+        "main.conf",
+        "vrrp_instance A\n{\n}\nglobal_defs { router_id x }\ninclude later.conf\nvirtual_server 10.0.0.1 80 { }\n",
+    )]);
+    let later = dir.path().join("later.conf");
+    let mut d = Diagnostics::default();
+    let mut seen = Vec::new();
+    let sink: Sink = &mut |n, _| {
+        if n.keyword.text == "global_defs" {
+            fs::write(&later, "vrrp_script s {\n}\n").unwrap();
+        }
+        seen.push(shape(std::slice::from_ref(&n)));
+    };
+    stream_root(
+        &dir.path().join("main.conf"),
+        &ConfigId::new("t"),
+        &mut d,
+        sink,
+    )
+    .unwrap();
+    assert!(d.errors.is_empty(), "{:?}", errors(&d));
+    assert_eq!(
+        seen,
+        [
+            "vrrp_instance A {  }",
+            "global_defs { router_id x }",
+            "vrrp_script s {  }",
+            "virtual_server 10.0.0.1 80 {  }",
+        ]
+    );
+}

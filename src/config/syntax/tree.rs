@@ -4,7 +4,10 @@
 //! line, the nesting bound. Iterative (an explicit stack of open blocks), so
 //! any input is built in bounded stack space. Must not: read files; an
 //! `include` statement is handed to [`Reader::include`] and replaced by what
-//! it returns.
+//! it returns. A statement of the top level (outside every block, in the
+//! main file or in a file included there) goes to the read's sink once it
+//! is complete, so a read holds one top-level block at a time, not the
+//! whole tree.
 
 use std::mem;
 
@@ -29,6 +32,9 @@ struct Frame {
 struct Builder<'a, 'd> {
     reader: &'a mut Reader<'d>,
     src: &'a Source,
+    /// Statements of this file outside every block not yet handed on: at
+    /// the top level only the last, which a `{` on the next line may still
+    /// open a block for.
     root: Vec<Node>,
     stack: Vec<Frame>,
     /// The statement being read.
@@ -45,8 +51,9 @@ struct Builder<'a, 'd> {
 
 /// Builds the statements of one file's `text`. `src.block_depth` blocks
 /// are already open around it (an include inside blocks), for the nesting
-/// bound. Lines are lexed one at a time, so that an `include` is read
-/// before the next line (its parameter definitions hold there).
+/// bound; with none open, its statements go to the reader's sink and the
+/// result is empty. Lines are lexed one at a time, so that an `include` is
+/// read before the next line (its parameter definitions hold there).
 pub(super) fn build(text: &str, reader: &mut Reader<'_>, src: &Source) -> Vec<Node> {
     let mut lines = Lines::new(&src.file, text, src.base_dir.as_deref());
     let mut b = Builder {
@@ -102,18 +109,38 @@ impl Builder<'_, '_> {
             return false;
         };
         if keyword.text == "include" {
+            // What came before goes on first: the included statements
+            // follow it.
+            self.hand_on(0);
             let nodes = self
                 .reader
                 .include(&keyword, &args, self.src, self.stack.len());
             self.nodes().extend(nodes);
             false
         } else {
-            self.nodes().push(Node {
+            self.push(Node {
                 keyword,
                 args,
                 block: None,
             });
             true
+        }
+    }
+
+    fn push(&mut self, node: Node) {
+        self.nodes().push(node);
+        self.hand_on(1);
+    }
+
+    /// At the top level, hands every complete statement but the last
+    /// `keep` to the sink.
+    fn hand_on(&mut self, keep: usize) {
+        if !self.stack.is_empty() || self.src.block_depth > 0 {
+            return;
+        }
+        let done = self.root.len().saturating_sub(keep);
+        for node in self.root.drain(..done) {
+            (self.reader.sink)(node, self.reader.diags);
         }
     }
 
@@ -190,7 +217,7 @@ impl Builder<'_, '_> {
                 close,
                 nodes: frame.nodes,
             };
-            self.nodes().push(Node {
+            self.push(Node {
                 keyword,
                 args,
                 block: Some(block),
@@ -212,6 +239,7 @@ impl Builder<'_, '_> {
         while let Some(frame) = self.stack.pop() {
             self.close_frame(frame, eof.clone());
         }
+        self.hand_on(0);
         self.root
     }
 }
