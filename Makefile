@@ -60,10 +60,10 @@ figures: build
 SOAK_OPS ?= 20000
 CONSOLE_CUTS ?= 50
 soak: soak-store soak-console soak-advgap soak-flood
-# A reload of 102,400 destinations, and of the largest table the text
-# bound allows (204,800), each with one less, a status dump and a restart,
+# A reload to the largest table the bounds allow (DESTINATIONS_MAX,
+# 100,000 destinations), with one less, a status dump and a restart,
 # against a 50 ms VRRP master beside keepalived (netns, root; issue 20);
-# and 102,400 with the master under 1,000 checks a second.
+# and the same with the master under 1,000 checks a second.
 soak-advgap:
 	cargo test --locked --features fault-hooks --test it -- netns_advgap:: netns_load:: --ignored --test-threads=1
 # 30 s of junk VRRP at the highest rate one namespace sends, against a

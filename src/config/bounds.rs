@@ -29,6 +29,14 @@ pub const UNICAST_PEERS_MAX: usize = 16;
 pub const TRACK_INTERFACES_MAX: usize = 16;
 pub const VIRTUAL_SERVERS_MAX: usize = 1024;
 pub const REAL_SERVERS_MAX: usize = 1024;
+/// The largest table the appliance holds: destinations (a real server
+/// once per IPVS service it serves, `virtual_server group` expanded) in
+/// the whole config. The one limit of a config's size: the text bounds
+/// (`syntax::MAX_TOTAL_BYTES`, 256 bytes per destination at this bound)
+/// and the rest follow from it. Why this number is in the README (Bounds):
+/// what a reload, a restart, the status and the checks were measured to
+/// hold on a 1 GB box.
+pub const DESTINATIONS_MAX: usize = 100_000;
 pub const CHECKERS_MAX: usize = 4;
 pub const URLS_MAX: usize = 16;
 pub const EMAILS_MAX: usize = 16;

@@ -233,6 +233,12 @@ pub enum Invalid {
     ServiceGroup { group: String, known: bool },
     #[error("the virtual servers make {services} IPVS services (groups expanded): at most {max} (VIRTUAL_SERVERS_MAX)")]
     TooManyServices { services: usize, max: usize },
+    #[error("virtual_server {service}: its real servers bring the config to {destinations} destinations (a real server once per IPVS service it serves, groups expanded): at most {max} (DESTINATIONS_MAX)")]
+    TooManyDestinations {
+        service: String,
+        destinations: usize,
+        max: usize,
+    },
     #[error("virtual_server {service}: {what} {addr} is not the family of the service")]
     ServiceFamily {
         service: String,

@@ -6,7 +6,7 @@
 //! Must not: read text or change the config; each problem is reported at
 //! the statement that opened the offending block.
 
-use super::bounds::VIRTUAL_SERVERS_MAX;
+use super::bounds::{DESTINATIONS_MAX, VIRTUAL_SERVERS_MAX};
 use super::error::{Diagnostics, ErrorKind, Invalid, Loc, WarningKind};
 use super::model::{
     Config, InitialState, Method, Protocol, ServiceKey, SyncGroup, TrackScript, Vip, VirtualServer,
@@ -471,9 +471,24 @@ fn service_problems(c: &Config, places: &[At]) -> Vec<(usize, Found)> {
     let mut keys: HashMap<(ServiceKey, Option<Protocol>), usize> = HashMap::new();
     let mut out = Vec::new();
     let mut total = 0usize;
+    let mut destinations = 0usize;
     for (n, v) in c.virtual_servers.iter().enumerate() {
         let all = c.keys_of(v);
         total += all.len();
+        let before = destinations;
+        destinations += all.len() * v.real_servers.len();
+        if before <= DESTINATIONS_MAX && destinations > DESTINATIONS_MAX {
+            // At the service that crosses the bound: the ones before it fit.
+            let e = Invalid::TooManyDestinations {
+                service: v
+                    .group
+                    .as_ref()
+                    .map_or_else(|| v.key.to_string(), |g| format!("group {g}")),
+                destinations,
+                max: DESTINATIONS_MAX,
+            };
+            out.push((n, ("", None, e)));
+        }
         for key in &all {
             let proto = match key {
                 ServiceKey::Addr { .. } => Some(v.protocol),

@@ -48,12 +48,17 @@ pub use reload::{
 pub const PROTOCOL_VERSION: u8 = 17;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
-/// Largest payload either side accepts: a status of the largest table
-/// the config bounds allow (1,024 x 1,024 destinations) fits.
+/// Largest payload either side accepts: a status of ten times the
+/// largest table the config allows (1,024 x 1,024 destinations) fits.
 pub const MAX_FRAME: usize = 256 << 20;
 /// Largest request the server reads: a commit of the largest config file
 /// (`config::syntax::MAX_FILE_BYTES`) and its comment fit.
-pub const MAX_REQUEST: usize = 8 << 20;
+pub const MAX_REQUEST: usize = crate::config::syntax::MAX_FILE_BYTES as usize + (64 << 10);
+/// Request bytes being read at once over every connection, in KiB: two
+/// requests at the bound. Connections whose requests would pass it wait
+/// their turn (inside the request's time bound), so sixteen peers cannot
+/// make the daemon hold sixteen of the largest requests.
+const REQUESTS_IN_FLIGHT_KIB: usize = 2 * MAX_REQUEST / 1024;
 /// Connections served at once; more wait in the listen backlog.
 pub const CONNECTIONS_MAX: usize = 16;
 /// Where `vigil run` listens and `vigil status` connects by default.
@@ -908,6 +913,7 @@ pub async fn serve(
 ) {
     let mut idle = hb.ticker();
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTIONS_MAX));
+    let budget = std::sync::Arc::new(tokio::sync::Semaphore::new(REQUESTS_IN_FLIGHT_KIB));
     let own_uid = access::own_uid();
     loop {
         hb.check_in().await;
@@ -928,10 +934,10 @@ pub async fn serve(
                 continue;
             }
         };
-        let published = published.clone();
+        let (published, budget) = (published.clone(), budget.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            let read = tokio::time::timeout(REQUEST_BOUND, read_request(&mut conn)).await;
+            let read = tokio::time::timeout(REQUEST_BOUND, read_request(&mut conn, &budget)).await;
             let mut after = None;
             let resp = match read {
                 Ok(Ok(Ok(req))) => match permitted(&conn, &req, own_uid) {
@@ -1011,6 +1017,7 @@ const REQUEST_BOUND: Duration = Duration::from_secs(5);
 /// frame was bad (answered with an error).
 async fn read_request(
     conn: &mut tokio::net::UnixStream,
+    budget: &tokio::sync::Semaphore,
 ) -> Result<Result<Request, FrameError>, FrameError> {
     let mut h = [0u8; HEADER_LEN];
     conn.read_exact(&mut h).await.map_err(FrameError::Io)?;
@@ -1024,6 +1031,12 @@ async fn read_request(
         Ok(len) => len,
         Err(e) => return Ok(Err(e)),
     };
+    // Its share of the bytes in flight, held until the frame is decoded.
+    let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX);
+    let _share = budget
+        .acquire_many(kib)
+        .await
+        .map_err(|e| FrameError::Io(io::Error::other(e)))?;
     // Grown as the bytes come: a peer that claims 8 MiB and sends 5 bytes
     // costs 5 bytes.
     let mut buf = h.to_vec();

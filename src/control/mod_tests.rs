@@ -139,7 +139,8 @@ async fn a_request_over_its_bound_is_refused_before_its_body_is_read() {
     tokio::io::AsyncWriteExt::write_all(&mut a, &h)
         .await
         .unwrap();
-    let got = read_request(&mut b).await.unwrap();
+    let budget = tokio::sync::Semaphore::new(REQUESTS_IN_FLIGHT_KIB);
+    let got = read_request(&mut b, &budget).await.unwrap();
     assert!(
         matches!(
             got,
@@ -162,8 +163,47 @@ async fn a_request_over_its_bound_is_refused_before_its_body_is_read() {
         .await
         .unwrap();
     drop(a);
-    let got = read_request(&mut b).await;
+    let got = read_request(&mut b, &budget).await;
     assert!(matches!(got, Err(FrameError::Io(_))), "{got:?}");
+    assert_eq!(
+        budget.available_permits(),
+        REQUESTS_IN_FLIGHT_KIB,
+        "its share is back"
+    );
+}
+
+/// Two peers that each claim the largest request take the whole budget
+/// of request bytes in flight: a third request waits for one of them,
+/// however small it is, then is read.
+#[tokio::test]
+async fn requests_being_read_share_one_budget_of_bytes() {
+    use tokio::io::AsyncWriteExt;
+    let budget = std::sync::Arc::new(tokio::sync::Semaphore::new(REQUESTS_IN_FLIGHT_KIB));
+    let read = |mut conn: tokio::net::UnixStream| {
+        let budget = budget.clone();
+        tokio::spawn(async move { read_request(&mut conn, &budget).await })
+    };
+    let mut largest = vec![PROTOCOL_VERSION];
+    largest.extend_from_slice(&(MAX_REQUEST as u32).to_be_bytes());
+    let (mut a1, b1) = tokio::net::UnixStream::pair().unwrap();
+    let (mut a2, b2) = tokio::net::UnixStream::pair().unwrap();
+    a1.write_all(&largest).await.unwrap();
+    a2.write_all(&largest).await.unwrap();
+    let (r1, _r2) = (read(b1), read(b2));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(budget.available_permits(), 0);
+    let (mut a3, b3) = tokio::net::UnixStream::pair().unwrap();
+    a3.write_all(&encode_frame(&Request::Status).unwrap())
+        .await
+        .unwrap();
+    let r3 = read(b3);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!r3.is_finished(), "the small request waits for room");
+    drop(a1);
+    assert!(matches!(r1.await.unwrap(), Err(FrameError::Io(_))));
+    let got = tokio::time::timeout(Duration::from_secs(5), r3).await;
+    assert!(matches!(got, Ok(Ok(Ok(Ok(Request::Status))))), "{got:?}");
+    drop(a2);
 }
 
 #[test]

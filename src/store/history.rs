@@ -1,5 +1,6 @@
-//! The commit history on flash (format 2): a ring of records, one commit
-//! each, with commit confirmed and the carrying-over of a two-slot store.
+//! The commit history on flash (format 2): a ring of records, a commit in
+//! one record or in a run of them, with commit confirmed and the
+//! carrying-over of a two-slot store.
 //!
 //! Owns: the ring's geometry (from the device size), choosing the record a
 //! commit overwrites, sequence numbers, the boot rule for an unconfirmed
@@ -16,8 +17,17 @@
 //! `device / 64`, clamped to 4..=64 KiB, and `records = device /
 //! record_size` (at least 20). The 1 MiB lab flash is 64 records of 16 KiB,
 //! the image's 4 MiB partition 64 records of 64 KiB. Record `i` starts at
-//! `i * record_size` (sector aligned); each is a header, the user name, the
-//! comment and the payload; the rest of the record is ignored.
+//! `i * record_size` (sector aligned). A commit is a header, the user name,
+//! the comment and the payload, written from the start of a record; one
+//! longer than a record runs on into the records after it (its *extent*,
+//! never past the last record), at most [`Ring::max_span`] records: a
+//! fifth of the ring (12 records, 768 KiB on the image's partition; 192
+//! KiB on the lab's flash), so that beside the two commits a write must
+//! not touch there is always a run of free records that long (the three
+//! gaps around two extents of at most `s` records hold `N - 2s >= 3s`
+//! records, so one of them holds `s`). The rest of a commit's last record
+//! is ignored, and so is the start of every other record of its extent:
+//! it is payload, not a header.
 //!
 //! | offset | size | field          | value                                         |
 //! |-------:|-----:|----------------|-----------------------------------------------|
@@ -31,7 +41,7 @@
 //! | 40     | 1    | source         | 1 import, 2 console, 3 rollback, 4 confirmed-rollback, 5 confirm, 6 two-slot store |
 //! | 41     | 1    | user length    | at most 32                                    |
 //! | 42     | 2    | comment length | u16 LE, at most 256                           |
-//! | 44     | 4    | payload length | u32 LE, the record holds all of it            |
+//! | 44     | 4    | payload length | u32 LE, the extent holds all of it            |
 //! | 48     | 1    | flags          | bit 0: unconfirmed; other bits 0              |
 //! | 49     | 11   | reserved       | 0                                             |
 //! | 60     | 4    | CRC-32C        | over bytes 0..60, then user, comment, payload |
@@ -59,10 +69,11 @@
 //! What boots depends only on the newest valid record P1 and, when P1 is
 //! unconfirmed, on P2, the newest valid confirmed record older than P1.
 //!
-//! * A commit writes exactly one record, and never one that holds P1 or P2
-//!   (nor, while a two-slot store is carried over, any byte of its newest
-//!   slot). Every other valid record keeps its bytes: older history is
-//!   never damaged, only the one record being recycled.
+//! * A commit writes exactly one extent, and never a byte of P1's or P2's
+//!   extents (nor, while a two-slot store is carried over, any byte of its
+//!   newest slot). Every other valid commit whose extent it does not
+//!   overlap keeps its bytes: older history is never damaged, only the
+//!   commits being recycled.
 //! * The CRC covers every header field, the user, the comment and every
 //!   payload byte. A record holding any mixture of old and new bytes (a
 //!   write torn at any byte, or its sectors landing in any order) fails it
@@ -102,7 +113,8 @@ use std::path::{Path, PathBuf};
 use super::record::{self, EncodeError, Head, RecordStatus, Source};
 use super::{slot, FileFlash, Flash, Geometry, SlotId, StoreError};
 
-/// Record size and count of the ring on one device.
+/// Record size and count of the ring on one device, and how many records
+/// a commit may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ring {
     pub record_size: u32,
@@ -142,7 +154,40 @@ impl Ring {
 
     /// Largest payload of a commit with no user name and no comment.
     pub fn max_payload(self) -> usize {
-        record::max_payload(self.size(), 0, 0)
+        record::max_payload(self.room(), 0, 0)
+    }
+
+    /// The most records one commit may take (see the module's Layout).
+    pub fn max_span(self) -> u32 {
+        (self.records / 5).max(1)
+    }
+
+    /// The most bytes one commit may take.
+    fn room(self) -> usize {
+        self.max_span() as usize * self.size()
+    }
+
+    /// The most bytes a commit starting at record `index` may take.
+    fn room_at(self, index: u32) -> usize {
+        let left = self.records.saturating_sub(index);
+        self.max_span().min(left) as usize * self.size()
+    }
+
+    /// The records a commit of `bytes` (header included) takes.
+    fn span(self, bytes: usize) -> u32 {
+        u32::try_from(bytes.div_ceil(self.size()).max(1)).unwrap_or(u32::MAX)
+    }
+
+    /// The bytes of records `index..index + span`.
+    fn run(self, index: u32, span: u32) -> Range<u64> {
+        let start = self.range(index).start;
+        start..start + u64::from(span) * u64::from(self.record_size)
+    }
+
+    /// Where the commit `head` that starts at record `index` lies.
+    fn extent(self, index: u32, head: &Head) -> Range<u64> {
+        let bytes = record::HEADER_LEN + head.user.len() + head.comment.len() + head.len as usize;
+        self.run(index, self.span(bytes))
     }
 
     fn size(self) -> usize {
@@ -536,13 +581,14 @@ impl<F: Flash> History<F> {
             comment: meta.comment.clone(),
             len: 0,
         };
-        self.encode(&head, payload)?; // size checks before any write
+        let span = self.ring.span(self.encode(&head, payload)?.len()); // size checks before any write
         let mut scan = self.scan()?;
         let mut migrated = None;
         if scan.records.is_empty() {
             if let Some(l) = scan.legacy.first() {
                 let copy = Legacy::entry(l).head;
-                let target = self.target(&scan, std::slice::from_ref(&l.written))?;
+                let copy_span = self.ring.span(self.encode(&copy, &l.payload)?.len());
+                let target = self.target(&scan, std::slice::from_ref(&l.written), copy_span)?;
                 self.write(target, &copy, &l.payload)?;
                 migrated = Some(l.seq);
                 scan = self.scan()?;
@@ -559,9 +605,9 @@ impl<F: Flash> History<F> {
             .choice()
             .into_iter()
             .flat_map(|c| std::iter::once(c.newest).chain(c.fallback))
-            .map(|(i, _)| self.ring.range(*i))
+            .map(|(i, h)| self.ring.extent(*i, h))
             .collect();
-        let target = self.target(&scan, &protected)?;
+        let target = self.target(&scan, &protected, span)?;
         let len = self.write(target, &head, payload)?;
         Ok(Recorded {
             seq: head.seq,
@@ -571,32 +617,40 @@ impl<F: Flash> History<F> {
         })
     }
 
-    /// The record to overwrite: the lowest-index one holding no valid
-    /// record, else the oldest valid one; never one overlapping `protected`.
-    fn target(&self, scan: &Scan, protected: &[Range<u64>]) -> Result<u32, StoreError> {
-        let free = |i: &u32| {
-            let r = self.ring.range(*i);
-            !protected.iter().any(|p| p.start < r.end && r.start < p.end)
-        };
-        let seq_of = |i: u32| {
-            scan.records
-                .iter()
-                .find(|(j, _)| *j == i)
-                .map(|(_, h)| h.seq)
-        };
-        let candidates = (0..self.ring.records).filter(free);
-        candidates
-            .clone()
-            .find(|&i| seq_of(i).is_none())
-            .or_else(|| candidates.min_by_key(|&i| seq_of(i)))
+    /// Where a commit of `span` records goes: the lowest-index run of
+    /// records no valid commit lies in, else the run whose newest commit
+    /// overwritten is the oldest (lowest index on a tie); never a run
+    /// overlapping `protected`. With one record a commit, that is the
+    /// lowest free record, else the oldest.
+    fn target(&self, scan: &Scan, protected: &[Range<u64>], span: u32) -> Result<u32, StoreError> {
+        let overlap = |a: &Range<u64>, b: &Range<u64>| a.start < b.end && b.start < a.end;
+        let extents: Vec<(Range<u64>, u64)> = (scan.records.iter())
+            .map(|(i, h)| (self.ring.extent(*i, h), h.seq))
+            .collect();
+        let last = self.ring.records.saturating_sub(span);
+        (0..=last)
+            .map(|i| (i, self.ring.run(i, span)))
+            .filter(|(_, run)| {
+                span <= self.ring.records && !protected.iter().any(|p| overlap(p, run))
+            })
+            .map(|(i, run)| {
+                let newest_lost = (extents.iter())
+                    .filter(|(e, _)| overlap(e, &run))
+                    .map(|(_, seq)| *seq)
+                    .max();
+                (newest_lost.unwrap_or(0), i)
+            })
+            .min()
+            .map(|(_, i)| i)
             .ok_or_else(|| StoreError::NoFreeRecord { path: self.path() })
     }
 
     fn encode(&self, head: &Head, payload: &[u8]) -> Result<Vec<u8>, StoreError> {
-        record::encode(head, payload, self.ring.size()).map_err(|e| match e {
+        record::encode(head, payload, self.ring.room()).map_err(|e| match e {
             EncodeError::TooLarge { len, max } => StoreError::RecordTooLarge {
                 len,
                 max,
+                records: self.ring.max_span(),
                 record_size: self.ring.record_size,
             },
             EncodeError::UserTooLong { len } => StoreError::UserTooLong {
@@ -610,7 +664,8 @@ impl<F: Flash> History<F> {
         })
     }
 
-    /// Writes record `index`, syncs, reads it back; the payload length.
+    /// Writes the commit at record `index`, syncs, reads it back; the
+    /// payload length.
     fn write(&mut self, index: u32, head: &Head, payload: &[u8]) -> Result<u32, StoreError> {
         let image = self.encode(head, payload)?;
         let offset = self.ring.range(index).start;
@@ -656,7 +711,8 @@ impl<F: Flash> History<F> {
         Ok(scan)
     }
 
-    /// Record `index`: its head and payload, or why it is not valid.
+    /// The commit at record `index`: its head and payload, or why it is
+    /// not valid.
     #[allow(clippy::type_complexity)]
     fn read_record(&self, index: u32) -> Result<Result<(Head, Vec<u8>), RecordStatus>, StoreError> {
         let offset = self.ring.range(index).start;
@@ -664,7 +720,7 @@ impl<F: Flash> History<F> {
         self.flash
             .read_at(offset, &mut header)
             .map_err(|e| self.record_io("read", index, e))?;
-        let framed = match record::decode_header(&header, self.ring.size()) {
+        let framed = match record::decode_header(&header, self.ring.room_at(index)) {
             Ok(f) => f,
             Err(status) => return Ok(Err(status)),
         };

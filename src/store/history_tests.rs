@@ -130,13 +130,18 @@ fn a_config_that_does_not_fit_writes_nothing() {
     let mut h = mem(SMALL);
     h.commit(b"keep", Source::Import, &meta(1)).unwrap();
     let before = h.flash().clone();
-    let max = 4096 - record::HEADER_LEN - 5;
+    // 32 records: a commit may take 6.
+    assert_eq!(h.ring().max_span(), 6);
+    let max = 6 * 4096 - record::HEADER_LEN - 5;
     let err = h
         .commit(&vec![0; max + 1], Source::Import, &by("", 2, "hello"))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "config of 4028 bytes does not fit in a record of 4096 bytes (max 4027 beside this user name and comment)"
+        format!(
+            "config of {} bytes does not fit in the 6 records of 4096 bytes a commit may take (max {max} beside this user name and comment)",
+            max + 1
+        )
     );
     let err = h
         .commit(b"x", Source::Import, &by("", 2, &"c".repeat(257)))
@@ -350,9 +355,16 @@ fn a_small_slot_two_slot_store_is_carried_over_too() {
 
 #[test]
 fn a_two_slot_config_too_large_for_a_record_is_refused_untouched() {
+    // 20 records of 4 KiB: a commit may take 4, 16 KiB.
     let big = vec![7u8; 20_000];
-    let flash = format_one(LAB, 64 * 1024, &[&big]);
-    let mut h = History::new(flash, Geometry::default()).unwrap();
+    let flash = format_one(20 * 4096, 32 * 1024, &[&big]);
+    let mut h = History::new(
+        flash,
+        Geometry {
+            slot_size: 32 * 1024,
+        },
+    )
+    .unwrap();
     let before = h.flash().clone();
     let err = h.commit(b"small", Source::Import, &meta(1)).unwrap_err();
     assert!(
@@ -470,4 +482,67 @@ fn the_read_back_sees_the_medium_not_the_cache() {
         matches!(e, StoreError::RecordVerifyFailed { seq: 1, .. }),
         "{e:?}"
     );
+}
+
+/// A commit longer than a record takes the run of records after its first
+/// (its extent): written, listed and read back whole, and the next commit
+/// goes after it, not into it.
+#[test]
+fn a_commit_longer_than_a_record_takes_a_run_of_records() {
+    let mut h = mem(SMALL);
+    h.commit(b"small", Source::Import, &meta(1)).unwrap();
+    let big: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+    let b = h.commit(&big, Source::Import, &meta(2)).unwrap();
+    // 64 + 10,000 bytes: records 1, 2 and 3.
+    assert_eq!((b.seq, b.record, b.len), (2, 1, 10_000));
+    let c = h.commit(b"after", Source::Import, &meta(3)).unwrap();
+    assert_eq!(c.record, 4, "after the extent");
+    assert_eq!(h.get(2).unwrap(), big);
+    let seqs: Vec<u64> = h.history().unwrap().iter().map(Entry::seq).collect();
+    assert_eq!(seqs, [3, 2, 1]);
+    // The largest commit fits, and boots.
+    let max = vec![9u8; h.ring().max_payload()];
+    h.commit(&max, Source::Import, &meta(4)).unwrap();
+    assert_eq!(boots(&h), Some((4, max, None)));
+}
+
+/// Once the ring is full, a commit of several records overwrites the run
+/// whose newest commit is the oldest, never P1's or P2's extent, and
+/// every commit it does not overlap keeps its bytes.
+#[test]
+fn a_long_commit_recycles_the_oldest_run_and_spares_p1_and_p2() {
+    let mut h = mem(SMALL);
+    let span = h.ring().max_span() as usize;
+    let long = |n: u8| vec![n; (span - 1) * 4096];
+    // Confirmed long commits, then an unconfirmed long one: P2 and P1.
+    let mut seq = 0;
+    for n in 0..8u8 {
+        seq = h
+            .commit(&long(n), Source::Import, &meta(u64::from(n)))
+            .unwrap()
+            .seq;
+    }
+    let p1 = h
+        .commit_unconfirmed(&long(100), Source::Console, &meta(50), 99)
+        .unwrap();
+    let before: Vec<(u64, Vec<u8>)> = (h.history().unwrap().iter())
+        .map(|e| (e.seq(), h.get(e.seq()).unwrap()))
+        .collect();
+    for n in 0..20u8 {
+        let done = h
+            .commit_unconfirmed(&long(200 + n), Source::Console, &meta(60), 99)
+            .unwrap();
+        assert!(done.seq > p1.seq);
+        // The newest unconfirmed, and the newest confirmed before it,
+        // are still there: P2 is the last confirmed long commit.
+        assert_eq!(boots(&h).map(|b| b.0), Some(seq));
+        assert_eq!(h.get(seq).unwrap(), long(7));
+    }
+    let after = h.history().unwrap();
+    assert!(after.len() >= 3, "{after:?}");
+    for (s, p) in &before {
+        if let Ok(now) = h.get(*s) {
+            assert_eq!(&now, p, "commit {s} changed");
+        }
+    }
 }

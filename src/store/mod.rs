@@ -244,11 +244,12 @@ pub enum StoreError {
         status: RecordStatus,
     },
     #[error(
-        "config of {len} bytes does not fit in a record of {record_size} bytes (max {max} beside this user name and comment)"
+        "config of {len} bytes does not fit in the {records} records of {record_size} bytes a commit may take (max {max} beside this user name and comment)"
     )]
     RecordTooLarge {
         len: usize,
         max: usize,
+        records: u32,
         record_size: u32,
     },
     #[error("user name of {len} bytes is longer than {max}")]

@@ -210,16 +210,16 @@ pub enum EncodeError {
     },
 }
 
-/// Largest payload a record of `record_size` bytes holds beside `user`
-/// and `comment` bytes of text.
-pub fn max_payload(record_size: usize, user: usize, comment: usize) -> usize {
-    record_size
-        .saturating_sub(HEADER_LEN + user + comment)
+/// Largest payload a commit of at most `room` bytes (one record, or the
+/// run of records it may take) holds beside `user` and `comment` bytes of
+/// text.
+pub fn max_payload(room: usize, user: usize, comment: usize) -> usize {
+    room.saturating_sub(HEADER_LEN + user + comment)
         .min(u32::MAX as usize)
 }
 
-/// The bytes of a record: header, user, comment, payload.
-pub fn encode(head: &Head, payload: &[u8], record_size: usize) -> Result<Vec<u8>, EncodeError> {
+/// The bytes of a commit: header, user, comment, payload, at most `room`.
+pub fn encode(head: &Head, payload: &[u8], room: usize) -> Result<Vec<u8>, EncodeError> {
     let (user, comment) = (head.user.as_bytes(), head.comment.as_bytes());
     if user.len() > MAX_USER {
         return Err(EncodeError::UserTooLong { len: user.len() });
@@ -227,7 +227,7 @@ pub fn encode(head: &Head, payload: &[u8], record_size: usize) -> Result<Vec<u8>
     if comment.len() > MAX_COMMENT {
         return Err(EncodeError::CommentTooLong { len: comment.len() });
     }
-    let max = max_payload(record_size, user.len(), comment.len());
+    let max = max_payload(room, user.len(), comment.len());
     let too_large = EncodeError::TooLarge {
         len: payload.len(),
         max,
@@ -264,12 +264,9 @@ pub fn encode(head: &Head, payload: &[u8], record_size: usize) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// First step of decoding: is this a format 2 header whose lengths fit a
-/// record of `record_size` bytes? Never panics.
-pub fn decode_header(
-    header: &[u8; HEADER_LEN],
-    record_size: usize,
-) -> Result<Framed, RecordStatus> {
+/// First step of decoding: is this a format 2 header whose lengths fit in
+/// `room` bytes? Never panics.
+pub fn decode_header(header: &[u8; HEADER_LEN], room: usize) -> Result<Framed, RecordStatus> {
     if header.iter().all(|&b| b == 0x00) || header.iter().all(|&b| b == 0xFF) {
         return Err(RecordStatus::Erased);
     }
@@ -293,7 +290,7 @@ pub fn decode_header(
     let payload_len = usize::try_from(payload_len).map_err(|_| RecordStatus::BadLength)?;
     if user_len > MAX_USER
         || comment_len > MAX_COMMENT
-        || payload_len > max_payload(record_size, user_len, comment_len)
+        || payload_len > max_payload(room, user_len, comment_len)
     {
         return Err(RecordStatus::BadLength);
     }
@@ -348,11 +345,11 @@ pub fn verify(
 
 /// Decodes a whole record buffer (header and at least the body), for tests
 /// and the fuzz target.
-pub fn decode(record: &[u8], record_size: usize) -> Result<(Head, &[u8]), RecordStatus> {
+pub fn decode(record: &[u8], room: usize) -> Result<(Head, &[u8]), RecordStatus> {
     let (header, body) = record
         .split_first_chunk::<HEADER_LEN>()
         .ok_or(RecordStatus::BadLength)?;
-    let framed = decode_header(header, record_size)?;
+    let framed = decode_header(header, room)?;
     let (head, range) = verify(header, framed, body)?;
     let payload = body.get(range).ok_or(RecordStatus::BadLength)?;
     Ok((head, payload))

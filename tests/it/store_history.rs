@@ -185,13 +185,19 @@ fn pick(rng: &mut Rng, model: &Model, seqs: &[u64], n: u64, max: usize) -> Op {
     }
 }
 
-/// Valid commits by seq: (record index, payload).
-fn contents(bytes: &[u8], legacy: Geometry) -> BTreeMap<u64, (Location, Vec<u8>)> {
+/// Valid commits by seq: (record index, payload, bytes on the device
+/// with the header, user and comment).
+fn contents(bytes: &[u8], legacy: Geometry) -> BTreeMap<u64, (Location, Vec<u8>, usize)> {
     let h = History::new(MemFlash::from_bytes(bytes.to_vec()), legacy).unwrap();
     h.history()
         .unwrap()
         .into_iter()
-        .map(|e| (e.seq(), (e.location, h.get(e.seq()).unwrap())))
+        .map(|e| {
+            let head = &e.head;
+            let len = vigil::store::record::HEADER_LEN + head.user.len() + head.comment.len();
+            let len = len + head.len as usize;
+            (e.seq(), (e.location, h.get(e.seq()).unwrap(), len))
+        })
         .collect()
 }
 
@@ -277,15 +283,17 @@ fn soak(seed: u64, device: usize, legacy_start: bool, max_payload: usize) {
         }
         // Older history is never damaged by a write elsewhere.
         let after = contents(&torn, legacy);
-        let hit = |loc: &Location| match loc {
+        // A commit's extent: the records its bytes run over.
+        let hit = |loc: &Location, len: usize| match loc {
             Location::Record(r) => full.written.iter().any(|(at, d)| {
-                let (s, e) = (*r as usize * record_size, (*r as usize + 1) * record_size);
+                let s = *r as usize * record_size;
+                let e = s + len.div_ceil(record_size) * record_size;
                 *at < e && s < *at + d.len()
             }),
             Location::Slot(_) => true,
         };
-        for (seq, (loc, p)) in &before {
-            if !hit(loc) {
+        for (seq, (loc, p, len)) in &before {
+            if !hit(loc, *len) {
                 assert_eq!(
                     after.get(seq).map(|x| &x.1),
                     Some(p),
@@ -334,6 +342,14 @@ fn power_cuts_small_ring_multi_sector_records() {
 #[test]
 fn power_cuts_lab_flash_seed_sized() {
     soak(0x415C_0002, 1 << 20, false, 400);
+}
+
+/// Commits of up to the most records one may take (6 of 4 KiB; 12 of 16
+/// KiB on the lab's flash): extents recycled over each other and cut.
+#[test]
+fn power_cuts_with_commits_of_several_records() {
+    soak(0x415C_0005, 128 * 1024, false, 24_000);
+    soak(0x415C_0006, 1 << 20, false, 190_000);
 }
 
 #[test]

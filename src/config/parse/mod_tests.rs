@@ -484,3 +484,34 @@ fn a_sync_group_s_unknown_track_script_is_dropped_with_a_warning() {
         ["t.conf:13:3: warning: vrrp_sync_group G: track_script nothing names no vrrp_script: ignored, as keepalived does"]
     );
 }
+
+/// The table's one limit: destinations over the whole config, a group's
+/// services each counting its real servers, refused at the service that
+/// crosses it, naming the bound.
+#[test]
+fn destinations_past_the_largest_table_are_refused_at_the_service_that_crosses() {
+    use crate::config::bounds::DESTINATIONS_MAX;
+    let members = DESTINATIONS_MAX / 1000;
+    let reals: String = (0..1000)
+        .map(|i| format!(" real_server 10.1.{}.{} 80\n", i / 256, i % 256))
+        .collect();
+    let at_bound = format!(
+        "virtual_server_group BIG {{\n 10.0.1.1-{members} 80\n}}\n\
+         virtual_server group BIG {{\n protocol TCP\n{reals}}}\n"
+    );
+    assert!(crate::config::import_str("t.conf", &at_bound, false).is_ok());
+    let line = at_bound.lines().count() + 1;
+    let over = format!(
+        "{at_bound}virtual_server 10.0.2.1 80 {{\n protocol TCP\n real_server 10.9.0.1 80\n}}\n"
+    );
+    let e = errors_of(&over);
+    let want = format!(
+        "t.conf:{line}:1: error: virtual_server 10.0.2.1 80: its real servers bring the config to {} destinations",
+        DESTINATIONS_MAX + 1
+    );
+    assert!(e.len() == 1 && e[0].starts_with(&want), "{e:?}");
+    assert!(
+        e[0].contains(&format!("at most {DESTINATIONS_MAX} (DESTINATIONS_MAX)")),
+        "{e:?}"
+    );
+}

@@ -62,15 +62,20 @@ pub use preproc::{ConfigId, MAX_LINE_CHARS, MAX_SUBSTITUTIONS};
 
 use std::path::Path;
 
+use crate::config::bounds::DESTINATIONS_MAX;
 use crate::config::error::{Diagnostics, ErrorKind, Loc};
 
 /// The longest word, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 4096;
-/// The largest file, in bytes.
-pub const MAX_FILE_BYTES: u64 = 4 << 20;
 /// The most bytes read for one configuration, the main file and every
-/// included file (each time it is included) together.
-pub const MAX_TOTAL_BYTES: u64 = 16 << 20;
+/// included file (each time it is included) together: 256 bytes for each
+/// destination of the largest table ([`DESTINATIONS_MAX`]), 25.6 MB. A
+/// config at that bound written as `vigil config export` writes it takes
+/// under 100 bytes a destination; the rest is room for comments.
+pub const MAX_TOTAL_BYTES: u64 = DESTINATIONS_MAX as u64 * 256;
+/// The largest file, in bytes: the whole config may be one file. The text
+/// of the file being read is the one thing a read holds whole.
+pub const MAX_FILE_BYTES: u64 = MAX_TOTAL_BYTES;
 /// The deepest nest of blocks `{ ... }`, counted across includes.
 pub const MAX_NESTING: usize = 64;
 /// The deepest nest of includes: the main file may include a file that

@@ -377,9 +377,10 @@ fn text_too_large() {
     let text = "#".repeat(usize::try_from(MAX_FILE_BYTES).unwrap() + 1);
     let (nodes, d) = parse(&text);
     assert!(nodes.is_empty());
+    let max = MAX_FILE_BYTES;
     assert_eq!(
         errors(&d),
-        ["t.conf:1:1: error: t.conf is larger than 4194304 bytes: expected a configuration file of at most 4194304 bytes"]
+        [format!("t.conf:1:1: error: t.conf is larger than {max} bytes: expected a configuration file of at most {max} bytes")]
     );
 }
 
@@ -712,9 +713,10 @@ fn braces_do_not_cross_files_and_nesting_counts_across_includes() {
 
 #[test]
 fn included_files_are_bounded() {
-    let big = "# filler line 1\n".repeat(3 << 20 >> 4); // 3 MiB
+    // Three of these make more than the total: the third is refused.
+    let big = "#".repeat(usize::try_from(MAX_TOTAL_BYTES / 3).unwrap() + 1);
     let huge = "#".repeat(usize::try_from(MAX_FILE_BYTES).unwrap() + 1);
-    let main = "include big.conf\n".repeat(6) + "include huge.conf\n";
+    let main = "include big.conf\n".repeat(3) + "include huge.conf\n";
     let dir = tree_of(&[
         ("main.conf", &main),
         ("big.conf", &big),
@@ -722,14 +724,15 @@ fn included_files_are_bounded() {
     ]);
     let (_, d, f) = read_in(dir.path(), "main.conf");
     let fh = dir.path().join("huge.conf").display().to_string();
+    let (total, file) = (MAX_TOTAL_BYTES, MAX_FILE_BYTES);
     assert_eq!(
         errors(&d),
         [
             format!(
-                "{f}:6:9: error: the configuration with its includes is larger than 16777216 bytes: expected at most 16777216 bytes in all"
+                "{f}:3:9: error: the configuration with its includes is larger than {total} bytes: expected at most {total} bytes in all"
             ),
             format!(
-                "{f}:7:9: error: {fh} is larger than 4194304 bytes: expected a configuration file of at most 4194304 bytes"
+                "{f}:4:9: error: {fh} is larger than {file} bytes: expected a configuration file of at most {file} bytes"
             ),
         ]
     );
