@@ -18,8 +18,8 @@ BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
 BENCH_PROBE := target/x86_64-unknown-linux-gnu/release/examples/bench_probe
 BENCH_VLAB_PREFIX ?= vlb-
 
-.PHONY: bench bench-netns bench-ipvs bench-probe bench-table
-bench: bench-netns bench-ipvs
+.PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config
+bench: bench-netns bench-ipvs bench-config
 	@bash bench/table.sh target/bench
 
 bench-netns: build
@@ -35,6 +35,15 @@ bench-ipvs: lab-image bench-probe
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench \
 		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
+
+# 3. bench/config_scale.py: time and peak RSS of `vigil config check`,
+#    `vigil config import` (into a store the size of the image's
+#    partition) and of a reload in a running daemon (in a namespace of its
+#    own), against keepalived -t, at 1,000, 10,000 and 100,000
+#    destinations (the bound). About 5 minutes.
+bench-config: build
+	mkdir -p target/bench
+	python3 bench/config_scale.py $(abspath $(BENCH_BIN)) $(abspath target/bench)
 
 # Reprint the table from the last run's JSON files (the runs print their own).
 bench-table:

@@ -14,6 +14,7 @@ mod cli;
 mod config_errors;
 mod config_export;
 mod config_include;
+mod config_limit;
 mod config_names;
 mod config_pair;
 mod config_roundtrip;
