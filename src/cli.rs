@@ -345,10 +345,20 @@ struct SlotSize {
 
 /// Run with the process's argv; returns the exit code.
 pub fn main() -> i32 {
-    run(std::env::args_os())
+    run_as(std::env::args_os(), true)
 }
 
 pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    run_as(args, false)
+}
+
+/// `process`: this is the process's own command line (not a test calling
+/// in), so its signal dispositions are this command's to set.
+fn run_as<I, T>(args: I, process: bool) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -360,6 +370,20 @@ where
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    if process && !matches!(cli.command, Command::Run(_)) {
+        // A command that prints ends quietly when its reader goes away
+        // (`vigil status | head`), as a Unix tool does, instead of
+        // panicking on the write: Rust ignores SIGPIPE by default. The
+        // daemon keeps ignoring it: a peer closing a socket must not end it.
+        // SAFETY: no other thread exists yet, and SIG_DFL installs no
+        // handler that could run.
+        let _ = unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+        };
+    }
     match cli.command {
         Command::Config(c) => config_command(c),
         Command::Run(r) => run_command(r),

@@ -524,3 +524,57 @@ fn a_store_that_does_not_exist_is_refused_unless_create_is_given() {
         text(&out.stderr)
     );
 }
+
+/// A command whose reader goes away ends as a Unix tool does (SIGPIPE),
+/// not with a panic on the write (`vigil config export ... | head`).
+#[test]
+fn a_command_whose_reader_goes_away_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("big.conf");
+    let mut conf_text = String::new();
+    for v in 0..50 {
+        conf_text += &format!("virtual_server 10.1.0.{} 80 {{\n protocol TCP\n", v + 1);
+        for r in 0..100 {
+            conf_text += &format!(
+                " real_server 10.2.{v}.{} 80 {{\n  TCP_CHECK {{\n  }}\n }}\n",
+                r + 1
+            );
+        }
+        conf_text += "}\n";
+    }
+    std::fs::write(&conf, conf_text).unwrap();
+    let store = dir.path().join("flash.img");
+    let out = vigil(&[
+        "config",
+        "import",
+        p(&conf),
+        "--store",
+        p(&store),
+        "--create",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["config", "export", "--store", p(&store)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The pipe's read end is closed here; the export has far more to write.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
