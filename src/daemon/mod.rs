@@ -386,10 +386,14 @@ async fn main(
         ],
     });
     let metrics = metrics::MetricsSide::start(&config, published.clone(), &sup);
+    let instances = config.vrrp_instances.len();
     let mut reloader = Reloader {
         source: opts.source.clone(),
         running_vrrp: reload::vrrp_part(&config),
-        current: config.clone(),
+        // Moved, not shared: the reloader's is the one reference left
+        // here, so the first reload frees the config the daemon started
+        // with (32 MB at the bound) instead of keeping it for good.
+        current: config,
         running_seq: origin.seq,
         ipvs,
         drain_timeout: opts.drain_timeout,
@@ -413,7 +417,7 @@ async fn main(
     tasks.start_control(listener);
     tracing::info!(
         control = %control_path.display(),
-        instances = config.vrrp_instances.len(),
+        instances,
         "vigil running"
     );
 

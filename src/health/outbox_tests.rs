@@ -59,3 +59,25 @@ async fn a_closed_queue_drops_what_is_held() {
     out.push(3);
     assert_eq!(out.held(), 0);
 }
+
+#[test]
+fn an_outbox_emptied_after_a_burst_gives_its_room_back() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let mut out = Outbox::new(tx);
+    for i in 0..10_000 {
+        out.push(i);
+    }
+    assert!(out.held.capacity() >= 9_996);
+    let mut got = 0;
+    while out.held() > 0 {
+        while rx.try_recv().is_ok() {
+            got += 1;
+        }
+        out.flush();
+    }
+    while rx.try_recv().is_ok() {
+        got += 1;
+    }
+    assert_eq!(got, 10_000);
+    assert!(out.held.capacity() <= super::KEPT, "{}", out.held.capacity());
+}

@@ -104,7 +104,10 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
         let want = desired::service(vs);
         let have = table.services.get(&id);
         let svc = have.map_or(&want, |e| &e.service);
-        let mut dests = Vec::new();
+        // Sized for what is known (the rebuild runs every 2 s and is kept
+        // until the next: growth by doubling left a quarter of it unused).
+        let known = have.map_or(0, |e| e.dests.len()).max(vs.real_servers.len());
+        let mut dests = Vec::with_capacity(known);
         let mut listed = BTreeSet::new();
         if let Some(e) = have {
             for d in e.dests.values() {

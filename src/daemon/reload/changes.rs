@@ -181,14 +181,15 @@ pub fn vrrp_globals(g: &GlobalDefs) -> GlobalDefs {
 
 fn ipvs_lines(old: &Config, new: &Config, out: &mut Vec<Change>) {
     // Groups expanded: a change of a group's members is a change of
-    // services.
-    let (old, new) = (&old.with_services_expanded(), &new.with_services_expanded());
-    if old.virtual_servers == new.virtual_servers {
+    // services. Borrowed when there are no groups (no copy of either
+    // config: 64 MB at the bound).
+    let (old, new) = (old.services(), new.services());
+    if old == new {
         return;
     }
     // Keyed by kernel identity: a 100 x 100 config compares in a few ms.
-    let (was, now) = (services_by_id(old), services_by_id(new));
-    for vs in &new.virtual_servers {
+    let (was, now) = (services_by_id(&old), services_by_id(&new));
+    for vs in new.iter() {
         let id = desired::service_id(vs);
         match was.get(&id) {
             None => out.push(Change::ServiceAdded {
@@ -199,7 +200,7 @@ fn ipvs_lines(old: &Config, new: &Config, out: &mut Vec<Change>) {
             Some(_) => {}
         }
     }
-    for vs in &old.virtual_servers {
+    for vs in old.iter() {
         let id = desired::service_id(vs);
         if !now.contains_key(&id) {
             out.push(Change::ServiceRemoved {
@@ -248,8 +249,8 @@ fn service_lines(id: &ServiceId, old: &VirtualServer, new: &VirtualServer, out: 
     }
 }
 
-fn services_by_id(c: &Config) -> BTreeMap<ServiceId, &VirtualServer> {
-    c.virtual_servers
+fn services_by_id(services: &[VirtualServer]) -> BTreeMap<ServiceId, &VirtualServer> {
+    services
         .iter()
         .map(|vs| (desired::service_id(vs), vs))
         .collect()
