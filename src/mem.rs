@@ -15,6 +15,10 @@
 //! arena of its own (tokio's blocking threads for IPVS netlink), each
 //! keeping its own freed memory. One arena ([`init`]) and a trim after the
 //! peaks keep the resident set near what is in use.
+//!
+//! [`room`]: whether the box has the memory for a reload's peak.
+
+pub mod room;
 
 /// One malloc arena for every thread. The daemon's threads are the
 /// runtime's and a few blocking ones for IPVS netlink: they never contend

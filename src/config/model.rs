@@ -156,6 +156,25 @@ impl Config {
             .unwrap_or_default()
     }
 
+    /// The destinations `vs` makes: its real servers once per IPVS
+    /// service it stands for (a group's members).
+    pub fn destinations_of(&self, vs: &VirtualServer) -> usize {
+        let services = if vs.group.is_some() {
+            self.keys_of(vs).len()
+        } else {
+            1
+        };
+        services * vs.real_servers.len()
+    }
+
+    /// The destinations of the whole config (what
+    /// [`DESTINATIONS_MAX`](super::bounds::DESTINATIONS_MAX) bounds).
+    pub fn destinations(&self) -> usize {
+        (self.virtual_servers.iter())
+            .map(|vs| self.destinations_of(vs))
+            .sum()
+    }
+
     /// Every IPVS service, as the IPVS side and the reload's comparison
     /// see them: a plain virtual server as written, a group's once per
     /// member (its `key` set to the member, its `group` kept). Borrowed

@@ -476,7 +476,7 @@ fn service_problems(c: &Config, places: &[At]) -> Vec<(usize, Found)> {
         let all = c.keys_of(v);
         total += all.len();
         let before = destinations;
-        destinations += all.len() * v.real_servers.len();
+        destinations += c.destinations_of(v);
         if before <= DESTINATIONS_MAX && destinations > DESTINATIONS_MAX {
             // At the service that crosses the bound: the ones before it fit.
             let e = Invalid::TooManyDestinations {

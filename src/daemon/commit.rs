@@ -394,6 +394,12 @@ pub fn validate(text: &str) -> Result<(Vec<u8>, Vec<String>), CommitReport> {
     if let Err(e) = health::plan::plan(&imported.config) {
         return Err(invalid(vec![Line::Refused(e.to_string())]));
     }
+    // What the reload after the write would refuse: refused before it.
+    let destinations = imported.config.destinations();
+    if let Err(e) = crate::mem::room::check(destinations, crate::mem::room::available()) {
+        let lines = vec![Line::Refused(e.to_string())];
+        return Err(CommitReport::refused(CommitOutcome::Failed, lines));
+    }
     let payload = envelope::encode(&imported.config)
         .map_err(|e| invalid(vec![Line::Refused(e.to_string())]))?;
     let warnings = imported.warnings.iter().map(ToString::to_string).collect();

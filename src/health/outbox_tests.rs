@@ -79,5 +79,9 @@ fn an_outbox_emptied_after_a_burst_gives_its_room_back() {
         got += 1;
     }
     assert_eq!(got, 10_000);
-    assert!(out.held.capacity() <= super::KEPT, "{}", out.held.capacity());
+    assert!(
+        out.held.capacity() <= super::KEPT,
+        "{}",
+        out.held.capacity()
+    );
 }

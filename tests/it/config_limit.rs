@@ -163,3 +163,139 @@ fn the_largest_table_fits_the_flash_loads_and_shows_and_one_more_is_refused_at_i
     assert_eq!((services_shown.len(), dests), (services, DESTINATIONS_MAX));
     daemon.terminate(Duration::from_secs(10));
 }
+
+/// A memory cgroup of this test's own, v2 or v1 (whichever the machine
+/// mounts with a memory controller), removed on drop.
+struct MemCgroup {
+    dir: std::path::PathBuf,
+    v2: bool,
+}
+
+impl MemCgroup {
+    fn new(name: &str) -> MemCgroup {
+        let root = Path::new("/sys/fs/cgroup");
+        let unified = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        let (dir, v2) = if unified.split_whitespace().any(|c| c == "memory") {
+            // The root's children get the memory controller (idempotent).
+            let _ = std::fs::write(root.join("cgroup.subtree_control"), "+memory");
+            (root.join(name), true)
+        } else if root.join("memory").is_dir() {
+            (root.join("memory").join(name), false)
+        } else {
+            panic!("no memory cgroup controller mounted under /sys/fs/cgroup (v2 or v1)");
+        };
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        MemCgroup { dir, v2 }
+    }
+
+    fn file(&self, v2: &str, v1: &str) -> std::path::PathBuf {
+        self.dir.join(if self.v2 { v2 } else { v1 })
+    }
+
+    fn usage(&self) -> u64 {
+        let f = self.file("memory.current", "memory.usage_in_bytes");
+        std::fs::read_to_string(&f)
+            .expect("usage")
+            .trim()
+            .parse()
+            .expect("a number")
+    }
+
+    /// `None`: no limit.
+    fn limit(&self, bytes: Option<u64>) {
+        let value = match (bytes, self.v2) {
+            (Some(b), _) => b.to_string(),
+            (None, true) => "max".into(),
+            (None, false) => "-1".into(),
+        };
+        let f = self.file("memory.max", "memory.limit_in_bytes");
+        std::fs::write(&f, value).unwrap_or_else(|e| panic!("write {}: {e}", f.display()));
+    }
+
+    fn add(&self, pid: i32) {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string()).expect("move the daemon");
+    }
+}
+
+impl Drop for MemCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// A reload the box lacks the memory for (its cgroup's limit) is refused
+/// before anything is built, saying what it needs and what there is; the
+/// daemon keeps its config, and the same reload with the room goes on.
+#[test]
+fn a_reload_short_of_memory_is_refused_whole_and_goes_on_with_the_room() {
+    netns::require_env();
+    let _serial = serial();
+    let lab = Lab::new(1);
+    let conf = lab.path("vigil.conf");
+    std::fs::write(&conf, table(10, 100, 0)).expect("write conf");
+    let control = lab.path("control.sock");
+    // Into the node's network namespace only (`nsenter --net`), not `ip
+    // netns exec`'s own mount namespace: that remounts /sys, hiding the
+    // cgroup files the daemon reads its room from.
+    let mut cmd = Command::new("nsenter");
+    cmd.arg(format!("--net=/run/netns/{}", lab.nodes[0].ns.name()))
+        .arg(vigil_bin())
+        .args([
+            "run",
+            "--config",
+            p(&conf),
+            "--control",
+            p(&control),
+            "--log-to",
+            "stderr",
+        ]);
+    let mut daemon: Proc =
+        lab.nodes[0]
+            .ns
+            .spawn_command("vigil short of memory", cmd, &lab.path("daemon.log"));
+    let status = || vigil(&["status", "--json", "--control", p(&control)]);
+    let t0 = Instant::now();
+    while !status().status.success() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{}",
+            daemon.log_tail(20)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let services = || {
+        let v: serde_json::Value = serde_json::from_slice(&status().stdout).expect("json");
+        v["ipvs"]["services"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(services(), 10);
+    let cgroup = MemCgroup::new(&format!("vigil-test-{}", std::process::id()));
+    cgroup.add(daemon.pid());
+    // 10,000 destinations need about 23 MB more: leave 4 MB short of it.
+    let need = vigil::mem::room::reload_need(10_000);
+    cgroup.limit(Some(cgroup.usage() + need - (4 << 20)));
+    std::fs::write(&conf, table(100, 100, 0)).expect("write conf");
+    let out = vigil(&["reload", "--control", p(&control)]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("not enough memory for this config: its reload needs about"),
+        "{said}"
+    );
+    assert!(
+        said.contains("(10000 destinations)") && said.contains("nothing was changed"),
+        "{said}"
+    );
+    assert!(daemon.alive(), "{}", daemon.log_tail(20));
+    assert_eq!(services(), 10, "the running config stays");
+    // With the room, the same reload goes on (to the kernel: a host
+    // without ip_vs refuses it there, a box applies it).
+    cgroup.limit(None);
+    let out = vigil(&["reload", "--control", p(&control)]);
+    let said = text(&out);
+    assert!(!said.contains("not enough memory"), "{said}");
+    assert!(
+        said.contains("100 changes") || said.contains("90 changes"),
+        "{said}"
+    );
+    daemon.terminate(Duration::from_secs(10));
+}

@@ -250,6 +250,14 @@ fn prepare(
         }
     })?;
     let c = &loaded.config;
+    // Before anything is built beside what runs: a box short of the
+    // reload's peak refuses it instead of meeting the OOM killer mid-apply.
+    crate::mem::room::check(c.destinations(), crate::mem::room::available()).map_err(|e| {
+        ReloadReport {
+            outcome: ReloadOutcome::Failed,
+            lines: vec![Line::Refused(e.to_string())],
+        }
+    })?;
     let reals: usize = c.virtual_servers.iter().map(|v| v.real_servers.len()).sum();
     progress.step(format_args!(
         "read and checked {} virtual servers, {reals} real servers,",
