@@ -1109,10 +1109,11 @@ fn store_lines<F: crate::store::Flash>(h: &History<F>) -> Result<Vec<String>, St
     let running = h.running()?;
     let ring = h.ring();
     let mut out = vec![format!(
-        "store: {} records of {} bytes (a config of at most {} bytes)",
+        "store: {} records of {} bytes (a config of at most {} bytes, in up to {} records)",
         ring.records,
         ring.record_size,
-        ring.max_payload()
+        ring.max_payload(),
+        ring.max_span()
     )];
     let boots = running.as_ref().map(|r| r.entry.seq());
     out.push(match (&running, list.first()) {

@@ -27,7 +27,9 @@
 //! gaps around two extents of at most `s` records hold `N - 2s >= 3s`
 //! records, so one of them holds `s`). The rest of a commit's last record
 //! is ignored, and so is the start of every other record of its extent:
-//! it is payload, not a header.
+//! it is payload, not a header. A vigil from before extents reads a commit
+//! longer than a record as not valid (its length does not fit a record)
+//! and boots the newest commit it can read.
 //!
 //! | offset | size | field          | value                                         |
 //! |-------:|-----:|----------------|-----------------------------------------------|

@@ -183,7 +183,9 @@ fn import_export_show_through_the_store() {
     assert_eq!(show.status.code(), Some(0));
     let shown = text(&show.stdout);
     assert!(
-        shown.contains("store: 64 records of 16384 bytes (a config of at most 16320 bytes)"),
+        shown.contains(
+            "store: 64 records of 16384 bytes (a config of at most 196544 bytes, in up to 12 records)"
+        ),
         "{shown}"
     );
     assert!(shown.contains("store: boots seq 2\n"), "{shown}");
