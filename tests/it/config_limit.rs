@@ -233,6 +233,9 @@ fn a_reload_short_of_memory_is_refused_whole_and_goes_on_with_the_room() {
     let lab = Lab::new(1);
     let conf = lab.path("vigil.conf");
     std::fs::write(&conf, table(10, 100, 0)).expect("write conf");
+    // Made before the daemon, so dropped after it: a cgroup that still
+    // holds a process cannot be removed (a failing test must not leave it).
+    let cgroup = MemCgroup::new(&format!("vigil-test-{}", std::process::id()));
     let control = lab.path("control.sock");
     // Into the node's network namespace only (`nsenter --net`), not `ip
     // netns exec`'s own mount namespace: that remounts /sys, hiding the
@@ -268,7 +271,6 @@ fn a_reload_short_of_memory_is_refused_whole_and_goes_on_with_the_room() {
         v["ipvs"]["services"].as_array().map_or(0, Vec::len)
     };
     assert_eq!(services(), 10);
-    let cgroup = MemCgroup::new(&format!("vigil-test-{}", std::process::id()));
     cgroup.add(daemon.pid());
     // 10,000 destinations need about 23 MB more: leave 4 MB short of it.
     let need = vigil::mem::room::reload_need(10_000);
