@@ -2,9 +2,10 @@
 //! build; with another libc both calls do nothing).
 //!
 //! Owns: the allocator's settings, set once at start ([`init`]), and giving
-//! freed heap back to the system after the one big, short-lived peak
-//! ([`trim`]): parsing and planning a config (about 4 MB for 1,000 real
-//! servers). Must not: be called per check, per packet or per IPVS pass or
+//! freed heap back to the system after the big, short-lived peaks
+//! ([`trim`]): parsing a config at start, and a reload (the new config
+//! parsed, the old config, check plan and tables freed once replaced).
+//! Must not: be called per check, per packet or per IPVS pass or
 //! dump: a trim walks the whole heap holding the one arena's lock (some
 //! 0.5 s at 204,800 real servers, every thread's allocations waiting), and
 //! what a pass or the status dump every 2 s frees, the next one allocates

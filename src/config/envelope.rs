@@ -255,7 +255,7 @@ fn http_checks_mut(c: &mut Config) -> impl Iterator<Item = &mut HttpCheck> {
     reals_mut(c)
         .flat_map(|r| r.checkers.iter_mut())
         .filter_map(|k| match &mut k.kind {
-            CheckKind::Http(h) | CheckKind::Ssl(h) => Some(h),
+            CheckKind::Http(h) | CheckKind::Ssl(h) => Some(&mut **h),
             _ => None,
         })
 }

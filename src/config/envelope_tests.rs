@@ -198,14 +198,14 @@ fn misc_check_is_the_last_checker_variant_and_travels_in_v1() {
     use crate::config::model::{CheckKind, MiscCheck, Script};
     // postcard writes the variant index first: MISC_CHECK's is after every
     // older kind's, so a V1 payload written before it never holds it.
-    let misc = CheckKind::Misc(MiscCheck {
+    let misc = CheckKind::Misc(Box::new(MiscCheck {
         path: Script {
             argv: vec!["/bin/true".into()],
         },
         timeout: None,
         dynamic: true,
         user: None,
-    });
+    }));
     assert_eq!(postcard::to_allocvec(&misc).unwrap()[0], 4);
     let text = format!(
         "{SEED_LIKE}virtual_server 10.0.0.1 80 {{\n protocol TCP\n real_server 10.0.0.2 80 {{\n  MISC_CHECK {{\n   misc_path \"/bin/true x\"\n   misc_dynamic\n  }}\n }}\n}}\n"

@@ -288,7 +288,7 @@ fn service_values() {
         digest: Some([0xab; 16]),
         virtualhost: None,
     });
-    let mut ssl = checker(CheckKind::Ssl(http));
+    let mut ssl = checker(CheckKind::Ssl(Box::new(http)));
     ssl.retry = 1;
     let ws = WsCheck {
         path: "/ws".into(),
@@ -307,7 +307,7 @@ fn service_values() {
         lthreshold: None,
         notify_up: script(&["/bin/up"]),
         notify_down: None,
-        checkers: vec![ssl, checker(CheckKind::Ws(ws))],
+        checkers: vec![ssl, checker(CheckKind::Ws(Box::new(ws)))],
     });
     let mut v6 = service(ServiceKey::Fwmark {
         mark: 8,

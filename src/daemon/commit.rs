@@ -391,7 +391,7 @@ pub fn validate(text: &str) -> Result<(Vec<u8>, Vec<String>), CommitReport> {
         )));
         invalid(lines)
     })?;
-    if let Err(e) = health::plan::plan(&imported.config) {
+    if let Err(e) = health::plan::check(&imported.config) {
         return Err(invalid(vec![Line::Refused(e.to_string())]));
     }
     // What the reload after the write would refuse: refused before it.

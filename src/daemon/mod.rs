@@ -250,6 +250,8 @@ async fn main(
     vrrp_rt: tokio::runtime::Handle,
 ) -> Result<(), DaemonError> {
     let config = reload::shared(config);
+    // The parse's peak is over: its heap goes back to the system.
+    crate::mem::trim();
     let control_path = opts.control.as_path();
     let from_store = opts.source.is_store();
     let started = Instant::now();

@@ -126,7 +126,7 @@ async fn check(
         Ok(Err(e)) => return Err(e.lines()),
         Err(e) => return Err(vec![format!("reading the config failed: {e}")]),
     };
-    if let Err(e) = health::plan::plan(&loaded.config) {
+    if let Err(e) = health::plan::check(&loaded.config) {
         return Err(vec![e.to_string()]);
     }
     let bin = exe.clone();

@@ -80,21 +80,27 @@ pub struct CheckSpec {
     pub kind: Kind,
 }
 
+/// What a checker asks. All but TCP_CHECK's are boxed: a spec is held per
+/// checker (100,000 at the bounds, nearly all TCP_CHECK in a large
+/// table), and an unboxed kind would size every spec for the largest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Tcp,
-    Http(HttpSpec),
-    Ssl {
-        http: HttpSpec,
-        /// The name presented: a DNS name is sent as SNI, an address is
-        /// none.
-        server_name: ServerName<'static>,
-        /// SNI is on without `sni_name`: a url's own `virtualhost` is
-        /// that url's SNI, before `server_name` (keepalived's order).
-        url_sni: bool,
-    },
-    Ws(WsSpec),
-    Misc(MiscSpec),
+    Http(Box<HttpSpec>),
+    Ssl(Box<SslSpec>),
+    Ws(Box<WsSpec>),
+    Misc(Box<MiscSpec>),
+}
+
+/// SSL_GET: an HTTP_GET over TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SslSpec {
+    pub http: HttpSpec,
+    /// The name presented: a DNS name is sent as SNI, an address is none.
+    pub server_name: ServerName<'static>,
+    /// SNI is on without `sni_name`: a url's own `virtualhost` is that
+    /// url's SNI, before `server_name` (keepalived's order).
+    pub url_sni: bool,
 }
 
 impl Kind {
@@ -102,7 +108,7 @@ impl Kind {
         match self {
             Kind::Tcp => "TCP_CHECK",
             Kind::Http(_) => "HTTP_GET",
-            Kind::Ssl { .. } => "SSL_GET",
+            Kind::Ssl(_) => "SSL_GET",
             Kind::Ws(_) => "WS_CHECK",
             Kind::Misc(_) => "MISC_CHECK",
         }
@@ -115,7 +121,7 @@ impl Kind {
         let extra: &[Reason] = match self {
             Kind::Tcp => &[],
             Kind::Http(_) => &[Reason::Http, Reason::BadStatus, Reason::DigestMismatch],
-            Kind::Ssl { .. } => &[
+            Kind::Ssl(_) => &[
                 Reason::Http,
                 Reason::BadStatus,
                 Reason::DigestMismatch,
@@ -285,11 +291,12 @@ pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
             }
             Ok(())
         }
-        Kind::Ssl {
-            http,
-            server_name,
-            url_sni,
-        } => {
+        Kind::Ssl(ssl) => {
+            let SslSpec {
+                http,
+                server_name,
+                url_sni,
+            } = &**ssl;
             for url in &http.urls {
                 let deadline = Instant::now() + spec.timeout;
                 let tcp = connect(spec.target, spec.bindto, deadline).await?;

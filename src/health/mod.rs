@@ -164,8 +164,9 @@ pub struct States {
 #[derive(Debug)]
 pub enum Request {
     States(oneshot::Sender<States>),
-    /// Replace every check by the new runner's (a config commit); checks
-    /// in flight are dropped. Answered once replaced.
+    /// Replace every check by the new runner's (a config commit), which
+    /// takes over what the old one knew of each kept server; checks in
+    /// flight are dropped. Answered once replaced.
     Replace(Box<Runner>, oneshot::Sender<()>),
 }
 
@@ -184,8 +185,9 @@ impl HealthHandle {
         rx.await.ok()
     }
 
-    /// Hands the runner a new plan (see [`Runner::carrying_over`]).
-    /// `false` if the runner has stopped.
+    /// Hands the runner a new plan, which takes over each kept server's
+    /// state, weight and counters from the one it replaces
+    /// (`Runner::carry_over_from`). `false` if the runner has stopped.
     pub async fn replace(&self, runner: Runner) -> bool {
         let (tx, rx) = oneshot::channel();
         if self
@@ -209,7 +211,7 @@ pub fn channel() -> (HealthHandle, mpsc::Receiver<Request>) {
 /// The health-check task: owns the scheduler and every check in flight.
 #[derive(Debug)]
 pub struct Runner {
-    servers: Vec<plan::PlannedServer>,
+    servers: Vec<Served>,
     /// The box's addresses, for `ha_suspend`; `None`: never suspend.
     local: Option<watch::Receiver<BTreeSet<IpAddr>>>,
     sched: scheduler::Machine,
@@ -230,45 +232,15 @@ pub struct Runner {
 impl Runner {
     /// Plan every checker of `config`; first checks are armed from now
     /// (after their warmup). Initial states: DOWN for `alpha` services,
-    /// else UP; no event is sent for them.
+    /// else UP; no event is sent for them. A runner that replaces a running
+    /// one takes over its states when it does ([`HealthHandle::replace`]).
     pub fn new(config: &Config, rc: RunnerConfig) -> Result<Self, PlanError> {
-        Self::carrying_over(config, rc, None)
+        Self::with_states(config, rc, |_, _| None)
     }
 
-    /// A runner for a committed config: a real server `previous` also has
-    /// (same service and address) starts in the state it had, UP or DOWN,
-    /// and with the weight a `misc_dynamic` check set if it still has one,
-    /// so a commit moves no server in or out of the table by itself; a new
-    /// one starts as [`Runner::new`] starts it. A DOWN server comes back
-    /// on its first good check, as always.
-    pub fn carrying_over(
-        config: &Config,
-        rc: RunnerConfig,
-        previous: Option<&States>,
-    ) -> Result<Self, PlanError> {
-        // Indexed once: a search of the list per server is quadratic, ten
-        // billion comparisons for a commit of 100,000 destinations.
-        let mut index: HashMap<(ServiceKey, (IpAddr, Option<u16>)), &RealStatus> = HashMap::new();
-        for r in previous.map_or(&[][..], |p| &p.servers) {
-            index.entry((r.service, r.real)).or_insert(r);
-        }
-        let find = |service: &ServiceKey, real| index.get(&(*service, real)).copied();
-        let mut runner = Self::with_states(config, rc, |s, real| find(s, real).map(|r| r.up))?;
-        // A weight `misc_dynamic` set stays while a dynamic check remains.
-        for (si, s) in runner.servers.iter().enumerate() {
-            let dynamic = s
-                .checks
-                .iter()
-                .any(|c| matches!(&c.spec.kind, check::Kind::Misc(m) if m.dynamic));
-            if dynamic {
-                runner.weights[si] = find(&s.service, s.real).and_then(|r| r.weight);
-            }
-        }
-        Ok(runner)
-    }
-
-    /// [`Runner::carrying_over`] from a list of (service, address, port,
-    /// UP): the states a hitless restart handed over.
+    /// A runner for the states a hitless restart handed over, as (service,
+    /// address, port, UP): a real server listed starts in the state it had,
+    /// UP or DOWN; one not listed starts as [`Runner::new`] starts it.
     pub fn resuming(
         config: &Config,
         rc: RunnerConfig,
@@ -284,12 +256,14 @@ impl Runner {
     }
 
     /// Plans `config`; `was_up` gives a server's earlier state, if known.
+    /// Each real server's plan is taken in as it is made: the runner's
+    /// lists are sized from the config first, and the whole plan is never
+    /// held beside them.
     fn with_states(
         config: &Config,
         rc: RunnerConfig,
         was_up: impl Fn(&ServiceKey, (IpAddr, Option<u16>)) -> Option<bool>,
     ) -> Result<Self, PlanError> {
-        let servers = plan::plan_with(config, rc.users)?;
         let seed = rc.seed.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -299,20 +273,34 @@ impl Runner {
             max_in_flight: rc.max_in_flight,
             seed,
         });
+        let (n_servers, n_checks) = plan::size(config);
+        sched.reserve(n_servers, n_checks);
         let now = std::time::Instant::now();
-        let mut owner = Vec::new();
-        let mut specs = Vec::new();
+        let mut servers = Vec::with_capacity(n_servers);
+        let mut owner = Vec::with_capacity(n_checks);
+        let mut specs = Vec::with_capacity(n_checks);
         let mut tallies = Tallies::default();
-        for (si, s) in servers.iter().enumerate() {
-            let timings: Vec<Timing> = s.checks.iter().map(|c| c.timing).collect();
+        tallies.of.reserve_exact(n_checks);
+        let mut timings: Vec<Timing> = Vec::new();
+        plan::each_planned(config, rc.users, |s| {
+            let si = servers.len();
+            timings.clear();
+            timings.extend(s.checks.iter().map(|c| c.timing));
             let was_up = was_up(&s.service, s.real);
             sched.add_server(was_up.map_or(s.alpha, |up| !up), &timings, now);
-            for (ci, c) in s.checks.iter().enumerate() {
+            for (ci, c) in s.checks.into_iter().enumerate() {
                 owner.push((si, ci));
-                tallies.add(s, &c.spec.kind);
-                specs.push(c.spec.clone());
+                tallies.add(s.service, s.protocol, &c.spec.kind);
+                specs.push(c.spec);
             }
-        }
+            servers.push(Served {
+                service: s.service,
+                protocol: s.protocol,
+                real: s.real,
+                ha_suspend: s.ha_suspend,
+                suspended: false,
+            });
+        })?;
         Ok(Runner {
             weights: vec![None; servers.len()],
             servers,
@@ -327,11 +315,17 @@ impl Runner {
         })
     }
 
-    /// Continues `old`'s counters where this plan has the same checks: a
-    /// tally of the same virtual server and checker kind, a checker at the
-    /// same place of the same real server (a commit must not reset
-    /// counters that a scrape reads as ever-growing).
-    fn carry_counts_from(&mut self, old: &Runner) {
+    /// Takes over what `old`, the runner this one replaces, knew: a real
+    /// server of the same service and address keeps its state, UP or DOWN
+    /// (a commit moves no server in or out of the table by itself; a DOWN
+    /// one comes back on its first good check, as always), the weight a
+    /// `misc_dynamic` check set while a dynamic check remains, and the
+    /// counters of each checker at the same place and of the same kind; a
+    /// tally of the same virtual server and kind goes on (a scrape reads
+    /// them as ever-growing). Taken at the hand-over itself, not from a
+    /// snapshot before it: a change in between is not lost, and no copy of
+    /// every state is made.
+    fn carry_over_from(&mut self, old: &Runner) {
         let old_tallies: HashMap<TallyKey, &Tally> = (old.tallies.iter())
             .map(|t| ((t.service, t.protocol, t.keyword), &t.tally))
             .collect();
@@ -340,29 +334,38 @@ impl Runner {
                 t.tally = *was;
             }
         }
-        let old_checks: HashMap<CheckKey, CheckId> = (0..old.owner.len())
-            .map(|i| (old.check_key(CheckId(i as u32)), CheckId(i as u32)))
-            .collect();
-        for i in 0..self.owner.len() {
-            let id = CheckId(i as u32);
-            if let Some(&was) = old_checks.get(&self.check_key(id)) {
-                let st = old.sched.check_status(was);
-                self.sched
-                    .carry_counts(id, st.checks_done, st.checks_failed);
+        // Indexed once: a search per server is quadratic, ten billion
+        // comparisons for 100,000 destinations.
+        let mut index: HashMap<(ServiceKey, (IpAddr, Option<u16>)), usize> =
+            HashMap::with_capacity(old.servers.len());
+        for (i, s) in old.servers.iter().enumerate() {
+            index.entry((s.service, s.real)).or_insert(i);
+        }
+        for si in 0..self.servers.len() {
+            let s = &self.servers[si];
+            let Some(&was) = index.get(&(s.service, s.real)) else {
+                continue;
+            };
+            let (id, was_id) = (ServerId(si as u32), ServerId(was as u32));
+            self.sched.restate(id, old.sched.server_up(was_id));
+            let pairs: Vec<(CheckId, CheckId)> = self
+                .sched
+                .server_checks(id)
+                .zip(old.sched.server_checks(was_id))
+                .collect();
+            let mut dynamic = false;
+            for (c, was_c) in pairs {
+                let kind = &self.specs[c.0 as usize].kind;
+                dynamic |= matches!(kind, check::Kind::Misc(m) if m.dynamic);
+                if kind.keyword() == old.specs[was_c.0 as usize].kind.keyword() {
+                    let st = old.sched.check_status(was_c);
+                    self.sched.carry_counts(c, st.checks_done, st.checks_failed);
+                }
+            }
+            if dynamic {
+                self.weights[si] = old.weights[was];
             }
         }
-    }
-
-    /// What identifies check `id` across plans.
-    fn check_key(&self, id: CheckId) -> CheckKey {
-        let (si, ci) = self.owner[id.0 as usize];
-        let s = &self.servers[si];
-        (
-            s.service,
-            s.real,
-            ci,
-            self.specs[id.0 as usize].kind.keyword(),
-        )
     }
 
     /// Logs a local error of check `id`, at most once a minute per kind
@@ -547,7 +550,7 @@ impl Runner {
                         let (runner, new) = hb
                             .waiting(crate::offload::with(self, move |old| {
                                 let mut new = *new;
-                                new.carry_counts_from(old);
+                                new.carry_over_from(old);
                                 new
                             }))
                             .await;
@@ -652,11 +655,23 @@ impl Runner {
     }
 }
 
+/// What the runner keeps of a planned real server (its checkers are the
+/// scheduler's, their specs in `Runner::specs`).
+#[derive(Debug)]
+struct Served {
+    service: ServiceKey,
+    /// Its virtual server's protocol: with `service`, the `virtual_server`
+    /// of its log lines.
+    protocol: Protocol,
+    real: (IpAddr, Option<u16>),
+    /// `ha_suspend`: no checks while the service address is not local.
+    ha_suspend: bool,
+    /// Whether its checks are suspended now.
+    suspended: bool,
+}
+
 /// A tally's identity: virtual server, protocol, checker keyword.
 type TallyKey = (ServiceKey, Protocol, &'static str);
-/// A check's identity: virtual server, real server, index among its
-/// checkers, keyword.
-type CheckKey = (ServiceKey, (IpAddr, Option<u16>), usize, &'static str);
 
 /// The tallies of a plan being built, and each check's.
 #[derive(Default)]
@@ -667,14 +682,14 @@ struct Tallies {
 }
 
 impl Tallies {
-    /// The next check, of kind `kind` on a real server of `s`.
-    fn add(&mut self, s: &plan::PlannedServer, kind: &check::Kind) {
-        let key = (s.service, s.protocol, kind.keyword());
+    /// The next check, of kind `kind` on a real server of `service`.
+    fn add(&mut self, service: ServiceKey, protocol: Protocol, kind: &check::Kind) {
+        let key = (service, protocol, kind.keyword());
         let list = &mut self.list;
         let t = *self.index.entry(key).or_insert_with(|| {
             list.push(ServiceTally {
-                service: s.service,
-                protocol: s.protocol,
+                service,
+                protocol,
                 keyword: kind.keyword(),
                 reasons: kind.reasons(),
                 tally: Tally::default(),

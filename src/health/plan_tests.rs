@@ -55,17 +55,17 @@ fn seed_tcp_check_inherits_the_service() {
 
 #[test]
 fn checker_overrides_and_hosts() {
-    let mut ws = checker(CheckKind::Ws(WsCheck {
+    let mut ws = checker(CheckKind::Ws(Box::new(WsCheck {
         path: "/ws".into(),
         virtualhost: None,
         origin: Some("http://o".into()),
         subprotocol: None,
-    }));
+    })));
     ws.connect_port = Some(8080);
     ws.connect_ip = Some("10.0.0.9".parse().unwrap());
     ws.delay_loop = Some(Millis(700));
     ws.warmup = Some(Millis(0));
-    let ssl = checker(CheckKind::Ssl(HttpCheck {
+    let ssl = checker(CheckKind::Ssl(Box::new(HttpCheck {
         urls: vec![Url {
             path: "/h".into(),
             status_code: vec![(200, 204)],
@@ -74,7 +74,7 @@ fn checker_overrides_and_hosts() {
         }],
         virtualhost: Some("api.example.com".into()),
         ..Default::default()
-    }));
+    })));
     let p = plan(&config(None, vec![ws, ssl], Some(443))).unwrap();
     let ws = &p[0].checks[0];
     assert_eq!(ws.timing.delay_loop, std::time::Duration::from_millis(700));
@@ -85,18 +85,16 @@ fn checker_overrides_and_hosts() {
         k => panic!("{k:?}"),
     }
     match &p[0].checks[1].spec.kind {
-        Kind::Ssl {
-            http, server_name, ..
-        } => {
-            assert_eq!(http.host, "api.example.com");
+        Kind::Ssl(ssl) => {
+            assert_eq!(ssl.http.host, "api.example.com");
             // No enable_sni: no SNI, as keepalived.
-            assert!(matches!(server_name, ServerName::IpAddress(_)));
-            assert_eq!(http.urls[0].status, vec![(200, 204)]);
+            assert!(matches!(ssl.server_name, ServerName::IpAddress(_)));
+            assert_eq!(ssl.http.urls[0].status, vec![(200, 204)]);
         }
         k => panic!("{k:?}"),
     }
     // The service's virtualhost when the checker has none.
-    let http = checker(CheckKind::Http(HttpCheck::default()));
+    let http = checker(CheckKind::Http(Box::default()));
     let p = plan(&config(Some("svc.example"), vec![http], Some(80))).unwrap();
     match &p[0].checks[0].spec.kind {
         Kind::Http(h) => assert_eq!(h.host, "svc.example"),
@@ -166,11 +164,7 @@ fn url(path: &str, vhost: Option<&str>) -> Url {
 /// The `Host` and SNI of an SSL_GET, as keepalived resolves them.
 fn ssl_of(c: &Config) -> (HttpSpec, ServerName<'static>, bool) {
     match &plan(c).unwrap()[0].checks[0].spec.kind {
-        Kind::Ssl {
-            http,
-            server_name,
-            url_sni,
-        } => (http.clone(), server_name.clone(), *url_sni),
+        Kind::Ssl(ssl) => (ssl.http.clone(), ssl.server_name.clone(), ssl.url_sni),
         k => panic!("{k:?}"),
     }
 }
@@ -184,7 +178,7 @@ fn host_order_is_url_checker_real_server_service_and_sni_needs_enable_sni() {
     };
     let mut c = config(
         Some("svc.example"),
-        vec![checker(CheckKind::Ssl(h))],
+        vec![checker(CheckKind::Ssl(Box::new(h)))],
         Some(443),
     );
     c.virtual_servers[0].real_servers[0].virtualhost = Some("rs.example".into());

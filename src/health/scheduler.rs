@@ -48,7 +48,7 @@
 //!   order of their due time. A check that had to wait for a slot is
 //!   counted in [`Stats`] with how late it started.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
@@ -67,7 +67,7 @@ pub struct ServerId(pub u32);
 
 /// One checker's timing, resolved from the config (checker value, else
 /// the virtual server's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timing {
     pub delay_loop: Duration,
     pub retry: u32,
@@ -167,7 +167,9 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Check {
     server: ServerId,
-    timing: Timing,
+    /// Its timing: an index in `Machine::timings` (a table has few
+    /// distinct timings, 56 bytes each, and 100,000 checkers).
+    timing: u32,
     phase: Phase,
     up: bool,
     retry_it: u32,
@@ -201,6 +203,9 @@ impl Server {
 pub struct Machine {
     cfg: Config,
     checks: Vec<Check>,
+    /// Every distinct timing, once; `timing_index` finds one.
+    timings: Vec<Timing>,
+    timing_index: HashMap<Timing, u32>,
     servers: Vec<Server>,
     timers: BTreeSet<(Instant, u32)>,
     queue: VecDeque<u32>,
@@ -217,6 +222,8 @@ impl Machine {
         Machine {
             cfg,
             checks: Vec::new(),
+            timings: Vec::new(),
+            timing_index: HashMap::new(),
             servers: Vec::new(),
             timers: BTreeSet::new(),
             queue: VecDeque::new(),
@@ -225,6 +232,14 @@ impl Machine {
             events: VecDeque::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Room for `servers` more real servers with `checks` checkers in all
+    /// (a plan's size is known before it is added: its lists are then sized
+    /// exactly, not grown by doubling).
+    pub fn reserve(&mut self, servers: usize, checks: usize) {
+        self.servers.reserve_exact(servers);
+        self.checks.reserve_exact(checks);
     }
 
     /// Add a real server with its checkers; first checks are armed at
@@ -236,9 +251,10 @@ impl Machine {
         for (i, timing) in checkers.iter().enumerate() {
             let index = first + i as u32;
             let due = now + warmup_part(self.cfg.seed, index, timing.warmup);
+            let timing = self.timing_of(*timing);
             self.checks.push(Check {
                 server: id,
-                timing: *timing,
+                timing,
                 phase: Phase::Waiting { due },
                 up: !alpha,
                 retry_it: 0,
@@ -260,6 +276,30 @@ impl Machine {
         id
     }
 
+    /// The index of `t` in `timings`, added if new.
+    fn timing_of(&mut self, t: Timing) -> u32 {
+        let timings = &mut self.timings;
+        *self.timing_index.entry(t).or_insert_with(|| {
+            timings.push(t);
+            u32::try_from(timings.len() - 1).expect("fewer than 2^32 timings")
+        })
+    }
+
+    /// Sets a real server's state before any of its checks ran (a new plan
+    /// carrying over the state the server had in the plan it replaces):
+    /// every checker UP, or every checker DOWN until its first success, as
+    /// `alpha` starts them.
+    pub fn restate(&mut self, id: ServerId, up: bool) {
+        let Some(s) = self.servers.get_mut(id.0 as usize) else {
+            return;
+        };
+        s.down = if up { 0 } else { s.count };
+        let checks = s.first as usize..(s.first + s.count) as usize;
+        for c in &mut self.checks[checks] {
+            c.up = up;
+        }
+    }
+
     /// Suspends (or resumes) a real server's checks; a suspended server
     /// keeps its state. Resumed checks run at their next due time.
     pub fn set_paused(&mut self, id: ServerId, paused: bool) {
@@ -278,7 +318,7 @@ impl Machine {
             self.timers.pop_first();
             let check = &mut self.checks[index as usize];
             if self.servers[check.server.0 as usize].paused {
-                let next = now + check.timing.delay_loop;
+                let next = now + self.timings[check.timing as usize].delay_loop;
                 check.phase = Phase::Waiting { due: next };
                 self.timers.insert((next, index));
                 continue;
@@ -335,6 +375,7 @@ impl Machine {
         check.last = Some(outcome);
         check.last_at = Some(now);
         let was_up = check.up;
+        let timing = self.timings[check.timing as usize];
         let delay = match outcome {
             Err(f) if f.is_local() => {
                 // The box's fault, not the server's: its state, streak and
@@ -342,27 +383,27 @@ impl Machine {
                 // the interval it was on.
                 self.stats.local_errors += 1;
                 if check.retry_it > 0 {
-                    check.timing.delay_before_retry
+                    timing.delay_before_retry
                 } else {
-                    check.timing.delay_loop
+                    timing.delay_loop
                 }
             }
             Ok(()) => {
                 check.consecutive_failures = 0;
                 check.retry_it = 0;
                 check.up = true;
-                check.timing.delay_loop
+                timing.delay_loop
             }
             Err(_) => {
                 check.checks_failed += 1;
                 check.consecutive_failures = check.consecutive_failures.saturating_add(1);
-                if check.up && check.retry_it < check.timing.retry {
+                if check.up && check.retry_it < timing.retry {
                     check.retry_it += 1;
-                    check.timing.delay_before_retry
+                    timing.delay_before_retry
                 } else {
                     check.retry_it = 0;
                     check.up = false;
-                    check.timing.delay_loop
+                    timing.delay_loop
                 }
             }
         };

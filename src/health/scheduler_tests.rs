@@ -488,6 +488,42 @@ fn without_alpha_a_dead_server_goes_down_after_its_retries() {
     assert_eq!(sim.changes(), vec![(3_000, 0, false)]);
 }
 
+/// A state carried over from a replaced plan: a server restated DOWN
+/// behaves as an `alpha` one (no retries, up at its first success, with an
+/// event), one restated UP as a fresh one (down after its retries).
+#[test]
+fn a_restated_server_starts_in_the_state_it_is_given() {
+    let mut sim = Sim::new(16, 0);
+    let t = timing(secs(5), 3, secs(1));
+    let back = sim.add(
+        false,
+        &[
+            (
+                Timing { warmup: ms(0), ..t },
+                Life::dead_between(0, 7_000, Death::Refused),
+            ),
+            (Timing { warmup: ms(0), ..t }, Life::alive()),
+        ],
+    );
+    let dead = sim.add(true, &[(t, Life::dead_from(0, Death::Refused))]);
+    sim.s.restate(back, false);
+    sim.s.restate(dead, true);
+    sim.s.restate(ServerId(7), true); // no such server: nothing
+    assert!(!sim.s.server_up(back) && sim.s.server_up(dead));
+    sim.run_until(12_000);
+    // DOWN: every loop, no retries; UP once both checkers succeeded.
+    assert_eq!(sim.starts_of(0), vec![(0, 0), (5_000, 0), (10_000, 0)]);
+    // UP: retried, then DOWN, as a server that was up goes down.
+    assert_eq!(
+        sim.starts_of(2),
+        vec![(0, 0), (1_000, 1), (2_000, 2), (3_000, 3), (8_000, 0)]
+    );
+    assert_eq!(
+        sim.changes(),
+        vec![(3_000, dead.0, false), (10_000, back.0, true)]
+    );
+}
+
 /// TCP_CHECK passes, WS_CHECK fails: the server is down, because of the
 /// WS checker; it is up again only when every checker is.
 #[test]

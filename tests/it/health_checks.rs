@@ -13,7 +13,7 @@ use base64::Engine as _;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use vigil::health::check::{self, CheckSpec, Context, HttpSpec, Kind, UrlSpec, WsSpec};
+use vigil::health::check::{self, CheckSpec, Context, HttpSpec, Kind, SslSpec, UrlSpec, WsSpec};
 use vigil::health::ws::WsError;
 use vigil::health::{tls, Failure, HttpError, Stage, TlsFailure};
 
@@ -39,12 +39,12 @@ fn url(path: &str, status: Vec<(u16, u16)>, digest: Option<[u8; 16]>) -> UrlSpec
     }
 }
 
-fn http(urls: Vec<UrlSpec>) -> HttpSpec {
-    HttpSpec {
+fn http(urls: Vec<UrlSpec>) -> Box<HttpSpec> {
+    Box::new(HttpSpec {
         host: "www.example.com".into(),
         urls,
         ..Default::default()
-    }
+    })
 }
 
 fn md5_of(bytes: &[u8]) -> [u8; 16] {
@@ -384,7 +384,7 @@ async fn tls_server(
 fn ssl(addr: SocketAddr, vhost: Option<&str>, u: UrlSpec) -> CheckSpec {
     spec(
         addr,
-        Kind::Ssl {
+        Kind::Ssl(Box::new(SslSpec {
             http: HttpSpec {
                 host: vhost.unwrap_or("127.0.0.1").into(),
                 urls: vec![u],
@@ -392,7 +392,7 @@ fn ssl(addr: SocketAddr, vhost: Option<&str>, u: UrlSpec) -> CheckSpec {
             },
             server_name: tls::server_name(vhost, addr.ip()),
             url_sni: false,
-        },
+        })),
     )
 }
 
@@ -639,12 +639,12 @@ async fn ws_conn(mut s: TcpStream, mode: Ws, log: CloseLog) {
 fn ws_spec(addr: SocketAddr, origin: Option<&str>, subprotocol: Option<&str>) -> CheckSpec {
     spec(
         addr,
-        Kind::Ws(WsSpec {
+        Kind::Ws(Box::new(WsSpec {
             path: "/chat".into(),
             host: "ws.example.com".into(),
             origin: origin.map(str::to_owned),
             subprotocol: subprotocol.map(str::to_owned),
-        }),
+        })),
     )
 }
 

@@ -302,14 +302,15 @@ async fn a_replaced_plan_carries_each_kept_servers_state_over() {
     let ev = next_event(&mut rx, bound).await;
     assert!(!ev.up, "{ev:?}");
 
-    // The same server under a new plan: DOWN carried over, no event.
+    // The same server under a new plan (which alone would start it UP):
+    // DOWN carried over at the hand-over, no event.
     let before = handle.snapshot().await.unwrap();
     let again = config(dead.port(), "TCP_CHECK", false);
-    let replaced = Runner::carrying_over(&again, RunnerConfig::default(), Some(&before)).unwrap();
-    assert!(!replaced.snapshot().servers[0].up, "carried over DOWN");
+    let replaced = Runner::new(&again, RunnerConfig::default()).unwrap();
+    assert!(replaced.snapshot().servers[0].up, "a fresh plan starts UP");
     assert!(handle.replace(replaced).await);
     let after = handle.snapshot().await.unwrap();
-    assert!(!after.servers[0].up);
+    assert!(!after.servers[0].up, "carried over DOWN");
     // Counters go on from where they were, not from zero.
     let (was, now) = (
         &before.servers[0].checkers[0],
@@ -331,15 +332,15 @@ async fn a_replaced_plan_carries_each_kept_servers_state_over() {
     let ev = next_event(&mut rx, DELAY_LOOP + CONNECT_TIMEOUT + SLACK).await;
     assert!(ev.up, "{ev:?}");
 
-    // A server the previous snapshot lacks starts as new ones do (alpha:
-    // DOWN; not alpha: UP).
-    let other = Runner::carrying_over(
+    // A server the replaced plan lacks starts as new ones do (alpha: DOWN,
+    // though the old plan's server on another port is UP now).
+    let other = Runner::new(
         &config(dead.port() ^ 1, "TCP_CHECK", true),
         RunnerConfig::default(),
-        Some(&before),
     )
     .unwrap();
-    assert!(!other.snapshot().servers[0].up);
+    assert!(handle.replace(other).await);
+    assert!(!handle.snapshot().await.unwrap().servers[0].up);
     drop(handle);
 }
 

@@ -17,9 +17,8 @@ use crate::config::bounds::{
 use crate::config::error::Loc;
 use crate::config::error::{ErrorKind, WarningKind};
 use crate::config::model::{
-    CheckKind, Checker, HttpCheck, HttpProtocol, Method, MiscCheck, Protocol, RealServer,
-    Scheduler, Script, ServiceFlags, ServiceKey, SorryServer, Url, VirtualServer, WsCheck,
-    WEIGHT_MAX,
+    CheckKind, Checker, HttpProtocol, Method, MiscCheck, Protocol, RealServer, Scheduler, Script,
+    ServiceFlags, ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
 };
 use std::collections::HashMap;
 
@@ -606,24 +605,24 @@ impl Reader<'_> {
         let nodes = self.block(node)?;
         let (mut kind, section) = match kw {
             "TCP_CHECK" => (CheckKind::Tcp, &TCP_CHECK),
-            "HTTP_GET" => (CheckKind::Http(HttpCheck::default()), &HTTP_CHECK),
-            "SSL_GET" => (CheckKind::Ssl(HttpCheck::default()), &HTTP_CHECK),
+            "HTTP_GET" => (CheckKind::Http(Box::default()), &HTTP_CHECK),
+            "SSL_GET" => (CheckKind::Ssl(Box::default()), &HTTP_CHECK),
             "MISC_CHECK" => (
-                CheckKind::Misc(MiscCheck {
+                CheckKind::Misc(Box::new(MiscCheck {
                     path: Script { argv: Vec::new() },
                     timeout: None,
                     dynamic: false,
                     user: None,
-                }),
+                })),
                 &MISC_CHECK,
             ),
             _ => (
-                CheckKind::Ws(WsCheck {
+                CheckKind::Ws(Box::new(WsCheck {
                     path: String::new(),
                     virtualhost: None,
                     origin: None,
                     subprotocol: None,
-                }),
+                })),
                 &WS_CHECK,
             ),
         };

@@ -189,14 +189,14 @@ fn script_user_reaches_misc_checks_live_and_nothing_else_without_them() {
     let mut with_misc = old.clone();
     with_misc.virtual_servers[0].real_servers[0]
         .checkers
-        .push(Checker::new(CheckKind::Misc(MiscCheck {
+        .push(Checker::new(CheckKind::Misc(Box::new(MiscCheck {
             path: Script {
                 argv: vec!["/bin/true".into()],
             },
             timeout: None,
             dynamic: false,
             user: None,
-        })));
+        }))));
     let mut new = with_misc.clone();
     new.global.enable_script_security = true;
     let c = changes(&with_misc, &with_misc, &new);

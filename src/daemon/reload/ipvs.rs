@@ -43,17 +43,12 @@ impl Reloader {
                 IpvsApply::NothingToProgram
             };
         };
-        let previous = match &side.health {
-            Some(h) => h.snapshot().await,
-            None => None,
-        };
-        // Validated by the caller: planning cannot fail here. Planned on
-        // the blocking pool: a plan of 100,000 checks is not the main
-        // runtime's to wait for.
+        // Planned on the blocking pool: a plan of 100,000 checks is not the
+        // main runtime's to wait for. Validated by the caller: planning
+        // cannot fail here. Each kept server's state is carried over when
+        // the running runner takes this one in.
         let config = new.clone();
-        let plan = move || {
-            health::Runner::carrying_over(&config, RunnerConfig::default(), previous.as_ref())
-        };
+        let plan = move || health::Runner::new(&config, RunnerConfig::default());
         let runner = match tokio::task::spawn_blocking(plan).await {
             Ok(Ok(r)) => r.with_local_addresses(self.local.clone()),
             Ok(Err(e)) => return IpvsApply::Unplannable(e.to_string()),

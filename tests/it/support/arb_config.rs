@@ -1067,10 +1067,10 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
 fn arb_checker(v6: bool) -> impl Strategy<Value = Checker> {
     let kind = prop_oneof![
         Just(CheckKind::Tcp),
-        arb_http(false).prop_map(CheckKind::Http),
-        arb_http(true).prop_map(CheckKind::Ssl),
-        arb_ws().prop_map(CheckKind::Ws),
-        arb_misc().prop_map(CheckKind::Misc),
+        arb_http(false).prop_map(|h| CheckKind::Http(Box::new(h))),
+        arb_http(true).prop_map(|h| CheckKind::Ssl(Box::new(h))),
+        arb_ws().prop_map(|w| CheckKind::Ws(Box::new(w))),
+        arb_misc().prop_map(|m| CheckKind::Misc(Box::new(m))),
     ];
     let conn = (
         option::weighted(0.3, arb_ip(v6)),
