@@ -232,7 +232,8 @@ struct Prepared {
 }
 
 /// Reads the source, refuses a config the health planner cannot plan,
-/// and compares the rest with what runs. Pure but for the read; runs on
+/// compares the rest with what runs, and refuses a change the box lacks
+/// the memory for. Pure but for the read; runs on
 /// the blocking pool. `Err`: the report of a refused or unreadable one.
 fn prepare(
     src: &ConfigSource,
@@ -252,14 +253,6 @@ fn prepare(
         }
     })?;
     let c = &loaded.config;
-    // Before anything is built beside what runs: a box short of the
-    // reload's peak refuses it instead of meeting the OOM killer mid-apply.
-    crate::mem::room::check(c.destinations(), crate::mem::room::available()).map_err(|e| {
-        ReloadReport {
-            outcome: ReloadOutcome::Failed,
-            lines: vec![Line::Refused(e.to_string())],
-        }
-    })?;
     let reals: usize = c.virtual_servers.iter().map(|v| v.real_servers.len()).sum();
     progress.step(format_args!(
         "read and checked {} virtual servers, {reals} real servers,",
@@ -275,6 +268,17 @@ fn prepare(
     let new = shared(std::mem::take(&mut loaded.config));
     let changes = changes::changes(running_vrrp, current, &new);
     progress.step("compared with the running config");
+    // Before anything is built beside what runs (the new config is all
+    // there is yet): a box short of the reload's peak refuses it instead
+    // of meeting the OOM killer mid-apply. A config that changes nothing
+    // builds nothing: it is no change, whatever the box has.
+    if !changes.is_empty() {
+        let room = crate::mem::room::available();
+        crate::mem::room::check(new.destinations(), room).map_err(|e| ReloadReport {
+            outcome: ReloadOutcome::Failed,
+            lines: vec![Line::Refused(e.to_string())],
+        })?;
+    }
     Ok(Prepared {
         loaded,
         new,
