@@ -18,10 +18,16 @@
 //! - `spawn -- CMD ARGS..`: start CMD in its own process group and print
 //!   {"pid", "mono_us"}: its PID and CLOCK_MONOTONIC (the journal's
 //!   monotonic clock) read just before the spawn, in microseconds.
+//! - `peak -- CMD ARGS..`: run CMD to its end and print {"ms", "maxrss_kb",
+//!   "code"}: its time, its peak resident set (the waited-for child's
+//!   `ru_maxrss`, what GNU time's `%M` reports on the host), and its exit
+//!   status (-1 for a signal). The config bench's baseline (`keepalived -t`)
+//!   in the VM, where GNU time is not installed.
 //! - `now`: CLOCK_MONOTONIC in microseconds, to select journal entries.
 //! - `count`: the table's current service and destination totals, as JSON.
 //!
-//! Must not: change the IPVS table, or wait for CMD (a daemon never exits).
+//! Must not: change the IPVS table, or wait for CMD (a daemon never exits)
+//! but in `peak`.
 //! Linux only; needs CAP_NET_ADMIN and the ip_vs module loaded.
 
 use std::fs::File;
@@ -121,6 +127,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 
 const USAGE: &str = "usage: bench_probe count | now\n       \
     bench_probe spawn -- CMD [ARGS..]\n       \
+    bench_probe peak -- CMD [ARGS..]\n       \
     bench_probe cold SERVICES DESTS [--timeout-s S] [--stdin FILE] -- CMD [ARGS..]";
 
 /// CLOCK_MONOTONIC in microseconds (what journald stamps entries with).
@@ -159,6 +166,28 @@ fn spawn(args: &[String]) -> Result<String, String> {
     let t = mono_us();
     let child = c.spawn().map_err(|e| format!("{}: {e}", args[1]))?;
     Ok(format!("{{\"pid\": {}, \"mono_us\": {t}}}", child.id()))
+}
+
+fn peak(args: &[String]) -> Result<String, String> {
+    if args.first().map(String::as_str) != Some("--") {
+        return Err(USAGE.to_owned());
+    }
+    let mut c = command(&args[1..], None)?;
+    let t0 = Instant::now();
+    let status = c.status().map_err(|e| format!("{}: {e}", args[1]))?;
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    // SAFETY: all zeroes is a valid rusage (integers and timevals).
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only fills the struct it is given. RUSAGE_CHILDREN:
+    // CMD is the one child this probe has waited for.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } != 0 {
+        return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
+    }
+    Ok(format!(
+        "{{\"ms\": {ms:.1}, \"maxrss_kb\": {}, \"code\": {}}}",
+        ru.ru_maxrss,
+        status.code().unwrap_or(-1)
+    ))
 }
 
 fn cold(args: &[String]) -> Result<String, String> {
@@ -223,6 +252,7 @@ fn main() -> ExitCode {
             .map(|(s, d)| format!("{{\"services\": {s}, \"dests\": {d}}}")),
         Some("cold") => cold(&args[1..]),
         Some("spawn") => spawn(&args[1..]),
+        Some("peak") => peak(&args[1..]),
         Some("now") => Ok(format!("{{\"mono_us\": {}}}", mono_us())),
         _ => Err(USAGE.to_owned()),
     };

@@ -38,6 +38,17 @@ every contender):
   daemon opens connections there): checks/s and CPU per check are
   reported, so a daemon that checks less, or a saturated VM, is seen.
   Runs start with no TIME_WAIT socket left by the previous contender.
+- reload (issue 19; `--only reload`, part of `make bench-config-lab`): the
+  table at the config bound, 1,000 x 100 = 100,000 destinations with a
+  TCP_CHECK each (bench/config_scale.py's generator, delay_loop 3600 s),
+  in a VM of 1 GB (the box the bound is set for). keepalived -t's peak RSS
+  on that config (`bench_probe peak`: the child's ru_maxrss) is the
+  baseline. vigil runs it with the kernel's table programmed, then
+  reloads to the table less one service and back, RELOAD_RUNS times: each
+  figure is the growth of the daemon's RSS over a reload (VmHWM, reset
+  through /proc/PID/clear_refs, less VmRSS before), the first reload of
+  the daemon apart from the later ones. Here the reload's pass programs
+  the kernel (the host's bench has no ip_vs).
 
 Run: `make bench` (after the netns benches), or from lab/:
 `python3 -m vlab.bench --probe PATH [--runs N] [--only cold,noop,checks]`."""
@@ -46,6 +57,7 @@ import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -123,9 +135,9 @@ DAEMONS = {
 
 # -- the VM ------------------------------------------------------------------
 class Bench:
-    def __init__(self, probe: str):
+    def __init__(self, probe: str, mem_mb=None):
         self.probe = probe
-        self.node = Node("lb1")
+        self.node = Node("lb1", mem_mb) if mem_mb else Node("lb1")
         self.cleaned = False
 
     def up(self):
@@ -440,6 +452,86 @@ def checks(b: Bench, runs: int, daemons=None):
 
 
 # -- figures -----------------------------------------------------------------
+RELOAD_SERVICES, RELOAD_REALS = 1000, 100
+RELOAD_DIR = "/root/reload"
+RELOAD_MEM_MB = 1024
+
+
+def reload_conf(services):
+    """{path in the VM: text} of the generated table of `services` x
+    RELOAD_REALS (the host bench's generator, same seed: the same table),
+    its files under RELOAD_DIR as its includes name them."""
+    sys.path.insert(0, os.path.join(paths.REPO, "bench"))
+    import config_scale   # noqa: E402 (the generator lives with the host bench)
+    tmp = paths.run_path("bench-reload")
+    shutil.rmtree(tmp, ignore_errors=True)
+    main = config_scale.generate(tmp, services, RELOAD_REALS, delay_loop=3600)
+    files = {}
+    for name in sorted(os.listdir(tmp)):
+        with open(os.path.join(tmp, name)) as f:
+            files[f"{RELOAD_DIR}/{name}"] = f.read().replace(tmp, RELOAD_DIR)
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert os.path.basename(main) == "keepalived.conf"
+    return files
+
+
+def put_conf(b: Bench, services):
+    b.sh(f"mkdir -p {RELOAD_DIR}")
+    for path, text in reload_conf(services).items():
+        b.put(path, text.encode())
+
+
+def proc_kb(b, pid, field):
+    out = b.sh(f"grep '^{field}:' /proc/{pid}/status")
+    return int(out.split()[1])
+
+
+def reload_peaks(b: Bench, runs: int):
+    """(keepalived -t peaks in MB, [vigil's growth over each reload in MB])."""
+    conf = f"{RELOAD_DIR}/keepalived.conf"
+    want = RELOAD_SERVICES * RELOAD_REALS
+    put_conf(b, RELOAD_SERVICES)
+    baseline = []
+    for run in range(runs):
+        r = b.probe_json(f"peak -- keepalived -t -f {conf}", timeout=600)
+        if r["code"] != 0:
+            raise RuntimeError(f"keepalived -t refused the generated config: {r}")
+        baseline.append(r["maxrss_kb"] / 1024)
+        log(f"reload run {run + 1}/{runs} keepalived -t: {baseline[-1]:.1f} MB, {r['ms']:.0f} ms")
+    b.flush()
+    # Nothing answers the checks in the VM: a real server whose check has
+    # failed leaves the table (40 of them in the 15 minutes TCG took to
+    # program it). Programmed is 99% of it here.
+    r = b.probe_json(f"cold {RELOAD_SERVICES} {want * 99 // 100} --timeout-s 1200 -- "
+                     f"{DAEMONS['vigil'](conf)}", timeout=1260)
+    pid = r["pid"]
+    log(f"vigil programmed {want} destinations in {r['ms'] / 1000:.1f} s")
+    try:
+        for _ in range(300):
+            if b.node.run(f"vigil status --control {VIGIL_CONTROL} >/dev/null", 60)[0] == 0:
+                break
+            time.sleep(1)
+        time.sleep(10)
+        growth = []
+        for run in range(runs):
+            put_conf(b, RELOAD_SERVICES - (run % 2 == 0))
+            before = proc_kb(b, pid, "VmRSS")
+            b.sh(f"echo 5 > /proc/{pid}/clear_refs")
+            rc, out = b.node.run(f"vigil reload --control {VIGIL_CONTROL}", timeout=900)
+            if "1 change applied live" not in out:
+                raise RuntimeError(f"vigil reload exited {rc}: {out!r}")
+            time.sleep(5)
+            peak = proc_kb(b, pid, "VmHWM")
+            growth.append((peak - before) / 1024)
+            log(f"reload run {run + 1}/{runs} vigil: RSS {before / 1024:.1f} MB before, "
+                f"peak {peak / 1024:.1f} (+{growth[-1]:.1f}), "
+                f"{proc_kb(b, pid, 'VmRSS') / 1024:.1f} after: {out.splitlines()[0]!r}")
+    finally:
+        b.stop_group(pid)
+        b.flush()
+    return baseline, growth
+
+
 def figure(out_dir, name, vigil, baseline, baseline_name, unit, note, samples=None):
     ratio = vigil / baseline if vigil is not None and baseline else None
     j = {"name": name, "vigil": vigil, "baseline": baseline, "baseline_name": baseline_name,
@@ -464,11 +556,12 @@ def main():
     ap.add_argument("--check-runs", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(paths.REPO, "target", "bench"))
     ap.add_argument("--only", default="cold,noop,checks")
+    ap.add_argument("--reload-runs", type=int, default=3)
     a = ap.parse_args()
     parts = a.only.split(",")
     t0 = time.monotonic()
     figs = []
-    b = Bench(a.probe)
+    b = Bench(a.probe, RELOAD_MEM_MB if "reload" in parts else None)
     try:
         b.up()
         if "cold" in parts:
@@ -530,6 +623,20 @@ def main():
                 f"(vigil {r['vigil']['procs']}, keepalived {r['keepalived']['procs']}) "
                 "at the end of the window",
                 {k: [round(x, 2) for x in v["rss"]] for k, v in r.items()}))
+        if "reload" in parts:
+            ka, growth = reload_peaks(b, a.reload_runs)
+            note = (f"in the lab VM ({RELOAD_MEM_MB} MB, ip_vs loaded): growth of vigil's RSS "
+                    f"over a reload of {RELOAD_SERVICES} x {RELOAD_REALS} destinations (to one "
+                    "service less, and back), its peak above what it held before, against "
+                    "keepalived -t's whole peak on the same config")
+            samples = {"vigil": [round(x, 2) for x in growth],
+                       "keepalived": [round(x, 2) for x in ka]}
+            figs.append(figure(a.out, "config-reload-100000-lab-first-peak-rss", growth[0],
+                               med(ka), BASELINE + " (-t)", "MB",
+                               note + "; the daemon's first reload", samples))
+            figs.append(figure(a.out, "config-reload-100000-lab-later-peak-rss",
+                               med(growth[1:]), med(ka), BASELINE + " (-t)", "MB",
+                               note + "; the later reloads, median", samples))
     finally:
         b.cleanup()
     print()

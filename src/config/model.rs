@@ -1220,7 +1220,7 @@ impl CheckKind {
 /// A checker's kind and what it asks. All but TCP_CHECK's are boxed: a
 /// table at the bounds holds 100,000 checkers, nearly all TCP_CHECK, and
 /// an unboxed kind would size each for the largest (168 bytes a checker
-/// instead of 80). A box is serialized as what it holds: the envelope's
+/// instead of 88). A box is serialized as what it holds: the envelope's
 /// bytes are the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckKind {
