@@ -47,7 +47,7 @@ bench-config: build
 
 # 4. The same reload at the bound in the lab VM (1 GB, ip_vs loaded: the
 #    reload's pass programs the kernel, which the host cannot), against
-#    keepalived -t there (lab/vlab/bench.py, `reload`). About 15 minutes
+#    keepalived -t there (lab/vlab/bench.py, `reload`). About 5 minutes
 #    under TCG.
 bench-config-lab: lab-image bench-probe
 	mkdir -p target/bench

@@ -348,13 +348,12 @@ impl Runner {
             };
             let (id, was_id) = (ServerId(si as u32), ServerId(was as u32));
             self.sched.restate(id, old.sched.server_up(was_id));
-            let pairs: Vec<(CheckId, CheckId)> = self
+            let mut dynamic = false;
+            for (c, was_c) in self
                 .sched
                 .server_checks(id)
                 .zip(old.sched.server_checks(was_id))
-                .collect();
-            let mut dynamic = false;
-            for (c, was_c) in pairs {
+            {
                 let kind = &self.specs[c.0 as usize].kind;
                 dynamic |= matches!(kind, check::Kind::Misc(m) if m.dynamic);
                 if kind.keyword() == old.specs[was_c.0 as usize].kind.keyword() {
