@@ -13,7 +13,7 @@ fn inst(name: &str, state: &str) -> InstanceStatus {
 
 fn dest(health: &str) -> IpvsDestStatus {
     IpvsDestStatus {
-        health: health.into(),
+        health: health.to_owned().into(),
         ..Default::default()
     }
 }

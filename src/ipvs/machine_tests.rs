@@ -177,7 +177,7 @@ fn alpha_servers_start_out_of_the_table_from_the_runner_snapshot() {
     let d: Vec<(&str, Option<u32>, &str)> = st.services[0]
         .dests
         .iter()
-        .map(|d| (d.dest.as_str(), d.weight, d.health.as_str()))
+        .map(|d| (d.dest.as_str(), d.weight, &*d.health))
         .collect();
     assert_eq!(
         d,
@@ -333,7 +333,7 @@ fn a_removed_real_server_drains_at_weight_zero_until_its_connections_end() {
             .dests
             .iter()
             .find(|d| d.dest == "192.168.1.103:80")
-            .map(|d| d.health.as_str()),
+            .map(|d| &*d.health),
         Some("draining")
     );
     assert_eq!(

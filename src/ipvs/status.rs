@@ -11,7 +11,8 @@
 //! this module's own.
 
 use crate::health::local::LocalError;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 
 use super::desired::{self, Health, RealId};
 use super::kernel::Table;
@@ -28,7 +29,7 @@ use crate::health;
 #[derive(Clone, Default)]
 struct Detail {
     /// Its last result: "ok", the failure, or "none" yet.
-    last: String,
+    last: Cow<'static, str>,
     /// Its longest current failure streak.
     failures: u32,
     /// The weight a `misc_dynamic` check set.
@@ -41,15 +42,61 @@ impl Detail {
     fn of(r: &health::RealStatus) -> Self {
         Detail {
             last: match r.last {
-                None => "none".to_owned(),
-                Some(Ok(())) => "ok".to_owned(),
-                Some(Err(f)) => f.to_string(),
+                None => NONE_YET.into(),
+                Some(Ok(())) => "ok".into(),
+                Some(Err(f)) => f.to_string().into(),
             },
             failures: r.consecutive_failures,
             dynamic_weight: r.weight,
             checks_done: r.checks_done,
-            checks_failed: r.checkers.iter().map(|c| c.checks_failed).sum(),
+            checks_failed: r.checks_failed,
         }
+    }
+}
+
+/// `last` of a real server not checked yet.
+const NONE_YET: &str = "none";
+
+/// The snapshot's real servers by kernel identity (a group's real server
+/// is one per service of the group), sorted to be searched: an index
+/// into `servers`, not a copy of each.
+struct Details<'s> {
+    servers: &'s [health::RealStatus],
+    index: Vec<(RealId, u32)>,
+}
+
+impl<'s> Details<'s> {
+    fn new(m: &Machine, checks: Option<&'s health::States>) -> Self {
+        let servers = checks.map_or(&[][..], |s| &s.servers[..]);
+        let mut index = Vec::with_capacity(servers.len());
+        for (i, r) in servers.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            for id in m.names().reals_of(m.config(), r.service, r.real) {
+                index.push((id, i));
+            }
+        }
+        // The last of equal identities wins, as an insert into a map would.
+        index.sort_by_key(|e| e.0);
+        index.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                earlier.1 = later.1;
+            }
+            same
+        });
+        Details { servers, index }
+    }
+
+    fn get(&self, id: &RealId) -> Detail {
+        (self.index.binary_search_by_key(id, |e| e.0).ok())
+            .and_then(|at| self.servers.get(self.index[at].1 as usize))
+            .map_or_else(
+                || Detail {
+                    last: NONE_YET.into(),
+                    ..Detail::default()
+                },
+                Detail::of,
+            )
     }
 }
 
@@ -86,15 +133,7 @@ fn check_stats(vs: &VirtualServer, tallies: &Tallies<'_>) -> Vec<IpvsCheckStats>
 /// config owns (ipvsadm -Ln order), each real server's health, and
 /// the configured real servers the table lacks (down, removed).
 pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
-    let mut detail: BTreeMap<RealId, Detail> = BTreeMap::new();
-    if let Some(s) = checks {
-        for r in &s.servers {
-            let d = Detail::of(r);
-            for id in m.names().reals_of(m.config(), r.service, r.real) {
-                detail.insert(id, d.clone());
-            }
-        }
-    }
+    let detail = Details::new(m, checks);
     let empty = Table::default();
     let table = m.table().unwrap_or(&empty);
     let mut services = Vec::new();
@@ -114,7 +153,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
                 listed.insert(d.id);
                 let c = d.conns.unwrap_or_default();
                 dests.push(dest_status(m, (vs, i), id, d.id, &detail, |s| {
-                    s.method = method_name(d.fwd).to_owned();
+                    s.method = method_name(d.fwd).into();
                     s.weight = Some(d.weight);
                     s.active = c.active;
                     s.inactive = c.inactive;
@@ -127,7 +166,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             if listed.insert(did) {
                 let method = rs.method.unwrap_or(vs.method);
                 dests.push(dest_status(m, (vs, i), id, did, &detail, |s| {
-                    s.method = method_name(desired::fwd_method(method)).to_owned();
+                    s.method = method_name(desired::fwd_method(method)).into();
                 }));
             }
         }
@@ -205,7 +244,7 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
                     };
                     IpvsDestStatus {
                         dest: d.id.to_string(),
-                        method: method_name(d.fwd).to_owned(),
+                        method: method_name(d.fwd).into(),
                         weight: Some(d.weight),
                         active: c.active,
                         inactive: c.inactive,
@@ -214,8 +253,8 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
                         } else {
                             "removed"
                         }
-                        .to_owned(),
-                        last: "none".to_owned(),
+                        .into(),
+                        last: NONE_YET.into(),
                         failures: 0,
                         dynamic_weight: None,
                         counters: counters(d.stats.as_ref()),
@@ -234,7 +273,7 @@ fn dest_status(
     (vs, vs_index): (&VirtualServer, usize),
     service: ServiceId,
     dest: DestId,
-    detail: &BTreeMap<RealId, Detail>,
+    detail: &Details<'_>,
     fill: impl FnOnce(&mut IpvsDestStatus),
 ) -> IpvsDestStatus {
     let id = RealId { service, dest };
@@ -249,17 +288,14 @@ fn dest_status(
             Health::Down => "down",
         },
     };
-    let d = detail.get(&id).cloned().unwrap_or_else(|| Detail {
-        last: "none".into(),
-        ..Detail::default()
-    });
+    let d = detail.get(&id);
     let mut s = IpvsDestStatus {
         dest: dest.to_string(),
-        method: String::new(),
+        method: Cow::Borrowed(""),
         weight: None,
         active: 0,
         inactive: 0,
-        health: health.to_owned(),
+        health: health.into(),
         last: d.last,
         failures: d.failures,
         dynamic_weight: d.dynamic_weight,

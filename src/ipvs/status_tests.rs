@@ -47,7 +47,7 @@ fn before_any_pass_the_config_is_shown_as_wanted() {
     let dests: Vec<(&str, Option<u32>)> = st.services[0]
         .dests
         .iter()
-        .map(|d| (d.health.as_str(), d.weight))
+        .map(|d| (&*d.health, d.weight))
         .collect();
     assert_eq!(dests, [("up", None), ("up", None)]);
     assert_eq!(st.error, None);

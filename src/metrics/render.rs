@@ -376,7 +376,7 @@ fn count_of(drops: &[(String, u64)], reason: DropReason) -> u64 {
 
 /// How a destination's health reads as a number.
 fn up(d: &IpvsDestStatus) -> u8 {
-    flag(matches!(d.health.as_str(), "up" | "unchecked" | "sorry"))
+    flag(matches!(&*d.health, "up" | "unchecked" | "sorry"))
 }
 
 fn ipvs(o: &mut Out, s: &Status) {

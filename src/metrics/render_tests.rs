@@ -35,7 +35,7 @@ fn dest(addr: &str, health: &str, active: u32) -> IpvsDestStatus {
         weight: Some(1),
         active,
         inactive: 2,
-        health: health.into(),
+        health: health.to_owned().into(),
         last: "ok".into(),
         failures: 0,
         dynamic_weight: None,

@@ -89,11 +89,10 @@ async fn a_misc_check_testing_for_a_file_takes_the_server_down_and_up() {
     std::fs::remove_file(&flag).unwrap();
     assert!(!next_event(&mut rx).await.up);
     let snap = handle.snapshot().await.unwrap();
-    assert_eq!(snap.servers[0].checkers[0].keyword, "MISC_CHECK");
-    assert_eq!(
-        snap.servers[0].checkers[0].target,
-        "10.9.0.2:80".parse().unwrap()
-    );
+    assert_eq!(snap.tallies[0].keyword, "MISC_CHECK");
+    let real = (snap.servers[0].real.0, snap.servers[0].real.1);
+    assert_eq!(real, ("10.9.0.2".parse().unwrap(), Some(80)));
+    assert!(!snap.servers[0].up);
 
     drop(handle);
     tokio::time::timeout(Duration::from_secs(5), task)

@@ -43,17 +43,6 @@ impl Reloader {
                 IpvsApply::NothingToProgram
             };
         };
-        // Planned on the blocking pool: a plan of 100,000 checks is not the
-        // main runtime's to wait for. Validated by the caller: planning
-        // cannot fail here. Each kept server's state is carried over when
-        // the running runner takes this one in.
-        let config = new.clone();
-        let plan = move || health::Runner::new(&config, RunnerConfig::default());
-        let runner = match tokio::task::spawn_blocking(plan).await {
-            Ok(Ok(r)) => r.with_local_addresses(self.local.clone()),
-            Ok(Err(e)) => return IpvsApply::Unplannable(e.to_string()),
-            Err(e) => return IpvsApply::Unplannable(format!("planning the checks failed: {e}")),
-        };
         // No runner yet (its plan failed at start): one starts after the
         // IPVS task has the config its events name.
         let fresh = side.health.is_none().then(health::channel);
@@ -72,6 +61,21 @@ impl Reloader {
             return IpvsApply::Gone;
         }
         let applied = tokio::time::timeout(APPLY_BOUND, rx).await;
+        // The checks are planned once the pass is over, not before: the
+        // new plan (36 MB at 100,000) and the pass's tables and status
+        // would otherwise be held at once, the top of a reload's peak. On
+        // the blocking pool: a plan of 100,000 checks is not the main
+        // runtime's to wait for. Validated by the caller, so planning
+        // cannot fail here; if it did, the running checks stay. Each kept
+        // server's state is carried over when the running runner takes
+        // this one in.
+        let config = new.clone();
+        let plan = move || health::Runner::new(&config, RunnerConfig::default());
+        let runner = match tokio::task::spawn_blocking(plan).await {
+            Ok(Ok(r)) => r.with_local_addresses(self.local.clone()),
+            Ok(Err(e)) => return IpvsApply::Unplannable(e.to_string()),
+            Err(e) => return IpvsApply::Unplannable(format!("planning the checks failed: {e}")),
+        };
         match (fresh, &side.health) {
             (Some((handle, requests)), _) => {
                 let events = side.events.clone();
