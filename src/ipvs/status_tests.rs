@@ -179,3 +179,71 @@ fn machine_and_status_cost_grows_linearly_with_the_table() {
         );
     }
 }
+
+fn real(addr: &str, last: Option<crate::health::Outcome>, failed: u64) -> health::RealStatus {
+    health::RealStatus {
+        service: ServiceKey::Addr {
+            addr: "192.168.1.200".parse().unwrap(),
+            port: 80,
+        },
+        real: (addr.parse().unwrap(), Some(80)),
+        up: last.is_none_or(|o| o.is_ok()),
+        last,
+        last_check: None,
+        consecutive_failures: u32::try_from(failed).unwrap(),
+        checks_done: failed + 1,
+        checks_failed: failed,
+        weight: None,
+    }
+}
+
+/// Each row finds its own server in the snapshot through the index (the
+/// later of two entries for one server, as a map's insert kept it); a row
+/// the snapshot lacks reads "none".
+#[test]
+fn each_row_shows_its_own_servers_check_detail() {
+    let machine = Machine::new(
+        std::sync::Arc::new(crate::ipvs::machine::tests::seed()),
+        None,
+        std::time::Instant::now(),
+    );
+    let refused = Some(Err(crate::health::Failure::Refused));
+    let mut states = health::States {
+        servers: vec![
+            real("192.168.1.103", None, 0),
+            real("192.168.1.103", refused, 3),
+        ],
+        tallies: Vec::new(),
+        stats: health::scheduler::Stats::default(),
+        in_flight: 0,
+        queued: 0,
+    };
+    let rows = |st: &IpvsStatus| -> Vec<(String, String, u32, u64, u64)> {
+        (st.services[0].dests.iter())
+            .map(|d| {
+                let (dest, last) = (d.dest.clone(), d.last.to_string());
+                (dest, last, d.failures, d.checks_done, d.checks_failed)
+            })
+            .collect()
+    };
+    let st = view(&machine, Some(&states));
+    assert_eq!(
+        rows(&st),
+        [
+            ("192.168.1.102:80".into(), "none".into(), 0, 0, 0),
+            (
+                "192.168.1.103:80".into(),
+                "connection refused".into(),
+                3,
+                4,
+                3
+            ),
+        ]
+    );
+    states.servers.push(real("192.168.1.102", Some(Ok(())), 0));
+    let st = view(&machine, Some(&states));
+    assert_eq!(
+        rows(&st)[0],
+        ("192.168.1.102:80".into(), "ok".into(), 0, 1, 0)
+    );
+}

@@ -16,16 +16,16 @@ use std::fmt;
 use std::path::Path;
 
 /// A reload's peak beyond what the daemon holds, per destination of the
-/// new table. Measured on the first reload of a daemon at 100,000
-/// destinations (`make bench`, `config-reload-*`): 1.2 KB when the new
-/// runner was built beside a snapshot of the old; since, 0.65 KB on the
-/// host (no `ip_vs`: no kernel table in the pass) and 0.73 KB in the lab
-/// VM (`make bench-config-lab`, the kernel's table of 100,000 dumped and
-/// programmed). The estimate stays at the older figure with a quarter
-/// more, about twice what is measured now: a refusal too early is a
-/// reload the operator can retry on a bigger box, one too late is the
-/// OOM killer.
-pub const RELOAD_BYTES_PER_DESTINATION: u64 = 1536;
+/// new table. Measured at 100,000 destinations (`make bench`,
+/// `config-reload-*`): 1.2 KB when the new runner was built beside a
+/// snapshot of the old, now 0.39 KB on the host (no `ip_vs`: no kernel
+/// table in the pass) and 0.54 KB in the lab VM for a daemon's first
+/// reload (`make bench-config-lab`, the kernel's table of 100,000 dumped
+/// and programmed; later reloads 0.45-0.48 KB). The estimate is about
+/// twice that: a status rebuild or a burst of check results may fall in
+/// the reload's peak, and a refusal too early is a reload the operator
+/// can retry on a bigger box, one too late is the OOM killer.
+pub const RELOAD_BYTES_PER_DESTINATION: u64 = 1024;
 /// And what any reload takes whatever its size (parse, plans, status).
 pub const RELOAD_BASE_BYTES: u64 = 8 << 20;
 

@@ -59,7 +59,7 @@ fn the_room_under_a_cgroup_v1_limit_skips_other_controllers() {
 #[test]
 fn a_reload_is_refused_only_on_a_figure_short_of_its_need() {
     let need = reload_need(100_000);
-    assert_eq!(need, (8 << 20) + 100_000 * 1536);
+    assert_eq!(need, (8 << 20) + 100_000 * 1024);
     assert!(check(100_000, None).is_ok(), "nothing read: go on");
     assert!(check(100_000, Some(need)).is_ok());
     let e = check(100_000, Some(need - 1)).unwrap_err();

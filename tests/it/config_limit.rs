@@ -281,7 +281,7 @@ fn a_reload_short_of_memory_is_refused_whole_and_goes_on_with_the_room() {
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("no change"), "{said}");
-    // 10,000 destinations need about 23 MB more: leave 4 MB short of it.
+    // 10,000 destinations need about 18 MB more: leave 4 MB short of it.
     let need = vigil::mem::room::reload_need(10_000);
     cgroup.limit(Some(cgroup.usage() + need - (4 << 20)));
     std::fs::write(&conf, table(100, 100, 0)).expect("write conf");
