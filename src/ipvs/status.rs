@@ -26,7 +26,6 @@ use crate::control::{IpvsCheckStats, IpvsCounters, IpvsDestStatus, IpvsServiceSt
 use crate::health;
 
 /// What the health runner knows of a checked real server.
-#[derive(Clone, Default)]
 struct Detail {
     /// Its last result: "ok", the failure, or "none" yet.
     last: Cow<'static, str>,
@@ -56,6 +55,19 @@ impl Detail {
 
 /// `last` of a real server not checked yet.
 const NONE_YET: &str = "none";
+
+/// A real server the snapshot lacks: not checked yet.
+impl Default for Detail {
+    fn default() -> Self {
+        Detail {
+            last: NONE_YET.into(),
+            failures: 0,
+            dynamic_weight: None,
+            checks_done: 0,
+            checks_failed: 0,
+        }
+    }
+}
 
 /// The snapshot's real servers by kernel identity (a group's real server
 /// is one per service of the group), sorted to be searched: an index
@@ -90,13 +102,7 @@ impl<'s> Details<'s> {
     fn get(&self, id: &RealId) -> Detail {
         (self.index.binary_search_by_key(id, |e| e.0).ok())
             .and_then(|at| self.servers.get(self.index[at].1 as usize))
-            .map_or_else(
-                || Detail {
-                    last: NONE_YET.into(),
-                    ..Detail::default()
-                },
-                Detail::of,
-            )
+            .map_or_else(Detail::default, Detail::of)
     }
 }
 

@@ -33,14 +33,19 @@ fn methods_read_as_ipvsadm_prints_them() {
     assert_eq!(method_name(FwdMethod::Tunnel), "Tunnel");
 }
 
-/// Before the first pass: every configured server, none in the table.
-#[test]
-fn before_any_pass_the_config_is_shown_as_wanted() {
-    let machine = Machine::new(
+/// A machine on the seed config, before any pass.
+fn seed_machine() -> Machine {
+    Machine::new(
         std::sync::Arc::new(crate::ipvs::machine::tests::seed()),
         None,
         std::time::Instant::now(),
-    );
+    )
+}
+
+/// Before the first pass: every configured server, none in the table.
+#[test]
+fn before_any_pass_the_config_is_shown_as_wanted() {
+    let machine = seed_machine();
     let st = view(&machine, None);
     assert_eq!(st.services.len(), 1);
     assert!(!st.services[0].in_table);
@@ -202,11 +207,7 @@ fn real(addr: &str, last: Option<crate::health::Outcome>, failed: u64) -> health
 /// the snapshot lacks reads "none".
 #[test]
 fn each_row_shows_its_own_servers_check_detail() {
-    let machine = Machine::new(
-        std::sync::Arc::new(crate::ipvs::machine::tests::seed()),
-        None,
-        std::time::Instant::now(),
-    );
+    let machine = seed_machine();
     let refused = Some(Err(crate::health::Failure::Refused));
     let mut states = health::States {
         servers: vec![
