@@ -77,7 +77,7 @@ fn judge(decoded: &Result<Received, DecodeError>) {
 
 /// A config made of the advert's own fields; `shape` bit 0 lists the
 /// source among our addresses, bit 1 names it as the unicast peer, bit 2
-/// takes any TTL, bit 3 makes us the address owner.
+/// takes any TTL, bit 3 makes us the address owner, bit 4 strict mode.
 fn own_fields(rx: &Received, shape: u8) -> FilterConfig {
     let r = &rx.repr;
     FilterConfig {
@@ -91,6 +91,7 @@ fn own_fields(rx: &Received, shape: u8) -> FilterConfig {
         vips: r.addrs().collect(),
         any_ttl: shape & 4 != 0,
         owner: shape & 8 != 0,
+        strict: shape & 16 != 0,
     }
 }
 
@@ -107,5 +108,6 @@ fn fallback() -> FilterConfig {
         vips: vec![],
         any_ttl: false,
         owner: false,
+        strict: false,
     }
 }

@@ -34,8 +34,9 @@
 //! unchanged. V5 adds each instance's `use_vmac` and `vmac_xmit_base`,
 //! its `virtual_routes` and `virtual_rules`, and the global
 //! `static_routes` and `static_rules`
-//! ([`SideV5`]), after V4's table, unchanged. A config is written
-//! in the oldest version that holds all of it.
+//! ([`SideV5`]), after V4's table, unchanged. V6 adds each instance's
+//! strict mode ([`SideV6`]), after V5's table, unchanged. A config is
+//! written in the oldest version that holds all of it.
 
 use super::model::{
     AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, IpRoute, IpRule, Metrics, RealServer,
@@ -60,6 +61,15 @@ pub enum Stored {
     V4(Config, SideV2, Box<SideV3>, Box<SideV4>),
     /// V4, then what V5 added.
     V5(Config, SideV2, Box<SideV3>, Box<SideV4>, Box<SideV5>),
+    /// V5, then what V6 added.
+    V6(
+        Config,
+        SideV2,
+        Box<SideV3>,
+        Box<SideV4>,
+        Box<SideV5>,
+        Box<SideV6>,
+    ),
 }
 
 /// [`Stored`] as it is written: the same variants in the same order, of
@@ -74,6 +84,46 @@ enum StoredRef<'c> {
     V3(&'c Config, &'c SideV2, &'c SideV3),
     V4(&'c Config, &'c SideV2, &'c SideV3, &'c SideV4),
     V5(&'c Config, &'c SideV2, &'c SideV3, &'c SideV4, &'c SideV5),
+    V6(
+        &'c Config,
+        &'c SideV2,
+        &'c SideV3,
+        &'c SideV4,
+        &'c SideV5,
+        &'c SideV6,
+    ),
+}
+
+/// What envelope V6 adds: whether each instance runs in strict mode (by
+/// position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV6 {
+    pub strict: Vec<bool>,
+}
+
+impl SideV6 {
+    fn of(c: &Config) -> Self {
+        SideV6 {
+            strict: c.vrrp_instances.iter().map(|i| i.strict).collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.strict.iter().any(|s| *s)
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.strict.len() != c.vrrp_instances.len() {
+            return Err(EnvelopeError::SideV6 {
+                side: self.strict.len(),
+                config: c.vrrp_instances.len(),
+            });
+        }
+        for (i, strict) in c.vrrp_instances.iter_mut().zip(self.strict) {
+            i.strict = strict;
+        }
+        Ok(c)
+    }
 }
 
 /// What envelope V5 adds: each instance's `use_vmac`, `virtual_routes`
@@ -523,6 +573,8 @@ pub enum EnvelopeError {
     },
     #[error("config payload's V5 table has {side} instances, its config {config}")]
     SideV5 { side: usize, config: usize },
+    #[error("config payload's V6 table has {side} instances, its config {config}")]
+    SideV6 { side: usize, config: usize },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -533,14 +585,22 @@ pub enum EnvelopeError {
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
-    let side5 = SideV5::of(config);
-    let (c, s2, s3, s4, s5) = (config, &side, &side3, &side4, &side5);
-    let stored = match (side.is_empty(), s3.is_empty(), s4.is_empty(), s5.is_empty()) {
-        (true, true, true, true) => StoredRef::V1(c),
-        (false, true, true, true) => StoredRef::V2(c, s2),
-        (_, false, true, true) => StoredRef::V3(c, s2, s3),
-        (_, _, false, true) => StoredRef::V4(c, s2, s3, s4),
-        (_, _, _, false) => StoredRef::V5(c, s2, s3, s4, s5),
+    let (side5, side6) = (SideV5::of(config), SideV6::of(config));
+    let (c, s2, s3, s4, s5, s6) = (config, &side, &side3, &side4, &side5, &side6);
+    let empty = [
+        side.is_empty(),
+        s3.is_empty(),
+        s4.is_empty(),
+        s5.is_empty(),
+        s6.is_empty(),
+    ];
+    let stored = match empty {
+        [true, true, true, true, true] => StoredRef::V1(c),
+        [false, true, true, true, true] => StoredRef::V2(c, s2),
+        [_, false, true, true, true] => StoredRef::V3(c, s2, s3),
+        [_, _, false, true, true] => StoredRef::V4(c, s2, s3, s4),
+        [_, _, _, false, true] => StoredRef::V5(c, s2, s3, s4, s5),
+        [_, _, _, _, false] => StoredRef::V6(c, s2, s3, s4, s5, s6),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -580,6 +640,9 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V4(c, side, side3, side4) => side4.attach(side3.attach(side.attach(c)?)?),
         Stored::V5(c, side, side3, side4, side5) => {
             side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)
+        }
+        Stored::V6(c, side, side3, side4, side5, side6) => {
+            side6.attach(side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?)
         }
     }
 }

@@ -99,6 +99,13 @@ pub enum ErrorKind {
     },
     #[error("'{keyword}' is not supported by vigil: {why}")]
     Unsupported { keyword: String, why: &'static str },
+    /// A setting strict mode (`vrrp_strict`, `strict_mode`) cannot run
+    /// with, which keepalived refuses too.
+    #[error("vrrp_instance {instance}: {what} in strict mode (vrrp_strict / strict_mode), as keepalived refuses it")]
+    Strict {
+        instance: String,
+        what: &'static str,
+    },
     /// A keyword keepalived reads in this block and vigil does not (yet).
     #[error("keepalived's '{keyword}' is not supported by vigil (in {context})")]
     NotInVigil {
@@ -366,6 +373,13 @@ pub enum WarningKind {
     },
     #[error("vrrp_instance {instance}: nopreempt does not work with 'state MASTER': cleared, as keepalived does (this instance preempts)")]
     NopreemptCleared { instance: String },
+    /// A setting strict mode forbids, dropped or changed as keepalived
+    /// 2.2.7 does.
+    #[error("vrrp_instance {instance}: strict mode (vrrp_strict / strict_mode): {what}")]
+    Strict {
+        instance: String,
+        what: &'static str,
+    },
     #[error("'{program}' is looked up in PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) each time it runs, as keepalived does; write its full path")]
     PathSearch { program: String },
     #[error("real_server {real} has {count} MISC_CHECKs with misc_dynamic: the weight is whichever ran last (keepalived warns that this causes problems)")]

@@ -529,6 +529,9 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
     w.list("virtual_rules", &i.virtual_rules);
     w.flag("nopreempt", i.nopreempt);
     w.non_default("preempt_delay", i.preempt_delay, Millis(0));
+    w.flag("strict_mode", i.strict);
+    // Strict mode's default is no_accept below priority 255: say accept.
+    w.flag("accept", i.strict && i.accept && i.priority != 255);
     w.flag("no_accept", !i.accept);
     if !i.track_interface.is_empty() {
         w.open(&[&"track_interface"]);

@@ -47,6 +47,7 @@ fn instance() -> VrrpInstance {
         track_process: Vec::new(),
         virtual_routes: Vec::new(),
         virtual_rules: Vec::new(),
+        strict: false,
     }
 }
 

@@ -494,6 +494,12 @@ pub struct VrrpInstance {
     /// `virtual_rules`: installed while MASTER, after the routes.
     #[serde(skip)]
     pub virtual_rules: Vec<IpRule>,
+    /// `strict_mode` (or `global_defs { vrrp_strict }`), as resolved when
+    /// read: the settings strict mode forbids are already gone, and what
+    /// is left for the running instance is dropping an advert whose
+    /// address list differs from ours (envelope V6 side table).
+    #[serde(skip)]
+    pub strict: bool,
 }
 
 /// keepalived's `use_vmac`: a macvlan link on the instance's interface

@@ -152,6 +152,13 @@ pub enum Change {
         removed: usize,
         failed: u64,
     },
+    /// The `no_accept` filter now guards `vips` VIPs and the services on
+    /// them; `error`: the kernel refused the new one, and the old one is
+    /// still in force.
+    NoAcceptFilter {
+        vips: usize,
+        error: Option<String>,
+    },
 }
 
 /// Why an instance's new settings were not applied in place.

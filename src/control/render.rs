@@ -760,6 +760,16 @@ impl fmt::Display for Change {
                     n => write!(f, " ({n} kernel calls FAILED: see the journal)"),
                 }
             }
+            Change::NoAcceptFilter { vips, error: None } => {
+                write!(f, "no_accept filter applied: {vips} VIPs take balanced traffic only")
+            }
+            Change::NoAcceptFilter {
+                vips,
+                error: Some(e),
+            } => write!(
+                f,
+                "no_accept filter for {vips} VIPs FAILED, the previous one stays in force: {e}"
+            ),
             Change::MiscCheckScripts => f.write_str(
                 "script_user / enable_script_security applied to the MISC_CHECKs (checks replaced)",
             ),

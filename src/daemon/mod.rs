@@ -96,6 +96,7 @@ mod ipvs_side;
 mod links;
 mod logging;
 mod metrics;
+mod no_accept;
 pub mod reload;
 mod restart;
 mod scripts;
@@ -151,6 +152,10 @@ pub enum DaemonError {
     /// starts it again.
     #[error("task {task} {how}, and its restart budget is spent")]
     TaskFailed { task: String, how: String },
+    /// The config refuses traffic to some VIPs (`no_accept`,
+    /// `vrrp_strict`) and the kernel would not take the filter.
+    #[error("the no_accept packet filter cannot be put in place")]
+    NoAccept(#[source] crate::net::nft::NftError),
 }
 
 /// How the daemon runs, besides its config.
@@ -281,6 +286,10 @@ async fn main(
     appliance.apply(&config).await;
     // `static_routes` / `static_rules`: the box's, before VRRP.
     let statics = static_routes::Statics::start(net.clone(), &config).await;
+    // The VIPs that take balanced traffic only: guarded before any is up.
+    let no_accept = no_accept::NoAccept::start(&config)
+        .await
+        .map_err(DaemonError::NoAccept)?;
 
     let links = ensure_vmacs(&net, &config.vrrp_instances, |_| true, net.links().await?).await;
     let mut planned = plan_groups(&config, |_| true, &links);
@@ -405,6 +414,7 @@ async fn main(
         scripts: script_side,
         metrics,
         statics,
+        no_accept,
     };
     let mut commits = Commits::new(&opts.source, opts.confirm_unit);
     commits.resync(&reloader).await;
@@ -459,6 +469,7 @@ async fn main(
     )
     .await;
     reloader.statics.stop().await;
+    reloader.no_accept.stop().await;
     match &served {
         // A deliberate stop (SIGTERM, SIGINT): the one path that disarms.
         Ok(()) => {

@@ -7,6 +7,8 @@
 //! call and the interface), and [`events`] (the subscription to link and
 //! address events: see that module).
 //! [`iproute`] installs and removes keepalived's route and rule lines.
+//! [`no_accept`] says what the `no_accept` packet filter holds and
+//! [`nft`] puts it in the kernel (nf_tables over netlink).
 //! [`setup`] adds the requests of the appliance's own set-up (main-table
 //! routes, MTU, link up, the box's addresses) for `appliance::edge`.
 //! Must not: decide anything about VRRP (it reports, the instance tasks
@@ -40,6 +42,8 @@ use crate::config::model::{AddrScope, Vip};
 
 pub mod events;
 pub mod iproute;
+pub mod nft;
+pub mod no_accept;
 pub mod setup;
 pub mod vmac;
 

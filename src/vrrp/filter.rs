@@ -24,7 +24,9 @@
 //! (`AddressListMismatch`) and taken, where the RFCs drop it unless it
 //! comes from the owner: boxes reloaded one at a time differ in their VIPs
 //! for a while, and dropping the master's adverts then would make a
-//! second master. `vrrp::rfc_tests` lists every rule against the code.
+//! second master. In strict mode (`vrrp_strict`) such an advert is
+//! dropped (`StrictAddressList`), as keepalived does there.
+//! `vrrp::rfc_tests` lists every rule against the code.
 
 use std::net::IpAddr;
 
@@ -58,6 +60,10 @@ pub struct FilterConfig {
     /// that passes the other checks is still dropped (RFC 3768 / RFC 5798
     /// section 7.1: only a non-owner processes adverts).
     pub owner: bool,
+    /// Strict mode (`vrrp_strict`, `strict_mode`): an advert whose address
+    /// list differs from ours is dropped, as the RFCs allow and keepalived
+    /// does in strict mode, instead of counted and taken.
+    pub strict: bool,
 }
 
 /// Why an instance ignored a well-formed advert.
@@ -89,6 +95,9 @@ pub enum FilterDrop {
     /// is MASTER whatever a peer says, so it takes no advert.
     #[error("advert from {src} for an instance that owns its addresses")]
     AddressOwner { src: IpAddr },
+    /// RFC 3768 / RFC 5798 section 7.1 ("MAY drop"), in strict mode only.
+    #[error("advert from {src} lists other virtual addresses than ours (strict mode drops it)")]
+    StrictAddressList { src: IpAddr },
 }
 
 /// An advert the machine should see, and whether its address list differs
@@ -142,6 +151,9 @@ pub fn check(cfg: &FilterConfig, rx: &Received) -> Result<Accepted, FilterDrop> 
     }
     let address_list_mismatch =
         repr.addr_count() != cfg.vips.len() || repr.addrs().any(|a| !cfg.vips.contains(&a));
+    if address_list_mismatch && cfg.strict {
+        return Err(FilterDrop::StrictAddressList { src: rx.src });
+    }
     Ok(Accepted {
         advert: Advert {
             src: rx.src,
@@ -244,6 +256,7 @@ drop_reasons! {
     UnknownUnicastPeer => "unknown_unicast_peer",
     InstanceNotReady => "instance_not_ready",
     AddressOwner => "address_owner",
+    StrictAddressList => "strict_address_list",
     AddressListMismatch => "address_list_mismatch",
 }
 
@@ -280,6 +293,7 @@ impl From<&FilterDrop> for DropReason {
             FilterDrop::UnknownUnicastPeer { .. } => DropReason::UnknownUnicastPeer,
             FilterDrop::TtlNot255 { .. } => DropReason::TtlNot255,
             FilterDrop::AddressOwner { .. } => DropReason::AddressOwner,
+            FilterDrop::StrictAddressList { .. } => DropReason::StrictAddressList,
         }
     }
 }

@@ -18,6 +18,7 @@ fn seed_cfg() -> FilterConfig {
         vips: vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 200))],
         any_ttl: false,
         owner: false,
+        strict: false,
     }
 }
 

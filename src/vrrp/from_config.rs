@@ -217,6 +217,7 @@ pub fn from_config(
         any_ttl: i.unicast_ttl.is_some() && !i.unicast_peer.is_empty(),
         vips: i.virtual_ipaddress.iter().map(|v| v.addr).collect(),
         owner: mc.priority.is_owner(),
+        strict: i.strict,
     };
     let edge = EdgeConfig {
         name: name.to_owned(),

@@ -46,6 +46,7 @@ mod netns_hostile;
 mod netns_interop;
 mod netns_load;
 mod netns_local_faults;
+mod netns_no_accept;
 mod netns_track;
 mod netns_track_file;
 mod netns_vmac;

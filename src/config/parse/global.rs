@@ -56,6 +56,7 @@ pub(crate) const GLOBAL: Section = Section {
         "lvs_timeouts",
         "script_user",
         "enable_script_security",
+        "vrrp_strict",
         "metrics",
     ],
     shared: &[],
@@ -183,6 +184,11 @@ impl Reader<'_> {
                 g.enable_script_security = r.flag(n).unwrap_or(false);
             }
             "metrics" => g.metrics = r.metrics(n),
+            // Settled with the instances (`parse::strict`): its place is
+            // what is kept.
+            "vrrp_strict" => {
+                r.args_between(n, 0, 0, "nothing");
+            }
             garp_kw => {
                 let kw = garp_kw.trim_start_matches("vrrp_");
                 r.garp_setting(n, kw, &mut garp);

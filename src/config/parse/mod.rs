@@ -13,6 +13,7 @@ mod inherit;
 mod iproute;
 mod keepalived;
 mod lvs;
+mod strict;
 mod track;
 mod value;
 mod vrrp;
@@ -359,6 +360,7 @@ impl TopLevel {
             legacy_syncd: &mut Vec::new(),
         };
         r.drop_unknown_track_scripts(&mut c, &mut at);
+        r.strict_modes(&mut c, &at);
         for old in std::mem::take(&mut legacy_syncd) {
             r.legacy_sync_daemon(old, &mut c);
         }

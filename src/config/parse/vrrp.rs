@@ -70,6 +70,7 @@ pub(crate) const INSTANCE: Section = Section {
         "preempt_delay",
         "accept",
         "no_accept",
+        "strict_mode",
         "track_interface",
         "track_script",
         "track_file",
@@ -295,6 +296,7 @@ impl Reader<'_> {
             use_vmac: None,
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
+            strict: false,
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
@@ -350,6 +352,8 @@ impl Reader<'_> {
             }
             "accept" => i.accept = r.flag(n).unwrap_or(true),
             "no_accept" => i.accept = !r.flag(n).unwrap_or(true),
+            // Settled once `vrrp_strict` is known (`parse::strict`).
+            "strict_mode" => i.strict = r.flag(n).unwrap_or(true),
             "track_interface" => {
                 i.track_interface = r.track_interfaces(n).unwrap_or_default();
             }
@@ -395,22 +399,6 @@ impl Reader<'_> {
         });
         i.use_vmac = vmac.map(|name| Vmac { name, xmit_base });
         self.settle(&mut i, &seen, &mut items);
-        if !i.accept {
-            // Refusing traffic to the VIPs takes a packet filter (keepalived
-            // uses nftables); until vigil has one, say so rather than run
-            // with the VIPs accepting anyway.
-            let at = seen
-                .get("no_accept")
-                .or(seen.get("accept"))
-                .unwrap_or(&node.keyword.loc);
-            self.d.error(
-                at,
-                ErrorKind::Unsupported {
-                    keyword: "no_accept".into(),
-                    why: "refusing traffic to the VIPs on a non-owner master needs a packet filter vigil does not manage yet; remove it (the VIPs accept traffic, keepalived's default outside vrrp_strict)",
-                },
-            );
-        }
         let block = format!("vrrp_instance {}", i.name);
         for required in ["interface", "virtual_router_id"] {
             if !seen.contains_key(required) {

@@ -55,6 +55,8 @@ pub struct Changes {
     pub metrics: bool,
     /// `static_routes` / `static_rules` differ (`daemon::static_routes`).
     pub statics: bool,
+    /// The `no_accept` filter differs (`daemon::no_accept`).
+    pub no_accept: bool,
 }
 
 impl Changes {
@@ -64,6 +66,7 @@ impl Changes {
             && !self.setup
             && !self.metrics
             && !self.statics
+            && !self.no_accept
     }
 }
 
@@ -90,6 +93,7 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     c.setup = crate::appliance::live::setup_changed(old, new);
     c.metrics = old.global.metrics != new.global.metrics;
     c.statics = super::super::static_routes::Statics::changed(old, new);
+    c.no_accept = super::super::no_accept::NoAccept::changed(old, new);
     c
 }
 

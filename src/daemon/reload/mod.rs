@@ -92,6 +92,8 @@ pub(super) struct Reloader {
     pub(super) metrics: super::metrics::MetricsSide,
     /// `static_routes` and `static_rules`, changed by the difference.
     pub(super) statics: super::static_routes::Statics,
+    /// The `no_accept` filter in force.
+    pub(super) no_accept: super::no_accept::NoAccept,
 }
 
 impl Reloader {
@@ -194,6 +196,11 @@ impl Reloader {
         }
         if changes.statics {
             applied.push(self.statics.reload(&new).await);
+        }
+        if changes.no_accept {
+            let (change, ok) = self.no_accept.reload(&new).await;
+            outcome = if ok { outcome } else { ReloadOutcome::Failed };
+            applied.push(change);
         }
         if !changes.pending.is_empty() {
             applied.extend(self.apply_vrrp(&new).await);

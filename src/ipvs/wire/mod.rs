@@ -360,7 +360,7 @@ pub struct Attr {
 }
 
 impl Attr {
-    fn new(kind: u16, payload: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn new(kind: u16, payload: impl Into<Vec<u8>>) -> Self {
         Attr {
             kind,
             nested: false,
@@ -368,7 +368,7 @@ impl Attr {
         }
     }
 
-    fn nest(kind: u16, inner: &[Attr]) -> Self {
+    pub(crate) fn nest(kind: u16, inner: &[Attr]) -> Self {
         Attr {
             kind,
             nested: true,
@@ -392,7 +392,7 @@ impl Attr {
         Attr::new(kind, v.to_ne_bytes())
     }
     /// NUL-terminated, as NLA_NUL_STRING wants.
-    fn string(kind: u16, s: &str) -> Self {
+    pub(crate) fn string(kind: u16, s: &str) -> Self {
         let mut p = Vec::with_capacity(s.len() + 1);
         p.extend_from_slice(s.as_bytes());
         p.push(0);

@@ -806,8 +806,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
     let (vips, excluded, unicast_src_ip, unicast_peer, (ttl, dont_track_primary)) = addrs;
     // unicast_ttl without peers is cleared with a warning.
     let unicast_ttl = ttl.filter(|_| !unicast_peer.is_empty());
-    // no_accept is refused until vigil manages a packet filter: always accept.
-    let (nopreempt, preempt_delay, _accept, mut track_interface, notify, smtp_alert, garp) = rest;
+    let (nopreempt, preempt_delay, accept, mut track_interface, notify, smtp_alert, garp) = rest;
     // Each interface is tracked once.
     let mut seen = std::collections::HashSet::new();
     track_interface.retain(|t: &TrackInterface| seen.insert(t.name.clone()));
@@ -827,7 +826,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         unicast_peer,
         nopreempt: nopreempt && !master,
         preempt_delay,
-        accept: true,
+        accept,
         track_interface,
         notify,
         smtp_alert,
@@ -842,6 +841,9 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         use_vmac: None,
         virtual_routes: Vec::new(),
         virtual_rules: Vec::new(),
+        // Not generated: strict mode rewrites what it forbids when read;
+        // `config::parse::vrrp_tests` round-trips it.
+        strict: false,
     }
 }
 

@@ -497,5 +497,6 @@ fn filter_for(cfg: &InstanceConfig) -> FilterConfig {
         vips: vec![IpAddr::V4(VIP)],
         any_ttl: false,
         owner: cfg.priority.is_owner(),
+        strict: false,
     }
 }
