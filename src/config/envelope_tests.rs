@@ -547,3 +547,22 @@ fn a_config_is_written_without_a_copy_in_the_bytes_of_the_owned_form() {
     }
     assert_eq!(variants, [0, 1, 3, 4], "V1, V2, V4 and V5 covered");
 }
+
+#[test]
+fn strict_mode_travels_in_v6_and_a_config_without_it_stays_older() {
+    let base: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    let mut c = base.clone();
+    c.vrrp_instances[0].strict = true;
+    c.vrrp_instances[0].accept = false;
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 5, "variant index 5 is V6");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // no_accept alone is V1's own field.
+    let mut no_accept = base;
+    no_accept.vrrp_instances[0].accept = false;
+    let bytes = encode(&no_accept).unwrap();
+    assert_eq!(variant(&bytes), 0);
+    assert_eq!(decode(&bytes).unwrap(), no_accept);
+}

@@ -236,6 +236,24 @@ fn an_address_list_mismatch_is_counted_and_delivered() {
 }
 
 #[test]
+fn strict_mode_drops_an_advert_of_another_address_list() {
+    let other = vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 201))];
+    let cfg = FilterConfig {
+        vips: other,
+        strict: true,
+        ..seed_cfg()
+    };
+    let verdict = classify(&Ok(seed_rx()), [(cfg.vrid, Some(&cfg))]);
+    assert_eq!(verdict, Err(DropReason::StrictAddressList));
+    // The same list: taken.
+    let same = FilterConfig {
+        strict: true,
+        ..seed_cfg()
+    };
+    assert!(classify(&Ok(seed_rx()), [(same.vrid, Some(&same))]).is_ok());
+}
+
+#[test]
 fn tally_keeps_the_order_of_the_reasons() {
     let mut drops = Vec::new();
     for r in [

@@ -623,6 +623,7 @@ fn filter_config(me: &Me) -> FilterConfig {
         vips: VIPS.iter().map(|v| vip(me.v6, *v)).collect(),
         any_ttl: me.unicast_ttl,
         owner: me.priority == 255,
+        strict: false,
     }
 }
 

@@ -845,11 +845,19 @@ fn lower_threshold_above_upper() {
 }
 
 #[test]
-fn no_accept_is_refused_until_vigil_filters() {
+fn strict_mode_refusals_and_resets_are_located() {
     check(
-        "no_accept_is_refused_until_vigil_filters",
-        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    no_accept\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:4:5: error: 'no_accept' is not supported by vigil: refusing traffic to the VIPs on a non-owner master needs a packet filter vigil does not manage yet; remove it (the VIPs accept traffic, keepalived's default outside vrrp_strict)"],
+        "strict_mode",
+        "global_defs {\n    vrrp_strict\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n}\n",
+        &["t.conf:4:1: error: vrrp_instance VI_1: an instance needs at least one virtual_ipaddress in strict mode (vrrp_strict / strict_mode), as keepalived refuses it"],
+    );
+    check_warns(
+        "strict_mode",
+        "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    preempt_delay 3\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\nglobal_defs {\n    vrrp_strict\n}\n",
+        &[
+            "t.conf:2:5: warning: vrrp_instance VI_1: strict mode (vrrp_strict / strict_mode): 'state MASTER' is for the address owner (priority 255): starts as BACKUP, as keepalived does",
+            "t.conf:5:5: warning: vrrp_instance VI_1: strict mode (vrrp_strict / strict_mode): preempt_delay is not allowed: reset to 0, as keepalived does",
+        ],
     );
 }
 
@@ -992,14 +1000,14 @@ fn keepalived_keywords_are_named_not_guessed() {
     // Each used to be "unknown keyword" (some with a guess at a vigil
     // keyword); now each is named for what it is.
     let text = format!(
-        "global_defs {{\n    vrrp_strict\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    track_src_ip\n{VIP}\
+        "global_defs {{\n    vrrp_iptables\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    track_src_ip\n{VIP}\
          virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            fast_recovery\n        }}\n    }}\n}}\n"
     );
     check(
         "keepalived_keywords",
         &text,
         &[
-            "t.conf:2:5: error: keepalived's 'vrrp_strict' is not supported by vigil (in global_defs)",
+            "t.conf:2:5: error: keepalived's 'vrrp_iptables' is not supported by vigil (in global_defs)",
             "t.conf:7:5: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)",
             "t.conf:10:5: error: keepalived's 'track_src_ip' is not supported by vigil (in vrrp_instance)",
             "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",

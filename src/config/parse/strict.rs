@@ -100,3 +100,7 @@ impl Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "strict_tests.rs"]
+mod tests;
