@@ -77,7 +77,9 @@ fn filter_cases() -> Vec<(Received, FilterConfig, DropReason)> {
     cases.push((seed_rx(), c, DropReason::AddressOwner));
     let mut c = cfg;
     c.vips = vec![IpAddr::V4(Ipv4Addr::new(192, 168, 1, 201))];
-    cases.push((seed_rx(), c, DropReason::AddressListMismatch));
+    cases.push((seed_rx(), c.clone(), DropReason::AddressListMismatch));
+    c.strict = true;
+    cases.push((seed_rx(), c, DropReason::StrictAddressList));
     cases
 }
 

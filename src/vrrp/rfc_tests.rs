@@ -13,11 +13,12 @@
 //! and the module docs of `machine` and `filter`.
 //!
 //! Rules with no row here: the advert's own fields and TTL on send (the
-//! codec's tests), and what a master does with traffic to the VIPs. vigil
-//! runs Accept_Mode on, keepalived's default outside `vrrp_strict` (the
-//! parser refuses `no_accept`: see the config row), so a MASTER takes the
-//! VIPs (`AddVips`) and answers for them, and a BACKUP holds none
-//! (`RemoveVips` on leaving MASTER): the rows check those actions.
+//! codec's tests), and what a master does with traffic to the VIPs: a
+//! MASTER takes the VIPs (`AddVips`) and a BACKUP holds none (`RemoveVips`
+//! on leaving MASTER), which the rows check; Accept_Mode off (`no_accept`,
+//! strict mode's default below priority 255) is vigil's nftables filter,
+//! the same in every state (`net::no_accept`, its namespace and lab
+//! tests).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
@@ -59,6 +60,8 @@ struct Me {
     /// Unicast to one peer (the default advert's source) with `unicast_ttl`.
     unicast_ttl: bool,
     interval_cs: u16,
+    /// Strict mode (`vrrp_strict`).
+    strict: bool,
 }
 
 const V2: Me = Me {
@@ -71,6 +74,7 @@ const V2: Me = Me {
     hint_master: false,
     unicast_ttl: false,
     interval_cs: 100,
+    strict: false,
 };
 const V3: Me = Me {
     version: Version::V3,
@@ -373,6 +377,12 @@ fn rows() -> Vec<Row> {
             },
         ),
         row(
+            "7.1 address list differs, in strict mode (vrrp_strict): dropped, as the RFC \
+             allows and keepalived does there",
+            adv(Me { strict: true, ..V3 }, Adv { vips: &[100], ..PEER3 }),
+            Want::Drop(DropReason::StrictAddressList),
+        ),
+        row(
             "7.1 address list differs, sender is the owner: processing goes on",
             adv(master3, Adv { vips: &[100, 102], priority: 255, ..PEER3 }),
             Want::Then {
@@ -435,12 +445,6 @@ fn rows() -> Vec<Row> {
             rule: "6.4.1 (vigil: config) the owner must start MASTER, not BACKUP",
             me: V2,
             ev: Ev::Config("state BACKUP\n    priority 255", "address owner"),
-            want: Want::Refused,
-        },
-        Row {
-            rule: "6.4.3 Accept_Mode: vigil runs it on (keepalived's default); no_accept is refused",
-            me: V2,
-            ev: Ev::Config("state BACKUP\n    priority 100\n    no_accept", "no_accept"),
             want: Want::Refused,
         },
         // ---- 6.4.2 Backup ----
@@ -623,7 +627,7 @@ fn filter_config(me: &Me) -> FilterConfig {
         vips: VIPS.iter().map(|v| vip(me.v6, *v)).collect(),
         any_ttl: me.unicast_ttl,
         owner: me.priority == 255,
-        strict: false,
+        strict: me.strict,
     }
 }
 
@@ -847,6 +851,7 @@ fn every_receive_and_state_rule_of_the_rfcs() {
         DropReason::AuthMismatch,
         DropReason::IntervalMismatch,
         DropReason::Checksum,
+        DropReason::StrictAddressList,
     ] {
         assert!(dropped.contains(&d), "no rule drops with {d:?}");
     }
