@@ -48,6 +48,7 @@ mod netns_load;
 mod netns_local_faults;
 mod netns_track;
 mod netns_track_file;
+mod netns_track_process;
 mod netns_vmac;
 mod netns_vroutes;
 mod notify_mail;
