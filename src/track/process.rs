@@ -3,7 +3,8 @@
 //!
 //! Owns: [`matches`] (keepalived's exact matching: the process name as in
 //! `/proc/PID/comm`, or the command line's words by `param_match`),
-//! [`scan`] (every process's name and command line, from `/proc`),
+//! [`scan`] (every running process's name and command line, from
+//! `/proc`: zombies are gone, as for keepalived),
 //! [`Quorum`] (the state with `fork_delay` / `terminate_delay`) and
 //! [`plan`]. Must not: weigh states (the VRRP machine does, as a script's:
 //! processes ride in the scripts' list) or block: the track task scans
@@ -54,7 +55,7 @@ pub fn matches(t: &TrackProcess, p: &Proc) -> bool {
     }
 }
 
-/// Every process now (those that vanish mid-scan are skipped).
+/// Every running process now (those that vanish mid-scan are skipped).
 pub fn scan() -> Vec<Proc> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -65,20 +66,40 @@ pub fn scan() -> Vec<Proc> {
                 .to_str()
                 .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
         })
-        .filter_map(|e| {
-            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            let argv = cmdline
-                .split(|b| *b == 0)
-                .filter(|w| !w.is_empty())
-                .map(|w| String::from_utf8_lossy(w).into_owned())
-                .collect();
-            Some(Proc {
-                comm: comm.trim_end_matches('\n').to_owned(),
-                argv,
-            })
-        })
+        .filter_map(|e| read(&e.path()))
         .collect()
+}
+
+/// The process at `dir` (`/proc/PID`), if it runs. A zombie (exited, not
+/// yet reaped by its parent) or a dead one does not: keepalived counts
+/// running processes only (it learns of an exit from the kernel's event,
+/// sent before the parent reaps), where pgrep counts zombies too.
+fn read(dir: &std::path::Path) -> Option<Proc> {
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    let (comm, state) = stat_fields(&stat)?;
+    if matches!(state, 'Z' | 'X' | 'x') {
+        return None;
+    }
+    let cmdline = std::fs::read(dir.join("cmdline")).ok()?;
+    let argv = cmdline
+        .split(|b| *b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    Some(Proc {
+        comm: comm.to_owned(),
+        argv,
+    })
+}
+
+/// The name and the state letter of a `/proc/PID/stat` line, `PID (NAME)
+/// S ...` (the name, as in `/proc/PID/comm`, may hold spaces and
+/// parentheses: it runs to the last `)`).
+fn stat_fields(stat: &str) -> Option<(&str, char)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let (_, name) = head.split_once('(')?;
+    let state = rest.trim_start().chars().next()?;
+    Some((name, state))
 }
 
 /// The processes some instance or sync group tracks, in config order.

@@ -107,3 +107,48 @@ fn this_test_s_own_process_is_found_by_a_scan() {
     let t = tracked(&[me.trim_end()], None);
     assert!(scan().iter().any(|p| matches(&t, p)));
 }
+
+#[test]
+fn a_stat_line_gives_the_name_and_state() {
+    assert_eq!(
+        stat_fields("42 (nginx) S 1 42 42 0 -1"),
+        Some(("nginx", 'S'))
+    );
+    assert_eq!(
+        stat_fields("7 (a) b (c)) Z 1 7"),
+        Some(("a) b (c)", 'Z')),
+        "the name runs to the last ')'"
+    );
+    assert_eq!(stat_fields("7 (x"), None);
+}
+
+/// keepalived counts running processes only: a child that exited and is
+/// not reaped yet (a zombie) is gone, while it ran it was there.
+#[test]
+fn a_zombie_is_no_running_process() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let dir = std::path::PathBuf::from(format!("/proc/{}", child.id()));
+    let t0 = Instant::now();
+    // Its command line is there once the exec has set it up.
+    while read(&dir).is_none_or(|p| p.argv.is_empty()) {
+        assert!(t0.elapsed() < Duration::from_secs(5), "no running sleep");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let running = read(&dir).expect("a running sleep");
+    assert_eq!(running.comm, "sleep");
+    assert_eq!(running.argv, ["sleep", "30"]);
+    // SIGKILL without a wait: the child stays a zombie until reaped.
+    // SAFETY: plain syscall on our own unreaped child's PID.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    while !std::fs::read_to_string(dir.join("stat"))
+        .is_ok_and(|s| stat_fields(&s).is_some_and(|(_, st)| st == 'Z'))
+    {
+        assert!(t0.elapsed() < Duration::from_secs(5), "no zombie");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(read(&dir), None, "a zombie counted");
+    child.wait().unwrap();
+}

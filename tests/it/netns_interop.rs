@@ -46,7 +46,7 @@ fn advert_ms(proto: Proto) -> u32 {
 /// Never two masters: exactly `master` holds the VIP, and over a few
 /// advert intervals only `master` sends adverts for the VRID, at its
 /// configured priority.
-fn assert_single_master(lab: &Lab, master: usize, inst: &Instance, what: &str) {
+pub(crate) fn assert_single_master(lab: &Lab, master: usize, inst: &Instance, what: &str) {
     check_single_master(lab, master, inst, what, true);
 }
 
@@ -133,33 +133,50 @@ fn dedup(v: &[u8]) -> Vec<u8> {
 
 /// Steps one pair through the script described at the top of the file.
 fn pair(proto: Proto, high: Kind, low: Kind) {
-    let _serial = serial();
-    let t_test = Instant::now();
-    let lab = Lab::new(2);
-    let (h, l) = (0usize, 1usize);
     let advert = advert_ms(proto);
     let mut hi = Instance::new(proto, HIGH, advert);
     hi.state_master = true;
     let lo = Instance::new(proto, LOW, advert);
+    pair_of(high, &hi, low, &lo, |_| {});
+}
+
+/// The script with H running `hi` and L `lo` (one VRID, one protocol, H's
+/// priority above L's); `at_end` checks each daemon still running at the
+/// end (H's third run, then L).
+pub(crate) fn pair_of(
+    high: Kind,
+    hi: &Instance,
+    low: Kind,
+    lo: &Instance,
+    at_end: impl Fn(&Daemon),
+) {
+    let _serial = serial();
+    let t_test = Instant::now();
+    let lab = Lab::new(2);
+    let (h, l) = (0usize, 1usize);
+    let proto = hi.proto;
     let vip = hi.vip();
     eprintln!(
-        "pair {proto:?}: node1 = {} prio {HIGH}, node2 = {} prio {LOW}, advert {advert} ms",
+        "pair {proto:?}: node1 = {} prio {}, node2 = {} prio {}, advert {} ms",
         high.name(),
-        low.name()
+        hi.priority,
+        low.name(),
+        lo.priority,
+        hi.advert_ms,
     );
 
     // 1. L alone becomes master.
-    let dl = start(&lab, l, low, &lo, "1");
+    let dl = start(&lab, l, low, lo, "1");
     dl.wait_ready(Duration::from_secs(5));
     let t = lab.wait_sole_holder(l, vip, lo.master_down() + SLACK);
     eprintln!("  1. node2 ({}) alone: master after {t:?}", low.name());
-    assert_single_master(&lab, l, &lo, "1. L alone");
+    assert_single_master(&lab, l, lo, "1. L alone");
 
     // 2. H starts later and preempts.
-    let mut dh = start(&lab, h, high, &hi, "2");
+    let mut dh = start(&lab, h, high, hi, "2");
     let t = lab.wait_sole_holder(h, vip, hi.master_down() + SLACK);
     eprintln!("  2. node1 ({}) preempts after {t:?}", high.name());
-    assert_single_master(&lab, h, &hi, "2. H preempted");
+    assert_single_master(&lab, h, hi, "2. H preempted");
 
     // 3. Graceful stop of the master H: L takes over after its skew time.
     let t0 = Instant::now();
@@ -176,13 +193,13 @@ fn pair(proto: Proto, high: Kind, low: Kind) {
         exit.map(|_| t0.elapsed())
     );
     assert!(exit.is_some(), "node1 did not exit within 10 s of SIGTERM");
-    assert_single_master(&lab, l, &lo, "3. after graceful stop of H");
+    assert_single_master(&lab, l, lo, "3. after graceful stop of H");
 
     // 4. H restarts and preempts again.
-    let mut dh = start(&lab, h, high, &hi, "4");
+    let mut dh = start(&lab, h, high, hi, "4");
     let t = lab.wait_sole_holder(h, vip, hi.master_down() + SLACK);
     eprintln!("  4. node1 restarted: preempts after {t:?}");
-    assert_single_master(&lab, h, &hi, "4. H preempted again");
+    assert_single_master(&lab, h, hi, "4. H preempted again");
 
     // 5. H dies with its link: L takes over after the master-down interval.
     dh.kill_with_link(&lab);
@@ -216,17 +233,18 @@ fn pair(proto: Proto, high: Kind, low: Kind) {
 
     // 6. H comes back (its stale VIP still on eth0) and preempts.
     lab.nodes[h].link_up_fast();
-    let dh = start(&lab, h, high, &hi, "6");
+    let dh = start(&lab, h, high, hi, "6");
     let t = lab.wait_sole_holder(h, vip, hi.master_down() + SLACK);
     eprintln!("  6. node1 back: sole holder after {t:?}");
-    assert_single_master(&lab, h, &hi, "6. H back");
+    assert_single_master(&lab, h, hi, "6. H back");
 
-    finish(vec![dh, dl]);
+    finish(vec![dh, dl], at_end);
     eprintln!("pair {proto:?} done in {:?}", t_test.elapsed());
 }
 
-/// Both daemons must still be running at the end (no crash on the way).
-fn finish(mut ds: Vec<Daemon>) {
+/// Both daemons must still be running at the end (no crash on the way);
+/// then `at_end` checks each.
+fn finish(mut ds: Vec<Daemon>, at_end: impl Fn(&Daemon)) {
     for d in ds.iter_mut() {
         assert!(
             d.alive(),
@@ -235,6 +253,7 @@ fn finish(mut ds: Vec<Daemon>) {
             d.node + 1
         );
     }
+    ds.iter().for_each(at_end);
     for d in ds.iter_mut() {
         d.stop();
     }

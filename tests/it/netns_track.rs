@@ -17,7 +17,7 @@
 
 use crate::support::{netns, peers};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use netns::{serial, Lab};
@@ -28,25 +28,40 @@ const LOW: u8 = 100;
 const WEIGHT: i16 = -100;
 const SLACK: Duration = Duration::from_secs(4);
 
-/// One kind of tracked thing, driven through a file.
+/// One kind of tracked thing.
 pub(crate) struct Tracked {
     pub what: &'static str,
     /// The weight H tracks it with (H's priority drops below L's).
     pub weight: i16,
-    /// The file's content while it is fine (`None`: no file).
-    pub fine: Option<&'static [u8]>,
-    /// The file's content while it fails H (`None`: no file).
-    pub failing: Option<&'static [u8]>,
-    /// Sets H up to track `file` with `weight`.
+    /// Makes the switch for the thing at `path` (a name in the lab's
+    /// directory).
+    pub switch: fn(&Path) -> Box<dyn Switch>,
+    /// Sets H up to track the thing at `path` with `weight`.
     pub track: fn(&mut peers::Instance, &Path, i16),
     /// Checks vigil's status of the thing while (not) failing.
     pub status: fn(&serde_json::Value, bool),
 }
 
-fn put(file: &Path, content: Option<&[u8]>) {
-    match content {
-        Some(c) => std::fs::write(file, c).expect("write the tracked file"),
-        None => std::fs::remove_file(file).expect("remove the tracked file"),
+/// What the test turns between fine and failing.
+pub(crate) trait Switch {
+    fn set(&mut self, failing: bool);
+}
+
+/// A tracked file: its content while fine and while failing (`None`: no
+/// file).
+pub(crate) struct FileSwitch {
+    pub file: PathBuf,
+    pub fine: Option<&'static [u8]>,
+    pub failing: Option<&'static [u8]>,
+}
+
+impl Switch for FileSwitch {
+    fn set(&mut self, failing: bool) {
+        let content = if failing { self.failing } else { self.fine };
+        match content {
+            Some(c) => std::fs::write(&self.file, c).expect("write the tracked file"),
+            None => std::fs::remove_file(&self.file).expect("remove the tracked file"),
+        }
     }
 }
 
@@ -56,7 +71,8 @@ pub(crate) fn failover(high: Kind, low: Kind, t: &Tracked) {
     let lab = Lab::new(2);
     let (h, l) = (0usize, 1usize);
     let file = lab.path("tracked");
-    put(&file, t.fine);
+    let mut switch = (t.switch)(&file);
+    switch.set(false);
     let mut hi = peers::Instance::new(Proto::V2, HIGH, 1000);
     (t.track)(&mut hi, &file, t.weight);
     let lo = peers::Instance::new(Proto::V2, LOW, 1000);
@@ -80,7 +96,7 @@ pub(crate) fn failover(high: Kind, low: Kind, t: &Tracked) {
     // second), one advert at the lower priority, then L's master-down
     // interval.
     let t0 = Instant::now();
-    put(&file, t.failing);
+    switch.set(true);
     let bound = Duration::from_secs(2) + lo.master_down() + SLACK;
     let at = lab.wait_sole_holder(l, vip, bound);
     eprintln!("  2. failing: node2 sole holder after {at:?}");
@@ -93,7 +109,7 @@ pub(crate) fn failover(high: Kind, low: Kind, t: &Tracked) {
     assert!(t0.elapsed() < bound);
 
     // 3. Fine again: H preempts.
-    put(&file, t.fine);
+    switch.set(false);
     let at = lab.wait_sole_holder(h, vip, Duration::from_secs(2) + hi.master_down() + SLACK);
     eprintln!("  3. fine again: node1 preempts after {at:?}");
     if high == Kind::Vigil {
@@ -111,8 +127,13 @@ pub(crate) fn failover(high: Kind, low: Kind, t: &Tracked) {
 const SCRIPT: Tracked = Tracked {
     what: "track_script",
     weight: WEIGHT,
-    fine: Some(b"ok"),
-    failing: None,
+    switch: |file| {
+        Box::new(FileSwitch {
+            file: file.to_path_buf(),
+            fine: Some(b"ok"),
+            failing: None,
+        })
+    },
     track: |i, file, weight| i.track_file = Some((file.to_path_buf(), weight)),
     status: |st, failing| {
         assert_eq!(st["scripts"][0]["name"], "chk_file", "{st}");

@@ -10,14 +10,19 @@
 //! both read the number the same way and fail over at the same points.
 //! Needs root, iproute2 and keepalived (scripts/install-deps).
 
-use crate::netns_track::{failover, Tracked};
+use crate::netns_track::{failover, FileSwitch, Tracked};
 use crate::support::peers::Kind;
 
 const NUMBER: Tracked = Tracked {
     what: "track_file",
     weight: -60,
-    fine: Some(b"0\n"),
-    failing: Some(b"1\n"),
+    switch: |file| {
+        Box::new(FileSwitch {
+            file: file.to_path_buf(),
+            fine: Some(b"0\n"),
+            failing: Some(b"1\n"),
+        })
+    },
     track: |i, file, weight| i.tracked_number = Some((file.to_path_buf(), weight)),
     status: |st, failing| {
         assert_eq!(st["scripts"][0]["name"], "num", "{st}");

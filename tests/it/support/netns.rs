@@ -140,22 +140,8 @@ impl Netns {
 
     /// [`Netns::spawn`] of a command made with [`Netns::command`] (and
     /// changed: a `pre_exec`, say).
-    pub fn spawn_command(&self, label: &str, mut cmd: Command, log: &Path) -> Proc {
-        let f = File::create(log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
-        let f2 = f.try_clone().expect("dup log fd");
-        let args = format!("{cmd:?}");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(f)
-            .stderr(f2)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {args:?} in {}: {e}", self.name));
-        Proc {
-            label: label.to_string(),
-            pid: child.id() as i32,
-            child: Some(child),
-            log: log.to_path_buf(),
-        }
+    pub fn spawn_command(&self, label: &str, cmd: Command, log: &Path) -> Proc {
+        Proc::spawn(label, cmd, log)
     }
 
     /// Runs `f` on a fresh thread that has joined this namespace (setns
@@ -250,6 +236,27 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Spawns `cmd` (where it runs: in a namespace through
+    /// [`Netns::spawn_command`], else the test's own) with stdout and
+    /// stderr to `log`. The returned [`Proc`] kills it on drop.
+    pub fn spawn(label: &str, mut cmd: Command, log: &Path) -> Proc {
+        let f = File::create(log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+        let f2 = f.try_clone().expect("dup log fd");
+        let args = format!("{cmd:?}");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(f)
+            .stderr(f2)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {args:?} ({label}): {e}"));
+        Proc {
+            label: label.to_string(),
+            pid: child.id() as i32,
+            child: Some(child),
+            log: log.to_path_buf(),
+        }
+    }
+
     pub fn pid(&self) -> i32 {
         self.pid
     }

@@ -4,7 +4,9 @@
 //!
 //! keepalived gets the canonical keywords (`advert_int`, `auth_type`,
 //! `auth_pass`: it ignores the seed's aliases), runs in the foreground,
-//! VRRP only, logging to its own file, with pid files of its own.
+//! VRRP only, logging to its own file, with pid files of its own; one
+//! that tracks a process enters the node's namespace itself (`-s`, see
+//! [`start`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -70,6 +72,9 @@ pub struct Instance {
     /// A `track_file num` (the file's number times the weight moves the
     /// priority), and its weight.
     pub tracked_number: Option<(PathBuf, i16)>,
+    /// A `vrrp_track_process proc` matching processes by this name, and
+    /// its weight.
+    pub tracked_process: Option<(String, i16)>,
     /// `use_vmac` (keepalived's default name, `vrrp.<VRID>`).
     pub use_vmac: bool,
 }
@@ -88,6 +93,7 @@ impl Instance {
             nopreempt: false,
             track_file: None,
             tracked_number: None,
+            tracked_process: None,
             use_vmac: false,
         }
     }
@@ -129,6 +135,11 @@ impl Instance {
                 file.display()
             ));
         }
+        if let Some((name, weight)) = &self.tracked_process {
+            s.push_str(&format!(
+                "vrrp_track_process proc {{\n    process {name}\n    weight {weight}\n}}\n\n"
+            ));
+        }
         s.push_str(&format!(
             "vrrp_instance VI_1 {{\n    state {}\n    interface {ifname}\n    virtual_router_id {}\n    priority {}\n    advert_int {advert}\n    version {}\n",
             if self.state_master { "MASTER" } else { "BACKUP" },
@@ -141,6 +152,9 @@ impl Instance {
         }
         if self.tracked_number.is_some() {
             s.push_str("    track_file {\n        num\n    }\n");
+        }
+        if self.tracked_process.is_some() {
+            s.push_str("    track_process {\n        proc\n    }\n");
         }
         if self.nopreempt {
             s.push_str("    nopreempt\n");
@@ -197,30 +211,42 @@ pub fn start(lab: &Lab, node: usize, kind: Kind, inst: &Instance, tag: &str) -> 
             let pid = lab.path(&format!("{base}.pid"));
             let vpid = lab.path(&format!("{base}.vrrp.pid"));
             let cpid = lab.path(&format!("{base}.checker.pid"));
-            n.ns.spawn(
-                &format!("keepalived on node{}", node + 1),
-                &[
-                    // Line-buffered stdout: the log is complete when read.
-                    "stdbuf",
-                    "-oL",
-                    "-eL",
-                    "keepalived",
-                    "-n",
-                    "-l",
-                    "-D",
-                    "-G",
-                    "--vrrp",
-                    "-f",
-                    &confs,
-                    "-p",
-                    pid.to_str().unwrap(),
-                    "-r",
-                    vpid.to_str().unwrap(),
-                    "-c",
-                    cpid.to_str().unwrap(),
-                ],
-                &log,
-            )
+            let mut args = vec![
+                // Line-buffered stdout: the log is complete when read.
+                "stdbuf",
+                "-oL",
+                "-eL",
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-G",
+                "--vrrp",
+                "-f",
+                &confs,
+                "-p",
+                pid.to_str().unwrap(),
+                "-r",
+                vpid.to_str().unwrap(),
+                "-c",
+                cpid.to_str().unwrap(),
+            ];
+            let label = format!("keepalived on node{}", node + 1);
+            if inst.tracked_process.is_some() {
+                // The kernel's process events (keepalived's only source for
+                // track_process) answer a socket of the initial network
+                // namespace only: started inside the node's (`ip netns
+                // exec`), keepalived finds every tracked process gone.
+                // `-s NS` starts it out here and has it enter the node's
+                // namespace itself (a namespace that does not exist makes
+                // it exit).
+                args.extend(["-s", n.ns.name()]);
+                let mut cmd = Command::new(args[0]);
+                cmd.args(&args[1..]);
+                Proc::spawn(&label, cmd, &log)
+            } else {
+                n.ns.spawn(&label, &args, &log)
+            }
         }
         Kind::Vigil => {
             let bin = vigil_bin();
