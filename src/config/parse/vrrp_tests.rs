@@ -226,19 +226,38 @@ fn an_unknown_state_starts_as_backup_as_keepalived_does() {
     );
 }
 
+/// keepalived 2.2.7 reads no word after `nopreempt` or `preempt` (its
+/// config dump, `keepalived -d`, says "Preempt = disabled" for every
+/// `nopreempt X` and "enabled" for every `preempt X`, off and no
+/// included), and the later of the two in an instance decides.
 #[test]
-fn nopreempt_with_an_argument_keepalived_ignores_is_set_with_a_warning() {
+fn preempt_and_nopreempt_ignore_their_argument_as_keepalived_does() {
     let vip = " virtual_ipaddress {\n  10.0.0.1\n }\n";
-    let (c, w) = import(&instance(&format!(" nopreempt 1\n{vip}")));
-    assert!(c.vrrp_instances[0].nopreempt);
-    assert_eq!(
-        w,
-        ["t.conf:4:12: warning: 'nopreempt': '1' is ignored: the instance does not preempt, as keepalived does"]
-    );
-    // vigil's own on/off spelling is read as before.
-    let (c, w) = import(&instance(&format!(" nopreempt off\n{vip}")));
-    assert!(!c.vrrp_instances[0].nopreempt);
-    assert!(w.is_empty(), "{w:?}");
+    for (body, nopreempt, warning) in [
+        (" nopreempt\n", true, None),
+        (" preempt\n", false, None),
+        (" nopreempt off\n", true, Some("t.conf:4:12: warning: 'nopreempt': 'off' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" nopreempt no\n", true, Some("t.conf:4:12: warning: 'nopreempt': 'no' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" nopreempt 1\n", true, Some("t.conf:4:12: warning: 'nopreempt': '1' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" nopreempt on\n", true, Some("t.conf:4:12: warning: 'nopreempt': 'on' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" preempt off\n", false, Some("t.conf:4:10: warning: 'preempt': 'off' is ignored: the instance preempts (to stop it, write 'nopreempt'), as keepalived does")),
+        (" preempt false now\n", false, Some("t.conf:4:10: warning: 'preempt': 'false now' is ignored: the instance preempts (to stop it, write 'nopreempt'), as keepalived does")),
+        (" nopreempt\n preempt\n", false, None),
+        (" preempt\n nopreempt\n", true, None),
+        (" preempt off\n nopreempt off\n", true, None),
+    ] {
+        let (c, w) = import(&instance(&format!("{body}{vip}")));
+        assert_eq!(c.vrrp_instances[0].nopreempt, nopreempt, "{body}");
+        match warning {
+            None if body.contains("off") => assert_eq!(w.len(), 2, "{body}: {w:?}"),
+            None => assert!(w.is_empty(), "{body}: {w:?}"),
+            Some(x) => assert_eq!(w, [x], "{body}"),
+        }
+        // What vigil writes back reads as the same, without a warning.
+        let text = round_trip(&c);
+        assert_eq!(text.contains("nopreempt\n"), nopreempt, "{text}");
+        assert!(!text.contains("preempt off"), "{text}");
+    }
 }
 
 #[test]
