@@ -286,3 +286,78 @@ fn parent_down_faults_the_instance_and_up_brings_it_back_on_the_vmac() {
     wait_vmac_holder(&lab, 0, vip, Duration::from_secs(6));
     assert_eq!(peers::first_state(&d.status_json()), "MASTER");
 }
+
+/// eth0's `arp_ignore` and `arp_filter` in node 1 (the settings a vmac
+/// changes on its parent).
+fn parent_arp(n: &netns::Node) -> (String, String) {
+    let read = |k: &str| {
+        let out =
+            n.ns.exec(&["cat", &format!("/proc/sys/net/ipv4/conf/eth0/{k}")]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    (read("arp_ignore"), read("arp_filter"))
+}
+
+fn wait_parent_arp(n: &netns::Node, want: (&str, &str), when: &str) {
+    let mut seen = parent_arp(n);
+    let ok = wait_for(Duration::from_secs(3), Duration::from_millis(20), || {
+        seen = parent_arp(n);
+        (seen.0.as_str(), seen.1.as_str()) == want
+    });
+    assert!(
+        ok,
+        "{when}: eth0 arp_ignore, arp_filter = {seen:?}, want {want:?}"
+    );
+}
+
+/// The parent's settings before the vmac come back when it goes: on a
+/// reload that drops `use_vmac` and at a stop, not at a hitless restart
+/// (the vmac stays, and the values found before it are still the ones
+/// given back at the stop after it). keepalived 2.2.7 leaves them at 1
+/// and 1 (measured by hand: its SIGTERM removes the vmac only).
+#[test]
+fn the_parents_arp_settings_come_back_when_the_vmac_goes() {
+    let _serial = serial();
+    let lab = Lab::new(1);
+    let n = &lab.nodes[0];
+    // Neither the kernel's default nor what the vmac sets.
+    n.ns.sysctl("net.ipv4.conf.eth0.arp_ignore", "2");
+    n.ns.sysctl("net.ipv4.conf.eth0.arp_filter", "0");
+    let found = ("2", "0");
+    wait_parent_arp(n, found, "before vigil");
+    let vip = Proto::V2.vip();
+
+    let mut d = start_vigil_with(&lab, 0, &vigil_conf(true), "vmac");
+    wait_vmac_holder(&lab, 0, vip, Duration::from_secs(5));
+    wait_parent_arp(n, ("1", "1"), "with the vmac");
+    let ledger = d.control.with_extension("vmac-sysctls");
+    let kept = std::fs::read_to_string(&ledger).expect("the ledger beside the control socket");
+    assert_eq!(kept, "eth0 arp_ignore=2 arp_filter=0 vmacs vrrp.51\n");
+
+    // A reload without use_vmac: the vmac goes, eth0 has its own back.
+    reload(&d, &vigil_conf(false));
+    wait_parent_arp(n, found, "after a reload without use_vmac");
+    assert!(!link_exists(&n.ns, VMAC));
+    assert!(!ledger.exists(), "a ledger with nothing in it is removed");
+
+    // Back, then a hitless restart: the vmac stays, so do its settings.
+    reload(&d, &vigil_conf(true));
+    wait_vmac_holder(&lab, 0, vip, Duration::from_secs(3));
+    wait_parent_arp(n, ("1", "1"), "with the vmac again");
+    let out = std::process::Command::new(vigil_bin())
+        .args(["restart", "--control"])
+        .arg(&d.control)
+        .output()
+        .expect("run vigil restart");
+    assert!(out.status.success(), "{out:?}");
+    d.wait_status("MASTER after the restart", Duration::from_secs(5), |v| {
+        peers::first_state(v) == "MASTER"
+    });
+    assert_eq!(parent_arp(n), ("1".into(), "1".into()), "after the restart");
+
+    // The stop of the new image gives back what the old one found.
+    d.stop();
+    assert!(!link_exists(&n.ns, VMAC));
+    wait_parent_arp(n, found, "after the stop");
+    assert!(!ledger.exists());
+}
