@@ -30,6 +30,12 @@
 //!   when the last vmac on it goes ([`restore_parent`]); keepalived 2.2.7
 //!   leaves them set (measured: its SIGTERM removes the vmac, not the
 //!   parent's 1 and 1).
+//! - `rp_filter`: a strict or loose `all` would drop what the vmac
+//!   receives all the same (the kernel takes the greater of `all` and the
+//!   interface's), so while there is an IPv4 vmac `all`'s value moves onto
+//!   every interface but `lo` and the vmacs (and `default`), and `all` is
+//!   0 ([`relax_rp_filter`], keepalived's way); the last IPv4 vmac to go
+//!   writes back what the ledger recorded.
 //! - IPv6: `addr_gen_mode=1` on the vmac before it goes up (no link-local
 //!   of its own, RFC 5798 section 7.4), then the parent's link-local is
 //!   added to it (NODAD), the source of its adverts.
@@ -39,12 +45,13 @@
 //! its parent's link state for FAULT.
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::path::Path;
 
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage, MacVlanMode};
 use rtnetlink::LinkMacVlan;
 use thiserror::Error;
 
-use super::vmac_ledger::{Ledger, LedgerError};
+use super::vmac_ledger::{Ledger, LedgerError, RP_FILTER};
 use super::{bounded, req_err, Link, Net, NetError, On};
 use crate::config::model::Vip;
 
@@ -131,11 +138,16 @@ fn parent_values(parent: &str) -> Option<Vec<(String, String)>> {
 }
 
 /// Writes `values` back on `parent` (the vmac `name` was the last on it),
-/// every one tried; the first failure is the error.
+/// every one tried; the first failure is the error. [`RP_FILTER`]'s are
+/// each interface's `rp_filter` (`all` last); one gone since is skipped.
 fn write_back(name: &str, parent: &str, values: &[(String, String)]) -> Result<(), VmacError> {
     let mut first = Ok(());
     for (k, v) in values {
-        let r = sysctl(name, "ipv4", parent, k, v);
+        let r = match parent {
+            RP_FILTER if k != "all" && !Path::new(&sysctl_path("ipv4", k, "")).exists() => Ok(()),
+            RP_FILTER => sysctl(name, "ipv4", k, "rp_filter", v),
+            _ => sysctl(name, "ipv4", parent, k, v),
+        };
         if first.is_ok() {
             first = r;
         }
@@ -154,11 +166,79 @@ pub fn restore_parent(ledger: &Ledger, name: &str) -> Result<Option<String>, Vma
         name: name.to_owned(),
         source,
     })?;
-    let Some((parent, values)) = back else {
-        return Ok(None);
+    let mut first = Ok(None);
+    for (parent, values) in back {
+        let r = write_back(name, &parent, &values);
+        first = match (first, r) {
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(None), Ok(())) if parent != RP_FILTER => Ok(Some(parent)),
+            (kept, _) => kept,
+        };
+    }
+    first
+}
+
+/// `rp_filter` as keepalived 2.2.7 sets it for an IPv4 vmac (its man page,
+/// and measured): a strict or loose `all` (which the kernel takes over
+/// any lower value of an interface) would drop the adverts the vmac
+/// receives (their source is reached by the parent, not by it), so while
+/// there are IPv4 vmacs every interface but `lo` and the vmacs gets the
+/// greater of its own value and `all`'s, `default` too, and `all` is 0.
+/// The values before are in the ledger's [`RP_FILTER`] entry, which every
+/// IPv4 vmac holds; the last one to go writes them back.
+fn relax_rp_filter(s: &VmacSpec, ledger: &Ledger) -> Result<(), VmacError> {
+    let read = |on: &str| {
+        let v = std::fs::read_to_string(sysctl_path("ipv4", on, "rp_filter")).ok()?;
+        v.trim().parse::<u8>().ok()
     };
-    write_back(name, &parent, &values)?;
-    Ok(Some(parent))
+    let all = read("all").unwrap_or(0);
+    let held = ledger.update(|e| {
+        let held = e.holds(RP_FILTER);
+        if held {
+            e.record(RP_FILTER, &s.name, None);
+        }
+        held
+    });
+    let ledger_err = |source| VmacError::Ledger {
+        name: s.name.clone(),
+        source,
+    };
+    if held.map_err(ledger_err)? || all == 0 {
+        return Ok(());
+    }
+    let mut found = vec![("all".to_owned(), all.to_string())];
+    let mut raise = Vec::new();
+    let names =
+        std::fs::read_dir("/proc/sys/net/ipv4/conf").map_err(|source| VmacError::Sysctl {
+            name: s.name.clone(),
+            key: "net.ipv4.conf".into(),
+            value: "(the interfaces' rp_filter)".into(),
+            source,
+        })?;
+    for on in names
+        .flatten()
+        .filter_map(|d| d.file_name().into_string().ok())
+    {
+        let skip = ["all", "lo", s.name.as_str()].contains(&on.as_str());
+        match read(&on) {
+            Some(v) if v < all && !skip => {
+                found.push((on.clone(), v.to_string()));
+                raise.push(on);
+            }
+            _ => {}
+        }
+    }
+    if let Err(source) = ledger.update(|e| e.record(RP_FILTER, &s.name, Some(found))) {
+        let e = ledger_err(source);
+        tracing::error!(error = %e, "rp_filter will stay relaxed when the vmac goes");
+    }
+    let all_value = all.to_string();
+    for on in &raise {
+        sysctl(&s.name, "ipv4", on, "rp_filter", &all_value)?;
+    }
+    sysctl(&s.name, "ipv4", "all", "rp_filter", "0")?;
+    tracing::info!(vmac = %s.name, all, raised = ?raise, "rp_filter: all 0, the interfaces at least its value before");
+    Ok(())
 }
 
 /// Records `s`'s parent values (the first vmac there), then sets
@@ -222,6 +302,7 @@ impl Net {
             for (k, v) in VMAC_SYSCTLS {
                 sysctl(&s.name, "ipv4", &s.name, k, v)?;
             }
+            relax_rp_filter(s, ledger)?;
             set_parent(s, ledger)?;
         }
         self.set_up(l.index).await.map_err(net_err)?;

@@ -1,6 +1,8 @@
 //! The values a vmac's parent had before vigil changed them
 //! ([`super::vmac::PARENT_SYSCTLS`]), so that the last vmac on a parent
-//! to go puts them back.
+//! to go puts them back; and, in the [`RP_FILTER`] entry, every
+//! interface's `rp_filter` before the first IPv4 vmac moved `all`'s onto
+//! them, put back by the last IPv4 vmac.
 //!
 //! Owns: the ledger file (beside the control socket,
 //! `control.vmac-sysctls`: one line a parent, `PARENT KEY=VALUE... vmacs
@@ -26,6 +28,12 @@ use thiserror::Error;
 
 /// The word between a parent's values and its vmacs.
 const VMACS: &str = "vmacs";
+
+/// The entry of the `rp_filter` values every interface had before the
+/// first IPv4 vmac moved `all`'s onto them (its keys are interface
+/// names, `all` and `default` among them; held by every IPv4 vmac). No
+/// interface is named so: a name holds no `/`.
+pub const RP_FILTER: &str = "rp_filter/all";
 
 /// Why the ledger could not be read or written.
 #[derive(Debug, Error)]
@@ -73,7 +81,8 @@ impl Entries {
         values: Option<Vec<(String, String)>>,
     ) -> Vec<(String, Vec<(String, String)>)> {
         let moved = (self.0.iter())
-            .filter(|(p, s)| p.as_str() != parent && s.vmacs.contains(vmac))
+            .filter(|(p, _)| p.as_str() != parent && parent != RP_FILTER && p.as_str() != RP_FILTER)
+            .filter(|(_, s)| s.vmacs.contains(vmac))
             .map(|(p, _)| p.clone())
             .collect::<Vec<_>>();
         let mut back = Vec::new();
@@ -90,13 +99,16 @@ impl Entries {
         back
     }
 
-    /// `vmac` is gone: the parent and its values to put back when it was
-    /// the last vmac there.
-    pub fn release(&mut self, vmac: &str) -> Option<(String, Vec<(String, String)>)> {
-        let parent = (self.0.iter())
-            .find(|(_, s)| s.vmacs.contains(vmac))
-            .map(|(p, _)| p.clone())?;
-        self.release_from(&parent, vmac)
+    /// `vmac` is gone: each entry it was the last vmac of (its parent's,
+    /// [`RP_FILTER`]), with the values to put back.
+    pub fn release(&mut self, vmac: &str) -> Vec<(String, Vec<(String, String)>)> {
+        let held: Vec<String> = (self.0.iter())
+            .filter(|(_, s)| s.vmacs.contains(vmac))
+            .map(|(p, _)| p.clone())
+            .collect();
+        (held.iter())
+            .filter_map(|p| self.release_from(p, vmac))
+            .collect()
     }
 
     fn release_from(
@@ -149,7 +161,7 @@ impl Entries {
                 } else if w == VMACS {
                     in_vmacs = true;
                 } else {
-                    let (k, v) = w.split_once('=').ok_or((n + 1, "expected KEY=VALUE"))?;
+                    let (k, v) = w.rsplit_once('=').ok_or((n + 1, "expected KEY=VALUE"))?;
                     let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
                     if k.is_empty() || !digits {
                         return Err((n + 1, "expected KEY=VALUE, the value a number"));

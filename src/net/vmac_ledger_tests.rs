@@ -19,11 +19,11 @@ fn the_first_vmac_on_a_parent_records_and_the_last_gives_back() {
     // A second vmac on it finds the values recorded: vigil's own (1, 1)
     // must never replace them.
     assert!(e.record("eth0", "vrrp.52", Some(vals("1", "1"))).is_empty());
-    assert_eq!(e.release("vrrp.51"), None);
-    assert_eq!(e.release("vrrp.52"), Some(("eth0".into(), vals("2", "0"))));
+    assert_eq!(e.release("vrrp.51"), []);
+    assert_eq!(e.release("vrrp.52"), [("eth0".into(), vals("2", "0"))]);
     assert!(e.0.is_empty());
     // One never recorded, or released twice: nothing.
-    assert_eq!(e.release("vrrp.52"), None);
+    assert_eq!(e.release("vrrp.52"), []);
 }
 
 #[test]
@@ -32,7 +32,32 @@ fn a_vmac_moved_to_another_parent_gives_the_old_one_back() {
     e.record("eth0", "vrrp.51", Some(vals("0", "0")));
     let back = e.record("eth1", "vrrp.51", Some(vals("2", "1")));
     assert_eq!(back, [("eth0".to_owned(), vals("0", "0"))]);
-    assert_eq!(e.release("vrrp.51"), Some(("eth1".into(), vals("2", "1"))));
+    assert_eq!(e.release("vrrp.51"), [("eth1".into(), vals("2", "1"))]);
+}
+
+#[test]
+fn rp_filter_is_held_by_every_ipv4_vmac_and_given_back_by_the_last() {
+    let mut e = Entries::default();
+    let found = vec![
+        ("all".to_owned(), "1".to_owned()),
+        ("eth0".into(), "0".into()),
+    ];
+    e.record("eth0", "vrrp.51", Some(vals("0", "0")));
+    e.record(RP_FILTER, "vrrp.51", Some(found.clone()));
+    e.record("eth1", "vrrp.52", Some(vals("2", "0")));
+    // Recording on a parent never takes the vmac out of RP_FILTER's.
+    assert!(e.record(RP_FILTER, "vrrp.52", None).is_empty());
+    assert_eq!(e.release("vrrp.52"), [("eth1".into(), vals("2", "0"))]);
+    let mut back = e.release("vrrp.51");
+    back.sort();
+    assert_eq!(
+        back,
+        [("eth0".into(), vals("0", "0")), (RP_FILTER.into(), found)]
+    );
+    // An interface name with '=' in it reads back.
+    let mut e = Entries::default();
+    e.record(RP_FILTER, "v", Some(vec![("a=b".into(), "1".into())]));
+    assert_eq!(Entries::parse(&e.render()), Ok(e));
 }
 
 #[test]
@@ -78,7 +103,7 @@ fn the_ledger_file_is_kept_beside_the_control_socket_and_removed_when_empty() {
         .unwrap();
     assert!(!l.load().unwrap().holds("eth0"));
     let back = l.update(|e| e.release("vrrp.52")).unwrap();
-    assert_eq!(back, Some(("eth1".into(), vals("0", "0"))));
+    assert_eq!(back, [("eth1".into(), vals("0", "0"))]);
     assert!(!l.path().exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

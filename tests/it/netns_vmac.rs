@@ -583,3 +583,47 @@ fn vmac_xmit_base_adverts_leave_from_the_parent_as_keepalived_sends_them() {
     assert!(dv.alive(), "vigil exited");
     dv.stop();
 }
+
+/// `rp_filter` of `on` in node 1.
+fn rp_filter(n: &netns::Node, on: &str) -> String {
+    let path = format!("/proc/sys/net/ipv4/conf/{on}/rp_filter");
+    let out = n.ns.exec(&["cat", &path]);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// With a strict `all.rp_filter` (RHEL's default), the kernel would drop
+/// the adverts the vmac receives (their source is reached by eth0):
+/// vigil, as keepalived 2.2.7 does (measured: all 1 -> 0, default and
+/// each interface raised to 1, lo and the vmac left, all back at the
+/// stop), moves `all`'s value onto the interfaces while it has an IPv4
+/// vmac. Without that, vigil (100) became a second MASTER beside
+/// keepalived (150).
+#[test]
+fn a_strict_all_rp_filter_is_moved_to_the_interfaces_while_there_is_a_vmac() {
+    let _serial = serial_with_keepalived();
+    let lab = Lab::new(2);
+    for n in &lab.nodes {
+        n.ns.sysctl("net.ipv4.conf.all.rp_filter", "1");
+    }
+    let n = &lab.nodes[0];
+    let before = ["all", "default", "eth0", "lo"].map(|on| rp_filter(n, on));
+    assert_eq!(before, ["1", "0", "0", "0"]);
+    let mut hi = peers::Instance::new(Proto::V2, 150, 1000);
+    hi.use_vmac = true;
+    let mut lo = hi.clone();
+    lo.priority = 100;
+    let vip = hi.vip();
+    let mut dk = start(&lab, 1, Kind::Keepalived, &hi, "1");
+    wait_vmac_holder(&lab, 1, vip, hi.master_down() + SLACK);
+    let mut dv = start(&lab, 0, Kind::Vigil, &lo, "1");
+    dv.wait_ready(Duration::from_secs(10));
+    std::thread::sleep(lo.master_down() + Duration::from_secs(1));
+    assert_eq!(peers::first_state(&dv.status_json()), "BACKUP");
+    wait_vmac_holder(&lab, 1, vip, Duration::from_secs(1));
+    let during = ["all", "default", "eth0", "lo", VMAC].map(|on| rp_filter(n, on));
+    assert_eq!(during, ["0", "1", "1", "0", "0"]);
+    dv.stop();
+    let after = ["all", "default", "eth0", "lo"].map(|on| rp_filter(n, on));
+    assert_eq!(after, before, "all, default, eth0, lo after the stop");
+    dk.stop();
+}
