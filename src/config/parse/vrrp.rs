@@ -463,6 +463,21 @@ impl Reader<'_> {
                 self.d.warn(at, WarningKind::Note(note));
             }
         }
+        // keepalived 2.2.7: "unicast with use_vmac requires
+        // vmac_xmit_base - setting" (measured with its dump).
+        if let (Some(v), false) = (i.use_vmac.as_mut(), i.unicast_peer.is_empty()) {
+            if !v.xmit_base {
+                v.xmit_base = true;
+                if let Some(at) = seen.get("use_vmac") {
+                    let note = format!(
+                        "vrrp_instance {}: unicast adverts with 'use_vmac' go from the parent \
+                         interface: 'vmac_xmit_base' is set, as keepalived does",
+                        i.name
+                    );
+                    self.d.warn(at, WarningKind::Note(note));
+                }
+            }
+        }
         if let (None, Some(at)) = (&i.use_vmac, seen.get("vmac_xmit_base")) {
             let note = format!(
                 "vrrp_instance {}: 'vmac_xmit_base' without 'use_vmac' is ignored, as keepalived does",

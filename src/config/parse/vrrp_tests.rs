@@ -362,3 +362,30 @@ fn vmac_garp_intvl_is_ignored_with_why() {
         "{w:?}"
     );
 }
+
+/// keepalived 2.2.7 sets `vmac_xmit_base` for an instance with
+/// `use_vmac` and unicast peers ("unicast with use_vmac requires
+/// vmac_xmit_base - setting", and its dump says xmit_base = true).
+#[test]
+fn use_vmac_with_unicast_peers_sends_from_the_parent_as_keepalived_does() {
+    let body = " unicast_src_ip 10.0.0.1\n unicast_peer {\n  10.0.0.2\n }\n use_vmac\n virtual_ipaddress {\n  10.0.0.9\n }\n";
+    let (c, w) = import(&instance(body));
+    assert_eq!(
+        c.vrrp_instances[0].use_vmac.as_ref().map(|v| v.xmit_base),
+        Some(true)
+    );
+    assert_eq!(
+        w,
+        ["t.conf:8:2: warning: vrrp_instance VI_1: unicast adverts with 'use_vmac' go from the parent interface: 'vmac_xmit_base' is set, as keepalived does"]
+    );
+    assert!(round_trip(&c).contains("vmac_xmit_base\n"));
+    // Multicast: as written.
+    let (c, w) = import(&instance(
+        " use_vmac\n virtual_ipaddress {\n  10.0.0.9\n }\n",
+    ));
+    assert_eq!(
+        c.vrrp_instances[0].use_vmac.as_ref().map(|v| v.xmit_base),
+        Some(false)
+    );
+    assert!(w.is_empty(), "{w:?}");
+}
