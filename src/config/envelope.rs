@@ -35,9 +35,12 @@
 //! its `virtual_routes` and `virtual_rules`, and the global
 //! `static_routes` and `static_rules`
 //! ([`SideV5`]), after V4's table, unchanged. V6 adds each instance's
-//! strict mode ([`SideV6`]), after V5's table, unchanged. A config is
-//! written in the oldest version that holds all of it.
+//! strict mode ([`SideV6`]), after V5's table, unchanged. V7 adds the
+//! global `vmac_prefix` ([`SideV7`]; the vmac names it gives are in V5's
+//! `use_vmac` already), after V6's table, unchanged. A config is written
+//! in the oldest version that holds all of it.
 
+use super::bounds::IfName;
 use super::model::{
     AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, IpRoute, IpRule, Metrics, RealServer,
     Script, ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, Vmac,
@@ -61,16 +64,24 @@ pub enum Stored {
     V4(Config, SideV2, Box<SideV3>, Box<SideV4>),
     /// V4, then what V5 added.
     V5(Config, SideV2, Box<SideV3>, Box<SideV4>, Box<SideV5>),
-    /// V5, then what V6 added.
-    V6(
-        Config,
-        SideV2,
-        Box<SideV3>,
-        Box<SideV4>,
-        Box<SideV5>,
-        Box<SideV6>,
-    ),
+    /// V5, then what V6 added. (Its parts as one tuple: postcard writes a
+    /// tuple as its elements one after the other, as it writes a tuple
+    /// variant's fields, so the bytes are those of the parts side by side,
+    /// as V6 was first written.)
+    V6(UpToV6),
+    /// V6, then what V7 added.
+    V7(UpToV6, Box<SideV7>),
 }
+
+/// V6's parts, in its order.
+type UpToV6 = (
+    Config,
+    SideV2,
+    Box<SideV3>,
+    Box<SideV4>,
+    Box<SideV5>,
+    Box<SideV6>,
+);
 
 /// [`Stored`] as it is written: the same variants in the same order, of
 /// borrowed parts (serde and postcard see through a reference as through a
@@ -84,14 +95,40 @@ enum StoredRef<'c> {
     V3(&'c Config, &'c SideV2, &'c SideV3),
     V4(&'c Config, &'c SideV2, &'c SideV3, &'c SideV4),
     V5(&'c Config, &'c SideV2, &'c SideV3, &'c SideV4, &'c SideV5),
-    V6(
-        &'c Config,
-        &'c SideV2,
-        &'c SideV3,
-        &'c SideV4,
-        &'c SideV5,
-        &'c SideV6,
-    ),
+    V6(RefsToV6<'c>),
+    V7(RefsToV6<'c>, &'c SideV7),
+}
+
+/// [`UpToV6`] borrowed.
+type RefsToV6<'c> = (
+    &'c Config,
+    &'c SideV2,
+    &'c SideV3,
+    &'c SideV4,
+    &'c SideV5,
+    &'c SideV6,
+);
+
+/// What envelope V7 adds: the global `vmac_prefix`. The vmac names it
+/// gives are each instance's V5 `use_vmac` name already; the prefix is
+/// kept so that export writes the config as it was written, and a VRID
+/// changed later renames the vmac as keepalived would.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV7 {
+    pub vmac_prefix: Option<IfName>,
+}
+
+impl SideV7 {
+    /// `None`: nothing of V7 in `c`.
+    fn of(c: &Config) -> Option<Self> {
+        let vmac_prefix = Some(c.global.vmac_prefix.clone()?);
+        Some(SideV7 { vmac_prefix })
+    }
+
+    fn attach(self, mut c: Config) -> Config {
+        c.global.vmac_prefix = self.vmac_prefix;
+        c
+    }
 }
 
 /// What envelope V6 adds: whether each instance runs in strict mode (by
@@ -585,7 +622,7 @@ pub enum EnvelopeError {
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
-    let (side5, side6) = (SideV5::of(config), SideV6::of(config));
+    let (side5, side6, side7) = (SideV5::of(config), SideV6::of(config), SideV7::of(config));
     let (c, s2, s3, s4, s5, s6) = (config, &side, &side3, &side4, &side5, &side6);
     let empty = [
         side.is_empty(),
@@ -594,13 +631,14 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
         s5.is_empty(),
         s6.is_empty(),
     ];
-    let stored = match empty {
-        [true, true, true, true, true] => StoredRef::V1(c),
-        [false, true, true, true, true] => StoredRef::V2(c, s2),
-        [_, false, true, true, true] => StoredRef::V3(c, s2, s3),
-        [_, _, false, true, true] => StoredRef::V4(c, s2, s3, s4),
-        [_, _, _, false, true] => StoredRef::V5(c, s2, s3, s4, s5),
-        [_, _, _, _, false] => StoredRef::V6(c, s2, s3, s4, s5, s6),
+    let stored = match (empty, &side7) {
+        (_, Some(s7)) => StoredRef::V7((c, s2, s3, s4, s5, s6), s7),
+        ([true, true, true, true, true], None) => StoredRef::V1(c),
+        ([false, true, true, true, true], None) => StoredRef::V2(c, s2),
+        ([_, false, true, true, true], None) => StoredRef::V3(c, s2, s3),
+        ([_, _, false, true, true], None) => StoredRef::V4(c, s2, s3, s4),
+        ([_, _, _, false, true], None) => StoredRef::V5(c, s2, s3, s4, s5),
+        ([_, _, _, _, false], None) => StoredRef::V6((c, s2, s3, s4, s5, s6)),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -641,8 +679,12 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V5(c, side, side3, side4, side5) => {
             side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)
         }
-        Stored::V6(c, side, side3, side4, side5, side6) => {
+        Stored::V6((c, side, side3, side4, side5, side6)) => {
             side6.attach(side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?)
+        }
+        Stored::V7((c, side, side3, side4, side5, side6), side7) => {
+            let c = side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?;
+            Ok(side7.attach(side6.attach(c)?))
         }
     }
 }

@@ -462,8 +462,14 @@ fn payloads_written_by_the_v4_vigil_still_decode() {
     // VIP and instance options, service flags and a script: the tables up
     // to V4, as the vigil of commit 70cae2d wrote them (before V5).
     let bin = include_bytes!("../../fixtures/envelope/v4-box.bin");
-    assert_eq!(variant(bin), 3, "variant index 3 is V4");
-    old_payload_matches(bin, "fixtures/envelope/v4-box.conf");
+    old_payload_again(bin, 3, "fixtures/envelope/v4-box.conf");
+}
+
+/// An older vigil's payload of variant index `index` decodes to its
+/// source text imported now, and encodes to the same bytes again.
+fn old_payload_again(bin: &[u8], index: u8, conf: &str) {
+    assert_eq!(variant(bin), index, "{conf}: the variant index");
+    old_payload_matches(bin, conf);
     assert_eq!(encode(&decode(bin).unwrap()).unwrap(), bin.to_vec());
 }
 
@@ -565,4 +571,43 @@ fn strict_mode_travels_in_v6_and_a_config_without_it_stays_older() {
     let bytes = encode(&no_accept).unwrap();
     assert_eq!(variant(&bytes), 0);
     assert_eq!(decode(&bytes).unwrap(), no_accept);
+}
+
+#[test]
+fn vmac_prefix_travels_in_v7_and_a_v5_payload_written_before_it_still_decodes() {
+    // A V5 payload as the vigil of commit f0623b5 wrote it: the same
+    // config, and the same bytes again.
+    let bin = include_bytes!("../../fixtures/envelope/v5-box.bin");
+    old_payload_again(bin, 4, "fixtures/envelope/v5-box.conf");
+    // With a prefix: V7, every older table back as it was.
+    let text = format!("global_defs {{\n vmac_prefix vm\n}}\n{SEED_LIKE}");
+    let mut c: Config = crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config;
+    c.vrrp_instances[0].use_vmac = Some(crate::config::model::Vmac::default());
+    c.vrrp_instances[0].strict = true;
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 6, "variant index 6 is V7");
+    let back = decode(&bytes).unwrap();
+    assert_eq!(back, c);
+    assert_eq!(
+        back.global.vmac_prefix.as_ref().map(|p| p.as_str()),
+        Some("vm")
+    );
+    // The bytes written from borrowed parts are those of the owned form.
+    let written = postcard_of(&bytes);
+    let stored: Stored = postcard::from_bytes(&written).unwrap();
+    assert_eq!(postcard::to_allocvec(&stored).unwrap(), written);
+    // A V6 table that does not fit is still refused inside V7.
+    let Stored::V7((c7, s2, s3, s4, s5, mut s6), s7) = stored else {
+        panic!("not V7")
+    };
+    s6.strict.push(false);
+    let mut bad = vec![PLAIN];
+    let v7 = Stored::V7((c7, s2, s3, s4, s5, s6), s7);
+    bad.extend(postcard::to_allocvec(&v7).unwrap());
+    assert!(matches!(
+        decode(&bad),
+        Err(EnvelopeError::SideV6 { side: 2, config: 1 })
+    ));
 }

@@ -15,7 +15,7 @@
 //! `"` or `\`, or starts with `#` or `!` is written in double quotes with
 //! `\"` and `\\` escaped; every other token is written bare.
 
-use super::bounds::Millis;
+use super::bounds::{IfName, Millis};
 use super::model::*;
 use std::fmt::{self, Display, Write as _};
 use std::net::{IpAddr, Ipv4Addr};
@@ -55,7 +55,7 @@ pub fn export(c: &Config) -> String {
     }
     for i in &c.vrrp_instances {
         w.blank();
-        vrrp_instance(&mut w, i);
+        vrrp_instance(&mut w, i, c.global.vmac_prefix.as_ref());
     }
     for g in &c.virtual_server_groups {
         w.blank();
@@ -320,6 +320,7 @@ fn global_defs(w: &mut Writer, g: &GlobalDefs) {
     }
     run_as(w, "script_user", g.script_user.as_ref());
     w.flag("enable_script_security", g.enable_script_security);
+    w.opt("vmac_prefix", g.vmac_prefix.as_ref().map(|p| Q(p.as_str())));
     if let Some(m) = &g.metrics {
         w.open(&[&"metrics"]);
         w.line(&[&"listen", &m.listen]);
@@ -490,7 +491,8 @@ fn track_lines(w: &mut Writer, kw: &str, list: &[TrackScript]) {
     w.close();
 }
 
-fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
+/// `vmac_prefix`: a vmac named as the prefix names it is written bare.
+fn vrrp_instance(w: &mut Writer, i: &VrrpInstance, vmac_prefix: Option<&IfName>) {
     w.open(&[&"vrrp_instance", &Q(&i.name)]);
     let state = match i.state {
         InitialState::Master => "MASTER",
@@ -519,7 +521,8 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance) {
     w.opt("unicast_ttl", i.unicast_ttl);
     w.flag("dont_track_primary", i.dont_track_primary);
     if let Some(v) = &i.use_vmac {
-        match &v.name {
+        let prefixed = vmac_prefix.and_then(|p| vmac_default_name(Some(p), i.virtual_router_id));
+        match v.name.as_ref().filter(|n| prefixed.as_ref() != Some(*n)) {
             Some(n) => w.line(&[&"use_vmac", &Q(n.as_str())]),
             None => w.line(&[&"use_vmac"]),
         }

@@ -19,7 +19,7 @@
 //! keep decoding with no copy of the old model. Nothing but the envelope
 //! may serialise a `Config`.
 
-use super::bounds::{IfName, Millis, PassKey};
+use super::bounds::{IfName, Millis, PassKey, IFNAME_MAX};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -274,6 +274,13 @@ pub struct GlobalDefs {
     /// side table).
     #[serde(skip)]
     pub metrics: Option<Metrics>,
+    /// keepalived's `vmac_prefix`: the name of a vmac without one is
+    /// `<prefix>.<VRID>` ([`vmac_default_name`]); `None`: `vrrp`. The
+    /// parser gives each such instance its name then, so the instances
+    /// hold the names they use; export leaves out a name that equals the
+    /// default (envelope V6 side table).
+    #[serde(skip)]
+    pub vmac_prefix: Option<IfName>,
 }
 
 /// `global_defs { metrics { ... } }`: the Prometheus text endpoint.
@@ -304,6 +311,7 @@ impl Default for GlobalDefs {
             script_user: None,
             enable_script_security: false,
             metrics: None,
+            vmac_prefix: None,
         }
     }
 }
@@ -516,6 +524,21 @@ pub struct Vmac {
     pub xmit_base: bool,
 }
 
+/// keepalived's name of a vmac given none: `<prefix>.<VRID>` (prefix
+/// `vrrp` by default), the prefix cut so that the name fits an interface
+/// name's 15 bytes (keepalived 2.2.7, measured: prefix `abcdefghijkl`,
+/// VRID 251, names `abcdefghijk.251`).
+pub fn vmac_default_name(prefix: Option<&IfName>, vrid: u8) -> Option<IfName> {
+    let prefix = prefix.map_or("vrrp", IfName::as_str);
+    let suffix = format!(".{vrid}");
+    let mut keep = prefix.len().min(IFNAME_MAX - suffix.len());
+    while !prefix.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    // A valid prefix cut at a character, and a dot and digits: a name.
+    IfName::new(&format!("{}{suffix}", &prefix[..keep])).ok()
+}
+
 /// The VRRP virtual MAC of a VRID: 00-00-5E-00-01-{VRID} for IPv4,
 /// 00-00-5E-00-02-{VRID} for IPv6 (RFC 5798 section 7.3).
 pub fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
@@ -528,13 +551,11 @@ impl VrrpInstance {
     }
 
     /// The vmac link's name, when the instance has `use_vmac`: the name
-    /// given, else `vrrp.<VRID>` as keepalived names it.
+    /// given (or set by `vmac_prefix`), else `vrrp.<VRID>` as keepalived
+    /// names it.
     pub fn vmac_name(&self) -> Option<IfName> {
         let v = self.use_vmac.as_ref()?;
-        v.name.clone().or_else(|| {
-            let n = format!("vrrp.{}", self.virtual_router_id);
-            IfName::new(&n).ok()
-        })
+        (v.name.clone()).or_else(|| vmac_default_name(None, self.virtual_router_id))
     }
 
     /// The link a VIP goes on: its `dev`, else the vmac (`use_vmac`), else

@@ -19,7 +19,8 @@ use tokio::sync::{mpsc, watch};
 use super::supervisor::{Kind, RunningGroup, Supervisor};
 use crate::config::model::{Config, GlobalDefs, VrrpInstance};
 use crate::control::{ConfigState, ReceiverStatus, Snapshot};
-use crate::net::vmac::VmacSpec;
+use crate::net::vmac::{self, VmacSpec};
+use crate::net::vmac_ledger::Ledger;
 use crate::net::{self, Net};
 use crate::notify::Notifier;
 use crate::track::Table;
@@ -150,6 +151,7 @@ fn vmac_spec(inst: &VrrpInstance, links: &[net::Link]) -> Option<VmacSpec> {
 /// interface.
 pub(super) async fn ensure_vmacs(
     net: &Net,
+    ledger: &Ledger,
     instances: &[VrrpInstance],
     want: impl Fn(&str) -> bool,
     links: Vec<net::Link>,
@@ -162,7 +164,7 @@ pub(super) async fn ensure_vmacs(
         return links;
     }
     for (inst, spec) in &specs {
-        if let Err(e) = net.ensure_vmac(spec).await {
+        if let Err(e) = net.ensure_vmac(spec, ledger).await {
             tracing::error!(instance = %inst.name, interface = %inst.interface, error = %e, "cannot make the vmac");
         }
     }
@@ -176,11 +178,16 @@ pub(super) async fn ensure_vmacs(
 }
 
 /// Deletes the vmacs named, logging what fails (a link of that name that
-/// is no vmac is left alone).
-pub(super) async fn remove_vmacs(net: &Net, names: &[String]) {
+/// is no vmac is left alone); the last one gone from a parent gives it
+/// back the settings it had before the first (see `net::vmac_ledger`).
+pub(super) async fn remove_vmacs(net: &Net, ledger: &Ledger, names: &[String]) {
     for n in names {
         if let Err(e) = net.remove_vmac(n).await {
             tracing::error!(vmac = %n, error = %e, "cannot remove the vmac");
+            continue;
+        }
+        if let Err(e) = vmac::restore_parent(ledger, n) {
+            tracing::error!(vmac = %n, error = %e, "cannot restore the parent's settings");
         }
     }
 }
@@ -501,6 +508,8 @@ pub(super) struct VrrpSide {
     pub(super) supervisor: Supervisor,
     /// The tracked scripts' states, for every instance task.
     pub(super) scripts: watch::Receiver<Table>,
+    /// Where the vmacs' parents' settings before them are kept.
+    pub(super) ledger: Ledger,
 }
 
 impl VrrpSide {
@@ -543,7 +552,7 @@ pub(super) async fn late_start(mut pending: Vec<Late>, global: GlobalDefs, vrrp:
         };
         // The vmacs of those whose interface is there now.
         let waiting: Vec<VrrpInstance> = pending.iter().map(|p| p.0.clone()).collect();
-        let links = ensure_vmacs(&net, &waiting, |_| true, links).await;
+        let links = ensure_vmacs(&net, &vrrp.ledger, &waiting, |_| true, links).await;
         let mut ready: BTreeMap<String, MemberSpec> = BTreeMap::new();
         let mut still = Vec::new();
         for (inst, scripts, tx) in pending {

@@ -84,6 +84,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::model::Config;
 use crate::control::{self, CommitJob, ConfigState, Published, ReloadRequest, RestartRequest};
+use crate::net::vmac_ledger::Ledger;
 use crate::net::{self, Net};
 use crate::notify::Notifier;
 
@@ -291,7 +292,9 @@ async fn main(
         .await
         .map_err(DaemonError::NoAccept)?;
 
-    let links = ensure_vmacs(&net, &config.vrrp_instances, |_| true, net.links().await?).await;
+    let ledger = Ledger::beside(control_path);
+    let links = net.links().await?;
+    let links = ensure_vmacs(&net, &ledger, &config.vrrp_instances, |_| true, links).await;
     let mut planned = plan_groups(&config, |_| true, &links);
     let carried = start.handover.as_ref().map(|h| h.record.health.decode());
     let resumed = start.handover.as_ref().map(|h| {
@@ -336,6 +339,7 @@ async fn main(
         published: config_tx,
         supervisor: sup.clone(),
         scripts: script_side.receiver(),
+        ledger,
     };
     if !planned.late.is_empty() {
         tokio::spawn(late_start(
@@ -465,6 +469,7 @@ async fn main(
     // returned above and keeps them).
     remove_vmacs(
         &reloader.vrrp.net,
+        &reloader.vrrp.ledger,
         &vmac_names(&reloader.running_vrrp.vrrp_instances),
     )
     .await;

@@ -179,7 +179,8 @@ async fn plan_again(name: &str, r: &Reloader) -> Option<(RunningGroup, Planned)>
         }
     };
     let want = |n: &str| g.members.iter().any(|m| m == n);
-    let links = ensure_vmacs(&r.vrrp.net, &r.running_vrrp.vrrp_instances, want, links).await;
+    let (net, ledger) = (&r.vrrp.net, &r.vrrp.ledger);
+    let links = ensure_vmacs(net, ledger, &r.running_vrrp.vrrp_instances, want, links).await;
     let planned = plan_groups(&r.running_vrrp, want, &links);
     Some((g, planned))
 }

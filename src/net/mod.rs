@@ -46,6 +46,7 @@ pub mod nft;
 pub mod no_accept;
 pub mod setup;
 pub mod vmac;
+pub mod vmac_ledger;
 
 pub use events::{events, Monitor, NetEvent};
 

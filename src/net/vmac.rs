@@ -6,7 +6,8 @@
 //! so a hitless restart keeps it and the VIPs on it; a macvlan of that
 //! name that differs is replaced; any other link of that name is an
 //! error, never deleted), the kernel settings a vmac needs
-//! ([`VMAC_SYSCTLS`], [`PARENT_SYSCTLS`]), bringing it up, giving an
+//! ([`VMAC_SYSCTLS`], [`PARENT_SYSCTLS`]; the parent's given back by
+//! [`restore_parent`] from the [`Ledger`]), bringing it up, giving an
 //! IPv6 vmac the parent's link-local, and deleting one ([`Net::remove_vmac`],
 //! only a macvlan carrying a VRRP virtual MAC).
 //! Must not: decide when a vmac exists (the daemon does: at start and
@@ -24,9 +25,17 @@
 //! - on the parent, `arp_ignore=1` and `arp_filter=1`: the VIPs are on the
 //!   vmac, and the parent must not answer ARP for them with its own MAC
 //!   (Linux answers for any local address by default), which would defeat
-//!   the virtual MAC. They are left set when the vmac goes (another
-//!   instance may still use the parent; keepalived restores them, vigil
-//!   does not track the values it found).
+//!   the virtual MAC. The values found before the first vmac on a parent
+//!   are recorded in the [`Ledger`] before they change, and written back
+//!   when the last vmac on it goes ([`restore_parent`]); keepalived 2.2.7
+//!   leaves them set (measured: its SIGTERM removes the vmac, not the
+//!   parent's 1 and 1).
+//! - `rp_filter`: a strict or loose `all` would drop what the vmac
+//!   receives all the same (the kernel takes the greater of `all` and the
+//!   interface's), so while there is an IPv4 vmac `all`'s value moves onto
+//!   every interface but `lo` and the vmacs (and `default`), and `all` is
+//!   0 ([`relax_rp_filter`], keepalived's way); the last IPv4 vmac to go
+//!   writes back what the ledger recorded.
 //! - IPv6: `addr_gen_mode=1` on the vmac before it goes up (no link-local
 //!   of its own, RFC 5798 section 7.4), then the parent's link-local is
 //!   added to it (NODAD), the source of its adverts.
@@ -36,11 +45,13 @@
 //! its parent's link state for FAULT.
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::path::Path;
 
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage, MacVlanMode};
 use rtnetlink::LinkMacVlan;
 use thiserror::Error;
 
+use super::vmac_ledger::{Ledger, LedgerError, RP_FILTER};
 use super::{bounded, req_err, Link, Net, NetError, On};
 use crate::config::model::Vip;
 
@@ -71,9 +82,15 @@ pub enum VmacError {
     Sysctl {
         name: String,
         key: String,
-        value: &'static str,
+        value: String,
         #[source]
         source: std::io::Error,
+    },
+    #[error("vmac {name}: the parent's values before it are not remembered")]
+    Ledger {
+        name: String,
+        #[source]
+        source: LedgerError,
     },
 }
 
@@ -95,25 +112,166 @@ pub fn is_vmac(l: &Link) -> bool {
             .is_some_and(|m| m[..4] == [0, 0, 0x5e, 0] && (m[4] == 1 || m[4] == 2))
 }
 
-fn sysctl(
-    name: &str,
-    family: &str,
-    on: &str,
-    key: &str,
-    value: &'static str,
-) -> Result<(), VmacError> {
-    let path = format!("/proc/sys/net/{family}/conf/{on}/{key}");
+fn sysctl_path(family: &str, on: &str, key: &str) -> String {
+    format!("/proc/sys/net/{family}/conf/{on}/{key}")
+}
+
+fn sysctl(name: &str, family: &str, on: &str, key: &str, value: &str) -> Result<(), VmacError> {
+    let path = sysctl_path(family, on, key);
     std::fs::write(&path, value).map_err(|source| VmacError::Sysctl {
         name: name.to_owned(),
         key: format!("net.{family}.conf.{on}.{key}"),
-        value,
+        value: value.to_owned(),
         source,
     })
 }
 
+/// The parent's [`PARENT_SYSCTLS`] as they are now; `None` when one does
+/// not read (then nothing is recorded, and nothing restored).
+fn parent_values(parent: &str) -> Option<Vec<(String, String)>> {
+    (PARENT_SYSCTLS.iter())
+        .map(|(k, _)| {
+            let v = std::fs::read_to_string(sysctl_path("ipv4", parent, k)).ok()?;
+            Some(((*k).to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Writes `values` back on `parent` (the vmac `name` was the last on it),
+/// every one tried; the first failure is the error. [`RP_FILTER`]'s are
+/// each interface's `rp_filter` (`all` last); one gone since is skipped.
+fn write_back(name: &str, parent: &str, values: &[(String, String)]) -> Result<(), VmacError> {
+    let mut first = Ok(());
+    for (k, v) in values {
+        let r = match parent {
+            RP_FILTER if k != "all" && !Path::new(&sysctl_path("ipv4", k, "")).exists() => Ok(()),
+            RP_FILTER => sysctl(name, "ipv4", k, "rp_filter", v),
+            _ => sysctl(name, "ipv4", parent, k, v),
+        };
+        if first.is_ok() {
+            first = r;
+        }
+    }
+    if first.is_ok() {
+        tracing::info!(vmac = %name, parent = %parent, ?values, "parent's settings restored");
+    }
+    first
+}
+
+/// The vmac `name` is gone (or never was): when it was the last on its
+/// parent, the parent gets back the values the [`Ledger`] recorded
+/// before the first vmac there; returns that parent.
+pub fn restore_parent(ledger: &Ledger, name: &str) -> Result<Option<String>, VmacError> {
+    let back = (ledger.update(|e| e.release(name))).map_err(|source| VmacError::Ledger {
+        name: name.to_owned(),
+        source,
+    })?;
+    let mut first = Ok(None);
+    for (parent, values) in back {
+        let r = write_back(name, &parent, &values);
+        first = match (first, r) {
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(None), Ok(())) if parent != RP_FILTER => Ok(Some(parent)),
+            (kept, _) => kept,
+        };
+    }
+    first
+}
+
+/// `rp_filter` as keepalived 2.2.7 sets it for an IPv4 vmac (its man page,
+/// and measured): a strict or loose `all` (which the kernel takes over
+/// any lower value of an interface) would drop the adverts the vmac
+/// receives (their source is reached by the parent, not by it), so while
+/// there are IPv4 vmacs every interface but `lo` and the vmacs gets the
+/// greater of its own value and `all`'s, `default` too, and `all` is 0.
+/// The values before are in the ledger's [`RP_FILTER`] entry, which every
+/// IPv4 vmac holds; the last one to go writes them back.
+fn relax_rp_filter(s: &VmacSpec, ledger: &Ledger) -> Result<(), VmacError> {
+    let read = |on: &str| {
+        let v = std::fs::read_to_string(sysctl_path("ipv4", on, "rp_filter")).ok()?;
+        v.trim().parse::<u8>().ok()
+    };
+    let all = read("all").unwrap_or(0);
+    let held = ledger.update(|e| {
+        let held = e.holds(RP_FILTER);
+        if held {
+            e.record(RP_FILTER, &s.name, None);
+        }
+        held
+    });
+    let ledger_err = |source| VmacError::Ledger {
+        name: s.name.clone(),
+        source,
+    };
+    if held.map_err(ledger_err)? || all == 0 {
+        return Ok(());
+    }
+    let mut found = vec![("all".to_owned(), all.to_string())];
+    let mut raise = Vec::new();
+    let names =
+        std::fs::read_dir("/proc/sys/net/ipv4/conf").map_err(|source| VmacError::Sysctl {
+            name: s.name.clone(),
+            key: "net.ipv4.conf".into(),
+            value: "(the interfaces' rp_filter)".into(),
+            source,
+        })?;
+    for on in names
+        .flatten()
+        .filter_map(|d| d.file_name().into_string().ok())
+    {
+        let skip = ["all", "lo", s.name.as_str()].contains(&on.as_str());
+        match read(&on) {
+            Some(v) if v < all && !skip => {
+                found.push((on.clone(), v.to_string()));
+                raise.push(on);
+            }
+            _ => {}
+        }
+    }
+    if let Err(source) = ledger.update(|e| e.record(RP_FILTER, &s.name, Some(found))) {
+        let e = ledger_err(source);
+        tracing::error!(error = %e, "rp_filter will stay relaxed when the vmac goes");
+    }
+    let all_value = all.to_string();
+    for on in &raise {
+        sysctl(&s.name, "ipv4", on, "rp_filter", &all_value)?;
+    }
+    sysctl(&s.name, "ipv4", "all", "rp_filter", "0")?;
+    tracing::info!(vmac = %s.name, all, raised = ?raise, "rp_filter: all 0, the interfaces at least its value before");
+    Ok(())
+}
+
+/// Records `s`'s parent values (the first vmac there), then sets
+/// [`PARENT_SYSCTLS`] on it. A ledger that cannot be written is logged:
+/// the vmac still needs the settings, only they will stay at the stop.
+fn set_parent(s: &VmacSpec, ledger: &Ledger) -> Result<(), VmacError> {
+    let found = parent_values(&s.parent_name);
+    match ledger.update(|e| e.record(&s.parent_name, &s.name, found)) {
+        Ok(moved) => {
+            for (parent, values) in moved {
+                if let Err(e) = write_back(&s.name, &parent, &values) {
+                    tracing::error!(error = %e, "restoring the vmac's former parent");
+                }
+            }
+        }
+        Err(source) => {
+            let e = VmacError::Ledger {
+                name: s.name.clone(),
+                source,
+            };
+            tracing::error!(error = %e, "the parent's settings will stay when the vmac goes");
+        }
+    }
+    for (k, v) in PARENT_SYSCTLS {
+        sysctl(&s.name, "ipv4", &s.parent_name, k, v)?;
+    }
+    Ok(())
+}
+
 impl Net {
-    /// Makes the vmac `s` exist, set and up; returns its link.
-    pub async fn ensure_vmac(&self, s: &VmacSpec) -> Result<Link, VmacError> {
+    /// Makes the vmac `s` exist, set and up; returns its link. The
+    /// parent's values before the first vmac on it go to `ledger`.
+    pub async fn ensure_vmac(&self, s: &VmacSpec, ledger: &Ledger) -> Result<Link, VmacError> {
         let net_err = |source| VmacError::Net {
             name: s.name.clone(),
             source,
@@ -144,9 +302,8 @@ impl Net {
             for (k, v) in VMAC_SYSCTLS {
                 sysctl(&s.name, "ipv4", &s.name, k, v)?;
             }
-            for (k, v) in PARENT_SYSCTLS {
-                sysctl(&s.name, "ipv4", &s.parent_name, k, v)?;
-            }
+            relax_rp_filter(s, ledger)?;
+            set_parent(s, ledger)?;
         }
         self.set_up(l.index).await.map_err(net_err)?;
         if s.ipv6 {

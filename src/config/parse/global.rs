@@ -58,6 +58,7 @@ pub(crate) const GLOBAL: Section = Section {
         "enable_script_security",
         "vrrp_strict",
         "metrics",
+        "vmac_prefix",
     ],
     shared: &[],
     repeatable: &[],
@@ -189,6 +190,9 @@ impl Reader<'_> {
             "vrrp_strict" => {
                 r.args_between(n, 0, 0, "nothing");
             }
+            // Up to an interface name's 15 bytes: keepalived cuts a
+            // longer one as it cuts this one, to fit the VRID after it.
+            "vmac_prefix" => g.vmac_prefix = r.ifname(n),
             garp_kw => {
                 let kw = garp_kw.trim_start_matches("vrrp_");
                 r.garp_setting(n, kw, &mut garp);

@@ -119,7 +119,6 @@ pub(super) const GLOBAL: &[&str] = &[
     "umask",
     "vrrp_startup_delay",
     "log_unknown_vrids",
-    "vmac_prefix",
     "vmac_addr_prefix",
     "random_seed",
     "reload_check_config",
@@ -143,11 +142,14 @@ pub(super) const GLOBAL: &[&str] = &[
     "disable_local_igmp",
     "lvs_flush_onstop",
     "lvs_process_name",
-    "vrrp_vmac_garp_intvl",
 ];
 
 /// Read by keepalived 2.2.7, of no effect in vigil.
 pub(super) const GLOBAL_OBSOLETE: &[Obsolete] = &[
+    Obsolete {
+        keyword: "vrrp_vmac_garp_intvl",
+        what: VMAC_GARP_INTVL,
+    },
     Obsolete {
         keyword: "vrrp_skip_check_adv_addr",
         what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
@@ -200,13 +202,27 @@ pub(super) const INSTANCE: &[&str] = &[
     "notify_priority_changes",
     "kernel_rx_buf_size",
     "linkbeat_use_polling",
-    "vmac_garp_intvl",
 ];
 
-pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[Obsolete {
-    keyword: "skip_check_adv_addr",
-    what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
-}];
+pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[
+    Obsolete {
+        keyword: "skip_check_adv_addr",
+        what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+    },
+    Obsolete {
+        keyword: "vmac_garp_intvl",
+        what: VMAC_GARP_INTVL,
+    },
+];
+
+/// keepalived 2.2.7 reads `vmac_garp_intvl` as `garp_extra_if` (and the
+/// global form as `vrrp_garp_extra_if`): a gratuitous ARP / NA every N
+/// seconds for the VIPs on vmacs of interfaces other than the instance's
+/// (made by `use_vmac_addr`). On the instance's own vmac, and on the
+/// plain interfaces of `dev` VIPs, it sends none (measured: `use_vmac`,
+/// with and without `vmac_xmit_base`, a VIP `dev e0`, interval 2 s: only
+/// the garp_master_delay repeats in 14 s).
+const VMAC_GARP_INTVL: &str = "keepalived sends these gratuitous ARPs only on the vmacs use_vmac_addr makes on other interfaces, which vigil does not make; it sends none for the instance's own vmac, so it is ignored";
 
 pub(super) const SERVICE: &[&str] = &[
     "hashed",

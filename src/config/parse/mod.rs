@@ -361,6 +361,7 @@ impl TopLevel {
         };
         r.drop_unknown_track_scripts(&mut c, &mut at);
         r.strict_modes(&mut c, &at);
+        Self::name_vmacs(&mut c);
         for old in std::mem::take(&mut legacy_syncd) {
             r.legacy_sync_daemon(old, &mut c);
         }
@@ -379,6 +380,20 @@ impl TopLevel {
             }
         }
         (c, at)
+    }
+
+    /// `vmac_prefix` names the vmacs given no name, as keepalived names them
+    /// once the whole file is read (a `global_defs` after the instance counts).
+    fn name_vmacs(c: &mut Config) {
+        let Some(prefix) = &c.global.vmac_prefix else {
+            return;
+        };
+        for i in &mut c.vrrp_instances {
+            let vrid = i.virtual_router_id;
+            if let Some(v) = i.use_vmac.as_mut().filter(|v| v.name.is_none()) {
+                v.name = super::model::vmac_default_name(Some(prefix), vrid);
+            }
+        }
     }
 
     /// A statement into the model, now.

@@ -342,9 +342,19 @@ impl Reader<'_> {
             }
             "unicast_src_ip" => i.unicast_src_ip = r.ip(n),
             "unicast_peer" => i.unicast_peer = r.unicast_peers(n).unwrap_or_default(),
-            "nopreempt" => i.nopreempt = r.nopreempt(n),
+            // keepalived 2.2.7 reads no argument of either: the later of
+            // the two in an instance decides.
+            "nopreempt" => {
+                if let Some(nopreempt) = r.preempt_word(n, true) {
+                    i.nopreempt = nopreempt;
+                }
+            }
             // The default; accepted so that configs saying it still load.
-            "preempt" => i.nopreempt = !r.flag(n).unwrap_or(true),
+            "preempt" => {
+                if let Some(nopreempt) = r.preempt_word(n, false) {
+                    i.nopreempt = nopreempt;
+                }
+            }
             "preempt_delay" => {
                 if let Some(d) = r.millis(n, Millis(0), PREEMPT_DELAY_MAX) {
                     i.preempt_delay = d;
@@ -453,6 +463,21 @@ impl Reader<'_> {
                 self.d.warn(at, WarningKind::Note(note));
             }
         }
+        // keepalived 2.2.7: "unicast with use_vmac requires
+        // vmac_xmit_base - setting" (measured with its dump).
+        if let (Some(v), false) = (i.use_vmac.as_mut(), i.unicast_peer.is_empty()) {
+            if !v.xmit_base {
+                v.xmit_base = true;
+                if let Some(at) = seen.get("use_vmac") {
+                    let note = format!(
+                        "vrrp_instance {}: unicast adverts with 'use_vmac' go from the parent \
+                         interface: 'vmac_xmit_base' is set, as keepalived does",
+                        i.name
+                    );
+                    self.d.warn(at, WarningKind::Note(note));
+                }
+            }
+        }
         if let (None, Some(at)) = (&i.use_vmac, seen.get("vmac_xmit_base")) {
             let note = format!(
                 "vrrp_instance {}: 'vmac_xmit_base' without 'use_vmac' is ignored, as keepalived does",
@@ -462,8 +487,7 @@ impl Reader<'_> {
         }
         if i.nopreempt && i.state == InitialState::Master {
             i.nopreempt = false;
-            // `nopreempt`, or `preempt off`, set it.
-            if let Some(at) = seen.get("nopreempt").or(seen.get("preempt")) {
+            if let Some(at) = seen.get("nopreempt") {
                 let w = WarningKind::NopreemptCleared {
                     instance: i.name.clone(),
                 };
@@ -520,26 +544,30 @@ impl Reader<'_> {
         Some(state)
     }
 
-    /// keepalived sets `nopreempt` whatever follows it; vigil also reads
-    /// `nopreempt off` (and the like) as preempting, and any other word
-    /// as keepalived does, with a warning.
-    fn nopreempt(&mut self, n: &Node) -> bool {
-        let known = ["on", "off", "true", "false", "yes", "no"];
-        let words: Vec<&str> = n.args.iter().map(|t| t.text.as_str()).collect();
-        match words.as_slice() {
-            [] => self.flag(n).unwrap_or(false),
-            [w] if known.contains(&w.to_ascii_lowercase().as_str()) => {
-                self.flag(n).unwrap_or(false)
-            }
-            _ => {
-                let what = format!(
-                    "'{}' is ignored: the instance does not preempt",
-                    words.join(" ")
-                );
-                self.as_keepalived(&n.args[0], "nopreempt", what);
-                true
-            }
+    /// `nopreempt` / `preempt` (`nopreempt` true for the first): as
+    /// keepalived 2.2.7 reads them, measured with its config dump: any
+    /// words after either are ignored (`nopreempt off` does not preempt,
+    /// `preempt off` does), with a warning at the first word saying what
+    /// the instance does. `None` for a block after the keyword (an error).
+    fn preempt_word(&mut self, n: &Node, nopreempt: bool) -> Option<bool> {
+        let args = self.args_between(n, 0, usize::MAX, "nothing")?;
+        if let Some(first) = args.first() {
+            let words: Vec<&str> = args.iter().map(|t| t.text.as_str()).collect();
+            let (kw, what) = if nopreempt {
+                (
+                    "nopreempt",
+                    "the instance does not preempt (to preempt, leave 'nopreempt' out)",
+                )
+            } else {
+                (
+                    "preempt",
+                    "the instance preempts (to stop it, write 'nopreempt')",
+                )
+            };
+            let what = format!("'{}' is ignored: {what}", words.join(" "));
+            self.as_keepalived(first, kw, what);
         }
+        Some(nopreempt)
     }
 
     fn authentication(&mut self, n: &Node) -> Option<PassKey> {

@@ -226,19 +226,38 @@ fn an_unknown_state_starts_as_backup_as_keepalived_does() {
     );
 }
 
+/// keepalived 2.2.7 reads no word after `nopreempt` or `preempt` (its
+/// config dump, `keepalived -d`, says "Preempt = disabled" for every
+/// `nopreempt X` and "enabled" for every `preempt X`, off and no
+/// included), and the later of the two in an instance decides.
 #[test]
-fn nopreempt_with_an_argument_keepalived_ignores_is_set_with_a_warning() {
+fn preempt_and_nopreempt_ignore_their_argument_as_keepalived_does() {
     let vip = " virtual_ipaddress {\n  10.0.0.1\n }\n";
-    let (c, w) = import(&instance(&format!(" nopreempt 1\n{vip}")));
-    assert!(c.vrrp_instances[0].nopreempt);
-    assert_eq!(
-        w,
-        ["t.conf:4:12: warning: 'nopreempt': '1' is ignored: the instance does not preempt, as keepalived does"]
-    );
-    // vigil's own on/off spelling is read as before.
-    let (c, w) = import(&instance(&format!(" nopreempt off\n{vip}")));
-    assert!(!c.vrrp_instances[0].nopreempt);
-    assert!(w.is_empty(), "{w:?}");
+    for (body, nopreempt, warning) in [
+        (" nopreempt\n", true, None),
+        (" preempt\n", false, None),
+        (" nopreempt off\n", true, Some("t.conf:4:12: warning: 'nopreempt': 'off' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" nopreempt no\n", true, Some("t.conf:4:12: warning: 'nopreempt': 'no' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" nopreempt 1\n", true, Some("t.conf:4:12: warning: 'nopreempt': '1' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" nopreempt on\n", true, Some("t.conf:4:12: warning: 'nopreempt': 'on' is ignored: the instance does not preempt (to preempt, leave 'nopreempt' out), as keepalived does")),
+        (" preempt off\n", false, Some("t.conf:4:10: warning: 'preempt': 'off' is ignored: the instance preempts (to stop it, write 'nopreempt'), as keepalived does")),
+        (" preempt false now\n", false, Some("t.conf:4:10: warning: 'preempt': 'false now' is ignored: the instance preempts (to stop it, write 'nopreempt'), as keepalived does")),
+        (" nopreempt\n preempt\n", false, None),
+        (" preempt\n nopreempt\n", true, None),
+        (" preempt off\n nopreempt off\n", true, None),
+    ] {
+        let (c, w) = import(&instance(&format!("{body}{vip}")));
+        assert_eq!(c.vrrp_instances[0].nopreempt, nopreempt, "{body}");
+        match warning {
+            None if body.contains("off") => assert_eq!(w.len(), 2, "{body}: {w:?}"),
+            None => assert!(w.is_empty(), "{body}: {w:?}"),
+            Some(x) => assert_eq!(w, [x], "{body}"),
+        }
+        // What vigil writes back reads as the same, without a warning.
+        let text = round_trip(&c);
+        assert_eq!(text.contains("nopreempt\n"), nopreempt, "{text}");
+        assert!(!text.contains("preempt off"), "{text}");
+    }
 }
 
 #[test]
@@ -250,4 +269,123 @@ fn an_instance_without_addresses_made_ipv6_by_its_peers_needs_version_3() {
         e,
         ["t.conf:4:2: error: vrrp_instance VI_1: VRRPv2 is IPv4 only; fe80::2 needs 'version 3'"]
     );
+}
+
+/// keepalived 2.2.7 names a vmac given no name `<vmac_prefix>.<VRID>`,
+/// cutting the prefix to fit 15 bytes, with `global_defs` anywhere in the
+/// file (measured: `vm.51`, `abcdefghijk.251` for `abcdefghijkl`, and a
+/// `global_defs` after the instance still counts).
+#[test]
+fn vmac_prefix_names_the_vmacs_given_no_name_and_is_written_back() {
+    use crate::config::model::vmac_default_name;
+    let inst = |vrid: u8, vmac: &str| {
+        format!(
+            "vrrp_instance V{vrid} {{\n interface eth0\n virtual_router_id {vrid}\n {vmac}\n virtual_ipaddress {{\n  10.0.0.{vrid}\n }}\n}}\n"
+        )
+    };
+    let names = |c: &Config| -> Vec<String> {
+        (c.vrrp_instances.iter())
+            .map(|i| i.vmac_name().map(|n| n.to_string()).unwrap_or_default())
+            .collect()
+    };
+    let text = format!(
+        "{}{}global_defs {{\n vmac_prefix vm\n}}\n",
+        inst(51, "use_vmac"),
+        inst(52, "use_vmac mine")
+    );
+    let (c, w) = import(&text);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(names(&c), ["vm.51", "mine"]);
+    let back = round_trip(&c);
+    assert!(back.contains("vmac_prefix vm\n"), "{back}");
+    assert!(
+        back.contains("use_vmac\n") && back.contains("use_vmac mine\n"),
+        "{back}"
+    );
+    // The name the prefix gives, written out, is the same config.
+    let (same, _) = import(&format!(
+        "global_defs {{\n vmac_prefix vm\n}}\n{}{}",
+        inst(51, "use_vmac vm.51"),
+        inst(52, "use_vmac mine")
+    ));
+    assert_eq!(same, c);
+    // Cut to fit, the VRID kept.
+    let (c, _) = import(&format!(
+        "global_defs {{\n vmac_prefix abcdefghijkl\n}}\n{}{}",
+        inst(251, "use_vmac"),
+        inst(1, "use_vmac")
+    ));
+    assert_eq!(names(&c), ["abcdefghijk.251", "abcdefghijkl.1"]);
+    round_trip(&c);
+    // Without a prefix: keepalived's `vrrp`, as before.
+    assert_eq!(
+        vmac_default_name(None, 7).map(|n| n.to_string()).as_deref(),
+        Some("vrrp.7")
+    );
+    // Not an interface name: an error at the word.
+    let bad = format!(
+        "global_defs {{\n vmac_prefix a/b\n}}\n{}",
+        inst(51, "use_vmac")
+    );
+    let r = crate::config::import_str("t.conf", &bad, false).expect_err("a/b");
+    let e: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
+    assert!(e[0].starts_with("t.conf:2:14: error:"), "{e:?}");
+    // Two instances the prefix gives the same name clash as any two.
+    let clash = format!(
+        "global_defs {{\n vmac_prefix vm\n}}\n{}{}",
+        inst(51, "use_vmac"),
+        inst(52, "use_vmac vm.51")
+    );
+    assert!(crate::config::import_str("t.conf", &clash, false).is_err());
+}
+
+/// keepalived 2.2.7 reads `vmac_garp_intvl` as `garp_extra_if`, which
+/// sends nothing for an instance's own vmac or a plain `dev` interface
+/// (measured): vigil ignores it with a warning that says why.
+#[test]
+fn vmac_garp_intvl_is_ignored_with_why() {
+    let (c, w) = import(&instance(
+        " use_vmac\n vmac_xmit_base\n vmac_garp_intvl 60\n virtual_ipaddress {\n  10.0.0.9\n }\n",
+    ));
+    assert!(c.vrrp_instances[0].use_vmac.is_some());
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("t.conf:6:2: warning: 'vmac_garp_intvl' is obsolete: keepalived sends these gratuitous ARPs only on the vmacs use_vmac_addr makes"),
+        "{w:?}"
+    );
+    let (_, w) = import(&format!(
+        "global_defs {{\n vrrp_vmac_garp_intvl 60\n}}\n{}",
+        instance(" virtual_ipaddress {\n  10.0.0.9\n }\n")
+    ));
+    assert!(
+        w.len() == 1 && w[0].starts_with("t.conf:2:2: warning: 'vrrp_vmac_garp_intvl' is obsolete"),
+        "{w:?}"
+    );
+}
+
+/// keepalived 2.2.7 sets `vmac_xmit_base` for an instance with
+/// `use_vmac` and unicast peers ("unicast with use_vmac requires
+/// vmac_xmit_base - setting", and its dump says xmit_base = true).
+#[test]
+fn use_vmac_with_unicast_peers_sends_from_the_parent_as_keepalived_does() {
+    let body = " unicast_src_ip 10.0.0.1\n unicast_peer {\n  10.0.0.2\n }\n use_vmac\n virtual_ipaddress {\n  10.0.0.9\n }\n";
+    let (c, w) = import(&instance(body));
+    assert_eq!(
+        c.vrrp_instances[0].use_vmac.as_ref().map(|v| v.xmit_base),
+        Some(true)
+    );
+    assert_eq!(
+        w,
+        ["t.conf:8:2: warning: vrrp_instance VI_1: unicast adverts with 'use_vmac' go from the parent interface: 'vmac_xmit_base' is set, as keepalived does"]
+    );
+    assert!(round_trip(&c).contains("vmac_xmit_base\n"));
+    // Multicast: as written.
+    let (c, w) = import(&instance(
+        " use_vmac\n virtual_ipaddress {\n  10.0.0.9\n }\n",
+    ));
+    assert_eq!(
+        c.vrrp_instances[0].use_vmac.as_ref().map(|v| v.xmit_base),
+        Some(false)
+    );
+    assert!(w.is_empty(), "{w:?}");
 }

@@ -663,3 +663,24 @@ fn set_global_defs_metrics_listen_builds_the_endpoint_setting() {
     c.delete(&w("global_defs metrics")).unwrap();
     assert_eq!(config_of(&c).global.metrics, None);
 }
+
+/// keepalived 2.2.7 ignores any word after `nopreempt` (and `preempt`):
+/// `set ... nopreempt off` would not preempt, so the console refuses it;
+/// `delete` is how to preempt again, and the text it keeps says exactly
+/// what the box does.
+#[test]
+fn nopreempt_is_set_and_deleted_never_set_off() {
+    let mut c = with_box();
+    c.set(&w("vrrp_instance VI_1 state BACKUP")).unwrap();
+    c.set(&w("vrrp_instance VI_1 nopreempt")).unwrap();
+    assert!(config_of(&c).vrrp_instances[0].nopreempt);
+    let before = c.clone();
+    for said in ["nopreempt off", "nopreempt no", "preempt off"] {
+        let e = cause(c.set(&w(&format!("vrrp_instance VI_1 {said}"))));
+        assert!(matches!(e, Cause::Tolerated(_)), "{said}: {e}");
+        assert_eq!(c, before, "{said}");
+    }
+    c.delete(&w("vrrp_instance VI_1 nopreempt")).unwrap();
+    assert!(!config_of(&c).vrrp_instances[0].nopreempt);
+    assert!(!c.text().contains("preempt"), "{}", c.text());
+}

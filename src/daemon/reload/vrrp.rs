@@ -50,7 +50,8 @@ impl Reloader {
             }
         };
         let vmacs_before = vmac_names(&self.running_vrrp.vrrp_instances);
-        let links = ensure_vmacs(&self.vrrp.net, &new.vrrp_instances, |_| true, links).await;
+        let (net, ledger) = (&self.vrrp.net, &self.vrrp.ledger);
+        let links = ensure_vmacs(net, ledger, &new.vrrp_instances, |_| true, links).await;
         lines.extend(self.stop_removed(new).await);
         // The scripts to run follow the blocks and who tracks them (a
         // script an instance starts tracking starts running).
@@ -96,7 +97,7 @@ impl Reloader {
             .into_iter()
             .filter(|n| !kept.contains(n))
             .collect();
-        remove_vmacs(&self.vrrp.net, &gone).await;
+        remove_vmacs(&self.vrrp.net, &self.vrrp.ledger, &gone).await;
         lines
     }
 

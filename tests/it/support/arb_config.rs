@@ -641,7 +641,10 @@ fn arb_global() -> impl Strategy<Value = GlobalDefs> {
         any::<bool>(),
     );
     let metrics = option::weighted(0.3, (arb_ip_any(), 1..=65535u16));
-    (text, vrrp, lvs, metrics).prop_map(|(text, vrrp, lvs, metrics)| {
+    // No instance here has use_vmac: the prefix travels on its own.
+    let vmac_prefix = option::weighted(0.2, arb_ifname());
+    let rest = (metrics, vmac_prefix);
+    (text, vrrp, lvs, rest).prop_map(|(text, vrrp, lvs, (metrics, vmac_prefix))| {
         let (router_id, notification_email, notification_email_from, smtp, timeout, alert) = text;
         let (tcp, tcpfin, udp, user, enable_script_security) = lvs;
         GlobalDefs {
@@ -662,6 +665,7 @@ fn arb_global() -> impl Strategy<Value = GlobalDefs> {
             metrics: metrics.map(|(ip, port)| Metrics {
                 listen: std::net::SocketAddr::new(ip, port),
             }),
+            vmac_prefix,
         }
     })
 }

@@ -77,6 +77,8 @@ pub struct Instance {
     pub tracked_process: Option<(String, i16)>,
     /// `use_vmac` (keepalived's default name, `vrrp.<VRID>`).
     pub use_vmac: bool,
+    /// `vmac_xmit_base` (with `use_vmac`).
+    pub vmac_xmit_base: bool,
 }
 
 impl Instance {
@@ -95,6 +97,7 @@ impl Instance {
             tracked_number: None,
             tracked_process: None,
             use_vmac: false,
+            vmac_xmit_base: false,
         }
     }
 
@@ -161,6 +164,9 @@ impl Instance {
         }
         if self.use_vmac {
             s.push_str("    use_vmac\n");
+        }
+        if self.vmac_xmit_base {
+            s.push_str("    vmac_xmit_base\n");
         }
         if let Some(p) = &self.auth_pass {
             s.push_str(&format!(
