@@ -142,7 +142,26 @@ fn dup_priority() {
     check(
         "dup_priority",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    priority 90\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: error: 'priority' is given twice (first at t.conf:4:5)"],
+        &["t.conf:5:5: error: 'priority' is given twice with another value (first at t.conf:4:5: '100'; here: '90'): keepalived 2.2.7 runs the last one ('90') without a word; keep the one meant and remove the other"],
+    );
+}
+
+#[test]
+fn repeat_same_value() {
+    // keepalived 2.2.7 takes any repeat; one that says the same is harmless.
+    check_warns(
+        "repeat_same_value",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    nopreempt\n    priority 90\n    nopreempt\n    priority 90\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &[
+            "t.conf:6:5: warning: 'nopreempt' is given twice (first at t.conf:4:5) with the same value: the setting is the same whichever counts (keepalived 2.2.7 uses the last); this one changes nothing",
+            "t.conf:7:5: warning: 'priority' is given twice (first at t.conf:5:5) with the same value: the setting is the same whichever counts (keepalived 2.2.7 uses the last); this one changes nothing",
+        ],
+    );
+    // A block twice stays an error (keepalived adds the lists up).
+    check(
+        "repeat_block",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n    virtual_ipaddress {\n        192.168.1.201/24\n    }\n}\n",
+        &["t.conf:7:5: error: 'virtual_ipaddress' is given twice (first at t.conf:4:5)"],
     );
 }
 
@@ -248,10 +267,34 @@ fn advert_too_precise() {
 
 #[test]
 fn v2_ipv6() {
+    // A written 'version 2' before IPv6 addresses: keepalived 2.2.7 sends
+    // VRRPv2 over IPv6 (measured); vigil refuses.
     check(
         "v2_ipv6",
-        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
-        &["t.conf:5:9: error: vrrp_instance VI_6: VRRPv2 is IPv4 only; 2001:db8::1 needs 'version 3'"],
+        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    version 2\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
+        &["t.conf:4:5: error: vrrp_instance VI_6: VRRPv2 is IPv4 only; 2001:db8::1 needs VRRPv3: write 'version 3' or no version (keepalived 2.2.7 sends VRRPv2 over IPv6 when 'version 2' comes before the addresses, which no RFC defines and vigil does not speak; its peers must run VRRPv3 too)"],
+    );
+}
+
+#[test]
+fn ipv6_without_version_runs_v3() {
+    // kolla-ansible's template: IPv6 VIPs, no version, authentication.
+    check_warns(
+        "ipv6_without_version_runs_v3",
+        "global_defs {\n    vrrp_version 2\n}\nvrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
+        &[
+            "t.conf:4:1: warning: vrrp_instance VI_6: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
+            "t.conf:7:5: warning: vrrp_instance VI_6: VRRPv3 has no authentication: ignored, as keepalived does (adverts carry none)",
+        ],
+    );
+    // 'version 2' after the addresses: keepalived 2.2.7 ignores it.
+    check_warns(
+        "ipv6_version_2_after_addresses",
+        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n    version 2\n}\n",
+        &[
+            "t.conf:1:1: warning: vrrp_instance VI_6: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
+            "t.conf:7:13: warning: 'version': 'version 2' after IPv6 addresses is ignored: the instance runs VRRPv3 (write 'version 3' or nothing), as keepalived does",
+        ],
     );
 }
 

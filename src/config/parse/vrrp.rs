@@ -15,11 +15,11 @@ use crate::config::bounds::{
 };
 use crate::config::error::{ErrorKind, Loc, WarningKind};
 use crate::config::model::{
-    AddrScope, GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, Vmac,
-    VrrpInstance, DEFAULT_PRIORITY,
+    AddrScope, Config, GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, Vmac,
+    VrrpInstance, VrrpVersion, DEFAULT_PRIORITY,
 };
 use crate::config::syntax::{Node, Token};
-use crate::config::validate::At;
+use crate::config::validate::{At, Places};
 use std::collections::HashMap;
 
 const NOTIFY_KEYWORDS: [&str; 5] = [
@@ -328,7 +328,18 @@ impl Reader<'_> {
                     i.advert_int = a;
                 }
             }
-            "version" => i.version = r.vrrp_version(n),
+            "version" => {
+                let v = r.vrrp_version(n);
+                let ipv6 = i.virtual_ipaddress.first().is_some_and(|x| x.addr.is_ipv6());
+                if v == Some(VrrpVersion::V2) && ipv6 {
+                    // keepalived 2.2.7: "vrrp_version 2 conflicts with
+                    // configured or deduced version ...; ignoring."
+                    let what = "'version 2' after IPv6 addresses is ignored: the instance runs VRRPv3 (write 'version 3' or nothing)".into();
+                    r.as_keepalived(&n.args[0], "version", what);
+                } else {
+                    i.version = v;
+                }
+            }
             "authentication" => i.authentication = r.authentication(n),
             "virtual_ipaddress" => {
                 let (vips, locs) = r.vips(n, VIPS_MAX).unwrap_or_default();
@@ -340,7 +351,10 @@ impl Reader<'_> {
                 i.virtual_ipaddress_excluded = vips;
                 items.push((kw, locs));
             }
-            "unicast_src_ip" => i.unicast_src_ip = r.ip(n),
+            "unicast_src_ip" => {
+                let t = r.one(n, "an IP address");
+                i.unicast_src_ip = t.and_then(|t| r.unicast_addr(t, "unicast_src_ip"));
+            }
             "unicast_peer" => i.unicast_peer = r.unicast_peers(n).unwrap_or_default(),
             "nopreempt" => i.nopreempt = r.nopreempt(n),
             // The default; accepted so that configs saying it still load.
@@ -493,6 +507,37 @@ impl Reader<'_> {
                 want: family(want),
             };
             self.d.warn(&loc, w);
+        }
+    }
+
+    /// An IPv6 instance that names no version runs VRRPv3 whatever
+    /// `global_defs { vrrp_version }` says (VRRPv2 is IPv4 only; keepalived
+    /// 2.2.7 does the same, its manual: "IPv6 instances will use version
+    /// 3"), and keepalived then ignores its `authentication` ("VRRP
+    /// version 3 does not support authentication. Ignoring."). Settled
+    /// once the whole file is read, as the global may come last; the
+    /// version is written into the instance, so export says `version 3`.
+    pub(super) fn ipv6_versions(&mut self, c: &mut Config, at: &Places) {
+        let global = c.global.vrrp_version;
+        for (i, a) in c.vrrp_instances.iter_mut().zip(&at.instances) {
+            if i.version.is_some() || !i.is_ipv6() {
+                continue;
+            }
+            i.version = Some(VrrpVersion::V3);
+            if global == VrrpVersion::V2 {
+                let note = format!(
+                    "vrrp_instance {}: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
+                    i.name
+                );
+                self.d.warn(&a.start, WarningKind::Note(note));
+            }
+            if i.authentication.take().is_some() {
+                let note = format!(
+                    "vrrp_instance {}: VRRPv3 has no authentication: ignored, as keepalived does (adverts carry none)",
+                    i.name
+                );
+                self.d.warn(a.of("authentication"), WarningKind::Note(note));
+            }
         }
     }
 
@@ -684,7 +729,7 @@ impl Reader<'_> {
                 self.bad(extra, "unicast_peer", "one address per line");
                 continue;
             }
-            let Some(a) = self.tok_host(&item.keyword, "unicast_peer") else {
+            let Some(a) = self.unicast_addr(&item.keyword, "unicast_peer") else {
                 continue;
             };
             if out.contains(&a) {
@@ -694,6 +739,24 @@ impl Reader<'_> {
             }
         }
         Some(out)
+    }
+
+    /// An address of `unicast_src_ip` (no names) or `unicast_peer` (a host
+    /// name too). keepalived 2.2.7 reads such an address up to a '/' and
+    /// ignores the rest (measured: `192.168.0.91/24`, `/99` and `/x` all
+    /// run as 192.168.0.91, the peers' too); vigil too, with a warning.
+    fn unicast_addr(&mut self, t: &Token, kw: &'static str) -> Option<std::net::IpAddr> {
+        if let Some((a, rest)) = t.text.split_once('/') {
+            if let Ok(addr) = a.parse::<std::net::IpAddr>() {
+                let what = format!("'/{rest}' is ignored: the address is {addr}");
+                self.as_keepalived(t, kw, what);
+                return Some(addr);
+            }
+        }
+        match kw {
+            "unicast_peer" => self.tok_host(t, kw),
+            _ => self.tok_ip(t, kw),
+        }
     }
 
     /// `IFNAME [weight N]` per line.
