@@ -960,6 +960,28 @@ fn obsolete_keywords_are_ignored_with_a_warning() {
 }
 
 #[test]
+fn keepalived_keywords_vigil_always_acts_on_are_ignored_with_a_warning() {
+    // What these ask of keepalived, vigil does anyway (issue #13's corpus).
+    let text = "global_defs {\n    vrrp_check_unicast_src\n    dynamic_interfaces allow_if_changes\n    vrrp_iptables IN OUT\n    nftables keepalived\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    check_unicast_src\n\
+                \x20   virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n";
+    let src = "vigil always drops an advert whose source is none of the instance's unicast_peer addresses (counted as unknown_unicast_peer), which is what this turns on in keepalived; ignored";
+    let global = format!("t.conf:2:5: warning: 'vrrp_check_unicast_src' is obsolete: {src}");
+    let instance = format!("t.conf:10:5: warning: 'check_unicast_src' is obsolete: {src}");
+    check_warns(
+        "always_acts",
+        text,
+        &[
+            &global,
+            "t.conf:3:5: warning: 'dynamic_interfaces' is obsolete: vigil always waits for an instance's interface that does not exist yet and starts the instance when it appears, which is what this asks of keepalived (a sync group's member, though, starts only with vigil's next restart); ignored",
+            "t.conf:4:5: warning: 'vrrp_iptables' is obsolete: vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil), never iptables chains (keepalived 2.2.7 uses nftables too: \"iptables not supported\"); ignored",
+            "t.conf:5:5: warning: 'nftables' is obsolete: vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil, priority -1), whatever the table is called here; ignored",
+            &instance,
+        ],
+    );
+}
+
+#[test]
 fn lvs_sync_daemon_interface_in_an_instance_is_the_global_lvs_sync_daemon() {
     let text = format!("{VI}    lvs_sync_daemon_interface eth1\n{VIP}");
     let imp = imported(&text);
@@ -1043,14 +1065,14 @@ fn keepalived_keywords_are_named_not_guessed() {
     // Each used to be "unknown keyword" (some with a guess at a vigil
     // keyword); now each is named for what it is.
     let text = format!(
-        "global_defs {{\n    vrrp_iptables\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    track_src_ip\n{VIP}\
+        "global_defs {{\n    vrrp_ipsets\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    track_src_ip\n{VIP}\
          virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            fast_recovery\n        }}\n    }}\n}}\n"
     );
     check(
         "keepalived_keywords",
         &text,
         &[
-            "t.conf:2:5: error: keepalived's 'vrrp_iptables' is not supported by vigil (in global_defs)",
+            "t.conf:2:5: error: keepalived's 'vrrp_ipsets' is not supported by vigil (in global_defs)",
             "t.conf:7:5: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)",
             "t.conf:10:5: error: keepalived's 'track_src_ip' is not supported by vigil (in vrrp_instance)",
             "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",

@@ -57,16 +57,13 @@ pub(super) const GLOBAL: &[&str] = &[
     "vrrp_garp_extra_if",
     "vrrp_lower_prio_no_advert",
     "vrrp_higher_prio_send_advert",
-    "nftables",
     "nftables_priority",
     "nftables_counters",
     "nftables_ifindex",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
-    "vrrp_iptables",
     "vrrp_ipsets",
-    "vrrp_check_unicast_src",
     "vrrp_notify_priority_changes",
     "min_auto_priority_delay",
     "vrrp_priority",
@@ -101,7 +98,6 @@ pub(super) const GLOBAL: &[&str] = &[
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
     "fifo_write_vrrp_states_on_reload",
-    "dynamic_interfaces",
     "vrrp_netlink_cmd_rcv_bufs",
     "vrrp_netlink_cmd_rcv_bufs_force",
     "vrrp_netlink_monitor_rcv_bufs",
@@ -153,6 +149,22 @@ pub(super) const GLOBAL_OBSOLETE: &[Obsolete] = &[
         what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
     },
     Obsolete {
+        keyword: "vrrp_check_unicast_src",
+        what: CHECK_UNICAST_SRC,
+    },
+    Obsolete {
+        keyword: "dynamic_interfaces",
+        what: "vigil always waits for an instance's interface that does not exist yet and starts the instance when it appears, which is what this asks of keepalived (a sync group's member, though, starts only with vigil's next restart); ignored",
+    },
+    Obsolete {
+        keyword: "vrrp_iptables",
+        what: "vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil), never iptables chains (keepalived 2.2.7 uses nftables too: \"iptables not supported\"); ignored",
+    },
+    Obsolete {
+        keyword: "nftables",
+        what: "vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil, priority -1), whatever the table is called here; ignored",
+    },
+    Obsolete {
         keyword: "max_auto_priority",
         what: "it bounds the realtime scheduling priority keepalived gives itself; vigil does not raise its own, so it is ignored",
     },
@@ -184,7 +196,6 @@ pub(super) const INSTANCE: &[&str] = &[
     "native_ipv6",
     "mcast_dst_ip",
     "track_src_ip",
-    "check_unicast_src",
     "unicast_fault_no_peer",
     "old_unicast_checksum",
     "garp_lower_prio_delay",
@@ -203,10 +214,20 @@ pub(super) const INSTANCE: &[&str] = &[
     "vmac_garp_intvl",
 ];
 
-pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[Obsolete {
-    keyword: "skip_check_adv_addr",
-    what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
-}];
+pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[
+    Obsolete {
+        keyword: "skip_check_adv_addr",
+        what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+    },
+    Obsolete {
+        keyword: "check_unicast_src",
+        what: CHECK_UNICAST_SRC,
+    },
+];
+
+/// `vrrp_check_unicast_src` (global), `check_unicast_src` (instance):
+/// `vrrp::filter` drops such adverts whatever the config says.
+const CHECK_UNICAST_SRC: &str = "vigil always drops an advert whose source is none of the instance's unicast_peer addresses (counted as unknown_unicast_peer), which is what this turns on in keepalived; ignored";
 
 pub(super) const SERVICE: &[&str] = &[
     "hashed",
