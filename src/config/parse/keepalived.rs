@@ -238,9 +238,33 @@ pub(super) const SERVICE: &[&str] = &[
     "smtp_alert",
 ];
 
-pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[Obsolete {
-    keyword: "nat_mask",
-    what: "keepalived 2.2.7 ignores it (as a word it no longer knows), and so does vigil",
+pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[
+    Obsolete {
+        keyword: "nat_mask",
+        what: "keepalived 2.2.7 ignores it (as a word it no longer knows), and so does vigil",
+    },
+    Obsolete {
+        keyword: "nb_get_retry",
+        what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET (as 'retry') and ignores it in a virtual_server, and so does vigil: the checkers keep their retry (write 'retry N' to set it for them all)",
+    },
+];
+
+/// keepalived 2.2.7 reads `nb_get_retry` only in HTTP_GET and SSL_GET
+/// (measured: "Unknown keyword" in virtual_server, real_server, TCP_CHECK
+/// and MISC_CHECK).
+pub(super) const REAL_OBSOLETE: &[Obsolete] = &[Obsolete {
+    keyword: "nb_get_retry",
+    what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET (as 'retry') and ignores it in a real_server, and so does vigil: the checkers keep their retry (write 'retry N' to set it for them all)",
+}];
+
+pub(super) const TCP_CHECK_OBSOLETE: &[Obsolete] = &[Obsolete {
+    keyword: "nb_get_retry",
+    what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET and ignores it in TCP_CHECK, and so does vigil: the retry is this checker's 'retry', else one written in its real_server or virtual_server, else 1",
+}];
+
+pub(super) const MISC_CHECK_OBSOLETE: &[Obsolete] = &[Obsolete {
+    keyword: "nb_get_retry",
+    what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET and ignores it in MISC_CHECK, and so does vigil: the retry is this checker's 'retry', else one written in its real_server or virtual_server, else 0",
 }];
 
 pub(super) const REAL: &[&str] = &[

@@ -3,7 +3,8 @@
 //! Owns: reading IPVS services (with the scheduler flags and `ops`), their
 //! real servers and checkers (HTTP_GET/SSL_GET's `http_protocol`, SNI and
 //! `virtualhost` at every level), with keepalived's older names (`lb_algo`,
-//! `lb_kind`, `nb_get_retry`) and the seed's own (`nb_get_replies`,
+//! `lb_kind`, `nb_get_retry` where keepalived reads it: HTTP_GET, SSL_GET)
+//! and the seed's own (`nb_get_replies`,
 //! `persistence_granularity SOURCE_IP`).
 //! Must not: check families, duplicates or quorum across servers
 //! (validate does).
@@ -78,7 +79,7 @@ pub(crate) const SERVICE: Section = Section {
     keepalived: keepalived::SERVICE,
     obsolete: keepalived::SERVICE_OBSOLETE,
     first_wins: &[],
-    aliases: &[SCHED_ALIAS, METHOD_ALIAS, NB_GET_RETRY, NB_GET_REPLIES],
+    aliases: &[SCHED_ALIAS, METHOD_ALIAS, NB_GET_REPLIES],
 };
 
 pub(crate) const REAL: Section = Section {
@@ -106,9 +107,9 @@ pub(crate) const REAL: Section = Section {
     shared: &[],
     repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK", "MISC_CHECK"],
     keepalived: keepalived::REAL,
-    obsolete: &[],
+    obsolete: keepalived::REAL_OBSOLETE,
     first_wins: &[],
-    aliases: &[METHOD_ALIAS, NB_GET_RETRY, NB_GET_REPLIES],
+    aliases: &[METHOD_ALIAS, NB_GET_REPLIES],
 };
 
 const COMMON_CHECK: [&str; 8] = [
@@ -138,6 +139,9 @@ const NB_GET_REPLIES: Alias = Alias {
         "a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out",
     )),
 };
+/// keepalived 2.2.7 reads `nb_get_retry` in HTTP_GET and SSL_GET only
+/// (elsewhere it is dropped as unknown: `keepalived::*_OBSOLETE`);
+/// WS_CHECK is vigil's own, so it takes it as HTTP_GET does.
 const RETRY_ALIASES: &[Alias] = &[NB_GET_RETRY, NB_GET_REPLIES];
 
 pub(crate) const TCP_CHECK: Section = Section {
@@ -146,9 +150,9 @@ pub(crate) const TCP_CHECK: Section = Section {
     shared: &COMMON_CHECK,
     repeatable: &[],
     keepalived: keepalived::CHECK,
-    obsolete: &[],
+    obsolete: keepalived::TCP_CHECK_OBSOLETE,
     first_wins: &[],
-    aliases: RETRY_ALIASES,
+    aliases: &[NB_GET_REPLIES],
 };
 
 pub(crate) const HTTP_CHECK: Section = Section {
@@ -174,9 +178,9 @@ pub(crate) const MISC_CHECK: Section = Section {
     shared: &MISC_COMMON,
     repeatable: &[],
     keepalived: keepalived::CHECK,
-    obsolete: &[],
+    obsolete: keepalived::MISC_CHECK_OBSOLETE,
     first_wins: &[],
-    aliases: RETRY_ALIASES,
+    aliases: &[NB_GET_REPLIES],
 };
 
 pub(crate) const WS_CHECK: Section = Section {

@@ -515,16 +515,18 @@ impl Reader<'_> {
     /// 2.2.7 does the same, its manual: "IPv6 instances will use version
     /// 3"), and keepalived then ignores its `authentication` ("VRRP
     /// version 3 does not support authentication. Ignoring."). Settled
-    /// once the whole file is read, as the global may come last; the
-    /// version is written into the instance, so export says `version 3`.
+    /// once the whole file is read, as the global may come last; under
+    /// VRRPv2 the version is written into the instance, so export says
+    /// `version 3`.
     pub(super) fn ipv6_versions(&mut self, c: &mut Config, at: &Places) {
         let global = c.global.vrrp_version;
         for (i, a) in c.vrrp_instances.iter_mut().zip(&at.instances) {
             if i.version.is_some() || !i.is_ipv6() {
                 continue;
             }
-            i.version = Some(VrrpVersion::V3);
+            // Under `vrrp_version 3` the global already says it.
             if global == VrrpVersion::V2 {
+                i.version = Some(VrrpVersion::V3);
                 let note = format!(
                     "vrrp_instance {}: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
                     i.name
