@@ -852,7 +852,9 @@ macro_rules! keyword_enum {
             pub fn keyword(self) -> &'static str {
                 match self { $($name::$var => $kw),+ }
             }
-            /// Case-insensitive, as keepalived reads these.
+            /// Case-insensitive (keepalived reads `protocol` so; the
+            /// kernel's scheduler names). The parser takes `lvs_method`
+            /// and `lvs_sched` only as written, as keepalived 2.2.7 does.
             pub fn from_keyword(s: &str) -> Option<Self> {
                 Self::ALL.iter().copied().find(|v| v.keyword().eq_ignore_ascii_case(s))
             }

@@ -484,19 +484,31 @@ fn track_weight() {
 
 #[test]
 fn vs_unknown_sched() {
-    check(
+    // keepalived 2.2.7: "Invalid lvs_scheduler ... - ignoring", then wlc.
+    let sched = "keepalived knows rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos, as written";
+    check_warns(
         "vs_unknown_sched",
-        "virtual_server 10.0.0.1 80 {\n    lvs_sched fastest\n}\n",
-        &["t.conf:2:15: error: 'lvs_sched': invalid value 'fastest', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos"],
+        "virtual_server 10.0.0.1 80 {\n    lvs_sched fastest\n    protocol TCP\n}\nvirtual_server 10.0.0.1 81 {\n    lb_algo RR\n    protocol TCP\n}\n",
+        &[
+            &format!("t.conf:2:15: warning: 'lvs_sched': unknown scheduler 'fastest' ({sched}): the virtual server schedules by wlc, as keepalived does"),
+            "t.conf:6:5: warning: 'lb_algo' is keepalived's deprecated name for 'lvs_sched'",
+            &format!("t.conf:6:13: warning: 'lvs_sched': unknown scheduler 'RR' ({sched}; write 'rr' for rr): the virtual server schedules by wlc, as keepalived does"),
+        ],
     );
 }
 
 #[test]
 fn vs_method() {
-    check(
+    // keepalived 2.2.7: "unknown [dr] routing method", then NAT; a real
+    // server's is left to its service.
+    check_warns(
         "vs_method",
-        "virtual_server 10.0.0.1 80 {\n    lb_kind DIRECT\n}\n",
-        &["t.conf:2:13: error: 'lb_kind': invalid value 'DIRECT', expected one of NAT DR TUN"],
+        "virtual_server 10.0.0.1 80 {\n    lb_kind dr\n    real_server 10.0.0.2 80 {\n        lvs_method DIRECT\n    }\n    protocol TCP\n}\n",
+        &[
+            "t.conf:2:5: warning: 'lb_kind' is keepalived's deprecated name for 'lvs_method'",
+            "t.conf:2:13: warning: 'lvs_method': unknown method 'dr' (keepalived knows NAT DR TUN, as written; write 'DR' for DR): the virtual server forwards by NAT, as keepalived does",
+            "t.conf:4:20: warning: 'lvs_method': unknown method 'DIRECT' (keepalived knows NAT DR TUN, as written): the real server forwards as its virtual server does, as keepalived does",
+        ],
     );
 }
 
@@ -863,7 +875,7 @@ fn include_missing_literal_path() {
 
 #[test]
 fn several_errors_are_all_reported_and_nothing_is_applied() {
-    let text = "global_defs {\n    router_id\n}\nvrrp_instance VI_1 {\n    priority 0\n}\nvirtual_server 10.0.0.1 80 {\n    lvs_sched nope\n}\n";
+    let text = "global_defs {\n    router_id\n}\nvrrp_instance VI_1 {\n    priority 0\n}\nvirtual_server 10.0.0.1 80 {\n    protocol nope\n}\n";
     let errs = errors(text);
     assert_eq!(errs.len(), 5, "{errs:#?}");
     assert!(import_str("t.conf", text, false).is_err());
@@ -1086,7 +1098,7 @@ fn errors_inside_a_block_with_a_bad_header_are_reported_too() {
     let text = "vrrp_instance {\n    priority 300\n}\n\
                 vrrp_instance A B {\n    virtual_router_id 0\n}\n\
                 vrrp_sync_group {\n    group {\n        bad/name\n    }\n}\n\
-                virtual_server 10.0.0.1 99999 {\n    lvs_sched nope\n    real_server 10.0.0.2 foo {\n        weight -1\n    }\n}\n\
+                virtual_server 10.0.0.1 99999 {\n    protocol nope\n    real_server 10.0.0.2 foo {\n        weight -1\n    }\n}\n\
                 global_defs extra {\n    router_id\n}\n";
     check(
         "bad_headers",
@@ -1102,7 +1114,7 @@ fn errors_inside_a_block_with_a_bad_header_are_reported_too() {
             "t.conf:7:1: error: 'vrrp_sync_group' needs a name",
             "t.conf:9:9: error: 'group': invalid value 'bad/name', expected a name of 1..64 letters, digits and _-.:@",
             "t.conf:12:25: error: 'virtual_server': invalid value '99999', expected an integer 0..65535",
-            "t.conf:13:15: error: 'lvs_sched': invalid value 'nope', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos",
+            "t.conf:13:14: error: 'protocol': invalid value 'nope', expected one of TCP UDP SCTP",
             "t.conf:14:26: error: 'real_server': invalid value 'foo', expected an integer 0..65535",
             "t.conf:15:16: error: 'weight': invalid value '-1', expected an integer 0..65535",
             "t.conf:18:13: error: 'global_defs': unexpected 'extra', expected '{' and a block",

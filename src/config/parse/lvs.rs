@@ -232,12 +232,14 @@ impl Reader<'_> {
                 }
             }
             "lvs_sched" => {
-                if let Some(s) = r.keyword_value(n, Scheduler::from_keyword, Scheduler::expected) {
+                let or = "the virtual server schedules by wlc";
+                if let Some(s) = r.as_written(n, Scheduler::ALL, ("lvs_sched", "scheduler"), or) {
                     v.scheduler = s;
                 }
             }
             "lvs_method" => {
-                if let Some(m) = r.keyword_value(n, Method::from_keyword, Method::expected) {
+                let or = "the virtual server forwards by NAT";
+                if let Some(m) = r.as_written(n, Method::ALL, ("lvs_method", "method"), or) {
                     v.method = m;
                 }
             }
@@ -442,6 +444,41 @@ impl Reader<'_> {
         v
     }
 
+    /// `lvs_method` (`lb_kind`) and `lvs_sched` (`lb_algo`): keepalived
+    /// 2.2.7 takes only the names as written (NAT, DR, TUN in upper case;
+    /// schedulers in lower case) and reports any other word, then runs
+    /// without it (measured: `lb_kind dr`, `FNAT` forward by NAT, the
+    /// default; `lb_algo RR`, `loadbalance` schedule by wlc; a real
+    /// server's `lvs_method dr` leaves it to its service). vigil reads
+    /// them the same way with a warning, naming the spelling that was
+    /// likely meant; `None` is that fallback.
+    fn as_written<T: Copy + std::fmt::Display>(
+        &mut self,
+        n: &Node,
+        all: &[T],
+        (kw, what): (&'static str, &str),
+        fallback: &str,
+    ) -> Option<T> {
+        let t = self.one(n, "a keyword")?;
+        let word = t.text.as_str();
+        let name = |v: &T| v.to_string();
+        if let Some(v) = all.iter().find(|v| name(v) == word) {
+            return Some(*v);
+        }
+        let names: Vec<String> = all.iter().map(name).collect();
+        let meant = names.iter().find(|k| k.eq_ignore_ascii_case(word));
+        let hint = match meant {
+            Some(k) => format!("; write '{k}' for {k}"),
+            None => String::new(),
+        };
+        let said = format!(
+            "unknown {what} '{word}' (keepalived knows {}, as written{hint}): {fallback}",
+            names.join(" ")
+        );
+        self.as_keepalived(t, kw, said);
+        None
+    }
+
     fn persistence_timeout(&mut self, n: &Node) -> Option<u32> {
         // keepalived: the keyword alone means 360 s.
         let args = self.args_between(n, 0, 1, "seconds")?;
@@ -537,7 +574,10 @@ impl Reader<'_> {
         self.walk(&block.nodes, &REAL, |r, kw, n| match kw {
             "weight" => rs.weight = r.u32_in(n, 0, WEIGHT_MAX).unwrap_or(1),
             "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(n),
-            "lvs_method" => rs.method = r.keyword_value(n, Method::from_keyword, Method::expected),
+            "lvs_method" => {
+                let or = "the real server forwards as its virtual server does";
+                rs.method = r.as_written(n, Method::ALL, ("lvs_method", "method"), or);
+            }
             "uthreshold" => rs.uthreshold = r.u32_in(n, 0, u32::MAX),
             "lthreshold" => rs.lthreshold = r.u32_in(n, 0, u32::MAX),
             "notify_up" => rs.notify_up = r.script(n),
