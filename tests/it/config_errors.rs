@@ -974,12 +974,12 @@ fn obsolete_keywords_are_ignored_with_a_warning() {
 #[test]
 fn keepalived_keywords_vigil_always_acts_on_are_ignored_with_a_warning() {
     // What these ask of keepalived, vigil does anyway (issue #13's corpus).
-    let text = "global_defs {\n    vrrp_check_unicast_src\n    dynamic_interfaces allow_if_changes\n    vrrp_iptables IN OUT\n    nftables keepalived\n}\n\
+    let text = "global_defs {\n    vrrp_check_unicast_src\n    dynamic_interfaces allow_if_changes\n    vrrp_iptables IN OUT\n    nftables keepalived\n    default_interface eth1\n}\n\
                 vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    check_unicast_src\n\
                 \x20   virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n";
     let src = "vigil always drops an advert whose source is none of the instance's unicast_peer addresses (counted as unknown_unicast_peer), which is what this turns on in keepalived; ignored";
     let global = format!("t.conf:2:5: warning: 'vrrp_check_unicast_src' is obsolete: {src}");
-    let instance = format!("t.conf:10:5: warning: 'check_unicast_src' is obsolete: {src}");
+    let instance = format!("t.conf:11:5: warning: 'check_unicast_src' is obsolete: {src}");
     check_warns(
         "always_acts",
         text,
@@ -988,6 +988,7 @@ fn keepalived_keywords_vigil_always_acts_on_are_ignored_with_a_warning() {
             "t.conf:3:5: warning: 'dynamic_interfaces' is obsolete: vigil always waits for an instance's interface that does not exist yet and starts the instance when it appears, which is what this asks of keepalived (a sync group's member, though, starts only with vigil's next restart); ignored",
             "t.conf:4:5: warning: 'vrrp_iptables' is obsolete: vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil), never iptables chains (keepalived 2.2.7 uses nftables too: \"iptables not supported\"); ignored",
             "t.conf:5:5: warning: 'nftables' is obsolete: vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil, priority -1), whatever the table is called here; ignored",
+            "t.conf:6:5: warning: 'default_interface' is obsolete: keepalived 2.2.7 uses it only as the device of static_ipaddress addresses without 'dev' (measured: an instance without 'interface' is refused there all the same, and a route without 'dev' goes where the kernel puts it); vigil has no static_ipaddress, so it changes nothing; ignored",
             &instance,
         ],
     );

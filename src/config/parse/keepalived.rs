@@ -47,7 +47,6 @@ pub(super) const GLOBAL: &[&str] = &[
     "smtp_alert_checker",
     "checker_log_all_failures",
     "no_email_faults",
-    "default_interface",
     "lvs_flush",
     "lvs_flush_on_stop",
     "vrrp_garp_lower_prio_delay",
@@ -147,6 +146,10 @@ pub(super) const GLOBAL_OBSOLETE: &[Obsolete] = &[
     Obsolete {
         keyword: "vrrp_skip_check_adv_addr",
         what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+    },
+    Obsolete {
+        keyword: "default_interface",
+        what: "keepalived 2.2.7 uses it only as the device of static_ipaddress addresses without 'dev' (measured: an instance without 'interface' is refused there all the same, and a route without 'dev' goes where the kernel puts it); vigil has no static_ipaddress, so it changes nothing; ignored",
     },
     Obsolete {
         keyword: "vrrp_check_unicast_src",
