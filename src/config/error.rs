@@ -268,7 +268,10 @@ pub enum Invalid {
         prefix: u8,
         family: u8,
     },
-    #[error("virtual_server {service}: real_server {real} has no port, so its {checker} has nothing to connect to: set connect_port")]
+    /// keepalived 2.2.7 takes such a config and its TCP_CHECK connects to
+    /// port 0 (measured in the lab, DR, NAT and TUN alike, while its log
+    /// names the service's port): the server is out for good.
+    #[error("virtual_server {service}: real_server {real} has no port, so its {checker} has nothing to connect to: set connect_port (keepalived 2.2.7 takes this and connects to port 0, whatever lvs_method, though its log names the service's port: the server fails its first check and never comes back)")]
     CheckerPort {
         service: String,
         real: String,
