@@ -268,7 +268,11 @@ fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
             // without one runs VRRPv3 (VrrpInstance::effective_version).
             let addrs = i.virtual_ipaddress.iter().map(|v| v.addr);
             let unicast = i.unicast_src_ip.into_iter().chain(i.unicast_peer.clone());
-            if let Some(a) = addrs.chain(unicast).find(IpAddr::is_ipv6).filter(|_| i.is_ipv6()) {
+            if let Some(a) = addrs
+                .chain(unicast)
+                .find(IpAddr::is_ipv6)
+                .filter(|_| i.is_ipv6())
+            {
                 let e = Invalid::V2Ipv6 {
                     instance: name(),
                     addr: a.to_string(),

@@ -121,10 +121,19 @@ virtual_server 10.0.0.1 80 {
     let retries: Vec<u32> = (0..3).map(|n| check(c, 0, 0, n).retry).collect();
     assert_eq!(retries, [1, 7, 0]);
     let w: Vec<String> = imp.warnings.iter().map(ToString::to_string).collect();
-    let at: Vec<&str> = w.iter().map(|w| &w[..w.find(": warning").unwrap_or(0)]).collect();
+    let at: Vec<&str> = w
+        .iter()
+        .map(|w| &w[..w.find(": warning").unwrap_or(0)])
+        .collect();
     assert_eq!(
         at,
-        ["t.conf:3:5", "t.conf:5:9", "t.conf:7:13", "t.conf:13:13", "t.conf:17:13"],
+        [
+            "t.conf:3:5",
+            "t.conf:5:9",
+            "t.conf:7:13",
+            "t.conf:13:13",
+            "t.conf:17:13"
+        ],
         "{w:#?}"
     );
     assert!(w[2].contains("ignores it in TCP_CHECK, and so does vigil: the retry is this checker's 'retry', else one written in its real_server or virtual_server, else 1"), "{w:#?}");

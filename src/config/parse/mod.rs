@@ -174,7 +174,12 @@ impl Reader<'_> {
     fn admit(&mut self, seen: &mut Seen, node: &Node, section: &Section) -> Option<&'static str> {
         let kw = self.resolve(&node.keyword, section)?;
         let words = || {
-            (node.block.is_none()).then(|| node.args.iter().map(|t| t.text.clone()).collect::<Vec<String>>())
+            (node.block.is_none()).then(|| {
+                node.args
+                    .iter()
+                    .map(|t| t.text.clone())
+                    .collect::<Vec<String>>()
+            })
         };
         match seen.at.get(kw) {
             Some(first) if section.first_wins.contains(&kw) => {

@@ -258,7 +258,9 @@ fn an_instance_without_addresses_made_ipv6_by_its_peers_runs_v3() {
     let e: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(
-        e[0].starts_with("t.conf:4:2: error: vrrp_instance VI_1: VRRPv2 is IPv4 only; fe80::2 needs VRRPv3"),
+        e[0].starts_with(
+            "t.conf:4:2: error: vrrp_instance VI_1: VRRPv2 is IPv4 only; fe80::2 needs VRRPv3"
+        ),
         "{e:?}"
     );
 }
@@ -288,7 +290,10 @@ fn unicast_addresses_with_a_prefix_are_read_as_the_address() {
     assert_eq!(i.unicast_src_ip, Some("192.168.0.91".parse().unwrap()));
     assert_eq!(
         i.unicast_peer,
-        ["192.168.0.92".parse::<std::net::IpAddr>().unwrap(), "192.168.0.93".parse().unwrap()]
+        [
+            "192.168.0.92".parse::<std::net::IpAddr>().unwrap(),
+            "192.168.0.93".parse().unwrap()
+        ]
     );
     assert_eq!(
         w,
