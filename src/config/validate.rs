@@ -281,6 +281,8 @@ fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
             }
         }
         VrrpVersion::V3 => {
+            // A config read from text has it dropped already, with a
+            // warning, as keepalived does (parse::vrrp `versions`).
             if i.authentication.is_some() {
                 out.push(("authentication", None, Invalid::V3Auth { instance: name() }));
             }

@@ -231,10 +231,12 @@ fn auth_no_pass() {
 
 #[test]
 fn v3_auth() {
-    check(
+    // keepalived 2.2.7: "VRRP version 3 does not support authentication.
+    // Ignoring."
+    check_warns(
         "v3_auth",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: error: vrrp_instance VI_1: VRRPv3 has no authentication (RFC 5798 section 9); remove the authentication block or use 'version 2'"],
+        &["t.conf:5:5: warning: 'authentication': vrrp_instance VI_1: VRRPv3 has no authentication (RFC 5798 section 9): ignored, adverts carry none, as keepalived does"],
     );
 }
 
@@ -284,7 +286,7 @@ fn ipv6_without_version_runs_v3() {
         "global_defs {\n    vrrp_version 2\n}\nvrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
         &[
             "t.conf:4:1: warning: vrrp_instance VI_6: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
-            "t.conf:7:5: warning: vrrp_instance VI_6: VRRPv3 has no authentication: ignored, as keepalived does (adverts carry none)",
+            "t.conf:7:5: warning: 'authentication': vrrp_instance VI_6: VRRPv3 has no authentication (RFC 5798 section 9): ignored, adverts carry none, as keepalived does",
         ],
     );
     // 'version 2' after the addresses: keepalived 2.2.7 ignores it.

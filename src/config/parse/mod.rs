@@ -408,7 +408,7 @@ impl TopLevel {
             legacy_syncd: &mut Vec::new(),
         };
         r.drop_unknown_track_scripts(&mut c, &mut at);
-        r.ipv6_versions(&mut c, &at);
+        r.versions(&mut c, &at);
         r.strict_modes(&mut c, &at);
         for old in std::mem::take(&mut legacy_syncd) {
             r.legacy_sync_daemon(old, &mut c);

@@ -513,19 +513,16 @@ impl Reader<'_> {
     /// An IPv6 instance that names no version runs VRRPv3 whatever
     /// `global_defs { vrrp_version }` says (VRRPv2 is IPv4 only; keepalived
     /// 2.2.7 does the same, its manual: "IPv6 instances will use version
-    /// 3"), and keepalived then ignores its `authentication` ("VRRP
-    /// version 3 does not support authentication. Ignoring."). Settled
-    /// once the whole file is read, as the global may come last; under
-    /// VRRPv2 the version is written into the instance, so export says
-    /// `version 3`.
-    pub(super) fn ipv6_versions(&mut self, c: &mut Config, at: &Places) {
-        let global = c.global.vrrp_version;
+    /// 3"). Under VRRPv2 the version is written into the instance, so
+    /// export says `version 3`. And a VRRPv3 instance's `authentication`
+    /// is ignored, as keepalived 2.2.7 ignores it ("VRRP version 3 does not
+    /// support authentication. Ignoring.", measured with `version 3`, the
+    /// global and the IPv6 default alike). Settled once the whole file is
+    /// read, as the global may come last.
+    pub(super) fn versions(&mut self, c: &mut Config, at: &Places) {
+        let g = &c.global;
         for (i, a) in c.vrrp_instances.iter_mut().zip(&at.instances) {
-            if i.version.is_some() || !i.is_ipv6() {
-                continue;
-            }
-            // Under `vrrp_version 3` the global already says it.
-            if global == VrrpVersion::V2 {
+            if i.version.is_none() && i.is_ipv6() && g.vrrp_version == VrrpVersion::V2 {
                 i.version = Some(VrrpVersion::V3);
                 let note = format!(
                     "vrrp_instance {}: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
@@ -533,12 +530,18 @@ impl Reader<'_> {
                 );
                 self.d.warn(&a.start, WarningKind::Note(note));
             }
-            if i.authentication.take().is_some() {
-                let note = format!(
-                    "vrrp_instance {}: VRRPv3 has no authentication: ignored, as keepalived does (adverts carry none)",
+            if i.effective_version(g) == VrrpVersion::V3 && i.authentication.take().is_some() {
+                let what = format!(
+                    "vrrp_instance {}: VRRPv3 has no authentication (RFC 5798 section 9): ignored, adverts carry none",
                     i.name
                 );
-                self.d.warn(a.of("authentication"), WarningKind::Note(note));
+                self.d.warn(
+                    a.of("authentication"),
+                    WarningKind::AsKeepalived {
+                        keyword: "authentication",
+                        what,
+                    },
+                );
             }
         }
     }
