@@ -144,6 +144,14 @@ pub enum ErrorKind {
     },
     #[error("{what} is given twice (first at {first})")]
     Duplicate { what: String, first: Loc },
+    /// A statement given twice in one block with other words.
+    #[error("'{keyword}' is given twice with another value (first at {first}: '{was}'; here: '{now}'): keepalived 2.2.7 runs the last one ('{now}') without a word; keep the one meant and remove the other")]
+    RepeatOther {
+        keyword: String,
+        first: Loc,
+        was: String,
+        now: String,
+    },
     #[error("too many {what}: at most {max}")]
     TooMany { what: &'static str, max: usize },
 
@@ -189,7 +197,9 @@ pub enum Invalid {
     },
     #[error("vrrp_instance {instance}: VRRPv2 carries whole seconds 1..255, advert_int {advert} is not one (use 'version 3' for sub-second adverts)")]
     V2Interval { instance: String, advert: String },
-    #[error("vrrp_instance {instance}: VRRPv2 is IPv4 only; {addr} needs 'version 3'")]
+    /// Only a written `version 2` before the addresses: keepalived 2.2.7
+    /// then sends VRRPv2 over IPv6 (measured), which vigil does not.
+    #[error("vrrp_instance {instance}: VRRPv2 is IPv4 only; {addr} needs VRRPv3: write 'version 3' or no version (keepalived 2.2.7 sends VRRPv2 over IPv6 when 'version 2' comes before the addresses, which no RFC defines and vigil does not speak; its peers must run VRRPv3 too)")]
     V2Ipv6 { instance: String, addr: String },
     #[error("vrrp_instance {instance}: VRRPv3 has no authentication (RFC 5798 section 9); remove the authentication block or use 'version 2'")]
     V3Auth { instance: String },
@@ -258,7 +268,10 @@ pub enum Invalid {
         prefix: u8,
         family: u8,
     },
-    #[error("virtual_server {service}: real_server {real} has no port, so its {checker} has nothing to connect to: set connect_port")]
+    /// keepalived 2.2.7 takes such a config and its TCP_CHECK connects to
+    /// port 0 (measured in the lab, DR, NAT and TUN alike, while its log
+    /// names the service's port): the server is out for good.
+    #[error("virtual_server {service}: real_server {real} has no port, so its {checker} has nothing to connect to: set connect_port (keepalived 2.2.7 takes this and connects to port 0, whatever lvs_method, though its log names the service's port: the server fails its first check and never comes back)")]
     CheckerPort {
         service: String,
         real: String,
@@ -399,6 +412,9 @@ pub enum WarningKind {
     /// keepalived keeps the first script of a notify keyword given twice.
     #[error("'{keyword}' is given twice (first at {first}): the first is used, as keepalived does, and this one is ignored")]
     RepeatIgnored { keyword: String, first: Loc },
+    /// A statement given twice in one block with the same words.
+    #[error("'{keyword}' is given twice (first at {first}) with the same value: the setting is the same whichever counts (keepalived 2.2.7 uses the last); this one changes nothing")]
+    RepeatSame { keyword: String, first: Loc },
     /// `sh-port` and the like under a service whose scheduler is not theirs.
     #[error("'{keyword}' is a flag of the {owner} scheduler and this service's is {scheduler}: ignored, as keepalived does")]
     SchedFlagIgnored {

@@ -546,8 +546,17 @@ pub fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
 }
 
 impl VrrpInstance {
+    /// The version the instance runs: its own `version`, else VRRPv3 for
+    /// an IPv6 instance (VRRPv2 is IPv4 only; keepalived 2.2.7 does the
+    /// same), else `global_defs { vrrp_version }`. The parser writes the
+    /// IPv6 case into `version` (`parse::vrrp`), so a config read from a
+    /// file never leaves it to this rule; one built in code may.
     pub fn effective_version(&self, g: &GlobalDefs) -> VrrpVersion {
-        self.version.unwrap_or(g.vrrp_version)
+        match self.version {
+            Some(v) => v,
+            None if self.is_ipv6() => VrrpVersion::V3,
+            None => g.vrrp_version,
+        }
     }
 
     /// The vmac link's name, when the instance has `use_vmac`: the name
@@ -864,7 +873,9 @@ macro_rules! keyword_enum {
             pub fn keyword(self) -> &'static str {
                 match self { $($name::$var => $kw),+ }
             }
-            /// Case-insensitive, as keepalived reads these.
+            /// Case-insensitive (keepalived reads `protocol` so; the
+            /// kernel's scheduler names). The parser takes `lvs_method`
+            /// and `lvs_sched` only as written, as keepalived 2.2.7 does.
             pub fn from_keyword(s: &str) -> Option<Self> {
                 Self::ALL.iter().copied().find(|v| v.keyword().eq_ignore_ascii_case(s))
             }

@@ -264,29 +264,25 @@ fn instance_problems(c: &Config, i: &VrrpInstance) -> Vec<Found> {
                 };
                 out.push(("advert_int", None, e));
             }
-            if let Some(k) = i.virtual_ipaddress.iter().position(|v| v.addr.is_ipv6()) {
+            // Only a written 'version 2' gets here: an IPv6 instance
+            // without one runs VRRPv3 (VrrpInstance::effective_version).
+            let addrs = i.virtual_ipaddress.iter().map(|v| v.addr);
+            let unicast = i.unicast_src_ip.into_iter().chain(i.unicast_peer.clone());
+            if let Some(a) = addrs
+                .chain(unicast)
+                .find(IpAddr::is_ipv6)
+                .filter(|_| i.is_ipv6())
+            {
                 let e = Invalid::V2Ipv6 {
                     instance: name(),
-                    addr: i.virtual_ipaddress[k].addr.to_string(),
+                    addr: a.to_string(),
                 };
-                out.push(("virtual_ipaddress", Some(k), e));
-            } else if i.virtual_ipaddress.is_empty() && i.is_ipv6() {
-                // No address: the unicast ones made it IPv6.
-                let e = Invalid::V2Ipv6 {
-                    instance: name(),
-                    addr: (i.unicast_src_ip.into_iter().chain(i.unicast_peer.clone()))
-                        .find(IpAddr::is_ipv6)
-                        .map_or_else(String::new, |a| a.to_string()),
-                };
-                let kw = if i.unicast_src_ip.is_some() {
-                    "unicast_src_ip"
-                } else {
-                    "unicast_peer"
-                };
-                out.push((kw, None, e));
+                out.push(("version", None, e));
             }
         }
         VrrpVersion::V3 => {
+            // A config read from text has it dropped already, with a
+            // warning, as keepalived does (parse::vrrp `versions`).
             if i.authentication.is_some() {
                 out.push(("authentication", None, Invalid::V3Auth { instance: name() }));
             }

@@ -142,7 +142,26 @@ fn dup_priority() {
     check(
         "dup_priority",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    priority 90\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: error: 'priority' is given twice (first at t.conf:4:5)"],
+        &["t.conf:5:5: error: 'priority' is given twice with another value (first at t.conf:4:5: '100'; here: '90'): keepalived 2.2.7 runs the last one ('90') without a word; keep the one meant and remove the other"],
+    );
+}
+
+#[test]
+fn repeat_same_value() {
+    // keepalived 2.2.7 takes any repeat; one that says the same is harmless.
+    check_warns(
+        "repeat_same_value",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    nopreempt\n    priority 90\n    nopreempt\n    priority 90\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
+        &[
+            "t.conf:6:5: warning: 'nopreempt' is given twice (first at t.conf:4:5) with the same value: the setting is the same whichever counts (keepalived 2.2.7 uses the last); this one changes nothing",
+            "t.conf:7:5: warning: 'priority' is given twice (first at t.conf:5:5) with the same value: the setting is the same whichever counts (keepalived 2.2.7 uses the last); this one changes nothing",
+        ],
+    );
+    // A block twice stays an error (keepalived adds the lists up).
+    check(
+        "repeat_block",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n    virtual_ipaddress {\n        192.168.1.201/24\n    }\n}\n",
+        &["t.conf:7:5: error: 'virtual_ipaddress' is given twice (first at t.conf:4:5)"],
     );
 }
 
@@ -212,10 +231,12 @@ fn auth_no_pass() {
 
 #[test]
 fn v3_auth() {
-    check(
+    // keepalived 2.2.7: "VRRP version 3 does not support authentication.
+    // Ignoring."
+    check_warns(
         "v3_auth",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    version 3\n    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n    virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n",
-        &["t.conf:5:5: error: vrrp_instance VI_1: VRRPv3 has no authentication (RFC 5798 section 9); remove the authentication block or use 'version 2'"],
+        &["t.conf:5:5: warning: 'authentication': vrrp_instance VI_1: VRRPv3 has no authentication (RFC 5798 section 9): ignored, adverts carry none, as keepalived does"],
     );
 }
 
@@ -248,10 +269,34 @@ fn advert_too_precise() {
 
 #[test]
 fn v2_ipv6() {
+    // A written 'version 2' before IPv6 addresses: keepalived 2.2.7 sends
+    // VRRPv2 over IPv6 (measured); vigil refuses.
     check(
         "v2_ipv6",
-        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
-        &["t.conf:5:9: error: vrrp_instance VI_6: VRRPv2 is IPv4 only; 2001:db8::1 needs 'version 3'"],
+        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    version 2\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
+        &["t.conf:4:5: error: vrrp_instance VI_6: VRRPv2 is IPv4 only; 2001:db8::1 needs VRRPv3: write 'version 3' or no version (keepalived 2.2.7 sends VRRPv2 over IPv6 when 'version 2' comes before the addresses, which no RFC defines and vigil does not speak; its peers must run VRRPv3 too)"],
+    );
+}
+
+#[test]
+fn ipv6_without_version_runs_v3() {
+    // kolla-ansible's template: IPv6 VIPs, no version, authentication.
+    check_warns(
+        "ipv6_without_version_runs_v3",
+        "global_defs {\n    vrrp_version 2\n}\nvrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n}\n",
+        &[
+            "t.conf:4:1: warning: vrrp_instance VI_6: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
+            "t.conf:7:5: warning: 'authentication': vrrp_instance VI_6: VRRPv3 has no authentication (RFC 5798 section 9): ignored, adverts carry none, as keepalived does",
+        ],
+    );
+    // 'version 2' after the addresses: keepalived 2.2.7 ignores it.
+    check_warns(
+        "ipv6_version_2_after_addresses",
+        "vrrp_instance VI_6 {\n    interface eth0\n    virtual_router_id 7\n    virtual_ipaddress {\n        2001:db8::1/64\n    }\n    version 2\n}\n",
+        &[
+            "t.conf:1:1: warning: vrrp_instance VI_6: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
+            "t.conf:7:13: warning: 'version': 'version 2' after IPv6 addresses is ignored: the instance runs VRRPv3 (write 'version 3' or nothing), as keepalived does",
+        ],
     );
 }
 
@@ -441,19 +486,31 @@ fn track_weight() {
 
 #[test]
 fn vs_unknown_sched() {
-    check(
+    // keepalived 2.2.7: "Invalid lvs_scheduler ... - ignoring", then wlc.
+    let sched = "keepalived knows rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos, as written";
+    check_warns(
         "vs_unknown_sched",
-        "virtual_server 10.0.0.1 80 {\n    lvs_sched fastest\n}\n",
-        &["t.conf:2:15: error: 'lvs_sched': invalid value 'fastest', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos"],
+        "virtual_server 10.0.0.1 80 {\n    lvs_sched fastest\n    protocol TCP\n}\nvirtual_server 10.0.0.1 81 {\n    lb_algo RR\n    protocol TCP\n}\n",
+        &[
+            &format!("t.conf:2:15: warning: 'lvs_sched': unknown scheduler 'fastest' ({sched}): the virtual server schedules by wlc, as keepalived does"),
+            "t.conf:6:5: warning: 'lb_algo' is keepalived's deprecated name for 'lvs_sched'",
+            &format!("t.conf:6:13: warning: 'lvs_sched': unknown scheduler 'RR' ({sched}; write 'rr' for rr): the virtual server schedules by wlc, as keepalived does"),
+        ],
     );
 }
 
 #[test]
 fn vs_method() {
-    check(
+    // keepalived 2.2.7: "unknown [dr] routing method", then NAT; a real
+    // server's is left to its service.
+    check_warns(
         "vs_method",
-        "virtual_server 10.0.0.1 80 {\n    lb_kind DIRECT\n}\n",
-        &["t.conf:2:13: error: 'lb_kind': invalid value 'DIRECT', expected one of NAT DR TUN"],
+        "virtual_server 10.0.0.1 80 {\n    lb_kind dr\n    real_server 10.0.0.2 80 {\n        lvs_method DIRECT\n    }\n    protocol TCP\n}\n",
+        &[
+            "t.conf:2:5: warning: 'lb_kind' is keepalived's deprecated name for 'lvs_method'",
+            "t.conf:2:13: warning: 'lvs_method': unknown method 'dr' (keepalived knows NAT DR TUN, as written; write 'DR' for DR): the virtual server forwards by NAT, as keepalived does",
+            "t.conf:4:20: warning: 'lvs_method': unknown method 'DIRECT' (keepalived knows NAT DR TUN, as written): the real server forwards as its virtual server does, as keepalived does",
+        ],
     );
 }
 
@@ -566,7 +623,7 @@ fn rs_noport() {
     check(
         "rs_noport_checker",
         "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    real_server 10.0.0.2 {\n        TCP_CHECK {\n        }\n        MISC_CHECK {\n            misc_path /bin/true\n        }\n    }\n}\n",
-        &["t.conf:3:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 has no port, so its TCP_CHECK has nothing to connect to: set connect_port"],
+        &["t.conf:3:5: error: virtual_server 10.0.0.1 80: real_server 10.0.0.2 has no port, so its TCP_CHECK has nothing to connect to: set connect_port (keepalived 2.2.7 takes this and connects to port 0, whatever lvs_method, though its log names the service's port: the server fails its first check and never comes back)"],
     );
     check_warns(
         "rs_noport_connect_port",
@@ -820,7 +877,7 @@ fn include_missing_literal_path() {
 
 #[test]
 fn several_errors_are_all_reported_and_nothing_is_applied() {
-    let text = "global_defs {\n    router_id\n}\nvrrp_instance VI_1 {\n    priority 0\n}\nvirtual_server 10.0.0.1 80 {\n    lvs_sched nope\n}\n";
+    let text = "global_defs {\n    router_id\n}\nvrrp_instance VI_1 {\n    priority 0\n}\nvirtual_server 10.0.0.1 80 {\n    protocol nope\n}\n";
     let errs = errors(text);
     assert_eq!(errs.len(), 5, "{errs:#?}");
     assert!(import_str("t.conf", text, false).is_err());
@@ -917,6 +974,29 @@ fn obsolete_keywords_are_ignored_with_a_warning() {
 }
 
 #[test]
+fn keepalived_keywords_vigil_always_acts_on_are_ignored_with_a_warning() {
+    // What these ask of keepalived, vigil does anyway (issue #13's corpus).
+    let text = "global_defs {\n    vrrp_check_unicast_src\n    dynamic_interfaces allow_if_changes\n    vrrp_iptables IN OUT\n    nftables keepalived\n    default_interface eth1\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    check_unicast_src\n\
+                \x20   virtual_ipaddress {\n        192.168.1.200/24\n    }\n}\n";
+    let src = "vigil always drops an advert whose source is none of the instance's unicast_peer addresses (counted as unknown_unicast_peer), which is what this turns on in keepalived; ignored";
+    let global = format!("t.conf:2:5: warning: 'vrrp_check_unicast_src' is obsolete: {src}");
+    let instance = format!("t.conf:11:5: warning: 'check_unicast_src' is obsolete: {src}");
+    check_warns(
+        "always_acts",
+        text,
+        &[
+            &global,
+            "t.conf:3:5: warning: 'dynamic_interfaces' is obsolete: vigil always waits for an instance's interface that does not exist yet and starts the instance when it appears, which is what this asks of keepalived (a sync group's member, though, starts only with vigil's next restart); ignored",
+            "t.conf:4:5: warning: 'vrrp_iptables' is obsolete: vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil), never iptables chains (keepalived 2.2.7 uses nftables too: \"iptables not supported\"); ignored",
+            "t.conf:5:5: warning: 'nftables' is obsolete: vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil, priority -1), whatever the table is called here; ignored",
+            "t.conf:6:5: warning: 'default_interface' is obsolete: keepalived 2.2.7 uses it only as the device of static_ipaddress addresses without 'dev' (measured: an instance without 'interface' is refused there all the same, and a route without 'dev' goes where the kernel puts it); vigil has no static_ipaddress, so it changes nothing; ignored",
+            &instance,
+        ],
+    );
+}
+
+#[test]
 fn lvs_sync_daemon_interface_in_an_instance_is_the_global_lvs_sync_daemon() {
     let text = format!("{VI}    lvs_sync_daemon_interface eth1\n{VIP}");
     let imp = imported(&text);
@@ -1000,14 +1080,14 @@ fn keepalived_keywords_are_named_not_guessed() {
     // Each used to be "unknown keyword" (some with a guess at a vigil
     // keyword); now each is named for what it is.
     let text = format!(
-        "global_defs {{\n    vrrp_iptables\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    track_src_ip\n{VIP}\
+        "global_defs {{\n    vrrp_ipsets\n}}\n{VI}    track_bfd {{\n        chk\n    }}\n    track_src_ip\n{VIP}\
          virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    real_server 10.0.0.2 80 {{\n        HTTP_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n            fast_recovery\n        }}\n    }}\n}}\n"
     );
     check(
         "keepalived_keywords",
         &text,
         &[
-            "t.conf:2:5: error: keepalived's 'vrrp_iptables' is not supported by vigil (in global_defs)",
+            "t.conf:2:5: error: keepalived's 'vrrp_ipsets' is not supported by vigil (in global_defs)",
             "t.conf:7:5: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)",
             "t.conf:10:5: error: keepalived's 'track_src_ip' is not supported by vigil (in vrrp_instance)",
             "t.conf:21:17: error: keepalived's 'regex' is not supported by vigil (in url)",
@@ -1021,7 +1101,7 @@ fn errors_inside_a_block_with_a_bad_header_are_reported_too() {
     let text = "vrrp_instance {\n    priority 300\n}\n\
                 vrrp_instance A B {\n    virtual_router_id 0\n}\n\
                 vrrp_sync_group {\n    group {\n        bad/name\n    }\n}\n\
-                virtual_server 10.0.0.1 99999 {\n    lvs_sched nope\n    real_server 10.0.0.2 foo {\n        weight -1\n    }\n}\n\
+                virtual_server 10.0.0.1 99999 {\n    protocol nope\n    real_server 10.0.0.2 foo {\n        weight -1\n    }\n}\n\
                 global_defs extra {\n    router_id\n}\n";
     check(
         "bad_headers",
@@ -1037,7 +1117,7 @@ fn errors_inside_a_block_with_a_bad_header_are_reported_too() {
             "t.conf:7:1: error: 'vrrp_sync_group' needs a name",
             "t.conf:9:9: error: 'group': invalid value 'bad/name', expected a name of 1..64 letters, digits and _-.:@",
             "t.conf:12:25: error: 'virtual_server': invalid value '99999', expected an integer 0..65535",
-            "t.conf:13:15: error: 'lvs_sched': invalid value 'nope', expected one of rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos",
+            "t.conf:13:14: error: 'protocol': invalid value 'nope', expected one of TCP UDP SCTP",
             "t.conf:14:26: error: 'real_server': invalid value 'foo', expected an integer 0..65535",
             "t.conf:15:16: error: 'weight': invalid value '-1', expected an integer 0..65535",
             "t.conf:18:13: error: 'global_defs': unexpected 'extra', expected '{' and a block",

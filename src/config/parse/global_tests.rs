@@ -107,6 +107,6 @@ fn a_second_global_defs_is_merged_into_the_first_as_keepalived_does() {
     let twice = "global_defs {\n router_id A\n router_id B\n}\n";
     assert_eq!(
         errors(twice),
-        ["t.conf:3:2: error: 'router_id' is given twice (first at t.conf:2:2)"]
+        ["t.conf:3:2: error: 'router_id' is given twice with another value (first at t.conf:2:2: 'A'; here: 'B'): keepalived 2.2.7 runs the last one ('B') without a word; keep the one meant and remove the other"]
     );
 }

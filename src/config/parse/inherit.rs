@@ -1,5 +1,5 @@
 //! Checker settings written one level up: keepalived lets `connect_timeout`,
-//! `retry` (`nb_get_retry`), `delay_before_retry`, `delay_loop` and
+//! `retry`, `delay_before_retry`, `delay_loop` and
 //! `warmup` be given in a `real_server` or a `virtual_server`, as the
 //! default of the checkers inside.
 //!

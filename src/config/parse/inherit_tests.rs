@@ -13,7 +13,7 @@ virtual_server 10.0.0.1 80 {
         retry 2
         delay_loop 9
         TCP_CHECK {
-            nb_get_retry 1
+            retry 1
         }
         MISC_CHECK {
             misc_path /bin/true
@@ -25,7 +25,7 @@ virtual_server 10.0.0.1 80 {
         }
     }
     connect_timeout 7
-    nb_get_retry 4
+    retry 4
     delay_before_retry 5
     warmup 3
 }
@@ -88,4 +88,55 @@ fn an_inherited_value_is_checked_where_it_is_written() {
         e.starts_with("t.conf:19:21: error: 'connect_timeout'"),
         "{e}"
     );
+}
+
+#[test]
+fn nb_get_retry_counts_only_where_keepalived_reads_it() {
+    // keepalived 2.2.7 reads it in HTTP_GET / SSL_GET only; elsewhere it
+    // says "Unknown keyword" and the retry stays as it was.
+    let text = "\
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    nb_get_retry 4
+    real_server 10.0.1.1 80 {
+        nb_get_retry 5
+        TCP_CHECK {
+            nb_get_retry 6
+        }
+        HTTP_GET {
+            url {
+                path /
+            }
+            nb_get_retry 7
+        }
+        MISC_CHECK {
+            misc_path /bin/true
+            nb_get_retry 8
+        }
+    }
+}
+";
+    let imp = import_str("t.conf", text, false).unwrap_or_else(|r| panic!("{:?}", r.lines()));
+    let c = &imp.config;
+    let retries: Vec<u32> = (0..3).map(|n| check(c, 0, 0, n).retry).collect();
+    assert_eq!(retries, [1, 7, 0]);
+    let w: Vec<String> = imp.warnings.iter().map(ToString::to_string).collect();
+    let at: Vec<&str> = w
+        .iter()
+        .map(|w| &w[..w.find(": warning").unwrap_or(0)])
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "t.conf:3:5",
+            "t.conf:5:9",
+            "t.conf:7:13",
+            "t.conf:13:13",
+            "t.conf:17:13"
+        ],
+        "{w:#?}"
+    );
+    assert!(w[2].contains("ignores it in TCP_CHECK, and so does vigil: the retry is this checker's 'retry', else one written in its real_server or virtual_server, else 1"), "{w:#?}");
+    assert!(w[3].contains("deprecated name for 'retry'"), "{w:#?}");
+    assert!(w[4].ends_with("else 0"), "{w:#?}");
 }

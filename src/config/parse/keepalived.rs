@@ -47,7 +47,6 @@ pub(super) const GLOBAL: &[&str] = &[
     "smtp_alert_checker",
     "checker_log_all_failures",
     "no_email_faults",
-    "default_interface",
     "lvs_flush",
     "lvs_flush_on_stop",
     "vrrp_garp_lower_prio_delay",
@@ -57,16 +56,13 @@ pub(super) const GLOBAL: &[&str] = &[
     "vrrp_garp_extra_if",
     "vrrp_lower_prio_no_advert",
     "vrrp_higher_prio_send_advert",
-    "nftables",
     "nftables_priority",
     "nftables_counters",
     "nftables_ifindex",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
-    "vrrp_iptables",
     "vrrp_ipsets",
-    "vrrp_check_unicast_src",
     "vrrp_notify_priority_changes",
     "min_auto_priority_delay",
     "vrrp_priority",
@@ -101,7 +97,6 @@ pub(super) const GLOBAL: &[&str] = &[
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
     "fifo_write_vrrp_states_on_reload",
-    "dynamic_interfaces",
     "vrrp_netlink_cmd_rcv_bufs",
     "vrrp_netlink_cmd_rcv_bufs_force",
     "vrrp_netlink_monitor_rcv_bufs",
@@ -152,7 +147,27 @@ pub(super) const GLOBAL_OBSOLETE: &[Obsolete] = &[
     },
     Obsolete {
         keyword: "vrrp_skip_check_adv_addr",
-        what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+        what: "outside strict mode vigil never drops an advert over its address list (a mismatch is only counted), and in strict mode it checks every advert, so there is no check to skip; ignored",
+    },
+    Obsolete {
+        keyword: "default_interface",
+        what: "keepalived 2.2.7 uses it only as the device of static_ipaddress addresses without 'dev' (measured: an instance without 'interface' is refused there all the same, and a route without 'dev' goes where the kernel puts it); vigil has no static_ipaddress, so it changes nothing; ignored",
+    },
+    Obsolete {
+        keyword: "vrrp_check_unicast_src",
+        what: CHECK_UNICAST_SRC,
+    },
+    Obsolete {
+        keyword: "dynamic_interfaces",
+        what: "vigil always waits for an instance's interface that does not exist yet and starts the instance when it appears, which is what this asks of keepalived (a sync group's member, though, starts only with vigil's next restart); ignored",
+    },
+    Obsolete {
+        keyword: "vrrp_iptables",
+        what: "vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil), never iptables chains (keepalived 2.2.7 uses nftables too: \"iptables not supported\"); ignored",
+    },
+    Obsolete {
+        keyword: "nftables",
+        what: "vigil's no_accept filter is always its own nftables tables (ip vigil, ip6 vigil, priority -1), whatever the table is called here; ignored",
     },
     Obsolete {
         keyword: "max_auto_priority",
@@ -186,7 +201,6 @@ pub(super) const INSTANCE: &[&str] = &[
     "native_ipv6",
     "mcast_dst_ip",
     "track_src_ip",
-    "check_unicast_src",
     "unicast_fault_no_peer",
     "old_unicast_checksum",
     "garp_lower_prio_delay",
@@ -207,11 +221,15 @@ pub(super) const INSTANCE: &[&str] = &[
 pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[
     Obsolete {
         keyword: "skip_check_adv_addr",
-        what: "vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+        what: "outside strict mode vigil never drops an advert over its address list (a mismatch is only counted), and in strict mode it checks every advert, so there is no check to skip; ignored",
     },
     Obsolete {
         keyword: "vmac_garp_intvl",
         what: VMAC_GARP_INTVL,
+    },
+    Obsolete {
+        keyword: "check_unicast_src",
+        what: CHECK_UNICAST_SRC,
     },
 ];
 
@@ -224,6 +242,10 @@ pub(super) const INSTANCE_OBSOLETE: &[Obsolete] = &[
 /// the garp_master_delay repeats in 14 s).
 const VMAC_GARP_INTVL: &str = "keepalived sends these gratuitous ARPs only on the vmacs use_vmac_addr makes on other interfaces, which vigil does not make; it sends none for the instance's own vmac, so it is ignored";
 
+/// `vrrp_check_unicast_src` (global), `check_unicast_src` (instance):
+/// `vrrp::filter` drops such adverts whatever the config says.
+const CHECK_UNICAST_SRC: &str = "vigil always drops an advert whose source is none of the instance's unicast_peer addresses (counted as unknown_unicast_peer), which is what this turns on in keepalived; ignored";
+
 pub(super) const SERVICE: &[&str] = &[
     "hashed",
     "weight",
@@ -233,9 +255,33 @@ pub(super) const SERVICE: &[&str] = &[
     "smtp_alert",
 ];
 
-pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[Obsolete {
-    keyword: "nat_mask",
-    what: "keepalived 2.2.7 ignores it (as a word it no longer knows), and so does vigil",
+pub(super) const SERVICE_OBSOLETE: &[Obsolete] = &[
+    Obsolete {
+        keyword: "nat_mask",
+        what: "keepalived 2.2.7 ignores it (as a word it no longer knows), and so does vigil",
+    },
+    Obsolete {
+        keyword: "nb_get_retry",
+        what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET (as 'retry') and ignores it in a virtual_server, and so does vigil: the checkers keep their retry (write 'retry N' to set it for them all)",
+    },
+];
+
+/// keepalived 2.2.7 reads `nb_get_retry` only in HTTP_GET and SSL_GET
+/// (measured: "Unknown keyword" in virtual_server, real_server, TCP_CHECK
+/// and MISC_CHECK).
+pub(super) const REAL_OBSOLETE: &[Obsolete] = &[Obsolete {
+    keyword: "nb_get_retry",
+    what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET (as 'retry') and ignores it in a real_server, and so does vigil: the checkers keep their retry (write 'retry N' to set it for them all)",
+}];
+
+pub(super) const TCP_CHECK_OBSOLETE: &[Obsolete] = &[Obsolete {
+    keyword: "nb_get_retry",
+    what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET and ignores it in TCP_CHECK, and so does vigil: the retry is this checker's 'retry', else one written in its real_server or virtual_server, else 1",
+}];
+
+pub(super) const MISC_CHECK_OBSOLETE: &[Obsolete] = &[Obsolete {
+    keyword: "nb_get_retry",
+    what: "keepalived 2.2.7 knows it only inside HTTP_GET and SSL_GET and ignores it in MISC_CHECK, and so does vigil: the retry is this checker's 'retry', else one written in its real_server or virtual_server, else 0",
 }];
 
 pub(super) const REAL: &[&str] = &[

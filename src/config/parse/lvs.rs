@@ -3,7 +3,8 @@
 //! Owns: reading IPVS services (with the scheduler flags and `ops`), their
 //! real servers and checkers (HTTP_GET/SSL_GET's `http_protocol`, SNI and
 //! `virtualhost` at every level), with keepalived's older names (`lb_algo`,
-//! `lb_kind`, `nb_get_retry`) and the seed's own (`nb_get_replies`,
+//! `lb_kind`, `nb_get_retry` where keepalived reads it: HTTP_GET, SSL_GET)
+//! and the seed's own (`nb_get_replies`,
 //! `persistence_granularity SOURCE_IP`).
 //! Must not: check families, duplicates or quorum across servers
 //! (validate does).
@@ -78,7 +79,7 @@ pub(crate) const SERVICE: Section = Section {
     keepalived: keepalived::SERVICE,
     obsolete: keepalived::SERVICE_OBSOLETE,
     first_wins: &[],
-    aliases: &[SCHED_ALIAS, METHOD_ALIAS, NB_GET_RETRY, NB_GET_REPLIES],
+    aliases: &[SCHED_ALIAS, METHOD_ALIAS, NB_GET_REPLIES],
 };
 
 pub(crate) const REAL: Section = Section {
@@ -106,9 +107,9 @@ pub(crate) const REAL: Section = Section {
     shared: &[],
     repeatable: &["TCP_CHECK", "HTTP_GET", "SSL_GET", "WS_CHECK", "MISC_CHECK"],
     keepalived: keepalived::REAL,
-    obsolete: &[],
+    obsolete: keepalived::REAL_OBSOLETE,
     first_wins: &[],
-    aliases: &[METHOD_ALIAS, NB_GET_RETRY, NB_GET_REPLIES],
+    aliases: &[METHOD_ALIAS, NB_GET_REPLIES],
 };
 
 const COMMON_CHECK: [&str; 8] = [
@@ -138,6 +139,9 @@ const NB_GET_REPLIES: Alias = Alias {
         "a misspelling of keepalived's nb_get_retry: failed attempts before the server is taken out",
     )),
 };
+/// keepalived 2.2.7 reads `nb_get_retry` in HTTP_GET and SSL_GET only
+/// (elsewhere it is dropped as unknown: `keepalived::*_OBSOLETE`);
+/// WS_CHECK is vigil's own, so it takes it as HTTP_GET does.
 const RETRY_ALIASES: &[Alias] = &[NB_GET_RETRY, NB_GET_REPLIES];
 
 pub(crate) const TCP_CHECK: Section = Section {
@@ -146,9 +150,9 @@ pub(crate) const TCP_CHECK: Section = Section {
     shared: &COMMON_CHECK,
     repeatable: &[],
     keepalived: keepalived::CHECK,
-    obsolete: &[],
+    obsolete: keepalived::TCP_CHECK_OBSOLETE,
     first_wins: &[],
-    aliases: RETRY_ALIASES,
+    aliases: &[NB_GET_REPLIES],
 };
 
 pub(crate) const HTTP_CHECK: Section = Section {
@@ -174,9 +178,9 @@ pub(crate) const MISC_CHECK: Section = Section {
     shared: &MISC_COMMON,
     repeatable: &[],
     keepalived: keepalived::CHECK,
-    obsolete: &[],
+    obsolete: keepalived::MISC_CHECK_OBSOLETE,
     first_wins: &[],
-    aliases: RETRY_ALIASES,
+    aliases: &[NB_GET_REPLIES],
 };
 
 pub(crate) const WS_CHECK: Section = Section {
@@ -228,12 +232,14 @@ impl Reader<'_> {
                 }
             }
             "lvs_sched" => {
-                if let Some(s) = r.keyword_value(n, Scheduler::from_keyword, Scheduler::expected) {
+                let or = "the virtual server schedules by wlc";
+                if let Some(s) = r.as_written(n, Scheduler::ALL, ("lvs_sched", "scheduler"), or) {
                     v.scheduler = s;
                 }
             }
             "lvs_method" => {
-                if let Some(m) = r.keyword_value(n, Method::from_keyword, Method::expected) {
+                let or = "the virtual server forwards by NAT";
+                if let Some(m) = r.as_written(n, Method::ALL, ("lvs_method", "method"), or) {
                     v.method = m;
                 }
             }
@@ -438,6 +444,41 @@ impl Reader<'_> {
         v
     }
 
+    /// `lvs_method` (`lb_kind`) and `lvs_sched` (`lb_algo`): keepalived
+    /// 2.2.7 takes only the names as written (NAT, DR, TUN in upper case;
+    /// schedulers in lower case) and reports any other word, then runs
+    /// without it (measured: `lb_kind dr`, `FNAT` forward by NAT, the
+    /// default; `lb_algo RR`, `loadbalance` schedule by wlc; a real
+    /// server's `lvs_method dr` leaves it to its service). vigil reads
+    /// them the same way with a warning, naming the spelling that was
+    /// likely meant; `None` is that fallback.
+    fn as_written<T: Copy + std::fmt::Display>(
+        &mut self,
+        n: &Node,
+        all: &[T],
+        (kw, what): (&'static str, &str),
+        fallback: &str,
+    ) -> Option<T> {
+        let t = self.one(n, "a keyword")?;
+        let word = t.text.as_str();
+        let name = |v: &T| v.to_string();
+        if let Some(v) = all.iter().find(|v| name(v) == word) {
+            return Some(*v);
+        }
+        let names: Vec<String> = all.iter().map(name).collect();
+        let meant = names.iter().find(|k| k.eq_ignore_ascii_case(word));
+        let hint = match meant {
+            Some(k) => format!("; write '{k}' for {k}"),
+            None => String::new(),
+        };
+        let said = format!(
+            "unknown {what} '{word}' (keepalived knows {}, as written{hint}): {fallback}",
+            names.join(" ")
+        );
+        self.as_keepalived(t, kw, said);
+        None
+    }
+
     fn persistence_timeout(&mut self, n: &Node) -> Option<u32> {
         // keepalived: the keyword alone means 360 s.
         let args = self.args_between(n, 0, 1, "seconds")?;
@@ -533,7 +574,10 @@ impl Reader<'_> {
         self.walk(&block.nodes, &REAL, |r, kw, n| match kw {
             "weight" => rs.weight = r.u32_in(n, 0, WEIGHT_MAX).unwrap_or(1),
             "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(n),
-            "lvs_method" => rs.method = r.keyword_value(n, Method::from_keyword, Method::expected),
+            "lvs_method" => {
+                let or = "the real server forwards as its virtual server does";
+                rs.method = r.as_written(n, Method::ALL, ("lvs_method", "method"), or);
+            }
             "uthreshold" => rs.uthreshold = r.u32_in(n, 0, u32::MAX),
             "lthreshold" => rs.lthreshold = r.u32_in(n, 0, u32::MAX),
             "notify_up" => rs.notify_up = r.script(n),

@@ -76,6 +76,15 @@ pub(crate) struct Section {
     pub aliases: &'static [Alias],
 }
 
+/// What a walk has met so far in one block: where each keyword first
+/// appeared, and its words (`None`: it had a block), to tell a repeat
+/// that changes nothing from one that does.
+#[derive(Default)]
+pub(crate) struct Seen {
+    at: HashMap<&'static str, Loc>,
+    words: HashMap<&'static str, Option<Vec<String>>>,
+}
+
 /// A keyword read and dropped, and the warning's account of why.
 pub(crate) struct Obsolete {
     pub keyword: &'static str,
@@ -135,26 +144,44 @@ impl Reader<'_> {
         section: &Section,
         mut f: impl FnMut(&mut Self, &'static str, &'a Node),
     ) -> HashMap<&'static str, Loc> {
-        let mut seen: HashMap<&'static str, Loc> = HashMap::new();
+        let mut seen = Seen::default();
         for node in nodes {
             if let Some(kw) = self.admit(&mut seen, node, section) {
                 f(self, kw, node);
             }
         }
-        seen
+        seen.at
     }
 
     /// One statement of a walk: its canonical keyword, or `None` (with
     /// the diagnostic) if it is unknown or a repeat that is not read.
     /// `seen` is where each keyword of the block first appeared.
-    fn admit(
-        &mut self,
-        seen: &mut HashMap<&'static str, Loc>,
-        node: &Node,
-        section: &Section,
-    ) -> Option<&'static str> {
+    ///
+    /// A keyword given twice that may not repeat: keepalived 2.2.7 takes
+    /// any repeat silently, the last one counting for a statement (measured:
+    /// `priority 100` then `priority 50` runs at 50) and a list block's
+    /// items adding up (`virtual_ipaddress`, `unicast_peer`,
+    /// `track_script`). vigil reads a repeat that says the same words as
+    /// the first (a flag twice, `nopreempt`; a value twice) with a
+    /// warning, as whichever counts the setting is the same. A repeat
+    /// with other words stays an error: two values in one block are a
+    /// template's default beside its override or a paste gone wrong, and
+    /// keepalived running the last one is an accident of its reader, not
+    /// something its manual promises; vigil says which one keepalived
+    /// ran, so the box keeps its behaviour with a one-line edit instead of
+    /// running silently on a value nobody may have meant. A repeated block
+    /// stays an error too (keepalived merges them; vigil wants one).
+    fn admit(&mut self, seen: &mut Seen, node: &Node, section: &Section) -> Option<&'static str> {
         let kw = self.resolve(&node.keyword, section)?;
-        match seen.get(kw) {
+        let words = || {
+            (node.block.is_none()).then(|| {
+                node.args
+                    .iter()
+                    .map(|t| t.text.clone())
+                    .collect::<Vec<String>>()
+            })
+        };
+        match seen.at.get(kw) {
             Some(first) if section.first_wins.contains(&kw) => {
                 self.d.warn(
                     &node.keyword.loc,
@@ -166,18 +193,39 @@ impl Reader<'_> {
                 None
             }
             Some(first) if !section.repeatable.contains(&kw) => {
-                self.d.error(
-                    &node.keyword.loc,
-                    ErrorKind::Duplicate {
-                        what: format!("'{kw}'"),
-                        first: first.clone(),
-                    },
-                );
+                let first = first.clone();
+                let (was, now) = (seen.words.get(kw).cloned().flatten(), words());
+                match (was, now) {
+                    (Some(was), Some(now)) if was == now => {
+                        let w = WarningKind::RepeatSame {
+                            keyword: kw.to_owned(),
+                            first,
+                        };
+                        self.d.warn(&node.keyword.loc, w);
+                    }
+                    (Some(was), Some(now)) => {
+                        let e = ErrorKind::RepeatOther {
+                            keyword: kw.to_owned(),
+                            first,
+                            was: was.join(" "),
+                            now: now.join(" "),
+                        };
+                        self.d.error(&node.keyword.loc, e);
+                    }
+                    _ => self.d.error(
+                        &node.keyword.loc,
+                        ErrorKind::Duplicate {
+                            what: format!("'{kw}'"),
+                            first,
+                        },
+                    ),
+                }
                 None
             }
             Some(_) => Some(kw),
             None => {
-                seen.insert(kw, node.keyword.loc.clone());
+                seen.at.insert(kw, node.keyword.loc.clone());
+                seen.words.insert(kw, words());
                 Some(kw)
             }
         }
@@ -314,7 +362,7 @@ pub(crate) struct TopLevel {
     names: Names,
     legacy_syncd: Vec<LegacySyncd>,
     defined: Defined,
-    seen: HashMap<&'static str, Loc>,
+    seen: Seen,
     globals: Vec<Node>,
 }
 
@@ -326,7 +374,7 @@ impl TopLevel {
             names: Names::new(resolver),
             legacy_syncd: Vec::new(),
             defined: Defined::default(),
-            seen: HashMap::new(),
+            seen: Seen::default(),
             globals: Vec::new(),
         }
     }
@@ -360,6 +408,7 @@ impl TopLevel {
             legacy_syncd: &mut Vec::new(),
         };
         r.drop_unknown_track_scripts(&mut c, &mut at);
+        r.versions(&mut c, &at);
         r.strict_modes(&mut c, &at);
         Self::name_vmacs(&mut c);
         for old in std::mem::take(&mut legacy_syncd) {

@@ -15,11 +15,11 @@ use crate::config::bounds::{
 };
 use crate::config::error::{ErrorKind, Loc, WarningKind};
 use crate::config::model::{
-    AddrScope, GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, Vmac,
-    VrrpInstance, DEFAULT_PRIORITY,
+    AddrScope, Config, GarpOverride, InitialState, Notify, SyncGroup, TrackInterface, Vip, Vmac,
+    VrrpInstance, VrrpVersion, DEFAULT_PRIORITY,
 };
 use crate::config::syntax::{Node, Token};
-use crate::config::validate::At;
+use crate::config::validate::{At, Places};
 use std::collections::HashMap;
 
 const NOTIFY_KEYWORDS: [&str; 5] = [
@@ -328,7 +328,18 @@ impl Reader<'_> {
                     i.advert_int = a;
                 }
             }
-            "version" => i.version = r.vrrp_version(n),
+            "version" => {
+                let v = r.vrrp_version(n);
+                let ipv6 = i.virtual_ipaddress.first().is_some_and(|x| x.addr.is_ipv6());
+                if v == Some(VrrpVersion::V2) && ipv6 {
+                    // keepalived 2.2.7: "vrrp_version 2 conflicts with
+                    // configured or deduced version ...; ignoring."
+                    let what = "'version 2' after IPv6 addresses is ignored: the instance runs VRRPv3 (write 'version 3' or nothing)".into();
+                    r.as_keepalived(&n.args[0], "version", what);
+                } else {
+                    i.version = v;
+                }
+            }
             "authentication" => i.authentication = r.authentication(n),
             "virtual_ipaddress" => {
                 let (vips, locs) = r.vips(n, VIPS_MAX).unwrap_or_default();
@@ -340,7 +351,10 @@ impl Reader<'_> {
                 i.virtual_ipaddress_excluded = vips;
                 items.push((kw, locs));
             }
-            "unicast_src_ip" => i.unicast_src_ip = r.ip(n),
+            "unicast_src_ip" => {
+                let t = r.one(n, "an IP address");
+                i.unicast_src_ip = t.and_then(|t| r.unicast_addr(t, "unicast_src_ip"));
+            }
             "unicast_peer" => i.unicast_peer = r.unicast_peers(n).unwrap_or_default(),
             // keepalived 2.2.7 reads no argument of either: the later of
             // the two in an instance decides.
@@ -517,6 +531,42 @@ impl Reader<'_> {
                 want: family(want),
             };
             self.d.warn(&loc, w);
+        }
+    }
+
+    /// An IPv6 instance that names no version runs VRRPv3 whatever
+    /// `global_defs { vrrp_version }` says (VRRPv2 is IPv4 only; keepalived
+    /// 2.2.7 does the same, its manual: "IPv6 instances will use version
+    /// 3"). Under VRRPv2 the version is written into the instance, so
+    /// export says `version 3`. And a VRRPv3 instance's `authentication`
+    /// is ignored, as keepalived 2.2.7 ignores it ("VRRP version 3 does not
+    /// support authentication. Ignoring.", measured with `version 3`, the
+    /// global and the IPv6 default alike). Settled once the whole file is
+    /// read, as the global may come last.
+    pub(super) fn versions(&mut self, c: &mut Config, at: &Places) {
+        let g = &c.global;
+        for (i, a) in c.vrrp_instances.iter_mut().zip(&at.instances) {
+            if i.version.is_none() && i.is_ipv6() && g.vrrp_version == VrrpVersion::V2 {
+                i.version = Some(VrrpVersion::V3);
+                let note = format!(
+                    "vrrp_instance {}: an IPv6 instance runs VRRPv3 (VRRPv2 is IPv4 only) when it names no version, as keepalived does, whatever vrrp_version says: read as 'version 3'",
+                    i.name
+                );
+                self.d.warn(&a.start, WarningKind::Note(note));
+            }
+            if i.effective_version(g) == VrrpVersion::V3 && i.authentication.take().is_some() {
+                let what = format!(
+                    "vrrp_instance {}: VRRPv3 has no authentication (RFC 5798 section 9): ignored, adverts carry none",
+                    i.name
+                );
+                self.d.warn(
+                    a.of("authentication"),
+                    WarningKind::AsKeepalived {
+                        keyword: "authentication",
+                        what,
+                    },
+                );
+            }
         }
     }
 
@@ -712,7 +762,7 @@ impl Reader<'_> {
                 self.bad(extra, "unicast_peer", "one address per line");
                 continue;
             }
-            let Some(a) = self.tok_host(&item.keyword, "unicast_peer") else {
+            let Some(a) = self.unicast_addr(&item.keyword, "unicast_peer") else {
                 continue;
             };
             if out.contains(&a) {
@@ -722,6 +772,24 @@ impl Reader<'_> {
             }
         }
         Some(out)
+    }
+
+    /// An address of `unicast_src_ip` (no names) or `unicast_peer` (a host
+    /// name too). keepalived 2.2.7 reads such an address up to a '/' and
+    /// ignores the rest (measured: `192.168.0.91/24`, `/99` and `/x` all
+    /// run as 192.168.0.91, the peers' too); vigil too, with a warning.
+    fn unicast_addr(&mut self, t: &Token, kw: &'static str) -> Option<std::net::IpAddr> {
+        if let Some((a, rest)) = t.text.split_once('/') {
+            if let Ok(addr) = a.parse::<std::net::IpAddr>() {
+                let what = format!("'/{rest}' is ignored: the address is {addr}");
+                self.as_keepalived(t, kw, what);
+                return Some(addr);
+            }
+        }
+        match kw {
+            "unicast_peer" => self.tok_host(t, kw),
+            _ => self.tok_ip(t, kw),
+        }
     }
 
     /// `IFNAME [weight N]` per line.

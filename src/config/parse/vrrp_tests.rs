@@ -261,13 +261,26 @@ fn preempt_and_nopreempt_ignore_their_argument_as_keepalived_does() {
 }
 
 #[test]
-fn an_instance_without_addresses_made_ipv6_by_its_peers_needs_version_3() {
-    let text = instance(" unicast_peer {\n  fe80::2\n }\n");
+fn an_instance_without_addresses_made_ipv6_by_its_peers_runs_v3() {
+    let (c, w) = import(&instance(" unicast_peer {\n  fe80::2\n }\n"));
+    let i = &c.vrrp_instances[0];
+    assert_eq!(i.version, Some(crate::config::model::VrrpVersion::V3));
+    assert_eq!(w.len(), 2, "{w:?}"); // the version, and no virtual_ipaddress
+    assert!(w[1].contains("an IPv6 instance runs VRRPv3"), "{w:?}");
+    // Export says so, and reads back without the warning.
+    let (c, _) = import(&instance(" virtual_ipaddress {\n  2001:db8::1\n }\n"));
+    let text = round_trip(&c);
+    assert!(text.contains(" version 3\n"), "{text}");
+    // With a written 'version 2' it is refused, at that line.
+    let text = instance(" version 2\n unicast_peer {\n  fe80::2\n }\n");
     let r = crate::config::import_str("t.conf", &text, false).expect_err("VRRPv2 over IPv6");
     let e: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        e,
-        ["t.conf:4:2: error: vrrp_instance VI_1: VRRPv2 is IPv4 only; fe80::2 needs 'version 3'"]
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with(
+            "t.conf:4:2: error: vrrp_instance VI_1: VRRPv2 is IPv4 only; fe80::2 needs VRRPv3"
+        ),
+        "{e:?}"
     );
 }
 
@@ -388,4 +401,50 @@ fn use_vmac_with_unicast_peers_sends_from_the_parent_as_keepalived_does() {
         Some(false)
     );
     assert!(w.is_empty(), "{w:?}");
+}
+
+#[test]
+fn an_ipv6_instance_under_vrrp_version_3_needs_no_warning() {
+    let text = format!(
+        "global_defs {{\n vrrp_version 3\n}}\n{}",
+        instance(" virtual_ipaddress {\n  2001:db8::1\n }\n")
+    );
+    let (c, w) = import(&text);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(
+        c.vrrp_instances[0].effective_version(&c.global),
+        crate::config::model::VrrpVersion::V3
+    );
+}
+
+#[test]
+fn unicast_addresses_with_a_prefix_are_read_as_the_address() {
+    // keepalived 2.2.7 runs these as 192.168.0.91 and 192.168.0.92
+    // (its dump; the adverts' ARP for the peers).
+    let (c, w) = import(&instance(
+        " unicast_src_ip 192.168.0.91/24\n unicast_peer {\n  192.168.0.92/24\n  192.168.0.93/x\n }\n virtual_ipaddress {\n  192.168.0.100\n }\n",
+    ));
+    let i = &c.vrrp_instances[0];
+    assert_eq!(i.unicast_src_ip, Some("192.168.0.91".parse().unwrap()));
+    assert_eq!(
+        i.unicast_peer,
+        [
+            "192.168.0.92".parse::<std::net::IpAddr>().unwrap(),
+            "192.168.0.93".parse().unwrap()
+        ]
+    );
+    assert_eq!(
+        w,
+        [
+            "t.conf:4:17: warning: 'unicast_src_ip': '/24' is ignored: the address is 192.168.0.91, as keepalived does",
+            "t.conf:6:3: warning: 'unicast_peer': '/24' is ignored: the address is 192.168.0.92, as keepalived does",
+            "t.conf:7:3: warning: 'unicast_peer': '/x' is ignored: the address is 192.168.0.93, as keepalived does",
+        ]
+    );
+    // The export writes the bare addresses.
+    let (c, _) = import(&instance(
+        " unicast_src_ip 192.168.0.91/24\n unicast_peer {\n  192.168.0.92/24\n }\n virtual_ipaddress {\n  192.168.0.100\n }\n",
+    ));
+    let text = round_trip(&c);
+    assert!(text.contains("unicast_src_ip 192.168.0.91\n"), "{text}");
 }
