@@ -965,9 +965,9 @@ fn obsolete_keywords_are_ignored_with_a_warning() {
         "obsolete",
         text,
         &[
-            "t.conf:2:5: warning: 'vrrp_skip_check_adv_addr' is obsolete: vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+            "t.conf:2:5: warning: 'vrrp_skip_check_adv_addr' is obsolete: outside strict mode vigil never drops an advert over its address list (a mismatch is only counted), and in strict mode it checks every advert, so there is no check to skip; ignored",
             "t.conf:3:5: warning: 'max_auto_priority' is obsolete: it bounds the realtime scheduling priority keepalived gives itself; vigil does not raise its own, so it is ignored",
-            "t.conf:8:5: warning: 'skip_check_adv_addr' is obsolete: vigil never drops an advert over its address list (a mismatch is only counted), so there is no check to skip; ignored",
+            "t.conf:8:5: warning: 'skip_check_adv_addr' is obsolete: outside strict mode vigil never drops an advert over its address list (a mismatch is only counted), and in strict mode it checks every advert, so there is no check to skip; ignored",
             "t.conf:15:5: warning: 'nat_mask' is obsolete: keepalived 2.2.7 ignores it (as a word it no longer knows), and so does vigil",
         ],
     );
