@@ -50,11 +50,13 @@ impl NoAccept {
     /// Without one, a table an earlier run left is removed (a kernel
     /// without nf_tables has none, and that is fine).
     pub(super) async fn start(config: &Config) -> Result<Self, NftError> {
-        let (filter, result) = install(Filter::of(config)).await;
+        let wanted = Filter::of(config);
+        let needed = !wanted.is_empty();
+        let (filter, result) = install(wanted).await;
         match result {
-            Ok(()) if !filter.is_empty() => log(&filter),
+            Ok(()) if needed => log(&filter),
             Ok(()) => {}
-            Err(e) if filter.is_empty() => tracing::debug!("no_accept filter: none to remove: {e}"),
+            Err(e) if !needed => tracing::debug!("no_accept filter: none to remove: {e}"),
             Err(e) => return Err(e),
         }
         Ok(NoAccept { filter })

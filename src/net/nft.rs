@@ -512,6 +512,11 @@ pub fn apply(batch: &Batch) -> Result<(), NftError> {
         let n = match sock::recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
             Ok(n) => n,
             Err(nix::errno::Errno::EAGAIN) => {
+                // A refused batch may leave later messages unanswered: the
+                // refusal is what counts.
+                if let Some(e) = first_refusal {
+                    return Err(e);
+                }
                 let missing = answered.iter().filter(|a| !**a).count();
                 return Err(NftError::NoAnswer { missing, sent });
             }
