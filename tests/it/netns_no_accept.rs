@@ -5,7 +5,8 @@
 //! the VIP (dropped: no answer at all), nor does a ping of the VIP get an
 //! answer, while the box's own address answers everything; a reload that
 //! moves the virtual server to another port moves what passes; the tables
-//! go when vigil stops.
+//! go when vigil stops. And a batch the kernel refuses leaves the table in
+//! force as it was (one transaction), naming the message refused.
 //!
 //! The host kernel has no IPVS, so the "balanced" port is served by a
 //! local listener here: the filter's accept is what is under test (it
@@ -172,4 +173,59 @@ fn strict_vip_takes_balanced_traffic_only() {
     n1.stop();
     let table = nft_list(node);
     assert!(!table.contains("vigil"), "left behind: {table}");
+}
+
+/// A batch the kernel refuses changes nothing: the table put before it
+/// stays whole, and the error names the message refused.
+#[test]
+fn a_refused_batch_leaves_the_filter_in_force() {
+    use vigil::net::nft::{self, Chain, Expr, Family, NftError, Reg, Set, Table, Verdict};
+    let _g = serial();
+    require_program("nft", "apt-get install nftables");
+    let ns = Netns::new();
+    let table = |set_named: &'static str| Table {
+        family: Family::Ip,
+        name: "vigil",
+        sets: vec![Set {
+            name: "vips",
+            key_type: 7,
+            key_len: 4,
+            elements: vec![vec![192, 0, 2, 1]],
+        }],
+        chains: vec![Chain {
+            name: "in",
+            hook: 1,
+            priority: -1,
+            rules: vec![vec![
+                Expr::Payload {
+                    base: nft::Base::Network,
+                    offset: 16,
+                    len: 4,
+                    dreg: Reg(0),
+                },
+                Expr::Lookup {
+                    set: set_named,
+                    sreg: Reg(0),
+                },
+                Expr::Verdict(Verdict::Drop),
+            ]],
+        }],
+    };
+    let good = table("vips");
+    let bad = table("no_such_set");
+    let applied = ns.enter(move || {
+        let first = nft::apply(&nft::transaction(&[(Family::Ip, "vigil", Some(&good))]));
+        let second = nft::apply(&nft::transaction(&[(Family::Ip, "vigil", Some(&bad))]));
+        (first, second)
+    });
+    assert!(applied.0.is_ok(), "{:?}", applied.0);
+    match applied.1 {
+        Err(NftError::Refused { what, .. }) => assert_eq!(what, "rule 1 of chain in"),
+        other => panic!("want the rule refused, got {other:?}"),
+    }
+    let listed = nft_list(&ns);
+    assert!(
+        listed.contains("192.0.2.1") && listed.contains("ip daddr @vips drop"),
+        "the first table must be intact: {listed}"
+    );
 }
