@@ -37,6 +37,16 @@ pub const REAL_SERVERS_MAX: usize = 1024;
 /// what a reload, a restart, the status and the checks were measured to
 /// hold on a 1 GB box.
 pub const DESTINATIONS_MAX: usize = 100_000;
+/// The fwmarks vigil keeps for its DR-path services (`ipvs::dr_path`): a
+/// `fwmark` virtual server may not use them. More than
+/// [`DESTINATIONS_MAX`], so every real server finds one.
+pub const DR_PATH_MARK_FIRST: u32 = 0x7660_0000;
+pub const DR_PATH_MARK_COUNT: u32 = 1 << 20;
+
+/// Whether `mark` is one of the DR-path marks.
+pub fn is_dr_path_mark(mark: u32) -> bool {
+    mark.wrapping_sub(DR_PATH_MARK_FIRST) < DR_PATH_MARK_COUNT
+}
 pub const CHECKERS_MAX: usize = 4;
 pub const URLS_MAX: usize = 16;
 pub const EMAILS_MAX: usize = 16;

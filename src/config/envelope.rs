@@ -37,7 +37,9 @@
 //! ([`SideV5`]), after V4's table, unchanged. V6 adds each instance's
 //! strict mode ([`SideV6`]), after V5's table, unchanged. V7 adds the
 //! global `vmac_prefix` ([`SideV7`]; the vmac names it gives are in V5's
-//! `use_vmac` already), after V6's table, unchanged. A config is written
+//! `use_vmac` already), after V6's table, unchanged. V8 adds each virtual
+//! server's `dr_path_check` ([`SideV8`]), after V7's table, unchanged (an
+//! empty one when the config has no `vmac_prefix`). A config is written
 //! in the oldest version that holds all of it.
 
 use super::bounds::IfName;
@@ -71,6 +73,8 @@ pub enum Stored {
     V6(UpToV6),
     /// V6, then what V7 added.
     V7(UpToV6, Box<SideV7>),
+    /// V7, then what V8 added.
+    V8(UpToV6, Box<SideV7>, Box<SideV8>),
 }
 
 /// V6's parts, in its order.
@@ -97,6 +101,7 @@ enum StoredRef<'c> {
     V5(&'c Config, &'c SideV2, &'c SideV3, &'c SideV4, &'c SideV5),
     V6(RefsToV6<'c>),
     V7(RefsToV6<'c>, &'c SideV7),
+    V8(RefsToV6<'c>, &'c SideV7, &'c SideV8),
 }
 
 /// [`UpToV6`] borrowed.
@@ -108,6 +113,36 @@ type RefsToV6<'c> = (
     &'c SideV5,
     &'c SideV6,
 );
+
+/// What envelope V8 adds: each virtual server's `dr_path_check` (by
+/// position; `None`: not written, the default applies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV8 {
+    pub dr_path_check: Vec<Option<bool>>,
+}
+
+impl SideV8 {
+    /// `None`: nothing of V8 in `c`.
+    fn of(c: &Config) -> Option<Self> {
+        let all: Vec<Option<bool>> = c.virtual_servers.iter().map(|v| v.dr_path_check).collect();
+        all.iter()
+            .any(Option::is_some)
+            .then_some(SideV8 { dr_path_check: all })
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.dr_path_check.len() != c.virtual_servers.len() {
+            return Err(EnvelopeError::SideV8 {
+                side: self.dr_path_check.len(),
+                config: c.virtual_servers.len(),
+            });
+        }
+        for (vs, on) in c.virtual_servers.iter_mut().zip(self.dr_path_check) {
+            vs.dr_path_check = on;
+        }
+        Ok(c)
+    }
+}
 
 /// What envelope V7 adds: the global `vmac_prefix`. The vmac names it
 /// gives are each instance's V5 `use_vmac` name already; the prefix is
@@ -612,6 +647,8 @@ pub enum EnvelopeError {
     SideV5 { side: usize, config: usize },
     #[error("config payload's V6 table has {side} instances, its config {config}")]
     SideV6 { side: usize, config: usize },
+    #[error("config payload's V8 table has {side} virtual servers, its config {config}")]
+    SideV8 { side: usize, config: usize },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -623,6 +660,8 @@ pub enum EnvelopeError {
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
     let (side5, side6, side7) = (SideV5::of(config), SideV6::of(config), SideV7::of(config));
+    let side8 = SideV8::of(config);
+    let side7_or_empty = side7.clone().unwrap_or_default();
     let (c, s2, s3, s4, s5, s6) = (config, &side, &side3, &side4, &side5, &side6);
     let empty = [
         side.is_empty(),
@@ -631,14 +670,15 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
         s5.is_empty(),
         s6.is_empty(),
     ];
-    let stored = match (empty, &side7) {
-        (_, Some(s7)) => StoredRef::V7((c, s2, s3, s4, s5, s6), s7),
-        ([true, true, true, true, true], None) => StoredRef::V1(c),
-        ([false, true, true, true, true], None) => StoredRef::V2(c, s2),
-        ([_, false, true, true, true], None) => StoredRef::V3(c, s2, s3),
-        ([_, _, false, true, true], None) => StoredRef::V4(c, s2, s3, s4),
-        ([_, _, _, false, true], None) => StoredRef::V5(c, s2, s3, s4, s5),
-        ([_, _, _, _, false], None) => StoredRef::V6((c, s2, s3, s4, s5, s6)),
+    let stored = match (empty, &side7, &side8) {
+        (_, _, Some(s8)) => StoredRef::V8((c, s2, s3, s4, s5, s6), &side7_or_empty, s8),
+        (_, Some(s7), None) => StoredRef::V7((c, s2, s3, s4, s5, s6), s7),
+        ([true, true, true, true, true], None, None) => StoredRef::V1(c),
+        ([false, true, true, true, true], None, None) => StoredRef::V2(c, s2),
+        ([_, false, true, true, true], None, None) => StoredRef::V3(c, s2, s3),
+        ([_, _, false, true, true], None, None) => StoredRef::V4(c, s2, s3, s4),
+        ([_, _, _, false, true], None, None) => StoredRef::V5(c, s2, s3, s4, s5),
+        ([_, _, _, _, false], None, None) => StoredRef::V6((c, s2, s3, s4, s5, s6)),
     };
     let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
@@ -685,6 +725,10 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V7((c, side, side3, side4, side5, side6), side7) => {
             let c = side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?;
             Ok(side7.attach(side6.attach(c)?))
+        }
+        Stored::V8((c, side, side3, side4, side5, side6), side7, side8) => {
+            let c = side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?;
+            side8.attach(side7.attach(side6.attach(c)?))
         }
     }
 }

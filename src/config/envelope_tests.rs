@@ -611,3 +611,39 @@ fn vmac_prefix_travels_in_v7_and_a_v5_payload_written_before_it_still_decodes() 
         Err(EnvelopeError::SideV6 { side: 2, config: 1 })
     ));
 }
+
+#[test]
+fn dr_path_check_travels_in_v8_with_or_without_a_vmac_prefix() {
+    let text = format!(
+        "{SEED_LIKE}virtual_server 192.168.1.200 80 {{\n lvs_method DR\n protocol TCP\n real_server 192.168.1.102 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n"
+    );
+    let base: Config = crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config;
+    assert_eq!(base.virtual_servers.len(), 1);
+    for prefix in [None, Some("vm")] {
+        let mut c = base.clone();
+        c.global.vmac_prefix =
+            prefix.map(|p| crate::config::bounds::IfName::new(p).expect("a name"));
+        c.virtual_servers[0].dr_path_check = Some(false);
+        let bytes = encode(&c).unwrap();
+        assert_eq!(variant(&bytes), 7, "variant index 7 is V8");
+        assert_eq!(decode(&bytes).unwrap(), c);
+        // A V8 table that does not fit is refused.
+        let stored: Stored = postcard::from_bytes(&postcard_of(&bytes)).unwrap();
+        let Stored::V8(parts, s7, mut s8) = stored else {
+            panic!("not V8")
+        };
+        s8.dr_path_check.push(None);
+        let mut bad = vec![PLAIN];
+        bad.extend(postcard::to_allocvec(&Stored::V8(parts, s7, s8)).unwrap());
+        let n = c.virtual_servers.len();
+        assert!(
+            matches!(decode(&bad), Err(EnvelopeError::SideV8 { side, config }) if side == n + 1 && config == n),
+            "{:?}",
+            decode(&bad)
+        );
+    }
+    // Unset everywhere: nothing of V8 is written.
+    assert_ne!(variant(&encode(&base).unwrap()), 7);
+}

@@ -245,6 +245,9 @@ pub enum Invalid {
     },
     #[error("virtual_server {service} is given twice (first at {first})")]
     DuplicateService { service: String, first: Loc },
+    /// A fwmark in the range of vigil's DR-path services.
+    #[error("virtual_server fwmark {mark}: marks {first}..={last} are vigil's own (the DR-path checks' services): use another mark")]
+    ReservedFwmark { mark: u32, first: u32, last: u32 },
     /// `virtual_server group G` names no group, or an empty one.
     #[error("virtual_server group {group}: {}", if *known { "the virtual_server_group has no member" } else { "no virtual_server_group of that name" })]
     ServiceGroup { group: String, known: bool },

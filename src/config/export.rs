@@ -644,6 +644,9 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
     w.flag("omega", vs.omega);
     w.flag("ha_suspend", vs.ha_suspend);
     w.text("virtualhost", vs.virtualhost.as_ref());
+    if let Some(on) = vs.dr_path_check {
+        w.line(&[&"dr_path_check", &if on { "on" } else { "off" }]);
+    }
     for rs in &vs.real_servers {
         real_server(w, rs);
     }

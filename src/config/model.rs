@@ -954,6 +954,11 @@ pub struct VirtualServer {
     /// The scheduler flags and `ops` (envelope V4 side table).
     #[serde(skip)]
     pub flags: ServiceFlags,
+    /// `dr_path_check on|off`: whether checks of its DR and TUN real
+    /// servers go through the VIP (`ipvs::dr_path`); `None`: on with an
+    /// `appliance` block (envelope V8 side table).
+    #[serde(skip)]
+    pub dr_path_check: Option<bool>,
 }
 
 /// The IPVS service flags keepalived sets by keyword (ipvsadm's `-b` and
@@ -1030,6 +1035,7 @@ impl VirtualServer {
             real_servers: Vec::new(),
             group: None,
             flags: ServiceFlags::default(),
+            dr_path_check: None,
         }
     }
 

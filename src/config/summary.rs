@@ -129,13 +129,18 @@ fn service_lines(out: &mut String, c: &Config, v: &VirtualServer) {
         if v.real_servers.len() == 1 { "" } else { "s" }
     );
     for r in &v.real_servers {
-        real_line(out, v, r);
+        real_line(out, c, v, r);
     }
 }
 
-fn real_line(out: &mut String, v: &VirtualServer, r: &RealServer) {
+fn real_line(out: &mut String, c: &Config, v: &VirtualServer, r: &RealServer) {
     let port = r.port.map(|p| format!(" {p}")).unwrap_or_default();
-    let checks: Vec<String> = r.checkers.iter().map(|c| check_text(v, c)).collect();
+    let checks: Vec<String> = (r.checkers.iter())
+        .map(|k| {
+            let by_vip = crate::ipvs::dr_path::goes_by_vip(c, v, r, k);
+            check_text(v, k) + if by_vip { ", by the VIP (DR path)" } else { "" }
+        })
+        .collect();
     let _ = writeln!(
         out,
         "  real_server {}{port} weight {}: {}",

@@ -6,7 +6,9 @@
 //! Must not: read text or change the config; each problem is reported at
 //! the statement that opened the offending block.
 
-use super::bounds::{DESTINATIONS_MAX, VIRTUAL_SERVERS_MAX};
+use super::bounds::{
+    is_dr_path_mark, DESTINATIONS_MAX, DR_PATH_MARK_COUNT, DR_PATH_MARK_FIRST, VIRTUAL_SERVERS_MAX,
+};
 use super::error::{Diagnostics, ErrorKind, Invalid, Loc, WarningKind};
 use super::model::{
     Config, InitialState, Method, Protocol, ServiceKey, SyncGroup, TrackScript, Vip, VirtualServer,
@@ -486,6 +488,16 @@ fn service_problems(c: &Config, places: &[At]) -> Vec<(usize, Found)> {
             out.push((n, ("", None, e)));
         }
         for key in &all {
+            if let ServiceKey::Fwmark { mark, .. } = key {
+                if is_dr_path_mark(*mark) {
+                    let e = Invalid::ReservedFwmark {
+                        mark: *mark,
+                        first: DR_PATH_MARK_FIRST,
+                        last: DR_PATH_MARK_FIRST + (DR_PATH_MARK_COUNT - 1),
+                    };
+                    out.push((n, ("", None, e)));
+                }
+            }
             let proto = match key {
                 ServiceKey::Addr { .. } => Some(v.protocol),
                 ServiceKey::Fwmark { .. } => None,

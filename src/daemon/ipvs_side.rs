@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::model::Config;
 use crate::control::{IpvsStatus, Snapshot};
 use crate::health::{self, HealthEvent, HealthHandle, RunnerConfig};
+use crate::ipvs::dr_path;
 use crate::ipvs::sync;
 use crate::ipvs::task as ipvs_task;
 use crate::notify::Notifier;
@@ -35,6 +36,8 @@ pub(super) struct IpvsSide {
     /// For a health runner started later.
     pub(super) events: mpsc::Sender<HealthEvent>,
     pub(super) status: watch::Receiver<IpvsStatus>,
+    /// The DR-path services in the kernel, for every health runner.
+    pub(super) dr_ready: watch::Receiver<dr_path::Ready>,
     pub(super) from_store: bool,
     /// The IPVS task's and the health runner's, with the supervisor.
     pub(super) tasks: Vec<TaskId>,
@@ -123,10 +126,12 @@ pub(super) fn spawn_ipvs(
         status,
     } = prepared;
     let (ev_tx, ev_rx) = mpsc::channel(HEALTH_QUEUE);
+    let (ready_tx, ready_rx) = watch::channel(dr_path::Ready::default());
     let mut tasks = Vec::new();
     let checks = match runner {
         Ok(runner) => {
-            let runner = runner.with_local_addresses(local.clone());
+            let runner =
+                (runner.with_local_addresses(local.clone())).with_dr_ready(ready_rx.clone());
             let (handle, id) = spawn_runner(sup, runner, ev_tx.clone());
             tasks.push(id);
             Some(handle)
@@ -146,6 +151,7 @@ pub(super) fn spawn_ipvs(
         checks: checks.clone(),
         notifier: notifier.clone(),
         status: tx,
+        dr_ready: ready_tx,
     };
     tasks.push(sup.spawn("ipvs", Kind::Ipvs, |hb| {
         ipvs_task::run(core, io, timeouts, sysctls, hb)
@@ -160,6 +166,7 @@ pub(super) fn spawn_ipvs(
         health: checks,
         events: ev_tx,
         status: rx,
+        dr_ready: ready_rx,
         from_store,
         tasks,
     }

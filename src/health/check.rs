@@ -38,16 +38,28 @@
 //! connection that never carried data. HTTP_GET, SSL_GET and WS_CHECK
 //! close normally: their servers end the exchange.
 //!
+//! DR-path checks (a spec with `dr`, see `ipvs::dr_path`): the same
+//! check, to the VIP and port, the socket marked (SO_MARK) for the real
+//! server's path service and bound to `bindto`, else to the box's address
+//! toward the real server (asked of the routes, kept [`SOURCE_FOR`]: the
+//! VIP would be chosen on the MASTER, and the real server would answer
+//! itself). Not made (a local error, `DrPathNotReady`) while the IPVS task
+//! has not put the path in the kernel. While the path fails for a reason
+//! of the server's, each check also runs on the server's own address at
+//! once, with the same deadline: answered there, the failure is
+//! [`Failure::DrPath`]; failed there too, it is that failure.
+//!
 //! `bindto`: the socket is bound with IP_BIND_ADDRESS_NO_PORT, so the
 //! source port is chosen at connect, unique per destination, instead of
 //! at bind, where each port taken (TIME_WAIT ones included) is taken for
 //! every destination: bind-time choice runs out after some 28,000
 //! sockets (the default ip_local_port_range).
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use md5::{Digest as _, Md5};
@@ -56,14 +68,16 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::TlsConnector;
 
 use crate::config::model::HttpProtocol;
+use crate::ipvs::dr_path::{self, CheckPath};
 
 use super::http::{self, HttpError, Progress, ResponseReader};
 use super::misc::{self, MiscSpec, Verdict};
-use super::outcome::{Failure, Outcome, Reason, Stage};
+use super::outcome::{Failure, LocalError, Outcome, Reason, Stage};
 use super::tls;
 use super::ws::{self, CloseWaiter, WsError};
 
@@ -78,6 +92,10 @@ pub struct CheckSpec {
     /// the whole check.
     pub timeout: Duration,
     pub kind: Kind,
+    /// A DR-path check: by the VIP, marked for this real server's path
+    /// (see `ipvs::dr_path`); `target` is then only asked when the path
+    /// fails, to tell the operator what is wrong.
+    pub dr: Option<CheckPath>,
 }
 
 /// What a checker asks. All but TCP_CHECK's are boxed: a spec is held per
@@ -186,18 +204,78 @@ pub struct WsSpec {
     pub subprotocol: Option<String>,
 }
 
-/// What every check shares: the TLS client and the random source.
+/// What every check shares: the TLS client, the random source, and for
+/// DR-path checks which paths the kernel holds, the source address toward
+/// each real server, and which paths failed last time.
 #[derive(Clone)]
 pub struct Context {
     provider: Arc<CryptoProvider>,
     tls: TlsConnector,
+    /// `None`: no IPVS task tells (a check run on its own): every path is
+    /// taken to be there.
+    ready: Option<watch::Receiver<dr_path::Ready>>,
+    sources: Arc<Mutex<HashMap<IpAddr, (IpAddr, Instant)>>>,
+    /// DR-path checks whose last result was a failure of the server's:
+    /// their next run also asks the real server's own address.
+    suspect: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
 }
+
+/// How long a source address found for a real server is used before the
+/// routes are asked again (addresses and routes change rarely; asking on
+/// every check would add four system calls to each).
+const SOURCE_FOR: Duration = Duration::from_secs(10);
 
 impl Context {
     pub fn new() -> Self {
         let provider = tls::provider();
         let tls = TlsConnector::from(tls::client_config(provider.clone()));
-        Context { provider, tls }
+        Context {
+            provider,
+            tls,
+            ready: None,
+            sources: Arc::default(),
+            suspect: Arc::default(),
+        }
+    }
+
+    /// The IPVS task's DR-path services, which a DR-path check waits for.
+    pub fn with_dr_ready(mut self, ready: watch::Receiver<dr_path::Ready>) -> Self {
+        self.ready = Some(ready);
+        self
+    }
+
+    fn path_ready(&self, path: &CheckPath) -> bool {
+        self.ready
+            .as_ref()
+            .is_none_or(|r| r.borrow().contains(&path.service()))
+    }
+
+    /// The box's address toward `real` (never the VIP: the reply must come
+    /// back to the box, not stay on the real server that holds the VIP).
+    fn source_for(&self, real: IpAddr) -> Result<IpAddr, Failure> {
+        let now = Instant::now();
+        let mut sources = lock(&self.sources);
+        if let Some(&(ip, at)) = sources.get(&real) {
+            if now < at + SOURCE_FOR {
+                return Ok(ip);
+            }
+        }
+        let ip = route_source(real).map_err(|e| Failure::from_io(Stage::Connect, &e))?;
+        sources.insert(real, (ip, now));
+        Ok(ip)
+    }
+
+    fn is_suspect(&self, key: (SocketAddr, SocketAddr)) -> bool {
+        lock(&self.suspect).contains(&key)
+    }
+
+    fn set_suspect(&self, key: (SocketAddr, SocketAddr), failed: bool) {
+        let mut s = lock(&self.suspect);
+        if failed {
+            s.insert(key);
+        } else {
+            s.remove(&key);
+        }
     }
 
     fn random<const N: usize>(&self) -> Result<[u8; N], Failure> {
@@ -217,6 +295,24 @@ impl Default for Context {
     fn default() -> Self {
         Context::new()
     }
+}
+
+/// A lock that a panic elsewhere did not spoil (the sets stay valid
+/// whatever a holder did).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The source address the routes give toward `real`: a UDP socket's
+/// connect chooses it and sends nothing.
+fn route_source(real: IpAddr) -> std::io::Result<IpAddr> {
+    let any = match real {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    let socket = std::net::UdpSocket::bind(SocketAddr::new(any, 0))?;
+    socket.connect(SocketAddr::new(real, 9))?;
+    Ok(socket.local_addr()?.ip())
 }
 
 impl std::fmt::Debug for Context {
@@ -250,10 +346,10 @@ async fn timed<F: Future>(f: F) -> (F::Output, Duration) {
 /// (about 3 KB, allocated and moved per check).
 pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) -> Started<T> {
     match spec.kind {
-        Kind::Tcp => {
-            let (target, bindto, timeout) = (spec.target, spec.bindto, spec.timeout);
+        Kind::Tcp if spec.dr.is_none() => {
+            let (route, timeout) = (Route::plain(spec), spec.timeout);
             Box::pin(async move {
-                let (o, took) = timed(tcp_check(target, bindto, timeout)).await;
+                let (o, took) = timed(tcp_check(route, timeout)).await;
                 (tag, verdict(o), took)
             })
         }
@@ -280,13 +376,80 @@ pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) ->
 /// Perform one check (a dynamic MISC_CHECK's weight is left out: see
 /// [`start`]).
 pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
+    match spec.dr {
+        Some(path) => dr_check(spec, path, ctx).await,
+        None => run_on(spec, ctx, Route::plain(spec)).await,
+    }
+}
+
+/// Where a check's connections go, from where, with which mark.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    to: SocketAddr,
+    from: Option<IpAddr>,
+    mark: Option<u32>,
+}
+
+impl Route {
+    /// To the checker's own target (the real server's address).
+    fn plain(spec: &CheckSpec) -> Route {
+        Route {
+            to: spec.target,
+            from: spec.bindto,
+            mark: None,
+        }
+    }
+}
+
+/// A DR-path check: the check by the path; while the path fails for a
+/// reason of the server's, the same check on the real server's own
+/// address beside it, at once (the same deadline for both), so that a
+/// server that answers there but not for the VIP is named as such. The
+/// first failure has no such comparison: it costs a second check only
+/// while a server fails.
+async fn dr_check(spec: &CheckSpec, path: CheckPath, ctx: &Context) -> Outcome {
+    if !ctx.path_ready(&path) {
+        return Err(Failure::Local(LocalError::DrPathNotReady));
+    }
+    let from = match spec.bindto {
+        Some(ip) => ip,
+        None => ctx.source_for(spec.target.ip())?,
+    };
+    let route = Route {
+        to: path.vip,
+        from: Some(from),
+        mark: Some(path.mark),
+    };
+    let key = (spec.target, path.vip);
+    let result = if ctx.is_suspect(key) {
+        let (by_path, own) = tokio::join!(
+            run_on(spec, ctx, route),
+            run_on(spec, ctx, Route::plain(spec))
+        );
+        match (by_path, own) {
+            (Err(e), Ok(())) if !e.is_local() => Err(Failure::DrPath {
+                port: path.vip.port(),
+                tunnel: path.tunnel,
+            }),
+            (Err(e), Err(own)) if !e.is_local() => Err(own),
+            (r, _) => r,
+        }
+    } else {
+        run_on(spec, ctx, route).await
+    };
+    ctx.set_suspect(key, result.as_ref().is_err_and(|e| !e.is_local()));
+    result
+}
+
+/// One check along `route`.
+async fn run_on(spec: &CheckSpec, ctx: &Context, route: Route) -> Outcome {
     match &spec.kind {
         Kind::Misc(m) => misc::run(m, spec.timeout).await.outcome,
-        Kind::Tcp => tcp_check(spec.target, spec.bindto, spec.timeout).await,
+        Kind::Tcp => tcp_check(route, spec.timeout).await,
         Kind::Http(h) => {
             for url in &h.urls {
                 let deadline = Instant::now() + spec.timeout;
-                let stream = connect(spec.target, spec.bindto, deadline).await?;
+                let stream = connect(route, deadline).await?;
                 http_get(stream, h, url, deadline).await?;
             }
             Ok(())
@@ -299,7 +462,7 @@ pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
             } = &**ssl;
             for url in &http.urls {
                 let deadline = Instant::now() + spec.timeout;
-                let tcp = connect(spec.target, spec.bindto, deadline).await?;
+                let tcp = connect(route, deadline).await?;
                 let name = match (&url.virtualhost, url_sni) {
                     (Some(h), true) => tls::server_name(Some(h), spec.target.ip()),
                     _ => server_name.clone(),
@@ -319,33 +482,32 @@ pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
         }
         Kind::Ws(w) => {
             let deadline = Instant::now() + spec.timeout;
-            let stream = connect(spec.target, spec.bindto, deadline).await?;
+            let stream = connect(route, deadline).await?;
             ws_check(stream, w, ctx, deadline).await
         }
     }
 }
 
 /// TCP_CHECK: connect within `timeout`, then close with a reset.
-async fn tcp_check(target: SocketAddr, bindto: Option<IpAddr>, timeout: Duration) -> Outcome {
-    let stream = connect(target, bindto, Instant::now() + timeout).await?;
+async fn tcp_check(route: Route, timeout: Duration) -> Outcome {
+    let stream = connect(route, Instant::now() + timeout).await?;
     // Reset, not FIN: see "Closing" above. Should the option not take, the
     // close is an ordinary FIN close, and the check has still succeeded.
     let _ = stream.set_zero_linger();
     Ok(())
 }
 
-async fn connect(
-    target: SocketAddr,
-    bindto: Option<IpAddr>,
-    deadline: Instant,
-) -> Result<TcpStream, Failure> {
+async fn connect(route: Route, deadline: Instant) -> Result<TcpStream, Failure> {
     let io = |e: std::io::Error| Failure::from_io(Stage::Connect, &e);
-    let socket = match target {
+    let socket = match route.to {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
         SocketAddr::V6(_) => TcpSocket::new_v6(),
     }
     .map_err(io)?;
-    if let Some(ip) = bindto {
+    if let Some(mark) = route.mark {
+        setsockopt(&socket, sockopt::Mark, &mark).map_err(|e| io(e.into()))?;
+    }
+    if let Some(ip) = route.from {
         // The port comes at connect (see the header); without the option
         // (an old kernel) bind picks it, as it always did.
         let _ = setsockopt(&socket, sockopt::IpBindAddressNoPort, &true);
@@ -353,7 +515,7 @@ async fn connect(
             .bind(SocketAddr::new(ip, 0))
             .map_err(|e| Failure::Bind(e.kind()))?;
     }
-    match timeout_at(deadline, socket.connect(target)).await {
+    match timeout_at(deadline, socket.connect(route.to)).await {
         Err(_) => Err(Failure::Timeout {
             stage: Stage::Connect,
         }),

@@ -14,7 +14,8 @@
 //! memory for it), EADDRNOTAVAIL from connect (no free local port, or the
 //! source address went away) and EAGAIN from connect (Linux's answer on a
 //! full ephemeral port range for some socket kinds; for a MISC_CHECK
-//! program that could not be started, the process limit).
+//! program that could not be started, the process limit). Not an errno:
+//! a DR-path check whose service the IPVS task has not put in the kernel.
 
 use std::io;
 
@@ -33,17 +34,22 @@ pub enum LocalError {
     Enomem,
     Eaddrnotavail,
     Eagain,
+    /// A DR-path check whose path service is not in the kernel (yet): the
+    /// check waits for the IPVS task rather than go astray (on a BACKUP,
+    /// a packet to the VIP without it would reach the MASTER's service).
+    DrPathNotReady,
 }
 
 impl LocalError {
     /// Every kind, in the order [`LocalError::index`] counts them.
-    pub const ALL: [LocalError; 6] = [
+    pub const ALL: [LocalError; 7] = [
         LocalError::Emfile,
         LocalError::Enfile,
         LocalError::Enobufs,
         LocalError::Enomem,
         LocalError::Eaddrnotavail,
         LocalError::Eagain,
+        LocalError::DrPathNotReady,
     ];
 
     /// The local error of `e`, if it is one. `connect`: the error came
@@ -84,6 +90,7 @@ impl LocalError {
             LocalError::Enomem => "ENOMEM",
             LocalError::Eaddrnotavail => "EADDRNOTAVAIL",
             LocalError::Eagain => "EAGAIN",
+            LocalError::DrPathNotReady => "DR_PATH_NOT_READY",
         }
     }
 
@@ -96,6 +103,9 @@ impl LocalError {
             LocalError::Enomem => "out of kernel memory",
             LocalError::Eaddrnotavail => "no local port or source address",
             LocalError::Eagain => "no free local port, or the process limit",
+            LocalError::DrPathNotReady => {
+                "the real server's DR-path service is not in the IPVS table yet"
+            }
         }
     }
 }

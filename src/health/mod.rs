@@ -384,6 +384,13 @@ impl Runner {
     /// Follow the box's addresses: the checks of an `ha_suspend` service
     /// pause while its address is not among them (keepalived: on the
     /// backup, which does not hold the VIP), keeping its servers' states.
+    /// The DR-path services the IPVS task has in the kernel: a DR-path
+    /// check waits for its own.
+    pub fn with_dr_ready(mut self, ready: watch::Receiver<crate::ipvs::dr_path::Ready>) -> Self {
+        self.ctx = self.ctx.with_dr_ready(ready);
+        self
+    }
+
     pub fn with_local_addresses(mut self, local: watch::Receiver<BTreeSet<IpAddr>>) -> Self {
         self.local = Some(local);
         self.apply_local();
@@ -692,7 +699,7 @@ fn log_change(ev: &HealthEvent) {
         ),
         Err(f) => tracing::warn!(
             virtual_server = %vs, real_server = %rs, checker = %ev.keyword, state = %"DOWN",
-            error = %f,
+            error = %f.words(ev.service, ev.real.0),
             "real server DOWN"
         ),
     }

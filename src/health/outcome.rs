@@ -9,6 +9,9 @@
 
 use std::fmt;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::model::ServiceKey;
 
 use thiserror::Error;
 
@@ -102,6 +105,47 @@ pub enum Failure {
     /// next interval.
     #[error("local error {0}, not the server's")]
     Local(LocalError),
+    /// A DR-path check (`ipvs::dr_path`) on `port` failed while the same
+    /// check on the real server's own address passed: the server does not
+    /// take what IPVS forwards to it for the VIP. ([`Failure::words`] names
+    /// both addresses; they are left out here to keep a result small.)
+    #[error("{}", dr_path_words(None, *port, *tunnel))]
+    DrPath { port: u16, tunnel: bool },
+}
+
+/// What a [`Failure::DrPath`] says, with the likely fix; `at`: the real
+/// server's and the VIP's addresses, when known.
+fn dr_path_words(at: Option<(IpAddr, IpAddr)>, port: u16, tunnel: bool) -> String {
+    let (own, vip) = match at {
+        Some((real, vip)) => (
+            SocketAddr::new(real, port).to_string(),
+            format!("the VIP {}", SocketAddr::new(vip, port)),
+        ),
+        None => (
+            format!("its own address, port {port},"),
+            "the VIP".to_owned(),
+        ),
+    };
+    if tunnel {
+        format!("answers on {own} but not for {vip} sent to it in an IPIP tunnel: does it decapsulate, with the VIP on its tunl0?")
+    } else {
+        format!(
+            "answers on {own} but not for {vip} delivered to its MAC: is the VIP on its loopback?"
+        )
+    }
+}
+
+impl Failure {
+    /// What it says of real server `real` of virtual server `service`: a
+    /// DR-path failure names the real server's address and the VIP.
+    pub fn words(&self, service: ServiceKey, real: IpAddr) -> String {
+        match (self, service) {
+            (Failure::DrPath { port, tunnel }, ServiceKey::Addr { addr, .. }) => {
+                dr_path_words(Some((real, addr)), *port, *tunnel)
+            }
+            _ => self.to_string(),
+        }
+    }
 }
 
 impl Failure {
@@ -144,11 +188,12 @@ pub enum Reason {
     ScriptTimeout,
     NotRun,
     Local,
+    DrPath,
 }
 
 impl Reason {
     /// Every reason, in the order [`Reason::index`] counts them.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Refused,
         Reason::Timeout,
         Reason::Io,
@@ -164,15 +209,18 @@ impl Reason {
         Reason::ScriptTimeout,
         Reason::NotRun,
         Reason::Local,
+        Reason::DrPath,
     ];
 
-    /// What every connection-based checker can fail with.
-    pub const SOCKET: [Reason; 5] = [
+    /// What every connection-based checker can fail with (by a DR path,
+    /// `dr_path` too).
+    pub const SOCKET: [Reason; 6] = [
         Reason::Refused,
         Reason::Timeout,
         Reason::Io,
         Reason::Bind,
         Reason::Closed,
+        Reason::DrPath,
     ];
 
     pub fn index(self) -> usize {
@@ -196,6 +244,7 @@ impl Reason {
             Reason::ScriptTimeout => "script_timeout",
             Reason::NotRun => "not_run",
             Reason::Local => "local",
+            Reason::DrPath => "dr_path",
         }
     }
 }
@@ -219,6 +268,7 @@ impl Failure {
             Failure::ScriptTimeout => Reason::ScriptTimeout,
             Failure::NotRun => Reason::NotRun,
             Failure::Local(_) => Reason::Local,
+            Failure::DrPath { .. } => Reason::DrPath,
         }
     }
 }

@@ -19,6 +19,12 @@
 //! `virtualhost` (keepalived's order, which skips the real server's); a
 //! name that is an address is no SNI.
 //!
+//! DR-path checks: a checker of a DR or TUN real server that connects to
+//! the server itself (not MISC_CHECK, no `connect_ip` elsewhere) in a
+//! virtual server with an address goes by the VIP when DR-path checks are
+//! on for it (`ipvs::dr_path::enabled`): its spec carries the path, and
+//! its default `Host` is the VIP.
+//!
 //! A `virtual_server group`'s real servers are planned once, under the
 //! group's first service: the IPVS side applies their health to every
 //! service of the group (keepalived runs one checker per real server of
@@ -45,6 +51,7 @@ use crate::config::model::{
     CheckKind, Checker, Config, HttpCheck, MiscCheck, Protocol, RealServer, ServiceKey,
     VirtualServer,
 };
+use crate::ipvs::dr_path::{CheckPath, Paths};
 use crate::notify::script;
 
 /// Where MISC_CHECK users are looked up.
@@ -129,6 +136,7 @@ pub fn each_planned(
     users: Users,
     mut f: impl FnMut(PlannedServer),
 ) -> Result<(), PlanError> {
+    let paths = Paths::of(config);
     for vs in &config.virtual_servers {
         let Some(key) = checked_as(config, vs) else {
             continue;
@@ -138,7 +146,7 @@ pub fn each_planned(
             // four slots, for one checker in most real servers.
             let mut checks = Vec::with_capacity(rs.checkers.len());
             for c in &rs.checkers {
-                checks.push(plan_check(config, users, (key, vs), rs, c)?);
+                checks.push(plan_check(config, users, &paths, (key, vs), rs, c)?);
             }
             f(PlannedServer {
                 service: key,
@@ -178,6 +186,7 @@ fn checked_as(config: &Config, vs: &VirtualServer) -> Option<ServiceKey> {
 fn plan_check(
     config: &Config,
     users: Users,
+    paths: &Paths,
     (key, vs): (ServiceKey, &VirtualServer),
     rs: &RealServer,
     c: &Checker,
@@ -201,15 +210,18 @@ fn plan_check(
         real: rs.addr,
         keyword: c.kind.keyword(),
     })?;
+    let dr = CheckPath::of(paths, config, vs, rs, c, port);
     // keepalived's order: the checker's, the real server's, the virtual
-    // server's (a url's own comes first, per url).
+    // server's (a url's own comes first, per url); else the address asked:
+    // by a DR path, the VIP, as a client writes it.
+    let asked = dr.map_or(SocketAddr::new(ip, port), |p| p.vip);
     let host = |own: &Option<String>, default_port: u16| -> String {
         match (own.as_ref())
             .or(rs.virtualhost.as_ref())
             .or(vs.virtualhost.as_ref())
         {
             Some(h) => h.clone(),
-            None => host_literal(ip, port, default_port),
+            None => host_literal(asked.ip(), asked.port(), default_port),
         }
     };
     let http = |h: &crate::config::model::HttpCheck, default_port: u16| HttpSpec {
@@ -249,6 +261,7 @@ fn plan_check(
             bindto: c.bindto,
             timeout: c.connect_timeout.as_duration(),
             kind,
+            dr,
         }),
     })
 }
@@ -264,6 +277,7 @@ fn misc_spec(
     CheckSpec {
         target: SocketAddr::new(rs.addr, rs.port.unwrap_or(0)),
         bindto: None,
+        dr: None,
         timeout: m.timeout.unwrap_or(vs.delay_loop).as_duration(),
         kind: Kind::Misc(Box::new(MiscSpec {
             argv: m.path.argv.clone(),

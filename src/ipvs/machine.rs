@@ -55,6 +55,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::desired::{self, Health, HealthMap, QuorumChange, QuorumStates, RealId, Weights};
+use super::dr_path::Paths;
 use super::kernel::Table;
 use super::names::Names;
 use super::pass::{PassReport, PassRequest, Refusals, Unavailable};
@@ -96,6 +97,8 @@ pub struct Machine {
     config: Arc<Config>,
     /// `config`'s real servers by the health runner's names.
     names: Names,
+    /// The DR-path services `config` needs, in every pass's table.
+    paths: Paths,
     health: HealthMap,
     /// Weights `misc_dynamic` checks set, replacing the configured ones.
     weights: Weights,
@@ -126,6 +129,7 @@ impl Machine {
     pub fn new(config: Arc<Config>, initial: Option<&health::States>, now: Instant) -> Self {
         let config = expanded(config);
         let names = Names::new(&config);
+        let paths = Paths::of(&config);
         let mut health = HealthMap::new();
         let mut weights = Weights::new();
         if let Some(s) = initial {
@@ -141,6 +145,7 @@ impl Machine {
         Machine {
             config,
             names,
+            paths,
             health,
             weights,
             quorum: QuorumStates::new(),
@@ -190,6 +195,7 @@ impl Machine {
     pub fn reconfigure(&mut self, config: Arc<Config>, now: Instant) {
         let old = std::mem::replace(&mut self.config, expanded(config));
         self.names = Names::new(&self.config);
+        self.paths = Paths::of(&self.config);
         let new = &self.config;
         let owned = desired::owned(new);
         let known = desired::config_dests(new);
@@ -234,13 +240,14 @@ impl Machine {
         }
         self.due = None;
         let draining = self.draining.keys().copied().collect();
-        let d = desired::build_weighted(
+        let mut d = desired::build_weighted(
             &self.config,
             &self.health,
             &self.weights,
             &draining,
             &self.quorum,
         );
+        (d.table.services).extend(self.paths.entries().map(|e| (e.service.id, e)));
         for c in &d.changes {
             if c.up {
                 tracing::info!(virtual_server = %logfields::VirtualServer::kernel(&c.service), "ipvs: quorum gained");
@@ -268,6 +275,11 @@ impl Machine {
             .virtual_servers
             .iter()
             .find(|vs| desired::service_id(vs) == *id)
+    }
+
+    /// The DR-path services of the config.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
     }
 
     /// Real servers still draining, with the time their drain ends at the

@@ -15,6 +15,7 @@
 //! - [`netlink`]: the netlink header, acks and pipelined batches (pure).
 //! - [`client`]: the socket edge implementing `Kernel` (pipelined applies).
 //! - [`desired`]: config + health -> the table vigil wants (pure).
+//! - [`dr_path`]: the fwmark services DR-path checks travel by (pure).
 //! - [`reconcile`]: desired vs actual -> the fewest operations (pure).
 //! - [`pass`]: one reconcile pass (dump, diff, apply, dump) against any
 //!   `Kernel`, and its typed errors ([`pass::RefusedOp`],
@@ -33,11 +34,12 @@
 //! The kernel is the source of truth: vigil never flushes; it dumps, diffs
 //! and edits in place, so a restart adopts the table as it stands and no
 //! established connection is dropped. vigil owns exactly the services its
-//! config names (plus those it just retired); others are reported, never
-//! touched.
+//! config names (plus those it just retired) and the DR-path services of
+//! its own mark range (`dr_path`); others are reported, never touched.
 
 pub mod client;
 pub mod desired;
+pub mod dr_path;
 pub mod edge;
 pub mod kernel;
 pub mod machine;

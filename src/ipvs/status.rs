@@ -43,7 +43,7 @@ impl Detail {
             last: match r.last {
                 None => NONE_YET.into(),
                 Some(Ok(())) => "ok".into(),
-                Some(Err(f)) => f.to_string().into(),
+                Some(Err(f)) => f.words(r.service, r.real.0).into(),
             },
             failures: r.consecutive_failures,
             dynamic_weight: r.weight,

@@ -36,6 +36,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::client::Client;
 use super::desired;
+use super::dr_path;
 use super::edge::Edge;
 use super::kernel::{dump, Table};
 use super::machine::Machine;
@@ -120,6 +121,8 @@ pub struct Io {
     /// Runs `quorum_up` / `quorum_down`.
     pub notifier: Notifier,
     pub status: watch::Sender<IpvsStatus>,
+    /// The DR-path services in the kernel, for the checks.
+    pub dr_ready: watch::Sender<dr_path::Ready>,
 }
 
 /// The kernel settings a config asks for that are not set yet: set once
@@ -180,6 +183,7 @@ pub async fn run(
     let mut events_open = true;
     let mut commands_open = true;
     let mut waiting: Vec<oneshot::Sender<Result<Applied, Unavailable>>> = Vec::new();
+    let mut accept_local = false;
     loop {
         hb.check_in().await;
         let now = Instant::now();
@@ -193,6 +197,9 @@ pub async fn run(
             None
         };
         if let Some(req) = req {
+            if !accept_local && machine.paths().any_ipv4() {
+                accept_local = set_accept_local().await;
+            }
             let r = hb.waiting(run_pass(&mut edge, &mut settings, req)).await;
             if matches!(r, Err(Unavailable::ModuleMissing)) {
                 edge.modprobe_once().await;
@@ -215,6 +222,7 @@ pub async fn run(
             }
             run_quorum_scripts(&mut machine, &io.notifier);
             machine = publish(machine, io.checks.as_ref(), &io.status, &hb).await;
+            publish_ready(&machine, &io.dr_ready);
         }
         let wake = machine.poll_timeout();
         tokio::select! {
@@ -244,6 +252,7 @@ pub async fn run(
                     machine.handle_refresh(t, Instant::now());
                 }
                 machine = publish(machine, io.checks.as_ref(), &io.status, &hb).await;
+                publish_ready(&machine, &io.dr_ready);
             }
             _ = idle.tick() => {}
         }
@@ -390,6 +399,44 @@ async fn publish(
     let status = status.clone();
     let build = move |m: &mut Machine| drop(status.send_replace(m.status(states.as_ref())));
     hb.waiting(crate::offload::with(machine, build)).await.0
+}
+
+/// The DR-path services the last dump holds, published when they change.
+fn publish_ready(machine: &Machine, tx: &watch::Sender<dr_path::Ready>) {
+    let ready = match machine.table() {
+        Some(t) => dr_path::ready(machine.paths(), t),
+        None => dr_path::Ready::default(),
+    };
+    tx.send_if_modified(|was| {
+        let changed = **was != *ready;
+        if changed {
+            *was = ready;
+        }
+        changed
+    });
+}
+
+/// `accept_local` on, for the replies of IPv4 DR-path checks (from the
+/// VIP, local on the MASTER: see `dr_path`). Left on when a config drops
+/// its paths: it only lets in packets from the wire with a source the box
+/// holds, which a box holding a VIP its peers also answer for receives
+/// anyway. `true`: written (or found on).
+async fn set_accept_local() -> bool {
+    let write = || std::fs::write(dr_path::ACCEPT_LOCAL, "1");
+    match tokio::task::spawn_blocking(write).await {
+        Ok(Ok(())) => {
+            tracing::info!(
+                sysctl = "net.ipv4.conf.all.accept_local",
+                "ipvs: accept_local set for DR-path checks"
+            );
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::error!(sysctl = "net.ipv4.conf.all.accept_local", error = %e, "ipvs: cannot set accept_local: DR-path checks of IPv4 real servers will fail on the MASTER");
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 async fn sleep_until(t: Option<Instant>) {

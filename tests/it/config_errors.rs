@@ -1227,3 +1227,21 @@ fn scripts_warn_when_unused_searched_or_unweighted() {
         ],
     );
 }
+
+#[test]
+fn reserved_fwmark() {
+    check(
+        "reserved_fwmark",
+        "virtual_server fwmark 1986002945 {\n    lvs_method DR\n    real_server 192.168.1.102 80 {\n    }\n}\n",
+        &["t.conf:1:1: error: virtual_server fwmark 1986002945: marks 1986002944..=1987051519 are vigil's own (the DR-path checks' services): use another mark"],
+    );
+}
+
+#[test]
+fn dr_path_check_value() {
+    check(
+        "dr_path_check_value",
+        "virtual_server 192.168.1.200 80 {\n    lvs_method DR\n    protocol TCP\n    dr_path_check maybe\n}\n",
+        &["t.conf:4:19: error: 'dr_path_check': invalid value 'maybe', expected one of on off true false yes no"],
+    );
+}

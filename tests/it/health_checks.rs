@@ -27,6 +27,7 @@ fn spec(target: SocketAddr, kind: Kind) -> CheckSpec {
         bindto: None,
         timeout: TIMEOUT,
         kind,
+        dr: None,
     }
 }
 
@@ -718,4 +719,99 @@ async fn ws_without_a_close_frame_fails() {
         run(&ws_spec(hangup, None, None)).await.0,
         Err(Failure::Ws(WsError::NoCloseFrame))
     );
+}
+
+// DR-path checks (`ipvs::dr_path`) without IPVS: the "VIP" is another
+// loopback address on the same port, where nothing listens, so the path
+// fails as a real server without the VIP on its loopback makes it fail,
+// while the server answers on its own address. (The mark rides on the
+// socket and changes nothing on loopback; the lab runs the real path.)
+
+fn dr_spec(target: SocketAddr, kind: Kind) -> CheckSpec {
+    CheckSpec {
+        dr: Some(vigil::ipvs::dr_path::CheckPath {
+            vip: SocketAddr::new("127.0.0.2".parse().unwrap(), target.port()),
+            mark: vigil::ipvs::dr_path::MARK_FIRST,
+            tunnel: false,
+        }),
+        ..spec(target, kind)
+    }
+}
+
+#[tokio::test]
+async fn a_dr_path_that_fails_where_the_server_answers_says_so_from_its_second_run() {
+    let (l, addr) = listener().await;
+    tokio::spawn(async move {
+        loop {
+            let _ = l.accept().await;
+        }
+    });
+    let (s, ctx) = (dr_spec(addr, Kind::Tcp), Context::new());
+    // First failure: the path's own failure, no comparison yet.
+    assert_eq!(check::run(&s, &ctx).await, Err(Failure::Refused));
+    // Next: the server's own address is asked beside the path.
+    let f = check::run(&s, &ctx).await.unwrap_err();
+    assert_eq!(
+        f,
+        Failure::DrPath {
+            port: addr.port(),
+            tunnel: false
+        }
+    );
+    let service = vigil::config::model::ServiceKey::Addr {
+        addr: "127.0.0.2".parse().unwrap(),
+        port: addr.port(),
+    };
+    assert_eq!(
+        f.words(service, addr.ip()),
+        format!(
+            "answers on {addr} but not for the VIP 127.0.0.2:{} delivered to its MAC: is the VIP on its loopback?",
+            addr.port()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_dr_path_failing_where_the_server_is_down_too_reports_the_servers_own_failure() {
+    let (l, addr) = listener().await;
+    drop(l);
+    let (s, ctx) = (dr_spec(addr, Kind::Tcp), Context::new());
+    assert_eq!(check::run(&s, &ctx).await, Err(Failure::Refused));
+    assert_eq!(check::run(&s, &ctx).await, Err(Failure::Refused));
+}
+
+#[tokio::test]
+async fn a_dr_path_that_answers_passes_and_asks_the_path_alone() {
+    // The "VIP" listens (as a real server holding it would answer); the
+    // server's own address does not: a path check never asks it while the
+    // path passes.
+    let vip = TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let port = vip.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let _ = vip.accept().await;
+        }
+    });
+    let own = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+    let (s, ctx) = (dr_spec(own, Kind::Tcp), Context::new());
+    assert_eq!(check::run(&s, &ctx).await, Ok(()));
+    assert_eq!(check::run(&s, &ctx).await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_dr_path_check_waits_while_its_path_is_not_in_the_kernel() {
+    let (l, addr) = listener().await;
+    drop(l);
+    let s = dr_spec(addr, Kind::Tcp);
+    let (tx, rx) = tokio::sync::watch::channel(vigil::ipvs::dr_path::Ready::default());
+    let ctx = Context::new().with_dr_ready(rx);
+    assert_eq!(
+        check::run(&s, &ctx).await,
+        Err(Failure::Local(
+            vigil::health::local::LocalError::DrPathNotReady
+        ))
+    );
+    let path = s.dr.unwrap().service();
+    tx.send_replace(std::sync::Arc::new([path].into_iter().collect()));
+    assert_eq!(check::run(&s, &ctx).await, Err(Failure::Refused));
 }

@@ -60,6 +60,7 @@ pub(crate) const SERVICE: Section = Section {
         "omega",
         "ha_suspend",
         "virtualhost",
+        "dr_path_check",
         "real_server",
         "flag-1",
         "flag-2",
@@ -263,6 +264,7 @@ impl Reader<'_> {
             "omega" => v.omega = r.flag(n).unwrap_or(false),
             "ha_suspend" => v.ha_suspend = r.flag(n).unwrap_or(false),
             "virtualhost" => v.virtualhost = r.text(n, VIRTUALHOST_MAX),
+            "dr_path_check" => v.dr_path_check = r.flag(n),
             "connect_timeout" | "retry" | "delay_before_retry" | "warmup" => {
                 r.inherited(n, kw, &mut level);
             }

@@ -72,7 +72,9 @@ impl Reloader {
         let config = new.clone();
         let plan = move || health::Runner::new(&config, RunnerConfig::default());
         let runner = match tokio::task::spawn_blocking(plan).await {
-            Ok(Ok(r)) => r.with_local_addresses(self.local.clone()),
+            Ok(Ok(r)) => {
+                (r.with_local_addresses(self.local.clone())).with_dr_ready(side.dr_ready.clone())
+            }
             Ok(Err(e)) => return IpvsApply::Unplannable(e.to_string()),
             Err(e) => return IpvsApply::Unplannable(format!("planning the checks failed: {e}")),
         };

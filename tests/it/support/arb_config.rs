@@ -906,7 +906,11 @@ fn arb_service_key() -> impl Strategy<Value = ServiceKey> {
         3 => (arb_ip_any(), 1..=u16::MAX).prop_map(|(addr, port)| ServiceKey::Addr { addr, port }),
         // Every port (`virtual_server IP` or `IP 0`).
         1 => arb_ip_any().prop_map(|addr| ServiceKey::Addr { addr, port: 0 }),
-        1 => (1..=u32::MAX, any::<bool>()).prop_map(|(mark, ipv6)| ServiceKey::Fwmark { mark, ipv6 }),
+        // Marks outside vigil's own range for DR-path services.
+        1 => (1..=u32::MAX, any::<bool>()).prop_map(|(mark, ipv6)| ServiceKey::Fwmark {
+            mark: if vigil::config::bounds::is_dr_path_mark(mark) { mark ^ 0x4000_0000 } else { mark },
+            ipv6,
+        }),
     ]
 }
 
@@ -1008,6 +1012,8 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
         real_servers,
         group: None,
         flags,
+        // Unset, on, off: from bits the quorum draw leaves unused.
+        dr_path_check: [None, Some(true), Some(false)][(q_raw >> 29) as usize % 3],
     }
 }
 
