@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak soak-store soak-console soak-advgap soak-flood clean image image-check image-lint
+.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak soak-store soak-console soak-advgap soak-flood interop-controls clean image image-check image-lint
 all: build
 
 # What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
@@ -59,7 +59,7 @@ figures: build
 # this 50: about 45 minutes).
 SOAK_OPS ?= 20000
 CONSOLE_CUTS ?= 50
-soak: soak-store soak-console soak-advgap soak-flood
+soak: soak-store soak-console soak-advgap soak-flood interop-controls
 # A reload to the largest table the bounds allow (DESTINATIONS_MAX,
 # 100,000 destinations), with one less, a status dump and a restart,
 # against a 50 ms VRRP master beside keepalived (netns, root; issue 20);
@@ -70,6 +70,12 @@ soak-advgap:
 # 50 ms v3 vigil pair (netns, root; issue 14 item 5).
 soak-flood:
 	cargo test --locked --features fault-hooks --test it -- netns_flood:: --ignored --test-threads=1
+# The interop harness's own controls: keepalived against keepalived, the
+# behaviour each vigil interop test holds vigil to (about 4 minutes; in
+# `make soak`, out of `make test`'s time budget).
+interop-controls:
+	cargo test --locked --features fault-hooks --test it -- --ignored --test-threads=2 \
+	  netns_auth::keepalived_pair netns_interop::keepalived_pair netns_hostile::hostile_v2_to_keepalived
 soak-store:
 	VIGIL_SOAK_OPS=$(SOAK_OPS) cargo test --release --locked --features fault-hooks --test it store_history
 soak-console: lab-image

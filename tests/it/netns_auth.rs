@@ -203,11 +203,13 @@ fn keys(high: Kind, low: Kind, low_key: &str, one_domain: bool) {
 }
 
 #[test]
+#[ignore = "harness control (keepalived against keepalived): make interop-controls"]
 fn keepalived_pair_key_differs_after_8_bytes_one_domain() {
     keys(Kind::Keepalived, Kind::Keepalived, KEY_SAME_8, true);
 }
 
 #[test]
+#[ignore = "harness control (keepalived against keepalived): make interop-controls"]
 fn keepalived_pair_key_differs_within_8_bytes_two_masters() {
     keys(Kind::Keepalived, Kind::Keepalived, KEY_OTHER_8, false);
 }

@@ -622,11 +622,13 @@ fn hostile_v3_ipv6_to_vigil_master() {
 // to read) and takes the positive controls.
 
 #[test]
+#[ignore = "harness control (keepalived against keepalived): make interop-controls"]
 fn hostile_v2_to_keepalived_master() {
     against_master(Kind::Keepalived, Proto::V2, 1000);
 }
 
 #[test]
+#[ignore = "harness control (keepalived against keepalived): make interop-controls"]
 fn hostile_v2_to_keepalived_backup() {
     against_backup(Kind::Keepalived, Proto::V2, 1000);
 }

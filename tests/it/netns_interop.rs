@@ -263,16 +263,19 @@ fn finish(mut ds: Vec<Daemon>, at_end: impl Fn(&Daemon)) {
 // any vigil result means something).
 
 #[test]
+#[ignore = "harness control (keepalived against keepalived): make interop-controls"]
 fn keepalived_pair_v2_pass() {
     pair(Proto::V2, Kind::Keepalived, Kind::Keepalived);
 }
 
 #[test]
+#[ignore = "harness control (keepalived against keepalived): make interop-controls"]
 fn keepalived_pair_v3_ipv4() {
     pair(Proto::V3v4, Kind::Keepalived, Kind::Keepalived);
 }
 
 #[test]
+#[ignore = "harness control (keepalived against keepalived): make interop-controls"]
 fn keepalived_pair_v3_ipv6() {
     pair(Proto::V3v6, Kind::Keepalived, Kind::Keepalived);
 }
