@@ -18,8 +18,8 @@ BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
 BENCH_PROBE := target/x86_64-unknown-linux-gnu/release/examples/bench_probe
 BENCH_VLAB_PREFIX ?= vlb-
 
-.PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config bench-config-lab
-bench: bench-netns bench-ipvs bench-config bench-config-lab
+.PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config bench-config-lab bench-dr-path
+bench: bench-netns bench-ipvs bench-config bench-config-lab bench-dr-path
 	@bash bench/table.sh target/bench
 
 bench-netns: build
@@ -52,6 +52,15 @@ bench-config: build
 bench-config-lab: lab-image bench-probe
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only reload \
+		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
+
+# 5. DR-path checks' cost (issue 18): vigil's CPU per check for 1,000
+#    TCP_CHECKs of a DR real server by the DR path against the same checks
+#    to its own address, in the lab VM (lab/vlab/bench.py, `drpath`).
+#    About 5 minutes.
+bench-dr-path: lab-image bench-probe
+	mkdir -p target/bench
+	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only drpath \
 		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
 
 # Reprint the table from the last run's JSON files (the runs print their own).

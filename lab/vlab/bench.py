@@ -127,6 +127,23 @@ def checks_conf():
     return "".join(out)
 
 
+def dr_checks_conf(on):
+    """The same 1,000 TCP_CHECKs to rs1 as DR real servers, one virtual
+    server each on the lab's VIP (a DR service holds an address once): by
+    the DR path (`dr_path_check on`: one fwmark service for rs1, through
+    IPVS) or plain (`off`: to rs1's own address, as keepalived checks). The
+    bench VM holds no VIP: this is a BACKUP's path (the MASTER's differs by
+    its reply coming from a local address)."""
+    out = ["global_defs {\n  router_id bench\n}\n"]
+    for n in range(CHECK_SERVICES * CHECK_DESTS):
+        port = TARGET_PORT0 + n
+        out.append(f"virtual_server {net.VIP} {port} {{\n  delay_loop 1\n  lvs_sched rr\n"
+                   f"  lvs_method DR\n  protocol TCP\n  dr_path_check {'on' if on else 'off'}\n"
+                   f"  real_server {TARGET_ADDR} {port} {{\n    weight 1\n"
+                   "    TCP_CHECK {\n      connect_timeout 2\n    }\n  }\n}\n")
+    return "".join(out)
+
+
 DAEMONS = {
     "vigil": lambda conf: f"vigil run --config {conf} --control {VIGIL_CONTROL}",
     "keepalived": lambda conf: f"keepalived -n -f {conf}",
@@ -156,11 +173,14 @@ class Bench:
         self.node.write_text(appliance_block("lb1"), "lb1's appliance block")
         self.node.start()
         log(f"lb1 booted in {self.node.wait_ready(300):.0f} s")
-        self.sh("systemctl stop vigil; ipvsadm -C; modprobe ip_vs; modprobe ip_vs_wlc")
+        self.sh("systemctl stop vigil; ipvsadm -C; modprobe ip_vs; modprobe ip_vs_wlc; "
+                "modprobe ip_vs_rr")
         self.put(PROBE, open(self.probe, "rb").read(), mode="755")
         self.put("/root/cold.conf", cold_conf().encode())
         self.put("/root/cold.rules", cold_rules().encode())
         self.put("/root/checks.conf", checks_conf().encode())
+        for on in (True, False):
+            self.put(f"/root/dr-{'on' if on else 'off'}.conf", dr_checks_conf(on).encode())
         self.sh("vigil config import /root/cold.conf --store /root/cold.store --create", timeout=120)
         # Warm-up: every module a contender needs is loaded before run 1.
         self.sh("echo '-A -t 10.10.0.1:80 -s wlc' | ipvsadm-restore && ipvsadm -C")
@@ -366,14 +386,15 @@ def group_usage(b, pgid):
     return up, ticks, rss, procs, opens
 
 
-def start_targets():
+def start_targets(addr=TARGET_ADDR):
     """The 1,000 TCP targets: one accept-and-close server in rs1's
-    namespace, counting accepts into a file once a second."""
+    namespace, counting accepts into a file once a second; on `addr`
+    (0.0.0.0 for DR-path checks, which arrive for the VIP)."""
     count = paths.run_path("bench-targets.count")
     if os.path.exists(count):
         os.unlink(count)
     spawn(TARGETS, ["ip", "netns", "exec", net.ns("rs1"), sys.executable,
-                    os.path.join(paths.VLAB, "bench_targets.py"), TARGET_ADDR,
+                    os.path.join(paths.VLAB, "bench_targets.py"), addr,
                     str(TARGET_PORT0), str(CHECK_SERVICES * CHECK_DESTS), count],
           paths.run_path("bench-targets.log"), needle="bench_targets.py")
     deadline = time.monotonic() + 20
@@ -404,11 +425,13 @@ def wait_time_wait_drained(b):
     log(f"still {n} TIME_WAIT sockets after {TIME_WAIT_S + 15} s; going on")
 
 
-def checks(b: Bench, runs: int, daemons=None):
-    """{daemon: {"cpu", "rss", "rate", "ms", "procs"}: lists, one per run}."""
+def checks(b: Bench, runs: int, daemons=None, want=None, addr=TARGET_ADDR):
+    """{daemon: {"cpu", "rss", "rate", "ms", "procs"}: lists, one per run};
+    `want`: the destinations each daemon's table holds once its checks
+    pass ({daemon: n}, default 1,000 each)."""
     daemons = daemons or {k: f("/root/checks.conf") for k, f in DAEMONS.items()}
-    count_file = start_targets()
-    want = CHECK_SERVICES * CHECK_DESTS
+    count_file = start_targets(addr)
+    want = want or {k: CHECK_SERVICES * CHECK_DESTS for k in daemons}
     res = {k: {"cpu": [], "rss": [], "rate": [], "ms": [], "procs": []} for k in daemons}
     hz = int(b.sh("getconf CLK_TCK").strip())
     for run in range(runs):
@@ -420,8 +443,8 @@ def checks(b: Bench, runs: int, daemons=None):
             try:
                 time.sleep(WARMUP_S)
                 c = b.probe_json("count")
-                if c["dests"] != want:
-                    raise RuntimeError(f"{name}: {c['dests']} of {want} real servers in the "
+                if c["dests"] != want[name]:
+                    raise RuntimeError(f"{name}: {c['dests']} of {want[name]} real servers in the "
                                        "table after the warm-up: checks are failing")
                 up0, t0, _, _, n0 = group_usage(b, pgid)
                 a0 = read_count(count_file)
@@ -623,6 +646,21 @@ def main():
                 f"(vigil {r['vigil']['procs']}, keepalived {r['keepalived']['procs']}) "
                 "at the end of the window",
                 {k: [round(x, 2) for x in v["rss"]] for k, v in r.items()}))
+        if "drpath" in parts:
+            vigil = DAEMONS["vigil"]
+            daemons = {"plain": vigil("/root/dr-off.conf"), "dr-path": vigil("/root/dr-on.conf")}
+            n = CHECK_SERVICES * CHECK_DESTS
+            # With the path: rs1's fwmark service and its one destination too.
+            r = checks(b, a.check_runs, daemons, {"plain": n, "dr-path": n + 1}, "0.0.0.0")
+            figs.append(figure(
+                a.out, "checks_1000_tcp_dr_path_cpu_per_check", med(r["dr-path"]["ms"]),
+                med(r["plain"]["ms"]), "vigil, plain checks", "ms",
+                "vigil's CPU (user+sys) per check, 1,000 TCP_CHECK of a DR real server at "
+                "delay_loop 1 s: through the VIP by its DR path (SO_MARK, IPVS's fwmark "
+                "service, the kernel's forwarding counted in the check's system time) "
+                "against the same checks to its own address; "
+                f"checks/s: { {k: [round(x) for x in v['rate']] for k, v in r.items()} }",
+                {k: [round(x, 3) for x in v["ms"]] for k, v in r.items()}))
         if "reload" in parts:
             ka, growth = reload_peaks(b, a.reload_runs)
             note = (f"in the lab VM ({RELOAD_MEM_MB} MB, ip_vs loaded): growth of vigil's RSS "

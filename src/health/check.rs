@@ -211,13 +211,20 @@ pub struct WsSpec {
 pub struct Context {
     provider: Arc<CryptoProvider>,
     tls: TlsConnector,
+    /// One reference for a DR-path TCP_CHECK to take along.
+    dr: Arc<DrShared>,
+}
+
+/// What DR-path checks share.
+#[derive(Default)]
+struct DrShared {
     /// `None`: no IPVS task tells (a check run on its own): every path is
     /// taken to be there.
     ready: Option<watch::Receiver<dr_path::Ready>>,
-    sources: Arc<Mutex<HashMap<IpAddr, (IpAddr, Instant)>>>,
+    sources: Mutex<HashMap<IpAddr, (IpAddr, Instant)>>,
     /// DR-path checks whose last result was a failure of the server's:
     /// their next run also asks the real server's own address.
-    suspect: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
+    suspect: Mutex<HashSet<(SocketAddr, SocketAddr)>>,
 }
 
 /// How long a source address found for a real server is used before the
@@ -232,22 +239,41 @@ impl Context {
         Context {
             provider,
             tls,
-            ready: None,
-            sources: Arc::default(),
-            suspect: Arc::default(),
+            dr: Arc::default(),
         }
     }
 
     /// The IPVS task's DR-path services, which a DR-path check waits for.
     pub fn with_dr_ready(mut self, ready: watch::Receiver<dr_path::Ready>) -> Self {
-        self.ready = Some(ready);
+        self.dr = Arc::new(DrShared {
+            ready: Some(ready),
+            ..DrShared::default()
+        });
         self
     }
 
+    fn random<const N: usize>(&self) -> Result<[u8; N], Failure> {
+        let mut b = [0u8; N];
+        self.provider
+            .secure_random
+            .fill(&mut b)
+            .map_err(|_| Failure::Io {
+                stage: Stage::Send,
+                kind: std::io::ErrorKind::Other,
+            })?;
+        Ok(b)
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::new()
+    }
+}
+
+impl DrShared {
     fn path_ready(&self, path: &CheckPath) -> bool {
-        self.ready
-            .as_ref()
-            .is_none_or(|r| r.borrow().contains(&path.service()))
+        (self.ready.as_ref()).is_none_or(|r| r.borrow().contains(&path.service()))
     }
 
     /// The box's address toward `real` (never the VIP: the reply must come
@@ -276,24 +302,6 @@ impl Context {
         } else {
             s.remove(&key);
         }
-    }
-
-    fn random<const N: usize>(&self) -> Result<[u8; N], Failure> {
-        let mut b = [0u8; N];
-        self.provider
-            .secure_random
-            .fill(&mut b)
-            .map_err(|_| Failure::Io {
-                stage: Stage::Send,
-                kind: std::io::ErrorKind::Other,
-            })?;
-        Ok(b)
-    }
-}
-
-impl Default for Context {
-    fn default() -> Self {
-        Context::new()
     }
 }
 
@@ -346,12 +354,22 @@ async fn timed<F: Future>(f: F) -> (F::Output, Duration) {
 /// (about 3 KB, allocated and moved per check).
 pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) -> Started<T> {
     match spec.kind {
-        Kind::Tcp if spec.dr.is_none() => {
+        Kind::Tcp => {
             let (route, timeout) = (Route::plain(spec), spec.timeout);
-            Box::pin(async move {
-                let (o, took) = timed(tcp_check(route, timeout)).await;
-                (tag, verdict(o), took)
-            })
+            match spec.dr {
+                None => Box::pin(async move {
+                    let (o, took) = timed(tcp_check(route, timeout)).await;
+                    (tag, verdict(o), took)
+                }),
+                Some(path) => {
+                    let (own, dr) = ((route.to, route.from), ctx.dr.clone());
+                    Box::pin(async move {
+                        let check = dr_check(own, path, &dr, |r| tcp_check(r, timeout));
+                        let (o, took) = timed(check).await;
+                        (tag, verdict(o), took)
+                    })
+                }
+            }
         }
         Kind::Misc(_) => {
             let spec = spec.clone();
@@ -376,9 +394,13 @@ pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) ->
 /// Perform one check (a dynamic MISC_CHECK's weight is left out: see
 /// [`start`]).
 pub async fn run(spec: &CheckSpec, ctx: &Context) -> Outcome {
-    match spec.dr {
-        Some(path) => dr_check(spec, path, ctx).await,
-        None => run_on(spec, ctx, Route::plain(spec)).await,
+    let own = (spec.target, spec.bindto);
+    match (spec.dr, &spec.kind) {
+        (Some(path), Kind::Tcp) => {
+            dr_check(own, path, &ctx.dr, |r| tcp_check(r, spec.timeout)).await
+        }
+        (Some(path), _) => dr_check(own, path, &ctx.dr, |r| run_on(spec, ctx, r)).await,
+        (None, _) => run_on(spec, ctx, Route::plain(spec)).await,
     }
 }
 
@@ -407,26 +429,40 @@ impl Route {
 /// server that answers there but not for the VIP is named as such. The
 /// first failure has no such comparison: it costs a second check only
 /// while a server fails.
-async fn dr_check(spec: &CheckSpec, path: CheckPath, ctx: &Context) -> Outcome {
+///
+/// `body` is the check along a route: for TCP_CHECK the small connect of
+/// [`tcp_check`] alone (the most common check keeps a future of its own
+/// size), for the others [`run_on`].
+async fn dr_check<F, Fut>(
+    (target, bindto): (SocketAddr, Option<IpAddr>),
+    path: CheckPath,
+    ctx: &DrShared,
+    body: F,
+) -> Outcome
+where
+    F: Fn(Route) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
     if !ctx.path_ready(&path) {
         return Err(Failure::Local(LocalError::DrPathNotReady));
     }
-    let from = match spec.bindto {
+    let from = match bindto {
         Some(ip) => ip,
-        None => ctx.source_for(spec.target.ip())?,
+        None => ctx.source_for(target.ip())?,
     };
     let route = Route {
         to: path.vip,
         from: Some(from),
         mark: Some(path.mark),
     };
-    let key = (spec.target, path.vip);
+    let own = Route {
+        to: target,
+        from: bindto,
+        mark: None,
+    };
+    let key = (target, path.vip);
     let result = if ctx.is_suspect(key) {
-        let (by_path, own) = tokio::join!(
-            run_on(spec, ctx, route),
-            run_on(spec, ctx, Route::plain(spec))
-        );
-        match (by_path, own) {
+        match tokio::join!(body(route), body(own)) {
             (Err(e), Ok(())) if !e.is_local() => Err(Failure::DrPath {
                 port: path.vip.port(),
                 tunnel: path.tunnel,
@@ -435,7 +471,7 @@ async fn dr_check(spec: &CheckSpec, path: CheckPath, ctx: &Context) -> Outcome {
             (r, _) => r,
         }
     } else {
-        run_on(spec, ctx, route).await
+        body(route).await
     };
     ctx.set_suspect(key, result.as_ref().is_err_and(|e| !e.is_local()));
     result
