@@ -6,6 +6,8 @@
 //! request bounded by [`CALL_BOUND`] (a timeout is an error naming the
 //! call and the interface), and [`events`] (the subscription to link and
 //! address events: see that module).
+//! [`arp`] is the Ethernet + ARP frame codec (gratuitous ARP, the ARP
+//! watch, `vigil doctor`'s probe), [`arp_socket`] its AF_PACKET socket.
 //! [`iproute`] installs and removes keepalived's route and rule lines.
 //! [`no_accept`] says what the `no_accept` packet filter holds and
 //! [`nft`] puts it in the kernel (nf_tables over netlink).
@@ -40,6 +42,8 @@ use thiserror::Error;
 
 use crate::config::model::{AddrScope, Vip};
 
+pub mod arp;
+pub mod arp_socket;
 pub mod events;
 pub mod iproute;
 pub mod nft;

@@ -29,14 +29,14 @@
 //!   (the link-local) on the device, IPV6_MULTICAST_HOPS 255 and unicast
 //!   hops 255 (or `unicast_ttl`), multicast loop off.
 //! - Gratuitous ARP: AF_PACKET, an ARP request with sender = target = VIP
-//!   to the broadcast address (RFC 5227 announcement form).
+//!   to the broadcast address (RFC 5227 announcement form), built by
+//!   `net::arp::announcement`.
 //! - Unsolicited NA (RFC 4861 section 7.2.6): ICMPv6 type 136, Override
 //!   set, Solicited clear, to ff02::1, hop limit 255, target = VIP, with a
 //!   Target Link-Layer Address option; the kernel fills the ICMPv6 checksum.
 
 use std::io::{self, IoSliceMut};
-use std::mem::MaybeUninit;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{
@@ -44,6 +44,8 @@ use nix::sys::socket::{
 };
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
+
+use crate::net::{arp, arp_socket};
 
 use super::packet::{
     decode_ipv4_any_ttl, decode_ipv6, decode_ipv6_any_ttl, DecodeError, Family, Received, Repr,
@@ -53,7 +55,6 @@ use super::packet::{
 /// Largest VRRP packet we read: 64 IPv6 addresses fit in 1,100 bytes.
 pub const RX_BUF: usize = 2048;
 
-const ETH_P_ARP: u16 = 0x0806;
 const ETH_P_IPV6: u16 = 0x86dd;
 const IPPROTO_RAW: i32 = 255;
 const IPPROTO_ICMPV6: i32 = 58;
@@ -282,15 +283,7 @@ impl Gratuitous {
         ll: Option<Ipv6Addr>,
     ) -> io::Result<Self> {
         let packet = if v4 {
-            let s = Socket::new(
-                Domain::PACKET,
-                Type::RAW,
-                Some(Protocol::from(i32::from(ETH_P_ARP.to_be()))),
-            )?;
-            s.bind(&sockaddr_ll(ifindex, ETH_P_ARP))?;
-            let _ = s.set_recv_buffer_size(0);
-            s.set_nonblocking(true)?;
-            Some(s)
+            Some(arp_socket::open(ifindex, false)?)
         } else {
             None
         };
@@ -322,7 +315,7 @@ impl Gratuitous {
         match vip {
             IpAddr::V4(v) => {
                 let s = self.packet.as_ref().ok_or_else(no_socket)?;
-                s.send(&garp_frame(self.mac, v))?;
+                arp_socket::send(s, &arp::announcement(self.mac, v))?;
             }
             IpAddr::V6(v) => {
                 let s = self.icmp6.as_ref().ok_or_else(no_socket)?;
@@ -341,46 +334,6 @@ impl Gratuitous {
 
 fn no_socket() -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, "no socket for this family")
-}
-
-fn sockaddr_ll(ifindex: u32, proto: u16) -> SockAddr {
-    // SAFETY: sockaddr_ll is a C struct of integers and a byte array, for
-    // which all-zero bytes are a valid value (and the unset fields' meaning).
-    let mut ll: nix::libc::sockaddr_ll = unsafe { MaybeUninit::zeroed().assume_init() };
-    ll.sll_family = nix::libc::AF_PACKET as u16;
-    ll.sll_protocol = proto.to_be();
-    ll.sll_ifindex = ifindex as i32;
-    let len = std::mem::size_of::<nix::libc::sockaddr_ll>() as nix::libc::socklen_t;
-    // SAFETY: sockaddr_ll fits in sockaddr_storage; we copy `len` bytes of
-    // a fully initialised value and report that length.
-    unsafe {
-        let (_, addr) = SockAddr::try_init(|storage, l| {
-            std::ptr::copy_nonoverlapping(
-                (&ll as *const nix::libc::sockaddr_ll).cast::<u8>(),
-                storage.cast::<u8>(),
-                len as usize,
-            );
-            *l = len;
-            Ok(())
-        })
-        .expect("infallible");
-        addr
-    }
-}
-
-/// Ethernet + ARP request, sender = target = `vip`, to broadcast.
-pub fn garp_frame(mac: [u8; 6], vip: Ipv4Addr) -> [u8; 42] {
-    let mut f = [0u8; 42];
-    f[0..6].copy_from_slice(&[0xff; 6]);
-    f[6..12].copy_from_slice(&mac);
-    f[12..14].copy_from_slice(&ETH_P_ARP.to_be_bytes());
-    // htype ethernet, ptype IPv4, hlen 6, plen 4, op request.
-    f[14..22].copy_from_slice(&[0, 1, 0x08, 0, 6, 4, 0, 1]);
-    f[22..28].copy_from_slice(&mac);
-    f[28..32].copy_from_slice(&vip.octets());
-    // Target hardware address zero (RFC 5227 announcement).
-    f[38..42].copy_from_slice(&vip.octets());
-    f
 }
 
 /// ICMPv6 Neighbour Advertisement (checksum left zero: the kernel fills

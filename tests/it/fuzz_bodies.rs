@@ -14,6 +14,8 @@
 
 use crate::support::mutate::{self, Budget};
 
+#[path = "../../fuzz/bodies/arp.rs"]
+mod arp;
 #[path = "../../fuzz/bodies/config_parse.rs"]
 mod config_parse;
 #[path = "../../fuzz/bodies/console_edit.rs"]
@@ -134,6 +136,11 @@ fn fuzz_store_history() {
     // device too.
     let dirs = ["fuzz/seeds/store_history", "fuzz/seeds/store_decode"];
     fuzz("store_history", &dirs, None, store_history::run);
+}
+
+#[test]
+fn fuzz_arp() {
+    fuzz("arp", &["fuzz/seeds/arp"], None, arp::run);
 }
 
 #[test]
