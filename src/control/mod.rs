@@ -46,7 +46,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 18;
+pub const PROTOCOL_VERSION: u8 = 19;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts: a status of ten times the
@@ -519,6 +519,9 @@ pub struct InstanceStatus {
     /// Netlink calls for its `virtual_routes` and `virtual_rules` that
     /// failed (each logged), since the task started.
     pub route_errors: u64,
+    /// Times another MAC claimed one of its VIPs while it was MASTER
+    /// (`vrrp::arpwatch`).
+    pub arp_theft: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

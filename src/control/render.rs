@@ -97,6 +97,13 @@ pub fn vrrp_text(s: &Status) -> String {
                 i.route_errors
             );
         }
+        if i.arp_theft > 0 {
+            let _ = writeln!(
+                out,
+                "  arp theft: another MAC claimed a VIP {} times (see the journal; `vigil doctor`)",
+                i.arp_theft
+            );
+        }
     }
     for sc in &s.scripts {
         let _ = writeln!(out, "{}", script_text(sc));
@@ -433,7 +440,7 @@ fn instance_json(i: &InstanceStatus) -> String {
     format!(
         "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"version\":{},\"family\":{},\
          \"priority\":{},\"effective_priority\":{},\"master\":{},\"advert_interval_ms\":{},\
-         \"in_state_ms\":{},\"route_errors\":{},\"error\":{}}}",
+         \"in_state_ms\":{},\"route_errors\":{},\"arp_theft\":{},\"error\":{}}}",
         json_str(&i.name),
         json_str(&i.state),
         json_str(&i.interface),
@@ -446,6 +453,7 @@ fn instance_json(i: &InstanceStatus) -> String {
         i.advert_interval_ms,
         i.in_state_ms,
         i.route_errors,
+        i.arp_theft,
         i.error.as_deref().map_or("null".to_owned(), json_str),
     )
 }

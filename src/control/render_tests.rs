@@ -152,7 +152,7 @@ fn json_shape() {
         "{\"source\":\"/etc/keepalived/keepalived.conf\",\"uptime_ms\":12345,\"reload\":null,\"pending\":null,\"resumed\":null,\"instances\":[\
              {\"name\":\"VI_1\",\"state\":\"BACKUP\",\"interface\":\"eth0\",\"vrid\":51,\"version\":2,\
              \"family\":4,\"priority\":99,\"effective_priority\":99,\"master\":\"10.9.0.1\",\
-             \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"route_errors\":0,\"error\":null}],\
+             \"advert_interval_ms\":1000,\"in_state_ms\":1500,\"route_errors\":0,\"arp_theft\":0,\"error\":null}],\
              \"receivers\":[{\"interface\":\"eth0\",\"family\":4,\
              \"drops\":{\"ttl_not_255\":1,\"auth_mismatch\":2},\"kernel_dropped\":0,\
              \"queue_full\":0,\"restarts\":0}]}"

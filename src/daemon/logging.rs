@@ -26,6 +26,7 @@
 //! | `reason` | why a VRRP state changed | `MasterDown` |
 //! | `vrrp_priority` | a VRRP priority | `100` |
 //! | `vip` | a virtual IP address | `192.168.1.200` |
+//! | `mac` | an Ethernet address (an ARP theft's sender) | `52:54:00:00:00:67` |
 //! | `route` | a route or rule line (`virtual_routes`, `static_rules`, ...), as keepalived.conf writes it | `192.168.109.0/24 via 192.168.200.254 dev eth1` |
 //! | `virtual_server` | an IPVS service ([`crate::logfields::VirtualServer`]) | `192.168.1.200:80/tcp`, `fwmark 1` |
 //! | `real_server` | an IPVS destination ([`crate::logfields::RealServer`]) | `10.0.0.2:8080` |

@@ -278,7 +278,7 @@ fn vrrp(o: &mut Out, instances: &[InstanceStatus]) {
         o.sample("vigil_vrrp_advert_interval_seconds", &labels(n), v);
     }
     type Count = fn(&InstanceStatus) -> u64;
-    let counters: [(&str, &str, Count); 4] = [
+    let counters: [(&str, &str, Count); 5] = [
         (
             "vigil_vrrp_adverts_sent_total",
             "Adverts sent by the instance (since its task started).",
@@ -298,6 +298,11 @@ fn vrrp(o: &mut Out, instances: &[InstanceStatus]) {
             "vigil_vrrp_route_errors_total",
             "Failed netlink calls for the instance's virtual_routes and virtual_rules.",
             |i| i.route_errors,
+        ),
+        (
+            "vigil_vrrp_arp_theft_total",
+            "ARP replies or gratuitous ARPs of another MAC claiming one of the instance's VIPs while MASTER.",
+            |i| i.arp_theft,
         ),
     ];
     for (name, help, get) in counters {

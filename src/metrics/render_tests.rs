@@ -24,6 +24,7 @@ fn instance(name: &str, state: &str) -> InstanceStatus {
         adverts_received: 3,
         transitions: 2,
         route_errors: 1,
+        arp_theft: 2,
         ..Default::default()
     }
 }
@@ -271,6 +272,7 @@ fn values_follow_the_status() {
         (format!("vigil_vrrp_adverts_received_total{vi}}}"), "3"),
         (format!("vigil_vrrp_transitions_total{vi}}}"), "2"),
         (format!("vigil_vrrp_route_errors_total{vi}}}"), "1"),
+        (format!("vigil_vrrp_arp_theft_total{vi}}}"), "2"),
         (
             format!("vigil_vrrp_rx_dropped_total{rx_},reason=\"ttl_not_255\"}}"),
             "7",

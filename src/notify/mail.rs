@@ -46,6 +46,7 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
         (EventKind::RealServer, State::Master) => "UP".to_owned(),
         (EventKind::RealServer, _) => "DOWN".to_owned(),
         (EventKind::Watchdog, _) => "Last reset by the watchdog".to_owned(),
+        (EventKind::ArpTheft, _) => "VIP claimed by another MAC".to_owned(),
         _ => format!("Entering {state} state"),
     };
     m.push_str(&format!("Subject: [{rid}] {kind} {name} - {change}\r\n"));
@@ -62,6 +63,7 @@ pub fn format_mail(f: &MailFields<'_>) -> String {
         (EventKind::RealServer, State::Master) => "is up",
         (EventKind::RealServer, _) => "is down",
         (EventKind::Watchdog, _) => "reset the box: vigil or the kernel hung, or a task stalled",
+        (EventKind::ArpTheft, _) => "- that MAC claimed the VIP at L2; vigil re-asserted it",
     };
     m.push_str(&format!("=> {kind} {name} {what} <=\r\n\r\n"));
     m.push_str(&format!("router:   {rid}\r\n"));

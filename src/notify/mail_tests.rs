@@ -85,3 +85,26 @@ fn a_watchdog_reset_mail_names_the_router_and_the_reset() {
     assert!(m.contains("state:    RESET\r\n"), "{m}");
     assert!(!m.contains("priority:"), "{m}");
 }
+
+#[test]
+fn an_arp_theft_mail_names_instance_vip_and_mac() {
+    let to = ["ops@example.com".to_owned()];
+    let m = format_mail(&MailFields {
+        router_id: "lb-1",
+        from: "vigil@lb-1",
+        to: &to,
+        kind: EventKind::ArpTheft,
+        name: "VI_1 192.168.1.200 52:54:00:00:00:67",
+        state: State::Master,
+        priority: 0,
+        at: at(0),
+    });
+    assert!(
+        m.contains(
+            "Subject: [lb-1] ARP theft VI_1 192.168.1.200 52:54:00:00:00:67 - VIP claimed by another MAC\r\n"
+        ),
+        "{m}"
+    );
+    assert!(m.contains("claimed the VIP at L2; vigil re-asserted it <="), "{m}");
+    assert!(!m.contains("priority:"), "{m}");
+}

@@ -82,6 +82,10 @@ pub enum EventKind {
     /// has no such event: the `watchdog` block's `notify_reset` rides in
     /// `scripts.notify` and gets `WATCHDOG <device> RESET` appended.
     Watchdog,
+    /// While MASTER, another MAC claimed one of the instance's VIPs at L2
+    /// (`vrrp::arpwatch`). `name` is "INSTANCE VIP MAC", `state` MASTER;
+    /// it mails (`smtp_alert`) and runs no script.
+    ArpTheft,
 }
 
 impl EventKind {
@@ -93,6 +97,7 @@ impl EventKind {
             EventKind::VirtualServer => "Virtual Server",
             EventKind::RealServer => "Real Server",
             EventKind::Watchdog => "Watchdog",
+            EventKind::ArpTheft => "ARP theft",
         }
     }
 }
@@ -448,6 +453,7 @@ impl Job {
                 tracing::info_span!("notify", event = %name)
             }
             EventKind::Watchdog => tracing::info_span!("notify", device = %name),
+            EventKind::ArpTheft => tracing::info_span!("notify", event = %name),
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
         // quorum_up / quorum_down, notify_up / notify_down: as configured.
         EventKind::VirtualServer | EventKind::RealServer => "",
         EventKind::Watchdog => "WATCHDOG",
+        EventKind::ArpTheft => "",
     };
     let specific = match ev.state {
         State::Master => &s.master,

@@ -11,7 +11,9 @@
 //! feeds inputs and wakeups to the core and executes what it polls, in
 //! order: adverts (raw socket), VIPs (rtnetlink), gratuitous ARP / NA
 //! bursts (paced in a child task, aborted when leaving MASTER), state
-//! changes (notifier, log line), status snapshots, group notifications.
+//! changes (notifier, log line), status snapshots, group notifications;
+//! and, from the ARP-theft watches (`vrrp::arpwatch`, guarded while a
+//! member is MASTER), each theft's count, warning, re-assertion and mail.
 //! Must not: decide protocol or sync-group behaviour (the core does),
 //! block (netlink calls are awaited, sockets are non-blocking), or hold
 //! locks.
@@ -20,6 +22,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::arpwatch::Stolen;
 use super::filter::FilterConfig;
 use super::group;
 use super::machine::{Action, Advert, Input, Reason, State, Track};
@@ -34,6 +37,9 @@ use crate::notify::{Event, EventKind, Notifier};
 use crate::track::Table;
 
 pub use super::member::{error_status, ReconfigError, SetupError};
+
+/// Reports of ARP theft waiting for an instance task.
+const THEFT_QUEUE: usize = 16;
 
 /// What an instance task reacts to.
 #[derive(Debug)]
@@ -162,6 +168,8 @@ pub struct GroupSpec {
 
 struct Task {
     core: group::Machine,
+    /// Where the ARP-theft watches report to this task (`vrrp::arpwatch`).
+    theft_tx: mpsc::Sender<Stolen>,
     /// Per member: its edge, or `None` if it did not start.
     members: Vec<Option<Member>>,
     group: Option<(String, Notify, bool)>,
@@ -236,6 +244,9 @@ impl Task {
             Action::StateChange { from, to, reason } => {
                 if to == State::Master {
                     m.master = None;
+                    m.guard_arp(&self.theft_tx, i);
+                } else {
+                    m.unguard_arp(&self.theft_tx, i);
                 }
                 tracing::info!(
                     instance = %m.name,
@@ -281,6 +292,18 @@ impl Task {
             scripts,
             smtp_alert: smtp,
         });
+    }
+
+    /// A watch saw another MAC claim a VIP of member `s.member`: acted on
+    /// only while it is MASTER (a report queued before it left is stale).
+    fn stolen(&mut self, s: Stolen, now: Instant) {
+        let master = (self.core.member(s.member)).is_some_and(|m| m.state() == State::Master);
+        let Some(m) = self.member(s.member).filter(|_| master) else {
+            return;
+        };
+        if let Some(ev) = m.arp_theft(s.theft, now) {
+            self.notifier.notify(ev);
+        }
     }
 
     async fn advert(&mut self, i: usize, advert: Advert, now: Instant) {
@@ -402,6 +425,13 @@ impl Task {
             self.execute_all().await;
         }
         self.group = group;
+        // A MASTER's VIPs or links may have changed: guard the new ones.
+        let tx = self.theft_tx.clone();
+        for (i, m) in self.live() {
+            if m.guarding_arp() {
+                m.guard_arp(&tx, i);
+            }
+        }
         // Tracked interfaces may have changed: feed their current states.
         let links = self.net.links().await.unwrap_or_default();
         for (i, input) in link_inputs(self, &links, true) {
@@ -440,6 +470,7 @@ impl Task {
                 continue;
             };
             m.stop_gratuitous();
+            m.unguard_arp(&self.theft_tx, i);
             let state = machine.state();
             let advert = (state == State::Master).then(|| {
                 m.send_advert(machine.priority());
@@ -459,8 +490,10 @@ impl Task {
         for i in 0..self.members.len() {
             self.input(i, Input::Shutdown, now).await;
         }
-        for (_, m) in self.live() {
+        let tx = self.theft_tx.clone();
+        for (i, m) in self.live() {
             m.stop_gratuitous();
+            m.unguard_arp(&tx, i);
         }
     }
 }
@@ -495,6 +528,7 @@ async fn start(
     net: Net,
     notifier: Notifier,
     hb: &Heartbeat,
+    theft_tx: mpsc::Sender<Stolen>,
 ) -> Task {
     let mut members = Vec::with_capacity(spec.members.len());
     let mut machines = Vec::with_capacity(spec.members.len());
@@ -523,6 +557,7 @@ async fn start(
     }
     Task {
         core: group::Machine::new(machines),
+        theft_tx,
         members,
         group: spec.group.clone(),
         net,
@@ -542,7 +577,10 @@ pub async fn run(
     mut scripts: watch::Receiver<Table>,
     hb: Heartbeat,
 ) {
-    let mut task = start(&spec, &mut rx, net.clone(), notifier, &hb).await;
+    // Thefts the ARP watches report; a full queue drops a report (the
+    // next claim reports again).
+    let (theft_tx, mut theft_rx) = mpsc::channel(THEFT_QUEUE);
+    let mut task = start(&spec, &mut rx, net.clone(), notifier, &hb, theft_tx).await;
 
     // Initial link states, then Startup (RFC 5798 6.4.1) or Resume.
     let links = net.links().await.unwrap_or_else(|e| {
@@ -609,6 +647,7 @@ pub async fn run(
                     return;
                 }
             },
+            Some(stolen) = theft_rx.recv() => task.stolen(stolen, Instant::now()),
             Ok(()) = scripts.changed() => {
                 let table = scripts.borrow_and_update().clone();
                 task.scripts(&table, Instant::now()).await;

@@ -19,6 +19,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::arpwatch::{self, Guard, Reassert, Stolen, Theft};
 use super::filter::FilterConfig;
 use super::from_config::{from_config, EdgeConfig, FromConfigError};
 use super::group;
@@ -142,6 +143,16 @@ pub(crate) struct Member {
     sent: u64,
     pub(crate) received: u64,
     transitions: u64,
+    /// The link its gratuitous ARPs go out of (index, name, MAC), and the
+    /// interface's own MAC: what the ARP-theft watch guards and who may
+    /// claim the VIPs.
+    arp_link: (u32, String, Option<[u8; 6]>),
+    parent_mac: Option<[u8; 6]>,
+    /// The link its ARP-theft watch guards while MASTER.
+    guarding: Option<u32>,
+    /// VIPs claimed by another MAC while MASTER (`vigil status`).
+    arp_theft: u64,
+    reassert: Reassert,
 }
 
 /// The checked parts of a commit, ready to take over (see
@@ -281,6 +292,7 @@ impl Member {
                 adverts_received: self.received,
                 transitions: self.transitions,
                 route_errors: self.routes.errors,
+                arp_theft: self.arp_theft,
             },
             since,
         }
@@ -301,6 +313,92 @@ impl Member {
 
     pub(crate) fn notify_scripts(&self) -> (crate::config::model::Notify, bool) {
         (self.edge.notify.clone(), self.edge.smtp_alert)
+    }
+
+    /// What its ARP-theft watch guards: its IPv4 VIPs against every MAC
+    /// but the interface's, the virtual MAC and the vmac's. `None`: no
+    /// IPv4 VIP, or a link without a MAC (no ARP there).
+    fn arp_guard(&self) -> Option<Guard> {
+        let vips: Vec<std::net::Ipv4Addr> = (self.all_vips())
+            .filter_map(|(v, _)| match v.addr {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let link_mac = self.arp_link.2?;
+        if vips.is_empty() {
+            return None;
+        }
+        let mut own = vec![link_mac, arpwatch::virtual_mac(self.filter.vrid.get())];
+        own.extend(self.parent_mac);
+        own.extend(self.vmac.as_ref().map(|v| v.mac));
+        own.dedup();
+        Some(Guard { vips, own })
+    }
+
+    /// Becoming MASTER, or a MASTER's VIPs or links changed: guards its
+    /// VIPs on its gratuitous-ARP link (member `me` of the task whose
+    /// theft queue is `tx`).
+    pub(crate) fn guard_arp(&mut self, tx: &mpsc::Sender<Stolen>, me: usize) {
+        self.unguard_arp(tx, me);
+        if let Some(g) = self.arp_guard() {
+            let (index, name, _) = &self.arp_link;
+            arpwatch::guard(*index, name, tx, me, g);
+            self.guarding = Some(*index);
+        }
+    }
+
+    /// Leaving MASTER (or stopping): no longer guards anything.
+    pub(crate) fn unguard_arp(&mut self, tx: &mpsc::Sender<Stolen>, me: usize) {
+        if let Some(index) = self.guarding.take() {
+            arpwatch::unguard(index, tx, me);
+        }
+        self.reassert.clear();
+    }
+
+    /// Whether its ARP-theft watch runs (it is MASTER with IPv4 VIPs).
+    pub(crate) fn guarding_arp(&self) -> bool {
+        self.guarding.is_some()
+    }
+
+    /// Another MAC claimed one of its VIPs while MASTER: counted always;
+    /// at most once per VIP a second (`arpwatch::Reassert`, so a fight or
+    /// a flood costs neither the LAN nor the journal) a warning, one
+    /// re-asserting gratuitous ARP, and the notification returned.
+    pub(crate) fn arp_theft(&mut self, theft: Theft, now: Instant) -> Option<notify::Event> {
+        self.arp_theft += 1;
+        let arp_theft = self.arp_theft;
+        self.status.send_if_modified(|s| {
+            s.status.arp_theft = arp_theft;
+            false
+        });
+        if !self.reassert.due(theft.vip, now) {
+            return None;
+        }
+        let mac = crate::net::arp::mac_text(&theft.mac);
+        tracing::warn!(
+            instance = %self.name,
+            vip = %theft.vip,
+            mac = %mac,
+            interface = %self.arp_link.1,
+            "arp theft: another mac claims a vip; re-asserting it"
+        );
+        let idx = (self.all_vips())
+            .find(|(v, _)| v.addr == IpAddr::V4(theft.vip))
+            .map_or(self.arp_link.0, |(_, i)| i);
+        if let Some(g) = &self.grat {
+            if let Err(e) = g.send(IpAddr::V4(theft.vip), idx) {
+                tracing::warn!(instance = %self.name, vip = %theft.vip, error = %e, "gratuitous arp/na not sent");
+            }
+        }
+        Some(notify::Event {
+            kind: notify::EventKind::ArpTheft,
+            name: format!("{} {} {mac}", self.name, theft.vip),
+            state: notify::State::Master,
+            priority: 0,
+            scripts: crate::config::model::Notify::default(),
+            smtp_alert: self.edge.smtp_alert,
+        })
     }
 
     fn all_vips(&self) -> impl Iterator<Item = (&Vip, u32)> {
@@ -536,6 +634,7 @@ impl Member {
         self.stop_gratuitous();
         let vips: Vec<IpAddr> = self.all_vips().map(|(v, _)| v.addr).collect();
         let g = links.gratuitous_link(self.edge.interface.as_str());
+        self.arp_link = (g.0, g.1.to_owned(), g.2);
         self.grat = open_gratuitous(&self.name, g, net, &vips, self.edge.src).await;
         tracing::info!(
             instance = %self.name,
@@ -711,6 +810,7 @@ pub(crate) async fn setup(
     let advert = advert_template(machine.config(), &mapped.edge.vips, mapped.filter.auth)
         .ok_or(SetupError::Advert)?;
     let g = spec.links.gratuitous_link(inst.interface.as_str());
+    let arp_link = (g.0, g.1.to_owned(), g.2);
     let grat = open_gratuitous(&inst.name, g, net, &vip_addrs, primary).await;
     tracing::info!(
         instance = %inst.name,
@@ -743,6 +843,11 @@ pub(crate) async fn setup(
         sent: 0,
         received: 0,
         transitions: 0,
+        arp_link,
+        parent_mac: spec.links.mac,
+        guarding: None,
+        arp_theft: 0,
+        reassert: Reassert::default(),
     };
     Ok((member, machine))
 }

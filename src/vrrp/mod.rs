@@ -14,7 +14,9 @@
 //! place), `socket` (raw protocol-112 sockets, gratuitous ARP / NA),
 //! `receive` (receive tasks: classify once, deliver to one instance), `member` (one member's
 //! sockets, VIPs, status and setup), `routes` (its `virtual_routes` and
-//! `virtual_rules`, installed with the VIPs) and `instance` (one task per sync
+//! `virtual_rules`, installed with the VIPs), `arpwatch` (while MASTER: another
+//! MAC claiming a VIP at L2, judged purely, one AF_PACKET watch per interface)
+//! and `instance` (one task per sync
 //! group executing what its `group::Machine` hands out). The edge fills
 //! `machine::InstanceConfig` from the config, feeds decoded packets,
 //! interface events and wakeups in, and carries the returned actions out
@@ -37,6 +39,7 @@
 //!                 AddVips, RemoveVips, SendGratuitous, StateChange) } | Status | Group
 //! ```
 
+pub mod arpwatch;
 pub mod filter;
 pub mod from_config;
 pub mod group;
