@@ -124,6 +124,19 @@ enum Command {
         #[command(flatten)]
         control: ControlPath,
     },
+    /// Find the L2 mistakes of DR and TUN real servers: for each IPv4 VIP
+    /// of a virtual server with DR or TUN real servers, ask ARP for it on
+    /// the interface of the VRRP instance holding it (or whose subnet
+    /// holds it) and for each real server, listen a second, and say in
+    /// one line each what is wrong and the fix (a real server answering
+    /// ARP for the VIP, one not on the LAN) or that a real server is fine.
+    /// Exit 0: nothing to fix, 1: findings, 3: I/O (run it as root).
+    Doctor {
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        geometry: SlotSize,
+    },
     /// The box's command line: show its state (`show vrrp`, `show ipvs`,
     /// `show system commit`, ...) and configure it (`configure`, then
     /// `set`/`delete` on a candidate, `show | compare`, `commit`, `commit
@@ -328,7 +341,7 @@ struct Source {
     store: Option<PathBuf>,
     /// Read the config from this keepalived.conf instead (`-`: standard
     /// input).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", alias = "config")]
     file: Option<PathBuf>,
 }
 
@@ -427,6 +440,7 @@ where
             &crate::control::Request::Rollback { seq, comment },
         ),
         Command::History { control } => history_command(&control.path),
+        Command::Doctor { source, geometry } => doctor_command(&source, &geometry),
         Command::Console { login, control } => crate::console::run(&crate::console::Options {
             control: control.path,
             login,
@@ -1049,18 +1063,28 @@ fn with_config(
     seq: Option<u64>,
     f: impl FnOnce(&Config, &[String]),
 ) -> i32 {
+    match read_config(src, slots, seq) {
+        Ok((config, lines)) => finish_output(|| f(&config, &lines)),
+        Err(code) => code,
+    }
+}
+
+/// The config of a file, or of the store's newest commit (or commit
+/// `seq`) with the store's lines; `Err`: the exit code, said on stderr.
+fn read_config(
+    src: &Source,
+    slots: &SlotSize,
+    seq: Option<u64>,
+) -> Result<(Config, Vec<String>), i32> {
     if let Some(file) = &src.file {
         let opts = ImportOpts {
             lenient: false,
             config_id: None,
         };
-        return match import(file, &opts) {
-            Ok(imp) => finish_output(|| f(&imp.config, &[])),
-            Err(code) => code,
-        };
+        return import(file, &opts).map(|imp| (imp.config, Vec::new()));
     }
     let Some(path) = &src.store else {
-        return EXIT_USAGE;
+        return Err(EXIT_USAGE);
     };
     let geometry = Geometry {
         slot_size: slots.slot_size,
@@ -1074,14 +1098,14 @@ fn with_config(
     });
     let (lines, payload) = match read {
         Ok(r) => r,
-        Err(e) => return store_error(&e),
+        Err(e) => return Err(store_error(&e)),
     };
     let config = match payload {
         Some((seq, p)) => match envelope::decode(&p) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("vigil: {}: commit {seq}: {e}", path.display());
-                return EXIT_BAD_INPUT;
+                return Err(EXIT_BAD_INPUT);
             }
         },
         None => {
@@ -1092,7 +1116,39 @@ fn with_config(
             Config::factory_default()
         }
     };
-    finish_output(|| f(&config, &lines))
+    Ok((config, lines))
+}
+
+/// `vigil doctor`: the config's DR/TUN VIPs and real servers asked on
+/// the LAN, one finding a line. 0: nothing to fix, 1: findings, 3: I/O.
+fn doctor_command(src: &Source, slots: &SlotSize) -> i32 {
+    let config = match read_config(src, slots, None) {
+        Ok((c, _)) => c,
+        Err(code) => return code,
+    };
+    let targets = crate::doctor::targets(&config);
+    if targets.is_empty() {
+        println!("no virtual server with DR or TUN real servers: nothing to check at L2");
+        return finish_output(|| {});
+    }
+    let facts = match crate::doctor::edge::gather(&targets, crate::doctor::edge::LISTEN) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("vigil: doctor: {e}");
+            return EXIT_IO;
+        }
+    };
+    let findings = crate::doctor::report(&facts);
+    let code = finish_output(|| {
+        for f in &findings {
+            println!("{f}");
+        }
+    });
+    if code == EXIT_OK && findings.iter().any(crate::doctor::Finding::needs_fixing) {
+        EXIT_BAD_INPUT
+    } else {
+        code
+    }
 }
 
 fn finish_output(f: impl FnOnce()) -> i32 {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod console;
 pub mod control;
 pub mod daemon;
+pub mod doctor;
 pub mod health;
 pub mod ipvs;
 pub mod logfields;

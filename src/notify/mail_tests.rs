@@ -105,6 +105,9 @@ fn an_arp_theft_mail_names_instance_vip_and_mac() {
         ),
         "{m}"
     );
-    assert!(m.contains("claimed the VIP at L2; vigil re-asserted it <="), "{m}");
+    assert!(
+        m.contains("claimed the VIP at L2; vigil re-asserted it <="),
+        "{m}"
+    );
     assert!(!m.contains("priority:"), "{m}");
 }

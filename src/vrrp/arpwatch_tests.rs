@@ -32,20 +32,32 @@ fn virtual_mac_is_rfc5798() {
 #[test]
 fn a_gratuitous_request_from_another_mac_is_theft() {
     let t = theft(&announcement(THIEF, VIP), &guard());
-    assert_eq!(t, Some(Theft { vip: VIP, mac: THIEF }));
+    assert_eq!(
+        t,
+        Some(Theft {
+            vip: VIP,
+            mac: THIEF
+        })
+    );
 }
 
 #[test]
 fn a_reply_and_an_unsolicited_reply_from_another_mac_are_theft() {
     assert_eq!(
         theft(&reply(THIEF, VIP), &guard()),
-        Some(Theft { vip: VIP, mac: THIEF })
+        Some(Theft {
+            vip: VIP,
+            mac: THIEF
+        })
     );
     let mut unsolicited = announcement(THIEF, VIP);
     unsolicited.arp.op = Operation::Reply;
     assert_eq!(
         theft(&unsolicited, &guard()),
-        Some(Theft { vip: VIP, mac: THIEF })
+        Some(Theft {
+            vip: VIP,
+            mac: THIEF
+        })
     );
 }
 
@@ -73,7 +85,13 @@ fn another_address_or_a_plain_request_is_no_theft() {
 fn a_forged_sender_mac_is_caught_by_the_ethernet_source() {
     let mut f = announcement(THIEF, VIP);
     f.arp.sender_mac = BOX;
-    assert_eq!(theft(&f, &guard()), Some(Theft { vip: VIP, mac: THIEF }));
+    assert_eq!(
+        theft(&f, &guard()),
+        Some(Theft {
+            vip: VIP,
+            mac: THIEF
+        })
+    );
 }
 
 #[test]

@@ -40,6 +40,7 @@ mod health_runner;
 mod ipvs_reconcile;
 mod ipvs_wire;
 mod netns_advgap;
+mod netns_arp;
 mod netns_auth;
 mod netns_bench;
 mod netns_flood;

@@ -1,0 +1,181 @@
+//! ARP on a DR LAN in network namespaces: `vigil doctor` and the
+//! ARP-theft watch.
+//!
+//! node1 runs vigil MASTER (priority 150) and node3 vigil BACKUP (100) of
+//! VI_1 (VIP 192.168.1.200, VRRPv3 at 100 ms); node2 is a DR real server
+//! holding the VIP on `lo`. (a) With node2's `arp_ignore=0`, `vigil doctor`
+//! on node1 names node2 (by address and MAC) as answering ARP for the VIP
+//! and exits 1; with `arp_ignore=1` and `arp_announce=2` it says node2 is
+//! fine and exits 0. (b) node2 sends a gratuitous ARP for the VIP: the
+//! MASTER logs it (instance, VIP, MAC), counts it in `vigil status`, and
+//! a gratuitous ARP for the VIP from its own MAC reaches the LAN within a
+//! second; the BACKUP neither counts nor answers.
+//! Needs root and iproute2.
+
+use crate::support::{netns, peers};
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use netns::{format_mac, serial, Lab, PacketSocket};
+use peers::{start_vigil_with, vigil_bin, Daemon};
+use vigil::net::arp::{self, Kind};
+
+const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 200);
+const VIRTUAL_MAC: [u8; 6] = [0, 0, 0x5e, 0, 1, 51];
+
+fn conf(priority: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id n{priority}\n}}\n\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {priority}\n    advert_int 0.1\n    version 3\n    garp_master_delay 0\n    \
+         virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\n\
+         virtual_server {VIP} 80 {{\n    lvs_method DR\n    protocol TCP\n    \
+         real_server 192.168.1.2 80 {{\n    }}\n}}\n"
+    )
+}
+
+fn doctor(lab: &Lab, d: &Daemon) -> Output {
+    let bin = vigil_bin();
+    let conf = d.conf.to_str().expect("utf-8 path");
+    lab.nodes[d.node]
+        .ns
+        .command(&[bin.to_str().expect("utf-8"), "doctor", "--config", conf])
+        .output()
+        .expect("run vigil doctor")
+}
+
+fn arp_theft(d: &Daemon) -> u64 {
+    d.status_json()["instances"][0]["arp_theft"]
+        .as_u64()
+        .expect("arp_theft in the status")
+}
+
+/// Gratuitous ARPs for the VIP seen on `sock` until `until`, by sender
+/// MAC, with the time each was seen.
+fn announcements(sock: &PacketSocket, until: Instant) -> Vec<([u8; 6], Instant)> {
+    let mut buf = [0u8; 2048];
+    let mut out = Vec::new();
+    while Instant::now() < until {
+        let Some((n, _)) = sock.recv(&mut buf) else {
+            continue;
+        };
+        if let Ok(f) = arp::decode(&buf[..n]) {
+            if f.arp.sender_ip == VIP
+                && matches!(
+                    f.arp.kind(),
+                    Kind::GratuitousRequest | Kind::GratuitousReply
+                )
+            {
+                out.push((f.arp.sender_mac, Instant::now()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a_stolen_vip() {
+    let _serial = serial();
+    let lab = Lab::new(3);
+    let (m, r, b) = (0usize, 1usize, 2usize);
+    let real = &lab.nodes[r];
+    real.ns
+        .exec(&["ip", "addr", "add", &format!("{VIP}/32"), "dev", "lo"]);
+    for k in ["all", "eth0"] {
+        real.ns
+            .sysctl(&format!("net.ipv4.conf.{k}.arp_ignore"), "0");
+        real.ns
+            .sysctl(&format!("net.ipv4.conf.{k}.arp_announce"), "0");
+    }
+
+    let master = start_vigil_with(&lab, m, &conf(150), "master");
+    let backup = start_vigil_with(&lab, b, &conf(100), "backup");
+    let took = lab.wait_sole_holder(m, IpAddr::V4(VIP), Duration::from_secs(5));
+    eprintln!("node1 MASTER after {took:?}");
+
+    // (a) arp_ignore=0: named, exit 1.
+    let out = doctor(&lab, &master);
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("doctor:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+    let want = format!(
+        "real server 192.168.1.2 ({}) answers ARP for the VIP {VIP}: on it, sysctl net.ipv4.conf.all.arp_ignore=1",
+        format_mac(real.mac)
+    );
+    assert!(text.contains(&want), "want {want:?} in:\n{text}");
+    assert_eq!(out.status.code(), Some(1), "findings exit 1");
+
+    // arp_ignore=1 / arp_announce=2: fine, exit 0.
+    real.ns.sysctl("net.ipv4.conf.all.arp_ignore", "1");
+    real.ns.sysctl("net.ipv4.conf.all.arp_announce", "2");
+    let out = doctor(&lab, &master);
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("doctor:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        text.trim(),
+        "real server 192.168.1.2: answers at L2, does not answer ARP for the VIP"
+    );
+    assert_eq!(out.status.code(), Some(0), "nothing to fix exits 0");
+
+    // (b) The real server announces the VIP as its own.
+    let (before_m, before_b) = (arp_theft(&master), arp_theft(&backup));
+    assert_eq!(before_b, 0, "a BACKUP counts nothing");
+    let tap = PacketSocket::open(&lab.tap.ns, "eth0");
+    // Let any reassertion of the doctor's replies (one a second) pass.
+    std::thread::sleep(Duration::from_millis(1100));
+    let _ = announcements(&tap, Instant::now() + Duration::from_millis(50));
+    let thief = PacketSocket::open(&real.ns, "eth0");
+    let sent = Instant::now();
+    thief.send(&arp::announcement(real.mac, VIP).to_bytes());
+    let seen = announcements(&tap, sent + Duration::from_millis(1500));
+    let senders: Vec<String> = seen.iter().map(|(m, _)| format_mac(*m)).collect();
+    eprintln!("gratuitous ARPs for the VIP after the theft: {senders:?}");
+    let answer = seen
+        .iter()
+        .find(|(mac, _)| *mac == lab.nodes[m].mac || *mac == VIRTUAL_MAC);
+    let Some((_, at)) = answer else {
+        panic!(
+            "no gratuitous ARP from the MASTER after the theft: {senders:?}\n{}",
+            master.proc.log_tail(20)
+        );
+    };
+    let after = at.duration_since(sent);
+    eprintln!("MASTER re-asserted the VIP {after:?} after the theft");
+    assert!(
+        after < Duration::from_secs(1),
+        "re-asserted after {after:?}"
+    );
+    assert!(
+        !seen.iter().any(|(mac, _)| *mac == lab.nodes[b].mac),
+        "the BACKUP announced the VIP: {senders:?}"
+    );
+    master.wait_status("the theft counted", Duration::from_secs(2), |v| {
+        v["instances"][0]["arp_theft"].as_u64() > Some(before_m)
+    });
+    assert_eq!(arp_theft(&backup), 0, "a BACKUP counts nothing");
+    let log = std::fs::read_to_string(master.proc.log()).expect("master log");
+    let mac = format_mac(real.mac);
+    assert!(
+        log.lines().any(|l| l.contains("arp theft")
+            && l.contains("instance=VI_1")
+            && l.contains(&format!("vip={VIP}"))
+            && l.contains(&format!("mac={mac}"))
+            && l.contains("interface=eth0")),
+        "no arp theft line naming VI_1, {VIP}, {mac}, eth0:\n{}",
+        master.proc.log_tail(20)
+    );
+    let text = String::from_utf8_lossy(
+        &std::process::Command::new(vigil_bin())
+            .args(["status", "--control"])
+            .arg(&master.control)
+            .output()
+            .expect("vigil status")
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        text.contains("arp theft: another MAC claimed a VIP"),
+        "{text}"
+    );
+}
