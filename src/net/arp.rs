@@ -172,17 +172,7 @@ pub fn decode(frame: &[u8]) -> Result<Frame, DecodeError> {
 /// sender IP = target IP = `vip` and a zero target MAC (RFC 5227 section
 /// 2.3, the form every stack takes into its cache).
 pub fn announcement(mac: Mac, vip: Ipv4Addr) -> Frame {
-    Frame {
-        dst: BROADCAST,
-        src: mac,
-        arp: Repr {
-            op: Operation::Request,
-            sender_mac: mac,
-            sender_ip: vip,
-            target_mac: [0; 6],
-            target_ip: vip,
-        },
-    }
+    Frame::request(mac, vip, vip)
 }
 
 impl Frame {

@@ -175,7 +175,7 @@ pub fn guard(ifindex: u32, ifname: &str, tx: &mpsc::Sender<Stolen>, member: usiz
         w
     });
     let mut routes = w.routes();
-    routes.retain(|r| !(r.member == member && r.tx.same_channel(tx)) && !r.tx.is_closed());
+    routes.retain(|r| !(r.tx.is_closed() || r.member == member && r.tx.same_channel(tx)));
     routes.push(Route {
         tx: tx.clone(),
         member,
