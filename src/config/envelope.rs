@@ -39,8 +39,11 @@
 //! global `vmac_prefix` ([`SideV7`]; the vmac names it gives are in V5's
 //! `use_vmac` already), after V6's table, unchanged. V8 adds each virtual
 //! server's `dr_path_check` ([`SideV8`]), after V7's table, unchanged (an
-//! empty one when the config has no `vmac_prefix`). A config is written
-//! in the oldest version that holds all of it.
+//! empty one when the config has no `vmac_prefix`). V9 adds each
+//! instance's `notify_arp_theft` ([`SideV9`]), after V8's table,
+//! unchanged (the tables before it saying "none" when the config has none
+//! of theirs).
+//! A config is written in the oldest version that holds all of it.
 
 use super::bounds::IfName;
 use super::model::{
@@ -75,6 +78,8 @@ pub enum Stored {
     V7(UpToV6, Box<SideV7>),
     /// V7, then what V8 added.
     V8(UpToV6, Box<SideV7>, Box<SideV8>),
+    /// V8, then what V9 added.
+    V9(UpToV6, Box<SideV7>, Box<SideV8>, Box<SideV9>),
 }
 
 /// V6's parts, in its order.
@@ -102,6 +107,7 @@ enum StoredRef<'c> {
     V6(RefsToV6<'c>),
     V7(RefsToV6<'c>, &'c SideV7),
     V8(RefsToV6<'c>, &'c SideV7, &'c SideV8),
+    V9(RefsToV6<'c>, &'c SideV7, &'c SideV8, &'c SideV9),
 }
 
 /// [`UpToV6`] borrowed.
@@ -113,6 +119,38 @@ type RefsToV6<'c> = (
     &'c SideV5,
     &'c SideV6,
 );
+
+/// What envelope V9 adds: each instance's `notify_arp_theft` script (by
+/// position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV9 {
+    pub notify_arp_theft: Vec<Option<Script>>,
+}
+
+impl SideV9 {
+    /// `None`: nothing of V9 in `c`.
+    fn of(c: &Config) -> Option<Self> {
+        let scripts: Vec<Option<Script>> = (c.vrrp_instances.iter())
+            .map(|i| i.notify_arp_theft.clone())
+            .collect();
+        scripts.iter().any(Option::is_some).then_some(SideV9 {
+            notify_arp_theft: scripts,
+        })
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.notify_arp_theft.len() != c.vrrp_instances.len() {
+            return Err(EnvelopeError::SideV9 {
+                side: self.notify_arp_theft.len(),
+                config: c.vrrp_instances.len(),
+            });
+        }
+        for (i, s) in c.vrrp_instances.iter_mut().zip(self.notify_arp_theft) {
+            i.notify_arp_theft = s;
+        }
+        Ok(c)
+    }
+}
 
 /// What envelope V8 adds: each virtual server's `dr_path_check` (by
 /// position; `None`: not written, the default applies).
@@ -649,6 +687,8 @@ pub enum EnvelopeError {
     SideV6 { side: usize, config: usize },
     #[error("config payload's V8 table has {side} virtual servers, its config {config}")]
     SideV8 { side: usize, config: usize },
+    #[error("config payload's V9 table has {side} instances, its config {config}")]
+    SideV9 { side: usize, config: usize },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -660,8 +700,13 @@ pub enum EnvelopeError {
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
     let (side5, side6, side7) = (SideV5::of(config), SideV6::of(config), SideV7::of(config));
-    let side8 = SideV8::of(config);
+    let (side8, side9) = (SideV8::of(config), SideV9::of(config));
     let side7_or_empty = side7.clone().unwrap_or_default();
+    // V8's table says "not written" for each virtual server (its length
+    // is checked against theirs).
+    let side8_or_empty = side8.clone().unwrap_or_else(|| SideV8 {
+        dr_path_check: vec![None; config.virtual_servers.len()],
+    });
     let (c, s2, s3, s4, s5, s6) = (config, &side, &side3, &side4, &side5, &side6);
     let empty = [
         side.is_empty(),
@@ -671,6 +716,15 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
         s6.is_empty(),
     ];
     let stored = match (empty, &side7, &side8) {
+        _ if side9.is_some() => {
+            let s9 = side9.as_ref().expect("checked in the guard");
+            StoredRef::V9(
+                (c, s2, s3, s4, s5, s6),
+                &side7_or_empty,
+                &side8_or_empty,
+                s9,
+            )
+        }
         (_, _, Some(s8)) => StoredRef::V8((c, s2, s3, s4, s5, s6), &side7_or_empty, s8),
         (_, Some(s7), None) => StoredRef::V7((c, s2, s3, s4, s5, s6), s7),
         ([true, true, true, true, true], None, None) => StoredRef::V1(c),
@@ -729,6 +783,10 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V8((c, side, side3, side4, side5, side6), side7, side8) => {
             let c = side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?;
             side8.attach(side7.attach(side6.attach(c)?))
+        }
+        Stored::V9((c, side, side3, side4, side5, side6), side7, side8, side9) => {
+            let c = side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?;
+            side9.attach(side8.attach(side7.attach(side6.attach(c)?))?)
         }
     }
 }

@@ -647,3 +647,57 @@ fn dr_path_check_travels_in_v8_with_or_without_a_vmac_prefix() {
     // Unset everywhere: nothing of V8 is written.
     assert_ne!(variant(&encode(&base).unwrap()), 7);
 }
+
+#[test]
+fn notify_arp_theft_travels_in_v9_with_or_without_the_tables_before_it() {
+    let base: Config = crate::config::import_str("t", SEED_LIKE, false)
+        .expect("parses")
+        .config;
+    let theft = Some(crate::config::model::Script {
+        argv: vec!["/etc/vigil/theft.sh".into()],
+    });
+    let mut c = base.clone();
+    c.vrrp_instances[0].notify_arp_theft = theft.clone();
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 8, "variant index 8 is V9");
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // Virtual servers without dr_path_check: V8's table says so for each.
+    let text = format!(
+        "{SEED_LIKE}virtual_server 192.168.1.200 80 {{\n lvs_method DR\n protocol TCP\n real_server 192.168.1.102 80 {{\n }}\n}}\n"
+    );
+    let mut with_vs: Config = crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config;
+    with_vs.vrrp_instances[0].notify_arp_theft = theft.clone();
+    let bytes = encode(&with_vs).unwrap();
+    assert_eq!(variant(&bytes), 8);
+    assert_eq!(decode(&bytes).unwrap(), with_vs);
+    assert_eq!(variant(&encode(&base).unwrap()), 0, "none: V1 still");
+    // With V7's prefix and V8's dr_path_check too, all come back.
+    let text = format!(
+        "global_defs {{\n vmac_prefix vm\n}}\n{SEED_LIKE}virtual_server 192.168.1.200 80 {{\n lvs_method DR\n protocol TCP\n real_server 192.168.1.102 80 {{\n }}\n}}\n"
+    );
+    let mut c: Config = crate::config::import_str("t", &text, false)
+        .expect("parses")
+        .config;
+    c.vrrp_instances[0].notify_arp_theft = theft;
+    c.virtual_servers[0].dr_path_check = Some(false);
+    let bytes = encode(&c).unwrap();
+    assert_eq!(variant(&bytes), 8);
+    assert_eq!(decode(&bytes).unwrap(), c);
+    // The bytes written from borrowed parts are those of the owned form,
+    // and a V9 table that does not fit is refused.
+    let written = postcard_of(&bytes);
+    let stored: Stored = postcard::from_bytes(&written).unwrap();
+    assert_eq!(postcard::to_allocvec(&stored).unwrap(), written);
+    let Stored::V9(parts, s7, s8, mut s9) = stored else {
+        panic!("not V9")
+    };
+    s9.notify_arp_theft.push(None);
+    let mut bad = vec![PLAIN];
+    bad.extend(postcard::to_allocvec(&Stored::V9(parts, s7, s8, s9)).unwrap());
+    assert!(matches!(
+        decode(&bad),
+        Err(EnvelopeError::SideV9 { side: 2, config: 1 })
+    ));
+}

@@ -550,6 +550,7 @@ fn vrrp_instance(w: &mut Writer, i: &VrrpInstance, vmac_prefix: Option<&IfName>)
     track_lines(w, "track_file", &i.track_file);
     track_lines(w, "track_process", &i.track_process);
     notify(w, &i.notify);
+    w.script("notify_arp_theft", i.notify_arp_theft.as_ref());
     w.tri("smtp_alert", i.smtp_alert);
     garp(w, "", &i.garp);
     w.close();

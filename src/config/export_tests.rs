@@ -48,6 +48,7 @@ fn instance() -> VrrpInstance {
         virtual_routes: Vec::new(),
         virtual_rules: Vec::new(),
         strict: false,
+        notify_arp_theft: None,
     }
 }
 

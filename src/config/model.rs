@@ -508,6 +508,11 @@ pub struct VrrpInstance {
     /// address list differs from ours (envelope V6 side table).
     #[serde(skip)]
     pub strict: bool,
+    /// `notify_arp_theft SCRIPT` (vigil's own): run, with the instance,
+    /// the VIP and the MAC appended, when another MAC claims one of its
+    /// VIPs while MASTER (`vrrp::arpwatch`; envelope V8 side table).
+    #[serde(skip)]
+    pub notify_arp_theft: Option<Script>,
 }
 
 /// keepalived's `use_vmac`: a macvlan link on the instance's interface

@@ -84,7 +84,8 @@ pub enum EventKind {
     Watchdog,
     /// While MASTER, another MAC claimed one of the instance's VIPs at L2
     /// (`vrrp::arpwatch`). `name` is "INSTANCE VIP MAC", `state` MASTER;
-    /// it mails (`smtp_alert`) and runs no script.
+    /// it mails (`smtp_alert`) and runs the instance's `notify_arp_theft`,
+    /// carried in `scripts.notify`, with INSTANCE VIP MAC appended.
     ArpTheft,
 }
 

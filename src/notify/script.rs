@@ -35,13 +35,16 @@ use crate::config::model::{Config, Notify, Script, ScriptUser};
 /// keepalived passes no priority for a group, and neither does vigil.
 pub fn commands(ev: &Event) -> Vec<Vec<String>> {
     let s = &ev.scripts;
+    if ev.kind == EventKind::ArpTheft {
+        return arp_theft_command(ev).into_iter().collect();
+    }
     let kind = match ev.kind {
         EventKind::Instance => "INSTANCE",
         EventKind::Group => "GROUP",
         // quorum_up / quorum_down, notify_up / notify_down: as configured.
         EventKind::VirtualServer | EventKind::RealServer => "",
         EventKind::Watchdog => "WATCHDOG",
-        EventKind::ArpTheft => "",
+        EventKind::ArpTheft => unreachable!("handled above"),
     };
     let specific = match ev.state {
         State::Master => &s.master,
@@ -68,6 +71,23 @@ pub fn commands(ev: &Event) -> Vec<Vec<String>> {
         out.push(argv);
     }
     out
+}
+
+/// An ARP theft's `notify_arp_theft` (carried as the event's `notify`)
+/// with the instance, the VIP and the MAC appended: the event's name is
+/// "INSTANCE VIP MAC", split from the end (an instance name may hold a
+/// space, a VIP and a MAC cannot).
+fn arp_theft_command(ev: &Event) -> Option<Vec<String>> {
+    let sc = ev
+        .scripts
+        .notify
+        .as_ref()
+        .filter(|sc| !sc.argv.is_empty())?;
+    let mut parts = ev.name.rsplitn(3, ' ');
+    let (mac, vip, instance) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut argv = sc.argv.clone();
+    argv.extend([instance, vip, mac].map(str::to_owned));
+    Some(argv)
 }
 
 /// Every script of `config` that would run as root, one line each
@@ -99,6 +119,8 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
     };
     for i in &config.vrrp_instances {
         notify(&mut one, &format!("vrrp_instance {}", i.name), &i.notify);
+        let place = format!("vrrp_instance {} notify_arp_theft", i.name);
+        one(place, &i.notify_arp_theft, false);
     }
     for g in &config.vrrp_sync_groups {
         notify(&mut one, &format!("vrrp_sync_group {}", g.name), &g.notify);

@@ -232,6 +232,30 @@ fn a_watchdog_reset_runs_notify_reset_with_watchdog_device_reset() {
     );
 }
 
+#[test]
+fn an_arp_theft_runs_notify_arp_theft_with_instance_vip_and_mac() {
+    let scripts = Notify {
+        notify: script(&["/etc/vigil/theft.sh", "--page"]),
+        // Never run for a theft, whatever its state says.
+        master: script(&["/etc/vigil/master.sh"]),
+        ..Notify::default()
+    };
+    let mut ev = event(EventKind::ArpTheft, State::Master, scripts);
+    ev.name = "VI 1 192.168.1.200 52:54:00:00:00:67".into();
+    assert_eq!(
+        commands(&ev),
+        vec![vec![
+            "/etc/vigil/theft.sh",
+            "--page",
+            "VI 1",
+            "192.168.1.200",
+            "52:54:00:00:00:67"
+        ]]
+    );
+    ev.scripts = Notify::default();
+    assert!(commands(&ev).is_empty(), "no notify_arp_theft, no command");
+}
+
 /// Who a test's scripts may belong to: whoever runs the test (its temp
 /// dirs are theirs), so `enable_script_security` passes them.
 fn me() -> (RunAs, Option<RunAs>) {
@@ -401,6 +425,7 @@ vrrp_instance VI_1 {
         192.168.1.200/24
     }
     notify_master \"/etc/vigil/master.sh arg\"
+    notify_arp_theft /etc/vigil/theft.sh
     track_script {
         chk_own
         chk_root
@@ -427,6 +452,7 @@ fn scripts_that_run_as_root_are_listed() {
         root_scripts(&config),
         [
             "vrrp_instance VI_1 notify_master /etc/vigil/master.sh",
+            "vrrp_instance VI_1 notify_arp_theft /etc/vigil/theft.sh",
             "vrrp_script chk_root /usr/local/bin/chk_root",
             "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 notify_down /etc/vigil/down.sh",
             "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 MISC_CHECK /usr/local/bin/misc",
@@ -434,7 +460,7 @@ fn scripts_that_run_as_root_are_listed() {
     );
     let warning = root_warning(&config).expect("a warning");
     assert!(
-        warning.starts_with("4 script(s) will run as root"),
+        warning.starts_with("5 script(s) will run as root"),
         "{warning}"
     );
     let text = format!("global_defs {{\n    script_user nobody\n}}\n{ROOT_CONF}");

@@ -49,6 +49,8 @@ pub struct EdgeConfig {
     /// Names of `track_interface`s, in `InstanceConfig::track` order.
     pub track: Vec<IfName>,
     pub notify: model::Notify,
+    /// `notify_arp_theft`: run on an ARP theft while MASTER.
+    pub notify_arp_theft: Option<model::Script>,
     pub smtp_alert: bool,
 }
 
@@ -238,6 +240,7 @@ pub fn from_config(
         gna_interval: garp.gna_interval.as_duration(),
         track: i.track_interface.iter().map(|t| t.name.clone()).collect(),
         notify: i.notify.clone(),
+        notify_arp_theft: i.notify_arp_theft.clone(),
         smtp_alert: i.smtp_alert.or(g.smtp_alert).unwrap_or(false),
     };
     Ok(Mapped {

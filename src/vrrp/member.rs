@@ -396,7 +396,12 @@ impl Member {
             name: format!("{} {} {mac}", self.name, theft.vip),
             state: notify::State::Master,
             priority: 0,
-            scripts: crate::config::model::Notify::default(),
+            // `notify_arp_theft` rides in the generic `notify` slot
+            // (`notify::script::commands` appends instance, VIP, MAC).
+            scripts: crate::config::model::Notify {
+                notify: self.edge.notify_arp_theft.clone(),
+                ..Default::default()
+            },
             smtp_alert: self.edge.smtp_alert,
         })
     }

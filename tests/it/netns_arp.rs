@@ -15,6 +15,7 @@
 use crate::support::{netns, peers};
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -25,11 +26,14 @@ use vigil::net::arp::{self, Kind};
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 200);
 const VIRTUAL_MAC: [u8; 6] = [0, 0, 0x5e, 0, 1, 51];
 
-fn conf(priority: u8) -> String {
+/// `theft` is the `notify_arp_theft` script.
+fn conf(priority: u8, theft: &std::path::Path) -> String {
+    let theft = theft.display();
     format!(
         "global_defs {{\n    router_id n{priority}\n}}\n\n\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
          priority {priority}\n    advert_int 0.1\n    version 3\n    garp_master_delay 0\n    \
+         notify_arp_theft {theft}\n    \
          virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\n\
          virtual_server {VIP} 80 {{\n    lvs_method DR\n    protocol TCP\n    \
          real_server 192.168.1.2 80 {{\n    }}\n}}\n"
@@ -90,8 +94,14 @@ fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a
             .sysctl(&format!("net.ipv4.conf.{k}.arp_announce"), "0");
     }
 
-    let master = start_vigil_with(&lab, m, &conf(150), "master");
-    let backup = start_vigil_with(&lab, b, &conf(100), "backup");
+    // The theft script appends its arguments to theft.log.
+    let script = lab.path("theft.sh");
+    let theft_log = lab.path("theft.log");
+    let body = format!("#!/bin/sh\necho \"$@\" >> {}\n", theft_log.display());
+    std::fs::write(&script, body).expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let master = start_vigil_with(&lab, m, &conf(150, &script), "master");
+    let backup = start_vigil_with(&lab, b, &conf(100, &script), "backup");
     let took = lab.wait_sole_holder(m, IpAddr::V4(VIP), Duration::from_secs(5));
     eprintln!("node1 MASTER after {took:?}");
 
@@ -164,6 +174,17 @@ fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a
             && l.contains("interface=eth0")),
         "no arp theft line naming VI_1, {VIP}, {mac}, eth0:\n{}",
         master.proc.log_tail(20)
+    );
+    // notify_arp_theft ran with instance, VIP and MAC (only the MASTER's:
+    // the BACKUP shares the script and the log).
+    let line = format!("VI_1 {VIP} {mac}");
+    let ran = netns::wait_for(Duration::from_secs(2), Duration::from_millis(20), || {
+        std::fs::read_to_string(&theft_log).is_ok_and(|t| t.lines().any(|l| l == line))
+    });
+    let logged = std::fs::read_to_string(&theft_log).unwrap_or_default();
+    assert!(
+        ran,
+        "notify_arp_theft did not run with {line:?}: {logged:?}"
     );
     let text = String::from_utf8_lossy(
         &std::process::Command::new(vigil_bin())

@@ -89,6 +89,7 @@ pub(crate) const INSTANCE: Section = Section {
         "vmac_xmit_base",
         "virtual_routes",
         "virtual_rules",
+        "notify_arp_theft",
     ],
     shared: &NOTIFY_KEYWORDS,
     repeatable: &[],
@@ -297,6 +298,7 @@ impl Reader<'_> {
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             strict: false,
+            notify_arp_theft: None,
         };
         let errors_before = self.d.errors.len();
         let mut items: Vec<(&'static str, Vec<Loc>)> = Vec::new();
@@ -419,6 +421,7 @@ impl Reader<'_> {
                 syncd = r.ifname(n).map(|name| (n.keyword.loc.clone(), name));
             }
             k if NOTIFY_KEYWORDS.contains(&k) => r.notify_setting(n, k, &mut i.notify),
+            "notify_arp_theft" => i.notify_arp_theft = r.script(n),
             garp => r.garp_setting(n, garp, &mut i.garp),
         });
         i.use_vmac = vmac.map(|name| Vmac { name, xmit_base });

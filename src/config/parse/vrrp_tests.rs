@@ -448,3 +448,22 @@ fn unicast_addresses_with_a_prefix_are_read_as_the_address() {
     let text = round_trip(&c);
     assert!(text.contains("unicast_src_ip 192.168.0.91\n"), "{text}");
 }
+
+#[test]
+fn notify_arp_theft_is_read_and_written_back() {
+    let (c, w) = import(&instance(
+        " virtual_ipaddress {\n  192.168.1.200/24\n }\n notify_arp_theft \"/etc/vigil/theft.sh --page\"\n",
+    ));
+    assert!(w.is_empty(), "{w:?}");
+    let argv = &c.vrrp_instances[0]
+        .notify_arp_theft
+        .as_ref()
+        .expect("read")
+        .argv;
+    assert_eq!(argv, &["/etc/vigil/theft.sh", "--page"]);
+    let text = round_trip(&c);
+    assert!(
+        text.contains("notify_arp_theft /etc/vigil/theft.sh --page\n"),
+        "{text}"
+    );
+}

@@ -17,7 +17,7 @@
 //! appliance set-up (`appliance::Live`): the block's hostname, interfaces
 //! and `ip_forward` ([`Changes::setup`]). Applied in place by
 //! each running VRRP task (`vrrp::instance::Reconfig`): the settings of
-//! its instances and sync group (`use_vmac` and `vmac_xmit_base` too: the
+//! its instances and sync group (`notify_arp_theft` too; `use_vmac` and `vmac_xmit_base` too: the
 //! vmac is made first, the member moves its VIPs, adverts and gratuitous
 //! ARP / NA to the new link, the daemon reroutes its receive side, and a
 //! vmac no instance uses any more is deleted), and the VRRP and

@@ -832,7 +832,7 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         preempt_delay,
         accept,
         track_interface,
-        notify,
+        notify: notify.clone(),
         smtp_alert,
         garp,
         track_script: Vec::new(), // set by `repair`
@@ -848,6 +848,8 @@ fn build_instance((id, head, addrs, rest): InstanceParts) -> VrrpInstance {
         // Not generated: strict mode rewrites what it forbids when read;
         // `config::parse::vrrp_tests` round-trips it.
         strict: false,
+        // Any script will do: the notify_master one drawn above.
+        notify_arp_theft: notify.master.clone(),
     }
 }
 
