@@ -537,7 +537,10 @@ fn runtimes_show_their_worst_stall_and_count_in_text_and_json() {
 #[test]
 fn arp_theft_shows_under_its_instance_once_counted() {
     let mut s = sample();
-    assert!(!text(&s).contains("arp theft"), "nothing counted, nothing said");
+    assert!(
+        !text(&s).contains("arp theft"),
+        "nothing counted, nothing said"
+    );
     s.instances[0].arp_theft = 3;
     let t = text(&s);
     assert!(

@@ -5,7 +5,8 @@
 //! sending who-has requests for every VIP and real server (from the
 //! interface's primary address, or 0.0.0.0 as an RFC 5227 probe), and
 //! collecting for [`LISTEN`] the replies: MACs answering for a VIP (this
-//! box's own and VRRP virtual MACs left out) and each real server's MAC.
+//! box's own and VRRP virtual MACs left out) and each real server's MAC
+//! (its answer, else a REACHABLE or STALE neighbour-table entry).
 //! Must not: judge anything (`doctor::report` does) or change any state;
 //! it blocks the calling thread (the CLI's) for about [`LISTEN`].
 
@@ -47,9 +48,10 @@ pub fn gather(targets: &[Target], listen: Duration) -> Result<Facts, EdgeError> 
         .enable_all()
         .build()
         .map_err(EdgeError::Runtime)?;
-    let (links, addrs) = rt.block_on(async {
+    let (links, addrs, neighbours) = rt.block_on(async {
         let net = Net::connect()?;
-        Ok::<_, NetError>((net.links().await?, net.addresses(None).await?))
+        let (links, addrs) = (net.links().await?, net.addresses(None).await?);
+        Ok::<_, NetError>((links, addrs, net.neighbours_v4().await?))
     })?;
     // Every MAC of this box, and the VRRP virtual MACs (IPv4 range).
     let own = |m: &Mac| m[..5] == [0, 0, 0x5e, 0, 1] || links.iter().any(|l| l.mac == Some(*m));
@@ -154,7 +156,15 @@ pub fn gather(targets: &[Target], listen: Duration) -> Result<Facts, EdgeError> 
             real_servers: (t.real_servers.iter())
                 .map(|r| RealFacts {
                     addr: *r,
-                    mac: l.and_then(|l| answered(l.index, *r).first().copied()),
+                    mac: l.and_then(|l| {
+                        // Its ARP answer, else a REACHABLE / STALE entry
+                        // of the neighbour table (the health checks').
+                        answered(l.index, *r).first().copied().or_else(|| {
+                            (neighbours.iter())
+                                .find(|n| n.index == l.index && n.addr == *r && n.seen)
+                                .and_then(|n| n.mac)
+                        })
+                    }),
                     dr_path: None,
                 })
                 .collect(),

@@ -1,7 +1,8 @@
 //! rtnetlink edge: links, addresses and their events.
 //!
 //! Owns: [`Net`] (a request connection: link lookups by name and index,
-//! the primary IPv4 address and IPv6 link-local of an interface, adding
+//! the primary IPv4 address and IPv6 link-local of an interface, the IPv4
+//! neighbour table (`vigil doctor`), adding
 //! virtual addresses with replace semantics and removing them), every
 //! request bounded by [`CALL_BOUND`] (a timeout is an error naming the
 //! call and the interface), and [`events`] (the subscription to link and
@@ -36,6 +37,9 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
 use netlink_packet_route::AddressFamily;
 use rtnetlink::Handle;
 use thiserror::Error;
@@ -156,6 +160,41 @@ pub struct Link {
     pub parent: Option<u32>,
     /// Its kind is macvlan (a `use_vmac` link is one).
     pub macvlan: bool,
+}
+
+/// One IPv4 neighbour-table entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    pub index: u32,
+    pub addr: Ipv4Addr,
+    pub mac: Option<[u8; 6]>,
+    /// REACHABLE or STALE: the neighbour answered at L2 lately.
+    pub seen: bool,
+}
+
+impl Neighbour {
+    fn from_msg(m: &NeighbourMessage) -> Option<Self> {
+        let mut addr = None;
+        let mut mac = None;
+        for a in &m.attributes {
+            match a {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v)) => addr = Some(*v),
+                NeighbourAttribute::LinkLayerAddress(b) => {
+                    mac = <[u8; 6]>::try_from(b.as_slice()).ok()
+                }
+                _ => {}
+            }
+        }
+        Some(Neighbour {
+            index: m.header.ifindex,
+            addr: addr?,
+            mac,
+            seen: matches!(
+                m.header.state,
+                NeighbourState::Reachable | NeighbourState::Stale
+            ),
+        })
+    }
 }
 
 impl Link {
@@ -305,6 +344,17 @@ impl Net {
                 IpAddr::V4(v) => Some(v),
                 IpAddr::V6(_) => None,
             }))
+    }
+
+    /// The kernel's IPv4 neighbour table (`ip -4 neigh`), every entry.
+    pub async fn neighbours_v4(&self) -> Result<Vec<Neighbour>, NetError> {
+        let req = (self.handle.neighbours().get()).set_address_family(AddressFamily::Inet);
+        let dump = req.execute().try_collect();
+        let msgs: Vec<NeighbourMessage> = bounded("neighbour dump", On::All, async {
+            dump.await.map_err(req_err("neighbour dump"))
+        })
+        .await?;
+        Ok(msgs.iter().filter_map(Neighbour::from_msg).collect())
     }
 
     /// The interface's IPv6 link-local address, once DAD has finished.
