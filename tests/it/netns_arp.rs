@@ -9,7 +9,10 @@
 //! fine and exits 0. (b) node2 sends a gratuitous ARP for the VIP: the
 //! MASTER logs it (instance, VIP, MAC), counts it in `vigil status`, and
 //! a gratuitous ARP for the VIP from its own MAC reaches the LAN within a
-//! second; the BACKUP neither counts nor answers.
+//! second, and `notify_arp_theft` runs with instance, VIP and MAC; the
+//! BACKUP neither counts nor answers. Only a MASTER holds the watch's
+//! packet socket (counted in /proc/net/packet): when a commit makes node1
+//! give way, its watch closes and node3's opens.
 //! Needs root and iproute2.
 
 use crate::support::{netns, peers};
@@ -48,6 +51,16 @@ fn doctor(lab: &Lab, d: &Daemon) -> Output {
         .command(&[bin.to_str().expect("utf-8"), "doctor", "--config", conf])
         .output()
         .expect("run vigil doctor")
+}
+
+/// Packet sockets for ARP (protocol 0806) open in node `i`'s namespace.
+fn arp_sockets(lab: &Lab, i: usize) -> usize {
+    let out = lab.nodes[i].ns.exec(&["cat", "/proc/net/packet"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .skip(1)
+        .filter(|l| l.split_whitespace().nth(3) == Some("0806"))
+        .count()
 }
 
 fn arp_theft(d: &Daemon) -> u64 {
@@ -104,6 +117,13 @@ fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a
     let backup = start_vigil_with(&lab, b, &conf(100, &script), "backup");
     let took = lab.wait_sole_holder(m, IpAddr::V4(VIP), Duration::from_secs(5));
     eprintln!("node1 MASTER after {took:?}");
+    // Each box has its gratuitous-ARP socket; only the MASTER watches.
+    assert_eq!(arp_sockets(&lab, b), 1, "the BACKUP's: gratuitous ARP only");
+    assert_eq!(
+        arp_sockets(&lab, m),
+        2,
+        "the MASTER's: gratuitous ARP and the watch"
+    );
 
     // (a) arp_ignore=0: named, exit 1.
     let out = doctor(&lab, &master);
@@ -199,4 +219,24 @@ fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a
         text.contains("arp theft: another MAC claimed a VIP"),
         "{text}"
     );
+
+    // The MASTER gives way (a commit lowers its priority; the BACKUP
+    // preempts): its watch closes.
+    std::fs::write(&master.conf, conf(50, &script)).expect("write conf");
+    let out = std::process::Command::new(vigil_bin())
+        .args(["reload", "--control"])
+        .arg(&master.control)
+        .output()
+        .expect("vigil reload");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lab.wait_sole_holder(b, IpAddr::V4(VIP), Duration::from_secs(5));
+    let closed = netns::wait_for(Duration::from_secs(3), Duration::from_millis(20), || {
+        arp_sockets(&lab, m) == 1
+    });
+    assert!(closed, "the watch of node1, now BACKUP, is still open");
+    assert_eq!(arp_sockets(&lab, b), 2, "node3, now MASTER, watches");
 }
