@@ -136,6 +136,10 @@ enum Command {
         source: Source,
         #[command(flatten)]
         geometry: SlotSize,
+        /// The running daemon's control socket, if any: on a BACKUP, the
+        /// VRRP master's MAC answering for the VIP is no finding.
+        #[command(flatten)]
+        control: ControlPath,
     },
     /// The box's command line: show its state (`show vrrp`, `show ipvs`,
     /// `show system commit`, ...) and configure it (`configure`, then
@@ -440,7 +444,11 @@ where
             &crate::control::Request::Rollback { seq, comment },
         ),
         Command::History { control } => history_command(&control.path),
-        Command::Doctor { source, geometry } => doctor_command(&source, &geometry),
+        Command::Doctor {
+            source,
+            geometry,
+            control,
+        } => doctor_command(&source, &geometry, &control.path),
         Command::Console { login, control } => crate::console::run(&crate::console::Options {
             control: control.path,
             login,
@@ -1121,12 +1129,23 @@ fn read_config(
 
 /// `vigil doctor`: the config's DR/TUN VIPs and real servers asked on
 /// the LAN, one finding a line. 0: nothing to fix, 1: findings, 3: I/O.
-fn doctor_command(src: &Source, slots: &SlotSize) -> i32 {
+fn doctor_command(src: &Source, slots: &SlotSize, control: &Path) -> i32 {
     let config = match read_config(src, slots, None) {
         Ok((c, _)) => c,
         Err(code) => return code,
     };
-    let targets = crate::doctor::targets(&config);
+    let mut targets = crate::doctor::targets(&config);
+    // The daemon's view, when one runs: who is master where this box is
+    // BACKUP. None running (or another box's config): no such facts.
+    let bound = std::time::Duration::from_secs(2);
+    if let Ok(crate::control::Response::Status(s)) =
+        crate::control::query(control, &crate::control::Request::Status, bound)
+    {
+        let running: Vec<(String, String, String)> = (s.instances.iter())
+            .map(|i| (i.name.clone(), i.state.clone(), i.master.clone()))
+            .collect();
+        crate::doctor::with_masters(&mut targets, &running);
+    }
     if targets.is_empty() {
         println!("no virtual server with DR or TUN real servers: nothing to check at L2");
         return finish_output(|| {});

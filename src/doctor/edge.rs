@@ -71,6 +71,7 @@ pub fn gather(targets: &[Target], listen: Duration) -> Result<Facts, EdgeError> 
         if let Some(l) = l {
             let list = asked.entry(l.index).or_default();
             list.extend(std::iter::once(t.vip).chain(t.real_servers.iter().copied()));
+            list.extend(t.master);
         }
     }
     let mut answers: Vec<(u32, Frame)> = Vec::new();
@@ -153,6 +154,9 @@ pub fn gather(targets: &[Target], listen: Duration) -> Result<Facts, EdgeError> 
             vip: t.vip,
             interface: l.map(|l| l.name.clone()),
             answers: l.map(|l| answered(l.index, t.vip)).unwrap_or_default(),
+            master_mac: l
+                .zip(t.master)
+                .and_then(|(l, m)| answered(l.index, m).first().copied()),
             real_servers: (t.real_servers.iter())
                 .map(|r| RealFacts {
                     addr: *r,

@@ -35,9 +35,15 @@ pub mod edge;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub vip: Ipv4Addr,
-    /// The interface of the VRRP instance whose VIPs hold it; `None`: the
-    /// edge looks for the interface whose subnet holds it.
+    /// The VRRP instance whose VIPs hold it.
+    pub instance: Option<String>,
+    /// That instance's interface; `None`: the edge looks for the interface
+    /// whose subnet holds the VIP.
     pub interface: Option<String>,
+    /// The VRRP master's address when this box runs the instance as
+    /// BACKUP (from the running daemon): its MAC answers for the VIP, as
+    /// it should.
+    pub master: Option<Ipv4Addr>,
     /// Its DR and TUN real servers (IPv4), each once.
     pub real_servers: Vec<Ipv4Addr>,
 }
@@ -82,18 +88,32 @@ pub fn targets(config: &Config) -> Vec<Target> {
     }
     order
         .into_iter()
-        .map(|vip| Target {
-            vip,
-            interface: (config.vrrp_instances.iter())
-                .find(|i| {
-                    (i.virtual_ipaddress.iter())
-                        .chain(&i.virtual_ipaddress_excluded)
-                        .any(|v| v.addr == IpAddr::V4(vip))
-                })
-                .map(|i| i.interface.to_string()),
-            real_servers: by_vip.remove(&vip).unwrap_or_default(),
+        .map(|vip| {
+            let holder = (config.vrrp_instances.iter()).find(|i| {
+                (i.virtual_ipaddress.iter())
+                    .chain(&i.virtual_ipaddress_excluded)
+                    .any(|v| v.addr == IpAddr::V4(vip))
+            });
+            Target {
+                vip,
+                instance: holder.map(|i| i.name.clone()),
+                interface: holder.map(|i| i.interface.to_string()),
+                master: None,
+                real_servers: by_vip.remove(&vip).unwrap_or_default(),
+            }
         })
         .collect()
+}
+
+/// Fills each target's [`Target::master`] from the running daemon's
+/// instances, given as (name, state, current master): a BACKUP's master
+/// address, when it is an IPv4 one.
+pub fn with_masters(targets: &mut [Target], instances: &[(String, String, String)]) {
+    for t in targets {
+        t.master = (instances.iter())
+            .find(|(name, state, _)| Some(name) == t.instance.as_ref() && state == "BACKUP")
+            .and_then(|(_, _, master)| master.parse().ok());
+    }
 }
 
 /// What the edge learnt about one VIP.
@@ -106,6 +126,8 @@ pub struct VipFacts {
     /// MACs that answered ARP for the VIP, but this box's own and the
     /// VRRP virtual MACs.
     pub answers: Vec<Mac>,
+    /// The VRRP master's MAC, when this box is BACKUP and it answered.
+    pub master_mac: Option<Mac>,
     /// Its real servers.
     pub real_servers: Vec<RealFacts>,
 }
@@ -206,7 +228,8 @@ impl fmt::Display for Finding {
 }
 
 /// Facts to findings, in the facts' order: per VIP, every MAC answering
-/// for it (a real server's, named, or another's), then per real server
+/// for it (a real server's, named, or another's; the VRRP master's, when
+/// this box is BACKUP, is no finding), then per real server
 /// whether it is reachable at L2, its DR path, or that it is fine.
 pub fn report(facts: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -217,7 +240,7 @@ pub fn report(facts: &Facts) -> Vec<Finding> {
         };
         let owner = |mac: &Mac| (v.real_servers.iter()).find(|r| r.mac.as_ref() == Some(mac));
         let mut answering = Vec::new();
-        for mac in &v.answers {
+        for mac in v.answers.iter().filter(|m| Some(**m) != v.master_mac) {
             match owner(mac) {
                 Some(r) => {
                     answering.push(r.addr);

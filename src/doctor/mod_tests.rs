@@ -63,12 +63,16 @@ fn targets_are_the_dr_and_tun_vips_with_their_real_servers_once() {
         vec![
             Target {
                 vip: VIP,
+                instance: Some("VI_1".into()),
                 interface: Some("eth0".into()),
+                master: None,
                 real_servers: vec![R1, R2],
             },
             Target {
                 vip: Ipv4Addr::new(10, 0, 0, 2),
+                instance: None,
                 interface: None,
+                master: None,
                 real_servers: vec![Ipv4Addr::new(10, 1, 0, 2)],
             },
         ],
@@ -90,6 +94,7 @@ fn facts(answers: Vec<Mac>, reals: Vec<RealFacts>) -> Facts {
             vip: VIP,
             interface: Some("eth0".into()),
             answers,
+            master_mac: None,
             real_servers: reals,
         }],
     }
@@ -200,10 +205,38 @@ fn a_vip_without_an_interface_is_a_finding() {
             vip: VIP,
             interface: None,
             answers: vec![],
+            master_mac: None,
             real_servers: vec![real(R1, None)],
         }],
     });
     assert_eq!(f, vec![Finding::NoInterface { vip: VIP }]);
     assert!(f[0].needs_fixing());
     assert!(f[0].to_string().contains("no VRRP instance holds it"));
+}
+
+#[test]
+fn the_vrrp_masters_answer_is_no_finding_on_a_backup() {
+    let mut t = targets(&config(CONF));
+    let running = [
+        (
+            "VI_1".to_owned(),
+            "BACKUP".to_owned(),
+            "192.168.1.2".to_owned(),
+        ),
+        (
+            "VI_9".to_owned(),
+            "BACKUP".to_owned(),
+            "192.168.1.9".to_owned(),
+        ),
+    ];
+    with_masters(&mut t, &running);
+    assert_eq!(t[0].master, Some(Ipv4Addr::new(192, 168, 1, 2)));
+    assert_eq!(t[1].master, None, "no instance holds it");
+    let master_too = [("VI_1".to_owned(), "MASTER".to_owned(), "self".to_owned())];
+    with_masters(&mut t, &master_too);
+    assert_eq!(t[0].master, None, "a MASTER has no other master");
+
+    let mut f = facts(vec![STRANGER], vec![real(R1, Some(MAC1))]);
+    f.vips[0].master_mac = Some(STRANGER);
+    assert_eq!(report(&f), vec![Finding::Fine { real: R1, vip: VIP }]);
 }

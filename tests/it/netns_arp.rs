@@ -43,14 +43,25 @@ fn conf(priority: u8, theft: &std::path::Path) -> String {
     )
 }
 
+/// `vigil doctor` on `d`'s node, with its config and control socket.
 fn doctor(lab: &Lab, d: &Daemon) -> Output {
     let bin = vigil_bin();
     let conf = d.conf.to_str().expect("utf-8 path");
-    lab.nodes[d.node]
+    let control = d.control.to_str().expect("utf-8 path");
+    let argv = [bin.to_str().expect("utf-8"), "doctor", "--config", conf];
+    let out = lab.nodes[d.node]
         .ns
-        .command(&[bin.to_str().expect("utf-8"), "doctor", "--config", conf])
+        .command(&argv)
+        .args(["--control", control])
         .output()
-        .expect("run vigil doctor")
+        .expect("run vigil doctor");
+    eprintln!(
+        "doctor on node{}:\n{}{}",
+        d.node + 1,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Packet sockets for ARP (protocol 0806) open in node `i`'s namespace.
@@ -128,7 +139,6 @@ fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a
     // (a) arp_ignore=0: named, exit 1.
     let out = doctor(&lab, &master);
     let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("doctor:\n{text}{}", String::from_utf8_lossy(&out.stderr));
     let want = format!(
         "real server 192.168.1.2 ({}) answers ARP for the VIP {VIP}: on it, sysctl net.ipv4.conf.all.arp_ignore=1",
         format_mac(real.mac)
@@ -139,14 +149,17 @@ fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a
     // arp_ignore=1 / arp_announce=2: fine, exit 0.
     real.ns.sysctl("net.ipv4.conf.all.arp_ignore", "1");
     real.ns.sysctl("net.ipv4.conf.all.arp_announce", "2");
-    let out = doctor(&lab, &master);
-    let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("doctor:\n{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(
-        text.trim(),
-        "real server 192.168.1.2: answers at L2, does not answer ARP for the VIP"
-    );
-    assert_eq!(out.status.code(), Some(0), "nothing to fix exits 0");
+    // On the MASTER, and on the BACKUP (where the master's own MAC
+    // answers for the VIP, as it should: the daemon says who is master).
+    for d in [&master, &backup] {
+        let out = doctor(&lab, d);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.trim(),
+            "real server 192.168.1.2: answers at L2, does not answer ARP for the VIP"
+        );
+        assert_eq!(out.status.code(), Some(0), "nothing to fix exits 0");
+    }
 
     // (b) The real server announces the VIP as its own.
     let (before_m, before_b) = (arp_theft(&master), arp_theft(&backup));
