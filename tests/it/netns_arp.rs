@@ -235,17 +235,7 @@ fn doctor_names_the_real_server_answering_for_the_vip_and_the_master_reasserts_a
 
     // The MASTER gives way (a commit lowers its priority; the BACKUP
     // preempts): its watch closes.
-    std::fs::write(&master.conf, conf(50, &script)).expect("write conf");
-    let out = std::process::Command::new(vigil_bin())
-        .args(["reload", "--control"])
-        .arg(&master.control)
-        .output()
-        .expect("vigil reload");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    master.reload_with(&conf(50, &script));
     lab.wait_sole_holder(b, IpAddr::V4(VIP), Duration::from_secs(5));
     let closed = netns::wait_for(Duration::from_secs(3), Duration::from_millis(20), || {
         arp_sockets(&lab, m) == 1

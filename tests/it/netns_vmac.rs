@@ -177,21 +177,6 @@ fn vigil_conf(vmac: bool) -> String {
     i.conf("node1", "eth0")
 }
 
-fn reload(d: &peers::Daemon, conf: &str) {
-    std::fs::write(&d.conf, conf).expect("write conf");
-    let out = std::process::Command::new(vigil_bin())
-        .args(["reload", "--control"])
-        .arg(&d.control)
-        .output()
-        .expect("run vigil reload");
-    assert!(
-        out.status.success(),
-        "vigil reload: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Adverts on the LAN from node 1's address, by source MAC.
 fn advert_macs(lab: &Lab) -> Vec<[u8; 6]> {
     let seen = Capture::for_duration(&lab.tap.ns, "eth0", Duration::from_millis(2500));
@@ -217,7 +202,7 @@ fn reload_takes_the_vmac_away_and_gives_it_back_in_place() {
     // Without use_vmac: the VIP on eth0, the vmac gone, adverts from
     // eth0's MAC; the instance stays MASTER throughout.
     let before = d.status_json();
-    reload(&d, &vigil_conf(false));
+    d.reload_with(&vigil_conf(false));
     let ok = wait_for(Duration::from_secs(3), Duration::from_millis(20), || {
         n.holds(vip) && !link_exists(&n.ns, VMAC)
     });
@@ -237,7 +222,7 @@ fn reload_takes_the_vmac_away_and_gives_it_back_in_place() {
     );
 
     // And back.
-    reload(&d, &vigil_conf(true));
+    d.reload_with(&vigil_conf(true));
     wait_vmac_holder(&lab, 0, vip, Duration::from_secs(3));
     assert_eq!(advert_macs(&lab), [VIRTUAL_MAC]);
     assert_eq!(peers::first_state(&d.status_json()), "MASTER");
@@ -348,13 +333,13 @@ fn the_parents_arp_settings_come_back_when_the_vmac_goes() {
     assert_eq!(kept, "eth0 arp_ignore=2 arp_filter=0 vmacs vrrp.51\n");
 
     // A reload without use_vmac: the vmac goes, eth0 has its own back.
-    reload(&d, &vigil_conf(false));
+    d.reload_with(&vigil_conf(false));
     wait_parent_arp(n, found, "after a reload without use_vmac");
     assert!(!link_exists(&n.ns, VMAC));
     assert!(!ledger.exists(), "a ledger with nothing in it is removed");
 
     // Back, then a hitless restart: the vmac stays, so do its settings.
-    reload(&d, &vigil_conf(true));
+    d.reload_with(&vigil_conf(true));
     wait_vmac_holder(&lab, 0, vip, Duration::from_secs(3));
     wait_parent_arp(n, ("1", "1"), "with the vmac again");
     let out = std::process::Command::new(vigil_bin())

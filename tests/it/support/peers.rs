@@ -354,6 +354,23 @@ impl Daemon {
         })
     }
 
+    /// Writes `conf` as this daemon's config and `vigil reload`s it,
+    /// failing on a refusal.
+    pub fn reload_with(&self, conf: &str) {
+        std::fs::write(&self.conf, conf).expect("write conf");
+        let out = Command::new(vigil_bin())
+            .args(["reload", "--control"])
+            .arg(&self.control)
+            .output()
+            .expect("run vigil reload");
+        assert!(
+            out.status.success(),
+            "vigil reload: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Polls `vigil status --json` until `ok` holds; fails with `what`,
     /// the last status and the log's tail after `within`.
     pub fn wait_status(
