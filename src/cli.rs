@@ -1134,30 +1134,25 @@ fn doctor_command(src: &Source, slots: &SlotSize, control: &Path) -> i32 {
         Ok((c, _)) => c,
         Err(code) => return code,
     };
-    let mut targets = crate::doctor::targets(&config);
-    // The daemon's view, when one runs: who is master where this box is
-    // BACKUP. None running (or another box's config): no such facts.
+    // The daemon's view, when one runs (who is master where this box is
+    // BACKUP, the DR-path checks' results); none running, or another
+    // box's config: no such facts.
     let bound = std::time::Duration::from_secs(2);
-    if let Ok(crate::control::Response::Status(s)) =
-        crate::control::query(control, &crate::control::Request::Status, bound)
-    {
-        let running: Vec<(String, String, String)> = (s.instances.iter())
-            .map(|i| (i.name.clone(), i.state.clone(), i.master.clone()))
-            .collect();
-        crate::doctor::with_masters(&mut targets, &running);
-    }
-    if targets.is_empty() {
-        println!("no virtual server with DR or TUN real servers: nothing to check at L2");
-        return finish_output(|| {});
-    }
-    let facts = match crate::doctor::edge::gather(&targets, crate::doctor::edge::LISTEN) {
-        Ok(f) => f,
+    let status = match crate::control::query(control, &crate::control::Request::Status, bound) {
+        Ok(crate::control::Response::Status(s)) => Some(s),
+        _ => None,
+    };
+    let findings = match crate::doctor::edge::examine(&config, status.as_deref()) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            println!("{}", crate::doctor::edge::NOTHING);
+            return finish_output(|| {});
+        }
         Err(e) => {
             eprintln!("vigil: doctor: {e}");
             return EXIT_IO;
         }
     };
-    let findings = crate::doctor::report(&facts);
     let code = finish_output(|| {
         for f in &findings {
             println!("{f}");

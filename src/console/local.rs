@@ -2,8 +2,9 @@
 //! socket, the journal and the kernel's facts.
 //!
 //! Owns: how long each request may take, how the journal is read
-//! (`journalctl`, vigil's unit only) and where uptime, kernel and OS
-//! names come from. Must not: write anything.
+//! (`journalctl`, vigil's unit only), where uptime, kernel and OS names
+//! come from, and `show dr`'s doctor run on the running config. Must
+//! not: write anything (the doctor only sends ARP requests).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -53,6 +54,28 @@ impl Backend for Local {
                 String::from_utf8_lossy(&o.stderr).trim()
             )],
             Err(e) => vec![format!("error: cannot run journalctl: {e}")],
+        }
+    }
+
+    fn doctor(&mut self) -> Vec<String> {
+        let running = match self.query(&Request::Running) {
+            Ok(Response::Config(c)) => c.text,
+            Ok(Response::Error(e)) => return vec![format!("error: {e}")],
+            Ok(_) => return vec!["error: the daemon gave no config".to_owned()],
+            Err(e) => return vec![format!("error: no answer from vigil: {e}")],
+        };
+        let config = match crate::config::import_str("running", &running, false) {
+            Ok(i) => i.config,
+            Err(r) => return r.lines(),
+        };
+        let status = match self.query(&Request::Status) {
+            Ok(Response::Status(s)) => Some(s),
+            _ => None,
+        };
+        match crate::doctor::edge::examine(&config, status.as_deref()) {
+            Ok(Some(findings)) => findings.iter().map(ToString::to_string).collect(),
+            Ok(None) => vec![crate::doctor::edge::NOTHING.to_owned()],
+            Err(e) => vec![format!("error: {e}")],
         }
     }
 

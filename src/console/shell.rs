@@ -29,6 +29,8 @@ pub trait Backend {
     fn journal(&mut self, lines: usize) -> Vec<String>;
     /// The box's facts `show system` prints.
     fn system(&mut self) -> System;
+    /// `vigil doctor`'s lines on the running config (`show dr`).
+    fn doctor(&mut self) -> Vec<String>;
 }
 
 /// The box's own facts.
@@ -96,6 +98,11 @@ const SHOW: &[Word] = &[
     w(
         "health",
         "every real server's and tracked script's health",
+        &[],
+    ),
+    w(
+        "dr",
+        "the DR/TUN real servers' set-up, as vigil doctor finds it (about a second)",
         &[],
     ),
     w("config", "the running config (keepalived.conf syntax)", &[]),
@@ -327,6 +334,11 @@ impl<B: Backend> Shell<B> {
             },
             ["system"] => self.system(out),
             ["system", "commit"] => self.history(out),
+            ["dr"] => {
+                for line in self.backend.doctor() {
+                    let _ = writeln!(out, "{line}");
+                }
+            }
             _ => unknown(&[&["show"], rest].concat(), OPERATIONAL, out),
         }
     }

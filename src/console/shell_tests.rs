@@ -141,6 +141,10 @@ impl Backend for Fake {
         (0..lines).map(|i| format!("log line {i}")).collect()
     }
 
+    fn doctor(&mut self) -> Vec<String> {
+        vec!["real server 192.168.1.102: answers at L2, does not answer ARP for the VIP".into()]
+    }
+
     fn system(&mut self) -> System {
         System {
             hostname: "lb1".into(),
@@ -189,6 +193,11 @@ fn operational_commands() {
         out.contains("expected a number of lines from 1 to 10000"),
         "{out}"
     );
+    let out = type_lines(&mut sh, &["show dr"]);
+    assert_eq!(
+        out,
+        "real server 192.168.1.102: answers at L2, does not answer ARP for the VIP\n"
+    );
     let out = type_lines(&mut sh, &["show system"]);
     assert!(out.contains("uptime: 1h 02m"), "{out}");
     assert!(out.contains("flash: 1 commits kept"), "{out}");
@@ -204,7 +213,7 @@ fn an_unknown_command_says_where_and_what_was_expected() {
     let out = type_lines(&mut sh, &["show vrp"]);
     assert_eq!(
         out,
-        "error: `show vrp`: unknown word `vrp` at word 2: expected one of vrrp, ipvs, health, config, log, system\n"
+        "error: `show vrp`: unknown word `vrp` at word 2: expected one of vrrp, ipvs, health, dr, config, log, system\n"
     );
     let out = type_lines(&mut sh, &["set x 1"]);
     assert!(

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use super::{Facts, RealFacts, Target, VipFacts};
+use super::{Facts, Finding, RealFacts, Target, VipFacts};
+use crate::config::model::Config;
+use crate::control::Status;
 use crate::net::arp::{self, Frame, Mac};
 use crate::net::{arp_socket, Addr, Link, Net, NetError};
 
@@ -41,6 +43,33 @@ pub enum EdgeError {
         source: io::Error,
     },
 }
+
+/// The whole doctor on `config`, with the running daemon's `status` when
+/// there is one (a BACKUP's master, the DR-path checks' results): its
+/// findings, or `None` when the config has nothing to check at L2.
+pub fn examine(
+    config: &Config,
+    status: Option<&Status>,
+) -> Result<Option<Vec<Finding>>, EdgeError> {
+    let mut targets = super::targets(config);
+    if let Some(s) = status {
+        let running: Vec<(String, String, String)> = (s.instances.iter())
+            .map(|i| (i.name.clone(), i.state.clone(), i.master.clone()))
+            .collect();
+        super::with_masters(&mut targets, &running);
+    }
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut facts = gather(&targets, LISTEN)?;
+    if let Some(ipvs) = status.and_then(|s| s.ipvs.as_ref()) {
+        super::with_dr_paths(&mut facts, config, ipvs);
+    }
+    Ok(Some(super::report(&facts)))
+}
+
+/// What `vigil doctor` says when a config has no DR or TUN real server.
+pub const NOTHING: &str = "no virtual server with DR or TUN real servers: nothing to check at L2";
 
 /// Gathers the facts of `targets`, waiting `listen` for answers.
 pub fn gather(targets: &[Target], listen: Duration) -> Result<Facts, EdgeError> {

@@ -19,14 +19,17 @@
 //! interface asked), and announces a local address as a request's sender
 //! unless `arp_announce=2`.
 //!
-//! Later facts (the integrator's): whether each real server's DR-path
-//! check passes, from the running daemon's status ([`RealFacts::dr_path`]).
+//! Whether each real server's DR-path check passes comes from the running
+//! daemon's status ([`with_dr_paths`]): the check itself is the daemon's.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::config::model::{Config, Method, ServiceKey};
+use crate::config::model::{Config, Method, ServiceKey, VirtualServer};
+use crate::control::IpvsStatus;
+use crate::ipvs::wire::ServiceId;
+use crate::ipvs::{desired, dr_path};
 use crate::net::arp::{mac_text, Mac};
 
 pub mod edge;
@@ -114,6 +117,88 @@ pub fn with_masters(targets: &mut [Target], instances: &[(String, String, String
             .find(|(name, state, _)| Some(name) == t.instance.as_ref() && state == "BACKUP")
             .and_then(|(_, _, master)| master.parse().ok());
     }
+}
+
+/// Fills each real server's [`RealFacts::dr_path`] from the running
+/// daemon's table status: for a real server checked by its DR path (see
+/// `ipvs::dr_path::goes_by_vip`) in a service of the VIP, `true` when its
+/// last check passed, `false` when it failed with the DR-path failure
+/// (answered on its own address, not for the VIP), unknown otherwise (not
+/// checked yet, or down for a reason of its own, which `vigil status`
+/// says). Any service saying `false` makes it `false`.
+pub fn with_dr_paths(facts: &mut Facts, config: &Config, ipvs: &IpvsStatus) {
+    for v in &mut facts.vips {
+        for r in &mut v.real_servers {
+            let mut known = None;
+            for (id, _) in dr_path_services(config, v.vip, r.addr) {
+                let Some(row) = ipvs.services.iter().find(|s| s.service == id) else {
+                    continue;
+                };
+                let dests = row
+                    .dests
+                    .iter()
+                    .filter(|d| dest_ip(&d.dest) == Some(r.addr));
+                for d in dests {
+                    let verdict = match d.last.as_ref() {
+                        "ok" => Some(true),
+                        last if last.contains(crate::health::outcome::DR_PATH_FAILED) => {
+                            Some(false)
+                        }
+                        _ => None,
+                    };
+                    known = match (known, verdict) {
+                        (Some(false), _) | (_, Some(false)) => Some(false),
+                        (k, v) => k.or(v),
+                    };
+                }
+            }
+            r.dr_path = known;
+        }
+    }
+}
+
+/// The kernel names (as `vigil status` writes them) of the services of
+/// `vip` whose checks reach `real` by its DR path, with their virtual
+/// server.
+fn dr_path_services<'c>(
+    config: &'c Config,
+    vip: Ipv4Addr,
+    real: Ipv4Addr,
+) -> impl Iterator<Item = (String, &'c VirtualServer)> + 'c {
+    (config.virtual_servers.iter())
+        .filter(move |vs| {
+            (vs.real_servers.iter()).any(|rs| {
+                rs.addr == IpAddr::V4(real)
+                    && (rs.checkers.iter()).any(|c| dr_path::goes_by_vip(config, vs, rs, c))
+            })
+        })
+        .flat_map(move |vs| {
+            (config.keys_of(vs).into_iter())
+                .filter(
+                    move |k| matches!(k, ServiceKey::Addr { addr, .. } if *addr == IpAddr::V4(vip)),
+                )
+                .map(move |k| {
+                    let id = match k {
+                        ServiceKey::Addr { addr, port } => ServiceId::Addr {
+                            protocol: desired::protocol(vs.protocol),
+                            addr,
+                            port,
+                        },
+                        ServiceKey::Fwmark { .. } => unreachable!("filtered to addresses"),
+                    };
+                    (id.to_string(), vs)
+                })
+        })
+}
+
+/// The address of a status row's destination (`ADDR:PORT`, `[ADDR]:PORT`).
+fn dest_ip(dest: &str) -> Option<Ipv4Addr> {
+    dest.parse::<std::net::SocketAddr>()
+        .ok()
+        .and_then(|a| match a.ip() {
+            IpAddr::V4(v) => Some(v),
+            IpAddr::V6(_) => None,
+        })
 }
 
 /// What the edge learnt about one VIP.

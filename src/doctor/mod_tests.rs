@@ -240,3 +240,105 @@ fn the_vrrp_masters_answer_is_no_finding_on_a_backup() {
     f.vips[0].master_mac = Some(STRANGER);
     assert_eq!(report(&f), vec![Finding::Fine { real: R1, vip: VIP }]);
 }
+
+/// A status row of `dest` whose last check said `last`.
+fn row(dest: &str, last: &str) -> crate::control::IpvsDestStatus {
+    crate::control::IpvsDestStatus {
+        dest: dest.to_owned(),
+        last: last.to_owned().into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_dr_path_fact_comes_from_the_daemons_last_check_of_each_path_checked_server() {
+    let r3 = Ipv4Addr::new(192, 168, 1, 103);
+    let c = config(
+        "virtual_server 192.168.1.200 80 {
+    lvs_method DR
+    protocol TCP
+    dr_path_check on
+    real_server 192.168.1.101 80 {
+        TCP_CHECK {
+        }
+    }
+    real_server 192.168.1.102 80 {
+        TCP_CHECK {
+        }
+    }
+    real_server 192.168.1.103 80 {
+        TCP_CHECK {
+        }
+    }
+}
+virtual_server 192.168.1.200 81 {
+    lvs_method DR
+    protocol TCP
+    real_server 192.168.1.101 81 {
+        TCP_CHECK {
+        }
+    }
+}
+",
+    );
+    let failed = crate::health::Failure::DrPath {
+        port: 80,
+        tunnel: false,
+    }
+    .words(
+        ServiceKey::Addr {
+            addr: IpAddr::V4(VIP),
+            port: 80,
+        },
+        IpAddr::V4(R2),
+    );
+    let ipvs = IpvsStatus {
+        services: vec![
+            crate::control::IpvsServiceStatus {
+                service: "TCP 192.168.1.200:80".into(),
+                dests: vec![
+                    row("192.168.1.101:80", "ok"),
+                    row("192.168.1.102:80", &failed),
+                    row("192.168.1.103:80", "connection refused"),
+                ],
+                ..Default::default()
+            },
+            // Not checked by the path (no appliance block, no
+            // dr_path_check): what it says is no DR-path fact.
+            crate::control::IpvsServiceStatus {
+                service: "TCP 192.168.1.200:81".into(),
+                dests: vec![row("192.168.1.101:81", &failed)],
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let real = |addr| RealFacts {
+        addr,
+        mac: Some(MAC1),
+        dr_path: None,
+    };
+    let mut facts = Facts {
+        vips: vec![VipFacts {
+            vip: VIP,
+            interface: Some("eth0".into()),
+            answers: vec![],
+            master_mac: None,
+            real_servers: vec![real(R1), real(R2), real(r3)],
+        }],
+    };
+    with_dr_paths(&mut facts, &c, &ipvs);
+    let got: Vec<Option<bool>> = facts.vips[0]
+        .real_servers
+        .iter()
+        .map(|r| r.dr_path)
+        .collect();
+    assert_eq!(got, vec![Some(true), Some(false), None]);
+    let lines: Vec<String> = report(&facts).iter().map(ToString::to_string).collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!(
+            "real server {R2}: its DR-path check for the VIP {VIP} fails"
+        ))),
+        "{lines:?}"
+    );
+}

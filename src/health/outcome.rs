@@ -113,26 +113,27 @@ pub enum Failure {
     DrPath { port: u16, tunnel: bool },
 }
 
+/// The words every [`Failure::DrPath`] text holds (`vigil doctor` finds
+/// the failure in `vigil status` by them).
+pub const DR_PATH_FAILED: &str = "but not for the VIP";
+
 /// What a [`Failure::DrPath`] says, with the likely fix; `at`: the real
 /// server's and the VIP's addresses, when known.
 fn dr_path_words(at: Option<(IpAddr, IpAddr)>, port: u16, tunnel: bool) -> String {
+    // "the VIP" alone, or followed by its address.
     let (own, vip) = match at {
         Some((real, vip)) => (
             SocketAddr::new(real, port).to_string(),
-            format!("the VIP {}", SocketAddr::new(vip, port)),
+            format!(" {}", SocketAddr::new(vip, port)),
         ),
-        None => (
-            format!("its own address, port {port},"),
-            "the VIP".to_owned(),
-        ),
+        None => (format!("its own address, port {port},"), String::new()),
     };
-    if tunnel {
-        format!("answers on {own} but not for {vip} sent to it in an IPIP tunnel: does it decapsulate, with the VIP on its tunl0?")
+    let how = if tunnel {
+        "sent to it in an IPIP tunnel: does it decapsulate, with the VIP on its tunl0?"
     } else {
-        format!(
-            "answers on {own} but not for {vip} delivered to its MAC: is the VIP on its loopback?"
-        )
-    }
+        "delivered to its MAC: is the VIP on its loopback?"
+    };
+    format!("answers on {own} {DR_PATH_FAILED}{vip} {how}")
 }
 
 impl Failure {
