@@ -41,9 +41,9 @@ pub use crate::config::bounds::{
 
 pub use crate::config::bounds::is_dr_path_mark as is_path_mark;
 
-/// Whether a kernel service is a DR-path service (vigil's, whatever the
-/// config says now: one a config no longer wants is deleted, never
-/// reported as foreign).
+/// Whether a kernel service is in the DR-path marks (some vigil's; owned,
+/// as any service, only while this one's config needs it or just
+/// dropped it).
 pub fn is_path(id: &ServiceId) -> bool {
     matches!(id, ServiceId::Fwmark { mark, .. } if is_path_mark(*mark))
 }

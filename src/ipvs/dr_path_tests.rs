@@ -187,30 +187,42 @@ fn ready_lists_the_paths_the_table_holds_with_their_server() {
 }
 
 #[test]
-fn a_path_service_no_config_wants_is_deleted_not_reported_as_foreign() {
+fn a_path_service_found_at_start_is_another_vigils_and_one_a_commit_drops_is_retired() {
     let text = format!(
         "{APPLIANCE}{}",
         service("DR", "", &[("192.168.1.102", "TCP_CHECK")])
     );
-    let paths = Paths::of(&import(&text));
+    let c = std::sync::Arc::new(import(&text));
+    let paths = Paths::of(&c);
+    let path_id = paths.ids().next().unwrap();
+    assert!(is_path(&path_id));
+    // Found in the kernel, wanted by no config of this daemon: foreign
+    // (a second vigil on the box may own it), left alone.
     let mut actual = Table::default();
     actual
         .services
         .extend(paths.entries().map(|e| (e.service.id, e)));
-    let foreign = ServiceId::Fwmark {
-        af: Af::V4,
-        mark: 7,
-    };
-    let mut other = paths.entries().next().unwrap();
-    other.service.id = foreign;
-    actual.services.insert(foreign, other);
-    let wanted = desired::Desired::default();
-    let plan = reconcile::diff(&wanted, &actual, &BTreeSet::new());
-    assert_eq!(plan.foreign, vec![foreign]);
-    let deleted: Vec<&ServiceId> = plan.ops.iter().map(|o| o.service()).collect();
-    let path_id = paths.ids().next().unwrap();
-    assert!(deleted.contains(&&path_id), "{:?}", plan.ops);
-    assert!(!deleted.contains(&&foreign), "{:?}", plan.ops);
+    let plan = reconcile::diff(&desired::Desired::default(), &actual, &BTreeSet::new());
+    assert_eq!(plan.foreign, vec![path_id]);
+    assert!(plan.ops.is_empty(), "{:?}", plan.ops);
+    // A commit that drops the DR real server retires its path.
+    let now = std::time::Instant::now();
+    let mut m = crate::ipvs::machine::Machine::new(c, None, now);
+    assert!(m.poll_pass(now).is_some());
+    let nat = format!(
+        "{APPLIANCE}virtual_server 192.168.1.200 80 {{\n lvs_method NAT\n protocol TCP\n real_server 10.0.0.1 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n"
+    );
+    m.reconfigure(std::sync::Arc::new(import(&nat)), now);
+    let req = m.poll_pass(now).expect("a pass after the commit");
+    assert!(req.retired.contains(&path_id), "{:?}", req.retired);
+    assert!(!req.desired.table.services.contains_key(&path_id));
+    let plan = reconcile::diff(&req.desired, &actual, &req.retired);
+    assert!(plan.foreign.is_empty(), "{:?}", plan.foreign);
+    assert!(
+        plan.ops.iter().any(|o| *o.service() == path_id),
+        "{:?}",
+        plan.ops
+    );
 }
 
 #[test]

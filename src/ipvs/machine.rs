@@ -195,12 +195,15 @@ impl Machine {
     pub fn reconfigure(&mut self, config: Arc<Config>, now: Instant) {
         let old = std::mem::replace(&mut self.config, expanded(config));
         self.names = Names::new(&self.config);
-        self.paths = Paths::of(&self.config);
+        let old_paths = std::mem::replace(&mut self.paths, Paths::of(&self.config));
         let new = &self.config;
-        let owned = desired::owned(new);
+        let mut owned = desired::owned(new);
+        owned.extend(self.paths.ids());
         let known = desired::config_dests(new);
         self.retired
             .extend(desired::owned(&old).difference(&owned).copied());
+        self.retired
+            .extend(old_paths.ids().filter(|id| !owned.contains(id)));
         self.retired.retain(|s| !owned.contains(s));
         self.draining.retain(|r, _| !known.contains(r));
         let deadline = now + self.drain_timeout;

@@ -34,8 +34,8 @@
 //! The kernel is the source of truth: vigil never flushes; it dumps, diffs
 //! and edits in place, so a restart adopts the table as it stands and no
 //! established connection is dropped. vigil owns exactly the services its
-//! config names (plus those it just retired) and the DR-path services of
-//! its own mark range (`dr_path`); others are reported, never touched.
+//! config names and the DR-path services it needs (`dr_path`), plus those
+//! it just retired; others are reported, never touched.
 
 pub mod client;
 pub mod desired;

@@ -16,9 +16,10 @@
 //! - A service the kernel has and vigil does not want: if vigil retired it
 //!   (the previous config had it), DEL_SERVICE, or, while some of its
 //!   destinations drain, the same per-destination rules with nothing
-//!   wanted; otherwise it is foreign: reported, untouched. A DR-path
-//!   service (`dr_path`: vigil's own mark range) is vigil's whatever the
-//!   config says, so one no config wants goes (at start too).
+//!   wanted; otherwise it is foreign: reported, untouched. DR-path
+//!   services (`dr_path`) follow the same rule: one the previous config
+//!   had is retired, one found at start is another vigil's (two may share
+//!   a box: the lab's batch test runs one beside the appliance's).
 //! - Counters, the HASHED flag and tunnel fields vigil does not set never
 //!   cause an op, so diffing the kernel's own dump after applying a plan
 //!   gives an empty plan (a restart adopts the table as it stands).
@@ -29,7 +30,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::{Desired, RealId};
-use super::dr_path;
 use super::kernel::{Op, Table};
 use super::wire::{Dest, DestId, FwdMethod, Service, ServiceId, SVC_F_HASHED};
 
@@ -104,7 +104,7 @@ pub fn diff(desired: &Desired, actual: &Table, retired: &BTreeSet<ServiceId>) ->
         if desired.table.services.contains_key(id) {
             continue;
         }
-        if !retired.contains(id) && !dr_path::is_path(id) {
+        if !retired.contains(id) {
             foreign.push(*id);
             continue;
         }
