@@ -88,7 +88,8 @@ def test_refused_ops_are_reported_one_by_one_and_the_rest_applied(lb1):
         svc = None
         for line in table.splitlines():
             f = line.split()
-            if f and f[0] == "TCP":
+            if f and f[0] in ("TCP", "UDP", "SCTP", "FWM"):
+                # A FWM service (the seed's DR paths) is none of these.
                 svc = f[1].rsplit(":", 1)[0]
             elif f and f[0] == "->" and svc in dests:
                 dests[svc] += 1
