@@ -104,13 +104,13 @@ impl Real {
 /// through: its own, or a group's first address member; `None` for fwmark
 /// services (no address to send to).
 fn vip_of(config: &Config, vs: &VirtualServer) -> Option<(IpAddr, u16)> {
-    let key = if vs.group.is_some() {
-        config
-            .keys_of(vs)
-            .into_iter()
-            .find(|k| matches!(k, ServiceKey::Addr { .. }))?
-    } else {
-        vs.key
+    let key = match &vs.group {
+        None => vs.key,
+        // The first address member's first address, without expanding the
+        // group's ranges (this is asked per checker).
+        Some(name) => (config.virtual_server_group(name)?.members.iter()).find_map(|m| {
+            (m.keys(vs.key.is_ipv6()).next()).filter(|k| matches!(k, ServiceKey::Addr { .. }))
+        })?,
     };
     match key {
         ServiceKey::Addr { addr, port } => Some((addr, port)),

@@ -257,3 +257,16 @@ fn the_machine_puts_every_path_in_each_pass_and_owns_them() {
     assert!(req.desired.table.services.contains_key(&path));
     assert_eq!(req.desired.table.services.len(), 2);
 }
+
+#[test]
+fn a_groups_checks_go_to_its_first_address_member_past_a_fwmark_one() {
+    let text = format!(
+        "{APPLIANCE}virtual_server_group G {{\n fwmark 9\n 192.168.1.200-210 80\n 192.168.1.220 81\n}}\nvirtual_server group G {{\n lvs_method DR\n protocol TCP\n real_server 192.168.1.102 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n"
+    );
+    let c = import(&text);
+    let paths = Paths::of(&c);
+    let vs = &c.virtual_servers[0];
+    let rs = &vs.real_servers[0];
+    let p = CheckPath::of(&paths, &c, vs, rs, &rs.checkers[0], 80).expect("a path");
+    assert_eq!(p.vip, "192.168.1.200:80".parse::<SocketAddr>().unwrap());
+}
