@@ -523,6 +523,7 @@ fn run_command(r: RunArgs) -> i32 {
     } else {
         return EXIT_USAGE;
     };
+    crate::startup::begin();
     // Before the first big allocation (the parse): one arena (see `mem`).
     crate::mem::init();
     let level = r.log_level.parse().unwrap_or(tracing::Level::INFO);
@@ -575,6 +576,7 @@ fn run_command(r: RunArgs) -> i32 {
             };
         }
     };
+    crate::startup::step("config read");
     tracing::debug!(
         "config read from {} in {:.1} ms",
         origin.describe,

@@ -22,6 +22,7 @@ pub mod net;
 pub mod notify;
 pub mod offload;
 pub mod resolve;
+pub mod startup;
 pub mod store;
 pub mod track;
 pub mod vrrp;

@@ -564,16 +564,20 @@ fn one_service(v: &VirtualServer, name: &str) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
     let service = || name.to_owned();
     let v6 = v.key.is_ipv6();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(v.real_servers.len());
     // The kernel's destination: only NAT keeps a real server's own port;
-    // DR and TUN forward to the service's (`None` here).
-    let mut dests: HashMap<(IpAddr, Option<u16>), String> = HashMap::new();
+    // DR and TUN forward to the service's (`None` here). The value: the
+    // real server's index, named only if a second one collides.
+    let mut dests: HashMap<(IpAddr, Option<u16>), usize> =
+        HashMap::with_capacity(v.real_servers.len());
+    // Written only for an error (100,000 real servers are checked here).
+    let named = |r: &crate::config::model::RealServer| match r.port {
+        Some(p) => format!("{} {}", r.addr, p),
+        None => r.addr.to_string(),
+    };
     for (k, r) in v.real_servers.iter().enumerate() {
         let at = ("real_server", Some(k));
-        let real = match r.port {
-            Some(p) => format!("{} {}", r.addr, p),
-            None => r.addr.to_string(),
-        };
+        let real = || named(r);
         if r.addr.is_ipv6() != v6 {
             let e = Invalid::ServiceFamily {
                 service: service(),
@@ -589,7 +593,7 @@ fn one_service(v: &VirtualServer, name: &str) -> Vec<Found> {
                 if c.kind.connects() && c.connect_port.is_none() {
                     let e = Invalid::CheckerPort {
                         service: service(),
-                        real: real.clone(),
+                        real: real(),
                         checker: c.kind.keyword(),
                     };
                     out.push((at.0, at.1, e));
@@ -600,7 +604,7 @@ fn one_service(v: &VirtualServer, name: &str) -> Vec<Found> {
         if lower > upper {
             let e = Invalid::Thresholds {
                 service: service(),
-                real: real.clone(),
+                real: real(),
                 lower,
                 upper,
             };
@@ -611,19 +615,19 @@ fn one_service(v: &VirtualServer, name: &str) -> Vec<Found> {
         if !seen.insert((r.addr, r.port)) {
             let e = Invalid::DuplicateRealServer {
                 service: service(),
-                real,
+                real: real(),
             };
             out.push((at.0, at.1, e));
-        } else if let Some(other) = dests.get(&(r.addr, kernel_port)) {
+        } else if let Some(&other) = dests.get(&(r.addr, kernel_port)) {
             let e = Invalid::SameDestination {
                 service: service(),
-                real,
-                other: other.clone(),
+                real: real(),
+                other: named(&v.real_servers[other]),
                 method: method.keyword(),
             };
             out.push((at.0, at.1, e));
         } else {
-            dests.insert((r.addr, kernel_port), real);
+            dests.insert((r.addr, kernel_port), k);
         }
     }
     if let Some(s) = &v.sorry_server {

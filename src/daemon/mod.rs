@@ -255,6 +255,7 @@ async fn main(
     start: Start,
     vrrp_rt: tokio::runtime::Handle,
 ) -> Result<(), DaemonError> {
+    crate::startup::step("runtimes");
     let config = reload::shared(config);
     // The parse's peak is over: its heap goes back to the system.
     crate::mem::trim();
@@ -281,6 +282,7 @@ async fn main(
     let watchdogs = watchdogs::start(&config, opts.appliance, &sup, &notifier);
     // Subscribe before reading links, so no change falls in between.
     let events = net::events()?;
+    crate::startup::step("sockets and watchdogs");
 
     // The box's own set-up (`appliance { }`), before VRRP reads the links.
     let mut appliance = crate::appliance::Live::new(net.clone(), opts.appliance);
@@ -292,6 +294,7 @@ async fn main(
         .await
         .map_err(DaemonError::NoAccept)?;
 
+    crate::startup::step("box set-up");
     let ledger = Ledger::beside(control_path);
     let links = net.links().await?;
     let links = ensure_vmacs(&net, &ledger, &config.vrrp_instances, |_| true, links).await;
@@ -349,6 +352,7 @@ async fn main(
         ));
     }
 
+    crate::startup::step("VRRP instances");
     // The box's addresses, for `ha_suspend`.
     let addrs = links::box_addresses(&net).await;
     let (local_tx, local_rx) = watch::channel(links::local_set(&addrs));
@@ -371,6 +375,7 @@ async fn main(
         carried.as_deref(),
         &sup,
     );
+    crate::startup::step("links, health checks and IPVS task");
     let sync = start_sync_daemon(
         &config,
         &statuses,

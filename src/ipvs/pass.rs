@@ -49,6 +49,34 @@ pub struct PassReport {
     /// Wall time of the pass (dump, diff, apply, and the dump after
     /// changes), measured by the edge; zero when nobody timed it.
     pub took: Duration,
+    /// Where the pass's own time went.
+    pub phases: Phases,
+}
+
+/// The phases of one pass, as [`pass`] timed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Phases {
+    /// The dump of the kernel's table.
+    pub dump: Duration,
+    /// The diff against the desired table (and the strays of an adopting
+    /// pass).
+    pub plan: Duration,
+    /// Sending the ops and reading the kernel's answers.
+    pub apply: Duration,
+    /// The dump after changes (zero when there were none).
+    pub dump_again: Duration,
+}
+
+impl Phases {
+    /// The phases as (name, time), in order, for the start-up timeline.
+    pub fn named(&self) -> [(&'static str, Duration); 4] {
+        [
+            ("IPVS dump", self.dump),
+            ("IPVS plan", self.plan),
+            ("IPVS apply", self.apply),
+            ("IPVS dump again", self.dump_again),
+        ]
+    }
 }
 
 /// An op the kernel refused: a table [`Op`] (retried by the next pass,
@@ -170,14 +198,20 @@ pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Er
         drop(actual);
         dump(k)?
     };
+    let phases = Phases {
+        dump: dumped,
+        plan: planned - dumped,
+        apply: applied - planned,
+        dump_again: t0.elapsed() - applied,
+    };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     tracing::debug!(
         "ipvs: pass phases: dump {:.1} ms, plan {:.1} ms, apply {:.1} ms ({} ops), dump again {:.1} ms",
-        ms(dumped),
-        ms(planned - dumped),
-        ms(applied - planned),
+        ms(phases.dump),
+        ms(phases.plan),
+        ms(phases.apply),
         plan.ops.len(),
-        ms(t0.elapsed() - applied),
+        ms(phases.dump_again),
     );
     Ok(PassReport {
         planned: plan.ops.len(),
@@ -186,6 +220,7 @@ pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Er
         foreign: plan.foreign,
         adopted,
         took: Duration::ZERO,
+        phases,
     })
 }
 

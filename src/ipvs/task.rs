@@ -197,12 +197,16 @@ pub async fn run(
             None
         };
         if let Some(req) = req {
+            crate::startup::step("IPVS desired table");
             if !accept_local && machine.paths().any_ipv4() {
                 accept_local = set_accept_local().await;
             }
             let r = hb.waiting(run_pass(&mut edge, &mut settings, req)).await;
             if matches!(r, Err(Unavailable::ModuleMissing)) {
                 edge.modprobe_once().await;
+            }
+            if let Ok(rep) = &r {
+                crate::startup::finish("IPVS pass other", &rep.phases.named(), rep.planned);
             }
             let answer = match &r {
                 Ok(rep) => Ok(Applied {
@@ -270,6 +274,7 @@ async fn run_pass(
         .call(move |link| {
             let r = link.with(|c| {
                 pending.apply(c);
+                crate::startup::step("IPVS connect and settings");
                 // Timed from here: connecting and the settings are not the pass.
                 let t0 = Instant::now();
                 pass(c, &req).map(|rep| PassReport {

@@ -97,58 +97,79 @@ fn arp_theft_command(ev: &Event) -> Option<Vec<String>> {
 /// logs them as a warning at start and on each reload and shows them in
 /// `vigil status`.
 pub fn root_scripts(config: &Config) -> Vec<String> {
+    /// Where a script is configured, written when it is listed.
+    type Place<'p> = &'p dyn Fn() -> String;
     let mut out = Vec::new();
-    let global = config.global.script_user.is_some();
-    let mut one = |place: String, sc: &Option<Script>, own_user: bool| {
+    if config.global.script_user.is_some() {
+        return out;
+    }
+    // The place is written only for a script that is listed: a config of
+    // 100,000 real servers without scripts formats nothing.
+    let mut one = |place: Place<'_>, sc: &Option<Script>, own_user: bool| {
         if let Some(argv0) = sc.as_ref().and_then(|sc| sc.argv.first()) {
-            if !global && !own_user {
-                out.push(format!("{place} {argv0}"));
+            if !own_user {
+                out.push(format!("{} {argv0}", place()));
             }
         }
     };
-    let notify = |one: &mut dyn FnMut(String, &Option<Script>, bool), what: &str, n: &Notify| {
-        for (kw, sc) in [
-            ("notify", &n.notify),
-            ("notify_master", &n.master),
-            ("notify_backup", &n.backup),
-            ("notify_fault", &n.fault),
-            ("notify_stop", &n.stop),
-        ] {
-            one(format!("{what} {kw}"), sc, false);
-        }
-    };
+    let notify =
+        |one: &mut dyn FnMut(Place<'_>, &Option<Script>, bool), what: Place<'_>, n: &Notify| {
+            for (kw, sc) in [
+                ("notify", &n.notify),
+                ("notify_master", &n.master),
+                ("notify_backup", &n.backup),
+                ("notify_fault", &n.fault),
+                ("notify_stop", &n.stop),
+            ] {
+                one(&|| format!("{} {kw}", what()), sc, false);
+            }
+        };
     for i in &config.vrrp_instances {
-        notify(&mut one, &format!("vrrp_instance {}", i.name), &i.notify);
-        let place = format!("vrrp_instance {} notify_arp_theft", i.name);
-        one(place, &i.notify_arp_theft, false);
+        let what = || format!("vrrp_instance {}", i.name);
+        notify(&mut one, &what, &i.notify);
+        one(
+            &|| format!("{} notify_arp_theft", what()),
+            &i.notify_arp_theft,
+            false,
+        );
     }
     for g in &config.vrrp_sync_groups {
-        notify(&mut one, &format!("vrrp_sync_group {}", g.name), &g.notify);
+        notify(
+            &mut one,
+            &|| format!("vrrp_sync_group {}", g.name),
+            &g.notify,
+        );
     }
     for t in &config.vrrp_scripts {
         let sc = Some(t.script.clone());
-        one(format!("vrrp_script {}", t.name), &sc, t.user.is_some());
+        one(&|| format!("vrrp_script {}", t.name), &sc, t.user.is_some());
     }
     for vs in &config.virtual_servers {
-        let at = format!("virtual_server {}", vs.key);
-        one(format!("{at} quorum_up"), &vs.quorum_up, false);
-        one(format!("{at} quorum_down"), &vs.quorum_down, false);
+        let vs_at = || format!("virtual_server {}", vs.key);
+        one(&|| format!("{} quorum_up", vs_at()), &vs.quorum_up, false);
+        one(
+            &|| format!("{} quorum_down", vs_at()),
+            &vs.quorum_down,
+            false,
+        );
         for rs in &vs.real_servers {
-            let port = rs.port.map_or_else(String::new, |p| format!(" {p}"));
-            let at = format!("{at} real_server {}{port}", rs.addr);
-            one(format!("{at} notify_up"), &rs.notify_up, false);
-            one(format!("{at} notify_down"), &rs.notify_down, false);
+            let at = || {
+                let port = rs.port.map_or_else(String::new, |p| format!(" {p}"));
+                format!("{} real_server {}{port}", vs_at(), rs.addr)
+            };
+            one(&|| format!("{} notify_up", at()), &rs.notify_up, false);
+            one(&|| format!("{} notify_down", at()), &rs.notify_down, false);
             for c in &rs.checkers {
                 if let crate::config::model::CheckKind::Misc(m) = &c.kind {
                     let sc = Some(m.path.clone());
-                    one(format!("{at} MISC_CHECK"), &sc, m.user.is_some());
+                    one(&|| format!("{} MISC_CHECK", at()), &sc, m.user.is_some());
                 }
             }
         }
     }
     if let Some(a) = &config.appliance {
         one(
-            "watchdog notify_reset".into(),
+            &|| "watchdog notify_reset".into(),
             &a.watchdog.notify_reset,
             false,
         );

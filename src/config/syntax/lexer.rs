@@ -84,8 +84,10 @@ enum Item {
     Comment(usize),
 }
 
-/// The one scanner of a line's words, braces and comment.
-fn scan(cs: &[char], mut found: impl FnMut(Item)) {
+/// The one scanner of a line's words, braces and comment. `texts`:
+/// whether a word's text is wanted (finding the comment only needs where
+/// words end, and the preprocessor asks that of every line).
+fn scan(cs: &[char], texts: bool, mut found: impl FnMut(Item)) {
     let mut i = 0;
     while let Some(&c) = cs.get(i) {
         match c {
@@ -116,11 +118,15 @@ fn scan(cs: &[char], mut found: impl FnMut(Item)) {
                             break;
                         }
                         '\\' if matches!(cs.get(i + 1), Some('"' | '\\')) => {
-                            text.push(cs[i + 1]);
+                            if texts {
+                                text.push(cs[i + 1]);
+                            }
                             i += 2;
                         }
                         ch => {
-                            text.push(ch);
+                            if texts {
+                                text.push(ch);
+                            }
                             i += 1;
                         }
                     }
@@ -142,7 +148,11 @@ fn scan(cs: &[char], mut found: impl FnMut(Item)) {
                 }
                 found(Item::Word {
                     start,
-                    text: cs[start..i].iter().collect(),
+                    text: if texts {
+                        cs[start..i].iter().collect()
+                    } else {
+                        String::new()
+                    },
                     quoted: false,
                     open_quote: false,
                 });
@@ -154,7 +164,11 @@ fn scan(cs: &[char], mut found: impl FnMut(Item)) {
 /// Where the line's comment starts (its length if it has none).
 pub(super) fn comment_start(cs: &[char]) -> usize {
     let mut at = cs.len();
-    scan(cs, |item| {
+    // Most lines have no comment sign at all.
+    if !cs.iter().any(|&c| c == '#' || c == '!') {
+        return at;
+    }
+    scan(cs, false, |item| {
         if let Item::Comment(i) = item {
             at = i;
         }
@@ -170,7 +184,7 @@ pub(super) fn lex_line(
     diags: &mut Diagnostics,
 ) {
     let loc_at = |i: usize| Loc::new(file, line.line, line.col(i));
-    scan(&line.chars, |item| match item {
+    scan(&line.chars, true, |item| match item {
         Item::Word {
             start,
             text,
