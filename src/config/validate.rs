@@ -18,6 +18,8 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 /// Where a block and its settings are, so that an error points at the
 /// setting that breaks a rule, not just at the block around it.
 #[derive(Debug, Clone)]
@@ -564,12 +566,13 @@ fn one_service(v: &VirtualServer, name: &str) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
     let service = || name.to_owned();
     let v6 = v.key.is_ipv6();
-    let mut seen = HashSet::with_capacity(v.real_servers.len());
+    let mut seen = FxHashSet::default();
+    seen.reserve(v.real_servers.len());
     // The kernel's destination: only NAT keeps a real server's own port;
     // DR and TUN forward to the service's (`None` here). The value: the
     // real server's index, named only if a second one collides.
-    let mut dests: HashMap<(IpAddr, Option<u16>), usize> =
-        HashMap::with_capacity(v.real_servers.len());
+    let mut dests: FxHashMap<(IpAddr, Option<u16>), usize> = FxHashMap::default();
+    dests.reserve(v.real_servers.len());
     // Written only for an error (100,000 real servers are checked here).
     let named = |r: &crate::config::model::RealServer| match r.port {
         Some(p) => format!("{} {}", r.addr, p),

@@ -573,7 +573,7 @@ impl Reader<'_> {
         };
         let mut level = Inherit::default();
         let mut own = Vec::new();
-        self.walk(&block.nodes, &REAL, |r, kw, n| match kw {
+        self.walk_each(&block.nodes, &REAL, |r, kw, n| match kw {
             "weight" => rs.weight = r.u32_in(n, 0, WEIGHT_MAX).unwrap_or(1),
             "inhibit_on_failure" => rs.inhibit_on_failure = r.flag(n),
             "lvs_method" => {
@@ -676,7 +676,7 @@ impl Reader<'_> {
         // in by the walk and set at the end.
         let mut c = Checker::new(kind.clone());
         let mut own = Inherit::default();
-        self.walk(nodes, section, |r, kw, n| match kw {
+        self.walk_each(nodes, section, |r, kw, n| match kw {
             "connect_ip" => c.connect_ip = r.host(n),
             "connect_port" => c.connect_port = r.int_in::<u16>(n, 1, 65535),
             "bindto" => c.bindto = r.ip(n),
@@ -790,7 +790,7 @@ impl Reader<'_> {
             digest: None,
             virtualhost: None,
         };
-        self.walk(nodes, &URL, |r, kw, n| match kw {
+        self.walk_each(nodes, &URL, |r, kw, n| match kw {
             "path" => u.path = r.url_path(n).unwrap_or_default(),
             "status_code" => u.status_code = r.status_codes(n).unwrap_or_default(),
             "digest" => u.digest = r.digest(n),

@@ -37,21 +37,23 @@ pub(super) struct Line {
 }
 
 impl Line {
-    /// A line of the file as written: character `i` is at column `i + 1`.
-    pub fn raw(line: u32, text: &str) -> Self {
-        let chars: Vec<char> = text.chars().collect();
-        let cols = (1..=chars.len())
-            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
-            .collect();
-        Line { line, chars, cols }
+    /// This line made line `line` of the file as written, `text`:
+    /// character `i` is at column `i + 1`. In the buffers it has (a read of
+    /// 100,000 lines allocates them once, not twice a line).
+    pub fn fill_raw(&mut self, line: u32, text: &str) {
+        self.line = line;
+        self.chars.clear();
+        self.chars.extend(text.chars());
+        self.cols.clear();
+        self.cols
+            .extend((1..=self.chars.len()).map(|c| u32::try_from(c).unwrap_or(u32::MAX)));
     }
 
-    /// An empty line (a dropped one) at `line`.
-    pub fn empty(line: u32) -> Self {
-        Line {
-            line,
-            ..Line::default()
-        }
+    /// This line dropped: empty, at its place, its buffers kept.
+    pub fn emptied(mut self) -> Self {
+        self.chars.clear();
+        self.cols.clear();
+        self
     }
 
     /// The column of character `i`; past the end, one after the last.

@@ -177,6 +177,9 @@ pub(super) struct Lines<'t> {
     collecting: Option<Collecting>,
     /// The last line of the file and its length in characters.
     last: (u32, u32),
+    /// A line lexed and handed back ([`Lines::recycle`]): its buffers take
+    /// the next line of the file.
+    spare: Option<Line>,
 }
 
 /// `$NAME=` at the start of `cs`: the name and the index after `=`.
@@ -243,6 +246,7 @@ impl<'t> Lines<'t> {
             pending: VecDeque::new(),
             collecting: None,
             last: (1, 0),
+            spare: None,
         }
     }
 
@@ -263,7 +267,8 @@ impl<'t> Lines<'t> {
             None => {
                 let (n, raw) = self.raw.next()?;
                 let raw = raw.strip_suffix('\r').unwrap_or(raw);
-                let line = Line::raw(u32::try_from(n + 1).unwrap_or(u32::MAX), raw);
+                let mut line = self.spare.take().unwrap_or_default();
+                line.fill_raw(u32::try_from(n + 1).unwrap_or(u32::MAX), raw);
                 self.last = (
                     line.line,
                     u32::try_from(line.chars.len()).unwrap_or(u32::MAX),
@@ -273,9 +278,15 @@ impl<'t> Lines<'t> {
         };
         if self.collecting.is_some() {
             self.collect(&line, params);
-            return Some(Line::empty(line.line));
+            return Some(line.emptied());
         }
         Some(self.process(line, params, diags))
+    }
+
+    /// Hands a line [`Lines::next`] gave back once lexed: the next line
+    /// of the file is read into its buffers.
+    pub fn recycle(&mut self, line: Line) {
+        self.spare = Some(line);
     }
 
     /// One more line of a multi-line definition.
@@ -317,19 +328,19 @@ impl<'t> Lines<'t> {
         let mut rounds = 0;
         loop {
             if !self.conditional(&mut line, params) {
-                return Line::empty(line.line);
+                return line.emptied();
             }
             let start = first_word_at(&line);
             if let Some((name, after)) = definition(&line.chars[start..]) {
                 self.define(name, &line.chars[start + after..], params);
-                return Line::empty(line.line);
+                return line.emptied();
             }
             if line.chars[start..].starts_with(&['~', 'S', 'E', 'Q']) {
                 diags.not_in_vigil(&self.loc(&line, start), "~SEQ", "a config line");
-                return Line::empty(line.line);
+                return line.emptied();
             }
             match self.substitute(&mut line, params, diags, &mut rounds) {
-                Err(()) => return Line::empty(line.line),
+                Err(()) => return line.emptied(),
                 Ok(false) => return line,
                 // Something was brought in: it may have made an `@ID` line
                 // or a definition; read it again.

@@ -69,6 +69,7 @@ pub(super) fn build(text: &str, reader: &mut Reader<'_>, src: &Source) -> Vec<No
     let mut lexemes = Vec::new();
     while let Some(line) = lines.next(&mut b.reader.params, b.reader.diags) {
         lex_line(&src.file, &line, &mut lexemes, b.reader.diags);
+        lines.recycle(line);
         lexemes.push(Lexeme::Eol);
         for lexeme in lexemes.drain(..) {
             match lexeme {
