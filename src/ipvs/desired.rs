@@ -366,17 +366,20 @@ pub fn owned(config: &Config) -> BTreeSet<ServiceId> {
 /// and sorry servers. A destination of an owned service outside this set
 /// was left by an earlier config (found at start: drained, not cut).
 pub fn config_dests(config: &Config) -> BTreeSet<RealId> {
-    let mut all = BTreeSet::new();
-    for vs in &config.virtual_servers {
-        all.extend(vs.real_servers.iter().map(|rs| real_id(vs, rs)));
-        if let Some(s) = &vs.sorry_server {
-            all.insert(RealId {
+    // Collected at once, not inserted one by one: the set is then built
+    // from the sorted list in one go.
+    config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| {
+            let reals = vs.real_servers.iter().map(move |rs| real_id(vs, rs));
+            let sorry = vs.sorry_server.as_ref().map(|s| RealId {
                 service: service_id(vs),
                 dest: sorry_dest(vs, s, 0).id,
             });
-        }
-    }
-    all
+            reals.chain(sorry)
+        })
+        .collect()
 }
 
 /// The real servers with a `misc_dynamic` MISC_CHECK: the only ones a

@@ -134,12 +134,12 @@ impl Machine {
         let mut weights = Weights::new();
         if let Some(s) = initial {
             for r in &s.servers {
-                for id in names.reals_of(&config, r.service, r.real) {
+                names.each_real_of(&config, r.service, r.real, |id| {
                     health.insert(id, if r.up { Health::Up } else { Health::Down });
                     if let Some(w) = r.weight {
                         weights.insert(id, w);
                     }
-                }
+                });
             }
         }
         Machine {

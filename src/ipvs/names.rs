@@ -12,8 +12,9 @@
 //! Must not: hold state beyond the config it was built from (rebuild it
 //! when the config changes), or reach the kernel.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use super::desired::{self, RealId};
 use super::wire::DestId;
@@ -27,13 +28,15 @@ type Real = (IpAddr, Option<u16>);
 #[derive(Debug, Default)]
 pub struct Names {
     /// Virtual servers (index into `config.virtual_servers`) by key.
-    by_key: HashMap<ServiceKey, Vec<usize>>,
+    by_key: FxHashMap<ServiceKey, Vec<usize>>,
     /// The members of each `virtual_server group`, by group and protocol.
-    by_group: HashMap<(String, Protocol), Vec<usize>>,
-    /// Per virtual server: its real servers (index) by address and port.
-    reals: Vec<HashMap<Real, Vec<usize>>>,
+    by_group: FxHashMap<(String, Protocol), Vec<usize>>,
+    /// Per virtual server: its real servers' addresses and ports with
+    /// their index, sorted (one allocation per virtual server, not one
+    /// per real server; a status looks up every checked server).
+    reals: Vec<Vec<(Real, usize)>>,
     /// Per virtual server: its real servers (index) by kernel dest.
-    dests: Vec<HashMap<DestId, usize>>,
+    dests: Vec<FxHashMap<DestId, usize>>,
 }
 
 impl Names {
@@ -47,14 +50,17 @@ impl Names {
                     .or_default()
                     .push(i);
             }
-            let mut reals: HashMap<Real, Vec<usize>> = HashMap::new();
-            let mut dests = HashMap::new();
+            let mut reals: Vec<(Real, usize)> = Vec::with_capacity(vs.real_servers.len());
+            let mut dests = FxHashMap::default();
+            dests.reserve(vs.real_servers.len());
             for (j, rs) in vs.real_servers.iter().enumerate() {
-                reals.entry((rs.addr, rs.port)).or_default().push(j);
+                reals.push(((rs.addr, rs.port), j));
                 // The first of two servers with one dest wins, as a
                 // front-to-back search would find it.
                 dests.entry(desired::dest_id(vs, rs)).or_insert(j);
             }
+            // By address and port, then index: equal servers in config order.
+            reals.sort_unstable();
             n.reals.push(reals);
             n.dests.push(dests);
         }
@@ -67,9 +73,31 @@ impl Names {
     /// once, named by the group's first service (`health::plan`): their
     /// result feeds every service of the group.
     pub fn reals_of(&self, config: &Config, service: ServiceKey, real: Real) -> Vec<RealId> {
+        let mut out = Vec::new();
+        self.each_real_of(config, service, real, |id| out.push(id));
+        out
+    }
+
+    /// [`Names::reals_of`], each handed to `f` (no list built: a status
+    /// asks this of every checked server every 2 s).
+    pub fn each_real_of(
+        &self,
+        config: &Config,
+        service: ServiceKey,
+        real: Real,
+        mut f: impl FnMut(RealId),
+    ) {
         let Some(named) = self.by_key.get(&service) else {
-            return Vec::new();
+            return;
         };
+        let grouped = |i: &usize| config.virtual_servers[*i].group.is_some();
+        if !named.iter().any(grouped) {
+            // Indexes pushed in config order: sorted, each once.
+            for &i in named {
+                self.each_in(config, i, real, &mut f);
+            }
+            return;
+        }
         let mut servers: Vec<usize> = named.clone();
         for &i in named {
             let vs = &config.virtual_servers[i];
@@ -81,14 +109,22 @@ impl Names {
         }
         servers.sort_unstable();
         servers.dedup();
-        let mut out = Vec::new();
         for i in servers {
-            let vs = &config.virtual_servers[i];
-            for &j in self.reals[i].get(&real).into_iter().flatten() {
-                out.push(desired::real_id(vs, &vs.real_servers[j]));
+            self.each_in(config, i, real, &mut f);
+        }
+    }
+
+    /// The identities of `real` among virtual server `i`'s real servers.
+    fn each_in(&self, config: &Config, i: usize, real: Real, f: &mut impl FnMut(RealId)) {
+        let (Some(vs), Some(reals)) = (config.virtual_servers.get(i), self.reals.get(i)) else {
+            return;
+        };
+        let from = reals.partition_point(|(r, _)| *r < real);
+        for &(_, j) in reals[from..].iter().take_while(|(r, _)| *r == real) {
+            if let Some(rs) = vs.real_servers.get(j) {
+                f(desired::real_id(vs, rs));
             }
         }
-        out
     }
 
     /// The real server of virtual server number `vs_index` that the

@@ -83,9 +83,8 @@ impl<'s> Details<'s> {
         let mut index = Vec::with_capacity(servers.len());
         for (i, r) in servers.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
-            for id in m.names().reals_of(m.config(), r.service, r.real) {
-                index.push((id, i));
-            }
+            m.names()
+                .each_real_of(m.config(), r.service, r.real, |id| index.push((id, i)));
         }
         // The last of equal identities wins, as an insert into a map would.
         index.sort_by_key(|e| e.0);
