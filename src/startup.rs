@@ -48,7 +48,8 @@ pub fn begin() {
     });
 }
 
-/// Marks the end of step `name`: the time since the previous mark.
+/// Marks the end of step `name`: the time since the previous mark. The
+/// report separates steps with commas: a name has none.
 pub fn step(name: &'static str) {
     let now = Instant::now();
     with(|t| {

@@ -28,6 +28,11 @@ use super::supervisor::{Kind, Supervisor, TaskId};
 /// Health events waiting for the IPVS task (the runner awaits room).
 const HEALTH_QUEUE: usize = 1024;
 
+/// What `vigil status` says of IPVS until the task's first pass has read
+/// the kernel's table (seconds at 100,000 destinations).
+pub(super) const FIRST_PASS_PENDING: &str =
+    "starting: the table is not read yet (the first pass is under way)";
+
 /// The IPVS side of the daemon: the IPVS task and the health runner.
 pub(super) struct IpvsSide {
     pub(super) commands: mpsc::Sender<ipvs_task::Command>,
@@ -48,8 +53,9 @@ pub(super) struct IpvsSide {
 /// the table (seconds at the config's bounds in a debug build), so a
 /// reload builds it on the blocking pool. No status: until the task's
 /// first pass has dumped the kernel's table there is nothing true to
-/// show of it (the task publishes one after every pass), and building one
-/// of 10,000 destinations was a tenth of the start.
+/// show of it (the task publishes one after every pass; until then the
+/// status says [`FIRST_PASS_PENDING`]), and building one of 10,000
+/// destinations was a tenth of the start.
 pub(super) struct Prepared {
     runner: Result<health::Runner, health::PlanError>,
     initial: Option<health::States>,
@@ -141,7 +147,10 @@ pub(super) fn spawn_ipvs(
         }
     };
     let checked = initial.as_ref().map_or(0, |s| s.servers.len());
-    let (tx, rx) = watch::channel(IpvsStatus::default());
+    let (tx, rx) = watch::channel(IpvsStatus {
+        error: Some(FIRST_PASS_PENDING.to_owned()),
+        ..IpvsStatus::default()
+    });
     let (timeouts, sysctls) = kernel_settings(config, from_store);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let io = ipvs_task::Io {

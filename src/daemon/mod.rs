@@ -375,7 +375,7 @@ async fn main(
         carried.as_deref(),
         &sup,
     );
-    crate::startup::step("links, health checks and IPVS task");
+    crate::startup::step("links and IPVS side");
     let sync = start_sync_daemon(
         &config,
         &statuses,
