@@ -11,16 +11,23 @@
 #    static and copied in. About 3-5 minutes; the VM is torn down on exit.
 #    BENCH_VLAB_PREFIX (default vlb-) names its namespaces, so a lab left
 #    up by `make run` is not touched.
-# Figures: target/bench/<name>.json, and a table on stdout (bench-table
-# prints all of them again). Informative only: no pass/fail threshold.
+# Figures: target/bench/<name>.json in one format (bench/figures.py: the
+# median of at least 5 samples per contender with min and max beside it,
+# and a "trusted" verdict: false when the baseline's samples spread over
+# 20 % of their median, the machine too loaded), then one Markdown table
+# of all of them at the end (bench/table.py), also target/bench/summary.md
+# (bench-table prints it again). Informative only: no pass/fail threshold.
+# Whole `make bench`: about 45 minutes on the 2-core build box (the parts'
+# times below are measured there, TCG for the VM parts).
 
 BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
 BENCH_PROBE := target/x86_64-unknown-linux-gnu/release/examples/bench_probe
 BENCH_VLAB_PREFIX ?= vlb-
 
-.PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config bench-config-lab bench-dr-path
-bench: bench-netns bench-ipvs bench-config bench-config-lab bench-dr-path
-	@bash bench/table.sh target/bench
+.PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config bench-config-lab \
+	bench-dr-path bench-scale
+bench: bench-netns bench-ipvs bench-config bench-config-lab bench-dr-path bench-scale
+	@python3 bench/table.py target/bench
 
 bench-netns: build
 	mkdir -p target/bench
@@ -63,6 +70,17 @@ bench-dr-path: lab-image bench-probe
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only drpath \
 		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
 
-# Reprint the table from the last run's JSON files (the runs print their own).
+# 6. The scaling curve (issue 15): vigil's cold start, no-op pass after a
+#    restart, no-change reload and RSS, keepalived's cold start and RSS, at
+#    1,000, 10,000 and 100,000 destinations (the bound), no checkers, in
+#    one lab VM of 1 GB (lab/vlab/bench_scale.py): target/bench/scale.json,
+#    scale.md (the table and the growth exponents), scale.svg (log-log).
+#    About 25 minutes under TCG (keepalived takes 3-4 minutes to program 100,000).
+bench-scale: lab-image bench-probe
+	mkdir -p target/bench
+	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only scale \
+		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
+
+# Reprint the summary from the last run's JSON files (the runs print their own).
 bench-table:
-	@bash bench/table.sh target/bench
+	@python3 bench/table.py target/bench
