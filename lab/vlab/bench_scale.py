@@ -11,14 +11,17 @@ Markdown table (returned, and printed) with the growth exponents between
 successive sizes, and target/bench/scale.svg (a log-log plot written as
 SVG text). Must not: leave a daemon running or the table programmed.
 
-Per run and size, contenders alternated:
-- vigil: table flushed, `bench_probe cold` (spawn to all destinations in
-  the kernel); its own pass time for that programming pass (journal);
+Per run and size, contenders alternated; before each cold start the table
+is emptied and ip_vs reloaded (Bench.clean(): a flush alone left the next
+contender's 100,000 adds ~20 times slower).
+- vigil: `bench_probe cold` (spawn to all destinations in the kernel);
+  its own pass time for that programming pass (journal, which must show
+  it programmed the whole table);
   RSS of its process group once the pass is logged; restart on the table
   (SIGKILL, spawn) to its "0 ops planned" pass: the no-op pass time it
   logs; then `vigil reload` with the unchanged config, timed around the
   command in the VM.
-- keepalived: table flushed, `bench_probe cold`, then the RSS summed over
+- keepalived: table emptied, `bench_probe cold`, then the RSS summed over
   its processes. A size keepalived does not program within
   KEEPALIVED_BOUND_S is recorded as not completed, and no larger size is
   tried for it."""
@@ -68,15 +71,16 @@ def wait_pass(b, pid, since, timeout):
 
 
 def vigil_run(b, path, services, n, res):
-    b.flush()
+    b.clean()
     since = b.now_us()
     r = b.probe_json(f"cold {services} {n} --timeout-s {VIGIL_BOUND_S} -- "
                      f"{B.DAEMONS['vigil'](path)}", timeout=VIGIL_BOUND_S + 60)
     pid = r["pid"]
     try:
         _, ops, dests, took = wait_pass(b, pid, since, 300)
-        if dests != n:
-            raise RuntimeError(f"vigil's first pass: {dests} destinations, want {n}")
+        if dests != n or ops != n + services:
+            raise RuntimeError(f"vigil's first pass: {ops} ops, {dests} destinations, want "
+                               f"{n + services} ops programming {n} (was the table empty?)")
         rss = group_rss_mib(b, pid)
         b.stop_group(pid)
         s = b.probe_json(f"spawn -- {B.DAEMONS['vigil'](path)}")
@@ -107,7 +111,7 @@ def vigil_run(b, path, services, n, res):
 
 def keepalived_run(b, path, services, n, res):
     """False when keepalived did not program the table within the bound."""
-    b.flush()
+    b.clean()
     rc, out = b.node.run(f"{B.PROBE} cold {services} {n} --timeout-s {KEEPALIVED_BOUND_S} -- "
                          f"{B.DAEMONS['keepalived'](path)}", KEEPALIVED_BOUND_S + 60)
     try:
@@ -154,7 +158,7 @@ def measure(b, runs, sizes=SIZES):
                 ok = f(b, path, services, n, res)
                 if f is keepalived_run and not ok:
                     keepalived_ok = False
-        b.flush()
+        b.clean()
         points[n] = {"runs": k, "keepalived_done": keepalived_ok, **res}
         B.log(f"scale {n}: {k} runs in {time.monotonic() - t0:.0f} s")
     return points
