@@ -47,7 +47,7 @@ MEASURES = {
     # key: (title, column head, unit, contenders measured)
     "cold": ("cold start (spawn to all in the kernel)", "cold start", "s",
              ("vigil", "keepalived")),
-    "program_pass": ("its programming pass (its log)", "programming pass", "s", ("vigil",)),
+    "program_pass": ("programming pass (its log)", "programming pass", "s", ("vigil",)),
     "noop_pass": ("no-op pass after a restart (its log)", "no-op pass", "s", ("vigil",)),
     "reload": ("no-change `vigil reload`", "no-change reload", "s", ("vigil",)),
     "rss": ("RSS with the table programmed", "RSS", "MiB", ("vigil", "keepalived")),
