@@ -20,7 +20,7 @@
 # 20 % of their median, the machine too loaded), then one Markdown table
 # of all of them at the end (bench/table.py), also target/bench/summary.md
 # (bench-table prints it again). Informative only: no pass/fail threshold.
-# Whole `make bench`: about 35 minutes on the 2-core build box (the parts'
+# Whole `make bench`: about 30 minutes on the 2-core build box (the parts'
 # times below are measured there, TCG for the VM parts), builds aside.
 
 BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
@@ -58,8 +58,8 @@ bench-config: build
 # 4. The same reload at the bound in the lab VM (1 GB, ip_vs loaded: the
 #    reload's pass programs the kernel, which the host cannot), against
 #    keepalived -t there (lab/vlab/bench.py, `reload`, 6 reloads). About
-#    10 minutes under TCG (not re-measured: the daemon programs 100,000
-#    checked destinations first).
+#    6 minutes under TCG (165 s measured with 2 runs and 2 reloads; a
+#    keepalived -t takes 12 s, a reload about 35 s).
 bench-config-lab: lab-image bench-probe
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only reload \
