@@ -3,24 +3,34 @@
 # Included from the root Makefile, which defines `build` (the static
 # release binary, $(BIN)): that is the vigil measured here.
 # 1. tests/it/netns_bench.rs: VRRP failover, start to MASTER, RSS, in network
-#    namespaces on the host (bounded to about 13 minutes by the driver).
+#    namespaces on the host: about 5 minutes (3 runs took 191 s), bounded
+#    to 13 minutes by the driver.
 # 2. lab/vlab/bench.py: IPVS (cold programming of 10,000 destinations vs
 #    keepalived and ipvsadm-restore, no-op reconcile) and 1,000 TCP checks
 #    (CPU, RSS), in one lab VM booted from the lab image (the host kernel
 #    has no IPVS); the in-VM timing is examples/bench_probe.rs, built
-#    static and copied in. About 3-5 minutes; the VM is torn down on exit.
+#    static and copied in. About 6 minutes (measured with 2 runs and 2
+#    windows: boot 31 s, cold 29 s, noop 15 s, checks 175 s); the VM is
+#    torn down on exit.
 #    BENCH_VLAB_PREFIX (default vlb-) names its namespaces, so a lab left
 #    up by `make run` is not touched.
-# Figures: target/bench/<name>.json, and a table on stdout (bench-table
-# prints all of them again). Informative only: no pass/fail threshold.
+# Figures: target/bench/<name>.json in one format (bench/figures.py: the
+# median of at least 5 samples per contender with min and max beside it,
+# and a "trusted" verdict: false when the baseline's samples spread over
+# 20 % of their median, the machine too loaded), then one Markdown table
+# of all of them at the end (bench/table.py), also target/bench/summary.md
+# (bench-table prints it again). Informative only: no pass/fail threshold.
+# Whole `make bench`: about 30 minutes on the 2-core build box (the parts'
+# times below are measured there, TCG for the VM parts), builds aside.
 
 BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
 BENCH_PROBE := target/x86_64-unknown-linux-gnu/release/examples/bench_probe
 BENCH_VLAB_PREFIX ?= vlb-
 
-.PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config bench-config-lab bench-dr-path
-bench: bench-netns bench-ipvs bench-config bench-config-lab bench-dr-path
-	@bash bench/table.sh target/bench
+.PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config bench-config-lab \
+	bench-dr-path bench-scale
+bench: bench-netns bench-ipvs bench-config bench-config-lab bench-dr-path bench-scale
+	@python3 bench/table.py target/bench
 
 bench-netns: build
 	mkdir -p target/bench
@@ -40,15 +50,16 @@ bench-ipvs: lab-image bench-probe
 #    `vigil config import` (into a store the size of the image's
 #    partition) and of a reload in a running daemon (in a namespace of its
 #    own), against keepalived -t, at 1,000, 10,000 and 100,000
-#    destinations (the bound). About 5 minutes.
+#    destinations (the bound). About 2 minutes (93 s measured).
 bench-config: build
 	mkdir -p target/bench
 	python3 bench/config_scale.py $(abspath $(BENCH_BIN)) $(abspath target/bench)
 
 # 4. The same reload at the bound in the lab VM (1 GB, ip_vs loaded: the
 #    reload's pass programs the kernel, which the host cannot), against
-#    keepalived -t there (lab/vlab/bench.py, `reload`). About 5 minutes
-#    under TCG.
+#    keepalived -t there (lab/vlab/bench.py, `reload`, 6 reloads). About
+#    6 minutes under TCG (165 s measured with 2 runs and 2 reloads; a
+#    keepalived -t takes 12 s, a reload about 35 s).
 bench-config-lab: lab-image bench-probe
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only reload \
@@ -57,12 +68,23 @@ bench-config-lab: lab-image bench-probe
 # 5. DR-path checks' cost (issue 18): vigil's CPU per check for 1,000
 #    TCP_CHECKs of a DR real server by the DR path against the same checks
 #    to its own address, in the lab VM (lab/vlab/bench.py, `drpath`).
-#    About 5 minutes.
+#    About 5 minutes (4 minutes measured with 2 windows).
 bench-dr-path: lab-image bench-probe
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only drpath \
 		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
 
-# Reprint the table from the last run's JSON files (the runs print their own).
+# 6. The scaling curve (issue 15): vigil's cold start, no-op pass after a
+#    restart, no-change reload and RSS, keepalived's cold start and RSS, at
+#    1,000, 10,000 and 100,000 destinations (the bound), no checkers, in
+#    one lab VM of 1 GB (lab/vlab/bench_scale.py): target/bench/scale.json,
+#    scale.md (the table and the growth exponents), scale.svg (log-log).
+#    About 7 minutes under TCG (6.5 measured, 5 runs at each size).
+bench-scale: lab-image bench-probe
+	mkdir -p target/bench
+	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only scale \
+		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
+
+# Reprint the summary from the last run's JSON files (the runs print their own).
 bench-table:
-	@bash bench/table.sh target/bench
+	@python3 bench/table.py target/bench

@@ -4,9 +4,10 @@
 `keepalived -t` on the same config, at 1,000, 10,000 and 100,000
 destinations (DESTINATIONS_MAX, the largest table vigil allows).
 
-Each figure is the median of RUNS runs (min and max beside it) and goes
-to OUT/<name>.json like the other benches (name, vigil, baseline,
-baseline_name, unit, ratio, samples). A reload's figure is what the
+Each figure is the median of RUNS runs (min and max beside it; one
+unrecorded warm-up run first, so the page cache is as warm for run 1 as
+for run 5) and goes to OUT/<name>.json in bench/figures.py's format like
+the other benches. A reload's figure is what the
 daemon's resident set grows to above what it held before the reload
 (VmHWM reset through /proc/PID/clear_refs), against keepalived -t's
 whole peak: the issue's aim is a reload no dearer than keepalived's
@@ -16,16 +17,17 @@ deleted on exit) whose real servers nothing routes to.
 Usage: config_scale.py VIGIL_BIN OUT_DIR [RUNS]
 """
 
-import json
 import os
 import random
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import figures  # noqa: E402
 
 SIZES = [(10, 100), (100, 100), (1000, 100)]
 NETNS = "vbc-config"
@@ -84,44 +86,23 @@ def measure(argv):
     return took, int(kb) / 1024, int(code) if p.returncode == 0 else p.returncode
 
 
-def summary(samples):
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "runs": samples,
-    }
-
-
 def write(out, name, vigil, baseline, unit, note=""):
-    ratio = None
-    if vigil is not None and baseline:
-        ratio = vigil["median"] / baseline["median"]
-    fig = {
-        "name": name,
-        "vigil": vigil and vigil["median"],
-        "baseline": baseline and baseline["median"],
-        "baseline_name": "keepalived 2.2.7 (-t)",
-        "unit": unit,
-        "ratio": ratio,
-        "samples": {"vigil": vigil, "baseline": baseline},
-        "note": note,
-    }
-    with open(os.path.join(out, f"{name}.json"), "w") as fh:
-        json.dump(fig, fh, indent=2)
-        fh.write("\n")
-    return fig
+    """vigil, baseline: lists of samples (None: not measured)."""
+    return figures.figure(out, name, vigil, baseline, "keepalived 2.2.7 (-t)", unit, note)
 
 
 def runs_of(argv, runs, ok=(0,)):
+    """(times, peak RSSes, 0) over `runs` runs after one unrecorded
+    warm-up, or (None, None, exit status) of a refused run."""
     times, rss = [], []
-    for _ in range(runs):
+    for i in range(runs + 1):
         t, m, code = measure(argv)
         if code not in ok:
             return None, None, code
-        times.append(t)
-        rss.append(m)
-    return summary(times), summary(rss), 0
+        if i:
+            times.append(t)
+            rss.append(m)
+    return times, rss, 0
 
 
 def status_of(pid, field):
@@ -232,20 +213,13 @@ def main():
                     note += " (no ip_vs here: each reload ends refused by the kernel step)"
                 # The first reload of a fresh daemon grows it most (later
                 # ones reuse what it freed): that is the figure that counts.
-                first = peaks and summary(peaks[:1])
-                later = peaks and summary(peaks[1:])
+                first = peaks and peaks[:1]
+                later = peaks and peaks[1:]
                 rows.append(write(out, f"config-reload-{n}-first-peak-rss", first, km, "MB", note))
                 rows.append(write(out, f"config-reload-{n}-later-peak-rss", later, km, "MB", note))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{'figure':<34} {'vigil':>9} {'min-max':>17} {'keepalived':>10} {'ratio':>6}")
-    for r in rows:
-        v = r["samples"]["vigil"]
-        spread = f"{v['min']:.2f}-{v['max']:.2f}" if v else "-"
-        val = "-" if r["vigil"] is None else f"{r['vigil']:.2f}"
-        base = "-" if r["baseline"] is None else f"{r['baseline']:.2f}"
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        print(f"{r['name']:<34} {val:>9} {spread:>17} {base:>10} {ratio:>6} {r['unit']} {r['note']}")
+    print(figures.markdown(rows))
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ every contender):
   config imported into a store file: the appliance's path), `keepalived
   -n -f` (same file), `ipvsadm-restore` of the same table. Contenders rotate within a
   run; the figure is the median over runs. Between runs the daemon is
-  SIGKILLed (keepalived would delete its 10,000 entries on SIGTERM) and
-  the table flushed; ip_vs and ip_vs_wlc stay loaded throughout (loaded by
-  a warm-up before the first run), so every run starts from the same
-  module state.
+  SIGKILLed (keepalived would delete its 10,000 entries on SIGTERM), the
+  table flushed and ip_vs reloaded (Bench.clean(): a flush leaves the
+  destinations in the kernel's trash list, which every add then walks), so
+  every run starts from the same kernel state.
 - noop: the table in place (after a vigil cold run), vigil restarted: (a)
   the pass time vigil logs for its first reconcile pass (dump of 10,000
   destinations + diff, zero ops; absolute, there is no keepalived
@@ -33,7 +33,10 @@ every contender):
   1 s, against 1,000 listening ports (192.168.1.102:20000-20999, one
   accept-and-close server in the rs1 namespace). After a warm-up, CPU
   (utime + stime of every process in the daemon's process group, from
-  /proc/PID/stat) over a fixed window, and RSS (sum of VmRSS) at its end.
+  /proc/PID/stat) over CHECK_WINDOWS consecutive windows of
+  CHECK_WINDOW_S in the one warmed-up spawn per daemon (the samples: 5
+  full runs would take 25 minutes under TCG), and RSS (sum of VmRSS) at
+  each window's end.
   The checks done in the window are the VM's TCP ActiveOpens (only the
   daemon opens connections there): checks/s and CPU per check are
   reported, so a daemon that checks less, or a saturated VM, is seen.
@@ -44,14 +47,21 @@ every contender):
   in a VM of 1 GB (the box the bound is set for). keepalived -t's peak RSS
   on that config (`bench_probe peak`: the child's ru_maxrss) is the
   baseline. vigil runs it with the kernel's table programmed, then
-  reloads to the table less one service and back, RELOAD_RUNS times: each
+  reloads to the table less one service and back, --reload-runs times: each
   figure is the growth of the daemon's RSS over a reload (VmHWM, reset
   through /proc/PID/clear_refs, less VmRSS before), the first reload of
   the daemon apart from the later ones. Here the reload's pass programs
   the kernel (the host's bench has no ip_vs).
+- scale (issue 15; `--only scale`, `make bench-scale`): the scaling curve
+  at 1,000, 10,000 and 100,000 destinations in the VM of 1 GB, see
+  lab/vlab/bench_scale.py.
+
+Every figure goes out through bench/figures.py: the median of --runs
+samples (default 5) per contender with min and max, and a "trusted"
+verdict; the summary table is printed at the end.
 
 Run: `make bench` (after the netns benches), or from lab/:
-`python3 -m vlab.bench --probe PATH [--runs N] [--only cold,noop,checks]`."""
+`python3 -m vlab.bench --probe PATH [--runs N] [--only cold,noop,checks,drpath,reload,scale]`."""
 import argparse
 import atexit
 import json
@@ -59,7 +69,6 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -77,7 +86,10 @@ TARGET_ADDR = net.HOSTS["rs1"]
 # checks (60 s in Linux) are being reaped, a cost a FIN-closing checker pays
 # and one that closes with RST does not.
 WARMUP_S = 65
-WINDOW_S = 25
+# The measure: consecutive windows in one warmed-up spawn per daemon (5
+# full runs of warm-up + window would take ~25 minutes under TCG).
+CHECK_WINDOWS = 5
+CHECK_WINDOW_S = 8
 TIME_WAIT_S = 60
 BASELINE = "keepalived 2.2.7"
 FILE_PORT = 8765
@@ -92,13 +104,16 @@ def log(msg):
 
 
 # -- configs (the same text for vigil and keepalived) ------------------------
-def cold_conf():
+def cold_conf(services=COLD_SERVICES):
+    """`services` x COLD_DESTS DR real servers, no checkers (the scaling
+    curve's tables too: the first 100 services are the same at any size)."""
     out = ["global_defs {\n  router_id bench\n}\n"]
-    for s in range(COLD_SERVICES):
-        out.append(f"virtual_server 10.10.0.{s + 1} 80 {{\n  delay_loop 60\n"
+    for s in range(services):
+        out.append(f"virtual_server 10.10.{s // 250}.{s % 250 + 1} 80 {{\n  delay_loop 60\n"
                    "  lvs_sched wlc\n  lvs_method DR\n  protocol TCP\n")
         for d in range(COLD_DESTS):
-            out.append(f"  real_server 10.20.{s}.{d + 1} 80 {{\n    weight 1\n  }}\n")
+            out.append(f"  real_server 10.{20 + s // 256}.{s % 256}.{d + 1} 80 {{\n"
+                       "    weight 1\n  }\n")
         out.append("}\n")
     return "".join(out)
 
@@ -233,14 +248,29 @@ class Bench:
 
     def stop_group(self, pid):
         """SIGKILL the process group `pid` leads (the daemon and its children)
-        and wait until it is gone."""
+        and wait until it is gone. Then the hardware watchdog is closed the
+        magic way: `vigil run --store` (the appliance's path) arms it, and
+        a SIGKILL leaves it armed, which reset the VM 20 s later."""
         self.sh(f"kill -KILL -- -{pid} 2>/dev/null; for i in $(seq 100); do "
-                f"kill -0 -- -{pid} 2>/dev/null || exit 0; sleep 0.1; done; exit 1")
+                f"kill -0 -- -{pid} 2>/dev/null || break; sleep 0.1; done; "
+                f"kill -0 -- -{pid} 2>/dev/null && exit 1; "
+                "if [ -e /dev/watchdog ]; then echo V > /dev/watchdog; fi 2>/dev/null; exit 0")
 
     def flush(self):
         self.sh("ipvsadm -C")
         if self.probe_json("count") != {"services": 0, "dests": 0}:
             raise RuntimeError("ipvsadm -C left entries behind")
+
+    def clean(self):
+        """An empty table and a fresh ip_vs: after a flush the kernel keeps
+        the destinations in its trash list (for minutes) and every add then
+        walks it; at 100,000 that made the next contender's cold start ~20
+        times slower (190 s instead of 10-16 s, measured). Unloading ip_vs
+        frees the trash: every cold run starts from the same kernel state."""
+        self.sh("ipvsadm -C && modprobe -r ip_vs_wlc ip_vs_rr ip_vs && "
+                "modprobe ip_vs && modprobe ip_vs_wlc && modprobe ip_vs_rr", timeout=300)
+        if self.probe_json("count") != {"services": 0, "dests": 0}:
+            raise RuntimeError("the table is not empty after ip_vs was reloaded")
 
     def journal(self, since_us, text, ident=None, pid=None):
         """Journal entries containing `text` from CLOCK_MONOTONIC `since_us`
@@ -281,7 +311,7 @@ def cold(b: Bench, runs: int):
     for run in range(runs):
         for name in order[run % len(order):] + order[:run % len(order)]:
             opt, cmd = cmds[name]
-            b.flush()
+            b.clean()
             r = b.probe_json(f"cold {COLD_SERVICES} {want} {opt} -- {cmd}")
             b.stop_group(r["pid"])
             times[name].append(r["ms"] / 1000)
@@ -317,8 +347,8 @@ def noop(b: Bench, runs: int):
     # timed around the command in the VM.
     vreloads = []
     for run in range(runs):
-        out = b.sh(f"s=$(date +%s%N); vigil reload --control {VIGIL_CONTROL} >/tmp/reload.out; "
-                   f"e=$(date +%s%N); echo $((e - s)); cat /tmp/reload.out")
+        out = b.sh(f"s=$(date +%s%N); vigil reload --control {VIGIL_CONTROL} >/tmp/reload.out "
+                   f"2>/dev/null; e=$(date +%s%N); echo $((e - s)); cat /tmp/reload.out")
         lines = out.strip().splitlines()
         if len(lines) < 2 or not lines[1].startswith("no change"):
             raise RuntimeError(f"vigil reload: not a no-change reload: {out!r}")
@@ -425,50 +455,52 @@ def wait_time_wait_drained(b):
     log(f"still {n} TIME_WAIT sockets after {TIME_WAIT_S + 15} s; going on")
 
 
-def checks(b: Bench, runs: int, daemons=None, want=None, addr=TARGET_ADDR):
-    """{daemon: {"cpu", "rss", "rate", "ms", "procs"}: lists, one per run};
-    `want`: the destinations each daemon's table holds once its checks
-    pass ({daemon: n}, default 1,000 each)."""
+def checks(b: Bench, windows: int, daemons=None, want=None, addr=TARGET_ADDR,
+           window_s=CHECK_WINDOW_S):
+    """{daemon: {"cpu", "rss", "rate", "ms", "procs", "user"}: lists, one per
+    window}: one warmed-up spawn per daemon (in turn), then `windows`
+    consecutive windows of `window_s`; `want`: the destinations each
+    daemon's table holds once its checks pass ({daemon: n}, default 1,000
+    each)."""
     daemons = daemons or {k: f("/root/checks.conf") for k, f in DAEMONS.items()}
     count_file = start_targets(addr)
     want = want or {k: CHECK_SERVICES * CHECK_DESTS for k in daemons}
-    res = {k: {"cpu": [], "rss": [], "rate": [], "ms": [], "procs": []} for k in daemons}
+    res = {k: {"cpu": [], "rss": [], "rate": [], "ms": [], "procs": [], "user": []}
+           for k in daemons}
     hz = int(b.sh("getconf CLK_TCK").strip())
-    for run in range(runs):
-        for name in (list(daemons) if run % 2 == 0 else list(daemons)[::-1]):
-            b.flush()
-            wait_time_wait_drained(b)
-            s = b.probe_json(f"spawn -- {daemons[name]}")
-            pgid = s["pid"]
-            try:
-                time.sleep(WARMUP_S)
-                c = b.probe_json("count")
-                if c["dests"] != want[name]:
-                    raise RuntimeError(f"{name}: {c['dests']} of {want[name]} real servers in the "
-                                       "table after the warm-up: checks are failing")
-                up0, t0, _, _, n0 = group_usage(b, pgid)
-                a0 = read_count(count_file)
-                time.sleep(WINDOW_S)
+    for name in daemons:
+        b.flush()
+        wait_time_wait_drained(b)
+        s = b.probe_json(f"spawn -- {daemons[name]}")
+        pgid = s["pid"]
+        try:
+            time.sleep(WARMUP_S)
+            c = b.probe_json("count")
+            if c["dests"] != want[name]:
+                raise RuntimeError(f"{name}: {c['dests']} of {want[name]} real servers in the "
+                                   "table after the warm-up: checks are failing")
+            up0, t0, _, _, n0 = group_usage(b, pgid)
+            a0 = read_count(count_file)
+            for w in range(windows):
+                time.sleep(window_s)
                 up1, t1, rss, procs, n1 = group_usage(b, pgid)
                 a1 = read_count(count_file)
-            finally:
-                b.stop_group(pgid)
-            dt = up1 - up0
-            user, system = ((t1[i] - t0[i]) / hz / dt * 100 for i in (0, 1))
-            cpu = user + system
-            rate = (n1 - n0) / dt
-            accepts = (a1 - a0) / dt
-            ms = (sum(t1) - sum(t0)) / hz * 1000 / max(1, n1 - n0)
-            res[name]["cpu"].append(cpu)
-            res[name]["ms"].append(ms)
-            res[name]["rss"].append(rss / 1024)
-            res[name]["rate"].append(rate)
-            res[name]["procs"].append(procs)
-            res[name].setdefault("user", []).append(user)
-            log(f"checks run {run + 1}/{runs} {name:<10} CPU {cpu:.2f} % (user {user:.1f}, "
-                f"sys {system:.1f}) over {dt:.1f} s, "
-                f"RSS {rss / 1024:.1f} MiB in {procs} processes, {rate:.0f} checks/s "
-                f"({accepts:.0f} accepts/s at the targets), {ms:.3f} ms CPU per check")
+                dt = up1 - up0
+                user, system = ((t1[i] - t0[i]) / hz / dt * 100 for i in (0, 1))
+                cpu = user + system
+                rate = (n1 - n0) / dt
+                accepts = (a1 - a0) / dt
+                ms = (sum(t1) - sum(t0)) / hz * 1000 / max(1, n1 - n0)
+                for k, v in (("cpu", cpu), ("ms", ms), ("rss", rss / 1024), ("rate", rate),
+                             ("procs", procs), ("user", user)):
+                    res[name][k].append(v)
+                log(f"checks window {w + 1}/{windows} {name:<10} CPU {cpu:.2f} % (user "
+                    f"{user:.1f}, sys {system:.1f}) over {dt:.1f} s, RSS {rss / 1024:.1f} MiB "
+                    f"in {procs} processes, {rate:.0f} checks/s ({accepts:.0f} accepts/s at "
+                    f"the targets), {ms:.3f} ms CPU per check")
+                up0, t0, n0, a0 = up1, t1, n1, a1
+        finally:
+            b.stop_group(pgid)
     b.flush()
     kill_recorded(TARGETS)
     return res
@@ -555,136 +587,132 @@ def reload_peaks(b: Bench, runs: int):
     return baseline, growth
 
 
-def figure(out_dir, name, vigil, baseline, baseline_name, unit, note, samples=None):
-    ratio = vigil / baseline if vigil is not None and baseline else None
-    j = {"name": name, "vigil": vigil, "baseline": baseline, "baseline_name": baseline_name,
-         "unit": unit, "ratio": ratio, "note": note}
-    if samples:
-        j["samples"] = samples
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
-        json.dump(j, f, indent=2, sort_keys=True)
-        f.write("\n")
-    return j
-
-
-def med(v):
-    return statistics.median(v) if v else None
+def figures_mod():
+    """bench/figures.py: the figure format shared with the host benches."""
+    sys.path.insert(0, os.path.join(paths.REPO, "bench"))
+    import figures   # noqa: E402 (lives with the host benches)
+    return figures
 
 
 def main():
     ap = argparse.ArgumentParser(prog="vlab.bench")
     ap.add_argument("--probe", required=True, help="static bench_probe binary (examples/)")
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 5)))
-    ap.add_argument("--check-runs", type=int, default=1)
+    ap.add_argument("--check-windows", type=int, default=CHECK_WINDOWS)
     ap.add_argument("--out", default=os.path.join(paths.REPO, "target", "bench"))
     ap.add_argument("--only", default="cold,noop,checks")
-    ap.add_argument("--reload-runs", type=int, default=3)
+    ap.add_argument("--reload-runs", type=int, default=6,
+                    help="reloads at the bound: the first, and the later ones' median")
+    ap.add_argument("--scale-sizes", default="1000,10000,100000",
+                    help="destinations per point of `scale` (multiples of 100)")
     a = ap.parse_args()
     parts = a.only.split(",")
     t0 = time.monotonic()
+    fm = figures_mod()
     figs = []
-    b = Bench(a.probe, RELOAD_MEM_MB if "reload" in parts else None)
+    took = {}
+    scale_text = ""
+
+    def fig(name, vigil, baseline, baseline_name, unit, note):
+        figs.append(fm.figure(a.out, name, vigil, baseline, baseline_name, unit, note))
+
+    big = "reload" in parts or "scale" in parts
+    b = Bench(a.probe, RELOAD_MEM_MB if big else None)
     try:
         b.up()
+        took["boot"] = time.monotonic() - t0
         if "cold" in parts:
+            t1 = time.monotonic()
             t = cold(b, a.runs)
-            note = (f"median of {a.runs} runs, 100 x 100 = 10,000 destinations, process spawn "
-                    "to the first 5 ms poll of the kernel's counters showing all (bench_probe cold)")
-            samples = {k: [round(x, 3) for x in v] for k, v in t.items()}
-            figs.append(figure(a.out, "ipvs_cold_10k", med(t["vigil"]), med(t["keepalived"]),
-                               BASELINE, "s", note, samples))
-            figs.append(figure(a.out, "ipvs_cold_10k_store", med(t["vigil-store"]),
-                               med(t["keepalived"]), BASELINE, "s",
-                               note + "; vigil from its flash store (vigil run --store), "
-                               "the appliance's path", samples))
-            figs.append(figure(a.out, "ipvs_cold_10k_vs_restore", med(t["vigil"]),
-                               med(t["ipvsadm-restore"]), "ipvsadm-restore 1.31", "s", note,
-                               samples))
+            note = (f"median of {a.runs} runs, 100 x 100 = 10,000 destinations, process "
+                    "spawn to the first 5 ms poll of the kernel's counters showing all "
+                    "(bench_probe cold)")
+            fig("ipvs_cold_10k", t["vigil"], t["keepalived"], BASELINE, "s", note)
+            fig("ipvs_cold_10k_store", t["vigil-store"], t["keepalived"], BASELINE, "s",
+                note + "; vigil from its flash store (vigil run --store), the appliance's path")
+            fig("ipvs_cold_10k_vs_restore", t["vigil"], t["ipvsadm-restore"],
+                "ipvsadm-restore 1.31", "s", note)
+            took["cold"] = time.monotonic() - t1
         if "noop" in parts:
-            passes, restarts, vreloads, reloads = noop(b, max(1, a.runs // 2 + 1))
-            figs.append(figure(
-                a.out, "ipvs_noop_pass_10k", med(passes), None, "none (absolute)", "s",
+            t1 = time.monotonic()
+            passes, restarts, vreloads, reloads = noop(b, a.runs)
+            fig("ipvs_noop_pass_10k", passes, None, "none (absolute)", "s",
                 "vigil's reconcile pass over 10,000 destinations in place: dump + diff, "
-                "0 ops (the pass time vigil logs), median", {"vigil": passes}))
-            figs.append(figure(
-                a.out, "ipvs_noop_reload_10k", med(vreloads), med(reloads),
-                BASELINE + " (SIGHUP reload)", "s",
+                f"0 ops (the pass time vigil logs), median of {a.runs} restarts")
+            fig("ipvs_noop_reload_10k", vreloads, reloads, BASELINE + " (SIGHUP reload)", "s",
                 "vigil: `vigil reload` with an unchanged config (re-read and compare), "
                 "timed around the command; keepalived: SIGHUP reload, 'Reloading' to "
                 "'Reload complete'; both re-read the config and leave the 10,000 entries "
-                "in place; median", {"vigil": vreloads, "keepalived": reloads}))
-            figs.append(figure(
-                a.out, "ipvs_noop_restart_10k", med(restarts), med(reloads),
-                BASELINE + " (SIGHUP reload)", "s",
+                f"in place; median of {a.runs}")
+            fig("ipvs_noop_restart_10k", restarts, reloads, BASELINE + " (SIGHUP reload)", "s",
                 "vigil: restart (exec) to its 'table reconciled: 0 ops' log line (adopting "
-                "the table); keepalived: SIGHUP reload; median",
-                {"vigil": restarts, "keepalived": reloads}))
+                f"the table); keepalived: SIGHUP reload; median of {a.runs}")
+            took["noop"] = time.monotonic() - t1
+        windows = (f"{a.check_windows} consecutive {CHECK_WINDOW_S} s windows in one spawn per "
+                   f"daemon after a {WARMUP_S} s warm-up (5 windows, not 5 runs)")
         if "checks" in parts:
-            r = checks(b, a.check_runs)
+            t1 = time.monotonic()
+            r = checks(b, a.check_windows)
             rates = {k: [round(x) for x in v["rate"]] for k, v in r.items()}
-            figs.append(figure(
-                a.out, "checks_1000_tcp_cpu", med(r["vigil"]["cpu"]),
-                med(r["keepalived"]["cpu"]), BASELINE, "%cpu",
-                f"1,000 TCP_CHECK at delay_loop 1 s; user+sys of all the daemon's processes "
-                f"over {WINDOW_S} s after a {WARMUP_S} s warm-up, % of the VM's one CPU; "
-                f"checks/s done (TCP active opens): {rates} (below 1,000: the VM's CPU "
-                "is saturated, see checks_1000_tcp_cpu_per_check)",
-                {k: [round(x, 2) for x in v["cpu"]] for k, v in r.items()}))
-            figs.append(figure(
-                a.out, "checks_1000_tcp_cpu_per_check", med(r["vigil"]["ms"]),
-                med(r["keepalived"]["ms"]), BASELINE, "ms",
-                "CPU (user+sys) per check over the same window: CPU seconds / TCP active "
+            v, k = r["vigil"], r["keepalived"]
+            fig("checks_1000_tcp_cpu", v["cpu"], k["cpu"], BASELINE, "%cpu",
+                "1,000 TCP_CHECK at delay_loop 1 s; user+sys of all the daemon's processes, "
+                f"% of the VM's one CPU, {windows}; checks/s done (TCP active opens): "
+                f"{rates} (below 1,000: the VM's CPU is saturated, see "
+                "checks_1000_tcp_cpu_per_check)")
+            fig("checks_1000_tcp_cpu_per_check", v["ms"], k["ms"], BASELINE, "ms",
+                "CPU (user+sys) per check over the same windows: CPU seconds / TCP active "
                 "opens; comparable when a daemon cannot keep up with 1,000 checks/s; "
-                "user part of the CPU (%): " + str({k: [round(x, 1) for x in v["user"]]
-                                                      for k, v in r.items()}),
-                {k: [round(x, 3) for x in v["ms"]] for k, v in r.items()}))
-            figs.append(figure(
-                a.out, "checks_1000_tcp_rss", med(r["vigil"]["rss"]),
-                med(r["keepalived"]["rss"]), BASELINE, "MiB",
+                "user part of the CPU (%): "
+                + str({n: [round(x, 1) for x in x_["user"]] for n, x_ in r.items()}))
+            fig("checks_1000_tcp_rss", v["rss"], k["rss"], BASELINE, "MiB",
                 "sum of VmRSS over the daemon's processes "
-                f"(vigil {r['vigil']['procs']}, keepalived {r['keepalived']['procs']}) "
-                "at the end of the window",
-                {k: [round(x, 2) for x in v["rss"]] for k, v in r.items()}))
+                f"(vigil {v['procs'][-1]}, keepalived {k['procs'][-1]}) at the end of each "
+                f"window, {windows}")
+            took["checks"] = time.monotonic() - t1
         if "drpath" in parts:
+            t1 = time.monotonic()
             vigil = DAEMONS["vigil"]
             daemons = {"plain": vigil("/root/dr-off.conf"), "dr-path": vigil("/root/dr-on.conf")}
             n = CHECK_SERVICES * CHECK_DESTS
             # With the path: rs1's fwmark service and its one destination too.
-            r = checks(b, a.check_runs, daemons, {"plain": n, "dr-path": n + 1}, "0.0.0.0")
-            figs.append(figure(
-                a.out, "checks_1000_tcp_dr_path_cpu_per_check", med(r["dr-path"]["ms"]),
-                med(r["plain"]["ms"]), "vigil, plain checks", "ms",
+            r = checks(b, a.check_windows, daemons, {"plain": n, "dr-path": n + 1}, "0.0.0.0")
+            fig("checks_1000_tcp_dr_path_cpu_per_check", r["dr-path"]["ms"], r["plain"]["ms"],
+                "vigil, plain checks", "ms",
                 "vigil's CPU (user+sys) per check, 1,000 TCP_CHECK of a DR real server at "
                 "delay_loop 1 s: through the VIP by its DR path (SO_MARK, IPVS's fwmark "
                 "service, the kernel's forwarding counted in the check's system time) "
-                "against the same checks to its own address; "
-                f"checks/s: { {k: [round(x) for x in v['rate']] for k, v in r.items()} }",
-                {k: [round(x, 3) for x in v["ms"]] for k, v in r.items()}))
+                f"against the same checks to its own address, {windows}; checks/s: "
+                f"{ {k: [round(x) for x in v['rate']] for k, v in r.items()} }")
+            took["drpath"] = time.monotonic() - t1
         if "reload" in parts:
-            ka, growth = reload_peaks(b, a.reload_runs)
+            t1 = time.monotonic()
+            ka, growth = reload_peaks(b, max(2, a.reload_runs))
             note = (f"in the lab VM ({RELOAD_MEM_MB} MB, ip_vs loaded): growth of vigil's RSS "
                     f"over a reload of {RELOAD_SERVICES} x {RELOAD_REALS} destinations (to one "
                     "service less, and back), its peak above what it held before, against "
-                    "keepalived -t's whole peak on the same config")
-            samples = {"vigil": [round(x, 2) for x in growth],
-                       "keepalived": [round(x, 2) for x in ka]}
-            figs.append(figure(a.out, "config-reload-100000-lab-first-peak-rss", growth[0],
-                               med(ka), BASELINE + " (-t)", "MB",
-                               note + "; the daemon's first reload", samples))
-            figs.append(figure(a.out, "config-reload-100000-lab-later-peak-rss",
-                               med(growth[1:]), med(ka), BASELINE + " (-t)", "MB",
-                               note + "; the later reloads, median", samples))
+                    f"keepalived -t's whole peak on the same config ({len(ka)} runs)")
+            fig("config-reload-100000-lab-first-peak-rss", growth[:1], ka, BASELINE + " (-t)",
+                "MB", note + "; the daemon's first reload (one per daemon start: 1 sample)")
+            fig("config-reload-100000-lab-later-peak-rss", growth[1:], ka, BASELINE + " (-t)",
+                "MB", note + f"; the {len(growth) - 1} later reloads of the same daemon")
+            took["reload"] = time.monotonic() - t1
+        if "scale" in parts:
+            from . import bench_scale
+            t1 = time.monotonic()
+            sizes = [int(x) for x in a.scale_sizes.split(",")]
+            points = bench_scale.measure(b, a.runs, sizes)
+            sfigs, scale_text = bench_scale.report(a.out, points, fm)
+            figs.extend(sfigs)
+            took["scale"] = time.monotonic() - t1
     finally:
         b.cleanup()
     print()
-    print(f"{'figure':<28} {'vigil':>9} {'baseline':>9} {'ratio':>6} {'unit':>5}  baseline")
-    for f in figs:
-        fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
-        ratio = "-" if f["ratio"] is None else f"{f['ratio']:.2f}"
-        print(f"{f['name']:<28} {fmt(f['vigil']):>9} {fmt(f['baseline']):>9} {ratio:>6} "
-              f"{f['unit']:>5}  {f['baseline_name']}")
-    print(f"\nIPVS bench took {time.monotonic() - t0:.0f} s; figures in {a.out}")
+    print(fm.markdown(figs))
+    if scale_text:
+        print(scale_text)
+    print("time per part (s): " + ", ".join(f"{k} {v:.0f}" for k, v in took.items()))
+    print(f"IPVS bench took {time.monotonic() - t0:.0f} s; figures in {a.out}")
     return 0
 
 

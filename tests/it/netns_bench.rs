@@ -18,9 +18,13 @@
 //! and RSS of vigil against the sum over keepalived's processes (VRRP-only
 //! config, as master, v2 1 s).
 //!
-//! Each figure goes to `target/bench/<name>.json` as {"name", "vigil",
-//! "baseline", "baseline_name", "unit", "ratio"} (ratio = vigil /
-//! baseline; lower is better) and a table is printed at the end.
+//! Each figure goes to `target/bench/<name>.json` in bench/figures.py's
+//! format: {"name", "vigil", "baseline" (the medians), "baseline_name",
+//! "unit", "ratio" (vigil / baseline; lower is better), "note", "samples":
+//! {"vigil"|"baseline": {"median", "min", "max", "runs"}}, "trusted"
+//! (false, with "untrusted_why", when the baseline's samples spread over
+//! [`SPREAD_MAX`] of their median: the machine was too loaded)}, and a
+//! table is printed at the end.
 
 use crate::support::{netns, peers};
 
@@ -279,7 +283,12 @@ fn rss_once(kind: Kind) -> Option<u64> {
     Some(d.rss_kb())
 }
 
-fn median(v: &mut [f64]) -> Option<f64> {
+/// Spread ((max - min) / median) of the baseline's samples above which a
+/// figure is marked untrusted (bench/figures.py's SPREAD_MAX).
+const SPREAD_MAX: f64 = 0.20;
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
     if v.is_empty() {
         return None;
     }
@@ -292,12 +301,75 @@ fn median(v: &mut [f64]) -> Option<f64> {
     })
 }
 
+/// {median, min, max, runs} of the samples, null for none.
+fn summary(v: &[f64]) -> serde_json::Value {
+    match median(v) {
+        None => serde_json::Value::Null,
+        Some(m) => serde_json::json!({
+            "median": m,
+            "min": v.iter().copied().fold(f64::INFINITY, f64::min),
+            "max": v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            "runs": v,
+        }),
+    }
+}
+
+/// Why the figure is not to be trusted: the baseline's samples (vigil's
+/// when there are none) spread over [`SPREAD_MAX`] of their median.
+fn untrusted_why(f: &Figure) -> Option<String> {
+    let (who, v) = if !f.judged.is_empty() {
+        ("baseline's phase-corrected", &f.judged)
+    } else if f.baseline.is_empty() {
+        ("vigil's", &f.vigil)
+    } else {
+        ("baseline's", &f.baseline)
+    };
+    let m = median(v).filter(|m| *m > 0.0)?;
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let spread = (hi - lo) / m;
+    (spread > SPREAD_MAX).then(|| {
+        format!(
+            "{who} samples spread {:.0}% of their median (over {:.0}%): \
+             the machine was too loaded to trust",
+            spread * 100.0,
+            SPREAD_MAX * 100.0
+        )
+    })
+}
+
 struct Figure {
     name: String,
-    vigil: Option<f64>,
-    baseline: Option<f64>,
+    vigil: Vec<f64>,
+    baseline: Vec<f64>,
     unit: &'static str,
     note: String,
+    /// What the verdict judges when it is not the baseline's samples: a
+    /// dead master's gaps sweep the event's phase over an advert by
+    /// design, so the baseline's gap + phase x advert (constant on an idle
+    /// machine) is judged instead.
+    judged: Vec<f64>,
+}
+
+impl Figure {
+    /// A figure of the two contenders' samples; its note says how many
+    /// runs each median is of, then `what`.
+    fn new(
+        name: &str,
+        unit: &'static str,
+        vigil: Vec<f64>,
+        baseline: Vec<f64>,
+        what: &str,
+    ) -> Figure {
+        Figure {
+            name: name.into(),
+            note: format!("median of {}/{} runs; {what}", vigil.len(), baseline.len()),
+            vigil,
+            baseline,
+            unit,
+            judged: Vec::new(),
+        }
+    }
 }
 
 fn out_dir() -> PathBuf {
@@ -309,18 +381,32 @@ fn out_dir() -> PathBuf {
 fn write_json(f: &Figure) {
     let dir = out_dir();
     std::fs::create_dir_all(&dir).expect("create target/bench");
-    let ratio = match (f.vigil, f.baseline) {
+    let (v, b) = (median(&f.vigil), median(&f.baseline));
+    let ratio = match (v, b) {
         (Some(v), Some(b)) if b > 0.0 => serde_json::json!(v / b),
         _ => serde_json::Value::Null,
     };
-    let j = serde_json::json!({
+    let why = untrusted_why(f);
+    let mut j = serde_json::json!({
         "name": f.name,
-        "vigil": f.vigil,
-        "baseline": f.baseline,
+        "vigil": v,
+        "baseline": b,
         "baseline_name": "keepalived 2.2.7",
         "unit": f.unit,
         "ratio": ratio,
+        "note": f.note,
+        "samples": {"vigil": summary(&f.vigil), "baseline": summary(&f.baseline)},
+        "trusted": why.is_none(),
     });
+    if let Some(why) = why {
+        j["untrusted_why"] = why.into();
+    }
+    if !f.judged.is_empty() {
+        j["judged"] = summary(&f.judged);
+        j["judged_what"] = "the baseline's gap + phase x advert: the runs sweep the event's \
+                            phase over an advert by design"
+            .into();
+    }
     std::fs::write(
         dir.join(format!("{}.json", f.name)),
         serde_json::to_string_pretty(&j).expect("json") + "\n",
@@ -328,8 +414,13 @@ fn write_json(f: &Figure) {
     .expect("write figure");
 }
 
-fn fmt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |x| format!("{x:.3}"))
+/// "median (min-max)" of the samples, or "-".
+fn fmt(v: &[f64]) -> String {
+    median(v).map_or("-".into(), |m| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!("{m:.3} ({lo:.3}-{hi:.3})")
+    })
 }
 
 #[test]
@@ -381,6 +472,7 @@ fn bench_vigil_vs_keepalived() {
     for (name, proto, advert, event, floor) in scenarios {
         let mut v = Vec::new();
         let mut k = Vec::new();
+        let mut judged = Vec::new();
         for run in 0..runs {
             if over(&t_bench) {
                 eprintln!("  bench budget spent: {name} stops after {run} runs");
@@ -398,87 +490,85 @@ fn bench_vigil_vs_keepalived() {
                 if let Some(g) = g {
                     match kind {
                         Kind::Vigil => v.push(g.as_secs_f64()),
-                        Kind::Keepalived => k.push(g.as_secs_f64()),
+                        Kind::Keepalived => {
+                            k.push(g.as_secs_f64());
+                            let sweep = match event {
+                                Event::DeadMaster => phase * f64::from(advert) / 1000.0,
+                                Event::Graceful => 0.0,
+                            };
+                            judged.push(g.as_secs_f64() + sweep);
+                        }
                     }
                 }
             }
         }
-        figures.push(Figure {
-            name: name.into(),
-            vigil: median(&mut v),
-            baseline: median(&mut k),
-            unit: "s",
-            note: format!(
-                "median of {}/{} runs; protocol floor {:.3} s ({})",
-                v.len(),
-                k.len(),
-                floor.as_secs_f64(),
-                if event == Event::DeadMaster {
-                    "3 x advert + skew - advert/2: the median event is half a cycle after an advert"
-                } else {
-                    "skew time"
-                }
-            ),
-        });
+        let floor = format!(
+            "protocol floor {:.3} s ({})",
+            floor.as_secs_f64(),
+            if event == Event::DeadMaster {
+                "3 x advert + skew - advert/2: the median event is half a cycle after an advert"
+            } else {
+                "skew time"
+            }
+        );
+        let mut f = Figure::new(name, "s", v, k, &floor);
+        f.judged = judged;
+        figures.push(f);
     }
 
-    let mut v = Vec::new();
-    let mut k = Vec::new();
-    for _ in 0..runs {
-        if over(&t_bench) {
-            break;
+    // Each run: vigil, then keepalived.
+    let both = |f: &dyn Fn(Kind) -> Option<f64>| {
+        let (mut v, mut k) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            if over(&t_bench) {
+                break;
+            }
+            v.extend(f(Kind::Vigil));
+            k.extend(f(Kind::Keepalived));
         }
-        if let Some(t) = start_to_master_once(Kind::Vigil) {
-            v.push(t.as_secs_f64());
-        }
-        if let Some(t) = start_to_master_once(Kind::Keepalived) {
-            k.push(t.as_secs_f64());
-        }
-    }
+        (v, k)
+    };
+    let (v, k) = both(&|kind| start_to_master_once(kind).map(|t| t.as_secs_f64()));
     eprintln!("  start_to_master vigil {v:?} keepalived {k:?}");
-    figures.push(Figure {
-        name: "start_to_master_v2_1s".into(),
-        vigil: median(&mut v),
-        baseline: median(&mut k),
-        unit: "s",
-        note: format!(
-            "median of {}/{} runs, spawn to VIP; floor 3.414 s (master down at priority 150)",
-            v.len(),
-            k.len()
-        ),
-    });
-
-    let rv = rss_once(Kind::Vigil).map(|kb| kb as f64 / 1024.0);
-    let rk = rss_once(Kind::Keepalived).map(|kb| kb as f64 / 1024.0);
-    figures.push(Figure {
-        name: "rss_vrrp_only".into(),
-        vigil: rv,
-        baseline: rk,
-        unit: "MiB",
-        note: "VmRSS, vigil's process vs the sum over keepalived's parent and VRRP child".into(),
-    });
+    figures.push(Figure::new(
+        "start_to_master_v2_1s",
+        "s",
+        v,
+        k,
+        "spawn to VIP; floor 3.414 s (master down at priority 150)",
+    ));
+    let (v, k) = both(&|kind| rss_once(kind).map(|kb| kb as f64 / 1024.0));
+    eprintln!("  rss_vrrp_only vigil {v:?} keepalived {k:?}");
+    figures.push(Figure::new(
+        "rss_vrrp_only",
+        "MiB",
+        v,
+        k,
+        "VmRSS, vigil's process vs the sum over keepalived's parent and VRRP child",
+    ));
 
     for f in &figures {
         write_json(f);
     }
     println!();
     println!(
-        "{:<30} {:>10} {:>12} {:>7} {:>5}  notes",
-        "figure", "vigil", "keepalived", "ratio", "unit"
+        "{:<30} {:>22} {:>22} {:>7} {:>5}  notes",
+        "figure", "vigil (min-max)", "keepalived (min-max)", "ratio", "unit"
     );
     for f in &figures {
-        let ratio = match (f.vigil, f.baseline) {
+        let ratio = match (median(&f.vigil), median(&f.baseline)) {
             (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
             _ => "-".into(),
         };
         println!(
-            "{:<30} {:>10} {:>12} {:>7} {:>5}  {}",
+            "{:<30} {:>22} {:>22} {:>7} {:>5}  {}{}",
             f.name,
-            fmt(f.vigil),
-            fmt(f.baseline),
+            fmt(&f.vigil),
+            fmt(&f.baseline),
             ratio,
             f.unit,
-            f.note
+            f.note,
+            untrusted_why(f).map_or(String::new(), |w| format!(" NOT TRUSTED: {w}"))
         );
     }
     println!(
