@@ -73,7 +73,7 @@ import subprocess
 import sys
 import time
 
-from . import net, paths
+from . import breakdown, net, paths
 from .lab import _interrupt, stop_all
 from .node import Node, appliance_block
 from .proc import kill_recorded, spawn
@@ -307,17 +307,25 @@ def cold(b: Bench, runs: int):
     }
     order = list(cmds)
     times = {k: [] for k in cmds}
+    # vigil's own account of each start (its start-up line, see breakdown.py).
+    steps = {"vigil": [], "vigil-store": []}
     want = COLD_SERVICES * COLD_DESTS
     for run in range(runs):
         for name in order[run % len(order):] + order[:run % len(order)]:
             opt, cmd = cmds[name]
             b.clean()
+            since = b.now_us()
             r = b.probe_json(f"cold {COLD_SERVICES} {want} {opt} -- {cmd}")
+            if name in steps:
+                # Logged once the first pass is over (after its dump again,
+                # which follows the table's completion).
+                _, line = wait_line(b, "start-up:", since, pid=r["pid"], timeout=60)
+                steps[name].append(breakdown.parse(line))
             b.stop_group(r["pid"])
             times[name].append(r["ms"] / 1000)
             log(f"cold run {run + 1}/{runs} {name:<16} {r['ms'] / 1000:.3f} s ({r['polls']} polls)")
     b.flush()
-    return times
+    return times, steps
 
 
 def noop(b: Bench, runs: int):
@@ -328,7 +336,7 @@ def noop(b: Bench, runs: int):
     r = b.probe_json(f"cold {COLD_SERVICES} {want} -- {DAEMONS['vigil']('/root/cold.conf')}")
     pid = r["pid"]
     wait_reconciled(b, pid, 0)
-    passes, restarts = [], []
+    passes, restarts, steps = [], [], []
     rx = re.compile(r"table reconciled: 0 ops planned.* \((\d+) services, (\d+) destinations; "
                     r"pass ([0-9.]+) ms\)")
     for run in range(runs):
@@ -341,6 +349,8 @@ def noop(b: Bench, runs: int):
             raise RuntimeError(f"vigil restart: not a no-op pass over {want} dests: {msg!r}")
         passes.append(float(m.group(3)) / 1000)
         restarts.append((t - s["mono_us"]) / 1e6)
+        # The start-up line goes out before the pass's "table reconciled".
+        steps.append(breakdown.parse(wait_line(b, "start-up:", s["mono_us"], pid=pid)[1]))
         log(f"noop run {run + 1}/{runs} vigil: pass {passes[-1] * 1000:.1f} ms, "
             f"restart to adopted {restarts[-1]:.3f} s")
     # vigil's own reload: `vigil reload` (re-read, compare, nothing to do),
@@ -377,7 +387,7 @@ def noop(b: Bench, runs: int):
         log(f"noop run {run + 1}/{runs} keepalived: reload {reloads[-1]:.3f} s")
     b.stop_group(pid)
     b.flush()
-    return passes, restarts, vreloads, reloads
+    return passes, restarts, vreloads, reloads, steps
 
 
 def wait_line(b, text, since, ident=None, pid=None, timeout=60):
@@ -611,6 +621,7 @@ def main():
     fm = figures_mod()
     figs = []
     took = {}
+    breakdowns = []
     scale_text = ""
 
     def fig(name, vigil, baseline, baseline_name, unit, note):
@@ -623,7 +634,11 @@ def main():
         took["boot"] = time.monotonic() - t0
         if "cold" in parts:
             t1 = time.monotonic()
-            t = cold(b, a.runs)
+            t, steps = cold(b, a.runs)
+            breakdowns.append("vigil's cold start at 10,000 destinations, step by step "
+                              "(its start-up line; 'IPVS dump again' follows the table's "
+                              "completion, the figure above stops before it):\n"
+                              + breakdown.write(a.out, "ipvs_cold_10k_breakdown", steps))
             note = (f"median of {a.runs} runs, 100 x 100 = 10,000 destinations, process "
                     "spawn to the first 5 ms poll of the kernel's counters showing all "
                     "(bench_probe cold)")
@@ -635,7 +650,11 @@ def main():
             took["cold"] = time.monotonic() - t1
         if "noop" in parts:
             t1 = time.monotonic()
-            passes, restarts, vreloads, reloads = noop(b, a.runs)
+            passes, restarts, vreloads, reloads, steps = noop(b, a.runs)
+            breakdowns.append("vigil's restart on the table in place (10,000 destinations, "
+                              "0 ops), step by step:\n"
+                              + breakdown.write(a.out, "ipvs_noop_restart_10k_breakdown",
+                                                {"vigil": steps}))
             fig("ipvs_noop_pass_10k", passes, None, "none (absolute)", "s",
                 "vigil's reconcile pass over 10,000 destinations in place: dump + diff, "
                 f"0 ops (the pass time vigil logs), median of {a.runs} restarts")
@@ -709,6 +728,9 @@ def main():
         b.cleanup()
     print()
     print(fm.markdown(figs))
+    for text in breakdowns:
+        print()
+        print(text)
     if scale_text:
         print(scale_text)
     print("time per part (s): " + ", ".join(f"{k} {v:.0f}" for k, v in took.items()))
