@@ -29,6 +29,12 @@ struct Timeline {
 
 static TIMELINE: Mutex<Option<Timeline>> = Mutex::new(None);
 
+/// Steps kept at most. A box whose first pass keeps failing (no `ip_vs`)
+/// marks a step per retry for as long as it runs: past this bound the
+/// steps are no longer recorded, and their time goes to the report's last
+/// step when a pass succeeds.
+const MAX_STEPS: usize = 32;
+
 fn with(f: impl FnOnce(&mut Option<Timeline>)) {
     // A poisoned lock: a step panicked while holding it. The timeline is
     // only a log line: carry on with what it holds.
@@ -52,14 +58,17 @@ pub fn begin() {
 /// report separates steps with commas: a name has none.
 pub fn step(name: &'static str) {
     let now = Instant::now();
-    with(|t| {
-        if let Some(t) = t {
-            let took = now - t.last;
-            tracing::debug!("start-up: {name} {:.1} ms", ms(took));
-            t.steps.push((name, took));
-            t.last = now;
-        }
-    });
+    with(|t| record(t, name, now));
+}
+
+/// [`step`] on `t` at `now`.
+fn record(t: &mut Option<Timeline>, name: &'static str, now: Instant) {
+    if let Some(t) = t.as_mut().filter(|t| t.steps.len() < MAX_STEPS) {
+        let took = now.saturating_duration_since(t.last);
+        tracing::debug!("start-up: {name} {:.1} ms", ms(took));
+        t.steps.push((name, took));
+        t.last = now;
+    }
 }
 
 /// The steps of a start, as reported once.

@@ -49,6 +49,20 @@ fn phases_longer_than_the_span_leave_no_negative_step() {
     assert_eq!(r.steps, vec![("before", Duration::ZERO), ("apply", ms(12))]);
 }
 
+#[test]
+fn retries_past_the_bound_are_not_recorded() {
+    let t0 = Instant::now();
+    let mut t = Some(Timeline {
+        began: t0,
+        last: t0,
+        steps: vec![("retry", ms(1)); MAX_STEPS],
+    });
+    record(&mut t, "one too many", t0 + ms(5));
+    let t = t.expect("kept");
+    assert_eq!(t.steps.len(), MAX_STEPS);
+    assert_eq!(t.last, t0, "its time goes to the next step that is kept");
+}
+
 // The one test of the process-wide timeline (tests run in parallel: a
 // second one would race this one's begin and finish).
 #[test]
