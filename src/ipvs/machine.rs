@@ -469,7 +469,7 @@ fn log_report(rep: &PassReport, first: bool) {
             },
             rep.table.services.len(),
             rep.table.dest_count(),
-            rep.took.as_secs_f64() * 1000.0,
+            rep.phases.total().as_secs_f64() * 1000.0,
         );
     }
     for f in rep.failed.iter() {

@@ -46,10 +46,7 @@ pub struct PassReport {
     /// Destinations found in owned services that the config lacks (only on
     /// an adopting pass); they were set to drain.
     pub adopted: BTreeSet<RealId>,
-    /// Wall time of the pass (dump, diff, apply, and the dump after
-    /// changes), measured by the edge; zero when nobody timed it.
-    pub took: Duration,
-    /// Where the pass's own time went.
+    /// Where the pass's time went (its wall time: [`Phases::total`]).
     pub phases: Phases,
 }
 
@@ -68,6 +65,11 @@ pub struct Phases {
 }
 
 impl Phases {
+    /// The pass's wall time: dump, diff, apply, and the dump after changes.
+    pub fn total(&self) -> Duration {
+        self.dump + self.plan + self.apply + self.dump_again
+    }
+
     /// The phases as (name, time), in order, for the start-up timeline.
     pub fn named(&self) -> [(&'static str, Duration); 4] {
         [
@@ -219,7 +221,6 @@ pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Er
         table,
         foreign: plan.foreign,
         adopted,
-        took: Duration::ZERO,
         phases,
     })
 }

@@ -275,12 +275,9 @@ async fn run_pass(
             let r = link.with(|c| {
                 pending.apply(c);
                 crate::startup::step("IPVS connect and settings");
-                // Timed from here: connecting and the settings are not the pass.
-                let t0 = Instant::now();
-                pass(c, &req).map(|rep| PassReport {
-                    took: t0.elapsed(),
-                    ..rep
-                })
+                // The pass times its own phases: connecting and the
+                // settings are not the pass.
+                pass(c, &req)
             });
             (pending, r)
         })
