@@ -170,17 +170,27 @@ fn machine_and_status_cost_grows_linearly_with_the_table() {
             Timed::new(wide(eight.0, eight.1)),
         );
         // Interleaved, the fastest of seven each: a busy machine slows
-        // both alike, and the fastest run is the least disturbed.
-        let (mut small_best, mut large_best) = (std::time::Duration::MAX, std::time::Duration::MAX);
-        for _ in 0..7 {
-            small_best = small_best.min(small.once());
-            large_best = large_best.min(large.once());
+        // both alike, and the fastest run is the least disturbed. Up to
+        // three such rounds (a machine busy with parallel tests can still
+        // slow one round's small table alone); a quadratic cost fails
+        // every round by four times the bound.
+        let mut rounds = Vec::new();
+        for _ in 0..3 {
+            let (mut small_best, mut large_best) =
+                (std::time::Duration::MAX, std::time::Duration::MAX);
+            for _ in 0..7 {
+                small_best = small_best.min(small.once());
+                large_best = large_best.min(large.once());
+            }
+            let ratio = large_best.as_secs_f64() / small_best.as_secs_f64();
+            rounds.push((small_best, large_best, ratio));
+            if ratio < 16.0 {
+                break;
+            }
         }
-        let (small, large) = (small_best, large_best);
-        let ratio = large.as_secs_f64() / small.as_secs_f64();
         assert!(
-            ratio < 16.0,
-            "{one:?}: {small:?}; {eight:?}: {large:?} (x{ratio:.1})"
+            rounds.iter().any(|r| r.2 < 16.0),
+            "{one:?} against {eight:?}, (small, large, ratio) per round: {rounds:?}"
         );
     }
 }

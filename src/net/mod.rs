@@ -18,7 +18,8 @@
 //! decide) or about the box's set-up (`appliance::plan` does), flush
 //! addresses it was not asked to remove, or block the runtime (every
 //! call is async over the netlink socket, and none waits longer than
-//! [`CALL_BOUND`]).
+//! [`CALL_BOUND`]), or start a dump while another runs on the same socket
+//! (the kernel refuses it with EBUSY: [`Net`] takes dumps one at a time).
 //!
 //! Semantics: a link is "up" when it is administratively up AND has
 //! carrier (IFF_UP and IFF_LOWER_UP), as keepalived reads it: a pulled
@@ -30,9 +31,10 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::TryStreamExt;
+use futures::stream::{Stream, TryStreamExt};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
@@ -65,6 +67,10 @@ pub use events::{events, Monitor, NetEvent};
 /// away); at 1.5 s the task gets an error it can report and goes on. A
 /// healthy kernel answers in microseconds.
 pub const CALL_BOUND: Duration = Duration::from_millis(1500);
+
+/// The pause before a dump the kernel refused as busy is sent again (see
+/// [`Net::dump`]), within the dump's [`CALL_BOUND`].
+const BUSY_PAUSE: Duration = Duration::from_millis(10);
 
 /// Errors of the netlink edge, with what was being done.
 #[derive(Debug, Error)]
@@ -269,10 +275,16 @@ impl Addr {
     }
 }
 
-/// A request connection to rtnetlink. Cheap to clone.
+/// A request connection to rtnetlink. Cheap to clone (the clones share
+/// the socket).
 #[derive(Clone)]
 pub struct Net {
     handle: Handle,
+    /// Held for the whole of every dump on this connection: the kernel
+    /// runs one dump at a time per netlink socket and refuses a second
+    /// with EBUSY, and the instance tasks, the IPVS side and the box's
+    /// set-up all dump at start-up through clones of one `Net`.
+    dumps: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Net {
@@ -281,15 +293,44 @@ impl Net {
     pub fn connect() -> Result<Net, NetError> {
         let (conn, handle, _) = rtnetlink::new_connection().map_err(NetError::Socket)?;
         tokio::spawn(conn);
-        Ok(Net { handle })
+        Ok(Net {
+            handle,
+            dumps: Arc::default(),
+        })
+    }
+
+    /// Runs the dump `start` sends, one at a time on this connection, and
+    /// collects its messages. A dump the kernel still refuses as busy (one
+    /// whose caller gave up at its bound may still be running on the
+    /// socket) is sent again after [`BUSY_PAUSE`]. The wait for the lock,
+    /// the retries and the dump together are bounded by [`CALL_BOUND`].
+    async fn dump<T, S>(
+        &self,
+        op: &'static str,
+        on: On,
+        start: impl Fn() -> S,
+    ) -> Result<Vec<T>, NetError>
+    where
+        S: Stream<Item = Result<T, rtnetlink::Error>>,
+    {
+        bounded(op, on, async {
+            let _one = self.dumps.lock().await;
+            loop {
+                match start().try_collect().await.map_err(req_err(op)) {
+                    Err(e) if errno(&e) == Some(nix::errno::Errno::EBUSY as i32) => {
+                        tokio::time::sleep(BUSY_PAUSE).await;
+                    }
+                    done => return done,
+                }
+            }
+        })
+        .await
     }
 
     pub async fn links(&self) -> Result<Vec<Link>, NetError> {
-        let dump = self.handle.link().get().execute().try_collect();
-        let msgs: Vec<LinkMessage> = bounded("link dump", On::All, async {
-            dump.await.map_err(req_err("link dump"))
-        })
-        .await?;
+        let msgs: Vec<LinkMessage> = self
+            .dump("link dump", On::All, || self.handle.link().get().execute())
+            .await?;
         Ok(msgs.iter().map(Link::from_msg).collect())
     }
 
@@ -316,16 +357,16 @@ impl Net {
 
     /// Every address, or those of one link.
     pub async fn addresses(&self, index: Option<u32>) -> Result<Vec<Addr>, NetError> {
-        let mut req = self.handle.address().get();
-        if let Some(i) = index {
-            req = req.set_link_index_filter(i);
-        }
         let on = index.map_or(On::All, On::Index);
-        let dump = req.execute().try_collect();
-        let msgs: Vec<AddressMessage> = bounded("address dump", on, async {
-            dump.await.map_err(req_err("address dump"))
-        })
-        .await?;
+        let msgs: Vec<AddressMessage> = self
+            .dump("address dump", on, || {
+                let req = self.handle.address().get();
+                match index {
+                    Some(i) => req.set_link_index_filter(i).execute(),
+                    None => req.execute(),
+                }
+            })
+            .await?;
         Ok(msgs.iter().filter_map(Addr::from_msg).collect())
     }
 
@@ -348,12 +389,12 @@ impl Net {
 
     /// The kernel's IPv4 neighbour table (`ip -4 neigh`), every entry.
     pub async fn neighbours_v4(&self) -> Result<Vec<Neighbour>, NetError> {
-        let req = (self.handle.neighbours().get()).set_address_family(AddressFamily::Inet);
-        let dump = req.execute().try_collect();
-        let msgs: Vec<NeighbourMessage> = bounded("neighbour dump", On::All, async {
-            dump.await.map_err(req_err("neighbour dump"))
-        })
-        .await?;
+        let msgs: Vec<NeighbourMessage> = self
+            .dump("neighbour dump", On::All, || {
+                let req = self.handle.neighbours().get();
+                req.set_address_family(AddressFamily::Inet).execute()
+            })
+            .await?;
         Ok(msgs.iter().filter_map(Neighbour::from_msg).collect())
     }
 

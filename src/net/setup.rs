@@ -8,7 +8,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use futures::stream::TryStreamExt;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteType,
 };
@@ -109,11 +108,11 @@ impl Net {
             RouteMessageBuilder::<Ipv6Addr>::new().build(),
         ];
         for m in dumps {
-            let dump = self.handle.route().get(m).execute().try_collect();
-            let msgs: Vec<RouteMessage> = bounded("route dump", On::All, async {
-                dump.await.map_err(req_err("route dump"))
-            })
-            .await?;
+            let msgs: Vec<RouteMessage> = self
+                .dump("route dump", On::All, || {
+                    self.handle.route().get(m.clone()).execute()
+                })
+                .await?;
             out.extend(msgs.iter().filter_map(RouteEntry::from_msg));
         }
         Ok(out)

@@ -32,6 +32,7 @@ use crate::control::Snapshot;
 use crate::daemon::bridge::Takeover;
 use crate::daemon::handoff;
 use crate::daemon::supervisor::Heartbeat;
+use crate::logfields::Chain;
 use crate::net::Net;
 use crate::notify::{Event, EventKind, Notifier};
 use crate::track::Table;
@@ -543,11 +544,11 @@ async fn start(
                     instance = %ms.inst.name,
                     vrid = ms.inst.virtual_router_id,
                     interface = %ms.inst.interface,
-                    error = %e,
+                    error = %Chain(&e),
                     "instance not started"
                 );
                 ms.status.send_replace(Snapshot {
-                    status: error_status(&ms.inst, &spec.global, e.to_string()),
+                    status: error_status(&ms.inst, &spec.global, Chain(&e).to_string()),
                     since: Instant::now(),
                 });
                 members.push(None);

@@ -727,12 +727,21 @@ async fn wait_primary(
                     waited: PRIMARY_WAIT,
                 })
             }
-            Err(source) => {
+            // A failed lookup is tried again until the deadline, like a
+            // missing address: at start-up the kernel may be busy with
+            // the box's own set-up, and an instance that gave up here
+            // would stay down until the next restart.
+            Err(source) if Instant::now() >= deadline => {
                 return Err(SetupError::AddressLookup {
                     interface: inst.interface.clone(),
                     source,
                 })
             }
+            Err(e) => tracing::debug!(
+                instance = %inst.name,
+                error = %logfields::Chain(&e),
+                "address lookup failed: trying again"
+            ),
         }
         tokio::time::sleep(PRIMARY_POLL).await;
         match rx.try_recv() {

@@ -31,6 +31,7 @@ mod daemon_no_vip;
 mod daemon_notify;
 mod daemon_reload;
 mod daemon_restart;
+mod daemon_shared_link;
 mod daemon_supervisor;
 mod daemon_systemd;
 mod fuzz_bodies;
