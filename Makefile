@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all deps build test unit fmt-check clippy fuzz-build figures soak soak-store soak-console soak-advgap soak-flood interop-controls clean image image-check image-lint
+.PHONY: all deps build hot-text test unit fmt-check clippy fuzz-build figures soak soak-store soak-console soak-advgap soak-flood interop-controls clean image image-check image-lint
 all: build
 
 # What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
@@ -12,10 +12,16 @@ deps:
 	@scripts/install-deps
 
 # The appliance binary: static-pie, release profile tuned for speed
-# (opt-level 3, LTO, one codegen unit: see Cargo.toml).
+# (opt-level 3, LTO, one codegen unit: see Cargo.toml), its hot functions
+# first in its code (build.rs, link/hot-text.ld).
 build: $(BIN)
-$(BIN): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+$(BIN): Cargo.toml Cargo.lock build.rs link/hot-text.ld $(shell find src -name '*.rs')
 	$(STATIC) cargo build --release --locked --target $(TARGET)
+
+# link/hot-text.ld again, from a profile of a running daemon (needs root,
+# valgrind): after changes that move where a running vigil spends its code.
+hot-text:
+	scripts/hot-text
 
 # Everything: unit, integration, namespace and lab tests (needs root).
 test: deps fmt-check clippy unit image-lint lab-test

@@ -1,0 +1,23 @@
+//! Links the release `vigil` with link/hot-text.ld: the functions a
+//! running daemon executes, placed together at the start of its code.
+//!
+//! Why: the kernel maps a page fault's neighbours in the same file too
+//! (fault-around, 64 KB), so hot functions spread over the whole binary
+//! keep most of its code resident. Packed together, the pages mapped
+//! around them are hot ones too: in the lab VM a VRRP-only daemon's code
+//! in RAM went from 5.9 to 4.8 MB. The script only adds an output
+//! section before `.text` (INSERT), so the linker's default layout
+//! stays; a function the list no longer names lands in `.text` as
+//! before. `make hot-text` (scripts/hot-text) writes the list again
+//! from a profile of a running daemon.
+//!
+//! Release builds only: a debug build's function names differ and its
+//! size does not matter.
+fn main() {
+    println!("cargo:rerun-if-changed=link/hot-text.ld");
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var("PROFILE").as_deref() == Ok("release") {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-text.ld");
+        println!("cargo:rustc-link-arg-bin=vigil=-Wl,-T,{}", script.display());
+    }
+}
