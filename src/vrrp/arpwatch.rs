@@ -15,8 +15,9 @@
 //! task logs, counts, re-asserts and notifies (`vrrp::instance`).
 //! Must not: block or slow the VRRP thread (it reads at most [`BATCH`]
 //! frames a turn, never waits on an instance: a full queue drops the
-//! report, the next frame reports again), decide VRRP state, or send
-//! anything itself.
+//! report, the next frame reports again; its socket is opened and closed
+//! on a blocking thread, as both wait for a kernel grace period), decide
+//! VRRP state, or send anything itself.
 //!
 //! Not watched: IPv6 (an unsolicited Neighbour Advertisement for a VIP
 //! from another MAC); a plain who-has whose sender is a VIP (it also
@@ -258,13 +259,52 @@ async fn run(ifindex: u32, w: Arc<Watch>) {
     }
 }
 
+/// Opens the watch's socket on a blocking thread: binding an AF_PACKET
+/// socket waits for an RCU grace period in the kernel (`synchronize_net`,
+/// 10-16 ms measured), and on the VRRP thread that wait came between a
+/// new MASTER's state change and its VIPs (the watch starts as it
+/// becomes MASTER): a takeover 10-16 ms late.
+async fn open_off_thread(ifindex: u32) -> std::io::Result<socket2::Socket> {
+    tokio::task::spawn_blocking(move || arp_socket::open(ifindex, true))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// The watch's socket, registered with the VRRP thread's reactor. Closed
+/// on a blocking thread too (closing an AF_PACKET socket waits for a
+/// grace period as well, which a resigning MASTER would otherwise pay
+/// before removing its VIPs).
+struct Registered(Option<AsyncFd<socket2::Socket>>);
+
+impl Registered {
+    fn get(&self) -> &AsyncFd<socket2::Socket> {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Some(fd) = self.0.take() {
+            // Deregistered here (the reactor is this thread's); the close
+            // itself elsewhere. Outside a runtime (never in the daemon),
+            // or if the pool refuses, it closes here.
+            let s = fd.into_inner();
+            if let Ok(h) = tokio::runtime::Handle::try_current() {
+                drop(h.spawn_blocking(move || drop(s)));
+            }
+        }
+    }
+}
+
 /// Reads and judges frames until no guard is left (`Ok`) or the socket
 /// fails.
 async fn watch_loop(ifindex: u32, w: &Arc<Watch>) -> std::io::Result<()> {
-    let s = arp_socket::open(ifindex, true)?;
+    let s = open_off_thread(ifindex).await?;
     // SAFETY: `Socket` owns its fd and closes it only on drop, which
-    // deregisters it first (the AsyncFd owns the Socket).
-    let fd = unsafe { AsyncFd::register(s)? };
+    // comes after its deregistration (`Registered` takes it out of the
+    // AsyncFd first).
+    let registered = Registered(Some(unsafe { AsyncFd::register(s)? }));
+    let fd = registered.get();
     tracing::debug!(interface = %w.ifname, "arp watch started");
     let mut buf = vec![0u8; arp_socket::RX_FRAME];
     loop {
