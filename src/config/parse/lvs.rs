@@ -404,7 +404,7 @@ impl Reader<'_> {
                     &extra.loc,
                     ErrorKind::UnexpectedArgument {
                         keyword: kw.to_owned(),
-                        extra: extra.text.clone(),
+                        extra: extra.text.to_string(),
                         expected: EXPECTED,
                     },
                 );
@@ -771,7 +771,7 @@ impl Reader<'_> {
             && t.text.len() <= TEXT_MAX
             && t.text.bytes().all(|b| b.is_ascii_graphic());
         if ok {
-            Some(t.text.clone())
+            Some(t.text.to_string())
         } else {
             self.bad(
                 t,

@@ -218,7 +218,7 @@ impl Reader<'_> {
             (node.block.is_none()).then(|| {
                 node.args
                     .iter()
-                    .map(|t| t.text.clone())
+                    .map(|t| t.text.to_string())
                     .collect::<Vec<String>>()
             })
         };
@@ -591,7 +591,7 @@ impl Defined {
         let Some(name) = node.args.first() else {
             return true;
         };
-        match self.0.entry((kind, name.text.clone())) {
+        match self.0.entry((kind, name.text.to_string())) {
             Entry::Occupied(e) => {
                 let what = format!("{kind} {}", name.text);
                 let first = e.get().clone();

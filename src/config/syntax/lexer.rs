@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::{Token, MAX_TOKEN_BYTES};
+use super::{Text, Token, MAX_TOKEN_BYTES};
 use crate::config::error::{Diagnostics, ErrorKind, Loc};
 
 /// One lexical item.
@@ -270,9 +270,9 @@ pub(super) fn lex_line(
             }
             let body = &line.text[body];
             let text = if escaped {
-                unescape(body)
+                Text::from(unescape(body))
             } else {
-                body.to_owned()
+                Text::new(body)
             };
             out.push(word(text, quoted, loc_at(start), diags));
         }
@@ -285,7 +285,7 @@ pub(super) fn lex_line(
 /// A word, checked against the size bound. A word that is too long is an
 /// error but is kept whole (never truncated), so that the statement keeps
 /// its shape for the passes after this one.
-fn word(text: String, quoted: bool, loc: Loc, diags: &mut Diagnostics) -> Lexeme {
+fn word(text: Text, quoted: bool, loc: Loc, diags: &mut Diagnostics) -> Lexeme {
     if text.len() > MAX_TOKEN_BYTES {
         diags.error(
             &loc,

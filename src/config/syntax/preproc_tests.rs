@@ -21,7 +21,7 @@ fn shape(nodes: &[Node]) -> String {
     nodes
         .iter()
         .map(|n| {
-            let mut s = n.keyword.text.clone();
+            let mut s = n.keyword.text.to_string();
             for a in &n.args {
                 s.push(' ');
                 s.push_str(&a.text);
