@@ -43,9 +43,7 @@ pub(super) struct Line {
 }
 
 fn col_of(count: usize) -> u32 {
-    u32::try_from(count)
-        .unwrap_or(u32::MAX)
-        .saturating_add(1)
+    u32::try_from(count).unwrap_or(u32::MAX).saturating_add(1)
 }
 
 impl Line {
@@ -90,7 +88,8 @@ impl Line {
         if self.cols.is_empty() && !self.text.is_empty() {
             // Each byte's column, now that they are about to move.
             for (n, c) in self.text.chars().enumerate() {
-                self.cols.extend(std::iter::repeat_n(col_of(n), c.len_utf8()));
+                self.cols
+                    .extend(std::iter::repeat_n(col_of(n), c.len_utf8()));
             }
         }
         self.text.replace_range(range.clone(), with);

@@ -154,7 +154,13 @@ mod tests {
 
     #[test]
     fn short_and_long_words_read_back_the_same() {
-        for s in ["", "a", "路由", &"x".repeat(INLINE), &"y".repeat(INLINE + 1)] {
+        for s in [
+            "",
+            "a",
+            "路由",
+            &"x".repeat(INLINE),
+            &"y".repeat(INLINE + 1),
+        ] {
             let t = Text::new(s);
             assert_eq!(t.as_str(), s);
             assert_eq!(Text::from(s.to_owned()), t);
