@@ -594,6 +594,11 @@ impl Reader<'_> {
                         &n.keyword,
                         "checkers per real server",
                     ) {
+                        // Room for one first: a real server has one
+                        // checker as a rule, and keeps what it has.
+                        if rs.checkers.is_empty() {
+                            rs.checkers.reserve_exact(1);
+                        }
                         rs.checkers.push(c);
                         own.push(inherit);
                     }
