@@ -6,9 +6,12 @@
 //! carries on, so one run reports every problem.
 //!
 //! Its input is a [`Line`] made by [`preproc`](super::preproc): the text of
-//! one line after conditional lines and parameters, each character with
-//! the column it was written at (a character a parameter brought in has
-//! the column of the `$` that named it).
+//! one line after conditional lines and parameters, each character at the
+//! column it was written at (a character a parameter brought in is at the
+//! column of the `$` that named it). The lexer walks the text's bytes
+//! (every sign it looks for is ASCII); a column is counted, in characters,
+//! only for a word or a brace it locates, and a word's text goes into its
+//! token without an allocation when it is short ([`Text`]).
 
 use std::sync::Arc;
 

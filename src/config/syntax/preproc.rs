@@ -4,7 +4,8 @@
 //! Owns: splitting a file into lines (a UTF-8 BOM and CRLF line ends
 //! accepted), keeping or dropping `@` lines for the [`ConfigId`], parameter
 //! definitions (one line, or several joined by a trailing `\`) and their
-//! substitution, with the column each character was written at. Must not:
+//! substitution, with the column each character was written at (a line
+//! is its text and byte offsets; see [`Line`]). Must not:
 //! split words (the [`lexer`](super::lexer) does, on what this yields),
 //! know any keyword, or read files.
 //!
