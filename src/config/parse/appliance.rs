@@ -128,7 +128,7 @@ impl Reader<'_> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
         if ok {
-            Some(t.text.clone())
+            Some(t.text.to_string())
         } else {
             self.bad(
                 t,
@@ -280,7 +280,7 @@ impl Reader<'_> {
                     return;
                 };
                 if t.text.starts_with("/dev/") && t.text.len() <= TEXT_MAX {
-                    w.device = t.text.clone();
+                    w.device = t.text.to_string();
                 } else {
                     r.bad(t, kw, "a path under /dev/");
                 }
@@ -305,7 +305,7 @@ impl Reader<'_> {
                 return;
             };
             if is_sha_crypt(&t.text) {
-                a.console_password_hash = Some(t.text.clone());
+                a.console_password_hash = Some(t.text.to_string());
             } else {
                 r.bad(
                     t,

@@ -250,7 +250,7 @@ impl Reader<'_> {
                 continue;
             }
             if self.room(&out, EMAILS_MAX, t, "notification_email addresses") {
-                out.push(t.text.clone());
+                out.push(t.text.to_string());
             }
         }
         Some(out)

@@ -97,7 +97,7 @@ impl Reader<'_> {
                     &extra.loc,
                     ErrorKind::UnexpectedArgument {
                         keyword: KW.into(),
-                        extra: extra.text.clone(),
+                        extra: extra.text.to_string(),
                         expected: LINE,
                     },
                 );

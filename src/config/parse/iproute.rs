@@ -194,7 +194,7 @@ impl Reader<'_> {
         self.d.error(
             &t.loc,
             ErrorKind::NotInVigilOption {
-                option: t.text.clone(),
+                option: t.text.to_string(),
                 of: of.to_owned(),
             },
         );

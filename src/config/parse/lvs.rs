@@ -404,7 +404,7 @@ impl Reader<'_> {
                     &extra.loc,
                     ErrorKind::UnexpectedArgument {
                         keyword: kw.to_owned(),
-                        extra: extra.text.clone(),
+                        extra: extra.text.to_string(),
                         expected: EXPECTED,
                     },
                 );
@@ -594,6 +594,11 @@ impl Reader<'_> {
                         &n.keyword,
                         "checkers per real server",
                     ) {
+                        // Room for one first: a real server has one
+                        // checker as a rule, and keeps what it has.
+                        if rs.checkers.is_empty() {
+                            rs.checkers.reserve_exact(1);
+                        }
                         rs.checkers.push(c);
                         own.push(inherit);
                     }
@@ -771,7 +776,7 @@ impl Reader<'_> {
             && t.text.len() <= TEXT_MAX
             && t.text.bytes().all(|b| b.is_ascii_graphic());
         if ok {
-            Some(t.text.clone())
+            Some(t.text.to_string())
         } else {
             self.bad(
                 t,

@@ -82,27 +82,78 @@ pub(crate) struct Section {
 ///
 /// A list searched in order, not a map: a block holds a handful of
 /// keywords, and a config of 100,000 real servers walks 200,000 blocks
-/// (two maps each, hashed, were a tenth of its read).
+/// (two maps each, hashed, were a tenth of its read). The words are the
+/// first statement's own tokens where the walk holds its block (nothing
+/// copied for a statement that is never repeated), a copy only at the
+/// top level, whose statements are dropped as soon as they are read.
 #[derive(Default)]
-pub(crate) struct Seen {
-    first: Vec<First>,
+pub(crate) struct Seen<'a> {
+    /// The first keywords met, held in place (no allocation for a real
+    /// server's or a checker's block).
+    first: heapless::Vec<First<'a>, SEEN_INLINE>,
+    /// The keywords met after those.
+    more: Vec<First<'a>>,
 }
+
+/// How many keywords of a block [`Seen`] holds in place.
+const SEEN_INLINE: usize = 8;
 
 /// A keyword's first appearance in a block.
-struct First {
+struct First<'a> {
     keyword: &'static str,
     at: Loc,
-    words: Option<Vec<String>>,
+    words: Option<Words<'a>>,
 }
 
-impl Seen {
-    fn get(&self, keyword: &str) -> Option<&First> {
-        self.first.iter().find(|f| f.keyword == keyword)
+/// The words of a keyword's first statement.
+enum Words<'a> {
+    Of(&'a [Token]),
+    Kept(Vec<String>),
+}
+
+impl Words<'_> {
+    fn same(&self, now: &[Token]) -> bool {
+        match self {
+            Words::Of(was) => was
+                .iter()
+                .map(|t| &*t.text)
+                .eq(now.iter().map(|t| &*t.text)),
+            Words::Kept(was) => was
+                .iter()
+                .map(String::as_str)
+                .eq(now.iter().map(|t| &*t.text)),
+        }
+    }
+
+    fn joined(&self) -> String {
+        match self {
+            Words::Of(was) => joined(was),
+            Words::Kept(was) => was.join(" "),
+        }
+    }
+}
+
+/// A statement's words as a message quotes them.
+fn joined(words: &[Token]) -> String {
+    words.iter().map(|t| &*t.text).collect::<Vec<_>>().join(" ")
+}
+
+impl<'a> Seen<'a> {
+    fn get(&self, keyword: &str) -> Option<&First<'a>> {
+        (self.first.iter().chain(&self.more)).find(|f| f.keyword == keyword)
+    }
+
+    fn push(&mut self, first: First<'a>) {
+        if let Err(first) = self.first.push(first) {
+            self.more.push(first);
+        }
     }
 
     /// Where each keyword first appeared.
     fn places(self) -> HashMap<&'static str, Loc> {
-        self.first.into_iter().map(|f| (f.keyword, f.at)).collect()
+        (self.first.into_iter().chain(self.more))
+            .map(|f| (f.keyword, f.at))
+            .collect()
     }
 }
 
@@ -184,10 +235,10 @@ impl Reader<'_> {
         nodes: &'a [Node],
         section: &Section,
         mut f: impl FnMut(&mut Self, &'static str, &'a Node),
-    ) -> Seen {
+    ) -> Seen<'a> {
         let mut seen = Seen::default();
         for node in nodes {
-            if let Some(kw) = self.admit(&mut seen, node, section) {
+            if let Some(kw) = self.admit(&mut seen, node, section, || Words::Of(&node.args)) {
                 f(self, kw, node);
             }
         }
@@ -212,16 +263,17 @@ impl Reader<'_> {
     /// ran, so the box keeps its behaviour with a one-line edit instead of
     /// running silently on a value nobody may have meant. A repeated block
     /// stays an error too (keepalived merges them; vigil wants one).
-    fn admit(&mut self, seen: &mut Seen, node: &Node, section: &Section) -> Option<&'static str> {
+    ///
+    /// `words` gives the statement's words to keep for a later repeat.
+    fn admit<'a>(
+        &mut self,
+        seen: &mut Seen<'a>,
+        node: &Node,
+        section: &Section,
+        words: impl FnOnce() -> Words<'a>,
+    ) -> Option<&'static str> {
         let kw = self.resolve(&node.keyword, section)?;
-        let words = || {
-            (node.block.is_none()).then(|| {
-                node.args
-                    .iter()
-                    .map(|t| t.text.clone())
-                    .collect::<Vec<String>>()
-            })
-        };
+        let now = node.block.is_none().then_some(node.args.as_slice());
         match seen.get(kw) {
             Some(first) if section.first_wins.contains(&kw) => {
                 self.d.warn(
@@ -234,22 +286,21 @@ impl Reader<'_> {
                 None
             }
             Some(first) if !section.repeatable.contains(&kw) => {
-                let (was, now) = (first.words.clone(), words());
-                let first = first.at.clone();
-                match (was, now) {
-                    (Some(was), Some(now)) if was == now => {
+                let at = first.at.clone();
+                match (&first.words, now) {
+                    (Some(was), Some(now)) if was.same(now) => {
                         let w = WarningKind::RepeatSame {
                             keyword: kw.to_owned(),
-                            first,
+                            first: at,
                         };
                         self.d.warn(&node.keyword.loc, w);
                     }
                     (Some(was), Some(now)) => {
                         let e = ErrorKind::RepeatOther {
                             keyword: kw.to_owned(),
-                            first,
-                            was: was.join(" "),
-                            now: now.join(" "),
+                            first: at,
+                            was: was.joined(),
+                            now: joined(now),
                         };
                         self.d.error(&node.keyword.loc, e);
                     }
@@ -257,7 +308,7 @@ impl Reader<'_> {
                         &node.keyword.loc,
                         ErrorKind::Duplicate {
                             what: format!("'{kw}'"),
-                            first,
+                            first: at,
                         },
                     ),
                 }
@@ -268,10 +319,10 @@ impl Reader<'_> {
                 // The words are compared only when a keyword that may not
                 // repeat comes again.
                 let compared = !section.repeatable.contains(&kw);
-                seen.first.push(First {
+                seen.push(First {
                     keyword: kw,
                     at: node.keyword.loc.clone(),
-                    words: if compared { words() } else { None },
+                    words: (compared && now.is_some()).then(words),
                 });
                 Some(kw)
             }
@@ -409,7 +460,7 @@ pub(crate) struct TopLevel {
     names: Names,
     legacy_syncd: Vec<LegacySyncd>,
     defined: Defined,
-    seen: Seen,
+    seen: Seen<'static>,
     globals: Vec<Node>,
 }
 
@@ -499,7 +550,8 @@ impl TopLevel {
             names: &mut self.names,
             legacy_syncd: &mut self.legacy_syncd,
         };
-        if let Some(kw) = r.admit(&mut self.seen, node, &TOP) {
+        let words = || Words::Kept(node.args.iter().map(|t| t.text.to_string()).collect());
+        if let Some(kw) = r.admit(&mut self.seen, node, &TOP, words) {
             let model = (&mut self.c, &mut self.at, &mut self.defined);
             top_statement(&mut r, kw, node, model);
         }
@@ -591,7 +643,7 @@ impl Defined {
         let Some(name) = node.args.first() else {
             return true;
         };
-        match self.0.entry((kind, name.text.clone())) {
+        match self.0.entry((kind, name.text.to_string())) {
             Entry::Occupied(e) => {
                 let what = format!("{kind} {}", name.text);
                 let first = e.get().clone();

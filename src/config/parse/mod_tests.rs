@@ -515,3 +515,33 @@ fn destinations_past_the_largest_table_are_refused_at_the_service_that_crosses()
         "{e:?}"
     );
 }
+
+/// A block's keywords past the ones [`Seen`] holds in place are still
+/// known: a repeat of the tenth is told the same as a repeat of the first.
+#[test]
+fn a_repeat_is_found_past_the_keywords_held_in_place() {
+    let head = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n \
+                advert_int 1\n version 2\n nopreempt\n garp_master_delay 5\n \
+                garp_master_repeat 5\n garp_master_refresh 0\n priority 90\n";
+    let tail = " virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+    const { assert!(SEEN_INLINE < 10) };
+    let errors = |text: &str| -> Vec<String> {
+        match crate::config::import_str("t.conf", text, false) {
+            Ok(imp) => imp.warnings.iter().map(ToString::to_string).collect(),
+            Err(e) => e.errors.iter().map(ToString::to_string).collect(),
+        }
+    };
+    let same = format!("{head} priority 90\n state BACKUP\n{tail}");
+    assert_eq!(
+        errors(&same),
+        [
+            "t.conf:12:2: warning: 'priority' is given twice (first at t.conf:11:2) with the same value: the setting is the same whichever counts (keepalived 2.2.7 uses the last); this one changes nothing",
+            "t.conf:13:2: warning: 'state' is given twice (first at t.conf:2:2) with the same value: the setting is the same whichever counts (keepalived 2.2.7 uses the last); this one changes nothing",
+        ]
+    );
+    let other = format!("{head} priority 80\n{tail}");
+    assert_eq!(
+        errors(&other),
+        ["t.conf:12:2: error: 'priority' is given twice with another value (first at t.conf:11:2: '90'; here: '80'): keepalived 2.2.7 runs the last one ('80') without a word; keep the one meant and remove the other"]
+    );
+}

@@ -99,7 +99,7 @@ impl Reader<'_> {
                 if let Some(args) =
                     r.args_between(n, 1, PROCESS_WORDS_MAX, "a process name and its parameters")
                 {
-                    p.process = args.iter().map(|t| t.text.clone()).collect();
+                    p.process = args.iter().map(|t| t.text.to_string()).collect();
                 }
             }
             "param_match" => {
@@ -161,7 +161,7 @@ impl Reader<'_> {
             "file" => {
                 if let Some(t) = r.one(n, "an absolute path") {
                     if t.text.starts_with('/') && !t.text.contains('\0') {
-                        f.file = t.text.clone();
+                        f.file = t.text.to_string();
                     } else {
                         r.bad(t, kw, "an absolute path");
                     }

@@ -19,7 +19,7 @@ impl Reader<'_> {
             &tok.loc,
             ErrorKind::InvalidValue {
                 keyword: kw.to_owned(),
-                value: tok.text.clone(),
+                value: tok.text.to_string(),
                 expected: expected.into(),
             },
         );
@@ -38,7 +38,7 @@ impl Reader<'_> {
                 self.d.error(
                     &b.open,
                     ErrorKind::UnexpectedBlock {
-                        keyword: node.keyword.text.clone(),
+                        keyword: node.keyword.text.to_string(),
                     },
                 );
                 false
@@ -73,7 +73,7 @@ impl Reader<'_> {
             self.d.error(
                 &kw.loc,
                 ErrorKind::MissingArgument {
-                    keyword: kw.text.clone(),
+                    keyword: kw.text.to_string(),
                     expected,
                 },
             );
@@ -83,8 +83,8 @@ impl Reader<'_> {
             self.d.error(
                 &extra.loc,
                 ErrorKind::UnexpectedArgument {
-                    keyword: kw.text.clone(),
-                    extra: extra.text.clone(),
+                    keyword: kw.text.to_string(),
+                    extra: extra.text.to_string(),
                     expected,
                 },
             );
@@ -107,8 +107,8 @@ impl Reader<'_> {
             self.d.error(
                 &extra.loc,
                 ErrorKind::UnexpectedArgument {
-                    keyword: kw.text.clone(),
-                    extra: extra.text.clone(),
+                    keyword: kw.text.to_string(),
+                    extra: extra.text.to_string(),
                     expected: "'{' and a block",
                 },
             );
@@ -125,7 +125,7 @@ impl Reader<'_> {
                 self.d.error(
                     &node.keyword.loc,
                     ErrorKind::MissingBlock {
-                        keyword: node.keyword.text.clone(),
+                        keyword: node.keyword.text.to_string(),
                     },
                 );
                 None
@@ -241,7 +241,7 @@ impl Reader<'_> {
             Err(reason) => {
                 let kind = ErrorKind::NameNotResolved {
                     keyword: kw.to_owned(),
-                    name: t.text.clone(),
+                    name: t.text.to_string(),
                     reason,
                 };
                 self.d.error(&t.loc, kind);
@@ -315,7 +315,7 @@ impl Reader<'_> {
 
     pub fn tok_text(&mut self, t: &Token, kw: &str, max: usize) -> Option<String> {
         match check_text(&t.text, max) {
-            Ok(()) => Some(t.text.clone()),
+            Ok(()) => Some(t.text.to_string()),
             Err(e) => {
                 let what = match e {
                     BoundError::TooLong { max } => format!("text of at most {max} bytes"),
@@ -364,7 +364,7 @@ impl Reader<'_> {
                 .map(str::to_owned)
                 .collect()
         } else {
-            args.iter().map(|t| t.text.clone()).collect()
+            args.iter().map(|t| t.text.to_string()).collect()
         };
         let total: usize = argv.iter().map(|a| a.len() + 1).sum();
         let bare = |p: &str| {

@@ -205,7 +205,7 @@ impl Reader<'_> {
             self.d.error(
                 &node.keyword.loc,
                 ErrorKind::MissingArgument {
-                    keyword: node.keyword.text.clone(),
+                    keyword: node.keyword.text.to_string(),
                     expected: "a name",
                 },
             );
@@ -215,8 +215,8 @@ impl Reader<'_> {
             self.d.error(
                 &extra.loc,
                 ErrorKind::UnexpectedArgument {
-                    keyword: node.keyword.text.clone(),
-                    extra: extra.text.clone(),
+                    keyword: node.keyword.text.to_string(),
+                    extra: extra.text.to_string(),
                     expected: "a name and '{'",
                 },
             );
@@ -232,7 +232,7 @@ impl Reader<'_> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_-.:@".contains(c));
         if ok {
-            Some(t.text.clone())
+            Some(t.text.to_string())
         } else {
             self.bad(
                 t,

@@ -258,7 +258,7 @@ impl Reader<'_> {
                 self.diags.error(
                     &keyword.loc,
                     ErrorKind::MissingArgument {
-                        keyword: keyword.text.clone(),
+                        keyword: keyword.text.to_string(),
                         expected: "a file path or glob pattern",
                     },
                 );
@@ -268,8 +268,8 @@ impl Reader<'_> {
                 self.diags.error(
                     &extra.loc,
                     ErrorKind::UnexpectedArgument {
-                        keyword: keyword.text.clone(),
-                        extra: extra.text.clone(),
+                        keyword: keyword.text.to_string(),
+                        extra: extra.text.to_string(),
                         expected: "one file path or glob pattern",
                     },
                 );

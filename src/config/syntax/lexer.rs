@@ -6,13 +6,16 @@
 //! carries on, so one run reports every problem.
 //!
 //! Its input is a [`Line`] made by [`preproc`](super::preproc): the text of
-//! one line after conditional lines and parameters, each character with
-//! the column it was written at (a character a parameter brought in has
-//! the column of the `$` that named it).
+//! one line after conditional lines and parameters, each character at the
+//! column it was written at (a character a parameter brought in is at the
+//! column of the `$` that named it). The lexer walks the text's bytes
+//! (every sign it looks for is ASCII); a column is counted, in characters,
+//! only for a word or a brace it locates, and a word's text goes into its
+//! token without an allocation when it is short ([`Text`]).
 
 use std::sync::Arc;
 
-use super::{Token, MAX_TOKEN_BYTES};
+use super::{Text, Token, MAX_TOKEN_BYTES};
 use crate::config::error::{Diagnostics, ErrorKind, Loc};
 
 /// One lexical item.
@@ -27,37 +30,87 @@ pub(super) enum Lexeme {
     Eol,
 }
 
-/// One line as the lexer reads it: its characters, each with the 1-based
-/// column it came from, on line `line` of its file.
+/// One line as the lexer reads it: its text, on line `line` of its
+/// file, and where each byte of it was written.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Line {
     pub line: u32,
-    pub chars: Vec<char>,
-    pub cols: Vec<u32>,
+    pub text: String,
+    /// The column of each byte of `text`, once the line is no longer the
+    /// file's text as written (a prefix dropped, a parameter brought in).
+    /// Empty: byte `i` is at the column of the character it is part of,
+    /// counted from 1 (no column is counted until one is asked for).
+    cols: Vec<u32>,
+    /// `text` is as written and ASCII: byte `i` is at column `i + 1`.
+    ascii: bool,
+}
+
+fn col_of(count: usize) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX).saturating_add(1)
 }
 
 impl Line {
-    /// This line made line `line` of the file as written, `text`:
-    /// character `i` is at column `i + 1`. In the buffers it has (a read of
-    /// 100,000 lines allocates them once, not twice a line).
+    /// This line made line `line` of the file as written, `text`. In the
+    /// buffers it has (a read of 100,000 lines allocates them once, not
+    /// once a line).
     pub fn fill_raw(&mut self, line: u32, text: &str) {
         self.line = line;
-        self.chars.clear();
-        self.chars.extend(text.chars());
+        self.text.clear();
+        self.text.push_str(text);
         self.cols.clear();
-        self.cols
-            .extend((1..=self.chars.len()).map(|c| u32::try_from(c).unwrap_or(u32::MAX)));
+        self.ascii = text.is_ascii();
+    }
+
+    /// A line a multi-line parameter brought in: every character at `col`.
+    pub fn brought(line: u32, text: &str, col: u32) -> Self {
+        Line {
+            line,
+            text: text.to_owned(),
+            cols: vec![col; text.len()],
+            ascii: false,
+        }
     }
 
     /// This line dropped: empty, at its place, its buffers kept.
     pub fn emptied(mut self) -> Self {
-        self.chars.clear();
+        self.text.clear();
         self.cols.clear();
+        self.ascii = true;
         self
     }
 
-    /// The column of character `i`; past the end, one after the last.
+    /// The line cut at byte `at` (a character boundary).
+    pub fn truncate(&mut self, at: usize) {
+        self.text.truncate(at);
+        self.cols.truncate(at);
+    }
+
+    /// Replaces bytes `range` with `with`, whose characters are at column
+    /// `col`.
+    pub fn replace(&mut self, range: std::ops::Range<usize>, with: &str, col: u32) {
+        if self.cols.is_empty() && !self.text.is_empty() {
+            // Each byte's column, now that they are about to move.
+            for (n, c) in self.text.chars().enumerate() {
+                self.cols
+                    .extend(std::iter::repeat_n(col_of(n), c.len_utf8()));
+            }
+        }
+        self.text.replace_range(range.clone(), with);
+        self.cols
+            .splice(range, std::iter::repeat_n(col, with.len()));
+        self.ascii = false;
+    }
+
+    /// The column of byte `i` (a character boundary); past the end, one
+    /// after the last character.
     pub fn col(&self, i: usize) -> u32 {
+        if self.ascii {
+            return col_of(i.min(self.text.len()));
+        }
+        if self.cols.is_empty() {
+            let head = self.text.get(..i).unwrap_or(&self.text);
+            return col_of(head.chars().count());
+        }
         match self.cols.get(i) {
             Some(&c) => c,
             None => self.cols.last().map_or(1, |c| c.saturating_add(1)),
@@ -71,12 +124,21 @@ pub(super) fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c')
 }
 
-/// What [`scan`] finds, by character index.
+/// [`is_space`] of one byte of UTF-8 text (no byte of a multi-byte
+/// character is ASCII, so bytes can be tested one by one).
+pub(super) fn is_space_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// What [`scan`] finds, by byte index.
 enum Item {
     Word {
         start: usize,
-        text: String,
+        /// The word's text as written: inside the quotes for a quoted one.
+        body: std::ops::Range<usize>,
         quoted: bool,
+        /// A quoted word that holds `\"` or `\\`.
+        escaped: bool,
         /// A quoted word whose closing quote is missing.
         open_quote: bool,
     },
@@ -86,76 +148,67 @@ enum Item {
     Comment(usize),
 }
 
-/// The one scanner of a line's words, braces and comment. `texts`:
-/// whether a word's text is wanted (finding the comment only needs where
-/// words end, and the preprocessor asks that of every line).
-fn scan(cs: &[char], texts: bool, mut found: impl FnMut(Item)) {
+/// The one scanner of a line's words, braces and comment. Every sign it
+/// looks for is ASCII, so it walks bytes.
+fn scan(text: &str, mut found: impl FnMut(Item)) {
+    let cs = text.as_bytes();
     let mut i = 0;
     while let Some(&c) = cs.get(i) {
         match c {
-            c if is_space(c) => i += 1,
-            '{' => {
+            c if is_space_byte(c) => i += 1,
+            b'{' => {
                 found(Item::Open(i));
                 i += 1;
             }
-            '}' => {
+            b'}' => {
                 found(Item::Close(i));
                 i += 1;
             }
             // A comment only where a word would start.
-            '#' | '!' => {
+            b'#' | b'!' => {
                 found(Item::Comment(i));
                 return;
             }
-            '"' => {
+            b'"' => {
                 let start = i;
                 i += 1;
-                let mut text = String::new();
+                let mut escaped = false;
                 let mut closed = false;
                 while let Some(&ch) = cs.get(i) {
                     match ch {
-                        '"' => {
+                        b'"' => {
                             closed = true;
-                            i += 1;
                             break;
                         }
-                        '\\' if matches!(cs.get(i + 1), Some('"' | '\\')) => {
-                            if texts {
-                                text.push(cs[i + 1]);
-                            }
+                        b'\\' if matches!(cs.get(i + 1), Some(b'"' | b'\\')) => {
+                            escaped = true;
                             i += 2;
                         }
-                        ch => {
-                            if texts {
-                                text.push(ch);
-                            }
-                            i += 1;
-                        }
+                        _ => i += 1,
                     }
                 }
                 found(Item::Word {
                     start,
-                    text,
+                    body: start + 1..i,
                     quoted: true,
+                    escaped,
                     open_quote: !closed,
                 });
+                i += usize::from(closed);
             }
             _ => {
                 let start = i;
                 while cs
                     .get(i)
-                    .is_some_and(|&ch| !is_space(ch) && ch != '{' && ch != '}')
+                    .is_some_and(|&ch| !is_space_byte(ch) && ch != b'{' && ch != b'}')
                 {
                     i += 1;
                 }
                 found(Item::Word {
                     start,
-                    text: if texts {
-                        cs[start..i].iter().collect()
-                    } else {
-                        String::new()
-                    },
+                    body: start..i,
                     quoted: false,
+                    escaped: false,
                     open_quote: false,
                 });
             }
@@ -163,19 +216,39 @@ fn scan(cs: &[char], texts: bool, mut found: impl FnMut(Item)) {
     }
 }
 
-/// Where the line's comment starts (its length if it has none).
-pub(super) fn comment_start(cs: &[char]) -> usize {
-    let mut at = cs.len();
+/// Where the line's comment starts, in bytes (its length if it has none).
+pub(super) fn comment_start(text: &str) -> usize {
+    let mut at = text.len();
     // Most lines have no comment sign at all.
-    if !cs.iter().any(|&c| c == '#' || c == '!') {
+    if !text.bytes().any(|c| c == b'#' || c == b'!') {
         return at;
     }
-    scan(cs, false, |item| {
+    scan(text, |item| {
         if let Item::Comment(i) = item {
             at = i;
         }
     });
     at
+}
+
+/// The text of a quoted word with its escapes (`\"`, `\\`) resolved.
+fn unescape(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.clone().next() {
+                Some(n @ ('"' | '\\')) => {
+                    out.push(n);
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Lexes one line into `out` (without its end of line).
@@ -186,16 +259,23 @@ pub(super) fn lex_line(
     diags: &mut Diagnostics,
 ) {
     let loc_at = |i: usize| Loc::new(file, line.line, line.col(i));
-    scan(&line.chars, true, |item| match item {
+    scan(&line.text, |item| match item {
         Item::Word {
             start,
-            text,
+            body,
             quoted,
+            escaped,
             open_quote,
         } => {
             if open_quote {
                 diags.error(&loc_at(start), ErrorKind::UnterminatedQuote);
             }
+            let body = &line.text[body];
+            let text = if escaped {
+                Text::from(unescape(body))
+            } else {
+                Text::new(body)
+            };
             out.push(word(text, quoted, loc_at(start), diags));
         }
         Item::Open(i) => out.push(Lexeme::Open(loc_at(i))),
@@ -207,7 +287,7 @@ pub(super) fn lex_line(
 /// A word, checked against the size bound. A word that is too long is an
 /// error but is kept whole (never truncated), so that the statement keeps
 /// its shape for the passes after this one.
-fn word(text: String, quoted: bool, loc: Loc, diags: &mut Diagnostics) -> Lexeme {
+fn word(text: Text, quoted: bool, loc: Loc, diags: &mut Diagnostics) -> Lexeme {
     if text.len() > MAX_TOKEN_BYTES {
         diags.error(
             &loc,

@@ -34,7 +34,7 @@ fn shape(ls: &[Lexeme]) -> String {
     ls.iter()
         .map(|l| match l {
             Lexeme::Word(t) if t.quoted => format!("\"{}\"", t.text),
-            Lexeme::Word(t) => t.text.clone(),
+            Lexeme::Word(t) => t.text.to_string(),
             Lexeme::Open(_) => "{".into(),
             Lexeme::Close(_) => "}".into(),
             Lexeme::Eol => ";".into(),

@@ -56,9 +56,11 @@
 mod include;
 mod lexer;
 mod preproc;
+mod text;
 mod tree;
 
 pub use preproc::{ConfigId, MAX_LINE_CHARS, MAX_SUBSTITUTIONS};
+pub use text::Text;
 
 use std::path::Path;
 
@@ -85,7 +87,7 @@ pub const MAX_INCLUDE_DEPTH: usize = 8;
 /// One word of the text: a bare word or a quoted string (quotes removed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub text: String,
+    pub text: Text,
     pub quoted: bool,
     pub loc: Loc,
 }

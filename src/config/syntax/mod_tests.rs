@@ -33,7 +33,7 @@ fn shape(nodes: &[Node]) -> String {
     nodes
         .iter()
         .map(|n| {
-            let mut s = n.keyword.text.clone();
+            let mut s = n.keyword.text.to_string();
             for a in &n.args {
                 s.push(' ');
                 if a.quoted {

@@ -4,7 +4,8 @@
 //! Owns: splitting a file into lines (a UTF-8 BOM and CRLF line ends
 //! accepted), keeping or dropping `@` lines for the [`ConfigId`], parameter
 //! definitions (one line, or several joined by a trailing `\`) and their
-//! substitution, with the column each character was written at. Must not:
+//! substitution, with the column each character was written at (a line
+//! is its text and byte offsets; see [`Line`]). Must not:
 //! split words (the [`lexer`](super::lexer) does, on what this yields),
 //! know any keyword, or read files.
 //!
@@ -52,7 +53,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::lexer::{comment_start, is_space, Line};
+use super::lexer::{comment_start, is_space, is_space_byte, Line};
 use super::MAX_TOTAL_BYTES;
 use crate::config::error::{Diagnostics, ErrorKind, Loc, WarningKind};
 
@@ -100,7 +101,7 @@ impl std::fmt::Display for ConfigId {
 /// A parameter's value: one line, or the lines of a multi-line one.
 #[derive(Debug, Clone)]
 struct Value {
-    lines: Vec<Vec<char>>,
+    lines: Vec<String>,
     multiline: bool,
 }
 
@@ -155,7 +156,7 @@ impl Params {
             _ => return None,
         };
         Some(Value {
-            lines: vec![text.chars().collect()],
+            lines: vec![text],
             multiline: false,
         })
     }
@@ -164,76 +165,105 @@ impl Params {
 /// A multi-line definition being read.
 struct Collecting {
     name: String,
-    lines: Vec<Vec<char>>,
+    lines: Vec<String>,
 }
 
 /// The lines of one file, as the lexer is to read them.
 pub(super) struct Lines<'t> {
     file: Arc<str>,
     dir: Option<&'t Path>,
-    raw: std::iter::Enumerate<std::str::Split<'t, char>>,
+    raw: RawLines<'t>,
     /// Lines a multi-line parameter brought in, next first.
     pending: VecDeque<Line>,
     collecting: Option<Collecting>,
-    /// The last line of the file and its length in characters.
-    last: (u32, u32),
+    /// The last line of the file read so far, and its number.
+    last: (u32, &'t str),
     /// A line lexed and handed back ([`Lines::recycle`]): its buffers take
     /// the next line of the file.
     spare: Option<Line>,
 }
 
-/// `$NAME=` at the start of `cs`: the name and the index after `=`.
-fn definition(cs: &[char]) -> Option<(String, usize)> {
-    let (&'$', rest) = cs.split_first()? else {
-        return None;
-    };
-    let len = name_len(rest);
-    (len > 0 && rest.get(len) == Some(&'=')).then(|| (rest[..len].iter().collect(), len + 2))
+/// The bytes without which a line is left as it is by this layer: a
+/// comment's sign (`#`, `!`), a conditional's `@`, a parameter's `$`, and
+/// the `~` of `~SEQ`.
+const LAYER_SIGN: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'#' as usize] = true;
+    t[b'!' as usize] = true;
+    t[b'@' as usize] = true;
+    t[b'$' as usize] = true;
+    t[b'~' as usize] = true;
+    t
+};
+
+/// A file's lines as written, numbered from 0, split at `\n` as
+/// `str::split` would. A loop over bytes: lines are short, and a search
+/// that suits long texts cost a tenth of a read.
+struct RawLines<'t> {
+    rest: Option<&'t str>,
+    n: usize,
 }
 
-/// The length of the parameter name at the start of `cs` (0: none).
-fn name_len(cs: &[char]) -> usize {
-    match cs.first() {
-        Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
-            1 + cs[1..]
+impl<'t> Iterator for RawLines<'t> {
+    type Item = (usize, &'t str);
+
+    fn next(&mut self) -> Option<(usize, &'t str)> {
+        let rest = self.rest?;
+        let (line, after) = match rest.bytes().position(|b| b == b'\n') {
+            Some(end) => (&rest[..end], Some(&rest[end + 1..])),
+            None => (rest, None),
+        };
+        self.rest = after;
+        self.n += 1;
+        Some((self.n - 1, line))
+    }
+}
+
+/// `$NAME=` at the start of `s`: the name and the byte index after `=`.
+fn definition(s: &str) -> Option<(&str, usize)> {
+    let rest = s.strip_prefix('$')?;
+    let len = name_len(rest.as_bytes());
+    (len > 0 && rest.as_bytes().get(len) == Some(&b'=')).then(|| (&rest[..len], len + 2))
+}
+
+/// The length of the parameter name at the start of `bs` (0: none).
+fn name_len(bs: &[u8]) -> usize {
+    match bs.first() {
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+            1 + bs[1..]
                 .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
                 .count()
         }
         _ => 0,
     }
 }
 
-/// A reference at `cs[i]` (a `$`): the name and the index after it.
-fn reference(cs: &[char], i: usize) -> Option<(String, usize)> {
-    let rest = &cs[i + 1..];
-    if rest.first() == Some(&'{') {
+/// A reference at byte `i` of `s` (a `$`): the name and the index after it.
+fn reference(s: &str, i: usize) -> Option<(String, usize)> {
+    let rest = &s.as_bytes()[i + 1..];
+    if rest.first() == Some(&b'{') {
         let len = name_len(&rest[1..]);
-        return (len > 0 && rest.get(len + 1) == Some(&'}'))
-            .then(|| (rest[1..=len].iter().collect(), i + len + 3));
+        return (len > 0 && rest.get(len + 1) == Some(&b'}'))
+            .then(|| (s[i + 2..i + 2 + len].to_owned(), i + len + 3));
     }
     let len = name_len(rest);
     let ends = match rest.get(len) {
         None => true,
-        Some(&c) => is_space(c) || c == ',' || c == ')',
+        Some(&c) => is_space_byte(c) || c == b',' || c == b')',
     };
-    (len > 0 && ends).then(|| (rest[..len].iter().collect(), i + 1 + len))
+    (len > 0 && ends).then(|| (s[i + 1..i + 1 + len].to_owned(), i + 1 + len))
 }
 
-fn trim(cs: &[char]) -> &[char] {
-    let start = cs.iter().position(|&c| !is_space(c)).unwrap_or(cs.len());
-    let end = cs
-        .iter()
-        .rposition(|&c| !is_space(c))
-        .map_or(start, |e| e + 1);
-    &cs[start..end]
+fn trim(s: &str) -> &str {
+    s.trim_matches(is_space)
 }
 
 fn first_word_at(line: &Line) -> usize {
-    line.chars
-        .iter()
-        .position(|&c| !is_space(c))
-        .unwrap_or(line.chars.len())
+    line.text
+        .bytes()
+        .position(|c| !is_space_byte(c))
+        .unwrap_or(line.text.len())
 }
 
 impl<'t> Lines<'t> {
@@ -242,17 +272,21 @@ impl<'t> Lines<'t> {
         Lines {
             file: Arc::clone(file),
             dir,
-            raw: text.split('\n').enumerate(),
+            raw: RawLines {
+                rest: Some(text),
+                n: 0,
+            },
             pending: VecDeque::new(),
             collecting: None,
-            last: (1, 0),
+            last: (1, ""),
             spare: None,
         }
     }
 
     /// The place just after the file's last character.
     pub fn eof(&self) -> Loc {
-        Loc::new(&self.file, self.last.0, self.last.1.saturating_add(1))
+        let chars = u32::try_from(self.last.1.chars().count()).unwrap_or(u32::MAX);
+        Loc::new(&self.file, self.last.0, chars.saturating_add(1))
     }
 
     fn loc(&self, line: &Line, i: usize) -> Loc {
@@ -269,10 +303,7 @@ impl<'t> Lines<'t> {
                 let raw = raw.strip_suffix('\r').unwrap_or(raw);
                 let mut line = self.spare.take().unwrap_or_default();
                 line.fill_raw(u32::try_from(n + 1).unwrap_or(u32::MAX), raw);
-                self.last = (
-                    line.line,
-                    u32::try_from(line.chars.len()).unwrap_or(u32::MAX),
-                );
+                self.last = (line.line, raw);
                 line
             }
         };
@@ -291,16 +322,16 @@ impl<'t> Lines<'t> {
 
     /// One more line of a multi-line definition.
     fn collect(&mut self, line: &Line, params: &mut Params) {
-        let text = trim(&line.chars[..comment_start(&line.chars)]);
+        let text = trim(&line.text[..comment_start(&line.text)]);
         let Some(c) = self.collecting.as_mut() else {
             return;
         };
-        let (text, more) = match text.split_last() {
-            Some((&'\\', head)) => (trim(head), true),
-            _ => (text, false),
+        let (text, more) = match text.strip_suffix('\\') {
+            Some(head) => (trim(head), true),
+            None => (text, false),
         };
         if !text.is_empty() {
-            c.lines.push(text.to_vec());
+            c.lines.push(text.to_owned());
         }
         // A line without a trailing `\` is the last; an empty one ends it.
         if !more {
@@ -312,7 +343,7 @@ impl<'t> Lines<'t> {
         if let Some(c) = self.collecting.take() {
             let multiline = c.lines.len() > 1;
             let lines = if c.lines.is_empty() {
-                vec![Vec::new()]
+                vec![String::new()]
             } else {
                 c.lines
             };
@@ -322,20 +353,24 @@ impl<'t> Lines<'t> {
 
     /// A line after its `@ID`, definition and substitutions.
     fn process(&mut self, mut line: Line, params: &mut Params, diags: &mut Diagnostics) -> Line {
-        let cut = comment_start(&line.chars);
-        line.chars.truncate(cut);
-        line.cols.truncate(cut);
+        // Most lines have nothing for this layer: no comment, `@`, `$` or `~`.
+        if !line.text.bytes().any(|b| LAYER_SIGN[usize::from(b)]) {
+            return line;
+        }
+        let cut = comment_start(&line.text);
+        line.truncate(cut);
         let mut rounds = 0;
         loop {
             if !self.conditional(&mut line, params) {
                 return line.emptied();
             }
             let start = first_word_at(&line);
-            if let Some((name, after)) = definition(&line.chars[start..]) {
-                self.define(name, &line.chars[start + after..], params);
+            if let Some((name, after)) = definition(&line.text[start..]) {
+                let name = name.to_owned();
+                self.define(name, &line.text[start + after..], params);
                 return line.emptied();
             }
-            if line.chars[start..].starts_with(&['~', 'S', 'E', 'Q']) {
+            if line.text[start..].starts_with("~SEQ") {
                 diags.not_in_vigil(&self.loc(&line, start), "~SEQ", "a config line");
                 return line.emptied();
             }
@@ -346,8 +381,8 @@ impl<'t> Lines<'t> {
                 // or a definition; read it again.
                 Ok(true) => {
                     let start = first_word_at(&line);
-                    let again = line.chars.get(start) == Some(&'@')
-                        || definition(&line.chars[start..]).is_some();
+                    let again = line.text.as_bytes().get(start) == Some(&b'@')
+                        || definition(&line.text[start..]).is_some();
                     if !again {
                         return line;
                     }
@@ -360,49 +395,49 @@ impl<'t> Lines<'t> {
     /// its prefix).
     fn conditional(&self, line: &mut Line, params: &Params) -> bool {
         let start = first_word_at(line);
-        if line.chars.get(start) != Some(&'@') {
+        let bytes = line.text.as_bytes();
+        if bytes.get(start) != Some(&b'@') {
             return true;
         }
-        let negate = line.chars.get(start + 1) == Some(&'^');
+        let negate = bytes.get(start + 1) == Some(&b'^');
         let id_start = start + 1 + usize::from(negate);
-        let Some(id_len) = line.chars[id_start..].iter().position(|&c| is_space(c)) else {
+        let Some(id_len) = bytes[id_start..].iter().position(|&c| is_space_byte(c)) else {
             // Nothing after the id: nothing to keep.
             return false;
         };
-        let id: String = line.chars[id_start..id_start + id_len].iter().collect();
+        let id = &line.text[id_start..id_start + id_len];
         if (id == params.config_id.as_str()) == negate {
             return false;
         }
         let rest = id_start + id_len;
         let rest = rest
-            + line.chars[rest..]
+            + bytes[rest..]
                 .iter()
-                .take_while(|&&c| is_space(c))
+                .take_while(|&&c| is_space_byte(c))
                 .count();
-        line.chars.drain(..rest);
-        line.cols.drain(..rest);
+        line.replace(0..rest, "", 0);
         true
     }
 
-    fn define(&mut self, name: String, value: &[char], params: &mut Params) {
+    fn define(&mut self, name: String, value: &str, params: &mut Params) {
         let value = trim(value);
-        match value.split_last() {
-            Some((&'\\', head)) => {
+        match value.strip_suffix('\\') {
+            Some(head) => {
                 let first = trim(head);
                 self.collecting = Some(Collecting {
                     name,
                     lines: if first.is_empty() {
                         Vec::new()
                     } else {
-                        vec![first.to_vec()]
+                        vec![first.to_owned()]
                     },
                 });
             }
-            _ => {
+            None => {
                 params.defs.insert(
                     name,
                     Value {
-                        lines: vec![value.to_vec()],
+                        lines: vec![value.to_owned()],
                         multiline: false,
                     },
                 );
@@ -422,11 +457,11 @@ impl<'t> Lines<'t> {
     ) -> Result<bool, ()> {
         let mut replaced = false;
         let mut i = 0;
-        while i < line.chars.len() {
-            let Some((name, end)) = (line.chars[i] == '$')
-                .then(|| reference(&line.chars, i))
-                .flatten()
-            else {
+        while let Some(found) =
+            (line.text.as_bytes().get(i..)).and_then(|rest| rest.iter().position(|&b| b == b'$'))
+        {
+            i += found;
+            let Some((name, end)) = reference(&line.text, i) else {
                 i += 1;
                 continue;
             };
@@ -444,13 +479,13 @@ impl<'t> Lines<'t> {
                 i = end;
                 continue;
             };
-            if value.multiline && end != line.chars.len() {
+            if value.multiline && end != line.text.len() {
                 diags.error(&at, ErrorKind::MultilineParameterInLine { name });
                 i = end;
                 continue;
             }
             *rounds += 1;
-            let brought: usize = value.lines.iter().map(Vec::len).sum();
+            let brought: usize = value.lines.iter().map(|l| l.chars().count()).sum();
             params.brought = params.brought.saturating_add(brought);
             if params.brought as u64 > MAX_TOTAL_BYTES {
                 diags.error(
@@ -462,18 +497,14 @@ impl<'t> Lines<'t> {
                 return Err(());
             }
             let col = line.col(i);
-            let first = value.lines.first().cloned().unwrap_or_default();
-            let n = first.len();
-            line.chars.splice(i..end, first);
-            line.cols.splice(i..end, std::iter::repeat_n(col, n));
+            let first = value.lines.first().map_or("", String::as_str);
+            line.replace(i..end, first, col);
             for more in value.lines[1..].iter().rev() {
-                self.pending.push_front(Line {
-                    line: line.line,
-                    chars: more.clone(),
-                    cols: vec![col; more.len()],
-                });
+                self.pending.push_front(Line::brought(line.line, more, col));
             }
-            if *rounds > MAX_SUBSTITUTIONS || line.chars.len() > MAX_LINE_CHARS {
+            let too_long =
+                line.text.len() > MAX_LINE_CHARS && line.text.chars().count() > MAX_LINE_CHARS;
+            if *rounds > MAX_SUBSTITUTIONS || too_long {
                 diags.error(
                     &at,
                     ErrorKind::ParameterLoop {

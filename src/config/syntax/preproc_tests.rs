@@ -21,7 +21,7 @@ fn shape(nodes: &[Node]) -> String {
     nodes
         .iter()
         .map(|n| {
-            let mut s = n.keyword.text.clone();
+            let mut s = n.keyword.text.to_string();
             for a in &n.args {
                 s.push(' ');
                 s.push_str(&a.text);
@@ -104,6 +104,31 @@ fn parameters_are_substituted_and_located_at_their_dollar() {
     // Inside quotes too: the quoted word starts at its quote.
     assert!(n[0].args[2].quoted);
     assert_eq!(at(&n[0].args[2]), (4, 19));
+}
+
+/// Columns count characters, not bytes, on a line that is not ASCII,
+/// whether it is read as written, behind an `@ID` or with a parameter
+/// brought in (the line layer keeps byte offsets).
+#[test]
+fn columns_count_characters_where_a_line_is_not_ascii() {
+    let text = "$V=été\n路由 $V 路 y\n@a  é $V \"路\" z\né \"路\n";
+    let (n, d) = read("a", text);
+    assert_eq!(shape(&n), "路由 été 路 y; é été 路 z; é 路");
+    // `路由 ` is 3 characters: `$V` is at column 4, what follows it at
+    // the columns written.
+    assert_eq!(at(&n[0].args[0]), (2, 4));
+    assert_eq!(at(&n[0].args[1]), (2, 7));
+    assert_eq!(at(&n[0].args[2]), (2, 9));
+    // Behind `@a  `: the columns of the line as written.
+    assert_eq!(at(&n[1].keyword), (3, 5));
+    assert_eq!(at(&n[1].args[0]), (3, 7));
+    assert_eq!(at(&n[1].args[1]), (3, 10));
+    assert_eq!(at(&n[1].args[2]), (3, 14));
+    assert_eq!(at(&n[2].args[0]), (4, 3));
+    assert_eq!(
+        errors(&d),
+        ["t.conf:4:3: error: unterminated quoted string: expected a closing '\"' before the end of the line"]
+    );
 }
 
 #[test]

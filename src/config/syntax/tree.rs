@@ -183,7 +183,7 @@ impl Builder<'_, '_> {
                 self.reader.diags.error(
                     &keyword.loc,
                     ErrorKind::UnexpectedBlock {
-                        keyword: keyword.text,
+                        keyword: keyword.text.to_string(),
                     },
                 );
                 None

@@ -38,7 +38,7 @@ pub fn from_nodes(nodes: &[Node]) -> Vec<Stmt> {
         .map(|n| Stmt {
             words: std::iter::once(&n.keyword)
                 .chain(&n.args)
-                .map(|t| t.text.clone())
+                .map(|t| t.text.to_string())
                 .collect(),
             block: n.block.as_ref().map(|b| from_nodes(&b.nodes)),
         })
