@@ -26,7 +26,7 @@ use crate::notify::Notifier;
 use crate::track::Table;
 use crate::vrrp::instance::GroupInput;
 use crate::vrrp::instance::{
-    self, error_status, GroupSpec, MemberLinks, MemberSpec, Tracks, VmacLink,
+    self, error_status, starting_status, GroupSpec, MemberLinks, MemberSpec, Tracks, VmacLink,
 };
 use crate::vrrp::machine::Track;
 use crate::vrrp::packet::Family;
@@ -431,7 +431,7 @@ pub(super) fn plan_groups(
     let mut late = Vec::new();
     for inst in config.vrrp_instances.iter().filter(|i| want(&i.name)) {
         let (tx, rx) = watch::channel(Snapshot {
-            status: error_status(inst, &config.global, "starting".into()),
+            status: starting_status(inst, &config.global),
             since: Instant::now(),
         });
         statuses.push(rx);

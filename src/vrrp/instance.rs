@@ -37,7 +37,7 @@ use crate::net::Net;
 use crate::notify::{Event, EventKind, Notifier};
 use crate::track::Table;
 
-pub use super::member::{error_status, ReconfigError, SetupError};
+pub use super::member::{error_status, starting_status, ReconfigError, SetupError};
 
 /// Reports of ARP theft waiting for an instance task.
 const THEFT_QUEUE: usize = 16;

@@ -183,6 +183,16 @@ pub(crate) fn notify_state(s: State) -> notify::State {
     }
 }
 
+/// A status for a member whose instance task has not set it up yet: INIT,
+/// which readiness waits on (`daemon::service`).
+pub fn starting_status(inst: &VrrpInstance, global: &GlobalDefs) -> InstanceStatus {
+    InstanceStatus {
+        state: "INIT".into(),
+        error: None,
+        ..error_status(inst, global, String::new())
+    }
+}
+
 /// A status for a member that never started.
 pub fn error_status(inst: &VrrpInstance, global: &GlobalDefs, error: String) -> InstanceStatus {
     InstanceStatus {
