@@ -50,6 +50,57 @@ impl Table {
         let d = self.services.get(service)?.dests.get(dest)?;
         d.conns.map(|c| u64::from(c.active) + u64::from(c.inactive))
     }
+
+    /// The table after the kernel carried `op` out, as its next dump would
+    /// show it (`ip_vs_ctl.c`'s rules: the HASHED flag on a new service,
+    /// zero counters on anything new, counters kept across a SET). `Err`:
+    /// the errno the kernel answers an op that does not fit the table
+    /// (EEXIST for a second add, ESRCH for a missing service, ENOENT for a
+    /// missing destination); the table is unchanged then.
+    pub fn apply(&mut self, op: &Op) -> Result<(), i32> {
+        match op {
+            Op::NewService(s) => {
+                if self.services.contains_key(&s.id) {
+                    return Err(EEXIST);
+                }
+                self.services.insert(s.id, Entry::new(as_kernel_service(s)));
+            }
+            Op::SetService(s) => {
+                let e = self.services.get_mut(&s.id).ok_or(ESRCH)?;
+                let stats = e.service.stats;
+                e.service = Service {
+                    stats,
+                    ..as_kernel_service(s)
+                };
+            }
+            Op::DelService(id) => {
+                self.services.remove(id).ok_or(ESRCH)?;
+            }
+            Op::NewDest { service, dest } => {
+                let e = self.services.get_mut(service).ok_or(ESRCH)?;
+                if e.dests.contains_key(&dest.id) {
+                    return Err(EEXIST);
+                }
+                e.dests.insert(dest.id, as_kernel_dest(dest));
+            }
+            Op::SetDest { service, dest } => {
+                let e = self.services.get_mut(service).ok_or(ESRCH)?;
+                let d = e.dests.get_mut(&dest.id).ok_or(ENOENT)?;
+                let (conns, stats, tunnel) = (d.conns, d.stats, d.tunnel);
+                *d = Dest {
+                    conns,
+                    stats,
+                    tunnel: dest.tunnel.or(tunnel),
+                    ..dest.clone()
+                };
+            }
+            Op::DelDest { service, dest } => {
+                let e = self.services.get_mut(service).ok_or(ESRCH)?;
+                e.dests.remove(dest).ok_or(ENOENT)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One change to the kernel table.
@@ -264,54 +315,16 @@ impl FakeKernel {
     }
 
     fn try_apply(&mut self, op: &Op) -> Result<(), i32> {
+        // What the table decides (EEXIST, ESRCH, ENOENT) is Table::apply's;
+        // a second add of a service is refused before its scheduler is
+        // looked up, as in the kernel.
         match op {
-            Op::NewService(s) => {
-                if self.table.services.contains_key(&s.id) {
-                    return Err(EEXIST);
-                }
-                self.check_service(s)?;
-                self.table
-                    .services
-                    .insert(s.id, Entry::new(as_kernel_service(s)));
-            }
-            Op::SetService(s) => {
-                self.check_service(s)?;
-                let e = self.entry_mut(&s.id).ok_or(ESRCH)?;
-                let stats = e.service.stats;
-                e.service = Service {
-                    stats,
-                    ..as_kernel_service(s)
-                };
-            }
-            Op::DelService(id) => {
-                self.table.services.remove(id).ok_or(ESRCH)?;
-            }
-            Op::NewDest { service, dest } => {
-                let e = self.entry_mut(service).ok_or(ESRCH)?;
-                if e.dests.contains_key(&dest.id) {
-                    return Err(EEXIST);
-                }
-                Self::check_dest(dest)?;
-                e.dests.insert(dest.id, as_kernel_dest(dest));
-            }
-            Op::SetDest { service, dest } => {
-                Self::check_dest(dest)?;
-                let e = self.entry_mut(service).ok_or(ESRCH)?;
-                let d = e.dests.get_mut(&dest.id).ok_or(ENOENT)?;
-                let (conns, stats, tunnel) = (d.conns, d.stats, d.tunnel);
-                *d = Dest {
-                    conns,
-                    stats,
-                    tunnel: dest.tunnel.or(tunnel),
-                    ..dest.clone()
-                };
-            }
-            Op::DelDest { service, dest } => {
-                let e = self.entry_mut(service).ok_or(ESRCH)?;
-                e.dests.remove(dest).ok_or(ENOENT)?;
-            }
+            Op::NewService(s) if self.table.services.contains_key(&s.id) => {}
+            Op::NewService(s) | Op::SetService(s) => self.check_service(s)?,
+            Op::NewDest { dest, .. } | Op::SetDest { dest, .. } => Self::check_dest(dest)?,
+            Op::DelService(_) | Op::DelDest { .. } => {}
         }
-        Ok(())
+        self.table.apply(op)
     }
 }
 

@@ -63,3 +63,96 @@ fn a_missing_module_reads_as_before() {
     assert!(matches!(other, Unavailable::Kernel(_)));
     assert_eq!(other.to_string(), "GET_SERVICE: no reply");
 }
+
+/// A fake kernel that counts its service dumps and can change its table
+/// behind the pass's back (between the pass's dump and its apply).
+struct Counting {
+    inner: FakeKernel,
+    dumps: usize,
+    /// Removed from the table at the first apply: another program's
+    /// change between the dump and the ops.
+    vanish: Option<ServiceId>,
+}
+
+impl Kernel for Counting {
+    type Error = crate::ipvs::kernel::FakeError;
+    fn services(&mut self) -> Result<Vec<crate::ipvs::wire::Service>, Self::Error> {
+        self.dumps += 1;
+        self.inner.services()
+    }
+    fn dests(&mut self, service: &ServiceId) -> Result<Vec<crate::ipvs::wire::Dest>, Self::Error> {
+        self.inner.dests(service)
+    }
+    fn apply(&mut self, op: &Op) -> Result<(), Self::Error> {
+        if let Some(id) = self.vanish.take() {
+            self.inner.table.services.remove(&id);
+        }
+        self.inner.apply(op)
+    }
+}
+
+fn counting(inner: FakeKernel) -> Counting {
+    Counting {
+        inner,
+        dumps: 0,
+        vanish: None,
+    }
+}
+
+/// Every op taken: the table after is the first dump with the ops
+/// applied, the same as a second dump would read, without reading it.
+#[test]
+fn a_pass_whose_ops_are_all_taken_reads_the_table_once() {
+    let mut k = counting(FakeKernel::default());
+    let rep = pass(&mut k, &request()).expect("the fake dumps");
+    assert_eq!(rep.planned, 3);
+    assert!(rep.failed.is_empty(), "{}", rep.failed);
+    assert_eq!(k.dumps, 1);
+    assert_eq!(rep.table, k.inner.table);
+    // The next pass finds nothing to do, from the table it reads.
+    let again = pass(&mut k, &request()).expect("the fake dumps");
+    assert_eq!(again.planned, 0);
+    assert_eq!(again.table, rep.table);
+}
+
+/// A refused op: the kernel's table is read again, not guessed.
+#[test]
+fn a_refused_op_makes_the_pass_read_the_table_again() {
+    let mut k = counting(FakeKernel {
+        missing_schedulers: vec!["wrr".into()],
+        ..FakeKernel::default()
+    });
+    let rep = pass(&mut k, &request()).expect("the fake dumps");
+    assert_eq!(rep.failed.len(), 3, "{}", rep.failed);
+    assert_eq!(k.dumps, 2);
+    assert_eq!(rep.table, k.inner.table);
+    assert!(rep.table.services.is_empty());
+}
+
+/// The table changed between the dump and the ops (another program
+/// deleted a service vigil updates): an op that does not fit the dump
+/// makes the pass read the table again.
+#[test]
+fn a_table_changed_under_the_pass_is_read_again() {
+    let mut k = counting(FakeKernel::default());
+    pass(&mut k, &request()).expect("the fake dumps");
+    // A weight changed in the config: one SET_DEST, on a service that
+    // another program removes before the op reaches the kernel.
+    let mut req = request();
+    let (id, entry) = req
+        .desired
+        .table
+        .services
+        .iter_mut()
+        .next()
+        .expect("the seed has a service");
+    let dest = entry.dests.values_mut().next().expect("and a real server");
+    dest.weight += 1;
+    k.vanish = Some(*id);
+    k.dumps = 0;
+    let rep = pass(&mut k, &req).expect("the fake dumps");
+    assert_eq!(rep.planned, 1);
+    assert_eq!(rep.failed.len(), 1, "ESRCH: {}", rep.failed);
+    assert_eq!(k.dumps, 2);
+    assert_eq!(rep.table, k.inner.table);
+}
