@@ -20,7 +20,8 @@
 //!
 //! Same check as [`super::check`]'s `tcp_check`: a non-blocking connect
 //! (bound to `bindto` with IP_BIND_ADDRESS_NO_PORT if set); writable with
-//! no SO_ERROR is a success, closed with SO_LINGER {on, 0} (a RST, see
+//! no SO_ERROR is a success (SO_ERROR asked only with EPOLLERR or EPOLLHUP:
+//! without them it is 0), closed with SO_LINGER {on, 0} (a RST, see
 //! `check`'s "Closing"); SO_ERROR or a failed connect is
 //! `Failure::from_io(Stage::Connect, ..)`, a failed bind `Failure::Bind`;
 //! no answer by `now + timeout` is `Failure::Timeout { stage: Connect }`.
@@ -282,12 +283,22 @@ impl Connects {
                 let Some((sock, check, started)) = self.table.release(slot) else {
                     continue;
                 };
-                let outcome = match sock.take_error() {
-                    Ok(None) => {
+                // The kernel reports EPOLLERR exactly when the socket has
+                // an error to give (and EPOLLHUP once it is closed): with
+                // neither, SO_ERROR is 0 and asking for it is a system call
+                // per check for nothing.
+                let flags = self.events[i].events();
+                let error = if flags.intersects(EpollFlags::EPOLLERR | EpollFlags::EPOLLHUP) {
+                    sock.take_error().unwrap_or_else(Some)
+                } else {
+                    None
+                };
+                let outcome = match error {
+                    None => {
                         linger_zero(&sock);
                         Ok(())
                     }
-                    Ok(Some(e)) | Err(e) => Err(Failure::from_io(Stage::Connect, &e)),
+                    Some(e) => Err(Failure::from_io(Stage::Connect, &e)),
                 };
                 self.done
                     .push((check, outcome, now.saturating_duration_since(started)));
