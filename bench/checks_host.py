@@ -9,7 +9,8 @@ accept-and-close listener (lab/vlab/bench_targets.py) on 1,000 ports of
 127.0.0.1, all inside a network namespace of its own (`unshare -n`:
 loopback only, nothing toward the host's uplink, no DNS).
 Must not: leave anything behind: every process it starts is ended by its
-PID, the namespace goes with the last of them.
+PID, the namespace goes with the last of them, its temporary directory is
+removed (kept when a daemon failed: its log is there).
 
 For each daemon: a warm-up, then user and sys CPU from /proc/PID/stat of
 every process of the daemon over WINDOW_S, checks counted as the
@@ -29,6 +30,7 @@ one line per daemon and, with --json FILE, writes the figures. About
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,6 +195,8 @@ def main():
     finally:
         targets.terminate()
         targets.wait()
+    # Kept only when a daemon failed (its log is there).
+    shutil.rmtree(tmp)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
