@@ -28,7 +28,7 @@ BENCH_PROBE := target/x86_64-unknown-linux-gnu/release/examples/bench_probe
 BENCH_VLAB_PREFIX ?= vlb-
 
 .PHONY: bench bench-netns bench-ipvs bench-probe bench-table bench-config bench-config-lab \
-	bench-dr-path bench-scale
+	bench-dr-path bench-scale bench-checks-host
 bench: bench-netns bench-ipvs bench-config bench-config-lab bench-dr-path bench-scale
 	@python3 bench/table.py target/bench
 
@@ -84,6 +84,22 @@ bench-scale: lab-image bench-probe
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only scale \
 		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
+
+# 7. Not part of `make bench`: a diagnostic of the checks bench on the host
+#    (bench/checks_host.py): the same 1,000 TCP_CHECKs at delay_loop 1 to
+#    a listener on loopback in a namespace of its own, vigil (and the
+#    binary in BENCH_BEFORE first, if set) against keepalived (its IPVS
+#    answered by bench/ipvs_shim.c: the host has no ip_vs), user and sys
+#    CPU per check and, with BENCH_STRACE=S, system calls per check by
+#    name (`strace -c`). The host runs the kernel's TCP at full speed and
+#    user code natively: its ratios are not the lab VM's (TCG). About 40 s
+#    (80 s with BENCH_STRACE=10).
+BENCH_STRACE ?= 0
+bench-checks-host: build
+	mkdir -p target/bench
+	python3 bench/checks_host.py $(abspath $(BENCH_BIN)) --strace $(BENCH_STRACE) \
+		$(if $(BENCH_BEFORE),--before $(abspath $(BENCH_BEFORE))) \
+		--json $(abspath target/bench/checks_host.json)
 
 # Reprint the summary from the last run's JSON files (the runs print their own).
 bench-table:

@@ -4,7 +4,8 @@
 //! Owns: [`CheckSpec`] (a checker resolved from the config: address, bind
 //! address, timeout, what to ask), [`run`], which performs one check
 //! and returns its [`Outcome`], and [`start`], the same as a boxed future
-//! for the runner.
+//! for the runner. The runner makes a plain TCP_CHECK (no DR path) with
+//! `connects` instead: the same connect and close, without a future.
 //! Must not: decide up/down, retry, or log (the scheduler and the runner
 //! do); parse bytes itself (the pure `http` and `ws` modules do).
 //!
@@ -348,10 +349,11 @@ async fn timed<F: Future>(f: F) -> (F::Output, Duration) {
     (out, t0.elapsed())
 }
 
-/// Start one check, to be polled by the runner. TCP_CHECK, most checks of
-/// a large pool, gets a future of its own of a few hundred bytes that
-/// holds no reference: [`run`]'s also holds the TLS and HTTP states
-/// (about 3 KB, allocated and moved per check).
+/// Start one check, to be polled by the runner. TCP_CHECK (here: by a DR
+/// path, or when the runner has no `connects` set) gets a future of its
+/// own of a few hundred bytes that holds no reference: [`run`]'s also
+/// holds the TLS and HTTP states (about 3 KB, allocated and moved per
+/// check).
 pub fn start<T: Send + 'static>(tag: T, spec: &Arc<CheckSpec>, ctx: &Context) -> Started<T> {
     match spec.kind {
         Kind::Tcp => {

@@ -16,17 +16,20 @@
 //!                                 |
 //!                                 v
 //!  +--------------------------- Runner task -----------------------------+
-//!  |  Machine::poll_start(now)   --> check::start(spec) futures (<= N)   |
-//!  |        ^                                  | (FuturesUnordered)      |
+//!  |  Machine::poll_start(now)   --> plain TCP_CHECK: connects::Connects |
+//!  |        ^                        (one epoll set, deadlines as data)  |
+//!  |        |                    --> others: check::start(spec) futures  |
+//!  |        |                                  | (FuturesUnordered)      |
 //!  |        +---- handle_result(id, outcome) --+ (all ready, one pass)   |
 //!  |  poll_event() --> log one line --> Outbox --> mpsc::Sender ----------+--> daemon / ipvs
-//!  |  one Sleep, reset to poll_timeout() when that changes               |
+//!  |  one Sleep, reset to min(poll_timeout(), next connect deadline)     |
 //!  |  mpsc::Receiver<Request> <-- HealthHandle::snapshot() (oneshot) <---+--- vigil status
 //!  +---------------------------------------------------------------------+
 //! ```
 //!
 //! Modules: `scheduler` (timing and state, sans-IO), `http` and `ws`
-//! (pure parsers, fuzzed), `check` and `tls` (the I/O), `misc` (MISC_CHECK:
+//! (pure parsers, fuzzed), `check` and `tls` (the I/O), `connects` (plain
+//! TCP_CHECKs without a future each), `misc` (MISC_CHECK:
 //! a program through the notify runner, and keepalived's exit-status
 //! rule), `plan` (config to specs), `outcome` (typed causes), `outbox`
 //! (events held while the IPVS task's queue is full: the loop never waits
@@ -39,6 +42,7 @@
 //! and timing semantics and `check` for the time bound of one check.
 
 pub mod check;
+pub mod connects;
 pub mod http;
 pub mod local;
 pub mod misc;
@@ -491,6 +495,16 @@ impl Runner {
         let mut idle = hb.ticker();
         let mut events = outbox::Outbox::new(events);
         let mut in_flight: FuturesUnordered<check::Started<CheckId>> = FuturesUnordered::new();
+        // Plain TCP_CHECKs, most checks of a large pool, go to `connects`
+        // (no future, timer or registration per check); without it (no
+        // epoll set: EMFILE) they run as futures like the others.
+        let mut connects = match connects::Connects::new() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "health: no epoll set for TCP_CHECK connects; checks run one future each");
+                None
+            }
+        };
         // One timer for the task, moved to the scheduler's next wakeup only
         // when that changes (a `Sleep` made per loop would be registered
         // and removed again for every result).
@@ -500,11 +514,26 @@ impl Runner {
         loop {
             hb.check_in().await;
             let now = std::time::Instant::now();
+            if let Some(c) = connects.as_mut() {
+                c.expire(now);
+                self.absorb(c.take().map(connect_result), &mut events);
+            }
             while let Some(start) = self.sched.poll_start(now) {
                 let spec = &self.specs[start.check.0 as usize];
-                in_flight.push(check::start(start.check, spec, &self.ctx));
+                match (&spec.kind, spec.dr, connects.as_mut()) {
+                    (check::Kind::Tcp, None, Some(c)) => {
+                        c.start(start.check, spec.target, spec.bindto, spec.timeout, now);
+                    }
+                    _ => in_flight.push(check::start(start.check, spec, &self.ctx)),
+                }
             }
-            let wake = self.sched.poll_timeout();
+            let deadline = connects
+                .as_mut()
+                .and_then(connects::Connects::next_deadline);
+            let wake = match (self.sched.poll_timeout(), deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if wake != armed {
                 if let Some(t) = wake {
                     sleep.as_mut().reset(t.into());
@@ -542,6 +571,9 @@ impl Runner {
                         self.apply_local();
                         // Results of the old plan's checks mean nothing now.
                         in_flight = FuturesUnordered::new();
+                        if let Some(c) = connects.as_mut() {
+                            c.clear();
+                        }
                         armed = None;
                         let _ = done.send(());
                     }
@@ -552,30 +584,15 @@ impl Runner {
                 Some(first) = in_flight.next(), if !in_flight.is_empty() => {
                     // Every result ready now, in one pass: the loop above
                     // then runs once per wakeup, not once per result.
-                    let mut next = Some(first);
-                    let mut reweighed = Vec::new();
-                    while let Some((id, verdict, took)) = next {
-                        let now = std::time::Instant::now();
-                        if let Err(Failure::Local(l)) = verdict.outcome {
-                            self.log_local(id, l, now);
-                        }
-                        self.sched.handle_result(id, verdict.outcome, now);
-                        self.tally(id, &verdict.outcome, took);
-                        if let Some(si) = self.set_weight(id, verdict.weight) {
-                            reweighed.push((si, id));
-                        }
-                        next = in_flight.next().now_or_never().flatten();
-                    }
-                    while let Some(change) = self.sched.poll_event() {
-                        let ev = self.event(change);
-                        reweighed.retain(|&(si, _)| si != self.owner[change.check.0 as usize].0);
-                        log_change(&ev);
-                        events.push(ev);
-                    }
-                    for (_, id) in reweighed {
-                        let ev = self.weight_event(id);
-                        log_weight(&ev);
-                        events.push(ev);
+                    let mut first = Some(first);
+                    let ready = std::iter::from_fn(|| {
+                        first.take().or_else(|| in_flight.next().now_or_never().flatten())
+                    });
+                    self.absorb(ready, &mut events);
+                }
+                () = connects::ready(&mut connects) => {
+                    if let Some(c) = connects.as_mut() {
+                        self.absorb(c.take().map(connect_result), &mut events);
                     }
                 }
                 () = &mut sleep, if armed.is_some() => {
@@ -584,6 +601,39 @@ impl Runner {
                 }
                 _ = idle.tick() => {}
             }
+        }
+    }
+
+    /// Takes results in: the scheduler's state, the tallies and the
+    /// weights; the real-server changes they make go out as events, one
+    /// log line each.
+    fn absorb(
+        &mut self,
+        results: impl Iterator<Item = (CheckId, misc::Verdict, Duration)>,
+        events: &mut outbox::Outbox<HealthEvent>,
+    ) {
+        let mut reweighed = Vec::new();
+        for (id, verdict, took) in results {
+            let now = std::time::Instant::now();
+            if let Err(Failure::Local(l)) = verdict.outcome {
+                self.log_local(id, l, now);
+            }
+            self.sched.handle_result(id, verdict.outcome, now);
+            self.tally(id, &verdict.outcome, took);
+            if let Some(si) = self.set_weight(id, verdict.weight) {
+                reweighed.push((si, id));
+            }
+        }
+        while let Some(change) = self.sched.poll_event() {
+            let ev = self.event(change);
+            reweighed.retain(|&(si, _)| si != self.owner[change.check.0 as usize].0);
+            log_change(&ev);
+            events.push(ev);
+        }
+        for (_, id) in reweighed {
+            let ev = self.weight_event(id);
+            log_weight(&ev);
+            events.push(ev);
         }
     }
 
@@ -675,6 +725,18 @@ impl Tallies {
         });
         self.of.push(t);
     }
+}
+
+/// A connect result as a check's verdict (a TCP_CHECK sets no weight).
+fn connect_result((id, outcome, took): connects::Done) -> (CheckId, misc::Verdict, Duration) {
+    (
+        id,
+        misc::Verdict {
+            outcome,
+            weight: None,
+        },
+        took,
+    )
 }
 
 /// The next change of the watched addresses; pending forever without one

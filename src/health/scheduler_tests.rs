@@ -667,3 +667,55 @@ fn a_paused_server_is_not_checked_and_keeps_its_state() {
     assert_eq!(sim.starts_of(0).first(), Some(&(15_000, 0)));
     assert_eq!(sim.changes(), vec![(15_000, 0, false)]);
 }
+
+/// `Timers` hands entries out in the order a `BTreeSet<(Instant, u32)>`
+/// does, whatever mix of FIFO-able and other entries goes in: results
+/// with a few delays (more than `FIFOS` of them), first checks at random
+/// times, ties of due times in any index order, a `now` that goes back.
+#[test]
+fn timers_keep_the_order_of_a_tree() {
+    let t0 = Instant::now();
+    let mut timers = Timers::default();
+    let mut tree = BTreeSet::new();
+    let mut x = 7u64;
+    let mut now = t0;
+    for step in 0..20_000u32 {
+        x = splitmix64(x);
+        match x % 7 {
+            0..=3 => {
+                // A result: `now` mostly grows, at times stays or goes back.
+                now = match (x >> 8) % 10 {
+                    0 => now
+                        .checked_sub(Duration::from_millis(3))
+                        .unwrap_or(t0)
+                        .max(t0),
+                    1 | 2 => now,
+                    _ => now + Duration::from_micros((x >> 16) % 900),
+                };
+                let delay = Duration::from_millis(100 * ((x >> 24) % 10));
+                let index = ((x >> 32) % 64) as u32;
+                timers.insert(now + delay, index, Some(delay));
+                tree.insert((now + delay, index));
+            }
+            4 => {
+                let due = t0 + Duration::from_millis((x >> 8) % 5_000);
+                let index = ((x >> 32) % 64) as u32;
+                timers.insert(due, index, None);
+                tree.insert((due, index));
+            }
+            _ => {
+                let at = now + Duration::from_millis((x >> 8) % 300);
+                let want = tree.first().copied().filter(|&(d, _)| d <= at);
+                if want.is_some() {
+                    tree.pop_first();
+                }
+                assert_eq!(timers.pop_due(at), want, "step {step}");
+            }
+        }
+        assert_eq!(timers.first(), tree.first().copied(), "step {step}");
+    }
+    while let Some(e) = tree.pop_first() {
+        assert_eq!(timers.pop_due(e.0), Some(e));
+    }
+    assert_eq!(timers.first(), None);
+}

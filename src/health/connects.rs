@@ -1,0 +1,377 @@
+//! Plain TCP_CHECK connects, many at once, without a future, a timer or a
+//! reactor registration of their own (issue 15, part 3).
+//!
+//! Owns: [`Connects`]: the sockets of the TCP_CHECKs in flight that go to
+//! the real server's own address (no DR path), in one epoll set of its
+//! own that the runtime watches as one file descriptor, their deadlines
+//! as data (one FIFO per distinct `connect_timeout`: a FIFO of one timeout
+//! is in deadline order), and their results until the runner takes them.
+//! Must not: decide up/down or retry (the scheduler does), read the clock
+//! for deadlines (`now` is an argument), or log.
+//!
+//! Why: a TCP_CHECK made as a tokio future costs, per check, a boxed
+//! future and its task in the `FuturesUnordered`, a `ScheduledIo`
+//! (aligned allocation) and two `epoll_ctl` calls (add, delete) for the
+//! reactor, and a timer-wheel entry for its timeout: measured with
+//! callgrind at 1,000 checks/s, about 5,000 instructions per check in the
+//! runner against keepalived's 2,000 for its whole checker. Here a check
+//! is a slot in a vector, one `epoll_ctl` (add; closing the socket takes
+//! it out of the set) and an entry in a FIFO.
+//!
+//! Same check as [`super::check`]'s `tcp_check`: a non-blocking connect
+//! (bound to `bindto` with IP_BIND_ADDRESS_NO_PORT if set); writable with
+//! no SO_ERROR is a success (SO_ERROR asked only with EPOLLERR or EPOLLHUP:
+//! without them it is 0), closed with SO_LINGER {on, 0} (a RST, see
+//! `check`'s "Closing"); SO_ERROR or a failed connect is
+//! `Failure::from_io(Stage::Connect, ..)`, a failed bind `Failure::Bind`;
+//! no answer by `now + timeout` is `Failure::Timeout { stage: Connect }`.
+//! The time a check took is from its start to its result.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+use nix::sys::socket::{setsockopt, sockopt};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use super::outcome::{Failure, Outcome, Stage};
+use super::scheduler::CheckId;
+
+/// Events taken from the set per `epoll_wait`.
+const BATCH: usize = 256;
+
+/// A result: the check, its outcome, how long it took.
+pub type Done = (CheckId, Outcome, Duration);
+
+/// The epoll set, as the runtime's reactor sees it.
+struct Set(Epoll);
+
+impl AsRawFd for Set {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0 .0.as_raw_fd()
+    }
+}
+
+/// One connect in flight (or a free slot: `sock` is `None`).
+struct Slot {
+    sock: Option<Socket>,
+    check: CheckId,
+    started: Instant,
+    /// Bumped when the slot is freed: a deadline of an earlier use of the
+    /// slot is stale.
+    gen: u32,
+}
+
+/// A deadline of the connect in `slot`'s use `gen`.
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    slot: u32,
+    gen: u32,
+}
+
+/// The slots of the connects in flight.
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Table {
+    /// Frees `slot`: its socket (to close), check and start.
+    fn release(&mut self, slot: u32) -> Option<(Socket, CheckId, Instant)> {
+        let s = self.slots.get_mut(slot as usize)?;
+        let sock = s.sock.take()?;
+        s.gen = s.gen.wrapping_add(1);
+        self.free.push(slot);
+        self.live -= 1;
+        Some((sock, s.check, s.started))
+    }
+
+    /// Whether `slot`'s use `gen` is its current one.
+    fn current(&self, slot: u32, gen: u32) -> bool {
+        self.slots.get(slot as usize).is_some_and(|s| s.gen == gen)
+    }
+}
+
+/// The TCP_CHECK connects in flight (see the module header).
+pub struct Connects {
+    set: AsyncFd<Set>,
+    table: Table,
+    /// One FIFO per distinct timeout (a config has few).
+    deadlines: Vec<(Duration, VecDeque<Deadline>)>,
+    done: Vec<Done>,
+    events: Vec<EpollEvent>,
+}
+
+impl std::fmt::Debug for Connects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connects")
+            .field("live", &self.table.live)
+            .field("done", &self.done.len())
+            .finish()
+    }
+}
+
+impl Connects {
+    /// A new, empty set; within a tokio runtime with I/O enabled.
+    pub fn new() -> io::Result<Self> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?;
+        // SAFETY: `Set` owns the epoll descriptor and never gives it up or
+        // replaces it, so it stays open and the same while registered.
+        let set = unsafe { AsyncFd::register_with_interest(Set(epoll), Interest::READABLE) }
+            .map_err(io::Error::from)?;
+        Ok(Connects {
+            set,
+            table: Table::default(),
+            deadlines: Vec::new(),
+            done: Vec::new(),
+            events: vec![EpollEvent::empty(); BATCH],
+        })
+    }
+
+    /// Connects in flight.
+    pub fn live(&self) -> usize {
+        self.table.live
+    }
+
+    /// Starts check `check`: a connect to `to` from `from` (any address
+    /// when `None`) that must be answered by `now + timeout`. A connect
+    /// that fails at once has its result ready at once.
+    pub fn start(
+        &mut self,
+        check: CheckId,
+        to: SocketAddr,
+        from: Option<IpAddr>,
+        timeout: Duration,
+        now: Instant,
+    ) {
+        let sock = match open(to, from) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                self.done.push((check, Ok(()), Duration::ZERO));
+                return;
+            }
+            Err(f) => {
+                self.done.push((check, Err(f), Duration::ZERO));
+                return;
+            }
+        };
+        let slot = match self.table.free.pop() {
+            Some(i) => i,
+            None => {
+                self.table.slots.push(Slot {
+                    sock: None,
+                    check,
+                    started: now,
+                    gen: 0,
+                });
+                (self.table.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut self.table.slots[slot as usize];
+        let token = u64::from(s.gen) << 32 | u64::from(slot);
+        if let Err(e) = self
+            .set
+            .get_ref()
+            .0
+            .add(&sock, EpollEvent::new(EpollFlags::EPOLLOUT, token))
+        {
+            // The box's trouble (ENOMEM, ENOSPC: max_user_watches).
+            self.table.free.push(slot);
+            let e = io::Error::from(e);
+            self.done.push((
+                check,
+                Err(Failure::from_io(Stage::Connect, &e)),
+                Duration::ZERO,
+            ));
+            return;
+        }
+        *s = Slot {
+            sock: Some(sock),
+            check,
+            started: now,
+            gen: s.gen,
+        };
+        self.table.live += 1;
+        let at = now + timeout;
+        let d = Deadline {
+            at,
+            slot,
+            gen: s.gen,
+        };
+        match self.deadlines.iter_mut().find(|(t, _)| *t == timeout) {
+            Some((_, q)) => q.push_back(d),
+            None => self.deadlines.push((timeout, VecDeque::from([d]))),
+        }
+    }
+
+    /// Every connect past its deadline at `now` fails with a timeout.
+    pub fn expire(&mut self, now: Instant) {
+        for qi in 0..self.deadlines.len() {
+            while let Some(&d) = self.deadlines[qi].1.front() {
+                if !self.table.current(d.slot, d.gen) {
+                    self.deadlines[qi].1.pop_front();
+                    continue;
+                }
+                if d.at > now {
+                    break;
+                }
+                self.deadlines[qi].1.pop_front();
+                if let Some((sock, check, started)) = self.table.release(d.slot) {
+                    drop(sock);
+                    let took = now.saturating_duration_since(started);
+                    let f = Failure::Timeout {
+                        stage: Stage::Connect,
+                    };
+                    self.done.push((check, Err(f), took));
+                }
+            }
+        }
+    }
+
+    /// The earliest deadline of a connect in flight (stale ones are
+    /// dropped on the way).
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        let table = &self.table;
+        let mut next: Option<Instant> = None;
+        for (_, q) in &mut self.deadlines {
+            while let Some(d) = q.front() {
+                if table.current(d.slot, d.gen) {
+                    next = Some(next.map_or(d.at, |n| n.min(d.at)));
+                    break;
+                }
+                q.pop_front();
+            }
+        }
+        next
+    }
+
+    /// Waits until a connect in flight has its answer and takes every
+    /// answer there is (cancel-safe: nothing is taken before the wait
+    /// ends); at once if results wait already (a connect that failed at
+    /// its start). Pending forever with none in flight.
+    pub async fn ready(&mut self) {
+        if !self.done.is_empty() {
+            return;
+        }
+        if self.table.live == 0 {
+            return std::future::pending().await;
+        }
+        let Ok(mut guard) = self.set.readable().await else {
+            return std::future::pending().await;
+        };
+        let now = Instant::now();
+        loop {
+            let n = match guard.get_inner().0.wait(&mut self.events, 0u8) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => 0,
+            };
+            for i in 0..n {
+                let token = self.events[i].data();
+                let (slot, gen) = ((token & 0xffff_ffff) as u32, (token >> 32) as u32);
+                if !self.table.current(slot, gen) {
+                    continue;
+                }
+                let Some((sock, check, started)) = self.table.release(slot) else {
+                    continue;
+                };
+                // The kernel reports EPOLLERR exactly when the socket has
+                // an error to give (and EPOLLHUP once it is closed): with
+                // neither, SO_ERROR is 0 and asking for it is a system call
+                // per check for nothing.
+                let flags = self.events[i].events();
+                let error = if flags.intersects(EpollFlags::EPOLLERR | EpollFlags::EPOLLHUP) {
+                    sock.take_error().unwrap_or_else(Some)
+                } else {
+                    None
+                };
+                let outcome = match error {
+                    None => {
+                        linger_zero(&sock);
+                        Ok(())
+                    }
+                    Some(e) => Err(Failure::from_io(Stage::Connect, &e)),
+                };
+                self.done
+                    .push((check, outcome, now.saturating_duration_since(started)));
+            }
+            if n < self.events.len() {
+                break;
+            }
+        }
+        guard.clear_ready();
+    }
+
+    /// The results ready, oldest first.
+    pub fn take(&mut self) -> std::vec::Drain<'_, Done> {
+        self.done.drain(..)
+    }
+
+    /// Results are waiting to be taken.
+    pub fn has_done(&self) -> bool {
+        !self.done.is_empty()
+    }
+
+    /// Drops every connect in flight and every result (a new plan's
+    /// checks start afresh).
+    pub fn clear(&mut self) {
+        for slot in 0..self.table.slots.len() as u32 {
+            self.table.release(slot);
+        }
+        self.deadlines.clear();
+        self.done.clear();
+    }
+}
+
+/// [`Connects::ready`] of the runner's set; pending forever without one.
+pub async fn ready(c: &mut Option<Connects>) {
+    match c {
+        Some(c) => c.ready().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A non-blocking socket toward `to`, bound to `from` if set, its connect
+/// started: `Some` while it is under way, `None` if it connected at once.
+fn open(to: SocketAddr, from: Option<IpAddr>) -> Result<Option<Socket>, Failure> {
+    let io = |e: io::Error| Failure::from_io(Stage::Connect, &e);
+    let sock = Socket::new(
+        Domain::for_address(to),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )
+    .map_err(io)?;
+    if let Some(ip) = from {
+        // The port comes at connect (see `check`'s header); without the
+        // option (an old kernel) bind picks it.
+        let _ = setsockopt(&sock, sockopt::IpBindAddressNoPort, &true);
+        sock.bind(&SockAddr::from(SocketAddr::new(ip, 0)))
+            .map_err(|e| Failure::Bind(e.kind()))?;
+    }
+    match sock.connect(&SockAddr::from(to)) {
+        Ok(()) => {
+            linger_zero(&sock);
+            Ok(None)
+        }
+        Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => Ok(Some(sock)),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Closes with a RST, not a FIN: see `check`'s "Closing". Should the
+/// option not take, the close is an ordinary FIN close.
+fn linger_zero(sock: &Socket) {
+    let _ = sock.set_linger(Some(Duration::ZERO));
+}
+
+#[cfg(test)]
+#[path = "connects_tests.rs"]
+mod tests;
