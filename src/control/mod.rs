@@ -390,7 +390,86 @@ impl From<&TaskView> for TaskStatus {
     }
 }
 
-/// The IPVS table as `vigil status` shows it (published by `ipvs::task`).
+/// The counts of the IPVS status the service line shows on every tick
+/// (`daemon::service::line`), kept current by the IPVS task after every
+/// pass and table refresh (`ipvs::status::summary`) without building the
+/// status itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IpvsSummary {
+    /// The config's services and the retired ones still in the table.
+    pub services: usize,
+    /// Their destinations up or unchecked, of `all`.
+    pub up: usize,
+    pub all: usize,
+    /// As [`IpvsStatus::error`].
+    pub error: Option<String>,
+}
+
+impl IpvsSummary {
+    /// The counts of a built status: what the summary stands for.
+    pub fn of(t: &IpvsStatus) -> Self {
+        let dests = t.services.iter().flat_map(|v| &v.dests);
+        let (up, all) = dests.fold((0, 0), |(up, all), d| {
+            let counted = d.health == "up" || d.health == "unchecked";
+            (up + usize::from(counted), all + 1)
+        });
+        IpvsSummary {
+            services: t.services.len(),
+            up,
+            all,
+            error: t.error.clone(),
+        }
+    }
+}
+
+/// How long a reader waits for the IPVS task to build its status (a pass
+/// at the config's bounds keeps the task busy for seconds): below
+/// `vigil status`'s own bound of 5 s, so that it shows why.
+pub const IPVS_ASK_BOUND: Duration = Duration::from_secs(4);
+
+/// The IPVS task's status as its readers reach it: built when asked (a
+/// status of 100,000 destinations is some 35 MB and was most of the
+/// daemon's idle CPU when it was rebuilt every 2 s), and the summary,
+/// always current. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IpvsReader {
+    pub ask: mpsc::Sender<oneshot::Sender<IpvsStatus>>,
+    pub summary: watch::Receiver<IpvsSummary>,
+    /// False until the task's first pass: its status is then
+    /// `ipvs::FIRST_PASS_PENDING` alone, answered without asking.
+    pub passed: watch::Receiver<bool>,
+}
+
+impl IpvsReader {
+    /// The status, built now by the IPVS task; before its first pass, or
+    /// when it does not answer within [`IPVS_ASK_BOUND`], the summary's
+    /// error alone (or why it did not answer).
+    pub async fn status(&self) -> IpvsStatus {
+        let only = |error: String| IpvsStatus {
+            error: Some(error),
+            ..IpvsStatus::default()
+        };
+        if !*self.passed.borrow() {
+            let pending = self.summary.borrow().error.clone();
+            return only(pending.unwrap_or_default());
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.ask.send(tx).await.is_err() {
+            return only("the IPVS task is not running".into());
+        }
+        match tokio::time::timeout(IPVS_ASK_BOUND, rx).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(_)) => only("the IPVS task is not running".into()),
+            Err(_) => only(format!(
+                "the IPVS task did not answer within {} s (a pass at this size?)",
+                IPVS_ASK_BOUND.as_secs()
+            )),
+        }
+    }
+}
+
+/// The IPVS table as `vigil status` shows it (built by `ipvs::task` when
+/// asked: [`IpvsReader`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct IpvsStatus {
     /// The services the config owns, in config order.
@@ -703,7 +782,7 @@ pub struct ConfigState {
     /// One per (interface, family) receive socket.
     pub receivers: Vec<watch::Receiver<ReceiverStatus>>,
     /// The IPVS task's status, when it runs.
-    pub ipvs: Option<watch::Receiver<IpvsStatus>>,
+    pub ipvs: Option<IpvsReader>,
     pub reload: Option<LastReload>,
     pub reloads: ReloadCounts,
     pub pending: Vec<Pending>,
@@ -720,7 +799,7 @@ pub const RELOAD_BOUND: Duration = Duration::from_secs(60);
 
 impl Published {
     /// The status without the IPVS table (`ipvs: None`): cheap whatever
-    /// the table's size; [`Published::with_ipvs`] reads the table in place.
+    /// the table's size; [`Published::ipvs_summary`] has its counts.
     pub fn status_without_ipvs(&self) -> Status {
         let now = Instant::now();
         let config = self.config.borrow().clone();
@@ -767,31 +846,20 @@ impl Published {
         }
     }
 
-    /// `f` of the IPVS task's status as published, without copying it
-    /// (`None`: no IPVS task). Holds the table's read lock while `f` runs.
-    pub fn with_ipvs<R>(&self, f: impl FnOnce(Option<&IpvsStatus>) -> R) -> R {
-        let rx = self.config.borrow().ipvs.clone();
-        match &rx {
-            Some(r) => f(Some(&r.borrow())),
-            None => f(None),
-        }
+    /// The IPVS status's counts (`None`: no IPVS task).
+    pub fn ipvs_summary(&self) -> Option<IpvsSummary> {
+        let c = self.config.borrow();
+        c.ipvs.as_ref().map(|r| r.summary.borrow().clone())
     }
 
     /// The whole status, with the supervised tasks (what `vigil status`
-    /// and the metrics endpoint show). The IPVS table (tens of megabytes at the
-    /// config's bounds) is copied on the blocking pool, not on the
-    /// runtime that runs the daemon's tasks.
+    /// and the metrics endpoint show). The IPVS task builds its part now
+    /// (on its blocking pool, not on the runtime that runs the daemon's
+    /// tasks).
     pub async fn status_with_tasks(&self) -> Status {
         let mut s = self.status_without_ipvs();
-        let (rx, sync) = (self.config.borrow().ipvs.clone(), self.sync_daemon.clone());
-        let copy = move || ipvs_copy(rx.as_ref(), sync.as_ref());
-        s.ipvs = match tokio::task::spawn_blocking(copy).await {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(error = %e, "status: copying the IPVS table failed");
-                None
-            }
-        };
+        let (reader, sync) = (self.config.borrow().ipvs.clone(), self.sync_daemon.clone());
+        s.ipvs = ipvs_with_sync(reader.as_ref(), sync.as_ref()).await;
         if let Some(sup) = &self.tasks {
             s.tasks = sup.status().await.iter().map(TaskStatus::from).collect();
         }
@@ -873,11 +941,14 @@ impl Published {
 
 /// The IPVS task's status with the sync daemon's line; the line alone
 /// when only `lvs_sync_daemon` is configured.
-fn ipvs_copy(
-    ipvs: Option<&watch::Receiver<IpvsStatus>>,
+async fn ipvs_with_sync(
+    ipvs: Option<&IpvsReader>,
     sync_daemon: Option<&watch::Receiver<String>>,
 ) -> Option<IpvsStatus> {
-    let mut t = ipvs.map(|r| r.borrow().clone());
+    let mut t = match ipvs {
+        Some(r) => Some(r.status().await),
+        None => None,
+    };
     if let Some(line) = sync_daemon {
         t.get_or_insert_with(IpvsStatus::default).sync_daemon = Some(line.borrow().clone());
     }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::model::Config;
-use crate::control::{IpvsStatus, Snapshot};
+use crate::control::{IpvsReader, IpvsSummary, Snapshot};
 use crate::health::{self, HealthEvent, HealthHandle, RunnerConfig};
 use crate::ipvs::dr_path;
 use crate::ipvs::sync;
@@ -33,6 +33,10 @@ const HEALTH_QUEUE: usize = 1024;
 pub(super) const FIRST_PASS_PENDING: &str =
     "starting: the table is not read yet (the first pass is under way)";
 
+/// Status requests queued for the IPVS task at once (`vigil status`,
+/// scrapes, console sessions); one build answers all that are queued.
+const ASKS: usize = 16;
+
 /// The IPVS side of the daemon: the IPVS task and the health runner.
 pub(super) struct IpvsSide {
     pub(super) commands: mpsc::Sender<ipvs_task::Command>,
@@ -40,7 +44,7 @@ pub(super) struct IpvsSide {
     pub(super) health: Option<HealthHandle>,
     /// For a health runner started later.
     pub(super) events: mpsc::Sender<HealthEvent>,
-    pub(super) status: watch::Receiver<IpvsStatus>,
+    pub(super) status: IpvsReader,
     /// The DR-path services in the kernel, for every health runner.
     pub(super) dr_ready: watch::Receiver<dr_path::Ready>,
     pub(super) from_store: bool,
@@ -147,10 +151,12 @@ pub(super) fn spawn_ipvs(
         }
     };
     let checked = initial.as_ref().map_or(0, |s| s.servers.len());
-    let (tx, rx) = watch::channel(IpvsStatus {
+    let (summary_tx, summary) = watch::channel(IpvsSummary {
         error: Some(FIRST_PASS_PENDING.to_owned()),
-        ..IpvsStatus::default()
+        ..IpvsSummary::default()
     });
+    let (passed_tx, passed) = watch::channel(false);
+    let (ask, asks) = mpsc::channel(ASKS);
     let (timeouts, sysctls) = kernel_settings(config, from_store);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let io = ipvs_task::Io {
@@ -158,7 +164,9 @@ pub(super) fn spawn_ipvs(
         commands: cmd_rx,
         checks: checks.clone(),
         notifier: notifier.clone(),
-        status: tx,
+        summary: summary_tx,
+        passed: passed_tx,
+        asks,
         dr_ready: ready_tx,
     };
     tasks.push(sup.spawn("ipvs", Kind::Ipvs, |hb| {
@@ -173,7 +181,11 @@ pub(super) fn spawn_ipvs(
         commands: cmd_tx,
         health: checks,
         events: ev_tx,
-        status: rx,
+        status: IpvsReader {
+            ask,
+            summary,
+            passed,
+        },
         dr_ready: ready_rx,
         from_store,
         tasks,

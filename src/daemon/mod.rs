@@ -383,7 +383,7 @@ async fn main(
         &sup,
     );
     let ipvs_status = ipvs.as_ref().map(|s| s.status.clone());
-    let ipvs_status_at_start = ipvs_status.clone();
+    let ipvs_passed = ipvs_status.as_ref().map(|r| r.passed.clone());
     vrrp.published.send_modify(|c| c.ipvs = ipvs_status);
 
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
@@ -450,7 +450,7 @@ async fn main(
         commits,
         supervisor: sup_events,
         links_seen: seen_rx,
-        service: service::Service::new(started, ipvs_status_at_start),
+        service: service::Service::new(started, ipvs_passed),
     };
     let served = requests
         .serve(
@@ -560,7 +560,8 @@ impl Requests {
                     // would cost the runtime seconds at the config's bounds.
                     let p = &tasks.published;
                     let s = p.status_without_ipvs();
-                    p.with_ipvs(|t| self.service.tick(&s, t, Instant::now()));
+                    let ipvs = p.ipvs_summary();
+                    self.service.tick(&s, ipvs.as_ref(), Instant::now());
                 }
                 _ = s.term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
                 _ = s.int.recv() => { tracing::info!("SIGINT: shutting down"); break; }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::control::{render, IpvsStatus, Status};
+use crate::control::{render, IpvsSummary, Status};
 use crate::watchdog::systemd;
 
 /// How often the main loop looks at the state (and so the most often a
@@ -31,14 +31,14 @@ pub(super) const READY_BOUND: Duration = Duration::from_secs(20);
 pub(super) struct Service {
     started: Instant,
     ready: bool,
-    /// The IPVS task's status at start: its first change is the first pass.
-    ipvs: Option<watch::Receiver<IpvsStatus>>,
+    /// Whether the IPVS task's first pass is over.
+    ipvs: Option<watch::Receiver<bool>>,
     ipvs_passed: bool,
     last: String,
 }
 
 impl Service {
-    pub(super) fn new(started: Instant, ipvs: Option<watch::Receiver<IpvsStatus>>) -> Service {
+    pub(super) fn new(started: Instant, ipvs: Option<watch::Receiver<bool>>) -> Service {
         Service {
             started,
             ready: false,
@@ -48,15 +48,12 @@ impl Service {
         }
     }
 
-    /// One look at the state (`ipvs`: the IPVS table, read in place; the
-    /// status's own is not used): READY=1 when it is first up, STATUS=
-    /// when the line changed.
-    pub(super) fn tick(&mut self, status: &Status, ipvs: Option<&IpvsStatus>, now: Instant) {
+    /// One look at the state (`ipvs`: the IPVS status's counts; the
+    /// status's own IPVS part is not used): READY=1 when it is first up,
+    /// STATUS= when the line changed.
+    pub(super) fn tick(&mut self, status: &Status, ipvs: Option<&IpvsSummary>, now: Instant) {
         if !self.ipvs_passed {
-            self.ipvs_passed = self
-                .ipvs
-                .as_ref()
-                .is_none_or(|r| r.has_changed().unwrap_or(true));
+            self.ipvs_passed = self.ipvs.as_ref().is_none_or(|r| *r.borrow());
         }
         let text = line(status, ipvs);
         if !self.ready {
@@ -112,7 +109,7 @@ fn instances_up(s: &Status) -> bool {
 /// One line of state: "VI_1 MASTER, VI_2 BACKUP; ipvs 1 service 2/2 up;
 /// watchdog /dev/watchdog 20s: petting".
 /// The IPVS table is given apart from the status (read in place).
-pub fn line(s: &Status, ipvs: Option<&IpvsStatus>) -> String {
+pub fn line(s: &Status, ipvs: Option<&IpvsSummary>) -> String {
     let mut out = String::new();
     if s.instances.is_empty() {
         out.push_str("no vrrp instance");
@@ -122,14 +119,7 @@ pub fn line(s: &Status, ipvs: Option<&IpvsStatus>) -> String {
         let _ = write!(out, "{sep}{} {}", i.name, i.state);
     }
     if let Some(t) = ipvs {
-        let dests = t.services.iter().flat_map(|v| &v.dests);
-        let (up, all) = dests.fold((0, 0), |(up, all), d| {
-            (
-                up + usize::from(d.health == "up" || d.health == "unchecked"),
-                all + 1,
-            )
-        });
-        let n = t.services.len();
+        let (n, up, all) = (t.services, t.up, t.all);
         let _ = write!(
             out,
             "; ipvs {n} service{} {up}/{all} up",

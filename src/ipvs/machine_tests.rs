@@ -264,11 +264,11 @@ fn a_spurious_wakeup_does_nothing() {
 // ---------------------------------------------------------------------------
 // Config commits: drains, retired services, adoption.
 
-fn sid() -> ServiceId {
+pub(crate) fn sid() -> ServiceId {
     desired::service_id(&seed().virtual_servers[0])
 }
 
-fn without(mut c: Config, last: u8) -> Config {
+pub(crate) fn without(mut c: Config, last: u8) -> Config {
     c.virtual_servers[0]
         .real_servers
         .retain(|r| r.addr != std::net::IpAddr::from([192, 168, 1, last]));
@@ -283,7 +283,7 @@ fn with_rs(mut c: Config, last: u8) -> Config {
 }
 
 /// The kernel reports `active` connections on a destination.
-fn set_conns(k: &mut FakeKernel, service: ServiceId, last: u8, active: u32) {
+pub(crate) fn set_conns(k: &mut FakeKernel, service: ServiceId, last: u8, active: u32) {
     let d = k
         .table
         .services

@@ -1,10 +1,12 @@
 //! The IPVS table as `vigil status` shows it.
 //!
-//! Owns: [`view`], which renders a [`Machine`]'s state (the last table
+//! Owns: [`view`] (built when asked: `vigil status`, a scrape, the
+//! console), which renders a [`Machine`]'s state (the last table
 //! the kernel dumped, drains, retired and foreign services, the current
 //! error) and the health runner's [`health::States`] into the
-//! [`IpvsStatus`] the control server publishes, with ipvsadm's words
-//! ([`method_name`], the persistence mask). Must not: change the machine
+//! [`IpvsStatus`] the control server shows, with ipvsadm's words
+//! ([`method_name`], the persistence mask), and [`summary`], its counts
+//! for the service line, from the machine alone. Must not: change the machine
 //! or reach the kernel: it reads what the last dump saw.
 //!
 //! The status structs are still `crate::control`'s (the protocol's), not
@@ -15,14 +17,18 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use super::desired::{self, Health, RealId};
-use super::kernel::Table;
+use super::kernel::{Entry, Table};
 use super::machine::Machine;
 use super::wire::{
-    DestId, FwdMethod, Service, ServiceId, Stats, SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1,
-    SVC_F_SCHED2, SVC_F_SCHED3,
+    Dest, DestId, FwdMethod, Service, ServiceId, Stats, SVC_F_ONEPACKET, SVC_F_PERSISTENT,
+    SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3,
 };
-use crate::config::model::{Protocol, Scheduler, ServiceFlags, ServiceKey, VirtualServer};
-use crate::control::{IpvsCheckStats, IpvsCounters, IpvsDestStatus, IpvsServiceStatus, IpvsStatus};
+use crate::config::model::{
+    Protocol, RealServer, Scheduler, ServiceFlags, ServiceKey, VirtualServer,
+};
+use crate::control::{
+    IpvsCheckStats, IpvsCounters, IpvsDestStatus, IpvsServiceStatus, IpvsStatus, IpvsSummary,
+};
 use crate::health;
 
 /// What the health runner knows of a checked real server.
@@ -134,6 +140,67 @@ fn check_stats(vs: &VirtualServer, tallies: &Tallies<'_>) -> Vec<IpvsCheckStats>
         .collect()
 }
 
+/// One destination row of a configured service: the kernel's, or a
+/// configured real server the table lacks.
+enum Row<'a> {
+    Kernel(&'a Dest),
+    Config(&'a RealServer),
+}
+
+/// The rows of virtual server `vs` whose kernel entry is `have`: the
+/// table's destinations in its order, then the configured real servers
+/// it lacks (each identity once).
+fn each_dest<'a>(
+    vs: &'a VirtualServer,
+    have: Option<&'a Entry>,
+    mut f: impl FnMut(DestId, Row<'a>),
+) {
+    let mut listed = BTreeSet::new();
+    for d in have.into_iter().flat_map(|e| e.dests.values()) {
+        listed.insert(d.id);
+        f(d.id, Row::Kernel(d));
+    }
+    for rs in &vs.real_servers {
+        let did = desired::dest_id(vs, rs);
+        if listed.insert(did) {
+            f(did, Row::Config(rs));
+        }
+    }
+}
+
+/// The counts the service line shows, from the machine alone and without
+/// building the status: what [`IpvsSummary::of`] would count in
+/// [`view`]'s result (the retired services' destinations are draining or
+/// removed: counted, never up).
+pub fn summary(m: &Machine) -> IpvsSummary {
+    let empty = Table::default();
+    let table = m.table().unwrap_or(&empty);
+    let (mut up, mut all) = (0, 0);
+    for (i, vs) in m.config().virtual_servers.iter().enumerate() {
+        let id = desired::service_id(vs);
+        each_dest(vs, table.services.get(&id), |did, _| {
+            all += 1;
+            let real = RealId {
+                service: id,
+                dest: did,
+            };
+            up += usize::from(matches!(health_word(m, (vs, i), real), "up" | "unchecked"));
+        });
+    }
+    let retired = (m.retired().iter()).filter_map(|id| table.services.get(id));
+    let (mut services, mut retired_dests) = (m.config().virtual_servers.len(), 0);
+    for e in retired {
+        services += 1;
+        retired_dests += e.dests.len();
+    }
+    IpvsSummary {
+        services,
+        up,
+        all: all + retired_dests,
+        error: m.error().map(ToString::to_string),
+    }
+}
+
 /// What `vigil status` shows: the kernel's table for the services the
 /// config owns (ipvsadm -Ln order), each real server's health, and
 /// the configured real servers the table lacks (down, removed).
@@ -152,29 +219,22 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
         // until the next: growth by doubling left a quarter of it unused).
         let known = have.map_or(0, |e| e.dests.len()).max(vs.real_servers.len());
         let mut dests = Vec::with_capacity(known);
-        let mut listed = BTreeSet::new();
-        if let Some(e) = have {
-            for d in e.dests.values() {
-                listed.insert(d.id);
-                let c = d.conns.unwrap_or_default();
-                dests.push(dest_status(m, (vs, i), id, d.id, &detail, |s| {
+        each_dest(vs, have, |did, row| {
+            dests.push(dest_status(m, (vs, i), id, did, &detail, |s| match row {
+                Row::Kernel(d) => {
+                    let c = d.conns.unwrap_or_default();
                     s.method = method_name(d.fwd).into();
                     s.weight = Some(d.weight);
                     s.active = c.active;
                     s.inactive = c.inactive;
                     s.counters = counters(d.stats.as_ref());
-                }));
-            }
-        }
-        for rs in &vs.real_servers {
-            let did = desired::dest_id(vs, rs);
-            if listed.insert(did) {
-                let method = rs.method.unwrap_or(vs.method);
-                dests.push(dest_status(m, (vs, i), id, did, &detail, |s| {
+                }
+                Row::Config(rs) => {
+                    let method = rs.method.unwrap_or(vs.method);
                     s.method = method_name(desired::fwd_method(method)).into();
-                }));
-            }
-        }
+                }
+            }));
+        });
         services.push(IpvsServiceStatus {
             service: id.to_string(),
             in_table: have.is_some(),
@@ -272,6 +332,21 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
         .collect()
 }
 
+/// The health of destination `id` of `vs` (and its index in the
+/// machine's config) in the status's words.
+fn health_word(m: &Machine, (vs, vs_index): (&VirtualServer, usize), id: RealId) -> &'static str {
+    match m.names().real_server(vs, vs_index, id.dest) {
+        None if m.draining().contains_key(&id) => "draining",
+        None if vs.sorry_server.is_some() => "sorry",
+        None => "unknown",
+        Some(rs) if rs.checkers.is_empty() => "unchecked",
+        Some(rs) => match desired::health_of(vs, rs, m.health()) {
+            Health::Up => "up",
+            Health::Down => "down",
+        },
+    }
+}
+
 /// `vs`: the virtual server and its index in the machine's config.
 fn dest_status(
     m: &Machine,
@@ -282,17 +357,7 @@ fn dest_status(
     fill: impl FnOnce(&mut IpvsDestStatus),
 ) -> IpvsDestStatus {
     let id = RealId { service, dest };
-    let rs = m.names().real_server(vs, vs_index, dest);
-    let health = match rs {
-        None if m.draining().contains_key(&id) => "draining",
-        None if vs.sorry_server.is_some() => "sorry",
-        None => "unknown",
-        Some(rs) if rs.checkers.is_empty() => "unchecked",
-        Some(rs) => match desired::health_of(vs, rs, m.health()) {
-            Health::Up => "up",
-            Health::Down => "down",
-        },
-    };
+    let health = health_word(m, (vs, vs_index), id);
     let d = detail.get(&id);
     let mut s = IpvsDestStatus {
         dest: dest.to_string(),

@@ -258,3 +258,44 @@ fn each_row_shows_its_own_servers_check_detail() {
         ("192.168.1.102:80".into(), "ok".into(), 0, 1, 0)
     );
 }
+
+/// The summary the service line reads counts what the status would show,
+/// through a life with every kind of row: before the first pass, in the
+/// table, a real server down, one draining, a retired service draining,
+/// and the ip_vs error.
+#[test]
+fn the_summary_counts_what_the_status_shows() {
+    use crate::ipvs::kernel::FakeKernel;
+    use crate::ipvs::machine::tests::{event, seed, set_conns, sid, started, step, without};
+    use std::sync::Arc;
+    let same = |m: &Machine, when: &str| {
+        let shown = crate::control::IpvsSummary::of(&view(m, None));
+        assert_eq!(summary(m), shown, "{when}");
+        shown
+    };
+    let t0 = std::time::Instant::now();
+    same(&seed_machine(), "before any pass");
+    let mut k = FakeKernel::default();
+    let mut m = started(seed(), &mut k, t0);
+    let s = same(&m, "in the table");
+    assert_eq!((s.services, s.up, s.all), (1, 2, 2));
+    m.handle_health(&event(102, false), t0);
+    same(&m, "one down");
+    set_conns(&mut k, sid(), 103, 2);
+    m.reconfigure(Arc::new(without(seed(), 103)), t0);
+    step(&mut m, &mut k, t0);
+    same(&m, "one draining");
+    let mut empty = seed();
+    empty.virtual_servers.clear();
+    m.reconfigure(Arc::new(empty), t0);
+    step(&mut m, &mut k, t0);
+    let s = same(&m, "a retired service draining");
+    assert_eq!(s.services, 1, "the retired one, still in the table");
+    let mut broken = FakeKernel {
+        missing_schedulers: vec!["wrr".into()],
+        ..FakeKernel::default()
+    };
+    let m = started(seed(), &mut broken, t0);
+    let s = same(&m, "refused");
+    assert!(s.error.is_some());
+}

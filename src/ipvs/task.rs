@@ -1,11 +1,13 @@
 //! The IPVS task: runs what [`Machine`] decides against the kernel.
 //!
 //! Owns: the task loop (health events and config commits in, a pass
-//! whenever the machine asks for one, a status dump every
-//! [`STATUS_REFRESH`]), the kernel settings a config asks for
-//! (`lvs_timeouts`, the appliance's sysctls, set once connected), the
-//! `notify_up` / `notify_down` and `quorum_up` / `quorum_down` scripts,
-//! and publishing the [`IpvsStatus`]. Must not: decide anything the
+//! whenever the machine asks for one, a table dump every
+//! [`STATUS_REFRESH`] for the drains and the counters), the kernel
+//! settings a config asks for (`lvs_timeouts`, the appliance's sysctls,
+//! set once connected), the `notify_up` / `notify_down` and `quorum_up` /
+//! `quorum_down` scripts, the [`IpvsStatus`] built when a reader asks
+//! (`control::IpvsReader`) and its counts ([`IpvsSummary`]) kept current
+//! after every pass and dump. Must not: decide anything the
 //! machine decides (when to pass, what to drain, how long to back off),
 //! flush the table, block the runtime (VRRP shares it: every netlink call
 //! goes through [`Edge::call`]), or crash the daemon on any kernel error.
@@ -13,9 +15,9 @@
 //! ```text
 //!   health::Runner --HealthEvent--> [IPVS task] --Edge::call--> Link/Client (genl IPVS)
 //!   daemon --Command::Reconfigure-->  |  Machine (sans-IO): HealthMap, drains, due, backoff
-//!                                     |  pass(): dump -> diff -> apply_all -> dump
-//!                                     +--> watch<IpvsStatus> --> control server
-//!   HealthHandle::snapshot() <------- every STATUS_REFRESH, for `vigil status`
+//!                                     |  pass(): dump -> diff -> apply_all
+//!                                     +--> watch<IpvsSummary> --> service line
+//!   control server --ask--> [IPVS task] --IpvsStatus--> (HealthHandle::snapshot() then)
 //! ```
 //!
 //! Shutdown: the task just stops. The table stays in the kernel, so
@@ -41,14 +43,18 @@ use super::edge::Edge;
 use super::kernel::{dump, Table};
 use super::machine::Machine;
 use super::pass::{pass, PassReport, PassRequest, Refusals, Unavailable};
+use super::status;
 use super::sysctl::{self, Sysctl};
 use super::wire::Timeouts;
 use crate::config::model::{Config, LvsTimeouts, Notify, Script};
-use crate::control::IpvsStatus;
+use crate::control::{IpvsStatus, IpvsSummary};
 use crate::health::{HealthEvent, HealthHandle};
 use crate::notify::{self, Notifier};
 
-/// How often the status (counters, health) is refreshed from a dump.
+/// How long a status waits for the health runner's snapshot.
+const SNAPSHOT_BOUND: Duration = Duration::from_secs(1);
+
+/// How often the table (counters, drains) is refreshed from a dump.
 pub const STATUS_REFRESH: Duration = Duration::from_secs(2);
 
 /// `lvs_timeouts` as the kernel's SET_CONFIG; `None` when nothing is set.
@@ -120,7 +126,12 @@ pub struct Io {
     pub checks: Option<HealthHandle>,
     /// Runs `quorum_up` / `quorum_down`.
     pub notifier: Notifier,
-    pub status: watch::Sender<IpvsStatus>,
+    /// The status's counts, after every pass and table refresh.
+    pub summary: watch::Sender<IpvsSummary>,
+    /// True from the end of the first pass (whatever came of it).
+    pub passed: watch::Sender<bool>,
+    /// Asks for the whole status, answered with one built then.
+    pub asks: mpsc::Receiver<oneshot::Sender<IpvsStatus>>,
     /// The DR-path services in the kernel, for the checks.
     pub dr_ready: watch::Sender<dr_path::Ready>,
 }
@@ -225,7 +236,8 @@ pub async fn run(
                 }));
             }
             run_quorum_scripts(&mut machine, &io.notifier);
-            machine = publish(machine, io.checks.as_ref(), &io.status, &hb).await;
+            machine = summarize(machine, &io.summary, &hb).await;
+            io.passed.send_if_modified(|p| !std::mem::replace(p, true));
             publish_ready(&machine, &io.dr_ready);
         }
         let wake = machine.poll_timeout();
@@ -249,13 +261,16 @@ pub async fn run(
                 }
                 None => commands_open = false,
             },
+            Some(ask) = io.asks.recv() => {
+                machine = answer(machine, ask, &mut io, &hb).await;
+            }
             () = sleep_until(wake) => {}
             () = tokio::time::sleep_until(next_refresh) => {
                 next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
                 if let Some(t) = hb.waiting(refresh(&mut edge)).await {
                     machine.handle_refresh(t, Instant::now());
                 }
-                machine = publish(machine, io.checks.as_ref(), &io.status, &hb).await;
+                machine = summarize(machine, &io.summary, &hb).await;
                 publish_ready(&machine, &io.dr_ready);
             }
             _ = idle.tick() => {}
@@ -384,23 +399,59 @@ fn script_event(
     }
 }
 
-/// Builds the status on the blocking pool (a table at the config's
-/// bounds takes a noticeable fraction of a second, on the runtime that
-/// runs the daemon's tasks otherwise): the machine goes there and comes
-/// back. The old status is dropped there too.
-async fn publish(
+/// Counts the status for the service line (one pass over the table: on
+/// the blocking pool, as the machine's other steps), sent when changed.
+async fn summarize(machine: Machine, tx: &watch::Sender<IpvsSummary>, hb: &Heartbeat) -> Machine {
+    let (machine, now) = hb
+        .waiting(crate::offload::with(machine, |m| status::summary(m)))
+        .await;
+    tx.send_if_modified(|was| {
+        let changed = *was != now;
+        *was = now;
+        changed
+    });
+    machine
+}
+
+/// Builds the status for `ask` and every other ask already queued (one
+/// build for all), on the blocking pool (a table at the config's bounds
+/// takes a noticeable fraction of a second, on the runtime that runs the
+/// daemon's tasks otherwise): the machine goes there and comes back.
+async fn answer(
     machine: Machine,
-    checks: Option<&HealthHandle>,
-    status: &watch::Sender<IpvsStatus>,
+    ask: oneshot::Sender<IpvsStatus>,
+    io: &mut Io,
     hb: &Heartbeat,
 ) -> Machine {
-    let states = match checks {
-        Some(h) => hb.waiting(h.snapshot()).await,
+    let mut asks = vec![ask];
+    while let Ok(a) = io.asks.try_recv() {
+        asks.push(a);
+    }
+    // A stalled health runner (until the supervisor restarts it) must not
+    // hold the status up: without its answer the rows lack their check
+    // details (last result, failures) for this once.
+    let states = match io.checks.as_ref() {
+        Some(h) => hb
+            .waiting(tokio::time::timeout(SNAPSHOT_BOUND, h.snapshot()))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!(
+                    "status: the health runner did not answer; rows without check details"
+                );
+                None
+            }),
         None => None,
     };
-    let status = status.clone();
-    let build = move |m: &mut Machine| drop(status.send_replace(m.status(states.as_ref())));
-    hb.waiting(crate::offload::with(machine, build)).await.0
+    let build = move |m: &mut Machine| m.status(states.as_ref());
+    let (machine, status) = hb.waiting(crate::offload::with(machine, build)).await;
+    let last = asks.pop();
+    for a in asks {
+        let _ = a.send(status.clone());
+    }
+    if let Some(a) = last {
+        let _ = a.send(status);
+    }
+    machine
 }
 
 /// The DR-path services the last dump holds, published when they change.
