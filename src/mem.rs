@@ -3,8 +3,9 @@
 //!
 //! Owns: the allocator's settings, set once at start ([`init`]), and giving
 //! freed heap back to the system after the big, short-lived peaks
-//! ([`trim`]): parsing a config at start, and a reload (the new config
-//! parsed, the old config, check plan and tables freed once replaced).
+//! ([`trim`]): parsing a config at start, the first IPVS pass (a cold
+//! start's ops), and a reload (the new config parsed, the old config,
+//! check plan and tables freed once replaced).
 //! Must not: be called per check, per packet or per IPVS pass or
 //! dump: a trim walks the whole heap holding the one arena's lock (some
 //! 0.5 s at 204,800 real servers, every thread's allocations waiting), and
