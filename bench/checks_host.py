@@ -39,23 +39,19 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGETS = os.path.join(HERE, "..", "lab", "vlab", "bench_targets.py")
-SERVICES, DESTS, PORT0 = 10, 100, 20000
+sys.path.insert(0, os.path.join(HERE, "..", "lab"))
+from vlab.bench import CHECK_DESTS as DESTS  # noqa: E402
+from vlab.bench import CHECK_SERVICES as SERVICES  # noqa: E402
+from vlab.bench import TARGET_PORT0 as PORT0  # noqa: E402
+from vlab.bench import checks_conf  # noqa: E402
+
 ADDR = "127.0.0.1"
 WARMUP_S = 8
 
 
 def conf():
-    """lab/vlab/bench.py's checks_conf(), with the targets on loopback."""
-    out = ["global_defs {\n  router_id bench\n}\n"]
-    for s in range(SERVICES):
-        out.append(f"virtual_server 10.30.0.{s + 1} 80 {{\n  delay_loop 1\n"
-                   "  lvs_sched wlc\n  lvs_method NAT\n  protocol TCP\n")
-        for d in range(DESTS):
-            port = PORT0 + s * DESTS + d
-            out.append(f"  real_server {ADDR} {port} {{\n    weight 1\n"
-                       "    TCP_CHECK {\n      connect_timeout 2\n    }\n  }\n")
-        out.append("}\n")
-    return "".join(out)
+    """lab/vlab/bench.py's checks bench config, with the targets on loopback."""
+    return checks_conf(ADDR)
 
 
 def tree(pid):

@@ -129,14 +129,16 @@ def cold_rules():
     return "".join(out)
 
 
-def checks_conf():
+def checks_conf(addr=TARGET_ADDR):
+    """1,000 TCP_CHECKs at delay_loop 1 to the targets on `addr`
+    (bench/checks_host.py's too, on loopback)."""
     out = ["global_defs {\n  router_id bench\n}\n"]
     for s in range(CHECK_SERVICES):
         out.append(f"virtual_server 10.30.0.{s + 1} 80 {{\n  delay_loop 1\n"
                    "  lvs_sched wlc\n  lvs_method NAT\n  protocol TCP\n")
         for d in range(CHECK_DESTS):
             port = TARGET_PORT0 + s * CHECK_DESTS + d
-            out.append(f"  real_server {TARGET_ADDR} {port} {{\n    weight 1\n"
+            out.append(f"  real_server {addr} {port} {{\n    weight 1\n"
                        "    TCP_CHECK {\n      connect_timeout 2\n    }\n  }\n")
         out.append("}\n")
     return "".join(out)
