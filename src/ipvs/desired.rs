@@ -288,28 +288,29 @@ pub fn entry_weighted(
         .sum();
     let up = quorum_up(vs, live, was_up);
     let sorry_active = vs.sorry_server.is_some() && !up;
-    let mut e = Entry::new(service(vs));
-    for (rs, live_weight, healthy) in healthy {
-        let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
-        let weight = match (healthy && !sorry_active, inhibit) {
-            (true, _) => live_weight,
-            (false, true) => 0,
-            (false, false) => continue,
-        };
-        let d = dest(vs, rs, weight);
-        e.dests.insert(d.id, d);
-    }
-    if let Some(s) = &vs.sorry_server {
+    let sorry = vs.sorry_server.as_ref().and_then(|s| {
         let weight = match (sorry_active, vs.sorry_server_inhibit) {
             (true, _) => Some(1),
             (false, true) => Some(0),
             (false, false) => None,
         };
-        if let Some(w) = weight {
-            let d = sorry_dest(vs, s, w);
-            e.dests.insert(d.id, d);
-        }
-    }
+        weight.map(|w| sorry_dest(vs, s, w))
+    });
+    let dests = healthy
+        .into_iter()
+        .filter_map(|(rs, live_weight, healthy)| {
+            let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
+            let weight = match (healthy && !sorry_active, inhibit) {
+                (true, _) => live_weight,
+                (false, true) => 0,
+                (false, false) => return None,
+            };
+            Some(dest(vs, rs, weight))
+        });
+    let mut e = Entry::new(service(vs));
+    // Built in one go (sorted, then bulk-loaded), not by an insert per
+    // destination; of two with one id the later wins, as inserting would.
+    e.dests = dests.chain(sorry).map(|d| (d.id, d)).collect();
     (e, up)
 }
 

@@ -9,7 +9,7 @@
 //! (that is [`super::reconcile`]) or touch a socket (that is
 //! [`super::client`]).
 
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 use std::fmt;
 
 use super::wire::{Cmd, Dest, DestId, Request, Service, ServiceId, SVC_F_HASHED};
@@ -78,10 +78,10 @@ impl Table {
             }
             Op::NewDest { service, dest } => {
                 let e = self.services.get_mut(service).ok_or(ESRCH)?;
-                if e.dests.contains_key(&dest.id) {
-                    return Err(EEXIST);
-                }
-                e.dests.insert(dest.id, as_kernel_dest(dest));
+                match e.dests.entry(dest.id) {
+                    btree_map::Entry::Occupied(_) => return Err(EEXIST),
+                    btree_map::Entry::Vacant(v) => v.insert(as_kernel_dest(dest)),
+                };
             }
             Op::SetDest { service, dest } => {
                 let e = self.services.get_mut(service).ok_or(ESRCH)?;
@@ -214,9 +214,13 @@ pub fn dump<K: Kernel>(k: &mut K) -> Result<Table, K::Error> {
     let mut t = Table::default();
     for s in k.services()? {
         let mut e = Entry::new(s);
-        for d in k.dests(&e.service.id)? {
-            e.dests.insert(d.id, d);
-        }
+        // Built in one go (sorted, then bulk-loaded), not an insert per
+        // destination: the dump is the restart's largest step.
+        e.dests = k
+            .dests(&e.service.id)?
+            .into_iter()
+            .map(|d| (d.id, d))
+            .collect();
         t.services.insert(e.service.id, e);
     }
     Ok(t)

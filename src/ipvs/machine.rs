@@ -130,18 +130,25 @@ impl Machine {
         let config = expanded(config);
         let names = Names::new(&config);
         let paths = Paths::of(&config);
-        let mut health = HealthMap::new();
-        let mut weights = Weights::new();
+        // Collected, then built in one go (sorted, then bulk-loaded): one
+        // insert per real server was most of a cold start's IPVS set-up at
+        // 10,000 of them. An id named twice keeps its last value, as
+        // inserting would.
+        let mut health = Vec::new();
+        let mut weights = Vec::new();
         if let Some(s) = initial {
+            health.reserve(s.servers.len());
             for r in &s.servers {
                 names.each_real_of(&config, r.service, r.real, |id| {
-                    health.insert(id, if r.up { Health::Up } else { Health::Down });
+                    health.push((id, if r.up { Health::Up } else { Health::Down }));
                     if let Some(w) = r.weight {
-                        weights.insert(id, w);
+                        weights.push((id, w));
                     }
                 });
             }
         }
+        let (health, weights): (HealthMap, Weights) =
+            (health.into_iter().collect(), weights.into_iter().collect());
         Machine {
             config,
             names,
