@@ -270,7 +270,7 @@ impl Machine {
         Some(PassRequest {
             desired: d,
             retired: self.retired.clone(),
-            adopt: (!self.adopted).then(|| desired::config_dests(&self.config)),
+            adopt: (!self.adopted).then(|| Arc::clone(&self.config)),
         })
     }
 

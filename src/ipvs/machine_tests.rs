@@ -455,6 +455,35 @@ fn a_removed_service_drains_then_is_deleted() {
     assert!(step(&mut machine, &mut k, t2 + STATUS_REFRESH).is_none());
 }
 
+/// A restart on the table a DR-path config programmed: the path
+/// service's destination (the real server at port 0, which no
+/// `real_server` names) is wanted, so no stray: nothing drains, nothing
+/// is said to be "not in the config".
+#[test]
+fn a_restart_adopts_dr_path_services_without_strays() {
+    let text = "appliance {\n interface eth0 {\n  address 192.168.1.100/24\n }\n}\n\
+                virtual_server 192.168.1.200 80 {\n lvs_method DR\n\
+                 real_server 192.168.1.101 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
+    let config = || {
+        crate::config::import_str("t.conf", text, false)
+            .unwrap_or_else(|r| panic!("{:?}", r.lines()))
+            .config
+    };
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let first = started(config(), &mut k, t0);
+    assert_eq!(first.paths().len(), 1, "one DR path");
+    assert_eq!(k.table.services.len(), 2, "the service and its path's");
+    let mut again = Machine::new(Arc::new(config()), None, t0);
+    let ops = step(&mut again, &mut k, t0).unwrap();
+    assert!(ops.is_empty(), "adopted: {ops:?}");
+    assert!(
+        again.draining().is_empty(),
+        "strays: {:?}",
+        again.draining()
+    );
+}
+
 #[test]
 fn at_start_a_stray_real_server_of_an_owned_service_is_drained_not_cut() {
     // The kernel holds an earlier config's table (rs 104 included); the

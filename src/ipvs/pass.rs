@@ -17,11 +17,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client;
-use super::desired::{Desired, RealId};
+use super::desired::{config_dests, Desired, RealId};
 use super::edge::Panicked;
 use super::kernel::{apply_all, dump, Kernel, KernelError, Op, Table};
 use super::reconcile::diff;
 use super::wire::ServiceId;
+use crate::config::model::Config;
 
 /// What one pass is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +30,10 @@ pub struct PassRequest {
     pub desired: Desired,
     /// Services an earlier config had and this one lacks.
     pub retired: BTreeSet<ServiceId>,
-    /// On the first pass: every destination the config may hold. Any other
-    /// destination found in an owned service is drained, not deleted.
-    pub adopt: Option<BTreeSet<RealId>>,
+    /// On the first pass: the config, whose real and sorry servers are
+    /// every destination it may hold. Any other destination found in an
+    /// owned service is drained, not deleted.
+    pub adopt: Option<Arc<Config>>,
 }
 
 /// What one pass did.
@@ -173,10 +175,9 @@ pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Er
     let t0 = Instant::now();
     let actual = dump(k)?;
     let dumped = t0.elapsed();
-    let adopted = req
-        .adopt
-        .as_ref()
-        .map_or_else(BTreeSet::new, |known| strays(&req.desired, &actual, known));
+    let adopted = req.adopt.as_ref().map_or_else(BTreeSet::new, |config| {
+        strays(&req.desired, &actual, config)
+    });
     let plan = if adopted.is_empty() {
         diff(&req.desired, &actual, &req.retired)
     } else {
@@ -248,15 +249,27 @@ fn carried_out(mut table: Table, ops: &[Op], all_taken: bool) -> Result<Table, T
     Ok(table)
 }
 
-/// Destinations the kernel has in services vigil wants that are not in
-/// `known` (the config's real and sorry servers).
-fn strays(desired: &Desired, actual: &Table, known: &BTreeSet<RealId>) -> BTreeSet<RealId> {
-    desired
-        .table
-        .services
-        .keys()
-        .filter_map(|id| actual.services.get(id).map(|e| (*id, e)))
-        .flat_map(|(service, e)| e.dests.keys().map(move |&dest| RealId { service, dest }))
+/// Destinations the kernel has in services vigil wants that the pass
+/// does not want and `config` does not name (its real and sorry servers:
+/// one down and out of the table is no stray). A wanted one is no stray
+/// either, though the config may not name it: a DR-path service's
+/// destination. The config's set is built only when some destination is
+/// unwanted: at a cold start or on an unchanged table, none is.
+fn strays(desired: &Desired, actual: &Table, config: &Config) -> BTreeSet<RealId> {
+    let unwanted: Vec<RealId> = (desired.table.services.iter())
+        .filter_map(|(id, want)| actual.services.get(id).map(|have| (*id, want, have)))
+        .flat_map(|(service, want, have)| {
+            (have.dests.keys())
+                .filter(|d| !want.dests.contains_key(d))
+                .map(move |&dest| RealId { service, dest })
+        })
+        .collect();
+    if unwanted.is_empty() {
+        return BTreeSet::new();
+    }
+    let known = config_dests(config);
+    unwanted
+        .into_iter()
         .filter(|r| !known.contains(r))
         .collect()
 }
