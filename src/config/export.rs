@@ -81,6 +81,12 @@ struct Writer {
 
 impl Writer {
     fn line(&mut self, words: &[&dyn Display]) {
+        self.words(words);
+        self.out.push('\n');
+    }
+
+    /// The indent, then `words` separated by spaces.
+    fn words(&mut self, words: &[&dyn Display]) {
         for _ in 0..self.depth {
             self.out.push_str("    ");
         }
@@ -91,7 +97,6 @@ impl Writer {
             // Writing to a String cannot fail.
             let _ = write!(self.out, "{word}");
         }
-        self.out.push('\n');
     }
 
     fn blank(&mut self) {
@@ -100,15 +105,16 @@ impl Writer {
 
     /// `words... {` and one level deeper.
     fn open(&mut self, words: &[&dyn Display]) {
-        let mut all: Vec<&dyn Display> = words.to_vec();
-        all.push(&"{");
-        self.line(&all);
+        self.words(words);
+        self.out
+            .push_str(if words.is_empty() { "{\n" } else { " {\n" });
         self.depth += 1;
     }
 
     fn close(&mut self) {
         self.depth = self.depth.saturating_sub(1);
-        self.line(&[&"}"]);
+        self.words(&[]);
+        self.out.push_str("}\n");
     }
 
     /// `kw value` when `v` is `Some`.
@@ -200,6 +206,38 @@ impl Display for ScriptArgs<'_> {
             write!(f, "{}", Q(a))?;
         }
         Ok(())
+    }
+}
+
+/// An address as `IpAddr`'s `Display` writes it. An IPv4 address is put
+/// together in a buffer and written once: through the formatting
+/// machinery (four numbers, each padded, then the whole padded again) it
+/// was most of the cost of exporting a table of real servers, and every
+/// start from the store exports its config to check it again.
+struct Addr(IpAddr);
+
+impl Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let IpAddr::V4(a) = self.0 else {
+            return Display::fmt(&self.0, f);
+        };
+        let mut buf = [0u8; 15];
+        let mut n = 0;
+        for (i, octet) in a.octets().into_iter().enumerate() {
+            if i > 0 {
+                buf[n] = b'.';
+                n += 1;
+            }
+            for d in [octet / 100, octet / 10 % 10, octet % 10]
+                .into_iter()
+                .skip(usize::from(octet < 100) + usize::from(octet < 10))
+            {
+                buf[n] = b'0' + d;
+                n += 1;
+            }
+        }
+        // Digits and dots only.
+        f.pad(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -656,8 +694,8 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
 
 fn real_server(w: &mut Writer, rs: &RealServer) {
     match rs.port {
-        Some(p) => w.open(&[&"real_server", &rs.addr, &p]),
-        None => w.open(&[&"real_server", &rs.addr]),
+        Some(p) => w.open(&[&"real_server", &Addr(rs.addr), &p]),
+        None => w.open(&[&"real_server", &Addr(rs.addr)]),
     }
     w.non_default(
         "weight",

@@ -487,3 +487,27 @@ fn vrrp_script_and_track_script_blocks() {
         "{text}"
     );
 }
+
+/// `Addr` writes what `IpAddr`'s own `Display` writes, padding included.
+#[test]
+fn an_address_is_written_as_the_standard_library_writes_it() {
+    let mut addrs: Vec<std::net::IpAddr> = ["::", "2001:db8::1", "::ffff:10.0.0.1", "fe80::1:2"]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    for octets in [
+        [0, 0, 0, 0],
+        [255, 255, 255, 255],
+        [10, 0, 100, 9],
+        [1, 20, 199, 200],
+    ] {
+        addrs.push(std::net::IpAddr::from(octets));
+    }
+    for n in 0..=255u8 {
+        addrs.push(std::net::IpAddr::from([n, n.wrapping_mul(7), 100, n / 3]));
+    }
+    for a in addrs {
+        assert_eq!(Addr(a).to_string(), a.to_string());
+        assert_eq!(format!("[{:>17}]", Addr(a)), format!("[{a:>17}]"));
+    }
+}
