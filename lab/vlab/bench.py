@@ -312,11 +312,11 @@ def cold(b: Bench, runs: int):
     # vigil's own account of each start (its start-up line, see breakdown.py).
     steps = {"vigil": [], "vigil-store": []}
     want = COLD_SERVICES * COLD_DESTS
-    # One round first, not counted: under TCG a program's first run in a
-    # fresh VM also pays for translating its code (and reads it from
-    # disk), a cost of the emulator that no box has. Measured in a freshly
-    # booted VM: vigil's first cold start 0.47 s, the next two 0.44 s;
-    # keepalived's 0.89 s, then 0.82 and 0.81 s.
+    # One round first, not counted: a program's first run in a freshly
+    # booted VM also reads its binary from disk and has TCG translate its
+    # code, so every counted run starts alike. Measured in a fresh VM:
+    # vigil's first cold start 0.47 s, the next two 0.44 s; keepalived's
+    # 0.89 s, then 0.82 and 0.81 s.
     for name in order:
         opt, cmd = cmds[name]
         b.clean()
@@ -405,11 +405,12 @@ def noop(b: Bench, runs: int):
 
 
 # The VM has one vCPU, and every journal poll (a bash and a journalctl in the
-# VM, some 100-200 ms of CPU under TCG) takes it from the daemon being timed:
-# measured, polling from the spawn on made a restart's config read 2.6 times
-# as long (254-293 ms against 97-138 ms) and the restart 0.65-0.73 s against
-# 0.38-0.59 s. The time comes from the journal's own timestamps, so a timed
-# wait first lets the measured daemon run alone for QUIET_S.
+# VM; a bare /bin/true spawned from bash takes 52 ms there under TCG) takes
+# it from the daemon being timed: measured, polling from the spawn on made a
+# restart's config read about 2.3 times as long (254-293 ms against 97-138
+# ms) and the restart 0.65-0.73 s against 0.38-0.59 s. The time comes from
+# the journal's own timestamps, so a timed wait first lets the measured
+# daemon run alone for QUIET_S.
 QUIET_S = 2.5
 
 
