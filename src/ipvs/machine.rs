@@ -147,8 +147,8 @@ impl Machine {
                 });
             }
         }
-        let (health, weights): (HealthMap, Weights) =
-            (health.into_iter().collect(), weights.into_iter().collect());
+        let health: HealthMap = health.into_iter().collect();
+        let weights: Weights = weights.into_iter().collect();
         Machine {
             config,
             names,
