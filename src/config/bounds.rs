@@ -283,3 +283,13 @@ impl fmt::Debug for Millis {
 #[cfg(test)]
 #[path = "bounds_tests.rs"]
 mod tests;
+
+/// `bgp` block: neighbours, communities, AS prepends when draining, and
+/// the TCP MD5 key's length (RFC 2385 keys are at most 80 bytes).
+pub const BGP_NEIGHBORS_MAX: usize = 16;
+pub const BGP_COMMUNITIES_MAX: usize = 16;
+pub const BGP_PREPEND_MAX: u32 = 8;
+pub const BGP_PASSWORD_MAX: usize = 80;
+/// BFD's interval: 10 ms to 10 s.
+pub const BFD_INTERVAL_MIN: Millis = Millis(10);
+pub const BFD_INTERVAL_MAX: Millis = Millis::secs(10);

@@ -42,18 +42,19 @@
 //! empty one when the config has no `vmac_prefix`). V9 adds each
 //! instance's `notify_arp_theft` ([`SideV9`]), after V8's table,
 //! unchanged (the tables before it saying "none" when the config has none
-//! of theirs).
+//! of theirs). V10 adds the `bgp` block and each virtual server's
+//! `anycast` address ([`SideV10`]), after V9's table, unchanged.
 //! A config is written in the oldest version that holds all of it.
 
 use super::bounds::IfName;
 use super::model::{
-    AddrScope, CheckKind, Config, HttpCheck, HttpProtocol, IpRoute, IpRule, Metrics, RealServer,
-    Script, ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip, VirtualServerGroup, Vmac,
-    VrrpInstance, VrrpScript,
+    AddrScope, Bgp, CheckKind, Config, HttpCheck, HttpProtocol, IpRoute, IpRule, Metrics,
+    RealServer, Script, ServiceFlags, TrackFile, TrackProcess, TrackScript, Vip,
+    VirtualServerGroup, Vmac, VrrpInstance, VrrpScript,
 };
 use miniz_oxide::inflate::DecompressError;
 use serde::{Deserialize, Serialize};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Every config format vigil has written. Append, never reorder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +81,8 @@ pub enum Stored {
     V8(UpToV6, Box<SideV7>, Box<SideV8>),
     /// V8, then what V9 added.
     V9(UpToV6, Box<SideV7>, Box<SideV8>, Box<SideV9>),
+    /// V9, then what V10 added.
+    V10(UpToV6, Box<SideV7>, Box<SideV8>, Box<SideV9>, Box<SideV10>),
 }
 
 /// V6's parts, in its order.
@@ -108,6 +111,13 @@ enum StoredRef<'c> {
     V7(RefsToV6<'c>, &'c SideV7),
     V8(RefsToV6<'c>, &'c SideV7, &'c SideV8),
     V9(RefsToV6<'c>, &'c SideV7, &'c SideV8, &'c SideV9),
+    V10(
+        RefsToV6<'c>,
+        &'c SideV7,
+        &'c SideV8,
+        &'c SideV9,
+        &'c SideV10,
+    ),
 }
 
 /// [`UpToV6`] borrowed.
@@ -119,6 +129,40 @@ type RefsToV6<'c> = (
     &'c SideV5,
     &'c SideV6,
 );
+
+/// What envelope V10 adds: the `bgp` block and each virtual server's
+/// `anycast` address (by position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SideV10 {
+    pub bgp: Option<Bgp>,
+    pub anycast: Vec<Option<IpAddr>>,
+}
+
+impl SideV10 {
+    /// `None`: nothing of V10 in `c`.
+    fn of(c: &Config) -> Option<Self> {
+        let anycast: Vec<Option<IpAddr>> = c.virtual_servers.iter().map(|v| v.anycast).collect();
+        let used = c.bgp.is_some() || anycast.iter().any(Option::is_some);
+        used.then(|| SideV10 {
+            bgp: c.bgp.clone(),
+            anycast,
+        })
+    }
+
+    fn attach(self, mut c: Config) -> Result<Config, EnvelopeError> {
+        if self.anycast.len() != c.virtual_servers.len() {
+            return Err(EnvelopeError::SideV10 {
+                side: self.anycast.len(),
+                config: c.virtual_servers.len(),
+            });
+        }
+        for (vs, a) in c.virtual_servers.iter_mut().zip(self.anycast) {
+            vs.anycast = a;
+        }
+        c.bgp = self.bgp;
+        Ok(c)
+    }
+}
 
 /// What envelope V9 adds: each instance's `notify_arp_theft` script (by
 /// position).
@@ -689,6 +733,8 @@ pub enum EnvelopeError {
     SideV8 { side: usize, config: usize },
     #[error("config payload's V9 table has {side} instances, its config {config}")]
     SideV9 { side: usize, config: usize },
+    #[error("config payload's V10 table has {side} virtual servers, its config {config}")]
+    SideV10 { side: usize, config: usize },
     /// V2's side table has a watchdog `notify_reset` but the config has no
     /// `appliance` block to put it in.
     #[error("config payload's side table names a watchdog script, but the config has no appliance block")]
@@ -700,12 +746,16 @@ pub enum EnvelopeError {
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
     let (side5, side6, side7) = (SideV5::of(config), SideV6::of(config), SideV7::of(config));
-    let (side8, side9) = (SideV8::of(config), SideV9::of(config));
+    let (side8, side9, side10) = (SideV8::of(config), SideV9::of(config), SideV10::of(config));
     let side7_or_empty = side7.clone().unwrap_or_default();
     // V8's table says "not written" for each virtual server (its length
     // is checked against theirs).
     let side8_or_empty = side8.clone().unwrap_or_else(|| SideV8 {
         dr_path_check: vec![None; config.virtual_servers.len()],
+    });
+    // V9's says "no script" for each instance.
+    let side9_or_empty = side9.clone().unwrap_or_else(|| SideV9 {
+        notify_arp_theft: vec![None; config.vrrp_instances.len()],
     });
     let (c, s2, s3, s4, s5, s6) = (config, &side, &side3, &side4, &side5, &side6);
     let empty = [
@@ -716,6 +766,16 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
         s6.is_empty(),
     ];
     let stored = match (empty, &side7, &side8) {
+        _ if side10.is_some() => {
+            let s10 = side10.as_ref().expect("checked in the guard");
+            StoredRef::V10(
+                (c, s2, s3, s4, s5, s6),
+                &side7_or_empty,
+                &side8_or_empty,
+                &side9_or_empty,
+                s10,
+            )
+        }
         _ if side9.is_some() => {
             let s9 = side9.as_ref().expect("checked in the guard");
             StoredRef::V9(
@@ -787,6 +847,10 @@ pub fn decode(bytes: &[u8]) -> Result<Config, EnvelopeError> {
         Stored::V9((c, side, side3, side4, side5, side6), side7, side8, side9) => {
             let c = side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?;
             side9.attach(side8.attach(side7.attach(side6.attach(c)?))?)
+        }
+        Stored::V10((c, side, side3, side4, side5, side6), side7, side8, side9, side10) => {
+            let c = side5.attach(side4.attach(side3.attach(side.attach(c)?)?)?)?;
+            side10.attach(side9.attach(side8.attach(side7.attach(side6.attach(c)?))?)?)
         }
     }
 }

@@ -307,6 +307,37 @@ pub enum Invalid {
     /// endpoint binds the box's management address only.
     #[error("global_defs: metrics listen {address} is no address of an appliance interface")]
     MetricsAddress { address: String },
+    #[error("bgp: neighbor {address} is given twice")]
+    DuplicateNeighbor { address: String },
+    #[error(
+        "bgp: neighbor {address}: source_address {source_address} is not of the neighbor's family"
+    )]
+    NeighborSourceFamily {
+        address: String,
+        source_address: String,
+    },
+    #[error("virtual_server {service}: anycast needs a bgp block to announce {address}")]
+    AnycastWithoutBgp { service: String, address: String },
+    #[error("virtual_server {service}: anycast {address}: a {family} address needs a bgp neighbor of that family to be announced to")]
+    AnycastNoNeighbor {
+        service: String,
+        address: String,
+        family: &'static str,
+    },
+    #[error("virtual_server {service}: anycast {address} is also a virtual_ipaddress of vrrp_instance {instance}: an address is held by VRRP or announced by BGP, not both")]
+    AnycastIsVrrpVip {
+        service: String,
+        address: String,
+        instance: String,
+    },
+    #[error("virtual_server {service}: anycast {address} is not the service's own address {own}")]
+    AnycastNotOwn {
+        service: String,
+        address: String,
+        own: String,
+    },
+    #[error("virtual_server {service}: anycast needs the ADDRESS to announce (a fwmark service or a group has none of its own)")]
+    AnycastNeedsAddress { service: String },
 }
 
 /// One error or warning with its place.
@@ -438,6 +469,14 @@ pub enum WarningKind {
     UnknownTrackScript { block: String, script: String },
     #[error("include {pattern}: the pattern matched no file")]
     IncludeEmpty { pattern: String },
+    /// An anycast service whose scheduler may pick another real server
+    /// for one flow on another box: a flow ECMP moves between boxes (one
+    /// dies, joins or drains) then breaks unless synced.
+    #[error("virtual_server {service}: anycast with lvs_sched {scheduler}: the boxes announcing it may each send one flow to a different real server; mh (Maglev hashing) picks the same one on every box with the same real servers and weights")]
+    AnycastScheduler {
+        service: String,
+        scheduler: &'static str,
+    },
     #[error("{0}")]
     Note(String),
 }

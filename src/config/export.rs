@@ -32,6 +32,10 @@ pub fn export(c: &Config) -> String {
         w.blank();
         appliance(&mut w, a);
     }
+    if let Some(b) = &c.bgp {
+        w.blank();
+        bgp(&mut w, b);
+    }
     if !c.static_routes.is_empty() || !c.static_rules.is_empty() {
         w.blank();
         w.list("static_routes", &c.static_routes);
@@ -686,6 +690,11 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
     if let Some(on) = vs.dr_path_check {
         w.line(&[&"dr_path_check", &if on { "on" } else { "off" }]);
     }
+    match (vs.anycast, vs.key, &vs.group) {
+        (None, ..) => {}
+        (Some(a), ServiceKey::Addr { addr, .. }, None) if a == addr => w.line(&[&"anycast"]),
+        (Some(a), ..) => w.line(&[&"anycast", &a]),
+    }
     for rs in &vs.real_servers {
         real_server(w, rs);
     }
@@ -819,6 +828,44 @@ fn appliance(w: &mut Writer, a: &Appliance) {
         w.open(&[&"console"]);
         w.line(&[&"password_hash", &Q(h)]);
         w.close();
+    }
+    w.close();
+}
+
+// ---------------------------------------------------------------------------
+// bgp
+
+fn bgp(w: &mut Writer, b: &Bgp) {
+    let d = Bgp::new(b.local_as, b.router_id);
+    w.open(&[&"bgp"]);
+    w.line(&[&"local_as", &b.local_as]);
+    w.line(&[&"router_id", &b.router_id]);
+    for n in &b.neighbors {
+        w.open(&[&"neighbor", &n.address]);
+        w.line(&[&"remote_as", &n.remote_as]);
+        w.text("password", n.password.as_ref());
+        w.flag("bfd", n.bfd);
+        w.opt("source_address", n.source_address);
+        w.opt("multihop", n.multihop);
+        w.opt("hold_time", n.hold_time);
+        w.close();
+    }
+    for (asn, value) in &b.communities {
+        w.line(&[&"community", &format_args!("{asn}:{value}")]);
+    }
+    match b.drain {
+        BgpDrain::Withdraw => {}
+        BgpDrain::Prepend(n) => w.line(&[&"drain", &"prepend", &n]),
+    }
+    w.non_default("bfd_interval", b.bfd_interval, d.bfd_interval);
+    w.non_default("bfd_multiplier", b.bfd_multiplier, d.bfd_multiplier);
+    for (kw, path, default) in [
+        ("bird_socket", &b.bird_socket, &d.bird_socket),
+        ("bird_config", &b.bird_config, &d.bird_config),
+    ] {
+        if path != default {
+            w.line(&[&kw, &Q(path)]);
+        }
     }
     w.close();
 }

@@ -53,6 +53,10 @@ pub struct Config {
     pub static_routes: Vec<IpRoute>,
     #[serde(skip)]
     pub static_rules: Vec<IpRule>,
+    /// vigil's own `bgp` block: the VIPs of `anycast` virtual servers
+    /// announced through BIRD (envelope V10 side table).
+    #[serde(skip)]
+    pub bgp: Option<Bgp>,
 }
 
 impl Config {
@@ -964,6 +968,11 @@ pub struct VirtualServer {
     /// `appliance` block (envelope V8 side table).
     #[serde(skip)]
     pub dr_path_check: Option<bool>,
+    /// `anycast [ADDRESS]`: the address announced over BGP while this
+    /// service has quorum (the service's own for an address-keyed one);
+    /// `None`: not announced (envelope V10 side table).
+    #[serde(skip)]
+    pub anycast: Option<IpAddr>,
 }
 
 /// The IPVS service flags keepalived sets by keyword (ipvsadm's `-b` and
@@ -1041,6 +1050,15 @@ impl VirtualServer {
             group: None,
             flags: ServiceFlags::default(),
             dr_path_check: None,
+            anycast: None,
+        }
+    }
+
+    /// How errors and logs name it: its key, or `group NAME`.
+    pub fn label(&self) -> String {
+        match &self.group {
+            Some(g) => format!("group {g}"),
+            None => self.key.to_string(),
         }
     }
 
@@ -1498,6 +1516,90 @@ impl Default for Watchdog {
             notify_reset: None,
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// bgp
+
+/// `bgp { ... }`: vigil's own block. The box announces the address of each
+/// `anycast` virtual server to its BGP neighbours through BIRD while the
+/// service has quorum; vigil writes BIRD's config and never speaks BGP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bgp {
+    pub local_as: u32,
+    pub router_id: Ipv4Addr,
+    pub neighbors: Vec<BgpNeighbor>,
+    /// `community ASN:VALUE` lines, added to every announced route.
+    pub communities: Vec<(u16, u16)>,
+    pub drain: BgpDrain,
+    /// BFD's transmit and receive interval for `bfd on` neighbours.
+    pub bfd_interval: Millis,
+    pub bfd_multiplier: u8,
+    /// BIRD's control socket.
+    pub bird_socket: String,
+    /// The file vigil writes BIRD's config to (BIRD's unit reads it).
+    pub bird_config: String,
+}
+
+impl Bgp {
+    pub const DEFAULT_SOCKET: &'static str = "/run/bird/bird.ctl";
+    pub const DEFAULT_CONFIG: &'static str = "/run/vigil/bird.conf";
+    pub const DEFAULT_BFD_INTERVAL: Millis = Millis(100);
+    pub const DEFAULT_BFD_MULTIPLIER: u8 = 3;
+
+    pub fn new(local_as: u32, router_id: Ipv4Addr) -> Self {
+        Bgp {
+            local_as,
+            router_id,
+            neighbors: Vec::new(),
+            communities: Vec::new(),
+            drain: BgpDrain::Withdraw,
+            bfd_interval: Self::DEFAULT_BFD_INTERVAL,
+            bfd_multiplier: Self::DEFAULT_BFD_MULTIPLIER,
+            bird_socket: Self::DEFAULT_SOCKET.to_owned(),
+            bird_config: Self::DEFAULT_CONFIG.to_owned(),
+        }
+    }
+}
+
+/// One `neighbor ADDRESS { ... }` of the `bgp` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BgpNeighbor {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    /// TCP MD5 (RFC 2385) key.
+    pub password: Option<String>,
+    pub bfd: bool,
+    pub source_address: Option<IpAddr>,
+    /// eBGP multihop TTL; `None`: directly connected.
+    pub multihop: Option<u8>,
+    /// Seconds; `None`: BIRD's (240).
+    pub hold_time: Option<u16>,
+}
+
+impl BgpNeighbor {
+    pub fn new(address: IpAddr, remote_as: u32) -> Self {
+        BgpNeighbor {
+            address,
+            remote_as,
+            password: None,
+            bfd: false,
+            source_address: None,
+            multihop: None,
+            hold_time: None,
+        }
+    }
+}
+
+/// What draining the box does to its announcements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BgpDrain {
+    /// Withdraw every route.
+    Withdraw,
+    /// Keep announcing with the local AS prepended this many times more:
+    /// an ECMP router drops the longer paths from its set, so new flows go
+    /// to the other boxes, and this one is still a path if they all fail.
+    Prepend(u8),
 }
 
 #[cfg(test)]

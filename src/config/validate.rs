@@ -11,8 +11,8 @@ use super::bounds::{
 };
 use super::error::{Diagnostics, ErrorKind, Invalid, Loc, WarningKind};
 use super::model::{
-    Config, InitialState, Method, Protocol, ServiceKey, SyncGroup, TrackScript, Vip, VirtualServer,
-    VrrpInstance, VrrpVersion,
+    Config, InitialState, Method, Protocol, Scheduler, ServiceKey, SyncGroup, TrackScript, Vip,
+    VirtualServer, VrrpInstance, VrrpVersion,
 };
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -67,6 +67,8 @@ pub struct Places {
     pub groups: Vec<At>,
     pub files: Vec<At>,
     pub processes: Vec<At>,
+    /// Where the `bgp` block starts.
+    pub bgp: Option<Loc>,
 }
 
 /// Run every validator; each problem is reported where it is.
@@ -110,8 +112,74 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
             report(located(a, kw, item), e);
         }
     }
+    for (n, e) in anycast_problems(c) {
+        if let Some(a) = at.services.get(n) {
+            report(a.of("anycast"), e);
+        }
+    }
     for (loc, e) in errors {
         d.error(&loc, ErrorKind::Invalid(e));
+    }
+    anycast_warnings(c, at, d);
+}
+
+/// Each `anycast` virtual server's address needs the `bgp` block and a
+/// neighbour of its family, and must not be a VRRP instance's VIP too (a
+/// pair holds it, or the boxes announce it; both would split its flows).
+fn anycast_problems(c: &Config) -> Vec<(usize, Invalid)> {
+    let mut out = Vec::new();
+    for (n, v) in c.virtual_servers.iter().enumerate() {
+        let Some(address) = v.anycast else { continue };
+        let service = || v.label();
+        let Some(bgp) = &c.bgp else {
+            let e = Invalid::AnycastWithoutBgp {
+                service: service(),
+                address: address.to_string(),
+            };
+            out.push((n, e));
+            continue;
+        };
+        if !bgp
+            .neighbors
+            .iter()
+            .any(|nb| nb.address.is_ipv4() == address.is_ipv4())
+        {
+            let e = Invalid::AnycastNoNeighbor {
+                service: service(),
+                address: address.to_string(),
+                family: if address.is_ipv4() { "IPv4" } else { "IPv6" },
+            };
+            out.push((n, e));
+        }
+        let vrrp = c.vrrp_instances.iter().find(|i| {
+            (i.virtual_ipaddress.iter())
+                .chain(&i.virtual_ipaddress_excluded)
+                .any(|vip| vip.addr == address)
+        });
+        if let Some(i) = vrrp {
+            let e = Invalid::AnycastIsVrrpVip {
+                service: service(),
+                address: address.to_string(),
+                instance: i.name.clone(),
+            };
+            out.push((n, e));
+        }
+    }
+    out
+}
+
+/// An anycast service whose scheduler is not `mh`: each box may choose
+/// another real server for one flow.
+fn anycast_warnings(c: &Config, at: &Places, d: &mut Diagnostics) {
+    for (v, a) in c.virtual_servers.iter().zip(&at.services) {
+        if v.anycast.is_none() || v.scheduler == Scheduler::Mh {
+            continue;
+        }
+        let w = WarningKind::AnycastScheduler {
+            service: v.label(),
+            scheduler: v.scheduler.keyword(),
+        };
+        d.warn(a.of("anycast"), w);
     }
 }
 
@@ -480,10 +548,7 @@ fn service_problems(c: &Config, places: &[At]) -> Vec<(usize, Found)> {
         if before <= DESTINATIONS_MAX && destinations > DESTINATIONS_MAX {
             // At the service that crosses the bound: the ones before it fit.
             let e = Invalid::TooManyDestinations {
-                service: v
-                    .group
-                    .as_ref()
-                    .map_or_else(|| v.key.to_string(), |g| format!("group {g}")),
+                service: v.label(),
                 destinations,
                 max: DESTINATIONS_MAX,
             };

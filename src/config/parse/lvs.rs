@@ -16,12 +16,13 @@ use crate::config::bounds::{
     TEXT_MAX, URLS_MAX, VIRTUALHOST_MAX,
 };
 use crate::config::error::Loc;
-use crate::config::error::{ErrorKind, WarningKind};
+use crate::config::error::{ErrorKind, Invalid, WarningKind};
 use crate::config::model::{
     CheckKind, Checker, HttpProtocol, Method, MiscCheck, Protocol, RealServer, Scheduler, Script,
     ServiceFlags, ServiceKey, SorryServer, Url, VirtualServer, WsCheck, WEIGHT_MAX,
 };
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// vigil's bound for `misc_timeout`: an hour, as a `vrrp_script`'s.
 const MISC_TIMEOUT_MAX: Millis = Millis::secs(3600);
@@ -61,6 +62,7 @@ pub(crate) const SERVICE: Section = Section {
         "ha_suspend",
         "virtualhost",
         "dr_path_check",
+        "anycast",
         "real_server",
         "flag-1",
         "flag-2",
@@ -225,6 +227,7 @@ impl Reader<'_> {
         // What each checker inherits from below the virtual server.
         let mut inherits: Vec<Vec<Inherit>> = Vec::new();
         let mut level = Inherit::default();
+        let mut anycast = None;
         let seen = self.walk(nodes, &SERVICE, |r, kw, n| match kw {
             "ip_family" => r.ip_family(n, &mut v.key),
             "delay_loop" => {
@@ -265,6 +268,7 @@ impl Reader<'_> {
             "ha_suspend" => v.ha_suspend = r.flag(n).unwrap_or(false),
             "virtualhost" => v.virtualhost = r.text(n, VIRTUALHOST_MAX),
             "dr_path_check" => v.dr_path_check = r.flag(n),
+            "anycast" => anycast = r.anycast(n),
             "connect_timeout" | "retry" | "delay_before_retry" | "warmup" => {
                 r.inherited(n, kw, &mut level);
             }
@@ -292,6 +296,9 @@ impl Reader<'_> {
             return None;
         }
         self.service_flags(&seen, &mut v);
+        if let (Some(written), Some(loc)) = (anycast, seen.get("anycast")) {
+            v.anycast = self.anycast_address(written, &v, loc);
+        }
         // The virtual server's delay_loop is its own field: a checker
         // without one uses it.
         for (rs, inherit) in v.real_servers.iter_mut().zip(inherits) {
@@ -322,6 +329,42 @@ impl Reader<'_> {
         let mut at = At::new(node.keyword.loc.clone(), seen);
         at.items.insert("real_server", reals);
         Some((v, at))
+    }
+
+    /// `anycast` alone or `anycast ADDRESS`: `Some(None)` for the first.
+    fn anycast(&mut self, n: &Node) -> Option<Option<IpAddr>> {
+        let args = self.args_between(n, 0, 1, "nothing, or the address to announce")?;
+        match args.first() {
+            None => Some(None),
+            Some(t) => Some(Some(self.tok_ip(t, "anycast")?)),
+        }
+    }
+
+    /// What an `anycast` line announces: the address written, which must
+    /// be the service's own when it has one, or the service's address.
+    fn anycast_address(
+        &mut self,
+        written: Option<IpAddr>,
+        v: &VirtualServer,
+        loc: &Loc,
+    ) -> Option<IpAddr> {
+        let service = || v.label();
+        let own = match (&v.key, &v.group) {
+            (ServiceKey::Addr { addr, .. }, None) => Some(*addr),
+            _ => None,
+        };
+        let e = match (written, own) {
+            (Some(a), Some(own)) if a != own => Invalid::AnycastNotOwn {
+                service: service(),
+                address: a.to_string(),
+                own: own.to_string(),
+            },
+            (Some(a), _) => return Some(a),
+            (None, Some(own)) => return Some(own),
+            (None, None) => Invalid::AnycastNeedsAddress { service: service() },
+        };
+        self.d.error(loc, ErrorKind::Invalid(e));
+        None
     }
 
     /// The scheduler flags and `ops` the block set. A flag named for one

@@ -7,6 +7,7 @@
 //! or check relations between distant settings (that is [`super::validate`]).
 
 mod appliance;
+mod bgp;
 mod global;
 mod group;
 mod inherit;
@@ -23,6 +24,7 @@ mod vrrp;
 /// keyword added here is known there too.
 pub(crate) mod tables {
     pub(crate) use super::appliance::{APPLIANCE, CONSOLE, INTERFACE, IPVS, WATCHDOG};
+    pub(crate) use super::bgp::{BGP, NEIGHBOR};
     pub(crate) use super::global::{GLOBAL, METRICS};
     pub(crate) use super::lvs::{HTTP_CHECK, MISC_CHECK, REAL, SERVICE, TCP_CHECK, URL, WS_CHECK};
     pub(crate) use super::track::{SCRIPT, TRACK_FILE, TRACK_PROCESS};
@@ -410,6 +412,7 @@ pub(crate) const TOP: Section = Section {
     keywords: &[
         "global_defs",
         "appliance",
+        "bgp",
         "vrrp_script",
         "track_file",
         "vrrp_track_process",
@@ -573,6 +576,10 @@ fn top_statement(
             }
         }
         "appliance" => c.appliance = r.appliance(node),
+        "bgp" => {
+            c.bgp = r.bgp(node);
+            at.bgp = Some(node.keyword.loc.clone());
+        }
         "vrrp_script" => {
             let first = defined.first(r.d, kw, node);
             if let Some((s, places)) = r.vrrp_script(node).filter(|_| first) {

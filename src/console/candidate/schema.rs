@@ -49,6 +49,8 @@ pub fn shape(section: &Section, kw: &str) -> Shape {
     match (section.name, kw) {
         ("the top level", "global_defs") => Block(&GLOBAL, Single),
         ("the top level", "appliance") => Block(&APPLIANCE, Single),
+        ("the top level", "bgp") => Block(&BGP, Single),
+        ("bgp", "neighbor") => Block(&NEIGHBOR, One),
         ("the top level", "vrrp_script") => Block(&SCRIPT, One),
         ("the top level", "track_file") => Block(&TRACK_FILE, One),
         ("the top level", "vrrp_track_process") => Block(&TRACK_PROCESS, One),
@@ -135,6 +137,8 @@ pub fn choices(section: &Section, kw: &str) -> Vec<&'static str> {
         ("virtual_server", "ip_family") => vec!["inet", "inet6"],
         ("appliance interface", "route") => vec!["default"],
         ("appliance", "ip_forward") => BOOLS.to_vec(),
+        ("bgp neighbor", "bfd") => BOOLS.to_vec(),
+        ("bgp", "drain") => vec!["withdraw", "prepend"],
         ("appliance ipvs", kw) if kw != "conn_reuse_mode" => BOOLS.to_vec(),
         _ => Vec::new(),
     }
@@ -199,6 +203,67 @@ const HELP: &[(&str, &str, &str)] = &[
         "the top level",
         "appliance",
         "{ } this box: hostname, NICs, routes, sysctls",
+    ),
+    (
+        "the top level",
+        "bgp",
+        "{ } announce anycast VIPs over BGP through BIRD",
+    ),
+    ("bgp", "local_as", "<AS> this box's AS number"),
+    ("bgp", "router_id", "<IPv4> this box's BGP router id"),
+    (
+        "bgp",
+        "neighbor",
+        "<IP> { remote_as <AS> ... } a BGP peer (the upstream router)",
+    ),
+    (
+        "bgp",
+        "community",
+        "<ASN>:<value> added to every announced route",
+    ),
+    (
+        "bgp",
+        "drain",
+        "withdraw | prepend <N> what 'vigil drain' does to the routes",
+    ),
+    (
+        "bgp",
+        "bfd_interval",
+        "<seconds> BFD interval (default 0.1)",
+    ),
+    (
+        "bgp",
+        "bfd_multiplier",
+        "<N> BFD packets missed before down (3)",
+    ),
+    ("bgp", "bird_socket", "<path> BIRD's control socket"),
+    (
+        "bgp",
+        "bird_config",
+        "<path> where vigil writes BIRD's config",
+    ),
+    ("bgp neighbor", "remote_as", "<AS> the neighbor's AS number"),
+    ("bgp neighbor", "password", "<text> TCP MD5 key"),
+    (
+        "bgp neighbor",
+        "bfd",
+        "[on|off] BFD for sub-second failure detection",
+    ),
+    (
+        "bgp neighbor",
+        "source_address",
+        "<IP> this box's address for the session",
+    ),
+    ("bgp neighbor", "multihop", "<TTL> eBGP multihop"),
+    (
+        "bgp neighbor",
+        "hold_time",
+        "<seconds> BGP hold time, 3..65535",
+    ),
+    (
+        "virtual_server",
+        "anycast",
+        "[<IP>] announce the VIP over BGP while the service has quorum",
     ),
     (
         "the top level",

@@ -60,6 +60,7 @@ pub(super) fn vrrp_part(config: &Config) -> Config {
         track_processes: config.track_processes.clone(),
         static_routes: config.static_routes.clone(),
         static_rules: config.static_rules.clone(),
+        bgp: config.bgp.clone(),
     }
 }
 

@@ -35,7 +35,7 @@ pub fn arb_config() -> impl Strategy<Value = Config> {
                 vec(arb_service(), 0..=3),
                 option::weighted(0.6, arb_appliance()),
                 option::weighted(0.3, (arb_lvs_sync_daemon(), any::<Index>())),
-                arb_tracking(),
+                (arb_tracking(), option::weighted(0.3, arb_bgp())),
             )
         })
         .prop_map(repair)
@@ -144,11 +144,12 @@ type Parts = (
     Vec<VirtualServer>,
     Option<Appliance>,
     Option<(LvsSyncDaemon, Index)>,
-    Tracking,
+    (Tracking, Option<Bgp>),
 );
 
 /// Restores the rules that span several generated values.
-fn repair((mut global, members, groups, services, mut appliance, sync, tracking): Parts) -> Config {
+fn repair(parts: Parts) -> Config {
+    let (mut global, members, groups, services, mut appliance, sync, (tracking, bgp)) = parts;
     let (mut instances, member_of): (Vec<_>, Vec<_>) = members.into_iter().unzip();
     uniquify(instances.iter_mut().map(|i| &mut i.name), "vi");
     // VRIDs unique per interface.
@@ -235,6 +236,7 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
             m.listen.set_ip(ad.addr);
         }
     }
+    make_anycast(&mut virtual_servers, bgp.as_ref(), &seen);
     Config {
         global,
         appliance,
@@ -247,6 +249,32 @@ fn repair((mut global, members, groups, services, mut appliance, sync, tracking)
         track_processes,
         static_routes: Vec::new(),
         static_rules: Vec::new(),
+        bgp,
+    }
+}
+
+/// With a `bgp` block, every other virtual server is anycast when a
+/// neighbour of its family exists and its address is no VRRP VIP
+/// (`seen`); a fwmark or group service announces an address of its own.
+fn make_anycast(services: &mut [VirtualServer], bgp: Option<&Bgp>, seen: &BTreeSet<IpAddr>) {
+    let Some(bgp) = bgp else { return };
+    for (n, vs) in services.iter_mut().enumerate().filter(|(n, _)| n % 2 == 0) {
+        let address = match (vs.key, &vs.group) {
+            (ServiceKey::Addr { addr, .. }, None) => addr,
+            _ if vs.key.is_ipv6() => {
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xac, 0, 0, 0, 0, n as u16 + 1))
+            }
+            _ => IpAddr::V4(Ipv4Addr::new(198, 51, 100, n as u8 + 1)),
+        };
+        let family = bgp
+            .neighbors
+            .iter()
+            .any(|nb| nb.address.is_ipv4() == address.is_ipv4());
+        if family && !seen.contains(&address) {
+            vs.anycast = Some(address);
+            // Any other scheduler imports with a warning.
+            vs.scheduler = Scheduler::Mh;
+        }
     }
 }
 
@@ -1016,6 +1044,7 @@ fn build_service((key, sched, quorum, flags, mut real_servers): ServiceParts) ->
         flags,
         // Unset, on, off: from bits the quorum draw leaves unused.
         dr_path_check: [None, Some(true), Some(false)][(q_raw >> 29) as usize % 3],
+        anycast: None,
     }
 }
 
@@ -1176,6 +1205,66 @@ fn arb_ws() -> impl Strategy<Value = WsCheck> {
 }
 
 // ---------------------------------------------------------------------------
+// bgp
+
+fn arb_bgp() -> impl Strategy<Value = Bgp> {
+    let neighbor = (
+        arb_ip_any(),
+        1..=u32::MAX,
+        option::of("[ -!#-\\[\\]-~]{1,80}"),
+        any::<bool>(),
+        option::of(1..=255u8),
+        option::of(3..=u16::MAX),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(address, remote_as, password, bfd, multihop, hold_time, src)| {
+                let source_address = src.then(|| next_unicast(address));
+                BgpNeighbor {
+                    address,
+                    remote_as: if remote_as == 23456 { 1 } else { remote_as },
+                    password,
+                    bfd,
+                    source_address,
+                    multihop,
+                    hold_time,
+                }
+            },
+        );
+    let drain = prop_oneof![
+        Just(BgpDrain::Withdraw),
+        (1..=BGP_PREPEND_MAX as u8).prop_map(BgpDrain::Prepend)
+    ];
+    (
+        (1..=u32::MAX, 1..=u32::MAX),
+        vec(neighbor, 1..=3),
+        vec((any::<u16>(), any::<u16>()), 0..=3),
+        drain,
+        millis_in(BFD_INTERVAL_MIN, BFD_INTERVAL_MAX),
+        1..=255u8,
+        option::of(("/[a-z]{1,8}/[a-z.]{1,12}", "/[a-z]{1,8}/[a-z.]{1,12}")),
+    )
+        .prop_map(
+            |((asn, id), mut neighbors, mut communities, drain, bfd, mult, paths)| {
+                let mut seen = BTreeSet::new();
+                neighbors.retain(|n| seen.insert(n.address));
+                let mut cs = BTreeSet::new();
+                communities.retain(|c| cs.insert(*c));
+                let mut b = Bgp::new(if asn == 23456 { 1 } else { asn }, Ipv4Addr::from(id));
+                b.neighbors = neighbors;
+                b.communities = communities;
+                b.drain = drain;
+                b.bfd_interval = bfd;
+                b.bfd_multiplier = mult;
+                if let Some((socket, config)) = paths {
+                    b.bird_socket = socket;
+                    b.bird_config = config;
+                }
+                b
+            },
+        )
+}
+
 // appliance
 
 fn arb_appliance() -> impl Strategy<Value = Appliance> {
