@@ -6,6 +6,7 @@
 
 pub mod appliance;
 pub mod backoff;
+pub mod bgp;
 pub mod calendar;
 pub mod cli;
 pub mod config;

@@ -16,6 +16,8 @@ use crate::support::mutate::{self, Budget};
 
 #[path = "../../fuzz/bodies/arp.rs"]
 mod arp;
+#[path = "../../fuzz/bodies/bird_reply.rs"]
+mod bird_reply;
 #[path = "../../fuzz/bodies/config_parse.rs"]
 mod config_parse;
 #[path = "../../fuzz/bodies/console_edit.rs"]
@@ -107,6 +109,16 @@ fn fuzz_ipvs_decode() {
         &["fuzz/seeds/ipvs_decode"],
         None,
         ipvs_decode::run,
+    );
+}
+
+#[test]
+fn fuzz_bird_reply() {
+    fuzz(
+        "bird_reply",
+        &["fuzz/seeds/bird_reply"],
+        None,
+        bird_reply::run,
     );
 }
 

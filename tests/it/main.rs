@@ -10,6 +10,7 @@
 mod support;
 
 mod appliance_netns;
+mod bgp_bird;
 mod cli;
 mod config_errors;
 mod config_export;
