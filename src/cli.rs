@@ -62,6 +62,23 @@ enum Command {
         #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
         control: PathBuf,
     },
+    /// Drain this box of new flows (the `bgp` block's anycast VIPs): the
+    /// routes are withdrawn, or announced with the AS prepended (`drain
+    /// prepend N`), so the router sends new flows to the other boxes;
+    /// established ones go on. Kept across restarts of vigil, not across
+    /// a reboot. Exit 3 if the daemon is not reachable or has no `bgp`
+    /// block.
+    Drain {
+        /// The daemon's control socket.
+        #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
+    /// Take new flows again after `vigil drain`.
+    Undrain {
+        /// The daemon's control socket.
+        #[arg(long, value_name = "PATH", default_value = crate::control::DEFAULT_PATH)]
+        control: PathBuf,
+    },
     /// Show the running daemon's VRRP instances (state, priorities, current
     /// master, drop counters). Exit 3 if the daemon is not reachable.
     Status {
@@ -406,6 +423,8 @@ where
         Command::Run(r) => run_command(r),
         Command::Status { control, json } => status_command(&control, json),
         Command::Reload { control } => reload_command(&control),
+        Command::Drain { control } => drain_command(&control, true),
+        Command::Undrain { control } => drain_command(&control, false),
         Command::Restart { control } => restart_command(&control),
         Command::Commit {
             file,
@@ -653,6 +672,27 @@ fn reload_command(control: &Path) -> i32 {
                 code
             }
         }
+        other => daemon_answer_error(control, other),
+    }
+}
+
+fn drain_command(control: &Path, on: bool) -> i32 {
+    use crate::control::{query, Request, Response};
+    let bound = std::time::Duration::from_secs(10);
+    match query(control, &Request::Drain { on }, bound) {
+        Ok(Response::Drained { on: true, drain }) => {
+            finish_output(|| {
+                let what = if drain == "withdraw" {
+                    "the anycast routes are withdrawn".to_owned()
+                } else {
+                    format!("the anycast routes are announced with the AS path longer ({drain})")
+                };
+                println!("drained: {what}; established flows go on. `vigil undrain` takes new flows again.");
+            })
+        }
+        Ok(Response::Drained { on: false, .. }) => finish_output(|| {
+            println!("undrained: the anycast routes are announced again where their services have quorum.");
+        }),
         other => daemon_answer_error(control, other),
     }
 }

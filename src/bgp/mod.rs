@@ -17,4 +17,6 @@
 pub mod announce;
 pub mod bird;
 pub mod client;
+pub mod drain;
 pub mod reply;
+pub mod task;

@@ -63,6 +63,7 @@ pub fn changes_state(req: &Request) -> bool {
         | Request::Restart
         | Request::Commit(_)
         | Request::Confirm
+        | Request::Drain { .. }
         | Request::Rollback { .. } => true,
         #[cfg(feature = "fault-hooks")]
         Request::Fault { .. } => true,

@@ -46,7 +46,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 19;
+pub const PROTOCOL_VERSION: u8 = 20;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts: a status of ten times the
@@ -98,6 +98,12 @@ pub enum Request {
     ConfigOf {
         seq: u64,
     },
+    /// Drain the box (`true`: `vigil drain`) or take it back
+    /// (`vigil undrain`): what the `bgp` block's `drain` says is done to
+    /// the announced routes.
+    Drain {
+        on: bool,
+    },
     /// Test builds only (`fault-hooks`): make a supervised task panic,
     /// stall or end at its next check-in.
     #[cfg(feature = "fault-hooks")]
@@ -118,6 +124,11 @@ pub enum Response {
     /// The answer to `Running` and `ConfigOf`.
     Config(ConfigText),
     Error(String),
+    /// The answer to `Drain`: the box's drain now, and what it does.
+    Drained {
+        on: bool,
+        drain: String,
+    },
     /// A [`Request::Fault`] was armed.
     #[cfg(feature = "fault-hooks")]
     FaultArmed,
@@ -202,6 +213,45 @@ pub struct Status {
     /// How late each of the daemon's runtimes ran its timers
     /// (`daemon::stall`): main, vrrp.
     pub runtimes: Vec<RuntimeStatus>,
+    /// The anycast side (`bgp` block); `None` without one.
+    pub bgp: Option<BgpStatus>,
+}
+
+/// What the BGP task (`bgp::task`) knows: BIRD, its sessions, what is
+/// announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BgpStatus {
+    /// Why BIRD's control socket did not answer the last time; `None`:
+    /// it answered.
+    pub bird_error: Option<String>,
+    /// For how long it has not answered.
+    pub bird_down_secs: Option<u64>,
+    /// Writing BIRD's config failed, or BIRD refused it.
+    pub config_error: Option<String>,
+    pub neighbors: Vec<BgpNeighborStatus>,
+    /// Anycast addresses announced now.
+    pub announced: Vec<String>,
+    /// Anycast addresses not announced: a service of theirs has no quorum
+    /// or is not in the kernel's table, or the box is drained.
+    pub withheld: Vec<String>,
+    pub drained: bool,
+    /// What a drain does: `withdraw` or `prepend N`.
+    pub drain: String,
+    /// The IPVS task's first pass has not said yet what serves (BIRD
+    /// keeps what it announced).
+    pub waiting_first_pass: bool,
+}
+
+/// One neighbour's session, as BIRD reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BgpNeighborStatus {
+    pub address: String,
+    pub remote_as: u32,
+    /// BIRD's BGP state (`Established`, `Active`, `Connect`, ...).
+    pub session: String,
+    pub last_error: Option<String>,
+    /// Routes exported to it.
+    pub exported: Option<u32>,
 }
 
 /// One runtime's stalls since the daemon started (`daemon::stall`).
@@ -773,6 +823,10 @@ pub struct Published {
     pub scripts: Option<watch::Receiver<crate::track::Table>>,
     /// The runtimes' stall meters.
     pub runtimes: Vec<std::sync::Arc<crate::daemon::stall::Meter>>,
+    /// The BGP task's status (`None` inside: no `bgp` block).
+    pub bgp: watch::Receiver<Option<BgpStatus>>,
+    /// The box's drain (`vigil drain`).
+    pub drain: Option<std::sync::Arc<crate::bgp::drain::Drain>>,
 }
 
 /// The part of [`Published`] a reload replaces.
@@ -846,6 +900,27 @@ impl Published {
             runtimes: (self.runtimes.iter())
                 .map(|m| RuntimeStatus::from(m.reading()))
                 .collect(),
+            bgp: self.bgp.borrow().clone(),
+        }
+    }
+
+    /// Drains or undrains the box (`vigil drain` / `vigil undrain`).
+    async fn drain(&self, on: bool) -> Response {
+        let (Some(d), Some(s)) = (&self.drain, self.bgp.borrow().clone()) else {
+            return Response::Error("no bgp block: this box announces nothing to drain".into());
+        };
+        let d = d.clone();
+        match tokio::task::spawn_blocking(move || d.set(on)).await {
+            Ok(Ok(())) => {
+                tracing::warn!(
+                    drained = on,
+                    "bgp: box {}",
+                    if on { "drained" } else { "undrained" }
+                );
+                Response::Drained { on, drain: s.drain }
+            }
+            Ok(Err(e)) => Response::Error(format!("cannot record the drain: {e}")),
+            Err(e) => Response::Error(format!("cannot record the drain: {e}")),
         }
     }
 
@@ -1076,6 +1151,7 @@ async fn answer(
         #[cfg(feature = "fault-hooks")]
         Request::Fault { task, fault } => published.fault(&task, fault).await,
         Request::Reload => published.reload().await,
+        Request::Drain { on } => published.drain(on).await,
         r @ (Request::Commit(_)
         | Request::CommitCheck { .. }
         | Request::Confirm

@@ -76,6 +76,21 @@ fn sample() -> Status {
             worst_stall_us: 12_345,
             stalls: 1,
         }],
+        bgp: Some(crate::control::BgpStatus {
+            bird_error: Some("BIRD's control socket /run/bird/bird.ctl: No such file".into()),
+            bird_down_secs: Some(4),
+            announced: vec!["192.0.2.1".into()],
+            withheld: vec!["192.0.2.2".into()],
+            drain: "prepend 2".into(),
+            neighbors: vec![crate::control::BgpNeighborStatus {
+                address: "10.0.0.254".into(),
+                remote_as: 65000,
+                session: "Established".into(),
+                last_error: None,
+                exported: Some(1),
+            }],
+            ..Default::default()
+        }),
     }
 }
 

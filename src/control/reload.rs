@@ -145,6 +145,12 @@ pub enum Change {
     Metrics {
         listen: Option<String>,
     },
+    /// The `bgp` block or the anycast services changed: BIRD's config is
+    /// written again (`announced`: the anycast addresses now; `None`: the
+    /// block is gone and every route withdrawn).
+    Bgp {
+        announced: Option<usize>,
+    },
     /// `static_routes` / `static_rules` changed: the lines it dropped were
     /// removed, the ones it added installed; `failed` calls (logged).
     StaticRoutes {

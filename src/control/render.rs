@@ -16,8 +16,8 @@ use super::reload::{
     Change, Diff, IpvsApply, LastReload, Line, NotApplied, Pending, ReloadOutcome,
 };
 use super::{
-    InstanceStatus, IpvsStatus, RuntimeStatus, ScriptStatus, Status, TaskStatus, WatchdogState,
-    WatchdogStatus,
+    BgpStatus, InstanceStatus, IpvsStatus, RuntimeStatus, ScriptStatus, Status, TaskStatus,
+    WatchdogState, WatchdogStatus,
 };
 
 fn secs(ms: u64) -> String {
@@ -57,6 +57,9 @@ pub fn text(s: &Status) -> String {
     out.push_str(&vrrp_text(s));
     if let Some(ipvs) = &s.ipvs {
         out.push_str(&ipvs_text(ipvs));
+    }
+    if let Some(b) = &s.bgp {
+        out.push_str(&bgp_text(b));
     }
     for t in &s.tasks {
         let _ = writeln!(out, "{}", task_text(t));
@@ -545,8 +548,13 @@ pub fn json(s: &Status) -> String {
             });
         format!(",\"commit\":{{\"pending\":{pending},\"last_rollback\":{rollback}}}")
     };
+    // "bgp" only with a bgp block.
+    let bgp = s
+        .bgp
+        .as_ref()
+        .map_or(String::new(), |b| format!(",\"bgp\":{}", bgp_json(b)));
     format!(
-        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{}{}{}{},\"watchdog\":{}}}",
+        "{{\"source\":{},\"uptime_ms\":{},\"reload\":{},\"pending\":{},\"resumed\":{},\"instances\":[{}],\"receivers\":[{}]{}{}{}{}{}{}{}{},\"watchdog\":{}}}",
         json_str(&s.source),
         s.uptime_ms,
         opt(s.reload.as_ref().map(ToString::to_string)),
@@ -561,8 +569,88 @@ pub fn json(s: &Status) -> String {
         scripts,
         commit,
         runtimes,
+        bgp,
         // Last: tools that look for the first "state" find an instance's.
         watchdog_json(&s.watchdog)
+    )
+}
+
+/// The anycast side: BIRD, the drain, what is announced, each session.
+pub fn bgp_text(b: &BgpStatus) -> String {
+    let mut out = String::new();
+    let bird = match (&b.bird_error, b.bird_down_secs) {
+        (None, _) => "BIRD answering".to_owned(),
+        (Some(e), secs) => format!("BIRD NOT ANSWERING for {} s: {e}", secs.unwrap_or(0)),
+    };
+    let drained = if b.drained { "DRAINED" } else { "not drained" };
+    let _ = writeln!(out, "bgp: {bird}; {drained} (drain {})", b.drain);
+    if let Some(e) = &b.config_error {
+        let _ = writeln!(out, "  CONFIG ERROR: {e}");
+    }
+    if b.waiting_first_pass {
+        let _ = writeln!(
+            out,
+            "  waiting for the first IPVS pass: BIRD keeps what it announced"
+        );
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    let _ = writeln!(out, "  announced: {}", list(&b.announced));
+    if !b.withheld.is_empty() {
+        let _ = writeln!(
+            out,
+            "  withheld: {} (no quorum, not in the kernel, or drained)",
+            list(&b.withheld)
+        );
+    }
+    for n in &b.neighbors {
+        let _ = write!(
+            out,
+            "  neighbor {} AS {}: {}",
+            n.address, n.remote_as, n.session
+        );
+        if let Some(x) = n.exported {
+            let _ = write!(out, ", {x} route{} exported", plural(x as usize));
+        }
+        if let Some(e) = &n.last_error {
+            let _ = write!(out, " (last error: {e})");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn bgp_json(b: &BgpStatus) -> String {
+    let opt = |v: &Option<String>| v.as_deref().map_or("null".to_owned(), json_str);
+    let strs = |v: &[String]| v.iter().map(|s| json_str(s)).collect::<Vec<_>>().join(",");
+    let neighbors: Vec<String> = (b.neighbors.iter())
+        .map(|n| {
+            format!(
+                "{{\"address\":{},\"remote_as\":{},\"session\":{},\"last_error\":{},\"exported\":{}}}",
+                json_str(&n.address),
+                n.remote_as,
+                json_str(&n.session),
+                opt(&n.last_error),
+                n.exported.map_or("null".to_owned(), |x| x.to_string())
+            )
+        })
+        .collect();
+    format!(
+        "{{\"bird_error\":{},\"bird_down_secs\":{},\"config_error\":{},\"drained\":{},\"drain\":{},\"waiting_first_pass\":{},\"announced\":[{}],\"withheld\":[{}],\"neighbors\":[{}]}}",
+        opt(&b.bird_error),
+        b.bird_down_secs.map_or("null".to_owned(), |s| s.to_string()),
+        opt(&b.config_error),
+        b.drained,
+        json_str(&b.drain),
+        b.waiting_first_pass,
+        strs(&b.announced),
+        strs(&b.withheld),
+        neighbors.join(",")
     )
 }
 
@@ -754,6 +842,12 @@ impl fmt::Display for Change {
                 write!(f, "metrics endpoint bound again on {a}")
             }
             Change::Metrics { listen: None } => f.write_str("metrics endpoint stopped"),
+            Change::Bgp {
+                announced: Some(n),
+            } => write!(f, "bgp: BIRD's config written again ({n} anycast addresses)"),
+            Change::Bgp { announced: None } => {
+                f.write_str("bgp: block removed, every route withdrawn")
+            }
             Change::StaticRoutes {
                 added,
                 removed,

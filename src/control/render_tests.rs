@@ -42,6 +42,7 @@ fn sample() -> Status {
         commit: CommitStatus::default(),
         warnings: vec![],
         runtimes: vec![],
+        bgp: None,
     }
 }
 

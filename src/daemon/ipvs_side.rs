@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::bgp::announce::Serving;
 use crate::config::model::Config;
 use crate::control::{IpvsReader, IpvsSummary, Snapshot};
 use crate::health::{self, HealthEvent, HealthHandle, RunnerConfig};
@@ -103,6 +104,14 @@ pub(super) async fn prepare_ipvs_apart(
     tokio::task::spawn_blocking(prepare).await
 }
 
+/// What every IPVS side reads and publishes for the rest of the daemon:
+/// the box's addresses (for `ha_suspend`), and which services serve (for
+/// the BGP task).
+pub(super) type Shared<'a> = (
+    &'a watch::Receiver<BTreeSet<IpAddr>>,
+    &'a watch::Sender<Option<Serving>>,
+);
+
 /// The health runner and the IPVS task, when the config has anything for
 /// IPVS (at start: built in place).
 pub(super) fn start_ipvs(
@@ -110,13 +119,13 @@ pub(super) fn start_ipvs(
     from_store: bool,
     notifier: &Notifier,
     drain_timeout: Duration,
-    local: &watch::Receiver<BTreeSet<IpAddr>>,
+    shared: Shared<'_>,
     handed_over: Option<&[health::KnownState]>,
     sup: &Supervisor,
 ) -> Option<IpvsSide> {
     let prepared = prepare_ipvs(config, drain_timeout, handed_over)?;
     Some(spawn_ipvs(
-        prepared, config, from_store, notifier, local, sup,
+        prepared, config, from_store, notifier, shared, sup,
     ))
 }
 
@@ -126,7 +135,7 @@ pub(super) fn spawn_ipvs(
     config: &Config,
     from_store: bool,
     notifier: &Notifier,
-    local: &watch::Receiver<BTreeSet<IpAddr>>,
+    (local, serving): Shared<'_>,
     sup: &Supervisor,
 ) -> IpvsSide {
     let Prepared {
@@ -168,6 +177,7 @@ pub(super) fn spawn_ipvs(
         passed: passed_tx,
         asks,
         dr_ready: ready_tx,
+        serving: serving.clone(),
     };
     tasks.push(sup.spawn("ipvs", Kind::Ipvs, |hb| {
         ipvs_task::run(core, io, timeouts, sysctls, hb)

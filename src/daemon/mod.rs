@@ -88,6 +88,7 @@ use crate::net::vmac_ledger::Ledger;
 use crate::net::{self, Net};
 use crate::notify::Notifier;
 
+mod bgp;
 pub mod bridge;
 mod commit;
 mod confirm;
@@ -366,15 +367,22 @@ async fn main(
     };
     link_side.start(&sup, events, addrs);
 
+    let (serving_tx, serving_rx) = watch::channel(None);
     let ipvs = start_ipvs(
         &config,
         from_store,
         &notifier,
         opts.drain_timeout,
-        &local_rx,
+        (&local_rx, &serving_tx),
         carried.as_deref(),
         &sup,
     );
+    if ipvs.is_none() {
+        // No IPVS side: nothing serves, and nothing will say so.
+        serving_tx.send_replace(Some(Default::default()));
+    }
+    let drain = Arc::new(crate::bgp::drain::Drain::beside(control_path));
+    let bgp = bgp::BgpSide::start(&config, serving_rx, drain.clone(), &sup);
     crate::startup::step("links and IPVS side");
     let sync = start_sync_daemon(
         &config,
@@ -404,6 +412,8 @@ async fn main(
             stall::spawn("main", &tokio::runtime::Handle::current()),
             stall::spawn("vrrp", &vrrp_rt),
         ],
+        bgp: bgp.status(),
+        drain: Some(drain),
     });
     let metrics = metrics::MetricsSide::start(&config, published.clone(), &sup);
     let instances = config.vrrp_instances.len();
@@ -422,6 +432,8 @@ async fn main(
         appliance,
         scripts: script_side,
         metrics,
+        bgp,
+        serving: serving_tx,
         statics,
         no_accept,
     };
@@ -467,6 +479,12 @@ async fn main(
     }
     if served.is_ok() {
         service::stopping();
+    }
+    if served.is_ok() {
+        // A deliberate stop: the neighbours move the flows to the other
+        // boxes now, not at their hold timer. A failure exits announcing:
+        // the kernel's table goes on forwarding until systemd's restart.
+        reloader.bgp.withdraw(&tasks.sup).await;
     }
     let sync = tasks.sync.as_ref().map(|s| &s.handle);
     shutdown(sync, &notifier, control_path, &sup).await;

@@ -157,6 +157,7 @@ impl Tasks {
             }
             Kind::Track => r.scripts.restart(&self.sup),
             Kind::Metrics => r.metrics.restart(&self.sup),
+            Kind::Bgp => r.bgp.restart(&self.sup),
             Kind::Main => {}
         }
     }
@@ -265,7 +266,7 @@ async fn restart_ipvs(kind: Kind, sup: &Supervisor, r: &mut Reloader) {
     r.ipvs = match prepare_ipvs_apart(&r.current, r.drain_timeout, states).await {
         Ok(prepared) => prepared.map(|p| {
             let n = &r.vrrp.notifier;
-            spawn_ipvs(p, &r.current, from_store, n, &r.local, sup)
+            spawn_ipvs(p, &r.current, from_store, n, (&r.local, &r.serving), sup)
         }),
         // As a panic at start: the main task ends, and with it the daemon
         // (the policy's remedy for the main task).

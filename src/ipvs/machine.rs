@@ -274,6 +274,11 @@ impl Machine {
         })
     }
 
+    /// Each service's quorum as of the last pass's build.
+    pub fn quorum(&self) -> &QuorumStates {
+        &self.quorum
+    }
+
     /// Quorum changes since the last call, oldest first.
     pub fn take_quorum_changes(&mut self) -> Vec<QuorumChange> {
         std::mem::take(&mut self.quorum_changes)

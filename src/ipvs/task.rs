@@ -134,6 +134,9 @@ pub struct Io {
     pub asks: mpsc::Receiver<oneshot::Sender<IpvsStatus>>,
     /// The DR-path services in the kernel, for the checks.
     pub dr_ready: watch::Sender<dr_path::Ready>,
+    /// The services with quorum that the kernel's table holds, after
+    /// every pass and table refresh (the BGP task announces from it).
+    pub serving: watch::Sender<Option<crate::bgp::announce::Serving>>,
 }
 
 /// The kernel settings a config asks for that are not set yet: set once
@@ -219,6 +222,13 @@ pub async fn run(
             if let Ok(rep) = &r {
                 crate::startup::finish("IPVS pass other", &rep.phases.named(), rep.planned);
             }
+            match &r {
+                Ok(rep) => publish_serving(&machine, Some(&rep.table), &io.serving),
+                // No ip_vs: nothing is in the kernel. Another failure
+                // leaves the table as it was: the next dump tells.
+                Err(Unavailable::ModuleMissing) => publish_serving(&machine, None, &io.serving),
+                Err(_) => {}
+            }
             let answer = match &r {
                 Ok(rep) => Ok(Applied {
                     ops: rep.planned,
@@ -276,6 +286,7 @@ pub async fn run(
             () = tokio::time::sleep_until(next_refresh) => {
                 next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
                 if let Some(t) = hb.waiting(refresh(&mut edge)).await {
+                    publish_serving(&machine, Some(&t), &io.serving);
                     machine.handle_refresh(t, Instant::now());
                 }
                 machine = summarize(machine, &io.summary, &hb).await;
@@ -284,6 +295,26 @@ pub async fn run(
             _ = idle.tick() => {}
         }
     }
+}
+
+/// Which services serve: quorum held (as of the last pass's build) and in
+/// the kernel's `table`; none when the kernel has no IPVS.
+fn publish_serving(
+    machine: &Machine,
+    table: Option<&Table>,
+    serving: &watch::Sender<Option<crate::bgp::announce::Serving>>,
+) {
+    let now: crate::bgp::announce::Serving = table.map_or_else(Default::default, |t| {
+        (machine.quorum().iter())
+            .filter(|(id, up)| **up && t.services.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect()
+    });
+    serving.send_if_modified(|s| {
+        let changed = s.as_ref() != Some(&now);
+        *s = Some(now);
+        changed
+    });
 }
 
 /// The pass `req` on the blocking pool, after the settings still pending.

@@ -11,6 +11,7 @@ mod support;
 
 mod appliance_netns;
 mod bgp_bird;
+mod bgp_daemon;
 mod cli;
 mod config_errors;
 mod config_export;

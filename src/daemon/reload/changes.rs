@@ -12,6 +12,9 @@
 //! `script_user` / `enable_script_security` when there are MISC_CHECKs
 //! (the health checks are replaced),
 //! `lvs_timeouts`, and the appliance's IPVS sysctls. Applied live by
+//! `daemon::bgp`: the `bgp` block and each virtual server's `anycast`
+//! (BIRD's config written again; a session whose neighbour changed
+//! restarts, the others stay up). Applied live by
 //! `daemon::static_routes`: `static_routes` and `static_rules` (the
 //! difference). Applied live by the
 //! appliance set-up (`appliance::Live`): the block's hostname, interfaces
@@ -57,6 +60,8 @@ pub struct Changes {
     pub statics: bool,
     /// The `no_accept` filter differs (`daemon::no_accept`).
     pub no_accept: bool,
+    /// The `bgp` block or the anycast services differ (`daemon::bgp`).
+    pub bgp: bool,
 }
 
 impl Changes {
@@ -67,6 +72,7 @@ impl Changes {
             && !self.metrics
             && !self.statics
             && !self.no_accept
+            && !self.bgp
     }
 }
 
@@ -92,6 +98,8 @@ pub fn changes(running_vrrp: &Config, old: &Config, new: &Config) -> Changes {
     c.pending = pending(running_vrrp, new);
     c.setup = crate::appliance::live::setup_changed(old, new);
     c.metrics = old.global.metrics != new.global.metrics;
+    c.bgp = old.bgp != new.bgp
+        || crate::bgp::announce::targets(old) != crate::bgp::announce::targets(new);
     c.statics = super::super::static_routes::Statics::changed(old, new);
     c.no_accept = super::super::no_accept::NoAccept::changed(old, new);
     c

@@ -32,7 +32,8 @@ impl Reloader {
             };
             self.ipvs = prepared.map(|p| {
                 let n = &self.vrrp.notifier;
-                spawn_ipvs(p, new, from_store, n, &self.local, &self.vrrp.supervisor)
+                let shared = (&self.local, &self.serving);
+                spawn_ipvs(p, new, from_store, n, shared, &self.vrrp.supervisor)
             });
             let status = self.ipvs.as_ref().map(|s| s.status.clone());
             let started = status.is_some();

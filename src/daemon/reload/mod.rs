@@ -91,6 +91,11 @@ pub(super) struct Reloader {
     pub(super) scripts: super::scripts::ScriptSide,
     /// The metrics endpoint, bound again when `listen` changes.
     pub(super) metrics: super::metrics::MetricsSide,
+    /// The BGP task, replaced when the block or the anycast services
+    /// change.
+    pub(super) bgp: super::bgp::BgpSide,
+    /// Where every IPVS task publishes which services serve.
+    pub(super) serving: watch::Sender<Option<crate::bgp::announce::Serving>>,
     /// `static_routes` and `static_rules`, changed by the difference.
     pub(super) statics: super::static_routes::Statics,
     /// The `no_accept` filter in force.
@@ -209,6 +214,9 @@ impl Reloader {
         }
         if changes.metrics {
             applied.extend(self.metrics.reload(&new, &self.vrrp.supervisor));
+        }
+        if changes.bgp {
+            applied.extend(self.bgp.reload(&new, &self.vrrp.supervisor).await);
         }
         let pending = changes::pending(&self.running_vrrp, &new);
         let warnings = super::config_warnings(&new);

@@ -19,6 +19,8 @@
 //! | control         | 10 s     | restarted (the socket bound again)                  |
 //! | track           | 10 s     | restarted; every script keeps its state             |
 //! | metrics         | 10 s     | restarted (bound again on the configured address)   |
+//! | bgp             | 10 s     | restarted; BIRD keeps announcing meanwhile, and the |
+//! |                 |          | new task writes its config again from the IPVS side |
 //! | main            | 90 s     | none possible: liveness fails, the watchdog acts    |
 //!
 //! Where each kind runs ([`Kind::thread`]): instance and receive tasks on
@@ -76,6 +78,8 @@ pub enum Kind {
     Track,
     /// The Prometheus endpoint (`global_defs { metrics }`).
     Metrics,
+    /// BIRD's config and sessions (`bgp` block).
+    Bgp,
     /// The daemon's main loop (signals, reloads, supervisor events).
     Main,
 }
@@ -142,7 +146,8 @@ impl Kind {
             | Kind::Health
             | Kind::Control
             | Kind::Track
-            | Kind::Metrics => (Remedy::Restart, secs(10)),
+            | Kind::Metrics
+            | Kind::Bgp => (Remedy::Restart, secs(10)),
             Kind::Ipvs | Kind::IpvsSync => (Remedy::Restart, secs(60)),
             Kind::Main => (Remedy::Exit, secs(90)),
         };
@@ -176,6 +181,7 @@ impl Kind {
             Kind::Control => "control",
             Kind::Track => "track",
             Kind::Metrics => "metrics",
+            Kind::Bgp => "bgp",
             Kind::Main => "main",
         }
     }
