@@ -1,10 +1,13 @@
 //! The BGP task: keeps BIRD's config file what [`announce::decide`] says
 //! and BIRD running it, and watches BIRD's sessions.
 //!
-//! Owns: the file (written whole to a temporary name and renamed, so BIRD
-//! never reads half of one), `configure` after every change and whenever
-//! BIRD comes back, a poll of `show protocols all` every [`POLL`], and the
-//! published [`BgpStatus`]. Must not: decide what is announced (that is
+//! Owns: the anycast addresses on `lo` (a box takes traffic for an
+//! address only if it is local: IPVS sees packets on their way in to the
+//! box; they stay while the address is withheld or the box drained, so
+//! flows still on their way are served), the file (written whole to a
+//! temporary name and renamed, so BIRD never reads half of one),
+//! `configure` after every change and whenever BIRD comes back, a poll of
+//! `show protocols all` every [`POLL`], and the published [`BgpStatus`]. Must not: decide what is announced (that is
 //! [`announce`]), start or stop BIRD (systemd does), or block the runtime
 //! (every exchange is bounded by [`client::CALL_BOUND`]).
 //!
@@ -31,6 +34,8 @@
 //! process named `bird`), so that its unit restarts it: systemd sees a
 //! stalled BIRD as running.
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -40,9 +45,10 @@ use super::announce::{self, Announce, Serving, Targets};
 use super::bird;
 use super::client::{self, ClientError};
 use super::reply::protocols;
-use crate::config::model::{Bgp, BgpDrain};
+use crate::config::model::{Bgp, BgpDrain, Vip};
 use crate::control::{BgpNeighborStatus, BgpStatus};
 use crate::daemon::supervisor::Heartbeat;
+use crate::net::Net;
 
 /// How often BIRD's sessions are read.
 pub const POLL: Duration = Duration::from_secs(2);
@@ -57,6 +63,8 @@ pub struct Io {
     pub status: watch::Sender<Option<BgpStatus>>,
     /// A deliberate stop: withdraw, then answer.
     pub stop: mpsc::Receiver<oneshot::Sender<()>>,
+    /// Where the anycast addresses go (`lo`).
+    pub net: Net,
 }
 
 /// What the task knows of BIRD and of its file.
@@ -73,6 +81,9 @@ struct State {
     /// Since when BIRD has not answered.
     down_since: Option<Instant>,
     stalled_since: Option<Instant>,
+    net: Net,
+    /// The anycast addresses known to be on `lo`.
+    on_lo: BTreeSet<IpAddr>,
 }
 
 pub async fn run(bgp: Bgp, targets: Targets, mut io: Io, hb: Heartbeat) {
@@ -94,6 +105,8 @@ pub async fn run(bgp: Bgp, targets: Targets, mut io: Io, hb: Heartbeat) {
         applied: false,
         down_since: None,
         stalled_since: None,
+        net: io.net.clone(),
+        on_lo: BTreeSet::new(),
     };
     let mut idle = hb.ticker();
     let mut poll = tokio::time::interval(POLL);
@@ -130,6 +143,7 @@ fn drain_words(d: BgpDrain) -> String {
 impl State {
     /// The file as `serving` and `drained` want it, and BIRD told.
     async fn step(&mut self, serving: Option<&Serving>, drained: bool) {
+        self.local_addresses().await;
         self.status.drained = drained;
         self.status.waiting_first_pass = serving.is_none();
         let want = match serving {
@@ -149,6 +163,36 @@ impl State {
         }
         if !self.applied && self.written.is_some() {
             self.configure().await;
+        }
+    }
+
+    /// Every anycast address on `lo` (added where missing; a failure is
+    /// tried again at the next step).
+    async fn local_addresses(&mut self) {
+        let missing: Vec<IpAddr> = (self.targets.keys())
+            .filter(|a| !self.on_lo.contains(a))
+            .copied()
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let lo = match self.net.link_by_name("lo").await {
+            Ok(l) => l.index,
+            Err(e) => {
+                tracing::error!(error = %e, "bgp: cannot find lo for the anycast addresses");
+                return;
+            }
+        };
+        for a in missing {
+            let vip = Vip::new(a, if a.is_ipv4() { 32 } else { 128 });
+            match self.net.add_vip(lo, &vip).await {
+                Ok(()) => {
+                    self.on_lo.insert(a);
+                }
+                Err(e) => {
+                    tracing::error!(vip = %a, error = %e, "bgp: cannot add the anycast address to lo");
+                }
+            }
         }
     }
 

@@ -16,8 +16,10 @@ use super::supervisor::{Kind, Supervisor, TaskId};
 use crate::bgp::announce::{self, Serving, Targets};
 use crate::bgp::drain::Drain;
 use crate::bgp::task;
-use crate::config::model::{Bgp, Config};
+use crate::config::model::{Bgp, Config, Vip};
 use crate::control::{BgpStatus, Change};
+use crate::net::Net;
+use std::net::IpAddr;
 
 const TASK: &str = "bgp";
 /// How long a stop waits for the routes to be withdrawn.
@@ -31,6 +33,7 @@ pub(super) struct BgpSide {
     status: watch::Sender<Option<BgpStatus>>,
     stop: Option<mpsc::Sender<oneshot::Sender<()>>>,
     id: Option<TaskId>,
+    net: Net,
 }
 
 impl BgpSide {
@@ -39,6 +42,7 @@ impl BgpSide {
         config: &Config,
         serving: watch::Receiver<Option<Serving>>,
         drain: Arc<Drain>,
+        net: Net,
         sup: &Supervisor,
     ) -> Self {
         let mut side = BgpSide {
@@ -49,6 +53,7 @@ impl BgpSide {
             status: watch::channel(None).0,
             stop: None,
             id: None,
+            net,
         };
         side.spawn(sup);
         side
@@ -76,6 +81,11 @@ impl BgpSide {
         } else if let Some(id) = self.id.take() {
             sup.stop(id);
         }
+        let gone: Vec<IpAddr> = (self.targets.keys())
+            .filter(|a| !targets.contains_key(a))
+            .copied()
+            .collect();
+        self.remove_local(&gone).await;
         self.bgp = config.bgp.clone();
         self.targets = targets;
         self.spawn(sup);
@@ -96,6 +106,21 @@ impl BgpSide {
         }
     }
 
+    /// Takes anycast addresses a reload dropped off `lo` (after their
+    /// routes: the old task is gone or has withdrawn).
+    async fn remove_local(&self, gone: &[IpAddr]) {
+        let lo = match self.net.link_by_name("lo").await {
+            Ok(l) => l.index,
+            Err(_) => return,
+        };
+        for a in gone {
+            let vip = Vip::new(*a, if a.is_ipv4() { 32 } else { 128 });
+            if let Err(e) = self.net.del_vip(lo, &vip).await {
+                tracing::error!(vip = %a, error = %e, "bgp: cannot remove a dropped anycast address from lo");
+            }
+        }
+    }
+
     fn spawn(&mut self, sup: &Supervisor) {
         let Some(bgp) = self.bgp.clone() else { return };
         let (tx, rx) = mpsc::channel(1);
@@ -104,6 +129,7 @@ impl BgpSide {
             drained: self.drain.subscribe(),
             status: self.status.clone(),
             stop: rx,
+            net: self.net.clone(),
         };
         let targets = self.targets.clone();
         self.id = Some(sup.spawn(TASK, Kind::Bgp, |hb| task::run(bgp, targets, io, hb)));

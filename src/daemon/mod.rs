@@ -382,7 +382,7 @@ async fn main(
         serving_tx.send_replace(Some(Default::default()));
     }
     let drain = Arc::new(crate::bgp::drain::Drain::beside(control_path));
-    let bgp = bgp::BgpSide::start(&config, serving_rx, drain.clone(), &sup);
+    let bgp = bgp::BgpSide::start(&config, serving_rx, drain.clone(), net.clone(), &sup);
     crate::startup::step("links and IPVS side");
     let sync = start_sync_daemon(
         &config,

@@ -135,6 +135,13 @@ fn the_daemon_drives_bird_through_drain_a_dead_bird_a_reload_and_a_stop() {
         "{v}"
     );
     assert_eq!(bgp(&v)["drain"], "prepend 2");
+    // The address is the box's, withheld or not: IPVS takes what is local.
+    let vip: std::net::IpAddr = "192.0.2.10".parse().unwrap();
+    assert!(
+        lab.nodes[0].ns.addrs("lo").contains(&vip),
+        "{:?}",
+        lab.nodes[0].ns.addrs("lo")
+    );
     let (ok, out) = vigil(&["status"], &d.control);
     assert!(
         ok && out.contains("bgp: BIRD answering; not drained (drain prepend 2)"),
