@@ -11,6 +11,9 @@ BOARD=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$ROOT/etc/systemd/system/multi-user.target.wants"
 ln -sfn /etc/systemd/system/vigil.service \
   "$ROOT/etc/systemd/system/multi-user.target.wants/vigil.service"
+# BIRD once vigil writes its config (a bgp block); never otherwise.
+ln -sfn /etc/systemd/system/vigil-bird.path \
+  "$ROOT/etc/systemd/system/multi-user.target.wants/vigil-bird.path"
 
 # Modules marked `boot` in modules.list load at every boot.
 mkdir -p "$ROOT/etc/modules-load.d"

@@ -206,6 +206,8 @@ def link(node: str, nic: int, state: str):
 def down():
     """Kill the real servers and delete every vl-* namespace (with everything
     in it). qemu must be gone first: see lab.stop_all()."""
+    # The anycast test's router (test_anycast.py): its BIRD first.
+    kill_recorded("router-bird")
     for rs in REAL_SERVERS + tuple(OPTIONAL) + tuple(NAT_SERVERS):
         kill_recorded(rs)
         for port in EXTRA_PORTS:
