@@ -11,8 +11,13 @@ test's measure:
 - BIRD stopped: vigil says so and the route goes; BIRD killed: systemd
   starts it again and the route comes back;
 - a hitless restart (`vigil restart`) never withdraws it, not for a poll;
+- lb1's NIC cut off (a dead box, seen from the router): withdrawn at the
+  hold timer (3 s) without BFD, in well under a second with it;
 - `systemctl stop vigil` withdraws it at once (not at the hold timer), and
-  the start announces it again.
+  the start announces it again;
+- the block's `sync_daemon` runs the kernel's master and backup sync daemons
+  at once (after a start: the reload that added it lists it as pending), the
+  backup alone while vigil is stopped.
 
 Three boxes, ECMP and connection sync across boxes are not here yet."""
 import time
@@ -21,6 +26,7 @@ import pytest
 
 from conftest import ensure_ready, report
 from vlab import net, paths
+from vlab.ipvsadm import sync_daemon, wait_daemons
 from vlab.node import STORE
 from vlab.proc import kill_recorded, sh, spawn
 
@@ -37,6 +43,7 @@ bgp {{
         hold_time 3
     }}
     drain prepend 2
+    sync_daemon eth1 id 52
 }}
 
 virtual_server {ANYCAST} 80 {{
@@ -64,8 +71,16 @@ protocol bgp lb1 {{
     local {ROUTER} as 65000;
     neighbor {LB1} as 65010;
     hold time 3;
+    connect retry time 2;
+    error wait time 1, 5;
     ipv4 {{ import all; export none; }};
 }}
+"""
+# The router with BFD towards lb1 (100 ms x 3, as vigil's defaults).
+ROUTER_BFD = ROUTER_CONF.replace("    hold time 3;\n", "    hold time 3;\n    bfd on;\n") + """
+protocol bfd {
+    interface "*" { interval 100 ms; multiplier 3; };
+}
 """
 
 
@@ -140,6 +155,7 @@ def anycast(lab):
         lb1.run(f"test -s {DIR}/orig.conf && vigil config import {DIR}/orig.conf "
                 f"--store {STORE} && vigil reload")
         lb1.run(f"ipvsadm -D -t {ANYCAST}:80")
+        lb1.run("ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup")
         lb1.run("systemctl stop vigil-bird.path vigil-bird; rm -f /run/vigil/bird.conf")
         lb1.run("systemctl start vigil-bird.path")
         lb1.run(f"ip addr del {ANYCAST}/32 dev lo")
@@ -224,6 +240,51 @@ def test_a_hitless_restart_never_withdraws(anycast):
     report(f"anycast: vigil restart: announced at all {polls} polls over 8 s after it")
 
 
+def cut_off(lab, limit):
+    """lb1's LAN link down until the router withdraws (within `limit`
+    seconds), then up until it announces again -> seconds to withdraw."""
+    net.link("lb1", 0, "down")
+    try:
+        gone = wait_route(False, timeout=limit)
+    finally:
+        net.link("lb1", 0, "up")
+    wait_route(True, timeout=90)
+    return gone
+
+
+def test_a_dead_box_is_withdrawn_at_the_hold_timer_or_by_bfd(anycast):
+    lab, lb1 = anycast, anycast["lb1"]
+    try:
+        hold = cut_off(lab, 15)
+        report(f"anycast: lb1 cut off, no BFD -> withdrawn at the router in {hold:.1f} s "
+               f"(hold time 3 s)")
+        assert hold > 1.0, hold
+        with open(paths.run_path("router-bird.conf"), "w") as fh:
+            fh.write(ROUTER_BFD)
+        sh("birdc", "-s", ctl(), "configure")
+        text = lb1.check(f"cat {DIR}/anycast.conf").replace(
+            "        hold_time 3\n", "        hold_time 3\n        bfd on\n")
+        lb1.put(f"{DIR}/bfd.conf", text.encode())
+        lb1.check(f"vigil config import {DIR}/bfd.conf --store {STORE} && vigil reload")
+        t0 = time.monotonic()
+        while "Up" not in sh("birdc", "-s", ctl(), "show", "bfd", "sessions").stdout:
+            assert time.monotonic() - t0 < 60, sh("birdc", "-s", ctl(), "show", "bfd",
+                                                   "sessions").stdout
+            time.sleep(0.5)
+        wait_route(True, timeout=60)
+        bfd = cut_off(lab, 15)
+        report(f"anycast: lb1 cut off, BFD 100 ms x 3 -> withdrawn at the router in "
+               f"{bfd:.2f} s")
+        assert bfd < 1.0, bfd
+    finally:
+        with open(paths.run_path("router-bird.conf"), "w") as fh:
+            fh.write(ROUTER_CONF)
+        sh("birdc", "-s", ctl(), "configure", check=False)
+        lb1.run(f"vigil config import {DIR}/anycast.conf --store {STORE} && vigil reload")
+    assert lab.wait_vip("lb1", 30) is not None, lab.vip_holders()
+    wait_route(True, timeout=60)
+
+
 def test_a_stop_withdraws_at_once_and_a_start_announces(anycast):
     lb1 = anycast["lb1"]
     t0 = time.monotonic()
@@ -233,10 +294,15 @@ def test_a_stop_withdraws_at_once_and_a_start_announces(anycast):
         report(f"anycast: systemctl stop vigil -> withdrawn at the router in "
                f"{time.monotonic() - t0:.1f} s (hold time 3 s)")
         assert gone < 3.0, gone
-        # vigil is gone; BIRD runs on, announcing nothing.
+        # vigil is gone; BIRD runs on, announcing nothing; the backup sync
+        # daemon goes on learning the other boxes' flows.
         assert lb1.check("systemctl is-active vigil-bird").strip() == "active"
+        wait_daemons(lb1, [sync_daemon("backup", "eth1", 52)])
     finally:
         t0 = time.monotonic()
         lb1.check("systemctl start vigil")
     took = wait_route(True, timeout=60)
     report(f"anycast: systemctl start vigil -> announced in {took:.1f} s")
+    out = wait_daemons(lb1, [sync_daemon("master", "eth1", 52), sync_daemon("backup", "eth1", 52)])
+    report(f"anycast: sync_daemon after the start: {out!r}")
+    assert "; both, for anycast" in lb1.check("vigil status")

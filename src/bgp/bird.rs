@@ -23,6 +23,11 @@ use crate::config::model::{Bgp, BgpNeighbor};
 pub const STATIC_V4: &str = "vigil_v4";
 pub const STATIC_V6: &str = "vigil_v6";
 const FILTER: &str = "vigil_out";
+/// Seconds between attempts to connect to a neighbour.
+const CONNECT_RETRY_S: u32 = 5;
+/// Seconds before a session that failed starts again: the first wait, and
+/// the most it grows to while failures repeat (BIRD doubles it).
+const ERROR_WAIT_S: &str = "5, 60";
 
 /// The BGP protocol BIRD runs for `n`: `vigil_` and its address with
 /// every `.` and `:` made `_` (unique, since each neighbour's address is).
@@ -101,6 +106,11 @@ fn filter(o: &mut String, b: &Bgp, a: &Announce) -> std::fmt::Result {
 fn neighbor(o: &mut String, b: &Bgp, n: &BgpNeighbor) -> std::fmt::Result {
     writeln!(o, "protocol bgp {} {{", protocol_name(n))?;
     writeln!(o, "    description \"vigil neighbor {}\";", n.address)?;
+    // BIRD waits 120 s to connect again after a failed attempt and 60 s
+    // (up to 300) after a session error: a box whose link came back would
+    // stay out of the router's paths for minutes.
+    writeln!(o, "    connect retry time {CONNECT_RETRY_S};")?;
+    writeln!(o, "    error wait time {ERROR_WAIT_S};")?;
     match n.source_address {
         Some(s) => writeln!(o, "    local {s} as {};", b.local_as)?,
         None => writeln!(o, "    local as {};", b.local_as)?,

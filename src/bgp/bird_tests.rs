@@ -43,7 +43,7 @@ fn the_config_holds_each_route_in_its_family_and_each_neighbor() {
         "protocol static vigil_v4 {\n    ipv4;\n    route 192.0.2.1/32 blackhole;\n}\n",
         "protocol static vigil_v6 {\n    ipv6;\n    route 2001:db8::1/128 blackhole;\n}\n",
         "    bgp_community.add((65010,100));\n",
-        "protocol bgp vigil_10_0_0_254 {\n",
+        "protocol bgp vigil_10_0_0_254 {\n    description \"vigil neighbor 10.0.0.254\";\n    connect retry time 5;\n    error wait time 5, 60;\n",
         "    local 10.0.0.1 as 65010;\n    neighbor 10.0.0.254 as 65000;\n    password \"s3cret pass\";\n    bfd on;\n    hold time 9;\n    ipv4 {\n",
         "    local as 65010;\n    neighbor fd00::fe as 65000;\n    multihop 2;\n    ipv6 {\n",
         "protocol bfd vigil_bfd {\n    interface \"*\" {\n        interval 100 ms;\n        multiplier 3;\n",

@@ -307,6 +307,8 @@ pub enum Invalid {
     /// endpoint binds the box's management address only.
     #[error("global_defs: metrics listen {address} is no address of an appliance interface")]
     MetricsAddress { address: String },
+    #[error("bgp: sync_daemon and global_defs' lvs_sync_daemon both ask for the kernel's sync daemons: the kernel runs one master and one backup; keep one")]
+    SyncDaemonTwice,
     #[error("bgp: neighbor {address} is given twice")]
     DuplicateNeighbor { address: String },
     #[error(

@@ -389,8 +389,17 @@ fn push_opts<'a, const N: usize>(
 }
 
 fn lvs_sync_daemon(w: &mut Writer, s: &LvsSyncDaemon) {
+    sync_daemon_line(w, "lvs_sync_daemon", s);
+}
+
+/// `kw INTERFACE [INSTANCE] [id N] ...`: the instance only when one leads
+/// (the `bgp` block's `sync_daemon` has none).
+fn sync_daemon_line(w: &mut Writer, kw: &str, s: &LvsSyncDaemon) {
     let (ifname, name) = (Q(s.interface.as_str()), Q(&s.vrrp_instance));
-    let mut words: Vec<&dyn Display> = vec![&"lvs_sync_daemon", &ifname, &name];
+    let mut words: Vec<&dyn Display> = vec![&kw, &ifname];
+    if !s.vrrp_instance.is_empty() {
+        words.push(&name);
+    }
     push_opts(
         &mut words,
         [
@@ -859,6 +868,9 @@ fn bgp(w: &mut Writer, b: &Bgp) {
     }
     w.non_default("bfd_interval", b.bfd_interval, d.bfd_interval);
     w.non_default("bfd_multiplier", b.bfd_multiplier, d.bfd_multiplier);
+    if let Some(s) = &b.sync_daemon {
+        sync_daemon_line(w, "sync_daemon", s);
+    }
     for (kw, path, default) in [
         ("bird_socket", &b.bird_socket, &d.bird_socket),
         ("bird_config", &b.bird_config, &d.bird_config),

@@ -1539,6 +1539,10 @@ pub struct Bgp {
     pub bird_socket: String,
     /// The file vigil writes BIRD's config to (BIRD's unit reads it).
     pub bird_config: String,
+    /// `sync_daemon INTERFACE [id N] ...`: the kernel's master and backup
+    /// connection sync daemons both run, always, so every box learns every
+    /// other box's flows. Its `vrrp_instance` is empty: no instance leads.
+    pub sync_daemon: Option<LvsSyncDaemon>,
 }
 
 impl Bgp {
@@ -1558,6 +1562,7 @@ impl Bgp {
             bfd_multiplier: Self::DEFAULT_BFD_MULTIPLIER,
             bird_socket: Self::DEFAULT_SOCKET.to_owned(),
             bird_config: Self::DEFAULT_CONFIG.to_owned(),
+            sync_daemon: None,
         }
     }
 }

@@ -112,6 +112,11 @@ pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
             report(located(a, kw, item), e);
         }
     }
+    let both_sync = c.global.lvs_sync_daemon.is_some()
+        && c.bgp.as_ref().is_some_and(|b| b.sync_daemon.is_some());
+    if let (true, Some(loc)) = (both_sync, &at.bgp) {
+        report(loc, Invalid::SyncDaemonTwice);
+    }
     for (n, e) in anycast_problems(c) {
         if let Some(a) = at.services.get(n) {
             report(a.of("anycast"), e);

@@ -106,6 +106,11 @@ const SHOW: &[Word] = &[
         &[],
     ),
     w("config", "the running config (keepalived.conf syntax)", &[]),
+    w(
+        "bgp",
+        "anycast: BIRD, each neighbour's session, what is announced",
+        &[],
+    ),
     w("log", "vigil's journal: show log [LINES]", &[]),
     w(
         "system",
@@ -121,6 +126,12 @@ const OPERATIONAL: &[Word] = &[
         "enter configuration mode (a candidate copy of the running config)",
         &[],
     ),
+    w(
+        "drain",
+        "take the box out of the anycast VIPs' new flows (the bgp block's drain)",
+        &[],
+    ),
+    w("undrain", "take new anycast flows again", &[]),
     w("help", "what each command does", &[]),
     w("exit", "leave the console", &[]),
 ];
@@ -236,6 +247,8 @@ impl<B: Backend> Shell<B> {
         match words {
             ["show", rest @ ..] => self.show(rest, out),
             ["configure"] => self.configure(out),
+            ["drain"] => self.drain(true, out),
+            ["undrain"] => self.drain(false, out),
             ["start", "shell"] => return Next::Shell,
             ["help"] => help_table(OPERATIONAL, out),
             ["exit" | "quit" | "logout"] => return Next::Exit,
@@ -317,6 +330,10 @@ impl<B: Backend> Shell<B> {
                 None => "no virtual_server: the IPVS table is not vigil's\n".to_owned(),
             }),
             ["health"] => self.status(out, render::health_text),
+            ["bgp"] => self.status(out, |s| match &s.bgp {
+                Some(b) => render::bgp_text(b),
+                None => "no bgp block: this box announces nothing\n".to_owned(),
+            }),
             ["config"] => {
                 if let Some(r) = self.running(out) {
                     out.push_str(&r.text);
@@ -340,6 +357,21 @@ impl<B: Backend> Shell<B> {
                 }
             }
             _ => unknown(&[&["show"], rest].concat(), OPERATIONAL, out),
+        }
+    }
+
+    fn drain(&mut self, on: bool, out: &mut String) {
+        match self.backend.query(&Request::Drain { on }) {
+            Ok(Response::Drained { on: true, drain }) => {
+                let _ = writeln!(out, "drained (drain {drain}); established flows go on");
+            }
+            Ok(Response::Drained { on: false, .. }) => {
+                let _ = writeln!(
+                    out,
+                    "undrained: announced again where the services have quorum"
+                );
+            }
+            other => daemon_error(other, out),
         }
     }
 

@@ -133,6 +133,10 @@ impl Backend for Fake {
                     .map(|h| h.1.clone());
                 Response::Committed(self.write(text.unwrap_or_default(), comment.clone()))
             }
+            Request::Drain { on } => Response::Drained {
+                on: *on,
+                drain: "prepend 2".into(),
+            },
             other => Response::Error(format!("not in the fake: {other:?}")),
         })
     }
@@ -201,6 +205,19 @@ fn operational_commands() {
     let out = type_lines(&mut sh, &["show system"]);
     assert!(out.contains("uptime: 1h 02m"), "{out}");
     assert!(out.contains("flash: 1 commits kept"), "{out}");
+    let out = type_lines(&mut sh, &["show bgp"]);
+    assert_eq!(out, "no bgp block: this box announces nothing\n");
+    let out = type_lines(&mut sh, &["drain", "undrain"]);
+    assert_eq!(
+        out,
+        "drained (drain prepend 2); established flows go on\n\
+         undrained: announced again where the services have quorum\n"
+    );
+    let asked = &sh.backend().asked;
+    assert_eq!(
+        asked[asked.len() - 2..],
+        [Request::Drain { on: true }, Request::Drain { on: false }]
+    );
     let mut out = String::new();
     assert_eq!(sh.execute("start shell", &mut out), Next::Shell);
     assert_eq!(sh.execute("exit", &mut out), Next::Exit);
@@ -213,7 +230,7 @@ fn an_unknown_command_says_where_and_what_was_expected() {
     let out = type_lines(&mut sh, &["show vrp"]);
     assert_eq!(
         out,
-        "error: `show vrp`: unknown word `vrp` at word 2: expected one of vrrp, ipvs, health, dr, config, log, system\n"
+        "error: `show vrp`: unknown word `vrp` at word 2: expected one of vrrp, ipvs, health, dr, config, bgp, log, system\n"
     );
     let out = type_lines(&mut sh, &["set x 1"]);
     assert!(

@@ -264,6 +264,9 @@ pub(super) fn start_sync_daemon(
     resuming: impl Fn(&str) -> bool,
     sup: &Supervisor,
 ) -> Option<SyncSide> {
+    if let Some(cfg) = config.bgp.as_ref().and_then(|b| b.sync_daemon.clone()) {
+        return Some(start_anycast_sync(cfg, sup));
+    }
     let cfg = config.global.lvs_sync_daemon.clone()?;
     // The config's validation guarantees the instance exists.
     let Some(i) = config
@@ -286,4 +289,23 @@ pub(super) fn start_sync_daemon(
     };
     side.spawn(sup, resuming);
     Some(side)
+}
+
+/// The `bgp` block's `sync_daemon`: both daemons, whatever VRRP does (the
+/// task follows a state that never changes).
+fn start_anycast_sync(cfg: crate::config::model::LvsSyncDaemon, sup: &Supervisor) -> SyncSide {
+    let (_, vrrp) = watch::channel(Snapshot {
+        status: Default::default(),
+        since: Instant::now(),
+    });
+    let (tx, rx) = watch::channel(sync::status_line(&cfg, "", None, None));
+    tracing::info!(interface = %cfg.interface, "ipvs sync daemon task started: master and backup, for anycast");
+    let mut side = SyncSide {
+        cfg,
+        vrrp,
+        status: tx,
+        handle: (rx, mpsc::channel(1).0),
+    };
+    side.spawn(sup, false);
+    side
 }

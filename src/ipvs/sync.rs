@@ -30,6 +30,10 @@
 //!   unset ones with its defaults: those are not compared). Otherwise it
 //!   is stopped and started again (stops always come before starts).
 //! - without `lvs_sync_daemon` vigil does not touch the sync daemons.
+//! - the `bgp` block's `sync_daemon` (anycast: no instance leads, its
+//!   `vrrp_instance` is empty): the master and the backup daemon both, at
+//!   all times ([`wanted_all`]): every box sends the flows it forwards and
+//!   learns every other box's, so a flow ECMP moves finds its entry.
 //!
 //! Timing: a pass at start and at each change of the instance's state; a
 //! pass that failed (no `ip_vs`: `modprobe ip_vs` once; a refused op) is
@@ -75,6 +79,16 @@ pub fn wanted(vrrp_state: &str, cfg: Option<&LvsSyncDaemon>) -> Option<DaemonSta
     } else {
         DaemonState::Backup
     })
+}
+
+/// Every daemon the config wants: the one [`wanted`] says, or both at
+/// once for the `bgp` block's `sync_daemon` (no instance leads: each box
+/// sends its own flows and learns every other box's).
+pub fn wanted_all(vrrp_state: &str, cfg: &LvsSyncDaemon) -> Vec<DaemonState> {
+    if cfg.vrrp_instance.is_empty() {
+        return vec![DaemonState::Master, DaemonState::Backup];
+    }
+    wanted(vrrp_state, Some(cfg)).into_iter().collect()
 }
 
 /// The daemon to ask the kernel for. No `id`: sync id 0 (keepalived's and
@@ -124,24 +138,28 @@ impl fmt::Display for SyncOp {
 /// `want` (the one daemon that should run; `None`: leave the kernel
 /// alone) against the kernel's daemons: stops first, then starts.
 pub fn diff(want: Option<&SyncDaemon>, have: &[SyncDaemon]) -> Vec<SyncOp> {
-    let Some(want) = want else {
-        return Vec::new();
-    };
+    match want {
+        Some(w) => diff_all(std::slice::from_ref(w), have),
+        None => Vec::new(),
+    }
+}
+
+/// [`diff`] for every daemon in `want` (at most one of each state): a
+/// state none of them has is stopped.
+pub fn diff_all(want: &[SyncDaemon], have: &[SyncDaemon]) -> Vec<SyncOp> {
     let mut stops = Vec::new();
     let mut starts = Vec::new();
     for state in [DaemonState::Master, DaemonState::Backup] {
         let running = have.iter().find(|d| d.state == state);
-        if state == want.state {
-            match running {
-                Some(h) if matches(h, want) => {}
-                Some(_) => {
-                    stops.push(SyncOp::Stop(state));
-                    starts.push(SyncOp::Start(want.clone()));
-                }
-                None => starts.push(SyncOp::Start(want.clone())),
+        match (want.iter().find(|w| w.state == state), running) {
+            (Some(w), Some(h)) if matches(h, w) => {}
+            (Some(w), Some(_)) => {
+                stops.push(SyncOp::Stop(state));
+                starts.push(SyncOp::Start(w.clone()));
             }
-        } else if running.is_some() {
-            stops.push(SyncOp::Stop(state));
+            (Some(w), None) => starts.push(SyncOp::Start(w.clone())),
+            (None, Some(_)) => stops.push(SyncOp::Stop(state)),
+            (None, None) => {}
         }
     }
     stops.extend(starts);
@@ -183,7 +201,11 @@ pub fn status_line(
         Some([]) => "none running".to_owned(),
         Some(ds) => ds.iter().map(describe).collect::<Vec<_>>().join(", "),
     };
-    let mut s = format!("{kernel}; follows {} ({vrrp_state})", cfg.vrrp_instance);
+    let mut s = if cfg.vrrp_instance.is_empty() {
+        format!("{kernel}; both, for anycast")
+    } else {
+        format!("{kernel}; follows {} ({vrrp_state})", cfg.vrrp_instance)
+    };
     if let Some(e) = error {
         s.push_str("; error: ");
         s.push_str(e);
@@ -246,21 +268,23 @@ pub async fn run(
     let mut vrrp_open = true;
     let mut due = true;
     let mut last_error: Option<String> = None;
-    // The daemon state the last successful pass set up.
-    let mut applied: Option<DaemonState> = None;
+    // The daemon states the last successful pass set up.
+    let mut applied: Option<Vec<DaemonState>> = None;
     loop {
         hb.check_in().await;
         if due {
             due = false;
             let vrrp_state = vrrp.borrow_and_update().status.state.clone();
-            let want = wanted(&vrrp_state, Some(&cfg)).map(|s| daemon(&cfg, s));
+            let want: Vec<SyncDaemon> = (wanted_all(&vrrp_state, &cfg).into_iter())
+                .map(|s| daemon(&cfg, s))
+                .collect();
             let r = edge
-                .call(move |link| link.with(|c| pass(c, |have| diff(want.as_ref(), have))))
+                .call(move |link| link.with(|c| pass(c, |have| diff_all(&want, have))))
                 .await;
             let error = match r {
                 Ok(Ok((have, failed))) => {
                     running = Some(have);
-                    applied = wanted(&vrrp_state, Some(&cfg)).filter(|_| failed.is_empty());
+                    applied = Some(wanted_all(&vrrp_state, &cfg)).filter(|_| failed.is_empty());
                     (!failed.is_empty()).then(|| failed.join("; "))
                 }
                 Ok(Err(e)) => {
@@ -303,7 +327,7 @@ pub async fn run(
                 } else {
                     // A change of the instance's state, not of its counters.
                     let vrrp_state = vrrp.borrow().status.state.clone();
-                    due = wanted(&vrrp_state, Some(&cfg)) != applied;
+                    due = Some(wanted_all(&vrrp_state, &cfg)) != applied;
                     if !due {
                         // Same daemon (BACKUP -> FAULT): the line only.
                         status.send_if_modified(|line| {

@@ -185,3 +185,37 @@ fn describe_as_ipvsadm() {
         "none running; follows VI_1 (INIT)"
     );
 }
+
+#[test]
+fn anycast_wants_both_daemons_whatever_vrrp_says() {
+    let any = LvsSyncDaemon {
+        vrrp_instance: String::new(),
+        ..cfg()
+    };
+    for s in ["", "MASTER", "BACKUP", "FAULT"] {
+        assert_eq!(wanted_all(s, &any), vec![M, B], "{s}");
+    }
+    assert_eq!(wanted_all("MASTER", &cfg()), vec![M]);
+    assert_eq!(wanted_all("BACKUP", &cfg()), vec![B]);
+    let want = [daemon(&any, M), daemon(&any, B)];
+    // Nothing running: both start. Both running as asked: nothing.
+    assert_eq!(
+        diff_all(&want, &[]),
+        vec![
+            SyncOp::Start(want[0].clone()),
+            SyncOp::Start(want[1].clone())
+        ]
+    );
+    let both = [kernel(M, "eth1", 51), kernel(B, "eth1", 51)];
+    assert!(diff_all(&want, &both).is_empty());
+    // A backup of another sync id: replaced, the master kept.
+    let other = [kernel(M, "eth1", 51), kernel(B, "eth1", 7)];
+    assert_eq!(
+        diff_all(&want, &other),
+        vec![SyncOp::Stop(B), SyncOp::Start(want[1].clone())]
+    );
+    // The shutdown keeps the backup only, as for a pair.
+    assert_eq!(shutdown_ops(&any, &both), vec![SyncOp::Stop(M)]);
+    let line = status_line(&any, "", Some(&both), None);
+    assert!(line.ends_with("; both, for anycast"), "{line}");
+}

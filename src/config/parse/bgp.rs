@@ -13,7 +13,7 @@ use crate::config::bounds::{
     BGP_PREPEND_MAX, TEXT_MAX,
 };
 use crate::config::error::{ErrorKind, Invalid};
-use crate::config::model::{Bgp, BgpDrain, BgpNeighbor};
+use crate::config::model::{Bgp, BgpDrain, BgpNeighbor, LvsSyncDaemon};
 use crate::config::syntax::{Node, Token};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -29,6 +29,7 @@ pub(crate) const BGP: Section = Section {
         "bfd_multiplier",
         "bird_socket",
         "bird_config",
+        "sync_daemon",
     ],
     shared: &[],
     repeatable: &["neighbor", "community"],
@@ -118,6 +119,7 @@ impl Reader<'_> {
                     b.bird_config = p;
                 }
             }
+            "sync_daemon" => b.sync_daemon = r.anycast_sync_daemon(n),
             _ => unreachable!("BGP lists only the keywords matched above"),
         });
         if b.neighbors.is_empty() {
@@ -139,6 +141,23 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// `sync_daemon INTERFACE [id N] [maxlen N] [port N] [ttl N] [group IP]`.
+    fn anycast_sync_daemon(&mut self, n: &Node) -> Option<LvsSyncDaemon> {
+        const EXPECTED: &str = "INTERFACE [id N] [maxlen N] [port N] [ttl N] [group IP]";
+        let args = self.args_between(n, 1, 11, EXPECTED)?;
+        let mut d = LvsSyncDaemon {
+            interface: self.tok_ifname(&args[0], "sync_daemon")?,
+            vrrp_instance: String::new(),
+            id: None,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        };
+        self.sync_options(&mut d, &args[1..], "sync_daemon")?;
+        Some(d)
     }
 
     fn neighbor(&mut self, node: &Node) -> Option<BgpNeighbor> {

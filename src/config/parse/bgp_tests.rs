@@ -24,6 +24,7 @@ const BGP: &str = "bgp {
     drain prepend 3
     bfd_interval 0.05
     bfd_multiplier 5
+    sync_daemon eth1 id 52 ttl 1
 }
 ";
 
@@ -81,6 +82,12 @@ fn a_full_block_reads_and_writes_back_the_same() {
     assert_eq!(b.drain, BgpDrain::Prepend(3));
     assert_eq!(b.bfd_interval.0, 50);
     assert_eq!(b.bfd_multiplier, 5);
+    let s = b.sync_daemon.as_ref().expect("sync_daemon");
+    assert_eq!(
+        (s.interface.as_str(), s.id, s.ttl),
+        ("eth1", Some(52), Some(1))
+    );
+    assert!(s.vrrp_instance.is_empty());
     let vip: IpAddr = "192.168.1.200".parse().unwrap();
     assert_eq!(c.virtual_servers[0].anycast, Some(vip));
     let out = crate::config::export::export(&c);
@@ -155,6 +162,18 @@ fn bad_values_are_located() {
         &errors(&block("neighbor 10.0.0.2 {\n  remote_as 1\n }")),
         "t.conf:7:2: error: bgp: neighbor 10.0.0.2 is given twice",
     );
+}
+
+#[test]
+fn one_sync_daemon_of_either_kind() {
+    let global = "global_defs {\n lvs_sync_daemon eth1 VI_1\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n}\n";
+    let e = errors(&format!("{global}{BGP}"));
+    has(
+        &e,
+        "t.conf:8:1: error: bgp: sync_daemon and global_defs' lvs_sync_daemon both",
+    );
+    let bad = BGP.replace("sync_daemon eth1 id 52 ttl 1", "sync_daemon eth1 VI_1");
+    has(&errors(&bad), "'sync_daemon': invalid value 'VI_1'");
 }
 
 #[test]

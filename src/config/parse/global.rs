@@ -15,7 +15,7 @@ use crate::config::error::{Diagnostics, Loc, WarningKind};
 use crate::config::model::{
     Garp, GarpOverride, GlobalDefs, LvsSyncDaemon, LvsTimeouts, Metrics, SmtpServer, VrrpVersion,
 };
-use crate::config::syntax::Node;
+use crate::config::syntax::{Node, Token};
 use crate::config::validate::At;
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
@@ -305,7 +305,19 @@ impl Reader<'_> {
             ttl: None,
             group: None,
         };
-        for (name, value) in self.pairs(&args[2..], kw)? {
+        self.sync_options(&mut d, &args[2..], kw)?;
+        Some(d)
+    }
+
+    /// `[id N] [maxlen N] [port N] [ttl N] [group IP]` of a sync daemon
+    /// line (here and the `bgp` block's `sync_daemon`).
+    pub(super) fn sync_options(
+        &mut self,
+        d: &mut LvsSyncDaemon,
+        args: &[Token],
+        kw: &str,
+    ) -> Option<()> {
+        for (name, value) in self.pairs(args, kw)? {
             match name.text.as_str() {
                 "id" => d.id = Some(self.tok_u32(value, kw, 0, 255)? as u8),
                 "maxlen" => d.maxlen = Some(self.tok_u32(value, kw, 1, 65535)? as u16),
@@ -318,7 +330,7 @@ impl Reader<'_> {
                 }
             }
         }
-        Some(d)
+        Some(())
     }
 
     fn lvs_timeouts(&mut self, n: &Node) -> Option<LvsTimeouts> {

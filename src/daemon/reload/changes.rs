@@ -168,7 +168,10 @@ pub fn pending(running: &Config, new: &Config) -> Vec<Pending> {
     {
         out.push(Pending::VrrpScripts);
     }
-    if running.global.lvs_sync_daemon != new.global.lvs_sync_daemon {
+    let anycast_sync = |c: &Config| c.bgp.as_ref().and_then(|b| b.sync_daemon.clone());
+    if running.global.lvs_sync_daemon != new.global.lvs_sync_daemon
+        || anycast_sync(running) != anycast_sync(new)
+    {
         out.push(Pending::LvsSyncDaemon);
     }
     // No block means the defaults (a new block with them changes nothing).

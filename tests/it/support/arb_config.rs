@@ -237,6 +237,18 @@ fn repair(parts: Parts) -> Config {
         }
     }
     make_anycast(&mut virtual_servers, bgp.as_ref(), &seen);
+    // One sync daemon setting of either kind (the kernel runs one pair):
+    // with a bgp block, every other drawn one is the block's.
+    let mut bgp = bgp;
+    if let (Some(b), Some(s)) = (&mut bgp, &global.lvs_sync_daemon) {
+        if s.vrrp_instance.len() % 2 == 0 {
+            b.sync_daemon = Some(LvsSyncDaemon {
+                vrrp_instance: String::new(),
+                ..s.clone()
+            });
+            global.lvs_sync_daemon = None;
+        }
+    }
     Config {
         global,
         appliance,
