@@ -54,6 +54,9 @@ use crate::net::Net;
 pub const POLL: Duration = Duration::from_secs(2);
 /// How long BIRD may accept and not answer before it is killed.
 pub const STALL_KILL: Duration = Duration::from_secs(20);
+/// How long a BIRD that never answered this task may take to start (its
+/// unit waits for the file) before its silence is logged as an error.
+pub const BIRD_START: Duration = Duration::from_secs(30);
 
 /// What the task reads and where it publishes.
 pub struct Io {
@@ -80,6 +83,10 @@ struct State {
     status: BgpStatus,
     /// Since when BIRD has not answered.
     down_since: Option<Instant>,
+    /// The outage since `down_since` is in the journal.
+    down_logged: bool,
+    /// BIRD has answered this task at least once.
+    answered: bool,
     stalled_since: Option<Instant>,
     net: Net,
     /// The anycast addresses known to be on `lo`.
@@ -104,6 +111,8 @@ pub async fn run(bgp: Bgp, targets: Targets, mut io: Io, hb: Heartbeat) {
         written,
         applied: false,
         down_since: None,
+        down_logged: false,
+        answered: false,
         stalled_since: None,
         net: io.net.clone(),
         on_lo: BTreeSet::new(),
@@ -275,11 +284,15 @@ impl State {
 
     fn up(&mut self) {
         if let Some(since) = self.down_since.take() {
-            tracing::info!(
-                after_ms = since.elapsed().as_millis() as u64,
-                "bgp: BIRD answers again"
-            );
+            if self.down_logged {
+                tracing::info!(
+                    after_ms = since.elapsed().as_millis() as u64,
+                    "bgp: BIRD answers again"
+                );
+            }
         }
+        self.answered = true;
+        self.down_logged = false;
         self.stalled_since = None;
         self.status.bird_error = None;
         self.status.bird_down_secs = None;
@@ -287,10 +300,14 @@ impl State {
 
     fn down(&mut self, e: &ClientError) {
         let now = Instant::now();
-        let since = *self.down_since.get_or_insert_with(|| {
+        let since = *self.down_since.get_or_insert(now);
+        // At a boot BIRD starts once this task has written its file: not
+        // answering then is no fault, until BIRD_START has passed.
+        let starting = !self.answered && now.duration_since(since) < BIRD_START;
+        if !starting && !self.down_logged {
+            self.down_logged = true;
             tracing::error!(socket = %self.socket.display(), error = %e, "bgp: BIRD does not answer; its routes are withdrawn by its neighbours when its sessions end");
-            now
-        });
+        }
         self.status.bird_error = Some(e.to_string());
         self.status.bird_down_secs = Some(now.duration_since(since).as_secs());
         self.status
