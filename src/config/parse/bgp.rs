@@ -67,7 +67,7 @@ impl Reader<'_> {
         let errors_before = self.d.errors.len();
         let mut b = Bgp::new(0, Ipv4Addr::UNSPECIFIED);
         let (mut local_as, mut router_id) = (None, None);
-        self.walk(nodes, &BGP, |r, kw, n| match kw {
+        let seen = self.walk(nodes, &BGP, |r, kw, n| match kw {
             "local_as" => local_as = r.as_number(n),
             "router_id" => router_id = r.router_id(n),
             "neighbor" => {
@@ -122,7 +122,9 @@ impl Reader<'_> {
             "sync_daemon" => b.sync_daemon = r.anycast_sync_daemon(n),
             _ => unreachable!("BGP lists only the keywords matched above"),
         });
-        if b.neighbors.is_empty() {
+        // A neighbour written with errors has its own; none written is
+        // this one.
+        if !seen.contains_key("neighbor") {
             self.missing(node, "bgp".into(), "neighbor");
         }
         match (local_as, router_id) {

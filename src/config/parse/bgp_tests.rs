@@ -119,6 +119,11 @@ fn required_keywords_are_named_at_the_block() {
         &e,
         "t.conf:4:2: error: 'remote_as' is missing from bgp neighbor 10.0.0.1",
     );
+    assert_eq!(
+        e.len(),
+        1,
+        "a neighbour with an error is no missing neighbour: {e:#?}"
+    );
 }
 
 #[test]
