@@ -194,6 +194,15 @@ def test_the_route_follows_the_service_quorum(anycast):
     back = wait_route(True)
     report(f"anycast: real servers back -> announced again in {back:.1f} s "
            f"({time.monotonic() - t0:.1f} s since they stopped)")
+    # BIRD beside the vigil daemon: resident memory, and CPU time (clock
+    # ticks of 10 ms) since each started.
+    pids = lb1.check("echo $(systemctl show -p MainPID --value vigil) $(pidof bird)").split()
+    for p in pids:
+        comm, ticks, rss, age = lb1.check(
+            f"echo $(cat /proc/{p}/comm) $(awk '{{print $14+$15}}' /proc/{p}/stat) "
+            f"$(awk '/VmRSS/{{print $2}}' /proc/{p}/status) $(ps -o etimes= -p {p})").split()
+        report(f"anycast: {comm}: RSS {int(rss) / 1024:.1f} MiB, CPU {int(ticks) * 10} ms "
+               f"over its {age} s")
 
 
 def test_drain_prepends_and_undrain_restores(anycast):
