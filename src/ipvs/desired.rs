@@ -16,7 +16,11 @@
 //!   `misc_dynamic` MISC_CHECK set ([`Weights`], which quorum counts too:
 //!   keepalived updates its quorum on such a change). A failed one is removed,
 //!   or kept at weight 0 when `inhibit_on_failure` holds (the real
-//!   server's own setting overrides the service's).
+//!   server's own setting overrides the service's), and always in an
+//!   `anycast` service: the kernel's `mh` table follows the order of the
+//!   service's destinations, and a destination removed and added back
+//!   goes to the head of the list, so the boxes announcing the service
+//!   would no longer send a flow to the same real server.
 //! - Quorum: a service that is up goes down when the summed weight of its
 //!   healthy servers is 0 or below `quorum - hysteresis`; a service that is
 //!   down comes up when the sum is at least `quorum + hysteresis` (and not
@@ -299,7 +303,8 @@ pub fn entry_weighted(
     let dests = healthy
         .into_iter()
         .filter_map(|(rs, live_weight, healthy)| {
-            let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
+            let inhibit =
+                vs.anycast.is_some() || rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
             let weight = match (healthy && !sorry_active, inhibit) {
                 (true, _) => live_weight,
                 (false, true) => 0,

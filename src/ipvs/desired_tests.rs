@@ -229,6 +229,12 @@ fn failed_server_leaves_or_stays_at_zero_with_inhibit() {
     vs.real_servers[0].inhibit_on_failure = Some(true);
     let (e, _) = entry(&vs, &h, None);
     assert_eq!(weights(&e), vec![(102, 0), (103, 1)]);
+    // An anycast service keeps every destination in its place, whatever
+    // the real server says.
+    vs.real_servers[0].inhibit_on_failure = Some(false);
+    vs.anycast = Some("192.168.1.200".parse().unwrap());
+    let (e, _) = entry(&vs, &h, None);
+    assert_eq!(weights(&e), vec![(102, 0), (103, 1)]);
 }
 
 #[test]
