@@ -247,6 +247,25 @@ pub(super) struct SyncSide {
 }
 
 impl SyncSide {
+    /// Its status line (`vrrp_state` until the first pass) and its task.
+    fn start(
+        cfg: crate::config::model::LvsSyncDaemon,
+        vrrp: watch::Receiver<Snapshot>,
+        vrrp_state: &str,
+        resuming: bool,
+        sup: &Supervisor,
+    ) -> Self {
+        let (tx, rx) = watch::channel(sync::status_line(&cfg, vrrp_state, None, None));
+        let mut side = SyncSide {
+            cfg,
+            vrrp,
+            status: tx,
+            handle: (rx, mpsc::channel(1).0),
+        };
+        side.spawn(sup, resuming);
+        side
+    }
+
     /// Starts its task (again): a new shutdown queue, the same line.
     pub(super) fn spawn(&mut self, sup: &Supervisor, resuming: bool) {
         let (stx, srx) = mpsc::channel(1);
@@ -277,18 +296,15 @@ pub(super) fn start_sync_daemon(
         tracing::error!(instance = %cfg.vrrp_instance, "lvs_sync_daemon: no such vrrp_instance; sync daemon not started");
         return None;
     };
-    let vrrp = statuses[i].clone();
-    let (tx, rx) = watch::channel(sync::status_line(&cfg, "INIT", None, None));
     tracing::info!(interface = %cfg.interface, instance = %cfg.vrrp_instance, "ipvs sync daemon task started");
     let resuming = resuming(&cfg.vrrp_instance);
-    let mut side = SyncSide {
+    Some(SyncSide::start(
         cfg,
-        vrrp,
-        status: tx,
-        handle: (rx, mpsc::channel(1).0),
-    };
-    side.spawn(sup, resuming);
-    Some(side)
+        statuses[i].clone(),
+        "INIT",
+        resuming,
+        sup,
+    ))
 }
 
 /// The `bgp` block's `sync_daemon`: both daemons, whatever VRRP does (the
@@ -298,14 +314,6 @@ fn start_anycast_sync(cfg: crate::config::model::LvsSyncDaemon, sup: &Supervisor
         status: Default::default(),
         since: Instant::now(),
     });
-    let (tx, rx) = watch::channel(sync::status_line(&cfg, "", None, None));
     tracing::info!(interface = %cfg.interface, "ipvs sync daemon task started: master and backup, for anycast");
-    let mut side = SyncSide {
-        cfg,
-        vrrp,
-        status: tx,
-        handle: (rx, mpsc::channel(1).0),
-    };
-    side.spawn(sup, false);
-    side
+    SyncSide::start(cfg, vrrp, "", false, sup)
 }

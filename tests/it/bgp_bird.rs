@@ -6,7 +6,7 @@
 //! (scripts/install-deps installs bird2).
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use vigil::bgp::reply::{protocols, Reply};
 use vigil::bgp::{bird, client};
 use vigil::config::model::{Bgp, BgpNeighbor};
 
-use crate::support::netns::{require_program, run, serial, Netns, Proc};
+use crate::support::netns::{require_program, run, serial, spawn_bird, Netns};
 
 const HINT: &str = "BIRD 2 is a test dependency: scripts/install-deps installs bird2";
 
@@ -91,21 +91,6 @@ fn bird_parses_every_config_vigil_writes() {
     assert!(!out.status.success());
 }
 
-/// A BIRD in `ns` with its socket in `dir`.
-fn start_bird(ns: &Netns, dir: &Path, name: &str, config: &Path) -> (Proc, PathBuf) {
-    let socket = dir.join(format!("{name}.ctl"));
-    let log = dir.join(format!("{name}.log"));
-    let args = [
-        "bird",
-        "-f",
-        "-c",
-        config.to_str().unwrap(),
-        "-s",
-        socket.to_str().unwrap(),
-    ];
-    (ns.spawn(name, &args, &log), socket)
-}
-
 /// Asks `socket` until `f` holds of the reply to `command`.
 fn wait_for(socket: &Path, command: &str, what: &str, f: impl Fn(&Reply) -> bool) -> Reply {
     let rt = runtime();
@@ -175,11 +160,11 @@ fn a_box_announces_drains_and_withdraws_without_a_session_restart() {
         "router id 10.98.0.254;\nprotocol device {}\nprotocol bgp box1 {\n local 10.98.0.254 as 65000;\n neighbor 10.98.0.1 as 65010;\n password \"two words\";\n ipv4 { import all; export none; };\n}\n",
     )
     .unwrap();
-    let (_r, router_ctl) = start_bird(&router, dir.path(), "router", &router_conf);
+    let (_r, router_ctl) = spawn_bird(&router, dir.path(), "router", &router_conf);
     let b = box_bgp("10.98.0.254");
     let box_conf = dir.path().join("box.conf");
     std::fs::write(&box_conf, bird::render(&b, &announce(&["192.0.2.1"], 0))).unwrap();
-    let (_b, box_ctl) = start_bird(&bx, dir.path(), "box", &box_conf);
+    let (_b, box_ctl) = spawn_bird(&bx, dir.path(), "box", &box_conf);
 
     let r = wait_for(&box_ctl, "show protocols all", "the session up", |r| {
         protocols(r)

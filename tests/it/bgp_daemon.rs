@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::netns::{require_program, serial, Lab, Proc};
+use crate::support::netns::{require_program, serial, spawn_bird, Lab, Proc};
 use crate::support::peers::{start_vigil_with, vigil_bin};
 
 const WITHIN: Duration = Duration::from_secs(20);
@@ -46,18 +46,7 @@ virtual_server 192.0.2.10 80 {{
 }
 
 fn start_bird(lab: &Lab) -> Proc {
-    let (conf, socket) = (lab.path("bird.conf"), lab.path("bird.ctl"));
-    let args = [
-        "bird",
-        "-f",
-        "-c",
-        conf.to_str().unwrap(),
-        "-s",
-        socket.to_str().unwrap(),
-    ];
-    lab.nodes[0]
-        .ns
-        .spawn("box's bird", &args, &lab.path("bird.log"))
+    spawn_bird(&lab.nodes[0].ns, &lab.dir, "bird", &lab.path("bird.conf")).0
 }
 
 fn start_router(lab: &Lab) -> Proc {
@@ -67,19 +56,8 @@ fn start_router(lab: &Lab) -> Proc {
         "router id 192.168.1.251;\nprotocol device {}\nprotocol bgp box1 {\n local 192.168.1.251 as 65000;\n neighbor 192.168.1.1 as 65010;\n hold time 6;\n ipv4 { import all; export none; };\n}\n",
     )
     .unwrap();
-    let socket = lab.path("router.ctl");
     let client = lab.client.as_ref().expect("a client node");
-    let args = [
-        "bird",
-        "-f",
-        "-c",
-        conf.to_str().unwrap(),
-        "-s",
-        socket.to_str().unwrap(),
-    ];
-    client
-        .ns
-        .spawn("router's bird", &args, &lab.path("router.log"))
+    spawn_bird(&client.ns, &lab.dir, "router", &conf).0
 }
 
 fn bgp(v: &serde_json::Value) -> &serde_json::Value {

@@ -289,7 +289,7 @@ impl Reader<'_> {
     }
 }
 
-pub(crate) fn password_ok(p: &str) -> bool {
+fn password_ok(p: &str) -> bool {
     (1..=BGP_PASSWORD_MAX).contains(&p.len())
         && p.bytes()
             .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')

@@ -977,3 +977,20 @@ pub fn wait_for(timeout: Duration, step: Duration, mut cond: impl FnMut() -> boo
         std::thread::sleep(step);
     }
 }
+
+/// BIRD in `ns` on `config`, in the foreground, with its control socket
+/// `dir/NAME.ctl` and its output in `dir/NAME.log` -> the process and the
+/// socket (the anycast tests: the box's BIRD and a router's).
+pub fn spawn_bird(ns: &Netns, dir: &Path, name: &str, config: &Path) -> (Proc, PathBuf) {
+    let socket = dir.join(format!("{name}.ctl"));
+    let log = dir.join(format!("{name}.log"));
+    let args = [
+        "bird",
+        "-f",
+        "-c",
+        config.to_str().expect("utf-8 path"),
+        "-s",
+        socket.to_str().expect("utf-8 path"),
+    ];
+    (ns.spawn(name, &args, &log), socket)
+}
