@@ -1,7 +1,8 @@
 """lab/tests/test_anycast.py: route health injection. lb1 gets a `bgp` block
 and an anycast virtual server 192.0.2.80:80 (LVS-DR to rs1 and rs2, added to
-its flash config for this module, then restored); a router namespace on the
-LAN runs BIRD and peers with lb1's BIRD (vigil-bird.service, started by its
+its flash config for this module, then restored: lab/vlab/anycast.py); the
+router namespace on the LAN (lab/vlab/router.py) runs BIRD and peers with
+lb1's BIRD (vigil-bird.service, started by its
 path unit once vigil writes the config). What the router learns is the
 test's measure:
 
@@ -19,81 +20,27 @@ test's measure:
   at once (after a start: the reload that added it lists it as pending), the
   backup alone while vigil is stopped.
 
-Three boxes, ECMP and connection sync across boxes are not here yet."""
+Three boxes behind the router's ECMP, with connection sync among them:
+test_scaleout.py."""
 import time
 
 import pytest
 
 from conftest import ensure_ready, report
-from vlab import net, paths
+from vlab import anycast as ac
+from vlab import net, router
+from vlab.anycast import ADDR as ANYCAST
 from vlab.ipvsadm import sync_daemon, wait_daemons
 from vlab.node import STORE
-from vlab.proc import kill_recorded, sh, spawn
 
-ANYCAST = "192.0.2.80"
-ROUTER = "192.168.1.30"
-LB1 = "192.168.1.100"
-DIR = "/run/vigil-anycast"
-SERVICE = f"""
-bgp {{
-    local_as 65010
-    router_id {LB1}
-    neighbor {ROUTER} {{
-        remote_as 65000
-        hold_time 3
-    }}
-    drain prepend 2
-    sync_daemon eth1 id 52
-}}
-
-virtual_server {ANYCAST} 80 {{
-    delay_loop 1
-    lvs_sched mh
-    lvs_method DR
-    protocol TCP
-    dr_path_check off
-    anycast
-    real_server {net.HOSTS["rs1"]} 80 {{
-        TCP_CHECK {{
-            connect_timeout 1
-        }}
-    }}
-    real_server {net.HOSTS["rs2"]} 80 {{
-        TCP_CHECK {{
-            connect_timeout 1
-        }}
-    }}
-}}
-"""
-ROUTER_CONF = f"""router id {ROUTER};
-protocol device {{}}
-protocol bgp lb1 {{
-    local {ROUTER} as 65000;
-    neighbor {LB1} as 65010;
-    hold time 3;
-    connect retry time 2;
-    error wait time 1, 5;
-    ipv4 {{ import all; export none; }};
-}}
-"""
-# The router with BFD towards lb1 (100 ms x 3, as vigil's defaults).
-ROUTER_BFD = ROUTER_CONF.replace("    hold time 3;\n", "    hold time 3;\n    bfd on;\n") + """
-protocol bfd {
-    interface "*" { interval 100 ms; multiplier 3; };
-}
-"""
-
-
-def ctl():
-    return paths.run_path("router-bird.ctl")
+SERVICE = ac.service("lb1", drain="prepend 2", sync_id=52)
+wait_status = ac.wait_status
 
 
 def route():
     """The router's route to the anycast VIP, as `birdc show route all`
     prints it ('' when it has none)."""
-    r = sh("birdc", "-s", ctl(), "show", "route", "all", f"{ANYCAST}/32", check=False)
-    out = r.stdout or ""
-    return out if f"{ANYCAST}/32" in out else ""
+    return router.route(ac.PREFIX)
 
 
 def wait_route(present, timeout=30.0, path=None):
@@ -111,18 +58,6 @@ def wait_route(present, timeout=30.0, path=None):
         time.sleep(0.1)
 
 
-def wait_status(node, *lines, timeout=15.0):
-    """Poll `vigil status` until it has every one of `lines` (vigil reads
-    BIRD every 2 s) -> the status."""
-    t0 = time.monotonic()
-    while True:
-        status = node.check("vigil status")
-        if all(x in status for x in lines):
-            return status
-        assert time.monotonic() - t0 < timeout, (lines, status)
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def anycast(lab):
     missing = lab.part_missing("ipvs")
@@ -130,43 +65,19 @@ def anycast(lab):
         pytest.xfail(missing)
     lb1 = lab["lb1"]
     ensure_ready(lab, "lb1")
-    net.add_host("router", ROUTER)
-    for rs in net.REAL_SERVERS:
-        net.in_ns(rs, "ip", "addr", "add", f"{ANYCAST}/32", "dev", "lo")
-    conf = paths.run_path("router-bird.conf")
-    with open(conf, "w") as fh:
-        fh.write(ROUTER_CONF)
-    spawn("router-bird", ["ip", "netns", "exec", net.ns("router"), "bird", "-f", "-c", conf,
-                          "-s", ctl()], paths.run_path("router-bird.log"), "bird")
+    router.up(ac.router_conf(["lb1"]))
+    ac.real_servers_up()
     try:
-        lb1.check(f"mkdir -p {DIR} && vigil config export --store {STORE} > {DIR}/orig.conf")
-        lb1.put(f"{DIR}/anycast.conf",
-                (lb1.check(f"cat {DIR}/orig.conf") + SERVICE).encode())
-        lb1.check(f"vigil config import {DIR}/anycast.conf --store {STORE}")
-        t0 = time.monotonic()
+        ac.install(lb1, SERVICE)
         lb1.check("vigil reload")
         took = wait_route(True, timeout=60)
         report(f"anycast: announced {took:.1f} s after the reload "
                f"(BIRD started by its path unit, session up, first checks)")
         yield lab
     finally:
-        lb1.run("vigil undrain")
-        lb1.run(f"test -s {DIR}/orig.conf && vigil config import {DIR}/orig.conf "
-                f"--store {STORE}")
-        # A restart, not a reload: a change of sync daemons waits for one,
-        # and the next module's commits must find nothing pending.
-        lb1.run("systemctl restart vigil", timeout=90)
-        lb1.run(f"ipvsadm -D -t {ANYCAST}:80")
-        lb1.run("ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup")
-        lb1.run("systemctl stop vigil-bird.path vigil-bird; rm -f /run/vigil/bird.conf")
-        lb1.run("systemctl start vigil-bird.path")
-        lb1.run(f"ip addr del {ANYCAST}/32 dev lo")
-        kill_recorded("router-bird")
-        sh("ip", "netns", "delete", net.ns("router"), check=False)
-        for rs in net.REAL_SERVERS:
-            net.in_ns(rs, "ip", "addr", "del", f"{ANYCAST}/32", "dev", "lo", check=False)
-            if not net.server_running(rs):
-                net.start_server(rs)
+        ac.restore(lb1)
+        router.down()
+        ac.real_servers_down()
         assert lab.wait_vip("lb1", 30) is not None, f"VIP on {lab.vip_holders()} after restore"
         status = lb1.check("vigil status")
         assert "PENDING" not in status and "bgp:" not in status, status
@@ -177,7 +88,7 @@ def test_the_route_follows_the_service_quorum(anycast):
     r = route()
     assert "BGP.as_path: 65010\n" in r, r
     wait_status(lb1, f"announced: {ANYCAST}",
-                "neighbor 192.168.1.30 AS 65000: Established, 1 route exported")
+                f"neighbor {router.ADDR} AS 65000: Established, 1 route exported")
     assert lb1.check(f"ip -br addr show dev lo | grep -c {ANYCAST}").strip() == "1"
     try:
         t0 = time.monotonic()
@@ -272,17 +183,14 @@ def test_a_dead_box_is_withdrawn_at_the_hold_timer_or_by_bfd(anycast):
         report(f"anycast: lb1 cut off, no BFD -> withdrawn at the router in {hold:.1f} s "
                f"(hold time 3 s)")
         assert hold > 1.0, hold
-        with open(paths.run_path("router-bird.conf"), "w") as fh:
-            fh.write(ROUTER_BFD)
-        sh("birdc", "-s", ctl(), "configure")
-        text = lb1.check(f"cat {DIR}/anycast.conf").replace(
-            "        hold_time 3\n", "        hold_time 3\n        bfd on\n")
-        lb1.put(f"{DIR}/bfd.conf", text.encode())
-        lb1.check(f"vigil config import {DIR}/bfd.conf --store {STORE} && vigil reload")
+        router.configure(ac.router_conf(["lb1"], bfd=True))
+        orig = lb1.check(f"cat {ac.DIR}/orig.conf")
+        ac.replace(lb1, orig + ac.service("lb1", drain="prepend 2", sync_id=52, bfd=True),
+                   "bfd.conf")
+        lb1.check("vigil reload")
         t0 = time.monotonic()
-        while "Up" not in sh("birdc", "-s", ctl(), "show", "bfd", "sessions").stdout:
-            assert time.monotonic() - t0 < 60, sh("birdc", "-s", ctl(), "show", "bfd",
-                                                   "sessions").stdout
+        while " Up " not in router.birdc("show", "bfd", "sessions"):
+            assert time.monotonic() - t0 < 60, router.birdc("show", "bfd", "sessions")
             time.sleep(0.5)
         wait_route(True, timeout=60)
         bfd = cut_off(lab, 15)
@@ -290,10 +198,8 @@ def test_a_dead_box_is_withdrawn_at_the_hold_timer_or_by_bfd(anycast):
                f"{bfd:.2f} s")
         assert bfd < 1.0, bfd
     finally:
-        with open(paths.run_path("router-bird.conf"), "w") as fh:
-            fh.write(ROUTER_CONF)
-        sh("birdc", "-s", ctl(), "configure", check=False)
-        lb1.run(f"vigil config import {DIR}/anycast.conf --store {STORE} && vigil reload")
+        router.configure(ac.router_conf(["lb1"]))
+        lb1.run(f"vigil config import {ac.DIR}/anycast.conf --store {STORE} && vigil reload")
     assert lab.wait_vip("lb1", 30) is not None, lab.vip_holders()
     wait_route(True, timeout=60)
 

@@ -8,7 +8,7 @@ import os
 import time
 
 from conftest import ensure_ready, report
-from vlab import flashconf
+from vlab import flashconf, net
 from vlab.node import NODE_ADDRS, STORE, base_disk
 from vlab.proc import sh
 
@@ -63,7 +63,8 @@ def wait_until(what, pred, timeout):
 
 
 def test_both_boxes_come_up_from_flash_alone(lab):
-    for name, (eth0, eth1) in NODE_ADDRS.items():
+    for name in net.NODES:
+        eth0, eth1 = NODE_ADDRS[name]
         n = lab[name]
         # The shell may be up before vigil: its control socket answers once
         # the set-up is applied (it comes before VRRP starts).

@@ -1,6 +1,7 @@
 """lab/vlab/lab.py: the whole lab: network, real servers, both appliances.
 Owns: bringing it up from scratch (seed configs on the flashes, both VMs
-booted in parallel), tearing everything down by recorded PIDs and vl-*
+booted in parallel), an optional third appliance added and removed by a test
+(its taps, flash and boot), tearing everything down by recorded PIDs and vl-*
 namespace names, cleanup on failure/interrupt (context manager, atexit,
 SIGTERM/SIGHUP), and the questions tests ask (who holds the VIP, is
 `vigil run` built)."""
@@ -12,7 +13,7 @@ import time
 
 from . import net, paths
 from .flashconf import FOR_KEEPALIVED
-from .node import STORE, Node
+from .node import STORE, Node, appliance_block
 from .proc import kill_recorded
 
 SEED_CONFIGS = {"lb1": "master.conf", "lb2": "backup.conf"}
@@ -20,7 +21,7 @@ SEED_CONFIGS = {"lb1": "master.conf", "lb2": "backup.conf"}
 
 def stop_all():
     """Stop every VM and server the lab recorded, delete every vl-* namespace."""
-    for name in net.NODES:
+    for name in net.ALL_NODES:
         kill_recorded(name)
     net.down()
 
@@ -60,6 +61,27 @@ class Lab:
             node.fresh_root()
             node.write_config(os.path.join(paths.FIXTURES, configs[name]))
         return self.boot(list(self.nodes), timeout)
+
+    def add_node(self, name, text, timeout: float = 420):
+        """Boot optional appliance `name` (net.OPTIONAL_NODES) on a fresh disk
+        whose flash holds keepalived.conf `text` plus its `appliance` block
+        -> seconds to ready."""
+        node = self.nodes.get(name) or Node(name)
+        if node.running():
+            raise RuntimeError(f"{name} is already running")
+        net.add_taps(name)
+        node.fresh_root()
+        node.write_text(text.rstrip("\n") + "\n\n" + appliance_block(name), name)
+        self.nodes[name] = node
+        return self.boot([name], timeout)[name]
+
+    def remove_node(self, name):
+        """Power optional appliance `name` off and take its taps away."""
+        node = self.nodes.pop(name, None)
+        if node:
+            node.stop()
+        kill_recorded(name)
+        net.del_taps(name)
 
     def boot(self, names, timeout: float = 420):
         """Start the named VMs together, wait for each to be ready."""

@@ -5,7 +5,9 @@ and the client's namespaces wired to `lan` by veths, the real servers' DR
 setup, their echo servers, the optional LVS-NAT real servers behind the
 appliances' eth1, an optional third DR real server, extra client addresses,
 WebSocket clients run in the background, links up/down, and deleting it
-all. Nothing is connected to the host's own network."""
+all; the taps of an optional appliance (lb3) and the anycast tests' upstream
+router with the far clients behind it live in lab/vlab/router.py. Nothing is
+connected to the host's own network."""
 import json
 import os
 import subprocess
@@ -33,6 +35,10 @@ OPTIONAL = {"rs3": "192.168.1.104"}
 # persistence, one client address means one real server for every client.
 CLIENT_SOURCES = ("192.168.1", 11, 90)   # .11 .. .90
 NODES = ("lb1", "lb2")
+# Appliances a test boots only when it needs them (Lab.add_node): the
+# scale-out test's third box. Their taps are made then (add_taps).
+OPTIONAL_NODES = ("lb3",)
+ALL_NODES = NODES + OPTIONAL_NODES
 # LVS-NAT (lab/tests/test_nat.py only, made by nat_up()): real servers on the
 # `sync` bridge beside the appliances' eth1, on their own subnet, whose
 # default gateway is the internal VIP the VRRP master holds on eth1.
@@ -68,14 +74,27 @@ def up():
            "forward_delay", "0", "mcast_snooping", "0")
         sh("ip", "-n", SWITCH, "link", "set", br, "up")
     for node in NODES:
-        for nic, br in ((0, "lan"), (1, "sync")):
-            t = tap(node, nic)
-            sh("ip", "-n", SWITCH, "tuntap", "add", "dev", t, "mode", "tap")
-            sh("ip", "-n", SWITCH, "link", "set", t, "master", br, "up")
+        add_taps(node)
     for h, addr in HOSTS.items():
         wire_host(h, addr)
     for rs in REAL_SERVERS:
         setup_real_server(rs)
+
+
+def add_taps(node):
+    """The VM `node`'s two taps on the switch: eth0 on `lan`, eth1 on
+    `sync` (a no-op for a tap that is there)."""
+    have = sh("ip", "-n", SWITCH, "-br", "link", "show").stdout.split()
+    for nic, br in ((0, "lan"), (1, "sync")):
+        t = tap(node, nic)
+        if t not in have:
+            sh("ip", "-n", SWITCH, "tuntap", "add", "dev", t, "mode", "tap")
+        sh("ip", "-n", SWITCH, "link", "set", t, "master", br, "up")
+
+
+def del_taps(node):
+    for nic in (0, 1):
+        sh("ip", "-n", SWITCH, "link", "del", tap(node, nic), check=False)
 
 
 def wire_host(h, addr, bridge="lan", prefix=24):
@@ -216,9 +235,10 @@ def down():
         sh("ip", "netns", "delete", name, check=False)
 
 
-def client(*args, timeout=120):
-    """Run lab/vlab/client.py in the client namespace -> its JSON answer."""
-    r = in_ns("client", sys.executable, os.path.join(paths.VLAB, "client.py"), *args,
+def client(*args, timeout=120, host="client"):
+    """Run lab/vlab/client.py in the client namespace (or `host`'s) -> its
+    JSON answer."""
+    r = in_ns(host, sys.executable, os.path.join(paths.VLAB, "client.py"), *args,
               check=False, timeout=timeout)
     return _answer(r.stdout, r.returncode, r.stderr)
 
@@ -231,14 +251,14 @@ def _answer(stdout, returncode, stderr):
 
 
 class BackgroundClients:
-    """client.py ws ... --until-stdin running in the client namespace while
-    a test acts: ready() waits for its READY line (every client had its
+    """client.py ws ... --until-stdin running in the client namespace (or
+    `host`'s) while a test acts: ready() waits for its READY line (every client had its
     first attempt), finish() stops it (a line on its stdin) -> its answer.
     The process is this object's child, ended by its own PID."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, host="client"):
         self.p = subprocess.Popen(
-            ["ip", "netns", "exec", ns("client"), sys.executable,
+            ["ip", "netns", "exec", ns(host), sys.executable,
              os.path.join(paths.VLAB, "client.py"), "ws", *args, "--until-stdin"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = []

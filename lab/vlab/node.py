@@ -1,4 +1,4 @@
-"""lab/vlab/node.py: one appliance VM (lb1, lb2) of the lab.
+"""lab/vlab/node.py: one appliance VM (lb1, lb2, lb3) of the lab.
 Owns: its disk (a qcow2 overlay of the shared read-only image disk, which
 has the box's own GPT layout: EFI partition with grub and the kernel, the
 4 MiB `config` partition vigil finds by its label, the root; it persists
@@ -30,10 +30,12 @@ STORE = "/dev/disk/by-partlabel/config"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 # Each box's own addresses: written into its `appliance` block on flash,
-# applied by vigil (nothing else in the lab image configures a NIC).
+# applied by vigil (nothing else in the lab image configures a NIC). eth1's
+# subnet holds all three: the anycast boxes sync connections over it.
 NODE_ADDRS = {
-    "lb1": ("192.168.1.100/24", "10.255.0.1/30"),
-    "lb2": ("192.168.1.101/24", "10.255.0.2/30"),
+    "lb1": ("192.168.1.100/24", "10.255.0.1/24"),
+    "lb2": ("192.168.1.101/24", "10.255.0.2/24"),
+    "lb3": ("192.168.1.110/24", "10.255.0.3/24"),
 }
 
 
@@ -73,7 +75,7 @@ def base_disk() -> str:
 class Node:
     def __init__(self, name: str, mem_mb: int = 384):
         self.name = name
-        self.index = net.NODES.index(name) + 1
+        self.index = net.ALL_NODES.index(name) + 1
         self.mem_mb = mem_mb
         self.console = None
         # vigil's own console (`vigil console --login`, as on ttyS0 of a
