@@ -23,14 +23,16 @@ def box_addr(name):
     return NODE_ADDRS[name][0].split("/")[0]
 
 
-def service(name, drain="withdraw", sync_id=52, bfd=False, quorum=None):
+def service(name, drain="withdraw", sync_id=52, bfd=False, quorum=None,
+            real_servers=net.REAL_SERVERS):
     """Box `name`'s `bgp` block and the anycast virtual server (keepalived.conf
     text): its own router id, the router as its one neighbour (hold time
     3 s, BFD if asked), `drain`, both sync daemons on eth1 with `sync_id`,
-    the service's `quorum` if given."""
+    the service's `quorum` if given, `real_servers` in that order."""
+    addr = {**net.HOSTS, **net.OPTIONAL}
     real_servers = "".join(
-        f"    real_server {net.HOSTS[rs]} 80 {{\n        TCP_CHECK {{\n"
-        f"            connect_timeout 1\n        }}\n    }}\n" for rs in net.REAL_SERVERS)
+        f"    real_server {addr[rs]} 80 {{\n        TCP_CHECK {{\n"
+        f"            connect_timeout 1\n        }}\n    }}\n" for rs in real_servers)
     return (f"\nbgp {{\n    local_as {LOCAL_AS}\n    router_id {box_addr(name)}\n"
             f"    neighbor {router.ADDR} {{\n        remote_as {ROUTER_AS}\n"
             f"        hold_time 3\n" + ("        bfd on\n" if bfd else "") + "    }\n"

@@ -3,7 +3,8 @@
 //! Owns: one connection per exchange (connect, BIRD's welcome, a command,
 //! its reply), each step bounded by [`CALL_BOUND`], and BIRD's process id
 //! as the socket's peer (`SO_PEERCRED`), so that a BIRD that accepts but
-//! never answers can be named. Must not: decide anything, or hold a
+//! never answers can be named and one restarted between two exchanges is
+//! told from the one before. Must not: decide anything, or hold a
 //! connection between exchanges (a BIRD restarted by systemd is a new
 //! socket).
 
@@ -41,6 +42,15 @@ pub enum ClientError {
 
 /// A command and its reply, on a fresh connection.
 pub async fn exchange(socket: &Path, command: &str) -> Result<Reply, ClientError> {
+    exchange_with_pid(socket, command).await.map(|(r, _)| r)
+}
+
+/// [`exchange`], and the pid of the BIRD that answered (`None` where the
+/// kernel does not say): a new pid is a BIRD that was restarted.
+pub async fn exchange_with_pid(
+    socket: &Path,
+    command: &str,
+) -> Result<(Reply, Option<i32>), ClientError> {
     let connect = tokio::time::timeout(CALL_BOUND, UnixStream::connect(socket));
     let mut s = match connect.await {
         Ok(Ok(s)) => s,
@@ -60,7 +70,8 @@ pub async fn exchange(socket: &Path, command: &str) -> Result<Reply, ClientError
     tokio::time::timeout(CALL_BOUND, s.write_all(line.as_bytes()))
         .await
         .map_err(|_| stalled(command, pid))??;
-    read_reply(&mut s, &mut dec, command, pid).await
+    let reply = read_reply(&mut s, &mut dec, command, pid).await?;
+    Ok((reply, pid))
 }
 
 async fn read_reply(

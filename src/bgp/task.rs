@@ -252,12 +252,15 @@ impl State {
 
     /// Reads the sessions; a BIRD back from being away is told again.
     async fn poll(&mut self) {
-        match client::exchange(&self.socket, "show protocols all").await {
-            Ok(r) => {
+        match client::exchange_with_pid(&self.socket, "show protocols all").await {
+            Ok((r, pid)) => {
                 if self.down_since.is_some() {
                     self.applied = false;
                 }
                 self.up();
+                if self.restarted(pid) {
+                    self.applied = false;
+                }
                 let found = protocols(&r);
                 self.status.neighbors = (self.bgp.neighbors.iter())
                     .map(|n| {
@@ -280,6 +283,29 @@ impl State {
             }
             Err(e) => self.down(&e),
         }
+    }
+
+    /// Whether `pid` (the BIRD that answered) replaced the one before: a
+    /// BIRD killed and started again by systemd between two reads answers
+    /// as if nothing happened, and is counted and logged all the same.
+    fn restarted(&mut self, pid: Option<i32>) -> bool {
+        let before = self.status.bird_pid;
+        if pid.is_some() {
+            self.status.bird_pid = pid;
+        }
+        let (Some(old), Some(new)) = (before, pid) else {
+            return false;
+        };
+        if old == new {
+            return false;
+        }
+        self.status.bird_restarts += 1;
+        tracing::warn!(
+            old_pid = old,
+            pid = new,
+            "bgp: BIRD restarted; told the config again"
+        );
+        true
     }
 
     fn up(&mut self) {

@@ -46,7 +46,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 20;
+pub const PROTOCOL_VERSION: u8 = 21;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts: a status of ten times the
@@ -226,6 +226,11 @@ pub struct BgpStatus {
     pub bird_error: Option<String>,
     /// For how long it has not answered.
     pub bird_down_secs: Option<u64>,
+    /// The pid of the BIRD that last answered.
+    pub bird_pid: Option<i32>,
+    /// BIRDs seen to replace another (a new pid answering) since this
+    /// task started: a restart between two reads is counted too.
+    pub bird_restarts: u32,
     /// Writing BIRD's config failed, or BIRD refused it.
     pub config_error: Option<String>,
     pub neighbors: Vec<BgpNeighborStatus>,
@@ -559,6 +564,9 @@ pub struct IpvsServiceStatus {
     /// The scheduler flags and `ops` set, by keepalived's names
     /// ("sh-port", "flag-3", "ops").
     pub flags: Vec<String>,
+    /// An anycast service whose kernel destination list is not in config
+    /// order: a box starting afresh would build another `mh` table.
+    pub misordered: bool,
 }
 
 /// Health checks of one kind on the real servers of a service, since

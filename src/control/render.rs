@@ -319,6 +319,9 @@ pub fn ipvs_text(t: &IpvsStatus) -> String {
         if !svc.in_table {
             line.push_str(" (not in the kernel)");
         }
+        if svc.misordered {
+            line.push_str(" (DESTINATIONS OUT OF CONFIG ORDER: another box's mh table may differ)");
+        }
         let local = local_errors(svc);
         if !local.is_empty() {
             let words: Vec<String> = local.iter().map(|(e, n)| format!("{e} {n}")).collect();
@@ -387,10 +390,12 @@ fn ipvs_json(t: &IpvsStatus) -> String {
                 })
                 .collect();
             format!(
-                "{{\"service\":{},\"in_table\":{},\"scheduler\":{},\"flags\":[{}],\
-                 \"persistent\":{},\"mask\":{},\"local_errors\":{{{}}},\"dests\":[{}]}}",
+                "{{\"service\":{},\"in_table\":{},\"misordered\":{},\"scheduler\":{},\
+                 \"flags\":[{}],\"persistent\":{},\"mask\":{},\"local_errors\":{{{}}},\
+                 \"dests\":[{}]}}",
                 json_str(&s.service),
                 s.in_table,
+                s.misordered,
                 json_str(&s.scheduler),
                 s.flags
                     .iter()
@@ -579,7 +584,16 @@ pub fn json(s: &Status) -> String {
 pub fn bgp_text(b: &BgpStatus) -> String {
     let mut out = String::new();
     let bird = match (&b.bird_error, b.bird_down_secs) {
-        (None, _) => "BIRD answering".to_owned(),
+        (None, _) => format!(
+            "BIRD answering ({}{})",
+            b.bird_pid
+                .map_or("pid unknown".to_owned(), |p| format!("pid {p}")),
+            match b.bird_restarts {
+                0 => String::new(),
+                1 => ", 1 restart seen".to_owned(),
+                n => format!(", {n} restarts seen"),
+            }
+        ),
         (Some(e), secs) => format!("BIRD NOT ANSWERING for {} s: {e}", secs.unwrap_or(0)),
     };
     let drained = if b.drained { "DRAINED" } else { "not drained" };
@@ -641,9 +655,11 @@ fn bgp_json(b: &BgpStatus) -> String {
         })
         .collect();
     format!(
-        "{{\"bird_error\":{},\"bird_down_secs\":{},\"config_error\":{},\"drained\":{},\"drain\":{},\"waiting_first_pass\":{},\"announced\":[{}],\"withheld\":[{}],\"neighbors\":[{}]}}",
+        "{{\"bird_error\":{},\"bird_down_secs\":{},\"bird_pid\":{},\"bird_restarts\":{},\"config_error\":{},\"drained\":{},\"drain\":{},\"waiting_first_pass\":{},\"announced\":[{}],\"withheld\":[{}],\"neighbors\":[{}]}}",
         opt(&b.bird_error),
         b.bird_down_secs.map_or("null".to_owned(), |s| s.to_string()),
+        b.bird_pid.map_or("null".to_owned(), |p| p.to_string()),
+        b.bird_restarts,
         opt(&b.config_error),
         b.drained,
         json_str(&b.drain),

@@ -197,6 +197,7 @@ fn ipvs_sample() -> IpvsStatus {
             counters: None,
             flags: Vec::new(),
             checks: Vec::new(),
+            misordered: false,
         }],
         foreign: vec!["UDP 10.0.0.1:53".into()],
         error: None,
@@ -233,6 +234,22 @@ fn ipvs_text_and_json_show_the_scheduler_flags() {
         json.contains(r#""scheduler":"sh","flags":["sh-fallback","sh-port","ops"],"#),
         "{json}"
     );
+}
+
+/// An anycast service whose destinations are out of config order says so
+/// on its line, in capitals, and in the JSON.
+#[test]
+fn a_misordered_service_says_so() {
+    let mut t = ipvs_sample();
+    let text = ipvs_text(&t);
+    assert!(!text.contains("OUT OF CONFIG ORDER"), "{text}");
+    t.services[0].misordered = true;
+    let text = ipvs_text(&t);
+    assert!(
+        text.contains("persistent 3600 (DESTINATIONS OUT OF CONFIG ORDER: another box's mh"),
+        "{text}"
+    );
+    assert!(ipvs_json(&t).contains(r#""in_table":true,"misordered":true,"#));
 }
 
 #[test]
@@ -288,7 +305,7 @@ fn ipvs_json_shape() {
     assert!(
         j.ends_with(
             ",\"ipvs\":{\"services\":[{\"service\":\"TCP 192.168.1.200:80\",\"in_table\":true,\
-             \"scheduler\":\"wrr\",\"flags\":[],\"persistent\":3600,\"mask\":null,\"local_errors\":{},\"dests\":[\
+             \"misordered\":false,\"scheduler\":\"wrr\",\"flags\":[],\"persistent\":3600,\"mask\":null,\"local_errors\":{},\"dests\":[\
              {\"dest\":\"192.168.1.102:80\",\"method\":\"Route\",\"weight\":1,\"active\":2,\
              \"inactive\":1,\"health\":\"up\",\"last\":\"ok\",\"failures\":0,\"dynamic_weight\":1,\
              \"checks_done\":0,\"checks_failed\":0},\
@@ -551,4 +568,20 @@ fn arp_theft_shows_under_its_instance_once_counted() {
         "{t}"
     );
     assert!(json(&s).contains("\"arp_theft\":3"), "{}", json(&s));
+}
+
+/// BIRD's pid and the restarts vigil saw, in the text and the JSON.
+#[test]
+fn bgp_shows_birds_pid_and_restarts() {
+    let mut b = super::super::BgpStatus {
+        bird_pid: Some(267),
+        drain: "withdraw".into(),
+        ..Default::default()
+    };
+    assert!(bgp_text(&b).starts_with("bgp: BIRD answering (pid 267); not drained"));
+    b.bird_restarts = 2;
+    assert!(bgp_text(&b).starts_with("bgp: BIRD answering (pid 267, 2 restarts seen);"));
+    assert!(bgp_json(&b).contains("\"bird_pid\":267,\"bird_restarts\":2,"));
+    b.bird_error = Some("gone".into());
+    assert!(bgp_text(&b).starts_with("bgp: BIRD NOT ANSWERING for 0 s: gone;"));
 }

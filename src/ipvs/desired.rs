@@ -20,7 +20,9 @@
 //!   `anycast` service: the kernel's `mh` table follows the order of the
 //!   service's destinations, and a destination removed and added back
 //!   goes to the head of the list, so the boxes announcing the service
-//!   would no longer send a flow to the same real server.
+//!   would no longer send a flow to the same real server. For the same
+//!   reason an anycast service's entry carries the list order it keeps
+//!   (`Entry::order`: its real servers added in config order).
 //! - Quorum: a service that is up goes down when the summed weight of its
 //!   healthy servers is 0 or below `quorum - hysteresis`; a service that is
 //!   down comes up when the sum is at least `quorum + hysteresis` (and not
@@ -50,7 +52,7 @@
 //!   entry at weight 0 until the caller drops it from the set; one that is
 //!   in the config again is no longer draining.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::kernel::{Entry, Table};
 use super::wire::{
@@ -313,10 +315,29 @@ pub fn entry_weighted(
             Some(dest(vs, rs, weight))
         });
     let mut e = Entry::new(service(vs));
+    let list: Vec<Dest> = dests.chain(sorry).collect();
+    if vs.anycast.is_some() {
+        e.order = config_order(&list);
+    }
     // Built in one go (sorted, then bulk-loaded), not by an insert per
     // destination; of two with one id the later wins, as inserting would.
-    e.dests = dests.chain(sorry).map(|d| (d.id, d)).collect();
+    e.dests = list.into_iter().map(|d| (d.id, d)).collect();
     (e, up)
+}
+
+/// The list order an anycast service keeps, head first: its real servers
+/// added in config order (the sorry server last), as a box starting with
+/// the config adds them. Every box then builds the same `mh` table, and a
+/// real server a commit appends at the end of the block is added live to
+/// the head, where a fresh start puts it too. An id given twice keeps its
+/// first place.
+fn config_order(list: &[Dest]) -> VecDeque<DestId> {
+    let mut seen = BTreeSet::new();
+    let mut order = VecDeque::with_capacity(list.len());
+    for id in list.iter().map(|d| d.id).filter(|id| seen.insert(*id)) {
+        order.push_front(id);
+    }
+    order
 }
 
 /// The whole desired table. `draining` holds real servers the config no

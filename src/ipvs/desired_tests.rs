@@ -237,6 +237,27 @@ fn failed_server_leaves_or_stays_at_zero_with_inhibit() {
     assert_eq!(weights(&e), vec![(102, 0), (103, 1)]);
 }
 
+/// An anycast service's entry keeps its list in config order (added
+/// first, so last in the kernel's list); any other service leaves the
+/// order to the kernel.
+#[test]
+fn an_anycast_entry_keeps_config_order() {
+    let mut vs = seed_vs();
+    vs.real_servers = [104, 102, 103].iter().map(|n| rs(*n, 1)).collect();
+    let (e, _) = entry(&vs, &HealthMap::new(), None);
+    assert!(e.order.is_empty());
+    vs.anycast = Some("192.168.1.200".parse().unwrap());
+    let (e, _) = entry(&vs, &HealthMap::new(), None);
+    let last: Vec<u8> = (e.order.iter())
+        .map(|d| match d.addr {
+            std::net::IpAddr::V4(a) => a.octets()[3],
+            std::net::IpAddr::V6(_) => 0,
+        })
+        .collect();
+    assert_eq!(last, [103, 102, 104]);
+    assert!(e.order_known());
+}
+
 #[test]
 fn alpha_starts_unchecked_servers_down() {
     let mut vs = seed_vs();

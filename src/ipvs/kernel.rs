@@ -9,7 +9,7 @@
 //! (that is [`super::reconcile`]) or touch a socket (that is
 //! [`super::client`]).
 
-use std::collections::{btree_map, BTreeMap};
+use std::collections::{btree_map, BTreeMap, VecDeque};
 use std::fmt;
 
 use super::wire::{Cmd, Dest, DestId, Request, Service, ServiceId, SVC_F_HASHED};
@@ -19,6 +19,12 @@ use super::wire::{Cmd, Dest, DestId, Request, Service, ServiceId, SVC_F_HASHED};
 pub struct Entry {
     pub service: Service,
     pub dests: BTreeMap<DestId, Dest>,
+    /// The destination list's order, head first. In a dump: the kernel's
+    /// (it adds a destination at the head; `mh` builds its table walking
+    /// the list), for an `mh` service only (kept for no other: it would be
+    /// a second copy of every id of a large table). In a desired entry: the
+    /// order vigil keeps, or empty when any order will do.
+    pub order: VecDeque<DestId>,
 }
 
 impl Entry {
@@ -26,9 +32,27 @@ impl Entry {
         Entry {
             service,
             dests: BTreeMap::new(),
+            order: VecDeque::new(),
         }
     }
+
+    /// Whether `order` lists every destination (an `mh` service's dump
+    /// does; an entry put together without one does not).
+    pub fn order_known(&self) -> bool {
+        self.order.len() == self.dests.len()
+    }
+
+    /// Whether the kernel's list order is kept in `order` for this
+    /// service: its scheduler builds its table from it.
+    fn keeps_order(&self) -> bool {
+        self.service.scheduler == ORDERED_SCHEDULER
+    }
 }
+
+/// The scheduler whose choice follows the destination list's order
+/// (Maglev hashing: each destination in turn takes its next preferred
+/// slot).
+pub const ORDERED_SCHEDULER: &str = "mh";
 
 /// An IPVS table: what the kernel holds, or what vigil wants it to hold.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,10 +102,14 @@ impl Table {
             }
             Op::NewDest { service, dest } => {
                 let e = self.services.get_mut(service).ok_or(ESRCH)?;
+                let known = e.keeps_order() && e.order_known();
                 match e.dests.entry(dest.id) {
                     btree_map::Entry::Occupied(_) => return Err(EEXIST),
                     btree_map::Entry::Vacant(v) => v.insert(as_kernel_dest(dest)),
                 };
+                if known {
+                    e.order.push_front(dest.id);
+                }
             }
             Op::SetDest { service, dest } => {
                 let e = self.services.get_mut(service).ok_or(ESRCH)?;
@@ -97,6 +125,7 @@ impl Table {
             Op::DelDest { service, dest } => {
                 let e = self.services.get_mut(service).ok_or(ESRCH)?;
                 e.dests.remove(dest).ok_or(ENOENT)?;
+                e.order.retain(|d| d != dest);
             }
         }
         Ok(())
@@ -209,6 +238,21 @@ pub trait Kernel {
     }
 }
 
+/// An entry's destinations in the order to add them so that the kernel's
+/// list ends as its `order` (each add goes to the head: the order's
+/// reverse), or in id order when it has none.
+pub fn adding_order(e: &Entry) -> Vec<&Dest> {
+    match e.order_known() && !e.order.is_empty() {
+        true => e
+            .order
+            .iter()
+            .rev()
+            .filter_map(|id| e.dests.get(id))
+            .collect(),
+        false => e.dests.values().collect(),
+    }
+}
+
 /// Dump the whole table: one service dump, one dest dump per service.
 pub fn dump<K: Kernel>(k: &mut K) -> Result<Table, K::Error> {
     let mut t = Table::default();
@@ -216,11 +260,15 @@ pub fn dump<K: Kernel>(k: &mut K) -> Result<Table, K::Error> {
         let mut e = Entry::new(s);
         // Built in one go (sorted, then bulk-loaded), not an insert per
         // destination: the dump is the restart's largest step.
-        e.dests = k
-            .dests(&e.service.id)?
-            .into_iter()
-            .map(|d| (d.id, d))
-            .collect();
+        let list = k.dests(&e.service.id)?;
+        if e.keeps_order() {
+            e.order = list.iter().map(|d| d.id).collect();
+        }
+        e.dests = list.into_iter().map(|d| (d.id, d)).collect();
+        if !e.order_known() {
+            // The same destination twice in one dump: no order to trust.
+            e.order.clear();
+        }
         t.services.insert(e.service.id, e);
     }
     Ok(t)
@@ -278,18 +326,20 @@ const ERANGE: i32 = 34;
 
 impl FakeKernel {
     /// A kernel already holding `table` (dump-only fields filled in as the
-    /// kernel would).
+    /// kernel would), each service's destinations added in `order`'s
+    /// reverse where it has one, else in id order.
     pub fn with(table: &Table) -> Self {
         let mut k = FakeKernel::default();
         for e in table.services.values() {
             k.table
                 .services
                 .insert(e.service.id, Entry::new(as_kernel_service(&e.service)));
-            for d in e.dests.values() {
-                k.entry_mut(&e.service.id)
-                    .unwrap()
-                    .dests
-                    .insert(d.id, as_kernel_dest(d));
+            for d in adding_order(e) {
+                let entry = k.entry_mut(&e.service.id).unwrap();
+                entry.dests.insert(d.id, as_kernel_dest(d));
+                if entry.keeps_order() {
+                    entry.order.push_front(d.id);
+                }
             }
         }
         k
@@ -364,12 +414,18 @@ impl Kernel for FakeKernel {
     }
 
     fn dests(&mut self, service: &ServiceId) -> Result<Vec<Dest>, FakeError> {
-        // The kernel ends the dump empty for an unknown service.
+        // The kernel ends the dump empty for an unknown service, and walks
+        // the list from its head.
         Ok(self
             .table
             .services
             .get(service)
-            .map(|e| e.dests.values().cloned().collect())
+            .map(|e| match e.order_known() {
+                true => (e.order.iter())
+                    .filter_map(|id| e.dests.get(id).cloned())
+                    .collect(),
+                false => e.dests.values().cloned().collect(),
+            })
             .unwrap_or_default())
     }
 

@@ -119,6 +119,7 @@ pub struct Machine {
     /// The last table seen, what was left alone, and the current error.
     table: Option<Table>,
     foreign: Vec<ServiceId>,
+    misordered: Vec<ServiceId>,
     error: Option<TableError>,
     passes: u64,
 }
@@ -165,6 +166,7 @@ impl Machine {
             backoff: Backoff::new(BACKOFF_MIN, BACKOFF_MAX),
             table: None,
             foreign: Vec::new(),
+            misordered: Vec::new(),
             error: None,
             passes: 0,
         }
@@ -385,6 +387,18 @@ impl Machine {
                 "ipvs: service not in the config left alone"
             );
         }
+        for s in rep
+            .misordered
+            .iter()
+            .filter(|s| !self.misordered.contains(s))
+        {
+            tracing::warn!(
+                virtual_server = %logfields::VirtualServer::kernel(s),
+                "ipvs: anycast service's destinations not in config order (a real server added \
+                 live out of turn, while the ones to move have connections): a box that starts \
+                 afresh builds another mh table; put in order once they are idle"
+            );
+        }
         let refused = !rep.failed.is_empty();
         self.error = refused.then(|| TableError::Refused {
             planned: rep.planned,
@@ -392,6 +406,7 @@ impl Machine {
         });
         self.table = Some(rep.table);
         self.foreign = rep.foreign;
+        self.misordered = rep.misordered;
         if refused {
             self.retry(now);
         } else {
@@ -452,6 +467,12 @@ impl Machine {
     /// Services in the kernel that the config does not own (left alone).
     pub fn foreign(&self) -> &[ServiceId] {
         &self.foreign
+    }
+
+    /// Services whose kernel destination list is not in the order they
+    /// keep (anycast; see [`super::reconcile`]).
+    pub fn misordered(&self) -> &[ServiceId] {
+        &self.misordered
     }
 
     /// What `vigil status` shows (see [`super::status`]).

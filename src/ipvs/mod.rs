@@ -5,7 +5,7 @@
 //!                                              │
 //!   Kernel::services/dests ──> actual Table ──>│ reconcile::diff
 //!                                              ▼
-//!                                  Plan { ops, foreign } ──> Kernel::apply
+//!                      Plan { ops, foreign, misordered } ──> Kernel::apply
 //! ```
 //!
 //! - [`wire`]: the pure codec of the IPVS family (every byte lives there).

@@ -46,6 +46,9 @@ pub struct PassReport {
     /// The kernel's table after the pass.
     pub table: Table,
     pub foreign: Vec<ServiceId>,
+    /// Services whose kernel list is not in the order they keep
+    /// ([`super::reconcile::Plan::misordered`]).
+    pub misordered: Vec<ServiceId>,
     /// Destinations found in owned services that the config lacks (only on
     /// an adopting pass); they were set to drain.
     pub adopted: BTreeSet<RealId>,
@@ -223,6 +226,7 @@ pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Er
         failed,
         table,
         foreign: plan.foreign,
+        misordered: plan.misordered,
         adopted,
         phases,
     })

@@ -24,13 +24,23 @@
 //!   cause an op, so diffing the kernel's own dump after applying a plan
 //!   gives an empty plan (a restart adopts the table as it stands).
 //!
+//! - A service whose desired entry has an `order` (an anycast service: the
+//!   kernel's `mh` table follows its destination list, head first): its
+//!   new destinations are added so that the list ends in that order. A
+//!   destination already there and out of place is moved (deleted and
+//!   added back: the kernel takes the same one back from its trash) only
+//!   while it has no connections, because the kernel expires a deleted
+//!   destination's connections within a tick (`expire_nodest_conn`);
+//!   otherwise the list stays as it is and the service is reported
+//!   `misordered` (a box that starts afresh would build another table).
+//!
 //! Order: new and edited before deleted, so capacity arrives before it
 //! leaves; services before their destinations.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::{Desired, RealId};
-use super::kernel::{Op, Table};
+use super::kernel::{adding_order, Entry, Op, Table};
 use super::wire::{Dest, DestId, FwdMethod, Service, ServiceId, SVC_F_HASHED};
 
 /// What to do, and what was seen and left alone.
@@ -39,6 +49,10 @@ pub struct Plan {
     pub ops: Vec<Op>,
     /// Services in the kernel that vigil neither wants nor retired.
     pub foreign: Vec<ServiceId>,
+    /// Services whose destination list keeps an order and whose kernel
+    /// list is not in it (and cannot be put in it without losing
+    /// connections).
+    pub misordered: Vec<ServiceId>,
 }
 
 impl Plan {
@@ -72,13 +86,14 @@ pub fn diff(desired: &Desired, actual: &Table, retired: &BTreeSet<ServiceId>) ->
     let mut adds = Vec::new();
     let mut dels = Vec::new();
     let mut foreign = Vec::new();
+    let mut misordered = Vec::new();
     let none = BTreeMap::new();
 
     for (id, want) in &desired.table.services {
         match actual.services.get(id) {
             None => {
                 adds.push(Op::NewService(want.service.clone()));
-                for d in want.dests.values() {
+                for d in adding_order(want) {
                     adds.push(Op::NewDest {
                         service: *id,
                         dest: d.clone(),
@@ -89,10 +104,15 @@ pub fn diff(desired: &Desired, actual: &Table, retired: &BTreeSet<ServiceId>) ->
                 if !service_matches(&want.service, &have.service) {
                     adds.push(Op::SetService(want.service.clone()));
                 }
+                let (placed, in_order) = ordered(id, want, have, &mut adds);
+                if !in_order {
+                    misordered.push(*id);
+                }
                 dests(
                     id,
                     &want.dests,
                     &have.dests,
+                    &placed,
                     &desired.draining,
                     &mut adds,
                     &mut dels,
@@ -119,6 +139,7 @@ pub fn diff(desired: &Desired, actual: &Table, retired: &BTreeSet<ServiceId>) ->
                 id,
                 &none,
                 &have.dests,
+                &BTreeSet::new(),
                 &desired.draining,
                 &mut adds,
                 &mut dels,
@@ -128,18 +149,74 @@ pub fn diff(desired: &Desired, actual: &Table, retired: &BTreeSet<ServiceId>) ->
         }
     }
     adds.extend(dels);
-    Plan { ops: adds, foreign }
+    Plan {
+        ops: adds,
+        foreign,
+        misordered,
+    }
+}
+
+/// For a service whose desired entry keeps an order: the ops that put its
+/// new destinations (and those it may move) in place, pushed to `adds`;
+/// -> (the destinations they cover, which the caller's per-destination
+/// rules leave alone; whether the kernel's list will be in order). The
+/// kernel adds at the head, so the destinations that stay are a common
+/// tail of the kernel's list and the wanted one; everything before that
+/// tail is added in reverse, after the ones already there are deleted.
+fn ordered(
+    service: &ServiceId,
+    want: &Entry,
+    have: &Entry,
+    adds: &mut Vec<Op>,
+) -> (BTreeSet<DestId>, bool) {
+    if want.order.is_empty() || !have.order_known() {
+        return (BTreeSet::new(), true);
+    }
+    let kept: Vec<DestId> = (have.order.iter())
+        .filter(|d| want.dests.contains_key(d))
+        .copied()
+        .collect();
+    let tail = (kept.iter().rev())
+        .zip(want.order.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let moving = &kept[..kept.len() - tail];
+    let head: Vec<&DestId> = want.order.iter().take(want.order.len() - tail).collect();
+    let idle =
+        |d: &DestId| (have.dests.get(d)).is_some_and(|h| h.conns.is_some_and(|c| c.total() == 0));
+    let in_order = moving.iter().all(idle);
+    for d in moving.iter().filter(|_| in_order) {
+        adds.push(Op::DelDest {
+            service: *service,
+            dest: *d,
+        });
+    }
+    let mut placed = BTreeSet::new();
+    for &d in head.iter().rev() {
+        if !in_order && have.dests.contains_key(d) {
+            continue;
+        }
+        if let Some(w) = want.dests.get(d) {
+            adds.push(Op::NewDest {
+                service: *service,
+                dest: w.clone(),
+            });
+            placed.insert(*d);
+        }
+    }
+    (placed, in_order)
 }
 
 fn dests(
     service: &ServiceId,
     want: &BTreeMap<DestId, Dest>,
     have: &BTreeMap<DestId, Dest>,
+    placed: &BTreeSet<DestId>,
     draining: &BTreeSet<RealId>,
     adds: &mut Vec<Op>,
     dels: &mut Vec<Op>,
 ) {
-    for (id, w) in want {
+    for (id, w) in want.iter().filter(|(id, _)| !placed.contains(id)) {
         match have.get(id) {
             None => adds.push(Op::NewDest {
                 service: *service,
@@ -153,7 +230,7 @@ fn dests(
         }
     }
     for (id, h) in have {
-        if want.contains_key(id) {
+        if want.contains_key(id) || placed.contains(id) {
             continue;
         }
         let real = RealId {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ipvs::kernel::{apply_all, dump, Entry, FakeKernel};
-use crate::ipvs::wire::{Af, FwdMethod, IPPROTO_TCP, SVC_F_PERSISTENT};
+use crate::ipvs::wire::{Af, ConnCounts, FwdMethod, IPPROTO_TCP, SVC_F_PERSISTENT};
 use std::net::IpAddr;
 
 fn sid(port: u16) -> ServiceId {
@@ -237,4 +237,126 @@ fn a_flags_change_is_one_set_service_in_place() {
         assert_eq!(e.dests.len(), 2);
         before = k.table.clone();
     }
+}
+
+/// An `mh` service on port 80 with `dests` (no order of its own).
+fn mh_table(dests: &[(u8, u32)]) -> Table {
+    let mut t = table(&[(80, dests)]);
+    t.services.get_mut(&sid(80)).unwrap().service.scheduler = "mh".into();
+    t
+}
+
+/// A desired anycast-like service on port 80: `dests` in config order,
+/// the entry keeping the list order a fresh start gives (the reverse).
+fn in_config_order(dests: &[(u8, u32)]) -> Desired {
+    let mut t = mh_table(dests);
+    let e = t.services.get_mut(&sid(80)).unwrap();
+    e.order = dests
+        .iter()
+        .rev()
+        .map(|(last, w)| dest(*last, *w).id)
+        .collect();
+    want(t)
+}
+
+fn kernel_order(k: &mut FakeKernel) -> Vec<u8> {
+    let t = dump(k).unwrap();
+    (t.services[&sid(80)].order.iter())
+        .map(|d| match d.addr {
+            IpAddr::V4(a) => a.octets()[3],
+            IpAddr::V6(_) => unreachable!("v4 only here"),
+        })
+        .collect()
+}
+
+#[test]
+fn an_ordered_service_is_added_in_config_order() {
+    let d = in_config_order(&[(103, 1), (102, 1), (104, 1)]);
+    let (p, mut k) = run(&d, &Table::default(), &BTreeSet::new());
+    assert_eq!(
+        cmds(&p),
+        ["NEW_SERVICE", "NEW_DEST", "NEW_DEST", "NEW_DEST"]
+    );
+    assert_eq!(kernel_order(&mut k), [104, 102, 103]);
+    assert!(p.misordered.is_empty());
+}
+
+#[test]
+fn a_real_server_appended_to_an_ordered_service_is_one_add() {
+    // The kernel as a fresh start with [102, 103] left it: 103 at the head.
+    let actual = mh_table(&[(102, 1), (103, 1)]);
+    let d = in_config_order(&[(102, 1), (103, 1), (101, 1)]);
+    let (p, mut k) = run(&d, &actual, &BTreeSet::new());
+    assert_eq!(cmds(&p), ["NEW_DEST"]);
+    assert_eq!(kernel_order(&mut k), [101, 103, 102]);
+}
+
+#[test]
+fn one_inserted_before_idle_ones_moves_them() {
+    let actual = mh_table(&[(102, 1), (103, 1)]);
+    let d = in_config_order(&[(102, 1), (101, 1), (103, 1)]);
+    let (p, mut k) = run(&d, &actual, &BTreeSet::new());
+    // 103 is taken out and added back after 101; 102 stays.
+    assert_eq!(cmds(&p), ["DEL_DEST", "NEW_DEST", "NEW_DEST"]);
+    assert_eq!(kernel_order(&mut k), [103, 101, 102]);
+    assert!(p.misordered.is_empty());
+}
+
+#[test]
+fn one_inserted_before_busy_ones_goes_first_and_is_reported() {
+    let mut actual = mh_table(&[(102, 1), (103, 1)]);
+    let busy = dest(103, 1).id;
+    actual
+        .services
+        .get_mut(&sid(80))
+        .unwrap()
+        .dests
+        .get_mut(&busy)
+        .unwrap()
+        .conns = Some(ConnCounts {
+        active: 0,
+        inactive: 1,
+        persistent: 0,
+    });
+    let d = in_config_order(&[(102, 1), (101, 1), (103, 1)]);
+    let (p, mut k) = run(&d, &actual, &BTreeSet::new());
+    assert_eq!(cmds(&p), ["NEW_DEST"]);
+    assert_eq!(kernel_order(&mut k), [101, 103, 102]);
+    assert_eq!(p.misordered, [sid(80)]);
+    // Once 103 is idle, the next pass puts it in place.
+    let before = dump(&mut k).unwrap();
+    let mut idle = before.clone();
+    let e = idle.services.get_mut(&sid(80)).unwrap();
+    e.dests.get_mut(&busy).unwrap().conns = Some(ConnCounts::default());
+    let again = diff(&d, &idle, &BTreeSet::new());
+    assert!(again.misordered.is_empty());
+    assert_eq!(
+        cmds(&again),
+        ["DEL_DEST", "DEL_DEST", "NEW_DEST", "NEW_DEST"]
+    );
+    let mut k = FakeKernel::with(&Table::default());
+    k.table = idle;
+    assert!(apply_all(&mut k, &again.ops).is_empty());
+    assert_eq!(kernel_order(&mut k), [103, 101, 102]);
+}
+
+/// The kernel's list order is kept for `mh` alone: another scheduler's
+/// service has none in a dump, and its new destinations go in id order.
+#[test]
+fn only_an_mh_service_has_its_order_dumped() {
+    let mut k = FakeKernel::with(&table(&[(80, &[(102, 1), (103, 1)])]));
+    assert!(dump(&mut k).unwrap().services[&sid(80)].order.is_empty());
+    let mut k = FakeKernel::with(&mh_table(&[(102, 1), (103, 1)]));
+    assert_eq!(kernel_order(&mut k), [103, 102]);
+}
+
+#[test]
+fn an_ordered_service_changes_weights_and_drops_dests_in_place() {
+    let actual = mh_table(&[(101, 1), (102, 1), (103, 1)]);
+    // Config order 101, 102, 103 is the fresh start's: 103 at the head.
+    let d = in_config_order(&[(101, 1), (103, 0)]);
+    let (p, mut k) = run(&d, &actual, &BTreeSet::new());
+    assert_eq!(cmds(&p), ["SET_DEST", "DEL_DEST"]);
+    assert_eq!(kernel_order(&mut k), [103, 101]);
+    assert!(p.misordered.is_empty());
 }

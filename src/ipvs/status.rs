@@ -248,6 +248,7 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
             counters: have.and_then(|e| counters(e.service.stats.as_ref())),
             flags: flag_names(svc),
             checks: check_stats(vs, &tallies),
+            misordered: m.misordered().contains(&id),
         });
     }
     services.extend(retired_status(m, table));
@@ -301,6 +302,7 @@ fn retired_status(m: &Machine, table: &Table) -> Vec<IpvsServiceStatus> {
             counters: counters(e.service.stats.as_ref()),
             flags: flag_names(&e.service),
             checks: Vec::new(),
+            misordered: false,
             dests: e
                 .dests
                 .values()

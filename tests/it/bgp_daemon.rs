@@ -120,9 +120,13 @@ fn the_daemon_drives_bird_through_drain_a_dead_bird_a_reload_and_a_stop() {
         "{:?}",
         lab.nodes[0].ns.addrs("lo")
     );
+    assert_eq!(bgp(&v)["bird_pid"], bird.pid(), "{v}");
     let (ok, out) = vigil(&["status"], &d.control);
     assert!(
-        ok && out.contains("bgp: BIRD answering; not drained (drain prepend 2)"),
+        ok && out.contains(&format!(
+            "bgp: BIRD answering (pid {}); not drained (drain prepend 2)",
+            bird.pid()
+        )),
         "{out}"
     );
     assert!(
@@ -157,10 +161,24 @@ fn the_daemon_drives_bird_through_drain_a_dead_bird_a_reload_and_a_stop() {
     });
     let (_, out) = vigil(&["status"], &d.control);
     assert!(out.contains("bgp: BIRD NOT ANSWERING for"), "{out}");
-    let _bird = start_bird(&lab);
+    let bird = start_bird(&lab);
     d.wait_status("BIRD back", WITHIN, |v| {
         bgp(v)["bird_error"].is_null() && session(v) == "Established"
     });
+    assert_eq!(bgp(&d.status_json())["bird_restarts"], 1);
+    // BIRD killed and started again between two reads (systemd is that
+    // quick): it answers as before, with another pid, and is counted.
+    drop(bird);
+    let bird = start_bird(&lab);
+    d.wait_status("the restart between reads seen", WITHIN, |v| {
+        bgp(v)["bird_restarts"] == 2 && bgp(v)["bird_pid"] == bird.pid()
+    });
+    assert!(
+        d.proc.log_tail(40).contains("bgp: BIRD restarted"),
+        "{}",
+        d.proc.log_tail(40)
+    );
+    d.wait_status("the session back", WITHIN, |v| session(v) == "Established");
 
     // A reload of the block: the file follows, the session stays.
     d.reload_with(&conf(&lab, "    community 65010:7\n"));
