@@ -87,11 +87,11 @@ def scheduled(node):
     raise AssertionError(f"{node.name}: no {ADDR}:80 in {out}")
 
 
-def folded(lab):
-    """{box: scheduled} once no box's count changes across a fold."""
+def folded(lab, boxes=BOXES):
+    """{box: scheduled} of `boxes` once no count changes across a fold."""
     t0, last = time.monotonic(), None
     while True:
-        now = {b: scheduled(lab[b]) for b in BOXES}
+        now = {b: scheduled(lab[b]) for b in boxes}
         if now == last:
             return now
         assert time.monotonic() - t0 < 15, f"scheduled counts still moving: {last} -> {now}"
@@ -358,7 +358,12 @@ def test_with_bfd_a_dead_box_converges_in_well_under_a_second(three):
         report(f"scale-out: lb3 powered off, BFD 100 ms x 3 -> the router converged in "
                f"{took:.2f} s")
         assert took < 1.0, took
-        time.sleep(5)
+        # New flows go to the two boxes left, every one answered.
+        before = folded(three, ("lb1", "lb2"))
+        r = new_flows()
+        assert r.get("drops") == 0 and r.get("connect_failures") == 0, summary(r)
+        spread = settle(three, before, 60)
+        report(f"scale-out: 60 new flows after lb3 died: scheduled {spread}, all answered")
     finally:
         r = c.finish()
     report(f"scale-out: lb3 died (BFD) under {CLIENTS} WebSocket clients: "
