@@ -160,4 +160,13 @@ def test_a_disk_without_a_config_partition_runs_the_factory_default(lab, tmp_pat
         os.replace(keep, n.root)
         ensure_ready(lab, "lb2")
     assert n.check("hostname").strip() == "lb2"
+    # Its own flash again: vigil addresses eth0 as the block says (the
+    # hostname alone could be the root partition's from an earlier boot).
+    eth0 = NODE_ADDRS["lb2"][0]
+    try:
+        wait_until("lb2's eth0 address from its flash", lambda: eth0 in addrs(n, "eth0"), 60)
+    except AssertionError as e:
+        _, log = n.run("journalctl -b -u vigil -o short-monotonic --no-pager | head -n 80; "
+                       "vigil status | head -n 30; ip -br link")
+        raise AssertionError(f"{e}\n{log}") from None
     assert lab.wait_vip("lb1", 30) is not None and not n.has_vip()
