@@ -315,13 +315,17 @@ pub fn entry_weighted(
             Some(dest(vs, rs, weight))
         });
     let mut e = Entry::new(service(vs));
-    let list: Vec<Dest> = dests.chain(sorry).collect();
-    if vs.anycast.is_some() {
-        e.order = config_order(&list);
-    }
+    let dests = dests.chain(sorry);
     // Built in one go (sorted, then bulk-loaded), not by an insert per
     // destination; of two with one id the later wins, as inserting would.
-    e.dests = list.into_iter().map(|d| (d.id, d)).collect();
+    // Only an anycast service goes through a list first (for its order).
+    e.dests = if vs.anycast.is_some() {
+        let list: Vec<Dest> = dests.collect();
+        e.order = config_order(&list);
+        list.into_iter().map(|d| (d.id, d)).collect()
+    } else {
+        dests.map(|d| (d.id, d)).collect()
+    };
     (e, up)
 }
 

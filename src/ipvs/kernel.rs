@@ -52,7 +52,7 @@ impl Entry {
 /// The scheduler whose choice follows the destination list's order
 /// (Maglev hashing: each destination in turn takes its next preferred
 /// slot).
-pub const ORDERED_SCHEDULER: &str = "mh";
+const ORDERED_SCHEDULER: &str = "mh";
 
 /// An IPVS table: what the kernel holds, or what vigil wants it to hold.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
