@@ -1,5 +1,7 @@
-//! The daemon's use of the set-up: whether it applies, and the block it
-//! applied last (what vigil owns of the addresses).
+//! The daemon's use of the set-up: whether it applies, the block it
+//! applied last (what vigil owns of the addresses), and applying it again:
+//! for a NIC that appears, and with backoff after a failure another try
+//! may cure.
 //!
 //! Owns: [`Live`] and [`Mode`]. Must not: apply anything on an ordinary
 //! host that did not ask (`--config` without `--apply-appliance`: a
@@ -9,12 +11,19 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use super::edge::{apply, ApplyError, Host, Report};
 use super::plan::Desired;
+use crate::backoff::Backoff;
 use crate::config::model::{Appliance, Config};
 use crate::control::Change;
 use crate::net::Net;
+
+/// A failed apply is tried again after 1 s, then further apart, up to a
+/// minute, for as long as it fails.
+const RETRY_MIN: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// When the daemon applies the block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,15 +42,18 @@ pub struct Live {
     net: Net,
     host: Host,
     mode: Mode,
-    /// The block applied last and the VIPs of its config.
+    /// The block applied last and the VIPs of its config: what a NIC that
+    /// appears, or a retry, applies again.
     applied: Option<(Appliance, Vec<IpAddr>)>,
     /// The failures of the last apply, for `vigil status`.
     errors: Vec<String>,
     /// The NICs the last apply found missing: their part is applied again
     /// when one appears ([`Live::link_appeared`]).
     missing: BTreeSet<String>,
-    /// The config of the last apply, to apply again for a NIC that appears.
-    config: Option<Config>,
+    /// When the block is applied again after a failure ([`Live::retry`]),
+    /// and the waits between those tries.
+    due: Option<Instant>,
+    backoff: Backoff,
 }
 
 impl Live {
@@ -53,7 +65,8 @@ impl Live {
             applied: None,
             errors: Vec::new(),
             missing: BTreeSet::new(),
-            config: None,
+            due: None,
+            backoff: Backoff::new(RETRY_MIN, RETRY_MAX),
         }
     }
 
@@ -65,11 +78,27 @@ impl Live {
         if !self.missing.contains(name) {
             return None;
         }
-        let config = self.config.take()?;
         tracing::info!(interface = %name, "appliance: interface appeared; applying its set-up");
-        // The same block again: "previous" is the block itself, so nothing
-        // of its own is taken for stale.
-        self.apply(&config).await
+        self.again(false).await
+    }
+
+    /// When the last apply failed in a way another try may cure (a
+    /// netlink read or an address the kernel refused while busy at boot):
+    /// the time of the next try. A missing NIC waits for its link
+    /// instead, and a route the kernel made is refused on purpose.
+    pub fn retry_due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// The try [`Live::retry_due`] named: the block applied last, again.
+    /// Failures that are the same as the last try's are not logged again.
+    pub async fn retry(&mut self) -> Option<Report> {
+        self.due = None;
+        tracing::debug!(
+            try_ = self.backoff.failures(),
+            "appliance: applying the set-up again"
+        );
+        self.again(true).await
     }
 
     /// Applies `config`'s block (at start, before VRRP; or on a reload)
@@ -83,22 +112,49 @@ impl Live {
             // is left as it is.
             (Mode::Asked, None) => return None,
         };
-        let mut vips = vips(config);
+        self.backoff.reset();
+        Some(self.run(block, vips(config), false).await)
+    }
+
+    /// The block applied last, again: "previous" is the block itself, so
+    /// nothing of its own is taken for stale.
+    async fn again(&mut self, quiet: bool) -> Option<Report> {
+        let (block, vips) = self.applied.clone()?;
+        Some(self.run(block, vips, quiet).await)
+    }
+
+    /// Applies `block`, with `vips` (and the last block's) protected;
+    /// logs the report (with `quiet`, its failures only when they
+    /// changed), keeps what it says, and arms the next try.
+    async fn run(&mut self, block: Appliance, vips: Vec<IpAddr>, quiet: bool) -> Report {
+        let mut protected = vips.clone();
         if let Some((_, before)) = &self.applied {
-            vips.extend(before);
+            protected.extend(before);
         }
         let desired = Desired {
             block: &block,
             previous: self.applied.as_ref().map(|(b, _)| b),
-            vips: &vips,
+            vips: &protected,
         };
         let report = apply(&self.net, &self.host, &desired).await;
-        report.log();
-        self.errors = report.errors.iter().map(|e| error_chain(e)).collect();
+        let errors: Vec<String> = report.errors.iter().map(|e| error_chain(e)).collect();
+        if quiet && report.done.is_empty() && errors == self.errors {
+            tracing::debug!(failures = errors.len(), "appliance: still not applied");
+        } else {
+            report.log();
+        }
+        self.errors = errors;
         self.missing = missing(&report.errors);
-        self.config = (!self.missing.is_empty()).then(|| config.clone());
-        self.applied = Some((block, self::vips(config)));
-        Some(report)
+        self.due = report
+            .errors
+            .iter()
+            .any(retryable)
+            .then(|| Instant::now() + self.backoff.next());
+        if self.due.is_none() {
+            self.backoff.reset();
+        }
+        self.applied = Some((block, vips));
+        report
     }
 
     /// The failures of the last apply, each with its causes on one line.
@@ -132,6 +188,16 @@ fn missing(errors: &[ApplyError]) -> BTreeSet<String> {
             _ => None,
         })
         .collect()
+}
+
+/// Whether another try of the same block may cure `e`: not a missing NIC
+/// (its link's appearance brings the next try) nor a route the kernel
+/// made (refused on purpose, every time).
+fn retryable(e: &ApplyError) -> bool {
+    !matches!(
+        e,
+        ApplyError::NoSuchInterface { .. } | ApplyError::KernelRoute { .. }
+    )
 }
 
 /// An error and its causes on one line.

@@ -571,6 +571,10 @@ impl Requests {
             let confirm_timer = tokio::time::sleep_until(
                 confirm_due.map_or_else(far_future, tokio::time::Instant::from_std),
             );
+            let setup_due = reloader.appliance_retry_due();
+            let setup_timer = tokio::time::sleep_until(
+                setup_due.map_or_else(far_future, tokio::time::Instant::from_std),
+            );
             tokio::select! {
                 _ = idle.tick() => {}
                 _ = look.tick() => {
@@ -619,6 +623,7 @@ impl Requests {
                 }
                 Some(ev) = self.supervisor.recv() => tasks.handle(ev, reloader).await?,
                 Some(name) = self.links_seen.recv() => reloader.link_appeared(&name).await,
+                _ = setup_timer, if setup_due.is_some() => reloader.appliance_retry().await,
             }
         }
         Ok(())

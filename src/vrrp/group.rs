@@ -108,6 +108,20 @@ impl Machine {
         self.agreed
     }
 
+    /// Member `i`, which did not start (its address came late), runs
+    /// `machine` from now on, not yet started: the edge feeds its link
+    /// states, then `Input::Startup`. False, and nothing changes, when `i`
+    /// is out of range or runs already.
+    pub fn start_late(&mut self, i: usize, machine: machine::Machine) -> bool {
+        match self.members.get_mut(i) {
+            Some(slot @ None) => {
+                *slot = Some(machine);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Feeds `input` to member `member` and runs the cascade it causes.
     /// Unknown or stopped members take nothing (and yield nothing).
     pub fn handle(&mut self, member: usize, input: Input, now: Instant) {

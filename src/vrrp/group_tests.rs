@@ -11,17 +11,7 @@ use crate::vrrp::types::{Centiseconds, Priority, Version, Vrid};
 /// A started group of `n` v3 members of priority 100, VRIDs 1..=n.
 fn started(n: usize, t0: Instant) -> Machine {
     let members = (0..n)
-        .map(|i| {
-            let vrid = Vrid::new(u8::try_from(i + 1).expect("small")).expect("nonzero");
-            let cfg = InstanceConfig::new(
-                Version::V3,
-                vrid,
-                Priority(100),
-                Centiseconds(100),
-                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
-            );
-            Some(machine::Machine::new(cfg).expect("valid"))
-        })
+        .map(|i| Some(fresh(u8::try_from(i + 1).expect("small"))))
         .collect();
     let mut g = Machine::new(members);
     for i in 0..n {
@@ -112,6 +102,36 @@ fn a_member_that_never_started_takes_nothing_and_counts_for_nothing() {
     g.handle(0, Input::InterfaceDown, t0);
     assert_eq!(g.member(2).expect("runs").state(), State::Fault);
     assert_eq!(g.agreed(), Some(State::Fault));
+}
+
+#[test]
+fn a_member_started_late_takes_input_and_moves_with_the_group() {
+    let t0 = Instant::now();
+    let g0 = started(2, t0);
+    let late = g0.member(1).cloned().expect("runs");
+    let mut g = Machine::new(vec![g0.member(0).cloned(), None]);
+    assert!(!g.start_late(0, late.clone()), "member 0 runs already");
+    assert!(!g.start_late(2, late.clone()), "no member 2");
+    assert!(g.start_late(1, fresh(2)));
+    assert!(!g.start_late(1, late), "started once");
+    g.handle(1, Input::Startup, t0);
+    assert_eq!(g.member(1).expect("runs").state(), State::Backup);
+    while g.poll_action().is_some() {}
+    // It counts now: member 0's fault takes it along.
+    g.handle(0, Input::InterfaceDown, t0);
+    assert_eq!(g.member(1).expect("runs").state(), State::Fault);
+}
+
+/// A member not yet started: v3, priority 100, VRID `vrid`.
+fn fresh(vrid: u8) -> machine::Machine {
+    let cfg = InstanceConfig::new(
+        Version::V3,
+        Vrid::new(vrid).expect("nonzero"),
+        Priority(100),
+        Centiseconds(100),
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+    );
+    machine::Machine::new(cfg).expect("valid")
 }
 
 #[test]

@@ -26,7 +26,8 @@ use super::arpwatch::Stolen;
 use super::filter::FilterConfig;
 use super::group;
 use super::machine::{Action, Advert, Input, Reason, State, Track};
-use super::member::{notify_state, setup, state_name, Member};
+use super::member::{notify_state, setup, setup_late, state_name, Member};
+use crate::backoff::Backoff;
 use crate::config::model::{GlobalDefs, Notify, VrrpInstance};
 use crate::control::Snapshot;
 use crate::daemon::bridge::Takeover;
@@ -173,6 +174,9 @@ struct Task {
     theft_tx: mpsc::Sender<Stolen>,
     /// Per member: its edge, or `None` if it did not start.
     members: Vec<Option<Member>>,
+    /// Members that did not start for want of their address (or their
+    /// link): tried again, with backoff, until they start.
+    late: Late,
     group: Option<(String, Notify, bool)>,
     net: Net,
     notifier: Notifier,
@@ -413,6 +417,12 @@ impl Task {
         }
         let mut results = Vec::with_capacity(members.len());
         for (i, (inst, links)) in members.iter().enumerate() {
+            if self.late.members.contains(&i) {
+                // Still waiting for its address: it starts with the new
+                // settings (`Late::take`).
+                results.push(Ok(()));
+                continue;
+            }
             let applied = self.reconfigure_member(i, inst, links, global, now).await;
             if let Err(e) = &applied {
                 tracing::warn!(
@@ -503,12 +513,22 @@ impl Task {
 /// and each tracked interface when down (or, with `all`, also when up:
 /// after a commit changed the tracked list).
 fn link_inputs(task: &mut Task, links: &[crate::net::Link], all: bool) -> Vec<(usize, Input)> {
+    link_inputs_of(task, links, all, |_| true)
+}
+
+/// [`link_inputs`] for the running members `which` picks.
+fn link_inputs_of(
+    task: &mut Task,
+    links: &[crate::net::Link],
+    all: bool,
+    which: impl Fn(usize) -> bool,
+) -> Vec<(usize, Input)> {
     let is_up = |idx: Option<u32>| {
         idx.and_then(|i| links.iter().find(|l| l.index == i))
             .is_some_and(|l| l.is_up())
     };
     let mut inputs = Vec::new();
-    for (i, m) in task.live() {
+    for (i, m) in task.live().filter(|(i, _)| which(*i)) {
         if !is_up(Some(m.ifindex)) {
             inputs.push((i, Input::InterfaceDown));
         }
@@ -533,22 +553,30 @@ async fn start(
 ) -> Task {
     let mut members = Vec::with_capacity(spec.members.len());
     let mut machines = Vec::with_capacity(spec.members.len());
-    for ms in &spec.members {
+    let mut late = Late::default();
+    for (i, ms) in spec.members.iter().enumerate() {
         match setup(ms, &spec.global, &net, rx, hb).await {
             Ok((member, machine)) => {
                 members.push(Some(member));
                 machines.push(Some(machine));
             }
             Err(e) => {
+                let retry = e.retryable();
                 tracing::error!(
                     instance = %ms.inst.name,
                     vrid = ms.inst.virtual_router_id,
                     interface = %ms.inst.interface,
                     error = %Chain(&e),
+                    retry,
                     "instance not started"
                 );
+                let mut msg = Chain(&e).to_string();
+                if retry {
+                    msg.push_str("; trying again");
+                    late.members.push(i);
+                }
                 ms.status.send_replace(Snapshot {
-                    status: error_status(&ms.inst, &spec.global, Chain(&e).to_string()),
+                    status: error_status(&ms.inst, &spec.global, msg),
                     since: Instant::now(),
                 });
                 members.push(None);
@@ -556,9 +584,11 @@ async fn start(
             }
         }
     }
+    late.arm(Instant::now());
     Task {
         core: group::Machine::new(machines),
         theft_tx,
+        late,
         members,
         group: spec.group.clone(),
         net,
@@ -612,13 +642,8 @@ pub async fn run(
     let mut idle = hb.ticker();
     loop {
         hb.check_in().await;
-        let wake = task.core.poll_timeout();
-        let sleep = async {
-            match wake {
-                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let sleep = sleep_until(task.core.poll_timeout());
+        let retry = sleep_until(task.late.due);
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(GroupInput::Advert { member, advert }) => {
@@ -639,6 +664,7 @@ pub async fn run(
                 Some(GroupInput::Reconfigure(r)) => {
                     let Reconfig { members, group, global, done } = *r;
                     let problems = task.reconfigure(&members, group, &global, Instant::now()).await;
+                    task.late.take(&mut spec, &members, &global);
                     let _ = done.send(problems);
                     let table = scripts.borrow().clone();
                     task.scripts(&table, Instant::now()).await;
@@ -654,7 +680,125 @@ pub async fn run(
                 task.scripts(&table, Instant::now()).await;
             }
             () = sleep => task.timeout(Instant::now()).await,
+            () = retry => {
+                let table = scripts.borrow().clone();
+                task.start_late(&spec, &table).await;
+            }
             _ = idle.tick() => {}
+        }
+    }
+}
+
+/// Sleeps until `t`; never, for `None`.
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// The members waiting for their address, and when they are tried next.
+struct Late {
+    members: Vec<usize>,
+    due: Option<Instant>,
+    backoff: Backoff,
+}
+
+impl Default for Late {
+    fn default() -> Self {
+        Late {
+            members: Vec::new(),
+            due: None,
+            backoff: Backoff::new(LATE_RETRY_MIN, LATE_RETRY_MAX),
+        }
+    }
+}
+
+/// A member waiting for its address is tried again after 1 s, then
+/// further apart, up to 10 s: one address lookup each time.
+const LATE_RETRY_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+const LATE_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Late {
+    /// The next try, after the next wait, while a member waits.
+    fn arm(&mut self, now: Instant) {
+        self.due = (!self.members.is_empty()).then(|| now + self.backoff.next());
+    }
+
+    /// A commit for the task: a member still waiting takes its new
+    /// settings into its spec, to start with them.
+    fn take(
+        &self,
+        spec: &mut GroupSpec,
+        members: &[(VrrpInstance, MemberLinks)],
+        global: &GlobalDefs,
+    ) {
+        if self.members.is_empty() || members.len() != spec.members.len() {
+            return;
+        }
+        spec.global = global.clone();
+        for &i in &self.members {
+            if let (Some((inst, links)), Some(ms)) = (members.get(i), spec.members.get_mut(i)) {
+                ms.inst = inst.clone();
+                ms.links = links.clone();
+            }
+        }
+    }
+}
+
+impl Task {
+    /// Tries each waiting member again; one that starts takes its links'
+    /// states, its tracked scripts' and files', then `Input::Startup`.
+    async fn start_late(&mut self, spec: &GroupSpec, table: &Table) {
+        let waiting = std::mem::take(&mut self.late.members);
+        let mut started = Vec::new();
+        for i in waiting {
+            let Some(ms) = spec.members.get(i) else {
+                continue;
+            };
+            match setup_late(ms, &spec.global, &self.net).await {
+                Ok(Some((member, machine))) => {
+                    if self.core.start_late(i, machine) {
+                        self.members[i] = Some(member);
+                        started.push(i);
+                        tracing::info!(
+                            instance = %ms.inst.name,
+                            vrid = ms.inst.virtual_router_id,
+                            interface = %ms.inst.interface,
+                            "instance started late: its address is there now"
+                        );
+                    }
+                }
+                Ok(None) => self.late.members.push(i),
+                Err(e) if e.retryable() => {
+                    tracing::debug!(instance = %ms.inst.name, error = %Chain(&e), "not yet");
+                    self.late.members.push(i);
+                }
+                Err(e) => {
+                    tracing::error!(
+                        instance = %ms.inst.name,
+                        error = %Chain(&e),
+                        "instance not started"
+                    );
+                    ms.status.send_replace(Snapshot {
+                        status: error_status(&ms.inst, &spec.global, Chain(&e).to_string()),
+                        since: Instant::now(),
+                    });
+                }
+            }
+        }
+        self.late.arm(Instant::now());
+        if started.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let links = self.net.links().await.unwrap_or_default();
+        for (i, input) in link_inputs_of(self, &links, false, |i| started.contains(&i)) {
+            self.input(i, input, now).await;
+        }
+        self.scripts(table, now).await;
+        for i in started {
+            self.input(i, Input::Startup, now).await;
         }
     }
 }

@@ -699,6 +699,23 @@ impl Member {
     }
 }
 
+/// The interface's address of the instance's family, if it has one now.
+async fn lookup_primary(
+    spec: &MemberSpec,
+    net: &Net,
+    vip_addrs: &[IpAddr],
+) -> Result<Option<IpAddr>, NetError> {
+    if spec.inst.is_ipv6() {
+        net.link_local_v6(spec.links.ifindex)
+            .await
+            .map(|a| a.map(IpAddr::V6))
+    } else {
+        net.primary_v4(spec.links.ifindex, vip_addrs)
+            .await
+            .map(|a| a.map(IpAddr::V4))
+    }
+}
+
 /// Waits for the interface's address of the instance's family (an IPv4
 /// primary, or an IPv6 link-local), staying responsive to a shutdown or
 /// handoff meanwhile, and checking in with the supervisor at every poll:
@@ -714,16 +731,7 @@ async fn wait_primary(
     let deadline = Instant::now() + PRIMARY_WAIT;
     loop {
         hb.check_in().await;
-        let found = if inst.is_ipv6() {
-            net.link_local_v6(spec.links.ifindex)
-                .await
-                .map(|a| a.map(IpAddr::V6))
-        } else {
-            net.primary_v4(spec.links.ifindex, vip_addrs)
-                .await
-                .map(|a| a.map(IpAddr::V4))
-        };
-        match found {
+        match lookup_primary(spec, net, vip_addrs).await {
             Ok(Some(a)) => return Ok(a),
             Ok(None) if Instant::now() < deadline => {}
             Ok(None) => {
@@ -812,14 +820,64 @@ pub(crate) async fn setup(
     rx: &mut mpsc::Receiver<GroupInput>,
     hb: &Heartbeat,
 ) -> Result<(Member, Machine), SetupError> {
-    let inst = &spec.inst;
-    let vip_addrs: Vec<IpAddr> = inst
-        .virtual_ipaddress
+    let vip_addrs = vip_addrs(&spec.inst);
+    let primary = wait_primary(spec, net, &vip_addrs, rx, hb).await?;
+    build(spec, global, net, &vip_addrs, primary).await
+}
+
+/// A member that did not start for want of its address, tried again
+/// without waiting: `Ok(None)` while the interface still has none.
+pub(crate) async fn setup_late(
+    spec: &MemberSpec,
+    global: &GlobalDefs,
+    net: &Net,
+) -> Result<Option<(Member, Machine)>, SetupError> {
+    let vip_addrs = vip_addrs(&spec.inst);
+    let found = lookup_primary(spec, net, &vip_addrs).await;
+    let primary = found.map_err(|source| SetupError::AddressLookup {
+        interface: spec.inst.interface.clone(),
+        source,
+    })?;
+    match primary {
+        Some(primary) => build(spec, global, net, &vip_addrs, primary)
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+impl SetupError {
+    /// The member may start later on its own (its address or its link may
+    /// yet come); the other errors need another config.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            SetupError::NoAddress { .. }
+                | SetupError::AddressLookup { .. }
+                | SetupError::AdvertSocket { .. }
+        )
+    }
+}
+
+/// Every address the instance may hold (VIPs and excluded VIPs).
+fn vip_addrs(inst: &VrrpInstance) -> Vec<IpAddr> {
+    inst.virtual_ipaddress
         .iter()
         .chain(&inst.virtual_ipaddress_excluded)
         .map(|v| v.addr)
-        .collect();
-    let primary = wait_primary(spec, net, &vip_addrs, rx, hb).await?;
+        .collect()
+}
+
+/// The member's edge and machine (not yet started), once its address is
+/// known.
+async fn build(
+    spec: &MemberSpec,
+    global: &GlobalDefs,
+    net: &Net,
+    vip_addrs: &[IpAddr],
+    primary: IpAddr,
+) -> Result<(Member, Machine), SetupError> {
+    let inst = &spec.inst;
     let mut mapped = from_config(inst, global, primary)?;
     mapped.machine.scripts = spec.links.scripts.iter().map(|(_, t)| *t).collect();
     mapped.machine.files = spec.links.files.iter().map(|(_, t)| *t).collect();
@@ -835,7 +893,7 @@ pub(crate) async fn setup(
         .ok_or(SetupError::Advert)?;
     let g = spec.links.gratuitous_link(inst.interface.as_str());
     let arp_link = (g.0, g.1.to_owned(), g.2);
-    let grat = open_gratuitous(&inst.name, g, net, &vip_addrs, primary).await;
+    let grat = open_gratuitous(&inst.name, g, net, vip_addrs, primary).await;
     tracing::info!(
         instance = %inst.name,
         interface = %inst.interface,

@@ -357,6 +357,30 @@ fn a_missing_nic_is_named_and_the_rest_applies() {
     assert_eq!(inside.hostname(), "lb-test");
 }
 
+/// Two veths in a box namespace (eth0, eth1) with their peers up in a
+/// wire namespace, and a directory for the daemon's files.
+fn two_nics() -> (Netns, Netns, tempfile::TempDir) {
+    let boxed = Netns::new();
+    let wire = Netns::new();
+    veth(&boxed, &wire, "eth0", "p0");
+    veth(&boxed, &wire, "eth1", "p1");
+    (boxed, wire, tempfile::tempdir().unwrap())
+}
+
+/// `vigil run` on `conf` with `extra`, in a UTS namespace of its own.
+fn run_args(conf: &str, sock: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["unshare", "--uts", env!("CARGO_BIN_EXE_vigil"), "run"]
+        .map(String::from)
+        .into();
+    v.extend(
+        ["--config", conf, "--control", sock, "--log-to", "stderr"]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string()),
+    );
+    v
+}
+
 fn vigil(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(args)
@@ -367,35 +391,14 @@ fn vigil(args: &[&str]) -> std::process::Output {
 #[test]
 fn the_daemon_sets_the_box_up_only_when_asked_and_reloads_it_live() {
     let _serial = serial();
-    let boxed = Netns::new();
-    let wire = Netns::new();
-    veth(&boxed, &wire, "eth0", "p0");
-    veth(&boxed, &wire, "eth1", "p1");
+    let (boxed, wire, dir) = two_nics();
     let ns = boxed.name().to_owned();
-    let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("vigil.conf");
     let sock = dir.path().join("vigil.sock");
     std::fs::write(&conf, block_text("10.50.0.10/24", "10.50.0.1", None)).unwrap();
     let (conf_s, sock_s) = (conf.to_str().unwrap(), sock.to_str().unwrap());
     // Its own UTS namespace too, though the block names no hostname.
-    let run_args = |extra: &[&'static str]| -> Vec<String> {
-        let mut v: Vec<String> = ["unshare", "--uts", env!("CARGO_BIN_EXE_vigil"), "run"]
-            .map(String::from)
-            .into();
-        v.extend(
-            [
-                "--config",
-                conf_s,
-                "--control",
-                sock_s,
-                "--log-to",
-                "stderr",
-            ]
-            .map(String::from),
-        );
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let run_args = |extra: &[&str]| run_args(conf_s, sock_s, extra);
     let running = || vigil(&["status", "--control", sock_s]).status.success();
     let long = std::time::Duration::from_secs(10);
     let step = std::time::Duration::from_millis(20);
@@ -472,4 +475,67 @@ fn the_daemon_sets_the_box_up_only_when_asked_and_reloads_it_live() {
     let status = vigil(&["status", "--control", sock_s]);
     let status = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(!status.contains("APPLIANCE ERROR"), "{status}");
+}
+
+#[test]
+fn a_failed_apply_is_tried_again_until_it_applies() {
+    // eth1 has IPv6 turned off (by someone else, or not yet on at boot):
+    // the kernel refuses its IPv6 address. The daemon reports that, tries
+    // again with backoff, and adds the address by itself once IPv6 is on.
+    let _serial = serial();
+    let (boxed, _wire, dir) = two_nics();
+    let ns = boxed.name().to_owned();
+    boxed.exec(&["sysctl", "-qw", "net.ipv6.conf.eth1.disable_ipv6=1"]);
+    let conf = dir.path().join("vigil.conf");
+    let sock = dir.path().join("vigil.sock");
+    let eth1 = "10.50.0.10/24\n address fd00:50::10/64";
+    std::fs::write(&conf, block_text(eth1, "10.50.0.1", None)).unwrap();
+    let (conf_s, sock_s) = (conf.to_str().unwrap(), sock.to_str().unwrap());
+    let args = run_args(conf_s, sock_s, &["--apply-appliance"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let log = dir.path().join("vigil.log");
+    let _d = boxed.spawn("vigil", &args, &log);
+    let status = || {
+        let out = vigil(&["status", "--control", sock_s]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let long = std::time::Duration::from_secs(10);
+    let step = std::time::Duration::from_millis(50);
+    assert!(
+        wait_for(long, step, || status().is_some()),
+        "the daemon answers: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let said = status().unwrap_or_default();
+    let refused = "APPLIANCE ERROR: appliance: cannot add address fd00:50::10/64 on eth1";
+    assert!(said.contains(refused), "{said}");
+    assert!(
+        addrs(&ns, "eth1").contains("10.50.0.10/24"),
+        "the rest applied"
+    );
+
+    // Tries come 1, 2, 4 s ... apart; let two fail, then turn IPv6 on.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    boxed.exec(&["sysctl", "-qw", "net.ipv6.conf.eth1.disable_ipv6=0"]);
+    assert!(
+        wait_for(std::time::Duration::from_secs(20), step, || addrs(
+            &ns, "eth1"
+        )
+        .contains("fd00:50::10/64")),
+        "the address once IPv6 is on: {:?}\n{}",
+        addrs(&ns, "eth1"),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(
+        wait_for(long, step, || status()
+            .is_some_and(|s| !s.contains("APPLIANCE ERROR"))),
+        "{}",
+        status().unwrap_or_default()
+    );
+    // The same failure on every try is logged once, not once a try.
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let refusals = text.matches("cannot add address fd00:50::10/64").count();
+    assert_eq!(refusals, 1, "{text}");
 }

@@ -123,3 +123,41 @@ fn an_instance_waiting_for_its_address_keeps_checking_in() {
     wait_state(&d, "LATE", "MASTER", Duration::from_secs(5));
     assert_eq!(restarts(&d, "instance LATE"), 0, "{}", d.status_json());
 }
+
+#[test]
+fn an_instance_whose_address_comes_after_the_wait_starts_when_it_comes() {
+    // A NIC that gets its address later than the 15 s wait (an appliance
+    // set-up held up, an operator adding it by hand): the instance shows
+    // ERROR meanwhile, then starts by itself, without a restart.
+    let _g = serial();
+    let lab = Lab::new(1);
+    let node = &lab.nodes[0];
+    let ip = |args: &[&str]| node.ns.exec(args);
+    ip(&[
+        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    ip(&["ip", "link", "set", "eth1p", "up"]);
+    ip(&["ip", "link", "set", "eth1", "up"]);
+    let d = start_vigil_with(&lab, 0, CONF, "lateaddr");
+    wait_state(&d, "NOW", "MASTER", Duration::from_secs(5));
+    wait_state(&d, "LATE", "ERROR", Duration::from_secs(25));
+    let (_, error) = state_of(&d, "LATE");
+    assert!(
+        error.contains("no primary ipv4 address on eth1") && error.contains("trying again"),
+        "{error:?}"
+    );
+    ip(&["ip", "addr", "add", "10.77.0.1/24", "dev", "eth1"]);
+    // Tried again within 10 s (the longest wait between tries), then
+    // MASTER after its Master_Down_Interval.
+    wait_state(&d, "LATE", "MASTER", Duration::from_secs(15));
+    let vip: IpAddr = "10.77.0.100".parse().unwrap();
+    assert!(
+        node.ns.addrs("eth1").contains(&vip),
+        "{:?}",
+        node.ns.addrs("eth1")
+    );
+    assert_eq!(restarts(&d, "instance LATE"), 0, "{}", d.status_json());
+    assert_eq!(state_of(&d, "NOW").0, "MASTER");
+    let log = std::fs::read_to_string(d.proc.log()).unwrap_or_default();
+    assert!(log.contains("instance started late"), "{log}");
+}

@@ -107,9 +107,27 @@ impl Reloader {
     /// its last apply was waiting for that NIC.
     pub(super) async fn link_appeared(&mut self, name: &str) {
         if self.appliance.link_appeared(name).await.is_some() {
-            let errors = self.appliance.errors();
-            self.vrrp.published.send_modify(|c| c.appliance = errors);
+            self.publish_appliance();
         }
+    }
+
+    /// When the appliance block is to be applied again after a failure.
+    pub(super) fn appliance_retry_due(&self) -> Option<std::time::Instant> {
+        self.appliance.retry_due()
+    }
+
+    /// The appliance block applied again after a failure.
+    pub(super) async fn appliance_retry(&mut self) {
+        if self.appliance.retry().await.is_some() {
+            self.publish_appliance();
+        }
+    }
+
+    fn publish_appliance(&self) {
+        let errors = self.appliance.errors();
+        self.vrrp
+            .published
+            .send_if_modified(|c| std::mem::replace(&mut c.appliance, errors) != c.appliance);
     }
 
     /// Reads the source again and applies what changed; never panics or
