@@ -2,19 +2,19 @@
 
 use super::*;
 
-fn at(file: &Arc<str>, line: u32, col: u32) -> Loc {
+fn at(file: FileName, line: u32, col: u32) -> Loc {
     Loc::new(file, line, col)
 }
 
 #[test]
 fn diagnostics_print_their_severity_after_the_place() {
-    let f: Arc<str> = Arc::from("t.conf");
+    let f = FileName::intern("t.conf");
     let e = Error {
-        loc: at(&f, 2, 5),
+        loc: at(f, 2, 5),
         kind: ErrorKind::UnexpectedClose,
     };
     let w = Warning {
-        loc: at(&f, 3, 1),
+        loc: at(f, 3, 1),
         kind: WarningKind::PassTruncated { len: 9, max: 8 },
     };
     assert_eq!(
@@ -29,17 +29,17 @@ fn diagnostics_print_their_severity_after_the_place() {
 
 #[test]
 fn sort_and_merge_go_by_file_read_order_then_line() {
-    let main: Arc<str> = Arc::from("z.conf");
-    let inc: Arc<str> = Arc::from("a.conf");
+    let main = FileName::intern("z.conf");
+    let inc = FileName::intern("a.conf");
     let mut d = Diagnostics::new(false);
     // Read order, not name order: z.conf first.
-    d.files.note(&main);
-    d.files.note(&inc);
-    d.files.note(&main);
-    d.error(&at(&inc, 1, 1), ErrorKind::UnexpectedClose);
-    d.error(&at(&main, 9, 1), ErrorKind::UnexpectedClose);
-    d.warn(&at(&main, 9, 1), WarningKind::Note("same place".into()));
-    d.warn(&at(&main, 2, 3), WarningKind::Note("early".into()));
+    d.files.note(main);
+    d.files.note(inc);
+    d.files.note(main);
+    d.error(&at(inc, 1, 1), ErrorKind::UnexpectedClose);
+    d.error(&at(main, 9, 1), ErrorKind::UnexpectedClose);
+    d.warn(&at(main, 9, 1), WarningKind::Note("same place".into()));
+    d.warn(&at(main, 2, 3), WarningKind::Note("early".into()));
     d.sort();
     let lines = d.files.lines(&d.errors, &d.warnings);
     assert_eq!(
@@ -55,15 +55,15 @@ fn sort_and_merge_go_by_file_read_order_then_line() {
 
 #[test]
 fn keepalived_keywords_vigil_lacks_are_errors_or_lenient_warnings() {
-    let f: Arc<str> = Arc::from("t.conf");
+    let f = FileName::intern("t.conf");
     let mut d = Diagnostics::new(false);
-    d.not_in_vigil(&at(&f, 1, 1), "track_bfd", "vrrp_instance");
+    d.not_in_vigil(&at(f, 1, 1), "track_bfd", "vrrp_instance");
     assert_eq!(
         d.errors[0].to_string(),
         "t.conf:1:1: error: keepalived's 'track_bfd' is not supported by vigil (in vrrp_instance)"
     );
     let mut d = Diagnostics::new(true);
-    d.not_in_vigil(&at(&f, 1, 1), "track_bfd", "vrrp_instance");
+    d.not_in_vigil(&at(f, 1, 1), "track_bfd", "vrrp_instance");
     assert!(d.errors.is_empty());
     assert_eq!(
         d.warnings[0].to_string(),

@@ -74,7 +74,7 @@ pub struct Places {
 /// Run every validator; each problem is reported where it is.
 pub fn validate(c: &Config, at: &Places, d: &mut Diagnostics) {
     let mut errors = Vec::new();
-    let mut report = |loc: &Loc, e: Invalid| errors.push((loc.clone(), e));
+    let mut report = |loc: &Loc, e: Invalid| errors.push((*loc, e));
     for (i, a) in c.vrrp_instances.iter().zip(&at.instances) {
         for (kw, item, e) in instance_problems(c, i) {
             report(located(a, kw, item), e);
@@ -584,7 +584,7 @@ fn service_problems(c: &Config, places: &[At]) -> Vec<(usize, Found)> {
             if let Some(a) = places.get(first) {
                 let e = Invalid::DuplicateService {
                     service: key.to_string(),
-                    first: a.start.clone(),
+                    first: a.start,
                 };
                 out.push((n, ("", None, e)));
             }

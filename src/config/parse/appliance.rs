@@ -177,7 +177,7 @@ impl Reader<'_> {
                 let Some(route) = r.route(n) else { return };
                 if r.room(&i.routes, ROUTES_PER_INTERFACE_MAX, &n.keyword, "routes") {
                     i.routes.push(route);
-                    route_locs.push(n.keyword.loc.clone());
+                    route_locs.push(n.keyword.loc);
                 }
             }
             // net.ipv4.conf.*.arp_ignore accepts 0-3 and 8.

@@ -199,7 +199,7 @@ impl Reader<'_> {
             }
         });
         g.garp = garp.over(&Garp::default());
-        Some((g, At::new(node.keyword.loc.clone(), seen)))
+        Some((g, At::new(node.keyword.loc, seen)))
     }
 
     /// One of the `garp_*` / `gna_interval` settings (without the `vrrp_`

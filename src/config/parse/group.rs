@@ -46,12 +46,12 @@ impl Reader<'_> {
                 break;
             }
             members.push(m);
-            locs.push(item.keyword.loc.clone());
+            locs.push(item.keyword.loc);
         }
         if self.d.errors.len() != errors_before {
             return None;
         }
-        let mut at = At::new(node.keyword.loc.clone(), HashMap::new());
+        let mut at = At::new(node.keyword.loc, HashMap::new());
         at.items.insert("member", locs);
         Some((
             VirtualServerGroup {

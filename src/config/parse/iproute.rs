@@ -175,7 +175,7 @@ impl Reader<'_> {
                 "routes or rules in one block",
             ) {
                 out.push(line);
-                locs.push(item.keyword.loc.clone());
+                locs.push(item.keyword.loc);
             }
         }
         Some((out, locs))

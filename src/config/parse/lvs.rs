@@ -282,7 +282,7 @@ impl Reader<'_> {
                     ) {
                         v.real_servers.push(rs);
                         inherits.push(inherit);
-                        reals.push(n.keyword.loc.clone());
+                        reals.push(n.keyword.loc);
                     }
                 }
             }
@@ -326,7 +326,7 @@ impl Reader<'_> {
         }
         v.real_servers.shrink_to_fit();
         reals.shrink_to_fit();
-        let mut at = At::new(node.keyword.loc.clone(), seen);
+        let mut at = At::new(node.keyword.loc, seen);
         at.items.insert("real_server", reals);
         Some((v, at))
     }

@@ -282,13 +282,13 @@ impl Reader<'_> {
                     &node.keyword.loc,
                     WarningKind::RepeatIgnored {
                         keyword: kw.to_owned(),
-                        first: first.at.clone(),
+                        first: first.at,
                     },
                 );
                 None
             }
             Some(first) if !section.repeatable.contains(&kw) => {
-                let at = first.at.clone();
+                let at = first.at;
                 match (&first.words, now) {
                     (Some(was), Some(now)) if was.same(now) => {
                         let w = WarningKind::RepeatSame {
@@ -323,7 +323,7 @@ impl Reader<'_> {
                 let compared = !section.repeatable.contains(&kw);
                 seen.push(First {
                     keyword: kw,
-                    at: node.keyword.loc.clone(),
+                    at: node.keyword.loc,
                     words: (compared && now.is_some()).then(words),
                 });
                 Some(kw)
@@ -578,7 +578,7 @@ fn top_statement(
         "appliance" => c.appliance = r.appliance(node),
         "bgp" => {
             c.bgp = r.bgp(node);
-            at.bgp = Some(node.keyword.loc.clone());
+            at.bgp = Some(node.keyword.loc);
         }
         "vrrp_script" => {
             let first = defined.first(r.d, kw, node);
@@ -653,12 +653,12 @@ impl Defined {
         match self.0.entry((kind, name.text.to_string())) {
             Entry::Occupied(e) => {
                 let what = format!("{kind} {}", name.text);
-                let first = e.get().clone();
+                let first = *e.get();
                 d.error(node.loc(), ErrorKind::Duplicate { what, first });
                 false
             }
             Entry::Vacant(v) => {
-                v.insert(node.loc().clone());
+                v.insert(*node.loc());
                 true
             }
         }

@@ -142,7 +142,7 @@ impl Reader<'_> {
             return None;
         }
         p.name = name?;
-        Some((p, At::new(node.keyword.loc.clone(), seen)))
+        Some((p, At::new(node.keyword.loc, seen)))
     }
 
     /// `track_file NAME { file PATH weight W [reverse] init_file [V] [overwrite] }`.
@@ -185,7 +185,7 @@ impl Reader<'_> {
             return None;
         }
         f.name = name?;
-        Some((f, At::new(node.keyword.loc.clone(), seen)))
+        Some((f, At::new(node.keyword.loc, seen)))
     }
 
     /// `init_file [VALUE] [overwrite]`.
@@ -251,7 +251,7 @@ impl Reader<'_> {
             return None;
         }
         s.name = name?;
-        Some((s, At::new(node.keyword.loc.clone(), seen)))
+        Some((s, At::new(node.keyword.loc, seen)))
     }
 
     /// Whole seconds, 1..=`max` (keepalived reads these as integers).
@@ -337,7 +337,7 @@ impl Reader<'_> {
                 let loc = if k < locs.len() {
                     locs.remove(k)
                 } else {
-                    a.start.clone()
+                    a.start
                 };
                 let w = WarningKind::UnknownTrackScript {
                     block: block.clone(),
@@ -400,7 +400,7 @@ impl Reader<'_> {
                     weight,
                     reverse,
                 });
-                locs.push(item.keyword.loc.clone());
+                locs.push(item.keyword.loc);
             }
         }
         Some((out, locs))

@@ -178,7 +178,7 @@ impl Reader<'_> {
             self.missing(node, format!("vrrp_sync_group {}", g.name), "group");
         }
         name.as_ref()?;
-        let mut at = At::new(node.keyword.loc.clone(), seen);
+        let mut at = At::new(node.keyword.loc, seen);
         at.items.insert("group", members);
         at.items.insert("track_script", tracked);
         at.items.insert("track_file", files);
@@ -257,7 +257,7 @@ impl Reader<'_> {
             for t in std::iter::once(&item.keyword).chain(&item.args) {
                 if let Some(name) = self.name_tok(t, kw) {
                     out.push(name);
-                    locs.push(t.loc.clone());
+                    locs.push(t.loc);
                 }
             }
         }
@@ -418,7 +418,7 @@ impl Reader<'_> {
                 items.push((kw, locs));
             }
             "lvs_sync_daemon_interface" => {
-                syncd = r.ifname(n).map(|name| (n.keyword.loc.clone(), name));
+                syncd = r.ifname(n).map(|name| (n.keyword.loc, name));
             }
             k if NOTIFY_KEYWORDS.contains(&k) => r.notify_setting(n, k, &mut i.notify),
             "notify_arp_theft" => i.notify_arp_theft = r.script(n),
@@ -454,7 +454,7 @@ impl Reader<'_> {
                 instance: i.name.clone(),
             });
         }
-        let mut at = At::new(node.keyword.loc.clone(), seen);
+        let mut at = At::new(node.keyword.loc, seen);
         at.items.extend(items);
         Some((i, at))
     }
@@ -630,7 +630,7 @@ impl Reader<'_> {
             "auth_type" => {
                 let Some(t) = r.one(n, "PASS") else { return };
                 match t.text.as_str() {
-                    "PASS" => pass_type = Some(t.loc.clone()),
+                    "PASS" => pass_type = Some(t.loc),
                     "AH" => r.d.error(
                         &t.loc,
                         ErrorKind::Unsupported {
@@ -694,7 +694,7 @@ impl Reader<'_> {
                 "virtual addresses in one instance",
             ) {
                 out.push(vip);
-                locs.push(item.keyword.loc.clone());
+                locs.push(item.keyword.loc);
             }
         }
         Some((out, locs))

@@ -38,17 +38,16 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::preproc::{ConfigId, Params};
 use super::tree::build;
 use super::{Node, Sink, Token, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
-use crate::config::error::{Diagnostics, ErrorKind, Loc, WarningKind};
+use crate::config::error::{Diagnostics, ErrorKind, FileName, Loc, WarningKind};
 
 /// The file being built: how its locations print and where its includes
 /// resolve.
 pub(super) struct Source {
-    pub file: Arc<str>,
+    pub file: FileName,
     pub base_dir: Option<PathBuf>,
     /// 0 for the main file.
     pub include_depth: usize,
@@ -69,8 +68,8 @@ pub(super) struct Reader<'d> {
 }
 
 /// How a path prints in locations and messages.
-pub(super) fn display(path: &Path) -> Arc<str> {
-    Arc::from(path.display().to_string())
+pub(super) fn display(path: &Path) -> FileName {
+    FileName::intern(&path.display().to_string())
 }
 
 /// Reads at most `MAX_FILE_BYTES + 1` bytes, so a longer file is seen as too
@@ -96,13 +95,13 @@ pub(super) fn read_root<'d>(
     let bytes = read_bytes(path)?;
     let file = display(path);
     let mut reader = Reader::new(diags, id, sink);
-    if !reader.admit(path, bytes.len(), &Loc::new(&file, 1, 1)) {
+    if !reader.admit(path, bytes.len(), &Loc::new(file, 1, 1)) {
         return Ok(());
     }
     reader
         .reading
         .push(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()));
-    let text = reader.decode(&file, bytes);
+    let text = reader.decode(file, bytes);
     let src = Source {
         file,
         base_dir: path.parent().map(Path::to_owned),
@@ -151,14 +150,14 @@ fn read_main<'t, 'd>(
     len: usize,
     (base_dir, id): (Option<&Path>, &ConfigId),
     (diags, sink): (&'d mut Diagnostics, Sink<'d>),
-    text: impl FnOnce(&mut Reader<'_>, &Arc<str>) -> Cow<'t, str>,
+    text: impl FnOnce(&mut Reader<'_>, FileName) -> Cow<'t, str>,
 ) {
-    let file: Arc<str> = Arc::from(name);
+    let file = FileName::intern(name);
     let mut reader = Reader::new(diags, id, sink);
-    if !reader.admit(Path::new(name), len, &Loc::new(&file, 1, 1)) {
+    if !reader.admit(Path::new(name), len, &Loc::new(file, 1, 1)) {
         return;
     }
-    let text = text(&mut reader, &file);
+    let text = text(&mut reader, file);
     let src = Source {
         file,
         base_dir: base_dir.map(Path::to_owned),
@@ -188,7 +187,7 @@ impl<'d> Reader<'d> {
 
 impl Reader<'_> {
     fn parse(&mut self, text: &str, src: &Source) -> Vec<Node> {
-        self.diags.files.note(&src.file);
+        self.diags.files.note(src.file);
         build(text, self, src)
     }
 
@@ -220,7 +219,7 @@ impl Reader<'_> {
 
     /// UTF-8 text of a file; bytes that are not UTF-8 are an error at the
     /// first one and read as U+FFFD.
-    fn decode(&mut self, file: &Arc<str>, bytes: Vec<u8>) -> String {
+    fn decode(&mut self, file: FileName, bytes: Vec<u8>) -> String {
         match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -405,7 +404,7 @@ impl Reader<'_> {
             return Vec::new();
         }
         let file = display(path);
-        let text = self.decode(&file, bytes);
+        let text = self.decode(file, bytes);
         let src = Source {
             file,
             base_dir: path.parent().map(Path::to_owned),

@@ -13,10 +13,8 @@
 //! only for a word or a brace it locates, and a word's text goes into its
 //! token without an allocation when it is short ([`Text`]).
 
-use std::sync::Arc;
-
 use super::{Text, Token, MAX_TOKEN_BYTES};
-use crate::config::error::{Diagnostics, ErrorKind, Loc};
+use crate::config::error::{Diagnostics, ErrorKind, FileName, Loc};
 
 /// One lexical item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +251,7 @@ fn unescape(body: &str) -> String {
 
 /// Lexes one line into `out` (without its end of line).
 pub(super) fn lex_line(
-    file: &Arc<str>,
+    file: FileName,
     line: &Line,
     out: &mut Vec<Lexeme>,
     diags: &mut Diagnostics,

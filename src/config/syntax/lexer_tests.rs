@@ -6,19 +6,19 @@ use super::*;
 fn run(text: &str) -> (Vec<Lexeme>, Loc, Diagnostics) {
     use super::super::preproc::{ConfigId, Lines, Params};
     let mut d = Diagnostics::default();
-    let file: Arc<str> = Arc::from("t.conf");
+    let file = FileName::intern("t.conf");
     let mut params = Params::new(ConfigId::new("t"));
-    let mut lines = Lines::new(&file, text, None);
+    let mut lines = Lines::new(file, text, None);
     let mut out = Vec::new();
     while let Some(line) = lines.next(&mut params, &mut d) {
-        lex_line(&file, &line, &mut out, &mut d);
+        lex_line(file, &line, &mut out, &mut d);
         out.push(Lexeme::Eol);
     }
     (out, lines.eof(), d)
 }
 
 fn loc(line: u32, col: u32) -> Loc {
-    Loc::new(&Arc::from("t.conf"), line, col)
+    Loc::new(FileName::intern("t.conf"), line, col)
 }
 
 fn w(text: &str, quoted: bool, line: u32, col: u32) -> Lexeme {

@@ -133,7 +133,7 @@ pub fn read_file(path: &Path, id: &ConfigId, diags: &mut Diagnostics) -> Vec<Nod
         Err(e) => {
             let file = include::display(path);
             diags.error(
-                &Loc::new(&file, 1, 1),
+                &Loc::new(file, 1, 1),
                 ErrorKind::Read {
                     path: path.to_owned(),
                     reason: e.to_string(),

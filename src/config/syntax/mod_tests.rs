@@ -3,12 +3,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::error::WarningKind;
+use crate::config::error::{FileName, WarningKind};
 
 fn parse(text: &str) -> (Vec<Node>, Diagnostics) {
     let mut d = Diagnostics::default();
@@ -17,7 +16,7 @@ fn parse(text: &str) -> (Vec<Node>, Diagnostics) {
 }
 
 fn at(file: &str, line: u32, col: u32) -> Loc {
-    Loc::new(&Arc::from(file), line, col)
+    Loc::new(FileName::intern(file), line, col)
 }
 
 fn tok(file: &str, text: &str, line: u32, col: u32) -> Token {
@@ -108,10 +107,7 @@ fn seed_master() {
     assert_eq!(g.keyword, tok(f, "global_defs", 1, 1));
     assert!(g.args.is_empty());
     let gb = block(g);
-    assert_eq!(
-        (gb.open.clone(), gb.close.clone()),
-        (at(f, 1, 13), at(f, 9, 1))
-    );
+    assert_eq!((gb.open, gb.close), (at(f, 1, 13), at(f, 9, 1)));
     let email = &gb.nodes[0];
     assert_eq!(email.keyword, tok(f, "notification_email", 2, 5));
     assert_eq!(block(email).open, at(f, 2, 24));
@@ -138,10 +134,7 @@ fn seed_master() {
         vec![tok(f, "192.168.1.200", 26, 16), tok(f, "80", 26, 30)]
     );
     let vb = block(vs);
-    assert_eq!(
-        (vb.open.clone(), vb.close.clone()),
-        (at(f, 26, 33), at(f, 49, 1))
-    );
+    assert_eq!((vb.open, vb.close), (at(f, 26, 33), at(f, 49, 1)));
     let kws: Vec<&str> = vb.nodes.iter().map(|n| n.keyword.text.as_str()).collect();
     assert_eq!(
         kws,

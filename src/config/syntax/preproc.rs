@@ -55,7 +55,7 @@ use std::sync::Arc;
 
 use super::lexer::{comment_start, is_space, is_space_byte, Line};
 use super::MAX_TOTAL_BYTES;
-use crate::config::error::{Diagnostics, ErrorKind, Loc, WarningKind};
+use crate::config::error::{Diagnostics, ErrorKind, FileName, Loc, WarningKind};
 
 /// The longest line after substitution, in characters.
 pub const MAX_LINE_CHARS: usize = 64 * 1024;
@@ -170,7 +170,7 @@ struct Collecting {
 
 /// The lines of one file, as the lexer is to read them.
 pub(super) struct Lines<'t> {
-    file: Arc<str>,
+    file: FileName,
     dir: Option<&'t Path>,
     raw: RawLines<'t>,
     /// Lines a multi-line parameter brought in, next first.
@@ -267,10 +267,10 @@ fn first_word_at(line: &Line) -> usize {
 }
 
 impl<'t> Lines<'t> {
-    pub fn new(file: &Arc<str>, text: &'t str, dir: Option<&'t Path>) -> Self {
+    pub fn new(file: FileName, text: &'t str, dir: Option<&'t Path>) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         Lines {
-            file: Arc::clone(file),
+            file,
             dir,
             raw: RawLines {
                 rest: Some(text),
@@ -286,11 +286,11 @@ impl<'t> Lines<'t> {
     /// The place just after the file's last character.
     pub fn eof(&self) -> Loc {
         let chars = u32::try_from(self.last.1.chars().count()).unwrap_or(u32::MAX);
-        Loc::new(&self.file, self.last.0, chars.saturating_add(1))
+        Loc::new(self.file, self.last.0, chars.saturating_add(1))
     }
 
     fn loc(&self, line: &Line, i: usize) -> Loc {
-        Loc::new(&self.file, line.line, line.col(i))
+        Loc::new(self.file, line.line, line.col(i))
     }
 
     /// The next line to lex (possibly empty: a dropped line), or `None` at

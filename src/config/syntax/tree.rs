@@ -55,7 +55,7 @@ struct Builder<'a, 'd> {
 /// result is empty. Lines are lexed one at a time, so that an `include` is
 /// read before the next line (its parameter definitions hold there).
 pub(super) fn build(text: &str, reader: &mut Reader<'_>, src: &Source) -> Vec<Node> {
-    let mut lines = Lines::new(&src.file, text, src.base_dir.as_deref());
+    let mut lines = Lines::new(src.file, text, src.base_dir.as_deref());
     let mut b = Builder {
         reader,
         src,
@@ -68,7 +68,7 @@ pub(super) fn build(text: &str, reader: &mut Reader<'_>, src: &Source) -> Vec<No
     };
     let mut lexemes = Vec::new();
     while let Some(line) = lines.next(&mut b.reader.params, b.reader.diags) {
-        lex_line(&src.file, &line, &mut lexemes, b.reader.diags);
+        lex_line(src.file, &line, &mut lexemes, b.reader.diags);
         lines.recycle(line);
         lexemes.push(Lexeme::Eol);
         for lexeme in lexemes.drain(..) {
@@ -232,13 +232,13 @@ impl Builder<'_, '_> {
             self.reader.diags.error(
                 &eof,
                 ErrorKind::UnclosedBlock {
-                    opened_at: frame.open.clone(),
+                    opened_at: frame.open,
                 },
             );
         }
         // Keep what the unclosed blocks hold, closed at the end of the file.
         while let Some(frame) = self.stack.pop() {
-            self.close_frame(frame, eof.clone());
+            self.close_frame(frame, eof);
         }
         self.hand_on(0);
         self.root
