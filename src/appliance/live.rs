@@ -109,8 +109,14 @@ impl Live {
             (_, Some(b)) => b.clone(),
             (Mode::Box, None) => Appliance::default(),
             // Asked, and no block (or no longer one): the host's network
-            // is left as it is.
-            (Mode::Asked, None) => return None,
+            // is left as it is, and a block that failed before is not
+            // tried again.
+            (Mode::Asked, None) => {
+                self.due = None;
+                self.missing.clear();
+                self.errors.clear();
+                return None;
+            }
         };
         self.backoff.reset();
         Some(self.run(block, vips(config), false).await)
