@@ -13,7 +13,10 @@
 #    windows: boot 31 s, cold 29 s, noop 15 s, checks 175 s); the VM is
 #    torn down on exit.
 #    BENCH_VLAB_PREFIX (default vlb-) names its namespaces, so a lab left
-#    up by `make run` is not touched.
+#    up by `make run` is not touched. BENCH_ALT=PATH (a static vigil):
+#    the cold start measures it too, beside the image's, from text and
+#    from the store, in the same VM (ipvs_cold_10k_alt*.json: a change's
+#    A/B, the image's vigil its baseline).
 # Figures: target/bench/<name>.json in one format (bench/figures.py: the
 # median of at least 5 samples per contender with min and max beside it,
 # and a "trusted" verdict: false when the baseline's samples spread over
@@ -44,7 +47,8 @@ bench-probe:
 bench-ipvs: lab-image bench-probe
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench \
-		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench)
+		--probe $(abspath $(BENCH_PROBE)) --out $(abspath target/bench) \
+		$(if $(BENCH_ALT),--alt-vigil $(abspath $(BENCH_ALT)))
 
 # 3. bench/config_scale.py: time and peak RSS of `vigil config check`,
 #    `vigil config import` (into a store the size of the image's

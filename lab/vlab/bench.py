@@ -168,9 +168,14 @@ DAEMONS = {
 
 
 # -- the VM ------------------------------------------------------------------
+ALT = "/root/vigil-alt"
+
+
 class Bench:
-    def __init__(self, probe: str, mem_mb=None):
+    def __init__(self, probe: str, mem_mb=None, alt=None):
         self.probe = probe
+        # Another vigil binary (--alt-vigil), measured beside the image's.
+        self.alt = alt
         self.node = Node("lb1", mem_mb) if mem_mb else Node("lb1")
         self.cleaned = False
 
@@ -193,6 +198,8 @@ class Bench:
         self.sh("systemctl stop vigil; ipvsadm -C; modprobe ip_vs; modprobe ip_vs_wlc; "
                 "modprobe ip_vs_rr")
         self.put(PROBE, open(self.probe, "rb").read(), mode="755")
+        if self.alt:
+            self.put(ALT, open(self.alt, "rb").read(), mode="755")
         self.put("/root/cold.conf", cold_conf().encode())
         self.put("/root/cold.rules", cold_rules().encode())
         self.put("/root/checks.conf", checks_conf().encode())
@@ -307,10 +314,14 @@ def cold(b: Bench, runs: int):
         "keepalived": ("", DAEMONS["keepalived"]("/root/cold.conf")),
         "ipvsadm-restore": ("--stdin /root/cold.rules", "ipvsadm-restore"),
     }
-    order = list(cmds)
-    times = {k: [] for k in cmds}
     # vigil's own account of each start (its start-up line, see breakdown.py).
     steps = {"vigil": [], "vigil-store": []}
+    if b.alt:
+        cmds["vigil-alt"] = ("", ALT + DAEMONS["vigil"]("/root/cold.conf")[len("vigil"):])
+        cmds["vigil-alt-store"] = ("", ALT + cmds["vigil-store"][1][len("vigil"):])
+        steps.update({"vigil-alt": [], "vigil-alt-store": []})
+    order = list(cmds)
+    times = {k: [] for k in cmds}
     want = COLD_SERVICES * COLD_DESTS
     # One round first, not counted: a program's first run in a freshly
     # booted VM also reads its binary from disk and has TCG translate its
@@ -645,6 +656,8 @@ def main():
     ap.add_argument("--check-windows", type=int, default=CHECK_WINDOWS)
     ap.add_argument("--out", default=os.path.join(paths.REPO, "target", "bench"))
     ap.add_argument("--only", default="cold,noop,checks")
+    ap.add_argument("--alt-vigil", help="another static vigil binary: `cold` measures it "
+                    "too, beside the image's, in the same VM (an A/B of a change)")
     ap.add_argument("--reload-runs", type=int, default=6,
                     help="reloads at the bound: the first, and the later ones' median")
     ap.add_argument("--scale-sizes", default="1000,10000,100000",
@@ -662,7 +675,7 @@ def main():
         figs.append(fm.figure(a.out, name, vigil, baseline, baseline_name, unit, note))
 
     big = "reload" in parts or "scale" in parts
-    b = Bench(a.probe, RELOAD_MEM_MB if big else None)
+    b = Bench(a.probe, RELOAD_MEM_MB if big else None, a.alt_vigil)
     try:
         b.up()
         took["boot"] = time.monotonic() - t0
@@ -681,6 +694,12 @@ def main():
                 note + "; vigil from its flash store (vigil run --store), the appliance's path")
             fig("ipvs_cold_10k_vs_restore", t["vigil"], t["ipvsadm-restore"],
                 "ipvsadm-restore 1.31", "s", note)
+            if b.alt:
+                alt = f"; the vigil of {a.alt_vigil} (--alt-vigil) against the image's"
+                fig("ipvs_cold_10k_alt", t["vigil-alt"], t["vigil"], "the image's vigil", "s",
+                    note + alt)
+                fig("ipvs_cold_10k_alt_store", t["vigil-alt-store"], t["vigil-store"],
+                    "the image's vigil (--store)", "s", note + alt)
             took["cold"] = time.monotonic() - t1
         if "noop" in parts:
             t1 = time.monotonic()
