@@ -13,13 +13,17 @@ deps:
 
 # The appliance binary: static-pie, release profile tuned for speed
 # (opt-level 3, LTO, one codegen unit: see Cargo.toml), its hot functions
-# first in its code (build.rs, link/hot-text.ld).
+# first in its code, then its start-up-only code, which it unmaps once it
+# runs (build.rs, link/hot-text.ld). A text relocation would make that
+# code's pages private copies, which unmapping would undo: refused.
 build: $(BIN)
 $(BIN): Cargo.toml Cargo.lock build.rs link/hot-text.ld $(shell find src -name '*.rs')
 	$(STATIC) cargo build --release --locked --target $(TARGET)
+	@if readelf -d $(BIN) | grep -q TEXTREL; then echo "$(BIN) has text relocations" >&2; exit 1; fi
 
 # link/hot-text.ld again, from a profile of a running daemon (needs root,
-# valgrind): after changes that move where a running vigil spends its code.
+# valgrind): after changes that move where a running vigil spends its code,
+# or what only its start-up runs.
 hot-text:
 	scripts/hot-text
 

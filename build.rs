@@ -13,11 +13,21 @@
 //!
 //! Release builds only: a debug build's function names differ and its
 //! size does not matter.
+//!
+//! When the script also has the init section (the code vigil runs only to
+//! start and to read a config), the bin is built with `vigil_init_text`:
+//! `main` hands the section's bounds to `mem`, which unmaps its pages once
+//! the daemon runs.
 fn main() {
     println!("cargo:rerun-if-changed=link/hot-text.ld");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(vigil_init_text)");
     if std::env::var("PROFILE").as_deref() == Ok("release") {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-text.ld");
         println!("cargo:rustc-link-arg-bin=vigil=-Wl,-T,{}", script.display());
+        let text = std::fs::read_to_string(&script).unwrap_or_default();
+        if text.contains("__vigil_init_text_start") && text.contains("__vigil_init_text_end") {
+            println!("cargo:rustc-cfg=vigil_init_text");
+        }
     }
 }

@@ -258,8 +258,10 @@ async fn main(
 ) -> Result<(), DaemonError> {
     crate::startup::step("runtimes");
     let config = reload::shared(config);
-    // The parse's peak is over: its heap goes back to the system.
-    crate::mem::trim();
+    // The parse's peak is over, but its heap goes back to the system only
+    // once the daemon is ready: the set-up and the first IPVS pass reuse
+    // it meanwhile, instead of faulting fresh pages in on the way to the
+    // first pass.
     let control_path = opts.control.as_path();
     let from_store = opts.source.is_store();
     let started = Instant::now();
@@ -583,7 +585,12 @@ impl Requests {
                     let p = &tasks.published;
                     let s = p.status_without_ipvs();
                     let ipvs = p.ipvs_summary();
-                    self.service.tick(&s, ipvs.as_ref(), Instant::now());
+                    if self.service.tick(&s, ipvs.as_ref(), Instant::now()) {
+                        // Running: the start-up's code and heap are done
+                        // with (a trim walks the heap: off the runtime).
+                        crate::mem::drop_init_text();
+                        tokio::task::spawn_blocking(crate::mem::trim);
+                    }
                 }
                 _ = s.term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
                 _ = s.int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
@@ -592,26 +599,26 @@ impl Requests {
                     self.service.reloading();
                     reloader.reload().await;
                     self.commits.resync(reloader).await;
-                    self.service.reloaded();
+                    reloaded(&self.service);
                 }
                 Some(reply) = self.reload.recv() => {
                     tracing::info!("reload asked on the control socket");
                     self.service.reloading();
                     let _ = reply.send(reloader.reload().await);
                     self.commits.resync(reloader).await;
-                    self.service.reloaded();
+                    reloaded(&self.service);
                 }
                 Some(job) = self.commit.recv() => {
                     let applies = Commits::applies(&job.request);
                     if applies { self.service.reloading(); }
                     let answer = self.commits.handle(job.request, reloader).await;
-                    if applies { self.service.reloaded(); }
+                    if applies { reloaded(&self.service); }
                     let _ = job.reply.send(answer);
                 }
                 _ = confirm_timer, if confirm_due.is_some() => {
                     self.service.reloading();
                     self.commits.expired(reloader).await;
-                    self.service.reloaded();
+                    reloaded(&self.service);
                 }
                 _ = s.usr2.recv() => {
                     tracing::info!("SIGUSR2: hitless restart");
@@ -628,6 +635,13 @@ impl Requests {
         }
         Ok(())
     }
+}
+
+/// A reload, commit or rollback ended: systemd hears READY=1 again, and
+/// the config reader's code is done with.
+fn reloaded(service: &service::Service) {
+    service.reloaded();
+    crate::mem::drop_init_text();
 }
 
 /// A deadline that never comes, for a disabled `select!` branch.

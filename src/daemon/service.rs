@@ -50,8 +50,13 @@ impl Service {
 
     /// One look at the state (`ipvs`: the IPVS status's counts; the
     /// status's own IPVS part is not used): READY=1 when it is first up,
-    /// STATUS= when the line changed.
-    pub(super) fn tick(&mut self, status: &Status, ipvs: Option<&IpvsSummary>, now: Instant) {
+    /// STATUS= when the line changed. True at the look that made it ready.
+    pub(super) fn tick(
+        &mut self,
+        status: &Status,
+        ipvs: Option<&IpvsSummary>,
+        now: Instant,
+    ) -> bool {
         if !self.ipvs_passed {
             self.ipvs_passed = self.ipvs.as_ref().is_none_or(|r| *r.borrow());
         }
@@ -59,19 +64,20 @@ impl Service {
         if !self.ready {
             let up = self.ipvs_passed && instances_up(status);
             if !up && now.duration_since(self.started) < READY_BOUND {
-                return;
+                return false;
             }
             self.ready = true;
             self.ipvs = None;
             tracing::info!(status = %text, "ready");
             self.last = text;
             say(systemd::ready(&self.last));
-            return;
+            return true;
         }
         if text != self.last {
             self.last = text;
             say(systemd::status(&self.last));
         }
+        false
     }
 
     /// A reload begins (RELOADING=1); [`Service::reloaded`] ends it.

@@ -86,15 +86,22 @@ fn ready_waits_for_the_instances_and_the_first_ipvs_pass_within_a_bound() {
     let mut svc = Service::new(t0, Some(rx));
     let mut s = status();
     s.instances[1].state = "INIT".into();
-    svc.tick(&s, counts(&s).as_ref(), t0);
+    assert!(!svc.tick(&s, counts(&s).as_ref(), t0));
     assert!(!svc.ready);
     s.instances[1].state = "BACKUP".into();
-    svc.tick(&s, counts(&s).as_ref(), t0 + TICK);
+    assert!(!svc.tick(&s, counts(&s).as_ref(), t0 + TICK));
     assert!(!svc.ready, "the first pass has not come");
     tx.send_replace(true);
-    svc.tick(&s, counts(&s).as_ref(), t0 + 2 * TICK);
+    assert!(
+        svc.tick(&s, counts(&s).as_ref(), t0 + 2 * TICK),
+        "ready now"
+    );
     assert!(svc.ready);
     assert_eq!(svc.last, line(&s, counts(&s).as_ref()));
+    assert!(
+        !svc.tick(&s, counts(&s).as_ref(), t0 + 3 * TICK),
+        "said once"
+    );
 
     // An instance that never leaves INIT: ready at the bound anyway.
     let mut svc = Service::new(t0, None);
