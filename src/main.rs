@@ -13,12 +13,10 @@ fn init_text() {
         static __vigil_init_text_start: u8;
         static __vigil_init_text_end: u8;
     }
-    // SAFETY: only the symbols' addresses are taken; nothing is read.
-    let (start, end) = unsafe {
-        (
-            std::ptr::addr_of!(__vigil_init_text_start) as usize,
-            std::ptr::addr_of!(__vigil_init_text_end) as usize,
-        )
-    };
+    // Only the symbols' addresses are taken (safe: nothing is read).
+    let (start, end) = (
+        std::ptr::addr_of!(__vigil_init_text_start) as usize,
+        std::ptr::addr_of!(__vigil_init_text_end) as usize,
+    );
     vigil::mem::set_init_text(start, end);
 }

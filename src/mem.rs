@@ -54,25 +54,30 @@ pub fn trim() {
     }
 }
 
-/// The init text's pages: whole pages inside the section's bounds. Unset
-/// (a build without the section, the tests): nothing is ever dropped.
+/// The init text's bounds, as the linker gave them. Unset (a build
+/// without the section, the tests): nothing is ever dropped.
 static INIT_TEXT: OnceLock<(usize, usize)> = OnceLock::new();
 
+/// The whole pages of the init text that may be dropped, worked out at the
+/// first drop (a daemon's; a CLI command never gets there): `None` when
+/// they are not in one clean mapping.
+static DROPPABLE: OnceLock<Option<(usize, usize)>> = OnceLock::new();
+
 /// The init text is `start..end` (the linker's symbols; `main` calls this
-/// first thing, once). Only the whole pages inside it are ever dropped,
-/// and only when they lie in one file-backed, executable, never-written
-/// mapping of the binary (checked here, in `/proc/self/maps`): dropping
-/// such a page loses nothing, the next call into it reads it back.
+/// first thing, once).
 pub fn set_init_text(start: usize, end: usize) {
+    let _ = INIT_TEXT.set((start, end));
+}
+
+/// The whole pages inside `start..end`, when they lie in one file-backed,
+/// executable, never-written mapping of the binary (`/proc/self/maps`):
+/// dropping such a page loses nothing, the next call into it reads it
+/// back.
+fn droppable((start, end): (usize, usize)) -> Option<(usize, usize)> {
     let page = page_size();
     let (a, b) = (start.next_multiple_of(page), end / page * page);
-    if b <= a {
-        return;
-    }
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    if maps.lines().any(|l| clean_code(l, a, b)) {
-        let _ = INIT_TEXT.set((a, b));
-    }
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    (a < b && maps.lines().any(|l| clean_code(l, a, b))).then_some((a, b))
 }
 
 /// A line of `/proc/self/maps` is a private, read-only, executable mapping
@@ -105,11 +110,14 @@ fn page_size() -> usize {
 /// once it is ready and after every reload and commit. The pages stay in
 /// the page cache; what runs there next maps them again.
 pub fn drop_init_text() {
-    let Some(&(a, b)) = INIT_TEXT.get() else {
+    let Some(&bounds) = INIT_TEXT.get() else {
+        return;
+    };
+    let Some((a, b)) = *DROPPABLE.get_or_init(|| droppable(bounds)) else {
         return;
     };
     // SAFETY: `a..b` is whole pages of a private, read-only mapping of the
-    // binary's code (set_init_text checked it). MADV_DONTNEED on such a
+    // binary's code (`droppable` checked it). MADV_DONTNEED on such a
     // mapping only drops the page table entries: a page nobody wrote is
     // read back from the file, the same bytes, when it is next executed.
     let r =

@@ -317,8 +317,10 @@ def cold(b: Bench, runs: int):
     # vigil's own account of each start (its start-up line, see breakdown.py).
     steps = {"vigil": [], "vigil-store": []}
     if b.alt:
-        cmds["vigil-alt"] = ("", ALT + DAEMONS["vigil"]("/root/cold.conf")[len("vigil"):])
-        cmds["vigil-alt-store"] = ("", ALT + cmds["vigil-store"][1][len("vigil"):])
+        for name in ("vigil", "vigil-store"):
+            opt, cmd = cmds[name]
+            # The same command line, the other binary.
+            cmds[name.replace("vigil", "vigil-alt")] = (opt, ALT + cmd.removeprefix("vigil"))
         steps.update({"vigil-alt": [], "vigil-alt-store": []})
     order = list(cmds)
     times = {k: [] for k in cmds}

@@ -570,13 +570,9 @@ impl Requests {
         loop {
             hb.check_in().await;
             let confirm_due = self.commits.deadline();
-            let confirm_timer = tokio::time::sleep_until(
-                confirm_due.map_or_else(far_future, tokio::time::Instant::from_std),
-            );
+            let confirm_timer = timer(confirm_due);
             let setup_due = reloader.appliance_retry_due();
-            let setup_timer = tokio::time::sleep_until(
-                setup_due.map_or_else(far_future, tokio::time::Instant::from_std),
-            );
+            let setup_timer = timer(setup_due);
             tokio::select! {
                 _ = idle.tick() => {}
                 _ = look.tick() => {
@@ -644,7 +640,6 @@ fn reloaded(service: &service::Service) {
     crate::mem::drop_init_text();
 }
 
-/// A deadline that never comes, for a disabled `select!` branch.
 /// The loaded config's warnings for `vigil status`, each logged as a
 /// warning to the journal (at start and after each reload that applied).
 fn config_warnings(config: &Config) -> Vec<String> {
@@ -655,6 +650,12 @@ fn config_warnings(config: &Config) -> Vec<String> {
         tracing::warn!("{w}");
     }
     warnings
+}
+
+/// A sleep until `due`; for `None`, until a deadline that never comes
+/// (its `select!` branch is disabled anyway).
+fn timer(due: Option<Instant>) -> tokio::time::Sleep {
+    tokio::time::sleep_until(due.map_or_else(far_future, tokio::time::Instant::from_std))
 }
 
 fn far_future() -> tokio::time::Instant {

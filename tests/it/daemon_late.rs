@@ -60,6 +60,20 @@ fn wait_state(d: &Daemon, name: &str, want: &str, within: Duration) {
     });
 }
 
+/// eth1 appears on the node, up, with `addr` before it comes up: a veth
+/// pair inside the namespace (this kernel has no dummy driver).
+fn add_eth1(node: &netns::Node, addr: Option<&str>) {
+    let ip = |args: &[&str]| node.ns.exec(args);
+    ip(&[
+        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    if let Some(a) = addr {
+        ip(&["ip", "addr", "add", a, "dev", "eth1"]);
+    }
+    ip(&["ip", "link", "set", "eth1p", "up"]);
+    ip(&["ip", "link", "set", "eth1", "up"]);
+}
+
 #[test]
 fn an_instance_starts_when_its_interface_appears() {
     let _g = serial();
@@ -73,14 +87,7 @@ fn an_instance_starts_when_its_interface_appears() {
     assert!(error.contains("no interface eth1"), "{error:?}");
 
     // eth1 appears: LATE starts by itself and takes its VIP.
-    // (A veth pair inside the namespace: this kernel has no dummy driver.)
-    let ip = |args: &[&str]| node.ns.exec(args);
-    ip(&[
-        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ip(&["ip", "addr", "add", "10.77.0.1/24", "dev", "eth1"]);
-    ip(&["ip", "link", "set", "eth1p", "up"]);
-    ip(&["ip", "link", "set", "eth1", "up"]);
+    add_eth1(node, Some("10.77.0.1/24"));
     wait_state(&d, "LATE", "MASTER", Duration::from_secs(5));
     let vip: IpAddr = "10.77.0.100".parse().unwrap();
     assert!(
@@ -112,14 +119,10 @@ fn an_instance_waiting_for_its_address_keeps_checking_in() {
     let node = &lab.nodes[0];
     let d = start_vigil_with(&lab, 0, CONF, "noaddr");
     wait_state(&d, "NOW", "MASTER", Duration::from_secs(5));
-    let ip = |args: &[&str]| node.ns.exec(args);
-    ip(&[
-        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ip(&["ip", "link", "set", "eth1p", "up"]);
-    ip(&["ip", "link", "set", "eth1", "up"]);
+    add_eth1(node, None);
     std::thread::sleep(Duration::from_secs(4));
-    ip(&["ip", "addr", "add", "10.77.0.1/24", "dev", "eth1"]);
+    node.ns
+        .exec(&["ip", "addr", "add", "10.77.0.1/24", "dev", "eth1"]);
     wait_state(&d, "LATE", "MASTER", Duration::from_secs(5));
     assert_eq!(restarts(&d, "instance LATE"), 0, "{}", d.status_json());
 }
@@ -132,12 +135,7 @@ fn an_instance_whose_address_comes_after_the_wait_starts_when_it_comes() {
     let _g = serial();
     let lab = Lab::new(1);
     let node = &lab.nodes[0];
-    let ip = |args: &[&str]| node.ns.exec(args);
-    ip(&[
-        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ip(&["ip", "link", "set", "eth1p", "up"]);
-    ip(&["ip", "link", "set", "eth1", "up"]);
+    add_eth1(node, None);
     let d = start_vigil_with(&lab, 0, CONF, "lateaddr");
     wait_state(&d, "NOW", "MASTER", Duration::from_secs(5));
     wait_state(&d, "LATE", "ERROR", Duration::from_secs(25));
@@ -146,7 +144,8 @@ fn an_instance_whose_address_comes_after_the_wait_starts_when_it_comes() {
         error.contains("no primary ipv4 address on eth1") && error.contains("trying again"),
         "{error:?}"
     );
-    ip(&["ip", "addr", "add", "10.77.0.1/24", "dev", "eth1"]);
+    node.ns
+        .exec(&["ip", "addr", "add", "10.77.0.1/24", "dev", "eth1"]);
     // Tried again within 10 s (the longest wait between tries), then
     // MASTER after its Master_Down_Interval.
     wait_state(&d, "LATE", "MASTER", Duration::from_secs(15));
