@@ -99,16 +99,30 @@ def folded(lab, boxes=BOXES):
         time.sleep(2.2)
 
 
-def settle(lab, before, at_least):
-    """Poll every box's `scheduled` until they add up to `at_least` more than
-    `before` ({box: count}), then once more after the kernel's next fold
-    -> {box: connections scheduled since `before`}."""
-    t0 = time.monotonic()
+def settle(lab, before, flows):
+    """Poll every box's `scheduled` until they add up to the `flows` new
+    flows since `before` ({box: count}), then once more after the kernel's
+    next fold -> {box: connections scheduled since `before`}.
+
+    A few flows may never be counted. By the later tests every box holds
+    over a thousand FIN_WAIT entries (2 min) of the earlier tests' clients,
+    its own and those synced from the others, and a new flow whose source
+    address and port match one is forwarded on that entry, not scheduled:
+    the kernel's conn_reuse_mode 1 schedules again only over TIME_WAIT and
+    CLOSE. One flow in 60 met one in a CI run. So up to one in 20 may be
+    missing once the counts have stopped moving across a fold."""
+    least = flows - flows // 20
+    t0 = changed = time.monotonic()
+    last = None
     while True:
         delta = {b: scheduled(lab[b]) - n for b, n in before.items()}
-        if sum(delta.values()) >= at_least:
+        total = sum(delta.values())
+        now = time.monotonic()
+        if delta != last:
+            last, changed = delta, now
+        if total >= flows or (total >= least and now - changed > 2.5):
             break
-        assert time.monotonic() - t0 < 15, f"{delta}: fewer than {at_least} scheduled"
+        assert now - t0 < 15, f"{delta}: fewer than {least} of {flows} new flows scheduled"
         time.sleep(0.5)
     time.sleep(2.5)
     return {b: scheduled(lab[b]) - n for b, n in before.items()}
