@@ -15,9 +15,9 @@
 //! size does not matter.
 //!
 //! When the script also has the init section (the code vigil runs only to
-//! start and to read a config), the bin is built with `vigil_init_text`:
-//! `main` hands the section's bounds to `mem`, which unmaps its pages once
-//! the daemon runs.
+//! start and to read a config) and bounds the relocation table, the bin
+//! is built with `vigil_init_text`: `main` hands both to `mem`, which
+//! unmaps their pages once the daemon runs.
 fn main() {
     println!("cargo:rerun-if-changed=link/hot-text.ld");
     println!("cargo:rerun-if-changed=build.rs");
@@ -26,7 +26,16 @@ fn main() {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-text.ld");
         println!("cargo:rustc-link-arg-bin=vigil=-Wl,-T,{}", script.display());
         let text = std::fs::read_to_string(&script).unwrap_or_default();
-        if text.contains("__vigil_init_text_start") && text.contains("__vigil_init_text_end") {
+        let symbols = [
+            "init_text_start",
+            "init_text_end",
+            "relocs_start",
+            "relocs_end",
+        ];
+        if symbols
+            .iter()
+            .all(|s| text.contains(&format!("__vigil_{s}")))
+        {
             println!("cargo:rustc-cfg=vigil_init_text");
         }
     }

@@ -19,11 +19,14 @@
 //! keeping its own freed memory. One arena ([`init`]) and a trim after the
 //! peaks keep the resident set near what is in use.
 //!
-//! And the init text ([`drop_init_text`]): the code vigil runs only to
-//! start and to read a config (the parser, clap, the set-up), a run of
-//! pages of its own (link/hot-text.ld), unmapped once the daemon runs and
-//! after each reload, as the kernel frees its `__init` code. Its pages stay
-//! in the page cache; a reload maps back what it runs.
+//! And what only the start used ([`drop_start_only`]), unmapped once the
+//! daemon runs and after each reload, as the kernel frees its `__init`
+//! code: the init text, the code vigil runs only to start and to read a
+//! config (the parser, clap, the set-up), a run of pages of its own
+//! (link/hot-text.ld); the relocation table, which the start-up applies
+//! once; and the main thread's stack below the running frames, which the
+//! start's deep calls grew. File pages stay in the page cache; a reload
+//! maps back what it runs.
 //!
 //! [`room`]: whether the box has the memory for a reload's peak.
 
@@ -54,48 +57,77 @@ pub fn trim() {
     }
 }
 
-/// The init text's bounds, as the linker gave them. Unset (a build
-/// without the section, the tests): nothing is ever dropped.
-static INIT_TEXT: OnceLock<(usize, usize)> = OnceLock::new();
-
-/// The whole pages of the init text that may be dropped, worked out at the
-/// first drop (a daemon's; a CLI command never gets there): `None` when
-/// they are not in one clean mapping.
-static DROPPABLE: OnceLock<Option<(usize, usize)>> = OnceLock::new();
-
-/// The init text is `start..end` (the linker's symbols; `main` calls this
-/// first thing, once).
-pub fn set_init_text(start: usize, end: usize) {
-    let _ = INIT_TEXT.set((start, end));
+/// What the binary holds only for its start, as the linker bounds it
+/// (link/hot-text.ld's symbols, handed over by `main`).
+#[derive(Clone, Copy, Debug)]
+pub struct StartOnly {
+    /// The init text: the code vigil runs only to start and to read a
+    /// config.
+    pub text: (usize, usize),
+    /// The relocation table (`.rela.dyn`): a static PIE applies it to
+    /// itself once, before `main`, and never reads it again.
+    pub relocations: (usize, usize),
 }
 
-/// The whole pages inside `start..end`, when they lie in one file-backed,
-/// executable, never-written mapping of the binary (`/proc/self/maps`):
-/// dropping such a page loses nothing, the next call into it reads it
-/// back.
-fn droppable((start, end): (usize, usize)) -> Option<(usize, usize)> {
+/// Unset (a build without the init section, the tests): only the stack is
+/// ever trimmed.
+static START_ONLY: OnceLock<StartOnly> = OnceLock::new();
+
+/// The whole pages of [`START_ONLY`] that may be dropped, worked out at the
+/// first drop (a daemon's; a CLI command never gets there): those in one
+/// clean mapping each.
+static DROPPABLE: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
+
+/// Below the stack pointer, what a stack trim keeps: the frames of the
+/// calls it makes, and a signal handler's, run meanwhile.
+const STACK_MARGIN: usize = 64 * 1024;
+
+/// `main` calls this first thing, once.
+pub fn set_start_only(start_only: StartOnly) {
+    let _ = START_ONLY.set(start_only);
+}
+
+/// The whole pages inside `start..end`, when they lie in one private,
+/// file-backed mapping of the binary with permissions `perms` (never
+/// writable) in `maps` (`/proc/self/maps`): dropping such a page loses
+/// nothing, the next access reads it back.
+fn droppable((start, end): (usize, usize), perms: &str, maps: &str) -> Option<(usize, usize)> {
     let page = page_size();
     let (a, b) = (start.next_multiple_of(page), end / page * page);
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    (a < b && maps.lines().any(|l| clean_code(l, a, b))).then_some((a, b))
+    (a < b && maps.lines().any(|l| clean_mapping(l, a, b, perms))).then_some((a, b))
 }
 
-/// A line of `/proc/self/maps` is a private, read-only, executable mapping
-/// of a file that holds all of `a..b`.
-fn clean_code(line: &str, a: usize, b: usize) -> bool {
+/// A line of `/proc/self/maps` is a mapping with permissions `perms`
+/// (private, not writable) of a file that holds all of `a..b`.
+fn clean_mapping(line: &str, a: usize, b: usize, perms: &str) -> bool {
     let mut f = line.split_whitespace();
-    let (Some(range), Some(perms), Some(_off), Some(_dev), Some(inode)) =
+    let (Some(range), Some(p), Some(_off), Some(_dev), Some(inode)) =
         (f.next(), f.next(), f.next(), f.next(), f.next())
     else {
         return false;
     };
-    let Some((lo, hi)) = range.split_once('-') else {
+    let Some((lo, hi)) = range_of(range) else {
         return false;
     };
-    let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) else {
-        return false;
-    };
-    perms == "r-xp" && inode != "0" && lo <= a && b <= hi
+    p == perms && !p.contains('w') && p.ends_with('p') && inode != "0" && lo <= a && b <= hi
+}
+
+fn range_of(range: &str) -> Option<(usize, usize)> {
+    let (lo, hi) = range.split_once('-')?;
+    Some((
+        usize::from_str_radix(lo, 16).ok()?,
+        usize::from_str_radix(hi, 16).ok()?,
+    ))
+}
+
+/// The whole pages of the main thread's stack (`[stack]` in `maps`) below
+/// `sp` less [`STACK_MARGIN`], when `sp` is on it (the call is the main
+/// thread's).
+fn stack_below((maps, sp): (&str, usize), page: usize) -> Option<(usize, usize)> {
+    let line = maps.lines().find(|l| l.trim_end().ends_with("[stack]"))?;
+    let (lo, hi) = range_of(line.split_whitespace().next()?)?;
+    let top = sp.checked_sub(STACK_MARGIN)? / page * page;
+    (lo <= sp && sp < hi && lo < top).then_some((lo, top))
 }
 
 fn page_size() -> usize {
@@ -106,24 +138,58 @@ fn page_size() -> usize {
         .unwrap_or(4096)
 }
 
-/// Unmaps the init text (see the module's header): the daemon calls it
-/// once it is ready and after every reload and commit. The pages stay in
-/// the page cache; what runs there next maps them again.
-pub fn drop_init_text() {
-    let Some(&bounds) = INIT_TEXT.get() else {
+/// Drops what only the start used (see the module's header): the init
+/// text, the relocation table and the main thread's stack below the
+/// caller. The daemon calls it once it is ready and after every reload,
+/// commit and rollback. File pages stay in the page cache: what runs there
+/// next maps them again.
+///
+/// Never inlined: scripts/hot-text cuts its profiles where it returns.
+#[inline(never)]
+pub fn drop_start_only() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
         return;
     };
-    let Some((a, b)) = *DROPPABLE.get_or_init(|| droppable(bounds)) else {
-        return;
-    };
-    // SAFETY: `a..b` is whole pages of a private, read-only mapping of the
-    // binary's code (`droppable` checked it). MADV_DONTNEED on such a
-    // mapping only drops the page table entries: a page nobody wrote is
-    // read back from the file, the same bytes, when it is next executed.
+    // Everything is worked out before the first page goes: the code that
+    // reads `maps` is the start-up's too, in the init text.
+    let here = 0u8;
+    let sp = std::hint::black_box(&here) as *const u8 as usize;
+    let stack = stack_below((&maps, sp), page_size());
+    let files = START_ONLY.get().map_or(&[][..], |s| {
+        DROPPABLE.get_or_init(|| {
+            [(s.text, "r-xp"), (s.relocations, "r--p")]
+                .into_iter()
+                .filter_map(|(range, perms)| droppable(range, perms, &maps))
+                .collect()
+        })
+    });
+    for &range in files {
+        // SAFETY: `range` is whole pages of a private mapping of the binary
+        // that is never written (`droppable` checked it): MADV_DONTNEED on
+        // it only drops page table entries, and a page nobody wrote is
+        // read back from the file, the same bytes, when it is next used.
+        unsafe { dont_need(range, "start-only pages") };
+    }
+    if let Some(range) = stack {
+        // SAFETY: `range` is whole pages of this thread's own stack more
+        // than STACK_MARGIN below its frame: no live frame is there, and
+        // a call that reaches that deep again writes its frame before
+        // reading it (the ABI's red zone is 128 bytes). A dropped page of
+        // an anonymous private mapping reads back as zeros.
+        unsafe { dont_need(range, "stack") };
+    }
+}
+
+/// MADV_DONTNEED over `a..b`.
+///
+/// # Safety
+/// Nothing may need what `a..b` holds (see the callers).
+unsafe fn dont_need((a, b): (usize, usize), what: &str) {
+    // SAFETY: the caller's.
     let r =
         unsafe { nix::libc::madvise(a as *mut nix::libc::c_void, b - a, nix::libc::MADV_DONTNEED) };
     if r != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "init text not dropped");
+        tracing::debug!(error = %std::io::Error::last_os_error(), "{what} not dropped");
     }
 }
 

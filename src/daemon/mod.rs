@@ -584,7 +584,7 @@ impl Requests {
                     if self.service.tick(&s, ipvs.as_ref(), Instant::now()) {
                         // Running: the start-up's code and heap are done
                         // with (a trim walks the heap: off the runtime).
-                        crate::mem::drop_init_text();
+                        crate::mem::drop_start_only();
                         tokio::task::spawn_blocking(crate::mem::trim);
                     }
                 }
@@ -637,7 +637,7 @@ impl Requests {
 /// the config reader's code is done with.
 fn reloaded(service: &service::Service) {
     service.reloaded();
-    crate::mem::drop_init_text();
+    crate::mem::drop_start_only();
 }
 
 /// The loaded config's warnings for `vigil status`, each logged as a
