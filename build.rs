@@ -5,11 +5,11 @@
 //! (fault-around, 64 KB), so hot functions spread over the whole binary
 //! keep most of its code resident. Packed together, the pages mapped
 //! around them are hot ones too: in the lab VM a VRRP-only daemon's code
-//! in RAM went from 5.9 to 4.8 MB. The script only adds an output
-//! section before `.text` (INSERT), so the linker's default layout
-//! stays; a function the list no longer names lands in `.text` as
-//! before. `make hot-text` (scripts/hot-text) writes the list again
-//! from a profile of a running daemon.
+//! in RAM went from 5.9 to 4.8 MB. The script only adds output sections
+//! before `.text` (INSERT) and two symbols, so the linker's default
+//! layout stays; a function the lists no longer name lands in `.text` as
+//! before. `make hot-text` (scripts/hot-text) writes the lists again
+//! from profiles of running daemons.
 //!
 //! Release builds only: a debug build's function names differ and its
 //! size does not matter.
