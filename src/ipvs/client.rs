@@ -1,9 +1,10 @@
 //! The netlink edge: [`Client`] sends IPVS requests on a generic-netlink
 //! socket and returns typed replies.
 //!
-//! Owns: the socket (a plain blocking netlink socket; neli's router is
-//! used once, at connect, to resolve the family id, and dropped: its
-//! background thread would cost two thread switches per request), sequence
+//! Owns: the socket (a plain blocking netlink socket; the family id is
+//! resolved at connect with neli's types on a socket of its own, read in
+//! place: neli's router would start a thread for it, and its background
+//! thread would cost two thread switches per request), sequence
 //! numbers, waiting for acks, and mapping kernel errnos to [`Error`]s with
 //! their context (the command, the service or destination, the errno).
 //! Must not: build or parse a byte of a message (the netlink header is
@@ -29,9 +30,13 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
+use neli::consts::genl::{CtrlAttr, CtrlCmd};
+use neli::consts::nl::{GenlId, NlmF};
 use neli::consts::socket::NlFamily;
-use neli::err::RouterError;
-use neli::router::synchronous::NlRouter;
+use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder, NoUserHeader};
+use neli::nl::{NlPayload, NlmsghdrBuilder};
+use neli::socket::synchronous::NlSocketHandle;
+use neli::types::GenlBuffer;
 use neli::utils::Groups;
 use nix::sys::socket::{self as sock, sockopt, MsgFlags, NetlinkAddr};
 use nix::sys::time::TimeVal;
@@ -215,20 +220,75 @@ fn transport(what: impl fmt::Display, detail: impl fmt::Display) -> Error {
     }
 }
 
+/// The IPVS family's id, from the generic netlink controller: one
+/// request on a socket of its own, read in place. (neli's router would
+/// start a thread for the one answer: 12-16 ms of a cold start in the lab
+/// VM.) The controller answers ENOENT while `ip_vs` is not loaded.
+fn resolve_family() -> Result<u16, Error> {
+    let what = "resolve family IPVS";
+    let err = |e: &dyn fmt::Display| transport(what, e);
+    let socket = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty())
+        .map_err(|e| transport("connect", e))?;
+    let timeout = TimeVal::new(RECV_TIMEOUT.as_secs() as _, 0);
+    // SAFETY: the descriptor is the socket's, open for as long as it is.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(socket.as_raw_fd()) };
+    sock::setsockopt(&fd, sockopt::ReceiveTimeout, &timeout)
+        .map_err(|e| transport("netlink SO_RCVTIMEO", e))?;
+    let name = NlattrBuilder::default()
+        .nla_type(
+            AttrTypeBuilder::default()
+                .nla_type(CtrlAttr::FamilyName)
+                .build()
+                .map_err(|e| err(&e))?,
+        )
+        .nla_payload(wire::GENL_NAME)
+        .build()
+        .map_err(|e| err(&e))?;
+    let genl = GenlmsghdrBuilder::<CtrlCmd, CtrlAttr, NoUserHeader>::default()
+        .cmd(CtrlCmd::Getfamily)
+        .version(2)
+        .attrs(std::iter::once(name).collect::<GenlBuffer<_, _>>())
+        .build()
+        .map_err(|e| err(&e))?;
+    let request = NlmsghdrBuilder::default()
+        .nl_type(GenlId::Ctrl)
+        .nl_flags(NlmF::REQUEST | NlmF::ACK)
+        .nl_seq(1)
+        .nl_payload(NlPayload::Payload(genl))
+        .build()
+        .map_err(|e| err(&e))?;
+    socket.send(&request).map_err(|e| err(&e))?;
+    let mut family = None;
+    loop {
+        let (replies, _) = socket
+            .recv::<GenlId, Genlmsghdr<CtrlCmd, CtrlAttr>>()
+            .map_err(|e| err(&e))?;
+        for reply in replies {
+            let reply = reply.map_err(|e| err(&e))?;
+            match reply.nl_payload() {
+                NlPayload::Payload(p) => {
+                    let attrs = p.attrs().get_attr_handle();
+                    family = attrs.get_attr_payload_as::<u16>(CtrlAttr::FamilyId).ok();
+                }
+                NlPayload::Err(e) if -*e.error() == ENOENT => return Err(Error::ModuleNotLoaded),
+                NlPayload::Err(e) => {
+                    let errno = nix::errno::Errno::from_raw(-*e.error());
+                    return Err(transport(what, errno));
+                }
+                // The ack ends the answer.
+                NlPayload::Ack(_) => {
+                    return family.ok_or_else(|| transport(what, "no family id in the answer"))
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 impl Client {
     /// Resolve the IPVS family, then open the socket requests go on.
     pub fn connect() -> Result<Client, Error> {
-        let family = {
-            let (router, _multicast) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
-                .map_err(|e| transport("connect", e))?;
-            match router.resolve_genl_family(wire::GENL_NAME) {
-                Ok(id) => id,
-                Err(RouterError::Nlmsgerr(m)) if -*m.error() == ENOENT => {
-                    return Err(Error::ModuleNotLoaded)
-                }
-                Err(e) => return Err(transport("resolve family IPVS", e)),
-            }
-        };
+        let family = resolve_family()?;
         let fd = sock::socket(
             sock::AddressFamily::Netlink,
             sock::SockType::Raw,

@@ -27,7 +27,7 @@
 //! the same way.
 
 use std::fmt;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use nix::sys::socket::{self as sock, sockopt, MsgFlags, NetlinkAddr};
@@ -42,6 +42,7 @@ const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 
 const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_GETTABLE: u16 = 1;
 const NFT_MSG_DELTABLE: u16 = 2;
 const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_NEWRULE: u16 = 6;
@@ -484,9 +485,9 @@ fn socket_err(what: &'static str) -> impl Fn(nix::errno::Errno) -> NftError {
     move |errno| NftError::Socket { what, errno }
 }
 
-/// Sends `batch` on a fresh socket and waits for every message's answer.
-/// Blocking (a few milliseconds); the first refusal is the error.
-pub fn apply(batch: &Batch) -> Result<(), NftError> {
+/// A netlink socket of the netfilter family, bound, with a receive
+/// timeout (an answer that never comes is an error, not a hang).
+fn open() -> Result<OwnedFd, NftError> {
     let fd = sock::socket(
         sock::AddressFamily::Netlink,
         sock::SockType::Raw,
@@ -497,6 +498,94 @@ pub fn apply(batch: &Batch) -> Result<(), NftError> {
     sock::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0)).map_err(socket_err("bind"))?;
     let timeout = TimeVal::new(RECV_TIMEOUT.as_secs() as _, 0);
     sock::setsockopt(&fd, sockopt::ReceiveTimeout, &timeout).map_err(socket_err("SO_RCVTIMEO"))?;
+    Ok(fd)
+}
+
+/// The requests of [`any_table`]: a GETTABLE of each table, message `i`
+/// with sequence number `i + 1`. A read: no transaction, nothing to
+/// commit.
+pub fn get_tables(tables: &[(Family, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, (family, name)) in tables.iter().enumerate() {
+        let mut payload = vec![family.raw(), 0, 0, 0];
+        payload.extend_from_slice(&emit_attrs(&[Attr::string(NFTA_TABLE_NAME, name)]));
+        let kind = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+        netlink::frame(&mut out, kind, netlink::NLM_F_ACK, i as u32 + 1, &payload);
+    }
+    out
+}
+
+/// What the answers to [`get_tables`]'s `sent` requests say so far:
+/// `found` set when a table was described, `answered[i]` once request
+/// `i` has its ack or its refusal. A table that is not there is
+/// `ENOENT`; any other refusal is the error.
+pub fn read_tables(buf: &[u8], answered: &mut [bool], found: &mut bool) -> Result<(), NftError> {
+    let msgs = netlink::parse(buf).map_err(|e| NftError::Frame(e.to_string()))?;
+    for m in msgs {
+        let Some(i) = (m.seq as usize)
+            .checked_sub(1)
+            .filter(|i| *i < answered.len())
+        else {
+            continue;
+        };
+        match m.reply {
+            Reply::Data(_) => *found = true,
+            Reply::Ack => answered[i] = true,
+            Reply::Error(errno) if errno == nix::errno::Errno::ENOENT as i32 => answered[i] = true,
+            Reply::Error(errno) => {
+                return Err(NftError::Refused {
+                    what: format!("a read of table {}", i + 1),
+                    errno: nix::errno::Errno::from_raw(errno),
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// One `recv` of answers; `None` when none came within the timeout.
+fn recv_some(fd: &OwnedFd, buf: &mut [u8]) -> Result<Option<usize>, NftError> {
+    match sock::recv(fd.as_raw_fd(), buf, MsgFlags::empty()) {
+        Ok(n) => Ok(Some(n)),
+        Err(nix::errno::Errno::EAGAIN) => Ok(None),
+        Err(errno) => Err(NftError::Socket {
+            what: "recv",
+            errno,
+        }),
+    }
+}
+
+fn unanswered(answered: &[bool]) -> usize {
+    answered.iter().filter(|a| !**a).count()
+}
+
+/// Whether any of `tables` is in the kernel: a read, far cheaper than a
+/// transaction (which commits even when it only removes what is not
+/// there). Blocking: the kernel answers a GET while it is sent.
+pub fn any_table(tables: &[(Family, &str)]) -> Result<bool, NftError> {
+    let fd = open()?;
+    sock::send(fd.as_raw_fd(), &get_tables(tables), MsgFlags::empty())
+        .map_err(socket_err("send"))?;
+    let mut answered = vec![false; tables.len()];
+    let mut found = false;
+    let mut buf = vec![0u8; 1 << 14];
+    while answered.iter().any(|a| !a) {
+        let Some(n) = recv_some(&fd, &mut buf)? else {
+            return Err(NftError::NoAnswer {
+                missing: unanswered(&answered),
+                sent: tables.len(),
+            });
+        };
+        read_tables(&buf[..n], &mut answered, &mut found)?;
+    }
+    Ok(found)
+}
+
+/// Sends `batch` on a fresh socket and waits for every message's answer.
+/// Blocking (a few milliseconds); the first refusal is the error.
+pub fn apply(batch: &Batch) -> Result<(), NftError> {
+    let fd = open()?;
     if sock::setsockopt(&fd, sockopt::SndBufForce, &SNDBUF).is_err() {
         let _ = sock::setsockopt(&fd, sockopt::SndBuf, &SNDBUF);
     }
@@ -509,23 +598,13 @@ pub fn apply(batch: &Batch) -> Result<(), NftError> {
     let mut first_refusal = None;
     let mut buf = vec![0u8; 1 << 16];
     while answered.iter().any(|a| !a) {
-        let n = match sock::recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-            Ok(n) => n,
-            Err(nix::errno::Errno::EAGAIN) => {
-                // A refused batch may leave later messages unanswered: the
-                // refusal is what counts.
-                if let Some(e) = first_refusal {
-                    return Err(e);
-                }
-                let missing = answered.iter().filter(|a| !**a).count();
-                return Err(NftError::NoAnswer { missing, sent });
-            }
-            Err(errno) => {
-                return Err(NftError::Socket {
-                    what: "recv",
-                    errno,
-                })
-            }
+        let Some(n) = recv_some(&fd, &mut buf)? else {
+            // A refused batch may leave later messages unanswered: the
+            // refusal is what counts.
+            return Err(first_refusal.unwrap_or(NftError::NoAnswer {
+                missing: unanswered(&answered),
+                sent,
+            }));
         };
         let msgs = netlink::parse(&buf[..n]).map_err(|e| NftError::Frame(e.to_string()))?;
         for m in msgs {

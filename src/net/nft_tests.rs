@@ -81,3 +81,76 @@ fn a_large_set_goes_in_several_element_messages() {
     assert_eq!(elems, 3);
     assert!(b.what.iter().any(|w| w == "1 elements of set s"));
 }
+
+/// One netlink message as the kernel frames it: header, then `body`.
+fn answer(kind: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let len = 16 + body.len();
+    out.extend_from_slice(&(len as u32).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(&0u16.to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&0u32.to_ne_bytes());
+    out.extend_from_slice(body);
+    out.resize((out.len() + 3) & !3, 0);
+    out
+}
+
+/// `NLMSG_ERROR` with `errno` (0: an ack), as the kernel sends it: the
+/// status, then the request's header.
+fn status(seq: u32, errno: i32) -> Vec<u8> {
+    let mut body = (-errno).to_ne_bytes().to_vec();
+    body.extend_from_slice(&[0; 16]);
+    answer(2, seq, &body)
+}
+
+#[test]
+fn a_table_read_is_one_get_per_table_each_with_its_ack() {
+    let bytes = get_tables(&[(Family::Ip, "vigil"), (Family::Ip6, "vigil")]);
+    let get = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+    let want_flags = netlink::NLM_F_REQUEST | netlink::NLM_F_ACK;
+    assert_eq!(
+        headers(&bytes),
+        vec![(get, want_flags, 1), (get, want_flags, 2)]
+    );
+    // nfgenmsg: the family, version 0, resource id 0; then the name.
+    assert_eq!(&bytes[16..20], &[2, 0, 0, 0]);
+    assert_eq!(
+        &bytes[20..30],
+        &[10, 0, 1, 0, b'v', b'i', b'g', b'i', b'l', 0]
+    );
+    let second = bytes.len() / 2;
+    assert_eq!(bytes[second + 16], 10, "the second asks of ip6");
+}
+
+#[test]
+fn a_table_is_found_by_its_description_and_absent_by_enoent() {
+    let enoent = nix::errno::Errno::ENOENT as i32;
+    // Request 1's table is there (described, then acked), request 2's not.
+    let mut answered = [false, false];
+    let mut found = false;
+    let mut buf = answer(0x0a00, 1, &[2, 0, 0, 0]);
+    buf.extend(status(1, 0));
+    read_tables(&buf, &mut answered, &mut found).unwrap();
+    assert_eq!((answered, found), ([true, false], true));
+    read_tables(&status(2, enoent), &mut answered, &mut found).unwrap();
+    assert_eq!((answered, found), ([true, true], true));
+
+    // Neither there: both answered, nothing found.
+    let (mut answered, mut found) = ([false, false], false);
+    let mut buf = status(1, enoent);
+    buf.extend(status(2, enoent));
+    read_tables(&buf, &mut answered, &mut found).unwrap();
+    assert_eq!((answered, found), ([true, true], false));
+
+    // Any other refusal is an error (the caller then removes as before);
+    // an answer to a request not sent is not counted.
+    let (mut answered, mut found) = ([false], false);
+    read_tables(&status(7, 0), &mut answered, &mut found).unwrap();
+    assert_eq!(answered, [false]);
+    let eperm = nix::errno::Errno::EPERM as i32;
+    match read_tables(&status(1, eperm), &mut answered, &mut found) {
+        Err(NftError::Refused { errno, .. }) => assert_eq!(errno, nix::errno::Errno::EPERM),
+        other => panic!("want EPERM, got {other:?}"),
+    }
+}

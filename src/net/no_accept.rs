@@ -148,6 +148,11 @@ impl Filter {
     }
 }
 
+/// Whether either family's table is in the kernel (an earlier run's).
+pub fn any_in_place() -> Result<bool, nft::NftError> {
+    nft::any_table(&[(Family::Ip, TABLE), (Family::Ip6, TABLE)])
+}
+
 /// Where one family keeps its addresses, and its ICMP.
 struct Layout {
     family: Family,

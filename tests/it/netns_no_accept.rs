@@ -229,3 +229,44 @@ fn a_refused_batch_leaves_the_filter_in_force() {
         "the first table must be intact: {listed}"
     );
 }
+
+/// The tables a killed run left go at the next start, also when the new
+/// config guards nothing; and the read that tells a start whether any is
+/// there (most starts have none, and skip the removal's transaction)
+/// sees each family's table.
+#[test]
+fn a_start_removes_the_tables_an_earlier_run_left() {
+    use vigil::net::nft::{self, Family};
+    let _g = serial();
+    require_program("nft", "apt-get install nftables");
+    let ns = Netns::new();
+    let read = |tables: &'static [(Family, &'static str)]| {
+        ns.enter(move || nft::any_table(tables))
+            .expect("the read of the tables")
+    };
+    const BOTH: &[(Family, &str)] = &[(Family::Ip, "vigil"), (Family::Ip6, "vigil")];
+    assert!(!read(BOTH), "a fresh namespace has no table");
+    assert!(ns
+        .exec(&["nft", "add", "table", "ip6", "vigil"])
+        .status
+        .success());
+    assert!(read(BOTH));
+    assert!(read(&[(Family::Ip6, "vigil")]));
+    assert!(!read(&[(Family::Ip, "vigil")]), "the other family's");
+    assert!(!read(&[(Family::Ip6, "other")]), "another name");
+
+    // An earlier run's table (as a SIGKILL leaves it), and a config
+    // without a filter.
+    let lab = Lab::new(1);
+    let node = &lab.nodes[0].ns;
+    assert!(node
+        .exec(&["nft", "add", "table", "ip", "vigil"])
+        .status
+        .success());
+    let plain = conf(80).replace("    vrrp_strict\n", "");
+    let mut n1 = start_vigil_with(&lab, 0, &plain, "n1");
+    n1.wait_status("MASTER", WITHIN, |v| first_state(v) == "MASTER");
+    let table = nft_list(node);
+    assert!(!table.contains("vigil"), "left behind: {table}");
+    n1.stop();
+}
