@@ -13,8 +13,8 @@
 //! the arguments of the statement being read in one buffer (`args`),
 //! both reused: a block's statements and a statement's arguments are
 //! each moved out once, into a list of their exact size, when they are
-//! complete (a `Vec` grown one push at a time was a tenth of a config's
-//! read).
+//! complete (a `Vec` per statement and per block, grown one push at a
+//! time, was 30,000 growths at 10,000 destinations).
 
 use std::mem;
 
