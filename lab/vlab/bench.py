@@ -330,7 +330,7 @@ def cold(b: Bench, runs: int):
         opt, cmd = cmds[name]
         cmds[f"{name}-fixed"] = (opt, f"{FIXED} {cmd}")
     # vigil's own account of each start (its start-up line, see breakdown.py).
-    steps = {"vigil": [], "vigil-store": [], "vigil-fixed": []}
+    steps = {"vigil": [], "vigil-store": [], "vigil-fixed": [], "vigil-store-fixed": []}
     if b.alt:
         for name in ("vigil", "vigil-store"):
             opt, cmd = cmds[name]
