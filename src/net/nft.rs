@@ -504,7 +504,7 @@ fn open() -> Result<OwnedFd, NftError> {
 /// The requests of [`any_table`]: a GETTABLE of each table, message `i`
 /// with sequence number `i + 1`. A read: no transaction, nothing to
 /// commit.
-pub fn get_tables(tables: &[(Family, &str)]) -> Vec<u8> {
+fn get_tables(tables: &[(Family, &str)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, (family, name)) in tables.iter().enumerate() {
         let mut payload = vec![family.raw(), 0, 0, 0];
@@ -515,16 +515,21 @@ pub fn get_tables(tables: &[(Family, &str)]) -> Vec<u8> {
     out
 }
 
-/// What the answers to [`get_tables`]'s `sent` requests say so far:
-/// `found` set when a table was described, `answered[i]` once request
-/// `i` has its ack or its refusal. A table that is not there is
-/// `ENOENT`; any other refusal is the error.
-pub fn read_tables(buf: &[u8], answered: &mut [bool], found: &mut bool) -> Result<(), NftError> {
+/// What the answers to [`get_tables`]`(tables)` say so far: `found` set
+/// when a table was described, `answered[i]` once request `i` has its
+/// ack or its refusal. A table that is not there is `ENOENT`; any other
+/// refusal is the error, naming the table.
+fn read_tables(
+    buf: &[u8],
+    tables: &[(Family, &str)],
+    answered: &mut [bool],
+    found: &mut bool,
+) -> Result<(), NftError> {
     let msgs = netlink::parse(buf).map_err(|e| NftError::Frame(e.to_string()))?;
     for m in msgs {
         let Some(i) = (m.seq as usize)
             .checked_sub(1)
-            .filter(|i| *i < answered.len())
+            .filter(|i| *i < tables.len())
         else {
             continue;
         };
@@ -533,10 +538,11 @@ pub fn read_tables(buf: &[u8], answered: &mut [bool], found: &mut bool) -> Resul
             Reply::Ack => answered[i] = true,
             Reply::Error(errno) if errno == nix::errno::Errno::ENOENT as i32 => answered[i] = true,
             Reply::Error(errno) => {
+                let (family, name) = tables[i];
                 return Err(NftError::Refused {
-                    what: format!("a read of table {}", i + 1),
+                    what: format!("a read of table {family} {name}"),
                     errno: nix::errno::Errno::from_raw(errno),
-                })
+                });
             }
             _ => {}
         }
@@ -577,7 +583,7 @@ pub fn any_table(tables: &[(Family, &str)]) -> Result<bool, NftError> {
                 sent: tables.len(),
             });
         };
-        read_tables(&buf[..n], &mut answered, &mut found)?;
+        read_tables(&buf[..n], tables, &mut answered, &mut found)?;
     }
     Ok(found)
 }

@@ -127,30 +127,35 @@ fn a_table_read_is_one_get_per_table_each_with_its_ack() {
 fn a_table_is_found_by_its_description_and_absent_by_enoent() {
     let enoent = nix::errno::Errno::ENOENT as i32;
     // Request 1's table is there (described, then acked), request 2's not.
+    let both = [(Family::Ip, "vigil"), (Family::Ip6, "vigil")];
     let mut answered = [false, false];
     let mut found = false;
     let mut buf = answer(0x0a00, 1, &[2, 0, 0, 0]);
     buf.extend(status(1, 0));
-    read_tables(&buf, &mut answered, &mut found).unwrap();
+    read_tables(&buf, &both, &mut answered, &mut found).unwrap();
     assert_eq!((answered, found), ([true, false], true));
-    read_tables(&status(2, enoent), &mut answered, &mut found).unwrap();
+    read_tables(&status(2, enoent), &both, &mut answered, &mut found).unwrap();
     assert_eq!((answered, found), ([true, true], true));
 
     // Neither there: both answered, nothing found.
     let (mut answered, mut found) = ([false, false], false);
     let mut buf = status(1, enoent);
     buf.extend(status(2, enoent));
-    read_tables(&buf, &mut answered, &mut found).unwrap();
+    read_tables(&buf, &both, &mut answered, &mut found).unwrap();
     assert_eq!((answered, found), ([true, true], false));
 
     // Any other refusal is an error (the caller then removes as before);
     // an answer to a request not sent is not counted.
+    let one = [(Family::Ip6, "vigil")];
     let (mut answered, mut found) = ([false], false);
-    read_tables(&status(7, 0), &mut answered, &mut found).unwrap();
+    read_tables(&status(7, 0), &one, &mut answered, &mut found).unwrap();
     assert_eq!(answered, [false]);
     let eperm = nix::errno::Errno::EPERM as i32;
-    match read_tables(&status(1, eperm), &mut answered, &mut found) {
-        Err(NftError::Refused { errno, .. }) => assert_eq!(errno, nix::errno::Errno::EPERM),
+    match read_tables(&status(1, eperm), &one, &mut answered, &mut found) {
+        Err(NftError::Refused { errno, what }) => {
+            assert_eq!(errno, nix::errno::Errno::EPERM);
+            assert_eq!(what, "a read of table ip6 vigil");
+        }
         other => panic!("want EPERM, got {other:?}"),
     }
 }
