@@ -23,9 +23,10 @@ $(BIN): Cargo.toml Cargo.lock build.rs link/hot-text.ld $(shell find src -name '
 
 # link/hot-text.ld again, from a profile of a running daemon (needs root,
 # valgrind): after changes that move where a running vigil spends its code,
-# or what only its start-up runs.
-hot-text:
-	scripts/hot-text
+# or what only its start-up runs. Its IPVS side runs in a lab VM (the
+# bench's: its prefix, its probe).
+hot-text: lab-image bench-probe
+	VLAB_PREFIX=$(BENCH_VLAB_PREFIX) scripts/hot-text
 
 # Everything: unit, integration, namespace and lab tests (needs root).
 test: deps fmt-check clippy unit image-lint lab-test
