@@ -85,3 +85,94 @@ fn apply_all_goes_on_after_a_failure() {
     assert_eq!(failed[0].1.errno, ENOENT);
     assert!(k.table.services.contains_key(&other.id));
 }
+
+/// `svc()` on another port.
+fn svc_on(port: u16) -> Service {
+    Service {
+        id: ServiceId::Addr {
+            protocol: IPPROTO_TCP,
+            addr: "10.0.0.1".parse().unwrap(),
+            port,
+        },
+        ..svc()
+    }
+}
+
+/// A kernel of services on ports 1..=n, each with one destination of
+/// weight `w`.
+fn kernel_of(n: u16, w: u32) -> FakeKernel {
+    let mut k = FakeKernel::default();
+    for port in 1..=n {
+        let s = svc_on(port);
+        k.apply(&Op::NewService(s.clone())).unwrap();
+        let dest = dest(w);
+        k.apply(&Op::NewDest {
+            service: s.id,
+            dest,
+        })
+        .unwrap();
+    }
+    k
+}
+
+#[test]
+fn dump_into_replaces_the_last_table_service_by_service() {
+    // The last table had services 1..=4 at weight 1; the kernel now has
+    // 2..=5 at weight 7 (1 gone, 5 new, the rest changed).
+    let mut last = dump(&mut kernel_of(4, 1)).unwrap();
+    let mut k = kernel_of(5, 7);
+    k.apply(&Op::DelService(svc_on(1).id)).unwrap();
+    dump_into(&mut k, &mut last).unwrap();
+    assert_eq!(last, dump(&mut k).unwrap());
+    assert!(!last.services.contains_key(&svc_on(1).id));
+}
+
+/// A kernel whose destination dumps fail from the `fail_at`-th on.
+struct FailingDests {
+    inner: FakeKernel,
+    fail_at: usize,
+    calls: usize,
+}
+
+impl Kernel for FailingDests {
+    type Error = FakeError;
+    fn services(&mut self) -> Result<Vec<Service>, FakeError> {
+        self.inner.services()
+    }
+    fn dests(&mut self, service: &ServiceId) -> Result<Vec<Dest>, FakeError> {
+        self.calls += 1;
+        if self.calls >= self.fail_at {
+            return Err(FakeError {
+                op: "dump".into(),
+                errno: EINVAL,
+            });
+        }
+        self.inner.dests(service)
+    }
+    fn apply(&mut self, op: &Op) -> Result<(), FakeError> {
+        self.inner.apply(op)
+    }
+}
+
+#[test]
+fn a_dump_failing_midway_keeps_the_services_it_did_not_read() {
+    let mut last = dump(&mut kernel_of(4, 1)).unwrap();
+    let before = last.clone();
+    let mut k = FailingDests {
+        inner: kernel_of(3, 7),
+        fail_at: 3,
+        calls: 0,
+    };
+    let err = dump_into(&mut k, &mut last).unwrap_err();
+    assert_eq!(err.errno, EINVAL);
+    let weight = |t: &Table, port| {
+        let e = &t.services[&svc_on(port).id];
+        e.dests.values().next().map(|d| d.weight)
+    };
+    // Services 1 and 2 were read (weight 7); 3 failed, and 3 and 4 (gone
+    // from the kernel, but never known to be) are as they were.
+    assert_eq!(last.services.len(), 4);
+    assert_eq!((weight(&last, 1), weight(&last, 2)), (Some(7), Some(7)));
+    assert_eq!(last.services[&svc_on(3).id], before.services[&svc_on(3).id]);
+    assert_eq!(last.services[&svc_on(4).id], before.services[&svc_on(4).id]);
+}

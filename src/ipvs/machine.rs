@@ -273,6 +273,7 @@ impl Machine {
             desired: d,
             retired: self.retired.clone(),
             adopt: (!self.adopted).then(|| Arc::clone(&self.config)),
+            last: None,
         })
     }
 
@@ -427,6 +428,24 @@ impl Machine {
     fn retry(&mut self, now: Instant) {
         let at = now + self.backoff.next();
         self.due = Some(self.due.map_or(at, |d| d.min(at)));
+    }
+
+    /// The last table, lent to a dump that reads the kernel over it
+    /// (`kernel::dump_into`: one table held, not two): a status refresh's,
+    /// or a pass's ([`PassRequest::last`]). It comes back in
+    /// [`Self::handle_refresh`] or [`Self::handle_pass`] when the dump
+    /// ends, in [`Self::table_back`] when it fails. Until then the machine
+    /// has none: the task asks nothing of it while a dump runs.
+    pub fn lend_table(&mut self) -> Option<Table> {
+        self.table.take()
+    }
+
+    /// A dump on the lent table did not finish: `last` is the table
+    /// back, its services read before the failure new, the rest as they
+    /// were (`None`: it was lost with a panic). No drain ends on it: a
+    /// service not read still shows its old counters.
+    pub fn table_back(&mut self, last: Option<Table>) {
+        self.table = last;
     }
 
     /// A status-only dump (no pass) saw this table.

@@ -75,9 +75,9 @@ fn only_new(ops: &[Op], last: u8, weight: u32) {
 
 /// Run the pass the machine asks for at `now` against `k`; returns its ops.
 pub(crate) fn step(machine: &mut Machine, k: &mut FakeKernel, now: Instant) -> Option<Vec<Op>> {
-    let req = machine.poll_pass(now)?;
+    let mut req = machine.poll_pass(now)?;
     let before = k.log.len();
-    let r = pass(k, &req).map_err(Unavailable::kernel);
+    let r = pass(k, &mut req).map_err(Unavailable::kernel);
     machine.handle_pass(r, now);
     Some(k.log[before..].to_vec())
 }

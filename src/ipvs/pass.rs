@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::client;
 use super::desired::{config_dests, Desired, RealId};
 use super::edge::Panicked;
-use super::kernel::{apply_all, dump, Kernel, KernelError, Op, Table};
+use super::kernel::{apply_all, dump_into, Kernel, KernelError, Op, Table};
 use super::reconcile::diff;
 use super::wire::ServiceId;
 use crate::config::model::Config;
@@ -34,6 +34,12 @@ pub struct PassRequest {
     /// every destination it may hold. Any other destination found in an
     /// owned service is drained, not deleted.
     pub adopt: Option<Arc<Config>>,
+    /// The machine's last table, lent by the task
+    /// ([`super::machine::Machine::lend_table`]): the pass dumps over it
+    /// ([`dump_into`]), so one table is held where a dump beside it held
+    /// two. `None`: the pass dumps into a new one. After a failed pass it
+    /// holds what the dumps read, for the task to give back.
+    pub last: Option<Table>,
 }
 
 /// What one pass did.
@@ -174,9 +180,14 @@ impl Unavailable {
 /// One reconcile pass against a kernel: dump, diff, apply everything the
 /// kernel accepts, dump again if anything changed. Blocking with a real
 /// client; call it from the blocking pool ([`super::edge`]).
-pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Error> {
+pub fn pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K::Error> {
     let t0 = Instant::now();
-    let actual = dump(k)?;
+    let lent = req.last.is_some();
+    let mut actual = req.last.take().unwrap_or_default();
+    if let Err(e) = dump_into(k, &mut actual) {
+        req.last = lent.then_some(actual);
+        return Err(e);
+    }
     let dumped = t0.elapsed();
     let adopted = req.adopt.as_ref().map_or_else(BTreeSet::new, |config| {
         strays(&req.desired, &actual, config)
@@ -198,12 +209,15 @@ pub fn pass<K: Kernel>(k: &mut K, req: &PassRequest) -> Result<PassReport, K::Er
     let applied = t0.elapsed();
     let table = match carried_out(actual, &plan.ops, failed.0.is_empty()) {
         Ok(table) => table,
-        Err(stale) => {
-            // The first dump goes before the second is read: two copies
+        Err(mut stale) => {
+            // Read again over the first dump, not beside it: two copies
             // of a table of 100,000 destinations beside the desired one
-            // and the machine's own were the top of a reload's peak.
-            drop(stale);
-            dump(k)?
+            // were the top of a reload's peak.
+            if let Err(e) = dump_into(k, &mut stale) {
+                req.last = Some(stale);
+                return Err(e);
+            }
+            stale
         }
     };
     let phases = Phases {

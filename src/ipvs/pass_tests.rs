@@ -21,6 +21,7 @@ fn request() -> PassRequest {
         desired,
         retired: BTreeSet::new(),
         adopt: None,
+        last: None,
     }
 }
 
@@ -31,7 +32,7 @@ fn a_refused_op_carries_the_op_and_the_errno() {
         missing_schedulers: vec!["wrr".into()],
         ..FakeKernel::default()
     };
-    let rep = pass(&mut k, &request()).expect("the fake dumps");
+    let rep = pass(&mut k, &mut request()).expect("the fake dumps");
     assert_eq!(rep.planned, 3);
     // The service is refused; its two destinations then find no service.
     assert_eq!(rep.failed.len(), 3, "{}", rep.failed);
@@ -72,12 +73,20 @@ struct Counting {
     /// Removed from the table at the first apply: another program's
     /// change between the dump and the ops.
     vanish: Option<ServiceId>,
+    /// The service dump of this number (1 the first) fails.
+    fail_dump: Option<usize>,
 }
 
 impl Kernel for Counting {
     type Error = crate::ipvs::kernel::FakeError;
     fn services(&mut self) -> Result<Vec<crate::ipvs::wire::Service>, Self::Error> {
         self.dumps += 1;
+        if self.fail_dump == Some(self.dumps) {
+            return Err(crate::ipvs::kernel::FakeError {
+                op: "GET_SERVICE".into(),
+                errno: 105,
+            });
+        }
         self.inner.services()
     }
     fn dests(&mut self, service: &ServiceId) -> Result<Vec<crate::ipvs::wire::Dest>, Self::Error> {
@@ -96,6 +105,7 @@ fn counting(inner: FakeKernel) -> Counting {
         inner,
         dumps: 0,
         vanish: None,
+        fail_dump: None,
     }
 }
 
@@ -104,13 +114,13 @@ fn counting(inner: FakeKernel) -> Counting {
 #[test]
 fn a_pass_whose_ops_are_all_taken_reads_the_table_once() {
     let mut k = counting(FakeKernel::default());
-    let rep = pass(&mut k, &request()).expect("the fake dumps");
+    let rep = pass(&mut k, &mut request()).expect("the fake dumps");
     assert_eq!(rep.planned, 3);
     assert!(rep.failed.is_empty(), "{}", rep.failed);
     assert_eq!(k.dumps, 1);
     assert_eq!(rep.table, k.inner.table);
     // The next pass finds nothing to do, from the table it reads.
-    let again = pass(&mut k, &request()).expect("the fake dumps");
+    let again = pass(&mut k, &mut request()).expect("the fake dumps");
     assert_eq!(again.planned, 0);
     assert_eq!(again.table, rep.table);
 }
@@ -122,7 +132,7 @@ fn a_refused_op_makes_the_pass_read_the_table_again() {
         missing_schedulers: vec!["wrr".into()],
         ..FakeKernel::default()
     });
-    let rep = pass(&mut k, &request()).expect("the fake dumps");
+    let rep = pass(&mut k, &mut request()).expect("the fake dumps");
     assert_eq!(rep.failed.len(), 3, "{}", rep.failed);
     assert_eq!(k.dumps, 2);
     assert_eq!(rep.table, k.inner.table);
@@ -135,7 +145,7 @@ fn a_refused_op_makes_the_pass_read_the_table_again() {
 #[test]
 fn a_table_changed_under_the_pass_is_read_again() {
     let mut k = counting(FakeKernel::default());
-    pass(&mut k, &request()).expect("the fake dumps");
+    pass(&mut k, &mut request()).expect("the fake dumps");
     // A weight changed in the config: one SET_DEST, on a service that
     // another program removes before the op reaches the kernel.
     let mut req = request();
@@ -150,9 +160,78 @@ fn a_table_changed_under_the_pass_is_read_again() {
     dest.weight += 1;
     k.vanish = Some(*id);
     k.dumps = 0;
-    let rep = pass(&mut k, &req).expect("the fake dumps");
+    let rep = pass(&mut k, &mut req).expect("the fake dumps");
     assert_eq!(rep.planned, 1);
     assert_eq!(rep.failed.len(), 1, "ESRCH: {}", rep.failed);
     assert_eq!(k.dumps, 2);
     assert_eq!(rep.table, k.inner.table);
+}
+
+/// A pass lent the machine's last table reads the kernel over it: what
+/// it reports is the kernel's table, whatever the lent one held.
+#[test]
+fn a_pass_dumps_over_the_lent_table() {
+    let mut k = counting(FakeKernel::default());
+    let first = pass(&mut k, &mut request()).expect("the fake dumps");
+    // A stale table: a service the kernel no longer has, and the kernel's
+    // one with no destinations.
+    let mut stale = first.table.clone();
+    let (id, mut e) = stale.services.pop_first().expect("the seed's service");
+    e.dests.clear();
+    let gone = match id {
+        ServiceId::Addr { protocol, addr, .. } => ServiceId::Addr {
+            protocol,
+            addr,
+            port: 9,
+        },
+        other => panic!("{other:?}"),
+    };
+    stale.services.insert(id, e.clone());
+    stale.services.insert(gone, e);
+    let mut req = PassRequest {
+        last: Some(stale),
+        ..request()
+    };
+    let rep = pass(&mut k, &mut req).expect("the fake dumps");
+    assert_eq!(rep.planned, 0);
+    assert_eq!(rep.table, k.inner.table);
+    assert_eq!(rep.table, first.table);
+    assert!(req.last.is_none(), "the lent table is the report's");
+}
+
+/// A failed dump gives the lent table back (the services read before the
+/// failure new: `kernel::dump_into`), and no table when none was lent.
+#[test]
+fn a_failed_pass_gives_the_lent_table_back() {
+    let mut k = counting(FakeKernel::default());
+    let last = pass(&mut k, &mut request()).expect("the fake dumps").table;
+    k.fail_dump = Some(k.dumps + 1);
+    let mut req = PassRequest {
+        last: Some(last.clone()),
+        ..request()
+    };
+    assert_eq!(pass(&mut k, &mut req).unwrap_err().errno, 105);
+    assert_eq!(req.last.as_ref(), Some(&last));
+    k.fail_dump = Some(k.dumps + 1);
+    let mut req = request();
+    assert!(pass(&mut k, &mut req).is_err());
+    assert!(req.last.is_none(), "none lent, none made up");
+}
+
+/// The second dump (after a refused op) fails: the table back is the
+/// first dump's, read over the lent one.
+#[test]
+fn a_failed_second_dump_gives_the_first_back() {
+    let mut k = counting(FakeKernel {
+        missing_schedulers: vec!["wrr".into()],
+        ..FakeKernel::default()
+    });
+    k.fail_dump = Some(2);
+    let mut req = PassRequest {
+        last: Some(request().desired.table),
+        ..request()
+    };
+    assert!(pass(&mut k, &mut req).is_err());
+    assert_eq!(k.dumps, 2);
+    assert_eq!(req.last, Some(Table::default()), "the kernel had nothing");
 }

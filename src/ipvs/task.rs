@@ -40,7 +40,7 @@ use super::client::Client;
 use super::desired;
 use super::dr_path;
 use super::edge::Edge;
-use super::kernel::{dump, Table};
+use super::kernel::{dump_into, Table};
 use super::machine::Machine;
 use super::pass::{pass, PassReport, PassRequest, Refusals, Unavailable};
 use super::status;
@@ -215,7 +215,14 @@ pub async fn run(
             if !accept_local && machine.paths().any_ipv4() {
                 accept_local = set_accept_local().await;
             }
-            let r = hb.waiting(run_pass(&mut edge, &mut settings, req)).await;
+            let req = PassRequest {
+                last: machine.lend_table(),
+                ..req
+            };
+            let (r, unread) = hb.waiting(run_pass(&mut edge, &mut settings, req)).await;
+            if r.is_err() {
+                machine.table_back(unread);
+            }
             if matches!(r, Err(Unavailable::ModuleMissing)) {
                 edge.modprobe_once().await;
             }
@@ -285,9 +292,12 @@ pub async fn run(
             () = sleep_until(wake) => {}
             () = tokio::time::sleep_until(next_refresh) => {
                 next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
-                if let Some(t) = hb.waiting(refresh(&mut edge)).await {
-                    publish_serving(&machine, Some(&t), &io.serving);
-                    machine.handle_refresh(t, Instant::now());
+                match hb.waiting(refresh(&mut edge, machine.lend_table())).await {
+                    Ok(t) => {
+                        publish_serving(&machine, Some(&t), &io.serving);
+                        machine.handle_refresh(t, Instant::now());
+                    }
+                    Err(last) => machine.table_back(last),
                 }
                 machine = summarize(machine, &io.summary, &hb).await;
                 publish_ready(&machine, &io.dr_ready);
@@ -318,11 +328,13 @@ fn publish_serving(
 }
 
 /// The pass `req` on the blocking pool, after the settings still pending.
+/// With the pass's result: the table `req` lent it, when the pass failed
+/// ([`PassRequest::last`]).
 async fn run_pass(
     edge: &mut Edge,
     settings: &mut Settings,
-    req: PassRequest,
-) -> Result<PassReport, Unavailable> {
+    mut req: PassRequest,
+) -> (Result<PassReport, Unavailable>, Option<Table>) {
     let mut pending = settings.clone();
     let done = edge
         .call(move |link| {
@@ -331,31 +343,42 @@ async fn run_pass(
                 crate::startup::step("IPVS connect and settings");
                 // The pass times its own phases: connecting and the
                 // settings are not the pass.
-                pass(c, &req)
+                pass(c, &mut req)
             });
-            (pending, r)
+            (pending, r, req.last)
         })
         .await;
     // No trim here: the next pass allocates the same again (see `mem`).
     match done {
-        Ok((left, r)) => {
+        Ok((left, r, unread)) => {
             *settings = left;
-            r.map_err(Unavailable::from_client)
+            (r.map_err(Unavailable::from_client), unread)
         }
-        Err(p) => Err(Unavailable::Panicked(p)),
+        Err(p) => (Err(Unavailable::Panicked(p)), None),
     }
 }
 
-/// A status-only dump, when connected (a pass connects; this does not).
-async fn refresh(edge: &mut Edge) -> Option<Table> {
-    let done = edge.call(|link| link.if_connected(dump)).await;
+/// A status-only dump over `last`, the machine's last table, when
+/// connected (a pass connects; this does not). `Ok`: the kernel's table.
+/// `Err`: `last` back, when no dump ran, or when one failed part way
+/// (the services read before the failure new: [`dump_into`]); `None`
+/// when the dump panicked with it.
+async fn refresh(edge: &mut Edge, last: Option<Table>) -> Result<Table, Option<Table>> {
+    let done = edge
+        .call(move |link| {
+            let mut t = last;
+            let r = link.if_connected(|c| dump_into(c, t.get_or_insert_with(Table::default)));
+            (t, r)
+        })
+        .await;
     match done {
-        Ok(Some(Ok(t))) => Some(t),
-        Ok(Some(Err(e))) => {
+        Ok((Some(t), Some(Ok(())))) => Ok(t),
+        Ok((t, Some(Err(e)))) => {
             tracing::warn!(error = %e, "ipvs: status dump failed; reconnecting next pass");
-            None
+            Err(t)
         }
-        Ok(None) | Err(_) => None,
+        Ok((t, _)) => Err(t),
+        Err(_) => Err(None),
     }
 }
 

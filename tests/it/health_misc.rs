@@ -119,11 +119,11 @@ async fn a_misc_check_past_misc_timeout_is_killed_and_down() {
 
 /// Runs the pass the machine wants at `now`; its ops.
 fn step(m: &mut Machine, k: &mut FakeKernel, now: Instant) -> Vec<Op> {
-    let Some(req) = m.poll_pass(now) else {
+    let Some(mut req) = m.poll_pass(now) else {
         return Vec::new();
     };
     let before = k.log.len();
-    let r = pass(k, &req).map_err(Unavailable::kernel);
+    let r = pass(k, &mut req).map_err(Unavailable::kernel);
     m.handle_pass(r, now);
     k.log[before..].to_vec()
 }
