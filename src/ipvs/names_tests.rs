@@ -68,3 +68,22 @@ fn a_dest_finds_the_first_real_server_the_kernel_knows_by_it() {
     assert!(n.real_server(vs, 0, absent).is_none());
     assert!(n.real_server(vs, 7, absent).is_none());
 }
+
+#[test]
+fn of_two_real_servers_on_one_dest_the_first_is_found() {
+    // The import refuses two servers the kernel would know as one
+    // (`SameDestination`); a model put together another way may hold
+    // them: DR sends to the service's port, so both are 10.1.0.1:80.
+    let mut c = config(
+        "virtual_server 10.0.0.1 80 { lvs_method DR\n protocol TCP\n\
+         real_server 10.1.0.1 8080 { weight 5 } }\n",
+    );
+    let mut second = c.virtual_servers[0].real_servers[0].clone();
+    (second.port, second.weight) = (Some(80), 3);
+    c.virtual_servers[0].real_servers.push(second);
+    let n = Names::new(&c);
+    let vs = &c.virtual_servers[0];
+    let dest = desired::dest_id(vs, &vs.real_servers[1]);
+    assert_eq!(dest, desired::dest_id(vs, &vs.real_servers[0]));
+    assert_eq!(n.real_server(vs, 0, dest).map(|r| r.weight), Some(5));
+}

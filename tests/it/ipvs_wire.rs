@@ -31,17 +31,12 @@ fn arb_name() -> impl Strategy<Value = String> {
 }
 
 fn arb_stats() -> impl Strategy<Value = Option<Stats>> {
-    prop::option::of(any::<[u64; 10]>().prop_map(|v| Stats {
+    prop::option::of(any::<[u64; 5]>().prop_map(|v| Stats {
         conns: v[0],
         inpkts: v[1],
         outpkts: v[2],
         inbytes: v[3],
         outbytes: v[4],
-        cps: v[5],
-        inpps: v[6],
-        outpps: v[7],
-        inbps: v[8],
-        outbps: v[9],
     }))
 }
 

@@ -244,8 +244,9 @@ mod golden {
     }
 
     /// A service message as the kernel dumps it: flags with HASHED and an
-    /// all-ones mask, STATS (u32 and u64 fields), STATS64, and an
-    /// attribute number this codec does not know (skipped).
+    /// all-ones mask, STATS (u32 and u64 fields), STATS64 with a rate
+    /// (skipped: not kept), and an attribute number this codec does not
+    /// know (skipped).
     #[test]
     fn kernel_service_dump_message() {
         let inner = hex(&format!(
@@ -254,8 +255,9 @@ mod golden {
              18 00 0a 80
                 08 00 01 00  05 00 00 00
                 0c 00 04 00  00 10 00 00  00 00 00 00
-             10 00 0c 80
+             1c 00 0c 80
                 0c 00 01 00  09 00 00 00  00 00 00 00
+                0c 00 06 00  07 00 00 00  00 00 00 00
              08 00 3f 00  de ad be ef"
         ));
         let mut msg = hex("01 01 00 00");

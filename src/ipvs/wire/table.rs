@@ -74,7 +74,10 @@ impl fmt::Display for ServiceId {
     }
 }
 
-/// Traffic counters (STATS64, or STATS widened).
+/// Traffic counters (STATS64, or STATS widened). The kernel's rate
+/// estimates (CPS, IN/OUTPPS, IN/OUTBPS) are not kept: nothing shows
+/// them, and in a dump of 100,000 destinations they were 4 MB held for
+/// every table (40 of each destination's some 190 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stats {
     pub conns: u64,
@@ -82,11 +85,6 @@ pub struct Stats {
     pub outpkts: u64,
     pub inbytes: u64,
     pub outbytes: u64,
-    pub cps: u64,
-    pub inpps: u64,
-    pub outpps: u64,
-    pub inbps: u64,
-    pub outbps: u64,
 }
 
 impl Stats {
@@ -98,15 +96,11 @@ impl Stats {
             Attr::u64(OUTPKTS, self.outpkts),
             Attr::u64(INBYTES, self.inbytes),
             Attr::u64(OUTBYTES, self.outbytes),
-            Attr::u64(CPS, self.cps),
-            Attr::u64(INPPS, self.inpps),
-            Attr::u64(OUTPPS, self.outpps),
-            Attr::u64(INBPS, self.inbps),
-            Attr::u64(OUTBPS, self.outbps),
         ]
     }
 
-    /// Absent counters read as 0; PAD and unknown ones are skipped.
+    /// Absent counters read as 0; the rates, PAD and unknown ones are
+    /// skipped.
     fn decode(buf: &[u8]) -> Result<Stats, DecodeError> {
         let mut s = Stats::default();
         for a in attrs(buf, AttrSet::Stats) {
@@ -118,11 +112,6 @@ impl Stats {
                 stats_attr::OUTPKTS => &mut s.outpkts,
                 stats_attr::INBYTES => &mut s.inbytes,
                 stats_attr::OUTBYTES => &mut s.outbytes,
-                stats_attr::CPS => &mut s.cps,
-                stats_attr::INPPS => &mut s.inpps,
-                stats_attr::OUTPPS => &mut s.outpps,
-                stats_attr::INBPS => &mut s.inbps,
-                stats_attr::OUTBPS => &mut s.outbps,
                 _ => continue,
             };
             *field = get_counter(id, p)?;
