@@ -361,23 +361,25 @@ async fn run_pass(
 /// A status-only dump over `last`, the machine's last table, when
 /// connected (a pass connects; this does not). `Ok`: the kernel's table.
 /// `Err`: `last` back, when no dump ran, or when one failed part way
-/// (the services read before the failure new: [`dump_into`]); `None`
-/// when the dump panicked with it.
+/// (the services read before the failure new: [`dump_into`]; none when
+/// none was lent, as a failed pass gives back); `None` when the dump
+/// panicked with it.
 async fn refresh(edge: &mut Edge, last: Option<Table>) -> Result<Table, Option<Table>> {
+    let lent = last.is_some();
     let done = edge
         .call(move |link| {
-            let mut t = last;
-            let r = link.if_connected(|c| dump_into(c, t.get_or_insert_with(Table::default)));
+            let mut t = last.unwrap_or_default();
+            let r = link.if_connected(|c| dump_into(c, &mut t));
             (t, r)
         })
         .await;
     match done {
-        Ok((Some(t), Some(Ok(())))) => Ok(t),
+        Ok((t, Some(Ok(())))) => Ok(t),
         Ok((t, Some(Err(e)))) => {
             tracing::warn!(error = %e, "ipvs: status dump failed; reconnecting next pass");
-            Err(t)
+            Err(lent.then_some(t))
         }
-        Ok((t, _)) => Err(t),
+        Ok((t, None)) => Err(lent.then_some(t)),
         Err(_) => Err(None),
     }
 }
