@@ -54,8 +54,8 @@ impl Names {
             }
             let mut reals: Vec<(Real, u32)> = Vec::with_capacity(vs.real_servers.len());
             let mut dests: Vec<(DestId, u32)> = Vec::with_capacity(vs.real_servers.len());
-            // The config's bounds keep a virtual server's real servers far
-            // below u32::MAX; one past them is never looked up.
+            // Indexes as u32: the config's bounds (100,000 destinations)
+            // keep them far below u32::MAX.
             for (j, rs) in (0..).zip(&vs.real_servers) {
                 reals.push(((rs.addr, rs.port), j));
                 dests.push((desired::dest_id(vs, rs), j));
