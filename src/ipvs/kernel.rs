@@ -253,7 +253,9 @@ pub fn adding_order(e: &Entry) -> Vec<&Dest> {
     }
 }
 
-/// Dump the whole table: one service dump, one dest dump per service.
+/// Dump the whole table into a new one: one service dump, one dest dump
+/// per service. The daemon itself always reads over its last table
+/// ([`dump_into`]); this is for a first look and for tests.
 pub fn dump<K: Kernel>(k: &mut K) -> Result<Table, K::Error> {
     let mut t = Table::default();
     dump_into(k, &mut t)?;
