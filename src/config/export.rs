@@ -89,11 +89,15 @@ impl Writer {
         self.out.push('\n');
     }
 
-    /// The indent, then `words` separated by spaces.
-    fn words(&mut self, words: &[&dyn Display]) {
+    fn indent(&mut self) {
         for _ in 0..self.depth {
             self.out.push_str("    ");
         }
+    }
+
+    /// The indent, then `words` separated by spaces.
+    fn words(&mut self, words: &[&dyn Display]) {
+        self.indent();
         for (n, word) in words.iter().enumerate() {
             if n > 0 {
                 self.out.push(' ');
@@ -213,35 +217,28 @@ impl Display for ScriptArgs<'_> {
     }
 }
 
-/// An address as `IpAddr`'s `Display` writes it. An IPv4 address is put
-/// together in a buffer and written once: through the formatting
-/// machinery (four numbers, each padded, then the whole padded again) it
-/// was most of the cost of exporting a table of real servers, and every
-/// start from the store exports its config to check it again.
-struct Addr(IpAddr);
-
-impl Display for Addr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let IpAddr::V4(a) = self.0 else {
-            return Display::fmt(&self.0, f);
-        };
-        let mut buf = [0u8; 15];
-        let mut n = 0;
-        for (i, octet) in a.octets().into_iter().enumerate() {
-            if i > 0 {
-                buf[n] = b'.';
-                n += 1;
-            }
-            for d in [octet / 100, octet / 10 % 10, octet % 10]
-                .into_iter()
-                .skip(usize::from(octet < 100) + usize::from(octet < 10))
-            {
-                buf[n] = b'0' + d;
-                n += 1;
-            }
+/// `v`'s decimal digits, pushed onto `out`.
+fn push_decimal(out: &mut String, mut v: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
         }
-        // Digits and dots only.
-        f.pad(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+    }
+    out.extend(buf[i..].iter().map(|&d| char::from(d)));
+}
+
+/// `a` as a dotted quad, pushed onto `out`.
+fn push_v4(out: &mut String, a: Ipv4Addr) {
+    for (i, octet) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, u32::from(octet));
     }
 }
 
@@ -711,10 +708,23 @@ fn virtual_server(w: &mut Writer, vs: &VirtualServer) {
 }
 
 fn real_server(w: &mut Writer, rs: &RealServer) {
-    match rs.port {
-        Some(p) => w.open(&[&"real_server", &Addr(rs.addr), &p]),
-        None => w.open(&[&"real_server", &Addr(rs.addr)]),
+    // Written without the formatting machinery: a config has one such
+    // line for each of up to 100,000 destinations, and every start from
+    // the store exports them all (its check, `daemon::source`).
+    w.indent();
+    w.out.push_str("real_server ");
+    match rs.addr {
+        IpAddr::V4(a) => push_v4(&mut w.out, a),
+        IpAddr::V6(a) => {
+            let _ = write!(w.out, "{a}");
+        }
     }
+    if let Some(p) = rs.port {
+        w.out.push(' ');
+        push_decimal(&mut w.out, u32::from(p));
+    }
+    w.out.push_str(" {\n");
+    w.depth += 1;
     w.non_default(
         "weight",
         rs.weight,

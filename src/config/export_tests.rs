@@ -488,9 +488,11 @@ fn vrrp_script_and_track_script_blocks() {
     );
 }
 
-/// `Addr` writes what `IpAddr`'s own `Display` writes, padding included.
+/// A real server's line is written without the formatting machinery:
+/// its address and port read as `IpAddr`'s and `u16`'s own `Display` write
+/// them.
 #[test]
-fn an_address_is_written_as_the_standard_library_writes_it() {
+fn a_real_server_line_is_written_as_the_standard_library_writes_it() {
     let mut addrs: Vec<std::net::IpAddr> = ["::", "2001:db8::1", "::ffff:10.0.0.1", "fe80::1:2"]
         .iter()
         .map(|a| a.parse().unwrap())
@@ -506,8 +508,22 @@ fn an_address_is_written_as_the_standard_library_writes_it() {
     for n in 0..=255u8 {
         addrs.push(std::net::IpAddr::from([n, n.wrapping_mul(7), 100, n / 3]));
     }
-    for a in addrs {
-        assert_eq!(Addr(a).to_string(), a.to_string());
-        assert_eq!(format!("[{:>17}]", Addr(a)), format!("[{a:>17}]"));
+    for (n, a) in addrs.into_iter().enumerate() {
+        let port = [None, Some(0), Some(9), Some(80), Some(10_000), Some(65_535)][n % 6];
+        let mut w = Writer {
+            out: String::new(),
+            depth: 1,
+        };
+        real_server(&mut w, &RealServer::new(a, port));
+        let head = match port {
+            Some(p) => format!("    real_server {a} {p} {{\n"),
+            None => format!("    real_server {a} {{\n"),
+        };
+        assert_eq!(w.out, format!("{head}    }}\n"));
+    }
+    for v in [0, 7, 10, 99, 100, 4_095, 65_536, u32::MAX] {
+        let mut s = String::new();
+        push_decimal(&mut s, v);
+        assert_eq!(s, v.to_string());
     }
 }

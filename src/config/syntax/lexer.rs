@@ -48,15 +48,15 @@ fn col_of(count: usize) -> u32 {
 }
 
 impl Line {
-    /// This line made line `line` of the file as written, `text`. In the
-    /// buffers it has (a read of 100,000 lines allocates them once, not
-    /// once a line).
-    pub fn fill_raw(&mut self, line: u32, text: &str) {
+    /// This line made line `line` of the file as written, `text` (which
+    /// the caller has seen to be `ascii` or not). In the buffers it has (a
+    /// read of 100,000 lines allocates them once, not once a line).
+    pub fn fill_raw(&mut self, line: u32, text: &str, ascii: bool) {
         self.line = line;
         self.text.clear();
         self.text.push_str(text);
         self.cols.clear();
-        self.ascii = text.is_ascii();
+        self.ascii = ascii;
     }
 
     /// A line a multi-line parameter brought in: every character at `col`.
@@ -125,8 +125,25 @@ pub(super) fn is_space(c: char) -> bool {
 /// [`is_space`] of one byte of UTF-8 text (no byte of a multi-byte
 /// character is ASCII, so bytes can be tested one by one).
 pub(super) fn is_space_byte(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+    BYTE[usize::from(b)] == SPACE
 }
+
+/// What a byte is to [`scan`]: a space, a brace, or (0) part of a word
+/// (a comment's sign or a quote is that too, except where a word starts).
+/// A table, because every byte of a config passes through it.
+const SPACE: u8 = 1;
+const BRACE: u8 = 2;
+const BYTE: [u8; 256] = {
+    let mut t = [0; 256];
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[0x0b] = SPACE;
+    t[0x0c] = SPACE;
+    t[b'{' as usize] = BRACE;
+    t[b'}' as usize] = BRACE;
+    t
+};
 
 /// What [`scan`] finds, by byte index.
 enum Item {
@@ -196,12 +213,10 @@ fn scan(text: &str, mut found: impl FnMut(Item)) {
             }
             _ => {
                 let start = i;
-                while cs
-                    .get(i)
-                    .is_some_and(|&ch| !is_space_byte(ch) && ch != b'{' && ch != b'}')
-                {
-                    i += 1;
-                }
+                i += cs[i..]
+                    .iter()
+                    .position(|&ch| BYTE[usize::from(ch)] != 0)
+                    .unwrap_or(cs.len() - i);
                 found(Item::Word {
                     start,
                     body: start..i,
@@ -249,13 +264,16 @@ fn unescape(body: &str) -> String {
     out
 }
 
-/// Lexes one line into `out` (without its end of line).
-pub(super) fn lex_line(
-    file: FileName,
-    line: &Line,
-    out: &mut Vec<Lexeme>,
-    diags: &mut Diagnostics,
-) {
+/// Where [`lex_line`] puts what it finds, as it finds it: the tree
+/// builder takes each lexeme at once (no list of a line's lexemes in
+/// between), and the problems go to its diagnostics.
+pub(super) trait Sink {
+    fn lexeme(&mut self, lexeme: Lexeme);
+    fn diags(&mut self) -> &mut Diagnostics;
+}
+
+/// Lexes one line into `out`, its end of line last.
+pub(super) fn lex_line(file: FileName, line: &Line, out: &mut impl Sink) {
     let loc_at = |i: usize| Loc::new(file, line.line, line.col(i));
     scan(&line.text, |item| match item {
         Item::Word {
@@ -266,7 +284,8 @@ pub(super) fn lex_line(
             open_quote,
         } => {
             if open_quote {
-                diags.error(&loc_at(start), ErrorKind::UnterminatedQuote);
+                out.diags()
+                    .error(&loc_at(start), ErrorKind::UnterminatedQuote);
             }
             let body = &line.text[body];
             let text = if escaped {
@@ -274,12 +293,14 @@ pub(super) fn lex_line(
             } else {
                 Text::new(body)
             };
-            out.push(word(text, quoted, loc_at(start), diags));
+            let word = word(text, quoted, loc_at(start), out.diags());
+            out.lexeme(word);
         }
-        Item::Open(i) => out.push(Lexeme::Open(loc_at(i))),
-        Item::Close(i) => out.push(Lexeme::Close(loc_at(i))),
+        Item::Open(i) => out.lexeme(Lexeme::Open(loc_at(i))),
+        Item::Close(i) => out.lexeme(Lexeme::Close(loc_at(i))),
         Item::Comment(_) => {}
     });
+    out.lexeme(Lexeme::Eol);
 }
 
 /// A word, checked against the size bound. A word that is too long is an

@@ -9,12 +9,25 @@ fn run(text: &str) -> (Vec<Lexeme>, Loc, Diagnostics) {
     let file = FileName::intern("t.conf");
     let mut params = Params::new(ConfigId::new("t"));
     let mut lines = Lines::new(file, text, None);
-    let mut out = Vec::new();
+    let mut out = Kept(Vec::new(), Diagnostics::default());
     while let Some(line) = lines.next(&mut params, &mut d) {
-        lex_line(file, &line, &mut out, &mut d);
-        out.push(Lexeme::Eol);
+        lex_line(file, &line, &mut out);
     }
-    (out, lines.eof(), d)
+    d.errors.append(&mut out.1.errors);
+    d.warnings.append(&mut out.1.warnings);
+    (out.0, lines.eof(), d)
+}
+
+/// A [`Sink`] that keeps what it is given.
+struct Kept(Vec<Lexeme>, Diagnostics);
+
+impl Sink for Kept {
+    fn lexeme(&mut self, lexeme: Lexeme) {
+        self.0.push(lexeme);
+    }
+    fn diags(&mut self) -> &mut Diagnostics {
+        &mut self.1
+    }
 }
 
 fn loc(line: u32, col: u32) -> Loc {

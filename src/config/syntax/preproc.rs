@@ -183,18 +183,38 @@ pub(super) struct Lines<'t> {
     spare: Option<Line>,
 }
 
-/// The bytes without which a line is left as it is by this layer: a
-/// comment's sign (`#`, `!`), a conditional's `@`, a parameter's `$`, and
-/// the `~` of `~SEQ`.
-const LAYER_SIGN: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'#' as usize] = true;
-    t[b'!' as usize] = true;
-    t[b'@' as usize] = true;
-    t[b'$' as usize] = true;
-    t[b'~' as usize] = true;
+/// What one byte of a file tells the line splitter ([`RawLines`]): the end
+/// of a line, a sign this layer acts on (a comment's `#` or `!`, a
+/// conditional's `@`, a parameter's `$`, the `~` of `~SEQ`: a line with
+/// none of them is left as it is), or a byte of a character beyond ASCII.
+/// One table, so that the one pass that finds a line's end also learns
+/// the rest.
+const NEWLINE: u8 = 1;
+const LAYER_SIGN: u8 = 2;
+const NOT_ASCII: u8 = 4;
+const CLASS: [u8; 256] = {
+    let mut t = [0; 256];
+    t[b'\n' as usize] = NEWLINE;
+    t[b'#' as usize] = LAYER_SIGN;
+    t[b'!' as usize] = LAYER_SIGN;
+    t[b'@' as usize] = LAYER_SIGN;
+    t[b'$' as usize] = LAYER_SIGN;
+    t[b'~' as usize] = LAYER_SIGN;
+    let mut b = 0x80;
+    while b < 256 {
+        t[b] = NOT_ASCII;
+        b += 1;
+    }
     t
 };
+
+/// One line of a file as written, with what [`CLASS`] found in it.
+struct RawLine<'t> {
+    n: usize,
+    text: &'t str,
+    /// [`LAYER_SIGN`] and [`NOT_ASCII`], each if some byte is one.
+    seen: u8,
+}
 
 /// A file's lines as written, numbered from 0, split at `\n` as
 /// `str::split` would. A loop over bytes: lines are short, and a search
@@ -205,17 +225,31 @@ struct RawLines<'t> {
 }
 
 impl<'t> Iterator for RawLines<'t> {
-    type Item = (usize, &'t str);
+    type Item = RawLine<'t>;
 
-    fn next(&mut self) -> Option<(usize, &'t str)> {
+    fn next(&mut self) -> Option<RawLine<'t>> {
         let rest = self.rest?;
-        let (line, after) = match rest.bytes().position(|b| b == b'\n') {
+        let mut seen = 0;
+        let mut end = None;
+        for (i, &b) in rest.as_bytes().iter().enumerate() {
+            let class = CLASS[usize::from(b)];
+            if class == NEWLINE {
+                end = Some(i);
+                break;
+            }
+            seen |= class;
+        }
+        let (text, after) = match end {
             Some(end) => (&rest[..end], Some(&rest[end + 1..])),
             None => (rest, None),
         };
         self.rest = after;
         self.n += 1;
-        Some((self.n - 1, line))
+        Some(RawLine {
+            n: self.n - 1,
+            text,
+            seen,
+        })
     }
 }
 
@@ -296,20 +330,25 @@ impl<'t> Lines<'t> {
     /// The next line to lex (possibly empty: a dropped line), or `None` at
     /// the end of the file.
     pub fn next(&mut self, params: &mut Params, diags: &mut Diagnostics) -> Option<Line> {
-        let line = match self.pending.pop_front() {
-            Some(line) => line,
+        let (line, plain) = match self.pending.pop_front() {
+            Some(line) => (line, false),
             None => {
-                let (n, raw) = self.raw.next()?;
-                let raw = raw.strip_suffix('\r').unwrap_or(raw);
+                let raw = self.raw.next()?;
+                let text = raw.text.strip_suffix('\r').unwrap_or(raw.text);
                 let mut line = self.spare.take().unwrap_or_default();
-                line.fill_raw(u32::try_from(n + 1).unwrap_or(u32::MAX), raw);
-                self.last = (line.line, raw);
-                line
+                let n = u32::try_from(raw.n + 1).unwrap_or(u32::MAX);
+                line.fill_raw(n, text, raw.seen & NOT_ASCII == 0);
+                self.last = (line.line, text);
+                (line, raw.seen & LAYER_SIGN == 0)
             }
         };
         if self.collecting.is_some() {
             self.collect(&line, params);
             return Some(line.emptied());
+        }
+        // Most lines have nothing for this layer.
+        if plain {
+            return Some(line);
         }
         Some(self.process(line, params, diags))
     }
@@ -353,8 +392,12 @@ impl<'t> Lines<'t> {
 
     /// A line after its `@ID`, definition and substitutions.
     fn process(&mut self, mut line: Line, params: &mut Params, diags: &mut Diagnostics) -> Line {
-        // Most lines have nothing for this layer: no comment, `@`, `$` or `~`.
-        if !line.text.bytes().any(|b| LAYER_SIGN[usize::from(b)]) {
+        // A line a parameter brought in: its signs not looked for yet.
+        if !line
+            .text
+            .bytes()
+            .any(|b| CLASS[usize::from(b)] == LAYER_SIGN)
+        {
             return line;
         }
         let cut = comment_start(&line.text);

@@ -19,10 +19,10 @@
 use std::mem;
 
 use super::include::{Reader, Source};
-use super::lexer::{lex_line, Lexeme};
+use super::lexer::{lex_line, Lexeme, Sink};
 use super::preproc::Lines;
 use super::{Block, Node, Token, MAX_NESTING};
-use crate::config::error::{ErrorKind, Loc};
+use crate::config::error::{Diagnostics, ErrorKind, Loc};
 
 /// A keyword and its arguments, before we know whether a block follows.
 type Header = (Token, Vec<Token>);
@@ -78,21 +78,26 @@ pub(super) fn build(text: &str, reader: &mut Reader<'_>, src: &Source) -> Vec<No
         line_start: true,
         attachable: false,
     };
-    let mut lexemes = Vec::new();
     while let Some(line) = lines.next(&mut b.reader.params, b.reader.diags) {
-        lex_line(src.file, &line, &mut lexemes, b.reader.diags);
+        lex_line(src.file, &line, &mut b);
         lines.recycle(line);
-        lexemes.push(Lexeme::Eol);
-        for lexeme in lexemes.drain(..) {
-            match lexeme {
-                Lexeme::Word(t) => b.word(t),
-                Lexeme::Open(loc) => b.open(loc),
-                Lexeme::Close(loc) => b.close(loc),
-                Lexeme::Eol => b.eol(),
-            }
-        }
     }
     b.finish(lines.eof())
+}
+
+impl Sink for Builder<'_, '_> {
+    fn lexeme(&mut self, lexeme: Lexeme) {
+        match lexeme {
+            Lexeme::Word(t) => self.word(t),
+            Lexeme::Open(loc) => self.open(loc),
+            Lexeme::Close(loc) => self.close(loc),
+            Lexeme::Eol => self.eol(),
+        }
+    }
+
+    fn diags(&mut self) -> &mut Diagnostics {
+        self.reader.diags
+    }
 }
 
 impl Builder<'_, '_> {
