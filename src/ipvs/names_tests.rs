@@ -87,3 +87,33 @@ fn of_two_real_servers_on_one_dest_the_first_is_found() {
     assert_eq!(dest, desired::dest_id(vs, &vs.real_servers[0]));
     assert_eq!(n.real_server(vs, 0, dest).map(|r| r.weight), Some(5));
 }
+
+/// The indexes key an address by its number and family: an IPv6 address
+/// whose number is an IPv4 address's, and a server without a port beside
+/// one with, are each found as themselves.
+#[test]
+fn an_address_is_told_apart_by_family_and_port() {
+    let mut c = config(
+        "virtual_server 10.0.0.1 80 { lvs_method NAT\n protocol TCP\n\
+         real_server 10.1.0.1 80 { weight 2 }\n real_server 10.1.0.1 81 { weight 4 } }\n",
+    );
+    // The import keeps a service's real servers in its family and gives
+    // each a port; a model put together another way may hold these.
+    let first = c.virtual_servers[0].real_servers[0].clone();
+    let mut v6 = first.clone();
+    (v6.addr, v6.weight) = (ip("::a01:1"), 3);
+    let mut portless = first;
+    (portless.addr, portless.port, portless.weight) = (ip("10.1.0.2"), None, 5);
+    c.virtual_servers[0].real_servers.extend([v6, portless]);
+    let n = Names::new(&c);
+    let key = c.virtual_servers[0].key;
+    let vs = &c.virtual_servers[0];
+    for (j, rs) in vs.real_servers.iter().enumerate() {
+        let want = vec![desired::real_id(vs, rs)];
+        assert_eq!(n.reals_of(&c, key, (rs.addr, rs.port)), want, "server {j}");
+        let found = n.real_server(vs, 0, desired::dest_id(vs, rs));
+        assert_eq!(found.map(|r| r.weight), Some(rs.weight), "server {j}");
+    }
+    assert!(n.reals_of(&c, key, (ip("10.1.0.2"), Some(0))).is_empty());
+    assert!(n.reals_of(&c, key, (ip("::a01:2"), None)).is_empty());
+}
