@@ -22,7 +22,13 @@ use std::net::{IpAddr, Ipv4Addr};
 
 /// The canonical text of `c`. Never fails and never panics.
 pub fn export(c: &Config) -> String {
-    let mut w = Writer::default();
+    // Sized for what a real server takes at the least (its line and its
+    // `}`), so a big table's text is not copied at every doubling.
+    let reals: usize = c.virtual_servers.iter().map(|v| v.real_servers.len()).sum();
+    let mut w = Writer {
+        out: String::with_capacity(4096 + 40 * reals),
+        depth: 0,
+    };
     w.line(&[&"# vigil canonical config"]);
     if c.global != GlobalDefs::default() {
         w.blank();
