@@ -267,13 +267,13 @@ fn unescape(body: &str) -> String {
 /// Where [`lex_line`] puts what it finds, as it finds it: the tree
 /// builder takes each lexeme at once (no list of a line's lexemes in
 /// between), and the problems go to its diagnostics.
-pub(super) trait Sink {
+pub(super) trait Lexemes {
     fn lexeme(&mut self, lexeme: Lexeme);
     fn diags(&mut self) -> &mut Diagnostics;
 }
 
 /// Lexes one line into `out`, its end of line last.
-pub(super) fn lex_line(file: FileName, line: &Line, out: &mut impl Sink) {
+pub(super) fn lex_line(file: FileName, line: &Line, out: &mut impl Lexemes) {
     let loc_at = |i: usize| Loc::new(file, line.line, line.col(i));
     scan(&line.text, |item| match item {
         Item::Word {

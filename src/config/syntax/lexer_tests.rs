@@ -18,10 +18,10 @@ fn run(text: &str) -> (Vec<Lexeme>, Loc, Diagnostics) {
     (out.0, lines.eof(), d)
 }
 
-/// A [`Sink`] that keeps what it is given.
+/// A [`Lexemes`] that keeps what it is given.
 struct Kept(Vec<Lexeme>, Diagnostics);
 
-impl Sink for Kept {
+impl Lexemes for Kept {
     fn lexeme(&mut self, lexeme: Lexeme) {
         self.0.push(lexeme);
     }

@@ -19,7 +19,7 @@
 use std::mem;
 
 use super::include::{Reader, Source};
-use super::lexer::{lex_line, Lexeme, Sink};
+use super::lexer::{lex_line, Lexeme, Lexemes};
 use super::preproc::Lines;
 use super::{Block, Node, Token, MAX_NESTING};
 use crate::config::error::{Diagnostics, ErrorKind, Loc};
@@ -85,7 +85,7 @@ pub(super) fn build(text: &str, reader: &mut Reader<'_>, src: &Source) -> Vec<No
     b.finish(lines.eof())
 }
 
-impl Sink for Builder<'_, '_> {
+impl Lexemes for Builder<'_, '_> {
     fn lexeme(&mut self, lexeme: Lexeme) {
         match lexeme {
             Lexeme::Word(t) => self.word(t),
