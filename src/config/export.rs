@@ -83,7 +83,6 @@ pub fn export(c: &Config) -> String {
 
 /// Indented line writer. Tokens are `Display`; free text goes through
 /// [`Q`] so it is quoted when it has to be.
-#[derive(Default)]
 struct Writer {
     out: String,
     depth: usize,

@@ -128,22 +128,35 @@ pub(super) fn is_space_byte(b: u8) -> bool {
     BYTE[usize::from(b)] == SPACE
 }
 
+/// A table of what each byte is to a scan over a config's bytes (every
+/// byte of a config passes through one): `class` for each byte of each
+/// `(bytes, class)`, `beyond_ascii` for every byte of 0x80 and above, 0
+/// for the rest.
+pub(super) const fn byte_classes(marks: &[(&[u8], u8)], beyond_ascii: u8) -> [u8; 256] {
+    let mut t = [0; 256];
+    let mut b = 0x80;
+    while b < 256 {
+        t[b] = beyond_ascii;
+        b += 1;
+    }
+    let mut m = 0;
+    while m < marks.len() {
+        let (bytes, class) = marks[m];
+        let mut i = 0;
+        while i < bytes.len() {
+            t[bytes[i] as usize] = class;
+            i += 1;
+        }
+        m += 1;
+    }
+    t
+}
+
 /// What a byte is to [`scan`]: a space, a brace, or (0) part of a word
 /// (a comment's sign or a quote is that too, except where a word starts).
-/// A table, because every byte of a config passes through it.
 const SPACE: u8 = 1;
 const BRACE: u8 = 2;
-const BYTE: [u8; 256] = {
-    let mut t = [0; 256];
-    t[b' ' as usize] = SPACE;
-    t[b'\t' as usize] = SPACE;
-    t[b'\r' as usize] = SPACE;
-    t[0x0b] = SPACE;
-    t[0x0c] = SPACE;
-    t[b'{' as usize] = BRACE;
-    t[b'}' as usize] = BRACE;
-    t
-};
+const BYTE: [u8; 256] = byte_classes(&[(b" \t\r\x0b\x0c", SPACE), (b"{}", BRACE)], 0);
 
 /// What [`scan`] finds, by byte index.
 enum Item {

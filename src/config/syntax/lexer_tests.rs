@@ -154,3 +154,17 @@ fn long_token_is_an_error_and_kept_whole() {
     };
     assert_eq!(t.text.len(), MAX_TOKEN_BYTES + 2);
 }
+
+/// The byte table marks exactly keepalived's `isspace()` bytes as spaces
+/// and the two braces, and nothing else.
+#[test]
+fn the_byte_table_holds_spaces_and_braces_only() {
+    for b in 0..=255u8 {
+        let want = match b {
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => SPACE,
+            b'{' | b'}' => BRACE,
+            _ => 0,
+        };
+        assert_eq!(BYTE[usize::from(b)], want, "byte {b:#04x}");
+    }
+}

@@ -53,7 +53,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::lexer::{comment_start, is_space, is_space_byte, Line};
+use super::lexer::{byte_classes, comment_start, is_space, is_space_byte, Line};
 use super::MAX_TOTAL_BYTES;
 use crate::config::error::{Diagnostics, ErrorKind, FileName, Loc, WarningKind};
 
@@ -192,21 +192,7 @@ pub(super) struct Lines<'t> {
 const NEWLINE: u8 = 1;
 const LAYER_SIGN: u8 = 2;
 const NOT_ASCII: u8 = 4;
-const CLASS: [u8; 256] = {
-    let mut t = [0; 256];
-    t[b'\n' as usize] = NEWLINE;
-    t[b'#' as usize] = LAYER_SIGN;
-    t[b'!' as usize] = LAYER_SIGN;
-    t[b'@' as usize] = LAYER_SIGN;
-    t[b'$' as usize] = LAYER_SIGN;
-    t[b'~' as usize] = LAYER_SIGN;
-    let mut b = 0x80;
-    while b < 256 {
-        t[b] = NOT_ASCII;
-        b += 1;
-    }
-    t
-};
+const CLASS: [u8; 256] = byte_classes(&[(b"\n", NEWLINE), (b"#!@$~", LAYER_SIGN)], NOT_ASCII);
 
 /// One line of a file as written, with what [`CLASS`] found in it.
 struct RawLine<'t> {

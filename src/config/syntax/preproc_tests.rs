@@ -276,3 +276,18 @@ fn config_id_of_host_is_the_first_label() {
     let id = ConfigId::of_host();
     assert!(!id.as_str().contains('.'));
 }
+
+/// The line splitter's table: the line end, the five signs of this
+/// layer, every byte beyond ASCII, and nothing else.
+#[test]
+fn the_class_table_marks_what_the_line_layer_looks_for() {
+    for b in 0..=255u8 {
+        let want = match b {
+            b'\n' => NEWLINE,
+            b'#' | b'!' | b'@' | b'$' | b'~' => LAYER_SIGN,
+            0x80..=0xff => NOT_ASCII,
+            _ => 0,
+        };
+        assert_eq!(CLASS[usize::from(b)], want, "byte {b:#04x}");
+    }
+}
