@@ -18,10 +18,17 @@
 //! start and to read a config) and bounds the relocation table, the bin
 //! is built with `vigil_init_text`: `main` hands both to `mem`, which
 //! unmaps their pages once the daemon runs.
+//!
+//! Every binary (tests too) is linked with a GNU build id: `build_id`
+//! reads it to name the build that checked a stored config.
 fn main() {
     println!("cargo:rerun-if-changed=link/hot-text.ld");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(vigil_init_text)");
+    // Every binary carries a GNU build id, whatever the linker's default:
+    // it names the build that checked a stored config (`build_id`,
+    // `store::stamp`).
+    println!("cargo:rustc-link-arg=-Wl,--build-id=sha1");
     if std::env::var("PROFILE").as_deref() == Ok("release") {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-text.ld");
         println!("cargo:rustc-link-arg-bin=vigil=-Wl,-T,{}", script.display());

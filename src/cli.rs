@@ -568,6 +568,12 @@ fn run_command(r: RunArgs) -> i32 {
             if let Some(n) = &l.rolled_back {
                 eprintln!("vigil: WARNING: {n}");
             }
+            if l.checked_when_written {
+                tracing::debug!(
+                    "{}: checked by this build when it was written, not checked again",
+                    l.describe
+                );
+            }
             let origin = daemon::Origin {
                 describe: l.describe,
                 seq: l.seq,
@@ -973,7 +979,10 @@ fn config_command(c: ConfigCommand) -> i32 {
                 Ok(imp) => imp,
                 Err(code) => return code,
             };
-            commit(&imp.config, &store, comment.unwrap_or_default())
+            // A lenient import is not the check a stored config is held
+            // to as it is read (that one is strict): no stamp for it.
+            let strict = !opts.lenient;
+            commit(&imp.config, &store, comment.unwrap_or_default(), strict)
         }
         ConfigCommand::Export {
             source,
@@ -1038,7 +1047,9 @@ fn shown_name(file: &Path) -> String {
     }
 }
 
-fn commit(c: &Config, opts: &StoreOpts, comment: String) -> i32 {
+/// Writes `c` as a new commit; `strict`: the strict import accepted it,
+/// and the commit may carry this build's stamp (`daemon::source::vouch`).
+fn commit(c: &Config, opts: &StoreOpts, comment: String, strict: bool) -> i32 {
     let bytes = match envelope::encode(c) {
         Ok(b) => b,
         Err(e) => {
@@ -1055,8 +1066,18 @@ fn commit(c: &Config, opts: &StoreOpts, comment: String) -> i32 {
         comment,
     };
     let missing = !opts.store.exists();
-    let result = History::open(&opts.store, geometry, missing)
-        .and_then(|mut h| h.commit(&bytes, crate::store::Source::Import, &meta));
+    let checked_by = strict
+        .then(|| crate::daemon::source::vouch(c, &bytes))
+        .flatten();
+    let result = History::open(&opts.store, geometry, missing).and_then(|mut h| {
+        h.commit_with(
+            &bytes,
+            crate::store::Source::Import,
+            &meta,
+            None,
+            checked_by,
+        )
+    });
     if missing && result.is_ok() {
         eprintln!(
             "{}: created a store file of {} bytes",

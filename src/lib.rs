@@ -7,6 +7,7 @@
 pub mod appliance;
 pub mod backoff;
 pub mod bgp;
+pub mod build_id;
 pub mod calendar;
 pub mod cli;
 pub mod config;

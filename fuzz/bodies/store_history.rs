@@ -5,9 +5,11 @@
 //! right size; every listed commit's payload reads back; `running` picks
 //! a listed commit that is confirmed; a commit on top of any image becomes
 //! the newest and boots, and what booted before it is still in the history
-//! (unless nothing did).
+//! (unless nothing did); a checked commit reads back with its build's
+//! stamp wherever the stamp fits after it, and a copy of a commit keeps
+//! the stamp it read with.
 
-use vigil::store::{Geometry, History, MemFlash, Meta, Source};
+use vigil::store::{BuildId, Geometry, History, MemFlash, Meta, Source};
 
 const DEVICE: usize = 128 * 1024;
 
@@ -23,7 +25,8 @@ pub fn run(data: &[u8]) {
     let mut h = History::new(MemFlash::from_bytes(image), legacy).expect("device fits");
     let list = h.history().expect("memory reads do not fail");
     for e in &list {
-        assert_eq!(h.get(e.seq()).expect("listed").len(), e.head.len as usize);
+        let (payload, _) = h.get_checked(e.seq()).expect("listed");
+        assert_eq!(payload.len(), e.head.len as usize);
     }
     let before = h.running().expect("memory reads do not fail");
     if let Some(r) = &before {
@@ -32,12 +35,26 @@ pub fn run(data: &[u8]) {
     }
     let payload = &data[..data.len().min(1000)];
     let meta = Meta::default();
-    match h.commit(payload, Source::Import, &meta) {
+    let build = BuildId::new(&[0x5a; 20]).expect("20 bytes");
+    match h.commit_with(payload, Source::Import, &meta, None, Some(&build)) {
         Ok(c) => {
             let r = h.running().expect("reads").expect("just committed");
             assert_eq!((r.entry.seq(), r.payload.as_slice()), (c.seq, payload));
+            // At most 1,000 bytes of payload: the stamp fits in the record.
+            assert_eq!(r.entry.checked_by.as_ref(), Some(&build));
             if let Some(b) = before {
                 assert_eq!(h.get(b.entry.seq()).ok(), Some(b.payload));
+            }
+            // A copy of it keeps the stamp.
+            match h.rollback_to(c.seq, &meta) {
+                Ok(copy) => {
+                    let (again, by) = h.get_checked(copy.seq).expect("just written");
+                    assert_eq!((again.as_slice(), by.as_ref()), (payload, Some(&build)));
+                }
+                Err(e) => assert!(
+                    matches!(e, vigil::store::StoreError::SequenceExhausted { .. }),
+                    "{e}"
+                ),
             }
         }
         Err(e) => assert!(

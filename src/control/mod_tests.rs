@@ -296,6 +296,7 @@ fn a_history_entry_gives_back_the_stores_head() {
     let entry = crate::store::Entry {
         head,
         location: crate::store::Location::Record(0),
+        checked_by: None,
     };
     assert_eq!(HistoryEntry::new(&entry, true), e);
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::confirm;
 use super::reload::Reloader;
 use super::source::ConfigSource;
-use crate::config::{self, envelope};
+use crate::config::{self, envelope, Config};
 use crate::control::{
     AutoRollback, CommitAsk, CommitOutcome, CommitReport, CommitStatus, ConfigText, HistoryEntry,
     Line, PendingCommit, Request, Response,
@@ -148,7 +148,13 @@ impl Commits {
         };
         let written = self
             .job(move |h| {
-                let (payload, warnings) = validate(&ask.config_text)?;
+                let Validated {
+                    payload,
+                    warnings,
+                    config,
+                } = validate(&ask.config_text)?;
+                let checked_by = super::source::vouch(&config, &payload);
+                drop(config);
                 if let Some(base) = ask.base_seq {
                     let newest = h.newest().map_err(|e| store_refusal(&e))?;
                     let newest = newest.map_or(0, |(e, _)| e.seq());
@@ -164,10 +170,7 @@ impl Commits {
                     user: ask.user.unwrap_or_default(),
                     comment: ask.comment.unwrap_or_default(),
                 };
-                let done = match deadline {
-                    Some(d) => h.commit_unconfirmed(&payload, Source::Console, &meta, d),
-                    None => h.commit(&payload, Source::Console, &meta),
-                };
+                let done = h.commit_with(&payload, Source::Console, &meta, deadline, checked_by);
                 let done = done.map_err(|e| store_refusal(&e))?;
                 Ok((done.seq, warnings))
             })
@@ -369,7 +372,7 @@ fn running(reloader: &Reloader) -> ConfigText {
 /// `CommitCheck`: the validation alone.
 fn check_only(text: &str) -> CommitReport {
     match validate(text) {
-        Ok((_, warnings)) => CommitReport {
+        Ok(Validated { warnings, .. }) => CommitReport {
             outcome: CommitOutcome::Valid,
             lines: warnings.into_iter().map(Line::Warning).collect(),
             ..CommitReport::default()
@@ -378,9 +381,19 @@ fn check_only(text: &str) -> CommitReport {
     }
 }
 
+/// A candidate that may be committed.
+pub struct Validated {
+    /// What the commit writes.
+    pub payload: Vec<u8>,
+    /// The import's warnings, one per line.
+    pub warnings: Vec<String>,
+    /// What the import made of the text (the payload's config).
+    pub config: Config,
+}
+
 /// A candidate's text to the payload a commit writes, with the import's
 /// warnings; or every reason it cannot commit.
-pub fn validate(text: &str) -> Result<(Vec<u8>, Vec<String>), CommitReport> {
+pub fn validate(text: &str) -> Result<Validated, CommitReport> {
     let invalid = |lines| CommitReport::refused(CommitOutcome::Invalid, lines);
     let imported = config::import_str(CANDIDATE, text, false).map_err(|r| {
         let n = r.errors.len();
@@ -403,7 +416,11 @@ pub fn validate(text: &str) -> Result<(Vec<u8>, Vec<String>), CommitReport> {
     let payload = envelope::encode(&imported.config)
         .map_err(|e| invalid(vec![Line::Refused(e.to_string())]))?;
     let warnings = imported.warnings.iter().map(ToString::to_string).collect();
-    Ok((payload, warnings))
+    Ok(Validated {
+        payload,
+        warnings,
+        config: imported.config,
+    })
 }
 
 /// The history, newest first, marking the commit a reset would boot.

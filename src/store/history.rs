@@ -26,10 +26,14 @@
 //! not touch there is always a run of free records that long (the three
 //! gaps around two extents of at most `s` records hold `N - 2s >= 3s`
 //! records, so one of them holds `s`). The rest of a commit's last record
-//! is ignored, and so is the start of every other record of its extent:
-//! it is payload, not a header. A vigil from before extents reads a commit
-//! longer than a record as not valid (its length does not fit a record)
-//! and boots the newest commit it can read.
+//! is not part of the record, and the start of every other record of its
+//! extent is payload, not a header. Where 64 bytes fit in that rest, a
+//! commit written by a build that checked its payload has the check stamp
+//! right after the payload ([`super::stamp`]), written in the same write;
+//! the record's checks never read it, so a vigil from before stamps reads
+//! a stamped commit exactly as an unstamped one. A vigil from before
+//! extents reads a commit longer than a record as not valid (its length
+//! does not fit a record) and boots the newest commit it can read.
 //!
 //! | offset | size | field          | value                                         |
 //! |-------:|-----:|----------------|-----------------------------------------------|
@@ -113,6 +117,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::record::{self, EncodeError, Head, RecordStatus, Source};
+use super::stamp::{self, BuildId, Stamp};
 use super::{slot, FileFlash, Flash, Geometry, SlotId, StoreError};
 
 /// Record size and count of the ring on one device, and how many records
@@ -180,6 +185,12 @@ impl Ring {
         u32::try_from(bytes.div_ceil(self.size()).max(1)).unwrap_or(u32::MAX)
     }
 
+    /// Whether a stamp fits after a commit of `bytes` (header included)
+    /// inside the records it takes.
+    fn stamp_fits(self, bytes: usize) -> bool {
+        bytes + stamp::LEN <= self.span(bytes) as usize * self.size()
+    }
+
     /// The bytes of records `index..index + span`.
     fn run(self, index: u32, span: u32) -> Range<u64> {
         let start = self.range(index).start;
@@ -227,6 +238,11 @@ pub enum Location {
 pub struct Entry {
     pub head: Head,
     pub location: Location,
+    /// The build whose stamp covers this commit's payload
+    /// ([`stamp`](super::stamp)): known only for an entry read with its
+    /// payload (`newest`, `running`, `settle_at_boot`, `get_checked`),
+    /// else `None`.
+    pub checked_by: Option<BuildId>,
 }
 
 impl Entry {
@@ -267,6 +283,10 @@ struct Legacy {
     /// Its header and payload on the device.
     written: Range<u64>,
 }
+
+/// A valid commit read from its record: head, payload, and the build
+/// whose stamp covers the payload.
+type Read = (Head, Vec<u8>, Option<BuildId>);
 
 /// What one pass over the device found.
 #[derive(Debug, Default)]
@@ -314,6 +334,7 @@ impl Scan {
                 .map(|(i, h)| Entry {
                     head: h.clone(),
                     location: Location::Record(*i),
+                    checked_by: None,
                 })
                 .collect()
         };
@@ -335,6 +356,7 @@ impl Legacy {
                 len: self.payload.len() as u32,
             },
             location: Location::Slot(self.slot),
+            checked_by: None,
         }
     }
 }
@@ -421,13 +443,19 @@ impl<F: Flash> History<F> {
 
     /// The payload of commit `seq`.
     pub fn get(&self, seq: u64) -> Result<Vec<u8>, StoreError> {
+        self.get_checked(seq).map(|(payload, _)| payload)
+    }
+
+    /// The payload of commit `seq` and the build whose stamp covers it.
+    pub fn get_checked(&self, seq: u64) -> Result<(Vec<u8>, Option<BuildId>), StoreError> {
         let scan = self.scan()?;
         if let Some((i, _)) = scan.records.iter().find(|(_, h)| h.seq == seq) {
-            return Ok(self.read_valid(*i)?.1);
+            let (entry, payload) = self.read_valid(*i)?;
+            return Ok((payload, entry.checked_by));
         }
         if scan.records.is_empty() {
             if let Some(l) = scan.legacy.into_iter().find(|l| l.seq == seq) {
-                return Ok(l.payload);
+                return Ok((l.payload, None));
             }
         }
         Err(StoreError::NoSuchCommit {
@@ -475,7 +503,9 @@ impl<F: Flash> History<F> {
             time,
             ..Meta::default()
         };
-        let done = self.append(&r.payload, Source::ConfirmedRollback { of }, &meta, None)?;
+        let source = Source::ConfirmedRollback { of };
+        let checked_by = r.entry.checked_by.as_ref();
+        let done = self.commit_with(&r.payload, source, &meta, None, checked_by)?;
         let (entry, payload) = self.read_valid(done.record)?;
         Ok(Some(Running {
             entry,
@@ -491,7 +521,7 @@ impl<F: Flash> History<F> {
         source: Source,
         meta: &Meta,
     ) -> Result<Recorded, StoreError> {
-        self.append(payload, source, meta, None)
+        self.commit_with(payload, source, meta, None, None)
     }
 
     /// An unconfirmed commit, to be confirmed by `deadline` (unix seconds).
@@ -502,7 +532,7 @@ impl<F: Flash> History<F> {
         meta: &Meta,
         deadline: u64,
     ) -> Result<Recorded, StoreError> {
-        self.append(payload, source, meta, Some(deadline))
+        self.commit_with(payload, source, meta, Some(deadline), None)
     }
 
     /// Confirms the newest commit `seq`, which must be unconfirmed: a new
@@ -515,8 +545,15 @@ impl<F: Flash> History<F> {
                 seq,
             });
         }
-        let (_, payload) = self.read_valid_seq(seq)?;
-        self.append(&payload, Source::Confirm { of: seq }, meta, None)
+        let (entry, payload) = self.read_valid_seq(seq)?;
+        let checked_by = entry.checked_by.as_ref();
+        self.commit_with(
+            &payload,
+            Source::Confirm { of: seq },
+            meta,
+            None,
+            checked_by,
+        )
     }
 
     /// Rolls back the newest commit, which must be unconfirmed, to the
@@ -536,18 +573,20 @@ impl<F: Flash> History<F> {
                 unconfirmed: newest.seq(),
             })?;
         let of = newest.seq();
-        self.append(
+        self.commit_with(
             &running.payload,
             Source::ConfirmedRollback { of },
             meta,
             None,
+            running.entry.checked_by.as_ref(),
         )
     }
 
     /// A new confirmed commit with the config of commit `seq`.
     pub fn rollback_to(&mut self, seq: u64, meta: &Meta) -> Result<Recorded, StoreError> {
-        let payload = self.get(seq)?;
-        self.append(&payload, Source::Rollback { of: seq }, meta, None)
+        let (payload, checked_by) = self.get_checked(seq)?;
+        let source = Source::Rollback { of: seq };
+        self.commit_with(&payload, source, meta, None, checked_by.as_ref())
     }
 
     /// The newest commit when it is unconfirmed, with its fallback's seq.
@@ -558,21 +597,28 @@ impl<F: Flash> History<F> {
                 let entry = Entry {
                     head: c.newest.1.clone(),
                     location: Location::Record(c.newest.0),
+                    checked_by: None,
                 };
                 (entry, c.fallback.map(|f| f.1.seq))
             })
         }))
     }
 
-    /// Writes one commit: carries a two-slot store over first if there is
-    /// one, then the new record into a free or the oldest record that is
-    /// neither P1 nor P2. A commit that does not fit writes nothing.
-    fn append(
+    /// Writes one commit of `payload`, unconfirmed when it has a
+    /// `deadline`: carries a two-slot store over first if there is one,
+    /// then the new record into a free or the oldest record that is neither
+    /// P1 nor P2. A commit that does not fit writes nothing. When build
+    /// `checked_by` checked the payload, its stamp follows the payload
+    /// where it fits in the commit's last record (see
+    /// [`stamp`](super::stamp)); a copy of a commit (confirm, rollback)
+    /// carries the stamp it was read with, as the bytes are the same.
+    pub fn commit_with(
         &mut self,
         payload: &[u8],
         source: Source,
         meta: &Meta,
         deadline: Option<u64>,
+        checked_by: Option<&BuildId>,
     ) -> Result<Recorded, StoreError> {
         let mut head = Head {
             seq: 0,
@@ -591,7 +637,7 @@ impl<F: Flash> History<F> {
                 let copy = Legacy::entry(l).head;
                 let copy_span = self.ring.span(self.encode(&copy, &l.payload)?.len());
                 let target = self.target(&scan, std::slice::from_ref(&l.written), copy_span)?;
-                self.write(target, &copy, &l.payload)?;
+                self.write(target, &copy, &l.payload, None)?;
                 migrated = Some(l.seq);
                 scan = self.scan()?;
             }
@@ -610,7 +656,7 @@ impl<F: Flash> History<F> {
             .map(|(i, h)| self.ring.extent(*i, h))
             .collect();
         let target = self.target(&scan, &protected, span)?;
-        let len = self.write(target, &head, payload)?;
+        let len = self.write(target, &head, payload, checked_by)?;
         Ok(Recorded {
             seq: head.seq,
             record: target,
@@ -666,10 +712,20 @@ impl<F: Flash> History<F> {
         })
     }
 
-    /// Writes the commit at record `index`, syncs, reads it back; the
+    /// Writes the commit at record `index` (and `checked_by`'s stamp after
+    /// it, in the same write, where it fits), syncs, reads it back; the
     /// payload length.
-    fn write(&mut self, index: u32, head: &Head, payload: &[u8]) -> Result<u32, StoreError> {
-        let image = self.encode(head, payload)?;
+    fn write(
+        &mut self,
+        index: u32,
+        head: &Head,
+        payload: &[u8],
+        checked_by: Option<&BuildId>,
+    ) -> Result<u32, StoreError> {
+        let mut image = self.encode(head, payload)?;
+        if let Some(build) = checked_by.filter(|_| self.ring.stamp_fits(image.len())) {
+            image.extend_from_slice(&Stamp::of(build, payload).encode());
+        }
         let offset = self.ring.range(index).start;
         let err = |op| move |source| (op, source);
         let done = self
@@ -703,7 +759,7 @@ impl<F: Flash> History<F> {
     fn scan(&self) -> Result<Scan, StoreError> {
         let mut scan = Scan::default();
         for i in 0..self.ring.records {
-            if let Ok((head, _)) = self.read_record(i)? {
+            if let Ok((head, _, _)) = self.read_record(i)? {
                 scan.records.push((i, head));
             }
         }
@@ -713,10 +769,9 @@ impl<F: Flash> History<F> {
         Ok(scan)
     }
 
-    /// The commit at record `index`: its head and payload, or why it is
-    /// not valid.
-    #[allow(clippy::type_complexity)]
-    fn read_record(&self, index: u32) -> Result<Result<(Head, Vec<u8>), RecordStatus>, StoreError> {
+    /// The commit at record `index`: its head, payload and the build whose
+    /// stamp covers the payload, or why it is not valid.
+    fn read_record(&self, index: u32) -> Result<Result<Read, RecordStatus>, StoreError> {
         let offset = self.ring.range(index).start;
         let mut header = [0u8; record::HEADER_LEN];
         self.flash
@@ -726,24 +781,28 @@ impl<F: Flash> History<F> {
             Ok(f) => f,
             Err(status) => return Ok(Err(status)),
         };
-        let mut body = vec![0u8; framed.body_len()];
+        let stamped = self.ring.stamp_fits(record::HEADER_LEN + framed.body_len());
+        let mut body = vec![0u8; framed.body_len() + if stamped { stamp::LEN } else { 0 }];
         self.flash
             .read_at(offset + record::HEADER_LEN as u64, &mut body)
             .map_err(|e| self.record_io("read", index, e))?;
         Ok(record::verify(&header, framed, &body).map(|(head, range)| {
+            let stamp = Stamp::decode(&body[range.end..]);
             body.truncate(range.end);
             body.drain(..range.start);
-            (head, body)
+            let checked_by = stamp.and_then(|s| s.build_for(&body).cloned());
+            (head, body, checked_by)
         }))
     }
 
     /// A record the scan found valid, read again (it may have changed).
     fn read_valid(&self, index: u32) -> Result<(Entry, Vec<u8>), StoreError> {
         match self.read_record(index)? {
-            Ok((head, payload)) => Ok((
+            Ok((head, payload, checked_by)) => Ok((
                 Entry {
                     head,
                     location: Location::Record(index),
+                    checked_by,
                 },
                 payload,
             )),

@@ -546,3 +546,135 @@ fn a_long_commit_recycles_the_oldest_run_and_spares_p1_and_p2() {
         }
     }
 }
+
+fn build(n: u8) -> BuildId {
+    BuildId::new(&[n; 20]).unwrap()
+}
+
+fn checked(h: &mut History<MemFlash>, payload: &[u8], by: Option<&BuildId>) -> Recorded {
+    h.commit_with(payload, Source::Import, &meta(1), None, by)
+        .unwrap()
+}
+
+fn newest_checked_by(h: &History<MemFlash>) -> Option<BuildId> {
+    h.newest().unwrap().unwrap().0.checked_by
+}
+
+/// A checked commit has its build's stamp right after the payload, inside
+/// its record; it reads back with the commit, and the record itself is
+/// byte for byte what an unstamped commit writes (a vigil from before the
+/// stamp reads it the same).
+#[test]
+fn a_checked_commit_is_stamped_after_its_payload() {
+    let mut plain = mem(SMALL);
+    let mut stamped = mem(SMALL);
+    checked(&mut plain, b"config", None);
+    let c = checked(&mut stamped, b"config", Some(&build(1)));
+    assert_eq!(newest_checked_by(&plain), None);
+    assert_eq!(newest_checked_by(&stamped), Some(build(1)));
+    let (p, s) = (plain.flash().as_bytes(), stamped.flash().as_bytes());
+    let end = h_end(&stamped, c.record, b"config".len());
+    assert_eq!(p[..end], s[..end], "the record is unchanged");
+    let stamp = stamp::Stamp::decode(&s[end..]).expect("stamp after the payload");
+    assert_eq!(stamp, stamp::Stamp::of(&build(1), b"config"));
+    assert!(p[end..].iter().all(|&b| b == 0) && s[end + stamp::LEN..].iter().all(|&b| b == 0));
+    // Listing does not read stamps; reads with the payload do.
+    assert_eq!(stamped.history().unwrap()[0].checked_by, None);
+    let r = stamped.running().unwrap().unwrap();
+    assert_eq!(r.entry.checked_by, Some(build(1)));
+    assert_eq!(
+        stamped.get_checked(1).unwrap(),
+        (b"config".to_vec(), Some(build(1)))
+    );
+}
+
+/// Where the payload ends: header, no user, no comment, payload.
+fn h_end(h: &History<MemFlash>, record: u32, payload: usize) -> usize {
+    h.ring().range(record).start as usize + record::HEADER_LEN + payload
+}
+
+/// A commit whose last record has no room for the stamp is written
+/// without one (never a record more for it); with exactly enough room it
+/// has one.
+#[test]
+fn a_stamp_is_written_only_where_it_fits_in_the_extent() {
+    let size = mem(SMALL).ring().record_size as usize;
+    let fits = size - record::HEADER_LEN - stamp::LEN;
+    for (len, stamped) in [
+        (fits, true),
+        (fits + 1, false),
+        (size - record::HEADER_LEN, false),
+    ] {
+        let mut h = mem(SMALL);
+        let c = checked(&mut h, &vec![7u8; len], Some(&build(2)));
+        assert_eq!(newest_checked_by(&h).is_some(), stamped, "payload {len}");
+        let next = checked(&mut h, b"next", None);
+        assert_eq!(next.record, c.record + 1, "payload {len}: one record");
+    }
+}
+
+/// A stamp is about payload bytes: a stale stamp left in a recycled
+/// record, after an unstamped commit of other bytes, vouches for nothing;
+/// a damaged stamp is none; a damaged payload fails the record.
+#[test]
+fn only_an_intact_stamp_of_the_same_payload_counts() {
+    let mut h = mem(SMALL);
+    let long = vec![1u8; 3000];
+    let a = checked(&mut h, &long, Some(&build(3)));
+    let flash = h.into_flash();
+    // A's stamp put after an unstamped commit of as many other bytes, as
+    // a recycled record may hold one.
+    let end = a.record as usize * 4096 + record::HEADER_LEN + long.len();
+    let stale = flash.as_bytes()[end..end + stamp::LEN].to_vec();
+    let mut h = History::new(flash, Geometry::default()).unwrap();
+    let b = checked(&mut h, &[2u8; 3000], None);
+    assert_ne!(a.record, b.record);
+    let mut flash = h.into_flash();
+    let at = b.record as usize * 4096 + record::HEADER_LEN + 3000;
+    flash.as_bytes_mut()[at..at + stamp::LEN].copy_from_slice(&stale);
+    let mut h = History::new(flash, Geometry::default()).unwrap();
+    assert_eq!(newest_checked_by(&h), None, "a stamp of other bytes");
+    // Its own stamp, one bit off: no stamp.
+    let c = checked(&mut h, b"mine", Some(&build(3)));
+    let mut flash = h.into_flash();
+    let at = c.record as usize * 4096 + record::HEADER_LEN + 4;
+    flash.as_bytes_mut()[at + 20] ^= 0x10;
+    let h = History::new(flash, Geometry::default()).unwrap();
+    let n = h.newest().unwrap().unwrap();
+    assert_eq!((n.0.seq(), n.0.checked_by), (c.seq, None));
+}
+
+/// Confirm and rollbacks write the payload of another commit: its stamp
+/// goes with it, and an unstamped one stays unstamped.
+#[test]
+fn copies_of_a_commit_keep_its_stamp() {
+    let mut h = mem(SMALL);
+    checked(&mut h, b"v1", Some(&build(4)));
+    checked(&mut h, b"v2", None);
+    h.rollback_to(1, &meta(2)).unwrap();
+    assert_eq!(newest_checked_by(&h), Some(build(4)));
+    h.rollback_to(2, &meta(3)).unwrap();
+    assert_eq!(newest_checked_by(&h), None);
+    h.commit_with(b"v5", Source::Console, &meta(4), Some(99), Some(&build(5)))
+        .unwrap();
+    assert_eq!(newest_checked_by(&h), Some(build(5)));
+    h.confirm(5, &meta(5)).unwrap();
+    assert_eq!(newest_checked_by(&h), Some(build(5)));
+    h.commit_with(b"v7", Source::Console, &meta(6), Some(99), None)
+        .unwrap();
+    h.rollback_unconfirmed(&meta(7)).unwrap();
+    let n = h.newest().unwrap().unwrap();
+    assert_eq!(
+        (n.0.head.source, n.1.as_slice()),
+        (Source::ConfirmedRollback { of: 7 }, &b"v5"[..])
+    );
+    assert_eq!(n.0.checked_by, Some(build(5)));
+    // The boot rule's rollback, too.
+    h.commit_with(b"v9", Source::Console, &meta(8), Some(99), None)
+        .unwrap();
+    let r = h.settle_at_boot(100).unwrap().unwrap();
+    assert_eq!(
+        (r.payload.as_slice(), r.entry.checked_by),
+        (&b"v5"[..], Some(build(5)))
+    );
+}

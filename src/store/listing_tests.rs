@@ -26,6 +26,7 @@ fn line_shows_mark_source_user_state_comment() {
             len: 175,
         },
         location: Location::Record(3),
+        checked_by: None,
     };
     assert_eq!(
         line(&entry, true),

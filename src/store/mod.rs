@@ -60,6 +60,7 @@ pub mod history;
 pub mod listing;
 pub mod record;
 pub mod slot;
+pub mod stamp;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,7 @@ pub const DEFAULT_PATH: &str = "/dev/disk/by-partlabel/config";
 pub use history::{Entry, History, Location, Meta, Recorded, Ring, Running};
 pub use record::{RecordStatus, Source};
 pub use slot::SlotStatus;
+pub use stamp::BuildId;
 
 /// Size of the two slots. `slot_size` must be a multiple of 512 and at
 /// least 4 KiB; the device must hold `2 * slot_size` bytes.

@@ -580,3 +580,36 @@ fn a_command_whose_reader_goes_away_ends_quietly() {
         text(&out.stderr)
     );
 }
+
+/// `config import --store` stamps its commit with the build id of the
+/// vigil that checked it (the binary's own, not the test's); a
+/// `--lenient` import is not the check a read repeats, so it has none.
+#[test]
+fn import_stamps_the_commit_with_the_binarys_build_unless_lenient() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_vigil"));
+    let own = vigil::build_id::of_file(bin).expect("vigil is linked with a build id");
+    assert_ne!(Some(&own), vigil::build_id::own(), "another binary");
+    let newest = |store: &Path| {
+        let h = vigil::store::History::open(store, vigil::store::Geometry::default(), false);
+        h.unwrap().newest().unwrap().unwrap().0
+    };
+    let conf = seed("master.conf");
+    for (lenient, stamped) in [(false, Some(own.clone())), (true, None)] {
+        let store = dir.path().join(format!("flash-{lenient}.img"));
+        let mut args = vec![
+            "config",
+            "import",
+            p(&conf),
+            "--store",
+            p(&store),
+            "--create",
+        ];
+        if lenient {
+            args.push("--lenient");
+        }
+        let out = vigil(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(newest(&store).checked_by, stamped, "lenient {lenient}");
+    }
+}

@@ -38,6 +38,8 @@ mod smtp_reply;
 mod store_decode;
 #[path = "../../fuzz/bodies/store_history.rs"]
 mod store_history;
+#[path = "../../fuzz/bodies/store_stamp.rs"]
+mod store_stamp;
 #[path = "../../fuzz/bodies/vrrp_decode.rs"]
 mod vrrp_decode;
 #[path = "../../fuzz/bodies/vrrp_filter.rs"]
@@ -148,6 +150,16 @@ fn fuzz_store_history() {
     // device too.
     let dirs = ["fuzz/seeds/store_history", "fuzz/seeds/store_decode"];
     fuzz("store_history", &dirs, None, store_history::run);
+}
+
+#[test]
+fn fuzz_store_stamp() {
+    fuzz(
+        "store_stamp",
+        &["fuzz/seeds/store_stamp"],
+        None,
+        store_stamp::run,
+    );
 }
 
 #[test]

@@ -97,3 +97,51 @@ fn no_usable_commit_is_no_valid_commit_not_an_exit() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A commit stamped by the build reading it is not checked again (the
+/// stamp says this build checked those exact bytes); a stamp of any other
+/// build is no reason to skip the check. Shown with a config a check
+/// refuses, which no real writer stamps.
+#[test]
+fn only_this_builds_stamp_skips_the_check() {
+    let own = vigil::build_id::own().expect("the test binary has a build id");
+    let other = vigil::store::BuildId::new(&[0xAB; 20]).unwrap();
+    let good = import_str("g.conf", GOOD, false).unwrap().config;
+    let mut twin = good.clone();
+    twin.vrrp_instances.push(twin.vrrp_instances[0].clone());
+    let meta = Meta::default();
+    for (by, skipped) in [(Some(&other), false), (None, false), (Some(own), true)] {
+        let (_d, path, mut h) = store("stamped");
+        h.commit(&envelope::encode(&good).unwrap(), Source::Import, &meta)
+            .unwrap();
+        let twin_bytes = envelope::encode(&twin).unwrap();
+        let bad = h.commit_with(&twin_bytes, Source::Import, &meta, None, by);
+        let bad = bad.unwrap().seq;
+        drop(h);
+        let l = boot(&path).unwrap();
+        assert_eq!(l.checked_when_written, skipped, "{by:?}");
+        if skipped {
+            assert_eq!(
+                (l.config, l.seq, l.rolled_back),
+                (twin.clone(), Some(bad), None)
+            );
+        } else {
+            assert_eq!((l.config, l.seq), (good.clone(), Some(1)), "{by:?}");
+        }
+    }
+}
+
+/// `daemon::source::vouch`: this build, for the payload of the config
+/// its import accepted; nobody for a payload of another config.
+#[test]
+fn this_build_vouches_only_for_the_payload_of_its_config() {
+    let good = import_str("g.conf", GOOD, false).unwrap().config;
+    let payload = envelope::encode(&good).unwrap();
+    let own = vigil::build_id::own();
+    assert!(own.is_some());
+    assert_eq!(vigil::daemon::source::vouch(&good, &payload), own);
+    let mut other = good.clone();
+    other.vrrp_instances[0].priority = 99;
+    assert_eq!(vigil::daemon::source::vouch(&other, &payload), None);
+    assert_eq!(vigil::daemon::source::vouch(&good, &[0, 0xEE]), None);
+}
