@@ -270,6 +270,21 @@ fn commit_applies_a_bad_or_stale_commit_writes_nothing_and_rollback_restores_a_c
     let h = b.history();
     let line = history_line(&h, 4).unwrap_or_else(|| panic!("no seq 4: {h}"));
     assert!(line.contains("rollback of 1"), "{line}");
+    // The import and the daemon's commits are checked by the one build,
+    // and their stamps say so (the rollback carries commit 1's): a start
+    // or reload of that binary reads them without checking them again.
+    let own = vigil::build_id::of_file(&vigil_bin());
+    assert!(own.is_some(), "vigil has a build id");
+    let store = vigil::store::History::open(&b.store, vigil::store::Geometry::default(), false);
+    let store = store.expect("the daemon holds the store only while it writes");
+    for seq in 1..=4 {
+        assert_eq!(
+            store.get_checked(seq).expect("written").1,
+            own,
+            "commit {seq}"
+        );
+    }
+    drop(store);
     // No such commit: bad input.
     let out = b.ask(&["rollback", "99"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
