@@ -14,7 +14,10 @@ every contender):
   CMD`: t0 just before CMD is spawned, t1 the first 5 ms poll of the
   kernel's sockopt counters that sees 100 services and 10,000
   destinations. CMD: `vigil run --config`, `vigil run --store` (the same
-  config imported into a store file: the appliance's path), `keepalived
+  config imported into a store file by the image's vigil, so the commit
+  carries that build's check stamp and its start does not check it again,
+  as on a box; an --alt-vigil of another build checks it: the appliance's
+  path), `keepalived
   -n -f` (same file), `ipvsadm-restore` of the same table; and vigil (both
   ways) and keepalived again with the process's layout fixed (`setarch -R`,
   see FIXED: the figure without the VM's re-translation of each new
@@ -723,7 +726,9 @@ def main():
                 fig("ipvs_cold_10k_alt", t["vigil-alt"], t["vigil"], "the image's vigil", "s",
                     note + alt)
                 fig("ipvs_cold_10k_alt_store", t["vigil-alt-store"], t["vigil-store"],
-                    "the image's vigil (--store)", "s", note + alt)
+                    "the image's vigil (--store)", "s",
+                    note + alt + " (the store is the image's vigil's import: its check "
+                    "stamp names that build, so another build checks the config as it reads it)")
             took["cold"] = time.monotonic() - t1
         if "noop" in parts:
             t1 = time.monotonic()
