@@ -759,7 +759,7 @@ impl<F: Flash> History<F> {
     fn scan(&self) -> Result<Scan, StoreError> {
         let mut scan = Scan::default();
         for i in 0..self.ring.records {
-            if let Ok((head, _, _)) = self.read_record(i)? {
+            if let Ok((head, _, _)) = self.read_record(i, false)? {
                 scan.records.push((i, head));
             }
         }
@@ -769,9 +769,15 @@ impl<F: Flash> History<F> {
         Ok(scan)
     }
 
-    /// The commit at record `index`: its head, payload and the build whose
-    /// stamp covers the payload, or why it is not valid.
-    fn read_record(&self, index: u32) -> Result<Result<Read, RecordStatus>, StoreError> {
+    /// The commit at record `index`: its head, payload and (`with_stamp`)
+    /// the build whose stamp covers the payload, or why it is not valid.
+    /// The scan reads no stamps: checking one is a second CRC over the
+    /// payload, and a scan reads every commit.
+    fn read_record(
+        &self,
+        index: u32,
+        with_stamp: bool,
+    ) -> Result<Result<Read, RecordStatus>, StoreError> {
         let offset = self.ring.range(index).start;
         let mut header = [0u8; record::HEADER_LEN];
         self.flash
@@ -781,7 +787,7 @@ impl<F: Flash> History<F> {
             Ok(f) => f,
             Err(status) => return Ok(Err(status)),
         };
-        let stamped = self.ring.stamp_fits(record::HEADER_LEN + framed.body_len());
+        let stamped = with_stamp && self.ring.stamp_fits(record::HEADER_LEN + framed.body_len());
         let mut body = vec![0u8; framed.body_len() + if stamped { stamp::LEN } else { 0 }];
         self.flash
             .read_at(offset + record::HEADER_LEN as u64, &mut body)
@@ -797,7 +803,7 @@ impl<F: Flash> History<F> {
 
     /// A record the scan found valid, read again (it may have changed).
     fn read_valid(&self, index: u32) -> Result<(Entry, Vec<u8>), StoreError> {
-        match self.read_record(index)? {
+        match self.read_record(index, true)? {
             Ok((head, payload, checked_by)) => Ok((
                 Entry {
                     head,
