@@ -190,7 +190,8 @@ class Bench:
         self.probe = probe
         # Another vigil binary (--alt-vigil), measured beside the image's.
         self.alt = alt
-        self.node = Node("lb1", mem_mb) if mem_mb else Node("lb1")
+        # qemu's default translation cache: this VM never resets (node.TB_MIB).
+        self.node = Node("lb1", mem_mb, tb_mib=None) if mem_mb else Node("lb1", tb_mib=None)
         self.cleaned = False
 
     def up(self):
