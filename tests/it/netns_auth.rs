@@ -23,7 +23,7 @@ use crate::support::{netns, peers};
 
 use std::time::{Duration, Instant};
 
-use netns::{advert_senders, serial, Capture, Lab};
+use netns::{advert_senders, Capture, Lab};
 use peers::{json_counter, start, Daemon, Instance, Kind, Proto};
 
 const HIGH: u8 = 150;
@@ -113,11 +113,11 @@ fn keepalived_master_vigil_backup_long_auth_pass() {
 /// master-down interval, and vigil dropped nothing; else both hold the
 /// VIP, and vigil (either end) counts auth drops.
 fn keys(high: Kind, low: Kind, low_key: &str, one_domain: bool) {
-    let _serial = serial();
-    let lab = Lab::new(2);
-    let (h, l) = (0usize, 1usize);
     let hi = keyed(HIGH, KEY);
     let lo = keyed(LOW, low_key);
+    let _turn = peers::turn(hi.proto, hi.advert_ms);
+    let lab = Lab::new(2);
+    let (h, l) = (0usize, 1usize);
     let vip = hi.vip();
     eprintln!(
         "keys: node1 = {} '{KEY}', node2 = {} '{low_key}'",

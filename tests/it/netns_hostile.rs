@@ -457,7 +457,7 @@ pub(crate) fn good_advert(inst: &Instance) -> Advert {
 
 /// `victim` runs alone as MASTER; hostile adverts claim priority 254.
 fn against_master(kind: Kind, proto: Proto, advert_ms: u32) {
-    let _serial = serial();
+    let _turn = peers::turn(proto, advert_ms);
     let lab = Lab::new(1);
     let mut inst = Instance::new(proto, 150, advert_ms);
     inst.state_master = true;
@@ -498,7 +498,7 @@ fn against_master(kind: Kind, proto: Proto, advert_ms: u32) {
 /// `victim` is BACKUP (prio 100) behind a keepalived MASTER (prio 150);
 /// hostile adverts claim priority 0 (a resigning master).
 fn against_backup(kind: Kind, proto: Proto, advert_ms: u32) {
-    let _serial = serial();
+    let _turn = peers::turn(proto, advert_ms);
     let lab = Lab::new(2);
     let mut hi = Instance::new(proto, 150, advert_ms);
     hi.state_master = true;

@@ -150,7 +150,7 @@ pub(crate) fn pair_of(
     lo: &Instance,
     at_end: impl Fn(&Daemon),
 ) {
-    let _serial = serial();
+    let _turn = peers::turn(hi.proto, hi.advert_ms);
     let t_test = Instant::now();
     let lab = Lab::new(2);
     let (h, l) = (0usize, 1usize);

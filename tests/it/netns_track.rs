@@ -20,7 +20,7 @@ use crate::support::{netns, peers};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use netns::{serial, Lab};
+use netns::Lab;
 use peers::{start, Kind, Proto};
 
 const HIGH: u8 = 150;
@@ -67,7 +67,8 @@ impl Switch for FileSwitch {
 
 /// H tracks `t`; it fails (L takes over) and comes back (H preempts).
 pub(crate) fn failover(high: Kind, low: Kind, t: &Tracked) {
-    let _serial = serial();
+    let lo = peers::Instance::new(Proto::V2, LOW, 1000);
+    let _turn = peers::turn(lo.proto, lo.advert_ms);
     let lab = Lab::new(2);
     let (h, l) = (0usize, 1usize);
     let file = lab.path("tracked");
@@ -75,7 +76,6 @@ pub(crate) fn failover(high: Kind, low: Kind, t: &Tracked) {
     switch.set(false);
     let mut hi = peers::Instance::new(Proto::V2, HIGH, 1000);
     (t.track)(&mut hi, &file, t.weight);
-    let lo = peers::Instance::new(Proto::V2, LOW, 1000);
     let vip = hi.vip();
     eprintln!(
         "{}: node1 = {} prio {HIGH} tracking {}, node2 = {} prio {LOW}",

@@ -36,8 +36,8 @@ fn link_exists(ns: &Netns, name: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The namespace tests' lock, for a test that runs keepalived 2.2.7 too.
-fn serial_with_keepalived() -> std::sync::MutexGuard<'static, ()> {
+/// The namespace test's turn, alone, for a test that runs keepalived 2.2.7 too.
+fn serial_with_keepalived() -> netns::Turn {
     let lock = serial();
     netns::require_program(
         "keepalived",

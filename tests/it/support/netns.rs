@@ -31,19 +31,81 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 static NEXT_NS: AtomicUsize = AtomicUsize::new(0);
 
-/// Serialises the namespace tests that take it (across every module of the
-/// `it` binary): failover timing at
-/// 100 ms adverts is only meaningful when the two cores are not also
-/// running five other labs.
-pub fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+/// A namespace test's turn (across every module of the `it` binary), held
+/// until dropped: failover timing at 100 ms adverts is only meaningful when
+/// the two cores are not also running other labs, so such a test runs
+/// alone ([`serial`]). A test whose timing is whole-second VRRPv2 (its
+/// asserts have seconds of slack) mostly waits on the protocol's timers,
+/// and may share its turn with one other such test ([`shared_v2`]).
+pub struct Turn {
+    alone: bool,
+}
+
+/// Holders of turns: `alone` one, or up to [`SHARED`] sharing; a test
+/// waiting to run alone goes before new sharers (it is not starved).
+struct Turns {
+    alone: bool,
+    sharing: usize,
+    waiting_alone: usize,
+}
+
+/// How many whole-second tests may run at once.
+const SHARED: usize = 2;
+
+static TURNS: Mutex<Turns> = Mutex::new(Turns {
+    alone: false,
+    sharing: 0,
+    waiting_alone: 0,
+});
+static TURN_CHANGED: Condvar = Condvar::new();
+
+fn turns() -> MutexGuard<'static, Turns> {
+    TURNS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn wait_turn(t: MutexGuard<'static, Turns>) -> MutexGuard<'static, Turns> {
+    TURN_CHANGED.wait(t).unwrap_or_else(|e| e.into_inner())
+}
+
+/// The namespace test runs with no other that takes a turn.
+pub fn serial() -> Turn {
+    let mut t = turns();
+    t.waiting_alone += 1;
+    while t.alone || t.sharing > 0 {
+        t = wait_turn(t);
+    }
+    t.waiting_alone -= 1;
+    t.alone = true;
+    Turn { alone: true }
+}
+
+/// The namespace test's timing is whole-second VRRPv2: it may run beside
+/// one other such test.
+pub fn shared_v2() -> Turn {
+    let mut t = turns();
+    while t.alone || t.waiting_alone > 0 || t.sharing >= SHARED {
+        t = wait_turn(t);
+    }
+    t.sharing += 1;
+    Turn { alone: false }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut t = turns();
+        if self.alone {
+            t.alone = false;
+        } else {
+            t.sharing -= 1;
+        }
+        TURN_CHANGED.notify_all();
+    }
 }
 
 /// Fails (never skips) when the harness cannot work here.

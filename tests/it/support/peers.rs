@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::netns::{require_program, rss_tree_kb, Lab, Node, Proc};
+use super::netns::{self, require_program, rss_tree_kb, Lab, Node, Proc, Turn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -53,6 +53,17 @@ impl Proto {
             Proto::V2 => 2,
             _ => 3,
         }
+    }
+}
+
+/// The namespace test's turn ([`Turn`]) for instances of `proto` at
+/// `advert_ms`: whole-second VRRPv2 may share it with one other such test,
+/// anything faster runs alone.
+pub fn turn(proto: Proto, advert_ms: u32) -> Turn {
+    if proto == Proto::V2 && advert_ms >= 1000 {
+        netns::shared_v2()
+    } else {
+        netns::serial()
     }
 }
 
