@@ -39,19 +39,19 @@ NODE_ADDRS = {
 }
 
 
-# The lab boxes' console password (`vigil console --login` on ttyS1) and its
-# SHA-512-crypt hash (`openssl passwd -6 -salt vigillab vigil-lab-console`).
 # TCG's translation cache, in MiB. qemu keeps translated blocks across a
 # guest reset (a reboot, the watchdog's reset, the reset button), and their
 # pages stay write-protected, so the next boot's kernel decompressor takes a
 # slow path on nearly every write: with qemu 7.2's default (1 GiB, flushed
-# only when full) each reset added 35 to 55 s to the next boot (a cold boot
+# only when full) each reset added 34 to 56 s to the next boot (a cold boot
 # 42 s, after one reset 76 s, after two 132 s). 64 MiB fills and flushes
 # within a boot: 43 s cold and 40 to 43 s after each reset; 32 MiB
 # re-translates too often (54 s cold). The bench, whose VM never resets,
 # keeps qemu's default so its figures stay comparable run to run.
 TB_MIB = 64
 
+# The lab boxes' console password (`vigil console --login` on ttyS1) and its
+# SHA-512-crypt hash (`openssl passwd -6 -salt vigillab vigil-lab-console`).
 CONSOLE_PASSWORD = "vigil-lab-console"
 CONSOLE_HASH = ("$6$vigillab$CF0C3fOpSIvSJtl/DXJwmRpxbwQwWsy6x8F4XdloSVVgEr.ktKiSQdytEW"
                 ".EKfJbg9FSUfncDc2rFvEARopDY1")
