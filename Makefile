@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-gnu
 STATIC := RUSTFLAGS='-C target-feature=+crt-static'
 BIN := target/$(TARGET)/release/vigil
 
-.PHONY: all deps build hot-text test unit fmt-check clippy fuzz-build figures soak soak-store soak-console soak-advgap soak-flood interop-controls clean image image-check image-lint
+.PHONY: all deps build hot-text test unit fmt-check clippy clippy-beside fuzz-build figures soak soak-store soak-console soak-advgap soak-flood interop-controls clean image image-check image-lint
 all: build
 
 # What a fresh Debian machine lacks (apt packages, aiosmtpd): idempotent.
@@ -28,25 +28,28 @@ $(BIN): Cargo.toml Cargo.lock build.rs link/hot-text.ld $(shell find src -name '
 hot-text: lab-image bench-probe
 	VLAB_PREFIX=$(BENCH_VLAB_PREFIX) scripts/hot-text
 
-# Everything: unit, integration, namespace and lab tests (needs root).
-# The namespace tests mostly wait on protocol timers (the cores are about
-# 80 % idle through them), so the release build and the lab image (cargo
-# locks each profile's directory on its own: no wait on `unit`'s debug
-# build) are made meanwhile in the idle scheduling and I/O classes: an
+# Everything: lint, unit, integration, namespace and lab tests (needs
+# root). The namespace tests mostly wait on protocol timers (the cores are
+# about 80 % idle through them), so the release build, the lab image and
+# clippy are made meanwhile in the idle scheduling and I/O classes: an
 # idle-class task runs only on a core nothing else wants, and a test's
-# process preempts it at once. Its output follows the tests'. Where the
-# idle class is refused (some containers), it is made after them instead.
+# process preempts it at once. Cargo locks each profile's directory on its
+# own, so the release build never waits on `unit`'s debug build; clippy
+# (the debug profile too) gets a target directory of its own for the same
+# reason. Their output follows the tests'; a failure of any fails `test`.
+# Where the idle class is refused (some containers), clippy comes first
+# and the rest after the tests instead.
 PREBUILD_LOG := target/test-prebuild.log
-test: deps fmt-check clippy
+test: deps fmt-check
 	@mkdir -p target
 	@if ! chrt --idle 0 true 2>/dev/null; then \
-	  echo "make test: no idle scheduling class here: the release build and lab image come after the tests"; \
-	  $(MAKE) --no-print-directory unit image-lint; exit; fi; \
+	  echo "make test: no idle scheduling class here: clippy first, the release build and lab image after the tests"; \
+	  $(MAKE) --no-print-directory clippy unit image-lint; exit; fi; \
 	  io=; ionice -c 3 true 2>/dev/null && io="ionice -c 3"; \
-	  $$io chrt --idle 0 $(MAKE) --no-print-directory lab-image >$(PREBUILD_LOG) 2>&1 & pre=$$!; \
+	  $$io chrt --idle 0 $(MAKE) -k --no-print-directory lab-image clippy-beside >$(PREBUILD_LOG) 2>&1 & pre=$$!; \
 	  $(MAKE) --no-print-directory unit image-lint; rc=$$?; \
 	  wait $$pre; prc=$$?; \
-	  echo "== release build and lab image, made beside the tests (exit $$prc):"; cat $(PREBUILD_LOG); \
+	  echo "== release build, lab image and clippy, made beside the tests (exit $$prc):"; cat $(PREBUILD_LOG); \
 	  [ $$rc -eq 0 ] && [ $$prc -eq 0 ]
 	@$(MAKE) --no-print-directory lab-test
 	@echo "make test: all passed"
@@ -58,8 +61,13 @@ unit: deps
 fmt-check:
 	cargo fmt --all -- --check
 
+CLIPPY_ARGS := --locked --all-targets --features fault-hooks
 clippy:
-	cargo clippy --locked --all-targets --features fault-hooks -- -D warnings
+	cargo clippy $(CLIPPY_ARGS) -- -D warnings
+
+# `make test`'s clippy, run beside the tests' debug build.
+clippy-beside:
+	cargo clippy $(CLIPPY_ARGS) --target-dir target/clippy -- -D warnings
 
 # The firmware image (README, "The firmware image"). `image` needs a
 # Buildroot tree and a host that reaches the download sites; `image-check`

@@ -94,7 +94,7 @@ enum Command {
     /// `vigil config check` does (errors as file:line:col, nothing written
     /// if any), written as a new commit of the history, and applied as
     /// `vigil reload` does; prints what changed. With --confirm, it rolls
-    /// back by itself after MINUTES unless `vigil confirm` comes first.
+    /// back by itself after the window unless `vigil confirm` comes first.
     /// Exit 1 for a config with errors, 3 if the daemon is not reachable
     /// or could not write or apply it.
     Commit {
@@ -107,10 +107,11 @@ enum Command {
         #[arg(long, value_name = "TEXT")]
         comment: Option<String>,
         /// Commit confirmed: roll back to the previous config after this
-        /// many minutes (1 to 1440) unless confirmed. A reset inside the
-        /// window also boots the previous config.
-        #[arg(long, value_name = "MINUTES")]
-        confirm: Option<u16>,
+        /// window unless confirmed: minutes (5), or a number with s, m or
+        /// h (90s, 10m, 2h), from 10s to 24h. A reset inside the window
+        /// also boots the previous config.
+        #[arg(long, value_name = "WINDOW")]
+        confirm: Option<crate::daemon::confirm::Window>,
         /// Refuse the commit unless the store's newest commit is still
         /// this seq (the one the file was made from; 0: none).
         #[arg(long, value_name = "SEQ")]
@@ -445,7 +446,7 @@ where
                     config_text: text,
                     comment,
                     user: commit_user(),
-                    confirm_minutes: confirm,
+                    confirm,
                     base_seq: base,
                 })
             };

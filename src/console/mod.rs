@@ -225,7 +225,7 @@ fn commit_password(backend: &mut Local, running: &ConfigText, text: String) -> i
         config_text: text,
         comment: Some("console password set".to_owned()),
         user: Some("console".to_owned()),
-        confirm_minutes: None,
+        confirm: None,
         base_seq: Some(running.seq.unwrap_or(0)),
     };
     match backend.query(&Request::Commit(ask)) {

@@ -19,6 +19,7 @@ use crate::control::{
     render, CommitAsk, CommitOutcome, CommitReport, ConfigText, FrameError, HistoryEntry, Request,
     Response, Status,
 };
+use crate::daemon::confirm::{Window, WindowError};
 use crate::store::listing;
 
 /// What the console needs from the box.
@@ -57,8 +58,6 @@ pub enum Next {
     Shell,
 }
 
-/// How long `commit confirmed` may wait, in minutes (the store's bound).
-const CONFIRM_MINUTES: std::ops::RangeInclusive<u16> = 1..=1440;
 /// `show log` without a count.
 const LOG_LINES: usize = 40;
 
@@ -140,7 +139,7 @@ const COMMIT: &[Word] = &[
     w("check", "validate the candidate; change nothing", &[]),
     w(
         "confirmed",
-        "commit confirmed MINUTES: rolled back unless confirmed in time",
+        "commit confirmed WINDOW: rolled back unless confirmed in time (5 = minutes; 90s, 10m, 2h)",
         &[],
     ),
     w("comment", "comment TEXT: kept with the commit", &[]),
@@ -642,7 +641,7 @@ impl<B: Backend> Shell<B> {
                         config_text: text,
                         comment,
                         user: Some(self.user.clone()),
-                        confirm_minutes: confirm,
+                        confirm,
                         base_seq: Some(base),
                     }),
                 }
@@ -654,7 +653,7 @@ impl<B: Backend> Shell<B> {
     /// A plain `commit` of an unchanged candidate while a commit
     /// confirmed waits is its confirm (Some(true)); `None`: the daemon did
     /// not answer.
-    fn confirm_instead(&mut self, confirm: Option<u16>, out: &mut String) -> Option<bool> {
+    fn confirm_instead(&mut self, confirm: Option<Window>, out: &mut String) -> Option<bool> {
         if confirm.is_some() {
             return Some(false);
         }
@@ -719,7 +718,7 @@ fn committed(r: &CommitReport) -> bool {
 enum CommitWords {
     Check,
     Commit {
-        confirm: Option<u16>,
+        confirm: Option<Window>,
         comment: Option<String>,
     },
 }
@@ -728,11 +727,13 @@ enum CommitWords {
 enum CommitWordsError {
     #[error("commit check: expected nothing after it")]
     CheckAlone,
-    #[error("commit confirmed {0}: expected a number of minutes from 1 to 1440")]
-    Minutes(String),
+    #[error("commit confirmed: expected a window (5 for minutes; 90s, 10m, 2h)")]
+    NoWindow,
+    #[error("commit confirmed {0}: {1}")]
+    Window(String, WindowError),
     #[error("commit comment: expected the comment's text (quote it if it has spaces)")]
     NoComment,
-    #[error("commit {0}: expected check, confirmed MINUTES or comment TEXT")]
+    #[error("commit {0}: expected check, confirmed WINDOW or comment TEXT")]
     Unknown(String),
 }
 
@@ -749,12 +750,10 @@ fn commit_words(rest: &[&str]) -> Result<CommitWords, CommitWordsError> {
     while let Some(word) = it.next() {
         match *word {
             "confirmed" => {
-                let m = it.next().copied().unwrap_or("");
+                let w = *it.next().ok_or(CommitWordsError::NoWindow)?;
                 confirm = Some(
-                    m.parse::<u16>()
-                        .ok()
-                        .filter(|m| CONFIRM_MINUTES.contains(m))
-                        .ok_or_else(|| CommitWordsError::Minutes(m.to_owned()))?,
+                    w.parse::<Window>()
+                        .map_err(|e| CommitWordsError::Window(w.to_owned(), e))?,
                 );
             }
             "comment" => {

@@ -117,7 +117,7 @@ impl Backend for Fake {
                     );
                     return Ok(Response::Committed(r));
                 }
-                self.pending = ask.confirm_minutes.map(|_| self.seq + 1);
+                self.pending = ask.confirm.map(|_| self.seq + 1);
                 Response::Committed(self.write(ask.config_text.clone(), ask.comment.clone()))
             }
             Request::Confirm => {
@@ -270,7 +270,7 @@ fn set_compare_commit_and_the_candidate_starts_again() {
     assert_eq!(ask.base_seq, Some(1));
     assert_eq!(ask.comment.as_deref(), Some("raise priority"));
     assert_eq!(ask.user.as_deref(), Some("console@ttyS0"));
-    assert_eq!(ask.confirm_minutes, None);
+    assert_eq!(ask.confirm, None);
     assert!(sh.backend().running.contains("priority 150"));
     // The next candidate is the new running config.
     assert_eq!(type_lines(&mut sh, &["show | compare"]), "");
@@ -372,6 +372,7 @@ fn commit_confirmed_then_a_plain_commit_confirms_it() {
         ],
     );
     assert_eq!(sh.backend().pending, Some(2));
+    assert_eq!(asked_window(&mut sh), Window::from_secs(300).ok());
     let out = type_lines(&mut sh, &["commit"]);
     assert!(!out.contains("error"), "{out}");
     assert_eq!(
@@ -383,17 +384,41 @@ fn commit_confirmed_then_a_plain_commit_confirms_it() {
         1
     );
     assert_eq!(sh.backend().pending, None);
-    for bad in [
-        "commit confirmed",
-        "commit confirmed 0",
-        "commit confirmed 1441",
+    for (bad, says) in [
+        ("commit confirmed", "commit confirmed: expected a window"),
+        (
+            "commit confirmed 0",
+            "commit confirmed 0: 0 s is not from 10s to 24h",
+        ),
+        (
+            "commit confirmed 9s",
+            "commit confirmed 9s: 9 s is not from 10s to 24h",
+        ),
+        (
+            "commit confirmed 1441",
+            "commit confirmed 1441: 86460 s is not from 10s",
+        ),
+        (
+            "commit confirmed 25h",
+            "commit confirmed 25h: 90000 s is not from 10s",
+        ),
+        (
+            "commit confirmed 5x",
+            "commit confirmed 5x: `5x` is not a time",
+        ),
+        (
+            "commit confirmed -5",
+            "commit confirmed -5: `-5` is not a time",
+        ),
     ] {
+        let asked = sh.backend().asked.len();
         let out = type_lines(&mut sh, &[bad]);
-        assert!(
-            out.contains("expected a number of minutes from 1 to 1440"),
-            "{bad}: {out}"
-        );
+        assert!(out.contains(says), "{bad}: {out}");
+        assert_eq!(sh.backend().asked.len(), asked, "{bad}: asked the daemon");
     }
+    // Seconds, for a window shorter than a minute.
+    type_lines(&mut sh, &["commit confirmed 45s"]);
+    assert_eq!(asked_window(&mut sh), Window::from_secs(45).ok());
     let out = type_lines(&mut sh, &["commit check now"]);
     assert!(out.contains("expected nothing after it"), "{out}");
 }
@@ -511,4 +536,12 @@ fn the_end_of_input_drops_the_candidate_and_says_so() {
     sh.hang_up(&mut out);
     assert_eq!(out, "uncommitted changes discarded\n");
     assert!(sh.backend().running.contains("priority 100"));
+}
+
+/// The window of the newest commit asked of the daemon.
+fn asked_window(sh: &mut Shell<Fake>) -> Option<Window> {
+    sh.backend().asked.iter().rev().find_map(|r| match r {
+        Request::Commit(ask) => Some(ask.confirm),
+        _ => None,
+    })?
 }

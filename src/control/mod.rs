@@ -46,7 +46,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 21;
+pub const PROTOCOL_VERSION: u8 = 22;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts: a status of ten times the
@@ -143,9 +143,9 @@ pub struct CommitAsk {
     pub comment: Option<String>,
     /// Who commits (at most 32 bytes).
     pub user: Option<String>,
-    /// A commit confirmed: rolled back unless confirmed within this many
-    /// minutes.
-    pub confirm_minutes: Option<u16>,
+    /// A commit confirmed: rolled back unless confirmed within this
+    /// window.
+    pub confirm: Option<crate::daemon::confirm::Window>,
     /// The newest seq the candidate was made from: refused when the store
     /// has moved on since.
     pub base_seq: Option<u64>,

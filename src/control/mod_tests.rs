@@ -237,7 +237,7 @@ fn commit_requests_and_answers_round_trip() {
             config_text: "global_defs {\n}\n".into(),
             comment: Some("new VIP".into()),
             user: Some("tech".into()),
-            confirm_minutes: Some(5),
+            confirm: crate::daemon::confirm::Window::from_secs(300).ok(),
             base_seq: Some(3),
         }),
         Request::CommitCheck {

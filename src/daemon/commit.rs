@@ -134,18 +134,7 @@ impl Commits {
 
     async fn commit(&mut self, ask: CommitAsk, reloader: &mut Reloader) -> CommitReport {
         let now = unix_now();
-        let deadline = match ask.confirm_minutes {
-            None => None,
-            Some(m) => match confirm::deadline(now, m, self.unit) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    return CommitReport::refused(
-                        CommitOutcome::Invalid,
-                        vec![Line::Refused(e.to_string())],
-                    )
-                }
-            },
-        };
+        let deadline = ask.confirm.map(|w| confirm::deadline(now, w, self.unit));
         let written = self
             .job(move |h| {
                 let Validated {

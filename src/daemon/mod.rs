@@ -91,7 +91,7 @@ use crate::notify::Notifier;
 mod bgp;
 pub mod bridge;
 mod commit;
-mod confirm;
+pub mod confirm;
 mod groups;
 pub mod handoff;
 mod ipvs_side;

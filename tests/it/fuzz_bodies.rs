@@ -210,7 +210,7 @@ fn write_control_frame_seeds() {
             config_text: "vrrp_instance VI_1 {\n    interface eth0\n}\n".into(),
             comment: Some("fuzz seed".into()),
             user: Some("root".into()),
-            confirm_minutes: Some(5),
+            confirm: vigil::daemon::confirm::Window::from_secs(300).ok(),
             base_seq: Some(7),
         })),
     );

@@ -20,7 +20,7 @@ use crate::support::{netns, peers};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use netns::{advert_senders, format_mac, serial, wait_for, Capture, Lab, Netns, PacketSocket};
+use netns::{advert_senders, format_mac, wait_for, Capture, Lab, Netns, PacketSocket};
 use peers::{start, start_vigil_with, vigil_bin, Kind, Proto};
 
 const VMAC: &str = "vrrp.51";
@@ -36,14 +36,20 @@ fn link_exists(ns: &Netns, name: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The namespace test's turn, alone, for a test that runs keepalived 2.2.7 too.
-fn serial_with_keepalived() -> netns::Turn {
-    let lock = serial();
+/// The namespace test's turn for this module's instances: `proto` at
+/// whole-second adverts (VRRPv2 shares it with one other such test, the
+/// IPv6 vmac's VRRPv3 runs alone).
+fn turn(proto: Proto) -> netns::Turn {
+    peers::turn(proto, 1000)
+}
+
+/// [`turn`] for a test that runs keepalived 2.2.7 too.
+fn turn_with_keepalived(proto: Proto) -> netns::Turn {
     netns::require_program(
         "keepalived",
         "install Debian's keepalived (scripts/install-deps)",
     );
-    lock
+    turn(proto)
 }
 
 /// Waits until node `i` alone holds `vip` on its vmac (and no node on
@@ -102,7 +108,7 @@ fn resolved_mac(lab: &Lab, master: usize, vip: IpAddr) -> Option<String> {
 
 #[test]
 fn vigil_and_keepalived_share_a_vmac_domain() {
-    let _serial = serial_with_keepalived();
+    let _turn = turn_with_keepalived(Proto::V2);
     let lab = Lab::new(2);
     let (v, k) = (0usize, 1usize);
     let mut hi = peers::Instance::new(Proto::V2, 150, 1000);
@@ -191,7 +197,7 @@ fn advert_macs(lab: &Lab) -> Vec<[u8; 6]> {
 
 #[test]
 fn reload_takes_the_vmac_away_and_gives_it_back_in_place() {
-    let _serial = serial();
+    let _turn = turn(Proto::V2);
     let lab = Lab::new(1);
     let n = &lab.nodes[0];
     let vip = Proto::V2.vip();
@@ -230,7 +236,7 @@ fn reload_takes_the_vmac_away_and_gives_it_back_in_place() {
 
 #[test]
 fn hitless_restart_keeps_the_vmac_and_its_vip() {
-    let _serial = serial();
+    let _turn = turn(Proto::V2);
     let lab = Lab::new(1);
     let n = &lab.nodes[0];
     let vip = Proto::V2.vip();
@@ -266,7 +272,7 @@ fn hitless_restart_keeps_the_vmac_and_its_vip() {
 
 #[test]
 fn parent_down_faults_the_instance_and_up_brings_it_back_on_the_vmac() {
-    let _serial = serial();
+    let _turn = turn(Proto::V2);
     let lab = Lab::new(1);
     let n = &lab.nodes[0];
     let vip = Proto::V2.vip();
@@ -315,7 +321,7 @@ fn wait_parent_arp(n: &netns::Node, want: (&str, &str), when: &str) {
 /// and 1 (measured by hand: its SIGTERM removes the vmac only).
 #[test]
 fn the_parents_arp_settings_come_back_when_the_vmac_goes() {
-    let _serial = serial();
+    let _turn = turn(Proto::V2);
     let lab = Lab::new(1);
     let n = &lab.nodes[0];
     // Neither the kernel's default nor what the vmac sets.
@@ -486,7 +492,7 @@ fn ipv6_vmac_master(kind: Kind) {
 /// vigil.
 #[test]
 fn an_ipv6_vmac_sends_adverts_and_neighbour_advertisements_from_the_virtual_mac() {
-    let _serial = serial_with_keepalived();
+    let _turn = turn_with_keepalived(Proto::V3v6);
     for kind in [Kind::Keepalived, Kind::Vigil] {
         ipv6_vmac_master(kind);
     }
@@ -498,7 +504,7 @@ fn an_ipv6_vmac_sends_adverts_and_neighbour_advertisements_from_the_virtual_mac(
 /// the gratuitous ARPs for the VIP (on the vmac) from the virtual MAC.
 #[test]
 fn vmac_xmit_base_adverts_leave_from_the_parent_as_keepalived_sends_them() {
-    let _serial = serial_with_keepalived();
+    let _turn = turn_with_keepalived(Proto::V2);
     let lab = Lab::new(2);
     let (v, k) = (0usize, 1usize);
     let instance = |priority| {
@@ -585,7 +591,7 @@ fn rp_filter(n: &netns::Node, on: &str) -> String {
 /// keepalived (150).
 #[test]
 fn a_strict_all_rp_filter_is_moved_to_the_interfaces_while_there_is_a_vmac() {
-    let _serial = serial_with_keepalived();
+    let _turn = turn_with_keepalived(Proto::V2);
     let lab = Lab::new(2);
     for n in &lab.nodes {
         n.ns.sysctl("net.ipv4.conf.all.rp_filter", "1");

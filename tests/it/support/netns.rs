@@ -45,6 +45,10 @@ static NEXT_NS: AtomicUsize = AtomicUsize::new(0);
 /// and may share its turn with one other such test ([`shared_v2`]).
 pub struct Turn {
     alone: bool,
+    /// When the turn was asked for and when it was given
+    /// (`VIGIL_TURN_LOG`).
+    asked: Instant,
+    given: Instant,
 }
 
 /// Holders of turns: `alone` one, or up to [`SHARED`] sharing; a test
@@ -75,6 +79,7 @@ fn wait_turn(t: MutexGuard<'static, Turns>) -> MutexGuard<'static, Turns> {
 
 /// The namespace test runs with no other that takes a turn.
 pub fn serial() -> Turn {
+    let asked = turn_epoch_and_now();
     let mut t = turns();
     t.waiting_alone += 1;
     while t.alone || t.sharing > 0 {
@@ -82,22 +87,70 @@ pub fn serial() -> Turn {
     }
     t.waiting_alone -= 1;
     t.alone = true;
-    Turn { alone: true }
+    Turn::given(true, asked)
 }
 
 /// The namespace test's timing is whole-second VRRPv2: it may run beside
 /// one other such test.
 pub fn shared_v2() -> Turn {
+    let asked = turn_epoch_and_now();
     let mut t = turns();
     while t.alone || t.waiting_alone > 0 || t.sharing >= SHARED {
         t = wait_turn(t);
     }
     t.sharing += 1;
-    Turn { alone: false }
+    Turn::given(false, asked)
+}
+
+/// The first time any test asked for a turn: [`Turn::log`]'s zero.
+static TURN_EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+fn turn_epoch_and_now() -> Instant {
+    TURN_EPOCH.get_or_init(Instant::now);
+    Instant::now()
+}
+
+impl Turn {
+    fn given(alone: bool, asked: Instant) -> Turn {
+        Turn {
+            alone,
+            asked,
+            given: Instant::now(),
+        }
+    }
+
+    /// With `VIGIL_TURN_LOG=FILE`, one line per turn, appended when it
+    /// ends: seconds since the first turn of the run that it was asked
+    /// for, given and ended, `alone` or `shared`, and the test. The
+    /// suite's length is about the sum of the alone turns plus half the
+    /// shared ones: this shows which tests make it.
+    fn log(&self) {
+        let Some(path) = std::env::var_os("VIGIL_TURN_LOG") else {
+            return;
+        };
+        let epoch = *TURN_EPOCH.get_or_init(Instant::now);
+        let at = |t: Instant| t.saturating_duration_since(epoch).as_secs_f64();
+        let line = format!(
+            "{:.1} {:.1} {:.1} {} {}\n",
+            at(self.asked),
+            at(self.given),
+            at(Instant::now()),
+            if self.alone { "alone" } else { "shared" },
+            std::thread::current().name().unwrap_or("?"),
+        );
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        if let Ok(mut f) = file {
+            let _ = std::io::Write::write_all(&mut f, line.as_bytes());
+        }
+    }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
+        self.log();
         let mut t = turns();
         if self.alone {
             t.alone = false;
