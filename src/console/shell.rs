@@ -139,7 +139,7 @@ const COMMIT: &[Word] = &[
     w("check", "validate the candidate; change nothing", &[]),
     w(
         "confirmed",
-        "commit confirmed WINDOW: rolled back unless confirmed in time (5 = minutes; 90s, 10m, 2h)",
+        "commit confirmed 5 | 90s | 2h: rolled back unless confirmed in time",
         &[],
     ),
     w("comment", "comment TEXT: kept with the commit", &[]),
