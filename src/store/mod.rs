@@ -75,6 +75,14 @@ pub use record::{RecordStatus, Source};
 pub use slot::SlotStatus;
 pub use stamp::BuildId;
 
+/// CRC-32C (Castagnoli, `crc::CRC_32_ISCSI`): the check of every slot,
+/// record and stamp, one copy for all three. Slice-by-16 tables (16 KiB)
+/// rather than the bytewise one: the power-cut soak of the history,
+/// which checks commits of up to 190 KB over and over, runs in 21.9 s
+/// instead of 43.3 s in a debug build.
+pub(crate) static CASTAGNOLI: crc::Crc<u32, crc::Table<16>> =
+    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
+
 /// Size of the two slots. `slot_size` must be a multiple of 512 and at
 /// least 4 KiB; the device must hold `2 * slot_size` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 
 use core::fmt;
 
-use crc::{Crc, CRC_32_ISCSI};
+use super::CASTAGNOLI;
 
 /// Same magic as format 1: one family of headers, told apart by version.
 pub const MAGIC: [u8; 4] = *b"VGLC";
@@ -23,8 +23,6 @@ pub const HEADER_LEN: usize = 64;
 pub const MAX_USER: usize = 32;
 /// Longest comment, in bytes (UTF-8).
 pub const MAX_COMMENT: usize = 256;
-
-const CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
 /// Named byte ranges of the header (integers little-endian).
 mod field {

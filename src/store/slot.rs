@@ -10,7 +10,7 @@
 
 use core::fmt;
 
-use crc::{Crc, CRC_32_ISCSI};
+use super::CASTAGNOLI;
 
 /// First four bytes of every written slot: "VGLC" (vigil config).
 pub const MAGIC: [u8; 4] = *b"VGLC";
@@ -18,9 +18,6 @@ pub const MAGIC: [u8; 4] = *b"VGLC";
 pub const FORMAT_VERSION: u16 = 1;
 /// Bytes in a v1 header; also stored in the header itself.
 pub const HEADER_LEN: usize = 24;
-
-/// CRC-32C (Castagnoli, `crc::CRC_32_ISCSI`).
-const CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
 /// Named byte ranges of the header (all integers little-endian).
 mod field {

@@ -33,7 +33,7 @@
 
 use core::fmt;
 
-use crc::{Crc, CRC_32_ISCSI};
+use super::CASTAGNOLI;
 
 /// Bytes of a stamp.
 pub const LEN: usize = 64;
@@ -41,8 +41,6 @@ const MAGIC: [u8; 4] = *b"VGLS";
 const VERSION: u8 = 1;
 /// Longest build id kept (a GNU build id is 20 bytes, SHA-1).
 pub const MAX_BUILD_ID: usize = 32;
-
-const CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
 mod field {
     use core::ops::Range;
