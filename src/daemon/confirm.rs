@@ -28,7 +28,7 @@ use crate::control::PendingCommit;
 /// Junos' `commit confirmed 5`); a number with `s`, `m` or `h` counts
 /// those (`90s`, `10m`, `2h`, as Arista's commit timer takes seconds).
 /// On the control socket it is the seconds, checked again when decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct Window(u32);
 
@@ -97,7 +97,7 @@ impl fmt::Display for Window {
 /// Why a `commit confirmed` window was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WindowError {
-    #[error("{secs} s is not from 10s to 24h")]
+    #[error("{secs} s is not from {} to {}", Window::MIN, Window::MAX)]
     OutOfRange { secs: u32 },
     #[error("`{0}` is not a time: expected minutes (5) or a number with s, m or h (90s, 10m, 2h)")]
     Unreadable(String),
