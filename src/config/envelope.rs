@@ -475,7 +475,7 @@ impl SideV4 {
             });
         SideV4 {
             service_flags: c.virtual_servers.iter().map(|v| v.flags).collect(),
-            real_hosts: reals().map(|r| r.virtualhost.clone()).collect(),
+            real_hosts: reals().map(|r| r.virtualhost.as_deref().cloned()).collect(),
             http: http.collect(),
             instances: c.vrrp_instances.iter().map(InstanceV4::of).collect(),
         }
@@ -515,7 +515,7 @@ impl SideV4 {
             v.flags = f;
         }
         for (r, h) in reals_mut(&mut c).zip(self.real_hosts) {
-            r.virtualhost = h;
+            r.virtualhost = h.map(Box::new);
         }
         for (h, side) in http_checks_mut(&mut c).zip(self.http) {
             if side.url_hosts.len() != h.urls.len() {

@@ -352,7 +352,7 @@ fn http_options_and_real_server_hosts_travel_in_v4() {
         .config;
     assert_eq!(variant(&encode(&base).unwrap()), 0, "nothing new: V1");
     let edits: [fn(&mut Config); 4] = [
-        |c| c.virtual_servers[0].real_servers[0].virtualhost = Some("rs.example".into()),
+        |c| c.virtual_servers[0].real_servers[0].virtualhost = Some(Box::new("rs.example".into())),
         |c| http_mut(c).protocol = HttpProtocol::V11,
         |c| http_mut(c).sni_name = Some("sni.example".into()),
         |c| http_mut(c).urls[0].virtualhost = Some("u.example".into()),

@@ -739,9 +739,9 @@ fn real_server(w: &mut Writer, rs: &RealServer) {
     w.opt("lvs_method", rs.method);
     w.opt("uthreshold", rs.uthreshold);
     w.opt("lthreshold", rs.lthreshold);
-    w.script("notify_up", rs.notify_up.as_ref());
-    w.script("notify_down", rs.notify_down.as_ref());
-    w.text("virtualhost", rs.virtualhost.as_ref());
+    w.script("notify_up", rs.notify_up.as_deref());
+    w.script("notify_down", rs.notify_down.as_deref());
+    w.text("virtualhost", rs.virtualhost.as_deref());
     for c in &rs.checkers {
         checker(w, c);
     }

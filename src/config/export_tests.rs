@@ -307,7 +307,7 @@ fn service_values() {
         method: Some(Method::Nat),
         uthreshold: Some(10),
         lthreshold: None,
-        notify_up: script(&["/bin/up"]),
+        notify_up: script(&["/bin/up"]).map(Box::new),
         notify_down: None,
         checkers: vec![ssl, checker(CheckKind::Ws(Box::new(ws)))],
     });

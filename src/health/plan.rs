@@ -217,7 +217,7 @@ fn plan_check(
     let asked = dr.map_or(SocketAddr::new(ip, port), |p| p.vip);
     let host = |own: &Option<String>, default_port: u16| -> String {
         match (own.as_ref())
-            .or(rs.virtualhost.as_ref())
+            .or(rs.virtualhost.as_deref())
             .or(vs.virtualhost.as_ref())
         {
             Some(h) => h.clone(),

@@ -181,7 +181,7 @@ fn host_order_is_url_checker_real_server_service_and_sni_needs_enable_sni() {
         vec![checker(CheckKind::Ssl(Box::new(h)))],
         Some(443),
     );
-    c.virtual_servers[0].real_servers[0].virtualhost = Some("rs.example".into());
+    c.virtual_servers[0].real_servers[0].virtualhost = Some(Box::new("rs.example".into()));
     let (http, name, url_sni) = ssl_of(&c);
     // The real server's before the service's; the url's own before both.
     assert_eq!(http.host, "rs.example");

@@ -413,7 +413,7 @@ fn run_real_server_script(machine: &Machine, ev: &HealthEvent, notifier: &Notifi
                 notify::EventKind::RealServer,
                 name,
                 ev.up,
-                (&rs.notify_up, &rs.notify_down),
+                (rs.notify_up.as_deref(), rs.notify_down.as_deref()),
             ));
         }
     }
@@ -432,7 +432,7 @@ fn run_quorum_scripts(machine: &mut Machine, notifier: &Notifier) {
             notify::EventKind::VirtualServer,
             c.service.to_string(),
             c.up,
-            (&vs.quorum_up, &vs.quorum_down),
+            (vs.quorum_up.as_ref(), vs.quorum_down.as_ref()),
         ));
     }
 }
@@ -443,7 +443,7 @@ fn script_event(
     kind: notify::EventKind,
     name: String,
     up: bool,
-    (up_script, down_script): (&Option<Script>, &Option<Script>),
+    (up_script, down_script): (Option<&Script>, Option<&Script>),
 ) -> notify::Event {
     notify::Event {
         kind,
@@ -455,8 +455,8 @@ fn script_event(
         },
         priority: 0,
         scripts: Notify {
-            master: up_script.clone(),
-            backup: down_script.clone(),
+            master: up_script.cloned(),
+            backup: down_script.cloned(),
             ..Notify::default()
         },
         smtp_alert: false,

@@ -59,7 +59,7 @@ async fn real_server_and_quorum_scripts_run() {
     let mut c = seed();
     c.virtual_servers[0].quorum = 2;
     c.virtual_servers[0].quorum_down = script("quorum-down");
-    c.virtual_servers[0].real_servers[0].notify_down = script("rs1-down");
+    c.virtual_servers[0].real_servers[0].notify_down = script("rs1-down").map(Box::new);
     let notifier = Notifier::spawn(&c.global);
     let t0 = Instant::now();
     let mut k = FakeKernel::default();

@@ -105,15 +105,15 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
     }
     // The place is written only for a script that is listed: a config of
     // 100,000 real servers without scripts formats nothing.
-    let mut one = |place: Place<'_>, sc: &Option<Script>, own_user: bool| {
-        if let Some(argv0) = sc.as_ref().and_then(|sc| sc.argv.first()) {
+    let mut one = |place: Place<'_>, sc: Option<&Script>, own_user: bool| {
+        if let Some(argv0) = sc.and_then(|sc| sc.argv.first()) {
             if !own_user {
                 out.push(format!("{} {argv0}", place()));
             }
         }
     };
     let notify =
-        |one: &mut dyn FnMut(Place<'_>, &Option<Script>, bool), what: Place<'_>, n: &Notify| {
+        |one: &mut dyn FnMut(Place<'_>, Option<&Script>, bool), what: Place<'_>, n: &Notify| {
             for (kw, sc) in [
                 ("notify", &n.notify),
                 ("notify_master", &n.master),
@@ -121,7 +121,7 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
                 ("notify_fault", &n.fault),
                 ("notify_stop", &n.stop),
             ] {
-                one(&|| format!("{} {kw}", what()), sc, false);
+                one(&|| format!("{} {kw}", what()), sc.as_ref(), false);
             }
         };
     for i in &config.vrrp_instances {
@@ -129,7 +129,7 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
         notify(&mut one, &what, &i.notify);
         one(
             &|| format!("{} notify_arp_theft", what()),
-            &i.notify_arp_theft,
+            i.notify_arp_theft.as_ref(),
             false,
         );
     }
@@ -141,15 +141,22 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
         );
     }
     for t in &config.vrrp_scripts {
-        let sc = Some(t.script.clone());
-        one(&|| format!("vrrp_script {}", t.name), &sc, t.user.is_some());
+        one(
+            &|| format!("vrrp_script {}", t.name),
+            Some(&t.script),
+            t.user.is_some(),
+        );
     }
     for vs in &config.virtual_servers {
         let vs_at = || format!("virtual_server {}", vs.key);
-        one(&|| format!("{} quorum_up", vs_at()), &vs.quorum_up, false);
+        one(
+            &|| format!("{} quorum_up", vs_at()),
+            vs.quorum_up.as_ref(),
+            false,
+        );
         one(
             &|| format!("{} quorum_down", vs_at()),
-            &vs.quorum_down,
+            vs.quorum_down.as_ref(),
             false,
         );
         for rs in &vs.real_servers {
@@ -157,12 +164,20 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
                 let port = rs.port.map_or_else(String::new, |p| format!(" {p}"));
                 format!("{} real_server {}{port}", vs_at(), rs.addr)
             };
-            one(&|| format!("{} notify_up", at()), &rs.notify_up, false);
-            one(&|| format!("{} notify_down", at()), &rs.notify_down, false);
+            one(
+                &|| format!("{} notify_up", at()),
+                rs.notify_up.as_deref(),
+                false,
+            );
+            one(
+                &|| format!("{} notify_down", at()),
+                rs.notify_down.as_deref(),
+                false,
+            );
             for c in &rs.checkers {
                 if let crate::config::model::CheckKind::Misc(m) = &c.kind {
-                    let sc = Some(m.path.clone());
-                    one(&|| format!("{} MISC_CHECK", at()), &sc, m.user.is_some());
+                    let sc = Some(&m.path);
+                    one(&|| format!("{} MISC_CHECK", at()), sc, m.user.is_some());
                 }
             }
         }
@@ -170,7 +185,7 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
     if let Some(a) = &config.appliance {
         one(
             &|| "watchdog notify_reset".into(),
-            &a.watchdog.notify_reset,
+            a.watchdog.notify_reset.as_ref(),
             false,
         );
     }

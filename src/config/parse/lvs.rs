@@ -625,9 +625,9 @@ impl Reader<'_> {
             }
             "uthreshold" => rs.uthreshold = r.u32_in(n, 0, u32::MAX),
             "lthreshold" => rs.lthreshold = r.u32_in(n, 0, u32::MAX),
-            "notify_up" => rs.notify_up = r.script(n),
-            "notify_down" => rs.notify_down = r.script(n),
-            "virtualhost" => rs.virtualhost = r.text(n, VIRTUALHOST_MAX),
+            "notify_up" => rs.notify_up = r.script(n).map(Box::new),
+            "notify_down" => rs.notify_down = r.script(n).map(Box::new),
+            "virtualhost" => rs.virtualhost = r.text(n, VIRTUALHOST_MAX).map(Box::new),
             kw if inherit::KEYWORDS.contains(&kw) => r.inherited(n, kw, &mut level),
             check => {
                 if let Some((c, inherit)) = r.checker(n, check) {

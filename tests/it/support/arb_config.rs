@@ -1111,10 +1111,10 @@ fn arb_real_server(v6: bool, fwmark: bool) -> impl Strategy<Value = RealServer> 
             method,
             uthreshold,
             lthreshold,
-            notify_up: tail.0,
-            notify_down: tail.1,
+            notify_up: tail.0.map(Box::new),
+            notify_down: tail.1.map(Box::new),
             checkers: tail.2,
-            virtualhost: tail.3,
+            virtualhost: tail.3.map(Box::new),
         }
     })
 }
