@@ -140,7 +140,12 @@ impl Machine {
         if let Some(s) = initial {
             health.reserve(s.servers.len());
             for r in &s.servers {
-                names.each_real_of(&config, r.service, r.real, |id| {
+                names.each_real_of(&config, r.service, r.real, |id, rs| {
+                    // An unchecked server is up whatever the map says
+                    // (`desired::health_of`): no entry for it.
+                    if rs.checkers.is_empty() {
+                        return;
+                    }
                     health.push((id, if r.up { Health::Up } else { Health::Down }));
                     if let Some(w) = r.weight {
                         weights.push((id, w));

@@ -188,6 +188,33 @@ fn alpha_servers_start_out_of_the_table_from_the_runner_snapshot() {
     );
 }
 
+/// The health map holds the checked servers only: an unchecked one is up
+/// whatever it says (`desired::health_of`), so at 100,000 unchecked
+/// servers an entry each was memory for nothing. The unchecked server is
+/// programmed all the same, even in an `alpha` service.
+#[test]
+fn the_health_map_holds_checked_servers_only() {
+    let mut config = with_alpha(seed());
+    let vs = &mut config.virtual_servers[0];
+    let unchecked = vs.real_servers.iter_mut().find(|r| r.addr == rs(102).addr);
+    unchecked.expect("the seed's 102").checkers.clear();
+    let runner = crate::health::Runner::new(&config, Default::default()).unwrap();
+    let snap = runner.snapshot();
+    assert!(snap.servers.len() >= 2, "the runner lists every server");
+    let t0 = Instant::now();
+    let mut machine = Machine::new(Arc::new(config), Some(&snap), t0);
+    let held: Vec<DestId> = machine.health().keys().map(|r| r.dest).collect();
+    assert_eq!(held, [rs(103)]);
+    let ops = step(&mut machine, &mut FakeKernel::default(), t0).unwrap();
+    let added: Vec<DestId> = (ops.iter())
+        .filter_map(|op| match op {
+            Op::NewDest { dest, .. } => Some(dest.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, [rs(102)], "the alpha 103 waits for its check");
+}
+
 #[test]
 fn module_missing_is_an_error_in_status_retried_with_backoff() {
     let t0 = Instant::now();

@@ -85,7 +85,10 @@ pub struct Names {
     reals: Vec<Vec<Entry>>,
     /// Per virtual server: its real servers (index) by kernel dest, sorted
     /// by dest, one per dest: a binary search, in half a hash map's
-    /// memory (4.2 MB at 100,000 destinations).
+    /// memory. Empty when every real server's dest is its address and
+    /// port as named (a port given, as the kernel's): `reals` answers
+    /// then, and the index is not held twice (2.4 MB at 100,000
+    /// destinations).
     dests: Vec<Vec<Entry>>,
 }
 
@@ -101,7 +104,7 @@ impl Names {
                     .push(i);
             }
             let mut reals: Vec<Entry> = Vec::with_capacity(vs.real_servers.len());
-            let mut dests: Vec<Entry> = Vec::with_capacity(vs.real_servers.len());
+            let mut dests: Vec<Entry> = Vec::new();
             // Indexes as u32: the config's bounds (100,000 destinations)
             // keep them far below u32::MAX.
             for (j, rs) in (0..).zip(&vs.real_servers) {
@@ -109,10 +112,13 @@ impl Names {
                 let d = desired::dest_id(vs, rs);
                 dests.push(Entry::new(key(d.addr, Some(d.port)), j));
             }
-            // By address and port, then index: equal servers in config order.
+            if (reals.iter().zip(&dests)).all(|(r, d)| r.key() == d.key()) {
+                dests = Vec::new();
+            }
+            // By address and port, then index: equal servers in config
+            // order, so the first of a run is the first of two servers
+            // with one dest, as a front-to-back search would find it.
             reals.sort_unstable_by_key(|e| (e.key(), e.index));
-            // The first of two servers with one dest wins, as a
-            // front-to-back search would find it.
             dests.sort_unstable_by_key(|e| (e.key(), e.index));
             dests.dedup_by_key(|e| e.key());
             n.reals.push(reals);
@@ -128,18 +134,18 @@ impl Names {
     /// result feeds every service of the group.
     pub fn reals_of(&self, config: &Config, service: ServiceKey, real: Real) -> Vec<RealId> {
         let mut out = Vec::new();
-        self.each_real_of(config, service, real, |id| out.push(id));
+        self.each_real_of(config, service, real, |id, _| out.push(id));
         out
     }
 
-    /// [`Names::reals_of`], each handed to `f` (no list built: a status
-    /// asks this of every checked server every 2 s).
+    /// [`Names::reals_of`], each handed to `f` with its server (no list
+    /// built: a status asks this of every checked server every 2 s).
     pub fn each_real_of(
         &self,
         config: &Config,
         service: ServiceKey,
         real: Real,
-        mut f: impl FnMut(RealId),
+        mut f: impl FnMut(RealId, &RealServer),
     ) {
         let Some(named) = self.by_key.get(&service) else {
             return;
@@ -169,7 +175,13 @@ impl Names {
     }
 
     /// The identities of `real` among virtual server `i`'s real servers.
-    fn each_in(&self, config: &Config, i: usize, real: Real, f: &mut impl FnMut(RealId)) {
+    fn each_in(
+        &self,
+        config: &Config,
+        i: usize,
+        real: Real,
+        f: &mut impl FnMut(RealId, &RealServer),
+    ) {
         let (Some(vs), Some(reals)) = (config.virtual_servers.get(i), self.reals.get(i)) else {
             return;
         };
@@ -177,7 +189,7 @@ impl Names {
         let from = reals.partition_point(|e| e.key() < real);
         for e in reals[from..].iter().take_while(|e| e.key() == real) {
             if let Some(rs) = vs.real_servers.get(e.index as usize) {
-                f(desired::real_id(vs, rs));
+                f(desired::real_id(vs, rs), rs);
             }
         }
     }
@@ -190,10 +202,15 @@ impl Names {
         vs_index: usize,
         dest: DestId,
     ) -> Option<&'c RealServer> {
-        let dests = self.dests.get(vs_index)?;
+        let (dests, reals) = (self.dests.get(vs_index)?, self.reals.get(vs_index)?);
         let dest = key(dest.addr, Some(dest.port));
-        let k = dests.binary_search_by_key(&dest, Entry::key).ok()?;
-        vs.real_servers.get(dests[k].index as usize)
+        let found = if dests.is_empty() {
+            reals.get(reals.partition_point(|e| e.key() < dest))
+        } else {
+            dests.get(dests.partition_point(|e| e.key() < dest))
+        };
+        let e = found.filter(|e| e.key() == dest)?;
+        vs.real_servers.get(e.index as usize)
     }
 }
 

@@ -117,3 +117,46 @@ fn an_address_is_told_apart_by_family_and_port() {
     assert!(n.reals_of(&c, key, (ip("10.1.0.2"), Some(0))).is_empty());
     assert!(n.reals_of(&c, key, (ip("::a01:2"), None)).is_empty());
 }
+
+/// Where every real server's dest is its address and port as named (the
+/// usual config), the dest index is not held twice: the servers' own
+/// index answers, and of two servers named alike the first is found, as
+/// with a dest index of its own.
+#[test]
+fn servers_named_as_the_kernel_knows_them_share_one_index() {
+    let mut c = config(
+        "virtual_server 10.0.0.1 80 { lvs_method NAT\n protocol TCP\n\
+         real_server 10.1.0.2 80 { weight 2 }\n real_server 10.1.0.1 8080 { weight 5 } }\n\
+         virtual_server 10.0.0.2 80 { lvs_method DR\n protocol TCP\n\
+         real_server 10.1.0.1 8080 { weight 7 } }\n",
+    );
+    let mut twin = c.virtual_servers[0].real_servers[1].clone();
+    twin.weight = 3;
+    c.virtual_servers[0].real_servers.push(twin);
+    let n = Names::new(&c);
+    assert!(n.dests[0].is_empty(), "NAT keeps each port: one index");
+    assert_eq!(
+        n.dests[1].len(),
+        1,
+        "DR sends to the service's port: its own"
+    );
+    let (nat, dr) = (&c.virtual_servers[0], &c.virtual_servers[1]);
+    let weight = |vs, i, addr, port| {
+        let dest = crate::ipvs::wire::DestId {
+            addr: ip(addr),
+            port,
+        };
+        n.real_server(vs, i, dest).map(|r| r.weight)
+    };
+    assert_eq!(weight(nat, 0, "10.1.0.2", 80), Some(2));
+    assert_eq!(
+        weight(nat, 0, "10.1.0.1", 8080),
+        Some(5),
+        "the first of two"
+    );
+    assert_eq!(weight(nat, 0, "10.1.0.1", 80), None);
+    assert_eq!(weight(nat, 0, "10.1.0.3", 80), None, "past the last entry");
+    assert_eq!(weight(nat, 0, "10.1.0.0", 80), None, "before the first");
+    assert_eq!(weight(dr, 1, "10.1.0.1", 80), Some(7));
+    assert_eq!(weight(dr, 1, "10.1.0.1", 8080), None);
+}

@@ -90,7 +90,7 @@ impl<'s> Details<'s> {
         for (i, r) in servers.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
             m.names()
-                .each_real_of(m.config(), r.service, r.real, |id| index.push((id, i)));
+                .each_real_of(m.config(), r.service, r.real, |id, _| index.push((id, i)));
         }
         // The last of equal identities wins, as an insert into a map would.
         index.sort_by_key(|e| e.0);
