@@ -217,6 +217,16 @@ pub struct Status {
     pub bgp: Option<BgpStatus>,
 }
 
+impl Status {
+    /// Its IPVS destination rows, every service's together: what its size
+    /// grows with.
+    pub fn dest_rows(&self) -> usize {
+        self.ipvs
+            .as_ref()
+            .map_or(0, |t| t.services.iter().map(|v| v.dests.len()).sum())
+    }
+}
+
 /// What the BGP task (`bgp::task`) knows: BIRD, its sessions, what is
 /// announced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -1112,6 +1122,10 @@ pub async fn serve(
                 Ok(Err(e)) => return tracing::debug!(error = %e, "control connection"),
                 Err(_) => return tracing::debug!("control connection timed out"),
             };
+            let rows = match &resp {
+                Response::Status(s) => s.dest_rows(),
+                _ => 0,
+            };
             // A status at the config's bounds is a frame of over 100 MB:
             // encoded on the blocking pool, not the daemon's runtime.
             let write = async {
@@ -1128,6 +1142,10 @@ pub async fn serve(
             // Written or not: the daemon need not wait any longer.
             if let Some(w) = after {
                 let _ = w.send(());
+            }
+            // The status and its frame are dropped by now.
+            if crate::mem::status_was_peak(rows) {
+                let _ = tokio::task::spawn_blocking(crate::mem::trim).await;
             }
         });
     }

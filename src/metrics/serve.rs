@@ -221,9 +221,11 @@ async fn answer(mut conn: TcpStream, published: &Published) {
         Err(_) => return tracing::debug!("metrics request timed out"),
     };
     let (r, head_only) = route(&head);
+    let mut rows = 0;
     let resp = match r {
         Route::Metrics => {
             let status = published.status_with_tasks().await;
+            rows = status.dest_rows();
             let zip = accepts_gzip(&head);
             let body = tokio::task::spawn_blocking(move || {
                 let text = super::render::render(&status, super::process::read().as_ref());
@@ -266,6 +268,11 @@ async fn answer(mut conn: TcpStream, published: &Published) {
         }
         Ok(Err(e)) => tracing::debug!(error = %e, "metrics response"),
         Err(_) => tracing::debug!("metrics response timed out"),
+    }
+    drop(resp);
+    // The status, its text and the response are dropped by now.
+    if crate::mem::status_was_peak(rows) {
+        let _ = tokio::task::spawn_blocking(crate::mem::trim).await;
     }
 }
 

@@ -26,6 +26,7 @@ mod daemon_console;
 mod daemon_control_access;
 mod daemon_journal;
 mod daemon_late;
+mod daemon_memory;
 mod daemon_metrics;
 mod daemon_misc;
 mod daemon_netns;
