@@ -263,8 +263,7 @@ pub fn dump<K: Kernel>(k: &mut K) -> Result<Table, K::Error> {
 }
 
 /// Dump the whole table over `t`, the last one read: each service's
-/// entry is read over its old one as soon as it is read ([`Entry::reread`]:
-/// in place when its destinations are the same), and the services the
+/// entry replaces its old one as soon as it is read, and the services the
 /// kernel no longer has go at the end. The peak is `t` plus one service's
 /// list, where a dump beside the last table held two whole tables (18 MB
 /// more at 100,000 destinations, at every status refresh). `Err`: the
@@ -274,71 +273,28 @@ pub fn dump_into<K: Kernel>(k: &mut K, t: &mut Table) -> Result<(), K::Error> {
     let services = k.services()?;
     let seen: BTreeSet<ServiceId> = services.iter().map(|s| s.id).collect();
     for s in services {
-        let list = k.dests(&s.id)?;
-        match t.services.get_mut(&s.id) {
-            Some(e) => e.reread(s, list),
-            None => {
-                t.services.insert(s.id, Entry::read(s, list));
-            }
-        }
+        let e = read_entry(k, s)?;
+        t.services.insert(e.service.id, e);
     }
     t.services.retain(|id, _| seen.contains(id));
     Ok(())
 }
 
-impl Entry {
-    /// A service and its destinations as one dump read them (`list` in
-    /// the kernel's list order).
-    fn read(s: Service, list: Vec<Dest>) -> Entry {
-        let mut e = Entry::new(s);
-        if e.keeps_order() {
-            e.order = list.iter().map(|d| d.id).collect();
-        }
-        // Built in one go (sorted, then bulk-loaded), not an insert per
-        // destination: the dump is the restart's largest step.
-        e.dests = list.into_iter().map(|d| (d.id, d)).collect();
-        e.forget_untrusted_order();
-        e
+/// One service's entry: its destinations, dumped.
+fn read_entry<K: Kernel>(k: &mut K, s: Service) -> Result<Entry, K::Error> {
+    let mut e = Entry::new(s);
+    // Built in one go (sorted, then bulk-loaded), not an insert per
+    // destination: the dump is the restart's largest step.
+    let list = k.dests(&e.service.id)?;
+    if e.keeps_order() {
+        e.order = list.iter().map(|d| d.id).collect();
     }
-
-    /// The entry as [`Entry::read`] would make it of `s` and `list`, made
-    /// over this one. When the kernel holds the same destinations (every
-    /// status refresh but those after a change) the values are written in
-    /// place and nothing is allocated that outlives the call: a refresh
-    /// every 2 s that built every service anew scattered the table over
-    /// the heap, and took back within seconds what a trim had given back.
-    fn reread(&mut self, s: Service, mut list: Vec<Dest>) {
-        self.order.clear();
-        if s.scheduler == ORDERED_SCHEDULER {
-            self.order.extend(list.iter().map(|d| d.id));
-        }
-        // Stable: of one destination listed twice the last wins, as in a
-        // map built from the list.
-        list.sort_by_key(|d| d.id);
-        let same =
-            list.len() == self.dests.len() && list.iter().map(|d| &d.id).eq(self.dests.keys());
-        if same {
-            for (slot, d) in self.dests.values_mut().zip(list) {
-                *slot = d;
-            }
-        } else {
-            self.dests = list.into_iter().map(|d| (d.id, d)).collect();
-        }
-        // The scheduler's and persistence engine's names are kept when
-        // only the counters moved.
-        self.service.stats = s.stats;
-        if self.service != s {
-            self.service = s;
-        }
-        self.forget_untrusted_order();
+    e.dests = list.into_iter().map(|d| (d.id, d)).collect();
+    if !e.order_known() {
+        // The same destination twice in one dump: no order to trust.
+        e.order.clear();
     }
-
-    /// The same destination twice in one dump: no order to trust.
-    fn forget_untrusted_order(&mut self) {
-        if !self.order_known() {
-            self.order.clear();
-        }
-    }
+    Ok(e)
 }
 
 /// Apply ops in order. A failure does not stop the rest (one service with
