@@ -149,35 +149,30 @@ pub fn root_scripts(config: &Config) -> Vec<String> {
     }
     for vs in &config.virtual_servers {
         let vs_at = || format!("virtual_server {}", vs.key);
-        one(
-            &|| format!("{} quorum_up", vs_at()),
-            vs.quorum_up.as_ref(),
-            false,
-        );
-        one(
-            &|| format!("{} quorum_down", vs_at()),
-            vs.quorum_down.as_ref(),
-            false,
-        );
+        for (kw, sc) in [
+            ("quorum_up", &vs.quorum_up),
+            ("quorum_down", &vs.quorum_down),
+        ] {
+            one(&|| format!("{} {kw}", vs_at()), sc.as_ref(), false);
+        }
         for rs in &vs.real_servers {
             let at = || {
                 let port = rs.port.map_or_else(String::new, |p| format!(" {p}"));
                 format!("{} real_server {}{port}", vs_at(), rs.addr)
             };
-            one(
-                &|| format!("{} notify_up", at()),
-                rs.notify_up.as_deref(),
-                false,
-            );
-            one(
-                &|| format!("{} notify_down", at()),
-                rs.notify_down.as_deref(),
-                false,
-            );
+            for (kw, sc) in [
+                ("notify_up", &rs.notify_up),
+                ("notify_down", &rs.notify_down),
+            ] {
+                one(&|| format!("{} {kw}", at()), sc.as_deref(), false);
+            }
             for c in &rs.checkers {
                 if let crate::config::model::CheckKind::Misc(m) = &c.kind {
-                    let sc = Some(&m.path);
-                    one(&|| format!("{} MISC_CHECK", at()), sc, m.user.is_some());
+                    one(
+                        &|| format!("{} MISC_CHECK", at()),
+                        Some(&m.path),
+                        m.user.is_some(),
+                    );
                 }
             }
         }

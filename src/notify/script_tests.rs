@@ -432,6 +432,7 @@ vrrp_instance VI_1 {
     }
 }
 virtual_server 192.168.1.200 80 {
+    quorum_up /etc/vigil/qup.sh
     real_server 192.168.1.102 80 {
         notify_down /etc/vigil/down.sh
         MISC_CHECK {
@@ -454,13 +455,14 @@ fn scripts_that_run_as_root_are_listed() {
             "vrrp_instance VI_1 notify_master /etc/vigil/master.sh",
             "vrrp_instance VI_1 notify_arp_theft /etc/vigil/theft.sh",
             "vrrp_script chk_root /usr/local/bin/chk_root",
+            "virtual_server 192.168.1.200 80 quorum_up /etc/vigil/qup.sh",
             "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 notify_down /etc/vigil/down.sh",
             "virtual_server 192.168.1.200 80 real_server 192.168.1.102 80 MISC_CHECK /usr/local/bin/misc",
         ]
     );
     let warning = root_warning(&config).expect("a warning");
     assert!(
-        warning.starts_with("5 script(s) will run as root"),
+        warning.starts_with("6 script(s) will run as root"),
         "{warning}"
     );
     let text = format!("global_defs {{\n    script_user nobody\n}}\n{ROOT_CONF}");
