@@ -280,6 +280,26 @@ pub fn dump_into<K: Kernel>(k: &mut K, t: &mut Table) -> Result<(), K::Error> {
     Ok(())
 }
 
+/// Dump the destinations of `ids` again, over `t`: the few services a
+/// drain waits on, without a whole dump. A service `t` does not hold is
+/// skipped (a whole dump finds new services); one the kernel no longer
+/// has comes back with no destinations (the kernel ends its dump empty).
+/// Each service's own fields and counters stay as the last whole dump saw
+/// them. `Err`: the services read before the failure are new, the rest
+/// as they were.
+pub fn dump_dests_into<K: Kernel>(
+    k: &mut K,
+    t: &mut Table,
+    ids: &[ServiceId],
+) -> Result<(), K::Error> {
+    for id in ids {
+        if let Some(e) = t.services.get_mut(id) {
+            *e = read_entry(k, e.service.clone())?;
+        }
+    }
+    Ok(())
+}
+
 /// One service's entry: its destinations, dumped.
 fn read_entry<K: Kernel>(k: &mut K, s: Service) -> Result<Entry, K::Error> {
     let mut e = Entry::new(s);

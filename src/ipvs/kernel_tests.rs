@@ -176,3 +176,47 @@ fn a_dump_failing_midway_keeps_the_services_it_did_not_read() {
     assert_eq!(last.services[&svc_on(3).id], before.services[&svc_on(3).id]);
     assert_eq!(last.services[&svc_on(4).id], before.services[&svc_on(4).id]);
 }
+
+#[test]
+fn a_dests_dump_reads_the_named_services_again_and_no_other() {
+    let mut k = FakeKernel::default();
+    let other = Service {
+        id: ServiceId::Addr {
+            protocol: IPPROTO_TCP,
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 443,
+        },
+        ..svc()
+    };
+    let (a, b) = (svc().id, other.id);
+    for s in [svc(), other] {
+        k.apply(&Op::NewService(s.clone())).unwrap();
+        k.apply(&Op::NewDest {
+            service: s.id,
+            dest: dest(1),
+        })
+        .unwrap();
+    }
+    let mut t = dump(&mut k).unwrap();
+    for s in [a, b] {
+        k.apply(&Op::SetDest {
+            service: s,
+            dest: dest(0),
+        })
+        .unwrap();
+    }
+    let unknown = ServiceId::Fwmark {
+        af: crate::ipvs::wire::Af::V4,
+        mark: 7,
+    };
+    dump_dests_into(&mut k, &mut t, &[a, unknown]).unwrap();
+    assert_eq!(t.services[&a].dests[&dest(0).id].weight, 0, "read again");
+    assert_eq!(t.services[&b].dests[&dest(0).id].weight, 1, "as it was");
+    assert!(!t.services.contains_key(&unknown), "no service is added");
+    assert_eq!(t.services[&a], dump(&mut k).unwrap().services[&a]);
+
+    // A service the kernel lost comes back with no destinations.
+    k.apply(&Op::DelService(a)).unwrap();
+    dump_dests_into(&mut k, &mut t, &[a]).unwrap();
+    assert!(t.services[&a].dests.is_empty());
+}

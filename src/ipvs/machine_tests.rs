@@ -5,7 +5,7 @@ use crate::config::model::{Config, ServiceKey};
 use crate::health::Failure;
 use crate::ipvs::kernel::{dump, FakeKernel, Op};
 use crate::ipvs::pass::pass;
-use crate::ipvs::task::STATUS_REFRESH;
+use crate::ipvs::refresh::STATUS_REFRESH;
 use crate::ipvs::wire::DestId;
 
 pub(crate) fn seed() -> Config {
@@ -343,16 +343,50 @@ fn a_commit_adding_a_real_server_adds_it_at_once() {
     assert!(machine.draining().is_empty());
 }
 
+/// The seed's table with .103 holding 5 connections, then a commit
+/// without .103 at `t0`: its pass sets .103 to weight 0 and drains it.
+fn draining_103(k: &mut FakeKernel, t0: Instant) -> Machine {
+    let mut machine = started(seed(), k, t0);
+    set_conns(k, sid(), 103, 5);
+    machine.reconfigure(Arc::new(without(seed(), 103)), t0);
+    only_set(&step(&mut machine, k, t0).unwrap(), 103, 0);
+    machine
+}
+
+#[test]
+fn a_drain_ends_on_a_read_of_its_service_alone() {
+    use crate::ipvs::kernel::dump_dests_into;
+    use crate::ipvs::refresh::{Schedule, Scope};
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = draining_103(&mut k, t0);
+
+    // A table whose whole read is costly: the next refresh reads the
+    // draining service only, and that is enough to end the drain.
+    let mut reads = Schedule::new(t0);
+    reads.full_read(t0, std::time::Duration::from_secs(1));
+    let t1 = t0 + STATUS_REFRESH;
+    let scope = reads.scope(t1, machine.draining().keys().map(|r| r.service));
+    assert_eq!(scope, Some(Scope::Services(vec![sid()])));
+    set_conns(&mut k, sid(), 103, 0);
+    let mut t = machine.lend_table().expect("the pass left a table");
+    dump_dests_into(&mut k, &mut t, &[sid()]).unwrap();
+    machine.handle_refresh(t, t1);
+    assert!(machine.draining().is_empty());
+    assert_eq!(
+        step(&mut machine, &mut k, t1).unwrap(),
+        vec![Op::DelDest {
+            service: sid(),
+            dest: rs(103)
+        }]
+    );
+}
+
 #[test]
 fn a_removed_real_server_drains_at_weight_zero_until_its_connections_end() {
     let t0 = Instant::now();
     let mut k = FakeKernel::default();
-    let mut machine = started(seed(), &mut k, t0);
-    set_conns(&mut k, sid(), 103, 5);
-
-    machine.reconfigure(Arc::new(without(seed(), 103)), t0);
-    let ops = step(&mut machine, &mut k, t0).unwrap();
-    only_set(&ops, 103, 0);
+    let mut machine = draining_103(&mut k, t0);
     assert_eq!(weight(&k, sid(), 103), Some(0));
     assert_eq!(machine.draining().len(), 1);
     assert_eq!(

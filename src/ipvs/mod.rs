@@ -24,6 +24,8 @@
 //!   when to pass and what for, drains, retry backoff.
 //! - [`names`]: the config's real servers indexed by the health runner's
 //!   names and by kernel dest (lookups in the size of the answer).
+//! - [`refresh`]: when the table is read back between passes, and how
+//!   much of it (the drains' services, or all of it at a bounded cost).
 //! - [`status`]: the machine's state as `vigil status` shows it.
 //! - [`edge`]: the netlink edge both tasks share: lazy connect, a
 //!   panic-safe blocking call, `modprobe ip_vs` once.
@@ -47,6 +49,7 @@ pub mod names;
 pub mod netlink;
 pub mod pass;
 pub mod reconcile;
+pub mod refresh;
 pub mod status;
 pub mod sync;
 pub mod sysctl;

@@ -1,8 +1,8 @@
 //! The IPVS task: runs what [`Machine`] decides against the kernel.
 //!
 //! Owns: the task loop (health events and config commits in, a pass
-//! whenever the machine asks for one, a table dump every
-//! [`STATUS_REFRESH`] for the drains and the counters), the kernel
+//! whenever the machine asks for one, the table read back for the drains
+//! and the counters as [`refresh::Schedule`] says), the kernel
 //! settings a config asks for (`lvs_timeouts`, the appliance's sysctls,
 //! set once connected), the `notify_up` / `notify_down` and `quorum_up` /
 //! `quorum_down` scripts, the [`IpvsStatus`] built when a reader asks
@@ -40,9 +40,10 @@ use super::client::Client;
 use super::desired;
 use super::dr_path;
 use super::edge::Edge;
-use super::kernel::{dump_into, Table};
+use super::kernel::{dump_dests_into, dump_into, Table};
 use super::machine::Machine;
 use super::pass::{pass, PassReport, PassRequest, Refusals, Unavailable};
+use super::refresh::{self, Scope, STATUS_REFRESH};
 use super::status;
 use super::sysctl::{self, Sysctl};
 use super::wire::Timeouts;
@@ -53,9 +54,6 @@ use crate::notify::{self, Notifier};
 
 /// How long a status waits for the health runner's snapshot.
 const SNAPSHOT_BOUND: Duration = Duration::from_secs(1);
-
-/// How often the table (counters, drains) is refreshed from a dump.
-pub const STATUS_REFRESH: Duration = Duration::from_secs(2);
 
 /// `lvs_timeouts` as the kernel's SET_CONFIG; `None` when nothing is set.
 pub fn timeouts(t: &LvsTimeouts) -> Option<Timeouts> {
@@ -194,6 +192,7 @@ pub async fn run(
     let mut edge = Edge::new("ipvs");
     let mut settings = Settings { timeouts, sysctls };
     let mut next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
+    let mut reads = refresh::Schedule::new(Instant::now());
     let mut events_open = true;
     let mut commands_open = true;
     let mut waiting: Vec<oneshot::Sender<Result<Applied, Unavailable>>> = Vec::new();
@@ -228,6 +227,7 @@ pub async fn run(
             }
             if let Ok(rep) = &r {
                 crate::startup::finish("IPVS pass other", &rep.phases.named(), rep.planned);
+                reads.table_read(Instant::now());
             }
             match &r {
                 Ok(rep) => publish_serving(&machine, Some(&rep.table), &io.serving),
@@ -292,7 +292,11 @@ pub async fn run(
             () = sleep_until(wake) => {}
             () = tokio::time::sleep_until(next_refresh) => {
                 next_refresh = tokio::time::Instant::now() + STATUS_REFRESH;
-                match hb.waiting(refresh(&mut edge, machine.lend_table())).await {
+                let draining = machine.draining().keys().map(|r| r.service);
+                let Some(scope) = reads.scope(Instant::now(), draining) else {
+                    continue;
+                };
+                match hb.waiting(refresh(&mut edge, machine.lend_table(), scope, &mut reads)).await {
                     Ok(t) => {
                         publish_serving(&machine, Some(&t), &io.serving);
                         machine.handle_refresh(t, Instant::now());
@@ -358,23 +362,47 @@ async fn run_pass(
     }
 }
 
-/// A status-only dump over `last`, the machine's last table, when
-/// connected (a pass connects; this does not). `Ok`: the kernel's table.
+/// A status-only read over `last`, the machine's last table, when
+/// connected (a pass connects; this does not): the whole table or the
+/// services `scope` names (the whole table when none was lent). A whole
+/// read that succeeds is timed into `reads`. `Ok`: the kernel's table.
 /// `Err`: `last` back, when no dump ran, or when one failed part way
 /// (the services read before the failure new: [`dump_into`]; none when
 /// none was lent, as a failed pass gives back); `None` when the dump
 /// panicked with it.
-async fn refresh(edge: &mut Edge, last: Option<Table>) -> Result<Table, Option<Table>> {
+async fn refresh(
+    edge: &mut Edge,
+    last: Option<Table>,
+    scope: Scope,
+    reads: &mut refresh::Schedule,
+) -> Result<Table, Option<Table>> {
     let lent = last.is_some();
+    let scope = if lent { scope } else { Scope::Full };
+    let full = scope == Scope::Full;
+    let started = Instant::now();
     let done = edge
         .call(move |link| {
             let mut t = last.unwrap_or_default();
-            let r = link.if_connected(|c| dump_into(c, &mut t));
+            let r = link.if_connected(|c| match &scope {
+                Scope::Full => dump_into(c, &mut t),
+                Scope::Services(ids) => dump_dests_into(c, &mut t, ids),
+            });
             (t, r)
         })
         .await;
     match done {
-        Ok((t, Some(Ok(())))) => Ok(t),
+        Ok((t, Some(Ok(())))) => {
+            if full {
+                let ended = Instant::now();
+                reads.full_read(ended, ended - started);
+                tracing::debug!(
+                    took_ms = (ended - started).as_millis() as u64,
+                    next_s = reads.spacing().as_secs(),
+                    "ipvs: table read back"
+                );
+            }
+            Ok(t)
+        }
         Ok((t, Some(Err(e)))) => {
             tracing::warn!(error = %e, "ipvs: status dump failed; reconnecting next pass");
             Err(lent.then_some(t))
