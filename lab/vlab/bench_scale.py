@@ -18,12 +18,14 @@ contender's 100,000 adds ~20 times slower).
   its own pass time for that programming pass (journal, which must show
   it programmed the whole table);
   RSS of its process group once the pass is logged (settled_rss_mib: the
-  largest of 5 reads a second apart); restart on the table
+  largest of 5 reads a second apart); at the largest size, its CPU over
+  IDLE_WINDOW_S once programmed (idle_cpu_pct); restart on the table
   (SIGKILL, spawn) to its "0 ops planned" pass: the no-op pass time it
   logs; then `vigil reload` with the unchanged config, timed around the
   command in the VM.
 - keepalived: table emptied, `bench_probe cold`, then the RSS summed over
-  its processes, read as vigil's. A size keepalived does not program within
+  its processes, read as vigil's, and at the largest size its idle CPU,
+  read as vigil's. A size keepalived does not program within
   KEEPALIVED_BOUND_S is recorded as not completed, and no larger size is
   tried for it."""
 import json
@@ -42,6 +44,11 @@ REALS = 100
 RUNS_AT_BOUND = 5
 KEEPALIVED_BOUND_S = 900
 VIGIL_BOUND_S = 1200
+# The idle daemon's CPU is read over this window, at the largest size
+# only: there vigil's whole-table read back (counters, what the kernel
+# holds) is spaced to 19 times its cost, about 40 s under TCG, so the
+# window holds one; at smaller sizes it runs every 2 s and costs little.
+IDLE_WINDOW_S = 40
 PASS_RX = re.compile(r"table reconciled: (\d+) ops planned.* \((\d+) services, (\d+) "
                      r"destinations; pass ([0-9.]+) ms\)")
 MEASURES = {
@@ -53,6 +60,9 @@ MEASURES = {
     "reload": ("no-change `vigil reload`", "no-change reload", "s", ("vigil",)),
     "rss": ("RSS with the table programmed (the largest of 5 reads, 1 s apart)", "RSS", "MiB",
             ("vigil", "keepalived")),
+    "idle_cpu": (f"CPU (user + system) of the idle daemon over {IDLE_WINDOW_S} s, "
+                 "the table programmed (at the largest size only)", "idle CPU", "%",
+                 ("vigil", "keepalived")),
 }
 
 
@@ -81,6 +91,16 @@ def settled_rss_mib(b, pgid):
     return max(reads)
 
 
+def idle_cpu_pct(b, pgid, window=IDLE_WINDOW_S):
+    """User + system CPU of process group `pgid` over `window` seconds, in %
+    of one CPU."""
+    up0, t0, *_ = B.group_usage(b, pgid)
+    time.sleep(window)
+    up1, t1, *_ = B.group_usage(b, pgid)
+    hz = int(b.sh("getconf CLK_TCK").strip())
+    return (sum(t1) - sum(t0)) / hz / (up1 - up0) * 100
+
+
 def wait_pass(b, pid, since, timeout):
     t, msg = B.wait_line(b, "table reconciled", since, pid=pid, timeout=timeout)
     m = PASS_RX.search(msg)
@@ -101,6 +121,7 @@ def vigil_run(b, path, services, n, res):
             raise RuntimeError(f"vigil's first pass: {ops} ops, {dests} destinations, want "
                                f"{n + services} ops programming {n} (was the table empty?)")
         rss = settled_rss_mib(b, pid)
+        idle = idle_cpu_pct(b, pid) if res["idle"] else None
         b.stop_group(pid)
         s = b.probe_json(f"spawn -- {B.DAEMONS['vigil'](path)}")
         pid = s["pid"]
@@ -122,10 +143,12 @@ def vigil_run(b, path, services, n, res):
     finally:
         b.stop_group(pid)
     for k, v in (("cold", r["ms"] / 1000), ("program_pass", took), ("noop_pass", noop),
-                 ("reload", reload_s), ("rss", rss)):
-        res["vigil"][k].append(v)
+                 ("reload", reload_s), ("rss", rss), ("idle_cpu", idle)):
+        if v is not None:
+            res["vigil"][k].append(v)
     B.log(f"scale {n}: vigil cold {r['ms'] / 1000:.2f} s (pass {took:.2f} s, {ops} ops), "
-          f"RSS {rss:.1f} MiB, no-op pass {noop * 1000:.0f} ms, reload {reload_s:.3f} s")
+          f"RSS {rss:.1f} MiB, no-op pass {noop * 1000:.0f} ms, reload {reload_s:.3f} s"
+          + ("" if idle is None else f", idle CPU {idle:.1f} %"))
 
 
 def keepalived_run(b, path, services, n, res):
@@ -148,11 +171,15 @@ def keepalived_run(b, path, services, n, res):
         return False
     try:
         rss = settled_rss_mib(b, r["pid"])
+        idle = idle_cpu_pct(b, r["pid"]) if res["idle"] else None
     finally:
         b.stop_group(r["pid"])
     res["keepalived"]["cold"].append(r["ms"] / 1000)
     res["keepalived"]["rss"].append(rss)
-    B.log(f"scale {n}: keepalived cold {r['ms'] / 1000:.2f} s, RSS {rss:.1f} MiB")
+    if idle is not None:
+        res["keepalived"]["idle_cpu"].append(idle)
+    B.log(f"scale {n}: keepalived cold {r['ms'] / 1000:.2f} s, RSS {rss:.1f} MiB"
+          + ("" if idle is None else f", idle CPU {idle:.1f} %"))
     return True
 
 
@@ -166,7 +193,9 @@ def measure(b, runs, sizes=SIZES):
         path = f"/root/scale-{n}.conf"
         b.put(path, conf(services).encode())
         k = runs if n < 100_000 else min(runs, RUNS_AT_BOUND)
-        res = {"vigil": {m: [] for m in MEASURES}, "keepalived": {"cold": [], "rss": []}}
+        res = {"vigil": {m: [] for m in MEASURES},
+               "keepalived": {"cold": [], "rss": [], "idle_cpu": []},
+               "idle": n == max(sizes)}
         t0 = time.monotonic()
         for run in range(k):
             order = [vigil_run, keepalived_run] if run % 2 == 0 else [keepalived_run, vigil_run]
@@ -177,6 +206,7 @@ def measure(b, runs, sizes=SIZES):
                 if f is keepalived_run and not ok:
                     keepalived_ok = False
         b.clean()
+        del res["idle"]
         points[n] = {"runs": k, "keepalived_done": keepalived_ok, **res}
         B.log(f"scale {n}: {k} runs in {time.monotonic() - t0:.0f} s")
     return points
@@ -197,6 +227,8 @@ def report(out_dir, points, figures):
         p = points[n]
         why = "" if p["runs"] >= 5 else f"; {p['runs']} runs only"
         for m, (title, _, unit, who) in MEASURES.items():
+            if not p["vigil"].get(m):
+                continue    # not measured at this size (idle CPU)
             base = p["keepalived"].get(m) if "keepalived" in who else None
             note = (f"{n:,} destinations ({n // REALS} x {REALS}, no checkers) in the lab VM "
                     f"({B.RELOAD_MEM_MB} MB, TCG): {title}; median of {p['runs']} runs{why}")
@@ -214,7 +246,7 @@ def report(out_dir, points, figures):
     for n in sizes:
         cells = []
         for m, (_, _, _, who) in MEASURES.items():
-            s = med[f"scale_{m}_{n}"]["samples"]
+            s = med[f"scale_{m}_{n}"]["samples"] if f"scale_{m}_{n}" in med else {}
             for w in who:
                 cells.append(figures.cell(s.get("vigil" if w == "vigil" else "baseline")))
         rows.append(f"| {n:,} | " + " | ".join(cells) + " |")
@@ -224,8 +256,8 @@ def report(out_dir, points, figures):
         for m, (_, _, _, who) in MEASURES.items():
             for w in who:
                 key = "vigil" if w == "vigil" else "baseline"
-                sa = med[f"scale_{m}_{a}"]["samples"].get(key)
-                sc = med[f"scale_{m}_{c}"]["samples"].get(key)
+                sa = med.get(f"scale_{m}_{a}", {}).get("samples", {}).get(key)
+                sc = med.get(f"scale_{m}_{c}", {}).get("samples", {}).get(key)
                 e = exponent(a, sa and sa["median"], c, sc and sc["median"])
                 parts.append(f"{w} {m} {'-' if e is None else format(e, '.2f')}")
         exps.append(f"- {a:,} → {c:,}: " + ", ".join(parts))
