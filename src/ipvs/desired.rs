@@ -364,9 +364,26 @@ pub fn build_weighted(
     draining: &BTreeSet<RealId>,
     quorum: &QuorumStates,
 ) -> Desired {
+    build_where(config, health, weights, draining, quorum, |_| true)
+}
+
+/// [`build_weighted`] of the services `wanted` keeps only: their entries,
+/// quorum states and changes (a pass over a few services; the others'
+/// states stay the caller's).
+pub fn build_where(
+    config: &Config,
+    health: &HealthMap,
+    weights: &Weights,
+    draining: &BTreeSet<RealId>,
+    quorum: &QuorumStates,
+    wanted: impl Fn(&ServiceId) -> bool,
+) -> Desired {
     let mut d = Desired::default();
     for vs in &config.virtual_servers {
         let id = service_id(vs);
+        if !wanted(&id) {
+            continue;
+        }
         let was = quorum.get(&id).copied();
         let (e, up) = entry_weighted(vs, health, weights, was);
         if was.unwrap_or(true) != up {

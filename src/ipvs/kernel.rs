@@ -280,22 +280,26 @@ pub fn dump_into<K: Kernel>(k: &mut K, t: &mut Table) -> Result<(), K::Error> {
     Ok(())
 }
 
-/// Dump the destinations of `ids` again, over `t`: the few services a
-/// drain waits on, without a whole dump. A service `t` does not hold is
-/// skipped (a whole dump finds new services); one the kernel no longer
-/// has comes back with no destinations (the kernel ends its dump empty).
-/// Each service's own fields and counters stay as the last whole dump saw
-/// them. `Err`: the services read before the failure are new, the rest
-/// as they were.
-pub fn dump_dests_into<K: Kernel>(
+/// Dump the services `ids` again, over `t`, and no other: a drain's
+/// counters, or the few services a health change touched, without a
+/// whole dump. The kernel's list of services is read (one message per
+/// service, not per destination), then the destinations of each of `ids`
+/// it has; one of `ids` it does not have leaves `t`. `Err`: the services
+/// read before the failure are new, the rest as they were.
+pub fn dump_services_into<K: Kernel>(
     k: &mut K,
     t: &mut Table,
-    ids: &[ServiceId],
+    ids: &BTreeSet<ServiceId>,
 ) -> Result<(), K::Error> {
-    for id in ids {
-        if let Some(e) = t.services.get_mut(id) {
-            *e = read_entry(k, e.service.clone())?;
-        }
+    let services = k.services()?;
+    let mut seen = BTreeSet::new();
+    for s in services.into_iter().filter(|s| ids.contains(&s.id)) {
+        seen.insert(s.id);
+        let e = read_entry(k, s)?;
+        t.services.insert(e.service.id, e);
+    }
+    for gone in ids.difference(&seen) {
+        t.services.remove(gone);
     }
     Ok(())
 }

@@ -178,45 +178,52 @@ fn a_dump_failing_midway_keeps_the_services_it_did_not_read() {
 }
 
 #[test]
-fn a_dests_dump_reads_the_named_services_again_and_no_other() {
+fn a_services_dump_reads_the_named_services_again_and_no_other() {
     let mut k = FakeKernel::default();
-    let other = Service {
-        id: ServiceId::Addr {
-            protocol: IPPROTO_TCP,
-            addr: "10.0.0.1".parse().unwrap(),
-            port: 443,
-        },
-        ..svc()
+    let port = |port| ServiceId::Addr {
+        protocol: IPPROTO_TCP,
+        addr: "10.0.0.1".parse().unwrap(),
+        port,
     };
-    let (a, b) = (svc().id, other.id);
-    for s in [svc(), other] {
-        k.apply(&Op::NewService(s.clone())).unwrap();
+    let (a, b, c) = (svc().id, port(443), port(8080));
+    for id in [a, b] {
+        k.apply(&Op::NewService(Service { id, ..svc() })).unwrap();
         k.apply(&Op::NewDest {
-            service: s.id,
+            service: id,
             dest: dest(1),
         })
         .unwrap();
     }
     let mut t = dump(&mut k).unwrap();
-    for s in [a, b] {
+    for id in [a, b] {
         k.apply(&Op::SetDest {
-            service: s,
+            service: id,
             dest: dest(0),
         })
         .unwrap();
     }
+    // c: new in the kernel since `t` was read.
+    k.apply(&Op::NewService(Service { id: c, ..svc() }))
+        .unwrap();
     let unknown = ServiceId::Fwmark {
         af: crate::ipvs::wire::Af::V4,
         mark: 7,
     };
-    dump_dests_into(&mut k, &mut t, &[a, unknown]).unwrap();
+    dump_services_into(&mut k, &mut t, &BTreeSet::from([a, c, unknown])).unwrap();
     assert_eq!(t.services[&a].dests[&dest(0).id].weight, 0, "read again");
     assert_eq!(t.services[&b].dests[&dest(0).id].weight, 1, "as it was");
-    assert!(!t.services.contains_key(&unknown), "no service is added");
-    assert_eq!(t.services[&a], dump(&mut k).unwrap().services[&a]);
+    assert!(
+        t.services.contains_key(&c),
+        "a named service found is added"
+    );
+    assert!(!t.services.contains_key(&unknown));
+    let now = dump(&mut k).unwrap();
+    assert_eq!(t.services[&a], now.services[&a]);
+    assert_eq!(t.services[&c], now.services[&c]);
 
-    // A service the kernel lost comes back with no destinations.
+    // A named service the kernel lost leaves the table.
     k.apply(&Op::DelService(a)).unwrap();
-    dump_dests_into(&mut k, &mut t, &[a]).unwrap();
-    assert!(t.services[&a].dests.is_empty());
+    dump_services_into(&mut k, &mut t, &BTreeSet::from([a])).unwrap();
+    assert!(!t.services.contains_key(&a));
+    assert!(t.services.contains_key(&b));
 }

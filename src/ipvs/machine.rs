@@ -24,6 +24,13 @@
 //!   vigil) gives a plan of zero ops: the table is adopted as it stands.
 //! - a health change: a pass [`COALESCE`] later; changes arriving before
 //!   it are folded into the same pass (a burst of 100 costs one dump).
+//!   When health changes are all that is due, the pass covers only the
+//!   services they touch ([`PassRequest::scope`]): their desired entries,
+//!   read from the kernel and diffed alone, so a real server going down in
+//!   a table of 100,000 destinations costs what its service costs, not
+//!   a dump and a diff of the whole table. Anything else due (start, a
+//!   commit, a drain's end, a retry, an error standing) makes the next
+//!   pass whole.
 //! - an unreachable kernel (no `ip_vs`, socket error): the next pass after
 //!   a backoff doubling from [`BACKOFF_MIN`] to [`BACKOFF_MAX`] (the task
 //!   runs `modprobe ip_vs` once before the first retry).
@@ -115,6 +122,12 @@ pub struct Machine {
     quorum_changes: Vec<QuorumChange>,
     /// When the next pass is due; `None`: nothing to do.
     due: Option<Instant>,
+    /// What the due pass covers: the whole table, or (`false`) only the
+    /// services in `touched`, which health changes alone made due.
+    whole: bool,
+    touched: BTreeSet<ServiceId>,
+    /// The services the pass in flight covers; `None`: all of them.
+    scope: Option<BTreeSet<ServiceId>>,
     backoff: Backoff,
     /// The last table seen, what was left alone, and the current error.
     table: Option<Table>,
@@ -168,6 +181,9 @@ impl Machine {
             adopted: false,
             quorum_changes: Vec::new(),
             due: Some(now),
+            whole: true,
+            touched: BTreeSet::new(),
+            scope: None,
             backoff: Backoff::new(BACKOFF_MIN, BACKOFF_MAX),
             table: None,
             foreign: Vec::new(),
@@ -181,19 +197,22 @@ impl Machine {
     /// within [`COALESCE`]. A weight changes the destination in place.
     pub fn handle_health(&mut self, ev: &HealthEvent, now: Instant) {
         let h = if ev.up { Health::Up } else { Health::Down };
-        let mut changed = false;
+        let mut touched = Vec::new();
         for id in self.names.reals_of(&self.config, ev.service, ev.real) {
-            changed |= self.health.insert(id, h) != Some(h);
+            let mut changed = self.health.insert(id, h) != Some(h);
             changed |= match ev.weight {
                 Some(w) => self.weights.insert(id, w) != Some(w),
                 None => self.weights.remove(&id).is_some(),
             };
+            if changed {
+                touched.push(id.service);
+            }
         }
-        if changed {
-            let at = now + COALESCE;
+        if !touched.is_empty() {
+            self.touched.extend(touched);
             // An earlier due (start, a pending coalesce) stays; a retry
             // backoff is cut short: the table is wrong now.
-            self.due = Some(self.due.map_or(at, |d| d.min(at)));
+            self.due_at(now + COALESCE);
         }
     }
 
@@ -236,7 +255,18 @@ impl Machine {
         let dynamic = desired::dynamic_reals(new);
         self.weights.retain(|r, _| dynamic.contains(r));
         self.quorum.retain(|s, _| owned.contains(s));
-        self.due = Some(now);
+        self.due_whole(now);
+    }
+
+    /// A pass at `at` or before, over whatever is touched by then.
+    fn due_at(&mut self, at: Instant) {
+        self.due = Some(self.due.map_or(at, |d| d.min(at)));
+    }
+
+    /// A whole pass at `at` or before.
+    fn due_whole(&mut self, at: Instant) {
+        self.whole = true;
+        self.due_at(at);
     }
 
     /// The earliest of the next pass and the next drain timeout.
@@ -256,15 +286,26 @@ impl Machine {
             return None;
         }
         self.due = None;
+        let touched = std::mem::take(&mut self.touched);
+        // A scoped pass needs a table to read its services over and a
+        // whole one before it (adopted strays, no error standing).
+        let whole = std::mem::replace(&mut self.whole, false)
+            || !self.adopted
+            || self.error.is_some()
+            || self.table.is_none();
+        self.scope = (!whole).then_some(touched);
         let draining = self.draining.keys().copied().collect();
-        let mut d = desired::build_weighted(
+        let mut d = desired::build_where(
             &self.config,
             &self.health,
             &self.weights,
             &draining,
             &self.quorum,
+            |id| self.scope.as_ref().is_none_or(|s| s.contains(id)),
         );
-        (d.table.services).extend(self.paths.entries().map(|e| (e.service.id, e)));
+        if self.scope.is_none() {
+            (d.table.services).extend(self.paths.entries().map(|e| (e.service.id, e)));
+        }
         for c in &d.changes {
             if c.up {
                 tracing::info!(virtual_server = %logfields::VirtualServer::kernel(&c.service), "ipvs: quorum gained");
@@ -273,12 +314,16 @@ impl Machine {
             }
         }
         self.quorum_changes.extend(d.changes.iter().copied());
-        self.quorum = d.quorum.clone();
+        match self.scope {
+            None => self.quorum = d.quorum.clone(),
+            Some(_) => self.quorum.extend(&d.quorum),
+        }
         Some(PassRequest {
             desired: d,
             retired: self.retired.clone(),
             adopt: (!self.adopted).then(|| Arc::clone(&self.config)),
             last: None,
+            scope: self.scope.clone(),
         })
     }
 
@@ -331,7 +376,7 @@ impl Machine {
                 connections = ?left,
                 "ipvs: drain timeout: removing the real server with its remaining connections"
             );
-            self.due = Some(self.due.map_or(now, |d| d.min(now)));
+            self.due_whole(now);
         }
     }
 
@@ -357,7 +402,7 @@ impl Machine {
                     real_server = %RealServer::kernel(&r.dest),
                     "ipvs: real server drained: no connection left; removing it"
                 );
-                self.due = Some(self.due.map_or(now, |d| d.min(now)));
+                self.due_whole(now);
             }
         }
     }
@@ -365,9 +410,11 @@ impl Machine {
     /// The result of the pass [`Machine::poll_pass`] asked for.
     pub fn handle_pass(&mut self, r: Result<PassReport, Unavailable>, now: Instant) {
         self.passes += 1;
-        match r {
-            Ok(rep) => self.handle_report(rep, now),
-            Err(u) => self.handle_unavailable(u, now),
+        let scope = self.scope.take();
+        match (r, scope) {
+            (Ok(rep), Some(scope)) => self.handle_scoped_report(rep, &scope, now),
+            (Ok(rep), None) => self.handle_report(rep, now),
+            (Err(u), _) => self.handle_unavailable(u, now),
         }
     }
 
@@ -413,6 +460,30 @@ impl Machine {
         self.table = Some(rep.table);
         self.foreign = rep.foreign;
         self.misordered = rep.misordered;
+        self.after_report(refused, now);
+    }
+
+    /// A pass over the services in `scope` ran ([`Self::poll_pass`]): what
+    /// it found of them is merged over what the passes before found of the
+    /// rest (foreign services only a whole pass finds).
+    fn handle_scoped_report(
+        &mut self,
+        mut rep: PassReport,
+        scope: &BTreeSet<ServiceId>,
+        now: Instant,
+    ) {
+        let mut misordered: Vec<ServiceId> = (self.misordered.iter())
+            .filter(|s| !scope.contains(s))
+            .copied()
+            .collect();
+        misordered.append(&mut rep.misordered);
+        rep.misordered = misordered;
+        rep.foreign = self.foreign.clone();
+        self.handle_report(rep, now);
+    }
+
+    /// The error and the next pass after a pass's report.
+    fn after_report(&mut self, refused: bool, now: Instant) {
         if refused {
             self.retry(now);
         } else {
@@ -432,7 +503,7 @@ impl Machine {
 
     fn retry(&mut self, now: Instant) {
         let at = now + self.backoff.next();
-        self.due = Some(self.due.map_or(at, |d| d.min(at)));
+        self.due_whole(at);
     }
 
     /// The last table, lent to a dump that reads the kernel over it

@@ -3,7 +3,7 @@
 use super::*;
 use crate::config::model::{Config, ServiceKey};
 use crate::health::Failure;
-use crate::ipvs::kernel::{dump, FakeKernel, Op};
+use crate::ipvs::kernel::{dump, FakeKernel, Kernel, Op};
 use crate::ipvs::pass::pass;
 use crate::ipvs::refresh::STATUS_REFRESH;
 use crate::ipvs::wire::DestId;
@@ -74,12 +74,23 @@ fn only_new(ops: &[Op], last: u8, weight: u32) {
 }
 
 /// Run the pass the machine asks for at `now` against `k`; returns its ops.
+/// One pass if due, run as the task runs it: over the machine's table,
+/// lent, and given back when the pass fails.
 pub(crate) fn step(machine: &mut Machine, k: &mut FakeKernel, now: Instant) -> Option<Vec<Op>> {
-    let mut req = machine.poll_pass(now)?;
+    let req = machine.poll_pass(now)?;
+    Some(run(machine, k, req, now))
+}
+
+/// [`step`]'s pass, asked for already.
+fn run(machine: &mut Machine, k: &mut FakeKernel, mut req: PassRequest, now: Instant) -> Vec<Op> {
+    req.last = machine.lend_table();
     let before = k.log.len();
     let r = pass(k, &mut req).map_err(Unavailable::kernel);
+    if r.is_err() {
+        machine.table_back(req.last.take());
+    }
     machine.handle_pass(r, now);
-    Some(k.log[before..].to_vec())
+    k.log[before..].to_vec()
 }
 
 /// The machine's error as `vigil status` shows it.
@@ -355,7 +366,7 @@ fn draining_103(k: &mut FakeKernel, t0: Instant) -> Machine {
 
 #[test]
 fn a_drain_ends_on_a_read_of_its_service_alone() {
-    use crate::ipvs::kernel::dump_dests_into;
+    use crate::ipvs::kernel::dump_services_into;
     use crate::ipvs::refresh::{Schedule, Scope};
     let t0 = Instant::now();
     let mut k = FakeKernel::default();
@@ -367,10 +378,13 @@ fn a_drain_ends_on_a_read_of_its_service_alone() {
     reads.full_read(t0, std::time::Duration::from_secs(1));
     let t1 = t0 + STATUS_REFRESH;
     let scope = reads.scope(t1, machine.draining().keys().map(|r| r.service));
-    assert_eq!(scope, Some(Scope::Services(vec![sid()])));
+    let Some(Scope::Services(ids)) = scope else {
+        panic!("want the draining service, got {scope:?}")
+    };
+    assert_eq!(ids, BTreeSet::from([sid()]));
     set_conns(&mut k, sid(), 103, 0);
     let mut t = machine.lend_table().expect("the pass left a table");
-    dump_dests_into(&mut k, &mut t, &[sid()]).unwrap();
+    dump_services_into(&mut k, &mut t, &ids).unwrap();
     machine.handle_refresh(t, t1);
     assert!(machine.draining().is_empty());
     assert_eq!(
@@ -667,4 +681,116 @@ fn one_health_event_of_a_group_s_real_server_moves_it_in_every_service_of_the_gr
         ops.iter().all(|o| matches!(o, Op::DelDest { .. })),
         "{ops:?}"
     );
+}
+
+const TWO_SERVICES: &str = "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 192.168.1.5 80 {\n  TCP_CHECK {\n  }\n }\n real_server 192.168.1.6 80 {\n }\n}\nvirtual_server 10.0.0.2 80 {\n protocol TCP\n lb_algo lc\n real_server 192.168.1.7 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
+
+fn two_services() -> (Config, ServiceId, ServiceId) {
+    let c = crate::config::import_str("t", TWO_SERVICES, false)
+        .expect("valid")
+        .config;
+    let id = |vs: usize| desired::service_id(&c.virtual_servers[vs]);
+    let ids = (id(0), id(1));
+    (c, ids.0, ids.1)
+}
+
+fn down(service: &str, last: u8) -> HealthEvent {
+    HealthEvent {
+        service: ServiceKey::Addr {
+            addr: service.parse().unwrap(),
+            port: 80,
+        },
+        ..event(last, false)
+    }
+}
+
+#[test]
+fn a_health_pass_covers_the_services_it_touches_and_a_commit_the_whole_table() {
+    let (c, one, two) = two_services();
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let foreign = ServiceId::Fwmark {
+        af: crate::ipvs::wire::Af::V4,
+        mark: 99,
+    };
+    k.apply(&Op::NewService(crate::ipvs::wire::Service {
+        id: foreign,
+        scheduler: "rr".into(),
+        pe_name: None,
+        flags: 0,
+        timeout: 0,
+        netmask: u32::MAX,
+        stats: None,
+    }))
+    .unwrap();
+    let mut machine = started(c.clone(), &mut k, t0);
+    assert_eq!(machine.foreign(), &[foreign]);
+    // Another program changes the second service behind vigil's back.
+    let drift = |k: &FakeKernel| k.table.services[&two].dests[&rs(7)].weight;
+    k.table
+        .services
+        .get_mut(&two)
+        .unwrap()
+        .dests
+        .get_mut(&rs(7))
+        .unwrap()
+        .weight = 9;
+
+    machine.handle_health(&down("10.0.0.1", 5), t0);
+    let t1 = t0 + COALESCE;
+    let req = machine.poll_pass(t1).expect("due");
+    assert_eq!(req.scope, Some(BTreeSet::from([one])));
+    assert_eq!(
+        req.desired.table.services.keys().collect::<Vec<_>>(),
+        [&one]
+    );
+    let ops = run(&mut machine, &mut k, req, t1);
+    assert_eq!(
+        ops,
+        [Op::DelDest {
+            service: one,
+            dest: rs(5)
+        }]
+    );
+    assert_eq!(drift(&k), 9, "the other service is not read or diffed");
+    assert_eq!(machine.foreign(), &[foreign], "kept from the whole pass");
+    let table = machine.table().expect("back from the pass");
+    assert_eq!(table.services.len(), 3, "the rest of the table kept");
+    assert!(!table.services[&one].dests.contains_key(&rs(5)));
+
+    // A commit (here of the same config) passes over the whole table.
+    machine.reconfigure(Arc::new(c), t1);
+    let req = machine.poll_pass(t1).expect("due");
+    assert_eq!(req.scope, None);
+    let ops = run(&mut machine, &mut k, req, t1);
+    assert_eq!(drift(&k), 1, "repaired: {ops:?}");
+}
+
+#[test]
+fn a_refusal_standing_makes_the_next_pass_whole() {
+    let (c, one, two) = two_services();
+    let t0 = Instant::now();
+    let mut k = FakeKernel {
+        missing_schedulers: vec!["lc".into()],
+        ..FakeKernel::default()
+    };
+    let mut machine = started(c, &mut k, t0);
+    assert!(error(&machine).is_some(), "the second service was refused");
+    assert!(!k.table.services.contains_key(&two));
+    k.missing_schedulers.clear();
+
+    // A health change before the retry: the pass is whole, and retries.
+    machine.handle_health(&down("10.0.0.1", 5), t0);
+    let req = machine.poll_pass(t0 + COALESCE).expect("due");
+    assert_eq!(req.scope, None);
+    run(&mut machine, &mut k, req, t0 + COALESCE);
+    assert!(k.table.services.contains_key(&two), "retried");
+    assert_eq!(error(&machine), None);
+
+    // With no error standing, the next one is scoped again.
+    let mut up = down("10.0.0.1", 5);
+    up.up = true;
+    machine.handle_health(&up, t0 + COALESCE);
+    let req = machine.poll_pass(t0 + 2 * COALESCE).expect("due");
+    assert_eq!(req.scope, Some(BTreeSet::from([one])));
 }

@@ -2,7 +2,8 @@
 //!
 //! Owns: [`pass`] (dump, diff, apply everything the kernel accepts; the
 //! table after is the dump with the ops applied when the kernel took them
-//! all, else a second dump), its input [`PassRequest`] and output
+//! all, else a second dump; a scoped pass does all of that over the few
+//! services its request names, inside the table it was lent), its input [`PassRequest`] and output
 //! [`PassReport`], and the typed errors a pass and a commit report: a
 //! [`RefusedOp`] (the op and the kernel's errno; the sync task's refused
 //! daemon ops too) and [`Unavailable`] (the kernel cannot be programmed
@@ -19,8 +20,8 @@ use std::time::{Duration, Instant};
 use super::client;
 use super::desired::{config_dests, Desired, RealId};
 use super::edge::Panicked;
-use super::kernel::{apply_all, dump_into, Kernel, KernelError, Op, Table};
-use super::reconcile::diff;
+use super::kernel::{apply_all, dump_into, dump_services_into, Kernel, KernelError, Op, Table};
+use super::reconcile::{diff, Plan};
 use super::wire::ServiceId;
 use crate::config::model::Config;
 
@@ -40,6 +41,12 @@ pub struct PassRequest {
     /// two. `None`: the pass dumps into a new one. After a failed pass it
     /// holds what the dumps read, for the task to give back.
     pub last: Option<Table>,
+    /// The services the pass covers, when `desired` holds only theirs
+    /// (health changes alone were due): only they are read from the kernel
+    /// and diffed, and the rest of `last` is kept as it was. Needs a lent
+    /// table (without one the pass is whole, over what `desired` holds);
+    /// never adopts or retires. `None`: every service.
+    pub scope: Option<BTreeSet<ServiceId>>,
 }
 
 /// What one pass did.
@@ -181,6 +188,17 @@ impl Unavailable {
 /// kernel accepts, dump again if anything changed. Blocking with a real
 /// client; call it from the blocking pool ([`super::edge`]).
 pub fn pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K::Error> {
+    match (req.scope.take(), req.last.take()) {
+        (Some(scope), Some(last)) => scoped_pass(k, req, &scope, last),
+        (_, last) => {
+            req.last = last;
+            whole_pass(k, req)
+        }
+    }
+}
+
+/// [`pass`] over the whole table.
+fn whole_pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K::Error> {
     let t0 = Instant::now();
     let lent = req.last.is_some();
     let mut actual = req.last.take().unwrap_or_default();
@@ -188,7 +206,7 @@ pub fn pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K
         req.last = lent.then_some(actual);
         return Err(e);
     }
-    let dumped = t0.elapsed();
+    let dumped = Instant::now();
     let adopted = req.adopt.as_ref().map_or_else(BTreeSet::new, |config| {
         strays(&req.desired, &actual, config)
     });
@@ -199,32 +217,117 @@ pub fn pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K
         desired.draining.extend(adopted.iter().copied());
         diff(&desired, &actual, &req.retired)
     };
-    let planned = t0.elapsed();
+    let planned = Instant::now();
+    let (table, failed, applied) = match apply_plan(k, actual, &plan.ops, |k, t| dump_into(k, t)) {
+        Ok(done) => done,
+        Err((stale, e)) => {
+            req.last = Some(stale);
+            return Err(e);
+        }
+    };
+    Ok(report(
+        plan,
+        table,
+        failed,
+        adopted,
+        [t0, dumped, planned, applied],
+    ))
+}
+
+/// [`pass`] over the services `scope` names, inside `last`: they are
+/// taken out of it, read again from the kernel, diffed against `desired`
+/// (which holds only theirs), applied, and put back.
+fn scoped_pass<K: Kernel>(
+    k: &mut K,
+    req: &mut PassRequest,
+    scope: &BTreeSet<ServiceId>,
+    mut last: Table,
+) -> Result<PassReport, K::Error> {
+    let t0 = Instant::now();
+    let mut part = Table::default();
+    for id in scope {
+        if let Some(e) = last.services.remove(id) {
+            part.services.insert(*id, e);
+        }
+    }
+    let read = |k: &mut K, t: &mut Table| dump_services_into(k, t, scope);
+    let back = |mut last: Table, mut part: Table| {
+        last.services.append(&mut part.services);
+        last
+    };
+    if let Err(e) = read(k, &mut part) {
+        req.last = Some(back(last, part));
+        return Err(e);
+    }
+    let dumped = Instant::now();
+    let plan = diff(&req.desired, &part, &BTreeSet::new());
+    let planned = Instant::now();
+    match apply_plan(k, part, &plan.ops, read) {
+        Ok((part, failed, applied)) => {
+            let table = back(last, part);
+            let none = BTreeSet::new();
+            Ok(report(
+                plan,
+                table,
+                failed,
+                none,
+                [t0, dumped, planned, applied],
+            ))
+        }
+        Err((part, e)) => {
+            req.last = Some(back(last, part));
+            Err(e)
+        }
+    }
+}
+
+/// Applies `ops` (planned over `actual`); -> the table after (`actual`
+/// with the ops carried out, or read again with `read` when the kernel
+/// refused one or the table changed under the pass), the refusals, and
+/// when the apply ended. `Err`: the read after failed, with what it read.
+#[allow(clippy::type_complexity)]
+fn apply_plan<K: Kernel>(
+    k: &mut K,
+    actual: Table,
+    ops: &[Op],
+    read: impl Fn(&mut K, &mut Table) -> Result<(), K::Error>,
+) -> Result<(Table, Refusals, Instant), (Table, K::Error)> {
     let failed = Refusals(
-        apply_all(k, &plan.ops)
+        apply_all(k, ops)
             .into_iter()
             .map(|(op, e)| RefusedOp::new(op, &e))
             .collect(),
     );
-    let applied = t0.elapsed();
-    let table = match carried_out(actual, &plan.ops, failed.0.is_empty()) {
+    let applied = Instant::now();
+    let table = match carried_out(actual, ops, failed.0.is_empty()) {
         Ok(table) => table,
         Err(mut stale) => {
             // Read again over the first dump, not beside it: two copies
             // of a table of 100,000 destinations beside the desired one
             // were the top of a reload's peak.
-            if let Err(e) = dump_into(k, &mut stale) {
-                req.last = Some(stale);
-                return Err(e);
+            if let Err(e) = read(k, &mut stale) {
+                return Err((stale, e));
             }
             stale
         }
     };
+    Ok((table, failed, applied))
+}
+
+/// The report of a pass that started at `t0` and ended its dump, its
+/// plan and its apply at the other three (the dump after, now).
+fn report(
+    plan: Plan,
+    table: Table,
+    failed: Refusals,
+    adopted: BTreeSet<RealId>,
+    [t0, dumped, planned, applied]: [Instant; 4],
+) -> PassReport {
     let phases = Phases {
-        dump: dumped,
+        dump: dumped - t0,
         plan: planned - dumped,
         apply: applied - planned,
-        dump_again: t0.elapsed() - applied,
+        dump_again: applied.elapsed(),
     };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     tracing::debug!(
@@ -235,7 +338,7 @@ pub fn pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K
         plan.ops.len(),
         ms(phases.dump_again),
     );
-    Ok(PassReport {
+    PassReport {
         planned: plan.ops.len(),
         failed,
         table,
@@ -243,7 +346,7 @@ pub fn pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K
         misordered: plan.misordered,
         adopted,
         phases,
-    })
+    }
 }
 
 /// The table after a pass: the dump with the ops applied, when the

@@ -22,6 +22,7 @@ fn request() -> PassRequest {
         retired: BTreeSet::new(),
         adopt: None,
         last: None,
+        scope: None,
     }
 }
 
@@ -234,4 +235,46 @@ fn a_failed_second_dump_gives_the_first_back() {
     assert!(pass(&mut k, &mut req).is_err());
     assert_eq!(k.dumps, 2);
     assert_eq!(req.last, Some(Table::default()), "the kernel had nothing");
+}
+
+/// A scoped pass reads and diffs the services it names, inside the lent
+/// table: the rest of it is kept unread; a failed read gives the whole
+/// lent table back.
+#[test]
+fn a_scoped_pass_reads_its_services_inside_the_lent_table() {
+    use crate::ipvs::kernel::{dump, Entry};
+    let mut k = counting(FakeKernel::default());
+    let first = pass(&mut k, &mut request()).expect("the fake dumps").table;
+    let id = *first.services.keys().next().expect("the seed's service");
+    let other = ServiceId::Fwmark {
+        af: crate::ipvs::wire::Af::V4,
+        mark: 5,
+    };
+    let mut lent = first.clone();
+    let service = crate::ipvs::wire::Service {
+        id: other,
+        ..first.services[&id].service.clone()
+    };
+    lent.services.insert(other, Entry::new(service));
+    // The kernel lost the scoped service: the pass adds it back.
+    k.inner.table.services.remove(&id);
+    let scoped = |lent: &Table| PassRequest {
+        last: Some(lent.clone()),
+        scope: Some(BTreeSet::from([id])),
+        ..request()
+    };
+    let mut req = scoped(&lent);
+    let rep = pass(&mut k, &mut req).expect("the fake dumps");
+    assert_eq!(rep.planned, 3, "the service and its two destinations");
+    assert!(rep.table.services.contains_key(&other), "kept unread");
+    assert_eq!(
+        rep.table.services[&id],
+        dump(&mut k.inner).unwrap().services[&id]
+    );
+    assert!(rep.foreign.is_empty() && req.last.is_none());
+
+    k.fail_dump = Some(k.dumps + 1);
+    let mut req = scoped(&lent);
+    assert!(pass(&mut k, &mut req).is_err());
+    assert_eq!(req.last.as_ref(), Some(&lent), "all of it back");
 }

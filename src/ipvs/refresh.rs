@@ -7,7 +7,8 @@
 //!   and a scrape show, and what the kernel holds that vigil did not put
 //!   there;
 //! - else, the services that have a destination draining: a drain ends on
-//!   its connection counts, and those few services are cheap to read;
+//!   its connection counts, and those few services are cheap to read (the
+//!   list of services, then their destinations);
 //! - else, nothing.
 //!
 //! A full read costs time in proportion to the table (at 100,000
@@ -16,8 +17,8 @@
 //! size kept a daemon at the config's bounds busy with nothing else to do.
 //! So the next full read waits [`FULL_SPACING`] times what the last one
 //! took: reading back takes at most a twentieth of one CPU, and a small
-//! table is still read every [`STATUS_REFRESH`]. A pass reads the whole
-//! table too, so it counts as a full read.
+//! table is still read every [`STATUS_REFRESH`]. A whole pass reads the
+//! whole table too, so it counts as a full read (a scoped one does not).
 //!
 //! Must not: do I/O, or decide what a dump means (the machine does).
 
@@ -42,8 +43,8 @@ pub const FULL_REFRESH_MAX: Duration = Duration::from_secs(60);
 pub enum Scope {
     /// Every service and destination.
     Full,
-    /// The destinations of these services (sorted, each once).
-    Services(Vec<ServiceId>),
+    /// These services ([`super::kernel::dump_services_into`]).
+    Services(BTreeSet<ServiceId>),
 }
 
 /// When the next full read is due, from what the last one cost.
@@ -75,7 +76,7 @@ impl Schedule {
             return Some(Scope::Full);
         }
         let services: BTreeSet<ServiceId> = draining.into_iter().collect();
-        (!services.is_empty()).then(|| Scope::Services(services.into_iter().collect()))
+        (!services.is_empty()).then_some(Scope::Services(services))
     }
 
     /// A refresh read the whole table, ending at `ended` after `took`.
@@ -84,7 +85,7 @@ impl Schedule {
         self.table_read(ended);
     }
 
-    /// A pass read the whole table, ending at `ended` (what its read cost
+    /// A whole pass read the table, ending at `ended` (what its read cost
     /// alone is not known: the last refresh's cost stands).
     pub fn table_read(&mut self, ended: Instant) {
         self.full_due = ended + self.spacing();

@@ -69,7 +69,7 @@ fn between_full_reads_only_draining_services_are_read_each_once() {
     let t = t0 + STATUS_REFRESH;
     assert_eq!(
         s.scope(t, [service(443), service(80), service(443)]),
-        Some(Scope::Services(vec![service(80), service(443)]))
+        Some(Scope::Services(BTreeSet::from([service(80), service(443)])))
     );
     // A due full read covers the drains too.
     assert_eq!(s.scope(s.full_due(), [service(80)]), Some(Scope::Full));

@@ -40,7 +40,7 @@ use super::client::Client;
 use super::desired;
 use super::dr_path;
 use super::edge::Edge;
-use super::kernel::{dump_dests_into, dump_into, Table};
+use super::kernel::{dump_into, dump_services_into, Table};
 use super::machine::Machine;
 use super::pass::{pass, PassReport, PassRequest, Refusals, Unavailable};
 use super::refresh::{self, Scope, STATUS_REFRESH};
@@ -214,6 +214,7 @@ pub async fn run(
             if !accept_local && machine.paths().any_ipv4() {
                 accept_local = set_accept_local().await;
             }
+            let whole = req.scope.is_none();
             let req = PassRequest {
                 last: machine.lend_table(),
                 ..req
@@ -227,7 +228,9 @@ pub async fn run(
             }
             if let Ok(rep) = &r {
                 crate::startup::finish("IPVS pass other", &rep.phases.named(), rep.planned);
-                reads.table_read(Instant::now());
+                if whole {
+                    reads.table_read(Instant::now());
+                }
             }
             match &r {
                 Ok(rep) => publish_serving(&machine, Some(&rep.table), &io.serving),
@@ -385,7 +388,7 @@ async fn refresh(
             let mut t = last.unwrap_or_default();
             let r = link.if_connected(|c| match &scope {
                 Scope::Full => dump_into(c, &mut t),
-                Scope::Services(ids) => dump_dests_into(c, &mut t, ids),
+                Scope::Services(ids) => dump_services_into(c, &mut t, ids),
             });
             (t, r)
         })
