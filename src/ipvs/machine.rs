@@ -460,7 +460,11 @@ impl Machine {
         self.table = Some(rep.table);
         self.foreign = rep.foreign;
         self.misordered = rep.misordered;
-        self.after_report(refused, now);
+        if refused {
+            self.retry(now);
+        } else {
+            self.backoff.reset();
+        }
     }
 
     /// A pass over the services in `scope` ran ([`Self::poll_pass`]): what
@@ -480,15 +484,6 @@ impl Machine {
         rep.misordered = misordered;
         rep.foreign = self.foreign.clone();
         self.handle_report(rep, now);
-    }
-
-    /// The error and the next pass after a pass's report.
-    fn after_report(&mut self, refused: bool, now: Instant) {
-        if refused {
-            self.retry(now);
-        } else {
-            self.backoff.reset();
-        }
     }
 
     /// No pass could run: retried after a backoff.
