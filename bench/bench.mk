@@ -96,10 +96,12 @@ bench-dr-path: lab-image bench-probe bench-layout
 
 # 6. The scaling curve (issue 15): vigil's cold start, no-op pass after a
 #    restart, no-change reload and RSS, keepalived's cold start and RSS, at
-#    1,000, 10,000 and 100,000 destinations (the bound), no checkers, in
-#    one lab VM of 1 GB (lab/vlab/bench_scale.py): target/bench/scale.json,
+#    1,000, 10,000 and 100,000 destinations (the bound), no checkers, and
+#    at the bound the idle daemon's CPU over 40 s, both daemons, in one
+#    lab VM of 1 GB (lab/vlab/bench_scale.py): target/bench/scale.json,
 #    scale.md (the table and the growth exponents), scale.svg (log-log).
-#    About 7 minutes under TCG (6.5 measured, 5 runs at each size).
+#    About 16 minutes under TCG on a slow build box (5 runs at each size:
+#    103 s, 118 s and 736 s measured, the bound with its 40 s windows).
 bench-scale: lab-image bench-probe bench-layout
 	mkdir -p target/bench
 	cd lab && VLAB_PREFIX=$(BENCH_VLAB_PREFIX) $(LAB_PY) -m vlab.bench --only scale \
