@@ -23,8 +23,9 @@
 # 20 % of their median, the machine too loaded), then one Markdown table
 # of all of them at the end (bench/table.py), also target/bench/summary.md
 # (bench-table prints it again). Informative only: no pass/fail threshold.
-# Whole `make bench`: about 30 minutes on the 2-core build box (the parts'
-# times below are measured there, TCG for the VM parts), builds aside.
+# Whole `make bench`: about 45 minutes on the 2-core build box (44 measured
+# on a slow TCG host; the parts' times below are measured there, TCG for
+# the VM parts), builds aside.
 
 BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
 BENCH_PROBE := target/x86_64-unknown-linux-gnu/release/examples/bench_probe
