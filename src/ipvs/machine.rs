@@ -52,10 +52,13 @@
 //! - a real server or service it brings back stops draining.
 //!
 //! A drain's end is seen on the dump after a pass or on the status dump
-//! the task runs every few seconds. At start, a destination of an owned
-//! service that the config does not have (an earlier config's, left while
-//! vigil was stopped) is adopted as draining too, not deleted. Drains live
-//! in memory: a restart during one starts a new drain timeout for it.
+//! the task runs every few seconds (`super::refresh`). A status dump that
+//! finds a service vigil programmed gone (deleted by another program,
+//! `ip_vs` reloaded) makes a whole pass due at once, which puts it back.
+//! At start, a destination of an owned service that the config does not
+//! have (an earlier config's, left while vigil was stopped) is adopted as
+//! draining too, not deleted. Drains live in memory: a restart during one
+//! starts a new drain timeout for it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -519,10 +522,33 @@ impl Machine {
         self.table = last;
     }
 
-    /// A status-only dump (no pass) saw this table.
+    /// A status-only dump (no pass) saw this table. A service vigil
+    /// programmed that the kernel no longer has (another program deleted
+    /// it, or `ip_vs` was reloaded) is put back by a whole pass at once: a
+    /// pass over a few services would not see the rest gone.
     pub fn handle_refresh(&mut self, table: Table, now: Instant) {
         self.end_drains(&table, now);
+        if let Some(gone) = self.first_gone(&table) {
+            tracing::warn!(
+                virtual_server = %logfields::VirtualServer::kernel(&gone),
+                "ipvs: a service vigil programmed is gone from the kernel: programming the table again"
+            );
+            self.due_whole(now);
+        }
         self.table = Some(table);
+    }
+
+    /// The first service the config owns (or a DR path) that `table` lacks
+    /// though the last pass left it there: only when a pass has adopted
+    /// the table and no error stands (a refused service is retried anyway).
+    fn first_gone(&self, table: &Table) -> Option<ServiceId> {
+        if !self.adopted || self.error.is_some() {
+            return None;
+        }
+        let owned = self.config.virtual_servers.iter().map(desired::service_id);
+        owned
+            .chain(self.paths.ids())
+            .find(|id| !table.services.contains_key(id))
     }
 
     /// Why the table is not what the config wants, as of the last pass.

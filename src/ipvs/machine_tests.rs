@@ -794,3 +794,39 @@ fn a_refusal_standing_makes_the_next_pass_whole() {
     let req = machine.poll_pass(t0 + 2 * COALESCE).expect("due");
     assert_eq!(req.scope, Some(BTreeSet::from([one])));
 }
+
+#[test]
+fn a_service_gone_from_the_kernel_at_a_refresh_is_put_back_by_a_whole_pass() {
+    let (c, _, two) = two_services();
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let mut machine = started(c, &mut k, t0);
+    assert_eq!(machine.poll_timeout(), None, "nothing due");
+    // Another program deletes the second service (`ipvsadm -D`).
+    k.apply(&Op::DelService(two)).unwrap();
+    let t1 = t0 + STATUS_REFRESH;
+    machine.handle_refresh(dump(&mut k).unwrap(), t1);
+    assert_eq!(machine.poll_timeout(), Some(t1), "due at once");
+    let req = machine.poll_pass(t1).expect("due");
+    assert_eq!(req.scope, None, "whole");
+    let ops = run(&mut machine, &mut k, req, t1);
+    assert!(k.table.services.contains_key(&two), "put back: {ops:?}");
+    machine.handle_refresh(dump(&mut k).unwrap(), t1 + STATUS_REFRESH);
+    assert_eq!(machine.poll_timeout(), None, "then nothing more");
+}
+
+#[test]
+fn a_refused_service_missing_at_a_refresh_waits_for_its_retry() {
+    let (c, _, two) = two_services();
+    let t0 = Instant::now();
+    let mut k = FakeKernel {
+        missing_schedulers: vec!["lc".into()],
+        ..FakeKernel::default()
+    };
+    let mut machine = started(c, &mut k, t0);
+    let retry = machine.poll_timeout().expect("a retry after the refusal");
+    assert!(retry > t0);
+    assert!(!k.table.services.contains_key(&two));
+    machine.handle_refresh(dump(&mut k).unwrap(), t0);
+    assert_eq!(machine.poll_timeout(), Some(retry), "the backoff stands");
+}
