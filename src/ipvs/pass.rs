@@ -3,11 +3,11 @@
 //! Owns: [`pass`] (dump, diff, apply everything the kernel accepts; the
 //! table after is the dump with the ops applied when the kernel took them
 //! all, else a second dump; a scoped pass does all of that over the few
-//! services its request names, inside the table it was lent), its input [`PassRequest`] and output
-//! [`PassReport`], and the typed errors a pass and a commit report: a
-//! [`RefusedOp`] (the op and the kernel's errno; the sync task's refused
-//! daemon ops too) and [`Unavailable`] (the kernel cannot be programmed
-//! at all). Must not: decide when a pass runs
+//! services its request names, inside the table it was lent), its input
+//! [`PassRequest`] and output [`PassReport`], and the typed errors a pass
+//! and a commit report: a [`RefusedOp`] (the op and the kernel's errno; the
+//! sync task's refused daemon ops too) and [`Unavailable`] (the kernel
+//! cannot be programmed at all). Must not: decide when a pass runs
 //! or what the table should be (that is [`super::machine`]), or know the
 //! socket: it drives any [`Kernel`], the netlink client or the fake.
 
