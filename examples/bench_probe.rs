@@ -25,6 +25,14 @@
 //!   in the VM, where GNU time is not installed.
 //! - `now`: CLOCK_MONOTONIC in microseconds, to select journal entries.
 //! - `count`: the table's current service and destination totals, as JSON.
+//! - `dump [N]`: read the whole table N times (default 1) as vigil's IPVS
+//!   task does (`ipvs::kernel::dump` over generic netlink) and print
+//!   {"dests", "ms", "user_ms", "sys_ms"}, each time a median: the wall
+//!   time, and the process's CPU in user space (decoding, building the
+//!   table) and in the kernel (filling the dump, the system calls); and
+//!   "first": [ms, user_ms, sys_ms] of the first read alone (a fresh
+//!   process's, as in a restart: code run for the first time). Splits
+//!   a restart's adoption dump into vigil's part and the kernel's.
 //!
 //! Must not: change the IPVS table, or wait for CMD (a daemon never exits)
 //! but in `peak`.
@@ -125,7 +133,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes(w)
 }
 
-const USAGE: &str = "usage: bench_probe count | now\n       \
+const USAGE: &str = "usage: bench_probe count | now | dump [N]\n       \
     bench_probe spawn -- CMD [ARGS..]\n       \
     bench_probe peak -- CMD [ARGS..]\n       \
     bench_probe cold SERVICES DESTS [--timeout-s S] [--stdin FILE] -- CMD [ARGS..]";
@@ -244,6 +252,50 @@ fn cold(args: &[String]) -> Result<String, String> {
     }
 }
 
+/// This process's CPU so far: (user, system), in milliseconds.
+fn cpu_ms() -> Result<(f64, f64), String> {
+    // SAFETY: all zeroes is a valid rusage (integers and timevals).
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only fills the struct it is given.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
+    }
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    Ok((ms(ru.ru_utime), ms(ru.ru_stime)))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn dump(args: &[String]) -> Result<String, String> {
+    let runs: usize = match args.first() {
+        Some(n) => n.parse().map_err(|e| format!("N: {e}"))?,
+        None => 1,
+    };
+    let mut client = vigil::ipvs::client::Client::connect().map_err(|e| e.to_string())?;
+    let (mut wall, mut user, mut sys) = (Vec::new(), Vec::new(), Vec::new());
+    let mut dests = 0;
+    for _ in 0..runs.max(1) {
+        let (u0, s0) = cpu_ms()?;
+        let t0 = Instant::now();
+        let table = vigil::ipvs::kernel::dump(&mut client).map_err(|e| e.to_string())?;
+        wall.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let (u1, s1) = cpu_ms()?;
+        user.push(u1 - u0);
+        sys.push(s1 - s0);
+        dests = table.dest_count();
+    }
+    let first = format!("[{:.1}, {:.1}, {:.1}]", wall[0], user[0], sys[0]);
+    Ok(format!(
+        "{{\"dests\": {dests}, \"first\": {first}, \"ms\": {:.1}, \"user_ms\": {:.1}, \"sys_ms\": {:.1}}}",
+        median(wall),
+        median(user),
+        median(sys)
+    ))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = match args.first().map(String::as_str) {
@@ -254,6 +306,7 @@ fn main() -> ExitCode {
         Some("spawn") => spawn(&args[1..]),
         Some("peak") => peak(&args[1..]),
         Some("now") => Ok(format!("{{\"mono_us\": {}}}", mono_us())),
+        Some("dump") => dump(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match r {

@@ -344,8 +344,17 @@ impl Client {
         sock::recv(self.fd.as_raw_fd(), buf, MsgFlags::empty()).map_err(|e| recv_error(what, e))
     }
 
-    /// Send `req`; the genl payloads of the replies (none for a plain ack).
-    fn exchange(&self, req: &Request, target: &Target) -> Result<Vec<Vec<u8>>, Error> {
+    /// Send `req`; each genl payload of the replies decoded by `each`, in
+    /// order (none for a plain ack). Decoded in the receive buffer as it
+    /// comes, not copied out first: a restart's adoption dump is 10,000
+    /// such messages and more. The whole answer is read even past a
+    /// payload `each` refuses, whose error is then the result.
+    fn exchange<T>(
+        &self,
+        req: &Request,
+        target: &Target,
+        mut each: impl FnMut(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, Error> {
         let what = format!("{}{target}", req.cmd);
         let flags = if req.dump { NLM_F_DUMP } else { NLM_F_ACK };
         let seq = self.take_seq(1);
@@ -353,14 +362,21 @@ impl Client {
         netlink::frame(&mut out, self.family, flags, seq, &req.emit());
         self.send(&out, &what)?;
         let mut buf = vec![0u8; RECV_BUF];
-        let mut replies = Vec::new();
+        let mut replies = Ok(Vec::new());
         loop {
             let n = self.recv(&mut buf, &what)?;
             let msgs = netlink::parse(&buf[..n]).map_err(|e| transport(&what, e))?;
             for m in msgs.iter().filter(|m| m.seq == seq) {
                 match m.reply {
-                    Reply::Data(p) => replies.push(p.to_vec()),
-                    Reply::Ack | Reply::Done(0) => return Ok(replies),
+                    Reply::Data(p) => {
+                        if let Ok(v) = &mut replies {
+                            match each(p) {
+                                Ok(x) => v.push(x),
+                                Err(e) => replies = Err(e),
+                            }
+                        }
+                    }
+                    Reply::Ack | Reply::Done(0) => return Self::decode(req, target, replies),
                     Reply::Error(errno) | Reply::Done(errno) => {
                         return Err(refused(req, target, errno))
                     }
@@ -368,6 +384,23 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// [`Client::exchange`] of a request answered by an ack alone.
+    fn acked(&self, req: &Request, target: &Target) -> Result<(), Error> {
+        self.exchange(req, target, |_| Ok(())).map(drop)
+    }
+
+    /// [`Client::exchange`] of a GET answered by one message: it, decoded.
+    fn one<T>(
+        &self,
+        req: &Request,
+        decode: impl FnMut(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<T, Error> {
+        self.exchange(req, &Target::None, decode)?
+            .into_iter()
+            .next()
+            .ok_or(Error::NoReply { cmd: req.cmd })
     }
 
     /// Table changes, pipelined: up to [`BATCH`] requests per `send`, only
@@ -462,37 +495,33 @@ impl Client {
 
     /// IPVS version and connection table size.
     pub fn info(&self) -> Result<Info, Error> {
-        let req = Request::get_info();
-        let replies = self.exchange(&req, &Target::None)?;
-        let msg = replies.first().ok_or(Error::NoReply { cmd: req.cmd })?;
-        let r = wire::split_genl(msg).and_then(|(_, a)| Info::decode(a));
-        Self::decode(&req, &Target::None, r)
+        self.one(&Request::get_info(), |m| {
+            wire::split_genl(m).and_then(|(_, a)| Info::decode(a))
+        })
     }
 
     /// Every service in the kernel.
     pub fn services(&self) -> Result<Vec<Service>, Error> {
-        let req = Request::get_services();
-        let replies = self.exchange(&req, &Target::None)?;
-        replies
-            .iter()
-            .map(|m| Self::decode(&req, &Target::None, wire::decode_service_msg(m)))
-            .collect()
+        self.exchange(
+            &Request::get_services(),
+            &Target::None,
+            wire::decode_service_msg,
+        )
     }
 
     /// The destinations of one service.
     pub fn dests(&self, service: &ServiceId) -> Result<Vec<Dest>, Error> {
-        let req = Request::get_dests(service);
-        let target = Target::Service(*service);
-        let replies = self.exchange(&req, &target)?;
-        replies
-            .iter()
-            .map(|m| Self::decode(&req, &target, wire::decode_dest_msg(m, service.af())))
-            .collect()
+        let af = service.af();
+        self.exchange(
+            &Request::get_dests(service),
+            &Target::Service(*service),
+            |m| wire::decode_dest_msg(m, af),
+        )
     }
 
     /// One table change (NEW/SET/DEL of a service or destination).
     pub fn apply(&self, op: &Op) -> Result<(), Error> {
-        self.exchange(&op.request(), &Target::from(op)).map(drop)
+        self.acked(&op.request(), &Target::from(op))
     }
 
     pub fn new_service(&self, s: &Service) -> Result<(), Error> {
@@ -525,37 +554,31 @@ impl Client {
 
     /// `ipvsadm --set`: only the timeouts given change.
     pub fn set_timeouts(&self, t: &Timeouts) -> Result<(), Error> {
-        self.exchange(&Request::set_timeouts(t), &Target::None)
-            .map(drop)
+        self.acked(&Request::set_timeouts(t), &Target::None)
     }
 
     pub fn timeouts(&self) -> Result<Timeouts, Error> {
-        let req = Request::get_timeouts();
-        let replies = self.exchange(&req, &Target::None)?;
-        let msg = replies.first().ok_or(Error::NoReply { cmd: req.cmd })?;
-        let r = wire::split_genl(msg).and_then(|(_, a)| Timeouts::decode(a));
-        Self::decode(&req, &Target::None, r)
+        self.one(&Request::get_timeouts(), |m| {
+            wire::split_genl(m).and_then(|(_, a)| Timeouts::decode(a))
+        })
     }
 
     /// Start a sync daemon (EEXIST if one of that state runs).
     pub fn new_daemon(&self, d: &SyncDaemon) -> Result<(), Error> {
-        self.exchange(&Request::new_daemon(d), &Target::Daemon(d.state))
-            .map(drop)
+        self.acked(&Request::new_daemon(d), &Target::Daemon(d.state))
     }
 
     pub fn del_daemon(&self, state: DaemonState) -> Result<(), Error> {
-        self.exchange(&Request::del_daemon(state), &Target::Daemon(state))
-            .map(drop)
+        self.acked(&Request::del_daemon(state), &Target::Daemon(state))
     }
 
     /// The running sync daemons (none, a master, a backup, or both).
     pub fn daemons(&self) -> Result<Vec<SyncDaemon>, Error> {
-        let req = Request::get_daemons();
-        let replies = self.exchange(&req, &Target::None)?;
-        replies
-            .iter()
-            .map(|m| Self::decode(&req, &Target::None, wire::decode_daemon_msg(m)))
-            .collect()
+        self.exchange(
+            &Request::get_daemons(),
+            &Target::None,
+            wire::decode_daemon_msg,
+        )
     }
 }
 

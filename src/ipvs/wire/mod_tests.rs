@@ -310,6 +310,53 @@ mod golden {
         assert_eq!(d.tunnel, Some(Tunnel::default()));
         assert_eq!(d.weight, 1);
     }
+
+    fn dest_msg(extra: &str) -> Vec<u8> {
+        let mut msg = hex("01 01 00 00");
+        msg.extend(emit_attrs(&[Attr {
+            kind: cmd_attr::DEST,
+            nested: true,
+            payload: hex(&format!("{SEED_DEST_ATTRS} {extra}")),
+        }]));
+        msg
+    }
+
+    /// An older kernel's dest: STATS alone, its counters kept.
+    #[test]
+    fn kernel_dest_dump_message_with_stats_alone() {
+        let msg = dest_msg(
+            "18 00 0a 80
+                08 00 01 00  05 00 00 00
+                0c 00 04 00  00 10 00 00  00 00 00 00",
+        );
+        let d = decode_dest_msg(&msg, Af::V4).unwrap();
+        let want = Stats {
+            conns: 5,
+            inbytes: 4096,
+            ..Stats::default()
+        };
+        assert_eq!(d.stats, Some(want));
+    }
+
+    /// Beside STATS64, STATS is not decoded at all: a counter of it that
+    /// would not decode does not fail the message.
+    #[test]
+    fn kernel_dest_dump_message_reads_stats64_alone() {
+        let msg = dest_msg(
+            "08 00 0a 80
+                04 00 01 00
+             10 00 0c 80
+                0c 00 01 00  09 00 00 00  00 00 00 00",
+        );
+        let d = decode_dest_msg(&msg, Af::V4).unwrap();
+        let want = Stats {
+            conns: 9,
+            ..Stats::default()
+        };
+        assert_eq!(d.stats, Some(want));
+        // The same STATS alone fails.
+        assert!(decode_dest_msg(&dest_msg("08 00 0a 80  04 00 01 00"), Af::V4).is_err());
+    }
 }
 
 #[test]
