@@ -51,9 +51,11 @@ def verdict(samples):
     return True, ""
 
 
-def make(name, vigil, baseline, baseline_name, unit, note):
+def make(name, vigil, baseline, baseline_name, unit, note, untrusted=None):
     """A figure from raw sample lists (`baseline` None or [] for an
-    absolute figure)."""
+    absolute figure). `untrusted`: a reason the measure itself found not
+    to trust it (the load it was to put on the machine not reached), on
+    top of the spread's verdict."""
     v, b = summary(vigil), summary(baseline)
     samples = {"vigil": v}
     if b:
@@ -61,6 +63,9 @@ def make(name, vigil, baseline, baseline_name, unit, note):
     vm = v and v["median"]
     bm = b and b["median"]
     trusted, why = verdict(samples)
+    if untrusted:
+        why = untrusted if trusted else f"{why}; {untrusted}"
+        trusted = False
     j = {"name": name, "vigil": vm, "baseline": bm,
          "baseline_name": baseline_name if b else "none (absolute)",
          "ratio": vm / bm if vm is not None and bm else None, "unit": unit,
@@ -78,8 +83,8 @@ def write(out_dir, fig):
     return fig
 
 
-def figure(out_dir, name, vigil, baseline, baseline_name, unit, note):
-    return write(out_dir, make(name, vigil, baseline, baseline_name, unit, note))
+def figure(out_dir, name, vigil, baseline, baseline_name, unit, note, untrusted=None):
+    return write(out_dir, make(name, vigil, baseline, baseline_name, unit, note, untrusted))
 
 
 def _num(x):

@@ -32,9 +32,11 @@ every contender):
   destinations + diff, zero ops; absolute, there is no keepalived
   equivalent); (b) `vigil reload` with the same config (timed around the
   command) and (c) a restart to "table reconciled: 0 ops" (exec to that
-  journal line), each against keepalived's no-change reload (SIGHUP: from
-  its "Reloading ..." line to "Reload complete"): all re-read the config
-  and leave the table as it is.
+  journal line), from the text config and from the flash store, each
+  against keepalived's no-change reload (SIGHUP: from its "Reloading ..."
+  line to "Reload complete"): all re-read the config and leave the table
+  as it is; (d) the restart's dump alone, split into vigil's CPU and the
+  kernel's (`bench_probe dump`, a fresh process per read).
 - checks: 10 virtual servers x 100 real servers with TCP_CHECK, delay_loop
   1 s, against 1,000 listening ports (192.168.1.102:20000-20999, one
   accept-and-close server in the rs1 namespace). After a warm-up, CPU
@@ -45,7 +47,10 @@ every contender):
   each window's end.
   The checks done in the window are the VM's TCP ActiveOpens (only the
   daemon opens connections there): checks/s and CPU per check are
-  reported, so a daemon that checks less, or a saturated VM, is seen.
+  reported, so a daemon that checks less, or a saturated VM, is seen: a
+  VM with under IDLE_MIN % of its CPU idle marks the CPU figures untrusted
+  (saturated). Then the same at delay_loop SLOW_LOOP (500 checks/s
+  scheduled), which leaves the VM CPU to spare.
   Runs start with no TIME_WAIT socket left by the previous contender.
 - reload (issue 19; `--only reload`, part of `make bench-config-lab`): the
   table at the config bound, 1,000 x 100 = 100,000 destinations with a
@@ -75,6 +80,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -96,6 +102,14 @@ WARMUP_S = 65
 # full runs of warm-up + window would take ~25 minutes under TCG).
 CHECK_WINDOWS = 5
 CHECK_WINDOW_S = 8
+# A checks figure is trusted only when the VM's CPU had this much idle (%,
+# the median of the windows) with each daemon: at less, it was saturated
+# and the figure measures the VM's TCP under TCG more than the daemons.
+IDLE_MIN = 5
+# The same 1,000 checks at this delay_loop (500 checks/s scheduled), which
+# leaves the lab VM CPU to spare: at delay_loop 1, both daemons did 680-830
+# checks/s with system time over 90 % of their CPU.
+SLOW_LOOP = 2
 TIME_WAIT_S = 60
 BASELINE = "keepalived 2.2.7"
 FILE_PORT = 8765
@@ -135,12 +149,12 @@ def cold_rules():
     return "".join(out)
 
 
-def checks_conf(addr=TARGET_ADDR):
-    """1,000 TCP_CHECKs at delay_loop 1 to the targets on `addr`
+def checks_conf(addr=TARGET_ADDR, delay_loop=1):
+    """1,000 TCP_CHECKs at `delay_loop` s to the targets on `addr`
     (bench/checks_host.py's too, on loopback)."""
     out = ["global_defs {\n  router_id bench\n}\n"]
     for s in range(CHECK_SERVICES):
-        out.append(f"virtual_server 10.30.0.{s + 1} 80 {{\n  delay_loop 1\n"
+        out.append(f"virtual_server 10.30.0.{s + 1} 80 {{\n  delay_loop {delay_loop}\n"
                    "  lvs_sched wlc\n  lvs_method NAT\n  protocol TCP\n")
         for d in range(CHECK_DESTS):
             port = TARGET_PORT0 + s * CHECK_DESTS + d
@@ -218,6 +232,7 @@ class Bench:
         self.put("/root/cold.conf", cold_conf().encode())
         self.put("/root/cold.rules", cold_rules().encode())
         self.put("/root/checks.conf", checks_conf().encode())
+        self.put(f"/root/checks-{SLOW_LOOP}s.conf", checks_conf(delay_loop=SLOW_LOOP).encode())
         for on in (True, False):
             self.put(f"/root/dr-{'on' if on else 'off'}.conf", dr_checks_conf(on).encode())
         self.sh("vigil config import /root/cold.conf --store /root/cold.store --create", timeout=120)
@@ -381,23 +396,30 @@ def noop(b: Bench, runs: int):
     r = b.probe_json(f"cold {COLD_SERVICES} {want} -- {DAEMONS['vigil']('/root/cold.conf')}")
     pid = r["pid"]
     wait_reconciled(b, pid, 0)
-    passes, restarts, steps = [], [], []
+    passes, restarts, steps = [], {"text": [], "store": []}, []
     rx = re.compile(r"table reconciled: 0 ops planned.* \((\d+) services, (\d+) destinations; "
                     r"pass ([0-9.]+) ms\)")
+    # From the text config, then from the store (the appliance's own path:
+    # no text to parse).
+    starts = {"text": DAEMONS["vigil"]("/root/cold.conf"),
+              "store": f"vigil run --store /root/cold.store --control {VIGIL_CONTROL}"}
     for run in range(runs):
-        b.stop_group(pid)
-        s = b.probe_json(f"spawn -- {DAEMONS['vigil']('/root/cold.conf')}")
-        pid = s["pid"]
-        t, msg = wait_reconciled(b, pid, s["mono_us"], quiet=QUIET_S)
-        m = rx.search(msg)
-        if not m or int(m.group(2)) != want:
-            raise RuntimeError(f"vigil restart: not a no-op pass over {want} dests: {msg!r}")
-        passes.append(float(m.group(3)) / 1000)
-        restarts.append((t - s["mono_us"]) / 1e6)
-        # The start-up line goes out before the pass's "table reconciled".
-        steps.append(breakdown.parse(wait_line(b, "start-up:", s["mono_us"], pid=pid)[1]))
-        log(f"noop run {run + 1}/{runs} vigil: pass {passes[-1] * 1000:.1f} ms, "
-            f"restart to adopted {restarts[-1]:.3f} s")
+        for source, cmd in starts.items():
+            b.stop_group(pid)
+            s = b.probe_json(f"spawn -- {cmd}")
+            pid = s["pid"]
+            t, msg = wait_reconciled(b, pid, s["mono_us"], quiet=QUIET_S)
+            m = rx.search(msg)
+            if not m or int(m.group(2)) != want:
+                raise RuntimeError(f"vigil restart: not a no-op pass over {want} dests: {msg!r}")
+            restarts[source].append((t - s["mono_us"]) / 1e6)
+            log(f"noop run {run + 1}/{runs} vigil ({source}): pass {float(m.group(3)):.1f} ms, "
+                f"restart to adopted {restarts[source][-1]:.3f} s")
+            if source == "text":
+                passes.append(float(m.group(3)) / 1000)
+                # The start-up line goes out before the pass's "table reconciled".
+                steps.append(breakdown.parse(wait_line(b, "start-up:", s["mono_us"],
+                                                       pid=pid)[1]))
     # vigil's own reload: `vigil reload` (re-read, compare, nothing to do),
     # timed around the command in the VM.
     vreloads = []
@@ -412,6 +434,7 @@ def noop(b: Bench, runs: int):
     if b.probe_json("count")["dests"] != want:
         raise RuntimeError("vigil's reload changed the table")
     b.stop_group(pid)
+    dumps = dump_split(b, runs)
     # keepalived: started on the table it will own, then reloaded.
     b.flush()
     started = b.now_us()
@@ -433,7 +456,21 @@ def noop(b: Bench, runs: int):
         log(f"noop run {run + 1}/{runs} keepalived: reload {reloads[-1]:.3f} s")
     b.stop_group(pid)
     b.flush()
-    return passes, restarts, vreloads, reloads, steps
+    return passes, restarts, vreloads, reloads, steps, dumps
+
+
+def dump_split(b: Bench, runs: int):
+    """{"ms", "user_ms", "sys_ms"}: lists, one per run, of a whole read of
+    the table in place as vigil's IPVS task reads it, each the first read
+    of a fresh process (as in a restart; `bench_probe dump`): its wall
+    time, and its CPU in user space (vigil's decoding) and in the kernel
+    (filling the dump: the floor of a restart's dump)."""
+    out = {"ms": [], "user_ms": [], "sys_ms": []}
+    for _ in range(runs):
+        j = b.probe_json("dump 1")
+        for i, k in enumerate(("ms", "user_ms", "sys_ms")):
+            out[k].append(j["first"][i])
+    return out
 
 
 # The VM has one vCPU, and every journal poll (a bash and a journalctl in the
@@ -470,18 +507,23 @@ def wait_reconciled(b, pid, since, quiet=0.0):
 
 
 def group_usage(b, pgid):
-    """(uptime s, [user, sys] CPU ticks, RSS kB, processes, TCP active opens) over the
-    process group; the VM's TCP ActiveOpens counter (only the daemon under
-    test opens TCP connections in the VM) counts its checks."""
-    out = b.sh(f"cat /proc/uptime; grep '^Tcp:' /proc/net/snmp | tail -1; for p in $(ps -e -o pid=,pgid= | awk '$2 == {pgid} "
+    """(uptime s, [user, sys] CPU ticks, RSS kB, processes, TCP active opens,
+    [idle, all] ticks of the VM's CPU) over the process group; the VM's TCP
+    ActiveOpens counter (only the daemon under test opens TCP connections
+    in the VM) counts its checks."""
+    out = b.sh(f"cat /proc/uptime; grep '^Tcp:' /proc/net/snmp | tail -1; head -1 /proc/stat; "
+               f"for p in $(ps -e -o pid=,pgid= | awk '$2 == {pgid} "
                "{print $1}'); do echo \"S $(cat /proc/$p/stat)\"; "
                "echo \"R $(grep VmRSS /proc/$p/status)\"; done")
     lines = out.splitlines()
     up = float(lines[0].split()[0])
     opens = int(lines[1].split()[5])      # Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens
+    # cpu user nice system idle iowait irq softirq steal ...
+    cpu = [int(x) for x in lines[2].split()[1:9]]
+    vm = [cpu[3] + cpu[4], sum(cpu)]
     ticks = [0, 0]
     rss = procs = 0
-    for line in lines[2:]:
+    for line in lines[3:]:
         if line.startswith("S "):
             f = line.rsplit(")", 1)[1].split()
             ticks[0] += int(f[11])   # utime (field 14)
@@ -489,7 +531,7 @@ def group_usage(b, pgid):
             procs += 1
         elif line.startswith("R ") and "VmRSS" in line:
             rss += int(line.split()[2])
-    return up, ticks, rss, procs, opens
+    return up, ticks, rss, procs, opens, vm
 
 
 def start_targets(addr=TARGET_ADDR):
@@ -541,7 +583,7 @@ def checks(b: Bench, windows: int, daemons=None, want=None, addr=TARGET_ADDR,
     daemons = daemons or {k: f("/root/checks.conf") for k, f in DAEMONS.items()}
     count_file = start_targets(addr)
     want = want or {k: CHECK_SERVICES * CHECK_DESTS for k in daemons}
-    res = {k: {"cpu": [], "rss": [], "rate": [], "ms": [], "procs": [], "user": []}
+    res = {k: {"cpu": [], "rss": [], "rate": [], "ms": [], "procs": [], "user": [], "idle": []}
            for k in daemons}
     hz = int(b.sh("getconf CLK_TCK").strip())
     for name in daemons:
@@ -555,11 +597,11 @@ def checks(b: Bench, windows: int, daemons=None, want=None, addr=TARGET_ADDR,
             if c["dests"] != want[name]:
                 raise RuntimeError(f"{name}: {c['dests']} of {want[name]} real servers in the "
                                    "table after the warm-up: checks are failing")
-            up0, t0, _, _, n0 = group_usage(b, pgid)
+            up0, t0, _, _, n0, vm0 = group_usage(b, pgid)
             a0 = read_count(count_file)
             for w in range(windows):
                 time.sleep(window_s)
-                up1, t1, rss, procs, n1 = group_usage(b, pgid)
+                up1, t1, rss, procs, n1, vm1 = group_usage(b, pgid)
                 a1 = read_count(count_file)
                 dt = up1 - up0
                 user, system = ((t1[i] - t0[i]) / hz / dt * 100 for i in (0, 1))
@@ -567,14 +609,15 @@ def checks(b: Bench, windows: int, daemons=None, want=None, addr=TARGET_ADDR,
                 rate = (n1 - n0) / dt
                 accepts = (a1 - a0) / dt
                 ms = (sum(t1) - sum(t0)) / hz * 1000 / max(1, n1 - n0)
+                idle = (vm1[0] - vm0[0]) / max(1, vm1[1] - vm0[1]) * 100
                 for k, v in (("cpu", cpu), ("ms", ms), ("rss", rss / 1024), ("rate", rate),
-                             ("procs", procs), ("user", user)):
+                             ("procs", procs), ("user", user), ("idle", idle)):
                     res[name][k].append(v)
                 log(f"checks window {w + 1}/{windows} {name:<10} CPU {cpu:.2f} % (user "
                     f"{user:.1f}, sys {system:.1f}) over {dt:.1f} s, RSS {rss / 1024:.1f} MiB "
                     f"in {procs} processes, {rate:.0f} checks/s ({accepts:.0f} accepts/s at "
-                    f"the targets), {ms:.3f} ms CPU per check")
-                up0, t0, n0, a0 = up1, t1, n1, a1
+                    f"the targets), {ms:.3f} ms CPU per check, the VM {idle:.0f} % idle")
+                up0, t0, n0, a0, vm0 = up1, t1, n1, a1, vm1
         finally:
             b.stop_group(pgid)
     b.flush()
@@ -663,6 +706,39 @@ def reload_peaks(b: Bench, runs: int):
     return baseline, growth
 
 
+def saturated(r):
+    """Why the checks figures of `r` (checks()'s result) are not to be
+    trusted: the VM's CPU had under IDLE_MIN % idle (median of the
+    windows) while a daemon ran; None when it had CPU to spare for both."""
+    busy = {n: round(statistics.median(x["idle"]), 1) for n, x in r.items()
+            if statistics.median(x["idle"]) < IDLE_MIN}
+    if not busy:
+        return None
+    return (f"the VM's CPU idle {busy} % (under {IDLE_MIN} %): saturated, the ratio "
+            "measures the VM (the kernel's TCP under TCG) more than the daemons")
+
+
+def checks_figures(fig, r, windows, loop):
+    """The CPU figures of checks()'s result `r` for 1,000 checks at
+    delay_loop `loop` s."""
+    per_s = 1000 // loop
+    rates = {k: [round(x) for x in v["rate"]] for k, v in r.items()}
+    v, k = r["vigil"], r["keepalived"]
+    name = "checks_1000_tcp" if loop == 1 else f"checks_1000_tcp_{loop}s"
+    why = saturated(r)
+    idle = {n: [round(i) for i in x["idle"]] for n, x in r.items()}
+    fig(f"{name}_cpu", v["cpu"], k["cpu"], BASELINE, "%cpu",
+        f"1,000 TCP_CHECK at delay_loop {loop} s ({per_s} checks/s scheduled); user+sys "
+        f"of all the daemon's processes, % of the VM's one CPU, {windows}; checks/s done "
+        f"(TCP active opens): {rates} (under {per_s}: a server's next check waits "
+        f"delay_loop from the end of its last, in both daemons); the VM's idle CPU (%): "
+        f"{idle}", why)
+    fig(f"{name}_cpu_per_check", v["ms"], k["ms"], BASELINE, "ms",
+        "CPU (user+sys) per check over the same windows: CPU seconds / TCP active "
+        f"opens; user part of the CPU (%): "
+        + str({n: [round(x, 1) for x in x_["user"]] for n, x_ in r.items()}), why)
+
+
 def figures_mod():
     """bench/figures.py: the figure format shared with the host benches."""
     sys.path.insert(0, os.path.join(paths.REPO, "bench"))
@@ -692,8 +768,9 @@ def main():
     breakdowns = []
     scale_text = ""
 
-    def fig(name, vigil, baseline, baseline_name, unit, note):
-        figs.append(fm.figure(a.out, name, vigil, baseline, baseline_name, unit, note))
+    def fig(name, vigil, baseline, baseline_name, unit, note, untrusted=None):
+        figs.append(fm.figure(a.out, name, vigil, baseline, baseline_name, unit, note,
+                              untrusted))
 
     big = "reload" in parts or "scale" in parts
     b = Bench(a.probe, RELOAD_MEM_MB if big else None, a.alt_vigil)
@@ -733,7 +810,7 @@ def main():
             took["cold"] = time.monotonic() - t1
         if "noop" in parts:
             t1 = time.monotonic()
-            passes, restarts, vreloads, reloads, steps = noop(b, a.runs)
+            passes, restarts, vreloads, reloads, steps, dumps = noop(b, a.runs)
             breakdowns.append("vigil's restart on the table in place (10,000 destinations, "
                               "0 ops), step by step:\n"
                               + breakdown.write(a.out, "ipvs_noop_restart_10k_breakdown",
@@ -746,31 +823,35 @@ def main():
                 "timed around the command; keepalived: SIGHUP reload, 'Reloading' to "
                 "'Reload complete'; both re-read the config and leave the 10,000 entries "
                 f"in place; median of {a.runs}")
-            fig("ipvs_noop_restart_10k", restarts, reloads, BASELINE + " (SIGHUP reload)", "s",
+            fig("ipvs_noop_restart_10k", restarts["text"], reloads,
+                BASELINE + " (SIGHUP reload)", "s",
                 "vigil: restart (exec) to its 'table reconciled: 0 ops' log line (adopting "
                 f"the table); keepalived: SIGHUP reload; median of {a.runs}")
+            fig("ipvs_noop_restart_10k_store", restarts["store"], reloads,
+                BASELINE + " (SIGHUP reload)", "s",
+                "the same restart from vigil's flash store (vigil run --store: the "
+                f"appliance's path); keepalived: SIGHUP reload; median of {a.runs}")
+            user, system = (statistics.median(dumps[k]) for k in ("user_ms", "sys_ms"))
+            fig("ipvs_dump_10k", [x / 1000 for x in dumps["ms"]], None, "none (absolute)", "s",
+                "a whole read of the 10,000 destinations in place as vigil's IPVS task reads "
+                "them, the first read of a fresh process as in a restart (bench_probe dump), "
+                f"median of {a.runs}; CPU: user {user:.0f} ms (vigil's decoding), system "
+                f"{system:.0f} ms (the kernel filling the dump: the floor of the restart's "
+                "'IPVS dump' step)")
             took["noop"] = time.monotonic() - t1
         windows = (f"{a.check_windows} consecutive {CHECK_WINDOW_S} s windows in one spawn per "
                    f"daemon after a {WARMUP_S} s warm-up (5 windows, not 5 runs)")
         if "checks" in parts:
             t1 = time.monotonic()
             r = checks(b, a.check_windows)
-            rates = {k: [round(x) for x in v["rate"]] for k, v in r.items()}
+            checks_figures(fig, r, windows, 1)
             v, k = r["vigil"], r["keepalived"]
-            fig("checks_1000_tcp_cpu", v["cpu"], k["cpu"], BASELINE, "%cpu",
-                "1,000 TCP_CHECK at delay_loop 1 s; user+sys of all the daemon's processes, "
-                f"% of the VM's one CPU, {windows}; checks/s done (TCP active opens): "
-                f"{rates} (below 1,000: the VM's CPU is saturated, see "
-                "checks_1000_tcp_cpu_per_check)")
-            fig("checks_1000_tcp_cpu_per_check", v["ms"], k["ms"], BASELINE, "ms",
-                "CPU (user+sys) per check over the same windows: CPU seconds / TCP active "
-                "opens; comparable when a daemon cannot keep up with 1,000 checks/s; "
-                "user part of the CPU (%): "
-                + str({n: [round(x, 1) for x in x_["user"]] for n, x_ in r.items()}))
             fig("checks_1000_tcp_rss", v["rss"], k["rss"], BASELINE, "MiB",
                 "sum of VmRSS over the daemon's processes "
                 f"(vigil {v['procs'][-1]}, keepalived {k['procs'][-1]}) at the end of each "
                 f"window, {windows}")
+            slow = {n: f(f"/root/checks-{SLOW_LOOP}s.conf") for n, f in DAEMONS.items()}
+            checks_figures(fig, checks(b, a.check_windows, slow), windows, SLOW_LOOP)
             took["checks"] = time.monotonic() - t1
         if "drpath" in parts:
             t1 = time.monotonic()
