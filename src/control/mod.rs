@@ -46,7 +46,7 @@ pub use reload::{
 };
 
 /// Version byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 22;
+pub const PROTOCOL_VERSION: u8 = 23;
 /// Header: version byte + u32 length.
 pub const HEADER_LEN: usize = 5;
 /// Largest payload either side accepts: a status of ten times the
@@ -550,6 +550,14 @@ pub struct IpvsStatus {
     /// The connection sync daemon in one line (`ipvs::sync::status_line`);
     /// `None` without `lvs_sync_daemon`.
     pub sync_daemon: Option<String>,
+    /// How long ago, in ms, the whole table was last read: the kernel's
+    /// counters and connection counts shown are at most this old. A large
+    /// table is read less often than every 2 s (`ipvs::refresh`). `None`:
+    /// not read yet.
+    pub counters_age_ms: Option<u64>,
+    /// The time, in ms, from one read of the whole table to the next at
+    /// its size (2,000 for a small table); `None` with `counters_age_ms`.
+    pub counters_every_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -300,6 +300,9 @@ pub fn ipvs_text(t: &IpvsStatus) -> String {
     if let Some(d) = &t.sync_daemon {
         let _ = writeln!(out, "sync daemon: {d}");
     }
+    if let Some(line) = counters_age(t) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "Prot LocalAddress:Port Scheduler Flags");
     let _ = writeln!(
         out,
@@ -345,6 +348,25 @@ pub fn ipvs_text(t: &IpvsStatus) -> String {
         let _ = writeln!(out, "not vigil's, left alone: {f}");
     }
     out
+}
+
+/// Counters and connection counts older than this are said to be: a
+/// small table's are read every 2 s, a large one's less often
+/// (`ipvs::refresh`), and the table alone does not say which.
+const STALE_SHOWN_MS: u64 = 5_000;
+
+/// How old the table's counters and connection counts are, when over
+/// [`STALE_SHOWN_MS`].
+fn counters_age(t: &IpvsStatus) -> Option<String> {
+    let age = t.counters_age_ms.filter(|&ms| ms >= STALE_SHOWN_MS)?;
+    let secs = |ms: u64| (ms + 500) / 1000;
+    let every = t.counters_every_ms.map_or(String::new(), |e| {
+        format!(" (the whole table is read every {} s at its size)", secs(e))
+    });
+    Some(format!(
+        "counters and connection counts as read {} s ago{every}",
+        secs(age)
+    ))
 }
 
 /// A service's local errors by errno, all its checkers together, the
@@ -414,12 +436,16 @@ fn ipvs_json(t: &IpvsStatus) -> String {
         })
         .collect();
     let foreign: Vec<String> = t.foreign.iter().map(|f| json_str(f)).collect();
+    let ms = |v: Option<u64>| v.map_or("null".to_owned(), |v| v.to_string());
     format!(
-        "{{\"services\":[{}],\"foreign\":[{}],\"error\":{},\"sync_daemon\":{}}}",
+        "{{\"services\":[{}],\"foreign\":[{}],\"error\":{},\"sync_daemon\":{},\
+         \"counters_age_ms\":{},\"counters_every_ms\":{}}}",
         services.join(","),
         foreign.join(","),
         t.error.as_deref().map_or("null".to_owned(), json_str),
-        t.sync_daemon.as_deref().map_or("null".to_owned(), json_str)
+        t.sync_daemon.as_deref().map_or("null".to_owned(), json_str),
+        ms(t.counters_age_ms),
+        ms(t.counters_every_ms)
     )
 }
 

@@ -202,6 +202,8 @@ fn ipvs_sample() -> IpvsStatus {
         foreign: vec!["UDP 10.0.0.1:53".into()],
         error: None,
         sync_daemon: None,
+        counters_age_ms: None,
+        counters_every_ms: None,
     }
 }
 
@@ -299,6 +301,8 @@ fn ipvs_json_shape() {
         sync_daemon: Some(
             "master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)".into(),
         ),
+        counters_age_ms: Some(38_250),
+        counters_every_ms: Some(36_000),
         ..ipvs_sample()
     });
     let j = without_watchdog(&json(&s));
@@ -313,7 +317,8 @@ fn ipvs_json_shape() {
              \"inactive\":0,\"health\":\"down\",\"last\":\"connection refused\",\"failures\":4,\
              \"dynamic_weight\":null,\"checks_done\":0,\"checks_failed\":0}]}],\
              \"foreign\":[\"UDP 10.0.0.1:53\"],\"error\":\"ip_vs module not loaded\",\
-             \"sync_daemon\":\"master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)\"}}"
+             \"sync_daemon\":\"master sync daemon (mcast=eth1, syncid=51); follows VI_1 (MASTER)\",\
+             \"counters_age_ms\":38250,\"counters_every_ms\":36000}}"
         ),
         "{j}"
     );
@@ -330,6 +335,25 @@ fn ipvs_text_shows_the_sync_daemon() {
     assert!(ipvs_text(&t).starts_with(
         "ipvs:\nsync daemon: backup sync daemon (mcast=eth1, syncid=51); follows VI_1 (BACKUP)\n"
     ));
+}
+
+/// A large table's counters, read less often than a small one's, say
+/// how old they are; fresh ones (a small table's) add no line.
+#[test]
+fn ipvs_text_says_how_old_stale_counters_are() {
+    let aged = |age, every| IpvsStatus {
+        counters_age_ms: age,
+        counters_every_ms: every,
+        ..ipvs_sample()
+    };
+    let line = "counters and connection counts as read 38 s ago \
+                (the whole table is read every 36 s at its size)\n";
+    assert!(ipvs_text(&aged(Some(38_250), Some(36_000))).starts_with(&format!("ipvs:\n{line}")));
+    let fresh = ipvs_text(&aged(Some(1_900), Some(2_000)));
+    assert!(!fresh.contains("as read"), "{fresh}");
+    assert_eq!(fresh, ipvs_text(&aged(None, None)));
+    // The bound itself is said.
+    assert!(ipvs_text(&aged(Some(STALE_SHOWN_MS), Some(2_000))).contains("as read 5 s ago"));
 }
 
 #[test]

@@ -53,6 +53,9 @@ pub struct Schedule {
     full_due: Instant,
     /// How long the last full read by a refresh took.
     cost: Duration,
+    /// When the last read of the whole table ended (a refresh's or a
+    /// whole pass's); `None` before the first.
+    last_full: Option<Instant>,
 }
 
 impl Schedule {
@@ -61,6 +64,7 @@ impl Schedule {
         Schedule {
             full_due: now + STATUS_REFRESH,
             cost: Duration::ZERO,
+            last_full: None,
         }
     }
 
@@ -89,6 +93,14 @@ impl Schedule {
     /// alone is not known: the last refresh's cost stands).
     pub fn table_read(&mut self, ended: Instant) {
         self.full_due = ended + self.spacing();
+        self.last_full = Some(ended);
+    }
+
+    /// How old the whole table's last read is at `now`: the counters and
+    /// connection counts a status shows are at most this old (a scoped
+    /// read leaves some fresher). `None` before the first.
+    pub fn age(&self, now: Instant) -> Option<Duration> {
+        self.last_full.map(|t| now.saturating_duration_since(t))
     }
 
     /// When the next full read is due.

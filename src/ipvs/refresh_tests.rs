@@ -26,6 +26,25 @@ fn the_first_full_read_is_one_refresh_after_the_start() {
 }
 
 #[test]
+fn the_age_of_the_counters_runs_from_the_last_whole_read() {
+    let t0 = Instant::now();
+    let mut s = Schedule::new(t0);
+    assert_eq!(s.age(t0 + Duration::from_secs(5)), None, "nothing read yet");
+    s.full_read(t0 + Duration::from_secs(2), Duration::from_secs(1));
+    assert_eq!(
+        s.age(t0 + Duration::from_secs(9)),
+        Some(Duration::from_secs(7))
+    );
+    // A whole pass's read counts as well; a clock read before it, as none.
+    s.table_read(t0 + Duration::from_secs(20));
+    assert_eq!(
+        s.age(t0 + Duration::from_secs(21)),
+        Some(Duration::from_secs(1))
+    );
+    assert_eq!(s.age(t0), Some(Duration::ZERO));
+}
+
+#[test]
 fn a_cheap_table_is_read_at_every_refresh() {
     let t0 = Instant::now();
     let mut s = Schedule::new(t0);

@@ -258,6 +258,9 @@ pub fn view(m: &Machine, checks: Option<&health::States>) -> IpvsStatus {
         error: m.error().map(ToString::to_string),
         // Filled in by the control server from `super::sync`'s task.
         sync_daemon: None,
+        // Filled in by the IPVS task, which schedules the reads.
+        counters_age_ms: None,
+        counters_every_ms: None,
     }
 }
 

@@ -290,7 +290,7 @@ pub async fn run(
                 None => commands_open = false,
             },
             Some(ask) = io.asks.recv() => {
-                machine = answer(machine, ask, &mut io, &hb).await;
+                machine = answer(machine, ask, &mut io, &hb, &reads).await;
             }
             () = sleep_until(wake) => {}
             () = tokio::time::sleep_until(next_refresh) => {
@@ -517,6 +517,7 @@ async fn answer(
     ask: oneshot::Sender<IpvsStatus>,
     io: &mut Io,
     hb: &Heartbeat,
+    reads: &refresh::Schedule,
 ) -> Machine {
     let mut asks = vec![ask];
     while let Ok(a) = io.asks.try_recv() {
@@ -538,7 +539,8 @@ async fn answer(
         None => None,
     };
     let build = move |m: &mut Machine| m.status(states.as_ref());
-    let (machine, status) = hb.waiting(crate::offload::with(machine, build)).await;
+    let (machine, mut status) = hb.waiting(crate::offload::with(machine, build)).await;
+    read_age(&mut status, reads, Instant::now());
     let last = asks.pop();
     for a in asks {
         let _ = a.send(status.clone());
@@ -547,6 +549,13 @@ async fn answer(
         let _ = a.send(status);
     }
     machine
+}
+
+/// How old the counters in `status` are at `now`, as `reads` knows.
+fn read_age(status: &mut IpvsStatus, reads: &refresh::Schedule, now: Instant) {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    status.counters_age_ms = reads.age(now).map(ms);
+    status.counters_every_ms = status.counters_age_ms.map(|_| ms(reads.spacing()));
 }
 
 /// The DR-path services the last dump holds, published when they change.

@@ -24,6 +24,20 @@ fn a_timeout_the_commit_drops_goes_back_to_the_kernels() {
 }
 
 #[test]
+fn a_status_says_how_old_its_counters_are() {
+    let t0 = Instant::now();
+    let mut reads = refresh::Schedule::new(t0);
+    let mut st = IpvsStatus::default();
+    read_age(&mut st, &reads, t0);
+    assert_eq!((st.counters_age_ms, st.counters_every_ms), (None, None));
+    // A read of 2 s: the next waits 19 times as long.
+    reads.full_read(t0, Duration::from_secs(2));
+    read_age(&mut st, &reads, t0 + Duration::from_millis(7_500));
+    assert_eq!(st.counters_age_ms, Some(7_500));
+    assert_eq!(st.counters_every_ms, Some(38_000));
+}
+
+#[test]
 fn timeouts_only_when_set() {
     let mut c = seed();
     assert_eq!(timeouts(&c.global.lvs_timeouts), None);

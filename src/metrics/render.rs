@@ -400,6 +400,16 @@ fn ipvs(o: &mut Out, s: &Status) {
         "Services in the kernel's table that vigil does not own (left alone).",
         t.foreign.len(),
     );
+    if let Some(ms) = t.counters_age_ms {
+        o.single(
+            "vigil_ipvs_counters_age_seconds",
+            Type::Gauge,
+            "Seconds since the kernel's whole table was last read: its counters and \
+             connection counts here are at most this old (read every 2 s, a large table \
+             less often).",
+            secs(ms),
+        );
+    }
     services(o, &t.services);
     service_counters(o, &t.services);
     destinations(o, &t.services);
@@ -408,7 +418,8 @@ fn ipvs(o: &mut Out, s: &Status) {
 }
 
 /// The kernel's counters of each service that has them (`ipvsadm -Ln
-/// --stats`, as of the IPVS task's last dump, every 2 s).
+/// --stats`, as of the IPVS task's last read of them: see
+/// `vigil_ipvs_counters_age_seconds`).
 fn service_counters(o: &mut Out, services: &[IpvsServiceStatus]) {
     let with = || {
         services

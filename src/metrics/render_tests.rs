@@ -108,6 +108,8 @@ fn status() -> Status {
                 checks: vec![http_tally()],
                 ..Default::default()
             }],
+            counters_age_ms: Some(38_250),
+            counters_every_ms: Some(36_000),
             ..Default::default()
         }),
         reload: Some(LastReload {
@@ -326,6 +328,7 @@ fn values_follow_the_status() {
             "7",
         ),
         ("vigil_ipvs_destinations_omitted ".into(), "0"),
+        ("vigil_ipvs_counters_age_seconds ".into(), "38.25"),
         ("vigil_reload_last_success ".into(), "0"),
         ("vigil_reloads_total{outcome=\"invalid\"}".into(), "2"),
         ("vigil_reloads_total{outcome=\"applied\"}".into(), "0"),
