@@ -1,9 +1,12 @@
 """lab/tests/test_ipvs.py: what vigil programs into the real kernel on the
 appliance: the seed's service in the IPVS table as `ipvsadm -Ln` shows it,
 the long-connection sysctls at their documented appliance defaults, and the
-established-TCP idle timeout that keeps idle WebSockets alive, and a pass
+established-TCP idle timeout that keeps idle WebSockets alive, the age of
+the counters the status shows (a small table: read every 2 s), and a pass
 over two pipelined batches where the kernel refuses some ops: each refusal
 reported with its own op and errno, everything else applied."""
+import json
+
 import pytest
 
 from conftest import ensure_ready
@@ -25,6 +28,18 @@ def test_seed_service_is_in_the_kernel_table(lb1):
     assert "TCP  192.168.1.200:80 wrr persistent 3600" in out, out
     for rs in ("192.168.1.102:80", "192.168.1.103:80"):
         assert any(rs in line and "Route" in line for line in out.splitlines()), out
+
+
+def test_a_small_tables_counters_are_read_every_2_s(lb1):
+    """The status says how old its counters are: a table this small is
+    read whole every 2 s, so they are never much older, and the text
+    status has no line about their age (that is for a large table)."""
+    st = json.loads(lb1.check("vigil status --json").strip().splitlines()[-1])["ipvs"]
+    assert st["counters_every_ms"] == 2000, st
+    age = st["counters_age_ms"]
+    # A read every 2 s, plus a pass or a status build in between.
+    assert isinstance(age, int) and 0 <= age < 4500, st
+    assert "as read" not in lb1.check("vigil status"), "an age line for a fresh table"
 
 
 def test_long_connection_sysctls_have_appliance_defaults(lb1):
