@@ -7,11 +7,12 @@
 #    to 13 minutes by the driver.
 # 2. lab/vlab/bench.py: IPVS (cold programming of 10,000 destinations vs
 #    keepalived and ipvsadm-restore, no-op reconcile) and 1,000 TCP checks
-#    (CPU, RSS), in one lab VM booted from the lab image (the host kernel
-#    has no IPVS); the in-VM timing is examples/bench_probe.rs, built
-#    static and copied in. About 6 minutes (measured with 2 runs and 2
-#    windows: boot 31 s, cold 29 s, noop 15 s, checks 175 s); the VM is
-#    torn down on exit.
+#    (CPU, RSS; CPU again at delay_loop 2), in one lab VM booted from the
+#    lab image (the host kernel has no IPVS); the in-VM timing is
+#    examples/bench_probe.rs, built static and copied in. About 12 minutes
+#    with the default 5 runs and 5 windows (measured: boot 39 s, noop 59 s,
+#    checks 527 s at both rates; cold about 2 minutes); the VM is torn
+#    down on exit.
 #    BENCH_VLAB_PREFIX (default vlb-) names its namespaces, so a lab left
 #    up by `make run` is not touched. BENCH_ALT=PATH (a static vigil):
 #    the cold start measures it too, beside the image's, from text and
@@ -23,8 +24,9 @@
 # 20 % of their median, the machine too loaded), then one Markdown table
 # of all of them at the end (bench/table.py), also target/bench/summary.md
 # (bench-table prints it again). Informative only: no pass/fail threshold.
-# Whole `make bench`: about 45 minutes on the 2-core build box (44 measured
-# on a slow TCG host; the parts' times below are measured there, TCG for
+# Whole `make bench`: about 50 minutes on the 2-core build box (44 measured
+# on a slow TCG host before the checks ran at a second rate, which adds
+# about 4.5 minutes; the parts' times below are measured there, TCG for
 # the VM parts), builds aside.
 
 BENCH_BIN ?= $(if $(BIN),$(BIN),target/x86_64-unknown-linux-gnu/release/vigil)
