@@ -184,13 +184,8 @@ fn peak(args: &[String]) -> Result<String, String> {
     let t0 = Instant::now();
     let status = c.status().map_err(|e| format!("{}: {e}", args[1]))?;
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    // SAFETY: all zeroes is a valid rusage (integers and timevals).
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage only fills the struct it is given. RUSAGE_CHILDREN:
-    // CMD is the one child this probe has waited for.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } != 0 {
-        return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
-    }
+    // RUSAGE_CHILDREN: CMD is the one child this probe has waited for.
+    let ru = rusage(libc::RUSAGE_CHILDREN)?;
     Ok(format!(
         "{{\"ms\": {ms:.1}, \"maxrss_kb\": {}, \"code\": {}}}",
         ru.ru_maxrss,
@@ -252,14 +247,20 @@ fn cold(args: &[String]) -> Result<String, String> {
     }
 }
 
-/// This process's CPU so far: (user, system), in milliseconds.
-fn cpu_ms() -> Result<(f64, f64), String> {
+/// `getrusage(who)`.
+fn rusage(who: libc::c_int) -> Result<libc::rusage, String> {
     // SAFETY: all zeroes is a valid rusage (integers and timevals).
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage only fills the struct it is given.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
         return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
     }
+    Ok(ru)
+}
+
+/// This process's CPU so far: (user, system), in milliseconds.
+fn cpu_ms() -> Result<(f64, f64), String> {
+    let ru = rusage(libc::RUSAGE_SELF)?;
     let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
     Ok((ms(ru.ru_utime), ms(ru.ru_stime)))
 }

@@ -766,15 +766,22 @@ fn a_health_pass_covers_the_services_it_touches_and_a_commit_the_whole_table() {
     assert_eq!(drift(&k), 1, "repaired: {ops:?}");
 }
 
-#[test]
-fn a_refusal_standing_makes_the_next_pass_whole() {
+/// [`two_services`] started on a kernel without the second one's
+/// scheduler (`lc`): the machine, the kernel, the two services.
+fn started_with_lc_refused(t0: Instant) -> (Machine, FakeKernel, ServiceId, ServiceId) {
     let (c, one, two) = two_services();
-    let t0 = Instant::now();
     let mut k = FakeKernel {
         missing_schedulers: vec!["lc".into()],
         ..FakeKernel::default()
     };
-    let mut machine = started(c, &mut k, t0);
+    let machine = started(c, &mut k, t0);
+    (machine, k, one, two)
+}
+
+#[test]
+fn a_refusal_standing_makes_the_next_pass_whole() {
+    let t0 = Instant::now();
+    let (mut machine, mut k, one, two) = started_with_lc_refused(t0);
     assert!(error(&machine).is_some(), "the second service was refused");
     assert!(!k.table.services.contains_key(&two));
     k.missing_schedulers.clear();
@@ -817,13 +824,8 @@ fn a_service_gone_from_the_kernel_at_a_refresh_is_put_back_by_a_whole_pass() {
 
 #[test]
 fn a_refused_service_missing_at_a_refresh_waits_for_its_retry() {
-    let (c, _, two) = two_services();
     let t0 = Instant::now();
-    let mut k = FakeKernel {
-        missing_schedulers: vec!["lc".into()],
-        ..FakeKernel::default()
-    };
-    let mut machine = started(c, &mut k, t0);
+    let (mut machine, mut k, _, two) = started_with_lc_refused(t0);
     let retry = machine.poll_timeout().expect("a retry after the refusal");
     assert!(retry > t0);
     assert!(!k.table.services.contains_key(&two));
