@@ -145,3 +145,110 @@ fn a_bound_connect_leaves_from_that_address() {
         assert_eq!(peer.ip(), IpAddr::V4(from));
     });
 }
+
+/// The next connection `l` accepts, and whether its peer reset it (read
+/// within 2 s).
+fn accept_reset(l: &TcpListener) -> (SocketAddr, bool) {
+    use std::io::Read;
+    let (mut s, peer) = l.accept().expect("accepted");
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let reset =
+        matches!(s.read(&mut [0u8; 16]), Err(e) if e.kind() == io::ErrorKind::ConnectionReset);
+    (peer, reset)
+}
+
+#[test]
+fn a_finished_checks_socket_is_kept_and_the_next_check_is_a_new_connection() {
+    rt().block_on(async {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let open = l.local_addr().expect("addr");
+        let mut c = Connects::new().expect("epoll");
+        let t = Duration::from_secs(2);
+        c.start(CheckId(1), open, None, t, Instant::now());
+        assert_eq!(results(&mut c, 1).await[0].1, Ok(()));
+        assert_eq!(c.idle(), 1);
+        // The kept socket refused, then answered: each check its own
+        // outcome, no error of an earlier use carried over.
+        c.start(CheckId(2), closed_port(), None, t, Instant::now());
+        assert_eq!(c.idle(), 0);
+        assert_eq!(results(&mut c, 1).await[0].1, Err(Failure::Refused));
+        c.start(CheckId(3), open, None, t, Instant::now());
+        let r = results(&mut c, 1).await;
+        assert_eq!((r[0].0, r[0].1), (CheckId(3), Ok(())));
+        assert_eq!((c.idle(), c.live()), (1, 0));
+        // Two connections from two local ports, each ended with a RST.
+        let (first, reset1) = accept_reset(&l);
+        let (second, reset2) = accept_reset(&l);
+        assert_ne!(first.port(), second.port());
+        assert!(reset1 && reset2, "a check's connection ends with a RST");
+    });
+}
+
+#[test]
+fn a_timed_out_checks_socket_is_kept_and_its_stale_event_is_no_result() {
+    rt().block_on(async {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let to = l.local_addr().expect("addr");
+        let mut c = Connects::new().expect("epoll");
+        let t0 = Instant::now();
+        let t = Duration::from_millis(100);
+        // Timed out whatever the kernel answered meanwhile: the socket,
+        // armed for that use, is dissolved and kept.
+        c.start(CheckId(1), to, None, t, t0);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        c.expire(t0 + t);
+        let r: Vec<Done> = c.take().collect();
+        assert!(
+            matches!(r[..], [(CheckId(1), Err(Failure::Timeout { .. }), _)]),
+            "{r:?}"
+        );
+        assert_eq!((c.idle(), c.live()), (1, 0));
+        // Its next check answers once, with its own result only.
+        c.start(CheckId(2), to, None, Duration::from_secs(2), Instant::now());
+        assert_eq!(c.idle(), 0);
+        let r = results(&mut c, 1).await;
+        assert_eq!((r[0].0, r[0].1), (CheckId(2), Ok(())));
+        assert_eq!((c.idle(), c.live(), c.has_done()), (1, 0, false));
+    });
+}
+
+#[test]
+fn a_bound_socket_is_kept_for_checks_from_its_source_only() {
+    rt().block_on(async {
+        let l = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).expect("bind");
+        let to = SocketAddr::new(
+            Ipv4Addr::LOCALHOST.into(),
+            l.local_addr().expect("addr").port(),
+        );
+        let mut c = Connects::new().expect("epoll");
+        let from: IpAddr = Ipv4Addr::new(127, 0, 0, 2).into();
+        let t = Duration::from_secs(2);
+        for (id, source) in [(1, Some(from)), (2, None), (3, Some(from))] {
+            c.start(CheckId(id), to, source, t, Instant::now());
+            assert_eq!(results(&mut c, 1).await[0].1, Ok(()));
+            let (peer, _) = accept_reset(&l);
+            assert_eq!(peer.ip(), source.unwrap_or(Ipv4Addr::LOCALHOST.into()));
+        }
+        assert_eq!(c.idle(), 2);
+    });
+}
+
+#[test]
+fn at_most_idle_max_sockets_are_kept_per_source() {
+    let mut idle = Idle::default();
+    let key = (false, None);
+    for _ in 0..=IDLE_MAX {
+        let s = open("127.0.0.1:9".parse().expect("addr"), None).expect("socket");
+        idle.put(key, s);
+    }
+    assert_eq!(idle.len(), IDLE_MAX);
+    let other = open("[::1]:9".parse().expect("addr"), None);
+    if let Ok(s) = other {
+        idle.put((true, None), s);
+        assert_eq!(idle.len(), IDLE_MAX + 1);
+    }
+    assert!(idle
+        .take((true, Some(Ipv4Addr::LOCALHOST.into())))
+        .is_none());
+}
