@@ -22,6 +22,13 @@ async fn results(c: &mut Connects, n: usize) -> Vec<Done> {
     out
 }
 
+/// A listener on loopback, its address, and an empty set.
+fn listening() -> (TcpListener, SocketAddr, Connects) {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let to = l.local_addr().expect("addr");
+    (l, to, Connects::new().expect("epoll"))
+}
+
 fn closed_port() -> SocketAddr {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     l.local_addr().expect("addr")
@@ -81,9 +88,7 @@ fn a_connect_unanswered_by_its_deadline_times_out_and_its_answer_is_dropped() {
 #[test]
 fn slots_are_reused_and_a_stale_deadline_of_an_earlier_use_does_nothing() {
     rt().block_on(async {
-        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-        let to = l.local_addr().expect("addr");
-        let mut c = Connects::new().expect("epoll");
+        let (_l, to, mut c) = listening();
         let t0 = Instant::now();
         let t = Duration::from_millis(50);
         c.start(CheckId(1), to, None, t, t0);
@@ -161,9 +166,7 @@ fn accept_reset(l: &TcpListener) -> (SocketAddr, bool) {
 #[test]
 fn a_finished_checks_socket_is_kept_and_the_next_check_is_a_new_connection() {
     rt().block_on(async {
-        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-        let open = l.local_addr().expect("addr");
-        let mut c = Connects::new().expect("epoll");
+        let (l, open, mut c) = listening();
         let t = Duration::from_secs(2);
         c.start(CheckId(1), open, None, t, Instant::now());
         assert_eq!(results(&mut c, 1).await[0].1, Ok(()));
@@ -188,9 +191,7 @@ fn a_finished_checks_socket_is_kept_and_the_next_check_is_a_new_connection() {
 #[test]
 fn a_timed_out_checks_socket_is_kept_and_its_stale_event_is_no_result() {
     rt().block_on(async {
-        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-        let to = l.local_addr().expect("addr");
-        let mut c = Connects::new().expect("epoll");
+        let (_l, to, mut c) = listening();
         let t0 = Instant::now();
         let t = Duration::from_millis(100);
         // Timed out whatever the kernel answered meanwhile: the socket,
