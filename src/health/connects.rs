@@ -27,7 +27,10 @@
 //! with a socket made, registered and closed per check and 0.47 ms with
 //! one reused (3,000 connects each, a C probe; the rest of a check is the
 //! same). Each check is still a new connection from a fresh local port;
-//! at most [`IDLE_MAX`] sockets wait per family and source.
+//! at most [`IDLE_MAX`] sockets wait per family and source (a sixteenth
+//! of a lower descriptor limit), and none for [`SHORT_OF_FDS_FOR`] after
+//! a check found the box out of descriptors: a kept socket is one the
+//! control socket's accept cannot have.
 //!
 //! Same check as [`super::check`]'s `tcp_check`: a non-blocking connect
 //! (bound to `bindto` with IP_BIND_ADDRESS_NO_PORT if set); writable with
@@ -51,14 +54,20 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
+use super::local::LocalError;
 use super::outcome::{Failure, Outcome, Stage};
 use super::scheduler::CheckId;
 
 /// Events taken from the set per `epoll_wait`.
 const BATCH: usize = 256;
 /// Sockets kept per family and source address: the scheduler's default
-/// bound on checks in flight, so a steady load makes none afresh.
+/// bound on checks in flight, so a steady load makes none afresh; less
+/// under a low descriptor limit ([`idle_max`]).
 pub const IDLE_MAX: usize = super::scheduler::DEFAULT_MAX_IN_FLIGHT;
+/// How long no socket is kept after a check found the box out of
+/// descriptors (EMFILE, ENFILE): each is closed once answered, as the
+/// other tasks (the control socket's accept) need them back.
+pub const SHORT_OF_FDS_FOR: Duration = Duration::from_secs(60);
 
 /// A result: the check, its outcome, how long it took.
 pub type Done = (CheckId, Outcome, Duration);
@@ -125,37 +134,65 @@ fn key_of(to: SocketAddr, from: Option<IpAddr>) -> Key {
     (to.is_ipv6(), from)
 }
 
-/// Sockets of finished checks, dissolved, at most [`IDLE_MAX`] per [`Key`]
-/// (a config has few). Each is in the epoll set: disarmed (its one-shot
+/// Sockets of finished checks, dissolved, at most `max` per [`Key`] (a
+/// config has few). Each is in the epoll set: disarmed (its one-shot
 /// event came), or armed with the token of a use that has ended (a
 /// timeout), whose event, if it comes, is stale and disarms it. A check
 /// that takes one arms it again with its own token.
-#[derive(Default)]
-struct Idle(Vec<(Key, Vec<Socket>)>);
+struct Idle {
+    kept: Vec<(Key, Vec<Socket>)>,
+    max: usize,
+    /// Until then none is kept ([`SHORT_OF_FDS_FOR`]).
+    none_until: Option<Instant>,
+}
 
 impl Idle {
-    fn take(&mut self, key: Key) -> Option<Socket> {
-        self.0.iter_mut().find(|(k, _)| *k == key)?.1.pop()
+    fn new(max: usize) -> Self {
+        Idle {
+            kept: Vec::new(),
+            max,
+            none_until: None,
+        }
     }
 
-    /// Keeps `sock` when it dissolves and there is room; else it is
-    /// closed (and so leaves the set).
-    fn put(&mut self, key: Key, sock: Socket) {
-        let kept = match self.0.iter_mut().find(|(k, _)| *k == key) {
+    fn take(&mut self, key: Key) -> Option<Socket> {
+        self.kept.iter_mut().find(|(k, _)| *k == key)?.1.pop()
+    }
+
+    /// Keeps `sock` when it dissolves and there is room at `now`; else it
+    /// is closed (and so leaves the set).
+    fn put(&mut self, key: Key, sock: Socket, now: Instant) {
+        if self.none_until.is_some_and(|t| now < t) {
+            return;
+        }
+        let kept = match self.kept.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v,
             None => {
-                self.0.push((key, Vec::new()));
-                &mut self.0.last_mut().expect("just pushed").1
+                self.kept.push((key, Vec::new()));
+                &mut self.kept.last_mut().expect("just pushed").1
             }
         };
-        if kept.len() < IDLE_MAX && dissolve(&sock).is_ok() {
+        if kept.len() < self.max && dissolve(&sock).is_ok() {
             kept.push(sock);
         }
     }
 
-    fn len(&self) -> usize {
-        self.0.iter().map(|(_, v)| v.len()).sum()
+    /// The box ran out of descriptors at `now`: every kept socket is
+    /// closed, and none is kept for [`SHORT_OF_FDS_FOR`].
+    fn short_of_fds(&mut self, now: Instant) {
+        self.kept.clear();
+        self.none_until = Some(now + SHORT_OF_FDS_FOR);
     }
+
+    fn len(&self) -> usize {
+        self.kept.iter().map(|(_, v)| v.len()).sum()
+    }
+}
+
+/// Sockets kept per [`Key`] under a soft descriptor limit of `nofile`:
+/// [`IDLE_MAX`], or a sixteenth of the limit when that is less.
+pub fn idle_max(nofile: u64) -> usize {
+    usize::try_from(nofile / 16).map_or(IDLE_MAX, |n| n.min(IDLE_MAX))
 }
 
 /// The TCP_CHECK connects in flight (see the module header).
@@ -181,6 +218,8 @@ impl std::fmt::Debug for Connects {
 impl Connects {
     /// A new, empty set; within a tokio runtime with I/O enabled.
     pub fn new() -> io::Result<Self> {
+        let nofile = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map_or(u64::MAX, |(soft, _)| soft);
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?;
         // SAFETY: `Set` owns the epoll descriptor and never gives it up or
         // replaces it, so it stays open and the same while registered.
@@ -189,7 +228,7 @@ impl Connects {
         Ok(Connects {
             set,
             table: Table::default(),
-            idle: Idle::default(),
+            idle: Idle::new(idle_max(nofile)),
             deadlines: Vec::new(),
             done: Vec::new(),
             events: vec![EpollEvent::empty(); BATCH],
@@ -223,6 +262,9 @@ impl Connects {
         let sock = match kept.map_or_else(|| open(to, from), Ok) {
             Ok(s) => s,
             Err(f) => {
+                if matches!(f, Failure::Local(LocalError::Emfile | LocalError::Enfile)) {
+                    self.idle.short_of_fds(now);
+                }
                 self.done.push((check, Err(f), Duration::ZERO));
                 return;
             }
@@ -234,7 +276,7 @@ impl Connects {
                 // new one is closed (rare: a connect done within the
                 // call).
                 if registered {
-                    self.idle.put(key, sock);
+                    self.idle.put(key, sock, now);
                 }
                 self.done.push((check, Ok(()), Duration::ZERO));
                 return;
@@ -312,7 +354,7 @@ impl Connects {
                 }
                 self.deadlines[qi].1.pop_front();
                 if let Some((sock, key, check, started)) = self.table.release(d.slot) {
-                    self.idle.put(key, sock);
+                    self.idle.put(key, sock, now);
                     let took = now.saturating_duration_since(started);
                     let f = Failure::Timeout {
                         stage: Stage::Connect,
@@ -384,7 +426,7 @@ impl Connects {
                     None => Ok(()),
                     Some(e) => Err(Failure::from_io(Stage::Connect, &e)),
                 };
-                self.idle.put(key, sock);
+                self.idle.put(key, sock, now);
                 self.done
                     .push((check, outcome, now.saturating_duration_since(started)));
             }
@@ -406,8 +448,10 @@ impl Connects {
     }
 
     /// Drops every connect in flight (closed, a RST for one that
-    /// connected) and every result (a new plan's checks start afresh).
+    /// connected), every result and every kept socket (a new plan's
+    /// checks start afresh, maybe from other sources).
     pub fn clear(&mut self) {
+        self.idle.kept.clear();
         for slot in 0..self.table.slots.len() as u32 {
             self.table.release(slot);
         }

@@ -185,6 +185,9 @@ fn a_finished_checks_socket_is_kept_and_the_next_check_is_a_new_connection() {
         let (second, reset2) = accept_reset(&l);
         assert_ne!(first.port(), second.port());
         assert!(reset1 && reset2, "a check's connection ends with a RST");
+        // A new plan starts without them.
+        c.clear();
+        assert_eq!(c.idle(), 0);
     });
 }
 
@@ -235,21 +238,48 @@ fn a_bound_socket_is_kept_for_checks_from_its_source_only() {
     });
 }
 
+/// A new socket toward the discard port on loopback (never connected).
+fn spare(to: &str) -> Option<Socket> {
+    open(to.parse().expect("addr"), None).ok()
+}
+
 #[test]
-fn at_most_idle_max_sockets_are_kept_per_source() {
-    let mut idle = Idle::default();
+fn at_most_max_sockets_are_kept_per_family_and_source() {
+    let now = Instant::now();
+    let mut idle = Idle::new(3);
     let key = (false, None);
-    for _ in 0..=IDLE_MAX {
-        let s = open("127.0.0.1:9".parse().expect("addr"), None).expect("socket");
-        idle.put(key, s);
+    for _ in 0..4 {
+        idle.put(key, spare("127.0.0.1:9").expect("socket"), now);
     }
-    assert_eq!(idle.len(), IDLE_MAX);
-    let other = open("[::1]:9".parse().expect("addr"), None);
-    if let Ok(s) = other {
-        idle.put((true, None), s);
-        assert_eq!(idle.len(), IDLE_MAX + 1);
+    assert_eq!(idle.len(), 3);
+    if let Some(s) = spare("[::1]:9") {
+        idle.put((true, None), s, now);
+        assert_eq!(idle.len(), 4);
     }
     assert!(idle
-        .take((true, Some(Ipv4Addr::LOCALHOST.into())))
+        .take((false, Some(Ipv4Addr::LOCALHOST.into())))
         .is_none());
+    assert!(idle.take(key).is_some());
+    assert_eq!(idle_max(u64::MAX), IDLE_MAX);
+    assert_eq!(idle_max(1024), 64);
+    assert_eq!(idle_max(40), 2);
+}
+
+#[test]
+fn out_of_descriptors_every_kept_socket_goes_and_none_is_kept_for_a_while() {
+    let now = Instant::now();
+    let mut idle = Idle::new(IDLE_MAX);
+    let key = (false, None);
+    idle.put(key, spare("127.0.0.1:9").expect("socket"), now);
+    idle.short_of_fds(now);
+    assert_eq!(idle.len(), 0);
+    let later = now + SHORT_OF_FDS_FOR - Duration::from_millis(1);
+    idle.put(key, spare("127.0.0.1:9").expect("socket"), later);
+    assert_eq!(idle.len(), 0);
+    idle.put(
+        key,
+        spare("127.0.0.1:9").expect("socket"),
+        now + SHORT_OF_FDS_FOR,
+    );
+    assert_eq!(idle.len(), 1);
 }
