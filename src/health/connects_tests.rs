@@ -261,8 +261,9 @@ fn at_most_max_sockets_are_kept_per_family_and_source() {
         .is_none());
     assert!(idle.take(key).is_some());
     assert_eq!(idle_max(u64::MAX), IDLE_MAX);
-    assert_eq!(idle_max(1024), 64);
-    assert_eq!(idle_max(40), 2);
+    assert_eq!(idle_max(1024), IDLE_MAX);
+    assert_eq!(idle_max(512), 128);
+    assert_eq!(idle_max(40), 10);
 }
 
 #[test]
