@@ -558,10 +558,30 @@ fn run_command(r: RunArgs) -> i32 {
     // the backups wait.
     let restarted = std::env::var_os(daemon::handoff::ENV).is_some();
     let handover = daemon::take_handover();
+    if let Some(h) = &handover {
+        let ago = daemon::handoff::monotonic_ns().saturating_sub(h.record.at_ns);
+        crate::startup::from_earlier(
+            "exec (from the handover)",
+            std::time::Duration::from_nanos(ago),
+        );
+    }
     // Config first: a bad one exits 1 before anything touches the system
     // (and a restart's bridge ends with the process).
     let t0 = std::time::Instant::now();
-    let (config, origin, rolled_back) = match load_at_start(&source, restarted) {
+    // A restart into the same build starts with the config the previous
+    // process's check read (decoding it is a fraction of a parse).
+    let handed = (handover.as_ref()).and_then(|h| h.record.config(crate::build_id::own()));
+    let loaded = match handed {
+        Some(l) => {
+            tracing::info!(
+                "hitless restart: the config read by the previous process's check ({}) is handed over, not read again",
+                l.describe
+            );
+            Ok(l)
+        }
+        None => load_at_start(&source, restarted),
+    };
+    let (config, origin, rolled_back) = match loaded {
         Ok(l) => {
             for w in &l.warnings {
                 eprintln!("{w}");

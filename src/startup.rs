@@ -54,6 +54,27 @@ pub fn begin() {
     });
 }
 
+/// Counts the timeline from an event `ago` before now, earlier than
+/// [`begin`] (a hitless restart's handover, in the process before the
+/// exec): the time from it to [`begin`] becomes the first step, `name`.
+pub fn from_earlier(name: &'static str, ago: Duration) {
+    let now = Instant::now();
+    with(|t| {
+        if let Some(t) = t.as_mut() {
+            earlier(t, now, name, ago);
+        }
+    });
+}
+
+/// [`from_earlier`] on `t` at `now`.
+fn earlier(t: &mut Timeline, now: Instant, name: &'static str, ago: Duration) {
+    let before = ago.saturating_sub(now.saturating_duration_since(t.began));
+    if let Some(began) = t.began.checked_sub(before) {
+        t.began = began;
+        t.steps.insert(0, (name, before));
+    }
+}
+
 /// Marks the end of step `name`: the time since the previous mark. The
 /// report separates steps with commas: a name has none.
 pub fn step(name: &'static str) {

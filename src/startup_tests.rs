@@ -77,3 +77,23 @@ fn reported_once_and_only_after_begin() {
     step("late");
     assert_eq!(finish("x", &[], 0), None, "reported once");
 }
+
+/// A restart's timeline starts at the handover, before `vigil run` began:
+/// the gap is its first step and counts in the total.
+#[test]
+fn an_earlier_start_is_the_first_step() {
+    let t0 = Instant::now() + ms(1000);
+    let mut t = Timeline {
+        began: t0,
+        last: t0 + ms(30),
+        steps: vec![("config read", ms(30))],
+    };
+    // At t0 + 40 ms, the handover was 100 ms ago: 60 ms before `begin`.
+    earlier(&mut t, t0 + ms(40), "exec", ms(100));
+    let r = close(t, t0 + ms(50), "rest", &[], 0);
+    assert_eq!(r.total, ms(110));
+    assert_eq!(
+        r.steps,
+        vec![("exec", ms(60)), ("config read", ms(30)), ("rest", ms(20))]
+    );
+}

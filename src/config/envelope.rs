@@ -744,6 +744,32 @@ pub enum EnvelopeError {
 }
 
 pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
+    let plain = stored_bytes(config)?;
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
+    Ok(if packed.len() < plain.len() {
+        tagged(DEFLATE, &packed)
+    } else {
+        tagged(PLAIN, &plain)
+    })
+}
+
+/// [`encode`] without the packing: what [`decode`] reads with no inflate,
+/// for bytes that never reach flash (a hitless restart's handoff, where
+/// the time to decode counts and the size does not).
+pub fn encode_plain(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
+    Ok(tagged(PLAIN, &stored_bytes(config)?))
+}
+
+fn tagged(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(tag);
+    out.extend_from_slice(body);
+    out
+}
+
+/// The config and its side tables, in the newest version that holds
+/// them (postcard, not packed).
+fn stored_bytes(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
     let (side, side3, side4) = (SideV2::of(config), SideV3::of(config), SideV4::of(config));
     let (side5, side6, side7) = (SideV5::of(config), SideV6::of(config), SideV7::of(config));
     let (side8, side9, side10) = (SideV8::of(config), SideV9::of(config), SideV10::of(config));
@@ -794,17 +820,7 @@ pub fn encode(config: &Config) -> Result<Vec<u8>, EnvelopeError> {
         ([_, _, _, false, true], None, None) => StoredRef::V5(c, s2, s3, s4, s5),
         ([_, _, _, _, false], None, None) => StoredRef::V6((c, s2, s3, s4, s5, s6)),
     };
-    let plain = postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)?;
-    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 9);
-    let (tag, body) = if packed.len() < plain.len() {
-        (DEFLATE, packed)
-    } else {
-        (PLAIN, plain)
-    };
-    let mut out = Vec::with_capacity(body.len() + 1);
-    out.push(tag);
-    out.extend_from_slice(&body);
-    Ok(out)
+    postcard::to_allocvec(&stored).map_err(EnvelopeError::Encode)
 }
 
 /// Decode any known version and bring it to the current model.

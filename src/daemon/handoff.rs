@@ -10,7 +10,7 @@
 //! notice, with or without the connection sync daemon.
 //!
 //! Owns: the record (postcard, in a file beside the control socket;
-//! [`FORMAT`] 2, a record of another format is a plain start), how it
+//! [`FORMAT`] 3, a record of another format is a plain start), how it
 //! reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
 //! image only, so an ordinary start never reads a stale one), the
 //! freshness rule ([`fresh`], [`Record::resumes`]: counted from the
@@ -20,6 +20,14 @@
 //! resume anything the new image cannot check against its own config
 //! (instances are matched by name, interface, VRID and family; servers by
 //! service and address).
+//!
+//! Two parts of the record save the new image the slow half of a start,
+//! and only a new image of the same build uses them ([`Record::build`]):
+//! the config the old image's check read, in the store's encoding (decoding
+//! it is a fraction of parsing the text again), and the IPVS task's last
+//! table, which the first pass plans against instead of reading the kernel
+//! (the pass after reads it: see `ipvs::machine`). A restart into another
+//! build (an upgrade) reads its config and the kernel as any start does.
 
 use std::ffi::{CString, OsString};
 use std::net::IpAddr;
@@ -37,9 +45,10 @@ use crate::vrrp::packet::{Family, Packet, Repr};
 pub const ENV: &str = "VIGIL_HANDOFF";
 /// Format of [`Record`]; a record of another format is ignored (a plain
 /// start: correct, only not hitless).
-pub const FORMAT: u8 = 2;
-/// Largest record read back (10,000 real servers take about 300 KiB).
-const MAX_RECORD: u64 = 8 << 20;
+pub const FORMAT: u8 = 3;
+/// Largest record read back (10,000 real servers take about 300 KiB of
+/// states, their config and table some 2 MiB more).
+const MAX_RECORD: u64 = 64 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -50,31 +59,105 @@ pub struct Record {
     /// `at_ns`, each with what the new image's [`super::bridge`] needs to
     /// go on sending it.
     pub masters: Vec<Master>,
-    /// Every checked real server's state, encoded apart (after the rest
-    /// in the file): the old image encodes it before its last adverts,
-    /// the new one decodes it after its bridge started.
-    #[serde(skip)]
+    /// Every checked real server's state: the old image encodes it before
+    /// its last adverts, the new one decodes it after its bridge started.
     pub health: Health,
+    /// The old image's build id (`crate::build_id`): `config` and `table`
+    /// are for a new image of this build only. `None`: no build id.
+    pub build: Option<Bytes>,
+    /// The config the new image starts with, when the old image could hand
+    /// it over.
+    pub config: Option<HandedConfig>,
+    /// The IPVS task's last table (postcard of `ipvs::kernel::Table`, this
+    /// build's layout); empty when it had none to hand over.
+    pub table: Bytes,
+}
+
+/// Bytes carried as one run (postcard: a length, then the bytes as they
+/// are), not as a sequence of numbers: the record's big parts are copied
+/// out when it is read and decoded later, by whoever needs them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                Ok(Bytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
+                Ok(Bytes(v))
+            }
+        }
+        d.deserialize_byte_buf(Visit)
+    }
+}
+
+/// The config the old image's check read from its source (what the new
+/// image would read), and what the new image says of it at start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandedConfig {
+    /// Where it came from ("/etc/keepalived/keepalived.conf", "STORE seq 4").
+    pub describe: String,
+    pub seq: Option<u64>,
+    /// The import's warnings, printed again by the new image.
+    pub warnings: Vec<String>,
+    /// `config::envelope`, not packed.
+    pub payload: Bytes,
+}
+
+impl HandedConfig {
+    /// `loaded` in the store's encoding, when it decodes back to exactly
+    /// itself (else the new image reads the source: a config the encoding
+    /// does not carry whole must not be what a restart runs). Blocking: a
+    /// config at the bounds takes a noticeable fraction of a second.
+    pub fn of(loaded: &super::Loaded) -> Option<Self> {
+        use crate::config::envelope;
+        let payload = envelope::encode_plain(&loaded.config)
+            .map_err(|e| tracing::warn!(error = %e, "hitless restart: the config cannot be handed over; the new process reads it"))
+            .ok()?;
+        if envelope::decode(&payload).ok().as_ref() != Some(&loaded.config) {
+            tracing::warn!("hitless restart: the config does not come back whole from its encoding; the new process reads it");
+            return None;
+        }
+        Some(HandedConfig {
+            describe: loaded.describe.clone(),
+            seq: loaded.seq,
+            warnings: loaded.warnings.clone(),
+            payload: Bytes(payload),
+        })
+    }
 }
 
 /// Real servers' states, as postcard bytes: 100,000 of them take a debug
 /// build some 60 ms to encode and 140 ms to decode, which must fall
 /// neither between the old image's last advert and the exec nor before
 /// the new image's bridge starts.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Health(Vec<u8>);
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Health(Bytes);
 
 impl Health {
     pub fn encode(states: &[crate::health::KnownState]) -> Result<Self, postcard::Error> {
-        postcard::to_allocvec(states).map(Health)
+        postcard::to_allocvec(states).map(|b| Health(Bytes(b)))
     }
 
     /// The states; none (logged) if they do not decode.
     pub fn decode(&self) -> Vec<crate::health::KnownState> {
-        if self.0.is_empty() {
+        if self.0 .0.is_empty() {
             return Vec::new();
         }
-        postcard::from_bytes(&self.0).unwrap_or_else(|e| {
+        postcard::from_bytes(&self.0 .0).unwrap_or_else(|e| {
             tracing::error!(error = %e, "handoff record: real server states unreadable; each starts as at any start");
             Vec::new()
         })
@@ -169,19 +252,60 @@ impl Record {
         })
     }
 
-    /// The record's bytes: the rest, then the health states' bytes.
+    /// Whether the record was written by the build `own` (this process's:
+    /// `crate::build_id::own`): only then are its config and table read.
+    pub fn same_build(&self, own: Option<&crate::store::BuildId>) -> bool {
+        matches!((&self.build, own), (Some(b), Some(o)) if b.0 == o.as_bytes())
+    }
+
+    /// The handed-over config, for a new image of the same build (`own`).
+    /// `None` (the new image reads its source): none handed over, another
+    /// build, or bytes that do not decode (logged).
+    pub fn config(&self, own: Option<&crate::store::BuildId>) -> Option<super::Loaded> {
+        let h = self.config.as_ref().filter(|_| self.same_build(own))?;
+        match crate::config::envelope::decode(&h.payload.0) {
+            Ok(config) => Some(super::Loaded {
+                config,
+                describe: h.describe.clone(),
+                seq: h.seq,
+                warnings: h.warnings.clone(),
+                checked_when_written: true,
+                rolled_back: None,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "handoff record: the config does not decode; reading it from its source");
+                None
+            }
+        }
+    }
+
+    /// The IPVS task's last table, for a new image of the same build
+    /// (`own`). `None`: none handed over, another build, or bytes that do
+    /// not decode (logged): the first pass reads the kernel.
+    pub fn table(&self, own: Option<&crate::store::BuildId>) -> Option<crate::ipvs::kernel::Table> {
+        if self.table.0.is_empty() || !self.same_build(own) {
+            return None;
+        }
+        postcard::from_bytes(&self.table.0)
+            .map_err(|e| tracing::error!(error = %e, "handoff record: the IPVS table does not decode; the first pass reads the kernel"))
+            .ok()
+    }
+
+    /// The record's bytes.
     pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
-        let mut bytes = postcard::to_allocvec(self)?;
-        bytes.extend_from_slice(&self.health.0);
-        Ok(bytes)
+        postcard::to_allocvec(self)
     }
 
     /// `None` for bytes of another format or that do not decode (the
-    /// health states are decoded later, [`Health::decode`]).
+    /// health states, config and table are decoded later, by their users).
     pub fn decode(bytes: &[u8]) -> Option<Record> {
-        let (mut r, health): (Record, &[u8]) = postcard::take_from_bytes(bytes).ok()?;
-        r.health = Health(health.to_vec());
-        (r.format == FORMAT).then_some(r)
+        // The format first: a record of another format need not decode
+        // as this one.
+        let (format, _): (u8, &[u8]) = postcard::take_from_bytes(bytes).ok()?;
+        if format != FORMAT {
+            return None;
+        }
+        postcard::from_bytes(bytes).ok()
     }
 }
 
@@ -295,6 +419,13 @@ pub fn exec(exe: &Path, record: &Record, path: &Path) -> ExecError {
         };
     }
     let holder = super::teardown::hold();
+    // The handover's time in CLOCK_MONOTONIC (the journal's own clock):
+    // `make bench` times the restart from it.
+    tracing::info!(
+        "hitless restart: exec {} (handed over at monotonic {} us)",
+        exe.display(),
+        record.at_ns / 1000
+    );
     let err = exec_with(exe, path, holder);
     let _ = std::fs::remove_file(path);
     err

@@ -66,6 +66,9 @@ fn record(masters: Vec<Master>, at_ns: u64) -> Record {
         at_ns,
         masters,
         health: Health::encode(&states()).unwrap(),
+        build: None,
+        config: None,
+        table: Bytes::default(),
     }
 }
 
@@ -88,13 +91,83 @@ fn round_trips_and_rejects_other_formats() {
         ..r.clone()
     };
     assert_eq!(Record::decode(&other.encode().unwrap()), None);
-    // Cut inside the masters: nothing; inside the health states: the
-    // masters, and no states.
-    let head = bytes.len() - r.health.0.len();
-    assert_eq!(Record::decode(&bytes[..head - 1]), None);
-    let cut = Record::decode(&bytes[..bytes.len() - 1]).expect("the head is whole");
-    assert_eq!(cut.health.decode(), vec![]);
-    assert_eq!(Record::decode(b""), None);
+    // A record cut anywhere is no record.
+    for end in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+        assert_eq!(Record::decode(&bytes[..end]), None, "cut at {end}");
+    }
+}
+
+/// Format 2 (the health states after the record, no build, config or
+/// table): a plain start, though its head reads the same.
+#[test]
+fn a_record_of_format_2_is_a_plain_start() {
+    let r = record(vec![master(&inst("VI_1", 1000))], 5);
+    let mut v2 = postcard::to_allocvec(&(2u8, r.at_ns, &r.masters)).unwrap();
+    v2.extend_from_slice(&r.health.0 .0);
+    assert_eq!(Record::decode(&v2), None);
+}
+
+/// The config and the table come back to a process of the build that
+/// wrote them, and to no other (nor to a process without a build id).
+#[test]
+fn config_and_table_are_for_the_same_build_only() {
+    use crate::ipvs::kernel::Table;
+    let text = "virtual_server 192.168.1.200 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                real_server 192.168.1.102 80 {\n weight 1\n }\n}\n";
+    let loaded = super::super::Loaded {
+        config: crate::config::import_str("t.conf", text, false)
+            .expect("parses")
+            .config,
+        describe: "t.conf".into(),
+        seq: None,
+        warnings: vec!["t.conf:1:1: a warning".into()],
+        checked_when_written: false,
+        rolled_back: None,
+    };
+    let mut table = Table::default();
+    let desired = crate::ipvs::desired::build(
+        &loaded.config,
+        &Default::default(),
+        &Default::default(),
+        &Default::default(),
+    );
+    table.services.extend(desired.table.services);
+    assert_eq!(table.dest_count(), 1);
+    let ours = crate::store::BuildId::new(&[1, 2, 3]).unwrap();
+    let theirs = crate::store::BuildId::new(&[1, 2, 4]).unwrap();
+    let r = Record {
+        build: Some(Bytes(ours.as_bytes().to_vec())),
+        config: HandedConfig::of(&loaded),
+        table: Bytes(postcard::to_allocvec(&table).unwrap()),
+        ..record(vec![], 5)
+    };
+    let back = Record::decode(&r.encode().unwrap()).expect("decodes");
+    let config = back.config(Some(&ours)).expect("the same build");
+    assert_eq!(config.config, loaded.config);
+    assert_eq!(
+        (config.describe, config.warnings),
+        (loaded.describe, loaded.warnings)
+    );
+    assert_eq!(back.table(Some(&ours)), Some(table));
+    for other in [Some(&theirs), None] {
+        assert!(back.config(other).is_none() && back.table(other).is_none());
+    }
+    // Written without a build id: for nobody.
+    let anon = Record {
+        build: None,
+        ..back.clone()
+    };
+    assert!(anon.config(Some(&ours)).is_none() && anon.table(Some(&ours)).is_none());
+    // Bytes that do not decode: nothing, and no panic.
+    let bad = Record {
+        table: Bytes(vec![0xff; 3]),
+        config: Some(HandedConfig {
+            payload: Bytes(vec![9, 9]),
+            ..back.config.clone().unwrap()
+        }),
+        ..back
+    };
+    assert!(bad.config(Some(&ours)).is_none() && bad.table(Some(&ours)).is_none());
 }
 
 #[test]

@@ -112,6 +112,16 @@ pub(super) type Shared<'a> = (
     &'a watch::Sender<Option<Serving>>,
 );
 
+/// What the process before a hitless restart handed over to the IPVS
+/// side (see `super::handoff`).
+#[derive(Default)]
+pub(super) struct HandedOver<'a> {
+    /// Every checked real server's state.
+    pub(super) states: Option<&'a [health::KnownState]>,
+    /// The IPVS task's last table.
+    pub(super) table: Option<crate::ipvs::kernel::Table>,
+}
+
 /// The health runner and the IPVS task, when the config has anything for
 /// IPVS (at start: built in place).
 pub(super) fn start_ipvs(
@@ -120,10 +130,13 @@ pub(super) fn start_ipvs(
     notifier: &Notifier,
     drain_timeout: Duration,
     shared: Shared<'_>,
-    handed_over: Option<&[health::KnownState]>,
+    handed_over: HandedOver<'_>,
     sup: &Supervisor,
 ) -> Option<IpvsSide> {
-    let prepared = prepare_ipvs(config, drain_timeout, handed_over)?;
+    let mut prepared = prepare_ipvs(config, drain_timeout, handed_over.states)?;
+    if let Some(table) = handed_over.table {
+        prepared.core = prepared.core.with_handed_table(table);
+    }
     Some(spawn_ipvs(
         prepared, config, from_store, notifier, shared, sup,
     ))

@@ -303,6 +303,8 @@ async fn main(
     let links = ensure_vmacs(&net, &ledger, &config.vrrp_instances, |_| true, links).await;
     let mut planned = plan_groups(&config, |_| true, &links);
     let carried = start.handover.as_ref().map(|h| h.record.health.decode());
+    let handed_table =
+        (start.handover.as_ref()).and_then(|h| h.record.table(crate::build_id::own()));
     let resumed = start.handover.as_ref().map(|h| {
         let states = carried.as_ref().map_or(0, Vec::len);
         mark_resumed(h, states, &mut planned.groups)
@@ -376,7 +378,10 @@ async fn main(
         &notifier,
         opts.drain_timeout,
         (&local_rx, &serving_tx),
-        carried.as_deref(),
+        ipvs_side::HandedOver {
+            states: carried.as_deref(),
+            table: handed_table,
+        },
         &sup,
     );
     if ipvs.is_none() {

@@ -3,7 +3,8 @@
 //! of the handover, and what the new process takes from the record.
 //!
 //! Owns: the checks before a restart, collecting the instance tasks'
-//! states and masters' adverts and the health runner's states, and, in
+//! states and masters' adverts, the health runner's states, the config
+//! the check read and the IPVS task's last table, and, in
 //! the new process, marking what resumes (each resuming member gets its
 //! end of the advert bridge, [`super::bridge::Takeover`]; the bridge of
 //! every other handed-over master stops then). Must not: write or read
@@ -22,6 +23,7 @@ use super::DaemonError;
 use super::Handover;
 use crate::control::{RestartReport, RestartRequest};
 use crate::health;
+use crate::ipvs::task as ipvs_task;
 use crate::vrrp::instance::{GroupInput, GroupSpec, HandedOver};
 use crate::vrrp::machine::State;
 
@@ -90,11 +92,11 @@ pub(super) async fn restart(
         Some(q) => (Some(q.reply), Some(q.written)),
         None => (None, None),
     };
-    let exe = match check(r, exe).await {
-        Ok((exe, lines)) => {
+    let (exe, config) = match check(r, exe).await {
+        Ok(Checked { exe, lines, config }) => {
             tracing::info!(binary = %exe.display(), "hitless restart: {}", lines.join("; "));
             answer(reply, written, true, lines).await;
-            exe
+            (exe, config)
         }
         Err(lines) => {
             tracing::error!(
@@ -105,23 +107,30 @@ pub(super) async fn restart(
             return Ok(());
         }
     };
-    let record = hand_over(r).await;
+    let record = hand_over(r, config).await;
     let path = handoff::path_for(control);
     Err(DaemonError::Restart(handoff::exec(&exe, &record, &path)))
 }
 
+/// A restart [`check`] let through.
+struct Checked {
+    exe: std::path::PathBuf,
+    /// What the report says.
+    lines: Vec<String>,
+    /// The config read, for the new process (`None`: it reads its source).
+    config: Option<handoff::HandedConfig>,
+}
+
 /// Everything that can refuse a restart: the binary's path and that it
-/// runs, and a source that loads and plans (the new process reads it).
-/// `Ok`: the binary and what the report says.
-async fn check(
-    r: &Reloader,
-    exe: Option<&Path>,
-) -> Result<(std::path::PathBuf, Vec<String>), Vec<String>> {
+/// runs, and a source that loads and plans (the new process starts with
+/// it: handed over when it can be, else read again).
+async fn check(r: &Reloader, exe: Option<&Path>) -> Result<Checked, Vec<String>> {
     let exe = exe
         .map(Path::to_owned)
         .ok_or_else(|| vec!["this binary's path is unknown (/proc/self/exe)".to_owned()])?;
     let src = r.source.clone();
-    let loaded = match tokio::task::spawn_blocking(move || src.load()).await {
+    let load = move || src.load().map(|l| (handoff::HandedConfig::of(&l), l));
+    let (config, loaded) = match tokio::task::spawn_blocking(load).await {
         Ok(Ok(l)) => l,
         Ok(Err(e)) => return Err(e.lines()),
         Err(e) => return Err(vec![format!("reading the config failed: {e}")]),
@@ -146,7 +155,7 @@ async fn check(
             loaded.describe
         ));
     }
-    Ok((exe, lines))
+    Ok(Checked { exe, lines, config })
 }
 
 /// Sends the report; once accepted, waits (bounded) until the client has
@@ -166,10 +175,15 @@ async fn answer(
     }
 }
 
-/// Health states and notify scripts first (while VRRP still runs), then
-/// the instance tasks: each master's last advert re-arms the backups'
-/// timers at the record's time.
-async fn hand_over(r: &Reloader) -> Record {
+/// The IPVS task's table (the task passes no more after it), health
+/// states and notify scripts first (while VRRP still runs), then the
+/// instance tasks: each master's last advert re-arms the backups' timers
+/// at the record's time.
+async fn hand_over(r: &Reloader, config: Option<handoff::HandedConfig>) -> Record {
+    let table = match r.ipvs.as_ref() {
+        Some(side) => ipvs_table(&side.commands).await,
+        None => None,
+    };
     let snapshot = match r.ipvs.as_ref().and_then(|s| s.health.as_ref()) {
         Some(h) => tokio::time::timeout(HANDOVER_STEP, h.snapshot())
             .await
@@ -210,7 +224,27 @@ async fn hand_over(r: &Reloader) -> Record {
         at_ns,
         masters,
         health,
+        build: crate::build_id::own().map(|b| handoff::Bytes(b.as_bytes().to_vec())),
+        config,
+        table: handoff::Bytes(table.unwrap_or_default()),
     }
+}
+
+/// The IPVS task's last table, encoded (see `ipvs::machine`), after which
+/// the task changes the kernel no more: what the new process plans its
+/// first pass against must still be the kernel's. `None`: the task had
+/// none it could vouch for, or did not answer in [`HANDOVER_STEP`].
+async fn ipvs_table(commands: &tokio::sync::mpsc::Sender<ipvs_task::Command>) -> Option<Vec<u8>> {
+    let (done, rx) = oneshot::channel();
+    let ask = commands.send(ipvs_task::Command::HandOver { done });
+    let answer = async {
+        ask.await.ok()?;
+        rx.await.ok().flatten()
+    };
+    tokio::time::timeout(HANDOVER_STEP, answer)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Every instance task's members, states and masters' adverts, each task

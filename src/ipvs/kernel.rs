@@ -15,7 +15,7 @@ use std::fmt;
 use super::wire::{Cmd, Dest, DestId, Request, Service, ServiceId, SVC_F_HASHED};
 
 /// One service and its destinations.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub service: Service,
     pub dests: BTreeMap<DestId, Dest>,
@@ -55,7 +55,7 @@ impl Entry {
 const ORDERED_SCHEDULER: &str = "mh";
 
 /// An IPVS table: what the kernel holds, or what vigil wants it to hold.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Table {
     pub services: BTreeMap<ServiceId, Entry>,
 }

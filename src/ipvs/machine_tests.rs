@@ -832,3 +832,77 @@ fn a_refused_service_missing_at_a_refresh_waits_for_its_retry() {
     machine.handle_refresh(dump(&mut k).unwrap(), t0);
     assert_eq!(machine.poll_timeout(), Some(retry), "the backoff stands");
 }
+
+/// A hitless restart's handed table: the first pass plans against it
+/// (no read: a service the kernel lost meanwhile is not seen), and a
+/// whole pass that reads the kernel is due at once and repairs it. Only
+/// a machine whose table the kernel is known to hold hands one over.
+#[test]
+fn a_handed_table_is_planned_against_then_the_kernel_is_read_at_once() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let old = started(seed(), &mut k, t0);
+    let bytes = old.handover_table().expect("adopted, no error");
+    let handed: Table = postcard::from_bytes(&bytes).expect("decodes");
+    assert_eq!(Some(&handed), old.table());
+    // Another program removes a destination after the handover.
+    let sid = desired::service_id(&seed().virtual_servers[0]);
+    k.apply(&Op::DelDest {
+        service: sid,
+        dest: rs(102),
+    })
+    .unwrap();
+
+    let mut new = Machine::new(Arc::new(seed()), None, t0).with_handed_table(handed.clone());
+    let req = new.poll_pass(t0).expect("due at start");
+    assert!(req.trust_last && req.adopt.is_some());
+    let ops = run(&mut new, &mut k, req, t0);
+    assert!(ops.is_empty(), "planned against the handed table: {ops:?}");
+    assert_eq!(new.table(), Some(&handed));
+    assert!(new.handover_table().is_none(), "not adopted yet");
+    assert_eq!(new.poll_timeout(), Some(t0), "the read is due at once");
+    let req = new.poll_pass(t0).expect("due");
+    assert!(!req.trust_last && req.scope.is_none() && req.adopt.is_some());
+    let ops = run(&mut new, &mut k, req, t0);
+    only_new(&ops, 102, 1);
+    assert_eq!(new.poll_timeout(), None, "nothing left to do");
+    assert!(new.handover_table().is_some());
+    // Later passes read the kernel as usual.
+    new.handle_health(&event(102, false), t0);
+    let req = new.poll_pass(t0 + COALESCE).expect("due");
+    assert!(!req.trust_last);
+
+    // A machine whose last pass had an op refused hands nothing over.
+    let mut k = FakeKernel {
+        missing_schedulers: vec!["wrr".into()],
+        ..FakeKernel::default()
+    };
+    let refused = started(seed(), &mut k, t0);
+    assert!(error(&refused).is_some());
+    assert!(refused.handover_table().is_none());
+    // Nor does one that has not passed yet.
+    assert!(Machine::new(Arc::new(seed()), None, t0)
+        .handover_table()
+        .is_none());
+}
+
+/// The trusting pass cannot reach the kernel: the handed table is given
+/// back and the retry reads the kernel (it trusts nothing any more).
+#[test]
+fn a_failed_trusting_pass_is_retried_with_a_read() {
+    let t0 = Instant::now();
+    let mut k = FakeKernel::default();
+    let old = started(seed(), &mut k, t0);
+    let handed = old.table().cloned().expect("a table");
+    let mut new = Machine::new(Arc::new(seed()), None, t0).with_handed_table(handed.clone());
+    let req = new.poll_pass(t0).expect("due at start");
+    assert!(req.trust_last);
+    // As the task runs it: lent, and back when the pass fails.
+    assert_eq!(new.lend_table(), Some(handed.clone()));
+    new.table_back(Some(handed));
+    new.handle_pass(Err(Unavailable::ModuleMissing), t0);
+    let at = new.poll_timeout().expect("a retry");
+    assert!(at > t0, "after a backoff");
+    let req = new.poll_pass(at).expect("the retry");
+    assert!(!req.trust_last && req.adopt.is_some());
+}

@@ -47,6 +47,11 @@ pub struct PassRequest {
     /// table (without one the pass is whole, over what `desired` holds);
     /// never adopts or retires. `None`: every service.
     pub scope: Option<BTreeSet<ServiceId>>,
+    /// A whole pass plans against the lent table as it is, without
+    /// reading the kernel: the table a hitless restart's previous process
+    /// handed over, which the kernel held when it stopped changing it (see
+    /// [`super::machine`]). A refused op still reads the kernel after.
+    pub trust_last: bool,
 }
 
 /// What one pass did.
@@ -184,8 +189,9 @@ impl Unavailable {
     }
 }
 
-/// One reconcile pass against a kernel: dump, diff, apply everything the
-/// kernel accepts, dump again if anything changed. Blocking with a real
+/// One reconcile pass against a kernel: dump (unless trusting the lent
+/// table: [`PassRequest::trust_last`]), diff, apply everything the kernel
+/// accepts, dump again if the kernel refused anything. Blocking with a real
 /// client; call it from the blocking pool ([`super::edge`]).
 pub fn pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport, K::Error> {
     match (req.scope.take(), req.last.take()) {
@@ -202,11 +208,15 @@ fn whole_pass<K: Kernel>(k: &mut K, req: &mut PassRequest) -> Result<PassReport,
     let t0 = Instant::now();
     let lent = req.last.is_some();
     let mut actual = req.last.take().unwrap_or_default();
-    if let Err(e) = dump_into(k, &mut actual) {
-        req.last = lent.then_some(actual);
-        return Err(e);
+    if !(lent && req.trust_last) {
+        if let Err(e) = dump_into(k, &mut actual) {
+            req.last = lent.then_some(actual);
+            return Err(e);
+        }
     }
     let dumped = Instant::now();
+    // A pass that read nothing says so: no dump time.
+    let t0 = if lent && req.trust_last { dumped } else { t0 };
     let adopted = req.adopt.as_ref().map_or_else(BTreeSet::new, |config| {
         strays(&req.desired, &actual, config)
     });

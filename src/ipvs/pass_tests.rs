@@ -23,6 +23,7 @@ fn request() -> PassRequest {
         adopt: None,
         last: None,
         scope: None,
+        trust_last: false,
     }
 }
 
@@ -277,4 +278,59 @@ fn a_scoped_pass_reads_its_services_inside_the_lent_table() {
     let mut req = scoped(&lent);
     assert!(pass(&mut k, &mut req).is_err());
     assert_eq!(req.last.as_ref(), Some(&lent), "all of it back");
+}
+
+/// A pass that trusts the lent table (a hitless restart's) plans against
+/// it without reading the kernel, and reads the kernel only when an op is
+/// refused; without a lent table it reads as any pass.
+#[test]
+fn a_trusting_pass_plans_against_the_lent_table_without_a_read() {
+    let mut k = counting(FakeKernel::default());
+    let handed = pass(&mut k, &mut request()).expect("the fake dumps").table;
+    let dumps = k.dumps;
+    // The kernel lost a service the handed table still has: the trusting
+    // pass does not see it (the read after it does).
+    let id = *handed.services.keys().next().expect("the seed's service");
+    k.inner.table.services.remove(&id);
+    let trusting = |last: Option<Table>| PassRequest {
+        last,
+        trust_last: true,
+        ..request()
+    };
+    let mut req = trusting(Some(handed.clone()));
+    let rep = pass(&mut k, &mut req).expect("nothing to read");
+    assert_eq!((rep.planned, k.dumps), (0, dumps), "no read, nothing to do");
+    assert_eq!(rep.table, handed);
+    assert_eq!(rep.phases.dump, Duration::ZERO);
+    // A handed table that lacks a destination: the op goes out and, taken,
+    // is carried into the table without a read.
+    let mut less = handed.clone();
+    let dest = *less.services[&id]
+        .dests
+        .keys()
+        .next()
+        .expect("a destination");
+    less.services.get_mut(&id).unwrap().dests.remove(&dest);
+    k.inner.table = handed.clone();
+    k.inner
+        .table
+        .services
+        .get_mut(&id)
+        .unwrap()
+        .dests
+        .remove(&dest);
+    let rep = pass(&mut k, &mut trusting(Some(less))).expect("taken");
+    assert_eq!((rep.planned, rep.failed.len(), k.dumps), (1, 0, dumps));
+    assert!(rep.table.services[&id].dests.contains_key(&dest));
+    // A refused op (the handed table was wrong: the kernel already has
+    // the destination): the kernel is read after.
+    let mut less = handed.clone();
+    less.services.get_mut(&id).unwrap().dests.remove(&dest);
+    let rep = pass(&mut k, &mut trusting(Some(less))).expect("read after");
+    assert_eq!((rep.planned, rep.failed.len()), (1, 1));
+    assert_eq!(k.dumps, dumps + 1, "one read, after the refusal");
+    assert_eq!(rep.table, k.inner.table);
+    // Nothing lent: a plain whole pass.
+    pass(&mut k, &mut trusting(None)).expect("the fake dumps");
+    assert_eq!(k.dumps, dumps + 2);
 }

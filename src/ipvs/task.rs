@@ -104,6 +104,12 @@ pub enum Command {
         checks: Option<HealthHandle>,
         done: oneshot::Sender<Result<Applied, Unavailable>>,
     },
+    /// A hitless restart: the last table, encoded for the new process
+    /// ([`Machine::handover_table`]), after which the task changes the
+    /// kernel no more (it only checks in until the exec).
+    HandOver {
+        done: oneshot::Sender<Option<Vec<u8>>>,
+    },
 }
 
 /// What the first pass after a commit did, for `vigil reload`.
@@ -214,7 +220,9 @@ pub async fn run(
             if !accept_local && machine.paths().any_ipv4() {
                 accept_local = set_accept_local().await;
             }
-            let whole = req.scope.is_none();
+            // A whole pass reads the whole table, unless it trusts the
+            // one a hitless restart handed over.
+            let whole = req.scope.is_none() && !req.trust_last;
             let req = PassRequest {
                 last: machine.lend_table(),
                 ..req
@@ -287,6 +295,12 @@ pub async fn run(
                     machine = hb.waiting(crate::offload::with(machine, move |m| m.reconfigure(config, now))).await.0;
                     waiting.push(done);
                 }
+                Some(Command::HandOver { done }) => {
+                    let encode = crate::offload::with(machine, |m| m.handover_table());
+                    let (_, table) = hb.waiting(encode).await;
+                    let _ = done.send(table);
+                    return handed_over(&hb, idle).await;
+                }
                 None => commands_open = false,
             },
             Some(ask) = io.asks.recv() => {
@@ -311,6 +325,16 @@ pub async fn run(
             }
             _ = idle.tick() => {}
         }
+    }
+}
+
+/// After a hitless restart's [`Command::HandOver`]: checks in, and
+/// nothing else, until the exec ends the process (or the daemon, whose
+/// exec failed, exits).
+async fn handed_over(hb: &Heartbeat, mut idle: tokio::time::Interval) {
+    loop {
+        idle.tick().await;
+        hb.check_in().await;
     }
 }
 

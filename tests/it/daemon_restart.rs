@@ -219,6 +219,9 @@ fn restart_keeps_master_vip_and_health_and_refuses_a_broken_config() {
             && log.contains("advert bridge stopped: the instance task takes over"),
         "{log}"
     );
+    // The same build: the config the old process's check read is handed
+    // over, not read again.
+    assert!(log.contains("is handed over, not read again"), "{log}");
     // Handed over, not re-learnt: still DOWN although no check has run
     // (the first takes connect_timeout, 1 s, to fail).
     assert_eq!(health(&d.status_json()), "down");

@@ -546,7 +546,9 @@ fn inet_addr(kind: u16, a: &IpAddr) -> Attr {
 // Typed values
 
 /// Address family of a service or destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Af {
     V4,
     V6,

@@ -6,7 +6,9 @@ use super::*;
 
 /// What identifies a service in the kernel: `(af, protocol, addr, port)`
 /// or `(af, fwmark)`. The protocol is the IP protocol number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ServiceId {
     Addr {
         protocol: u16,
@@ -78,7 +80,7 @@ impl fmt::Display for ServiceId {
 /// estimates (CPS, IN/OUTPPS, IN/OUTBPS) are not kept: nothing shows
 /// them, and in a dump of 100,000 destinations they were 4 MB held for
 /// every table (40 of each destination's some 190 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     pub conns: u64,
     pub inpkts: u64,
@@ -132,7 +134,7 @@ impl Stats {
 /// `flags` are IP_VS_SVC_F_*; `timeout` is the persistence timeout in
 /// seconds; `netmask` is, for IPv4, the persistence mask as a number
 /// (`0xffff_ff00` for /24, sent big-endian) and for IPv6 the prefix length.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Service {
     pub id: ServiceId,
     pub scheduler: String,
@@ -238,7 +240,7 @@ impl Service {
 }
 
 /// Forwarding method (IP_VS_CONN_F_* within the FWD mask).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FwdMethod {
     /// NAT.
     Masq,
@@ -273,7 +275,7 @@ impl FwdMethod {
 
 /// Tunnel parameters of a TUN destination (kernel 5.2+; dumps carry them
 /// for every destination).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Tunnel {
     /// IP_VS_CONN_F_TUNNEL_TYPE_{IPIP,GUE,GRE} = 0, 1, 2.
     pub kind: u8,
@@ -283,7 +285,7 @@ pub struct Tunnel {
 }
 
 /// Connection counts of a destination (dumps only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConnCounts {
     pub active: u32,
     pub inactive: u32,
@@ -297,7 +299,9 @@ impl ConnCounts {
 }
 
 /// What identifies a destination within its service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DestId {
     pub addr: IpAddr,
     pub port: u16,
@@ -324,7 +328,7 @@ impl fmt::Display for DestId {
 }
 
 /// A destination (real server) of a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dest {
     pub id: DestId,
     pub fwd: FwdMethod,
