@@ -72,6 +72,7 @@ def test_hitless_restart_without_the_sync_daemon(lab):
             f"{n.name}: a sync daemon runs; this test is about doing without"
     pid = main_pid(lb1)
     marker = lb2.check("date +%s.%N").strip()
+    marker1 = lb1.check("date +%s.%N").strip()
     # The clients' closed connections would otherwise stay FIN_WAIT for the
     # kernel's 2 minutes and hold up (d)'s drain, which counts them.
     lb1.check(f"ipvsadm --set 0 {TCPFIN} 0")
@@ -97,6 +98,15 @@ def test_hitless_restart_without_the_sync_daemon(lab):
                            "'MESSAGE=vrrp state change' STATE=MASTER")
     assert not took_over.strip(), f"lb2 became MASTER: {took_over}"
     assert lab.vip_holders() == ["lb1"], lab.vip_holders()
+    # The same build: the new image took the config and the IPVS table
+    # handed over, planned its first pass against that table, then read
+    # the kernel's and found it as handed over.
+    _, passes = lb1.run(f"journalctl -q -u vigil --since @{marker1} --no-pager -o cat "
+                        "| grep -e 'handed over' -e 'table read after'")
+    for said in ("is handed over, not read again",
+                 "0 ops planned, 0 applied (against the table the previous process handed over",
+                 "the kernel's table read after the hitless restart: 0 ops planned"):
+        assert said in passes, f"{said!r} not in lb1's journal:\n{passes}"
     assert_kept(r, "vigil restart on the master", after)
 
 

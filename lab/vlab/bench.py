@@ -31,8 +31,12 @@ every contender):
   the pass time vigil logs for its first reconcile pass (dump of 10,000
   destinations + diff, zero ops; absolute, there is no keepalived
   equivalent); (b) `vigil reload` with the same config (timed around the
-  command) and (c) a restart to "table reconciled: 0 ops" (exec to that
-  journal line), from the text config and from the flash store, each
+  command), (c) `vigil restart` (the hitless restart, the same binary):
+  from the handover to the new image's "table reconciled: 0 ops" (planned
+  against the table handed over) and to its first read of the kernel's
+  table after, and (c') a start on the table in place after a SIGKILL (as
+  after a crash: spawn to "table reconciled: 0 ops", the kernel's table
+  read), from the text config and from the flash store, each
   against keepalived's no-change reload (SIGHUP: from its "Reloading ..."
   line to "Reload complete"): all re-read the config and leave the table
   as it is; (d) the restart's dump alone, split into vigil's CPU and the
@@ -396,7 +400,7 @@ def noop(b: Bench, runs: int):
     r = b.probe_json(f"cold {COLD_SERVICES} {want} -- {DAEMONS['vigil']('/root/cold.conf')}")
     pid = r["pid"]
     wait_reconciled(b, pid, 0)
-    passes, restarts, steps = [], {"text": [], "store": []}, []
+    passes, restarts, steps = [], {"text": [], "store": []}, {"text": [], "store": []}
     rx = re.compile(r"table reconciled: 0 ops planned.* \((\d+) services, (\d+) destinations; "
                     r"pass ([0-9.]+) ms\)")
     # From the text config, then from the store (the appliance's own path:
@@ -417,9 +421,17 @@ def noop(b: Bench, runs: int):
                 f"restart to adopted {restarts[source][-1]:.3f} s")
             if source == "text":
                 passes.append(float(m.group(3)) / 1000)
-                # The start-up line goes out before the pass's "table reconciled".
-                steps.append(breakdown.parse(wait_line(b, "start-up:", s["mono_us"],
-                                                       pid=pid)[1]))
+            # The start-up line goes out before the pass's "table reconciled".
+            steps[source].append(breakdown.parse(wait_line(b, "start-up:", s["mono_us"],
+                                                           pid=pid)[1]))
+    hitless, hsteps = hitless_restarts(b, pid, runs, rx, want)
+    # Again with the layout fixed (FIXED: across the exec too), so that
+    # TCG's translations of the earlier images serve the new one.
+    b.stop_group(pid)
+    s = b.probe_json(f"spawn -- {FIXED} {starts['store']}")
+    pid = s["pid"]
+    wait_reconciled(b, pid, s["mono_us"], quiet=QUIET_S)
+    hitless["fixed"] = hitless_restarts(b, pid, runs, rx, want)[0]["reconciled"]
     # vigil's own reload: `vigil reload` (re-read, compare, nothing to do),
     # timed around the command in the VM.
     vreloads = []
@@ -456,7 +468,40 @@ def noop(b: Bench, runs: int):
         log(f"noop run {run + 1}/{runs} keepalived: reload {reloads[-1]:.3f} s")
     b.stop_group(pid)
     b.flush()
-    return passes, restarts, vreloads, reloads, steps, dumps
+    return passes, restarts, vreloads, reloads, steps, dumps, hitless, hsteps
+
+
+def hitless_restarts(b: Bench, pid, runs, rx, want):
+    """`vigil restart` of the running daemon (`pid`, the same binary),
+    `runs` times: ({"reconciled": [s], "read": [s]}, [start-up lines]).
+    Timed from the handover (its CLOCK_MONOTONIC, in the old image's last
+    line before the exec) to the new image's first pass ("table
+    reconciled: 0 ops", planned against the table handed over) and to the
+    pass after it, the first to read the kernel's table."""
+    out, steps = {"reconciled": [], "read": []}, []
+    for run in range(runs):
+        since = b.now_us()
+        said = b.sh(f"vigil restart --control {VIGIL_CONTROL}", timeout=90)
+        if "resumed" not in said and "restarted" not in said:
+            raise RuntimeError(f"vigil restart: {said!r}")
+        _, line = wait_line(b, "hitless restart: exec", since, pid=pid, quiet=QUIET_S)
+        m = re.search(r"handed over at monotonic (\d+) us", line)
+        if not m:
+            raise RuntimeError(f"vigil restart: no handover time in {line!r}")
+        at = int(m.group(1))
+        t, msg = wait_reconciled(b, pid, at)
+        m = rx.search(msg)
+        if not m or int(m.group(2)) != want or "handed over" not in msg:
+            raise RuntimeError(f"vigil restart: not a no-op pass against the handed table: {msg!r}")
+        t_read, read = wait_line(b, "table read after the hitless restart", at, pid=pid)
+        if "0 ops planned" not in read:
+            raise RuntimeError(f"vigil restart: the kernel's table was not as handed: {read!r}")
+        out["reconciled"].append((t - at) / 1e6)
+        out["read"].append((t_read - at) / 1e6)
+        steps.append(breakdown.parse(wait_line(b, "start-up:", at, pid=pid)[1]))
+        log(f"noop run {run + 1}/{runs} vigil restart: handover to 0 ops "
+            f"{out['reconciled'][-1]:.3f} s, to the kernel's table read {out['read'][-1]:.3f} s")
+    return out, steps
 
 
 def dump_split(b: Bench, runs: int):
@@ -810,11 +855,31 @@ def main():
             took["cold"] = time.monotonic() - t1
         if "noop" in parts:
             t1 = time.monotonic()
-            passes, restarts, vreloads, reloads, steps, dumps = noop(b, a.runs)
-            breakdowns.append("vigil's restart on the table in place (10,000 destinations, "
-                              "0 ops), step by step:\n"
-                              + breakdown.write(a.out, "ipvs_noop_restart_10k_breakdown",
-                                                {"vigil": steps}))
+            passes, restarts, vreloads, reloads, steps, dumps, hitless, hsteps = noop(b, a.runs)
+            breakdowns.append(
+                "vigil on the table in place (10,000 destinations, 0 ops), step by step: "
+                "`vigil restart` from the handover (the daemon ran from the store), and a start "
+                "after a SIGKILL (as after a crash) from `vigil run`, from the store and from "
+                "the text:\n"
+                + breakdown.write(a.out, "ipvs_noop_restart_10k_breakdown",
+                                  {"vigil restart": hsteps, "start, store": steps["store"],
+                                   "start, text": steps["text"]}))
+            fig("ipvs_hitless_restart_10k", hitless["reconciled"], reloads,
+                BASELINE + " (SIGHUP reload)", "s",
+                "vigil: `vigil restart` (exec in place, the same build), from the handover "
+                "to the new image's 'table reconciled: 0 ops' line (the config and the IPVS "
+                "table handed over); keepalived: SIGHUP reload; median of " f"{a.runs}")
+            fig("ipvs_hitless_restart_10k_fixed_layout", hitless["fixed"], reloads,
+                BASELINE + " (SIGHUP reload)", "s",
+                "the same `vigil restart` of a daemon started with a fixed layout (setarch "
+                "-R, kept across the exec: TCG's translations of the earlier images reused, "
+                "as a CPU has none to make; bench.FIXED); keepalived: SIGHUP reload (in its "
+                f"running process); median of {a.runs}")
+            fig("ipvs_hitless_restart_10k_read", hitless["read"], reloads,
+                BASELINE + " (SIGHUP reload)", "s",
+                "the same restarts, from the handover to the pass after, the first to read "
+                "the kernel's table (found as handed over: 0 ops); keepalived: SIGHUP "
+                f"reload; median of {a.runs}")
             fig("ipvs_noop_pass_10k", passes, None, "none (absolute)", "s",
                 "vigil's reconcile pass over 10,000 destinations in place: dump + diff, "
                 f"0 ops (the pass time vigil logs), median of {a.runs} restarts")
@@ -825,11 +890,12 @@ def main():
                 f"in place; median of {a.runs}")
             fig("ipvs_noop_restart_10k", restarts["text"], reloads,
                 BASELINE + " (SIGHUP reload)", "s",
-                "vigil: restart (exec) to its 'table reconciled: 0 ops' log line (adopting "
-                f"the table); keepalived: SIGHUP reload; median of {a.runs}")
+                "vigil: stopped (SIGKILL) and started again on the table in place, as after "
+                "a crash: spawn to its 'table reconciled: 0 ops' log line (reading the config "
+                f"and the kernel's table); keepalived: SIGHUP reload; median of {a.runs}")
             fig("ipvs_noop_restart_10k_store", restarts["store"], reloads,
                 BASELINE + " (SIGHUP reload)", "s",
-                "the same restart from vigil's flash store (vigil run --store: the "
+                "the same start from vigil's flash store (vigil run --store: the "
                 f"appliance's path); keepalived: SIGHUP reload; median of {a.runs}")
             user, system = (statistics.median(dumps[k]) for k in ("user_ms", "sys_ms"))
             fig("ipvs_dump_10k", [x / 1000 for x in dumps["ms"]], None, "none (absolute)", "s",
