@@ -10,7 +10,9 @@
 //! notice, with or without the connection sync daemon.
 //!
 //! Owns: the record (postcard, in a file beside the control socket;
-//! [`FORMAT`] 3, a record of another format is a plain start), how it
+//! [`FORMAT`] 3; the previous release's format 2 is read too, so that an
+//! upgrade from it is hitless; a record of another format is a plain
+//! start), how it
 //! reaches the new image (the `VIGIL_HANDOFF` variable of the exec'd
 //! image only, so an ordinary start never reads a stale one), the
 //! freshness rule ([`fresh`], [`Record::resumes`]: counted from the
@@ -46,6 +48,18 @@ pub const ENV: &str = "VIGIL_HANDOFF";
 /// Format of [`Record`]; a record of another format is ignored (a plain
 /// start: correct, only not hitless).
 pub const FORMAT: u8 = 3;
+/// The previous release's format: the head of [`Record`] (format,
+/// `at_ns`, masters), then the health states' bytes to the end; no build,
+/// config or table.
+const FORMAT_2: u8 = 2;
+
+#[derive(Deserialize)]
+struct Head2 {
+    format: u8,
+    at_ns: u64,
+    masters: Vec<Master>,
+}
+
 /// Largest record read back (10,000 real servers take about 300 KiB of
 /// states, their config and table some 2 MiB more).
 const MAX_RECORD: u64 = 64 << 20;
@@ -298,14 +312,27 @@ impl Record {
 
     /// `None` for bytes of another format or that do not decode (the
     /// health states, config and table are decoded later, by their users).
+    /// A record of format 2 comes back with its masters and health states.
     pub fn decode(bytes: &[u8]) -> Option<Record> {
         // The format first: a record of another format need not decode
         // as this one.
         let (format, _): (u8, &[u8]) = postcard::take_from_bytes(bytes).ok()?;
-        if format != FORMAT {
-            return None;
+        match format {
+            FORMAT => postcard::from_bytes(bytes).ok(),
+            FORMAT_2 => {
+                let (h, health): (Head2, &[u8]) = postcard::take_from_bytes(bytes).ok()?;
+                Some(Record {
+                    format: h.format,
+                    at_ns: h.at_ns,
+                    masters: h.masters,
+                    health: Health(Bytes(health.to_vec())),
+                    build: None,
+                    config: None,
+                    table: Bytes::default(),
+                })
+            }
+            _ => None,
         }
-        postcard::from_bytes(bytes).ok()
     }
 }
 

@@ -97,14 +97,23 @@ fn round_trips_and_rejects_other_formats() {
     }
 }
 
-/// Format 2 (the health states after the record, no build, config or
-/// table): a plain start, though its head reads the same.
+/// Format 2, as the previous release writes it (the head, then the
+/// health states' bytes to the end): its masters and states come back, no
+/// config or table, so an upgrade from it is hitless.
 #[test]
-fn a_record_of_format_2_is_a_plain_start() {
+fn a_record_of_format_2_gives_its_masters_and_states() {
     let r = record(vec![master(&inst("VI_1", 1000))], 5);
     let mut v2 = postcard::to_allocvec(&(2u8, r.at_ns, &r.masters)).unwrap();
     v2.extend_from_slice(&r.health.0 .0);
-    assert_eq!(Record::decode(&v2), None);
+    let back = Record::decode(&v2).expect("format 2 reads");
+    assert_eq!((back.format, back.at_ns), (2, 5));
+    assert_eq!(back.masters, r.masters);
+    assert_eq!(back.health.decode(), states());
+    let own = crate::store::BuildId::new(&[1]).unwrap();
+    assert!(back.build.is_none() && back.config(Some(&own)).is_none());
+    assert!(back.table(Some(&own)).is_none());
+    // Its head cut: nothing.
+    assert_eq!(Record::decode(&v2[..3]), None);
 }
 
 /// The config and the table come back to a process of the build that

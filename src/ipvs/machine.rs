@@ -490,14 +490,19 @@ impl Machine {
     /// adopts nothing yet: the pass that reads the kernel does.
     fn handle_report(&mut self, rep: PassReport, logged: Logged, now: Instant) {
         self.adopted = logged != Logged::Handed;
+        // Said once: after a hitless restart both the pass against the
+        // handed table and the read after it find the same strays.
         for r in &rep.adopted {
+            if self.draining.contains_key(r) {
+                continue;
+            }
             tracing::warn!(
                 virtual_server = %logfields::VirtualServer::kernel(&r.service),
                 real_server = %RealServer::kernel(&r.dest),
                 drain_timeout = ?self.drain_timeout,
                 "ipvs: real server in the kernel but not in the config: draining at weight 0"
             );
-            self.draining.entry(*r).or_insert(now + self.drain_timeout);
+            self.draining.insert(*r, now + self.drain_timeout);
         }
         self.retired.retain(|s| rep.table.services.contains_key(s));
         self.end_drains(&rep.table, now);
