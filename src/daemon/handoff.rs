@@ -45,8 +45,8 @@ use crate::vrrp::packet::{Family, Packet, Repr};
 /// The environment variable naming the record, set for the exec'd image
 /// only.
 pub const ENV: &str = "VIGIL_HANDOFF";
-/// Format of [`Record`]; a record of another format is ignored (a plain
-/// start: correct, only not hitless).
+/// Format of [`Record`]; a record of another format (but [`FORMAT_2`])
+/// is ignored (a plain start: correct, only not hitless).
 pub const FORMAT: u8 = 3;
 /// The previous release's format: the head of [`Record`] (format,
 /// `at_ns`, masters), then the health states' bytes to the end; no build,
@@ -445,7 +445,6 @@ pub fn exec(exe: &Path, record: &Record, path: &Path) -> ExecError {
             source,
         };
     }
-    let holder = super::teardown::hold();
     // The handover's time in CLOCK_MONOTONIC (the journal's own clock):
     // `make bench` times the restart from it.
     tracing::info!(
@@ -453,6 +452,7 @@ pub fn exec(exe: &Path, record: &Record, path: &Path) -> ExecError {
         exe.display(),
         record.at_ns / 1000
     );
+    let holder = super::teardown::hold();
     let err = exec_with(exe, path, holder);
     let _ = std::fs::remove_file(path);
     err
