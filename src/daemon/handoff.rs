@@ -132,17 +132,18 @@ pub struct HandedConfig {
 }
 
 impl HandedConfig {
-    /// `loaded` in the store's encoding, when it decodes back to exactly
-    /// itself (else the new image reads the source: a config the encoding
-    /// does not carry whole must not be what a restart runs). Blocking: a
-    /// config at the bounds takes a noticeable fraction of a second.
+    /// `loaded` in the store's encoding, when this build vouches for it as
+    /// a commit's ([`super::source::vouch`]: it decodes back to exactly
+    /// itself, and this build has an id for the new image to match). Else
+    /// the new image reads the source: a config the encoding does not
+    /// carry whole must not be what a restart runs. Blocking: a config at
+    /// the bounds takes a noticeable fraction of a second.
     pub fn of(loaded: &super::Loaded) -> Option<Self> {
-        use crate::config::envelope;
-        let payload = envelope::encode_plain(&loaded.config)
+        let payload = crate::config::envelope::encode_plain(&loaded.config)
             .map_err(|e| tracing::warn!(error = %e, "hitless restart: the config cannot be handed over; the new process reads it"))
             .ok()?;
-        if envelope::decode(&payload).ok().as_ref() != Some(&loaded.config) {
-            tracing::warn!("hitless restart: the config does not come back whole from its encoding; the new process reads it");
+        if super::source::vouch(&loaded.config, &payload).is_none() {
+            tracing::warn!("hitless restart: the config does not come back whole from its encoding (or this build has no id); the new process reads it");
             return None;
         }
         Some(HandedConfig {

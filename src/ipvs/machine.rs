@@ -467,13 +467,12 @@ impl Machine {
         self.passes += 1;
         let scope = self.scope.take();
         let ran = self.handed;
-        self.handed = match (ran, &r) {
-            // A pass that trusted the handed table ran: the next whole one
-            // reads the kernel, at once.
-            (Handed::Planning, Ok(_)) => Handed::Read,
-            (Handed::Read, Ok(_)) if scope.is_some() => Handed::Read,
-            (Handed::Waiting, _) => Handed::Waiting,
-            _ => Handed::No,
+        // A pass that trusted the handed table ran: the next whole one
+        // reads the kernel, at once. Any other pass read it.
+        self.handed = if ran == Handed::Planning && r.is_ok() {
+            Handed::Read
+        } else {
+            Handed::No
         };
         match (r, scope) {
             (Ok(rep), Some(scope)) => self.handle_scoped_report(rep, &scope, now),
